@@ -1,0 +1,51 @@
+# The two commands of the README:
+#   make demo   build everything, start a fresh cos-server, run the walk-through
+#   make test   build everything and run every test (ctest)
+# and the rest: make (build), make asan, make bench, make install,
+# make amalgamation, make docs, make clean.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+CMAKE_FLAGS ?=
+
+.PHONY: all build test asan demo bench install amalgamation docs clean deps
+
+all: build
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan:
+	cmake -S . -B $(ASAN_BUILD) -DCOS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	bash scripts/demo.sh $(BUILD)
+
+bench: build
+	bash bench/run.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD)
+
+amalgamation:
+	bash scripts/amalgamate.sh $(BUILD)/amalgamation
+
+docs:
+	bash scripts/docs.sh $(BUILD)/docs
+
+deps:
+	bash scripts/install-deps.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

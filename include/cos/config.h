@@ -1,0 +1,194 @@
+/*
+ * config.h — client configuration: the options of the official SDK's
+ * constructor (`new COS({...})`), credentials, logging and metrics.
+ *
+ * Start from COS_CONFIG_INIT (or cos_config_init()) and set what you need;
+ * a numeric option left at 0 takes the official SDK's default, written next
+ * to it. All strings are borrowed: cos_client_new() copies what it keeps.
+ */
+#ifndef COS_CONFIG_H
+#define COS_CONFIG_H
+
+#include "cos/common.h"
+#include "cos/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The scope of one request, as sent to credential callbacks (ScopeLimit). */
+typedef struct cos_scope {
+    const char *action;  /**< e.g. "name/cos:PutObject" */
+    const char *bucket;  /**< e.g. "examplebucket-1250000000" */
+    const char *region;  /**< e.g. "ap-guangzhou" */
+    const char *prefix;  /**< the object key ("" for bucket operations) */
+} cos_scope;
+
+/**
+ * What a credential callback is told about the request that needs a key.
+ * Everything is borrowed and valid only during the callback.
+ */
+typedef struct cos_auth_request {
+    const char *method;         /**< "GET", "PUT", ... */
+    const char *bucket;         /**< bucket or "" */
+    const char *region;         /**< region or "" */
+    const char *key;            /**< object key or "" */
+    const char *pathname;       /**< the pathname to sign, e.g. "/a.txt" */
+    const cos_kv *query;        /**< query parameters to sign */
+    size_t query_count;         /**< number of query parameters */
+    const cos_kv *headers;      /**< headers to sign */
+    size_t header_count;        /**< number of headers */
+    const cos_scope *scope;     /**< scope of the request (one entry per action) */
+    size_t scope_count;         /**< number of scope entries */
+    int64_t clock_offset_ms;    /**< the client's correction of the local clock */
+} cos_auth_request;
+
+/**
+ * Where a credential callback stores what it obtained. Opaque: use
+ * cos_credentials_set() or cos_authorization_set(), which copy.
+ */
+typedef struct cos_credentials_sink cos_credentials_sink;
+
+/**
+ * Store a temporary (or permanent) key. `security_token` may be NULL.
+ * `start_time` and `expired_time` are Unix seconds (0 = unknown; an
+ * unknown expiry means the key is not cached).
+ */
+COS_API int cos_credentials_set(cos_credentials_sink *sink, const char *secret_id,
+                                const char *secret_key, const char *security_token,
+                                int64_t start_time, int64_t expired_time);
+
+/** Store a ready Authorization value (and its security token, or NULL). */
+COS_API int cos_authorization_set(cos_credentials_sink *sink, const char *authorization,
+                                  const char *security_token);
+
+/**
+ * A credential callback (getAuthorization / getSTS of the official SDK).
+ * It may block (e.g. to ask a backend); it runs on the thread that needs the
+ * key, never on the network thread. Return 0 after calling one of the setters,
+ * or a negative value (and optionally set *err) on failure.
+ */
+typedef int (*cos_credentials_fn)(void *user_data, const cos_auth_request *req,
+                                  cos_credentials_sink *sink, cos_error **err);
+
+/** How requests are signed. */
+typedef enum cos_signer {
+    COS_SIGNER_COS = 0,   /**< q-sign-algorithm=sha1, the COS XML API's own */
+    COS_SIGNER_SIGV4 = 1  /**< AWS Signature Version 4, for S3-compatible stores */
+} cos_signer;
+
+/** The method uploadFile uses below SliceSize (SimpleUploadMethod). */
+typedef enum cos_simple_upload_method {
+    COS_SIMPLE_UPLOAD_POST = 0,  /**< postObject (the Mini Program SDK's default) */
+    COS_SIMPLE_UPLOAD_PUT = 1    /**< putObject */
+} cos_simple_upload_method;
+
+/** Log levels, most severe first. */
+typedef enum cos_log_level {
+    COS_LOG_OFF = 0, COS_LOG_ERROR = 1, COS_LOG_WARN = 2, COS_LOG_INFO = 3, COS_LOG_DEBUG = 4
+} cos_log_level;
+
+/** A log sink. Never receives secrets or signatures. May be called from any thread. */
+typedef void (*cos_log_fn)(void *user_data, cos_log_level level, const char *message);
+
+/** What the metrics callback learns about each finished HTTP request. */
+typedef struct cos_request_metrics {
+    const char *method;       /**< HTTP method */
+    const char *op;           /**< operation name, e.g. "PutObject" */
+    const char *bucket;       /**< bucket or "" */
+    const char *key;          /**< key or "" */
+    int http_status;          /**< final HTTP status (0 if no response) */
+    uint64_t bytes_sent;      /**< request body bytes sent */
+    uint64_t bytes_received;  /**< response body bytes received */
+    double duration_ms;       /**< wall time including retries */
+    int retries;              /**< retries made */
+    const char *request_id;   /**< x-cos-request-id or "" */
+    int error_kind;           /**< a cos_error_kind, COS_OK on success */
+} cos_request_metrics;
+
+/** The per-request metrics hook (the SDK's tracker, sending nothing anywhere). */
+typedef void (*cos_metrics_fn)(void *user_data, const cos_request_metrics *m);
+
+/** Current version of cos_config, for ABI checks. */
+#define COS_CONFIG_VERSION 1
+
+/** Client configuration. See COS_CONFIG_INIT. */
+typedef struct cos_config {
+    int version;                  /**< COS_CONFIG_VERSION */
+
+    /* --- where --- */
+    const char *region;           /**< default region, e.g. "ap-guangzhou" */
+    const char *protocol;         /**< "https:" (default) or "http:" (Protocol) */
+    const char *domain;           /**< host template with {Bucket} {BucketName} {AppId} {Region} (Domain) */
+    const char *service_domain;   /**< host for getService (ServiceDomain) */
+    bool force_path_style;        /**< bucket in the path, not the host (ForcePathStyle) */
+    bool use_accelerate;          /**< use the global acceleration endpoint (UseAccelerate) */
+    const char *connect_to;       /**< "HOST:PORT" to connect to whatever the URL says (e.g. a local cos-server); NULL = DNS */
+
+    /* --- credentials: set exactly one way --- */
+    const char *secret_id;        /**< permanent (or fixed temporary) SecretId */
+    const char *secret_key;       /**< permanent (or fixed temporary) SecretKey */
+    const char *security_token;   /**< x-cos-security-token for a fixed temporary key, or NULL */
+    int64_t start_time;           /**< StartTime of a fixed temporary key (Unix s), or 0 */
+    int64_t expired_time;         /**< ExpiredTime of a fixed temporary key (Unix s), or 0 */
+    cos_credentials_fn get_authorization; /**< getAuthorization: returns a temporary key or an Authorization */
+    cos_credentials_fn get_sts;   /**< getSTS: returns a temporary key for a bucket/region */
+    void *credentials_user_data;  /**< passed to get_authorization / get_sts */
+    bool scope_limit;             /**< cache temporary keys per request scope (ScopeLimit) */
+
+    /* --- signing --- */
+    cos_signer signer;            /**< COS_SIGNER_COS (default) or COS_SIGNER_SIGV4 */
+    bool force_sign_host;         /**< sign the Host header (ForceSignHost, default true) */
+    bool correct_clock_skew;      /**< fix the clock offset on RequestTimeTooSkewed (default true) */
+    int64_t system_clock_offset_ms; /**< initial clock offset (SystemClockOffset) */
+    int sign_expires;             /**< signature lifetime in s; 0 = 900 */
+
+    /* --- transfers (the official SDK's names in brackets) --- */
+    int file_parallel_limit;      /**< files at once (FileParallelLimit); 0 = 3 */
+    int chunk_parallel_limit;     /**< parts at once per file (ChunkParallelLimit); 0 = 3 */
+    int chunk_retry_times;        /**< retries per part (ChunkRetryTimes); 0 = 2, -1 = none */
+    uint64_t chunk_size;          /**< part size (ChunkSize); 0 = 1 MiB; must be >= 1 MiB */
+    uint64_t slice_size;          /**< multipart above this size (SliceSize); 0 = 1 MiB */
+    int copy_chunk_parallel_limit;/**< CopyChunkParallelLimit; 0 = 20 */
+    uint64_t copy_chunk_size;     /**< CopyChunkSize; 0 = 10 MiB */
+    uint64_t copy_slice_size;     /**< CopySliceSize; 0 = 10 MiB */
+    int max_part_number;          /**< MaxPartNumber; 0 = 10000 */
+    int progress_interval_ms;     /**< ProgressInterval; 0 = 1000 */
+    int upload_queue_size;        /**< UploadQueueSize; 0 = 10000 */
+    int upload_id_cache_limit;    /**< UploadIdCacheLimit; 0 = 50 */
+    bool upload_check_content_md5;/**< send Content-MD5 with every upload (UploadCheckContentMd5) */
+    cos_simple_upload_method simple_upload_method; /**< SimpleUploadMethod; default post */
+    bool object_key_simplify_check; /**< refuse keys that resolve to "/" (default true) */
+    const char *checkpoint_dir;   /**< where resumable transfers keep checkpoints; NULL = ~/.cache/cos-c */
+
+    /* --- HTTP --- */
+    int timeout_ms;               /**< per request; 0 = none (Timeout) */
+    int connect_timeout_ms;       /**< 0 = 10000 */
+    int max_retries;              /**< retries of repeatable requests on network errors and 5xx; 0 = 3, -1 = none */
+    int max_connections;          /**< simultaneous connections; 0 = 64 */
+    int worker_threads;           /**< threads that run async completions; 0 = 2 */
+    const char *proxy;            /**< proxy URL, or NULL */
+    bool tls_verify;              /**< verify the server certificate (default true) */
+    const char *ca_file;          /**< CA bundle file, or NULL for the system's */
+    const char *ca_path;          /**< CA directory, or NULL */
+    const char *user_agent;       /**< NULL = "cos-c/VERSION" */
+
+    /* --- observability --- */
+    cos_log_fn log;               /**< log sink, or NULL for silence */
+    void *log_user_data;          /**< passed to log */
+    cos_log_level log_level;      /**< most verbose level delivered; default COS_LOG_OFF */
+    cos_metrics_fn metrics;       /**< per-request metrics hook, or NULL */
+    void *metrics_user_data;      /**< passed to metrics */
+} cos_config;
+
+/** A cos_config with every option at its default. */
+#define COS_CONFIG_INIT { .version = COS_CONFIG_VERSION, .force_sign_host = true, \
+    .correct_clock_skew = true, .object_key_simplify_check = true, .tls_verify = true }
+
+/** Set *cfg to COS_CONFIG_INIT (for C++ and other languages without designated initializers). */
+COS_API void cos_config_init(cos_config *cfg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,435 @@
+/*
+ * util.c — buffer, strings, name/value lists, errors and clocks (see util.h).
+ */
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------- buffer */
+
+int cos_buf_reserve(cos_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1) {
+        if (cap > SIZE_MAX / 2) return COS_ERR_NOMEM;
+        cap *= 2;
+    }
+    char *p = realloc(b->data, cap);
+    if (!p) return COS_ERR_NOMEM;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int cos_buf_append(cos_buf *b, const void *p, size_t n)
+{
+    if (cos_buf_reserve(b, n)) return COS_ERR_NOMEM;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int cos_buf_puts(cos_buf *b, const char *s) { return cos_buf_append(b, s, s ? strlen(s) : 0); }
+
+int cos_buf_putc(cos_buf *b, char c) { return cos_buf_append(b, &c, 1); }
+
+int cos_buf_printf(cos_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    int rc = 0;
+    if (n < 0) {
+        rc = COS_ERR_INTERNAL;
+    } else if ((size_t)n < sizeof small) {
+        rc = cos_buf_append(b, small, (size_t)n);
+    } else if ((rc = cos_buf_reserve(b, (size_t)n)) == 0) {
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+        b->len += (size_t)n;
+    }
+    va_end(ap2);
+    return rc;
+}
+
+void cos_buf_reset(cos_buf *b)
+{
+    b->len = 0;
+    if (b->data) b->data[0] = '\0';
+}
+
+void cos_buf_free(cos_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+char *cos_buf_detach(cos_buf *b)
+{
+    char *p = b->data ? b->data : cos_strdup("");
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+/* ---------------------------------------------------------------- strings */
+
+char *cos_strdup(const char *s) { return s ? strdup(s) : NULL; }
+
+char *cos_strndup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *cos_sprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *out = NULL;
+    if (vasprintf(&out, fmt, ap) < 0) out = NULL;
+    va_end(ap);
+    return out;
+}
+
+bool cos_streq_ci(const char *a, const char *b)
+{
+    if (!a || !b) return a == b;
+    return strcasecmp(a, b) == 0;
+}
+
+bool cos_str_empty(const char *s) { return !s || !*s; }
+
+bool cos_starts_with(const char *s, const char *prefix)
+{
+    return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool cos_starts_with_ci(const char *s, const char *prefix)
+{
+    return s && strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+void cos_str_lower(char *s)
+{
+    for (; s && *s; s++) *s = (char)tolower((unsigned char)*s);
+}
+
+char *cos_str_trim(char *s)
+{
+    if (!s) return s;
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    return s;
+}
+
+int cos_parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s) return -1;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return -1;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int cos_parse_i64(const char *s, int64_t *out)
+{
+    if (!s) return -1;
+    bool neg = *s == '-';
+    uint64_t v;
+    if (cos_parse_u64(s + neg, &v)) return -1;
+    if (v > (uint64_t)INT64_MAX) return -1;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- kv lists */
+
+int cos_kvlist_addn(cos_kvlist *l, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        cos_kv *p = realloc(l->items, cap * sizeof *p);
+        if (!p) return COS_ERR_NOMEM;
+        l->items = p;
+        l->cap = cap;
+    }
+    char *n = cos_strndup(name, nlen);
+    char *v = cos_strndup(value ? value : "", value ? vlen : 0);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return COS_ERR_NOMEM;
+    }
+    l->items[l->count].name = n;
+    l->items[l->count].value = v;
+    l->count++;
+    return 0;
+}
+
+int cos_kvlist_add(cos_kvlist *l, const char *name, const char *value)
+{
+    return cos_kvlist_addn(l, name, strlen(name), value, value ? strlen(value) : 0);
+}
+
+int cos_kvlist_set(cos_kvlist *l, const char *name, const char *value)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        if (cos_streq_ci(l->items[i].name, name)) {
+            char *v = cos_strdup(value ? value : "");
+            if (!v) return COS_ERR_NOMEM;
+            free((char *)l->items[i].value);
+            l->items[i].value = v;
+            return 0;
+        }
+    }
+    return cos_kvlist_add(l, name, value);
+}
+
+const char *cos_kv_find(const cos_kv *items, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cos_streq_ci(items[i].name, name)) return items[i].value;
+    return NULL;
+}
+
+const char *cos_kvlist_get(const cos_kvlist *l, const char *name)
+{
+    return cos_kv_find(l->items, l->count, name);
+}
+
+void cos_kvlist_remove(cos_kvlist *l, const char *name)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < l->count; i++) {
+        if (cos_streq_ci(l->items[i].name, name)) {
+            free((char *)l->items[i].name);
+            free((char *)l->items[i].value);
+        } else {
+            l->items[j++] = l->items[i];
+        }
+    }
+    l->count = j;
+}
+
+void cos_kvlist_free(cos_kvlist *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        free((char *)l->items[i].name);
+        free((char *)l->items[i].value);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->count = l->cap = 0;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+cos_error *cos_error_new(cos_error_kind kind, const char *message)
+{
+    cos_error *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    e->kind = kind;
+    e->message = cos_strdup(message ? message : cos_error_kind_name(kind));
+    return e;
+}
+
+static int err_vset(cos_error **err, cos_error_kind kind, const char *field, const char *fmt, va_list ap)
+{
+    if (!err) return kind;
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
+    cos_error *e = cos_error_new(kind, msg);
+    free(msg);
+    if (e && field) e->field = cos_strdup(field);
+    cos_error_free(*err);
+    *err = e;
+    return kind;
+}
+
+int cos_err_set(cos_error **err, cos_error_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = err_vset(err, kind, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int cos_err_invalid(cos_error **err, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = err_vset(err, COS_ERR_INVALID_ARG, field, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int cos_err_io(cos_error **err, int errnum, const char *what, const char *path)
+{
+    int rc = cos_err_set(err, COS_ERR_IO, "%s %s: %s", what, path ? path : "", strerror(errnum));
+    if (err && *err) (*err)->os_errno = errnum;
+    return rc;
+}
+
+void cos_error_free(cos_error *e)
+{
+    if (!e) return;
+    free(e->code);
+    free(e->message);
+    free(e->request_id);
+    free(e->trace_id);
+    free(e->resource);
+    free(e->field);
+    free(e->string_to_sign);
+    free(e->format_string);
+    free(e);
+}
+
+cos_error *cos_error_dup(const cos_error *src)
+{
+    if (!src) return NULL;
+    cos_error *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    *e = *src;
+    e->code = cos_strdup(src->code);
+    e->message = cos_strdup(src->message);
+    e->request_id = cos_strdup(src->request_id);
+    e->trace_id = cos_strdup(src->trace_id);
+    e->resource = cos_strdup(src->resource);
+    e->field = cos_strdup(src->field);
+    e->string_to_sign = cos_strdup(src->string_to_sign);
+    e->format_string = cos_strdup(src->format_string);
+    return e;
+}
+
+const char *cos_error_message(const cos_error *e)
+{
+    return e && e->message ? e->message : "";
+}
+
+const char *cos_error_kind_name(cos_error_kind kind)
+{
+    switch (kind) {
+    case COS_OK: return "success";
+    case COS_ERR_INVALID_ARG: return "invalid argument";
+    case COS_ERR_SERVER: return "server error";
+    case COS_ERR_NETWORK: return "network error";
+    case COS_ERR_TIMEOUT: return "timeout";
+    case COS_ERR_INTEGRITY: return "integrity check failed";
+    case COS_ERR_CANCELED: return "canceled";
+    case COS_ERR_IO: return "I/O error";
+    case COS_ERR_NOMEM: return "out of memory";
+    case COS_ERR_AUTH: return "credentials error";
+    case COS_ERR_PARSE: return "malformed response";
+    case COS_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown error";
+}
+
+const char *cos_version(void) { return COS_VERSION_STRING; }
+
+/* ---------------------------------------------------------------- time */
+
+int64_t cos_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t cos_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double cos_mono_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void cos_sleep_ms(int64_t ms)
+{
+    if (ms <= 0) return;
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static const char *const WDAY[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+static const char *const MON[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+void cos_http_date_format(int64_t unix_s, char out[32])
+{
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%s, %02d %s %04d %02d:%02d:%02d GMT", WDAY[tm.tm_wday], tm.tm_mday,
+             MON[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(out, 32, "%.31s", tmp);
+}
+
+int64_t cos_http_date_parse(const char *s)
+{
+    if (!s) return -1;
+    char wd[4], mon[4];
+    int d, y, H, M, S;
+    if (sscanf(s, "%3s, %d %3s %d %d:%d:%d", wd, &d, mon, &y, &H, &M, &S) != 7) return -1;
+    int m = -1;
+    for (int i = 0; i < 12; i++)
+        if (strcasecmp(mon, MON[i]) == 0) m = i;
+    if (m < 0) return -1;
+    struct tm tm = { .tm_sec = S, .tm_min = M, .tm_hour = H, .tm_mday = d, .tm_mon = m,
+                     .tm_year = y - 1900 };
+    return (int64_t)timegm(&tm);
+}
+
+void cos_iso8601_format(int64_t unix_ms, char out[32])
+{
+    time_t t = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
+    snprintf(out, 32, "%.31s", tmp);
+}
+
+int64_t cos_iso8601_parse(const char *s)
+{
+    if (!s) return -1;
+    int y, mo, d, H, M, S, ms = 0;
+    int n = sscanf(s, "%d-%d-%dT%d:%d:%d.%dZ", &y, &mo, &d, &H, &M, &S, &ms);
+    if (n < 6) return -1;
+    struct tm tm = { .tm_sec = S, .tm_min = M, .tm_hour = H, .tm_mday = d, .tm_mon = mo - 1,
+                     .tm_year = y - 1900 };
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}

@@ -1,0 +1,93 @@
+/*
+ * util.h — small internal helpers shared by libcos, cos-server and the CLI:
+ * a growable buffer, owned name/value lists, error construction, clocks.
+ * Nothing here is public API.
+ */
+#ifndef COS_UTIL_H
+#define COS_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "cos/error.h"
+#include "cos/common.h"
+
+#if defined(__GNUC__)
+#define COS_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define COS_PRINTF(a, b)
+#endif
+
+/* ---- growable byte buffer; data is always NUL-terminated ---- */
+typedef struct cos_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} cos_buf;
+
+#define COS_BUF_INIT { NULL, 0, 0 }
+int cos_buf_reserve(cos_buf *b, size_t extra);          /* 0 or COS_ERR_NOMEM */
+int cos_buf_append(cos_buf *b, const void *p, size_t n);
+int cos_buf_puts(cos_buf *b, const char *s);
+int cos_buf_putc(cos_buf *b, char c);
+int cos_buf_printf(cos_buf *b, const char *fmt, ...) COS_PRINTF(2, 3);
+void cos_buf_reset(cos_buf *b);                          /* len = 0, keeps memory */
+void cos_buf_free(cos_buf *b);
+char *cos_buf_detach(cos_buf *b);                        /* caller frees; "" if empty */
+
+/* ---- strings ---- */
+char *cos_strdup(const char *s);                          /* NULL-safe */
+char *cos_strndup(const char *s, size_t n);
+char *cos_sprintf(const char *fmt, ...) COS_PRINTF(1, 2); /* malloc'd */
+bool cos_streq_ci(const char *a, const char *b);
+bool cos_str_empty(const char *s);                        /* NULL or "" */
+bool cos_starts_with(const char *s, const char *prefix);
+bool cos_starts_with_ci(const char *s, const char *prefix);
+void cos_str_lower(char *s);
+char *cos_str_trim(char *s);                              /* in place */
+int cos_parse_u64(const char *s, uint64_t *out);          /* 0 if a full decimal number */
+int cos_parse_i64(const char *s, int64_t *out);
+
+/* ---- owned name/value list ---- */
+typedef struct cos_kvlist {
+    cos_kv *items;     /* name and value malloc'd (cast away const to free) */
+    size_t count;
+    size_t cap;
+} cos_kvlist;
+
+#define COS_KVLIST_INIT { NULL, 0, 0 }
+int cos_kvlist_add(cos_kvlist *l, const char *name, const char *value);
+int cos_kvlist_addn(cos_kvlist *l, const char *name, size_t nlen, const char *value, size_t vlen);
+int cos_kvlist_set(cos_kvlist *l, const char *name, const char *value); /* replace (case-insensitive) or add */
+const char *cos_kvlist_get(const cos_kvlist *l, const char *name);      /* case-insensitive */
+void cos_kvlist_remove(cos_kvlist *l, const char *name);
+void cos_kvlist_free(cos_kvlist *l);
+const char *cos_kv_find(const cos_kv *items, size_t n, const char *name); /* case-insensitive */
+
+/* ---- errors ---- */
+/* Set *err (if err != NULL) to a new error of `kind` with a formatted message; returns kind. */
+int cos_err_set(cos_error **err, cos_error_kind kind, const char *fmt, ...) COS_PRINTF(3, 4);
+/* An invalid-argument error naming the field. */
+int cos_err_invalid(cos_error **err, const char *field, const char *fmt, ...) COS_PRINTF(3, 4);
+/* An I/O error from errno, with the path in the message. */
+int cos_err_io(cos_error **err, int errnum, const char *what, const char *path);
+cos_error *cos_error_new(cos_error_kind kind, const char *message);
+
+/* ---- time ---- */
+int64_t cos_now_ms(void);          /* wall clock, ms since the epoch */
+int64_t cos_mono_ms(void);         /* monotonic clock, ms */
+double cos_mono_sec(void);         /* monotonic clock, s */
+void cos_sleep_ms(int64_t ms);
+/* RFC 1123 date ("Tue, 24 Nov 2026 18:55:41 GMT") <-> Unix seconds; -1 on a bad date. */
+int64_t cos_http_date_parse(const char *s);
+void cos_http_date_format(int64_t unix_s, char out[32]);
+/* ISO 8601 "2026-11-24T18:55:41.000Z" for listings. */
+void cos_iso8601_format(int64_t unix_ms, char out[32]);
+int64_t cos_iso8601_parse(const char *s); /* ms; -1 on error */
+
+#define COS_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define COS_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define COS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

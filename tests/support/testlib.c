@@ -1,0 +1,280 @@
+/*
+ * testlib.c — harness and cos-server launcher for the tests (see testlib.h).
+ */
+#define _GNU_SOURCE
+#include "testlib.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int g_passed, g_failed;
+int test_failures_in_current;
+static const char *g_current = "";
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "  FAIL %s (%s:%d): ", g_current, file, line);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    test_failures_in_current++;
+}
+
+void test_run(const char *name, void (*fn)(void))
+{
+    g_current = name;
+    test_failures_in_current = 0;
+    fn();
+    if (test_failures_in_current) {
+        g_failed++;
+        fprintf(stderr, "not ok %s\n", name);
+    } else {
+        g_passed++;
+        fprintf(stderr, "ok %s\n", name);
+    }
+}
+
+int test_report(void)
+{
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    fflush(stdout);
+    return g_failed ? 1 : 0;
+}
+
+char *test_read_data(const char *name, size_t *len)
+{
+    char path[1024];
+    if (name[0] == '/') {
+        snprintf(path, sizeof path, "%s", name);
+    } else {
+        const char *dir = getenv("COS_TEST_DATA");
+        snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", name);
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = '\0';
+    if (len) *len = (size_t)n;
+    return buf;
+}
+
+char *test_tmpdir(const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    char *path = NULL;
+    if (asprintf(&path, "%s/cos-test-%s-XXXXXX", base ? base : "/tmp", tag) < 0) return NULL;
+    if (!mkdtemp(path)) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+void test_rmtree(const char *path)
+{
+    if (path && *path) nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void test_lcg_fill(unsigned char *buf, size_t len, uint32_t seed)
+{
+    uint32_t st = seed;
+    for (size_t i = 0; i < len; i++) {
+        st = st * 1664525u + 1013904223u;
+        buf[i] = (unsigned char)(st >> 24);
+    }
+}
+
+int test_write_lcg_file(const char *path, uint64_t len, uint32_t seed)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    unsigned char buf[65536];
+    uint32_t st = seed;
+    uint64_t left = len;
+    while (left) {
+        size_t n = left < sizeof buf ? (size_t)left : sizeof buf;
+        for (size_t i = 0; i < n; i++) {
+            st = st * 1664525u + 1013904223u;
+            buf[i] = (unsigned char)(st >> 24);
+        }
+        if (fwrite(buf, 1, n, f) != n) {
+            fclose(f);
+            return -1;
+        }
+        left -= n;
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int test_files_equal(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int rc = (fa && fb) ? 0 : -1;
+    unsigned char ba[65536], bb[65536];
+    while (rc == 0) {
+        size_t na = fread(ba, 1, sizeof ba, fa), nb = fread(bb, 1, sizeof bb, fb);
+        if (na != nb || memcmp(ba, bb, na) != 0) rc = 1;
+        if (na == 0) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return rc;
+}
+
+int test_server_start(test_server *s, const char *const *extra_args)
+{
+    const char *bin = getenv("COS_SERVER_BIN");
+    if (!bin) {
+        fprintf(stderr, "COS_SERVER_BIN is not set\n");
+        return -1;
+    }
+    if (!s->root[0]) {
+        char *d = test_tmpdir("server");
+        if (!d) return -1;
+        snprintf(s->root, sizeof s->root, "%s", d);
+        free(d);
+    }
+    char port_file[300];
+    snprintf(port_file, sizeof port_file, "%s.port", s->root);
+    unlink(port_file);
+    snprintf(s->log_path, sizeof s->log_path, "%s.log", s->root);
+
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = "--root";
+    argv[n++] = s->root;
+    argv[n++] = "--listen";
+    argv[n++] = "127.0.0.1:0";
+    argv[n++] = "--port-file";
+    argv[n++] = port_file;
+    argv[n++] = "--secret-id";
+    argv[n++] = TEST_SECRET_ID;
+    argv[n++] = "--secret-key";
+    argv[n++] = TEST_SECRET_KEY;
+    argv[n++] = "--appid";
+    argv[n++] = TEST_APPID;
+    for (int i = 0; extra_args && extra_args[i] && n < 62; i++) argv[n++] = extra_args[i];
+    argv[n] = NULL;
+
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    s->pid = pid;
+    /* Wait for the port file: the server writes it once it listens. */
+    for (int i = 0; i < 1000; i++) {
+        FILE *f = fopen(port_file, "r");
+        if (f) {
+            int port = 0;
+            int ok = fscanf(f, "%d", &port);
+            fclose(f);
+            if (ok == 1 && port > 0) {
+                s->port = port;
+                snprintf(s->endpoint, sizeof s->endpoint, "127.0.0.1:%d", port);
+                return 0;
+            }
+        }
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "cos-server exited early; log: %s\n", s->log_path);
+            s->pid = 0;
+            return -1;
+        }
+        cos_sleep_ms_for_tests(10);
+    }
+    fprintf(stderr, "cos-server did not start; log: %s\n", s->log_path);
+    test_server_kill(s);
+    return -1;
+}
+
+static void wait_pid(test_server *s, int timeout_ms)
+{
+    for (int waited = 0; s->pid > 0; waited += 10) {
+        int status;
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            s->pid = 0;
+            return;
+        }
+        if (waited >= timeout_ms) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &status, 0);
+            s->pid = 0;
+            return;
+        }
+        cos_sleep_ms_for_tests(10);
+    }
+}
+
+void test_server_stop(test_server *s, bool keep_root)
+{
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        wait_pid(s, 5000);
+    }
+    if (!keep_root && s->root[0]) {
+        test_rmtree(s->root);
+        char p[320];
+        snprintf(p, sizeof p, "%s.port", s->root);
+        unlink(p);
+        unlink(s->log_path);
+        s->root[0] = '\0';
+    }
+}
+
+void test_server_kill(test_server *s)
+{
+    if (s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        wait_pid(s, 5000);
+    }
+}
+
+void test_config(cos_config *cfg, const test_server *s)
+{
+    cos_config_init(cfg);
+    cfg->region = "ap-guangzhou";
+    cfg->protocol = "http:";
+    cfg->secret_id = TEST_SECRET_ID;
+    cfg->secret_key = TEST_SECRET_KEY;
+    cfg->connect_to = s->endpoint;
+}
+
+void cos_sleep_ms_for_tests(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}

@@ -1,0 +1,84 @@
+/*
+ * testlib.h — the tiny test harness of cos-c.
+ *
+ *   static void test_something(void) { CHECK(1 + 1 == 2); CHECK_STR(a, "x"); }
+ *   int main(void) { RUN(test_something); return test_report(); }
+ *
+ * test_report() prints "N passed, N failed" (what CI reads) and returns the
+ * exit status. Integration tests start a private cos-server with
+ * test_server_start() and stop it with test_server_stop().
+ */
+#ifndef COS_TESTLIB_H
+#define COS_TESTLIB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cos/cos.h"
+
+extern int test_failures_in_current;
+
+void test_fail(const char *file, int line, const char *fmt, ...);
+void test_run(const char *name, void (*fn)(void));
+int test_report(void);
+
+#define RUN(fn) test_run(#fn, fn)
+#define CHECK(cond) do { if (!(cond)) test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond); } while (0)
+#define CHECK_STR(a, b) do { const char *a_ = (a), *b_ = (b); \
+    if (!a_ || !b_ || strcmp(a_, b_) != 0) test_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); } while (0)
+#define CHECK_INT(a, b) do { long long a_ = (long long)(a), b_ = (long long)(b); \
+    if (a_ != b_) test_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, a_, b_); } while (0)
+/* rc must be 0; otherwise print the cos_error and free it. */
+#define CHECK_OK(rc, err) do { int rc_ = (rc); if (rc_ != 0) { \
+    test_fail(__FILE__, __LINE__, "%s failed: rc=%d %s%s%s", #rc, rc_, (err) ? cos_error_message(err) : "", \
+              (err) && (err)->code ? " code=" : "", (err) && (err)->code ? (err)->code : ""); \
+    cos_error_free(err); (err) = NULL; } } while (0)
+
+/* Read a whole file (tests/data/NAME when relative); NULL if missing. Caller frees. */
+char *test_read_data(const char *name, size_t *len);
+
+/* Development keys cos-server uses when none are given (documented in docs/cos-server.md). */
+#define TEST_SECRET_ID "AKIDcosLOCALdevelopment0000000000000"
+#define TEST_SECRET_KEY "cosLOCALdevelopmentSECRETkey00000"
+#define TEST_APPID "1250000000"
+
+typedef struct test_server {
+    int pid;
+    int port;
+    char root[256];          /* temporary data directory (removed on stop) */
+    char endpoint[64];       /* "127.0.0.1:PORT" */
+    char log_path[300];      /* the server's stdout/stderr */
+} test_server;
+
+/*
+ * Start cos-server (COS_SERVER_BIN) on a free loopback port with a new temp
+ * root and the development keys. extra_args: NULL-terminated argv tail, or NULL.
+ * Returns 0 on success. Reuses s->root if it is already set (restart).
+ */
+int test_server_start(test_server *s, const char *const *extra_args);
+/* Stop it (SIGTERM, then SIGKILL after 5 s) and remove its root unless keep_root. */
+void test_server_stop(test_server *s, bool keep_root);
+/* Kill -9 (for crash tests); the root is kept. */
+void test_server_kill(test_server *s);
+
+/* A cos_config pointing at the server: dev keys, region ap-guangzhou, http,
+ * virtual-hosted names connected to 127.0.0.1:PORT. */
+void test_config(cos_config *cfg, const test_server *s);
+
+/* Make a temp directory under $TMPDIR; returns a static-lifetime-free malloc'd path. */
+char *test_tmpdir(const char *tag);
+/* rm -rf */
+void test_rmtree(const char *path);
+/* Write `len` LCG bytes (seed) to path; returns 0 on success. */
+int test_write_lcg_file(const char *path, uint64_t len, uint32_t seed);
+/* Fill buf with LCG bytes (the vectors' generator). */
+void test_lcg_fill(unsigned char *buf, size_t len, uint32_t seed);
+/* Compare two files byte for byte; 0 if equal. */
+int test_files_equal(const char *a, const char *b);
+
+/* Sleep (tests only). */
+void cos_sleep_ms_for_tests(int ms);
+
+#endif

@@ -1,0 +1,72 @@
+/* test_util.c — the internal buffer, list, JSON and date helpers. */
+#include "testlib.h"
+#include "json.h"
+#include "util.h"
+
+static void test_buf(void)
+{
+    cos_buf b = COS_BUF_INIT;
+    for (int i = 0; i < 1000; i++) cos_buf_printf(&b, "%d,", i);
+    CHECK(b.len > 3000);
+    CHECK(strncmp(b.data, "0,1,2,", 6) == 0);
+    char *s = cos_buf_detach(&b);
+    CHECK(b.data == NULL);
+    free(s);
+}
+
+static void test_kvlist(void)
+{
+    cos_kvlist l = COS_KVLIST_INIT;
+    cos_kvlist_add(&l, "Content-Type", "text/plain");
+    cos_kvlist_set(&l, "content-type", "image/png");
+    cos_kvlist_add(&l, "x-cos-meta-a", "1");
+    CHECK_INT(l.count, 2);
+    CHECK_STR(cos_kvlist_get(&l, "CONTENT-TYPE"), "image/png");
+    cos_kvlist_remove(&l, "x-cos-meta-a");
+    CHECK_INT(l.count, 1);
+    cos_kvlist_free(&l);
+}
+
+static void test_json(void)
+{
+    const char *doc = "{\"a\": [1, 2.5, \"x\\u4e2d\\n\"], \"b\": {\"c\": true, \"d\": null}, \"t\": \"1700000000\"}";
+    char *msg = NULL;
+    cos_json *j = cos_json_parse(doc, strlen(doc), &msg);
+    CHECK(j != NULL);
+    if (!j) return;
+    const cos_json *a = cos_json_get(j, "a");
+    CHECK_INT(a->count, 3);
+    CHECK_STR(cos_json_at(a, 2)->str, "x\xe4\xb8\xad\n");
+    CHECK(cos_json_get(cos_json_get(j, "b"), "c")->boolean);
+    int64_t t = 0;
+    CHECK(cos_json_get_i64(j, "t", &t));
+    CHECK_INT(t, 1700000000);
+    cos_json_free(j);
+    CHECK(cos_json_parse("{\"a\":", 5, &msg) == NULL);
+    CHECK(msg != NULL);
+    free(msg);
+    cos_buf b = COS_BUF_INIT;
+    cos_json_put_str(&b, "q\"\\\x01");
+    CHECK_STR(b.data, "\"q\\\"\\\\\\u0001\"");
+    cos_buf_free(&b);
+}
+
+static void test_dates(void)
+{
+    char d[32];
+    cos_http_date_format(1700000000, d);
+    CHECK_STR(d, "Tue, 14 Nov 2023 22:13:20 GMT");
+    CHECK_INT(cos_http_date_parse(d), 1700000000);
+    cos_iso8601_format(1700000000123LL, d);
+    CHECK_STR(d, "2023-11-14T22:13:20.123Z");
+    CHECK_INT(cos_iso8601_parse(d), 1700000000123LL);
+}
+
+int main(void)
+{
+    RUN(test_buf);
+    RUN(test_kvlist);
+    RUN(test_json);
+    RUN(test_dates);
+    return test_report();
+}
