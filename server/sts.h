@@ -1,0 +1,67 @@
+/*
+ * sts.h — cos-server's development STS: temporary keys issued at /sts in the
+ * JSON shape of npm qcloud-cos-sts, and the qcloud-cos-sts policy grammar
+ * that limits what they (and bucket policies) allow.
+ *
+ * Implemented in sts.c and policy.c; used by the request handler for
+ * authentication (looking up a temporary key by its id) and authorization.
+ */
+#ifndef COS_SERVER_STS_H
+#define COS_SERVER_STS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "util.h"
+
+/* A parsed policy: {"version":"2.0","statement":[{"action":[...],"effect":"allow"|"deny",
+ * "resource":[...], "principal":{"qcs":[...]}}]}. */
+typedef struct sts_policy sts_policy;
+
+/* Parse policy JSON; NULL and *errmsg (malloc'd) when malformed. */
+sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg);
+void sts_policy_free(sts_policy *p);
+
+/* What a request wants to do. */
+typedef struct sts_access {
+    const char *action;   /* "name/cos:PutObject" (also matches "cos:PutObject", "name/cos:*", "*") */
+    const char *region;   /* "ap-guangzhou" */
+    const char *appid;    /* "1250000000" */
+    const char *bucket;   /* "examplebucket-1250000000" */
+    const char *key;      /* object key, "" for bucket-level actions */
+} sts_access;
+
+/* The outcome of evaluating a policy: an explicit deny wins over an allow. */
+typedef enum sts_decision { STS_NO_MATCH = 0, STS_ALLOW = 1, STS_DENY = 2 } sts_decision;
+
+/* Evaluate a policy for an access (resources "qcs::cos:REGION:uid/APPID:BUCKET/PREFIX*",
+ * "*" wildcards; region may be empty in the resource to mean any). principal: the
+ * requester's uin or "*" for anonymous, only checked by statements that name principals. */
+sts_decision sts_policy_eval(const sts_policy *p, const sts_access *a, const char *principal);
+
+/* The store of issued temporary keys (in memory and in ROOT/sts.json so a restart keeps them). */
+typedef struct sts_store sts_store;
+
+int sts_store_open(sts_store **out, const char *root_dir);
+void sts_store_close(sts_store *s);
+
+/* Handle a /sts request. query: the raw query string (may be NULL); body: a POST body
+ * (JSON {"policy": {...}, "durationSeconds": N} or form fields), may be NULL.
+ * Writes the qcloud-cos-sts JSON answer ({credentials:{tmpSecretId,tmpSecretKey,
+ * sessionToken}, startTime, expiredTime, expiration, requestId}) or a JSON error,
+ * and the HTTP status. */
+int sts_handle(sts_store *s, const char *query, const char *body, size_t body_len,
+               cos_buf *json_out, int *http_status);
+
+/* A temporary key by its id; NULL when unknown. The returned pointers stay valid until
+ * the store is closed. Thread-safe. */
+typedef struct sts_key {
+    const char *tmp_secret_id;
+    const char *tmp_secret_key;
+    const char *session_token;
+    int64_t start_time;
+    int64_t expired_time;
+    const sts_policy *policy;  /* NULL = no limit */
+} sts_key;
+const sts_key *sts_store_lookup(sts_store *s, const char *tmp_secret_id);
+
+#endif
