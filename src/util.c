@@ -26,6 +26,7 @@ int cos_buf_reserve(cos_buf *b, size_t extra)
     if (!p) return COS_ERR_NOMEM;
     b->data = p;
     b->cap = cap;
+    b->data[b->len] = '\0'; /* a reserved but empty buffer is still a valid string */
     return 0;
 }
 
