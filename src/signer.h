@@ -42,4 +42,21 @@ void cos_hmac_sha1_hex(const void *key, size_t klen, const void *data, size_t le
 void cos_sha256_hex(const void *data, size_t len, char out[65]);
 void cos_hmac_sha256(const void *key, size_t klen, const void *data, size_t len, unsigned char out[32]);
 
+/* Presigned URLs (getObjectUrl). secret_id NULL = an unsigned URL (Sign: false). */
+#include "url.h"
+typedef struct cos_presign_input {
+    const cos_endpoint *ep;
+    const char *bucket, *region, *key, *method;
+    const char *secret_id, *secret_key, *security_token;
+    int64_t start_time;  /* window = start;start+expires (0 = now - 1) */
+    int expires;         /* 0 = 900 */
+    const cos_kv *query; size_t query_count;     /* extra params, signed and kept */
+    const cos_kv *headers; size_t header_count;  /* signed (signable ones) */
+    bool sign_host;
+} cos_presign_input;
+int cos_presign_build(const cos_presign_input *in, char **url, cos_error **err);
+/* The same with a ready Authorization (from a get_authorization callback). */
+int cos_presign_with_authorization(const cos_presign_input *in, const char *authorization,
+                                   const char *security_token, char **url, cos_error **err);
+
 #endif

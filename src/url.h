@@ -38,5 +38,7 @@ int cos_check_bucket(const char *bucket, cos_error **err);   /* name-APPID */
 int cos_check_region(const char *region, cos_error **err);
 /* The key after resolving "." and "..", repeated slashes: is it "/" (the bucket)? */
 bool cos_key_is_bucket_root(const char *key);
+/* Whether a ".." segment climbs above the bucket ("../x", "a/../../b"). */
+bool cos_key_escapes_root(const char *key);
 
 #endif
