@@ -1,0 +1,591 @@
+#define _GNU_SOURCE
+/*
+ * xml.c — the generic, table-driven XML engine: expat SAX events are matched
+ * against the schema tables of schemas.c and written straight into the
+ * structs of cos/model.h; the same tables drive building and freeing.
+ *
+ * Field names may be paths ("TagSet/Tag"): intermediate elements are
+ * containers that are flattened away. A field named "." takes the element's
+ * own text; "@attr" takes an attribute. Unknown elements are skipped.
+ */
+#include "xml.h"
+#include "url.h"
+
+#include <expat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XML_MAX_DEPTH 64
+
+/* ------------------------------------------------------------------ field access */
+
+#define FIELD_PTR(obj, f) ((char *)(obj) + (f)->offset)
+#define FIELD_COUNT(obj, f) ((size_t *)((char *)(obj) + (f)->count_offset))
+
+static int set_scalar(void *obj, const cos_xml_field *f, const char *text, size_t len)
+{
+    char *p = FIELD_PTR(obj, f);
+    char tmp[32];
+    size_t n = len < sizeof tmp - 1 ? len : sizeof tmp - 1;
+    memcpy(tmp, text, n);
+    tmp[n] = '\0';
+    char *t = cos_str_trim(tmp);
+    switch (f->type) {
+    case COS_XT_STR: {
+        char *s = cos_strndup(text, len);
+        if (!s) return COS_ERR_NOMEM;
+        free(*(char **)p);
+        *(char **)p = s;
+        return 0;
+    }
+    case COS_XT_I64: {
+        int64_t v = 0;
+        cos_parse_i64(t, &v);
+        *(int64_t *)p = v;
+        return 0;
+    }
+    case COS_XT_U64: {
+        uint64_t v = 0;
+        cos_parse_u64(t, &v);
+        *(uint64_t *)p = v;
+        return 0;
+    }
+    case COS_XT_INT: {
+        int64_t v = 0;
+        cos_parse_i64(t, &v);
+        *(int *)p = (int)v;
+        return 0;
+    }
+    case COS_XT_BOOL:
+        *(bool *)p = strcmp(t, "true") == 0 || strcmp(t, "1") == 0 || strcmp(t, "True") == 0;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* Append a zeroed element to a list field; returns it. */
+static void *list_append(void *obj, const cos_xml_field *f)
+{
+    void **items = (void **)FIELD_PTR(obj, f);
+    size_t *count = FIELD_COUNT(obj, f);
+    size_t esz = f->type == COS_XT_STRLIST ? sizeof(char *) : f->sub->size;
+    size_t n = *count;
+    if (n == 0 || (n & (n - 1)) == 0) { /* grow at powers of two */
+        size_t cap = n ? n * 2 : 1;
+        void *p = realloc(*items, cap * esz);
+        if (!p) return NULL;
+        *items = p;
+    }
+    char *item = (char *)*items + n * esz;
+    memset(item, 0, esz);
+    *count = n + 1;
+    return item;
+}
+
+/* ------------------------------------------------------------------ parsing */
+
+typedef enum frame_kind { FR_STRUCT, FR_CONTAINER, FR_LEAF, FR_SKIP } frame_kind;
+
+typedef struct frame {
+    frame_kind kind;
+    const cos_xml_schema *schema;
+    void *obj;
+    char prefix[128];          /* container path so far, e.g. "TagSet/" */
+    const cos_xml_field *leaf; /* FR_LEAF: the field; text goes to leaf_obj */
+    void *leaf_obj;
+} frame;
+
+typedef struct parse_ctx {
+    XML_Parser parser;
+    frame stack[XML_MAX_DEPTH];
+    int depth;
+    cos_buf text;
+    int error;
+    const char *error_msg;
+    const cos_xml_schema *root_schema;
+    void *root;
+    bool root_seen;
+} parse_ctx;
+
+static const cos_xml_field *find_field(const cos_xml_schema *s, const char *prefix, const char *name,
+                                       bool *is_container)
+{
+    size_t plen = strlen(prefix), nlen = strlen(name);
+    *is_container = false;
+    for (size_t i = 0; i < s->nfields; i++) {
+        const char *fn = s->fields[i].name;
+        if (strncmp(fn, prefix, plen) != 0 || strncmp(fn + plen, name, nlen) != 0) continue;
+        char after = fn[plen + nlen];
+        if (after == '\0') return &s->fields[i];
+        if (after == '/') *is_container = true;
+    }
+    return NULL;
+}
+
+static const cos_xml_field *find_special(const cos_xml_schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->nfields; i++)
+        if (strcmp(s->fields[i].name, name) == 0) return &s->fields[i];
+    return NULL;
+}
+
+static void fail(parse_ctx *c, int code, const char *msg)
+{
+    if (!c->error) {
+        c->error = code;
+        c->error_msg = msg;
+    }
+    XML_StopParser(c->parser, XML_FALSE);
+}
+
+static void push(parse_ctx *c, frame f)
+{
+    if (c->depth >= XML_MAX_DEPTH) {
+        fail(c, COS_ERR_PARSE, "XML nested too deeply");
+        return;
+    }
+    c->stack[c->depth++] = f;
+}
+
+static void capture_attrs(parse_ctx *c, const cos_xml_schema *s, void *obj, const XML_Char **attrs)
+{
+    for (size_t i = 0; attrs && attrs[i]; i += 2) {
+        char name[80];
+        snprintf(name, sizeof name, "@%s", attrs[i]);
+        const cos_xml_field *f = find_special(s, name);
+        if (!f) { /* also match the local name after a namespace prefix */
+            const char *colon = strchr(attrs[i], ':');
+            if (colon) {
+                snprintf(name, sizeof name, "@%s", colon + 1);
+                f = find_special(s, name);
+            }
+        }
+        if (f && set_scalar(obj, f, attrs[i + 1], strlen(attrs[i + 1]))) fail(c, COS_ERR_NOMEM, "out of memory");
+    }
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+{
+    parse_ctx *c = ud;
+    cos_buf_reset(&c->text);
+    if (c->depth == 0) {
+        if (c->root_seen) { fail(c, COS_ERR_PARSE, "more than one root element"); return; }
+        c->root_seen = true;
+        frame f = { FR_STRUCT, c->root_schema, c->root, "", NULL, NULL };
+        capture_attrs(c, c->root_schema, c->root, attrs);
+        push(c, f);
+        return;
+    }
+    frame *top = &c->stack[c->depth - 1];
+    if (top->kind == FR_SKIP || top->kind == FR_LEAF) {
+        frame f = { FR_SKIP, NULL, NULL, "", NULL, NULL };
+        push(c, f);
+        return;
+    }
+    bool container = false;
+    const cos_xml_field *fld = find_field(top->schema, top->prefix, name, &container);
+    if (fld) {
+        switch (fld->type) {
+        case COS_XT_STRUCT: {
+            void **slot = (void **)FIELD_PTR(top->obj, fld);
+            if (!*slot) *slot = calloc(1, fld->sub->size);
+            if (!*slot) { fail(c, COS_ERR_NOMEM, "out of memory"); return; }
+            capture_attrs(c, fld->sub, *slot, attrs);
+            frame f = { FR_STRUCT, fld->sub, *slot, "", NULL, NULL };
+            push(c, f);
+            return;
+        }
+        case COS_XT_LIST: {
+            void *item = list_append(top->obj, fld);
+            if (!item) { fail(c, COS_ERR_NOMEM, "out of memory"); return; }
+            capture_attrs(c, fld->sub, item, attrs);
+            frame f = { FR_STRUCT, fld->sub, item, "", NULL, NULL };
+            push(c, f);
+            return;
+        }
+        default: {
+            frame f = { FR_LEAF, top->schema, top->obj, "", fld, top->obj };
+            push(c, f);
+            return;
+        }
+        }
+    }
+    if (container) {
+        frame f = *top;
+        f.kind = FR_CONTAINER;
+        if (strlen(top->prefix) + strlen(name) + 2 > sizeof f.prefix) {
+            fail(c, COS_ERR_PARSE, "XML path too long");
+            return;
+        }
+        snprintf(f.prefix, sizeof f.prefix, "%s%s/", top->prefix, name);
+        push(c, f);
+        return;
+    }
+    frame f = { FR_SKIP, NULL, NULL, "", NULL, NULL };
+    push(c, f);
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name)
+{
+    (void)name;
+    parse_ctx *c = ud;
+    if (c->depth == 0) return;
+    frame *top = &c->stack[--c->depth];
+    if (top->kind == FR_LEAF) {
+        const cos_xml_field *f = top->leaf;
+        int rc;
+        if (f->type == COS_XT_STRLIST) {
+            char **slot = list_append(top->leaf_obj, f);
+            rc = slot ? 0 : COS_ERR_NOMEM;
+            if (slot && !(*slot = cos_strndup(c->text.data ? c->text.data : "", c->text.len))) rc = COS_ERR_NOMEM;
+        } else {
+            rc = set_scalar(top->leaf_obj, f, c->text.data ? c->text.data : "", c->text.len);
+        }
+        if (rc) fail(c, rc, "out of memory");
+    } else if (top->kind == FR_STRUCT) {
+        const cos_xml_field *self = find_special(top->schema, ".");
+        if (self && c->text.len && set_scalar(top->obj, self, c->text.data, c->text.len))
+            fail(c, COS_ERR_NOMEM, "out of memory");
+    }
+    cos_buf_reset(&c->text);
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
+{
+    parse_ctx *c = ud;
+    if (c->depth == 0) return;
+    frame_kind k = c->stack[c->depth - 1].kind;
+    if (k == FR_LEAF || k == FR_STRUCT) {
+        if (cos_buf_append(&c->text, s, (size_t)len)) fail(c, COS_ERR_NOMEM, "out of memory");
+    }
+}
+
+/* EncodingType=url: decode the flagged fields, recursively. */
+static void url_decode_fields(const cos_xml_schema *s, void *obj)
+{
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cos_xml_field *f = &s->fields[i];
+        if (f->type == COS_XT_STR && (f->flags & COS_XF_URLENC)) {
+            char **p = (char **)FIELD_PTR(obj, f);
+            if (*p) {
+                char *d = cos_uri_decode(*p, strlen(*p));
+                if (d) {
+                    free(*p);
+                    *p = d;
+                }
+            }
+        } else if (f->type == COS_XT_LIST) {
+            char *items = *(char **)FIELD_PTR(obj, f);
+            size_t n = *FIELD_COUNT(obj, f);
+            for (size_t k = 0; k < n; k++) url_decode_fields(f->sub, items + k * f->sub->size);
+        } else if (f->type == COS_XT_STRUCT) {
+            void *sub = *(void **)FIELD_PTR(obj, f);
+            if (sub) url_decode_fields(f->sub, sub);
+        }
+    }
+}
+
+static const char *encoding_type(const cos_xml_schema *s, const void *obj)
+{
+    const cos_xml_field *f = find_special(s, "EncodingType");
+    return f && f->type == COS_XT_STR ? *(char *const *)FIELD_PTR(obj, f) : NULL;
+}
+
+int cos_xml_parse(const cos_xml_schema *schema, const char *xml, size_t len, void **out, cos_error **err)
+{
+    *out = NULL;
+    parse_ctx c;
+    memset(&c, 0, sizeof c);
+    c.root_schema = schema;
+    c.root = calloc(1, schema->size);
+    c.parser = XML_ParserCreate("UTF-8");
+    if (!c.root || !c.parser) {
+        free(c.root);
+        if (c.parser) XML_ParserFree(c.parser);
+        return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+    }
+    XML_SetUserData(c.parser, &c);
+    XML_SetElementHandler(c.parser, on_start, on_end);
+    XML_SetCharacterDataHandler(c.parser, on_text);
+    enum XML_Status st = XML_Parse(c.parser, xml ? xml : "", (int)len, XML_TRUE);
+    int rc = 0;
+    if (c.error) {
+        rc = cos_err_set(err, (cos_error_kind)c.error, "malformed XML: %s", c.error_msg);
+    } else if (st != XML_STATUS_OK) {
+        rc = cos_err_set(err, COS_ERR_PARSE, "malformed or truncated XML response: %s at line %lu",
+                         XML_ErrorString(XML_GetErrorCode(c.parser)),
+                         (unsigned long)XML_GetCurrentLineNumber(c.parser));
+    } else if (!c.root_seen) {
+        rc = cos_err_set(err, COS_ERR_PARSE, "empty XML response");
+    }
+    XML_ParserFree(c.parser);
+    cos_buf_free(&c.text);
+    if (rc) {
+        cos_xml_free(schema, c.root);
+        return rc;
+    }
+    const char *enc = encoding_type(schema, c.root);
+    if (enc && strcmp(enc, "url") == 0) url_decode_fields(schema, c.root);
+    *out = c.root;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ building */
+
+int cos_xml_escape(cos_buf *out, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        const char *rep = NULL;
+        switch (s[i]) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&apos;"; break;
+        default: break;
+        }
+        int rc = rep ? cos_buf_puts(out, rep) : cos_buf_putc(out, s[i]);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+typedef struct build_ctx {
+    cos_buf *out;
+    bool urlenc;
+    char open[8][64]; /* open container elements */
+    int nopen;
+} build_ctx;
+
+static void build_struct(build_ctx *b, const cos_xml_schema *s, const void *obj);
+
+/* Make the open containers match the directory part of a field path. */
+static void sync_containers(build_ctx *b, const char *path)
+{
+    char parts[8][64];
+    int n = 0;
+    const char *p = path;
+    for (const char *slash; (slash = strchr(p, '/')) && n < 8; p = slash + 1) {
+        size_t len = (size_t)(slash - p) < 63 ? (size_t)(slash - p) : 63;
+        memcpy(parts[n], p, len);
+        parts[n++][len] = '\0';
+    }
+    int common = 0;
+    while (common < n && common < b->nopen && strcmp(parts[common], b->open[common]) == 0) common++;
+    while (b->nopen > common) cos_buf_printf(b->out, "</%s>", b->open[--b->nopen]);
+    for (int i = common; i < n; i++) {
+        cos_buf_printf(b->out, "<%s>", parts[i]);
+        strcpy(b->open[b->nopen++], parts[i]);
+    }
+}
+
+static const char *leaf_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static void put_text_elem(build_ctx *b, const char *name, const char *text, bool urlenc)
+{
+    cos_buf_printf(b->out, "<%s>", name);
+    if (urlenc) {
+        cos_buf enc = COS_BUF_INIT;
+        cos_uri_encode(&enc, text, strlen(text), false);
+        cos_xml_escape(b->out, enc.data ? enc.data : "", enc.len);
+        cos_buf_free(&enc);
+    } else {
+        cos_xml_escape(b->out, text, strlen(text));
+    }
+    cos_buf_printf(b->out, "</%s>", name);
+}
+
+static void build_field(build_ctx *b, const cos_xml_field *f, const void *obj)
+{
+    const char *p = FIELD_PTR(obj, f);
+    const char *name = leaf_name(f->name);
+    bool omit0 = f->flags & COS_XF_OMIT_ZERO;
+    char num[32];
+    switch (f->type) {
+    case COS_XT_STR: {
+        const char *s = *(char *const *)p;
+        if (!s) return;
+        sync_containers(b, f->name);
+        put_text_elem(b, name, s, b->urlenc && (f->flags & COS_XF_URLENC));
+        return;
+    }
+    case COS_XT_I64:
+        if (omit0 && *(const int64_t *)p == 0) return;
+        snprintf(num, sizeof num, "%lld", (long long)*(const int64_t *)p);
+        break;
+    case COS_XT_U64:
+        if (omit0 && *(const uint64_t *)p == 0) return;
+        snprintf(num, sizeof num, "%llu", (unsigned long long)*(const uint64_t *)p);
+        break;
+    case COS_XT_INT:
+        if (omit0 && *(const int *)p == 0) return;
+        snprintf(num, sizeof num, "%d", *(const int *)p);
+        break;
+    case COS_XT_BOOL:
+        if (omit0 && !*(const bool *)p) return;
+        snprintf(num, sizeof num, "%s", *(const bool *)p ? "true" : "false");
+        break;
+    case COS_XT_STRUCT: {
+        const void *sub = *(void *const *)p;
+        if (!sub) return;
+        sync_containers(b, f->name);
+        cos_buf_printf(b->out, "<%s>", name);
+        build_struct(b, f->sub, sub);
+        cos_buf_printf(b->out, "</%s>", name);
+        return;
+    }
+    case COS_XT_LIST: {
+        const char *items = *(char *const *)p;
+        size_t n = *(const size_t *)((const char *)obj + f->count_offset);
+        if (!n) return;
+        sync_containers(b, f->name);
+        for (size_t i = 0; i < n; i++) {
+            cos_buf_printf(b->out, "<%s>", name);
+            build_struct(b, f->sub, items + i * f->sub->size);
+            cos_buf_printf(b->out, "</%s>", name);
+        }
+        return;
+    }
+    case COS_XT_STRLIST: {
+        char *const *items = *(char **const *)p;
+        size_t n = *(const size_t *)((const char *)obj + f->count_offset);
+        if (!n) return;
+        sync_containers(b, f->name);
+        for (size_t i = 0; i < n; i++) put_text_elem(b, name, items[i] ? items[i] : "", false);
+        return;
+    }
+    }
+    sync_containers(b, f->name);
+    cos_buf_printf(b->out, "<%s>%s</%s>", name, num, name);
+}
+
+static void build_struct(build_ctx *b, const cos_xml_schema *s, const void *obj)
+{
+    int saved = b->nopen;
+    char saved_open[8][64];
+    memcpy(saved_open, b->open, sizeof saved_open);
+    b->nopen = 0; /* containers are relative to this element */
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cos_xml_field *f = &s->fields[i];
+        if (f->name[0] == '@') continue;
+        if (strcmp(f->name, ".") == 0) {
+            const char *t = *(char *const *)FIELD_PTR(obj, f);
+            if (t) cos_xml_escape(b->out, t, strlen(t));
+            continue;
+        }
+        build_field(b, f, obj);
+    }
+    sync_containers(b, "");
+    memcpy(b->open, saved_open, sizeof saved_open);
+    b->nopen = saved;
+}
+
+int cos_xml_build(const cos_xml_schema *schema, const void *obj, cos_buf *out, bool decl)
+{
+    build_ctx b = { out, false, { { 0 } }, 0 };
+    const char *enc = encoding_type(schema, obj);
+    b.urlenc = enc && strcmp(enc, "url") == 0;
+    if (decl) cos_buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    const char *root = schema->root ? schema->root : "Document";
+    cos_buf_printf(out, "<%s>", root);
+    build_struct(&b, schema, obj);
+    cos_buf_printf(out, "</%s>", root);
+    return out->data ? 0 : COS_ERR_NOMEM;
+}
+
+/* ------------------------------------------------------------------ freeing */
+
+static void free_fields(const cos_xml_schema *s, void *obj)
+{
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cos_xml_field *f = &s->fields[i];
+        char *p = FIELD_PTR(obj, f);
+        switch (f->type) {
+        case COS_XT_STR:
+            free(*(char **)p);
+            break;
+        case COS_XT_STRUCT:
+            if (*(void **)p) {
+                free_fields(f->sub, *(void **)p);
+                free(*(void **)p);
+            }
+            break;
+        case COS_XT_LIST: {
+            char *items = *(char **)p;
+            size_t n = *FIELD_COUNT(obj, f);
+            for (size_t k = 0; k < n; k++) free_fields(f->sub, items + k * f->sub->size);
+            free(items);
+            break;
+        }
+        case COS_XT_STRLIST: {
+            char **items = *(char ***)p;
+            size_t n = *FIELD_COUNT(obj, f);
+            for (size_t k = 0; k < n; k++) free(items[k]);
+            free(items);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+void cos_xml_free(const cos_xml_schema *schema, void *obj)
+{
+    if (!obj) return;
+    free_fields(schema, obj);
+    free(obj);
+}
+
+/* ------------------------------------------------------------------ <Error> */
+
+typedef struct cos_error_doc {
+    char *code, *message, *resource, *request_id, *trace_id, *string_to_sign, *format_string;
+} cos_error_doc;
+
+static const cos_xml_field ERROR_FIELDS[] = {
+    { "Code", COS_XT_STR, offsetof(cos_error_doc, code), 0, NULL, 0 },
+    { "Message", COS_XT_STR, offsetof(cos_error_doc, message), 0, NULL, 0 },
+    { "Resource", COS_XT_STR, offsetof(cos_error_doc, resource), 0, NULL, 0 },
+    { "RequestId", COS_XT_STR, offsetof(cos_error_doc, request_id), 0, NULL, 0 },
+    { "TraceId", COS_XT_STR, offsetof(cos_error_doc, trace_id), 0, NULL, 0 },
+    { "StringToSign", COS_XT_STR, offsetof(cos_error_doc, string_to_sign), 0, NULL, 0 },
+    { "FormatString", COS_XT_STR, offsetof(cos_error_doc, format_string), 0, NULL, 0 },
+};
+static const cos_xml_schema ERROR_SCHEMA = { "Error", sizeof(cos_error_doc), ERROR_FIELDS,
+                                             sizeof ERROR_FIELDS / sizeof ERROR_FIELDS[0] };
+
+static void take(char **dst, char **src)
+{
+    if (*src) {
+        free(*dst);
+        *dst = *src;
+        *src = NULL;
+    }
+}
+
+int cos_xml_parse_error(const char *xml, size_t len, cos_error *e)
+{
+    if (!xml || len < 7 || !memmem(xml, len, "<Error", 6)) return -1;
+    void *obj = NULL;
+    if (cos_xml_parse(&ERROR_SCHEMA, xml, len, &obj, NULL)) return -1;
+    cos_error_doc *d = obj;
+    int rc = d->code ? 0 : -1;
+    if (rc == 0) {
+        take(&e->code, &d->code);
+        take(&e->message, &d->message);
+        take(&e->resource, &d->resource);
+        take(&e->request_id, &d->request_id);
+        take(&e->trace_id, &d->trace_id);
+        take(&e->string_to_sign, &d->string_to_sign);
+        take(&e->format_string, &d->format_string);
+    }
+    cos_xml_free(&ERROR_SCHEMA, obj);
+    return rc;
+}
