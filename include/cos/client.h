@@ -234,6 +234,7 @@ typedef struct cos_result {
     unsigned char *body;          /**< raw body when it went to memory (NUL-terminated), else NULL */
     size_t body_size;             /**< its length */
     int retries;                  /**< retries made */
+    const void *internal_schema;  /**< internal to libcos: how to free output */
     /** Parsed XML output. */
     union {
         void *any;

@@ -15,5 +15,6 @@
 #include "cos/sign.h"
 #include "cos/hash.h"
 #include "cos/transfer.h"
+#include "cos/sts.h"
 
 #endif

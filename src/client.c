@@ -1,0 +1,242 @@
+/*
+ * client.c — creating and freeing a client (validating every option and
+ * applying the official SDK's defaults), futures, presigned URLs, logging.
+ */
+#define _GNU_SOURCE
+#include "client_internal.h"
+#include "signer.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+#define MIB (1024ULL * 1024ULL)
+
+/* Fill the zero options with the SDK's defaults and check the rest. */
+static int apply_defaults(cos_config *c, cos_error **err)
+{
+    if (c->version != COS_CONFIG_VERSION) return cos_err_invalid(err, "version", "cos_config.version must be COS_CONFIG_VERSION (use COS_CONFIG_INIT)");
+    if (c->chunk_size && c->chunk_size < MIB) return cos_err_invalid(err, "chunk_size", "ChunkSize must be at least 1 MiB, got %llu", (unsigned long long)c->chunk_size);
+    if (c->copy_chunk_size && c->copy_chunk_size < MIB) return cos_err_invalid(err, "copy_chunk_size", "CopyChunkSize must be at least 1 MiB");
+    struct { int *v; const char *name; int def; } ints[] = {
+        { &c->file_parallel_limit, "file_parallel_limit", 3 }, { &c->chunk_parallel_limit, "chunk_parallel_limit", 3 },
+        { &c->copy_chunk_parallel_limit, "copy_chunk_parallel_limit", 20 }, { &c->max_part_number, "max_part_number", 10000 },
+        { &c->progress_interval_ms, "progress_interval_ms", 1000 }, { &c->upload_queue_size, "upload_queue_size", 10000 },
+        { &c->upload_id_cache_limit, "upload_id_cache_limit", 50 }, { &c->worker_threads, "worker_threads", 2 },
+        { &c->max_connections, "max_connections", 64 }, { &c->timeout_ms, "timeout_ms", 0 },
+        { &c->connect_timeout_ms, "connect_timeout_ms", 10000 }, { &c->sign_expires, "sign_expires", 900 },
+    };
+    for (size_t i = 0; i < COS_ARRAY_LEN(ints); i++) {
+        if (*ints[i].v < 0) return cos_err_invalid(err, ints[i].name, "%s must not be negative", ints[i].name);
+        if (*ints[i].v == 0) *ints[i].v = ints[i].def;
+    }
+    if (c->max_part_number > 10000) return cos_err_invalid(err, "max_part_number", "MaxPartNumber is at most 10000");
+    if (c->chunk_retry_times == 0) c->chunk_retry_times = 2;
+    if (c->chunk_retry_times < 0) c->chunk_retry_times = 0;
+    if (!c->chunk_size) c->chunk_size = MIB;
+    if (!c->slice_size) c->slice_size = MIB;
+    if (!c->copy_chunk_size) c->copy_chunk_size = 10 * MIB;
+    if (!c->copy_slice_size) c->copy_slice_size = 10 * MIB;
+    if (c->region && cos_check_region(c->region, err)) return COS_ERR_INVALID_ARG;
+    if (c->protocol && strcmp(c->protocol, "http:") && strcmp(c->protocol, "https:") && strcmp(c->protocol, "http") &&
+        strcmp(c->protocol, "https"))
+        return cos_err_invalid(err, "protocol", "Protocol must be \"http:\" or \"https:\", got \"%s\"", c->protocol);
+    int modes = !cos_str_empty(c->secret_id) + (c->get_authorization != NULL) + (c->get_sts != NULL);
+    if (modes == 0) return cos_err_invalid(err, "secret_id", "no credentials: set secret_id/secret_key, get_authorization or get_sts");
+    if (modes > 1) return cos_err_invalid(err, "get_authorization", "set exactly one way of getting credentials");
+    if (!cos_str_empty(c->secret_id) && cos_str_empty(c->secret_key))
+        return cos_err_invalid(err, "secret_key", "secret_id is set but secret_key is missing");
+    if (c->signer != COS_SIGNER_COS && c->signer != COS_SIGNER_SIGV4) return cos_err_invalid(err, "signer", "unknown signer");
+    return 0;
+}
+
+int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
+{
+    *out = NULL;
+    if (!cfg) return cos_err_invalid(err, "cfg", "missing configuration");
+    pthread_once(&g_curl_once, curl_init_once);
+    cos_client *c = calloc(1, sizeof *c);
+    if (!c) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+    c->cfg = *cfg;
+    int rc = apply_defaults(&c->cfg, err);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    /* own every string the client keeps */
+    const char **strs[] = { &c->cfg.region, &c->cfg.protocol, &c->cfg.domain, &c->cfg.service_domain,
+                            &c->cfg.connect_to, &c->cfg.secret_id, &c->cfg.secret_key, &c->cfg.security_token,
+                            &c->cfg.checkpoint_dir, &c->cfg.proxy, &c->cfg.ca_file, &c->cfg.ca_path,
+                            &c->cfg.user_agent };
+    for (size_t i = 0; i < COS_ARRAY_LEN(strs); i++) {
+        c->strings[i] = cos_strdup(*strs[i]);
+        *strs[i] = c->strings[i];
+    }
+    if (c->cfg.protocol && !strchr(c->cfg.protocol, ':')) {
+        char *p = cos_sprintf("%s:", c->cfg.protocol);
+        free(c->strings[1]);
+        c->strings[1] = p;
+        c->cfg.protocol = p;
+    }
+    c->ep.protocol = c->cfg.protocol;
+    c->ep.domain = c->cfg.domain;
+    c->ep.service_domain = c->cfg.service_domain;
+    c->ep.path_style = c->cfg.force_path_style;
+    c->ep.accelerate = c->cfg.use_accelerate;
+    atomic_store(&c->clock_offset_ms, c->cfg.system_clock_offset_ms);
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->idle, NULL);
+    pthread_mutex_init(&c->tasks_lock, NULL);
+    cos_engine_opts eo = { c->cfg.connect_to, c->cfg.proxy, c->cfg.tls_verify, c->cfg.ca_file, c->cfg.ca_path,
+                           c->cfg.connect_timeout_ms, c->cfg.max_connections, c->cfg.user_agent };
+    if (cred_cache_new(&c->creds) || engine_new(&c->engine, &eo) || workers_new(&c->workers, c->cfg.worker_threads)) {
+        cos_client_free(c);
+        return cos_err_set(err, COS_ERR_NOMEM, "could not start the client");
+    }
+    *out = c;
+    return 0;
+}
+
+__attribute__((weak)) void cos_tasks_destroy(struct cos_tasks *t) { (void)t; }
+
+void cos_client_free(cos_client *c)
+{
+    if (!c) return;
+    if (c->tasks) cos_tasks_destroy(c->tasks);
+    pthread_mutex_lock(&c->lock);
+    while (atomic_load(&c->inflight) > 0) pthread_cond_wait(&c->idle, &c->lock);
+    pthread_mutex_unlock(&c->lock);
+    workers_free(c->workers);
+    engine_free(c->engine);
+    cred_cache_free(c->creds);
+    for (size_t i = 0; i < COS_ARRAY_LEN(c->strings); i++) free(c->strings[i]);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->idle);
+    pthread_mutex_destroy(&c->tasks_lock);
+    free(c);
+}
+
+struct cos_tasks **client_tasks_slot(cos_client *c) { return &c->tasks; }
+
+int64_t cos_client_clock_offset_ms(const cos_client *c) { return atomic_load(&((cos_client *)c)->clock_offset_ms); }
+
+int64_t client_now_s(const cos_client *c)
+{
+    return (cos_now_ms() + atomic_load(&((cos_client *)c)->clock_offset_ms)) / 1000;
+}
+
+void client_log(const cos_client *c, cos_log_level lvl, const char *fmt, ...)
+{
+    if (!c->cfg.log || lvl > c->cfg.log_level) return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) >= 0) c->cfg.log(c->cfg.log_user_data, lvl, msg);
+    free(msg);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------------ futures */
+
+struct cos_future {
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    bool ready;
+    int rc;
+    cos_result *res;
+    cos_error *err;
+};
+
+cos_future *cos_future_new(void)
+{
+    cos_future *f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    pthread_mutex_init(&f->m, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    return f;
+}
+
+void cos_future_done(void *future, int rc, cos_result *res, cos_error *err)
+{
+    cos_future *f = future;
+    pthread_mutex_lock(&f->m);
+    f->rc = rc;
+    f->res = res;
+    f->err = err;
+    f->ready = true;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->m);
+}
+
+int cos_future_wait(cos_future *f, cos_result **out, cos_error **err)
+{
+    pthread_mutex_lock(&f->m);
+    while (!f->ready) pthread_cond_wait(&f->cv, &f->m);
+    int rc = f->rc;
+    if (out) *out = f->res;
+    else cos_result_free(f->res);
+    if (err) *err = f->err;
+    else cos_error_free(f->err);
+    f->res = NULL;
+    f->err = NULL;
+    pthread_mutex_unlock(&f->m);
+    return rc;
+}
+
+bool cos_future_ready(cos_future *f)
+{
+    pthread_mutex_lock(&f->m);
+    bool r = f->ready;
+    pthread_mutex_unlock(&f->m);
+    return r;
+}
+
+void cos_future_free(cos_future *f)
+{
+    if (!f) return;
+    cos_result_free(f->res);
+    cos_error_free(f->err);
+    pthread_mutex_destroy(&f->m);
+    pthread_cond_destroy(&f->cv);
+    free(f);
+}
+
+/* ------------------------------------------------------------------ presigned URLs */
+
+int cos_get_object_url(cos_client *c, const cos_url_params *p, char **url, cos_error **err)
+{
+    *url = NULL;
+    const char *region = p->region ? p->region : c->cfg.region;
+    int rc = cos_check_bucket(p->bucket, err);
+    if (!rc) rc = cos_check_region(region, err);
+    if (rc) return rc;
+    cos_presign_input in = { &c->ep, p->bucket, region, p->key ? p->key : "", p->method, NULL, NULL, NULL,
+                             p->start_time, p->expires, p->query, p->query_count, p->headers, p->header_count,
+                             c->cfg.force_sign_host };
+    if (!p->sign) return cos_presign_build(&in, url, err);
+    const char *method = p->method ? p->method : "GET";
+    cos_scope scope = { cos_streq_ci(method, "PUT") ? "name/cos:PutObject" : "name/cos:GetObject", p->bucket, region,
+                        p->key ? p->key : "" };
+    char *pathname = cos_sprintf("/%s", p->key ? p->key : "");
+    cos_auth_request ar = { method, p->bucket, region, p->key ? p->key : "", pathname, p->query, p->query_count,
+                            p->headers, p->header_count, &scope, 1, atomic_load(&c->clock_offset_ms) };
+    cos_cred cr;
+    rc = cred_get(c, &ar, &cr, err);
+    free(pathname);
+    if (rc) return rc;
+    if (cr.authorization) {
+        rc = cos_presign_with_authorization(&in, cr.authorization, cr.token, url, err);
+    } else {
+        in.secret_id = cr.secret_id;
+        in.secret_key = cr.secret_key;
+        in.security_token = cr.token;
+        if (!in.start_time) in.start_time = client_now_s(c) - 1;
+        rc = cos_presign_build(&in, url, err);
+    }
+    cred_clear(&cr);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/*
+ * client_internal.h — what the client is made of, for the modules that
+ * build on it (operations, credentials, transfers).
+ */
+#ifndef COS_CLIENT_INTERNAL_H
+#define COS_CLIENT_INTERNAL_H
+
+#include <stdatomic.h>
+#include "cos/cos.h"
+#include "engine.h"
+#include "url.h"
+
+/* A key (temporary or permanent) or a ready Authorization. */
+typedef struct cos_cred {
+    char *secret_id, *secret_key, *token;
+    int64_t start_time, expired_time;
+    char *authorization;    /* set instead of the keys by an Authorization callback */
+} cos_cred;
+
+struct cos_credentials_sink {
+    cos_cred cred;
+    bool set;
+};
+
+typedef struct cred_cache cred_cache;
+
+struct cos_client {
+    cos_config cfg;             /* effective configuration; strings owned (below) */
+    char *strings[16];          /* owned copies of cfg's strings */
+    cos_endpoint ep;
+    cos_engine *engine;
+    cos_workers *workers;
+    cred_cache *creds;
+    _Atomic int64_t clock_offset_ms;
+    _Atomic int inflight;       /* async operations not yet completed */
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    struct cos_tasks *tasks;    /* transfer task manager, created on first use */
+    pthread_mutex_t tasks_lock;
+};
+
+/* Credentials (cred.c). */
+int cred_cache_new(cred_cache **out);
+void cred_cache_free(cred_cache *c);
+/* Obtain a key or Authorization for a request; blocks on the callback if needed. */
+int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error **err);
+void cred_clear(cos_cred *cr);
+
+int64_t client_now_s(const cos_client *c);   /* local clock corrected by the offset */
+void client_log(const cos_client *c, cos_log_level lvl, const char *fmt, ...) COS_PRINTF(3, 4);
+
+/* The transfer manager of a client (transfer code owns its type). */
+struct cos_tasks **client_tasks_slot(cos_client *c);
+void cos_tasks_destroy(struct cos_tasks *t); /* weak: defined by the transfer module */
+
+#endif

@@ -1,0 +1,464 @@
+/*
+ * engine.c — libcurl multi on one network thread per client (see engine.h),
+ * and the worker pool. Submissions from any thread go through a locked queue
+ * and curl_multi_wakeup; nothing here blocks on user code.
+ */
+#define _GNU_SOURCE
+#include "engine.h"
+#include "cos/hash.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct cos_engine {
+    CURLM *multi;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    cos_http *pending;      /* submitted, not yet added (LIFO; order does not matter) */
+    bool stop;
+    int active;
+    cos_engine_opts opts;
+    char *connect_to_entry;
+    struct curl_slist *connect_to;
+    char *proxy, *ca_file, *ca_path, *user_agent;
+};
+
+/* ------------------------------------------------------------------ curl callbacks */
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+    cos_http *h = ud;
+    size_t want = size * nitems;
+    if (h->cancel && *h->cancel) return CURL_READFUNC_ABORT;
+    size_t n = 0;
+    switch (h->body) {
+    case BODY_MEM:
+        n = COS_MIN(want, h->mem_len - (size_t)h->pos);
+        memcpy(buf, (const char *)h->mem + h->pos, n);
+        break;
+    case BODY_FILE: {
+        uint64_t left = h->file_len - h->pos;
+        size_t w = (size_t)COS_MIN((uint64_t)want, left);
+        while (w) {
+            ssize_t r = pread(h->fd, buf, w, (off_t)(h->file_off + h->pos));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) return CURL_READFUNC_ABORT; /* file shrank or failed */
+            n = (size_t)r;
+            break;
+        }
+        break;
+    }
+    case BODY_CB: {
+        int64_t r = h->rd(h->rd_ud, buf, want);
+        if (r < 0) return CURL_READFUNC_ABORT;
+        n = (size_t)r;
+        break;
+    }
+    default:
+        return 0;
+    }
+    h->pos += n;
+    h->sent += n;
+    h->crc_sent = cos_crc64(h->crc_sent, buf, n);
+    return n;
+}
+
+static int seek_cb(void *ud, curl_off_t offset, int origin)
+{
+    cos_http *h = ud;
+    if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
+    if (h->body == BODY_CB) {
+        if (!h->seek || h->seek(h->rd_ud, (uint64_t)offset) != 0) return CURL_SEEKFUNC_CANTSEEK;
+    }
+    h->pos = (uint64_t)offset;
+    h->sent = (uint64_t)offset;
+    h->crc_sent = 0;
+    if (offset != 0) return CURL_SEEKFUNC_CANTSEEK; /* the running CRC needs the whole body */
+    return CURL_SEEKFUNC_OK;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
+{
+    cos_http *h = ud;
+    size_t n = size * nmemb;
+    if (h->cancel && *h->cancel) return 0;
+    /* Error responses always go to memory so they can be parsed. */
+    long status = 0;
+    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+    bool to_mem = h->sink == SINK_MEM || status >= 300;
+    if (to_mem) {
+        if (h->resp_body.len + n > (64u << 20) && h->sink != SINK_MEM) return n; /* cap error bodies */
+        if (cos_buf_append(&h->resp_body, data, n)) return 0;
+    } else if (h->sink == SINK_FD) {
+        size_t off = 0;
+        while (off < n) {
+            ssize_t w = write(h->sink_fd, data + off, n - off);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) {
+                h->write_failed = 1;
+                h->write_errno = w < 0 ? errno : ENOSPC;
+                return 0;
+            }
+            off += (size_t)w;
+        }
+    } else if (h->sink == SINK_CB) {
+        if (h->wr(h->wr_ud, data, n) != 0) {
+            h->write_failed = 1;
+            return 0;
+        }
+    }
+    if (!to_mem || h->sink == SINK_MEM) h->crc_received = cos_crc64(h->crc_received, data, n);
+    h->received += n;
+    return n;
+}
+
+static size_t header_cb(char *line, size_t size, size_t nitems, void *ud)
+{
+    cos_http *h = ud;
+    size_t n = size * nitems;
+    if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) { /* a new response (after 100 or a redirect) */
+        cos_kvlist_free(&h->resp_headers);
+        return n;
+    }
+    const char *colon = memchr(line, ':', n);
+    if (!colon) return n;
+    size_t nlen = (size_t)(colon - line);
+    const char *v = colon + 1;
+    const char *end = line + n;
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+    cos_kvlist_addn(&h->resp_headers, line, nlen, v, (size_t)(end - v));
+    return n;
+}
+
+static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    cos_http *h = ud;
+    if (h->cancel && *h->cancel) return 1;
+    if (!h->on_progress) return 0;
+    int64_t now = cos_mono_ms();
+    bool up = ultotal > 0 || h->body != BODY_NONE;
+    uint64_t total = (uint64_t)(up ? ultotal : dltotal), done = (uint64_t)(up ? ulnow : dlnow);
+    bool finished = total > 0 && done >= total;
+    if (!finished && now - h->last_progress_ms < h->progress_interval_ms) return 0;
+    if (finished && h->last_progress_ms == -1) return 0; /* 100% already reported */
+    h->last_progress_ms = finished ? -1 : now;
+    cos_progress p = { done, total, 0, total ? (double)done / (double)total : 0 };
+    h->on_progress(h->progress_ud, &p);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ setting up a transfer */
+
+static int setup_easy(cos_engine *e, cos_http *h)
+{
+    CURL *c = curl_easy_init();
+    if (!c) return COS_ERR_NOMEM;
+    h->easy = c;
+    curl_easy_setopt(c, CURLOPT_URL, h->url);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, h);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, e->user_agent);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(e->opts.connect_timeout_ms > 0 ? e->opts.connect_timeout_ms : 10000));
+    if (h->timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
+    /* A stalled connection counts as a network error after 60 s without progress. */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+    if (e->connect_to) curl_easy_setopt(c, CURLOPT_CONNECT_TO, e->connect_to);
+    if (e->proxy) curl_easy_setopt(c, CURLOPT_PROXY, e->proxy);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, e->opts.tls_verify ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, e->opts.tls_verify ? 2L : 0L);
+    if (e->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_file);
+    if (e->ca_path) curl_easy_setopt(c, CURLOPT_CAPATH, e->ca_path);
+
+    uint64_t body_len = 0;
+    switch (h->body) {
+    case BODY_MEM: body_len = h->mem_len; break;
+    case BODY_FILE: body_len = h->file_len; break;
+    case BODY_CB: body_len = h->cb_len >= 0 ? (uint64_t)h->cb_len : 0; break;
+    default: break;
+    }
+    if (h->form) {
+        curl_mime *m = curl_mime_init(c);
+        for (size_t i = 0; i < h->form_count; i++) {
+            curl_mimepart *p = curl_mime_addpart(m);
+            curl_mime_name(p, h->form[i].name);
+            curl_mime_data(p, h->form[i].value, CURL_ZERO_TERMINATED);
+        }
+        curl_mimepart *p = curl_mime_addpart(m);
+        curl_mime_name(p, "file");
+        curl_mime_filename(p, h->form_filename ? h->form_filename : "file");
+        curl_mime_data_cb(p, (curl_off_t)body_len, read_cb, seek_cb, NULL, h);
+        curl_easy_setopt(c, CURLOPT_MIMEPOST, m);
+        h->mime = m;
+    } else if (h->body != BODY_NONE) {
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+        curl_easy_setopt(c, CURLOPT_READDATA, h);
+        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
+        curl_easy_setopt(c, CURLOPT_SEEKDATA, h);
+        if (h->body != BODY_CB || h->cb_len >= 0)
+            curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len);
+    }
+    if (h->head) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(h->method, "GET") != 0 && !(h->body != BODY_NONE && strcmp(h->method, "PUT") == 0)) {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, h->method);
+        if (h->body == BODY_NONE && (strcmp(h->method, "POST") == 0 || strcmp(h->method, "PUT") == 0)) {
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+        }
+    }
+    /* Headers; an empty Expect saves the 100-continue round trip. */
+    struct curl_slist *sl = NULL;
+    for (size_t i = 0; i < h->headers.count; i++) {
+        char *line = cos_sprintf("%s: %s", h->headers.items[i].name, h->headers.items[i].value);
+        if (!line) continue;
+        struct curl_slist *n = curl_slist_append(sl, line);
+        free(line);
+        if (n) sl = n;
+    }
+    sl = curl_slist_append(sl, "Expect:");
+    if (!cos_kvlist_get(&h->headers, "Content-Type") && !h->form) sl = curl_slist_append(sl, "Content-Type:");
+    sl = curl_slist_append(sl, "Accept:");
+    h->slist = sl;
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, sl);
+    return 0;
+}
+
+static void finish(cos_engine *e, CURL *c, CURLcode rc)
+{
+    cos_http *h = NULL;
+    curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&h);
+    curl_multi_remove_handle(e->multi, c);
+    e->active--;
+    h->curl_rc = rc;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
+    if (h->cancel && *h->cancel && rc != CURLE_OK) h->curl_rc = CURLE_ABORTED_BY_CALLBACK;
+    curl_easy_cleanup(c);
+    h->easy = NULL;
+    if (h->mime) {
+        curl_mime_free(h->mime);
+        h->mime = NULL;
+    }
+    curl_slist_free_all(h->slist);
+    h->slist = NULL;
+    h->done(h, h->done_ud);
+}
+
+static void *engine_main(void *arg)
+{
+    cos_engine *e = arg;
+    for (;;) {
+        pthread_mutex_lock(&e->lock);
+        cos_http *list = e->pending;
+        e->pending = NULL;
+        bool stop = e->stop;
+        pthread_mutex_unlock(&e->lock);
+        while (list) {
+            cos_http *h = list;
+            list = h->next;
+            if (setup_easy(e, h) != 0 || curl_multi_add_handle(e->multi, h->easy) != CURLM_OK) {
+                h->curl_rc = CURLE_OUT_OF_MEMORY;
+                if (h->easy) curl_easy_cleanup(h->easy);
+                h->easy = NULL;
+                h->done(h, h->done_ud);
+                continue;
+            }
+            e->active++;
+        }
+        if (stop && e->active == 0) break;
+        int running = 0;
+        curl_multi_perform(e->multi, &running);
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(e->multi, &left)))
+            if (m->msg == CURLMSG_DONE) finish(e, m->easy_handle, m->data.result);
+        curl_multi_poll(e->multi, NULL, 0, 1000, NULL);
+    }
+    return NULL;
+}
+
+int engine_new(cos_engine **out, const cos_engine_opts *o)
+{
+    cos_engine *e = calloc(1, sizeof *e);
+    if (!e) return COS_ERR_NOMEM;
+    e->opts = *o;
+    e->multi = curl_multi_init();
+    pthread_mutex_init(&e->lock, NULL);
+    if (!e->multi) {
+        free(e);
+        return COS_ERR_NOMEM;
+    }
+    curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)(o->max_connections > 0 ? o->max_connections : 64));
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)(o->max_connections > 0 ? o->max_connections : 64));
+    if (!cos_str_empty(o->connect_to)) {
+        e->connect_to_entry = cos_sprintf("::%s", o->connect_to);
+        e->connect_to = curl_slist_append(NULL, e->connect_to_entry);
+    }
+    e->proxy = cos_strdup(o->proxy);
+    e->ca_file = cos_strdup(o->ca_file);
+    e->ca_path = cos_strdup(o->ca_path);
+    e->user_agent = o->user_agent ? cos_strdup(o->user_agent) : cos_strdup("cos-c/" COS_VERSION_STRING);
+    if (pthread_create(&e->thread, NULL, engine_main, e) != 0) {
+        curl_multi_cleanup(e->multi);
+        free(e);
+        return COS_ERR_INTERNAL;
+    }
+    *out = e;
+    return 0;
+}
+
+void engine_free(cos_engine *e)
+{
+    if (!e) return;
+    pthread_mutex_lock(&e->lock);
+    e->stop = true;
+    pthread_mutex_unlock(&e->lock);
+    curl_multi_wakeup(e->multi);
+    pthread_join(e->thread, NULL);
+    curl_multi_cleanup(e->multi);
+    curl_slist_free_all(e->connect_to);
+    free(e->connect_to_entry);
+    free(e->proxy);
+    free(e->ca_file);
+    free(e->ca_path);
+    free(e->user_agent);
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}
+
+int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), void *ud)
+{
+    h->done = done;
+    h->done_ud = ud;
+    h->pos = 0;
+    h->last_progress_ms = 0;
+    pthread_mutex_lock(&e->lock);
+    h->next = e->pending;
+    e->pending = h;
+    pthread_mutex_unlock(&e->lock);
+    curl_multi_wakeup(e->multi);
+    return 0;
+}
+
+void http_reset_response(cos_http *h)
+{
+    h->status = 0;
+    cos_kvlist_free(&h->resp_headers);
+    cos_buf_free(&h->resp_body);
+    h->curl_rc = CURLE_OK;
+    h->errbuf[0] = '\0';
+    h->sent = h->received = 0;
+    h->crc_sent = h->crc_received = 0;
+    h->write_failed = h->write_errno = 0;
+}
+
+void http_clear(cos_http *h)
+{
+    free(h->method);
+    free(h->url);
+    cos_kvlist_free(&h->headers);
+    cos_kvlist_free(&h->resp_headers);
+    cos_buf_free(&h->resp_body);
+    for (size_t i = 0; i < h->form_count; i++) {
+        free(h->form[i].name);
+        free(h->form[i].value);
+    }
+    free(h->form);
+    h->form = NULL;
+    h->form_count = 0;
+    h->method = h->url = NULL;
+}
+
+/* ------------------------------------------------------------------ worker pool */
+
+typedef struct job {
+    void (*fn)(void *);
+    void *arg;
+    struct job *next;
+} job;
+
+struct cos_workers {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    job *head, *tail;
+    bool stop;
+    int n;
+    pthread_t *threads;
+};
+
+static void *worker_main(void *arg)
+{
+    cos_workers *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        while (!w->head && !w->stop) pthread_cond_wait(&w->cond, &w->lock);
+        job *j = w->head;
+        if (j) {
+            w->head = j->next;
+            if (!w->head) w->tail = NULL;
+        }
+        pthread_mutex_unlock(&w->lock);
+        if (!j) return NULL; /* stopping and drained */
+        j->fn(j->arg);
+        free(j);
+    }
+}
+
+int workers_new(cos_workers **out, int threads)
+{
+    cos_workers *w = calloc(1, sizeof *w);
+    if (!w) return COS_ERR_NOMEM;
+    w->n = threads > 0 ? threads : 2;
+    w->threads = calloc((size_t)w->n, sizeof *w->threads);
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    for (int i = 0; i < w->n; i++) pthread_create(&w->threads[i], NULL, worker_main, w);
+    *out = w;
+    return 0;
+}
+
+int workers_post(cos_workers *w, void (*fn)(void *), void *arg)
+{
+    job *j = malloc(sizeof *j);
+    if (!j) return COS_ERR_NOMEM;
+    j->fn = fn;
+    j->arg = arg;
+    j->next = NULL;
+    pthread_mutex_lock(&w->lock);
+    if (w->tail) w->tail->next = j;
+    else w->head = j;
+    w->tail = j;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+void workers_free(cos_workers *w)
+{
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    w->stop = true;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    for (int i = 0; i < w->n; i++) pthread_join(w->threads[i], NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    free(w->threads);
+    free(w);
+}

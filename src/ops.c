@@ -1,0 +1,976 @@
+/*
+ * ops.c — every COS operation as one row of data, and the single code path
+ * that turns a row plus a cos_request into a signed HTTP request, sends it
+ * (with retries and clock-skew correction), and turns the response into a
+ * cos_result or a cos_error. Sync calls drive it inline; async calls drive
+ * the same steps on the worker pool.
+ */
+#define _GNU_SOURCE
+#include "client_internal.h"
+#include "signer.h"
+#include "xml.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ parameters as data */
+
+enum { Q_STR, Q_INT, Q_U64_ALWAYS, H_STR };
+enum {
+    G_LIST = 1 << 0, G_VLIST = 1 << 1, G_ULIST = 1 << 2, G_PARTS = 1 << 3, G_PART = 1 << 4, G_UPLOADID = 1 << 5,
+    G_VERSION = 1 << 6, G_INV = 1 << 7, G_APPEND = 1 << 8, G_OBJHDR = 1 << 9, G_COND = 1 << 10, G_COPY = 1 << 11,
+    G_COPYRANGE = 1 << 12, G_ACL = 1 << 13,
+};
+
+typedef struct param_def {
+    const char *wire;
+    int kind;
+    size_t offset;
+    unsigned groups;
+} param_def;
+
+#define P(wire, kind, field, groups) { wire, kind, offsetof(cos_request, field), groups }
+static const param_def PARAMS[] = {
+    P("prefix", Q_STR, prefix, G_LIST | G_VLIST | G_ULIST),
+    P("delimiter", Q_STR, delimiter, G_LIST | G_VLIST | G_ULIST),
+    P("marker", Q_STR, marker, G_LIST),
+    P("max-keys", Q_INT, max_keys, G_LIST | G_VLIST),
+    P("encoding-type", Q_STR, encoding_type, G_LIST | G_VLIST | G_ULIST | G_PARTS),
+    P("key-marker", Q_STR, key_marker, G_VLIST | G_ULIST),
+    P("version-id-marker", Q_STR, version_id_marker, G_VLIST),
+    P("upload-id-marker", Q_STR, upload_id_marker, G_ULIST),
+    P("max-uploads", Q_INT, max_uploads, G_ULIST),
+    P("uploadId", Q_STR, upload_id, G_PARTS | G_PART | G_UPLOADID),
+    P("partNumber", Q_INT, part_number, G_PART),
+    P("max-parts", Q_INT, max_parts, G_PARTS),
+    P("part-number-marker", Q_INT, part_number_marker, G_PARTS),
+    P("versionId", Q_STR, version_id, G_VERSION),
+    P("id", Q_STR, inventory_id, G_INV),
+    P("position", Q_U64_ALWAYS, position, G_APPEND),
+    P("Content-Type", H_STR, content_type, G_OBJHDR),
+    P("x-cos-acl", H_STR, acl, G_OBJHDR | G_ACL),
+    P("x-cos-storage-class", H_STR, storage_class, G_OBJHDR),
+    P("Range", H_STR, range, G_COND),
+    P("If-Match", H_STR, if_match, G_COND),
+    P("If-None-Match", H_STR, if_none_match, G_COND),
+    P("If-Modified-Since", H_STR, if_modified_since, G_COND),
+    P("If-Unmodified-Since", H_STR, if_unmodified_since, G_COND),
+    P("x-cos-copy-source", H_STR, copy_source, G_COPY),
+    P("x-cos-copy-source-range", H_STR, copy_source_range, G_COPYRANGE),
+};
+#undef P
+
+/* ------------------------------------------------------------------ the table */
+
+enum { SC_SERVICE, SC_BUCKET, SC_OBJECT, SC_ANY };
+enum {
+    F_MD5 = 1 << 0,        /* COS requires Content-MD5 */
+    F_DATA = 1 << 1,       /* sends req->body */
+    F_SINK = 1 << 2,       /* the response body goes to req->sink */
+    F_HEAD = 1 << 3,       /* HEAD: no body */
+    F_POLICY = 1 << 4,     /* JSON body from req->input.policy */
+    F_FORM = 1 << 5,       /* multipart/form-data (postObject) */
+    F_ERR200 = 1 << 6,     /* a 200 whose body is <Error> is an error (copies) */
+    F_KEYCHECK = 1 << 7,   /* ObjectKeySimplifyCheck applies */
+    F_CRC_UP = 1 << 8,     /* compare the CRC-64 of what was sent with the response's */
+    F_GENERIC = 1 << 9,    /* the escape hatch: method/action/url from the request */
+};
+
+typedef struct op_def {
+    const char *method;
+    const char *action;            /* sub-resource, NULL for none */
+    int scope;
+    const char *cam;               /* action name for credential scopes */
+    unsigned params;               /* G_* groups */
+    unsigned flags;                /* F_* */
+    const cos_xml_schema *in;      /* body from req->input.<member> */
+    const cos_xml_schema *out;     /* res->output.<member> */
+} op_def;
+
+#define BKT(m, act, cam, in, out) { m, act, SC_BUCKET, "name/cos:" cam, 0, 0, in, out }
+static const op_def OPS[COS_OP_COUNT] = {
+    [COS_OP_GET_SERVICE] = { "GET", NULL, SC_SERVICE, "name/cos:GetService", 0, 0, NULL, &cos_xs_list_buckets_result },
+    [COS_OP_PUT_BUCKET] = { "PUT", NULL, SC_BUCKET, "name/cos:PutBucket", G_ACL, 0, NULL, NULL },
+    [COS_OP_HEAD_BUCKET] = { "HEAD", NULL, SC_BUCKET, "name/cos:HeadBucket", 0, F_HEAD, NULL, NULL },
+    [COS_OP_GET_BUCKET] = { "GET", NULL, SC_BUCKET, "name/cos:GetBucket", G_LIST, 0, NULL, &cos_xs_list_objects_result },
+    [COS_OP_DELETE_BUCKET] = BKT("DELETE", NULL, "DeleteBucket", NULL, NULL),
+    [COS_OP_GET_BUCKET_LOCATION] = BKT("GET", "location", "GetBucketLocation", NULL, &cos_xs_location_result),
+    [COS_OP_PUT_BUCKET_ACL] = { "PUT", "acl", SC_BUCKET, "name/cos:PutBucketACL", G_ACL, 0, &cos_xs_access_control_policy, NULL },
+    [COS_OP_GET_BUCKET_ACL] = BKT("GET", "acl", "GetBucketACL", NULL, &cos_xs_access_control_policy),
+    [COS_OP_PUT_BUCKET_CORS] = { "PUT", "cors", SC_BUCKET, "name/cos:PutBucketCORS", 0, F_MD5, &cos_xs_cors_configuration, NULL },
+    [COS_OP_GET_BUCKET_CORS] = BKT("GET", "cors", "GetBucketCORS", NULL, &cos_xs_cors_configuration),
+    [COS_OP_DELETE_BUCKET_CORS] = BKT("DELETE", "cors", "DeleteBucketCORS", NULL, NULL),
+    [COS_OP_PUT_BUCKET_POLICY] = { "PUT", "policy", SC_BUCKET, "name/cos:PutBucketPolicy", 0, F_POLICY, NULL, NULL },
+    [COS_OP_GET_BUCKET_POLICY] = BKT("GET", "policy", "GetBucketPolicy", NULL, NULL),
+    [COS_OP_DELETE_BUCKET_POLICY] = BKT("DELETE", "policy", "DeleteBucketPolicy", NULL, NULL),
+    [COS_OP_PUT_BUCKET_TAGGING] = { "PUT", "tagging", SC_BUCKET, "name/cos:PutBucketTagging", 0, F_MD5, &cos_xs_tagging, NULL },
+    [COS_OP_GET_BUCKET_TAGGING] = BKT("GET", "tagging", "GetBucketTagging", NULL, &cos_xs_tagging),
+    [COS_OP_DELETE_BUCKET_TAGGING] = BKT("DELETE", "tagging", "DeleteBucketTagging", NULL, NULL),
+    [COS_OP_PUT_BUCKET_LIFECYCLE] = { "PUT", "lifecycle", SC_BUCKET, "name/cos:PutBucketLifecycle", 0, F_MD5, &cos_xs_lifecycle_configuration, NULL },
+    [COS_OP_GET_BUCKET_LIFECYCLE] = BKT("GET", "lifecycle", "GetBucketLifecycle", NULL, &cos_xs_lifecycle_configuration),
+    [COS_OP_DELETE_BUCKET_LIFECYCLE] = BKT("DELETE", "lifecycle", "DeleteBucketLifecycle", NULL, NULL),
+    [COS_OP_PUT_BUCKET_VERSIONING] = BKT("PUT", "versioning", "PutBucketVersioning", &cos_xs_versioning_configuration, NULL),
+    [COS_OP_GET_BUCKET_VERSIONING] = BKT("GET", "versioning", "GetBucketVersioning", NULL, &cos_xs_versioning_configuration),
+    [COS_OP_PUT_BUCKET_REPLICATION] = { "PUT", "replication", SC_BUCKET, "name/cos:PutBucketReplication", 0, F_MD5, &cos_xs_replication_configuration, NULL },
+    [COS_OP_GET_BUCKET_REPLICATION] = BKT("GET", "replication", "GetBucketReplication", NULL, &cos_xs_replication_configuration),
+    [COS_OP_DELETE_BUCKET_REPLICATION] = BKT("DELETE", "replication", "DeleteBucketReplication", NULL, NULL),
+    [COS_OP_PUT_BUCKET_WEBSITE] = { "PUT", "website", SC_BUCKET, "name/cos:PutBucketWebsite", 0, F_MD5, &cos_xs_website_configuration, NULL },
+    [COS_OP_GET_BUCKET_WEBSITE] = BKT("GET", "website", "GetBucketWebsite", NULL, &cos_xs_website_configuration),
+    [COS_OP_DELETE_BUCKET_WEBSITE] = BKT("DELETE", "website", "DeleteBucketWebsite", NULL, NULL),
+    [COS_OP_PUT_BUCKET_REFERER] = { "PUT", "referer", SC_BUCKET, "name/cos:PutBucketReferer", 0, F_MD5, &cos_xs_referer_configuration, NULL },
+    [COS_OP_GET_BUCKET_REFERER] = BKT("GET", "referer", "GetBucketReferer", NULL, &cos_xs_referer_configuration),
+    [COS_OP_PUT_BUCKET_DOMAIN] = { "PUT", "domain", SC_BUCKET, "name/cos:PutBucketDomain", 0, F_MD5, &cos_xs_domain_configuration, NULL },
+    [COS_OP_GET_BUCKET_DOMAIN] = BKT("GET", "domain", "GetBucketDomain", NULL, &cos_xs_domain_configuration),
+    [COS_OP_DELETE_BUCKET_DOMAIN] = BKT("DELETE", "domain", "DeleteBucketDomain", NULL, NULL),
+    [COS_OP_PUT_BUCKET_ORIGIN] = { "PUT", "origin", SC_BUCKET, "name/cos:PutBucketOrigin", 0, F_MD5, &cos_xs_origin_configuration, NULL },
+    [COS_OP_GET_BUCKET_ORIGIN] = BKT("GET", "origin", "GetBucketOrigin", NULL, &cos_xs_origin_configuration),
+    [COS_OP_DELETE_BUCKET_ORIGIN] = BKT("DELETE", "origin", "DeleteBucketOrigin", NULL, NULL),
+    [COS_OP_PUT_BUCKET_LOGGING] = BKT("PUT", "logging", "PutBucketLogging", &cos_xs_logging_status, NULL),
+    [COS_OP_GET_BUCKET_LOGGING] = BKT("GET", "logging", "GetBucketLogging", NULL, &cos_xs_logging_status),
+    [COS_OP_PUT_BUCKET_INVENTORY] = { "PUT", "inventory", SC_BUCKET, "name/cos:PutBucketInventory", G_INV, F_MD5, &cos_xs_inventory_configuration, NULL },
+    [COS_OP_GET_BUCKET_INVENTORY] = { "GET", "inventory", SC_BUCKET, "name/cos:GetBucketInventory", G_INV, 0, NULL, &cos_xs_inventory_configuration },
+    [COS_OP_LIST_BUCKET_INVENTORY] = BKT("GET", "inventory", "ListBucketInventory", NULL, &cos_xs_list_inventory_result),
+    [COS_OP_DELETE_BUCKET_INVENTORY] = { "DELETE", "inventory", SC_BUCKET, "name/cos:DeleteBucketInventory", G_INV, 0, NULL, NULL },
+    [COS_OP_PUT_BUCKET_ACCELERATE] = BKT("PUT", "accelerate", "PutBucketAccelerate", &cos_xs_accelerate_configuration, NULL),
+    [COS_OP_GET_BUCKET_ACCELERATE] = BKT("GET", "accelerate", "GetBucketAccelerate", NULL, &cos_xs_accelerate_configuration),
+    [COS_OP_PUT_BUCKET_ENCRYPTION] = { "PUT", "encryption", SC_BUCKET, "name/cos:PutBucketEncryption", 0, F_MD5, &cos_xs_encryption_configuration, NULL },
+    [COS_OP_GET_BUCKET_ENCRYPTION] = BKT("GET", "encryption", "GetBucketEncryption", NULL, &cos_xs_encryption_configuration),
+    [COS_OP_DELETE_BUCKET_ENCRYPTION] = BKT("DELETE", "encryption", "DeleteBucketEncryption", NULL, NULL),
+    [COS_OP_LIST_OBJECT_VERSIONS] = { "GET", "versions", SC_BUCKET, "name/cos:GetBucketObjectVersions", G_VLIST, 0, NULL, &cos_xs_list_versions_result },
+    [COS_OP_GET_OBJECT] = { "GET", NULL, SC_OBJECT, "name/cos:GetObject", G_COND | G_VERSION, F_SINK | F_KEYCHECK, NULL, NULL },
+    [COS_OP_HEAD_OBJECT] = { "HEAD", NULL, SC_OBJECT, "name/cos:HeadObject", G_COND | G_VERSION, F_HEAD, NULL, NULL },
+    [COS_OP_PUT_OBJECT] = { "PUT", NULL, SC_OBJECT, "name/cos:PutObject", G_OBJHDR, F_DATA | F_CRC_UP, NULL, NULL },
+    [COS_OP_POST_OBJECT] = { "POST", NULL, SC_OBJECT, "name/cos:PostObject", G_OBJHDR, F_DATA | F_FORM | F_CRC_UP, NULL, NULL },
+    [COS_OP_DELETE_OBJECT] = { "DELETE", NULL, SC_OBJECT, "name/cos:DeleteObject", G_VERSION, 0, NULL, NULL },
+    [COS_OP_GET_OBJECT_ACL] = { "GET", "acl", SC_OBJECT, "name/cos:GetObjectACL", G_VERSION, 0, NULL, &cos_xs_access_control_policy },
+    [COS_OP_PUT_OBJECT_ACL] = { "PUT", "acl", SC_OBJECT, "name/cos:PutObjectACL", G_ACL, 0, &cos_xs_access_control_policy, NULL },
+    [COS_OP_OPTIONS_OBJECT] = { "OPTIONS", NULL, SC_OBJECT, "name/cos:OptionsObject", 0, 0, NULL, NULL },
+    [COS_OP_PUT_OBJECT_COPY] = { "PUT", NULL, SC_OBJECT, "name/cos:PutObject", G_OBJHDR | G_COPY, F_ERR200, NULL, &cos_xs_copy_object_result },
+    [COS_OP_DELETE_MULTIPLE_OBJECT] = { "POST", "delete", SC_BUCKET, "name/cos:DeleteMultipleObjects", 0, F_MD5, &cos_xs_delete_request, &cos_xs_delete_result },
+    [COS_OP_RESTORE_OBJECT] = { "POST", "restore", SC_OBJECT, "name/cos:PostObjectRestore", G_VERSION, F_MD5, &cos_xs_restore_request, NULL },
+    [COS_OP_PUT_OBJECT_TAGGING] = { "PUT", "tagging", SC_OBJECT, "name/cos:PutObjectTagging", G_VERSION, F_MD5, &cos_xs_tagging, NULL },
+    [COS_OP_GET_OBJECT_TAGGING] = { "GET", "tagging", SC_OBJECT, "name/cos:GetObjectTagging", G_VERSION, 0, NULL, &cos_xs_tagging },
+    [COS_OP_DELETE_OBJECT_TAGGING] = { "DELETE", "tagging", SC_OBJECT, "name/cos:DeleteObjectTagging", G_VERSION, 0, NULL, NULL },
+    [COS_OP_APPEND_OBJECT] = { "POST", "append", SC_OBJECT, "name/cos:AppendObject", G_OBJHDR | G_APPEND, F_DATA, NULL, NULL },
+    [COS_OP_UPLOAD_PART_COPY] = { "PUT", NULL, SC_OBJECT, "name/cos:UploadPartCopy", G_PART | G_COPY | G_COPYRANGE, F_ERR200, NULL, &cos_xs_copy_object_result },
+    [COS_OP_MULTIPART_INIT] = { "POST", "uploads", SC_OBJECT, "name/cos:InitiateMultipartUpload", G_OBJHDR, 0, NULL, &cos_xs_initiate_multipart_result },
+    [COS_OP_MULTIPART_UPLOAD] = { "PUT", NULL, SC_OBJECT, "name/cos:UploadPart", G_PART, F_DATA | F_CRC_UP, NULL, NULL },
+    [COS_OP_MULTIPART_COMPLETE] = { "POST", NULL, SC_OBJECT, "name/cos:CompleteMultipartUpload", G_UPLOADID, F_ERR200, &cos_xs_complete_multipart_upload, &cos_xs_complete_multipart_result },
+    [COS_OP_MULTIPART_LIST] = { "GET", "uploads", SC_BUCKET, "name/cos:ListMultipartUploads", G_ULIST, 0, NULL, &cos_xs_list_multipart_uploads_result },
+    [COS_OP_MULTIPART_LIST_PART] = { "GET", NULL, SC_OBJECT, "name/cos:ListParts", G_PARTS, 0, NULL, &cos_xs_list_parts_result },
+    [COS_OP_MULTIPART_ABORT] = { "DELETE", NULL, SC_OBJECT, "name/cos:AbortMultipartUpload", G_UPLOADID, 0, NULL, NULL },
+    [COS_OP_REQUEST] = { NULL, NULL, SC_ANY, "", 0, F_DATA | F_SINK | F_GENERIC, NULL, NULL },
+};
+#undef BKT
+
+static const char *const OP_NAMES[COS_OP_COUNT] = {
+#define COS_OP_NAME_(fn, NAME, api, in, out) [COS_OP_##NAME] = api,
+    COS_OPERATIONS(COS_OP_NAME_)
+#undef COS_OP_NAME_
+};
+
+const char *cos_op_name(cos_op op) { return (unsigned)op < COS_OP_COUNT ? OP_NAMES[op] : NULL; }
+
+/* ------------------------------------------------------------------ one call */
+
+typedef struct op_call {
+    cos_client *c;
+    cos_op op;
+    const op_def *def;
+    char *method, *bucket, *region, *key, *pathname;
+    cos_kvlist query;          /* signed and sent */
+    cos_kvlist headers;        /* before signing */
+    cos_buf body_buf;          /* XML / JSON bodies */
+    int body_fd;               /* file body opened here */
+    char *sink_path, *sink_tmp;
+    cos_http http;
+    bool repeatable;
+    int attempts, retries;
+    bool skew_fixed;
+    int64_t t0_ms;
+    /* sync */
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    bool http_done;
+    /* async */
+    cos_done_fn done;
+    void *ud;
+    /* outcome */
+    cos_result *res;
+    cos_error *err;
+    int rc;
+} op_call;
+
+static void call_free(op_call *k)
+{
+    free(k->method);
+    free(k->bucket);
+    free(k->region);
+    free(k->key);
+    free(k->pathname);
+    cos_kvlist_free(&k->query);
+    cos_kvlist_free(&k->headers);
+    cos_buf_free(&k->body_buf);
+    if (k->body_fd >= 0) close(k->body_fd);
+    if (k->http.sink_fd >= 0 && k->http.sink == SINK_FD) close(k->http.sink_fd);
+    if (k->sink_tmp) unlink(k->sink_tmp); /* only still there on failure */
+    free(k->sink_path);
+    free(k->sink_tmp);
+    http_clear(&k->http);
+    pthread_mutex_destroy(&k->m);
+    pthread_cond_destroy(&k->cv);
+    cos_result_free(k->res);
+    cos_error_free(k->err);
+    free(k);
+}
+
+static int add_params(op_call *k, const cos_request *req, unsigned groups)
+{
+    for (size_t i = 0; i < COS_ARRAY_LEN(PARAMS); i++) {
+        const param_def *p = &PARAMS[i];
+        if (!(p->groups & groups)) continue;
+        const char *field = (const char *)req + p->offset;
+        char num[32];
+        const char *val = NULL;
+        switch (p->kind) {
+        case Q_STR:
+        case H_STR:
+            val = *(const char *const *)field;
+            break;
+        case Q_INT:
+            if (*(const int *)field) {
+                snprintf(num, sizeof num, "%d", *(const int *)field);
+                val = num;
+            }
+            break;
+        case Q_U64_ALWAYS:
+            snprintf(num, sizeof num, "%llu", (unsigned long long)*(const uint64_t *)field);
+            val = num;
+            break;
+        }
+        if (!val) continue;
+        int rc = p->kind == H_STR ? cos_kvlist_set(&k->headers, p->wire, val) : cos_kvlist_add(&k->query, p->wire, val);
+        if (rc) return rc;
+    }
+    if (groups & G_OBJHDR) {
+        for (size_t i = 0; i < req->meta_count; i++) {
+            char *n = cos_starts_with_ci(req->meta[i].name, "x-cos-meta-") ? cos_strdup(req->meta[i].name)
+                                                                            : cos_sprintf("x-cos-meta-%s", req->meta[i].name);
+            int rc = n ? cos_kvlist_set(&k->headers, n, req->meta[i].value) : COS_ERR_NOMEM;
+            free(n);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+
+static void put_content_md5(op_call *k, const void *data, size_t len)
+{
+    unsigned char d[16];
+    char b64[32];
+    cos_md5_digest(data, len, d);
+    cos_base64_encode(d, 16, b64);
+    cos_kvlist_set(&k->headers, "Content-MD5", b64);
+}
+
+static int md5_of_fd(int fd, uint64_t off, uint64_t len, char b64[32])
+{
+    cos_md5 *m = cos_md5_new();
+    unsigned char *buf = malloc(1 << 20);
+    int rc = (m && buf) ? 0 : COS_ERR_NOMEM;
+    while (rc == 0 && len) {
+        ssize_t n = pread(fd, buf, (size_t)COS_MIN(len, (uint64_t)(1 << 20)), (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { rc = COS_ERR_IO; break; }
+        cos_md5_update(m, buf, (size_t)n);
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+    if (rc == 0) {
+        unsigned char d[16];
+        cos_md5_final(m, d);
+        cos_base64_encode(d, 16, b64);
+    }
+    cos_md5_free(m);
+    free(buf);
+    return rc;
+}
+
+/* Validate and build everything but the signature (runs on the caller's thread). */
+static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_call **out, cos_error **err)
+{
+    *out = NULL;
+    if ((unsigned)op >= COS_OP_COUNT) return cos_err_invalid(err, "op", "unknown operation %d", (int)op);
+    if (!req) return cos_err_invalid(err, "req", "missing request");
+    const op_def *def = &OPS[op];
+    op_call *k = calloc(1, sizeof *k);
+    if (!k) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+    k->c = c;
+    k->op = op;
+    k->def = def;
+    k->body_fd = -1;
+    k->http.sink_fd = -1;
+    k->repeatable = true;
+    pthread_mutex_init(&k->m, NULL);
+    pthread_cond_init(&k->cv, NULL);
+    int rc = 0;
+    const char *region = req->region ? req->region : c->cfg.region;
+    const char *key = req->key;
+    if (key && key[0] == '/') key++; /* the SDK drops one leading "/" */
+    int scope = def->scope;
+    if (scope == SC_ANY) scope = !cos_str_empty(key) ? SC_OBJECT : !cos_str_empty(req->bucket) ? SC_BUCKET : SC_SERVICE;
+
+    if (scope != SC_SERVICE) {
+        if ((rc = cos_check_bucket(req->bucket, err))) goto fail;
+        if ((rc = cos_check_region(region, err))) goto fail;
+    }
+    if (scope == SC_OBJECT && cos_str_empty(key) && !(def->flags & F_GENERIC)) {
+        rc = cos_err_invalid(err, "key", "missing param Key");
+        goto fail;
+    }
+    if ((def->flags & F_KEYCHECK) && c->cfg.object_key_simplify_check &&
+        (cos_key_is_bucket_root(req->key) || cos_key_escapes_root(req->key))) {
+        rc = cos_err_invalid(err, "key", "the key \"%s\" resolves outside an object of the bucket", req->key);
+        goto fail;
+    }
+    if (op == COS_OP_MULTIPART_UPLOAD && (req->part_number < 1 || req->part_number > 10000)) {
+        rc = cos_err_invalid(err, "part_number", "PartNumber must be 1..10000, got %d", req->part_number);
+        goto fail;
+    }
+    if ((op == COS_OP_MULTIPART_UPLOAD || op == COS_OP_MULTIPART_COMPLETE || op == COS_OP_MULTIPART_LIST_PART ||
+         op == COS_OP_MULTIPART_ABORT || op == COS_OP_UPLOAD_PART_COPY) && cos_str_empty(req->upload_id)) {
+        rc = cos_err_invalid(err, "upload_id", "missing param UploadId");
+        goto fail;
+    }
+    if ((op == COS_OP_PUT_OBJECT_COPY || op == COS_OP_UPLOAD_PART_COPY) && cos_str_empty(req->copy_source)) {
+        rc = cos_err_invalid(err, "copy_source", "missing param CopySource");
+        goto fail;
+    }
+    const void *input;
+    memcpy(&input, &req->input, sizeof input);
+    if (def->in && !input) {
+        rc = cos_err_invalid(err, "input", "%s needs its XML document in req->input", OP_NAMES[op]);
+        goto fail;
+    }
+    if ((def->flags & F_POLICY) && cos_str_empty(req->input.policy)) {
+        rc = cos_err_invalid(err, "input.policy", "missing param Policy");
+        goto fail;
+    }
+    if ((def->flags & F_GENERIC) && cos_str_empty(req->method)) {
+        rc = cos_err_invalid(err, "method", "the generic request needs a method");
+        goto fail;
+    }
+
+    k->method = cos_strdup((def->flags & F_GENERIC) ? req->method : def->method);
+    for (char *m = k->method; m && *m; m++)
+        if (*m >= 'a' && *m <= 'z') *m = (char)(*m - 32);
+    k->bucket = scope == SC_SERVICE ? NULL : cos_strdup(req->bucket);
+    k->region = cos_strdup(region);
+    k->key = scope == SC_OBJECT ? cos_strdup(key ? key : "") : NULL;
+
+    /* query: sub-resource first, then the row's parameters, then the caller's extras */
+    const char *action = (def->flags & F_GENERIC) ? req->action : def->action;
+    if (!cos_str_empty(action)) cos_kvlist_add(&k->query, action, "");
+    if ((rc = add_params(k, req, def->params))) goto nomem;
+    for (size_t i = 0; i < req->query_count; i++) cos_kvlist_add(&k->query, req->query[i].name, req->query[i].value);
+    for (size_t i = 0; i < req->header_count; i++) cos_kvlist_set(&k->headers, req->headers[i].name, req->headers[i].value);
+    if (req->content_md5) cos_kvlist_set(&k->headers, "Content-MD5", req->content_md5);
+
+    /* URL (the query is appended by the builder) */
+    rc = cos_url_build(&c->ep, k->bucket, k->region, k->key, k->query.items, k->query.count, &k->http.url, &k->pathname);
+    if (rc) goto nomem;
+    if ((def->flags & F_GENERIC) && req->url) {
+        free(k->http.url);
+        k->http.url = cos_strdup(req->url);
+    }
+    if (def->flags & F_FORM) { /* the form goes to the bucket, the key travels as a field */
+        free(k->http.url);
+        free(k->pathname);
+        cos_url_build(&c->ep, k->bucket, k->region, "", NULL, 0, &k->http.url, &k->pathname);
+    }
+    k->http.method = cos_strdup(k->method);
+    k->http.head = def->flags & F_HEAD;
+    k->http.timeout_ms = req->timeout_ms ? req->timeout_ms : c->cfg.timeout_ms;
+    k->http.on_progress = req->on_progress;
+    k->http.progress_ud = req->progress_user_data;
+    k->http.progress_interval_ms = c->cfg.progress_interval_ms;
+
+    /* body */
+    if (def->in) {
+        if ((rc = cos_xml_build(def->in, input, &k->body_buf, false))) goto nomem;
+    } else if (def->flags & F_POLICY) {
+        cos_buf_puts(&k->body_buf, req->input.policy);
+    }
+    if (k->body_buf.data) {
+        k->http.body = BODY_MEM;
+        k->http.mem = k->body_buf.data;
+        k->http.mem_len = k->body_buf.len;
+        if (def->in && !cos_kvlist_get(&k->headers, "Content-Type")) cos_kvlist_set(&k->headers, "Content-Type", "application/xml");
+        if (def->flags & F_MD5) put_content_md5(k, k->body_buf.data, k->body_buf.len);
+    } else if (def->flags & F_DATA) {
+        const cos_body *b = &req->body;
+        if (b->data || (!b->file_path && !b->read && (op == COS_OP_PUT_OBJECT || op == COS_OP_APPEND_OBJECT ||
+                                                       op == COS_OP_MULTIPART_UPLOAD || op == COS_OP_POST_OBJECT))) {
+            k->http.body = BODY_MEM;
+            k->http.mem = b->data ? b->data : "";
+            k->http.mem_len = b->data ? b->size : 0;
+            if (c->cfg.upload_check_content_md5 && !req->content_md5) put_content_md5(k, k->http.mem, k->http.mem_len);
+        } else if (b->file_path) {
+            k->body_fd = open(b->file_path, O_RDONLY | O_CLOEXEC);
+            if (k->body_fd < 0) {
+                rc = cos_err_io(err, errno, "cannot open", b->file_path);
+                goto fail;
+            }
+            struct stat st;
+            fstat(k->body_fd, &st);
+            uint64_t size = (uint64_t)st.st_size;
+            if (b->file_offset > size || (b->file_length >= 0 && b->file_offset + (uint64_t)b->file_length > size)) {
+                rc = cos_err_invalid(err, "body.file_length", "the range lies beyond the end of %s", b->file_path);
+                goto fail;
+            }
+            k->http.body = BODY_FILE;
+            k->http.fd = k->body_fd;
+            k->http.file_off = b->file_offset;
+            k->http.file_len = b->file_length >= 0 ? (uint64_t)b->file_length : size - b->file_offset;
+            if (c->cfg.upload_check_content_md5 && !req->content_md5) {
+                char b64[32];
+                if ((rc = md5_of_fd(k->body_fd, k->http.file_off, k->http.file_len, b64))) {
+                    rc = cos_err_io(err, errno, "cannot read", b->file_path);
+                    goto fail;
+                }
+                cos_kvlist_set(&k->headers, "Content-MD5", b64);
+            }
+        } else if (b->read) {
+            k->http.body = BODY_CB;
+            k->http.rd = b->read;
+            k->http.seek = b->seek;
+            k->http.rd_ud = b->read_user_data;
+            k->http.cb_len = b->length;
+            k->repeatable = b->seek != NULL;
+        }
+    }
+    if (def->flags & F_FORM) {
+        const char *fname = req->body.file_path ? strrchr(req->body.file_path, '/') : NULL;
+        k->http.form_filename = fname ? fname + 1 : (req->body.file_path ? req->body.file_path : k->key);
+    }
+
+    /* sink */
+    k->http.sink = SINK_MEM;
+    if (def->flags & F_SINK) {
+        if (req->sink.file_path) {
+            k->sink_path = cos_strdup(req->sink.file_path);
+            k->sink_tmp = cos_sprintf("%s.cos-tmp-XXXXXX", req->sink.file_path);
+            int fd = k->sink_tmp ? mkstemp(k->sink_tmp) : -1;
+            if (fd < 0) {
+                rc = cos_err_io(err, errno, "cannot create", req->sink.file_path);
+                free(k->sink_tmp);
+                k->sink_tmp = NULL;
+                goto fail;
+            }
+            k->http.sink = SINK_FD;
+            k->http.sink_fd = fd;
+        } else if (req->sink.write) {
+            k->http.sink = SINK_CB;
+            k->http.wr = req->sink.write;
+            k->http.wr_ud = req->sink.write_user_data;
+        }
+    }
+    *out = k;
+    return 0;
+nomem:
+    rc = cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+fail:
+    call_free(k);
+    return rc;
+}
+
+/* Obtain credentials and sign; sets the final headers of the HTTP request. */
+static int call_sign(op_call *k, cos_error **err)
+{
+    cos_client *c = k->c;
+    cos_kvlist_free(&k->http.headers);
+    for (size_t i = 0; i < k->headers.count; i++)
+        cos_kvlist_add(&k->http.headers, k->headers.items[i].name, k->headers.items[i].value);
+    /* Host as the URL has it, so the signature covers what is sent */
+    const char *h = strstr(k->http.url, "://");
+    h = h ? h + 3 : k->http.url;
+    size_t hl = strcspn(h, "/?");
+    char *host = cos_strndup(h, hl);
+
+    cos_scope scope = { k->def->cam, k->bucket ? k->bucket : "", k->region ? k->region : "", k->key ? k->key : "" };
+    cos_auth_request ar = { k->method, k->bucket ? k->bucket : "", k->region ? k->region : "", k->key ? k->key : "",
+                            k->pathname, k->query.items, k->query.count, k->http.headers.items, k->http.headers.count,
+                            &scope, 1, atomic_load(&c->clock_offset_ms) };
+    cos_cred cr;
+    int rc = cred_get(c, &ar, &cr, err);
+    if (rc) {
+        free(host);
+        return rc;
+    }
+    char *auth = NULL;
+    if (cr.authorization) {
+        auth = cos_strdup(cr.authorization);
+    } else if (c->cfg.signer == COS_SIGNER_SIGV4) {
+        cos_kvlist_set(&k->http.headers, "host", host);
+        cos_sigv4_params p = { cr.secret_id, cr.secret_key, cr.token, k->region ? k->region : "us-east-1", "s3",
+                               k->method, NULL, k->query.items, k->query.count, k->http.headers.items,
+                               k->http.headers.count, "UNSIGNED-PAYLOAD", client_now_s(c) };
+        /* the path as sent */
+        const char *path = h + hl;
+        size_t plen = strcspn(path, "?");
+        char *epath = cos_strndup(path, plen);
+        p.encoded_path = *epath ? epath : "/";
+        cos_sigv4_result r;
+        rc = cos_sigv4_sign(&p, &r, err);
+        free(epath);
+        cos_kvlist_remove(&k->http.headers, "host");
+        if (rc == 0) {
+            auth = r.authorization;
+            r.authorization = NULL;
+            cos_kvlist_set(&k->http.headers, "x-amz-date", r.amz_date);
+            cos_kvlist_set(&k->http.headers, "x-amz-content-sha256", r.content_sha256);
+            if (cr.token) cos_kvlist_set(&k->http.headers, "x-amz-security-token", cr.token);
+            cos_sigv4_result_free(&r);
+        }
+    } else {
+        cos_sign_params p = COS_SIGN_PARAMS_INIT;
+        p.secret_id = cr.secret_id;
+        p.secret_key = cr.secret_key;
+        p.method = k->method;
+        p.pathname = (k->def->flags & F_FORM) ? "/" : k->pathname;
+        p.query = (k->def->flags & F_FORM) ? NULL : k->query.items;
+        p.query_count = (k->def->flags & F_FORM) ? 0 : k->query.count;
+        p.headers = k->http.headers.items;
+        p.header_count = k->http.headers.count;
+        p.host = host;
+        p.sign_host = c->cfg.force_sign_host;
+        int64_t now = client_now_s(c);
+        if (cr.start_time && cr.expired_time) { /* a temporary key signs with its own window */
+            p.start_time = cr.start_time;
+            p.end_time = cr.expired_time;
+        } else {
+            p.start_time = now - 1;
+            p.end_time = now - 1 + (c->cfg.sign_expires ? c->cfg.sign_expires : 900);
+        }
+        rc = cos_sign(&p, &auth, NULL, err);
+    }
+    if (rc == 0 && (k->def->flags & F_FORM)) {
+        /* postObject: the signature and object headers travel as form fields */
+        const char *fields[][2] = { { "key", k->key }, { "success_action_status", "200" }, { "Signature", auth },
+                                    { "x-cos-security-token", cr.token } };
+        size_t n = 0;
+        k->http.form = calloc(4 + k->headers.count, sizeof *k->http.form);
+        for (size_t i = 0; i < 4; i++) {
+            if (!fields[i][1]) continue;
+            k->http.form[n].name = cos_strdup(fields[i][0]);
+            k->http.form[n++].value = cos_strdup(fields[i][1]);
+        }
+        for (size_t i = 0; i < k->headers.count; i++) {
+            const char *name = k->headers.items[i].name;
+            k->http.form[n].name = cos_streq_ci(name, "x-cos-acl") ? cos_strdup("acl") : cos_strdup(name);
+            k->http.form[n++].value = cos_strdup(k->headers.items[i].value);
+        }
+        k->http.form_count = n;
+        cos_kvlist_free(&k->http.headers);
+    } else if (rc == 0) {
+        cos_kvlist_set(&k->http.headers, "Authorization", auth);
+        if (cr.token && c->cfg.signer != COS_SIGNER_SIGV4) cos_kvlist_set(&k->http.headers, "x-cos-security-token", cr.token);
+    }
+    free(auth);
+    free(host);
+    cred_clear(&cr);
+    return rc;
+}
+
+typedef enum { STEP_DONE, STEP_RETRY } step_result;
+
+static bool is_retryable_curl(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT: case CURLE_SEND_ERROR: case CURLE_RECV_ERROR: case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE: case CURLE_OPERATION_TIMEDOUT: case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_SSL_CONNECT_ERROR: case CURLE_HTTP2: case CURLE_HTTP2_STREAM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int max_retries(const cos_client *c)
+{
+    return c->cfg.max_retries < 0 ? 0 : c->cfg.max_retries ? c->cfg.max_retries : 3;
+}
+
+static bool can_retry(op_call *k)
+{
+    if (!k->repeatable || k->retries >= max_retries(k->c)) return false;
+    if (k->http.sink == SINK_CB && k->http.received > 0) return false; /* bytes already handed out */
+    return true;
+}
+
+static cos_error *server_error(op_call *k)
+{
+    cos_http *h = &k->http;
+    cos_error *e = cos_error_new(COS_ERR_SERVER, NULL);
+    if (!e) return NULL;
+    e->http_status = (int)h->status;
+    if (cos_xml_parse_error(h->resp_body.data, h->resp_body.len, e) != 0) {
+        free(e->message);
+        e->message = cos_sprintf("HTTP %ld from %s %s with no COS error body", h->status, k->method, k->def->cam);
+    }
+    if (!e->message) e->message = cos_strdup(e->code ? e->code : "server error");
+    if (!e->request_id) e->request_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-cos-request-id"));
+    if (!e->code) {
+        const char *c = h->status == 404 ? (k->key ? "NoSuchKey" : "NoSuchBucket") : h->status == 403 ? "AccessDenied"
+                        : h->status == 409 ? "Conflict" : h->status == 412 ? "PreconditionFailed" : NULL;
+        if (c) e->code = cos_strdup(c);
+    }
+    return e;
+}
+
+static void set_error(op_call *k, cos_error *e)
+{
+    cos_error_free(k->err);
+    k->err = e;
+    k->rc = e ? (int)e->kind : COS_ERR_NOMEM;
+    if (e) e->retries = k->retries;
+}
+
+static int build_result(op_call *k)
+{
+    cos_http *h = &k->http;
+    cos_result *r = calloc(1, sizeof *r);
+    if (!r) return COS_ERR_NOMEM;
+    k->res = r;
+    r->http_status = (int)h->status;
+    r->retries = k->retries;
+    r->headers = h->resp_headers.items;
+    r->header_count = h->resp_headers.count;
+    h->resp_headers.items = NULL;
+    h->resp_headers.count = h->resp_headers.cap = 0;
+    r->request_id = cos_kv_find(r->headers, r->header_count, "x-cos-request-id");
+    r->etag = cos_kv_find(r->headers, r->header_count, "ETag");
+    r->version_id = cos_kv_find(r->headers, r->header_count, "x-cos-version-id");
+    const char *crc = cos_kv_find(r->headers, r->header_count, "x-cos-hash-crc64ecma");
+    r->has_crc64 = crc && cos_parse_u64(crc, &r->crc64) == 0;
+    const char *cl = cos_kv_find(r->headers, r->header_count, "Content-Length");
+    if (cl) cos_parse_u64(cl, &r->content_length);
+    if (h->sink == SINK_MEM && h->resp_body.data) {
+        r->body_size = h->resp_body.len;
+        r->body = (unsigned char *)cos_buf_detach(&h->resp_body);
+    }
+    return 0;
+}
+
+/* Look at a finished exchange: a result, an error, or another try. */
+static step_result call_finish(op_call *k)
+{
+    cos_client *c = k->c;
+    cos_http *h = &k->http;
+    k->attempts++;
+    if (h->curl_rc != CURLE_OK) {
+        if (h->curl_rc == CURLE_ABORTED_BY_CALLBACK && h->cancel && *h->cancel) {
+            set_error(k, cos_error_new(COS_ERR_CANCELED, "canceled"));
+            return STEP_DONE;
+        }
+        if (h->write_failed) {
+            cos_error *e = cos_error_new(COS_ERR_IO, NULL);
+            if (e) {
+                free(e->message);
+                e->message = cos_sprintf("cannot write the response body%s%s", h->write_errno ? ": " : "",
+                                         h->write_errno ? strerror(h->write_errno) : " (the sink refused it)");
+                e->os_errno = h->write_errno;
+            }
+            set_error(k, e);
+            return STEP_DONE;
+        }
+        if (is_retryable_curl(h->curl_rc) && can_retry(k)) return STEP_RETRY;
+        bool timeout = h->curl_rc == CURLE_OPERATION_TIMEDOUT;
+        cos_error *e = cos_error_new(timeout ? COS_ERR_TIMEOUT : COS_ERR_NETWORK, NULL);
+        if (e) {
+            free(e->message);
+            e->message = cos_sprintf("%s %s: %s", k->method, k->def->cam,
+                                     h->errbuf[0] ? h->errbuf : curl_easy_strerror(h->curl_rc));
+        }
+        set_error(k, e);
+        return STEP_DONE;
+    }
+    bool err200 = (k->def->flags & F_ERR200) && h->status == 200 && h->resp_body.data &&
+                  memmem(h->resp_body.data, h->resp_body.len, "<Error>", 7);
+    if (h->status >= 300 || err200) {
+        if (h->status == 304) { /* not modified: a result, not an error */
+            build_result(k);
+            return STEP_DONE;
+        }
+        cos_error *e = server_error(k);
+        if (e && c->cfg.correct_clock_skew && !k->skew_fixed && e->code &&
+            (strcmp(e->code, "RequestTimeTooSkewed") == 0 ||
+             (strcmp(e->code, "AccessDenied") == 0 && e->message && strstr(e->message, "Request has expired")))) {
+            int64_t server = cos_http_date_parse(cos_kvlist_get(&h->resp_headers, "Date"));
+            int64_t local_ms = cos_now_ms();
+            if (server > 0 && llabs(server * 1000 - (local_ms + atomic_load(&c->clock_offset_ms))) >= 30000) {
+                atomic_store(&c->clock_offset_ms, server * 1000 - local_ms);
+                client_log(c, COS_LOG_WARN, "clock skew of %lld ms corrected; retrying", (long long)(server * 1000 - local_ms));
+                k->skew_fixed = true;
+                cos_error_free(e);
+                return STEP_RETRY;
+            }
+        }
+        if ((h->status >= 500 || err200) && can_retry(k)) {
+            cos_error_free(e);
+            return STEP_RETRY;
+        }
+        set_error(k, e);
+        return STEP_DONE;
+    }
+    /* success: integrity first */
+    const char *crc_hdr = cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma");
+    uint64_t crc = 0;
+    if (crc_hdr && cos_parse_u64(crc_hdr, &crc) == 0) {
+        bool upload = (k->def->flags & F_CRC_UP) && h->body != BODY_NONE;
+        bool full_download = (k->def->flags & F_SINK) && h->status == 200 && !k->http.head &&
+                             !cos_kvlist_get(&k->headers, "Range") && h->received > 0;
+        uint64_t mine = upload ? h->crc_sent : h->crc_received;
+        if ((upload || full_download) && mine != crc) {
+            cos_error *e = cos_error_new(COS_ERR_INTEGRITY, NULL);
+            if (e) {
+                free(e->message);
+                e->message = cos_sprintf("CRC-64 mismatch on %s %s: computed %llu, server says %llu", k->method,
+                                         k->def->cam, (unsigned long long)mine, (unsigned long long)crc);
+                e->http_status = (int)h->status;
+                e->request_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-cos-request-id"));
+            }
+            if (can_retry(k) && upload) { /* corrupted on the way: send again */
+                cos_error_free(e);
+                return STEP_RETRY;
+            }
+            set_error(k, e);
+            return STEP_DONE;
+        }
+    }
+    const char *body = h->resp_body.data;
+    size_t blen = h->resp_body.len;
+    void *parsed = NULL;
+    if (k->def->out && h->sink == SINK_MEM && blen > 0) {
+        cos_error *e = NULL;
+        if (cos_xml_parse(k->def->out, body, blen, &parsed, &e) != 0) {
+            if (e) e->http_status = (int)h->status;
+            set_error(k, e);
+            return STEP_DONE;
+        }
+    }
+    if (k->sink_tmp) {
+        if (fsync(h->sink_fd) != 0 || close(h->sink_fd) != 0 || rename(k->sink_tmp, k->sink_path) != 0) {
+            h->sink_fd = -1;
+            cos_error *e = NULL;
+            cos_err_io(&e, errno, "cannot write", k->sink_path);
+            set_error(k, e);
+            if (parsed) cos_xml_free(k->def->out, parsed);
+            return STEP_DONE;
+        }
+        h->sink_fd = -1;
+        free(k->sink_tmp);
+        k->sink_tmp = NULL;
+    }
+    if (build_result(k) != 0) {
+        if (parsed) cos_xml_free(k->def->out, parsed);
+        set_error(k, cos_error_new(COS_ERR_NOMEM, NULL));
+        return STEP_DONE;
+    }
+    k->res->output.any = parsed;
+    k->res->internal_schema = parsed ? k->def->out : NULL;
+    k->rc = 0;
+    return STEP_DONE;
+}
+
+/* Prepare the HTTP exchange for another attempt. */
+static void call_rewind(op_call *k)
+{
+    k->retries++;
+    http_reset_response(&k->http);
+    if (k->http.sink == SINK_FD) {
+        if (ftruncate(k->http.sink_fd, 0) != 0) { /* keep going: the write will fail loudly */
+        }
+        lseek(k->http.sink_fd, 0, SEEK_SET);
+    }
+    if (k->http.body == BODY_CB && k->http.seek) k->http.seek(k->http.rd_ud, 0);
+}
+
+static int64_t backoff_ms(int retry)
+{
+    int64_t base = 100LL << (retry < 6 ? retry : 6); /* 100 ms, 200, 400 ... 6.4 s */
+    return base / 2 + (int64_t)(((unsigned)rand() % 1000) * base / 2000);
+}
+
+static void report_metrics(op_call *k)
+{
+    cos_client *c = k->c;
+    if (c->cfg.log && c->cfg.log_level >= COS_LOG_DEBUG)
+        client_log(c, COS_LOG_DEBUG, "%s %s%s%s -> %ld (%d retries)", k->method, k->bucket ? k->bucket : "",
+                   k->key ? "/" : "", k->key ? k->key : "", k->http.status, k->retries);
+    if (!c->cfg.metrics) return;
+    cos_request_metrics m = { k->method, OP_NAMES[k->op], k->bucket ? k->bucket : "", k->key ? k->key : "",
+                              (int)k->http.status, k->http.sent, k->http.received,
+                              (double)(cos_mono_ms() - k->t0_ms), k->retries, "", k->rc };
+    const char *rid = k->res ? k->res->request_id : k->err ? k->err->request_id : NULL;
+    m.request_id = rid ? rid : "";
+    c->cfg.metrics(c->cfg.metrics_user_data, &m);
+}
+
+/* ------------------------------------------------------------------ synchronous driver */
+
+static void sync_http_done(cos_http *h, void *ud)
+{
+    (void)h;
+    op_call *k = ud;
+    pthread_mutex_lock(&k->m);
+    k->http_done = true;
+    pthread_cond_signal(&k->cv);
+    pthread_mutex_unlock(&k->m);
+}
+
+static int run_sync(op_call *k, cos_result **out, cos_error **err)
+{
+    k->t0_ms = cos_mono_ms();
+    for (;;) {
+        cos_error *e = NULL;
+        if (call_sign(k, &e) != 0) {
+            set_error(k, e);
+            break;
+        }
+        k->http_done = false;
+        engine_submit(k->c->engine, &k->http, sync_http_done, k);
+        pthread_mutex_lock(&k->m);
+        while (!k->http_done) pthread_cond_wait(&k->cv, &k->m);
+        pthread_mutex_unlock(&k->m);
+        if (call_finish(k) == STEP_DONE) break;
+        cos_sleep_ms(k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries));
+        call_rewind(k);
+    }
+    report_metrics(k);
+    int rc = k->rc;
+    if (rc == 0) {
+        if (out) *out = k->res;
+        else cos_result_free(k->res);
+        k->res = NULL;
+    } else if (err) {
+        cos_error_free(*err);
+        *err = k->err;
+        k->err = NULL;
+    }
+    call_free(k);
+    return rc;
+}
+
+int cos_call(cos_client *client, cos_op op, const cos_request *req, cos_result **out, cos_error **err)
+{
+    if (out) *out = NULL;
+    if (!client) return cos_err_invalid(err, "client", "NULL client");
+    op_call *k;
+    int rc = call_prepare(client, op, req, &k, err);
+    return rc ? rc : run_sync(k, out, err);
+}
+
+/* ------------------------------------------------------------------ asynchronous driver */
+
+static void async_start(void *arg);
+
+static void async_complete(op_call *k)
+{
+    report_metrics(k);
+    cos_client *c = k->c;
+    cos_result *res = k->rc == 0 ? k->res : NULL;
+    cos_error *err = k->rc == 0 ? NULL : k->err;
+    if (k->rc == 0) k->res = NULL;
+    else k->err = NULL;
+    int rc = k->rc;
+    cos_done_fn done = k->done;
+    void *ud = k->ud;
+    call_free(k);
+    done(ud, rc, res, err);
+    pthread_mutex_lock(&c->lock);
+    if (atomic_fetch_sub(&c->inflight, 1) == 1) pthread_cond_broadcast(&c->idle);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void async_finish(void *arg)
+{
+    op_call *k = arg;
+    if (call_finish(k) == STEP_RETRY) {
+        cos_sleep_ms(k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries));
+        call_rewind(k);
+        async_start(k);
+        return;
+    }
+    async_complete(k);
+}
+
+static void async_http_done(cos_http *h, void *ud)
+{
+    (void)h;
+    op_call *k = ud;
+    workers_post(k->c->workers, async_finish, k); /* never run user code on the network thread */
+}
+
+static void async_start(void *arg)
+{
+    op_call *k = arg;
+    cos_error *e = NULL;
+    if (call_sign(k, &e) != 0) {
+        set_error(k, e);
+        async_complete(k);
+        return;
+    }
+    engine_submit(k->c->engine, &k->http, async_http_done, k);
+}
+
+int cos_call_async(cos_client *client, cos_op op, const cos_request *req, cos_done_fn done, void *user_data)
+{
+    if (!client || !done) return COS_ERR_INVALID_ARG;
+    op_call *k;
+    int rc = call_prepare(client, op, req, &k, NULL);
+    if (rc) return rc;
+    k->done = done;
+    k->ud = user_data;
+    k->t0_ms = cos_mono_ms();
+    atomic_fetch_add(&client->inflight, 1);
+    workers_post(client->workers, async_start, k); /* credentials may block: not on the caller */
+    return 0;
+}
+
+/* The named forms, one line per operation. */
+#define COS_DEFINE_OP_(fn, NAME, api, in, out) \
+    int cos_##fn(cos_client *client, const cos_request *req, cos_result **res, cos_error **err) \
+    { return cos_call(client, COS_OP_##NAME, req, res, err); } \
+    int cos_##fn##_async(cos_client *client, const cos_request *req, cos_done_fn done, void *ud) \
+    { return cos_call_async(client, COS_OP_##NAME, req, done, ud); }
+COS_OPERATIONS(COS_DEFINE_OP_)
+#undef COS_DEFINE_OP_
+
+/* ------------------------------------------------------------------ results */
+
+void cos_result_free(cos_result *res)
+{
+    if (!res) return;
+    if (res->output.any && res->internal_schema) cos_xml_free(res->internal_schema, res->output.any);
+    for (size_t i = 0; i < res->header_count; i++) {
+        free((char *)res->headers[i].name);
+        free((char *)res->headers[i].value);
+    }
+    free(res->headers);
+    free(res->body);
+    free(res);
+}
+
+const char *cos_result_header(const cos_result *res, const char *name)
+{
+    return res ? cos_kv_find(res->headers, res->header_count, name) : NULL;
+}
