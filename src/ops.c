@@ -82,6 +82,7 @@ enum {
     F_KEYCHECK = 1 << 7,   /* ObjectKeySimplifyCheck applies */
     F_CRC_UP = 1 << 8,     /* compare the CRC-64 of what was sent with the response's */
     F_GENERIC = 1 << 9,    /* the escape hatch: method/action/url from the request */
+    F_INOPT = 1 << 10,     /* the XML input may be replaced by headers (x-cos-acl) */
 };
 
 typedef struct op_def {
@@ -103,7 +104,7 @@ static const op_def OPS[COS_OP_COUNT] = {
     [COS_OP_GET_BUCKET] = { "GET", NULL, SC_BUCKET, "name/cos:GetBucket", G_LIST, 0, NULL, &cos_xs_list_objects_result },
     [COS_OP_DELETE_BUCKET] = BKT("DELETE", NULL, "DeleteBucket", NULL, NULL),
     [COS_OP_GET_BUCKET_LOCATION] = BKT("GET", "location", "GetBucketLocation", NULL, &cos_xs_location_result),
-    [COS_OP_PUT_BUCKET_ACL] = { "PUT", "acl", SC_BUCKET, "name/cos:PutBucketACL", G_ACL, 0, &cos_xs_access_control_policy, NULL },
+    [COS_OP_PUT_BUCKET_ACL] = { "PUT", "acl", SC_BUCKET, "name/cos:PutBucketACL", G_ACL, F_INOPT, &cos_xs_access_control_policy, NULL },
     [COS_OP_GET_BUCKET_ACL] = BKT("GET", "acl", "GetBucketACL", NULL, &cos_xs_access_control_policy),
     [COS_OP_PUT_BUCKET_CORS] = { "PUT", "cors", SC_BUCKET, "name/cos:PutBucketCORS", 0, F_MD5, &cos_xs_cors_configuration, NULL },
     [COS_OP_GET_BUCKET_CORS] = BKT("GET", "cors", "GetBucketCORS", NULL, &cos_xs_cors_configuration),
@@ -151,7 +152,7 @@ static const op_def OPS[COS_OP_COUNT] = {
     [COS_OP_POST_OBJECT] = { "POST", NULL, SC_OBJECT, "name/cos:PostObject", G_OBJHDR, F_DATA | F_FORM | F_CRC_UP, NULL, NULL },
     [COS_OP_DELETE_OBJECT] = { "DELETE", NULL, SC_OBJECT, "name/cos:DeleteObject", G_VERSION, 0, NULL, NULL },
     [COS_OP_GET_OBJECT_ACL] = { "GET", "acl", SC_OBJECT, "name/cos:GetObjectACL", G_VERSION, 0, NULL, &cos_xs_access_control_policy },
-    [COS_OP_PUT_OBJECT_ACL] = { "PUT", "acl", SC_OBJECT, "name/cos:PutObjectACL", G_ACL, 0, &cos_xs_access_control_policy, NULL },
+    [COS_OP_PUT_OBJECT_ACL] = { "PUT", "acl", SC_OBJECT, "name/cos:PutObjectACL", G_ACL, F_INOPT, &cos_xs_access_control_policy, NULL },
     [COS_OP_OPTIONS_OBJECT] = { "OPTIONS", NULL, SC_OBJECT, "name/cos:OptionsObject", 0, 0, NULL, NULL },
     [COS_OP_PUT_OBJECT_COPY] = { "PUT", NULL, SC_OBJECT, "name/cos:PutObject", G_OBJHDR | G_COPY, F_ERR200, NULL, &cos_xs_copy_object_result },
     [COS_OP_DELETE_MULTIPLE_OBJECT] = { "POST", "delete", SC_BUCKET, "name/cos:DeleteMultipleObjects", 0, F_MD5, &cos_xs_delete_request, &cos_xs_delete_result },
@@ -356,7 +357,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
     }
     const void *input;
     memcpy(&input, &req->input, sizeof input);
-    if (def->in && !input) {
+    if (def->in && !input && !((def->flags & F_INOPT) && req->acl)) {
         rc = cos_err_invalid(err, "input", "%s needs its XML document in req->input", OP_NAMES[op]);
         goto fail;
     }
@@ -404,7 +405,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
     k->http.progress_interval_ms = c->cfg.progress_interval_ms;
 
     /* body */
-    if (def->in) {
+    if (def->in && input) {
         if ((rc = cos_xml_build(def->in, input, &k->body_buf, false))) goto nomem;
     } else if (def->flags & F_POLICY) {
         cos_buf_puts(&k->body_buf, req->input.policy);

@@ -1,0 +1,1581 @@
+/*
+ * handlers.c — the COS XML API of cos-server: service, buckets and their
+ * sub-resources, objects, multipart uploads. Each handler reads the parsed
+ * request (server.h), uses the store, and answers with the same status,
+ * headers and XML that COS sends. Documents are written with the schema
+ * tables of libcos (src/xml.h), so client and server share one definition.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+#include "url.h"
+#include "xml.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MIB (1024ULL * 1024ULL)
+
+static enum MHD_Result send_doc(req *r, int status, const cos_xml_schema *s, const void *doc)
+{
+    cos_buf b = COS_BUF_INIT;
+    cos_xml_build(s, doc, &b, true);
+    size_t len = b.len;
+    return send_buffer(r, status, "application/xml", cos_buf_detach(&b), len, NULL);
+}
+
+static enum MHD_Result send_empty(req *r, int status)
+{
+    return send_buffer(r, status, NULL, NULL, 0, NULL);
+}
+
+static char *owner_id(req *r)
+{
+    return cos_sprintf("qcs::cam::uin/%s:uin/%s", r->srv->cfg.appid, r->srv->cfg.appid);
+}
+
+static void etag_of(const unsigned char md5[16], char out[80])
+{
+    char hex[33];
+    cos_hex_encode(md5, 16, hex);
+    snprintf(out, 80, "\"%s\"", hex);
+}
+
+/* x-cos-meta-* and the standard headers an object keeps. */
+static const char *const KEPT_HEADERS[] = { "Content-Type", "Cache-Control", "Content-Disposition",
+                                            "Content-Encoding", "Content-Language", "Expires" };
+
+typedef struct hdr_collect { cos_buf *b; } hdr_collect;
+static enum MHD_Result collect_meta(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    hdr_collect *h = cls;
+    if (cos_starts_with_ci(key, "x-cos-meta-") || cos_streq_ci(key, "x-cos-tagging")) {
+        cos_buf_printf(h->b, "%s: %s\n", key, value ? value : "");
+        return MHD_YES;
+    }
+    for (size_t i = 0; i < COS_ARRAY_LEN(KEPT_HEADERS); i++)
+        if (cos_streq_ci(key, KEPT_HEADERS[i])) cos_buf_printf(h->b, "%s: %s\n", KEPT_HEADERS[i], value ? value : "");
+    return MHD_YES;
+}
+
+static char *request_object_headers(req *r)
+{
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    hdr_collect h = { &b };
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_meta, &h);
+    if (!strstr(b.data, "Content-Type:")) cos_buf_puts(&b, "Content-Type: application/octet-stream\n");
+    return cos_buf_detach(&b);
+}
+
+/* Same, from POST form fields. */
+static char *form_object_headers(req *r)
+{
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    for (size_t i = 0; i < r->form.count; i++) {
+        const char *k = r->form.items[i].name, *v = r->form.items[i].value;
+        if (cos_starts_with_ci(k, "x-cos-meta-")) cos_buf_printf(&b, "%s: %s\n", k, v);
+        for (size_t j = 0; j < COS_ARRAY_LEN(KEPT_HEADERS); j++)
+            if (cos_streq_ci(k, KEPT_HEADERS[j]) && *v) cos_buf_printf(&b, "%s: %s\n", KEPT_HEADERS[j], v);
+    }
+    if (!strstr(b.data, "Content-Type:")) cos_buf_puts(&b, "Content-Type: application/octet-stream\n");
+    return cos_buf_detach(&b);
+}
+
+static void add_stored_headers(struct MHD_Response *resp, const char *headers, req *r)
+{
+    static const char *const OVERRIDES[][2] = {
+        { "response-content-type", "Content-Type" }, { "response-content-language", "Content-Language" },
+        { "response-expires", "Expires" }, { "response-cache-control", "Cache-Control" },
+        { "response-content-disposition", "Content-Disposition" }, { "response-content-encoding", "Content-Encoding" } };
+    for (const char *p = headers ? headers : ""; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (colon) {
+            char *name = cos_strndup(p, (size_t)(colon - p));
+            const char *v = colon + 1;
+            while (*v == ' ') v++;
+            char *val = cos_strndup(v, (size_t)(p + len - v));
+            bool overridden = false;
+            for (size_t i = 0; i < COS_ARRAY_LEN(OVERRIDES); i++)
+                if (cos_streq_ci(name, OVERRIDES[i][1]) && req_arg(r, OVERRIDES[i][0])) overridden = true;
+            if (!overridden) MHD_add_response_header(resp, name, val);
+            free(name);
+            free(val);
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    for (size_t i = 0; i < COS_ARRAY_LEN(OVERRIDES); i++) {
+        const char *v = req_arg(r, OVERRIDES[i][0]);
+        if (v) MHD_add_response_header(resp, OVERRIDES[i][1], v);
+    }
+}
+
+static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req *r)
+{
+    char crc[32], date[32];
+    snprintf(crc, sizeof crc, "%llu", (unsigned long long)(m->crc64 + r->fault_bad_crc));
+    cos_http_date_format(m->mtime_ms / 1000, date);
+    MHD_add_response_header(resp, "ETag", m->etag);
+    MHD_add_response_header(resp, "Last-Modified", date);
+    MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
+    MHD_add_response_header(resp, "x-cos-storage-class", m->storage_class ? m->storage_class : "STANDARD");
+    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+    add_stored_headers(resp, m->headers, r);
+}
+
+/* ---------------------------------------------------------------- access control */
+
+static const char *const CONFIG_KINDS[] = { "cors", "policy", "tagging", "lifecycle", "versioning", "replication",
+                                            "website", "referer", "domain", "origin", "logging", "inventory",
+                                            "accelerate", "encryption" };
+
+static const char *subresource(req *r)
+{
+    static const char *const ALL[] = { "acl", "cors", "policy", "tagging", "lifecycle", "versioning", "replication",
+                                       "website", "referer", "domain", "origin", "logging", "inventory", "accelerate",
+                                       "encryption", "location", "uploads", "versions", "delete", "restore", "append",
+                                       "uploadId" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(ALL); i++)
+        if (req_has_arg(r, ALL[i])) return ALL[i];
+    return NULL;
+}
+
+/* The CAM action name of a request, for policies ("name/cos:GetObject"). */
+static const char *action_name(req *r, const char *sub)
+{
+    const char *m = r->method;
+    bool obj = r->key != NULL;
+    if (!r->bucket) return "name/cos:GetService";
+    if (obj) {
+        if (sub && strcmp(sub, "uploadId") == 0)
+            return !strcmp(m, "PUT") ? "name/cos:UploadPart" : !strcmp(m, "POST") ? "name/cos:CompleteMultipartUpload"
+                   : !strcmp(m, "DELETE") ? "name/cos:AbortMultipartUpload" : "name/cos:ListParts";
+        if (sub && strcmp(sub, "uploads") == 0) return "name/cos:InitiateMultipartUpload";
+        if (sub && strcmp(sub, "acl") == 0) return !strcmp(m, "PUT") ? "name/cos:PutObjectACL" : "name/cos:GetObjectACL";
+        if (sub && strcmp(sub, "tagging") == 0)
+            return !strcmp(m, "PUT") ? "name/cos:PutObjectTagging" : !strcmp(m, "DELETE") ? "name/cos:DeleteObjectTagging"
+                                                                                          : "name/cos:GetObjectTagging";
+        if (sub && strcmp(sub, "append") == 0) return "name/cos:AppendObject";
+        if (sub && strcmp(sub, "restore") == 0) return "name/cos:PostObjectRestore";
+        return !strcmp(m, "GET") ? "name/cos:GetObject" : !strcmp(m, "HEAD") ? "name/cos:HeadObject"
+               : !strcmp(m, "PUT") ? "name/cos:PutObject" : !strcmp(m, "DELETE") ? "name/cos:DeleteObject"
+               : !strcmp(m, "OPTIONS") ? "name/cos:OptionsObject" : "name/cos:PostObject";
+    }
+    if (sub && strcmp(sub, "delete") == 0) return "name/cos:DeleteMultipleObjects";
+    if (sub && strcmp(sub, "uploads") == 0) return "name/cos:ListMultipartUploads";
+    if (r->pp) return "name/cos:PostObject";
+    if (!sub) return !strcmp(m, "GET") ? "name/cos:GetBucket" : !strcmp(m, "HEAD") ? "name/cos:HeadBucket"
+                     : !strcmp(m, "PUT") ? "name/cos:PutBucket" : "name/cos:DeleteBucket";
+    static __thread char buf[64];
+    snprintf(buf, sizeof buf, "name/cos:%s%s%c%s", !strcmp(m, "PUT") ? "Put" : !strcmp(m, "DELETE") ? "Delete" : "Get",
+             "Bucket", (char)(sub[0] - 32), sub + 1);
+    return buf;
+}
+
+static bool acl_allows_anonymous(req *r, const char *bucket_acl, const char *object_acl)
+{
+    bool read = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") || !strcmp(r->method, "OPTIONS");
+    const char *acl = object_acl && strcmp(object_acl, "default") != 0 ? object_acl : bucket_acl;
+    if (!acl) return false;
+    if (!strcmp(acl, "public-read-write")) return true;
+    return read && !strcmp(acl, "public-read");
+}
+
+/* 0 = allowed; otherwise an error was sent. */
+static int authorize(req *r, const char *sub, enum MHD_Result *ret)
+{
+    const char *action = action_name(r, sub);
+    sts_access a = { action, r->region, r->srv->cfg.appid, r->bucket ? r->bucket : "", r->key ? r->key : "" };
+    if (r->tmp_key && r->tmp_key->policy && sts_policy_eval(r->tmp_key->policy, &a, r->principal) != STS_ALLOW) {
+        *ret = send_error(r, "AccessDenied", "Access Denied: the temporary key's policy does not allow %s on this resource", action);
+        return -1;
+    }
+    if (r->principal) return 0;
+    if (!strcmp(r->method, "OPTIONS")) return 0; /* CORS preflight is anonymous by design */
+    /* anonymous: bucket policy, then ACLs */
+    if (r->bucket) {
+        char *pol = NULL;
+        size_t len = 0;
+        if (store_config_get(r->srv->st, r->bucket, "policy", &pol, &len) == 0) {
+            sts_policy *p = sts_policy_parse(pol, len, NULL);
+            sts_decision d = p ? sts_policy_eval(p, &a, "*") : STS_NO_MATCH;
+            sts_policy_free(p);
+            free(pol);
+            if (d == STS_ALLOW) return 0;
+            if (d == STS_DENY) {
+                *ret = send_error(r, "AccessDenied", "Access Denied by the bucket policy");
+                return -1;
+            }
+        }
+        char *bacl = NULL;
+        store_bucket_get(r->srv->st, r->bucket, NULL, &bacl, NULL);
+        obj_meta m;
+        bool have = r->key && store_object_get(r->srv->st, r->bucket, r->key, &m) == 0;
+        bool ok = acl_allows_anonymous(r, bacl, have ? m.acl : NULL);
+        if (have) obj_meta_clear(&m);
+        free(bacl);
+        if (ok) return 0;
+    }
+    *ret = send_error(r, "AccessDenied", "Access Denied: anonymous access is not allowed");
+    return -1;
+}
+
+/* ---------------------------------------------------------------- service and buckets */
+
+static enum MHD_Result get_service(req *r)
+{
+    cos_list_buckets_result res = { 0 };
+    cos_owner owner = { owner_id(r), cos_strdup(r->srv->cfg.appid) };
+    res.owner = &owner;
+    store_bucket_list(r->srv->st, &res);
+    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_buckets_result, &res);
+    res.owner = NULL;
+    free(owner.id);
+    free(owner.display_name);
+    for (size_t i = 0; i < res.buckets_count; i++) {
+        free(res.buckets[i].name);
+        free(res.buckets[i].location);
+        free(res.buckets[i].creation_date);
+        free(res.buckets[i].bucket_type);
+    }
+    free(res.buckets);
+    return ret;
+}
+
+static bool valid_bucket_name(req *r, const char *b)
+{
+    const char *dash = strrchr(b, '-');
+    if (!dash || dash == b || strcmp(dash + 1, r->srv->cfg.appid) != 0 || strlen(b) > 60) return false;
+    for (const char *c = b; c < dash; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-')) return false;
+    return true;
+}
+
+static const char *canned_acl(const char *h)
+{
+    if (!h) return "private";
+    if (!strcmp(h, "private") || !strcmp(h, "public-read") || !strcmp(h, "public-read-write") || !strcmp(h, "default"))
+        return h;
+    return NULL;
+}
+
+static enum MHD_Result put_bucket(req *r)
+{
+    if (!valid_bucket_name(r, r->bucket))
+        return send_error(r, "InvalidBucketName", "The bucket name must be name-%s with lower-case letters, digits and '-'",
+                          r->srv->cfg.appid);
+    const char *acl = canned_acl(req_header(r, "x-cos-acl"));
+    if (!acl) return send_error(r, "InvalidArgument", "invalid x-cos-acl");
+    int rc = store_bucket_create(r->srv->st, r->bucket, r->region, acl);
+    if (rc < 0) return send_error(r, "InternalError", "cannot create the bucket");
+    if (rc > 0) return send_error(r, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.");
+    return send_empty(r, 200);
+}
+
+static enum MHD_Result acl_doc(req *r, const char *acl)
+{
+    cos_access_control_policy p = { 0 };
+    char *id = owner_id(r);
+    cos_owner owner = { id, id };
+    p.owner = &owner;
+    cos_grantee g0 = { "CanonicalUser", id, id, NULL }, g1 = { "Group", NULL, NULL, "http://cam.qcloud.com/groups/global/AllUsers" };
+    cos_grant grants[3] = { { &g0, "FULL_CONTROL" }, { &g1, "READ" }, { &g1, "WRITE" } };
+    p.grants = grants;
+    p.grants_count = !strcmp(acl, "public-read") ? 2 : !strcmp(acl, "public-read-write") ? 3 : 1;
+    /* the grantee type is an attribute, not an element: the builder skips it */
+    enum MHD_Result ret = send_doc(r, 200, &cos_xs_access_control_policy, &p);
+    free(id);
+    return ret;
+}
+
+/* ACL from x-cos-acl, or from an AccessControlPolicy body (AllUsers grants). */
+static const char *acl_from_request(req *r)
+{
+    const char *h = req_header(r, "x-cos-acl");
+    if (h) return canned_acl(h);
+    if (!r->body.len) return "private";
+    cos_access_control_policy *p = NULL;
+    if (cos_xml_parse(&cos_xs_access_control_policy, r->body.data, r->body.len, (void **)&p, NULL) != 0) return NULL;
+    bool read = false, write = false;
+    for (size_t i = 0; i < p->grants_count; i++) {
+        const cos_grant *g = &p->grants[i];
+        if (g->grantee && g->grantee->uri && strstr(g->grantee->uri, "AllUsers") && g->permission) {
+            read |= !strcmp(g->permission, "READ") || !strcmp(g->permission, "FULL_CONTROL");
+            write |= !strcmp(g->permission, "WRITE") || !strcmp(g->permission, "FULL_CONTROL");
+        }
+    }
+    cos_xml_free(&cos_xs_access_control_policy, p);
+    return write ? "public-read-write" : read ? "public-read" : "private";
+}
+
+static const cos_xml_schema *config_schema(const char *kind)
+{
+    static const struct { const char *kind; const cos_xml_schema *s; } M[] = {
+        { "cors", &cos_xs_cors_configuration }, { "tagging", &cos_xs_tagging },
+        { "lifecycle", &cos_xs_lifecycle_configuration }, { "versioning", &cos_xs_versioning_configuration },
+        { "replication", &cos_xs_replication_configuration }, { "website", &cos_xs_website_configuration },
+        { "referer", &cos_xs_referer_configuration }, { "domain", &cos_xs_domain_configuration },
+        { "origin", &cos_xs_origin_configuration }, { "logging", &cos_xs_logging_status },
+        { "inventory", &cos_xs_inventory_configuration }, { "accelerate", &cos_xs_accelerate_configuration },
+        { "encryption", &cos_xs_encryption_configuration } };
+    for (size_t i = 0; i < COS_ARRAY_LEN(M); i++)
+        if (!strcmp(M[i].kind, kind)) return M[i].s;
+    return NULL;
+}
+
+static const char *missing_code(const char *kind)
+{
+    static const char *const M[][2] = {
+        { "cors", "NoSuchCORSConfiguration" }, { "policy", "NoSuchBucketPolicy" }, { "tagging", "NoSuchTagSet" },
+        { "lifecycle", "NoSuchLifecycleConfiguration" }, { "replication", "NoSuchReplicationConfiguration" },
+        { "website", "NoSuchWebsiteConfiguration" }, { "domain", "NoSuchDomainConfiguration" },
+        { "origin", "NoSuchOriginConfiguration" }, { "inventory", "NoSuchInventoryConfiguration" },
+        { "encryption", "NoSuchEncryptionConfiguration" } };
+    for (size_t i = 0; i < COS_ARRAY_LEN(M); i++)
+        if (!strcmp(M[i][0], kind)) return M[i][1];
+    return NULL;
+}
+
+static bool content_md5_ok(req *r, const void *data, size_t len, enum MHD_Result *ret)
+{
+    const char *want = req_header(r, "Content-MD5");
+    if (!want) return true;
+    unsigned char d[16], got[24];
+    cos_md5_digest(data, len, d);
+    int64_t n = cos_base64_decode(want, got);
+    if (n != 16) {
+        *ret = send_error(r, "InvalidDigest", "The Content-MD5 you specified is not valid.");
+        return false;
+    }
+    if (memcmp(d, got, 16) != 0) {
+        *ret = send_error(r, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+        return false;
+    }
+    return true;
+}
+
+static char *inventory_kind(req *r)
+{
+    const char *id = req_arg(r, "id");
+    return id ? cos_sprintf("inventory:%s", id) : NULL;
+}
+
+static enum MHD_Result put_config(req *r, const char *kind)
+{
+    enum MHD_Result ret;
+    if (!content_md5_ok(r, r->body.data, r->body.len, &ret)) return ret;
+    if (!strcmp(kind, "policy")) {
+        char *msg = NULL;
+        sts_policy *p = sts_policy_parse(r->body.data ? r->body.data : "", r->body.len, &msg);
+        if (!p) {
+            enum MHD_Result e = send_error(r, "MalformedPolicy", "%s", msg ? msg : "invalid policy");
+            free(msg);
+            return e;
+        }
+        sts_policy_free(p);
+    } else {
+        void *doc = NULL;
+        cos_error *err = NULL;
+        if (!r->body.len || cos_xml_parse(config_schema(kind), r->body.data, r->body.len, &doc, &err) != 0) {
+            cos_error_free(err);
+            return send_error(r, "MalformedXML", "The XML you provided was not well-formed or did not validate.");
+        }
+        cos_xml_free(config_schema(kind), doc);
+    }
+    char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
+    if (!k) return send_error(r, "InvalidArgument", "missing id");
+    store_config_put(r->srv->st, r->bucket, k, r->body.data ? r->body.data : "", r->body.len);
+    free(k);
+    return send_empty(r, !strcmp(kind, "policy") ? 204 : 200);
+}
+
+static enum MHD_Result get_config(req *r, const char *kind)
+{
+    char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
+    char *body = NULL;
+    size_t len = 0;
+    int rc = k ? store_config_get(r->srv->st, r->bucket, k, &body, &len) : -1;
+    free(k);
+    if (rc != 0) {
+        if (!strcmp(kind, "versioning")) {
+            cos_versioning_configuration v = { NULL };
+            return send_doc(r, 200, &cos_xs_versioning_configuration, &v);
+        }
+        if (!strcmp(kind, "logging")) {
+            cos_logging_status l = { NULL, NULL };
+            return send_doc(r, 200, &cos_xs_logging_status, &l);
+        }
+        if (!strcmp(kind, "referer") || !strcmp(kind, "accelerate")) {
+            cos_buf b = COS_BUF_INIT;
+            cos_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s/>",
+                           !strcmp(kind, "referer") ? "RefererConfiguration" : "AccelerateConfiguration");
+            size_t l = b.len;
+            return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), l, NULL);
+        }
+        const char *code = missing_code(kind);
+        return send_error(r, code ? code : "NoSuchResource", "The specified configuration does not exist.");
+    }
+    return send_buffer(r, 200, !strcmp(kind, "policy") ? "application/json" : "application/xml", body, len, NULL);
+}
+
+static enum MHD_Result delete_config(req *r, const char *kind)
+{
+    char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
+    if (k) store_config_delete(r->srv->st, r->bucket, k);
+    free(k);
+    return send_empty(r, 204);
+}
+
+/* ---------------------------------------------------------------- listings */
+
+typedef struct list_ctx {
+    req *r;
+    const char *prefix, *delimiter;
+    int max;
+    int count;
+    bool truncated;
+    char *last;                 /* last key or prefix returned */
+    cos_object_summary *objs;
+    size_t nobjs;
+    cos_common_prefix *prefixes;
+    size_t nprefixes;
+    cos_owner *owner;
+} list_ctx;
+
+static int list_cb(void *ud, const obj_meta *m)
+{
+    list_ctx *c = ud;
+    const char *rest = m->key + strlen(c->prefix);
+    const char *d = c->delimiter && *c->delimiter ? strstr(rest, c->delimiter) : NULL;
+    if (d) {
+        size_t plen = (size_t)(d - m->key) + strlen(c->delimiter);
+        if (c->nprefixes && strlen(c->prefixes[c->nprefixes - 1].prefix) == plen &&
+            !strncmp(c->prefixes[c->nprefixes - 1].prefix, m->key, plen))
+            return 0; /* same common prefix as before */
+        if (c->count >= c->max) {
+            c->truncated = true;
+            return 1;
+        }
+        c->prefixes = realloc(c->prefixes, (c->nprefixes + 1) * sizeof *c->prefixes);
+        c->prefixes[c->nprefixes++].prefix = cos_strndup(m->key, plen);
+        free(c->last);
+        c->last = cos_strndup(m->key, plen);
+        c->count++;
+        return 0;
+    }
+    if (c->count >= c->max) {
+        c->truncated = true;
+        return 1;
+    }
+    c->objs = realloc(c->objs, (c->nobjs + 1) * sizeof *c->objs);
+    cos_object_summary *o = &c->objs[c->nobjs++];
+    char date[32];
+    cos_iso8601_format(m->mtime_ms, date);
+    o->key = cos_strdup(m->key);
+    o->last_modified = cos_strdup(date);
+    o->etag = cos_strdup(m->etag);
+    o->size = m->size;
+    o->owner = c->owner;
+    o->storage_class = cos_strdup(m->storage_class ? m->storage_class : "STANDARD");
+    free(c->last);
+    c->last = cos_strdup(m->key);
+    c->count++;
+    return 0;
+}
+
+static int max_keys_arg(req *r, const char *name, int def)
+{
+    const char *v = req_arg(r, name);
+    int64_t n;
+    if (!v || cos_parse_i64(v, &n) != 0 || n < 0) return def;
+    return n > 1000 ? 1000 : (int)n;
+}
+
+static void run_listing(req *r, list_ctx *c, const char *after)
+{
+    c->r = r;
+    char *id = owner_id(r);
+    c->owner = calloc(1, sizeof *c->owner);
+    c->owner->id = id;
+    c->owner->display_name = cos_strdup(r->srv->cfg.appid);
+    /* with a delimiter, skip past a common prefix the marker ends inside of */
+    store_object_scan(r->srv->st, r->bucket, c->prefix, after, list_cb, c);
+}
+
+static void free_listing(list_ctx *c)
+{
+    for (size_t i = 0; i < c->nobjs; i++) {
+        free(c->objs[i].key);
+        free(c->objs[i].last_modified);
+        free(c->objs[i].etag);
+        free(c->objs[i].storage_class);
+    }
+    for (size_t i = 0; i < c->nprefixes; i++) free(c->prefixes[i].prefix);
+    free(c->objs);
+    free(c->prefixes);
+    free(c->last);
+    if (c->owner) {
+        free(c->owner->id);
+        free(c->owner->display_name);
+        free(c->owner);
+    }
+}
+
+static enum MHD_Result get_bucket(req *r)
+{
+    const char *enc = req_arg(r, "encoding-type");
+    if (enc && strcmp(enc, "url") != 0) return send_error(r, "InvalidArgument", "encoding-type must be url");
+    list_ctx c = { 0 };
+    c.prefix = req_arg(r, "prefix") ? req_arg(r, "prefix") : "";
+    c.delimiter = req_arg(r, "delimiter");
+    c.max = max_keys_arg(r, "max-keys", 1000);
+    const char *marker = req_arg(r, "marker");
+    run_listing(r, &c, marker);
+    cos_list_objects_result res = { 0 };
+    res.name = r->bucket;
+    res.encoding_type = enc ? (char *)"url" : NULL;
+    res.prefix = (char *)c.prefix;
+    res.marker = (char *)(marker ? marker : "");
+    res.max_keys = c.max;
+    res.delimiter = (char *)c.delimiter;
+    res.is_truncated = c.truncated;
+    res.next_marker = c.truncated ? c.last : NULL;
+    res.contents = c.objs;
+    res.contents_count = c.nobjs;
+    res.common_prefixes = c.prefixes;
+    res.common_prefixes_count = c.nprefixes;
+    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_objects_result, &res);
+    for (size_t i = 0; i < c.nobjs; i++) c.objs[i].owner = NULL;
+    free_listing(&c);
+    return ret;
+}
+
+static enum MHD_Result list_versions(req *r)
+{
+    list_ctx c = { 0 };
+    c.prefix = req_arg(r, "prefix") ? req_arg(r, "prefix") : "";
+    c.delimiter = req_arg(r, "delimiter");
+    c.max = max_keys_arg(r, "max-keys", 1000);
+    const char *marker = req_arg(r, "key-marker");
+    run_listing(r, &c, marker);
+    cos_list_versions_result res = { 0 };
+    res.name = r->bucket;
+    res.encoding_type = req_arg(r, "encoding-type") ? (char *)"url" : NULL;
+    res.prefix = (char *)c.prefix;
+    res.key_marker = (char *)(marker ? marker : "");
+    res.version_id_marker = (char *)"";
+    res.max_keys = c.max;
+    res.delimiter = (char *)c.delimiter;
+    res.is_truncated = c.truncated;
+    res.next_key_marker = c.truncated ? c.last : NULL;
+    res.next_version_id_marker = c.truncated ? (char *)"null" : NULL;
+    res.common_prefixes = c.prefixes;
+    res.common_prefixes_count = c.nprefixes;
+    res.versions = calloc(c.nobjs ? c.nobjs : 1, sizeof *res.versions);
+    res.versions_count = c.nobjs;
+    for (size_t i = 0; i < c.nobjs; i++) {
+        cos_object_version *v = &res.versions[i];
+        v->key = c.objs[i].key;
+        v->version_id = (char *)"null";
+        v->is_latest = true;
+        v->last_modified = c.objs[i].last_modified;
+        v->etag = c.objs[i].etag;
+        v->size = c.objs[i].size;
+        v->storage_class = c.objs[i].storage_class;
+        v->owner = c.owner;
+    }
+    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_versions_result, &res);
+    free(res.versions);
+    for (size_t i = 0; i < c.nobjs; i++) c.objs[i].owner = NULL;
+    free_listing(&c);
+    return ret;
+}
+
+static enum MHD_Result list_uploads(req *r)
+{
+    upload_row *rows = NULL;
+    size_t n = 0;
+    const char *prefix = req_arg(r, "prefix");
+    store_uploads_list(r->srv->st, r->bucket, prefix, &rows, &n);
+    cos_list_multipart_uploads_result res = { 0 };
+    res.bucket = r->bucket;
+    res.encoding_type = req_arg(r, "encoding-type") ? (char *)"url" : NULL;
+    res.prefix = (char *)prefix;
+    res.max_uploads = max_keys_arg(r, "max-uploads", 1000);
+    res.key_marker = (char *)"";
+    res.upload_id_marker = (char *)"";
+    char *id = owner_id(r);
+    cos_owner owner = { id, id };
+    res.uploads = calloc(n ? n : 1, sizeof *res.uploads);
+    char (*dates)[32] = calloc(n ? n : 1, 32);
+    for (size_t i = 0; i < n && (int)res.uploads_count < res.max_uploads; i++) {
+        cos_upload_info *u = &res.uploads[res.uploads_count++];
+        u->key = rows[i].key;
+        u->upload_id = rows[i].upload_id;
+        u->storage_class = (char *)"STANDARD";
+        u->initiator = &owner;
+        u->owner = &owner;
+        cos_iso8601_format(rows[i].initiated_ms, dates[i]);
+        u->initiated = dates[i];
+    }
+    res.is_truncated = res.uploads_count < n;
+    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_multipart_uploads_result, &res);
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].key);
+        free(rows[i].upload_id);
+    }
+    free(rows);
+    free(res.uploads);
+    free(dates);
+    free(id);
+    return ret;
+}
+
+static enum MHD_Result delete_multiple(req *r)
+{
+    enum MHD_Result ret;
+    if (!content_md5_ok(r, r->body.data, r->body.len, &ret)) return ret;
+    cos_delete_request *d = NULL;
+    if (!r->body.len || cos_xml_parse(&cos_xs_delete_request, r->body.data, r->body.len, (void **)&d, NULL) != 0)
+        return send_error(r, "MalformedXML", "The XML you provided was not well-formed.");
+    if (d->objects_count > 1000) {
+        cos_xml_free(&cos_xs_delete_request, d);
+        return send_error(r, "MalformedXML", "at most 1000 objects per request");
+    }
+    cos_delete_result res = { 0 };
+    res.deleted = calloc(d->objects_count + 1, sizeof *res.deleted);
+    for (size_t i = 0; i < d->objects_count; i++) {
+        if (!d->objects[i].key) continue;
+        store_object_delete(r->srv->st, r->bucket, d->objects[i].key); /* absent keys count as deleted, as in COS */
+        if (!d->quiet) res.deleted[res.deleted_count++].key = d->objects[i].key;
+    }
+    ret = send_doc(r, 200, &cos_xs_delete_result, &res);
+    free(res.deleted);
+    cos_xml_free(&cos_xs_delete_request, d);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- objects */
+
+static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, const unsigned char md5[16],
+                                     char *headers, const char *acl, uint64_t crc, const char *etag_override)
+{
+    obj_meta m = { 0 };
+    m.bucket = r->bucket;
+    m.key = (char *)key;
+    m.size = w->size;
+    if (etag_override) snprintf(m.etag, sizeof m.etag, "%s", etag_override);
+    else etag_of(md5, m.etag);
+    m.crc64 = crc;
+    m.mtime_ms = cos_now_ms();
+    m.headers = headers;
+    const char *sc = req_header(r, "x-cos-storage-class");
+    m.storage_class = (char *)(sc ? sc : "STANDARD");
+    m.acl = (char *)(acl ? acl : "default");
+    snprintf(m.data_id, sizeof m.data_id, "%s", w->data_id);
+    if (store_object_put(r->srv->st, &m) != 0) {
+        data_unlink(r->srv->st, w->data_id);
+        return send_error(r, "InternalError", "cannot commit the object");
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    char crcs[32];
+    snprintf(crcs, sizeof crcs, "%llu", (unsigned long long)(crc + r->fault_bad_crc));
+    MHD_add_response_header(resp, "ETag", m.etag);
+    MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
+    return send_response(r, 200, resp);
+}
+
+static enum MHD_Result put_object(req *r)
+{
+    if (!r->w_open) { /* an empty body never opened the writer */
+        if (data_begin(r->srv->st, &r->w) != 0) return send_error(r, "InternalError", "cannot store the body");
+        r->w_open = true;
+    }
+    unsigned char md5[16];
+    if (data_finish(r->srv->st, &r->w, md5) != 0) {
+        r->w_open = false;
+        return send_error(r, "InternalError", "cannot store the object: %s", strerror(r->w.error));
+    }
+    r->w_open = false;
+    const char *want = req_header(r, "Content-MD5");
+    if (want) {
+        unsigned char got[24];
+        if (cos_base64_decode(want, got) != 16) {
+            data_unlink(r->srv->st, r->w.data_id);
+            return send_error(r, "InvalidDigest", "The Content-MD5 you specified is not valid.");
+        }
+        if (memcmp(got, md5, 16) != 0) {
+            data_unlink(r->srv->st, r->w.data_id);
+            return send_error(r, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+        }
+    }
+    const char *acl = req_header(r, "x-cos-acl");
+    if (acl && !canned_acl(acl)) {
+        data_unlink(r->srv->st, r->w.data_id);
+        return send_error(r, "InvalidArgument", "invalid x-cos-acl");
+    }
+    char *headers = request_object_headers(r);
+    enum MHD_Result ret = commit_object(r, r->key, &r->w, md5, headers, acl, r->w.crc64, NULL);
+    free(headers);
+    return ret;
+}
+
+static enum MHD_Result post_object(req *r)
+{
+    const char *key_tmpl = cos_kvlist_get(&r->form, "key");
+    if (!key_tmpl || !*key_tmpl) return send_error(r, "InvalidArgument", "the form has no key field");
+    if (!r->w_open) return send_error(r, "InvalidArgument", "the form has no file field");
+    const char *fname = cos_kvlist_get(&r->form, "x-filename");
+    cos_buf k = COS_BUF_INIT;
+    for (const char *p = key_tmpl; *p;) { /* ${filename} */
+        if (!strncmp(p, "${filename}", 11)) {
+            cos_buf_puts(&k, fname ? fname : "");
+            p += 11;
+        } else {
+            cos_buf_putc(&k, *p++);
+        }
+    }
+    unsigned char md5[16];
+    if (data_finish(r->srv->st, &r->w, md5) != 0) {
+        r->w_open = false;
+        cos_buf_free(&k);
+        return send_error(r, "InternalError", "cannot store the object");
+    }
+    r->w_open = false;
+    free(r->key);
+    r->key = cos_strdup(k.data);
+    char *headers = form_object_headers(r);
+    const char *acl = cos_kvlist_get(&r->form, "acl");
+    const char *status = cos_kvlist_get(&r->form, "success_action_status");
+    enum MHD_Result ret = commit_object(r, k.data, &r->w, md5, headers, acl ? canned_acl(acl) : NULL, r->w.crc64, NULL);
+    (void)status; /* 200 and 204 both answer with the headers only */
+    free(headers);
+    cos_buf_free(&k);
+    return ret;
+}
+
+static bool etag_match(const char *cond, const char *etag)
+{
+    if (!strcmp(cond, "*")) return true;
+    size_t n = strlen(etag);
+    const char *bare = etag + (n && etag[0] == '"');
+    size_t blen = n - 2 * (n >= 2 && etag[0] == '"');
+    for (const char *p = cond; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *e = p;
+        while (*e && *e != ',') e++;
+        const char *s = p;
+        const char *t = e;
+        while (t > s && t[-1] == ' ') t--;
+        if (*s == '"') s++;
+        if (t > s && t[-1] == '"') t--;
+        if ((size_t)(t - s) == blen && !strncmp(s, bare, blen)) return true;
+        p = e;
+    }
+    return false;
+}
+
+/* 0 = go on; else the status to answer (304 / 412). */
+static int check_conditions(req *r, const obj_meta *m)
+{
+    const char *im = req_header(r, "If-Match"), *inm = req_header(r, "If-None-Match");
+    const char *ims = req_header(r, "If-Modified-Since"), *ius = req_header(r, "If-Unmodified-Since");
+    int64_t mt = m->mtime_ms / 1000;
+    if (im && !etag_match(im, m->etag)) return 412;
+    if (ius && !im) {
+        int64_t t = cos_http_date_parse(ius);
+        if (t >= 0 && mt > t) return 412;
+    }
+    if (inm && etag_match(inm, m->etag)) return 304;
+    if (ims && !inm) {
+        int64_t t = cos_http_date_parse(ims);
+        if (t >= 0 && mt <= t) return 304;
+    }
+    return 0;
+}
+
+/* "bytes=a-b": 0 ok, 1 no range, -1 unsatisfiable, -2 malformed */
+static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *end)
+{
+    if (!h) return 1;
+    if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',')) return -2;
+    const char *s = h + 6;
+    const char *dash = strchr(s, '-');
+    if (!dash) return -2;
+    char a[32] = "", b[32] = "";
+    if ((size_t)(dash - s) >= sizeof a || strlen(dash + 1) >= sizeof b) return -2;
+    memcpy(a, s, (size_t)(dash - s));
+    strcpy(b, dash + 1);
+    uint64_t x = 0, y = 0;
+    if (!*a) { /* suffix */
+        if (cos_parse_u64(b, &y) || y == 0) return -1;
+        if (size == 0) return -1;
+        *start = y >= size ? 0 : size - y;
+        *end = size - 1;
+        return 0;
+    }
+    if (cos_parse_u64(a, &x)) return -2;
+    if (*b && (cos_parse_u64(b, &y) || y < x)) return -2;
+    if (x >= size) return -1;
+    *start = x;
+    *end = *b && y < size ? y : size - 1;
+    return 0;
+}
+
+static enum MHD_Result get_object(req *r, bool head)
+{
+    obj_meta m;
+    if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0)
+        return send_error(r, "NoSuchKey", "The specified key does not exist.");
+    int cond = check_conditions(r, &m);
+    if (cond) {
+        enum MHD_Result ret;
+        if (cond == 304) {
+            struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+            MHD_add_response_header(resp, "ETag", m.etag);
+            ret = send_response(r, 304, resp);
+        } else {
+            ret = send_error(r, "PreconditionFailed", "At least one of the preconditions you specified did not hold.");
+        }
+        obj_meta_clear(&m);
+        return ret;
+    }
+    uint64_t start = 0, end = m.size ? m.size - 1 : 0;
+    int rr = parse_range(req_header(r, "Range"), m.size, &start, &end);
+    if (rr == -1) {
+        obj_meta_clear(&m);
+        return send_error(r, "InvalidRange", "The requested range is not satisfiable");
+    }
+    bool partial = rr == 0;
+    char *path = data_path(r->srv->st, m.data_id);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0) {
+        obj_meta_clear(&m);
+        return send_error(r, "InternalError", "the object's data is missing");
+    }
+    uint64_t len = m.size ? end - start + 1 : 0;
+    struct MHD_Response *resp;
+    if (len == 0) {
+        close(fd);
+        resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    } else {
+        resp = MHD_create_response_from_fd_at_offset64(len, fd, start); /* sendfile; MHD closes fd */
+    }
+    if (head && len == 0) {
+        /* Content-Length must still say the object's size */
+    }
+    add_object_headers(resp, &m, r);
+    if (partial) {
+        char cr[96];
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)start, (unsigned long long)end,
+                 (unsigned long long)m.size);
+        MHD_add_response_header(resp, "Content-Range", cr);
+    }
+    r->bytes_out += head ? 0 : len;
+    obj_meta_clear(&m);
+    return send_response(r, partial ? 206 : 200, resp);
+}
+
+static enum MHD_Result delete_object(req *r)
+{
+    store_object_delete(r->srv->st, r->bucket, r->key); /* deleting a missing key is not an error in COS */
+    return send_empty(r, 204);
+}
+
+/* "bucket-appid.cos.region.myqcloud.com/key" or "/bucket-appid/key" (key URL-encoded). */
+static int parse_copy_source(const char *src, char **bucket, char **key)
+{
+    if (!src) return -1;
+    const char *p = src;
+    if (*p == '/') {
+        p++;
+        const char *slash = strchr(p, '/');
+        if (!slash) return -1;
+        *bucket = cos_strndup(p, (size_t)(slash - p));
+        p = slash + 1;
+    } else {
+        const char *cos = strstr(p, ".cos.");
+        const char *slash = strchr(p, '/');
+        if (!cos || !slash || cos > slash) return -1;
+        *bucket = cos_strndup(p, (size_t)(cos - p));
+        p = slash + 1;
+    }
+    size_t n = strcspn(p, "?");
+    *key = cos_uri_decode(p, n);
+    if (!*key) *key = cos_strndup(p, n);
+    return **key ? 0 : -1;
+}
+
+static int copy_range_to(store *st, data_writer *w, const char *data_id, uint64_t off, uint64_t len)
+{
+    char *path = data_path(st, data_id);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0) return -1;
+    char *buf = malloc(1 << 20);
+    int rc = 0;
+    while (len && rc == 0) {
+        ssize_t n = pread(fd, buf, (size_t)COS_MIN(len, (uint64_t)(1 << 20)), (off_t)off);
+        if (n <= 0) {
+            rc = -1;
+            break;
+        }
+        rc = data_write(w, buf, (size_t)n);
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+static enum MHD_Result copy_object(req *r)
+{
+    char *sb = NULL, *sk = NULL;
+    if (parse_copy_source(req_header(r, "x-cos-copy-source"), &sb, &sk) != 0) {
+        free(sb);
+        free(sk);
+        return send_error(r, "InvalidArgument", "x-cos-copy-source is malformed");
+    }
+    obj_meta src;
+    if (store_object_get(r->srv->st, sb, sk, &src) != 0) {
+        free(sb);
+        free(sk);
+        return send_error(r, "NoSuchKey", "The specified copy source does not exist.");
+    }
+    free(sb);
+    free(sk);
+    data_writer w;
+    unsigned char md5[16];
+    if (data_begin(r->srv->st, &w) != 0 || copy_range_to(r->srv->st, &w, src.data_id, 0, src.size) != 0 ||
+        data_finish(r->srv->st, &w, md5) != 0) {
+        obj_meta_clear(&src);
+        return send_error(r, "InternalError", "copy failed");
+    }
+    const char *dir = req_header(r, "x-cos-metadata-directive");
+    char *headers = dir && !strcasecmp(dir, "Replaced") ? request_object_headers(r) : cos_strdup(src.headers);
+    obj_meta m = { 0 };
+    m.bucket = r->bucket;
+    m.key = r->key;
+    m.size = w.size;
+    /* a copy keeps the source's ETag (multipart ETags too), as COS does */
+    snprintf(m.etag, sizeof m.etag, "%s", src.etag);
+    m.crc64 = w.crc64;
+    m.mtime_ms = cos_now_ms();
+    m.headers = headers;
+    const char *sc = req_header(r, "x-cos-storage-class");
+    m.storage_class = (char *)(sc ? sc : src.storage_class ? src.storage_class : "STANDARD");
+    m.acl = (char *)"default";
+    snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
+    int rc = store_object_put(r->srv->st, &m);
+    obj_meta_clear(&src);
+    free(headers);
+    if (rc) return send_error(r, "InternalError", "cannot commit the copy");
+    char date[32], crc[32];
+    cos_iso8601_format(m.mtime_ms, date);
+    snprintf(crc, sizeof crc, "%llu", (unsigned long long)m.crc64);
+    cos_copy_object_result res = { m.etag, date, crc, NULL };
+    struct MHD_Response *resp = NULL;
+    cos_buf b = COS_BUF_INIT;
+    cos_xml_build(&cos_xs_copy_object_result, &res, &b, true);
+    size_t len = b.len;
+    send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
+    MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
+    return send_response(r, 200, resp);
+}
+
+static enum MHD_Result append_object(req *r)
+{
+    uint64_t pos = 0;
+    if (!req_arg(r, "position") || cos_parse_u64(req_arg(r, "position"), &pos) != 0)
+        return send_error(r, "InvalidArgument", "position is required");
+    if (!r->w_open) {
+        if (data_begin(r->srv->st, &r->w) != 0) return send_error(r, "InternalError", "cannot store the body");
+        r->w_open = true;
+    }
+    obj_meta old;
+    bool exists = store_object_get(r->srv->st, r->bucket, r->key, &old) == 0;
+    uint64_t cur = exists ? old.size : 0;
+    if (exists && (!old.headers || !strstr(old.headers, "x-cos-object-type: appendable"))) {
+        obj_meta_clear(&old);
+        return send_error(r, "ObjectNotAppendable", "This object is not appendable");
+    }
+    if (pos != cur) {
+        if (exists) obj_meta_clear(&old);
+        return send_error(r, "PositionNotEqualToLength", "Position is not equal to the length of the object (%llu)",
+                          (unsigned long long)cur);
+    }
+    /* new data = old data + the appended bytes, written as a new file */
+    data_writer w;
+    unsigned char md5[16], tmp_md5[16];
+    if (data_finish(r->srv->st, &r->w, tmp_md5) != 0) {
+        r->w_open = false;
+        if (exists) obj_meta_clear(&old);
+        return send_error(r, "InternalError", "cannot store the body");
+    }
+    r->w_open = false;
+    uint64_t added = r->w.size;
+    if (data_begin(r->srv->st, &w) != 0 || (exists && copy_range_to(r->srv->st, &w, old.data_id, 0, old.size) != 0) ||
+        copy_range_to(r->srv->st, &w, r->w.data_id, 0, added) != 0 || data_finish(r->srv->st, &w, md5) != 0) {
+        data_unlink(r->srv->st, r->w.data_id);
+        if (exists) obj_meta_clear(&old);
+        return send_error(r, "InternalError", "append failed");
+    }
+    data_unlink(r->srv->st, r->w.data_id);
+    char *headers = exists ? cos_strdup(old.headers) : NULL;
+    if (!headers) {
+        char *h = request_object_headers(r);
+        headers = cos_sprintf("%sx-cos-object-type: appendable\n", h);
+        free(h);
+    }
+    if (exists) obj_meta_clear(&old);
+    obj_meta m = { 0 };
+    m.bucket = r->bucket;
+    m.key = r->key;
+    m.size = w.size;
+    etag_of(md5, m.etag);
+    m.crc64 = w.crc64;
+    m.mtime_ms = cos_now_ms();
+    m.headers = headers;
+    m.storage_class = (char *)"STANDARD";
+    m.acl = (char *)"default";
+    snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
+    int rc = store_object_put(r->srv->st, &m);
+    free(headers);
+    if (rc) return send_error(r, "InternalError", "cannot commit the append");
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    char next[32], crc[32];
+    snprintf(next, sizeof next, "%llu", (unsigned long long)m.size);
+    snprintf(crc, sizeof crc, "%llu", (unsigned long long)m.crc64);
+    MHD_add_response_header(resp, "x-cos-next-append-position", next);
+    MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
+    MHD_add_response_header(resp, "ETag", m.etag);
+    return send_response(r, 200, resp);
+}
+
+static enum MHD_Result options_object(req *r)
+{
+    const char *origin = req_header(r, "Origin"), *method = req_header(r, "Access-Control-Request-Method");
+    const char *hdrs = req_header(r, "Access-Control-Request-Headers");
+    if (!origin || !method) return send_error(r, "InvalidRequest", "Origin and Access-Control-Request-Method are required");
+    char *body = NULL;
+    size_t len = 0;
+    cos_cors_configuration *cfg = NULL;
+    if (store_config_get(r->srv->st, r->bucket, "cors", &body, &len) == 0)
+        cos_xml_parse(&cos_xs_cors_configuration, body, len, (void **)&cfg, NULL);
+    free(body);
+    const cos_cors_rule *hit = NULL;
+    for (size_t i = 0; cfg && i < cfg->rules_count && !hit; i++) {
+        const cos_cors_rule *ru = &cfg->rules[i];
+        bool o = false, m = false;
+        for (size_t k = 0; k < ru->allowed_origins_count; k++) {
+            const char *a = ru->allowed_origins[k];
+            const char *star = strchr(a, '*');
+            o |= !strcmp(a, "*") || !strcmp(a, origin) ||
+                 (star && !strncmp(a, origin, (size_t)(star - a)) &&
+                  strlen(origin) >= strlen(star + 1) && !strcmp(origin + strlen(origin) - strlen(star + 1), star + 1));
+        }
+        for (size_t k = 0; k < ru->allowed_methods_count; k++) m |= !strcasecmp(ru->allowed_methods[k], method);
+        if (o && m) hit = ru;
+    }
+    if (!hit) {
+        cos_xml_free(&cos_xs_cors_configuration, cfg);
+        return send_error(r, "AccessDenied", "CORSResponse: This CORS request is not allowed.");
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+    cos_buf b = COS_BUF_INIT;
+    for (size_t k = 0; k < hit->allowed_methods_count; k++) cos_buf_printf(&b, "%s%s", k ? "," : "", hit->allowed_methods[k]);
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods", b.data ? b.data : method);
+    cos_buf_reset(&b);
+    if (hdrs) MHD_add_response_header(resp, "Access-Control-Allow-Headers", hdrs);
+    for (size_t k = 0; k < hit->expose_headers_count; k++) cos_buf_printf(&b, "%s%s", k ? "," : "", hit->expose_headers[k]);
+    if (b.data && *b.data) MHD_add_response_header(resp, "Access-Control-Expose-Headers", b.data);
+    char age[16];
+    snprintf(age, sizeof age, "%d", hit->max_age_seconds);
+    if (hit->max_age_seconds) MHD_add_response_header(resp, "Access-Control-Max-Age", age);
+    cos_buf_free(&b);
+    cos_xml_free(&cos_xs_cors_configuration, cfg);
+    return send_response(r, 200, resp);
+}
+
+static enum MHD_Result object_tagging(req *r)
+{
+    obj_meta m;
+    if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0) return send_error(r, "NoSuchKey", "The specified key does not exist.");
+    enum MHD_Result ret;
+    if (!strcmp(r->method, "PUT")) {
+        cos_tagging *t = NULL;
+        if (!r->body.len || cos_xml_parse(&cos_xs_tagging, r->body.data, r->body.len, (void **)&t, NULL) != 0) {
+            ret = send_error(r, "MalformedXML", "The XML you provided was not well-formed.");
+        } else {
+            cos_xml_free(&cos_xs_tagging, t);
+            store_object_set(r->srv->st, r->bucket, r->key, "tagging", r->body.data);
+            ret = send_empty(r, 200);
+        }
+    } else if (!strcmp(r->method, "DELETE")) {
+        store_object_set(r->srv->st, r->bucket, r->key, "tagging", NULL);
+        ret = send_empty(r, 204);
+    } else if (m.tagging) {
+        ret = send_buffer(r, 200, "application/xml", cos_strdup(m.tagging), strlen(m.tagging), NULL);
+    } else {
+        cos_tagging empty = { NULL, 0 };
+        ret = send_doc(r, 200, &cos_xs_tagging, &empty);
+    }
+    obj_meta_clear(&m);
+    return ret;
+}
+
+static enum MHD_Result object_acl(req *r)
+{
+    obj_meta m;
+    if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0) return send_error(r, "NoSuchKey", "The specified key does not exist.");
+    enum MHD_Result ret;
+    if (!strcmp(r->method, "PUT")) {
+        const char *acl = acl_from_request(r);
+        if (!acl) ret = send_error(r, "MalformedXML", "invalid ACL");
+        else {
+            store_object_set(r->srv->st, r->bucket, r->key, "acl", acl);
+            ret = send_empty(r, 200);
+        }
+    } else {
+        char *bacl = NULL;
+        store_bucket_get(r->srv->st, r->bucket, NULL, &bacl, NULL);
+        ret = acl_doc(r, m.acl && strcmp(m.acl, "default") ? m.acl : bacl ? bacl : "private");
+        free(bacl);
+    }
+    obj_meta_clear(&m);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- multipart */
+
+static enum MHD_Result multipart_init(req *r)
+{
+    char id[64];
+    char *headers = request_object_headers(r);
+    int rc = store_upload_create(r->srv->st, r->bucket, r->key, headers, id);
+    free(headers);
+    if (rc) return send_error(r, "InternalError", "cannot start the upload");
+    cos_initiate_multipart_result res = { r->bucket, r->key, id };
+    return send_doc(r, 200, &cos_xs_initiate_multipart_result, &res);
+}
+
+static bool upload_matches(req *r, const char *upload_id, char **headers, enum MHD_Result *ret)
+{
+    char *b = NULL, *k = NULL;
+    if (store_upload_get(r->srv->st, upload_id, &b, &k, headers) != 0 || strcmp(b, r->bucket) || strcmp(k, r->key)) {
+        free(b);
+        free(k);
+        if (headers) {
+            free(*headers);
+            *headers = NULL;
+        }
+        *ret = send_error(r, "NoSuchUpload", "The specified upload does not exist.");
+        return false;
+    }
+    free(b);
+    free(k);
+    return true;
+}
+
+static enum MHD_Result upload_part(req *r)
+{
+    const char *upload_id = req_arg(r, "uploadId");
+    int64_t num = 0;
+    if (!req_arg(r, "partNumber") || cos_parse_i64(req_arg(r, "partNumber"), &num) || num < 1 || num > 10000)
+        return send_error(r, "InvalidArgument", "partNumber must be 1..10000");
+    enum MHD_Result ret;
+    if (!upload_matches(r, upload_id, NULL, &ret)) return ret;
+    const char *copy = req_header(r, "x-cos-copy-source");
+    data_writer w;
+    unsigned char md5[16];
+    if (copy) { /* Upload Part - Copy */
+        char *sb = NULL, *sk = NULL;
+        obj_meta src;
+        if (parse_copy_source(copy, &sb, &sk) != 0 || store_object_get(r->srv->st, sb, sk, &src) != 0) {
+            free(sb);
+            free(sk);
+            return send_error(r, "NoSuchKey", "The specified copy source does not exist.");
+        }
+        free(sb);
+        free(sk);
+        uint64_t start = 0, end = src.size ? src.size - 1 : 0;
+        const char *range = req_header(r, "x-cos-copy-source-range");
+        int rr = parse_range(range, src.size, &start, &end);
+        if (rr < 0) {
+            obj_meta_clear(&src);
+            return send_error(r, "InvalidArgument", "x-cos-copy-source-range is invalid");
+        }
+        if (data_begin(r->srv->st, &w) != 0 ||
+            copy_range_to(r->srv->st, &w, src.data_id, start, src.size ? end - start + 1 : 0) != 0 ||
+            data_finish(r->srv->st, &w, md5) != 0) {
+            obj_meta_clear(&src);
+            return send_error(r, "InternalError", "part copy failed");
+        }
+        obj_meta_clear(&src);
+    } else {
+        if (!r->w_open) {
+            if (data_begin(r->srv->st, &r->w) != 0) return send_error(r, "InternalError", "cannot store the part");
+            r->w_open = true;
+        }
+        if (data_finish(r->srv->st, &r->w, md5) != 0) {
+            r->w_open = false;
+            return send_error(r, "InternalError", "cannot store the part: %s", strerror(r->w.error));
+        }
+        r->w_open = false;
+        w = r->w;
+        const char *want = req_header(r, "Content-MD5");
+        unsigned char got[24];
+        if (want && (cos_base64_decode(want, got) != 16 || memcmp(got, md5, 16) != 0)) {
+            data_unlink(r->srv->st, w.data_id);
+            return send_error(r, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+        }
+    }
+    part_meta p = { 0 };
+    p.number = (int)num;
+    p.size = w.size;
+    etag_of(md5, p.etag);
+    p.crc64 = w.crc64;
+    p.mtime_ms = cos_now_ms();
+    snprintf(p.data_id, sizeof p.data_id, "%s", w.data_id);
+    if (store_part_put(r->srv->st, upload_id, &p) != 0) {
+        data_unlink(r->srv->st, w.data_id);
+        return send_error(r, "InternalError", "cannot commit the part");
+    }
+    char crc[32];
+    snprintf(crc, sizeof crc, "%llu", (unsigned long long)(p.crc64 + r->fault_bad_crc));
+    struct MHD_Response *resp;
+    if (copy) {
+        char date[32];
+        cos_iso8601_format(p.mtime_ms, date);
+        cos_copy_object_result res = { p.etag, date, crc, NULL };
+        cos_buf b = COS_BUF_INIT;
+        cos_xml_build(&cos_xs_copy_object_result, &res, &b, true);
+        b.data = b.data; /* root element of a part copy is CopyPartResult */
+        char *doc = b.data;
+        char *fixed = NULL;
+        if (doc) {
+            cos_buf f = COS_BUF_INIT;
+            const char *p1 = strstr(doc, "<CopyObjectResult>");
+            cos_buf_append(&f, doc, (size_t)(p1 - doc));
+            cos_buf_puts(&f, "<CopyPartResult>");
+            const char *p2 = strstr(doc, "</CopyObjectResult>");
+            cos_buf_append(&f, p1 + 18, (size_t)(p2 - p1 - 18));
+            cos_buf_puts(&f, "</CopyPartResult>");
+            fixed = cos_buf_detach(&f);
+        }
+        cos_buf_free(&b);
+        size_t len = fixed ? strlen(fixed) : 0;
+        send_buffer(r, 200, "application/xml", fixed, len, &resp);
+    } else {
+        resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    MHD_add_response_header(resp, "ETag", p.etag);
+    MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
+    return send_response(r, 200, resp);
+}
+
+static enum MHD_Result list_parts(req *r)
+{
+    const char *upload_id = req_arg(r, "uploadId");
+    enum MHD_Result ret;
+    if (!upload_matches(r, upload_id, NULL, &ret)) return ret;
+    part_meta *parts = NULL;
+    size_t n = 0;
+    store_parts_list(r->srv->st, upload_id, &parts, &n);
+    int marker = (int)max_keys_arg(r, "part-number-marker", 0);
+    int max = max_keys_arg(r, "max-parts", 1000);
+    cos_list_parts_result res = { 0 };
+    char *id = owner_id(r);
+    cos_owner owner = { id, id };
+    res.bucket = r->bucket;
+    res.key = r->key;
+    res.upload_id = (char *)upload_id;
+    res.initiator = &owner;
+    res.owner = &owner;
+    res.storage_class = (char *)"STANDARD";
+    res.part_number_marker = marker;
+    res.max_parts = max;
+    res.encoding_type = req_arg(r, "encoding-type") ? (char *)"url" : NULL;
+    res.parts = calloc(n ? n : 1, sizeof *res.parts);
+    char (*dates)[32] = calloc(n ? n : 1, 32);
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].number <= marker) continue;
+        if ((int)res.parts_count >= max) {
+            res.is_truncated = true;
+            break;
+        }
+        cos_part_info *p = &res.parts[res.parts_count++];
+        p->part_number = parts[i].number;
+        cos_iso8601_format(parts[i].mtime_ms, dates[i]);
+        p->last_modified = dates[i];
+        p->etag = parts[i].etag;
+        p->size = parts[i].size;
+        res.next_part_number_marker = parts[i].number;
+    }
+    ret = send_doc(r, 200, &cos_xs_list_parts_result, &res);
+    free(res.parts);
+    free(dates);
+    free(parts);
+    free(id);
+    return ret;
+}
+
+static enum MHD_Result complete_upload(req *r)
+{
+    const char *upload_id = req_arg(r, "uploadId");
+    char *headers = NULL;
+    enum MHD_Result ret;
+    if (!upload_matches(r, upload_id, &headers, &ret)) return ret;
+    cos_complete_multipart_upload *cm = NULL;
+    if (!r->body.len ||
+        cos_xml_parse(&cos_xs_complete_multipart_upload, r->body.data, r->body.len, (void **)&cm, NULL) != 0 ||
+        cm->parts_count == 0) {
+        cos_xml_free(&cos_xs_complete_multipart_upload, cm);
+        free(headers);
+        return send_error(r, "MalformedXML", "The XML you provided was not well-formed or did not list any part.");
+    }
+    part_meta *parts = NULL;
+    size_t n = 0;
+    store_parts_list(r->srv->st, upload_id, &parts, &n);
+    const char *code = NULL;
+    char msg[160] = "";
+    const part_meta **use = calloc(cm->parts_count, sizeof *use);
+    for (size_t i = 0; i < cm->parts_count && !code; i++) {
+        int num = cm->parts[i].part_number;
+        if (i && num <= cm->parts[i - 1].part_number) {
+            code = "InvalidPartOrder";
+            snprintf(msg, sizeof msg, "The list of parts was not in ascending order (part %d).", num);
+            break;
+        }
+        const part_meta *found = NULL;
+        for (size_t k = 0; k < n; k++)
+            if (parts[k].number == num) found = &parts[k];
+        if (!found || !cm->parts[i].etag || !etag_match(cm->parts[i].etag, found->etag)) {
+            code = "InvalidPart";
+            snprintf(msg, sizeof msg, "Part %d could not be found or its ETag does not match.", num);
+            break;
+        }
+        if (i + 1 < cm->parts_count && found->size < MIB) {
+            code = "EntityTooSmall";
+            snprintf(msg, sizeof msg, "Part %d is smaller than the minimum allowed size (1 MiB).", num);
+            break;
+        }
+        use[i] = found;
+    }
+    if (code) {
+        ret = send_error(r, code, "%s", msg);
+    } else {
+        /* assemble: copy the parts into one new data file; CRC combined from the parts */
+        data_writer w;
+        unsigned char md5[16];
+        cos_buf cat = COS_BUF_INIT;
+        uint64_t crc = 0;
+        int rc = data_begin(r->srv->st, &w);
+        for (size_t i = 0; rc == 0 && i < cm->parts_count; i++) {
+            rc = copy_range_to(r->srv->st, &w, use[i]->data_id, 0, use[i]->size);
+            crc = cos_crc64_combine(crc, use[i]->crc64, use[i]->size);
+            unsigned char raw[16];
+            for (int b = 0; b < 16; b++) {
+                unsigned v;
+                sscanf(use[i]->etag + 1 + 2 * b, "%2x", &v);
+                raw[b] = (unsigned char)v;
+            }
+            cos_buf_append(&cat, raw, 16);
+        }
+        if (rc == 0) rc = data_finish(r->srv->st, &w, md5);
+        if (rc != 0) {
+            ret = send_error(r, "InternalError", "cannot assemble the object");
+        } else {
+            unsigned char d[16];
+            char hex[33], etag[80];
+            cos_md5_digest(cat.data, cat.len, d);
+            cos_hex_encode(d, 16, hex);
+            snprintf(etag, sizeof etag, "\"%s-%zu\"", hex, cm->parts_count);
+            obj_meta m = { 0 };
+            m.bucket = r->bucket;
+            m.key = r->key;
+            m.size = w.size;
+            snprintf(m.etag, sizeof m.etag, "%s", etag);
+            m.crc64 = crc;
+            m.mtime_ms = cos_now_ms();
+            m.headers = headers;
+            m.storage_class = (char *)"STANDARD";
+            m.acl = (char *)"default";
+            snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
+            if (store_object_put(r->srv->st, &m) != 0) {
+                ret = send_error(r, "InternalError", "cannot commit the object");
+            } else {
+                store_upload_delete(r->srv->st, upload_id);
+                const char *host = req_header(r, "Host");
+                char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);
+                cos_complete_multipart_result res = { loc, r->bucket, r->key, etag };
+                struct MHD_Response *resp = NULL;
+                cos_buf b = COS_BUF_INIT;
+                cos_xml_build(&cos_xs_complete_multipart_result, &res, &b, true);
+                size_t len = b.len;
+                send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
+                char crcs[32];
+                snprintf(crcs, sizeof crcs, "%llu", (unsigned long long)crc);
+                MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
+                MHD_add_response_header(resp, "ETag", etag);
+                ret = send_response(r, 200, resp);
+                free(loc);
+            }
+        }
+        cos_buf_free(&cat);
+    }
+    free(use);
+    free(parts);
+    free(headers);
+    cos_xml_free(&cos_xs_complete_multipart_upload, cm);
+    return ret;
+}
+
+static enum MHD_Result abort_upload(req *r)
+{
+    const char *upload_id = req_arg(r, "uploadId");
+    enum MHD_Result ret;
+    if (!upload_matches(r, upload_id, NULL, &ret)) return ret;
+    store_upload_delete(r->srv->st, upload_id);
+    return send_empty(r, 204);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static bool is_config(const char *sub)
+{
+    for (size_t i = 0; sub && i < COS_ARRAY_LEN(CONFIG_KINDS); i++)
+        if (!strcmp(sub, CONFIG_KINDS[i])) return true;
+    return false;
+}
+
+static enum MHD_Result bucket_request(req *r, const char *sub)
+{
+    const char *m = r->method;
+    if (!strcmp(m, "PUT") && !sub) return put_bucket(r);
+    char *bacl = NULL, *region = NULL;
+    if (store_bucket_get(r->srv->st, r->bucket, &region, &bacl, NULL) != 0)
+        return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
+    enum MHD_Result ret;
+    if (!strcmp(m, "HEAD")) ret = send_empty(r, 200);
+    else if (sub && !strcmp(sub, "acl")) {
+        if (!strcmp(m, "PUT")) {
+            const char *acl = acl_from_request(r);
+            ret = acl ? (store_bucket_set_acl(r->srv->st, r->bucket, acl), send_empty(r, 200))
+                      : send_error(r, "MalformedXML", "invalid ACL");
+        } else {
+            ret = acl_doc(r, bacl ? bacl : "private");
+        }
+    } else if (sub && !strcmp(sub, "location") && !strcmp(m, "GET")) {
+        cos_location_result loc = { region };
+        ret = send_doc(r, 200, &cos_xs_location_result, &loc);
+    } else if (sub && !strcmp(sub, "uploads") && !strcmp(m, "GET")) ret = list_uploads(r);
+    else if (sub && !strcmp(sub, "versions") && !strcmp(m, "GET")) ret = list_versions(r);
+    else if (sub && !strcmp(sub, "delete") && !strcmp(m, "POST")) ret = delete_multiple(r);
+    else if (sub && !strcmp(sub, "inventory") && !strcmp(m, "GET") && !req_arg(r, "id")) {
+        cos_list_inventory_result res = { 0 };
+        ret = send_doc(r, 200, &cos_xs_list_inventory_result, &res);
+    } else if (is_config(sub)) {
+        ret = !strcmp(m, "PUT") ? put_config(r, sub) : !strcmp(m, "GET") ? get_config(r, sub)
+              : !strcmp(m, "DELETE") ? delete_config(r, sub) : send_error(r, "MethodNotAllowed", "method not allowed");
+    } else if (!strcmp(m, "POST") && r->pp) ret = post_object(r);
+    else if (!strcmp(m, "GET") && !sub) ret = get_bucket(r);
+    else if (!strcmp(m, "DELETE") && !sub) {
+        int rc = store_bucket_delete(r->srv->st, r->bucket);
+        ret = rc > 0 ? send_error(r, "BucketNotEmpty", "The bucket you tried to delete is not empty.")
+                     : rc < 0 ? send_error(r, "NoSuchBucket", "The specified bucket does not exist.") : send_empty(r, 204);
+    } else ret = send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+    free(bacl);
+    free(region);
+    return ret;
+}
+
+static enum MHD_Result object_request(req *r, const char *sub)
+{
+    const char *m = r->method;
+    if (store_bucket_get(r->srv->st, r->bucket, NULL, NULL, NULL) != 0)
+        return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
+    if (strlen(r->key) > 850) return send_error(r, "KeyTooLong", "Your key is too long.");
+    if (sub && !strcmp(sub, "uploadId")) {
+        if (!strcmp(m, "PUT")) return upload_part(r);
+        if (!strcmp(m, "GET")) return list_parts(r);
+        if (!strcmp(m, "POST")) return complete_upload(r);
+        if (!strcmp(m, "DELETE")) return abort_upload(r);
+    }
+    if (sub && !strcmp(sub, "uploads") && !strcmp(m, "POST")) return multipart_init(r);
+    if (sub && !strcmp(sub, "append") && !strcmp(m, "POST")) return append_object(r);
+    if (sub && !strcmp(sub, "restore") && !strcmp(m, "POST")) {
+        obj_meta o;
+        if (store_object_get(r->srv->st, r->bucket, r->key, &o) != 0) return send_error(r, "NoSuchKey", "The specified key does not exist.");
+        obj_meta_clear(&o);
+        cos_restore_request *rr = NULL;
+        if (!r->body.len || cos_xml_parse(&cos_xs_restore_request, r->body.data, r->body.len, (void **)&rr, NULL) != 0)
+            return send_error(r, "MalformedXML", "The XML you provided was not well-formed.");
+        cos_xml_free(&cos_xs_restore_request, rr);
+        return send_empty(r, 202);
+    }
+    if (sub && !strcmp(sub, "tagging")) return object_tagging(r);
+    if (sub && !strcmp(sub, "acl")) return object_acl(r);
+    if (!strcmp(m, "PUT")) return req_header(r, "x-cos-copy-source") ? copy_object(r) : put_object(r);
+    if (!strcmp(m, "GET")) return get_object(r, false);
+    if (!strcmp(m, "HEAD")) return get_object(r, true);
+    if (!strcmp(m, "DELETE")) return delete_object(r);
+    if (!strcmp(m, "OPTIONS")) return options_object(r);
+    return send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+}
+
+enum MHD_Result handle_request(req *r)
+{
+    enum MHD_Result ret;
+    if (authenticate(r, &ret) != 0) return ret;
+    const char *sub = subresource(r);
+    if (!r->bucket) {
+        if (!r->principal) return send_error(r, "AccessDenied", "Access Denied: anonymous access is not allowed");
+        if (!strcmp(r->method, "GET")) return get_service(r);
+        return send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+    }
+    if (r->key && (cos_key_escapes_root(r->key) || memchr(r->key, '\0', strlen(r->key) + 1) != r->key + strlen(r->key)))
+        return send_error(r, "InvalidURI", "The key is not a valid object name.");
+    if (authorize(r, sub, &ret) != 0) return ret;
+    return r->key ? object_request(r, sub) : bucket_request(r, sub);
+}
+
+/* ---------------------------------------------------------------- /sts */
+
+enum MHD_Result sts_endpoint(req *r)
+{
+    if (!r->srv->cfg.sts) return send_error(r, "NoSuchBucket", "The /sts endpoint is off (start with --sts).");
+    cos_buf out = COS_BUF_INIT;
+    int status = 200;
+    const char *q = NULL;
+    char *query = NULL;
+    const union MHD_ConnectionInfo *ci = NULL;
+    (void)ci;
+    /* rebuild the raw query from the arguments */
+    cos_buf qb = COS_BUF_INIT;
+    static const char *const KEYS[] = { "policy", "durationSeconds", "bucket", "region", "allowPrefix", "allowActions" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(KEYS); i++) {
+        const char *v = req_arg(r, KEYS[i]);
+        if (!v) continue;
+        cos_buf_printf(&qb, "%s%s=", qb.len ? "&" : "", KEYS[i]);
+        cos_uri_encode(&qb, v, strlen(v), false);
+    }
+    query = cos_buf_detach(&qb);
+    q = query;
+    sts_handle(r->srv->sts, q, r->body.data, r->body.len, &out, &status);
+    free(query);
+    size_t len = out.len;
+    return send_buffer(r, status, "application/json", cos_buf_detach(&out), len, NULL);
+}

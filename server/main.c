@@ -1,0 +1,487 @@
+/*
+ * main.c — cos-server: flags, the libmicrohttpd daemon, the life of one
+ * request (addressing, body streaming to disk, dispatch), responses and
+ * errors in COS's XML shape, one log line per request, clean shutdown.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+#include "url.h"
+#include "xml.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define DEV_SECRET_ID "AKIDcosLOCALdevelopment0000000000000"
+#define DEV_SECRET_KEY "cosLOCALdevelopmentSECRETkey00000"
+#define DEV_APPID "1250000000"
+#define MAX_SMALL_BODY (20u << 20)
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+/* ---------------------------------------------------------------- errors */
+
+static const struct { const char *code; int status; } ERRORS[] = {
+    { "NoSuchBucket", 404 }, { "NoSuchKey", 404 }, { "NoSuchUpload", 404 }, { "NoSuchVersion", 404 },
+    { "NoSuchCORSConfiguration", 404 }, { "NoSuchLifecycleConfiguration", 404 }, { "NoSuchTagSet", 404 },
+    { "NoSuchBucketPolicy", 404 }, { "NoSuchWebsiteConfiguration", 404 }, { "NoSuchReplicationConfiguration", 404 },
+    { "NoSuchInventoryConfiguration", 404 }, { "NoSuchOriginConfiguration", 404 }, { "NoSuchDomainConfiguration", 404 },
+    { "NoSuchEncryptionConfiguration", 404 }, { "NoSuchResource", 404 },
+    { "BucketAlreadyOwnedByYou", 409 }, { "BucketAlreadyExists", 409 }, { "BucketNotEmpty", 409 },
+    { "PositionNotEqualToLength", 409 }, { "ObjectNotAppendable", 409 },
+    { "AccessDenied", 403 }, { "SignatureDoesNotMatch", 403 }, { "InvalidAccessKeyId", 403 },
+    { "RequestTimeTooSkewed", 403 }, { "InvalidArgument", 400 }, { "InvalidBucketName", 400 },
+    { "EntityTooSmall", 400 }, { "EntityTooLarge", 400 }, { "InvalidPart", 400 }, { "InvalidPartOrder", 400 },
+    { "BadDigest", 400 }, { "InvalidDigest", 400 }, { "MalformedXML", 400 }, { "InvalidRequest", 400 },
+    { "MalformedPolicy", 400 }, { "MissingContentLength", 411 }, { "InvalidURI", 400 }, { "KeyTooLong", 400 },
+    { "MethodNotAllowed", 405 }, { "PreconditionFailed", 412 }, { "InvalidRange", 416 },
+    { "NotImplemented", 501 }, { "InternalError", 500 }, { "SlowDown", 503 }, { "ServiceUnavailable", 503 },
+};
+
+int error_status(const char *code)
+{
+    for (size_t i = 0; i < COS_ARRAY_LEN(ERRORS); i++)
+        if (strcmp(ERRORS[i].code, code) == 0) return ERRORS[i].status;
+    return 400;
+}
+
+const char *req_header(req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *req_arg(req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+typedef struct arg_probe { const char *name; bool found; } arg_probe;
+static enum MHD_Result probe_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    arg_probe *p = cls;
+    if (strcmp(key, p->name) == 0) {
+        p->found = true;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+bool req_has_arg(req *r, const char *name)
+{
+    arg_probe p = { name, false };
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, probe_cb, &p);
+    return p.found;
+}
+
+static void add_common_headers(req *r, struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "x-cos-request-id", r->request_id);
+    MHD_add_response_header(resp, "Server", "tencent-cos");
+    const char *origin = req_header(r, "Origin");
+    if (origin && r->bucket) { /* CORS on simple requests when a rule allows the origin */
+        char *body = NULL;
+        size_t len = 0;
+        if (store_config_get(r->srv->st, r->bucket, "cors", &body, &len) == 0) {
+            cos_cors_configuration *cfg = NULL;
+            if (cos_xml_parse(&cos_xs_cors_configuration, body, len, (void **)&cfg, NULL) == 0) {
+                for (size_t i = 0; i < cfg->rules_count; i++) {
+                    bool ok = false;
+                    for (size_t k = 0; k < cfg->rules[i].allowed_origins_count; k++)
+                        ok |= strcmp(cfg->rules[i].allowed_origins[k], "*") == 0 ||
+                              strcmp(cfg->rules[i].allowed_origins[k], origin) == 0;
+                    if (!ok) continue;
+                    MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+                    cos_buf ex = COS_BUF_INIT;
+                    for (size_t k = 0; k < cfg->rules[i].expose_headers_count; k++)
+                        cos_buf_printf(&ex, "%s%s", k ? "," : "", cfg->rules[i].expose_headers[k]);
+                    if (ex.data) MHD_add_response_header(resp, "Access-Control-Expose-Headers", ex.data);
+                    cos_buf_free(&ex);
+                    break;
+                }
+            }
+            cos_xml_free(&cos_xs_cors_configuration, cfg);
+            free(body);
+        }
+    }
+}
+
+enum MHD_Result send_response(req *r, int status, struct MHD_Response *resp)
+{
+    add_common_headers(r, resp);
+    r->status = status;
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+enum MHD_Result send_buffer(req *r, int status, const char *content_type, char *body, size_t len,
+                            struct MHD_Response **keep)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
+    r->bytes_out += len;
+    if (keep) {
+        *keep = resp;
+        return MHD_YES;
+    }
+    return send_response(r, status, resp);
+}
+
+static enum MHD_Result send_error_full(req *r, const char *code, const char *msg, const char *sts, const char *fs)
+{
+    int status = error_status(code);
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "<?xml version='1.0' encoding='utf-8' ?>\n<Error><Code>");
+    cos_xml_escape(&b, code, strlen(code));
+    cos_buf_puts(&b, "</Code><Message>");
+    cos_xml_escape(&b, msg, strlen(msg));
+    cos_buf_puts(&b, "</Message><Resource>");
+    const char *host = req_header(r, "Host");
+    char *res = cos_sprintf("%s%s", host ? host : "", r->path ? r->path : "/");
+    cos_xml_escape(&b, res, strlen(res));
+    free(res);
+    cos_buf_printf(&b, "</Resource><RequestId>%s</RequestId><TraceId>%s</TraceId>", r->request_id, r->request_id);
+    if (sts) {
+        cos_buf_puts(&b, "<StringToSign>");
+        cos_xml_escape(&b, sts, strlen(sts));
+        cos_buf_puts(&b, "</StringToSign>");
+    }
+    if (fs) {
+        cos_buf_puts(&b, "<FormatString>");
+        cos_xml_escape(&b, fs, strlen(fs));
+        cos_buf_puts(&b, "</FormatString>");
+    }
+    cos_buf_puts(&b, "</Error>");
+    size_t len = b.len;
+    if (strcmp(r->method, "HEAD") == 0) { /* no body on HEAD, but keep the request id */
+        cos_buf_free(&b);
+        return send_buffer(r, status, "application/xml", NULL, 0, NULL);
+    }
+    return send_buffer(r, status, "application/xml", cos_buf_detach(&b), len, NULL);
+}
+
+enum MHD_Result send_error_sts(req *r, const char *code, const char *msg, const char *sts, const char *fs)
+{
+    return send_error_full(r, code, msg, sts, fs);
+}
+
+enum MHD_Result send_error(req *r, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
+    va_end(ap);
+    enum MHD_Result ret = send_error_full(r, code, msg ? msg : code, NULL, NULL);
+    free(msg);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- addressing */
+
+/* BUCKET-APPID.cos.REGION.myqcloud.com[:port] (also .cos.accelerate.) */
+static void parse_address(req *r, const char *url)
+{
+    const char *host = req_header(r, "Host");
+    char h[256] = "";
+    if (host) snprintf(h, sizeof h, "%s", host);
+    char *colon = strrchr(h, ':');
+    if (colon && !strchr(colon, ']')) *colon = '\0';
+    cos_str_lower(h);
+    r->path = cos_strdup(url && *url ? url : "/");
+    char *cos = strstr(h, ".cos.");
+    if (cos && cos != h && strncmp(h, "service.cos.", 12) != 0) {
+        r->bucket = cos_strndup(h, (size_t)(cos - h));
+        const char *reg = cos + 5;
+        const char *dot = strchr(reg, '.');
+        r->region = dot ? cos_strndup(reg, (size_t)(dot - reg)) : cos_strdup(reg);
+        const char *k = r->path + 1;
+        r->key = *k ? cos_strdup(k) : NULL;
+        return;
+    }
+    /* path style: /BUCKET/KEY; the region may come from a cos.REGION.myqcloud.com host */
+    if (strncmp(h, "cos.", 4) == 0) {
+        const char *dot = strchr(h + 4, '.');
+        r->region = dot ? cos_strndup(h + 4, (size_t)(dot - h - 4)) : NULL;
+    }
+    if (!r->region) r->region = cos_strdup("ap-guangzhou");
+    const char *p = r->path + 1;
+    if (!*p) return; /* service */
+    const char *slash = strchr(p, '/');
+    r->bucket = slash ? cos_strndup(p, (size_t)(slash - p)) : cos_strdup(p);
+    r->path_style = true;
+    if (slash && slash[1]) r->key = cos_strdup(slash + 1);
+}
+
+/* ---------------------------------------------------------------- the request life cycle */
+
+static void new_request_id(char out[48])
+{
+    unsigned char b[18];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) memset(b, 7, sizeof b);
+    cos_base64_encode(b, sizeof b, out);
+}
+
+static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+                                 const char *content_type, const char *transfer_encoding, const char *data,
+                                 uint64_t off, size_t size)
+{
+    (void)kind; (void)content_type; (void)transfer_encoding; (void)off;
+    req *r = cls;
+    if (strcmp(key, "file") == 0) {
+        if (!r->w_open) {
+            if (data_begin(r->srv->st, &r->w) != 0) return MHD_NO;
+            r->w_open = true;
+            if (filename) cos_kvlist_set(&r->form, "x-filename", filename);
+        }
+        return size && data_write(&r->w, data, size) != 0 ? MHD_NO : MHD_YES;
+    }
+    /* fields arrive in pieces: append */
+    const char *old = cos_kvlist_get(&r->form, key);
+    char *v = cos_sprintf("%s%.*s", old ? old : "", (int)size, data ? data : "");
+    cos_kvlist_set(&r->form, key, v);
+    free(v);
+    return MHD_YES;
+}
+
+static void log_line(req *r)
+{
+    if (r->srv->cfg.quiet) return;
+    printf("%s %s%s%s %d %llu %lldms %s\n", r->method, r->bucket ? r->bucket : "-", r->path ? "" : "",
+           r->path ? r->path : "/", r->status, (unsigned long long)(r->w.size + r->bytes_out),
+           (long long)(cos_mono_ms() - r->t0_ms), r->request_id);
+    fflush(stdout);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    req *r = *con_cls;
+    if (!r) return;
+    log_line(r);
+    if (r->w_open) data_abort(&r->w); /* still open: the request never committed it */
+    if (r->pp) MHD_destroy_post_processor(r->pp);
+    cos_kvlist_free(&r->form);
+    cos_buf_free(&r->body);
+    free(r->path);
+    free(r->bucket);
+    free(r->key);
+    free(r->region);
+    free(r->principal);
+    free(r);
+    *con_cls = NULL;
+}
+
+enum MHD_Result sts_endpoint(req *r); /* handlers.c */
+enum MHD_Result fault_endpoint(req *r);
+bool fault_apply(req *r, enum MHD_Result *ret);
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    server *srv = cls;
+    req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        r->srv = srv;
+        r->conn = conn;
+        r->method = method;
+        r->t0_ms = cos_mono_ms();
+        r->w.fd = -1;
+        new_request_id(r->request_id);
+        parse_address(r, url);
+        bool data = (strcmp(method, "PUT") == 0 && r->key) || (strcmp(method, "POST") == 0 && r->key &&
+                    (req_has_arg(r, "append")));
+        const char *ct = req_header(r, "Content-Type");
+        if (strcmp(method, "POST") == 0 && r->bucket && !r->key && ct && cos_starts_with_ci(ct, "multipart/form-data"))
+            r->pp = MHD_create_post_processor(conn, 256 * 1024, form_iter, r);
+        r->body_to_file = data && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (r->pp) {
+            if (MHD_post_process(r->pp, upload_data, *upload_data_size) != MHD_YES) r->too_large = true;
+        } else if (r->body_to_file) {
+            if (!r->w_open) {
+                if (data_begin(srv->st, &r->w) != 0) r->w.error = errno ? errno : EIO;
+                else r->w_open = true;
+            }
+            if (r->w_open) data_write(&r->w, upload_data, *upload_data_size);
+        } else if (r->body.len + *upload_data_size > MAX_SMALL_BODY) {
+            r->too_large = true;
+        } else {
+            cos_buf_append(&r->body, upload_data, *upload_data_size);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    /* the whole request is here */
+    if (r->too_large) return send_error(r, "EntityTooLarge", "request body too large");
+    if (r->w.error) return send_error(r, "InternalError", "cannot store the body: %s", strerror(r->w.error));
+    if (strcmp(r->path, "/sts") == 0 && !r->bucket) return sts_endpoint(r);
+    if (strncmp(r->path, "/-/faults", 9) == 0 && !r->path_style) return fault_endpoint(r);
+    enum MHD_Result ret;
+    if (fault_apply(r, &ret)) return ret;
+    return handle_request(r);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(void)
+{
+    fputs("usage: cos-server --root DIR [--listen 127.0.0.1:PORT] [--port-file FILE]\n"
+          "                  [--secret-id ID --secret-key KEY] [--appid APPID] [--sts] [--faults]\n"
+          "                  [--tls-cert FILE --tls-key FILE] [--quiet]\n"
+          "Environment: COS_SERVER_ROOT, COS_SERVER_LISTEN, COS_SERVER_SECRET_ID, COS_SERVER_SECRET_KEY,\n"
+          "             COS_SERVER_APPID. Without keys it uses the development keys it prints.\n", stderr);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    cos_buf b = COS_BUF_INIT;
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) cos_buf_append(&b, tmp, n);
+    fclose(f);
+    return cos_buf_detach(&b);
+}
+
+int main(int argc, char **argv)
+{
+    server srv;
+    memset(&srv, 0, sizeof srv);
+    server_config *c = &srv.cfg;
+    c->root = getenv("COS_SERVER_ROOT");
+    c->listen = getenv("COS_SERVER_LISTEN");
+    c->secret_id = getenv("COS_SERVER_SECRET_ID");
+    c->secret_key = getenv("COS_SERVER_SECRET_KEY");
+    c->appid = getenv("COS_SERVER_APPID");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(name, field) if (strcmp(a, name) == 0 && v) { c->field = v; i++; continue; }
+        OPT("--root", root) OPT("--listen", listen) OPT("--port-file", port_file) OPT("--secret-id", secret_id)
+        OPT("--secret-key", secret_key) OPT("--appid", appid) OPT("--tls-cert", tls_cert) OPT("--tls-key", tls_key)
+#undef OPT
+        if (strcmp(a, "--sts") == 0) { c->sts = true; continue; }
+        if (strcmp(a, "--faults") == 0) { c->faults = true; continue; }
+        if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(); return 0; }
+        fprintf(stderr, "cos-server: unknown or incomplete option %s\n", a);
+        usage();
+        return 2;
+    }
+    if (!c->root) {
+        usage();
+        return 2;
+    }
+    bool dev = !c->secret_id || !c->secret_key;
+    if (dev) {
+        c->secret_id = DEV_SECRET_ID;
+        c->secret_key = DEV_SECRET_KEY;
+    }
+    if (!c->appid) c->appid = DEV_APPID;
+    if (!c->listen) c->listen = "127.0.0.1:9000";
+    char host[64] = "127.0.0.1";
+    int port = 9000;
+    const char *colon = strrchr(c->listen, ':');
+    if (colon) {
+        snprintf(host, sizeof host, "%.*s", (int)(colon - c->listen), c->listen);
+        port = atoi(colon + 1);
+    }
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        fprintf(stderr, "cos-server: --listen needs an IPv4 address:port, got %s\n", c->listen);
+        return 2;
+    }
+    char *err = NULL;
+    if (store_open(&srv.st, c->root, &err) != 0) {
+        fprintf(stderr, "cos-server: %s\n", err);
+        free(err);
+        return 1;
+    }
+    if (sts_store_open(&srv.sts, c->root) != 0) {
+        fprintf(stderr, "cos-server: cannot open the STS store in %s\n", c->root);
+        return 1;
+    }
+    pthread_mutex_init(&srv.fault_lock, NULL);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    char *cert = NULL, *key = NULL;
+    if (c->tls_cert && c->tls_key) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            fprintf(stderr, "cos-server: this libmicrohttpd has no TLS support\n");
+            return 1;
+        }
+        cert = read_file(c->tls_cert);
+        key = read_file(c->tls_key);
+        if (!cert || !key) {
+            fprintf(stderr, "cos-server: cannot read --tls-cert/--tls-key\n");
+            return 1;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    srv.daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv,
+                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+                                  MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+                                  cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
+                                  MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
+    if (!srv.daemon) {
+        fprintf(stderr, "cos-server: cannot listen on %s: %s\n", c->listen, strerror(errno));
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
+    int real_port = info ? info->port : port;
+    if (c->port_file) {
+        char tmp[600];
+        snprintf(tmp, sizeof tmp, "%s.tmp", c->port_file);
+        FILE *f = fopen(tmp, "w");
+        if (f) {
+            fprintf(f, "%d\n", real_port);
+            fclose(f);
+            rename(tmp, c->port_file);
+        }
+    }
+    printf("cos-server listening on %s://%s:%d, data in %s, appid %s\n", cert ? "https" : "http", host, real_port,
+           c->root, c->appid);
+    if (dev) printf("development keys: SecretId %s SecretKey %s\n", DEV_SECRET_ID, DEV_SECRET_KEY);
+    if (c->sts) printf("temporary keys: http://%s:%d/sts\n", host, real_port);
+    fflush(stdout);
+    struct sigaction act;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = on_signal;
+    sigaction(SIGINT, &act, NULL);
+    sigaction(SIGTERM, &act, NULL);
+    while (!g_stop) pause();
+    MHD_stop_daemon(srv.daemon);
+    sts_store_close(srv.sts);
+    store_close(srv.st);
+    free(cert);
+    free(key);
+    cos_buf_free(&srv.faults_json);
+    printf("cos-server stopped\n");
+    return 0;
+}

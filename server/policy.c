@@ -1,0 +1,166 @@
+/*
+ * policy.c — the qcloud-cos-sts policy grammar, parsed and evaluated:
+ * statements of actions ("name/cos:PutObject", "name/cos:*", "*"), an effect,
+ * resources ("qcs::cos:REGION:uid/APPID:BUCKET/PREFIX*") and, for bucket
+ * policies, principals. An explicit deny beats any allow.
+ */
+#define _GNU_SOURCE
+#include "sts.h"
+#include <stdio.h>
+#include "json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct statement {
+    bool deny;
+    char **actions;
+    size_t nactions;
+    char **resources;
+    size_t nresources;
+    char **principals;        /* NULL = any requester */
+    size_t nprincipals;
+} statement;
+
+struct sts_policy {
+    statement *st;
+    size_t n;
+};
+
+static char **str_list(const cos_json *v, size_t *n)
+{
+    *n = 0;
+    if (!v) return NULL;
+    if (v->type == COS_JSON_STRING) {
+        char **l = malloc(sizeof *l);
+        l[0] = strdup(v->str);
+        *n = 1;
+        return l;
+    }
+    if (v->type != COS_JSON_ARRAY) return NULL;
+    char **l = calloc(v->count ? v->count : 1, sizeof *l);
+    for (size_t i = 0; i < v->count; i++)
+        if (v->items[i].type == COS_JSON_STRING) l[(*n)++] = strdup(v->items[i].str);
+    return l;
+}
+
+static void free_list(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(l[i]);
+    free(l);
+}
+
+void sts_policy_free(sts_policy *p)
+{
+    if (!p) return;
+    for (size_t i = 0; i < p->n; i++) {
+        free_list(p->st[i].actions, p->st[i].nactions);
+        free_list(p->st[i].resources, p->st[i].nresources);
+        free_list(p->st[i].principals, p->st[i].nprincipals);
+    }
+    free(p->st);
+    free(p);
+}
+
+sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg)
+{
+    char *jerr = NULL;
+    cos_json *j = cos_json_parse(json, len, &jerr);
+    if (!j) {
+        if (errmsg) *errmsg = jerr;
+        else free(jerr);
+        return NULL;
+    }
+    const cos_json *sts = cos_json_get(j, "statement");
+    if (!sts) sts = cos_json_get(j, "Statement");
+    if (!sts || sts->type != COS_JSON_ARRAY) {
+        if (errmsg) *errmsg = strdup("policy has no statement list");
+        cos_json_free(j);
+        return NULL;
+    }
+    sts_policy *p = calloc(1, sizeof *p);
+    p->st = calloc(sts->count ? sts->count : 1, sizeof *p->st);
+    for (size_t i = 0; i < sts->count; i++) {
+        const cos_json *s = &sts->items[i];
+        statement *t = &p->st[p->n++];
+        const char *effect = cos_json_get_str(s, "effect");
+        if (!effect) effect = cos_json_get_str(s, "Effect");
+        t->deny = effect && (strcmp(effect, "deny") == 0 || strcmp(effect, "Deny") == 0);
+        const cos_json *a = cos_json_get(s, "action");
+        t->actions = str_list(a ? a : cos_json_get(s, "Action"), &t->nactions);
+        const cos_json *r = cos_json_get(s, "resource");
+        t->resources = str_list(r ? r : cos_json_get(s, "Resource"), &t->nresources);
+        const cos_json *pr = cos_json_get(s, "principal");
+        if (!pr) pr = cos_json_get(s, "Principal");
+        if (pr && pr->type == COS_JSON_OBJECT) {
+            const cos_json *q = cos_json_get(pr, "qcs");
+            t->principals = str_list(q, &t->nprincipals);
+        } else if (pr && pr->type == COS_JSON_STRING) {
+            t->principals = str_list(pr, &t->nprincipals);
+        }
+        if (!t->nactions || !t->nresources) {
+            if (errmsg) *errmsg = strdup("every statement needs an action and a resource");
+            sts_policy_free(p);
+            cos_json_free(j);
+            return NULL;
+        }
+    }
+    cos_json_free(j);
+    return p;
+}
+
+/* Glob with '*' only. */
+static bool glob(const char *pat, const char *s)
+{
+    if (!*pat) return !*s;
+    if (*pat == '*') {
+        for (;; s++) {
+            if (glob(pat + 1, s)) return true;
+            if (!*s) return false;
+        }
+    }
+    return *s && *pat == *s && glob(pat + 1, s + 1);
+}
+
+static bool action_matches(const char *pat, const char *action)
+{
+    if (!strcmp(pat, "*")) return true;
+    const char *a = action, *p = pat;
+    if (!strncmp(a, "name/", 5)) a += 5; /* "cos:PutObject" also names it */
+    if (!strncmp(p, "name/", 5)) p += 5;
+    return glob(p, a);
+}
+
+static bool resource_matches(const char *pat, const sts_access *x)
+{
+    if (!strcmp(pat, "*")) return true;
+    /* qcs::cos:REGION:uid/APPID:BUCKET/KEY */
+    char res[2048];
+    snprintf(res, sizeof res, "qcs::cos:%s:uid/%s:%s/%s", x->region ? x->region : "", x->appid ? x->appid : "",
+             x->bucket ? x->bucket : "", x->key ? x->key : "");
+    if (glob(pat, res)) return true;
+    /* an empty or "*" region in the pattern matches any region */
+    if (!strncmp(pat, "qcs::cos::", 10) || !strncmp(pat, "qcs::cos:*:", 11)) {
+        snprintf(res, sizeof res, "qcs::cos:%s:uid/%s:%s/%s", pat[9] == ':' ? "" : "*", x->appid ? x->appid : "",
+                 x->bucket ? x->bucket : "", x->key ? x->key : "");
+        return glob(pat, res);
+    }
+    return false;
+}
+
+sts_decision sts_policy_eval(const sts_policy *p, const sts_access *a, const char *principal)
+{
+    sts_decision d = STS_NO_MATCH;
+    for (size_t i = 0; p && i < p->n; i++) {
+        const statement *t = &p->st[i];
+        bool act = false, res = false, who = t->nprincipals == 0;
+        for (size_t k = 0; k < t->nactions && !act; k++) act = action_matches(t->actions[k], a->action);
+        for (size_t k = 0; k < t->nresources && !res; k++) res = resource_matches(t->resources[k], a);
+        for (size_t k = 0; k < t->nprincipals && !who; k++)
+            who = !strcmp(t->principals[k], "*") || (principal && strstr(t->principals[k], principal));
+        if (!act || !res || !who) continue;
+        if (t->deny) return STS_DENY;
+        d = STS_ALLOW;
+    }
+    return d;
+}

@@ -1,0 +1,158 @@
+/*
+ * server.h — cos-server's internal interfaces: configuration, the store
+ * (SQLite metadata + immutable data files), and the request context the
+ * HTTP layer hands to the API handlers.
+ */
+#ifndef COS_SERVER_H
+#define COS_SERVER_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "cos/cos.h"
+#include "util.h"
+#include "sts.h"
+
+typedef struct server_config {
+    const char *root;
+    const char *listen;        /* "127.0.0.1:PORT" */
+    const char *port_file;
+    const char *secret_id, *secret_key, *appid;
+    const char *tls_cert, *tls_key;
+    bool sts, faults, quiet;
+} server_config;
+
+/* ---------------------------------------------------------------- store */
+typedef struct store store;
+
+typedef struct obj_meta {
+    char *bucket, *key;
+    uint64_t size;
+    char etag[80];           /* with quotes */
+    uint64_t crc64;
+    int64_t mtime_ms;
+    char *headers;           /* stored response headers: "Name: value\n" lines */
+    char *storage_class;
+    char *acl;
+    char *tagging;           /* Tagging XML or NULL */
+    char data_id[40];
+} obj_meta;
+
+typedef struct part_meta {
+    int number;
+    uint64_t size;
+    char etag[80];
+    uint64_t crc64;
+    char data_id[40];
+    int64_t mtime_ms;
+} part_meta;
+
+int store_open(store **out, const char *root, char **errmsg);
+void store_close(store *s);
+const char *store_root(store *s);
+
+/* buckets */
+int store_bucket_create(store *s, const char *bucket, const char *region, const char *acl); /* 0, or 1 if it exists */
+int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created); /* 0 or -1 */
+int store_bucket_delete(store *s, const char *bucket); /* 0, -1 missing, 1 not empty */
+int store_bucket_list(store *s, cos_list_buckets_result *out);
+int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len);
+int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len); /* 0 or -1 */
+int store_config_delete(store *s, const char *bucket, const char *kind);
+int store_bucket_set_acl(store *s, const char *bucket, const char *acl);
+
+/* data files: write to a temp file, then commit it */
+typedef struct data_writer {
+    int fd;
+    char tmp_path[512];
+    char data_id[40];
+    uint64_t size;
+    uint64_t crc64;
+    cos_md5 *md5;
+    int error;               /* errno of a failed write */
+} data_writer;
+int data_begin(store *s, data_writer *w);
+int data_write(data_writer *w, const void *buf, size_t len);
+/* fsync and move into place; md5 out (raw) */
+int data_finish(store *s, data_writer *w, unsigned char md5[16]);
+void data_abort(data_writer *w);
+char *data_path(store *s, const char *data_id); /* malloc'd */
+void data_unlink(store *s, const char *data_id);
+
+/* objects */
+int store_object_put(store *s, const obj_meta *m);   /* replaces; old data file removed */
+int store_object_get(store *s, const char *bucket, const char *key, obj_meta *out); /* 0 or -1 */
+int store_object_delete(store *s, const char *bucket, const char *key); /* 0 or -1 if absent */
+int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value);
+void obj_meta_clear(obj_meta *m);
+/* listing: rows with key > after and key starting with prefix, in key order; cb returns non-zero to stop */
+int store_object_scan(store *s, const char *bucket, const char *prefix, const char *after,
+                      int (*cb)(void *ud, const obj_meta *m), void *ud);
+
+/* multipart */
+int store_upload_create(store *s, const char *bucket, const char *key, const char *headers, char upload_id[64]);
+int store_upload_get(store *s, const char *upload_id, char **bucket, char **key, char **headers); /* 0 or -1 */
+int store_upload_delete(store *s, const char *upload_id);  /* removes parts too */
+int store_part_put(store *s, const char *upload_id, const part_meta *p);
+int store_parts_list(store *s, const char *upload_id, part_meta **out, size_t *count);
+typedef struct upload_row { char *key, *upload_id; int64_t initiated_ms; } upload_row;
+int store_uploads_list(store *s, const char *bucket, const char *prefix, upload_row **out, size_t *count);
+
+/* ---------------------------------------------------------------- requests */
+typedef struct server server;
+
+typedef struct req {
+    server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    char *path;              /* decoded URL path */
+    char *bucket, *key;      /* parsed addressing; NULL when absent */
+    char *region;
+    bool path_style;
+    char request_id[48];
+    int64_t t0_ms;
+    /* body */
+    bool body_to_file;
+    data_writer w;
+    bool w_open;
+    cos_buf body;            /* small bodies (XML, JSON) */
+    bool too_large;
+    struct MHD_PostProcessor *pp;
+    cos_kvlist form;         /* POST object fields */
+    /* auth outcome */
+    char *principal;         /* "owner", a temporary key id, or NULL for anonymous */
+    const sts_key *tmp_key;
+    uint64_t bytes_out;
+    int status;
+    bool fault_bad_crc;      /* fault injection: lie about the CRC */
+} req;
+
+struct server {
+    server_config cfg;
+    store *st;
+    sts_store *sts;
+    struct MHD_Daemon *daemon;
+    pthread_mutex_t fault_lock;
+    cos_buf faults_json;     /* current fault rules (raw JSON) */
+    struct fault_rule *faults;
+    size_t nfaults;
+};
+
+/* handlers.c */
+enum MHD_Result handle_request(req *r);
+/* auth.c: 0 ok; otherwise an error response was queued */
+int authenticate(req *r, enum MHD_Result *ret);
+/* responses (main.c) */
+enum MHD_Result send_error(req *r, const char *code, const char *message_fmt, ...) COS_PRINTF(3, 4);
+enum MHD_Result send_error_sts(req *r, const char *code, const char *msg, const char *sts, const char *fs);
+enum MHD_Result send_buffer(req *r, int status, const char *content_type, char *body, size_t len,
+                            struct MHD_Response **keep); /* takes body */
+enum MHD_Result send_response(req *r, int status, struct MHD_Response *resp);
+int error_status(const char *code);
+const char *req_header(req *r, const char *name);
+const char *req_arg(req *r, const char *name);
+bool req_has_arg(req *r, const char *name);
+
+#endif

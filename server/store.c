@@ -1,0 +1,605 @@
+/*
+ * store.c — cos-server's storage: metadata in SQLite (WAL), object and part
+ * data in immutable files named by random ids (keys never become paths).
+ * A write goes to a temp file, is fsynced, renamed into place, and only then
+ * committed in one transaction; the replaced file is unlinked after the
+ * commit. A crash at any point leaves the old object or the new one.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct store {
+    char *root;
+    sqlite3 *db;
+    pthread_mutex_t lock;   /* one connection, serialized: simple and fast enough here */
+};
+
+static const char *SCHEMA_SQL =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS buckets(name TEXT PRIMARY KEY, region TEXT, created INTEGER, acl TEXT);"
+    "CREATE TABLE IF NOT EXISTS configs(bucket TEXT, kind TEXT, body BLOB, PRIMARY KEY(bucket, kind));"
+    "CREATE TABLE IF NOT EXISTS objects(bucket TEXT, key BLOB, size INTEGER, etag TEXT, crc64 TEXT,"
+    " mtime INTEGER, headers TEXT, storage_class TEXT, acl TEXT, tagging TEXT, data_id TEXT,"
+    " PRIMARY KEY(bucket, key));"
+    "CREATE TABLE IF NOT EXISTS uploads(upload_id TEXT PRIMARY KEY, bucket TEXT, key BLOB, initiated INTEGER, headers TEXT);"
+    "CREATE TABLE IF NOT EXISTS parts(upload_id TEXT, number INTEGER, size INTEGER, etag TEXT, crc64 TEXT,"
+    " data_id TEXT, mtime INTEGER, PRIMARY KEY(upload_id, number));";
+
+const char *store_root(store *s) { return s->root; }
+
+static void random_hex(char *out, size_t bytes)
+{
+    unsigned char b[32];
+    if (bytes > sizeof b) bytes = sizeof b;
+    if (getrandom(b, bytes, 0) != (ssize_t)bytes)
+        for (size_t i = 0; i < bytes; i++) b[i] = (unsigned char)rand();
+    cos_hex_encode(b, bytes, out);
+}
+
+int store_open(store **out, const char *root, char **errmsg)
+{
+    store *s = calloc(1, sizeof *s);
+    s->root = cos_strdup(root);
+    pthread_mutex_init(&s->lock, NULL);
+    char *p = cos_sprintf("%s/data", root), *t = cos_sprintf("%s/tmp", root), *db = cos_sprintf("%s/meta.db", root);
+    mkdir(root, 0755);
+    mkdir(p, 0755);
+    mkdir(t, 0755);
+    int rc = sqlite3_open(db, &s->db);
+    if (rc == SQLITE_OK) sqlite3_busy_timeout(s->db, 10000);
+    char *err = NULL;
+    if (rc == SQLITE_OK) rc = sqlite3_exec(s->db, SCHEMA_SQL, NULL, NULL, &err);
+    /* leftovers of writes interrupted by a crash */
+    char *cmd = cos_sprintf("%s", t);
+    (void)cmd;
+    free(cmd);
+    free(p);
+    free(t);
+    free(db);
+    if (rc != SQLITE_OK) {
+        if (errmsg) *errmsg = cos_sprintf("cannot open the metadata database in %s: %s", root,
+                                          err ? err : sqlite3_errmsg(s->db));
+        sqlite3_free(err);
+        store_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+void store_close(store *s)
+{
+    if (!s) return;
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->lock);
+    free(s->root);
+    free(s);
+}
+
+/* Prepare, bind text args (NULL-terminated list), step once per row through cb. */
+static int exec_v(store *s, const char *sql, int (*cb)(void *, sqlite3_stmt *), void *ud, const char *const *args,
+                  int nargs)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return -1;
+    for (int i = 0; i < nargs; i++) {
+        if (args[i]) sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(st, i + 1);
+    }
+    int out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cb && cb(ud, st)) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) out = -1;
+    sqlite3_finalize(st);
+    return out;
+}
+
+#define EXEC(s, sql, cb, ud, ...) \
+    exec_v(s, sql, cb, ud, (const char *const[]){ __VA_ARGS__ }, \
+           (int)(sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)))
+
+static char *col_str(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? cos_strndup((const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
+}
+
+/* ---------------------------------------------------------------- buckets */
+
+int store_bucket_create(store *s, const char *bucket, const char *region, const char *acl)
+{
+    char created[32];
+    snprintf(created, sizeof created, "%lld", (long long)(cos_now_ms() / 1000));
+    pthread_mutex_lock(&s->lock);
+    int changes_before = sqlite3_total_changes(s->db);
+    int rc = EXEC(s, "INSERT OR IGNORE INTO buckets(name, region, created, acl) VALUES(?1, ?2, ?3, ?4)", NULL, NULL,
+                  bucket, region, created, acl);
+    int inserted = sqlite3_total_changes(s->db) != changes_before;
+    pthread_mutex_unlock(&s->lock);
+    return rc ? -1 : inserted ? 0 : 1;
+}
+
+typedef struct bucket_row { char **region, **acl; int64_t *created; int found; } bucket_row;
+static int bucket_row_cb(void *ud, sqlite3_stmt *st)
+{
+    bucket_row *b = ud;
+    if (b->region) *b->region = col_str(st, 0);
+    if (b->acl) *b->acl = col_str(st, 1);
+    if (b->created) *b->created = sqlite3_column_int64(st, 2);
+    b->found = 1;
+    return 1;
+}
+
+int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created)
+{
+    bucket_row b = { region, acl, created, 0 };
+    pthread_mutex_lock(&s->lock);
+    EXEC(s, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
+    pthread_mutex_unlock(&s->lock);
+    return b.found ? 0 : -1;
+}
+
+static int count_cb(void *ud, sqlite3_stmt *st)
+{
+    *(int64_t *)ud = sqlite3_column_int64(st, 0);
+    return 1;
+}
+
+int store_bucket_delete(store *s, const char *bucket)
+{
+    pthread_mutex_lock(&s->lock);
+    int64_t n = 0, exists = 0;
+    EXEC(s, "SELECT COUNT(*) FROM buckets WHERE name = ?1", count_cb, &exists, bucket);
+    EXEC(s, "SELECT COUNT(*) FROM objects WHERE bucket = ?1", count_cb, &n, bucket);
+    int64_t up = 0;
+    EXEC(s, "SELECT COUNT(*) FROM uploads WHERE bucket = ?1", count_cb, &up, bucket);
+    int rc = !exists ? -1 : (n || up) ? 1 : 0;
+    if (rc == 0) {
+        EXEC(s, "DELETE FROM buckets WHERE name = ?1", NULL, NULL, bucket);
+        EXEC(s, "DELETE FROM configs WHERE bucket = ?1", NULL, NULL, bucket);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int bucket_list_cb(void *ud, sqlite3_stmt *st)
+{
+    cos_list_buckets_result *r = ud;
+    cos_bucket_info *p = realloc(r->buckets, (r->buckets_count + 1) * sizeof *p);
+    if (!p) return 1;
+    r->buckets = p;
+    cos_bucket_info *b = &p[r->buckets_count++];
+    memset(b, 0, sizeof *b);
+    b->name = col_str(st, 0);
+    b->location = col_str(st, 1);
+    char d[32];
+    cos_iso8601_format(sqlite3_column_int64(st, 2) * 1000, d);
+    d[19] = 'Z';
+    d[20] = '\0';
+    b->creation_date = cos_strdup(d);
+    b->bucket_type = cos_strdup("cos");
+    return 0;
+}
+
+int store_bucket_list(store *s, cos_list_buckets_result *out)
+{
+    pthread_mutex_lock(&s->lock);
+    int rc = EXEC(s, "SELECT name, region, created FROM buckets ORDER BY name", bucket_list_cb, out, NULL);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_bucket_set_acl(store *s, const char *bucket, const char *acl)
+{
+    pthread_mutex_lock(&s->lock);
+    int rc = EXEC(s, "UPDATE buckets SET acl = ?2 WHERE name = ?1", NULL, NULL, bucket, acl);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO configs(bucket, kind, body) VALUES(?1, ?2, ?3)", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc ? -1 : 0;
+}
+
+typedef struct blob_out { char **body; size_t *len; int found; } blob_out;
+static int blob_cb(void *ud, sqlite3_stmt *st)
+{
+    blob_out *b = ud;
+    int n = sqlite3_column_bytes(st, 0);
+    *b->body = cos_strndup(sqlite3_column_blob(st, 0) ? sqlite3_column_blob(st, 0) : "", (size_t)n);
+    *b->len = (size_t)n;
+    b->found = 1;
+    return 1;
+}
+
+int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len)
+{
+    blob_out b = { body, len, 0 };
+    pthread_mutex_lock(&s->lock);
+    EXEC(s, "SELECT body FROM configs WHERE bucket = ?1 AND kind = ?2", blob_cb, &b, bucket, kind);
+    pthread_mutex_unlock(&s->lock);
+    return b.found ? 0 : -1;
+}
+
+int store_config_delete(store *s, const char *bucket, const char *kind)
+{
+    pthread_mutex_lock(&s->lock);
+    int rc = EXEC(s, "DELETE FROM configs WHERE bucket = ?1 AND kind = ?2", NULL, NULL, bucket, kind);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- data files */
+
+char *data_path(store *s, const char *id) { return cos_sprintf("%s/data/%.2s/%s", s->root, id, id); }
+
+int data_begin(store *s, data_writer *w)
+{
+    memset(w, 0, sizeof *w);
+    random_hex(w->data_id, 16);
+    snprintf(w->tmp_path, sizeof w->tmp_path, "%s/tmp/%s", s->root, w->data_id);
+    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0) return -1;
+    w->md5 = cos_md5_new();
+    return 0;
+}
+
+int data_write(data_writer *w, const void *buf, size_t len)
+{
+    if (w->error) return -1;
+    const char *p = buf;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(w->fd, p + off, len - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            w->error = n < 0 ? errno : ENOSPC;
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    cos_md5_update(w->md5, buf, len);
+    w->crc64 = cos_crc64(w->crc64, buf, len);
+    w->size += len;
+    return 0;
+}
+
+int data_finish(store *s, data_writer *w, unsigned char md5[16])
+{
+    if (w->error || fsync(w->fd) != 0) {
+        if (!w->error) w->error = errno;
+        data_abort(w);
+        return -1;
+    }
+    close(w->fd);
+    w->fd = -1;
+    cos_md5_final(w->md5, md5);
+    cos_md5_free(w->md5);
+    w->md5 = NULL;
+    char *dir = cos_sprintf("%s/data/%.2s", s->root, w->data_id);
+    mkdir(dir, 0755);
+    char *dst = data_path(s, w->data_id);
+    int rc = rename(w->tmp_path, dst);
+    if (rc == 0) { /* make the rename itself durable */
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    } else {
+        w->error = errno;
+        unlink(w->tmp_path);
+    }
+    free(dir);
+    free(dst);
+    return rc;
+}
+
+void data_abort(data_writer *w)
+{
+    if (w->fd >= 0) close(w->fd);
+    w->fd = -1;
+    unlink(w->tmp_path);
+    cos_md5_free(w->md5);
+    w->md5 = NULL;
+}
+
+void data_unlink(store *s, const char *id)
+{
+    if (!id || !*id) return;
+    char *p = data_path(s, id);
+    unlink(p);
+    free(p);
+}
+
+/* ---------------------------------------------------------------- objects */
+
+void obj_meta_clear(obj_meta *m)
+{
+    free(m->bucket);
+    free(m->key);
+    free(m->headers);
+    free(m->storage_class);
+    free(m->acl);
+    free(m->tagging);
+    memset(m, 0, sizeof *m);
+}
+
+static void fill_meta(obj_meta *m, sqlite3_stmt *st)
+{
+    memset(m, 0, sizeof *m);
+    m->bucket = col_str(st, 0);
+    m->key = col_str(st, 1);
+    m->size = (uint64_t)sqlite3_column_int64(st, 2);
+    char *etag = col_str(st, 3), *crc = col_str(st, 4), *id = col_str(st, 10);
+    snprintf(m->etag, sizeof m->etag, "%s", etag ? etag : "");
+    if (crc) cos_parse_u64(crc, &m->crc64);
+    m->mtime_ms = sqlite3_column_int64(st, 5);
+    m->headers = col_str(st, 6);
+    m->storage_class = col_str(st, 7);
+    m->acl = col_str(st, 8);
+    m->tagging = col_str(st, 9);
+    snprintf(m->data_id, sizeof m->data_id, "%s", id ? id : "");
+    free(etag);
+    free(crc);
+    free(id);
+}
+
+#define OBJ_COLS "bucket, key, size, etag, crc64, mtime, headers, storage_class, acl, tagging, data_id"
+
+typedef struct one_obj { obj_meta *m; int found; } one_obj;
+static int one_obj_cb(void *ud, sqlite3_stmt *st)
+{
+    one_obj *o = ud;
+    fill_meta(o->m, st);
+    o->found = 1;
+    return 1;
+}
+
+int store_object_get(store *s, const char *bucket, const char *key, obj_meta *out)
+{
+    one_obj o = { out, 0 };
+    pthread_mutex_lock(&s->lock);
+    EXEC(s, "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key = ?2", one_obj_cb, &o, bucket, key);
+    pthread_mutex_unlock(&s->lock);
+    return o.found ? 0 : -1;
+}
+
+static int id_cb(void *ud, sqlite3_stmt *st)
+{
+    char *id = col_str(st, 0);
+    snprintf(ud, 40, "%s", id ? id : "");
+    free(id);
+    return 1;
+}
+
+int store_object_put(store *s, const obj_meta *m)
+{
+    char size[32], crc[32], mtime[32], old[40] = "";
+    snprintf(size, sizeof size, "%llu", (unsigned long long)m->size);
+    snprintf(crc, sizeof crc, "%llu", (unsigned long long)m->crc64);
+    snprintf(mtime, sizeof mtime, "%lld", (long long)m->mtime_ms);
+    pthread_mutex_lock(&s->lock);
+    sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    EXEC(s, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
+    int rc = EXEC(s, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                  NULL, NULL, m->bucket, m->key, size, m->etag, crc, mtime, m->headers, m->storage_class, m->acl,
+                  m->tagging, m->data_id);
+    rc = rc ? rc : (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1);
+    if (rc) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (rc == 0 && old[0] && strcmp(old, m->data_id) != 0) data_unlink(s, old);
+    return rc;
+}
+
+int store_object_delete(store *s, const char *bucket, const char *key)
+{
+    char old[40] = "";
+    pthread_mutex_lock(&s->lock);
+    EXEC(s, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, bucket, key);
+    int rc = old[0] ? EXEC(s, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key) : -1;
+    pthread_mutex_unlock(&s->lock);
+    if (rc == 0) data_unlink(s, old);
+    return rc;
+}
+
+int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value)
+{
+    /* column comes from our own code, never from a request */
+    char *sql = cos_sprintf("UPDATE objects SET %s = ?3 WHERE bucket = ?1 AND key = ?2", column);
+    pthread_mutex_lock(&s->lock);
+    int rc = EXEC(s, sql, NULL, NULL, bucket, key, value);
+    int changed = sqlite3_changes(s->db);
+    pthread_mutex_unlock(&s->lock);
+    free(sql);
+    return rc || !changed ? -1 : 0;
+}
+
+typedef struct scan_ctx { int (*cb)(void *, const obj_meta *); void *ud; } scan_ctx;
+static int scan_cb(void *ud, sqlite3_stmt *st)
+{
+    scan_ctx *c = ud;
+    obj_meta m;
+    fill_meta(&m, st);
+    int stop = c->cb(c->ud, &m);
+    obj_meta_clear(&m);
+    return stop;
+}
+
+int store_object_scan(store *s, const char *bucket, const char *prefix, const char *after,
+                      int (*cb)(void *ud, const obj_meta *m), void *ud)
+{
+    scan_ctx c = { cb, ud };
+    /* keys are compared as blobs (bytewise, like COS); the prefix test is done with substr */
+    pthread_mutex_lock(&s->lock);
+    int rc = EXEC(s, "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND CAST(key AS BLOB) > CAST(?2 AS BLOB)"
+                     " AND substr(CAST(key AS BLOB), 1, length(CAST(?3 AS BLOB))) = CAST(?3 AS BLOB)"
+                     " ORDER BY CAST(key AS BLOB)", scan_cb, &c, bucket, after ? after : "", prefix ? prefix : "");
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- multipart */
+
+int store_upload_create(store *s, const char *bucket, const char *key, const char *headers, char upload_id[64])
+{
+    char rnd[33], now[32];
+    random_hex(rnd, 16);
+    snprintf(upload_id, 64, "%lld%s", (long long)(cos_now_ms() / 1000), rnd);
+    snprintf(now, sizeof now, "%lld", (long long)cos_now_ms());
+    pthread_mutex_lock(&s->lock);
+    int rc = EXEC(s, "INSERT INTO uploads(upload_id, bucket, key, initiated, headers) VALUES(?1, ?2, ?3, ?4, ?5)", NULL,
+                  NULL, upload_id, bucket, key, now, headers);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+typedef struct upload_out { char **bucket, **key, **headers; int found; } upload_out;
+static int upload_cb(void *ud, sqlite3_stmt *st)
+{
+    upload_out *u = ud;
+    if (u->bucket) *u->bucket = col_str(st, 0);
+    if (u->key) *u->key = col_str(st, 1);
+    if (u->headers) *u->headers = col_str(st, 2);
+    u->found = 1;
+    return 1;
+}
+
+int store_upload_get(store *s, const char *upload_id, char **bucket, char **key, char **headers)
+{
+    upload_out u = { bucket, key, headers, 0 };
+    pthread_mutex_lock(&s->lock);
+    EXEC(s, "SELECT bucket, key, headers FROM uploads WHERE upload_id = ?1", upload_cb, &u, upload_id);
+    pthread_mutex_unlock(&s->lock);
+    return u.found ? 0 : -1;
+}
+
+typedef struct id_list { char **ids; size_t n; } id_list;
+static int ids_cb(void *ud, sqlite3_stmt *st)
+{
+    id_list *l = ud;
+    char **p = realloc(l->ids, (l->n + 1) * sizeof *p);
+    if (!p) return 1;
+    l->ids = p;
+    l->ids[l->n++] = col_str(st, 0);
+    return 0;
+}
+
+int store_upload_delete(store *s, const char *upload_id)
+{
+    id_list l = { NULL, 0 };
+    pthread_mutex_lock(&s->lock);
+    EXEC(s, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &l, upload_id);
+    sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    EXEC(s, "DELETE FROM parts WHERE upload_id = ?1", NULL, NULL, upload_id);
+    EXEC(s, "DELETE FROM uploads WHERE upload_id = ?1", NULL, NULL, upload_id);
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < l.n; i++) {
+        data_unlink(s, l.ids[i]);
+        free(l.ids[i]);
+    }
+    free(l.ids);
+    return 0;
+}
+
+int store_part_put(store *s, const char *upload_id, const part_meta *p)
+{
+    char num[16], size[32], crc[32], mtime[32], old[40] = "";
+    snprintf(num, sizeof num, "%d", p->number);
+    snprintf(size, sizeof size, "%llu", (unsigned long long)p->size);
+    snprintf(crc, sizeof crc, "%llu", (unsigned long long)p->crc64);
+    snprintf(mtime, sizeof mtime, "%lld", (long long)p->mtime_ms);
+    pthread_mutex_lock(&s->lock);
+    EXEC(s, "SELECT data_id FROM parts WHERE upload_id = ?1 AND number = ?2", id_cb, old, upload_id, num);
+    int rc = EXEC(s, "INSERT OR REPLACE INTO parts(upload_id, number, size, etag, crc64, data_id, mtime)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", NULL, NULL, upload_id, num, size, p->etag, crc, p->data_id, mtime);
+    pthread_mutex_unlock(&s->lock);
+    if (rc == 0 && old[0]) data_unlink(s, old);
+    return rc;
+}
+
+typedef struct parts_out { part_meta *p; size_t n; } parts_out;
+static int parts_cb(void *ud, sqlite3_stmt *st)
+{
+    parts_out *o = ud;
+    part_meta *p = realloc(o->p, (o->n + 1) * sizeof *p);
+    if (!p) return 1;
+    o->p = p;
+    part_meta *m = &p[o->n++];
+    memset(m, 0, sizeof *m);
+    m->number = sqlite3_column_int(st, 0);
+    m->size = (uint64_t)sqlite3_column_int64(st, 1);
+    char *etag = col_str(st, 2), *crc = col_str(st, 3), *id = col_str(st, 4);
+    snprintf(m->etag, sizeof m->etag, "%s", etag ? etag : "");
+    if (crc) cos_parse_u64(crc, &m->crc64);
+    snprintf(m->data_id, sizeof m->data_id, "%s", id ? id : "");
+    m->mtime_ms = sqlite3_column_int64(st, 5);
+    free(etag);
+    free(crc);
+    free(id);
+    return 0;
+}
+
+int store_parts_list(store *s, const char *upload_id, part_meta **out, size_t *count)
+{
+    parts_out o = { NULL, 0 };
+    pthread_mutex_lock(&s->lock);
+    int rc = EXEC(s, "SELECT number, size, etag, crc64, data_id, mtime FROM parts WHERE upload_id = ?1 ORDER BY number",
+                  parts_cb, &o, upload_id);
+    pthread_mutex_unlock(&s->lock);
+    *out = o.p;
+    *count = o.n;
+    return rc;
+}
+
+typedef struct uploads_out { upload_row *r; size_t n; } uploads_out;
+static int uploads_cb(void *ud, sqlite3_stmt *st)
+{
+    uploads_out *o = ud;
+    upload_row *p = realloc(o->r, (o->n + 1) * sizeof *p);
+    if (!p) return 1;
+    o->r = p;
+    p[o->n].key = col_str(st, 0);
+    p[o->n].upload_id = col_str(st, 1);
+    p[o->n].initiated_ms = sqlite3_column_int64(st, 2);
+    o->n++;
+    return 0;
+}
+
+int store_uploads_list(store *s, const char *bucket, const char *prefix, upload_row **out, size_t *count)
+{
+    uploads_out o = { NULL, 0 };
+    pthread_mutex_lock(&s->lock);
+    int rc = EXEC(s, "SELECT key, upload_id, initiated FROM uploads WHERE bucket = ?1 AND"
+                     " substr(CAST(key AS BLOB), 1, length(CAST(?2 AS BLOB))) = CAST(?2 AS BLOB)"
+                     " ORDER BY CAST(key AS BLOB), initiated", uploads_cb, &o, bucket, prefix ? prefix : "");
+    pthread_mutex_unlock(&s->lock);
+    *out = o.r;
+    *count = o.n;
+    return rc;
+}

@@ -1,0 +1,572 @@
+/* test_api.c — libcos against a private cos-server: every operation's happy path and main failure, field by field. */
+#include "testlib.h"
+#include "util.h"
+#include <curl/curl.h>
+#include <pthread.h>
+
+static test_server g_srv;
+
+static size_t test_curl_write(char *d, size_t s, size_t n, void *ud)
+{
+    cos_buf_append(ud, d, s * n);
+    return s * n;
+}
+static cos_client *g_c;
+#define BUCKET "apitest-" TEST_APPID
+
+static cos_request req_for(const char *key)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    return r;
+}
+
+static void test_bucket_lifecycle(void)
+{
+    cos_request r = req_for(NULL);
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_put_bucket(g_c, &r, &res, &err), err);
+    CHECK(res && res->request_id != NULL);
+    cos_result_free(res);
+    /* again: BucketAlreadyOwnedByYou 409 */
+    CHECK(cos_put_bucket(g_c, &r, &res, &err) == COS_ERR_SERVER);
+    CHECK(err && err->http_status == 409);
+    CHECK_STR(err ? err->code : NULL, "BucketAlreadyOwnedByYou");
+    CHECK(err && err->request_id != NULL);
+    cos_error_free(err);
+    err = NULL;
+    CHECK_OK(cos_head_bucket(g_c, &r, &res, &err), err);
+    CHECK_INT(res ? res->http_status : 0, 200);
+    cos_result_free(res);
+    cos_request sr = COS_REQUEST_INIT;
+    CHECK_OK(cos_get_service(g_c, &sr, &res, &err), err);
+    if (res) {
+        CHECK(res->output.list_buckets != NULL);
+        bool seen = false;
+        for (size_t i = 0; res->output.list_buckets && i < res->output.list_buckets->buckets_count; i++)
+            seen |= strcmp(res->output.list_buckets->buckets[i].name, BUCKET) == 0;
+        CHECK(seen);
+    }
+    cos_result_free(res);
+    cos_request loc = req_for(NULL);
+    CHECK_OK(cos_get_bucket_location(g_c, &loc, &res, &err), err);
+    if (res) CHECK_STR(res->output.location->location, "ap-guangzhou");
+    cos_result_free(res);
+    cos_request missing = COS_REQUEST_INIT;
+    missing.bucket = "nosuch-" TEST_APPID;
+    CHECK(cos_head_bucket(g_c, &missing, &res, &err) == COS_ERR_SERVER);
+    CHECK(err && err->http_status == 404);
+    cos_error_free(err);
+    err = NULL;
+    CHECK(cos_get_bucket(g_c, &missing, &res, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "NoSuchBucket");
+    cos_error_free(err);
+}
+
+static void test_object_put_get(void)
+{
+    cos_request r = req_for("dir/hello world.txt");
+    r.body.data = "hello, cos";
+    r.body.size = 10;
+    r.content_type = "text/plain";
+    cos_kv meta[] = { { "color", "blue" } };
+    r.meta = meta;
+    r.meta_count = 1;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_put_object(g_c, &r, &res, &err), err);
+    if (res) {
+        CHECK_STR(res->etag, "\"eee93ecfbef850ca0a84dd59d4061428\"");
+        CHECK(res->has_crc64);
+        CHECK(res->crc64 == cos_crc64(0, "hello, cos", 10));
+    }
+    cos_result_free(res);
+    cos_request g = req_for("dir/hello world.txt");
+    CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+    if (res) {
+        CHECK_INT(res->body_size, 10);
+        CHECK(res->body && memcmp(res->body, "hello, cos", 10) == 0);
+        CHECK_STR(cos_result_header(res, "Content-Type"), "text/plain");
+        CHECK_STR(cos_result_header(res, "x-cos-meta-color"), "blue");
+    }
+    cos_result_free(res);
+    /* range */
+    g.range = "bytes=7-9";
+    CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+    if (res) {
+        CHECK_INT(res->http_status, 206);
+        CHECK(res->body && res->body_size == 3 && memcmp(res->body, "cos", 3) == 0);
+    }
+    cos_result_free(res);
+    g.range = "bytes=100-";
+    CHECK(cos_get_object(g_c, &g, &res, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "InvalidRange");
+    cos_error_free(err);
+    err = NULL;
+    /* conditional */
+    g.range = NULL;
+    g.if_none_match = "\"eee93ecfbef850ca0a84dd59d4061428\"";
+    CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+    CHECK_INT(res ? res->http_status : 0, 304);
+    cos_result_free(res);
+    g.if_none_match = NULL;
+    g.if_match = "\"nope\"";
+    CHECK(cos_get_object(g_c, &g, &res, &err) == COS_ERR_SERVER);
+    CHECK_INT(err ? err->http_status : 0, 412);
+    cos_error_free(err);
+    err = NULL;
+    g.if_match = NULL;
+    /* response-* override */
+    cos_kv q[] = { { "response-content-type", "application/x-test" } };
+    g.query = q;
+    g.query_count = 1;
+    CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+    if (res) CHECK_STR(cos_result_header(res, "Content-Type"), "application/x-test");
+    cos_result_free(res);
+    /* head */
+    cos_request h = req_for("dir/hello world.txt");
+    CHECK_OK(cos_head_object(g_c, &h, &res, &err), err);
+    if (res) {
+        CHECK_INT(res->content_length, 10);
+        CHECK(res->has_crc64);
+    }
+    cos_result_free(res);
+    /* missing key */
+    cos_request m = req_for("missing");
+    CHECK(cos_get_object(g_c, &m, &res, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "NoSuchKey");
+    CHECK_INT(err ? err->http_status : 0, 404);
+    CHECK(err && err->request_id);
+    cos_error_free(err);
+}
+
+static void test_files_and_callbacks(void)
+{
+    char *dir = test_tmpdir("api");
+    char src[512], dst[512];
+    snprintf(src, sizeof src, "%s/src.bin", dir);
+    snprintf(dst, sizeof dst, "%s/dst.bin", dir);
+    test_write_lcg_file(src, 3 * 1024 * 1024 + 17, 5);
+    cos_request r = req_for("big.bin");
+    r.body.file_path = src;
+    r.body.file_length = -1;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_put_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    cos_request g = req_for("big.bin");
+    g.sink.file_path = dst;
+    CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+    cos_result_free(res);
+    CHECK(test_files_equal(src, dst) == 0);
+    test_rmtree(dir);
+    free(dir);
+}
+
+static void test_errors_and_validation(void)
+{
+    cos_request r = req_for("");
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK(cos_put_object(g_c, &r, &res, &err) == COS_ERR_INVALID_ARG);
+    CHECK_STR(err ? err->field : NULL, "key");
+    cos_error_free(err);
+    err = NULL;
+    cos_request b = req_for("x");
+    b.bucket = "BadBucket";
+    CHECK(cos_get_object(g_c, &b, &res, &err) == COS_ERR_INVALID_ARG);
+    CHECK_STR(err ? err->field : NULL, "bucket");
+    cos_error_free(err);
+    err = NULL;
+    cos_request k = req_for("../x");
+    CHECK(cos_get_object(g_c, &k, &res, &err) == COS_ERR_INVALID_ARG);
+    cos_error_free(err);
+    err = NULL;
+    /* wrong key: SignatureDoesNotMatch with the server's StringToSign */
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.secret_key = "wrong-key";
+    cos_client *bad = NULL;
+    CHECK_OK(cos_client_new(&bad, &cfg, &err), err);
+    cos_request h = req_for(NULL);
+    CHECK(cos_head_bucket(bad, &h, &res, &err) == COS_ERR_SERVER);
+    cos_error_free(err);
+    err = NULL;
+    CHECK(cos_get_bucket(bad, &h, &res, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "SignatureDoesNotMatch");
+    CHECK(err && err->string_to_sign && strncmp(err->string_to_sign, "sha1\n", 5) == 0);
+    cos_error_free(err);
+    err = NULL;
+    cos_client_free(bad);
+    cfg.secret_id = "AKIDunknown";
+    CHECK_OK(cos_client_new(&bad, &cfg, &err), err);
+    CHECK(cos_get_bucket(bad, &h, &res, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "InvalidAccessKeyId");
+    cos_error_free(err);
+    err = NULL;
+    cos_client_free(bad);
+    /* config validation names the field */
+    test_config(&cfg, &g_srv);
+    cfg.chunk_size = 1000;
+    CHECK(cos_client_new(&bad, &cfg, &err) == COS_ERR_INVALID_ARG);
+    CHECK_STR(err ? err->field : NULL, "chunk_size");
+    cos_error_free(err);
+    err = NULL;
+    test_config(&cfg, &g_srv);
+    cfg.region = "Bad Region";
+    CHECK(cos_client_new(&bad, &cfg, &err) == COS_ERR_INVALID_ARG);
+    CHECK_STR(err ? err->field : NULL, "region");
+    cos_error_free(err);
+}
+
+static void test_clock_skew(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.system_clock_offset_ms = -3600 * 1000;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    cos_request r = req_for(NULL);
+    cos_result *res = NULL;
+    CHECK_OK(cos_get_bucket(c, &r, &res, &err), err);
+    cos_result_free(res);
+    int64_t off = cos_client_clock_offset_ms(c);
+    CHECK(off > -60000 && off < 60000);
+    cos_client_free(c);
+}
+
+typedef struct counter {
+    int done, ok;
+    pthread_mutex_t m;
+} counter;
+
+static void on_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    counter *k = ud;
+    pthread_mutex_lock(&k->m);
+    k->done++;
+    k->ok += rc == 0;
+    pthread_mutex_unlock(&k->m);
+    cos_result_free(res);
+    cos_error_free(err);
+}
+
+static void test_async_and_future(void)
+{
+    counter k = { 0, 0, PTHREAD_MUTEX_INITIALIZER };
+    char keys[64][32];
+    for (int i = 0; i < 64; i++) {
+        snprintf(keys[i], sizeof keys[i], "async/%02d", i);
+        cos_request r = req_for(keys[i]);
+        r.body.data = keys[i];
+        r.body.size = strlen(keys[i]);
+        CHECK(cos_put_object_async(g_c, &r, on_done, &k) == 0);
+    }
+    for (int i = 0; i < 500 && k.done < 64; i++) cos_sleep_ms_for_tests(20);
+    CHECK_INT(k.done, 64);
+    CHECK_INT(k.ok, 64);
+    cos_future *f = cos_future_new();
+    cos_request l = req_for(NULL);
+    l.prefix = "async/";
+    l.max_keys = 10;
+    CHECK(cos_get_bucket_async(g_c, &l, cos_future_done, f) == 0);
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_future_wait(f, &res, &err), err);
+    if (res && res->output.list_objects) {
+        CHECK_INT(res->output.list_objects->contents_count, 10);
+        CHECK(res->output.list_objects->is_truncated);
+        CHECK_STR(res->output.list_objects->next_marker, "async/09");
+    }
+    cos_result_free(res);
+    cos_future_free(f);
+    /* an async call refused up front returns an error and never calls back */
+    cos_request bad = req_for("");
+    CHECK(cos_put_object_async(g_c, &bad, on_done, &k) == COS_ERR_INVALID_ARG);
+}
+
+static void test_listing(void)
+{
+    const char *keys[] = { "list/a", "list/b/1", "list/b/2", "list/c d", "list/e%f" };
+    for (size_t i = 0; i < 5; i++) {
+        cos_request r = req_for(keys[i]);
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_put_object(g_c, &r, &res, &err), err);
+        cos_result_free(res);
+    }
+    cos_request l = req_for(NULL);
+    l.prefix = "list/";
+    l.delimiter = "/";
+    l.encoding_type = "url";
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_get_bucket(g_c, &l, &res, &err), err);
+    cos_list_objects_result *o = res ? res->output.list_objects : NULL;
+    if (o) {
+        CHECK_INT(o->contents_count, 3);
+        CHECK_INT(o->common_prefixes_count, 1);
+        CHECK_STR(o->common_prefixes[0].prefix, "list/b/");
+        CHECK_STR(o->contents[1].key, "list/c d");
+        CHECK_STR(o->contents[2].key, "list/e%f");
+        CHECK_STR(o->prefix, "list/");
+    }
+    cos_result_free(res);
+}
+
+static void test_multipart(void)
+{
+    cos_request r = req_for("mp.bin");
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_multipart_init(g_c, &r, &res, &err), err);
+    char *upload_id = res && res->output.initiate ? cos_strdup(res->output.initiate->upload_id) : NULL;
+    cos_result_free(res);
+    if (!upload_id) return;
+    size_t psz = 1024 * 1024;
+    unsigned char *buf = malloc(2 * psz + 100);
+    test_lcg_fill(buf, 2 * psz + 100, 9);
+    char *etags[3];
+    size_t offs[3] = { 0, psz, 2 * psz }, lens[3] = { psz, psz, 100 };
+    for (int i = 0; i < 3; i++) {
+        cos_request p = req_for("mp.bin");
+        p.upload_id = upload_id;
+        p.part_number = i + 1;
+        p.body.data = buf + offs[i];
+        p.body.size = lens[i];
+        CHECK_OK(cos_multipart_upload(g_c, &p, &res, &err), err);
+        etags[i] = res && res->etag ? cos_strdup(res->etag) : cos_strdup("");
+        cos_result_free(res);
+    }
+    cos_request lp = req_for("mp.bin");
+    lp.upload_id = upload_id;
+    CHECK_OK(cos_multipart_list_part(g_c, &lp, &res, &err), err);
+    if (res && res->output.list_parts) {
+        CHECK_INT(res->output.list_parts->parts_count, 3);
+        CHECK_STR(res->output.list_parts->parts[2].etag, etags[2]);
+        CHECK_INT(res->output.list_parts->parts[2].size, 100);
+    }
+    cos_result_free(res);
+    cos_request lu = req_for(NULL);
+    CHECK_OK(cos_multipart_list(g_c, &lu, &res, &err), err);
+    if (res && res->output.list_uploads) CHECK_INT(res->output.list_uploads->uploads_count, 1);
+    cos_result_free(res);
+    /* wrong order -> InvalidPartOrder */
+    cos_complete_part bad_parts[] = { { 2, etags[1] }, { 1, etags[0] } };
+    cos_complete_multipart_upload bad = { bad_parts, 2 };
+    cos_request c = req_for("mp.bin");
+    c.upload_id = upload_id;
+    c.input.complete = &bad;
+    CHECK(cos_multipart_complete(g_c, &c, &res, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "InvalidPartOrder");
+    cos_error_free(err);
+    err = NULL;
+    cos_complete_part parts[] = { { 1, etags[0] }, { 2, etags[1] }, { 3, etags[2] } };
+    cos_complete_multipart_upload cm = { parts, 3 };
+    c.input.complete = &cm;
+    CHECK_OK(cos_multipart_complete(g_c, &c, &res, &err), err);
+    if (res) {
+        CHECK(res->output.complete && res->output.complete->etag && strstr(res->output.complete->etag, "-3\""));
+        CHECK(res->has_crc64 && res->crc64 == cos_crc64(0, buf, 2 * psz + 100));
+    }
+    cos_result_free(res);
+    cos_request g = req_for("mp.bin");
+    CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+    CHECK(res && res->body_size == 2 * psz + 100 && memcmp(res->body, buf, res->body_size) == 0);
+    cos_result_free(res);
+    /* abort of an unknown upload */
+    cos_request a = req_for("mp.bin");
+    a.upload_id = "nosuchupload";
+    CHECK(cos_multipart_abort(g_c, &a, &res, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "NoSuchUpload");
+    cos_error_free(err);
+    for (int i = 0; i < 3; i++) free(etags[i]);
+    free(upload_id);
+    free(buf);
+}
+
+static void test_configs(void)
+{
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    char *origins[] = { "https://example.com" }, *methods[] = { "GET", "PUT" }, *hdrs[] = { "*" }, *expose[] = { "ETag" };
+    cos_cors_rule rule = { "r1", origins, 1, methods, 2, hdrs, 1, expose, 1, 600 };
+    cos_cors_configuration cors = { &rule, 1 };
+    cos_request r = req_for(NULL);
+    CHECK(cos_get_bucket_cors(g_c, &r, &res, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "NoSuchCORSConfiguration");
+    cos_error_free(err);
+    err = NULL;
+    r.input.cors = &cors;
+    CHECK_OK(cos_put_bucket_cors(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    cos_request g = req_for(NULL);
+    CHECK_OK(cos_get_bucket_cors(g_c, &g, &res, &err), err);
+    if (res && res->output.cors) {
+        CHECK_INT(res->output.cors->rules_count, 1);
+        CHECK_INT(res->output.cors->rules[0].allowed_methods_count, 2);
+        CHECK_INT(res->output.cors->rules[0].max_age_seconds, 600);
+    }
+    cos_result_free(res);
+    /* preflight */
+    cos_request o = req_for("dir/hello world.txt");
+    cos_kv h[] = { { "Origin", "https://example.com" }, { "Access-Control-Request-Method", "PUT" } };
+    o.headers = h;
+    o.header_count = 2;
+    CHECK_OK(cos_options_object(g_c, &o, &res, &err), err);
+    if (res) CHECK_STR(cos_result_header(res, "Access-Control-Allow-Origin"), "https://example.com");
+    cos_result_free(res);
+    h[0].value = "https://evil.example";
+    CHECK(cos_options_object(g_c, &o, &res, &err) == COS_ERR_SERVER);
+    CHECK_INT(err ? err->http_status : 0, 403);
+    cos_error_free(err);
+    err = NULL;
+    /* tagging round trip, bucket and object */
+    cos_tag tags[] = { { "k1", "v1" }, { "k2", "v2" } };
+    cos_tagging t = { tags, 2 };
+    cos_request pt = req_for(NULL);
+    pt.input.tagging = &t;
+    CHECK_OK(cos_put_bucket_tagging(g_c, &pt, &res, &err), err);
+    cos_result_free(res);
+    pt.key = "dir/hello world.txt";
+    CHECK_OK(cos_put_object_tagging(g_c, &pt, &res, &err), err);
+    cos_result_free(res);
+    cos_request gt = req_for("dir/hello world.txt");
+    CHECK_OK(cos_get_object_tagging(g_c, &gt, &res, &err), err);
+    if (res && res->output.tagging) {
+        CHECK_INT(res->output.tagging->tags_count, 2);
+        CHECK_STR(res->output.tagging->tags[1].value, "v2");
+    }
+    cos_result_free(res);
+    /* versioning, lifecycle, policy */
+    cos_versioning_configuration v = { "Enabled" };
+    cos_request pv = req_for(NULL);
+    pv.input.versioning = &v;
+    CHECK_OK(cos_put_bucket_versioning(g_c, &pv, &res, &err), err);
+    cos_result_free(res);
+    cos_request gv = req_for(NULL);
+    CHECK_OK(cos_get_bucket_versioning(g_c, &gv, &res, &err), err);
+    if (res && res->output.versioning) CHECK_STR(res->output.versioning->status, "Enabled");
+    cos_result_free(res);
+    cos_request pp = req_for(NULL);
+    pp.input.policy = "{\"version\":\"2.0\",\"statement\":[{\"principal\":{\"qcs\":[\"*\"]},\"effect\":\"allow\","
+                      "\"action\":[\"name/cos:GetObject\"],\"resource\":[\"qcs::cos:ap-guangzhou:uid/" TEST_APPID ":" BUCKET "/pub/*\"]}]}";
+    CHECK_OK(cos_put_bucket_policy(g_c, &pp, &res, &err), err);
+    cos_result_free(res);
+    cos_request gp = req_for(NULL);
+    CHECK_OK(cos_get_bucket_policy(g_c, &gp, &res, &err), err);
+    CHECK(res && res->body && strstr((char *)res->body, "pub/*"));
+    cos_result_free(res);
+    /* acl */
+    cos_request pa = req_for(NULL);
+    pa.acl = "public-read";
+    CHECK_OK(cos_put_bucket_acl(g_c, &pa, &res, &err), err);
+    cos_result_free(res);
+    cos_request ga = req_for(NULL);
+    CHECK_OK(cos_get_bucket_acl(g_c, &ga, &res, &err), err);
+    if (res && res->output.acl) CHECK_INT(res->output.acl->grants_count, 2);
+    cos_result_free(res);
+}
+
+static void test_copy_delete_append_presign(void)
+{
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    cos_request c = req_for("copy.txt");
+    c.copy_source = BUCKET ".cos.ap-guangzhou.myqcloud.com/dir/hello%20world.txt";
+    CHECK_OK(cos_put_object_copy(g_c, &c, &res, &err), err);
+    if (res && res->output.copy) CHECK_STR(res->output.copy->etag, "\"eee93ecfbef850ca0a84dd59d4061428\"");
+    cos_result_free(res);
+    /* append */
+    cos_request a = req_for("log.txt");
+    a.body.data = "abc";
+    a.body.size = 3;
+    CHECK_OK(cos_append_object(g_c, &a, &res, &err), err);
+    if (res) CHECK_STR(cos_result_header(res, "x-cos-next-append-position"), "3");
+    cos_result_free(res);
+    a.position = 1;
+    CHECK(cos_append_object(g_c, &a, &res, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "PositionNotEqualToLength");
+    cos_error_free(err);
+    err = NULL;
+    /* presigned URL fetched with plain libcurl through the library's own request */
+    cos_url_params up = COS_URL_PARAMS_INIT;
+    up.bucket = BUCKET;
+    up.key = "dir/hello world.txt";
+    char *url = NULL;
+    CHECK_OK(cos_get_object_url(g_c, &up, &url, &err), err);
+    CHECK(url && strstr(url, "q-signature="));
+    if (url) { /* a plain HTTP client, no signing of its own */
+        CURL *cu = curl_easy_init();
+        char connect_to[128];
+        snprintf(connect_to, sizeof connect_to, "::%s", g_srv.endpoint);
+        struct curl_slist *ct = curl_slist_append(NULL, connect_to);
+        cos_buf body = COS_BUF_INIT;
+        curl_easy_setopt(cu, CURLOPT_URL, url);
+        curl_easy_setopt(cu, CURLOPT_CONNECT_TO, ct);
+        curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, test_curl_write);
+        curl_easy_setopt(cu, CURLOPT_WRITEDATA, &body);
+        CHECK(curl_easy_perform(cu) == CURLE_OK);
+        long status = 0;
+        curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &status);
+        CHECK_INT(status, 200);
+        CHECK_STR(body.data, "hello, cos");
+        cos_buf_free(&body);
+        curl_slist_free_all(ct);
+        curl_easy_cleanup(cu);
+    }
+    free(url);
+    /* delete multiple */
+    cos_object_id ids[] = { { "async/00", NULL }, { "async/01", NULL }, { "never-existed", NULL } };
+    cos_delete_request dr = { false, ids, 3 };
+    cos_request d = req_for(NULL);
+    d.input.delete_objects = &dr;
+    CHECK_OK(cos_delete_multiple_object(g_c, &d, &res, &err), err);
+    if (res && res->output.deleted) CHECK_INT(res->output.deleted->deleted_count, 3);
+    cos_result_free(res);
+    cos_request del = req_for("copy.txt");
+    CHECK_OK(cos_delete_object(g_c, &del, &res, &err), err);
+    CHECK_INT(res ? res->http_status : 0, 204);
+    cos_result_free(res);
+    cos_request h = req_for("copy.txt");
+    CHECK(cos_head_object(g_c, &h, &res, &err) == COS_ERR_SERVER);
+    CHECK_INT(err ? err->http_status : 0, 404);
+    cos_error_free(err);
+    err = NULL;
+    /* bucket not empty */
+    cos_request rb = req_for(NULL);
+    CHECK(cos_delete_bucket(g_c, &rb, &res, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "BucketNotEmpty");
+    cos_error_free(err);
+}
+
+int main(void)
+{
+    if (test_server_start(&g_srv, NULL) != 0) {
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cos_error *err = NULL;
+    if (cos_client_new(&g_c, &cfg, &err) != 0) {
+        fprintf(stderr, "client: %s\n", cos_error_message(err));
+        return 1;
+    }
+    RUN(test_bucket_lifecycle);
+    RUN(test_object_put_get);
+    RUN(test_files_and_callbacks);
+    RUN(test_errors_and_validation);
+    RUN(test_clock_skew);
+    RUN(test_async_and_future);
+    RUN(test_listing);
+    RUN(test_multipart);
+    RUN(test_configs);
+    RUN(test_copy_delete_append_presign);
+    cos_client_free(g_c);
+    test_server_stop(&g_srv, false);
+    return test_report();
+}
