@@ -309,7 +309,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *ct = req_header(r, "Content-Type");
         if (strcmp(method, "POST") == 0 && r->bucket && !r->key && ct && cos_starts_with_ci(ct, "multipart/form-data"))
             r->pp = MHD_create_post_processor(conn, 256 * 1024, form_iter, r);
-        r->body_to_file = data && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
+        r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
         *con_cls = r;
         return MHD_YES;
     }
@@ -334,7 +334,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->too_large) return send_error(r, "EntityTooLarge", "request body too large");
     if (r->w.error) return send_error(r, "InternalError", "cannot store the body: %s", strerror(r->w.error));
     if (strcmp(r->path, "/sts") == 0 && !r->bucket) return sts_endpoint(r);
-    if (strncmp(r->path, "/-/faults", 9) == 0 && !r->path_style) return fault_endpoint(r);
+    if (strncmp(r->path, "/-/faults", 9) == 0) return fault_endpoint(r);
     enum MHD_Result ret;
     if (fault_apply(r, &ret)) return ret;
     return handle_request(r);

@@ -101,8 +101,6 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
     return 0;
 }
 
-__attribute__((weak)) void cos_tasks_destroy(struct cos_tasks *t) { (void)t; }
-
 void cos_client_free(cos_client *c)
 {
     if (!c) return;

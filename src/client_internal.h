@@ -51,6 +51,6 @@ void client_log(const cos_client *c, cos_log_level lvl, const char *fmt, ...) CO
 
 /* The transfer manager of a client (transfer code owns its type). */
 struct cos_tasks **client_tasks_slot(cos_client *c);
-void cos_tasks_destroy(struct cos_tasks *t); /* weak: defined by the transfer module */
+void cos_tasks_destroy(struct cos_tasks *t); /* transfer.c */
 
 #endif

@@ -219,7 +219,10 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
             fail(c, COS_ERR_PARSE, "XML path too long");
             return;
         }
-        snprintf(f.prefix, sizeof f.prefix, "%s%s/", top->prefix, name);
+        size_t pl = strlen(top->prefix), nl = strlen(name);
+        memcpy(f.prefix + pl, name, nl); /* f.prefix already holds top->prefix */
+        f.prefix[pl + nl] = '/';
+        f.prefix[pl + nl + 1] = '\0';
         push(c, f);
         return;
     }

@@ -1,0 +1,1388 @@
+/*
+ * transfer.c — uploadFile, sliceUploadFile, sliceCopyFile, downloadFile,
+ * uploadFiles and the task queue.
+ *
+ * Each task has a driver thread that schedules part requests over the
+ * client's shared async engine (never a thread per part), at most
+ * `parallel` in flight, and waits for their completions. Parts are read
+ * straight from the file (pread) while they are sent, their CRC-64 and MD5
+ * computed in the same pass; the whole object's CRC is combined from the
+ * parts and checked against the server's. Memory stays bounded by the parts
+ * in flight, whatever the file size. A small checkpoint file makes
+ * interrupted transfers resumable, even after the process died.
+ */
+#define _GNU_SOURCE
+#include "client_internal.h"
+#include "json.h"
+#include "signer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MIB (1024ULL * 1024ULL)
+
+typedef struct task task;
+
+typedef struct cos_tasks {
+    cos_client *c;
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    task *head, *tail;
+    cos_task_id next_id;
+    int running;                 /* tasks holding one of FileParallelLimit slots */
+    cos_task_list_fn on_change;
+    void *on_change_ud;
+} cos_tasks;
+
+/* One part (or range) of a transfer. */
+typedef struct part {
+    int number;
+    uint64_t offset, size;
+    bool done;
+    bool in_flight;
+    int attempts;
+    char etag[80];
+    uint64_t crc;
+    /* streaming state of the current attempt */
+    uint64_t pos;
+    uint64_t run_crc;
+    cos_md5 *md5;
+    task *t;
+} part;
+
+struct task {
+    cos_task_id id;
+    cos_task_kind kind;
+    cos_task_state state;
+    bool slice_only;              /* sliceUploadFile: always multipart */
+    /* parameters (owned copies) */
+    char *bucket, *region, *key, *file_path, *copy_source, *version_id, *content_type, *acl, *storage_class;
+    cos_kvlist meta, headers;
+    uint64_t slice_size, chunk_size;
+    int parallel;
+    bool no_resume;
+    cos_progress_fn on_progress;
+    void *progress_ud;
+    cos_progress_fn on_hash_progress;
+    void *hash_progress_ud;
+    cos_transfer_done_fn done;
+    void *done_ud;
+    /* runtime */
+    pthread_t thread;
+    bool thread_started;
+    volatile int pause_req, cancel_req;
+    int fd;
+    uint64_t total;
+    uint64_t loaded;
+    double t0;
+    int64_t last_progress_ms;
+    part *parts;
+    size_t nparts;
+    int in_flight;
+    char *upload_id;
+    char *checkpoint;
+    int rc;
+    cos_error *err;
+    cos_transfer_result *res;
+    bool finished;
+    bool waited;                  /* a sync caller took the result */
+    cos_tasks *mgr;
+    task *next;
+};
+
+/* ------------------------------------------------------------------ the manager */
+
+static cos_tasks *tasks_of(cos_client *c)
+{
+    pthread_mutex_lock(&c->tasks_lock);
+    cos_tasks **slot = client_tasks_slot(c);
+    if (!*slot) {
+        cos_tasks *t = calloc(1, sizeof *t);
+        if (t) {
+            t->c = c;
+            pthread_mutex_init(&t->m, NULL);
+            pthread_cond_init(&t->cv, NULL);
+            *slot = t;
+        }
+    }
+    cos_tasks *t = *slot;
+    pthread_mutex_unlock(&c->tasks_lock);
+    return t;
+}
+
+static void notify_change(cos_tasks *mg)
+{
+    cos_task_list_fn fn = mg->on_change;
+    if (fn) fn(mg->on_change_ud);
+}
+
+static void task_free(task *t)
+{
+    free(t->bucket);
+    free(t->region);
+    free(t->key);
+    free(t->file_path);
+    free(t->copy_source);
+    free(t->version_id);
+    free(t->content_type);
+    free(t->acl);
+    free(t->storage_class);
+    cos_kvlist_free(&t->meta);
+    cos_kvlist_free(&t->headers);
+    for (size_t i = 0; i < t->nparts; i++) cos_md5_free(t->parts[i].md5);
+    free(t->parts);
+    free(t->upload_id);
+    free(t->checkpoint);
+    cos_error_free(t->err);
+    cos_transfer_result_free(t->res);
+    free(t);
+}
+
+void cos_tasks_destroy(cos_tasks *mg)
+{
+    if (!mg) return;
+    pthread_mutex_lock(&mg->m);
+    for (task *t = mg->head; t; t = t->next) t->cancel_req = t->finished ? 0 : 1;
+    pthread_cond_broadcast(&mg->cv);
+    pthread_mutex_unlock(&mg->m);
+    for (task *t = mg->head; t; t = t->next)
+        if (t->thread_started) pthread_join(t->thread, NULL);
+    for (task *t = mg->head, *n; t; t = n) {
+        n = t->next;
+        task_free(t);
+    }
+    pthread_mutex_destroy(&mg->m);
+    pthread_cond_destroy(&mg->cv);
+    free(mg);
+}
+
+static void set_state(task *t, cos_task_state s)
+{
+    pthread_mutex_lock(&t->mgr->m);
+    t->state = s;
+    pthread_cond_broadcast(&t->mgr->cv);
+    pthread_mutex_unlock(&t->mgr->m);
+    notify_change(t->mgr);
+}
+
+/* Trim finished tasks beyond UploadQueueSize (oldest first). */
+static void trim_finished(cos_tasks *mg)
+{
+    int limit = mg->c->cfg.upload_queue_size;
+    int count = 0;
+    for (task *t = mg->head; t; t = t->next) count++;
+    task **pp = &mg->head;
+    task *prev = NULL;
+    while (*pp && count > limit) {
+        task *t = *pp;
+        if (t->finished && t->waited) {
+            *pp = t->next;
+            if (mg->tail == t) mg->tail = prev;
+            if (t->thread_started) pthread_join(t->thread, NULL);
+            task_free(t);
+            count--;
+            continue;
+        }
+        prev = t;
+        pp = &t->next;
+    }
+}
+
+/* ------------------------------------------------------------------ progress */
+
+static void report_progress(task *t, bool force)
+{
+    if (!t->on_progress) return;
+    int64_t now = cos_mono_ms();
+    if (!force && now - t->last_progress_ms < t->mgr->c->cfg.progress_interval_ms) return;
+    t->last_progress_ms = now;
+    double el = cos_mono_sec() - t->t0;
+    cos_progress p = { t->loaded, t->total, el > 0 ? (double)t->loaded / el : 0,
+                       t->total ? (double)t->loaded / (double)t->total : 1.0 };
+    t->on_progress(t->progress_ud, &p);
+}
+
+/* ------------------------------------------------------------------ errors */
+
+static void fail(task *t, int rc, cos_error *e)
+{
+    if (t->rc) {
+        cos_error_free(e);
+        return;
+    }
+    t->rc = rc ? rc : COS_ERR_INTERNAL;
+    t->err = e ? e : cos_error_new((cos_error_kind)t->rc, NULL);
+}
+
+static void failf(task *t, int rc, const char *fmt, const char *arg)
+{
+    cos_error *e = NULL;
+    cos_err_set(&e, (cos_error_kind)rc, fmt, arg);
+    fail(t, rc, e);
+}
+
+/* ------------------------------------------------------------------ checkpoints */
+
+static char *checkpoint_path(task *t, const char *what, uint64_t size, int64_t mtime)
+{
+    const char *dir = t->mgr->c->cfg.checkpoint_dir;
+    char *fallback = NULL;
+    if (!dir) {
+        const char *home = getenv("HOME");
+        fallback = cos_sprintf("%s/.cache/cos-c", home && *home ? home : "/tmp");
+        dir = fallback;
+    }
+    char *parent = cos_strdup(dir);
+    for (char *p = parent + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(parent, 0700);
+            *p = '/';
+        }
+    mkdir(parent, 0700);
+    free(parent);
+    char *ident = cos_sprintf("%s|%s|%s|%s|%llu|%lld|%llu", what, t->bucket, t->key, t->file_path ? t->file_path : "",
+                              (unsigned long long)size, (long long)mtime, (unsigned long long)t->chunk_size);
+    char h[41];
+    cos_sha1_hex(ident, strlen(ident), h);
+    char *p = cos_sprintf("%s/%s.json", dir, h);
+    free(ident);
+    free(fallback);
+    return p;
+}
+
+static void checkpoint_write(task *t)
+{
+    if (!t->checkpoint) return;
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "{\"upload_id\":");
+    cos_json_put_str(&b, t->upload_id ? t->upload_id : "");
+    cos_buf_puts(&b, ",\"parts\":[");
+    int first = 1;
+    for (size_t i = 0; i < t->nparts; i++) {
+        if (!t->parts[i].done) continue;
+        cos_buf_printf(&b, "%s{\"n\":%d,\"crc\":\"%llu\",\"etag\":", first ? "" : ",", t->parts[i].number,
+                       (unsigned long long)t->parts[i].crc);
+        cos_json_put_str(&b, t->parts[i].etag);
+        cos_buf_puts(&b, "}");
+        first = 0;
+    }
+    cos_buf_puts(&b, "]}\n");
+    char *tmp = cos_sprintf("%s.tmp", t->checkpoint);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        ssize_t w = write(fd, b.data, b.len);
+        int ok = w == (ssize_t)b.len && fsync(fd) == 0;
+        close(fd);
+        if (ok) rename(tmp, t->checkpoint);
+        else unlink(tmp);
+    }
+    free(tmp);
+    cos_buf_free(&b);
+}
+
+static cos_json *checkpoint_read(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    cos_buf b = COS_BUF_INIT;
+    char tmp[4096];
+    ssize_t n;
+    while ((n = read(fd, tmp, sizeof tmp)) > 0) cos_buf_append(&b, tmp, (size_t)n);
+    close(fd);
+    cos_json *j = b.data ? cos_json_parse(b.data, b.len, NULL) : NULL;
+    cos_buf_free(&b);
+    return j;
+}
+
+/* ------------------------------------------------------------------ parts in flight */
+
+static int64_t part_read(void *ud, void *buf, size_t len)
+{
+    part *p = ud;
+    uint64_t left = p->size - p->pos;
+    size_t want = (size_t)COS_MIN((uint64_t)len, left);
+    if (!want) return 0;
+    ssize_t n;
+    do n = pread(p->t->fd, buf, want, (off_t)(p->offset + p->pos));
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return -1;
+    p->pos += (uint64_t)n;
+    p->run_crc = cos_crc64(p->run_crc, buf, (size_t)n);
+    cos_md5_update(p->md5, buf, (size_t)n);
+    return n;
+}
+
+static int part_seek(void *ud, uint64_t off)
+{
+    part *p = ud;
+    if (off != 0) return -1;
+    p->pos = 0;
+    p->run_crc = 0;
+    cos_md5_free(p->md5);
+    p->md5 = cos_md5_new();
+    return 0;
+}
+
+/* Download ranges arrive here: written at their place in the file. */
+static int range_write(void *ud, const void *buf, size_t len)
+{
+    part *p = ud;
+    const char *b = buf;
+    size_t off = 0;
+    if (p->pos + len > p->size) return -1; /* more than asked for */
+    while (off < len) {
+        ssize_t n = pwrite(p->t->fd, b + off, len - off, (off_t)(p->offset + p->pos));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        off += (size_t)n;
+        p->pos += (uint64_t)n;
+    }
+    p->run_crc = cos_crc64(p->run_crc, buf, len);
+    return 0;
+}
+
+typedef struct part_call {
+    part *p;
+    int rc;
+    cos_result *res;
+    cos_error *err;
+} part_call;
+
+static void part_done(void *ud, int rc, cos_result *res, cos_error *err);
+
+static int64_t retry_delay_ms(int attempt) { return 200LL << (attempt < 5 ? attempt : 5); }
+
+/* Start the request of one part. */
+static int start_part(task *t, part *p)
+{
+    cos_client *c = t->mgr->c;
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = t->bucket;
+    r.region = t->region;
+    r.key = t->key;
+    p->pos = 0;
+    p->run_crc = 0;
+    cos_md5_free(p->md5);
+    p->md5 = cos_md5_new();
+    p->t = t;
+    char range[80];
+    cos_op op;
+    if (t->kind == COS_TASK_UPLOAD) {
+        op = COS_OP_MULTIPART_UPLOAD;
+        r.upload_id = t->upload_id;
+        r.part_number = p->number;
+        r.body.read = part_read;
+        r.body.seek = part_seek;
+        r.body.read_user_data = p;
+        r.body.length = (int64_t)p->size;
+        if (c->cfg.upload_check_content_md5) { /* Content-MD5 must be known before sending: one more read */
+            unsigned char *buf = malloc(1 << 20);
+            cos_md5 *m = cos_md5_new();
+            uint64_t done = 0;
+            while (buf && done < p->size) {
+                ssize_t n = pread(t->fd, buf, (size_t)COS_MIN(p->size - done, (uint64_t)(1 << 20)), (off_t)(p->offset + done));
+                if (n <= 0) break;
+                cos_md5_update(m, buf, (size_t)n);
+                done += (uint64_t)n;
+            }
+            unsigned char d[16];
+            cos_md5_final(m, d);
+            cos_md5_free(m);
+            free(buf);
+            static __thread char b64[32];
+            cos_base64_encode(d, 16, b64);
+            r.content_md5 = b64;
+        }
+    } else if (t->kind == COS_TASK_COPY) {
+        op = COS_OP_UPLOAD_PART_COPY;
+        r.upload_id = t->upload_id;
+        r.part_number = p->number;
+        r.copy_source = t->copy_source;
+        snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)p->offset,
+                 (unsigned long long)(p->offset + p->size - 1));
+        r.copy_source_range = range;
+    } else {
+        op = COS_OP_GET_OBJECT;
+        r.version_id = t->version_id;
+        snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)p->offset,
+                 (unsigned long long)(p->offset + p->size - 1));
+        r.range = range;
+        r.sink.write = range_write;
+        r.sink.write_user_data = p;
+        r.if_match = NULL;
+    }
+    part_call *pc = calloc(1, sizeof *pc);
+    pc->p = p;
+    p->in_flight = true;
+    t->in_flight++;
+    int rc = cos_call_async(c, op, &r, part_done, pc);
+    if (rc) {
+        p->in_flight = false;
+        t->in_flight--;
+        free(pc);
+    }
+    return rc;
+}
+
+static void part_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    part_call *pc = ud;
+    task *t = pc->p->t;
+    pthread_mutex_lock(&t->mgr->m);
+    pc->rc = rc;
+    pc->res = res;
+    pc->err = err;
+    part *p = pc->p;
+    p->in_flight = false;
+    t->in_flight--;
+    if (rc == 0) {
+        if (t->kind == COS_TASK_UPLOAD) {
+            unsigned char d[16];
+            char hex[33];
+            cos_md5_final(p->md5, d);
+            cos_hex_encode(d, 16, hex);
+            snprintf(p->etag, sizeof p->etag, "\"%s\"", hex);
+            /* the server's ETag of a part is its MD5: a mismatch is corruption */
+            if (res->etag && !strstr(res->etag, hex)) rc = COS_ERR_INTEGRITY;
+            p->crc = p->run_crc;
+        } else if (t->kind == COS_TASK_COPY) {
+            const char *e = res->output.copy && res->output.copy->etag ? res->output.copy->etag : res->etag;
+            snprintf(p->etag, sizeof p->etag, "%s", e ? e : "");
+            uint64_t crc = 0;
+            if (res->output.copy && res->output.copy->crc64) cos_parse_u64(res->output.copy->crc64, &crc);
+            p->crc = crc;
+        } else {
+            p->crc = p->run_crc;
+            if (p->pos != p->size) rc = COS_ERR_NETWORK; /* short body */
+        }
+    }
+    if (rc == 0) {
+        p->done = true;
+        t->loaded += p->size;
+    } else {
+        p->attempts++;
+        bool retryable = rc != COS_ERR_INVALID_ARG && rc != COS_ERR_CANCELED &&
+                         !(err && err->http_status >= 400 && err->http_status < 500 && err->http_status != 408 &&
+                           err->http_status != 429);
+        if (!retryable || p->attempts > t->mgr->c->cfg.chunk_retry_times) {
+            if (!t->rc) {
+                t->rc = rc;
+                t->err = err ? err : cos_error_new((cos_error_kind)rc, "part transfer failed");
+                if (!err && rc == COS_ERR_INTEGRITY) {
+                    free(t->err->message);
+                    t->err->message = cos_sprintf("part %d: the server's ETag does not match the MD5 sent", p->number);
+                }
+                pc->err = NULL;
+            }
+        }
+    }
+    pthread_cond_broadcast(&t->mgr->cv);
+    pthread_mutex_unlock(&t->mgr->m);
+    cos_result_free(pc->res);
+    cos_error_free(pc->err);
+    free(pc);
+}
+
+/* Run every part not yet done, `parallel` at a time; honours pause/cancel. 0 when all done. */
+static int run_parts(task *t)
+{
+    cos_tasks *mg = t->mgr;
+    pthread_mutex_lock(&mg->m);
+    for (;;) {
+        if (t->rc) break;
+        bool all = true;
+        for (size_t i = 0; i < t->nparts; i++) all &= t->parts[i].done;
+        if (all) break;
+        if (!t->pause_req && !t->cancel_req) {
+            for (size_t i = 0; i < t->nparts && t->in_flight < t->parallel; i++) {
+                part *p = &t->parts[i];
+                if (p->done || p->in_flight) continue;
+                if (p->attempts) { /* a failed part: back off before the next try */
+                    pthread_mutex_unlock(&mg->m);
+                    cos_sleep_ms(retry_delay_ms(p->attempts));
+                    pthread_mutex_lock(&mg->m);
+                }
+                if (start_part(t, p) != 0) {
+                    failf(t, COS_ERR_INTERNAL, "%s", "cannot start a part request");
+                    break;
+                }
+            }
+        }
+        if ((t->pause_req || t->cancel_req) && t->in_flight == 0) break;
+        pthread_cond_wait(&mg->cv, &mg->m);
+        pthread_mutex_unlock(&mg->m);
+        if (t->kind != COS_TASK_COPY) checkpoint_write(t);
+        report_progress(t, false);
+        pthread_mutex_lock(&mg->m);
+    }
+    while (t->in_flight > 0) pthread_cond_wait(&mg->cv, &mg->m); /* never leave parts behind */
+    pthread_mutex_unlock(&mg->m);
+    checkpoint_write(t);
+    if (t->rc) return t->rc;
+    if (t->cancel_req) return COS_ERR_CANCELED;
+    if (t->pause_req) return 1; /* paused */
+    return 0;
+}
+
+/* Cut [0,size) into parts, growing the part size until there are at most MaxPartNumber. */
+static void make_parts(task *t, uint64_t size, uint64_t chunk)
+{
+    int maxn = t->mgr->c->cfg.max_part_number;
+    while (chunk * (uint64_t)maxn < size) chunk *= 2;
+    t->chunk_size = chunk;
+    size_t n = size ? (size_t)((size + chunk - 1) / chunk) : 1;
+    t->parts = calloc(n, sizeof *t->parts);
+    t->nparts = n;
+    for (size_t i = 0; i < n; i++) {
+        t->parts[i].number = (int)i + 1;
+        t->parts[i].offset = i * chunk;
+        t->parts[i].size = COS_MIN(chunk, size - i * chunk);
+        t->parts[i].t = t;
+    }
+}
+
+static void apply_object_headers(task *t, cos_request *r)
+{
+    r->content_type = t->content_type;
+    r->acl = t->acl;
+    r->storage_class = t->storage_class;
+    r->meta = t->meta.items;
+    r->meta_count = t->meta.count;
+    r->headers = t->headers.items;
+    r->header_count = t->headers.count;
+}
+
+static uint64_t combined_crc(task *t)
+{
+    uint64_t crc = 0;
+    for (size_t i = 0; i < t->nparts; i++) crc = cos_crc64_combine(crc, t->parts[i].crc, t->parts[i].size);
+    return crc;
+}
+
+static cos_transfer_result *new_result(task *t)
+{
+    cos_transfer_result *r = calloc(1, sizeof *r);
+    r->task_id = t->id;
+    r->size = t->total;
+    return r;
+}
+
+/* MD5 of a local part, for verifying a part found on the server. */
+static bool local_part_matches(task *t, const part *p, const char *etag)
+{
+    unsigned char *buf = malloc(1 << 20);
+    cos_md5 *m = cos_md5_new();
+    uint64_t done = 0;
+    while (buf && done < p->size) {
+        ssize_t n = pread(t->fd, buf, (size_t)COS_MIN(p->size - done, (uint64_t)(1 << 20)), (off_t)(p->offset + done));
+        if (n <= 0) break;
+        cos_md5_update(m, buf, (size_t)n);
+        done += (uint64_t)n;
+    }
+    unsigned char d[16];
+    char hex[33];
+    cos_md5_final(m, d);
+    cos_md5_free(m);
+    free(buf);
+    cos_hex_encode(d, 16, hex);
+    return done == p->size && etag && strstr(etag, hex);
+}
+
+/* Mark parts already on the server (listed, size and ETag verified) as done. */
+static int adopt_server_parts(task *t, int *resumed)
+{
+    cos_client *c = t->mgr->c;
+    int marker = 0;
+    for (;;) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = t->bucket;
+        r.region = t->region;
+        r.key = t->key;
+        r.upload_id = t->upload_id;
+        r.part_number_marker = marker;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_multipart_list_part(c, &r, &res, &err);
+        if (rc) {
+            cos_error_free(err);
+            return rc;
+        }
+        cos_list_parts_result *lp = res->output.list_parts;
+        for (size_t i = 0; lp && i < lp->parts_count; i++) {
+            int n = lp->parts[i].part_number;
+            if (n < 1 || (size_t)n > t->nparts) continue;
+            part *p = &t->parts[n - 1];
+            if (p->done || lp->parts[i].size != p->size || !local_part_matches(t, p, lp->parts[i].etag)) continue;
+            p->done = true;
+            snprintf(p->etag, sizeof p->etag, "%s", lp->parts[i].etag);
+            uint64_t crc = 0;
+            cos_crc64_file(t->file_path, p->offset, (int64_t)p->size, &crc);
+            p->crc = crc;
+            t->loaded += p->size;
+            (*resumed)++;
+        }
+        bool more = lp && lp->is_truncated && lp->next_part_number_marker > marker;
+        marker = lp ? lp->next_part_number_marker : 0;
+        cos_result_free(res);
+        if (!more) return 0;
+    }
+}
+
+static void abort_upload(task *t)
+{
+    if (!t->upload_id) return;
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = t->bucket;
+    r.region = t->region;
+    r.key = t->key;
+    r.upload_id = t->upload_id;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    cos_multipart_abort(t->mgr->c, &r, &res, &err);
+    cos_result_free(res);
+    cos_error_free(err);
+}
+
+/* An earlier upload of this key found by listing, as the official SDK does. */
+static char *find_upload_by_listing(task *t)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = t->bucket;
+    r.region = t->region;
+    r.prefix = t->key;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    char *found = NULL;
+    if (cos_multipart_list(t->mgr->c, &r, &res, &err) == 0 && res->output.list_uploads) {
+        cos_list_multipart_uploads_result *l = res->output.list_uploads;
+        for (size_t i = l->uploads_count; i-- > 0 && !found;) /* newest last */
+            if (l->uploads[i].key && !strcmp(l->uploads[i].key, t->key)) found = cos_strdup(l->uploads[i].upload_id);
+    }
+    cos_result_free(res);
+    cos_error_free(err);
+    return found;
+}
+
+static void run_upload(task *t)
+{
+    cos_client *c = t->mgr->c;
+    set_state(t, COS_TASK_CHECKING);
+    t->fd = open(t->file_path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (t->fd < 0 || fstat(t->fd, &st) != 0) {
+        cos_error *e = NULL;
+        cos_err_io(&e, errno, "cannot open", t->file_path);
+        fail(t, COS_ERR_IO, e);
+        return;
+    }
+    t->total = (uint64_t)st.st_size;
+    uint64_t slice = t->slice_size ? t->slice_size : c->cfg.slice_size;
+    if (!t->slice_only && t->total <= slice) { /* simple upload */
+        set_state(t, COS_TASK_RUNNING);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = t->bucket;
+        r.region = t->region;
+        r.key = t->key;
+        r.body.file_path = t->file_path;
+        r.body.file_length = -1;
+        apply_object_headers(t, &r);
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        cos_op op = c->cfg.simple_upload_method == COS_SIMPLE_UPLOAD_PUT ? COS_OP_PUT_OBJECT : COS_OP_POST_OBJECT;
+        int rc = cos_call(c, op, &r, &res, &err);
+        if (rc) {
+            fail(t, rc, err);
+            return;
+        }
+        uint64_t crc = 0;
+        cos_crc64_file(t->file_path, 0, -1, &crc);
+        if (res->has_crc64 && res->crc64 != crc) { /* the file changed while it was sent */
+            cos_result_free(res);
+            failf(t, COS_ERR_INTEGRITY, "CRC-64 of %s does not match the uploaded object", t->file_path);
+            return;
+        }
+        t->loaded = t->total;
+        t->res = new_result(t);
+        t->res->etag = cos_strdup(res->etag);
+        t->res->request_id = cos_strdup(res->request_id);
+        t->res->version_id = cos_strdup(res->version_id);
+        t->res->crc64 = crc;
+        cos_result_free(res);
+        return;
+    }
+    make_parts(t, t->total, t->chunk_size ? t->chunk_size : c->cfg.chunk_size);
+    free(t->checkpoint);
+    t->checkpoint = checkpoint_path(t, "upload", t->total, (int64_t)st.st_mtime);
+    int resumed = 0;
+    if (!t->no_resume && !t->upload_id) {
+        cos_json *cp = checkpoint_read(t->checkpoint);
+        const char *id = cos_json_get_str(cp, "upload_id");
+        if (id && *id) t->upload_id = cos_strdup(id);
+        cos_json_free(cp);
+        if (!t->upload_id) t->upload_id = find_upload_by_listing(t);
+    }
+    if (t->upload_id && !t->no_resume) {
+        for (size_t i = 0; i < t->nparts; i++)
+            if (t->parts[i].done) { /* restarted in this process: parts stay done */
+                resumed = 0;
+                break;
+            }
+        bool any_done = false;
+        for (size_t i = 0; i < t->nparts; i++) any_done |= t->parts[i].done;
+        if (!any_done && adopt_server_parts(t, &resumed) != 0) { /* gone: start over */
+            free(t->upload_id);
+            t->upload_id = NULL;
+        }
+    }
+    if (!t->upload_id) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = t->bucket;
+        r.region = t->region;
+        r.key = t->key;
+        apply_object_headers(t, &r);
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_multipart_init(c, &r, &res, &err);
+        if (rc) {
+            fail(t, rc, err);
+            return;
+        }
+        t->upload_id = cos_strdup(res->output.initiate ? res->output.initiate->upload_id : NULL);
+        cos_result_free(res);
+        if (!t->upload_id) {
+            failf(t, COS_ERR_PARSE, "%s", "InitiateMultipartUpload returned no UploadId");
+            return;
+        }
+    }
+    checkpoint_write(t);
+    set_state(t, COS_TASK_RUNNING);
+    report_progress(t, false);
+    int rc = run_parts(t);
+    if (rc == 1) return; /* paused */
+    if (rc == COS_ERR_CANCELED) {
+        abort_upload(t);
+        unlink(t->checkpoint);
+        fail(t, COS_ERR_CANCELED, cos_error_new(COS_ERR_CANCELED, "canceled"));
+        return;
+    }
+    if (rc) return;
+    cos_complete_part *cp = calloc(t->nparts, sizeof *cp);
+    for (size_t i = 0; i < t->nparts; i++) {
+        cp[i].part_number = t->parts[i].number;
+        cp[i].etag = t->parts[i].etag;
+    }
+    cos_complete_multipart_upload cm = { cp, t->nparts };
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = t->bucket;
+    r.region = t->region;
+    r.key = t->key;
+    r.upload_id = t->upload_id;
+    r.input.complete = &cm;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    rc = cos_multipart_complete(c, &r, &res, &err);
+    free(cp);
+    if (rc) {
+        fail(t, rc, err);
+        return;
+    }
+    uint64_t crc = combined_crc(t);
+    if (res->has_crc64 && res->crc64 != crc) {
+        cos_result_free(res);
+        failf(t, COS_ERR_INTEGRITY, "CRC-64 of the completed object does not match %s", t->file_path);
+        return;
+    }
+    unlink(t->checkpoint);
+    t->res = new_result(t);
+    t->res->etag = cos_strdup(res->output.complete ? res->output.complete->etag : res->etag);
+    t->res->location = cos_strdup(res->output.complete ? res->output.complete->location : NULL);
+    t->res->request_id = cos_strdup(res->request_id);
+    t->res->upload_id = cos_strdup(t->upload_id);
+    t->res->crc64 = crc;
+    t->res->multipart = true;
+    t->res->part_count = (int)t->nparts;
+    t->res->parts_resumed = resumed;
+    cos_result_free(res);
+}
+
+/* ------------------------------------------------------------------ download */
+
+static void run_download(task *t)
+{
+    cos_client *c = t->mgr->c;
+    set_state(t, COS_TASK_CHECKING);
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = t->bucket;
+    h.region = t->region;
+    h.key = t->key;
+    h.version_id = t->version_id;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_head_object(c, &h, &res, &err);
+    if (rc) {
+        fail(t, rc, err);
+        return;
+    }
+    t->total = res->content_length;
+    bool has_crc = res->has_crc64;
+    uint64_t want_crc = res->crc64;
+    char *etag = cos_strdup(res->etag ? res->etag : "");
+    cos_result_free(res);
+    char *partial = cos_sprintf("%s.cos-partial", t->file_path);
+    make_parts(t, t->total, t->chunk_size ? t->chunk_size : COS_MAX(c->cfg.chunk_size, 8 * MIB));
+    free(t->checkpoint);
+    t->checkpoint = cos_sprintf("%s.cos-partial.json", t->file_path);
+    int resumed = 0;
+    struct stat st;
+    cos_json *cp = t->no_resume ? NULL : checkpoint_read(t->checkpoint);
+    const char *cp_etag = cos_json_get_str(cp, "upload_id"); /* the object's ETag is kept in this slot */
+    bool resume = cp && cp_etag && !strcmp(cp_etag, etag) && stat(partial, &st) == 0 && (uint64_t)st.st_size == t->total;
+    t->fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0644);
+    if (t->fd < 0 || (!resume && ftruncate(t->fd, (off_t)t->total) != 0)) {
+        cos_error *e = NULL;
+        cos_err_io(&e, errno, "cannot write", partial);
+        fail(t, COS_ERR_IO, e);
+        cos_json_free(cp);
+        free(partial);
+        free(etag);
+        return;
+    }
+    if (resume) {
+        const cos_json *parts = cos_json_get(cp, "parts");
+        for (size_t i = 0; parts && i < parts->count; i++) {
+            int64_t n = 0;
+            uint64_t crc = 0;
+            cos_json_get_i64(&parts->items[i], "n", &n);
+            const char *cs = cos_json_get_str(&parts->items[i], "crc");
+            if (n < 1 || (size_t)n > t->nparts || !cs || cos_parse_u64(cs, &crc)) continue;
+            part *p = &t->parts[n - 1];
+            uint64_t local = 0;
+            if (cos_crc64_file(partial, p->offset, (int64_t)p->size, &local) == 0 && local == crc) {
+                p->done = true;
+                p->crc = crc;
+                t->loaded += p->size;
+                resumed++;
+            }
+        }
+    }
+    cos_json_free(cp);
+    free(t->upload_id);
+    t->upload_id = etag; /* written into the checkpoint to detect a changed object */
+    set_state(t, COS_TASK_RUNNING);
+    rc = t->total ? run_parts(t) : 0;
+    if (rc == 1) {
+        free(partial);
+        return;
+    }
+    if (rc) {
+        if (rc == COS_ERR_CANCELED) {
+            unlink(partial);
+            unlink(t->checkpoint);
+            fail(t, rc, cos_error_new(COS_ERR_CANCELED, "canceled"));
+        }
+        free(partial);
+        return;
+    }
+    uint64_t crc = combined_crc(t);
+    if (has_crc && crc != want_crc) {
+        unlink(t->checkpoint); /* the data on disk is wrong: start over next time */
+        failf(t, COS_ERR_INTEGRITY, "CRC-64 of the downloaded data does not match the object %s", t->key);
+        free(partial);
+        return;
+    }
+    if (fsync(t->fd) != 0 || rename(partial, t->file_path) != 0) {
+        cos_error *e = NULL;
+        cos_err_io(&e, errno, "cannot write", t->file_path);
+        fail(t, COS_ERR_IO, e);
+        free(partial);
+        return;
+    }
+    unlink(t->checkpoint);
+    free(partial);
+    t->res = new_result(t);
+    t->res->etag = cos_strdup(t->upload_id);
+    t->res->crc64 = crc;
+    t->res->multipart = t->nparts > 1;
+    t->res->part_count = (int)t->nparts;
+    t->res->parts_resumed = resumed;
+}
+
+/* ------------------------------------------------------------------ copy */
+
+static int parse_source(const char *src, char **bucket, char **region, char **key)
+{
+    const char *cos = strstr(src, ".cos.");
+    const char *slash = strchr(src, '/');
+    if (!cos || !slash || cos > slash) return -1;
+    *bucket = cos_strndup(src, (size_t)(cos - src));
+    const char *reg = cos + 5;
+    const char *dot = strchr(reg, '.');
+    *region = cos_strndup(reg, (size_t)((dot && dot < slash ? dot : slash) - reg));
+    *key = cos_uri_decode(slash + 1, strlen(slash + 1));
+    return *key ? 0 : -1;
+}
+
+static void run_copy(task *t)
+{
+    cos_client *c = t->mgr->c;
+    set_state(t, COS_TASK_CHECKING);
+    char *sb = NULL, *sr = NULL, *sk = NULL;
+    if (!t->copy_source || parse_source(t->copy_source, &sb, &sr, &sk) != 0) {
+        free(sb);
+        free(sr);
+        free(sk);
+        fail(t, COS_ERR_INVALID_ARG, cos_error_new(COS_ERR_INVALID_ARG, "copy_source must look like BUCKET-APPID.cos.REGION.myqcloud.com/KEY"));
+        return;
+    }
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = sb;
+    h.region = sr;
+    h.key = sk;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_head_object(c, &h, &res, &err);
+    free(sb);
+    free(sr);
+    free(sk);
+    if (rc) {
+        fail(t, rc, err);
+        return;
+    }
+    t->total = res->content_length;
+    uint64_t src_crc = res->crc64;
+    bool has_crc = res->has_crc64;
+    cos_result_free(res);
+    uint64_t slice = t->slice_size ? t->slice_size : c->cfg.copy_slice_size;
+    set_state(t, COS_TASK_RUNNING);
+    if (t->total <= slice) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = t->bucket;
+        r.region = t->region;
+        r.key = t->key;
+        r.copy_source = t->copy_source;
+        apply_object_headers(t, &r);
+        rc = cos_put_object_copy(c, &r, &res, &err);
+        if (rc) {
+            fail(t, rc, err);
+            return;
+        }
+        t->loaded = t->total;
+        t->res = new_result(t);
+        t->res->etag = cos_strdup(res->output.copy ? res->output.copy->etag : NULL);
+        t->res->request_id = cos_strdup(res->request_id);
+        t->res->crc64 = src_crc;
+        cos_result_free(res);
+        return;
+    }
+    make_parts(t, t->total, t->chunk_size ? t->chunk_size : c->cfg.copy_chunk_size);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = t->bucket;
+    r.region = t->region;
+    r.key = t->key;
+    apply_object_headers(t, &r);
+    rc = cos_multipart_init(c, &r, &res, &err);
+    if (rc) {
+        fail(t, rc, err);
+        return;
+    }
+    t->upload_id = cos_strdup(res->output.initiate ? res->output.initiate->upload_id : "");
+    cos_result_free(res);
+    rc = run_parts(t);
+    if (rc) {
+        if (rc != 1) abort_upload(t);
+        if (rc == COS_ERR_CANCELED) fail(t, rc, cos_error_new(COS_ERR_CANCELED, "canceled"));
+        if (rc == 1) { /* a copy cannot be paused half-way without its parts: treat as cancel */
+            fail(t, COS_ERR_CANCELED, cos_error_new(COS_ERR_CANCELED, "paused copies restart from the beginning"));
+        }
+        return;
+    }
+    cos_complete_part *cp = calloc(t->nparts, sizeof *cp);
+    for (size_t i = 0; i < t->nparts; i++) {
+        cp[i].part_number = t->parts[i].number;
+        cp[i].etag = t->parts[i].etag;
+    }
+    cos_complete_multipart_upload cm = { cp, t->nparts };
+    cos_request cr = COS_REQUEST_INIT;
+    cr.bucket = t->bucket;
+    cr.region = t->region;
+    cr.key = t->key;
+    cr.upload_id = t->upload_id;
+    cr.input.complete = &cm;
+    rc = cos_multipart_complete(c, &cr, &res, &err);
+    free(cp);
+    if (rc) {
+        abort_upload(t);
+        fail(t, rc, err);
+        return;
+    }
+    if (has_crc && res->has_crc64 && res->crc64 != src_crc) {
+        cos_result_free(res);
+        failf(t, COS_ERR_INTEGRITY, "%s", "CRC-64 of the copy does not match its source");
+        return;
+    }
+    t->res = new_result(t);
+    t->res->etag = cos_strdup(res->output.complete ? res->output.complete->etag : NULL);
+    t->res->request_id = cos_strdup(res->request_id);
+    t->res->upload_id = cos_strdup(t->upload_id);
+    t->res->crc64 = src_crc;
+    t->res->multipart = true;
+    t->res->part_count = (int)t->nparts;
+    cos_result_free(res);
+}
+
+/* ------------------------------------------------------------------ the driver thread */
+
+static void *task_main(void *arg)
+{
+    task *t = arg;
+    cos_tasks *mg = t->mgr;
+    for (;;) {
+        /* wait for a FileParallelLimit slot (state: waiting) */
+        pthread_mutex_lock(&mg->m);
+        while (mg->running >= mg->c->cfg.file_parallel_limit && !t->cancel_req) pthread_cond_wait(&mg->cv, &mg->m);
+        mg->running++;
+        pthread_mutex_unlock(&mg->m);
+        t->t0 = cos_mono_sec();
+        if (!t->cancel_req) {
+            if (t->kind == COS_TASK_UPLOAD) run_upload(t);
+            else if (t->kind == COS_TASK_DOWNLOAD) run_download(t);
+            else run_copy(t);
+        } else {
+            fail(t, COS_ERR_CANCELED, cos_error_new(COS_ERR_CANCELED, "canceled"));
+        }
+        if (t->fd >= 0) close(t->fd);
+        t->fd = -1;
+        pthread_mutex_lock(&mg->m);
+        mg->running--;
+        pthread_cond_broadcast(&mg->cv);
+        bool paused = !t->rc && !t->res && t->pause_req && !t->cancel_req;
+        if (paused) {
+            t->state = COS_TASK_PAUSED;
+            pthread_mutex_unlock(&mg->m);
+            notify_change(mg);
+            pthread_mutex_lock(&mg->m);
+            while (t->pause_req && !t->cancel_req) pthread_cond_wait(&mg->cv, &mg->m);
+            bool cancel = t->cancel_req;
+            pthread_mutex_unlock(&mg->m);
+            if (cancel) {
+                if (t->kind == COS_TASK_UPLOAD) {
+                    abort_upload(t);
+                    if (t->checkpoint) unlink(t->checkpoint);
+                }
+                fail(t, COS_ERR_CANCELED, cos_error_new(COS_ERR_CANCELED, "canceled"));
+                pthread_mutex_lock(&mg->m);
+            } else {
+                continue; /* restarted: resume where we stopped */
+            }
+        }
+        if (!t->rc && !t->res) fail(t, COS_ERR_INTERNAL, NULL);
+        t->state = t->rc == COS_ERR_CANCELED ? COS_TASK_CANCELED : t->rc ? COS_TASK_ERROR : COS_TASK_SUCCESS;
+        if (t->state == COS_TASK_SUCCESS) t->loaded = t->total;
+        pthread_mutex_unlock(&mg->m);
+        if (t->state == COS_TASK_SUCCESS) report_progress(t, true);
+        break;
+    }
+    cos_transfer_done_fn done = t->done;
+    if (done) {
+        cos_transfer_result *res = t->res;
+        cos_error *err = t->err;
+        if (res) t->res = NULL;
+        else t->err = cos_error_dup(err);
+        if (res) {
+            done(t->done_ud, t->id, 0, res, NULL);
+        } else {
+            done(t->done_ud, t->id, t->rc, NULL, err);
+        }
+    }
+    pthread_mutex_lock(&mg->m);
+    t->finished = true;
+    if (done) t->waited = true;
+    pthread_cond_broadcast(&mg->cv);
+    pthread_mutex_unlock(&mg->m);
+    notify_change(mg);
+    return NULL;
+}
+
+static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const cos_transfer_params *p,
+                      cos_transfer_done_fn done, void *ud, cos_task_id *id, task **out)
+{
+    if (!c || !p) return COS_ERR_INVALID_ARG;
+    if (cos_check_bucket(p->bucket, NULL) || cos_str_empty(p->key)) return COS_ERR_INVALID_ARG;
+    if (kind != COS_TASK_COPY && cos_str_empty(p->file_path)) return COS_ERR_INVALID_ARG;
+    if (kind == COS_TASK_COPY && cos_str_empty(p->copy_source)) return COS_ERR_INVALID_ARG;
+    if (p->chunk_size && p->chunk_size < MIB) return COS_ERR_INVALID_ARG;
+    cos_tasks *mg = tasks_of(c);
+    task *t = calloc(1, sizeof *t);
+    if (!mg || !t) {
+        free(t);
+        return COS_ERR_NOMEM;
+    }
+    t->mgr = mg;
+    t->kind = kind;
+    t->slice_only = slice_only;
+    t->fd = -1;
+    t->bucket = cos_strdup(p->bucket);
+    t->region = cos_strdup(p->region);
+    t->key = cos_strdup(p->key[0] == '/' ? p->key + 1 : p->key);
+    t->file_path = cos_strdup(p->file_path);
+    t->copy_source = cos_strdup(p->copy_source);
+    t->version_id = cos_strdup(p->version_id);
+    t->content_type = cos_strdup(p->content_type);
+    t->acl = cos_strdup(p->acl);
+    t->storage_class = cos_strdup(p->storage_class);
+    for (size_t i = 0; i < p->meta_count; i++) cos_kvlist_add(&t->meta, p->meta[i].name, p->meta[i].value);
+    for (size_t i = 0; i < p->header_count; i++) cos_kvlist_add(&t->headers, p->headers[i].name, p->headers[i].value);
+    t->slice_size = p->slice_size;
+    t->chunk_size = p->chunk_size;
+    t->parallel = p->parallel > 0 ? p->parallel
+                  : kind == COS_TASK_COPY ? c->cfg.copy_chunk_parallel_limit : c->cfg.chunk_parallel_limit;
+    t->no_resume = p->no_resume;
+    t->on_progress = p->on_progress;
+    t->progress_ud = p->progress_user_data;
+    t->on_hash_progress = p->on_hash_progress;
+    t->hash_progress_ud = p->hash_progress_user_data;
+    t->done = done;
+    t->done_ud = ud;
+    pthread_mutex_lock(&mg->m);
+    t->id = ++mg->next_id;
+    t->state = COS_TASK_WAITING;
+    if (mg->tail) mg->tail->next = t;
+    else mg->head = t;
+    mg->tail = t;
+    trim_finished(mg);
+    pthread_mutex_unlock(&mg->m);
+    if (pthread_create(&t->thread, NULL, task_main, t) != 0) {
+        pthread_mutex_lock(&mg->m);
+        t->finished = true;
+        t->waited = true;
+        t->state = COS_TASK_ERROR;
+        pthread_mutex_unlock(&mg->m);
+        return COS_ERR_INTERNAL;
+    }
+    t->thread_started = true;
+    notify_change(mg);
+    if (id) *id = t->id;
+    if (out) *out = t;
+    return 0;
+}
+
+static task *find_task(cos_tasks *mg, cos_task_id id)
+{
+    for (task *t = mg->head; t; t = t->next)
+        if (t->id == id) return t;
+    return NULL;
+}
+
+int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_error **err)
+{
+    if (out) *out = NULL;
+    cos_tasks *mg = tasks_of(c);
+    pthread_mutex_lock(&mg->m);
+    task *t = find_task(mg, id);
+    if (!t) {
+        pthread_mutex_unlock(&mg->m);
+        return cos_err_invalid(err, "id", "no task %llu", (unsigned long long)id);
+    }
+    while (!t->finished) pthread_cond_wait(&mg->cv, &mg->m);
+    int rc = t->rc;
+    if (!t->waited) {
+        if (rc == 0 && out) {
+            *out = t->res;
+            t->res = NULL;
+        } else if (rc && err) {
+            cos_error_free(*err);
+            *err = cos_error_dup(t->err);
+        }
+        t->waited = true;
+    } else if (rc && err) {
+        cos_error_free(*err);
+        *err = cos_error_dup(t->err);
+    }
+    pthread_mutex_unlock(&mg->m);
+    return rc;
+}
+
+static int run_sync(cos_client *c, cos_task_kind kind, bool slice, const cos_transfer_params *p,
+                    cos_transfer_result **out, cos_error **err)
+{
+    cos_task_id id = 0;
+    int rc = start_task(c, kind, slice, p, NULL, NULL, &id, NULL);
+    if (rc) return cos_err_invalid(err, "params", "invalid transfer parameters (bucket, key, file_path, copy_source or chunk_size)");
+    return cos_task_wait(c, id, out, err);
+}
+
+int cos_upload_file(cos_client *c, const cos_transfer_params *p, cos_transfer_result **out, cos_error **err)
+{ return run_sync(c, COS_TASK_UPLOAD, false, p, out, err); }
+int cos_slice_upload_file(cos_client *c, const cos_transfer_params *p, cos_transfer_result **out, cos_error **err)
+{ return run_sync(c, COS_TASK_UPLOAD, true, p, out, err); }
+int cos_slice_copy_file(cos_client *c, const cos_transfer_params *p, cos_transfer_result **out, cos_error **err)
+{ return run_sync(c, COS_TASK_COPY, false, p, out, err); }
+int cos_download_file(cos_client *c, const cos_transfer_params *p, cos_transfer_result **out, cos_error **err)
+{ return run_sync(c, COS_TASK_DOWNLOAD, false, p, out, err); }
+
+int cos_upload_file_async(cos_client *c, const cos_transfer_params *p, cos_transfer_done_fn done, void *ud, cos_task_id *id)
+{ return start_task(c, COS_TASK_UPLOAD, false, p, done, ud, id, NULL); }
+int cos_slice_upload_file_async(cos_client *c, const cos_transfer_params *p, cos_transfer_done_fn done, void *ud, cos_task_id *id)
+{ return start_task(c, COS_TASK_UPLOAD, true, p, done, ud, id, NULL); }
+int cos_slice_copy_file_async(cos_client *c, const cos_transfer_params *p, cos_transfer_done_fn done, void *ud, cos_task_id *id)
+{ return start_task(c, COS_TASK_COPY, false, p, done, ud, id, NULL); }
+int cos_download_file_async(cos_client *c, const cos_transfer_params *p, cos_transfer_done_fn done, void *ud, cos_task_id *id)
+{ return start_task(c, COS_TASK_DOWNLOAD, false, p, done, ud, id, NULL); }
+
+/* ------------------------------------------------------------------ uploadFiles */
+
+typedef struct files_ctx {
+    const cos_upload_files_params *p;
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    size_t left;
+    int first_rc;
+    cos_error *first_err;
+    cos_task_id *ids;
+} files_ctx;
+
+static void file_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
+{
+    files_ctx *f = ud;
+    size_t idx = 0;
+    for (size_t i = 0; i < f->p->file_count; i++)
+        if (f->ids[i] == id) idx = i;
+    if (f->p->on_file_done) f->p->on_file_done(f->p->file_done_user_data, idx, rc, res, err);
+    pthread_mutex_lock(&f->m);
+    if (rc && !f->first_rc) {
+        f->first_rc = rc;
+        f->first_err = err;
+        err = NULL;
+    }
+    f->left--;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->m);
+    cos_transfer_result_free(res);
+    cos_error_free(err);
+}
+
+int cos_upload_files(cos_client *c, const cos_upload_files_params *p, cos_error **err)
+{
+    if (!p || (!p->files && p->file_count)) return cos_err_invalid(err, "files", "no files");
+    files_ctx f = { p, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, p->file_count, 0, NULL, NULL };
+    f.ids = calloc(p->file_count + 1, sizeof *f.ids);
+    pthread_mutex_lock(&f.m); /* ids are filled before any callback reads them */
+    for (size_t i = 0; i < p->file_count; i++) {
+        int rc = start_task(c, COS_TASK_UPLOAD, false, &p->files[i], file_done, &f, &f.ids[i], NULL);
+        if (rc) {
+            f.left--;
+            if (!f.first_rc) {
+                f.first_rc = rc;
+                cos_err_invalid(&f.first_err, "files", "file %zu: invalid parameters", i);
+            }
+            if (p->on_file_done) p->on_file_done(p->file_done_user_data, i, rc, NULL, f.first_err);
+        }
+    }
+    while (f.left) pthread_cond_wait(&f.cv, &f.m);
+    pthread_mutex_unlock(&f.m);
+    free(f.ids);
+    if (f.first_rc && err) {
+        cos_error_free(*err);
+        *err = f.first_err;
+    } else {
+        cos_error_free(f.first_err);
+    }
+    return f.first_rc;
+}
+
+/* ------------------------------------------------------------------ the task queue */
+
+int cos_task_list(cos_client *c, cos_task_info **out, size_t *count)
+{
+    cos_tasks *mg = tasks_of(c);
+    pthread_mutex_lock(&mg->m);
+    size_t n = 0;
+    for (task *t = mg->head; t; t = t->next) n++;
+    cos_task_info *l = calloc(n ? n : 1, sizeof *l);
+    size_t i = 0;
+    for (task *t = mg->head; t && l; t = t->next, i++) {
+        l[i].id = t->id;
+        l[i].kind = t->kind;
+        l[i].state = t->state;
+        l[i].bucket = cos_strdup(t->bucket);
+        l[i].key = cos_strdup(t->key);
+        l[i].file_path = cos_strdup(t->file_path);
+        l[i].loaded = t->loaded;
+        l[i].total = t->total;
+        double el = cos_mono_sec() - t->t0;
+        l[i].speed = el > 0 && t->t0 > 0 ? (double)t->loaded / el : 0;
+        l[i].percent = t->total ? (double)t->loaded / (double)t->total : 0;
+        l[i].error_message = t->err ? cos_strdup(t->err->message) : NULL;
+    }
+    pthread_mutex_unlock(&mg->m);
+    *out = l;
+    *count = n;
+    return l ? 0 : COS_ERR_NOMEM;
+}
+
+void cos_task_list_free(cos_task_info *l, size_t n)
+{
+    for (size_t i = 0; l && i < n; i++) {
+        free((char *)l[i].bucket);
+        free((char *)l[i].key);
+        free((char *)l[i].file_path);
+        free((char *)l[i].error_message);
+    }
+    free(l);
+}
+
+static int task_signal(cos_client *c, cos_task_id id, int what, cos_error **err)
+{
+    cos_tasks *mg = tasks_of(c);
+    pthread_mutex_lock(&mg->m);
+    task *t = find_task(mg, id);
+    int rc = 0;
+    if (!t || t->finished) {
+        rc = cos_err_invalid(err, "id", "no running task %llu", (unsigned long long)id);
+    } else if (what == 0) {
+        t->pause_req = 1;
+    } else if (what == 1) {
+        t->pause_req = 0;
+    } else {
+        t->cancel_req = 1;
+    }
+    pthread_cond_broadcast(&mg->cv);
+    pthread_mutex_unlock(&mg->m);
+    return rc;
+}
+
+int cos_task_pause(cos_client *c, cos_task_id id, cos_error **err) { return task_signal(c, id, 0, err); }
+int cos_task_restart(cos_client *c, cos_task_id id, cos_error **err) { return task_signal(c, id, 1, err); }
+int cos_task_cancel(cos_client *c, cos_task_id id, cos_error **err) { return task_signal(c, id, 2, err); }
+
+void cos_set_task_list_callback(cos_client *c, cos_task_list_fn fn, void *ud)
+{
+    cos_tasks *mg = tasks_of(c);
+    pthread_mutex_lock(&mg->m);
+    mg->on_change = fn;
+    mg->on_change_ud = ud;
+    pthread_mutex_unlock(&mg->m);
+}
+
+const char *cos_task_state_name(cos_task_state s)
+{
+    static const char *const N[] = { "waiting", "checking", "uploading", "paused", "canceled", "error", "success" };
+    return (unsigned)s < sizeof N / sizeof N[0] ? N[s] : "unknown";
+}
+
+void cos_transfer_result_free(cos_transfer_result *r)
+{
+    if (!r) return;
+    free(r->etag);
+    free(r->location);
+    free(r->version_id);
+    free(r->request_id);
+    free(r->upload_id);
+    free(r);
+}

@@ -1,0 +1,355 @@
+/* test_transfer.c — uploadFile, downloadFile, sliceCopyFile, uploadFiles, the task queue and resume, against cos-server. */
+#define _GNU_SOURCE
+#include "testlib.h"
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static test_server g_srv;
+static cos_client *g_c;
+static char *g_dir;
+#define BUCKET "xfer-" TEST_APPID
+#define MIB (1024u * 1024u)
+
+static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
+
+typedef struct prog { int calls; double last; bool monotone; uint64_t last_loaded; } prog;
+static void on_progress(void *ud, const cos_progress *p)
+{
+    prog *g = ud;
+    if (p->loaded < g->last_loaded) g->monotone = false;
+    g->last_loaded = p->loaded;
+    g->last = p->percent;
+    g->calls++;
+}
+
+static void test_upload_download(void)
+{
+    char src[512], dst[512], small[512], small_dst[512];
+    path(src, "big.bin");
+    path(dst, "big.out");
+    path(small, "small.txt");
+    path(small_dst, "small.out");
+    test_write_lcg_file(src, 9 * MIB + 123, 21);
+    test_write_lcg_file(small, 1000, 3);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "big.bin";
+    p.file_path = src;
+    prog pg = { 0, 0, true, 0 };
+    p.on_progress = on_progress;
+    p.progress_user_data = &pg;
+    cos_transfer_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(g_c, &p, &res, &err), err);
+    if (res) {
+        CHECK(res->multipart);
+        CHECK_INT(res->part_count, 10);
+        CHECK(strstr(res->etag, "-10\"") != NULL);
+        uint64_t crc = 0;
+        cos_crc64_file(src, 0, -1, &crc);
+        CHECK(res->crc64 == crc);
+    }
+    cos_transfer_result_free(res);
+    CHECK(pg.monotone);
+    CHECK(pg.last == 1.0);
+    /* simple upload below SliceSize (postObject by default) */
+    cos_transfer_params s = COS_TRANSFER_PARAMS_INIT;
+    s.bucket = BUCKET;
+    s.key = "small.txt";
+    s.file_path = small;
+    CHECK_OK(cos_upload_file(g_c, &s, &res, &err), err);
+    if (res) CHECK(!res->multipart);
+    cos_transfer_result_free(res);
+    /* download both back */
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "big.bin";
+    d.file_path = dst;
+    d.chunk_size = MIB;
+    CHECK_OK(cos_download_file(g_c, &d, &res, &err), err);
+    cos_transfer_result_free(res);
+    CHECK(test_files_equal(src, dst) == 0);
+    d.key = "small.txt";
+    d.file_path = small_dst;
+    CHECK_OK(cos_download_file(g_c, &d, &res, &err), err);
+    cos_transfer_result_free(res);
+    CHECK(test_files_equal(small, small_dst) == 0);
+    /* missing object */
+    d.key = "nope";
+    CHECK(cos_download_file(g_c, &d, &res, &err) == COS_ERR_SERVER);
+    CHECK_INT(err ? err->http_status : 0, 404);
+    cos_error_free(err);
+}
+
+static void test_copy(void)
+{
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "big.copy";
+    p.copy_source = BUCKET ".cos.ap-guangzhou.myqcloud.com/big.bin";
+    p.slice_size = 2 * MIB; /* force uploadPartCopy */
+    p.chunk_size = 2 * MIB;
+    cos_transfer_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_slice_copy_file(g_c, &p, &res, &err), err);
+    if (res) CHECK(res->multipart);
+    cos_transfer_result_free(res);
+    char src[512], dst[512];
+    path(src, "big.bin");
+    path(dst, "copy.out");
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "big.copy";
+    d.file_path = dst;
+    CHECK_OK(cos_download_file(g_c, &d, &res, &err), err);
+    cos_transfer_result_free(res);
+    CHECK(test_files_equal(src, dst) == 0);
+    p.key = "small.copy";
+    p.copy_source = BUCKET ".cos.ap-guangzhou.myqcloud.com/small.txt";
+    p.slice_size = 0;
+    CHECK_OK(cos_slice_copy_file(g_c, &p, &res, &err), err);
+    if (res) CHECK(!res->multipart);
+    cos_transfer_result_free(res);
+}
+
+typedef struct files_seen { int calls, ok; pthread_mutex_t m; } files_seen;
+static void on_file(void *ud, size_t idx, int rc, const cos_transfer_result *res, const cos_error *err)
+{
+    (void)idx; (void)res; (void)err;
+    files_seen *f = ud;
+    pthread_mutex_lock(&f->m);
+    f->calls++;
+    f->ok += rc == 0;
+    pthread_mutex_unlock(&f->m);
+}
+
+static void test_upload_files(void)
+{
+    cos_transfer_params files[5];
+    char paths[5][512], keys[5][32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(keys[i], sizeof keys[i], "many/%d", i);
+        snprintf(paths[i], sizeof paths[i], "%s/many%d", g_dir, i);
+        test_write_lcg_file(paths[i], (uint64_t)(i + 1) * 700 * 1024, (uint32_t)i);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = keys[i];
+        p.file_path = paths[i];
+        files[i] = p;
+    }
+    files_seen seen = { 0, 0, PTHREAD_MUTEX_INITIALIZER };
+    cos_upload_files_params up = { files, 5, on_file, &seen, NULL, NULL };
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_files(g_c, &up, &err), err);
+    CHECK_INT(seen.calls, 5);
+    CHECK_INT(seen.ok, 5);
+    cos_task_info *list = NULL;
+    size_t n = 0;
+    CHECK(cos_task_list(g_c, &list, &n) == 0);
+    CHECK(n >= 5);
+    int success = 0;
+    for (size_t i = 0; i < n; i++) success += list[i].state == COS_TASK_SUCCESS;
+    CHECK(success >= 5);
+    cos_task_list_free(list, n);
+}
+
+typedef struct waiter { cos_client *c; } waiter;
+static void on_slow_progress(void *ud, const cos_progress *p) { (void)ud; (void)p; }
+
+static void test_pause_cancel(void)
+{
+    char src[512];
+    path(src, "pause.bin");
+    test_write_lcg_file(src, 12 * MIB, 8);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "pause.bin";
+    p.file_path = src;
+    p.parallel = 1;
+    p.on_progress = on_slow_progress;
+    cos_task_id id = 0;
+    CHECK(cos_upload_file_async(g_c, &p, NULL, NULL, &id) == 0);
+    cos_error *err = NULL;
+    cos_task_pause(g_c, id, &err); /* may already be done on a fast machine: then this is an error, fine */
+    cos_error_free(err);
+    err = NULL;
+    cos_task_restart(g_c, id, &err);
+    cos_error_free(err);
+    err = NULL;
+    cos_transfer_result *res = NULL;
+    CHECK_OK(cos_task_wait(g_c, id, &res, &err), err);
+    cos_transfer_result_free(res);
+    /* cancel leaves no upload behind */
+    p.key = "cancel.bin";
+    CHECK(cos_upload_file_async(g_c, &p, NULL, NULL, &id) == 0);
+    cos_task_cancel(g_c, id, &err);
+    cos_error_free(err);
+    err = NULL;
+    int rc = cos_task_wait(g_c, id, &res, &err);
+    cos_transfer_result_free(res);
+    if (rc == COS_ERR_CANCELED) {
+        cos_request l = COS_REQUEST_INIT;
+        l.bucket = BUCKET;
+        l.prefix = "cancel.bin";
+        cos_result *lr = NULL;
+        CHECK_OK(cos_multipart_list(g_c, &l, &lr, &err), err);
+        if (lr && lr->output.list_uploads) CHECK_INT(lr->output.list_uploads->uploads_count, 0);
+        cos_result_free(lr);
+    }
+    cos_error_free(err);
+}
+
+static void die_halfway(void *ud, const cos_progress *p)
+{
+    (void)ud;
+    if (p->percent >= 0.4 && p->percent < 1.0) raise(SIGKILL);
+}
+
+static void test_resume_after_kill(void)
+{
+    char src[512], dst[512], cp[512];
+    path(src, "resume.bin");
+    path(dst, "resume.out");
+    path(cp, "checkpoints");
+    test_write_lcg_file(src, 16 * MIB, 77);
+    pid_t pid = fork();
+    if (pid == 0) { /* the child uploads and dies part-way */
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.checkpoint_dir = cp;
+        cfg.progress_interval_ms = 1;
+        cos_client *c = NULL;
+        if (cos_client_new(&c, &cfg, NULL) != 0) _exit(3);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "resume.bin";
+        p.file_path = src;
+        p.parallel = 1;
+        p.on_progress = die_halfway;
+        cos_upload_file(c, &p, NULL, NULL);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.checkpoint_dir = cp;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "resume.bin";
+    p.file_path = src;
+    cos_transfer_result *res = NULL;
+    CHECK_OK(cos_upload_file(c, &p, &res, &err), err);
+    if (res) CHECK(res->parts_resumed > 0);
+    cos_transfer_result_free(res);
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "resume.bin";
+    d.file_path = dst;
+    CHECK_OK(cos_download_file(c, &d, &res, &err), err);
+    cos_transfer_result_free(res);
+    CHECK(test_files_equal(src, dst) == 0);
+    cos_client_free(c);
+}
+
+static void test_faults(void)
+{
+    /* the server fails some part uploads: retries still give a byte-exact object */
+    test_server fs = { 0 };
+    const char *args[] = { "--faults", NULL };
+    if (test_server_start(&fs, args) != 0) {
+        CHECK(0);
+        return;
+    }
+    cos_config cfg;
+    test_config(&cfg, &fs);
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    cos_request b = COS_REQUEST_INIT;
+    b.bucket = BUCKET;
+    cos_result *r = NULL;
+    CHECK_OK(cos_put_bucket(c, &b, &r, &err), err);
+    cos_result_free(r);
+    const char *rules = "[{\"method\":\"PUT\",\"match\":\"partNumber=2\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":2},"
+                        "{\"method\":\"PUT\",\"match\":\"partNumber=4\",\"action\":\"drop\",\"times\":1}]";
+    cos_request f = COS_REQUEST_INIT;
+    f.method = "PUT";
+    char url[128];
+    snprintf(url, sizeof url, "http://%s/-/faults", fs.endpoint);
+    f.url = url;
+    f.body.data = rules;
+    f.body.size = strlen(rules);
+    CHECK_OK(cos_send_request(c, &f, &r, &err), err);
+    cos_result_free(r);
+    char src[512], dst[512];
+    path(src, "fault.bin");
+    path(dst, "fault.out");
+    test_write_lcg_file(src, 6 * MIB, 99);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "fault.bin";
+    p.file_path = src;
+    p.no_resume = true;
+    cos_transfer_result *res = NULL;
+    CHECK_OK(cos_upload_file(c, &p, &res, &err), err);
+    cos_transfer_result_free(res);
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "fault.bin";
+    d.file_path = dst;
+    CHECK_OK(cos_download_file(c, &d, &res, &err), err);
+    cos_transfer_result_free(res);
+    CHECK(test_files_equal(src, dst) == 0);
+    /* a wrong CRC on download is an error, never a silent success */
+    const char *bad = "[{\"method\":\"GET\",\"match\":\"fault.bin\",\"action\":\"bad_crc\",\"times\":100}]";
+    f.body.data = bad;
+    f.body.size = strlen(bad);
+    CHECK_OK(cos_send_request(c, &f, &r, &err), err);
+    cos_result_free(r);
+    cos_request g = COS_REQUEST_INIT;
+    g.bucket = BUCKET;
+    g.key = "fault.bin";
+    CHECK(cos_get_object(c, &g, &r, &err) == COS_ERR_INTEGRITY);
+    cos_error_free(err);
+    cos_client_free(c);
+    test_server_stop(&fs, false);
+}
+
+int main(void)
+{
+    if (test_server_start(&g_srv, NULL) != 0) {
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    g_dir = test_tmpdir("xfer");
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    char cp[512];
+    snprintf(cp, sizeof cp, "%s/cp-main", g_dir);
+    cfg.checkpoint_dir = cp;
+    cos_error *err = NULL;
+    if (cos_client_new(&g_c, &cfg, &err) != 0) return 1;
+    cos_request b = COS_REQUEST_INIT;
+    b.bucket = BUCKET;
+    cos_result *r = NULL;
+    cos_put_bucket(g_c, &b, &r, NULL);
+    cos_result_free(r);
+    RUN(test_upload_download);
+    RUN(test_copy);
+    RUN(test_upload_files);
+    RUN(test_pause_cancel);
+    RUN(test_resume_after_kill);
+    RUN(test_faults);
+    cos_client_free(g_c);
+    test_server_stop(&g_srv, false);
+    test_rmtree(g_dir);
+    free(g_dir);
+    return test_report();
+}
