@@ -147,7 +147,7 @@ void cos_tasks_destroy(cos_tasks *mg)
 {
     if (!mg) return;
     pthread_mutex_lock(&mg->m);
-    for (task *t = mg->head; t; t = t->next) t->cancel_req = t->finished ? 0 : 1;
+    for (task *t = mg->head; t; t = t->next) t->cancel_req = t->finished ? 0 : 2; /* 2: stop, keep resumable */
     pthread_cond_broadcast(&mg->cv);
     pthread_mutex_unlock(&mg->m);
     for (task *t = mg->head; t; t = t->next)
@@ -766,8 +766,10 @@ static void run_upload(task *t)
     int rc = run_parts(t);
     if (rc == 1) return; /* paused */
     if (rc == COS_ERR_CANCELED) {
-        abort_upload(t);
-        unlink(t->checkpoint);
+        if (t->cancel_req != 2) { /* a user's cancel aborts; a client shutdown keeps it resumable */
+            abort_upload(t);
+            unlink(t->checkpoint);
+        }
         fail(t, COS_ERR_CANCELED, cos_error_new(COS_ERR_CANCELED, "canceled"));
         return;
     }
@@ -1071,7 +1073,7 @@ static void *task_main(void *arg)
             bool cancel = t->cancel_req;
             pthread_mutex_unlock(&mg->m);
             if (cancel) {
-                if (t->kind == COS_TASK_UPLOAD) {
+                if (t->kind == COS_TASK_UPLOAD && t->cancel_req != 2) {
                     abort_upload(t);
                     if (t->checkpoint) unlink(t->checkpoint);
                 }
