@@ -333,7 +333,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     /* the whole request is here */
     if (r->too_large) return send_error(r, "EntityTooLarge", "request body too large");
     if (r->w.error) return send_error(r, "InternalError", "cannot store the body: %s", strerror(r->w.error));
-    if (strcmp(r->path, "/sts") == 0 && !r->bucket) return sts_endpoint(r);
+    if (strcmp(r->path, "/sts") == 0 && (!r->bucket || r->path_style)) return sts_endpoint(r);
     if (strncmp(r->path, "/-/faults", 9) == 0) return fault_endpoint(r);
     enum MHD_Result ret;
     if (fault_apply(r, &ret)) return ret;
