@@ -27,7 +27,7 @@ static int cmp_pair(const void *a, const void *b)
     return c ? c : strcmp(x->value, y->value);
 }
 
-static void free_pairs(v4_pair *p, size_t n)
+static void v4_free_pairs(v4_pair *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(p[i].name);
@@ -134,8 +134,8 @@ static int v4_core(const cos_sigv4_params *p, const char *amz_date, const cos_kv
     *canonical_out = cos_buf_detach(&c);
     *sts_out = sts;
     *signed_headers_out = cos_buf_detach(&sh);
-    free_pairs(qs, nq);
-    free_pairs(hs, n_signed);
+    v4_free_pairs(qs, nq);
+    v4_free_pairs(hs, n_signed);
     return 0;
 }
 

@@ -1210,7 +1210,7 @@ int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_
     return rc;
 }
 
-static int run_sync(cos_client *c, cos_task_kind kind, bool slice, const cos_transfer_params *p,
+static int transfer_run_sync(cos_client *c, cos_task_kind kind, bool slice, const cos_transfer_params *p,
                     cos_transfer_result **out, cos_error **err)
 {
     cos_task_id id = 0;
@@ -1220,13 +1220,13 @@ static int run_sync(cos_client *c, cos_task_kind kind, bool slice, const cos_tra
 }
 
 int cos_upload_file(cos_client *c, const cos_transfer_params *p, cos_transfer_result **out, cos_error **err)
-{ return run_sync(c, COS_TASK_UPLOAD, false, p, out, err); }
+{ return transfer_run_sync(c, COS_TASK_UPLOAD, false, p, out, err); }
 int cos_slice_upload_file(cos_client *c, const cos_transfer_params *p, cos_transfer_result **out, cos_error **err)
-{ return run_sync(c, COS_TASK_UPLOAD, true, p, out, err); }
+{ return transfer_run_sync(c, COS_TASK_UPLOAD, true, p, out, err); }
 int cos_slice_copy_file(cos_client *c, const cos_transfer_params *p, cos_transfer_result **out, cos_error **err)
-{ return run_sync(c, COS_TASK_COPY, false, p, out, err); }
+{ return transfer_run_sync(c, COS_TASK_COPY, false, p, out, err); }
 int cos_download_file(cos_client *c, const cos_transfer_params *p, cos_transfer_result **out, cos_error **err)
-{ return run_sync(c, COS_TASK_DOWNLOAD, false, p, out, err); }
+{ return transfer_run_sync(c, COS_TASK_DOWNLOAD, false, p, out, err); }
 
 int cos_upload_file_async(cos_client *c, const cos_transfer_params *p, cos_transfer_done_fn done, void *ud, cos_task_id *id)
 { return start_task(c, COS_TASK_UPLOAD, false, p, done, ud, id, NULL); }

@@ -32,7 +32,7 @@ int cos_uri_encode(cos_buf *out, const char *s, size_t len, bool keep_slash)
     return 0;
 }
 
-static int hexval(char c)
+static int url_hexval(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -51,7 +51,7 @@ char *cos_uri_decode(const char *s, size_t len)
                 free(out);
                 return NULL;
             }
-            int a = hexval(s[i + 1]), b = hexval(s[i + 2]);
+            int a = url_hexval(s[i + 1]), b = url_hexval(s[i + 2]);
             if (a < 0 || b < 0) {
                 free(out);
                 return NULL;

@@ -131,7 +131,7 @@ static const cos_xml_field *find_special(const cos_xml_schema *s, const char *na
     return NULL;
 }
 
-static void fail(parse_ctx *c, int code, const char *msg)
+static void xml_fail(parse_ctx *c, int code, const char *msg)
 {
     if (!c->error) {
         c->error = code;
@@ -143,7 +143,7 @@ static void fail(parse_ctx *c, int code, const char *msg)
 static void push(parse_ctx *c, frame f)
 {
     if (c->depth >= XML_MAX_DEPTH) {
-        fail(c, COS_ERR_PARSE, "XML nested too deeply");
+        xml_fail(c, COS_ERR_PARSE, "XML nested too deeply");
         return;
     }
     c->stack[c->depth++] = f;
@@ -162,7 +162,7 @@ static void capture_attrs(parse_ctx *c, const cos_xml_schema *s, void *obj, cons
                 f = find_special(s, name);
             }
         }
-        if (f && set_scalar(obj, f, attrs[i + 1], strlen(attrs[i + 1]))) fail(c, COS_ERR_NOMEM, "out of memory");
+        if (f && set_scalar(obj, f, attrs[i + 1], strlen(attrs[i + 1]))) xml_fail(c, COS_ERR_NOMEM, "out of memory");
     }
 }
 
@@ -171,7 +171,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     parse_ctx *c = ud;
     cos_buf_reset(&c->text);
     if (c->depth == 0) {
-        if (c->root_seen) { fail(c, COS_ERR_PARSE, "more than one root element"); return; }
+        if (c->root_seen) { xml_fail(c, COS_ERR_PARSE, "more than one root element"); return; }
         c->root_seen = true;
         frame f = { FR_STRUCT, c->root_schema, c->root, "", NULL, NULL };
         capture_attrs(c, c->root_schema, c->root, attrs);
@@ -191,7 +191,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         case COS_XT_STRUCT: {
             void **slot = (void **)FIELD_PTR(top->obj, fld);
             if (!*slot) *slot = calloc(1, fld->sub->size);
-            if (!*slot) { fail(c, COS_ERR_NOMEM, "out of memory"); return; }
+            if (!*slot) { xml_fail(c, COS_ERR_NOMEM, "out of memory"); return; }
             capture_attrs(c, fld->sub, *slot, attrs);
             frame f = { FR_STRUCT, fld->sub, *slot, "", NULL, NULL };
             push(c, f);
@@ -199,7 +199,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         }
         case COS_XT_LIST: {
             void *item = list_append(top->obj, fld);
-            if (!item) { fail(c, COS_ERR_NOMEM, "out of memory"); return; }
+            if (!item) { xml_fail(c, COS_ERR_NOMEM, "out of memory"); return; }
             capture_attrs(c, fld->sub, item, attrs);
             frame f = { FR_STRUCT, fld->sub, item, "", NULL, NULL };
             push(c, f);
@@ -216,7 +216,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         frame f = *top;
         f.kind = FR_CONTAINER;
         if (strlen(top->prefix) + strlen(name) + 2 > sizeof f.prefix) {
-            fail(c, COS_ERR_PARSE, "XML path too long");
+            xml_fail(c, COS_ERR_PARSE, "XML path too long");
             return;
         }
         size_t pl = strlen(top->prefix), nl = strlen(name);
@@ -246,11 +246,11 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
         } else {
             rc = set_scalar(top->leaf_obj, f, c->text.data ? c->text.data : "", c->text.len);
         }
-        if (rc) fail(c, rc, "out of memory");
+        if (rc) xml_fail(c, rc, "out of memory");
     } else if (top->kind == FR_STRUCT) {
         const cos_xml_field *self = find_special(top->schema, ".");
         if (self && c->text.len && set_scalar(top->obj, self, c->text.data, c->text.len))
-            fail(c, COS_ERR_NOMEM, "out of memory");
+            xml_fail(c, COS_ERR_NOMEM, "out of memory");
     }
     cos_buf_reset(&c->text);
 }
@@ -261,7 +261,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
     if (c->depth == 0) return;
     frame_kind k = c->stack[c->depth - 1].kind;
     if (k == FR_LEAF || k == FR_STRUCT) {
-        if (cos_buf_append(&c->text, s, (size_t)len)) fail(c, COS_ERR_NOMEM, "out of memory");
+        if (cos_buf_append(&c->text, s, (size_t)len)) xml_fail(c, COS_ERR_NOMEM, "out of memory");
     }
 }
 
