@@ -543,6 +543,116 @@ static void test_copy_delete_append_presign(void)
     cos_error_free(err);
 }
 
+/* Every bucket sub-resource: put, get back field by field, delete (the rows of the op table). */
+static void test_all_bucket_configs(void)
+{
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    cos_lifecycle_expiration ex = { 30, NULL, false };
+    cos_lifecycle_filter lf = { "logs/", NULL, 0, NULL };
+    cos_lifecycle_rule lr = { "r1", &lf, "Enabled", NULL, 0, &ex, 0, 0 };
+    cos_lifecycle_configuration lc = { &lr, 1 };
+    cos_replication_rule rr = { "rep", "Enabled", "x/", "qcs::cos:ap-beijing::dst-1250000000", "STANDARD" };
+    cos_replication_configuration rc = { "qcs::cam::uin/1:uin/1", &rr, 1 };
+    cos_website_configuration wc = { "index.html", "404.html", NULL, NULL, 0 };
+    char *domains[] = { "*.example.com" };
+    cos_referer_configuration rf = { "Enabled", "White-List", domains, 1, "Allow" };
+    cos_domain_rule dr = { "DISABLED", "www.example.com", "REST", NULL };
+    cos_domain_configuration dc = { &dr, 1 };
+    cos_origin_rule orr = { 1, "Mirror", "404", "", "HTTP", "origin.example.com" };
+    cos_origin_configuration oc = { &orr, 1 };
+    cos_logging_status ls = { BUCKET, "logs/" };
+    cos_inventory_configuration inv = { "inv1", true, "CSV", "1", "qcs::cos:ap-guangzhou::" BUCKET, "inv", "Daily", NULL, "All", NULL, 0 };
+    cos_accelerate_configuration ac = { "Enabled", "COS" };
+    cos_encryption_rule er = { "AES256", NULL };
+    cos_encryption_configuration ec = { &er, 1 };
+    struct { cos_op put, get, del; const void *doc; const char *check; } rows[] = {
+        { COS_OP_PUT_BUCKET_LIFECYCLE, COS_OP_GET_BUCKET_LIFECYCLE, COS_OP_DELETE_BUCKET_LIFECYCLE, &lc, "lifecycle" },
+        { COS_OP_PUT_BUCKET_REPLICATION, COS_OP_GET_BUCKET_REPLICATION, COS_OP_DELETE_BUCKET_REPLICATION, &rc, "replication" },
+        { COS_OP_PUT_BUCKET_WEBSITE, COS_OP_GET_BUCKET_WEBSITE, COS_OP_DELETE_BUCKET_WEBSITE, &wc, "website" },
+        { COS_OP_PUT_BUCKET_REFERER, COS_OP_GET_BUCKET_REFERER, COS_OP_COUNT, &rf, "referer" },
+        { COS_OP_PUT_BUCKET_DOMAIN, COS_OP_GET_BUCKET_DOMAIN, COS_OP_DELETE_BUCKET_DOMAIN, &dc, "domain" },
+        { COS_OP_PUT_BUCKET_ORIGIN, COS_OP_GET_BUCKET_ORIGIN, COS_OP_DELETE_BUCKET_ORIGIN, &oc, "origin" },
+        { COS_OP_PUT_BUCKET_LOGGING, COS_OP_GET_BUCKET_LOGGING, COS_OP_COUNT, &ls, "logging" },
+        { COS_OP_PUT_BUCKET_INVENTORY, COS_OP_GET_BUCKET_INVENTORY, COS_OP_DELETE_BUCKET_INVENTORY, &inv, "inventory" },
+        { COS_OP_PUT_BUCKET_ACCELERATE, COS_OP_GET_BUCKET_ACCELERATE, COS_OP_COUNT, &ac, "accelerate" },
+        { COS_OP_PUT_BUCKET_ENCRYPTION, COS_OP_GET_BUCKET_ENCRYPTION, COS_OP_DELETE_BUCKET_ENCRYPTION, &ec, "encryption" },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        cos_request r = req_for(NULL);
+        memcpy(&r.input, &rows[i].doc, sizeof rows[i].doc);
+        r.inventory_id = "inv1";
+        CHECK_OK(cos_call(g_c, rows[i].put, &r, &res, &err), err);
+        cos_result_free(res);
+        res = NULL;
+        cos_request g = req_for(NULL);
+        g.inventory_id = "inv1";
+        CHECK_OK(cos_call(g_c, rows[i].get, &g, &res, &err), err);
+        if (res) {
+            CHECK(res->output.any != NULL);
+            if (!strcmp(rows[i].check, "lifecycle")) CHECK_INT(res->output.lifecycle->rules[0].expiration->days, 30);
+            if (!strcmp(rows[i].check, "replication")) CHECK_STR(res->output.replication->rules[0].destination_bucket, "qcs::cos:ap-beijing::dst-1250000000");
+            if (!strcmp(rows[i].check, "website")) CHECK_STR(res->output.website->index_document, "index.html");
+            if (!strcmp(rows[i].check, "referer")) CHECK_STR(res->output.referer->domains[0], "*.example.com");
+            if (!strcmp(rows[i].check, "domain")) CHECK_STR(res->output.domain->rules[0].name, "www.example.com");
+            if (!strcmp(rows[i].check, "origin")) CHECK_STR(res->output.origin->rules[0].origin_info_host, "origin.example.com");
+            if (!strcmp(rows[i].check, "logging")) CHECK_STR(res->output.logging->target_prefix, "logs/");
+            if (!strcmp(rows[i].check, "inventory")) CHECK_STR(res->output.inventory->schedule_frequency, "Daily");
+            if (!strcmp(rows[i].check, "accelerate")) CHECK_STR(res->output.accelerate->status, "Enabled");
+            if (!strcmp(rows[i].check, "encryption")) CHECK_STR(res->output.encryption->rules[0].sse_algorithm, "AES256");
+        }
+        cos_result_free(res);
+        res = NULL;
+        if (rows[i].del != COS_OP_COUNT) {
+            CHECK_OK(cos_call(g_c, rows[i].del, &g, &res, &err), err);
+            cos_result_free(res);
+            res = NULL;
+            CHECK(cos_call(g_c, rows[i].get, &g, &res, &err) == COS_ERR_SERVER);
+            CHECK_INT(err ? err->http_status : 0, 404);
+            cos_error_free(err);
+            err = NULL;
+        }
+    }
+    /* the rest of the table: inventory list, versions, restore, object acl, tagging delete, bucket deletes */
+    cos_request l = req_for(NULL);
+    CHECK_OK(cos_list_bucket_inventory(g_c, &l, &res, &err), err);
+    cos_result_free(res);
+    CHECK_OK(cos_list_object_versions(g_c, &l, &res, &err), err);
+    if (res && res->output.list_versions) CHECK(res->output.list_versions->versions_count > 0);
+    cos_result_free(res);
+    cos_restore_request rq = { 1, "Standard" };
+    cos_request rs = req_for("dir/hello world.txt");
+    rs.input.restore = &rq;
+    CHECK_OK(cos_restore_object(g_c, &rs, &res, &err), err);
+    CHECK_INT(res ? res->http_status : 0, 202);
+    cos_result_free(res);
+    cos_request oa = req_for("dir/hello world.txt");
+    oa.acl = "public-read";
+    CHECK_OK(cos_put_object_acl(g_c, &oa, &res, &err), err);
+    cos_result_free(res);
+    cos_request ga = req_for("dir/hello world.txt");
+    CHECK_OK(cos_get_object_acl(g_c, &ga, &res, &err), err);
+    if (res && res->output.acl) CHECK_INT(res->output.acl->grants_count, 2);
+    cos_result_free(res);
+    CHECK_OK(cos_delete_object_tagging(g_c, &ga, &res, &err), err);
+    cos_result_free(res);
+    cos_request bd = req_for(NULL);
+    CHECK_OK(cos_delete_bucket_tagging(g_c, &bd, &res, &err), err);
+    cos_result_free(res);
+    CHECK_OK(cos_delete_bucket_policy(g_c, &bd, &res, &err), err);
+    cos_result_free(res);
+    CHECK_OK(cos_delete_bucket_cors(g_c, &bd, &res, &err), err);
+    cos_result_free(res);
+    /* the generic request: any method and sub-resource, raw response */
+    cos_request gr = req_for(NULL);
+    gr.method = "GET";
+    gr.action = "versioning";
+    CHECK_OK(cos_send_request(g_c, &gr, &res, &err), err);
+    CHECK(res && res->body && strstr((char *)res->body, "VersioningConfiguration"));
+    cos_result_free(res);
+    for (int op = 0; op < COS_OP_COUNT; op++) CHECK(cos_op_name((cos_op)op) != NULL);
+}
+
 int main(void)
 {
     if (test_server_start(&g_srv, NULL) != 0) {
@@ -565,6 +675,7 @@ int main(void)
     RUN(test_listing);
     RUN(test_multipart);
     RUN(test_configs);
+    RUN(test_all_bucket_configs);
     RUN(test_copy_delete_append_presign);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
