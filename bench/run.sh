@@ -43,7 +43,7 @@ m() { printf '%s' "${R[$1]:-0}" | grep -v '^$' | median; }
 printf '\n%s MiB file, %s runs, medians (MB/s; RSS MiB)\n' "$MIB" "$RUNS"
 printf '%-34s %10s %10s\n' workload upload download
 printf '%-34s %10.0f %10.0f\n' "curl (the ceiling)" "$(m curl_up)" "$(m curl_down)"
-printf '%-34s %10.0f %10.0f\n' "libcos default (1 MiB x 3)" "$(m lib_up)" "-"
+printf '%-34s %10.0f %10s\n' "libcos default (1 MiB x 3)" "$(m lib_up)" "-"
 printf '%-34s %10.0f %10.0f\n' "libcos tuned (8 MiB x 4)" "$(m lib_up8)" "$(m lib_down)"
 [ -n "${R[node_up]:-}" ] && printf '%-34s %10.0f %10.0f\n' "official Node.js SDK (8 MiB x 4)" "$(m node_up)" "$(m node_down)"
 printf 'peak RSS: libcos up %s MiB (default) / %s MiB (tuned), down %s MiB' "$(m lib_up_rss)" "$(m lib_up8_rss)" "$(m lib_down_rss)"
