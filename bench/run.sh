@@ -22,7 +22,7 @@ sign() { "$BUILD/cos" sign --secret-id $COS_SECRET_ID --secret-key $COS_SECRET_K
 HOSTH="bench-1250000000.cos.ap-guangzhou.myqcloud.com"
 curl_put() { local t0 t1; t0=$(date +%s.%N); curl -sf -T "$W/file" -H "Authorization: $(sign put curl.bin)" --connect-to "::$EP" "http://$HOSTH/curl.bin" >/dev/null; t1=$(date +%s.%N); echo "$MIB * 1.048576 / ($t1 - $t0)" | bc -l; }
 curl_get() { local t0 t1; t0=$(date +%s.%N); curl -sf -o /dev/null -H "Authorization: $(sign get curl.bin)" --connect-to "::$EP" "http://$HOSTH/curl.bin"; t1=$(date +%s.%N); echo "$MIB * 1.048576 / ($t1 - $t0)" | bc -l; }
-lib() { "$BUILD/bench/bench_transfer" "$@" | awk '{print $1, $7}'; }
+lib() { "$BUILD/bench/bench_transfer" "$@" | awk '{print $1, $9}'; }
 declare -A R
 for i in $(seq 1 "$RUNS"); do
   R[curl_up]+="$(curl_put)"$'\n'; R[curl_down]+="$(curl_get)"$'\n'

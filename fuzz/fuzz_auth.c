@@ -1,4 +1,5 @@
 /* fuzz_auth.c — the Authorization / presigned-query parser cos-server trusts first. */
+#include <stdlib.h>
 #include "signer.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);

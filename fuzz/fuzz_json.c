@@ -1,4 +1,5 @@
 /* fuzz_json.c — the JSON reader (STS answers, policies, /sts bodies) on arbitrary bytes. */
+#include <stdlib.h>
 #include "json.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);

@@ -1,4 +1,6 @@
 /* fuzz_policy.c — cos-server's policy parser and evaluator (STS and bucket policies). */
+#define _GNU_SOURCE
+#include <stdlib.h>
 #include "sts.h"
 /* One translation unit with the server's policy code: it is not part of libcos. */
 #include "../server/policy.c"

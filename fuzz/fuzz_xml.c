@@ -1,4 +1,5 @@
 /* fuzz_xml.c — every response schema's parser on arbitrary bytes (the first byte picks one). */
+#include <stdlib.h>
 #include "xml.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);

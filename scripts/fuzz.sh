@@ -16,7 +16,7 @@ for bin in "$B"/fuzz/fuzz_*; do
   [ -x "$bin" ] || continue
   name=$(basename "$bin"); area=${name#fuzz_}
   work="$B/corpus-$area"; mkdir -p "$work"; cp -n fuzz/corpus/"$area"/* "$work"/ 2>/dev/null || true
-  out=$("$bin" "$work" -max_total_time="$SECS" -max_len=65536 -artifact_prefix="$B/crashes/$name-" 2>&1) || {
+  out=$("$bin" "$work" -max_total_time="$SECS" -max_len=65536 -timeout=5 -artifact_prefix="$B/crashes/$name-" 2>&1) || {
     echo "$out" | tail -30; echo "FUZZ CRASH in $name"; exit 1; }
   runs=$(echo "$out" | grep -o 'Done [0-9]* runs' | grep -o '[0-9]*' || echo 0)
   echo "$name: $runs executions in ${SECS}s, no crash"

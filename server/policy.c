@@ -109,17 +109,27 @@ sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg)
     return p;
 }
 
-/* Glob with '*' only. */
+/* Glob with '*' only, iterative (backtracking to the last star) so that a
+ * hostile pattern like "*a*a*a*a*b" cannot make evaluation exponential. */
 static bool glob(const char *pat, const char *s)
 {
-    if (!*pat) return !*s;
-    if (*pat == '*') {
-        for (;; s++) {
-            if (glob(pat + 1, s)) return true;
-            if (!*s) return false;
+    const char *star = NULL, *resume = NULL;
+    while (*s) {
+        if (*pat == '*') {
+            star = pat++;
+            resume = s;
+        } else if (*pat == *s) {
+            pat++;
+            s++;
+        } else if (star) {
+            pat = star + 1;
+            s = ++resume;
+        } else {
+            return false;
         }
     }
-    return *s && *pat == *s && glob(pat + 1, s + 1);
+    while (*pat == '*') pat++;
+    return !*pat;
 }
 
 static bool action_matches(const char *pat, const char *action)

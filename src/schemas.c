@@ -79,7 +79,7 @@ SCHEMA(cos_xs_location_result, "LocationConstraint", cos_location_result, locati
 
 /* ---- ACL */
 static const cos_xml_field grantee_f[] = {
-    S(cos_grantee, "@type", type), S(cos_grantee, "ID", id), S(cos_grantee, "DisplayName", display_name),
+    S(cos_grantee, "@xsi:type", type), S(cos_grantee, "ID", id), S(cos_grantee, "DisplayName", display_name),
     S(cos_grantee, "URI", uri) };
 SUB(xs_grantee, cos_grantee, grantee_f);
 static const cos_xml_field grant_f[] = {

@@ -276,8 +276,9 @@ static void checkpoint_write(task *t)
     char *tmp = cos_sprintf("%s.tmp", t->checkpoint);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
+        /* no fsync: the rename is atomic, and a lost checkpoint only costs re-listing parts */
         ssize_t w = write(fd, b.data, b.len);
-        int ok = w == (ssize_t)b.len && fsync(fd) == 0;
+        int ok = w == (ssize_t)b.len;
         close(fd);
         if (ok) rename(tmp, t->checkpoint);
         else unlink(tmp);
@@ -515,11 +516,14 @@ static int run_parts(task *t)
             }
         }
         if ((t->pause_req || t->cancel_req) && t->in_flight == 0) break;
+        uint64_t before = t->loaded;
         pthread_cond_wait(&mg->cv, &mg->m);
-        pthread_mutex_unlock(&mg->m);
-        if (t->kind != COS_TASK_COPY) checkpoint_write(t);
-        report_progress(t, false);
-        pthread_mutex_lock(&mg->m);
+        if (t->loaded != before) { /* a part finished: record it */
+            pthread_mutex_unlock(&mg->m);
+            if (t->kind != COS_TASK_COPY) checkpoint_write(t);
+            report_progress(t, false);
+            pthread_mutex_lock(&mg->m);
+        }
     }
     while (t->in_flight > 0) pthread_cond_wait(&mg->cv, &mg->m); /* never leave parts behind */
     pthread_mutex_unlock(&mg->m);

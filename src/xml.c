@@ -149,18 +149,23 @@ static void push(parse_ctx *c, frame f)
     c->stack[c->depth++] = f;
 }
 
+/* The part of a (possibly prefixed) XML name after its namespace prefix. */
+static const char *local_name(const char *name)
+{
+    const char *colon = strchr(name, ':');
+    return colon ? colon + 1 : name;
+}
+
+/* Attributes land in "@name" fields; "@xsi:type" also matches a "type" attribute
+ * under any prefix, since servers differ in the prefix they pick. */
 static void capture_attrs(parse_ctx *c, const cos_xml_schema *s, void *obj, const XML_Char **attrs)
 {
     for (size_t i = 0; attrs && attrs[i]; i += 2) {
-        char name[80];
-        snprintf(name, sizeof name, "@%s", attrs[i]);
-        const cos_xml_field *f = find_special(s, name);
-        if (!f) { /* also match the local name after a namespace prefix */
-            const char *colon = strchr(attrs[i], ':');
-            if (colon) {
-                snprintf(name, sizeof name, "@%s", colon + 1);
-                f = find_special(s, name);
-            }
+        const cos_xml_field *f = NULL;
+        for (size_t k = 0; k < s->nfields && !f; k++) {
+            const char *fn = s->fields[k].name;
+            if (fn[0] == '@' && (strcmp(fn + 1, attrs[i]) == 0 || strcmp(local_name(fn + 1), local_name(attrs[i])) == 0))
+                f = &s->fields[k];
         }
         if (f && set_scalar(obj, f, attrs[i + 1], strlen(attrs[i + 1]))) xml_fail(c, COS_ERR_NOMEM, "out of memory");
     }
@@ -184,6 +189,9 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         push(c, f);
         return;
     }
+    /* The COS docs spell it <Encoding-Type> in ListMultipartUploadsResult and
+     * ListPartsResult and <EncodingType> elsewhere: accept both as one field. */
+    if (strcmp(name, "Encoding-Type") == 0) name = "EncodingType";
     bool container = false;
     const cos_xml_field *fld = find_field(top->schema, top->prefix, name, &container);
     if (fld) {
@@ -404,6 +412,28 @@ static void put_text_elem(build_ctx *b, const char *name, const char *text, bool
     cos_buf_printf(b->out, "</%s>", name);
 }
 
+/* Open <name ...> with the "@" fields of the struct as attributes; an xsi:
+ * attribute brings its namespace declaration (COS writes xsi:type on Grantee). */
+static void open_struct_elem(build_ctx *b, const char *name, const cos_xml_schema *s, const void *obj)
+{
+    cos_buf_printf(b->out, "<%s", name);
+    bool xsi_declared = false;
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cos_xml_field *f = &s->fields[i];
+        if (f->name[0] != '@' || f->type != COS_XT_STR) continue;
+        const char *v = *(char *const *)FIELD_PTR(obj, f);
+        if (!v) continue;
+        if (!xsi_declared && cos_starts_with(f->name + 1, "xsi:")) {
+            cos_buf_puts(b->out, " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"");
+            xsi_declared = true;
+        }
+        cos_buf_printf(b->out, " %s=\"", f->name + 1);
+        cos_xml_escape(b->out, v, strlen(v));
+        cos_buf_putc(b->out, '"');
+    }
+    cos_buf_putc(b->out, '>');
+}
+
 static void build_field(build_ctx *b, const cos_xml_field *f, const void *obj)
 {
     const char *p = FIELD_PTR(obj, f);
@@ -438,7 +468,7 @@ static void build_field(build_ctx *b, const cos_xml_field *f, const void *obj)
         const void *sub = *(void *const *)p;
         if (!sub) return;
         sync_containers(b, f->name);
-        cos_buf_printf(b->out, "<%s>", name);
+        open_struct_elem(b, name, f->sub, sub);
         build_struct(b, f->sub, sub);
         cos_buf_printf(b->out, "</%s>", name);
         return;
@@ -449,7 +479,7 @@ static void build_field(build_ctx *b, const cos_xml_field *f, const void *obj)
         if (!n) return;
         sync_containers(b, f->name);
         for (size_t i = 0; i < n; i++) {
-            cos_buf_printf(b->out, "<%s>", name);
+            open_struct_elem(b, name, f->sub, items + i * f->sub->size);
             build_struct(b, f->sub, items + i * f->sub->size);
             cos_buf_printf(b->out, "</%s>", name);
         }

@@ -28,8 +28,29 @@ typedef enum cos_xml_type {
 
 typedef struct cos_xml_schema cos_xml_schema;
 
+/*
+ * Field names (cos_xml_field.name):
+ *   "Key"              a child element.
+ *   "TagSet/Tag"       a path through container elements that have no struct
+ *                      of their own: the containers are flattened away, e.g.
+ *                      <TagSet><Tag/>..</TagSet> fills cos_tagging.tags. When
+ *                      building, consecutive fields sharing a container share
+ *                      one container element; an empty list writes no
+ *                      container.
+ *   "."                the text of the element itself (<LocationConstraint>).
+ *   "@xsi:type"        an attribute, written on the element of the struct
+ *                      (with its xmlns:xsi declaration); on input matched by
+ *                      local name, whatever the prefix.
+ * <Encoding-Type> (the spelling of some COS docs) is read as <EncodingType>.
+ *
+ * EncodingType=url: when a parsed document has EncodingType "url", every
+ * COS_XF_URLENC string is URL-decoded after parsing, so callers always see
+ * plain keys. When building, if the struct's encoding_type is "url", the
+ * builder encodes those fields itself: cos-server stores plain keys and must
+ * NOT pre-encode them.
+ */
 typedef struct cos_xml_field {
-    const char *name;              /* element name */
+    const char *name;              /* element name or path, see above */
     cos_xml_type type;
     size_t offset;                 /* offsetof the value (or the items pointer) */
     size_t count_offset;           /* LIST/STRLIST: offsetof the size_t count */
