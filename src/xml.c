@@ -12,6 +12,7 @@
 #include "url.h"
 
 #include <expat.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@ static int set_scalar(void *obj, const cos_xml_field *f, const char *text, size_
 {
     char *p = FIELD_PTR(obj, f);
     char tmp[32];
+    /* an empty number element (<PartNumberMarker/>) is 0; anything that is not
+     * a whole number, or too long to be one, is malformed */
+    if (f->type != COS_XT_STR && f->type != COS_XT_BOOL && len >= sizeof tmp) return COS_ERR_PARSE;
     size_t n = len < sizeof tmp - 1 ? len : sizeof tmp - 1;
     memcpy(tmp, text, n);
     tmp[n] = '\0';
@@ -41,19 +45,19 @@ static int set_scalar(void *obj, const cos_xml_field *f, const char *text, size_
     }
     case COS_XT_I64: {
         int64_t v = 0;
-        cos_parse_i64(t, &v);
+        if (*t && cos_parse_i64(t, &v)) return COS_ERR_PARSE;
         *(int64_t *)p = v;
         return 0;
     }
     case COS_XT_U64: {
         uint64_t v = 0;
-        cos_parse_u64(t, &v);
+        if (*t && cos_parse_u64(t, &v)) return COS_ERR_PARSE;
         *(uint64_t *)p = v;
         return 0;
     }
     case COS_XT_INT: {
         int64_t v = 0;
-        cos_parse_i64(t, &v);
+        if (*t && (cos_parse_i64(t, &v) || v < INT_MIN || v > INT_MAX)) return COS_ERR_PARSE;
         *(int *)p = (int)v;
         return 0;
     }
@@ -140,6 +144,19 @@ static void xml_fail(parse_ctx *c, int code, const char *msg)
     XML_StopParser(c->parser, XML_FALSE);
 }
 
+static void scalar_fail(parse_ctx *c, int rc)
+{
+    xml_fail(c, rc, rc == COS_ERR_NOMEM ? "out of memory" : "a number element does not hold a whole number");
+}
+
+/* COS never sends a DTD; refusing one rules out entity-expansion bombs. */
+static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid, const XML_Char *pubid,
+                               int has_internal_subset)
+{
+    (void)name, (void)sysid, (void)pubid, (void)has_internal_subset;
+    xml_fail(ud, COS_ERR_PARSE, "a DTD is not accepted");
+}
+
 static void push(parse_ctx *c, frame f)
 {
     if (c->depth >= XML_MAX_DEPTH) {
@@ -167,7 +184,8 @@ static void capture_attrs(parse_ctx *c, const cos_xml_schema *s, void *obj, cons
             if (fn[0] == '@' && (strcmp(fn + 1, attrs[i]) == 0 || strcmp(local_name(fn + 1), local_name(attrs[i])) == 0))
                 f = &s->fields[k];
         }
-        if (f && set_scalar(obj, f, attrs[i + 1], strlen(attrs[i + 1]))) xml_fail(c, COS_ERR_NOMEM, "out of memory");
+        int rc = f ? set_scalar(obj, f, attrs[i + 1], strlen(attrs[i + 1])) : 0;
+        if (rc) scalar_fail(c, rc);
     }
 }
 
@@ -254,11 +272,11 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
         } else {
             rc = set_scalar(top->leaf_obj, f, c->text.data ? c->text.data : "", c->text.len);
         }
-        if (rc) xml_fail(c, rc, "out of memory");
+        if (rc) scalar_fail(c, rc);
     } else if (top->kind == FR_STRUCT) {
         const cos_xml_field *self = find_special(top->schema, ".");
-        if (self && c->text.len && set_scalar(top->obj, self, c->text.data, c->text.len))
-            xml_fail(c, COS_ERR_NOMEM, "out of memory");
+        int rc = self && c->text.len ? set_scalar(top->obj, self, c->text.data, c->text.len) : 0;
+        if (rc) scalar_fail(c, rc);
     }
     cos_buf_reset(&c->text);
 }
@@ -320,7 +338,17 @@ int cos_xml_parse(const cos_xml_schema *schema, const char *xml, size_t len, voi
     XML_SetUserData(c.parser, &c);
     XML_SetElementHandler(c.parser, on_start, on_end);
     XML_SetCharacterDataHandler(c.parser, on_text);
-    enum XML_Status st = XML_Parse(c.parser, xml ? xml : "", (int)len, XML_TRUE);
+    XML_SetStartDoctypeDeclHandler(c.parser, on_doctype);
+    /* expat takes an int length: feed a huge document in pieces */
+    const char *rest = xml ? xml : "";
+    size_t left = len;
+    enum XML_Status st = XML_STATUS_OK;
+    while (st == XML_STATUS_OK && left > (size_t)INT_MAX / 2) {
+        st = XML_Parse(c.parser, rest, INT_MAX / 2, XML_FALSE);
+        rest += INT_MAX / 2;
+        left -= INT_MAX / 2;
+    }
+    if (st == XML_STATUS_OK) st = XML_Parse(c.parser, rest, (int)left, XML_TRUE);
     int rc = 0;
     if (c.error) {
         rc = cos_err_set(err, (cos_error_kind)c.error, "malformed XML: %s", c.error_msg);

@@ -288,6 +288,43 @@ static void test_async_and_future(void)
     CHECK(cos_put_object_async(g_c, &bad, on_done, &k) == COS_ERR_INVALID_ARG);
 }
 
+static void test_iterator(void)
+{
+    /* 25 keys, pages of 4: the iterator sees each once, in order */
+    for (int i = 0; i < 25; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "iter/%02d", i);
+        cos_request r = req_for(key);
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_put_object(g_c, &r, &res, &err), err);
+        cos_result_free(res);
+    }
+    cos_request l = req_for(NULL);
+    l.prefix = "iter/";
+    l.max_keys = 4;
+    cos_object_iter *it = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_object_iter_new(&it, g_c, &l, &err), err);
+    const cos_object_summary *o;
+    int n = 0, rc;
+    while ((rc = cos_object_iter_next(it, &o, &err)) == 1) {
+        char want[32];
+        snprintf(want, sizeof want, "iter/%02d", n++);
+        CHECK_STR(o->key, want);
+    }
+    CHECK_INT(rc, 0);
+    CHECK_INT(n, 25);
+    cos_object_iter_free(it);
+    cos_request bad = req_for(NULL);
+    bad.bucket = "nosuch-" TEST_APPID;
+    CHECK_OK(cos_object_iter_new(&it, g_c, &bad, &err), err);
+    CHECK(cos_object_iter_next(it, &o, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "NoSuchBucket");
+    cos_error_free(err);
+    cos_object_iter_free(it);
+}
+
 static void test_listing(void)
 {
     const char *keys[] = { "list/a", "list/b/1", "list/b/2", "list/c d", "list/e%f" };
@@ -673,6 +710,7 @@ int main(void)
     RUN(test_clock_skew);
     RUN(test_async_and_future);
     RUN(test_listing);
+    RUN(test_iterator);
     RUN(test_multipart);
     RUN(test_configs);
     RUN(test_all_bucket_configs);

@@ -66,4 +66,5 @@ fi
 check "resumed object is byte-exact" bash -c "$COS cp $B/huge.bin $TEST_TMP/huge.back && cmp $TEST_TMP/huge.bin $TEST_TMP/huge.back"
 $COS rb $B >/dev/null 2>&1; check "rb refuses a non-empty bucket" test $? -ne 0
 check "rb --force" $COS rb $B --force
+check "man page generated" bash -c "test -s $COS_BUILD_DIR/cos.1 && grep -q presign $COS_BUILD_DIR/cos.1"
 finish

@@ -629,7 +629,7 @@ static void test_every_schema_round_trip(void)
 
 static void test_huge_and_odd_text(void)
 {
-    /* a 4 MiB value, split across many expat buffers */
+    /* a multi-MiB value: expat delivers it in many pieces */
     size_t big = 4u << 20;
     cos_buf x = COS_BUF_INIT;
     cos_buf_puts(&x, "<Tagging><TagSet><Tag><Key>k</Key><Value>");
@@ -639,7 +639,7 @@ static void test_huge_and_odd_text(void)
     cos_error *err = NULL;
     CHECK_OK(cos_xml_parse(&cos_xs_tagging, x.data, x.len, (void **)&t, &err), err);
     if (t) {
-        CHECK_INT(strlen(t->tags[0].value), big);
+        CHECK_INT(strlen(t->tags[0].value), big / 8 * 6); /* "ab&amp;cde" is 6 characters */
         CHECK(strncmp(t->tags[0].value, "ab&cdeab&cde", 12) == 0);
     }
     cos_xml_free(&cos_xs_tagging, t);
@@ -668,9 +668,20 @@ static void test_huge_and_odd_text(void)
     const char *badnum = "<ListBucketResult><MaxKeys>12x</MaxKeys></ListBucketResult>";
     void *o = NULL;
     int rc = cos_xml_parse(&cos_xs_list_objects_result, badnum, strlen(badnum), &o, &err);
-    CHECK(rc == COS_ERR_PARSE || rc == 0);
+    CHECK(rc == COS_ERR_PARSE);
+    CHECK(o == NULL);
+    CHECK(err && strstr(err->message, "number"));
     cos_error_free(err);
-    cos_xml_free(&cos_xs_list_objects_result, o);
+    err = NULL;
+    /* empty number elements are 0, as COS writes <PartNumberMarker/> */
+    const char *emptynum = "<ListPartsResult><PartNumberMarker/><MaxParts> 1000 </MaxParts></ListPartsResult>";
+    cos_list_parts_result *lp = NULL;
+    CHECK_OK(cos_xml_parse(&cos_xs_list_parts_result, emptynum, strlen(emptynum), (void **)&lp, &err), err);
+    if (lp) {
+        CHECK_INT(lp->part_number_marker, 0);
+        CHECK_INT(lp->max_parts, 1000);
+    }
+    cos_xml_free(&cos_xs_list_parts_result, lp);
     /* entity expansion bombs are refused (no internal DTD entities honoured) */
     const char *bomb = "<!DOCTYPE t [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
                        "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]><Tagging><TagSet><Tag><Key>&c;</Key></Tag></TagSet></Tagging>";

@@ -92,6 +92,7 @@ typedef void (*cos_progress_fn)(void *user_data, const cos_progress *p);
 /* Typed XML documents of requests and results, defined in cos/model.h. */
 struct cos_list_buckets_result;
 struct cos_list_objects_result;
+struct cos_object_summary;
 struct cos_list_versions_result;
 struct cos_location_result;
 struct cos_access_control_policy;
@@ -388,6 +389,27 @@ COS_API int cos_call_async(cos_client *client, cos_op op, const cos_request *req
     COS_API int cos_##fn##_async(cos_client *client, const cos_request *req, cos_done_fn done, void *user_data);
 COS_OPERATIONS(COS_DECLARE_OP_)
 #undef COS_DECLARE_OP_
+
+/* ------------------------------------------------------------------ listing iterator */
+
+/** Pages through every object of a listing (getBucket with markers). Opaque. */
+typedef struct cos_object_iter cos_object_iter;
+
+/**
+ * Start iterating the objects of req->bucket under req->prefix (req->max_keys
+ * sets the page size; other fields as for cos_get_bucket). The request is
+ * copied. *out is the caller's, freed with cos_object_iter_free().
+ */
+COS_API int cos_object_iter_new(cos_object_iter **out, cos_client *client, const cos_request *req, cos_error **err);
+
+/**
+ * The next object: returns 1 and sets *obj (owned by the iterator, valid until
+ * the next call), 0 at the end, or a negative cos_error_kind on failure.
+ */
+COS_API int cos_object_iter_next(cos_object_iter *it, const struct cos_object_summary **obj, cos_error **err);
+
+/** Free an iterator. NULL is allowed. */
+COS_API void cos_object_iter_free(cos_object_iter *it);
 
 /* ------------------------------------------------------------------ futures */
 

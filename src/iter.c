@@ -1,0 +1,84 @@
+/*
+ * iter.c — a listing iterator: getBucket page after page (NextMarker, or the
+ * last key when the server gives none), one object at a time.
+ */
+#include "client_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct cos_object_iter {
+    cos_client *c;
+    char *bucket, *region, *prefix, *delimiter, *encoding_type;
+    char *marker;
+    int page_size;
+    cos_result *page;
+    size_t pos;
+    bool last_page;
+};
+
+int cos_object_iter_new(cos_object_iter **out, cos_client *c, const cos_request *req, cos_error **err)
+{
+    *out = NULL;
+    if (!c || !req) return cos_err_invalid(err, "req", "missing client or request");
+    if (cos_check_bucket(req->bucket, err)) return COS_ERR_INVALID_ARG;
+    cos_object_iter *it = calloc(1, sizeof *it);
+    if (!it) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+    it->c = c;
+    it->bucket = cos_strdup(req->bucket);
+    it->region = cos_strdup(req->region);
+    it->prefix = cos_strdup(req->prefix);
+    it->delimiter = cos_strdup(req->delimiter);
+    it->encoding_type = cos_strdup(req->encoding_type);
+    it->marker = cos_strdup(req->marker);
+    it->page_size = req->max_keys;
+    *out = it;
+    return 0;
+}
+
+int cos_object_iter_next(cos_object_iter *it, const cos_object_summary **obj, cos_error **err)
+{
+    *obj = NULL;
+    for (;;) {
+        cos_list_objects_result *l = it->page ? it->page->output.list_objects : NULL;
+        if (l && it->pos < l->contents_count) {
+            *obj = &l->contents[it->pos++];
+            return 1;
+        }
+        if (it->last_page) return 0;
+        if (l) { /* the next page starts after this one */
+            const char *next = l->next_marker ? l->next_marker
+                               : l->contents_count ? l->contents[l->contents_count - 1].key : NULL;
+            free(it->marker);
+            it->marker = cos_strdup(next);
+        }
+        cos_result_free(it->page);
+        it->page = NULL;
+        it->pos = 0;
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = it->bucket;
+        r.region = it->region;
+        r.prefix = it->prefix;
+        r.delimiter = it->delimiter;
+        r.encoding_type = it->encoding_type;
+        r.marker = it->marker;
+        r.max_keys = it->page_size;
+        int rc = cos_get_bucket(it->c, &r, &it->page, err);
+        if (rc) return rc;
+        l = it->page->output.list_objects;
+        it->last_page = !l || !l->is_truncated || (!l->next_marker && !l->contents_count);
+    }
+}
+
+void cos_object_iter_free(cos_object_iter *it)
+{
+    if (!it) return;
+    free(it->bucket);
+    free(it->region);
+    free(it->prefix);
+    free(it->delimiter);
+    free(it->encoding_type);
+    free(it->marker);
+    cos_result_free(it->page);
+    free(it);
+}
