@@ -622,7 +622,16 @@ static int adopt_server_parts(task *t, int *resumed)
             int n = lp->parts[i].part_number;
             if (n < 1 || (size_t)n > t->nparts) continue;
             part *p = &t->parts[n - 1];
-            if (p->done || lp->parts[i].size != p->size || !local_part_matches(t, p, lp->parts[i].etag)) continue;
+            if (p->done || lp->parts[i].size != p->size) continue;
+            bool same = local_part_matches(t, p, lp->parts[i].etag);
+            if (t->on_hash_progress) { /* hashing the file to verify the parts found on the server */
+                double el = cos_mono_sec() - t->t0;
+                uint64_t hashed = (uint64_t)n * p->size > t->total ? t->total : (uint64_t)n * p->size;
+                cos_progress hp = { hashed, t->total, el > 0 ? (double)hashed / el : 0,
+                                    t->total ? (double)hashed / (double)t->total : 1.0 };
+                t->on_hash_progress(t->hash_progress_ud, &hp);
+            }
+            if (!same) continue;
             p->done = true;
             snprintf(p->etag, sizeof p->etag, "%s", lp->parts[i].etag);
             uint64_t crc = 0;

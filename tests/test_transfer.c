@@ -201,6 +201,13 @@ static void test_pause_cancel(void)
     cos_error_free(err);
 }
 
+static int g_hash_calls;
+static void on_hash(void *ud, const cos_progress *p)
+{
+    (void)ud;
+    if (p->total) g_hash_calls++;
+}
+
 static void die_halfway(void *ud, const cos_progress *p)
 {
     (void)ud;
@@ -244,9 +251,11 @@ static void test_resume_after_kill(void)
     p.bucket = BUCKET;
     p.key = "resume.bin";
     p.file_path = src;
+    p.on_hash_progress = on_hash;
     cos_transfer_result *res = NULL;
     CHECK_OK(cos_upload_file(c, &p, &res, &err), err);
     if (res) CHECK(res->parts_resumed > 0);
+    CHECK(g_hash_calls > 0); /* parts found on the server were hashed and verified */
     cos_transfer_result_free(res);
     cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
     d.bucket = BUCKET;
@@ -256,6 +265,45 @@ static void test_resume_after_kill(void)
     cos_transfer_result_free(res);
     CHECK(test_files_equal(src, dst) == 0);
     cos_client_free(c);
+}
+
+static void test_download_resume_after_kill(void)
+{
+    char dst[512];
+    path(dst, "dresume.out");
+    pid_t pid = fork();
+    if (pid == 0) {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.progress_interval_ms = 1;
+        cos_client *c = NULL;
+        if (cos_client_new(&c, &cfg, NULL) != 0) _exit(3);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "resume.bin";
+        p.file_path = dst;
+        p.chunk_size = MIB;
+        p.parallel = 1;
+        p.on_progress = die_halfway;
+        cos_download_file(c, &p, NULL, NULL);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "resume.bin";
+    d.file_path = dst;
+    d.chunk_size = MIB;
+    cos_transfer_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_download_file(g_c, &d, &res, &err), err);
+    if (res) CHECK(res->parts_resumed > 0);
+    cos_transfer_result_free(res);
+    char src[512];
+    path(src, "resume.bin");
+    CHECK(test_files_equal(src, dst) == 0);
 }
 
 static void test_faults(void)
@@ -346,6 +394,7 @@ int main(void)
     RUN(test_upload_files);
     RUN(test_pause_cancel);
     RUN(test_resume_after_kill);
+    RUN(test_download_resume_after_kill);
     RUN(test_faults);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
