@@ -10,7 +10,7 @@ check "headers installed" test -f "$PREFIX/include/cos/cos.h"
 LIBDIR=$(dirname "$(find "$PREFIX" -name cos.pc | head -1)")/..
 export PKG_CONFIG_PATH="$LIBDIR/pkgconfig"
 check "pkg-config knows cos" pkg-config --exists cos
-check "a program builds with pkg-config" bash -c "cc -std=c11 -Wall -Werror $SRC/examples/readme.c -o $TEST_TMP/pc \$(pkg-config --cflags --libs cos) -Wl,-rpath,$LIBDIR"
+check "a program builds with pkg-config" bash -c "cc ${COS_SANITIZE_FLAGS:-} -std=c11 -Wall -Werror $SRC/examples/readme.c -o $TEST_TMP/pc \$(pkg-config --cflags --libs cos) -Wl,-rpath,$LIBDIR"
 check "and runs" bash -c "$TEST_TMP/pc 2>&1 | grep -q usage"
 mkdir -p "$TEST_TMP/fp"
 cat > "$TEST_TMP/fp/CMakeLists.txt" <<CM
@@ -19,11 +19,13 @@ project(user C)
 find_package(cos REQUIRED)
 add_executable(user $SRC/examples/readme.c)
 target_link_libraries(user cos::cos)
+target_compile_options(user PRIVATE ${COS_SANITIZE_FLAGS:-})
+target_link_options(user PRIVATE ${COS_SANITIZE_FLAGS:-})
 CM
 check "find_package(cos) configures" cmake -S "$TEST_TMP/fp" -B "$TEST_TMP/fp/b" -DCMAKE_PREFIX_PATH="$PREFIX"
 check "and builds" cmake --build "$TEST_TMP/fp/b"
 check "amalgamation compiles" bash "$SRC/scripts/amalgamate.sh" "$TEST_TMP/amal"
-check "a program links the amalgamation alone" cc -std=c11 -I"$TEST_TMP/amal" -DCOS_AMALGAMATED "$TEST_TMP/amal/cos.c" \
+check "a program links the amalgamation alone" cc ${COS_SANITIZE_FLAGS:-} -std=c11 -I"$TEST_TMP/amal" -DCOS_AMALGAMATED "$TEST_TMP/amal/cos.c" \
   -x c - -o "$TEST_TMP/am" -lcurl -lcrypto -lexpat -lpthread <<'PROG'
 #include "cos.h"
 #include <stdio.h>
