@@ -647,13 +647,38 @@ static int adopt_server_parts(task *t, int *resumed)
     }
 }
 
-static void abort_upload(task *t)
+/* A request addressed at the task's object. */
+static cos_request task_request(const task *t)
 {
-    if (!t->upload_id) return;
     cos_request r = COS_REQUEST_INIT;
     r.bucket = t->bucket;
     r.region = t->region;
     r.key = t->key;
+    return r;
+}
+
+/* CompleteMultipartUpload with every part, in order. */
+static int complete_parts(task *t, cos_result **res, cos_error **err)
+{
+    cos_complete_part *cp = calloc(t->nparts ? t->nparts : 1, sizeof *cp);
+    if (!cp) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < t->nparts; i++) {
+        cp[i].part_number = t->parts[i].number;
+        cp[i].etag = t->parts[i].etag;
+    }
+    cos_complete_multipart_upload cm = { cp, t->nparts };
+    cos_request r = task_request(t);
+    r.upload_id = t->upload_id;
+    r.input.complete = &cm;
+    int rc = cos_multipart_complete(t->mgr->c, &r, res, err);
+    free(cp);
+    return rc;
+}
+
+static void abort_upload(task *t)
+{
+    if (!t->upload_id) return;
+    cos_request r = task_request(t);
     r.upload_id = t->upload_id;
     cos_result *res = NULL;
     cos_error *err = NULL;
@@ -698,10 +723,7 @@ static void run_upload(task *t)
     uint64_t slice = t->slice_size ? t->slice_size : c->cfg.slice_size;
     if (!t->slice_only && t->total <= slice) { /* simple upload */
         set_state(t, COS_TASK_RUNNING);
-        cos_request r = COS_REQUEST_INIT;
-        r.bucket = t->bucket;
-        r.region = t->region;
-        r.key = t->key;
+        cos_request r = task_request(t);
         r.body.file_path = t->file_path;
         r.body.file_length = -1;
         apply_object_headers(t, &r);
@@ -754,10 +776,7 @@ static void run_upload(task *t)
         }
     }
     if (!t->upload_id) {
-        cos_request r = COS_REQUEST_INIT;
-        r.bucket = t->bucket;
-        r.region = t->region;
-        r.key = t->key;
+        cos_request r = task_request(t);
         apply_object_headers(t, &r);
         cos_result *res = NULL;
         cos_error *err = NULL;
@@ -787,22 +806,9 @@ static void run_upload(task *t)
         return;
     }
     if (rc) return;
-    cos_complete_part *cp = calloc(t->nparts, sizeof *cp);
-    for (size_t i = 0; i < t->nparts; i++) {
-        cp[i].part_number = t->parts[i].number;
-        cp[i].etag = t->parts[i].etag;
-    }
-    cos_complete_multipart_upload cm = { cp, t->nparts };
-    cos_request r = COS_REQUEST_INIT;
-    r.bucket = t->bucket;
-    r.region = t->region;
-    r.key = t->key;
-    r.upload_id = t->upload_id;
-    r.input.complete = &cm;
     cos_result *res = NULL;
     cos_error *err = NULL;
-    rc = cos_multipart_complete(c, &r, &res, &err);
-    free(cp);
+    rc = complete_parts(t, &res, &err);
     if (rc) {
         fail(t, rc, err);
         return;
@@ -832,10 +838,7 @@ static void run_download(task *t)
 {
     cos_client *c = t->mgr->c;
     set_state(t, COS_TASK_CHECKING);
-    cos_request h = COS_REQUEST_INIT;
-    h.bucket = t->bucket;
-    h.region = t->region;
-    h.key = t->key;
+    cos_request h = task_request(t);
     h.version_id = t->version_id;
     cos_result *res = NULL;
     cos_error *err = NULL;
@@ -976,10 +979,7 @@ static void run_copy(task *t)
     uint64_t slice = t->slice_size ? t->slice_size : c->cfg.copy_slice_size;
     set_state(t, COS_TASK_RUNNING);
     if (t->total <= slice) {
-        cos_request r = COS_REQUEST_INIT;
-        r.bucket = t->bucket;
-        r.region = t->region;
-        r.key = t->key;
+        cos_request r = task_request(t);
         r.copy_source = t->copy_source;
         apply_object_headers(t, &r);
         rc = cos_put_object_copy(c, &r, &res, &err);
@@ -996,10 +996,7 @@ static void run_copy(task *t)
         return;
     }
     make_parts(t, t->total, t->chunk_size ? t->chunk_size : c->cfg.copy_chunk_size);
-    cos_request r = COS_REQUEST_INIT;
-    r.bucket = t->bucket;
-    r.region = t->region;
-    r.key = t->key;
+    cos_request r = task_request(t);
     apply_object_headers(t, &r);
     rc = cos_multipart_init(c, &r, &res, &err);
     if (rc) {
@@ -1017,20 +1014,7 @@ static void run_copy(task *t)
         }
         return;
     }
-    cos_complete_part *cp = calloc(t->nparts, sizeof *cp);
-    for (size_t i = 0; i < t->nparts; i++) {
-        cp[i].part_number = t->parts[i].number;
-        cp[i].etag = t->parts[i].etag;
-    }
-    cos_complete_multipart_upload cm = { cp, t->nparts };
-    cos_request cr = COS_REQUEST_INIT;
-    cr.bucket = t->bucket;
-    cr.region = t->region;
-    cr.key = t->key;
-    cr.upload_id = t->upload_id;
-    cr.input.complete = &cm;
-    rc = cos_multipart_complete(c, &cr, &res, &err);
-    free(cp);
+    rc = complete_parts(t, &res, &err);
     if (rc) {
         abort_upload(t);
         fail(t, rc, err);
