@@ -331,6 +331,29 @@ static int copy_one(cos_client *c, const cli_opts *o, const char *src, const cha
     return rc;
 }
 
+/* Totals of a recursive copy, for the aggregate line. */
+static int g_tree_files, g_tree_done;
+static uint64_t g_tree_bytes, g_tree_bytes_done;
+
+static void count_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) count_tree(path);
+        else if (S_ISREG(st.st_mode)) {
+            g_tree_files++;
+            g_tree_bytes += (uint64_t)st.st_size;
+        }
+    }
+    if (d) closedir(d);
+}
+
 static int copy_tree(cos_client *c, const cli_opts *o, const char *dir, const char *dst_prefix)
 {
     DIR *d = opendir(dir);
@@ -347,8 +370,19 @@ static int copy_tree(cos_client *c, const cli_opts *o, const char *dir, const ch
         struct stat st;
         if (stat(path, &st) != 0) continue;
         snprintf(dst, sizeof dst, "%s%s%s", dst_prefix, dst_prefix[strlen(dst_prefix) - 1] == '/' ? "" : "/", e->d_name);
-        if (S_ISDIR(st.st_mode)) rc = copy_tree(c, o, path, dst);
-        else if (S_ISREG(st.st_mode)) rc = copy_one(c, o, path, dst);
+        if (S_ISDIR(st.st_mode)) {
+            rc = copy_tree(c, o, path, dst);
+        } else if (S_ISREG(st.st_mode)) {
+            if (!o->quiet && cli_tty()) {
+                char done[32], total[32];
+                cli_human(g_tree_bytes_done, done);
+                cli_human(g_tree_bytes, total);
+                fprintf(stderr, "[%d/%d files, %s of %s]\n", g_tree_done + 1, g_tree_files, done, total);
+            }
+            rc = copy_one(c, o, path, dst);
+            g_tree_done++;
+            g_tree_bytes_done += (uint64_t)st.st_size;
+        }
     }
     closedir(d);
     return rc;
@@ -358,7 +392,12 @@ static int cmd_cp(cos_client *c, const cli_opts *o)
 {
     if (o->nargs != 2) return usage_cmd("cp", stderr, EXIT_USAGE);
     struct stat st;
-    if (o->recursive && stat(o->args[0], &st) == 0 && S_ISDIR(st.st_mode)) return copy_tree(c, o, o->args[0], o->args[1]);
+    if (o->recursive && stat(o->args[0], &st) == 0 && S_ISDIR(st.st_mode)) {
+        count_tree(o->args[0]);
+        int rc = copy_tree(c, o, o->args[0], o->args[1]);
+        if (!rc && !o->quiet) printf("copied %d files, %llu bytes\n", g_tree_done, (unsigned long long)g_tree_bytes_done);
+        return rc;
+    }
     return copy_one(c, o, o->args[0], o->args[1]);
 }
 

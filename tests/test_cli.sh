@@ -66,5 +66,8 @@ fi
 check "resumed object is byte-exact" bash -c "$COS cp $B/huge.bin $TEST_TMP/huge.back && cmp $TEST_TMP/huge.bin $TEST_TMP/huge.back"
 $COS rb $B >/dev/null 2>&1; check "rb refuses a non-empty bucket" test $? -ne 0
 check "rb --force" $COS rb $B --force
+mkdir -p "$TEST_TMP/tree/sub"; echo 1 > "$TEST_TMP/tree/a"; echo 22 > "$TEST_TMP/tree/sub/b"
+check "cp -r a directory" bash -c "$COS cp -r $TEST_TMP/tree cos://clitest2-1250000000/t/ 2>&1 | grep -q 'copied 2 files' || ($COS mb cos://clitest2-1250000000 >/dev/null && $COS cp -r $TEST_TMP/tree cos://clitest2-1250000000/t/ | grep -q 'copied 2 files')"
+check "cp -r keeps the tree" bash -c "$COS cat cos://clitest2-1250000000/t/sub/b | grep -q 22"
 check "man page generated" bash -c "test -s $COS_BUILD_DIR/cos.1 && grep -q presign $COS_BUILD_DIR/cos.1"
 finish
