@@ -359,6 +359,24 @@ static void part_done(void *ud, int rc, cos_result *res, cos_error *err);
 
 static int64_t retry_delay_ms(int attempt) { return 200LL << (attempt < 5 ? attempt : 5); }
 
+/* MD5 of a part of the local file (a separate read: for Content-MD5 and resume checks). */
+static bool part_md5(task *t, const part *p, unsigned char d[16])
+{
+    unsigned char *buf = malloc(1 << 20);
+    cos_md5 *m = cos_md5_new();
+    uint64_t done = 0;
+    while (buf && m && done < p->size) {
+        ssize_t n = pread(t->fd, buf, (size_t)COS_MIN(p->size - done, (uint64_t)(1 << 20)), (off_t)(p->offset + done));
+        if (n <= 0) break;
+        cos_md5_update(m, buf, (size_t)n);
+        done += (uint64_t)n;
+    }
+    if (m) cos_md5_final(m, d);
+    cos_md5_free(m);
+    free(buf);
+    return done == p->size;
+}
+
 /* Start the request of one part. */
 static int start_part(task *t, part *p)
 {
@@ -383,19 +401,8 @@ static int start_part(task *t, part *p)
         r.body.read_user_data = p;
         r.body.length = (int64_t)p->size;
         if (c->cfg.upload_check_content_md5) { /* Content-MD5 must be known before sending: one more read */
-            unsigned char *buf = malloc(1 << 20);
-            cos_md5 *m = cos_md5_new();
-            uint64_t done = 0;
-            while (buf && done < p->size) {
-                ssize_t n = pread(t->fd, buf, (size_t)COS_MIN(p->size - done, (uint64_t)(1 << 20)), (off_t)(p->offset + done));
-                if (n <= 0) break;
-                cos_md5_update(m, buf, (size_t)n);
-                done += (uint64_t)n;
-            }
             unsigned char d[16];
-            cos_md5_final(m, d);
-            cos_md5_free(m);
-            free(buf);
+            part_md5(t, p, d);
             static __thread char b64[32];
             cos_base64_encode(d, 16, b64);
             r.content_md5 = b64;
@@ -580,22 +587,11 @@ static cos_transfer_result *new_result(task *t)
 /* MD5 of a local part, for verifying a part found on the server. */
 static bool local_part_matches(task *t, const part *p, const char *etag)
 {
-    unsigned char *buf = malloc(1 << 20);
-    cos_md5 *m = cos_md5_new();
-    uint64_t done = 0;
-    while (buf && done < p->size) {
-        ssize_t n = pread(t->fd, buf, (size_t)COS_MIN(p->size - done, (uint64_t)(1 << 20)), (off_t)(p->offset + done));
-        if (n <= 0) break;
-        cos_md5_update(m, buf, (size_t)n);
-        done += (uint64_t)n;
-    }
     unsigned char d[16];
     char hex[33];
-    cos_md5_final(m, d);
-    cos_md5_free(m);
-    free(buf);
+    bool whole = part_md5(t, p, d);
     cos_hex_encode(d, 16, hex);
-    return done == p->size && etag && strstr(etag, hex);
+    return whole && etag && strstr(etag, hex);
 }
 
 /* Mark parts already on the server (listed, size and ETag verified) as done. */
