@@ -306,6 +306,50 @@ static void test_download_resume_after_kill(void)
     CHECK(test_files_equal(src, dst) == 0);
 }
 
+static int g_list_changes;
+static void on_list(void *ud) { (void)ud; __atomic_add_fetch(&g_list_changes, 1, __ATOMIC_SEQ_CST); }
+
+/* UploadQueueSize trims finished tasks; the list-changed callback fires; UploadCheckContentMd5
+ * sends Content-MD5 with every part (the server checks it). */
+static void test_queue_and_md5(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.upload_queue_size = 3;
+    cfg.upload_check_content_md5 = true;
+    char cp[512];
+    path(cp, "cp-queue");
+    cfg.checkpoint_dir = cp;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    cos_set_task_list_callback(c, on_list, NULL);
+    char src[512];
+    path(src, "queue.bin");
+    test_write_lcg_file(src, 3 * MIB + 5, 123);
+    for (int i = 0; i < 6; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "queue/%d", i);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = key;
+        p.file_path = src;
+        p.no_resume = true;
+        cos_transfer_result *res = NULL;
+        CHECK_OK(cos_upload_file(c, &p, &res, &err), err);
+        if (res) CHECK(res->multipart);
+        cos_transfer_result_free(res);
+    }
+    cos_task_info *list = NULL;
+    size_t n = 0;
+    CHECK(cos_task_list(c, &list, &n) == 0);
+    CHECK(n <= 3 + 1); /* finished tasks beyond UploadQueueSize were trimmed */
+    cos_task_list_free(list, n);
+    CHECK(g_list_changes >= 6 * 3); /* added, checking, running, success... */
+    cos_client_free(c);
+}
+
 static void test_faults(void)
 {
     /* the server fails some part uploads: retries still give a byte-exact object */
@@ -395,6 +439,7 @@ int main(void)
     RUN(test_pause_cancel);
     RUN(test_resume_after_kill);
     RUN(test_download_resume_after_kill);
+    RUN(test_queue_and_md5);
     RUN(test_faults);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
