@@ -13,10 +13,12 @@ CMAKE_FLAGS ?=
 
 all: build
 
-$(BUILD)/CMakeCache.txt:
+# build/Makefile exists only after a configure that succeeded, so a failed
+# one (say, a missing -dev package) is retried on the next make.
+$(BUILD)/Makefile:
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DCOS_VALGRIND=ON $(CMAKE_FLAGS)
 
-build: $(BUILD)/CMakeCache.txt
+build: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build

@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libexpat1-dev libsqlite3-dev
-      libmicrohttpd-dev libisal-dev nodejs npm openssl valgrind bc clang doxygen)
+      libmicrohttpd-dev libisal-dev nodejs npm openssl valgrind bc clang doxygen gnuplot-nox)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

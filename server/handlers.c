@@ -922,19 +922,7 @@ static int copy_range_to(store *st, data_writer *w, const char *data_id, uint64_
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     free(path);
     if (fd < 0) return -1;
-    char *buf = malloc(1 << 20);
-    int rc = 0;
-    while (len && rc == 0) {
-        ssize_t n = pread(fd, buf, (size_t)COS_MIN(len, (uint64_t)(1 << 20)), (off_t)off);
-        if (n <= 0) {
-            rc = -1;
-            break;
-        }
-        rc = data_write(w, buf, (size_t)n);
-        off += (uint64_t)n;
-        len -= (uint64_t)n;
-    }
-    free(buf);
+    int rc = data_copy(w, fd, off, len);
     close(fd);
     return rc;
 }
@@ -1383,6 +1371,7 @@ static enum MHD_Result complete_upload(req *r)
         cos_buf cat = COS_BUF_INIT;
         uint64_t crc = 0;
         int rc = data_begin(r->srv->st, &w);
+        w.no_hash = true; /* the CRC combines from the parts; the ETag is the MD5 of their MD5s */
         for (size_t i = 0; rc == 0 && i < cm->parts_count; i++) {
             rc = copy_range_to(r->srv->st, &w, use[i]->data_id, 0, use[i]->size);
             crc = cos_crc64_combine(crc, use[i]->crc64, use[i]->size);

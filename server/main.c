@@ -443,7 +443,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     srv.daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv,
                                   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
+                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)16,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
                                   MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,

@@ -72,9 +72,12 @@ typedef struct data_writer {
     uint64_t crc64;
     cos_md5 *md5;
     int error;               /* errno of a failed write */
+    bool no_hash;            /* the caller knows the hashes (multipart assembly): skip MD5/CRC */
 } data_writer;
 int data_begin(store *s, data_writer *w);
 int data_write(data_writer *w, const void *buf, size_t len);
+/* append len bytes of src_fd at off; in-kernel (copy_file_range) when no_hash is set */
+int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len);
 /* fsync and move into place; md5 out (raw) */
 int data_finish(store *s, data_writer *w, unsigned char md5[16]);
 void data_abort(data_writer *w);
