@@ -769,7 +769,7 @@ static step_result call_finish(op_call *k)
         }
     }
     if (k->sink_tmp) {
-        if (fsync(h->sink_fd) != 0 || close(h->sink_fd) != 0 || rename(k->sink_tmp, k->sink_path) != 0) {
+        if ((c->cfg.fsync_downloads && fsync(h->sink_fd) != 0) || close(h->sink_fd) != 0 || rename(k->sink_tmp, k->sink_path) != 0) {
             h->sink_fd = -1;
             cos_error *e = NULL;
             cos_err_io(&e, errno, "cannot write", k->sink_path);

@@ -458,6 +458,12 @@ static void part_done(void *ud, int rc, cos_result *res, cos_error *err)
         } else {
             p->crc = p->run_crc;
             if (p->pos != p->size) rc = COS_ERR_NETWORK; /* short body */
+#ifdef SYNC_FILE_RANGE_WRITE
+            /* Start this part's writeback now, so the fsync before the rename
+               waits for the last parts only, not for the whole file. */
+            else if (t->mgr->c->cfg.fsync_downloads)
+                (void)sync_file_range(t->fd, (off_t)p->offset, (off_t)p->size, SYNC_FILE_RANGE_WRITE);
+#endif
         }
     }
     if (rc == 0) {
@@ -900,7 +906,7 @@ static void run_download(task *t)
         free(partial);
         return;
     }
-    if (fsync(t->fd) != 0 || rename(partial, t->file_path) != 0) {
+    if ((c->cfg.fsync_downloads && fsync(t->fd) != 0) || rename(partial, t->file_path) != 0) {
         cos_error *e = NULL;
         cos_err_io(&e, errno, "cannot write", t->file_path);
         fail(t, COS_ERR_IO, e);

@@ -19,7 +19,8 @@ int cos_uri_encode(cos_buf *out, const char *s, size_t len, bool keep_slash)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         /* encodeURIComponent leaves A-Z a-z 0-9 - _ . ~ (and ! ' ( ) *, which the SDK escapes) */
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+        /* ASCII only: isalnum() would follow the locale and pass Latin-1 letters */
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
             *w++ = (char)c;
         } else {
             *w++ = '%';
