@@ -1,6 +1,6 @@
 # chart.gp — the figure of bench/run.sh: transfer MB/s and small-object op/s
 # side by side. run.sh passes: transfer, small (data files), out, title.
-set terminal pngcairo size 1100,440 font "sans,10"
+set terminal pngcairo size 1100,440 font "sans,10" noenhanced
 set output out
 set multiplot layout 1,2 title title
 set style data histograms

@@ -1525,9 +1525,34 @@ static enum MHD_Result object_request(req *r, const char *sub)
     return send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
 }
 
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static bool utf8_valid(const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s;
+        int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+        if (n < 0) return false;
+        uint32_t cp = n == 0 ? c : n == 1 ? c & 0x1F : n == 2 ? c & 0x0F : c & 0x07;
+        for (int i = 1; i <= n; i++) {
+            if ((s[i] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (s[i] & 0x3F);
+        }
+        static const uint32_t MIN[] = { 0, 0x80, 0x800, 0x10000 };
+        if (cp < MIN[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        s += n + 1;
+    }
+    return true;
+}
+
 enum MHD_Result handle_request(req *r)
 {
     enum MHD_Result ret;
+    /* Before authentication: a key that cannot exist gets the precise answer,
+       not a SignatureDoesNotMatch from a client that could not sign it. NUL
+       arrives as 0xFF (main.c), so the UTF-8 check refuses it too. */
+    if (r->key && (cos_key_escapes_root(r->key) || !utf8_valid((const unsigned char *)r->key)))
+        return send_error(r, "InvalidURI", "The key is not a valid object name (bad UTF-8, a NUL byte, or a path "
+                                           "leaving the bucket).");
     if (authenticate(r, &ret) != 0) return ret;
     const char *sub = subresource(r);
     if (!r->bucket) {
@@ -1535,8 +1560,6 @@ enum MHD_Result handle_request(req *r)
         if (!strcmp(r->method, "GET")) return get_service(r);
         return send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
     }
-    if (r->key && (cos_key_escapes_root(r->key) || memchr(r->key, '\0', strlen(r->key) + 1) != r->key + strlen(r->key)))
-        return send_error(r, "InvalidURI", "The key is not a valid object name.");
     if (authorize(r, sub, &ret) != 0) return ret;
     return r->key ? object_request(r, sub) : bucket_request(r, sub);
 }

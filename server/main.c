@@ -188,6 +188,33 @@ enum MHD_Result send_error(req *r, const char *code, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- addressing */
 
+/* libmicrohttpd's own unescaping turns "%00" into a NUL that silently cuts
+ * the key short ("a%00b" would store "a"). Ours decodes the same way but
+ * writes 0xFF for it, a byte that never occurs in UTF-8, so the key check
+ * (handlers.c) refuses the request instead. */
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static size_t unescape_uri(void *cls, struct MHD_Connection *c, char *uri)
+{
+    (void)cls; (void)c;
+    char *w = uri;
+    for (const char *p = uri; *p; p++) {
+        int hi, lo;
+        if (p[0] == '%' && (hi = hex_digit(p[1])) >= 0 && (lo = hex_digit(p[2])) >= 0) {
+            unsigned char b = (unsigned char)(hi * 16 + lo);
+            *w++ = (char)(b ? b : 0xFF);
+            p += 2;
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - uri);
+}
+
 /* BUCKET-APPID.cos.REGION.myqcloud.com[:port] (also .cos.accelerate.) */
 static void parse_address(req *r, const char *url)
 {
@@ -447,6 +474,7 @@ int main(int argc, char **argv)
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
                                   MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+                                  MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri, NULL,
                                   cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
                                   MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
     if (!srv.daemon) {

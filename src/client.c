@@ -209,7 +209,7 @@ int cos_get_object_url(cos_client *c, const cos_url_params *p, char **url, cos_e
 {
     *url = NULL;
     const char *region = p->region ? p->region : c->cfg.region;
-    int rc = cos_check_bucket(p->bucket, err);
+    int rc = cos_check_bucket(p->bucket, c->cfg.signer == COS_SIGNER_SIGV4, err);
     if (!rc) rc = cos_check_region(region, err);
     if (rc) return rc;
     cos_presign_input in = { &c->ep, p->bucket, region, p->key ? p->key : "", p->method, NULL, NULL, NULL,

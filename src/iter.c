@@ -21,7 +21,7 @@ int cos_object_iter_new(cos_object_iter **out, cos_client *c, const cos_request 
 {
     *out = NULL;
     if (!c || !req) return cos_err_invalid(err, "req", "missing client or request");
-    if (cos_check_bucket(req->bucket, err)) return COS_ERR_INVALID_ARG;
+    if (cos_check_bucket(req->bucket, c->cfg.signer == COS_SIGNER_SIGV4, err)) return COS_ERR_INVALID_ARG;
     cos_object_iter *it = calloc(1, sizeof *it);
     if (!it) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     it->c = c;

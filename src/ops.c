@@ -330,7 +330,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
     if (scope == SC_ANY) scope = !cos_str_empty(key) ? SC_OBJECT : !cos_str_empty(req->bucket) ? SC_BUCKET : SC_SERVICE;
 
     if (scope != SC_SERVICE) {
-        if ((rc = cos_check_bucket(req->bucket, err))) goto fail;
+        if ((rc = cos_check_bucket(req->bucket, c->cfg.signer == COS_SIGNER_SIGV4, err))) goto fail;
         if ((rc = cos_check_region(region, err))) goto fail;
     }
     if (scope == SC_OBJECT && cos_str_empty(key) && !(def->flags & F_GENERIC)) {

@@ -1104,7 +1104,7 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
                       cos_transfer_done_fn done, void *ud, cos_task_id *id, task **out)
 {
     if (!c || !p) return COS_ERR_INVALID_ARG;
-    if (cos_check_bucket(p->bucket, NULL) || cos_str_empty(p->key)) return COS_ERR_INVALID_ARG;
+    if (cos_check_bucket(p->bucket, c->cfg.signer == COS_SIGNER_SIGV4, NULL) || cos_str_empty(p->key)) return COS_ERR_INVALID_ARG;
     if (kind != COS_TASK_COPY && cos_str_empty(p->file_path)) return COS_ERR_INVALID_ARG;
     if (kind == COS_TASK_COPY && cos_str_empty(p->copy_source)) return COS_ERR_INVALID_ARG;
     if (p->chunk_size && p->chunk_size < MIB) return COS_ERR_INVALID_ARG;

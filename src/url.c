@@ -195,9 +195,22 @@ int cos_url_build(const cos_endpoint *ep, const char *bucket, const char *region
     return 0;
 }
 
-int cos_check_bucket(const char *bucket, cos_error **err)
+int cos_check_bucket(const char *bucket, bool s3_names, cos_error **err)
 {
     if (cos_str_empty(bucket)) return cos_err_invalid(err, "bucket", "missing param Bucket");
+    if (s3_names) { /* S3's rules: 3-63 of a-z 0-9 . -, a letter or digit at each end */
+        size_t n = strlen(bucket);
+        bool ok = n >= 3 && n <= 63;
+        for (size_t i = 0; ok && i < n; i++) {
+            char c = bucket[i];
+            bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+            ok = alnum || ((c == '-' || c == '.') && i > 0 && i + 1 < n);
+        }
+        return ok ? 0
+                  : cos_err_invalid(err, "bucket",
+                                    "Bucket should be an S3 bucket name (3-63 lower-case letters, digits, '.' "
+                                    "and '-'): got \"%s\"", bucket);
+    }
     const char *dash = strrchr(bucket, '-');
     bool ok = dash && dash != bucket && dash[1];
     for (const char *c = bucket; ok && c < dash; c++)

@@ -34,7 +34,8 @@ int cos_url_build(const cos_endpoint *ep, const char *bucket, const char *region
                   const cos_kv *query, size_t query_count, char **url, char **pathname);
 
 /* Validation with clear messages naming the field (COS_ERR_INVALID_ARG). */
-int cos_check_bucket(const char *bucket, cos_error **err);   /* name-APPID */
+/* name-APPID for COS; with s3_names (the SigV4 signer), any S3 bucket name */
+int cos_check_bucket(const char *bucket, bool s3_names, cos_error **err);
 int cos_check_region(const char *region, cos_error **err);
 /* The key after resolving "." and "..", repeated slashes: is it "/" (the bucket)? */
 bool cos_key_is_bucket_root(const char *key);

@@ -211,14 +211,20 @@ static void test_urls(void)
 static void test_validation(void)
 {
     cos_error *err = NULL;
-    CHECK(cos_check_bucket("examplebucket-1250000000", NULL) == 0);
-    CHECK(cos_check_bucket("Example-1250000000", &err) == COS_ERR_INVALID_ARG);
+    CHECK(cos_check_bucket("examplebucket-1250000000", false, NULL) == 0);
+    CHECK(cos_check_bucket("Example-1250000000", false, &err) == COS_ERR_INVALID_ARG);
     CHECK_STR(err->field, "bucket");
     cos_error_free(err);
     err = NULL;
-    CHECK(cos_check_bucket("examplebucket", NULL) != 0);
-    CHECK(cos_check_bucket("examplebucket-12a", NULL) != 0);
-    CHECK(cos_check_bucket("-1250000000", NULL) != 0);
+    CHECK(cos_check_bucket("examplebucket", false, NULL) != 0);
+    CHECK(cos_check_bucket("examplebucket-12a", false, NULL) != 0);
+    CHECK(cos_check_bucket("-1250000000", false, NULL) != 0);
+    /* SigV4 mode: S3's names, no APPID */
+    CHECK(cos_check_bucket("examplebucket", true, NULL) == 0);
+    CHECK(cos_check_bucket("logs.example-1", true, NULL) == 0);
+    CHECK(cos_check_bucket("ab", true, NULL) != 0);
+    CHECK(cos_check_bucket("-ab", true, NULL) != 0);
+    CHECK(cos_check_bucket("Upper", true, NULL) != 0);
     CHECK(cos_check_region("ap-guangzhou", NULL) == 0);
     CHECK(cos_check_region("cos.ap-guangzhou", &err) != 0);
     CHECK_STR(err->field, "region");

@@ -5,7 +5,11 @@
 #include "testlib.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -182,6 +186,12 @@ int test_server_start(test_server *s, const char *const *extra_args)
     for (int i = 0; extra_args && extra_args[i] && n < 62; i++) argv[n++] = extra_args[i];
     argv[n] = NULL;
 
+    return test_spawn_listener(s, argv, port_file);
+}
+
+int test_spawn_listener(test_server *s, const char *const *argv, const char *port_file)
+{
+    if (!s->log_path[0]) snprintf(s->log_path, sizeof s->log_path, "%s.log", s->root);
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
@@ -191,12 +201,12 @@ int test_server_start(test_server *s, const char *const *extra_args)
             dup2(fd, 2);
             close(fd);
         }
-        execv(bin, (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     s->pid = pid;
     /* Wait for the port file: the server writes it once it listens. */
-    for (int i = 0; i < 1000; i++) {
+    for (int i = 0; i < 3000; i++) {
         FILE *f = fopen(port_file, "r");
         if (f) {
             int port = 0;
@@ -210,13 +220,13 @@ int test_server_start(test_server *s, const char *const *extra_args)
         }
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
-            fprintf(stderr, "cos-server exited early; log: %s\n", s->log_path);
+            fprintf(stderr, "%s exited early; log: %s\n", argv[0], s->log_path);
             s->pid = 0;
             return -1;
         }
         cos_sleep_ms_for_tests(10);
     }
-    fprintf(stderr, "cos-server did not start; log: %s\n", s->log_path);
+    fprintf(stderr, "%s did not start; log: %s\n", argv[0], s->log_path);
     test_server_kill(s);
     return -1;
 }
@@ -277,4 +287,49 @@ void cos_sleep_ms_for_tests(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
     nanosleep(&ts, NULL);
+}
+
+int test_http_raw(const test_server *s, const void *request, size_t len, int *status, char **body)
+{
+    *status = 0;
+    if (body) *body = NULL;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s->port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = { 30, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    const char *p = request;
+    size_t off = 0;
+    while (off < len) { /* the server may answer (and close) before reading it all */
+        ssize_t n = send(fd, p + off, len - off, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    shutdown(fd, SHUT_WR);
+    char *resp = NULL;
+    size_t rlen = 0;
+    char buf[8192];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+        char *grown = realloc(resp, rlen + (size_t)n + 1);
+        if (!grown) break;
+        resp = grown;
+        memcpy(resp + rlen, buf, (size_t)n);
+        rlen += (size_t)n;
+        resp[rlen] = '\0';
+    }
+    close(fd);
+    int rc = -1;
+    if (resp && sscanf(resp, "HTTP/1.%*d %d", status) == 1) {
+        rc = 0;
+        const char *b = strstr(resp, "\r\n\r\n");
+        if (body) *body = strdup(b ? b + 4 : "");
+    }
+    free(resp);
+    return rc;
 }

@@ -58,6 +58,15 @@ typedef struct test_server {
  * Returns 0 on success. Reuses s->root if it is already set (restart).
  */
 int test_server_start(test_server *s, const char *const *extra_args);
+/* Start any server given its full argv (argv[0] looked up in PATH) that
+ * writes its port to port_file once it listens; output goes to s->log_path
+ * (default ROOT.log). test_server_stop stops it. */
+int test_spawn_listener(test_server *s, const char *const *argv, const char *port_file);
+/* Send raw bytes (a whole HTTP/1.1 request, as a hostile client would) to
+ * the server and read until it closes. *status is the response's status (0
+ * if none); *body (may be NULL) is the body, malloc'd. 0, or -1 when the
+ * server sent no HTTP response at all. */
+int test_http_raw(const test_server *s, const void *request, size_t len, int *status, char **body);
 /* Stop it (SIGTERM, then SIGKILL after 5 s) and remove its root unless keep_root. */
 void test_server_stop(test_server *s, bool keep_root);
 /* Kill -9 (for crash tests); the root is kept. */

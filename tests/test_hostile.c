@@ -1,0 +1,331 @@
+/* test_hostile.c — cos-server against hostile clients, over raw sockets so
+ * nothing normalises the bytes first: path traversal, oversized headers,
+ * absurd part numbers and part lists, bad UTF-8 and NUL bytes in keys,
+ * expired and replayed signatures, temporary keys trying to leave their
+ * scope. Each gets a clear 4xx with a COS error code, nothing escapes the
+ * data directory, and the server keeps serving. */
+#define _GNU_SOURCE
+#include "testlib.h"
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static test_server g_srv;
+#define BUCKET "hostile-" TEST_APPID
+#define HOST BUCKET ".cos.ap-guangzhou.myqcloud.com"
+
+typedef struct creds {
+    const char *id, *key, *token;
+} creds;
+static const creds DEV = { TEST_SECRET_ID, TEST_SECRET_KEY, NULL };
+
+typedef struct reply {
+    int status;
+    char *body;
+} reply;
+
+/* Sends METHOD TARGET (raw bytes, as given) signed for sign_path (the decoded
+ * path the signature covers; NULL = anonymous) with keys c, optional query
+ * pairs to sign, extra header lines ("Name: v\r\n"...), and a body. */
+static reply send_req(const char *method, const char *target, const char *sign_path, const creds *c,
+                      const cos_kv *query, size_t nquery, int64_t start, int64_t end, const char *extra,
+                      const char *body, size_t blen)
+{
+    char *auth = NULL;
+    if (sign_path) {
+        cos_sign_params p = COS_SIGN_PARAMS_INIT;
+        p.secret_id = c->id;
+        p.secret_key = c->key;
+        p.method = method;
+        p.pathname = sign_path;
+        p.query = query;
+        p.query_count = nquery;
+        p.host = HOST;
+        p.start_time = start;
+        p.end_time = end;
+        cos_error *err = NULL;
+        if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
+        cos_error_free(err);
+    }
+    size_t cap = strlen(target) + (extra ? strlen(extra) : 0) + blen + 1024;
+    char *raw = malloc(cap);
+    int n = snprintf(raw, cap, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nConnection: close\r\n", method, target,
+                 HOST, blen);
+    if (auth) n += snprintf(raw + n, cap - (size_t)n, "Authorization: %s\r\n", auth);
+    if (c && c->token) n += snprintf(raw + n, cap - (size_t)n, "x-cos-security-token: %s\r\n", c->token);
+    if (extra) n += snprintf(raw + n, cap - (size_t)n, "%s", extra);
+    n += snprintf(raw + n, cap - (size_t)n, "\r\n");
+    if (blen) memcpy(raw + n, body, blen);
+    reply r = { 0, NULL };
+    test_http_raw(&g_srv, raw, (size_t)n + blen, &r.status, &r.body);
+    free(raw);
+    free(auth);
+    return r;
+}
+
+static reply simple(const char *method, const char *target, const char *sign_path, const char *body)
+{
+    return send_req(method, target, sign_path, &DEV, NULL, 0, 0, 0, NULL, body, body ? strlen(body) : 0);
+}
+
+/* The reply is status with <Code>code</Code> (code NULL: any code); frees it. */
+static void check_reply(reply r, int status, const char *code, int line)
+{
+    char want[64] = "";
+    if (code) snprintf(want, sizeof want, "<Code>%s</Code>", code);
+    if (r.status != status || (code && !(r.body && strstr(r.body, want))))
+        test_fail(__FILE__, line, "expected %d %s, got %d: %.300s", status, code ? code : "", r.status,
+                  r.body ? r.body : "(no body)");
+    free(r.body);
+}
+#define CHECK_REPLY(rep, st, code) check_reply((rep), (st), (code), __LINE__)
+
+static void server_still_serves(void)
+{
+    CHECK_REPLY(simple("PUT", "/alive.txt", "/alive.txt", "yes"), 200, NULL);
+    CHECK_REPLY(simple("GET", "/alive.txt", "/alive.txt", NULL), 200, NULL);
+}
+
+static void test_path_traversal(void)
+{
+    CHECK_REPLY(simple("PUT", "/../../outside.txt", "/../../outside.txt", "x"), 400, "InvalidURI");
+    CHECK_REPLY(simple("PUT", "/a/../../outside.txt", "/a/../../outside.txt", "x"), 400, "InvalidURI");
+    CHECK_REPLY(simple("GET", "/%2e%2e/%2e%2e/etc/passwd", "/../../etc/passwd", NULL), 400, "InvalidURI");
+    CHECK_REPLY(simple("GET", "/..%2f..%2fetc%2fpasswd", "/../../etc/passwd", NULL), 400, "InvalidURI");
+    /* nothing was written next to (or above) the data directory */
+    char path[600];
+    snprintf(path, sizeof path, "%s/../outside.txt", g_srv.root);
+    CHECK(access(path, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/outside.txt", g_srv.root);
+    CHECK(access(path, F_OK) != 0);
+    /* a key that merely contains dots is an ordinary key */
+    CHECK_REPLY(simple("PUT", "/a/..b/c..", "/a/..b/c..", "dots"), 200, NULL);
+    server_still_serves();
+}
+
+static void test_oversized_headers(void)
+{
+    size_t big = 300 * 1024;
+    char *extra = malloc(big + 32);
+    memcpy(extra, "X-Big: ", 7);
+    memset(extra + 7, 'a', big);
+    memcpy(extra + 7 + big, "\r\n", 3);
+    reply r = send_req("GET", "/alive.txt", "/alive.txt", &DEV, NULL, 0, 0, 0, extra, NULL, 0);
+    CHECK(r.status >= 400 && r.status < 500);
+    free(r.body);
+    free(extra);
+    /* ten thousand small headers */
+    size_t cap = 10000 * 24;
+    extra = malloc(cap);
+    size_t n = 0;
+    for (int i = 0; i < 10000; i++) n += (size_t)snprintf(extra + n, cap - n, "X-H%05d: v\r\n", i);
+    r = send_req("GET", "/alive.txt", "/alive.txt", &DEV, NULL, 0, 0, 0, extra, NULL, 0);
+    CHECK(r.status >= 400 && r.status < 500);
+    free(r.body);
+    free(extra);
+    /* a key longer than COS allows */
+    char key[1200] = "/";
+    memset(key + 1, 'k', 1000);
+    key[1001] = '\0';
+    CHECK_REPLY(simple("PUT", key, key, "x"), 400, "KeyTooLong");
+    server_still_serves();
+}
+
+static char *start_upload(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "parts.bin";
+    cos_result *res = NULL;
+    CHECK_OK(cos_multipart_init(c, &r, &res, &err), err);
+    char *id = res && res->output.initiate ? strdup(res->output.initiate->upload_id) : strdup("none");
+    cos_result_free(res);
+    cos_client_free(c);
+    return id;
+}
+
+static void test_part_numbers(void)
+{
+    char *id = start_upload();
+    static const char *const BAD[] = { "0", "-1", "10001", "99999999999999999999999", "1e3", "", "7abc" };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        char target[256];
+        snprintf(target, sizeof target, "/parts.bin?partNumber=%s&uploadId=%s", BAD[i], id);
+        cos_kv q[] = { { "partNumber", BAD[i] }, { "uploadId", id } };
+        reply r = send_req("PUT", target, "/parts.bin", &DEV, q, 2, 0, 0, NULL, "data", 4);
+        if (r.status != 400 || !r.body || !strstr(r.body, "<Code>InvalidArgument</Code>"))
+            test_fail(__FILE__, __LINE__, "partNumber=%s: %d %.200s", BAD[i], r.status, r.body ? r.body : "");
+        free(r.body);
+    }
+    /* a CompleteMultipartUpload naming 20,000 parts, none of them uploaded */
+    size_t cap = 20000 * 80 + 128;
+    char *xml = malloc(cap);
+    size_t n = (size_t)snprintf(xml, cap, "<CompleteMultipartUpload>");
+    for (int i = 1; i <= 20000; i++)
+        n += (size_t)snprintf(xml + n, cap - n, "<Part><PartNumber>%d</PartNumber><ETag>\"x\"</ETag></Part>", i);
+    n += (size_t)snprintf(xml + n, cap - n, "</CompleteMultipartUpload>");
+    char target[256];
+    snprintf(target, sizeof target, "/parts.bin?uploadId=%s", id);
+    cos_kv q[] = { { "uploadId", id } };
+    reply r = send_req("POST", target, "/parts.bin", &DEV, q, 1, 0, 0, NULL, xml, n);
+    CHECK(r.status == 400);
+    CHECK(r.body && (strstr(r.body, "<Code>InvalidPart</Code>") || strstr(r.body, "<Code>InvalidArgument</Code>") ||
+                     strstr(r.body, "<Code>MalformedXML</Code>")));
+    free(r.body);
+    /* and a body that is not XML at all */
+    memset(xml, '<', n);
+    r = send_req("POST", target, "/parts.bin", &DEV, q, 1, 0, 0, NULL, xml, n);
+    CHECK_REPLY(r, 400, "MalformedXML");
+    free(xml);
+    free(id);
+    server_still_serves();
+}
+
+static void test_key_bytes(void)
+{
+    CHECK_REPLY(simple("PUT", "/%C3%28", "/\xC3\x28", "bad utf-8"), 400, "InvalidURI");
+    CHECK_REPLY(simple("PUT", "/%FF%FE", "/\xFF\xFE", "bad utf-8"), 400, "InvalidURI");
+    CHECK_REPLY(simple("PUT", "/%ED%A0%80", "/\xED\xA0\x80", "surrogate"), 400, "InvalidURI");
+    CHECK_REPLY(simple("PUT", "/a%00b", "/a", "nul"), 400, "InvalidURI");
+    CHECK_REPLY(simple("PUT", "/%00", "/", "nul"), 400, "InvalidURI");
+    /* nothing was stored under the truncated name */
+    CHECK_REPLY(simple("HEAD", "/a", "/a", NULL), 404, NULL);
+    /* well-formed UTF-8 is fine */
+    CHECK_REPLY(simple("PUT", "/%E4%BD%A0%E5%A5%BD.txt", "/\xE4\xBD\xA0\xE5\xA5\xBD.txt", "hello"), 200, NULL);
+    server_still_serves();
+}
+
+static void test_signatures(void)
+{
+    int64_t now = (int64_t)time(NULL);
+    /* expired an hour ago */
+    CHECK_REPLY(send_req("GET", "/alive.txt", "/alive.txt", &DEV, NULL, 0, now - 7200, now - 3600, NULL, NULL, 0), 403,
+                "AccessDenied");
+    /* a signature captured for one request, replayed on others */
+    cos_sign_params p = COS_SIGN_PARAMS_INIT;
+    p.secret_id = TEST_SECRET_ID;
+    p.secret_key = TEST_SECRET_KEY;
+    p.method = "GET";
+    p.pathname = "/alive.txt";
+    p.host = HOST;
+    char *auth = NULL;
+    CHECK(cos_sign(&p, &auth, NULL, NULL) == 0);
+    char extra[1024];
+    snprintf(extra, sizeof extra, "Authorization: %s\r\n", auth);
+    reply r = send_req("GET", "/other.txt", NULL, NULL, NULL, 0, 0, 0, extra, NULL, 0);
+    CHECK_REPLY(r, 403, "SignatureDoesNotMatch");
+    r = send_req("DELETE", "/alive.txt", NULL, NULL, NULL, 0, 0, 0, extra, NULL, 0);
+    CHECK_REPLY(r, 403, "SignatureDoesNotMatch");
+    r = send_req("PUT", "/alive.txt", NULL, NULL, NULL, 0, 0, 0, extra, "overwrite", 9);
+    CHECK_REPLY(r, 403, "SignatureDoesNotMatch");
+    /* the object survived every attempt */
+    r = simple("GET", "/alive.txt", "/alive.txt", NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && strcmp(r.body, "yes") == 0);
+    free(r.body);
+    /* a wrong key id, and garbage */
+    creds stranger = { "AKIDnobodyNOBODYnobody000000000000000", TEST_SECRET_KEY, NULL };
+    CHECK_REPLY(send_req("GET", "/alive.txt", "/alive.txt", &stranger, NULL, 0, 0, 0, NULL, NULL, 0), 403,
+                "InvalidAccessKeyId");
+    CHECK_REPLY(send_req("GET", "/alive.txt", NULL, NULL, NULL, 0, 0, 0, "Authorization: q-sign-algorithm=md5&&&\r\n",
+                         NULL, 0),
+                403, NULL);
+    free(auth);
+}
+
+/* Temporary keys from cos-server's /sts limited to home/alice/ (the shape
+ * qcloud-cos-sts builds from allowPrefix). */
+static char *json_field(const char *json, const char *name)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", name);
+    const char *s = json ? strstr(json, pat) : NULL;
+    if (!s) return NULL;
+    s += strlen(pat);
+    return strndup(s, strcspn(s, "\""));
+}
+
+static reply as_alice(const creds *alice, const char *m, const char *target, const char *path, const char *body)
+{
+    return send_req(m, target, path, alice, NULL, 0, 0, 0, NULL, body, body ? strlen(body) : 0);
+}
+
+static void test_scope_escapes(void)
+{
+    CHECK_REPLY(simple("PUT", "/home/bob/secret", "/home/bob/secret", "bob's"), 200, NULL);
+    char raw[512];
+    int n = snprintf(raw, sizeof raw,
+                     "GET /sts?bucket=%s&region=ap-guangzhou&allowPrefix=home/alice/*&durationSeconds=900 HTTP/1.1\r\n"
+                     "Host: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                     BUCKET);
+    int status = 0;
+    char *body = NULL;
+    CHECK(test_http_raw(&g_srv, raw, (size_t)n, &status, &body) == 0);
+    CHECK_INT(status, 200);
+    char *id = json_field(body, "tmpSecretId"), *key = json_field(body, "tmpSecretKey"),
+         *token = json_field(body, "sessionToken");
+    free(body);
+    CHECK(id && key && token);
+    if (!id || !key || !token) {
+        free(id), free(key), free(token);
+        return;
+    }
+    creds alice = { id, key, token };
+#define AS_ALICE(m, target, path, b) as_alice(&alice, m, target, path, b)
+    CHECK_REPLY(AS_ALICE("PUT", "/home/alice/mine", "/home/alice/mine", "ok"), 200, NULL);
+    CHECK_REPLY(AS_ALICE("GET", "/home/bob/secret", "/home/bob/secret", NULL), 403, "AccessDenied");
+    CHECK_REPLY(AS_ALICE("PUT", "/home/bob/secret", "/home/bob/secret", "mine now"), 403, "AccessDenied");
+    CHECK_REPLY(AS_ALICE("DELETE", "/home/bob/secret", "/home/bob/secret", NULL), 403, "AccessDenied");
+    /* dot segments are literal key bytes, never a way out of the prefix */
+    reply r = AS_ALICE("GET", "/home/alice/../bob/secret", "/home/alice/../bob/secret", NULL);
+    CHECK(r.status == 400 || r.status == 403 || r.status == 404);
+    CHECK(!r.body || !strstr(r.body, "bob's"));
+    free(r.body);
+    r = AS_ALICE("GET", "/home/alice/%2e%2e/bob/secret", "/home/alice/../bob/secret", NULL);
+    CHECK(r.status == 400 || r.status == 403 || r.status == 404);
+    CHECK(!r.body || !strstr(r.body, "bob's"));
+    free(r.body);
+    /* a prefix look-alike */
+    CHECK_REPLY(AS_ALICE("PUT", "/home/alicebob/x", "/home/alicebob/x", "x"), 403, "AccessDenied");
+    /* listing the bucket and acting on it are outside the scope too */
+    CHECK_REPLY(AS_ALICE("GET", "/", "/", NULL), 403, "AccessDenied");
+    CHECK_REPLY(AS_ALICE("DELETE", "/", "/", NULL), 403, "AccessDenied");
+    /* the token is bound to its key: a stolen token with the permanent id does not widen anything */
+    creds mixed = { TEST_SECRET_ID, key, token };
+    CHECK_REPLY(send_req("GET", "/home/bob/secret", "/home/bob/secret", &mixed, NULL, 0, 0, 0, NULL, NULL, 0), 403,
+                NULL);
+    /* bob's object is untouched */
+    r = simple("GET", "/home/bob/secret", "/home/bob/secret", NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && strcmp(r.body, "bob's") == 0);
+    free(r.body);
+#undef AS_ALICE
+    free(id);
+    free(key);
+    free(token);
+}
+
+int main(void)
+{
+    const char *args[] = { "--sts", NULL };
+    if (test_server_start(&g_srv, args) != 0) {
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    CHECK_REPLY(simple("PUT", "/", "/", NULL), 200, NULL); /* the bucket */
+    RUN(test_path_traversal);
+    RUN(test_oversized_headers);
+    RUN(test_part_numbers);
+    RUN(test_key_bytes);
+    RUN(test_signatures);
+    RUN(test_scope_escapes);
+    test_server_stop(&g_srv, false);
+    return test_report();
+}
