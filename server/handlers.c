@@ -831,6 +831,27 @@ static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *
     return 0;
 }
 
+/* A GET body served from a multipart object's parts. */
+typedef struct range_reader {
+    data_reader *dr;
+    uint64_t start;          /* the response's first byte within the object */
+} range_reader;
+
+static ssize_t read_segments(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    range_reader *rr = cls;
+    ssize_t n = data_pread(rr->dr, buf, max, rr->start + pos);
+    return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void free_segments(void *cls)
+{
+    range_reader *rr = cls;
+    data_close(rr->dr);
+    free(rr->dr);
+    free(rr);
+}
+
 static enum MHD_Result get_object(req *r, bool head)
 {
     obj_meta m;
@@ -856,20 +877,27 @@ static enum MHD_Result get_object(req *r, bool head)
         return send_error(r, "InvalidRange", "The requested range is not satisfiable");
     }
     bool partial = rr == 0;
-    char *path = data_path(r->srv->st, m.data_id);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    free(path);
-    if (fd < 0) {
+    data_reader *dr = malloc(sizeof *dr);
+    if (!dr || data_open(r->srv->st, m.data_id, dr) != 0) {
+        free(dr);
         obj_meta_clear(&m);
         return send_error(r, "InternalError", "the object's data is missing");
     }
     uint64_t len = m.size ? end - start + 1 : 0;
     struct MHD_Response *resp;
     if (len == 0) {
-        close(fd);
+        data_close(dr);
+        free(dr);
         resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
-    } else {
-        resp = MHD_create_response_from_fd_at_offset64(len, fd, start); /* sendfile; MHD closes fd */
+    } else if (dr->n == 1) { /* one file: sendfile; MHD closes the fd */
+        resp = MHD_create_response_from_fd_at_offset64(len, dr->fds[0], start);
+        dr->fds[0] = -1;
+        data_close(dr);
+        free(dr);
+    } else { /* a multipart object: read across its parts */
+        range_reader *rr2 = malloc(sizeof *rr2);
+        *rr2 = (range_reader){ dr, start };
+        resp = MHD_create_response_from_callback(len, 1 << 20, read_segments, rr2, free_segments);
     }
     if (head && len == 0) {
         /* Content-Length must still say the object's size */
@@ -918,12 +946,10 @@ static int parse_copy_source(const char *src, char **bucket, char **key)
 
 static int copy_range_to(store *st, data_writer *w, const char *data_id, uint64_t off, uint64_t len)
 {
-    char *path = data_path(st, data_id);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    free(path);
-    if (fd < 0) return -1;
-    int rc = data_copy(w, fd, off, len);
-    close(fd);
+    data_reader dr;
+    if (data_open(st, data_id, &dr) != 0) return -1;
+    int rc = data_copy_from(w, &dr, off, len);
+    data_close(&dr);
     return rc;
 }
 
@@ -1365,15 +1391,18 @@ static enum MHD_Result complete_upload(req *r)
     if (code) {
         ret = send_error(r, code, "%s", msg);
     } else {
-        /* assemble: copy the parts into one new data file; CRC combined from the parts */
-        data_writer w;
-        unsigned char md5[16];
+        /* assemble: a manifest of the parts' files (no copy); the CRC combines
+           from the parts and the ETag is the MD5 of their MD5s, as COS does */
         cos_buf cat = COS_BUF_INIT;
-        uint64_t crc = 0;
-        int rc = data_begin(r->srv->st, &w);
-        w.no_hash = true; /* the CRC combines from the parts; the ETag is the MD5 of their MD5s */
+        uint64_t crc = 0, total = 0;
+        const char **ids = calloc(cm->parts_count, sizeof *ids);
+        uint64_t *sizes = calloc(cm->parts_count, sizeof *sizes);
+        char manifest[40] = "";
+        int rc = ids && sizes ? 0 : -1;
         for (size_t i = 0; rc == 0 && i < cm->parts_count; i++) {
-            rc = copy_range_to(r->srv->st, &w, use[i]->data_id, 0, use[i]->size);
+            ids[i] = use[i]->data_id;
+            sizes[i] = use[i]->size;
+            total += use[i]->size;
             crc = cos_crc64_combine(crc, use[i]->crc64, use[i]->size);
             unsigned char raw[16];
             for (int b = 0; b < 16; b++) {
@@ -1383,7 +1412,9 @@ static enum MHD_Result complete_upload(req *r)
             }
             cos_buf_append(&cat, raw, 16);
         }
-        if (rc == 0) rc = data_finish(r->srv->st, &w, md5);
+        if (rc == 0) rc = data_write_manifest(r->srv->st, ids, sizes, cm->parts_count, manifest);
+        free(ids);
+        free(sizes);
         if (rc != 0) {
             ret = send_error(r, "InternalError", "cannot assemble the object");
         } else {
@@ -1395,18 +1426,18 @@ static enum MHD_Result complete_upload(req *r)
             obj_meta m = { 0 };
             m.bucket = r->bucket;
             m.key = r->key;
-            m.size = w.size;
+            m.size = total;
             snprintf(m.etag, sizeof m.etag, "%s", etag);
             m.crc64 = crc;
             m.mtime_ms = cos_now_ms();
             m.headers = headers;
             m.storage_class = (char *)"STANDARD";
             m.acl = (char *)"default";
-            snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
-            if (store_object_put(r->srv->st, &m) != 0) {
+            snprintf(m.data_id, sizeof m.data_id, "%s", manifest);
+            if (store_upload_complete(r->srv->st, &m, upload_id) != 0) {
+                data_unlink_file_only(r->srv->st, manifest); /* the parts stay with the upload */
                 ret = send_error(r, "InternalError", "cannot commit the object");
             } else {
-                store_upload_delete(r->srv->st, upload_id);
                 const char *host = req_header(r, "Host");
                 char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);
                 cos_complete_multipart_result res = { loc, r->bucket, r->key, etag };

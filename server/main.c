@@ -373,6 +373,7 @@ static void usage(void)
 {
     fputs("usage: cos-server --root DIR [--listen 127.0.0.1:PORT] [--port-file FILE]\n"
           "                  [--secret-id ID --secret-key KEY] [--appid APPID] [--sts] [--faults]\n"
+          "                  [--no-fsync]   (skip fsync: safe against kill -9, not power loss)\n"
           "                  [--tls-cert FILE --tls-key FILE] [--quiet]\n"
           "Environment: COS_SERVER_ROOT, COS_SERVER_LISTEN, COS_SERVER_SECRET_ID, COS_SERVER_SECRET_KEY,\n"
           "             COS_SERVER_APPID. Without keys it uses the development keys it prints.\n", stderr);
@@ -410,6 +411,7 @@ int main(int argc, char **argv)
         if (strcmp(a, "--sts") == 0) { c->sts = true; continue; }
         if (strcmp(a, "--faults") == 0) { c->faults = true; continue; }
         if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
+        if (strcmp(a, "--no-fsync") == 0) { c->no_fsync = true; continue; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(); return 0; }
         fprintf(stderr, "cos-server: unknown or incomplete option %s\n", a);
         usage();
@@ -447,6 +449,7 @@ int main(int argc, char **argv)
         free(err);
         return 1;
     }
+    store_set_fsync(srv.st, !c->no_fsync);
     if (sts_store_open(&srv.sts, c->root) != 0) {
         fprintf(stderr, "cos-server: cannot open the STS store in %s\n", c->root);
         return 1;

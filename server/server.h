@@ -22,6 +22,7 @@ typedef struct server_config {
     const char *secret_id, *secret_key, *appid;
     const char *tls_cert, *tls_key;
     bool sts, faults, quiet;
+    bool no_fsync;             /* --no-fsync: survive kill -9, not power loss (benchmarks, scratch) */
 } server_config;
 
 /* ---------------------------------------------------------------- store */
@@ -52,6 +53,8 @@ typedef struct part_meta {
 int store_open(store **out, const char *root, char **errmsg);
 void store_close(store *s);
 const char *store_root(store *s);
+/* Whether data files are fsynced before they are committed (default yes). */
+void store_set_fsync(store *s, bool on);
 
 /* buckets */
 int store_bucket_create(store *s, const char *bucket, const char *region, const char *acl); /* 0, or 1 if it exists */
@@ -73,16 +76,37 @@ typedef struct data_writer {
     cos_md5 *md5;
     int error;               /* errno of a failed write */
     bool no_hash;            /* the caller knows the hashes (multipart assembly): skip MD5/CRC */
+    uint64_t kicked;         /* bytes handed to writeback so far (see data_write) */
+    struct data_hasher *hasher; /* hashes large bodies on another core (store.c) */
+    bool no_fsync;           /* copied from the store by data_begin */
 } data_writer;
 int data_begin(store *s, data_writer *w);
 int data_write(data_writer *w, const void *buf, size_t len);
 /* append len bytes of src_fd at off; in-kernel (copy_file_range) when no_hash is set */
 int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len);
-/* fsync and move into place; md5 out (raw) */
+/* fsync and move into place; md5 out (raw), crc64 final */
 int data_finish(store *s, data_writer *w, unsigned char md5[16]);
 void data_abort(data_writer *w);
 char *data_path(store *s, const char *data_id); /* malloc'd */
-void data_unlink(store *s, const char *data_id);
+
+/* Reading an object's data, which is one file or (multipart) a manifest of
+ * its parts' files; see store.c. */
+#define MANIFEST_MARK 'M'
+typedef struct data_reader {
+    size_t n;                /* segments */
+    int *fds;
+    uint64_t *sizes;
+    char **ids;
+    uint64_t total;
+} data_reader;
+int data_open(store *s, const char *data_id, data_reader *r); /* 0 or -1 */
+ssize_t data_pread(const data_reader *r, void *buf, size_t len, uint64_t off); /* within one segment */
+int data_copy_from(data_writer *w, const data_reader *r, uint64_t off, uint64_t len);
+void data_close(data_reader *r);
+/* Write and commit a manifest of segments; its id (with the mark) to out_id. */
+int data_write_manifest(store *s, const char *const *ids, const uint64_t *sizes, size_t n, char out_id[40]);
+void data_unlink(store *s, const char *data_id);      /* a manifest takes its parts along */
+void data_unlink_file_only(store *s, const char *data_id); /* a manifest without its parts */
 
 /* objects */
 int store_object_put(store *s, const obj_meta *m);   /* replaces; old data file removed */
@@ -99,6 +123,10 @@ int store_upload_create(store *s, const char *bucket, const char *key, const cha
 int store_upload_get(store *s, const char *upload_id, char **bucket, char **key, char **headers); /* 0 or -1 */
 int store_upload_delete(store *s, const char *upload_id);  /* removes parts too */
 int store_part_put(store *s, const char *upload_id, const part_meta *p);
+/* Commit a completed upload in one transaction: the object (whose data is a
+ * manifest of the parts) replaces any old one, and the upload's rows go; the
+ * parts' files now belong to the object. */
+int store_upload_complete(store *s, const obj_meta *m, const char *upload_id);
 int store_parts_list(store *s, const char *upload_id, part_meta **out, size_t *count);
 typedef struct upload_row { char *key, *upload_id; int64_t initiated_ms; } upload_row;
 int store_uploads_list(store *s, const char *bucket, const char *prefix, upload_row **out, size_t *count);
