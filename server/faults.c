@@ -20,7 +20,7 @@ typedef struct fault_rule {
     int status, times, ms;
 } fault_rule;
 
-static void clear_rules(server *s)
+void fault_clear(server *s)
 {
     for (size_t i = 0; i < s->nfaults; i++) {
         free(s->faults[i].method);
@@ -38,7 +38,7 @@ enum MHD_Result fault_endpoint(req *r)
     server *s = r->srv;
     if (!s->cfg.faults) return send_error(r, "NoSuchBucket", "fault injection is off (start with --faults)");
     pthread_mutex_lock(&s->fault_lock);
-    clear_rules(s);
+    fault_clear(s);
     enum MHD_Result ret;
     if (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
         cos_json *j = cos_json_parse(r->body.data ? r->body.data : "", r->body.len, NULL);

@@ -1,7 +1,9 @@
 /*
- * main.c — cos-server: flags, the libmicrohttpd daemon, the life of one
- * request (addressing, body streaming to disk, dispatch), responses and
- * errors in COS's XML shape, one log line per request, clean shutdown.
+ * main.c — cos-server's core: the libmicrohttpd daemon (server_start/stop),
+ * the life of one request (addressing, body streaming to disk, dispatch),
+ * responses and errors in COS's XML shape, one log line per request.
+ * Flags and signals are in server_main.c, so tests and fuzzers can run the
+ * server inside their own process.
  */
 #define _GNU_SOURCE
 #include "server.h"
@@ -18,13 +20,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define DEV_SECRET_ID "AKIDcosLOCALdevelopment0000000000000"
-#define DEV_SECRET_KEY "cosLOCALdevelopmentSECRETkey00000"
-#define DEV_APPID "1250000000"
 #define MAX_SMALL_BODY (20u << 20)
 
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
 /* ---------------------------------------------------------------- errors */
 
@@ -264,6 +261,7 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
 {
     (void)kind; (void)content_type; (void)transfer_encoding; (void)off;
     req *r = cls;
+    if (!key) return MHD_YES; /* a part without a usable name= (found by fuzz_server): nothing to keep */
     if (strcmp(key, "file") == 0) {
         if (!r->w_open) {
             if (data_begin(r->srv->st, &r->w) != 0) return MHD_NO;
@@ -367,17 +365,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return handle_request(r);
 }
 
-/* ---------------------------------------------------------------- main */
-
-static void usage(void)
-{
-    fputs("usage: cos-server --root DIR [--listen 127.0.0.1:PORT] [--port-file FILE]\n"
-          "                  [--secret-id ID --secret-key KEY] [--appid APPID] [--sts] [--faults]\n"
-          "                  [--no-fsync]   (skip fsync: safe against kill -9, not power loss)\n"
-          "                  [--tls-cert FILE --tls-key FILE] [--quiet]\n"
-          "Environment: COS_SERVER_ROOT, COS_SERVER_LISTEN, COS_SERVER_SECRET_ID, COS_SERVER_SECRET_KEY,\n"
-          "             COS_SERVER_APPID. Without keys it uses the development keys it prints.\n", stderr);
-}
+/* ---------------------------------------------------------------- start and stop */
 
 static char *read_file(const char *path)
 {
@@ -391,42 +379,15 @@ static char *read_file(const char *path)
     return cos_buf_detach(&b);
 }
 
-int main(int argc, char **argv)
+int server_start(server *srv, char **errmsg)
 {
-    server srv;
-    memset(&srv, 0, sizeof srv);
-    server_config *c = &srv.cfg;
-    c->root = getenv("COS_SERVER_ROOT");
-    c->listen = getenv("COS_SERVER_LISTEN");
-    c->secret_id = getenv("COS_SERVER_SECRET_ID");
-    c->secret_key = getenv("COS_SERVER_SECRET_KEY");
-    c->appid = getenv("COS_SERVER_APPID");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define OPT(name, field) if (strcmp(a, name) == 0 && v) { c->field = v; i++; continue; }
-        OPT("--root", root) OPT("--listen", listen) OPT("--port-file", port_file) OPT("--secret-id", secret_id)
-        OPT("--secret-key", secret_key) OPT("--appid", appid) OPT("--tls-cert", tls_cert) OPT("--tls-key", tls_key)
-#undef OPT
-        if (strcmp(a, "--sts") == 0) { c->sts = true; continue; }
-        if (strcmp(a, "--faults") == 0) { c->faults = true; continue; }
-        if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
-        if (strcmp(a, "--no-fsync") == 0) { c->no_fsync = true; continue; }
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(); return 0; }
-        fprintf(stderr, "cos-server: unknown or incomplete option %s\n", a);
-        usage();
-        return 2;
+    server_config *c = &srv->cfg;
+    *errmsg = NULL;
+    if (!c->secret_id || !c->secret_key) {
+        c->secret_id = SERVER_DEV_SECRET_ID;
+        c->secret_key = SERVER_DEV_SECRET_KEY;
     }
-    if (!c->root) {
-        usage();
-        return 2;
-    }
-    bool dev = !c->secret_id || !c->secret_key;
-    if (dev) {
-        c->secret_id = DEV_SECRET_ID;
-        c->secret_key = DEV_SECRET_KEY;
-    }
-    if (!c->appid) c->appid = DEV_APPID;
+    if (!c->appid) c->appid = SERVER_DEV_APPID;
     if (!c->listen) c->listen = "127.0.0.1:9000";
     char host[64] = "127.0.0.1";
     int port = 9000;
@@ -440,79 +401,69 @@ int main(int argc, char **argv)
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        fprintf(stderr, "cos-server: --listen needs an IPv4 address:port, got %s\n", c->listen);
+        *errmsg = cos_sprintf("--listen needs an IPv4 address:port, got %s", c->listen);
         return 2;
     }
     char *err = NULL;
-    if (store_open(&srv.st, c->root, &err) != 0) {
-        fprintf(stderr, "cos-server: %s\n", err);
-        free(err);
+    if (store_open(&srv->st, c->root, &err) != 0) {
+        *errmsg = err;
         return 1;
     }
-    store_set_fsync(srv.st, !c->no_fsync);
-    if (sts_store_open(&srv.sts, c->root) != 0) {
-        fprintf(stderr, "cos-server: cannot open the STS store in %s\n", c->root);
+    store_set_fsync(srv->st, !c->no_fsync);
+    if (sts_store_open(&srv->sts, c->root) != 0) {
+        *errmsg = cos_sprintf("cannot open the STS store in %s", c->root);
+        server_stop(srv);
         return 1;
     }
-    pthread_mutex_init(&srv.fault_lock, NULL);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-    char *cert = NULL, *key = NULL;
+    pthread_mutex_init(&srv->fault_lock, NULL);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | (c->quiet ? 0 : MHD_USE_ERROR_LOG);
     if (c->tls_cert && c->tls_key) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            fprintf(stderr, "cos-server: this libmicrohttpd has no TLS support\n");
+            *errmsg = cos_strdup("this libmicrohttpd has no TLS support");
+            server_stop(srv);
             return 1;
         }
-        cert = read_file(c->tls_cert);
-        key = read_file(c->tls_key);
-        if (!cert || !key) {
-            fprintf(stderr, "cos-server: cannot read --tls-cert/--tls-key\n");
+        srv->tls_cert_pem = read_file(c->tls_cert);
+        srv->tls_key_pem = read_file(c->tls_key);
+        if (!srv->tls_cert_pem || !srv->tls_key_pem) {
+            *errmsg = cos_strdup("cannot read --tls-cert/--tls-key");
+            server_stop(srv);
             return 1;
         }
         flags |= MHD_USE_TLS;
     }
     signal(SIGPIPE, SIG_IGN);
-    srv.daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv,
-                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)16,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-                                  MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
-                                  MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri, NULL,
-                                  cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
-                                  MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
-    if (!srv.daemon) {
-        fprintf(stderr, "cos-server: cannot listen on %s: %s\n", c->listen, strerror(errno));
+    char *cert = srv->tls_cert_pem, *key = srv->tls_key_pem;
+    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+                                   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads ? c->threads : 16),
+                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+                                   MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+                                   MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri, NULL,
+                                   cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
+                                   MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
+    if (!srv->daemon) {
+        *errmsg = cos_sprintf("cannot listen on %s: %s", c->listen, strerror(errno));
+        server_stop(srv);
         return 1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
-    int real_port = info ? info->port : port;
-    if (c->port_file) {
-        char tmp[600];
-        snprintf(tmp, sizeof tmp, "%s.tmp", c->port_file);
-        FILE *f = fopen(tmp, "w");
-        if (f) {
-            fprintf(f, "%d\n", real_port);
-            fclose(f);
-            rename(tmp, c->port_file);
-        }
-    }
-    printf("cos-server listening on %s://%s:%d, data in %s, appid %s\n", cert ? "https" : "http", host, real_port,
-           c->root, c->appid);
-    if (dev) printf("development keys: SecretId %s SecretKey %s\n", DEV_SECRET_ID, DEV_SECRET_KEY);
-    if (c->sts) printf("temporary keys: http://%s:%d/sts\n", host, real_port);
-    fflush(stdout);
-    struct sigaction act;
-    memset(&act, 0, sizeof act);
-    act.sa_handler = on_signal;
-    sigaction(SIGINT, &act, NULL);
-    sigaction(SIGTERM, &act, NULL);
-    while (!g_stop) pause();
-    MHD_stop_daemon(srv.daemon);
-    sts_store_close(srv.sts);
-    store_close(srv.st);
-    free(cert);
-    free(key);
-    cos_buf_free(&srv.faults_json);
-    printf("cos-server stopped\n");
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : port;
     return 0;
+}
+
+void server_stop(server *srv)
+{
+    if (srv->daemon) MHD_stop_daemon(srv->daemon);
+    srv->daemon = NULL;
+    if (srv->sts) sts_store_close(srv->sts);
+    srv->sts = NULL;
+    if (srv->st) store_close(srv->st);
+    srv->st = NULL;
+    free(srv->tls_cert_pem);
+    free(srv->tls_key_pem);
+    srv->tls_cert_pem = srv->tls_key_pem = NULL;
+    cos_buf_free(&srv->faults_json);
+    fault_clear(srv);
 }

@@ -23,6 +23,7 @@ typedef struct server_config {
     const char *tls_cert, *tls_key;
     bool sts, faults, quiet;
     bool no_fsync;             /* --no-fsync: survive kill -9, not power loss (benchmarks, scratch) */
+    unsigned threads;          /* worker threads; 0 = 16 */
 } server_config;
 
 /* ---------------------------------------------------------------- store */
@@ -169,7 +170,22 @@ struct server {
     cos_buf faults_json;     /* current fault rules (raw JSON) */
     struct fault_rule *faults;
     size_t nfaults;
+    int port;                /* the bound port, once started */
+    char *tls_cert_pem, *tls_key_pem;
 };
+
+/* The development keys used when none are given (documented in docs/cos-server.md). */
+#define SERVER_DEV_SECRET_ID "AKIDcosLOCALdevelopment0000000000000"
+#define SERVER_DEV_SECRET_KEY "cosLOCALdevelopmentSECRETkey00000"
+#define SERVER_DEV_APPID "1250000000"
+
+/* main.c: start the daemon for srv->cfg (missing keys become the development
+ * keys) and set srv->port; 0, or an exit code with *errmsg (malloc'd) set.
+ * server_stop undoes what was started; both leave no global state behind. */
+int server_start(server *srv, char **errmsg);
+void server_stop(server *srv);
+/* faults.c */
+void fault_clear(server *s);
 
 /* handlers.c */
 enum MHD_Result handle_request(req *r);

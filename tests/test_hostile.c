@@ -188,6 +188,20 @@ static void test_part_numbers(void)
     server_still_serves();
 }
 
+/* Regression (fuzz_server): a form part whose Content-Disposition has no
+ * usable name= crashed the server. */
+static void test_form_parts(void)
+{
+    static const char body[] = "--XX\r\nContent-Disposiion: form-data; name=\"key\"\r\n\r\nform.txt\r\n"
+                               "--XX\r\nContent-Disposition: form-data\r\n\r\nnameless\r\n"
+                               "--XX\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\ndata\r\n--XX--\r\n";
+    reply r = send_req("POST", "/", NULL, NULL, NULL, 0, 0, 0, "Content-Type: multipart/form-data; boundary=XX\r\n",
+                       body, sizeof body - 1);
+    CHECK(r.status >= 400 && r.status < 500);
+    free(r.body);
+    server_still_serves();
+}
+
 static void test_key_bytes(void)
 {
     CHECK_REPLY(simple("PUT", "/%C3%28", "/\xC3\x28", "bad utf-8"), 400, "InvalidURI");
@@ -323,6 +337,7 @@ int main(void)
     RUN(test_path_traversal);
     RUN(test_oversized_headers);
     RUN(test_part_numbers);
+    RUN(test_form_parts);
     RUN(test_key_bytes);
     RUN(test_signatures);
     RUN(test_scope_escapes);

@@ -1,0 +1,96 @@
+/*
+ * server_main.c — the cos-server command: flags and environment, the port
+ * file, the banner, and a clean stop on SIGINT/SIGTERM. The server itself
+ * is main.c's server_start/server_stop.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+static void usage(void)
+{
+    fputs("usage: cos-server --root DIR [--listen 127.0.0.1:PORT] [--port-file FILE]\n"
+          "                  [--secret-id ID --secret-key KEY] [--appid APPID] [--sts] [--faults]\n"
+          "                  [--no-fsync]   (skip fsync: safe against kill -9, not power loss)\n"
+          "                  [--tls-cert FILE --tls-key FILE] [--quiet]\n"
+          "Environment: COS_SERVER_ROOT, COS_SERVER_LISTEN, COS_SERVER_SECRET_ID, COS_SERVER_SECRET_KEY,\n"
+          "             COS_SERVER_APPID. Without keys it uses the development keys it prints.\n", stderr);
+}
+
+/* The port, written to a temp file and renamed, so a reader never sees half of it. */
+static void write_port_file(const char *path, int port)
+{
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return;
+    fprintf(f, "%d\n", port);
+    fclose(f);
+    rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+    server srv;
+    memset(&srv, 0, sizeof srv);
+    server_config *c = &srv.cfg;
+    c->root = getenv("COS_SERVER_ROOT");
+    c->listen = getenv("COS_SERVER_LISTEN");
+    c->secret_id = getenv("COS_SERVER_SECRET_ID");
+    c->secret_key = getenv("COS_SERVER_SECRET_KEY");
+    c->appid = getenv("COS_SERVER_APPID");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(name, field) if (strcmp(a, name) == 0 && v) { c->field = v; i++; continue; }
+        OPT("--root", root) OPT("--listen", listen) OPT("--port-file", port_file) OPT("--secret-id", secret_id)
+        OPT("--secret-key", secret_key) OPT("--appid", appid) OPT("--tls-cert", tls_cert) OPT("--tls-key", tls_key)
+#undef OPT
+        if (strcmp(a, "--sts") == 0) { c->sts = true; continue; }
+        if (strcmp(a, "--faults") == 0) { c->faults = true; continue; }
+        if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
+        if (strcmp(a, "--no-fsync") == 0) { c->no_fsync = true; continue; }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(); return 0; }
+        fprintf(stderr, "cos-server: unknown or incomplete option %s\n", a);
+        usage();
+        return 2;
+    }
+    if (!c->root) {
+        usage();
+        return 2;
+    }
+    bool dev = !c->secret_id || !c->secret_key;
+    char *err = NULL;
+    int rc = server_start(&srv, &err);
+    if (rc != 0) {
+        fprintf(stderr, "cos-server: %s\n", err ? err : "cannot start");
+        free(err);
+        return rc;
+    }
+    if (c->port_file) write_port_file(c->port_file, srv.port);
+    char host[64] = "127.0.0.1";
+    const char *colon = strrchr(c->listen, ':');
+    if (colon) snprintf(host, sizeof host, "%.*s", (int)(colon - c->listen), c->listen);
+    printf("cos-server listening on %s://%s:%d, data in %s, appid %s\n", srv.tls_cert_pem ? "https" : "http", host,
+           srv.port, c->root, c->appid);
+    if (dev) printf("development keys: SecretId %s SecretKey %s\n", c->secret_id, c->secret_key);
+    if (c->sts) printf("temporary keys: http://%s:%d/sts\n", host, srv.port);
+    fflush(stdout);
+    struct sigaction act;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = on_signal;
+    sigaction(SIGINT, &act, NULL);
+    sigaction(SIGTERM, &act, NULL);
+    while (!g_stop) pause();
+    server_stop(&srv);
+    printf("cos-server stopped\n");
+    return 0;
+}
