@@ -9,6 +9,8 @@
 #include "server.h"
 #include "signer.h"
 #include "url.h"
+#include "json.h"
+#include "cos/hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,16 +52,188 @@ static char *arg_dup(req *r, const char *name)
     return v ? cos_strdup(v) : NULL;
 }
 
-int authenticate(req *r, enum MHD_Result *ret)
+/* The secret of ak: the server's own key, or a live temporary key whose
+ * token came with the request. NULL with an error response queued. */
+static const char *resolve_key(req *r, const char *ak, enum MHD_Result *ret)
 {
     server *srv = r->srv;
+    const char *token = req_header(r, "x-cos-security-token");
+    if (!token) token = req_arg(r, "x-cos-security-token");
+    if (!token) token = cos_kvlist_get(&r->form, "x-cos-security-token");
+    if (strcmp(ak, srv->cfg.secret_id) == 0) {
+        r->principal = cos_strdup("owner");
+        return srv->cfg.secret_key;
+    }
+    const sts_key *k = sts_store_lookup(srv->sts, ak);
+    if (!k) {
+        *ret = send_error(r, "InvalidAccessKeyId", "The access key Id format you provided is invalid.");
+        return NULL;
+    }
+    if (!token || strcmp(token, k->session_token) != 0) {
+        *ret = send_error(r, "InvalidAccessKeyId", "the security token does not belong to this key");
+        return NULL;
+    }
+    if (cos_now_ms() / 1000 >= k->expired_time) {
+        *ret = send_error(r, "AccessDenied", "Request has expired: the temporary key expired");
+        return NULL;
+    }
+    r->tmp_key = k;
+    r->principal = cos_strdup(ak);
+    return k->tmp_secret_key;
+}
+
+/* "start;end" must contain now (with COS's tolerance for a start a little ahead). */
+static int check_key_time(req *r, const char *key_time, enum MHD_Result *ret)
+{
+    long long start = 0, end = 0, now = (long long)(cos_now_ms() / 1000);
+    if (!key_time || sscanf(key_time, "%lld;%lld", &start, &end) != 2 || start > end) {
+        *ret = send_error(r, "AccessDenied", "malformed q-key-time");
+        return -1;
+    }
+    if (now > end) {
+        *ret = send_error(r, "AccessDenied", "Request has expired");
+        return -1;
+    }
+    if (start > now + 900) {
+        *ret = send_error(r, "RequestTimeTooSkewed",
+                          "The difference between the request time and the server's time is too large.");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ POST policy */
+
+/* A form field by case-insensitive name; "bucket" is the request's bucket. */
+static const char *form_field(req *r, const char *name)
+{
+    if (strcasecmp(name, "bucket") == 0) return r->bucket;
+    for (size_t i = 0; i < r->form.count; i++)
+        if (strcasecmp(r->form.items[i].name, name) == 0) return r->form.items[i].value;
+    return NULL;
+}
+
+/* One condition of a POST policy; NULL if it holds, else why not. */
+static const char *check_condition(req *r, const cos_json *c, char *why, size_t wlen)
+{
+    if (c->type == COS_JSON_OBJECT) { /* {"field": "value"}: exact match */
+        for (size_t i = 0; i < c->count; i++) {
+            const cos_json *m = &c->items[i];
+            const char *v = form_field(r, m->key);
+            if (m->type != COS_JSON_STRING || !v || strcmp(v, m->str) != 0) {
+                snprintf(why, wlen, "Invalid according to Policy: Policy Condition failed: [\"eq\", \"$%s\"]", m->key);
+                return why;
+            }
+        }
+        return NULL;
+    }
+    if (c->type != COS_JSON_ARRAY || c->count != 3 || c->items[0].type != COS_JSON_STRING) {
+        snprintf(why, wlen, "Invalid Policy: a condition is neither {field: value} nor [op, a, b]");
+        return why;
+    }
+    const char *op = c->items[0].str;
+    if (strcasecmp(op, "content-length-range") == 0) {
+        if (c->items[1].type != COS_JSON_NUMBER || c->items[2].type != COS_JSON_NUMBER) {
+            snprintf(why, wlen, "Invalid Policy: content-length-range needs two numbers");
+            return why;
+        }
+        double size = (double)r->w.size;
+        if (size < c->items[1].num || size > c->items[2].num) {
+            snprintf(why, wlen, "%s", size < c->items[1].num ? "EntityTooSmall" : "EntityTooLarge");
+            return why;
+        }
+        return NULL;
+    }
+    const cos_json *field = &c->items[1], *want = &c->items[2];
+    if (field->type != COS_JSON_STRING || field->str[0] != '$' || want->type != COS_JSON_STRING) {
+        snprintf(why, wlen, "Invalid Policy: [%s, $field, value] expected", op);
+        return why;
+    }
+    const char *v = form_field(r, field->str + 1);
+    bool ok;
+    if (strcasecmp(op, "eq") == 0) ok = v && strcmp(v, want->str) == 0;
+    else if (strcasecmp(op, "starts-with") == 0) ok = v ? strncmp(v, want->str, strlen(want->str)) == 0 : !*want->str;
+    else {
+        snprintf(why, wlen, "Invalid Policy: unknown condition %s", op);
+        return why;
+    }
+    if (!ok) {
+        snprintf(why, wlen, "Invalid according to Policy: Policy Condition failed: [\"%s\", \"%s\", \"%s\"]", op,
+                 field->str, want->str);
+        return why;
+    }
+    return NULL;
+}
+
+/* A browser form signed with a policy (COS's POST Object): fields policy
+ * (base64 JSON), q-sign-algorithm, q-ak, q-key-time, q-signature, where
+ * q-signature = HMAC-SHA1(HMAC-SHA1(SecretKey, KeyTime) in hex,
+ * SHA1(policy) in hex). Then the policy itself: expiration and conditions. */
+static int authenticate_policy_form(req *r, const char *policy_b64, enum MHD_Result *ret)
+{
+    const char *alg = cos_kvlist_get(&r->form, "q-sign-algorithm"), *ak = cos_kvlist_get(&r->form, "q-ak"),
+               *key_time = cos_kvlist_get(&r->form, "q-key-time"), *sig = cos_kvlist_get(&r->form, "q-signature");
+    if (!alg || strcasecmp(alg, "sha1") != 0 || !ak || !key_time || !sig) {
+        *ret = send_error(r, "AccessDenied", "the form's policy signature is incomplete "
+                                             "(q-sign-algorithm=sha1, q-ak, q-key-time, q-signature)");
+        return -1;
+    }
+    const char *secret = resolve_key(r, ak, ret);
+    if (!secret || check_key_time(r, key_time, ret) != 0) return -1;
+    size_t blen = strlen(policy_b64);
+    unsigned char *json = malloc(blen + 1);
+    int64_t jlen = json ? cos_base64_decode(policy_b64, json) : -1;
+    if (jlen < 0) {
+        free(json);
+        *ret = send_error(r, "InvalidPolicyDocument", "the policy field is not base64");
+        return -1;
+    }
+    json[jlen] = '\0';
+    char sign_key[41], policy_sha[41], want[41];
+    cos_hmac_sha1_hex(secret, strlen(secret), key_time, strlen(key_time), sign_key);
+    cos_sha1_hex(json, (size_t)jlen, policy_sha);
+    cos_hmac_sha1_hex(sign_key, 40, policy_sha, 40, want);
+    if (strcasecmp(want, sig) != 0) {
+        free(json);
+        *ret = send_error(r, "SignatureDoesNotMatch", "The Signature you specified does not match what the server computed "
+                                                      "(q-signature over the SHA-1 of the policy).");
+        return -1;
+    }
+    cos_json *pol = cos_json_parse((const char *)json, (size_t)jlen, NULL);
+    free(json);
+    const char *exp = pol ? cos_json_get_str(pol, "expiration") : NULL;
+    const cos_json *conds = pol ? cos_json_get(pol, "conditions") : NULL;
+    int64_t exp_ms = exp ? cos_iso8601_parse(exp) : -1;
+    char why[300];
+    const char *fail = NULL;
+    if (!pol || !exp || exp_ms < 0 || (conds && conds->type != COS_JSON_ARRAY))
+        fail = "Invalid Policy: it needs an ISO 8601 expiration and a conditions array";
+    else if (exp_ms <= cos_now_ms())
+        fail = "Invalid according to Policy: Policy expired.";
+    for (size_t i = 0; !fail && conds && i < conds->count; i++) fail = check_condition(r, &conds->items[i], why, sizeof why);
+    cos_json_free(pol);
+    if (!fail) return 0;
+    if (!strcmp(fail, "EntityTooSmall") || !strcmp(fail, "EntityTooLarge"))
+        *ret = send_error(r, fail, "The uploaded file is outside the policy's content-length-range.");
+    else if (!strncmp(fail, "Invalid Policy", 14))
+        *ret = send_error(r, "InvalidPolicyDocument", "%s", fail);
+    else
+        *ret = send_error(r, "AccessDenied", "%s", fail);
+    return -1;
+}
+
+int authenticate(req *r, enum MHD_Result *ret)
+{
     cos_auth_fields f;
     memset(&f, 0, sizeof f);
     const char *auth = req_header(r, "Authorization");
     const char *form_sig = cos_kvlist_get(&r->form, "Signature");
+    const char *form_policy = cos_kvlist_get(&r->form, "policy");
     bool form = false;
     int parsed;
-    if (auth) {
+    if (!auth && form_policy && cos_kvlist_get(&r->form, "q-signature")) {
+        return authenticate_policy_form(r, form_policy, ret);
+    } else if (auth) {
         parsed = cos_auth_parse(auth, &f);
     } else if (form_sig) {
         parsed = cos_auth_parse(form_sig, &f);
@@ -82,51 +256,9 @@ int authenticate(req *r, enum MHD_Result *ret)
         *ret = send_error(r, "AccessDenied", "malformed Authorization");
         return -1;
     }
-    const char *secret = NULL;
-    const char *token = req_header(r, "x-cos-security-token");
-    if (!token) token = req_arg(r, "x-cos-security-token");
-    if (!token) token = cos_kvlist_get(&r->form, "x-cos-security-token");
-    int64_t now = cos_now_ms() / 1000;
-    if (strcmp(f.ak, srv->cfg.secret_id) == 0) {
-        secret = srv->cfg.secret_key;
-        r->principal = cos_strdup("owner");
-    } else {
-        const sts_key *k = sts_store_lookup(srv->sts, f.ak);
-        if (k) {
-            if (!token || strcmp(token, k->session_token) != 0) {
-                cos_auth_fields_free(&f);
-                *ret = send_error(r, "InvalidAccessKeyId", "the security token does not belong to this key");
-                return -1;
-            }
-            if (now >= k->expired_time) {
-                cos_auth_fields_free(&f);
-                *ret = send_error(r, "AccessDenied", "Request has expired: the temporary key expired");
-                return -1;
-            }
-            secret = k->tmp_secret_key;
-            r->tmp_key = k;
-            r->principal = cos_strdup(f.ak);
-        }
-    }
-    if (!secret) {
-        *ret = send_error(r, "InvalidAccessKeyId", "The access key Id format you provided is invalid.");
+    const char *secret = resolve_key(r, f.ak, ret);
+    if (!secret || check_key_time(r, f.key_time, ret) != 0) {
         cos_auth_fields_free(&f);
-        return -1;
-    }
-    long long start = 0, end = 0;
-    if (sscanf(f.key_time, "%lld;%lld", &start, &end) != 2 || start > end) {
-        cos_auth_fields_free(&f);
-        *ret = send_error(r, "AccessDenied", "malformed q-key-time");
-        return -1;
-    }
-    if (now > end) {
-        cos_auth_fields_free(&f);
-        *ret = send_error(r, "AccessDenied", "Request has expired");
-        return -1;
-    }
-    if (start > now + 900) {
-        cos_auth_fields_free(&f);
-        *ret = send_error(r, "RequestTimeTooSkewed", "The difference between the request time and the server's time is too large.");
         return -1;
     }
     cos_kvlist params = COS_KVLIST_INIT, headers = COS_KVLIST_INIT;

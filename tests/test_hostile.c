@@ -6,6 +6,7 @@
  * data directory, and the server keeps serving. */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "signer.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -202,6 +203,73 @@ static void test_form_parts(void)
     server_still_serves();
 }
 
+/* POST Object with a policy, as a browser form would send it: the policy's
+ * signature, expiration and conditions are all enforced. */
+static reply post_policy(const char *policy_json, const char *key, size_t file_len, const char *sign_for)
+{
+    char b64[2048], key_time[64], sign_key[41], sha[41], sig[41];
+    int64_t now = (int64_t)time(NULL);
+    snprintf(key_time, sizeof key_time, "%lld;%lld", (long long)now - 1, (long long)now + 900);
+    const char *signed_text = sign_for ? sign_for : policy_json;
+    cos_base64_encode((const unsigned char *)policy_json, strlen(policy_json), b64);
+    cos_hmac_sha1_hex(TEST_SECRET_KEY, strlen(TEST_SECRET_KEY), key_time, strlen(key_time), sign_key);
+    cos_sha1_hex(signed_text, strlen(signed_text), sha);
+    cos_hmac_sha1_hex(sign_key, 40, sha, 40, sig);
+    char file[512];
+    memset(file, 'f', sizeof file);
+    char *body = malloc(8192);
+    int n = 0;
+#define FIELD(name, value) n += snprintf(body + n, 8192 - (size_t)n, \
+    "--BB\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n", name, value)
+    FIELD("key", key);
+    FIELD("policy", b64);
+    FIELD("q-sign-algorithm", "sha1");
+    FIELD("q-ak", TEST_SECRET_ID);
+    FIELD("q-key-time", key_time);
+    FIELD("q-signature", sig);
+    FIELD("Content-Type", "text/plain");
+#undef FIELD
+    n += snprintf(body + n, 8192 - (size_t)n, "--BB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\r\n");
+    memcpy(body + n, file, file_len);
+    n += (int)file_len;
+    n += snprintf(body + n, 8192 - (size_t)n, "\r\n--BB--\r\n");
+    reply r = send_req("POST", "/", NULL, NULL, NULL, 0, 0, 0, "Content-Type: multipart/form-data; boundary=BB\r\n",
+                       body, (size_t)n);
+    free(body);
+    return r;
+}
+
+static void test_post_policy(void)
+{
+    char exp_ok[64], exp_old[64], policy[1024];
+    time_t now = time(NULL), later = now + 3600, before = now - 3600;
+    strftime(exp_ok, sizeof exp_ok, "%Y-%m-%dT%H:%M:%S.000Z", gmtime(&later));
+    strftime(exp_old, sizeof exp_old, "%Y-%m-%dT%H:%M:%S.000Z", gmtime(&before));
+    const char *conds = "[{\"bucket\":\"" BUCKET "\"},[\"starts-with\",\"$key\",\"uploads/\"],"
+                        "[\"content-length-range\",1,100],[\"eq\",\"$Content-Type\",\"text/plain\"],"
+                        "{\"q-sign-algorithm\":\"sha1\"},{\"q-ak\":\"" TEST_SECRET_ID "\"}]";
+    snprintf(policy, sizeof policy, "{\"expiration\":\"%s\",\"conditions\":%s}", exp_ok, conds);
+    CHECK_REPLY(post_policy(policy, "uploads/form.txt", 10, NULL), 200, NULL);
+    reply g = simple("GET", "/uploads/form.txt", "/uploads/form.txt", NULL);
+    CHECK_INT(g.status, 200);
+    CHECK(g.body && strcmp(g.body, "ffffffffff") == 0);
+    free(g.body);
+    CHECK_REPLY(post_policy(policy, "elsewhere/form.txt", 10, NULL), 403, "AccessDenied");
+    CHECK_REPLY(post_policy(policy, "uploads/big.txt", 200, NULL), 400, "EntityTooLarge");
+    CHECK_REPLY(post_policy(policy, "uploads/empty.txt", 0, NULL), 400, "EntityTooSmall");
+    /* a policy other than the one signed */
+    char widened[1024];
+    snprintf(widened, sizeof widened, "{\"expiration\":\"%s\",\"conditions\":[]}", exp_ok);
+    CHECK_REPLY(post_policy(widened, "elsewhere/form.txt", 10, policy), 403, "SignatureDoesNotMatch");
+    char old[1024];
+    snprintf(old, sizeof old, "{\"expiration\":\"%s\",\"conditions\":%s}", exp_old, conds);
+    CHECK_REPLY(post_policy(old, "uploads/late.txt", 10, NULL), 403, "AccessDenied");
+    CHECK_REPLY(post_policy("{\"conditions\":[]}", "uploads/x.txt", 10, NULL), 400, "InvalidPolicyDocument");
+    /* nothing the refused forms carried was stored */
+    CHECK_REPLY(simple("HEAD", "/elsewhere/form.txt", "/elsewhere/form.txt", NULL), 404, NULL);
+    CHECK_REPLY(simple("HEAD", "/uploads/big.txt", "/uploads/big.txt", NULL), 404, NULL);
+}
+
 static void test_key_bytes(void)
 {
     CHECK_REPLY(simple("PUT", "/%C3%28", "/\xC3\x28", "bad utf-8"), 400, "InvalidURI");
@@ -338,6 +406,7 @@ int main(void)
     RUN(test_oversized_headers);
     RUN(test_part_numbers);
     RUN(test_form_parts);
+    RUN(test_post_policy);
     RUN(test_key_bytes);
     RUN(test_signatures);
     RUN(test_scope_escapes);
