@@ -7,9 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
-#include "cos/cos.h"
+#include "bench.h"
 
 typedef struct window {
     pthread_mutex_t m;
@@ -30,19 +28,13 @@ static void on_done(void *ud, int rc, cos_result *res, cos_error *err)
     pthread_mutex_unlock(&w->m);
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
 
 /* Run `count` requests (op on key i), `limit` at a time; seconds taken, or -1. */
 static double run(cos_client *c, cos_op op, const char *bucket, const char *prefix, int count, int limit,
                   const void *body, size_t size)
 {
     window w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
-    double t0 = now_s();
+    double t0 = bench_now();
     for (int i = 0; i < count; i++) {
         char key[64];
         snprintf(key, sizeof key, "%s%06d", prefix, i);
@@ -60,15 +52,7 @@ static double run(cos_client *c, cos_op op, const char *bucket, const char *pref
     pthread_mutex_lock(&w.m);
     while (w.in_flight > 0) pthread_cond_wait(&w.cv, &w.m);
     pthread_mutex_unlock(&w.m);
-    return w.failed ? -1 : now_s() - t0;
-}
-
-static void usage_line(double *cpu, long *rss)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    *cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    *rss = ru.ru_maxrss / 1024;
+    return w.failed ? -1 : bench_now() - t0;
 }
 
 int main(int argc, char **argv)
@@ -77,12 +61,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_ops small|list ENDPOINT BUCKET COUNT [INFLIGHT]\n");
         return 2;
     }
-    cos_config cfg = COS_CONFIG_INIT;
-    cfg.region = "ap-guangzhou";
-    cfg.protocol = "http:";
-    cfg.connect_to = argv[2];
-    cfg.secret_id = "AKIDcosLOCALdevelopment0000000000000";
-    cfg.secret_key = "cosLOCALdevelopmentSECRETkey00000";
+    cos_config cfg;
+    bench_config(&cfg, argv[2]);
     cos_client *c = NULL;
     if (cos_client_new(&c, &cfg, NULL)) return 1;
     int count = atoi(argv[4]);
@@ -95,7 +75,7 @@ int main(int argc, char **argv)
         memset(body, 'x', sizeof body);
         double put = run(c, COS_OP_PUT_OBJECT, argv[3], "small/", count, limit, body, sizeof body);
         double get = put < 0 ? -1 : run(c, COS_OP_GET_OBJECT, argv[3], "small/", count, limit, NULL, 0);
-        usage_line(&cpu, &rss);
+        bench_usage(&cpu, &rss);
         if (put < 0 || get < 0) rc = 1;
         else printf("%.0f %.0f %.2f %ld\n", count / put, count / get, cpu, rss);
     } else {
@@ -104,15 +84,15 @@ int main(int argc, char **argv)
         r.bucket = argv[3];
         r.prefix = "list/";
         r.max_keys = 1000;
-        double t0 = now_s();
+        double t0 = bench_now();
         cos_object_iter *it = NULL;
         const cos_object_summary *o;
         int n = 0;
         if (cos_object_iter_new(&it, c, &r, NULL)) return 1;
         while ((rc = cos_object_iter_next(it, &o, NULL)) == 1) n++;
         cos_object_iter_free(it);
-        double secs = now_s() - t0;
-        usage_line(&cpu, &rss);
+        double secs = bench_now() - t0;
+        bench_usage(&cpu, &rss);
         if (rc < 0 || n != count) rc = 1;
         else printf("%.3f %d %.2f %ld\n", secs, n, cpu, rss);
     }

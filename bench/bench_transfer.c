@@ -5,9 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
-#include "cos/cos.h"
+#include "bench.h"
 
 int main(int argc, char **argv)
 {
@@ -15,12 +13,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_transfer up|down ENDPOINT BUCKET KEY FILE [CHUNK_MIB PARALLEL]\n");
         return 2;
     }
-    cos_config cfg = COS_CONFIG_INIT;
-    cfg.region = "ap-guangzhou";
-    cfg.protocol = "http:";
-    cfg.connect_to = argv[2];
-    cfg.secret_id = "AKIDcosLOCALdevelopment0000000000000";
-    cfg.secret_key = "cosLOCALdevelopmentSECRETkey00000";
+    cos_config cfg;
+    bench_config(&cfg, argv[2]);
     cfg.checkpoint_dir = "/tmp/cos-bench-checkpoints";
     if (argc > 7) {
         cfg.chunk_size = (uint64_t)atoi(argv[6]) << 20;
@@ -34,20 +28,18 @@ int main(int argc, char **argv)
     p.key = argv[4];
     p.file_path = argv[5];
     p.no_resume = true;
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
+    double t0 = bench_now();
     cos_transfer_result *res = NULL;
     int rc = !strcmp(argv[1], "up") ? cos_upload_file(c, &p, &res, &err) : cos_download_file(c, &p, &res, &err);
-    clock_gettime(CLOCK_MONOTONIC, &b);
+    double secs = bench_now() - t0;
     if (rc) {
         fprintf(stderr, "failed: %s\n", cos_error_message(err));
         return 1;
     }
-    double secs = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    printf("%.1f MB/s %.2f s cpu %.2f s rss %ld MiB\n", (double)res->size / secs / 1e6, secs, cpu, ru.ru_maxrss / 1024);
+    double cpu;
+    long rss;
+    bench_usage(&cpu, &rss);
+    printf("%.1f MB/s %.2f s cpu %.2f s rss %ld MiB\n", (double)res->size / secs / 1e6, secs, cpu, rss);
     cos_transfer_result_free(res);
     cos_client_free(c);
     return 0;

@@ -542,8 +542,12 @@ static void make_parts(task *t, uint64_t size, uint64_t chunk)
 {
     int maxn = t->mgr->c->cfg.max_part_number;
     while (chunk * (uint64_t)maxn < size) chunk *= 2;
-    t->chunk_size = chunk;
     size_t n = size ? (size_t)((size + chunk - 1) / chunk) : 1;
+    if (t->parts) { /* a restart in this process: the same cut keeps what is done */
+        if (t->nparts == n && t->chunk_size == chunk) return;
+        free(t->parts);
+    }
+    t->chunk_size = chunk;
     t->parts = calloc(n, sizeof *t->parts);
     t->nparts = n;
     for (size_t i = 0; i < n; i++) {
@@ -768,6 +772,8 @@ static void run_upload(task *t)
         }
     }
     if (!t->upload_id) {
+        for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false; /* a new upload holds no parts */
+        t->loaded = 0;
         cos_request r = task_request(t);
         apply_object_headers(t, &r);
         cos_result *res = NULL;
@@ -853,6 +859,10 @@ static void run_download(task *t)
     cos_json *cp = t->no_resume ? NULL : checkpoint_read(t->checkpoint);
     const char *cp_etag = cos_json_get_str(cp, "upload_id"); /* the object's ETag is kept in this slot */
     bool resume = cp && cp_etag && !strcmp(cp_etag, etag) && stat(partial, &st) == 0 && (uint64_t)st.st_size == t->total;
+    if (!resume) { /* the partial file starts empty: nothing kept from an earlier run counts */
+        for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
+        t->loaded = 0;
+    }
     t->fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0644);
     if (t->fd < 0 || (!resume && ftruncate(t->fd, (off_t)t->total) != 0)) {
         cos_error *e = NULL;
@@ -873,6 +883,7 @@ static void run_download(task *t)
             if (n < 1 || (size_t)n > t->nparts || !cs || cos_parse_u64(cs, &crc)) continue;
             part *p = &t->parts[n - 1];
             uint64_t local = 0;
+            if (p->done) continue; /* restarted in this process: already counted */
             if (cos_crc64_file(partial, p->offset, (int64_t)p->size, &local) == 0 && local == crc) {
                 p->done = true;
                 p->crc = crc;

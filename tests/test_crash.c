@@ -102,16 +102,7 @@ static void test_kill_during_uploads(void)
         CHECK(0);
         return;
     }
-    cos_config cfg;
-    test_config(&cfg, &srv);
-    cos_client *c = NULL;
-    cos_client_new(&c, &cfg, NULL);
-    cos_request b = COS_REQUEST_INIT;
-    b.bucket = BUCKET;
-    cos_result *r = NULL;
-    cos_put_bucket(c, &b, &r, NULL);
-    cos_result_free(r);
-    cos_client_free(c);
+    test_put_bucket_on(&srv, BUCKET);
     int delays[] = { 2, 4, 8, 16 };
     for (int i = 0; i < 4; i++) one_round(&srv, i, delays[i]);
     test_server_stop(&srv, false);
@@ -217,16 +208,7 @@ static void test_kill_during_multipart(void)
         return;
     }
     char *dir = test_tmpdir("crash-mp");
-    cos_config cfg;
-    test_config(&cfg, &srv);
-    cos_client *c = NULL;
-    cos_client_new(&c, &cfg, NULL);
-    cos_request b = COS_REQUEST_INIT;
-    b.bucket = BUCKET;
-    cos_result *r = NULL;
-    cos_put_bucket(c, &b, &r, NULL);
-    cos_result_free(r);
-    cos_client_free(c);
+    test_put_bucket_on(&srv, BUCKET);
     int delays[] = { 10, 25, 45, 80 }; /* parts in flight, then completions in flight */
     for (int i = 0; i < 4; i++) mp_round(&srv, dir, i, delays[i]);
     test_server_stop(&srv, false);

@@ -226,16 +226,7 @@ int main(void)
         return 1;
     }
     snprintf(g_sts_url, sizeof g_sts_url, "http://%s/sts", g_srv.endpoint);
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    cos_client *admin = NULL;
-    cos_client_new(&admin, &cfg, NULL);
-    cos_request b = COS_REQUEST_INIT;
-    b.bucket = BUCKET;
-    cos_result *r = NULL;
-    cos_put_bucket(admin, &b, &r, NULL);
-    cos_result_free(r);
-    cos_client_free(admin);
+    test_put_bucket_on(&g_srv, BUCKET);
     RUN(test_temporary_key_single_flight);
     RUN(test_scope_limit);
     RUN(test_get_sts);

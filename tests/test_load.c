@@ -237,17 +237,7 @@ int main(void)
     char *d = test_tmpdir("load");
     snprintf(g_logdir, sizeof g_logdir, "%s", d);
     free(d);
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    cos_client *admin = NULL;
-    cos_client_new(&admin, &cfg, NULL);
-    cos_request b = COS_REQUEST_INIT;
-    b.bucket = BUCKET;
-    cos_result *r = NULL;
-    cos_error *err = NULL;
-    CHECK_OK(cos_put_bucket(admin, &b, &r, &err), err);
-    cos_result_free(r);
-    cos_client_free(admin);
+    test_put_bucket_on(&g_srv, BUCKET);
     RUN(test_mixed_load);
     test_rmtree(g_logdir);
     test_server_stop(&g_srv, false);

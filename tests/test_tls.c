@@ -136,12 +136,7 @@ int main(void)
         return 1;
     }
     cos_client *admin = client(g_ca, true);
-    cos_request b = COS_REQUEST_INIT;
-    b.bucket = BUCKET;
-    cos_result *r = NULL;
-    cos_error *err = NULL;
-    CHECK_OK(cos_put_bucket(admin, &b, &r, &err), err);
-    cos_result_free(r);
+    test_put_bucket(admin, BUCKET);
     cos_client_free(admin);
     RUN(test_trusted_ca);
     RUN(test_wrong_ca_fails_clearly);

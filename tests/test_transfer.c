@@ -428,11 +428,7 @@ int main(void)
     cfg.checkpoint_dir = cp;
     cos_error *err = NULL;
     if (cos_client_new(&g_c, &cfg, &err) != 0) return 1;
-    cos_request b = COS_REQUEST_INIT;
-    b.bucket = BUCKET;
-    cos_result *r = NULL;
-    cos_put_bucket(g_c, &b, &r, NULL);
-    cos_result_free(r);
+    test_put_bucket(g_c, BUCKET);
     RUN(test_upload_download);
     RUN(test_copy);
     RUN(test_upload_files);

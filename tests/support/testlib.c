@@ -333,3 +333,25 @@ int test_http_raw(const test_server *s, const void *request, size_t len, int *st
     free(resp);
     return rc;
 }
+
+void test_put_bucket(cos_client *c, const char *bucket)
+{
+    cos_request b = COS_REQUEST_INIT;
+    b.bucket = bucket;
+    cos_result *r = NULL;
+    cos_error *err = NULL;
+    if (!c || cos_put_bucket(c, &b, &r, &err) != 0)
+        test_fail(__FILE__, __LINE__, "cannot create bucket %s: %s", bucket, c ? cos_error_message(err) : "no client");
+    cos_result_free(r);
+    cos_error_free(err);
+}
+
+void test_put_bucket_on(const test_server *s, const char *bucket)
+{
+    cos_config cfg;
+    test_config(&cfg, s);
+    cos_client *c = NULL;
+    cos_client_new(&c, &cfg, NULL);
+    test_put_bucket(c, bucket);
+    cos_client_free(c);
+}

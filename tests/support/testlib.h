@@ -76,6 +76,10 @@ void test_server_kill(test_server *s);
  * virtual-hosted names connected to 127.0.0.1:PORT. */
 void test_config(cos_config *cfg, const test_server *s);
 
+/* Create a bucket with client c / with a client for server s; test_fail on error. */
+void test_put_bucket(cos_client *c, const char *bucket);
+void test_put_bucket_on(const test_server *s, const char *bucket);
+
 /* Make a temp directory under $TMPDIR; returns a static-lifetime-free malloc'd path. */
 char *test_tmpdir(const char *tag);
 /* rm -rf */
