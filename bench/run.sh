@@ -40,7 +40,6 @@ COS_ENDPOINT=$EP2 "$BUILD/cos" mb "cos://$BUCKET" >/dev/null
 # 5. micro first, on a quiet machine: once the transfers start, the kernel
 # spends seconds flushing their GiBs to disk in the background.
 "$BUILD/bench/micro" > "$W/micro"
-while read -r name value _; do rec micro libcos "$name" "$value"; done < "$W/micro"
 head -c $((MIB * 1048576)) /dev/urandom > "$W/file"
 BYTES=$((MIB * 1048576))
 NODE=0
@@ -136,6 +135,8 @@ for run in $(seq 1 "$RUNS"); do
     rec list node cpu_s "$CPU"; rec list node rss_mib "$RSS"
   fi
 done
+while read -r name value _; do rec micro libcos "$name" "$value"; done < "$W/micro"
+
 # --- medians, CSV, table ---------------------------------------------------
 awk '{ k = $1 "," $2 "," $3; v[k] = v[k] " " $4 }
      END { for (k in v) { n = split(substr(v[k], 2), a, " ");
