@@ -27,6 +27,7 @@ static int apply_defaults(cos_config *c, cos_error **err)
         { &c->copy_chunk_parallel_limit, "copy_chunk_parallel_limit", 20 }, { &c->max_part_number, "max_part_number", 10000 },
         { &c->progress_interval_ms, "progress_interval_ms", 1000 }, { &c->upload_queue_size, "upload_queue_size", 10000 },
         { &c->upload_id_cache_limit, "upload_id_cache_limit", 50 }, { &c->worker_threads, "worker_threads", 2 },
+        { &c->network_threads, "network_threads", 2 },
         { &c->max_connections, "max_connections", 64 }, { &c->timeout_ms, "timeout_ms", 0 },
         { &c->connect_timeout_ms, "connect_timeout_ms", 10000 }, { &c->sign_expires, "sign_expires", 900 },
     };
@@ -92,7 +93,8 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
     pthread_cond_init(&c->idle, NULL);
     pthread_mutex_init(&c->tasks_lock, NULL);
     cos_engine_opts eo = { c->cfg.connect_to, c->cfg.proxy, c->cfg.tls_verify, c->cfg.ca_file, c->cfg.ca_path,
-                           c->cfg.connect_timeout_ms, c->cfg.max_connections, c->cfg.user_agent };
+                           c->cfg.connect_timeout_ms, c->cfg.max_connections, c->cfg.user_agent,
+                           c->cfg.network_threads };
     if (cred_cache_new(&c->creds) || engine_new(&c->engine, &eo) || workers_new(&c->workers, c->cfg.worker_threads)) {
         cos_client_free(c);
         return cos_err_set(err, COS_ERR_NOMEM, "could not start the client");

@@ -1,7 +1,9 @@
 /*
- * engine.c — libcurl multi on one network thread per client (see engine.h),
- * and the worker pool. Submissions from any thread go through a locked queue
- * and curl_multi_wakeup; nothing here blocks on user code.
+ * engine.c — libcurl multi on a few network threads per client (lanes; see
+ * engine.h), and the worker pool. Submissions from any thread go to the
+ * lanes in turn through a locked queue and curl_multi_wakeup; nothing here
+ * blocks on user code. More than one lane lets the copying that a transfer
+ * costs (socket to buffer, buffer to file, CRC) use more than one core.
  */
 #define _GNU_SOURCE
 #include "engine.h"
@@ -13,13 +15,22 @@
 #include <strings.h>
 #include <unistd.h>
 
-struct cos_engine {
+typedef struct lane {
+    struct cos_engine *e;
     CURLM *multi;
     pthread_t thread;
+    bool started;
     pthread_mutex_t lock;
     cos_http *pending;      /* submitted, not yet added (LIFO; order does not matter) */
     bool stop;
     int active;
+} lane;
+
+struct cos_engine {
+    lane *lanes;
+    int nlanes;
+    unsigned next_lane;     /* round robin (guarded by submit_lock) */
+    pthread_mutex_t submit_lock;
     cos_engine_opts opts;
     char *connect_to_entry;
     struct curl_slist *connect_to;
@@ -240,12 +251,12 @@ static int setup_easy(cos_engine *e, cos_http *h)
     return 0;
 }
 
-static void finish(cos_engine *e, CURL *c, CURLcode rc)
+static void finish(lane *l, CURL *c, CURLcode rc)
 {
     cos_http *h = NULL;
     curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&h);
-    curl_multi_remove_handle(e->multi, c);
-    e->active--;
+    curl_multi_remove_handle(l->multi, c);
+    l->active--;
     h->curl_rc = rc;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
     if (h->cancel && *h->cancel && rc != CURLE_OK) h->curl_rc = CURLE_ABORTED_BY_CALLBACK;
@@ -260,35 +271,35 @@ static void finish(cos_engine *e, CURL *c, CURLcode rc)
     h->done(h, h->done_ud);
 }
 
-static void *engine_main(void *arg)
+static void *lane_main(void *arg)
 {
-    cos_engine *e = arg;
+    lane *l = arg;
     for (;;) {
-        pthread_mutex_lock(&e->lock);
-        cos_http *list = e->pending;
-        e->pending = NULL;
-        bool stop = e->stop;
-        pthread_mutex_unlock(&e->lock);
+        pthread_mutex_lock(&l->lock);
+        cos_http *list = l->pending;
+        l->pending = NULL;
+        bool stop = l->stop;
+        pthread_mutex_unlock(&l->lock);
         while (list) {
             cos_http *h = list;
             list = h->next;
-            if (setup_easy(e, h) != 0 || curl_multi_add_handle(e->multi, h->easy) != CURLM_OK) {
+            if (setup_easy(l->e, h) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
                 h->curl_rc = CURLE_OUT_OF_MEMORY;
                 if (h->easy) curl_easy_cleanup(h->easy);
                 h->easy = NULL;
                 h->done(h, h->done_ud);
                 continue;
             }
-            e->active++;
+            l->active++;
         }
-        if (stop && e->active == 0) break;
+        if (stop && l->active == 0) break;
         int running = 0;
-        curl_multi_perform(e->multi, &running);
+        curl_multi_perform(l->multi, &running);
         CURLMsg *m;
         int left;
-        while ((m = curl_multi_info_read(e->multi, &left)))
-            if (m->msg == CURLMSG_DONE) finish(e, m->easy_handle, m->data.result);
-        curl_multi_poll(e->multi, NULL, 0, 1000, NULL);
+        while ((m = curl_multi_info_read(l->multi, &left)))
+            if (m->msg == CURLMSG_DONE) finish(l, m->easy_handle, m->data.result);
+        curl_multi_poll(l->multi, NULL, 0, 1000, NULL);
     }
     return NULL;
 }
@@ -298,14 +309,9 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     cos_engine *e = calloc(1, sizeof *e);
     if (!e) return COS_ERR_NOMEM;
     e->opts = *o;
-    e->multi = curl_multi_init();
-    pthread_mutex_init(&e->lock, NULL);
-    if (!e->multi) {
-        free(e);
-        return COS_ERR_NOMEM;
-    }
-    curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)(o->max_connections > 0 ? o->max_connections : 64));
-    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)(o->max_connections > 0 ? o->max_connections : 64));
+    e->nlanes = o->network_threads > 0 ? o->network_threads : 2;
+    e->lanes = calloc((size_t)e->nlanes, sizeof *e->lanes);
+    pthread_mutex_init(&e->submit_lock, NULL);
     if (!cos_str_empty(o->connect_to)) {
         e->connect_to_entry = cos_sprintf("::%s", o->connect_to);
         e->connect_to = curl_slist_append(NULL, e->connect_to_entry);
@@ -314,10 +320,26 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->ca_file = cos_strdup(o->ca_file);
     e->ca_path = cos_strdup(o->ca_path);
     e->user_agent = o->user_agent ? cos_strdup(o->user_agent) : cos_strdup("cos-c/" COS_VERSION_STRING);
-    if (pthread_create(&e->thread, NULL, engine_main, e) != 0) {
-        curl_multi_cleanup(e->multi);
-        free(e);
-        return COS_ERR_INTERNAL;
+    long conns = o->max_connections > 0 ? o->max_connections : 64;
+    conns = conns / e->nlanes > 0 ? conns / e->nlanes : 1;
+    int rc = e->lanes ? 0 : COS_ERR_NOMEM;
+    for (int i = 0; rc == 0 && i < e->nlanes; i++) {
+        lane *l = &e->lanes[i];
+        l->e = e;
+        pthread_mutex_init(&l->lock, NULL);
+        l->multi = curl_multi_init();
+        if (!l->multi) {
+            rc = COS_ERR_NOMEM;
+            break;
+        }
+        curl_multi_setopt(l->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, conns);
+        curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, conns);
+        if (pthread_create(&l->thread, NULL, lane_main, l) != 0) rc = COS_ERR_INTERNAL;
+        else l->started = true;
+    }
+    if (rc) {
+        engine_free(e);
+        return rc;
     }
     *out = e;
     return 0;
@@ -326,19 +348,26 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
 void engine_free(cos_engine *e)
 {
     if (!e) return;
-    pthread_mutex_lock(&e->lock);
-    e->stop = true;
-    pthread_mutex_unlock(&e->lock);
-    curl_multi_wakeup(e->multi);
-    pthread_join(e->thread, NULL);
-    curl_multi_cleanup(e->multi);
+    for (int i = 0; e->lanes && i < e->nlanes; i++) {
+        lane *l = &e->lanes[i];
+        if (l->started) {
+            pthread_mutex_lock(&l->lock);
+            l->stop = true;
+            pthread_mutex_unlock(&l->lock);
+            curl_multi_wakeup(l->multi);
+            pthread_join(l->thread, NULL);
+        }
+        if (l->multi) curl_multi_cleanup(l->multi);
+        pthread_mutex_destroy(&l->lock);
+    }
+    free(e->lanes);
     curl_slist_free_all(e->connect_to);
     free(e->connect_to_entry);
     free(e->proxy);
     free(e->ca_file);
     free(e->ca_path);
     free(e->user_agent);
-    pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->submit_lock);
     free(e);
 }
 
@@ -348,11 +377,14 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     h->done_ud = ud;
     h->pos = 0;
     h->last_progress_ms = 0;
-    pthread_mutex_lock(&e->lock);
-    h->next = e->pending;
-    e->pending = h;
-    pthread_mutex_unlock(&e->lock);
-    curl_multi_wakeup(e->multi);
+    pthread_mutex_lock(&e->submit_lock);
+    lane *l = &e->lanes[e->next_lane++ % (unsigned)e->nlanes];
+    pthread_mutex_unlock(&e->submit_lock);
+    pthread_mutex_lock(&l->lock);
+    h->next = l->pending;
+    l->pending = h;
+    pthread_mutex_unlock(&l->lock);
+    curl_multi_wakeup(l->multi);
     return 0;
 }
 

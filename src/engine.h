@@ -83,11 +83,12 @@ typedef struct cos_engine_opts {
     int connect_timeout_ms;
     int max_connections;
     const char *user_agent;
+    int network_threads;        /* lanes: libcurl multi handles, a thread each; 0 = 2 */
 } cos_engine_opts;
 
 int engine_new(cos_engine **out, const cos_engine_opts *o);
 void engine_free(cos_engine *e);
-/* Queue a request; done(h, ud) runs on the network thread when it finishes: keep it short. */
+/* Queue a request; done(h, ud) runs on a network thread when it finishes: keep it short. */
 int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), void *ud);
 /* Reset the response part of h so it can be submitted again (a retry). */
 void http_reset_response(cos_http *h);

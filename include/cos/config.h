@@ -174,6 +174,8 @@ typedef struct cos_config {
     int max_retries;              /**< retries of repeatable requests on network errors and 5xx; 0 = 3, -1 = none */
     int max_connections;          /**< simultaneous connections; 0 = 64 */
     int worker_threads;           /**< threads that run async completions; 0 = 2 */
+    int network_threads;          /**< threads that move bytes (a libcurl multi each; requests go to them in
+                                       turn, so parallel parts use more than one core); 0 = 2 */
     const char *proxy;            /**< proxy URL, or NULL */
     bool tls_verify;              /**< verify the server certificate (default true) */
     const char *ca_file;          /**< CA bundle file, or NULL for the system's */
