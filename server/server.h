@@ -76,7 +76,7 @@ typedef struct data_writer {
     uint64_t crc64;
     cos_md5 *md5;
     int error;               /* errno of a failed write */
-    bool no_hash;            /* the caller knows the hashes (multipart assembly): skip MD5/CRC */
+    bool no_hash;            /* the caller knows the hashes (a copy keeps its source's): skip MD5/CRC */
     uint64_t kicked;         /* bytes handed to writeback so far (see data_write) */
     struct data_hasher *hasher; /* hashes large bodies on another core (store.c) */
     bool no_fsync;           /* copied from the store by data_begin */

@@ -46,21 +46,6 @@ bool cos_sign_header_allowed(const char *name)
     return false;
 }
 
-void cos_sha1_hex(const void *data, size_t len, char out[41])
-{
-    unsigned char d[SHA_DIGEST_LENGTH];
-    SHA1(data, len, d);
-    cos_hex_encode(d, sizeof d, out);
-}
-
-void cos_hmac_sha1_hex(const void *key, size_t klen, const void *data, size_t len, char out[41])
-{
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    HMAC(EVP_sha1(), key, (int)klen, data, len, d, &n);
-    cos_hex_encode(d, n, out);
-}
-
 void cos_sha256_hex(const void *data, size_t len, char out[65])
 {
     unsigned char d[SHA256_DIGEST_LENGTH];
@@ -123,6 +108,24 @@ static int hmac_sha1(sha1_engine *e, const void *key, size_t klen, const void *m
     OPENSSL_cleanse(k, sizeof k);
     OPENSSL_cleanse(pad, sizeof pad);
     return rc;
+}
+
+void cos_sha1_hex(const void *data, size_t len, char out[41])
+{
+    sha1_engine e = { 0 };
+    unsigned char d[SHA_DIGEST_LENGTH];
+    out[0] = '\0'; /* on a libcrypto failure: matches no digest */
+    if (sha1_engine_open(&e) == 0 && sha1_parts(&e, data, len, NULL, 0, d) == 0) cos_hex_encode(d, sizeof d, out);
+    sha1_engine_close(&e);
+}
+
+void cos_hmac_sha1_hex(const void *key, size_t klen, const void *data, size_t len, char out[41])
+{
+    sha1_engine e = { 0 };
+    unsigned char d[SHA_DIGEST_LENGTH];
+    out[0] = '\0';
+    if (sha1_engine_open(&e) == 0 && hmac_sha1(&e, key, klen, data, len, d) == 0) cos_hex_encode(d, sizeof d, out);
+    sha1_engine_close(&e);
 }
 
 /* One name=value pair prepared for the FormatString; the strings live in
