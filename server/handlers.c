@@ -1267,9 +1267,11 @@ static enum MHD_Result upload_part(req *r)
     p.crc64 = w.crc64;
     p.mtime_ms = cos_now_ms();
     snprintf(p.data_id, sizeof p.data_id, "%s", w.data_id);
-    if (store_part_put(r->srv->st, upload_id, &p) != 0) {
+    int prc = store_part_put(r->srv->st, upload_id, &p);
+    if (prc != 0) {
         data_unlink(r->srv->st, w.data_id);
-        return send_error(r, "InternalError", "cannot commit the part");
+        return prc == 1 ? send_error(r, "NoSuchUpload", "The upload was completed or aborted while this part arrived.")
+                        : send_error(r, "InternalError", "cannot commit the part");
     }
     char crc[32];
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)(p.crc64 + r->fault_bad_crc));
@@ -1438,9 +1440,12 @@ static enum MHD_Result complete_upload(req *r)
             m.storage_class = (char *)"STANDARD";
             m.acl = (char *)"default";
             snprintf(m.data_id, sizeof m.data_id, "%s", manifest);
-            if (store_upload_complete(r->srv->st, &m, upload_id) != 0) {
+            int crc_rc = store_upload_complete(r->srv->st, &m, upload_id);
+            if (crc_rc != 0) {
                 data_unlink_file_only(r->srv->st, manifest); /* the parts stay with the upload */
-                ret = send_error(r, "InternalError", "cannot commit the object");
+                ret = crc_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
+                                                                  "list the parts and complete again.")
+                                  : send_error(r, "InternalError", "cannot commit the object");
             } else {
                 const char *host = req_header(r, "Host");
                 char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);

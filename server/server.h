@@ -123,11 +123,11 @@ int store_object_scan(store *s, const char *bucket, const char *prefix, const ch
 int store_upload_create(store *s, const char *bucket, const char *key, const char *headers, char upload_id[64]);
 int store_upload_get(store *s, const char *upload_id, char **bucket, char **key, char **headers); /* 0 or -1 */
 int store_upload_delete(store *s, const char *upload_id);  /* removes parts too */
-int store_part_put(store *s, const char *upload_id, const part_meta *p);
+int store_part_put(store *s, const char *upload_id, const part_meta *p); /* 0, 1 no such upload (any more), -1 */
 /* Commit a completed upload in one transaction: the object (whose data is a
  * manifest of the parts) replaces any old one, and the upload's rows go; the
  * parts' files now belong to the object. */
-int store_upload_complete(store *s, const obj_meta *m, const char *upload_id);
+int store_upload_complete(store *s, const obj_meta *m, const char *upload_id); /* 0, 1 a part changed meanwhile, -1 */
 int store_parts_list(store *s, const char *upload_id, part_meta **out, size_t *count);
 typedef struct upload_row { char *key, *upload_id; int64_t initiated_ms; } upload_row;
 int store_uploads_list(store *s, const char *bucket, const char *prefix, upload_row **out, size_t *count);

@@ -833,7 +833,19 @@ int store_upload_complete(store *s, const obj_meta *m, const char *upload_id)
     sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     EXEC(s, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
     EXEC(s, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &parts, upload_id);
-    int rc = EXEC(s, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /* every part the manifest names must still be the upload's: a part
+       re-uploaded meanwhile replaced (and will delete) the file named here */
+    int rc = 0;
+    data_reader named;
+    if (data_open(s, m->data_id, &named) != 0) rc = -1;
+    for (size_t i = 0; rc == 0 && i < named.n; i++) {
+        bool found = false;
+        for (size_t k = 0; k < parts.n && !found; k++) found = parts.ids[k] && !strcmp(parts.ids[k], named.ids[i]);
+        if (!found) rc = 1;
+    }
+    if (rc != -1) data_close(&named);
+    if (rc == 0)
+        rc = EXEC(s, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                   NULL, NULL, m->bucket, m->key, size, m->etag, crc, mtime, m->headers, m->storage_class, m->acl,
                   m->tagging, m->data_id);
     rc = rc ? rc : EXEC(s, "DELETE FROM parts WHERE upload_id = ?1", NULL, NULL, upload_id);
@@ -865,7 +877,14 @@ int store_part_put(store *s, const char *upload_id, const part_meta *p)
     snprintf(size, sizeof size, "%llu", (unsigned long long)p->size);
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)p->crc64);
     snprintf(mtime, sizeof mtime, "%lld", (long long)p->mtime_ms);
+    char live[40] = "";
     pthread_mutex_lock(&s->lock);
+    /* the upload may have been completed or aborted while this part arrived */
+    EXEC(s, "SELECT upload_id FROM uploads WHERE upload_id = ?1", id_cb, live, upload_id);
+    if (!live[0]) {
+        pthread_mutex_unlock(&s->lock);
+        return 1;
+    }
     EXEC(s, "SELECT data_id FROM parts WHERE upload_id = ?1 AND number = ?2", id_cb, old, upload_id, num);
     int rc = EXEC(s, "INSERT OR REPLACE INTO parts(upload_id, number, size, etag, crc64, data_id, mtime)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", NULL, NULL, upload_id, num, size, p->etag, crc, p->data_id, mtime);

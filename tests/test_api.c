@@ -433,6 +433,19 @@ static void test_multipart(void)
     CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
     CHECK(res && res->body_size == 2 * psz + 100 && memcmp(res->body, buf, res->body_size) == 0);
     cos_result_free(res);
+    /* the parts now belong to the object: a late part for the finished upload is refused */
+    cos_request late = req_for("mp.bin");
+    late.upload_id = upload_id;
+    late.part_number = 2;
+    late.body.data = buf;
+    late.body.size = psz;
+    CHECK(cos_multipart_upload(g_c, &late, &res, &err) == COS_ERR_SERVER);
+    CHECK_STR(err ? err->code : NULL, "NoSuchUpload");
+    cos_error_free(err);
+    err = NULL;
+    CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+    CHECK(res && res->body_size == 2 * psz + 100 && memcmp(res->body, buf, res->body_size) == 0);
+    cos_result_free(res);
     /* the server keeps the parts as they came (no second copy): ranges across
        part boundaries, a server-side copy, and cleanup all read through them */
     g.range = "bytes=1048566-2097251"; /* the last 10 bytes of part 1 to byte 99 of part 3 */
