@@ -852,7 +852,7 @@ static void free_segments(void *cls)
     free(rr);
 }
 
-static enum MHD_Result get_object(req *r, bool head)
+static enum MHD_Result get_object_try(req *r, bool head, int attempt)
 {
     obj_meta m;
     if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0)
@@ -881,6 +881,9 @@ static enum MHD_Result get_object(req *r, bool head)
     if (!dr || data_open(r->srv->st, m.data_id, dr) != 0) {
         free(dr);
         obj_meta_clear(&m);
+        /* replaced or deleted between reading its row and opening its files:
+           start over from the row, which now names the new data (or none) */
+        if (attempt < 3) return get_object_try(r, head, attempt + 1);
         return send_error(r, "InternalError", "the object's data is missing");
     }
     uint64_t len = m.size ? end - start + 1 : 0;
@@ -913,6 +916,8 @@ static enum MHD_Result get_object(req *r, bool head)
     obj_meta_clear(&m);
     return send_response(r, partial ? 206 : 200, resp);
 }
+
+static enum MHD_Result get_object(req *r, bool head) { return get_object_try(r, head, 0); }
 
 static enum MHD_Result delete_object(req *r)
 {
