@@ -36,18 +36,21 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* A body: "TAG <tag> LEN <n> SUM <sum>\n" then n bytes made from the tag. */
+/* A body: "TAG <tag> LEN <n> SUM <sum>\n" then n bytes made from the tag.
+ * One tag in 13 makes a body of 2.5 MiB, written with uploadFile as three
+ * parts, so multipart objects are replaced and read concurrently too. */
+enum { BIG = (5 << 19) + 4096, BODY_CAP = BIG + 64 };
+static bool big_tag(unsigned tag) { return tag % 13 == 0; }
+static size_t body_len(unsigned tag) { return big_tag(tag) ? (5u << 19) + tag % 4096 : (tag * 2654435761u) % 20000; }
+static char body_byte(unsigned tag, size_t i) { return (char)('a' + (tag + i * 7) % 26); }
+
 static size_t make_body(unsigned tag, char *buf, size_t cap)
 {
-    size_t n = (tag * 2654435761u) % 20000;
+    size_t n = body_len(tag);
     unsigned sum = 0;
-    char payload[20000];
-    for (size_t i = 0; i < n; i++) {
-        payload[i] = (char)('a' + (tag + i * 7) % 26);
-        sum = sum * 31 + (unsigned char)payload[i];
-    }
+    for (size_t i = 0; i < n; i++) sum = sum * 31 + (unsigned char)body_byte(tag, i);
     int h = snprintf(buf, cap, "TAG %u LEN %zu SUM %u\n", tag, n, sum);
-    memcpy(buf + h, payload, n);
+    for (size_t i = 0; i < n && (size_t)h + i < cap; i++) buf[h + i] = body_byte(tag, i);
     return (size_t)h + n;
 }
 
@@ -57,10 +60,20 @@ static unsigned body_tag(const unsigned char *b, size_t len)
     unsigned tag = 0, sum = 0;
     size_t n = 0;
     int h = 0;
-    if (sscanf((const char *)b, "TAG %u LEN %zu SUM %u\n%n", &tag, &n, &sum, &h) != 3 || h <= 0) return 0;
-    char expect[20100];
-    size_t want = make_body(tag, expect, sizeof expect);
-    return want == len && memcmp(expect, b, len) == 0 ? tag : 0;
+    char head[96];
+    size_t hl = len < sizeof head - 1 ? len : sizeof head - 1;
+    memcpy(head, b, hl);
+    head[hl] = '\0';
+    if (sscanf(head, "TAG %u LEN %zu SUM %u\n%n", &tag, &n, &sum, &h) != 3 || h <= 0) return 0;
+    if (n != body_len(tag) || (size_t)h + n != len) return 0;
+    char want[96];
+    unsigned s = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (b[h + i] != (unsigned char)body_byte(tag, i)) return 0;
+        s = s * 31 + b[h + i];
+    }
+    snprintf(want, sizeof want, "TAG %u LEN %zu SUM %u\n", tag, n, s);
+    return strncmp(want, head, (size_t)h) == 0 ? tag : 0;
 }
 
 typedef struct worker {
@@ -70,13 +83,16 @@ typedef struct worker {
     int nrecs;
     int unexpected;     /* errors other than the expected ones */
     int torn;           /* reads that returned a body no writer wrote */
+    int big;            /* multipart writes acknowledged */
 } worker;
 
 static void *work(void *arg)
 {
     worker *w = arg;
     unsigned seed = (unsigned)(w->proc * 1000 + w->thread * 17 + 1);
-    char *buf = malloc(20100);
+    char *buf = malloc(BODY_CAP);
+    char path[700];
+    snprintf(path, sizeof path, "%s/body-p%d-t%d.bin", g_logdir, w->proc, w->thread);
     for (int i = 0; i < OPS; i++) {
         int key = (int)(rand_r(&seed) % KEYS);
         char name[32];
@@ -90,9 +106,27 @@ static void *work(void *arg)
         int64_t t0 = now_ns();
         if (what < 4) { /* put */
             unsigned tag = (unsigned)((w->proc + 1) * 1000000 + (w->thread + 1) * 10000 + i + 1);
-            r.body.data = buf;
-            r.body.size = make_body(tag, buf, 20100);
-            if (cos_put_object(w->c, &r, &res, &err) == 0)
+            size_t len = make_body(tag, buf, BODY_CAP);
+            int rc;
+            if (big_tag(tag)) { /* multipart, through a file */
+                FILE *f = fopen(path, "wb");
+                rc = f && fwrite(buf, 1, len, f) == len ? 0 : -1;
+                if (f) fclose(f);
+                cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+                p.bucket = BUCKET;
+                p.key = name;
+                p.file_path = path;
+                p.chunk_size = 1u << 20;
+                p.slice_size = 1u << 20;
+                p.no_resume = true;
+                if (rc == 0) rc = cos_upload_file(w->c, &p, NULL, &err);
+                w->big += rc == 0;
+            } else {
+                r.body.data = buf;
+                r.body.size = len;
+                rc = cos_put_object(w->c, &r, &res, &err);
+            }
+            if (rc == 0)
                 w->recs[w->nrecs++] = (logrec){ key, OP_PUT, tag, t0, now_ns() };
             else
                 w->unexpected++;
@@ -142,6 +176,8 @@ static int run_proc(int proc)
         pthread_join(th[t], NULL);
         bad += ws[t].unexpected + ws[t].torn;
         if (ws[t].torn) fprintf(stderr, "p%d t%d: %d torn reads\n", proc, t, ws[t].torn);
+        if (t == 0) fprintf(stderr, "  process %d:", proc);
+        fprintf(stderr, " t%d %d writes+deletes (%d multipart)%s", t, ws[t].nrecs, ws[t].big, t + 1 == THREADS ? "\n" : ",");
         for (int i = 0; f && i < ws[t].nrecs; i++) {
             logrec *l = &ws[t].recs[i];
             fprintf(f, "%d %d %u %lld %lld\n", l->key, (int)l->kind, l->tag, (long long)l->start_ns, (long long)l->end_ns);
