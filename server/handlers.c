@@ -1424,8 +1424,6 @@ static enum MHD_Result complete_upload(req *r)
             cos_buf_append(&cat, raw, 16);
         }
         if (rc == 0) rc = data_write_manifest(r->srv->st, ids, sizes, cm->parts_count, manifest);
-        free(ids);
-        free(sizes);
         if (rc != 0) {
             ret = send_error(r, "InternalError", "cannot assemble the object");
         } else {
@@ -1445,10 +1443,10 @@ static enum MHD_Result complete_upload(req *r)
             m.storage_class = (char *)"STANDARD";
             m.acl = (char *)"default";
             snprintf(m.data_id, sizeof m.data_id, "%s", manifest);
-            int crc_rc = store_upload_complete(r->srv->st, &m, upload_id);
-            if (crc_rc != 0) {
+            int commit_rc = store_upload_complete(r->srv->st, &m, upload_id, ids, cm->parts_count);
+            if (commit_rc != 0) {
                 data_unlink_file_only(r->srv->st, manifest); /* the parts stay with the upload */
-                ret = crc_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
+                ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
                                                                   "list the parts and complete again.")
                                   : send_error(r, "InternalError", "cannot commit the object");
             } else {
@@ -1469,6 +1467,8 @@ static enum MHD_Result complete_upload(req *r)
             }
         }
         cos_buf_free(&cat);
+        free(ids);
+        free(sizes);
     }
     free(use);
     free(parts);

@@ -127,7 +127,8 @@ int store_part_put(store *s, const char *upload_id, const part_meta *p); /* 0, 1
 /* Commit a completed upload in one transaction: the object (whose data is a
  * manifest of the parts) replaces any old one, and the upload's rows go; the
  * parts' files now belong to the object. */
-int store_upload_complete(store *s, const obj_meta *m, const char *upload_id); /* 0, 1 a part changed meanwhile, -1 */
+/* used: the parts' data ids the manifest names. 0, 1 if one changed meanwhile, -1. */
+int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, const char *const *used, size_t nused);
 int store_parts_list(store *s, const char *upload_id, part_meta **out, size_t *count);
 typedef struct upload_row { char *key, *upload_id; int64_t initiated_ms; } upload_row;
 int store_uploads_list(store *s, const char *bucket, const char *prefix, upload_row **out, size_t *count);

@@ -358,11 +358,12 @@ static int hasher_join(data_writer *w)
     return err;
 }
 
-int data_begin(store *s, data_writer *w)
+/* A new temp file; a manifest's id starts with MANIFEST_MARK instead of its first hex digit. */
+static int begin_data(store *s, data_writer *w, bool manifest)
 {
     memset(w, 0, sizeof *w);
     random_hex(w->data_id, 16);
-    if (w->data_id[0] == MANIFEST_MARK) w->data_id[0] = '0'; /* hex never is 'M', but be plain about it */
+    if (manifest) w->data_id[0] = MANIFEST_MARK;
     snprintf(w->tmp_path, sizeof w->tmp_path, "%s/tmp/%s", s->root, w->data_id);
     w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (w->fd < 0) return -1;
@@ -370,6 +371,8 @@ int data_begin(store *s, data_writer *w)
     w->no_fsync = s->no_fsync;
     return 0;
 }
+
+int data_begin(store *s, data_writer *w) { return begin_data(s, w, false); }
 
 /* Every 8 MiB, start writing the new data to disk in the background, so the
  * fsync that makes the object durable waits for the tail only: receiving,
@@ -483,6 +486,8 @@ void data_abort(data_writer *w)
     w->md5 = NULL;
 }
 
+static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes, size_t *n);
+
 void data_unlink_file_only(store *s, const char *id)
 {
     char *p = data_path(s, id);
@@ -494,10 +499,16 @@ void data_unlink(store *s, const char *id)
 {
     if (!id || !*id) return;
     if (id[0] == MANIFEST_MARK) { /* a multipart object: its parts go with it */
-        data_reader r;
-        if (data_open(s, id, &r) == 0) {
-            for (size_t i = 0; i < r.n; i++) data_unlink(s, r.ids[i]);
-            data_close(&r);
+        char **ids;
+        uint64_t *sizes;
+        size_t n;
+        if (read_manifest(s, id, &ids, &sizes, &n) == 0) {
+            for (size_t i = 0; i < n; i++) {
+                data_unlink_file_only(s, ids[i]);
+                free(ids[i]);
+            }
+            free(ids);
+            free(sizes);
         }
     }
     char *p = data_path(s, id);
@@ -514,17 +525,7 @@ void data_unlink(store *s, const char *id)
 int data_write_manifest(store *s, const char *const *ids, const uint64_t *sizes, size_t n, char out_id[40])
 {
     data_writer w;
-    if (data_begin(s, &w) != 0) return -1;
-    /* rename the temp file so that its id carries the mark */
-    char old_tmp[512];
-    snprintf(old_tmp, sizeof old_tmp, "%s", w.tmp_path);
-    w.data_id[0] = MANIFEST_MARK;
-    snprintf(w.tmp_path, sizeof w.tmp_path, "%s/tmp/%s", s->root, w.data_id);
-    if (rename(old_tmp, w.tmp_path) != 0) {
-        snprintf(w.tmp_path, sizeof w.tmp_path, "%s", old_tmp);
-        data_abort(&w);
-        return -1;
-    }
+    if (begin_data(s, &w, true) != 0) return -1;
     cos_buf b = COS_BUF_INIT;
     for (size_t i = 0; i < n; i++) cos_buf_printf(&b, "%s %llu\n", ids[i], (unsigned long long)sizes[i]);
     unsigned char md5[16];
@@ -532,6 +533,42 @@ int data_write_manifest(store *s, const char *const *ids, const uint64_t *sizes,
     if (rc != 0 && w.fd >= 0) data_abort(&w);
     cos_buf_free(&b);
     if (rc == 0) snprintf(out_id, 40, "%s", w.data_id);
+    return rc;
+}
+
+/* A manifest's segments, without opening them: ids (each malloc'd) and sizes. */
+static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes, size_t *n)
+{
+    *ids = NULL;
+    *sizes = NULL;
+    *n = 0;
+    char *path = data_path(s, id);
+    FILE *f = fopen(path, "re");
+    free(path);
+    if (!f) return -1;
+    char seg[64];
+    unsigned long long size;
+    int rc = 0;
+    while (fscanf(f, "%63s %llu", seg, &size) == 2) {
+        char **ni = realloc(*ids, (*n + 1) * sizeof *ni);
+        if (ni) *ids = ni;
+        uint64_t *ns = realloc(*sizes, (*n + 1) * sizeof *ns);
+        if (ns) *sizes = ns;
+        if (!ni || !ns || seg[0] == MANIFEST_MARK || !((*ids)[*n] = cos_strdup(seg))) {
+            rc = -1;
+            break;
+        }
+        (*sizes)[(*n)++] = size;
+    }
+    fclose(f);
+    if (rc != 0) {
+        for (size_t i = 0; i < *n; i++) free((*ids)[i]);
+        free(*ids);
+        free(*sizes);
+        *ids = NULL;
+        *sizes = NULL;
+        *n = 0;
+    }
     return rc;
 }
 
@@ -559,36 +596,20 @@ int data_open(store *s, const char *id, data_reader *r)
         r->ids[0] = cos_strdup(id);
         return 0;
     }
-    FILE *f = fdopen(fd, "r");
-    if (!f) {
-        close(fd);
-        return -1;
-    }
-    char seg[64];
-    unsigned long long size;
-    int rc = 0;
-    while (rc == 0 && fscanf(f, "%63s %llu", seg, &size) == 2) {
-        size_t n = r->n + 1;
-        int *fds = realloc(r->fds, n * sizeof *fds);
-        if (fds) r->fds = fds;
-        uint64_t *sizes = realloc(r->sizes, n * sizeof *sizes);
-        if (sizes) r->sizes = sizes;
-        char **ids = realloc(r->ids, n * sizeof *ids);
-        if (ids) r->ids = ids;
-        if (!fds || !sizes || !ids || seg[0] == MANIFEST_MARK) {
-            rc = -1;
-            break;
+    close(fd);
+    if (read_manifest(s, id, &r->ids, &r->sizes, &r->n) != 0) return -1;
+    r->fds = malloc((r->n ? r->n : 1) * sizeof *r->fds);
+    int rc = r->fds ? 0 : -1;
+    for (size_t i = 0; i < r->n; i++) {
+        r->fds[i] = -1;
+        if (rc == 0) {
+            char *p = data_path(s, r->ids[i]);
+            r->fds[i] = open(p, O_RDONLY | O_CLOEXEC);
+            free(p);
+            if (r->fds[i] < 0) rc = -1;
         }
-        char *p = data_path(s, seg);
-        r->fds[r->n] = open(p, O_RDONLY | O_CLOEXEC);
-        free(p);
-        r->sizes[r->n] = size;
-        r->ids[r->n] = cos_strdup(seg);
-        r->n++;
-        if (r->fds[r->n - 1] < 0) rc = -1;
-        r->total += size;
+        r->total += r->sizes[i];
     }
-    fclose(f);
     if (rc != 0) data_close(r);
     return rc;
 }
@@ -822,28 +843,36 @@ int store_upload_delete(store *s, const char *upload_id)
     return 0;
 }
 
-int store_upload_complete(store *s, const obj_meta *m, const char *upload_id)
+static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool in_sorted(char *const *sorted, size_t n, const char *id)
+{
+    return n && bsearch(&id, sorted, n, sizeof *sorted, cmp_str_ptr) != NULL;
+}
+
+int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, const char *const *used, size_t nused)
 {
     char size[32], crc[32], mtime[32], old[40] = "";
     snprintf(size, sizeof size, "%llu", (unsigned long long)m->size);
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)m->crc64);
     snprintf(mtime, sizeof mtime, "%lld", (long long)m->mtime_ms);
     id_list parts = { NULL, 0 };
+    /* sorted copies, so that 10,000 parts are matched in n log n */
+    char **named = malloc((nused ? nused : 1) * sizeof *named);
+    if (!named) return -1;
+    memcpy(named, used, nused * sizeof *named);
+    qsort(named, nused, sizeof *named, cmp_str_ptr);
     pthread_mutex_lock(&s->lock);
     sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     EXEC(s, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
-    EXEC(s, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &parts, upload_id);
+    int rc = EXEC(s, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &parts, upload_id);
     /* every part the manifest names must still be the upload's: a part
        re-uploaded meanwhile replaced (and will delete) the file named here */
-    int rc = 0;
-    data_reader named;
-    if (data_open(s, m->data_id, &named) != 0) rc = -1;
-    for (size_t i = 0; rc == 0 && i < named.n; i++) {
-        bool found = false;
-        for (size_t k = 0; k < parts.n && !found; k++) found = parts.ids[k] && !strcmp(parts.ids[k], named.ids[i]);
-        if (!found) rc = 1;
-    }
-    if (rc != -1) data_close(&named);
+    for (size_t i = 0; i < parts.n; i++)
+        if (!parts.ids[i]) rc = -1;
+    if (rc == 0) qsort(parts.ids, parts.n, sizeof *parts.ids, cmp_str_ptr);
+    for (size_t i = 0; rc == 0 && i < nused; i++)
+        if (!in_sorted(parts.ids, parts.n, used[i])) rc = 1;
     if (rc == 0)
         rc = EXEC(s, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                   NULL, NULL, m->bucket, m->key, size, m->etag, crc, mtime, m->headers, m->storage_class, m->acl,
@@ -855,18 +884,13 @@ int store_upload_complete(store *s, const obj_meta *m, const char *upload_id)
     pthread_mutex_unlock(&s->lock);
     if (rc == 0) {
         /* parts the manifest does not name (uploaded but left out) go now */
-        data_reader keep;
-        bool have = data_open(s, m->data_id, &keep) == 0;
-        for (size_t i = 0; i < parts.n; i++) {
-            bool used = false;
-            for (size_t k = 0; have && k < keep.n && !used; k++) used = strcmp(keep.ids[k], parts.ids[i]) == 0;
-            if (!used && have) data_unlink(s, parts.ids[i]);
-        }
-        if (have) data_close(&keep);
+        for (size_t i = 0; i < parts.n; i++)
+            if (!in_sorted(named, nused, parts.ids[i])) data_unlink(s, parts.ids[i]);
         if (old[0] && strcmp(old, m->data_id) != 0) data_unlink(s, old);
     }
     for (size_t i = 0; i < parts.n; i++) free(parts.ids[i]);
     free(parts.ids);
+    free(named);
     return rc;
 }
 

@@ -11,7 +11,6 @@
 #include "url.h"
 #include "cos/hash.h"
 
-#include <assert.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -203,9 +202,7 @@ static void put_list(cos_buf *out, sign_pair *p, size_t n)
 }
 
 /* Core: the signature and, when auth_tail is given, the end of the
- * Authorization ("&q-header-list=...&q-url-param-list=...&q-signature=...").
- * One arena, sized up front so it never moves, holds the pairs' strings and
- * then the FormatString. */
+ * Authorization ("&q-header-list=...&q-url-param-list=...&q-signature=..."). */
 static int sign_core(const char *secret_key, const char *method, const char *pathname, const char *key_time,
                      const cos_kv *params, size_t nparams, const cos_kv *headers, size_t nheaders,
                      char sig_hex[41], cos_buf *format_out, cos_buf *sts_out, cos_buf *auth_tail)
@@ -216,34 +213,25 @@ static int sign_core(const char *secret_key, const char *method, const char *pat
     if (!pairs) return COS_ERR_NOMEM;
     sign_pair *pp = pairs, *hp = pairs + nparams;
     if (!method) method = "get";
-    size_t need = strlen(method) + strlen(pathname) + 8;
-    for (size_t i = 0; i < total; i++) {
-        const cos_kv *kv = i < nparams ? &params[i] : &headers[i - nparams];
-        /* raw + encoded name in the pairs, encoded twice more in the FormatString */
-        need += 10 * strlen(kv->name) + 6 * (kv->value ? strlen(kv->value) : 0) + 8;
-    }
-    cos_buf arena = COS_BUF_INIT;
+    /* The pairs point into arena, which nothing appends to once prepare()
+       has resolved them; the FormatString gets its own buffer. */
+    cos_buf arena = COS_BUF_INIT, fs = COS_BUF_INIT;
     sha1_engine e = { 0 };
-    int rc = cos_buf_reserve(&arena, need) ? COS_ERR_NOMEM : 0;
-    const char *base = arena.data;
+    int rc = cos_buf_reserve(&arena, 512) || cos_buf_reserve(&fs, 512) ? COS_ERR_NOMEM : 0;
     if (!rc) rc = prepare(pairs, params, nparams, headers, nheaders, &arena);
     if (!rc && sha1_engine_open(&e)) rc = COS_ERR_NOMEM;
-    size_t fs_off = arena.len;
     if (!rc) {
         for (const char *m = method; *m; m++)
-            cos_buf_putc(&arena, (char)(*m >= 'A' && *m <= 'Z' ? *m + 32 : *m));
-        cos_buf_putc(&arena, '\n');
-        cos_buf_puts(&arena, pathname);
-        cos_buf_putc(&arena, '\n');
-        put_pairs(&arena, pp, nparams);
-        cos_buf_putc(&arena, '\n');
-        put_pairs(&arena, hp, nheaders);
-        cos_buf_putc(&arena, '\n');
-        assert(arena.data == base); /* the pairs point into it: it must not have moved */
+            cos_buf_putc(&fs, (char)(*m >= 'A' && *m <= 'Z' ? *m + 32 : *m));
+        cos_buf_putc(&fs, '\n');
+        cos_buf_puts(&fs, pathname);
+        cos_buf_putc(&fs, '\n');
+        put_pairs(&fs, pp, nparams);
+        cos_buf_putc(&fs, '\n');
+        put_pairs(&fs, hp, nheaders);
+        cos_buf_putc(&fs, '\n');
+        if (!fs.data) rc = COS_ERR_NOMEM;
     }
-    (void)base;
-    if (!rc && !arena.data) rc = COS_ERR_NOMEM;
-    cos_buf fs = { rc ? NULL : arena.data + fs_off, rc ? 0 : arena.len - fs_off, 0 }; /* a view, not owned */
     /* SignKey = HMAC(SecretKey, KeyTime); StringToSign = "sha1\n" KeyTime "\n"
      * SHA1(FormatString) "\n"; Signature = HMAC(SignKey, StringToSign). */
     char sts[256];
@@ -285,6 +273,7 @@ static int sign_core(const char *secret_key, const char *method, const char *pat
         }
     }
     sha1_engine_close(&e);
+    cos_buf_free(&fs);
     cos_buf_free(&arena);
     if (pairs != stack_pairs) free(pairs);
     return rc;
