@@ -374,13 +374,14 @@ static int begin_data(store *s, data_writer *w, bool manifest)
 
 int data_begin(store *s, data_writer *w) { return begin_data(s, w, false); }
 
-/* Every 8 MiB, start writing the new data to disk in the background, so the
+enum { KICK_BYTES = 2 << 20 };
+
+/* Every 2 MiB, start writing the new data to disk in the background, so the
  * fsync that makes the object durable waits for the tail only: receiving,
  * hashing and the disk then overlap instead of taking turns. */
-static void kick_writeback(data_writer *w)
+static void kick_writeback(data_writer *w, uint64_t min)
 {
-    enum { KICK = 8 << 20 };
-    if (w->size - w->kicked < KICK || w->no_fsync) return;
+    if (w->size - w->kicked < min || w->size == w->kicked || w->no_fsync) return;
     (void)sync_file_range(w->fd, (off_t)w->kicked, (off_t)(w->size - w->kicked), SYNC_FILE_RANGE_WRITE);
     w->kicked = w->size;
 }
@@ -405,7 +406,7 @@ int data_write(data_writer *w, const void *buf, size_t len)
     }
     w->size += len;
     if (w->hasher) hasher_publish(w->hasher, w->size);
-    kick_writeback(w);
+    kick_writeback(w, KICK_BYTES);
     return 0;
 }
 
@@ -424,7 +425,7 @@ int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len)
         off += (uint64_t)n;
         len -= (uint64_t)n;
         w->size += (uint64_t)n;
-        kick_writeback(w);
+        kick_writeback(w, KICK_BYTES);
     }
     char *buf = len ? malloc(1 << 20) : NULL;
     int rc = len && !buf ? -1 : 0;
@@ -445,6 +446,7 @@ int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len)
 
 int data_finish(store *s, data_writer *w, unsigned char md5[16])
 {
+    kick_writeback(w, 0); /* the disk takes the tail while the hasher catches up */
     int herr = hasher_join(w);
     if (herr && !w->error) w->error = herr;
     if (w->error || (!s->no_fsync && fsync(w->fd) != 0)) {

@@ -3,6 +3,7 @@
 #include "testlib.h"
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -306,6 +307,46 @@ static void test_download_resume_after_kill(void)
     CHECK(test_files_equal(src, dst) == 0);
 }
 
+/* A download that cannot get its disk space (a lowered RLIMIT_FSIZE stands
+ * in for a full disk: the same refusal, no mount needed) fails at once with
+ * the system's reason, and the file it would have replaced is untouched. */
+static void test_download_no_space(void)
+{
+    char dst[512], partial[600];
+    path(dst, "nospace.out");
+    snprintf(partial, sizeof partial, "%s.cos-partial", dst);
+    FILE *f = fopen(dst, "w");
+    if (f) {
+        fputs("precious", f);
+        fclose(f);
+    }
+    struct rlimit old, low;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    low = old;
+    low.rlim_cur = 2 * MIB;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    CHECK(setrlimit(RLIMIT_FSIZE, &low) == 0);
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "big.bin"; /* 9 MiB, from test_upload_download */
+    d.file_path = dst;
+    cos_error *err = NULL;
+    int rc = cos_download_file(g_c, &d, NULL, &err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    CHECK_INT(rc, COS_ERR_IO);
+    CHECK(err && err->message && strstr(err->message, "too large"));
+    cos_error_free(err);
+    char buf[32] = { 0 };
+    f = fopen(dst, "r");
+    if (f) {
+        CHECK(fread(buf, 1, sizeof buf - 1, f) == 8);
+        fclose(f);
+    }
+    CHECK_STR(buf, "precious");
+    CHECK(access(partial, F_OK) != 0);
+}
+
 static int g_list_changes;
 static void on_list(void *ud) { (void)ud; __atomic_add_fetch(&g_list_changes, 1, __ATOMIC_SEQ_CST); }
 
@@ -435,6 +476,7 @@ int main(void)
     RUN(test_pause_cancel);
     RUN(test_resume_after_kill);
     RUN(test_download_resume_after_kill);
+    RUN(test_download_no_space);
     RUN(test_queue_and_md5);
     RUN(test_faults);
     cos_client_free(g_c);
