@@ -92,6 +92,16 @@ static void test_crc64_combine(void)
         free(buf);
     }
     cos_json_free(j);
+    /* every length class the shift is built from: 0, single bits, all ones, odd sizes */
+    static const size_t lens[] = { 0, 1, 2, 3, 7, 8, 9, 63, 64, 255, 4096, 65537, 1048575 };
+    unsigned char *buf = malloc(100 + 1048575);
+    if (!buf) return;
+    test_lcg_fill(buf, 100 + 1048575, 7);
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        uint64_t a = cos_crc64(0, buf, 100), b = cos_crc64(0, buf + 100, lens[i]);
+        CHECK(cos_crc64_combine(a, b, lens[i]) == cos_crc64(0, buf, 100 + lens[i]));
+    }
+    free(buf);
 }
 
 static void test_md5_vectors(void)
