@@ -892,6 +892,10 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         data_close(dr);
         free(dr);
         resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    } else if (dr->mem) { /* a small object, kept in SQLite */
+        resp = MHD_create_response_from_buffer(len, dr->mem + start, MHD_RESPMEM_MUST_COPY);
+        data_close(dr);
+        free(dr);
     } else if (dr->n == 1) { /* one file: sendfile; MHD closes the fd */
         resp = MHD_create_response_from_fd_at_offset64(len, dr->fds[0], start);
         dr->fds[0] = -1;

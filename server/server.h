@@ -80,6 +80,10 @@ typedef struct data_writer {
     uint64_t kicked;         /* bytes handed to writeback so far (see data_write) */
     struct data_hasher *hasher; /* hashes large bodies on another core (store.c) */
     bool no_fsync;           /* copied from the store by data_begin */
+    unsigned char *mem;      /* a body still small enough to be kept in SQLite (store.c) */
+    size_t mem_cap;
+    bool in_memory;          /* no file yet: fd is -1 and the bytes are in mem */
+    struct store *st;
 } data_writer;
 int data_begin(store *s, data_writer *w);
 int data_write(data_writer *w, const void *buf, size_t len);
@@ -93,12 +97,14 @@ char *data_path(store *s, const char *data_id); /* malloc'd */
 /* Reading an object's data, which is one file or (multipart) a manifest of
  * its parts' files; see store.c. */
 #define MANIFEST_MARK 'M'
+#define INLINE_MARK 'I'   /* the data is a row of the blobs table, not a file */
 typedef struct data_reader {
     size_t n;                /* segments */
     int *fds;
     uint64_t *sizes;
     char **ids;
     uint64_t total;
+    unsigned char *mem;      /* a small object's bytes (its one segment is a blob; fds[0] is -1) */
 } data_reader;
 int data_open(store *s, const char *data_id, data_reader *r); /* 0 or -1 */
 ssize_t data_pread(const data_reader *r, void *buf, size_t len, uint64_t off); /* within one segment */

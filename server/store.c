@@ -4,10 +4,13 @@
  * A write goes to a temp file, is fsynced, renamed into place, and only then
  * committed in one transaction; the replaced file is unlinked after the
  * commit. A crash at any point leaves the old object or the new one.
+ * Bodies up to INLINE_MAX skip the file: they are a row of the blobs table,
+ * committed before the object row that names them.
  */
 #define _GNU_SOURCE
 #include "server.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,7 +41,8 @@ static const char *SCHEMA_SQL =
     " PRIMARY KEY(bucket, key));"
     "CREATE TABLE IF NOT EXISTS uploads(upload_id TEXT PRIMARY KEY, bucket TEXT, key BLOB, initiated INTEGER, headers TEXT);"
     "CREATE TABLE IF NOT EXISTS parts(upload_id TEXT, number INTEGER, size INTEGER, etag TEXT, crc64 TEXT,"
-    " data_id TEXT, mtime INTEGER, PRIMARY KEY(upload_id, number));";
+    " data_id TEXT, mtime INTEGER, PRIMARY KEY(upload_id, number));"
+    "CREATE TABLE IF NOT EXISTS blobs(id TEXT PRIMARY KEY, body BLOB);";
 
 const char *store_root(store *s) { return s->root; }
 
@@ -48,6 +53,17 @@ static void random_hex(char *out, size_t bytes)
     if (getrandom(b, bytes, 0) != (ssize_t)bytes)
         for (size_t i = 0; i < bytes; i++) b[i] = (unsigned char)rand();
     cos_hex_encode(b, bytes, out);
+}
+
+/* Bodies whose writes a crash interrupted: never committed, so never named by a row. */
+static void remove_leftovers(const char *tmp_dir)
+{
+    DIR *d = opendir(tmp_dir);
+    if (!d) return;
+    int dfd = dirfd(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.') (void)unlinkat(dfd, e->d_name, 0);
+    closedir(d);
 }
 
 int store_open(store **out, const char *root, char **errmsg)
@@ -63,10 +79,7 @@ int store_open(store **out, const char *root, char **errmsg)
     if (rc == SQLITE_OK) sqlite3_busy_timeout(s->db, 10000);
     char *err = NULL;
     if (rc == SQLITE_OK) rc = sqlite3_exec(s->db, SCHEMA_SQL, NULL, NULL, &err);
-    /* leftovers of writes interrupted by a crash */
-    char *cmd = cos_sprintf("%s", t);
-    (void)cmd;
-    free(cmd);
+    if (rc == SQLITE_OK) remove_leftovers(t);
     free(p);
     free(t);
     free(db);
@@ -365,23 +378,67 @@ static int begin_data(store *s, data_writer *w, bool manifest)
     random_hex(w->data_id, 16);
     if (manifest) w->data_id[0] = MANIFEST_MARK;
     snprintf(w->tmp_path, sizeof w->tmp_path, "%s/tmp/%s", s->root, w->data_id);
-    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (w->fd < 0) return -1;
-    w->md5 = cos_md5_new();
+    w->st = s;
     w->no_fsync = s->no_fsync;
+    w->fd = -1;
+    if (!manifest) {
+        w->in_memory = true; /* the file is created when the body outgrows INLINE_MAX */
+    } else if ((w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+        return -1;
+    }
+    w->md5 = cos_md5_new();
+    return 0;
+}
+
+/* The body no longer fits in a row: move what was buffered into the temp file. */
+static int spill(data_writer *w)
+{
+    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    size_t off = 0;
+    while (w->fd >= 0 && off < w->size) {
+        ssize_t n = write(w->fd, w->mem + off, w->size - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    if (w->fd < 0 || off < w->size) {
+        w->error = errno ? errno : EIO;
+        return -1;
+    }
+    free(w->mem);
+    w->mem = NULL;
+    w->mem_cap = 0;
+    w->in_memory = false;
+    return 0;
+}
+
+static int mem_append(data_writer *w, const void *buf, size_t len)
+{
+    if (w->size + len > w->mem_cap) {
+        size_t cap = w->mem_cap ? w->mem_cap : 4096;
+        while (cap < w->size + len) cap *= 2;
+        unsigned char *m = realloc(w->mem, cap);
+        if (!m) {
+            w->error = ENOMEM;
+            return -1;
+        }
+        w->mem = m;
+        w->mem_cap = cap;
+    }
+    memcpy(w->mem + w->size, buf, len);
     return 0;
 }
 
 int data_begin(store *s, data_writer *w) { return begin_data(s, w, false); }
 
-enum { KICK_BYTES = 2 << 20 };
+enum { KICK_BYTES = 2 << 20, INLINE_MAX = 64 << 10 };
 
 /* Every 2 MiB, start writing the new data to disk in the background, so the
  * fsync that makes the object durable waits for the tail only: receiving,
  * hashing and the disk then overlap instead of taking turns. */
 static void kick_writeback(data_writer *w, uint64_t min)
 {
-    if (w->size - w->kicked < min || w->size == w->kicked || w->no_fsync) return;
+    if (w->size - w->kicked < min || w->size == w->kicked || w->no_fsync || w->in_memory) return;
     (void)sync_file_range(w->fd, (off_t)w->kicked, (off_t)(w->size - w->kicked), SYNC_FILE_RANGE_WRITE);
     w->kicked = w->size;
 }
@@ -389,8 +446,10 @@ static void kick_writeback(data_writer *w, uint64_t min)
 int data_write(data_writer *w, const void *buf, size_t len)
 {
     if (w->error) return -1;
+    if (w->in_memory && w->size + len > INLINE_MAX && spill(w) != 0) return -1;
+    if (w->in_memory && mem_append(w, buf, len) != 0) return -1;
     const char *p = buf;
-    size_t off = 0;
+    size_t off = w->in_memory ? len : 0;
     while (off < len) {
         ssize_t n = write(w->fd, p + off, len - off);
         if (n < 0 && errno == EINTR) continue;
@@ -413,6 +472,7 @@ int data_write(data_writer *w, const void *buf, size_t len)
 int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len)
 {
     if (w->error) return -1;
+    if (w->in_memory && w->no_hash && spill(w) != 0) return -1; /* copy_file_range needs the file */
     while (w->no_hash && len) { /* the data never enters user space */
         loff_t in = (loff_t)off;
         ssize_t n = copy_file_range(src_fd, &in, w->fd, NULL, (size_t)COS_MIN(len, (uint64_t)1 << 30), 0);
@@ -444,8 +504,35 @@ int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len)
     return rc;
 }
 
+/* A small body becomes a row of the blobs table. synchronous=NORMAL makes
+ * it as durable as the object row committed after it: a power loss may lose
+ * both, never the blob alone, and no fsync is waited for. */
+static int finish_inline(store *s, data_writer *w, unsigned char md5[16])
+{
+    w->data_id[0] = INLINE_MARK;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "INSERT INTO blobs(id, body) VALUES(?1, ?2)", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, w->data_id, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, w->mem ? (const void *)w->mem : "", (int)w->size, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc != 0) w->error = EIO;
+    cos_md5_final(w->md5, md5);
+    cos_md5_free(w->md5);
+    w->md5 = NULL;
+    free(w->mem);
+    w->mem = NULL;
+    w->in_memory = false;
+    return rc ? -1 : 0;
+}
+
 int data_finish(store *s, data_writer *w, unsigned char md5[16])
 {
+    if (w->in_memory && !w->error) return finish_inline(s, w, md5);
     kick_writeback(w, 0); /* the disk takes the tail while the hasher catches up */
     int herr = hasher_join(w);
     if (herr && !w->error) w->error = herr;
@@ -481,17 +568,33 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
 void data_abort(data_writer *w)
 {
     hasher_join(w);
-    if (w->fd >= 0) close(w->fd);
+    free(w->mem);
+    w->mem = NULL;
+    w->in_memory = false;
+    if (w->fd >= 0) {
+        close(w->fd);
+        unlink(w->tmp_path);
+    }
     w->fd = -1;
-    unlink(w->tmp_path);
     cos_md5_free(w->md5);
     w->md5 = NULL;
 }
 
 static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes, size_t *n);
 
+static void blob_delete(store *s, const char *id)
+{
+    pthread_mutex_lock(&s->lock);
+    EXEC(s, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, id);
+    pthread_mutex_unlock(&s->lock);
+}
+
 void data_unlink_file_only(store *s, const char *id)
 {
+    if (id[0] == INLINE_MARK) {
+        blob_delete(s, id);
+        return;
+    }
     char *p = data_path(s, id);
     unlink(p);
     free(p);
@@ -513,9 +616,7 @@ void data_unlink(store *s, const char *id)
             free(sizes);
         }
     }
-    char *p = data_path(s, id);
-    unlink(p);
-    free(p);
+    data_unlink_file_only(s, id);
 }
 
 /* ---------------------------------------------------------------- segmented data
@@ -574,12 +675,80 @@ static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes
     return rc;
 }
 
+typedef struct blob_read { unsigned char *mem; size_t len; bool found; } blob_read;
+static int blob_read_cb(void *ud, sqlite3_stmt *st)
+{
+    blob_read *b = ud;
+    const void *p = sqlite3_column_blob(st, 0);
+    b->len = (size_t)sqlite3_column_bytes(st, 0);
+    b->mem = malloc(b->len ? b->len : 1);
+    if (b->mem && b->len) memcpy(b->mem, p, b->len);
+    b->found = b->mem != NULL;
+    return 1;
+}
+
+static int blob_read_all(store *s, const char *id, blob_read *b)
+{
+    *b = (blob_read){ NULL, 0, false };
+    pthread_mutex_lock(&s->lock);
+    EXEC(s, "SELECT body FROM blobs WHERE id = ?1", blob_read_cb, b, id);
+    pthread_mutex_unlock(&s->lock);
+    return b->found ? 0 : -1;
+}
+
+/* A segment's data as a readable fd: its file, or (a small part inside a
+ * manifest) its blob copied into an anonymous memory file. */
+static int open_segment(store *s, const char *id)
+{
+    if (id[0] != INLINE_MARK) {
+        char *path = data_path(s, id);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        free(path);
+        return fd;
+    }
+    blob_read b;
+    if (blob_read_all(s, id, &b) != 0) return -1;
+    int fd = memfd_create("cos-blob", MFD_CLOEXEC);
+    size_t off = 0;
+    while (fd >= 0 && off < b.len) {
+        ssize_t n = write(fd, b.mem + off, b.len - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    free(b.mem);
+    if (fd >= 0 && off < b.len) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* A small object: its bytes in memory, no fd at all. */
+static int open_inline(store *s, const char *id, data_reader *r)
+{
+    blob_read b;
+    if (blob_read_all(s, id, &b) != 0) return -1;
+    r->n = 1;
+    r->fds = malloc(sizeof *r->fds);
+    r->sizes = malloc(sizeof *r->sizes);
+    r->ids = calloc(1, sizeof *r->ids);
+    r->mem = b.mem;
+    if (!r->fds || !r->sizes || !r->ids || !(r->ids[0] = cos_strdup(id))) {
+        r->n = 0;
+        data_close(r);
+        return -1;
+    }
+    r->fds[0] = -1;
+    r->sizes[0] = r->total = b.len;
+    return 0;
+}
+
 int data_open(store *s, const char *id, data_reader *r)
 {
     memset(r, 0, sizeof *r);
-    char *path = data_path(s, id);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    free(path);
+    if (id[0] == INLINE_MARK) return open_inline(s, id, r);
+    int fd = open_segment(s, id);
     if (fd < 0) return -1;
     if (id[0] != MANIFEST_MARK) {
         struct stat st;
@@ -604,12 +773,7 @@ int data_open(store *s, const char *id, data_reader *r)
     int rc = r->fds ? 0 : -1;
     for (size_t i = 0; i < r->n; i++) {
         r->fds[i] = -1;
-        if (rc == 0) {
-            char *p = data_path(s, r->ids[i]);
-            r->fds[i] = open(p, O_RDONLY | O_CLOEXEC);
-            free(p);
-            if (r->fds[i] < 0) rc = -1;
-        }
+        if (rc == 0 && (r->fds[i] = open_segment(s, r->ids[i])) < 0) rc = -1;
         r->total += r->sizes[i];
     }
     if (rc != 0) data_close(r);
@@ -623,6 +787,10 @@ ssize_t data_pread(const data_reader *r, void *buf, size_t len, uint64_t off)
         if (off >= base + r->sizes[i]) continue;
         uint64_t in = off - base;
         size_t want = (size_t)COS_MIN((uint64_t)len, r->sizes[i] - in);
+        if (r->mem) {
+            memcpy(buf, r->mem + in, want);
+            return (ssize_t)want;
+        }
         return pread(r->fds[i], buf, want, (off_t)in);
     }
     return 0; /* past the end */
@@ -635,7 +803,7 @@ int data_copy_from(data_writer *w, const data_reader *r, uint64_t off, uint64_t 
         if (off >= base + r->sizes[i]) continue;
         uint64_t in = off - base;
         uint64_t take = COS_MIN(len, r->sizes[i] - in);
-        if (data_copy(w, r->fds[i], in, take) != 0) return -1;
+        if (r->mem ? data_write(w, r->mem + in, (size_t)take) : data_copy(w, r->fds[i], in, take)) return -1;
         off += take;
         len -= take;
     }
@@ -651,6 +819,7 @@ void data_close(data_reader *r)
     free(r->fds);
     free(r->sizes);
     free(r->ids);
+    free(r->mem);
     memset(r, 0, sizeof *r);
 }
 

@@ -1,6 +1,7 @@
 /* test_api.c — libcos against a private cos-server: every operation's happy path and main failure, field by field. */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include <sqlite3.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include "util.h"
@@ -371,6 +372,82 @@ static long count_files(const char *dir)
     g_nfiles = 0;
     nftw(dir, count_entry, 16, FTW_PHYS);
     return g_nfiles;
+}
+
+/* Rows of the server's blobs table: bodies up to 64 KiB live there, not in files. */
+static long count_blobs(void)
+{
+    char db[512];
+    snprintf(db, sizeof db, "%s/meta.db", g_srv.root);
+    sqlite3 *h = NULL;
+    long n = -1;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, "SELECT count(*) FROM blobs", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return n;
+}
+
+/* Small objects: stored as blobs up to exactly 64 KiB, as files above; read
+ * whole and by range, copied, replaced and deleted without leaving rows behind. */
+static void test_small_objects(void)
+{
+    char data_dir[400];
+    snprintf(data_dir, sizeof data_dir, "%s/data", g_srv.root);
+    long blobs0 = count_blobs(), files0 = count_files(data_dir);
+    static const size_t sizes[] = { 0, 1, 65536, 65537 };
+    static const char *keys[] = { "small/0", "small/1", "small/64k", "small/64k+1" };
+    unsigned char *buf = malloc(65537);
+    test_lcg_fill(buf, 65537, 5);
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    for (int i = 0; i < 4; i++) {
+        cos_request p = req_for(keys[i]);
+        p.body.data = buf;
+        p.body.size = sizes[i];
+        CHECK_OK(cos_put_object(g_c, &p, &res, &err), err);
+        cos_result_free(res);
+    }
+    CHECK_INT(count_blobs(), blobs0 + 3);
+    CHECK_INT(count_files(data_dir), files0 + 1);
+    for (int i = 0; i < 4; i++) {
+        cos_request g = req_for(keys[i]);
+        CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+        CHECK(res && res->body_size == sizes[i] && (!sizes[i] || memcmp(res->body, buf, sizes[i]) == 0));
+        CHECK(res && res->has_crc64 && res->crc64 == cos_crc64(0, buf, sizes[i]));
+        cos_result_free(res);
+    }
+    cos_request g = req_for("small/64k");
+    g.range = "bytes=65000-65535";
+    CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+    CHECK(res && res->body_size == 536 && memcmp(res->body, buf + 65000, 536) == 0);
+    cos_result_free(res);
+    cos_request cp = req_for("small/copy");
+    cp.copy_source = BUCKET ".cos.ap-guangzhou.myqcloud.com/small/64k";
+    CHECK_OK(cos_put_object_copy(g_c, &cp, &res, &err), err);
+    cos_result_free(res);
+    cos_request gc = req_for("small/copy");
+    CHECK_OK(cos_get_object(g_c, &gc, &res, &err), err);
+    CHECK(res && res->body_size == 65536 && memcmp(res->body, buf, 65536) == 0);
+    cos_result_free(res);
+    CHECK_INT(count_blobs(), blobs0 + 4);
+    cos_request ow = req_for("small/1"); /* a small object replaced by a large one: its row goes */
+    ow.body.data = buf;
+    ow.body.size = 65537;
+    CHECK_OK(cos_put_object(g_c, &ow, &res, &err), err);
+    cos_result_free(res);
+    CHECK_INT(count_blobs(), blobs0 + 3);
+    static const char *all[] = { "small/0", "small/1", "small/64k", "small/64k+1", "small/copy" };
+    for (int i = 0; i < 5; i++) {
+        cos_request d = req_for(all[i]);
+        CHECK_OK(cos_delete_object(g_c, &d, &res, &err), err);
+        cos_result_free(res);
+    }
+    CHECK_INT(count_blobs(), blobs0);
+    CHECK_INT(count_files(data_dir), files0);
+    free(buf);
 }
 
 static void test_multipart(void)
@@ -767,6 +844,7 @@ int main(void)
     RUN(test_async_and_future);
     RUN(test_listing);
     RUN(test_iterator);
+    RUN(test_small_objects);
     RUN(test_multipart);
     RUN(test_configs);
     RUN(test_all_bucket_configs);

@@ -43,7 +43,8 @@ static void one_round(test_server *srv, int round, int kill_after_ms)
     slot *slots = calloc(N, sizeof *slots);
     for (int i = 0; i < N; i++) {
         snprintf(slots[i].key, sizeof slots[i].key, "r%d/obj-%02d", round, i);
-        slots[i].len = (size_t)(64 * 1024 + i * 37 * 1024);
+        /* a third small enough to be stored in SQLite, the rest in files */
+        slots[i].len = i % 3 == 0 ? (size_t)(1 + i * 1024) : (size_t)(64 * 1024 + i * 37 * 1024);
         slots[i].data = malloc(slots[i].len);
         test_lcg_fill(slots[i].data, slots[i].len, (uint32_t)(round * 1000 + i));
         slots[i].crc = cos_crc64(0, slots[i].data, slots[i].len);
