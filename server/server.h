@@ -83,7 +83,6 @@ typedef struct data_writer {
     unsigned char *mem;      /* a body still small enough to be kept in SQLite (store.c) */
     size_t mem_cap;
     bool in_memory;          /* no file yet: fd is -1 and the bytes are in mem */
-    struct store *st;
 } data_writer;
 int data_begin(store *s, data_writer *w);
 int data_write(data_writer *w, const void *buf, size_t len);

@@ -454,7 +454,6 @@ static int begin_data(store *s, data_writer *w, bool manifest)
     random_hex(w->data_id, 16);
     if (manifest) w->data_id[0] = MANIFEST_MARK;
     snprintf(w->tmp_path, sizeof w->tmp_path, "%s/tmp/%s", s->root, w->data_id);
-    w->st = s;
     w->no_fsync = s->no_fsync;
     w->fd = -1;
     if (!manifest) {
@@ -466,18 +465,25 @@ static int begin_data(store *s, data_writer *w, bool manifest)
     return 0;
 }
 
+/* 0, or the errno of the write that failed (ENOSPC for a write of nothing). */
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n < 0 ? errno : ENOSPC;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 /* The body no longer fits in a row: move what was buffered into the temp file. */
 static int spill(data_writer *w)
 {
     w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    size_t off = 0;
-    while (w->fd >= 0 && off < w->size) {
-        ssize_t n = write(w->fd, w->mem + off, w->size - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        off += (size_t)n;
-    }
-    if (w->fd < 0 || off < w->size) {
+    if (w->fd < 0 || (errno = write_all(w->fd, w->mem, (size_t)w->size)) != 0) {
         w->error = errno ? errno : EIO;
         return -1;
     }
@@ -523,18 +529,7 @@ int data_write(data_writer *w, const void *buf, size_t len)
 {
     if (w->error) return -1;
     if (w->in_memory && w->size + len > INLINE_MAX && spill(w) != 0) return -1;
-    if (w->in_memory && mem_append(w, buf, len) != 0) return -1;
-    const char *p = buf;
-    size_t off = w->in_memory ? len : 0;
-    while (off < len) {
-        ssize_t n = write(w->fd, p + off, len - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            w->error = n < 0 ? errno : ENOSPC;
-            return -1;
-        }
-        off += (size_t)n;
-    }
+    if (w->in_memory ? mem_append(w, buf, len) != 0 : (w->error = write_all(w->fd, buf, len)) != 0) return -1;
     if (!w->no_hash && !w->hasher && (w->size + len < HASHER_THRESHOLD || hasher_start(w) != 0)) {
         cos_md5_update(w->md5, buf, len);
         w->crc64 = cos_crc64(w->crc64, buf, len);
@@ -785,15 +780,9 @@ static int open_segment(store *s, const char *id)
     blob_read b;
     if (blob_read_all(s, id, &b) != 0) return -1;
     int fd = memfd_create("cos-blob", MFD_CLOEXEC);
-    size_t off = 0;
-    while (fd >= 0 && off < b.len) {
-        ssize_t n = write(fd, b.mem + off, b.len - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        off += (size_t)n;
-    }
+    int werr = fd >= 0 ? write_all(fd, b.mem, b.len) : 0;
     free(b.mem);
-    if (fd >= 0 && off < b.len) {
+    if (werr) {
         close(fd);
         fd = -1;
     }
