@@ -159,16 +159,15 @@ echo "cos-server on loopback; $MIB MiB file; medians of $RUNS runs; $(nproc) cor
 echo
 printf '%-34s %9s %8s %8s %8s   %9s %8s %8s %8s\n' "1-2. 1 GiB-class transfer" "up MB/s" "wall s" "cpu s" "RSS MiB" "down MB/s" "wall s" "cpu s" "RSS MiB"
 tools="curl libcos_default libcos_8x4"; [ $NODE = 1 ] && tools="$tools node_default node_8x4"
+# xfer WORKLOAD TOOL: its MB/s, wall s, CPU s and RSS as four table columns
+xfer() { printf '%9s %8s %8s %8s' "$(f0 "$(g "$1" "$2" mb_s)")" "$(f2 "$(g "$1" "$2" wall_s)")" "$(f2 "$(g "$1" "$2" cpu_s)")" "$(g "$1" "$2" rss_mib)"; }
 for t in $tools; do
-  printf '%-34s %9s %8s %8s %8s   %9s %8s %8s %8s\n' "$t" \
-    "$(f0 "$(g upload "$t" mb_s)")" "$(f2 "$(g upload "$t" wall_s)")" "$(f2 "$(g upload "$t" cpu_s)")" "$(g upload "$t" rss_mib)" \
-    "$(f0 "$(g download "$t" mb_s)")" "$(f2 "$(g download "$t" wall_s)")" "$(f2 "$(g download "$t" cpu_s)")" "$(g download "$t" rss_mib)"
+  printf '%-34s %s   %s\n' "$t" "$(xfer upload "$t")" "$(xfer download "$t")"
 done
 echo
 printf '%-34s %9s %8s %8s %8s\n' "1b. upload, --no-fsync server" "up MB/s" "wall s" "cpu s" "RSS MiB"
 for t in libcos_8x4 node_8x4; do
-  [ -z "$(g upload_nofsync $t mb_s)" ] && continue
-  printf '%-34s %9s %8s %8s %8s\n' "$t" "$(f0 "$(g upload_nofsync $t mb_s)")" "$(f2 "$(g upload_nofsync $t wall_s)")" "$(f2 "$(g upload_nofsync $t cpu_s)")" "$(g upload_nofsync $t rss_mib)"
+  if [ -n "$(g upload_nofsync $t mb_s)" ]; then printf '%-34s %s\n' "$t" "$(xfer upload_nofsync "$t")"; fi
 done
 echo
 printf '%-34s %9s %9s %8s %8s\n' "3. $SMALL x 4 KiB, 16 in flight" "PUT op/s" "GET op/s" "cpu s" "RSS MiB"

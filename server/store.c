@@ -789,54 +789,45 @@ static int open_segment(store *s, const char *id)
     return fd;
 }
 
-/* A small object: its bytes in memory, no fd at all. */
-static int open_inline(store *s, const char *id, data_reader *r)
+/* r as one segment: a file's fd, or (fd -1) a small object's bytes in mem.
+ * Takes fd and mem, also on failure. */
+static int single_segment(data_reader *r, const char *id, int fd, unsigned char *mem, uint64_t size)
 {
-    blob_read b;
-    if (blob_read_all(s, id, &b) != 0) return -1;
     r->n = 1;
     r->fds = malloc(sizeof *r->fds);
     r->sizes = malloc(sizeof *r->sizes);
     r->ids = calloc(1, sizeof *r->ids);
-    r->mem = b.mem;
+    r->mem = mem;
+    if (r->fds) r->fds[0] = fd;
+    else if (fd >= 0) close(fd);
     if (!r->fds || !r->sizes || !r->ids || !(r->ids[0] = cos_strdup(id))) {
-        r->n = 0;
         data_close(r);
         return -1;
     }
-    r->fds[0] = -1;
-    r->sizes[0] = r->total = b.len;
+    r->sizes[0] = r->total = size;
     return 0;
 }
 
 int data_open(store *s, const char *id, data_reader *r)
 {
     memset(r, 0, sizeof *r);
-    if (id[0] == INLINE_MARK) return open_inline(s, id, r);
-    int fd = open_segment(s, id);
-    if (fd < 0) return -1;
+    if (id[0] == INLINE_MARK) {
+        blob_read b;
+        return blob_read_all(s, id, &b) == 0 ? single_segment(r, id, -1, b.mem, b.len) : -1;
+    }
     if (id[0] != MANIFEST_MARK) {
         struct stat st;
-        r->n = 1;
-        r->fds = malloc(sizeof *r->fds);
-        r->sizes = malloc(sizeof *r->sizes);
-        r->ids = calloc(1, sizeof *r->ids);
-        if (!r->fds || !r->sizes || !r->ids || fstat(fd, &st) != 0) {
-            close(fd);
-            r->n = 0;
-            data_close(r);
+        int fd = open_segment(s, id);
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            if (fd >= 0) close(fd);
             return -1;
         }
-        r->fds[0] = fd;
-        r->sizes[0] = r->total = (uint64_t)st.st_size;
-        r->ids[0] = cos_strdup(id);
-        return 0;
+        return single_segment(r, id, fd, NULL, (uint64_t)st.st_size);
     }
-    close(fd);
     if (read_manifest(s, id, &r->ids, &r->sizes, &r->n) != 0) return -1;
     r->fds = malloc((r->n ? r->n : 1) * sizeof *r->fds);
     int rc = r->fds ? 0 : -1;
-    for (size_t i = 0; i < r->n; i++) {
+    for (size_t i = 0; r->fds && i < r->n; i++) {
         r->fds[i] = -1;
         if (rc == 0 && (r->fds[i] = open_segment(s, r->ids[i])) < 0) rc = -1;
         r->total += r->sizes[i];

@@ -375,6 +375,25 @@ static long count_files(const char *dir)
     return g_nfiles;
 }
 
+/* PUT Object copy of src to dst, then dst read back: want, with its CRC-64. */
+static void copy_and_check(const char *src, const char *dst, const void *want, size_t len)
+{
+    char source[256];
+    snprintf(source, sizeof source, "%s.cos.ap-guangzhou.myqcloud.com/%s", BUCKET, src);
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    cos_request cp = req_for(dst);
+    cp.copy_source = source;
+    CHECK_OK(cos_put_object_copy(g_c, &cp, &res, &err), err);
+    cos_result_free(res);
+    res = NULL;
+    cos_request g = req_for(dst);
+    CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+    CHECK(res && res->body_size == len && memcmp(res->body, want, len) == 0);
+    CHECK(res && res->has_crc64 && res->crc64 == cos_crc64(0, want, len));
+    cos_result_free(res);
+}
+
 /* Rows of the server's blobs table: bodies up to 64 KiB live there, not in files. */
 static long count_blobs(void)
 {
@@ -425,14 +444,7 @@ static void test_small_objects(void)
     CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
     CHECK(res && res->body_size == 536 && memcmp(res->body, buf + 65000, 536) == 0);
     cos_result_free(res);
-    cos_request cp = req_for("small/copy");
-    cp.copy_source = BUCKET ".cos.ap-guangzhou.myqcloud.com/small/64k";
-    CHECK_OK(cos_put_object_copy(g_c, &cp, &res, &err), err);
-    cos_result_free(res);
-    cos_request gc = req_for("small/copy");
-    CHECK_OK(cos_get_object(g_c, &gc, &res, &err), err);
-    CHECK(res && res->body_size == 65536 && memcmp(res->body, buf, 65536) == 0);
-    cos_result_free(res);
+    copy_and_check("small/64k", "small/copy", buf, 65536);
     CHECK_INT(count_blobs(), blobs0 + 4);
     cos_request ow = req_for("small/1"); /* a small object replaced by a large one: its row goes */
     ow.body.data = buf;
@@ -565,15 +577,7 @@ static void test_multipart(void)
     CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
     CHECK(res && res->body_size == psz + 110 && memcmp(res->body, buf + psz - 10, psz + 110) == 0);
     cos_result_free(res);
-    cos_request cp = req_for("mp-copy.bin");
-    cp.copy_source = BUCKET ".cos.ap-guangzhou.myqcloud.com/mp.bin";
-    CHECK_OK(cos_put_object_copy(g_c, &cp, &res, &err), err);
-    cos_result_free(res);
-    cos_request gc = req_for("mp-copy.bin");
-    CHECK_OK(cos_get_object(g_c, &gc, &res, &err), err);
-    CHECK(res && res->body_size == 2 * psz + 100 && memcmp(res->body, buf, res->body_size) == 0);
-    CHECK(res && res->has_crc64 && res->crc64 == cos_crc64(0, buf, 2 * psz + 100));
-    cos_result_free(res);
+    copy_and_check("mp.bin", "mp-copy.bin", buf, 2 * psz + 100);
     char data_dir[400];
     snprintf(data_dir, sizeof data_dir, "%s/data", g_srv.root);
     long before = count_files(data_dir);
