@@ -13,12 +13,16 @@
 
 int main(void)
 {
-    const char *sts_url = getenv("COS_STS_URL"); /* e.g. http://127.0.0.1:PORT/sts */
+    const char *sts_url = getenv("COS_STS_URL"); /* e.g. http://127.0.0.1:PORT/sts (cos-server --sts-open) */
     if (!sts_url) { fprintf(stderr, "set COS_STS_URL to your STS backend\n"); return 2; }
+
+    /* ask for a key limited to what this program does: objects under sts/ of one bucket */
+    char url[1024];
+    snprintf(url, sizeof url, "%s?bucket=%s&region=%s&allowPrefix=sts/*", sts_url, EXAMPLE_BUCKET, EXAMPLE_REGION);
 
     cos_config cfg = COS_CONFIG_INIT;
     cfg.get_authorization = cos_sts_url_provider;    /* or cfg.get_sts: the getSTS flavour, same callback */
-    cfg.credentials_user_data = (void *)sts_url;
+    cfg.credentials_user_data = url;
     example_where(&cfg);
 
     cos_client *c = NULL;

@@ -12,8 +12,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     char *msg = NULL;
     sts_policy *p = sts_policy_parse((const char *)data, size, &msg);
     if (p) {
-        sts_access a = { "name/cos:GetObject", "ap-guangzhou", "1250000000", "examplebucket-1250000000", "dir/a.txt" };
-        (void)sts_policy_eval(p, &a, "*");
+        sts_access a = { "name/cos:GetObject", "qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/dir/a.txt" };
+        (void)sts_policy_eval(p, &a, NULL);
+        (void)sts_policy_eval(p, &a, "qcs::cam::uin/1250000000:uin/1250000000");
         sts_policy_free(p);
     }
     free(msg);

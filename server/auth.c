@@ -222,6 +222,51 @@ static int authenticate_policy_form(req *r, const char *policy_b64, enum MHD_Res
     return -1;
 }
 
+/* ------------------------------------------------------------ what a signature must cover */
+
+/* Query parameters that carry the signature itself (never signed). */
+static bool is_signature_param(const char *name)
+{
+    static const char *const SIG[] = { "sign", "q-sign-algorithm", "q-ak", "q-sign-time", "q-key-time",
+                                       "q-header-list", "q-url-param-list", "q-signature", "x-cos-security-token" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(SIG); i++)
+        if (strcasecmp(name, SIG[i]) == 0) return true;
+    return false;
+}
+
+typedef struct coverage { const cos_auth_fields *f; char *missing; bool header; } coverage;
+
+static enum MHD_Result check_covered(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)value;
+    coverage *c = cls;
+    if (c->missing) return MHD_NO;
+    if (kind == MHD_GET_ARGUMENT_KIND) {
+        /* every parameter selects or shapes the operation (acl, tagging,
+           response-*, prefix...): the official SDKs sign them all */
+        if (!is_signature_param(key) && !in_list(c->f->url_param_list, key)) c->missing = cos_sprintf("parameter %s", key);
+    } else if (cos_starts_with_ci(key, "x-cos-") && strcasecmp(key, "x-cos-security-token") != 0 &&
+               !in_list(c->f->header_list, key)) {
+        /* x-cos-copy-source, x-cos-acl, x-cos-grant-*, x-cos-metadata-directive...: they widen what a
+           request does; the official SDKs sign every x-cos-* header */
+        c->missing = cos_sprintf("header %s", key);
+    }
+    return c->missing ? MHD_NO : MHD_YES;
+}
+
+/* The first query parameter or x-cos-* header the signature leaves out, or NULL. */
+static const char *unsigned_selector(req *r, const cos_auth_fields *f)
+{
+    static __thread char buf[300];
+    coverage c = { f, NULL, false };
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_covered, &c);
+    if (!c.missing) MHD_get_connection_values(r->conn, MHD_HEADER_KIND, check_covered, &c);
+    if (!c.missing) return NULL;
+    snprintf(buf, sizeof buf, "%.280s", c.missing);
+    free(c.missing);
+    return buf;
+}
+
 int authenticate(req *r, enum MHD_Result *ret)
 {
     cos_auth_fields f;
@@ -238,6 +283,8 @@ int authenticate(req *r, enum MHD_Result *ret)
     } else if (form_sig) {
         parsed = cos_auth_parse(form_sig, &f);
         form = true;
+    } else if (req_arg(r, "sign")) { /* COS's other query form: the whole Authorization, URL-encoded */
+        parsed = cos_auth_parse(req_arg(r, "sign"), &f);
     } else if (req_arg(r, "q-sign-algorithm") || req_arg(r, "q-signature")) {
         f.algorithm = arg_dup(r, "q-sign-algorithm");
         f.ak = arg_dup(r, "q-ak");
@@ -275,9 +322,14 @@ int authenticate(req *r, enum MHD_Result *ret)
     cos_sign_compute(secret, r->method, form ? "/" : r->path, f.key_time, params.items, params.count, headers.items,
                      headers.count, sig, &fs, &sts);
     int rc = 0;
+    const char *unsigned_part = NULL;
     if (strcasecmp(sig, f.signature) != 0) {
         *ret = send_error_sts(r, "SignatureDoesNotMatch",
                               "The Signature you specified does not match what the server computed.", sts.data, fs.data);
+        rc = -1;
+    } else if (!form && (unsigned_part = unsigned_selector(r, &f)) != NULL) {
+        *ret = send_error(r, "AccessDenied", "Access Denied: %s is not covered by the signature (it selects or widens "
+                                             "the operation, so it must be signed).", unsigned_part);
         rc = -1;
     }
     cos_buf_free(&fs);

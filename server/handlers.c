@@ -132,102 +132,11 @@ static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req
     add_stored_headers(resp, m->headers, r);
 }
 
-/* ---------------------------------------------------------------- access control */
+/* ---------------------------------------------------------------- access control: authz.c */
 
 static const char *const CONFIG_KINDS[] = { "cors", "policy", "tagging", "lifecycle", "versioning", "replication",
                                             "website", "referer", "domain", "origin", "logging", "inventory",
                                             "accelerate", "encryption" };
-
-static const char *subresource(req *r)
-{
-    static const char *const ALL[] = { "acl", "cors", "policy", "tagging", "lifecycle", "versioning", "replication",
-                                       "website", "referer", "domain", "origin", "logging", "inventory", "accelerate",
-                                       "encryption", "location", "uploads", "versions", "delete", "restore", "append",
-                                       "uploadId" };
-    for (size_t i = 0; i < COS_ARRAY_LEN(ALL); i++)
-        if (req_has_arg(r, ALL[i])) return ALL[i];
-    return NULL;
-}
-
-/* The CAM action name of a request, for policies ("name/cos:GetObject"). */
-static const char *action_name(req *r, const char *sub)
-{
-    const char *m = r->method;
-    bool obj = r->key != NULL;
-    if (!r->bucket) return "name/cos:GetService";
-    if (obj) {
-        if (sub && strcmp(sub, "uploadId") == 0)
-            return !strcmp(m, "PUT") ? "name/cos:UploadPart" : !strcmp(m, "POST") ? "name/cos:CompleteMultipartUpload"
-                   : !strcmp(m, "DELETE") ? "name/cos:AbortMultipartUpload" : "name/cos:ListParts";
-        if (sub && strcmp(sub, "uploads") == 0) return "name/cos:InitiateMultipartUpload";
-        if (sub && strcmp(sub, "acl") == 0) return !strcmp(m, "PUT") ? "name/cos:PutObjectACL" : "name/cos:GetObjectACL";
-        if (sub && strcmp(sub, "tagging") == 0)
-            return !strcmp(m, "PUT") ? "name/cos:PutObjectTagging" : !strcmp(m, "DELETE") ? "name/cos:DeleteObjectTagging"
-                                                                                          : "name/cos:GetObjectTagging";
-        if (sub && strcmp(sub, "append") == 0) return "name/cos:AppendObject";
-        if (sub && strcmp(sub, "restore") == 0) return "name/cos:PostObjectRestore";
-        return !strcmp(m, "GET") ? "name/cos:GetObject" : !strcmp(m, "HEAD") ? "name/cos:HeadObject"
-               : !strcmp(m, "PUT") ? "name/cos:PutObject" : !strcmp(m, "DELETE") ? "name/cos:DeleteObject"
-               : !strcmp(m, "OPTIONS") ? "name/cos:OptionsObject" : "name/cos:PostObject";
-    }
-    if (sub && strcmp(sub, "delete") == 0) return "name/cos:DeleteMultipleObjects";
-    if (sub && strcmp(sub, "uploads") == 0) return "name/cos:ListMultipartUploads";
-    if (r->pp) return "name/cos:PostObject";
-    if (!sub) return !strcmp(m, "GET") ? "name/cos:GetBucket" : !strcmp(m, "HEAD") ? "name/cos:HeadBucket"
-                     : !strcmp(m, "PUT") ? "name/cos:PutBucket" : "name/cos:DeleteBucket";
-    static __thread char buf[64];
-    snprintf(buf, sizeof buf, "name/cos:%s%s%c%s", !strcmp(m, "PUT") ? "Put" : !strcmp(m, "DELETE") ? "Delete" : "Get",
-             "Bucket", (char)(sub[0] - 32), sub + 1);
-    return buf;
-}
-
-static bool acl_allows_anonymous(req *r, const char *bucket_acl, const char *object_acl)
-{
-    bool read = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") || !strcmp(r->method, "OPTIONS");
-    const char *acl = object_acl && strcmp(object_acl, "default") != 0 ? object_acl : bucket_acl;
-    if (!acl) return false;
-    if (!strcmp(acl, "public-read-write")) return true;
-    return read && !strcmp(acl, "public-read");
-}
-
-/* 0 = allowed; otherwise an error was sent. */
-static int authorize(req *r, const char *sub, enum MHD_Result *ret)
-{
-    const char *action = action_name(r, sub);
-    sts_access a = { action, r->region, r->srv->cfg.appid, r->bucket ? r->bucket : "", r->key ? r->key : "" };
-    if (r->tmp_key && r->tmp_key->policy && sts_policy_eval(r->tmp_key->policy, &a, r->principal) != STS_ALLOW) {
-        *ret = send_error(r, "AccessDenied", "Access Denied: the temporary key's policy does not allow %s on this resource", action);
-        return -1;
-    }
-    if (r->principal) return 0;
-    if (!strcmp(r->method, "OPTIONS")) return 0; /* CORS preflight is anonymous by design */
-    /* anonymous: bucket policy, then ACLs */
-    if (r->bucket) {
-        char *pol = NULL;
-        size_t len = 0;
-        if (store_config_get(r->srv->st, r->bucket, "policy", &pol, &len) == 0) {
-            sts_policy *p = sts_policy_parse(pol, len, NULL);
-            sts_decision d = p ? sts_policy_eval(p, &a, "*") : STS_NO_MATCH;
-            sts_policy_free(p);
-            free(pol);
-            if (d == STS_ALLOW) return 0;
-            if (d == STS_DENY) {
-                *ret = send_error(r, "AccessDenied", "Access Denied by the bucket policy");
-                return -1;
-            }
-        }
-        char *bacl = NULL;
-        store_bucket_get(r->srv->st, r->bucket, NULL, &bacl, NULL);
-        obj_meta m;
-        bool have = r->key && store_object_get(r->srv->st, r->bucket, r->key, &m) == 0;
-        bool ok = acl_allows_anonymous(r, bacl, have ? m.acl : NULL);
-        if (have) obj_meta_clear(&m);
-        free(bacl);
-        if (ok) return 0;
-    }
-    *ret = send_error(r, "AccessDenied", "Access Denied: anonymous access is not allowed");
-    return -1;
-}
 
 /* ---------------------------------------------------------------- service and buckets */
 
@@ -653,13 +562,25 @@ static enum MHD_Result delete_multiple(req *r)
     }
     cos_delete_result res = { 0 };
     res.deleted = calloc(d->objects_count + 1, sizeof *res.deleted);
+    res.errors = calloc(d->objects_count + 1, sizeof *res.errors);
+    char (*whys)[512] = calloc(d->objects_count + 1, 512);
     for (size_t i = 0; i < d->objects_count; i++) {
         if (!d->objects[i].key) continue;
+        /* each key is a DeleteObject of its own (authz.c): a refused one is an <Error> entry */
+        if (!authz_allows(r, "name/cos:DeleteObject", NULL, ACL_WRITE, r->bucket, d->objects[i].key, true, whys[i], 512)) {
+            cos_delete_error *e = &res.errors[res.errors_count++];
+            e->key = d->objects[i].key;
+            e->code = (char *)"AccessDenied";
+            e->message = whys[i];
+            continue;
+        }
         store_object_delete(r->srv->st, r->bucket, d->objects[i].key); /* absent keys count as deleted, as in COS */
         if (!d->quiet) res.deleted[res.deleted_count++].key = d->objects[i].key;
     }
     ret = send_doc(r, 200, &cos_xs_delete_result, &res);
     free(res.deleted);
+    free(res.errors);
+    free(whys);
     cos_xml_free(&cos_xs_delete_request, d);
     return ret;
 }
@@ -731,19 +652,18 @@ static enum MHD_Result put_object(req *r)
 
 static enum MHD_Result post_object(req *r)
 {
-    const char *key_tmpl = cos_kvlist_get(&r->form, "key");
-    if (!key_tmpl || !*key_tmpl) return send_error(r, "InvalidArgument", "the form has no key field");
-    if (!r->w_open) return send_error(r, "InvalidArgument", "the form has no file field");
-    const char *fname = cos_kvlist_get(&r->form, "x-filename");
-    cos_buf k = COS_BUF_INIT;
-    for (const char *p = key_tmpl; *p;) { /* ${filename} */
-        if (!strncmp(p, "${filename}", 11)) {
-            cos_buf_puts(&k, fname ? fname : "");
-            p += 11;
-        } else {
-            cos_buf_putc(&k, *p++);
-        }
+    char *form_key = post_form_key(r); /* the key authz.c authorized, built the same way */
+    if (!form_key || !*form_key) {
+        free(form_key);
+        return send_error(r, "InvalidArgument", "the form has no key field");
     }
+    if (!r->w_open) {
+        free(form_key);
+        return send_error(r, "InvalidArgument", "the form has no file field");
+    }
+    cos_buf k = COS_BUF_INIT;
+    cos_buf_puts(&k, form_key);
+    free(form_key);
     unsigned char md5[16];
     if (data_finish(r->srv->st, &r->w, md5) != 0) {
         r->w_open = false;
@@ -927,30 +847,6 @@ static enum MHD_Result delete_object(req *r)
 {
     store_object_delete(r->srv->st, r->bucket, r->key); /* deleting a missing key is not an error in COS */
     return send_empty(r, 204);
-}
-
-/* "bucket-appid.cos.region.myqcloud.com/key" or "/bucket-appid/key" (key URL-encoded). */
-static int parse_copy_source(const char *src, char **bucket, char **key)
-{
-    if (!src) return -1;
-    const char *p = src;
-    if (*p == '/') {
-        p++;
-        const char *slash = strchr(p, '/');
-        if (!slash) return -1;
-        *bucket = cos_strndup(p, (size_t)(slash - p));
-        p = slash + 1;
-    } else {
-        const char *cos = strstr(p, ".cos.");
-        const char *slash = strchr(p, '/');
-        if (!cos || !slash || cos > slash) return -1;
-        *bucket = cos_strndup(p, (size_t)(cos - p));
-        p = slash + 1;
-    }
-    size_t n = strcspn(p, "?");
-    *key = cos_uri_decode(p, n);
-    if (!*key) *key = cos_strndup(p, n);
-    return **key ? 0 : -1;
 }
 
 static int copy_range_to(store *st, data_writer *w, const char *data_id, uint64_t off, uint64_t len)
@@ -1593,6 +1489,49 @@ static bool utf8_valid(const unsigned char *s)
     return true;
 }
 
+/* The key checks of PUT, for any key a request names (path or form). */
+static bool key_ok(req *r, const char *key, enum MHD_Result *ret)
+{
+    if (cos_key_escapes_root(key) || !utf8_valid((const unsigned char *)key)) {
+        *ret = send_error(r, "InvalidURI", "The key is not a valid object name (bad UTF-8, a NUL byte, or a path "
+                                           "leaving the bucket).");
+        return false;
+    }
+    if (strlen(key) > 850) {
+        *ret = send_error(r, "KeyTooLong", "Your key is too long.");
+        return false;
+    }
+    return true;
+}
+
+/* A POST form's fields become the object's key and headers: none may carry a
+ * line break or another control character, and the key gets PUT's checks. */
+static bool form_ok(req *r, enum MHD_Result *ret)
+{
+    for (size_t i = 0; i < r->form.count; i++) {
+        const char *v = r->form.items[i].value, *n = r->form.items[i].name;
+        for (const unsigned char *p = (const unsigned char *)v; p && *p; p++)
+            if (*p < 0x20 || *p == 0x7f) {
+                *ret = send_error(r, "InvalidArgument", "The form field %s contains a control character.", n);
+                return false;
+            }
+    }
+    char *key = post_form_key(r);
+    bool ok = !key || key_ok(r, key, ret);
+    free(key);
+    return ok;
+}
+
+/* A region's name is letters, digits and '-' (it becomes part of a policy
+ * resource, where ':' or '/' would change what it names). */
+static bool region_name_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) > 64) return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-')) return false;
+    return true;
+}
+
 enum MHD_Result handle_request(req *r)
 {
     enum MHD_Result ret;
@@ -1602,15 +1541,26 @@ enum MHD_Result handle_request(req *r)
     if (r->key && (cos_key_escapes_root(r->key) || !utf8_valid((const unsigned char *)r->key)))
         return send_error(r, "InvalidURI", "The key is not a valid object name (bad UTF-8, a NUL byte, or a path "
                                            "leaving the bucket).");
+    if (r->region && !region_name_ok(r->region))
+        return send_error(r, "InvalidURI", "The region in the Host header is not a region name.");
     if (authenticate(r, &ret) != 0) return ret;
-    const char *sub = subresource(r);
-    if (!r->bucket) {
-        if (!r->principal) return send_error(r, "AccessDenied", "Access Denied: anonymous access is not allowed");
-        if (!strcmp(r->method, "GET")) return get_service(r);
-        return send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+    const char *unimplemented = NULL;
+    const op_def *op = route_request(r, &unimplemented);
+    if (!op)
+        return unimplemented ? send_error(r, "NotImplemented", "cos-server does not implement the %s sub-resource.",
+                                          unimplemented)
+                             : send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+    if (r->bucket && r->region_named) { /* a bucket lives in one region: naming another is an error, never a scope */
+        char *region = NULL;
+        bool other = store_bucket_get(r->srv->st, r->bucket, &region, NULL, NULL) == 0 && region &&
+                     strcmp(region, r->region) != 0;
+        free(region);
+        if (other) return send_error(r, "AccessDenied", "Access Denied: the bucket is not in region %s.", r->region);
     }
-    if (authorize(r, sub, &ret) != 0) return ret;
-    return r->key ? object_request(r, sub) : bucket_request(r, sub);
+    if ((op->flags & OPF_FORM) && !form_ok(r, &ret)) return ret;
+    if (authorize_request(r, op, &ret) != 0) return ret;
+    if (!r->bucket) return get_service(r);
+    return r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
 }
 
 /* ---------------------------------------------------------------- /sts */
@@ -1618,6 +1568,13 @@ enum MHD_Result handle_request(req *r)
 enum MHD_Result sts_endpoint(req *r)
 {
     if (!r->srv->cfg.sts) return send_error(r, "NoSuchBucket", "The /sts endpoint is off (start with --sts).");
+    if (!r->srv->cfg.sts_open) { /* a key factory: only the account's owner may run it */
+        enum MHD_Result ret;
+        if (authenticate(r, &ret) != 0) return ret;
+        if (!r->principal || r->tmp_key)
+            return send_error(r, "AccessDenied", "Access Denied: /sts needs a request signed with the permanent key "
+                                                 "(or a server started with --sts-open).");
+    }
     cos_buf out = COS_BUF_INIT;
     int status = 200;
     const char *q = NULL;

@@ -18,9 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_SMALL_BODY (20u << 20)
+#define HEADER_TIMEOUT_S 10u   /* connect to complete request headers, and keep-alive idle */
+#define BODY_TIMEOUT_S 120u    /* idle time allowed while a body or an answer is under way */
 
 
 /* ---------------------------------------------------------------- errors */
@@ -228,6 +232,11 @@ static void parse_address(req *r, const char *url)
         const char *reg = cos + 5;
         const char *dot = strchr(reg, '.');
         r->region = dot ? cos_strndup(reg, (size_t)(dot - reg)) : cos_strdup(reg);
+        r->region_named = strcmp(r->region, "accelerate") != 0; /* the global acceleration endpoint names none */
+        if (!r->region_named) {
+            free(r->region);
+            r->region = cos_strdup("ap-guangzhou");
+        }
         const char *k = r->path + 1;
         r->key = *k ? cos_strdup(k) : NULL;
         return;
@@ -236,6 +245,7 @@ static void parse_address(req *r, const char *url)
     if (strncmp(h, "cos.", 4) == 0) {
         const char *dot = strchr(h + 4, '.');
         r->region = dot ? cos_strndup(h + 4, (size_t)(dot - h - 4)) : NULL;
+        r->region_named = r->region != NULL;
     }
     if (!r->region) r->region = cos_strdup("ap-guangzhou");
     const char *p = r->path + 1;
@@ -278,22 +288,38 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
+/* Request text in the log: control bytes, backslash and space escaped as \xNN,
+ * so a path with %0A cannot forge a line (or a field) of the log. */
+static void log_escaped(cos_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p <= 0x20 || *p == 0x7f || *p == '\\') cos_buf_printf(b, "\\x%02x", *p);
+        else cos_buf_putc(b, (char)*p);
+    }
+}
+
 static void log_line(req *r)
 {
     if (r->srv->cfg.quiet) return;
-    printf("%s %s%s%s %d %llu %lldms %s\n", r->method, r->bucket ? r->bucket : "-", r->path ? "" : "",
-           r->path ? r->path : "/", r->status, (unsigned long long)(r->w.size + r->bytes_out),
-           (long long)(cos_mono_ms() - r->t0_ms), r->request_id);
+    cos_buf b = COS_BUF_INIT;
+    log_escaped(&b, r->method);
+    cos_buf_putc(&b, ' ');
+    log_escaped(&b, r->bucket ? r->bucket : "-");
+    log_escaped(&b, r->path ? r->path : "/");
+    printf("%s %d %llu %lldms %s\n", b.data ? b.data : "", r->status,
+           (unsigned long long)(r->w.size + r->bytes_out), (long long)(cos_mono_ms() - r->t0_ms), r->request_id);
+    cos_buf_free(&b);
     fflush(stdout);
 }
 
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
     (void)toe;
     req *r = *con_cls;
     if (!r) return;
+    /* waiting for the next request on a kept-alive connection: the short timeout again */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, HEADER_TIMEOUT_S);
     log_line(r);
     if (r->w_open) data_abort(&r->w); /* still open: the request never committed it */
     if (r->pp) MHD_destroy_post_processor(r->pp);
@@ -328,6 +354,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->t0_ms = cos_mono_ms();
         r->w.fd = -1;
         new_request_id(r->request_id);
+        /* the headers are in: the body and the answer get the longer timeout */
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, BODY_TIMEOUT_S);
         parse_address(r, url);
         bool data = (strcmp(method, "PUT") == 0 && r->key) || (strcmp(method, "POST") == 0 && r->key &&
                     (req_has_arg(r, "append")));
@@ -377,6 +405,42 @@ static char *read_file(const char *path)
     while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) cos_buf_append(&b, tmp, n);
     fclose(f);
     return cos_buf_detach(&b);
+}
+
+/* Connections: a client that connects and sends nothing (or half a header)
+ * holds a slot for HEADER_TIMEOUT_S at most; once a request's headers are in,
+ * its body and answer may be idle for BODY_TIMEOUT_S (on_request). Slots are
+ * as many as the descriptors allow (each connection may also hold a data
+ * file open), so one client's burst of a few thousand idle connections
+ * neither exhausts descriptors nor keeps others out for longer than the
+ * header timeout. */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 500;
+    if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 65536) { /* use what the system allows */
+        rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t n = rl.rlim_cur > 128 ? (rl.rlim_cur - 64) / 2 : 32;
+    return n > 20000 ? 20000 : (unsigned)n;
+}
+
+/* meta.db, data/ and tmp/ may predate the server's umask (server_main.c): the owner's alone. */
+static void restrict_root(const char *root)
+{
+    static const char *const DIRS[] = { "", "/data", "/tmp" };
+    static const char *const FILES[] = { "/meta.db", "/meta.db-wal", "/meta.db-shm", "/sts.json" };
+    char path[4096];
+    for (size_t i = 0; i < COS_ARRAY_LEN(DIRS); i++) {
+        snprintf(path, sizeof path, "%s%s", root, DIRS[i]);
+        chmod(path, 0700);
+    }
+    for (size_t i = 0; i < COS_ARRAY_LEN(FILES); i++) {
+        snprintf(path, sizeof path, "%s%s", root, FILES[i]);
+        chmod(path, 0600);
+    }
 }
 
 int server_start(server *srv, char **errmsg)
@@ -433,11 +497,14 @@ int server_start(server *srv, char **errmsg)
         flags |= MHD_USE_TLS;
     }
     signal(SIGPIPE, SIG_IGN);
+    restrict_root(c->root);
+    unsigned max_conns = connection_limit();
     char *cert = srv->tls_cert_pem, *key = srv->tls_key_pem;
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads ? c->threads : 16),
-                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HEADER_TIMEOUT_S,
+                                   MHD_OPTION_CONNECTION_LIMIT, max_conns,
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
                                    MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri, NULL,

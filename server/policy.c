@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct statement {
     bool deny;
@@ -78,32 +79,44 @@ sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg)
         cos_json_free(j);
         return NULL;
     }
+    const cos_json *top_pr = cos_json_get(j, "principal"); /* COS also allows one for every statement */
+    if (!top_pr) top_pr = cos_json_get(j, "Principal");
     sts_policy *p = calloc(1, sizeof *p);
     p->st = calloc(sts->count ? sts->count : 1, sizeof *p->st);
-    for (size_t i = 0; i < sts->count; i++) {
+    const char *bad = NULL;
+    for (size_t i = 0; i < sts->count && !bad; i++) {
         const cos_json *s = &sts->items[i];
         statement *t = &p->st[p->n++];
         const char *effect = cos_json_get_str(s, "effect");
         if (!effect) effect = cos_json_get_str(s, "Effect");
-        t->deny = effect && (strcmp(effect, "deny") == 0 || strcmp(effect, "Deny") == 0);
+        /* anything but allow or deny is an error, never silently an allow */
+        if (!effect || (strcasecmp(effect, "allow") != 0 && strcasecmp(effect, "deny") != 0)) {
+            bad = "every statement needs an effect of allow or deny";
+            break;
+        }
+        t->deny = strcasecmp(effect, "deny") == 0;
         const cos_json *a = cos_json_get(s, "action");
         t->actions = str_list(a ? a : cos_json_get(s, "Action"), &t->nactions);
         const cos_json *r = cos_json_get(s, "resource");
         t->resources = str_list(r ? r : cos_json_get(s, "Resource"), &t->nresources);
         const cos_json *pr = cos_json_get(s, "principal");
         if (!pr) pr = cos_json_get(s, "Principal");
+        if (!pr) pr = top_pr;
         if (pr && pr->type == COS_JSON_OBJECT) {
             const cos_json *q = cos_json_get(pr, "qcs");
             t->principals = str_list(q, &t->nprincipals);
         } else if (pr && pr->type == COS_JSON_STRING) {
             t->principals = str_list(pr, &t->nprincipals);
         }
-        if (!t->nactions || !t->nresources) {
-            if (errmsg) *errmsg = strdup("every statement needs an action and a resource");
-            sts_policy_free(p);
-            cos_json_free(j);
-            return NULL;
-        }
+        /* a principal that names no one must not become "everyone" */
+        if (pr && !t->nprincipals) bad = "a principal must be {\"qcs\": [\"qcs::cam::...\"]}";
+        else if (!t->nactions || !t->nresources) bad = "every statement needs an action and a resource";
+    }
+    if (bad) {
+        if (errmsg) *errmsg = strdup(bad);
+        sts_policy_free(p);
+        cos_json_free(j);
+        return NULL;
     }
     cos_json_free(j);
     return p;
@@ -141,21 +154,30 @@ static bool action_matches(const char *pat, const char *action)
     return glob(p, a);
 }
 
-static bool resource_matches(const char *pat, const sts_access *x)
+/* The resource without its region: "qcs::cos::uid/..." from "qcs::cos:REGION:uid/...". */
+static void strip_region(const char *res, char *out, size_t n)
+{
+    const char *reg = res + 9, *colon = strchr(reg, ':');
+    snprintf(out, n, "qcs::cos:%s", colon ? colon : "");
+}
+
+static bool resource_matches(const char *pat, const char *res)
 {
     if (!strcmp(pat, "*")) return true;
-    /* qcs::cos:REGION:uid/APPID:BUCKET/KEY */
-    char res[2048];
-    snprintf(res, sizeof res, "qcs::cos:%s:uid/%s:%s/%s", x->region ? x->region : "", x->appid ? x->appid : "",
-             x->bucket ? x->bucket : "", x->key ? x->key : "");
-    if (glob(pat, res)) return true;
-    /* an empty or "*" region in the pattern matches any region */
-    if (!strncmp(pat, "qcs::cos::", 10) || !strncmp(pat, "qcs::cos:*:", 11)) {
-        snprintf(res, sizeof res, "qcs::cos:%s:uid/%s:%s/%s", pat[9] == ':' ? "" : "*", x->appid ? x->appid : "",
-                 x->bucket ? x->bucket : "", x->key ? x->key : "");
-        return glob(pat, res);
+    if (!strncmp(res, "qcs::cos:", 9) && !strncmp(pat, "qcs::cos::", 10)) { /* an empty region means any region */
+        char bare[2400];
+        strip_region(res, bare, sizeof bare);
+        return glob(pat, bare);
     }
-    return false;
+    return glob(pat, res);
+}
+
+/* Principals are compared whole: no substring, no pattern. "*" and COS's
+ * "qcs::cam::anyone:anyone" name everyone, anonymous callers included. */
+static bool principal_matches(const char *pat, const char *principal)
+{
+    if (!strcmp(pat, "*") || !strcmp(pat, "qcs::cam::anyone:anyone")) return true;
+    return principal && !strcmp(pat, principal);
 }
 
 sts_decision sts_policy_eval(const sts_policy *p, const sts_access *a, const char *principal)
@@ -165,9 +187,8 @@ sts_decision sts_policy_eval(const sts_policy *p, const sts_access *a, const cha
         const statement *t = &p->st[i];
         bool act = false, res = false, who = t->nprincipals == 0;
         for (size_t k = 0; k < t->nactions && !act; k++) act = action_matches(t->actions[k], a->action);
-        for (size_t k = 0; k < t->nresources && !res; k++) res = resource_matches(t->resources[k], a);
-        for (size_t k = 0; k < t->nprincipals && !who; k++)
-            who = !strcmp(t->principals[k], "*") || (principal && strstr(t->principals[k], principal));
+        for (size_t k = 0; k < t->nresources && !res; k++) res = resource_matches(t->resources[k], a->resource);
+        for (size_t k = 0; k < t->nprincipals && !who; k++) who = principal_matches(t->principals[k], principal);
         if (!act || !res || !who) continue;
         if (t->deny) return STS_DENY;
         d = STS_ALLOW;

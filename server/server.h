@@ -22,6 +22,7 @@ typedef struct server_config {
     const char *secret_id, *secret_key, *appid;
     const char *tls_cert, *tls_key;
     bool sts, faults, quiet;
+    bool sts_open;             /* --sts-open: /sts answers unsigned requests (local browser work) */
     bool no_fsync;             /* --no-fsync: survive kill -9, not power loss (benchmarks, scratch) */
     unsigned threads;          /* worker threads; 0 = 16 */
 } server_config;
@@ -148,6 +149,7 @@ typedef struct req {
     char *path;              /* decoded URL path */
     char *bucket, *key;      /* parsed addressing; NULL when absent */
     char *region;
+    bool region_named;       /* the Host named the region (else it is the default) */
     bool path_style;
     char request_id[48];
     int64_t t0_ms;
@@ -192,6 +194,41 @@ int server_start(server *srv, char **errmsg);
 void server_stop(server *srv);
 /* faults.c */
 void fault_clear(server *s);
+
+/* authz.c: the authorization model (see its header comment). */
+enum { ACL_READ = 1, ACL_WRITE = 2, ACL_READ_ACP = 4, ACL_WRITE_ACP = 8 };
+enum {
+    OPF_LISTING = 1,     /* checked against the prefix it lists */
+    OPF_COPY = 2,        /* x-cos-copy-source: also GetObject on the source */
+    OPF_FORM = 4,        /* a POST form: the action applies to the form's key */
+    OPF_PER_KEY = 8,     /* multi-delete: DeleteObject on each key, in the handler */
+    OPF_PREFLIGHT = 16,  /* OPTIONS: anonymous, the CORS rules decide */
+    OPF_POLICY = 32,     /* a bucket policy API */
+    OPF_WITH_ID = 64,
+};
+typedef struct op_def {
+    cos_op op;              /* libcos's operation (cos_op_name gives the SDK's name) */
+    const char *method;
+    const char *sub;        /* the sub-resource that selects it, NULL = none */
+    int level;              /* service, bucket, object */
+    const char *action;     /* CAM action on the request's resource */
+    const char *alt_action; /* COS's other name for it, also accepted; NULL */
+    unsigned acl;           /* the ACL permission that admits anonymous callers; 0 = none */
+    unsigned flags;
+} op_def;
+/* The operation of a request; NULL if none (then *unimplemented names a COS
+ * sub-resource cos-server does not implement, or is NULL: not allowed). */
+const op_def *route_request(req *r, const char **unimplemented);
+/* 0 = every (action, resource) pair the operation needs is allowed; else an error was queued. */
+int authorize_request(req *r, const op_def *op, enum MHD_Result *ret);
+/* One pair: may the request's principal do action (or alt) on bucket/key? why gets the reason when not. */
+bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, const char *bucket, const char *key,
+                  bool object_level, char *why, size_t why_len);
+/* What a stored ACL (canned name or AccessControlPolicy XML) grants AllUsers (ACL_* bits). */
+unsigned acl_anonymous_grants(const char *acl);
+char *authz_owner_principal(const server *srv);
+int parse_copy_source(const char *src, char **bucket, char **key);
+char *post_form_key(req *r);  /* the form's key with ${filename} filled in; NULL if none */
 
 /* handlers.c */
 enum MHD_Result handle_request(req *r);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t g_stop;
@@ -18,7 +19,9 @@ static void on_signal(int sig) { (void)sig; g_stop = 1; }
 static void usage(void)
 {
     fputs("usage: cos-server --root DIR [--listen 127.0.0.1:PORT] [--port-file FILE]\n"
-          "                  [--secret-id ID --secret-key KEY] [--appid APPID] [--sts] [--faults]\n"
+          "                  [--secret-id ID --secret-key KEY] [--appid APPID] [--sts] [--sts-open] [--faults]\n"
+          "                  (--sts: /sts for requests signed with the permanent key; --sts-open: for anyone,\n"
+          "                   local browser work only)\n"
           "                  [--no-fsync]   (skip fsync: safe against kill -9, not power loss)\n"
           "                  [--tls-cert FILE --tls-key FILE] [--quiet]\n"
           "Environment: COS_SERVER_ROOT, COS_SERVER_LISTEN, COS_SERVER_SECRET_ID, COS_SERVER_SECRET_KEY,\n"
@@ -55,6 +58,7 @@ int main(int argc, char **argv)
         OPT("--secret-key", secret_key) OPT("--appid", appid) OPT("--tls-cert", tls_cert) OPT("--tls-key", tls_key)
 #undef OPT
         if (strcmp(a, "--sts") == 0) { c->sts = true; continue; }
+        if (strcmp(a, "--sts-open") == 0) { c->sts = c->sts_open = true; continue; }
         if (strcmp(a, "--faults") == 0) { c->faults = true; continue; }
         if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
         if (strcmp(a, "--no-fsync") == 0) { c->no_fsync = true; continue; }
@@ -68,6 +72,7 @@ int main(int argc, char **argv)
         return 2;
     }
     bool dev = !c->secret_id || !c->secret_key;
+    umask(077); /* meta.db, data/, sts.json (every issued secret): the owner's alone */
     char *err = NULL;
     int rc = server_start(&srv, &err);
     if (rc != 0) {
@@ -82,7 +87,8 @@ int main(int argc, char **argv)
     printf("cos-server listening on %s://%s:%d, data in %s, appid %s\n", srv.tls_cert_pem ? "https" : "http", host,
            srv.port, c->root, c->appid);
     if (dev) printf("development keys: SecretId %s SecretKey %s\n", c->secret_id, c->secret_key);
-    if (c->sts) printf("temporary keys: http://%s:%d/sts\n", host, srv.port);
+    if (c->sts) printf("temporary keys: http://%s:%d/sts%s\n", host, srv.port,
+                       c->sts_open ? " (open to unsigned requests: --sts-open)" : " (signed with the permanent key)");
     fflush(stdout);
     struct sigaction act;
     memset(&act, 0, sizeof act);

@@ -8,7 +8,9 @@
 #include "json.h"
 #include "url.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +79,10 @@ static void save(sts_store *s)
     }
     cos_buf_puts(&b, "\n]\n");
     char *tmp = cos_sprintf("%s.tmp", s->path);
-    FILE *f = fopen(tmp, "w");
+    /* every issued secret is in this file: the owner's alone */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f && fd >= 0) close(fd);
     if (f) {
         fwrite(b.data, 1, b.len, f);
         fflush(f);
@@ -156,20 +161,62 @@ static char *query_get(const char *q, const char *name)
     return NULL;
 }
 
-int sts_handle(sts_store *s, const char *query, const char *body, size_t body_len, cos_buf *out, int *status)
+/* allowActions: "a,b" (query) or ["a","b"] / "a,b" (JSON) into a JSON array body. */
+static void put_actions(cos_buf *pb, const char *csv, const cos_json *arr)
 {
-    cos_json *jb = body && body_len ? cos_json_parse(body, body_len, NULL) : NULL;
+    int first = 1;
+    if (arr && arr->type == COS_JSON_ARRAY) {
+        for (size_t i = 0; i < arr->count; i++)
+            if (arr->items[i].type == COS_JSON_STRING && arr->items[i].str[0]) {
+                if (!first) cos_buf_putc(pb, ',');
+                cos_json_put_str(pb, arr->items[i].str);
+                first = 0;
+            }
+        return;
+    }
+    char *copy = strdup(csv ? csv : "");
+    char *save_ptr = NULL;
+    for (char *t = strtok_r(copy, ",", &save_ptr); t; t = strtok_r(NULL, ",", &save_ptr)) {
+        while (*t == ' ') t++;
+        if (!*t) continue;
+        if (!first) cos_buf_putc(pb, ',');
+        cos_json_put_str(pb, t);
+        first = 0;
+    }
+    free(copy);
+}
+
+static bool name_chars_ok(const char *s, const char *extra)
+{
+    for (; s && *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || strchr(extra, *s))) return false;
+    return s != NULL;
+}
+
+char *sts_requested_policy(const char *query, const char *body, size_t body_len, char **errmsg)
+{
+    *errmsg = NULL;
+    char *jerr = NULL;
+    cos_json *jb = NULL;
+    if (body && body_len) {
+        jb = cos_json_parse(body, body_len, &jerr);
+        if (!jb) { /* never a key from a body that could not be read */
+            *errmsg = cos_sprintf("the request body is not JSON: %s", jerr ? jerr : "syntax error");
+            free(jerr);
+            return NULL;
+        }
+    }
     char *policy = query_get(query, "policy");
-    char *dur = query_get(query, "durationSeconds");
     char *bucket = query_get(query, "bucket"), *region = query_get(query, "region");
     char *prefix = query_get(query, "allowPrefix"), *actions = query_get(query, "allowActions");
+    const cos_json *actions_arr = NULL;
     if (jb) {
         const cos_json *p = cos_json_get(jb, "policy");
         if (p && p->type == COS_JSON_STRING) {
             free(policy);
             policy = strdup(p->str);
         } else if (p && p->type == COS_JSON_OBJECT) {
-            /* re-serialise: keep the caller's text by slicing it is not possible here; rebuild */
+            /* the caller's own text of the object */
             free(policy);
             policy = NULL;
             cos_buf pb = COS_BUF_INIT;
@@ -186,33 +233,69 @@ int sts_handle(sts_store *s, const char *query, const char *body, size_t body_le
             }
             policy = pb.data ? cos_buf_detach(&pb) : NULL;
         }
-        int64_t d = 0;
-        if (cos_json_get_i64(jb, "durationSeconds", &d)) {
-            free(dur);
-            dur = cos_sprintf("%lld", (long long)d);
-        }
         const char *v;
         if ((v = cos_json_get_str(jb, "bucket"))) { free(bucket); bucket = strdup(v); }
         if ((v = cos_json_get_str(jb, "region"))) { free(region); region = strdup(v); }
         if ((v = cos_json_get_str(jb, "allowPrefix"))) { free(prefix); prefix = strdup(v); }
+        if ((v = cos_json_get_str(jb, "allowActions"))) { free(actions); actions = strdup(v); }
+        const cos_json *aa = cos_json_get(jb, "allowActions");
+        if (aa && aa->type == COS_JSON_ARRAY) actions_arr = aa;
     }
-    if (!policy && prefix && bucket) { /* the shape qcloud-cos-sts builds from allowPrefix */
+    char *out = NULL;
+    if (policy) {
+        out = policy; /* an explicit policy names its own resources */
+        policy = NULL;
+    } else if (!bucket || !*bucket) {
+        *errmsg = strdup("a temporary key needs a bucket (and allowPrefix) or a policy");
+    } else if (!name_chars_ok(bucket, "") || (region && *region && !name_chars_ok(region, ""))) {
+        *errmsg = strdup("bucket and region must be names (letters, digits, '-')");
+    } else if (!prefix || !*prefix) {
+        *errmsg = strdup("a temporary key for a bucket needs allowPrefix (\"*\" for the whole bucket)");
+    } else {
+        /* the shape qcloud-cos-sts builds: the actions asked for (name/cos:* if none) on BUCKET/PREFIX */
         const char *dash = strrchr(bucket, '-');
         cos_buf pb = COS_BUF_INIT;
         cos_buf_puts(&pb, "{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\",\"action\":[");
-        if (actions) {
-            char *save_ptr = NULL;
-            int first = 1;
-            for (char *t = strtok_r(actions, ",", &save_ptr); t; t = strtok_r(NULL, ",", &save_ptr), first = 0) {
-                if (!first) cos_buf_putc(&pb, ',');
-                cos_json_put_str(&pb, t);
-            }
-        } else {
-            cos_buf_puts(&pb, "\"name/cos:*\"");
-        }
-        cos_buf_printf(&pb, "],\"resource\":[\"qcs::cos:%s:uid/%s:%s/%s\"]}]}", region ? region : "",
-                       dash ? dash + 1 : "", bucket, prefix);
-        policy = cos_buf_detach(&pb);
+        size_t before = pb.len;
+        put_actions(&pb, actions, actions_arr);
+        if (pb.len == before) cos_buf_puts(&pb, "\"name/cos:*\"");
+        cos_buf_puts(&pb, "],\"resource\":[");
+        char *res = cos_sprintf("qcs::cos:%s:uid/%s:%s/%s", region ? region : "", dash ? dash + 1 : "", bucket,
+                                prefix[0] == '/' ? prefix + 1 : prefix);
+        cos_json_put_str(&pb, res);
+        free(res);
+        cos_buf_puts(&pb, "]}]}");
+        out = cos_buf_detach(&pb);
+    }
+    cos_json_free(jb);
+    free(policy);
+    free(bucket);
+    free(region);
+    free(prefix);
+    free(actions);
+    return out;
+}
+
+int sts_handle(sts_store *s, const char *query, const char *body, size_t body_len, cos_buf *out, int *status)
+{
+    char *dur = query_get(query, "durationSeconds");
+    cos_json *jb = body && body_len ? cos_json_parse(body, body_len, NULL) : NULL;
+    int64_t jd = 0;
+    if (jb && cos_json_get_i64(jb, "durationSeconds", &jd)) {
+        free(dur);
+        dur = cos_sprintf("%lld", (long long)jd);
+    }
+    cos_json_free(jb);
+    char *why = NULL;
+    char *policy = sts_requested_policy(query, body, body_len, &why);
+    if (!policy) {
+        *status = 400;
+        cos_buf_puts(out, "{\"error\":");
+        cos_json_put_str(out, why ? why : "invalid request");
+        cos_buf_puts(out, "}");
+        free(why);
+        free(dur);
+        return -1;
     }
     int rc = 0;
     if (policy) {
@@ -256,12 +339,7 @@ int sts_handle(sts_store *s, const char *query, const char *body, size_t body_le
                        (long long)now, (long long)(now + d), iso, id + 4);
         *status = 200;
     }
-    cos_json_free(jb);
     free(policy);
     free(dur);
-    free(bucket);
-    free(region);
-    free(prefix);
-    free(actions);
     return rc;
 }

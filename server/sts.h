@@ -21,13 +21,14 @@ typedef struct sts_policy sts_policy;
 sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg);
 void sts_policy_free(sts_policy *p);
 
-/* What a request wants to do. */
+/* What a request wants to do: one (action, resource) pair. The resource is
+ * built by the server from trusted parts (the bucket's stored region, the
+ * appid, a validated bucket name) with the key last, so no client text can
+ * change its structure; it is only ever the subject of a match, never a
+ * pattern. */
 typedef struct sts_access {
-    const char *action;   /* "name/cos:PutObject" (also matches "cos:PutObject", "name/cos:*", "*") */
-    const char *region;   /* "ap-guangzhou" */
-    const char *appid;    /* "1250000000" */
-    const char *bucket;   /* "examplebucket-1250000000" */
-    const char *key;      /* object key, "" for bucket-level actions */
+    const char *action;   /* "name/cos:PutObject" (matched by "cos:PutObject", "name/cos:*", "*") */
+    const char *resource; /* "qcs::cos:REGION:uid/APPID:BUCKET/KEY", or "*" for GetService */
 } sts_access;
 
 /* The outcome of evaluating a policy: an explicit deny wins over an allow. */
@@ -35,7 +36,9 @@ typedef enum sts_decision { STS_NO_MATCH = 0, STS_ALLOW = 1, STS_DENY = 2 } sts_
 
 /* Evaluate a policy for an access (resources "qcs::cos:REGION:uid/APPID:BUCKET/PREFIX*",
  * "*" wildcards; region may be empty in the resource to mean any). principal: the
- * requester's uin or "*" for anonymous, only checked by statements that name principals. */
+ * requester's principal ("qcs::cam::uin/UIN:uin/UIN") or NULL for anonymous; only
+ * statements that name principals check it, by exact equality, plus "*" and
+ * "qcs::cam::anyone:anyone", which mean everyone including anonymous callers. */
 sts_decision sts_policy_eval(const sts_policy *p, const sts_access *a, const char *principal);
 
 /* The store of issued temporary keys (in memory and in ROOT/sts.json so a restart keeps them). */
@@ -51,6 +54,9 @@ void sts_store_close(sts_store *s);
  * and the HTTP status. */
 int sts_handle(sts_store *s, const char *query, const char *body, size_t body_len,
                cos_buf *json_out, int *http_status);
+/* The policy a /sts request asks for, as JSON (malloc'd), or NULL with *errmsg
+ * (malloc'd) saying why the request is refused. Exposed for tests. */
+char *sts_requested_policy(const char *query, const char *body, size_t body_len, char **errmsg);
 
 /* A temporary key by its id; NULL when unknown. The returned pointers stay valid until
  * the store is closed. Thread-safe. */
@@ -60,7 +66,7 @@ typedef struct sts_key {
     const char *session_token;
     int64_t start_time;
     int64_t expired_time;
-    const sts_policy *policy;  /* NULL = no limit */
+    const sts_policy *policy;  /* NULL: the key is allowed nothing */
 } sts_key;
 const sts_key *sts_store_lookup(sts_store *s, const char *tmp_secret_id);
 

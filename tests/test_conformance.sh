@@ -9,5 +9,5 @@ if [ ! -d node_modules/cos-nodejs-sdk-v5 ] || [ package-lock.json -nt node_modul
   npm ci --no-audit --no-fund --silent || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 . "$HERE/lib.sh"
-start_server --sts
+start_server --sts-open
 node "$HERE/conformance/conformance.js"

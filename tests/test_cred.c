@@ -5,7 +5,7 @@
 #include <time.h>
 
 static test_server g_srv;
-static char g_sts_url[128];
+static char g_sts_url[256];
 #define BUCKET "credtest-" TEST_APPID
 
 typedef struct counted { int calls; pthread_mutex_t m; int mode; } counted;
@@ -220,12 +220,13 @@ static void test_metrics_and_log(void)
 
 int main(void)
 {
-    const char *args[] = { "--sts", NULL };
+    const char *args[] = { "--sts-open", NULL };
     if (test_server_start(&g_srv, args) != 0) {
         printf("0 passed, 1 failed\n");
         return 1;
     }
-    snprintf(g_sts_url, sizeof g_sts_url, "http://%s/sts", g_srv.endpoint);
+    snprintf(g_sts_url, sizeof g_sts_url, "http://%s/sts?bucket=%s&region=ap-guangzhou&allowPrefix=*", g_srv.endpoint,
+             BUCKET);
     test_put_bucket_on(&g_srv, BUCKET);
     RUN(test_temporary_key_single_flight);
     RUN(test_scope_limit);

@@ -4,7 +4,7 @@
 set -u
 SELF=$(realpath "$0")
 . "$(dirname "$0")/lib.sh"
-start_server --sts
+start_server --sts-open
 EX="$COS_BUILD_DIR/examples"
 "$COS_CLI_BIN" mb cos://examplebucket-1250000000 >/dev/null
 mkdir -p "$TEST_TMP/work" && cd "$TEST_TMP/work" || exit 1

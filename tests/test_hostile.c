@@ -396,7 +396,7 @@ static void test_scope_escapes(void)
 
 int main(void)
 {
-    const char *args[] = { "--sts", NULL };
+    const char *args[] = { "--sts-open", NULL };
     if (test_server_start(&g_srv, args) != 0) {
         printf("0 passed, 1 failed\n");
         return 1;

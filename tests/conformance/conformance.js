@@ -48,7 +48,9 @@ function get(url) {
   return new Promise((res, rej) => http.get(url, r => { const b = []; r.on('data', d => b.push(d)); r.on('end', () => res({ status: r.statusCode, body: Buffer.concat(b) })); }).on('error', rej));
 }
 function fetchSts(query) {
-  return get('http://' + HOST + ':' + PORT + '/sts' + (query ? '?' + query : '')).then(r => JSON.parse(r.body.toString()));
+  // the server runs with --sts-open; a key is always scoped to a bucket (and a prefix)
+  query = query || 'bucket=' + Bucket + '&region=' + Region + '&allowPrefix=*';
+  return get('http://' + HOST + ':' + PORT + '/sts?' + query).then(r => JSON.parse(r.body.toString()));
 }
 
 (async () => {

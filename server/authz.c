@@ -1,0 +1,357 @@
+/*
+ * authz.c — cos-server's authorization model, in one place (docs/cos-server.md
+ * "Authorization" describes the same model for readers):
+ *
+ * 1. routing: a request becomes one operation of libcos's table (cos_op), by
+ *    method, level (service / bucket / object), the sub-resource that selects
+ *    it, and the two variants a header or body selects (a copy, a POST form).
+ *    A COS sub-resource cos-server does not implement is NotImplemented, so
+ *    it can never fall through to the plain operation;
+ * 2. what it needs: the (CAM action, resource) pairs of OPS below, in COS's
+ *    names; a copy also needs GetObject on its source, a listing is checked
+ *    against the prefix it asks for, a multi-delete against each key;
+ * 3. the decision for each pair (authz_allows): the owner may do anything
+ *    but what the bucket policy explicitly denies it; a temporary key only
+ *    what its policy allows (and the owner may); an anonymous caller what
+ *    the bucket policy allows it or else what an ACL grant to AllUsers
+ *    allows. An explicit Deny always wins.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+#include "url.h"
+#include "xml.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---------------------------------------------------------------- the table */
+
+enum { L_SERVICE, L_BUCKET, L_OBJECT };
+
+#define A(x) "name/cos:" x
+static const op_def OPS[] = {
+    /* op                          method    sub            level     action                          also accepted                 ACL grant that admits anonymous  flags */
+    { COS_OP_GET_SERVICE,          "GET",    NULL,          L_SERVICE, A("GetService"),               NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET,           "PUT",    NULL,          L_BUCKET, A("PutBucket"),                 NULL,                        0,             0 },
+    { COS_OP_HEAD_BUCKET,          "HEAD",   NULL,          L_BUCKET, A("HeadBucket"),                NULL,                        ACL_READ,      0 },
+    { COS_OP_GET_BUCKET,           "GET",    NULL,          L_BUCKET, A("GetBucket"),                 NULL,                        ACL_READ,      OPF_LISTING },
+    { COS_OP_DELETE_BUCKET,        "DELETE", NULL,          L_BUCKET, A("DeleteBucket"),              NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_LOCATION,  "GET",    "location",    L_BUCKET, A("GetBucketLocation"),         NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_ACL,       "PUT",    "acl",         L_BUCKET, A("PutBucketACL"),              NULL,                        ACL_WRITE_ACP, 0 },
+    { COS_OP_GET_BUCKET_ACL,       "GET",    "acl",         L_BUCKET, A("GetBucketACL"),              NULL,                        ACL_READ_ACP,  0 },
+    { COS_OP_PUT_BUCKET_CORS,      "PUT",    "cors",        L_BUCKET, A("PutBucketCORS"),             NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_CORS,      "GET",    "cors",        L_BUCKET, A("GetBucketCORS"),             NULL,                        0,             0 },
+    { COS_OP_DELETE_BUCKET_CORS,   "DELETE", "cors",        L_BUCKET, A("DeleteBucketCORS"),          NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_POLICY,    "PUT",    "policy",      L_BUCKET, A("PutBucketPolicy"),           NULL,                        0,             OPF_POLICY },
+    { COS_OP_GET_BUCKET_POLICY,    "GET",    "policy",      L_BUCKET, A("GetBucketPolicy"),           NULL,                        0,             OPF_POLICY },
+    { COS_OP_DELETE_BUCKET_POLICY, "DELETE", "policy",      L_BUCKET, A("DeleteBucketPolicy"),        NULL,                        0,             OPF_POLICY },
+    { COS_OP_PUT_BUCKET_TAGGING,   "PUT",    "tagging",     L_BUCKET, A("PutBucketTagging"),          NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_TAGGING,   "GET",    "tagging",     L_BUCKET, A("GetBucketTagging"),          NULL,                        0,             0 },
+    { COS_OP_DELETE_BUCKET_TAGGING, "DELETE", "tagging",    L_BUCKET, A("DeleteBucketTagging"),       NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_LIFECYCLE, "PUT",    "lifecycle",   L_BUCKET, A("PutBucketLifecycle"),        NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_LIFECYCLE, "GET",    "lifecycle",   L_BUCKET, A("GetBucketLifecycle"),        NULL,                        0,             0 },
+    { COS_OP_DELETE_BUCKET_LIFECYCLE, "DELETE", "lifecycle", L_BUCKET, A("DeleteBucketLifecycle"),    NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_VERSIONING, "PUT",   "versioning",  L_BUCKET, A("PutBucketVersioning"),       NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_VERSIONING, "GET",   "versioning",  L_BUCKET, A("GetBucketVersioning"),       NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_REPLICATION, "PUT",  "replication", L_BUCKET, A("PutBucketReplication"),      NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_REPLICATION, "GET",  "replication", L_BUCKET, A("GetBucketReplication"),      NULL,                        0,             0 },
+    { COS_OP_DELETE_BUCKET_REPLICATION, "DELETE", "replication", L_BUCKET, A("DeleteBucketReplication"), NULL,                     0,             0 },
+    { COS_OP_PUT_BUCKET_WEBSITE,   "PUT",    "website",     L_BUCKET, A("PutBucketWebsite"),          NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_WEBSITE,   "GET",    "website",     L_BUCKET, A("GetBucketWebsite"),          NULL,                        0,             0 },
+    { COS_OP_DELETE_BUCKET_WEBSITE, "DELETE", "website",    L_BUCKET, A("DeleteBucketWebsite"),       NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_REFERER,   "PUT",    "referer",     L_BUCKET, A("PutBucketReferer"),          NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_REFERER,   "GET",    "referer",     L_BUCKET, A("GetBucketReferer"),          NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_DOMAIN,    "PUT",    "domain",      L_BUCKET, A("PutBucketDomain"),           NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_DOMAIN,    "GET",    "domain",      L_BUCKET, A("GetBucketDomain"),           NULL,                        0,             0 },
+    { COS_OP_DELETE_BUCKET_DOMAIN, "DELETE", "domain",      L_BUCKET, A("DeleteBucketDomain"),        NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_ORIGIN,    "PUT",    "origin",      L_BUCKET, A("PutBucketOrigin"),           NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_ORIGIN,    "GET",    "origin",      L_BUCKET, A("GetBucketOrigin"),           NULL,                        0,             0 },
+    { COS_OP_DELETE_BUCKET_ORIGIN, "DELETE", "origin",      L_BUCKET, A("DeleteBucketOrigin"),        NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_LOGGING,   "PUT",    "logging",     L_BUCKET, A("PutBucketLogging"),          NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_LOGGING,   "GET",    "logging",     L_BUCKET, A("GetBucketLogging"),          NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_INVENTORY, "PUT",    "inventory",   L_BUCKET, A("PutBucketInventory"),        NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_INVENTORY, "GET",    "inventory",   L_BUCKET, A("GetBucketInventory"),        NULL,                        0,             OPF_WITH_ID },
+    { COS_OP_LIST_BUCKET_INVENTORY, "GET",   "inventory",   L_BUCKET, A("ListBucketInventory"),       A("GetBucketInventory"),     0,             0 },
+    { COS_OP_DELETE_BUCKET_INVENTORY, "DELETE", "inventory", L_BUCKET, A("DeleteBucketInventory"),    NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_ACCELERATE, "PUT",   "accelerate",  L_BUCKET, A("PutBucketAccelerate"),       NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_ACCELERATE, "GET",   "accelerate",  L_BUCKET, A("GetBucketAccelerate"),       NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET_ENCRYPTION, "PUT",   "encryption",  L_BUCKET, A("PutBucketEncryption"),       NULL,                        0,             0 },
+    { COS_OP_GET_BUCKET_ENCRYPTION, "GET",   "encryption",  L_BUCKET, A("GetBucketEncryption"),       NULL,                        0,             0 },
+    { COS_OP_DELETE_BUCKET_ENCRYPTION, "DELETE", "encryption", L_BUCKET, A("DeleteBucketEncryption"), NULL,                        0,             0 },
+    { COS_OP_LIST_OBJECT_VERSIONS, "GET",    "versions",    L_BUCKET, A("GetBucketObjectVersions"),   NULL,                        0,             OPF_LISTING },
+    { COS_OP_MULTIPART_LIST,       "GET",    "uploads",     L_BUCKET, A("ListMultipartUploads"),      NULL,                        0,             OPF_LISTING },
+    /* checked per key (DeleteObject); anonymous callers also need the batch action itself, as COS documents */
+    { COS_OP_DELETE_MULTIPLE_OBJECT, "POST", "delete",      L_BUCKET, A("DeleteMultipleObjects"),     NULL,                        ACL_WRITE,     OPF_PER_KEY },
+    /* a browser form: PutObject on the form's key (COS also names it PostObject) */
+    { COS_OP_POST_OBJECT,          "POST",   NULL,          L_BUCKET, A("PutObject"),                 A("PostObject"),             ACL_WRITE,     OPF_FORM },
+    { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_BUCKET, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
+    { COS_OP_GET_OBJECT,           "GET",    NULL,          L_OBJECT, A("GetObject"),                 NULL,                        ACL_READ,      0 },
+    { COS_OP_HEAD_OBJECT,          "HEAD",   NULL,          L_OBJECT, A("HeadObject"),                NULL,                        ACL_READ,      0 },
+    { COS_OP_PUT_OBJECT,           "PUT",    NULL,          L_OBJECT, A("PutObject"),                 NULL,                        ACL_WRITE,     0 },
+    /* + GetObject on the source */
+    { COS_OP_PUT_OBJECT_COPY,      "PUT",    NULL,          L_OBJECT, A("PutObject"),                 A("PutObjectCopy"),          ACL_WRITE,     OPF_COPY },
+    { COS_OP_DELETE_OBJECT,        "DELETE", NULL,          L_OBJECT, A("DeleteObject"),              NULL,                        ACL_WRITE,     0 },
+    { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_OBJECT, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
+    { COS_OP_GET_OBJECT_ACL,       "GET",    "acl",         L_OBJECT, A("GetObjectACL"),              NULL,                        ACL_READ_ACP,  0 },
+    { COS_OP_PUT_OBJECT_ACL,       "PUT",    "acl",         L_OBJECT, A("PutObjectACL"),              NULL,                        ACL_WRITE_ACP, 0 },
+    { COS_OP_PUT_OBJECT_TAGGING,   "PUT",    "tagging",     L_OBJECT, A("PutObjectTagging"),          NULL,                        0,             0 },
+    { COS_OP_GET_OBJECT_TAGGING,   "GET",    "tagging",     L_OBJECT, A("GetObjectTagging"),          NULL,                        0,             0 },
+    { COS_OP_DELETE_OBJECT_TAGGING, "DELETE", "tagging",    L_OBJECT, A("DeleteObjectTagging"),       NULL,                        0,             0 },
+    { COS_OP_RESTORE_OBJECT,       "POST",   "restore",     L_OBJECT, A("PostObjectRestore"),         NULL,                        0,             0 },
+    { COS_OP_APPEND_OBJECT,        "POST",   "append",      L_OBJECT, A("AppendObject"),              NULL,                        ACL_WRITE,     0 },
+    { COS_OP_MULTIPART_INIT,       "POST",   "uploads",     L_OBJECT, A("InitiateMultipartUpload"),   NULL,                        ACL_WRITE,     0 },
+    { COS_OP_MULTIPART_UPLOAD,     "PUT",    "uploadId",    L_OBJECT, A("UploadPart"),                NULL,                        ACL_WRITE,     0 },
+    /* + GetObject on the source; COS documents PutObject on the destination */
+    { COS_OP_UPLOAD_PART_COPY,     "PUT",    "uploadId",    L_OBJECT, A("PutObject"),                 A("UploadPartCopy"),         ACL_WRITE,     OPF_COPY },
+    { COS_OP_MULTIPART_COMPLETE,   "POST",   "uploadId",    L_OBJECT, A("CompleteMultipartUpload"),   NULL,                        ACL_WRITE,     0 },
+    { COS_OP_MULTIPART_LIST_PART,  "GET",    "uploadId",    L_OBJECT, A("ListParts"),                 NULL,                        ACL_WRITE,     0 },
+    { COS_OP_MULTIPART_ABORT,      "DELETE", "uploadId",    L_OBJECT, A("AbortMultipartUpload"),      NULL,                        ACL_WRITE,     0 },
+};
+#undef A
+
+/* Sub-resources that select an operation, in the order they win when a
+ * request carries several (uploadId beats uploads: ?uploads&uploadId is a part). */
+static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors", "policy", "tagging", "lifecycle",
+                                           "versioning", "replication", "website", "referer", "domain", "origin",
+                                           "logging", "inventory", "accelerate", "encryption", "location", "versions",
+                                           "delete", "restore", "append" };
+
+/* COS sub-resources (and request parameters that select a COS operation)
+ * that cos-server does not implement: NotImplemented, never the plain
+ * operation they would otherwise fall through to. */
+static const char *const NOT_IMPLEMENTED[] = {
+    "domaincertificate", "object-lock", "symlink", "live", "vod", "intelligenttiering", "notification",
+    "select", "rename", "retention", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
+    "publicAccessBlock", "ownershipControls", "meta-query", "ci-process", "image_process", "guetzli" };
+
+static bool has_arg(req *r, const char *name) { return req_has_arg(r, name); }
+
+const op_def *route_request(req *r, const char **unimplemented)
+{
+    *unimplemented = NULL;
+    for (size_t i = 0; i < COS_ARRAY_LEN(NOT_IMPLEMENTED); i++)
+        if (has_arg(r, NOT_IMPLEMENTED[i])) {
+            *unimplemented = NOT_IMPLEMENTED[i];
+            return NULL;
+        }
+    const char *sub = NULL;
+    for (size_t i = 0; i < COS_ARRAY_LEN(IMPLEMENTED) && !sub; i++)
+        if (has_arg(r, IMPLEMENTED[i])) sub = IMPLEMENTED[i];
+    int level = !r->bucket ? L_SERVICE : r->key ? L_OBJECT : L_BUCKET;
+    bool copy = level == L_OBJECT && !strcmp(r->method, "PUT") && req_header(r, "x-cos-copy-source");
+    bool form = level == L_BUCKET && !strcmp(r->method, "POST") && r->pp && !sub;
+    for (size_t i = 0; i < COS_ARRAY_LEN(OPS); i++) {
+        const op_def *o = &OPS[i];
+        if (o->level != level || strcmp(o->method, r->method) != 0) continue;
+        if (o->sub ? !sub || strcmp(o->sub, sub) != 0 : sub != NULL) continue;
+        if (!!(o->flags & OPF_COPY) != copy || !!(o->flags & OPF_FORM) != form) continue;
+        if (o->op == COS_OP_GET_BUCKET_INVENTORY && !req_arg(r, "id")) continue;
+        if (o->op == COS_OP_LIST_BUCKET_INVENTORY && req_arg(r, "id")) continue;
+        return o;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- ACLs */
+
+#define ALL_USERS "http://cam.qcloud.com/groups/global/AllUsers"
+
+static unsigned permission_bits(const char *p)
+{
+    if (!p) return 0;
+    if (!strcmp(p, "FULL_CONTROL")) return ACL_READ | ACL_WRITE | ACL_READ_ACP | ACL_WRITE_ACP;
+    if (!strcmp(p, "READ")) return ACL_READ;
+    if (!strcmp(p, "WRITE")) return ACL_WRITE;
+    if (!strcmp(p, "READ_ACP")) return ACL_READ_ACP;
+    if (!strcmp(p, "WRITE_ACP")) return ACL_WRITE_ACP;
+    return 0;
+}
+
+/* What a stored ACL grants anonymous callers. Canned ACLs are about data
+ * only (public-read: READ, public-read-write: READ and WRITE), never about
+ * the ACL or any configuration; an AccessControlPolicy grants exactly what
+ * its AllUsers grants say. */
+unsigned acl_anonymous_grants(const char *acl)
+{
+    if (!acl) return 0;
+    if (!strcmp(acl, "public-read")) return ACL_READ;
+    if (!strcmp(acl, "public-read-write")) return ACL_READ | ACL_WRITE;
+    if (acl[0] != '<') return 0; /* private, default */
+    cos_access_control_policy *p = NULL;
+    unsigned bits = 0;
+    if (cos_xml_parse(&cos_xs_access_control_policy, acl, strlen(acl), (void **)&p, NULL) == 0) {
+        for (size_t i = 0; i < p->grants_count; i++) {
+            const cos_grant *g = &p->grants[i];
+            if (g->grantee && g->grantee->uri && !strcmp(g->grantee->uri, ALL_USERS)) bits |= permission_bits(g->permission);
+        }
+    }
+    cos_xml_free(&cos_xs_access_control_policy, p);
+    return bits;
+}
+
+/* ---------------------------------------------------------------- decisions */
+
+static sts_decision eval_either(const sts_policy *p, const char *action, const char *alt, const char *resource,
+                                const char *principal)
+{
+    sts_access a = { action, resource };
+    sts_decision d = sts_policy_eval(p, &a, principal);
+    if (alt && d != STS_DENY) {
+        a.action = alt;
+        sts_decision d2 = sts_policy_eval(p, &a, principal);
+        if (d2 != STS_NO_MATCH) d = d2;
+    }
+    return d;
+}
+
+char *authz_owner_principal(const server *srv)
+{
+    return cos_sprintf("qcs::cam::uin/%s:uin/%s", srv->cfg.appid, srv->cfg.appid);
+}
+
+bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, const char *bucket, const char *key,
+                  bool object_level, char *why, size_t why_len)
+{
+    server *srv = r->srv;
+    bool owner = r->principal && !r->tmp_key;
+    if (!bucket) { /* GetService: resource "*", as COS documents */
+        if (owner) return true;
+        if (r->tmp_key && r->tmp_key->policy && eval_either(r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
+            return true;
+        snprintf(why, why_len, "%s", r->tmp_key ? "the temporary key's policy does not allow name/cos:GetService on *"
+                                                : "anonymous access is not allowed");
+        return false;
+    }
+    char *region = NULL, *bacl = NULL, *pol = NULL;
+    size_t plen = 0;
+    bool exists = store_bucket_get(srv->st, bucket, &region, &bacl, NULL) == 0;
+    /* the bucket's own region; a bucket that does not exist yet is in the
+       region the request names (routing checked its characters) */
+    char *resource = cos_sprintf("qcs::cos:%s:uid/%s:%s/%s", exists && region ? region : r->region ? r->region : "",
+                                 srv->cfg.appid, bucket, key ? key : "");
+    sts_policy *bp = NULL;
+    if (exists && store_config_get(srv->st, bucket, "policy", &pol, &plen) == 0) bp = sts_policy_parse(pol, plen, NULL);
+    char *me = r->principal ? authz_owner_principal(srv) : NULL;
+    sts_decision bucket_d = bp ? eval_either(bp, action, alt, resource, me) : STS_NO_MATCH;
+    bool ok = false;
+    if (owner) {
+        /* the owner keeps the bucket policy APIs, so a Deny cannot lock it out for good */
+        ok = bucket_d != STS_DENY || strstr(action, "BucketPolicy") != NULL;
+        if (!ok) snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
+    } else if (r->tmp_key) {
+        sts_decision d = r->tmp_key->policy ? eval_either(r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
+        ok = d == STS_ALLOW && bucket_d != STS_DENY;
+        if (!r->tmp_key->policy) snprintf(why, why_len, "a temporary key without a policy is allowed nothing");
+        else if (d != STS_ALLOW) snprintf(why, why_len, "the temporary key's policy does not allow %s on %s", action, resource);
+        else if (!ok) snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
+    } else if (bucket_d == STS_DENY) {
+        snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
+    } else if (bucket_d == STS_ALLOW) {
+        ok = true;
+    } else if (exists && acl) {
+        unsigned grants = 0;
+        bool own_acl = false;
+        if (object_level && key && (acl & (ACL_READ | ACL_READ_ACP | ACL_WRITE_ACP))) {
+            /* an object's own ACL decides reads of it; "default" defers to the bucket's */
+            obj_meta m;
+            if (store_object_get(srv->st, bucket, key, &m) == 0) {
+                if (m.acl && strcmp(m.acl, "default") != 0) {
+                    own_acl = true;
+                    grants = acl_anonymous_grants(m.acl);
+                }
+                obj_meta_clear(&m);
+            }
+        }
+        if (!own_acl) grants = acl_anonymous_grants(bacl);
+        /* ACP grants are never inherited: the bucket's ACL says nothing about an object's ACL */
+        if (object_level && !own_acl) grants &= ~(unsigned)(ACL_READ_ACP | ACL_WRITE_ACP);
+        ok = (grants & acl) != 0;
+        if (!ok) snprintf(why, why_len, "anonymous access is not allowed (%s on %s)", action, resource);
+    } else {
+        snprintf(why, why_len, "anonymous access is not allowed (%s on %s)", action, resource);
+    }
+    sts_policy_free(bp);
+    free(pol);
+    free(me);
+    free(resource);
+    free(region);
+    free(bacl);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- per request */
+
+/* "bucket-appid.cos.region.myqcloud.com/key" or "/bucket-appid/key" (key URL-encoded). */
+int parse_copy_source(const char *src, char **bucket, char **key)
+{
+    if (!src) return -1;
+    const char *p = src;
+    if (*p == '/') {
+        p++;
+        const char *slash = strchr(p, '/');
+        if (!slash) return -1;
+        *bucket = cos_strndup(p, (size_t)(slash - p));
+        p = slash + 1;
+    } else {
+        const char *cos = strstr(p, ".cos.");
+        const char *slash = strchr(p, '/');
+        if (!cos || !slash || cos > slash) return -1;
+        *bucket = cos_strndup(p, (size_t)(cos - p));
+        p = slash + 1;
+    }
+    size_t n = strcspn(p, "?");
+    *key = cos_uri_decode(p, n);
+    if (!*key) *key = cos_strndup(p, n);
+    return **key ? 0 : -1;
+}
+
+char *post_form_key(req *r)
+{
+    const char *tmpl = cos_kvlist_get(&r->form, "key");
+    if (!tmpl || !*tmpl) return NULL;
+    const char *fname = cos_kvlist_get(&r->form, "x-filename");
+    cos_buf k = COS_BUF_INIT;
+    for (const char *p = tmpl; *p;) { /* ${filename} */
+        if (!strncmp(p, "${filename}", 11)) {
+            cos_buf_puts(&k, fname ? fname : "");
+            p += 11;
+        } else {
+            cos_buf_putc(&k, *p++);
+        }
+    }
+    return cos_buf_detach(&k);
+}
+
+int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
+{
+    char why[512] = "";
+    if (op->flags & OPF_PREFLIGHT) return 0; /* CORS preflight is anonymous by design; the CORS rules decide */
+    const char *key = r->key;
+    char *form_key = NULL;
+    if (op->flags & OPF_FORM) {
+        form_key = post_form_key(r);
+        if (!form_key) return 0; /* the handler answers that the form has no key */
+        key = form_key;
+    } else if (op->flags & OPF_LISTING) {
+        key = req_arg(r, "prefix"); /* COS allows a listing whose prefix lies inside the resource */
+        if (!key) key = "";
+    }
+    bool ok = true;
+    if (!(op->flags & OPF_PER_KEY) || !r->principal) /* a multi-delete's keys are checked by its handler */
+        ok = authz_allows(r, op->action, op->alt_action, op->acl, r->bucket, key,
+                          op->level == L_OBJECT || (op->flags & OPF_FORM), why, sizeof why);
+    if (ok && (op->flags & OPF_COPY)) {
+        char *sb = NULL, *sk = NULL;
+        if (parse_copy_source(req_header(r, "x-cos-copy-source"), &sb, &sk) == 0)
+            ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, why, sizeof why);
+        /* unparseable: the handler refuses it before reading anything */
+        free(sb);
+        free(sk);
+    }
+    free(form_key);
+    if (ok) return 0;
+    *ret = send_error(r, "AccessDenied", "Access Denied: %s", why);
+    return -1;
+}
