@@ -50,17 +50,68 @@ static void etag_of(const unsigned char md5[16], char out[80])
 static const char *const KEPT_HEADERS[] = { "Content-Type", "Cache-Control", "Content-Disposition",
                                             "Content-Encoding", "Content-Language", "Expires" };
 
+/* Stored object headers are "Name: value\n" records. Only stored_header_add
+ * writes one: it keeps the names an object may have, and refuses a name that
+ * is not an HTTP token or a value with a control character, so no value can
+ * start a record of its own (a Set-Cookie, an ACAO, an appendable mark). They
+ * are read back record by record, never by substring. */
+static bool header_name_kept(const char *name)
+{
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.", *p)))
+            return false;
+    if (cos_starts_with_ci(name, "x-cos-meta-") && name[11]) return true;
+    if (cos_streq_ci(name, "x-cos-tagging") || cos_streq_ci(name, "x-cos-object-type")) return true;
+    for (size_t i = 0; i < COS_ARRAY_LEN(KEPT_HEADERS); i++)
+        if (cos_streq_ci(name, KEPT_HEADERS[i])) return true;
+    return false;
+}
+
+static bool stored_header_add(cos_buf *b, const char *name, const char *value)
+{
+    if (!header_name_kept(name)) return false;
+    for (const unsigned char *p = (const unsigned char *)(value ? value : ""); *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) return false;
+    cos_buf_printf(b, "%s: %s\n", name, value ? value : "");
+    return true;
+}
+
+/* The value of the record named name (malloc'd), or NULL. */
+static char *stored_header_get(const char *headers, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = headers ? headers : ""; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len > n && p[n] == ':' && !strncasecmp(p, name, n)) {
+            const char *v = p + n + 1;
+            while (*v == ' ') v++;
+            return cos_strndup(v, (size_t)(p + len - v));
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    return NULL;
+}
+
+static bool stored_header_is(const char *headers, const char *name, const char *value)
+{
+    char *v = stored_header_get(headers, name);
+    bool is = v && !strcmp(v, value);
+    free(v);
+    return is;
+}
+
 typedef struct hdr_collect { cos_buf *b; } hdr_collect;
 static enum MHD_Result collect_meta(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
     hdr_collect *h = cls;
     if (cos_starts_with_ci(key, "x-cos-meta-") || cos_streq_ci(key, "x-cos-tagging")) {
-        cos_buf_printf(h->b, "%s: %s\n", key, value ? value : "");
+        stored_header_add(h->b, key, value);
         return MHD_YES;
     }
     for (size_t i = 0; i < COS_ARRAY_LEN(KEPT_HEADERS); i++)
-        if (cos_streq_ci(key, KEPT_HEADERS[i])) cos_buf_printf(h->b, "%s: %s\n", KEPT_HEADERS[i], value ? value : "");
+        if (cos_streq_ci(key, KEPT_HEADERS[i])) stored_header_add(h->b, KEPT_HEADERS[i], value);
     return MHD_YES;
 }
 
@@ -70,7 +121,9 @@ static char *request_object_headers(req *r)
     cos_buf_puts(&b, "");
     hdr_collect h = { &b };
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_meta, &h);
-    if (!strstr(b.data, "Content-Type:")) cos_buf_puts(&b, "Content-Type: application/octet-stream\n");
+    char *ct = stored_header_get(b.data, "Content-Type");
+    if (!ct) cos_buf_puts(&b, "Content-Type: application/octet-stream\n");
+    free(ct);
     return cos_buf_detach(&b);
 }
 
@@ -81,11 +134,13 @@ static char *form_object_headers(req *r)
     cos_buf_puts(&b, "");
     for (size_t i = 0; i < r->form.count; i++) {
         const char *k = r->form.items[i].name, *v = r->form.items[i].value;
-        if (cos_starts_with_ci(k, "x-cos-meta-")) cos_buf_printf(&b, "%s: %s\n", k, v);
+        if (cos_starts_with_ci(k, "x-cos-meta-")) stored_header_add(&b, k, v);
         for (size_t j = 0; j < COS_ARRAY_LEN(KEPT_HEADERS); j++)
-            if (cos_streq_ci(k, KEPT_HEADERS[j]) && *v) cos_buf_printf(&b, "%s: %s\n", KEPT_HEADERS[j], v);
+            if (cos_streq_ci(k, KEPT_HEADERS[j]) && *v) stored_header_add(&b, KEPT_HEADERS[j], v);
     }
-    if (!strstr(b.data, "Content-Type:")) cos_buf_puts(&b, "Content-Type: application/octet-stream\n");
+    char *ct = stored_header_get(b.data, "Content-Type");
+    if (!ct) cos_buf_puts(&b, "Content-Type: application/octet-stream\n");
+    free(ct);
     return cos_buf_detach(&b);
 }
 
@@ -99,7 +154,10 @@ static void add_stored_headers(struct MHD_Response *resp, const char *headers, r
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         const char *colon = memchr(p, ':', len);
-        if (colon) {
+        char *peek = colon ? cos_strndup(p, (size_t)(colon - p)) : NULL;
+        bool kept = peek && header_name_kept(peek); /* a record written before the names were checked */
+        free(peek);
+        if (colon && kept) {
             char *name = cos_strndup(p, (size_t)(colon - p));
             const char *v = colon + 1;
             while (*v == ' ') v++;
@@ -192,6 +250,8 @@ static enum MHD_Result put_bucket(req *r)
 
 static enum MHD_Result acl_doc(req *r, const char *acl)
 {
+    if (acl[0] == '<') /* an AccessControlPolicy as it was set: its grants exactly */
+        return send_buffer(r, 200, "application/xml", cos_strdup(acl), strlen(acl), NULL);
     cos_access_control_policy p = { 0 };
     char *id = owner_id(r);
     cos_owner owner = { id, id };
@@ -206,24 +266,26 @@ static enum MHD_Result acl_doc(req *r, const char *acl)
     return ret;
 }
 
-/* ACL from x-cos-acl, or from an AccessControlPolicy body (AllUsers grants). */
-static const char *acl_from_request(req *r)
+/* ACL from x-cos-acl (a canned name), or an AccessControlPolicy body, kept
+ * as sent so that GET ?acl returns its grants exactly (authz.c reads what
+ * they grant). malloc'd; NULL if invalid. */
+static char *acl_from_request(req *r)
 {
     const char *h = req_header(r, "x-cos-acl");
-    if (h) return canned_acl(h);
-    if (!r->body.len) return "private";
+    if (h) return canned_acl(h) ? cos_strdup(h) : NULL;
+    if (!r->body.len) return cos_strdup("private");
     cos_access_control_policy *p = NULL;
     if (cos_xml_parse(&cos_xs_access_control_policy, r->body.data, r->body.len, (void **)&p, NULL) != 0) return NULL;
-    bool read = false, write = false;
+    bool ok = true;
     for (size_t i = 0; i < p->grants_count; i++) {
         const cos_grant *g = &p->grants[i];
-        if (g->grantee && g->grantee->uri && strstr(g->grantee->uri, "AllUsers") && g->permission) {
-            read |= !strcmp(g->permission, "READ") || !strcmp(g->permission, "FULL_CONTROL");
-            write |= !strcmp(g->permission, "WRITE") || !strcmp(g->permission, "FULL_CONTROL");
-        }
+        static const char *const PERMS[] = { "READ", "WRITE", "FULL_CONTROL", "READ_ACP", "WRITE_ACP" };
+        bool known = false;
+        for (size_t k = 0; k < COS_ARRAY_LEN(PERMS) && g->permission; k++) known |= !strcmp(g->permission, PERMS[k]);
+        ok &= known && g->grantee && (g->grantee->id || g->grantee->uri);
     }
     cos_xml_free(&cos_xs_access_control_policy, p);
-    return write ? "public-read-write" : read ? "public-read" : "private";
+    return ok ? cos_strndup(r->body.data, r->body.len) : NULL;
 }
 
 static const cos_xml_schema *config_schema(const char *kind)
@@ -929,7 +991,7 @@ static enum MHD_Result append_object(req *r)
     obj_meta old;
     bool exists = store_object_get(r->srv->st, r->bucket, r->key, &old) == 0;
     uint64_t cur = exists ? old.size : 0;
-    if (exists && (!old.headers || !strstr(old.headers, "x-cos-object-type: appendable"))) {
+    if (exists && !stored_header_is(old.headers, "x-cos-object-type", "appendable")) {
         obj_meta_clear(&old);
         return send_error(r, "ObjectNotAppendable", "This object is not appendable");
     }
@@ -1065,12 +1127,13 @@ static enum MHD_Result object_acl(req *r)
     if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0) return send_error(r, "NoSuchKey", "The specified key does not exist.");
     enum MHD_Result ret;
     if (!strcmp(r->method, "PUT")) {
-        const char *acl = acl_from_request(r);
+        char *acl = acl_from_request(r);
         if (!acl) ret = send_error(r, "MalformedXML", "invalid ACL");
         else {
             store_object_set(r->srv->st, r->bucket, r->key, "acl", acl);
             ret = send_empty(r, 200);
         }
+        free(acl);
     } else {
         char *bacl = NULL;
         store_bucket_get(r->srv->st, r->bucket, NULL, &bacl, NULL);
@@ -1406,9 +1469,10 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     if (!strcmp(m, "HEAD")) ret = send_empty(r, 200);
     else if (sub && !strcmp(sub, "acl")) {
         if (!strcmp(m, "PUT")) {
-            const char *acl = acl_from_request(r);
+            char *acl = acl_from_request(r);
             ret = acl ? (store_bucket_set_acl(r->srv->st, r->bucket, acl), send_empty(r, 200))
                       : send_error(r, "MalformedXML", "invalid ACL");
+            free(acl);
         } else {
             ret = acl_doc(r, bacl ? bacl : "private");
         }
@@ -1522,6 +1586,21 @@ static bool form_ok(req *r, enum MHD_Result *ret)
     return ok;
 }
 
+static enum MHD_Result find_override(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (!strncasecmp(key, "response-", 9)) *(bool *)cls = true;
+    return MHD_YES;
+}
+
+static bool has_response_override(req *r)
+{
+    bool found = false;
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, find_override, &found);
+    return found;
+}
+
 /* A region's name is letters, digits and '-' (it becomes part of a policy
  * resource, where ':' or '/' would change what it names). */
 static bool region_name_ok(const char *s)
@@ -1558,6 +1637,8 @@ enum MHD_Result handle_request(req *r)
         if (other) return send_error(r, "AccessDenied", "Access Denied: the bucket is not in region %s.", r->region);
     }
     if ((op->flags & OPF_FORM) && !form_ok(r, &ret)) return ret;
+    if (!r->principal && has_response_override(r)) /* as in S3: rewriting the answer's headers takes a signature */
+        return send_error(r, "AccessDenied", "Access Denied: response-* parameters need a signed request.");
     if (authorize_request(r, op, &ret) != 0) return ret;
     if (!r->bucket) return get_service(r);
     return r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
