@@ -352,7 +352,10 @@ static enum MHD_Result put_config(req *r, const char *kind)
             free(msg);
             return e;
         }
+        bool named = sts_policy_names_principals(p);
         sts_policy_free(p);
+        if (!named) /* COS requires them; without, a statement would be everyone's */
+            return send_error(r, "MalformedPolicy", "every statement of a bucket policy needs a principal");
     } else {
         void *doc = NULL;
         cos_error *err = NULL;

@@ -122,6 +122,13 @@ sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg)
     return p;
 }
 
+bool sts_policy_names_principals(const sts_policy *p)
+{
+    for (size_t i = 0; p && i < p->n; i++)
+        if (!p->st[i].nprincipals) return false;
+    return p != NULL;
+}
+
 /* Glob with '*' only, iterative (backtracking to the last star) so that a
  * hostile pattern like "*a*a*a*a*b" cannot make evaluation exponential. */
 static bool glob(const char *pat, const char *s)

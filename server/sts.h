@@ -20,6 +20,9 @@ typedef struct sts_policy sts_policy;
 /* Parse policy JSON; NULL and *errmsg (malloc'd) when malformed. */
 sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg);
 void sts_policy_free(sts_policy *p);
+/* Whether every statement names its principals (a bucket policy must: one
+ * without would apply to everyone, anonymous callers included). */
+bool sts_policy_names_principals(const sts_policy *p);
 
 /* What a request wants to do: one (action, resource) pair. The resource is
  * built by the server from trusted parts (the bucket's stored region, the

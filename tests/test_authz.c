@@ -413,6 +413,14 @@ static void test_policy_principals_are_exact(void)
                      "\"action\":[\"name/cos:GetObject\"],\"resource\":[\"qcs::cos:ap-guangzhou:uid/" APPID ":" PRIV "/*\"]}]}");
     EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
     EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "policy", NULL), 204, NULL);
+    /* a statement without a principal would be everyone's: refused */
+    EXPECT(sub(&OWNER, "PUT", PRIV, "/", "policy",
+               "{\"statement\":[{\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\"*\"]}]}"),
+           400, "MalformedPolicy");
+    EXPECT(sub(&OWNER, "PUT", PRIV, "/", "policy",
+               "{\"statement\":[{\"principal\":{\"qcs\":[\"*\"]},\"effect\":\"Allow!\",\"action\":[\"*\"],\"resource\":[\"*\"]}]}"),
+           400, "MalformedPolicy");
+    EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
     /* COS's anonymous principal, in a Deny, beats a public-read ACL */
     put_policy(PUBR, "{\"statement\":[{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},\"effect\":\"deny\","
                      "\"action\":[\"name/cos:GetObject\"],\"resource\":[\"qcs::cos:ap-guangzhou:uid/" APPID ":" PUBR "/a.txt\"]}]}");
