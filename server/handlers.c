@@ -269,10 +269,64 @@ static enum MHD_Result acl_doc(req *r, const char *acl)
 /* ACL from x-cos-acl (a canned name), or an AccessControlPolicy body, kept
  * as sent so that GET ?acl returns its grants exactly (authz.c reads what
  * they grant). malloc'd; NULL if invalid. */
+/* x-cos-grant-read: id="qcs::cam::uin/1:uin/2",uri="http://cam.qcloud.com/groups/global/AllUsers" (and
+ * -write, -full-control, -read-acp, -write-acp) as an AccessControlPolicy; NULL if none, "" if malformed. */
+static char *acl_from_grant_headers(req *r)
+{
+    static const char *const H[][2] = { { "x-cos-grant-read", "READ" }, { "x-cos-grant-write", "WRITE" },
+                                        { "x-cos-grant-full-control", "FULL_CONTROL" },
+                                        { "x-cos-grant-read-acp", "READ_ACP" }, { "x-cos-grant-write-acp", "WRITE_ACP" } };
+    cos_buf b = COS_BUF_INIT;
+    bool any = false, bad = false;
+    char *owner = owner_id(r);
+    cos_buf_puts(&b, "<AccessControlPolicy><Owner><ID>");
+    cos_xml_escape(&b, owner, strlen(owner));
+    cos_buf_puts(&b, "</ID><DisplayName>");
+    cos_xml_escape(&b, owner, strlen(owner));
+    cos_buf_puts(&b, "</DisplayName></Owner><AccessControlList>");
+    free(owner);
+    for (size_t i = 0; i < COS_ARRAY_LEN(H); i++) {
+        const char *v = req_header(r, H[i][0]);
+        for (const char *p = v; p && *p && !bad;) {
+            while (*p == ' ' || *p == ',') p++;
+            if (!*p) break;
+            bool uri = !strncasecmp(p, "uri=\"", 5), id = !strncasecmp(p, "id=\"", 4);
+            const char *q = uri ? p + 5 : id ? p + 4 : NULL;
+            const char *end = q ? strchr(q, '"') : NULL;
+            if (!end || end == q) {
+                bad = true;
+                break;
+            }
+            cos_buf_printf(&b, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+                               "xsi:type=\"%s\"><%s>", uri ? "Group" : "CanonicalUser", uri ? "URI" : "ID");
+            cos_xml_escape(&b, q, (size_t)(end - q));
+            cos_buf_printf(&b, "</%s></Grantee><Permission>%s</Permission></Grant>", uri ? "URI" : "ID", H[i][1]);
+            any = true;
+            p = end + 1;
+        }
+    }
+    cos_buf_puts(&b, "</AccessControlList></AccessControlPolicy>");
+    if (bad) {
+        cos_buf_free(&b);
+        return cos_strdup("");
+    }
+    if (!any) {
+        cos_buf_free(&b);
+        return NULL;
+    }
+    return cos_buf_detach(&b);
+}
+
 static char *acl_from_request(req *r)
 {
     const char *h = req_header(r, "x-cos-acl");
     if (h) return canned_acl(h) ? cos_strdup(h) : NULL;
+    char *granted = acl_from_grant_headers(r);
+    if (granted && !*granted) {
+        free(granted);
+        return NULL;
+    }
+    if (granted) return granted;
     if (!r->body.len) return cos_strdup("private");
     cos_access_control_policy *p = NULL;
     if (cos_xml_parse(&cos_xs_access_control_policy, r->body.data, r->body.len, (void **)&p, NULL) != 0) return NULL;

@@ -751,6 +751,18 @@ static void test_sign_parameter_and_acl_grants(void)
     EXPECT(sub(ANON, "GET", PRIV, "/secret.txt", "acl", NULL), 200, NULL);
     EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
     EXPECT(sub(ANON, "PUT", PRIV, "/secret.txt", "acl", acl), 403, "AccessDenied");
+    /* the same through x-cos-grant-* headers */
+    cos_kv g[] = { { "x-cos-grant-read", "uri=\"http://cam.qcloud.com/groups/global/AllUsers\"" },
+                   { "x-cos-grant-full-control", "id=\"qcs::cam::uin/100000000001:uin/100000000003\"" } };
+    call c2 = { "PUT", PRIV, "/secret.txt?acl", "/secret.txt", &OWNER, (cos_kv[]){ { "acl", "" } }, 1, g, 2, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&c2), 200, NULL);
+    r = sub(&OWNER, "GET", PRIV, "/secret.txt", "acl", NULL);
+    CHECK(r.body && strstr(r.body, "uin/100000000003") && strstr(r.body, "FULL_CONTROL"));
+    reply_free(&r);
+    EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 200, NULL);
+    EXPECT(sub(ANON, "GET", PRIV, "/secret.txt", "acl", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OWNER, "PUT", PRIV, "/secret.txt", "acl", NULL), 200, NULL); /* back to private */
+    EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
 }
 
 /* ---------------------------------------------------------------- #18 item 1 */
