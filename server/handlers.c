@@ -1658,8 +1658,8 @@ static bool has_response_override(req *r)
     return found;
 }
 
-/* A region's name is letters, digits and '-' (it becomes part of a policy
- * resource, where ':' or '/' would change what it names). */
+/* A region's (and a bucket's) name is letters, digits and '-' (it becomes
+ * part of a policy resource, where ':' or '/' would change what it names). */
 static bool region_name_ok(const char *s)
 {
     if (!s || !*s || strlen(s) > 64) return false;
@@ -1679,6 +1679,8 @@ enum MHD_Result handle_request(req *r)
                                            "leaving the bucket).");
     if (r->region && !region_name_ok(r->region))
         return send_error(r, "InvalidURI", "The region in the Host header is not a region name.");
+    if (r->bucket && !region_name_ok(r->bucket)) /* bucket names have the same alphabet; anything else names no bucket */
+        return send_error(r, "InvalidBucketName", "The bucket name must have lower-case letters, digits and '-' only.");
     if (authenticate(r, &ret) != 0) return ret;
     const char *unimplemented = NULL;
     const op_def *op = route_request(r, &unimplemented);

@@ -612,6 +612,15 @@ static void test_connection_flood(void)
     for (int i = 0; i < n; i++)
         if (fds[i] >= 0) close(fds[i]);
     free(fds);
+    /* a connection that never sends its request is closed by the server (the
+       60 s receive timeout is the failure bound: the header timeout is 10 s) */
+    int silent = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = { 60, 0 };
+    setsockopt(silent, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    CHECK(connect(silent, (struct sockaddr *)&sa, sizeof sa) == 0);
+    char byte;
+    CHECK(recv(silent, &byte, 1, 0) == 0); /* EOF, not EAGAIN */
+    close(silent);
     /* and after they are gone */
     pid = fork();
     if (pid == 0) {
