@@ -72,7 +72,7 @@ static const op_def OPS[] = {
     { COS_OP_PUT_BUCKET_LOGGING,   "PUT",    "logging",     L_BUCKET, A("PutBucketLogging"),          NULL,                        0,             0 },
     { COS_OP_GET_BUCKET_LOGGING,   "GET",    "logging",     L_BUCKET, A("GetBucketLogging"),          NULL,                        0,             0 },
     { COS_OP_PUT_BUCKET_INVENTORY, "PUT",    "inventory",   L_BUCKET, A("PutBucketInventory"),        NULL,                        0,             0 },
-    { COS_OP_GET_BUCKET_INVENTORY, "GET",    "inventory",   L_BUCKET, A("GetBucketInventory"),        NULL,                        0,             OPF_WITH_ID },
+    { COS_OP_GET_BUCKET_INVENTORY, "GET",    "inventory",   L_BUCKET, A("GetBucketInventory"),        NULL,                        0,             0 },
     { COS_OP_LIST_BUCKET_INVENTORY, "GET",   "inventory",   L_BUCKET, A("ListBucketInventory"),       A("GetBucketInventory"),     0,             0 },
     { COS_OP_DELETE_BUCKET_INVENTORY, "DELETE", "inventory", L_BUCKET, A("DeleteBucketInventory"),    NULL,                        0,             0 },
     { COS_OP_PUT_BUCKET_ACCELERATE, "PUT",   "accelerate",  L_BUCKET, A("PutBucketAccelerate"),       NULL,                        0,             0 },
@@ -126,19 +126,17 @@ static const char *const NOT_IMPLEMENTED[] = {
     "select", "rename", "retention", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
     "publicAccessBlock", "ownershipControls", "meta-query", "ci-process", "image_process", "guetzli" };
 
-static bool has_arg(req *r, const char *name) { return req_has_arg(r, name); }
-
 const op_def *route_request(req *r, const char **unimplemented)
 {
     *unimplemented = NULL;
     for (size_t i = 0; i < COS_ARRAY_LEN(NOT_IMPLEMENTED); i++)
-        if (has_arg(r, NOT_IMPLEMENTED[i])) {
+        if (req_has_arg(r, NOT_IMPLEMENTED[i])) {
             *unimplemented = NOT_IMPLEMENTED[i];
             return NULL;
         }
     const char *sub = NULL;
     for (size_t i = 0; i < COS_ARRAY_LEN(IMPLEMENTED) && !sub; i++)
-        if (has_arg(r, IMPLEMENTED[i])) sub = IMPLEMENTED[i];
+        if (req_has_arg(r, IMPLEMENTED[i])) sub = IMPLEMENTED[i];
     int level = !r->bucket ? L_SERVICE : r->key ? L_OBJECT : L_BUCKET;
     bool copy = level == L_OBJECT && !strcmp(r->method, "PUT") && req_header(r, "x-cos-copy-source");
     bool form = level == L_BUCKET && !strcmp(r->method, "POST") && r->pp && !sub;
@@ -147,6 +145,7 @@ const op_def *route_request(req *r, const char **unimplemented)
         if (o->level != level || strcmp(o->method, r->method) != 0) continue;
         if (o->sub ? !sub || strcmp(o->sub, sub) != 0 : sub != NULL) continue;
         if (!!(o->flags & OPF_COPY) != copy || !!(o->flags & OPF_FORM) != form) continue;
+        /* ?inventory with an id is one configuration, without it the list */
         if (o->op == COS_OP_GET_BUCKET_INVENTORY && !req_arg(r, "id")) continue;
         if (o->op == COS_OP_LIST_BUCKET_INVENTORY && req_arg(r, "id")) continue;
         return o;

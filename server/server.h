@@ -204,7 +204,6 @@ enum {
     OPF_PER_KEY = 8,     /* multi-delete: DeleteObject on each key, in the handler */
     OPF_PREFLIGHT = 16,  /* OPTIONS: anonymous, the CORS rules decide */
     OPF_POLICY = 32,     /* a bucket policy API */
-    OPF_WITH_ID = 64,
 };
 typedef struct op_def {
     cos_op op;              /* libcos's operation (cos_op_name gives the SDK's name) */
