@@ -266,9 +266,6 @@ static enum MHD_Result acl_doc(req *r, const char *acl)
     return ret;
 }
 
-/* ACL from x-cos-acl (a canned name), or an AccessControlPolicy body, kept
- * as sent so that GET ?acl returns its grants exactly (authz.c reads what
- * they grant). malloc'd; NULL if invalid. */
 /* x-cos-grant-read: id="qcs::cam::uin/1:uin/2",uri="http://cam.qcloud.com/groups/global/AllUsers" (and
  * -write, -full-control, -read-acp, -write-acp) as an AccessControlPolicy; NULL if none, "" if malformed. */
 static char *acl_from_grant_headers(req *r)
@@ -317,6 +314,9 @@ static char *acl_from_grant_headers(req *r)
     return cos_buf_detach(&b);
 }
 
+/* ACL from x-cos-acl (a canned name), x-cos-grant-* headers, or an
+ * AccessControlPolicy body, kept as sent so that GET ?acl returns its grants
+ * exactly (authz.c reads what they grant). malloc'd; NULL if invalid. */
 static char *acl_from_request(req *r)
 {
     const char *h = req_header(r, "x-cos-acl");
@@ -682,15 +682,15 @@ static enum MHD_Result delete_multiple(req *r)
     cos_delete_result res = { 0 };
     res.deleted = calloc(d->objects_count + 1, sizeof *res.deleted);
     res.errors = calloc(d->objects_count + 1, sizeof *res.errors);
-    char (*whys)[512] = calloc(d->objects_count + 1, 512);
     for (size_t i = 0; i < d->objects_count; i++) {
         if (!d->objects[i].key) continue;
         /* each key is a DeleteObject of its own (authz.c): a refused one is an <Error> entry */
-        if (!authz_allows(r, "name/cos:DeleteObject", NULL, ACL_WRITE, r->bucket, d->objects[i].key, true, whys[i], 512)) {
+        char why[512];
+        if (!authz_allows(r, "name/cos:DeleteObject", NULL, ACL_WRITE, r->bucket, d->objects[i].key, true, why, sizeof why)) {
             cos_delete_error *e = &res.errors[res.errors_count++];
             e->key = d->objects[i].key;
             e->code = (char *)"AccessDenied";
-            e->message = whys[i];
+            e->message = cos_sprintf("Access Denied: %s", why);
             continue;
         }
         store_object_delete(r->srv->st, r->bucket, d->objects[i].key); /* absent keys count as deleted, as in COS */
@@ -698,8 +698,8 @@ static enum MHD_Result delete_multiple(req *r)
     }
     ret = send_doc(r, 200, &cos_xs_delete_result, &res);
     free(res.deleted);
+    for (size_t i = 0; i < res.errors_count; i++) free(res.errors[i].message);
     free(res.errors);
-    free(whys);
     cos_xml_free(&cos_xs_delete_request, d);
     return ret;
 }
