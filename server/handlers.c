@@ -46,72 +46,12 @@ static void etag_of(const unsigned char md5[16], char out[80])
     snprintf(out, 80, "\"%s\"", hex);
 }
 
-/* x-cos-meta-* and the standard headers an object keeps. */
-static const char *const KEPT_HEADERS[] = { "Content-Type", "Cache-Control", "Content-Disposition",
-                                            "Content-Encoding", "Content-Language", "Expires" };
-
-/* Stored object headers are "Name: value\n" records. Only stored_header_add
- * writes one: it keeps the names an object may have, and refuses a name that
- * is not an HTTP token or a value with a control character, so no value can
- * start a record of its own (a Set-Cookie, an ACAO, an appendable mark). They
- * are read back record by record, never by substring. */
-static bool header_name_kept(const char *name)
-{
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.", *p)))
-            return false;
-    if (cos_starts_with_ci(name, "x-cos-meta-") && name[11]) return true;
-    if (cos_streq_ci(name, "x-cos-tagging") || cos_streq_ci(name, "x-cos-object-type")) return true;
-    for (size_t i = 0; i < COS_ARRAY_LEN(KEPT_HEADERS); i++)
-        if (cos_streq_ci(name, KEPT_HEADERS[i])) return true;
-    return false;
-}
-
-static bool stored_header_add(cos_buf *b, const char *name, const char *value)
-{
-    if (!header_name_kept(name)) return false;
-    for (const unsigned char *p = (const unsigned char *)(value ? value : ""); *p; p++)
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) return false;
-    cos_buf_printf(b, "%s: %s\n", name, value ? value : "");
-    return true;
-}
-
-/* The value of the record named name (malloc'd), or NULL. */
-static char *stored_header_get(const char *headers, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = headers ? headers : ""; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        if (len > n && p[n] == ':' && !strncasecmp(p, name, n)) {
-            const char *v = p + n + 1;
-            while (*v == ' ') v++;
-            return cos_strndup(v, (size_t)(p + len - v));
-        }
-        p += len + (nl ? 1 : 0);
-    }
-    return NULL;
-}
-
-static bool stored_header_is(const char *headers, const char *name, const char *value)
-{
-    char *v = stored_header_get(headers, name);
-    bool is = v && !strcmp(v, value);
-    free(v);
-    return is;
-}
-
-typedef struct hdr_collect { cos_buf *b; } hdr_collect;
+/* x-cos-meta-* and the standard headers an object keeps (objhdr.c). */
 static enum MHD_Result collect_meta(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
-    hdr_collect *h = cls;
-    if (cos_starts_with_ci(key, "x-cos-meta-") || cos_streq_ci(key, "x-cos-tagging")) {
-        stored_header_add(h->b, key, value);
-        return MHD_YES;
-    }
-    for (size_t i = 0; i < COS_ARRAY_LEN(KEPT_HEADERS); i++)
-        if (cos_streq_ci(key, KEPT_HEADERS[i])) stored_header_add(h->b, KEPT_HEADERS[i], value);
+    const char *name = objhdr_client_name(key);
+    if (name) objhdr_add(cls, name, value);
     return MHD_YES;
 }
 
@@ -119,58 +59,48 @@ static char *request_object_headers(req *r)
 {
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "");
-    hdr_collect h = { &b };
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_meta, &h);
-    char *ct = stored_header_get(b.data, "Content-Type");
-    if (!ct) cos_buf_puts(&b, "Content-Type: application/octet-stream\n");
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_meta, &b);
+    char *ct = objhdr_get(b.data, "Content-Type");
+    if (!ct) objhdr_add(&b, "Content-Type", "application/octet-stream");
     free(ct);
     return cos_buf_detach(&b);
 }
 
-/* Same, from POST form fields. */
+/* Same, from POST form fields (empty ones are not kept). */
 static char *form_object_headers(req *r)
 {
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "");
     for (size_t i = 0; i < r->form.count; i++) {
-        const char *k = r->form.items[i].name, *v = r->form.items[i].value;
-        if (cos_starts_with_ci(k, "x-cos-meta-")) stored_header_add(&b, k, v);
-        for (size_t j = 0; j < COS_ARRAY_LEN(KEPT_HEADERS); j++)
-            if (cos_streq_ci(k, KEPT_HEADERS[j]) && *v) stored_header_add(&b, KEPT_HEADERS[j], v);
+        const char *name = objhdr_client_name(r->form.items[i].name), *v = r->form.items[i].value;
+        if (name && (*v || cos_starts_with_ci(name, "x-cos-meta-")) && !cos_streq_ci(name, "x-cos-tagging"))
+            objhdr_add(&b, name, v);
     }
-    char *ct = stored_header_get(b.data, "Content-Type");
-    if (!ct) cos_buf_puts(&b, "Content-Type: application/octet-stream\n");
+    char *ct = objhdr_get(b.data, "Content-Type");
+    if (!ct) objhdr_add(&b, "Content-Type", "application/octet-stream");
     free(ct);
     return cos_buf_detach(&b);
 }
 
+typedef struct replay { struct MHD_Response *resp; req *r; } replay;
+
+static const char *const OVERRIDES[][2] = {
+    { "response-content-type", "Content-Type" }, { "response-content-language", "Content-Language" },
+    { "response-expires", "Expires" }, { "response-cache-control", "Cache-Control" },
+    { "response-content-disposition", "Content-Disposition" }, { "response-content-encoding", "Content-Encoding" } };
+
+static void replay_cb(void *ud, const char *name, const char *value)
+{
+    replay *p = ud;
+    for (size_t i = 0; i < COS_ARRAY_LEN(OVERRIDES); i++)
+        if (cos_streq_ci(name, OVERRIDES[i][1]) && req_arg(p->r, OVERRIDES[i][0])) return;
+    MHD_add_response_header(p->resp, name, value);
+}
+
 static void add_stored_headers(struct MHD_Response *resp, const char *headers, req *r)
 {
-    static const char *const OVERRIDES[][2] = {
-        { "response-content-type", "Content-Type" }, { "response-content-language", "Content-Language" },
-        { "response-expires", "Expires" }, { "response-cache-control", "Cache-Control" },
-        { "response-content-disposition", "Content-Disposition" }, { "response-content-encoding", "Content-Encoding" } };
-    for (const char *p = headers ? headers : ""; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        const char *colon = memchr(p, ':', len);
-        char *peek = colon ? cos_strndup(p, (size_t)(colon - p)) : NULL;
-        bool kept = peek && header_name_kept(peek); /* a record written before the names were checked */
-        free(peek);
-        if (colon && kept) {
-            char *name = cos_strndup(p, (size_t)(colon - p));
-            const char *v = colon + 1;
-            while (*v == ' ') v++;
-            char *val = cos_strndup(v, (size_t)(p + len - v));
-            bool overridden = false;
-            for (size_t i = 0; i < COS_ARRAY_LEN(OVERRIDES); i++)
-                if (cos_streq_ci(name, OVERRIDES[i][1]) && req_arg(r, OVERRIDES[i][0])) overridden = true;
-            if (!overridden) MHD_add_response_header(resp, name, val);
-            free(name);
-            free(val);
-        }
-        p += len + (nl ? 1 : 0);
-    }
+    replay p = { resp, r };
+    objhdr_each(headers, replay_cb, &p);
     for (size_t i = 0; i < COS_ARRAY_LEN(OVERRIDES); i++) {
         const char *v = req_arg(r, OVERRIDES[i][0]);
         if (v) MHD_add_response_header(resp, OVERRIDES[i][1], v);
@@ -1048,7 +978,7 @@ static enum MHD_Result append_object(req *r)
     obj_meta old;
     bool exists = store_object_get(r->srv->st, r->bucket, r->key, &old) == 0;
     uint64_t cur = exists ? old.size : 0;
-    if (exists && !stored_header_is(old.headers, "x-cos-object-type", "appendable")) {
+    if (exists && !objhdr_is(old.headers, "x-cos-object-type", "appendable")) {
         obj_meta_clear(&old);
         return send_error(r, "ObjectNotAppendable", "This object is not appendable");
     }
@@ -1076,9 +1006,12 @@ static enum MHD_Result append_object(req *r)
     data_unlink(r->srv->st, r->w.data_id);
     char *headers = exists ? cos_strdup(old.headers) : NULL;
     if (!headers) {
+        cos_buf hb = COS_BUF_INIT;
         char *h = request_object_headers(r);
-        headers = cos_sprintf("%sx-cos-object-type: appendable\n", h);
+        cos_buf_puts(&hb, h);
         free(h);
+        objhdr_add(&hb, "x-cos-object-type", "appendable");
+        headers = cos_buf_detach(&hb);
     }
     if (exists) obj_meta_clear(&old);
     obj_meta m = { 0 };

@@ -36,7 +36,7 @@ typedef struct obj_meta {
     char etag[80];           /* with quotes */
     uint64_t crc64;
     int64_t mtime_ms;
-    char *headers;           /* stored response headers: "Name: value\n" lines */
+    char *headers;           /* stored response headers: records of objhdr.c */
     char *storage_class;
     char *acl;
     char *tagging;           /* Tagging XML or NULL */
@@ -228,6 +228,18 @@ unsigned acl_anonymous_grants(const char *acl);
 char *authz_owner_principal(const server *srv);
 int parse_copy_source(const char *src, char **bucket, char **key);
 char *post_form_key(req *r);  /* the form's key with ${filename} filled in; NULL if none */
+
+/* objhdr.c: the headers an object keeps (obj_meta.headers), as checked records. */
+/* The canonical name of a header a client may store on an object (x-cos-meta-*, x-cos-tagging,
+ * Content-Type and the other standard ones), or NULL. */
+const char *objhdr_client_name(const char *name);
+/* Append a record; false (nothing appended) if the name is not one an object keeps or the
+ * value has a control character. */
+bool objhdr_add(cos_buf *b, const char *name, const char *value);
+/* Each well-formed record, in order. */
+void objhdr_each(const char *headers, void (*fn)(void *ud, const char *name, const char *value), void *ud);
+char *objhdr_get(const char *headers, const char *name); /* malloc'd value, or NULL */
+bool objhdr_is(const char *headers, const char *name, const char *value);
 
 /* handlers.c */
 enum MHD_Result handle_request(req *r);
