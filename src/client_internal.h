@@ -46,6 +46,10 @@ void cred_cache_free(cred_cache *c);
 int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error **err);
 void cred_clear(cos_cred *cr);
 
+/* This thread's cos_async_error() slot, emptied: pass it as the err of an
+ * async call's up-front checks (NULL if out of memory). */
+cos_error **client_async_error_slot(void);
+
 int64_t client_now_s(const cos_client *c);   /* local clock corrected by the offset */
 void client_log(const cos_client *c, cos_log_level lvl, const char *fmt, ...) COS_PRINTF(3, 4);
 

@@ -31,7 +31,7 @@ static cos_client *client(const char *ca, bool verify)
     test_config(&cfg, &g_srv);
     cfg.protocol = "https:";
     cfg.ca_file = ca;
-    cfg.tls_verify = verify;
+    cfg.tls_insecure = !verify;
     cfg.max_retries = -1; /* a bad certificate must fail at once */
     cos_client *c = NULL;
     cos_error *err = NULL;
