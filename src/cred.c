@@ -105,11 +105,14 @@ static char *scope_key(const cos_auth_request *ar)
     return cos_buf_detach(&b);
 }
 
+/* A key is kept until 30 s before it expires. Its StartTime is not checked:
+ * a backend whose clock runs ahead of ours issues keys that start "in the
+ * future" by the local clock, yet COS judges the KeyTime (which we sign
+ * with: StartTime;ExpiredTime) by its own clock. Refusing them meant calling
+ * the credential callback for every request. */
 static bool usable(const cos_cred *cr, int64_t now)
 {
-    int64_t t = now + 30;
-    if (cr->start_time && t < cr->start_time) return false;
-    return cr->expired_time && t < cr->expired_time;
+    return cr->expired_time && now + 30 < cr->expired_time;
 }
 
 int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error **err)
