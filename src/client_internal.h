@@ -53,6 +53,10 @@ cos_error **client_async_error_slot(void);
 int64_t client_now_s(const cos_client *c);   /* local clock corrected by the offset */
 void client_log(const cos_client *c, cos_log_level lvl, const char *fmt, ...) COS_PRINTF(3, 4);
 
+/* UploadIdCacheLimit: keep the newest `limit` upload checkpoints in the
+ * directory of `checkpoint` (which is kept whatever its age); upload_ids.c. */
+void upload_id_cache_trim(const char *checkpoint, int limit);
+
 /* The transfer manager of a client (transfer code owns its type). */
 struct cos_tasks **client_tasks_slot(cos_client *c);
 void cos_tasks_destroy(struct cos_tasks *t); /* transfer.c */

@@ -807,6 +807,7 @@ static void run_upload(task *t)
         }
     }
     checkpoint_write(t);
+    upload_id_cache_trim(t->checkpoint, c->cfg.upload_id_cache_limit);
     set_state(t, COS_TASK_RUNNING);
     report_progress(t, false);
     int rc = run_parts(t);
