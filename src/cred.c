@@ -218,6 +218,7 @@ static size_t fetch_write(char *d, size_t s, size_t n, void *ud)
 int cos_sts_url_provider(void *url, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
 {
     (void)req;
+    cos_err_reset(err);
     CURL *c = curl_easy_init();
     if (!c) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     fetch_buf f = { COS_BUF_INIT };

@@ -289,11 +289,14 @@ COS_API const char *cos_result_header(const cos_result *res, const char *name);
  */
 typedef void (*cos_done_fn)(void *user_data, int rc, cos_result *res, cos_error *err);
 
-/*
- * The operations. X(function_name, ENUM_SUFFIX, "ApiName", input member, output member)
- * "ApiName" is the official SDK's method name; input is the cos_request.input
- * member it reads (none = no XML body); output is the cos_result.output member
- * it fills (none = headers only).
+/**
+ * The operations, one row each: X(function_name, ENUM_SUFFIX, "ApiName",
+ * input member, output member). "ApiName" is the official SDK's method name;
+ * input is the cos_request.input member it reads (none = no XML body);
+ * output is the cos_result.output member it fills (none = headers only).
+ * Each row gives the enum value COS_OP_ENUM_SUFFIX and the functions
+ * cos_function_name() and cos_function_name_async(); pass your own X to
+ * generate bindings.
  */
 #define COS_OPERATIONS(X) \
     X(get_service,               GET_SERVICE,               "getService",            none,          list_buckets) \
@@ -370,6 +373,7 @@ typedef void (*cos_done_fn)(void *user_data, int rc, cos_result *res, cos_error 
 
 /** Operation identifiers, one per row of COS_OPERATIONS (COS_OP_GET_SERVICE ...). */
 typedef enum cos_op {
+/** Expands one row of COS_OPERATIONS into its cos_op value (defined here only). */
 #define COS_OP_ENUM_(fn, NAME, api, in, out) COS_OP_##NAME,
     COS_OPERATIONS(COS_OP_ENUM_)
 #undef COS_OP_ENUM_
@@ -401,7 +405,9 @@ COS_API int cos_call_async(cos_client *client, cos_op op, const cos_request *req
  */
 COS_API const cos_error *cos_async_error(void);
 
-/* Named forms: cos_put_object(c, req, &res, &err) and cos_put_object_async(c, req, done, ud). */
+/** Expands one row of COS_OPERATIONS into its two named functions,
+ *  cos_put_object(c, req, &res, &err) and cos_put_object_async(c, req, done, ud)
+ *  (defined here only). */
 #define COS_DECLARE_OP_(fn, NAME, api, in, out) \
     COS_API int cos_##fn(cos_client *client, const cos_request *req, cos_result **out, cos_error **err); \
     COS_API int cos_##fn##_async(cos_client *client, const cos_request *req, cos_done_fn done, void *user_data);

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+/** Marks a function exported by libcos (symbols not so marked are hidden). */
 #if defined(_WIN32) && defined(COS_SHARED_BUILD)
 #define COS_API __declspec(dllexport)
 #elif defined(__GNUC__)
