@@ -821,6 +821,17 @@ static void run_upload(task *t)
         return;
     }
     if (rc) return;
+    struct stat now;
+    if (fstat(t->fd, &now) == 0 && (uint64_t)now.st_size != t->total) { /* the parts are not the file */
+        cos_error *e = NULL;
+        cos_err_set(&e, COS_ERR_IO, "%s changed size during the upload (%llu bytes, now %llu); not completed",
+                    t->file_path, (unsigned long long)t->total, (unsigned long long)now.st_size);
+        if (e) e->field = cos_strdup("file_path");
+        abort_upload(t); /* its parts hold neither the old file nor the new one */
+        unlink(t->checkpoint);
+        fail(t, COS_ERR_IO, e);
+        return;
+    }
     cos_result *res = NULL;
     cos_error *err = NULL;
     rc = complete_parts(t, &res, &err);
@@ -837,7 +848,7 @@ static void run_upload(task *t)
     unlink(t->checkpoint);
     t->res = new_result(t);
     t->res->etag = cos_strdup(res->output.complete ? res->output.complete->etag : res->etag);
-    t->res->location = cos_strdup(res->output.complete ? res->output.complete->location : NULL);
+    t->res->location = cos_strdup(res->location);
     t->res->request_id = cos_strdup(res->request_id);
     t->res->upload_id = cos_strdup(t->upload_id);
     t->res->crc64 = crc;

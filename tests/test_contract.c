@@ -166,10 +166,38 @@ static void check_resized_upload_fails(bool grow)
     free(p);
 }
 
+static void grow_on_transfer_progress(void *ud, const cos_progress *pr)
+{
+    resize_on_progress(ud, pr);
+}
+
 static void test_file_changing_size_fails(void)
 {
     check_resized_upload_fails(true);
     check_resized_upload_fails(false);
+    /* a multipart uploadFile: the parts would hold the old size, the file has another */
+    char *p = tmp_path("grows-mp.bin");
+    CHECK_INT(test_write_lcg_file(p, 3 * MIB, 13), 0);
+    resize z = { p, true, 0 };
+    cos_transfer_params up = COS_TRANSFER_PARAMS_INIT;
+    up.bucket = BUCKET;
+    up.key = "grows-mp.bin";
+    up.file_path = p;
+    up.slice_size = MIB;
+    up.chunk_size = MIB;
+    up.no_resume = true;
+    up.on_progress = grow_on_transfer_progress;
+    up.progress_user_data = &z;
+    cos_transfer_result *tr = NULL;
+    cos_error *err = NULL;
+    CHECK_INT(cos_upload_file(g_c, &up, &tr, &err), COS_ERR_IO);
+    CHECK(z.calls > 0);
+    CHECK(tr == NULL);
+    CHECK(err && strstr(cos_error_message(err), "changed size"));
+    CHECK_INT(object_size("grows-mp.bin"), (uint64_t)-1); /* nothing stored under the key */
+    cos_error_free(err);
+    cos_transfer_result_free(tr);
+    free(p);
 }
 
 /* ---------------------------------------------------------------- item 6: location */
