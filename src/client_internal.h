@@ -46,6 +46,9 @@ void cred_cache_free(cred_cache *c);
 int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error **err);
 void cred_clear(cos_cred *cr);
 
+/* The versions of cos_request this library reads (by size; ops.c). */
+extern const size_t cos_request_sizes[COS_REQUEST_VERSION + 1];
+
 /* This thread's cos_async_error() slot, emptied: pass it as the err of an
  * async call's up-front checks (NULL if out of memory). */
 cos_error **client_async_error_slot(void);

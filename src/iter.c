@@ -17,8 +17,6 @@ struct cos_object_iter {
     bool last_page;
 };
 
-static const size_t REQUEST_SIZES[] = { [COS_REQUEST_VERSION] = sizeof(cos_request) };
-
 int cos_object_iter_new(cos_object_iter **out, cos_client *c, const cos_request *caller_req, cos_error **err)
 {
     cos_err_reset(err);
@@ -26,7 +24,7 @@ int cos_object_iter_new(cos_object_iter **out, cos_client *c, const cos_request 
     *out = NULL;
     if (!c) return cos_err_invalid(err, "client", "NULL client");
     cos_request rq;
-    if (COS_OPTIONS_IN(&rq, caller_req, "cos_request", "COS_REQUEST_INIT", REQUEST_SIZES, err)) return COS_ERR_INVALID_ARG;
+    if (COS_OPTIONS_IN(&rq, caller_req, "cos_request", "COS_REQUEST_INIT", cos_request_sizes, err)) return COS_ERR_INVALID_ARG;
     const cos_request *req = &rq;
     if (cos_check_bucket(req->bucket, c->cfg.signer == COS_SIGNER_SIGV4, err)) return COS_ERR_INVALID_ARG;
     cos_object_iter *it = calloc(1, sizeof *it);

@@ -307,7 +307,7 @@ static int md5_of_fd(int fd, uint64_t off, uint64_t len, char b64[32])
     return rc;
 }
 
-static const size_t REQUEST_SIZES[] = { [COS_REQUEST_VERSION] = sizeof(cos_request) };
+const size_t cos_request_sizes[COS_REQUEST_VERSION + 1] = { [COS_REQUEST_VERSION] = sizeof(cos_request) };
 
 /* Validate and build everything but the signature (runs on the caller's thread). */
 static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req, op_call **out, cos_error **err)
@@ -316,7 +316,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     if ((unsigned)op >= COS_OP_COUNT) return cos_err_invalid(err, "op", "unknown operation %d", (int)op);
     if (!caller_req) return cos_err_invalid(err, "req", "missing request");
     cos_request req_in;
-    if (COS_OPTIONS_IN(&req_in, caller_req, "cos_request", "COS_REQUEST_INIT", REQUEST_SIZES, err)) return COS_ERR_INVALID_ARG;
+    if (COS_OPTIONS_IN(&req_in, caller_req, "cos_request", "COS_REQUEST_INIT", cos_request_sizes, err)) return COS_ERR_INVALID_ARG;
     const cos_request *req = &req_in;
     const op_def *def = &OPS[op];
     op_call *k = calloc(1, sizeof *k);

@@ -42,8 +42,9 @@ CM
 check "find_package(cos) offers cos::cos_static with its link interface" cmake -S "$TEST_TMP/fps" -B "$TEST_TMP/fps/b" -DCMAKE_PREFIX_PATH="$PREFIX"
 check "and a static program builds" cmake --build "$TEST_TMP/fps/b"
 check "that needs no libcos.so" bash -c "! ldd $TEST_TMP/fps/b/user_static | grep -q libcos"
-check "make install PREFIX=... is honoured once the build exists" make -s -C "$SRC" install BUILD="$COS_BUILD_DIR" PREFIX="$TEST_TMP/mkprefix" JOBS=1
-check "and installed there" test -f "$TEST_TMP/mkprefix/include/cos/cos.h"
+# (under a DESTDIR, so a make that ignored PREFIX could not touch the system)
+check "make install PREFIX=... is honoured once the build exists" env DESTDIR="$TEST_TMP/dest" make -s -C "$SRC" install BUILD="$COS_BUILD_DIR" PREFIX="$TEST_TMP/mkprefix" JOBS=1
+check "and installed there" test -f "$TEST_TMP/dest$TEST_TMP/mkprefix/include/cos/cos.h"
 check "amalgamation compiles" bash "$SRC/scripts/amalgamate.sh" "$TEST_TMP/amal"
 check "a program links the amalgamation alone" cc ${COS_SANITIZE_FLAGS:-} -std=c11 -I"$TEST_TMP/amal" -DCOS_AMALGAMATED "$TEST_TMP/amal/cos.c" \
   -x c - -o "$TEST_TMP/am" -lcurl -lcrypto -lexpat -lpthread <<'PROG'
