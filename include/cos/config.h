@@ -165,9 +165,10 @@ typedef struct cos_config {
     int max_part_number;          /**< MaxPartNumber; 0 = 10000 */
     int progress_interval_ms;     /**< ProgressInterval; 0 = 1000 */
     int upload_queue_size;        /**< UploadQueueSize; 0 = 10000 */
-    int upload_id_cache_limit;    /**< UploadIdCacheLimit: upload ids remembered for resuming uploads
-                                       (checkpoints in checkpoint_dir); the oldest beyond it are
-                                       forgotten (their parts aborted on the server); 0 = 50 */
+    int upload_id_cache_limit;    /**< UploadIdCacheLimit: interrupted uploads remembered for resuming
+                                       (checkpoints in checkpoint_dir); beyond it the oldest are forgotten
+                                       and start over if retried (their parts stay on the server until
+                                       aborted or expired by a lifecycle rule); 0 = 50 */
     bool upload_check_content_md5;/**< send Content-MD5 with every upload (UploadCheckContentMd5) */
     cos_simple_upload_method simple_upload_method; /**< SimpleUploadMethod; default post */
     bool no_key_simplify_check;   /**< allow getObject keys that resolve to "/" or above it
