@@ -109,7 +109,12 @@ typedef struct cos_transfer_params {
 /** uploadFile: simple upload (SimpleUploadMethod) up to SliceSize, multipart above. */
 COS_API int cos_upload_file(cos_client *client, const cos_transfer_params *p,
                             cos_transfer_result **out, cos_error **err);
-/** uploadFile, async: *id (may be NULL) receives the task id; `done` runs once if this returns 0. */
+/**
+ * uploadFile, async: *id (may be NULL) receives the task id; `done` runs once
+ * if this returns 0. A non-zero return refuses the parameters up front (as the
+ * synchronous form would, naming the field) and cos_async_error() says why;
+ * the same holds for every *_async transfer below.
+ */
 COS_API int cos_upload_file_async(cos_client *client, const cos_transfer_params *p,
                                   cos_transfer_done_fn done, void *user_data, cos_task_id *id);
 
