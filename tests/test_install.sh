@@ -25,6 +25,19 @@ target_link_options(user PRIVATE ${COS_SANITIZE_FLAGS:-})
 CM
 check "find_package(cos) configures" cmake -S "$TEST_TMP/fp" -B "$TEST_TMP/fp/b" -DCMAKE_PREFIX_PATH="$PREFIX"
 check "and builds" cmake --build "$TEST_TMP/fp/b"
+# C++ before C++20 cannot use the designated-initializer macros: it value-
+# initialises and sets the version, which must be exactly COS_CONFIG_INIT.
+cat > "$TEST_TMP/zero.cc" <<'CXX'
+#include <cos/cos.h>
+#include <cstring>
+int main() {
+    cos_config z{}; z.version = COS_CONFIG_VERSION;
+    cos_config i; cos_config_init(&i);
+    cos_url_params u{}; u.version = COS_URL_PARAMS_VERSION;
+    return std::memcmp(&z, &i, sizeof z) != 0 || u.no_signature || z.tls_insecure;
+}
+CXX
+check "a C++11 program's zeroed config is COS_CONFIG_INIT" bash -c "c++ ${COS_SANITIZE_FLAGS:-} -std=c++11 -Wall -Werror $TEST_TMP/zero.cc -o $TEST_TMP/zero \$(pkg-config --cflags --libs cos) -Wl,-rpath,$LIBDIR && $TEST_TMP/zero"
 # libcos.a with what cos.pc says a static link adds (Libs.private: ISA-L,
 # threads) and its Requires.private (the -dev packages' shared libraries)
 check "a static program builds from cos.pc's Libs.private" bash -c "cc ${COS_SANITIZE_FLAGS:-} -std=c11 -Wall -Werror $SRC/examples/readme.c -o $TEST_TMP/pcs \$(pkg-config --cflags cos) $LIBDIR/libcos.a \$(sed -n 's/^Libs.private: //p' $LIBDIR/pkgconfig/cos.pc) \$(pkg-config --libs libcurl libcrypto expat)"
