@@ -163,7 +163,7 @@ static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     if (!finished && now - h->last_progress_ms < h->progress_interval_ms) return 0;
     if (finished && h->last_progress_ms == -1) return 0; /* 100% already reported */
     h->last_progress_ms = finished ? -1 : now;
-    double secs = (double)(now - h->started_ms) / 1000.0;
+    double secs = cos_mono_sec() - h->started_s;
     cos_progress p = { done, total, secs > 0 ? (double)done / secs : 0, total ? (double)done / (double)total : 0 };
     h->on_progress(h->progress_ud, &p);
     return 0;
@@ -384,7 +384,7 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     h->done_ud = ud;
     h->pos = 0;
     h->last_progress_ms = 0;
-    h->started_ms = cos_mono_ms();
+    h->started_s = cos_mono_sec();
     pthread_mutex_lock(&e->submit_lock);
     lane *l = &e->lanes[e->next_lane++ % (unsigned)e->nlanes];
     pthread_mutex_unlock(&e->submit_lock);

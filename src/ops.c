@@ -866,7 +866,7 @@ static step_result call_finish(op_call *k)
     k->rc = 0;
     if (h->on_progress && h->last_progress_ms != -1) { /* the 100% report curl did not make */
         uint64_t n = h->body != BODY_NONE ? h->sent : h->received;
-        double secs = (double)(cos_mono_ms() - k->t0_ms) / 1000.0;
+        double secs = cos_mono_sec() - h->started_s;
         cos_progress p = { n, n, secs > 0 ? (double)n / secs : 0, 1.0 };
         h->last_progress_ms = -1;
         h->on_progress(h->progress_ud, &p);
