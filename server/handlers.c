@@ -1027,9 +1027,9 @@ static enum MHD_Result copy_object(req *r)
     int brc = data_begin(r->srv->st, &w);
     w.no_hash = true;
     if (brc != 0 || copy_range_to(r->srv->st, &w, src.data_id, 0, src.size) != 0 ||
-        data_finish(r->srv->st, &w, md5) != 0) {
+        (brc = data_finish(r->srv->st, &w, md5)) != 0) {
         obj_meta_clear(&src);
-        return send_error(r, "InternalError", "copy failed");
+        return brc < -1 ? store_fail(r, brc) : send_error(r, "InternalError", "copy failed");
     }
     const char *dir = req_header(r, "x-cos-metadata-directive");
     char *headers = dir && !strcasecmp(dir, "Replaced") ? request_object_headers(r) : cos_strdup(src.headers);
