@@ -152,7 +152,7 @@ static int latency(cos_client *c, cos_op op, const char *bucket, long n, int rep
     unsigned seed = 7;
     for (int i = 0; i < reps; i++) {
         char key[64];
-        if (op == COS_OP_PUT_OBJECT) snprintf(key, sizeof key, "lat/%06d", i); /* new keys: the bucket still grows */
+        if (op == COS_OP_PUT_OBJECT) snprintf(key, sizeof key, "lat/%06d", i); /* keys outside the listed range */
         else key_of(rand_r(&seed) % n, key, sizeof key);
         cos_request r = COS_REQUEST_INIT;
         r.bucket = bucket;
@@ -178,13 +178,13 @@ static int latency(cos_client *c, cos_op op, const char *bucket, long n, int rep
     return 0;
 }
 
-static int latencies(cos_client *c, const char *bucket, long n, const char *tag)
+static int latencies(cos_client *c, const char *bucket, long n, const char *tag, int reps)
 {
     static const struct { cos_op op; const char *name; } OPS[] = {
         { COS_OP_HEAD_OBJECT, "head" }, { COS_OP_GET_OBJECT, "get" }, { COS_OP_PUT_OBJECT, "put" } };
     for (size_t i = 0; i < sizeof OPS / sizeof *OPS; i++) {
         double med, p99;
-        if (latency(c, OPS[i].op, bucket, n, 200, &med, &p99)) return 1;
+        if (latency(c, OPS[i].op, bucket, n, reps, &med, &p99)) return 1;
         printf("%s_%s_ms %.2f\n%s_%s_p99_ms %.2f\n", OPS[i].name, tag, med, OPS[i].name, tag, p99);
     }
     return 0;
@@ -197,7 +197,7 @@ static int measure(cos_client *c, const cos_config *cfg, const char *bucket, lon
     marker[strlen(marker) - 8] = '\0';                        /* "k/d50/": just before it */
     long per_dir = n / DIRS;
     double v;
-    const int reps = 15;
+    const int reps = 7;
     if ((v = list_median(c, bucket, NULL, NULL, NULL, 1000, reps)) < 0) return 1;
     printf("page_start_ms %.2f\n", v);
     if ((v = list_median(c, bucket, NULL, NULL, marker, 1000, reps)) < 0) return 1;
@@ -213,7 +213,7 @@ static int measure(cos_client *c, const cos_config *cfg, const char *bucket, lon
     snprintf(prefix, sizeof prefix, "k/d%02d/", DIRS / 2);
     if ((v = list_median(c, bucket, prefix, "/", NULL, per_dir > 1000 ? 1000 : (size_t)per_dir, reps)) < 0) return 1;
     printf("delimiter_dir_ms %.2f\n", v);
-    if (latencies(c, bucket, n, "idle")) return 1;
+    if (latencies(c, bucket, n, "idle", 200)) return 1;
     atomic_bool stop = false;
     atomic_long pages = 0;
     lister *ls = calloc((size_t)nlisters, sizeof *ls);
@@ -222,7 +222,7 @@ static int measure(cos_client *c, const cos_config *cfg, const char *bucket, lon
         pthread_create(&ls[i].t, NULL, lister_main, &ls[i]);
     }
     double t0 = bench_now();
-    int rc = latencies(c, bucket, n, "listing");
+    int rc = latencies(c, bucket, n, "listing", 60); /* behind a slow store each can take seconds */
     double secs = bench_now() - t0;
     atomic_store(&stop, true);
     for (int i = 0; i < nlisters; i++) pthread_join(ls[i].t, NULL);
@@ -238,9 +238,10 @@ int main(int argc, char **argv)
                         "       bench_scale measure ENDPOINT BUCKET N [LISTERS]\n");
         return 2;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* figures appear as they are measured */
     cos_config cfg;
     bench_config(&cfg, argv[2]);
-    cfg.max_retries = 0;
+    cfg.max_retries = -1; /* a failure is reported, not hidden by retries */
     cos_client *c = NULL;
     if (cos_client_new(&c, &cfg, NULL)) return 1;
     int rc;

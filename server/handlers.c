@@ -190,6 +190,16 @@ static bool acl_allows_anonymous(req *r, const char *bucket_acl, const char *obj
     return read && !strcmp(acl, "public-read");
 }
 
+/* A store call failed (STORE_BUSY / STORE_FAILED; or -1, a row that vanished
+ * since the handler saw it): nothing was changed, and the answer says so. */
+static enum MHD_Result store_fail(req *r, int rc)
+{
+    if (rc == STORE_BUSY)
+        return send_error(r, "SlowDown", "The metadata store is busy (%s); please retry.", store_last_error());
+    return send_error(r, "InternalError", "The change was not made: %s",
+                      rc == STORE_FAILED ? store_last_error() : "the resource changed meanwhile");
+}
+
 /* 0 = allowed; otherwise an error was sent. */
 static int authorize(req *r, const char *sub, enum MHD_Result *ret)
 {
@@ -205,7 +215,12 @@ static int authorize(req *r, const char *sub, enum MHD_Result *ret)
     if (r->bucket) {
         char *pol = NULL;
         size_t len = 0;
-        if (store_config_get(r->srv->st, r->bucket, "policy", &pol, &len) == 0) {
+        int prc = store_config_get(r->srv->st, r->bucket, "policy", &pol, &len);
+        if (prc < -1) { /* an unreadable policy may deny: fail closed */
+            *ret = store_fail(r, prc);
+            return -1;
+        }
+        if (prc == 0) {
             sts_policy *p = sts_policy_parse(pol, len, NULL);
             sts_decision d = p ? sts_policy_eval(p, &a, "*") : STS_NO_MATCH;
             sts_policy_free(p);
@@ -231,15 +246,6 @@ static int authorize(req *r, const char *sub, enum MHD_Result *ret)
 
 /* ---------------------------------------------------------------- service and buckets */
 
-/* A store call failed (STORE_BUSY / STORE_FAILED; or -1, a row that vanished
- * since the handler saw it): nothing was changed, and the answer says so. */
-static enum MHD_Result store_fail(req *r, int rc)
-{
-    if (rc == STORE_BUSY)
-        return send_error(r, "SlowDown", "The metadata store is busy (%s); please retry.", store_last_error());
-    return send_error(r, "InternalError", "The change was not made: %s",
-                      rc == STORE_FAILED ? store_last_error() : "the resource changed meanwhile");
-}
 
 static enum MHD_Result get_service(req *r)
 {

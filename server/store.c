@@ -78,8 +78,11 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
     /* The log restarts only once a checkpoint has caught up with it; under a
      * steady stream of writes the thread may never quite do so, so past
      * CKPT_PAGES_MAX (16 MB) this commit catches up itself, as SQLite would. */
-    if (pages >= CKPT_PAGES_MAX) { /* FULL: waits out the thread's checkpoint, then copies all */
-        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_FULL, NULL, NULL);
+    if (pages >= CKPT_PAGES_MAX) {
+        /* RESTART: waits out the thread's checkpoint, copies all, then waits
+           for readers to leave the log, so the next write starts it over
+           (after FULL, a write that began beside a reader kept appending) */
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         return SQLITE_OK;
     }
     pthread_mutex_lock(&s->ckpt_m);
