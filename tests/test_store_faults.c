@@ -380,7 +380,7 @@ static bool private_mounts(void)
         snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
         if (!write_file("/proc/self/gid_map", map)) return false;
     }
-    return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+    return mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0;
 }
 
 /* The server's root is the tmpfs itself (its port file and log sit beside it). */
@@ -459,7 +459,7 @@ static void test_read_only_database(void)
     setup_state();
     /* killed, so the WAL files stay and the database can be read read-only */
     test_server_kill(&s);
-    CHECK(mount(NULL, s.root, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+    CHECK(mount("none", s.root, "tmpfs", MS_REMOUNT | MS_RDONLY, NULL) == 0);
     int status[NWRITES];
     if (test_server_start(&s, NULL) == 0) {
         client_for(&s);
@@ -468,7 +468,7 @@ static void test_read_only_database(void)
     } else {
         CHECK(!"the server starts on a read-only database (reads still work)");
     }
-    CHECK(mount(NULL, s.root, NULL, MS_REMOUNT, NULL) == 0);
+    CHECK(mount("none", s.root, "tmpfs", MS_REMOUNT, NULL) == 0);
     CHECK(test_server_start(&s, NULL) == 0);
     client_for(&s);
     check_after("read-only database", status);
