@@ -246,7 +246,6 @@ static int authorize(req *r, const char *sub, enum MHD_Result *ret)
 
 /* ---------------------------------------------------------------- service and buckets */
 
-
 static enum MHD_Result get_service(req *r)
 {
     cos_list_buckets_result res = { 0 };

@@ -1157,14 +1157,23 @@ int store_object_put(store *s, const obj_meta *m)
     return rc;
 }
 
+typedef struct row_id { char id[40]; bool found; } row_id;
+static int row_id_cb(void *ud, sqlite3_stmt *st)
+{
+    row_id *r = ud;
+    r->found = true;
+    return id_cb(r->id, st);
+}
+
 int store_object_delete(store *s, const char *bucket, const char *key)
 {
-    char old[40] = "";
+    row_id row = { "", false };
+    char *old = row.id;
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, db) : STORE_FAILED;
     if (rc == 0) {
-        rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, bucket, key);
-        bool found = old[0] != '\0';
+        rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, bucket, key);
+        bool found = row.found;
         if (!rc && found) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
         if (!rc && old[0] == INLINE_MARK) {
             rc = EXEC(db, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, old);
