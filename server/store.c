@@ -51,6 +51,7 @@ struct store {
     pthread_mutex_t ckpt_m;
     pthread_cond_t ckpt_cv;
     bool ckpt_wanted, ckpt_stop;
+    bool ckpt_running_now;  /* a checkpoint is under way (the thread's or a commit's) */
 };
 
 /* The last failure's SQLite message, per thread, for the error answer. */
@@ -79,15 +80,24 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
      * steady stream of writes the thread may never quite do so, so past
      * CKPT_PAGES_MAX (16 MB) this commit catches up itself, as SQLite would. */
     if (pages >= CKPT_PAGES_MAX) {
-        /* RESTART: waits out the thread's checkpoint, copies all, then waits
-           for readers to leave the log, so the next write starts it over
-           (after FULL, a write that began beside a reader kept appending) */
+        /* A checkpoint fails at once (no busy handler) while another runs:
+           wait for the thread's to end and keep it from starting another.
+           RESTART copies all, then waits for readers to leave the log, so
+           the next write starts it over. */
+        pthread_mutex_lock(&s->ckpt_m);
+        while (s->ckpt_running_now) pthread_cond_wait(&s->ckpt_cv, &s->ckpt_m);
+        s->ckpt_running_now = true;
+        pthread_mutex_unlock(&s->ckpt_m);
         (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        pthread_mutex_lock(&s->ckpt_m);
+        s->ckpt_running_now = false;
+        pthread_cond_broadcast(&s->ckpt_cv);
+        pthread_mutex_unlock(&s->ckpt_m);
         return SQLITE_OK;
     }
     pthread_mutex_lock(&s->ckpt_m);
     s->ckpt_wanted = true;
-    pthread_cond_signal(&s->ckpt_cv);
+    pthread_cond_broadcast(&s->ckpt_cv);
     pthread_mutex_unlock(&s->ckpt_m);
     return SQLITE_OK;
 }
@@ -97,14 +107,17 @@ static void *checkpointer_main(void *arg)
     store *s = arg;
     pthread_mutex_lock(&s->ckpt_m);
     while (!s->ckpt_stop) {
-        if (!s->ckpt_wanted) {
+        if (!s->ckpt_wanted || s->ckpt_running_now) {
             pthread_cond_wait(&s->ckpt_cv, &s->ckpt_m);
             continue;
         }
         s->ckpt_wanted = false;
+        s->ckpt_running_now = true;
         pthread_mutex_unlock(&s->ckpt_m);
         (void)sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         pthread_mutex_lock(&s->ckpt_m);
+        s->ckpt_running_now = false;
+        pthread_cond_broadcast(&s->ckpt_cv);
     }
     pthread_mutex_unlock(&s->ckpt_m);
     return NULL;
@@ -318,7 +331,7 @@ void store_close(store *s)
     if (s->ckpt_running) {
         pthread_mutex_lock(&s->ckpt_m);
         s->ckpt_stop = true;
-        pthread_cond_signal(&s->ckpt_cv);
+        pthread_cond_broadcast(&s->ckpt_cv);
         pthread_mutex_unlock(&s->ckpt_m);
         pthread_join(s->ckpt_thread, NULL);
     }
