@@ -10,11 +10,11 @@
  * 2. what it needs: the (CAM action, resource) pairs of OPS below, in COS's
  *    names; a copy also needs GetObject on its source, a listing is checked
  *    against the prefix it asks for, a multi-delete against each key;
- * 3. the decision for each pair (authz_allows): the owner may do anything
- *    but what the bucket policy explicitly denies it; a temporary key only
- *    what its policy allows (and the owner may); an anonymous caller what
- *    the bucket policy allows it or else what an ACL grant to AllUsers
- *    allows. An explicit Deny always wins.
+ * 3. the decision for each pair (authz_allows): the owner's permanent key
+ *    may do anything; a temporary key only what its policy allows and the
+ *    bucket policy does not deny; an anonymous caller what the bucket policy
+ *    allows it or else what an ACL grant to AllUsers allows. An explicit
+ *    Deny always wins over an Allow.
  */
 #define _GNU_SOURCE
 #include "server.h"
@@ -211,9 +211,10 @@ char *authz_owner_principal(const server *srv)
 }
 
 bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, const char *bucket, const char *key,
-                  bool object_level, char *why, size_t why_len)
+                  bool object_level, char *why, size_t why_len, int *store_rc)
 {
     server *srv = r->srv;
+    *store_rc = 0;
     bool owner = r->principal && !r->tmp_key;
     if (!bucket) { /* GetService: resource "*", as COS documents */
         if (owner) return true;
@@ -225,20 +226,33 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     }
     char *region = NULL, *bacl = NULL, *pol = NULL;
     size_t plen = 0;
-    bool exists = store_bucket_get(srv->st, bucket, &region, &bacl, NULL) == 0;
+    int brc = store_bucket_get(srv->st, bucket, &region, &bacl, NULL);
+    bool exists = brc == 0;
     /* the bucket's own region; a bucket that does not exist yet is in the
        region the request names (routing checked its characters) */
     char *resource = cos_sprintf("qcs::cos:%s:uid/%s:%s/%s", exists && region ? region : r->region ? r->region : "",
                                  srv->cfg.appid, bucket, key ? key : "");
     sts_policy *bp = NULL;
-    if (exists && store_config_get(srv->st, bucket, "policy", &pol, &plen) == 0) bp = sts_policy_parse(pol, plen, NULL);
+    int prc = exists ? store_config_get(srv->st, bucket, "policy", &pol, &plen) : -1;
+    if (prc == 0) bp = sts_policy_parse(pol, plen, NULL);
+    if (brc < -1 || prc < -1) { /* what cannot be read may deny: fail closed */
+        *store_rc = brc < -1 ? brc : prc;
+        snprintf(why, why_len, "%s", store_last_error());
+        free(pol);
+        free(resource);
+        free(region);
+        free(bacl);
+        sts_policy_free(bp);
+        return false;
+    }
     char *me = r->principal ? authz_owner_principal(srv) : NULL;
     sts_decision bucket_d = bp ? eval_either(bp, action, alt, resource, me) : STS_NO_MATCH;
     bool ok = false;
     if (owner) {
-        /* the owner keeps the bucket policy APIs, so a Deny cannot lock it out for good */
-        ok = bucket_d != STS_DENY || strstr(action, "BucketPolicy") != NULL;
-        if (!ok) snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
+        /* the root account's permanent key: Tencent Cloud does not limit a
+           resource owner's root account by policies (and a policy can never
+           lock the owner out of its own bucket) */
+        ok = true;
     } else if (r->tmp_key) {
         sts_decision d = r->tmp_key->policy ? eval_either(r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
         ok = d == STS_ALLOW && bucket_d != STS_DENY;
@@ -255,19 +269,23 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         if (object_level && key && (acl & (ACL_READ | ACL_READ_ACP | ACL_WRITE_ACP))) {
             /* an object's own ACL decides reads of it; "default" defers to the bucket's */
             obj_meta m;
-            if (store_object_get(srv->st, bucket, key, &m) == 0) {
+            int orc = store_object_get(srv->st, bucket, key, &m);
+            if (orc == 0) {
                 if (m.acl && strcmp(m.acl, "default") != 0) {
                     own_acl = true;
                     grants = acl_anonymous_grants(m.acl);
                 }
                 obj_meta_clear(&m);
+            } else if (orc < -1) {
+                *store_rc = orc;
+                snprintf(why, why_len, "%s", store_last_error());
             }
         }
         if (!own_acl) grants = acl_anonymous_grants(bacl);
         /* ACP grants are never inherited: the bucket's ACL says nothing about an object's ACL */
         if (object_level && !own_acl) grants &= ~(unsigned)(ACL_READ_ACP | ACL_WRITE_ACP);
-        ok = (grants & acl) != 0;
-        if (!ok) snprintf(why, why_len, "anonymous access is not allowed (%s on %s)", action, resource);
+        ok = !*store_rc && (grants & acl) != 0;
+        if (!ok && !*store_rc) snprintf(why, why_len, "anonymous access is not allowed (%s on %s)", action, resource);
     } else {
         snprintf(why, why_len, "anonymous access is not allowed (%s on %s)", action, resource);
     }
@@ -338,19 +356,22 @@ int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
         if (!key) key = "";
     }
     bool ok = true;
+    int store_rc = 0;
     if (!(op->flags & OPF_PER_KEY) || !r->principal) /* a multi-delete's keys are checked by its handler */
         ok = authz_allows(r, op->action, op->alt_action, op->acl, r->bucket, key,
-                          op->level == L_OBJECT || (op->flags & OPF_FORM), why, sizeof why);
+                          op->level == L_OBJECT || (op->flags & OPF_FORM), why, sizeof why, &store_rc);
     if (ok && (op->flags & OPF_COPY)) {
         char *sb = NULL, *sk = NULL;
         if (parse_copy_source(req_header(r, "x-cos-copy-source"), &sb, &sk) == 0)
-            ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, why, sizeof why);
+            ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, why, sizeof why, &store_rc);
         /* unparseable: the handler refuses it before reading anything */
         free(sb);
         free(sk);
     }
     free(form_key);
     if (ok) return 0;
-    *ret = send_error(r, "AccessDenied", "Access Denied: %s", why);
+    if (store_rc == STORE_BUSY) *ret = send_error(r, "SlowDown", "The metadata store is busy (%s); please retry.", why);
+    else if (store_rc) *ret = send_error(r, "InternalError", "Authorization could not read the store: %s", why);
+    else *ret = send_error(r, "AccessDenied", "Access Denied: %s", why);
     return -1;
 }

@@ -453,6 +453,10 @@ static void test_policy_deny_per_key(void)
     reply_free(&r);
     CHECK(exists(SHARED, "/u/keep.txt"));
     CHECK(!exists(SHARED, "/u/drop.txt"));
+    /* the owner's permanent key (the account's root) is not limited by the bucket policy */
+    char *kept = owner_get(SHARED, "/u/keep.txt");
+    CHECK(kept && !strcmp(kept, "keep"));
+    free(kept);
     /* a Deny on GetObject is not bypassed by a copy */
     EXPECT(copy_as(&g_ukey, SHARED, "/u/keep-copy.txt", SHARED ".cos.ap-guangzhou.myqcloud.com/u/keep.txt"), 403,
            "AccessDenied");
