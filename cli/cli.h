@@ -81,6 +81,7 @@ void cli_meter_start(const cli_opts *o, int files, uint64_t bytes);
 void cli_meter_file_done(uint64_t bytes);
 void cli_meter_progress(void *ud, const cos_progress *p); /* a cos_progress_fn */
 void cli_meter_end(void);
+void cli_meter_clear(void); /* off the screen until the next report */
 
 /* ---- the report: one line per item in text, one JSON object at the end */
 void cli_report_begin(const cli_opts *o);

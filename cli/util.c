@@ -266,9 +266,11 @@ int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_clie
     return 0;
 }
 
+
+
 int cli_fail(const char *what, int rc, cos_error *err)
 {
-    cli_meter_end();
+    cli_meter_clear();
     const char *code = err && err->code ? err->code : NULL;
     if (code)
         fprintf(stderr, "cos: %s: %s: %s (request id %s)\n", what, code, cos_error_message(err),
@@ -385,6 +387,26 @@ void cli_meter_file_done(uint64_t bytes)
     pthread_mutex_unlock(&M.mu);
 }
 
+/* Take the line off the screen so that a result can be printed; the next
+ * progress report draws it again below. */
+void cli_meter_clear(void)
+{
+    pthread_mutex_lock(&M.mu);
+    if (M.drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    M.drawn = false;
+    pthread_mutex_unlock(&M.mu);
+}
+
+static void meter_redraw(void)
+{
+    pthread_mutex_lock(&M.mu);
+    if (M.on && M.done < M.files) meter_draw_locked();
+    pthread_mutex_unlock(&M.mu);
+}
+
 void cli_meter_end(void)
 {
     pthread_mutex_lock(&M.mu);
@@ -433,7 +455,7 @@ void cli_report_item(const char *action, const char *src, const char *dst, uint6
         R.transferred++;
         R.bytes += size;
     }
-    cli_meter_end();
+    cli_meter_clear();
     if (is_error) {
         fprintf(stderr, "cos: %s: %s%s%s: %s%s%s\n", R.cmd, src ? src : "", dst ? " -> " : "", dst ? dst : "",
                 code ? code : "", code ? ": " : "", message ? message : "failed");
@@ -466,6 +488,7 @@ void cli_report_item(const char *action, const char *src, const char *dst, uint6
     if (!strcmp(action, "skip") && !R.verbose) return;
     printf("%s%s: %s%s%s\n", R.dryrun ? "(dryrun) " : "", action, src ? src : "", dst ? " -> " : "", dst ? dst : "");
     fflush(stdout);
+    meter_redraw();
 }
 
 void cli_report_count(const char *field, uint64_t n)

@@ -298,7 +298,7 @@ static int run_task(cos_client *c, cos_task_kind kind, cos_transfer_params *p, c
     rc = cos_task_wait(c, id, &res, &err);
     if (rc) return cli_fail(label, rc, err);
     if (res && res->parts_resumed) {
-        cli_meter_end();
+        cli_meter_clear();
         fprintf(stderr, "resumed %d parts\n", res->parts_resumed);
     }
     if (size && res) *size = res->size;

@@ -108,6 +108,19 @@ check "nothing written outside the destination" test ! -e "$TEST_TMP/escape" -a 
 check "each refusal names the key" test "$(grep -c UnsafeName "$TEST_TMP/err")" -eq 3
 timeout 60 $H sync cos://dotdot-1250000000/p "$TEST_TMP/down/in" >/dev/null 2>&1; rc=$?
 check "sync refuses them too" test $rc -eq 1 -a ! -e "$TEST_TMP/escape"
+# a server-side copy names the source in its region: --region, else the profile's
+: > "$HLOG"
+$H cp cos://src-1250000000/k cos://dst-1250000000/k --region ap-beijing -q 2>"$TEST_TMP/err"
+check "cos->cos copy names the source in --region" grep -q "copy-source src-1250000000.cos.ap-beijing.myqcloud.com/k" "$HLOG"
+mkdir -p "$HOME/.config/cos"
+printf '[default]\nregion = ap-nanjing\n[profile far]\nregion = ap-chengdu\n' > "$HOME/.config/cos/config"
+: > "$HLOG"
+env -u COS_REGION $H cp cos://src-1250000000/k cos://dst-1250000000/k --profile far -q 2>"$TEST_TMP/err"
+check "cos->cos copy names the source in the profile's region" grep -q "copy-source src-1250000000.cos.ap-chengdu.myqcloud.com/k" "$HLOG"
+: > "$HLOG"
+env -u COS_REGION $H cp cos://src-1250000000/k cos://dst-1250000000/k -q 2>"$TEST_TMP/err"
+check "... or in [default]'s region" grep -q "copy-source src-1250000000.cos.ap-nanjing.myqcloud.com/k" "$HLOG"
+rm -f "$HOME/.config/cos/config"
 kill $HPID 2>/dev/null; wait $HPID 2>/dev/null
 
 check "rb --force" $COS rb $B --force

@@ -6,11 +6,15 @@
 //   none-*       bulk deletes answer an empty <DeleteResult/>
 //   outside-*    listings include keys outside the requested prefix
 //   dotdot-*     listings name keys that climb out of a directory (p/../../x)
+// Any other object answers HEAD (1 byte) and a PUT with x-cos-copy-source
+// (logged as "copy-source VALUE"), so that a server-side copy can be watched.
+// A plain PUT is accepted and its object headers logged ("put KEY name=value ...").
 // Usage: node hostile_cos.js PORT_FILE LOG_FILE (the log gets one line per
 // request: "METHOD bucket path?query" and, for bulk deletes, the keys asked for).
 'use strict';
 const http = require('http');
 const fs = require('fs');
+const crypto = require('crypto');
 const [portFile, logFile] = process.argv.slice(2);
 
 const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -75,6 +79,22 @@ const server = http.createServer((req, res) => {
           .replace(/&#13;/g, '\r').replace(/&amp;/g, '&'));
       for (const k of keys) log('  key ' + k);
       body = deleteResult(bucket, keys);
+    } else if (req.method === 'HEAD') {
+      res.writeHead(200, { 'Content-Length': '1', ETag: '"c4ca4238a0b923820dcc509a6f75849b"',
+        'Last-Modified': 'Thu, 01 Jan 2026 00:00:00 GMT', 'x-cos-request-id': 'hostile' });
+      return res.end();
+    } else if (req.method === 'PUT' && req.headers['x-cos-copy-source']) {
+      log('copy-source ' + req.headers['x-cos-copy-source']);
+      body = '<?xml version="1.0" encoding="UTF-8"?>\n<CopyObjectResult><ETag>"c4ca4238a0b923820dcc509a6f75849b"</ETag>' +
+        '<LastModified>2026-01-01T00:00:00.000Z</LastModified></CopyObjectResult>';
+    } else if (req.method === 'PUT' && !u.search) {
+      const h = req.headers;
+      const names = Object.keys(h).filter((n) => n.startsWith('x-cos-') || n === 'content-type' || n === 'cache-control')
+        .filter((n) => !/^x-cos-(security-token|content-sha1)$/.test(n)).sort();
+      log('put ' + decodeURIComponent(u.pathname) + ' ' + names.map((n) => n + '=' + h[n]).join(' '));
+      const md5 = crypto.createHash('md5').update(Buffer.concat(chunks)).digest('hex');
+      res.writeHead(200, { ETag: '"' + md5 + '"', 'x-cos-request-id': 'hostile' });
+      return res.end();
     } else {
       status = 404;
       body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code><Message>none</Message></Error>';
