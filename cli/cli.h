@@ -95,8 +95,10 @@ int cli_report_end(int rc);                            /* prints the summary, re
 typedef int (*cli_page_fn)(void *ud, const cos_list_objects_result *l);
 int cli_list(cos_client *c, const char *what, const char *bucket, const char *prefix, const char *delimiter,
              cli_page_fn fn, void *ud);
-/* Delete keys in bulk; every <Error> is reported, a round that deletes nothing stops. */
-int cli_delete_keys(cos_client *c, const cli_opts *o, const char *bucket, char **keys, size_t n);
+/* Delete keys in bulk; every <Error> (and every key the server did not
+ * confirm) is reported and fails the call; a round that deletes nothing
+ * stops it and sets *stalled. */
+int cli_delete_keys(cos_client *c, const cli_opts *o, const char *bucket, char **keys, size_t n, bool *stalled);
 /* "logs" -> "logs/" (what rm -r, cp -r, sync and du mean by a prefix); "" stays "" */
 void cli_dir_prefix(const char *key, char *out, size_t n);
 

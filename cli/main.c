@@ -219,8 +219,10 @@ static int rm_page(void *ud, const cos_list_objects_result *l)
     size_t n = 0, plen = strlen(x->prefix);
     for (size_t i = 0; i < l->contents_count; i++)
         if (cli_filter_pass(x->o, l->contents[i].key + plen)) keys[n++] = l->contents[i].key;
-    int rc = n ? cli_delete_keys(x->c, x->o, x->bucket, keys, n) : 0;
+    bool stalled = false;
+    int rc = n ? cli_delete_keys(x->c, x->o, x->bucket, keys, n, &stalled) : 0;
     free(keys);
+    if (stalled) return rc; /* no progress: stop */
     /* keys that failed are reported and left; the listing goes on past them */
     if (rc == EXIT_FAIL && x->rc == 0) x->rc = rc;
     return rc == EXIT_FAIL ? 0 : rc;

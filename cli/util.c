@@ -615,9 +615,11 @@ int cli_list(cos_client *c, const char *what, const char *bucket, const char *pr
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-int cli_delete_keys(cos_client *c, const cli_opts *o, const char *bucket, char **keys, size_t n)
+int cli_delete_keys(cos_client *c, const cli_opts *o, const char *bucket, char **keys, size_t n, bool *stalled)
 {
+    *stalled = false;
     char url[1200];
+    bool failed = false;
     for (size_t off = 0; off < n; off += 1000) {
         size_t m = n - off < 1000 ? n - off : 1000;
         if (o->dryrun) {
@@ -682,8 +684,10 @@ int cli_delete_keys(cos_client *c, const cli_opts *o, const char *bucket, char *
         free(seen);
         if (deleted == 0) {
             fprintf(stderr, "cos: %s: a bulk delete of %zu keys deleted none; stopped\n", o->cmd, m);
+            *stalled = true;
             return EXIT_FAIL;
         }
+        if (dres && dres->errors_count) failed = true;
     }
-    return 0;
+    return failed ? EXIT_FAIL : 0;
 }

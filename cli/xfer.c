@@ -378,16 +378,23 @@ static int xfer_one(cos_client *c, const cli_opts *o, const cli_settings *s, con
 
 /* ------------------------------------------------------------------ streams */
 
-static size_t read_full(int fd, unsigned char *buf, size_t n)
+/* Fill buf from fd: the count read, short only at the end of the input;
+ * -1 on a read error or an interrupt (never taken for the end). */
+static ssize_t read_full(int fd, unsigned char *buf, size_t n)
 {
     size_t got = 0;
     while (got < n) {
+        if (cli_interrupted) return -1;
         ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR && !cli_interrupted) continue;
-        if (r <= 0) break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            fprintf(stderr, "cos: reading standard input: %s\n", strerror(errno));
+            return -1;
+        }
+        if (r == 0) break;
         got += (size_t)r;
     }
-    return got;
+    return (ssize_t)got;
 }
 
 /* Standard input to an object: one PUT if it fits in a part, else a multipart
@@ -415,20 +422,21 @@ static int stream_upload(cos_client *c, const cli_opts *o, const char *bucket, c
     r.meta_count = h.nmeta;
     r.headers = h.hdr;
     r.header_count = h.nhdr;
-    size_t n = read_full(STDIN_FILENO, buf, part);
-    uint64_t total = n;
+    ssize_t n = read_full(STDIN_FILENO, buf, part);
+    uint64_t total = n > 0 ? (uint64_t)n : 0;
     cos_result *res = NULL;
     cos_error *err = NULL;
     int rc = 0;
-    if (cli_interrupted) rc = EXIT_PAUSED;
-    else if (n < part) {
+    if (n < 0) rc = cli_interrupted ? EXIT_PAUSED : EXIT_FAIL;
+    else if ((uint64_t)n < part) {
         r.body.data = buf;
-        r.body.size = n;
+        r.body.size = (size_t)n;
         int e = o->dryrun ? 0 : cos_put_object(c, &r, &res, &err);
         if (e) rc = cli_fail(o->cmd, e, err);
         cos_result_free(res);
     } else if (o->dryrun) {
-        while ((n = read_full(STDIN_FILENO, buf, part)) > 0) total += n;
+        while ((n = read_full(STDIN_FILENO, buf, part)) > 0) total += (uint64_t)n;
+        if (n < 0) rc = cli_interrupted ? EXIT_PAUSED : EXIT_FAIL;
     } else {
         int e = cos_multipart_init(c, &r, &res, &err);
         char *upload_id = NULL;
@@ -464,7 +472,7 @@ static int stream_upload(cos_client *c, const cli_opts *o, const char *bucket, c
             pr.upload_id = upload_id;
             pr.part_number = (int)nparts + 1;
             pr.body.data = buf;
-            pr.body.size = n;
+            pr.body.size = (size_t)n;
             res = NULL;
             err = NULL;
             e = cos_multipart_upload(c, &pr, &res, &err);
@@ -479,7 +487,8 @@ static int stream_upload(cos_client *c, const cli_opts *o, const char *bucket, c
             cos_progress pg = { total, 0, 0, 0 };
             cli_meter_progress(NULL, &pg);
             n = read_full(STDIN_FILENO, buf, part);
-            total += n;
+            if (n < 0) rc = cli_interrupted ? EXIT_PAUSED : EXIT_FAIL; /* never complete a cut-short stream */
+            else total += (uint64_t)n;
         }
         if (!rc && upload_id) {
             cos_complete_multipart_upload cm = { parts, nparts };
@@ -838,7 +847,8 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
             else if (remove_one(c, o, dst, dname) && !rc) rc = EXIT_FAIL;
         }
         if (nk) {
-            int r = cli_delete_keys(c, o, dst->u.bucket, keys, nk);
+            bool stalled = false;
+            int r = cli_delete_keys(c, o, dst->u.bucket, keys, nk, &stalled);
             if (r && !rc) rc = r;
         }
         for (size_t i = 0; i < nk; i++) free(keys[i]);

@@ -80,6 +80,16 @@ check "cp cos://... - is byte-exact" bash -c "$COS cp $B/pipe.bin - | cmp - $TES
 check "cp cos://... - writes nothing else to stdout" bash -c "test \$($COS cp $B/pipe.txt - | wc -c) -eq 6"
 check "no local file named -" test ! -e ./-
 check "an empty standard input makes an empty object" bash -c "$COS cp - $B/empty -q </dev/null && $COS stat $B/empty --output json | grep -q '\"size\":0,'"
+# Ctrl-C while standard input is still open stores nothing (not a cut-short object)
+mkfifo "$TEST_TMP/in"
+$COS cp - $B/cut.bin --chunk-size 1048576 < "$TEST_TMP/in" >/dev/null 2>"$TEST_TMP/cut.err" &
+CPID=$!
+exec 8>"$TEST_TMP/in"
+head -c 2500000 /dev/urandom >&8
+kill -INT $CPID; wait $CPID; rc=$?
+exec 8>&-
+check "an interrupted stream exits 130" test $rc -eq 130
+$COS stat $B/cut.bin >/dev/null 2>&1; check "an interrupted stream stores nothing" test $? -eq 4
 $COS cp - $B/dir/ </dev/null >/dev/null 2>&1; check "cp - to a prefix exits 2" test $? -eq 2
 
 # --- upload flags
