@@ -734,9 +734,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "cos: --size-only and --mtime are exclusive\n");
         return EXIT_USAGE;
     }
-    if (!strcmp(o.cmd, "completion")) return cmd_completion(&o);
-    if (!strcmp(o.cmd, "config")) return cmd_config(&o);
-    if (!strcmp(o.cmd, "sign")) return cmd_sign(&o);
+    if (!strcmp(o.cmd, "completion") || !strcmp(o.cmd, "config") || !strcmp(o.cmd, "sign")) {
+        int rc = !strcmp(o.cmd, "completion") ? cmd_completion(&o) : !strcmp(o.cmd, "config") ? cmd_config(&o) : cmd_sign(&o);
+        free((char *)o.secret_key);
+        return rc;
+    }
     struct sigaction act;
     memset(&act, 0, sizeof act);
     act.sa_handler = on_sigint;

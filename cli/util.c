@@ -679,6 +679,7 @@ int cli_delete_keys(cos_client *c, const cli_opts *o, const char *bucket, char *
                 snprintf(url, sizeof url, "cos://%s/%s", bucket, sorted[i]);
                 cli_report_item("error", url, NULL, 0, "NotConfirmed", "the server did not report this key deleted");
             }
+        if (dres && dres->errors_count) failed = true;
         cos_result_free(res);
         free(sorted);
         free(seen);
@@ -687,7 +688,6 @@ int cli_delete_keys(cos_client *c, const cli_opts *o, const char *bucket, char *
             *stalled = true;
             return EXIT_FAIL;
         }
-        if (dres && dres->errors_count) failed = true;
     }
     return failed ? EXIT_FAIL : 0;
 }

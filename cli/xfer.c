@@ -91,6 +91,7 @@ static int cmp_entry(const void *a, const void *b) { return strcmp(((const entry
 
 static entry *entries_find(const entries *es, const char *rel)
 {
+    if (!es->n) return NULL;
     entry key = { (char *)rel, 0, 0 };
     return bsearch(&key, es->v, es->n, sizeof *es->v, cmp_entry);
 }
@@ -771,8 +772,8 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
         entries_free(&de);
         return EXIT_USAGE;
     }
-    qsort(se.v, se.n, sizeof *se.v, cmp_entry);
-    qsort(de.v, de.n, sizeof *de.v, cmp_entry);
+    if (se.n > 1) qsort(se.v, se.n, sizeof *se.v, cmp_entry);
+    if (de.n > 1) qsort(de.v, de.n, sizeof *de.v, cmp_entry);
     /* decide what to copy (with the names), then do it */
     bool *todo = calloc(se.n ? se.n : 1, sizeof *todo);
     if (!todo) {
