@@ -78,8 +78,10 @@ void json_str(const char *s);
 
 /* ---- the aggregate progress line (stderr, on a terminal only) */
 void cli_meter_start(const cli_opts *o, int files, uint64_t bytes);
-void cli_meter_file_done(uint64_t bytes);
-void cli_meter_progress(void *ud, const cos_progress *p); /* a cos_progress_fn */
+#define CLI_METER_SLOTS 16
+void cli_meter_file_done(int slot, uint64_t bytes);
+/* a cos_progress_fn; user data: the transfer's slot (0 .. CLI_METER_SLOTS-1) cast to a pointer */
+void cli_meter_progress(void *ud, const cos_progress *p);
 void cli_meter_end(void);
 void cli_meter_clear(void); /* off the screen until the next report */
 

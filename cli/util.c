@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -250,6 +251,7 @@ int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_clie
         }
     }
     if (o->parallel > 0) cfg.chunk_parallel_limit = o->parallel;
+    cfg.file_parallel_limit = 8; /* the files a tree operation keeps in flight (xfer.c) */
     if (o->chunk_size) cfg.chunk_size = o->chunk_size;
     cfg.progress_interval_ms = 200;
     cfg.simple_upload_method = COS_SIMPLE_UPLOAD_PUT;
@@ -332,7 +334,8 @@ static struct {
     pthread_mutex_t mu;
     bool on, drawn;
     int files, done;
-    uint64_t bytes, bytes_done, current;
+    uint64_t bytes, bytes_done;
+    uint64_t loaded[CLI_METER_SLOTS]; /* of each transfer in flight */
     struct timespec start;
 } M = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
@@ -346,7 +349,8 @@ static double since(const struct timespec *t)
 static void meter_draw_locked(void)
 {
     char done[32], total[32], speed[32];
-    uint64_t d = M.bytes_done + M.current;
+    uint64_t d = M.bytes_done;
+    for (int i = 0; i < CLI_METER_SLOTS; i++) d += M.loaded[i];
     double secs = since(&M.start);
     cli_human(d, done);
     cli_human(M.bytes, total);
@@ -363,26 +367,27 @@ void cli_meter_start(const cli_opts *o, int files, uint64_t bytes)
     M.files = files;
     M.done = 0;
     M.bytes = bytes;
-    M.bytes_done = M.current = 0;
+    M.bytes_done = 0;
+    memset(M.loaded, 0, sizeof M.loaded);
     clock_gettime(CLOCK_MONOTONIC, &M.start);
     pthread_mutex_unlock(&M.mu);
 }
 
 void cli_meter_progress(void *ud, const cos_progress *p)
 {
-    (void)ud;
+    uintptr_t slot = (uintptr_t)ud;
     pthread_mutex_lock(&M.mu);
-    M.current = p->loaded;
+    if (slot < CLI_METER_SLOTS) M.loaded[slot] = p->loaded;
     if (M.on) meter_draw_locked();
     pthread_mutex_unlock(&M.mu);
 }
 
-void cli_meter_file_done(uint64_t bytes)
+void cli_meter_file_done(int slot, uint64_t bytes)
 {
     pthread_mutex_lock(&M.mu);
     M.done++;
     M.bytes_done += bytes;
-    M.current = 0;
+    if (slot >= 0 && slot < CLI_METER_SLOTS) M.loaded[slot] = 0;
     if (M.on) meter_draw_locked();
     pthread_mutex_unlock(&M.mu);
 }

@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -256,55 +258,78 @@ static bool changes_object(const cli_opts *o)
 
 /* ------------------------------------------------------------------ one transfer */
 
-/* Run a transfer task, pausing it cleanly on Ctrl-C (it resumes when run again). */
-static int run_task(cos_client *c, cos_task_kind kind, cos_transfer_params *p, const char *label, uint64_t *size)
+/*
+ * The runner: up to RUNNER_SLOTS transfers in flight (libcos tasks), each
+ * finished one reported, its source removed for mv, and on Ctrl-C every task
+ * paused cleanly (they resume when the command is run again).
+ *
+ * Completions arrive on libcos worker threads into a global queue: a task
+ * paused by Ctrl-C may still complete while the client is being freed, and
+ * it must find the queue alive then.
+ */
+#define RUNNER_SLOTS 8
+
+typedef struct completion {
+    cos_task_id id;
+    int rc;
+    cos_transfer_result *res;
+    cos_error *err;
+} completion;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    completion v[4 * RUNNER_SLOTS]; /* never more than the tasks in flight */
+    size_t n;
+} Q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { { 0 } }, 0 };
+
+static void on_task_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
 {
-    p->on_progress = cli_meter_progress;
-    p->progress_user_data = NULL;
-    cos_task_id id = 0;
-    int rc = kind == COS_TASK_UPLOAD     ? cos_upload_file_async(c, p, NULL, NULL, &id)
-             : kind == COS_TASK_DOWNLOAD ? cos_download_file_async(c, p, NULL, NULL, &id)
-                                         : cos_slice_copy_file_async(c, p, NULL, NULL, &id);
-    if (rc) return cli_fail(label, rc, NULL);
-    for (;;) {
-        cos_task_info *l = NULL;
-        size_t n = 0;
-        cos_task_list(c, &l, &n);
-        cos_task_state st = COS_TASK_WAITING;
-        for (size_t i = 0; i < n; i++)
-            if (l[i].id == id) st = l[i].state;
-        cos_task_list_free(l, n);
-        if (st == COS_TASK_SUCCESS || st == COS_TASK_ERROR || st == COS_TASK_CANCELED) break;
-        if (cli_interrupted) {
-            cos_task_pause(c, id, NULL);
-            for (;;) {
-                cos_task_list(c, &l, &n);
-                for (size_t i = 0; i < n; i++)
-                    if (l[i].id == id) st = l[i].state;
-                cos_task_list_free(l, n);
-                if (st == COS_TASK_PAUSED || st == COS_TASK_SUCCESS || st == COS_TASK_ERROR) break;
-                usleep(20000);
-            }
-            if (st == COS_TASK_PAUSED) {
-                cli_meter_end();
-                fprintf(stderr, "cos: %s: paused; run the same command again to resume\n", label);
-                return EXIT_PAUSED; /* freeing the client keeps the paused upload resumable */
-            }
-            break;
-        }
-        usleep(20000);
+    (void)ud;
+    pthread_mutex_lock(&Q.mu);
+    if (Q.n < sizeof Q.v / sizeof Q.v[0]) Q.v[Q.n++] = (completion){ id, rc, res, err };
+    else { /* cannot happen: at most RUNNER_SLOTS tasks are ever started at once */
+        cos_transfer_result_free(res);
+        cos_error_free(err);
     }
-    cos_transfer_result *res = NULL;
-    cos_error *err = NULL;
-    rc = cos_task_wait(c, id, &res, &err);
-    if (rc) return cli_fail(label, rc, err);
-    if (res && res->parts_resumed) {
-        cli_meter_clear();
-        fprintf(stderr, "resumed %d parts\n", res->parts_resumed);
-    }
-    if (size && res) *size = res->size;
-    cos_transfer_result_free(res);
-    return 0;
+    pthread_cond_broadcast(&Q.cv);
+    pthread_mutex_unlock(&Q.mu);
+}
+
+typedef struct slot {
+    bool busy;
+    cos_task_id id;
+    cos_task_kind kind;
+    char sname[4200], dname[4200], sdisp[4300], ddisp[4300], copy_src[1400];
+    const char *action;
+    uint64_t size;
+    int64_t mtime;
+    upload_hdrs h;
+} slot;
+
+typedef struct runner {
+    cos_client *c;
+    const cli_opts *o;
+    const cli_settings *s;
+    const endpoint *src, *dst;
+    bool move;
+    slot slots[RUNNER_SLOTS];
+    int nslots, busy;
+    int rc;     /* the first failure's exit code */
+    bool stop;  /* a failure every further file would share (a bad key) */
+} runner;
+
+static void runner_init(runner *r, cos_client *c, const cli_opts *o, const cli_settings *s, const endpoint *src,
+                        const endpoint *dst, bool move, int nslots)
+{
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    r->o = o;
+    r->s = s;
+    r->src = src;
+    r->dst = dst;
+    r->move = move;
+    r->nslots = nslots < 1 ? 1 : nslots > RUNNER_SLOTS ? RUNNER_SLOTS : nslots;
 }
 
 static void set_mtime(const char *path, int64_t mtime)
@@ -314,67 +339,181 @@ static void set_mtime(const char *path, int64_t mtime)
     utimensat(AT_FDCWD, path, ts, 0);
 }
 
-/* Copy one object or file. Names: a local path, or a key in the endpoint's bucket. */
-static int xfer_one(cos_client *c, const cli_opts *o, const cli_settings *s, const endpoint *src, const char *sname,
-                    const endpoint *dst, const char *dname, uint64_t size, int64_t mtime)
+static int remove_source(runner *r, slot *sl);
+
+static void runner_fail(runner *r, int code)
 {
-    char sdisp[4200], ddisp[4200];
-    if (src->kind == END_COS) snprintf(sdisp, sizeof sdisp, "cos://%s/%s", src->u.bucket, sname);
-    else snprintf(sdisp, sizeof sdisp, "%s", sname);
-    if (dst->kind == END_COS) snprintf(ddisp, sizeof ddisp, "cos://%s/%s", dst->u.bucket, dname);
-    else snprintf(ddisp, sizeof ddisp, "%s", dname);
-    const char *action = src->kind == END_LOCAL ? "upload" : dst->kind == END_LOCAL ? "download" : "copy";
+    if (!r->rc) r->rc = code;
+    if (code == EXIT_AUTH || code == EXIT_PAUSED) r->stop = true;
+}
+
+static void slot_finish(runner *r, slot *sl, const completion *cp)
+{
+    if (cp->rc) {
+        cli_report_count("failed", 1);
+        runner_fail(r, cli_fail(sl->action[0] == 'd' ? sl->sdisp : sl->ddisp, cp->rc, cp->err));
+    } else {
+        cos_error_free(cp->err);
+        if (cp->res && cp->res->parts_resumed) {
+            cli_meter_clear();
+            fprintf(stderr, "%s: resumed %d parts\n", sl->action[0] == 'd' ? sl->sdisp : sl->ddisp,
+                    cp->res->parts_resumed);
+        }
+        uint64_t moved = cp->res ? cp->res->size : sl->size;
+        if (sl->kind == COS_TASK_DOWNLOAD) set_mtime(sl->dname, sl->mtime); /* sync --mtime sees it unchanged */
+        cli_meter_file_done((int)(sl - r->slots), moved);
+        cli_report_item(sl->action, sl->sdisp, sl->ddisp, moved, NULL, NULL);
+        if (r->move && remove_source(r, sl)) runner_fail(r, EXIT_FAIL);
+    }
+    cos_transfer_result_free(cp->res);
+    hdrs_free(&sl->h);
+    sl->busy = false;
+    r->busy--;
+}
+
+/* Take what has completed; with `block`, wait for at least one. Ctrl-C pauses
+ * every task in flight and returns EXIT_PAUSED. */
+static int runner_reap(runner *r, bool block)
+{
+    for (;;) {
+        completion got[4 * RUNNER_SLOTS];
+        size_t n = 0;
+        pthread_mutex_lock(&Q.mu);
+        while (block && Q.n == 0 && !cli_interrupted) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 100 * 1000 * 1000;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&Q.cv, &Q.mu, &until);
+        }
+        n = Q.n;
+        memcpy(got, Q.v, n * sizeof *got);
+        Q.n = 0;
+        pthread_mutex_unlock(&Q.mu);
+        for (size_t i = 0; i < n; i++) {
+            slot *sl = NULL;
+            for (int k = 0; k < r->nslots; k++)
+                if (r->slots[k].busy && r->slots[k].id == got[i].id) sl = &r->slots[k];
+            if (sl) slot_finish(r, sl, &got[i]);
+            else {
+                cos_transfer_result_free(got[i].res);
+                cos_error_free(got[i].err);
+            }
+        }
+        if (cli_interrupted && r->busy) {
+            /* pause what is in flight and wait until each has stopped or finished */
+            for (int k = 0; k < r->nslots; k++)
+                if (r->slots[k].busy) cos_task_pause(r->c, r->slots[k].id, NULL);
+            for (int round = 0; r->busy; round++) {
+                cos_task_info *l = NULL;
+                size_t ln = 0;
+                int stopped = 0;
+                cos_task_list(r->c, &l, &ln);
+                for (int k = 0; k < r->nslots; k++) {
+                    if (!r->slots[k].busy) continue;
+                    for (size_t j = 0; j < ln; j++)
+                        if (l[j].id == r->slots[k].id && l[j].state != COS_TASK_WAITING &&
+                            l[j].state != COS_TASK_CHECKING && l[j].state != COS_TASK_RUNNING)
+                            stopped++;
+                }
+                cos_task_list_free(l, ln);
+                if (stopped == r->busy) break;
+                usleep(20000);
+            }
+            cli_meter_end();
+            fprintf(stderr, "cos: %s: paused; run the same command again to resume\n", r->o->cmd);
+            runner_fail(r, EXIT_PAUSED);
+            return EXIT_PAUSED;
+        }
+        if (cli_interrupted) {
+            runner_fail(r, EXIT_PAUSED);
+            return EXIT_PAUSED;
+        }
+        if (n || !block) return 0;
+    }
+}
+
+/* Start copying one object or file (names: a local path, or a key in the
+ * endpoint's bucket); waits for a free slot. */
+static int runner_submit(runner *r, const char *sname, const char *dname, uint64_t size, int64_t mtime)
+{
+    const cli_opts *o = r->o;
+    const endpoint *src = r->src, *dst = r->dst;
+    while (r->busy == r->nslots && !r->stop)
+        if (runner_reap(r, true) == EXIT_PAUSED) return EXIT_PAUSED;
+    if (r->stop) return r->rc;
+    slot *sl = NULL;
+    for (int k = 0; k < r->nslots && !sl; k++)
+        if (!r->slots[k].busy) sl = &r->slots[k];
+    snprintf(sl->sname, sizeof sl->sname, "%s", sname);
+    snprintf(sl->dname, sizeof sl->dname, "%s", dname);
+    if (src->kind == END_COS) snprintf(sl->sdisp, sizeof sl->sdisp, "cos://%s/%s", src->u.bucket, sname);
+    else snprintf(sl->sdisp, sizeof sl->sdisp, "%s", sname);
+    if (dst->kind == END_COS) snprintf(sl->ddisp, sizeof sl->ddisp, "cos://%s/%s", dst->u.bucket, dname);
+    else snprintf(sl->ddisp, sizeof sl->ddisp, "%s", dname);
+    sl->kind = src->kind == END_LOCAL ? COS_TASK_UPLOAD : dst->kind == END_LOCAL ? COS_TASK_DOWNLOAD : COS_TASK_COPY;
+    sl->action = sl->kind == COS_TASK_UPLOAD ? "upload" : sl->kind == COS_TASK_DOWNLOAD ? "download" : "copy";
+    sl->size = size;
+    sl->mtime = mtime;
     if (o->dryrun) {
-        cli_report_item(action, sdisp, ddisp, size, NULL, NULL);
+        cli_report_item(sl->action, sl->sdisp, sl->ddisp, size, NULL, NULL);
         return 0;
     }
-    upload_hdrs h;
-    hdrs_init(o, &h, src->kind == END_COS);
+    if (sl->kind == COS_TASK_DOWNLOAD && mkdirs_for(dname) != 0) {
+        cli_report_item("error", sl->sdisp, sl->ddisp, 0, "LocalError", strerror(errno));
+        runner_fail(r, EXIT_FAIL);
+        return 0;
+    }
+    hdrs_init(o, &sl->h, src->kind == END_COS);
     cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
     p.content_type = o->content_type;
     p.acl = o->acl;
     p.storage_class = o->storage_class;
-    p.meta = h.meta;
-    p.meta_count = h.nmeta;
-    p.headers = h.hdr;
-    p.header_count = h.nhdr;
-    char copy_src[1400];
-    uint64_t moved = size;
-    int rc;
-    if (src->kind == END_LOCAL) {
+    p.meta = sl->h.meta;
+    p.meta_count = sl->h.nmeta;
+    p.headers = sl->h.hdr;
+    p.header_count = sl->h.nhdr;
+    p.on_progress = cli_meter_progress;
+    p.progress_user_data = (void *)(uintptr_t)(sl - r->slots);
+    if (sl->kind == COS_TASK_UPLOAD) {
         p.bucket = dst->u.bucket;
         p.key = dname;
         p.file_path = sname;
-        rc = run_task(c, COS_TASK_UPLOAD, &p, ddisp, &moved);
-    } else if (dst->kind == END_LOCAL) {
-        if (mkdirs_for(dname) != 0) {
-            cli_report_item("error", sdisp, ddisp, 0, "LocalError", strerror(errno));
-            hdrs_free(&h);
-            return EXIT_FAIL;
-        }
+    } else if (sl->kind == COS_TASK_DOWNLOAD) {
         p.bucket = src->u.bucket;
         p.key = sname;
         p.file_path = dname;
-        rc = run_task(c, COS_TASK_DOWNLOAD, &p, sdisp, &moved);
-        if (!rc) set_mtime(dname, mtime); /* so that sync --mtime sees it unchanged */
     } else {
-        /* the source's region: --region, else the profile's (or COS_REGION) */
-        snprintf(copy_src, sizeof copy_src, "%s.cos.%s.myqcloud.com/%s", src->u.bucket,
-                 s->region ? s->region : "ap-guangzhou", sname);
+        /* the source's region: --region, else COS_REGION, else the profile's */
+        snprintf(sl->copy_src, sizeof sl->copy_src, "%s.cos.%s.myqcloud.com/%s", src->u.bucket,
+                 r->s->region ? r->s->region : "ap-guangzhou", sname);
         p.bucket = dst->u.bucket;
         p.key = dname;
-        p.copy_source = copy_src;
-        rc = run_task(c, COS_TASK_COPY, &p, ddisp, &moved);
+        p.copy_source = sl->copy_src;
     }
-    hdrs_free(&h);
-    if (rc == EXIT_PAUSED) return rc;
+    int rc = sl->kind == COS_TASK_UPLOAD     ? cos_upload_file_async(r->c, &p, on_task_done, NULL, &sl->id)
+             : sl->kind == COS_TASK_DOWNLOAD ? cos_download_file_async(r->c, &p, on_task_done, NULL, &sl->id)
+                                             : cos_slice_copy_file_async(r->c, &p, on_task_done, NULL, &sl->id);
     if (rc) {
+        hdrs_free(&sl->h);
         cli_report_count("failed", 1);
-        return rc;
+        runner_fail(r, cli_fail(sl->action[0] == 'd' ? sl->sdisp : sl->ddisp, rc, NULL));
+        return 0;
     }
-    cli_meter_file_done(moved);
-    cli_report_item(action, sdisp, ddisp, moved, NULL, NULL);
+    sl->busy = true;
+    r->busy++;
     return 0;
+}
+
+/* Wait for everything in flight; the first failure's exit code. */
+static int runner_finish(runner *r)
+{
+    while (r->busy)
+        if (runner_reap(r, true) == EXIT_PAUSED) break;
+    return r->rc;
 }
 
 /* ------------------------------------------------------------------ streams */
@@ -486,7 +625,7 @@ static int stream_upload(cos_client *c, const cli_opts *o, const char *bucket, c
             nparts++;
             cos_result_free(res);
             cos_progress pg = { total, 0, 0, 0 };
-            cli_meter_progress(NULL, &pg);
+            cli_meter_progress(NULL, &pg); /* slot 0 */
             n = read_full(STDIN_FILENO, buf, part);
             if (n < 0) rc = cli_interrupted ? EXIT_PAUSED : EXIT_FAIL; /* never complete a cut-short stream */
             else total += (uint64_t)n;
@@ -521,7 +660,7 @@ static int stream_upload(cos_client *c, const cli_opts *o, const char *bucket, c
     hdrs_free(&h);
     if (rc == EXIT_PAUSED) fprintf(stderr, "cos: %s: interrupted; nothing was stored\n", o->cmd);
     if (!rc) {
-        cli_meter_file_done(total);
+        cli_meter_file_done(0, total);
         cli_report_item("upload", "-", disp, total, NULL, NULL);
     }
     return rc;
@@ -646,23 +785,13 @@ static int copy_single(cos_client *c, const cli_opts *o, const cli_settings *s, 
         }
     }
     cli_meter_start(o, 1, size);
-    int rc = xfer_one(c, o, s, src, sname, dst, dname, size, mtime);
-    if (rc || !move || o->dryrun) return rc;
-    if (src->kind == END_LOCAL) {
-        if (unlink(sname) != 0) {
-            cli_report_item("error", sname, NULL, 0, "LocalError", strerror(errno));
-            return EXIT_FAIL;
-        }
-        return 0;
-    }
-    cos_request r = COS_REQUEST_INIT;
-    r.bucket = src->u.bucket;
-    r.key = sname;
-    cos_result *res = NULL;
-    cos_error *err = NULL;
-    rc = cos_delete_object(c, &r, &res, &err);
-    cos_result_free(res);
-    return rc ? cli_fail("mv", rc, err) : 0;
+    runner *r = calloc(1, sizeof *r);
+    if (!r) return EXIT_FAIL;
+    runner_init(r, c, o, s, src, dst, move, 1);
+    runner_submit(r, sname, dname, size, mtime);
+    int rc = runner_finish(r);
+    free(r);
+    return rc;
 }
 
 static int crc_of(cos_client *c, const endpoint *e, const char *name, uint64_t *crc)
@@ -719,6 +848,27 @@ static int remove_one(cos_client *c, const cli_opts *o, const endpoint *e, const
     }
     cli_report_item("delete", disp, NULL, 0, NULL, NULL);
     return 0;
+}
+
+/* mv: the source of a finished copy goes; only a failure is reported. */
+static int remove_source(runner *r, slot *sl)
+{
+    if (r->src->kind == END_LOCAL) {
+        if (unlink(sl->sname) == 0) return 0;
+        cli_report_item("error", sl->sdisp, NULL, 0, "LocalError", strerror(errno));
+        return EXIT_FAIL;
+    }
+    cos_request q = COS_REQUEST_INIT;
+    q.bucket = r->src->u.bucket;
+    q.key = sl->sname;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_delete_object(r->c, &q, &res, &err);
+    cos_result_free(res);
+    if (!rc) return 0;
+    cli_report_item("error", sl->sdisp, NULL, 0, err && err->code ? err->code : "Error", cos_error_message(err));
+    cos_error_free(err);
+    return EXIT_FAIL;
 }
 
 typedef enum { TREE_CP, TREE_MV, TREE_SYNC } tree_mode;
@@ -816,25 +966,21 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
         bytes += e->size;
     }
     cli_meter_start(o, files, bytes);
-    for (size_t i = 0; i < se.n && rc != EXIT_PAUSED; i++) {
+    runner *run = calloc(1, sizeof *run);
+    if (!run) rc = EXIT_FAIL;
+    else runner_init(run, c, o, s, src, dst, mode == TREE_MV, RUNNER_SLOTS);
+    for (size_t i = 0; run && i < se.n; i++) {
         if (!todo[i]) continue;
-        if (cli_interrupted) {
-            rc = EXIT_PAUSED;
-            break;
-        }
+        if (run->stop || cli_interrupted) break;
         entry *e = &se.v[i];
         join_name(src, sroot, e->rel, sname, sizeof sname);
         join_name(dst, droot, e->rel, dname, sizeof dname);
-        int r = xfer_one(c, o, s, src, sname, dst, dname, e->size, e->mtime);
-        if (r == EXIT_PAUSED || r == EXIT_AUTH) { /* a bad key fails every file alike */
-            rc = r;
-            break;
-        }
-        if (r) {
-            if (!rc) rc = r;
-            continue;
-        }
-        if (mode == TREE_MV && !o->dryrun && remove_one(c, o, src, sname) && !rc) rc = EXIT_FAIL;
+        if (runner_submit(run, sname, dname, e->size, e->mtime) == EXIT_PAUSED) break;
+    }
+    if (run) {
+        rc = runner_finish(run);
+        if (!rc && cli_interrupted) rc = EXIT_PAUSED;
+        free(run);
     }
     cli_meter_end();
     /* --delete only after every copy went through: never remove what has no copy */

@@ -127,6 +127,24 @@ check "mb/rb --output json" bash -c "$COS mb cos://tmpj-1250000000 --output json
 check "sign --output json" bash -c "$COS sign --method get --key a --output json | json 'o.authorization.startsWith(\"q-sign-algorithm=sha1\")'"
 check "--version --output json" bash -c "$COS --version --output json | json 'typeof o.version===\"string\"'"
 
+# --- Ctrl-C during a tree pauses every transfer; the same command resumes; mv keeps its sources
+mkdir -p "$TEST_TMP/bigtree"
+for i in 1 2 3; do head -c 30000000 /dev/urandom > "$TEST_TMP/bigtree/f$i"; done
+$COS mv -r "$TEST_TMP/bigtree" $B/big --chunk-size 1048576 --parallel 1 >/dev/null 2>"$TEST_TMP/int.err" &
+CPID=$!
+for _ in $(seq 1 400); do grep -qs '"n":' "$HOME"/.cache/cos-c/*.json && break; sleep 0.05; done
+kill -INT $CPID; wait $CPID; rc=$?
+if [ $rc -eq 130 ]; then
+  check "an interrupted mv -r says how to resume" grep -q "run the same command again" "$TEST_TMP/int.err"
+  check "an interrupted mv -r removed no source it had not copied" bash -c "n=\$(ls $TEST_TMP/bigtree | wc -l); c=\$($COS ls $B/big/ -r | wc -l); test \$((n + c)) -ge 3"
+  $COS mv -r "$TEST_TMP/bigtree" $B/big --chunk-size 1048576 >/dev/null 2>"$TEST_TMP/resume.err"; rc=$?
+  check "the rerun finishes the move" test $rc -eq 0 -a -z "$(ls "$TEST_TMP/bigtree")"
+  check "the rerun resumed" grep -q "resumed" "$TEST_TMP/resume.err"
+else
+  ok "mv -r finished before the interrupt (fast machine)"
+fi
+check "every file arrived whole" bash -c "test \$($COS ls $B/big/ -r | wc -l) -eq 3 && $COS du $B/big | grep -q '^3 objects, 90000000 bytes'"
+
 # --- one aggregate progress line, on a terminal only
 if command -v script >/dev/null; then
   script -qc "$COS sync $T $B/tty" /dev/null > "$TEST_TMP/tty.out" 2>&1
