@@ -933,6 +933,7 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
     }
     int files = 0;
     uint64_t bytes = 0;
+    bool unsafe = false;
     char sname[4200], dname[4200];
     cli_report_begin(o);
     for (size_t i = 0; i < se.n && !cli_interrupted; i++) {
@@ -941,6 +942,7 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
             (dst->kind == END_LOCAL && !safe_rel(e->rel))) {
             cli_report_item("error", e->rel, NULL, 0, "UnsafeName",
                             "the name would leave the destination (.., empty component) or is too long; skipped");
+            unsafe = true;
             continue;
         }
         entry *d = mode == TREE_SYNC ? entries_find(&de, e->rel) : NULL;
@@ -980,6 +982,7 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
     if (run) {
         rc = runner_finish(run);
         if (!rc && cli_interrupted) rc = EXIT_PAUSED;
+        if (!rc && unsafe) rc = EXIT_FAIL;
         free(run);
     }
     cli_meter_end();
