@@ -11,30 +11,32 @@ PKGS=(build-essential cmake pkg-config curl ca-certificates
       libmicrohttpd-dev libisal-dev nodejs npm openssl valgrind bc clang doxygen gnuplot-nox)
 ensure=0
 [ "${1:-}" = "--ensure" ] && ensure=1
-# Not Debian: nothing to check by package name; CMake names what it cannot find.
-command -v dpkg-query >/dev/null || exit 0
-# one dpkg-query for all packages (make runs this on every build)
-installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null | awk '/install ok installed/ {print $1}' || true)
 missing=()
-for p in "${PKGS[@]}"; do
-  grep -qx "$p" <<<"$installed" || missing+=("$p")
-done
+# Not Debian: nothing to check by package name; CMake names what it cannot find.
+if command -v dpkg-query >/dev/null; then
+  # one dpkg-query for all packages (make runs this on every build)
+  installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null | awk '/install ok installed/ {print $1}' || true)
+  for p in "${PKGS[@]}"; do
+    grep -qx "$p" <<<"$installed" || missing+=("$p")
+  done
+fi
 # Node.js may come from elsewhere than Debian's package; accept any node and npm on PATH.
 if command -v node >/dev/null && command -v npm >/dev/null; then
   keep=(); for p in "${missing[@]}"; do [ "$p" = nodejs ] || [ "$p" = npm ] || keep+=("$p"); done
   missing=("${keep[@]}")
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-  if [ $ensure -eq 1 ]; then
-    echo "cos-c needs: ${missing[*]}" >&2
-    echo "run once:  sudo bash scripts/install-deps.sh   (then the same make command again)" >&2
-  else
-    echo "install-deps.sh: run as root to install: ${missing[*]}" >&2
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    if [ $ensure -eq 1 ]; then
+      echo "cos-c needs: ${missing[*]}" >&2
+      echo "run once:  sudo bash scripts/install-deps.sh   (then the same make command again)" >&2
+    else
+      echo "install-deps.sh: run as root to install: ${missing[*]}" >&2
+    fi
+    exit 1
   fi
-  exit 1
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}"
 fi
-echo "installing: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq "${missing[@]}"
