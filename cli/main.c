@@ -13,13 +13,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-static const struct { const char *name, *usage, *help; } COMMANDS[] = {
+static const struct { const char *name, *usage, *help, *summary; } COMMANDS[] = {
     { "ls", "cos ls [cos://BUCKET[/PREFIX]] [-l] [-r]", "List buckets, or objects under a prefix (-r: recursive, -l: sizes and dates)." },
     { "mb", "cos mb cos://BUCKET-APPID", "Make a bucket." },
     { "rb", "cos rb cos://BUCKET-APPID [--force]", "Remove a bucket; --force deletes its objects and uploads first." },
     { "cp", "cos cp SRC DST [-r] [--dryrun] [--exclude GLOB] [--include GLOB] [UPLOAD OPTIONS] [--parallel N] [--chunk-size BYTES]",
       "Copy local->cos, cos->local or cos->cos (-r: a directory or a prefix and all below it); '-' is standard "
-      "input or output. Multipart, parallel, CRC-checked and resumable." },
+      "input or output. Multipart, parallel, CRC-checked and resumable.", "Copy files and objects: local<->cos, cos->cos, trees (-r), standard input/output (-)." },
     { "mv", "cos mv SRC DST [-r] [--dryrun] [--exclude GLOB] [--include GLOB]",
       "Copy, then remove the source; refuses to move an object onto itself." },
     { "rm", "cos rm cos://BUCKET/KEY [-r] [--force] [--dryrun] [--exclude GLOB] [--include GLOB]",
@@ -27,17 +27,17 @@ static const struct { const char *name, *usage, *help; } COMMANDS[] = {
     { "stat", "cos stat cos://BUCKET/KEY", "Show an object's size, ETag, CRC-64, type and metadata." },
     { "cat", "cos cat cos://BUCKET/KEY", "Write an object to standard output." },
     { "presign", "cos presign cos://BUCKET/KEY [--expires S] [--method M] [--start-time UNIX]",
-      "Print a presigned URL (for the endpoint in use: COS, or COS_ENDPOINT / --endpoint)." },
+      "Print a presigned URL (for the endpoint in use: COS, or COS_ENDPOINT / --endpoint).", "Print a presigned URL for the endpoint in use." },
     { "sign", "cos sign --method M (--key K | --pathname P) [--query n=v]... [--header n:v]... [--key-time \"start;end\"] [--no-sign-host] [-v]",
       "Print the Authorization value of a request (-v: FormatString and StringToSign on stderr); the key comes "
-      "from the usual places (flags, environment, profile)." },
+      "from the usual places (flags, environment, profile).", "Print the Authorization value of a request." },
     { "sync", "cos sync SRC DST [--delete] [--dryrun] [--exclude GLOB] [--include GLOB] [--size-only | --mtime] [UPLOAD OPTIONS]",
       "Make DST like SRC (local dir<->cos prefix, or cos->cos), descending into subdirectories: copy what is "
       "missing or differs by size, then CRC-64 (--size-only: size only; --mtime: size and a newer source, as "
-      "aws-cli); --delete removes what SRC lacks." },
+      "aws-cli); --delete removes what SRC lacks.", "Make DST like SRC (directories and prefixes, every direction), --delete for the rest." },
     { "du", "cos du cos://BUCKET[/PREFIX]", "Count objects and bytes under the prefix PREFIX/." },
     { "config", "cos config [--profile NAME]",
-      "Write a profile of ~/.config/cos/config (secret id, secret key, region, endpoint), asking for each value." },
+      "Write a profile of ~/.config/cos/config (secret id, secret key, region, endpoint), asking for each value.", "Write a profile of ~/.config/cos/config, asking for each value." },
     { "completion", "cos completion bash", "Print the bash completion script: source <(cos completion bash)." },
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
@@ -45,7 +45,8 @@ static const struct { const char *name, *usage, *help; } COMMANDS[] = {
 static void usage_all(FILE *f)
 {
     fprintf(f, "cos — Tencent Cloud Object Storage from the command line (cos-c %s)\n\nCommands:\n", cos_version());
-    for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary ? COMMANDS[i].summary : COMMANDS[i].help);
     fputs("\nOptions (anywhere on the line): --secret-id ID --secret-key KEY --secret-key-file PATH|- --token T\n"
           "  --region R --endpoint HOST:PORT --path-style --profile NAME --output text|json (--json) --quiet -v\n"
           "Upload options (cp, mv, sync): --storage-class C --acl A --meta NAME=VALUE... --content-type T\n"
