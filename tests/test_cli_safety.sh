@@ -43,6 +43,15 @@ $COS stat $B/logs/sub/2 >/dev/null 2>&1; check "rm -r logs removed logs/sub/2" t
 check "rm -r asks first without --force" bash -c "$COS rm -r $B/logs2 </dev/null; test \$? -eq 2 && $COS stat $B/logs2/4"
 check "rm -r --exclude keeps what is excluded" bash -c "$COS cp $TEST_TMP/f $B/ex/a.log -q && $COS cp $TEST_TMP/f $B/ex/b.txt -q && $COS rm -r $B/ex --force --exclude '*.log' -q && $COS stat $B/ex/a.log && ! $COS stat $B/ex/b.txt"
 
+# --- listings and bulk deletes over more than one page (1000 keys)
+mkdir -p "$TEST_TMP/many"
+for i in $(seq 1 1100); do echo $i > "$TEST_TMP/many/f$i"; done
+check "cp -r of 1100 files" bash -c "$COS cp -r $TEST_TMP/many $B/many -q"
+check "du pages through 1100 keys" bash -c "$COS du $B/many | grep -q '^1100 objects'"
+check "sync pages through both sides" bash -c "$COS sync $TEST_TMP/many $B/many --size-only | grep -q '0 transferred (0 B), 1100 unchanged'"
+check "rm -r deletes 1100 keys page by page" bash -c "$COS rm -r $B/many --force | grep -q 'rm: 1100 deleted, 0 failed'"
+check "... all of them" bash -c "$COS du $B/many | grep -q '^0 objects'"
+
 # --- a key with a carriage return is listed and deleted (it looped forever)
 CR=$(printf 'cr/a\rb')
 $COS cp "$TEST_TMP/f" "$B/$CR" -q
