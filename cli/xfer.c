@@ -407,20 +407,22 @@ static int runner_reap(runner *r, bool block)
             /* pause what is in flight and wait until each has stopped or finished */
             for (int k = 0; k < r->nslots; k++)
                 if (r->slots[k].busy) cos_task_pause(r->c, r->slots[k].id, NULL);
-            for (int round = 0; r->busy; round++) {
+            /* a task missing from the list counts as stopped; give up waiting after ~30 s */
+            for (int round = 0; r->busy && round < 1500; round++) {
                 cos_task_info *l = NULL;
                 size_t ln = 0;
-                int stopped = 0;
+                int active = 0;
                 cos_task_list(r->c, &l, &ln);
                 for (int k = 0; k < r->nslots; k++) {
                     if (!r->slots[k].busy) continue;
                     for (size_t j = 0; j < ln; j++)
-                        if (l[j].id == r->slots[k].id && l[j].state != COS_TASK_WAITING &&
-                            l[j].state != COS_TASK_CHECKING && l[j].state != COS_TASK_RUNNING)
-                            stopped++;
+                        if (l[j].id == r->slots[k].id && (l[j].state == COS_TASK_WAITING ||
+                                                          l[j].state == COS_TASK_CHECKING ||
+                                                          l[j].state == COS_TASK_RUNNING))
+                            active++;
                 }
                 cos_task_list_free(l, ln);
-                if (stopped == r->busy) break;
+                if (!active) break;
                 usleep(20000);
             }
             cli_meter_end();
