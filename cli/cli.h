@@ -24,7 +24,7 @@ typedef struct cli_opts {
     /* output */
     bool json, quiet, verbose, long_form;
     /* behaviour */
-    bool recursive, force, dryrun, delete_extra, size_only, mtime;
+    bool recursive, force, dryrun, delete_extra, size_only, mtime, no_follow_symlinks;
     int parallel;
     uint64_t chunk_size;
     /* --exclude / --include, in the order given (the last match wins) */

@@ -17,7 +17,7 @@ static const struct { const char *name, *usage, *help, *summary; } COMMANDS[] = 
     { "ls", "cos ls [cos://BUCKET[/PREFIX]] [-l] [-r]", "List buckets, or objects under a prefix (-r: recursive, -l: sizes and dates)." },
     { "mb", "cos mb cos://BUCKET-APPID", "Make a bucket." },
     { "rb", "cos rb cos://BUCKET-APPID [--force]", "Remove a bucket; --force deletes its objects and uploads first." },
-    { "cp", "cos cp SRC DST [-r] [--dryrun] [--exclude GLOB] [--include GLOB] [UPLOAD OPTIONS] [--parallel N] [--chunk-size BYTES]",
+    { "cp", "cos cp SRC DST [-r] [--dryrun] [--exclude GLOB] [--include GLOB] [--no-follow-symlinks] [UPLOAD OPTIONS] [--parallel N] [--chunk-size BYTES]",
       "Copy local->cos, cos->local or cos->cos (-r: a directory or a prefix and all below it); '-' is standard "
       "input or output. Multipart, parallel, CRC-checked and resumable.", "Copy files and objects: local<->cos, cos->cos, trees (-r), standard input/output (-)." },
     { "mv", "cos mv SRC DST [-r] [--dryrun] [--exclude GLOB] [--include GLOB]",
@@ -31,7 +31,7 @@ static const struct { const char *name, *usage, *help, *summary; } COMMANDS[] = 
     { "sign", "cos sign --method M (--key K | --pathname P) [--query n=v]... [--header n:v]... [--key-time \"start;end\"] [--no-sign-host] [-v]",
       "Print the Authorization value of a request (-v: FormatString and StringToSign on stderr); the key comes "
       "from the usual places (flags, environment, profile).", "Print the Authorization value of a request." },
-    { "sync", "cos sync SRC DST [--delete] [--dryrun] [--exclude GLOB] [--include GLOB] [--size-only | --mtime] [UPLOAD OPTIONS]",
+    { "sync", "cos sync SRC DST [--delete] [--dryrun] [--exclude GLOB] [--include GLOB] [--size-only | --mtime] [--no-follow-symlinks] [UPLOAD OPTIONS]",
       "Make DST like SRC (local dir<->cos prefix, or cos->cos), descending into subdirectories: copy what is "
       "missing or differs by size, then CRC-64 (--size-only: size only; --mtime: size and a newer source, as "
       "aws-cli); --delete removes what SRC lacks.", "Make DST like SRC (directories and prefixes, every direction), --delete for the rest." },
@@ -507,7 +507,7 @@ static const char *const VALUE_FLAGS[] = { "--secret-id", "--secret-key", "--sec
     "--expires", "--parallel", "--start-time", "--chunk-size", "--exclude", "--include", "--storage-class", "--acl",
     "--meta", "--content-type", "--cache-control", "--sse" };
 static const char *const BOOL_FLAGS[] = { "--path-style", "--json", "--quiet", "--verbose", "--recursive", "--force",
-    "--dryrun", "--delete", "--size-only", "--mtime", "--no-sign-host", "--help", "--version" };
+    "--dryrun", "--delete", "--size-only", "--mtime", "--no-follow-symlinks", "--no-sign-host", "--help", "--version" };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static int cmd_completion(const cli_opts *o)
@@ -687,6 +687,7 @@ static int parse_args(int argc, char **argv, cli_opts *o, bool *help, bool *vers
         else if (IS("--delete")) o->delete_extra = true;
         else if (IS("--size-only")) o->size_only = true;
         else if (IS("--mtime")) o->mtime = true;
+        else if (IS("--no-follow-symlinks")) o->no_follow_symlinks = true;
         else if (IS("--no-sign-host")) o->no_sign_host = true;
         else {
             fprintf(stderr, "cos: unknown option %s\n", a);

@@ -126,10 +126,11 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
             continue;
         }
         struct stat st;
-        if (stat(path, &st) != 0) {
+        if ((o->no_follow_symlinks ? lstat(path, &st) : stat(path, &st)) != 0) {
             fprintf(stderr, "cos: %s: %s: %s; skipped\n", o->cmd, path, strerror(errno));
             continue;
         }
+        if (S_ISLNK(st.st_mode)) continue; /* --no-follow-symlinks */
         if (S_ISDIR(st.st_mode)) {
             bool loop = false;
             for (int i = 0; i < depth; i++) loop |= stack[i].dev == st.st_dev && stack[i].ino == st.st_ino;

@@ -75,6 +75,10 @@ timeout 120 $COS sync "$TEST_TMP/tree" $B/tree2 -q 2>/dev/null; rc=$?
 check "sync over symlink loops ends" test $rc -eq 0
 check "sync uploads the file once" bash -c "test \$($COS ls $B/tree2/ -r | wc -l) -eq 1"
 
+ln -s "$TEST_TMP/tree/sub/one" "$TEST_TMP/tree/link-to-one"
+check "--no-follow-symlinks skips every symlink" bash -c "$COS cp -r $TEST_TMP/tree $B/tree3 --no-follow-symlinks -q 2>$TEST_TMP/err && test \$($COS ls $B/tree3/ -r | wc -l) -eq 1 && ! grep -q loop $TEST_TMP/err"
+check "symlinks to files are followed by default" bash -c "$COS cp -r $TEST_TMP/tree $B/tree4 -q 2>/dev/null && $COS stat $B/tree4/link-to-one"
+
 # --- sync --delete from an empty source is refused
 mkdir -p "$TEST_TMP/empty"
 $COS sync "$TEST_TMP/empty" $B/tree2 --delete >/dev/null 2>&1; rc=$?
