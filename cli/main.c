@@ -469,7 +469,7 @@ static int cmd_sign(const cli_opts *o)
     p.query_count = (size_t)nq;
     p.headers = h;
     p.header_count = (size_t)nh;
-    p.sign_host = !o->no_sign_host;
+    p.no_sign_host = o->no_sign_host;
     if (o->key_time) {
         long long st = 0, en = 0;
         if (sscanf(o->key_time, "%lld;%lld", &st, &en) != 2) {
