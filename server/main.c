@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define MAX_SMALL_BODY (20u << 20)
-#define HEADER_TIMEOUT_S 20u   /* connect to complete request headers, and keep-alive idle; room for slow TLS handshakes */
+#define HEADER_TIMEOUT_S 30u   /* connect to complete request headers, and keep-alive idle; room for slow TLS handshakes */
 #define BODY_TIMEOUT_S 120u    /* idle time allowed while a body or an answer is under way */
 
 

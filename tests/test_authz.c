@@ -627,9 +627,9 @@ static void test_connection_flood(void)
         }
     free(fds);
     /* a connection that never sends its request is closed by the server (the
-       60 s receive timeout is the failure bound: the header timeout is 20 s) */
+       90 s receive timeout is the failure bound: the header timeout is 30 s) */
     int silent = socket(AF_INET, SOCK_STREAM, 0);
-    struct timeval tv = { 60, 0 };
+    struct timeval tv = { 90, 0 };
     setsockopt(silent, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     CHECK(connect(silent, (struct sockaddr *)&sa, sizeof sa) == 0);
     char byte;
