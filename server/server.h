@@ -24,6 +24,10 @@ typedef struct server_config {
     bool sts, faults, quiet;
     bool no_fsync;             /* --no-fsync: survive kill -9, not power loss (benchmarks, scratch) */
     unsigned threads;          /* worker threads; 0 = 16 */
+    int restore_seconds;       /* --restore-seconds: every restore of an archived object takes this long */
+    bool restore_seconds_set;  /* else COS's durations by tier */
+    const char *fault_bucket;  /* --fault-bucket NAME ("*" = every bucket): its keys name the answer (faults.c) */
+    bool fault_once;           /* --fault-once: such a key fails every other time (the Python suite's mock) */
 } server_config;
 
 /* ---------------------------------------------------------------- store */
@@ -66,6 +70,8 @@ int store_config_put(store *s, const char *bucket, const char *kind, const char 
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len); /* 0 or -1 */
 int store_config_delete(store *s, const char *bucket, const char *kind);
 int store_bucket_set_acl(store *s, const char *bucket, const char *acl);
+/* The kinds of a bucket's configurations that start with prefix, sorted (malloc'd array of malloc'd strings). */
+int store_config_list(store *s, const char *bucket, const char *prefix, char ***kinds, size_t *count);
 
 /* data files: write to a temp file, then commit it */
 typedef struct data_writer {
@@ -165,6 +171,7 @@ typedef struct req {
     uint64_t bytes_out;
     int status;
     bool fault_bad_crc;      /* fault injection: lie about the CRC */
+    bool no_request_id;      /* fault bucket: answer without x-cos-request-id */
 } req;
 
 struct server {

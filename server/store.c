@@ -1204,3 +1204,28 @@ int store_uploads_list(store *s, const char *bucket, const char *prefix, upload_
     *count = o.n;
     return rc;
 }
+
+/* ---------------------------------------------------------------- additions for #18 (listing configs) */
+
+typedef struct kinds_out { char **kinds; size_t n; } kinds_out;
+static int kinds_cb(void *ud, sqlite3_stmt *st)
+{
+    kinds_out *o = ud;
+    char **p = realloc(o->kinds, (o->n + 1) * sizeof *p);
+    if (!p) return 1;
+    o->kinds = p;
+    o->kinds[o->n++] = col_str(st, 0);
+    return 0;
+}
+
+int store_config_list(store *s, const char *bucket, const char *prefix, char ***kinds, size_t *count)
+{
+    kinds_out o = { NULL, 0 };
+    pthread_mutex_lock(&s->lock);
+    int rc = EXEC(s, "SELECT kind FROM configs WHERE bucket = ?1 AND substr(kind, 1, length(?2)) = ?2 ORDER BY kind",
+                  kinds_cb, &o, bucket, prefix);
+    pthread_mutex_unlock(&s->lock);
+    *kinds = o.kinds;
+    *count = o.n;
+    return rc;
+}
