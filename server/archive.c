@@ -75,6 +75,20 @@ char *headers_without_internal(const char *headers)
     return cos_buf_detach(&b);
 }
 
+/* Stored headers without the restore line (other internal lines stay). */
+static char *headers_without_restore(const char *headers)
+{
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    for (const char *p = headers ? headers : ""; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) + 1 : strlen(p);
+        if (strncasecmp(p, RESTORE_LINE, strlen(RESTORE_LINE)) != 0) cos_buf_append(&b, p, len);
+        p += len;
+    }
+    return cos_buf_detach(&b);
+}
+
 /* How long COS takes, by class and tier (the upper ends of its stated ranges). */
 static int64_t restore_ms(req *r, const char *sc, const char *tier)
 {
@@ -116,7 +130,7 @@ enum MHD_Result restore_object(req *r)
             if (st == 2) ready = now; /* restored already: only the expiry moves */
             else ready = now + restore_ms(r, m.storage_class, tier);
             expiry = ready + (int64_t)rr->days * 86400 * 1000;
-            char *rest = headers_without_internal(m.headers);
+            char *rest = headers_without_restore(m.headers);
             char *h = cos_sprintf("%s" RESTORE_LINE " %lld %lld\n", rest, (long long)ready, (long long)expiry);
             int rc = store_object_set(r->srv->st, r->bucket, r->key, "headers", h);
             free(rest);

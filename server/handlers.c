@@ -9,6 +9,7 @@
 #include "server.h"
 #include "archive.h"
 #include "sse.h"
+#include "versioning.h"
 #include "url.h"
 #include "xml.h"
 
@@ -165,6 +166,11 @@ static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req
     char *restore = restore_header(m);
     if (restore) MHD_add_response_header(resp, "x-cos-restore", restore);
     free(restore);
+    if (m->headers && strstr(m->headers, "x-cos-internal-version:")) {
+        char vid[64];
+        version_of(m->headers, vid);
+        MHD_add_response_header(resp, "x-cos-version-id", vid);
+    }
     size_t ntags = 0;
     for (const char *t = m->tagging; t && (t = strstr(t, "<Tag>")) != NULL; t += 5) ntags++;
     if (ntags) {
@@ -737,47 +743,6 @@ static enum MHD_Result get_bucket(req *r)
     return ret;
 }
 
-static enum MHD_Result list_versions(req *r)
-{
-    list_ctx c = { 0 };
-    c.prefix = req_arg(r, "prefix") ? req_arg(r, "prefix") : "";
-    c.delimiter = req_arg(r, "delimiter");
-    c.max = max_keys_arg(r, "max-keys", 1000);
-    const char *marker = req_arg(r, "key-marker");
-    run_listing(r, &c, marker);
-    cos_list_versions_result res = { 0 };
-    res.name = r->bucket;
-    res.encoding_type = req_arg(r, "encoding-type") ? (char *)"url" : NULL;
-    res.prefix = (char *)c.prefix;
-    res.key_marker = (char *)(marker ? marker : "");
-    res.version_id_marker = (char *)"";
-    res.max_keys = c.max;
-    res.delimiter = (char *)c.delimiter;
-    res.is_truncated = c.truncated;
-    res.next_key_marker = c.truncated ? c.last : NULL;
-    res.next_version_id_marker = c.truncated ? (char *)"null" : NULL;
-    res.common_prefixes = c.prefixes;
-    res.common_prefixes_count = c.nprefixes;
-    res.versions = calloc(c.nobjs ? c.nobjs : 1, sizeof *res.versions);
-    res.versions_count = c.nobjs;
-    for (size_t i = 0; i < c.nobjs; i++) {
-        cos_object_version *v = &res.versions[i];
-        v->key = c.objs[i].key;
-        v->version_id = (char *)"null";
-        v->is_latest = true;
-        v->last_modified = c.objs[i].last_modified;
-        v->etag = c.objs[i].etag;
-        v->size = c.objs[i].size;
-        v->storage_class = c.objs[i].storage_class;
-        v->owner = c.owner;
-    }
-    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_versions_result, &res);
-    free(res.versions);
-    for (size_t i = 0; i < c.nobjs; i++) c.objs[i].owner = NULL;
-    free_listing(&c);
-    return ret;
-}
-
 /* The storage class and tags an upload was initiated with wait among its
  * headers as internal lines (never sent) until Complete. */
 #define UPLOAD_CLASS_LINE "x-cos-internal-class:"
@@ -919,13 +884,25 @@ static enum MHD_Result delete_multiple(req *r)
     }
     cos_delete_result res = { 0 };
     res.deleted = calloc(d->objects_count + 1, sizeof *res.deleted);
+    char (*vids)[64] = calloc(d->objects_count + 1, 64);
     for (size_t i = 0; i < d->objects_count; i++) {
         if (!d->objects[i].key) continue;
-        store_object_delete(r->srv->st, r->bucket, d->objects[i].key); /* absent keys count as deleted, as in COS */
-        if (!d->quiet) res.deleted[res.deleted_count++].key = d->objects[i].key;
+        char vid[64];
+        bool marker = false;
+        /* absent keys count as deleted, as in COS */
+        versioning_delete(r, d->objects[i].key, d->objects[i].version_id, vids[i], &marker);
+        (void)vid;
+        if (!d->quiet) {
+            cos_deleted_object *o = &res.deleted[res.deleted_count++];
+            o->key = d->objects[i].key;
+            o->version_id = d->objects[i].version_id;
+            o->delete_marker = marker;
+            o->delete_marker_version_id = marker && vids[i][0] ? vids[i] : NULL;
+        }
     }
     ret = send_doc(r, 200, &cos_xs_delete_result, &res);
     free(res.deleted);
+    free(vids);
     cos_xml_free(&cos_xs_delete_request, d);
     return ret;
 }
@@ -1084,24 +1061,32 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     else etag_of(md5, m.etag);
     m.crc64 = crc;
     m.mtime_ms = cos_now_ms();
-    m.headers = headers;
+    char vid[64];
+    char *vline = versioning_before_write(r, key, vid);
+    char *all_headers = cos_sprintf("%s%s", headers ? headers : "", vline);
+    free(vline);
+    m.headers = all_headers;
     m.storage_class = (char *)(o->storage_class ? o->storage_class : "STANDARD");
     m.acl = (char *)(acl ? acl : "default");
     m.tagging = o->tagging;
     snprintf(m.data_id, sizeof m.data_id, "%s", w->data_id);
     if (o->key.on && !o->encrypted && encrypt_data(r, m.data_id, m.size, &o->key) != 0) {
         data_unlink(r->srv->st, w->data_id);
+        free(all_headers);
         return send_error(r, "InternalError", "cannot encrypt the object");
     }
     if (store_object_put(r->srv->st, &m) != 0) {
         data_unlink(r->srv->st, m.data_id);
+        free(all_headers);
         return send_error(r, "InternalError", "cannot commit the object");
     }
+    free(all_headers);
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     char crcs[32];
     snprintf(crcs, sizeof crcs, "%llu", (unsigned long long)(crc + r->fault_bad_crc));
     MHD_add_response_header(resp, "ETag", m.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
+    if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
     add_sse_echo(resp, headers);
     return send_response(r, 200, resp);
 }
@@ -1296,8 +1281,16 @@ static void free_segments(void *cls)
 static enum MHD_Result get_object_try(req *r, bool head, int attempt)
 {
     obj_meta m;
-    if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0)
-        return send_error(r, "NoSuchKey", "The specified key does not exist.");
+    bool marker = false;
+    const char *want_version = req_arg(r, "versionId");
+    if (want_version && !*want_version) want_version = NULL;
+    if (versioning_lookup(r, r->bucket, r->key, want_version, &m, &marker) != 0)
+        return want_version ? send_error(r, "NoSuchVersion", "The specified version does not exist.")
+                            : send_error(r, "NoSuchKey", "The specified key does not exist.");
+    if (marker) {
+        obj_meta_clear(&m);
+        return send_error(r, "MethodNotAllowed", "The specified version is a delete marker.");
+    }
     sse_key key;
     enum MHD_Result sret;
     char key_md5[32];
@@ -1390,8 +1383,16 @@ static enum MHD_Result get_object(req *r, bool head) { return get_object_try(r, 
 
 static enum MHD_Result delete_object(req *r)
 {
-    store_object_delete(r->srv->st, r->bucket, r->key); /* deleting a missing key is not an error in COS */
-    return send_empty(r, 204);
+    const char *version = req_arg(r, "versionId");
+    if (version && !*version) version = NULL;
+    char vid[64];
+    bool marker = false;
+    if (versioning_delete(r, r->key, version, vid, &marker) != 0)
+        return send_error(r, "NoSuchVersion", "The specified version does not exist.");
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    if (marker) MHD_add_response_header(resp, "x-cos-delete-marker", "true");
+    return send_response(r, 204, resp);
 }
 
 /* "bucket-appid.cos.region.myqcloud.com/key" or "/bucket-appid/key" (key URL-encoded). */
@@ -1433,13 +1434,23 @@ static int copy_range_to(store *st, data_writer *w, const char *data_id, uint64_
 static int open_copy_source(req *r, obj_meta *src, sse_key *skey, enum MHD_Result *ret)
 {
     char *sb = NULL, *sk = NULL;
-    if (parse_copy_source(req_header(r, "x-cos-copy-source"), &sb, &sk) != 0) {
+    const char *header = req_header(r, "x-cos-copy-source");
+    if (parse_copy_source(header, &sb, &sk) != 0) {
         free(sb);
         free(sk);
         *ret = send_error(r, "InvalidArgument", "x-cos-copy-source is malformed");
         return -1;
     }
-    int rc = store_object_get(r->srv->st, sb, sk, src);
+    /* "...key?versionId=ID" names an older version */
+    const char *q = strstr(header, "?versionId=");
+    char *version = q ? cos_strndup(q + 11, strcspn(q + 11, "&")) : NULL;
+    bool marker = false;
+    int rc = versioning_lookup(r, sb, sk, version, src, &marker);
+    if (rc == 0 && marker) {
+        obj_meta_clear(src);
+        rc = -1;
+    }
+    free(version);
     free(sb);
     free(sk);
     if (rc != 0) {
@@ -1508,6 +1519,12 @@ static enum MHD_Result copy_object(req *r)
     free(enc);
     const char *tdir = req_header(r, "x-cos-tagging-directive");
     bool replace_tags = tdir && !strcasecmp(tdir, "Replaced");
+    char vid[64];
+    char *vline = versioning_before_write(r, r->key, vid);
+    char *with_version = cos_sprintf("%s%s", headers, vline);
+    free(vline);
+    free(headers);
+    headers = with_version;
     obj_meta m = { 0 };
     m.bucket = r->bucket;
     m.key = r->key;
@@ -1539,6 +1556,7 @@ static enum MHD_Result copy_object(req *r)
     size_t len = b.len;
     send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
+    if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
     add_sse_echo(resp, headers);
     free(headers);
     return send_response(r, 200, resp);
@@ -2021,7 +2039,12 @@ static enum MHD_Result complete_upload(req *r)
                 free(tags);
                 tags = NULL;
             }
-            char *kept = headers_without_internal(headers);
+            char *plain = headers_without_internal(headers);
+            char vid[64];
+            char *vline = versioning_before_write(r, r->key, vid);
+            char *kept = cos_sprintf("%s%s", plain, vline);
+            free(plain);
+            free(vline);
             m.headers = kept;
             m.tagging = tags;
             m.storage_class = sc;
@@ -2047,6 +2070,7 @@ static enum MHD_Result complete_upload(req *r)
                 MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
                 MHD_add_response_header(resp, "ETag", etag);
                 add_sse_echo(resp, kept);
+                if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
                 ret = send_response(r, 200, resp);
                 free(loc);
             }
@@ -2103,7 +2127,7 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
         cos_location_result loc = { region };
         ret = send_doc(r, 200, &cos_xs_location_result, &loc);
     } else if (sub && !strcmp(sub, "uploads") && !strcmp(m, "GET")) ret = list_uploads(r);
-    else if (sub && !strcmp(sub, "versions") && !strcmp(m, "GET")) ret = list_versions(r);
+    else if (sub && !strcmp(sub, "versions") && !strcmp(m, "GET")) ret = versioning_list(r);
     else if (sub && !strcmp(sub, "delete") && !strcmp(m, "POST")) ret = delete_multiple(r);
     else if (sub && !strcmp(sub, "inventory") && !strcmp(m, "GET") && !req_arg(r, "id")) ret = list_inventory(r); else if (is_config(sub)) {
         ret = !strcmp(m, "PUT") ? put_config(r, sub) : !strcmp(m, "GET") ? get_config(r, sub)
@@ -2111,7 +2135,7 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     } else if (!strcmp(m, "POST") && r->pp) ret = post_object(r);
     else if (!strcmp(m, "GET") && !sub) ret = get_bucket(r);
     else if (!strcmp(m, "DELETE") && !sub) {
-        int rc = store_bucket_delete(r->srv->st, r->bucket);
+        int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete(r->srv->st, r->bucket);
         ret = rc > 0 ? send_error(r, "BucketNotEmpty", "The bucket you tried to delete is not empty.")
                      : rc < 0 ? send_error(r, "NoSuchBucket", "The specified bucket does not exist.") : send_empty(r, 204);
     } else ret = send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");

@@ -130,6 +130,22 @@ void obj_meta_clear(obj_meta *m);
 int store_object_scan(store *s, const char *bucket, const char *prefix, const char *after,
                       int (*cb)(void *ud, const obj_meta *m), void *ud);
 
+/* versions (#18): the current version stays in objects; older ones and
+ * delete markers in a versions table, each owning its data */
+/* Move the current row of key into versions as version_id: 0 moved, 1 none, -1 error. */
+int store_version_archive(store *s, const char *bucket, const char *key, const char *version_id);
+int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms);
+int store_version_get(store *s, const char *bucket, const char *key, const char *version_id, obj_meta *out,
+                      bool *marker); /* 0 or -1 */
+/* Remove one version (its data too): 0, or -1 if absent. */
+int store_version_delete(store *s, const char *bucket, const char *key, const char *version_id, bool *was_marker);
+/* Make the newest non-current version current again: 0, 1 none (or a delete marker is newest), -1 error. */
+int store_version_promote(store *s, const char *bucket, const char *key);
+/* Non-current versions with prefix, by key then newest first; cb returns non-zero to stop. */
+int store_versions_scan(store *s, const char *bucket, const char *prefix,
+                        int (*cb)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud);
+int store_versions_count(store *s, const char *bucket);
+
 /* multipart */
 int store_upload_create(store *s, const char *bucket, const char *key, const char *headers, char upload_id[64]);
 int store_upload_get(store *s, const char *upload_id, char **bucket, char **key, char **headers); /* 0 or -1 */

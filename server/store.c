@@ -1229,3 +1229,155 @@ int store_config_list(store *s, const char *bucket, const char *prefix, char ***
     *count = o.n;
     return rc;
 }
+
+/* ---------------------------------------------------------------- additions for #18 (object versions)
+ * The current version of an object stays in `objects`; older versions and
+ * delete markers live in `versions` (created on first use), each owning its
+ * data file. */
+
+#define VERSIONS_SQL                                                                                              \
+    "CREATE TABLE IF NOT EXISTS versions(bucket TEXT, key BLOB, size INTEGER, etag TEXT, crc64 TEXT,"            \
+    " mtime INTEGER, headers TEXT, storage_class TEXT, acl TEXT, tagging TEXT, data_id TEXT, version_id TEXT,"   \
+    " marker INTEGER, PRIMARY KEY(bucket, key, version_id))"
+
+static void versions_table(store *s) { sqlite3_exec(s->db, VERSIONS_SQL, NULL, NULL, NULL); }
+
+int store_version_archive(store *s, const char *bucket, const char *key, const char *version_id)
+{
+    pthread_mutex_lock(&s->lock);
+    versions_table(s);
+    sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int rc = EXEC(s, "INSERT OR REPLACE INTO versions(" OBJ_COLS ", version_id, marker) SELECT " OBJ_COLS
+                     ", ?3, 0 FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key, version_id);
+    int moved = rc == 0 ? sqlite3_changes(s->db) : 0;
+    if (rc == 0 && moved) rc = EXEC(s, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+    rc = rc ? rc : (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1);
+    if (rc) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&s->lock);
+    return rc ? -1 : moved ? 0 : 1;
+}
+
+int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms)
+{
+    char mtime[32];
+    snprintf(mtime, sizeof mtime, "%lld", (long long)mtime_ms);
+    pthread_mutex_lock(&s->lock);
+    versions_table(s);
+    int rc = EXEC(s, "INSERT OR REPLACE INTO versions(bucket, key, size, etag, mtime, data_id, version_id, marker)"
+                     " VALUES(?1, ?2, 0, '', ?4, '', ?3, 1)", NULL, NULL, bucket, key, version_id, mtime);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+typedef struct version_out { obj_meta *m; bool *marker; char *vid; int found; } version_out;
+static int version_cb(void *ud, sqlite3_stmt *st)
+{
+    version_out *o = ud;
+    fill_meta(o->m, st);
+    if (o->vid) {
+        char *v = col_str(st, 11);
+        snprintf(o->vid, 64, "%s", v ? v : "");
+        free(v);
+    }
+    if (o->marker) *o->marker = sqlite3_column_int(st, 12) != 0;
+    o->found = 1;
+    return 1;
+}
+
+int store_version_get(store *s, const char *bucket, const char *key, const char *version_id, obj_meta *out,
+                      bool *marker)
+{
+    version_out o = { out, marker, NULL, 0 };
+    pthread_mutex_lock(&s->lock);
+    versions_table(s);
+    EXEC(s, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3",
+         version_cb, &o, bucket, key, version_id);
+    pthread_mutex_unlock(&s->lock);
+    return o.found ? 0 : -1;
+}
+
+int store_version_delete(store *s, const char *bucket, const char *key, const char *version_id, bool *was_marker)
+{
+    char old[40] = "";
+    obj_meta m;
+    bool marker = false;
+    version_out o = { &m, &marker, NULL, 0 };
+    pthread_mutex_lock(&s->lock);
+    versions_table(s);
+    EXEC(s, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3",
+         version_cb, &o, bucket, key, version_id);
+    int rc = o.found ? EXEC(s, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL,
+                            bucket, key, version_id)
+                     : -1;
+    pthread_mutex_unlock(&s->lock);
+    if (o.found) {
+        snprintf(old, sizeof old, "%s", m.data_id);
+        obj_meta_clear(&m);
+    }
+    if (was_marker) *was_marker = marker;
+    if (rc == 0 && old[0]) data_unlink(s, old);
+    return rc;
+}
+
+int store_version_promote(store *s, const char *bucket, const char *key)
+{
+    obj_meta m;
+    bool marker = false;
+    char vid[64] = "";
+    version_out o = { &m, &marker, vid, 0 };
+    pthread_mutex_lock(&s->lock);
+    versions_table(s);
+    sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    EXEC(s, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2"
+            " ORDER BY mtime DESC, rowid DESC LIMIT 1", version_cb, &o, bucket, key);
+    int rc = 0;
+    if (o.found && !marker) {
+        rc = EXEC(s, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") SELECT " OBJ_COLS
+                     " FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket, key, vid);
+        if (rc == 0)
+            rc = EXEC(s, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket,
+                      key, vid);
+    }
+    rc = rc ? rc : (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1);
+    if (rc) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (o.found) obj_meta_clear(&m);
+    return rc ? -1 : (o.found && !marker) ? 0 : 1;
+}
+
+typedef struct vscan_ctx { int (*cb)(void *, const obj_meta *, const char *, bool); void *ud; } vscan_ctx;
+static int vscan_cb(void *ud, sqlite3_stmt *st)
+{
+    vscan_ctx *c = ud;
+    obj_meta m;
+    bool marker = false;
+    char vid[64] = "";
+    version_out o = { &m, &marker, vid, 0 };
+    version_cb(&o, st);
+    int stop = c->cb(c->ud, &m, vid, marker);
+    obj_meta_clear(&m);
+    return stop;
+}
+
+int store_versions_scan(store *s, const char *bucket, const char *prefix,
+                        int (*cb)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud)
+{
+    vscan_ctx c = { cb, ud };
+    pthread_mutex_lock(&s->lock);
+    versions_table(s);
+    int rc = EXEC(s, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND"
+                     " substr(CAST(key AS BLOB), 1, length(CAST(?2 AS BLOB))) = CAST(?2 AS BLOB)"
+                     " ORDER BY CAST(key AS BLOB), mtime DESC, rowid DESC", vscan_cb, &c, bucket, prefix ? prefix : "");
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_versions_count(store *s, const char *bucket)
+{
+    char n[32] = "0";
+    pthread_mutex_lock(&s->lock);
+    versions_table(s);
+    EXEC(s, "SELECT count(*) FROM versions WHERE bucket = ?1", id_cb, n, bucket);
+    pthread_mutex_unlock(&s->lock);
+    return atoi(n);
+}
