@@ -299,10 +299,12 @@ function fetchSts(query) {
   });
   await t('deleteBucket non-empty: BucketNotEmpty', () => fails(cos.deleteBucket(P), 'BucketNotEmpty'));
   await t('deleteBucket after emptying', async () => {
+    // versioning is on (above): every version and delete marker must go
     for (;;) {
-      const r = await cos.getBucket({ ...P, MaxKeys: 1000 });
-      if (!r.Contents.length) break;
-      await cos.deleteMultipleObject({ ...P, Objects: r.Contents.map(c => ({ Key: c.Key })) });
+      const r = await cos.listObjectVersions({ ...P, MaxKeys: 1000 });
+      const all = [...(r.Versions || []), ...(r.DeleteMarkers || [])];
+      if (!all.length) break;
+      await cos.deleteMultipleObject({ ...P, Objects: all.map(c => ({ Key: c.Key, VersionId: c.VersionId })) });
     }
     await cos.deleteBucket(P);
     await fails(cos.headBucket(P));
