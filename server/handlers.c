@@ -355,9 +355,34 @@ static enum MHD_Result get_service(req *r)
         }
     }
     res.buckets_count = kept;
-    if (marker || req_arg(r, "max-keys")) res.marker = (char *)(marker ? marker : "");
     if (res.is_truncated && kept) res.next_marker = res.buckets[kept - 1].name;
-    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_buckets_result, &res);
+    /* COS always sends Buckets (empty when nothing matched), Marker and
+       IsTruncated; the SDKs index them unconditionally */
+    cos_buf b = COS_BUF_INIT;
+    cos_xml_build(&cos_xs_list_buckets_result, &res, &b, true);
+    cos_buf out = COS_BUF_INIT;
+    const char *end = strstr(b.data, "</ListAllMyBucketsResult>");
+    const char *owner_end = strstr(b.data, "</Owner>");
+    if (end && owner_end && !strstr(b.data, "<Buckets>")) {
+        owner_end += strlen("</Owner>");
+        cos_buf_append(&out, b.data, (size_t)(owner_end - b.data));
+        cos_buf_puts(&out, "<Buckets/>");
+        cos_buf_append(&out, owner_end, (size_t)(end - owner_end));
+    } else if (end) {
+        cos_buf_append(&out, b.data, (size_t)(end - b.data));
+    }
+    if (end) {
+        if (!strstr(b.data, "<Marker>")) {
+            cos_buf_puts(&out, "<Marker>");
+            cos_xml_escape(&out, marker ? marker : "", strlen(marker ? marker : ""));
+            cos_buf_puts(&out, "</Marker>");
+        }
+        if (!strstr(b.data, "<IsTruncated>")) cos_buf_printf(&out, "<IsTruncated>%s</IsTruncated>", res.is_truncated ? "true" : "false");
+        cos_buf_puts(&out, "</ListAllMyBucketsResult>");
+    }
+    cos_buf_free(&b);
+    size_t olen = out.len;
+    enum MHD_Result ret = send_buffer(r, 200, "application/xml", cos_buf_detach(&out), olen, NULL);
     res.owner = NULL;
     free(owner.id);
     free(owner.display_name);
@@ -490,6 +515,48 @@ static char *inventory_kind(req *r)
     return id ? cos_sprintf("inventory:%s", id) : NULL;
 }
 
+/* A configuration as COS gives it back: a website's redirects say
+ * URLRedirect (Enabled unless given); default encryption is named
+ * ApplyServerSideEncryptionByDefault even when the request said
+ * ApplySideEncryptionConfiguration (as the Python SDK's test sends it). */
+static char *normalise_config(const char *kind, const char *body, size_t len)
+{
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    if (!strcmp(kind, "website")) {
+        const char *p = body, *end = body + len;
+        while (p < end) {
+            const char *open = memmem(p, (size_t)(end - p), "<Redirect>", 10);
+            const char *close = open ? memmem(open, (size_t)(end - open), "</Redirect>", 11) : NULL;
+            if (!close) {
+                cos_buf_append(&b, p, (size_t)(end - p));
+                break;
+            }
+            cos_buf_append(&b, p, (size_t)(close - p));
+            if (!memmem(open, (size_t)(close - open), "<URLRedirect>", 13)) cos_buf_puts(&b, "<URLRedirect>Enabled</URLRedirect>");
+            p = close;
+            cos_buf_append(&b, p, 11);
+            p += 11;
+        }
+    } else if (!strcmp(kind, "encryption")) {
+        static const char FROM[] = "ApplySideEncryptionConfiguration", TO[] = "ApplyServerSideEncryptionByDefault";
+        const char *p = body, *end = body + len;
+        while (p < end) {
+            const char *hit = memmem(p, (size_t)(end - p), FROM, sizeof FROM - 1);
+            if (!hit) {
+                cos_buf_append(&b, p, (size_t)(end - p));
+                break;
+            }
+            cos_buf_append(&b, p, (size_t)(hit - p));
+            cos_buf_puts(&b, TO);
+            p = hit + sizeof FROM - 1;
+        }
+    } else {
+        cos_buf_append(&b, body, len);
+    }
+    return cos_buf_detach(&b);
+}
+
 /* What COS refuses in a lifecycle configuration, or NULL. */
 static const char *lifecycle_problem(const void *doc)
 {
@@ -539,7 +606,9 @@ static enum MHD_Result put_config(req *r, const char *kind)
     }
     char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
     if (!k) return send_error(r, "InvalidArgument", "missing id");
-    store_config_put(r->srv->st, r->bucket, k, r->body.data ? r->body.data : "", r->body.len);
+    char *norm = normalise_config(kind, r->body.data ? r->body.data : "", r->body.len);
+    store_config_put(r->srv->st, r->bucket, k, norm, strlen(norm));
+    free(norm);
     free(k);
     return send_empty(r, !strcmp(kind, "policy") || !strcmp(kind, "tagging") ? 204 : 200);
 }
@@ -581,8 +650,8 @@ static enum MHD_Result delete_config(req *r, const char *kind)
     return send_empty(r, 204);
 }
 
-/* List Inventory Configurations: 100 a page, in id order; the continuation
- * token is the last id of the page before. */
+/* List Inventory Configurations: 100 a page, oldest first (as COS lists
+ * them); the continuation token is the last id of the page before. */
 static enum MHD_Result list_inventory(req *r)
 {
     char **kinds = NULL;
@@ -593,9 +662,10 @@ static enum MHD_Result list_inventory(req *r)
     res.configurations = calloc(n ? n : 1, sizeof *res.configurations);
     cos_inventory_configuration **docs = calloc(n ? n : 1, sizeof *docs);
     res.continuation_token = (char *)token;
-    for (size_t i = 0; i < n; i++) {
-        const char *id = kinds[i] + strlen("inventory:");
-        if (token && *token && strcmp(id, token) <= 0) continue;
+    size_t from = 0;
+    for (size_t i = 0; token && *token && i < n; i++)
+        if (!strcmp(kinds[i] + strlen("inventory:"), token)) from = i + 1;
+    for (size_t i = from; i < n; i++) {
         if (res.configurations_count == 100) {
             res.is_truncated = true;
             res.next_continuation_token = kinds[i - 1] + strlen("inventory:");
@@ -604,8 +674,10 @@ static enum MHD_Result list_inventory(req *r)
         char *body = NULL;
         size_t len = 0;
         if (store_config_get(r->srv->st, r->bucket, kinds[i], &body, &len) != 0) continue;
-        if (cos_xml_parse(&cos_xs_inventory_configuration, body, len, (void **)&docs[i], NULL) == 0)
+        if (cos_xml_parse(&cos_xs_inventory_configuration, body, len, (void **)&docs[i], NULL) == 0) {
+            if (!docs[i]->id) docs[i]->id = cos_strdup(kinds[i] + strlen("inventory:")); /* the id came as ?id= */
             res.configurations[res.configurations_count++] = *docs[i];
+        }
         free(body);
     }
     enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_inventory_result, &res);

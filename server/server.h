@@ -70,7 +70,7 @@ int store_config_put(store *s, const char *bucket, const char *kind, const char 
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len); /* 0 or -1 */
 int store_config_delete(store *s, const char *bucket, const char *kind);
 int store_bucket_set_acl(store *s, const char *bucket, const char *acl);
-/* The kinds of a bucket's configurations that start with prefix, sorted (malloc'd array of malloc'd strings). */
+/* The kinds of a bucket's configurations that start with prefix, oldest first (malloc'd array of malloc'd strings). */
 int store_config_list(store *s, const char *bucket, const char *prefix, char ***kinds, size_t *count);
 
 /* data files: write to a temp file, then commit it */

@@ -1222,7 +1222,7 @@ int store_config_list(store *s, const char *bucket, const char *prefix, char ***
 {
     kinds_out o = { NULL, 0 };
     pthread_mutex_lock(&s->lock);
-    int rc = EXEC(s, "SELECT kind FROM configs WHERE bucket = ?1 AND substr(kind, 1, length(?2)) = ?2 ORDER BY kind",
+    int rc = EXEC(s, "SELECT kind FROM configs WHERE bucket = ?1 AND substr(kind, 1, length(?2)) = ?2 ORDER BY rowid",
                   kinds_cb, &o, bucket, prefix);
     pthread_mutex_unlock(&s->lock);
     *kinds = o.kinds;
