@@ -336,8 +336,7 @@ static enum MHD_Result get_service(req *r)
             int64_t created = 0;
             store_bucket_get(r->srv->st, b->name, &bucket_region, &bucket_acl, &created);
             free(bucket_region);
-            free(bucket_acl);
-            created /= 1000;
+            free(bucket_acl); /* created is in seconds, like create-time */
             keep = !strcmp(range, "lt") ? created < when : !strcmp(range, "gt") ? created > when
                    : !strcmp(range, "lte") ? created <= when : created >= when;
         }
@@ -346,6 +345,9 @@ static enum MHD_Result get_service(req *r)
             keep = false;
         }
         if (keep) {
+            /* COS's CreationDate has no milliseconds: 2019-05-27T11:56:51Z */
+            char *dot = b->creation_date ? strchr(b->creation_date, '.') : NULL;
+            if (dot && dot[1] && strchr(dot, 'Z')) memmove(dot, strchr(dot, 'Z'), strlen(strchr(dot, 'Z')) + 1);
             res.buckets[kept++] = *b;
         } else {
             free(b->name);
