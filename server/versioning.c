@@ -238,7 +238,7 @@ enum MHD_Result versioning_list(req *r)
     vlist l = { 0 };
     store_object_scan(r->srv->st, r->bucket, prefix, NULL, add_current, &l);
     store_versions_scan(r->srv->st, r->bucket, prefix, add_version, &l);
-    qsort(l.e, l.n, sizeof *l.e, vcmp);
+    if (l.n) qsort(l.e, l.n, sizeof *l.e, vcmp);
     /* a delete marker newest of its key (no current object) is the latest */
     for (size_t i = 0; i < l.n; i++)
         if (l.e[i].marker && (i == 0 || strcmp(l.e[i - 1].key, l.e[i].key) != 0)) l.e[i].latest = true;
