@@ -5,6 +5,12 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libexpat1-dev libsqlite3-dev
       libmicrohttpd-dev libisal-dev nodejs npm openssl valgrind bc clang doxygen gnuplot-nox)
+# --sdk-suites: also what scripts/sdk-suites.sh needs to build and run the
+# official C and Python SDKs' test suites (not needed by make test)
+if [ "${1:-}" = "--sdk-suites" ]; then
+  PKGS+=(libapr1-dev libaprutil1-dev libmxml-dev python3 python3-requests python3-xmltodict python3-six
+         python3-crcmod python3-pycryptodome)
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,7 +12,7 @@
 # Nothing of those projects is part of this one: bring the checkouts. The C
 # suite needs libapr1-dev libaprutil1-dev libmxml-dev, the Python suite
 # python3-requests python3-xmltodict python3-six python3-crcmod
-# python3-pycryptodome (Debian packages).
+# python3-pycryptodome (Debian packages: bash scripts/install-deps.sh --sdk-suites).
 #
 # How requests reach cos-server: the suites address the real service
 # (BUCKET-APPID.cos.REGION.myqcloud.com). The C SDK uses libcurl, which

@@ -2247,9 +2247,11 @@ static enum MHD_Result object_request(req *r, const char *sub)
  * ("/", "./", "a/../" and the like name the bucket itself in COS), and no
  * control character: XML 1.0 cannot carry most of them, so one such key
  * would make every listing of its bucket unparsable. */
-static bool key_acceptable(const char *key)
+static bool key_acceptable(const char *key, bool write)
 {
-    for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+    /* only new keys are refused a control character: one stored before can
+       still be read, listed with encoding-type=url, and deleted */
+    for (const unsigned char *c = (const unsigned char *)key; write && *c; c++)
         if (*c < 0x20 || *c == 0x7F) return false;
     for (const char *p = key; *p;) {
         size_t n = strcspn(p, "/");
@@ -2288,7 +2290,7 @@ enum MHD_Result handle_request(req *r)
     if (r->key && (cos_key_escapes_root(r->key) || !utf8_valid((const unsigned char *)r->key)))
         return send_error(r, "InvalidURI", "The key is not a valid object name (bad UTF-8, a NUL byte, or a path "
                                            "leaving the bucket).");
-    if (r->key && !key_acceptable(r->key))
+    if (r->key && !key_acceptable(r->key, !strcmp(r->method, "PUT") || !strcmp(r->method, "POST")))
         return send_error(r, "InvalidURI", "The key is not a valid object name: it is made only of '/' and '.' "
                                            "segments (COS reads such a path as the bucket), or it has a control "
                                            "character (which no XML listing could carry).");
