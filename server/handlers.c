@@ -238,6 +238,16 @@ static bool acl_allows_anonymous(req *r, const char *bucket_acl, const char *obj
     return read && !strcmp(acl, "public-read");
 }
 
+/* A store call failed (STORE_BUSY / STORE_FAILED; or -1, a row that vanished
+ * since the handler saw it): nothing was changed, and the answer says so. */
+static enum MHD_Result store_fail(req *r, int rc)
+{
+    if (rc == STORE_BUSY)
+        return send_error(r, "SlowDown", "The metadata store is busy (%s); please retry.", store_last_error());
+    return send_error(r, "InternalError", "The change was not made: %s",
+                      rc == STORE_FAILED ? store_last_error() : "the resource changed meanwhile");
+}
+
 /* 0 = allowed; otherwise an error was sent. */
 static int authorize(req *r, const char *sub, enum MHD_Result *ret)
 {
@@ -253,7 +263,12 @@ static int authorize(req *r, const char *sub, enum MHD_Result *ret)
     if (r->bucket) {
         char *pol = NULL;
         size_t len = 0;
-        if (store_config_get(r->srv->st, r->bucket, "policy", &pol, &len) == 0) {
+        int prc = store_config_get(r->srv->st, r->bucket, "policy", &pol, &len);
+        if (prc < -1) { /* an unreadable policy may deny: fail closed */
+            *ret = store_fail(r, prc);
+            return -1;
+        }
+        if (prc == 0) {
             sts_policy *p = sts_policy_parse(pol, len, NULL);
             sts_decision d = p ? sts_policy_eval(p, &a, "*") : STS_NO_MATCH;
             sts_policy_free(p);
@@ -305,13 +320,13 @@ static enum MHD_Result get_service(req *r)
     cos_list_buckets_result res = { 0 };
     cos_owner owner = { owner_id(r), cos_strdup(r->srv->cfg.appid) };
     res.owner = &owner;
-    store_bucket_list(r->srv->st, &res);
+    int lrc = store_bucket_list(r->srv->st, &res);
     const char *tagkey = req_arg(r, "tagkey"), *tagvalue = req_arg(r, "tagvalue");
     const char *region = req_arg(r, "region"), *ctime = req_arg(r, "create-time"), *range = req_arg(r, "range");
     const char *marker = req_arg(r, "marker");
     int64_t when = 0;
-    if (ctime && (cos_parse_i64(ctime, &when) != 0 || !range ||
-                  (strcmp(range, "lt") && strcmp(range, "gt") && strcmp(range, "lte") && strcmp(range, "gte")))) {
+    if (lrc || (ctime && (cos_parse_i64(ctime, &when) != 0 || !range ||
+                  (strcmp(range, "lt") && strcmp(range, "gt") && strcmp(range, "lte") && strcmp(range, "gte"))))) {
         res.owner = NULL;
         free(owner.id);
         free(owner.display_name);
@@ -322,6 +337,7 @@ static enum MHD_Result get_service(req *r)
             free(res.buckets[i].bucket_type);
         }
         free(res.buckets);
+        if (lrc) return store_fail(r, lrc);
         return send_error(r, "InvalidArgument", "create-time wants a Unix time and range lt, gt, lte or gte.");
     }
     int max = max_keys_arg(r, "max-keys", 2000);
@@ -423,7 +439,7 @@ static enum MHD_Result put_bucket(req *r)
     const char *acl = canned_acl(req_header(r, "x-cos-acl"));
     if (!acl) return send_error(r, "InvalidArgument", "invalid x-cos-acl");
     int rc = store_bucket_create(r->srv->st, r->bucket, r->region, acl);
-    if (rc < 0) return send_error(r, "InternalError", "cannot create the bucket");
+    if (rc < 0) return store_fail(r, rc);
     /* COS answers BucketAlreadyExists to its owner too (cos-c-sdk-v5's suite checks it) */
     if (rc > 0) return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: you already own it.");
     return send_empty(r, 200);
@@ -563,7 +579,6 @@ static char *normalise_config(const char *kind, const char *body, size_t len)
 static const char *lifecycle_problem(const void *doc)
 {
     const cos_lifecycle_configuration *c = doc;
-    if (!c->rules_count) return "A lifecycle configuration needs at least one Rule.";
     for (size_t i = 0; i < c->rules_count; i++) {
         const cos_lifecycle_rule *ru = &c->rules[i];
         if (!ru->status || (strcmp(ru->status, "Enabled") && strcmp(ru->status, "Disabled")))
@@ -609,10 +624,10 @@ static enum MHD_Result put_config(req *r, const char *kind)
     char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
     if (!k) return send_error(r, "InvalidArgument", "missing id");
     char *norm = normalise_config(kind, r->body.data ? r->body.data : "", r->body.len);
-    store_config_put(r->srv->st, r->bucket, k, norm, strlen(norm));
+    int rc = store_config_put(r->srv->st, r->bucket, k, norm, strlen(norm));
     free(norm);
     free(k);
-    return send_empty(r, !strcmp(kind, "policy") || !strcmp(kind, "tagging") ? 204 : 200);
+    return rc ? store_fail(r, rc) : send_empty(r, !strcmp(kind, "policy") || !strcmp(kind, "tagging") ? 204 : 200);
 }
 
 static enum MHD_Result get_config(req *r, const char *kind)
@@ -622,6 +637,7 @@ static enum MHD_Result get_config(req *r, const char *kind)
     size_t len = 0;
     int rc = k ? store_config_get(r->srv->st, r->bucket, k, &body, &len) : -1;
     free(k);
+    if (rc < -1) return store_fail(r, rc);
     if (rc != 0) {
         if (!strcmp(kind, "versioning")) {
             cos_versioning_configuration v = { NULL };
@@ -647,9 +663,9 @@ static enum MHD_Result get_config(req *r, const char *kind)
 static enum MHD_Result delete_config(req *r, const char *kind)
 {
     char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
-    if (k) store_config_delete(r->srv->st, r->bucket, k);
+    int rc = k ? store_config_delete(r->srv->st, r->bucket, k) : 0;
     free(k);
-    return send_empty(r, 204);
+    return rc ? store_fail(r, rc) : send_empty(r, 204);
 }
 
 /* List Inventory Configurations: 100 a page, oldest first (as COS lists
@@ -758,15 +774,15 @@ static int max_keys_arg(req *r, const char *name, int def)
     return n > 1000 ? 1000 : (int)n;
 }
 
-static void run_listing(req *r, list_ctx *c, const char *after)
+static int run_listing(req *r, list_ctx *c, const char *after)
 {
     c->r = r;
     char *id = owner_id(r);
     c->owner = calloc(1, sizeof *c->owner);
     c->owner->id = id;
     c->owner->display_name = cos_strdup(r->srv->cfg.appid);
-    /* with a delimiter, skip past a common prefix the marker ends inside of */
-    store_object_scan(r->srv->st, r->bucket, c->prefix, after, list_cb, c);
+    /* with a delimiter, the store skips past a common prefix the marker ends inside of */
+    return store_object_list(r->srv->st, r->bucket, c->prefix, c->delimiter, after, list_cb, c);
 }
 
 static void free_listing(list_ctx *c)
@@ -797,7 +813,11 @@ static enum MHD_Result get_bucket(req *r)
     c.delimiter = req_arg(r, "delimiter");
     c.max = max_keys_arg(r, "max-keys", 1000);
     const char *marker = req_arg(r, "marker");
-    run_listing(r, &c, marker);
+    int lrc = run_listing(r, &c, marker);
+    if (lrc) {
+        free_listing(&c);
+        return store_fail(r, lrc);
+    }
     cos_list_objects_result res = { 0 };
     res.name = r->bucket;
     res.encoding_type = enc ? (char *)"url" : NULL;
@@ -864,7 +884,15 @@ static enum MHD_Result list_uploads(req *r)
     const char *key_marker = req_arg(r, "key-marker") ? req_arg(r, "key-marker") : "";
     const char *id_marker = req_arg(r, "upload-id-marker");
     if (id_marker && !*id_marker) id_marker = NULL;
-    store_uploads_list(r->srv->st, r->bucket, prefix, &rows, &n);
+    int lrc = store_uploads_list(r->srv->st, r->bucket, prefix, &rows, &n);
+    if (lrc) {
+        for (size_t i = 0; i < n; i++) {
+            free(rows[i].key);
+            free(rows[i].upload_id);
+        }
+        free(rows);
+        return store_fail(r, lrc);
+    }
     cos_list_multipart_uploads_result res = { 0 };
     res.bucket = r->bucket;
     res.encoding_type = enc ? (char *)"url" : NULL;
@@ -959,22 +987,29 @@ static enum MHD_Result delete_multiple(req *r)
     cos_delete_result res = { 0 };
     res.deleted = calloc(d->objects_count + 1, sizeof *res.deleted);
     char (*vids)[64] = calloc(d->objects_count + 1, 64);
+    res.errors = calloc(d->objects_count + 1, sizeof *res.errors);
     for (size_t i = 0; i < d->objects_count; i++) {
         if (!d->objects[i].key) continue;
-        char vid[64];
         bool marker = false;
-        /* absent keys count as deleted, as in COS */
-        versioning_delete(r, d->objects[i].key, d->objects[i].version_id, vids[i], &marker);
-        (void)vid;
-        if (!d->quiet) {
-            cos_deleted_object *o = &res.deleted[res.deleted_count++];
-            o->key = d->objects[i].key;
-            o->version_id = d->objects[i].version_id;
-            o->delete_marker = marker;
-            o->delete_marker_version_id = marker && vids[i][0] ? vids[i] : NULL;
+        int rc = versioning_delete(r, d->objects[i].key, d->objects[i].version_id, vids[i], &marker);
+        if (rc == 0 || rc == -1) { /* absent keys (and versions) count as deleted, as in COS */
+            if (!d->quiet) {
+                cos_deleted_object *o = &res.deleted[res.deleted_count++];
+                o->key = d->objects[i].key;
+                o->version_id = d->objects[i].version_id;
+                o->delete_marker = marker;
+                o->delete_marker_version_id = marker && vids[i][0] ? vids[i] : NULL;
+            }
+            continue;
         }
+        cos_delete_error *e = &res.errors[res.errors_count++]; /* quiet mode lists errors too */
+        e->key = d->objects[i].key;
+        e->code = rc == STORE_BUSY ? "SlowDown" : "InternalError";
+        e->message = cos_sprintf("The object was not deleted: %s", store_last_error());
     }
     ret = send_doc(r, 200, &cos_xs_delete_result, &res);
+    for (size_t i = 0; i < res.errors_count; i++) free(res.errors[i].message);
+    free(res.errors);
     free(res.deleted);
     free(vids);
     cos_xml_free(&cos_xs_delete_request, d);
@@ -1149,10 +1184,11 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
         free(all_headers);
         return send_error(r, "InternalError", "cannot encrypt the object");
     }
-    if (store_object_put(r->srv->st, &m) != 0) {
+    int rc = store_object_put(r->srv->st, &m);
+    if (rc != 0) {
         data_unlink(r->srv->st, m.data_id);
         free(all_headers);
-        return send_error(r, "InternalError", "cannot commit the object");
+        return store_fail(r, rc);
     }
     free(all_headers);
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
@@ -1182,10 +1218,12 @@ static enum MHD_Result put_object(req *r)
     /* a small SSE-C body is encrypted before the store ever keeps it */
     o.encrypted = o.key.on && sse_encrypt_pending(&r->w, &o.key) == 1;
     unsigned char md5[16];
-    if (data_finish(r->srv->st, &r->w, md5) != 0) {
+    int frc = data_finish(r->srv->st, &r->w, md5);
+    if (frc != 0) {
         r->w_open = false;
         free(o.tagging);
-        return send_error(r, "InternalError", "cannot store the object: %s", strerror(r->w.error));
+        return frc == -1 ? send_error(r, "InternalError", "cannot store the object: %s", strerror(r->w.error))
+                         : store_fail(r, frc);
     }
     r->w_open = false;
     const char *want = req_header(r, "Content-MD5");
@@ -1232,10 +1270,11 @@ static enum MHD_Result post_object(req *r)
         }
     }
     unsigned char md5[16];
-    if (data_finish(r->srv->st, &r->w, md5) != 0) {
+    int frc = data_finish(r->srv->st, &r->w, md5);
+    if (frc != 0) {
         r->w_open = false;
         cos_buf_free(&k);
-        return send_error(r, "InternalError", "cannot store the object");
+        return frc == -1 ? send_error(r, "InternalError", "cannot store the object") : store_fail(r, frc);
     }
     r->w_open = false;
     free(r->key);
@@ -1358,9 +1397,11 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     bool marker = false;
     const char *want_version = req_arg(r, "versionId");
     if (want_version && !*want_version) want_version = NULL;
-    if (versioning_lookup(r, r->bucket, r->key, want_version, &m, &marker) != 0)
-        return want_version ? send_error(r, "NoSuchVersion", "The specified version does not exist.")
-                            : send_error(r, "NoSuchKey", "The specified key does not exist.");
+    int grc = versioning_lookup(r, r->bucket, r->key, want_version, &m, &marker);
+    if (grc != 0)
+        return grc != -1 ? store_fail(r, grc)
+               : want_version ? send_error(r, "NoSuchVersion", "The specified version does not exist.")
+                              : send_error(r, "NoSuchKey", "The specified key does not exist.");
     if (marker) {
         obj_meta_clear(&m);
         return send_error(r, "MethodNotAllowed", "The specified version is a delete marker.");
@@ -1461,12 +1502,13 @@ static enum MHD_Result delete_object(req *r)
     if (version && !*version) version = NULL;
     char vid[64];
     bool marker = false;
-    if (versioning_delete(r, r->key, version, vid, &marker) != 0)
-        return send_error(r, "NoSuchVersion", "The specified version does not exist.");
+    int rc = versioning_delete(r, r->key, version, vid, &marker);
+    if (rc == -1 && version) return send_error(r, "NoSuchVersion", "The specified version does not exist.");
+    if (rc != 0 && rc != -1) return store_fail(r, rc);
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
     if (marker) MHD_add_response_header(resp, "x-cos-delete-marker", "true");
-    return send_response(r, 204, resp);
+    return send_response(r, 204, resp); /* deleting a missing key is not an error in COS */
 }
 
 /* "bucket-appid.cos.region.myqcloud.com/key" or "/bucket-appid/key" (key URL-encoded). */
@@ -1579,11 +1621,11 @@ static enum MHD_Result copy_object(req *r)
     int crc_ = brc != 0 ? -1
                : skey.on || o.key.on ? sse_transform(r->srv->st, src.data_id, 0, src.size, &skey, &o.key, &w)
                                     : copy_range_to(r->srv->st, &w, src.data_id, 0, src.size);
-    if (brc != 0 || crc_ != 0 || data_finish(r->srv->st, &w, md5) != 0) {
+    if (brc != 0 || crc_ != 0 || (brc = data_finish(r->srv->st, &w, md5)) != 0) {
         if (brc == 0 && crc_ != 0) data_abort(&w);
         obj_meta_clear(&src);
         free(o.tagging);
-        return send_error(r, "InternalError", "copy failed");
+        return brc < -1 ? store_fail(r, brc) : send_error(r, "InternalError", "copy failed");
     }
     const char *dir = req_header(r, "x-cos-metadata-directive");
     char *base = dir && !strcasecmp(dir, "Replaced") ? request_object_headers(r) : headers_for_copy(src.headers);
@@ -1617,8 +1659,8 @@ static enum MHD_Result copy_object(req *r)
     free(o.tagging);
     if (rc) {
         free(headers);
-        data_unlink(r->srv->st, w.data_id);
-        return send_error(r, "InternalError", "cannot commit the copy");
+        data_unlink(r->srv->st, m.data_id);
+        return store_fail(r, rc);
     }
     char date[32], crc[32];
     cos_iso8601_format(m.mtime_ms, date);
@@ -1694,7 +1736,10 @@ static enum MHD_Result append_object(req *r)
     snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
     int rc = store_object_put(r->srv->st, &m);
     free(headers);
-    if (rc) return send_error(r, "InternalError", "cannot commit the append");
+    if (rc) {
+        data_unlink(r->srv->st, m.data_id);
+        return store_fail(r, rc);
+    }
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     char next[32], crc[32];
     snprintf(next, sizeof next, "%llu", (unsigned long long)m.size);
@@ -1762,12 +1807,12 @@ static enum MHD_Result object_tagging(req *r)
             ret = send_error(r, "MalformedXML", "The XML you provided was not well-formed.");
         } else {
             cos_xml_free(&cos_xs_tagging, t);
-            store_object_set(r->srv->st, r->bucket, r->key, "tagging", r->body.data);
-            ret = send_empty(r, 200);
+            int rc = store_object_set(r->srv->st, r->bucket, r->key, "tagging", r->body.data);
+            ret = rc ? store_fail(r, rc) : send_empty(r, 200);
         }
     } else if (!strcmp(r->method, "DELETE")) {
-        store_object_set(r->srv->st, r->bucket, r->key, "tagging", NULL);
-        ret = send_empty(r, 204);
+        int rc = store_object_set(r->srv->st, r->bucket, r->key, "tagging", NULL);
+        ret = rc ? store_fail(r, rc) : send_empty(r, 204);
     } else if (m.tagging) {
         ret = send_buffer(r, 200, "application/xml", cos_strdup(m.tagging), strlen(m.tagging), NULL);
     } else {
@@ -1787,8 +1832,8 @@ static enum MHD_Result object_acl(req *r)
         const char *acl = acl_from_request(r);
         if (!acl) ret = send_error(r, "MalformedXML", "invalid ACL");
         else {
-            store_object_set(r->srv->st, r->bucket, r->key, "acl", acl);
-            ret = send_empty(r, 200);
+            int rc = store_object_set(r->srv->st, r->bucket, r->key, "acl", acl);
+            ret = rc ? store_fail(r, rc) : send_empty(r, 200);
         }
     } else {
         char *bacl = NULL;
@@ -1823,7 +1868,7 @@ static enum MHD_Result multipart_init(req *r)
     int rc = store_upload_create(r->srv->st, r->bucket, r->key, headers, id);
     if (rc) {
         free(headers);
-        return send_error(r, "InternalError", "cannot start the upload");
+        return store_fail(r, rc);
     }
     cos_initiate_multipart_result res = { r->bucket, r->key, id };
     cos_buf b = COS_BUF_INIT;
@@ -1904,9 +1949,11 @@ static enum MHD_Result upload_part(req *r)
             r->w_open = true;
         }
         part_encrypted = key.on && sse_encrypt_pending(&r->w, &key) == 1;
-        if (data_finish(r->srv->st, &r->w, md5) != 0) {
+        int frc = data_finish(r->srv->st, &r->w, md5);
+        if (frc != 0) {
             r->w_open = false;
-            return send_error(r, "InternalError", "cannot store the part: %s", strerror(r->w.error));
+            return frc == -1 ? send_error(r, "InternalError", "cannot store the part: %s", strerror(r->w.error))
+                             : store_fail(r, frc);
         }
         r->w_open = false;
         w = r->w;
@@ -1938,7 +1985,7 @@ static enum MHD_Result upload_part(req *r)
     if (prc != 0) {
         data_unlink(r->srv->st, w.data_id);
         return prc == 1 ? send_error(r, "NoSuchUpload", "The upload was completed or aborted while this part arrived.")
-                        : send_error(r, "InternalError", "cannot commit the part");
+                        : store_fail(r, prc);
     }
     char crc[32];
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)(p.crc64 + r->fault_bad_crc));
@@ -1985,7 +2032,11 @@ static enum MHD_Result list_parts(req *r)
     if (!upload_matches(r, upload_id, NULL, &ret)) return ret;
     part_meta *parts = NULL;
     size_t n = 0;
-    store_parts_list(r->srv->st, upload_id, &parts, &n);
+    int lrc = store_parts_list(r->srv->st, upload_id, &parts, &n);
+    if (lrc) {
+        free(parts);
+        return store_fail(r, lrc);
+    }
     int marker = (int)max_keys_arg(r, "part-number-marker", 0);
     int max = max_keys_arg(r, "max-parts", 1000);
     cos_list_parts_result res = { 0 };
@@ -2129,7 +2180,7 @@ static enum MHD_Result complete_upload(req *r)
                 data_unlink_file_only(r->srv->st, manifest); /* the parts stay with the upload */
                 ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
                                                                   "list the parts and complete again.")
-                                  : send_error(r, "InternalError", "cannot commit the object");
+                                  : store_fail(r, commit_rc);
             } else {
                 const char *host = req_header(r, "Host");
                 char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);
@@ -2167,8 +2218,8 @@ static enum MHD_Result abort_upload(req *r)
     const char *upload_id = req_arg(r, "uploadId");
     enum MHD_Result ret;
     if (!upload_matches(r, upload_id, NULL, &ret)) return ret;
-    store_upload_delete(r->srv->st, upload_id);
-    return send_empty(r, 204);
+    int rc = store_upload_delete(r->srv->st, upload_id);
+    return rc == 0 || rc == -1 ? send_empty(r, 204) : store_fail(r, rc);
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -2192,8 +2243,8 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     else if (sub && !strcmp(sub, "acl")) {
         if (!strcmp(m, "PUT")) {
             const char *acl = acl_from_request(r);
-            ret = acl ? (store_bucket_set_acl(r->srv->st, r->bucket, acl), send_empty(r, 200))
-                      : send_error(r, "MalformedXML", "invalid ACL");
+            int rc = acl ? store_bucket_set_acl(r->srv->st, r->bucket, acl) : 0;
+            ret = !acl ? send_error(r, "MalformedXML", "invalid ACL") : rc ? store_fail(r, rc) : send_empty(r, 200);
         } else {
             ret = acl_doc(r, bacl ? bacl : "private");
         }
@@ -2211,7 +2262,8 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     else if (!strcmp(m, "DELETE") && !sub) {
         int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete(r->srv->st, r->bucket);
         ret = rc > 0 ? send_error(r, "BucketNotEmpty", "The bucket you tried to delete is not empty.")
-                     : rc < 0 ? send_error(r, "NoSuchBucket", "The specified bucket does not exist.") : send_empty(r, 204);
+              : rc == -1 ? send_error(r, "NoSuchBucket", "The specified bucket does not exist.")
+              : rc ? store_fail(r, rc) : send_empty(r, 204);
     } else ret = send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
     free(bacl);
     free(region);

@@ -90,11 +90,14 @@ int versioning_lookup(req *r, const char *bucket, const char *key, const char *v
                       bool *marker)
 {
     *marker = false;
-    if (store_object_get(r->srv->st, bucket, key, out) == 0) {
+    int rc = store_object_get(r->srv->st, bucket, key, out);
+    if (rc == 0) {
         char vid[64];
         version_of(out->headers, vid);
         if (!version_id || !strcmp(vid, version_id)) return 0;
         obj_meta_clear(out);
+    } else if (rc != -1) {
+        return rc; /* the store failed: not the same as absent */
     }
     if (!version_id) return -1;
     return store_version_get(r->srv->st, bucket, key, version_id, out, marker);
@@ -119,7 +122,8 @@ int versioning_delete(req *r, const char *key, const char *version_id, char out_
                 return 0;
             }
         }
-        if (store_version_delete(st, r->bucket, key, version_id, out_marker) != 0) return -1;
+        int rc = store_version_delete(st, r->bucket, key, version_id, out_marker);
+        if (rc != 0) return rc;
         /* a removed delete marker may uncover an older version */
         obj_meta again;
         if (store_object_get(st, r->bucket, key, &again) == 0) obj_meta_clear(&again);
@@ -127,10 +131,7 @@ int versioning_delete(req *r, const char *key, const char *version_id, char out_
         return 0;
     }
     vers_state vs = versioning_state(r, r->bucket);
-    if (vs == VERS_OFF) {
-        store_object_delete(st, r->bucket, key); /* deleting a missing key is not an error in COS */
-        return 0;
-    }
+    if (vs == VERS_OFF) return store_object_delete(st, r->bucket, key); /* 0, -1 absent, or the store's error */
     obj_meta cur;
     bool have = store_object_get(st, r->bucket, key, &cur) == 0;
     char cur_vid[64] = "null";

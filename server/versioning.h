@@ -14,14 +14,14 @@ void version_of(const char *headers, char vid[64]);
  * "null" when suspended), and returns the header line to store with the new
  * object (malloc'd, maybe ""). */
 char *versioning_before_write(req *r, const char *key, char vid[64]);
-/* An object by version id (NULL: the current one). 0, or -1 if none;
+/* An object by version id (NULL: the current one). 0, -1 if none, or the store's error;
  * *marker when the version is a delete marker. */
 int versioning_lookup(req *r, const char *bucket, const char *key, const char *version_id, obj_meta *out,
                       bool *marker);
 /* DELETE of key (with a versionId or not), as the bucket's state asks.
  * out_vid: the version removed or the marker made ("" when versioning is
- * off); *out_marker when that is a delete marker. 0, or -1 when the
- * version does not exist. */
+ * off); *out_marker when that is a delete marker. 0, -1 when the key or
+ * version does not exist, or the store's error (STORE_BUSY, ...). */
 int versioning_delete(req *r, const char *key, const char *version_id, char out_vid[64], bool *out_marker);
 /* GET Bucket ?versions. */
 enum MHD_Result versioning_list(req *r);
