@@ -2296,15 +2296,16 @@ static enum MHD_Result object_request(req *r, const char *sub)
 }
 
 /* A key an object may have: not made only of "", "." and ".." segments
- * ("/", "./", "a/../" and the like name the bucket itself in COS), and no
- * control character: XML 1.0 cannot carry most of them, so one such key
- * would make every listing of its bucket unparsable. */
+ * ("/", "./", "//" and the like name the bucket itself in COS), and no
+ * control character XML 1.0 cannot carry (all of C0 but tab, LF and CR,
+ * which listings carry, CR as &#13;): one such key would make every
+ * listing of its bucket unparsable. */
 static bool key_acceptable(const char *key, bool write)
 {
     /* only new keys are refused a control character: one stored before can
        still be read, listed with encoding-type=url, and deleted */
     for (const unsigned char *c = (const unsigned char *)key; write && *c; c++)
-        if (*c < 0x20 || *c == 0x7F) return false;
+        if (*c < 0x20 && *c != '\t' && *c != '\n' && *c != '\r') return false; /* what XML 1.0 cannot carry */
     for (const char *p = key; *p;) {
         size_t n = strcspn(p, "/");
         if (!(n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))) return true;
@@ -2345,7 +2346,7 @@ enum MHD_Result handle_request(req *r)
     if (r->key && !key_acceptable(r->key, !strcmp(r->method, "PUT") || !strcmp(r->method, "POST")))
         return send_error(r, "InvalidURI", "The key is not a valid object name: it is made only of '/' and '.' "
                                            "segments (COS reads such a path as the bucket), or it has a control "
-                                           "character (which no XML listing could carry).");
+                                           "character no XML listing could carry.");
     if (authenticate(r, &ret) != 0) return ret;
     const char *sub = subresource(r);
     if (!r->bucket) {
