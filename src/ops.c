@@ -6,7 +6,7 @@
  * the same steps on the worker pool.
  */
 #define _GNU_SOURCE
-#include "client_internal.h"
+#include "call.h"
 #include "signer.h"
 #include "xml.h"
 
@@ -201,9 +201,13 @@ typedef struct op_call {
     pthread_mutex_t m;
     pthread_cond_t cv;
     bool http_done;
+    int stalls;                /* attempts that ended in a stall (low-speed timeout) */
     /* async */
     cos_done_fn done;
     void *ud;
+    /* driven (call.h) */
+    void (*notify)(void *ud);
+    void *notify_ud;
     /* outcome */
     cos_result *res;
     cos_error *err;
@@ -282,7 +286,7 @@ static void put_content_md5(op_call *k, const void *data, size_t len)
     cos_kvlist_set(&k->headers, "Content-MD5", b64);
 }
 
-static int md5_of_fd(int fd, uint64_t off, uint64_t len, char b64[32])
+static int md5_of_fd(int fd, uint64_t off, uint64_t len, unsigned char d[16])
 {
     cos_md5 *m = cos_md5_new();
     unsigned char *buf = malloc(1 << 20);
@@ -295,11 +299,7 @@ static int md5_of_fd(int fd, uint64_t off, uint64_t len, char b64[32])
         off += (uint64_t)n;
         len -= (uint64_t)n;
     }
-    if (rc == 0) {
-        unsigned char d[16];
-        cos_md5_final(m, d);
-        cos_base64_encode(d, 16, b64);
-    }
+    if (rc == 0) cos_md5_final(m, d);
     cos_md5_free(m);
     free(buf);
     return rc;
@@ -442,11 +442,13 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
             k->http.file_off = b->file_offset;
             k->http.file_len = b->file_length >= 0 ? (uint64_t)b->file_length : size - b->file_offset;
             if (c->cfg.upload_check_content_md5 && !req->content_md5) {
+                unsigned char d[16];
                 char b64[32];
-                if ((rc = md5_of_fd(k->body_fd, k->http.file_off, k->http.file_len, b64))) {
+                if ((rc = md5_of_fd(k->body_fd, k->http.file_off, k->http.file_len, d))) {
                     rc = cos_err_io(err, errno, "cannot read", b->file_path);
                     goto fail;
                 }
+                cos_base64_encode(d, 16, b64);
                 cos_kvlist_set(&k->headers, "Content-MD5", b64);
             }
         } else if (b->read) {
@@ -462,6 +464,13 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
         const char *fname = req->body.file_path ? strrchr(req->body.file_path, '/') : NULL;
         k->http.form_filename = fname ? fname + 1 : (req->body.file_path ? req->body.file_path : k->key);
     }
+
+    /* integrity without CRC-64 (S3-compatible stores): the MD5 of a whole
+       object against a plain ETag; the MD5 of what is sent once a server
+       has shown it sends no CRC-64 (before that, files and memory are hashed
+       again after the answer) */
+    k->http.md5_recv_wanted = (def->flags & F_SINK) && !k->http.head && !cos_kvlist_get(&k->headers, "Range");
+    k->http.md5_sent_on = (def->flags & F_CRC_UP) && atomic_load(&c->lacks_crc);
 
     /* sink */
     k->http.sink = SINK_MEM;
@@ -610,10 +619,19 @@ static int max_retries(const cos_client *c)
     return c->cfg.max_retries < 0 ? 0 : c->cfg.max_retries ? c->cfg.max_retries : 3;
 }
 
+/* No attempt starts once this much time has passed since the first: retries
+ * are bounded on the whole, not only in number. */
+#define RETRY_WINDOW_MS 120000
+
 static bool can_retry(op_call *k)
 {
     if (!k->repeatable || k->retries >= max_retries(k->c)) return false;
     if (k->http.sink == SINK_CB && k->http.received > 0) return false; /* bytes already handed out */
+    if (cos_mono_ms() - k->t0_ms > RETRY_WINDOW_MS) return false;
+    /* A stall (no progress for the stall time) is tried once more, not
+       max_retries times: a server that stops after the headers fails a call
+       within two stall times. */
+    if (k->http.curl_rc == CURLE_OPERATION_TIMEDOUT && k->stalls > 1) return false;
     return true;
 }
 
@@ -671,12 +689,78 @@ static int build_result(op_call *k)
     return 0;
 }
 
+/* Without a CRC-64 in a successful answer, the ETag (a body's MD5 when it
+ * is a plain 32-hex one) is checked against what was received or sent. NULL
+ * when it matches or cannot be checked. */
+static cos_error *check_md5(op_call *k)
+{
+    cos_http *h = &k->http;
+    unsigned char d[16];
+    bool have = false, upload = false;
+    if (h->md5_recv && h->status == 200) {
+        cos_md5_final(h->md5_recv, d);
+        cos_md5_free(h->md5_recv);
+        h->md5_recv = NULL;
+        have = true;
+    } else if ((k->def->flags & F_CRC_UP) && h->body != BODY_NONE && !(k->def->flags & F_FORM)) {
+        upload = true;
+        atomic_store(&k->c->lacks_crc, 1); /* from now on, hash uploads as they go */
+        if (!http_etag_is_md5(h->resp_headers.items, h->resp_headers.count)) return NULL;
+        if (h->md5_sent) {
+            cos_md5_final(h->md5_sent, d);
+            cos_md5_free(h->md5_sent);
+            h->md5_sent = NULL;
+            have = true;
+        } else if (h->body == BODY_MEM) {
+            cos_md5_digest(h->mem, h->mem_len, d);
+            have = true;
+        } else if (h->body == BODY_FILE) {
+            have = md5_of_fd(h->fd, h->file_off, h->file_len, d) == 0;
+        }
+    }
+    if (!have) return NULL;
+    const char *etag = cos_kvlist_get(&h->resp_headers, "ETag");
+    if (http_etag_matches(etag, d)) return NULL;
+    cos_error *e = cos_error_new(COS_ERR_INTEGRITY, NULL);
+    if (e) {
+        char hex[33];
+        cos_hex_encode(d, 16, hex);
+        free(e->message);
+        e->message = cos_sprintf("MD5 mismatch on %s %s (no CRC-64 in the answer): %s %s, the ETag says %s", k->method,
+                                 k->def->cam, upload ? "sent" : "received", hex, etag ? etag : "(none)");
+        e->http_status = (int)h->status;
+        e->request_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-cos-request-id"));
+    }
+    return e;
+}
+
 /* Look at a finished exchange: a result, an error, or another try. */
 static step_result call_finish(op_call *k)
 {
     cos_client *c = k->c;
     cos_http *h = &k->http;
     k->attempts++;
+    if (h->curl_rc == CURLE_OPERATION_TIMEDOUT) k->stalls++;
+    if (h->too_large) {
+        bool err_body = h->status >= 300;
+        cos_error *e = cos_error_new(err_body ? COS_ERR_SERVER : COS_ERR_PARSE, NULL);
+        if (e) {
+            free(e->message);
+            e->message = err_body ? cos_sprintf("HTTP %ld from %s %s with an error body over %u MiB (not read further)",
+                                                h->status, k->method, k->def->cam, ENGINE_ERR_CAP >> 20)
+                                  : cos_sprintf("the answer to %s %s is over %u MiB, the most libcos keeps in memory",
+                                                k->method, k->def->cam,
+                                                (unsigned)((h->mem_cap ? h->mem_cap : ENGINE_MEM_CAP) >> 20));
+            e->http_status = (int)h->status;
+            e->request_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-cos-request-id"));
+        }
+        if (err_body && h->status >= 500 && can_retry(k)) {
+            cos_error_free(e);
+            return STEP_RETRY;
+        }
+        set_error(k, e);
+        return STEP_DONE;
+    }
     if (h->curl_rc != CURLE_OK) {
         if (h->curl_rc == CURLE_ABORTED_BY_CALLBACK && h->cancel && *h->cancel) {
             set_error(k, cos_error_new(COS_ERR_CANCELED, "canceled"));
@@ -735,6 +819,16 @@ static step_result call_finish(op_call *k)
     /* success: integrity first */
     const char *crc_hdr = cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma");
     uint64_t crc = 0;
+    cos_error *md5_err = NULL;
+    if (!crc_hdr) md5_err = check_md5(k);
+    if (md5_err) {
+        if (can_retry(k)) { /* corrupted on the way: send or fetch again */
+            cos_error_free(md5_err);
+            return STEP_RETRY;
+        }
+        set_error(k, md5_err);
+        return STEP_DONE;
+    }
     if (crc_hdr && cos_parse_u64(crc_hdr, &crc) == 0) {
         bool upload = (k->def->flags & F_CRC_UP) && h->body != BODY_NONE;
         bool full_download = (k->def->flags & F_SINK) && h->status == 200 && !k->http.head &&
@@ -869,6 +963,80 @@ static int run_sync(op_call *k, cos_result **out, cos_error **err)
     }
     call_free(k);
     return rc;
+}
+
+int call_sync_cancelable(cos_client *c, cos_op op, const cos_request *req, volatile int *cancel, cos_result **out,
+                         cos_error **err)
+{
+    if (out) *out = NULL;
+    op_call *k;
+    int rc = call_prepare(c, op, req, &k, err);
+    if (rc) return rc;
+    k->http.cancel = cancel;
+    return run_sync(k, out, err);
+}
+
+/* ------------------------------------------------------------------ driven by the waiter (call.h) */
+
+static void driven_http_done(cos_http *h, void *ud)
+{
+    (void)h;
+    op_call *k = ud;
+    k->notify(k->notify_ud);
+}
+
+int call_driven_start(cos_client *c, cos_op op, const cos_request *req, volatile int *cancel, void (*notify)(void *),
+                      void *ud, op_call **out, cos_error **err)
+{
+    *out = NULL;
+    op_call *k;
+    int rc = call_prepare(c, op, req, &k, err);
+    if (rc) return rc;
+    k->http.cancel = cancel;
+    k->notify = notify;
+    k->notify_ud = ud;
+    k->t0_ms = cos_mono_ms();
+    cos_error *e = NULL;
+    if ((rc = call_sign(k, &e)) != 0) {
+        if (err) {
+            cos_error_free(*err);
+            *err = e;
+        } else {
+            cos_error_free(e);
+        }
+        call_free(k);
+        return rc;
+    }
+    *out = k;
+    engine_submit(c->engine, &k->http, driven_http_done, k);
+    return 0;
+}
+
+bool call_driven_step(op_call *k, int *rc, cos_result **res, cos_error **err)
+{
+    *res = NULL;
+    *err = NULL;
+    if (call_finish(k) == STEP_RETRY) {
+        cos_sleep_ms(k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries));
+        call_rewind(k);
+        cos_error *e = NULL;
+        if (call_sign(k, &e) == 0) {
+            engine_submit(k->c->engine, &k->http, driven_http_done, k);
+            return false;
+        }
+        set_error(k, e);
+    }
+    report_metrics(k);
+    *rc = k->rc;
+    if (k->rc == 0) {
+        *res = k->res;
+        k->res = NULL;
+    } else {
+        *err = k->err;
+        k->err = NULL;
+    }
+    call_free(k);
+    return true;
 }
 
 int cos_call(cos_client *client, cos_op op, const cos_request *req, cos_result **out, cos_error **err)

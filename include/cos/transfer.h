@@ -175,9 +175,13 @@ typedef struct cos_task_info {
 COS_API int cos_task_list(cos_client *client, cos_task_info **out, size_t *count);
 /** Free a task list. */
 COS_API void cos_task_list_free(cos_task_info *list, size_t count);
-/** Pause a waiting or running task (in-flight parts are stopped; progress kept). */
+/** Pause a waiting task (paused at once) or a running one: its requests in
+ *  flight are aborted and it reports COS_TASK_PAUSED as soon as they have
+ *  stopped (parts already done are kept). */
 COS_API int cos_task_pause(cos_client *client, cos_task_id id, cos_error **err);
-/** Restart a paused or failed task; it resumes where it stopped. */
+/** Restart a paused or failed task (restartTask); it resumes where it stopped
+ *  and runs on the client's runners, its completion callback (if any) called
+ *  again when it ends. */
 COS_API int cos_task_restart(cos_client *client, cos_task_id id, cos_error **err);
 /** Cancel a task; a multipart upload is aborted on the server. */
 COS_API int cos_task_cancel(cos_client *client, cos_task_id id, cos_error **err);
@@ -188,6 +192,56 @@ COS_API int cos_task_wait(cos_client *client, cos_task_id id, cos_transfer_resul
 typedef void (*cos_task_list_fn)(void *user_data);
 /** Set (or clear with NULL) the list-changed callback. */
 COS_API void cos_set_task_list_callback(cos_client *client, cos_task_list_fn fn, void *user_data);
+
+/** Called when a task starts running (onTaskStart), on the thread that runs it. */
+typedef void (*cos_task_start_fn)(void *user_data, cos_task_id id);
+/** Set (or clear with NULL) the task-start callback. */
+COS_API void cos_set_task_start_callback(cos_client *client, cos_task_start_fn fn, void *user_data);
+
+/** isUploadRunning: whether any task is waiting, checking or running (paused ones do not count). */
+COS_API bool cos_is_upload_running(cos_client *client);
+
+/** What abortUploadTask abandons (its Level). */
+typedef enum cos_abort_level {
+    COS_ABORT_TASK = 0,     /**< one upload: key and upload_id */
+    COS_ABORT_FILE = 1,     /**< every unfinished multipart upload of key */
+    COS_ABORT_BUCKET = 2    /**< every unfinished multipart upload in the bucket */
+} cos_abort_level;
+
+/** Parameters of abortUploadTask. Borrowed. */
+typedef struct cos_abort_params {
+    const char *bucket;           /**< bucket */
+    const char *region;           /**< region, NULL = client's */
+    const char *key;              /**< the object key (TASK and FILE) */
+    const char *upload_id;        /**< the upload (TASK) */
+    cos_abort_level level;        /**< TASK (default), FILE or BUCKET */
+} cos_abort_params;
+
+/** One upload abortUploadTask tried to abort. */
+typedef struct cos_aborted_upload {
+    char *key;                    /**< its key */
+    char *upload_id;              /**< its UploadId */
+    int rc;                       /**< 0 = aborted, else why not (message in error_message) */
+    char *error_message;          /**< NULL on success */
+} cos_aborted_upload;
+
+/** The outcome of abortUploadTask. Owned; cos_abort_result_free(). */
+typedef struct cos_abort_result {
+    cos_aborted_upload *uploads;  /**< every upload tried (successList and errorList together) */
+    size_t count;                 /**< entries in uploads */
+    size_t failed;                /**< how many of them could not be aborted */
+} cos_abort_result;
+
+/**
+ * abortUploadTask: abort unfinished multipart uploads on the server (one, a
+ * key's, or a bucket's; found with ListMultipartUploads). Tasks of this
+ * client uploading to an aborted UploadId are canceled. Returns 0 when the
+ * listing worked, even if some aborts failed (see *out); *out may be NULL.
+ */
+COS_API int cos_abort_upload_task(cos_client *client, const cos_abort_params *p,
+                                  cos_abort_result **out, cos_error **err);
+/** Free an abort result. NULL is allowed. */
+COS_API void cos_abort_result_free(cos_abort_result *res);
 
 /** A static English name of a state ("waiting", "checking", "uploading", ...). */
 COS_API const char *cos_task_state_name(cos_task_state state);
