@@ -30,6 +30,7 @@ static int apply_defaults(cos_config *c, cos_error **err)
         { &c->network_threads, "network_threads", 2 },
         { &c->max_connections, "max_connections", 64 }, { &c->timeout_ms, "timeout_ms", 0 },
         { &c->connect_timeout_ms, "connect_timeout_ms", 10000 }, { &c->sign_expires, "sign_expires", 900 },
+        { &c->stall_timeout_ms, "stall_timeout_ms", 30000 },
     };
     for (size_t i = 0; i < COS_ARRAY_LEN(ints); i++) {
         if (*ints[i].v < 0) return cos_err_invalid(err, ints[i].name, "%s must not be negative", ints[i].name);
@@ -90,6 +91,7 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
     c->ep.service_domain = c->cfg.service_domain;
     c->ep.path_style = c->cfg.force_path_style;
     c->ep.accelerate = c->cfg.use_accelerate;
+    c->ep.raw_key = c->cfg.use_raw_key;
     atomic_store(&c->clock_offset_ms, c->cfg.system_clock_offset_ms);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->idle, NULL);

@@ -32,7 +32,6 @@ struct cos_engine {
     unsigned next_lane;     /* round robin (guarded by submit_lock) */
     pthread_mutex_t submit_lock;
     cos_engine_opts opts;
-    char *connect_to_entry;
     struct curl_slist *connect_to;
     char *proxy, *ca_file, *ca_path, *user_agent;
 };
@@ -370,9 +369,19 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->nlanes = o->network_threads > 0 ? o->network_threads : 2;
     e->lanes = calloc((size_t)e->nlanes, sizeof *e->lanes);
     pthread_mutex_init(&e->submit_lock, NULL);
-    if (!cos_str_empty(o->connect_to)) {
-        e->connect_to_entry = cos_sprintf("::%s", o->connect_to);
-        e->connect_to = curl_slist_append(NULL, e->connect_to_entry);
+    /* connect_to: "HOST:PORT" for every request, or a comma-separated list
+       whose entries are that or curl's "HOST:PORT:TO_HOST:TO_PORT" (one
+       host mapped somewhere, e.g. a backup domain to a test server) */
+    for (const char *p = o->connect_to; !cos_str_empty(p);) {
+        size_t n = strcspn(p, ",");
+        int colons = 0;
+        for (size_t i = 0; i < n; i++) colons += p[i] == ':';
+        char *entry = colons >= 3 ? cos_strndup(p, n) : cos_sprintf("::%.*s", (int)n, p);
+        struct curl_slist *sl = entry ? curl_slist_append(e->connect_to, entry) : NULL;
+        free(entry);
+        if (sl) e->connect_to = sl;
+        p += n;
+        if (*p == ',') p++;
     }
     e->proxy = cos_strdup(o->proxy);
     e->ca_file = cos_strdup(o->ca_file);
@@ -420,7 +429,6 @@ void engine_free(cos_engine *e)
     }
     free(e->lanes);
     curl_slist_free_all(e->connect_to);
-    free(e->connect_to_entry);
     free(e->proxy);
     free(e->ca_file);
     free(e->ca_path);

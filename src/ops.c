@@ -202,6 +202,8 @@ typedef struct op_call {
     pthread_cond_t cv;
     bool http_done;
     int stalls;                /* attempts that ended in a stall (low-speed timeout) */
+    bool switched;             /* AutoSwitchHost moved it to the backup domain */
+    bool server_signed;        /* an Authorization from the callback: its host cannot change */
     /* async */
     cos_done_fn done;
     void *ud;
@@ -325,7 +327,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
     int rc = 0;
     const char *region = req->region ? req->region : c->cfg.region;
     const char *key = req->key;
-    if (key && key[0] == '/') key++; /* the SDK drops one leading "/" */
+    if (key && key[0] == '/' && !c->cfg.use_raw_key) key++; /* the SDK drops one leading "/" (unless UseRawKey) */
     int scope = def->scope;
     if (scope == SC_ANY) scope = !cos_str_empty(key) ? SC_OBJECT : !cos_str_empty(req->bucket) ? SC_BUCKET : SC_SERVICE;
 
@@ -460,6 +462,22 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
             k->repeatable = b->seek != NULL;
         }
     }
+    if (c->cfg.upload_add_meta_md5 && (op == COS_OP_PUT_OBJECT || op == COS_OP_POST_OBJECT) &&
+        !cos_kvlist_get(&k->headers, "x-cos-meta-md5")) { /* UploadAddMetaMd5: the hex MD5 of the body */
+        unsigned char d[16];
+        char hex[33];
+        bool have = false;
+        if (k->http.body == BODY_MEM) {
+            cos_md5_digest(k->http.mem, k->http.mem_len, d);
+            have = true;
+        } else if (k->http.body == BODY_FILE) {
+            have = md5_of_fd(k->body_fd, k->http.file_off, k->http.file_len, d) == 0;
+        }
+        if (have) {
+            cos_hex_encode(d, 16, hex);
+            cos_kvlist_set(&k->headers, "x-cos-meta-md5", hex);
+        }
+    }
     if (def->flags & F_FORM) {
         const char *fname = req->body.file_path ? strrchr(req->body.file_path, '/') : NULL;
         k->http.form_filename = fname ? fname + 1 : (req->body.file_path ? req->body.file_path : k->key);
@@ -471,6 +489,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
        again after the answer) */
     k->http.md5_recv_wanted = (def->flags & F_SINK) && !k->http.head && !cos_kvlist_get(&k->headers, "Range");
     k->http.md5_sent_on = (def->flags & F_CRC_UP) && atomic_load(&c->lacks_crc);
+    k->http.stall_s = (c->cfg.stall_timeout_ms + 999) / 1000;
 
     /* sink */
     k->http.sink = SINK_MEM;
@@ -503,9 +522,27 @@ fail:
 }
 
 /* Obtain credentials and sign; sets the final headers of the HTTP request. */
+/* before_send's view of a call (config.h). */
+struct cos_outgoing {
+    op_call *k;
+};
+const char *cos_outgoing_method(const cos_outgoing *o) { return o->k->method; }
+const char *cos_outgoing_url(const cos_outgoing *o) { return o->k->http.url; }
+const char *cos_outgoing_op(const cos_outgoing *o) { return OP_NAMES[o->k->op]; }
+int cos_outgoing_set_header(cos_outgoing *o, const char *name, const char *value)
+{
+    if (cos_str_empty(name) || !value || strpbrk(name, ":\r\n") || strpbrk(value, "\r\n")) return COS_ERR_INVALID_ARG;
+    return cos_kvlist_set(&o->k->headers, name, value);
+}
+
 static int call_sign(op_call *k, cos_error **err)
 {
     cos_client *c = k->c;
+    if (c->cfg.before_send) {
+        cos_outgoing o = { k };
+        if (c->cfg.before_send(c->cfg.before_send_user_data, &o) != 0)
+            return cos_err_set(err, COS_ERR_CANCELED, "%s %s refused by before_send", k->method, OP_NAMES[k->op]);
+    }
     cos_kvlist_free(&k->http.headers);
     for (size_t i = 0; i < k->headers.count; i++)
         cos_kvlist_add(&k->http.headers, k->headers.items[i].name, k->headers.items[i].value);
@@ -526,6 +563,7 @@ static int call_sign(op_call *k, cos_error **err)
         return rc;
     }
     char *auth = NULL;
+    k->server_signed = cr.authorization != NULL;
     if (cr.authorization) {
         auth = cos_strdup(cr.authorization);
     } else if (c->cfg.signer == COS_SIGNER_SIGV4) {
@@ -734,6 +772,33 @@ static cos_error *check_md5(op_call *k)
     return e;
 }
 
+/* AutoSwitchHost (the official SDK's canSwitchHost): a request to a COS
+ * host BUCKET.cos.REGION.myqcloud.com (not the accelerate one) signed here
+ * moves to BUCKET.cos.REGION.tencentcos.cn, once. */
+static bool switch_host(op_call *k)
+{
+    if (!k->c->cfg.auto_switch_host || k->switched || k->server_signed) return false;
+    char *url = k->http.url;
+    const char *h = strstr(url, "://");
+    if (!h) return false;
+    h += 3;
+    size_t hl = strcspn(h, "/?");
+    static const char from[] = ".myqcloud.com";
+    size_t fl = sizeof from - 1;
+    char *host = cos_strndup(h, hl);
+    bool ok = host && hl > fl && strcmp(host + hl - fl, from) == 0 && strstr(host, ".cos.") &&
+              !strstr(host, ".cos.accelerate.");
+    free(host);
+    if (!ok) return false;
+    char *n = cos_sprintf("%.*s.tencentcos.cn%s", (int)(h + hl - fl - url), url, h + hl);
+    if (!n) return false;
+    free(k->http.url);
+    k->http.url = n;
+    k->switched = true;
+    client_log(k->c, COS_LOG_WARN, "%s %s: retrying at the backup domain", k->method, OP_NAMES[k->op]);
+    return true;
+}
+
 /* Look at a finished exchange: a result, an error, or another try. */
 static step_result call_finish(op_call *k)
 {
@@ -777,7 +842,10 @@ static step_result call_finish(op_call *k)
             set_error(k, e);
             return STEP_DONE;
         }
-        if (is_retryable_curl(h->curl_rc) && can_retry(k)) return STEP_RETRY;
+        if (is_retryable_curl(h->curl_rc) && can_retry(k)) {
+            switch_host(k);
+            return STEP_RETRY;
+        }
         bool timeout = h->curl_rc == CURLE_OPERATION_TIMEDOUT;
         cos_error *e = cos_error_new(timeout ? COS_ERR_TIMEOUT : COS_ERR_NETWORK, NULL);
         if (e) {
@@ -808,6 +876,10 @@ static step_result call_finish(op_call *k)
                 cos_error_free(e);
                 return STEP_RETRY;
             }
+        }
+        if (!cos_kvlist_get(&h->resp_headers, "x-cos-request-id") && can_retry(k) && switch_host(k)) {
+            cos_error_free(e); /* not an answer from COS: the backup domain may do better */
+            return STEP_RETRY;
         }
         if ((h->status >= 500 || err200) && can_retry(k)) {
             cos_error_free(e);

@@ -1351,7 +1351,7 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
     t->fd = -1;
     t->bucket = cos_strdup(p->bucket);
     t->region = cos_strdup(p->region);
-    t->key = cos_strdup(p->key[0] == '/' ? p->key + 1 : p->key);
+    t->key = cos_strdup(p->key[0] == '/' && !c->cfg.use_raw_key ? p->key + 1 : p->key);
     t->file_path = cos_strdup(p->file_path);
     t->copy_source = cos_strdup(p->copy_source);
     t->version_id = cos_strdup(p->version_id);
