@@ -140,7 +140,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     bool to_mem = h->sink == SINK_MEM || status >= 300;
     if (to_mem) {
         /* Bounded: an endless answer fails instead of eating the memory. */
-        size_t cap = status >= 300 ? ENGINE_ERR_CAP : h->mem_cap ? h->mem_cap : ENGINE_MEM_CAP;
+        size_t cap = status >= 300 ? ENGINE_ERR_CAP : h->mem_cap ? h->mem_cap : SIZE_MAX;
         if (h->resp_body.len + n > cap) {
             h->too_large = true;
             return 0;

@@ -52,7 +52,7 @@ struct cos_http {
     void *progress_ud;
     int progress_interval_ms;
     volatile int *cancel;   /* set non-zero to abort */
-    size_t mem_cap;         /* most bytes a body kept in memory may have; 0 = ENGINE_MEM_CAP */
+    size_t mem_cap;         /* most bytes a body kept in memory may have; 0 = no limit (the caller's choice) */
     int stall_s;            /* a transfer below 1 KiB/s for this long fails; 0 = ENGINE_STALL_S */
     bool md5_sent_on;       /* hash the body sent with MD5 too (a server without CRC-64) */
     bool md5_recv_wanted;   /* a whole object: hash it with MD5 if the answer has no CRC-64 but an MD5 ETag */
@@ -83,9 +83,9 @@ struct cos_http {
 };
 
 /* Bounds of what a response may cost (item: responses to memory are bounded):
- * an XML answer or other body kept in memory, an error body, and the time a
+ * an XML (or JSON) answer, an error body, and the time a
  * transfer may make no progress (below 1 KiB/s) before it counts as stalled. */
-#define ENGINE_MEM_CAP (256u << 20)
+#define ENGINE_XML_CAP (64u << 20)
 #define ENGINE_ERR_CAP (4u << 20)
 #define ENGINE_STALL_S 30
 

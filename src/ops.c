@@ -490,6 +490,9 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
     k->http.md5_recv_wanted = (def->flags & F_SINK) && !k->http.head && !cos_kvlist_get(&k->headers, "Range");
     k->http.md5_sent_on = (def->flags & F_CRC_UP) && atomic_load(&c->lacks_crc);
     k->http.stall_s = (c->cfg.stall_timeout_ms + 999) / 1000;
+    /* answers that are parsed (XML, JSON) are bounded; an object's body the
+       caller asked to have in memory is the caller's to size */
+    if (!(def->flags & F_SINK)) k->http.mem_cap = ENGINE_XML_CAP;
 
     /* sink */
     k->http.sink = SINK_MEM;
@@ -815,7 +818,7 @@ static step_result call_finish(op_call *k)
                                                 h->status, k->method, k->def->cam, ENGINE_ERR_CAP >> 20)
                                   : cos_sprintf("the answer to %s %s is over %u MiB, the most libcos keeps in memory",
                                                 k->method, k->def->cam,
-                                                (unsigned)((h->mem_cap ? h->mem_cap : ENGINE_MEM_CAP) >> 20));
+                                                (unsigned)(h->mem_cap >> 20));
             e->http_status = (int)h->status;
             e->request_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-cos-request-id"));
         }
