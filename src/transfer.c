@@ -44,6 +44,7 @@ typedef struct cos_tasks {
     int runners;                 /* runner threads taking tasks (not those inside a done callback) */
     int threads;                 /* runner threads alive */
     size_t count;                /* tasks in the list */
+    task *scan_from;             /* no task before this one is runnable (NULL: none is) */
     cos_task_list_fn on_change;
     void *on_change_ud;
     cos_task_start_fn on_start;
@@ -155,6 +156,7 @@ static void task_free(task *t)
 }
 
 static void maybe_spawn_runner(cos_tasks *mg);
+static void mark_runnable(cos_tasks *mg, task *t);
 
 void cos_tasks_destroy(cos_tasks *mg)
 {
@@ -164,6 +166,7 @@ void cos_tasks_destroy(cos_tasks *mg)
         if (!t->finished) {
             t->cancel_req = 2; /* 2: stop, keep resumable */
             t->abort_io = 1;
+            mark_runnable(mg, t);
         }
     maybe_spawn_runner(mg); /* the queued ones end as canceled, their callbacks run */
     pthread_cond_broadcast(&mg->cv);
@@ -196,6 +199,7 @@ static void trim_finished(cos_tasks *mg)
     while (*pp && mg->count > limit) {
         task *t = *pp;
         if (t->finished && t->waited && !t->owned) {
+            if (mg->scan_from == t) mg->scan_from = t->next;
             *pp = t->next;
             if (mg->tail == t) mg->tail = prev;
             task_free(t);
@@ -1215,11 +1219,13 @@ static void run_once(task *t)
     t->fd = -1;
 }
 
-/* After run_once, with the lock held: true if the task stopped for a pause. */
+/* After run_once, with the lock held: true if the task stopped for a pause
+ * (COS_TASK_PAUSED), or stopped for one and was restarted before it
+ * settled (COS_TASK_WAITING: it runs again). */
 static bool settle(task *t)
 {
-    if (!t->rc && !t->res && t->pause_req && !t->cancel_req) {
-        t->state = COS_TASK_PAUSED;
+    if (!t->rc && !t->res && !t->cancel_req && t->state != COS_TASK_SUCCESS) {
+        t->state = t->pause_req ? COS_TASK_PAUSED : COS_TASK_WAITING;
         pthread_cond_broadcast(&t->mgr->cv);
         return true;
     }
@@ -1234,11 +1240,23 @@ static bool is_runnable(const task *t)
     return !t->owned && !t->finished && (t->state == COS_TASK_WAITING || t->cancel_req);
 }
 
+/* The list is in id order; scan_from keeps taking the next task O(1) on a
+ * long queue instead of a walk from the head each time. */
 static task *next_runnable(cos_tasks *mg)
 {
-    for (task *t = mg->head; t; t = t->next)
-        if (is_runnable(t)) return t;
+    for (task *t = mg->scan_from; t; t = t->next)
+        if (is_runnable(t)) {
+            mg->scan_from = t;
+            return t;
+        }
+    mg->scan_from = NULL;
     return NULL;
+}
+
+/* With the lock held: t may have become runnable. */
+static void mark_runnable(cos_tasks *mg, task *t)
+{
+    if (!mg->scan_from || t->id < mg->scan_from->id) mg->scan_from = t;
 }
 
 static void *runner_main(void *arg);
@@ -1289,6 +1307,7 @@ static void *runner_main(void *arg)
         pthread_cond_broadcast(&mg->cv);
         if (settle(t)) { /* paused: back in the list; cos_task_restart makes it waiting again */
             t->owned = false;
+            mark_runnable(mg, t);
             pthread_mutex_unlock(&mg->m);
             notify_change(mg);
             pthread_mutex_lock(&mg->m);
@@ -1382,7 +1401,10 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
     /* published before any thread can run it (uploadFiles maps ids to files) */
     if (id) *id = t->id;
     if (out) *out = t;
-    if (!sync) maybe_spawn_runner(mg);
+    if (!sync) {
+        mark_runnable(mg, t);
+        maybe_spawn_runner(mg);
+    }
     pthread_mutex_unlock(&mg->m);
     notify_change(mg);
     return 0;
@@ -1723,7 +1745,10 @@ static int task_signal(cos_client *c, cos_task_id id, int what, cos_error **err)
         t->cancel_req = 1;
         t->abort_io = 1;
     }
-    if (t) maybe_spawn_runner(mg);
+    if (t) {
+        mark_runnable(mg, t);
+        maybe_spawn_runner(mg);
+    }
     pthread_cond_broadcast(&mg->cv);
     pthread_mutex_unlock(&mg->m);
     if (changed) notify_change(mg);
@@ -1849,6 +1874,7 @@ int cos_abort_upload_task(cos_client *c, const cos_abort_params *p, cos_abort_re
             if (r->uploads[i].upload_id && !strcmp(r->uploads[i].upload_id, t->upload_id)) {
                 t->cancel_req = 1;
                 t->abort_io = 1;
+                mark_runnable(mg, t);
             }
     }
     maybe_spawn_runner(mg);
