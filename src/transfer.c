@@ -1207,6 +1207,7 @@ static void run_once(task *t)
         cancel_unstarted(t);
         return;
     }
+    if (t->pause_req) return; /* paused between being taken and starting */
     cos_tasks *mg = t->mgr;
     if (mg->on_start) mg->on_start(mg->on_start_ud, t->id);
     if (t->t0 == 0) t->t0 = cos_mono_sec();
@@ -1560,6 +1561,7 @@ struct files_ctx {
     file_slot *slots;
     double t0;
     int64_t last_ms;
+    int interval_ms;
 };
 
 /* With f->m held: the progress of all files together. */
@@ -1567,7 +1569,7 @@ static void files_progress_locked(files_ctx *f, bool force)
 {
     if (!f->p->on_progress) return;
     int64_t now = cos_mono_ms();
-    if (!force && f->last_ms && now - f->last_ms < 200) return;
+    if (!force && f->last_ms && now - f->last_ms < f->interval_ms) return;
     f->last_ms = now;
     uint64_t loaded = 0, total = 0;
     for (size_t i = 0; i < f->p->file_count; i++) {
@@ -1614,6 +1616,7 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *p, cos_error 
 {
     if (!p || (!p->files && p->file_count)) return cos_err_invalid(err, "files", "no files");
     files_ctx f = { p, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, p->file_count, 0, NULL, NULL, cos_mono_sec(), 0 };
+    f.interval_ms = c ? c->cfg.progress_interval_ms : 1000;
     f.slots = calloc(p->file_count + 1, sizeof *f.slots);
     if (!f.slots) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < p->file_count; i++) {

@@ -4,8 +4,26 @@
  * downloadFile, and the task queue (states, progress, pause/restart/cancel,
  * resume after a restart of the process).
  *
- * Every transfer is a task with an id. The synchronous forms start a task
- * and wait for it; the *_async forms return at once with the id.
+ * Every transfer is a task with an id. The synchronous forms run their task
+ * on the calling thread (waiting first for one of FileParallelLimit slots,
+ * unless that thread already holds one, e.g. inside a progress callback);
+ * the *_async forms queue it and return at once with the id. Queued tasks
+ * are data, not threads: at most FileParallelLimit runner threads take them
+ * in order (more only while a runner is inside a completion callback), so a
+ * queue of UploadQueueSize tasks costs about half a KiB each (bench/, 7.).
+ * Whoever runs a task drives its part requests itself: finishing a transfer
+ * never needs a worker thread, so completion callbacks may run synchronous
+ * transfers, wait on tasks or futures, or free the client.
+ *
+ * Part size and parallelism: where neither the call (chunk_size, parallel)
+ * nor the client (ChunkSize, ChunkParallelLimit) sets them, a file of
+ * 32 MiB or more goes in 8 MiB parts, 4 at a time (the fastest on loopback in
+ * bench/); smaller ones keep the SDK's 1 MiB x 3. Downloads use 8 MiB ranges,
+ * 4 at a time.
+ *
+ * Integrity: uploads and downloads are checked by CRC-64 when the server
+ * sends x-cos-hash-crc64ecma; otherwise by MD5 against a single-part ETag
+ * (not for KMS- or customer-key-encrypted objects, whose ETags are not MD5s).
  * Memory stays bounded by about ChunkParallelLimit x ChunkSize whatever the
  * file size: parts are read from the file as they are sent.
  */
@@ -59,7 +77,9 @@ COS_API void cos_transfer_result_free(cos_transfer_result *res);
 
 /**
  * Completion of an async transfer: owns `res` (NULL on failure) and `err`.
- * Runs on a worker thread.
+ * Runs on the runner thread that ran the task, after the task left its
+ * slot; it may call any libcos function, including synchronous transfers,
+ * cos_task_wait and cos_client_free.
  */
 typedef void (*cos_transfer_done_fn)(void *user_data, cos_task_id id, int rc,
                                      cos_transfer_result *res, cos_error *err);
@@ -95,7 +115,8 @@ typedef struct cos_transfer_params {
     int parallel;                 /**< parts in flight; 0 = ChunkParallelLimit / CopyChunkParallelLimit */
     bool no_resume;               /**< start over instead of resuming an interrupted transfer */
 
-    /* callbacks (all run on worker threads) */
+    /* callbacks (run on the thread that drives the task: the caller's for the
+       synchronous forms, a queue runner's for the async ones) */
     cos_progress_fn on_progress;  /**< bytes moved, at most every ProgressInterval and once at 100% */
     void *progress_user_data;     /**< passed to on_progress */
     cos_progress_fn on_hash_progress; /**< while the file is hashed before an upload */
@@ -126,7 +147,16 @@ COS_API int cos_slice_copy_file(cos_client *client, const cos_transfer_params *p
 COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_params *p,
                                       cos_transfer_done_fn done, void *user_data, cos_task_id *id);
 
-/** downloadFile: parallel ranged GETs into a temporary file, verified, renamed; resumable. */
+/**
+ * downloadFile: parallel ranged GETs into FILE.cos-partial, verified, renamed;
+ * resumable. FILE.cos-partial is never opened through a symlink: one found
+ * there is removed (not followed) and the file created exclusively. A failed
+ * download removes FILE.cos-partial and its checkpoint, except when resuming
+ * is on (no_resume unset), the failure is not an integrity error, and at
+ * least one verified range is recorded: then both stay for a restart of the
+ * task or the same download later to resume. A pause, a cancel... see
+ * cos_task_pause / cos_task_cancel (a cancel removes them).
+ */
 COS_API int cos_download_file(cos_client *client, const cos_transfer_params *p,
                               cos_transfer_result **out, cos_error **err);
 /** downloadFile, async. */
@@ -148,9 +178,11 @@ typedef struct cos_upload_files_params {
 } cos_upload_files_params;
 
 /**
- * uploadFiles: FileParallelLimit files at a time, a callback per file, returns
- * when all are done: 0 if every file succeeded, else the first failure's rc
- * (with *err describing it).
+ * uploadFiles: FileParallelLimit files at a time, a callback per file (with
+ * the file's index in `files`), on_progress for all files together (and
+ * once more when all are done), returns when all are done: 0 if every file
+ * succeeded, else the first failure's rc (with *err describing it). Each
+ * file's own on_progress is called too.
  */
 COS_API int cos_upload_files(cos_client *client, const cos_upload_files_params *p, cos_error **err);
 
