@@ -488,6 +488,9 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
        has shown it sends no CRC-64 (before that, files and memory are hashed
        again after the answer) */
     k->http.md5_recv_wanted = (def->flags & F_SINK) && !k->http.head && !cos_kvlist_get(&k->headers, "Range");
+    for (size_t i = 0; i < k->query.count && k->http.md5_recv_wanted; i++) /* a processed body (ci-process, ...) is not the object */
+        if (strcmp(k->query.items[i].name, "versionId") != 0 && !cos_starts_with_ci(k->query.items[i].name, "response-"))
+            k->http.md5_recv_wanted = false;
     k->http.md5_sent_on = (def->flags & F_CRC_UP) && atomic_load(&c->lacks_crc);
     k->http.stall_s = (c->cfg.stall_timeout_ms + 999) / 1000;
     /* answers that are parsed (XML, JSON) are bounded; an object's body the

@@ -1280,8 +1280,8 @@ static void maybe_spawn_runner(cos_tasks *mg)
 }
 
 /* A runner: takes waiting tasks while there are any, one slot at a time.
- * While it runs a task's completion callback it does not count as a runner,
- * so another keeps the queue moving if the callback waits for a task. */
+ * If a completion callback it runs waits for a task (runner_wait_begin),
+ * it stops counting as a runner meanwhile, so another keeps the queue moving. */
 static __thread cos_tasks *tls_runner_of;
 
 bool cos_tasks_on_own_thread(cos_tasks *mg) { return mg && tls_runner_of == mg; }
@@ -1336,19 +1336,36 @@ static void *runner_main(void *arg)
         t->finished = true;
         t->owned = false; /* from here on t may be trimmed: use the copies above */
         pthread_cond_broadcast(&mg->cv);
-        mg->runners--;
-        maybe_spawn_runner(mg);
         pthread_mutex_unlock(&mg->m);
         notify_change(mg);
         if (done) done(done_ud, id, rc, res, err);
         pthread_mutex_lock(&mg->m);
-        mg->runners++;
     }
     mg->runners--;
     mg->threads--;
     pthread_cond_broadcast(&mg->cv);
     pthread_mutex_unlock(&mg->m);
     return NULL;
+}
+
+/* Around a wait for tasks: on one of this manager's runners (inside a
+ * callback), another runner takes its place while it waits. */
+static bool runner_wait_begin(cos_tasks *mg)
+{
+    if (tls_runner_of != mg) return false;
+    pthread_mutex_lock(&mg->m);
+    mg->runners--;
+    maybe_spawn_runner(mg);
+    pthread_mutex_unlock(&mg->m);
+    return true;
+}
+
+static void runner_wait_end(cos_tasks *mg, bool began)
+{
+    if (!began) return;
+    pthread_mutex_lock(&mg->m);
+    mg->runners++;
+    pthread_mutex_unlock(&mg->m);
 }
 
 static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const cos_transfer_params *p,
@@ -1431,9 +1448,11 @@ int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_
     if (!t->finished) {
         pthread_mutex_unlock(&mg->m);
         workers_block_begin(); /* waiting inside an async callback: the pool must not wait for us */
+        bool stood_in = runner_wait_begin(mg);
         pthread_mutex_lock(&mg->m);
         while (!t->finished) pthread_cond_wait(&mg->cv, &mg->m);
         pthread_mutex_unlock(&mg->m);
+        runner_wait_end(mg, stood_in);
         workers_block_end();
         pthread_mutex_lock(&mg->m);
     }
@@ -1649,10 +1668,12 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *p, cos_error 
         }
     }
     workers_block_begin();
+    bool stood_in = c ? runner_wait_begin(tasks_of(c)) : false;
     pthread_mutex_lock(&f.m);
     while (f.left) pthread_cond_wait(&f.cv, &f.m);
     files_progress_locked(&f, true); /* the last word: every file accounted for */
     pthread_mutex_unlock(&f.m);
+    if (stood_in) runner_wait_end(tasks_of(c), stood_in);
     workers_block_end();
     free(f.slots);
     if (f.first_rc && err) {
