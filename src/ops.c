@@ -621,6 +621,12 @@ static int call_sign(op_call *k, cos_error **err)
         const char *fields[][2] = { { "key", k->key }, { "success_action_status", "200" }, { "Signature", auth },
                                     { "x-cos-security-token", cr.token } };
         size_t n = 0;
+        for (size_t i = 0; i < k->http.form_count; i++) { /* a retry signs anew: drop the last attempt's fields */
+            free(k->http.form[i].name);
+            free(k->http.form[i].value);
+        }
+        free(k->http.form);
+        k->http.form_count = 0;
         k->http.form = calloc(4 + k->headers.count, sizeof *k->http.form);
         for (size_t i = 0; i < 4; i++) {
             if (!fields[i][1]) continue;
@@ -746,7 +752,7 @@ static cos_error *check_md5(op_call *k)
         cos_md5_free(h->md5_recv);
         h->md5_recv = NULL;
         have = true;
-    } else if ((k->def->flags & F_CRC_UP) && h->body != BODY_NONE && !(k->def->flags & F_FORM)) {
+    } else if ((k->def->flags & F_CRC_UP) && h->body != BODY_NONE) { /* a form's file part is hashed alone */
         upload = true;
         atomic_store(&k->c->lacks_crc, 1); /* from now on, hash uploads as they go */
         if (!http_etag_is_md5(h->resp_headers.items, h->resp_headers.count)) return NULL;

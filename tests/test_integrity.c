@@ -320,6 +320,14 @@ static void test_upload_etag_checked_without_crc(void)
         CHECK_INT(cos_slice_upload_file(c, &p, NULL, &err), COS_ERR_INTEGRITY);
         cos_error_free(err);
         err = NULL;
+        /* uploadFile's simple upload (postObject by default): the form's file part */
+        cos_transfer_params sp = COS_TRANSFER_PARAMS_INIT;
+        sp.bucket = BUCKET;
+        sp.key = "post.bin";
+        sp.file_path = src;
+        CHECK_INT(cos_upload_file(c, &sp, NULL, &err), COS_ERR_INTEGRITY);
+        cos_error_free(err);
+        err = NULL;
         atomic_store(&g_mode, M_PUT_GOOD_ETAG);
         CHECK_OK(cos_put_object(c, &r, &res, &err), err); /* a store that tells the truth passes */
         cos_result_free(res);
