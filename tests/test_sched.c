@@ -285,7 +285,13 @@ static void test_upload_files_index_and_progress(void)
         files[i] = p;
     }
     files_seen seen = { PTHREAD_MUTEX_INITIALIZER, { 0 }, { 0 }, 0, 0, 0 };
-    cos_upload_files_params up = { files, 4, on_file, &seen, on_all_progress, &seen };
+    cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
+    up.files = files;
+    up.file_count = 4;
+    up.on_file_done = on_file;
+    up.file_done_user_data = &seen;
+    up.on_progress = on_all_progress;
+    up.progress_user_data = &seen;
     cos_error *err = NULL;
     watch(120, "uploadFiles");
     int rc = cos_upload_files(c, &up, &err);
@@ -544,7 +550,11 @@ static void test_abort_upload_task_and_start(void)
         cos_result_free(res);
     }
     cos_abort_result *ar = NULL;
-    cos_abort_params ap = { BUCKET, NULL, "abort/a", ids[0], COS_ABORT_TASK };
+    cos_abort_params ap = COS_ABORT_PARAMS_INIT;
+    ap.bucket = BUCKET;
+    ap.key = "abort/a";
+    ap.upload_id = ids[0];
+    ap.level = COS_ABORT_TASK;
     CHECK_OK(cos_abort_upload_task(c, &ap, &ar, &err), err);
     CHECK(ar && ar->count == 1 && ar->failed == 0);
     cos_abort_result_free(ar);
