@@ -1,7 +1,7 @@
 /*
  * objhdr.c — the headers an object keeps (obj_meta.headers), as checked
  * records. The stored text is "Name: value\n" per record, but no code
- * writes or reads it by hand: objhdr_add refuses a name that is not one an
+ * should write or read it by hand: objhdr_add refuses a name that is not one an
  * object may keep (or not an HTTP token) and a value with a control
  * character, so no value can start a record of its own (a Set-Cookie, an
  * Access-Control-Allow-Origin, an appendable mark); objhdr_get and
@@ -32,16 +32,19 @@ const char *objhdr_client_name(const char *name)
 {
     if (!name || !is_token(name)) return NULL;
     if (cos_starts_with_ci(name, "x-cos-meta-") && name[11]) return name;
-    if (cos_streq_ci(name, "x-cos-tagging")) return "x-cos-tagging";
     for (size_t i = 0; i < COS_ARRAY_LEN(STANDARD); i++)
         if (cos_streq_ci(name, STANDARD[i])) return STANDARD[i];
     return NULL;
 }
 
-/* What a record may be named: what a client may set, and the server's own marks. */
+/* What a record may be named: what a client may set, and the server's own
+ * marks (x-cos-object-type, x-cos-server-side-encryption*, and
+ * x-cos-internal-* records that are never sent). */
 static bool name_kept(const char *name)
 {
-    return objhdr_client_name(name) || cos_streq_ci(name, "x-cos-object-type");
+    return objhdr_client_name(name) || cos_streq_ci(name, "x-cos-object-type") ||
+           (is_token(name) && (cos_starts_with_ci(name, "x-cos-internal-") ||
+                               cos_starts_with_ci(name, "x-cos-server-side-encryption")));
 }
 
 static bool value_ok(const char *value)

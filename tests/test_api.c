@@ -35,10 +35,10 @@ static void test_bucket_lifecycle(void)
     CHECK_OK(cos_put_bucket(g_c, &r, &res, &err), err);
     CHECK(res && res->request_id != NULL);
     cos_result_free(res);
-    /* again: BucketAlreadyOwnedByYou 409 */
+    /* again: 409 BucketAlreadyExists, as COS answers its owner */
     CHECK(cos_put_bucket(g_c, &r, &res, &err) == COS_ERR_SERVER);
     CHECK(err && err->http_status == 409);
-    CHECK_STR(err ? err->code : NULL, "BucketAlreadyOwnedByYou");
+    CHECK_STR(err ? err->code : NULL, "BucketAlreadyExists");
     CHECK(err && err->request_id != NULL);
     cos_error_free(err);
     err = NULL;
@@ -831,10 +831,18 @@ static void test_all_bucket_configs(void)
     if (res && res->output.list_versions) CHECK(res->output.list_versions->versions_count > 0);
     cos_result_free(res);
     cos_restore_request rq = { 1, "Standard" };
-    cos_request rs = req_for("dir/hello world.txt");
+    cos_request cold = req_for("dir/cold.txt"); /* COS restores archived objects only */
+    cold.body.data = "cold";
+    cold.body.size = 4;
+    cold.storage_class = "ARCHIVE";
+    CHECK_OK(cos_put_object(g_c, &cold, &res, &err), err);
+    cos_result_free(res);
+    cos_request rs = req_for("dir/cold.txt");
     rs.input.restore = &rq;
     CHECK_OK(cos_restore_object(g_c, &rs, &res, &err), err);
     CHECK_INT(res ? res->http_status : 0, 202);
+    cos_result_free(res);
+    CHECK_OK(cos_delete_object(g_c, &rs, &res, &err), err);
     cos_result_free(res);
     cos_request oa = req_for("dir/hello world.txt");
     oa.acl = "public-read";
