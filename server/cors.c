@@ -178,6 +178,31 @@ void cors_add_headers(req *r, struct MHD_Response *resp)
     cos_xml_free(&cos_xs_cors_configuration, cfg);
 }
 
+/* A browser asking /sts for a key: allowed only from the console or from
+ * an origin the CORS rules of the bucket it names allow, and then only for
+ * a key scoped by that bucket (no policy of the page's own, no body that
+ * names another bucket). Everything else from a browser is refused before a
+ * key exists, including a same-origin page (an object served path-style),
+ * which sends no Origin on a GET but does send Sec-Fetch-*. Clients that are
+ * not browsers send neither header and are left to /sts's own access rule. */
+int cors_sts_check(req *r, enum MHD_Result *ret)
+{
+    const char *origin = req_header(r, "Origin");
+    if (!origin && !req_header(r, "Sec-Fetch-Mode") && !req_header(r, "Sec-Fetch-Site")) return 0;
+    if (origin && console_origin(r->srv, origin)) return 0;
+    const char *bucket = req_arg(r, "bucket");
+    if (origin && bucket && !req_arg(r, "policy") && !r->body.len) {
+        cos_cors_configuration *cfg = load_rules(r, bucket);
+        const cos_cors_rule *ru = find_rule(cfg, origin, r->method, NULL);
+        cos_xml_free(&cos_xs_cors_configuration, cfg);
+        if (ru) return 0;
+    }
+    *ret = send_error(r, "AccessDenied", "CORSResponse: a browser page gets temporary keys from /sts only from an "
+                                         "origin that the CORS rules of the bucket it names (?bucket=) allow, and "
+                                         "only for that bucket (no policy, no body).");
+    return -1;
+}
+
 enum MHD_Result cors_preflight(req *r)
 {
     const char *origin = req_header(r, "Origin"), *method = req_header(r, "Access-Control-Request-Method");

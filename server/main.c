@@ -334,7 +334,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->too_large) return send_error(r, "EntityTooLarge", "request body too large");
     if (r->w.error) return send_error(r, "InternalError", "cannot store the body: %s", strerror(r->w.error));
     /* a preflight to /sts is answered by the CORS rules and never issues a key */
-    if (cors_is_sts(r)) return strcmp(method, "OPTIONS") == 0 ? cors_preflight(r) : sts_endpoint(r);
+    if (cors_is_sts(r)) {
+        enum MHD_Result refused;
+        if (strcmp(method, "OPTIONS") == 0) return cors_preflight(r);
+        return cors_sts_check(r, &refused) == 0 ? sts_endpoint(r) : refused;
+    }
     if (!r->bucket && strcmp(method, "OPTIONS") == 0) return cors_preflight(r); /* before GetService */
     if (strncmp(r->path, "/-/faults", 9) == 0) return fault_endpoint(r);
     enum MHD_Result ret;

@@ -205,6 +205,7 @@ bool console_origin(server *srv, const char *origin);
 /* cors.c */
 bool cors_is_sts(req *r);                                  /* the request is for /sts */
 enum MHD_Result cors_preflight(req *r);                    /* OPTIONS on a bucket, object or /sts */
+int cors_sts_check(req *r, enum MHD_Result *ret);          /* 0, or a browser may not have a key: refused */
 void cors_add_headers(req *r, struct MHD_Response *resp);  /* a real answer's Access-Control-* */
 /* faults.c */
 void fault_clear(server *s);

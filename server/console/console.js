@@ -45,6 +45,10 @@
     do { n /= 1024; i++; } while (n >= 1024 && i < u.length - 1);
     return n.toFixed(n < 10 ? 1 : 0) + ' ' + u[i];
   }
+  function when(iso) {
+    var d = new Date(iso), p = function (n) { return (n < 10 ? '0' : '') + n; };
+    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' + p(d.getHours()) + ':' + p(d.getMinutes());
+  }
   function call(cos, method, params) {
     return new Promise(function (resolve, reject) {
       cos[method](params, function (err, data) { if (err) reject(err); else resolve(data); });
@@ -202,7 +206,7 @@
         tr.appendChild(el('td', { class: 'name' })).appendChild(
           el('a', { class: 'file', onclick: function () { showObject(o.Key); } }, o.Key.slice(state.prefix.length)));
         tr.appendChild(el('td', { class: 'num' }, size(o.Size)));
-        tr.appendChild(el('td', {}, new Date(o.LastModified).toLocaleString()));
+        tr.appendChild(el('td', { title: o.LastModified }, when(o.LastModified)));
         var act = tr.appendChild(el('td', { class: 'actions' }));
         act.appendChild(el('button', { 'data-action': 'download', onclick: function () { download(o.Key); } }, 'Download'));
         act.appendChild(el('button', { 'data-action': 'link', onclick: function () { link(o.Key); } }, 'Link'));
@@ -283,7 +287,7 @@
   function showObject(key) { openDetails(key); return showMeta(key); }
 
   var CONFIGS = [
-    ['Location', 'getBucketLocation'], ['ACL', 'getBucketAcl'], ['CORS', 'getBucketCors'],
+    ['Location', 'getBucketLocation'], ['CORS', 'getBucketCors'], ['ACL', 'getBucketAcl'],
     ['Versioning', 'getBucketVersioning'], ['Lifecycle', 'getBucketLifecycle'], ['Tagging', 'getBucketTagging'],
     ['Policy', 'getBucketPolicy'],
   ];
@@ -295,7 +299,9 @@
     return Promise.all(CONFIGS.map(function (c) {
       return call(cos, c[1], { Bucket: state.bucket, Region: state.region }).then(function (data) {
         var shown = {};
-        Object.keys(data).forEach(function (k) { if (k !== 'headers' && k !== 'statusCode' && k !== 'RequestId') shown[k] = data[k]; });
+        Object.keys(data).forEach(function (k) {
+          if (k !== 'headers' && k !== 'statusCode' && k !== 'RequestId' && data[k] !== '') shown[k] = data[k];
+        });
         return [c[0], JSON.stringify(shown, null, 2)];
       }, function (err) { return [c[0], errText(err)]; });
     })).then(function (rows) {

@@ -111,7 +111,7 @@ function appServer() {
 async function main() {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
                                           args: ['--no-sandbox'] });
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 760 }, acceptDownloads: true });
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 800 }, acceptDownloads: true });
   const page = await ctx.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -328,6 +328,31 @@ async function main() {
     await appPage.close();
   });
 
+  await t('a page served path-style from the store cannot take a key from /sts (same origin)', async () => {
+    await asConsole(async ([bucket]) => {
+      const cfg = await (await fetch('config.json')).json();
+      const cos = new COS({ Protocol: cfg.protocol, Domain: cfg.domain, getAuthorization: async (o, cb) => {
+        const d = await (await fetch(cfg.stsUrl + '?bucket=' + bucket + '&region=' + cfg.region + '&allowPrefix=*')).json();
+        cb({ TmpSecretId: d.credentials.tmpSecretId, TmpSecretKey: d.credentials.tmpSecretKey,
+             SecurityToken: d.credentials.sessionToken, StartTime: d.startTime, ExpiredTime: d.expiredTime });
+      } });
+      await new Promise((res, rej) => cos.putObject({ Bucket: bucket, Region: cfg.region, Key: 'evil.html', ACL: 'public-read',
+        ContentType: 'text/html', Body: '<!doctype html><title>evil</title>' }, (e) => (e ? rej(new Error(JSON.stringify(e))) : res())));
+    }, [OTHER]);
+    const evilPage = await ctx.newPage();
+    await evilPage.goto('http://127.0.0.1:' + PORT + '/' + OTHER + '/evil.html');
+    eq(await evilPage.title(), 'evil', 'the object is a page on the store\'s own origin');
+    const before = keysIssued();
+    const got = await evilPage.evaluate(async (b) => {
+      const r = await fetch('/sts?bucket=' + b + '&allowPrefix=*');
+      return { status: r.status, body: await r.text() };
+    }, OTHER);
+    eq(got.status, 403, 'status ' + got.body);
+    assert(!/tmpSecretKey/.test(got.body), 'no key in the answer');
+    eq(keysIssued(), before, 'keys issued');
+    await evilPage.close();
+  });
+
   /* ------------------------------------------------------------ on the wire */
 
   await t('preflights on the bucket root, an object and a sub-resource: 200, each header once', async () => {
@@ -384,7 +409,14 @@ async function main() {
     eq(real.status, 200, 'a real /sts request');
     eq(real.count['access-control-allow-origin'], 1, 'ACAO on the key');
     const evil = await raw('GET', '/sts?bucket=' + OTHER + '&allowPrefix=*', { Origin: 'http://evil.example' });
+    eq(evil.status, 403, 'an origin no rule of the bucket allows');
     eq(evil.count['access-control-allow-origin'], undefined, 'no ACAO for another origin: the page cannot read the key');
+    const wider = '{"version":"2.0","statement":[{"effect":"allow","action":["*"],"resource":["*"]}]}';
+    const pol = await raw('GET', '/sts?bucket=' + OTHER + '&policy=' + encodeURIComponent(wider), { Origin: 'http://127.0.0.1:5173' });
+    eq(pol.status, 403, 'an allowed origin naming its own policy');
+    const same = await raw('GET', '/sts?bucket=' + OTHER, { 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'cors' });
+    eq(same.status, 403, 'a same-origin browser request (no Origin header)');
+    eq(keysIssued(), before + 1, 'keys issued: only the allowed one');
   });
 
   await t('the console answers only GET/HEAD, only to its own names, with a strict CSP', async () => {
@@ -407,6 +439,7 @@ async function main() {
   if (SHOTS) {
     await page.click('#bucket-config');
     await page.waitForSelector('#details pre[data-config="CORS"]');
+    await page.click('#refresh');
     await page.click(`#buckets a[data-bucket="${OTHER}"]`);
     await page.waitForSelector('#objects tr[data-key="app/"]');
     await page.click('#bucket-config');
