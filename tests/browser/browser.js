@@ -112,6 +112,7 @@ async function main() {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
                                           args: ['--no-sandbox'] });
   const ctx = await browser.newContext({ viewport: { width: 1440, height: 800 }, acceptDownloads: true });
+  ctx.setDefaultTimeout(180000); // a bound on a hang, not a measurement: ASan servers are slow
   const page = await ctx.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -298,7 +299,7 @@ async function main() {
   const RULE = [{ AllowedOrigin: ['http://127.0.0.1:*'], AllowedMethod: ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'],
                   AllowedHeader: ['*'], ExposeHeader: ['ETag', 'Content-Length', 'x-cos-request-id'], MaxAgeSeconds: '600' }];
 
-  await t('with a rule (wildcard port) the seed flow works: /sts, put, POST form, list, ranged get, delete', async () => {
+  await t('with a rule (wildcard port) the seed flow works: /sts, put, POST form, list, ranged get, 12 MiB in parts, delete', async () => {
     await setup(OTHER, RULE);
     const res = await appPage.evaluate(async ([u, d, b, r]) => {
       const key = await window.keyFromSts(u, b, r);
@@ -309,6 +310,15 @@ async function main() {
                                        '0123456789abcdef');
       out.list = await window.call(cos, 'getBucket', { Bucket: b, Region: r, Prefix: 'app/' });
       out.range = await window.call(cos, 'getObject', { Bucket: b, Region: r, Key: 'app/post.txt', Range: 'bytes=2-5' });
+      // the issue's page: a 12 MiB uploadFile in parts (ListMultipartUploads preflights the bucket root)
+      const big = new Uint8Array(12 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+      const progress = [];
+      out.slice = await window.call(cos, 'uploadFile', { Bucket: b, Region: r, Key: 'app/big.bin', Body: new Blob([big]),
+        SliceSize: 1024 * 1024, onProgress: (p) => progress.push(p.percent) });
+      out.progress = progress;
+      out.sliceHead = await window.call(cos, 'headObject', { Bucket: b, Region: r, Key: 'app/big.bin' });
+      await window.call(cos, 'deleteObject', { Bucket: b, Region: r, Key: 'app/big.bin' });
       out.del = await window.call(cos, 'deleteObject', { Bucket: b, Region: r, Key: 'app/put.txt' });
       out.after = await window.call(cos, 'getBucket', { Bucket: b, Region: r, Prefix: 'app/' });
       return out;
@@ -323,6 +333,10 @@ async function main() {
     assert(res.range.ok, 'ranged getObject ' + JSON.stringify(res.range));
     eq(res.range.data.statusCode, 206, 'range status');
     eq(res.range.data.Body, '2345', 'range body');
+    assert(res.slice.ok, 'uploadFile in parts ' + JSON.stringify(res.slice));
+    assert(/-12"$/.test(res.sliceHead.data.headers.etag), 'a 12-part object: ' + res.sliceHead.data.headers.etag);
+    eq(res.sliceHead.data.headers['content-length'], 12 * MiB, 'its length');
+    eq(res.progress[res.progress.length - 1], 1, 'onProgress ends at 1');
     assert(res.del.ok, 'deleteObject ' + JSON.stringify(res.del));
     eq(res.after.data.Contents.map((c) => c.Key).join(','), 'app/post.txt', 'after delete');
     await appPage.close();
