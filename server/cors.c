@@ -78,13 +78,23 @@ static bool headers_allowed(const cos_cors_rule *ru, const char *list)
     return true;
 }
 
-static cos_cors_configuration *load_rules(req *r, const char *bucket)
+/* The bucket's rules, and whether it asked for Vary: Origin
+ * (<ResponseVary>true</ResponseVary>, off by default as on COS; libcos's
+ * model has no field for it, so it is read from the stored document). */
+static cos_cors_configuration *load_rules(req *r, const char *bucket, bool *vary)
 {
     char *body = NULL;
     size_t len = 0;
     cos_cors_configuration *cfg = NULL;
+    if (vary) *vary = false;
     if (!bucket || store_config_get(r->srv->st, bucket, "cors", &body, &len) != 0) return NULL;
     if (cos_xml_parse(&cos_xs_cors_configuration, body, len, (void **)&cfg, NULL) != 0) cfg = NULL;
+    const char *v = cfg ? memmem(body, len, "<ResponseVary>", 14) : NULL;
+    if (v && vary) {
+        v += 14;
+        while (v < body + len && (*v == ' ' || *v == '\n' || *v == '\t' || *v == '\r')) v++;
+        *vary = (size_t)(body + len - v) >= 4 && !strncasecmp(v, "true", 4);
+    }
     free(body);
     return cfg;
 }
@@ -131,12 +141,12 @@ static enum MHD_Result expose_cb(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
-static void add_rule_headers(struct MHD_Response *resp, const cos_cors_rule *ru, const char *origin)
+static void add_rule_headers(struct MHD_Response *resp, const cos_cors_rule *ru, const char *origin, bool vary)
 {
     const char *pat = origin_pattern(ru, origin);
     bool any = pat && !strcmp(pat, "*");
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", any ? "*" : origin);
-    if (!any) MHD_add_response_header(resp, "Vary", "Origin");
+    if (vary) MHD_add_response_header(resp, "Vary", "Origin");
     cos_buf b = COS_BUF_INIT;
     for (size_t k = 0; k < ru->allowed_methods_count; k++)
         cos_buf_printf(&b, "%s%s", k ? ", " : "", ru->allowed_methods[k]);
@@ -170,11 +180,12 @@ void cors_add_headers(req *r, struct MHD_Response *resp)
     }
     const char *bucket = rules_bucket(r);
     if (!bucket) return;
-    cos_cors_configuration *cfg = load_rules(r, bucket);
+    bool vary;
+    cos_cors_configuration *cfg = load_rules(r, bucket, &vary);
     /* a real answer matches on origin and its own method; which headers it
        carried was the preflight's business */
     const cos_cors_rule *ru = find_rule(cfg, origin, r->method, NULL);
-    if (ru) add_rule_headers(resp, ru, origin);
+    if (ru) add_rule_headers(resp, ru, origin, vary);
     cos_xml_free(&cos_xs_cors_configuration, cfg);
 }
 
@@ -192,7 +203,7 @@ int cors_sts_check(req *r, enum MHD_Result *ret)
     if (origin && console_origin(r->srv, origin)) return 0;
     const char *bucket = req_arg(r, "bucket");
     if (origin && bucket && !req_arg(r, "policy") && !r->body.len) {
-        cos_cors_configuration *cfg = load_rules(r, bucket);
+        cos_cors_configuration *cfg = load_rules(r, bucket, NULL);
         const cos_cors_rule *ru = find_rule(cfg, origin, r->method, NULL);
         cos_xml_free(&cos_xs_cors_configuration, cfg);
         if (ru) return 0;
@@ -222,7 +233,8 @@ enum MHD_Result cors_preflight(req *r)
     const char *bucket = rules_bucket(r);
     if (!cors_is_sts(r) && bucket && store_bucket_get(r->srv->st, bucket, NULL, NULL, NULL) != 0)
         return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
-    cos_cors_configuration *cfg = load_rules(r, bucket);
+    bool vary;
+    cos_cors_configuration *cfg = load_rules(r, bucket, &vary);
     const cos_cors_rule *ru = find_rule(cfg, origin, method, hdrs);
     if (!ru) {
         cos_xml_free(&cos_xs_cors_configuration, cfg);
@@ -232,7 +244,7 @@ enum MHD_Result cors_preflight(req *r)
                                              "CORS spec.");
     }
     resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
-    add_rule_headers(resp, ru, origin);
+    add_rule_headers(resp, ru, origin, vary);
     /* the names asked for, all of them allowed by the rule */
     if (hdrs && *hdrs) MHD_add_response_header(resp, "Access-Control-Allow-Headers", hdrs);
     cos_xml_free(&cos_xs_cors_configuration, cfg);

@@ -443,9 +443,9 @@ int server_start(server *srv, char **errmsg)
 
 void server_stop(server *srv)
 {
-    console_stop(srv);
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
+    console_stop(srv); /* after the store's listener: its requests read the console's origins */
     if (srv->sts) sts_store_close(srv->sts);
     srv->sts = NULL;
     if (srv->st) store_close(srv->st);

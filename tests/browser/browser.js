@@ -251,7 +251,7 @@ async function main() {
 
   // The console's own page sets things up with its keys, as a user would.
   const asConsole = (fn, arg) => page.evaluate(fn, arg);
-  const setup = async (bucket, cors) => asConsole(async ([bucket, cors]) => {
+  const setup = async (bucket, cors, vary) => asConsole(async ([bucket, cors, vary]) => {
     const cfg = await (await fetch('config.json')).json();
     const cos = new COS({ Protocol: cfg.protocol, Domain: cfg.domain, getAuthorization: async (o, cb) => {
       const d = await (await fetch(cfg.stsUrl + '?bucket=' + bucket + '&region=' + cfg.region + '&allowPrefix=*')).json();
@@ -261,10 +261,10 @@ async function main() {
     const p = (m, x) => new Promise((res, rej) => cos[m](Object.assign({ Bucket: bucket, Region: cfg.region }, x),
                                                          (e, d) => (e ? rej(new Error(JSON.stringify(e))) : res(d))));
     await p('putBucket', {}).catch((e) => { if (!/BucketAlreadyOwnedByYou/.test(e.message)) throw e; });
-    if (cors) await p('putBucketCors', { CORSRules: cors });
+    if (cors) await p('putBucketCors', Object.assign({ CORSRules: cors }, vary ? { ResponseVary: 'true' } : {}));
     await p('putObject', { Key: 'hello.txt', Body: 'hello, browser' });
     return true;
-  }, [bucket, cors]);
+  }, [bucket, cors, vary]);
 
   const app = await appServer();
   const appOrigin = 'http://127.0.0.1:' + app.address().port;
@@ -387,8 +387,13 @@ async function main() {
     eq(r.count['access-control-allow-origin'], 1, 'ACAO once');
     eq(r.count['access-control-expose-headers'], 1, 'ACEH once');
     assert(/ETag/.test(r.headers['access-control-expose-headers']), 'ETag exposed');
+    eq(r.count.vary, undefined, 'no Vary unless the configuration asks (ResponseVary)');
     const n = await raw('GET', '/hello.txt', { Origin: 'http://evil.example' }, vhost(OTHER));
     eq(n.count['access-control-allow-origin'], undefined, 'no ACAO for an origin no rule allows');
+    await setup(OTHER, RULE, true);
+    const v = await raw('GET', '/hello.txt', { Origin: 'http://127.0.0.1:5173' }, vhost(OTHER));
+    eq(v.headers.vary, 'Origin', 'Vary: Origin with <ResponseVary>true</ResponseVary>');
+    await setup(OTHER, RULE);
   });
 
   await t('preflights that no rule allows: 403, no Access-Control headers', async () => {
