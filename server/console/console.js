@@ -395,7 +395,8 @@
     });
     wireDrop();
     crumbs();
-    var hash = decodeURIComponent(location.hash.slice(1));
+    var hash = '';
+    try { hash = decodeURIComponent(location.hash.slice(1)); } catch (e) { /* a hand-edited address: start empty */ }
     loadBuckets().then(function () {
       if (hash) {
         var slash = hash.indexOf('/');
