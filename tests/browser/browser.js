@@ -398,7 +398,8 @@ async function main() {
 
   await t('preflights that no rule allows: 403, no Access-Control headers', async () => {
     await setup(STRICT, [{ AllowedOrigin: ['https://app.example'], AllowedMethod: ['GET', 'PUT'],
-                           AllowedHeader: ['content-type', 'x-cos-meta-*'], ExposeHeader: ['ETag'] }]);
+                           AllowedHeader: ['content-type', 'x-cos-meta-*'], ExposeHeader: ['ETag'] },
+                         { AllowedOrigin: ['*'], AllowedMethod: ['HEAD'] }]);
     const pre = (origin, method, hdrs) => raw('OPTIONS', '/k', Object.assign({ Origin: origin, 'Access-Control-Request-Method': method },
       hdrs ? { 'Access-Control-Request-Headers': hdrs } : {}), vhost(STRICT));
     eq((await pre('https://app.example', 'PUT', 'Content-Type, X-Cos-Meta-Author')).status, 200, 'allowed headers (glob)');
@@ -408,6 +409,10 @@ async function main() {
       eq(r.status, 403, 'refused by ' + why);
       eq(r.count['access-control-allow-origin'], undefined, 'no ACAO when refused by ' + why);
     }
+    const star = await pre('https://anyone.example', 'HEAD', null);
+    eq(star.status, 200, 'a rule of AllowedOrigin *');
+    eq(star.headers['access-control-allow-origin'], '*', 'answered with *');
+    eq((await pre('https://anyone.example', 'HEAD', 'x-cos-meta-a')).status, 403, 'a header the * rule does not allow');
     eq((await raw('OPTIONS', '/k', { Origin: 'https://app.example', 'Access-Control-Request-Method': 'GET' }, vhost('nosuch-' + APPID))).status,
        404, 'no such bucket');
   });
