@@ -402,7 +402,10 @@ async function main() {
                          { AllowedOrigin: ['*'], AllowedMethod: ['HEAD'] }]);
     const pre = (origin, method, hdrs) => raw('OPTIONS', '/k', Object.assign({ Origin: origin, 'Access-Control-Request-Method': method },
       hdrs ? { 'Access-Control-Request-Headers': hdrs } : {}), vhost(STRICT));
-    eq((await pre('https://app.example', 'PUT', 'Content-Type, X-Cos-Meta-Author')).status, 200, 'allowed headers (glob)');
+    const exact = await pre('https://app.example', 'PUT', 'Content-Type, X-Cos-Meta-Author');
+    eq(exact.status, 200, 'allowed headers (glob)');
+    eq(exact.count['access-control-allow-origin'], 1, 'ACAO once for an exact origin');
+    eq(exact.count['access-control-expose-headers'], 1, 'ACEH once for an exact origin');
     for (const [o, m, h, why] of [['https://evil.example', 'GET', null, 'origin'], ['https://app.example', 'DELETE', null, 'method'],
                                   ['https://app.example', 'PUT', 'content-type,x-cos-acl', 'header']]) {
       const r = await pre(o, m, h);
