@@ -1457,7 +1457,6 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
 {
     const char *m = r->method;
     if (!strcmp(m, "PUT") && !sub) return put_bucket(r);
-    if (!strcmp(m, "OPTIONS")) return cors_preflight(r); /* any sub-resource: the browser picked the URL */
     char *bacl = NULL, *region = NULL;
     if (store_bucket_get(r->srv->st, r->bucket, &region, &bacl, NULL) != 0)
         return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
@@ -1501,7 +1500,6 @@ static enum MHD_Result object_request(req *r, const char *sub)
     if (store_bucket_get(r->srv->st, r->bucket, NULL, NULL, NULL) != 0)
         return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
     if (strlen(r->key) > 850) return send_error(r, "KeyTooLong", "Your key is too long.");
-    if (!strcmp(m, "OPTIONS")) return cors_preflight(r); /* before sub-resources: ?uploadId, ?tagging... */
     if (sub && !strcmp(sub, "uploadId")) {
         if (!strcmp(m, "PUT")) return upload_part(r);
         if (!strcmp(m, "GET")) return list_parts(r);

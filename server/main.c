@@ -339,10 +339,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (strcmp(method, "OPTIONS") == 0) return cors_preflight(r);
         return cors_sts_check(r, &refused) == 0 ? sts_endpoint(r) : refused;
     }
-    if (!r->bucket && strcmp(method, "OPTIONS") == 0) return cors_preflight(r); /* before GetService */
     if (strncmp(r->path, "/-/faults", 9) == 0) return fault_endpoint(r);
     enum MHD_Result ret;
     if (fault_apply(r, &ret)) return ret;
+    /* A preflight is no operation of the API and carries no signature: whatever
+       the URL names (the service, a bucket, an object, any sub-resource such as
+       ?uploads before ListMultipartUploads), the CORS rules answer it. */
+    if (strcmp(method, "OPTIONS") == 0) return cors_preflight(r);
     return handle_request(r);
 }
 
