@@ -7,7 +7,9 @@
 # slows all sides alike. Not part of make test: nothing here asserts a time.
 #
 #   bench/run.sh [BUILD_DIR]      BENCH_MIB=1024 (file size), RUNS=3,
-#                                 BENCH_QUICK=1 (256 MiB, 1 run), OUT=dir
+#                                 BENCH_QUICK=1 (256 MiB, 1 run), OUT=dir,
+#                                 BENCH_SCALE_KEYS=1000000 (7. the store at
+#                                 scale, bench/scale.sh; 0 skips it)
 # Writes OUT/results.csv (workload,tool,metric,value) and, when gnuplot is
 # installed, OUT/chart.png; prints the table.
 set -euo pipefail
@@ -210,3 +212,9 @@ if command -v gnuplot >/dev/null; then
   echo; echo "chart: $OUT/chart.png"
 fi
 echo "csv:   $OUT/results.csv"
+
+# --- 7. the store at scale (bench/scale.sh; BENCH_SCALE_KEYS=0 skips it) ----
+if [ "${BENCH_SCALE_KEYS:-1000000}" -gt 0 ]; then
+  kill "$SP" "$SP2" 2>/dev/null || true
+  OUT=$OUT bash "$HERE/scale.sh" "$BUILD"
+fi
