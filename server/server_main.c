@@ -25,6 +25,8 @@ static void usage(void)
           "                  [--sts-open]   (/sts answers unsigned requests: local browser work only)\n"
           "                  [--console [--console-listen 127.0.0.1:PORT] [--console-dir DIR]]\n"
           "                                 (the web console; needs --sts-open)\n"
+          "                  [--restore-seconds N]   (every archive restore takes N s; for tests)\n"
+          "                  [--fault-bucket NAME|'*' [--fault-once]]   (keys name the answer: 500, 503r, shutdown, ...)\n"
           "Environment: COS_SERVER_ROOT, COS_SERVER_LISTEN, COS_SERVER_SECRET_ID, COS_SERVER_SECRET_KEY,\n"
           "             COS_SERVER_APPID. Without keys it uses the development keys it prints.\n", stderr);
 }
@@ -58,11 +60,25 @@ int main(int argc, char **argv)
         OPT("--root", root) OPT("--listen", listen) OPT("--port-file", port_file) OPT("--secret-id", secret_id)
         OPT("--secret-key", secret_key) OPT("--appid", appid) OPT("--tls-cert", tls_cert) OPT("--tls-key", tls_key)
         OPT("--console-listen", console_listen) OPT("--console-dir", console_dir)
+        OPT("--fault-bucket", fault_bucket)
 #undef OPT
+        if (strcmp(a, "--restore-seconds") == 0 && v) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 0 || n > 30L * 86400) {
+                fprintf(stderr, "cos-server: --restore-seconds wants 0..2592000\n");
+                return 2;
+            }
+            c->restore_seconds = (int)n;
+            c->restore_seconds_set = true;
+            i++;
+            continue;
+        }
         if (strcmp(a, "--sts") == 0) { c->sts = true; continue; }
         if (strcmp(a, "--sts-open") == 0) { c->sts = c->sts_open = true; continue; }
         if (strcmp(a, "--console") == 0) { c->console = true; continue; }
         if (strcmp(a, "--faults") == 0) { c->faults = true; continue; }
+        if (strcmp(a, "--fault-once") == 0) { c->fault_once = true; continue; }
         if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
         if (strcmp(a, "--no-fsync") == 0) { c->no_fsync = true; continue; }
         if (strcmp(a, "--busy-timeout-ms") == 0 && v) { c->busy_timeout_ms = atoi(v); i++; continue; }
