@@ -71,9 +71,10 @@ SKIP='^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt1|libcrypt-dev|libgc
 for a in "${ARCHES[@]}"; do
   t=$(triplet "$a")
   DEV=("libcurl4-openssl-dev:$a" "libssl-dev:$a" "libexpat1-dev:$a" "libsqlite3-dev:$a")
-  # ISA-L: Debian builds it for amd64 and arm64 (its assembly paths), not
-  # for armhf or s390x, where libcos uses its portable CRC-64.
-  if apt-cache show "libisal2:$a" >/dev/null 2>&1; then DEV+=("libisal-dev:$a"); fi
+  # ISA-L only where it has an accelerated CRC-64 (arm64's PMULL); on armhf
+  # and s390x Debian's build is byte-at-a-time C and libcos uses its own
+  # slicing-by-8 table instead (see CMakeLists.txt).
+  [ "$a" = arm64 ] && DEV+=("libisal-dev:$a")
   mapfile -t pkgs < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
       --no-breaks --no-replaces --no-enhances "${DEV[@]}" 2>/dev/null |
     grep -E "^[a-z0-9][^ ]*:$a\$" | sed "s/:$a\$//" | grep -Ev "$SKIP" | sort -u)
