@@ -65,11 +65,13 @@ ok "libcos-dev: headers, libcos.a, libcos.so, cos.pc, cosConfig.cmake"
 
 # The system user, the data directory, the key.
 in_root getent passwd cos-server > /dev/null || fail "no cos-server user"
+# (numeric ids: the names are the scratch root's, not this machine's)
 uid=$(in_root id -u cos-server)
+gid=$(in_root id -g cos-server)
 [ "$uid" -lt 1000 ] || fail "cos-server is not a system user (uid $uid)"
-[ "$(stat -c %U "$R/var/lib/cos-server")" = cos-server ] || fail "/var/lib/cos-server not owned by cos-server"
+[ "$(stat -c %u "$R/var/lib/cos-server")" = "$uid" ] || fail "/var/lib/cos-server not owned by cos-server"
 envf=$R/etc/cos-server/cos-server.env
-[ "$(stat -c '%a %U %G' "$envf")" = "640 root cos-server" ] || fail "key file mode: $(stat -c '%a %U %G' "$envf")"
+[ "$(stat -c '%a %u %g' "$envf")" = "640 0 $gid" ] || fail "key file mode: $(stat -c '%a %u %g' "$envf")"
 grep -q '^COS_SERVER_SECRET_KEY=[A-Za-z0-9]\{32\}$' "$envf" || fail "no generated key"
 grep -q cosLOCALdevelopment "$envf" && fail "the development key was installed"
 ok "system user cos-server (uid $uid), /var/lib/cos-server, key file 0640 root:cos-server"
@@ -91,7 +93,7 @@ chroot "$R" /usr/bin/env -i PATH=/usr/bin:/bin COS_SERVER_LISTEN=127.0.0.1:0 \
 for _ in $(seq 1 200); do [ -s "$R/var/lib/cos-server/port" ] && break; sleep 0.05; done
 [ -s "$R/var/lib/cos-server/port" ] || { cat "$DEBS/deb-test-server.log"; fail "the service did not start"; }
 port=$(cat "$R/var/lib/cos-server/port")
-[ "$(ps -o user= -p "$(pgrep -P $SP || echo $SP)" | head -1)" != root ] || fail "the service runs as root"
+[ "$(ps -o uid= -p "$SP" | tr -d ' ')" = "$uid" ] || fail "the service does not run as $user"
 ok "service started as $user: $exec_start (port $port)"
 
 cos() {
@@ -114,6 +116,7 @@ if chroot "$R" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root COS_ENDPOINT=127.0.
 fi
 ok "the development key is refused"
 # The objects live in the data directory, owned by the service's user.
-[ -z "$(find "$R/var/lib/cos-server" ! -user "$user" -print -quit)" ] || fail "files in /var/lib/cos-server not owned by $user"
+[ -n "$(find "$R/var/lib/cos-server" -type f -uid "$uid" -print -quit)" ] || fail "no data in /var/lib/cos-server"
+[ -z "$(find "$R/var/lib/cos-server" ! -uid "$uid" -print -quit)" ] || fail "files in /var/lib/cos-server not owned by $user"
 ok "data in /var/lib/cos-server, owned by $user"
 echo "$pass passed, 0 failed"
