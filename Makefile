@@ -37,8 +37,10 @@ demo: build
 bench: build
 	bash bench/run.sh $(BUILD)
 
+# PREFIX given to make (or in the environment) wins over the one build/ was
+# configured with, so `make install PREFIX=...` works after a first build.
 install: build
-	cmake --install $(BUILD)
+	cmake --install $(BUILD) $(if $(filter command line environment,$(origin PREFIX)),--prefix $(PREFIX))
 
 amalgamation:
 	bash scripts/amalgamate.sh $(BUILD)/amalgamation

@@ -648,7 +648,7 @@ static int cmd_sign(const cli_opts *o)
     p.query_count = (size_t)nq;
     p.headers = h;
     p.header_count = (size_t)nh;
-    p.sign_host = !o->no_sign_host;
+    p.no_sign_host = o->no_sign_host;
     if (o->key_time) {
         long long s = 0, e = 0;
         if (sscanf(o->key_time, "%lld;%lld", &s, &e) != 2) return usage_cmd("sign", stderr, EXIT_USAGE);

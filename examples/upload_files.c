@@ -35,7 +35,12 @@ int main(void)
         files[i].key = keys[i];
         files[i].file_path = names[i];
     }
-    cos_upload_files_params up = { files, 4, on_file_done, files, on_progress, NULL };
+    cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
+    up.files = files;
+    up.file_count = 4;
+    up.on_file_done = on_file_done;
+    up.file_done_user_data = files;
+    up.on_progress = on_progress;
     cos_error *err = NULL;
     if (cos_upload_files(c, &up, &err)) return example_fail("uploadFiles", err);
     printf("4 files uploaded\n");

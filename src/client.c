@@ -19,7 +19,6 @@ static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 /* Fill the zero options with the SDK's defaults and check the rest. */
 static int apply_defaults(cos_config *c, cos_error **err)
 {
-    if (c->version != COS_CONFIG_VERSION) return cos_err_invalid(err, "version", "cos_config.version must be COS_CONFIG_VERSION (use COS_CONFIG_INIT)");
     if (c->chunk_size && c->chunk_size < MIB) return cos_err_invalid(err, "chunk_size", "ChunkSize must be at least 1 MiB, got %llu", (unsigned long long)c->chunk_size);
     if (c->copy_chunk_size && c->copy_chunk_size < MIB) return cos_err_invalid(err, "copy_chunk_size", "CopyChunkSize must be at least 1 MiB");
     struct { int *v; const char *name; int def; } ints[] = {
@@ -55,15 +54,21 @@ static int apply_defaults(cos_config *c, cos_error **err)
     return 0;
 }
 
+/* Versions of cos_config this library reads (version 1 had four switches whose safe value was true). */
+static const size_t CONFIG_SIZES[] = { [COS_CONFIG_VERSION] = sizeof(cos_config) };
+static const size_t URL_PARAMS_SIZES[] = { [COS_URL_PARAMS_VERSION] = sizeof(cos_url_params) };
+
 int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
 {
+    cos_err_reset(err);
+    if (!out) return cos_err_invalid(err, "out", "NULL out");
     *out = NULL;
     if (!cfg) return cos_err_invalid(err, "cfg", "missing configuration");
     pthread_once(&g_curl_once, curl_init_once);
     cos_client *c = calloc(1, sizeof *c);
     if (!c) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
-    c->cfg = *cfg;
-    int rc = apply_defaults(&c->cfg, err);
+    int rc = COS_OPTIONS_IN(&c->cfg, cfg, "cos_config", "COS_CONFIG_INIT", CONFIG_SIZES, err);
+    if (!rc) rc = apply_defaults(&c->cfg, err);
     if (rc) {
         free(c);
         return rc;
@@ -92,7 +97,7 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->idle, NULL);
     pthread_mutex_init(&c->tasks_lock, NULL);
-    cos_engine_opts eo = { c->cfg.connect_to, c->cfg.proxy, c->cfg.tls_verify, c->cfg.ca_file, c->cfg.ca_path,
+    cos_engine_opts eo = { c->cfg.connect_to, c->cfg.proxy, !c->cfg.tls_insecure, c->cfg.ca_file, c->cfg.ca_path,
                            c->cfg.connect_timeout_ms, c->cfg.max_connections, c->cfg.user_agent,
                            c->cfg.network_threads };
     if (cred_cache_new(&c->creds) || engine_new(&c->engine, &eo) || workers_new(&c->workers, c->cfg.worker_threads)) {
@@ -140,6 +145,43 @@ void client_log(const cos_client *c, cos_log_level lvl, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ------------------------------------------------------------------ async refusals */
+
+/* One error per thread: why its last *_async call was refused (cos_async_error). */
+static pthread_key_t g_async_err_key;
+static pthread_once_t g_async_err_once = PTHREAD_ONCE_INIT;
+
+static void async_err_free(void *slot)
+{
+    cos_error **e = slot;
+    cos_error_free(*e);
+    free(e);
+}
+
+static void async_err_key_init(void) { pthread_key_create(&g_async_err_key, async_err_free); }
+
+cos_error **client_async_error_slot(void)
+{
+    pthread_once(&g_async_err_once, async_err_key_init);
+    cos_error **slot = pthread_getspecific(g_async_err_key);
+    if (!slot) {
+        slot = calloc(1, sizeof *slot);
+        if (!slot || pthread_setspecific(g_async_err_key, slot) != 0) {
+            free(slot);
+            return NULL; /* no detail, but the call still reports its rc */
+        }
+    }
+    cos_err_reset(slot);
+    return slot;
+}
+
+const cos_error *cos_async_error(void)
+{
+    pthread_once(&g_async_err_once, async_err_key_init);
+    cos_error **slot = pthread_getspecific(g_async_err_key);
+    return slot ? *slot : NULL;
+}
+
 /* ------------------------------------------------------------------ futures */
 
 struct cos_future {
@@ -174,6 +216,7 @@ void cos_future_done(void *future, int rc, cos_result *res, cos_error *err)
 
 int cos_future_wait(cos_future *f, cos_result **out, cos_error **err)
 {
+    cos_err_reset(err);
     pthread_mutex_lock(&f->m);
     while (!f->ready) pthread_cond_wait(&f->cv, &f->m);
     int rc = f->rc;
@@ -207,17 +250,24 @@ void cos_future_free(cos_future *f)
 
 /* ------------------------------------------------------------------ presigned URLs */
 
-int cos_get_object_url(cos_client *c, const cos_url_params *p, char **url, cos_error **err)
+int cos_get_object_url(cos_client *c, const cos_url_params *params, char **url, cos_error **err)
 {
+    cos_err_reset(err);
+    if (!url) return cos_err_invalid(err, "url", "NULL url");
     *url = NULL;
+    if (!c) return cos_err_invalid(err, "client", "NULL client");
+    cos_url_params pv;
+    int rc = COS_OPTIONS_IN(&pv, params, "cos_url_params", "COS_URL_PARAMS_INIT", URL_PARAMS_SIZES, err);
+    if (rc) return rc;
+    const cos_url_params *p = &pv;
     const char *region = p->region ? p->region : c->cfg.region;
-    int rc = cos_check_bucket(p->bucket, c->cfg.signer == COS_SIGNER_SIGV4, err);
+    rc = cos_check_bucket(p->bucket, c->cfg.signer == COS_SIGNER_SIGV4, err);
     if (!rc) rc = cos_check_region(region, err);
     if (rc) return rc;
     cos_presign_input in = { &c->ep, p->bucket, region, p->key ? p->key : "", p->method, NULL, NULL, NULL,
                              p->start_time, p->expires, p->query, p->query_count, p->headers, p->header_count,
-                             c->cfg.force_sign_host };
-    if (!p->sign) return cos_presign_build(&in, url, err);
+                             c->cfg.no_sign_host };
+    if (p->no_signature) return cos_presign_build(&in, url, err);
     const char *method = p->method ? p->method : "GET";
     cos_scope scope = { cos_streq_ci(method, "PUT") ? "name/cos:PutObject" : "name/cos:GetObject", p->bucket, region,
                         p->key ? p->key : "" };

@@ -46,8 +46,19 @@ void cred_cache_free(cred_cache *c);
 int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error **err);
 void cred_clear(cos_cred *cr);
 
+/* The versions of cos_request this library reads (by size; ops.c). */
+extern const size_t cos_request_sizes[COS_REQUEST_VERSION + 1];
+
+/* This thread's cos_async_error() slot, emptied: pass it as the err of an
+ * async call's up-front checks (NULL if out of memory). */
+cos_error **client_async_error_slot(void);
+
 int64_t client_now_s(const cos_client *c);   /* local clock corrected by the offset */
 void client_log(const cos_client *c, cos_log_level lvl, const char *fmt, ...) COS_PRINTF(3, 4);
+
+/* UploadIdCacheLimit: keep the newest `limit` upload checkpoints in the
+ * directory of `checkpoint` (which is kept whatever its age); upload_ids.c. */
+void upload_id_cache_trim(const char *checkpoint, int limit);
 
 /* The transfer manager of a client (transfer code owns its type). */
 struct cos_tasks **client_tasks_slot(cos_client *c);

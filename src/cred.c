@@ -105,11 +105,14 @@ static char *scope_key(const cos_auth_request *ar)
     return cos_buf_detach(&b);
 }
 
+/* A key is kept until 30 s before it expires. Its StartTime is not checked:
+ * a backend whose clock runs ahead of ours issues keys that start "in the
+ * future" by the local clock, yet COS judges the KeyTime (which we sign
+ * with: StartTime;ExpiredTime) by its own clock. Refusing them meant calling
+ * the credential callback for every request. */
 static bool usable(const cos_cred *cr, int64_t now)
 {
-    int64_t t = now + 30;
-    if (cr->start_time && t < cr->start_time) return false;
-    return cr->expired_time && t < cr->expired_time;
+    return cr->expired_time && now + 30 < cr->expired_time;
 }
 
 int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error **err)
@@ -215,6 +218,7 @@ static size_t fetch_write(char *d, size_t s, size_t n, void *ud)
 int cos_sts_url_provider(void *url, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
 {
     (void)req;
+    cos_err_reset(err);
     CURL *c = curl_easy_init();
     if (!c) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     fetch_buf f = { COS_BUF_INIT };

@@ -153,11 +153,18 @@ static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     int64_t now = cos_mono_ms();
     bool up = ultotal > 0 || h->body != BODY_NONE;
     uint64_t total = (uint64_t)(up ? ultotal : dltotal), done = (uint64_t)(up ? ulnow : dlnow);
+    if (up && !h->form) { /* the body's own length: curl reports 0 before it starts sending */
+        uint64_t known = h->body == BODY_MEM ? h->mem_len : h->body == BODY_FILE ? h->file_len
+                         : h->cb_len > 0 ? (uint64_t)h->cb_len : 0;
+        if (known) total = known;
+    }
+    if (!up && done >= total && total == 0) return 0; /* a download before its headers: nothing to say yet */
     bool finished = total > 0 && done >= total;
     if (!finished && now - h->last_progress_ms < h->progress_interval_ms) return 0;
     if (finished && h->last_progress_ms == -1) return 0; /* 100% already reported */
     h->last_progress_ms = finished ? -1 : now;
-    cos_progress p = { done, total, 0, total ? (double)done / (double)total : 0 };
+    double secs = cos_mono_sec() - h->started_s;
+    cos_progress p = { done, total, secs > 0 ? (double)done / secs : 0, total ? (double)done / (double)total : 0 };
     h->on_progress(h->progress_ud, &p);
     return 0;
 }
@@ -377,6 +384,7 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     h->done_ud = ud;
     h->pos = 0;
     h->last_progress_ms = 0;
+    h->started_s = cos_mono_sec();
     pthread_mutex_lock(&e->submit_lock);
     lane *l = &e->lanes[e->next_lane++ % (unsigned)e->nlanes];
     pthread_mutex_unlock(&e->submit_lock);

@@ -67,6 +67,7 @@ struct cos_http {
     /* --- engine private --- */
     uint64_t pos;           /* body read position */
     int64_t last_progress_ms;
+    double started_s;       /* when this attempt was submitted (progress speed), cos_mono_sec() */
     CURL *easy;
     struct curl_slist *slist;
     curl_mime *mime;

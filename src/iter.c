@@ -17,10 +17,15 @@ struct cos_object_iter {
     bool last_page;
 };
 
-int cos_object_iter_new(cos_object_iter **out, cos_client *c, const cos_request *req, cos_error **err)
+int cos_object_iter_new(cos_object_iter **out, cos_client *c, const cos_request *caller_req, cos_error **err)
 {
+    cos_err_reset(err);
+    if (!out) return cos_err_invalid(err, "out", "NULL out");
     *out = NULL;
-    if (!c || !req) return cos_err_invalid(err, "req", "missing client or request");
+    if (!c) return cos_err_invalid(err, "client", "NULL client");
+    cos_request rq;
+    if (COS_OPTIONS_IN(&rq, caller_req, "cos_request", "COS_REQUEST_INIT", cos_request_sizes, err)) return COS_ERR_INVALID_ARG;
+    const cos_request *req = &rq;
     if (cos_check_bucket(req->bucket, c->cfg.signer == COS_SIGNER_SIGV4, err)) return COS_ERR_INVALID_ARG;
     cos_object_iter *it = calloc(1, sizeof *it);
     if (!it) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
@@ -38,6 +43,7 @@ int cos_object_iter_new(cos_object_iter **out, cos_client *c, const cos_request 
 
 int cos_object_iter_next(cos_object_iter *it, const cos_object_summary **obj, cos_error **err)
 {
+    cos_err_reset(err);
     *obj = NULL;
     for (;;) {
         cos_list_objects_result *l = it->page ? it->page->output.list_objects : NULL;

@@ -191,6 +191,8 @@ typedef struct op_call {
     cos_kvlist headers;        /* before signing */
     cos_buf body_buf;          /* XML / JSON bodies */
     int body_fd;               /* file body opened here */
+    uint64_t body_file_size;   /* its size when the request was prepared */
+    bool body_whole_file;      /* the body is the file to its end (no length given) */
     char *sink_path, *sink_tmp;
     cos_http http;
     bool repeatable;
@@ -305,12 +307,17 @@ static int md5_of_fd(int fd, uint64_t off, uint64_t len, char b64[32])
     return rc;
 }
 
+const size_t cos_request_sizes[COS_REQUEST_VERSION + 1] = { [COS_REQUEST_VERSION] = sizeof(cos_request) };
+
 /* Validate and build everything but the signature (runs on the caller's thread). */
-static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_call **out, cos_error **err)
+static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req, op_call **out, cos_error **err)
 {
     *out = NULL;
     if ((unsigned)op >= COS_OP_COUNT) return cos_err_invalid(err, "op", "unknown operation %d", (int)op);
-    if (!req) return cos_err_invalid(err, "req", "missing request");
+    if (!caller_req) return cos_err_invalid(err, "req", "missing request");
+    cos_request req_in;
+    if (COS_OPTIONS_IN(&req_in, caller_req, "cos_request", "COS_REQUEST_INIT", cos_request_sizes, err)) return COS_ERR_INVALID_ARG;
+    const cos_request *req = &req_in;
     const op_def *def = &OPS[op];
     op_call *k = calloc(1, sizeof *k);
     if (!k) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
@@ -337,7 +344,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
         rc = cos_err_invalid(err, "key", "missing param Key");
         goto fail;
     }
-    if ((def->flags & F_KEYCHECK) && c->cfg.object_key_simplify_check &&
+    if ((def->flags & F_KEYCHECK) && !c->cfg.no_key_simplify_check &&
         (cos_key_is_bucket_root(req->key) || cos_key_escapes_root(req->key))) {
         rc = cos_err_invalid(err, "key", "the key \"%s\" resolves outside an object of the bucket", req->key);
         goto fail;
@@ -431,16 +438,29 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *req, op_cal
                 goto fail;
             }
             struct stat st;
-            fstat(k->body_fd, &st);
-            uint64_t size = (uint64_t)st.st_size;
-            if (b->file_offset > size || (b->file_length >= 0 && b->file_offset + (uint64_t)b->file_length > size)) {
-                rc = cos_err_invalid(err, "body.file_length", "the range lies beyond the end of %s", b->file_path);
+            if (fstat(k->body_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                rc = S_ISDIR(st.st_mode) ? cos_err_invalid(err, "body.file_path", "%s is a directory", b->file_path)
+                                         : cos_err_io(err, errno, "cannot stat", b->file_path);
                 goto fail;
             }
+            uint64_t size = (uint64_t)st.st_size;
+            /* no length (0, as a zeroed body has, or -1) = the whole file from file_offset */
+            k->body_whole_file = b->file_length <= 0;
+            if (b->file_offset > size) {
+                rc = cos_err_invalid(err, "body.file_offset", "file_offset %llu lies beyond the end of %s (%llu bytes)",
+                                     (unsigned long long)b->file_offset, b->file_path, (unsigned long long)size);
+                goto fail;
+            }
+            if (!k->body_whole_file && b->file_offset + (uint64_t)b->file_length > size) {
+                rc = cos_err_invalid(err, "body.file_length", "the range lies beyond the end of %s (%llu bytes)",
+                                     b->file_path, (unsigned long long)size);
+                goto fail;
+            }
+            k->body_file_size = size;
             k->http.body = BODY_FILE;
             k->http.fd = k->body_fd;
             k->http.file_off = b->file_offset;
-            k->http.file_len = b->file_length >= 0 ? (uint64_t)b->file_length : size - b->file_offset;
+            k->http.file_len = k->body_whole_file ? size - b->file_offset : (uint64_t)b->file_length;
             if (c->cfg.upload_check_content_md5 && !req->content_md5) {
                 char b64[32];
                 if ((rc = md5_of_fd(k->body_fd, k->http.file_off, k->http.file_len, b64))) {
@@ -521,9 +541,10 @@ static int call_sign(op_call *k, cos_error **err)
         auth = cos_strdup(cr.authorization);
     } else if (c->cfg.signer == COS_SIGNER_SIGV4) {
         cos_kvlist_set(&k->http.headers, "host", host);
-        cos_sigv4_params p = { cr.secret_id, cr.secret_key, cr.token, k->region ? k->region : "us-east-1", "s3",
-                               k->method, NULL, k->query.items, k->query.count, k->http.headers.items,
-                               k->http.headers.count, "UNSIGNED-PAYLOAD", client_now_s(c) };
+        cos_sigv4_params p = { COS_SIGV4_PARAMS_VERSION, cr.secret_id, cr.secret_key, cr.token,
+                               k->region ? k->region : "us-east-1", "s3", k->method, NULL, k->query.items,
+                               k->query.count, k->http.headers.items, k->http.headers.count, "UNSIGNED-PAYLOAD",
+                               client_now_s(c) };
         /* the path as sent */
         const char *path = h + hl;
         size_t plen = strcspn(path, "?");
@@ -552,7 +573,7 @@ static int call_sign(op_call *k, cos_error **err)
         p.headers = k->http.headers.items;
         p.header_count = k->http.headers.count;
         p.host = host;
-        p.sign_host = c->cfg.force_sign_host;
+        p.no_sign_host = c->cfg.no_sign_host;
         int64_t now = client_now_s(c);
         if (cr.start_time && cr.expired_time) { /* a temporary key signs with its own window */
             p.start_time = cr.start_time;
@@ -645,11 +666,32 @@ static void set_error(op_call *k, cos_error *e)
     if (e) e->retries = k->retries;
 }
 
+/* Every cos_result is one of these, so a result can own strings it does not
+ * find in its headers (cos_result_free knows). */
+typedef struct result_box {
+    cos_result pub;
+    char *location;
+} result_box;
+
+/* The object's URL as the official SDK reports it in Location: the host and
+ * path, without the scheme ("bucket-appid.cos.region.myqcloud.com/key"). */
+static char *object_location(op_call *k)
+{
+    char *url = NULL, *path = NULL;
+    if (cos_url_build(&k->c->ep, k->bucket, k->region, k->key, NULL, 0, &url, &path) != 0) return NULL;
+    free(path);
+    const char *s = url ? strstr(url, "://") : NULL;
+    char *loc = s ? cos_strdup(s + 3) : NULL;
+    free(url);
+    return loc;
+}
+
 static int build_result(op_call *k)
 {
     cos_http *h = &k->http;
-    cos_result *r = calloc(1, sizeof *r);
-    if (!r) return COS_ERR_NOMEM;
+    result_box *box = calloc(1, sizeof *box);
+    if (!box) return COS_ERR_NOMEM;
+    cos_result *r = &box->pub;
     k->res = r;
     r->http_status = (int)h->status;
     r->retries = k->retries;
@@ -660,6 +702,13 @@ static int build_result(op_call *k)
     r->request_id = cos_kv_find(r->headers, r->header_count, "x-cos-request-id");
     r->etag = cos_kv_find(r->headers, r->header_count, "ETag");
     r->version_id = cos_kv_find(r->headers, r->header_count, "x-cos-version-id");
+    r->location = cos_kv_find(r->headers, r->header_count, "Location");
+    if (!r->location && h->status < 300 && k->key &&
+        (k->op == COS_OP_PUT_OBJECT || k->op == COS_OP_POST_OBJECT || k->op == COS_OP_APPEND_OBJECT ||
+         k->op == COS_OP_MULTIPART_COMPLETE)) {
+        box->location = object_location(k);
+        r->location = box->location;
+    }
     const char *crc = cos_kv_find(r->headers, r->header_count, "x-cos-hash-crc64ecma");
     r->has_crc64 = crc && cos_parse_u64(crc, &r->crc64) == 0;
     const char *cl = cos_kv_find(r->headers, r->header_count, "Content-Length");
@@ -671,12 +720,36 @@ static int build_result(op_call *k)
     return 0;
 }
 
+/* A file body that changed size while it was sent: the object would not be
+ * the file (a whole-file body), or the range could not be read. */
+static cos_error *file_body_changed(op_call *k)
+{
+    if (k->http.body != BODY_FILE) return NULL;
+    struct stat st;
+    if (fstat(k->body_fd, &st) != 0) return NULL;
+    uint64_t now = (uint64_t)st.st_size;
+    bool bad = k->body_whole_file ? now != k->body_file_size : now < k->http.file_off + k->http.file_len;
+    if (!bad) return NULL;
+    cos_error *e = cos_error_new(COS_ERR_IO, NULL);
+    if (!e) return NULL;
+    free(e->message);
+    e->message = cos_sprintf("%s %s: the file body changed size while it was sent (%llu bytes, now %llu)", k->method,
+                             k->def->cam, (unsigned long long)k->body_file_size, (unsigned long long)now);
+    e->field = cos_strdup("body.file_path");
+    return e;
+}
+
 /* Look at a finished exchange: a result, an error, or another try. */
 static step_result call_finish(op_call *k)
 {
     cos_client *c = k->c;
     cos_http *h = &k->http;
     k->attempts++;
+    cos_error *changed = file_body_changed(k);
+    if (changed) { /* whatever the server said, what it got was not the file */
+        set_error(k, changed);
+        return STEP_DONE;
+    }
     if (h->curl_rc != CURLE_OK) {
         if (h->curl_rc == CURLE_ABORTED_BY_CALLBACK && h->cancel && *h->cancel) {
             set_error(k, cos_error_new(COS_ERR_CANCELED, "canceled"));
@@ -712,7 +785,7 @@ static step_result call_finish(op_call *k)
             return STEP_DONE;
         }
         cos_error *e = server_error(k);
-        if (e && c->cfg.correct_clock_skew && !k->skew_fixed && e->code &&
+        if (e && !c->cfg.no_clock_skew_correction && !k->skew_fixed && e->code &&
             (strcmp(e->code, "RequestTimeTooSkewed") == 0 ||
              (strcmp(e->code, "AccessDenied") == 0 && e->message && strstr(e->message, "Request has expired")))) {
             int64_t server = cos_http_date_parse(cos_kvlist_get(&h->resp_headers, "Date"));
@@ -788,7 +861,16 @@ static step_result call_finish(op_call *k)
     }
     k->res->output.any = parsed;
     k->res->internal_schema = parsed ? k->def->out : NULL;
+    if (k->op == COS_OP_MULTIPART_COMPLETE && k->res->output.complete && k->res->output.complete->location)
+        k->res->location = k->res->output.complete->location; /* what the server says wins */
     k->rc = 0;
+    if (h->on_progress && h->last_progress_ms != -1) { /* the 100% report curl did not make */
+        uint64_t n = h->body != BODY_NONE ? h->sent : h->received;
+        double secs = cos_mono_sec() - h->started_s;
+        cos_progress p = { n, n, secs > 0 ? (double)n / secs : 0, 1.0 };
+        h->last_progress_ms = -1;
+        h->on_progress(h->progress_ud, &p);
+    }
     return STEP_DONE;
 }
 
@@ -873,6 +955,7 @@ static int run_sync(op_call *k, cos_result **out, cos_error **err)
 
 int cos_call(cos_client *client, cos_op op, const cos_request *req, cos_result **out, cos_error **err)
 {
+    cos_err_reset(err);
     if (out) *out = NULL;
     if (!client) return cos_err_invalid(err, "client", "NULL client");
     op_call *k;
@@ -935,9 +1018,11 @@ static void async_start(void *arg)
 
 int cos_call_async(cos_client *client, cos_op op, const cos_request *req, cos_done_fn done, void *user_data)
 {
-    if (!client || !done) return COS_ERR_INVALID_ARG;
+    cos_error **why = client_async_error_slot(); /* cos_async_error() */
+    if (!client) return cos_err_invalid(why, "client", "NULL client");
+    if (!done) return cos_err_invalid(why, "done", "an async call needs a completion callback");
     op_call *k;
-    int rc = call_prepare(client, op, req, &k, NULL);
+    int rc = call_prepare(client, op, req, &k, why);
     if (rc) return rc;
     k->done = done;
     k->ud = user_data;
@@ -961,6 +1046,7 @@ COS_OPERATIONS(COS_DEFINE_OP_)
 void cos_result_free(cos_result *res)
 {
     if (!res) return;
+    free(((result_box *)res)->location);
     if (res->output.any && res->internal_schema) cos_xml_free(res->internal_schema, res->output.any);
     for (size_t i = 0; i < res->header_count; i++) {
         free((char *)res->headers[i].name);
@@ -968,7 +1054,7 @@ void cos_result_free(cos_result *res)
     }
     free(res->headers);
     free(res->body);
-    free(res);
+    free((result_box *)res);
 }
 
 const char *cos_result_header(const cos_result *res, const char *name)

@@ -107,7 +107,7 @@ int cos_presign_build(const cos_presign_input *in, char **url, cos_error **err)
     sp.start_time = in->start_time;
     sp.expires = in->expires;
     sp.host = host;
-    sp.sign_host = in->sign_host;
+    sp.no_sign_host = in->no_sign_host;
     char *auth = NULL;
     rc = cos_sign(&sp, &auth, NULL, err);
     if (rc == 0) rc = cos_presign_with_authorization(in, auth, in->security_token, url, err);

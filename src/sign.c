@@ -300,8 +300,18 @@ static char *put_decimal(char *w, int64_t v)
     return w;
 }
 
-int cos_sign(const cos_sign_params *p, char **authorization, cos_sign_debug *debug, cos_error **err)
+static const size_t SIGN_PARAMS_SIZES[] = { [COS_SIGN_PARAMS_VERSION] = sizeof(cos_sign_params) };
+
+int cos_sign(const cos_sign_params *params, char **authorization, cos_sign_debug *debug, cos_error **err)
 {
+    cos_err_reset(err);
+    if (!authorization) return cos_err_invalid(err, "authorization", "NULL authorization");
+    *authorization = NULL;
+    if (debug) memset(debug, 0, sizeof *debug);
+    cos_sign_params pv;
+    if (COS_OPTIONS_IN(&pv, params, "cos_sign_params", "COS_SIGN_PARAMS_INIT", SIGN_PARAMS_SIZES, err))
+        return COS_ERR_INVALID_ARG;
+    const cos_sign_params *p = &pv;
     if (cos_str_empty(p->secret_id)) return cos_err_invalid(err, "secret_id", "missing SecretId");
     if (cos_str_empty(p->secret_key)) return cos_err_invalid(err, "secret_key", "missing SecretKey");
 
@@ -319,7 +329,7 @@ int cos_sign(const cos_sign_params *p, char **authorization, cos_sign_debug *deb
         if (strcasecmp(p->headers[i].name, "host") == 0) has_host = true;
         hs[nh++] = p->headers[i];
     }
-    if (!has_host && p->sign_host && !cos_str_empty(p->host)) hs[nh++] = (cos_kv){ "Host", p->host };
+    if (!has_host && !p->no_sign_host && !cos_str_empty(p->host)) hs[nh++] = (cos_kv){ "Host", p->host };
 
     char path_buf[1024];
     const char *pathname = p->pathname;

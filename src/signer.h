@@ -52,7 +52,7 @@ typedef struct cos_presign_input {
     int expires;         /* 0 = 900 */
     const cos_kv *query; size_t query_count;     /* extra params, signed and kept */
     const cos_kv *headers; size_t header_count;  /* signed (signable ones) */
-    bool sign_host;
+    bool no_sign_host;   /* ForceSignHost: false */
 } cos_presign_input;
 int cos_presign_build(const cos_presign_input *in, char **url, cos_error **err);
 /* The same with a ready Authorization (from a get_authorization callback). */

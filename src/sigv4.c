@@ -147,9 +147,17 @@ static void format_amz_date(int64_t t, char out[17])
     strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-int cos_sigv4_sign(const cos_sigv4_params *p, cos_sigv4_result *out, cos_error **err)
+static const size_t SIGV4_PARAMS_SIZES[] = { [COS_SIGV4_PARAMS_VERSION] = sizeof(cos_sigv4_params) };
+
+int cos_sigv4_sign(const cos_sigv4_params *params, cos_sigv4_result *out, cos_error **err)
 {
+    cos_err_reset(err);
+    if (!out) return cos_err_invalid(err, "out", "NULL out");
     memset(out, 0, sizeof *out);
+    cos_sigv4_params pv;
+    if (COS_OPTIONS_IN(&pv, params, "cos_sigv4_params", "COS_SIGV4_PARAMS_INIT", SIGV4_PARAMS_SIZES, err))
+        return COS_ERR_INVALID_ARG;
+    const cos_sigv4_params *p = &pv;
     if (cos_str_empty(p->access_key) || cos_str_empty(p->secret_key))
         return cos_err_invalid(err, "secret_id", "SigV4 needs an access key and a secret key");
     if (cos_str_empty(p->region)) return cos_err_invalid(err, "region", "SigV4 needs a region");
@@ -182,9 +190,15 @@ int cos_sigv4_sign(const cos_sigv4_params *p, cos_sigv4_result *out, cos_error *
     return 0;
 }
 
-int cos_sigv4_presign(const cos_sigv4_params *p, int expires, char **query, cos_error **err)
+int cos_sigv4_presign(const cos_sigv4_params *params, int expires, char **query, cos_error **err)
 {
+    cos_err_reset(err);
+    if (!query) return cos_err_invalid(err, "query", "NULL query");
     *query = NULL;
+    cos_sigv4_params pv;
+    if (COS_OPTIONS_IN(&pv, params, "cos_sigv4_params", "COS_SIGV4_PARAMS_INIT", SIGV4_PARAMS_SIZES, err))
+        return COS_ERR_INVALID_ARG;
+    const cos_sigv4_params *p = &pv;
     if (cos_str_empty(p->access_key) || cos_str_empty(p->secret_key) || cos_str_empty(p->region))
         return cos_err_invalid(err, "secret_id", "SigV4 presigning needs keys and a region");
     char amz_date[17], day[9], exp[24];

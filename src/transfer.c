@@ -758,6 +758,7 @@ static void run_upload(task *t)
         t->res->etag = cos_strdup(res->etag);
         t->res->request_id = cos_strdup(res->request_id);
         t->res->version_id = cos_strdup(res->version_id);
+        t->res->location = cos_strdup(res->location);
         t->res->crc64 = crc;
         cos_result_free(res);
         return;
@@ -806,6 +807,7 @@ static void run_upload(task *t)
         }
     }
     checkpoint_write(t);
+    upload_id_cache_trim(t->checkpoint, c->cfg.upload_id_cache_limit);
     set_state(t, COS_TASK_RUNNING);
     report_progress(t, false);
     int rc = run_parts(t);
@@ -819,6 +821,17 @@ static void run_upload(task *t)
         return;
     }
     if (rc) return;
+    struct stat now;
+    if (fstat(t->fd, &now) == 0 && (uint64_t)now.st_size != t->total) { /* the parts are not the file */
+        cos_error *e = NULL;
+        cos_err_set(&e, COS_ERR_IO, "%s changed size during the upload (%llu bytes, now %llu); not completed",
+                    t->file_path, (unsigned long long)t->total, (unsigned long long)now.st_size);
+        if (e) e->field = cos_strdup("file_path");
+        abort_upload(t); /* its parts hold neither the old file nor the new one */
+        unlink(t->checkpoint);
+        fail(t, COS_ERR_IO, e);
+        return;
+    }
     cos_result *res = NULL;
     cos_error *err = NULL;
     rc = complete_parts(t, &res, &err);
@@ -835,7 +848,7 @@ static void run_upload(task *t)
     unlink(t->checkpoint);
     t->res = new_result(t);
     t->res->etag = cos_strdup(res->output.complete ? res->output.complete->etag : res->etag);
-    t->res->location = cos_strdup(res->output.complete ? res->output.complete->location : NULL);
+    t->res->location = cos_strdup(res->location);
     t->res->request_id = cos_strdup(res->request_id);
     t->res->upload_id = cos_strdup(t->upload_id);
     t->res->crc64 = crc;
@@ -1127,14 +1140,34 @@ static void *task_main(void *arg)
     return NULL;
 }
 
-static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const cos_transfer_params *p,
-                      cos_transfer_done_fn done, void *ud, cos_task_id *id, task **out)
+static const size_t TRANSFER_PARAMS_SIZES[] = { [COS_TRANSFER_PARAMS_VERSION] = sizeof(cos_transfer_params) };
+
+/* The up-front checks of a transfer's parameters, each naming its field as the operations do. */
+static int check_transfer_params(cos_client *c, cos_task_kind kind, const cos_transfer_params *p, cos_error **err)
 {
-    if (!c || !p) return COS_ERR_INVALID_ARG;
-    if (cos_check_bucket(p->bucket, c->cfg.signer == COS_SIGNER_SIGV4, NULL) || cos_str_empty(p->key)) return COS_ERR_INVALID_ARG;
-    if (kind != COS_TASK_COPY && cos_str_empty(p->file_path)) return COS_ERR_INVALID_ARG;
-    if (kind == COS_TASK_COPY && cos_str_empty(p->copy_source)) return COS_ERR_INVALID_ARG;
-    if (p->chunk_size && p->chunk_size < MIB) return COS_ERR_INVALID_ARG;
+    int rc = cos_check_bucket(p->bucket, c->cfg.signer == COS_SIGNER_SIGV4, err);
+    if (rc) return rc;
+    if (p->region && (rc = cos_check_region(p->region, err))) return rc;
+    if (cos_str_empty(p->key) || (p->key[0] == '/' && !p->key[1])) return cos_err_invalid(err, "key", "missing param Key");
+    if (kind != COS_TASK_COPY && cos_str_empty(p->file_path))
+        return cos_err_invalid(err, "file_path", "missing param FilePath");
+    if (kind == COS_TASK_COPY && cos_str_empty(p->copy_source))
+        return cos_err_invalid(err, "copy_source", "missing param CopySource");
+    if (p->chunk_size && p->chunk_size < MIB)
+        return cos_err_invalid(err, "chunk_size", "ChunkSize must be at least 1 MiB, got %llu", (unsigned long long)p->chunk_size);
+    if (p->parallel < 0) return cos_err_invalid(err, "parallel", "parallel must not be negative, got %d", p->parallel);
+    return 0;
+}
+
+static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const cos_transfer_params *params,
+                      cos_transfer_done_fn done, void *ud, cos_task_id *id, task **out, cos_error **err)
+{
+    if (!c) return cos_err_invalid(err, "client", "NULL client");
+    cos_transfer_params pv;
+    int rc = COS_OPTIONS_IN(&pv, params, "cos_transfer_params", "COS_TRANSFER_PARAMS_INIT", TRANSFER_PARAMS_SIZES, err);
+    if (!rc) rc = check_transfer_params(c, kind, &pv, err);
+    if (rc) return rc;
+    const cos_transfer_params *p = &pv;
     cos_tasks *mg = tasks_of(c);
     task *t = calloc(1, sizeof *t);
     if (!mg || !t) {
@@ -1199,6 +1232,7 @@ static task *find_task(cos_tasks *mg, cos_task_id id)
 
 int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_error **err)
 {
+    cos_err_reset(err);
     if (out) *out = NULL;
     cos_tasks *mg = tasks_of(c);
     pthread_mutex_lock(&mg->m);
@@ -1229,9 +1263,11 @@ int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_
 static int transfer_run_sync(cos_client *c, cos_task_kind kind, bool slice, const cos_transfer_params *p,
                     cos_transfer_result **out, cos_error **err)
 {
+    cos_err_reset(err);
+    if (out) *out = NULL;
     cos_task_id id = 0;
-    int rc = start_task(c, kind, slice, p, NULL, NULL, &id, NULL);
-    if (rc) return cos_err_invalid(err, "params", "invalid transfer parameters (bucket, key, file_path, copy_source or chunk_size)");
+    int rc = start_task(c, kind, slice, p, NULL, NULL, &id, NULL, err);
+    if (rc) return rc;
     return cos_task_wait(c, id, out, err);
 }
 
@@ -1245,13 +1281,13 @@ int cos_download_file(cos_client *c, const cos_transfer_params *p, cos_transfer_
 { return transfer_run_sync(c, COS_TASK_DOWNLOAD, false, p, out, err); }
 
 int cos_upload_file_async(cos_client *c, const cos_transfer_params *p, cos_transfer_done_fn done, void *ud, cos_task_id *id)
-{ return start_task(c, COS_TASK_UPLOAD, false, p, done, ud, id, NULL); }
+{ return start_task(c, COS_TASK_UPLOAD, false, p, done, ud, id, NULL, client_async_error_slot()); }
 int cos_slice_upload_file_async(cos_client *c, const cos_transfer_params *p, cos_transfer_done_fn done, void *ud, cos_task_id *id)
-{ return start_task(c, COS_TASK_UPLOAD, true, p, done, ud, id, NULL); }
+{ return start_task(c, COS_TASK_UPLOAD, true, p, done, ud, id, NULL, client_async_error_slot()); }
 int cos_slice_copy_file_async(cos_client *c, const cos_transfer_params *p, cos_transfer_done_fn done, void *ud, cos_task_id *id)
-{ return start_task(c, COS_TASK_COPY, false, p, done, ud, id, NULL); }
+{ return start_task(c, COS_TASK_COPY, false, p, done, ud, id, NULL, client_async_error_slot()); }
 int cos_download_file_async(cos_client *c, const cos_transfer_params *p, cos_transfer_done_fn done, void *ud, cos_task_id *id)
-{ return start_task(c, COS_TASK_DOWNLOAD, false, p, done, ud, id, NULL); }
+{ return start_task(c, COS_TASK_DOWNLOAD, false, p, done, ud, id, NULL, client_async_error_slot()); }
 
 /* ------------------------------------------------------------------ uploadFiles */
 
@@ -1285,21 +1321,39 @@ static void file_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res
     cos_error_free(err);
 }
 
-int cos_upload_files(cos_client *c, const cos_upload_files_params *p, cos_error **err)
+static const size_t UPLOAD_FILES_PARAMS_SIZES[] = { [COS_UPLOAD_FILES_PARAMS_VERSION] = sizeof(cos_upload_files_params) };
+
+int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_error **err)
 {
-    if (!p || (!p->files && p->file_count)) return cos_err_invalid(err, "files", "no files");
+    cos_err_reset(err);
+    cos_upload_files_params pv;
+    if (COS_OPTIONS_IN(&pv, params, "cos_upload_files_params", "COS_UPLOAD_FILES_PARAMS_INIT",
+                       UPLOAD_FILES_PARAMS_SIZES, err))
+        return COS_ERR_INVALID_ARG;
+    const cos_upload_files_params *p = &pv;
+    if (!p->files && p->file_count) return cos_err_invalid(err, "files", "no files");
     files_ctx f = { p, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, p->file_count, 0, NULL, NULL };
     f.ids = calloc(p->file_count + 1, sizeof *f.ids);
     pthread_mutex_lock(&f.m); /* ids are filled before any callback reads them */
     for (size_t i = 0; i < p->file_count; i++) {
-        int rc = start_task(c, COS_TASK_UPLOAD, false, &p->files[i], file_done, &f, &f.ids[i], NULL);
+        cos_error *why = NULL;
+        int rc = start_task(c, COS_TASK_UPLOAD, false, &p->files[i], file_done, &f, &f.ids[i], NULL, &why);
         if (rc) {
             f.left--;
+            if (why) { /* the field as the single-file form names it, and which file */
+                char *m = cos_sprintf("file %zu: %s", i, why->message ? why->message : "invalid parameters");
+                if (m) {
+                    free(why->message);
+                    why->message = m;
+                }
+            }
+            if (p->on_file_done) p->on_file_done(p->file_done_user_data, i, rc, NULL, why);
             if (!f.first_rc) {
                 f.first_rc = rc;
-                cos_err_invalid(&f.first_err, "files", "file %zu: invalid parameters", i);
+                f.first_err = why;
+                why = NULL;
             }
-            if (p->on_file_done) p->on_file_done(p->file_done_user_data, i, rc, NULL, f.first_err);
+            cos_error_free(why);
         }
     }
     while (f.left) pthread_cond_wait(&f.cv, &f.m);
@@ -1375,9 +1429,9 @@ static int task_signal(cos_client *c, cos_task_id id, int what, cos_error **err)
     return rc;
 }
 
-int cos_task_pause(cos_client *c, cos_task_id id, cos_error **err) { return task_signal(c, id, 0, err); }
-int cos_task_restart(cos_client *c, cos_task_id id, cos_error **err) { return task_signal(c, id, 1, err); }
-int cos_task_cancel(cos_client *c, cos_task_id id, cos_error **err) { return task_signal(c, id, 2, err); }
+int cos_task_pause(cos_client *c, cos_task_id id, cos_error **err) { cos_err_reset(err); return task_signal(c, id, 0, err); }
+int cos_task_restart(cos_client *c, cos_task_id id, cos_error **err) { cos_err_reset(err); return task_signal(c, id, 1, err); }
+int cos_task_cancel(cos_client *c, cos_task_id id, cos_error **err) { cos_err_reset(err); return task_signal(c, id, 2, err); }
 
 void cos_set_task_list_callback(cos_client *c, cos_task_list_fn fn, void *ud)
 {

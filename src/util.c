@@ -295,6 +295,35 @@ int cos_err_io(cos_error **err, int errnum, const char *what, const char *path)
     return rc;
 }
 
+void cos_err_reset(cos_error **err)
+{
+    if (!err) return;
+    cos_error_free(*err);
+    *err = NULL;
+}
+
+int cos_options_in(void *dst, size_t dst_size, const void *src, const char *type, const char *init_macro,
+                   const size_t *sizes, size_t nsizes, cos_error **err)
+{
+    memset(dst, 0, dst_size);
+    if (!src) return cos_err_invalid(err, type, "missing %s", type);
+    int version;
+    memcpy(&version, src, sizeof version); /* every options struct starts with int version */
+    if (version > 0 && (size_t)version < nsizes && sizes[version] && sizes[version] <= dst_size) {
+        memcpy(dst, src, sizes[version]);
+        return 0;
+    }
+    char accepted[64] = "";
+    size_t n = 0;
+    for (size_t v = 1; v < nsizes; v++)
+        if (sizes[v] && n < sizeof accepted - 12) n += (size_t)snprintf(accepted + n, sizeof accepted - n, "%s%zu", n ? ", " : "", v);
+    const char *why = version == 0 ? " (a struct that was never initialised)"
+                      : (size_t)version >= nsizes ? " (newer than this library)" : " (retired: see docs/abi.md)";
+    int rc = cos_err_invalid(err, "version", "%s.version is %d%s; libcos %s accepts %s: start from %s", type, version,
+                             why, COS_VERSION_STRING, accepted, init_macro);
+    return rc;
+}
+
 void cos_error_free(cos_error *e)
 {
     if (!e) return;

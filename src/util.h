@@ -73,6 +73,21 @@ int cos_err_invalid(cos_error **err, const char *field, const char *fmt, ...) CO
 /* An I/O error from errno, with the path in the message. */
 int cos_err_io(cos_error **err, int errnum, const char *what, const char *path);
 cos_error *cos_error_new(cos_error_kind kind, const char *message);
+/* The error out-parameter's contract (error.h): every public function that
+ * takes `cos_error **err` calls this first, so *err is NULL after a success
+ * and holds exactly this call's error after a failure. */
+void cos_err_reset(cos_error **err);
+
+/* ---- options structs: the one version check (common.h, docs/abi.md) ---- */
+/* Copy the caller's struct *src into *dst (dst_size bytes): only as many
+ * bytes as src's version had (sizes[version], 0 = not accepted), the rest
+ * zero, which is every field's safe default. A version not accepted is
+ * refused with COS_ERR_INVALID_ARG naming "version", the struct and the
+ * versions accepted. */
+int cos_options_in(void *dst, size_t dst_size, const void *src, const char *type, const char *init_macro,
+                   const size_t *sizes, size_t nsizes, cos_error **err);
+#define COS_OPTIONS_IN(dst, src, type, init_macro, sizes, err) \
+    cos_options_in((dst), sizeof *(dst), (src), (type), (init_macro), (sizes), COS_ARRAY_LEN(sizes), (err))
 
 /* ---- time ---- */
 int64_t cos_now_ms(void);          /* wall clock, ms since the epoch */

@@ -146,6 +146,29 @@ static void test_authorization_callback(void)
     cos_client_free(c);
 }
 
+/* A backend whose clock runs 2 minutes ahead of ours: its keys start "in the
+ * future" by the local clock (COS, on the backend's clock, accepts them). */
+static int ahead_key_cb(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)req; (void)err;
+    counted *c = ud;
+    pthread_mutex_lock(&c->m);
+    c->calls++;
+    pthread_mutex_unlock(&c->m);
+    int64_t now = (int64_t)time(NULL);
+    return cos_credentials_set(sink, TEST_SECRET_ID, TEST_SECRET_KEY, NULL, now + 120, now + 3600);
+}
+
+static void test_key_starting_ahead_is_cached(void)
+{
+    counted k = { 0, PTHREAD_MUTEX_INITIALIZER, 0 };
+    cos_client *c = client_with(ahead_key_cb, false, &k, false);
+    if (!c) return;
+    for (int i = 0; i < 4; i++) CHECK_INT(head_bucket(c, NULL), 0);
+    CHECK_INT(k.calls, 1); /* fetched once, not once per request */
+    cos_client_free(c);
+}
+
 static void test_callback_failure(void)
 {
     cos_client *c = client_with(failing_cb, false, NULL, false);
@@ -231,6 +254,7 @@ int main(void)
     RUN(test_scope_limit);
     RUN(test_get_sts);
     RUN(test_authorization_callback);
+    RUN(test_key_starting_ahead_is_cached);
     RUN(test_callback_failure);
     RUN(test_config_modes);
     RUN(test_metrics_and_log);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_install.sh — the three ways to use libcos from another project:
-# make install + pkg-config, find_package(cos), and the single-file amalgamation.
+# make install + pkg-config (shared and --static), find_package(cos) (cos::cos
+# and cos::cos_static), `make install PREFIX=...`, and the single-file amalgamation.
 set -u
 . "$(dirname "$0")/lib.sh"
 SRC=$COS_SOURCE_DIR
@@ -24,6 +25,39 @@ target_link_options(user PRIVATE ${COS_SANITIZE_FLAGS:-})
 CM
 check "find_package(cos) configures" cmake -S "$TEST_TMP/fp" -B "$TEST_TMP/fp/b" -DCMAKE_PREFIX_PATH="$PREFIX"
 check "and builds" cmake --build "$TEST_TMP/fp/b"
+# C++ before C++20 cannot use the designated-initializer macros: it value-
+# initialises and sets the version, which must be exactly COS_CONFIG_INIT.
+cat > "$TEST_TMP/zero.cc" <<'CXX'
+#include <cos/cos.h>
+#include <cstring>
+int main() {
+    cos_config z{}; z.version = COS_CONFIG_VERSION;
+    cos_config i; cos_config_init(&i);
+    cos_url_params u{}; u.version = COS_URL_PARAMS_VERSION;
+    return std::memcmp(&z, &i, sizeof z) != 0 || u.no_signature || z.tls_insecure;
+}
+CXX
+check "a C++11 program's zeroed config is COS_CONFIG_INIT" bash -c "c++ ${COS_SANITIZE_FLAGS:-} -std=c++11 -Wall -Werror $TEST_TMP/zero.cc -o $TEST_TMP/zero \$(pkg-config --cflags --libs cos) -Wl,-rpath,$LIBDIR && $TEST_TMP/zero"
+# libcos.a with what cos.pc says a static link adds (Libs.private: ISA-L,
+# threads) and its Requires.private (the -dev packages' shared libraries)
+check "a static program builds from cos.pc's Libs.private" bash -c "cc ${COS_SANITIZE_FLAGS:-} -std=c11 -Wall -Werror $SRC/examples/readme.c -o $TEST_TMP/pcs \$(pkg-config --cflags cos) $LIBDIR/libcos.a \$(sed -n 's/^Libs.private: //p' $LIBDIR/pkgconfig/cos.pc) \$(pkg-config --libs libcurl libcrypto expat)"
+check "and runs without libcos.so" bash -c "! ldd $TEST_TMP/pcs | grep -q libcos && $TEST_TMP/pcs 2>&1 | grep -q usage"
+mkdir -p "$TEST_TMP/fps"
+cat > "$TEST_TMP/fps/CMakeLists.txt" <<CM
+cmake_minimum_required(VERSION 3.16)
+project(user_static C)
+find_package(cos REQUIRED)
+add_executable(user_static $SRC/examples/readme.c)
+target_link_libraries(user_static cos::cos_static)
+target_compile_options(user_static PRIVATE ${COS_SANITIZE_FLAGS:-})
+target_link_options(user_static PRIVATE ${COS_SANITIZE_FLAGS:-})
+CM
+check "find_package(cos) offers cos::cos_static with its link interface" cmake -S "$TEST_TMP/fps" -B "$TEST_TMP/fps/b" -DCMAKE_PREFIX_PATH="$PREFIX"
+check "and a static program builds" cmake --build "$TEST_TMP/fps/b"
+check "that needs no libcos.so" bash -c "! ldd $TEST_TMP/fps/b/user_static | grep -q libcos"
+# (under a DESTDIR, so a make that ignored PREFIX could not touch the system)
+check "make install PREFIX=... is honoured once the build exists" env DESTDIR="$TEST_TMP/dest" make -s -C "$SRC" install BUILD="$COS_BUILD_DIR" PREFIX="$TEST_TMP/mkprefix" JOBS=1
+check "and installed there" test -f "$TEST_TMP/dest$TEST_TMP/mkprefix/include/cos/cos.h"
 check "amalgamation compiles" bash "$SRC/scripts/amalgamate.sh" "$TEST_TMP/amal"
 check "a program links the amalgamation alone" cc ${COS_SANITIZE_FLAGS:-} -std=c11 -I"$TEST_TMP/amal" -DCOS_AMALGAMATED "$TEST_TMP/amal/cos.c" \
   -x c - -o "$TEST_TMP/am" -lcurl -lcrypto -lexpat -lpthread <<'PROG'

@@ -51,7 +51,7 @@ static void test_sign_vectors(void)
         if (bucket && region) snprintf(host, sizeof host, "%s.cos.%s.myqcloud.com", bucket, region);
         p.host = host;
         const cos_json *fsh = cos_json_get(c, "force_sign_host");
-        p.sign_host = !(fsh && fsh->type == COS_JSON_BOOL && !fsh->boolean);
+        p.no_sign_host = fsh && fsh->type == COS_JSON_BOOL && !fsh->boolean;
         char *auth = NULL;
         cos_error *err = NULL;
         CHECK_OK(cos_sign(&p, &auth, NULL, &err), err);
@@ -88,7 +88,7 @@ static void test_sign_debug_and_errors(void)
     p.header_count = 3;
     p.start_time = 1700000000;
     p.end_time = 1700000900;
-    p.sign_host = false;
+    p.no_sign_host = true;
     char *auth = NULL;
     cos_sign_debug d = { 0 };
     cos_error *err = NULL;
@@ -154,7 +154,7 @@ static void test_presign_vectors(void)
         if (cos_json_get_i64(pa, "Expires", &expires)) in.expires = (int)expires;
         in.query = to_kv(cos_json_get(pa, "Query"), &in.query_count);
         const cos_json *fsh = cos_json_get(cl, "ForceSignHost");
-        in.sign_host = !(fsh && fsh->type == COS_JSON_BOOL && !fsh->boolean);
+        in.no_sign_host = fsh && fsh->type == COS_JSON_BOOL && !fsh->boolean;
         char *url = NULL;
         cos_error *err = NULL;
         CHECK_OK(cos_presign_build(&in, &url, &err), err);

@@ -30,7 +30,7 @@ static void test_sigv4_vectors(void)
         const char *payload = cos_json_get_str(c, "payload");
         char hash[65];
         if (strcmp(payload, "UNSIGNED-PAYLOAD") != 0) cos_sha256_hex(payload, strlen(payload), hash);
-        cos_sigv4_params p = { 0 };
+        cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
         p.access_key = cos_json_get_str(c, "access_key");
         p.secret_key = cos_json_get_str(c, "secret_key");
         p.region = cos_json_get_str(c, "region");

@@ -1,7 +1,8 @@
 /* test_tls.c — HTTPS end to end: cos-server with --tls-cert/--tls-key and a
  * certificate made here by openssl; libcos trusting it through ca_file, refusing
  * a server its CA did not sign (a clear error, no retry storm), and talking to
- * it with tls_verify off. */
+ * it with tls_insecure set; and a zeroed config (as C++ and FFI make one)
+ * verifying, not trusting whatever answers. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include <stdlib.h>
@@ -31,7 +32,7 @@ static cos_client *client(const char *ca, bool verify)
     test_config(&cfg, &g_srv);
     cfg.protocol = "https:";
     cfg.ca_file = ca;
-    cfg.tls_verify = verify;
+    cfg.tls_insecure = !verify;
     cfg.max_retries = -1; /* a bad certificate must fail at once */
     cos_client *c = NULL;
     cos_error *err = NULL;
@@ -105,6 +106,31 @@ static void test_verify_off(void)
     cos_client_free(c);
 }
 
+/* memset 0 + version, as C++ value-initialisation or an FFI binding gives:
+ * the safe configuration, so the self-signed server is refused. */
+static void test_zeroed_config_verifies(void)
+{
+    cos_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.version = COS_CONFIG_VERSION;
+    cfg.region = "ap-guangzhou";
+    cfg.protocol = "https:";
+    cfg.secret_id = TEST_SECRET_ID;
+    cfg.secret_key = TEST_SECRET_KEY;
+    cfg.connect_to = g_srv.endpoint;
+    cfg.max_retries = -1;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    CHECK(put_get(c, "zeroed.txt", &err) != 0);
+    CHECK(err != NULL && err->kind == COS_ERR_NETWORK);
+    const char *m = cos_error_message(err);
+    CHECK(strcasestr(m, "certificate") || strcasestr(m, "SSL"));
+    cos_error_free(err);
+    cos_client_free(c);
+}
+
 static void test_plain_http_to_tls_port(void)
 {
     cos_config cfg;
@@ -141,6 +167,7 @@ int main(void)
     RUN(test_trusted_ca);
     RUN(test_wrong_ca_fails_clearly);
     RUN(test_verify_off);
+    RUN(test_zeroed_config_verifies);
     RUN(test_plain_http_to_tls_port);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);

@@ -141,7 +141,11 @@ static void test_upload_files(void)
         files[i] = p;
     }
     files_seen seen = { 0, 0, PTHREAD_MUTEX_INITIALIZER };
-    cos_upload_files_params up = { files, 5, on_file, &seen, NULL, NULL };
+    cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
+    up.files = files;
+    up.file_count = 5;
+    up.on_file_done = on_file;
+    up.file_done_user_data = &seen;
     cos_error *err = NULL;
     CHECK_OK(cos_upload_files(g_c, &up, &err), err);
     CHECK_INT(seen.calls, 5);

@@ -1,5 +1,6 @@
-/*
- * client.h — the client handle, the request and result shapes, and the
+/**
+ * @file client.h
+ * @brief The client handle, the request and result shapes, and the
  * operations of the COS XML API.
  *
  * One cos_client is shared by any number of threads. Each operation can be
@@ -11,6 +12,7 @@
  *                      cos_future_wait(f, &res, &err);
  * Every operation is also reachable by its enum through cos_call() and
  * cos_call_async(); the named functions are generated from COS_OPERATIONS.
+ * Ownership and threading of every call: docs/ownership.md.
  */
 #ifndef COS_CLIENT_H
 #define COS_CLIENT_H
@@ -53,14 +55,17 @@ typedef int (*cos_write_fn)(void *user_data, const void *buf, size_t len);
 
 /**
  * A request body: memory, a file range, or a read callback (first one set wins).
- * Memory and callbacks are borrowed until the operation completes.
+ * `file_path` alone sends the whole file. Memory and callbacks are borrowed
+ * until the operation completes.
  */
 typedef struct cos_body {
     const void *data;         /**< memory body */
     size_t size;              /**< its length */
     const char *file_path;    /**< file body (read with pread, never loaded whole) */
     uint64_t file_offset;     /**< where in the file the body starts */
-    int64_t file_length;      /**< how many bytes; -1 = to the end of the file */
+    int64_t file_length;      /**< how many bytes; 0 or -1 = to the end of the file. The file must
+                                   keep its size while it is sent: one that grows or shrinks fails
+                                   the request with COS_ERR_IO */
     cos_read_fn read;         /**< callback body */
     cos_seek_fn seek;         /**< optional; without it a callback body is never retried */
     void *read_user_data;     /**< passed to read and seek */
@@ -81,8 +86,9 @@ typedef struct cos_sink {
 /** Progress of one transfer (onProgress of the official SDK). */
 typedef struct cos_progress {
     uint64_t loaded;          /**< bytes done */
-    uint64_t total;           /**< bytes in all (0 if unknown) */
-    double speed;             /**< bytes per second, averaged since the start */
+    uint64_t total;           /**< bytes in all (0 only while unknown: a download before its headers,
+                                   a callback body of unknown length) */
+    double speed;             /**< bytes per second, averaged since the transfer started */
     double percent;           /**< 0.0 .. 1.0 (the SDK's convention) */
 } cos_progress;
 
@@ -226,7 +232,9 @@ typedef struct cos_result {
     const char *request_id;       /**< x-cos-request-id, or NULL */
     const char *etag;             /**< ETag header (with its quotes), or NULL */
     const char *version_id;       /**< x-cos-version-id, or NULL */
-    const char *location;         /**< the object's URL (put/post/complete), or NULL */
+    const char *location;         /**< the object's URL: the Location the server sent, or for putObject,
+                                       postObject, appendObject and multipartComplete the URL built
+                                       from the bucket, region and key; NULL for other operations */
     uint64_t crc64;               /**< x-cos-hash-crc64ecma, valid when has_crc64 */
     bool has_crc64;               /**< whether the response carried a CRC-64 */
     uint64_t content_length;      /**< Content-Length of the response */
@@ -281,11 +289,14 @@ COS_API const char *cos_result_header(const cos_result *res, const char *name);
  */
 typedef void (*cos_done_fn)(void *user_data, int rc, cos_result *res, cos_error *err);
 
-/*
- * The operations. X(function_name, ENUM_SUFFIX, "ApiName", input member, output member)
- * "ApiName" is the official SDK's method name; input is the cos_request.input
- * member it reads (none = no XML body); output is the cos_result.output member
- * it fills (none = headers only).
+/**
+ * The operations, one row each: X(function_name, ENUM_SUFFIX, "ApiName",
+ * input member, output member). "ApiName" is the official SDK's method name;
+ * input is the cos_request.input member it reads (none = no XML body);
+ * output is the cos_result.output member it fills (none = headers only).
+ * Each row gives the enum value COS_OP_ENUM_SUFFIX and the functions
+ * cos_function_name() and cos_function_name_async(); pass your own X to
+ * generate bindings.
  */
 #define COS_OPERATIONS(X) \
     X(get_service,               GET_SERVICE,               "getService",            none,          list_buckets) \
@@ -362,6 +373,7 @@ typedef void (*cos_done_fn)(void *user_data, int rc, cos_result *res, cos_error 
 
 /** Operation identifiers, one per row of COS_OPERATIONS (COS_OP_GET_SERVICE ...). */
 typedef enum cos_op {
+/** Expands one row of COS_OPERATIONS into its cos_op value (defined here only). */
 #define COS_OP_ENUM_(fn, NAME, api, in, out) COS_OP_##NAME,
     COS_OPERATIONS(COS_OP_ENUM_)
 #undef COS_OP_ENUM_
@@ -378,12 +390,24 @@ COS_API int cos_call(cos_client *client, cos_op op, const cos_request *req,
 /**
  * Start an operation and return at once. If this returns 0, `done` is called
  * exactly once, later, on a worker thread. A non-zero return means the request
- * was refused up front (e.g. an invalid argument) and `done` is never called.
+ * was refused up front (e.g. an invalid argument) and `done` is never called;
+ * cos_async_error() then describes the refusal exactly as the synchronous
+ * form's error would (the same message and `field`).
  */
 COS_API int cos_call_async(cos_client *client, cos_op op, const cos_request *req,
                            cos_done_fn done, void *user_data);
 
-/* Named forms: cos_put_object(c, req, &res, &err) and cos_put_object_async(c, req, done, ud). */
+/**
+ * Why the last *_async call made on this thread (an operation's, or a
+ * transfer's in transfer.h) was refused up front, or NULL if it was
+ * accepted. The error belongs to libcos and stays valid until the next
+ * *_async call on the same thread; cos_error_dup() it to keep it.
+ */
+COS_API const cos_error *cos_async_error(void);
+
+/** Expands one row of COS_OPERATIONS into its two named functions,
+ *  cos_put_object(c, req, &res, &err) and cos_put_object_async(c, req, done, ud)
+ *  (defined here only). */
 #define COS_DECLARE_OP_(fn, NAME, api, in, out) \
     COS_API int cos_##fn(cos_client *client, const cos_request *req, cos_result **out, cos_error **err); \
     COS_API int cos_##fn##_async(cos_client *client, const cos_request *req, cos_done_fn done, void *user_data);
@@ -432,13 +456,17 @@ COS_API void cos_future_free(cos_future *f);
 
 /* ------------------------------------------------------------------ presigned URLs */
 
-/** Parameters of cos_get_object_url (getObjectUrl). */
+/** Current version of cos_url_params. */
+#define COS_URL_PARAMS_VERSION 1
+
+/** Parameters of cos_get_object_url (getObjectUrl). Zero is safe: a signed URL. */
 typedef struct cos_url_params {
+    int version;              /**< COS_URL_PARAMS_VERSION */
     const char *bucket;       /**< bucket */
     const char *region;       /**< region, NULL = client's */
     const char *key;          /**< object key */
     const char *method;       /**< NULL = "GET" */
-    bool sign;                /**< add a signature (default in COS_URL_PARAMS_INIT: true) */
+    bool no_signature;        /**< a bare URL without a signature (the SDK's Sign: false); off = presigned */
     int expires;              /**< seconds; 0 = 900 */
     int64_t start_time;       /**< start of the validity window; 0 = now - 1 s */
     const cos_kv *query;      /**< extra query parameters, signed and kept */
@@ -447,12 +475,12 @@ typedef struct cos_url_params {
     size_t header_count;      /**< entries in headers */
 } cos_url_params;
 
-/** A cos_url_params with defaults. */
-#define COS_URL_PARAMS_INIT { .sign = true }
+/** A cos_url_params with defaults (only the version set). */
+#define COS_URL_PARAMS_INIT { .version = COS_URL_PARAMS_VERSION }
 
 /**
- * Build an object URL, presigned unless params->sign is false. May call the
- * credential callback. On success *url is the caller's, freed with free().
+ * Build an object URL, presigned unless params->no_signature is set. May call
+ * the credential callback. On success *url is the caller's, freed with free().
  */
 COS_API int cos_get_object_url(cos_client *client, const cos_url_params *params,
                                char **url, cos_error **err);

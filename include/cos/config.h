@@ -1,10 +1,15 @@
-/*
- * config.h — client configuration: the options of the official SDK's
+/**
+ * @file config.h
+ * @brief Client configuration: the options of the official SDK's
  * constructor (`new COS({...})`), credentials, logging and metrics.
  *
- * Start from COS_CONFIG_INIT (or cos_config_init()) and set what you need;
- * a numeric option left at 0 takes the official SDK's default, written next
- * to it. All strings are borrowed: cos_client_new() copies what it keeps.
+ * Start from COS_CONFIG_INIT (or cos_config_init()) and set what you need.
+ * Zero is safe: a cos_config that is all zero bytes but for its version
+ * (as C++ value-initialisation or an FFI binding makes it) is exactly
+ * COS_CONFIG_INIT: every option left at 0 takes the official SDK's default,
+ * written next to it, and every switch that lowers safety (tls_insecure,
+ * no_sign_host, no_clock_skew_correction, no_key_simplify_check) is off.
+ * All strings are borrowed: cos_client_new() copies what it keeps.
  */
 #ifndef COS_CONFIG_H
 #define COS_CONFIG_H
@@ -109,8 +114,13 @@ typedef struct cos_request_metrics {
 /** The per-request metrics hook (the SDK's tracker, sending nothing anywhere). */
 typedef void (*cos_metrics_fn)(void *user_data, const cos_request_metrics *m);
 
-/** Current version of cos_config, for ABI checks. */
-#define COS_CONFIG_VERSION 1
+/**
+ * Current version of cos_config (see the ABI rules in common.h). Version 2
+ * renamed and inverted the four switches whose safe value was `true` in
+ * version 1 (tls_verify, force_sign_host, correct_clock_skew,
+ * object_key_simplify_check), so version 1 is refused.
+ */
+#define COS_CONFIG_VERSION 2
 
 /** Client configuration. See COS_CONFIG_INIT. */
 typedef struct cos_config {
@@ -138,8 +148,8 @@ typedef struct cos_config {
 
     /* --- signing --- */
     cos_signer signer;            /**< COS_SIGNER_COS (default) or COS_SIGNER_SIGV4 */
-    bool force_sign_host;         /**< sign the Host header (ForceSignHost, default true) */
-    bool correct_clock_skew;      /**< fix the clock offset on RequestTimeTooSkewed (default true) */
+    bool no_sign_host;            /**< do not sign the Host header (ForceSignHost: false); off = signed */
+    bool no_clock_skew_correction;/**< keep the clock offset on RequestTimeTooSkewed (CorrectClockSkew: false) */
     int64_t system_clock_offset_ms; /**< initial clock offset (SystemClockOffset) */
     int sign_expires;             /**< signature lifetime in s; 0 = 900 */
 
@@ -155,10 +165,14 @@ typedef struct cos_config {
     int max_part_number;          /**< MaxPartNumber; 0 = 10000 */
     int progress_interval_ms;     /**< ProgressInterval; 0 = 1000 */
     int upload_queue_size;        /**< UploadQueueSize; 0 = 10000 */
-    int upload_id_cache_limit;    /**< UploadIdCacheLimit; 0 = 50 */
+    int upload_id_cache_limit;    /**< UploadIdCacheLimit: interrupted uploads remembered for resuming
+                                       (checkpoints in checkpoint_dir); beyond it the oldest are forgotten
+                                       and start over if retried (their parts stay on the server until
+                                       aborted or expired by a lifecycle rule); 0 = 50 */
     bool upload_check_content_md5;/**< send Content-MD5 with every upload (UploadCheckContentMd5) */
     cos_simple_upload_method simple_upload_method; /**< SimpleUploadMethod; default post */
-    bool object_key_simplify_check; /**< refuse keys that resolve to "/" (default true) */
+    bool no_key_simplify_check;   /**< allow getObject keys that resolve to "/" or above it
+                                       (ObjectKeySimplifyCheck: false); off = refused */
     const char *checkpoint_dir;   /**< where resumable transfers keep checkpoints; NULL = ~/.cache/cos-c */
     /** fsync a downloaded file (getObject to a file, downloadFile) before
      *  renaming it into place, so a finished download survives a power loss.
@@ -177,7 +191,8 @@ typedef struct cos_config {
     int network_threads;          /**< threads that move bytes (a libcurl multi each; requests go to them in
                                        turn, so parallel parts use more than one core); 0 = 2 */
     const char *proxy;            /**< proxy URL, or NULL */
-    bool tls_verify;              /**< verify the server certificate (default true) */
+    bool tls_insecure;            /**< do NOT verify the server's certificate and name (curl -k);
+                                       off = verified against ca_file / ca_path / the system's CAs */
     const char *ca_file;          /**< CA bundle file, or NULL for the system's */
     const char *ca_path;          /**< CA directory, or NULL */
     const char *user_agent;       /**< NULL = "cos-c/VERSION" */
@@ -190,11 +205,10 @@ typedef struct cos_config {
     void *metrics_user_data;      /**< passed to metrics */
 } cos_config;
 
-/** A cos_config with every option at its default. */
-#define COS_CONFIG_INIT { .version = COS_CONFIG_VERSION, .force_sign_host = true, \
-    .correct_clock_skew = true, .object_key_simplify_check = true, .tls_verify = true }
+/** A cos_config with every option at its default: only the version is set, zero is safe. */
+#define COS_CONFIG_INIT { .version = COS_CONFIG_VERSION }
 
-/** Set *cfg to COS_CONFIG_INIT (for C++ and other languages without designated initializers). */
+/** Set *cfg to COS_CONFIG_INIT (all zero but the version; for C++ and FFI). */
 COS_API void cos_config_init(cos_config *cfg);
 
 #ifdef __cplusplus

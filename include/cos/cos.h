@@ -1,5 +1,6 @@
-/*
- * cos.h — everything of libcos, the C SDK for Tencent Cloud Object Storage.
+/**
+ * @file cos.h
+ * @brief everything of libcos, the C SDK for Tencent Cloud Object Storage.
  *
  * Start with client.h (the client and every API), then transfer.h (uploadFile,
  * downloadFile, the task queue) and model.h (the XML documents as structs).

@@ -1,11 +1,25 @@
-/*
- * error.h — the one error type of libcos.
+/**
+ * @file error.h
+ * @brief The one error type of libcos, and the contract of every
+ * `cos_error **err` out-parameter.
  *
- * Every fallible function returns 0 on success or a negative cos_error_kind,
- * and, when the caller passes a non-NULL `cos_error **err`, stores a detailed
- * error there. The caller owns that error and releases it with
- * cos_error_free(). A server error keeps what COS sent (HTTP status, Code,
- * Message, RequestId, TraceId, Resource) so it can be reported to support.
+ * Every fallible function returns 0 on success or a negative cos_error_kind.
+ * A server error keeps what COS sent (HTTP status, Code, Message, RequestId,
+ * TraceId, Resource) so it can be reported to support.
+ *
+ * The `cos_error **err` out-parameter of every function that has one:
+ * - `err` may be NULL: the detail is then discarded, the return value stays.
+ * - Whatever `*err` held when the call began is freed by the call, so one
+ *   `cos_error *err = NULL;` can be passed to call after call without leaks.
+ * - After a success `*err` is NULL; after a failure it is a new error
+ *   describing this call's failure (never a previous call's), owned by the
+ *   caller and released with cos_error_free().
+ * - `*err` must therefore be NULL or a live error on entry, never garbage.
+ * - The *_async functions report a refusal up front through their return
+ *   value and cos_async_error(); the error of an accepted call arrives in its
+ *   completion callback, which owns it.
+ * - A credential callback (cos_credentials_fn) receives an `err` that is
+ *   NULL or a slot it may fill; libcos takes what it stores there.
  */
 #ifndef COS_ERROR_H
 #define COS_ERROR_H

@@ -1,5 +1,6 @@
-/*
- * hash.h — the checksums COS uses: CRC-64/ECMA-182 (x-cos-hash-crc64ecma)
+/**
+ * @file hash.h
+ * @brief the checksums COS uses: CRC-64/ECMA-182 (x-cos-hash-crc64ecma)
  * and MD5 (ETag, Content-MD5).
  */
 #ifndef COS_HASH_H

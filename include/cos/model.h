@@ -1,11 +1,12 @@
-/*
- * model.h — the XML documents of the COS API as plain C structs.
+/**
+ * @file model.h
+ * @brief the XML documents of the COS API as plain C structs.
  *
  * Results (cos_result.output.*) own every string and array they hold and are
  * released with the result. Inputs (cos_request.input.*) are borrowed.
  * Conventions: element names in snake_case; text as char*; numbers as
  * integers; repeated elements as `T *x; size_t x_count;`. Container
- * elements (<TagSet>, <Buckets>, <AccessControlList>) are flattened into the
+ * elements (`<TagSet>`, `<Buckets>`, `<AccessControlList>`) are flattened into the
  * list they hold.
  */
 #ifndef COS_MODEL_H

@@ -1,8 +1,12 @@
-/*
- * sign.h — request signing without a client: the COS q-sign-algorithm=sha1
+/**
+ * @file sign.h
+ * @brief Request signing without a client: the COS q-sign-algorithm=sha1
  * signature (byte for byte the official SDK's, see tests/data/sign.json) and
- * AWS Signature V4. Useful on a backend that signs for apps (the
- * getAuthorization flow) and for debugging a SignatureDoesNotMatch.
+ * AWS Signature V4.
+ *
+ * Useful on a backend that signs for apps (the getAuthorization flow) and
+ * for debugging a SignatureDoesNotMatch. These functions keep no state and
+ * may be called from any thread.
  */
 #ifndef COS_SIGN_H
 #define COS_SIGN_H
@@ -14,8 +18,12 @@
 extern "C" {
 #endif
 
-/** Input of cos_sign(). Everything is borrowed. */
+/** Current version of cos_sign_params. */
+#define COS_SIGN_PARAMS_VERSION 1
+
+/** Input of cos_sign(). Everything is borrowed. Zero is safe: the Host is signed. */
 typedef struct cos_sign_params {
+    int version;              /**< COS_SIGN_PARAMS_VERSION */
     const char *secret_id;    /**< SecretId (q-ak) */
     const char *secret_key;   /**< SecretKey */
     const char *method;       /**< HTTP method, any case */
@@ -28,12 +36,12 @@ typedef struct cos_sign_params {
     int64_t start_time;       /**< start of the key time (Unix s); 0 = now - 1 */
     int64_t end_time;         /**< end of the key time; 0 = start + expires */
     int expires;              /**< seconds when end_time is 0; 0 = 900 */
-    const char *host;         /**< added as the Host header when sign_host and none is given */
-    bool sign_host;           /**< sign the Host header (ForceSignHost) */
+    const char *host;         /**< signed as the Host header when no Host header is given */
+    bool no_sign_host;        /**< do not add `host` (ForceSignHost: false); off = the Host is signed */
 } cos_sign_params;
 
-/** A cos_sign_params with defaults. */
-#define COS_SIGN_PARAMS_INIT { .sign_host = true }
+/** A cos_sign_params with defaults (only the version set). */
+#define COS_SIGN_PARAMS_INIT { .version = COS_SIGN_PARAMS_VERSION }
 
 /** The intermediate strings of a signature, for debugging. Owned; cos_sign_debug_free(). */
 typedef struct cos_sign_debug {
@@ -52,8 +60,12 @@ COS_API int cos_sign(const cos_sign_params *p, char **authorization, cos_sign_de
 /** Free the strings of a cos_sign_debug (not the struct itself). */
 COS_API void cos_sign_debug_free(cos_sign_debug *d);
 
-/** Input of cos_sigv4_sign(). Everything is borrowed. */
+/** Current version of cos_sigv4_params. */
+#define COS_SIGV4_PARAMS_VERSION 1
+
+/** Input of cos_sigv4_sign() and cos_sigv4_presign(). Everything is borrowed. */
 typedef struct cos_sigv4_params {
+    int version;              /**< COS_SIGV4_PARAMS_VERSION */
     const char *access_key;   /**< access key id */
     const char *secret_key;   /**< secret key */
     const char *session_token;/**< x-amz-security-token, or NULL */
@@ -68,6 +80,9 @@ typedef struct cos_sigv4_params {
     const char *payload_hash; /**< hex SHA-256 of the body, or "UNSIGNED-PAYLOAD"; NULL = hash of "" */
     int64_t time;             /**< signing time (Unix s); 0 = now */
 } cos_sigv4_params;
+
+/** A cos_sigv4_params with defaults (only the version set). */
+#define COS_SIGV4_PARAMS_INIT { .version = COS_SIGV4_PARAMS_VERSION }
 
 /** The outputs of cos_sigv4_sign(). Owned; cos_sigv4_result_free(). */
 typedef struct cos_sigv4_result {

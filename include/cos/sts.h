@@ -1,5 +1,6 @@
-/*
- * sts.h — a ready-made credential provider for the temporary-key flow: it
+/**
+ * @file sts.h
+ * @brief a ready-made credential provider for the temporary-key flow: it
  * fetches a key from your backend (or cos-server's development /sts) that
  * answers in the JSON shape of npm qcloud-cos-sts.
  */

@@ -1,5 +1,6 @@
-/*
- * transfer.h — advanced transfers, as in the official SDK: uploadFile (simple
+/**
+ * @file transfer.h
+ * @brief Advanced transfers, as in the official SDK: uploadFile (simple
  * or multipart by size), uploadFiles, sliceUploadFile, sliceCopyFile,
  * downloadFile, and the task queue (states, progress, pause/restart/cancel,
  * resume after a restart of the process).
@@ -108,7 +109,12 @@ typedef struct cos_transfer_params {
 /** uploadFile: simple upload (SimpleUploadMethod) up to SliceSize, multipart above. */
 COS_API int cos_upload_file(cos_client *client, const cos_transfer_params *p,
                             cos_transfer_result **out, cos_error **err);
-/** uploadFile, async: *id (may be NULL) receives the task id; `done` runs once if this returns 0. */
+/**
+ * uploadFile, async: *id (may be NULL) receives the task id; `done` runs once
+ * if this returns 0. A non-zero return refuses the parameters up front (as the
+ * synchronous form would, naming the field) and cos_async_error() says why;
+ * the same holds for every *_async transfer below.
+ */
 COS_API int cos_upload_file_async(cos_client *client, const cos_transfer_params *p,
                                   cos_transfer_done_fn done, void *user_data, cos_task_id *id);
 
@@ -137,8 +143,12 @@ COS_API int cos_download_file_async(cos_client *client, const cos_transfer_param
 typedef void (*cos_file_done_fn)(void *user_data, size_t index, int rc,
                                  const cos_transfer_result *res, const cos_error *err);
 
+/** Current version of cos_upload_files_params. */
+#define COS_UPLOAD_FILES_PARAMS_VERSION 1
+
 /** Parameters of uploadFiles. */
 typedef struct cos_upload_files_params {
+    int version;                  /**< COS_UPLOAD_FILES_PARAMS_VERSION */
     const cos_transfer_params *files; /**< one entry per file */
     size_t file_count;            /**< entries in files */
     cos_file_done_fn on_file_done;/**< called once per file (may be NULL) */
@@ -146,6 +156,9 @@ typedef struct cos_upload_files_params {
     cos_progress_fn on_progress;  /**< all files together */
     void *progress_user_data;     /**< passed to on_progress */
 } cos_upload_files_params;
+
+/** A cos_upload_files_params with nothing set but the version. */
+#define COS_UPLOAD_FILES_PARAMS_INIT { .version = COS_UPLOAD_FILES_PARAMS_VERSION }
 
 /**
  * uploadFiles: FileParallelLimit files at a time, a callback per file, returns
