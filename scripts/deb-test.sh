@@ -35,6 +35,7 @@ if [ ! -s "$BASE" ]; then
 else
   tar -C "$R" -xf "$BASE"
 fi
+chmod 755 "$R"   # mktemp made it 0700: the service's user must get through /
 cp /etc/resolv.conf "$R/etc/resolv.conf"
 mount -t proc proc "$R/proc" 2>/dev/null || true
 mkdir -p "$R/tmp/debs"
