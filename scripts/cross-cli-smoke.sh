@@ -28,4 +28,4 @@ cos rm "cos://$BUCKET/dir/up.bin" >/dev/null
 if cos stat "cos://$BUCKET/dir/up.bin" >/dev/null 2>&1; then
   echo "cross-cli-smoke: object still there after rm" >&2; exit 1
 fi
-echo "cross-cli-smoke: $(basename "$B"): cos mb/cp/ls/stat/cp/rm ok ($(file -b "$B/cos" | cut -d, -f1-2))"
+echo "cross-cli-smoke: $(basename "$B"): cos mb/cp/ls/stat/cp/rm ok ($(readelf -h "$B/cos" | sed -n "s/ *Machine: *//p"))"
