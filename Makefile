@@ -9,23 +9,29 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all build test asan demo bench install amalgamation docs clean deps
+.PHONY: all build test asan demo bench install amalgamation docs clean deps ensure-deps
 
 all: build
 
+# First run on a fresh Debian 12: every target that compiles checks the
+# packages first (one dpkg-query, silent when nothing is missing); as root it
+# installs what is missing, otherwise it prints the one command to run.
+ensure-deps:
+	@bash scripts/install-deps.sh --ensure
+
 # build/Makefile exists only after a configure that succeeded, so a failed
 # one (say, a missing -dev package) is retried on the next make.
-$(BUILD)/Makefile:
+$(BUILD)/Makefile: | ensure-deps
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DCOS_VALGRIND=ON $(CMAKE_FLAGS)
 
-build: $(BUILD)/Makefile
+build: ensure-deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-asan:
+asan: ensure-deps
 	cmake -S . -B $(ASAN_BUILD) -DCOS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -42,10 +48,10 @@ bench: build
 install: build
 	cmake --install $(BUILD) $(if $(filter command line environment,$(origin PREFIX)),--prefix $(PREFIX))
 
-amalgamation:
+amalgamation: ensure-deps
 	bash scripts/amalgamate.sh $(BUILD)/amalgamation
 
-docs:
+docs: ensure-deps
 	bash scripts/docs.sh $(BUILD)/docs
 
 deps:

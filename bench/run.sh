@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: the six workloads of issue #7 against a cos-server on loopback.
+# `make bench`: the six workloads of issue #7 (and the task queue's cost, 7.)
+# against a cos-server on loopback.
 # libcos vs the official Node.js SDK (cos-nodejs-sdk-v5, pinned by the
 # lockfile in bench/node) vs curl (the ceiling: the same bytes, the same disk
 # work, no SDK). Every figure is the median of RUNS runs; every ratio is taken
@@ -7,7 +8,9 @@
 # slows all sides alike. Not part of make test: nothing here asserts a time.
 #
 #   bench/run.sh [BUILD_DIR]      BENCH_MIB=1024 (file size), RUNS=3,
-#                                 BENCH_QUICK=1 (256 MiB, 1 run), OUT=dir
+#                                 BENCH_QUICK=1 (256 MiB, 1 run), OUT=dir,
+#                                 BENCH_SCALE_KEYS=1000000 (7. the store at
+#                                 scale, bench/scale.sh; 0 skips it)
 # Writes OUT/results.csv (workload,tool,metric,value) and, when gnuplot is
 # installed, OUT/chart.png; prints the table.
 set -euo pipefail
@@ -142,6 +145,10 @@ for run in $(seq 1 "$RUNS"); do
   fi
 done
 while read -r name value _; do rec micro libcos "$name" "$value"; done < "$W/micro"
+# 7. the task queue: memory and threads that 10,000 queued uploads hold
+QUEUEN=${BENCH_QUEUE:-10000}
+"$BUILD/bench/bench_queue" "$EP" $BUCKET "$QUEUEN" > "$W/queue"
+read -r qb qt _ < "$W/queue"; rec queue libcos bytes_per_task "$qb"; rec queue libcos threads "$qt"
 
 # --- medians, CSV, table ---------------------------------------------------
 awk '{ k = $1 "," $2 "," $3; v[k] = v[k] " " $4 }
@@ -185,6 +192,8 @@ done
 echo
 echo "5. micro"; sed 's/^/   /' "$W/micro"
 echo
+echo "7. $QUEUEN queued uploads: $(g queue libcos bytes_per_task) bytes of RSS per queued task, $(g queue libcos threads) threads for the whole queue (FileParallelLimit 3)"
+echo
 echo "6. cos-server alone (curl): download to /dev/null $(f0 "$(g server_alone curl download_mb_s)") MB/s;" \
      "upload $(f0 "$(g upload curl mb_s)") MB/s (fsync before the ack), $(f0 "$(g server_alone curl upload_nofsync_mb_s)") MB/s with --no-fsync"
 echo
@@ -210,3 +219,9 @@ if command -v gnuplot >/dev/null; then
   echo; echo "chart: $OUT/chart.png"
 fi
 echo "csv:   $OUT/results.csv"
+
+# --- 7. the store at scale (bench/scale.sh; BENCH_SCALE_KEYS=0 skips it) ----
+if [ "${BENCH_SCALE_KEYS:-1000000}" -gt 0 ]; then
+  kill "$SP" "$SP2" 2>/dev/null || true
+  OUT=$OUT bash "$HERE/scale.sh" "$BUILD"
+fi

@@ -1,7 +1,8 @@
 /*
- * cli.h — shared pieces of the `cos` command-line tool: options, the client
- * it builds from flags > environment > ~/.config/cos/config, output and
- * exit codes.
+ * cli.h — shared pieces of the `cos` command-line tool: options, settings
+ * resolved from flags > environment > ~/.config/cos/config (a profile, then
+ * [default]), the client, checked listings and bulk deletes, the report every
+ * command prints (text or JSON), the progress line and exit codes.
  */
 #ifndef COS_CLI_H
 #define COS_CLI_H
@@ -13,23 +14,45 @@
 /* Exit codes (documented in `cos --help` and docs/cli.md). */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_AUTH = 3, EXIT_NOTFOUND = 4, EXIT_NETWORK = 5, EXIT_PAUSED = 130 };
 
+#define CLI_MAX_LIST 64
+
 typedef struct cli_opts {
-    const char *secret_id, *secret_key, *token, *region, *endpoint, *profile, *appid;
-    bool path_style, json, quiet, verbose, recursive, force, long_form;
+    const char *cmd;
+    /* where and who */
+    const char *secret_id, *secret_key, *secret_key_file, *token, *region, *endpoint, *profile;
+    bool path_style;
+    /* output */
+    bool json, quiet, verbose, long_form;
+    /* behaviour */
+    bool recursive, force, dryrun, delete_extra, size_only, mtime, no_follow_symlinks;
     int parallel;
     uint64_t chunk_size;
+    /* --exclude / --include, in the order given (the last match wins) */
+    const char *filters[CLI_MAX_LIST];
+    bool filter_include[CLI_MAX_LIST];
+    int nfilters;
+    /* object headers of uploads and copies */
+    const char *storage_class, *acl, *content_type, *cache_control, *sse;
+    const char *meta[CLI_MAX_LIST];
+    int nmeta;
+    /* presign / sign */
     int expires;
     const char *method;
     int64_t start_time;
+    const char *key, *pathname, *key_time;
+    const char *query[CLI_MAX_LIST], *headers[CLI_MAX_LIST];
+    int nquery, nheaders;
+    bool no_sign_host;
     /* positional arguments */
     const char *args[8];
     int nargs;
-    /* sign */
-    const char *key, *pathname, *key_time;
-    const char *query[32], *headers[32];
-    int nquery, nheaders;
-    bool no_sign_host;
 } cli_opts;
+
+/* Settings after resolution (owned strings, NULL when unset). */
+typedef struct cli_settings {
+    char *secret_id, *secret_key, *token, *region, *endpoint, *path_style;
+    char *profile;      /* the profile in use, NULL = [default] */
+} cli_settings;
 
 /* A cos://BUCKET/KEY URL split in two (key may be ""). */
 typedef struct cos_url {
@@ -39,12 +62,52 @@ typedef struct cos_url {
 } cos_url;
 
 bool cli_parse_url(const char *s, cos_url *u);
-int cli_client(const cli_opts *o, cos_client **out);     /* prints the error itself */
-int cli_fail(const char *what, int rc, cos_error *err);  /* prints, frees, returns the exit code */
-void cli_progress(void *ud, const cos_progress *p);      /* a live bar on a terminal */
-void cli_progress_end(void);
+/* Resolve credentials, region and endpoint; prints the error and returns an exit code on failure. */
+int cli_resolve(const cli_opts *o, cli_settings *s);
+void cli_settings_free(cli_settings *s);
+const char *cli_config_path(char *buf, size_t n);
+/* A client for the resolved settings. `for_urls`: URLs name the endpoint itself (presign). */
+int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_client **out);
+int cli_fail(const char *what, int rc, cos_error *err); /* prints, frees, returns the exit code */
 bool cli_tty(void);
 void cli_human(uint64_t bytes, char out[32]);
 extern volatile int cli_interrupted;
+
+/* JSON string to stdout. */
+void json_str(const char *s);
+
+/* ---- the aggregate progress line (stderr, on a terminal only) */
+void cli_meter_start(const cli_opts *o, int files, uint64_t bytes);
+#define CLI_METER_SLOTS 16
+void cli_meter_file_done(int slot, uint64_t bytes);
+/* a cos_progress_fn; user data: the transfer's slot (0 .. CLI_METER_SLOTS-1) cast to a pointer */
+void cli_meter_progress(void *ud, const cos_progress *p);
+void cli_meter_end(void);
+void cli_meter_clear(void); /* off the screen until the next report */
+
+/* ---- the report: one line per item in text, one JSON object at the end */
+void cli_report_begin(const cli_opts *o);
+/* action: upload, download, copy, delete, skip, error; dst/size/code/message may be NULL/0 */
+void cli_report_item(const char *action, const char *src, const char *dst, uint64_t size, const char *code,
+                     const char *message);
+void cli_report_count(const char *field, uint64_t n); /* add to a summary counter */
+int cli_report_end(int rc);                            /* prints the summary, returns rc */
+
+/* ---- listings that always end: url-encoded keys, a marker that must advance */
+typedef int (*cli_page_fn)(void *ud, const cos_list_objects_result *l);
+int cli_list(cos_client *c, const char *what, const char *bucket, const char *prefix, const char *delimiter,
+             cli_page_fn fn, void *ud);
+/* Delete keys in bulk; every <Error> (and every key the server did not
+ * confirm) is reported and fails the call; a round that deletes nothing
+ * stops it and sets *stalled. */
+int cli_delete_keys(cos_client *c, const cli_opts *o, const char *bucket, char **keys, size_t n, bool *stalled);
+/* "logs" -> "logs/" (what rm -r, cp -r, sync and du mean by a prefix); "" stays "" */
+void cli_dir_prefix(const char *key, char *out, size_t n);
+
+/* ---- commands (xfer.c) */
+int cmd_cp(cos_client *c, const cli_opts *o, const cli_settings *s);
+int cmd_mv(cos_client *c, const cli_opts *o, const cli_settings *s);
+int cmd_sync(cos_client *c, const cli_opts *o, const cli_settings *s);
+int cmd_config(const cli_opts *o);
 
 #endif

@@ -1,129 +1,118 @@
 /*
  * main.c — `cos`, the command-line tool: ls, mb, rb, cp, mv, rm, stat, cat,
- * presign, sign, sync, du over cos://BUCKET-APPID/KEY URLs.
+ * presign, sign, sync, du, config, completion over cos://BUCKET-APPID/KEY
+ * URLs. Options may come anywhere on the line, before or after the command.
  */
 #define _GNU_SOURCE
 #include "cli.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
+#include <strings.h>
 #include <unistd.h>
 
-static const struct { const char *name, *usage, *help; } COMMANDS[] = {
-    { "ls", "cos ls [cos://BUCKET[/PREFIX]] [-l] [-r] [--json]", "List buckets, or objects under a prefix (-r: recursive, -l: sizes and dates)." },
+static const struct { const char *name, *usage, *help, *summary; } COMMANDS[] = {
+    { "ls", "cos ls [cos://BUCKET[/PREFIX]] [-l] [-r]", "List buckets, or objects under a prefix (-r: recursive, -l: sizes and dates)." },
     { "mb", "cos mb cos://BUCKET-APPID", "Make a bucket." },
     { "rb", "cos rb cos://BUCKET-APPID [--force]", "Remove a bucket; --force deletes its objects and uploads first." },
-    { "cp", "cos cp SRC DST [-r] [--parallel N] [--chunk-size BYTES]", "Copy local->cos, cos->local or cos->cos; multipart, parallel and resumable." },
-    { "mv", "cos mv SRC DST", "Copy, then remove the source." },
-    { "rm", "cos rm cos://BUCKET/KEY [-r] [--force]", "Remove an object, or everything under a prefix with -r (asks first unless --force)." },
-    { "stat", "cos stat cos://BUCKET/KEY [--json]", "Show an object's size, ETag, CRC-64, type and metadata." },
+    { "cp", "cos cp SRC DST [-r] [--dryrun] [--exclude GLOB] [--include GLOB] [--no-follow-symlinks] [UPLOAD OPTIONS] [--parallel N] [--chunk-size BYTES]",
+      "Copy local->cos, cos->local or cos->cos (-r: a directory or a prefix and all below it); '-' is standard "
+      "input or output. Multipart, parallel, CRC-checked and resumable.", "Copy files and objects: local<->cos, cos->cos, trees (-r), standard input/output (-)." },
+    { "mv", "cos mv SRC DST [-r] [--dryrun] [--exclude GLOB] [--include GLOB]",
+      "Copy, then remove the source; refuses to move an object onto itself." },
+    { "rm", "cos rm cos://BUCKET/KEY [-r] [--force] [--dryrun] [--exclude GLOB] [--include GLOB]",
+      "Remove an object, or with -r everything under the prefix KEY/ (asks first unless --force)." },
+    { "stat", "cos stat cos://BUCKET/KEY", "Show an object's size, ETag, CRC-64, type and metadata." },
     { "cat", "cos cat cos://BUCKET/KEY", "Write an object to standard output." },
-    { "presign", "cos presign cos://BUCKET/KEY [--expires S] [--method M] [--start-time UNIX]", "Print a presigned URL." },
-    { "sign", "cos sign --secret-id ID --secret-key KEY --method M (--key K | --pathname P) [--query n=v]... [--header n:v]... [--key-time \"start;end\"] [--no-sign-host] [-v]",
-      "Print the Authorization value of a request (-v: FormatString and StringToSign on stderr)." },
-    { "sync", "cos sync LOCAL_DIR cos://BUCKET/PREFIX", "Upload what changed (by size and CRC-64)." },
-    { "du", "cos du cos://BUCKET[/PREFIX] [--json]", "Count objects and bytes under a prefix." },
+    { "presign", "cos presign cos://BUCKET/KEY [--expires S] [--method M] [--start-time UNIX]",
+      "Print a presigned URL (for the endpoint in use: COS, or COS_ENDPOINT / --endpoint).", "Print a presigned URL for the endpoint in use." },
+    { "sign", "cos sign --method M (--key K | --pathname P) [--query n=v]... [--header n:v]... [--key-time \"start;end\"] [--no-sign-host] [-v]",
+      "Print the Authorization value of a request (-v: FormatString and StringToSign on stderr); the key comes "
+      "from the usual places (flags, environment, profile).", "Print the Authorization value of a request." },
+    { "sync", "cos sync SRC DST [--delete] [--dryrun] [--exclude GLOB] [--include GLOB] [--size-only | --mtime] [--no-follow-symlinks] [UPLOAD OPTIONS]",
+      "Make DST like SRC (local dir<->cos prefix, or cos->cos), descending into subdirectories: copy what is "
+      "missing or differs by size, then CRC-64 (--size-only: size only; --mtime: size and a newer source, as "
+      "aws-cli); --delete removes what SRC lacks.", "Make DST like SRC (directories and prefixes, every direction), --delete for the rest." },
+    { "du", "cos du cos://BUCKET[/PREFIX]", "Count objects and bytes under the prefix PREFIX/." },
+    { "config", "cos config [--profile NAME]",
+      "Write a profile of ~/.config/cos/config (secret id, secret key, region, endpoint), asking for each value.", "Write a profile of ~/.config/cos/config, asking for each value." },
+    { "completion", "cos completion bash", "Print the bash completion script: source <(cos completion bash)." },
 };
+#define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
 static void usage_all(FILE *f)
 {
     fprintf(f, "cos — Tencent Cloud Object Storage from the command line (cos-c %s)\n\nCommands:\n", cos_version());
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        fprintf(f, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].help);
-    fputs("\nOptions (any command): --secret-id ID --secret-key KEY --token T --region R --endpoint HOST:PORT\n"
-          "  --path-style --profile NAME --json --quiet -v\n"
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary ? COMMANDS[i].summary : COMMANDS[i].help);
+    fputs("\nOptions (anywhere on the line): --secret-id ID --secret-key KEY --secret-key-file PATH|- --token T\n"
+          "  --region R --endpoint HOST:PORT --path-style --profile NAME --output text|json (--json) --quiet -v\n"
+          "Upload options (cp, mv, sync): --storage-class C --acl A --meta NAME=VALUE... --content-type T\n"
+          "  --cache-control V --sse AES256\n"
           "Credentials and endpoint: flags, then COS_SECRET_ID, COS_SECRET_KEY, COS_SECURITY_TOKEN, COS_REGION,\n"
-          "  COS_ENDPOINT (a custom or local endpoint, e.g. 127.0.0.1:9000), COS_PATH_STYLE, then\n"
-          "  ~/.config/cos/config ([default] or [profile NAME]: secret_id, secret_key, region, endpoint).\n"
+          "  COS_ENDPOINT (a custom or local endpoint, e.g. 127.0.0.1:9000), COS_PATH_STYLE, then the profile\n"
+          "  (--profile NAME or COS_PROFILE) of ~/.config/cos/config, then its [default]; --profile beats the\n"
+          "  environment. Keep the secret key out of `ps`: environment, profile, or --secret-key-file.\n"
           "Exit codes: 0 ok, 1 failure, 2 usage, 3 auth, 4 not found, 5 network, 130 interrupted (resumable).\n"
-          "Run `cos COMMAND --help` for a command's usage.\n", f);
+          "Run `cos COMMAND --help` for a command's usage; `cos --version` for the version.\n", f);
 }
 
 static int usage_cmd(const char *cmd, FILE *f, int code)
 {
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+    for (size_t i = 0; i < NCOMMANDS; i++)
         if (!strcmp(COMMANDS[i].name, cmd)) fprintf(f, "usage: %s\n%s\n", COMMANDS[i].usage, COMMANDS[i].help);
     return code;
-}
-
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\') printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
-        else putchar(*s);
-    }
-    putchar('"');
 }
 
 /* ---------------------------------------------------------------- ls / du */
 
 typedef struct walk {
+    const cli_opts *o;
+    const char *bucket;
     uint64_t count, bytes;
+    bool print, first;
 } walk;
 
-static int list_objects(cos_client *c, const cli_opts *o, const cos_url *u, bool print, walk *w)
+static int ls_page(void *ud, const cos_list_objects_result *l)
 {
-    char marker[1100] = "";
-    bool first = true;
-    if (print && o->json) printf("[");
-    for (;;) {
-        cos_request r = COS_REQUEST_INIT;
-        r.bucket = u->bucket;
-        r.prefix = u->key;
-        r.delimiter = o->recursive || !print ? NULL : "/";
-        r.marker = marker[0] ? marker : NULL;
-        r.max_keys = 1000;
-        cos_result *res = NULL;
-        cos_error *err = NULL;
-        int rc = cos_get_bucket(c, &r, &res, &err);
-        if (rc) return cli_fail("ls", rc, err);
-        cos_list_objects_result *l = res->output.list_objects;
-        for (size_t i = 0; print && l && i < l->common_prefixes_count; i++) {
-            if (o->json) {
-                printf("%s{\"prefix\":", first ? "" : ",");
-                json_str(l->common_prefixes[i].prefix);
-                printf("}");
-            } else {
-                printf("%s%-20s cos://%s/%s\n", o->long_form ? "                    " : "", "DIR", u->bucket,
-                       l->common_prefixes[i].prefix);
-            }
-            first = false;
+    walk *w = ud;
+    const cli_opts *o = w->o;
+    for (size_t i = 0; w->print && i < l->common_prefixes_count; i++) {
+        if (o->json) {
+            printf("%s{\"prefix\":", w->first ? "" : ",");
+            json_str(l->common_prefixes[i].prefix);
+            printf("}");
+        } else {
+            printf("%s%-20s cos://%s/%s\n", o->long_form ? "                    " : "", "DIR", w->bucket,
+                   l->common_prefixes[i].prefix);
         }
-        for (size_t i = 0; l && i < l->contents_count; i++) {
-            cos_object_summary *s = &l->contents[i];
-            w->count++;
-            w->bytes += s->size;
-            if (!print) continue;
-            if (o->json) {
-                printf("%s{\"key\":", first ? "" : ",");
-                json_str(s->key);
-                printf(",\"size\":%llu,\"etag\":", (unsigned long long)s->size);
-                json_str(s->etag);
-                printf(",\"last_modified\":");
-                json_str(s->last_modified);
-                printf("}");
-            } else if (o->long_form) {
-                printf("%-24s %12llu  cos://%s/%s\n", s->last_modified ? s->last_modified : "", (unsigned long long)s->size,
-                       u->bucket, s->key);
-            } else {
-                printf("cos://%s/%s\n", u->bucket, s->key);
-            }
-            first = false;
-        }
-        bool more = l && l->is_truncated;
-        if (more) snprintf(marker, sizeof marker, "%s", l->next_marker ? l->next_marker
-                                                                         : l->contents_count ? l->contents[l->contents_count - 1].key : "");
-        cos_result_free(res);
-        if (!more) break;
+        w->first = false;
     }
-    if (print && o->json) printf("]\n");
+    for (size_t i = 0; i < l->contents_count; i++) {
+        cos_object_summary *s = &l->contents[i];
+        w->count++;
+        w->bytes += s->size;
+        if (!w->print) continue;
+        if (o->json) {
+            printf("%s{\"key\":", w->first ? "" : ",");
+            json_str(s->key);
+            printf(",\"size\":%llu,\"etag\":", (unsigned long long)s->size);
+            json_str(s->etag);
+            printf(",\"last_modified\":");
+            json_str(s->last_modified);
+            printf(",\"storage_class\":");
+            json_str(s->storage_class);
+            printf("}");
+        } else if (o->long_form) {
+            printf("%-24s %12llu  cos://%s/%s\n", s->last_modified ? s->last_modified : "", (unsigned long long)s->size,
+                   w->bucket, s->key);
+        } else {
+            printf("cos://%s/%s\n", w->bucket, s->key);
+        }
+        w->first = false;
+    }
     return 0;
 }
 
@@ -157,22 +146,34 @@ static int cmd_ls(cos_client *c, const cli_opts *o)
         return 0;
     }
     cos_url u;
-    if (!cli_parse_url(o->args[0], &u)) return usage_cmd("ls", stderr, EXIT_USAGE);
-    walk w = { 0, 0 };
-    return list_objects(c, o, &u, true, &w);
+    if (o->nargs != 1 || !cli_parse_url(o->args[0], &u)) return usage_cmd("ls", stderr, EXIT_USAGE);
+    walk w = { o, u.bucket, 0, 0, true, true };
+    if (o->json) printf("[");
+    int rc = cli_list(c, "ls", u.bucket, u.key, o->recursive ? NULL : "/", ls_page, &w);
+    if (o->json) printf("]\n");
+    return rc;
 }
 
 static int cmd_du(cos_client *c, const cli_opts *o)
 {
     cos_url u;
     if (o->nargs != 1 || !cli_parse_url(o->args[0], &u)) return usage_cmd("du", stderr, EXIT_USAGE);
-    walk w = { 0, 0 };
-    int rc = list_objects(c, o, &u, false, &w);
+    char prefix[1100];
+    cli_dir_prefix(u.key, prefix, sizeof prefix); /* what rm -r would remove */
+    walk w = { o, u.bucket, 0, 0, false, true };
+    int rc = cli_list(c, "du", u.bucket, prefix, NULL, ls_page, &w);
     if (rc) return rc;
     char h[32];
     cli_human(w.bytes, h);
-    if (o->json) printf("{\"objects\":%llu,\"bytes\":%llu}\n", (unsigned long long)w.count, (unsigned long long)w.bytes);
-    else printf("%llu objects, %llu bytes (%s)\n", (unsigned long long)w.count, (unsigned long long)w.bytes, h);
+    if (o->json) {
+        printf("{\"bucket\":");
+        json_str(u.bucket);
+        printf(",\"prefix\":");
+        json_str(prefix);
+        printf(",\"objects\":%llu,\"bytes\":%llu}\n", (unsigned long long)w.count, (unsigned long long)w.bytes);
+    } else {
+        printf("%llu objects, %llu bytes (%s)\n", (unsigned long long)w.count, (unsigned long long)w.bytes, h);
+    }
     return 0;
 }
 
@@ -189,263 +190,92 @@ static int simple_bucket_op(cos_client *c, const cli_opts *o, const char *name, 
     int rc = cos_call(c, op, &r, &res, &err);
     if (rc) return cli_fail(name, rc, err);
     cos_result_free(res);
-    if (!o->quiet) printf("%s cos://%s\n", op == COS_OP_PUT_BUCKET ? "made" : "removed", u.bucket);
+    const char *what = op == COS_OP_PUT_BUCKET ? "made" : "removed";
+    if (o->json) {
+        printf("{\"bucket\":");
+        json_str(u.bucket);
+        printf(",\"action\":\"%s\"}\n", what);
+    } else if (!o->quiet) {
+        printf("%s cos://%s\n", what, u.bucket);
+    }
     return 0;
 }
 
-static int delete_prefix(cos_client *c, const cos_url *u, bool quiet);
+/* Collects the keys of a listing page for one bulk delete, filtered by --exclude/--include. */
+typedef struct rm_ctx {
+    cos_client *c;
+    const cli_opts *o;
+    const char *bucket, *prefix;
+    int rc;
+} rm_ctx;
+
+bool cli_filter_pass(const cli_opts *o, const char *rel); /* xfer.c */
+
+static int rm_page(void *ud, const cos_list_objects_result *l)
+{
+    rm_ctx *x = ud;
+    if (!l->contents_count) return 0;
+    char **keys = malloc(l->contents_count * sizeof *keys);
+    if (!keys) return EXIT_FAIL;
+    size_t n = 0, plen = strlen(x->prefix);
+    for (size_t i = 0; i < l->contents_count; i++)
+        if (cli_filter_pass(x->o, l->contents[i].key + plen)) keys[n++] = l->contents[i].key;
+    bool stalled = false;
+    int rc = n ? cli_delete_keys(x->c, x->o, x->bucket, keys, n, &stalled) : 0;
+    free(keys);
+    if (stalled) return rc; /* no progress: stop */
+    /* keys that failed are reported and left; the listing goes on past them */
+    if (rc == EXIT_FAIL && x->rc == 0) x->rc = rc;
+    return rc == EXIT_FAIL ? 0 : rc;
+}
+
+static int delete_prefix(cos_client *c, const cli_opts *o, const char *bucket, const char *prefix)
+{
+    rm_ctx x = { c, o, bucket, prefix, 0 };
+    int rc = cli_list(c, o->cmd, bucket, prefix, NULL, rm_page, &x);
+    return rc ? rc : x.rc;
+}
 
 static int cmd_rb(cos_client *c, const cli_opts *o)
 {
     cos_url u;
-    if (o->nargs != 1 || !cli_parse_url(o->args[0], &u)) return usage_cmd("rb", stderr, EXIT_USAGE);
+    if (o->nargs != 1 || !cli_parse_url(o->args[0], &u) || u.key[0]) return usage_cmd("rb", stderr, EXIT_USAGE);
     if (o->force) {
-        u.key[0] = '\0';
-        int rc = delete_prefix(c, &u, true);
+        cli_opts q = *o;
+        q.quiet = true;
+        q.json = false;
+        q.nfilters = 0;
+        cli_report_begin(&q);
+        int rc = cli_report_end(delete_prefix(c, &q, u.bucket, ""));
         if (rc) return rc;
-        /* abort unfinished multipart uploads too */
-        cos_request r = COS_REQUEST_INIT;
-        r.bucket = u.bucket;
-        cos_result *res = NULL;
-        cos_error *err = NULL;
-        if (cos_multipart_list(c, &r, &res, &err) == 0 && res->output.list_uploads) {
+        /* abort unfinished multipart uploads too (pages of uploads, while they shrink) */
+        for (int round = 0; round < 1000; round++) {
+            cos_request r = COS_REQUEST_INIT;
+            r.bucket = u.bucket;
+            cos_result *res = NULL;
+            cos_error *err = NULL;
+            if (cos_multipart_list(c, &r, &res, &err) != 0 || !res->output.list_uploads) {
+                cos_result_free(res);
+                cos_error_free(err);
+                break;
+            }
             cos_list_multipart_uploads_result *l = res->output.list_uploads;
+            size_t aborted = 0;
             for (size_t i = 0; i < l->uploads_count; i++) {
                 cos_request a = COS_REQUEST_INIT;
                 a.bucket = u.bucket;
                 a.key = l->uploads[i].key;
                 a.upload_id = l->uploads[i].upload_id;
                 cos_result *ar = NULL;
-                cos_multipart_abort(c, &a, &ar, NULL);
+                if (cos_multipart_abort(c, &a, &ar, NULL) == 0) aborted++;
                 cos_result_free(ar);
             }
+            bool again = l->is_truncated && aborted > 0; /* no progress, no second round */
+            cos_result_free(res);
+            if (!again) break;
         }
-        cos_result_free(res);
-        cos_error_free(err);
     }
     return simple_bucket_op(c, o, "rb", COS_OP_DELETE_BUCKET);
-}
-
-/* ---------------------------------------------------------------- objects */
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    cli_interrupted = 1;
-}
-
-typedef struct xfer_wait { int done; } xfer_wait;
-
-/* Run a transfer task, pausing it cleanly on Ctrl-C (it resumes when run again). */
-static int run_task(cos_client *c, int kind, cos_transfer_params *p, const char *label, bool quiet)
-{
-    p->on_progress = quiet ? NULL : cli_progress;
-    p->progress_user_data = (void *)label;
-    cos_task_id id = 0;
-    int rc = kind == 0 ? cos_upload_file_async(c, p, NULL, NULL, &id)
-             : kind == 1 ? cos_download_file_async(c, p, NULL, NULL, &id) : cos_slice_copy_file_async(c, p, NULL, NULL, &id);
-    if (rc) return cli_fail(label, rc, NULL);
-    for (;;) {
-        cos_task_info *l = NULL;
-        size_t n = 0;
-        cos_task_list(c, &l, &n);
-        cos_task_state st = COS_TASK_WAITING;
-        for (size_t i = 0; i < n; i++)
-            if (l[i].id == id) st = l[i].state;
-        cos_task_list_free(l, n);
-        if (st == COS_TASK_SUCCESS || st == COS_TASK_ERROR || st == COS_TASK_CANCELED) break;
-        if (cli_interrupted) {
-            cos_task_pause(c, id, NULL);
-            while (1) {
-                cos_task_list(c, &l, &n);
-                for (size_t i = 0; i < n; i++)
-                    if (l[i].id == id) st = l[i].state;
-                cos_task_list_free(l, n);
-                if (st == COS_TASK_PAUSED || st == COS_TASK_SUCCESS || st == COS_TASK_ERROR) break;
-                usleep(20000);
-            }
-            if (st == COS_TASK_PAUSED) {
-                cli_progress_end();
-                fprintf(stderr, "cos: %s: paused; run the same command again to resume\n", label);
-                return EXIT_PAUSED; /* freeing the client keeps the paused upload resumable */
-            }
-            break;
-        }
-        usleep(20000);
-    }
-    cos_transfer_result *res = NULL;
-    cos_error *err = NULL;
-    rc = cos_task_wait(c, id, &res, &err);
-    cli_progress_end();
-    if (rc) return cli_fail(label, rc, err);
-    if (!quiet && res && res->parts_resumed) fprintf(stderr, "resumed %d parts\n", res->parts_resumed);
-    cos_transfer_result_free(res);
-    return 0;
-}
-
-static int copy_one(cos_client *c, const cli_opts *o, const char *src, const char *dst)
-{
-    cos_url s, d;
-    bool sc = cli_parse_url(src, &s), dc = cli_parse_url(dst, &d);
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    char copy_src[1400], local[1200];
-    int rc;
-    if (!sc && dc) { /* upload */
-        if (!d.key[0] || d.key[strlen(d.key) - 1] == '/') {
-            const char *base = strrchr(src, '/');
-            strncat(d.key, base ? base + 1 : src, sizeof d.key - strlen(d.key) - 1);
-        }
-        p.bucket = d.bucket;
-        p.key = d.key;
-        p.file_path = src;
-        rc = run_task(c, 0, &p, d.key, o->quiet);
-        if (!rc && !o->quiet) printf("uploaded %s -> cos://%s/%s\n", src, d.bucket, d.key);
-    } else if (sc && !dc) { /* download */
-        struct stat st;
-        if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode)) {
-            const char *base = strrchr(s.key, '/');
-            snprintf(local, sizeof local, "%s/%s", dst, base ? base + 1 : s.key);
-            dst = local;
-        }
-        p.bucket = s.bucket;
-        p.key = s.key;
-        p.file_path = dst;
-        rc = run_task(c, 1, &p, s.key, o->quiet);
-        if (!rc && !o->quiet) printf("downloaded cos://%s/%s -> %s\n", s.bucket, s.key, dst);
-    } else if (sc && dc) { /* server-side copy */
-        if (!d.key[0] || d.key[strlen(d.key) - 1] == '/') {
-            const char *base = strrchr(s.key, '/');
-            strncat(d.key, base ? base + 1 : s.key, sizeof d.key - strlen(d.key) - 1);
-        }
-        const char *region = getenv("COS_REGION") ? getenv("COS_REGION") : "ap-guangzhou";
-        snprintf(copy_src, sizeof copy_src, "%s.cos.%s.myqcloud.com/%s", s.bucket, region, s.key);
-        p.bucket = d.bucket;
-        p.key = d.key;
-        p.copy_source = copy_src;
-        rc = run_task(c, 2, &p, d.key, o->quiet);
-        if (!rc && !o->quiet) printf("copied cos://%s/%s -> cos://%s/%s\n", s.bucket, s.key, d.bucket, d.key);
-    } else {
-        fprintf(stderr, "cos: cp: one side must be a cos:// URL\n");
-        return EXIT_USAGE;
-    }
-    return rc;
-}
-
-/* Totals of a recursive copy, for the aggregate line. */
-static int g_tree_files, g_tree_done;
-static uint64_t g_tree_bytes, g_tree_bytes_done;
-
-static void count_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(path, &st) != 0) continue;
-        if (S_ISDIR(st.st_mode)) count_tree(path);
-        else if (S_ISREG(st.st_mode)) {
-            g_tree_files++;
-            g_tree_bytes += (uint64_t)st.st_size;
-        }
-    }
-    if (d) closedir(d);
-}
-
-static int copy_tree(cos_client *c, const cli_opts *o, const char *dir, const char *dst_prefix)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "cos: cp: cannot open %s: %s\n", dir, strerror(errno));
-        return EXIT_FAIL;
-    }
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d)) && !rc && !cli_interrupted) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char path[2048], dst[2300];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(path, &st) != 0) continue;
-        snprintf(dst, sizeof dst, "%s%s%s", dst_prefix, dst_prefix[strlen(dst_prefix) - 1] == '/' ? "" : "/", e->d_name);
-        if (S_ISDIR(st.st_mode)) {
-            rc = copy_tree(c, o, path, dst);
-        } else if (S_ISREG(st.st_mode)) {
-            if (!o->quiet && cli_tty()) {
-                char done[32], total[32];
-                cli_human(g_tree_bytes_done, done);
-                cli_human(g_tree_bytes, total);
-                fprintf(stderr, "[%d/%d files, %s of %s]\n", g_tree_done + 1, g_tree_files, done, total);
-            }
-            rc = copy_one(c, o, path, dst);
-            g_tree_done++;
-            g_tree_bytes_done += (uint64_t)st.st_size;
-        }
-    }
-    closedir(d);
-    return rc;
-}
-
-static int cmd_cp(cos_client *c, const cli_opts *o)
-{
-    if (o->nargs != 2) return usage_cmd("cp", stderr, EXIT_USAGE);
-    struct stat st;
-    if (o->recursive && stat(o->args[0], &st) == 0 && S_ISDIR(st.st_mode)) {
-        count_tree(o->args[0]);
-        int rc = copy_tree(c, o, o->args[0], o->args[1]);
-        if (!rc && !o->quiet) printf("copied %d files, %llu bytes\n", g_tree_done, (unsigned long long)g_tree_bytes_done);
-        return rc;
-    }
-    return copy_one(c, o, o->args[0], o->args[1]);
-}
-
-static int delete_key(cos_client *c, const char *bucket, const char *key)
-{
-    cos_request r = COS_REQUEST_INIT;
-    r.bucket = bucket;
-    r.key = key;
-    cos_result *res = NULL;
-    cos_error *err = NULL;
-    int rc = cos_delete_object(c, &r, &res, &err);
-    cos_result_free(res);
-    return rc ? cli_fail("rm", rc, err) : 0;
-}
-
-static int delete_prefix(cos_client *c, const cos_url *u, bool quiet)
-{
-    for (;;) { /* list a page, delete it in one request, repeat */
-        cos_request r = COS_REQUEST_INIT;
-        r.bucket = u->bucket;
-        r.prefix = u->key;
-        r.max_keys = 1000;
-        cos_result *res = NULL;
-        cos_error *err = NULL;
-        int rc = cos_get_bucket(c, &r, &res, &err);
-        if (rc) return cli_fail("rm", rc, err);
-        cos_list_objects_result *l = res->output.list_objects;
-        size_t n = l ? l->contents_count : 0;
-        if (n) {
-            cos_object_id *ids = calloc(n, sizeof *ids);
-            for (size_t i = 0; i < n; i++) ids[i].key = l->contents[i].key;
-            cos_delete_request dr = { true, ids, n };
-            cos_request d = COS_REQUEST_INIT;
-            d.bucket = u->bucket;
-            d.input.delete_objects = &dr;
-            cos_result *dres = NULL;
-            rc = cos_delete_multiple_object(c, &d, &dres, &err);
-            free(ids);
-            cos_result_free(dres);
-            if (rc) {
-                cos_result_free(res);
-                return cli_fail("rm", rc, err);
-            }
-            if (!quiet) printf("removed %zu objects\n", n);
-        }
-        cos_result_free(res);
-        if (!n) return 0;
-    }
 }
 
 static int cmd_rm(cos_client *c, const cli_opts *o)
@@ -454,33 +284,38 @@ static int cmd_rm(cos_client *c, const cli_opts *o)
     if (o->nargs != 1 || !cli_parse_url(o->args[0], &u)) return usage_cmd("rm", stderr, EXIT_USAGE);
     if (!o->recursive) {
         if (!u.key[0]) return usage_cmd("rm", stderr, EXIT_USAGE);
-        int rc = delete_key(c, u.bucket, u.key);
-        if (!rc && !o->quiet) printf("removed cos://%s/%s\n", u.bucket, u.key);
-        return rc;
+        char url[1200];
+        snprintf(url, sizeof url, "cos://%s/%s", u.bucket, u.key);
+        cli_report_begin(o);
+        if (o->dryrun) {
+            cli_report_item("delete", url, NULL, 0, NULL, NULL);
+            return cli_report_end(0);
+        }
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = u.bucket;
+        r.key = u.key;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_delete_object(c, &r, &res, &err);
+        cos_result_free(res);
+        if (rc) return cli_report_end(cli_fail("rm", rc, err));
+        cli_report_item("delete", url, NULL, 0, NULL, NULL);
+        return cli_report_end(0);
     }
-    if (!o->force) {
+    /* "under cos://b/logs" is the logs/ prefix, never logs-archive/ or logs.txt */
+    char prefix[1100];
+    cli_dir_prefix(u.key, prefix, sizeof prefix);
+    if (!o->force && !o->dryrun) {
         if (!isatty(STDIN_FILENO)) {
             fprintf(stderr, "cos: rm -r needs --force when standard input is not a terminal\n");
             return EXIT_USAGE;
         }
-        fprintf(stderr, "remove everything under cos://%s/%s ? [y/N] ", u.bucket, u.key);
+        fprintf(stderr, "remove everything under cos://%s/%s ? [y/N] ", u.bucket, prefix);
         char ans[16] = "";
         if (!fgets(ans, sizeof ans, stdin) || (ans[0] != 'y' && ans[0] != 'Y')) return EXIT_FAIL;
     }
-    return delete_prefix(c, &u, o->quiet);
-}
-
-static int cmd_mv(cos_client *c, const cli_opts *o)
-{
-    int rc = cmd_cp(c, o);
-    if (rc) return rc;
-    cos_url s;
-    if (cli_parse_url(o->args[0], &s)) return delete_key(c, s.bucket, s.key);
-    if (unlink(o->args[0]) != 0) {
-        fprintf(stderr, "cos: mv: cannot remove %s: %s\n", o->args[0], strerror(errno));
-        return EXIT_FAIL;
-    }
-    return 0;
+    cli_report_begin(o);
+    return cli_report_end(delete_prefix(c, o, u.bucket, prefix));
 }
 
 static int cmd_stat(cos_client *c, const cli_opts *o)
@@ -495,6 +330,8 @@ static int cmd_stat(cos_client *c, const cli_opts *o)
     int rc = cos_head_object(c, &r, &res, &err);
     if (rc) return cli_fail("stat", rc, err);
     const char *ct = cos_result_header(res, "Content-Type"), *lm = cos_result_header(res, "Last-Modified");
+    const char *sc = cos_result_header(res, "x-cos-storage-class"), *cc = cos_result_header(res, "Cache-Control");
+    const char *sse = cos_result_header(res, "x-cos-server-side-encryption");
     if (o->json) {
         printf("{\"key\":");
         json_str(u.key);
@@ -504,6 +341,12 @@ static int cmd_stat(cos_client *c, const cli_opts *o)
         json_str(ct);
         printf(",\"last_modified\":");
         json_str(lm);
+        printf(",\"storage_class\":");
+        json_str(sc ? sc : "STANDARD");
+        printf(",\"cache_control\":");
+        json_str(cc);
+        printf(",\"sse\":");
+        json_str(sse);
         printf(",\"meta\":{");
         int n = 0;
         for (size_t i = 0; i < res->header_count; i++)
@@ -516,8 +359,11 @@ static int cmd_stat(cos_client *c, const cli_opts *o)
         printf("}}\n");
     } else {
         printf("Key:           %s\nSize:          %llu\nETag:          %s\nCRC-64:        %llu\nContent-Type:  %s\n"
-               "Last-Modified: %s\n", u.key, (unsigned long long)res->content_length, res->etag ? res->etag : "",
-               (unsigned long long)res->crc64, ct ? ct : "", lm ? lm : "");
+               "Last-Modified: %s\nStorage-Class: %s\n",
+               u.key, (unsigned long long)res->content_length, res->etag ? res->etag : "",
+               (unsigned long long)res->crc64, ct ? ct : "", lm ? lm : "", sc ? sc : "STANDARD");
+        if (cc) printf("Cache-Control: %s\n", cc);
+        if (sse) printf("Encryption:    %s\n", sse);
         for (size_t i = 0; i < res->header_count; i++)
             if (!strncasecmp(res->headers[i].name, "x-cos-meta-", 11))
                 printf("Meta %s: %s\n", res->headers[i].name + 11, res->headers[i].value);
@@ -565,7 +411,9 @@ static int cmd_presign(cos_client *c, const cli_opts *o)
     if (o->json) {
         printf("{\"url\":");
         json_str(url);
-        printf("}\n");
+        printf(",\"method\":");
+        json_str(o->method ? o->method : "GET");
+        printf(",\"expires\":%d}\n", o->expires ? o->expires : 900);
     } else {
         printf("%s\n", url);
     }
@@ -573,74 +421,47 @@ static int cmd_presign(cos_client *c, const cli_opts *o)
     return 0;
 }
 
-static int cmd_sync(cos_client *c, const cli_opts *o)
-{
-    cos_url u;
-    if (o->nargs != 2 || !cli_parse_url(o->args[1], &u)) return usage_cmd("sync", stderr, EXIT_USAGE);
-    DIR *d = opendir(o->args[0]);
-    if (!d) {
-        fprintf(stderr, "cos: sync: cannot open %s: %s\n", o->args[0], strerror(errno));
-        return EXIT_FAIL;
-    }
-    struct dirent *e;
-    int rc = 0, uploaded = 0, skipped = 0;
-    while ((e = readdir(d)) && !rc) {
-        char path[2048], key[2200];
-        snprintf(path, sizeof path, "%s/%s", o->args[0], e->d_name);
-        struct stat st;
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        snprintf(key, sizeof key, "%s%s%s", u.key, u.key[0] && u.key[strlen(u.key) - 1] != '/' ? "/" : "", e->d_name);
-        cos_request h = COS_REQUEST_INIT;
-        h.bucket = u.bucket;
-        h.key = key;
-        cos_result *res = NULL;
-        bool same = false;
-        if (cos_head_object(c, &h, &res, NULL) == 0 && res->content_length == (uint64_t)st.st_size && res->has_crc64) {
-            uint64_t crc = 0;
-            same = cos_crc64_file(path, 0, -1, &crc) == 0 && crc == res->crc64;
-        }
-        cos_result_free(res);
-        if (same) {
-            skipped++;
-            continue;
-        }
-        char dst[2400];
-        snprintf(dst, sizeof dst, "cos://%s/%s", u.bucket, key);
-        rc = copy_one(c, o, path, dst);
-        uploaded++;
-    }
-    closedir(d);
-    if (!rc && !o->quiet) printf("sync: %d uploaded, %d unchanged\n", uploaded, skipped);
-    return rc;
-}
-
 static int cmd_sign(const cli_opts *o)
 {
-    if (!o->secret_id || !o->secret_key || !o->method || (!o->key && !o->pathname)) return usage_cmd("sign", stderr, EXIT_USAGE);
-    cos_kv q[32], h[32];
+    if (!o->method || (!o->key && !o->pathname)) return usage_cmd("sign", stderr, EXIT_USAGE);
+    cli_settings s;
+    int rc = cli_resolve(o, &s);
+    if (rc) return rc;
+    if (!s.secret_id || !s.secret_key) {
+        fprintf(stderr, "cos: sign: no credentials: --secret-id with --secret-key (or --secret-key-file), "
+                        "COS_SECRET_ID/COS_SECRET_KEY, or a profile\n");
+        cli_settings_free(&s);
+        return EXIT_AUTH;
+    }
+    cos_kv q[CLI_MAX_LIST], h[CLI_MAX_LIST];
     int nq = 0, nh = 0;
-    char *owned[64];
+    char *owned[2 * CLI_MAX_LIST];
     int nown = 0;
     for (int i = 0; i < o->nquery; i++) {
-        char *s = strdup(o->query[i]);
-        owned[nown++] = s;
-        char *eq = strchr(s, '=');
+        char *x = strdup(o->query[i]);
+        owned[nown++] = x;
+        char *eq = strchr(x, '=');
         if (eq) *eq = '\0';
-        q[nq++] = (cos_kv){ s, eq ? eq + 1 : "" };
+        q[nq++] = (cos_kv){ x, eq ? eq + 1 : "" };
     }
     for (int i = 0; i < o->nheaders; i++) {
-        char *s = strdup(o->headers[i]);
-        owned[nown++] = s;
-        char *colon = strchr(s, ':');
-        if (!colon) continue;
+        char *x = strdup(o->headers[i]);
+        owned[nown++] = x;
+        char *colon = strchr(x, ':');
+        if (!colon) {
+            fprintf(stderr, "cos: sign: --header %s: expected name:value\n", o->headers[i]);
+            for (int j = 0; j < nown; j++) free(owned[j]);
+            cli_settings_free(&s);
+            return EXIT_USAGE;
+        }
         *colon = '\0';
         const char *v = colon + 1;
         while (*v == ' ') v++;
-        h[nh++] = (cos_kv){ s, v };
+        h[nh++] = (cos_kv){ x, v };
     }
     cos_sign_params p = COS_SIGN_PARAMS_INIT;
-    p.secret_id = o->secret_id;
-    p.secret_key = o->secret_key;
+    p.secret_id = s.secret_id;
+    p.secret_key = s.secret_key;
     p.method = o->method;
     p.key = o->key;
     p.pathname = o->pathname;
@@ -650,104 +471,303 @@ static int cmd_sign(const cli_opts *o)
     p.header_count = (size_t)nh;
     p.no_sign_host = o->no_sign_host;
     if (o->key_time) {
-        long long s = 0, e = 0;
-        if (sscanf(o->key_time, "%lld;%lld", &s, &e) != 2) return usage_cmd("sign", stderr, EXIT_USAGE);
-        p.start_time = s;
-        p.end_time = e;
+        long long st = 0, en = 0;
+        if (sscanf(o->key_time, "%lld;%lld", &st, &en) != 2) {
+            for (int j = 0; j < nown; j++) free(owned[j]);
+            cli_settings_free(&s);
+            return usage_cmd("sign", stderr, EXIT_USAGE);
+        }
+        p.start_time = st;
+        p.end_time = en;
     }
     char *auth = NULL;
     cos_sign_debug dbg = { 0 };
     cos_error *err = NULL;
-    int rc = cos_sign(&p, &auth, o->verbose ? &dbg : NULL, &err);
+    rc = cos_sign(&p, &auth, o->verbose ? &dbg : NULL, &err);
     for (int i = 0; i < nown; i++) free(owned[i]);
+    cli_settings_free(&s);
     if (rc) return cli_fail("sign", rc, err);
-    if (o->verbose)
-        fprintf(stderr, "FormatString:\n%s\nStringToSign:\n%s\n", dbg.format_string, dbg.string_to_sign);
-    printf("%s\n", auth);
+    if (o->verbose) fprintf(stderr, "FormatString:\n%s\nStringToSign:\n%s\n", dbg.format_string, dbg.string_to_sign);
+    if (o->json) {
+        printf("{\"authorization\":");
+        json_str(auth);
+        printf("}\n");
+    } else {
+        printf("%s\n", auth);
+    }
     free(auth);
     cos_sign_debug_free(&dbg);
     return 0;
 }
 
+/* ---------------------------------------------------------------- completion */
+
+static const char *const VALUE_FLAGS[] = { "--secret-id", "--secret-key", "--secret-key-file", "--token", "--region",
+    "--endpoint", "--profile", "--output", "--method", "--key", "--pathname", "--key-time", "--query", "--header",
+    "--expires", "--parallel", "--start-time", "--chunk-size", "--exclude", "--include", "--storage-class", "--acl",
+    "--meta", "--content-type", "--cache-control", "--sse" };
+static const char *const BOOL_FLAGS[] = { "--path-style", "--json", "--quiet", "--verbose", "--recursive", "--force",
+    "--dryrun", "--delete", "--size-only", "--mtime", "--no-follow-symlinks", "--no-sign-host", "--help", "--version" };
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static int cmd_completion(const cli_opts *o)
+{
+    if (o->nargs > 1 || (o->nargs == 1 && strcmp(o->args[0], "bash") != 0))
+        return usage_cmd("completion", stderr, EXIT_USAGE);
+    printf("# bash completion for cos (cos-c %s): source <(cos completion bash)\n_cos() {\n"
+           "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd= w\n"
+           "  for w in \"${COMP_WORDS[@]:1:COMP_CWORD-1}\"; do case $w in -*) ;; *) cmd=$w; break;; esac; done\n"
+           "  case $prev in\n"
+           "    --output) COMPREPLY=($(compgen -W 'text json' -- \"$cur\")); return;;\n"
+           "    --storage-class) COMPREPLY=($(compgen -W 'STANDARD STANDARD_IA ARCHIVE DEEP_ARCHIVE INTELLIGENT_TIERING MAZ_STANDARD' -- \"$cur\")); return;;\n"
+           "    --acl) COMPREPLY=($(compgen -W 'private public-read public-read-write default' -- \"$cur\")); return;;\n"
+           "    --sse) COMPREPLY=($(compgen -W 'AES256' -- \"$cur\")); return;;\n"
+           "    --profile) COMPREPLY=($(compgen -W \"$(sed -n 's/^\\[\\(profile \\)\\{0,1\\}\\([^]]*\\)\\]/\\2/p' \"${COS_CONFIG:-$HOME/.config/cos/config}\" 2>/dev/null)\" -- \"$cur\")); return;;\n"
+           "    --secret-key-file) COMPREPLY=($(compgen -f -- \"$cur\")); return;;\n",
+           cos_version());
+    printf("    ");
+    for (size_t i = 0; i < NELEM(VALUE_FLAGS); i++) {
+        if (!strcmp(VALUE_FLAGS[i], "--output") || !strcmp(VALUE_FLAGS[i], "--storage-class") ||
+            !strcmp(VALUE_FLAGS[i], "--acl") || !strcmp(VALUE_FLAGS[i], "--sse") ||
+            !strcmp(VALUE_FLAGS[i], "--profile") || !strcmp(VALUE_FLAGS[i], "--secret-key-file"))
+            continue;
+        printf("%s%s", i ? "|" : "", VALUE_FLAGS[i]);
+    }
+    printf(") return;;\n  esac\n  if [[ $cur == -* ]]; then\n    COMPREPLY=($(compgen -W '");
+    for (size_t i = 0; i < NELEM(VALUE_FLAGS); i++) printf("%s ", VALUE_FLAGS[i]);
+    for (size_t i = 0; i < NELEM(BOOL_FLAGS); i++) printf("%s ", BOOL_FLAGS[i]);
+    printf("-r -l -q -v -f' -- \"$cur\"))\n  elif [ -z \"$cmd\" ]; then\n    COMPREPLY=($(compgen -W '");
+    for (size_t i = 0; i < NCOMMANDS; i++) printf("%s ", COMMANDS[i].name);
+    printf("' -- \"$cur\"))\n  else\n    COMPREPLY=($(compgen -f -- \"$cur\"))\n  fi\n}\ncomplete -o filenames -F _cos cos\n");
+    return 0;
+}
+
 /* ---------------------------------------------------------------- main */
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    cli_interrupted = 1;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s == '-') return false;
+    uint64_t mul = 1;
+    if (*end == 'K' || *end == 'k') mul = 1024, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1024 * 1024, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1024ull * 1024 * 1024, end++;
+    if (*end == 'i') end++;
+    if (*end == 'B') end++;
+    if (*end) return false;
+    *out = (uint64_t)v * mul;
+    return true;
+}
+
+/* Parse the whole line: options anywhere, the first bare word is the command. */
+static int parse_args(int argc, char **argv, cli_opts *o, bool *help, bool *version)
+{
+    bool no_more_flags = false;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (no_more_flags || a[0] != '-' || !a[1]) { /* "-" is standard input or output */
+            if (!o->cmd) o->cmd = a;
+            else if (o->nargs < 8) o->args[o->nargs++] = a;
+            else {
+                fprintf(stderr, "cos: too many arguments\n");
+                return EXIT_USAGE;
+            }
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            no_more_flags = true;
+            continue;
+        }
+        /* --name=value or --name value */
+        char name[64];
+        const char *v = NULL;
+        char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        if (eq && (size_t)(eq - a) < sizeof name) {
+            memcpy(name, a, (size_t)(eq - a));
+            name[eq - a] = '\0';
+            v = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a);
+        }
+        bool takes_value = false;
+        for (size_t k = 0; k < NELEM(VALUE_FLAGS); k++) takes_value |= !strcmp(name, VALUE_FLAGS[k]);
+        takes_value |= !strcmp(name, "-o");
+        bool value_in_next = false;
+        if (takes_value && !v) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "cos: %s needs a value\n", name);
+                return EXIT_USAGE;
+            }
+            v = argv[i + 1];
+            value_in_next = true;
+        } else if (!takes_value && v) {
+            fprintf(stderr, "cos: %s takes no value\n", name);
+            return EXIT_USAGE;
+        }
+#define IS(s) (!strcmp(name, s))
+        if (IS("--secret-key")) {
+            /* keep the key out of `ps` from here on: copy it, then blank the argument */
+            char *copy = strdup(v);
+            if (!copy) return EXIT_FAIL;
+            memset((char *)v, 'x', strlen(v));
+            v = copy;
+            o->secret_key = copy;
+        } else if (IS("--secret-id")) o->secret_id = v;
+        else if (IS("--secret-key-file")) o->secret_key_file = v;
+        else if (IS("--token")) o->token = v;
+        else if (IS("--region")) o->region = v;
+        else if (IS("--endpoint")) o->endpoint = v;
+        else if (IS("--profile")) o->profile = v;
+        else if (IS("--output") || IS("-o")) {
+            if (!strcmp(v, "json")) o->json = true;
+            else if (!strcmp(v, "text")) o->json = false;
+            else {
+                fprintf(stderr, "cos: --output must be text or json, not '%s'\n", v);
+                return EXIT_USAGE;
+            }
+        } else if (IS("--method")) o->method = v;
+        else if (IS("--key")) o->key = v;
+        else if (IS("--pathname")) o->pathname = v;
+        else if (IS("--key-time")) o->key_time = v;
+        else if (IS("--query") || IS("--header") || IS("--meta") || IS("--exclude") || IS("--include")) {
+            int *n = IS("--query") ? &o->nquery : IS("--header") ? &o->nheaders : IS("--meta") ? &o->nmeta : &o->nfilters;
+            if (*n >= CLI_MAX_LIST) {
+                fprintf(stderr, "cos: too many %s options\n", name);
+                return EXIT_USAGE;
+            }
+            if (IS("--meta") && !strchr(v, '=')) {
+                fprintf(stderr, "cos: --meta %s: expected NAME=VALUE\n", v);
+                return EXIT_USAGE;
+            }
+            if (IS("--query")) o->query[(*n)++] = v;
+            else if (IS("--header")) o->headers[(*n)++] = v;
+            else if (IS("--meta")) o->meta[(*n)++] = v;
+            else {
+                o->filter_include[*n] = IS("--include");
+                o->filters[(*n)++] = v;
+            }
+        } else if (IS("--expires") || IS("--parallel") || IS("--start-time") || IS("--chunk-size")) {
+            uint64_t n = 0;
+            if (!parse_u64(v, &n) || (!IS("--chunk-size") && !IS("--start-time") && n > 1000000000)) {
+                fprintf(stderr, "cos: %s %s: expected a number\n", name, v);
+                return EXIT_USAGE;
+            }
+            if (IS("--expires")) o->expires = (int)n;
+            else if (IS("--parallel")) o->parallel = (int)n;
+            else if (IS("--start-time")) o->start_time = (int64_t)n;
+            else o->chunk_size = n;
+        } else if (IS("--storage-class")) o->storage_class = v;
+        else if (IS("--acl")) o->acl = v;
+        else if (IS("--content-type")) o->content_type = v;
+        else if (IS("--cache-control")) o->cache_control = v;
+        else if (IS("--sse")) {
+            if (strcmp(v, "AES256") != 0) {
+                fprintf(stderr, "cos: --sse %s: only AES256 (SSE-COS) is supported\n", v);
+                return EXIT_USAGE;
+            }
+            o->sse = v;
+        } else if (IS("--help") || IS("-h")) *help = true;
+        else if (IS("--version")) *version = true;
+        else if (IS("--path-style")) o->path_style = true;
+        else if (IS("--json")) o->json = true;
+        else if (IS("--quiet") || IS("-q")) o->quiet = true;
+        else if (IS("--verbose") || IS("-v")) o->verbose = true;
+        else if (IS("--recursive") || IS("-r")) o->recursive = true;
+        else if (IS("-l")) o->long_form = true;
+        else if (IS("--force") || IS("-f")) o->force = true;
+        else if (IS("--dryrun") || IS("--dry-run")) o->dryrun = true;
+        else if (IS("--delete")) o->delete_extra = true;
+        else if (IS("--size-only")) o->size_only = true;
+        else if (IS("--mtime")) o->mtime = true;
+        else if (IS("--no-follow-symlinks")) o->no_follow_symlinks = true;
+        else if (IS("--no-sign-host")) o->no_sign_host = true;
+        else {
+            fprintf(stderr, "cos: unknown option %s\n", a);
+            return EXIT_USAGE;
+        }
+#undef IS
+        if (value_in_next) i++;
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage_all(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
-    }
-    if (!strcmp(argv[1], "--version")) {
-        printf("cos %s\n", cos_version());
+    cli_opts o;
+    memset(&o, 0, sizeof o);
+    bool help = false, version = false;
+    int prc = parse_args(argc, argv, &o, &help, &version);
+    if (version) {
+        if (o.json) printf("{\"version\":\"%s\"}\n", cos_version());
+        else printf("cos %s\n", cos_version());
         return 0;
     }
-    const char *cmd = argv[1];
+    if (o.cmd && !strcmp(o.cmd, "help")) {
+        if (o.nargs) return usage_cmd(o.args[0], stdout, 0);
+        usage_all(stdout);
+        return 0;
+    }
     bool known = false;
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) known |= !strcmp(COMMANDS[i].name, cmd);
-    if (!known) {
-        fprintf(stderr, "cos: unknown command '%s'\n", cmd);
+    for (size_t i = 0; o.cmd && i < NCOMMANDS; i++) known |= !strcmp(COMMANDS[i].name, o.cmd);
+    if (help) {
+        if (known) return usage_cmd(o.cmd, stdout, 0);
+        usage_all(stdout);
+        return 0;
+    }
+    if (!o.cmd) {
         usage_all(stderr);
         return EXIT_USAGE;
     }
-    cli_opts o;
-    memset(&o, 0, sizeof o);
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define VAL(name, field) if (!strcmp(a, name)) { if (!v) return usage_cmd(cmd, stderr, EXIT_USAGE); o.field = v; i++; continue; }
-        VAL("--secret-id", secret_id) VAL("--secret-key", secret_key) VAL("--token", token) VAL("--region", region)
-        VAL("--endpoint", endpoint) VAL("--profile", profile) VAL("--method", method) VAL("--key", key)
-        VAL("--pathname", pathname) VAL("--key-time", key_time)
-#undef VAL
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_cmd(cmd, stdout, 0);
-        if (!strcmp(a, "--path-style")) { o.path_style = true; continue; }
-        if (!strcmp(a, "--json")) { o.json = true; continue; }
-        if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) { o.quiet = true; continue; }
-        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) { o.verbose = true; continue; }
-        if (!strcmp(a, "-r") || !strcmp(a, "--recursive")) { o.recursive = true; continue; }
-        if (!strcmp(a, "-l")) { o.long_form = true; continue; }
-        if (!strcmp(a, "--force") || !strcmp(a, "-f")) { o.force = true; continue; }
-        if (!strcmp(a, "--no-sign-host")) { o.no_sign_host = true; continue; }
-        if ((!strcmp(a, "--query") || !strcmp(a, "--header")) && v) {
-            if (a[2] == 'q' && o.nquery < 32) o.query[o.nquery++] = v;
-            if (a[2] == 'h' && o.nheaders < 32) o.headers[o.nheaders++] = v;
-            i++;
-            continue;
-        }
-        if ((!strcmp(a, "--expires") || !strcmp(a, "--parallel") || !strcmp(a, "--start-time") || !strcmp(a, "--chunk-size")) && v) {
-            long long n = atoll(v);
-            if (a[2] == 'e') o.expires = (int)n;
-            else if (a[2] == 'p') o.parallel = (int)n;
-            else if (a[2] == 's') o.start_time = n;
-            else o.chunk_size = (uint64_t)n;
-            i++;
-            continue;
-        }
-        if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "cos %s: unknown option %s\n", cmd, a);
-            return usage_cmd(cmd, stderr, EXIT_USAGE);
-        }
-        if (o.nargs < 8) o.args[o.nargs++] = a;
+    if (!known) {
+        fprintf(stderr, "cos: unknown command '%s'\n", o.cmd);
+        usage_all(stderr);
+        return EXIT_USAGE;
     }
-    if (!strcmp(cmd, "sign")) return cmd_sign(&o);
+    if (prc) return usage_cmd(o.cmd, stderr, prc);
+    if (o.size_only && o.mtime) {
+        fprintf(stderr, "cos: --size-only and --mtime are exclusive\n");
+        return EXIT_USAGE;
+    }
+    if (!strcmp(o.cmd, "completion") || !strcmp(o.cmd, "config") || !strcmp(o.cmd, "sign")) {
+        int rc = !strcmp(o.cmd, "completion") ? cmd_completion(&o) : !strcmp(o.cmd, "config") ? cmd_config(&o) : cmd_sign(&o);
+        free((char *)o.secret_key);
+        return rc;
+    }
     struct sigaction act;
     memset(&act, 0, sizeof act);
     act.sa_handler = on_sigint;
     sigaction(SIGINT, &act, NULL);
-    cos_client *c = NULL;
-    int rc = cli_client(&o, &c);
+    signal(SIGPIPE, SIG_IGN); /* `cos cp cos://b/k - | head` ends with an error, not a signal */
+    cli_settings s;
+    int rc = cli_resolve(&o, &s);
     if (rc) return rc;
-    if (!strcmp(cmd, "ls")) rc = cmd_ls(c, &o);
-    else if (!strcmp(cmd, "mb")) rc = simple_bucket_op(c, &o, "mb", COS_OP_PUT_BUCKET);
-    else if (!strcmp(cmd, "rb")) rc = cmd_rb(c, &o);
-    else if (!strcmp(cmd, "cp")) rc = cmd_cp(c, &o);
-    else if (!strcmp(cmd, "mv")) rc = cmd_mv(c, &o);
-    else if (!strcmp(cmd, "rm")) rc = cmd_rm(c, &o);
-    else if (!strcmp(cmd, "stat")) rc = cmd_stat(c, &o);
-    else if (!strcmp(cmd, "cat")) rc = cmd_cat(c, &o);
-    else if (!strcmp(cmd, "presign")) rc = cmd_presign(c, &o);
-    else if (!strcmp(cmd, "sync")) rc = cmd_sync(c, &o);
-    else if (!strcmp(cmd, "du")) rc = cmd_du(c, &o);
+    cos_client *c = NULL;
+    rc = cli_client(&o, &s, !strcmp(o.cmd, "presign"), &c);
+    if (rc) {
+        cli_settings_free(&s);
+        return rc;
+    }
+    if (!strcmp(o.cmd, "ls")) rc = cmd_ls(c, &o);
+    else if (!strcmp(o.cmd, "mb")) rc = simple_bucket_op(c, &o, "mb", COS_OP_PUT_BUCKET);
+    else if (!strcmp(o.cmd, "rb")) rc = cmd_rb(c, &o);
+    else if (!strcmp(o.cmd, "cp")) rc = cmd_cp(c, &o, &s);
+    else if (!strcmp(o.cmd, "mv")) rc = cmd_mv(c, &o, &s);
+    else if (!strcmp(o.cmd, "rm")) rc = cmd_rm(c, &o);
+    else if (!strcmp(o.cmd, "stat")) rc = cmd_stat(c, &o);
+    else if (!strcmp(o.cmd, "cat")) rc = cmd_cat(c, &o);
+    else if (!strcmp(o.cmd, "presign")) rc = cmd_presign(c, &o);
+    else if (!strcmp(o.cmd, "sync")) rc = cmd_sync(c, &o, &s);
+    else if (!strcmp(o.cmd, "du")) rc = cmd_du(c, &o);
     cos_client_free(c);
+    cli_settings_free(&s);
+    free((char *)o.secret_key);
     return rc;
 }

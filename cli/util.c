@@ -1,10 +1,15 @@
 /*
- * util.c — the CLI's client setup (flags > environment > INI profile),
- * error reporting with distinct exit codes, and the progress bar.
+ * util.c — the CLI's settings (flags > environment > profile > [default]),
+ * its client, error reporting with distinct exit codes, the aggregate
+ * progress line, the report every command prints, and the two bulk
+ * primitives that must always end: listings and bulk deletes.
  */
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,28 +27,61 @@ bool cli_parse_url(const char *s, cos_url *u)
     size_t n = slash ? (size_t)(slash - b) : strlen(b);
     if (n == 0 || n >= sizeof u->bucket) return false;
     memcpy(u->bucket, b, n);
+    if (slash && strlen(slash + 1) >= sizeof u->key) return false;
     snprintf(u->key, sizeof u->key, "%s", slash ? slash + 1 : "");
     u->is_cos = true;
     return true;
 }
 
-/* ~/.config/cos/config: [default] / [profile NAME] sections of key = value. */
-static char *ini_get(const char *profile, const char *name)
+void cli_dir_prefix(const char *key, char *out, size_t n)
+{
+    size_t l = strlen(key);
+    snprintf(out, n, "%s%s", key, l && key[l - 1] != '/' ? "/" : "");
+}
+
+/* ------------------------------------------------------------------ settings */
+
+const char *cli_config_path(char *buf, size_t n)
 {
     const char *path = getenv("COS_CONFIG");
-    char buf[1024];
-    if (!path) {
-        const char *home = getenv("HOME");
-        if (!home) return NULL;
-        snprintf(buf, sizeof buf, "%s/.config/cos/config", home);
-        path = buf;
+    if (path && *path) return path;
+    const char *home = getenv("HOME");
+    if (!home) return NULL;
+    snprintf(buf, n, "%s/.config/cos/config", home);
+    return buf;
+}
+
+/* ~/.config/cos/config: [default] / [profile NAME] (or [NAME]) sections of key = value. */
+typedef struct ini_entry {
+    char *section, *key, *value;
+} ini_entry;
+typedef struct ini {
+    ini_entry *e;
+    size_t n;
+    char **sections;
+    size_t nsections;
+} ini;
+
+static void ini_free(ini *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->e[i].section);
+        free(f->e[i].key);
+        free(f->e[i].value);
     }
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    char line[1024], section[256] = "";
-    char *found = NULL;
-    const char *want = profile ? profile : "default";
-    while (fgets(line, sizeof line, f)) {
+    for (size_t i = 0; i < f->nsections; i++) free(f->sections[i]);
+    free(f->e);
+    free(f->sections);
+    memset(f, 0, sizeof *f);
+}
+
+static void ini_load(const char *path, ini *f)
+{
+    memset(f, 0, sizeof *f);
+    FILE *fp = path ? fopen(path, "r") : NULL;
+    if (!fp) return;
+    char line[4096], section[256] = "";
+    while (fgets(line, sizeof line, fp)) {
         char *l = line;
         while (*l == ' ' || *l == '\t') l++;
         l[strcspn(l, "\r\n")] = '\0';
@@ -53,52 +91,147 @@ static char *ini_get(const char *profile, const char *name)
             if (e) *e = '\0';
             const char *s = l + 1;
             if (!strncmp(s, "profile ", 8)) s += 8;
+            while (*s == ' ') s++;
             snprintf(section, sizeof section, "%s", s);
+            char **ns = realloc(f->sections, (f->nsections + 1) * sizeof *ns);
+            if (!ns) break;
+            f->sections = ns;
+            f->sections[f->nsections++] = strdup(section);
             continue;
         }
-        if (strcmp(section, want) != 0) continue;
         char *eq = strchr(l, '=');
         if (!eq) continue;
         *eq = '\0';
         char *k = l, *v = eq + 1;
-        while (*v == ' ') v++;
-        size_t kl = strlen(k);
+        while (*v == ' ' || *v == '\t') v++;
+        size_t kl = strlen(k), vl = strlen(v);
         while (kl && (k[kl - 1] == ' ' || k[kl - 1] == '\t')) k[--kl] = '\0';
-        if (!strcmp(k, name)) {
-            free(found);
-            found = strdup(v);
-        }
+        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) v[--vl] = '\0';
+        ini_entry *ne = realloc(f->e, (f->n + 1) * sizeof *ne);
+        if (!ne) break;
+        f->e = ne;
+        f->e[f->n++] = (ini_entry){ strdup(section), strdup(k), strdup(v) };
     }
-    fclose(f);
-    return found;
+    fclose(fp);
 }
 
-static const char *pick(const char *flag, const char *env, const char *profile, const char *ini_name, char **owned)
+static bool ini_has(const ini *f, const char *section)
 {
-    if (flag) return flag;
-    const char *e = getenv(env);
-    if (e && *e) return e;
-    *owned = ini_get(profile, ini_name);
-    return *owned;
+    for (size_t i = 0; i < f->nsections; i++)
+        if (!strcmp(f->sections[i], section)) return true;
+    return false;
 }
 
-int cli_client(const cli_opts *o, cos_client **out)
+static const char *ini_get(const ini *f, const char *section, const char *key)
+{
+    const char *found = NULL; /* the last one wins, as in most INI readers */
+    for (size_t i = 0; section && i < f->n; i++)
+        if (!strcmp(f->e[i].section, section) && !strcmp(f->e[i].key, key)) found = f->e[i].value;
+    return found && *found ? found : NULL;
+}
+
+static char *read_secret_file(const char *path)
+{
+    FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!fp) {
+        fprintf(stderr, "cos: --secret-key-file %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char line[1024] = "";
+    char *ok = fgets(line, sizeof line, fp);
+    if (fp != stdin) fclose(fp);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!ok || !line[0]) {
+        fprintf(stderr, "cos: --secret-key-file %s: no key in it\n", path);
+        return NULL;
+    }
+    char *s = strdup(line);
+    memset(line, 0, sizeof line);
+    return s;
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+int cli_resolve(const cli_opts *o, cli_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    const char *env_profile = getenv("COS_PROFILE");
+    if (env_profile && !*env_profile) env_profile = NULL;
+    const char *profile = o->profile ? o->profile : env_profile;
+    char pbuf[1024];
+    const char *path = cli_config_path(pbuf, sizeof pbuf);
+    ini f;
+    ini_load(path, &f);
+    if (profile && strcmp(profile, "default") != 0 && !ini_has(&f, profile)) {
+        fprintf(stderr, "cos: profile '%s' not found in %s", profile, path ? path : "~/.config/cos/config");
+        if (f.nsections) {
+            fprintf(stderr, " (profiles there:");
+            for (size_t i = 0; i < f.nsections; i++) fprintf(stderr, " %s", f.sections[i]);
+            fprintf(stderr, ")");
+        }
+        fprintf(stderr, "; `cos config --profile %s` writes it\n", profile);
+        ini_free(&f);
+        return EXIT_USAGE;
+    }
+    if (profile && !strcmp(profile, "default")) profile = NULL;
+    s->profile = dup_or_null(profile);
+    /* an explicit --profile beats the environment (as in aws-cli); COS_PROFILE does not */
+    struct { char **out; const char *flag, *env, *name; } F[] = {
+        { &s->secret_id, o->secret_id, "COS_SECRET_ID", "secret_id" },
+        { &s->secret_key, o->secret_key, "COS_SECRET_KEY", "secret_key" },
+        { &s->token, o->token, "COS_SECURITY_TOKEN", "security_token" },
+        { &s->region, o->region, "COS_REGION", "region" },
+        { &s->endpoint, o->endpoint, "COS_ENDPOINT", "endpoint" },
+        { &s->path_style, o->path_style ? "true" : NULL, "COS_PATH_STYLE", "path_style" },
+    };
+    for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
+        const char *v = F[i].flag;
+        const char *env = getenv(F[i].env);
+        if (env && !*env) env = NULL;
+        if (!v && o->profile) v = ini_get(&f, profile, F[i].name);
+        if (!v) v = env;
+        if (!v && profile) v = ini_get(&f, profile, F[i].name);
+        if (!v) v = ini_get(&f, "default", F[i].name);
+        *F[i].out = dup_or_null(v);
+    }
+    ini_free(&f);
+    if (!o->secret_key && o->secret_key_file) {
+        char *k = read_secret_file(o->secret_key_file);
+        if (!k) {
+            cli_settings_free(s);
+            return EXIT_USAGE;
+        }
+        free(s->secret_key);
+        s->secret_key = k;
+    }
+    return 0;
+}
+
+void cli_settings_free(cli_settings *s)
+{
+    if (s->secret_key) memset(s->secret_key, 0, strlen(s->secret_key));
+    free(s->secret_id);
+    free(s->secret_key);
+    free(s->token);
+    free(s->region);
+    free(s->endpoint);
+    free(s->path_style);
+    free(s->profile);
+    memset(s, 0, sizeof *s);
+}
+
+int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_client **out)
 {
     cos_config cfg;
     cos_config_init(&cfg);
-    const char *profile = o->profile ? o->profile : getenv("COS_PROFILE");
-    char *own[8] = { 0 };
-    cfg.secret_id = pick(o->secret_id, "COS_SECRET_ID", profile, "secret_id", &own[0]);
-    cfg.secret_key = pick(o->secret_key, "COS_SECRET_KEY", profile, "secret_key", &own[1]);
-    cfg.security_token = pick(o->token, "COS_SECURITY_TOKEN", profile, "security_token", &own[2]);
-    cfg.region = pick(o->region, "COS_REGION", profile, "region", &own[3]);
-    const char *endpoint = pick(o->endpoint, "COS_ENDPOINT", profile, "endpoint", &own[4]);
-    const char *ps = getenv("COS_PATH_STYLE");
-    char *ini_ps = NULL;
-    if (!ps) ps = ini_ps = ini_get(profile, "path_style");
-    if (!cfg.region) cfg.region = "ap-guangzhou";
+    cfg.secret_id = s->secret_id;
+    cfg.secret_key = s->secret_key;
+    cfg.security_token = s->token;
+    cfg.region = s->region ? s->region : "ap-guangzhou";
+    const char *ps = s->path_style;
+    cfg.force_path_style = ps && (!strcmp(ps, "1") || !strcasecmp(ps, "true") || !strcasecmp(ps, "yes"));
+    const char *endpoint = s->endpoint;
     if (endpoint && *endpoint) {
-        /* a local server: connect there, keep the virtual-hosted names (or path style) */
         cfg.protocol = "http:";
         if (!strncmp(endpoint, "https://", 8)) {
             cfg.protocol = "https:";
@@ -106,31 +239,40 @@ int cli_client(const cli_opts *o, cos_client **out)
         } else if (!strncmp(endpoint, "http://", 7)) {
             endpoint += 7;
         }
-        cfg.connect_to = endpoint;
+        if (for_urls) {
+            /* a URL handed to someone else must name the endpoint itself, so the
+             * bucket goes in the path */
+            cfg.domain = endpoint;
+            cfg.service_domain = endpoint;
+            cfg.force_path_style = true;
+        } else {
+            /* connect there, keep the virtual-hosted names (or path style) */
+            cfg.connect_to = endpoint;
+        }
     }
-    cfg.force_path_style = o->path_style || (ps && (!strcmp(ps, "1") || !strcasecmp(ps, "true")));
     if (o->parallel > 0) cfg.chunk_parallel_limit = o->parallel;
+    cfg.file_parallel_limit = 8; /* the files a tree operation keeps in flight (xfer.c) */
     if (o->chunk_size) cfg.chunk_size = o->chunk_size;
     cfg.progress_interval_ms = 200;
     cfg.simple_upload_method = COS_SIMPLE_UPLOAD_PUT;
     if (!cfg.secret_id || !cfg.secret_key) {
-        fprintf(stderr, "cos: no credentials: set --secret-id/--secret-key, COS_SECRET_ID/COS_SECRET_KEY, "
-                        "or secret_id/secret_key in ~/.config/cos/config\n");
-        for (int i = 0; i < 8; i++) free(own[i]);
-        free(ini_ps);
+        fprintf(stderr, "cos: no credentials%s%s%s: set --secret-id with --secret-key (or --secret-key-file), "
+                        "COS_SECRET_ID/COS_SECRET_KEY, or secret_id/secret_key in ~/.config/cos/config "
+                        "(`cos config` writes it)\n",
+                s->profile ? " in profile '" : "", s->profile ? s->profile : "", s->profile ? "' or [default]" : "");
         return EXIT_AUTH;
     }
     cos_error *err = NULL;
     int rc = cos_client_new(out, &cfg, &err);
-    for (int i = 0; i < 8; i++) free(own[i]);
-    free(ini_ps);
     if (rc) return cli_fail("configuration", rc, err);
     return 0;
 }
 
+
+
 int cli_fail(const char *what, int rc, cos_error *err)
 {
-    cli_progress_end();
+    cli_meter_clear();
     const char *code = err && err->code ? err->code : NULL;
     if (code)
         fprintf(stderr, "cos: %s: %s: %s (request id %s)\n", what, code, cos_error_message(err),
@@ -165,29 +307,392 @@ void cli_human(uint64_t b, char out[32])
     else snprintf(out, 32, "%.1f %s", v, u[i]);
 }
 
-static bool g_bar_drawn;
-
-void cli_progress(void *ud, const cos_progress *p)
+void json_str(const char *s)
 {
-    const char *label = ud;
-    if (!cli_tty()) return; /* nothing but results when not on a terminal */
-    char done[32], total[32], speed[32];
-    cli_human(p->loaded, done);
-    cli_human(p->total, total);
-    cli_human((uint64_t)p->speed, speed);
-    int width = 30, fill = (int)(p->percent * width);
-    char bar[64];
-    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-    bar[width] = '\0';
-    double eta = p->speed > 0 ? (double)(p->total - p->loaded) / p->speed : 0;
-    fprintf(stderr, "\r%-24.24s [%s] %5.1f%% %s/%s %s/s ETA %.0fs ", label ? label : "", bar, p->percent * 100, done,
-            total, speed, eta);
-    fflush(stderr);
-    g_bar_drawn = true;
+    if (!s) { /* absent, as opposed to empty */
+        fputs("null", stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') printf("\\%c", ch);
+        else if (ch == '\n') fputs("\\n", stdout);
+        else if (ch == '\r') fputs("\\r", stdout);
+        else if (ch == '\t') fputs("\\t", stdout);
+        else if (ch < 0x20 || ch == 0x7f) printf("\\u%04x", ch);
+        else putchar(ch);
+    }
+    putchar('"');
 }
 
-void cli_progress_end(void)
+/* ------------------------------------------------------------------ progress */
+
+/* One line for a whole command: files done of all, bytes done of all, speed.
+ * Transfer callbacks run on worker threads, hence the lock. */
+static struct {
+    pthread_mutex_t mu;
+    bool on, drawn;
+    int files, done;
+    uint64_t bytes, bytes_done;
+    uint64_t loaded[CLI_METER_SLOTS]; /* of each transfer in flight */
+    struct timespec start;
+} M = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static double since(const struct timespec *t)
 {
-    if (g_bar_drawn) fputc('\n', stderr);
-    g_bar_drawn = false;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void meter_draw_locked(void)
+{
+    char done[32], total[32], speed[32];
+    uint64_t d = M.bytes_done;
+    for (int i = 0; i < CLI_METER_SLOTS; i++) d += M.loaded[i];
+    double secs = since(&M.start);
+    cli_human(d, done);
+    cli_human(M.bytes, total);
+    cli_human(secs > 0 ? (uint64_t)((double)d / secs) : 0, speed);
+    fprintf(stderr, "\r%d/%d files, %s of %s, %s/s   ", M.done, M.files, done, total, speed);
+    fflush(stderr);
+    M.drawn = true;
+}
+
+void cli_meter_start(const cli_opts *o, int files, uint64_t bytes)
+{
+    pthread_mutex_lock(&M.mu);
+    M.on = !o->quiet && cli_tty();
+    M.files = files;
+    M.done = 0;
+    M.bytes = bytes;
+    M.bytes_done = 0;
+    memset(M.loaded, 0, sizeof M.loaded);
+    clock_gettime(CLOCK_MONOTONIC, &M.start);
+    pthread_mutex_unlock(&M.mu);
+}
+
+void cli_meter_progress(void *ud, const cos_progress *p)
+{
+    uintptr_t slot = (uintptr_t)ud;
+    pthread_mutex_lock(&M.mu);
+    if (slot < CLI_METER_SLOTS) M.loaded[slot] = p->loaded;
+    if (M.on) meter_draw_locked();
+    pthread_mutex_unlock(&M.mu);
+}
+
+void cli_meter_file_done(int slot, uint64_t bytes)
+{
+    pthread_mutex_lock(&M.mu);
+    M.done++;
+    M.bytes_done += bytes;
+    if (slot >= 0 && slot < CLI_METER_SLOTS) M.loaded[slot] = 0;
+    if (M.on) meter_draw_locked();
+    pthread_mutex_unlock(&M.mu);
+}
+
+/* Take the line off the screen so that a result can be printed; the next
+ * progress report draws it again below. */
+void cli_meter_clear(void)
+{
+    pthread_mutex_lock(&M.mu);
+    if (M.drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    M.drawn = false;
+    pthread_mutex_unlock(&M.mu);
+}
+
+static void meter_redraw(void)
+{
+    pthread_mutex_lock(&M.mu);
+    if (M.on && M.done < M.files) meter_draw_locked();
+    pthread_mutex_unlock(&M.mu);
+}
+
+void cli_meter_end(void)
+{
+    pthread_mutex_lock(&M.mu);
+    if (M.drawn) {
+        fputs("\r\033[K", stderr); /* erase the line: results follow on stdout */
+        fflush(stderr);
+    }
+    M.drawn = false;
+    M.on = false;
+    pthread_mutex_unlock(&M.mu);
+}
+
+/* ------------------------------------------------------------------ report */
+
+static struct {
+    bool json, quiet, verbose, dryrun, summary, begun, first;
+    const char *cmd;
+    uint64_t transferred, bytes, unchanged, deleted, failed;
+} R;
+
+void cli_report_begin(const cli_opts *o)
+{
+    memset(&R, 0, sizeof R);
+    R.json = o->json;
+    R.quiet = o->quiet;
+    R.verbose = o->verbose;
+    R.dryrun = o->dryrun;
+    R.cmd = o->cmd;
+    R.summary = o->recursive || !strcmp(o->cmd, "sync");
+    R.begun = R.first = true;
+    if (R.json) {
+        printf("{\"command\":");
+        json_str(o->cmd);
+        printf(",\"dryrun\":%s,\"items\":[", o->dryrun ? "true" : "false");
+    }
+}
+
+void cli_report_item(const char *action, const char *src, const char *dst, uint64_t size, const char *code,
+                     const char *message)
+{
+    bool is_error = !strcmp(action, "error");
+    if (is_error) R.failed++;
+    else if (!strcmp(action, "delete")) R.deleted++;
+    else if (!strcmp(action, "skip")) R.unchanged++;
+    else {
+        R.transferred++;
+        R.bytes += size;
+    }
+    cli_meter_clear();
+    if (is_error) {
+        fprintf(stderr, "cos: %s: %s%s%s: %s%s%s\n", R.cmd, src ? src : "", dst ? " -> " : "", dst ? dst : "",
+                code ? code : "", code ? ": " : "", message ? message : "failed");
+    }
+    if (R.json) {
+        printf("%s{\"action\":", R.first ? "" : ",");
+        json_str(action);
+        if (src) {
+            printf(",\"source\":");
+            json_str(src);
+        }
+        if (dst) {
+            printf(",\"destination\":");
+            json_str(dst);
+        }
+        if (!is_error && strcmp(action, "delete") != 0) printf(",\"size\":%llu", (unsigned long long)size);
+        if (code) {
+            printf(",\"code\":");
+            json_str(code);
+        }
+        if (message) {
+            printf(",\"message\":");
+            json_str(message);
+        }
+        printf("}");
+        R.first = false;
+        return;
+    }
+    if (is_error || R.quiet) return;
+    if (!strcmp(action, "skip") && !R.verbose) return;
+    printf("%s%s: %s%s%s\n", R.dryrun ? "(dryrun) " : "", action, src ? src : "", dst ? " -> " : "", dst ? dst : "");
+    fflush(stdout);
+    meter_redraw();
+}
+
+void cli_report_count(const char *field, uint64_t n)
+{
+    if (!strcmp(field, "failed")) R.failed += n;
+    else if (!strcmp(field, "unchanged")) R.unchanged += n;
+}
+
+int cli_report_end(int rc)
+{
+    if (!R.begun) return rc;
+    R.begun = false;
+    cli_meter_end();
+    if (!rc && R.failed) rc = EXIT_FAIL;
+    if (R.json) {
+        printf("],\"transferred\":%llu,\"bytes\":%llu,\"unchanged\":%llu,\"deleted\":%llu,\"failed\":%llu,"
+               "\"exit_code\":%d}\n",
+               (unsigned long long)R.transferred, (unsigned long long)R.bytes, (unsigned long long)R.unchanged,
+               (unsigned long long)R.deleted, (unsigned long long)R.failed, rc);
+    } else if (R.summary && !R.quiet && !strcmp(R.cmd, "rm")) {
+        printf("%srm: %llu deleted, %llu failed\n", R.dryrun ? "(dryrun) " : "", (unsigned long long)R.deleted,
+               (unsigned long long)R.failed);
+    } else if (R.summary && !R.quiet) {
+        char h[32];
+        cli_human(R.bytes, h);
+        printf("%s%s: %llu transferred (%s), %llu unchanged, %llu deleted, %llu failed\n", R.dryrun ? "(dryrun) " : "",
+               R.cmd, (unsigned long long)R.transferred, h, (unsigned long long)R.unchanged,
+               (unsigned long long)R.deleted, (unsigned long long)R.failed);
+    }
+    fflush(stdout);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ listing */
+
+/* After this many truncated pages in a row with nothing in them, a listing is
+ * not going anywhere (a server can advance the marker forever without
+ * returning a key). */
+#define EMPTY_PAGES_LIMIT 100
+
+int cli_list(cos_client *c, const char *what, const char *bucket, const char *prefix, const char *delimiter,
+             cli_page_fn fn, void *ud)
+{
+    char *marker = NULL;
+    int empty_pages = 0, rc = 0;
+    bool warned = false;
+    size_t plen = strlen(prefix ? prefix : "");
+    for (;;) {
+        if (cli_interrupted) {
+            rc = EXIT_PAUSED;
+            break;
+        }
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = bucket;
+        r.prefix = prefix;
+        r.delimiter = delimiter;
+        r.marker = marker;
+        r.max_keys = 1000;
+        r.encoding_type = "url"; /* keys with control characters (\r) survive XML */
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int e = cos_get_bucket(c, &r, &res, &err);
+        if (e) {
+            rc = cli_fail(what, e, err);
+            break;
+        }
+        cos_list_objects_result *l = res->output.list_objects;
+        if (!l) {
+            cos_result_free(res);
+            break;
+        }
+        size_t all = l->contents_count;
+        const char *last_key = all ? l->contents[all - 1].key : NULL; /* before any reordering */
+        /* never act on what lies outside the prefix, whatever a server sends */
+        size_t keep = 0;
+        for (size_t i = 0; i < l->contents_count; i++) {
+            if (l->contents[i].key && !strncmp(l->contents[i].key, prefix ? prefix : "", plen)) {
+                if (keep != i) {
+                    cos_object_summary t = l->contents[keep];
+                    l->contents[keep] = l->contents[i];
+                    l->contents[i] = t;
+                }
+                keep++;
+            } else if (!warned) {
+                fprintf(stderr, "cos: %s: the server listed '%s', outside the prefix '%s'; ignored\n", what,
+                        l->contents[i].key ? l->contents[i].key : "", prefix ? prefix : "");
+                warned = true;
+            }
+        }
+        l->contents_count = keep; /* the rest stay allocated and are freed with the result */
+        rc = fn(ud, l);
+        l->contents_count = all;
+        const char *next = NULL;
+        if (!rc && l->is_truncated) {
+            next = l->next_marker && *l->next_marker ? l->next_marker
+                   : last_key ? last_key
+                   : l->common_prefixes_count ? l->common_prefixes[l->common_prefixes_count - 1].prefix : NULL;
+            if (!next || (marker && strcmp(next, marker) <= 0)) {
+                cli_meter_end();
+                fprintf(stderr, "cos: %s: the listing of cos://%s/%s did not advance (truncated, next marker '%s' "
+                                "after '%s'); stopped\n",
+                        what, bucket, prefix ? prefix : "", next ? next : "", marker ? marker : "");
+                rc = EXIT_FAIL;
+            } else if (all == 0 && l->common_prefixes_count == 0 && ++empty_pages >= EMPTY_PAGES_LIMIT) {
+                cli_meter_end();
+                fprintf(stderr, "cos: %s: %d truncated pages in a row listed nothing; stopped\n", what,
+                        EMPTY_PAGES_LIMIT);
+                rc = EXIT_FAIL;
+            } else {
+                if (all || l->common_prefixes_count) empty_pages = 0;
+                free(marker);
+                marker = strdup(next);
+            }
+        }
+        bool more = !rc && l->is_truncated;
+        cos_result_free(res);
+        if (!more) break;
+    }
+    free(marker);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ bulk delete */
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int cli_delete_keys(cos_client *c, const cli_opts *o, const char *bucket, char **keys, size_t n, bool *stalled)
+{
+    *stalled = false;
+    char url[1200];
+    bool failed = false;
+    for (size_t off = 0; off < n; off += 1000) {
+        size_t m = n - off < 1000 ? n - off : 1000;
+        if (o->dryrun) {
+            for (size_t i = 0; i < m; i++) {
+                snprintf(url, sizeof url, "cos://%s/%s", bucket, keys[off + i]);
+                cli_report_item("delete", url, NULL, 0, NULL, NULL);
+            }
+            continue;
+        }
+        if (cli_interrupted) return EXIT_PAUSED;
+        cos_object_id *ids = calloc(m, sizeof *ids);
+        char **sorted = malloc(m * sizeof *sorted);
+        bool *seen = calloc(m, sizeof *seen);
+        if (!ids || !sorted || !seen) {
+            free(ids);
+            free(sorted);
+            free(seen);
+            fprintf(stderr, "cos: %s: out of memory\n", o->cmd);
+            return EXIT_FAIL;
+        }
+        for (size_t i = 0; i < m; i++) ids[i].key = sorted[i] = keys[off + i];
+        qsort(sorted, m, sizeof *sorted, cmp_str);
+        cos_delete_request dr = { false, ids, m }; /* not quiet: what was deleted is checked */
+        cos_request d = COS_REQUEST_INIT;
+        d.bucket = bucket;
+        d.input.delete_objects = &dr;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_delete_multiple_object(c, &d, &res, &err);
+        free(ids);
+        if (rc) {
+            free(sorted);
+            free(seen);
+            return cli_fail(o->cmd, rc, err);
+        }
+        cos_delete_result *dres = res->output.deleted;
+        size_t deleted = 0;
+        for (size_t i = 0; dres && i < dres->deleted_count; i++) {
+            const char *k = dres->deleted[i].key ? dres->deleted[i].key : "";
+            char **hit = bsearch(&k, sorted, m, sizeof *sorted, cmp_str);
+            if (!hit || seen[hit - sorted]) continue; /* not asked for, or told twice */
+            seen[hit - sorted] = true;
+            deleted++;
+            snprintf(url, sizeof url, "cos://%s/%s", bucket, k);
+            cli_report_item("delete", url, NULL, 0, NULL, NULL);
+        }
+        for (size_t i = 0; dres && i < dres->errors_count; i++) {
+            const char *k = dres->errors[i].key ? dres->errors[i].key : "";
+            char **hit = bsearch(&k, sorted, m, sizeof *sorted, cmp_str);
+            if (hit) seen[hit - sorted] = true;
+            snprintf(url, sizeof url, "cos://%s/%s", bucket, k);
+            cli_report_item("error", url, NULL, 0, dres->errors[i].code ? dres->errors[i].code : "Error",
+                            dres->errors[i].message ? dres->errors[i].message : "not deleted");
+        }
+        for (size_t i = 0; i < m; i++)
+            if (!seen[i]) {
+                snprintf(url, sizeof url, "cos://%s/%s", bucket, sorted[i]);
+                cli_report_item("error", url, NULL, 0, "NotConfirmed", "the server did not report this key deleted");
+            }
+        if (dres && dres->errors_count) failed = true;
+        cos_result_free(res);
+        free(sorted);
+        free(seen);
+        if (deleted == 0) {
+            fprintf(stderr, "cos: %s: a bulk delete of %zu keys deleted none; stopped\n", o->cmd, m);
+            *stalled = true;
+            return EXIT_FAIL;
+        }
+    }
+    return failed ? EXIT_FAIL : 0;
 }

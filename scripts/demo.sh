@@ -43,9 +43,14 @@ step "$COS" cp $B/videos/big.bin "$WORK/big.back"
 step cmp "$WORK/big.bin" "$WORK/big.back"
 URL=$("$COS" presign $B/docs/small.txt --expires 600)
 echo "presigned: ${URL:0:100}..."
-step curl -sf --connect-to "::127.0.0.1:$PORT" -o "$WORK/small.back" "$URL"
+step curl -sf -o "$WORK/small.back" "$URL"
 step cmp "$WORK/small.txt" "$WORK/small.back"
 step "$COS" cp $B/videos/big.bin $B/archive/big-copy.bin
+mkdir -p "$WORK/site/css"; echo '<h1>hi</h1>' > "$WORK/site/index.html"; echo 'h1{}' > "$WORK/site/css/a.css"
+step "$COS" sync "$WORK/site" $B/site --content-type text/plain
+echo '<h1>hello</h1>' > "$WORK/site/index.html"; rm "$WORK/site/css/a.css"
+step "$COS" sync "$WORK/site" $B/site --delete
+step "$COS" sync $B/site "$WORK/site-copy"
 step "$COS" du $B
 step "$COS" rm $B/docs/small.txt
 step "$COS" rm $B/ -r --force

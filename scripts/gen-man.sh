@@ -13,7 +13,7 @@ COS=$1; OUT=$2
   echo '.SH DESCRIPTION'
   "$COS" --help | sed -e 's/\\/\\\\/g' -e 's/^-/\\-/' -e 's/$/\n.br/'
   echo '.SH COMMANDS'
-  for c in ls mb rb cp mv rm stat cat presign sign sync du; do
+  for c in ls mb rb cp mv rm stat cat presign sign sync du config completion; do
     echo ".SS $c"
     "$COS" "$c" --help | sed -e 's/\\/\\\\/g' -e 's/^-/\\-/' -e 's/$/\n.br/'
   done

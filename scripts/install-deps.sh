@@ -1,22 +1,42 @@
 #!/usr/bin/env bash
-# Install what cos-c needs on Debian 12, by package name. Idempotent: does
-# nothing when everything is already there.
+# Install what cos-c needs on Debian 12, by package name. Idempotent and
+# silent when everything is already there.
+#   install-deps.sh           install what is missing (needs root)
+#   install-deps.sh --ensure  what `make` runs first: nothing if all is there;
+#                             as root, install what is missing; otherwise print
+#                             the one command to run and fail
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libexpat1-dev libsqlite3-dev
       libmicrohttpd-dev libisal-dev nodejs npm openssl valgrind bc clang doxygen gnuplot-nox)
+ensure=0
+[ "${1:-}" = "--ensure" ] && ensure=1
 missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-# Node.js may come from elsewhere than Debian's package; accept any node >= 18.
-if command -v node >/dev/null && command -v npm >/dev/null; then
-  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+# Not Debian: nothing to check by package name; CMake names what it cannot find.
+if command -v dpkg-query >/dev/null; then
+  # one dpkg-query for all packages (make runs this on every build)
+  installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null | awk '/install ok installed/ {print $1}' || true)
+  for p in "${PKGS[@]}"; do
+    grep -qx "$p" <<<"$installed" || missing+=("$p")
+  done
 fi
-clean=(); for p in "${missing[@]}"; do [ -n "$p" ] && clean+=("$p"); done
-if [ ${#clean[@]} -gt 0 ]; then
-  echo "installing: ${clean[*]}"
+# Node.js may come from elsewhere than Debian's package; accept any node and npm on PATH.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  keep=(); for p in "${missing[@]}"; do [ "$p" = nodejs ] || [ "$p" = npm ] || keep+=("$p"); done
+  missing=("${keep[@]}")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    if [ $ensure -eq 1 ]; then
+      echo "cos-c needs: ${missing[*]}" >&2
+      echo "run once:  sudo bash scripts/install-deps.sh   (then the same make command again)" >&2
+    else
+      echo "install-deps.sh: run as root to install: ${missing[*]}" >&2
+    fi
+    exit 1
+  fi
+  echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${clean[@]}"
+  apt-get install -y -qq "${missing[@]}"
 fi

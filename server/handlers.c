@@ -190,6 +190,16 @@ static bool acl_allows_anonymous(req *r, const char *bucket_acl, const char *obj
     return read && !strcmp(acl, "public-read");
 }
 
+/* A store call failed (STORE_BUSY / STORE_FAILED; or -1, a row that vanished
+ * since the handler saw it): nothing was changed, and the answer says so. */
+static enum MHD_Result store_fail(req *r, int rc)
+{
+    if (rc == STORE_BUSY)
+        return send_error(r, "SlowDown", "The metadata store is busy (%s); please retry.", store_last_error());
+    return send_error(r, "InternalError", "The change was not made: %s",
+                      rc == STORE_FAILED ? store_last_error() : "the resource changed meanwhile");
+}
+
 /* 0 = allowed; otherwise an error was sent. */
 static int authorize(req *r, const char *sub, enum MHD_Result *ret)
 {
@@ -205,7 +215,12 @@ static int authorize(req *r, const char *sub, enum MHD_Result *ret)
     if (r->bucket) {
         char *pol = NULL;
         size_t len = 0;
-        if (store_config_get(r->srv->st, r->bucket, "policy", &pol, &len) == 0) {
+        int prc = store_config_get(r->srv->st, r->bucket, "policy", &pol, &len);
+        if (prc < -1) { /* an unreadable policy may deny: fail closed */
+            *ret = store_fail(r, prc);
+            return -1;
+        }
+        if (prc == 0) {
             sts_policy *p = sts_policy_parse(pol, len, NULL);
             sts_decision d = p ? sts_policy_eval(p, &a, "*") : STS_NO_MATCH;
             sts_policy_free(p);
@@ -236,8 +251,8 @@ static enum MHD_Result get_service(req *r)
     cos_list_buckets_result res = { 0 };
     cos_owner owner = { owner_id(r), cos_strdup(r->srv->cfg.appid) };
     res.owner = &owner;
-    store_bucket_list(r->srv->st, &res);
-    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_buckets_result, &res);
+    int lrc = store_bucket_list(r->srv->st, &res);
+    enum MHD_Result ret = lrc ? store_fail(r, lrc) : send_doc(r, 200, &cos_xs_list_buckets_result, &res);
     res.owner = NULL;
     free(owner.id);
     free(owner.display_name);
@@ -276,7 +291,7 @@ static enum MHD_Result put_bucket(req *r)
     const char *acl = canned_acl(req_header(r, "x-cos-acl"));
     if (!acl) return send_error(r, "InvalidArgument", "invalid x-cos-acl");
     int rc = store_bucket_create(r->srv->st, r->bucket, r->region, acl);
-    if (rc < 0) return send_error(r, "InternalError", "cannot create the bucket");
+    if (rc < 0) return store_fail(r, rc);
     if (rc > 0) return send_error(r, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.");
     return send_empty(r, 200);
 }
@@ -393,9 +408,9 @@ static enum MHD_Result put_config(req *r, const char *kind)
     }
     char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
     if (!k) return send_error(r, "InvalidArgument", "missing id");
-    store_config_put(r->srv->st, r->bucket, k, r->body.data ? r->body.data : "", r->body.len);
+    int rc = store_config_put(r->srv->st, r->bucket, k, r->body.data ? r->body.data : "", r->body.len);
     free(k);
-    return send_empty(r, !strcmp(kind, "policy") ? 204 : 200);
+    return rc ? store_fail(r, rc) : send_empty(r, !strcmp(kind, "policy") ? 204 : 200);
 }
 
 static enum MHD_Result get_config(req *r, const char *kind)
@@ -405,6 +420,7 @@ static enum MHD_Result get_config(req *r, const char *kind)
     size_t len = 0;
     int rc = k ? store_config_get(r->srv->st, r->bucket, k, &body, &len) : -1;
     free(k);
+    if (rc < -1) return store_fail(r, rc);
     if (rc != 0) {
         if (!strcmp(kind, "versioning")) {
             cos_versioning_configuration v = { NULL };
@@ -430,9 +446,9 @@ static enum MHD_Result get_config(req *r, const char *kind)
 static enum MHD_Result delete_config(req *r, const char *kind)
 {
     char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
-    if (k) store_config_delete(r->srv->st, r->bucket, k);
+    int rc = k ? store_config_delete(r->srv->st, r->bucket, k) : 0;
     free(k);
-    return send_empty(r, 204);
+    return rc ? store_fail(r, rc) : send_empty(r, 204);
 }
 
 /* ---------------------------------------------------------------- listings */
@@ -500,15 +516,15 @@ static int max_keys_arg(req *r, const char *name, int def)
     return n > 1000 ? 1000 : (int)n;
 }
 
-static void run_listing(req *r, list_ctx *c, const char *after)
+static int run_listing(req *r, list_ctx *c, const char *after)
 {
     c->r = r;
     char *id = owner_id(r);
     c->owner = calloc(1, sizeof *c->owner);
     c->owner->id = id;
     c->owner->display_name = cos_strdup(r->srv->cfg.appid);
-    /* with a delimiter, skip past a common prefix the marker ends inside of */
-    store_object_scan(r->srv->st, r->bucket, c->prefix, after, list_cb, c);
+    /* with a delimiter, the store skips past a common prefix the marker ends inside of */
+    return store_object_list(r->srv->st, r->bucket, c->prefix, c->delimiter, after, list_cb, c);
 }
 
 static void free_listing(list_ctx *c)
@@ -539,7 +555,11 @@ static enum MHD_Result get_bucket(req *r)
     c.delimiter = req_arg(r, "delimiter");
     c.max = max_keys_arg(r, "max-keys", 1000);
     const char *marker = req_arg(r, "marker");
-    run_listing(r, &c, marker);
+    int lrc = run_listing(r, &c, marker);
+    if (lrc) {
+        free_listing(&c);
+        return store_fail(r, lrc);
+    }
     cos_list_objects_result res = { 0 };
     res.name = r->bucket;
     res.encoding_type = enc ? (char *)"url" : NULL;
@@ -566,7 +586,11 @@ static enum MHD_Result list_versions(req *r)
     c.delimiter = req_arg(r, "delimiter");
     c.max = max_keys_arg(r, "max-keys", 1000);
     const char *marker = req_arg(r, "key-marker");
-    run_listing(r, &c, marker);
+    int lrc = run_listing(r, &c, marker);
+    if (lrc) {
+        free_listing(&c);
+        return store_fail(r, lrc);
+    }
     cos_list_versions_result res = { 0 };
     res.name = r->bucket;
     res.encoding_type = req_arg(r, "encoding-type") ? (char *)"url" : NULL;
@@ -605,7 +629,15 @@ static enum MHD_Result list_uploads(req *r)
     upload_row *rows = NULL;
     size_t n = 0;
     const char *prefix = req_arg(r, "prefix");
-    store_uploads_list(r->srv->st, r->bucket, prefix, &rows, &n);
+    int lrc = store_uploads_list(r->srv->st, r->bucket, prefix, &rows, &n);
+    if (lrc) {
+        for (size_t i = 0; i < n; i++) {
+            free(rows[i].key);
+            free(rows[i].upload_id);
+        }
+        free(rows);
+        return store_fail(r, lrc);
+    }
     cos_list_multipart_uploads_result res = { 0 };
     res.bucket = r->bucket;
     res.encoding_type = req_arg(r, "encoding-type") ? (char *)"url" : NULL;
@@ -653,12 +685,22 @@ static enum MHD_Result delete_multiple(req *r)
     }
     cos_delete_result res = { 0 };
     res.deleted = calloc(d->objects_count + 1, sizeof *res.deleted);
+    res.errors = calloc(d->objects_count + 1, sizeof *res.errors);
     for (size_t i = 0; i < d->objects_count; i++) {
         if (!d->objects[i].key) continue;
-        store_object_delete(r->srv->st, r->bucket, d->objects[i].key); /* absent keys count as deleted, as in COS */
-        if (!d->quiet) res.deleted[res.deleted_count++].key = d->objects[i].key;
+        int rc = store_object_delete(r->srv->st, r->bucket, d->objects[i].key);
+        if (rc == 0 || rc == -1) { /* absent keys count as deleted, as in COS */
+            if (!d->quiet) res.deleted[res.deleted_count++].key = d->objects[i].key;
+            continue;
+        }
+        cos_delete_error *e = &res.errors[res.errors_count++]; /* quiet mode lists errors too */
+        e->key = d->objects[i].key;
+        e->code = rc == STORE_BUSY ? "SlowDown" : "InternalError";
+        e->message = cos_sprintf("The object was not deleted: %s", store_last_error());
     }
     ret = send_doc(r, 200, &cos_xs_delete_result, &res);
+    for (size_t i = 0; i < res.errors_count; i++) free(res.errors[i].message);
+    free(res.errors);
     free(res.deleted);
     cos_xml_free(&cos_xs_delete_request, d);
     return ret;
@@ -682,9 +724,10 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     m.storage_class = (char *)(sc ? sc : "STANDARD");
     m.acl = (char *)(acl ? acl : "default");
     snprintf(m.data_id, sizeof m.data_id, "%s", w->data_id);
-    if (store_object_put(r->srv->st, &m) != 0) {
+    int rc = store_object_put(r->srv->st, &m);
+    if (rc != 0) {
         data_unlink(r->srv->st, w->data_id);
-        return send_error(r, "InternalError", "cannot commit the object");
+        return store_fail(r, rc);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     char crcs[32];
@@ -701,9 +744,11 @@ static enum MHD_Result put_object(req *r)
         r->w_open = true;
     }
     unsigned char md5[16];
-    if (data_finish(r->srv->st, &r->w, md5) != 0) {
+    int frc = data_finish(r->srv->st, &r->w, md5);
+    if (frc != 0) {
         r->w_open = false;
-        return send_error(r, "InternalError", "cannot store the object: %s", strerror(r->w.error));
+        return frc == -1 ? send_error(r, "InternalError", "cannot store the object: %s", strerror(r->w.error))
+                         : store_fail(r, frc);
     }
     r->w_open = false;
     const char *want = req_header(r, "Content-MD5");
@@ -745,10 +790,11 @@ static enum MHD_Result post_object(req *r)
         }
     }
     unsigned char md5[16];
-    if (data_finish(r->srv->st, &r->w, md5) != 0) {
+    int frc = data_finish(r->srv->st, &r->w, md5);
+    if (frc != 0) {
         r->w_open = false;
         cos_buf_free(&k);
-        return send_error(r, "InternalError", "cannot store the object");
+        return frc == -1 ? send_error(r, "InternalError", "cannot store the object") : store_fail(r, frc);
     }
     r->w_open = false;
     free(r->key);
@@ -855,8 +901,8 @@ static void free_segments(void *cls)
 static enum MHD_Result get_object_try(req *r, bool head, int attempt)
 {
     obj_meta m;
-    if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0)
-        return send_error(r, "NoSuchKey", "The specified key does not exist.");
+    int grc = store_object_get(r->srv->st, r->bucket, r->key, &m);
+    if (grc != 0) return grc == -1 ? send_error(r, "NoSuchKey", "The specified key does not exist.") : store_fail(r, grc);
     int cond = check_conditions(r, &m);
     if (cond) {
         enum MHD_Result ret;
@@ -925,8 +971,9 @@ static enum MHD_Result get_object(req *r, bool head) { return get_object_try(r, 
 
 static enum MHD_Result delete_object(req *r)
 {
-    store_object_delete(r->srv->st, r->bucket, r->key); /* deleting a missing key is not an error in COS */
-    return send_empty(r, 204);
+    int rc = store_object_delete(r->srv->st, r->bucket, r->key);
+    return rc == 0 || rc == -1 ? send_empty(r, 204) /* deleting a missing key is not an error in COS */
+                               : store_fail(r, rc);
 }
 
 /* "bucket-appid.cos.region.myqcloud.com/key" or "/bucket-appid/key" (key URL-encoded). */
@@ -985,9 +1032,9 @@ static enum MHD_Result copy_object(req *r)
     int brc = data_begin(r->srv->st, &w);
     w.no_hash = true;
     if (brc != 0 || copy_range_to(r->srv->st, &w, src.data_id, 0, src.size) != 0 ||
-        data_finish(r->srv->st, &w, md5) != 0) {
+        (brc = data_finish(r->srv->st, &w, md5)) != 0) {
         obj_meta_clear(&src);
-        return send_error(r, "InternalError", "copy failed");
+        return brc < -1 ? store_fail(r, brc) : send_error(r, "InternalError", "copy failed");
     }
     const char *dir = req_header(r, "x-cos-metadata-directive");
     char *headers = dir && !strcasecmp(dir, "Replaced") ? request_object_headers(r) : cos_strdup(src.headers);
@@ -1007,7 +1054,10 @@ static enum MHD_Result copy_object(req *r)
     int rc = store_object_put(r->srv->st, &m);
     obj_meta_clear(&src);
     free(headers);
-    if (rc) return send_error(r, "InternalError", "cannot commit the copy");
+    if (rc) {
+        data_unlink(r->srv->st, m.data_id);
+        return store_fail(r, rc);
+    }
     char date[32], crc[32];
     cos_iso8601_format(m.mtime_ms, date);
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)m.crc64);
@@ -1079,7 +1129,10 @@ static enum MHD_Result append_object(req *r)
     snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
     int rc = store_object_put(r->srv->st, &m);
     free(headers);
-    if (rc) return send_error(r, "InternalError", "cannot commit the append");
+    if (rc) {
+        data_unlink(r->srv->st, m.data_id);
+        return store_fail(r, rc);
+    }
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     char next[32], crc[32];
     snprintf(next, sizeof next, "%llu", (unsigned long long)m.size);
@@ -1147,12 +1200,12 @@ static enum MHD_Result object_tagging(req *r)
             ret = send_error(r, "MalformedXML", "The XML you provided was not well-formed.");
         } else {
             cos_xml_free(&cos_xs_tagging, t);
-            store_object_set(r->srv->st, r->bucket, r->key, "tagging", r->body.data);
-            ret = send_empty(r, 200);
+            int rc = store_object_set(r->srv->st, r->bucket, r->key, "tagging", r->body.data);
+            ret = rc ? store_fail(r, rc) : send_empty(r, 200);
         }
     } else if (!strcmp(r->method, "DELETE")) {
-        store_object_set(r->srv->st, r->bucket, r->key, "tagging", NULL);
-        ret = send_empty(r, 204);
+        int rc = store_object_set(r->srv->st, r->bucket, r->key, "tagging", NULL);
+        ret = rc ? store_fail(r, rc) : send_empty(r, 204);
     } else if (m.tagging) {
         ret = send_buffer(r, 200, "application/xml", cos_strdup(m.tagging), strlen(m.tagging), NULL);
     } else {
@@ -1172,8 +1225,8 @@ static enum MHD_Result object_acl(req *r)
         const char *acl = acl_from_request(r);
         if (!acl) ret = send_error(r, "MalformedXML", "invalid ACL");
         else {
-            store_object_set(r->srv->st, r->bucket, r->key, "acl", acl);
-            ret = send_empty(r, 200);
+            int rc = store_object_set(r->srv->st, r->bucket, r->key, "acl", acl);
+            ret = rc ? store_fail(r, rc) : send_empty(r, 200);
         }
     } else {
         char *bacl = NULL;
@@ -1193,7 +1246,7 @@ static enum MHD_Result multipart_init(req *r)
     char *headers = request_object_headers(r);
     int rc = store_upload_create(r->srv->st, r->bucket, r->key, headers, id);
     free(headers);
-    if (rc) return send_error(r, "InternalError", "cannot start the upload");
+    if (rc) return store_fail(r, rc);
     cos_initiate_multipart_result res = { r->bucket, r->key, id };
     return send_doc(r, 200, &cos_xs_initiate_multipart_result, &res);
 }
@@ -1256,9 +1309,11 @@ static enum MHD_Result upload_part(req *r)
             if (data_begin(r->srv->st, &r->w) != 0) return send_error(r, "InternalError", "cannot store the part");
             r->w_open = true;
         }
-        if (data_finish(r->srv->st, &r->w, md5) != 0) {
+        int frc = data_finish(r->srv->st, &r->w, md5);
+        if (frc != 0) {
             r->w_open = false;
-            return send_error(r, "InternalError", "cannot store the part: %s", strerror(r->w.error));
+            return frc == -1 ? send_error(r, "InternalError", "cannot store the part: %s", strerror(r->w.error))
+                             : store_fail(r, frc);
         }
         r->w_open = false;
         w = r->w;
@@ -1280,7 +1335,7 @@ static enum MHD_Result upload_part(req *r)
     if (prc != 0) {
         data_unlink(r->srv->st, w.data_id);
         return prc == 1 ? send_error(r, "NoSuchUpload", "The upload was completed or aborted while this part arrived.")
-                        : send_error(r, "InternalError", "cannot commit the part");
+                        : store_fail(r, prc);
     }
     char crc[32];
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)(p.crc64 + r->fault_bad_crc));
@@ -1322,7 +1377,11 @@ static enum MHD_Result list_parts(req *r)
     if (!upload_matches(r, upload_id, NULL, &ret)) return ret;
     part_meta *parts = NULL;
     size_t n = 0;
-    store_parts_list(r->srv->st, upload_id, &parts, &n);
+    int lrc = store_parts_list(r->srv->st, upload_id, &parts, &n);
+    if (lrc) {
+        free(parts);
+        return store_fail(r, lrc);
+    }
     int marker = (int)max_keys_arg(r, "part-number-marker", 0);
     int max = max_keys_arg(r, "max-parts", 1000);
     cos_list_parts_result res = { 0 };
@@ -1452,7 +1511,7 @@ static enum MHD_Result complete_upload(req *r)
                 data_unlink_file_only(r->srv->st, manifest); /* the parts stay with the upload */
                 ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
                                                                   "list the parts and complete again.")
-                                  : send_error(r, "InternalError", "cannot commit the object");
+                                  : store_fail(r, commit_rc);
             } else {
                 const char *host = req_header(r, "Host");
                 char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);
@@ -1486,8 +1545,8 @@ static enum MHD_Result abort_upload(req *r)
     const char *upload_id = req_arg(r, "uploadId");
     enum MHD_Result ret;
     if (!upload_matches(r, upload_id, NULL, &ret)) return ret;
-    store_upload_delete(r->srv->st, upload_id);
-    return send_empty(r, 204);
+    int rc = store_upload_delete(r->srv->st, upload_id);
+    return rc == 0 || rc == -1 ? send_empty(r, 204) : store_fail(r, rc);
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -1511,8 +1570,8 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     else if (sub && !strcmp(sub, "acl")) {
         if (!strcmp(m, "PUT")) {
             const char *acl = acl_from_request(r);
-            ret = acl ? (store_bucket_set_acl(r->srv->st, r->bucket, acl), send_empty(r, 200))
-                      : send_error(r, "MalformedXML", "invalid ACL");
+            int rc = acl ? store_bucket_set_acl(r->srv->st, r->bucket, acl) : 0;
+            ret = !acl ? send_error(r, "MalformedXML", "invalid ACL") : rc ? store_fail(r, rc) : send_empty(r, 200);
         } else {
             ret = acl_doc(r, bacl ? bacl : "private");
         }
@@ -1533,7 +1592,8 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     else if (!strcmp(m, "DELETE") && !sub) {
         int rc = store_bucket_delete(r->srv->st, r->bucket);
         ret = rc > 0 ? send_error(r, "BucketNotEmpty", "The bucket you tried to delete is not empty.")
-                     : rc < 0 ? send_error(r, "NoSuchBucket", "The specified bucket does not exist.") : send_empty(r, 204);
+              : rc == -1 ? send_error(r, "NoSuchBucket", "The specified bucket does not exist.")
+              : rc ? store_fail(r, rc) : send_empty(r, 204);
     } else ret = send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
     free(bacl);
     free(region);

@@ -23,6 +23,7 @@ typedef struct server_config {
     const char *tls_cert, *tls_key;
     bool sts, faults, quiet;
     bool no_fsync;             /* --no-fsync: survive kill -9, not power loss (benchmarks, scratch) */
+    int busy_timeout_ms;       /* --busy-timeout-ms: wait for a locked database; 0 = 10 s */
     unsigned threads;          /* worker threads; 0 = 16 */
 } server_config;
 
@@ -51,21 +52,31 @@ typedef struct part_meta {
     int64_t mtime_ms;
 } part_meta;
 
+/* Every store call that reads or writes metadata can fail; it then returns
+ * one of these, never 0, 1 or -1 (which keep each call's own meaning, such
+ * as "absent"), and nothing of a write was applied. */
+#define STORE_FAILED (-2)    /* I/O error, full disk, read-only database: answer 500 */
+#define STORE_BUSY (-3)      /* locked past the busy timeout: answer 503, a retry may work */
+/* The SQLite message of this thread's last failure (for the error answer). */
+const char *store_last_error(void);
+
 int store_open(store **out, const char *root, char **errmsg);
 void store_close(store *s);
 const char *store_root(store *s);
 /* Whether data files are fsynced before they are committed (default yes). */
 void store_set_fsync(store *s, bool on);
+/* How long a write waits for a database another process holds (default 10 s). */
+void store_set_busy_timeout(store *s, int ms);
 
-/* buckets */
+/* buckets (each may also return STORE_FAILED or STORE_BUSY) */
 int store_bucket_create(store *s, const char *bucket, const char *region, const char *acl); /* 0, or 1 if it exists */
 int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created); /* 0 or -1 */
 int store_bucket_delete(store *s, const char *bucket); /* 0, -1 missing, 1 not empty */
 int store_bucket_list(store *s, cos_list_buckets_result *out);
-int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len);
+int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len); /* 0 */
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len); /* 0 or -1 */
-int store_config_delete(store *s, const char *bucket, const char *kind);
-int store_bucket_set_acl(store *s, const char *bucket, const char *acl);
+int store_config_delete(store *s, const char *bucket, const char *kind); /* 0 (also when there was none) */
+int store_bucket_set_acl(store *s, const char *bucket, const char *acl); /* 0 or -1 missing */
 
 /* data files: write to a temp file, then commit it */
 typedef struct data_writer {
@@ -88,7 +99,8 @@ int data_begin(store *s, data_writer *w);
 int data_write(data_writer *w, const void *buf, size_t len);
 /* append len bytes of src_fd at off; in-kernel (copy_file_range) when no_hash is set */
 int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len);
-/* fsync and move into place; md5 out (raw), crc64 final */
+/* fsync and move into place; md5 out (raw), crc64 final. 0, -1 (w->error
+ * says why), or STORE_FAILED / STORE_BUSY when a small body's row failed. */
 int data_finish(store *s, data_writer *w, unsigned char md5[16]);
 void data_abort(data_writer *w);
 char *data_path(store *s, const char *data_id); /* malloc'd */
@@ -114,25 +126,35 @@ int data_write_manifest(store *s, const char *const *ids, const uint64_t *sizes,
 void data_unlink(store *s, const char *data_id);      /* a manifest takes its parts along */
 void data_unlink_file_only(store *s, const char *data_id); /* a manifest without its parts */
 
-/* objects */
-int store_object_put(store *s, const obj_meta *m);   /* replaces; old data file removed */
+/* objects (each may also return STORE_FAILED or STORE_BUSY) */
+int store_object_put(store *s, const obj_meta *m);   /* 0; replaces; old data removed */
 int store_object_get(store *s, const char *bucket, const char *key, obj_meta *out); /* 0 or -1 */
 int store_object_delete(store *s, const char *bucket, const char *key); /* 0 or -1 if absent */
-int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value);
+int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value); /* 0 or -1 absent */
 void obj_meta_clear(obj_meta *m);
-/* listing: rows with key > after and key starting with prefix, in key order; cb returns non-zero to stop */
+/* listing: rows with key > after and key starting with prefix, in bytewise
+ * key order; cb returns non-zero to stop. 0 or a STORE_ error. */
 int store_object_scan(store *s, const char *bucket, const char *prefix, const char *after,
                       int (*cb)(void *ud, const obj_meta *m), void *ud);
+/* The same with a delimiter: cb sees only the first key of each common
+ * prefix (prefix + ... + delimiter), and the rest of it is skipped by a seek;
+ * a marker inside a common prefix skips that prefix. Costs O(rows returned). */
+int store_object_list(store *s, const char *bucket, const char *prefix, const char *delimiter, const char *after,
+                      int (*cb)(void *ud, const obj_meta *m), void *ud);
+/* For tests: object rows listings have read so far, and a listing's SQL
+ * (bit 1: inclusive lower bound, bit 2: upper bound) to EXPLAIN. */
+uint64_t store_rows_visited(store *s);
+const char *store_list_sql(int variant);
 
 /* multipart */
 int store_upload_create(store *s, const char *bucket, const char *key, const char *headers, char upload_id[64]);
 int store_upload_get(store *s, const char *upload_id, char **bucket, char **key, char **headers); /* 0 or -1 */
-int store_upload_delete(store *s, const char *upload_id);  /* removes parts too */
-int store_part_put(store *s, const char *upload_id, const part_meta *p); /* 0, 1 no such upload (any more), -1 */
+int store_upload_delete(store *s, const char *upload_id);  /* removes parts too; 0 or -1 absent */
+int store_part_put(store *s, const char *upload_id, const part_meta *p); /* 0, 1 no such upload (any more) */
 /* Commit a completed upload in one transaction: the object (whose data is a
  * manifest of the parts) replaces any old one, and the upload's rows go; the
  * parts' files now belong to the object. */
-/* used: the parts' data ids the manifest names. 0, 1 if one changed meanwhile, -1. */
+/* used: the parts' data ids the manifest names. 0, 1 if one changed meanwhile, or a STORE_ error. */
 int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, const char *const *used, size_t nused);
 int store_parts_list(store *s, const char *upload_id, part_meta **out, size_t *count);
 typedef struct upload_row { char *key, *upload_id; int64_t initiated_ms; } upload_row;

@@ -20,6 +20,7 @@ static void usage(void)
     fputs("usage: cos-server --root DIR [--listen 127.0.0.1:PORT] [--port-file FILE]\n"
           "                  [--secret-id ID --secret-key KEY] [--appid APPID] [--sts] [--faults]\n"
           "                  [--no-fsync]   (skip fsync: safe against kill -9, not power loss)\n"
+          "                  [--busy-timeout-ms MS]   (wait for a locked database; default 10000)\n"
           "                  [--tls-cert FILE --tls-key FILE] [--quiet]\n"
           "Environment: COS_SERVER_ROOT, COS_SERVER_LISTEN, COS_SERVER_SECRET_ID, COS_SERVER_SECRET_KEY,\n"
           "             COS_SERVER_APPID. Without keys it uses the development keys it prints.\n", stderr);
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
         if (strcmp(a, "--faults") == 0) { c->faults = true; continue; }
         if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
         if (strcmp(a, "--no-fsync") == 0) { c->no_fsync = true; continue; }
+        if (strcmp(a, "--busy-timeout-ms") == 0 && v) { c->busy_timeout_ms = atoi(v); i++; continue; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(); return 0; }
         fprintf(stderr, "cos-server: unknown or incomplete option %s\n", a);
         usage();

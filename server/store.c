@@ -6,6 +6,17 @@
  * commit. A crash at any point leaves the old object or the new one.
  * Bodies up to INLINE_MAX skip the file: they are a row of the blobs table,
  * committed before the object row that names them.
+ *
+ * Concurrency: every call borrows a connection of its own from a pool, so
+ * reads and listings run side by side on WAL snapshots and never wait for a
+ * writer. Write transactions take `wlock` for their duration only: SQLite
+ * admits one writer anyway, and a mutex hands the turn over at once where
+ * its busy handler would poll with sleeps. The busy timeout still covers
+ * other processes (and the checkpointer) holding the database.
+ *
+ * Failures: a statement or commit that fails returns STORE_BUSY (locked past
+ * the busy timeout) or STORE_FAILED (full disk, read-only, I/O), never a
+ * value a caller could take for "absent", and the transaction is rolled back.
  */
 #define _GNU_SOURCE
 #include "server.h"
@@ -14,6 +25,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +36,14 @@
 
 struct store {
     char *root;
-    sqlite3 *db;
-    pthread_mutex_t lock;   /* one connection, serialized: simple and fast enough here */
+    char *db_path;
+    int busy_ms;
     bool no_fsync;          /* --no-fsync */
+    pthread_mutex_t pool_m; /* guards the idle connections */
+    sqlite3 **idle;
+    size_t nidle, cap;
+    pthread_mutex_t wlock;  /* held by the one write transaction of this process */
+    atomic_uint_fast64_t rows_visited; /* object rows read by listings (tests check O(page)) */
     /* WAL checkpoints on their own thread and connection (see wal_hook) */
     sqlite3 *ckpt_db;
     pthread_t ckpt_thread;
@@ -34,11 +51,24 @@ struct store {
     pthread_mutex_t ckpt_m;
     pthread_cond_t ckpt_cv;
     bool ckpt_wanted, ckpt_stop;
+    bool ckpt_running_now;  /* a checkpoint is under way (the thread's or a commit's) */
 };
 
+/* The last failure's SQLite message, per thread, for the error answer. */
+static _Thread_local char last_error[160];
+const char *store_last_error(void) { return last_error; }
+
+/* A failed SQLite call as a store result; remembers its message. */
+static int sql_fail(sqlite3 *db, int rc)
+{
+    snprintf(last_error, sizeof last_error, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    int primary = rc & 0xff;
+    return primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? STORE_BUSY : STORE_FAILED;
+}
+
 /* SQLite checkpoints the WAL inside the commit that crosses 1,000 pages, and
- * that fsyncs the database while our lock is held: with small objects in the
- * WAL that was every ~250 PUTs, stalling all requests behind one disk flush.
+ * that fsyncs the database while the writer waits: with small objects in the
+ * WAL that was every ~250 PUTs, stalling all writes behind one disk flush.
  * Commits only ask; a second connection copies the pages back meanwhile. */
 enum { CKPT_PAGES = 1000, CKPT_PAGES_MAX = 4000 };
 
@@ -49,13 +79,25 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
     /* The log restarts only once a checkpoint has caught up with it; under a
      * steady stream of writes the thread may never quite do so, so past
      * CKPT_PAGES_MAX (16 MB) this commit catches up itself, as SQLite would. */
-    if (pages >= CKPT_PAGES_MAX) { /* FULL: waits out the thread's checkpoint, then copies all */
-        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_FULL, NULL, NULL);
+    if (pages >= CKPT_PAGES_MAX) {
+        /* A checkpoint fails at once (no busy handler) while another runs:
+           wait for the thread's to end and keep it from starting another.
+           RESTART copies all, then waits for readers to leave the log, so
+           the next write starts it over. */
+        pthread_mutex_lock(&s->ckpt_m);
+        while (s->ckpt_running_now) pthread_cond_wait(&s->ckpt_cv, &s->ckpt_m);
+        s->ckpt_running_now = true;
+        pthread_mutex_unlock(&s->ckpt_m);
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        pthread_mutex_lock(&s->ckpt_m);
+        s->ckpt_running_now = false;
+        pthread_cond_broadcast(&s->ckpt_cv);
+        pthread_mutex_unlock(&s->ckpt_m);
         return SQLITE_OK;
     }
     pthread_mutex_lock(&s->ckpt_m);
     s->ckpt_wanted = true;
-    pthread_cond_signal(&s->ckpt_cv);
+    pthread_cond_broadcast(&s->ckpt_cv);
     pthread_mutex_unlock(&s->ckpt_m);
     return SQLITE_OK;
 }
@@ -65,38 +107,44 @@ static void *checkpointer_main(void *arg)
     store *s = arg;
     pthread_mutex_lock(&s->ckpt_m);
     while (!s->ckpt_stop) {
-        if (!s->ckpt_wanted) {
+        if (!s->ckpt_wanted || s->ckpt_running_now) {
             pthread_cond_wait(&s->ckpt_cv, &s->ckpt_m);
             continue;
         }
         s->ckpt_wanted = false;
+        s->ckpt_running_now = true;
         pthread_mutex_unlock(&s->ckpt_m);
         (void)sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         pthread_mutex_lock(&s->ckpt_m);
+        s->ckpt_running_now = false;
+        pthread_cond_broadcast(&s->ckpt_cv);
     }
     pthread_mutex_unlock(&s->ckpt_m);
     return NULL;
 }
 
 /* 0, or -1 to leave checkpoints to SQLite's own automatic ones. */
-static int checkpointer_start(store *s, const char *db)
+static int checkpointer_start(store *s)
 {
-    if (sqlite3_open(db, &s->ckpt_db) != SQLITE_OK) return -1;
+    if (sqlite3_open(s->db_path, &s->ckpt_db) != SQLITE_OK) return -1;
     sqlite3_busy_timeout(s->ckpt_db, 10000);
     /* a connection opens the file (and learns it is in WAL mode) on its first read */
     if (sqlite3_exec(s->ckpt_db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) return -1;
     if (pthread_create(&s->ckpt_thread, NULL, checkpointer_main, s) != 0) return -1;
     s->ckpt_running = true;
-    sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
-    sqlite3_wal_hook(s->db, wal_hook, s);
     return 0;
 }
 
 void store_set_fsync(store *s, bool on) { s->no_fsync = !on; }
+void store_set_busy_timeout(store *s, int ms) { s->busy_ms = ms > 0 ? ms : 10000; }
+uint64_t store_rows_visited(store *s) { return atomic_load(&s->rows_visited); }
 
+/* Keys are TEXT compared with the BINARY collation, i.e. memcmp: bytewise
+ * order, which is COS's, so the primary key's index serves every listing
+ * as it is. (Rows were never stored as BLOBs, which would sort after every
+ * TEXT value: store_open checks, and converts any it finds.) */
 static const char *SCHEMA_SQL =
     "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=NORMAL;"
     "CREATE TABLE IF NOT EXISTS buckets(name TEXT PRIMARY KEY, region TEXT, created INTEGER, acl TEXT);"
     "CREATE TABLE IF NOT EXISTS configs(bucket TEXT, kind TEXT, body BLOB, PRIMARY KEY(bucket, kind));"
     "CREATE TABLE IF NOT EXISTS objects(bucket TEXT, key BLOB, size INTEGER, etag TEXT, crc64 TEXT,"
@@ -106,6 +154,16 @@ static const char *SCHEMA_SQL =
     "CREATE TABLE IF NOT EXISTS parts(upload_id TEXT, number INTEGER, size INTEGER, etag TEXT, crc64 TEXT,"
     " data_id TEXT, mtime INTEGER, PRIMARY KEY(upload_id, number));"
     "CREATE TABLE IF NOT EXISTS blobs(id TEXT PRIMARY KEY, body BLOB);";
+
+/* Version 1: uploads are listed by (bucket, key) through an index; any key
+ * stored with another type than TEXT is made TEXT (same bytes). Run once. */
+static const char *MIGRATE_1_SQL =
+    "BEGIN IMMEDIATE;"
+    "CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads(bucket, key, initiated);"
+    "UPDATE objects SET key = CAST(key AS TEXT) WHERE typeof(key) <> 'text';"
+    "UPDATE uploads SET key = CAST(key AS TEXT) WHERE typeof(key) <> 'text';"
+    "PRAGMA user_version = 1;"
+    "COMMIT;";
 
 const char *store_root(store *s) { return s->root; }
 
@@ -129,33 +187,140 @@ static void remove_leftovers(const char *tmp_dir)
     closedir(d);
 }
 
+/* ---------------------------------------------------------------- connections */
+
+static sqlite3 *conn_open(store *s)
+{
+    sqlite3 *db = NULL;
+    /* one thread at a time per connection: SQLite's own mutexes are not needed */
+    int rc = sqlite3_open_v2(s->db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        sql_fail(db, rc);
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, s->busy_ms);
+    /* synchronous is per connection; NORMAL in WAL: a commit survives kill -9, the log is fsynced at checkpoints */
+    sqlite3_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192;", NULL, NULL, NULL);
+    if (s->ckpt_running) {
+        sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
+        sqlite3_wal_hook(db, wal_hook, s);
+    }
+    return db;
+}
+
+/* A connection for this call: an idle one, or a new one. NULL on failure. */
+static sqlite3 *conn_get(store *s)
+{
+    pthread_mutex_lock(&s->pool_m);
+    sqlite3 *db = s->nidle ? s->idle[--s->nidle] : NULL;
+    pthread_mutex_unlock(&s->pool_m);
+    if (db) sqlite3_busy_timeout(db, s->busy_ms); /* it may have changed since the connection opened */
+    return db ? db : conn_open(s);
+}
+
+static void conn_put(store *s, sqlite3 *db)
+{
+    if (!db) return;
+    pthread_mutex_lock(&s->pool_m);
+    if (s->nidle == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        sqlite3 **p = realloc(s->idle, cap * sizeof *p);
+        if (p) {
+            s->idle = p;
+            s->cap = cap;
+        }
+    }
+    if (s->nidle < s->cap) {
+        s->idle[s->nidle++] = db;
+        db = NULL;
+    }
+    pthread_mutex_unlock(&s->pool_m);
+    sqlite3_close(db);
+}
+
+/* Begin a write transaction: 0, or a STORE_ error (nothing begun). */
+static int tx_begin(store *s, sqlite3 *db)
+{
+    pthread_mutex_lock(&s->wlock);
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) return 0;
+    rc = sql_fail(db, rc);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+/* Commit if rc is 0, else roll back; the transaction's outcome (0, or rc, or
+ * the commit's STORE_ error). Never leaves a transaction open. */
+static int tx_end(store *s, sqlite3 *db, int rc)
+{
+    if (rc == 0) {
+        int c = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        if (c != SQLITE_OK) rc = sql_fail(db, c);
+    }
+    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+/* Migrations and the checks of an existing database, on one connection. */
+static int schema_setup(store *s, sqlite3 *db, char **err)
+{
+    int rc = sqlite3_exec(db, SCHEMA_SQL, NULL, NULL, err);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    (void)s;
+    if (version < 1) {
+        rc = sqlite3_exec(db, MIGRATE_1_SQL, NULL, NULL, err);
+        if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        /* a read-only database keeps serving reads; its writes fail one by one */
+        if ((rc & 0xff) == SQLITE_READONLY) {
+            sqlite3_free(*err);
+            *err = NULL;
+            rc = SQLITE_OK;
+        }
+    }
+    return rc;
+}
+
 int store_open(store **out, const char *root, char **errmsg)
 {
     store *s = calloc(1, sizeof *s);
     s->root = cos_strdup(root);
-    pthread_mutex_init(&s->lock, NULL);
+    s->busy_ms = 10000;
+    pthread_mutex_init(&s->pool_m, NULL);
+    pthread_mutex_init(&s->wlock, NULL);
     pthread_mutex_init(&s->ckpt_m, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
-    char *p = cos_sprintf("%s/data", root), *t = cos_sprintf("%s/tmp", root), *db = cos_sprintf("%s/meta.db", root);
+    char *p = cos_sprintf("%s/data", root), *t = cos_sprintf("%s/tmp", root);
+    s->db_path = cos_sprintf("%s/meta.db", root);
     mkdir(root, 0755);
     mkdir(p, 0755);
     mkdir(t, 0755);
-    int rc = sqlite3_open(db, &s->db);
-    if (rc == SQLITE_OK) sqlite3_busy_timeout(s->db, 10000);
     char *err = NULL;
-    if (rc == SQLITE_OK) rc = sqlite3_exec(s->db, SCHEMA_SQL, NULL, NULL, &err);
+    sqlite3 *db = conn_open(s);
+    int rc = db ? schema_setup(s, db, &err) : SQLITE_CANTOPEN;
     if (rc == SQLITE_OK) remove_leftovers(t);
-    if (rc == SQLITE_OK) (void)checkpointer_start(s, db);
+    if (rc == SQLITE_OK) (void)checkpointer_start(s);
+    if (rc == SQLITE_OK && s->ckpt_running) {
+        sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
+        sqlite3_wal_hook(db, wal_hook, s);
+    }
     free(p);
     free(t);
-    free(db);
     if (rc != SQLITE_OK) {
         if (errmsg) *errmsg = cos_sprintf("cannot open the metadata database in %s: %s", root,
-                                          err ? err : sqlite3_errmsg(s->db));
+                                          err ? err : db ? sqlite3_errmsg(db) : last_error);
         sqlite3_free(err);
+        sqlite3_close(db);
         store_close(s);
         return -1;
     }
+    conn_put(s, db);
     *out = s;
     return 0;
 }
@@ -166,26 +331,31 @@ void store_close(store *s)
     if (s->ckpt_running) {
         pthread_mutex_lock(&s->ckpt_m);
         s->ckpt_stop = true;
-        pthread_cond_signal(&s->ckpt_cv);
+        pthread_cond_broadcast(&s->ckpt_cv);
         pthread_mutex_unlock(&s->ckpt_m);
         pthread_join(s->ckpt_thread, NULL);
     }
     sqlite3_close(s->ckpt_db);
-    sqlite3_close(s->db); /* the last connection to close checkpoints what is left */
+    for (size_t i = 0; i < s->nidle; i++) sqlite3_close(s->idle[i]); /* the last to close checkpoints what is left */
+    free(s->idle);
     pthread_mutex_destroy(&s->ckpt_m);
     pthread_cond_destroy(&s->ckpt_cv);
-    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->wlock);
+    pthread_mutex_destroy(&s->pool_m);
+    free(s->db_path);
     free(s->root);
     free(s);
 }
 
-/* Prepare, bind text args (NULL-terminated list), step once per row through cb. */
-static int exec_v(store *s, const char *sql, int (*cb)(void *, sqlite3_stmt *), void *ud, const char *const *args,
+/* Prepare, bind text args, step once per row through cb (non-zero stops).
+ * 0, or a STORE_ error. */
+static int exec_v(sqlite3 *db, const char *sql, int (*cb)(void *, sqlite3_stmt *), void *ud, const char *const *args,
                   int nargs)
 {
+    if (!db) return STORE_FAILED;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return -1;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return sql_fail(db, rc);
     for (int i = 0; i < nargs; i++) {
         if (args[i]) sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
         else sqlite3_bind_null(st, i + 1);
@@ -194,14 +364,43 @@ static int exec_v(store *s, const char *sql, int (*cb)(void *, sqlite3_stmt *), 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (cb && cb(ud, st)) break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) out = -1;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) out = sql_fail(db, rc);
     sqlite3_finalize(st);
     return out;
 }
 
-#define EXEC(s, sql, cb, ud, ...) \
-    exec_v(s, sql, cb, ud, (const char *const[]){ __VA_ARGS__ }, \
+#define EXEC(db, sql, cb, ud, ...) \
+    exec_v(db, sql, cb, ud, (const char *const[]){ __VA_ARGS__ }, \
            (int)(sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)))
+
+/* A read on a borrowed connection. */
+#define READ(s, sql, cb, ud, ...) read_v(s, sql, cb, ud, (const char *const[]){ __VA_ARGS__ }, \
+           (int)(sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)))
+static int read_v(store *s, const char *sql, int (*cb)(void *, sqlite3_stmt *), void *ud, const char *const *args,
+                  int nargs)
+{
+    sqlite3 *db = conn_get(s);
+    int rc = exec_v(db, sql, cb, ud, args, nargs);
+    conn_put(s, db);
+    return rc;
+}
+
+/* One statement as its own write transaction; *changes gets its row count. */
+#define WRITE1(s, changes, sql, ...) write1_v(s, changes, sql, (const char *const[]){ __VA_ARGS__ }, \
+           (int)(sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)))
+static int write1_v(store *s, int *changes, const char *sql, const char *const *args, int nargs)
+{
+    sqlite3 *db = conn_get(s);
+    if (!db) return STORE_FAILED;
+    int rc = tx_begin(s, db);
+    if (rc == 0) {
+        rc = exec_v(db, sql, NULL, NULL, args, nargs);
+        if (changes) *changes = rc == 0 ? sqlite3_changes(db) : 0;
+        rc = tx_end(s, db, rc);
+    }
+    conn_put(s, db);
+    return rc;
+}
 
 static char *col_str(sqlite3_stmt *st, int i)
 {
@@ -215,13 +414,10 @@ int store_bucket_create(store *s, const char *bucket, const char *region, const 
 {
     char created[32];
     snprintf(created, sizeof created, "%lld", (long long)(cos_now_ms() / 1000));
-    pthread_mutex_lock(&s->lock);
-    int changes_before = sqlite3_total_changes(s->db);
-    int rc = EXEC(s, "INSERT OR IGNORE INTO buckets(name, region, created, acl) VALUES(?1, ?2, ?3, ?4)", NULL, NULL,
-                  bucket, region, created, acl);
-    int inserted = sqlite3_total_changes(s->db) != changes_before;
-    pthread_mutex_unlock(&s->lock);
-    return rc ? -1 : inserted ? 0 : 1;
+    int inserted = 0;
+    int rc = WRITE1(s, &inserted, "INSERT OR IGNORE INTO buckets(name, region, created, acl) VALUES(?1, ?2, ?3, ?4)",
+                    bucket, region, created, acl);
+    return rc ? rc : inserted ? 0 : 1;
 }
 
 typedef struct bucket_row { char **region, **acl; int64_t *created; int found; } bucket_row;
@@ -238,10 +434,8 @@ static int bucket_row_cb(void *ud, sqlite3_stmt *st)
 int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created)
 {
     bucket_row b = { region, acl, created, 0 };
-    pthread_mutex_lock(&s->lock);
-    EXEC(s, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
-    pthread_mutex_unlock(&s->lock);
-    return b.found ? 0 : -1;
+    int rc = READ(s, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
+    return rc ? rc : b.found ? 0 : -1;
 }
 
 static int count_cb(void *ud, sqlite3_stmt *st)
@@ -252,19 +446,25 @@ static int count_cb(void *ud, sqlite3_stmt *st)
 
 int store_bucket_delete(store *s, const char *bucket)
 {
-    pthread_mutex_lock(&s->lock);
-    int64_t n = 0, exists = 0;
-    EXEC(s, "SELECT COUNT(*) FROM buckets WHERE name = ?1", count_cb, &exists, bucket);
-    EXEC(s, "SELECT COUNT(*) FROM objects WHERE bucket = ?1", count_cb, &n, bucket);
-    int64_t up = 0;
-    EXEC(s, "SELECT COUNT(*) FROM uploads WHERE bucket = ?1", count_cb, &up, bucket);
-    int rc = !exists ? -1 : (n || up) ? 1 : 0;
-    if (rc == 0) {
-        EXEC(s, "DELETE FROM buckets WHERE name = ?1", NULL, NULL, bucket);
-        EXEC(s, "DELETE FROM configs WHERE bucket = ?1", NULL, NULL, bucket);
+    sqlite3 *db = conn_get(s);
+    if (!db) return STORE_FAILED;
+    int rc = tx_begin(s, db);
+    if (rc) {
+        conn_put(s, db);
+        return rc;
     }
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    int64_t exists = 0, objects = 0, uploads = 0;
+    rc = EXEC(db, "SELECT COUNT(*) FROM buckets WHERE name = ?1", count_cb, &exists, bucket);
+    if (!rc) rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = ?1)", count_cb, &objects, bucket);
+    if (!rc) rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM uploads WHERE bucket = ?1)", count_cb, &uploads, bucket);
+    int verdict = !exists ? -1 : (objects || uploads) ? 1 : 0;
+    if (!rc && verdict == 0) {
+        rc = EXEC(db, "DELETE FROM buckets WHERE name = ?1", NULL, NULL, bucket);
+        if (!rc) rc = EXEC(db, "DELETE FROM configs WHERE bucket = ?1", NULL, NULL, bucket);
+    }
+    rc = tx_end(s, db, rc ? rc : verdict ? 1 : 0); /* 1: nothing to change, roll back */
+    conn_put(s, db);
+    return rc == 1 ? verdict : rc;
 }
 
 static int bucket_list_cb(void *ud, sqlite3_stmt *st)
@@ -288,34 +488,36 @@ static int bucket_list_cb(void *ud, sqlite3_stmt *st)
 
 int store_bucket_list(store *s, cos_list_buckets_result *out)
 {
-    pthread_mutex_lock(&s->lock);
-    int rc = EXEC(s, "SELECT name, region, created FROM buckets ORDER BY name", bucket_list_cb, out, NULL);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return READ(s, "SELECT name, region, created FROM buckets ORDER BY name", bucket_list_cb, out, NULL);
 }
 
 int store_bucket_set_acl(store *s, const char *bucket, const char *acl)
 {
-    pthread_mutex_lock(&s->lock);
-    int rc = EXEC(s, "UPDATE buckets SET acl = ?2 WHERE name = ?1", NULL, NULL, bucket, acl);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    int changed = 0;
+    int rc = WRITE1(s, &changed, "UPDATE buckets SET acl = ?2 WHERE name = ?1", bucket, acl);
+    return rc ? rc : changed ? 0 : -1;
 }
 
 int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len)
 {
-    pthread_mutex_lock(&s->lock);
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO configs(bucket, kind, body) VALUES(?1, ?2, ?3)", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_TRANSIENT);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3 *db = conn_get(s);
+    if (!db) return STORE_FAILED;
+    int rc = tx_begin(s, db);
+    if (rc == 0) {
+        sqlite3_stmt *st = NULL;
+        int r = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO configs(bucket, kind, body) VALUES(?1, ?2, ?3)", -1, &st, NULL);
+        if (r == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_TRANSIENT);
+            r = sqlite3_step(st);
+        }
+        rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
         sqlite3_finalize(st);
+        rc = tx_end(s, db, rc);
     }
-    pthread_mutex_unlock(&s->lock);
-    return rc ? -1 : 0;
+    conn_put(s, db);
+    return rc;
 }
 
 typedef struct blob_out { char **body; size_t *len; int found; } blob_out;
@@ -332,18 +534,13 @@ static int blob_cb(void *ud, sqlite3_stmt *st)
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len)
 {
     blob_out b = { body, len, 0 };
-    pthread_mutex_lock(&s->lock);
-    EXEC(s, "SELECT body FROM configs WHERE bucket = ?1 AND kind = ?2", blob_cb, &b, bucket, kind);
-    pthread_mutex_unlock(&s->lock);
-    return b.found ? 0 : -1;
+    int rc = READ(s, "SELECT body FROM configs WHERE bucket = ?1 AND kind = ?2", blob_cb, &b, bucket, kind);
+    return rc ? rc : b.found ? 0 : -1;
 }
 
 int store_config_delete(store *s, const char *bucket, const char *kind)
 {
-    pthread_mutex_lock(&s->lock);
-    int rc = EXEC(s, "DELETE FROM configs WHERE bucket = ?1 AND kind = ?2", NULL, NULL, bucket, kind);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return WRITE1(s, NULL, "DELETE FROM configs WHERE bucket = ?1 AND kind = ?2", bucket, kind);
 }
 
 /* ---------------------------------------------------------------- data files */
@@ -581,24 +778,29 @@ int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len)
 static int finish_inline(store *s, data_writer *w, unsigned char md5[16])
 {
     w->data_id[0] = INLINE_MARK;
-    pthread_mutex_lock(&s->lock);
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "INSERT INTO blobs(id, body) VALUES(?1, ?2)", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, w->data_id, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, w->mem ? (const void *)w->mem : "", (int)w->size, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    if (rc == 0) {
+        sqlite3_stmt *st = NULL;
+        int r = sqlite3_prepare_v2(db, "INSERT INTO blobs(id, body) VALUES(?1, ?2)", -1, &st, NULL);
+        if (r == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, w->data_id, -1, SQLITE_STATIC);
+            sqlite3_bind_blob(st, 2, w->mem ? (const void *)w->mem : "", (int)w->size, SQLITE_STATIC);
+            r = sqlite3_step(st);
+        }
+        rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
         sqlite3_finalize(st);
+        rc = tx_end(s, db, rc);
     }
-    pthread_mutex_unlock(&s->lock);
-    if (rc != 0) w->error = EIO;
+    conn_put(s, db);
+    if (rc != 0) w->error = rc == STORE_BUSY ? EBUSY : EIO;
     cos_md5_final(w->md5, md5);
     cos_md5_free(w->md5);
     w->md5 = NULL;
     free(w->mem);
     w->mem = NULL;
     w->in_memory = false;
-    return rc ? -1 : 0;
+    return rc;
 }
 
 int data_finish(store *s, data_writer *w, unsigned char md5[16])
@@ -655,9 +857,8 @@ static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes
 
 static void blob_delete(store *s, const char *id)
 {
-    pthread_mutex_lock(&s->lock);
-    EXEC(s, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, id);
-    pthread_mutex_unlock(&s->lock);
+    /* a failure leaves an unnamed row behind: space lost, nothing wrong served */
+    (void)WRITE1(s, NULL, "DELETE FROM blobs WHERE id = ?1", id);
 }
 
 void data_unlink_file_only(store *s, const char *id)
@@ -761,10 +962,8 @@ static int blob_read_cb(void *ud, sqlite3_stmt *st)
 static int blob_read_all(store *s, const char *id, blob_read *b)
 {
     *b = (blob_read){ NULL, 0, false };
-    pthread_mutex_lock(&s->lock);
-    EXEC(s, "SELECT body FROM blobs WHERE id = ?1", blob_read_cb, b, id);
-    pthread_mutex_unlock(&s->lock);
-    return b->found ? 0 : -1;
+    int rc = READ(s, "SELECT body FROM blobs WHERE id = ?1", blob_read_cb, b, id);
+    return rc ? rc : b->found ? 0 : -1;
 }
 
 /* A segment's data as a readable fd: its file, or (a small part inside a
@@ -926,10 +1125,9 @@ static int one_obj_cb(void *ud, sqlite3_stmt *st)
 int store_object_get(store *s, const char *bucket, const char *key, obj_meta *out)
 {
     one_obj o = { out, 0 };
-    pthread_mutex_lock(&s->lock);
-    EXEC(s, "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key = ?2", one_obj_cb, &o, bucket, key);
-    pthread_mutex_unlock(&s->lock);
-    return o.found ? 0 : -1;
+    int rc = READ(s, "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key = ?2", one_obj_cb, &o, bucket, key);
+    if (rc && o.found) obj_meta_clear(out);
+    return rc ? rc : o.found ? 0 : -1;
 }
 
 static int id_cb(void *ud, sqlite3_stmt *st)
@@ -940,70 +1138,193 @@ static int id_cb(void *ud, sqlite3_stmt *st)
     return 1;
 }
 
-int store_object_put(store *s, const obj_meta *m)
+/* Inside a write transaction: the row's new values replace any old ones; an
+ * old body kept as a blob goes in the same transaction. */
+static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
 {
-    char size[32], crc[32], mtime[32], old[40] = "";
+    char size[32], crc[32], mtime[32];
     snprintf(size, sizeof size, "%llu", (unsigned long long)m->size);
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)m->crc64);
     snprintf(mtime, sizeof mtime, "%lld", (long long)m->mtime_ms);
-    pthread_mutex_lock(&s->lock);
-    sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    EXEC(s, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
-    int rc = EXEC(s, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    int rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
+    if (!rc)
+        rc = EXEC(db, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                   NULL, NULL, m->bucket, m->key, size, m->etag, crc, mtime, m->headers, m->storage_class, m->acl,
                   m->tagging, m->data_id);
-    rc = rc ? rc : (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1);
-    if (rc) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    pthread_mutex_unlock(&s->lock);
-    if (rc == 0 && old[0] && strcmp(old, m->data_id) != 0) data_unlink(s, old);
+    if (!strcmp(old, m->data_id)) old[0] = '\0'; /* the same body: nothing to remove */
+    if (!rc && old[0] == INLINE_MARK) {
+        rc = EXEC(db, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, old);
+        old[0] = '\0';
+    }
     return rc;
+}
+
+int store_object_put(store *s, const obj_meta *m)
+{
+    char old[40] = "";
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    if (rc == 0) rc = tx_end(s, db, put_row(db, m, old));
+    conn_put(s, db);
+    if (rc == 0) data_unlink(s, old);
+    return rc;
+}
+
+typedef struct row_id { char id[40]; bool found; } row_id;
+static int row_id_cb(void *ud, sqlite3_stmt *st)
+{
+    row_id *r = ud;
+    r->found = true;
+    return id_cb(r->id, st);
 }
 
 int store_object_delete(store *s, const char *bucket, const char *key)
 {
-    char old[40] = "";
-    pthread_mutex_lock(&s->lock);
-    EXEC(s, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, bucket, key);
-    int rc = old[0] ? EXEC(s, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key) : -1;
-    pthread_mutex_unlock(&s->lock);
+    row_id row = { "", false };
+    char *old = row.id;
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    if (rc == 0) {
+        rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, bucket, key);
+        bool found = row.found;
+        if (!rc && found) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+        if (!rc && old[0] == INLINE_MARK) {
+            rc = EXEC(db, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, old);
+            old[0] = '\0';
+        }
+        rc = tx_end(s, db, rc ? rc : found ? 0 : 1); /* 1: nothing to delete */
+    }
+    conn_put(s, db);
     if (rc == 0) data_unlink(s, old);
-    return rc;
+    return rc == 1 ? -1 : rc;
 }
 
 int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value)
 {
     /* column comes from our own code, never from a request */
     char *sql = cos_sprintf("UPDATE objects SET %s = ?3 WHERE bucket = ?1 AND key = ?2", column);
-    pthread_mutex_lock(&s->lock);
-    int rc = EXEC(s, sql, NULL, NULL, bucket, key, value);
-    int changed = sqlite3_changes(s->db);
-    pthread_mutex_unlock(&s->lock);
+    int changed = 0;
+    int rc = WRITE1(s, &changed, sql, bucket, key, value);
     free(sql);
-    return rc || !changed ? -1 : 0;
+    return rc ? rc : changed ? 0 : -1;
 }
 
-typedef struct scan_ctx { int (*cb)(void *, const obj_meta *); void *ud; } scan_ctx;
-static int scan_cb(void *ud, sqlite3_stmt *st)
+/* ---------------------------------------------------------------- listings
+ * Keys order bytewise, so everything under a prefix is one range of the
+ * primary key's index: [prefix, successor(prefix)). A listing is a seek and
+ * a walk of one page; with a delimiter, each common prefix costs one row
+ * and a seek past the rest of it, never a walk through its keys. */
+
+/* The least string above every string that starts with p[0..n): p with its
+ * last byte below 0xFF incremented, what follows dropped. Its length in out
+ * (NUL-terminated), or 0 if there is none. */
+static size_t successor(const char *p, size_t n, char *out)
 {
-    scan_ctx *c = ud;
-    obj_meta m;
-    fill_meta(&m, st);
-    int stop = c->cb(c->ud, &m);
-    obj_meta_clear(&m);
-    return stop;
+    while (n && (unsigned char)p[n - 1] == 0xFF) n--;
+    if (!n) return 0;
+    memcpy(out, p, n);
+    out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
+    out[n] = '\0';
+    return n;
+}
+
+/* bit 1: the lower bound is inclusive; bit 2: there is an upper bound. */
+const char *store_list_sql(int variant)
+{
+    static const char *const SQL[4] = {
+        "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key > ?2 ORDER BY key",
+        "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key >= ?2 ORDER BY key",
+        "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key > ?2 AND key < ?3 ORDER BY key",
+        "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key >= ?2 AND key < ?3 ORDER BY key",
+    };
+    return SQL[variant & 3];
+}
+
+int store_object_list(store *s, const char *bucket, const char *prefix, const char *delimiter, const char *after,
+                      int (*cb)(void *ud, const obj_meta *m), void *ud)
+{
+    prefix = prefix ? prefix : "";
+    size_t plen = strlen(prefix), dlen = delimiter ? strlen(delimiter) : 0;
+    size_t cap = plen + (after ? strlen(after) : 0) + 2;
+    char *lo = malloc(cap), *hi = malloc(plen + 2);
+    if (!lo || !hi) {
+        free(lo);
+        free(hi);
+        return STORE_FAILED;
+    }
+    bool incl = true, has_hi = plen && successor(prefix, plen, hi);
+    snprintf(lo, cap, "%s", prefix);
+    if (after && strcmp(after, prefix) >= 0) { /* strcmp compares bytes as unsigned: COS's order */
+        snprintf(lo, cap, "%s", after);
+        incl = false;
+        /* a marker inside a common prefix (a truncated page's NextMarker is
+           the prefix itself): that prefix was listed, go past all of it */
+        const char *d = dlen && !strncmp(after, prefix, plen) ? strstr(after + plen, delimiter) : NULL;
+        if (d && !successor(after, (size_t)(d - after) + dlen, lo)) goto none;
+        if (d) incl = true;
+    }
+    sqlite3 *db = conn_get(s);
+    if (!db) {
+        free(lo);
+        free(hi);
+        return STORE_FAILED;
+    }
+    /* one snapshot for the whole page, however many seeks it takes */
+    int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : sql_fail(db, SQLITE_ERROR);
+    bool more = rc == 0;
+    while (more) {
+        sqlite3_stmt *st = NULL;
+        int r = sqlite3_prepare_v2(db, store_list_sql((incl ? 1 : 0) | (has_hi ? 2 : 0)), -1, &st, NULL);
+        if (r != SQLITE_OK) {
+            rc = sql_fail(db, r);
+            break;
+        }
+        sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, lo, -1, SQLITE_TRANSIENT);
+        if (has_hi) sqlite3_bind_text(st, 3, hi, -1, SQLITE_STATIC);
+        more = false;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            atomic_fetch_add(&s->rows_visited, 1);
+            obj_meta m;
+            fill_meta(&m, st);
+            int stop = m.key ? cb(ud, &m) : 0;
+            const char *d = !stop && dlen && m.key ? strstr(m.key + plen, delimiter) : NULL;
+            if (d) { /* seek past this common prefix */
+                size_t n = (size_t)(d - m.key) + dlen;
+                if (n + 2 > cap) {
+                    char *p = realloc(lo, n + 2);
+                    if (p) lo = p, cap = n + 2;
+                }
+                if (n + 2 <= cap && successor(m.key, n, lo)) {
+                    incl = true;
+                    more = true;
+                }
+                stop = 1; /* restart from lo, or (no successor) nothing can follow */
+            }
+            obj_meta_clear(&m);
+            if (stop) break;
+        }
+        if (r != SQLITE_ROW && r != SQLITE_DONE) {
+            rc = sql_fail(db, r);
+            more = false;
+        }
+        sqlite3_finalize(st);
+    }
+    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    conn_put(s, db);
+    free(lo);
+    free(hi);
+    return rc;
+none:
+    free(lo);
+    free(hi);
+    return 0;
 }
 
 int store_object_scan(store *s, const char *bucket, const char *prefix, const char *after,
                       int (*cb)(void *ud, const obj_meta *m), void *ud)
 {
-    scan_ctx c = { cb, ud };
-    /* keys are compared as blobs (bytewise, like COS); the prefix test is done with substr */
-    pthread_mutex_lock(&s->lock);
-    int rc = EXEC(s, "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND CAST(key AS BLOB) > CAST(?2 AS BLOB)"
-                     " AND substr(CAST(key AS BLOB), 1, length(CAST(?3 AS BLOB))) = CAST(?3 AS BLOB)"
-                     " ORDER BY CAST(key AS BLOB)", scan_cb, &c, bucket, after ? after : "", prefix ? prefix : "");
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return store_object_list(s, bucket, prefix, NULL, after, cb, ud);
 }
 
 /* ---------------------------------------------------------------- multipart */
@@ -1014,11 +1335,8 @@ int store_upload_create(store *s, const char *bucket, const char *key, const cha
     random_hex(rnd, 16);
     snprintf(upload_id, 64, "%lld%s", (long long)(cos_now_ms() / 1000), rnd);
     snprintf(now, sizeof now, "%lld", (long long)cos_now_ms());
-    pthread_mutex_lock(&s->lock);
-    int rc = EXEC(s, "INSERT INTO uploads(upload_id, bucket, key, initiated, headers) VALUES(?1, ?2, ?3, ?4, ?5)", NULL,
-                  NULL, upload_id, bucket, key, now, headers);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return WRITE1(s, NULL, "INSERT INTO uploads(upload_id, bucket, key, initiated, headers) VALUES(?1, ?2, ?3, ?4, ?5)",
+                  upload_id, bucket, key, now, headers);
 }
 
 typedef struct upload_out { char **bucket, **key, **headers; int found; } upload_out;
@@ -1035,10 +1353,8 @@ static int upload_cb(void *ud, sqlite3_stmt *st)
 int store_upload_get(store *s, const char *upload_id, char **bucket, char **key, char **headers)
 {
     upload_out u = { bucket, key, headers, 0 };
-    pthread_mutex_lock(&s->lock);
-    EXEC(s, "SELECT bucket, key, headers FROM uploads WHERE upload_id = ?1", upload_cb, &u, upload_id);
-    pthread_mutex_unlock(&s->lock);
-    return u.found ? 0 : -1;
+    int rc = READ(s, "SELECT bucket, key, headers FROM uploads WHERE upload_id = ?1", upload_cb, &u, upload_id);
+    return rc ? rc : u.found ? 0 : -1;
 }
 
 typedef struct id_list { char **ids; size_t n; } id_list;
@@ -1052,22 +1368,31 @@ static int ids_cb(void *ud, sqlite3_stmt *st)
     return 0;
 }
 
+static void free_ids(id_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) free(l->ids[i]);
+    free(l->ids);
+    l->ids = NULL;
+    l->n = 0;
+}
+
 int store_upload_delete(store *s, const char *upload_id)
 {
     id_list l = { NULL, 0 };
-    pthread_mutex_lock(&s->lock);
-    EXEC(s, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &l, upload_id);
-    sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    EXEC(s, "DELETE FROM parts WHERE upload_id = ?1", NULL, NULL, upload_id);
-    EXEC(s, "DELETE FROM uploads WHERE upload_id = ?1", NULL, NULL, upload_id);
-    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-    pthread_mutex_unlock(&s->lock);
-    for (size_t i = 0; i < l.n; i++) {
-        data_unlink(s, l.ids[i]);
-        free(l.ids[i]);
+    int found = 0;
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    if (rc == 0) {
+        rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &l, upload_id);
+        if (!rc) rc = EXEC(db, "DELETE FROM parts WHERE upload_id = ?1", NULL, NULL, upload_id);
+        if (!rc) rc = EXEC(db, "DELETE FROM uploads WHERE upload_id = ?1", NULL, NULL, upload_id);
+        if (!rc) found = sqlite3_changes(db);
+        rc = tx_end(s, db, rc);
     }
-    free(l.ids);
-    return 0;
+    conn_put(s, db);
+    for (size_t i = 0; rc == 0 && i < l.n; i++) data_unlink(s, l.ids[i]);
+    free_ids(&l);
+    return rc ? rc : found ? 0 : -1;
 }
 
 static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -1079,68 +1404,63 @@ static bool in_sorted(char *const *sorted, size_t n, const char *id)
 
 int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, const char *const *used, size_t nused)
 {
-    char size[32], crc[32], mtime[32], old[40] = "";
-    snprintf(size, sizeof size, "%llu", (unsigned long long)m->size);
-    snprintf(crc, sizeof crc, "%llu", (unsigned long long)m->crc64);
-    snprintf(mtime, sizeof mtime, "%lld", (long long)m->mtime_ms);
+    char old[40] = "";
     id_list parts = { NULL, 0 };
     /* sorted copies, so that 10,000 parts are matched in n log n */
     char **named = malloc((nused ? nused : 1) * sizeof *named);
-    if (!named) return -1;
+    if (!named) return STORE_FAILED;
     memcpy(named, used, nused * sizeof *named);
     qsort(named, nused, sizeof *named, cmp_str_ptr);
-    pthread_mutex_lock(&s->lock);
-    sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    EXEC(s, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
-    int rc = EXEC(s, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &parts, upload_id);
-    /* every part the manifest names must still be the upload's: a part
-       re-uploaded meanwhile replaced (and will delete) the file named here */
-    for (size_t i = 0; i < parts.n; i++)
-        if (!parts.ids[i]) rc = -1;
-    if (rc == 0) qsort(parts.ids, parts.n, sizeof *parts.ids, cmp_str_ptr);
-    for (size_t i = 0; rc == 0 && i < nused; i++)
-        if (!in_sorted(parts.ids, parts.n, used[i])) rc = 1;
-    if (rc == 0)
-        rc = EXEC(s, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                  NULL, NULL, m->bucket, m->key, size, m->etag, crc, mtime, m->headers, m->storage_class, m->acl,
-                  m->tagging, m->data_id);
-    rc = rc ? rc : EXEC(s, "DELETE FROM parts WHERE upload_id = ?1", NULL, NULL, upload_id);
-    rc = rc ? rc : EXEC(s, "DELETE FROM uploads WHERE upload_id = ?1", NULL, NULL, upload_id);
-    rc = rc ? rc : (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1);
-    if (rc) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    pthread_mutex_unlock(&s->lock);
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    if (rc == 0) {
+        rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &parts, upload_id);
+        /* every part the manifest names must still be the upload's: a part
+           re-uploaded meanwhile replaced (and will delete) the file named here */
+        for (size_t i = 0; i < parts.n; i++)
+            if (!parts.ids[i]) rc = STORE_FAILED;
+        if (rc == 0) qsort(parts.ids, parts.n, sizeof *parts.ids, cmp_str_ptr);
+        for (size_t i = 0; rc == 0 && i < nused; i++)
+            if (!in_sorted(parts.ids, parts.n, used[i])) rc = 1;
+        if (rc == 0) rc = put_row(db, m, old);
+        if (rc == 0) rc = EXEC(db, "DELETE FROM parts WHERE upload_id = ?1", NULL, NULL, upload_id);
+        if (rc == 0) rc = EXEC(db, "DELETE FROM uploads WHERE upload_id = ?1", NULL, NULL, upload_id);
+        rc = tx_end(s, db, rc);
+    }
+    conn_put(s, db);
     if (rc == 0) {
         /* parts the manifest does not name (uploaded but left out) go now */
         for (size_t i = 0; i < parts.n; i++)
             if (!in_sorted(named, nused, parts.ids[i])) data_unlink(s, parts.ids[i]);
-        if (old[0] && strcmp(old, m->data_id) != 0) data_unlink(s, old);
+        data_unlink(s, old);
     }
-    for (size_t i = 0; i < parts.n; i++) free(parts.ids[i]);
-    free(parts.ids);
+    free_ids(&parts);
     free(named);
     return rc;
 }
 
 int store_part_put(store *s, const char *upload_id, const part_meta *p)
 {
-    char num[16], size[32], crc[32], mtime[32], old[40] = "";
+    char num[16], size[32], crc[32], mtime[32], old[40] = "", live[40] = "";
     snprintf(num, sizeof num, "%d", p->number);
     snprintf(size, sizeof size, "%llu", (unsigned long long)p->size);
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)p->crc64);
     snprintf(mtime, sizeof mtime, "%lld", (long long)p->mtime_ms);
-    char live[40] = "";
-    pthread_mutex_lock(&s->lock);
-    /* the upload may have been completed or aborted while this part arrived */
-    EXEC(s, "SELECT upload_id FROM uploads WHERE upload_id = ?1", id_cb, live, upload_id);
-    if (!live[0]) {
-        pthread_mutex_unlock(&s->lock);
-        return 1;
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    if (rc == 0) {
+        /* the upload may have been completed or aborted while this part arrived */
+        rc = EXEC(db, "SELECT upload_id FROM uploads WHERE upload_id = ?1", id_cb, live, upload_id);
+        if (!rc && !live[0]) rc = 1;
+        if (!rc) rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id = ?1 AND number = ?2", id_cb, old, upload_id, num);
+        if (!rc)
+            rc = EXEC(db, "INSERT OR REPLACE INTO parts(upload_id, number, size, etag, crc64, data_id, mtime)"
+                          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", NULL, NULL, upload_id, num, size, p->etag, crc,
+                      p->data_id, mtime);
+        rc = tx_end(s, db, rc);
     }
-    EXEC(s, "SELECT data_id FROM parts WHERE upload_id = ?1 AND number = ?2", id_cb, old, upload_id, num);
-    int rc = EXEC(s, "INSERT OR REPLACE INTO parts(upload_id, number, size, etag, crc64, data_id, mtime)"
-                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", NULL, NULL, upload_id, num, size, p->etag, crc, p->data_id, mtime);
-    pthread_mutex_unlock(&s->lock);
-    if (rc == 0 && old[0]) data_unlink(s, old);
+    conn_put(s, db);
+    if (rc == 0 && strcmp(old, p->data_id) != 0) data_unlink(s, old);
     return rc;
 }
 
@@ -1169,10 +1489,8 @@ static int parts_cb(void *ud, sqlite3_stmt *st)
 int store_parts_list(store *s, const char *upload_id, part_meta **out, size_t *count)
 {
     parts_out o = { NULL, 0 };
-    pthread_mutex_lock(&s->lock);
-    int rc = EXEC(s, "SELECT number, size, etag, crc64, data_id, mtime FROM parts WHERE upload_id = ?1 ORDER BY number",
+    int rc = READ(s, "SELECT number, size, etag, crc64, data_id, mtime FROM parts WHERE upload_id = ?1 ORDER BY number",
                   parts_cb, &o, upload_id);
-    pthread_mutex_unlock(&s->lock);
     *out = o.p;
     *count = o.n;
     return rc;
@@ -1195,11 +1513,17 @@ static int uploads_cb(void *ud, sqlite3_stmt *st)
 int store_uploads_list(store *s, const char *bucket, const char *prefix, upload_row **out, size_t *count)
 {
     uploads_out o = { NULL, 0 };
-    pthread_mutex_lock(&s->lock);
-    int rc = EXEC(s, "SELECT key, upload_id, initiated FROM uploads WHERE bucket = ?1 AND"
-                     " substr(CAST(key AS BLOB), 1, length(CAST(?2 AS BLOB))) = CAST(?2 AS BLOB)"
-                     " ORDER BY CAST(key AS BLOB), initiated", uploads_cb, &o, bucket, prefix ? prefix : "");
-    pthread_mutex_unlock(&s->lock);
+    prefix = prefix ? prefix : "";
+    size_t plen = strlen(prefix);
+    char *hi = malloc(plen + 2);
+    int rc = STORE_FAILED;
+    if (hi && plen && successor(prefix, plen, hi))
+        rc = READ(s, "SELECT key, upload_id, initiated FROM uploads WHERE bucket = ?1 AND key >= ?2 AND key < ?3"
+                     " ORDER BY key, initiated", uploads_cb, &o, bucket, prefix, hi);
+    else if (hi)
+        rc = READ(s, "SELECT key, upload_id, initiated FROM uploads WHERE bucket = ?1 AND key >= ?2"
+                     " ORDER BY key, initiated", uploads_cb, &o, bucket, prefix);
+    free(hi);
     *out = o.r;
     *count = o.n;
     return rc;

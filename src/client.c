@@ -29,6 +29,7 @@ static int apply_defaults(cos_config *c, cos_error **err)
         { &c->network_threads, "network_threads", 2 },
         { &c->max_connections, "max_connections", 64 }, { &c->timeout_ms, "timeout_ms", 0 },
         { &c->connect_timeout_ms, "connect_timeout_ms", 10000 }, { &c->sign_expires, "sign_expires", 900 },
+        { &c->stall_timeout_ms, "stall_timeout_ms", 30000 },
     };
     for (size_t i = 0; i < COS_ARRAY_LEN(ints); i++) {
         if (*ints[i].v < 0) return cos_err_invalid(err, ints[i].name, "%s must not be negative", ints[i].name);
@@ -68,6 +69,8 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
     cos_client *c = calloc(1, sizeof *c);
     if (!c) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     int rc = COS_OPTIONS_IN(&c->cfg, cfg, "cos_config", "COS_CONFIG_INIT", CONFIG_SIZES, err);
+    c->auto_chunk_size = c->cfg.chunk_size == 0;
+    c->auto_parallel = c->cfg.chunk_parallel_limit == 0;
     if (!rc) rc = apply_defaults(&c->cfg, err);
     if (rc) {
         free(c);
@@ -93,6 +96,7 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
     c->ep.service_domain = c->cfg.service_domain;
     c->ep.path_style = c->cfg.force_path_style;
     c->ep.accelerate = c->cfg.use_accelerate;
+    c->ep.raw_key = c->cfg.use_raw_key;
     atomic_store(&c->clock_offset_ms, c->cfg.system_clock_offset_ms);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->idle, NULL);
@@ -108,9 +112,8 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
     return 0;
 }
 
-void cos_client_free(cos_client *c)
+static void client_free_now(cos_client *c)
 {
-    if (!c) return;
     if (c->tasks) cos_tasks_destroy(c->tasks);
     pthread_mutex_lock(&c->lock);
     while (atomic_load(&c->inflight) > 0) pthread_cond_wait(&c->idle, &c->lock);
@@ -123,6 +126,31 @@ void cos_client_free(cos_client *c)
     pthread_cond_destroy(&c->idle);
     pthread_mutex_destroy(&c->tasks_lock);
     free(c);
+}
+
+static void *client_free_main(void *arg)
+{
+    client_free_now(arg);
+    return NULL;
+}
+
+void cos_client_free(cos_client *c)
+{
+    if (!c) return;
+    /* From inside one of this client's callbacks the operation running it is
+       still in flight: waiting for it here would wait for ourselves. The
+       client is freed by a thread of its own once the callback returns. */
+    if (workers_current() == c->workers || cos_tasks_on_own_thread(c->tasks)) {
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&t, &a, client_free_main, c);
+        pthread_attr_destroy(&a);
+        if (rc != 0) client_log(c, COS_LOG_ERROR, "cannot start a thread to free the client: it is leaked");
+        return;
+    }
+    client_free_now(c);
 }
 
 struct cos_tasks **client_tasks_slot(cos_client *c) { return &c->tasks; }
@@ -218,7 +246,15 @@ int cos_future_wait(cos_future *f, cos_result **out, cos_error **err)
 {
     cos_err_reset(err);
     pthread_mutex_lock(&f->m);
-    while (!f->ready) pthread_cond_wait(&f->cv, &f->m);
+    if (!f->ready) { /* inside a callback: the pool must not need this thread to complete f */
+        pthread_mutex_unlock(&f->m);
+        workers_block_begin();
+        pthread_mutex_lock(&f->m);
+        while (!f->ready) pthread_cond_wait(&f->cv, &f->m);
+        pthread_mutex_unlock(&f->m);
+        workers_block_end();
+        pthread_mutex_lock(&f->m);
+    }
     int rc = f->rc;
     if (out) *out = f->res;
     else cos_result_free(f->res);

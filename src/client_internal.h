@@ -33,6 +33,10 @@ struct cos_client {
     cred_cache *creds;
     _Atomic int64_t clock_offset_ms;
     _Atomic int inflight;       /* async operations not yet completed */
+    bool auto_chunk_size;       /* ChunkSize / ChunkParallelLimit left at 0: transfers choose */
+    bool auto_parallel;         /*   them from the file size (transfer.c) */
+    _Atomic int lacks_crc;      /* the server answered an upload without x-cos-hash-crc64ecma: hash
+                                   what is sent with MD5 as it goes, to check the ETag */
     pthread_mutex_t lock;
     pthread_cond_t idle;
     struct cos_tasks *tasks;    /* transfer task manager, created on first use */
@@ -63,5 +67,6 @@ void upload_id_cache_trim(const char *checkpoint, int limit);
 /* The transfer manager of a client (transfer code owns its type). */
 struct cos_tasks **client_tasks_slot(cos_client *c);
 void cos_tasks_destroy(struct cos_tasks *t); /* transfer.c */
+bool cos_tasks_on_own_thread(struct cos_tasks *t); /* the calling thread is one of t's runners */
 
 #endif

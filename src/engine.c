@@ -32,7 +32,6 @@ struct cos_engine {
     unsigned next_lane;     /* round robin (guarded by submit_lock) */
     pthread_mutex_t submit_lock;
     cos_engine_opts opts;
-    char *connect_to_entry;
     struct curl_slist *connect_to;
     char *proxy, *ca_file, *ca_path, *user_agent;
 };
@@ -74,6 +73,7 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
     h->pos += n;
     h->sent += n;
     h->crc_sent = cos_crc64(h->crc_sent, buf, n);
+    if (h->md5_sent) cos_md5_update(h->md5_sent, buf, n);
     return n;
 }
 
@@ -87,8 +87,46 @@ static int seek_cb(void *ud, curl_off_t offset, int origin)
     h->pos = (uint64_t)offset;
     h->sent = (uint64_t)offset;
     h->crc_sent = 0;
+    if (h->md5_sent) {
+        cos_md5_free(h->md5_sent);
+        h->md5_sent = cos_md5_new();
+    }
     if (offset != 0) return CURL_SEEKFUNC_CANTSEEK; /* the running CRC needs the whole body */
     return CURL_SEEKFUNC_OK;
+}
+
+/* Whether an answer's ETag is the MD5 of its body: a plain 32-hex ETag (not a
+ * multipart "-N" one) of an object not encrypted with KMS or a customer key,
+ * whose ETags are something else. */
+bool http_etag_is_md5(const cos_kv *headers, size_t count)
+{
+#define HDR(name) cos_kv_find(headers, count, name)
+    const char *etag = HDR("ETag");
+    if (!etag) return false;
+    size_t n = strlen(etag);
+    if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
+        etag++;
+        n -= 2;
+    }
+    if (n != 32) return false;
+    for (size_t i = 0; i < 32; i++)
+        if (!strchr("0123456789abcdefABCDEF", etag[i])) return false;
+    const char *sse = HDR("x-cos-server-side-encryption");
+    if (!sse) sse = HDR("x-amz-server-side-encryption");
+    if (sse && strstr(sse, "kms")) return false;
+    if (HDR("x-cos-server-side-encryption-customer-algorithm") || HDR("x-amz-server-side-encryption-customer-algorithm"))
+        return false;
+    return true;
+#undef HDR
+}
+
+bool http_etag_matches(const char *etag, const unsigned char md5[16])
+{
+    char hex[33];
+    cos_hex_encode(md5, 16, hex);
+    if (!etag) return false;
+    if (*etag == '"') etag++;
+    return strncasecmp(etag, hex, 32) == 0;
 }
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
@@ -101,7 +139,12 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
     bool to_mem = h->sink == SINK_MEM || status >= 300;
     if (to_mem) {
-        if (h->resp_body.len + n > (64u << 20) && h->sink != SINK_MEM) return n; /* cap error bodies */
+        /* Bounded: an endless answer fails instead of eating the memory. */
+        size_t cap = status >= 300 ? ENGINE_ERR_CAP : h->mem_cap ? h->mem_cap : SIZE_MAX;
+        if (h->resp_body.len + n > cap) {
+            h->too_large = true;
+            return 0;
+        }
         if (cos_buf_append(&h->resp_body, data, n)) return 0;
     } else if (h->sink == SINK_FD) {
         size_t off = 0;
@@ -121,7 +164,16 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
             return 0;
         }
     }
-    if (!to_mem || h->sink == SINK_MEM) h->crc_received = cos_crc64(h->crc_received, data, n);
+    if (!to_mem || h->sink == SINK_MEM) {
+        h->crc_received = cos_crc64(h->crc_received, data, n);
+        if (!h->md5_checked) { /* the headers are all in by the first byte of the body */
+            h->md5_checked = true;
+            if (h->md5_recv_wanted && status == 200 && !cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma") &&
+                http_etag_is_md5(h->resp_headers.items, h->resp_headers.count))
+                h->md5_recv = cos_md5_new();
+        }
+        if (h->md5_recv) cos_md5_update(h->md5_recv, data, n);
+    }
     h->received += n;
     return n;
 }
@@ -193,9 +245,14 @@ static int setup_easy(cos_engine *e, cos_http *h)
     curl_easy_setopt(c, CURLOPT_USERAGENT, e->user_agent);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(e->opts.connect_timeout_ms > 0 ? e->opts.connect_timeout_ms : 10000));
     if (h->timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
-    /* A stalled connection counts as a network error after 60 s without progress. */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+    /* A stalled connection (below 1 KiB/s, e.g. a server that stops after the
+       headers) counts as a timeout after stall_s: see ops.c for how often it is
+       tried again. */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(h->stall_s > 0 ? h->stall_s : ENGINE_STALL_S));
+    /* Keys are sent as written: "a/../b" is a key, not a path to resolve. */
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    if (h->md5_sent_on && !h->md5_sent) h->md5_sent = cos_md5_new();
     if (e->connect_to) curl_easy_setopt(c, CURLOPT_CONNECT_TO, e->connect_to);
     if (e->proxy) curl_easy_setopt(c, CURLOPT_PROXY, e->proxy);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, e->opts.tls_verify ? 1L : 0L);
@@ -319,9 +376,19 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->nlanes = o->network_threads > 0 ? o->network_threads : 2;
     e->lanes = calloc((size_t)e->nlanes, sizeof *e->lanes);
     pthread_mutex_init(&e->submit_lock, NULL);
-    if (!cos_str_empty(o->connect_to)) {
-        e->connect_to_entry = cos_sprintf("::%s", o->connect_to);
-        e->connect_to = curl_slist_append(NULL, e->connect_to_entry);
+    /* connect_to: "HOST:PORT" for every request, or a comma-separated list
+       whose entries are that or curl's "HOST:PORT:TO_HOST:TO_PORT" (one
+       host mapped somewhere, e.g. a backup domain to a test server) */
+    for (const char *p = o->connect_to; !cos_str_empty(p);) {
+        size_t n = strcspn(p, ",");
+        int colons = 0;
+        for (size_t i = 0; i < n; i++) colons += p[i] == ':';
+        char *entry = colons >= 3 ? cos_strndup(p, n) : cos_sprintf("::%.*s", (int)n, p);
+        struct curl_slist *sl = entry ? curl_slist_append(e->connect_to, entry) : NULL;
+        free(entry);
+        if (sl) e->connect_to = sl;
+        p += n;
+        if (*p == ',') p++;
     }
     e->proxy = cos_strdup(o->proxy);
     e->ca_file = cos_strdup(o->ca_file);
@@ -369,7 +436,6 @@ void engine_free(cos_engine *e)
     }
     free(e->lanes);
     curl_slist_free_all(e->connect_to);
-    free(e->connect_to_entry);
     free(e->proxy);
     free(e->ca_file);
     free(e->ca_path);
@@ -406,6 +472,11 @@ void http_reset_response(cos_http *h)
     h->sent = h->received = 0;
     h->crc_sent = h->crc_received = 0;
     h->write_failed = h->write_errno = 0;
+    h->too_large = false;
+    h->md5_checked = false;
+    cos_md5_free(h->md5_sent);
+    cos_md5_free(h->md5_recv);
+    h->md5_sent = h->md5_recv = NULL;
 }
 
 void http_clear(cos_http *h)
@@ -423,9 +494,18 @@ void http_clear(cos_http *h)
     h->form = NULL;
     h->form_count = 0;
     h->method = h->url = NULL;
+    cos_md5_free(h->md5_sent);
+    cos_md5_free(h->md5_recv);
+    h->md5_sent = h->md5_recv = NULL;
 }
 
 /* ------------------------------------------------------------------ worker pool */
+
+/* The pool keeps `base` threads for jobs. A job never waits for a worker that
+ * is itself waiting: a worker that blocks in libcos (a future, a task, from
+ * inside a callback) is not counted, and a stand-in thread starts when jobs
+ * would otherwise have no runnable worker; stand-ins leave when idle. Threads
+ * are detached and counted, so the last one out wakes workers_free. */
 
 typedef struct job {
     void (*fn)(void *);
@@ -436,39 +516,82 @@ typedef struct job {
 struct cos_workers {
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    pthread_cond_t gone;
     job *head, *tail;
     bool stop;
-    int n;
-    pthread_t *threads;
+    int base;       /* configured worker_threads */
+    int threads;    /* alive */
+    int idle;       /* waiting for a job */
+    int blocked;    /* inside workers_block_begin/end */
 };
+
+static __thread cos_workers *tls_pool;
+
+static void *worker_main(void *arg);
+
+/* With w->lock held. */
+static void spawn_worker(cos_workers *w)
+{
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &a, worker_main, w) == 0) w->threads++;
+    pthread_attr_destroy(&a);
+}
+
+/* With w->lock held: a job is queued and no runnable worker is free for it. */
+static void ensure_worker(cos_workers *w)
+{
+    if (w->head && w->idle == 0 && w->threads - w->blocked < w->base) spawn_worker(w);
+}
 
 static void *worker_main(void *arg)
 {
     cos_workers *w = arg;
+    tls_pool = w;
+    pthread_mutex_lock(&w->lock);
     for (;;) {
-        pthread_mutex_lock(&w->lock);
-        while (!w->head && !w->stop) pthread_cond_wait(&w->cond, &w->lock);
-        job *j = w->head;
-        if (j) {
-            w->head = j->next;
-            if (!w->head) w->tail = NULL;
+        while (!w->head && !w->stop) {
+            /* a stand-in leaves once the regular workers are runnable again */
+            if (w->threads - w->blocked > w->base) goto out;
+            w->idle++;
+            pthread_cond_wait(&w->cond, &w->lock);
+            w->idle--;
         }
+        job *j = w->head;
+        if (!j) break; /* stopping and drained */
+        w->head = j->next;
+        if (!w->head) w->tail = NULL;
         pthread_mutex_unlock(&w->lock);
-        if (!j) return NULL; /* stopping and drained */
         j->fn(j->arg);
         free(j);
+        pthread_mutex_lock(&w->lock);
     }
+out:
+    w->threads--;
+    pthread_cond_broadcast(&w->gone);
+    pthread_mutex_unlock(&w->lock);
+    tls_pool = NULL;
+    return NULL;
 }
 
 int workers_new(cos_workers **out, int threads)
 {
     cos_workers *w = calloc(1, sizeof *w);
     if (!w) return COS_ERR_NOMEM;
-    w->n = threads > 0 ? threads : 2;
-    w->threads = calloc((size_t)w->n, sizeof *w->threads);
+    w->base = threads > 0 ? threads : 2;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
-    for (int i = 0; i < w->n; i++) pthread_create(&w->threads[i], NULL, worker_main, w);
+    pthread_cond_init(&w->gone, NULL);
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < w->base; i++) spawn_worker(w);
+    int n = w->threads;
+    pthread_mutex_unlock(&w->lock);
+    if (n == 0) {
+        workers_free(w);
+        return COS_ERR_INTERNAL;
+    }
     *out = w;
     return 0;
 }
@@ -484,9 +607,31 @@ int workers_post(cos_workers *w, void (*fn)(void *), void *arg)
     if (w->tail) w->tail->next = j;
     else w->head = j;
     w->tail = j;
-    pthread_cond_signal(&w->cond);
+    if (w->idle) pthread_cond_signal(&w->cond);
+    else ensure_worker(w);
     pthread_mutex_unlock(&w->lock);
     return 0;
+}
+
+cos_workers *workers_current(void) { return tls_pool; }
+
+void workers_block_begin(void)
+{
+    cos_workers *w = tls_pool;
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    w->blocked++;
+    ensure_worker(w);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void workers_block_end(void)
+{
+    cos_workers *w = tls_pool;
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    w->blocked--;
+    pthread_mutex_unlock(&w->lock);
 }
 
 void workers_free(cos_workers *w)
@@ -495,10 +640,10 @@ void workers_free(cos_workers *w)
     pthread_mutex_lock(&w->lock);
     w->stop = true;
     pthread_cond_broadcast(&w->cond);
+    while (w->threads > 0) pthread_cond_wait(&w->gone, &w->lock);
     pthread_mutex_unlock(&w->lock);
-    for (int i = 0; i < w->n; i++) pthread_join(w->threads[i], NULL);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
-    free(w->threads);
+    pthread_cond_destroy(&w->gone);
     free(w);
 }

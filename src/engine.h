@@ -52,6 +52,10 @@ struct cos_http {
     void *progress_ud;
     int progress_interval_ms;
     volatile int *cancel;   /* set non-zero to abort */
+    size_t mem_cap;         /* most bytes a body kept in memory may have; 0 = no limit (the caller's choice) */
+    int stall_s;            /* a transfer below 1 KiB/s for this long fails; 0 = ENGINE_STALL_S */
+    bool md5_sent_on;       /* hash the body sent with MD5 too (a server without CRC-64) */
+    bool md5_recv_wanted;   /* a whole object: hash it with MD5 if the answer has no CRC-64 but an MD5 ETag */
 
     /* --- response (filled by the engine) --- */
     long status;
@@ -62,6 +66,9 @@ struct cos_http {
     uint64_t sent, received;
     uint64_t crc_sent, crc_received;
     int write_failed;       /* a sink write failed (errno in write_errno) */
+    bool too_large;         /* a body for memory passed mem_cap (or an error body ENGINE_ERR_CAP) */
+    struct cos_md5 *md5_sent, *md5_recv; /* MD5 of what was sent / received, when asked or needed */
+    bool md5_checked;       /* the received-MD5 decision was made (on the first byte) */
     int write_errno;
 
     /* --- engine private --- */
@@ -76,6 +83,13 @@ struct cos_http {
     void *done_ud;
 };
 
+/* Bounds of what a response may cost (item: responses to memory are bounded):
+ * an XML (or JSON) answer, an error body, and the time a
+ * transfer may make no progress (below 1 KiB/s) before it counts as stalled. */
+#define ENGINE_XML_CAP (64u << 20)
+#define ENGINE_ERR_CAP (4u << 20)
+#define ENGINE_STALL_S 30
+
 typedef struct cos_engine_opts {
     const char *connect_to;     /* "host:port" */
     const char *proxy;
@@ -86,6 +100,11 @@ typedef struct cos_engine_opts {
     const char *user_agent;
     int network_threads;        /* lanes: libcurl multi handles, a thread each; 0 = 2 */
 } cos_engine_opts;
+
+/* Whether the ETag among these headers is the body's MD5 (see engine.c). */
+bool http_etag_is_md5(const cos_kv *headers, size_t count);
+/* Whether an ETag (quoted or not) is this MD5. */
+bool http_etag_matches(const char *etag, const unsigned char md5[16]);
 
 int engine_new(cos_engine **out, const cos_engine_opts *o);
 void engine_free(cos_engine *e);
@@ -103,5 +122,13 @@ int workers_new(cos_workers **out, int threads);
 int workers_post(cos_workers *w, void (*fn)(void *), void *arg);
 /* Stop after the queue drains; joins the threads. */
 void workers_free(cos_workers *w);
+/* Around a wait of a pool thread for something libcos must finish (a future,
+ * a task): the pool starts a stand-in thread while queued jobs would have no
+ * idle worker, so a callback that waits never starves the pool. No-ops on
+ * threads that are not a pool's. */
+void workers_block_begin(void);
+void workers_block_end(void);
+/* The pool the calling thread belongs to, or NULL. */
+cos_workers *workers_current(void);
 
 #endif

@@ -6,7 +6,7 @@
  * the same steps on the worker pool.
  */
 #define _GNU_SOURCE
-#include "client_internal.h"
+#include "call.h"
 #include "signer.h"
 #include "xml.h"
 
@@ -203,9 +203,15 @@ typedef struct op_call {
     pthread_mutex_t m;
     pthread_cond_t cv;
     bool http_done;
+    int stalls;                /* attempts that ended in a stall (low-speed timeout) */
+    bool switched;             /* AutoSwitchHost moved it to the backup domain */
+    bool server_signed;        /* an Authorization from the callback: its host cannot change */
     /* async */
     cos_done_fn done;
     void *ud;
+    /* driven (call.h) */
+    void (*notify)(void *ud);
+    void *notify_ud;
     /* outcome */
     cos_result *res;
     cos_error *err;
@@ -284,7 +290,7 @@ static void put_content_md5(op_call *k, const void *data, size_t len)
     cos_kvlist_set(&k->headers, "Content-MD5", b64);
 }
 
-static int md5_of_fd(int fd, uint64_t off, uint64_t len, char b64[32])
+static int md5_of_fd(int fd, uint64_t off, uint64_t len, unsigned char d[16])
 {
     cos_md5 *m = cos_md5_new();
     unsigned char *buf = malloc(1 << 20);
@@ -297,11 +303,7 @@ static int md5_of_fd(int fd, uint64_t off, uint64_t len, char b64[32])
         off += (uint64_t)n;
         len -= (uint64_t)n;
     }
-    if (rc == 0) {
-        unsigned char d[16];
-        cos_md5_final(m, d);
-        cos_base64_encode(d, 16, b64);
-    }
+    if (rc == 0) cos_md5_final(m, d);
     cos_md5_free(m);
     free(buf);
     return rc;
@@ -332,7 +334,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     int rc = 0;
     const char *region = req->region ? req->region : c->cfg.region;
     const char *key = req->key;
-    if (key && key[0] == '/') key++; /* the SDK drops one leading "/" */
+    if (key && key[0] == '/' && !c->cfg.use_raw_key) key++; /* the SDK drops one leading "/" (unless UseRawKey) */
     int scope = def->scope;
     if (scope == SC_ANY) scope = !cos_str_empty(key) ? SC_OBJECT : !cos_str_empty(req->bucket) ? SC_BUCKET : SC_SERVICE;
 
@@ -462,11 +464,13 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
             k->http.file_off = b->file_offset;
             k->http.file_len = k->body_whole_file ? size - b->file_offset : (uint64_t)b->file_length;
             if (c->cfg.upload_check_content_md5 && !req->content_md5) {
+                unsigned char d[16];
                 char b64[32];
-                if ((rc = md5_of_fd(k->body_fd, k->http.file_off, k->http.file_len, b64))) {
+                if ((rc = md5_of_fd(k->body_fd, k->http.file_off, k->http.file_len, d))) {
                     rc = cos_err_io(err, errno, "cannot read", b->file_path);
                     goto fail;
                 }
+                cos_base64_encode(d, 16, b64);
                 cos_kvlist_set(&k->headers, "Content-MD5", b64);
             }
         } else if (b->read) {
@@ -478,10 +482,40 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
             k->repeatable = b->seek != NULL;
         }
     }
+    if (c->cfg.upload_add_meta_md5 && (op == COS_OP_PUT_OBJECT || op == COS_OP_POST_OBJECT) &&
+        !cos_kvlist_get(&k->headers, "x-cos-meta-md5")) { /* UploadAddMetaMd5: the hex MD5 of the body */
+        unsigned char d[16];
+        char hex[33];
+        bool have = false;
+        if (k->http.body == BODY_MEM) {
+            cos_md5_digest(k->http.mem, k->http.mem_len, d);
+            have = true;
+        } else if (k->http.body == BODY_FILE) {
+            have = md5_of_fd(k->body_fd, k->http.file_off, k->http.file_len, d) == 0;
+        }
+        if (have) {
+            cos_hex_encode(d, 16, hex);
+            cos_kvlist_set(&k->headers, "x-cos-meta-md5", hex);
+        }
+    }
     if (def->flags & F_FORM) {
         const char *fname = req->body.file_path ? strrchr(req->body.file_path, '/') : NULL;
         k->http.form_filename = fname ? fname + 1 : (req->body.file_path ? req->body.file_path : k->key);
     }
+
+    /* integrity without CRC-64 (S3-compatible stores): the MD5 of a whole
+       object against a plain ETag; the MD5 of what is sent once a server
+       has shown it sends no CRC-64 (before that, files and memory are hashed
+       again after the answer) */
+    k->http.md5_recv_wanted = (def->flags & F_SINK) && !k->http.head && !cos_kvlist_get(&k->headers, "Range");
+    for (size_t i = 0; i < k->query.count && k->http.md5_recv_wanted; i++) /* a processed body (ci-process, ...) is not the object */
+        if (strcmp(k->query.items[i].name, "versionId") != 0 && !cos_starts_with_ci(k->query.items[i].name, "response-"))
+            k->http.md5_recv_wanted = false;
+    k->http.md5_sent_on = (def->flags & F_CRC_UP) && atomic_load(&c->lacks_crc);
+    k->http.stall_s = (c->cfg.stall_timeout_ms + 999) / 1000;
+    /* answers that are parsed (XML, JSON) are bounded; an object's body the
+       caller asked to have in memory is the caller's to size */
+    if (!(def->flags & F_SINK)) k->http.mem_cap = ENGINE_XML_CAP;
 
     /* sink */
     k->http.sink = SINK_MEM;
@@ -514,9 +548,27 @@ fail:
 }
 
 /* Obtain credentials and sign; sets the final headers of the HTTP request. */
+/* before_send's view of a call (config.h). */
+struct cos_outgoing {
+    op_call *k;
+};
+const char *cos_outgoing_method(const cos_outgoing *o) { return o->k->method; }
+const char *cos_outgoing_url(const cos_outgoing *o) { return o->k->http.url; }
+const char *cos_outgoing_op(const cos_outgoing *o) { return OP_NAMES[o->k->op]; }
+int cos_outgoing_set_header(cos_outgoing *o, const char *name, const char *value)
+{
+    if (cos_str_empty(name) || !value || strpbrk(name, ":\r\n") || strpbrk(value, "\r\n")) return COS_ERR_INVALID_ARG;
+    return cos_kvlist_set(&o->k->headers, name, value);
+}
+
 static int call_sign(op_call *k, cos_error **err)
 {
     cos_client *c = k->c;
+    if (c->cfg.before_send) {
+        cos_outgoing o = { k };
+        if (c->cfg.before_send(c->cfg.before_send_user_data, &o) != 0)
+            return cos_err_set(err, COS_ERR_CANCELED, "%s %s refused by before_send", k->method, OP_NAMES[k->op]);
+    }
     cos_kvlist_free(&k->http.headers);
     for (size_t i = 0; i < k->headers.count; i++)
         cos_kvlist_add(&k->http.headers, k->headers.items[i].name, k->headers.items[i].value);
@@ -537,6 +589,7 @@ static int call_sign(op_call *k, cos_error **err)
         return rc;
     }
     char *auth = NULL;
+    k->server_signed = cr.authorization != NULL;
     if (cr.authorization) {
         auth = cos_strdup(cr.authorization);
     } else if (c->cfg.signer == COS_SIGNER_SIGV4) {
@@ -589,6 +642,12 @@ static int call_sign(op_call *k, cos_error **err)
         const char *fields[][2] = { { "key", k->key }, { "success_action_status", "200" }, { "Signature", auth },
                                     { "x-cos-security-token", cr.token } };
         size_t n = 0;
+        for (size_t i = 0; i < k->http.form_count; i++) { /* a retry signs anew: drop the last attempt's fields */
+            free(k->http.form[i].name);
+            free(k->http.form[i].value);
+        }
+        free(k->http.form);
+        k->http.form_count = 0;
         k->http.form = calloc(4 + k->headers.count, sizeof *k->http.form);
         for (size_t i = 0; i < 4; i++) {
             if (!fields[i][1]) continue;
@@ -631,10 +690,19 @@ static int max_retries(const cos_client *c)
     return c->cfg.max_retries < 0 ? 0 : c->cfg.max_retries ? c->cfg.max_retries : 3;
 }
 
+/* No attempt starts once this much time has passed since the first: retries
+ * are bounded on the whole, not only in number. */
+#define RETRY_WINDOW_MS 120000
+
 static bool can_retry(op_call *k)
 {
     if (!k->repeatable || k->retries >= max_retries(k->c)) return false;
     if (k->http.sink == SINK_CB && k->http.received > 0) return false; /* bytes already handed out */
+    if (cos_mono_ms() - k->t0_ms > RETRY_WINDOW_MS) return false;
+    /* A stall (no progress for the stall time) is tried once more, not
+       max_retries times: a server that stops after the headers fails a call
+       within two stall times. */
+    if (k->http.curl_rc == CURLE_OPERATION_TIMEDOUT && k->stalls > 1) return false;
     return true;
 }
 
@@ -720,6 +788,78 @@ static int build_result(op_call *k)
     return 0;
 }
 
+/* Without a CRC-64 in a successful answer, the ETag (a body's MD5 when it
+ * is a plain 32-hex one) is checked against what was received or sent. NULL
+ * when it matches or cannot be checked. */
+static cos_error *check_md5(op_call *k)
+{
+    cos_http *h = &k->http;
+    unsigned char d[16];
+    bool have = false, upload = false;
+    if (h->md5_recv && h->status == 200) {
+        cos_md5_final(h->md5_recv, d);
+        cos_md5_free(h->md5_recv);
+        h->md5_recv = NULL;
+        have = true;
+    } else if ((k->def->flags & F_CRC_UP) && h->body != BODY_NONE) { /* a form's file part is hashed alone */
+        upload = true;
+        atomic_store(&k->c->lacks_crc, 1); /* from now on, hash uploads as they go */
+        if (!http_etag_is_md5(h->resp_headers.items, h->resp_headers.count)) return NULL;
+        if (h->md5_sent) {
+            cos_md5_final(h->md5_sent, d);
+            cos_md5_free(h->md5_sent);
+            h->md5_sent = NULL;
+            have = true;
+        } else if (h->body == BODY_MEM) {
+            cos_md5_digest(h->mem, h->mem_len, d);
+            have = true;
+        } else if (h->body == BODY_FILE) {
+            have = md5_of_fd(h->fd, h->file_off, h->file_len, d) == 0;
+        }
+    }
+    if (!have) return NULL;
+    const char *etag = cos_kvlist_get(&h->resp_headers, "ETag");
+    if (http_etag_matches(etag, d)) return NULL;
+    cos_error *e = cos_error_new(COS_ERR_INTEGRITY, NULL);
+    if (e) {
+        char hex[33];
+        cos_hex_encode(d, 16, hex);
+        free(e->message);
+        e->message = cos_sprintf("MD5 mismatch on %s %s (no CRC-64 in the answer): %s %s, the ETag says %s", k->method,
+                                 k->def->cam, upload ? "sent" : "received", hex, etag ? etag : "(none)");
+        e->http_status = (int)h->status;
+        e->request_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-cos-request-id"));
+    }
+    return e;
+}
+
+/* AutoSwitchHost (the official SDK's canSwitchHost): a request to a COS
+ * host BUCKET.cos.REGION.myqcloud.com (not the accelerate one) signed here
+ * moves to BUCKET.cos.REGION.tencentcos.cn, once. */
+static bool switch_host(op_call *k)
+{
+    if (!k->c->cfg.auto_switch_host || k->switched || k->server_signed) return false;
+    char *url = k->http.url;
+    const char *h = strstr(url, "://");
+    if (!h) return false;
+    h += 3;
+    size_t hl = strcspn(h, "/?");
+    static const char from[] = ".myqcloud.com";
+    size_t fl = sizeof from - 1;
+    char *host = cos_strndup(h, hl);
+    bool ok = host && hl > fl && strcmp(host + hl - fl, from) == 0 && strstr(host, ".cos.") &&
+              !strstr(host, ".cos.accelerate.");
+    free(host);
+    if (!ok) return false;
+    char *n = cos_sprintf("%.*s.tencentcos.cn%s", (int)(h + hl - fl - url), url, h + hl);
+    if (!n) return false;
+    free(k->http.url);
+    k->http.url = n;
+    k->switched = true;
+    client_log(k->c, COS_LOG_WARN, "%s %s: retrying at the backup domain", k->method, OP_NAMES[k->op]);
+    return true;
+}
+
 /* A file body that changed size while it was sent: the object would not be
  * the file (a whole-file body), or the range could not be read. */
 static cos_error *file_body_changed(op_call *k)
@@ -750,6 +890,27 @@ static step_result call_finish(op_call *k)
         set_error(k, changed);
         return STEP_DONE;
     }
+    if (h->curl_rc == CURLE_OPERATION_TIMEDOUT) k->stalls++;
+    if (h->too_large) {
+        bool err_body = h->status >= 300;
+        cos_error *e = cos_error_new(err_body ? COS_ERR_SERVER : COS_ERR_PARSE, NULL);
+        if (e) {
+            free(e->message);
+            e->message = err_body ? cos_sprintf("HTTP %ld from %s %s with an error body over %u MiB (not read further)",
+                                                h->status, k->method, k->def->cam, ENGINE_ERR_CAP >> 20)
+                                  : cos_sprintf("the answer to %s %s is over %u MiB, the most libcos keeps in memory",
+                                                k->method, k->def->cam,
+                                                (unsigned)(h->mem_cap >> 20));
+            e->http_status = (int)h->status;
+            e->request_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-cos-request-id"));
+        }
+        if (err_body && h->status >= 500 && can_retry(k)) {
+            cos_error_free(e);
+            return STEP_RETRY;
+        }
+        set_error(k, e);
+        return STEP_DONE;
+    }
     if (h->curl_rc != CURLE_OK) {
         if (h->curl_rc == CURLE_ABORTED_BY_CALLBACK && h->cancel && *h->cancel) {
             set_error(k, cos_error_new(COS_ERR_CANCELED, "canceled"));
@@ -766,7 +927,10 @@ static step_result call_finish(op_call *k)
             set_error(k, e);
             return STEP_DONE;
         }
-        if (is_retryable_curl(h->curl_rc) && can_retry(k)) return STEP_RETRY;
+        if (is_retryable_curl(h->curl_rc) && can_retry(k)) {
+            switch_host(k);
+            return STEP_RETRY;
+        }
         bool timeout = h->curl_rc == CURLE_OPERATION_TIMEDOUT;
         cos_error *e = cos_error_new(timeout ? COS_ERR_TIMEOUT : COS_ERR_NETWORK, NULL);
         if (e) {
@@ -798,6 +962,10 @@ static step_result call_finish(op_call *k)
                 return STEP_RETRY;
             }
         }
+        if (!cos_kvlist_get(&h->resp_headers, "x-cos-request-id") && can_retry(k) && switch_host(k)) {
+            cos_error_free(e); /* not an answer from COS: the backup domain may do better */
+            return STEP_RETRY;
+        }
         if ((h->status >= 500 || err200) && can_retry(k)) {
             cos_error_free(e);
             return STEP_RETRY;
@@ -808,6 +976,16 @@ static step_result call_finish(op_call *k)
     /* success: integrity first */
     const char *crc_hdr = cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma");
     uint64_t crc = 0;
+    cos_error *md5_err = NULL;
+    if (!crc_hdr) md5_err = check_md5(k);
+    if (md5_err) {
+        if (can_retry(k)) { /* corrupted on the way: send or fetch again */
+            cos_error_free(md5_err);
+            return STEP_RETRY;
+        }
+        set_error(k, md5_err);
+        return STEP_DONE;
+    }
     if (crc_hdr && cos_parse_u64(crc_hdr, &crc) == 0) {
         bool upload = (k->def->flags & F_CRC_UP) && h->body != BODY_NONE;
         bool full_download = (k->def->flags & F_SINK) && h->status == 200 && !k->http.head &&
@@ -951,6 +1129,80 @@ static int run_sync(op_call *k, cos_result **out, cos_error **err)
     }
     call_free(k);
     return rc;
+}
+
+int call_sync_cancelable(cos_client *c, cos_op op, const cos_request *req, volatile int *cancel, cos_result **out,
+                         cos_error **err)
+{
+    if (out) *out = NULL;
+    op_call *k;
+    int rc = call_prepare(c, op, req, &k, err);
+    if (rc) return rc;
+    k->http.cancel = cancel;
+    return run_sync(k, out, err);
+}
+
+/* ------------------------------------------------------------------ driven by the waiter (call.h) */
+
+static void driven_http_done(cos_http *h, void *ud)
+{
+    (void)h;
+    op_call *k = ud;
+    k->notify(k->notify_ud);
+}
+
+int call_driven_start(cos_client *c, cos_op op, const cos_request *req, volatile int *cancel, void (*notify)(void *),
+                      void *ud, op_call **out, cos_error **err)
+{
+    *out = NULL;
+    op_call *k;
+    int rc = call_prepare(c, op, req, &k, err);
+    if (rc) return rc;
+    k->http.cancel = cancel;
+    k->notify = notify;
+    k->notify_ud = ud;
+    k->t0_ms = cos_mono_ms();
+    cos_error *e = NULL;
+    if ((rc = call_sign(k, &e)) != 0) {
+        if (err) {
+            cos_error_free(*err);
+            *err = e;
+        } else {
+            cos_error_free(e);
+        }
+        call_free(k);
+        return rc;
+    }
+    *out = k;
+    engine_submit(c->engine, &k->http, driven_http_done, k);
+    return 0;
+}
+
+bool call_driven_step(op_call *k, int *rc, cos_result **res, cos_error **err)
+{
+    *res = NULL;
+    *err = NULL;
+    if (call_finish(k) == STEP_RETRY) {
+        cos_sleep_ms(k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries));
+        call_rewind(k);
+        cos_error *e = NULL;
+        if (call_sign(k, &e) == 0) {
+            engine_submit(k->c->engine, &k->http, driven_http_done, k);
+            return false;
+        }
+        set_error(k, e);
+    }
+    report_metrics(k);
+    *rc = k->rc;
+    if (k->rc == 0) {
+        *res = k->res;
+        k->res = NULL;
+    } else {
+        *err = k->err;
+        k->err = NULL;
+    }
+    call_free(k);
+    return true;
 }
 
 int cos_call(cos_client *client, cos_op op, const cos_request *req, cos_result **out, cos_error **err)

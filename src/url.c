@@ -161,8 +161,8 @@ int cos_url_build(const cos_endpoint *ep, const char *bucket, const char *region
     }
     cos_buf_puts(&u, host);
     free(host);
-    /* the SDK drops one leading "/" of a key */
-    if (key && key[0] == '/') key++;
+    /* the SDK drops one leading "/" of a key (unless UseRawKey) */
+    if (key && key[0] == '/' && !ep->raw_key) key++;
     cos_buf_putc(&p, '/');
     if (bucket && ep->path_style) {
         cos_buf_puts(&p, bucket);

@@ -20,6 +20,7 @@ typedef struct cos_endpoint {
     const char *service_domain;  /* or NULL */
     bool path_style;
     bool accelerate;
+    bool raw_key;                /* UseRawKey: a leading "/" of a key is kept */
 } cos_endpoint;
 
 /* The host for a bucket in a region ("BUCKET.cos.REGION.myqcloud.com", templates,

@@ -383,6 +383,7 @@ int cos_xml_escape(cos_buf *out, const char *s, size_t len)
         case '>': rep = "&gt;"; break;
         case '"': rep = "&quot;"; break;
         case '\'': rep = "&apos;"; break;
+        case '\r': rep = "&#13;"; break; /* a raw CR reaches the reader as LF (XML end-of-line handling) */
         default: break;
         }
         int rc = rep ? cos_buf_puts(out, rep) : cos_buf_putc(out, s[i]);

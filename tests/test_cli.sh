@@ -30,27 +30,83 @@ $COS stat $B/nope >/dev/null 2>&1; check "not found exits 4" test $? -eq 4
 COS_SECRET_KEY=wrong $COS ls $B >/dev/null 2>&1; check "bad key exits 3" test $? -eq 3
 check "no secret in verbose output" bash -c "! $COS ls $B -v 2>&1 | grep -q cosLOCALdevelopmentSECRETkey"
 URL=$($COS presign $B/dir/a.txt)
-check "presigned URL works with curl" bash -c "curl -sf --connect-to ::127.0.0.1:$PORT '$URL' | grep -q hello"
+check "presigned URL names the endpoint in use" bash -c "echo '$URL' | grep -q '^http://127.0.0.1:$PORT/'"
+check "presigned URL works with plain curl" bash -c "curl -sf '$URL' | grep -q hello"
+check "presign --output json" bash -c "$COS presign $B/dir/a.txt --output json | node -e 'const o=JSON.parse(require(\"fs\").readFileSync(0));if(!o.url.startsWith(\"http://127.0.0.1:\"))process.exit(1)'"
+PUTURL=$($COS presign $B/dir/put.txt --method PUT)
+check "presigned PUT works with plain curl" bash -c "echo put | curl -sf -X PUT --data-binary @- '$PUTURL' && $COS cat $B/dir/put.txt | grep -q put"
+$COS rm $B/dir/put.txt -q
 check "du counts" bash -c "$COS du $B | grep -q '^2 objects'"
 check "cos->cos copy" $COS cp $B/dir/a.txt $B/copy/a.txt
 check "mv" $COS mv $B/copy/a.txt $B/moved/a.txt
 $COS stat $B/copy/a.txt >/dev/null 2>&1; check "mv removed the source" test $? -eq 4
 mkdir -p "$TEST_TMP/sync"; echo one > "$TEST_TMP/sync/1"; echo two > "$TEST_TMP/sync/2"
-check "sync uploads" bash -c "$COS sync $TEST_TMP/sync $B/s | grep -q '2 uploaded'"
+check "sync uploads" bash -c "$COS sync $TEST_TMP/sync $B/s | grep -q '2 transferred'"
 echo three > "$TEST_TMP/sync/2"
-check "sync uploads only what changed" bash -c "$COS sync $TEST_TMP/sync $B/s | grep -q '1 uploaded, 1 unchanged'"
-# config precedence: flag > env > profile file
+check "sync uploads only what changed" bash -c "$COS sync $TEST_TMP/sync $B/s | grep -q '1 transferred (6 B), 1 unchanged'"
+# config precedence: flag > env > profile file; a profile falls back to [default]
 mkdir -p "$HOME/.config/cos"
 printf '[default]\nsecret_id = wrong\nsecret_key = wrong\n[profile good]\nsecret_id = %s\nsecret_key = %s\n' "$COS_SECRET_ID" "$COS_SECRET_KEY" > "$HOME/.config/cos/config"
 check "profile from the config file" env -u COS_SECRET_ID -u COS_SECRET_KEY $COS ls $B --profile good
 env -u COS_SECRET_ID -u COS_SECRET_KEY $COS ls $B >/dev/null 2>&1; check "default profile used when no env" test $? -eq 3
 check "env beats the file" $COS ls $B
 check "flag beats env" bash -c "COS_SECRET_KEY=wrong $COS ls $B --secret-key $COS_SECRET_KEY"
+check "--profile beats the environment" env COS_SECRET_KEY=wrong COS_SECRET_ID=wrong $COS ls $B --profile good
+check "COS_PROFILE names the profile" env -u COS_SECRET_ID -u COS_SECRET_KEY COS_PROFILE=good $COS ls $B
+env -u COS_SECRET_ID -u COS_SECRET_KEY $COS ls $B --profile goood >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "an unknown profile exits 2" test $rc -eq 2
+check "an unknown profile is named in the error" grep -q "profile 'goood' not found" "$TEST_TMP/err"
+# the example of docs/cli.md: credentials in [default], the endpoint in [profile local]
+printf '[default]\nsecret_id = %s\nsecret_key = %s\nregion = ap-guangzhou\n\n[profile local]\nendpoint = %s\n' "$COS_SECRET_ID" "$COS_SECRET_KEY" "$COS_ENDPOINT" > "$HOME/.config/cos/config"
+check "a profile falls back to [default] (the docs' example)" env -u COS_SECRET_ID -u COS_SECRET_KEY -u COS_ENDPOINT $COS ls $B --profile local
+# flags anywhere on the line
+check "flags before the command" $COS --output json --endpoint "$COS_ENDPOINT" ls $B
+check "--output json before the command gives JSON" bash -c "$COS --output json ls $B -r | node -e 'JSON.parse(require(\"fs\").readFileSync(0))'"
+check "--flag=value" bash -c "$COS ls $B --output=json | node -e 'JSON.parse(require(\"fs\").readFileSync(0))'"
+$COS ls $B --output yaml >/dev/null 2>&1; check "--output yaml exits 2" test $? -eq 2
+$COS ls $B --bogus >/dev/null 2>&1; check "an unknown option exits 2" test $? -eq 2
+check "--version" bash -c "$COS --version | grep -q '^cos [0-9]'"
+check "--version after a command" bash -c "$COS ls --version | grep -q '^cos [0-9]'"
+check "--help before the command" bash -c "$COS --help cp | grep -q 'usage: cos cp'"
+# cos config writes a profile (answers on standard input), keeps the others, mode 0600
+rm -f "$HOME/.config/cos/config"
+printf '%s\n%s\nap-guangzhou\n%s\n' "$COS_SECRET_ID" "$COS_SECRET_KEY" "$COS_ENDPOINT" | $COS config --profile mine >/dev/null
+check "cos config writes the profile" env -u COS_SECRET_ID -u COS_SECRET_KEY -u COS_ENDPOINT $COS ls $B --profile mine
+check "the config file is private" test "$(stat -c %a "$HOME/.config/cos/config")" = 600
+printf 'AKIDother\n\n\n\n' | $COS config >/dev/null
+check "cos config of [default] keeps [profile mine]" env -u COS_SECRET_ID -u COS_SECRET_KEY -u COS_ENDPOINT $COS ls $B --profile mine
+check "cos config writes [default]" grep -q "secret_id = AKIDother" "$HOME/.config/cos/config"
+printf '\nnewsecret\n\n\n' | $COS config --profile mine >/dev/null
+check "an empty answer keeps the value" bash -c "grep -A4 'profile mine' $HOME/.config/cos/config | grep -q 'secret_id = $COS_SECRET_ID' && grep -q 'secret_key = newsecret' $HOME/.config/cos/config"
+rm -f "$HOME/.config/cos/config"
+# keeping the secret key out of ps: a file, standard input, and a flag blanked once read
+printf '%s\n' "$COS_SECRET_KEY" > "$TEST_TMP/key"
+check "--secret-key-file" env -u COS_SECRET_KEY $COS ls $B --secret-key-file "$TEST_TMP/key"
+check "--secret-key-file -" bash -c "printf '%s\n' $COS_SECRET_KEY | env -u COS_SECRET_KEY $COS ls $B --secret-key-file -"
+mkfifo "$TEST_TMP/fifo"
+env -u COS_SECRET_KEY $COS cp - $B/fifo.txt --secret-key "$COS_SECRET_KEY" < "$TEST_TMP/fifo" >/dev/null 2>&1 &
+CPID=$!
+exec 7>"$TEST_TMP/fifo"  # the copy waits on standard input while we look at its command line
+for _ in $(seq 1 200); do tr '\0' ' ' < /proc/$CPID/cmdline 2>/dev/null | grep -q xxxxxxxx && break; sleep 0.05; done
+check "a --secret-key is blanked from the command line (ps)" bash -c "! tr '\\0' ' ' < /proc/$CPID/cmdline | grep -q $COS_SECRET_KEY"
+echo fifo >&7; exec 7>&-
+wait $CPID; check "... and still used" test $? -eq 0
+# bash completion
+$COS completion bash > "$TEST_TMP/comp.bash"
+check "completion script loads" bash -c "source $TEST_TMP/comp.bash && complete -p cos | grep -q _cos"
+check "completion completes commands" bash -c "source $TEST_TMP/comp.bash && COMP_WORDS=(cos sy) COMP_CWORD=1 && _cos && test \"\${COMPREPLY[*]}\" = sync"
+check "completion completes options" bash -c "source $TEST_TMP/comp.bash && COMP_WORDS=(cos cp --storage-) COMP_CWORD=2 && _cos && test \"\${COMPREPLY[*]}\" = --storage-class"
+check "completion is installed with the build" test -s "$COS_BUILD_DIR/cos.bash-completion"
 # sign: reproduce vector 2 of tests/data/sign.json
 AUTH=$($COS sign --secret-id AKIDEXAMPLEexampleEXAMPLEexample1234 --secret-key secretKEYexampleSECRETkeyEXAMPLE12 \
   --method put --key a.txt --query acl= --header "Host: examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com" \
   --key-time "1700000000;1700000900")
 check "sign matches the official SDK" test "$AUTH" = "q-sign-algorithm=sha1&q-ak=AKIDEXAMPLEexampleEXAMPLEexample1234&q-sign-time=1700000000;1700000900&q-key-time=1700000000;1700000900&q-header-list=host&q-url-param-list=acl&q-signature=8635453b1af5ad4a47eb29dce1f62e03d589071a"
+check "sign takes the key from the environment" bash -c "COS_SECRET_ID=AKIDEXAMPLEexampleEXAMPLEexample1234 COS_SECRET_KEY=secretKEYexampleSECRETkeyEXAMPLE12 $COS sign --method put --key a.txt --query acl= --header 'Host: examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com' --key-time '1700000000;1700000900' | grep -q q-signature=8635453b1af5ad4a47eb29dce1f62e03d589071a"
+printf '[profile signer]\nsecret_id = AKIDEXAMPLEexampleEXAMPLEexample1234\nsecret_key = secretKEYexampleSECRETkeyEXAMPLE12\n' > "$HOME/.config/cos/config"
+check "sign takes the key from a profile" bash -c "$COS sign --profile signer --method put --key a.txt --query acl= --header 'Host: examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com' --key-time '1700000000;1700000900' | grep -q q-signature=8635453b1af5ad4a47eb29dce1f62e03d589071a"
+rm -f "$HOME/.config/cos/config"
+env -u COS_SECRET_ID -u COS_SECRET_KEY $COS sign --method get --key a >/dev/null 2>&1; check "sign without a key exits 3" test $? -eq 3
 # Ctrl-C during an upload pauses; the same command resumes
 head -c 120000000 /dev/urandom > "$TEST_TMP/huge.bin"
 $COS cp "$TEST_TMP/huge.bin" $B/huge.bin --chunk-size 1048576 --parallel 1 >/dev/null 2>"$TEST_TMP/int.err" &
@@ -73,7 +129,7 @@ check "resumed object is byte-exact" bash -c "$COS cp $B/huge.bin $TEST_TMP/huge
 $COS rb $B >/dev/null 2>&1; check "rb refuses a non-empty bucket" test $? -ne 0
 check "rb --force" $COS rb $B --force
 mkdir -p "$TEST_TMP/tree/sub"; echo 1 > "$TEST_TMP/tree/a"; echo 22 > "$TEST_TMP/tree/sub/b"
-check "cp -r a directory" bash -c "$COS cp -r $TEST_TMP/tree cos://clitest2-1250000000/t/ 2>&1 | grep -q 'copied 2 files' || ($COS mb cos://clitest2-1250000000 >/dev/null && $COS cp -r $TEST_TMP/tree cos://clitest2-1250000000/t/ | grep -q 'copied 2 files')"
+check "cp -r a directory" bash -c "$COS mb cos://clitest2-1250000000 >/dev/null && $COS cp -r $TEST_TMP/tree cos://clitest2-1250000000/t/ | grep -q '2 transferred'"
 check "cp -r keeps the tree" bash -c "$COS cat cos://clitest2-1250000000/t/sub/b | grep -q 22"
 check "man page generated" bash -c "test -s $COS_BUILD_DIR/cos.1 && grep -q presign $COS_BUILD_DIR/cos.1"
 finish

@@ -122,6 +122,8 @@ typedef void (*cos_metrics_fn)(void *user_data, const cos_request_metrics *m);
  */
 #define COS_CONFIG_VERSION 2
 
+struct cos_outgoing;
+
 /** Client configuration. See COS_CONFIG_INIT. */
 typedef struct cos_config {
     int version;                  /**< COS_CONFIG_VERSION */
@@ -133,7 +135,8 @@ typedef struct cos_config {
     const char *service_domain;   /**< host for getService (ServiceDomain) */
     bool force_path_style;        /**< bucket in the path, not the host (ForcePathStyle) */
     bool use_accelerate;          /**< use the global acceleration endpoint (UseAccelerate) */
-    const char *connect_to;       /**< "HOST:PORT" to connect to whatever the URL says (e.g. a local cos-server); NULL = DNS */
+    const char *connect_to;       /**< "HOST:PORT" to connect to whatever the URL says (e.g. a local cos-server); NULL = DNS.
+                                       Also a comma-separated list of that and curl's "HOST:PORT:TO_HOST:TO_PORT" entries */
 
     /* --- credentials: set exactly one way --- */
     const char *secret_id;        /**< permanent (or fixed temporary) SecretId */
@@ -203,7 +206,37 @@ typedef struct cos_config {
     cos_log_level log_level;      /**< most verbose level delivered; default COS_LOG_OFF */
     cos_metrics_fn metrics;       /**< per-request metrics hook, or NULL */
     void *metrics_user_data;      /**< passed to metrics */
+
+    /* --- more of the official SDKs' options, and limits (appended) --- */
+    /** A request whose transfer stays below 1 KiB/s for this long (say a
+     *  server that stops after the headers) fails as COS_ERR_TIMEOUT; it is
+     *  tried once more, not max_retries times, and no retry starts 120 s
+     *  after the first attempt. 0 = 30000. */
+    int stall_timeout_ms;
+    bool upload_add_meta_md5;     /**< UploadAddMetaMd5: simple uploads carry x-cos-meta-md5, the hex MD5 of the body */
+    /** AutoSwitchHost: a request to BUCKET.cos.REGION.myqcloud.com that fails
+     *  without an answer from COS (a network error, or an error without
+     *  x-cos-request-id) is retried at the backup domain
+     *  BUCKET.cos.REGION.tencentcos.cn. Off by default, as in the SDK. */
+    bool auto_switch_host;
+    bool use_raw_key;             /**< UseRawKey: the key is the path as given ("/a" stays "/a", not "a") */
+    /** Called before each request is signed and sent (every attempt), on the
+     *  thread that signs it; it may add headers with cos_outgoing_set_header
+     *  (they are signed). Return non-zero to refuse the request. */
+    int (*before_send)(void *user_data, struct cos_outgoing *request);
+    void *before_send_user_data;  /**< passed to before_send */
 } cos_config;
+
+/** A request about to be signed and sent, as before_send sees it. Opaque, valid during the call. */
+typedef struct cos_outgoing cos_outgoing;
+/** Its HTTP method ("PUT"). */
+COS_API const char *cos_outgoing_method(const cos_outgoing *request);
+/** Its URL, as it will be sent. */
+COS_API const char *cos_outgoing_url(const cos_outgoing *request);
+/** The official SDK's name of its operation ("putObject"). */
+COS_API const char *cos_outgoing_op(const cos_outgoing *request);
+/** Set (add or replace) a header; it is signed with the others. */
+COS_API int cos_outgoing_set_header(cos_outgoing *request, const char *name, const char *value);
 
 /** A cos_config with every option at its default: only the version is set, zero is safe. */
 #define COS_CONFIG_INIT { .version = COS_CONFIG_VERSION }

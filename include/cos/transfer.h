@@ -5,8 +5,26 @@
  * downloadFile, and the task queue (states, progress, pause/restart/cancel,
  * resume after a restart of the process).
  *
- * Every transfer is a task with an id. The synchronous forms start a task
- * and wait for it; the *_async forms return at once with the id.
+ * Every transfer is a task with an id. The synchronous forms run their task
+ * on the calling thread (waiting first for one of FileParallelLimit slots,
+ * unless that thread already holds one, e.g. inside a progress callback);
+ * the *_async forms queue it and return at once with the id. Queued tasks
+ * are data, not threads: at most FileParallelLimit runner threads take them
+ * in order (more only while a runner is inside a completion callback), so a
+ * queue of UploadQueueSize tasks costs about half a KiB each (bench/, 7.).
+ * Whoever runs a task drives its part requests itself: finishing a transfer
+ * never needs a worker thread, so completion callbacks may run synchronous
+ * transfers, wait on tasks or futures, or free the client.
+ *
+ * Part size and parallelism: where neither the call (chunk_size, parallel)
+ * nor the client (ChunkSize, ChunkParallelLimit) sets them, a file of
+ * 32 MiB or more goes in 8 MiB parts, 4 at a time (the fastest on loopback in
+ * bench/); smaller ones keep the SDK's 1 MiB x 3. Downloads use 8 MiB ranges,
+ * 4 at a time.
+ *
+ * Integrity: uploads and downloads are checked by CRC-64 when the server
+ * sends x-cos-hash-crc64ecma; otherwise by MD5 against a single-part ETag
+ * (not for KMS- or customer-key-encrypted objects, whose ETags are not MD5s).
  * Memory stays bounded by about ChunkParallelLimit x ChunkSize whatever the
  * file size: parts are read from the file as they are sent.
  */
@@ -60,7 +78,9 @@ COS_API void cos_transfer_result_free(cos_transfer_result *res);
 
 /**
  * Completion of an async transfer: owns `res` (NULL on failure) and `err`.
- * Runs on a worker thread.
+ * Runs on the runner thread that ran the task, after the task left its
+ * slot; it may call any libcos function, including synchronous transfers,
+ * cos_task_wait and cos_client_free.
  */
 typedef void (*cos_transfer_done_fn)(void *user_data, cos_task_id id, int rc,
                                      cos_transfer_result *res, cos_error *err);
@@ -96,7 +116,8 @@ typedef struct cos_transfer_params {
     int parallel;                 /**< parts in flight; 0 = ChunkParallelLimit / CopyChunkParallelLimit */
     bool no_resume;               /**< start over instead of resuming an interrupted transfer */
 
-    /* callbacks (all run on worker threads) */
+    /* callbacks (run on the thread that drives the task: the caller's for the
+       synchronous forms, a queue runner's for the async ones) */
     cos_progress_fn on_progress;  /**< bytes moved, at most every ProgressInterval and once at 100% */
     void *progress_user_data;     /**< passed to on_progress */
     cos_progress_fn on_hash_progress; /**< while the file is hashed before an upload */
@@ -132,7 +153,16 @@ COS_API int cos_slice_copy_file(cos_client *client, const cos_transfer_params *p
 COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_params *p,
                                       cos_transfer_done_fn done, void *user_data, cos_task_id *id);
 
-/** downloadFile: parallel ranged GETs into a temporary file, verified, renamed; resumable. */
+/**
+ * downloadFile: parallel ranged GETs into FILE.cos-partial, verified, renamed;
+ * resumable. FILE.cos-partial is never opened through a symlink: one found
+ * there is removed (not followed) and the file created exclusively. A failed
+ * download removes FILE.cos-partial and its checkpoint, except when resuming
+ * is on (no_resume unset), the failure is not an integrity error, and at
+ * least one verified range is recorded: then both stay for a restart of the
+ * task or the same download later to resume. A pause, a cancel... see
+ * cos_task_pause / cos_task_cancel (a cancel removes them).
+ */
 COS_API int cos_download_file(cos_client *client, const cos_transfer_params *p,
                               cos_transfer_result **out, cos_error **err);
 /** downloadFile, async. */
@@ -161,9 +191,11 @@ typedef struct cos_upload_files_params {
 #define COS_UPLOAD_FILES_PARAMS_INIT { .version = COS_UPLOAD_FILES_PARAMS_VERSION }
 
 /**
- * uploadFiles: FileParallelLimit files at a time, a callback per file, returns
- * when all are done: 0 if every file succeeded, else the first failure's rc
- * (with *err describing it).
+ * uploadFiles: FileParallelLimit files at a time, a callback per file (with
+ * the file's index in `files`), on_progress for all files together (and
+ * once more when all are done), returns when all are done: 0 if every file
+ * succeeded, else the first failure's rc (with *err describing it). Each
+ * file's own on_progress is called too.
  */
 COS_API int cos_upload_files(cos_client *client, const cos_upload_files_params *p, cos_error **err);
 
@@ -188,9 +220,13 @@ typedef struct cos_task_info {
 COS_API int cos_task_list(cos_client *client, cos_task_info **out, size_t *count);
 /** Free a task list. */
 COS_API void cos_task_list_free(cos_task_info *list, size_t count);
-/** Pause a waiting or running task (in-flight parts are stopped; progress kept). */
+/** Pause a waiting task (paused at once) or a running one: its requests in
+ *  flight are aborted and it reports COS_TASK_PAUSED as soon as they have
+ *  stopped (parts already done are kept). */
 COS_API int cos_task_pause(cos_client *client, cos_task_id id, cos_error **err);
-/** Restart a paused or failed task; it resumes where it stopped. */
+/** Restart a paused or failed task (restartTask); it resumes where it stopped
+ *  and runs on the client's runners, its completion callback (if any) called
+ *  again when it ends. */
 COS_API int cos_task_restart(cos_client *client, cos_task_id id, cos_error **err);
 /** Cancel a task; a multipart upload is aborted on the server. */
 COS_API int cos_task_cancel(cos_client *client, cos_task_id id, cos_error **err);
@@ -201,6 +237,63 @@ COS_API int cos_task_wait(cos_client *client, cos_task_id id, cos_transfer_resul
 typedef void (*cos_task_list_fn)(void *user_data);
 /** Set (or clear with NULL) the list-changed callback. */
 COS_API void cos_set_task_list_callback(cos_client *client, cos_task_list_fn fn, void *user_data);
+
+/** Called when a task starts running (onTaskStart), on the thread that runs it. */
+typedef void (*cos_task_start_fn)(void *user_data, cos_task_id id);
+/** Set (or clear with NULL) the task-start callback. */
+COS_API void cos_set_task_start_callback(cos_client *client, cos_task_start_fn fn, void *user_data);
+
+/** isUploadRunning: whether any task is waiting, checking or running (paused ones do not count). */
+COS_API bool cos_is_upload_running(cos_client *client);
+
+/** What abortUploadTask abandons (its Level). */
+typedef enum cos_abort_level {
+    COS_ABORT_TASK = 0,     /**< one upload: key and upload_id */
+    COS_ABORT_FILE = 1,     /**< every unfinished multipart upload of key */
+    COS_ABORT_BUCKET = 2    /**< every unfinished multipart upload in the bucket */
+} cos_abort_level;
+
+/** Current version of cos_abort_params. */
+#define COS_ABORT_PARAMS_VERSION 1
+
+/** Parameters of abortUploadTask. Borrowed. */
+typedef struct cos_abort_params {
+    int version;                  /**< COS_ABORT_PARAMS_VERSION */
+    const char *bucket;           /**< bucket */
+    const char *region;           /**< region, NULL = client's */
+    const char *key;              /**< the object key (TASK and FILE) */
+    const char *upload_id;        /**< the upload (TASK) */
+    cos_abort_level level;        /**< TASK (default), FILE or BUCKET */
+} cos_abort_params;
+
+/** A cos_abort_params with defaults (the task level). */
+#define COS_ABORT_PARAMS_INIT { .version = COS_ABORT_PARAMS_VERSION }
+
+/** One upload abortUploadTask tried to abort. */
+typedef struct cos_aborted_upload {
+    char *key;                    /**< its key */
+    char *upload_id;              /**< its UploadId */
+    int rc;                       /**< 0 = aborted, else why not (message in error_message) */
+    char *error_message;          /**< NULL on success */
+} cos_aborted_upload;
+
+/** The outcome of abortUploadTask. Owned; cos_abort_result_free(). */
+typedef struct cos_abort_result {
+    cos_aborted_upload *uploads;  /**< every upload tried (successList and errorList together) */
+    size_t count;                 /**< entries in uploads */
+    size_t failed;                /**< how many of them could not be aborted */
+} cos_abort_result;
+
+/**
+ * abortUploadTask: abort unfinished multipart uploads on the server (one, a
+ * key's, or a bucket's; found with ListMultipartUploads). Tasks of this
+ * client uploading to an aborted UploadId are canceled. Returns 0 when the
+ * listing worked, even if some aborts failed (see *out); *out may be NULL.
+ */
+COS_API int cos_abort_upload_task(cos_client *client, const cos_abort_params *p,
+                                  cos_abort_result **out, cos_error **err);
+/** Free an abort result. NULL is allowed. */
+COS_API void cos_abort_result_free(cos_abort_result *res);
 
 /** A static English name of a state ("waiting", "checking", "uploading", ...). */
 COS_API const char *cos_task_state_name(cos_task_state state);

@@ -1,0 +1,197 @@
+/*
+ * config.c — `cos config`: ask for a profile's values and write them into
+ * ~/.config/cos/config (or $COS_CONFIG), keeping every other section, with
+ * the file private (0600) and replaced atomically.
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* The value of `name` in `section` of the file, or NULL (owned by the caller). */
+static char *current_value(const char *path, const char *section, const char *name)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char line[4096], cur[256] = "";
+    char *found = NULL;
+    while (fgets(line, sizeof line, f)) {
+        char *l = line;
+        while (*l == ' ' || *l == '\t') l++;
+        l[strcspn(l, "\r\n")] = '\0';
+        if (*l == '[') {
+            char *e = strchr(l, ']');
+            if (e) *e = '\0';
+            const char *s = l + 1;
+            if (!strncmp(s, "profile ", 8)) s += 8;
+            snprintf(cur, sizeof cur, "%s", s);
+            continue;
+        }
+        char *eq = strchr(l, '=');
+        if (!eq || strcmp(cur, section) != 0) continue;
+        *eq = '\0';
+        char *k = l, *v = eq + 1;
+        size_t kl = strlen(k);
+        while (kl && (k[kl - 1] == ' ' || k[kl - 1] == '\t')) k[--kl] = '\0';
+        while (*v == ' ' || *v == '\t') v++;
+        if (!strcmp(k, name)) {
+            free(found);
+            found = strdup(v);
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* One answer from standard input; on a terminal a secret is not echoed. */
+static char *ask(const char *prompt, const char *current, bool secret)
+{
+    bool tty = isatty(STDIN_FILENO);
+    if (tty) {
+        if (current && *current && secret) {
+            size_t n = strlen(current);
+            fprintf(stderr, "%s [****%s]: ", prompt, n > 4 ? current + n - 4 : "");
+        } else {
+            fprintf(stderr, "%s [%s]: ", prompt, current ? current : "");
+        }
+    }
+    struct termios old, quiet;
+    bool noecho = tty && secret && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (noecho) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char line[1024] = "";
+    char *ok = fgets(line, sizeof line, stdin);
+    if (noecho) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    char *v = line;
+    while (*v == ' ' || *v == '\t') v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) v[--n] = '\0';
+    /* empty (or end of input) keeps what was there */
+    char *out = strdup(ok && *v ? v : current ? current : "");
+    memset(line, 0, sizeof line);
+    return out;
+}
+
+static bool section_is(const char *line, const char *section)
+{
+    const char *l = line;
+    while (*l == ' ' || *l == '\t') l++;
+    if (*l != '[') return false;
+    l++;
+    if (!strncmp(l, "profile ", 8)) l += 8;
+    size_t n = strlen(section);
+    return !strncmp(l, section, n) && l[n] == ']';
+}
+
+static int mkdir_parents(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+int cmd_config(const cli_opts *o)
+{
+    if (o->nargs) {
+        fprintf(stderr, "usage: cos config [--profile NAME]\n");
+        return EXIT_USAGE;
+    }
+    char buf[1024];
+    const char *path = cli_config_path(buf, sizeof buf);
+    if (!path) {
+        fprintf(stderr, "cos: config: no HOME and no COS_CONFIG\n");
+        return EXIT_FAIL;
+    }
+    const char *section = o->profile ? o->profile : "default";
+    if (!*section || strpbrk(section, "[]\n\r")) {
+        fprintf(stderr, "cos: config: '%s' is not a profile name\n", section);
+        return EXIT_USAGE;
+    }
+    static const struct { const char *name, *prompt; bool secret; } F[] = {
+        { "secret_id", "SecretId", false },
+        { "secret_key", "SecretKey", true },
+        { "region", "Region (e.g. ap-guangzhou)", false },
+        { "endpoint", "Endpoint (HOST:PORT of a local server; empty for COS)", false },
+    };
+    char *val[4];
+    for (int i = 0; i < 4; i++) {
+        char *cur = current_value(path, section, F[i].name);
+        val[i] = ask(F[i].prompt, cur, F[i].secret);
+        free(cur);
+        if (!val[i]) {
+            for (int j = 0; j < i; j++) free(val[j]);
+            return EXIT_FAIL;
+        }
+    }
+    if (mkdir_parents(path) != 0) {
+        fprintf(stderr, "cos: config: cannot create the directory of %s: %s\n", path, strerror(errno));
+        for (int i = 0; i < 4; i++) free(val[i]);
+        return EXIT_FAIL;
+    }
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    mode_t old_mask = umask(077);
+    FILE *out = fopen(tmp, "w");
+    umask(old_mask);
+    if (!out) {
+        fprintf(stderr, "cos: config: cannot write %s: %s\n", tmp, strerror(errno));
+        for (int i = 0; i < 4; i++) free(val[i]);
+        return EXIT_FAIL;
+    }
+    /* everything but this profile's section, as it was */
+    FILE *in = fopen(path, "r");
+    bool skipping = false;
+    char line[4096];
+    while (in && fgets(line, sizeof line, in)) {
+        const char *l = line;
+        while (*l == ' ' || *l == '\t') l++;
+        if (*l == '[') skipping = section_is(line, section);
+        if (!skipping) fputs(line, out);
+        if (!skipping && line[strlen(line) - 1] != '\n') fputc('\n', out);
+    }
+    if (in) fclose(in);
+    if (strcmp(section, "default") != 0) fprintf(out, "[profile %s]\n", section);
+    else fprintf(out, "[default]\n");
+    for (int i = 0; i < 4; i++)
+        if (val[i][0]) fprintf(out, "%s = %s\n", F[i].name, val[i]);
+    bool ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
+    ok = fclose(out) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "cos: config: cannot write %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        for (int i = 0; i < 4; i++) free(val[i]);
+        return EXIT_FAIL;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (i == 1) memset(val[i], 0, strlen(val[i]));
+        free(val[i]);
+    }
+    if (o->json) {
+        printf("{\"profile\":");
+        json_str(section);
+        printf(",\"path\":");
+        json_str(path);
+        printf("}\n");
+    } else if (!o->quiet) {
+        printf("wrote profile %s to %s\n", section, path);
+    }
+    return 0;
+}

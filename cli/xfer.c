@@ -1,0 +1,1078 @@
+/*
+ * xfer.c — cp, mv and sync in every direction (local<->cos, cos->cos), one
+ * object or a whole tree, and '-' for standard input or output.
+ *
+ * A tree operation first lists both sides completely (a local walk that never
+ * follows a directory symlink back into itself; a checked cos listing of the
+ * prefix KEY/), then acts: nothing is ever decided from a half-made plan.
+ * What is refused, because it would lose data nobody asked to lose: moving an
+ * object onto itself, copying or syncing a prefix into itself, a key that
+ * would leave the destination directory, and `sync --delete` from an empty
+ * source (unless --force).
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ ends */
+
+typedef enum { END_LOCAL, END_COS, END_STREAM } end_kind;
+
+typedef struct endpoint {
+    end_kind kind;
+    const char *arg;   /* as typed */
+    cos_url u;         /* END_COS */
+} endpoint;
+
+static void parse_end(const char *arg, endpoint *e)
+{
+    memset(e, 0, sizeof *e);
+    e->arg = arg;
+    if (!strcmp(arg, "-")) e->kind = END_STREAM;
+    else if (cli_parse_url(arg, &e->u)) e->kind = END_COS;
+    else e->kind = END_LOCAL;
+}
+
+/* ------------------------------------------------------------------ filters */
+
+bool cli_filter_pass(const cli_opts *o, const char *rel)
+{
+    bool pass = true; /* everything, then each --exclude/--include in order; the last match wins */
+    for (int i = 0; i < o->nfilters; i++)
+        if (fnmatch(o->filters[i], rel, 0) == 0) pass = o->filter_include[i];
+    return pass;
+}
+
+/* ------------------------------------------------------------------ entries */
+
+typedef struct entry {
+    char *rel;        /* path below the root, '/'-separated */
+    uint64_t size;
+    int64_t mtime;    /* Unix seconds */
+} entry;
+
+typedef struct entries {
+    entry *v;
+    size_t n, cap;
+} entries;
+
+static int entries_add(entries *es, const char *rel, uint64_t size, int64_t mtime)
+{
+    if (es->n == es->cap) {
+        size_t cap = es->cap ? es->cap * 2 : 64;
+        entry *v = realloc(es->v, cap * sizeof *v);
+        if (!v) return -1;
+        es->v = v;
+        es->cap = cap;
+    }
+    char *r = strdup(rel);
+    if (!r) return -1;
+    es->v[es->n++] = (entry){ r, size, mtime };
+    return 0;
+}
+
+static void entries_free(entries *es)
+{
+    for (size_t i = 0; i < es->n; i++) free(es->v[i].rel);
+    free(es->v);
+    memset(es, 0, sizeof *es);
+}
+
+static int cmp_entry(const void *a, const void *b) { return strcmp(((const entry *)a)->rel, ((const entry *)b)->rel); }
+
+static entry *entries_find(const entries *es, const char *rel)
+{
+    if (!es->n) return NULL;
+    entry key = { (char *)rel, 0, 0 };
+    return bsearch(&key, es->v, es->n, sizeof *es->v, cmp_entry);
+}
+
+/* The directories from the root down to where a walk stands: a directory met
+ * again on its own path is a symlink loop. */
+typedef struct dir_id {
+    dev_t dev;
+    ino_t ino;
+} dir_id;
+#define MAX_DEPTH 256
+
+static int walk_local(const cli_opts *o, const char *root, const char *rel, entries *out, dir_id *stack, int depth)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "cos: %s: cannot open %s: %s\n", o->cmd, dir, strerror(errno));
+        return EXIT_FAIL;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && !rc) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char path[4096], child[4096];
+        if ((size_t)snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name) >= sizeof child ||
+            (size_t)snprintf(path, sizeof path, "%s/%s", root, child) >= sizeof path) {
+            fprintf(stderr, "cos: %s: path too long under %s; skipped\n", o->cmd, dir);
+            continue;
+        }
+        struct stat st;
+        if ((o->no_follow_symlinks ? lstat(path, &st) : stat(path, &st)) != 0) {
+            fprintf(stderr, "cos: %s: %s: %s; skipped\n", o->cmd, path, strerror(errno));
+            continue;
+        }
+        if (S_ISLNK(st.st_mode)) continue; /* --no-follow-symlinks */
+        if (S_ISDIR(st.st_mode)) {
+            bool loop = false;
+            for (int i = 0; i < depth; i++) loop |= stack[i].dev == st.st_dev && stack[i].ino == st.st_ino;
+            if (loop || depth + 1 >= MAX_DEPTH) {
+                fprintf(stderr, "cos: %s: %s leads back into a directory above it (symlink loop); not followed\n",
+                        o->cmd, path);
+                continue;
+            }
+            stack[depth] = (dir_id){ st.st_dev, st.st_ino };
+            rc = walk_local(o, root, child, out, stack, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            if (!cli_filter_pass(o, child)) continue;
+            if (entries_add(out, child, (uint64_t)st.st_size, (int64_t)st.st_mtime)) rc = EXIT_FAIL;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static int list_local(const cli_opts *o, const char *root, entries *out)
+{
+    struct stat st;
+    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) return EXIT_NOTFOUND;
+    dir_id stack[MAX_DEPTH];
+    stack[0] = (dir_id){ st.st_dev, st.st_ino };
+    return walk_local(o, root, "", out, stack, 1);
+}
+
+static int64_t parse_iso(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+    return (int64_t)timegm(&tm);
+}
+
+typedef struct cos_walk {
+    const cli_opts *o;
+    size_t plen;
+    entries *out;
+} cos_walk;
+
+static int cos_page(void *ud, const cos_list_objects_result *l)
+{
+    cos_walk *w = ud;
+    for (size_t i = 0; i < l->contents_count; i++) {
+        const char *rel = l->contents[i].key + w->plen;
+        size_t n = strlen(rel);
+        if (!n || rel[n - 1] == '/') continue; /* the prefix itself, or a folder marker */
+        if (!cli_filter_pass(w->o, rel)) continue;
+        if (entries_add(w->out, rel, l->contents[i].size, parse_iso(l->contents[i].last_modified))) return EXIT_FAIL;
+    }
+    return 0;
+}
+
+static int list_cos(cos_client *c, const cli_opts *o, const char *bucket, const char *prefix, entries *out)
+{
+    cos_walk w = { o, strlen(prefix), out };
+    return cli_list(c, o->cmd, bucket, prefix, NULL, cos_page, &w);
+}
+
+/* A relative path from a key must stay below the destination directory. */
+static bool safe_rel(const char *rel)
+{
+    if (!rel[0] || rel[0] == '/') return false;
+    const char *p = rel;
+    while (*p) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return false;
+        p += n;
+        if (*p == '/') p++;
+    }
+    return true;
+}
+
+static int mkdirs_for(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ object headers */
+
+typedef struct upload_hdrs {
+    cos_kv meta[CLI_MAX_LIST];
+    size_t nmeta;
+    cos_kv hdr[4];
+    size_t nhdr;
+    char *owned[CLI_MAX_LIST];
+} upload_hdrs;
+
+static void hdrs_init(const cli_opts *o, upload_hdrs *h, bool copy)
+{
+    memset(h, 0, sizeof *h);
+    for (int i = 0; i < o->nmeta; i++) {
+        char *x = strdup(o->meta[i]);
+        if (!x) continue;
+        h->owned[i] = x;
+        char *eq = strchr(x, '=');
+        *eq = '\0';
+        h->meta[h->nmeta++] = (cos_kv){ x, eq + 1 };
+    }
+    if (o->cache_control) h->hdr[h->nhdr++] = (cos_kv){ "Cache-Control", o->cache_control };
+    if (o->sse) h->hdr[h->nhdr++] = (cos_kv){ "x-cos-server-side-encryption", o->sse };
+    /* a copy keeps the source's metadata unless told otherwise */
+    if (copy && (o->nmeta || o->content_type || o->cache_control))
+        h->hdr[h->nhdr++] = (cos_kv){ "x-cos-metadata-directive", "Replaced" };
+}
+
+static void hdrs_free(upload_hdrs *h)
+{
+    for (int i = 0; i < CLI_MAX_LIST; i++) free(h->owned[i]);
+}
+
+static bool changes_object(const cli_opts *o)
+{
+    return o->nmeta || o->content_type || o->cache_control || o->storage_class || o->acl || o->sse;
+}
+
+/* ------------------------------------------------------------------ one transfer */
+
+/*
+ * The runner: up to RUNNER_SLOTS transfers in flight (libcos tasks), each
+ * finished one reported, its source removed for mv, and on Ctrl-C every task
+ * paused cleanly (they resume when the command is run again).
+ *
+ * Completions arrive on libcos worker threads into a global queue: a task
+ * paused by Ctrl-C may still complete while the client is being freed, and
+ * it must find the queue alive then.
+ */
+#define RUNNER_SLOTS 8
+
+typedef struct completion {
+    cos_task_id id;
+    int rc;
+    cos_transfer_result *res;
+    cos_error *err;
+} completion;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    completion v[4 * RUNNER_SLOTS]; /* never more than the tasks in flight */
+    size_t n;
+} Q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { { 0 } }, 0 };
+
+static void on_task_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
+{
+    (void)ud;
+    pthread_mutex_lock(&Q.mu);
+    if (Q.n < sizeof Q.v / sizeof Q.v[0]) Q.v[Q.n++] = (completion){ id, rc, res, err };
+    else { /* cannot happen: at most RUNNER_SLOTS tasks are ever started at once */
+        cos_transfer_result_free(res);
+        cos_error_free(err);
+    }
+    pthread_cond_broadcast(&Q.cv);
+    pthread_mutex_unlock(&Q.mu);
+}
+
+typedef struct slot {
+    bool busy;
+    cos_task_id id;
+    cos_task_kind kind;
+    char sname[4200], dname[4200], sdisp[4300], ddisp[4300], copy_src[1400];
+    const char *action;
+    uint64_t size;
+    int64_t mtime;
+    upload_hdrs h;
+} slot;
+
+typedef struct runner {
+    cos_client *c;
+    const cli_opts *o;
+    const cli_settings *s;
+    const endpoint *src, *dst;
+    bool move;
+    slot slots[RUNNER_SLOTS];
+    int nslots, busy;
+    int rc;     /* the first failure's exit code */
+    bool stop;  /* a failure every further file would share (a bad key) */
+} runner;
+
+static void runner_init(runner *r, cos_client *c, const cli_opts *o, const cli_settings *s, const endpoint *src,
+                        const endpoint *dst, bool move, int nslots)
+{
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    r->o = o;
+    r->s = s;
+    r->src = src;
+    r->dst = dst;
+    r->move = move;
+    r->nslots = nslots < 1 ? 1 : nslots > RUNNER_SLOTS ? RUNNER_SLOTS : nslots;
+}
+
+static void set_mtime(const char *path, int64_t mtime)
+{
+    if (mtime <= 0) return;
+    struct timespec ts[2] = { { (time_t)mtime, 0 }, { (time_t)mtime, 0 } };
+    utimensat(AT_FDCWD, path, ts, 0);
+}
+
+static int remove_source(runner *r, slot *sl);
+
+static void runner_fail(runner *r, int code)
+{
+    if (!r->rc) r->rc = code;
+    if (code == EXIT_AUTH || code == EXIT_PAUSED) r->stop = true;
+}
+
+static void slot_finish(runner *r, slot *sl, const completion *cp)
+{
+    if (cp->rc) {
+        cli_report_count("failed", 1);
+        runner_fail(r, cli_fail(sl->action[0] == 'd' ? sl->sdisp : sl->ddisp, cp->rc, cp->err));
+    } else {
+        cos_error_free(cp->err);
+        if (cp->res && cp->res->parts_resumed) {
+            cli_meter_clear();
+            fprintf(stderr, "%s: resumed %d parts\n", sl->action[0] == 'd' ? sl->sdisp : sl->ddisp,
+                    cp->res->parts_resumed);
+        }
+        uint64_t moved = cp->res ? cp->res->size : sl->size;
+        if (sl->kind == COS_TASK_DOWNLOAD) set_mtime(sl->dname, sl->mtime); /* sync --mtime sees it unchanged */
+        cli_meter_file_done((int)(sl - r->slots), moved);
+        cli_report_item(sl->action, sl->sdisp, sl->ddisp, moved, NULL, NULL);
+        if (r->move && remove_source(r, sl)) runner_fail(r, EXIT_FAIL);
+    }
+    cos_transfer_result_free(cp->res);
+    hdrs_free(&sl->h);
+    sl->busy = false;
+    r->busy--;
+}
+
+/* Take what has completed; with `block`, wait for at least one. Ctrl-C pauses
+ * every task in flight and returns EXIT_PAUSED. */
+static int runner_reap(runner *r, bool block)
+{
+    for (;;) {
+        completion got[4 * RUNNER_SLOTS];
+        size_t n = 0;
+        pthread_mutex_lock(&Q.mu);
+        while (block && Q.n == 0 && !cli_interrupted) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 100 * 1000 * 1000;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&Q.cv, &Q.mu, &until);
+        }
+        n = Q.n;
+        memcpy(got, Q.v, n * sizeof *got);
+        Q.n = 0;
+        pthread_mutex_unlock(&Q.mu);
+        for (size_t i = 0; i < n; i++) {
+            slot *sl = NULL;
+            for (int k = 0; k < r->nslots; k++)
+                if (r->slots[k].busy && r->slots[k].id == got[i].id) sl = &r->slots[k];
+            if (sl) slot_finish(r, sl, &got[i]);
+            else {
+                cos_transfer_result_free(got[i].res);
+                cos_error_free(got[i].err);
+            }
+        }
+        if (cli_interrupted && r->busy) {
+            /* pause what is in flight and wait until each has stopped or finished */
+            for (int k = 0; k < r->nslots; k++)
+                if (r->slots[k].busy) cos_task_pause(r->c, r->slots[k].id, NULL);
+            /* a task missing from the list counts as stopped; give up waiting after ~30 s */
+            for (int round = 0; r->busy && round < 1500; round++) {
+                cos_task_info *l = NULL;
+                size_t ln = 0;
+                int active = 0;
+                cos_task_list(r->c, &l, &ln);
+                for (int k = 0; k < r->nslots; k++) {
+                    if (!r->slots[k].busy) continue;
+                    for (size_t j = 0; j < ln; j++)
+                        if (l[j].id == r->slots[k].id && (l[j].state == COS_TASK_WAITING ||
+                                                          l[j].state == COS_TASK_CHECKING ||
+                                                          l[j].state == COS_TASK_RUNNING))
+                            active++;
+                }
+                cos_task_list_free(l, ln);
+                if (!active) break;
+                usleep(20000);
+            }
+            cli_meter_end();
+            fprintf(stderr, "cos: %s: paused; run the same command again to resume\n", r->o->cmd);
+            runner_fail(r, EXIT_PAUSED);
+            return EXIT_PAUSED;
+        }
+        if (cli_interrupted) {
+            runner_fail(r, EXIT_PAUSED);
+            return EXIT_PAUSED;
+        }
+        if (n || !block) return 0;
+    }
+}
+
+/* Start copying one object or file (names: a local path, or a key in the
+ * endpoint's bucket); waits for a free slot. */
+static int runner_submit(runner *r, const char *sname, const char *dname, uint64_t size, int64_t mtime)
+{
+    const cli_opts *o = r->o;
+    const endpoint *src = r->src, *dst = r->dst;
+    while (r->busy == r->nslots && !r->stop)
+        if (runner_reap(r, true) == EXIT_PAUSED) return EXIT_PAUSED;
+    if (r->stop) return r->rc;
+    slot *sl = NULL;
+    for (int k = 0; k < r->nslots && !sl; k++)
+        if (!r->slots[k].busy) sl = &r->slots[k];
+    snprintf(sl->sname, sizeof sl->sname, "%s", sname);
+    snprintf(sl->dname, sizeof sl->dname, "%s", dname);
+    if (src->kind == END_COS) snprintf(sl->sdisp, sizeof sl->sdisp, "cos://%s/%s", src->u.bucket, sname);
+    else snprintf(sl->sdisp, sizeof sl->sdisp, "%s", sname);
+    if (dst->kind == END_COS) snprintf(sl->ddisp, sizeof sl->ddisp, "cos://%s/%s", dst->u.bucket, dname);
+    else snprintf(sl->ddisp, sizeof sl->ddisp, "%s", dname);
+    sl->kind = src->kind == END_LOCAL ? COS_TASK_UPLOAD : dst->kind == END_LOCAL ? COS_TASK_DOWNLOAD : COS_TASK_COPY;
+    sl->action = sl->kind == COS_TASK_UPLOAD ? "upload" : sl->kind == COS_TASK_DOWNLOAD ? "download" : "copy";
+    sl->size = size;
+    sl->mtime = mtime;
+    if (o->dryrun) {
+        cli_report_item(sl->action, sl->sdisp, sl->ddisp, size, NULL, NULL);
+        return 0;
+    }
+    if (sl->kind == COS_TASK_DOWNLOAD && mkdirs_for(dname) != 0) {
+        cli_report_item("error", sl->sdisp, sl->ddisp, 0, "LocalError", strerror(errno));
+        runner_fail(r, EXIT_FAIL);
+        return 0;
+    }
+    hdrs_init(o, &sl->h, src->kind == END_COS);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.content_type = o->content_type;
+    p.acl = o->acl;
+    p.storage_class = o->storage_class;
+    p.meta = sl->h.meta;
+    p.meta_count = sl->h.nmeta;
+    p.headers = sl->h.hdr;
+    p.header_count = sl->h.nhdr;
+    p.on_progress = cli_meter_progress;
+    p.progress_user_data = (void *)(uintptr_t)(sl - r->slots);
+    if (sl->kind == COS_TASK_UPLOAD) {
+        p.bucket = dst->u.bucket;
+        p.key = dname;
+        p.file_path = sname;
+    } else if (sl->kind == COS_TASK_DOWNLOAD) {
+        p.bucket = src->u.bucket;
+        p.key = sname;
+        p.file_path = dname;
+    } else {
+        /* the source's region: --region, else COS_REGION, else the profile's */
+        snprintf(sl->copy_src, sizeof sl->copy_src, "%s.cos.%s.myqcloud.com/%s", src->u.bucket,
+                 r->s->region ? r->s->region : "ap-guangzhou", sname);
+        p.bucket = dst->u.bucket;
+        p.key = dname;
+        p.copy_source = sl->copy_src;
+    }
+    int rc = sl->kind == COS_TASK_UPLOAD     ? cos_upload_file_async(r->c, &p, on_task_done, NULL, &sl->id)
+             : sl->kind == COS_TASK_DOWNLOAD ? cos_download_file_async(r->c, &p, on_task_done, NULL, &sl->id)
+                                             : cos_slice_copy_file_async(r->c, &p, on_task_done, NULL, &sl->id);
+    if (rc) {
+        hdrs_free(&sl->h);
+        cli_report_count("failed", 1);
+        runner_fail(r, cli_fail(sl->action[0] == 'd' ? sl->sdisp : sl->ddisp, rc, NULL));
+        return 0;
+    }
+    sl->busy = true;
+    r->busy++;
+    return 0;
+}
+
+/* Wait for everything in flight; the first failure's exit code. */
+static int runner_finish(runner *r)
+{
+    while (r->busy)
+        if (runner_reap(r, true) == EXIT_PAUSED) break;
+    return r->rc;
+}
+
+/* ------------------------------------------------------------------ streams */
+
+/* Fill buf from fd: the count read, short only at the end of the input;
+ * -1 on a read error or an interrupt (never taken for the end). */
+static ssize_t read_full(int fd, unsigned char *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        if (cli_interrupted) return -1;
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            fprintf(stderr, "cos: reading standard input: %s\n", strerror(errno));
+            return -1;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+/* Standard input to an object: one PUT if it fits in a part, else a multipart
+ * upload of parts read one at a time (memory stays at one part). */
+static int stream_upload(cos_client *c, const cli_opts *o, const char *bucket, const char *key)
+{
+    uint64_t part = o->chunk_size ? o->chunk_size : 8u << 20;
+    if (part < (1u << 20)) part = 1u << 20;
+    unsigned char *buf = malloc(part);
+    if (!buf) {
+        fprintf(stderr, "cos: %s: out of memory\n", o->cmd);
+        return EXIT_FAIL;
+    }
+    char disp[1200];
+    snprintf(disp, sizeof disp, "cos://%s/%s", bucket, key);
+    upload_hdrs h;
+    hdrs_init(o, &h, false);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = bucket;
+    r.key = key;
+    r.content_type = o->content_type;
+    r.acl = o->acl;
+    r.storage_class = o->storage_class;
+    r.meta = h.meta;
+    r.meta_count = h.nmeta;
+    r.headers = h.hdr;
+    r.header_count = h.nhdr;
+    ssize_t n = read_full(STDIN_FILENO, buf, part);
+    uint64_t total = n > 0 ? (uint64_t)n : 0;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = 0;
+    if (n < 0) rc = cli_interrupted ? EXIT_PAUSED : EXIT_FAIL;
+    else if ((uint64_t)n < part) {
+        r.body.data = buf;
+        r.body.size = (size_t)n;
+        int e = o->dryrun ? 0 : cos_put_object(c, &r, &res, &err);
+        if (e) rc = cli_fail(o->cmd, e, err);
+        cos_result_free(res);
+    } else if (o->dryrun) {
+        while ((n = read_full(STDIN_FILENO, buf, part)) > 0) total += (uint64_t)n;
+        if (n < 0) rc = cli_interrupted ? EXIT_PAUSED : EXIT_FAIL;
+    } else {
+        int e = cos_multipart_init(c, &r, &res, &err);
+        char *upload_id = NULL;
+        if (e) rc = cli_fail(o->cmd, e, err);
+        else if (!res->output.initiate || !res->output.initiate->upload_id) {
+            fprintf(stderr, "cos: %s: the server gave no upload id\n", o->cmd);
+            rc = EXIT_FAIL;
+        } else {
+            upload_id = strdup(res->output.initiate->upload_id);
+        }
+        cos_result_free(res);
+        cos_complete_part *parts = NULL;
+        size_t nparts = 0;
+        while (!rc && upload_id && n > 0) {
+            if (cli_interrupted) {
+                rc = EXIT_PAUSED;
+                break;
+            }
+            if (nparts == 10000) {
+                fprintf(stderr, "cos: %s: more than 10000 parts; use a larger --chunk-size\n", o->cmd);
+                rc = EXIT_USAGE;
+                break;
+            }
+            cos_complete_part *np = realloc(parts, (nparts + 1) * sizeof *np);
+            if (!np) {
+                rc = EXIT_FAIL;
+                break;
+            }
+            parts = np;
+            cos_request pr = COS_REQUEST_INIT;
+            pr.bucket = bucket;
+            pr.key = key;
+            pr.upload_id = upload_id;
+            pr.part_number = (int)nparts + 1;
+            pr.body.data = buf;
+            pr.body.size = (size_t)n;
+            res = NULL;
+            err = NULL;
+            e = cos_multipart_upload(c, &pr, &res, &err);
+            if (e) {
+                rc = cli_fail(o->cmd, e, err);
+                break;
+            }
+            parts[nparts].part_number = (int)nparts + 1;
+            parts[nparts].etag = strdup(res->etag ? res->etag : "");
+            nparts++;
+            cos_result_free(res);
+            cos_progress pg = { total, 0, 0, 0 };
+            cli_meter_progress(NULL, &pg); /* slot 0 */
+            n = read_full(STDIN_FILENO, buf, part);
+            if (n < 0) rc = cli_interrupted ? EXIT_PAUSED : EXIT_FAIL; /* never complete a cut-short stream */
+            else total += (uint64_t)n;
+        }
+        if (!rc && upload_id) {
+            cos_complete_multipart_upload cm = { parts, nparts };
+            cos_request cr = COS_REQUEST_INIT;
+            cr.bucket = bucket;
+            cr.key = key;
+            cr.upload_id = upload_id;
+            cr.input.complete = &cm;
+            res = NULL;
+            err = NULL;
+            e = cos_multipart_complete(c, &cr, &res, &err);
+            if (e) rc = cli_fail(o->cmd, e, err);
+            cos_result_free(res);
+        }
+        if (rc && upload_id) { /* nothing half-made stays behind */
+            cos_request ar = COS_REQUEST_INIT;
+            ar.bucket = bucket;
+            ar.key = key;
+            ar.upload_id = upload_id;
+            res = NULL;
+            cos_multipart_abort(c, &ar, &res, NULL);
+            cos_result_free(res);
+        }
+        for (size_t i = 0; i < nparts; i++) free(parts[i].etag);
+        free(parts);
+        free(upload_id);
+    }
+    free(buf);
+    hdrs_free(&h);
+    if (rc == EXIT_PAUSED) fprintf(stderr, "cos: %s: interrupted; nothing was stored\n", o->cmd);
+    if (!rc) {
+        cli_meter_file_done(0, total);
+        cli_report_item("upload", "-", disp, total, NULL, NULL);
+    }
+    return rc;
+}
+
+static int write_fd(void *ud, const void *buf, size_t len)
+{
+    int fd = *(int *)ud;
+    const unsigned char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int stream_download(cos_client *c, const cli_opts *o, const char *bucket, const char *key)
+{
+    int fd = STDOUT_FILENO;
+    fflush(stdout);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = bucket;
+    r.key = key;
+    r.sink.write = write_fd;
+    r.sink.write_user_data = &fd;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_get_object(c, &r, &res, &err);
+    cos_result_free(res);
+    return rc ? cli_fail(o->cmd, rc, err) : 0;
+}
+
+/* ------------------------------------------------------------------ commands */
+
+static const char *base_name(const char *p)
+{
+    const char *b = strrchr(p, '/');
+    return b ? b + 1 : p;
+}
+
+static bool prefixes_overlap(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    return !strncmp(a, b, la < lb ? la : lb);
+}
+
+/* cp and mv of one object or file. */
+static int copy_single(cos_client *c, const cli_opts *o, const cli_settings *s, const endpoint *src, const endpoint *dst,
+                       bool move)
+{
+    char sname[4200], dname[4200];
+    uint64_t size = 0;
+    int64_t mtime = 0;
+    if (src->kind == END_STREAM) {
+        if (dst->kind != END_COS || !dst->u.key[0] || dst->u.key[strlen(dst->u.key) - 1] == '/') {
+            fprintf(stderr, "cos: %s: standard input goes to a named object, e.g. cos://BUCKET/KEY\n", o->cmd);
+            return EXIT_USAGE;
+        }
+        if (move) {
+            fprintf(stderr, "cos: mv: cannot remove standard input; use cp\n");
+            return EXIT_USAGE;
+        }
+        return stream_upload(c, o, dst->u.bucket, dst->u.key);
+    }
+    if (src->kind == END_LOCAL) {
+        struct stat st;
+        if (stat(src->arg, &st) != 0) {
+            fprintf(stderr, "cos: %s: %s: %s\n", o->cmd, src->arg, strerror(errno));
+            return errno == ENOENT ? EXIT_NOTFOUND : EXIT_FAIL;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "cos: %s: %s is a directory (use -r)\n", o->cmd, src->arg);
+            return EXIT_USAGE;
+        }
+        snprintf(sname, sizeof sname, "%s", src->arg);
+        size = (uint64_t)st.st_size;
+    } else {
+        size_t kl = strlen(src->u.key);
+        if (!kl || src->u.key[kl - 1] == '/') {
+            fprintf(stderr, "cos: %s: %s names a prefix, not an object (use -r)\n", o->cmd, src->arg);
+            return EXIT_USAGE;
+        }
+        snprintf(sname, sizeof sname, "%s", src->u.key);
+    }
+    const char *base = base_name(sname);
+    if (dst->kind == END_STREAM) {
+        if (src->kind != END_COS || move) {
+            fprintf(stderr, "cos: %s: only `cp cos://BUCKET/KEY -` writes to standard output\n", o->cmd);
+            return EXIT_USAGE;
+        }
+        return stream_download(c, o, src->u.bucket, src->u.key);
+    }
+    int len;
+    if (dst->kind == END_COS) {
+        size_t kl = strlen(dst->u.key);
+        len = snprintf(dname, sizeof dname, "%s%s", dst->u.key, !kl || dst->u.key[kl - 1] == '/' ? base : "");
+    } else {
+        struct stat st;
+        size_t dl = strlen(dst->arg);
+        if ((stat(dst->arg, &st) == 0 && S_ISDIR(st.st_mode)) || (dl && dst->arg[dl - 1] == '/'))
+            len = snprintf(dname, sizeof dname, "%s%s%s", dst->arg, dst->arg[dl - 1] == '/' ? "" : "/", base);
+        else len = snprintf(dname, sizeof dname, "%s", dst->arg);
+    }
+    if (len < 0 || (size_t)len >= sizeof dname || (dst->kind == END_COS && strlen(dname) >= 1024)) {
+        fprintf(stderr, "cos: %s: destination name too long\n", o->cmd);
+        return EXIT_USAGE;
+    }
+    if (src->kind == END_COS && dst->kind == END_COS && !strcmp(src->u.bucket, dst->u.bucket) &&
+        !strcmp(sname, dname)) {
+        if (move) {
+            fprintf(stderr, "cos: mv: cos://%s/%s and its destination are the same object; nothing done\n",
+                    src->u.bucket, sname);
+            return EXIT_USAGE;
+        }
+        if (!changes_object(o)) {
+            fprintf(stderr, "cos: cp: cos://%s/%s onto itself changes nothing (give --meta, --storage-class, ...)\n",
+                    src->u.bucket, sname);
+            return EXIT_USAGE;
+        }
+    }
+    cli_meter_start(o, 1, size);
+    runner *r = calloc(1, sizeof *r);
+    if (!r) return EXIT_FAIL;
+    runner_init(r, c, o, s, src, dst, move, 1);
+    runner_submit(r, sname, dname, size, mtime);
+    int rc = runner_finish(r);
+    free(r);
+    return rc;
+}
+
+static int crc_of(cos_client *c, const endpoint *e, const char *name, uint64_t *crc)
+{
+    if (e->kind == END_LOCAL) return cos_crc64_file(name, 0, -1, crc) == 0 ? 0 : -1;
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = e->u.bucket;
+    h.key = name;
+    cos_result *res = NULL;
+    int rc = cos_head_object(c, &h, &res, NULL);
+    bool ok = rc == 0 && res->has_crc64;
+    if (ok) *crc = res->crc64;
+    cos_result_free(res);
+    return ok ? 0 : -1;
+}
+
+/* root + rel as a name for the endpoint: a path for local, a key for cos. */
+static int join_name(const endpoint *e, const char *root, const char *rel, char *out, size_t n)
+{
+    if (e->kind == END_LOCAL) {
+        size_t rl = strlen(root);
+        return (size_t)snprintf(out, n, "%s%s%s", root, rl && root[rl - 1] == '/' ? "" : "/", rel) < n ? 0 : -1;
+    }
+    return (size_t)snprintf(out, n, "%s%s", root, rel) < n && strlen(out) < 1024 ? 0 : -1;
+}
+
+static int remove_one(cos_client *c, const cli_opts *o, const endpoint *e, const char *name)
+{
+    char disp[4200];
+    if (e->kind == END_COS) snprintf(disp, sizeof disp, "cos://%s/%s", e->u.bucket, name);
+    else snprintf(disp, sizeof disp, "%s", name);
+    if (o->dryrun) {
+        cli_report_item("delete", disp, NULL, 0, NULL, NULL);
+        return 0;
+    }
+    if (e->kind == END_LOCAL) {
+        if (unlink(name) != 0) {
+            cli_report_item("error", disp, NULL, 0, "LocalError", strerror(errno));
+            return EXIT_FAIL;
+        }
+    } else {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = e->u.bucket;
+        r.key = name;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_delete_object(c, &r, &res, &err);
+        cos_result_free(res);
+        if (rc) {
+            cli_report_item("error", disp, NULL, 0, err && err->code ? err->code : "Error", cos_error_message(err));
+            cos_error_free(err);
+            return EXIT_FAIL;
+        }
+    }
+    cli_report_item("delete", disp, NULL, 0, NULL, NULL);
+    return 0;
+}
+
+/* mv: the source of a finished copy goes; only a failure is reported. */
+static int remove_source(runner *r, slot *sl)
+{
+    if (r->src->kind == END_LOCAL) {
+        if (unlink(sl->sname) == 0) return 0;
+        cli_report_item("error", sl->sdisp, NULL, 0, "LocalError", strerror(errno));
+        return EXIT_FAIL;
+    }
+    cos_request q = COS_REQUEST_INIT;
+    q.bucket = r->src->u.bucket;
+    q.key = sl->sname;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_delete_object(r->c, &q, &res, &err);
+    cos_result_free(res);
+    if (!rc) return 0;
+    cli_report_item("error", sl->sdisp, NULL, 0, err && err->code ? err->code : "Error", cos_error_message(err));
+    cos_error_free(err);
+    return EXIT_FAIL;
+}
+
+typedef enum { TREE_CP, TREE_MV, TREE_SYNC } tree_mode;
+
+static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const endpoint *src, const endpoint *dst,
+                tree_mode mode)
+{
+    if (src->kind == END_STREAM || dst->kind == END_STREAM) {
+        fprintf(stderr, "cos: %s: '-' is one object, not a tree\n", o->cmd);
+        return EXIT_USAGE;
+    }
+    /* roots: a local directory, or a cos prefix taken as a directory (KEY/) */
+    char sroot[4200], droot[4200];
+    if (src->kind == END_COS) cli_dir_prefix(src->u.key, sroot, sizeof sroot);
+    else snprintf(sroot, sizeof sroot, "%s", src->arg);
+    if (dst->kind == END_COS) cli_dir_prefix(dst->u.key, droot, sizeof droot);
+    else snprintf(droot, sizeof droot, "%s", dst->arg);
+    if (src->kind == END_COS && dst->kind == END_COS && !strcmp(src->u.bucket, dst->u.bucket) &&
+        prefixes_overlap(sroot, droot)) {
+        fprintf(stderr, "cos: %s: cos://%s/%s and cos://%s/%s overlap; refusing to %s a prefix into itself\n", o->cmd,
+                src->u.bucket, sroot, dst->u.bucket, droot, mode == TREE_SYNC ? "sync" : "copy");
+        return EXIT_USAGE;
+    }
+    entries se = { 0 }, de = { 0 };
+    int rc = src->kind == END_LOCAL ? list_local(o, sroot, &se) : list_cos(c, o, src->u.bucket, sroot, &se);
+    if (rc == EXIT_NOTFOUND) fprintf(stderr, "cos: %s: %s is not a directory\n", o->cmd, sroot);
+    if (!rc && mode == TREE_SYNC) {
+        if (dst->kind == END_LOCAL) {
+            struct stat st;
+            if (stat(droot, &st) == 0) {
+                if (!S_ISDIR(st.st_mode)) {
+                    fprintf(stderr, "cos: %s: %s is not a directory\n", o->cmd, droot);
+                    rc = EXIT_USAGE;
+                } else {
+                    rc = list_local(o, droot, &de);
+                }
+            }
+        } else {
+            rc = list_cos(c, o, dst->u.bucket, droot, &de);
+        }
+    }
+    if (rc) {
+        entries_free(&se);
+        entries_free(&de);
+        return rc;
+    }
+    if (mode == TREE_SYNC && o->delete_extra && se.n == 0 && de.n > 0 && !o->force) {
+        fprintf(stderr, "cos: sync: %s has nothing to copy, so --delete would remove all %zu files of %s; "
+                        "add --force if that is what you want\n", src->arg, de.n, dst->arg);
+        entries_free(&se);
+        entries_free(&de);
+        return EXIT_USAGE;
+    }
+    if (se.n > 1) qsort(se.v, se.n, sizeof *se.v, cmp_entry);
+    if (de.n > 1) qsort(de.v, de.n, sizeof *de.v, cmp_entry);
+    /* decide what to copy (with the names), then do it */
+    bool *todo = calloc(se.n ? se.n : 1, sizeof *todo);
+    if (!todo) {
+        entries_free(&se);
+        entries_free(&de);
+        return EXIT_FAIL;
+    }
+    int files = 0;
+    uint64_t bytes = 0;
+    bool unsafe = false;
+    char sname[4200], dname[4200];
+    cli_report_begin(o);
+    for (size_t i = 0; i < se.n && !cli_interrupted; i++) {
+        entry *e = &se.v[i];
+        if (join_name(src, sroot, e->rel, sname, sizeof sname) || join_name(dst, droot, e->rel, dname, sizeof dname) ||
+            (dst->kind == END_LOCAL && !safe_rel(e->rel))) {
+            cli_report_item("error", e->rel, NULL, 0, "UnsafeName",
+                            "the name would leave the destination (.., empty component) or is too long; skipped");
+            unsafe = true;
+            continue;
+        }
+        entry *d = mode == TREE_SYNC ? entries_find(&de, e->rel) : NULL;
+        bool copy = true;
+        if (d && d->size == e->size) {
+            if (o->size_only) copy = false;
+            else if (o->mtime) copy = e->mtime > d->mtime;
+            else {
+                uint64_t a = 0, b = 0;
+                copy = !(crc_of(c, src, sname, &a) == 0 && crc_of(c, dst, dname, &b) == 0 && a == b);
+            }
+        }
+        if (!copy) {
+            char disp[4300];
+            snprintf(disp, sizeof disp, "%s%s%s", src->kind == END_COS ? "cos://" : "",
+                     src->kind == END_COS ? src->u.bucket : "", src->kind == END_COS ? "/" : "");
+            strncat(disp, sname, sizeof disp - strlen(disp) - 1);
+            cli_report_item("skip", disp, NULL, e->size, NULL, NULL);
+            continue;
+        }
+        todo[i] = true;
+        files++;
+        bytes += e->size;
+    }
+    cli_meter_start(o, files, bytes);
+    runner *run = calloc(1, sizeof *run);
+    if (!run) rc = EXIT_FAIL;
+    else runner_init(run, c, o, s, src, dst, mode == TREE_MV, RUNNER_SLOTS);
+    for (size_t i = 0; run && i < se.n; i++) {
+        if (!todo[i]) continue;
+        if (run->stop || cli_interrupted) break;
+        entry *e = &se.v[i];
+        join_name(src, sroot, e->rel, sname, sizeof sname);
+        join_name(dst, droot, e->rel, dname, sizeof dname);
+        if (runner_submit(run, sname, dname, e->size, e->mtime) == EXIT_PAUSED) break;
+    }
+    if (run) {
+        rc = runner_finish(run);
+        if (!rc && cli_interrupted) rc = EXIT_PAUSED;
+        if (!rc && unsafe) rc = EXIT_FAIL;
+        free(run);
+    }
+    cli_meter_end();
+    /* --delete only after every copy went through: never remove what has no copy */
+    if (mode == TREE_SYNC && o->delete_extra && !rc && !cli_interrupted) {
+        char **keys = calloc(de.n ? de.n : 1, sizeof *keys);
+        size_t nk = 0;
+        for (size_t i = 0; keys && i < de.n; i++) {
+            if (entries_find(&se, de.v[i].rel)) continue;
+            if (join_name(dst, droot, de.v[i].rel, dname, sizeof dname)) continue;
+            if (dst->kind == END_COS) keys[nk++] = strdup(dname);
+            else if (remove_one(c, o, dst, dname) && !rc) rc = EXIT_FAIL;
+        }
+        if (nk) {
+            bool stalled = false;
+            int r = cli_delete_keys(c, o, dst->u.bucket, keys, nk, &stalled);
+            if (r && !rc) rc = r;
+        }
+        for (size_t i = 0; i < nk; i++) free(keys[i]);
+        free(keys);
+    } else if (mode == TREE_SYNC && o->delete_extra && rc) {
+        fprintf(stderr, "cos: sync: not deleting anything at %s since some copies failed\n", dst->arg);
+    }
+    free(todo);
+    entries_free(&se);
+    entries_free(&de);
+    return cli_report_end(rc);
+}
+
+static int check_pair(const cli_opts *o, const endpoint *src, const endpoint *dst)
+{
+    if (o->nargs != 2) return EXIT_USAGE;
+    if (src->kind != END_COS && dst->kind != END_COS) {
+        fprintf(stderr, "cos: %s: one side must be a cos:// URL\n", o->cmd);
+        return EXIT_USAGE;
+    }
+    if (src->kind == END_STREAM && dst->kind == END_STREAM) return EXIT_USAGE;
+    return 0;
+}
+
+static int copy_cmd(cos_client *c, const cli_opts *o, const cli_settings *s, bool move)
+{
+    if (o->nargs != 2) {
+        fprintf(stderr, "usage: cos %s SRC DST [-r] (see cos %s --help)\n", o->cmd, o->cmd);
+        return EXIT_USAGE;
+    }
+    endpoint src, dst;
+    parse_end(o->args[0], &src);
+    parse_end(o->args[1], &dst);
+    int rc = check_pair(o, &src, &dst);
+    if (rc) return rc;
+    if (o->recursive) {
+        struct stat st;
+        bool local_file = src.kind == END_LOCAL && stat(src.arg, &st) == 0 && !S_ISDIR(st.st_mode);
+        if (!local_file) return tree(c, o, s, &src, &dst, move ? TREE_MV : TREE_CP);
+    }
+    bool to_stdout = dst.kind == END_STREAM;
+    if (!to_stdout) cli_report_begin(o);
+    rc = copy_single(c, o, s, &src, &dst, move);
+    return to_stdout ? rc : cli_report_end(rc);
+}
+
+int cmd_cp(cos_client *c, const cli_opts *o, const cli_settings *s) { return copy_cmd(c, o, s, false); }
+
+int cmd_mv(cos_client *c, const cli_opts *o, const cli_settings *s) { return copy_cmd(c, o, s, true); }
+
+int cmd_sync(cos_client *c, const cli_opts *o, const cli_settings *s)
+{
+    if (o->nargs != 2) {
+        fprintf(stderr, "usage: cos sync SRC DST (see cos sync --help)\n");
+        return EXIT_USAGE;
+    }
+    endpoint src, dst;
+    parse_end(o->args[0], &src);
+    parse_end(o->args[1], &dst);
+    int rc = check_pair(o, &src, &dst);
+    if (rc) return rc;
+    if (src.kind == END_LOCAL) {
+        struct stat st;
+        if (stat(src.arg, &st) != 0) {
+            fprintf(stderr, "cos: sync: %s: %s\n", src.arg, strerror(errno));
+            return errno == ENOENT ? EXIT_NOTFOUND : EXIT_FAIL;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "cos: sync: %s is not a directory (cp copies one file)\n", src.arg);
+            return EXIT_USAGE;
+        }
+    }
+    return tree(c, o, s, &src, &dst, TREE_SYNC);
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# test_cli_safety.sh — no cos command destroys data it was not asked to, and
+# every bulk operation ends: same-object moves refused, a prefix means KEY/,
+# a key with \r is listed and deleted, symlink loops are not followed, and
+# against a hostile server (tests/support/hostile_cos.js) a listing whose
+# marker does not advance, a bulk delete that deletes nothing and <Error>
+# entries all stop the command with an error. `timeout` only keeps a
+# regression from hanging the suite; no assertion depends on time.
+set -u
+. "$(dirname "$0")/lib.sh"
+COS=$COS_CLI_BIN
+start_server
+B=cos://safety-1250000000
+echo x > "$TEST_TMP/f"
+check "mb" $COS mb $B
+
+# --- mv onto the same object
+$COS cp "$TEST_TMP/f" $B/docs/x -q
+$COS mv $B/docs/x $B/docs/ >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "mv onto its own prefix is refused (exit 2)" test $rc -eq 2
+check "mv onto itself says why" grep -q "same object" "$TEST_TMP/err"
+check "the object survives mv onto itself" $COS stat $B/docs/x
+$COS mv $B/docs/x $B/docs/x >/dev/null 2>&1; rc=$?
+check "mv onto the same key is refused" test $rc -eq 2
+check "the object survives mv onto the same key" $COS stat $B/docs/x
+$COS mv -r $B/docs $B/docs/sub >/dev/null 2>&1; rc=$?
+check "mv -r of a prefix into itself is refused" test $rc -eq 2
+check "nothing moved by the refused mv -r" bash -c "$COS ls $B -r | grep -qx 'cos://safety-1250000000/docs/x'"
+$COS cp $B/docs/x $B/docs/ >/dev/null 2>&1; rc=$?
+check "cp onto itself without changes is refused" test $rc -eq 2
+check "cp onto itself with --meta rewrites the metadata" bash -c "$COS cp $B/docs/x $B/docs/x --meta k=v -q && $COS stat $B/docs/x --output json | grep -q '\"k\":\"v\"'"
+
+# --- rm -r cos://b/logs means logs/
+for k in logs/1 logs/sub/2 logs-archive/3 logs2/4 logsheet.xlsx logs; do $COS cp "$TEST_TMP/f" "$B/$k" -q; done
+check "du counts only logs/" bash -c "$COS du $B/logs | grep -q '^2 objects'"
+check "rm -r --dryrun deletes nothing" bash -c "$COS rm -r $B/logs --force --dryrun | grep -q '(dryrun) delete: cos://safety-1250000000/logs/1' && $COS stat $B/logs/1"
+check "rm -r logs" $COS rm -r $B/logs --force
+for k in logs-archive/3 logs2/4 logsheet.xlsx logs; do
+  check "rm -r logs kept $k" $COS stat "$B/$k"
+done
+$COS stat $B/logs/1 >/dev/null 2>&1; check "rm -r logs removed logs/1" test $? -eq 4
+$COS stat $B/logs/sub/2 >/dev/null 2>&1; check "rm -r logs removed logs/sub/2" test $? -eq 4
+check "rm -r asks first without --force" bash -c "$COS rm -r $B/logs2 </dev/null; test \$? -eq 2 && $COS stat $B/logs2/4"
+check "rm -r --exclude keeps what is excluded" bash -c "$COS cp $TEST_TMP/f $B/ex/a.log -q && $COS cp $TEST_TMP/f $B/ex/b.txt -q && $COS rm -r $B/ex --force --exclude '*.log' -q && $COS stat $B/ex/a.log && ! $COS stat $B/ex/b.txt"
+
+# --- listings and bulk deletes over more than one page (1000 keys)
+mkdir -p "$TEST_TMP/many"
+for i in $(seq 1 1100); do echo $i > "$TEST_TMP/many/f$i"; done
+check "cp -r of 1100 files" bash -c "$COS cp -r $TEST_TMP/many $B/many -q"
+check "du pages through 1100 keys" bash -c "$COS du $B/many | grep -q '^1100 objects'"
+check "sync pages through both sides" bash -c "$COS sync $TEST_TMP/many $B/many --size-only | grep -q '0 transferred (0 B), 1100 unchanged'"
+check "rm -r deletes 1100 keys page by page" bash -c "$COS rm -r $B/many --force | grep -q 'rm: 1100 deleted, 0 failed'"
+check "... all of them" bash -c "$COS du $B/many | grep -q '^0 objects'"
+
+# --- a key with a carriage return is listed and deleted (it looped forever)
+CR=$(printf 'cr/a\rb')
+$COS cp "$TEST_TMP/f" "$B/$CR" -q
+check "a \\r key is listed as it is" bash -c "$COS ls $B/cr/ --output json | node -e 'const a=JSON.parse(require(\"fs\").readFileSync(0));if(a.length!==1||a[0].key!==\"cr/a\\rb\")process.exit(1)'"
+timeout 60 $COS rm -r $B/cr --force >"$TEST_TMP/out" 2>&1; rc=$?
+check "rm -r of a \\r key ends, with success" test $rc -eq 0
+check "rm -r reports the \\r key deleted" grep -q "1 deleted" "$TEST_TMP/out"
+check "the \\r key is gone" bash -c "test \"\$($COS ls $B/cr/ -r)\" = ''"
+CRF=$(printf 'lone\rkey')
+$COS cp "$TEST_TMP/f" "$B/$CRF" -q
+check "rm of one \\r key" $COS rm "$B/$CRF"
+check "sync copes with a \\r key" bash -c "$COS cp $TEST_TMP/f '$B/crs/$CR' -q && timeout 60 $COS sync $B/crs $B/crs2 -q && $COS stat '$B/crs2/$CR'"
+
+# --- symlink loops
+mkdir -p "$TEST_TMP/tree/sub"; echo 1 > "$TEST_TMP/tree/sub/one"; ln -s .. "$TEST_TMP/tree/sub/up"; ln -s . "$TEST_TMP/tree/self"
+timeout 120 $COS cp -r "$TEST_TMP/tree" $B/tree >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+check "cp -r over symlink loops ends" test $rc -eq 0
+check "cp -r uploads the file once" bash -c "test \$($COS ls $B/tree/ -r | wc -l) -eq 1"
+check "cp -r says it did not follow the loop" grep -q "symlink loop" "$TEST_TMP/err"
+timeout 120 $COS sync "$TEST_TMP/tree" $B/tree2 -q 2>/dev/null; rc=$?
+check "sync over symlink loops ends" test $rc -eq 0
+check "sync uploads the file once" bash -c "test \$($COS ls $B/tree2/ -r | wc -l) -eq 1"
+
+ln -s "$TEST_TMP/tree/sub/one" "$TEST_TMP/tree/link-to-one"
+check "--no-follow-symlinks skips every symlink" bash -c "$COS cp -r $TEST_TMP/tree $B/tree3 --no-follow-symlinks -q 2>$TEST_TMP/err && test \$($COS ls $B/tree3/ -r | wc -l) -eq 1 && ! grep -q loop $TEST_TMP/err"
+check "symlinks to files are followed by default" bash -c "$COS cp -r $TEST_TMP/tree $B/tree4 -q 2>/dev/null && $COS stat $B/tree4/link-to-one"
+
+# --- sync --delete from an empty source is refused
+mkdir -p "$TEST_TMP/empty"
+$COS sync "$TEST_TMP/empty" $B/tree2 --delete >/dev/null 2>&1; rc=$?
+check "sync --delete from an empty directory is refused" test $rc -eq 2
+check "... and deleted nothing" $COS stat $B/tree2/sub/one
+$COS sync "$TEST_TMP/missing" $B/tree2 --delete >/dev/null 2>&1; rc=$?
+check "sync from a missing directory exits 4" test $rc -eq 4
+check "... and deleted nothing" $COS stat $B/tree2/sub/one
+
+# --- a hostile server: every bulk operation stops
+HPORT_FILE="$TEST_TMP/hport"; HLOG="$TEST_TMP/hostile.log"
+node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
+HPID=$!
+for _ in $(seq 1 400); do [ -s "$HPORT_FILE" ] && break; sleep 0.025; done
+H="env COS_ENDPOINT=127.0.0.1:$(cat "$HPORT_FILE") $COS"
+for cmd in "ls cos://loop-1250000000/p -r" "du cos://loop-1250000000/p" "rm -r cos://loop-1250000000/p --force" \
+           "sync cos://loop-1250000000/p $TEST_TMP/hostile-down" "cp -r cos://loop-1250000000/p $TEST_TMP/hostile-down"; do
+  timeout 60 $H $cmd >/dev/null 2>"$TEST_TMP/err"; rc=$?
+  check "$cmd: a marker that does not advance stops it (exit 1)" test $rc -eq 1
+  check "$cmd: says the listing did not advance" grep -q "did not advance" "$TEST_TMP/err"
+done
+timeout 60 $H ls cos://creep-1250000000/ -r >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "a marker that advances over nothing forever stops ls" test $rc -eq 1
+timeout 60 $H rm -r cos://errs-1250000000/p --force >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "<Error> entries fail rm -r" test $rc -eq 1
+check "every <Error> entry is reported" test "$(grep -c 'AccessDenied: not yours' "$TEST_TMP/err")" -eq 3
+timeout 60 $H rm -r cos://none-1250000000/p --force >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "a bulk delete that deletes nothing stops rm -r" test $rc -eq 1
+check "... saying so" grep -q "deleted none" "$TEST_TMP/err"
+check "errors are in the JSON report too" bash -c "timeout 60 $H rm -r cos://errs-1250000000/p --force --output json 2>/dev/null | node -e 'const o=JSON.parse(require(\"fs\").readFileSync(0));if(o.failed!==3||o.items.filter(i=>i.code===\"AccessDenied\").length!==3)process.exit(1)'"
+: > "$HLOG"
+timeout 60 $H rm -r cos://outside-1250000000/logs --force >/dev/null 2>"$TEST_TMP/err"
+check "rm -r deletes what the server listed under logs/" grep -q "key logs/inside" "$HLOG"
+check "rm -r never deletes what lies outside logs/, whatever the server lists" bash -c "! grep -q 'key logs-archive\\|key logsheet' '$HLOG'"
+# keys that would leave the destination directory (p/../../escape) are refused
+mkdir -p "$TEST_TMP/down/in"
+timeout 60 $H cp -r cos://dotdot-1250000000/p "$TEST_TMP/down/in" >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "cp -r refuses keys that climb out of the directory (exit 1)" test $rc -eq 1
+check "nothing written outside the destination" test ! -e "$TEST_TMP/escape" -a ! -e "$TEST_TMP/down/escape"
+check "each refusal names the key" test "$(grep -c UnsafeName "$TEST_TMP/err")" -eq 3
+timeout 60 $H sync cos://dotdot-1250000000/p "$TEST_TMP/down/in" >/dev/null 2>&1; rc=$?
+check "sync refuses them too" test $rc -eq 1 -a ! -e "$TEST_TMP/escape"
+# a server-side copy names the source in its region: --region, else the profile's
+: > "$HLOG"
+$H cp cos://src-1250000000/k cos://dst-1250000000/k --region ap-beijing -q 2>"$TEST_TMP/err"
+check "cos->cos copy names the source in --region" grep -q "copy-source src-1250000000.cos.ap-beijing.myqcloud.com/k" "$HLOG"
+mkdir -p "$HOME/.config/cos"
+printf '[default]\nregion = ap-nanjing\n[profile far]\nregion = ap-chengdu\n' > "$HOME/.config/cos/config"
+: > "$HLOG"
+env -u COS_REGION $H cp cos://src-1250000000/k cos://dst-1250000000/k --profile far -q 2>"$TEST_TMP/err"
+check "cos->cos copy names the source in the profile's region" grep -q "copy-source src-1250000000.cos.ap-chengdu.myqcloud.com/k" "$HLOG"
+: > "$HLOG"
+env -u COS_REGION $H cp cos://src-1250000000/k cos://dst-1250000000/k -q 2>"$TEST_TMP/err"
+check "... or in [default]'s region" grep -q "copy-source src-1250000000.cos.ap-nanjing.myqcloud.com/k" "$HLOG"
+rm -f "$HOME/.config/cos/config"
+kill $HPID 2>/dev/null; wait $HPID 2>/dev/null
+
+check "rb --force" $COS rb $B --force
+finish

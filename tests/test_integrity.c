@@ -1,0 +1,619 @@
+/* test_integrity.c — what libcos does with answers it must not trust and
+ * files it must not clobber. Against a small hostile HTTP server in this
+ * process: a store that sends no CRC-64 and inverts every byte (caught by
+ * the MD5 ETag, on download and upload), one that stalls after the headers
+ * (fails in a bounded number of attempts), endless listings and error
+ * bodies (bounded memory). Against cos-server: keys with "." and ".."
+ * segments, a symlink planted at DEST.cos-partial, a failed download's
+ * partial file, and the official SDKs' UploadAddMetaMd5, UseRawKey,
+ * AutoSwitchHost and a before-send hook. Hangs fail by a watchdog. */
+#define _GNU_SOURCE
+#include "testlib.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BUCKET "integrity-" TEST_APPID
+#define MIB (1024u * 1024u)
+
+static test_server g_srv;
+static char *g_dir;
+
+/* ------------------------------------------------------------------ watchdog */
+
+static const char *volatile g_watch_what = "";
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char m[] = "\nWATCHDOG: hung in ";
+    ssize_t w = write(2, m, sizeof m - 1);
+    w = write(2, g_watch_what, strlen(g_watch_what));
+    w = write(2, "\n0 passed, 1 failed\n", 20);
+    (void)w;
+    if (g_srv.pid > 0) kill(g_srv.pid, SIGKILL);
+    abort();
+}
+
+static void watch(unsigned seconds, const char *what)
+{
+    g_watch_what = what;
+    signal(SIGALRM, on_alarm);
+    alarm(seconds);
+}
+
+static void unwatch(void) { alarm(0); }
+
+/* ------------------------------------------------------------------ the hostile server */
+
+enum mode { M_INVERT, M_PUT_BAD_ETAG, M_PUT_GOOD_ETAG, M_STALL, M_ENDLESS_LIST, M_ENDLESS_ERROR };
+static _Atomic int g_mode;
+static _Atomic int g_requests;
+static int g_port;
+static unsigned char *g_obj;       /* the object the M_INVERT store holds */
+static size_t g_obj_len;
+static char g_obj_md5[33];
+
+static bool send_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+static void md5_hex(const void *buf, size_t len, char hex[33])
+{
+    unsigned char d[16];
+    cos_md5_digest(buf, len, d);
+    cos_hex_encode(d, 16, hex);
+}
+
+static void *conn_main(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char req[16384];
+    size_t got = 0;
+    char *end = NULL;
+    while (got < sizeof req - 1 && !end) {
+        ssize_t n = recv(fd, req + got, sizeof req - 1 - got, 0);
+        if (n <= 0) break;
+        got += (size_t)n;
+        req[got] = '\0';
+        end = strstr(req, "\r\n\r\n");
+    }
+    if (!end) {
+        close(fd);
+        return NULL;
+    }
+    atomic_fetch_add(&g_requests, 1);
+    char method[16] = "";
+    sscanf(req, "%15s", method);
+    size_t clen = 0;
+    const char *cl = strcasestr(req, "\r\nContent-Length:");
+    if (cl) clen = strtoul(cl + 17, NULL, 10);
+    size_t have = got - (size_t)(end + 4 - req);
+    unsigned char *body = malloc(clen + 1);
+    memcpy(body, end + 4, have < clen ? have : clen);
+    while (have < clen) {
+        ssize_t n = recv(fd, body + have, clen - have, 0);
+        if (n <= 0) break;
+        have += (size_t)n;
+    }
+    char hdr[1024];
+    int mode = atomic_load(&g_mode);
+    if (mode == M_INVERT) {
+        size_t first = 0, last = g_obj_len - 1;
+        const char *range = strcasestr(req, "\r\nRange: bytes=");
+        if (range) sscanf(range + 15, "%zu-%zu", &first, &last);
+        bool head = !strcmp(method, "HEAD");
+        int n = snprintf(hdr, sizeof hdr,
+                         "HTTP/1.1 %s\r\nContent-Length: %zu\r\nETag: \"%s\"\r\nx-cos-request-id: fake\r\n%s"
+                         "Connection: close\r\n\r\n",
+                         range ? "206 Partial Content" : "200 OK", head ? g_obj_len : last - first + 1, g_obj_md5,
+                         range ? "Accept-Ranges: bytes\r\n" : "");
+        send_all(fd, hdr, (size_t)n);
+        if (!head) {
+            unsigned char *inv = malloc(last - first + 1);
+            for (size_t i = first; i <= last; i++) inv[i - first] = (unsigned char)~g_obj[i];
+            send_all(fd, inv, last - first + 1);
+            free(inv);
+        }
+    } else if ((mode == M_PUT_BAD_ETAG || mode == M_PUT_GOOD_ETAG) && !strcmp(method, "POST") && strstr(req, "?uploads")) {
+        static const char xml[] = "<?xml version=\"1.0\"?><InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
+                                  "<UploadId>fake-upload</UploadId></InitiateMultipartUploadResult>";
+        int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nContent-Type: application/xml\r\n"
+                         "x-cos-request-id: fake\r\nConnection: close\r\n\r\n%s", sizeof xml - 1, xml);
+        send_all(fd, hdr, (size_t)n);
+    } else if (mode == M_PUT_BAD_ETAG || mode == M_PUT_GOOD_ETAG) {
+        char md5[33];
+        if (mode == M_PUT_BAD_ETAG)
+            for (size_t i = 0; i < have; i++) body[i] = (unsigned char)~body[i];
+        md5_hex(body, have, md5);
+        int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nETag: \"%s\"\r\n"
+                         "x-cos-request-id: fake\r\nConnection: close\r\n\r\n", md5);
+        send_all(fd, hdr, (size_t)n);
+    } else if (mode == M_STALL) {
+        bool head = !strcmp(method, "HEAD");
+        int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Length: %u\r\nETag: \"stall\"\r\n"
+                         "x-cos-request-id: fake\r\nConnection: close\r\n\r\n",
+                         strcasestr(req, "\r\nRange:") ? "206 Partial Content" : "200 OK",
+                         head ? 20 * MIB : strcasestr(req, "\r\nRange:") ? 8 * MIB : 20 * MIB);
+        send_all(fd, hdr, (size_t)n);
+        if (!head) {
+            send_all(fd, "x", 1); /* then nothing, until the client gives up */
+            struct pollfd p = { fd, POLLIN, 0 };
+            char c;
+            while (poll(&p, 1, 60000) > 0 && recv(fd, &c, 1, 0) > 0) {
+            }
+        }
+    } else { /* endless answers */
+        bool err = mode == M_ENDLESS_ERROR;
+        int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Type: application/xml\r\nConnection: close\r\n\r\n%s",
+                         err ? "500 Internal Server Error" : "200 OK",
+                         err ? "<?xml version=\"1.0\"?><Error><Code>InternalError</Code><Message>"
+                             : "<?xml version=\"1.0\"?><ListBucketResult><Name>b</Name>");
+        bool ok = send_all(fd, hdr, (size_t)n);
+        static const char item[] = "<Contents><Key>endless/key-that-never-ends</Key><Size>1</Size></Contents>";
+        char chunk[64 * 1024];
+        size_t per = sizeof item - 1, fill = 0;
+        while (fill + per <= sizeof chunk) {
+            memcpy(chunk + fill, item, per);
+            fill += per;
+        }
+        for (size_t sent = 0; ok && sent < (1u << 30); sent += fill) ok = send_all(fd, chunk, fill);
+    }
+    free(body);
+    shutdown(fd, SHUT_WR);
+    close(fd);
+    return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+    int ls = (int)(intptr_t)arg;
+    for (;;) {
+        int fd = accept(ls, NULL, NULL);
+        if (fd < 0) continue;
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &a, conn_main, (void *)(intptr_t)fd) != 0) close(fd);
+        pthread_attr_destroy(&a);
+    }
+    return NULL;
+}
+
+static int listen_loopback(int *port)
+{
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { 0 };
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 64) != 0) return -1;
+    socklen_t sl = sizeof sa;
+    getsockname(ls, (struct sockaddr *)&sa, &sl);
+    *port = ntohs(sa.sin_port);
+    return ls;
+}
+
+static void start_hostile(void)
+{
+    int ls = listen_loopback(&g_port);
+    pthread_t t;
+    pthread_create(&t, NULL, accept_main, (void *)(intptr_t)ls);
+    pthread_detach(t);
+    g_obj_len = 300 * 1024 + 7;
+    g_obj = malloc(g_obj_len);
+    test_lcg_fill(g_obj, g_obj_len, 77);
+    md5_hex(g_obj, g_obj_len, g_obj_md5);
+}
+
+static cos_client *hostile_client(int stall_ms)
+{
+    cos_config cfg;
+    cos_config_init(&cfg);
+    cfg.region = "ap-guangzhou";
+    cfg.protocol = "http:";
+    cfg.secret_id = TEST_SECRET_ID;
+    cfg.secret_key = TEST_SECRET_KEY;
+    char ep[64];
+    snprintf(ep, sizeof ep, "127.0.0.1:%d", g_port);
+    cfg.connect_to = ep;
+    cfg.stall_timeout_ms = stall_ms;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
+static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
+
+static bool exists(const char *p)
+{
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+/* ------------------------------------------------------------------ 11. integrity without CRC-64 */
+
+static void test_inverted_download_caught_by_md5(void)
+{
+    cos_client *c = hostile_client(0);
+    atomic_store(&g_mode, M_INVERT);
+    watch(60, "downloads from a store that inverts bytes");
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "inverted";
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_get_object(c, &r, &res, &err);
+    CHECK_INT(rc, COS_ERR_INTEGRITY);
+    if (err) CHECK(strstr(cos_error_message(err), "MD5") != NULL);
+    cos_error_free(err);
+    err = NULL;
+    cos_result_free(res);
+    /* downloadFile: ranged GETs, checked as a whole; nothing left behind */
+    char dst[512], partial[600];
+    path(dst, "inverted.out");
+    snprintf(partial, sizeof partial, "%s.cos-partial", dst);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "inverted";
+    p.file_path = dst;
+    p.chunk_size = MIB;
+    rc = cos_download_file(c, &p, NULL, &err);
+    CHECK_INT(rc, COS_ERR_INTEGRITY);
+    cos_error_free(err);
+    CHECK(!exists(dst));
+    CHECK(!exists(partial));
+    unwatch();
+    cos_client_free(c);
+}
+
+static void test_upload_etag_checked_without_crc(void)
+{
+    cos_client *c = hostile_client(0);
+    char src[512];
+    path(src, "up.bin");
+    test_write_lcg_file(src, 100000, 4);
+    watch(60, "uploads to a store whose ETag is not the MD5 sent");
+    for (int pass = 0; pass < 2; pass++) { /* the first learns the store sends no CRC-64; the second hashes as it sends */
+        atomic_store(&g_mode, M_PUT_BAD_ETAG);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "up.bin";
+        r.body.data = "hello, world";
+        r.body.size = 12;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_INT(cos_put_object(c, &r, &res, &err), COS_ERR_INTEGRITY);
+        cos_error_free(err);
+        err = NULL;
+        r.body.data = NULL;
+        r.body.size = 0;
+        r.body.file_path = src;
+        r.body.file_length = -1;
+        CHECK_INT(cos_put_object(c, &r, &res, &err), COS_ERR_INTEGRITY);
+        cos_error_free(err);
+        err = NULL;
+        /* the parts of a multipart upload (sent from a callback body) */
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "up.bin";
+        p.file_path = src;
+        p.no_resume = true;
+        p.slice_size = 1000;
+        CHECK_INT(cos_slice_upload_file(c, &p, NULL, &err), COS_ERR_INTEGRITY);
+        cos_error_free(err);
+        err = NULL;
+        /* uploadFile's simple upload (postObject by default): the form's file part */
+        cos_transfer_params sp = COS_TRANSFER_PARAMS_INIT;
+        sp.bucket = BUCKET;
+        sp.key = "post.bin";
+        sp.file_path = src;
+        CHECK_INT(cos_upload_file(c, &sp, NULL, &err), COS_ERR_INTEGRITY);
+        cos_error_free(err);
+        err = NULL;
+        atomic_store(&g_mode, M_PUT_GOOD_ETAG);
+        CHECK_OK(cos_put_object(c, &r, &res, &err), err); /* a store that tells the truth passes */
+        cos_result_free(res);
+        res = NULL;
+    }
+    unwatch();
+    cos_client_free(c);
+}
+
+/* ------------------------------------------------------------------ 10. bounded retries and answers */
+
+static void test_stall_after_headers_is_bounded(void)
+{
+    cos_client *c = hostile_client(1000);
+    atomic_store(&g_mode, M_STALL);
+    atomic_store(&g_requests, 0);
+    watch(90, "a store that stalls after the headers");
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "stall";
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_INT(cos_get_object(c, &r, &res, &err), COS_ERR_TIMEOUT);
+    cos_error_free(err);
+    err = NULL;
+    CHECK(atomic_load(&g_requests) <= 2); /* a stall is tried once more, not max_retries times */
+    /* downloadFile of 20 MiB: 3 ranges, each tried twice at most, no part retries on top */
+    atomic_store(&g_requests, 0);
+    char dst[512];
+    path(dst, "stall.out");
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "stall";
+    p.file_path = dst;
+    CHECK_INT(cos_download_file(c, &p, NULL, &err), COS_ERR_TIMEOUT);
+    cos_error_free(err);
+    int n = atomic_load(&g_requests);
+    printf("stalled downloadFile: %d requests\n", n);
+    CHECK(n <= 1 + 3 * 2);
+    unwatch();
+    cos_client_free(c);
+}
+
+static void test_endless_answers_are_bounded(void)
+{
+    cos_client *c = hostile_client(0);
+    watch(120, "endless listings and error bodies");
+    atomic_store(&g_mode, M_ENDLESS_LIST);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_INT(cos_get_bucket(c, &r, &res, &err), COS_ERR_PARSE);
+    if (err) CHECK(strstr(cos_error_message(err), "MiB") != NULL);
+    cos_error_free(err);
+    err = NULL;
+    atomic_store(&g_mode, M_ENDLESS_ERROR);
+    atomic_store(&g_requests, 0);
+    r.key = "x";
+    CHECK_INT(cos_head_object(c, &r, &res, &err), COS_ERR_SERVER); /* HEAD: no body read at all */
+    cos_error_free(err);
+    err = NULL;
+    CHECK_INT(cos_get_object_acl(c, &r, &res, &err), COS_ERR_SERVER);
+    if (err) CHECK_INT(err->http_status, 500);
+    cos_error_free(err);
+    CHECK(atomic_load(&g_requests) <= 2 * (1 + 3)); /* each call: the first try and max_retries more */
+    unwatch();
+    cos_client_free(c);
+}
+
+/* ------------------------------------------------------------------ 11. files and keys, against cos-server */
+
+static cos_client *server_client(void (*tweak)(cos_config *))
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    if (tweak) tweak(&cfg);
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
+static void put_text(cos_client *c, const char *key, const char *text)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    r.body.data = text;
+    r.body.size = strlen(text);
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_put_object(c, &r, &res, &err), err);
+    cos_result_free(res);
+}
+
+static bool listed(cos_client *c, const char *prefix, const char *key)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.prefix = prefix;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    bool found = false;
+    CHECK_OK(cos_get_bucket(c, &r, &res, &err), err);
+    for (size_t i = 0; res && res->output.list_objects && i < res->output.list_objects->contents_count; i++)
+        found |= !strcmp(res->output.list_objects->contents[i].key, key);
+    cos_result_free(res);
+    return found;
+}
+
+static void test_dot_segment_keys(void)
+{
+    cos_client *c = server_client(NULL);
+    const char *keys[] = { "dots/./one", "dots/x/../two", "dots/three/.", "dots/four/.." };
+    for (size_t i = 0; i < 4; i++) {
+        put_text(c, keys[i], keys[i]);
+        CHECK(listed(c, "dots/", keys[i])); /* stored as written, not resolved */
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = keys[i];
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_get_object(c, &r, &res, &err), err);
+        if (res) CHECK(res->body_size == strlen(keys[i]) && !memcmp(res->body, keys[i], res->body_size));
+        cos_result_free(res);
+        res = NULL;
+        CHECK_OK(cos_delete_object(c, &r, &res, &err), err);
+        cos_result_free(res);
+    }
+    CHECK(!listed(c, "dots/", "dots/one"));
+    cos_client_free(c);
+}
+
+static void test_partial_file_safety(void)
+{
+    cos_client *c = server_client(NULL);
+    char src[512], dst[512], partial[600], victim[512];
+    path(src, "safe.bin");
+    path(dst, "safe.out");
+    path(victim, "victim.txt");
+    snprintf(partial, sizeof partial, "%s.cos-partial", dst);
+    test_write_lcg_file(src, 3 * MIB + 3, 14);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "safe.bin";
+    p.file_path = src;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(c, &p, NULL, &err), err);
+    /* a symlink planted where the partial file goes must not be written through */
+    FILE *f = fopen(victim, "w");
+    fputs("precious", f);
+    fclose(f);
+    CHECK(symlink(victim, partial) == 0);
+    p.file_path = dst;
+    CHECK_OK(cos_download_file(c, &p, NULL, &err), err);
+    CHECK(test_files_equal(src, dst) == 0);
+    char buf[32] = "";
+    f = fopen(victim, "r");
+    CHECK(f && fgets(buf, sizeof buf, f));
+    if (f) fclose(f);
+    CHECK_STR(buf, "precious");
+    /* a download that fails leaves no partial file (nothing to resume) */
+    unlink(dst);
+    cos_request fr = COS_REQUEST_INIT;
+    fr.method = "PUT";
+    char url[128];
+    snprintf(url, sizeof url, "http://%s/-/faults", g_srv.endpoint);
+    fr.url = url;
+    const char *rules = "[{\"method\":\"GET\",\"match\":\"safe.bin\",\"action\":\"status\",\"code\":\"AccessDenied\",\"times\":100}]";
+    fr.body.data = rules;
+    fr.body.size = strlen(rules);
+    cos_result *res = NULL;
+    CHECK_OK(cos_send_request(c, &fr, &res, &err), err);
+    cos_result_free(res);
+    CHECK(cos_download_file(c, &p, NULL, &err) != 0);
+    cos_error_free(err);
+    err = NULL;
+    CHECK(!exists(partial));
+    CHECK(!exists(dst));
+    fr.method = "DELETE";
+    fr.body.data = NULL;
+    fr.body.size = 0;
+    CHECK_OK(cos_send_request(c, &fr, &res, &err), err);
+    cos_result_free(res);
+    cos_client_free(c);
+}
+
+/* ------------------------------------------------------------------ 14. the SDKs' options */
+
+static void tweak_meta_raw(cos_config *cfg)
+{
+    cfg->upload_add_meta_md5 = true;
+    cfg->use_raw_key = true;
+}
+
+static int add_header(void *ud, cos_outgoing *o)
+{
+    (*(int *)ud)++;
+    if (!strcmp(cos_outgoing_method(o), "PUT")) return cos_outgoing_set_header(o, "x-cos-meta-hook", "added");
+    return 0;
+}
+
+static int g_hook_calls;
+static void tweak_hook(cos_config *cfg)
+{
+    cfg->before_send = add_header;
+    cfg->before_send_user_data = &g_hook_calls;
+}
+
+static char g_switch_map[256];
+static void tweak_switch(cos_config *cfg)
+{
+    cfg->auto_switch_host = true;
+    cfg->connect_to = g_switch_map;
+}
+
+static const char *head_header(cos_client *c, const char *key, const char *name, char *out, size_t cap)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    out[0] = '\0';
+    CHECK_OK(cos_head_object(c, &r, &res, &err), err);
+    const char *v = cos_result_header(res, name);
+    if (v) snprintf(out, cap, "%s", v);
+    cos_result_free(res);
+    return v ? out : NULL;
+}
+
+static void test_sdk_options(void)
+{
+    /* UploadAddMetaMd5 and UseRawKey */
+    cos_client *c = server_client(tweak_meta_raw);
+    put_text(c, "/raw-key", "raw");
+    CHECK(listed(c, "/", "/raw-key")); /* the leading "/" is part of the key */
+    char v[64], md5[33];
+    md5_hex("raw", 3, md5);
+    CHECK(head_header(c, "/raw-key", "x-cos-meta-md5", v, sizeof v) != NULL);
+    CHECK_STR(v, md5);
+    cos_client_free(c);
+    /* the before-send hook adds a (signed) header */
+    c = server_client(tweak_hook);
+    put_text(c, "hooked", "x");
+    CHECK(g_hook_calls >= 1);
+    CHECK(head_header(c, "hooked", "x-cos-meta-hook", v, sizeof v) != NULL);
+    CHECK_STR(v, "added");
+    cos_client_free(c);
+    /* AutoSwitchHost: the main domain is unreachable, the backup answers */
+    int dead_port = 0;
+    int ds = listen_loopback(&dead_port);
+    close(ds); /* nothing listens there now: connections are refused */
+    snprintf(g_switch_map, sizeof g_switch_map, "%s.cos.ap-guangzhou.myqcloud.com:80:127.0.0.1:%d,%s.cos.ap-guangzhou.tencentcos.cn:80:%s",
+             BUCKET, dead_port, BUCKET, g_srv.endpoint);
+    c = server_client(tweak_switch);
+    watch(60, "AutoSwitchHost");
+    put_text(c, "switched", "y");
+    unwatch();
+    cos_client_free(c);
+    c = server_client(NULL);
+    CHECK(listed(c, "switched", "switched"));
+    cos_client_free(c);
+}
+
+int main(void)
+{
+    start_hostile();
+    const char *args[] = { "--faults", NULL };
+    if (test_server_start(&g_srv, args) != 0) {
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    g_dir = test_tmpdir("integrity");
+    test_put_bucket_on(&g_srv, BUCKET);
+    RUN(test_inverted_download_caught_by_md5);
+    RUN(test_upload_etag_checked_without_crc);
+    RUN(test_stall_after_headers_is_bounded);
+    RUN(test_endless_answers_are_bounded);
+    RUN(test_dot_segment_keys);
+    RUN(test_partial_file_safety);
+    RUN(test_sdk_options);
+    test_server_stop(&g_srv, false);
+    test_rmtree(g_dir);
+    free(g_dir);
+    free(g_obj);
+    return test_report();
+}

@@ -1,0 +1,372 @@
+/* test_store.c — cos-server's store driven directly (server/store.c is
+ * compiled into this test): listings use the primary key's index in
+ * bytewise order and cost O(page) rows, delimiter listings included; reads
+ * and listings do not wait for writes; a locked database makes every write
+ * fail with STORE_BUSY and change nothing; old databases are migrated. */
+#define _GNU_SOURCE
+#include "testlib.h"
+#include "server.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <time.h>
+
+#define B "bkt-1250000000"
+
+static store *open_store(const char *tag, char **dir)
+{
+    *dir = test_tmpdir(tag);
+    store *s = NULL;
+    char *err = NULL;
+    CHECK(store_open(&s, *dir, &err) == 0);
+    if (err) fprintf(stderr, "%s\n", err);
+    free(err);
+    if (s) CHECK(store_bucket_create(s, B, "ap-guangzhou", "private") == 0);
+    return s;
+}
+
+static void close_store(store *s, char *dir)
+{
+    store_close(s);
+    test_rmtree(dir);
+    free(dir);
+}
+
+static int put_key(store *s, const char *key)
+{
+    obj_meta m = { 0 };
+    m.bucket = (char *)B;
+    m.key = (char *)key;
+    snprintf(m.etag, sizeof m.etag, "\"e\"");
+    m.acl = (char *)"default";
+    m.storage_class = (char *)"STANDARD";
+    snprintf(m.data_id, sizeof m.data_id, "Inone"); /* no blob row: nothing to read here */
+    return store_object_put(s, &m);
+}
+
+typedef struct collected {
+    char **keys;
+    size_t n, max;
+} collected;
+
+static int collect_cb(void *ud, const obj_meta *m)
+{
+    collected *c = ud;
+    if (c->n >= c->max) return 1;
+    c->keys = realloc(c->keys, (c->n + 1) * sizeof *c->keys);
+    c->keys[c->n++] = cos_strdup(m->key);
+    return 0;
+}
+
+static void collected_free(collected *c)
+{
+    for (size_t i = 0; i < c->n; i++) free(c->keys[i]);
+    free(c->keys);
+    memset(c, 0, sizeof *c);
+}
+
+/* EXPLAIN QUERY PLAN of every listing statement: a search of the primary
+ * key's index, no scan, no temporary B-tree for the ORDER BY. */
+static void test_listing_plan(void)
+{
+    char *dir;
+    store *s = open_store("store-plan", &dir);
+    if (!s) return;
+    char *path = cos_sprintf("%s/meta.db", dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    for (int v = 0; v < 4; v++) {
+        char *sql = cos_sprintf("EXPLAIN QUERY PLAN %s", store_list_sql(v));
+        sqlite3_stmt *st = NULL;
+        CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+        cos_buf plan = COS_BUF_INIT;
+        while (st && sqlite3_step(st) == SQLITE_ROW) cos_buf_printf(&plan, "%s\n", (const char *)sqlite3_column_text(st, 3));
+        sqlite3_finalize(st);
+        const char *p = plan.data ? plan.data : "";
+        if (!strstr(p, "SEARCH objects USING") || strstr(p, "TEMP B-TREE") || strstr(p, "SCAN"))
+            test_fail(__FILE__, __LINE__, "listing %d plan: %s", v, p);
+        CHECK(strstr(p, "key>") != NULL); /* the index range starts at the marker / prefix */
+        cos_buf_free(&plan);
+        free(sql);
+    }
+    sqlite3_close(db);
+    free(path);
+    close_store(s, dir);
+}
+
+/* Keys order bytewise (UTF-8 byte order = code point order), prefixes are
+ * byte prefixes, and a marker inside a common prefix skips it. */
+static void test_bytewise_order(void)
+{
+    char *dir;
+    store *s = open_store("store-order", &dir);
+    if (!s) return;
+    const char *keys[] = { "a", "a/", "a/b", "a0", "A", "\x7f", "\xc3\xa9",         /* é */
+                           "\xef\xbf\xbd",                                          /* U+FFFD */
+                           "\xf0\x9f\x98\x80",                                      /* U+1F600: above U+FFFD in UTF-8 and code points */
+                           "z/1", "z/2/x", "z/2/y", "z/3" };
+    size_t n = sizeof keys / sizeof *keys;
+    for (size_t i = 0; i < n; i++) CHECK(put_key(s, keys[i]) == 0);
+    collected c = { NULL, 0, 100 };
+    CHECK(store_object_scan(s, B, NULL, NULL, collect_cb, &c) == 0);
+    CHECK_INT(c.n, n);
+    for (size_t i = 1; i < c.n; i++)
+        if (strcmp(c.keys[i - 1], c.keys[i]) >= 0) test_fail(__FILE__, __LINE__, "order: %s before %s", c.keys[i - 1], c.keys[i]);
+    collected_free(&c);
+    /* a prefix that ends inside a UTF-8 sequence is still a byte prefix */
+    c.max = 100;
+    CHECK(store_object_scan(s, B, "\xc3", NULL, collect_cb, &c) == 0);
+    CHECK_INT(c.n, 1);
+    if (c.n == 1) CHECK_STR(c.keys[0], "\xc3\xa9");
+    collected_free(&c);
+    /* delimiter: z/1, then z/2/ once, then z/3 */
+    c.max = 100;
+    CHECK(store_object_list(s, B, "z/", "/", NULL, collect_cb, &c) == 0);
+    CHECK_INT(c.n, 3);
+    if (c.n == 3) {
+        CHECK_STR(c.keys[0], "z/1");
+        CHECK_STR(c.keys[1], "z/2/x");
+        CHECK_STR(c.keys[2], "z/3");
+    }
+    collected_free(&c);
+    /* the marker is the common prefix a truncated page ended with: go past it */
+    c.max = 100;
+    CHECK(store_object_list(s, B, "z/", "/", "z/2/", collect_cb, &c) == 0);
+    CHECK_INT(c.n, 1);
+    if (c.n == 1) CHECK_STR(c.keys[0], "z/3");
+    collected_free(&c);
+    close_store(s, dir);
+}
+
+/* A page costs the rows it returns: 1,000 keys deep in 5,000, and a
+ * delimiter listing over 10 prefixes of 500 keys each reads 10 rows. */
+static void test_listing_cost(void)
+{
+    char *dir;
+    store *s = open_store("store-cost", &dir);
+    if (!s) return;
+    for (int i = 0; i < 5000; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "d%02d/%06d", i % 10, i);
+        if (put_key(s, key) != 0) {
+            CHECK(!"put");
+            break;
+        }
+    }
+    collected c = { NULL, 0, 1000 };
+    uint64_t before = store_rows_visited(s);
+    CHECK(store_object_scan(s, B, NULL, "d03/", collect_cb, &c) == 0);
+    uint64_t rows = store_rows_visited(s) - before;
+    CHECK_INT(c.n, 1000);
+    if (rows > 1001) test_fail(__FILE__, __LINE__, "a 1,000-key page read %llu rows", (unsigned long long)rows);
+    if (c.n) CHECK(!strncmp(c.keys[0], "d03/", 4));
+    collected_free(&c);
+    c.max = 1000;
+    before = store_rows_visited(s);
+    CHECK(store_object_list(s, B, NULL, "/", NULL, collect_cb, &c) == 0);
+    rows = store_rows_visited(s) - before;
+    CHECK_INT(c.n, 10);
+    if (rows > 10) test_fail(__FILE__, __LINE__, "10 common prefixes read %llu rows", (unsigned long long)rows);
+    collected_free(&c);
+    /* under a prefix, with a marker in the middle of it */
+    c.max = 10;
+    before = store_rows_visited(s);
+    CHECK(store_object_list(s, B, "d07/", "/", "d07/002507", collect_cb, &c) == 0);
+    rows = store_rows_visited(s) - before;
+    CHECK_INT(c.n, 10);
+    if (c.n) CHECK_STR(c.keys[0], "d07/002517");
+    if (rows > 11) test_fail(__FILE__, __LINE__, "10 keys read %llu rows", (unsigned long long)rows);
+    collected_free(&c);
+    close_store(s, dir);
+}
+
+/* A listing parked in its callback (holding its read snapshot) does not stop
+ * a write, a read or another listing on other threads. */
+typedef struct park {
+    store *s;
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    bool parked, writer_done;
+    int writer_rc[4];
+} park;
+
+static int park_cb(void *ud, const obj_meta *m)
+{
+    (void)m;
+    park *p = ud;
+    pthread_mutex_lock(&p->m);
+    p->parked = true;
+    pthread_cond_broadcast(&p->cv);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 60; /* only a bound against hanging the suite: the old global lock never got here */
+    while (!p->writer_done && pthread_cond_timedwait(&p->cv, &p->m, &dl) == 0) {}
+    pthread_mutex_unlock(&p->m);
+    return 1;
+}
+
+static void *lister_main(void *arg)
+{
+    park *p = arg;
+    store_object_scan(p->s, B, NULL, NULL, park_cb, p);
+    return NULL;
+}
+
+static int count_cb(void *ud, const obj_meta *m)
+{
+    (void)m;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    park *p = arg;
+    obj_meta m;
+    int n = 0;
+    p->writer_rc[0] = put_key(p->s, "other");
+    p->writer_rc[1] = store_object_get(p->s, B, "other", &m);
+    if (p->writer_rc[1] == 0) obj_meta_clear(&m);
+    p->writer_rc[2] = store_object_scan(p->s, B, NULL, NULL, count_cb, &n);
+    p->writer_rc[3] = store_object_delete(p->s, B, "k1");
+    pthread_mutex_lock(&p->m);
+    p->writer_done = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->m);
+    return NULL;
+}
+
+static void test_concurrent_reads_and_writes(void)
+{
+    char *dir;
+    store *s = open_store("store-conc", &dir);
+    if (!s) return;
+    CHECK(put_key(s, "k1") == 0);
+    CHECK(put_key(s, "k2") == 0);
+    park p = { .s = s, .m = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+    pthread_t lt, wt;
+    pthread_create(&lt, NULL, lister_main, &p);
+    pthread_mutex_lock(&p.m);
+    while (!p.parked) pthread_cond_wait(&p.cv, &p.m);
+    pthread_mutex_unlock(&p.m);
+    pthread_create(&wt, NULL, worker_main, &p);
+    pthread_join(wt, NULL);
+    pthread_join(lt, NULL);
+    CHECK(p.writer_done);
+    for (int i = 0; i < 4; i++) CHECK_INT(p.writer_rc[i], 0);
+    close_store(s, dir);
+}
+
+/* Another process holds the database's write lock: every write fails with
+ * STORE_BUSY (never success, never "absent"), and nothing changed. */
+static void test_locked_database(void)
+{
+    char *dir;
+    store *s = open_store("store-locked", &dir);
+    if (!s) return;
+    CHECK(put_key(s, "keep") == 0);
+    CHECK(store_config_put(s, B, "cors", "<x/>", 4) == 0);
+    char upload[64];
+    CHECK(store_upload_create(s, B, "mp", NULL, upload) == 0);
+    store_set_busy_timeout(s, 50);
+    char *path = cos_sprintf("%s/meta.db", dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK_INT(put_key(s, "new"), STORE_BUSY);
+    CHECK_INT(put_key(s, "keep"), STORE_BUSY);
+    CHECK_INT(store_object_delete(s, B, "keep"), STORE_BUSY);
+    CHECK_INT(store_object_delete(s, B, "absent"), STORE_BUSY); /* it cannot even tell */
+    CHECK_INT(store_object_set(s, B, "keep", "acl", "public-read"), STORE_BUSY);
+    CHECK_INT(store_bucket_set_acl(s, B, "public-read"), STORE_BUSY);
+    CHECK_INT(store_config_put(s, B, "policy", "{}", 2), STORE_BUSY);
+    CHECK_INT(store_config_delete(s, B, "cors"), STORE_BUSY);
+    CHECK_INT(store_bucket_create(s, "other-1250000000", "ap-guangzhou", "private"), STORE_BUSY);
+    CHECK_INT(store_bucket_delete(s, B), STORE_BUSY);
+    char up2[64];
+    CHECK_INT(store_upload_create(s, B, "mp2", NULL, up2), STORE_BUSY);
+    part_meta pm = { .number = 1, .size = 1 };
+    snprintf(pm.data_id, sizeof pm.data_id, "Inone");
+    CHECK_INT(store_part_put(s, upload, &pm), STORE_BUSY);
+    CHECK_INT(store_upload_delete(s, upload), STORE_BUSY);
+    /* reads go on: WAL readers do not wait for the writer */
+    obj_meta m;
+    CHECK(store_object_get(s, B, "keep", &m) == 0);
+    CHECK_STR(m.acl, "default");
+    obj_meta_clear(&m);
+    CHECK(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    /* nothing of the above happened */
+    CHECK(store_object_get(s, B, "new", &m) == -1);
+    char *acl = NULL, *body = NULL;
+    size_t len = 0;
+    CHECK(store_bucket_get(s, B, NULL, &acl, NULL) == 0);
+    CHECK_STR(acl, "private");
+    free(acl);
+    CHECK(store_config_get(s, B, "policy", &body, &len) == -1);
+    CHECK(store_config_get(s, B, "cors", &body, &len) == 0);
+    free(body);
+    CHECK(store_upload_get(s, upload, NULL, NULL, NULL) == 0);
+    CHECK(store_bucket_get(s, "other-1250000000", NULL, NULL, NULL) == -1);
+    /* and once the lock is gone, the same calls work */
+    CHECK_INT(store_object_delete(s, B, "keep"), 0);
+    CHECK_INT(store_object_delete(s, B, "keep"), -1);
+    CHECK_INT(store_upload_delete(s, upload), 0);
+    CHECK_INT(store_bucket_delete(s, B), 0);
+    free(path);
+    close_store(s, dir);
+}
+
+/* A database of an older cos-server: a key stored as a BLOB (sorting after
+ * every TEXT key) is converted, and listings see it in its place. */
+static void test_migration(void)
+{
+    char *dir = test_tmpdir("store-migrate");
+    char *path = cos_sprintf("%s/meta.db", dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "PRAGMA journal_mode=WAL;"
+                       "CREATE TABLE buckets(name TEXT PRIMARY KEY, region TEXT, created INTEGER, acl TEXT);"
+                       "CREATE TABLE objects(bucket TEXT, key BLOB, size INTEGER, etag TEXT, crc64 TEXT,"
+                       " mtime INTEGER, headers TEXT, storage_class TEXT, acl TEXT, tagging TEXT, data_id TEXT,"
+                       " PRIMARY KEY(bucket, key));"
+                       "CREATE TABLE uploads(upload_id TEXT PRIMARY KEY, bucket TEXT, key BLOB, initiated INTEGER, headers TEXT);"
+                       "INSERT INTO buckets VALUES('" B "', 'ap-guangzhou', 0, 'private');"
+                       "INSERT INTO objects(bucket, key, data_id) VALUES('" B "', CAST('a' AS BLOB), 'Ix');"
+                       "INSERT INTO objects(bucket, key, data_id) VALUES('" B "', 'b', 'Iy');",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    store *s = NULL;
+    char *err = NULL;
+    CHECK(store_open(&s, dir, &err) == 0);
+    free(err);
+    if (s) {
+        collected c = { NULL, 0, 10 };
+        CHECK(store_object_scan(s, B, NULL, NULL, collect_cb, &c) == 0);
+        CHECK_INT(c.n, 2);
+        if (c.n == 2) {
+            CHECK_STR(c.keys[0], "a");
+            CHECK_STR(c.keys[1], "b");
+        }
+        collected_free(&c);
+        obj_meta m;
+        CHECK(store_object_get(s, B, "a", &m) == 0);
+        obj_meta_clear(&m);
+        store_close(s);
+    }
+    free(path);
+    test_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    RUN(test_listing_plan);
+    RUN(test_bytewise_order);
+    RUN(test_listing_cost);
+    RUN(test_concurrent_reads_and_writes);
+    RUN(test_locked_database);
+    RUN(test_migration);
+    return test_report();
+}
