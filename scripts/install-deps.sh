@@ -5,12 +5,19 @@
 #   install-deps.sh --ensure  what `make` runs first: nothing if all is there;
 #                             as root, install what is missing; otherwise print
 #                             the one command to run and fail
+#   install-deps.sh --sdk-suites  also what scripts/sdk-suites.sh needs
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libexpat1-dev libsqlite3-dev
       libmicrohttpd-dev libisal-dev nodejs npm openssl valgrind bc clang doxygen gnuplot-nox)
 ensure=0
 [ "${1:-}" = "--ensure" ] && ensure=1
+# --sdk-suites: also what scripts/sdk-suites.sh needs to build and run the
+# official C and Python SDKs' test suites (not needed by make test)
+if [ "${1:-}" = "--sdk-suites" ]; then
+  PKGS+=(libapr1-dev libaprutil1-dev libmxml-dev python3 python3-requests python3-xmltodict python3-six
+         python3-crcmod python3-pycryptodome)
+fi
 missing=()
 # Not Debian: nothing to check by package name; CMake names what it cannot find.
 if command -v dpkg-query >/dev/null; then

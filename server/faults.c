@@ -7,13 +7,26 @@
  * actions: status (an error response), drop (close the connection),
  * stall (sleep "ms" then serve), bad_crc (serve with a wrong
  * x-cos-hash-crc64ecma) — "match" is a substring of "METHOD path?query".
+ *
+ * The fault bucket (--fault-bucket NAME, "*" for every bucket) is what the
+ * official SDKs' retry tests talk to: its keys name the answer and nothing
+ * is stored. "500", "503", "504", "400", "403", "404", "301", "302", "307",
+ * "200", "204", "206": that status (3xx with a Location, 2xx with a body the
+ * method expects); a trailing "r" adds x-cos-request-id, which is otherwise
+ * left out (SDKs decide on it whether to switch domains); "shutdown" closes
+ * the connection unanswered; "timeout" answers only after 31 s (past the
+ * SDKs' 30 s default). With --fault-once a failing key fails every other
+ * request, so a client's first retry succeeds (the Python suite's mock); a
+ * trailing "l" fails always regardless.
  */
 #define _GNU_SOURCE
 #include "server.h"
 #include "json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct fault_rule {
     char *method, *match, *action, *code;
@@ -75,9 +88,128 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+/* --fault-once: which keys failed last time (a short list: the suites use a few dozen). */
+static struct { char key[64]; char host[128]; bool failed; } g_once[256];
+static size_t g_nonce;
+
+/* Whether this request to a fault key fails now (toggles per key and host). */
+static bool once_fails(server *s, const char *key, const char *host)
+{
+    pthread_mutex_lock(&s->fault_lock);
+    size_t i = 0;
+    while (i < g_nonce && (strcmp(g_once[i].key, key) || strcmp(g_once[i].host, host))) i++;
+    if (i == g_nonce && g_nonce < COS_ARRAY_LEN(g_once)) {
+        snprintf(g_once[i].key, sizeof g_once[i].key, "%s", key);
+        snprintf(g_once[i].host, sizeof g_once[i].host, "%s", host);
+        g_once[i].failed = false;
+        g_nonce++;
+    }
+    bool fail = i < g_nonce ? !g_once[i].failed : true;
+    if (i < g_nonce) g_once[i].failed = fail;
+    pthread_mutex_unlock(&s->fault_lock);
+    return fail;
+}
+
+static const char *fault_code(int status)
+{
+    switch (status) {
+    case 400: return "InvalidArgument";
+    case 403: return "AccessDenied";
+    case 404: return "NoSuchKey";
+    case 503: return "ServiceUnavailable";
+    case 504: return "GatewayTimeout";
+    default: return "InternalError";
+    }
+}
+
+/* A success the method expects, made up (the fault bucket stores nothing). */
+static enum MHD_Result fault_success(req *r, int status)
+{
+    static const char BODY[] = "cos-server fault bucket\n";
+    struct MHD_Response *resp;
+    char crc[32];
+    bool copy = !strcmp(r->method, "PUT") && req_header(r, "x-cos-copy-source");
+    if (copy) {
+        static const char DOC[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult><ETag>"
+                                  "\"d41d8cd98f00b204e9800998ecf8427e\"</ETag><LastModified>2020-01-01T00:00:00.000Z"
+                                  "</LastModified></CopyObjectResult>";
+        resp = MHD_create_response_from_buffer(sizeof DOC - 1, (char *)DOC, MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(resp, "Content-Type", "application/xml");
+    } else if ((!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")) && status != 204) {
+        size_t off = status == 206 ? 4 : 0;
+        resp = MHD_create_response_from_buffer(sizeof BODY - 1 - off, (char *)BODY + off, MHD_RESPMEM_PERSISTENT);
+        snprintf(crc, sizeof crc, "%llu", (unsigned long long)cos_crc64(0, BODY + off, sizeof BODY - 1 - off));
+        MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
+        MHD_add_response_header(resp, "Content-Type", "text/plain");
+        if (status == 206) {
+            char cr[64];
+            snprintf(cr, sizeof cr, "bytes 4-%zu/%zu", sizeof BODY - 2, sizeof BODY - 1);
+            MHD_add_response_header(resp, "Content-Range", cr);
+        }
+    } else {
+        resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+        if (!strcmp(r->method, "PUT")) {
+            snprintf(crc, sizeof crc, "%llu", (unsigned long long)cos_crc64(0, r->body.data ? r->body.data : "", r->body.len));
+            MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
+        }
+    }
+    MHD_add_response_header(resp, "ETag", "\"d41d8cd98f00b204e9800998ecf8427e\"");
+    return send_response(r, status, resp);
+}
+
+/* The fault bucket: true when the answer was decided here. */
+static bool fault_bucket_apply(req *r, enum MHD_Result *ret)
+{
+    server *s = r->srv;
+    const char *fb = s->cfg.fault_bucket;
+    if (!fb || !r->bucket || !r->key || (strcmp(fb, "*") != 0 && strcmp(fb, r->bucket) != 0)) return false;
+    const char *k = strrchr(r->key, '/') ? strrchr(r->key, '/') + 1 : r->key;
+    char *end = NULL;
+    long status = strtol(k, &end, 10);
+    bool numeric = end != k && status >= 200 && status <= 599;
+    const char *flags = numeric ? end : "";
+    bool with_id = strchr(flags, 'r') != NULL, always = strchr(flags, 'l') != NULL;
+    bool shutdown = !strcmp(k, "shutdown"), timeout = !strcmp(k, "timeout");
+    if (!numeric && !shutdown && !timeout) return false;
+    if (*flags && strspn(flags, "rl") != strlen(flags)) return false;
+    r->no_request_id = !with_id;
+    bool failing = shutdown || timeout || status >= 500;
+    const char *host = req_header(r, "Host");
+    if (failing && !always && s->cfg.fault_once && !once_fails(s, k, host ? host : "")) {
+        *ret = fault_success(r, 200); /* the retry after a failure succeeds */
+        return true;
+    }
+    if (shutdown) {
+        *ret = MHD_NO; /* closes the connection without an answer */
+        r->status = 0;
+        return true;
+    }
+    if (timeout) {
+        cos_sleep_ms(31000);
+        *ret = fault_success(r, 200);
+        return true;
+    }
+    if (status >= 300 && status < 400) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+        char *loc = cos_sprintf("http://%s%s", host ? host : "", r->path);
+        MHD_add_response_header(resp, "Location", loc);
+        free(loc);
+        *ret = send_response(r, (int)status, resp);
+        return true;
+    }
+    if (status < 300) {
+        *ret = fault_success(r, (int)status);
+        return true;
+    }
+    *ret = send_error(r, fault_code((int)status), "fault bucket: %ld", status);
+    r->status = (int)status;
+    return true;
+}
+
 bool fault_apply(req *r, enum MHD_Result *ret)
 {
     server *s = r->srv;
+    if (fault_bucket_apply(r, ret)) return true;
     if (!s->cfg.faults || !s->nfaults) return false;
     cos_buf line = COS_BUF_INIT;
     cos_buf_printf(&line, "%s %s%s", r->method, r->bucket && !r->path_style ? "/" : "", r->path);

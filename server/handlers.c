@@ -7,6 +7,9 @@
  */
 #define _GNU_SOURCE
 #include "server.h"
+#include "archive.h"
+#include "sse.h"
+#include "versioning.h"
 #include "url.h"
 #include "xml.h"
 
@@ -55,7 +58,7 @@ static enum MHD_Result collect_meta(void *cls, enum MHD_ValueKind kind, const ch
 {
     (void)kind;
     hdr_collect *h = cls;
-    if (cos_starts_with_ci(key, "x-cos-meta-") || cos_streq_ci(key, "x-cos-tagging")) {
+    if (cos_starts_with_ci(key, "x-cos-meta-")) {
         cos_buf_printf(h->b, "%s: %s\n", key, value ? value : "");
         return MHD_YES;
     }
@@ -64,13 +67,41 @@ static enum MHD_Result collect_meta(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
+/* COS's Content-Type for a key when the request gives none: from the key's
+ * extension, else application/octet-stream. */
+static const char *type_of_key(const char *key)
+{
+    static const char *const T[][2] = {
+        { "txt", "text/plain" }, { "htm", "text/html" }, { "html", "text/html" }, { "css", "text/css" },
+        { "csv", "text/csv" }, { "xml", "application/xml" }, { "js", "application/javascript" },
+        { "json", "application/json" }, { "jpg", "image/jpeg" }, { "jpeg", "image/jpeg" }, { "png", "image/png" },
+        { "gif", "image/gif" }, { "bmp", "image/bmp" }, { "webp", "image/webp" }, { "svg", "image/svg+xml" },
+        { "ico", "image/x-icon" }, { "tif", "image/tiff" }, { "tiff", "image/tiff" }, { "mp4", "video/mp4" },
+        { "mp3", "audio/mpeg" }, { "wav", "audio/wav" }, { "avi", "video/x-msvideo" }, { "mov", "video/quicktime" },
+        { "flv", "video/x-flv" }, { "m3u8", "application/x-mpegurl" }, { "ts", "video/mp2t" },
+        { "pdf", "application/pdf" }, { "zip", "application/zip" }, { "gz", "application/gzip" },
+        { "tar", "application/x-tar" }, { "rar", "application/x-rar-compressed" }, { "7z", "application/x-7z-compressed" },
+        { "doc", "application/msword" }, { "xls", "application/vnd.ms-excel" },
+        { "ppt", "application/vnd.ms-powerpoint" },
+        { "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
+        { "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+        { "pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation" },
+        { "apk", "application/vnd.android.package-archive" }, { "wasm", "application/wasm" } };
+    const char *slash = key ? strrchr(key, '/') : NULL;
+    const char *dot = key ? strrchr(slash ? slash : key, '.') : NULL;
+    if (dot && dot[1])
+        for (size_t i = 0; i < COS_ARRAY_LEN(T); i++)
+            if (!strcasecmp(dot + 1, T[i][0])) return T[i][1];
+    return "application/octet-stream";
+}
+
 static char *request_object_headers(req *r)
 {
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "");
     hdr_collect h = { &b };
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_meta, &h);
-    if (!strstr(b.data, "Content-Type:")) cos_buf_puts(&b, "Content-Type: application/octet-stream\n");
+    if (!strstr(b.data, "Content-Type:")) cos_buf_printf(&b, "Content-Type: %s\n", type_of_key(r->key));
     return cos_buf_detach(&b);
 }
 
@@ -85,7 +116,7 @@ static char *form_object_headers(req *r)
         for (size_t j = 0; j < COS_ARRAY_LEN(KEPT_HEADERS); j++)
             if (cos_streq_ci(k, KEPT_HEADERS[j]) && *v) cos_buf_printf(&b, "%s: %s\n", KEPT_HEADERS[j], v);
     }
-    if (!strstr(b.data, "Content-Type:")) cos_buf_puts(&b, "Content-Type: application/octet-stream\n");
+    if (!strstr(b.data, "Content-Type:")) cos_buf_printf(&b, "Content-Type: %s\n", type_of_key(r->key));
     return cos_buf_detach(&b);
 }
 
@@ -99,7 +130,7 @@ static void add_stored_headers(struct MHD_Response *resp, const char *headers, r
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         const char *colon = memchr(p, ':', len);
-        if (colon) {
+        if (colon && !cos_starts_with_ci(p, "x-cos-internal-")) {
             char *name = cos_strndup(p, (size_t)(colon - p));
             const char *v = colon + 1;
             while (*v == ' ') v++;
@@ -127,9 +158,26 @@ static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req
     MHD_add_response_header(resp, "ETag", m->etag);
     MHD_add_response_header(resp, "Last-Modified", date);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
-    MHD_add_response_header(resp, "x-cos-storage-class", m->storage_class ? m->storage_class : "STANDARD");
+    /* COS names the class only when it is not STANDARD */
+    if (m->storage_class && *m->storage_class && strcmp(m->storage_class, "STANDARD") != 0)
+        MHD_add_response_header(resp, "x-cos-storage-class", m->storage_class);
     MHD_add_response_header(resp, "Accept-Ranges", "bytes");
     add_stored_headers(resp, m->headers, r);
+    char *restore = restore_header(m);
+    if (restore) MHD_add_response_header(resp, "x-cos-restore", restore);
+    free(restore);
+    if (m->headers && strstr(m->headers, "x-cos-internal-version:")) {
+        char vid[64];
+        version_of(m->headers, vid);
+        MHD_add_response_header(resp, "x-cos-version-id", vid);
+    }
+    size_t ntags = 0;
+    for (const char *t = m->tagging; t && (t = strstr(t, "<Tag>")) != NULL; t += 5) ntags++;
+    if (ntags) {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", ntags);
+        MHD_add_response_header(resp, "x-cos-tagging-count", n);
+    }
 }
 
 /* ---------------------------------------------------------------- access control */
@@ -246,13 +294,113 @@ static int authorize(req *r, const char *sub, enum MHD_Result *ret)
 
 /* ---------------------------------------------------------------- service and buckets */
 
+static int max_keys_arg(req *r, const char *name, int def);
+
+/* Whether a bucket's tags include tagkey (=tagvalue when given). */
+static bool bucket_has_tag(req *r, const char *bucket, const char *tagkey, const char *tagvalue)
+{
+    char *body = NULL;
+    size_t len = 0;
+    if (store_config_get(r->srv->st, bucket, "tagging", &body, &len) != 0) return false;
+    cos_tagging *t = NULL;
+    bool hit = false;
+    if (cos_xml_parse(&cos_xs_tagging, body, len, (void **)&t, NULL) == 0)
+        for (size_t i = 0; i < t->tags_count && !hit; i++)
+            hit = t->tags[i].key && !strcmp(t->tags[i].key, tagkey) &&
+                  (!tagvalue || (t->tags[i].value && !strcmp(t->tags[i].value, tagvalue)));
+    cos_xml_free(&cos_xs_tagging, t);
+    free(body);
+    return hit;
+}
+
+/* GET Service with COS's filters: tagkey/tagvalue, region, create-time with
+ * range (lt/gt/lte/gte), and marker/max-keys paging. */
 static enum MHD_Result get_service(req *r)
 {
     cos_list_buckets_result res = { 0 };
     cos_owner owner = { owner_id(r), cos_strdup(r->srv->cfg.appid) };
     res.owner = &owner;
     int lrc = store_bucket_list(r->srv->st, &res);
-    enum MHD_Result ret = lrc ? store_fail(r, lrc) : send_doc(r, 200, &cos_xs_list_buckets_result, &res);
+    const char *tagkey = req_arg(r, "tagkey"), *tagvalue = req_arg(r, "tagvalue");
+    const char *region = req_arg(r, "region"), *ctime = req_arg(r, "create-time"), *range = req_arg(r, "range");
+    const char *marker = req_arg(r, "marker");
+    int64_t when = 0;
+    if (lrc || (ctime && (cos_parse_i64(ctime, &when) != 0 || !range ||
+                  (strcmp(range, "lt") && strcmp(range, "gt") && strcmp(range, "lte") && strcmp(range, "gte"))))) {
+        res.owner = NULL;
+        free(owner.id);
+        free(owner.display_name);
+        for (size_t i = 0; i < res.buckets_count; i++) {
+            free(res.buckets[i].name);
+            free(res.buckets[i].location);
+            free(res.buckets[i].creation_date);
+            free(res.buckets[i].bucket_type);
+        }
+        free(res.buckets);
+        if (lrc) return store_fail(r, lrc);
+        return send_error(r, "InvalidArgument", "create-time wants a Unix time and range lt, gt, lte or gte.");
+    }
+    int max = max_keys_arg(r, "max-keys", 2000);
+    size_t kept = 0, total = res.buckets_count;
+    for (size_t i = 0; i < total; i++) {
+        cos_bucket_info *b = &res.buckets[i];
+        bool keep = !(marker && *marker && strcmp(b->name, marker) <= 0);
+        if (keep && region && *region) keep = b->location && !strcmp(b->location, region);
+        if (keep && tagkey && *tagkey) keep = bucket_has_tag(r, b->name, tagkey, tagvalue);
+        if (keep && ctime) {
+            char *bucket_region = NULL, *bucket_acl = NULL;
+            int64_t created = 0;
+            store_bucket_get(r->srv->st, b->name, &bucket_region, &bucket_acl, &created);
+            free(bucket_region);
+            free(bucket_acl); /* created is in seconds, like create-time */
+            keep = !strcmp(range, "lt") ? created < when : !strcmp(range, "gt") ? created > when
+                   : !strcmp(range, "lte") ? created <= when : created >= when;
+        }
+        if (keep && (int)kept >= max) {
+            res.is_truncated = true;
+            keep = false;
+        }
+        if (keep) {
+            /* COS's CreationDate has no milliseconds: 2019-05-27T11:56:51Z */
+            char *dot = b->creation_date ? strchr(b->creation_date, '.') : NULL;
+            if (dot && dot[1] && strchr(dot, 'Z')) memmove(dot, strchr(dot, 'Z'), strlen(strchr(dot, 'Z')) + 1);
+            res.buckets[kept++] = *b;
+        } else {
+            free(b->name);
+            free(b->location);
+            free(b->creation_date);
+            free(b->bucket_type);
+        }
+    }
+    res.buckets_count = kept;
+    if (res.is_truncated && kept) res.next_marker = res.buckets[kept - 1].name;
+    /* COS always sends Buckets (empty when nothing matched), Marker and
+       IsTruncated; the SDKs index them unconditionally */
+    cos_buf b = COS_BUF_INIT;
+    cos_xml_build(&cos_xs_list_buckets_result, &res, &b, true);
+    cos_buf out = COS_BUF_INIT;
+    const char *end = strstr(b.data, "</ListAllMyBucketsResult>");
+    const char *owner_end = strstr(b.data, "</Owner>");
+    if (end && owner_end && !strstr(b.data, "<Buckets>")) {
+        owner_end += strlen("</Owner>");
+        cos_buf_append(&out, b.data, (size_t)(owner_end - b.data));
+        cos_buf_puts(&out, "<Buckets/>");
+        cos_buf_append(&out, owner_end, (size_t)(end - owner_end));
+    } else if (end) {
+        cos_buf_append(&out, b.data, (size_t)(end - b.data));
+    }
+    if (end) {
+        if (!strstr(b.data, "<Marker>")) {
+            cos_buf_puts(&out, "<Marker>");
+            cos_xml_escape(&out, marker ? marker : "", strlen(marker ? marker : ""));
+            cos_buf_puts(&out, "</Marker>");
+        }
+        if (!strstr(b.data, "<IsTruncated>")) cos_buf_printf(&out, "<IsTruncated>%s</IsTruncated>", res.is_truncated ? "true" : "false");
+        cos_buf_puts(&out, "</ListAllMyBucketsResult>");
+    }
+    cos_buf_free(&b);
+    size_t olen = out.len;
+    enum MHD_Result ret = send_buffer(r, 200, "application/xml", cos_buf_detach(&out), olen, NULL);
     res.owner = NULL;
     free(owner.id);
     free(owner.display_name);
@@ -292,7 +440,8 @@ static enum MHD_Result put_bucket(req *r)
     if (!acl) return send_error(r, "InvalidArgument", "invalid x-cos-acl");
     int rc = store_bucket_create(r->srv->st, r->bucket, r->region, acl);
     if (rc < 0) return store_fail(r, rc);
-    if (rc > 0) return send_error(r, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.");
+    /* COS answers BucketAlreadyExists to its owner too (cos-c-sdk-v5's suite checks it) */
+    if (rc > 0) return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: you already own it.");
     return send_empty(r, 200);
 }
 
@@ -384,6 +533,66 @@ static char *inventory_kind(req *r)
     return id ? cos_sprintf("inventory:%s", id) : NULL;
 }
 
+/* A configuration as COS gives it back: a website's redirects say
+ * URLRedirect (Enabled unless given); default encryption is named
+ * ApplyServerSideEncryptionByDefault even when the request said
+ * ApplySideEncryptionConfiguration (as the Python SDK's test sends it). */
+static char *normalise_config(const char *kind, const char *body, size_t len)
+{
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    if (!strcmp(kind, "website")) {
+        const char *p = body, *end = body + len;
+        while (p < end) {
+            const char *open = memmem(p, (size_t)(end - p), "<Redirect>", 10);
+            const char *close = open ? memmem(open, (size_t)(end - open), "</Redirect>", 11) : NULL;
+            if (!close) {
+                cos_buf_append(&b, p, (size_t)(end - p));
+                break;
+            }
+            cos_buf_append(&b, p, (size_t)(close - p));
+            if (!memmem(open, (size_t)(close - open), "<URLRedirect>", 13)) cos_buf_puts(&b, "<URLRedirect>Enabled</URLRedirect>");
+            p = close;
+            cos_buf_append(&b, p, 11);
+            p += 11;
+        }
+    } else if (!strcmp(kind, "encryption")) {
+        static const char FROM[] = "ApplySideEncryptionConfiguration", TO[] = "ApplyServerSideEncryptionByDefault";
+        const char *p = body, *end = body + len;
+        while (p < end) {
+            const char *hit = memmem(p, (size_t)(end - p), FROM, sizeof FROM - 1);
+            if (!hit) {
+                cos_buf_append(&b, p, (size_t)(end - p));
+                break;
+            }
+            cos_buf_append(&b, p, (size_t)(hit - p));
+            cos_buf_puts(&b, TO);
+            p = hit + sizeof FROM - 1;
+        }
+    } else {
+        cos_buf_append(&b, body, len);
+    }
+    return cos_buf_detach(&b);
+}
+
+/* What COS refuses in a lifecycle configuration, or NULL. */
+static const char *lifecycle_problem(const void *doc)
+{
+    const cos_lifecycle_configuration *c = doc;
+    for (size_t i = 0; i < c->rules_count; i++) {
+        const cos_lifecycle_rule *ru = &c->rules[i];
+        if (!ru->status || (strcmp(ru->status, "Enabled") && strcmp(ru->status, "Disabled")))
+            return "Each Rule's Status must be Enabled or Disabled.";
+        if (!ru->transitions_count && !ru->expiration && !ru->noncurrent_expiration_days && !ru->abort_incomplete_days)
+            return "Each Rule needs an action: Expiration, Transition, NoncurrentVersionExpiration or "
+                   "AbortIncompleteMultipartUpload.";
+        for (size_t k = 0; k < i; k++)
+            if (ru->id && *ru->id && c->rules[k].id && !strcmp(ru->id, c->rules[k].id))
+                return "Rule IDs must be unique.";
+    }
+    return NULL;
+}
+
 static enum MHD_Result put_config(req *r, const char *kind)
 {
     enum MHD_Result ret;
@@ -398,19 +607,27 @@ static enum MHD_Result put_config(req *r, const char *kind)
         }
         sts_policy_free(p);
     } else {
+        if (!r->body.len && !strcmp(kind, "referer")) { /* how the Python SDK deletes it */
+            store_config_delete(r->srv->st, r->bucket, kind);
+            return send_empty(r, 200);
+        }
         void *doc = NULL;
         cos_error *err = NULL;
         if (!r->body.len || cos_xml_parse(config_schema(kind), r->body.data, r->body.len, &doc, &err) != 0) {
             cos_error_free(err);
             return send_error(r, "MalformedXML", "The XML you provided was not well-formed or did not validate.");
         }
+        const char *bad = !strcmp(kind, "lifecycle") ? lifecycle_problem(doc) : NULL;
         cos_xml_free(config_schema(kind), doc);
+        if (bad) return send_error(r, "MalformedXML", "%s", bad);
     }
     char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
     if (!k) return send_error(r, "InvalidArgument", "missing id");
-    int rc = store_config_put(r->srv->st, r->bucket, k, r->body.data ? r->body.data : "", r->body.len);
+    char *norm = normalise_config(kind, r->body.data ? r->body.data : "", r->body.len);
+    int rc = store_config_put(r->srv->st, r->bucket, k, norm, strlen(norm));
+    free(norm);
     free(k);
-    return rc ? store_fail(r, rc) : send_empty(r, !strcmp(kind, "policy") ? 204 : 200);
+    return rc ? store_fail(r, rc) : send_empty(r, !strcmp(kind, "policy") || !strcmp(kind, "tagging") ? 204 : 200);
 }
 
 static enum MHD_Result get_config(req *r, const char *kind)
@@ -449,6 +666,47 @@ static enum MHD_Result delete_config(req *r, const char *kind)
     int rc = k ? store_config_delete(r->srv->st, r->bucket, k) : 0;
     free(k);
     return rc ? store_fail(r, rc) : send_empty(r, 204);
+}
+
+/* List Inventory Configurations: 100 a page, oldest first (as COS lists
+ * them); the continuation token is the last id of the page before. */
+static enum MHD_Result list_inventory(req *r)
+{
+    char **kinds = NULL;
+    size_t n = 0;
+    store_config_list(r->srv->st, r->bucket, "inventory:", &kinds, &n);
+    const char *token = req_arg(r, "continuation-token");
+    cos_list_inventory_result res = { 0 };
+    res.configurations = calloc(n ? n : 1, sizeof *res.configurations);
+    cos_inventory_configuration **docs = calloc(n ? n : 1, sizeof *docs);
+    res.continuation_token = (char *)token;
+    size_t from = 0;
+    for (size_t i = 0; token && *token && i < n; i++)
+        if (!strcmp(kinds[i] + strlen("inventory:"), token)) from = i + 1;
+    for (size_t i = from; i < n; i++) {
+        if (res.configurations_count == 100) {
+            res.is_truncated = true;
+            res.next_continuation_token = kinds[i - 1] + strlen("inventory:");
+            break;
+        }
+        char *body = NULL;
+        size_t len = 0;
+        if (store_config_get(r->srv->st, r->bucket, kinds[i], &body, &len) != 0) continue;
+        if (cos_xml_parse(&cos_xs_inventory_configuration, body, len, (void **)&docs[i], NULL) == 0) {
+            if (!docs[i]->id) docs[i]->id = cos_strdup(kinds[i] + strlen("inventory:")); /* the id came as ?id= */
+            res.configurations[res.configurations_count++] = *docs[i];
+        }
+        free(body);
+    }
+    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_inventory_result, &res);
+    for (size_t i = 0; i < n; i++) {
+        cos_xml_free(&cos_xs_inventory_configuration, docs[i]);
+        free(kinds[i]);
+    }
+    free(docs);
+    free(kinds);
+    free(res.configurations);
+    return ret;
 }
 
 /* ---------------------------------------------------------------- listings */
@@ -579,56 +837,53 @@ static enum MHD_Result get_bucket(req *r)
     return ret;
 }
 
-static enum MHD_Result list_versions(req *r)
+/* The storage class and tags an upload was initiated with wait among its
+ * headers as internal lines (never sent) until Complete. */
+#define UPLOAD_CLASS_LINE "x-cos-internal-class:"
+#define UPLOAD_TAGS_LINE "x-cos-internal-tags:"
+static char *header_value(const char *headers, const char *name, char *out, size_t cap)
 {
-    list_ctx c = { 0 };
-    c.prefix = req_arg(r, "prefix") ? req_arg(r, "prefix") : "";
-    c.delimiter = req_arg(r, "delimiter");
-    c.max = max_keys_arg(r, "max-keys", 1000);
-    const char *marker = req_arg(r, "key-marker");
-    int lrc = run_listing(r, &c, marker);
-    if (lrc) {
-        free_listing(&c);
-        return store_fail(r, lrc);
+    size_t nl = strlen(name);
+    for (const char *p = headers ? headers : ""; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > nl && p[nl] == ':' && !strncasecmp(p, name, nl)) {
+            const char *v = p + nl + 1;
+            while (*v == ' ') v++;
+            snprintf(out, cap, "%.*s", (int)(p + len - v), v);
+            return out;
+        }
+        p += len + (e ? 1 : 0);
     }
-    cos_list_versions_result res = { 0 };
-    res.name = r->bucket;
-    res.encoding_type = req_arg(r, "encoding-type") ? (char *)"url" : NULL;
-    res.prefix = (char *)c.prefix;
-    res.key_marker = (char *)(marker ? marker : "");
-    res.version_id_marker = (char *)"";
-    res.max_keys = c.max;
-    res.delimiter = (char *)c.delimiter;
-    res.is_truncated = c.truncated;
-    res.next_key_marker = c.truncated ? c.last : NULL;
-    res.next_version_id_marker = c.truncated ? (char *)"null" : NULL;
-    res.common_prefixes = c.prefixes;
-    res.common_prefixes_count = c.nprefixes;
-    res.versions = calloc(c.nobjs ? c.nobjs : 1, sizeof *res.versions);
-    res.versions_count = c.nobjs;
-    for (size_t i = 0; i < c.nobjs; i++) {
-        cos_object_version *v = &res.versions[i];
-        v->key = c.objs[i].key;
-        v->version_id = (char *)"null";
-        v->is_latest = true;
-        v->last_modified = c.objs[i].last_modified;
-        v->etag = c.objs[i].etag;
-        v->size = c.objs[i].size;
-        v->storage_class = c.objs[i].storage_class;
-        v->owner = c.owner;
-    }
-    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_versions_result, &res);
-    free(res.versions);
-    for (size_t i = 0; i < c.nobjs; i++) c.objs[i].owner = NULL;
-    free_listing(&c);
-    return ret;
+    return NULL;
 }
 
+static char *upload_storage_class(req *r, const char *upload_id, char (*out)[24])
+{
+    char *headers = NULL;
+    store_upload_get(r->srv->st, upload_id, NULL, NULL, &headers);
+    char *v = header_value(headers, "x-cos-internal-class", *out, sizeof *out);
+    free(headers);
+    if (!v) snprintf(*out, sizeof *out, "STANDARD");
+    return *out;
+}
+
+/* ListMultipartUploads, paged as COS pages it: uploads in (key, initiation)
+ * order after (key-marker, upload-id-marker); with a delimiter, keys that
+ * share a prefix up to it fold into one CommonPrefixes entry, which counts
+ * as one answer. A truncated page names where the next one starts. */
 static enum MHD_Result list_uploads(req *r)
 {
+    const char *enc = req_arg(r, "encoding-type");
+    if (enc && strcmp(enc, "url") != 0) return send_error(r, "InvalidArgument", "encoding-type must be url");
     upload_row *rows = NULL;
     size_t n = 0;
-    const char *prefix = req_arg(r, "prefix");
+    const char *prefix = req_arg(r, "prefix") ? req_arg(r, "prefix") : "";
+    const char *delim = req_arg(r, "delimiter");
+    if (delim && !*delim) delim = NULL;
+    const char *key_marker = req_arg(r, "key-marker") ? req_arg(r, "key-marker") : "";
+    const char *id_marker = req_arg(r, "upload-id-marker");
+    if (id_marker && !*id_marker) id_marker = NULL;
     int lrc = store_uploads_list(r->srv->st, r->bucket, prefix, &rows, &n);
     if (lrc) {
         for (size_t i = 0; i < n; i++) {
@@ -640,34 +895,80 @@ static enum MHD_Result list_uploads(req *r)
     }
     cos_list_multipart_uploads_result res = { 0 };
     res.bucket = r->bucket;
-    res.encoding_type = req_arg(r, "encoding-type") ? (char *)"url" : NULL;
+    res.encoding_type = enc ? (char *)"url" : NULL;
     res.prefix = (char *)prefix;
+    res.delimiter = (char *)delim;
     res.max_uploads = max_keys_arg(r, "max-uploads", 1000);
-    res.key_marker = (char *)"";
-    res.upload_id_marker = (char *)"";
+    res.key_marker = (char *)key_marker;
+    res.upload_id_marker = (char *)(id_marker ? id_marker : "");
     char *id = owner_id(r);
     cos_owner owner = { id, id };
     res.uploads = calloc(n ? n : 1, sizeof *res.uploads);
+    res.common_prefixes = calloc(n ? n : 1, sizeof *res.common_prefixes);
     char (*dates)[32] = calloc(n ? n : 1, 32);
-    for (size_t i = 0; i < n && (int)res.uploads_count < res.max_uploads; i++) {
+    char (*classes)[24] = calloc(n ? n : 1, 24);
+    /* where the page starts: past every key before the marker; at the marker
+       key, past the named upload (or past the whole key when none is named) */
+    size_t i = 0;
+    if (*key_marker) {
+        while (i < n && strcmp(rows[i].key, key_marker) < 0) i++;
+        if (id_marker) {
+            size_t j = i;
+            while (j < n && !strcmp(rows[j].key, key_marker) && strcmp(rows[j].upload_id, id_marker) != 0) j++;
+            if (j < n && !strcmp(rows[j].key, key_marker)) i = j + 1;
+            else while (i < n && !strcmp(rows[i].key, key_marker)) i++;
+        } else {
+            while (i < n && !strcmp(rows[i].key, key_marker)) i++;
+        }
+    }
+    int answered = 0;
+    const char *last_key = NULL, *last_id = NULL;
+    for (; i < n; i++) {
+        const char *rest = rows[i].key + strlen(prefix);
+        const char *d = delim ? strstr(rest, delim) : NULL;
+        size_t plen = d ? (size_t)(d - rows[i].key) + strlen(delim) : 0;
+        if (d && res.common_prefixes_count &&
+            strlen(res.common_prefixes[res.common_prefixes_count - 1].prefix) == plen &&
+            !strncmp(res.common_prefixes[res.common_prefixes_count - 1].prefix, rows[i].key, plen)) {
+            last_key = rows[i].key; /* folded into the prefix already answered */
+            last_id = rows[i].upload_id;
+            continue;
+        }
+        if (answered >= res.max_uploads) {
+            res.is_truncated = true;
+            break;
+        }
+        answered++;
+        last_key = rows[i].key;
+        last_id = rows[i].upload_id;
+        if (d) {
+            res.common_prefixes[res.common_prefixes_count++].prefix = cos_strndup(rows[i].key, plen);
+            continue;
+        }
         cos_upload_info *u = &res.uploads[res.uploads_count++];
         u->key = rows[i].key;
         u->upload_id = rows[i].upload_id;
-        u->storage_class = (char *)"STANDARD";
+        u->storage_class = upload_storage_class(r, rows[i].upload_id, &classes[res.uploads_count - 1]);
         u->initiator = &owner;
         u->owner = &owner;
         cos_iso8601_format(rows[i].initiated_ms, dates[i]);
         u->initiated = dates[i];
     }
-    res.is_truncated = res.uploads_count < n;
+    if (res.is_truncated) {
+        res.next_key_marker = (char *)last_key;
+        res.next_upload_id_marker = (char *)last_id;
+    }
     enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_multipart_uploads_result, &res);
-    for (size_t i = 0; i < n; i++) {
-        free(rows[i].key);
-        free(rows[i].upload_id);
+    for (size_t k = 0; k < res.common_prefixes_count; k++) free(res.common_prefixes[k].prefix);
+    free(res.common_prefixes);
+    for (size_t k = 0; k < n; k++) {
+        free(rows[k].key);
+        free(rows[k].upload_id);
     }
     free(rows);
     free(res.uploads);
     free(dates);
+    free(classes);
     free(id);
     return ret;
 }
@@ -685,12 +986,20 @@ static enum MHD_Result delete_multiple(req *r)
     }
     cos_delete_result res = { 0 };
     res.deleted = calloc(d->objects_count + 1, sizeof *res.deleted);
+    char (*vids)[64] = calloc(d->objects_count + 1, 64);
     res.errors = calloc(d->objects_count + 1, sizeof *res.errors);
     for (size_t i = 0; i < d->objects_count; i++) {
         if (!d->objects[i].key) continue;
-        int rc = store_object_delete(r->srv->st, r->bucket, d->objects[i].key);
-        if (rc == 0 || rc == -1) { /* absent keys count as deleted, as in COS */
-            if (!d->quiet) res.deleted[res.deleted_count++].key = d->objects[i].key;
+        bool marker = false;
+        int rc = versioning_delete(r, d->objects[i].key, d->objects[i].version_id, vids[i], &marker);
+        if (rc == 0 || rc == -1) { /* absent keys (and versions) count as deleted, as in COS */
+            if (!d->quiet) {
+                cos_deleted_object *o = &res.deleted[res.deleted_count++];
+                o->key = d->objects[i].key;
+                o->version_id = d->objects[i].version_id;
+                o->delete_marker = marker;
+                o->delete_marker_version_id = marker && vids[i][0] ? vids[i] : NULL;
+            }
             continue;
         }
         cos_delete_error *e = &res.errors[res.errors_count++]; /* quiet mode lists errors too */
@@ -702,14 +1011,156 @@ static enum MHD_Result delete_multiple(req *r)
     for (size_t i = 0; i < res.errors_count; i++) free(res.errors[i].message);
     free(res.errors);
     free(res.deleted);
+    free(vids);
     cos_xml_free(&cos_xs_delete_request, d);
     return ret;
 }
 
 /* ---------------------------------------------------------------- objects */
 
+/* x-cos-tagging ("k1=v1&k2=v2", URL-encoded) as a Tagging document (NULL
+ * when absent). -1 when malformed: empty key, duplicate key, over 10 tags. */
+static int tagging_from_query(const char *q, char **xml)
+{
+    *xml = NULL;
+    if (!q) return 0;
+    cos_tagging t = { 0 };
+    cos_tag tags[10];
+    int rc = 0;
+    for (const char *p = q; *p && rc == 0;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        if (len == 0) {
+            p += 1;
+            continue;
+        }
+        if (t.tags_count == 10 || klen == 0) {
+            rc = -1;
+            break;
+        }
+        char *k = cos_uri_decode(p, klen), *v = eq ? cos_uri_decode(eq + 1, (size_t)(p + len - eq - 1)) : cos_strdup("");
+        if (!k || !v || !*k || strlen(k) > 128 || strlen(v) > 256) rc = -1;
+        for (const char *c = k; rc == 0 && *c; c++) if ((unsigned char)*c < 0x20) rc = -1;
+        for (const char *c = v; rc == 0 && v && *c; c++) if ((unsigned char)*c < 0x20) rc = -1;
+        for (size_t i = 0; rc == 0 && i < t.tags_count; i++)
+            if (!strcmp(tags[i].key, k)) rc = -1;
+        tags[t.tags_count++] = (cos_tag){ k, v };
+        p += len + (amp ? 1 : 0);
+        if (!amp) break;
+    }
+    t.tags = tags;
+    if (rc == 0 && t.tags_count) {
+        cos_buf b = COS_BUF_INIT;
+        cos_xml_build(&cos_xs_tagging, &t, &b, false);
+        *xml = cos_buf_detach(&b);
+    }
+    for (size_t i = 0; i < t.tags_count; i++) {
+        free(tags[i].key);
+        free(tags[i].value);
+    }
+    return rc;
+}
+
+static const char *const STORAGE_CLASSES[] = { "STANDARD", "STANDARD_IA", "ARCHIVE", "DEEP_ARCHIVE",
+                                               "INTELLIGENT_TIERING", "MAZ_STANDARD", "MAZ_STANDARD_IA",
+                                               "MAZ_INTELLIGENT_TIERING", "MAZ_ARCHIVE" };
+
+/* What a write request asks for besides its body: storage class, tags,
+ * encryption. 0, or -1 with an error sent. */
+typedef struct write_opts {
+    const char *storage_class;
+    char *tagging;           /* Tagging XML or NULL */
+    sse_key key;             /* SSE-C */
+    bool encrypted;          /* the body was encrypted before it was stored */
+    const char *sse;         /* x-cos-server-side-encryption */
+} write_opts;
+
+static int write_opts_from(req *r, write_opts *o, enum MHD_Result *ret)
+{
+    memset(o, 0, sizeof *o);
+    const char *sc = req_header(r, "x-cos-storage-class");
+    if (!sc && r->pp) sc = cos_kvlist_get(&r->form, "x-cos-storage-class");
+    if (sc) {
+        for (size_t i = 0; i < COS_ARRAY_LEN(STORAGE_CLASSES) && !o->storage_class; i++)
+            if (!strcasecmp(sc, STORAGE_CLASSES[i])) o->storage_class = STORAGE_CLASSES[i];
+        if (!o->storage_class) {
+            *ret = send_error(r, "InvalidStorageClass", "The storage class you specified is not valid.");
+            return -1;
+        }
+    }
+    const char *tg = req_header(r, "x-cos-tagging");
+    if (!tg && r->pp) tg = cos_kvlist_get(&r->form, "x-cos-tagging");
+    if (tagging_from_query(tg, &o->tagging) != 0) {
+        *ret = send_error(r, "InvalidTag", "x-cos-tagging must be at most 10 distinct key=value pairs.");
+        return -1;
+    }
+    o->sse = req_header(r, "x-cos-server-side-encryption");
+    if (o->sse && strcmp(o->sse, "AES256") != 0 && strcmp(o->sse, "cos/kms") != 0) {
+        free(o->tagging);
+        *ret = send_error(r, "InvalidArgument", "x-cos-server-side-encryption must be AES256 or cos/kms.");
+        return -1;
+    }
+    if (sse_from_request(r, false, &o->key, ret) != 0) {
+        free(o->tagging);
+        return -1;
+    }
+    return 0;
+}
+
+/* The headers an object keeps: the request's plus its encryption's. */
+static char *object_headers_with(req *r, const write_opts *o, bool form)
+{
+    char *h = form ? form_object_headers(r) : request_object_headers(r);
+    char *e = sse_headers(&o->key, o->sse);
+    char *all = cos_sprintf("%s%s", h, e);
+    free(h);
+    free(e);
+    return all;
+}
+
+/* Echo an object's encryption headers on a write's or read's answer. */
+static void add_sse_echo(struct MHD_Response *resp, const char *headers)
+{
+    for (const char *p = headers ? headers : ""; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (colon && cos_starts_with_ci(p, "x-cos-server-side-encryption")) {
+            char *name = cos_strndup(p, (size_t)(colon - p));
+            const char *v = colon + 1;
+            while (*v == ' ') v++;
+            char *val = cos_strndup(v, (size_t)(p + len - v));
+            MHD_add_response_header(resp, name, val);
+            free(name);
+            free(val);
+        }
+        p += len + (e ? 1 : 0);
+    }
+}
+
+/* Replace the committed plaintext data file *id (size bytes) with its
+ * encryption under k; the plaintext is removed. 0 or -1. */
+static int encrypt_data(req *r, char id[40], uint64_t size, const sse_key *k)
+{
+    data_writer w;
+    unsigned char md5[16];
+    if (data_begin(r->srv->st, &w) != 0) return -1;
+    w.no_hash = true;
+    if (sse_transform(r->srv->st, id, 0, size, NULL, k, &w) != 0) {
+        data_abort(&w);
+        return -1;
+    }
+    if (data_finish(r->srv->st, &w, md5) != 0) return -1;
+    data_unlink(r->srv->st, id);
+    snprintf(id, 40, "%s", w.data_id);
+    return 0;
+}
+
 static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, const unsigned char md5[16],
-                                     char *headers, const char *acl, uint64_t crc, const char *etag_override)
+                                     char *headers, const char *acl, uint64_t crc, const char *etag_override,
+                                     const write_opts *o)
 {
     obj_meta m = { 0 };
     m.bucket = r->bucket;
@@ -719,21 +1170,34 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     else etag_of(md5, m.etag);
     m.crc64 = crc;
     m.mtime_ms = cos_now_ms();
-    m.headers = headers;
-    const char *sc = req_header(r, "x-cos-storage-class");
-    m.storage_class = (char *)(sc ? sc : "STANDARD");
+    char vid[64];
+    char *vline = versioning_before_write(r, key, vid);
+    char *all_headers = cos_sprintf("%s%s", headers ? headers : "", vline);
+    free(vline);
+    m.headers = all_headers;
+    m.storage_class = (char *)(o->storage_class ? o->storage_class : "STANDARD");
     m.acl = (char *)(acl ? acl : "default");
+    m.tagging = o->tagging;
     snprintf(m.data_id, sizeof m.data_id, "%s", w->data_id);
+    if (o->key.on && !o->encrypted && encrypt_data(r, m.data_id, m.size, &o->key) != 0) {
+        data_unlink(r->srv->st, w->data_id);
+        free(all_headers);
+        return send_error(r, "InternalError", "cannot encrypt the object");
+    }
     int rc = store_object_put(r->srv->st, &m);
     if (rc != 0) {
-        data_unlink(r->srv->st, w->data_id);
+        data_unlink(r->srv->st, m.data_id);
+        free(all_headers);
         return store_fail(r, rc);
     }
+    free(all_headers);
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     char crcs[32];
     snprintf(crcs, sizeof crcs, "%llu", (unsigned long long)(crc + r->fault_bad_crc));
     MHD_add_response_header(resp, "ETag", m.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
+    if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    add_sse_echo(resp, headers);
     return send_response(r, 200, resp);
 }
 
@@ -743,10 +1207,21 @@ static enum MHD_Result put_object(req *r)
         if (data_begin(r->srv->st, &r->w) != 0) return send_error(r, "InternalError", "cannot store the body");
         r->w_open = true;
     }
+    write_opts o;
+    enum MHD_Result ret;
+    int64_t bps = traffic_limit(r, &ret);
+    if (bps < 0 || write_opts_from(r, &o, &ret) != 0) {
+        data_abort(&r->w);
+        r->w_open = false;
+        return ret;
+    }
+    /* a small SSE-C body is encrypted before the store ever keeps it */
+    o.encrypted = o.key.on && sse_encrypt_pending(&r->w, &o.key) == 1;
     unsigned char md5[16];
     int frc = data_finish(r->srv->st, &r->w, md5);
     if (frc != 0) {
         r->w_open = false;
+        free(o.tagging);
         return frc == -1 ? send_error(r, "InternalError", "cannot store the object: %s", strerror(r->w.error))
                          : store_fail(r, frc);
     }
@@ -756,21 +1231,26 @@ static enum MHD_Result put_object(req *r)
         unsigned char got[24];
         if (cos_base64_decode(want, got) != 16) {
             data_unlink(r->srv->st, r->w.data_id);
+            free(o.tagging);
             return send_error(r, "InvalidDigest", "The Content-MD5 you specified is not valid.");
         }
         if (memcmp(got, md5, 16) != 0) {
             data_unlink(r->srv->st, r->w.data_id);
+            free(o.tagging);
             return send_error(r, "BadDigest", "The Content-MD5 you specified did not match what we received.");
         }
     }
     const char *acl = req_header(r, "x-cos-acl");
     if (acl && !canned_acl(acl)) {
         data_unlink(r->srv->st, r->w.data_id);
+        free(o.tagging);
         return send_error(r, "InvalidArgument", "invalid x-cos-acl");
     }
-    char *headers = request_object_headers(r);
-    enum MHD_Result ret = commit_object(r, r->key, &r->w, md5, headers, acl, r->w.crc64, NULL);
+    traffic_pace(bps, r->t0_ms, r->w.size);
+    char *headers = object_headers_with(r, &o, false);
+    ret = commit_object(r, r->key, &r->w, md5, headers, acl, r->w.crc64, NULL, &o);
     free(headers);
+    free(o.tagging);
     return ret;
 }
 
@@ -799,12 +1279,20 @@ static enum MHD_Result post_object(req *r)
     r->w_open = false;
     free(r->key);
     r->key = cos_strdup(k.data);
-    char *headers = form_object_headers(r);
+    write_opts o;
+    enum MHD_Result ret;
+    if (write_opts_from(r, &o, &ret) != 0) {
+        data_unlink(r->srv->st, r->w.data_id);
+        cos_buf_free(&k);
+        return ret;
+    }
+    char *headers = object_headers_with(r, &o, true);
     const char *acl = cos_kvlist_get(&r->form, "acl");
     const char *status = cos_kvlist_get(&r->form, "success_action_status");
-    enum MHD_Result ret = commit_object(r, k.data, &r->w, md5, headers, acl ? canned_acl(acl) : NULL, r->w.crc64, NULL);
+    ret = commit_object(r, k.data, &r->w, md5, headers, acl ? canned_acl(acl) : NULL, r->w.crc64, NULL, &o);
     (void)status; /* 200 and 204 both answer with the headers only */
     free(headers);
+    free(o.tagging);
     cos_buf_free(&k);
     return ret;
 }
@@ -860,7 +1348,9 @@ static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *
     char a[32] = "", b[32] = "";
     if ((size_t)(dash - s) >= sizeof a || strlen(dash + 1) >= sizeof b) return -2;
     memcpy(a, s, (size_t)(dash - s));
-    strcpy(b, dash + 1);
+    /* "bytes=0--1" (a negative last byte, what cos-c-sdk-v5 sends for a
+       whole-file part download) means "to the end" to COS: 206, not 200 */
+    strcpy(b, dash[1] == '-' && *a ? "" : dash + 1);
     uint64_t x = 0, y = 0;
     if (!*a) { /* suffix */
         if (cos_parse_u64(b, &y) || y == 0) return -1;
@@ -881,12 +1371,15 @@ static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *
 typedef struct range_reader {
     data_reader *dr;
     uint64_t start;          /* the response's first byte within the object */
+    sse_key key;             /* SSE-C: decrypt with it */
+    int64_t bps, t0_ms;      /* x-cos-traffic-limit: pace to bps from t0 */
 } range_reader;
 
 static ssize_t read_segments(void *cls, uint64_t pos, char *buf, size_t max)
 {
     range_reader *rr = cls;
-    ssize_t n = data_pread(rr->dr, buf, max, rr->start + pos);
+    traffic_pace(rr->bps, rr->t0_ms, pos);
+    ssize_t n = sse_pread(rr->dr, &rr->key, buf, max, rr->start + pos);
     return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
@@ -901,8 +1394,38 @@ static void free_segments(void *cls)
 static enum MHD_Result get_object_try(req *r, bool head, int attempt)
 {
     obj_meta m;
-    int grc = store_object_get(r->srv->st, r->bucket, r->key, &m);
-    if (grc != 0) return grc == -1 ? send_error(r, "NoSuchKey", "The specified key does not exist.") : store_fail(r, grc);
+    bool marker = false;
+    const char *want_version = req_arg(r, "versionId");
+    if (want_version && !*want_version) want_version = NULL;
+    int grc = versioning_lookup(r, r->bucket, r->key, want_version, &m, &marker);
+    if (grc != 0)
+        return grc != -1 ? store_fail(r, grc)
+               : want_version ? send_error(r, "NoSuchVersion", "The specified version does not exist.")
+                              : send_error(r, "NoSuchKey", "The specified key does not exist.");
+    if (marker) {
+        obj_meta_clear(&m);
+        return send_error(r, "MethodNotAllowed", "The specified version is a delete marker.");
+    }
+    sse_key key;
+    enum MHD_Result sret;
+    char key_md5[32];
+    bool encrypted = sse_object_encrypted(m.headers, key_md5);
+    /* HEAD may look at an SSE-C object's metadata without its key (no data
+       leaves), but not with a wrong one; GET needs the right key */
+    if (sse_from_request(r, false, &key, &sret) != 0 ||
+        ((!head || key.on) && sse_check_access(r, m.headers, &key, &sret) != 0)) {
+        obj_meta_clear(&m);
+        return sret;
+    }
+    if (!head && restore_blocks_read(r, &m, &sret)) {
+        obj_meta_clear(&m);
+        return sret;
+    }
+    int64_t bps = traffic_limit(r, &sret);
+    if (bps < 0) {
+        obj_meta_clear(&m);
+        return sret;
+    }
     int cond = check_conditions(r, &m);
     if (cond) {
         enum MHD_Result ret;
@@ -938,6 +1461,10 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         data_close(dr);
         free(dr);
         resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    } else if (encrypted || bps > 0) { /* decrypted or paced as it is read */
+        range_reader *rr2 = malloc(sizeof *rr2);
+        *rr2 = (range_reader){ dr, start, key, head ? 0 : bps, cos_now_ms() };
+        resp = MHD_create_response_from_callback(len, bps > 0 ? 16 << 10 : 1 << 20, read_segments, rr2, free_segments);
     } else if (dr->mem) { /* a small object, kept in SQLite */
         resp = MHD_create_response_from_buffer(len, dr->mem + start, MHD_RESPMEM_MUST_COPY);
         data_close(dr);
@@ -949,7 +1476,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         free(dr);
     } else { /* a multipart object: read across its parts */
         range_reader *rr2 = malloc(sizeof *rr2);
-        *rr2 = (range_reader){ dr, start };
+        *rr2 = (range_reader){ dr, start, { 0 }, 0, 0 };
         resp = MHD_create_response_from_callback(len, 1 << 20, read_segments, rr2, free_segments);
     }
     if (head && len == 0) {
@@ -971,9 +1498,17 @@ static enum MHD_Result get_object(req *r, bool head) { return get_object_try(r, 
 
 static enum MHD_Result delete_object(req *r)
 {
-    int rc = store_object_delete(r->srv->st, r->bucket, r->key);
-    return rc == 0 || rc == -1 ? send_empty(r, 204) /* deleting a missing key is not an error in COS */
-                               : store_fail(r, rc);
+    const char *version = req_arg(r, "versionId");
+    if (version && !*version) version = NULL;
+    char vid[64];
+    bool marker = false;
+    int rc = versioning_delete(r, r->key, version, vid, &marker);
+    if (rc == -1 && version) return send_error(r, "NoSuchVersion", "The specified version does not exist.");
+    if (rc != 0 && rc != -1) return store_fail(r, rc);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    if (marker) MHD_add_response_header(resp, "x-cos-delete-marker", "true");
+    return send_response(r, 204, resp); /* deleting a missing key is not an error in COS */
 }
 
 /* "bucket-appid.cos.region.myqcloud.com/key" or "/bucket-appid/key" (key URL-encoded). */
@@ -1009,35 +1544,103 @@ static int copy_range_to(store *st, data_writer *w, const char *data_id, uint64_
     return rc;
 }
 
-static enum MHD_Result copy_object(req *r)
+/* The copy source of r, found and readable: its SSE-C key (the
+ * x-cos-copy-source-… headers) when it has one, not an archived object that
+ * is not restored. 0, or -1 with an error sent. */
+static int open_copy_source(req *r, obj_meta *src, sse_key *skey, enum MHD_Result *ret)
 {
     char *sb = NULL, *sk = NULL;
-    if (parse_copy_source(req_header(r, "x-cos-copy-source"), &sb, &sk) != 0) {
+    const char *header = req_header(r, "x-cos-copy-source");
+    if (parse_copy_source(header, &sb, &sk) != 0) {
         free(sb);
         free(sk);
-        return send_error(r, "InvalidArgument", "x-cos-copy-source is malformed");
+        *ret = send_error(r, "InvalidArgument", "x-cos-copy-source is malformed");
+        return -1;
     }
-    obj_meta src;
-    if (store_object_get(r->srv->st, sb, sk, &src) != 0) {
-        free(sb);
-        free(sk);
-        return send_error(r, "NoSuchKey", "The specified copy source does not exist.");
+    /* "...key?versionId=ID" names an older version */
+    const char *q = strstr(header, "?versionId=");
+    char *version = q ? cos_strndup(q + 11, strcspn(q + 11, "&")) : NULL;
+    bool marker = false;
+    int rc = versioning_lookup(r, sb, sk, version, src, &marker);
+    if (rc == 0 && marker) {
+        obj_meta_clear(src);
+        rc = -1;
     }
+    free(version);
     free(sb);
     free(sk);
+    if (rc != 0) {
+        *ret = send_error(r, "NoSuchKey", "The specified copy source does not exist.");
+        return -1;
+    }
+    if (sse_from_request(r, true, skey, ret) != 0 || sse_check_access(r, src->headers, skey, ret) != 0 ||
+        restore_blocks_read(r, src, ret)) {
+        obj_meta_clear(src);
+        return -1;
+    }
+    char md5[32];
+    if (!sse_object_encrypted(src->headers, md5)) skey->on = false; /* nothing to decrypt */
+    return 0;
+}
+
+/* Stored headers minus the lines that belong to one stored copy (internal
+ * state, its encryption): what a copy starts from. */
+static char *headers_for_copy(const char *headers)
+{
+    char *h = headers_without_internal(headers);
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    for (const char *p = h; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) + 1 : strlen(p);
+        if (!cos_starts_with_ci(p, "x-cos-server-side-encryption")) cos_buf_append(&b, p, len);
+        p += len;
+    }
+    free(h);
+    return cos_buf_detach(&b);
+}
+
+static enum MHD_Result copy_object(req *r)
+{
+    obj_meta src;
+    sse_key skey;
+    enum MHD_Result ret;
+    if (open_copy_source(r, &src, &skey, &ret) != 0) return ret;
+    write_opts o;
+    if (write_opts_from(r, &o, &ret) != 0) {
+        obj_meta_clear(&src);
+        return ret;
+    }
     data_writer w;
     unsigned char md5[16];
     /* the copy keeps the source's ETag and CRC, so the bytes need no hashing:
-       copy_file_range moves them inside the kernel */
+       copy_file_range moves them inside the kernel (an encrypted source or
+       destination goes through the cipher instead) */
     int brc = data_begin(r->srv->st, &w);
     w.no_hash = true;
-    if (brc != 0 || copy_range_to(r->srv->st, &w, src.data_id, 0, src.size) != 0 ||
-        (brc = data_finish(r->srv->st, &w, md5)) != 0) {
+    int crc_ = brc != 0 ? -1
+               : skey.on || o.key.on ? sse_transform(r->srv->st, src.data_id, 0, src.size, &skey, &o.key, &w)
+                                    : copy_range_to(r->srv->st, &w, src.data_id, 0, src.size);
+    if (brc != 0 || crc_ != 0 || (brc = data_finish(r->srv->st, &w, md5)) != 0) {
+        if (brc == 0 && crc_ != 0) data_abort(&w);
         obj_meta_clear(&src);
+        free(o.tagging);
         return brc < -1 ? store_fail(r, brc) : send_error(r, "InternalError", "copy failed");
     }
     const char *dir = req_header(r, "x-cos-metadata-directive");
-    char *headers = dir && !strcasecmp(dir, "Replaced") ? request_object_headers(r) : cos_strdup(src.headers);
+    char *base = dir && !strcasecmp(dir, "Replaced") ? request_object_headers(r) : headers_for_copy(src.headers);
+    char *enc = sse_headers(&o.key, o.sse);
+    char *headers = cos_sprintf("%s%s", base, enc);
+    free(base);
+    free(enc);
+    const char *tdir = req_header(r, "x-cos-tagging-directive");
+    bool replace_tags = tdir && !strcasecmp(tdir, "Replaced");
+    char vid[64];
+    char *vline = versioning_before_write(r, r->key, vid);
+    char *with_version = cos_sprintf("%s%s", headers, vline);
+    free(vline);
+    free(headers);
+    headers = with_version;
     obj_meta m = { 0 };
     m.bucket = r->bucket;
     m.key = r->key;
@@ -1047,14 +1650,15 @@ static enum MHD_Result copy_object(req *r)
     m.crc64 = src.crc64;
     m.mtime_ms = cos_now_ms();
     m.headers = headers;
-    const char *sc = req_header(r, "x-cos-storage-class");
-    m.storage_class = (char *)(sc ? sc : src.storage_class ? src.storage_class : "STANDARD");
+    m.storage_class = (char *)(o.storage_class ? o.storage_class : "STANDARD");
     m.acl = (char *)"default";
+    m.tagging = replace_tags ? o.tagging : src.tagging;
     snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
     int rc = store_object_put(r->srv->st, &m);
     obj_meta_clear(&src);
-    free(headers);
+    free(o.tagging);
     if (rc) {
+        free(headers);
         data_unlink(r->srv->st, m.data_id);
         return store_fail(r, rc);
     }
@@ -1068,6 +1672,9 @@ static enum MHD_Result copy_object(req *r)
     size_t len = b.len;
     send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
+    if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    add_sse_echo(resp, headers);
+    free(headers);
     return send_response(r, 200, resp);
 }
 
@@ -1243,12 +1850,35 @@ static enum MHD_Result object_acl(req *r)
 static enum MHD_Result multipart_init(req *r)
 {
     char id[64];
-    char *headers = request_object_headers(r);
+    write_opts o;
+    enum MHD_Result ret;
+    if (write_opts_from(r, &o, &ret) != 0) return ret;
+    /* the class and tags wait among the upload's headers for Complete */
+    char *h = object_headers_with(r, &o, false);
+    char *headers = cos_sprintf("%s%s%s%s%s%s", h, o.storage_class ? UPLOAD_CLASS_LINE " " : "",
+                                o.storage_class ? o.storage_class : "", o.storage_class ? "\n" : "",
+                                o.tagging ? UPLOAD_TAGS_LINE " " : "", "");
+    if (o.tagging) {
+        char *t = cos_sprintf("%s%s\n", headers, o.tagging);
+        free(headers);
+        headers = t;
+    }
+    free(h);
+    free(o.tagging);
     int rc = store_upload_create(r->srv->st, r->bucket, r->key, headers, id);
-    free(headers);
-    if (rc) return store_fail(r, rc);
+    if (rc) {
+        free(headers);
+        return store_fail(r, rc);
+    }
     cos_initiate_multipart_result res = { r->bucket, r->key, id };
-    return send_doc(r, 200, &cos_xs_initiate_multipart_result, &res);
+    cos_buf b = COS_BUF_INIT;
+    cos_xml_build(&cos_xs_initiate_multipart_result, &res, &b, true);
+    size_t len = b.len;
+    struct MHD_Response *resp = NULL;
+    send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
+    add_sse_echo(resp, headers);
+    free(headers);
+    return send_response(r, 200, resp);
 }
 
 static bool upload_matches(req *r, const char *upload_id, char **headers, enum MHD_Result *ret)
@@ -1276,30 +1906,39 @@ static enum MHD_Result upload_part(req *r)
     if (!req_arg(r, "partNumber") || cos_parse_i64(req_arg(r, "partNumber"), &num) || num < 1 || num > 10000)
         return send_error(r, "InvalidArgument", "partNumber must be 1..10000");
     enum MHD_Result ret;
-    if (!upload_matches(r, upload_id, NULL, &ret)) return ret;
+    char *uheaders = NULL;
+    if (!upload_matches(r, upload_id, &uheaders, &ret)) return ret;
+    /* an SSE-C upload takes its key with every part */
+    sse_key key;
+    char upload_md5[32];
+    bool upload_enc = sse_object_encrypted(uheaders, upload_md5);
+    free(uheaders);
+    if (sse_from_request(r, false, &key, &ret) != 0) return ret;
+    if (upload_enc != key.on || (key.on && strcmp(upload_md5, key.key_md5) != 0))
+        return send_error(r, "InvalidArgument", "The part's customer key differs from the one the upload started with.");
     const char *copy = req_header(r, "x-cos-copy-source");
     data_writer w;
     unsigned char md5[16];
+    bool part_encrypted = false;
     if (copy) { /* Upload Part - Copy */
-        char *sb = NULL, *sk = NULL;
         obj_meta src;
-        if (parse_copy_source(copy, &sb, &sk) != 0 || store_object_get(r->srv->st, sb, sk, &src) != 0) {
-            free(sb);
-            free(sk);
-            return send_error(r, "NoSuchKey", "The specified copy source does not exist.");
-        }
-        free(sb);
-        free(sk);
+        sse_key skey;
+        if (open_copy_source(r, &src, &skey, &ret) != 0) return ret;
         uint64_t start = 0, end = src.size ? src.size - 1 : 0;
         const char *range = req_header(r, "x-cos-copy-source-range");
-        int rr = parse_range(range, src.size, &start, &end);
+        /* an empty range header means no range: COS copies the whole source */
+        int rr = parse_range(range && *range ? range : NULL, src.size, &start, &end);
         if (rr < 0) {
             obj_meta_clear(&src);
             return send_error(r, "InvalidArgument", "x-cos-copy-source-range is invalid");
         }
-        if (data_begin(r->srv->st, &w) != 0 ||
-            copy_range_to(r->srv->st, &w, src.data_id, start, src.size ? end - start + 1 : 0) != 0 ||
-            data_finish(r->srv->st, &w, md5) != 0) {
+        uint64_t n = src.size ? end - start + 1 : 0;
+        int brc = data_begin(r->srv->st, &w);
+        int crc_ = brc != 0 ? -1
+                   : skey.on ? sse_transform(r->srv->st, src.data_id, start, n, &skey, NULL, &w)
+                             : copy_range_to(r->srv->st, &w, src.data_id, start, n);
+        if (brc != 0 || crc_ != 0 || data_finish(r->srv->st, &w, md5) != 0) {
+            if (brc == 0 && crc_ != 0) data_abort(&w);
             obj_meta_clear(&src);
             return send_error(r, "InternalError", "part copy failed");
         }
@@ -1309,6 +1948,7 @@ static enum MHD_Result upload_part(req *r)
             if (data_begin(r->srv->st, &r->w) != 0) return send_error(r, "InternalError", "cannot store the part");
             r->w_open = true;
         }
+        part_encrypted = key.on && sse_encrypt_pending(&r->w, &key) == 1;
         int frc = data_finish(r->srv->st, &r->w, md5);
         if (frc != 0) {
             r->w_open = false;
@@ -1324,6 +1964,16 @@ static enum MHD_Result upload_part(req *r)
             return send_error(r, "BadDigest", "The Content-MD5 you specified did not match what we received.");
         }
     }
+    if (key.on && !part_encrypted && encrypt_data(r, w.data_id, w.size, &key) != 0) {
+        data_unlink(r->srv->st, w.data_id);
+        return send_error(r, "InternalError", "cannot encrypt the part");
+    }
+    int64_t bps = traffic_limit(r, &ret);
+    if (bps < 0) {
+        data_unlink(r->srv->st, w.data_id);
+        return ret;
+    }
+    if (!copy) traffic_pace(bps, r->t0_ms, w.size);
     part_meta p = { 0 };
     p.number = (int)num;
     p.size = w.size;
@@ -1367,6 +2017,11 @@ static enum MHD_Result upload_part(req *r)
     }
     MHD_add_response_header(resp, "ETag", p.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
+    if (key.on) {
+        char *e = sse_headers(&key, NULL);
+        add_sse_echo(resp, e);
+        free(e);
+    }
     return send_response(r, 200, resp);
 }
 
@@ -1502,8 +2157,22 @@ static enum MHD_Result complete_upload(req *r)
             snprintf(m.etag, sizeof m.etag, "%s", etag);
             m.crc64 = crc;
             m.mtime_ms = cos_now_ms();
-            m.headers = headers;
-            m.storage_class = (char *)"STANDARD";
+            /* the class and tags the upload was started with, out of its headers */
+            char sc[24], *tags = malloc(strlen(headers ? headers : "") + 1);
+            if (!header_value(headers, "x-cos-internal-class", sc, sizeof sc)) snprintf(sc, sizeof sc, "STANDARD");
+            if (tags && !header_value(headers, "x-cos-internal-tags", tags, strlen(headers ? headers : "") + 1)) {
+                free(tags);
+                tags = NULL;
+            }
+            char *plain = headers_without_internal(headers);
+            char vid[64];
+            char *vline = versioning_before_write(r, r->key, vid);
+            char *kept = cos_sprintf("%s%s", plain, vline);
+            free(plain);
+            free(vline);
+            m.headers = kept;
+            m.tagging = tags;
+            m.storage_class = sc;
             m.acl = (char *)"default";
             snprintf(m.data_id, sizeof m.data_id, "%s", manifest);
             int commit_rc = store_upload_complete(r->srv->st, &m, upload_id, ids, cm->parts_count);
@@ -1525,9 +2194,13 @@ static enum MHD_Result complete_upload(req *r)
                 snprintf(crcs, sizeof crcs, "%llu", (unsigned long long)crc);
                 MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
                 MHD_add_response_header(resp, "ETag", etag);
+                add_sse_echo(resp, kept);
+                if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
                 ret = send_response(r, 200, resp);
                 free(loc);
             }
+            free(kept);
+            free(tags);
         }
         cos_buf_free(&cat);
         free(ids);
@@ -1579,18 +2252,15 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
         cos_location_result loc = { region };
         ret = send_doc(r, 200, &cos_xs_location_result, &loc);
     } else if (sub && !strcmp(sub, "uploads") && !strcmp(m, "GET")) ret = list_uploads(r);
-    else if (sub && !strcmp(sub, "versions") && !strcmp(m, "GET")) ret = list_versions(r);
+    else if (sub && !strcmp(sub, "versions") && !strcmp(m, "GET")) ret = versioning_list(r);
     else if (sub && !strcmp(sub, "delete") && !strcmp(m, "POST")) ret = delete_multiple(r);
-    else if (sub && !strcmp(sub, "inventory") && !strcmp(m, "GET") && !req_arg(r, "id")) {
-        cos_list_inventory_result res = { 0 };
-        ret = send_doc(r, 200, &cos_xs_list_inventory_result, &res);
-    } else if (is_config(sub)) {
+    else if (sub && !strcmp(sub, "inventory") && !strcmp(m, "GET") && !req_arg(r, "id")) ret = list_inventory(r); else if (is_config(sub)) {
         ret = !strcmp(m, "PUT") ? put_config(r, sub) : !strcmp(m, "GET") ? get_config(r, sub)
               : !strcmp(m, "DELETE") ? delete_config(r, sub) : send_error(r, "MethodNotAllowed", "method not allowed");
     } else if (!strcmp(m, "POST") && r->pp) ret = post_object(r);
     else if (!strcmp(m, "GET") && !sub) ret = get_bucket(r);
     else if (!strcmp(m, "DELETE") && !sub) {
-        int rc = store_bucket_delete(r->srv->st, r->bucket);
+        int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete(r->srv->st, r->bucket);
         ret = rc > 0 ? send_error(r, "BucketNotEmpty", "The bucket you tried to delete is not empty.")
               : rc == -1 ? send_error(r, "NoSuchBucket", "The specified bucket does not exist.")
               : rc ? store_fail(r, rc) : send_empty(r, 204);
@@ -1614,16 +2284,7 @@ static enum MHD_Result object_request(req *r, const char *sub)
     }
     if (sub && !strcmp(sub, "uploads") && !strcmp(m, "POST")) return multipart_init(r);
     if (sub && !strcmp(sub, "append") && !strcmp(m, "POST")) return append_object(r);
-    if (sub && !strcmp(sub, "restore") && !strcmp(m, "POST")) {
-        obj_meta o;
-        if (store_object_get(r->srv->st, r->bucket, r->key, &o) != 0) return send_error(r, "NoSuchKey", "The specified key does not exist.");
-        obj_meta_clear(&o);
-        cos_restore_request *rr = NULL;
-        if (!r->body.len || cos_xml_parse(&cos_xs_restore_request, r->body.data, r->body.len, (void **)&rr, NULL) != 0)
-            return send_error(r, "MalformedXML", "The XML you provided was not well-formed.");
-        cos_xml_free(&cos_xs_restore_request, rr);
-        return send_empty(r, 202);
-    }
+    if (sub && !strcmp(sub, "restore") && !strcmp(m, "POST")) return restore_object(r);
     if (sub && !strcmp(sub, "tagging")) return object_tagging(r);
     if (sub && !strcmp(sub, "acl")) return object_acl(r);
     if (!strcmp(m, "PUT")) return req_header(r, "x-cos-copy-source") ? copy_object(r) : put_object(r);
@@ -1632,6 +2293,26 @@ static enum MHD_Result object_request(req *r, const char *sub)
     if (!strcmp(m, "DELETE")) return delete_object(r);
     if (!strcmp(m, "OPTIONS")) return options_object(r);
     return send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+}
+
+/* A key an object may have: not made only of "", "." and ".." segments
+ * ("/", "./", "//" and the like name the bucket itself in COS), and no
+ * control character XML 1.0 cannot carry (all of C0 but tab, LF and CR,
+ * which listings carry, CR as &#13;): one such key would make every
+ * listing of its bucket unparsable. */
+static bool key_acceptable(const char *key, bool write)
+{
+    /* only new keys are refused a control character: one stored before can
+       still be read, listed with encoding-type=url, and deleted */
+    for (const unsigned char *c = (const unsigned char *)key; write && *c; c++)
+        if (*c < 0x20 && *c != '\t' && *c != '\n' && *c != '\r') return false; /* what XML 1.0 cannot carry */
+    for (const char *p = key; *p;) {
+        size_t n = strcspn(p, "/");
+        if (!(n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))) return true;
+        p += n;
+        if (*p == '/') p++;
+    }
+    return false;
 }
 
 /* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
@@ -1662,6 +2343,10 @@ enum MHD_Result handle_request(req *r)
     if (r->key && (cos_key_escapes_root(r->key) || !utf8_valid((const unsigned char *)r->key)))
         return send_error(r, "InvalidURI", "The key is not a valid object name (bad UTF-8, a NUL byte, or a path "
                                            "leaving the bucket).");
+    if (r->key && !key_acceptable(r->key, !strcmp(r->method, "PUT") || !strcmp(r->method, "POST")))
+        return send_error(r, "InvalidURI", "The key is not a valid object name: it is made only of '/' and '.' "
+                                           "segments (COS reads such a path as the bucket), or it has a control "
+                                           "character no XML listing could carry.");
     if (authenticate(r, &ret) != 0) return ret;
     const char *sub = subresource(r);
     if (!r->bucket) {

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -40,6 +41,8 @@ static const struct { const char *code; int status; } ERRORS[] = {
     { "MalformedPolicy", 400 }, { "MissingContentLength", 411 }, { "InvalidURI", 400 }, { "KeyTooLong", 400 },
     { "MethodNotAllowed", 405 }, { "PreconditionFailed", 412 }, { "InvalidRange", 416 },
     { "NotImplemented", 501 }, { "InternalError", 500 }, { "SlowDown", 503 }, { "ServiceUnavailable", 503 },
+    { "InvalidObjectState", 403 }, { "RestoreAlreadyInProgress", 409 }, { "InvalidStorageClass", 400 },
+    { "InvalidTag", 400 }, { "GatewayTimeout", 504 }, { "InvalidLifecycleConfiguration", 400 },
 };
 
 int error_status(const char *code)
@@ -81,7 +84,7 @@ bool req_has_arg(req *r, const char *name)
 
 static void add_common_headers(req *r, struct MHD_Response *resp)
 {
-    MHD_add_response_header(resp, "x-cos-request-id", r->request_id);
+    if (!r->no_request_id) MHD_add_response_header(resp, "x-cos-request-id", r->request_id);
     MHD_add_response_header(resp, "Server", "tencent-cos");
     const char *origin = req_header(r, "Origin");
     if (origin && r->bucket) { /* CORS on simple requests when a rule allows the origin */
@@ -146,7 +149,8 @@ static enum MHD_Result send_error_full(req *r, const char *code, const char *msg
     char *res = cos_sprintf("%s%s", host ? host : "", r->path ? r->path : "/");
     cos_xml_escape(&b, res, strlen(res));
     free(res);
-    cos_buf_printf(&b, "</Resource><RequestId>%s</RequestId><TraceId>%s</TraceId>", r->request_id, r->request_id);
+    if (r->no_request_id) cos_buf_puts(&b, "</Resource>"); /* the fault bucket's answers without one */
+    else cos_buf_printf(&b, "</Resource><RequestId>%s</RequestId><TraceId>%s</TraceId>", r->request_id, r->request_id);
     if (sts) {
         cos_buf_puts(&b, "<StringToSign>");
         cos_xml_escape(&b, sts, strlen(sts));
@@ -221,6 +225,13 @@ static void parse_address(req *r, const char *url)
     char *colon = strrchr(h, ':');
     if (colon && !strchr(colon, ']')) *colon = '\0';
     cos_str_lower(h);
+    /* an absolute-form target ("GET http://host/path", what a client sends
+       through a forward proxy, RFC 9112 3.2.2) addresses the same resource
+       as its path: routing an SDK's traffic here by http_proxy works */
+    if (url && (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8))) {
+        const char *slash = strchr(strstr(url, "//") + 2, '/');
+        url = slash ? slash : "/";
+    }
     r->path = cos_strdup(url && *url ? url : "/");
     char *cos = strstr(h, ".cos.");
     if (cos && cos != h && strncmp(h, "service.cos.", 12) != 0) {

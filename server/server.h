@@ -25,6 +25,10 @@ typedef struct server_config {
     bool no_fsync;             /* --no-fsync: survive kill -9, not power loss (benchmarks, scratch) */
     int busy_timeout_ms;       /* --busy-timeout-ms: wait for a locked database; 0 = 10 s */
     unsigned threads;          /* worker threads; 0 = 16 */
+    int restore_seconds;       /* --restore-seconds: every restore of an archived object takes this long */
+    bool restore_seconds_set;  /* else COS's durations by tier */
+    const char *fault_bucket;  /* --fault-bucket NAME ("*" = every bucket): its keys name the answer (faults.c) */
+    bool fault_once;           /* --fault-once: such a key fails every other time (the Python suite's mock) */
 } server_config;
 
 /* ---------------------------------------------------------------- store */
@@ -77,6 +81,8 @@ int store_config_put(store *s, const char *bucket, const char *kind, const char 
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len); /* 0 or -1 */
 int store_config_delete(store *s, const char *bucket, const char *kind); /* 0 (also when there was none) */
 int store_bucket_set_acl(store *s, const char *bucket, const char *acl); /* 0 or -1 missing */
+/* The kinds of a bucket's configurations that start with prefix, oldest first (malloc'd array of malloc'd strings). */
+int store_config_list(store *s, const char *bucket, const char *prefix, char ***kinds, size_t *count);
 
 /* data files: write to a temp file, then commit it */
 typedef struct data_writer {
@@ -146,6 +152,22 @@ int store_object_list(store *s, const char *bucket, const char *prefix, const ch
 uint64_t store_rows_visited(store *s);
 const char *store_list_sql(int variant);
 
+/* versions (#18): the current version stays in objects; older ones and
+ * delete markers in a versions table, each owning its data */
+/* Move the current row of key into versions as version_id: 0 moved, 1 none, -1 error. */
+int store_version_archive(store *s, const char *bucket, const char *key, const char *version_id);
+int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms);
+int store_version_get(store *s, const char *bucket, const char *key, const char *version_id, obj_meta *out,
+                      bool *marker); /* 0 or -1 */
+/* Remove one version (its data too): 0, or -1 if absent. */
+int store_version_delete(store *s, const char *bucket, const char *key, const char *version_id, bool *was_marker);
+/* Make the newest non-current version current again: 0, 1 none (or a delete marker is newest), -1 error. */
+int store_version_promote(store *s, const char *bucket, const char *key);
+/* Non-current versions with prefix, by key then newest first; cb returns non-zero to stop. */
+int store_versions_scan(store *s, const char *bucket, const char *prefix,
+                        int (*cb)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud);
+int store_versions_count(store *s, const char *bucket);
+
 /* multipart */
 int store_upload_create(store *s, const char *bucket, const char *key, const char *headers, char upload_id[64]);
 int store_upload_get(store *s, const char *upload_id, char **bucket, char **key, char **headers); /* 0 or -1 */
@@ -187,6 +209,7 @@ typedef struct req {
     uint64_t bytes_out;
     int status;
     bool fault_bad_crc;      /* fault injection: lie about the CRC */
+    bool no_request_id;      /* fault bucket: answer without x-cos-request-id */
 } req;
 
 struct server {

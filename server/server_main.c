@@ -22,6 +22,8 @@ static void usage(void)
           "                  [--no-fsync]   (skip fsync: safe against kill -9, not power loss)\n"
           "                  [--busy-timeout-ms MS]   (wait for a locked database; default 10000)\n"
           "                  [--tls-cert FILE --tls-key FILE] [--quiet]\n"
+          "                  [--restore-seconds N]   (every archive restore takes N s; for tests)\n"
+          "                  [--fault-bucket NAME|'*' [--fault-once]]   (keys name the answer: 500, 503r, shutdown, ...)\n"
           "Environment: COS_SERVER_ROOT, COS_SERVER_LISTEN, COS_SERVER_SECRET_ID, COS_SERVER_SECRET_KEY,\n"
           "             COS_SERVER_APPID. Without keys it uses the development keys it prints.\n", stderr);
 }
@@ -54,9 +56,23 @@ int main(int argc, char **argv)
 #define OPT(name, field) if (strcmp(a, name) == 0 && v) { c->field = v; i++; continue; }
         OPT("--root", root) OPT("--listen", listen) OPT("--port-file", port_file) OPT("--secret-id", secret_id)
         OPT("--secret-key", secret_key) OPT("--appid", appid) OPT("--tls-cert", tls_cert) OPT("--tls-key", tls_key)
+        OPT("--fault-bucket", fault_bucket)
 #undef OPT
+        if (strcmp(a, "--restore-seconds") == 0 && v) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 0 || n > 30L * 86400) {
+                fprintf(stderr, "cos-server: --restore-seconds wants 0..2592000\n");
+                return 2;
+            }
+            c->restore_seconds = (int)n;
+            c->restore_seconds_set = true;
+            i++;
+            continue;
+        }
         if (strcmp(a, "--sts") == 0) { c->sts = true; continue; }
         if (strcmp(a, "--faults") == 0) { c->faults = true; continue; }
+        if (strcmp(a, "--fault-once") == 0) { c->fault_once = true; continue; }
         if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
         if (strcmp(a, "--no-fsync") == 0) { c->no_fsync = true; continue; }
         if (strcmp(a, "--busy-timeout-ms") == 0 && v) { c->busy_timeout_ms = atoi(v); i++; continue; }

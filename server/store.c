@@ -153,7 +153,11 @@ static const char *SCHEMA_SQL =
     "CREATE TABLE IF NOT EXISTS uploads(upload_id TEXT PRIMARY KEY, bucket TEXT, key BLOB, initiated INTEGER, headers TEXT);"
     "CREATE TABLE IF NOT EXISTS parts(upload_id TEXT, number INTEGER, size INTEGER, etag TEXT, crc64 TEXT,"
     " data_id TEXT, mtime INTEGER, PRIMARY KEY(upload_id, number));"
-    "CREATE TABLE IF NOT EXISTS blobs(id TEXT PRIMARY KEY, body BLOB);";
+    "CREATE TABLE IF NOT EXISTS blobs(id TEXT PRIMARY KEY, body BLOB);"
+    /* object versions (#18): older versions and delete markers; the current one stays in objects */
+    "CREATE TABLE IF NOT EXISTS versions(bucket TEXT, key BLOB, size INTEGER, etag TEXT, crc64 TEXT,"
+    " mtime INTEGER, headers TEXT, storage_class TEXT, acl TEXT, tagging TEXT, data_id TEXT, version_id TEXT,"
+    " marker INTEGER, PRIMARY KEY(bucket, key, version_id));";
 
 /* Version 1: uploads are listed by (bucket, key) through an index; any key
  * stored with another type than TEXT is made TEXT (same bytes). Run once. */
@@ -1527,4 +1531,160 @@ int store_uploads_list(store *s, const char *bucket, const char *prefix, upload_
     *out = o.r;
     *count = o.n;
     return rc;
+}
+
+/* ---------------------------------------------------------------- additions for #18 (listing configs) */
+
+typedef struct kinds_out { char **kinds; size_t n; } kinds_out;
+static int kinds_cb(void *ud, sqlite3_stmt *st)
+{
+    kinds_out *o = ud;
+    char **p = realloc(o->kinds, (o->n + 1) * sizeof *p);
+    if (!p) return 1;
+    o->kinds = p;
+    o->kinds[o->n++] = col_str(st, 0);
+    return 0;
+}
+
+int store_config_list(store *s, const char *bucket, const char *prefix, char ***kinds, size_t *count)
+{
+    kinds_out o = { NULL, 0 };
+    int rc = READ(s, "SELECT kind FROM configs WHERE bucket = ?1 AND substr(kind, 1, length(?2)) = ?2 ORDER BY rowid",
+                  kinds_cb, &o, bucket, prefix);
+    *kinds = o.kinds;
+    *count = o.n;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- additions for #18 (object versions)
+ * The current version of an object stays in `objects`; older versions and
+ * delete markers live in `versions`, each owning its data. */
+
+int store_version_archive(store *s, const char *bucket, const char *key, const char *version_id)
+{
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int moved = 0;
+    if (rc == 0) {
+        rc = EXEC(db, "INSERT OR REPLACE INTO versions(" OBJ_COLS ", version_id, marker) SELECT " OBJ_COLS
+                      ", ?3, 0 FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key, version_id);
+        moved = rc == 0 ? sqlite3_changes(db) : 0;
+        if (rc == 0 && moved) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+        rc = tx_end(s, db, rc);
+    }
+    conn_put(s, db);
+    return rc ? rc : moved ? 0 : 1;
+}
+
+int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms)
+{
+    char mtime[32];
+    snprintf(mtime, sizeof mtime, "%lld", (long long)mtime_ms);
+    return WRITE1(s, NULL, "INSERT OR REPLACE INTO versions(bucket, key, size, etag, mtime, data_id, version_id, marker)"
+                           " VALUES(?1, ?2, 0, '', ?4, '', ?3, 1)", bucket, key, version_id, mtime);
+}
+
+typedef struct version_out { obj_meta *m; bool *marker; char *vid; int found; } version_out;
+static int version_cb(void *ud, sqlite3_stmt *st)
+{
+    version_out *o = ud;
+    fill_meta(o->m, st);
+    if (o->vid) {
+        char *v = col_str(st, 11);
+        snprintf(o->vid, 64, "%s", v ? v : "");
+        free(v);
+    }
+    if (o->marker) *o->marker = sqlite3_column_int(st, 12) != 0;
+    o->found = 1;
+    return 1;
+}
+
+int store_version_get(store *s, const char *bucket, const char *key, const char *version_id, obj_meta *out,
+                      bool *marker)
+{
+    version_out o = { out, marker, NULL, 0 };
+    int rc = READ(s, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2 AND"
+                     " version_id = ?3", version_cb, &o, bucket, key, version_id);
+    return rc ? rc : o.found ? 0 : -1;
+}
+
+int store_version_delete(store *s, const char *bucket, const char *key, const char *version_id, bool *was_marker)
+{
+    obj_meta m;
+    bool marker = false;
+    version_out o = { &m, &marker, NULL, 0 };
+    char old[40] = "";
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    if (rc == 0) {
+        rc = EXEC(db, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2 AND"
+                      " version_id = ?3", version_cb, &o, bucket, key, version_id);
+        if (rc == 0 && o.found)
+            rc = EXEC(db, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket,
+                      key, version_id);
+        rc = tx_end(s, db, rc ? rc : o.found ? 0 : 1);
+    }
+    conn_put(s, db);
+    if (o.found) {
+        snprintf(old, sizeof old, "%s", m.data_id);
+        obj_meta_clear(&m);
+    }
+    if (was_marker) *was_marker = marker;
+    if (rc == 0 && old[0]) data_unlink(s, old);
+    return rc == 1 ? -1 : rc;
+}
+
+int store_version_promote(store *s, const char *bucket, const char *key)
+{
+    obj_meta m;
+    bool marker = false;
+    char vid[64] = "";
+    version_out o = { &m, &marker, vid, 0 };
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    if (rc == 0) {
+        rc = EXEC(db, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2"
+                      " ORDER BY mtime DESC, rowid DESC LIMIT 1", version_cb, &o, bucket, key);
+        if (rc == 0 && o.found && !marker) {
+            rc = EXEC(db, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") SELECT " OBJ_COLS
+                          " FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket, key, vid);
+            if (rc == 0)
+                rc = EXEC(db, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL,
+                          bucket, key, vid);
+        }
+        rc = tx_end(s, db, rc);
+    }
+    conn_put(s, db);
+    if (o.found) obj_meta_clear(&m);
+    return rc ? rc : (o.found && !marker) ? 0 : 1;
+}
+
+typedef struct vscan_ctx { int (*cb)(void *, const obj_meta *, const char *, bool); void *ud; } vscan_ctx;
+static int vscan_cb(void *ud, sqlite3_stmt *st)
+{
+    vscan_ctx *c = ud;
+    obj_meta m;
+    bool marker = false;
+    char vid[64] = "";
+    version_out o = { &m, &marker, vid, 0 };
+    version_cb(&o, st);
+    int stop = c->cb(c->ud, &m, vid, marker);
+    obj_meta_clear(&m);
+    return stop;
+}
+
+int store_versions_scan(store *s, const char *bucket, const char *prefix,
+                        int (*cb)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud)
+{
+    vscan_ctx c = { cb, ud };
+    return READ(s, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND"
+                   " substr(CAST(key AS BLOB), 1, length(CAST(?2 AS BLOB))) = CAST(?2 AS BLOB)"
+                   " ORDER BY CAST(key AS BLOB), mtime DESC, rowid DESC", vscan_cb, &c, bucket, prefix ? prefix : "");
+}
+
+int store_versions_count(store *s, const char *bucket)
+{
+    int64_t n = 0;
+    int rc = READ(s, "SELECT count(*) FROM versions WHERE bucket = ?1", count_cb, &n, bucket);
+    return rc ? rc : (int)n;
 }

@@ -507,7 +507,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
        object against a plain ETag; the MD5 of what is sent once a server
        has shown it sends no CRC-64 (before that, files and memory are hashed
        again after the answer) */
-    k->http.md5_recv_wanted = (def->flags & F_SINK) && !k->http.head && !cos_kvlist_get(&k->headers, "Range");
+    k->http.md5_recv_wanted = (def->flags & F_SINK) && !strcmp(k->method, "GET") && !cos_kvlist_get(&k->headers, "Range");
     for (size_t i = 0; i < k->query.count && k->http.md5_recv_wanted; i++) /* a processed body (ci-process, ...) is not the object */
         if (strcmp(k->query.items[i].name, "versionId") != 0 && !cos_starts_with_ci(k->query.items[i].name, "response-"))
             k->http.md5_recv_wanted = false;
@@ -988,7 +988,8 @@ static step_result call_finish(op_call *k)
     }
     if (crc_hdr && cos_parse_u64(crc_hdr, &crc) == 0) {
         bool upload = (k->def->flags & F_CRC_UP) && h->body != BODY_NONE;
-        bool full_download = (k->def->flags & F_SINK) && h->status == 200 && !k->http.head &&
+        /* only a GET's body is the object; a generic PUT's answer (a copy's XML) is not */
+        bool full_download = (k->def->flags & F_SINK) && h->status == 200 && !strcmp(k->method, "GET") &&
                              !cos_kvlist_get(&k->headers, "Range") && h->received > 0;
         uint64_t mine = upload ? h->crc_sent : h->crc_received;
         if ((upload || full_download) && mine != crc) {

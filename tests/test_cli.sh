@@ -12,7 +12,7 @@ check "subcommand help" bash -c "$COS cp --help | grep -q 'usage: cos cp'"
 $COS bogus >/dev/null 2>&1; check "unknown command exits 2" test $? -eq 2
 check "mb" $COS mb $B
 $COS mb $B >/dev/null 2>"$TEST_TMP/err"; rc=$?
-check "mb twice fails with the COS code" grep -q BucketAlreadyOwnedByYou "$TEST_TMP/err"
+check "mb twice fails with the COS code" grep -q BucketAlreadyExists "$TEST_TMP/err"
 check "error line carries the request id" grep -q "request id" "$TEST_TMP/err"
 check "mb twice exit code 1" test $rc -eq 1
 echo hello > "$TEST_TMP/a.txt"

@@ -53,7 +53,7 @@ function fetchSts(query) {
 
 (async () => {
   await t('putBucket', () => cos.putBucket(P));
-  await t('putBucket again: BucketAlreadyOwnedByYou', () => fails(cos.putBucket(P), 'BucketAlreadyOwnedByYou'));
+  await t('putBucket again: BucketAlreadyExists', () => fails(cos.putBucket(P), 'BucketAlreadyExists'));
   await t('headBucket', async () => eq((await cos.headBucket(P)).statusCode, 200));
   await t('getService lists the bucket', async () => {
     const r = await cos.getService({});
@@ -132,7 +132,13 @@ function fetchSts(query) {
     eq(r.Tags[0].Value, 'v');
     await cos.deleteObjectTagging({ ...P, Key: 'a/hello.txt' });
   });
-  await t('restoreObject', () => cos.restoreObject({ ...P, Key: 'a/hello.txt', RestoreRequest: { Days: 1, CASJobParameters: { Tier: 'Standard' } } }));
+  // COS restores only archived objects; a STANDARD one answers InvalidObjectState
+  await t('restoreObject', async () => {
+    await cos.putObject({ ...P, Key: 'a/cold.txt', Body: 'cold', StorageClass: 'ARCHIVE' });
+    const r = await cos.restoreObject({ ...P, Key: 'a/cold.txt', RestoreRequest: { Days: 1, CASJobParameters: { Tier: 'Standard' } } });
+    eq(r.statusCode, 202);
+    await cos.deleteObject({ ...P, Key: 'a/cold.txt' });
+  });
   await t('bucket cors + optionsObject', async () => {
     await cos.putBucketCors({ ...P, CORSRules: [{ AllowedOrigin: ['https://a.example'], AllowedMethod: ['GET', 'PUT'], AllowedHeader: ['*'], ExposeHeader: ['ETag'], MaxAgeSeconds: '60' }] });
     const r = await cos.getBucketCors(P);
@@ -293,10 +299,12 @@ function fetchSts(query) {
   });
   await t('deleteBucket non-empty: BucketNotEmpty', () => fails(cos.deleteBucket(P), 'BucketNotEmpty'));
   await t('deleteBucket after emptying', async () => {
+    // versioning is on (above): every version and delete marker must go
     for (;;) {
-      const r = await cos.getBucket({ ...P, MaxKeys: 1000 });
-      if (!r.Contents.length) break;
-      await cos.deleteMultipleObject({ ...P, Objects: r.Contents.map(c => ({ Key: c.Key })) });
+      const r = await cos.listObjectVersions({ ...P, MaxKeys: 1000 });
+      const all = [...(r.Versions || []), ...(r.DeleteMarkers || [])];
+      if (!all.length) break;
+      await cos.deleteMultipleObject({ ...P, Objects: all.map(c => ({ Key: c.Key, VersionId: c.VersionId })) });
     }
     await cos.deleteBucket(P);
     await fails(cos.headBucket(P));

@@ -1,0 +1,333 @@
+/*
+ * versioning.c — object versions as COS keeps them once a bucket's
+ * versioning is Enabled: every write makes a new version, a DELETE without
+ * versionId leaves a delete marker, older versions stay readable by
+ * versionId, and Suspended writes replace the single "null" version.
+ *
+ * An object's version id travels among its stored headers as the internal
+ * line x-cos-internal-version (never sent as such); an object without it
+ * is the "null" version. The store keeps the current version in `objects`
+ * and the others in `versions` (store.c).
+ */
+#define _GNU_SOURCE
+#include "versioning.h"
+#include "xml.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define VERSION_LINE "x-cos-internal-version:"
+
+vers_state versioning_state(req *r, const char *bucket)
+{
+    char *body = NULL;
+    size_t len = 0;
+    if (store_config_get(r->srv->st, bucket, "versioning", &body, &len) != 0) return VERS_OFF;
+    cos_versioning_configuration *v = NULL;
+    vers_state st = VERS_OFF;
+    if (cos_xml_parse(&cos_xs_versioning_configuration, body, len, (void **)&v, NULL) == 0 && v->status)
+        st = !strcmp(v->status, "Enabled") ? VERS_ENABLED : !strcmp(v->status, "Suspended") ? VERS_SUSPENDED : VERS_OFF;
+    cos_xml_free(&cos_xs_versioning_configuration, v);
+    free(body);
+    return st;
+}
+
+void version_of(const char *headers, char vid[64])
+{
+    const char *p = headers ? strstr(headers, VERSION_LINE) : NULL;
+    if (!p) {
+        snprintf(vid, 64, "null");
+        return;
+    }
+    p += strlen(VERSION_LINE);
+    while (*p == ' ') p++;
+    size_t n = strcspn(p, "\n");
+    snprintf(vid, 64, "%.*s", (int)(n < 63 ? n : 63), p);
+}
+
+static void new_version_id(char vid[64])
+{
+    /* time first, so ids of one key sort by age; then randomness */
+    unsigned char rnd[9];
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(rnd, 1, sizeof rnd, f) != sizeof rnd) memset(rnd, 0x5a, sizeof rnd);
+    if (f) fclose(f);
+    char b64[16];
+    cos_base64_encode(rnd, sizeof rnd, b64);
+    for (char *c = b64; *c; c++)
+        if (*c == '+' || *c == '/') *c = 'x';
+    snprintf(vid, 64, "MTg0NDUx%013lld%s", (long long)cos_now_ms(), b64);
+}
+
+char *versioning_before_write(req *r, const char *key, char vid[64])
+{
+    vid[0] = '\0';
+    vers_state st = versioning_state(r, r->bucket);
+    if (st == VERS_OFF) return cos_strdup("");
+    obj_meta cur;
+    bool have = store_object_get(r->srv->st, r->bucket, key, &cur) == 0;
+    char cur_vid[64] = "null";
+    if (have) {
+        version_of(cur.headers, cur_vid);
+        obj_meta_clear(&cur);
+    }
+    if (st == VERS_ENABLED) {
+        new_version_id(vid);
+        /* the current version stays, now non-current */
+        if (have) store_version_archive(r->srv->st, r->bucket, key, cur_vid);
+        return cos_sprintf(VERSION_LINE " %s\n", vid);
+    }
+    /* Suspended: the write is the "null" version, replacing any other null one */
+    snprintf(vid, 64, "null");
+    store_version_delete(r->srv->st, r->bucket, key, "null", NULL);
+    if (have && strcmp(cur_vid, "null") != 0) store_version_archive(r->srv->st, r->bucket, key, cur_vid);
+    return cos_strdup("");
+}
+
+int versioning_lookup(req *r, const char *bucket, const char *key, const char *version_id, obj_meta *out,
+                      bool *marker)
+{
+    *marker = false;
+    int rc = store_object_get(r->srv->st, bucket, key, out);
+    if (rc == 0) {
+        char vid[64];
+        version_of(out->headers, vid);
+        if (!version_id || !strcmp(vid, version_id)) return 0;
+        obj_meta_clear(out);
+    } else if (rc != -1) {
+        return rc; /* the store failed: not the same as absent */
+    }
+    if (!version_id) return -1;
+    return store_version_get(r->srv->st, bucket, key, version_id, out, marker);
+}
+
+int versioning_delete(req *r, const char *key, const char *version_id, char out_vid[64], bool *out_marker)
+{
+    *out_marker = false;
+    out_vid[0] = '\0';
+    store *st = r->srv->st;
+    if (version_id) {
+        snprintf(out_vid, 64, "%s", version_id);
+        obj_meta cur;
+        if (store_object_get(st, r->bucket, key, &cur) == 0) {
+            char vid[64];
+            version_of(cur.headers, vid);
+            obj_meta_clear(&cur);
+            if (!strcmp(vid, version_id)) {
+                /* the current version goes; the newest older one takes its place */
+                store_object_delete(st, r->bucket, key);
+                store_version_promote(st, r->bucket, key);
+                return 0;
+            }
+        }
+        int rc = store_version_delete(st, r->bucket, key, version_id, out_marker);
+        if (rc != 0) return rc;
+        /* a removed delete marker may uncover an older version */
+        obj_meta again;
+        if (store_object_get(st, r->bucket, key, &again) == 0) obj_meta_clear(&again);
+        else store_version_promote(st, r->bucket, key);
+        return 0;
+    }
+    vers_state vs = versioning_state(r, r->bucket);
+    if (vs == VERS_OFF) return store_object_delete(st, r->bucket, key); /* 0, -1 absent, or the store's error */
+    obj_meta cur;
+    bool have = store_object_get(st, r->bucket, key, &cur) == 0;
+    char cur_vid[64] = "null";
+    if (have) {
+        version_of(cur.headers, cur_vid);
+        obj_meta_clear(&cur);
+    }
+    if (vs == VERS_ENABLED) {
+        new_version_id(out_vid);
+        if (have) store_version_archive(st, r->bucket, key, cur_vid);
+    } else {
+        snprintf(out_vid, 64, "null");
+        store_version_delete(st, r->bucket, key, "null", NULL);
+        if (have && !strcmp(cur_vid, "null")) store_object_delete(st, r->bucket, key);
+        else if (have) store_version_archive(st, r->bucket, key, cur_vid);
+    }
+    *out_marker = true;
+    return store_version_marker(st, r->bucket, key, out_vid, cos_now_ms());
+}
+
+/* ---------------------------------------------------------------- ListObjectVersions */
+
+typedef struct ventry {
+    char *key, *vid;
+    bool marker, latest;
+    obj_meta m;
+} ventry;
+
+typedef struct vlist { ventry *e; size_t n, cap; } vlist;
+
+static ventry *vpush(vlist *l)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->e = realloc(l->e, l->cap * sizeof *l->e);
+    }
+    ventry *e = &l->e[l->n++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+static void copy_meta(obj_meta *dst, const obj_meta *src)
+{
+    *dst = *src;
+    dst->bucket = cos_strdup(src->bucket);
+    dst->key = cos_strdup(src->key);
+    dst->headers = cos_strdup(src->headers);
+    dst->storage_class = cos_strdup(src->storage_class);
+    dst->acl = cos_strdup(src->acl);
+    dst->tagging = cos_strdup(src->tagging);
+}
+
+static int add_current(void *ud, const obj_meta *m)
+{
+    vlist *l = ud;
+    ventry *e = vpush(l);
+    e->key = cos_strdup(m->key);
+    char vid[64];
+    version_of(m->headers, vid);
+    e->vid = cos_strdup(vid);
+    e->latest = true;
+    copy_meta(&e->m, m);
+    return 0;
+}
+
+static int add_version(void *ud, const obj_meta *m, const char *version_id, bool marker)
+{
+    vlist *l = ud;
+    ventry *e = vpush(l);
+    e->key = cos_strdup(m->key);
+    e->vid = cos_strdup(version_id);
+    e->marker = marker;
+    copy_meta(&e->m, m);
+    return 0;
+}
+
+static int vcmp(const void *a, const void *b)
+{
+    const ventry *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c) return c;
+    if (x->latest != y->latest) return x->latest ? -1 : 1;
+    return x->m.mtime_ms > y->m.mtime_ms ? -1 : x->m.mtime_ms < y->m.mtime_ms ? 1 : 0;
+}
+
+static int max_keys_of(req *r)
+{
+    const char *v = req_arg(r, "max-keys");
+    int64_t n;
+    if (!v || cos_parse_i64(v, &n) != 0 || n < 0) return 1000;
+    return n > 1000 ? 1000 : (int)n;
+}
+
+enum MHD_Result versioning_list(req *r)
+{
+    const char *enc = req_arg(r, "encoding-type");
+    if (enc && strcmp(enc, "url") != 0) return send_error(r, "InvalidArgument", "encoding-type must be url");
+    const char *prefix = req_arg(r, "prefix") ? req_arg(r, "prefix") : "";
+    const char *delim = req_arg(r, "delimiter");
+    if (delim && !*delim) delim = NULL;
+    const char *key_marker = req_arg(r, "key-marker") ? req_arg(r, "key-marker") : "";
+    const char *vid_marker = req_arg(r, "version-id-marker");
+    if (vid_marker && !*vid_marker) vid_marker = NULL;
+    int max = max_keys_of(r);
+    vlist l = { 0 };
+    store_object_scan(r->srv->st, r->bucket, prefix, NULL, add_current, &l);
+    store_versions_scan(r->srv->st, r->bucket, prefix, add_version, &l);
+    if (l.n) qsort(l.e, l.n, sizeof *l.e, vcmp);
+    /* a delete marker newest of its key (no current object) is the latest */
+    for (size_t i = 0; i < l.n; i++)
+        if (l.e[i].marker && (i == 0 || strcmp(l.e[i - 1].key, l.e[i].key) != 0)) l.e[i].latest = true;
+    size_t i = 0;
+    if (*key_marker) {
+        while (i < l.n && strcmp(l.e[i].key, key_marker) < 0) i++;
+        if (vid_marker) {
+            size_t j = i;
+            while (j < l.n && !strcmp(l.e[j].key, key_marker) && strcmp(l.e[j].vid, vid_marker) != 0) j++;
+            if (j < l.n && !strcmp(l.e[j].key, key_marker)) i = j + 1;
+            else while (i < l.n && !strcmp(l.e[i].key, key_marker)) i++;
+        } else {
+            while (i < l.n && !strcmp(l.e[i].key, key_marker)) i++;
+        }
+    }
+    cos_list_versions_result res = { 0 };
+    res.name = r->bucket;
+    res.encoding_type = enc ? (char *)"url" : NULL;
+    res.prefix = (char *)prefix;
+    res.key_marker = (char *)key_marker;
+    res.version_id_marker = (char *)(vid_marker ? vid_marker : "");
+    res.max_keys = max;
+    res.delimiter = (char *)delim;
+    res.versions = calloc(l.n + 1, sizeof *res.versions);
+    res.delete_markers = calloc(l.n + 1, sizeof *res.delete_markers);
+    res.common_prefixes = calloc(l.n + 1, sizeof *res.common_prefixes);
+    char (*dates)[32] = calloc(l.n + 1, 32);
+    char *owner_id = cos_sprintf("qcs::cam::uin/%s:uin/%s", r->srv->cfg.appid, r->srv->cfg.appid);
+    cos_owner owner = { owner_id, owner_id };
+    int answered = 0;
+    const char *last_key = NULL, *last_vid = NULL;
+    for (; i < l.n; i++) {
+        ventry *e = &l.e[i];
+        const char *rest = e->key + strlen(prefix);
+        const char *d = delim ? strstr(rest, delim) : NULL;
+        size_t plen = d ? (size_t)(d - e->key) + strlen(delim) : 0;
+        if (d && res.common_prefixes_count &&
+            strlen(res.common_prefixes[res.common_prefixes_count - 1].prefix) == plen &&
+            !strncmp(res.common_prefixes[res.common_prefixes_count - 1].prefix, e->key, plen)) {
+            last_key = e->key;
+            last_vid = e->vid;
+            continue;
+        }
+        if (answered >= max) {
+            res.is_truncated = true;
+            break;
+        }
+        answered++;
+        last_key = e->key;
+        last_vid = e->vid;
+        if (d) {
+            res.common_prefixes[res.common_prefixes_count++].prefix = cos_strndup(e->key, plen);
+            continue;
+        }
+        cos_object_version *v = e->marker ? &res.delete_markers[res.delete_markers_count++]
+                                          : &res.versions[res.versions_count++];
+        cos_iso8601_format(e->m.mtime_ms, dates[i]);
+        v->key = e->key;
+        v->version_id = e->vid;
+        v->is_latest = e->latest;
+        v->last_modified = dates[i];
+        v->owner = &owner;
+        if (!e->marker) {
+            v->etag = e->m.etag;
+            v->size = e->m.size;
+            v->storage_class = e->m.storage_class ? e->m.storage_class : (char *)"STANDARD";
+        }
+    }
+    if (res.is_truncated) {
+        res.next_key_marker = (char *)last_key;
+        res.next_version_id_marker = (char *)last_vid;
+    }
+    enum MHD_Result ret;
+    cos_buf b = COS_BUF_INIT;
+    cos_xml_build(&cos_xs_list_versions_result, &res, &b, true);
+    size_t len = b.len;
+    ret = send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, NULL);
+    for (size_t k = 0; k < res.common_prefixes_count; k++) free(res.common_prefixes[k].prefix);
+    for (size_t k = 0; k < l.n; k++) {
+        free(l.e[k].key);
+        free(l.e[k].vid);
+        obj_meta_clear(&l.e[k].m);
+    }
+    free(l.e);
+    free(res.versions);
+    free(res.delete_markers);
+    free(res.common_prefixes);
+    free(dates);
+    free(owner_id);
+    return ret;
+}
