@@ -50,8 +50,9 @@ for a in "${ARCHES[@]}"; do
   B=${CROSS_BUILD_PREFIX:-build-}$a
   large=OFF
   [ "$a" = armhf ] && [ "${CROSS_UNIT_ONLY:-0}" != 1 ] && [ "${CROSS_LARGE:-1}" = 1 ] && large=ON
+  srv=(); [ -n "$SERVER" ] && srv=(-DCOS_TEST_SERVER_BIN="$SERVER")
   cmake -S . -B "$B" -DCMAKE_TOOLCHAIN_FILE="$(toolchain "$a")" -DCOS_BUILD_SERVER=OFF \
-    -DCOS_TEST_SERVER_BIN="$SERVER" -DCOS_TEST_LARGE=$large >/dev/null
+    "${srv[@]}" -DCOS_TEST_LARGE=$large >/dev/null
   if [ "${CROSS_UNIT_ONLY:-0}" = 1 ]; then
     # only what the unit tests and the CLI need: CI's minutes matter
     cmake --build "$B" -j "$JOBS" --target cos cos_shared test_sign test_sigv4 test_hash test_xml test_util
