@@ -9,7 +9,8 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libexpat1-dev libsqlite3-dev
-      libmicrohttpd-dev libisal-dev nodejs npm openssl valgrind bc clang doxygen gnuplot-nox)
+      libmicrohttpd-dev libisal-dev nodejs npm openssl valgrind bc clang doxygen gnuplot-nox
+      chromium)  # chromium: tests/test_browser.sh drives it (playwright-core, no browser download)
 ensure=0
 [ "${1:-}" = "--ensure" ] && ensure=1
 # --sdk-suites: also what scripts/sdk-suites.sh needs to build and run the
@@ -46,4 +47,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}"
+fi
+# cos-server's web console ships the official browser SDK from its lockfile
+# (server/console/package-lock.json): cos-server --console serves it from there.
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -f "$HERE/server/console/node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js" ] ||
+   [ "$HERE/server/console/package-lock.json" -nt "$HERE/server/console/node_modules/.package-lock.json" ]; then
+  # not fatal: only `cos-server --console` needs it, and it says so when it is missing
+  (cd "$HERE/server/console" && npm ci --ignore-scripts --no-audit --no-fund --silent) ||
+    echo "install-deps.sh: npm ci in server/console failed; cos-server --console needs it" >&2
 fi

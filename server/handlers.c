@@ -1750,52 +1750,6 @@ static enum MHD_Result append_object(req *r)
     return send_response(r, 200, resp);
 }
 
-static enum MHD_Result options_object(req *r)
-{
-    const char *origin = req_header(r, "Origin"), *method = req_header(r, "Access-Control-Request-Method");
-    const char *hdrs = req_header(r, "Access-Control-Request-Headers");
-    if (!origin || !method) return send_error(r, "InvalidRequest", "Origin and Access-Control-Request-Method are required");
-    char *body = NULL;
-    size_t len = 0;
-    cos_cors_configuration *cfg = NULL;
-    if (store_config_get(r->srv->st, r->bucket, "cors", &body, &len) == 0)
-        cos_xml_parse(&cos_xs_cors_configuration, body, len, (void **)&cfg, NULL);
-    free(body);
-    const cos_cors_rule *hit = NULL;
-    for (size_t i = 0; cfg && i < cfg->rules_count && !hit; i++) {
-        const cos_cors_rule *ru = &cfg->rules[i];
-        bool o = false, m = false;
-        for (size_t k = 0; k < ru->allowed_origins_count; k++) {
-            const char *a = ru->allowed_origins[k];
-            const char *star = strchr(a, '*');
-            o |= !strcmp(a, "*") || !strcmp(a, origin) ||
-                 (star && !strncmp(a, origin, (size_t)(star - a)) &&
-                  strlen(origin) >= strlen(star + 1) && !strcmp(origin + strlen(origin) - strlen(star + 1), star + 1));
-        }
-        for (size_t k = 0; k < ru->allowed_methods_count; k++) m |= !strcasecmp(ru->allowed_methods[k], method);
-        if (o && m) hit = ru;
-    }
-    if (!hit) {
-        cos_xml_free(&cos_xs_cors_configuration, cfg);
-        return send_error(r, "AccessDenied", "CORSResponse: This CORS request is not allowed.");
-    }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
-    cos_buf b = COS_BUF_INIT;
-    for (size_t k = 0; k < hit->allowed_methods_count; k++) cos_buf_printf(&b, "%s%s", k ? "," : "", hit->allowed_methods[k]);
-    MHD_add_response_header(resp, "Access-Control-Allow-Methods", b.data ? b.data : method);
-    cos_buf_reset(&b);
-    if (hdrs) MHD_add_response_header(resp, "Access-Control-Allow-Headers", hdrs);
-    for (size_t k = 0; k < hit->expose_headers_count; k++) cos_buf_printf(&b, "%s%s", k ? "," : "", hit->expose_headers[k]);
-    if (b.data && *b.data) MHD_add_response_header(resp, "Access-Control-Expose-Headers", b.data);
-    char age[16];
-    snprintf(age, sizeof age, "%d", hit->max_age_seconds);
-    if (hit->max_age_seconds) MHD_add_response_header(resp, "Access-Control-Max-Age", age);
-    cos_buf_free(&b);
-    cos_xml_free(&cos_xs_cors_configuration, cfg);
-    return send_response(r, 200, resp);
-}
-
 static enum MHD_Result object_tagging(req *r)
 {
     obj_meta m;
@@ -2291,7 +2245,6 @@ static enum MHD_Result object_request(req *r, const char *sub)
     if (!strcmp(m, "GET")) return get_object(r, false);
     if (!strcmp(m, "HEAD")) return get_object(r, true);
     if (!strcmp(m, "DELETE")) return delete_object(r);
-    if (!strcmp(m, "OPTIONS")) return options_object(r);
     return send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
 }
 

@@ -86,32 +86,7 @@ static void add_common_headers(req *r, struct MHD_Response *resp)
 {
     if (!r->no_request_id) MHD_add_response_header(resp, "x-cos-request-id", r->request_id);
     MHD_add_response_header(resp, "Server", "tencent-cos");
-    const char *origin = req_header(r, "Origin");
-    if (origin && r->bucket) { /* CORS on simple requests when a rule allows the origin */
-        char *body = NULL;
-        size_t len = 0;
-        if (store_config_get(r->srv->st, r->bucket, "cors", &body, &len) == 0) {
-            cos_cors_configuration *cfg = NULL;
-            if (cos_xml_parse(&cos_xs_cors_configuration, body, len, (void **)&cfg, NULL) == 0) {
-                for (size_t i = 0; i < cfg->rules_count; i++) {
-                    bool ok = false;
-                    for (size_t k = 0; k < cfg->rules[i].allowed_origins_count; k++)
-                        ok |= strcmp(cfg->rules[i].allowed_origins[k], "*") == 0 ||
-                              strcmp(cfg->rules[i].allowed_origins[k], origin) == 0;
-                    if (!ok) continue;
-                    MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
-                    cos_buf ex = COS_BUF_INIT;
-                    for (size_t k = 0; k < cfg->rules[i].expose_headers_count; k++)
-                        cos_buf_printf(&ex, "%s%s", k ? "," : "", cfg->rules[i].expose_headers[k]);
-                    if (ex.data) MHD_add_response_header(resp, "Access-Control-Expose-Headers", ex.data);
-                    cos_buf_free(&ex);
-                    break;
-                }
-            }
-            cos_xml_free(&cos_xs_cors_configuration, cfg);
-            free(body);
-        }
-    }
+    cors_add_headers(r, resp);
 }
 
 enum MHD_Result send_response(req *r, int status, struct MHD_Response *resp)
@@ -369,10 +344,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     /* the whole request is here */
     if (r->too_large) return send_error(r, "EntityTooLarge", "request body too large");
     if (r->w.error) return send_error(r, "InternalError", "cannot store the body: %s", strerror(r->w.error));
-    if (strcmp(r->path, "/sts") == 0 && (!r->bucket || r->path_style)) return sts_endpoint(r);
+    /* a preflight to /sts is answered by the CORS rules and never issues a key */
+    if (cors_is_sts(r)) {
+        enum MHD_Result refused;
+        if (strcmp(method, "OPTIONS") == 0) return cors_preflight(r);
+        return cors_sts_check(r, &refused) == 0 ? sts_endpoint(r) : refused;
+    }
     if (strncmp(r->path, "/-/faults", 9) == 0) return fault_endpoint(r);
     enum MHD_Result ret;
     if (fault_apply(r, &ret)) return ret;
+    /* A preflight is no operation of the API and carries no signature: whatever
+       the URL names (the service, a bucket, an object, any sub-resource such as
+       ?uploads before ListMultipartUploads), the CORS rules answer it. */
+    if (strcmp(method, "OPTIONS") == 0) return cors_preflight(r);
     return handle_request(r);
 }
 
@@ -462,6 +446,13 @@ int server_start(server *srv, char **errmsg)
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : port;
+    if (c->console) {
+        int rc = console_start(srv, errmsg);
+        if (rc != 0) {
+            server_stop(srv);
+            return rc;
+        }
+    }
     return 0;
 }
 
@@ -469,6 +460,7 @@ void server_stop(server *srv)
 {
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
+    console_stop(srv); /* after the store's listener: its requests read the console's origins */
     if (srv->sts) sts_store_close(srv->sts);
     srv->sts = NULL;
     if (srv->st) store_close(srv->st);

@@ -23,6 +23,10 @@ typedef struct server_config {
     const char *tls_cert, *tls_key;
     bool sts, faults, quiet;
     bool no_fsync;             /* --no-fsync: survive kill -9, not power loss (benchmarks, scratch) */
+    bool sts_open;             /* --sts-open: /sts answers unsigned requests (local browser work) */
+    bool console;              /* --console: the web console on its own listener (console.c) */
+    const char *console_listen; /* default 127.0.0.1:(port+1), or :0 when the port is 0 */
+    const char *console_dir;   /* the console's files; default: the build's or the installed copy */
     int busy_timeout_ms;       /* --busy-timeout-ms: wait for a locked database; 0 = 10 s */
     unsigned threads;          /* worker threads; 0 = 16 */
     int restore_seconds;       /* --restore-seconds: every restore of an archived object takes this long */
@@ -223,6 +227,10 @@ struct server {
     size_t nfaults;
     int port;                /* the bound port, once started */
     char *tls_cert_pem, *tls_key_pem;
+    struct MHD_Daemon *console_daemon;
+    int console_port;        /* the console's bound port, once started */
+    char *console_dir;       /* resolved directory of the console's files */
+    char console_origins[3][96]; /* origins the console is served from (cors.c trusts them) */
 };
 
 /* The development keys used when none are given (documented in docs/cos-server.md). */
@@ -235,6 +243,15 @@ struct server {
  * server_stop undoes what was started; both leave no global state behind. */
 int server_start(server *srv, char **errmsg);
 void server_stop(server *srv);
+/* console.c: the web console's listener (with cfg.console); 0 or an exit code with *errmsg */
+int console_start(server *srv, char **errmsg);
+void console_stop(server *srv);
+bool console_origin(server *srv, const char *origin);
+/* cors.c */
+bool cors_is_sts(req *r);                                  /* the request is for /sts */
+enum MHD_Result cors_preflight(req *r);                    /* OPTIONS on a bucket, object or /sts */
+int cors_sts_check(req *r, enum MHD_Result *ret);          /* 0, or a browser may not have a key: refused */
+void cors_add_headers(req *r, struct MHD_Response *resp);  /* a real answer's Access-Control-* */
 /* faults.c */
 void fault_clear(server *s);
 

@@ -22,6 +22,9 @@ static void usage(void)
           "                  [--no-fsync]   (skip fsync: safe against kill -9, not power loss)\n"
           "                  [--busy-timeout-ms MS]   (wait for a locked database; default 10000)\n"
           "                  [--tls-cert FILE --tls-key FILE] [--quiet]\n"
+          "                  [--sts-open]   (/sts answers unsigned requests: local browser work only)\n"
+          "                  [--console [--console-listen 127.0.0.1:PORT] [--console-dir DIR]]\n"
+          "                                 (the web console; needs --sts-open)\n"
           "                  [--restore-seconds N]   (every archive restore takes N s; for tests)\n"
           "                  [--fault-bucket NAME|'*' [--fault-once]]   (keys name the answer: 500, 503r, shutdown, ...)\n"
           "Environment: COS_SERVER_ROOT, COS_SERVER_LISTEN, COS_SERVER_SECRET_ID, COS_SERVER_SECRET_KEY,\n"
@@ -56,6 +59,7 @@ int main(int argc, char **argv)
 #define OPT(name, field) if (strcmp(a, name) == 0 && v) { c->field = v; i++; continue; }
         OPT("--root", root) OPT("--listen", listen) OPT("--port-file", port_file) OPT("--secret-id", secret_id)
         OPT("--secret-key", secret_key) OPT("--appid", appid) OPT("--tls-cert", tls_cert) OPT("--tls-key", tls_key)
+        OPT("--console-listen", console_listen) OPT("--console-dir", console_dir)
         OPT("--fault-bucket", fault_bucket)
 #undef OPT
         if (strcmp(a, "--restore-seconds") == 0 && v) {
@@ -71,6 +75,8 @@ int main(int argc, char **argv)
             continue;
         }
         if (strcmp(a, "--sts") == 0) { c->sts = true; continue; }
+        if (strcmp(a, "--sts-open") == 0) { c->sts = c->sts_open = true; continue; }
+        if (strcmp(a, "--console") == 0) { c->console = true; continue; }
         if (strcmp(a, "--faults") == 0) { c->faults = true; continue; }
         if (strcmp(a, "--fault-once") == 0) { c->fault_once = true; continue; }
         if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
@@ -83,6 +89,13 @@ int main(int argc, char **argv)
     }
     if (!c->root) {
         usage();
+        return 2;
+    }
+    if (c->console_listen || c->console_dir) c->console = true;
+    if (c->console && !c->sts_open) {
+        /* the page asks /sts for its keys unsigned, as a Mini Program asks its backend: that has to be said */
+        fprintf(stderr, "cos-server: --console needs --sts-open (the console gets temporary keys from /sts "
+                        "without a signature; see docs/browser.md)\n");
         return 2;
     }
     bool dev = !c->secret_id || !c->secret_key;
@@ -100,7 +113,8 @@ int main(int argc, char **argv)
     printf("cos-server listening on %s://%s:%d, data in %s, appid %s\n", srv.tls_cert_pem ? "https" : "http", host,
            srv.port, c->root, c->appid);
     if (dev) printf("development keys: SecretId %s SecretKey %s\n", c->secret_id, c->secret_key);
-    if (c->sts) printf("temporary keys: http://%s:%d/sts\n", host, srv.port);
+    if (c->sts) printf("temporary keys: http://%s:%d/sts%s\n", host, srv.port, c->sts_open ? " (open: unsigned requests too)" : "");
+    if (srv.console_daemon) printf("console: %s/\n", srv.console_origins[0]);
     fflush(stdout);
     struct sigaction act;
     memset(&act, 0, sizeof act);
