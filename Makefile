@@ -59,3 +59,19 @@ deps:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# ---- other architectures and Debian packages (docs/platforms.md)
+# make cross-test   cross-build for arm64, armhf, s390x; tests under qemu-user
+# make deb          .debs of libcos1, libcos-dev, cos, cos-server in build/deb
+# make deb-test     install them in a scratch Debian root, start the service, use cos
+CROSS_ARCHES ?= arm64 armhf s390x
+.PHONY: cross-test deb deb-test
+
+cross-test:
+	bash scripts/cross-test.sh $(CROSS_ARCHES)
+
+deb:
+	bash scripts/build-deb.sh $(BUILD)/deb
+
+deb-test: deb
+	bash scripts/deb-test.sh $(BUILD)/deb

@@ -959,10 +959,9 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
             }
         }
         if (!copy) {
-            char disp[4300];
-            snprintf(disp, sizeof disp, "%s%s%s", src->kind == END_COS ? "cos://" : "",
-                     src->kind == END_COS ? src->u.bucket : "", src->kind == END_COS ? "/" : "");
-            strncat(disp, sname, sizeof disp - strlen(disp) - 1);
+            char disp[4200 + 128]; /* sname, and a bucket of at most 63 */
+            snprintf(disp, sizeof disp, "%s%.63s%s%s", src->kind == END_COS ? "cos://" : "",
+                     src->kind == END_COS ? src->u.bucket : "", src->kind == END_COS ? "/" : "", sname);
             cli_report_item("skip", disp, NULL, e->size, NULL, NULL);
             continue;
         }

@@ -206,6 +206,33 @@ static void test_pause_cancel(void)
     cos_error_free(err);
 }
 
+static cos_client *main_client(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    char cp[512];
+    snprintf(cp, sizeof cp, "%s/cp-main", g_dir);
+    cfg.checkpoint_dir = cp;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    if (cos_client_new(&c, &cfg, &err) != 0) CHECK_OK(-1, err);
+    return c;
+}
+
+/* fork() while no other thread is alive: g_c's workers are stopped first
+ * and the client made again in the parent. A child of a multi-threaded
+ * process may only make async-signal-safe calls (POSIX), and qemu-user,
+ * which runs these tests for other architectures (make cross-test), breaks
+ * on thread creation in such a child. */
+static pid_t fork_alone(void)
+{
+    cos_client_free(g_c);
+    g_c = NULL;
+    pid_t pid = fork();
+    if (pid != 0) g_c = main_client();
+    return pid;
+}
+
 static int g_hash_calls;
 static void on_hash(void *ud, const cos_progress *p)
 {
@@ -226,7 +253,7 @@ static void test_resume_after_kill(void)
     path(dst, "resume.out");
     path(cp, "checkpoints");
     test_write_lcg_file(src, 16 * MIB, 77);
-    pid_t pid = fork();
+    pid_t pid = fork_alone();
     if (pid == 0) { /* the child uploads and dies part-way */
         cos_config cfg;
         test_config(&cfg, &g_srv);
@@ -276,7 +303,7 @@ static void test_download_resume_after_kill(void)
 {
     char dst[512];
     path(dst, "dresume.out");
-    pid_t pid = fork();
+    pid_t pid = fork_alone();
     if (pid == 0) {
         cos_config cfg;
         test_config(&cfg, &g_srv);
@@ -466,13 +493,7 @@ int main(void)
         return 1;
     }
     g_dir = test_tmpdir("xfer");
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    char cp[512];
-    snprintf(cp, sizeof cp, "%s/cp-main", g_dir);
-    cfg.checkpoint_dir = cp;
-    cos_error *err = NULL;
-    if (cos_client_new(&g_c, &cfg, &err) != 0) return 1;
+    if (!(g_c = main_client())) return 1;
     test_put_bucket(g_c, BUCKET);
     RUN(test_upload_download);
     RUN(test_copy);

@@ -14,7 +14,9 @@
  * queue of UploadQueueSize tasks costs about half a KiB each (bench/, 7.).
  * Whoever runs a task drives its part requests itself: finishing a transfer
  * never needs a worker thread, so completion callbacks may run synchronous
- * transfers, wait on tasks or futures, or free the client.
+ * transfers, wait on tasks or futures, or free the client. A progress
+ * callback runs inside its task's slot: it may run synchronous transfers,
+ * but must not cos_task_wait() for a task still queued (docs/ownership.md).
  *
  * Part size and parallelism: where neither the call (chunk_size, parallel)
  * nor the client (ChunkSize, ChunkParallelLimit) sets them, a file of
