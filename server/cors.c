@@ -16,35 +16,14 @@
 #include <string.h>
 #include <strings.h>
 
-/* A star matches any run of characters, anywhere and any number of times:
- * AllowedOrigin "http://127.0.0.1:<star>" allows every port, AllowedHeader
- * "x-cos-meta-<star>" every metadata header. Case-insensitive, as hosts and
- * header names are. */
-static bool glob_match(const char *pat, const char *s)
-{
-    const char *star = NULL, *resume = NULL;
-    while (*s) {
-        if (*pat == '*') {
-            star = pat++;
-            resume = s;
-        } else if (tolower((unsigned char)*pat) == tolower((unsigned char)*s)) {
-            pat++;
-            s++;
-        } else if (star) {
-            pat = star + 1;
-            s = ++resume;
-        } else {
-            return false;
-        }
-    }
-    while (*pat == '*') pat++;
-    return !*pat;
-}
-
+/* Origins and headers match CORS rules by glob_match (policy.c): a star
+ * matches any run of characters, so AllowedOrigin "http://127.0.0.1:<star>"
+ * allows every port and AllowedHeader "x-cos-meta-<star>" every metadata
+ * header; case-insensitive, as hosts and header names are. */
 static const char *origin_pattern(const cos_cors_rule *ru, const char *origin)
 {
     for (size_t k = 0; k < ru->allowed_origins_count; k++)
-        if (ru->allowed_origins[k] && glob_match(ru->allowed_origins[k], origin)) return ru->allowed_origins[k];
+        if (ru->allowed_origins[k] && glob_match(ru->allowed_origins[k], origin, true)) return ru->allowed_origins[k];
     return NULL;
 }
 
@@ -69,7 +48,7 @@ static bool headers_allowed(const cos_cors_rule *ru, const char *list)
             char *name = cos_strndup(p, (size_t)(t - p));
             bool ok = false;
             for (size_t k = 0; k < ru->allowed_headers_count && !ok; k++)
-                ok = ru->allowed_headers[k] && glob_match(ru->allowed_headers[k], name);
+                ok = ru->allowed_headers[k] && glob_match(ru->allowed_headers[k], name, true);
             free(name);
             if (!ok) return false;
         }

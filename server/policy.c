@@ -10,6 +10,7 @@
 #include "json.h"
 
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -130,15 +131,16 @@ bool sts_policy_names_principals(const sts_policy *p)
 }
 
 /* Glob with '*' only, iterative (backtracking to the last star) so that a
- * hostile pattern like "*a*a*a*a*b" cannot make evaluation exponential. */
-static bool glob(const char *pat, const char *s)
+ * hostile pattern like "*a*a*a*a*b" cannot make evaluation exponential.
+ * Policies compare exactly; CORS (hosts, header names) ignores case. */
+bool glob_match(const char *pat, const char *s, bool ignore_case)
 {
     const char *star = NULL, *resume = NULL;
     while (*s) {
         if (*pat == '*') {
             star = pat++;
             resume = s;
-        } else if (*pat == *s) {
+        } else if (*pat == *s || (ignore_case && tolower((unsigned char)*pat) == tolower((unsigned char)*s))) {
             pat++;
             s++;
         } else if (star) {
@@ -158,7 +160,7 @@ static bool action_matches(const char *pat, const char *action)
     const char *a = action, *p = pat;
     if (!strncmp(a, "name/", 5)) a += 5; /* "cos:PutObject" also names it */
     if (!strncmp(p, "name/", 5)) p += 5;
-    return glob(p, a);
+    return glob_match(p, a, false);
 }
 
 /* The resource without its region: "qcs::cos::uid/..." from "qcs::cos:REGION:uid/...". */
@@ -174,9 +176,9 @@ static bool resource_matches(const char *pat, const char *res)
     if (!strncmp(res, "qcs::cos:", 9) && !strncmp(pat, "qcs::cos::", 10)) { /* an empty region means any region */
         char bare[2400];
         strip_region(res, bare, sizeof bare);
-        return glob(pat, bare);
+        return glob_match(pat, bare, false);
     }
-    return glob(pat, res);
+    return glob_match(pat, res, false);
 }
 
 /* Principals are compared whole: no substring, no pattern. "*" and COS's

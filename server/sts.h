@@ -73,4 +73,7 @@ typedef struct sts_key {
 } sts_key;
 const sts_key *sts_store_lookup(sts_store *s, const char *tmp_secret_id);
 
+/* '*'-only glob, linear in practice (policy.c); CORS matches ignoring case. */
+bool glob_match(const char *pat, const char *s, bool ignore_case);
+
 #endif
