@@ -9,31 +9,11 @@
 #include <string.h>
 #include "bench.h"
 
-typedef struct window {
-    pthread_mutex_t m;
-    pthread_cond_t cv;
-    int in_flight, failed;
-} window;
-
-static void on_done(void *ud, int rc, cos_result *res, cos_error *err)
-{
-    window *w = ud;
-    if (rc) fprintf(stderr, "failed: %s\n", cos_error_message(err));
-    cos_result_free(res);
-    cos_error_free(err);
-    pthread_mutex_lock(&w->m);
-    w->in_flight--;
-    if (rc) w->failed++;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->m);
-}
-
-
 /* Run `count` requests (op on key i), `limit` at a time; seconds taken, or -1. */
 static double run(cos_client *c, cos_op op, const char *bucket, const char *prefix, int count, int limit,
                   const void *body, size_t size)
 {
-    window w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+    bench_window w = BENCH_WINDOW_INIT;
     double t0 = bench_now();
     for (int i = 0; i < count; i++) {
         char key[64];
@@ -43,16 +23,10 @@ static double run(cos_client *c, cos_op op, const char *bucket, const char *pref
         r.key = key;
         r.body.data = body;
         r.body.size = size;
-        pthread_mutex_lock(&w.m);
-        while (w.in_flight >= limit) pthread_cond_wait(&w.cv, &w.m);
-        w.in_flight++;
-        pthread_mutex_unlock(&w.m);
-        if (cos_call_async(c, op, &r, on_done, &w) != 0) return -1;
+        bench_window_enter(&w, limit);
+        if (cos_call_async(c, op, &r, bench_window_done, &w) != 0) return -1;
     }
-    pthread_mutex_lock(&w.m);
-    while (w.in_flight > 0) pthread_cond_wait(&w.cv, &w.m);
-    pthread_mutex_unlock(&w.m);
-    return w.failed ? -1 : bench_now() - t0;
+    return bench_window_drain(&w) ? -1 : bench_now() - t0;
 }
 
 int main(int argc, char **argv)

@@ -20,28 +20,9 @@
 
 static void key_of(long i, char *out, size_t n) { snprintf(out, n, "k/d%02ld/%08ld", i % DIRS, i); }
 
-typedef struct window {
-    pthread_mutex_t m;
-    pthread_cond_t cv;
-    int in_flight, failed;
-} window;
-
-static void on_done(void *ud, int rc, cos_result *res, cos_error *err)
-{
-    window *w = ud;
-    if (rc) fprintf(stderr, "failed: %s\n", cos_error_message(err));
-    cos_result_free(res);
-    cos_error_free(err);
-    pthread_mutex_lock(&w->m);
-    w->in_flight--;
-    if (rc) w->failed++;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->m);
-}
-
 static int fill(cos_client *c, const char *bucket, long from, long to, int limit)
 {
-    window w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+    bench_window w = BENCH_WINDOW_INIT;
     double t0 = bench_now();
     for (long i = from; i < to && !w.failed; i++) {
         char key[64];
@@ -51,16 +32,10 @@ static int fill(cos_client *c, const char *bucket, long from, long to, int limit
         r.key = key;
         r.body.data = "";
         r.body.size = 0;
-        pthread_mutex_lock(&w.m);
-        while (w.in_flight >= limit) pthread_cond_wait(&w.cv, &w.m);
-        w.in_flight++;
-        pthread_mutex_unlock(&w.m);
-        if (cos_call_async(c, COS_OP_PUT_OBJECT, &r, on_done, &w) != 0) return 1;
+        bench_window_enter(&w, limit);
+        if (cos_call_async(c, COS_OP_PUT_OBJECT, &r, bench_window_done, &w) != 0) return 1;
     }
-    pthread_mutex_lock(&w.m);
-    while (w.in_flight > 0) pthread_cond_wait(&w.cv, &w.m);
-    pthread_mutex_unlock(&w.m);
-    if (w.failed) return 1;
+    if (bench_window_drain(&w)) return 1;
     printf("%.0f\n", (double)(to - from) / (bench_now() - t0));
     return 0;
 }
