@@ -25,7 +25,8 @@ OUT=${OUT:-$BUILD/bench}
 mkdir -p "$OUT"
 W=$(mktemp -d "${TMPDIR:-/tmp}/cos-bench-XXXXXX")
 SP= SP2=
-trap '[ -n "$SP" ] && kill $SP 2>/dev/null; [ -n "$SP2" ] && kill $SP2 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+# (|| true: under set -e a failed kill of a server already stopped would make the exit status 1)
+trap '[ -n "$SP" ] && kill $SP 2>/dev/null || true; [ -n "$SP2" ] && kill $SP2 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
 
 "$BUILD/cos-server" --root "$W/data" --listen 127.0.0.1:0 --port-file "$W/port" --quiet >/dev/null 2>&1 & SP=$!
 for _ in $(seq 1 200); do [ -s "$W/port" ] && break; sleep 0.05; done

@@ -11,12 +11,14 @@
 set -euo pipefail
 BUILD=${1:-build}
 MAXN=${BENCH_SCALE_KEYS:-1000000}
+if [ "$MAXN" -lt 1000 ]; then echo "scale: BENCH_SCALE_KEYS must be at least 1000 (one full page)" >&2; exit 2; fi
 INFLIGHT=${BENCH_SCALE_INFLIGHT:-32}
 OUT=${OUT:-$BUILD/bench}
 mkdir -p "$OUT"
 W=$(mktemp -d "${TMPDIR:-/tmp}/cos-scale-XXXXXX")
 SP=
-trap '[ -n "$SP" ] && kill $SP 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+# (|| true: under set -e a failed kill of a server already stopped would make the exit status 1)
+trap '[ -n "$SP" ] && kill $SP 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
 "$BUILD/cos-server" --root "$W/data" --listen 127.0.0.1:0 --port-file "$W/port" --quiet >/dev/null 2>&1 & SP=$!
 for _ in $(seq 1 200); do [ -s "$W/port" ] && break; sleep 0.05; done
 EP="127.0.0.1:$(cat "$W/port")"
