@@ -634,10 +634,16 @@ static int chosen_parallel(task *t, uint64_t size)
     return c->cfg.chunk_parallel_limit;
 }
 
-/* Cut [0,size) into parts, growing the part size until there are at most MaxPartNumber. */
+/* Cut [0,size) into parts, growing the part size until there are at most
+ * MaxPartNumber. S3 refuses (EntityTooSmall, at Complete) an upload whose
+ * parts but the last are under 5 MiB, so in SigV4 mode uploads and copies
+ * use at least 5 MiB parts whatever was configured. */
+#define S3_MIN_PART (5 * MIB)
 static void make_parts(task *t, uint64_t size, uint64_t chunk)
 {
     int maxn = t->mgr->c->cfg.max_part_number;
+    if (t->mgr->c->cfg.signer == COS_SIGNER_SIGV4 && t->kind != COS_TASK_DOWNLOAD && chunk < S3_MIN_PART)
+        chunk = S3_MIN_PART;
     while (chunk * (uint64_t)maxn < size) chunk *= 2;
     size_t n = size ? (size_t)((size + chunk - 1) / chunk) : 1;
     if (t->parts) { /* a restart in this process: the same cut keeps what is done */
