@@ -218,7 +218,57 @@ static void test_upload_default_options(void)
     p.file_path = back;
     CHECK_OK(cos_download_file(c, &p, &tr, &err), err);
     cos_transfer_result_free(tr);
+    tr = NULL;
     CHECK(test_files_equal(src, back) == 0);
+
+    /* a simple uploadFile (under SliceSize) keeps its metadata and ACL */
+    char tiny[600];
+    snprintf(tiny, sizeof tiny, "%s/tiny.txt", g_dir);
+    CHECK(test_write_lcg_file(tiny, 1000, 17) == 0);
+    cos_kv meta[] = { { "origin", "uploadFile" } };
+    cos_transfer_params tp = COS_TRANSFER_PARAMS_INIT;
+    tp.bucket = BUCKET;
+    tp.key = "small/tiny.txt";
+    tp.file_path = tiny;
+    tp.meta = meta;
+    tp.meta_count = 1;
+    CHECK_OK(cos_upload_file(c, &tp, &tr, &err), err);
+    if (tr) CHECK(!tr->multipart);
+    cos_transfer_result_free(tr);
+    tr = NULL;
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = BUCKET;
+    h.key = "small/tiny.txt";
+    cos_result *res = NULL;
+    CHECK_OK(cos_head_object(c, &h, &res, &err), err);
+    const char *v = find_header(res, "x-amz-meta-origin");
+    CHECK(v && strcmp(v, "uploadFile") == 0);
+    CHECK(res && res->content_length == 1000);
+    cos_result_free(res);
+
+    /* sliceCopyFile takes S3's "/bucket/key"; under CopySliceSize (10 MiB)
+       it is one CopyObject (s3rver has no UploadPartCopy) */
+    char small[600], small_back[600];
+    snprintf(small, sizeof small, "%s/three.bin", g_dir);
+    snprintf(small_back, sizeof small_back, "%s/three.back", g_dir);
+    CHECK(test_write_lcg_file(small, 3u * 1048576 + 7, 13) == 0);
+    p.key = "big/three.bin";
+    p.file_path = small;
+    CHECK_OK(cos_upload_file(c, &p, &tr, &err), err);
+    cos_transfer_result_free(tr);
+    tr = NULL;
+    cos_transfer_params cp = COS_TRANSFER_PARAMS_INIT;
+    cp.bucket = BUCKET;
+    cp.key = "big/three-copy.bin";
+    cp.copy_source = "/" BUCKET "/big/three.bin";
+    CHECK_OK(cos_slice_copy_file(c, &cp, &tr, &err), err);
+    cos_transfer_result_free(tr);
+    tr = NULL;
+    p.key = "big/three-copy.bin";
+    p.file_path = small_back;
+    CHECK_OK(cos_download_file(c, &p, &tr, &err), err);
+    cos_transfer_result_free(tr);
+    CHECK(test_files_equal(small, small_back) == 0);
     cos_client_free(c);
 }
 

@@ -178,7 +178,8 @@ typedef struct cos_config {
                                        and start over if retried (their parts stay on the server until
                                        aborted or expired by a lifecycle rule); 0 = 50 */
     bool upload_check_content_md5;/**< send Content-MD5 with every upload (UploadCheckContentMd5) */
-    cos_simple_upload_method simple_upload_method; /**< SimpleUploadMethod; default post */
+    cos_simple_upload_method simple_upload_method; /**< SimpleUploadMethod; default post (always put with
+                                                        COS_SIGNER_SIGV4: S3 signs POST uploads by policy) */
     bool no_key_simplify_check;   /**< allow getObject keys that resolve to "/" or above it
                                        (ObjectKeySimplifyCheck: false); off = refused */
     const char *checkpoint_dir;   /**< where resumable transfers keep checkpoints; NULL = ~/.cache/cos-c */

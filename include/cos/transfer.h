@@ -108,7 +108,7 @@ typedef struct cos_transfer_params {
     const char *region;           /**< region, NULL = client's */
     const char *key;              /**< object key */
     const char *file_path;        /**< local file: source of uploads, destination of downloads */
-    const char *copy_source;      /**< sliceCopyFile: "bucket-appid.cos.region.myqcloud.com/key" */
+    const char *copy_source;      /**< sliceCopyFile: "bucket-appid.cos.region.myqcloud.com/key"; with SigV4 also "/bucket/key" */
     const char *version_id;       /**< downloadFile: a version to fetch */
 
     /* object headers (uploads and copies) */
