@@ -2280,6 +2280,29 @@ static bool has_response_override(req *r)
     return found;
 }
 
+/* Whether a request is in S3's dialect (an AWS signature, in the header or
+ * the query, or x-amz-* headers). cos-server does not speak it yet (#19):
+ * ignoring x-amz-copy-source would turn a copy into an empty PUT that
+ * truncates the destination, so such a request changes nothing. */
+static enum MHD_Result find_amz_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (!cos_starts_with_ci(key, "x-amz-")) return MHD_YES;
+    *(bool *)cls = true;
+    return MHD_NO;
+}
+
+static bool s3_dialect(req *r)
+{
+    const char *auth = req_header(r, "Authorization");
+    if (auth && (cos_starts_with_ci(auth, "AWS ") || cos_starts_with_ci(auth, "AWS4-"))) return true;
+    if (req_arg(r, "X-Amz-Algorithm") || req_arg(r, "X-Amz-Signature") || req_arg(r, "AWSAccessKeyId")) return true;
+    bool found = false;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, find_amz_header, &found);
+    return found;
+}
+
 /* A region's (and a bucket's) name is letters, digits and '-' (it becomes
  * part of a policy resource, where ':' or '/' would change what it names). */
 static bool region_name_ok(const char *s)
@@ -2307,6 +2330,9 @@ enum MHD_Result handle_request(req *r)
         return send_error(r, "InvalidURI", "The key is not a valid object name: it is made only of '/' and '.' "
                                            "segments (COS reads such a path as the bucket), or it has a control "
                                            "character no XML listing could carry.");
+    if (s3_dialect(r))
+        return send_error(r, "NotImplemented", "cos-server does not speak S3's dialect yet (AWS signatures, x-amz-* "
+                                               "headers); nothing was changed. Use COS's signature and x-cos-* headers.");
     if (authenticate(r, &ret) != 0) return ret;
     const char *unimplemented = NULL;
     const op_def *op = route_request(r, &unimplemented);

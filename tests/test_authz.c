@@ -809,6 +809,26 @@ static void test_unimplemented_subresources_change_nothing(void)
     EXPECT(sub(&OWNER, "GET", SHARED, "/", "intelligenttiering", NULL), 501, "NotImplemented");
 }
 
+/* S3's dialect is not spoken yet: an x-amz-copy-source that were ignored
+ * would make an anonymous writer's copy an empty PUT over the destination. */
+static void test_s3_dialect_changes_nothing(void)
+{
+    EXPECT(simple(&OWNER, "PUT", PUBRW, "/keep.txt", "precious bytes"), 200, NULL);
+    cos_kv h[] = { { "x-amz-copy-source", "/" PUBRW "/keep.txt" }, { "x-amz-metadata-directive", "REPLACE" } };
+    call c = { "PUT", PUBRW, "/keep.txt", "/keep.txt", ANON, NULL, 0, h, 2, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&c), 501, "NotImplemented");
+    call v4 = { "PUT", PUBRW, "/keep.txt", "/keep.txt", ANON, NULL, 0, NULL, 0,
+                "Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261127/us-east-1/s3/aws4_request, "
+                "SignedHeaders=host, Signature=00\r\n", NULL, 0, NULL };
+    EXPECT(do_call(&v4), 501, "NotImplemented");
+    call pre = { "PUT", PUBRW, "/keep.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00", "/keep.txt", ANON,
+                 NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&pre), 501, "NotImplemented");
+    char *body = owner_get(PUBRW, "/keep.txt");
+    CHECK_STR(body ? body : "", "precious bytes");
+    free(body);
+}
+
 /* ---------------------------------------------------------------- setup */
 
 int main(void)
@@ -857,6 +877,7 @@ int main(void)
     RUN(test_service_files_and_log);
     RUN(test_sign_parameter_and_acl_grants);
     RUN(test_unimplemented_subresources_change_nothing);
+    RUN(test_s3_dialect_changes_nothing);
     RUN(test_connection_flood);
     creds_free(&g_ukey);
     test_server_stop(&g_srv, false);
