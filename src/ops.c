@@ -717,7 +717,7 @@ static int call_sign(op_call *k, cos_error **err)
         }
         for (size_t i = 0; i < k->headers.count; i++) {
             const char *name = k->headers.items[i].name;
-            k->http.form[n].name = cos_streq_ci(name, "x-cos-acl") ? cos_strdup("acl") : cos_strdup(name);
+            k->http.form[n].name = cos_streq_ci(name, "x-cos-acl") || cos_streq_ci(name, "x-amz-acl") ? cos_strdup("acl") : cos_strdup(name);
             k->http.form[n++].value = cos_strdup(k->headers.items[i].value);
         }
         k->http.form_count = n;
