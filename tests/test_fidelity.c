@@ -1050,13 +1050,7 @@ int main(void)
         printf("0 passed, 1 failed\n");
         return 1;
     }
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    cos_error *err = NULL;
-    if (cos_client_new(&g_c, &cfg, &err) != 0) {
-        fprintf(stderr, "client: %s\n", cos_error_message(err));
-        return 1;
-    }
+    g_c = test_client(&g_srv);
     test_put_bucket(g_c, BUCKET);
     RUN(test_list_uploads_paging);
     RUN(test_part_copy_empty_range);

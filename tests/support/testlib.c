@@ -283,6 +283,20 @@ void test_config(cos_config *cfg, const test_server *s)
     cfg->connect_to = s->endpoint;
 }
 
+cos_client *test_client(const test_server *s)
+{
+    cos_config cfg;
+    test_config(&cfg, s);
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    if (cos_client_new(&c, &cfg, &err) != 0) {
+        fprintf(stderr, "client: %s\n", cos_error_message(err));
+        printf("0 passed, 1 failed\n");
+        exit(1);
+    }
+    return c;
+}
+
 void cos_sleep_ms_for_tests(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

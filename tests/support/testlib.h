@@ -76,6 +76,10 @@ void test_server_kill(test_server *s);
  * virtual-hosted names connected to 127.0.0.1:PORT. */
 void test_config(cos_config *cfg, const test_server *s);
 
+/* A client made from test_config(s); on failure the reason is printed and
+ * the test exits as failed. */
+cos_client *test_client(const test_server *s);
+
 /* Create a bucket with client c / with a client for server s; test_fail on error. */
 void test_put_bucket(cos_client *c, const char *bucket);
 void test_put_bucket_on(const test_server *s, const char *bucket);
