@@ -350,7 +350,7 @@ static int cmd_stat(cos_client *c, const cli_opts *o)
         printf(",\"meta\":{");
         int n = 0;
         for (size_t i = 0; i < res->header_count; i++)
-            if (!strncasecmp(res->headers[i].name, "x-cos-meta-", 11)) {
+            if (!strncasecmp(res->headers[i].name, "x-cos-meta-", 11) || !strncasecmp(res->headers[i].name, "x-amz-meta-", 11)) {
                 printf("%s", n++ ? "," : "");
                 json_str(res->headers[i].name + 11);
                 putchar(':');
@@ -365,7 +365,7 @@ static int cmd_stat(cos_client *c, const cli_opts *o)
         if (cc) printf("Cache-Control: %s\n", cc);
         if (sse) printf("Encryption:    %s\n", sse);
         for (size_t i = 0; i < res->header_count; i++)
-            if (!strncasecmp(res->headers[i].name, "x-cos-meta-", 11))
+            if (!strncasecmp(res->headers[i].name, "x-cos-meta-", 11) || !strncasecmp(res->headers[i].name, "x-amz-meta-", 11))
                 printf("Meta %s: %s\n", res->headers[i].name + 11, res->headers[i].value);
     }
     cos_result_free(res);

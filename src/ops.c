@@ -68,6 +68,64 @@ static const param_def PARAMS[] = {
 };
 #undef P
 
+/* ------------------------------------------------------------------ the S3 dialect of headers */
+
+/* In SigV4 mode (S3-compatible stores) every x-cos-* request header goes out
+ * under its S3 name: an S3 store ignores x-cos-* silently, so a copy would
+ * become an empty PUT and metadata or an ACL would vanish. Names are matched
+ * case-insensitively; a prefix entry (trailing '*') keeps what follows it.
+ * Order matters: the first match wins. */
+static const struct { const char *cos, *s3; } S3_HEADERS[] = {
+    { "x-cos-server-side-encryption-cos-kms-key-id", "x-amz-server-side-encryption-aws-kms-key-id" },
+    { "x-cos-meta-*", "x-amz-meta-" },
+    { "x-cos-copy-source*", "x-amz-copy-source" }, /* -range, -if-*, -server-side-encryption-customer-* */
+    { "x-cos-server-side-encryption*", "x-amz-server-side-encryption" },
+    { "x-cos-grant-*", "x-amz-grant-" },
+    { "x-cos-acl", "x-amz-acl" },
+    { "x-cos-metadata-directive", "x-amz-metadata-directive" },
+    { "x-cos-storage-class", "x-amz-storage-class" },
+    { "x-cos-tagging", "x-amz-tagging" },
+    { "x-cos-tagging-directive", "x-amz-tagging-directive" },
+    { "x-cos-security-token", "x-amz-security-token" },
+    { "x-cos-website-redirect-location", "x-amz-website-redirect-location" },
+    { "x-cos-mfa", "x-amz-mfa" },
+    { "x-cos-request-payer", "x-amz-request-payer" },
+    { "x-cos-expected-bucket-owner", "x-amz-expected-bucket-owner" },
+};
+
+/* The S3 name of an x-cos-* header (malloc'd), NULL when S3 has none. */
+static char *s3_header_name(const char *name)
+{
+    for (size_t i = 0; i < COS_ARRAY_LEN(S3_HEADERS); i++) {
+        const char *cos = S3_HEADERS[i].cos;
+        size_t n = strlen(cos);
+        if (cos[n - 1] == '*') {
+            if (strncasecmp(name, cos, n - 1) == 0) return cos_sprintf("%s%s", S3_HEADERS[i].s3, name + n - 1);
+        } else if (strcasecmp(name, cos) == 0) {
+            return cos_strdup(S3_HEADERS[i].s3);
+        }
+    }
+    return NULL;
+}
+
+/* Rename every x-cos-* header of l to its S3 name; one S3 does not have
+ * (a COS-only feature) fails the call before anything is sent. */
+static int s3_dialect_headers(cos_kvlist *l, const char *op, cos_error **err)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        char *name = (char *)l->items[i].name;
+        if (!cos_starts_with_ci(name, "x-cos-")) continue;
+        char *s3 = s3_header_name(name);
+        if (!s3)
+            return cos_err_invalid(err, "headers",
+                                   "%s: header %s is COS-only and has no S3 equivalent (signer is SigV4); not sent",
+                                   op, name);
+        free(name);
+        l->items[i].name = s3;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ the table */
 
 enum { SC_SERVICE, SC_BUCKET, SC_OBJECT, SC_ANY };
@@ -538,6 +596,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
             k->http.wr_ud = req->sink.write_user_data;
         }
     }
+    if (c->cfg.signer == COS_SIGNER_SIGV4 && (rc = s3_dialect_headers(&k->headers, OP_NAMES[op], err))) goto fail;
     *out = k;
     return 0;
 nomem:
@@ -572,6 +631,8 @@ static int call_sign(op_call *k, cos_error **err)
     cos_kvlist_free(&k->http.headers);
     for (size_t i = 0; i < k->headers.count; i++)
         cos_kvlist_add(&k->http.headers, k->headers.items[i].name, k->headers.items[i].value);
+    /* before_send may have added x-cos-* names */
+    if (c->cfg.signer == COS_SIGNER_SIGV4 && s3_dialect_headers(&k->http.headers, OP_NAMES[k->op], err)) return COS_ERR_INVALID_ARG;
     /* Host as the URL has it, so the signature covers what is sent */
     const char *h = strstr(k->http.url, "://");
     h = h ? h + 3 : k->http.url;
@@ -656,7 +717,7 @@ static int call_sign(op_call *k, cos_error **err)
         }
         for (size_t i = 0; i < k->headers.count; i++) {
             const char *name = k->headers.items[i].name;
-            k->http.form[n].name = cos_streq_ci(name, "x-cos-acl") ? cos_strdup("acl") : cos_strdup(name);
+            k->http.form[n].name = cos_streq_ci(name, "x-cos-acl") || cos_streq_ci(name, "x-amz-acl") ? cos_strdup("acl") : cos_strdup(name);
             k->http.form[n++].value = cos_strdup(k->headers.items[i].value);
         }
         k->http.form_count = n;
@@ -669,6 +730,13 @@ static int call_sign(op_call *k, cos_error **err)
     free(host);
     cred_clear(&cr);
     return rc;
+}
+
+/* COS answers with x-cos-request-id, S3-compatible stores with x-amz-request-id */
+static const char *resp_request_id(const cos_http *h)
+{
+    const char *id = cos_kvlist_get(&h->resp_headers, "x-cos-request-id");
+    return id ? id : cos_kvlist_get(&h->resp_headers, "x-amz-request-id");
 }
 
 typedef enum { STEP_DONE, STEP_RETRY } step_result;
@@ -717,7 +785,7 @@ static cos_error *server_error(op_call *k)
         e->message = cos_sprintf("HTTP %ld from %s %s with no COS error body", h->status, k->method, k->def->cam);
     }
     if (!e->message) e->message = cos_strdup(e->code ? e->code : "server error");
-    if (!e->request_id) e->request_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-cos-request-id"));
+    if (!e->request_id) e->request_id = cos_strdup(resp_request_id(h));
     if (!e->code) {
         const char *c = h->status == 404 ? (k->key ? "NoSuchKey" : "NoSuchBucket") : h->status == 403 ? "AccessDenied"
                         : h->status == 409 ? "Conflict" : h->status == 412 ? "PreconditionFailed" : NULL;
@@ -768,8 +836,10 @@ static int build_result(op_call *k)
     h->resp_headers.items = NULL;
     h->resp_headers.count = h->resp_headers.cap = 0;
     r->request_id = cos_kv_find(r->headers, r->header_count, "x-cos-request-id");
+    if (!r->request_id) r->request_id = cos_kv_find(r->headers, r->header_count, "x-amz-request-id");
     r->etag = cos_kv_find(r->headers, r->header_count, "ETag");
     r->version_id = cos_kv_find(r->headers, r->header_count, "x-cos-version-id");
+    if (!r->version_id) r->version_id = cos_kv_find(r->headers, r->header_count, "x-amz-version-id");
     r->location = cos_kv_find(r->headers, r->header_count, "Location");
     if (!r->location && h->status < 300 && k->key &&
         (k->op == COS_OP_PUT_OBJECT || k->op == COS_OP_POST_OBJECT || k->op == COS_OP_APPEND_OBJECT ||
@@ -828,7 +898,7 @@ static cos_error *check_md5(op_call *k)
         e->message = cos_sprintf("MD5 mismatch on %s %s (no CRC-64 in the answer): %s %s, the ETag says %s", k->method,
                                  k->def->cam, upload ? "sent" : "received", hex, etag ? etag : "(none)");
         e->http_status = (int)h->status;
-        e->request_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-cos-request-id"));
+        e->request_id = cos_strdup(resp_request_id(h));
     }
     return e;
 }
@@ -902,7 +972,7 @@ static step_result call_finish(op_call *k)
                                                 k->method, k->def->cam,
                                                 (unsigned)(h->mem_cap >> 20));
             e->http_status = (int)h->status;
-            e->request_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-cos-request-id"));
+            e->request_id = cos_strdup(resp_request_id(h));
         }
         if (err_body && h->status >= 500 && can_retry(k)) {
             cos_error_free(e);
@@ -999,7 +1069,7 @@ static step_result call_finish(op_call *k)
                 e->message = cos_sprintf("CRC-64 mismatch on %s %s: computed %llu, server says %llu", k->method,
                                          k->def->cam, (unsigned long long)mine, (unsigned long long)crc);
                 e->http_status = (int)h->status;
-                e->request_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-cos-request-id"));
+                e->request_id = cos_strdup(resp_request_id(h));
             }
             if (can_retry(k) && upload) { /* corrupted on the way: send again */
                 cos_error_free(e);

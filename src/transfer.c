@@ -634,10 +634,16 @@ static int chosen_parallel(task *t, uint64_t size)
     return c->cfg.chunk_parallel_limit;
 }
 
-/* Cut [0,size) into parts, growing the part size until there are at most MaxPartNumber. */
+/* Cut [0,size) into parts, growing the part size until there are at most
+ * MaxPartNumber. S3 refuses (EntityTooSmall, at Complete) an upload whose
+ * parts but the last are under 5 MiB, so in SigV4 mode uploads and copies
+ * use at least 5 MiB parts whatever was configured. */
+#define S3_MIN_PART (5 * MIB)
 static void make_parts(task *t, uint64_t size, uint64_t chunk)
 {
     int maxn = t->mgr->c->cfg.max_part_number;
+    if (t->mgr->c->cfg.signer == COS_SIGNER_SIGV4 && t->kind != COS_TASK_DOWNLOAD && chunk < S3_MIN_PART)
+        chunk = S3_MIN_PART;
     while (chunk * (uint64_t)maxn < size) chunk *= 2;
     size_t n = size ? (size_t)((size + chunk - 1) / chunk) : 1;
     if (t->parts) { /* a restart in this process: the same cut keeps what is done */
@@ -822,7 +828,10 @@ static void run_upload(task *t)
         apply_object_headers(t, &r);
         cos_result *res = NULL;
         cos_error *err = NULL;
-        cos_op op = c->cfg.simple_upload_method == COS_SIMPLE_UPLOAD_PUT ? COS_OP_PUT_OBJECT : COS_OP_POST_OBJECT;
+        /* S3's POST upload is signed by a policy document, not by a request
+           signature: in SigV4 mode simple uploads are PUTs */
+        cos_op op = c->cfg.simple_upload_method == COS_SIMPLE_UPLOAD_PUT || c->cfg.signer == COS_SIGNER_SIGV4
+                        ? COS_OP_PUT_OBJECT : COS_OP_POST_OBJECT;
         int rc = call_sync_cancelable(c, op, &r, &t->abort_io, &res, &err);
         if (rc == COS_ERR_CANCELED && t->pause_req && !t->cancel_req) { /* paused: sent again on restart */
             cos_error_free(err);
@@ -1102,16 +1111,36 @@ static int parse_source(const char *src, char **bucket, char **region, char **ke
     return *key ? 0 : -1;
 }
 
+/* S3's x-amz-copy-source form, "[/]bucket/key" (key URL-encoded), in the
+ * client's region (SigV4 mode). */
+static int parse_s3_source(const char *src, const char *region, char **bucket, char **reg, char **key)
+{
+    free(*bucket);
+    free(*reg);
+    free(*key);
+    *bucket = *reg = *key = NULL;
+    if (*src == '/') src++;
+    const char *slash = strchr(src, '/');
+    if (!slash || slash == src || !slash[1] || cos_str_empty(region)) return -1;
+    *bucket = cos_strndup(src, (size_t)(slash - src));
+    *reg = cos_strdup(region);
+    *key = cos_uri_decode(slash + 1, strlen(slash + 1));
+    return *bucket && *reg && *key ? 0 : -1;
+}
+
 static void run_copy(task *t)
 {
     cos_client *c = t->mgr->c;
     set_state(t, COS_TASK_CHECKING);
     char *sb = NULL, *sr = NULL, *sk = NULL;
-    if (!t->copy_source || parse_source(t->copy_source, &sb, &sr, &sk) != 0) {
+    bool s3 = c->cfg.signer == COS_SIGNER_SIGV4;
+    if (!t->copy_source || (parse_source(t->copy_source, &sb, &sr, &sk) != 0 &&
+                            (!s3 || parse_s3_source(t->copy_source, c->cfg.region, &sb, &sr, &sk) != 0))) {
         free(sb);
         free(sr);
         free(sk);
-        fail(t, COS_ERR_INVALID_ARG, cos_error_new(COS_ERR_INVALID_ARG, "copy_source must look like BUCKET-APPID.cos.REGION.myqcloud.com/KEY"));
+        fail(t, COS_ERR_INVALID_ARG, cos_error_new(COS_ERR_INVALID_ARG, s3 ? "copy_source must look like BUCKET-APPID.cos.REGION.myqcloud.com/KEY or /BUCKET/KEY"
+                                                       : "copy_source must look like BUCKET-APPID.cos.REGION.myqcloud.com/KEY"));
         return;
     }
     cos_request h = COS_REQUEST_INIT;

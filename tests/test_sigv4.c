@@ -1,9 +1,17 @@
-/* test_sigv4.c — AWS Signature V4 (S3 mode) against the AWS SDK's own signer (tests/data/sigv4.json). */
+/* test_sigv4.c — AWS Signature V4 (S3 mode) against the AWS SDK's own signer
+ * (tests/data/sigv4.json), and the S3 names of the headers libcos sends in
+ * that mode, seen by a loopback listener that records each request. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "json.h"
 #include "signer.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static void test_sigv4_vectors(void)
 {
@@ -67,8 +75,204 @@ static void test_sigv4_vectors(void)
     cos_json_free(j);
 }
 
+/* A loopback listener that answers every request 200 with an empty body and
+ * keeps the header block of the last one. */
+static struct {
+    int fd, port, requests;
+    char last[16384];
+    pthread_mutex_t m;
+} g_cap = { .m = PTHREAD_MUTEX_INITIALIZER };
+
+static void *capture_conn(void *arg)
+{
+    int c = (int)(intptr_t)arg;
+    {
+        for (;;) { /* keep-alive: one request after another on this connection */
+            char buf[16384];
+            size_t n = 0;
+            while (n < sizeof buf - 1) {
+                ssize_t r = read(c, buf + n, sizeof buf - 1 - n);
+                if (r <= 0) break;
+                n += (size_t)r;
+                buf[n] = 0;
+                if (strstr(buf, "\r\n\r\n")) break;
+            }
+            if (!strstr(buf, "\r\n\r\n") || n == 0) break;
+            buf[n] = 0;
+            /* bodies here are small and sent with the headers or right after them */
+            const char *cl = strcasestr(buf, "\r\ncontent-length:");
+            size_t want = cl ? (size_t)strtoul(cl + 17, NULL, 10) : 0;
+            size_t have = n - (size_t)(strstr(buf, "\r\n\r\n") + 4 - buf);
+            char sink[4096];
+            if (strcasestr(buf, "\r\ntransfer-encoding: chunked")) { /* libcos's empty bodies: "0\r\n\r\n" */
+                size_t got = have;
+                const char *tail = strstr(buf, "\r\n\r\n") + 4;
+                while (!strstr(tail, "0\r\n\r\n") && got < 5) {
+                    ssize_t r = read(c, buf + n, sizeof buf - 1 - n);
+                    if (r <= 0) break;
+                    n += (size_t)r;
+                    got += (size_t)r;
+                    buf[n] = 0;
+                }
+            }
+            while (have < want) {
+                ssize_t r = read(c, sink, want - have < sizeof sink ? want - have : sizeof sink);
+                if (r <= 0) break;
+                have += (size_t)r;
+            }
+            pthread_mutex_lock(&g_cap.m);
+            g_cap.requests++;
+            snprintf(g_cap.last, sizeof g_cap.last, "%s", buf);
+            pthread_mutex_unlock(&g_cap.m);
+            const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+            if (write(c, ok, sizeof ok - 1) < 0) break;
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+/* a thread per connection: curl may open a second one while the first is kept alive */
+static void *capture_loop(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int c = accept(g_cap.fd, NULL, NULL);
+        if (c < 0) return NULL;
+        pthread_t th;
+        if (pthread_create(&th, NULL, capture_conn, (void *)(intptr_t)c) != 0) {
+            close(c);
+            continue;
+        }
+        pthread_detach(th);
+    }
+}
+
+static cos_client *capture_client(void)
+{
+    static char domain[64];
+    snprintf(domain, sizeof domain, "127.0.0.1:%d", g_cap.port);
+    cos_config cfg;
+    cos_config_init(&cfg);
+    cfg.signer = COS_SIGNER_SIGV4;
+    cfg.region = "us-east-1";
+    cfg.protocol = "http:";
+    cfg.domain = domain;
+    cfg.force_path_style = true;
+    cfg.secret_id = "AKID";
+    cfg.secret_key = "SECRET";
+    cfg.max_retries = -1;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
+static bool sent_header(const char *name, const char *value)
+{
+    char line[512];
+    snprintf(line, sizeof line, "\r\n%s: %s\r\n", name, value);
+    pthread_mutex_lock(&g_cap.m);
+    bool found = strcasestr(g_cap.last, line) != NULL;
+    pthread_mutex_unlock(&g_cap.m);
+    return found;
+}
+
+static bool sent_any_cos_header(void)
+{
+    pthread_mutex_lock(&g_cap.m);
+    bool found = strcasestr(g_cap.last, "\r\nx-cos-") != NULL;
+    pthread_mutex_unlock(&g_cap.m);
+    return found;
+}
+
+static void test_s3_header_names(void)
+{
+    cos_client *c = capture_client();
+    if (!c) return;
+    cos_error *err = NULL;
+    cos_result *res = NULL;
+    cos_kv meta[] = { { "color", "blue" } };
+    cos_kv extra[] = { { "x-cos-grant-read", "id=\"alice\"" }, { "x-cos-tagging", "a=1" },
+                       { "x-cos-server-side-encryption", "AES256" },
+                       { "x-cos-server-side-encryption-cos-kms-key-id", "k1" } };
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = "bkt-one";
+    r.key = "k.txt";
+    r.body.data = "x";
+    r.body.size = 1;
+    r.acl = "private";
+    r.storage_class = "STANDARD_IA";
+    r.meta = meta;
+    r.meta_count = 1;
+    r.headers = extra;
+    r.header_count = 4;
+    CHECK_OK(cos_put_object(c, &r, &res, &err), err);
+    cos_result_free(res);
+    res = NULL;
+    CHECK(sent_header("x-amz-acl", "private"));
+    CHECK(sent_header("x-amz-storage-class", "STANDARD_IA"));
+    CHECK(sent_header("x-amz-meta-color", "blue"));
+    CHECK(sent_header("x-amz-grant-read", "id=\"alice\""));
+    CHECK(sent_header("x-amz-tagging", "a=1"));
+    CHECK(sent_header("x-amz-server-side-encryption", "AES256"));
+    CHECK(sent_header("x-amz-server-side-encryption-aws-kms-key-id", "k1"));
+    CHECK(!sent_any_cos_header());
+
+    cos_kv cond[] = { { "x-cos-copy-source-If-Match", "\"abc\"" }, { "x-cos-metadata-directive", "Copy" } };
+    cos_request u = COS_REQUEST_INIT;
+    u.bucket = "bkt-one";
+    u.key = "k2.txt";
+    u.upload_id = "U1";
+    u.part_number = 2;
+    u.copy_source = "/bkt-one/k.txt";
+    u.copy_source_range = "bytes=0-0";
+    u.headers = cond;
+    u.header_count = 2;
+    cos_upload_part_copy(c, &u, &res, &err); /* the empty answer is not a CopyPartResult: only what was sent matters */
+    cos_result_free(res);
+    cos_error_free(err);
+    res = NULL;
+    err = NULL;
+    CHECK(sent_header("x-amz-copy-source", "/bkt-one/k.txt"));
+    CHECK(sent_header("x-amz-copy-source-range", "bytes=0-0"));
+    CHECK(sent_header("x-amz-copy-source-If-Match", "\"abc\""));
+    CHECK(sent_header("x-amz-metadata-directive", "Copy"));
+    CHECK(!sent_any_cos_header());
+
+    /* a COS-only header: refused with its name, nothing sent */
+    pthread_mutex_lock(&g_cap.m);
+    int before = g_cap.requests;
+    pthread_mutex_unlock(&g_cap.m);
+    cos_kv only[] = { { "x-cos-traffic-limit", "819200" } };
+    r.headers = only;
+    r.header_count = 1;
+    CHECK(cos_put_object(c, &r, &res, &err) == COS_ERR_INVALID_ARG);
+    CHECK(err && err->message && strstr(err->message, "x-cos-traffic-limit"));
+    cos_error_free(err);
+    cos_result_free(res);
+    pthread_mutex_lock(&g_cap.m);
+    CHECK_INT(g_cap.requests, before);
+    pthread_mutex_unlock(&g_cap.m);
+    cos_client_free(c);
+}
+
 int main(void)
 {
     RUN(test_sigv4_vectors);
+    g_cap.fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t al = sizeof a;
+    pthread_t th;
+    if (g_cap.fd < 0 || bind(g_cap.fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(g_cap.fd, 8) != 0 ||
+        getsockname(g_cap.fd, (struct sockaddr *)&a, &al) != 0 || pthread_create(&th, NULL, capture_loop, NULL) != 0) {
+        printf("no loopback listener\n0 passed, 1 failed\n");
+        return 1;
+    }
+    g_cap.port = ntohs(a.sin_port);
+    RUN(test_s3_header_names);
+    shutdown(g_cap.fd, SHUT_RDWR);
+    close(g_cap.fd);
+    pthread_detach(th); /* it may sit in a read of a connection curl keeps; exit ends it */
     return test_report();
 }

@@ -79,7 +79,11 @@ typedef int (*cos_credentials_fn)(void *user_data, const cos_auth_request *req,
 /** How requests are signed. */
 typedef enum cos_signer {
     COS_SIGNER_COS = 0,   /**< q-sign-algorithm=sha1, the COS XML API's own */
-    COS_SIGNER_SIGV4 = 1  /**< AWS Signature Version 4, for S3-compatible stores */
+    COS_SIGNER_SIGV4 = 1  /**< AWS Signature Version 4, for S3-compatible stores: every x-cos-* request
+                               header goes out under its S3 name (x-amz-acl, x-amz-meta-*,
+                               x-amz-copy-source, ...); a COS-only one (x-cos-traffic-limit, ...)
+                               fails the call with COS_ERR_INVALID_ARG before anything is sent;
+                               multipart parts are at least 5 MiB (cos/transfer.h) */
 } cos_signer;
 
 /** The method uploadFile uses below SliceSize (SimpleUploadMethod). */
@@ -160,10 +164,11 @@ typedef struct cos_config {
     int file_parallel_limit;      /**< files at once (FileParallelLimit); 0 = 3 */
     int chunk_parallel_limit;     /**< parts at once per file (ChunkParallelLimit); 0 = 3 */
     int chunk_retry_times;        /**< retries per part (ChunkRetryTimes); 0 = 2, -1 = none */
-    uint64_t chunk_size;          /**< part size (ChunkSize); 0 = 1 MiB; must be >= 1 MiB */
+    uint64_t chunk_size;          /**< part size (ChunkSize); 0 = 1 MiB; must be >= 1 MiB; raised to 5 MiB
+                                       with COS_SIGNER_SIGV4 (S3's minimum part) */
     uint64_t slice_size;          /**< multipart above this size (SliceSize); 0 = 1 MiB */
     int copy_chunk_parallel_limit;/**< CopyChunkParallelLimit; 0 = 20 */
-    uint64_t copy_chunk_size;     /**< CopyChunkSize; 0 = 10 MiB */
+    uint64_t copy_chunk_size;     /**< CopyChunkSize; 0 = 10 MiB; raised to 5 MiB with COS_SIGNER_SIGV4 */
     uint64_t copy_slice_size;     /**< CopySliceSize; 0 = 10 MiB */
     int max_part_number;          /**< MaxPartNumber; 0 = 10000 */
     int progress_interval_ms;     /**< ProgressInterval; 0 = 1000 */
@@ -173,7 +178,8 @@ typedef struct cos_config {
                                        and start over if retried (their parts stay on the server until
                                        aborted or expired by a lifecycle rule); 0 = 50 */
     bool upload_check_content_md5;/**< send Content-MD5 with every upload (UploadCheckContentMd5) */
-    cos_simple_upload_method simple_upload_method; /**< SimpleUploadMethod; default post */
+    cos_simple_upload_method simple_upload_method; /**< SimpleUploadMethod; default post (always put with
+                                                        COS_SIGNER_SIGV4: S3 signs POST uploads by policy) */
     bool no_key_simplify_check;   /**< allow getObject keys that resolve to "/" or above it
                                        (ObjectKeySimplifyCheck: false); off = refused */
     const char *checkpoint_dir;   /**< where resumable transfers keep checkpoints; NULL = ~/.cache/cos-c */

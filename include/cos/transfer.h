@@ -22,7 +22,15 @@
  * nor the client (ChunkSize, ChunkParallelLimit) sets them, a file of
  * 32 MiB or more goes in 8 MiB parts, 4 at a time (the fastest on loopback in
  * bench/); smaller ones keep the SDK's 1 MiB x 3. Downloads use 8 MiB ranges,
- * 4 at a time.
+ * 4 at a time. Part sizes double as needed to stay within MaxPartNumber
+ * (10,000 at most) parts.
+ *
+ * S3 part rules (signer COS_SIGNER_SIGV4): S3 refuses at Complete, with
+ * EntityTooSmall, a multipart upload any of whose parts but the last is
+ * under 5 MiB. uploadFile, sliceUploadFile and sliceCopyFile therefore raise
+ * every part size below 5 MiB (the 1 MiB default, a smaller ChunkSize or
+ * chunk_size) to 5 MiB in that mode, and still double it past 10,000 parts;
+ * tr->part_count says how many were used.
  *
  * Integrity: uploads and downloads are checked by CRC-64 when the server
  * sends x-cos-hash-crc64ecma; otherwise by MD5 against a single-part ETag
@@ -100,7 +108,7 @@ typedef struct cos_transfer_params {
     const char *region;           /**< region, NULL = client's */
     const char *key;              /**< object key */
     const char *file_path;        /**< local file: source of uploads, destination of downloads */
-    const char *copy_source;      /**< sliceCopyFile: "bucket-appid.cos.region.myqcloud.com/key" */
+    const char *copy_source;      /**< sliceCopyFile: "bucket-appid.cos.region.myqcloud.com/key"; with SigV4 also "/bucket/key" */
     const char *version_id;       /**< downloadFile: a version to fetch */
 
     /* object headers (uploads and copies) */
@@ -114,7 +122,7 @@ typedef struct cos_transfer_params {
 
     /* tuning */
     uint64_t slice_size;          /**< multipart above this size; 0 = SliceSize / CopySliceSize */
-    uint64_t chunk_size;          /**< part size; 0 = ChunkSize / CopyChunkSize (grown to fit 10000 parts) */
+    uint64_t chunk_size;          /**< part size; 0 = ChunkSize / CopyChunkSize (grown to fit 10000 parts; at least 5 MiB with SigV4) */
     int parallel;                 /**< parts in flight; 0 = ChunkParallelLimit / CopyChunkParallelLimit */
     bool no_resume;               /**< start over instead of resuming an interrupted transfer */
 
