@@ -206,6 +206,24 @@ static bool bucket_has_tag(req *r, const char *bucket, const char *tagkey, const
     return hit;
 }
 
+static void bucket_info_free(cos_bucket_info *b)
+{
+    free(b->name);
+    free(b->location);
+    free(b->creation_date);
+    free(b->bucket_type);
+}
+
+/* What get_service builds: the owner on its stack, the buckets from the store. */
+static void bucket_list_free(cos_list_buckets_result *res, cos_owner *owner)
+{
+    res->owner = NULL;
+    free(owner->id);
+    free(owner->display_name);
+    for (size_t i = 0; i < res->buckets_count; i++) bucket_info_free(&res->buckets[i]);
+    free(res->buckets);
+}
+
 /* GET Service with COS's filters: tagkey/tagvalue, region, create-time with
  * range (lt/gt/lte/gte), and marker/max-keys paging. */
 static enum MHD_Result get_service(req *r)
@@ -220,16 +238,7 @@ static enum MHD_Result get_service(req *r)
     int64_t when = 0;
     if (lrc || (ctime && (cos_parse_i64(ctime, &when) != 0 || !range ||
                   (strcmp(range, "lt") && strcmp(range, "gt") && strcmp(range, "lte") && strcmp(range, "gte"))))) {
-        res.owner = NULL;
-        free(owner.id);
-        free(owner.display_name);
-        for (size_t i = 0; i < res.buckets_count; i++) {
-            free(res.buckets[i].name);
-            free(res.buckets[i].location);
-            free(res.buckets[i].creation_date);
-            free(res.buckets[i].bucket_type);
-        }
-        free(res.buckets);
+        bucket_list_free(&res, &owner);
         if (lrc) return store_fail(r, lrc);
         return send_error(r, "InvalidArgument", "create-time wants a Unix time and range lt, gt, lte or gte.");
     }
@@ -259,10 +268,7 @@ static enum MHD_Result get_service(req *r)
             if (dot && dot[1] && strchr(dot, 'Z')) memmove(dot, strchr(dot, 'Z'), strlen(strchr(dot, 'Z')) + 1);
             res.buckets[kept++] = *b;
         } else {
-            free(b->name);
-            free(b->location);
-            free(b->creation_date);
-            free(b->bucket_type);
+            bucket_info_free(b);
         }
     }
     res.buckets_count = kept;
@@ -294,16 +300,7 @@ static enum MHD_Result get_service(req *r)
     cos_buf_free(&b);
     size_t olen = out.len;
     enum MHD_Result ret = send_buffer(r, 200, "application/xml", cos_buf_detach(&out), olen, NULL);
-    res.owner = NULL;
-    free(owner.id);
-    free(owner.display_name);
-    for (size_t i = 0; i < res.buckets_count; i++) {
-        free(res.buckets[i].name);
-        free(res.buckets[i].location);
-        free(res.buckets[i].creation_date);
-        free(res.buckets[i].bucket_type);
-    }
-    free(res.buckets);
+    bucket_list_free(&res, &owner);
     return ret;
 }
 

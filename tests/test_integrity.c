@@ -25,31 +25,6 @@
 static test_server g_srv;
 static char *g_dir;
 
-/* ------------------------------------------------------------------ watchdog */
-
-static const char *volatile g_watch_what = "";
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char m[] = "\nWATCHDOG: hung in ";
-    ssize_t w = write(2, m, sizeof m - 1);
-    w = write(2, g_watch_what, strlen(g_watch_what));
-    w = write(2, "\n0 passed, 1 failed\n", 20);
-    (void)w;
-    if (g_srv.pid > 0) kill(g_srv.pid, SIGKILL);
-    abort();
-}
-
-static void watch(unsigned seconds, const char *what)
-{
-    g_watch_what = what;
-    signal(SIGALRM, on_alarm);
-    alarm(seconds);
-}
-
-static void unwatch(void) { alarm(0); }
-
 /* ------------------------------------------------------------------ the hostile server */
 
 enum mode { M_INVERT, M_PUT_BAD_ETAG, M_PUT_GOOD_ETAG, M_STALL, M_ENDLESS_LIST, M_ENDLESS_ERROR };
@@ -254,7 +229,7 @@ static void test_inverted_download_caught_by_md5(void)
 {
     cos_client *c = hostile_client(0);
     atomic_store(&g_mode, M_INVERT);
-    watch(60, "downloads from a store that inverts bytes");
+    test_watch(60, "downloads from a store that inverts bytes", &g_srv);
     cos_request r = COS_REQUEST_INIT;
     r.bucket = BUCKET;
     r.key = "inverted";
@@ -280,7 +255,7 @@ static void test_inverted_download_caught_by_md5(void)
     cos_error_free(err);
     CHECK(!exists(dst));
     CHECK(!exists(partial));
-    unwatch();
+    test_unwatch();
     cos_client_free(c);
 }
 
@@ -290,7 +265,7 @@ static void test_upload_etag_checked_without_crc(void)
     char src[512];
     path(src, "up.bin");
     test_write_lcg_file(src, 100000, 4);
-    watch(60, "uploads to a store whose ETag is not the MD5 sent");
+    test_watch(60, "uploads to a store whose ETag is not the MD5 sent", &g_srv);
     for (int pass = 0; pass < 2; pass++) { /* the first learns the store sends no CRC-64; the second hashes as it sends */
         atomic_store(&g_mode, M_PUT_BAD_ETAG);
         cos_request r = COS_REQUEST_INIT;
@@ -333,7 +308,7 @@ static void test_upload_etag_checked_without_crc(void)
         cos_result_free(res);
         res = NULL;
     }
-    unwatch();
+    test_unwatch();
     cos_client_free(c);
 }
 
@@ -344,7 +319,7 @@ static void test_stall_after_headers_is_bounded(void)
     cos_client *c = hostile_client(1000);
     atomic_store(&g_mode, M_STALL);
     atomic_store(&g_requests, 0);
-    watch(90, "a store that stalls after the headers");
+    test_watch(90, "a store that stalls after the headers", &g_srv);
     cos_request r = COS_REQUEST_INIT;
     r.bucket = BUCKET;
     r.key = "stall";
@@ -367,14 +342,14 @@ static void test_stall_after_headers_is_bounded(void)
     int n = atomic_load(&g_requests);
     printf("stalled downloadFile: %d requests\n", n);
     CHECK(n <= 1 + 3 * 2);
-    unwatch();
+    test_unwatch();
     cos_client_free(c);
 }
 
 static void test_endless_answers_are_bounded(void)
 {
     cos_client *c = hostile_client(0);
-    watch(120, "endless listings and error bodies");
+    test_watch(120, "endless listings and error bodies", &g_srv);
     atomic_store(&g_mode, M_ENDLESS_LIST);
     cos_request r = COS_REQUEST_INIT;
     r.bucket = BUCKET;
@@ -394,7 +369,7 @@ static void test_endless_answers_are_bounded(void)
     if (err) CHECK_INT(err->http_status, 500);
     cos_error_free(err);
     CHECK(atomic_load(&g_requests) <= 2 * (1 + 3)); /* each call: the first try and max_retries more */
-    unwatch();
+    test_unwatch();
     cos_client_free(c);
 }
 
@@ -585,9 +560,9 @@ static void test_sdk_options(void)
     snprintf(g_switch_map, sizeof g_switch_map, "%s.cos.ap-guangzhou.myqcloud.com:80:127.0.0.1:%d,%s.cos.ap-guangzhou.tencentcos.cn:80:%s",
              BUCKET, dead_port, BUCKET, g_srv.endpoint);
     c = server_client(tweak_switch);
-    watch(60, "AutoSwitchHost");
+    test_watch(60, "AutoSwitchHost", &g_srv);
     put_text(c, "switched", "y");
-    unwatch();
+    test_unwatch();
     cos_client_free(c);
     c = server_client(NULL);
     CHECK(listed(c, "switched", "switched"));

@@ -18,33 +18,6 @@ static char *g_dir;
 #define BUCKET "sched-" TEST_APPID
 #define MIB (1024u * 1024u)
 
-/* ------------------------------------------------------------------ watchdog */
-
-static const char *volatile g_watch_what = "";
-static volatile int g_watch_pid;
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char m[] = "\nWATCHDOG: hung in ";
-    ssize_t w = write(2, m, sizeof m - 1);
-    w = write(2, g_watch_what, strlen(g_watch_what));
-    w = write(2, "\n0 passed, 1 failed\n", 20);
-    (void)w;
-    if (g_watch_pid > 0) kill(g_watch_pid, SIGKILL); /* no server outlives the test */
-    abort();
-}
-
-static void watch(unsigned seconds, const char *what)
-{
-    g_watch_what = what;
-    g_watch_pid = g_srv.pid;
-    signal(SIGALRM, on_alarm);
-    alarm(seconds);
-}
-
-static void unwatch(void) { alarm(0); }
-
 static int thread_count(void)
 {
     DIR *d = opendir("/proc/self/task");
@@ -132,7 +105,7 @@ static void test_sync_multipart_in_callbacks(void)
     test_write_lcg_file(src, 3 * MIB + 17, 5);
     latch done = LATCH_INIT;
     sync_in_cb s[2] = { { c, src, "cb/one.bin", -1, &done }, { c, src, "cb/two.bin", -1, &done } };
-    watch(120, "two callbacks running a synchronous multipart cos_upload_file");
+    test_watch(120, "two callbacks running a synchronous multipart cos_upload_file", &g_srv);
     for (int i = 0; i < 2; i++) {
         cos_request r = COS_REQUEST_INIT;
         r.bucket = BUCKET;
@@ -142,7 +115,7 @@ static void test_sync_multipart_in_callbacks(void)
     CHECK_INT(s[0].rc, 0);
     CHECK_INT(s[1].rc, 0);
     cos_client_free(c);
-    unwatch();
+    test_unwatch();
 }
 
 typedef struct future_in_cb {
@@ -171,14 +144,14 @@ static void test_future_in_callback_one_worker(void)
     cos_client *c = new_client(1, 0);
     latch done = LATCH_INIT;
     future_in_cb s = { c, -1, &done };
-    watch(60, "a callback waiting on a future with worker_threads = 1");
+    test_watch(60, "a callback waiting on a future with worker_threads = 1", &g_srv);
     cos_request r = COS_REQUEST_INIT;
     r.bucket = BUCKET;
     CHECK_INT(cos_head_bucket_async(c, &r, wait_future_in_callback, &s), 0);
     latch_wait(&done, 1);
     CHECK_INT(s.rc, 0);
     cos_client_free(c);
-    unwatch();
+    test_unwatch();
 }
 
 static void free_in_callback(void *ud, int rc, cos_result *res, cos_error *err)
@@ -205,7 +178,7 @@ static void free_in_transfer_callback(void *ud, cos_task_id id, int rc, cos_tran
 static void test_client_free_in_callback(void)
 {
     int base = thread_count();
-    watch(60, "cos_client_free inside a completion callback");
+    test_watch(60, "cos_client_free inside a completion callback", &g_srv);
     /* an operation's callback */
     cos_client *c = new_client(0, 0);
     latch done = LATCH_INIT;
@@ -229,7 +202,7 @@ static void test_client_free_in_callback(void)
     latch_wait(&done2, 1);
     /* both clients go away once their callbacks returned: every thread ends */
     while (thread_count() > base) usleep(10000);
-    unwatch();
+    test_unwatch();
 }
 
 /* ------------------------------------------------------------------ 4. uploadFiles */
@@ -293,9 +266,9 @@ static void test_upload_files_index_and_progress(void)
     up.on_progress = on_all_progress;
     up.progress_user_data = &seen;
     cos_error *err = NULL;
-    watch(120, "uploadFiles");
+    test_watch(120, "uploadFiles", &g_srv);
     int rc = cos_upload_files(c, &up, &err);
-    unwatch();
+    test_unwatch();
     CHECK(rc != 0); /* two files are missing */
     cos_error_free(err);
     for (int i = 0; i < 4; i++) CHECK_INT(seen.calls[i], 1);
@@ -334,7 +307,7 @@ static void test_restart_failed_task(void)
     p.key = "late.bin";
     p.file_path = src;
     cos_task_id id = 0;
-    watch(60, "restarting a failed task");
+    test_watch(60, "restarting a failed task", &g_srv);
     CHECK_INT(cos_upload_file_async(c, &p, NULL, NULL, &id), 0);
     cos_error *err = NULL;
     CHECK(cos_task_wait(c, id, NULL, &err) != 0);
@@ -348,7 +321,7 @@ static void test_restart_failed_task(void)
     CHECK(res != NULL);
     cos_transfer_result_free(res);
     CHECK_INT(state_of(c, id), COS_TASK_SUCCESS);
-    unwatch();
+    test_unwatch();
     cos_client_free(c);
 }
 
@@ -390,7 +363,7 @@ static void test_pause_states(void)
     pb.key = "pause/b";
     pb.file_path = b;
     cos_task_id ia = 0, ib = 0;
-    watch(45, "pausing a waiting task and a running one whose part stalls");
+    test_watch(45, "pausing a waiting task and a running one whose part stalls", &g_srv);
     CHECK_INT(cos_upload_file_async(c, &pa, NULL, NULL, &ia), 0);
     CHECK_INT(cos_upload_file_async(c, &pb, NULL, NULL, &ib), 0);
     while (state_of(c, ia) != COS_TASK_RUNNING) usleep(5000);
@@ -419,7 +392,7 @@ static void test_pause_states(void)
     CHECK(cos_is_upload_running(c));
     CHECK_OK(cos_task_wait(c, ia, NULL, &err), err);
     CHECK_OK(cos_task_wait(c, ib, NULL, &err), err);
-    unwatch();
+    test_unwatch();
     set_faults(c, &g_srv, NULL);
     cos_client_free(c);
 }
@@ -483,7 +456,7 @@ static void test_ten_thousand_queued(void)
     test_write_lcg_file(src, 100, 12);
     int base = thread_count();
     latch done = LATCH_INIT;
-    watch(240, "10,000 queued uploads");
+    test_watch(240, "10,000 queued uploads", &g_srv);
     static char keys[TASKS][24];
     static cos_task_id ids[TASKS];
     for (int i = 0; i < TASKS; i++) {
@@ -519,7 +492,7 @@ static void test_ten_thousand_queued(void)
     printf("most threads while the queue ran: %d (limit %d)\n", g_max_threads - base, PARALLEL);
     CHECK(g_max_threads - base <= PARALLEL);
     while (thread_count() > base) usleep(1000); /* the runners leave once the queue is empty */
-    unwatch();
+    test_unwatch();
     cos_client_free(c);
 }
 

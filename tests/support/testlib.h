@@ -80,6 +80,12 @@ void test_config(cos_config *cfg, const test_server *s);
  * the test exits as failed. */
 cos_client *test_client(const test_server *s);
 
+/* A watchdog for tests of hangs: unless test_unwatch() comes first, after
+ * `seconds` it prints what hung, kills server s (if any) and aborts, so a
+ * deadlock fails the test instead of hanging CI. */
+void test_watch(unsigned seconds, const char *what, const test_server *s);
+void test_unwatch(void);
+
 /* Create a bucket with client c / with a client for server s; test_fail on error. */
 void test_put_bucket(cos_client *c, const char *bucket);
 void test_put_bucket_on(const test_server *s, const char *bucket);
