@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "call.h"
+#include "s3names.h"
 #include "signer.h"
 #include "xml.h"
 
@@ -70,44 +71,6 @@ static const param_def PARAMS[] = {
 
 /* ------------------------------------------------------------------ the S3 dialect of headers */
 
-/* In SigV4 mode (S3-compatible stores) every x-cos-* request header goes out
- * under its S3 name: an S3 store ignores x-cos-* silently, so a copy would
- * become an empty PUT and metadata or an ACL would vanish. Names are matched
- * case-insensitively; a prefix entry (trailing '*') keeps what follows it.
- * Order matters: the first match wins. */
-static const struct { const char *cos, *s3; } S3_HEADERS[] = {
-    { "x-cos-server-side-encryption-cos-kms-key-id", "x-amz-server-side-encryption-aws-kms-key-id" },
-    { "x-cos-meta-*", "x-amz-meta-" },
-    { "x-cos-copy-source*", "x-amz-copy-source" }, /* -range, -if-*, -server-side-encryption-customer-* */
-    { "x-cos-server-side-encryption*", "x-amz-server-side-encryption" },
-    { "x-cos-grant-*", "x-amz-grant-" },
-    { "x-cos-acl", "x-amz-acl" },
-    { "x-cos-metadata-directive", "x-amz-metadata-directive" },
-    { "x-cos-storage-class", "x-amz-storage-class" },
-    { "x-cos-tagging", "x-amz-tagging" },
-    { "x-cos-tagging-directive", "x-amz-tagging-directive" },
-    { "x-cos-security-token", "x-amz-security-token" },
-    { "x-cos-website-redirect-location", "x-amz-website-redirect-location" },
-    { "x-cos-mfa", "x-amz-mfa" },
-    { "x-cos-request-payer", "x-amz-request-payer" },
-    { "x-cos-expected-bucket-owner", "x-amz-expected-bucket-owner" },
-};
-
-/* The S3 name of an x-cos-* header (malloc'd), NULL when S3 has none. */
-static char *s3_header_name(const char *name)
-{
-    for (size_t i = 0; i < COS_ARRAY_LEN(S3_HEADERS); i++) {
-        const char *cos = S3_HEADERS[i].cos;
-        size_t n = strlen(cos);
-        if (cos[n - 1] == '*') {
-            if (strncasecmp(name, cos, n - 1) == 0) return cos_sprintf("%s%s", S3_HEADERS[i].s3, name + n - 1);
-        } else if (strcasecmp(name, cos) == 0) {
-            return cos_strdup(S3_HEADERS[i].s3);
-        }
-    }
-    return NULL;
-}
-
 /* Rename every x-cos-* header of l to its S3 name; one S3 does not have
  * (a COS-only feature) fails the call before anything is sent. */
 static int s3_dialect_headers(cos_kvlist *l, const char *op, cos_error **err)
@@ -115,7 +78,7 @@ static int s3_dialect_headers(cos_kvlist *l, const char *op, cos_error **err)
     for (size_t i = 0; i < l->count; i++) {
         char *name = (char *)l->items[i].name;
         if (!cos_starts_with_ci(name, "x-cos-")) continue;
-        char *s3 = s3_header_name(name);
+        char *s3 = cos_s3_header_name(name);
         if (!s3)
             return cos_err_invalid(err, "headers",
                                    "%s: header %s is COS-only and has no S3 equivalent (signer is SigV4); not sent",
