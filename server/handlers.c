@@ -1159,6 +1159,7 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     MHD_add_response_header(resp, "ETag", m.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
     if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    s3_answer_checksum(r, resp, NULL, false);
     add_sse_echo(resp, headers);
     return send_response(r, 200, resp);
 }
@@ -1210,6 +1211,7 @@ static enum MHD_Result put_object(req *r)
     }
     traffic_pace(bps, r->t0_ms, r->w.size);
     char *headers = object_headers_with(r, &o, false);
+    s3_object_headers(r, &headers);
     ret = commit_object(r, r->key, &r->w, md5, headers, acl, r->w.crc64, NULL, &o);
     free(headers);
     free(o.tagging);
@@ -1444,6 +1446,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         /* Content-Length must still say the object's size */
     }
     add_object_headers(resp, &m, r);
+    if (!partial) s3_answer_checksum(r, resp, m.headers, true);
     if (partial) {
         char cr[96];
         snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)start, (unsigned long long)end,
@@ -1912,6 +1915,7 @@ static enum MHD_Result upload_part(req *r)
     }
     MHD_add_response_header(resp, "ETag", p.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
+    s3_answer_checksum(r, resp, NULL, false);
     if (key.on) {
         char *e = sse_headers(&key, NULL);
         add_sse_echo(resp, e);
@@ -2277,24 +2281,21 @@ static bool has_response_override(req *r)
     return found;
 }
 
-/* Whether a request is in S3's dialect (an AWS signature, in the header or
- * the query, or x-amz-* headers). cos-server does not speak it yet (#19):
- * ignoring x-amz-copy-source would turn a copy into an empty PUT that
- * truncates the destination, so such a request changes nothing. */
+/* Whether a request has x-amz-* headers other than those of its signature
+ * and body (s3auth.c verifies those). The handlers do not read the others
+ * yet (#19): ignoring x-amz-copy-source would turn a copy into an empty PUT
+ * that truncates the destination, so such a request changes nothing. */
 static enum MHD_Result find_amz_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
     (void)value;
-    if (!cos_starts_with_ci(key, "x-amz-")) return MHD_YES;
+    if (!cos_starts_with_ci(key, "x-amz-") || s3_auth_header(key)) return MHD_YES;
     *(bool *)cls = true;
     return MHD_NO;
 }
 
 static bool s3_dialect(req *r)
 {
-    const char *auth = req_header(r, "Authorization");
-    if (auth && (cos_starts_with_ci(auth, "AWS ") || cos_starts_with_ci(auth, "AWS4-"))) return true;
-    if (req_arg(r, "X-Amz-Algorithm") || req_arg(r, "X-Amz-Signature") || req_arg(r, "AWSAccessKeyId")) return true;
     bool found = false;
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, find_amz_header, &found);
     return found;
@@ -2328,8 +2329,8 @@ enum MHD_Result handle_request(req *r)
                                            "segments (COS reads such a path as the bucket), or it has a control "
                                            "character no XML listing could carry.");
     if (s3_dialect(r))
-        return send_error(r, "NotImplemented", "cos-server does not speak S3's dialect yet (AWS signatures, x-amz-* "
-                                               "headers); nothing was changed. Use COS's signature and x-cos-* headers.");
+        return send_error(r, "NotImplemented", "cos-server does not read S3's x-amz-* headers yet; nothing was changed. "
+                                               "Use x-cos-* headers.");
     if (authenticate(r, &ret) != 0) return ret;
     const char *unimplemented = NULL;
     const op_def *op = route_request(r, &unimplemented);

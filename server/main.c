@@ -309,6 +309,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     log_line(r);
     if (r->w_open) data_abort(&r->w); /* still open: the request never committed it */
     if (r->pp) MHD_destroy_post_processor(r->pp);
+    s3_end(r);
     cos_kvlist_free(&r->form);
     cos_buf_free(&r->body);
     free(r->path);
@@ -323,6 +324,23 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 enum MHD_Result sts_endpoint(req *r); /* handlers.c */
 enum MHD_Result fault_endpoint(req *r);
 bool fault_apply(req *r, enum MHD_Result *ret);
+
+void req_body_sink(req *r, const char *data, size_t len)
+{
+    if (r->pp) {
+        if (MHD_post_process(r->pp, data, len) != MHD_YES) r->too_large = true;
+    } else if (r->body_to_file) {
+        if (!r->w_open) {
+            if (data_begin(r->srv->st, &r->w) != 0) r->w.error = errno ? errno : EIO;
+            else r->w_open = true;
+        }
+        if (r->w_open) data_write(&r->w, data, len);
+    } else if (r->body.len + len > MAX_SMALL_BODY) {
+        r->too_large = true;
+    } else {
+        cos_buf_append(&r->body, data, len);
+    }
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
@@ -349,23 +367,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (strcmp(method, "POST") == 0 && r->bucket && !r->key && ct && cos_starts_with_ci(ct, "multipart/form-data"))
             r->pp = MHD_create_post_processor(conn, 256 * 1024, form_iter, r);
         r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
+        s3_begin(r);
         *con_cls = r;
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (r->pp) {
-            if (MHD_post_process(r->pp, upload_data, *upload_data_size) != MHD_YES) r->too_large = true;
-        } else if (r->body_to_file) {
-            if (!r->w_open) {
-                if (data_begin(srv->st, &r->w) != 0) r->w.error = errno ? errno : EIO;
-                else r->w_open = true;
-            }
-            if (r->w_open) data_write(&r->w, upload_data, *upload_data_size);
-        } else if (r->body.len + *upload_data_size > MAX_SMALL_BODY) {
-            r->too_large = true;
-        } else {
-            cos_buf_append(&r->body, upload_data, *upload_data_size);
-        }
+        if (r->s3 && !r->pp) s3_body(r, upload_data, *upload_data_size); /* decodes, then req_body_sink */
+        else req_body_sink(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
