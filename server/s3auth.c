@@ -219,8 +219,9 @@ static void parse_v4_header(s3_state *s, const char *auth)
         const char *eq = strchr(p, '=');
         if (!eq) break;
         const char *end = p + strcspn(p, ",");
-        char *v = cos_strndup(eq + 1, (size_t)(end - eq - 1));
-        cos_str_trim(v);
+        char *raw = cos_strndup(eq + 1, (size_t)(end - eq - 1));
+        char *v = cos_strdup(cos_str_trim(raw));
+        free(raw);
         size_t nlen = (size_t)(eq - p);
         char **slot = nlen == 10 && !strncmp(p, "Credential", 10) ? &cred
                       : nlen == 13 && !strncmp(p, "SignedHeaders", 13) ? &s->signed_headers
@@ -962,8 +963,9 @@ static enum MHD_Result v2_amz(void *cls, enum MHD_ValueKind kind, const char *ke
     if (!cos_starts_with_ci(key, "x-amz-")) return MHD_YES;
     char *name = cos_strdup(key);
     cos_str_lower(name);
-    char *v = cos_strdup(value ? value : "");
-    cos_str_trim(v);
+    char *raw = cos_strdup(value ? value : "");
+    char *v = cos_strdup(cos_str_trim(raw));
+    free(raw);
     for (size_t i = 0; i < w->n; i++)
         if (!strcmp(w->p[i].name, name)) { /* repeats join with "," */
             char *j = cos_sprintf("%s,%s", w->p[i].value, v);
@@ -1114,40 +1116,33 @@ int s3_authenticate(req *r, enum MHD_Result *ret)
 
 /* The headers an object keeps from an S3 body: Content-Encoding without the
  * transfer's aws-chunked, and the checksum it was verified against. */
+static void keep_header(void *ud, const char *name, const char *value)
+{
+    cos_buf *b = ud;
+    if (!cos_streq_ci(name, "Content-Encoding")) {
+        objhdr_add(b, name, value);
+        return;
+    }
+    /* "aws-chunked" or "aws-chunked, gzip": keep only the codings of the object itself */
+    cos_buf keep = COS_BUF_INIT;
+    cos_buf_puts(&keep, "");
+    char *copy = cos_strdup(value), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        t = cos_str_trim(t);
+        if (*t && strcasecmp(t, "aws-chunked") != 0) cos_buf_printf(&keep, "%s%s", keep.len ? ", " : "", t);
+    }
+    if (keep.len) objhdr_add(b, name, keep.data);
+    free(copy);
+    cos_buf_free(&keep);
+}
+
 void s3_object_headers(req *r, char **headers)
 {
     s3_state *s = r->s3;
     if (!s) return;
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "");
-    typedef struct { cos_buf *b; } ctx;
-    ctx c = { &b };
-    (void)c;
-    for (const char *p = *headers ? *headers : ""; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        char *rec = cos_strndup(p, len);
-        p += len + (nl ? 1 : 0);
-        char *colon = strchr(rec, ':');
-        if (colon && (size_t)(colon - rec) == 16 && !strncasecmp(rec, "Content-Encoding", 16)) {
-            /* "aws-chunked" and "aws-chunked, gzip": keep the codings that describe the object */
-            cos_buf keep = COS_BUF_INIT;
-            cos_buf_puts(&keep, "");
-            char *save = NULL;
-            for (char *t = strtok_r(colon + 1, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                cos_str_trim(t);
-                if (*t && strcasecmp(t, "aws-chunked") != 0) cos_buf_printf(&keep, "%s%s", keep.len ? ", " : "", t);
-            }
-            if (keep.len) objhdr_add(&b, "Content-Encoding", keep.data);
-            cos_buf_free(&keep);
-        } else if (colon) {
-            char *v = colon + 1;
-            *colon = '\0';
-            while (*v == ' ') v++;
-            objhdr_add(&b, rec, v);
-        }
-        free(rec);
-    }
+    objhdr_each(*headers, keep_header, &b);
     if (s->ck && s->ck_got[0]) {
         char name[48];
         snprintf(name, sizeof name, "x-cos-internal-checksum-%s", CK_NAMES[s->ck - 1]);
