@@ -245,8 +245,9 @@ static enum MHD_Result check_covered(void *cls, enum MHD_ValueKind kind, const c
         /* every parameter selects or shapes the operation (acl, tagging,
            response-*, prefix...): the official SDKs sign them all */
         if (!is_signature_param(key) && !in_list(c->f->url_param_list, key)) c->missing = cos_sprintf("parameter %s", key);
-    } else if (cos_starts_with_ci(key, "x-cos-") && strcasecmp(key, "x-cos-security-token") != 0 &&
-               !in_list(c->f->header_list, key)) {
+    } else if ((cos_starts_with_ci(key, "x-cos-") || cos_starts_with_ci(key, "x-amz-")) &&
+               strcasecmp(key, "x-cos-security-token") != 0 && !in_list(c->f->header_list, key)) {
+        /* x-amz-*: a COS-signed request in S3's header names is read through them (req_header) */
         /* x-cos-copy-source, x-cos-acl, x-cos-grant-*, x-cos-metadata-directive...: they widen what a
            request does; the official SDKs sign every x-cos-* header */
         c->missing = cos_sprintf("header %s", key);
