@@ -52,34 +52,56 @@ static char *arg_dup(req *r, const char *name)
     return v ? cos_strdup(v) : NULL;
 }
 
-/* The secret of ak: the server's own key, or a live temporary key whose
- * token came with the request. NULL with an error response queued. */
-static const char *resolve_key(req *r, const char *ak, enum MHD_Result *ret)
+/* The secret of ak without answering: the server's own key, or a live
+ * temporary key whose token is token. NULL with *code / *msg (an error in
+ * the shape send_error takes) when neither. Shared with s3auth.c, which
+ * needs the key before the body arrives (aws-chunked signatures). */
+const char *auth_lookup_key(server *srv, const char *ak, const char *token, const sts_key **tmp, const char **code,
+                            const char **msg)
 {
-    server *srv = r->srv;
-    const char *token = req_header(r, "x-cos-security-token");
-    if (!token) token = req_arg(r, "x-cos-security-token");
-    if (!token) token = cos_kvlist_get(&r->form, "x-cos-security-token");
-    if (strcmp(ak, srv->cfg.secret_id) == 0) {
-        r->principal = cos_strdup("owner");
-        return srv->cfg.secret_key;
-    }
-    const sts_key *k = sts_store_lookup(srv->sts, ak);
+    *tmp = NULL;
+    if (ak && strcmp(ak, srv->cfg.secret_id) == 0) return srv->cfg.secret_key;
+    const sts_key *k = ak ? sts_store_lookup(srv->sts, ak) : NULL;
+    *code = "InvalidAccessKeyId";
     if (!k) {
-        *ret = send_error(r, "InvalidAccessKeyId", "The access key Id format you provided is invalid.");
+        *msg = "The access key Id format you provided is invalid.";
         return NULL;
     }
     if (!token || strcmp(token, k->session_token) != 0) {
-        *ret = send_error(r, "InvalidAccessKeyId", "the security token does not belong to this key");
+        *msg = "the security token does not belong to this key";
         return NULL;
     }
     if (cos_now_ms() / 1000 >= k->expired_time) {
-        *ret = send_error(r, "AccessDenied", "Request has expired: the temporary key expired");
+        *code = "AccessDenied";
+        *msg = "Request has expired: the temporary key expired";
         return NULL;
     }
-    r->tmp_key = k;
-    r->principal = cos_strdup(ak);
+    *tmp = k;
     return k->tmp_secret_key;
+}
+
+/* The same for a request: sets the principal; NULL with an error response queued. */
+const char *auth_resolve_key(req *r, const char *ak, const char *token, enum MHD_Result *ret)
+{
+    const sts_key *k = NULL;
+    const char *code = NULL, *msg = NULL;
+    const char *secret = auth_lookup_key(r->srv, ak, token, &k, &code, &msg);
+    if (!secret) {
+        *ret = send_error(r, code, "%s", msg);
+        return NULL;
+    }
+    free(r->principal);
+    r->tmp_key = k;
+    r->principal = cos_strdup(k ? ak : "owner");
+    return secret;
+}
+
+static const char *resolve_key(req *r, const char *ak, enum MHD_Result *ret)
+{
+    const char *token = req_header(r, "x-cos-security-token");
+    if (!token) token = req_arg(r, "x-cos-security-token");
+    if (!token) token = cos_kvlist_get(&r->form, "x-cos-security-token");
+    return auth_resolve_key(r, ak, token, ret);
 }
 
 /* "start;end" must contain now (with COS's tolerance for a start a little ahead). */
@@ -268,7 +290,7 @@ static const char *unsigned_selector(req *r, const cos_auth_fields *f)
     return buf;
 }
 
-int authenticate(req *r, enum MHD_Result *ret)
+static int cos_authenticate(req *r, enum MHD_Result *ret)
 {
     cos_auth_fields f;
     memset(&f, 0, sizeof f);
@@ -338,5 +360,17 @@ int authenticate(req *r, enum MHD_Result *ret)
     cos_kvlist_free(&params);
     cos_kvlist_free(&headers);
     cos_auth_fields_free(&f);
+    return rc;
+}
+
+/* An AWS signature goes to s3auth.c, anything else is COS's; either way the
+ * body is then held to what the request promised of it (x-amz-content-sha256,
+ * aws-chunked signatures, x-amz-checksum-*) before any handler commits it. */
+int authenticate(req *r, enum MHD_Result *ret)
+{
+    int rc = s3_authenticate(r, ret);
+    if (rc != 1) return rc;
+    rc = cos_authenticate(r, ret);
+    if (rc == 0 && s3_body_verify(r, ret) != 0) return -1;
     return rc;
 }

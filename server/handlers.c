@@ -57,8 +57,8 @@ static enum MHD_Result collect_meta(void *cls, enum MHD_ValueKind kind, const ch
 {
     (void)kind;
     meta_ctx *c = cls;
-    char *cos = c->r->s3 && cos_starts_with_ci(key, "x-amz-meta-") ? cos_cos_header_name(key) : NULL;
-    if (c->r->s3 && cos_starts_with_ci(key, "x-cos-")) return MHD_YES; /* refused before; never read here */
+    char *cos = c->r->is_s3 && cos_starts_with_ci(key, "x-amz-meta-") ? cos_cos_header_name(key) : NULL;
+    if (c->r->is_s3 && cos_starts_with_ci(key, "x-cos-")) return MHD_YES; /* refused before; never read here */
     const char *name = objhdr_client_name(cos ? cos : key);
     if (name) objhdr_add(c->b, name, value);
     free(cos);
@@ -325,7 +325,7 @@ static bool valid_s3_bucket_name(const char *b)
 
 static bool valid_bucket_name(req *r, const char *b)
 {
-    if (r->s3) return valid_s3_bucket_name(b); /* an S3 client names buckets without -APPID */
+    if (r->is_s3) return valid_s3_bucket_name(b); /* an S3 client names buckets without -APPID */
     const char *dash = strrchr(b, '-');
     if (!dash || dash == b || strcmp(dash + 1, r->srv->cfg.appid) != 0 || strlen(b) > 60) return false;
     for (const char *c = b; c < dash; c++)
@@ -346,7 +346,7 @@ static const char *canned_acl(const char *h)
  * none, "" when the name is unusable. */
 static char *s3_location_constraint(req *r)
 {
-    if (!r->s3 || !r->body.len) return NULL;
+    if (!r->is_s3 || !r->body.len) return NULL;
     char *body = cos_strndup(r->body.data, r->body.len);
     const char *open = strstr(body, "<LocationConstraint>");
     const char *close = open ? strstr(open, "</LocationConstraint>") : NULL;
@@ -1301,6 +1301,7 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     MHD_add_response_header(resp, "ETag", m.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
     if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    s3_answer_checksum(r, resp, NULL, false);
     add_sse_echo(resp, headers);
     return send_response(r, 200, resp);
 }
@@ -1352,6 +1353,7 @@ static enum MHD_Result put_object(req *r)
     }
     traffic_pace(bps, r->t0_ms, r->w.size);
     char *headers = object_headers_with(r, &o, false);
+    s3_object_headers(r, &headers);
     ret = commit_object(r, r->key, &r->w, md5, headers, acl, r->w.crc64, NULL, &o);
     free(headers);
     free(o.tagging);
@@ -1586,6 +1588,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         /* Content-Length must still say the object's size */
     }
     add_object_headers(resp, &m, r);
+    if (!partial) s3_answer_checksum(r, resp, m.headers, true);
     if (partial) {
         char cr[96];
         snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)start, (unsigned long long)end,
@@ -1687,7 +1690,7 @@ static int copy_directive(req *r, const char *header)
     const char *v = req_header(r, header);
     if (!v || !strcasecmp(v, "Copy")) return 0;
     if (!strcasecmp(v, "Replaced") || !strcasecmp(v, "REPLACE")) return 1;
-    return r->s3 ? -1 : 0;
+    return r->is_s3 ? -1 : 0;
 }
 
 static enum MHD_Result copy_object(req *r)
@@ -1698,7 +1701,7 @@ static enum MHD_Result copy_object(req *r)
     int meta_dir = copy_directive(r, "x-cos-metadata-directive"), tag_dir = copy_directive(r, "x-cos-tagging-directive");
     if (meta_dir < 0 || tag_dir < 0) return send_error(r, "InvalidArgument", "Unknown metadata or tagging directive.");
     if (open_copy_source(r, &src, &skey, &ret) != 0) return ret;
-    if (r->s3 && !meta_dir && src.bucket && src.key && !strcmp(src.bucket, r->bucket) && !strcmp(src.key, r->key) &&
+    if (r->is_s3 && !meta_dir && src.bucket && src.key && !strcmp(src.bucket, r->bucket) && !strcmp(src.key, r->key) &&
         !req_header(r, "x-cos-storage-class") && !req_header(r, "x-cos-server-side-encryption") &&
         !req_header(r, "x-cos-server-side-encryption-customer-algorithm")) {
         /* S3 refuses a copy onto itself that changes nothing */
@@ -2074,6 +2077,7 @@ static enum MHD_Result upload_part(req *r)
     }
     MHD_add_response_header(resp, "ETag", p.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
+    s3_answer_checksum(r, resp, NULL, false);
     if (key.on) {
         char *e = sse_headers(&key, NULL);
         add_sse_echo(resp, e);
@@ -2446,7 +2450,7 @@ static enum MHD_Result find_amz_header(void *cls, enum MHD_ValueKind kind, const
 {
     (void)kind;
     (void)value;
-    if (!cos_starts_with_ci(key, "x-amz-")) return MHD_YES;
+    if (!cos_starts_with_ci(key, "x-amz-") || s3_auth_header(key)) return MHD_YES;
     *(bool *)cls = true;
     return MHD_NO;
 }
@@ -2477,6 +2481,7 @@ static enum MHD_Result check_dialect_header(void *cls, enum MHD_ValueKind kind, 
 
 static bool s3_dialect(req *r)
 {
+    if (r->s3) return true; /* AWS-signed, or a body in one of S3's forms (s3auth.c) */
     const char *auth = req_header(r, "Authorization");
     if (auth && (cos_starts_with_ci(auth, "AWS ") || cos_starts_with_ci(auth, "AWS4-"))) return true;
     if (req_arg(r, "X-Amz-Algorithm") || req_arg(r, "X-Amz-Signature") || req_arg(r, "AWSAccessKeyId")) return true;
@@ -2515,7 +2520,7 @@ enum MHD_Result handle_request(req *r)
     if (s3_dialect(r)) {
         dialect_check dc = { NULL, NULL };
         MHD_get_connection_values(r->conn, MHD_HEADER_KIND, check_dialect_header, &dc);
-        r->s3 = true; /* from here on, errors too take S3's shape */
+        r->is_s3 = true; /* from here on, errors too take S3's shape */
         if (dc.cos_header)
             return send_error(r, "InvalidArgument", "The request mixes S3's x-amz-* headers (or an AWS signature) with "
                                                     "the COS header %s; use one dialect per request.", dc.cos_header);

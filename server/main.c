@@ -63,7 +63,7 @@ int error_status(const char *code)
  * x-cos-* header at all (handle_request refuses the mix). */
 const char *req_header(req *r, const char *name)
 {
-    if (r->s3 && strncasecmp(name, "x-cos-", 6) == 0) {
+    if (r->is_s3 && strncasecmp(name, "x-cos-", 6) == 0) {
         char *s3 = cos_s3_header_name(name);
         const char *v = s3 ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, s3) : NULL;
         free(s3);
@@ -124,7 +124,7 @@ static void rename_for_s3(struct MHD_Response *resp)
 static void add_common_headers(req *r, struct MHD_Response *resp)
 {
     if (!r->no_request_id) MHD_add_response_header(resp, "x-cos-request-id", r->request_id);
-    if (r->s3) {
+    if (r->is_s3) {
         rename_for_s3(resp);
         if (!r->no_request_id) MHD_add_response_header(resp, "x-amz-id-2", r->request_id);
     }
@@ -164,12 +164,12 @@ static enum MHD_Result send_error_full(req *r, const char *code, const char *msg
     cos_xml_escape(&b, msg, strlen(msg));
     cos_buf_puts(&b, "</Message><Resource>");
     const char *host = req_header(r, "Host");
-    char *res = r->s3 ? cos_strdup(r->path ? r->path : "/") /* S3 names the path alone */
+    char *res = r->is_s3 ? cos_strdup(r->path ? r->path : "/") /* S3 names the path alone */
                       : cos_sprintf("%s%s", host ? host : "", r->path ? r->path : "/");
     cos_xml_escape(&b, res, strlen(res));
     free(res);
     if (r->no_request_id) cos_buf_puts(&b, "</Resource>"); /* the fault bucket's answers without one */
-    else if (r->s3) cos_buf_printf(&b, "</Resource><RequestId>%s</RequestId><HostId>%s</HostId>", r->request_id, r->request_id);
+    else if (r->is_s3) cos_buf_printf(&b, "</Resource><RequestId>%s</RequestId><HostId>%s</HostId>", r->request_id, r->request_id);
     else cos_buf_printf(&b, "</Resource><RequestId>%s</RequestId><TraceId>%s</TraceId>", r->request_id, r->request_id);
     if (sts) {
         cos_buf_puts(&b, "<StringToSign>");
@@ -372,6 +372,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     log_line(r);
     if (r->w_open) data_abort(&r->w); /* still open: the request never committed it */
     if (r->pp) MHD_destroy_post_processor(r->pp);
+    s3_end(r);
     cos_kvlist_free(&r->form);
     cos_buf_free(&r->body);
     free(r->path);
@@ -386,6 +387,23 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 enum MHD_Result sts_endpoint(req *r); /* handlers.c */
 enum MHD_Result fault_endpoint(req *r);
 bool fault_apply(req *r, enum MHD_Result *ret);
+
+void req_body_sink(req *r, const char *data, size_t len)
+{
+    if (r->pp) {
+        if (MHD_post_process(r->pp, data, len) != MHD_YES) r->too_large = true;
+    } else if (r->body_to_file) {
+        if (!r->w_open) {
+            if (data_begin(r->srv->st, &r->w) != 0) r->w.error = errno ? errno : EIO;
+            else r->w_open = true;
+        }
+        if (r->w_open) data_write(&r->w, data, len);
+    } else if (r->body.len + len > MAX_SMALL_BODY) {
+        r->too_large = true;
+    } else {
+        cos_buf_append(&r->body, data, len);
+    }
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
@@ -412,23 +430,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (strcmp(method, "POST") == 0 && r->bucket && !r->key && ct && cos_starts_with_ci(ct, "multipart/form-data"))
             r->pp = MHD_create_post_processor(conn, 256 * 1024, form_iter, r);
         r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
+        s3_begin(r);
         *con_cls = r;
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (r->pp) {
-            if (MHD_post_process(r->pp, upload_data, *upload_data_size) != MHD_YES) r->too_large = true;
-        } else if (r->body_to_file) {
-            if (!r->w_open) {
-                if (data_begin(srv->st, &r->w) != 0) r->w.error = errno ? errno : EIO;
-                else r->w_open = true;
-            }
-            if (r->w_open) data_write(&r->w, upload_data, *upload_data_size);
-        } else if (r->body.len + *upload_data_size > MAX_SMALL_BODY) {
-            r->too_large = true;
-        } else {
-            cos_buf_append(&r->body, upload_data, *upload_data_size);
-        }
+        if (r->s3 && !r->pp) s3_body(r, upload_data, *upload_data_size); /* decodes, then req_body_sink */
+        else req_body_sink(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }

@@ -199,7 +199,7 @@ typedef struct req {
     char *region;
     bool region_named;       /* the Host named the region (else it is the default) */
     bool path_style;
-    bool s3;                 /* S3's dialect (handle_request): x-amz-* names in and out, S3's error shape */
+    bool is_s3;              /* S3's dialect (handle_request): x-amz-* names in and out, S3's error shape */
     char request_id[48];
     int64_t t0_ms;
     /* body */
@@ -217,6 +217,7 @@ typedef struct req {
     int status;
     bool fault_bad_crc;      /* fault injection: lie about the CRC */
     bool no_request_id;      /* fault bucket: answer without x-cos-request-id */
+    struct s3_state *s3;     /* an S3 request's signature and body filter (s3auth.c); NULL otherwise */
 } req;
 
 struct server {
@@ -309,6 +310,31 @@ bool objhdr_is(const char *headers, const char *name, const char *value);
 enum MHD_Result handle_request(req *r);
 /* auth.c: 0 ok; otherwise an error response was queued */
 int authenticate(req *r, enum MHD_Result *ret);
+/* The secret of an access key (the server's, or a temporary key with its token); NULL and *code / *msg when none. */
+const char *auth_lookup_key(server *srv, const char *ak, const char *token, const sts_key **tmp, const char **code,
+                            const char **msg);
+/* The same, setting the request's principal; NULL with an error queued. */
+const char *auth_resolve_key(req *r, const char *ak, const char *token, enum MHD_Result *ret);
+
+/* s3auth.c: AWS signatures (SigV4 header and presigned, SigV2 header and query) and S3's
+ * request bodies (x-amz-content-sha256, aws-chunked, trailers, x-amz-checksum-*). */
+/* The headers are in: set up r->s3 when the request is AWS-signed or its body is in an S3 form. */
+void s3_begin(req *r);
+/* A piece of the body as received; the decoded bytes go to req_body_sink. */
+void s3_body(req *r, const char *data, size_t len);
+/* 1 = no AWS signature (COS's rules apply); 0 = signed and the body is what it claims; -1 = refused (queued). */
+int s3_authenticate(req *r, enum MHD_Result *ret);
+/* 0, or the body failed its promised hash, chunk signatures or checksum (error queued). */
+int s3_body_verify(req *r, enum MHD_Result *ret);
+void s3_end(req *r);
+/* Whether s3auth.c is what acts on this x-amz-* header (signature, payload, checksum). */
+bool s3_auth_header(const char *name);
+/* Rewrite an object's headers: no aws-chunked Content-Encoding; the verified checksum kept. */
+void s3_object_headers(req *r, char **headers);
+/* An answer's x-amz-checksum-* from an object's stored headers, when the request asks (x-amz-checksum-mode). */
+void s3_answer_checksum(req *r, struct MHD_Response *resp, const char *headers, bool stored_only);
+/* main.c: where body bytes go (the data writer, the form parser, or the small-body buffer) */
+void req_body_sink(req *r, const char *data, size_t len);
 /* responses (main.c) */
 enum MHD_Result send_error(req *r, const char *code, const char *message_fmt, ...) COS_PRINTF(3, 4);
 enum MHD_Result send_error_sts(req *r, const char *code, const char *msg, const char *sts, const char *fs);

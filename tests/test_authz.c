@@ -945,7 +945,7 @@ static void test_s3_dialect_smuggles_nothing(void)
     call pre = { "PUT", PRIV, "/victim.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00", "/victim.txt", ANON,
                  NULL, 0, NULL, 0, NULL, "overwritten", 11, NULL };
     r = do_call(&pre);
-    CHECK_INT(r.status, 403);
+    CHECK(r.status == 400 || r.status == 403); /* an incomplete presigned query: S3's 400, or 403 */
     reply_free(&r);
     cos_kv lock[] = { { "x-amz-object-lock-mode", "COMPLIANCE" }, { "x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z" } };
     EXPECT(s3_anon("PUT", PUBRW, "/victim.txt", lock, 2, "locked?"), 501, "NotImplemented");
