@@ -61,6 +61,10 @@ const char *auth_lookup_key(server *srv, const char *ak, const char *token, cons
 {
     *tmp = NULL;
     if (ak && strcmp(ak, srv->cfg.secret_id) == 0) return srv->cfg.secret_key;
+    for (size_t i = 0; ak && i < srv->cfg.nextra_keys; i++) { /* ID:SECRET, the owner's too */
+        const char *e = srv->cfg.extra_keys[i], *colon = strchr(e, ':');
+        if (colon && strlen(ak) == (size_t)(colon - e) && !strncmp(ak, e, (size_t)(colon - e))) return colon + 1;
+    }
     const sts_key *k = ak ? sts_store_lookup(srv->sts, ak) : NULL;
     *code = "InvalidAccessKeyId";
     if (!k) {
