@@ -6,6 +6,7 @@
 #                             as root, install what is missing; otherwise print
 #                             the one command to run and fail
 #   install-deps.sh --sdk-suites  also what scripts/sdk-suites.sh needs
+#   install-deps.sh --s3-tests    also what scripts/s3-tests.sh needs (ceph/s3-tests)
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libexpat1-dev libsqlite3-dev
@@ -18,6 +19,11 @@ ensure=0
 if [ "${1:-}" = "--sdk-suites" ]; then
   PKGS+=(libapr1-dev libaprutil1-dev libmxml-dev python3 python3-requests python3-xmltodict python3-six
          python3-crcmod python3-pycryptodome)
+fi
+# --s3-tests: also what scripts/s3-tests.sh needs to run ceph/s3-tests (not needed by make test)
+if [ "${1:-}" = "--s3-tests" ]; then
+  PKGS+=(python3 python3-boto3 python3-pytest python3-munch python3-gevent python3-isodate python3-httplib2
+         python3-lxml python3-tz python3-requests python3-yaml)
 fi
 missing=()
 # Not Debian: nothing to check by package name; CMake names what it cannot find.

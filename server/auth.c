@@ -61,6 +61,10 @@ const char *auth_lookup_key(server *srv, const char *ak, const char *token, cons
 {
     *tmp = NULL;
     if (ak && strcmp(ak, srv->cfg.secret_id) == 0) return srv->cfg.secret_key;
+    for (size_t i = 0; ak && i < srv->cfg.nextra_keys; i++) { /* ID:SECRET, the owner's too */
+        const char *e = srv->cfg.extra_keys[i], *colon = strchr(e, ':');
+        if (colon && strlen(ak) == (size_t)(colon - e) && !strncmp(ak, e, (size_t)(colon - e))) return colon + 1;
+    }
     const sts_key *k = ak ? sts_store_lookup(srv->sts, ak) : NULL;
     *code = "InvalidAccessKeyId";
     if (!k) {
@@ -267,8 +271,9 @@ static enum MHD_Result check_covered(void *cls, enum MHD_ValueKind kind, const c
         /* every parameter selects or shapes the operation (acl, tagging,
            response-*, prefix...): the official SDKs sign them all */
         if (!is_signature_param(key) && !in_list(c->f->url_param_list, key)) c->missing = cos_sprintf("parameter %s", key);
-    } else if (cos_starts_with_ci(key, "x-cos-") && strcasecmp(key, "x-cos-security-token") != 0 &&
-               !in_list(c->f->header_list, key)) {
+    } else if ((cos_starts_with_ci(key, "x-cos-") || cos_starts_with_ci(key, "x-amz-")) &&
+               strcasecmp(key, "x-cos-security-token") != 0 && !in_list(c->f->header_list, key)) {
+        /* x-amz-*: a COS-signed request in S3's header names is read through them (req_header) */
         /* x-cos-copy-source, x-cos-acl, x-cos-grant-*, x-cos-metadata-directive...: they widen what a
            request does; the official SDKs sign every x-cos-* header */
         c->missing = cos_sprintf("header %s", key);

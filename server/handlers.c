@@ -10,6 +10,7 @@
 #include "archive.h"
 #include "sse.h"
 #include "versioning.h"
+#include "s3names.h"
 #include "url.h"
 #include "xml.h"
 
@@ -49,12 +50,18 @@ static void etag_of(const unsigned char md5[16], char out[80])
     snprintf(out, 80, "\"%s\"", hex);
 }
 
-/* x-cos-meta-* and the standard headers an object keeps (objhdr.c). */
+/* x-cos-meta-* and the standard headers an object keeps (objhdr.c); on an
+ * S3 request x-amz-meta-* (kept under the COS name, answered under S3's). */
+typedef struct meta_ctx { req *r; cos_buf *b; } meta_ctx;
 static enum MHD_Result collect_meta(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
-    const char *name = objhdr_client_name(key);
-    if (name) objhdr_add(cls, name, value);
+    meta_ctx *c = cls;
+    char *cos = c->r->is_s3 && cos_starts_with_ci(key, "x-amz-meta-") ? cos_cos_header_name(key) : NULL;
+    if (c->r->is_s3 && cos_starts_with_ci(key, "x-cos-")) return MHD_YES; /* refused before; never read here */
+    const char *name = objhdr_client_name(cos ? cos : key);
+    if (name) objhdr_add(c->b, name, value);
+    free(cos);
     return MHD_YES;
 }
 
@@ -90,7 +97,8 @@ static char *request_object_headers(req *r)
 {
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "");
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_meta, &b);
+    meta_ctx mc = { r, &b };
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_meta, &mc);
     char *ct = objhdr_get(b.data, "Content-Type");
     if (!ct) objhdr_add(&b, "Content-Type", type_of_key(r->key));
     free(ct);
@@ -304,8 +312,20 @@ static enum MHD_Result get_service(req *r)
     return ret;
 }
 
+/* S3's rules: 3-63 of a-z 0-9 '-', starting and ending with a letter or digit
+ * (no '.': a bucket name also becomes part of a policy resource and a host). */
+static bool valid_s3_bucket_name(const char *b)
+{
+    size_t n = strlen(b);
+    if (n < 3 || n > 63 || b[0] == '-' || b[n - 1] == '-') return false;
+    for (const char *c = b; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-')) return false;
+    return true;
+}
+
 static bool valid_bucket_name(req *r, const char *b)
 {
+    if (r->is_s3) return valid_s3_bucket_name(b); /* an S3 client names buckets without -APPID */
     const char *dash = strrchr(b, '-');
     if (!dash || dash == b || strcmp(dash + 1, r->srv->cfg.appid) != 0 || strlen(b) > 60) return false;
     for (const char *c = b; c < dash; c++)
@@ -321,6 +341,28 @@ static const char *canned_acl(const char *h)
     return NULL;
 }
 
+/* An S3 CreateBucket may name its region in the body
+ * (<CreateBucketConfiguration><LocationConstraint>); NULL when it names
+ * none, "" when the name is unusable. */
+static char *s3_location_constraint(req *r)
+{
+    if (!r->is_s3 || !r->body.len) return NULL;
+    char *body = cos_strndup(r->body.data, r->body.len);
+    const char *open = strstr(body, "<LocationConstraint>");
+    const char *close = open ? strstr(open, "</LocationConstraint>") : NULL;
+    char *out = NULL;
+    if (open && close) {
+        open += strlen("<LocationConstraint>");
+        out = cos_strndup(open, (size_t)(close - open));
+        bool ok = *out && strlen(out) <= 64;
+        for (const char *c = out; ok && *c; c++)
+            ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-';
+        if (!ok) out[0] = '\0';
+    }
+    free(body);
+    return out;
+}
+
 static enum MHD_Result put_bucket(req *r)
 {
     if (!valid_bucket_name(r, r->bucket))
@@ -328,7 +370,13 @@ static enum MHD_Result put_bucket(req *r)
                           r->srv->cfg.appid);
     const char *acl = canned_acl(req_header(r, "x-cos-acl"));
     if (!acl) return send_error(r, "InvalidArgument", "invalid x-cos-acl");
-    int rc = store_bucket_create(r->srv->st, r->bucket, r->region, acl);
+    char *region = s3_location_constraint(r);
+    if (region && !*region) {
+        free(region);
+        return send_error(r, "InvalidLocationConstraint", "The specified location-constraint is not valid.");
+    }
+    int rc = store_bucket_create(r->srv->st, r->bucket, region ? region : r->region, acl);
+    free(region);
     if (rc < 0) return store_fail(r, rc);
     /* COS answers BucketAlreadyExists to its owner too (cos-c-sdk-v5's suite checks it) */
     if (rc > 0) return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: you already own it.");
@@ -755,10 +803,104 @@ static void free_listing(list_ctx *c)
     }
 }
 
+/* An element of a V2 listing, URL-encoded with encoding-type=url. */
+static void v2_element(cos_buf *b, const char *name, const char *value, bool url)
+{
+    cos_buf_printf(b, "<%s>", name);
+    if (url) {
+        cos_buf e = COS_BUF_INIT;
+        cos_uri_encode(&e, value, strlen(value), true);
+        cos_xml_escape(b, e.data ? e.data : "", e.len);
+        cos_buf_free(&e);
+    } else {
+        cos_xml_escape(b, value, strlen(value));
+    }
+    cos_buf_printf(b, "</%s>", name);
+}
+
+/* ListObjectsV2 (list-type=2): the same listing as GET Bucket, paged by an
+ * opaque continuation token (the base64 of the last key or common prefix
+ * returned) or started after start-after; owners only with fetch-owner. */
+static enum MHD_Result get_bucket_v2(req *r, const char *enc)
+{
+    const char *token = req_arg(r, "continuation-token"), *start_after = req_arg(r, "start-after");
+    char *after = NULL;
+    if (token) {
+        unsigned char *raw = malloc(3 * strlen(token) / 4 + 4);
+        int64_t n = raw ? cos_base64_decode(token, raw) : -1;
+        if (n <= 0 || memchr(raw, 0, (size_t)n)) {
+            free(raw);
+            return send_error(r, "InvalidArgument", "The continuation token provided is incorrect.");
+        }
+        after = cos_strndup((const char *)raw, (size_t)n);
+        free(raw);
+    } else if (start_after) {
+        after = cos_strdup(start_after);
+    }
+    list_ctx c = { 0 };
+    c.prefix = req_arg(r, "prefix") ? req_arg(r, "prefix") : "";
+    c.delimiter = req_arg(r, "delimiter");
+    c.max = max_keys_arg(r, "max-keys", 1000);
+    int lrc = run_listing(r, &c, after);
+    free(after);
+    if (lrc) {
+        free_listing(&c);
+        return store_fail(r, lrc);
+    }
+    const char *fo = req_arg(r, "fetch-owner");
+    bool owner = fo && !strcmp(fo, "true"), url = enc != NULL;
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                     "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    v2_element(&b, "Name", r->bucket, false);
+    v2_element(&b, "Prefix", c.prefix, url);
+    if (start_after) v2_element(&b, "StartAfter", start_after, url);
+    if (token) v2_element(&b, "ContinuationToken", token, false);
+    if (c.truncated && c.last) {
+        size_t tl = strlen(c.last);
+        char *next = malloc(4 * (tl / 3 + 1) + 1);
+        cos_base64_encode((const unsigned char *)c.last, tl, next);
+        v2_element(&b, "NextContinuationToken", next, false);
+        free(next);
+    }
+    cos_buf_printf(&b, "<KeyCount>%zu</KeyCount><MaxKeys>%d</MaxKeys>", c.nobjs + c.nprefixes, c.max);
+    if (c.delimiter) v2_element(&b, "Delimiter", c.delimiter, url);
+    if (url) cos_buf_puts(&b, "<EncodingType>url</EncodingType>");
+    cos_buf_printf(&b, "<IsTruncated>%s</IsTruncated>", c.truncated ? "true" : "false");
+    for (size_t i = 0; i < c.nobjs; i++) {
+        const cos_object_summary *o = &c.objs[i];
+        cos_buf_puts(&b, "<Contents>");
+        v2_element(&b, "Key", o->key, url);
+        v2_element(&b, "LastModified", o->last_modified, false);
+        v2_element(&b, "ETag", o->etag, false);
+        cos_buf_printf(&b, "<Size>%llu</Size>", (unsigned long long)o->size);
+        if (owner) {
+            cos_buf_puts(&b, "<Owner>");
+            v2_element(&b, "ID", c.owner->id, false);
+            v2_element(&b, "DisplayName", c.owner->display_name, false);
+            cos_buf_puts(&b, "</Owner>");
+        }
+        v2_element(&b, "StorageClass", o->storage_class, false);
+        cos_buf_puts(&b, "</Contents>");
+    }
+    for (size_t i = 0; i < c.nprefixes; i++) {
+        cos_buf_puts(&b, "<CommonPrefixes>");
+        v2_element(&b, "Prefix", c.prefixes[i].prefix, url);
+        cos_buf_puts(&b, "</CommonPrefixes>");
+    }
+    cos_buf_puts(&b, "</ListBucketResult>");
+    free_listing(&c);
+    size_t len = b.len;
+    return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, NULL);
+}
+
 static enum MHD_Result get_bucket(req *r)
 {
     const char *enc = req_arg(r, "encoding-type");
     if (enc && strcmp(enc, "url") != 0) return send_error(r, "InvalidArgument", "encoding-type must be url");
+    const char *lt = req_arg(r, "list-type");
+    if (lt && strcmp(lt, "2") != 0) return send_error(r, "InvalidArgument", "list-type must be 2 (or absent)");
+    if (lt) return get_bucket_v2(r, enc);
     list_ctx c = { 0 };
     c.prefix = req_arg(r, "prefix") ? req_arg(r, "prefix") : "";
     c.delimiter = req_arg(r, "delimiter");
@@ -1540,12 +1682,34 @@ static char *headers_for_copy(const char *headers)
     return cos_buf_detach(&b);
 }
 
+/* x-cos-metadata-directive / x-cos-tagging-directive: COS says Copy or
+ * Replaced, S3 COPY or REPLACE (case aside). 1 replace, 0 copy, -1 neither
+ * (S3 refuses that; COS's dialect copies, as it always did). */
+static int copy_directive(req *r, const char *header)
+{
+    const char *v = req_header(r, header);
+    if (!v || !strcasecmp(v, "Copy")) return 0;
+    if (!strcasecmp(v, "Replaced") || !strcasecmp(v, "REPLACE")) return 1;
+    return r->is_s3 ? -1 : 0;
+}
+
 static enum MHD_Result copy_object(req *r)
 {
     obj_meta src;
     sse_key skey;
     enum MHD_Result ret;
+    int meta_dir = copy_directive(r, "x-cos-metadata-directive"), tag_dir = copy_directive(r, "x-cos-tagging-directive");
+    if (meta_dir < 0 || tag_dir < 0) return send_error(r, "InvalidArgument", "Unknown metadata or tagging directive.");
     if (open_copy_source(r, &src, &skey, &ret) != 0) return ret;
+    if (r->is_s3 && !meta_dir && src.bucket && src.key && !strcmp(src.bucket, r->bucket) && !strcmp(src.key, r->key) &&
+        !req_header(r, "x-cos-storage-class") && !req_header(r, "x-cos-server-side-encryption") &&
+        !req_header(r, "x-cos-server-side-encryption-customer-algorithm")) {
+        /* S3 refuses a copy onto itself that changes nothing */
+        obj_meta_clear(&src);
+        return send_error(r, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to "
+                                               "itself without changing the object's metadata, storage class, website "
+                                               "redirect location or encryption attributes.");
+    }
     write_opts o;
     if (write_opts_from(r, &o, &ret) != 0) {
         obj_meta_clear(&src);
@@ -1567,14 +1731,12 @@ static enum MHD_Result copy_object(req *r)
         free(o.tagging);
         return brc < -1 ? store_fail(r, brc) : send_error(r, "InternalError", "copy failed");
     }
-    const char *dir = req_header(r, "x-cos-metadata-directive");
-    char *base = dir && !strcasecmp(dir, "Replaced") ? request_object_headers(r) : headers_for_copy(src.headers);
+    char *base = meta_dir ? request_object_headers(r) : headers_for_copy(src.headers);
     char *enc = sse_headers(&o.key, o.sse);
     char *headers = cos_sprintf("%s%s", base, enc);
     free(base);
     free(enc);
-    const char *tdir = req_header(r, "x-cos-tagging-directive");
-    bool replace_tags = tdir && !strcasecmp(tdir, "Replaced");
+    bool replace_tags = tag_dir == 1;
     char vid[64];
     char *vline = versioning_before_write(r, r->key, vid);
     char *with_version = cos_sprintf("%s%s", headers, vline);
@@ -1712,9 +1874,9 @@ static enum MHD_Result object_tagging(req *r)
         ret = rc ? store_fail(r, rc) : send_empty(r, 204);
     } else if (m.tagging) {
         ret = send_buffer(r, 200, "application/xml", cos_strdup(m.tagging), strlen(m.tagging), NULL);
-    } else {
-        cos_tagging empty = { NULL, 0 };
-        ret = send_doc(r, 200, &cos_xs_tagging, &empty);
+    } else { /* an empty TagSet, not none: aws-cli's copy between buckets reads it */
+        static const char EMPTY[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tagging><TagSet></TagSet></Tagging>";
+        ret = send_buffer(r, 200, "application/xml", cos_strdup(EMPTY), sizeof EMPTY - 1, NULL);
     }
     obj_meta_clear(&m);
     return ret;
@@ -2281,10 +2443,9 @@ static bool has_response_override(req *r)
     return found;
 }
 
-/* Whether a request has x-amz-* headers other than those of its signature
- * and body (s3auth.c verifies those). The handlers do not read the others
- * yet (#19): ignoring x-amz-copy-source would turn a copy into an empty PUT
- * that truncates the destination, so such a request changes nothing. */
+/* Whether a request is in S3's dialect: an AWS signature (in the header or
+ * the query) or any x-amz-* header. Its x-amz-* headers are then read under
+ * the x-cos-* names the handlers use (req_header, main.c). */
 static enum MHD_Result find_amz_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
@@ -2294,8 +2455,36 @@ static enum MHD_Result find_amz_header(void *cls, enum MHD_ValueKind kind, const
     return MHD_NO;
 }
 
+typedef struct dialect_check { const char *cos_header, *promise; } dialect_check;
+
+/* x-amz-* headers that promise what cos-server does not do: ignoring them
+ * would acknowledge a protection (an object lock, a retention, an append at
+ * an offset) that is not there, so the request is refused and changes nothing.
+ * Other x-amz-* names S3 does not act on either (x-amz-user-agent, ...) or
+ * that only shape the answer are ignored, as S3 ignores unknown headers. */
+static const char *const S3_UNKEPT_PROMISES[] = { "x-amz-object-lock-", "x-amz-bucket-object-lock-",
+                                                  "x-amz-write-offset-bytes", "x-amz-grant-write-acp-object-lock" };
+
+static enum MHD_Result check_dialect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    dialect_check *c = cls;
+    /* one request, one dialect: an x-cos-* header beside S3's names could
+       carry a value the AWS signature never covered (x-cos-copy-source on a
+       request that signed x-amz-copy-source), so the mix is refused */
+    if (cos_starts_with_ci(key, "x-cos-")) c->cos_header = key;
+    for (size_t i = 0; i < COS_ARRAY_LEN(S3_UNKEPT_PROMISES) && !c->promise; i++)
+        if (cos_starts_with_ci(key, S3_UNKEPT_PROMISES[i]) && !(value && cos_streq_ci(value, "false"))) c->promise = key;
+    return c->cos_header || c->promise ? MHD_NO : MHD_YES;
+}
+
 static bool s3_dialect(req *r)
 {
+    if (r->s3) return true; /* AWS-signed, or a body in one of S3's forms (s3auth.c) */
+    const char *auth = req_header(r, "Authorization");
+    if (auth && (cos_starts_with_ci(auth, "AWS ") || cos_starts_with_ci(auth, "AWS4-"))) return true;
+    if (req_arg(r, "X-Amz-Algorithm") || req_arg(r, "X-Amz-Signature") || req_arg(r, "AWSAccessKeyId")) return true;
     bool found = false;
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, find_amz_header, &found);
     return found;
@@ -2328,9 +2517,17 @@ enum MHD_Result handle_request(req *r)
         return send_error(r, "InvalidURI", "The key is not a valid object name: it is made only of '/' and '.' "
                                            "segments (COS reads such a path as the bucket), or it has a control "
                                            "character no XML listing could carry.");
-    if (s3_dialect(r))
-        return send_error(r, "NotImplemented", "cos-server does not read S3's x-amz-* headers yet; nothing was changed. "
-                                               "Use x-cos-* headers.");
+    if (s3_dialect(r)) {
+        dialect_check dc = { NULL, NULL };
+        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, check_dialect_header, &dc);
+        r->is_s3 = true; /* from here on, errors too take S3's shape */
+        if (dc.cos_header)
+            return send_error(r, "InvalidArgument", "The request mixes S3's x-amz-* headers (or an AWS signature) with "
+                                                    "the COS header %s; use one dialect per request.", dc.cos_header);
+        if (dc.promise)
+            return send_error(r, "NotImplemented", "cos-server does not implement %s (object lock, appends by offset); "
+                                                   "nothing was changed.", dc.promise);
+    }
     if (authenticate(r, &ret) != 0) return ret;
     const char *unimplemented = NULL;
     const op_def *op = route_request(r, &unimplemented);

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "server.h"
+#include "s3names.h"
 #include "url.h"
 #include "xml.h"
 
@@ -56,8 +57,18 @@ int error_status(const char *code)
     return 400;
 }
 
+/* On an S3 request a handler's x-cos-* name reads the x-amz-* header of the
+ * same meaning (src/s3names.c), so no handler knows the dialect. An x-cos-*
+ * name S3 has no equivalent for reads nothing: such a request carries no
+ * x-cos-* header at all (handle_request refuses the mix). */
 const char *req_header(req *r, const char *name)
 {
+    if (r->is_s3 && strncasecmp(name, "x-cos-", 6) == 0) {
+        char *s3 = cos_s3_header_name(name);
+        const char *v = s3 ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, s3) : NULL;
+        free(s3);
+        return v;
+    }
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
@@ -86,9 +97,37 @@ bool req_has_arg(req *r, const char *name)
     return p.found;
 }
 
+static enum MHD_Result collect_cos_names(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    if (cos_starts_with_ci(key, "x-cos-")) cos_kvlist_add(cls, key, value ? value : "");
+    return MHD_YES;
+}
+
+/* An answer to an S3 request names its headers as S3 does (x-amz-meta-*,
+ * x-amz-version-id, ...); COS's own with no S3 name (x-cos-hash-crc64ecma)
+ * stay, as COS sends them to S3 clients too. */
+static void rename_for_s3(struct MHD_Response *resp)
+{
+    cos_kvlist cos = COS_KVLIST_INIT;
+    MHD_get_response_headers(resp, collect_cos_names, &cos);
+    for (size_t i = 0; i < cos.count; i++) {
+        char *s3 = cos_s3_header_name(cos.items[i].name);
+        if (!s3) continue;
+        MHD_del_response_header(resp, cos.items[i].name, cos.items[i].value);
+        MHD_add_response_header(resp, s3, cos.items[i].value);
+        free(s3);
+    }
+    cos_kvlist_free(&cos);
+}
+
 static void add_common_headers(req *r, struct MHD_Response *resp)
 {
     if (!r->no_request_id) MHD_add_response_header(resp, "x-cos-request-id", r->request_id);
+    if (r->is_s3) {
+        rename_for_s3(resp);
+        if (!r->no_request_id) MHD_add_response_header(resp, "x-amz-id-2", r->request_id);
+    }
     MHD_add_response_header(resp, "Server", "tencent-cos");
     cors_add_headers(r, resp);
 }
@@ -125,10 +164,12 @@ static enum MHD_Result send_error_full(req *r, const char *code, const char *msg
     cos_xml_escape(&b, msg, strlen(msg));
     cos_buf_puts(&b, "</Message><Resource>");
     const char *host = req_header(r, "Host");
-    char *res = cos_sprintf("%s%s", host ? host : "", r->path ? r->path : "/");
+    char *res = r->is_s3 ? cos_strdup(r->path ? r->path : "/") /* S3 names the path alone */
+                      : cos_sprintf("%s%s", host ? host : "", r->path ? r->path : "/");
     cos_xml_escape(&b, res, strlen(res));
     free(res);
     if (r->no_request_id) cos_buf_puts(&b, "</Resource>"); /* the fault bucket's answers without one */
+    else if (r->is_s3) cos_buf_printf(&b, "</Resource><RequestId>%s</RequestId><HostId>%s</HostId>", r->request_id, r->request_id);
     else cos_buf_printf(&b, "</Resource><RequestId>%s</RequestId><TraceId>%s</TraceId>", r->request_id, r->request_id);
     if (sts) {
         cos_buf_puts(&b, "<StringToSign>");
@@ -195,6 +236,27 @@ static size_t unescape_uri(void *cls, struct MHD_Connection *c, char *uri)
     return (size_t)(w - uri);
 }
 
+/* S3's hosts under the operator's --s3-domain D: BUCKET.s3.D and BUCKET.D
+ * name a bucket; D and s3.D are the endpoint itself (path style). true when
+ * h is one of them (r->bucket/key set for a virtual host). */
+static bool s3_virtual_host(req *r, const char *h)
+{
+    const char *d = r->srv->cfg.s3_domain;
+    if (!d || !*d) return false;
+    size_t hl = strlen(h), dl = strlen(d);
+    if (hl < dl || strcasecmp(h + hl - dl, d) != 0) return false;
+    if (hl > dl && h[hl - dl - 1] != '.') return false; /* "xD" is another domain */
+    size_t bl = hl > dl ? hl - dl - 1 : 0;             /* what comes before ".D" */
+    if (bl >= 3 && strncmp(h + bl - 3, ".s3", 3) == 0) bl -= 3;
+    else if (bl == 2 && strncmp(h, "s3", 2) == 0) bl = 0;
+    if (bl == 0) return false; /* the endpoint itself: path style, parsed by the caller */
+    r->region = cos_strdup("ap-guangzhou");
+    r->bucket = cos_strndup(h, bl);
+    const char *k = r->path + 1;
+    r->key = *k ? cos_strdup(k) : NULL;
+    return true;
+}
+
 /* BUCKET-APPID.cos.REGION.myqcloud.com[:port] (also .cos.accelerate.) */
 static void parse_address(req *r, const char *url)
 {
@@ -212,6 +274,7 @@ static void parse_address(req *r, const char *url)
         url = slash ? slash : "/";
     }
     r->path = cos_strdup(url && *url ? url : "/");
+    if (s3_virtual_host(r, h)) return;
     char *cos = strstr(h, ".cos.");
     if (cos && cos != h && strncmp(h, "service.cos.", 12) != 0) {
         r->bucket = cos_strndup(h, (size_t)(cos - h));

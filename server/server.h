@@ -33,6 +33,9 @@ typedef struct server_config {
     bool restore_seconds_set;  /* else COS's durations by tier */
     const char *fault_bucket;  /* --fault-bucket NAME ("*" = every bucket): its keys name the answer (faults.c) */
     bool fault_once;           /* --fault-once: such a key fails every other time (the Python suite's mock) */
+    const char *extra_keys[8]; /* --extra-key ID:SECRET: more permanent keys of the same owner (s3-tests' users) */
+    size_t nextra_keys;
+    const char *s3_domain;     /* --s3-domain D: S3 virtual hosts BUCKET.s3.D and BUCKET.D (path style always works) */
 } server_config;
 
 /* ---------------------------------------------------------------- store */
@@ -198,6 +201,7 @@ typedef struct req {
     char *region;
     bool region_named;       /* the Host named the region (else it is the default) */
     bool path_style;
+    bool is_s3;              /* S3's dialect (handle_request): x-amz-* names in and out, S3's error shape */
     char request_id[48];
     int64_t t0_ms;
     /* body */

@@ -29,6 +29,8 @@ static void usage(void)
           "                                 (the web console; needs --sts-open)\n"
           "                  [--restore-seconds N]   (every archive restore takes N s; for tests)\n"
           "                  [--fault-bucket NAME|'*' [--fault-once]]   (keys name the answer: 500, 503r, shutdown, ...)\n"
+          "                  [--s3-domain DOMAIN]   (S3 virtual hosts BUCKET.s3.DOMAIN and BUCKET.DOMAIN)\n"
+          "                  [--extra-key ID:SECRET]...   (more permanent keys of the owner, e.g. for ceph/s3-tests)\n"
           "Environment: COS_SERVER_ROOT, COS_SERVER_LISTEN, COS_SERVER_SECRET_ID, COS_SERVER_SECRET_KEY,\n"
           "             COS_SERVER_APPID. Without keys it uses the development keys it prints.\n", stderr);
 }
@@ -62,8 +64,18 @@ int main(int argc, char **argv)
         OPT("--root", root) OPT("--listen", listen) OPT("--port-file", port_file) OPT("--secret-id", secret_id)
         OPT("--secret-key", secret_key) OPT("--appid", appid) OPT("--tls-cert", tls_cert) OPT("--tls-key", tls_key)
         OPT("--console-listen", console_listen) OPT("--console-dir", console_dir)
-        OPT("--fault-bucket", fault_bucket)
+        OPT("--fault-bucket", fault_bucket) OPT("--s3-domain", s3_domain)
 #undef OPT
+        if (strcmp(a, "--extra-key") == 0 && v) {
+            const char *colon = strchr(v, ':');
+            if (!colon || colon == v || !colon[1] || c->nextra_keys >= COS_ARRAY_LEN(c->extra_keys)) {
+                fprintf(stderr, "cos-server: --extra-key wants ID:SECRET (at most %zu)\n", COS_ARRAY_LEN(c->extra_keys));
+                return 2;
+            }
+            c->extra_keys[c->nextra_keys++] = v;
+            i++;
+            continue;
+        }
         if (strcmp(a, "--restore-seconds") == 0 && v) {
             char *end = NULL;
             long n = strtol(v, &end, 10);

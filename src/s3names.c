@@ -25,6 +25,13 @@ static const struct { const char *cos, *s3; } S3_HEADERS[] = {
     { "x-cos-mfa", "x-amz-mfa" },
     { "x-cos-request-payer", "x-amz-request-payer" },
     { "x-cos-expected-bucket-owner", "x-amz-expected-bucket-owner" },
+    /* names in answers (cos-server answers an S3 request with them) */
+    { "x-cos-request-id", "x-amz-request-id" },
+    { "x-cos-version-id", "x-amz-version-id" },
+    { "x-cos-delete-marker", "x-amz-delete-marker" },
+    { "x-cos-tagging-count", "x-amz-tagging-count" },
+    { "x-cos-restore", "x-amz-restore" },
+    { "x-cos-mp-parts-count", "x-amz-mp-parts-count" },
 };
 
 static char *rename_header(const char *name, int to_s3)

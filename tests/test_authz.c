@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "util.h"
+#include "signer.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -94,13 +95,44 @@ typedef struct call {
     const char *body;
     size_t blen;
     const char *host; /* overrides the bucket's host */
+    bool sign_all;    /* sign every header in h (x-amz-* too), which the SDK's signer leaves out */
 } call;
+
+/* A COS Authorization over the Host and every header of c, by the
+ * signature's own rules (signer.h): how a client in S3's header names would
+ * sign them with COS's algorithm. */
+static char *sign_every_header(const call *c, const char *host)
+{
+    char kt[64];
+    long long now = (long long)time(NULL);
+    snprintf(kt, sizeof kt, "%lld;%lld", now - 60, now + 600);
+    cos_kv hs[16];
+    size_t n = 0;
+    hs[n++] = (cos_kv){ "host", host };
+    for (size_t i = 0; i < c->nh && n < 16; i++) hs[n++] = c->h[i];
+    char sig[41];
+    cos_sign_compute(c->who->key, c->method, c->sign_path, kt, c->q, c->nq, hs, n, sig, NULL, NULL);
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_printf(&b, "q-sign-algorithm=sha1&q-ak=%s&q-sign-time=%s&q-key-time=%s&q-header-list=", c->who->id, kt, kt);
+    for (size_t i = 0; i < n; i++) {
+        char *lower = cos_strdup(hs[i].name);
+        cos_str_lower(lower);
+        cos_buf_printf(&b, "%s%s", i ? ";" : "", lower);
+        free(lower);
+    }
+    cos_buf_puts(&b, "&q-url-param-list=");
+    for (size_t i = 0; i < c->nq; i++) cos_buf_printf(&b, "%s%s", i ? ";" : "", c->q[i].name);
+    cos_buf_printf(&b, "&q-signature=%s", sig);
+    return cos_buf_detach(&b);
+}
 
 static reply do_call(const call *c)
 {
     char *host = c->host ? cos_strdup(c->host) : host_of(c->bucket);
     char *auth = NULL;
-    if (c->who) {
+    if (c->who && c->sign_all) {
+        auth = sign_every_header(c, host);
+    } else if (c->who) {
         cos_sign_params p = COS_SIGN_PARAMS_INIT;
         p.secret_id = c->who->id;
         p.secret_key = c->who->key;
@@ -809,24 +841,225 @@ static void test_unimplemented_subresources_change_nothing(void)
     EXPECT(sub(&OWNER, "GET", SHARED, "/", "intelligenttiering", NULL), 501, "NotImplemented");
 }
 
-/* S3's dialect is not spoken yet: an x-amz-copy-source that were ignored
- * would make an anonymous writer's copy an empty PUT over the destination. */
-static void test_s3_dialect_changes_nothing(void)
+/* ---------------------------------------------------------------- S3's dialect (#19) */
+
+/* A header's value in a reply's header block (malloc'd), or NULL. */
+static char *head_value(const reply *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = r->head ? r->head : ""; (p = strchr(p, '\n')) != NULL;) {
+        p++;
+        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1;
+            while (*v == ' ') v++;
+            return strndup(v, strcspn(v, "\r\n"));
+        }
+    }
+    return NULL;
+}
+
+/* An anonymous request in S3's dialect (x-amz-* headers, no signature). */
+static reply s3_anon(const char *method, const char *bucket, const char *target, const cos_kv *h, size_t nh,
+                     const char *body)
+{
+    call c = { method, bucket, target, target, ANON, NULL, 0, h, nh, NULL, body, body ? strlen(body) : 0, NULL };
+    return do_call(&c);
+}
+
+/* An x-amz-copy-source copies the bytes: before #19 it was ignored, and the
+ * "copy" was an empty PUT over the destination. In place with
+ * x-amz-metadata-directive REPLACE it keeps the bytes and takes the new
+ * x-amz-meta-*, which the answers name as S3 does. */
+static void test_s3_copy_keeps_bytes(void)
 {
     EXPECT(simple(&OWNER, "PUT", PUBRW, "/keep.txt", "precious bytes"), 200, NULL);
-    cos_kv h[] = { { "x-amz-copy-source", "/" PUBRW "/keep.txt" }, { "x-amz-metadata-directive", "REPLACE" } };
-    call c = { "PUT", PUBRW, "/keep.txt", "/keep.txt", ANON, NULL, 0, h, 2, NULL, NULL, 0, NULL };
-    EXPECT(do_call(&c), 501, "NotImplemented");
-    call v4 = { "PUT", PUBRW, "/keep.txt", "/keep.txt", ANON, NULL, 0, NULL, 0,
-                "Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261127/us-east-1/s3/aws4_request, "
-                "SignedHeaders=host, Signature=00\r\n", NULL, 0, NULL };
-    EXPECT(do_call(&v4), 501, "NotImplemented");
-    call pre = { "PUT", PUBRW, "/keep.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00", "/keep.txt", ANON,
-                 NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
-    EXPECT(do_call(&pre), 501, "NotImplemented");
-    char *body = owner_get(PUBRW, "/keep.txt");
-    CHECK_STR(body ? body : "", "precious bytes");
+    cos_kv cp[] = { { "x-amz-copy-source", "/" PUBRW "/keep.txt" } };
+    reply r = s3_anon("PUT", PUBRW, "/copy.txt", cp, 1, NULL);
+    CHECK(r.status == 200 && r.body && strstr(r.body, "<CopyObjectResult"));
+    reply_free(&r);
+    char *body = owner_get(PUBRW, "/copy.txt");
+    CHECK_STR(body ? body : "(none)", "precious bytes");
     free(body);
+    cos_kv in_place[] = { { "x-amz-copy-source", "/" PUBRW "/keep.txt" }, { "x-amz-metadata-directive", "REPLACE" },
+                          { "x-amz-meta-colour", "blue" }, { "Content-Type", "text/x-kept" } };
+    r = s3_anon("PUT", PUBRW, "/keep.txt", in_place, 4, NULL);
+    CHECK_INT(r.status, 200);
+    reply_free(&r);
+    body = owner_get(PUBRW, "/keep.txt");
+    CHECK_STR(body ? body : "(none)", "precious bytes");
+    free(body);
+    cos_kv amz[] = { { "x-amz-content-sha256", "UNSIGNED-PAYLOAD" } };
+    r = s3_anon("HEAD", PUBRW, "/keep.txt", amz, 1, NULL);
+    CHECK_INT(r.status, 200);
+    char *meta = head_value(&r, "x-amz-meta-colour"), *rid = head_value(&r, "x-amz-request-id");
+    char *cosmeta = head_value(&r, "x-cos-meta-colour"), *ct = head_value(&r, "Content-Type");
+    CHECK_STR(meta ? meta : "(none)", "blue");
+    CHECK(rid != NULL && cosmeta == NULL);
+    CHECK_STR(ct ? ct : "(none)", "text/x-kept");
+    free(meta);
+    free(rid);
+    free(cosmeta);
+    free(ct);
+    reply_free(&r);
+    /* the same object read in COS's dialect: COS's names, as before */
+    r = simple(&OWNER, "HEAD", PUBRW, "/keep.txt", NULL);
+    meta = head_value(&r, "x-cos-meta-colour");
+    rid = head_value(&r, "x-amz-request-id");
+    CHECK_STR(meta ? meta : "(none)", "blue");
+    CHECK(rid == NULL);
+    free(meta);
+    free(rid);
+    reply_free(&r);
+}
+
+/* No value reaches a handler without the signature the request was checked
+ * by: a mix of x-cos-* and x-amz-* is refused, a COS signature must cover the
+ * x-amz-* headers it carries, an AWS signature that does not verify (or a
+ * presigned query) is refused, and an x-amz-* promise cos-server does not
+ * keep (object lock) is NotImplemented. Nothing changes in each case. */
+static void test_s3_dialect_smuggles_nothing(void)
+{
+    EXPECT(simple(&OWNER, "PUT", PUBRW, "/victim.txt", "victim bytes"), 200, NULL);
+    EXPECT(simple(&OWNER, "PUT", PRIV, "/victim.txt", "private victim"), 200, NULL);
+    cos_kv mix[] = { { "x-amz-copy-source", "/" PUBRW "/keep.txt" }, { "x-cos-copy-source", "/" PRIV "/secret.txt" } };
+    EXPECT(s3_anon("PUT", PUBRW, "/victim.txt", mix, 2, NULL), 400, "InvalidArgument");
+    cos_kv mix2[] = { { "x-amz-meta-a", "1" }, { "x-cos-acl", "public-read" } };
+    EXPECT(s3_anon("PUT", PUBRW, "/victim.txt", mix2, 2, "x"), 400, "InvalidArgument");
+    /* the owner signed a plain PUT; an x-amz-copy-source rides along unsigned */
+    call c = { "PUT", PRIV, "/victim.txt", "/victim.txt", &OWNER, NULL, 0, NULL, 0,
+               "x-amz-copy-source: /" PRIV "/secret.txt\r\n", NULL, 0, NULL };
+    EXPECT(do_call(&c), 403, "AccessDenied");
+    /* signed, it is a real copy */
+    cos_kv signed_cp[] = { { "x-amz-copy-source", "/" PRIV "/secret.txt" } };
+    call ok = { "PUT", PRIV, "/copied.txt", "/copied.txt", &OWNER, NULL, 0, signed_cp, 1, NULL, NULL, 0, NULL, true };
+    EXPECT(do_call(&ok), 200, NULL);
+    char *body = owner_get(PRIV, "/copied.txt");
+    CHECK_STR(body ? body : "(none)", "top secret");
+    free(body);
+    call v4 = { "PUT", PRIV, "/victim.txt", "/victim.txt", ANON, NULL, 0, NULL, 0,
+                "Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261127/us-east-1/s3/aws4_request, "
+                "SignedHeaders=host, Signature=00\r\nx-amz-copy-source: /" PRIV "/secret.txt\r\n", NULL, 0, NULL };
+    reply r = do_call(&v4);
+    CHECK_INT(r.status, 403);
+    reply_free(&r);
+    call pre = { "PUT", PRIV, "/victim.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00", "/victim.txt", ANON,
+                 NULL, 0, NULL, 0, NULL, "overwritten", 11, NULL };
+    r = do_call(&pre);
+    CHECK(r.status == 400 || r.status == 403); /* an incomplete presigned query: S3's 400, or 403 */
+    reply_free(&r);
+    cos_kv lock[] = { { "x-amz-object-lock-mode", "COMPLIANCE" }, { "x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z" } };
+    EXPECT(s3_anon("PUT", PUBRW, "/victim.txt", lock, 2, "locked?"), 501, "NotImplemented");
+    /* a header S3 itself does not act on is ignored, as S3 does */
+    cos_kv ua[] = { { "x-amz-user-agent", "test" } };
+    EXPECT(s3_anon("PUT", PUBRW, "/other.txt", ua, 1, "other"), 200, NULL);
+    body = owner_get(PUBRW, "/victim.txt");
+    CHECK_STR(body ? body : "(none)", "victim bytes");
+    free(body);
+    body = owner_get(PRIV, "/victim.txt");
+    CHECK_STR(body ? body : "(none)", "private victim");
+    free(body);
+}
+
+/* S3's answers: its error shape (HostId, the path as Resource), the empty
+ * TagSet of an untagged object, and ListObjectsV2 paged to the end. */
+static void test_s3_answers(void)
+{
+    cos_kv amz[] = { { "x-amz-content-sha256", "UNSIGNED-PAYLOAD" } };
+    reply r = s3_anon("GET", PUBRW, "/no-such-key", amz, 1, NULL);
+    CHECK_INT(r.status, 404);
+    CHECK(r.body && strstr(r.body, "<Code>NoSuchKey</Code>") && strstr(r.body, "<HostId>") &&
+          strstr(r.body, "<Resource>/no-such-key</Resource>") && !strstr(r.body, "<TraceId>"));
+    reply_free(&r);
+    r = sub(&OWNER, "GET", PUBRW, "/keep.txt", "tagging", NULL);
+    CHECK(r.status == 200 && r.body && strstr(r.body, "<TagSet></TagSet>"));
+    reply_free(&r);
+    for (int i = 0; i < 7; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/v2/k%d%s", i, i == 6 ? "/deep" : "");
+        EXPECT(simple(&OWNER, "PUT", PUBRW, path, "x"), 200, NULL);
+    }
+    /* pages of 2 until the end: every key once, in order */
+    cos_buf seen = COS_BUF_INIT;
+    char *token = NULL;
+    int pages = 0;
+    for (; pages < 10; pages++) {
+        char target[512];
+        snprintf(target, sizeof target, "/?list-type=2&prefix=v2/&max-keys=2%s%s", token ? "&continuation-token=" : "",
+                 token ? token : "");
+        r = s3_anon("GET", PUBRW, target, amz, 1, NULL);
+        CHECK_INT(r.status, 200);
+        for (const char *k = r.body; k && (k = strstr(k, "<Key>")) != NULL; k += 5)
+            cos_buf_printf(&seen, "%.*s,", (int)strcspn(k + 5, "<"), k + 5);
+        CHECK(r.body && strstr(r.body, "<KeyCount>") && !strstr(r.body, "<Owner>"));
+        free(token);
+        token = NULL;
+        const char *n = r.body ? strstr(r.body, "<NextContinuationToken>") : NULL;
+        if (n) {
+            n += strlen("<NextContinuationToken>");
+            cos_buf t = COS_BUF_INIT;
+            for (const char *p = n; *p && *p != '<'; p++)
+                if (*p == '+' || *p == '/' || *p == '=') cos_buf_printf(&t, "%%%02X", *p);
+                else cos_buf_putc(&t, *p);
+            token = cos_buf_detach(&t);
+        }
+        reply_free(&r);
+        if (!token) break;
+    }
+    CHECK_INT(pages, 3);
+    CHECK_STR(seen.data ? seen.data : "", "v2/k0,v2/k1,v2/k2,v2/k3,v2/k4,v2/k5,v2/k6/deep,");
+    cos_buf_free(&seen);
+    r = s3_anon("GET", PUBRW, "/?list-type=2&prefix=v2/&start-after=v2/k4&delimiter=/&fetch-owner=true", amz, 1, NULL);
+    CHECK(r.status == 200 && r.body && strstr(r.body, "<KeyCount>2</KeyCount>") &&
+          strstr(r.body, "<Key>v2/k5</Key><LastModified>") && strstr(r.body, "<Prefix>v2/k6/</Prefix>") &&
+          strstr(r.body, "<Owner><ID>") && strstr(r.body, "<StartAfter>v2/k4</StartAfter>"));
+    reply_free(&r);
+    r = s3_anon("GET", PUBRW, "/?list-type=2&prefix=v2/k6/&encoding-type=url", amz, 1, NULL);
+    CHECK(r.status == 200 && r.body && strstr(r.body, "<Key>v2%2Fk6%2Fdeep</Key>") == NULL &&
+          strstr(r.body, "<Key>v2/k6/deep</Key>") && strstr(r.body, "<EncodingType>url</EncodingType>"));
+    reply_free(&r);
+    EXPECT(s3_anon("GET", PUBRW, "/?list-type=2&continuation-token=%21%21", amz, 1, NULL), 400, "InvalidArgument");
+}
+
+/* S3 bucket names (no -APPID) in S3's dialect, with the region of
+ * CreateBucketConfiguration and GetBucketLocation; COS's dialect still
+ * wants -APPID. S3 virtual hosts under --s3-domain, path style beside them. */
+static void test_s3_buckets_and_hosts(void)
+{
+    char host[128];
+    snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
+    cos_kv acl[] = { { "x-amz-acl", "public-read" } };
+    const char *cfg = "<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>";
+    call mb = { "PUT", NULL, "/plain-s3-name", "/plain-s3-name", &OWNER, NULL, 0, acl, 1, NULL, cfg, strlen(cfg), host, true };
+    EXPECT(do_call(&mb), 200, NULL);
+    call cosmb = { "PUT", NULL, "/plain-cos-name", "/plain-cos-name", &OWNER, NULL, 0, NULL, 0, NULL, NULL, 0, host };
+    EXPECT(do_call(&cosmb), 400, "InvalidBucketName");
+    cos_kv shortname[] = { { "x-amz-acl", "private" } };
+    call tiny = { "PUT", NULL, "/ab", "/ab", &OWNER, NULL, 0, shortname, 1, NULL, NULL, 0, host, true };
+    EXPECT(do_call(&tiny), 400, "InvalidBucketName");
+    call loc = { "GET", NULL, "/plain-s3-name?location", "/plain-s3-name", &OWNER, (cos_kv[]){ { "location", "" } }, 1,
+                 NULL, 0, NULL, NULL, 0, host };
+    reply r = do_call(&loc);
+    CHECK(r.status == 200 && r.body && strstr(r.body, ">eu-west-1</LocationConstraint>"));
+    reply_free(&r);
+    call put = { "PUT", NULL, "/plain-s3-name/hello.txt", "/plain-s3-name/hello.txt", &OWNER, NULL, 0, NULL, 0, NULL,
+                 "hello", 5, host };
+    EXPECT(do_call(&put), 200, NULL);
+    static const char *const HOSTS[][2] = { { "plain-s3-name.s3.example.test", "/hello.txt" },
+                                            { "plain-s3-name.example.test", "/hello.txt" },
+                                            { "s3.example.test", "/plain-s3-name/hello.txt" },
+                                            { "example.test", "/plain-s3-name/hello.txt" } };
+    for (size_t i = 0; i < COS_ARRAY_LEN(HOSTS); i++) {
+        call get = { "GET", NULL, HOSTS[i][1], HOSTS[i][1], ANON, NULL, 0, NULL, 0, NULL, NULL, 0, HOSTS[i][0] };
+        r = do_call(&get);
+        if (r.status != 200 || !r.body || strcmp(r.body, "hello") != 0)
+            test_fail(__FILE__, __LINE__, "%s%s: %d %.200s", HOSTS[i][0], HOSTS[i][1], r.status, r.body ? r.body : "");
+        reply_free(&r);
+    }
+    /* another domain that merely ends the same way names no bucket of ours */
+    call other = { "GET", NULL, "/hello.txt", "/hello.txt", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, "plain-s3-name.notexample.test" };
+    r = do_call(&other);
+    CHECK(r.status != 200);
+    reply_free(&r);
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -846,7 +1079,7 @@ int main(void)
                 (long long)time(NULL) + 3600);
         fclose(f);
     }
-    const char *args[] = { "--sts", NULL };
+    const char *args[] = { "--sts", "--s3-domain", "example.test", NULL };
     if (test_server_start(&g_srv, args) != 0) {
         printf("0 passed, 1 failed\n");
         return 1;
@@ -877,7 +1110,10 @@ int main(void)
     RUN(test_service_files_and_log);
     RUN(test_sign_parameter_and_acl_grants);
     RUN(test_unimplemented_subresources_change_nothing);
-    RUN(test_s3_dialect_changes_nothing);
+    RUN(test_s3_copy_keeps_bytes);
+    RUN(test_s3_dialect_smuggles_nothing);
+    RUN(test_s3_answers);
+    RUN(test_s3_buckets_and_hosts);
     RUN(test_connection_flood);
     creds_free(&g_ukey);
     test_server_stop(&g_srv, false);
