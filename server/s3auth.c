@@ -745,7 +745,6 @@ static int v4_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
                           "service \"%s\". This endpoint belongs to \"s3\".", s->service);
         return -1;
     }
-    if (check_region(r, s, ret) != 0) return -1;
     int64_t now = cos_now_ms() / 1000;
     if (s->kind == AUTH_V4_HEADER && (s->req_time > now + MAX_SKEW_S || s->req_time < now - MAX_SKEW_S)) {
         *ret = send_error(r, "RequestTimeTooSkewed", "The difference between the request time and the current time "
@@ -800,7 +799,8 @@ static int v4_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
         return -1;
     }
     free(sts);
-    return 0;
+    /* after the signature: a wrong secret is named as such even when the region is wrong too */
+    return check_region(r, s, ret);
 }
 
 /* ------------------------------------------------------------ SigV2 */
