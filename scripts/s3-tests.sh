@@ -52,6 +52,7 @@ SUITE_REV=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
 MAIN_ID=AKIDs3testsMAIN000000000000000000000; MAIN_KEY=s3testsMAINsecretKEY0000000000000
 ALT_ID=AKIDs3testsALT0000000000000000000000;  ALT_KEY=s3testsALTsecretKEY00000000000000
 TEN_ID=AKIDs3testsTENANT0000000000000000000;  TEN_KEY=s3testsTENANTsecretKEY00000000000
+OWNER="qcs::cam::uin/1250000000:uin/1250000000" # the id cos-server answers as owner (appid 1250000000)
 mkdir "$WORK/root"
 "$SERVER" --root "$WORK/root" --listen 127.0.0.1:0 --port-file "$WORK/port" --quiet \
   --secret-id "$MAIN_ID" --secret-key "$MAIN_KEY" \
@@ -72,8 +73,8 @@ ssl_verify = False
 bucket prefix = s3t-{random}-
 
 [s3 main]
-display_name = main
-user_id = main
+display_name = $OWNER
+user_id = $OWNER
 email = main@example.com
 api_name =
 access_key = $MAIN_ID
@@ -122,12 +123,14 @@ EXCLUDED=(fails_on_aws s3select lifecycle_transition cloud_transition cloud_rest
           token_request_tag_trust_policy_test token_resource_tags_test token_role_tags_test token_tag_keys_test)
 MARK=$(printf ' and not %s' "${EXCLUDED[@]}")
 MARK=${MARK# and }
+# object lock tests that carry no object_lock marker go by name
+KEXPR="not test_object_lock"
 
 echo "ceph/s3-tests $SUITE_REV against cos-server on 127.0.0.1:$PORT (results in $OUT)"
 start=$(date +%s)
 set +e
 (cd "$WORK/suite" && S3TEST_CONF="$WORK/s3tests.conf" timeout "${S3TESTS_TIMEOUT:-3600}" "$PY" -m pytest -q -p no:cacheprovider \
-   s3tests/functional/test_s3.py s3tests/functional/test_headers.py -m "$MARK" \
+   s3tests/functional/test_s3.py s3tests/functional/test_headers.py -m "$MARK" -k "$KEXPR" \
    --junitxml="$OUT/junit.xml" -o junit_family=xunit1 "$@" >"$OUT/pytest.log" 2>&1)
 rc=$?
 set -e

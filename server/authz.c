@@ -183,7 +183,9 @@ unsigned acl_anonymous_grants(const char *acl)
     if (cos_xml_parse(&cos_xs_access_control_policy, acl, strlen(acl), (void **)&p, NULL) == 0) {
         for (size_t i = 0; i < p->grants_count; i++) {
             const cos_grant *g = &p->grants[i];
-            if (g->grantee && g->grantee->uri && !strcmp(g->grantee->uri, ALL_USERS)) bits |= permission_bits(g->permission);
+            if (g->grantee && g->grantee->uri &&
+                (!strcmp(g->grantee->uri, ALL_USERS) || !strcmp(g->grantee->uri, "http://acs.amazonaws.com/groups/global/AllUsers")))
+                bits |= permission_bits(g->permission); /* COS's group, or S3's name for it */
         }
     }
     cos_xml_free(&cos_xs_access_control_policy, p);
@@ -314,8 +316,9 @@ int parse_copy_source(const char *src, char **bucket, char **key)
     } else {
         const char *cos = strstr(p, ".cos.");
         const char *slash = strchr(p, '/');
-        if (!cos || !slash || cos > slash) return -1;
-        *bucket = cos_strndup(p, (size_t)(cos - p));
+        if (!slash || slash == p) return -1;
+        /* COS's BUCKET.cos.REGION.myqcloud.com/KEY, or S3's BUCKET/KEY (no leading slash, as boto3 sends it) */
+        *bucket = cos && cos < slash ? cos_strndup(p, (size_t)(cos - p)) : cos_strndup(p, (size_t)(slash - p));
         p = slash + 1;
     }
     size_t n = strcspn(p, "?");

@@ -333,10 +333,14 @@ static bool valid_bucket_name(req *r, const char *b)
     return true;
 }
 
-static const char *canned_acl(const char *h)
+static const char *canned_acl(const req *r, const char *h)
 {
     if (!h) return "private";
     if (!strcmp(h, "private") || !strcmp(h, "public-read") || !strcmp(h, "public-read-write") || !strcmp(h, "default"))
+        return h;
+    /* S3's other canned ACLs: with one account (every key is the owner's),
+       they grant nothing beyond private; kept by name for GET ?acl */
+    if (r->is_s3 && (!strcmp(h, "authenticated-read") || !strcmp(h, "bucket-owner-read") || !strcmp(h, "bucket-owner-full-control")))
         return h;
     return NULL;
 }
@@ -368,7 +372,7 @@ static enum MHD_Result put_bucket(req *r)
     if (!valid_bucket_name(r, r->bucket))
         return send_error(r, "InvalidBucketName", "The bucket name must be name-%s with lower-case letters, digits and '-'",
                           r->srv->cfg.appid);
-    const char *acl = canned_acl(req_header(r, "x-cos-acl"));
+    const char *acl = canned_acl(r, req_header(r, "x-cos-acl"));
     if (!acl) return send_error(r, "InvalidArgument", "invalid x-cos-acl");
     char *region = s3_location_constraint(r);
     if (region && !*region) {
@@ -383,10 +387,39 @@ static enum MHD_Result put_bucket(req *r)
     return send_empty(r, 200);
 }
 
+/* A canned ACL as S3 answers it: grantees typed by xsi:type, S3's group URIs. */
+static enum MHD_Result s3_acl_doc(req *r, const char *acl)
+{
+    char *id = owner_id(r);
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy "
+                     "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>");
+    cos_xml_escape(&b, id, strlen(id));
+    cos_buf_puts(&b, "</ID><DisplayName>");
+    cos_xml_escape(&b, id, strlen(id));
+    cos_buf_puts(&b, "</DisplayName></Owner><AccessControlList><Grant><Grantee "
+                     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>");
+    cos_xml_escape(&b, id, strlen(id));
+    cos_buf_puts(&b, "</ID><DisplayName>");
+    cos_xml_escape(&b, id, strlen(id));
+    cos_buf_puts(&b, "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>");
+    static const char *const GROUP = "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+                                     "xsi:type=\"Group\"><URI>http://acs.amazonaws.com/groups/global/%s</URI></Grantee>"
+                                     "<Permission>%s</Permission></Grant>";
+    if (!strcmp(acl, "public-read") || !strcmp(acl, "public-read-write")) cos_buf_printf(&b, GROUP, "AllUsers", "READ");
+    if (!strcmp(acl, "public-read-write")) cos_buf_printf(&b, GROUP, "AllUsers", "WRITE");
+    if (!strcmp(acl, "authenticated-read")) cos_buf_printf(&b, GROUP, "AuthenticatedUsers", "READ");
+    cos_buf_puts(&b, "</AccessControlList></AccessControlPolicy>");
+    free(id);
+    size_t len = b.len;
+    return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, NULL);
+}
+
 static enum MHD_Result acl_doc(req *r, const char *acl)
 {
     if (acl[0] == '<') /* an AccessControlPolicy as it was set: its grants exactly */
         return send_buffer(r, 200, "application/xml", cos_strdup(acl), strlen(acl), NULL);
+    if (r->is_s3) return s3_acl_doc(r, acl);
     cos_access_control_policy p = { 0 };
     char *id = owner_id(r);
     cos_owner owner = { id, id };
@@ -455,7 +488,7 @@ static char *acl_from_grant_headers(req *r)
 static char *acl_from_request(req *r)
 {
     const char *h = req_header(r, "x-cos-acl");
-    if (h) return canned_acl(h) ? cos_strdup(h) : NULL;
+    if (h) return canned_acl(r, h) ? cos_strdup(h) : NULL;
     char *granted = acl_from_grant_headers(r);
     if (granted && !*granted) {
         free(granted);
@@ -1346,7 +1379,7 @@ static enum MHD_Result put_object(req *r)
         }
     }
     const char *acl = req_header(r, "x-cos-acl");
-    if (acl && !canned_acl(acl)) {
+    if (acl && !canned_acl(r, acl)) {
         data_unlink(r->srv->st, r->w.data_id);
         free(o.tagging);
         return send_error(r, "InvalidArgument", "invalid x-cos-acl");
@@ -1394,7 +1427,7 @@ static enum MHD_Result post_object(req *r)
     char *headers = object_headers_with(r, &o, true);
     const char *acl = cos_kvlist_get(&r->form, "acl");
     const char *status = cos_kvlist_get(&r->form, "success_action_status");
-    ret = commit_object(r, k.data, &r->w, md5, headers, acl ? canned_acl(acl) : NULL, r->w.crc64, NULL, &o);
+    ret = commit_object(r, k.data, &r->w, md5, headers, acl ? canned_acl(r, acl) : NULL, r->w.crc64, NULL, &o);
     (void)status; /* 200 and 204 both answer with the headers only */
     free(headers);
     free(o.tagging);
@@ -2292,6 +2325,19 @@ static bool is_config(const char *sub)
     return false;
 }
 
+static void abort_all_uploads(req *r)
+{
+    upload_row *rows = NULL;
+    size_t n = 0;
+    if (store_uploads_list(r->srv->st, r->bucket, "", &rows, &n) != 0) return;
+    for (size_t i = 0; i < n; i++) {
+        store_upload_delete(r->srv->st, rows[i].upload_id);
+        free(rows[i].key);
+        free(rows[i].upload_id);
+    }
+    free(rows);
+}
+
 static enum MHD_Result bucket_request(req *r, const char *sub)
 {
     const char *m = r->method;
@@ -2322,6 +2368,7 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     } else if (!strcmp(m, "POST") && r->pp) ret = post_object(r);
     else if (!strcmp(m, "GET") && !sub) ret = get_bucket(r);
     else if (!strcmp(m, "DELETE") && !sub) {
+        if (r->is_s3) abort_all_uploads(r); /* S3 deletes a bucket whose only content is unfinished uploads */
         int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete(r->srv->st, r->bucket);
         ret = rc > 0 ? send_error(r, "BucketNotEmpty", "The bucket you tried to delete is not empty.")
               : rc == -1 ? send_error(r, "NoSuchBucket", "The specified bucket does not exist.")
