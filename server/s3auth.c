@@ -964,8 +964,8 @@ static int v2_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
         rc = -1;
     }
     if (rc == 0) {
-        qsort(q.p, q.n, sizeof *q.p, cmp_name);
-        qsort(a.p, a.n, sizeof *a.p, cmp_name);
+        if (q.n) qsort(q.p, q.n, sizeof *q.p, cmp_name);
+        if (a.n) qsort(a.p, a.n, sizeof *a.p, cmp_name);
         cos_buf b = COS_BUF_INIT;
         const char *md5 = req_header(r, "Content-MD5"), *ct = req_header(r, "Content-Type");
         cos_buf_printf(&b, "%s\n%s\n%s\n%s\n", r->method, md5 ? md5 : "", ct ? ct : "", date_line ? date_line : "");
