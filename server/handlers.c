@@ -1958,6 +1958,7 @@ static enum MHD_Result multipart_init(req *r)
     }
     free(h);
     free(o.tagging);
+    s3_upload_checksum(r, &headers, NULL);
     int rc = store_upload_create(r->srv->st, r->bucket, r->key, headers, id);
     if (rc) {
         free(headers);
@@ -1970,6 +1971,7 @@ static enum MHD_Result multipart_init(req *r)
     struct MHD_Response *resp = NULL;
     send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
     add_sse_echo(resp, headers);
+    s3_upload_checksum(r, NULL, resp);
     free(headers);
     return send_response(r, 200, resp);
 }
@@ -2259,6 +2261,14 @@ static enum MHD_Result complete_upload(req *r)
                 tags = NULL;
             }
             char *plain = headers_without_internal(headers);
+            char *ck_name = NULL, *ck = s3_multipart_checksum(r, headers, ids, cm->parts_count, &ck_name);
+            if (ck) { /* kept like a single PUT's, for GET/HEAD with x-amz-checksum-mode */
+                cos_buf pb = COS_BUF_INIT;
+                cos_buf_puts(&pb, plain);
+                objhdr_add(&pb, ck_name, ck);
+                free(plain);
+                plain = cos_buf_detach(&pb);
+            }
             char vid[64];
             char *vline = versioning_before_write(r, r->key, vid);
             char *kept = cos_sprintf("%s%s", plain, vline);
@@ -2282,6 +2292,18 @@ static enum MHD_Result complete_upload(req *r)
                 struct MHD_Response *resp = NULL;
                 cos_buf b = COS_BUF_INIT;
                 cos_xml_build(&cos_xs_complete_multipart_result, &res, &b, true);
+                const char *close_tag = ck && b.data ? strstr(b.data, "</CompleteMultipartUploadResult>") : NULL;
+                if (close_tag) { /* S3 answers the composite checksum in the document too */
+                    size_t at = (size_t)(close_tag - b.data);
+                    char *tail = cos_strdup(close_tag);
+                    const char *alg = ck_name + strlen("x-cos-internal-checksum-");
+                    char el[24];
+                    snprintf(el, sizeof el, "Checksum%s", alg);
+                    for (char *c = el + 8; *c; c++) *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+                    b.len = at;
+                    cos_buf_printf(&b, "<%s>%s</%s>%s", el, ck, el, tail);
+                    free(tail);
+                }
                 size_t len = b.len;
                 send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
                 char crcs[32];
@@ -2295,6 +2317,8 @@ static enum MHD_Result complete_upload(req *r)
             }
             free(kept);
             free(tags);
+            free(ck);
+            free(ck_name);
         }
         cos_buf_free(&cat);
         free(ids);

@@ -1074,3 +1074,89 @@ void s3_answer_checksum(req *r, struct MHD_Response *resp, const char *headers, 
         free(v);
     }
 }
+
+/* ------------------------------------------------------------ multipart checksums */
+
+#define UPLOAD_CK_RECORD "x-cos-internal-checksum-algorithm"
+
+void s3_upload_checksum(req *r, char **headers, struct MHD_Response *resp)
+{
+    const char *alg = req_header(r, "x-amz-checksum-algorithm");
+    if (!alg) alg = req_header(r, "x-amz-sdk-checksum-algorithm");
+    int ck = alg ? ck_by_name(alg) : 0;
+    if (!ck) return;
+    if (headers) {
+        cos_buf b = COS_BUF_INIT;
+        cos_buf_puts(&b, *headers ? *headers : "");
+        objhdr_add(&b, UPLOAD_CK_RECORD, CK_NAMES[ck - 1]);
+        free(*headers);
+        *headers = cos_buf_detach(&b);
+    }
+    if (resp) {
+        char up[16];
+        snprintf(up, sizeof up, "%s", CK_NAMES[ck - 1]);
+        for (char *c = up; *c; c++) *c = (char)toupper((unsigned char)*c);
+        MHD_add_response_header(resp, "x-amz-checksum-algorithm", up);
+    }
+}
+
+static bool has_sse(const char *headers)
+{
+    char *v = objhdr_get(headers, "x-cos-server-side-encryption");
+    char *c = objhdr_get(headers, "x-cos-server-side-encryption-customer-algorithm");
+    bool on = v || c;
+    free(v);
+    free(c);
+    return on;
+}
+
+/* S3's checksum of a multipart object: the algorithm over the parts' own
+ * checksums, then "-N". The parts' checksums are not kept, so they are
+ * computed again from the parts' data here (only for uploads started with an
+ * algorithm; a read of the whole object). NULL when the upload asked for
+ * none, its parts are encrypted, or a part cannot be read. */
+char *s3_multipart_checksum(req *r, const char *upload_headers, const char *const *data_ids, size_t n,
+                            char **record_name)
+{
+    char *alg = objhdr_get(upload_headers, UPLOAD_CK_RECORD);
+    int ck = alg ? ck_by_name(alg) : 0;
+    free(alg);
+    if (!ck || has_sse(upload_headers)) return NULL;
+    cos_cksum *all = cos_cksum_new(CK_ALGS[ck - 1]);
+    unsigned char *buf = malloc(1 << 20);
+    bool ok = all && buf;
+    for (size_t i = 0; ok && i < n; i++) {
+        data_reader dr;
+        if (data_open(r->srv->st, data_ids[i], &dr) != 0) {
+            ok = false;
+            break;
+        }
+        cos_cksum *part = cos_cksum_new(CK_ALGS[ck - 1]);
+        ok = part != NULL;
+        for (uint64_t off = 0; ok && off < dr.total;) {
+            ssize_t got = data_pread(&dr, buf, 1 << 20, off);
+            if (got <= 0) ok = false;
+            else {
+                cos_cksum_update(part, buf, (size_t)got);
+                off += (uint64_t)got;
+            }
+        }
+        if (ok) {
+            unsigned char raw[32];
+            size_t len = cos_cksum_raw(part, raw);
+            cos_cksum_update(all, raw, len);
+        }
+        cos_cksum_free(part);
+        data_close(&dr);
+    }
+    char *out = NULL;
+    if (ok) {
+        char b64[COS_CKSUM_B64_MAX];
+        cos_cksum_b64(all, b64);
+        out = cos_sprintf("%s-%zu", b64, n);
+        *record_name = cos_sprintf("x-cos-internal-checksum-%s", CK_NAMES[ck - 1]);
+    }
+    cos_cksum_free(all);
+    free(buf);
+    return out;
+}

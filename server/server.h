@@ -335,6 +335,13 @@ bool s3_auth_header(const char *name);
 void s3_object_headers(req *r, char **headers);
 /* An answer's x-amz-checksum-* from an object's stored headers, when the request asks (x-amz-checksum-mode). */
 void s3_answer_checksum(req *r, struct MHD_Response *resp, const char *headers, bool stored_only);
+/* CreateMultipartUpload: keep the algorithm x-amz-checksum-algorithm asks for among the upload's headers
+ * (headers may be NULL) and answer it (resp may be NULL). */
+void s3_upload_checksum(req *r, char **headers, struct MHD_Response *resp);
+/* CompleteMultipartUpload: S3's "checksum of the parts' checksums-N" when the upload asked for one
+ * (malloc'd, and *record_name the object header record to keep it in), else NULL. */
+char *s3_multipart_checksum(req *r, const char *upload_headers, const char *const *data_ids, size_t n,
+                            char **record_name);
 /* main.c: where body bytes go (the data writer, the form parser, or the small-body buffer) */
 void req_body_sink(req *r, const char *data, size_t len);
 /* responses (main.c) */

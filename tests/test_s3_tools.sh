@@ -173,8 +173,16 @@ for n, data in ((1, b"a" * (5 << 20)), (2, b"tail")):
     r = s3.upload_part(Bucket=b, Key="mp", UploadId=up["UploadId"], PartNumber=n, Body=data, ChecksumAlgorithm="CRC32")
     parts.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumCRC32": r.get("ChecksumCRC32")})
 report(all(p["ChecksumCRC32"] for p in parts), "upload_part echoes the part's CRC32")
-s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=up["UploadId"], MultipartUpload={"Parts": parts})
+report(up.get("ChecksumAlgorithm") == "CRC32", "create_multipart_upload answers its checksum algorithm")
+done = s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=up["UploadId"], MultipartUpload={"Parts": parts})
 report(s3.get_object(Bucket=b, Key="mp")["Body"].read() == b"a" * (5 << 20) + b"tail", "multipart with checksums intact")
+# S3's composite: CRC32 over the parts' big-endian CRC32s, then "-N"
+import base64, zlib
+raw = b"".join((zlib.crc32(d) & 0xFFFFFFFF).to_bytes(4, "big") for d in (b"a" * (5 << 20), b"tail"))
+want = base64.b64encode((zlib.crc32(raw) & 0xFFFFFFFF).to_bytes(4, "big")).decode() + "-2"
+report(done.get("ChecksumCRC32") == want, "complete_multipart_upload answers the composite CRC32 (%s)" % done.get("ChecksumCRC32"))
+h = s3.head_object(Bucket=b, Key="mp", ChecksumMode="ENABLED")
+report(h.get("ChecksumCRC32") == want, "head_object returns the multipart object's composite CRC32")
 # SigV2 (botocore's "s3" signer)
 v2 = client(sv="s3")
 v2.put_object(Bucket=b, Key="v2/obj", Body=b"v2 body")
