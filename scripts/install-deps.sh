@@ -12,6 +12,8 @@ PKGS=(build-essential cmake pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libexpat1-dev libsqlite3-dev
       libmicrohttpd-dev libisal-dev nodejs npm openssl valgrind bc clang doxygen gnuplot-nox
       chromium)  # chromium: tests/test_browser.sh drives it (playwright-core, no browser download)
+# S3 tools tests/test_s3_tools.sh drives against cos-server (#19)
+PKGS+=(awscli s3cmd rclone python3-boto3)
 ensure=0
 [ "${1:-}" = "--ensure" ] && ensure=1
 # --sdk-suites: also what scripts/sdk-suites.sh needs to build and run the

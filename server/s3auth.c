@@ -26,12 +26,12 @@
 #include "signer.h"
 #include "url.h"
 #include "checksum.h"
+#include "s3sig.h"
 #include "cos/hash.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +39,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define EMPTY_SHA256 S3_EMPTY_SHA256
 #define MAX_SKEW_S (15 * 60)            /* S3's window for a request's own time */
 #define MAX_PRESIGN_S (7 * 24 * 3600)   /* X-Amz-Expires at most a week, as S3 */
 #define MAX_CHUNK_LINE 256              /* "hex;chunk-signature=<64 hex>" is ~100 bytes */
@@ -143,36 +143,13 @@ static int64_t parse_http_date(const char *s)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
-    const char *end = s ? strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm) : NULL;
+    const char *end = s ? strptime(s, "%a, %d %b %Y %H:%M:%S", &tm) : NULL;
     if (!end) return -1;
+    while (*end == ' ') end++;
+    if (strcmp(end, "GMT") != 0 && strcmp(end, "+0000") != 0 && strcmp(end, "UTC") != 0) return -1;
     return (int64_t)timegm(&tm);
 }
 
-static char *enc(const char *s, bool keep_slash)
-{
-    cos_buf b = COS_BUF_INIT;
-    cos_buf_puts(&b, "");
-    cos_uri_encode(&b, s ? s : "", s ? strlen(s) : 0, keep_slash);
-    return cos_buf_detach(&b);
-}
-
-static void hmac256(const unsigned char *key, size_t klen, const char *msg, unsigned char out[32])
-{
-    cos_hmac_sha256(key, klen, msg, strlen(msg), out);
-}
-
-static void derive_key(const char *secret, const char *day, const char *region, const char *service,
-                       unsigned char out[32])
-{
-    char *k0 = cos_sprintf("AWS4%s", secret);
-    unsigned char k1[32], k2[32], k3[32];
-    hmac256((const unsigned char *)k0, strlen(k0), day, k1);
-    hmac256(k1, 32, region, k2);
-    hmac256(k2, 32, service, k3);
-    hmac256(k3, 32, "aws4_request", out);
-    OPENSSL_cleanse(k0, strlen(k0));
-    free(k0);
-}
 
 static bool sig_equal(const char *a, const char *b)
 {
@@ -219,8 +196,9 @@ static void parse_v4_header(s3_state *s, const char *auth)
         const char *eq = strchr(p, '=');
         if (!eq) break;
         const char *end = p + strcspn(p, ",");
-        char *v = cos_strndup(eq + 1, (size_t)(end - eq - 1));
-        cos_str_trim(v);
+        char *raw = cos_strndup(eq + 1, (size_t)(end - eq - 1));
+        char *v = cos_strdup(cos_str_trim(raw));
+        free(raw);
         size_t nlen = (size_t)(eq - p);
         char **slot = nlen == 10 && !strncmp(p, "Credential", 10) ? &cred
                       : nlen == 13 && !strncmp(p, "SignedHeaders", 13) ? &s->signed_headers
@@ -394,7 +372,7 @@ void s3_begin(req *r)
         const char *code, *msg;
         const char *secret = auth_lookup_key(r->srv, s->ak, s->token, &k, &code, &msg);
         if (secret && !s->parse_code) { /* verified with the rest at authentication; the chunks need it sooner */
-            derive_key(secret, s->day, s->region, s->service, s->key);
+            s3_signing_key(secret, s->day, s->region, s->service, s->key);
             s->have_key = true;
         }
         snprintf(s->prev_sig, sizeof s->prev_sig, "%.64s", s->signature ? s->signature : "");
@@ -446,13 +424,9 @@ static bool chunk_signature_ok(s3_state *s)
     EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL);
     cos_hex_encode(dg, 32, hex);
     if (!s->have_key) return false;
-    char *sts = cos_sprintf("AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s/%s/%s/aws4_request\n%s\n" EMPTY_SHA256 "\n%s", s->amz_date,
-                            s->day, s->region, s->service, s->prev_sig, hex);
-    unsigned char mac[32];
-    char want[65];
-    hmac256(s->key, 32, sts, mac);
-    free(sts);
-    cos_hex_encode(mac, 32, want);
+    char want[65], scope[160];
+    snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", s->day, s->region, s->service);
+    s3_chunk_signature(s->key, s->amz_date, scope, s->prev_sig, hex, want);
     if (!sig_equal(want, s->chunk_sig)) return false;
     memcpy(s->prev_sig, want, 65);
     return true;
@@ -545,14 +519,9 @@ static void trailer_done(s3_state *s)
         line = nl + 2;
     }
     if (s->mode == PAY_STREAM_SIGNED_TRAILER) {
-        char hex[65], want[65];
-        unsigned char mac[32];
-        cos_sha256_hex(canon.data, canon.len, hex);
-        char *sts = cos_sprintf("AWS4-HMAC-SHA256-TRAILER\n%s\n%s/%s/%s/aws4_request\n%s\n%s", s->amz_date, s->day,
-                                s->region, s->service, s->prev_sig, hex);
-        hmac256(s->key, 32, sts, mac);
-        free(sts);
-        cos_hex_encode(mac, 32, want);
+        char want[65], scope[160];
+        snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", s->day, s->region, s->service);
+        s3_trailer_signature(s->key, s->amz_date, scope, s->prev_sig, canon.data, canon.len, want);
         if (!s->have_key || !sig || !sig_equal(want, sig))
             body_fail(s, "SignatureDoesNotMatch", "The trailer's x-amz-trailer-signature does not match.");
     }
@@ -691,51 +660,14 @@ int s3_body_verify(req *r, enum MHD_Result *ret)
 
 typedef struct pair { char *name, *value; } pair;
 
-static int cmp_pair(const void *a, const void *b)
+
+typedef struct kv_walk { cos_kvlist *list; bool presigned; } kv_walk;
+
+static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-    const pair *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-    return c ? c : strcmp(x->value, y->value);
-}
-
-typedef struct query_walk { pair *p; size_t n, cap; bool presigned; } query_walk;
-
-static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    (void)kind;
-    query_walk *q = cls;
-    if (q->presigned && strcmp(key, "X-Amz-Signature") == 0) return MHD_YES;
-    if (q->n == q->cap) {
-        q->cap = q->cap ? q->cap * 2 : 16;
-        q->p = realloc(q->p, q->cap * sizeof *q->p);
-    }
-    q->p[q->n].name = enc(key, false);
-    q->p[q->n].value = enc(value, false);
-    q->n++;
-    return MHD_YES;
-}
-
-typedef struct header_walk { const char *name; cos_buf *out; int seen; } header_walk;
-
-/* A header's value as SigV4 signs it: trimmed, inner blanks folded, repeats joined by ",". */
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    (void)kind;
-    header_walk *h = cls;
-    if (strcasecmp(key, h->name) != 0) return MHD_YES;
-    if (h->seen++) cos_buf_putc(h->out, ',');
-    const char *v = value ? value : "";
-    while (*v == ' ' || *v == '\t') v++;
-    bool blank = false;
-    for (; *v; v++) {
-        if (*v == ' ' || *v == '\t') {
-            blank = true;
-            continue;
-        }
-        if (blank) cos_buf_putc(h->out, ' ');
-        blank = false;
-        cos_buf_putc(h->out, *v);
-    }
+    kv_walk *w = cls;
+    if (kind == MHD_GET_ARGUMENT_KIND && w->presigned && strcmp(key, "X-Amz-Signature") == 0) return MHD_YES;
+    cos_kvlist_add(w->list, key, value ? value : "");
     return MHD_YES;
 }
 
@@ -765,59 +697,24 @@ static enum MHD_Result check_cover(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
-/* The canonical request (SigV4 for S3: the path encoded once, every query parameter, the signed headers). */
-static char *canonical_request(req *r, const s3_state *s, const char *payload)
-{
-    cos_buf c = COS_BUF_INIT;
-    char *path = enc(r->path, true);
-    cos_buf_printf(&c, "%s\n%s\n", r->method, path);
-    free(path);
-    query_walk q = { NULL, 0, 0, s->kind == AUTH_V4_QUERY };
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
-    qsort(q.p, q.n, sizeof *q.p, cmp_pair);
-    for (size_t i = 0; i < q.n; i++) {
-        cos_buf_printf(&c, "%s%s=%s", i ? "&" : "", q.p[i].name, q.p[i].value);
-        free(q.p[i].name);
-        free(q.p[i].value);
-    }
-    free(q.p);
-    cos_buf_putc(&c, '\n');
-    for (const char *p = s->signed_headers; *p;) {
-        const char *semi = strchr(p, ';');
-        size_t len = semi ? (size_t)(semi - p) : strlen(p);
-        char *name = cos_strndup(p, len);
-        cos_str_lower(name);
-        cos_buf_printf(&c, "%s:", name);
-        header_walk h = { name, &c, 0 };
-        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, &h);
-        cos_buf_putc(&c, '\n');
-        free(name);
-        p = semi ? semi + 1 : p + len;
-    }
-    char *sh = cos_strdup(s->signed_headers);
-    cos_str_lower(sh);
-    cos_buf_printf(&c, "\n%s\n%s", sh, payload);
-    free(sh);
-    return cos_buf_detach(&c);
-}
-
 static bool v4_matches(req *r, s3_state *s, const char *payload, char **sts_out)
 {
-    char *creq = canonical_request(r, s, payload);
-    char hash[65], want[65];
-    cos_sha256_hex(creq, strlen(creq), hash);
+    cos_kvlist q = COS_KVLIST_INIT, h = COS_KVLIST_INIT;
+    kv_walk wq = { &q, s->kind == AUTH_V4_QUERY }, wh = { &h, false };
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_kv, &wq);
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_kv, &wh);
+    char *creq = s3_canonical_request(r->method, r->path, q.items, q.count, h.items, h.count, s->signed_headers,
+                                      payload);
+    cos_kvlist_free(&q);
+    cos_kvlist_free(&h);
+    char want[65], scope[160];
+    snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", s->day, s->region, s->service);
+    s3_v4_signature(s->key, s->amz_date, scope, creq, want, sts_out);
     free(creq);
-    char *sts = cos_sprintf("AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", s->amz_date, s->day, s->region,
-                            s->service, hash);
-    unsigned char mac[32];
-    hmac256(s->key, 32, sts, mac);
-    cos_hex_encode(mac, 32, want);
     char *got = cos_strdup(s->signature);
     cos_str_lower(got);
     bool ok = sig_equal(want, got);
     free(got);
-    if (sts_out) *sts_out = sts;
-    else free(sts);
     return ok;
 }
 
@@ -848,7 +745,6 @@ static int v4_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
                           "service \"%s\". This endpoint belongs to \"s3\".", s->service);
         return -1;
     }
-    if (check_region(r, s, ret) != 0) return -1;
     int64_t now = cos_now_ms() / 1000;
     if (s->kind == AUTH_V4_HEADER && (s->req_time > now + MAX_SKEW_S || s->req_time < now - MAX_SKEW_S)) {
         *ret = send_error(r, "RequestTimeTooSkewed", "The difference between the request time and the current time "
@@ -891,7 +787,11 @@ static int v4_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
     char *sts = NULL;
     bool ok = v4_matches(r, s, payload ? payload : "UNSIGNED-PAYLOAD", &sts);
     /* a presigner that hashed an empty body (libcos's, the AWS SDKs' generic one): only an empty body matches */
-    if (!ok && !payload && s->kind == AUTH_V4_QUERY && s->received == 0) ok = v4_matches(r, s, EMPTY_SHA256, NULL);
+    if (!ok && !payload && s->kind == AUTH_V4_QUERY && s->received == 0) {
+        char *other = NULL;
+        ok = v4_matches(r, s, EMPTY_SHA256, &other);
+        free(other);
+    }
     if (!ok) {
         *ret = send_error_sts(r, "SignatureDoesNotMatch", "The request signature we calculated does not match the "
                               "signature you provided. Check your key and signing method.", sts, NULL);
@@ -899,7 +799,8 @@ static int v4_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
         return -1;
     }
     free(sts);
-    return 0;
+    /* after the signature: a wrong secret is named as such even when the region is wrong too */
+    return check_region(r, s, ret);
 }
 
 /* ------------------------------------------------------------ SigV2 */
@@ -962,8 +863,9 @@ static enum MHD_Result v2_amz(void *cls, enum MHD_ValueKind kind, const char *ke
     if (!cos_starts_with_ci(key, "x-amz-")) return MHD_YES;
     char *name = cos_strdup(key);
     cos_str_lower(name);
-    char *v = cos_strdup(value ? value : "");
-    cos_str_trim(v);
+    char *raw = cos_strdup(value ? value : "");
+    char *v = cos_strdup(cos_str_trim(raw));
+    free(raw);
     for (size_t i = 0; i < w->n; i++)
         if (!strcmp(w->p[i].name, name)) { /* repeats join with "," */
             char *j = cos_sprintf("%s,%s", w->p[i].value, v);
@@ -1068,18 +970,18 @@ static int v2_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
         const char *md5 = req_header(r, "Content-MD5"), *ct = req_header(r, "Content-Type");
         cos_buf_printf(&b, "%s\n%s\n%s\n%s\n", r->method, md5 ? md5 : "", ct ? ct : "", date_line ? date_line : "");
         for (size_t i = 0; i < a.n; i++) cos_buf_printf(&b, "%s:%s\n", a.p[i].name, a.p[i].value);
-        char *path = enc(r->path, true);
-        if (r->bucket && !r->path_style) cos_buf_printf(&b, "/%s", r->bucket);
-        cos_buf_puts(&b, path);
-        free(path);
+        /* the resource: /BUCKET/ for a bucket, /BUCKET/KEY for an object, however the request addressed it */
+        if (r->bucket) {
+            cos_buf_printf(&b, "/%s/", r->bucket);
+            if (r->key) cos_uri_encode(&b, r->key, strlen(r->key), true);
+        } else {
+            cos_buf_putc(&b, '/');
+        }
         for (size_t i = 0; i < q.n; i++)
             cos_buf_printf(&b, "%c%s%s%s", i ? '&' : '?', q.p[i].name, q.p[i].value ? "=" : "",
                            q.p[i].value ? q.p[i].value : "");
-        unsigned char mac[EVP_MAX_MD_SIZE];
-        unsigned int mlen = 0;
-        HMAC(EVP_sha1(), secret, (int)strlen(secret), (const unsigned char *)b.data, b.len, mac, &mlen);
         char want[64];
-        cos_base64_encode(mac, mlen, want);
+        s3_v2_signature(secret, b.data, b.len, want);
         if (!sig_equal(want, sig)) {
             *ret = send_error_sts(r, "SignatureDoesNotMatch", "The request signature we calculated does not match "
                                   "the signature you provided. Check your key and signing method.", b.data, NULL);
@@ -1114,40 +1016,33 @@ int s3_authenticate(req *r, enum MHD_Result *ret)
 
 /* The headers an object keeps from an S3 body: Content-Encoding without the
  * transfer's aws-chunked, and the checksum it was verified against. */
+static void keep_header(void *ud, const char *name, const char *value)
+{
+    cos_buf *b = ud;
+    if (!cos_streq_ci(name, "Content-Encoding")) {
+        objhdr_add(b, name, value);
+        return;
+    }
+    /* "aws-chunked" or "aws-chunked, gzip": keep only the codings of the object itself */
+    cos_buf keep = COS_BUF_INIT;
+    cos_buf_puts(&keep, "");
+    char *copy = cos_strdup(value), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        t = cos_str_trim(t);
+        if (*t && strcasecmp(t, "aws-chunked") != 0) cos_buf_printf(&keep, "%s%s", keep.len ? ", " : "", t);
+    }
+    if (keep.len) objhdr_add(b, name, keep.data);
+    free(copy);
+    cos_buf_free(&keep);
+}
+
 void s3_object_headers(req *r, char **headers)
 {
     s3_state *s = r->s3;
     if (!s) return;
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "");
-    typedef struct { cos_buf *b; } ctx;
-    ctx c = { &b };
-    (void)c;
-    for (const char *p = *headers ? *headers : ""; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        char *rec = cos_strndup(p, len);
-        p += len + (nl ? 1 : 0);
-        char *colon = strchr(rec, ':');
-        if (colon && (size_t)(colon - rec) == 16 && !strncasecmp(rec, "Content-Encoding", 16)) {
-            /* "aws-chunked" and "aws-chunked, gzip": keep the codings that describe the object */
-            cos_buf keep = COS_BUF_INIT;
-            cos_buf_puts(&keep, "");
-            char *save = NULL;
-            for (char *t = strtok_r(colon + 1, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                cos_str_trim(t);
-                if (*t && strcasecmp(t, "aws-chunked") != 0) cos_buf_printf(&keep, "%s%s", keep.len ? ", " : "", t);
-            }
-            if (keep.len) objhdr_add(&b, "Content-Encoding", keep.data);
-            cos_buf_free(&keep);
-        } else if (colon) {
-            char *v = colon + 1;
-            *colon = '\0';
-            while (*v == ' ') v++;
-            objhdr_add(&b, rec, v);
-        }
-        free(rec);
-    }
+    objhdr_each(*headers, keep_header, &b);
     if (s->ck && s->ck_got[0]) {
         char name[48];
         snprintf(name, sizeof name, "x-cos-internal-checksum-%s", CK_NAMES[s->ck - 1]);
