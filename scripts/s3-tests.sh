@@ -73,7 +73,7 @@ ssl_verify = False
 bucket prefix = s3t-{random}-
 
 [s3 main]
-display_name = $OWNER
+display_name = 1250000000
 user_id = $OWNER
 email = main@example.com
 api_name =

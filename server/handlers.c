@@ -380,8 +380,16 @@ static enum MHD_Result put_bucket(req *r)
         return send_error(r, "InvalidLocationConstraint", "The specified location-constraint is not valid.");
     }
     int rc = store_bucket_create(r->srv->st, r->bucket, region ? region : r->region, acl);
+    if (rc < 0) {
+        free(region);
+        return store_fail(r, rc);
+    }
+    bool named = region != NULL;
     free(region);
-    if (rc < 0) return store_fail(r, rc);
+    /* S3 (its default region) lets the owner create its bucket again: 200, nothing changed */
+    if (rc > 0 && r->is_s3) return named ? send_error(r, "BucketAlreadyOwnedByYou", "Your previous request to create "
+                                                       "the named bucket succeeded and you already own it.")
+                                          : send_empty(r, 200);
     /* COS answers BucketAlreadyExists to its owner too (cos-c-sdk-v5's suite checks it) */
     if (rc > 0) return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: you already own it.");
     return send_empty(r, 200);
@@ -396,12 +404,12 @@ static enum MHD_Result s3_acl_doc(req *r, const char *acl)
                      "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>");
     cos_xml_escape(&b, id, strlen(id));
     cos_buf_puts(&b, "</ID><DisplayName>");
-    cos_xml_escape(&b, id, strlen(id));
+    cos_xml_escape(&b, r->srv->cfg.appid, strlen(r->srv->cfg.appid));
     cos_buf_puts(&b, "</DisplayName></Owner><AccessControlList><Grant><Grantee "
                      "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>");
     cos_xml_escape(&b, id, strlen(id));
     cos_buf_puts(&b, "</ID><DisplayName>");
-    cos_xml_escape(&b, id, strlen(id));
+    cos_xml_escape(&b, r->srv->cfg.appid, strlen(r->srv->cfg.appid));
     cos_buf_puts(&b, "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>");
     static const char *const GROUP = "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
                                      "xsi:type=\"Group\"><URI>http://acs.amazonaws.com/groups/global/%s</URI></Grantee>"
@@ -851,14 +859,22 @@ static void v2_element(cos_buf *b, const char *name, const char *value, bool url
     cos_buf_printf(b, "</%s>", name);
 }
 
-/* ListObjectsV2 (list-type=2): the same listing as GET Bucket, paged by an
- * opaque continuation token (the base64 of the last key or common prefix
- * returned) or started after start-after; owners only with fetch-owner. */
-static enum MHD_Result get_bucket_v2(req *r, const char *enc)
+/* S3's listings. ListObjectsV2 (list-type=2): the same listing as GET
+ * Bucket, paged by an opaque continuation token (the base64 of the last key
+ * or common prefix returned) or started after start-after; owners only with
+ * fetch-owner. ListObjects (v1) in S3's dialect: S3's shape of it (Prefix
+ * as given, keys and markers URL-encoded with '/' kept, Owner always). */
+static enum MHD_Result get_bucket_s3(req *r, const char *enc, bool v2)
 {
-    const char *token = req_arg(r, "continuation-token"), *start_after = req_arg(r, "start-after");
+    const char *token = v2 ? req_arg(r, "continuation-token") : NULL;
+    const char *start_after = v2 ? req_arg(r, "start-after") : NULL, *marker = v2 ? NULL : req_arg(r, "marker");
+    const char *mk = req_arg(r, "max-keys");
+    int64_t mkn;
+    if (mk && (cos_parse_i64(mk, &mkn) != 0 || mkn < 0))
+        return send_error(r, "InvalidArgument", "max-keys must be a non-negative integer.");
     char *after = NULL;
-    if (token) {
+    if (marker && *marker) after = cos_strdup(marker);
+    if (token && *token) {
         unsigned char *raw = malloc(3 * strlen(token) / 4 + 4);
         int64_t n = raw ? cos_base64_decode(token, raw) : -1;
         if (n <= 0 || memchr(raw, 0, (size_t)n)) {
@@ -874,29 +890,34 @@ static enum MHD_Result get_bucket_v2(req *r, const char *enc)
     c.prefix = req_arg(r, "prefix") ? req_arg(r, "prefix") : "";
     c.delimiter = req_arg(r, "delimiter");
     c.max = max_keys_arg(r, "max-keys", 1000);
+    if (c.delimiter && !*c.delimiter) c.delimiter = NULL; /* S3 reads an empty delimiter as none */
     int lrc = run_listing(r, &c, after);
     free(after);
+    if (c.max == 0) c.truncated = false; /* S3: max-keys=0 returns nothing and is not truncated */
     if (lrc) {
         free_listing(&c);
         return store_fail(r, lrc);
     }
     const char *fo = req_arg(r, "fetch-owner");
-    bool owner = fo && !strcmp(fo, "true"), url = enc != NULL;
+    bool owner = !v2 || (fo && !strcmp(fo, "true")), url = enc != NULL;
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                      "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     v2_element(&b, "Name", r->bucket, false);
-    v2_element(&b, "Prefix", c.prefix, url);
+    v2_element(&b, "Prefix", c.prefix, url && v2);
+    if (!v2) v2_element(&b, "Marker", marker ? marker : "", url);
+    if (!v2 && c.truncated && c.last) v2_element(&b, "NextMarker", c.last, url);
     if (start_after) v2_element(&b, "StartAfter", start_after, url);
     if (token) v2_element(&b, "ContinuationToken", token, false);
-    if (c.truncated && c.last) {
+    if (v2 && c.truncated && c.last) {
         size_t tl = strlen(c.last);
         char *next = malloc(4 * (tl / 3 + 1) + 1);
         cos_base64_encode((const unsigned char *)c.last, tl, next);
         v2_element(&b, "NextContinuationToken", next, false);
         free(next);
     }
-    cos_buf_printf(&b, "<KeyCount>%zu</KeyCount><MaxKeys>%d</MaxKeys>", c.nobjs + c.nprefixes, c.max);
+    if (v2) cos_buf_printf(&b, "<KeyCount>%zu</KeyCount>", c.nobjs + c.nprefixes);
+    cos_buf_printf(&b, "<MaxKeys>%d</MaxKeys>", c.max);
     if (c.delimiter) v2_element(&b, "Delimiter", c.delimiter, url);
     if (url) cos_buf_puts(&b, "<EncodingType>url</EncodingType>");
     cos_buf_printf(&b, "<IsTruncated>%s</IsTruncated>", c.truncated ? "true" : "false");
@@ -933,7 +954,7 @@ static enum MHD_Result get_bucket(req *r)
     if (enc && strcmp(enc, "url") != 0) return send_error(r, "InvalidArgument", "encoding-type must be url");
     const char *lt = req_arg(r, "list-type");
     if (lt && strcmp(lt, "2") != 0) return send_error(r, "InvalidArgument", "list-type must be 2 (or absent)");
-    if (lt) return get_bucket_v2(r, enc);
+    if (lt || r->is_s3) return get_bucket_s3(r, enc, lt != NULL);
     list_ctx c = { 0 };
     c.prefix = req_arg(r, "prefix") ? req_arg(r, "prefix") : "";
     c.delimiter = req_arg(r, "delimiter");
@@ -1339,6 +1360,36 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     return send_response(r, 200, resp);
 }
 
+static bool etag_match(const char *cond, const char *etag);
+
+/* S3's conditional writes: If-None-Match: * (only if absent) and If-Match:
+ * ETAG (only over that version). Ignoring them would acknowledge a write
+ * the client made conditional. Checked before the commit; a writer racing
+ * in between wins as with any two PUTs. */
+static bool write_preconditions_ok(req *r, enum MHD_Result *ret)
+{
+    const char *inm = req_header(r, "If-None-Match"), *im = req_header(r, "If-Match");
+    if (!inm && !im) return true;
+    obj_meta m;
+    int rc = store_object_get(r->srv->st, r->bucket, r->key, &m);
+    if (rc < -1) {
+        *ret = store_fail(r, rc);
+        return false;
+    }
+    bool exists = rc == 0, ok = true;
+    const char *code = "PreconditionFailed";
+    if (inm && exists && (!strcmp(inm, "*") || etag_match(inm, m.etag))) ok = false;
+    if (ok && im && !exists) {
+        ok = false;
+        code = "NoSuchKey";
+    } else if (ok && im && !etag_match(im, m.etag)) {
+        ok = false;
+    }
+    if (exists) obj_meta_clear(&m);
+    if (!ok) *ret = send_error(r, code, "At least one of the pre-conditions you specified did not hold.");
+    return ok;
+}
+
 static enum MHD_Result put_object(req *r)
 {
     if (!r->w_open) { /* an empty body never opened the writer */
@@ -1383,6 +1434,11 @@ static enum MHD_Result put_object(req *r)
         data_unlink(r->srv->st, r->w.data_id);
         free(o.tagging);
         return send_error(r, "InvalidArgument", "invalid x-cos-acl");
+    }
+    if (r->is_s3 && !write_preconditions_ok(r, &ret)) {
+        data_unlink(r->srv->st, r->w.data_id);
+        free(o.tagging);
+        return ret;
     }
     traffic_pace(bps, r->t0_ms, r->w.size);
     char *headers = object_headers_with(r, &o, false);
@@ -2614,6 +2670,16 @@ enum MHD_Result handle_request(req *r)
         if (other) return send_error(r, "AccessDenied", "Access Denied: the bucket is not in region %s.", r->region);
     }
     if ((op->flags & OPF_FORM) && !form_ok(r, &ret)) return ret;
+    if (r->is_s3 && r->bucket && op->op != COS_OP_PUT_BUCKET) {
+        /* S3 names a missing bucket to anyone, before any permission */
+        int brc = store_bucket_get(r->srv->st, r->bucket, NULL, NULL, NULL);
+        if (brc == -1) return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
+        const char *expected = req_header(r, "x-cos-expected-bucket-owner");
+        char *owner = owner_id(r);
+        bool other = expected && strcmp(expected, owner) != 0 && strcmp(expected, r->srv->cfg.appid) != 0;
+        free(owner);
+        if (other) return send_error(r, "AccessDenied", "Access Denied: the bucket's owner is not the expected one.");
+    }
     if (!r->principal && has_response_override(r)) /* as in S3: rewriting the answer's headers takes a signature */
         return send_error(r, "AccessDenied", "Access Denied: response-* parameters need a signed request.");
     if (authorize_request(r, op, &ret) != 0) return ret;

@@ -949,6 +949,14 @@ static void test_s3_dialect_smuggles_nothing(void)
     reply_free(&r);
     cos_kv lock[] = { { "x-amz-object-lock-mode", "COMPLIANCE" }, { "x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z" } };
     EXPECT(s3_anon("PUT", PUBRW, "/victim.txt", lock, 2, "locked?"), 501, "NotImplemented");
+    /* conditions and expectations are kept, not ignored */
+    cos_kv inm[] = { { "x-amz-content-sha256", "UNSIGNED-PAYLOAD" }, { "If-None-Match", "*" } };
+    EXPECT(s3_anon("PUT", PUBRW, "/victim.txt", inm, 2, "overwritten"), 412, "PreconditionFailed");
+    cos_kv im[] = { { "x-amz-content-sha256", "UNSIGNED-PAYLOAD" }, { "If-Match", "\"0123\"" } };
+    EXPECT(s3_anon("PUT", PUBRW, "/victim.txt", im, 2, "overwritten"), 412, "PreconditionFailed");
+    cos_kv owner[] = { { "x-amz-expected-bucket-owner", "999999" } };
+    EXPECT(s3_anon("PUT", PUBRW, "/victim.txt", owner, 1, "overwritten"), 403, "AccessDenied");
+    EXPECT(s3_anon("PUT", PUBRW, "/fresh.txt", inm, 2, "fresh"), 200, NULL);
     /* a header S3 itself does not act on is ignored, as S3 does */
     cos_kv ua[] = { { "x-amz-user-agent", "test" } };
     EXPECT(s3_anon("PUT", PUBRW, "/other.txt", ua, 1, "other"), 200, NULL);
