@@ -193,6 +193,46 @@ static const op_def OPS[COS_OP_COUNT] = {
 };
 #undef BKT
 
+/* The S3 dialect, per operation: what S3 lacks is refused before anything
+ * is sent (S3 would answer an unknown sub-resource with something else, or
+ * take ?append for a plain PUT of the object); where S3 names the same
+ * document differently, its schema. Rows left zero are the same in both. */
+typedef struct s3_op_def {
+    const char *cos_only;          /* why S3 has no such operation; NULL = it has */
+    const cos_xml_schema *in;      /* S3's request document, NULL = the COS one */
+} s3_op_def;
+static const s3_op_def S3_OPS[COS_OP_COUNT] = {
+    [COS_OP_APPEND_OBJECT] = { "appendObject is COS-only: S3 objects cannot be appended to", NULL },
+    [COS_OP_POST_OBJECT] = { "postObject signs a COS form; S3's browser form needs a POST policy: use putObject", NULL },
+    [COS_OP_PUT_BUCKET_REFERER] = { "putBucketReferer (hotlink protection) is COS-only", NULL },
+    [COS_OP_GET_BUCKET_REFERER] = { "getBucketReferer (hotlink protection) is COS-only", NULL },
+    [COS_OP_PUT_BUCKET_DOMAIN] = { "putBucketDomain (custom domains) is COS-only", NULL },
+    [COS_OP_GET_BUCKET_DOMAIN] = { "getBucketDomain (custom domains) is COS-only", NULL },
+    [COS_OP_DELETE_BUCKET_DOMAIN] = { "deleteBucketDomain (custom domains) is COS-only", NULL },
+    [COS_OP_PUT_BUCKET_ORIGIN] = { "putBucketOrigin (back-to-origin) is COS-only", NULL },
+    [COS_OP_GET_BUCKET_ORIGIN] = { "getBucketOrigin (back-to-origin) is COS-only", NULL },
+    [COS_OP_DELETE_BUCKET_ORIGIN] = { "deleteBucketOrigin (back-to-origin) is COS-only", NULL },
+    [COS_OP_RESTORE_OBJECT] = { NULL, &cos_xs_restore_request_s3 },
+};
+
+/* COS-only query parameters: data processing (CI) and the like, which an S3
+ * store would ignore and answer with the plain object. */
+static const char *const COS_ONLY_PARAMS[] = { "ci-process", "imageMogr2", "imageInfo", "imageView2", "watermark",
+                                               "append", "position" };
+
+static int s3_refuse(const cos_client *c, cos_op op, const cos_request *req, cos_error **err)
+{
+    if (c->cfg.dialect != COS_DIALECT_S3) return 0;
+    if (S3_OPS[op].cos_only)
+        return cos_err_invalid(err, "op", "%s; not sent (the client speaks S3, docs/s3.md)", S3_OPS[op].cos_only);
+    for (size_t i = 0; i < req->query_count; i++)
+        for (size_t j = 0; j < COS_ARRAY_LEN(COS_ONLY_PARAMS); j++)
+            if (req->query[i].name && strncmp(req->query[i].name, COS_ONLY_PARAMS[j], strlen(COS_ONLY_PARAMS[j])) == 0)
+                return cos_err_invalid(err, "query", "%s: the parameter %s is COS-only; not sent (the client speaks S3)",
+                                       cos_op_name(op), req->query[i].name);
+    return 0;
+}
+
 static const char *const OP_NAMES[COS_OP_COUNT] = {
 #define COS_OP_NAME_(fn, NAME, api, in, out) [COS_OP_##NAME] = api,
     COS_OPERATIONS(COS_OP_NAME_)
@@ -342,6 +382,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     if (COS_OPTIONS_IN(&req_in, caller_req, "cos_request", "COS_REQUEST_INIT", cos_request_sizes, err)) return COS_ERR_INVALID_ARG;
     const cos_request *req = &req_in;
     const op_def *def = &OPS[op];
+    if (s3_refuse(c, op, req, err)) return COS_ERR_INVALID_ARG;
     op_call *k = calloc(1, sizeof *k);
     if (!k) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     k->c = c;
@@ -436,7 +477,8 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
 
     /* body */
     if (def->in && input) {
-        if ((rc = cos_xml_build(def->in, input, &k->body_buf, false))) goto nomem;
+        const cos_xml_schema *in = c->cfg.dialect == COS_DIALECT_S3 && S3_OPS[op].in ? S3_OPS[op].in : def->in;
+        if ((rc = cos_xml_build(in, input, &k->body_buf, false))) goto nomem;
     } else if (def->flags & F_POLICY) {
         cos_buf_puts(&k->body_buf, req->input.policy);
     }
@@ -749,6 +791,7 @@ static cos_error *server_error(op_call *k)
     }
     if (!e->message) e->message = cos_strdup(e->code ? e->code : "server error");
     if (!e->request_id) e->request_id = cos_strdup(resp_request_id(h));
+    if (!e->trace_id) e->trace_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-amz-id-2")); /* S3's host id */
     if (!e->code) {
         const char *c = h->status == 404 ? (k->key ? "NoSuchKey" : "NoSuchBucket") : h->status == 403 ? "AccessDenied"
                         : h->status == 409 ? "Conflict" : h->status == 412 ? "PreconditionFailed" : NULL;
@@ -811,7 +854,7 @@ static int build_result(op_call *k)
         r->location = box->location;
     }
     const char *crc = cos_kv_find(r->headers, r->header_count, "x-cos-hash-crc64ecma");
-    r->has_crc64 = crc && cos_parse_u64(crc, &r->crc64) == 0;
+    r->has_crc64 = crc && k->c->cfg.dialect != COS_DIALECT_S3 && cos_parse_u64(crc, &r->crc64) == 0;
     const char *cl = cos_kv_find(r->headers, r->header_count, "Content-Length");
     if (cl) cos_parse_u64(cl, &r->content_length);
     if (h->sink == SINK_MEM && h->resp_body.data) {
@@ -1007,7 +1050,9 @@ static step_result call_finish(op_call *k)
         return STEP_DONE;
     }
     /* success: integrity first */
-    const char *crc_hdr = cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma");
+    /* an S3 store cannot answer for a CRC-64/ECMA: in its dialect the MD5
+       (ETag) and x-amz-checksum-* checks stand alone, whatever it sends */
+    const char *crc_hdr = c->cfg.dialect == COS_DIALECT_S3 ? NULL : cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma");
     uint64_t crc = 0;
     cos_error *md5_err = NULL;
     if (!crc_hdr) md5_err = check_md5(k);
