@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "call.h"
+#include "checksum.h"
 #include "s3names.h"
 #include "signer.h"
 #include "xml.h"
@@ -370,6 +371,73 @@ static int md5_of_fd(int fd, uint64_t off, uint64_t len, unsigned char d[16])
     return rc;
 }
 
+/* ------------------------------------------------------------------ S3 upload checksums */
+
+/* The x-amz-checksum-* a PutObject carries in the S3 dialect (config.h
+ * upload_checksum), or NONE: AUTO stops once a server has refused it. */
+static cos_cksum_alg s3_upload_checksum(const cos_client *c)
+{
+    switch (c->cfg.upload_checksum) {
+    case COS_CHECKSUM_AUTO: return atomic_load(&((cos_client *)c)->s3_checksum_refused) ? COS_CKSUM_NONE : COS_CKSUM_CRC64NVME;
+    case COS_CHECKSUM_CRC64NVME: return COS_CKSUM_CRC64NVME;
+    case COS_CHECKSUM_CRC32C: return COS_CKSUM_CRC32C;
+    default: return COS_CKSUM_NONE;
+    }
+}
+
+/* Add the checksum header of a memory or file body (a callback body cannot
+ * be read twice, so it goes without). */
+static int put_s3_checksum(op_call *k, cos_cksum_alg alg)
+{
+    cos_cksum *ck = cos_cksum_new(alg);
+    if (!ck) return COS_ERR_NOMEM;
+    int rc = 0;
+    if (k->http.body == BODY_MEM) {
+        cos_cksum_update(ck, k->http.mem, k->http.mem_len);
+    } else {
+        unsigned char *buf = malloc(1 << 20);
+        uint64_t off = k->http.file_off, len = k->http.file_len;
+        rc = buf ? 0 : COS_ERR_NOMEM;
+        while (rc == 0 && len) {
+            ssize_t n = pread(k->body_fd, buf, (size_t)COS_MIN(len, (uint64_t)(1 << 20)), (off_t)off);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) { rc = COS_ERR_IO; break; }
+            cos_cksum_update(ck, buf, (size_t)n);
+            off += (uint64_t)n;
+            len -= (uint64_t)n;
+        }
+        free(buf);
+    }
+    char b64[COS_CKSUM_B64_MAX];
+    if (rc == 0) {
+        cos_cksum_b64(ck, b64);
+        rc = cos_kvlist_set(&k->headers, cos_cksum_header(alg), b64);
+    }
+    cos_cksum_free(ck);
+    return rc;
+}
+
+/* A server that does not know x-amz-checksum-* (older S3-compatible stores)
+ * refuses the request: with upload_checksum AUTO the client stops sending it
+ * and the request goes again without. */
+static bool s3_checksum_refused(op_call *k, const cos_error *e)
+{
+    cos_client *c = k->c;
+    if (c->cfg.dialect != COS_DIALECT_S3 || c->cfg.upload_checksum != COS_CHECKSUM_AUTO || !e || !e->code) return false;
+    const char *hdr = cos_cksum_header(COS_CKSUM_CRC64NVME);
+    if (!cos_kvlist_get(&k->headers, hdr)) return false;
+    bool refusal = (k->http.status == 400 || k->http.status == 501) &&
+                   (strcmp(e->code, "NotImplemented") == 0 ||
+                    ((strcmp(e->code, "InvalidRequest") == 0 || strcmp(e->code, "InvalidArgument") == 0) && e->message &&
+                     strcasestr(e->message, "checksum")));
+    if (!refusal) return false;
+    atomic_store(&c->s3_checksum_refused, 1);
+    cos_kvlist_remove(&k->headers, hdr);
+    client_log(c, COS_LOG_WARN, "%s %s: the server refused %s; uploads go without it (ETag/MD5 checks stay)", k->method,
+               OP_NAMES[k->op], hdr);
+    return true;
+}
+
 const size_t cos_request_sizes[COS_REQUEST_VERSION + 1] = { [COS_REQUEST_VERSION] = sizeof(cos_request) };
 
 /* Validate and build everything but the signature (runs on the caller's thread). */
@@ -574,7 +642,14 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     for (size_t i = 0; i < k->query.count && k->http.md5_recv_wanted; i++) /* a processed body (ci-process, ...) is not the object */
         if (strcmp(k->query.items[i].name, "versionId") != 0 && !cos_starts_with_ci(k->query.items[i].name, "response-"))
             k->http.md5_recv_wanted = false;
-    k->http.md5_sent_on = (def->flags & F_CRC_UP) && atomic_load(&c->lacks_crc);
+    /* an S3 store sends no CRC-64: hash what is sent from the first request */
+    k->http.md5_sent_on = (def->flags & F_CRC_UP) && (c->cfg.dialect == COS_DIALECT_S3 || atomic_load(&c->lacks_crc));
+    if (c->cfg.dialect == COS_DIALECT_S3 && op == COS_OP_PUT_OBJECT &&
+        (k->http.body == BODY_MEM || k->http.body == BODY_FILE) && s3_upload_checksum(c) != COS_CKSUM_NONE &&
+        (rc = put_s3_checksum(k, s3_upload_checksum(c)))) {
+        rc = rc == COS_ERR_IO ? cos_err_io(err, errno, "cannot read", req->body.file_path) : cos_err_set(err, rc, "out of memory");
+        goto fail;
+    }
     k->http.stall_s = (c->cfg.stall_timeout_ms + 999) / 1000;
     /* answers that are parsed (XML, JSON) are bounded; an object's body the
        caller asked to have in memory is the caller's to size */
@@ -1025,6 +1100,18 @@ static step_result call_finish(op_call *k)
             return STEP_DONE;
         }
         cos_error *e = server_error(k);
+        if (s3_checksum_refused(k, e)) {
+            cos_error_free(e);
+            return STEP_RETRY;
+        }
+        if (e && e->code && c->cfg.dialect == COS_DIALECT_S3 &&
+            (strcmp(e->code, "BadDigest") == 0 || strcmp(e->code, "XAmzContentChecksumMismatch") == 0)) {
+            e->kind = COS_ERR_INTEGRITY; /* the store's check of our checksum failed: damaged on the way */
+            if (can_retry(k)) {
+                cos_error_free(e);
+                return STEP_RETRY;
+            }
+        }
         if (e && !c->cfg.no_clock_skew_correction && !k->skew_fixed && e->code &&
             (strcmp(e->code, "RequestTimeTooSkewed") == 0 ||
              (strcmp(e->code, "AccessDenied") == 0 && e->message && strstr(e->message, "Request has expired")))) {
@@ -1063,6 +1150,22 @@ static step_result call_finish(op_call *k)
         }
         set_error(k, md5_err);
         return STEP_DONE;
+    }
+    for (int i = 0; c->cfg.dialect == COS_DIALECT_S3 && i < 2; i++) { /* the store's x-amz-checksum-* echoes ours */
+        const char *name = cos_cksum_header(i ? COS_CKSUM_CRC32C : COS_CKSUM_CRC64NVME);
+        const char *mine = cos_kvlist_get(&k->headers, name), *theirs = cos_kvlist_get(&h->resp_headers, name);
+        if (mine && theirs && strcmp(mine, theirs) != 0) {
+            cos_error *e = cos_error_new(COS_ERR_INTEGRITY, NULL);
+            if (e) {
+                free(e->message);
+                e->message = cos_sprintf("%s mismatch on %s %s: sent %s, the store says %s", name, k->method,
+                                         k->def->cam, mine, theirs);
+                e->http_status = (int)h->status;
+                e->request_id = cos_strdup(resp_request_id(h));
+            }
+            set_error(k, e);
+            return STEP_DONE;
+        }
     }
     if (crc_hdr && cos_parse_u64(crc_hdr, &crc) == 0) {
         bool upload = (k->def->flags & F_CRC_UP) && h->body != BODY_NONE;
