@@ -6,6 +6,7 @@
 #include "json.h"
 #include "signer.h"
 #include "url.h"
+#include "xml.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -365,9 +366,63 @@ static void test_s3_header_names(void)
     CHECK(err && err->message && strstr(err->message, "x-cos-traffic-limit"));
     cos_error_free(err);
     cos_result_free(res);
+    err = NULL;
+    res = NULL;
     pthread_mutex_lock(&g_cap.m);
     CHECK_INT(g_cap.requests, before);
     pthread_mutex_unlock(&g_cap.m);
+
+    /* an operation S3 does not have: refused from the operation table, sync
+       or async, and nothing is sent */
+    cos_request a = COS_REQUEST_INIT;
+    a.bucket = "bkt-one";
+    a.key = "log.txt";
+    a.body.data = "x";
+    a.body.size = 1;
+    CHECK(cos_append_object(c, &a, &res, &err) == COS_ERR_INVALID_ARG);
+    CHECK(err && err->field && strcmp(err->field, "op") == 0);
+    cos_error_free(err);
+    err = NULL;
+    cos_future *f = cos_future_new();
+    CHECK(cos_append_object_async(c, &a, cos_future_done, f) == COS_ERR_INVALID_ARG);
+    CHECK(cos_async_error() && strstr(cos_async_error()->message, "COS-only"));
+    cos_future_free(f);
+    cos_request b = COS_REQUEST_INIT;
+    b.bucket = "bkt-one";
+    CHECK(cos_put_bucket_domain(c, &b, &res, &err) == COS_ERR_INVALID_ARG);
+    cos_error_free(err);
+    err = NULL;
+    pthread_mutex_lock(&g_cap.m);
+    CHECK_INT(g_cap.requests, before);
+    pthread_mutex_unlock(&g_cap.m);
+
+    /* RestoreObject goes in S3's shape (GlacierJobParameters) */
+    cos_restore_request rr = { 2, "Bulk" };
+    cos_request ro = COS_REQUEST_INIT;
+    ro.bucket = "bkt-one";
+    ro.key = "cold.bin";
+    ro.input.restore = &rr;
+    CHECK_OK(cos_restore_object(c, &ro, &res, &err), err);
+    cos_result_free(res);
+    res = NULL;
+    pthread_mutex_lock(&g_cap.m);
+    CHECK(strstr(g_cap.last, "POST /bkt-one/cold.bin?restore") != NULL);
+    pthread_mutex_unlock(&g_cap.m);
+    cos_buf xb = COS_BUF_INIT;
+    CHECK(cos_xml_build(&cos_xs_restore_request_s3, &rr, &xb, false) == 0);
+    CHECK(xb.data && strstr(xb.data, "<GlacierJobParameters><Tier>Bulk</Tier></GlacierJobParameters>"));
+    cos_buf_free(&xb);
+
+    /* a PutObject carries x-amz-checksum-crc64nvme: CRC-64/NVME of "123456789" is ae8b14860a799888 */
+    cos_request ck = COS_REQUEST_INIT;
+    ck.bucket = "bkt-one";
+    ck.key = "ck.txt";
+    ck.body.data = "123456789";
+    ck.body.size = 9;
+    CHECK_OK(cos_put_object(c, &ck, &res, &err), err);
+    cos_result_free(res);
+    res = NULL;
+    CHECK(sent_header("x-amz-checksum-crc64nvme", "rosUhgp5mIg="));
     cos_client_free(c);
 }
 
