@@ -190,10 +190,107 @@ static void test_presign_vectors(void)
     cos_error_free(err);
 }
 
+static char *bare_url(const char *endpoint, bool path_style, const char *protocol, const char *bucket, const char *key)
+{
+    cos_config cfg;
+    cos_config_init(&cfg);
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.region = "us-east-1";
+    cfg.endpoint = endpoint;
+    cfg.force_path_style = path_style;
+    cfg.protocol = protocol;
+    cfg.secret_id = "AK";
+    cfg.secret_key = "SK";
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    char *url = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    cos_url_params p = COS_URL_PARAMS_INIT;
+    p.bucket = bucket;
+    p.key = key;
+    p.no_signature = true;
+    if (c) CHECK_OK(cos_get_object_url(c, &p, &url, &err), err);
+    cos_client_free(c);
+    return url ? url : strdup("");
+}
+
+/* Addressing in the S3 dialect: virtual-hosted by default, path-style when
+ * asked, for IP and localhost endpoints, and for dotted names over https;
+ * the endpoint's scheme is the protocol; bad endpoints fail at creation. */
+static void test_s3_addressing(void)
+{
+    struct { const char *endpoint; bool path; const char *proto, *bucket, *want; } cases[] = {
+        { "s3.example.com", false, NULL, "bkt", "https://bkt.s3.example.com/a%20b/c.txt" },
+        { "https://s3.example.com/", false, NULL, "bkt", "https://bkt.s3.example.com/a%20b/c.txt" },
+        { "s3.example.com", true, NULL, "bkt", "https://s3.example.com/bkt/a%20b/c.txt" },
+        { "http://minio.local:9000", false, NULL, "bkt", "http://bkt.minio.local:9000/a%20b/c.txt" },
+        { "http://127.0.0.1:9000", false, NULL, "bkt", "http://127.0.0.1:9000/bkt/a%20b/c.txt" },
+        { "localhost:8080", false, "http:", "bkt", "http://localhost:8080/bkt/a%20b/c.txt" },
+        { "[::1]:8080", false, "http", "bkt", "http://[::1]:8080/bkt/a%20b/c.txt" },
+        { "s3.example.com", false, NULL, "my.bkt", "https://s3.example.com/my.bkt/a%20b/c.txt" },
+        { "http://s3.example.com", false, NULL, "my.bkt", "http://my.bkt.s3.example.com/a%20b/c.txt" },
+        { NULL, false, NULL, "bkt-1250000000", "https://bkt-1250000000.cos.us-east-1.myqcloud.com/a%20b/c.txt" },
+    };
+    for (size_t i = 0; i < COS_ARRAY_LEN(cases); i++) {
+        char *url = bare_url(cases[i].endpoint, cases[i].path, cases[i].proto, cases[i].bucket, "a b/c.txt");
+        if (strcmp(url, cases[i].want) != 0)
+            test_fail(__FILE__, __LINE__, "case %zu: got %s, want %s", i, url, cases[i].want);
+        free(url);
+    }
+    const char *bad[] = { "ftp://s3.example.com", "http://s3.example.com/prefix", "user@s3.example.com", "s3 .com",
+                          "http://" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(bad); i++) {
+        cos_config cfg;
+        cos_config_init(&cfg);
+        cfg.dialect = COS_DIALECT_S3;
+        cfg.region = "us-east-1";
+        cfg.endpoint = bad[i];
+        cfg.secret_id = "AK";
+        cfg.secret_key = "SK";
+        cos_client *c = NULL;
+        cos_error *err = NULL;
+        CHECK(cos_client_new(&c, &cfg, &err) == COS_ERR_INVALID_ARG);
+        CHECK(c == NULL && err && err->field && strcmp(err->field, "endpoint") == 0);
+        cos_error_free(err);
+    }
+    cos_config cfg;
+    cos_config_init(&cfg);
+    cfg.region = "us-east-1";
+    cfg.secret_id = "AK";
+    cfg.secret_key = "SK";
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    cfg.endpoint = "http://s3.example.com"; /* and a protocol that says otherwise */
+    cfg.protocol = "https:";
+    CHECK(cos_client_new(&c, &cfg, &err) == COS_ERR_INVALID_ARG);
+    cos_error_free(err);
+    err = NULL;
+    cfg.protocol = NULL;
+    cfg.domain = "{Bucket}.cos.example.com"; /* and a domain */
+    CHECK(cos_client_new(&c, &cfg, &err) == COS_ERR_INVALID_ARG);
+    cos_error_free(err);
+    err = NULL;
+    cfg.domain = NULL;
+    cfg.endpoint = NULL;
+    cfg.dialect = COS_DIALECT_COS; /* COS dialect, S3 signer */
+    cfg.signer = COS_SIGNER_SIGV4;
+    CHECK(cos_client_new(&c, &cfg, &err) == COS_ERR_INVALID_ARG);
+    CHECK(err && err->field && strcmp(err->field, "signer") == 0);
+    cos_error_free(err);
+    err = NULL;
+    /* a version-2 config (before dialect) is still read: zero fields beyond */
+    cfg.version = 2;
+    cfg.dialect = 99; /* past version 2's end: never read */
+    cfg.signer = COS_SIGNER_COS;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    cos_client_free(c);
+}
+
 /* A loopback listener that answers every request 200 with an empty body and
  * keeps the header block of the last one. */
 static struct {
     int fd, port, requests;
+    bool refuse_checksum; /* answer a request with x-amz-checksum-* 400, as a store without them does */
     char last[16384];
     pthread_mutex_t m;
 } g_cap = { .m = PTHREAD_MUTEX_INITIALIZER };
@@ -238,9 +335,13 @@ static void *capture_conn(void *arg)
             pthread_mutex_lock(&g_cap.m);
             g_cap.requests++;
             snprintf(g_cap.last, sizeof g_cap.last, "%s", buf);
+            bool refuse = g_cap.refuse_checksum && strcasestr(buf, "\r\nx-amz-checksum-");
             pthread_mutex_unlock(&g_cap.m);
             const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-            if (write(c, ok, sizeof ok - 1) < 0) break;
+            const char no[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 102\r\n\r\n"
+                              "<Error><Code>InvalidRequest</Code><Message>x-amz-checksum-crc64nvme is not supported"
+                              "</Message></Error>";
+            if (write(c, refuse ? no : ok, refuse ? sizeof no - 1 : sizeof ok - 1) < 0) break;
         }
         close(c);
     }
@@ -426,10 +527,70 @@ static void test_s3_header_names(void)
     cos_client_free(c);
 }
 
+/* upload_checksum AUTO: a store that refuses x-amz-checksum-* gets the
+ * request again without it, and no checksum from then on; asked for
+ * explicitly, the refusal is the caller's error. */
+static void test_checksum_refused(void)
+{
+    cos_client *c = capture_client();
+    if (!c) return;
+    pthread_mutex_lock(&g_cap.m);
+    g_cap.refuse_checksum = true;
+    int before = g_cap.requests;
+    pthread_mutex_unlock(&g_cap.m);
+    cos_error *err = NULL;
+    cos_result *res = NULL;
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = "bkt-one";
+    r.key = "ck.txt";
+    r.body.data = "123456789";
+    r.body.size = 9;
+    CHECK_OK(cos_put_object(c, &r, &res, &err), err);
+    cos_result_free(res);
+    res = NULL;
+    pthread_mutex_lock(&g_cap.m);
+    CHECK_INT(g_cap.requests - before, 2);
+    CHECK(!strcasestr(g_cap.last, "x-amz-checksum"));
+    before = g_cap.requests;
+    pthread_mutex_unlock(&g_cap.m);
+    CHECK_OK(cos_put_object(c, &r, &res, &err), err);
+    cos_result_free(res);
+    res = NULL;
+    pthread_mutex_lock(&g_cap.m);
+    CHECK_INT(g_cap.requests - before, 1);
+    pthread_mutex_unlock(&g_cap.m);
+    cos_client_free(c);
+
+    static char domain[64];
+    snprintf(domain, sizeof domain, "127.0.0.1:%d", g_cap.port);
+    cos_config cfg;
+    cos_config_init(&cfg);
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.region = "us-east-1";
+    cfg.endpoint = domain;
+    cfg.protocol = "http";
+    cfg.secret_id = "AKID";
+    cfg.secret_key = "SECRET";
+    cfg.max_retries = -1;
+    cfg.upload_checksum = COS_CHECKSUM_CRC32C;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (c) {
+        CHECK(cos_put_object(c, &r, &res, &err) == COS_ERR_SERVER);
+        CHECK(err && err->code && strcmp(err->code, "InvalidRequest") == 0);
+        CHECK(sent_header("x-amz-checksum-crc32c", "4waSgw=="));
+        cos_error_free(err);
+        cos_client_free(c);
+    }
+    pthread_mutex_lock(&g_cap.m);
+    g_cap.refuse_checksum = false;
+    pthread_mutex_unlock(&g_cap.m);
+}
+
 int main(void)
 {
     RUN(test_sigv4_vectors);
     RUN(test_presign_vectors);
+    RUN(test_s3_addressing);
     g_cap.fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t al = sizeof a;
@@ -441,6 +602,7 @@ int main(void)
     }
     g_cap.port = ntohs(a.sin_port);
     RUN(test_s3_header_names);
+    RUN(test_checksum_refused);
     shutdown(g_cap.fd, SHUT_RDWR);
     close(g_cap.fd);
     pthread_detach(th); /* it may sit in a read of a connection curl keeps; exit ends it */
