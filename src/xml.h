@@ -98,5 +98,7 @@ int cos_xml_parse_error(const char *xml, size_t len, cos_error *e);
 #define COS_XS_DECLARE_(n) extern const cos_xml_schema cos_xs_##n;
 COS_XML_SCHEMAS(COS_XS_DECLARE_)
 #undef COS_XS_DECLARE_
+/* The S3 dialect's RestoreRequest (GlacierJobParameters) for struct cos_restore_request. */
+extern const cos_xml_schema cos_xs_restore_request_s3;
 
 #endif
