@@ -214,6 +214,7 @@ static int resolve_s3(const cli_opts *o, cli_settings *s)
         { &s->token, o->token, "AWS_SESSION_TOKEN", NULL, "aws_session_token" },
         { &s->region, o->region, "AWS_REGION", "AWS_DEFAULT_REGION", "region" },
         { &s->endpoint, o->endpoint, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "endpoint_url" },
+        { &s->path_style, o->path_style ? "true" : NULL, "COS_PATH_STYLE", NULL, "path_style" },
     };
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
         const char *v = F[i].flag;
@@ -333,6 +334,20 @@ int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_clie
         size_t n = strlen(endpoint_buf);
         while (n && endpoint_buf[n - 1] == '/') endpoint_buf[--n] = '\0';
         endpoint = endpoint_buf;
+    }
+    char s3_endpoint[520];
+    if (cli_s3) {
+        /* the S3 dialect (SigV4, x-amz-* names, ListObjectsV2, S3's part
+           rules); libcos addresses the bucket by the endpoint: path-style
+           for an IP or localhost (or with --path-style), virtual-hosted
+           otherwise; without one, COS's own S3 API by its names */
+        cfg.dialect = COS_DIALECT_S3;
+        if (endpoint && *endpoint) {
+            bool scheme = !strncmp(endpoint, "http://", 7) || !strncmp(endpoint, "https://", 8);
+            snprintf(s3_endpoint, sizeof s3_endpoint, "%s%s", scheme ? "" : "http://", endpoint);
+            cfg.endpoint = s3_endpoint;
+        }
+    } else if (endpoint && *endpoint) {
         cfg.protocol = "http:";
         if (!strncmp(endpoint, "https://", 8)) {
             cfg.protocol = "https:";
@@ -349,18 +364,6 @@ int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_clie
         } else {
             /* connect there, keep the virtual-hosted names (or path style) */
             cfg.connect_to = endpoint;
-        }
-    }
-    if (cli_s3) {
-        /* SigV4 with S3 names; a custom endpoint is named in every URL with
-           the bucket in the path (what S3-compatible stores on HOST:PORT
-           expect); without one, COS's own S3 API is reached by its names */
-        cfg.signer = COS_SIGNER_SIGV4;
-        if (endpoint && *endpoint) {
-            cfg.connect_to = NULL;
-            cfg.domain = endpoint;
-            cfg.service_domain = endpoint;
-            cfg.force_path_style = true;
         }
     }
     if (o->parallel > 0) cfg.chunk_parallel_limit = o->parallel;

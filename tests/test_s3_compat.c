@@ -52,14 +52,13 @@ static void skip(const char *what, const char *why)
 
 static cos_client *client_with(const char *access, const char *secret)
 {
+    static char endpoint[160];
+    snprintf(endpoint, sizeof endpoint, "http://%s", g_endpoint); /* an IP: the bucket goes in the path */
     cos_config cfg;
     cos_config_init(&cfg);
-    cfg.signer = COS_SIGNER_SIGV4;
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.endpoint = endpoint;
     cfg.region = g_region;
-    cfg.protocol = "http:";
-    cfg.domain = g_endpoint; /* "127.0.0.1:PORT", bucket in the path */
-    cfg.service_domain = g_endpoint; /* ListBuckets too */
-    cfg.force_path_style = true;
     cfg.secret_id = access;
     cfg.secret_key = secret;
     cfg.max_retries = -1;
@@ -715,7 +714,9 @@ static void test_listing_paged(void)
     cos_result *res = NULL;
     char key[64];
     for (int i = 0; i < 23; i++) {
-        snprintf(key, sizeof key, "page/%02d%s", i, i % 5 == 0 ? "/inner" : "");
+        snprintf(key, sizeof key, "page/%02d", i);
+        put_bytes(c, key, key, strlen(key));
+        snprintf(key, sizeof key, "tree/%02d%s", i, i % 5 == 0 ? "/inner" : "");
         put_bytes(c, key, key, strlen(key));
     }
     /* one page by hand: max-keys honoured, truncated */
@@ -729,7 +730,8 @@ static void test_listing_paged(void)
     cos_result_free(res);
     res = NULL;
 
-    /* a delimiter: 5 common prefixes ("page/00/", "page/05/", ...) and 18 keys */
+    /* a delimiter: 5 common prefixes ("tree/00/", "tree/05/", ...) and 18 keys */
+    l.prefix = "tree/";
     l.delimiter = "/";
     l.max_keys = 0;
     CHECK_OK(cos_get_bucket(c, &l, &res, &err), err);
@@ -739,6 +741,7 @@ static void test_listing_paged(void)
     res = NULL;
 
     /* the iterator pages 7 at a time through all 23, in order */
+    l.prefix = "page/";
     l.delimiter = NULL;
     l.max_keys = 7;
     cos_object_iter *it = NULL;
@@ -1147,7 +1150,9 @@ static int start_s3rver(void)
     snprintf(g_srv.root, sizeof g_srv.root, "%s/data", g_dir);
     char port_file[600];
     snprintf(port_file, sizeof port_file, "%s/port", g_dir);
-    const char *argv[] = { "node", script, g_srv.root, port_file, NULL };
+    /* s3rver makes ListObjectsV2 continuation tokens with DES, which
+       OpenSSL 3 keeps in its legacy provider */
+    const char *argv[] = { "node", "--openssl-legacy-provider", script, g_srv.root, port_file, NULL };
     if (test_spawn_listener(&g_srv, argv, port_file) != 0) return -1;
     snprintf(g_access, sizeof g_access, "S3RVER");
     snprintf(g_secret, sizeof g_secret, "S3RVER");
@@ -1157,7 +1162,6 @@ static int start_s3rver(void)
     g_lacks.part_copy = "s3rver has no UploadPartCopy";
     g_lacks.upload_admin = "s3rver has no ListParts, ListMultipartUploads or AbortMultipartUpload";
     g_lacks.part_rules = "s3rver enforces no part minimum and gives plain MD5 multipart ETags";
-    g_lacks.presign = "the signature gate in front of s3rver checks header signatures only";
     return 0;
 }
 
