@@ -185,10 +185,10 @@ typedef struct cos_config {
     int chunk_parallel_limit;     /**< parts at once per file (ChunkParallelLimit); 0 = 3 */
     int chunk_retry_times;        /**< retries per part (ChunkRetryTimes); 0 = 2, -1 = none */
     uint64_t chunk_size;          /**< part size (ChunkSize); 0 = 1 MiB; must be >= 1 MiB; raised to 5 MiB
-                                       with COS_SIGNER_SIGV4 (S3's minimum part) */
+                                       in the S3 dialect (S3's minimum part; cos/transfer.h) */
     uint64_t slice_size;          /**< multipart above this size (SliceSize); 0 = 1 MiB */
     int copy_chunk_parallel_limit;/**< CopyChunkParallelLimit; 0 = 20 */
-    uint64_t copy_chunk_size;     /**< CopyChunkSize; 0 = 10 MiB; raised to 5 MiB with COS_SIGNER_SIGV4 */
+    uint64_t copy_chunk_size;     /**< CopyChunkSize; 0 = 10 MiB; at least 5 MiB in the S3 dialect */
     uint64_t copy_slice_size;     /**< CopySliceSize; 0 = 10 MiB */
     int max_part_number;          /**< MaxPartNumber; 0 = 10000 */
     int progress_interval_ms;     /**< ProgressInterval; 0 = 1000 */
