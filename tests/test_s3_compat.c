@@ -1170,6 +1170,8 @@ static int start_cos_server(void)
     if (test_server_start(&g_srv, NULL) != 0) return -1;
     snprintf(g_access, sizeof g_access, "%s", TEST_SECRET_ID);
     snprintf(g_secret, sizeof g_secret, "%s", TEST_SECRET_KEY);
+    const char *env_region = getenv("COS_S3_REGION");
+    if (!env_region || !*env_region) snprintf(g_region, sizeof g_region, "ap-guangzhou"); /* the server's */
     return 0;
 }
 
