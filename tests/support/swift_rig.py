@@ -124,6 +124,9 @@ location = us-east-1
 s3_acl = true
 max_upload_part_num = 10000
 storage_domain = localhost
+# pages of at most 100 keys (S3 allows fewer than max-keys): listings
+# page with a few hundred objects instead of thousands
+max_bucket_listing = 100
 
 [filter:slo]
 use = egg:swift#slo
