@@ -286,6 +286,40 @@ static void test_s3_addressing(void)
     cos_client_free(c);
 }
 
+/* S3's error documents into cos_error: HostId is the trace id,
+ * CanonicalRequest the format string, a redirect names its endpoint and a
+ * wrong region the right one. */
+static void test_s3_error_documents(void)
+{
+    const char *sig = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code>"
+                      "<Message>The request signature we calculated does not match the signature you provided.</Message>"
+                      "<AWSAccessKeyId>AKID</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n20261127T000000Z</StringToSign>"
+                      "<SignatureProvided>abc</SignatureProvided><CanonicalRequest>GET\n/k\n</CanonicalRequest>"
+                      "<RequestId>4442587FB7D0A2F9</RequestId><HostId>hostid==</HostId></Error>";
+    cos_error *e = calloc(1, sizeof *e);
+    CHECK(cos_xml_parse_error(sig, strlen(sig), e) == 0);
+    CHECK_STR(e->code, "SignatureDoesNotMatch");
+    CHECK_STR(e->request_id, "4442587FB7D0A2F9");
+    CHECK_STR(e->trace_id, "hostid==");
+    CHECK_STR(e->string_to_sign, "AWS4-HMAC-SHA256\n20261127T000000Z");
+    CHECK_STR(e->format_string, "GET\n/k\n");
+    cos_error_free(e);
+    const char *redirect = "<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must "
+                           "be addressed using the specified endpoint.</Message><Endpoint>bkt.s3.eu-west-1.amazonaws.com"
+                           "</Endpoint><Bucket>bkt</Bucket><RequestId>R1</RequestId><HostId>H1</HostId></Error>";
+    e = calloc(1, sizeof *e);
+    CHECK(cos_xml_parse_error(redirect, strlen(redirect), e) == 0);
+    CHECK(e->message && strstr(e->message, "(endpoint bkt.s3.eu-west-1.amazonaws.com)"));
+    cos_error_free(e);
+    const char *region = "<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region 'us-east-1' is wrong; "
+                         "expecting 'eu-west-1'</Message><Region>eu-west-1</Region><RequestId>R2</RequestId></Error>";
+    e = calloc(1, sizeof *e);
+    CHECK(cos_xml_parse_error(region, strlen(region), e) == 0);
+    CHECK(e->message && strstr(e->message, "(region eu-west-1)"));
+    CHECK(e->trace_id == NULL);
+    cos_error_free(e);
+}
+
 /* A loopback listener that answers every request 200 with an empty body and
  * keeps the header block of the last one. */
 static struct {
@@ -591,6 +625,7 @@ int main(void)
     RUN(test_sigv4_vectors);
     RUN(test_presign_vectors);
     RUN(test_s3_addressing);
+    RUN(test_s3_error_documents);
     g_cap.fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t al = sizeof a;
