@@ -325,6 +325,7 @@ static void test_s3_error_documents(void)
 static struct {
     int fd, port, requests;
     bool refuse_checksum; /* answer a request with x-amz-checksum-* 400, as a store without them does */
+    bool bogus_crc64;     /* answer 200 with a CRC-64/ECMA that matches nothing */
     char last[16384];
     pthread_mutex_t m;
 } g_cap = { .m = PTHREAD_MUTEX_INITIALIZER };
@@ -370,12 +371,15 @@ static void *capture_conn(void *arg)
             g_cap.requests++;
             snprintf(g_cap.last, sizeof g_cap.last, "%s", buf);
             bool refuse = g_cap.refuse_checksum && strcasestr(buf, "\r\nx-amz-checksum-");
+            bool bogus = g_cap.bogus_crc64;
             pthread_mutex_unlock(&g_cap.m);
-            const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+            const char ok_plain[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+            const char ok_crc[] = "HTTP/1.1 200 OK\r\nx-cos-hash-crc64ecma: 1\r\nContent-Length: 0\r\n\r\n";
+            const char *ok = bogus ? ok_crc : ok_plain;
             const char no[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 102\r\n\r\n"
                               "<Error><Code>InvalidRequest</Code><Message>x-amz-checksum-crc64nvme is not supported"
                               "</Message></Error>";
-            if (write(c, refuse ? no : ok, refuse ? sizeof no - 1 : sizeof ok - 1) < 0) break;
+            if (write(c, refuse ? no : ok, refuse ? sizeof no - 1 : strlen(ok)) < 0) break;
         }
         close(c);
     }
@@ -620,6 +624,31 @@ static void test_checksum_refused(void)
     pthread_mutex_unlock(&g_cap.m);
 }
 
+/* An S3 store cannot answer for COS's CRC-64/ECMA: in the S3 dialect an
+ * x-cos-hash-crc64ecma in an answer is never checked (nor reported). */
+static void test_no_crc64_in_s3(void)
+{
+    cos_client *c = capture_client();
+    if (!c) return;
+    pthread_mutex_lock(&g_cap.m);
+    g_cap.bogus_crc64 = true;
+    pthread_mutex_unlock(&g_cap.m);
+    cos_error *err = NULL;
+    cos_result *res = NULL;
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = "bkt-one";
+    r.key = "crc.txt";
+    r.body.data = "123456789";
+    r.body.size = 9;
+    CHECK_OK(cos_put_object(c, &r, &res, &err), err);
+    CHECK(res && !res->has_crc64);
+    cos_result_free(res);
+    pthread_mutex_lock(&g_cap.m);
+    g_cap.bogus_crc64 = false;
+    pthread_mutex_unlock(&g_cap.m);
+    cos_client_free(c);
+}
+
 int main(void)
 {
     RUN(test_sigv4_vectors);
@@ -638,6 +667,7 @@ int main(void)
     g_cap.port = ntohs(a.sin_port);
     RUN(test_s3_header_names);
     RUN(test_checksum_refused);
+    RUN(test_no_crc64_in_s3);
     shutdown(g_cap.fd, SHUT_RDWR);
     close(g_cap.fd);
     pthread_detach(th); /* it may sit in a read of a connection curl keeps; exit ends it */
