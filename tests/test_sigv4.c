@@ -286,6 +286,50 @@ static void test_s3_addressing(void)
     cos_client_free(c);
 }
 
+static int sts_key(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud, (void)req, (void)err;
+    int64_t now = (int64_t)time(NULL);
+    return cos_credentials_set(sink, "TMPAK", "TMPSK", "tok/1+", now - 10, now + 3600);
+}
+
+static int ready_authorization(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud, (void)req, (void)err;
+    return cos_authorization_set(sink, "q-sign-algorithm=sha1&q-ak=AK&q-signature=x", NULL);
+}
+
+/* Presigning with keys from a callback: a temporary key's token is in the
+ * URL; a ready (COS) Authorization cannot make an S3 URL and says so. */
+static void test_presign_callbacks(void)
+{
+    cos_config cfg;
+    cos_config_init(&cfg);
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.region = "us-east-1";
+    cfg.endpoint = "s3.example.com";
+    cfg.get_sts = sts_key;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    cos_url_params p = COS_URL_PARAMS_INIT;
+    p.bucket = "bkt";
+    p.key = "k";
+    char *url = NULL;
+    if (c) CHECK_OK(cos_get_object_url(c, &p, &url, &err), err);
+    CHECK(url && strstr(url, "X-Amz-Credential=TMPAK%2F") && strstr(url, "&X-Amz-Security-Token=tok%2F1%2B&"));
+    free(url);
+    url = NULL;
+    cos_client_free(c);
+    cfg.get_sts = NULL;
+    cfg.get_authorization = ready_authorization;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (c) CHECK(cos_get_object_url(c, &p, &url, &err) == COS_ERR_AUTH);
+    CHECK(url == NULL && err && strstr(err->message, "Authorization"));
+    cos_error_free(err);
+    cos_client_free(c);
+}
+
 /* S3's error documents into cos_error: HostId is the trace id,
  * CanonicalRequest the format string, a redirect names its endpoint and a
  * wrong region the right one. */
@@ -655,6 +699,7 @@ int main(void)
     RUN(test_presign_vectors);
     RUN(test_s3_addressing);
     RUN(test_s3_error_documents);
+    RUN(test_presign_callbacks);
     g_cap.fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t al = sizeof a;
