@@ -214,6 +214,7 @@ static const s3_op_def S3_OPS[COS_OP_COUNT] = {
     [COS_OP_GET_BUCKET_ORIGIN] = { "getBucketOrigin (back-to-origin) is COS-only", NULL },
     [COS_OP_DELETE_BUCKET_ORIGIN] = { "deleteBucketOrigin (back-to-origin) is COS-only", NULL },
     [COS_OP_RESTORE_OBJECT] = { NULL, &cos_xs_restore_request_s3 },
+    [COS_OP_PUT_BUCKET_INVENTORY] = { NULL, &cos_xs_inventory_configuration_s3 },
 };
 
 /* COS-only query parameters: data processing (CI) and the like, which an S3

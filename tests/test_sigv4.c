@@ -595,6 +595,12 @@ static void test_s3_header_names(void)
     CHECK(cos_xml_build(&cos_xs_restore_request_s3, &rr, &xb, false) == 0);
     CHECK(xb.data && strstr(xb.data, "<GlacierJobParameters><Tier>Bulk</Tier></GlacierJobParameters>"));
     cos_buf_free(&xb);
+    cos_inventory_configuration inv = { .id = "daily", .is_enabled = true, .destination_format = "CSV",
+                                        .destination_bucket = "arn:aws:s3:::reports" };
+    CHECK(cos_xml_build(&cos_xs_inventory_configuration_s3, &inv, &xb, false) == 0);
+    CHECK(xb.data && strstr(xb.data, "<Destination><S3BucketDestination><Format>CSV</Format>") &&
+          !strstr(xb.data, "COSBucketDestination"));
+    cos_buf_free(&xb);
 
     /* a PutObject carries x-amz-checksum-crc64nvme: CRC-64/NVME of "123456789" is ae8b14860a799888 */
     cos_request ck = COS_REQUEST_INIT;
