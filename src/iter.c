@@ -88,6 +88,10 @@ int cos_object_iter_next(cos_object_iter *it, const cos_object_summary **obj, co
         l = it->page->output.list_objects;
         it->last_page = !l || !l->is_truncated ||
                         (!l->next_marker && !l->next_continuation_token && !l->contents_count);
+        if (v2 && !it->last_page && it->token && l->next_continuation_token &&
+            strcmp(it->token, l->next_continuation_token) == 0) /* the same page forever */
+            return cos_err_set(err, COS_ERR_PARSE, "ListObjectsV2: the store gave back the continuation token it "
+                                                   "was given; the listing would never end");
     }
 }
 

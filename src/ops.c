@@ -221,12 +221,24 @@ static const s3_op_def S3_OPS[COS_OP_COUNT] = {
     [COS_OP_GET_BUCKET_ORIGIN] = { "getBucketOrigin (back-to-origin) is COS-only", NULL },
     [COS_OP_DELETE_BUCKET_ORIGIN] = { "deleteBucketOrigin (back-to-origin) is COS-only", NULL },
     [COS_OP_RESTORE_OBJECT] = { NULL, &cos_xs_restore_request_s3 },
+    [COS_OP_PUT_BUCKET_INVENTORY] = { NULL, &cos_xs_inventory_configuration_s3 },
 };
 
 /* COS-only query parameters: data processing (CI) and the like, which an S3
- * store would ignore and answer with the plain object. */
+ * store would ignore and answer with the plain object. A name matches
+ * whole, or as the head of a processing chain ("imageMogr2/thumbnail/..."). */
 static const char *const COS_ONLY_PARAMS[] = { "ci-process", "imageMogr2", "imageInfo", "imageView2", "watermark",
-                                               "append", "position" };
+                                               "imageSlim", "append", "position" };
+
+static bool cos_only_param(const char *name)
+{
+    for (size_t j = 0; name && j < COS_ARRAY_LEN(COS_ONLY_PARAMS); j++) {
+        size_t n = strlen(COS_ONLY_PARAMS[j]);
+        if (strncmp(name, COS_ONLY_PARAMS[j], n) == 0 && (name[n] == '\0' || name[n] == '/' || name[n] == '|'))
+            return true;
+    }
+    return false;
+}
 
 static int s3_refuse(const cos_client *c, cos_op op, const cos_request *req, cos_error **err)
 {
@@ -234,10 +246,9 @@ static int s3_refuse(const cos_client *c, cos_op op, const cos_request *req, cos
     if (S3_OPS[op].cos_only)
         return cos_err_invalid(err, "op", "%s; not sent (the client speaks S3, docs/s3.md)", S3_OPS[op].cos_only);
     for (size_t i = 0; i < req->query_count; i++)
-        for (size_t j = 0; j < COS_ARRAY_LEN(COS_ONLY_PARAMS); j++)
-            if (req->query[i].name && strncmp(req->query[i].name, COS_ONLY_PARAMS[j], strlen(COS_ONLY_PARAMS[j])) == 0)
-                return cos_err_invalid(err, "query", "%s: the parameter %s is COS-only; not sent (the client speaks S3)",
-                                       cos_op_name(op), req->query[i].name);
+        if (cos_only_param(req->query[i].name))
+            return cos_err_invalid(err, "query", "%s: the parameter %s is COS-only; not sent (the client speaks S3)",
+                                   cos_op_name(op), req->query[i].name);
     return 0;
 }
 

@@ -286,11 +286,90 @@ static void test_s3_addressing(void)
     cos_client_free(c);
 }
 
+static int sts_key(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud, (void)req, (void)err;
+    int64_t now = (int64_t)time(NULL);
+    return cos_credentials_set(sink, "TMPAK", "TMPSK", "tok/1+", now - 10, now + 3600);
+}
+
+static int ready_authorization(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud, (void)req, (void)err;
+    return cos_authorization_set(sink, "q-sign-algorithm=sha1&q-ak=AK&q-signature=x", NULL);
+}
+
+/* Presigning with keys from a callback: a temporary key's token is in the
+ * URL; a ready (COS) Authorization cannot make an S3 URL and says so. */
+static void test_presign_callbacks(void)
+{
+    cos_config cfg;
+    cos_config_init(&cfg);
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.region = "us-east-1";
+    cfg.endpoint = "s3.example.com";
+    cfg.get_sts = sts_key;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    cos_url_params p = COS_URL_PARAMS_INIT;
+    p.bucket = "bkt";
+    p.key = "k";
+    char *url = NULL;
+    if (c) CHECK_OK(cos_get_object_url(c, &p, &url, &err), err);
+    CHECK(url && strstr(url, "X-Amz-Credential=TMPAK%2F") && strstr(url, "&X-Amz-Security-Token=tok%2F1%2B&"));
+    free(url);
+    url = NULL;
+    cos_client_free(c);
+    cfg.get_sts = NULL;
+    cfg.get_authorization = ready_authorization;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (c) CHECK(cos_get_object_url(c, &p, &url, &err) == COS_ERR_AUTH);
+    CHECK(url == NULL && err && strstr(err->message, "Authorization"));
+    cos_error_free(err);
+    cos_client_free(c);
+}
+
+/* S3's error documents into cos_error: HostId is the trace id,
+ * CanonicalRequest the format string, a redirect names its endpoint and a
+ * wrong region the right one. */
+static void test_s3_error_documents(void)
+{
+    const char *sig = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code>"
+                      "<Message>The request signature we calculated does not match the signature you provided.</Message>"
+                      "<AWSAccessKeyId>AKID</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n20261127T000000Z</StringToSign>"
+                      "<SignatureProvided>abc</SignatureProvided><CanonicalRequest>GET\n/k\n</CanonicalRequest>"
+                      "<RequestId>4442587FB7D0A2F9</RequestId><HostId>hostid==</HostId></Error>";
+    cos_error *e = calloc(1, sizeof *e);
+    CHECK(cos_xml_parse_error(sig, strlen(sig), e) == 0);
+    CHECK_STR(e->code, "SignatureDoesNotMatch");
+    CHECK_STR(e->request_id, "4442587FB7D0A2F9");
+    CHECK_STR(e->trace_id, "hostid==");
+    CHECK_STR(e->string_to_sign, "AWS4-HMAC-SHA256\n20261127T000000Z");
+    CHECK_STR(e->format_string, "GET\n/k\n");
+    cos_error_free(e);
+    const char *redirect = "<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must "
+                           "be addressed using the specified endpoint.</Message><Endpoint>bkt.s3.eu-west-1.amazonaws.com"
+                           "</Endpoint><Bucket>bkt</Bucket><RequestId>R1</RequestId><HostId>H1</HostId></Error>";
+    e = calloc(1, sizeof *e);
+    CHECK(cos_xml_parse_error(redirect, strlen(redirect), e) == 0);
+    CHECK(e->message && strstr(e->message, "(endpoint bkt.s3.eu-west-1.amazonaws.com)"));
+    cos_error_free(e);
+    const char *region = "<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region 'us-east-1' is wrong; "
+                         "expecting 'eu-west-1'</Message><Region>eu-west-1</Region><RequestId>R2</RequestId></Error>";
+    e = calloc(1, sizeof *e);
+    CHECK(cos_xml_parse_error(region, strlen(region), e) == 0);
+    CHECK(e->message && strstr(e->message, "(region eu-west-1)"));
+    CHECK(e->trace_id == NULL);
+    cos_error_free(e);
+}
+
 /* A loopback listener that answers every request 200 with an empty body and
  * keeps the header block of the last one. */
 static struct {
     int fd, port, requests;
     bool refuse_checksum; /* answer a request with x-amz-checksum-* 400, as a store without them does */
+    bool bogus_crc64;     /* answer 200 with a CRC-64/ECMA that matches nothing */
     char last[16384];
     pthread_mutex_t m;
 } g_cap = { .m = PTHREAD_MUTEX_INITIALIZER };
@@ -336,12 +415,15 @@ static void *capture_conn(void *arg)
             g_cap.requests++;
             snprintf(g_cap.last, sizeof g_cap.last, "%s", buf);
             bool refuse = g_cap.refuse_checksum && strcasestr(buf, "\r\nx-amz-checksum-");
+            bool bogus = g_cap.bogus_crc64;
             pthread_mutex_unlock(&g_cap.m);
-            const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+            const char ok_plain[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+            const char ok_crc[] = "HTTP/1.1 200 OK\r\nx-cos-hash-crc64ecma: 1\r\nContent-Length: 0\r\n\r\n";
+            const char *ok = bogus ? ok_crc : ok_plain;
             const char no[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 102\r\n\r\n"
                               "<Error><Code>InvalidRequest</Code><Message>x-amz-checksum-crc64nvme is not supported"
                               "</Message></Error>";
-            if (write(c, refuse ? no : ok, refuse ? sizeof no - 1 : sizeof ok - 1) < 0) break;
+            if (write(c, refuse ? no : ok, refuse ? sizeof no - 1 : strlen(ok)) < 0) break;
         }
         close(c);
     }
@@ -513,6 +595,12 @@ static void test_s3_header_names(void)
     CHECK(cos_xml_build(&cos_xs_restore_request_s3, &rr, &xb, false) == 0);
     CHECK(xb.data && strstr(xb.data, "<GlacierJobParameters><Tier>Bulk</Tier></GlacierJobParameters>"));
     cos_buf_free(&xb);
+    cos_inventory_configuration inv = { .id = "daily", .is_enabled = true, .destination_format = "CSV",
+                                        .destination_bucket = "arn:aws:s3:::reports" };
+    CHECK(cos_xml_build(&cos_xs_inventory_configuration_s3, &inv, &xb, false) == 0);
+    CHECK(xb.data && strstr(xb.data, "<Destination><S3BucketDestination><Format>CSV</Format>") &&
+          !strstr(xb.data, "COSBucketDestination"));
+    cos_buf_free(&xb);
 
     /* a PutObject carries x-amz-checksum-crc64nvme: CRC-64/NVME of "123456789" is ae8b14860a799888 */
     cos_request ck = COS_REQUEST_INIT;
@@ -586,11 +674,38 @@ static void test_checksum_refused(void)
     pthread_mutex_unlock(&g_cap.m);
 }
 
+/* An S3 store cannot answer for COS's CRC-64/ECMA: in the S3 dialect an
+ * x-cos-hash-crc64ecma in an answer is never checked (nor reported). */
+static void test_no_crc64_in_s3(void)
+{
+    cos_client *c = capture_client();
+    if (!c) return;
+    pthread_mutex_lock(&g_cap.m);
+    g_cap.bogus_crc64 = true;
+    pthread_mutex_unlock(&g_cap.m);
+    cos_error *err = NULL;
+    cos_result *res = NULL;
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = "bkt-one";
+    r.key = "crc.txt";
+    r.body.data = "123456789";
+    r.body.size = 9;
+    CHECK_OK(cos_put_object(c, &r, &res, &err), err);
+    CHECK(res && !res->has_crc64);
+    cos_result_free(res);
+    pthread_mutex_lock(&g_cap.m);
+    g_cap.bogus_crc64 = false;
+    pthread_mutex_unlock(&g_cap.m);
+    cos_client_free(c);
+}
+
 int main(void)
 {
     RUN(test_sigv4_vectors);
     RUN(test_presign_vectors);
     RUN(test_s3_addressing);
+    RUN(test_s3_error_documents);
+    RUN(test_presign_callbacks);
     g_cap.fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t al = sizeof a;
@@ -603,6 +718,7 @@ int main(void)
     g_cap.port = ntohs(a.sin_port);
     RUN(test_s3_header_names);
     RUN(test_checksum_refused);
+    RUN(test_no_crc64_in_s3);
     shutdown(g_cap.fd, SHUT_RDWR);
     close(g_cap.fd);
     pthread_detach(th); /* it may sit in a read of a connection curl keeps; exit ends it */
