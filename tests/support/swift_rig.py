@@ -235,7 +235,7 @@ def main():
     t0 = time.monotonic()
     parent = os.getppid()
     die_with_parent()  # the test that started the rig died: so does the rig
-    if os.getppid() != parent:  # it died before the line above
+    if os.getppid() != parent or parent == 1:  # it died before the line above
         sys.exit("swift_rig: parent gone")
     root, port_file = os.path.abspath(sys.argv[1]), sys.argv[2]
     etc = os.path.join(root, "etc")
