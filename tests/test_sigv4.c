@@ -370,6 +370,7 @@ static struct {
     int fd, port, requests;
     bool refuse_checksum; /* answer a request with x-amz-checksum-* 400, as a store without them does */
     bool bogus_crc64;     /* answer 200 with a CRC-64/ECMA that matches nothing */
+    bool list_loop;       /* answer every listing with the same continuation token */
     char last[16384];
     pthread_mutex_t m;
 } g_cap = { .m = PTHREAD_MUTEX_INITIALIZER };
@@ -415,8 +416,17 @@ static void *capture_conn(void *arg)
             g_cap.requests++;
             snprintf(g_cap.last, sizeof g_cap.last, "%s", buf);
             bool refuse = g_cap.refuse_checksum && strcasestr(buf, "\r\nx-amz-checksum-");
-            bool bogus = g_cap.bogus_crc64;
+            bool bogus = g_cap.bogus_crc64, loop = g_cap.list_loop;
             pthread_mutex_unlock(&g_cap.m);
+            if (loop) {
+                const char page[] = "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>T1"
+                                    "</NextContinuationToken><KeyCount>1</KeyCount><Contents><Key>a</Key></Contents>"
+                                    "</ListBucketResult>";
+                char head[128];
+                int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", sizeof page - 1);
+                if (write(c, head, (size_t)hl) < 0 || write(c, page, sizeof page - 1) < 0) break;
+                continue;
+            }
             const char ok_plain[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
             const char ok_crc[] = "HTTP/1.1 200 OK\r\nx-cos-hash-crc64ecma: 1\r\nContent-Length: 0\r\n\r\n";
             const char *ok = bogus ? ok_crc : ok_plain;
@@ -699,6 +709,36 @@ static void test_no_crc64_in_s3(void)
     cos_client_free(c);
 }
 
+/* A store that hands back the continuation token it was given would page
+ * forever: the iterator stops with an error instead. */
+static void test_list_token_loop(void)
+{
+    cos_client *c = capture_client();
+    if (!c) return;
+    pthread_mutex_lock(&g_cap.m);
+    g_cap.list_loop = true;
+    pthread_mutex_unlock(&g_cap.m);
+    cos_request l = COS_REQUEST_INIT;
+    l.bucket = "bkt-one";
+    cos_object_iter *it = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_object_iter_new(&it, c, &l, &err), err);
+    const cos_object_summary *o;
+    int n = 0, rc = 0;
+    while (it && n < 10 && (rc = cos_object_iter_next(it, &o, &err)) == 1) n++;
+    CHECK_INT(n, 1); /* the first page; the next repeats its token and is not handed out */
+    CHECK_INT(rc, COS_ERR_PARSE);
+    CHECK(err && strstr(err->message, "continuation token"));
+    cos_error_free(err);
+    err = NULL;
+    if (it) CHECK_INT(cos_object_iter_next(it, &o, &err), 0); /* and stays ended */
+    cos_object_iter_free(it);
+    pthread_mutex_lock(&g_cap.m);
+    g_cap.list_loop = false;
+    pthread_mutex_unlock(&g_cap.m);
+    cos_client_free(c);
+}
+
 int main(void)
 {
     RUN(test_sigv4_vectors);
@@ -719,6 +759,7 @@ int main(void)
     RUN(test_s3_header_names);
     RUN(test_checksum_refused);
     RUN(test_no_crc64_in_s3);
+    RUN(test_list_token_loop);
     shutdown(g_cap.fd, SHUT_RDWR);
     close(g_cap.fd);
     pthread_detach(th); /* it may sit in a read of a connection curl keeps; exit ends it */
