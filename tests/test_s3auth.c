@@ -433,9 +433,15 @@ static void test_server_presigned(void)
     CHECK(has_code(b, "SignatureDoesNotMatch"));
     free(b), b = NULL;
     free(q);
-    /* X-Amz-Expires past a week */
-    q = presign("/s3auth-1250000000/ok.txt", 700000, 0, NULL);
-    CHECK_INT(fetch("GET", "/s3auth-1250000000/ok.txt", q, NULL, &b), 400);
+    /* X-Amz-Expires past a week (libcos will not sign one: edited into a URL it signed) */
+    q = presign("/s3auth-1250000000/ok.txt", 300, 0, NULL);
+    char *at = q ? strstr(q, "X-Amz-Expires=300&") : NULL;
+    CHECK(at != NULL);
+    char *longer = NULL;
+    if (at && asprintf(&longer, "%.*sX-Amz-Expires=700000%s", (int)(at - q), q, at + 17) < 0) longer = NULL;
+    free(q);
+    q = longer;
+    CHECK_INT(fetch("GET", "/s3auth-1250000000/ok.txt", q ? q : "", NULL, &b), 400);
     CHECK(has_code(b, "AuthorizationQueryParametersError"));
     free(b), b = NULL;
     free(q);
