@@ -1737,6 +1737,28 @@ static int copy_range_to(store *st, data_writer *w, const char *data_id, uint64_
 /* The copy source of r, found and readable: its SSE-C key (the
  * x-cos-copy-source-… headers) when it has one, not an archived object that
  * is not restored. 0, or -1 with an error sent. */
+/* x-cos-copy-source-if-match / -if-none-match / -if-modified-since /
+ * -if-unmodified-since (x-amz-copy-source-if-* on an S3 request): a copy
+ * the client made conditional is not made when they fail. */
+static bool copy_conditions_hold(req *r, const obj_meta *m)
+{
+    const char *im = req_header(r, "x-cos-copy-source-if-match"), *inm = req_header(r, "x-cos-copy-source-if-none-match");
+    const char *ims = req_header(r, "x-cos-copy-source-if-modified-since");
+    const char *ius = req_header(r, "x-cos-copy-source-if-unmodified-since");
+    int64_t mt = m->mtime_ms / 1000;
+    if (im && !etag_match(im, m->etag)) return false;
+    if (ius && !im) {
+        int64_t t = cos_http_date_parse(ius);
+        if (t >= 0 && mt > t) return false;
+    }
+    if (inm && etag_match(inm, m->etag)) return false;
+    if (ims && !inm) {
+        int64_t t = cos_http_date_parse(ims);
+        if (t >= 0 && mt <= t) return false;
+    }
+    return true;
+}
+
 static int open_copy_source(req *r, obj_meta *src, sse_key *skey, enum MHD_Result *ret)
 {
     char *sb = NULL, *sk = NULL;
@@ -1766,6 +1788,11 @@ static int open_copy_source(req *r, obj_meta *src, sse_key *skey, enum MHD_Resul
     if (sse_from_request(r, true, skey, ret) != 0 || sse_check_access(r, src->headers, skey, ret) != 0 ||
         restore_blocks_read(r, src, ret)) {
         obj_meta_clear(src);
+        return -1;
+    }
+    if (!copy_conditions_hold(r, src)) {
+        obj_meta_clear(src);
+        *ret = send_error(r, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.");
         return -1;
     }
     char md5[32];
