@@ -14,6 +14,9 @@ PKGS=(build-essential cmake pkg-config curl ca-certificates
       chromium)  # chromium: tests/test_browser.sh drives it (playwright-core, no browser download)
 # S3 tools tests/test_s3_tools.sh drives against cos-server (#19)
 PKGS+=(awscli s3cmd rclone python3-boto3)
+# OpenStack Swift with s3api: tests/test_s3_compat's distributed S3 store
+# (tests/support/swift_rig.py: three object servers, three replicas)
+PKGS+=(python3-swift swift swift-proxy swift-object swift-container swift-account)
 ensure=0
 [ "${1:-}" = "--ensure" ] && ensure=1
 # --sdk-suites: also what scripts/sdk-suites.sh needs to build and run the
