@@ -434,8 +434,14 @@ static void test_server_presigned(void)
     free(b), b = NULL;
     free(q);
     /* X-Amz-Expires past a week */
-    q = presign("/s3auth-1250000000/ok.txt", 700000, 0, NULL);
-    CHECK_INT(fetch("GET", "/s3auth-1250000000/ok.txt", q, NULL, &b), 400);
+    /* libcos will not sign one (1..604800 s), so a valid URL's X-Amz-Expires is raised by hand */
+    q = presign("/s3auth-1250000000/ok.txt", 600, 0, NULL);
+    char *e = q ? strstr(q, "X-Amz-Expires=600") : NULL;
+    char *longer = e ? cos_sprintf("%.*sX-Amz-Expires=700000%s", (int)(e - q), q, e + strlen("X-Amz-Expires=600")) : NULL;
+    free(q);
+    q = longer;
+    CHECK(q != NULL);
+    CHECK_INT(fetch("GET", "/s3auth-1250000000/ok.txt", q ? q : "", NULL, &b), 400);
     CHECK(has_code(b, "AuthorizationQueryParametersError"));
     free(b), b = NULL;
     free(q);
