@@ -124,7 +124,7 @@ static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors",
 static const char *const NOT_IMPLEMENTED[] = {
     "domaincertificate", "object-lock", "symlink", "live", "vod", "intelligenttiering", "notification",
     "select", "rename", "retention", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
-    "publicAccessBlock", "ownershipControls", "meta-query", "ci-process", "image_process", "guetzli" };
+    "publicAccessBlock", "ownershipControls", "attributes", "meta-query", "ci-process", "image_process", "guetzli" };
 
 const op_def *route_request(req *r, const char **unimplemented)
 {

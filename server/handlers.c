@@ -1255,7 +1255,20 @@ static int write_opts_from(req *r, write_opts *o, enum MHD_Result *ret)
         return -1;
     }
     o->sse = req_header(r, "x-cos-server-side-encryption");
-    if (o->sse && strcmp(o->sse, "AES256") != 0 && strcmp(o->sse, "cos/kms") != 0) {
+    if (!o->sse && !req_header(r, "x-cos-server-side-encryption-customer-algorithm")) {
+        /* the bucket's default encryption applies to a write that names none */
+        char *cfg = NULL;
+        size_t clen = 0;
+        if (store_config_get(r->srv->st, r->bucket, "encryption", &cfg, &clen) == 0 && cfg) {
+            if (memmem(cfg, clen, ">AES256<", 8)) o->sse = "AES256";
+            else if (memmem(cfg, clen, ">aws:kms<", 9)) o->sse = "aws:kms";
+            else if (memmem(cfg, clen, ">cos/kms<", 9)) o->sse = "cos/kms";
+        }
+        free(cfg);
+    }
+    /* aws:kms is S3's name for a KMS-managed key, as cos/kms is COS's */
+    if (o->sse && strcmp(o->sse, "AES256") != 0 && strcmp(o->sse, "cos/kms") != 0 &&
+        !(r->is_s3 && strcmp(o->sse, "aws:kms") == 0)) {
         free(o->tagging);
         *ret = send_error(r, "InvalidArgument", "x-cos-server-side-encryption must be AES256 or cos/kms.");
         return -1;
@@ -1272,7 +1285,13 @@ static char *object_headers_with(req *r, const write_opts *o, bool form)
 {
     char *h = form ? form_object_headers(r) : request_object_headers(r);
     char *e = sse_headers(&o->key, o->sse);
-    char *all = cos_sprintf("%s%s", h, e);
+    const char *kms_id = req_header(r, "x-cos-server-side-encryption-cos-kms-key-id");
+    cos_buf kb = COS_BUF_INIT;
+    cos_buf_puts(&kb, "");
+    if (o->sse && strcmp(o->sse, "AES256") != 0 && kms_id) /* the KMS key named is echoed back, as COS and S3 do */
+        objhdr_add(&kb, "x-cos-server-side-encryption-cos-kms-key-id", kms_id);
+    char *all = cos_sprintf("%s%s%s", h, e, kb.data);
+    cos_buf_free(&kb);
     free(h);
     free(e);
     return all;
@@ -1718,6 +1737,28 @@ static int copy_range_to(store *st, data_writer *w, const char *data_id, uint64_
 /* The copy source of r, found and readable: its SSE-C key (the
  * x-cos-copy-source-… headers) when it has one, not an archived object that
  * is not restored. 0, or -1 with an error sent. */
+/* x-cos-copy-source-if-match / -if-none-match / -if-modified-since /
+ * -if-unmodified-since (x-amz-copy-source-if-* on an S3 request): a copy
+ * the client made conditional is not made when they fail. */
+static bool copy_conditions_hold(req *r, const obj_meta *m)
+{
+    const char *im = req_header(r, "x-cos-copy-source-if-match"), *inm = req_header(r, "x-cos-copy-source-if-none-match");
+    const char *ims = req_header(r, "x-cos-copy-source-if-modified-since");
+    const char *ius = req_header(r, "x-cos-copy-source-if-unmodified-since");
+    int64_t mt = m->mtime_ms / 1000;
+    if (im && !etag_match(im, m->etag)) return false;
+    if (ius && !im) {
+        int64_t t = cos_http_date_parse(ius);
+        if (t >= 0 && mt > t) return false;
+    }
+    if (inm && etag_match(inm, m->etag)) return false;
+    if (ims && !inm) {
+        int64_t t = cos_http_date_parse(ims);
+        if (t >= 0 && mt <= t) return false;
+    }
+    return true;
+}
+
 static int open_copy_source(req *r, obj_meta *src, sse_key *skey, enum MHD_Result *ret)
 {
     char *sb = NULL, *sk = NULL;
@@ -1747,6 +1788,11 @@ static int open_copy_source(req *r, obj_meta *src, sse_key *skey, enum MHD_Resul
     if (sse_from_request(r, true, skey, ret) != 0 || sse_check_access(r, src->headers, skey, ret) != 0 ||
         restore_blocks_read(r, src, ret)) {
         obj_meta_clear(src);
+        return -1;
+    }
+    if (!copy_conditions_hold(r, src)) {
+        obj_meta_clear(src);
+        *ret = send_error(r, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.");
         return -1;
     }
     char md5[32];
@@ -1944,6 +1990,22 @@ static enum MHD_Result append_object(req *r)
     return send_response(r, 200, resp);
 }
 
+/* S3's and COS's limits on an object's tags (characters counted as UTF-8 code points). */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static bool tags_within_limits(const cos_tagging *t)
+{
+    if (t->tags_count > 10) return false;
+    for (size_t i = 0; i < t->tags_count; i++)
+        if (utf8_chars(t->tags[i].key) > 128 || utf8_chars(t->tags[i].value) > 256) return false;
+    return true;
+}
+
 static enum MHD_Result object_tagging(req *r)
 {
     obj_meta m;
@@ -1953,6 +2015,10 @@ static enum MHD_Result object_tagging(req *r)
         cos_tagging *t = NULL;
         if (!r->body.len || cos_xml_parse(&cos_xs_tagging, r->body.data, r->body.len, (void **)&t, NULL) != 0) {
             ret = send_error(r, "MalformedXML", "The XML you provided was not well-formed.");
+        } else if (!tags_within_limits(t)) {
+            cos_xml_free(&cos_xs_tagging, t);
+            ret = send_error(r, "InvalidTag", "An object takes at most 10 tags, keys of at most 128 characters and "
+                                              "values of at most 256.");
         } else {
             cos_xml_free(&cos_xs_tagging, t);
             int rc = store_object_set(r->srv->st, r->bucket, r->key, "tagging", r->body.data);

@@ -37,6 +37,7 @@ static const struct { const char *code; int status; } ERRORS[] = {
     { "NoSuchBucketPolicy", 404 }, { "NoSuchWebsiteConfiguration", 404 }, { "NoSuchReplicationConfiguration", 404 },
     { "NoSuchInventoryConfiguration", 404 }, { "NoSuchOriginConfiguration", 404 }, { "NoSuchDomainConfiguration", 404 },
     { "NoSuchEncryptionConfiguration", 404 }, { "NoSuchResource", 404 },
+    { "ServerSideEncryptionConfigurationNotFoundError", 404 }, /* S3's name of the one before last */
     { "BucketAlreadyOwnedByYou", 409 }, { "BucketAlreadyExists", 409 }, { "BucketNotEmpty", 409 },
     { "PositionNotEqualToLength", 409 }, { "ObjectNotAppendable", 409 },
     { "AccessDenied", 403 }, { "SignatureDoesNotMatch", 403 }, { "InvalidAccessKeyId", 403 },
@@ -154,8 +155,20 @@ enum MHD_Result send_buffer(req *r, int status, const char *content_type, char *
     return send_response(r, status, resp);
 }
 
+/* Where S3 names an error differently from COS. */
+static const char *s3_error_code(const char *code)
+{
+    static const char *const NAMES[][2] = {
+        { "NoSuchEncryptionConfiguration", "ServerSideEncryptionConfigurationNotFoundError" },
+    };
+    for (size_t i = 0; i < COS_ARRAY_LEN(NAMES); i++)
+        if (!strcmp(code, NAMES[i][0])) return NAMES[i][1];
+    return code;
+}
+
 static enum MHD_Result send_error_full(req *r, const char *code, const char *msg, const char *sts, const char *fs)
 {
+    if (r->is_s3) code = s3_error_code(code);
     int status = error_status(code);
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "<?xml version='1.0' encoding='utf-8' ?>\n<Error><Code>");

@@ -957,6 +957,10 @@ static void test_s3_dialect_smuggles_nothing(void)
     cos_kv owner[] = { { "x-amz-expected-bucket-owner", "999999" } };
     EXPECT(s3_anon("PUT", PUBRW, "/victim.txt", owner, 1, "overwritten"), 403, "AccessDenied");
     EXPECT(s3_anon("PUT", PUBRW, "/fresh.txt", inm, 2, "fresh"), 200, NULL);
+    cos_kv cond[] = { { "x-amz-copy-source", "/" PUBRW "/keep.txt" }, { "x-amz-copy-source-if-match", "\"0123\"" } };
+    EXPECT(s3_anon("PUT", PUBRW, "/victim.txt", cond, 2, NULL), 412, "PreconditionFailed");
+    cos_kv cond2[] = { { "x-amz-copy-source", "/" PUBRW "/keep.txt" }, { "x-amz-copy-source-if-none-match", "*" } };
+    EXPECT(s3_anon("PUT", PUBRW, "/victim.txt", cond2, 2, NULL), 412, "PreconditionFailed");
     /* a header S3 itself does not act on is ignored, as S3 does */
     cos_kv ua[] = { { "x-amz-user-agent", "test" } };
     EXPECT(s3_anon("PUT", PUBRW, "/other.txt", ua, 1, "other"), 200, NULL);
