@@ -15,6 +15,10 @@
 #include <strings.h>
 #include <unistd.h>
 
+/* Easy handles a lane keeps for reuse: a new one costs an allocation of its
+ * state and buffers, setting every option and freeing it all again. */
+#define LANE_IDLE_MAX 32
+
 typedef struct lane {
     struct cos_engine *e;
     CURLM *multi;
@@ -22,8 +26,11 @@ typedef struct lane {
     bool started;
     pthread_mutex_t lock;
     cos_http *pending;      /* submitted, not yet added (LIFO; order does not matter) */
+    bool polling;           /* the thread is (about to be) waiting in curl_multi_poll: a submission wakes it */
     bool stop;
     int active;
+    CURL *idle[LANE_IDLE_MAX]; /* finished easy handles kept for the next requests */
+    int nidle;
 } lane;
 
 struct cos_engine {
@@ -34,6 +41,12 @@ struct cos_engine {
     cos_engine_opts opts;
     struct curl_slist *connect_to;
     char *proxy, *ca_file, *ca_path, *user_agent;
+    /* Synchronous exchanges run on the caller's thread with an easy handle of
+       this pool; each keeps its connection open for the next caller (as the
+       official C SDK does), so a call costs no thread hop. */
+    pthread_mutex_t pool_lock;
+    CURL **pool;
+    int npool, pool_cap;
 };
 
 /* ------------------------------------------------------------------ curl callbacks */
@@ -223,42 +236,86 @@ static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 
 /* ------------------------------------------------------------------ setting up a transfer */
 
-static int setup_easy(cos_engine *e, cos_http *h)
+/* The options every exchange of this engine shares: set once per handle. */
+static void setup_static(cos_engine *e, CURL *c)
 {
-    CURL *c = curl_easy_init();
-    if (!c) return COS_ERR_NOMEM;
-    h->easy = c;
-    curl_easy_setopt(c, CURLOPT_URL, h->url);
-    curl_easy_setopt(c, CURLOPT_PRIVATE, h);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, e->user_agent);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(e->opts.connect_timeout_ms > 0 ? e->opts.connect_timeout_ms : 10000));
-    if (h->timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
     /* A stalled connection (below 1 KiB/s, e.g. a server that stops after the
        headers) counts as a timeout after stall_s: see ops.c for how often it is
        tried again. */
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(h->stall_s > 0 ? h->stall_s : ENGINE_STALL_S));
     /* Keys are sent as written: "a/../b" is a key, not a path to resolve. */
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-    if (h->md5_sent_on && !h->md5_sent) h->md5_sent = cos_md5_new();
     if (e->connect_to) curl_easy_setopt(c, CURLOPT_CONNECT_TO, e->connect_to);
     if (e->proxy) curl_easy_setopt(c, CURLOPT_PROXY, e->proxy);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, e->opts.tls_verify ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, e->opts.tls_verify ? 2L : 0L);
     if (e->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_file);
     if (e->ca_path) curl_easy_setopt(c, CURLOPT_CAPATH, e->ca_path);
+}
+
+/* A new handle with the shared options. */
+static CURL *easy_new(cos_engine *e)
+{
+    CURL *c = curl_easy_init();
+    if (c) setup_static(e, c);
+    return c;
+}
+
+/* After an exchange on c: back to the state setup_easy starts from (the
+ * shared options set, the rest of what it sets overwritten next time). An
+ * exchange that set more than that (a form, a custom method, an empty POST
+ * body) is undone with a reset. A kept handle keeps its connection and
+ * buffers, which is the point of keeping it. */
+static void easy_done(cos_engine *e, CURL *c, cos_http *h)
+{
+    if (h->easy_dirty) {
+        curl_easy_reset(c);
+        setup_static(e, c);
+        h->easy_dirty = false;
+    }
+    if (h->mime) {
+        curl_mime_free(h->mime);
+        h->mime = NULL;
+    }
+    curl_slist_free_all(h->slist);
+    h->slist = NULL;
+    h->easy = NULL;
+}
+
+/* Set what is particular to this exchange on c, a handle from easy_new or
+ * easy_done. Everything set here is set on every call (to its neutral
+ * value when unused), so nothing of the previous exchange carries over. */
+static int setup_easy(cos_engine *e, cos_http *h, CURL *c)
+{
+    (void)e;
+    h->easy = c;
+    h->easy_dirty = false;
+    curl_easy_setopt(c, CURLOPT_URL, h->url);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, h);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(c, CURLOPT_READDATA, h);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, h);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+    /* the progress callback reports progress and notices a cancel while no
+       byte moves; without either, curl need not call it */
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, h->on_progress || h->cancel ? 0L : 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(h->timeout_ms > 0 ? h->timeout_ms : 0));
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(h->stall_s > 0 ? h->stall_s : ENGINE_STALL_S));
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L); /* method GET, no upload, a body wanted: then what this one needs */
+    if (h->md5_sent_on && !h->md5_sent) h->md5_sent = cos_md5_new();
 
     uint64_t body_len = 0;
     switch (h->body) {
@@ -280,19 +337,17 @@ static int setup_easy(cos_engine *e, cos_http *h)
         curl_mime_data_cb(p, (curl_off_t)body_len, read_cb, seek_cb, NULL, h);
         curl_easy_setopt(c, CURLOPT_MIMEPOST, m);
         h->mime = m;
+        h->easy_dirty = true;
     } else if (h->body != BODY_NONE) {
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
-        curl_easy_setopt(c, CURLOPT_READDATA, h);
-        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
-        curl_easy_setopt(c, CURLOPT_SEEKDATA, h);
-        if (h->body != BODY_CB || h->cb_len >= 0)
-            curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len);
     }
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+                     (curl_off_t)(h->body != BODY_NONE && (h->body != BODY_CB || h->cb_len >= 0) ? (int64_t)body_len : -1));
     if (h->head) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (strcmp(h->method, "GET") != 0 && !(h->body != BODY_NONE && strcmp(h->method, "PUT") == 0)) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, h->method);
+        h->easy_dirty = true;
         if (h->body == BODY_NONE && (strcmp(h->method, "POST") == 0 || strcmp(h->method, "PUT") == 0)) {
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
@@ -301,10 +356,16 @@ static int setup_easy(cos_engine *e, cos_http *h)
     /* Headers; an empty Expect saves the 100-continue round trip. */
     struct curl_slist *sl = NULL;
     for (size_t i = 0; i < h->headers.count; i++) {
-        char *line = cos_sprintf("%s: %s", h->headers.items[i].name, h->headers.items[i].value);
+        const char *name = h->headers.items[i].name, *value = h->headers.items[i].value;
+        size_t nl = strlen(name), vl = strlen(value);
+        char small[512]; /* most lines: no allocation of our own (curl copies it) */
+        char *line = nl + vl + 3 <= sizeof small ? small : malloc(nl + vl + 3);
         if (!line) continue;
+        memcpy(line, name, nl);
+        memcpy(line + nl, ": ", 2);
+        memcpy(line + nl + 2, value, vl + 1);
         struct curl_slist *n = curl_slist_append(sl, line);
-        free(line);
+        if (line != small) free(line);
         if (n) sl = n;
     }
     sl = curl_slist_append(sl, "Expect:");
@@ -324,15 +385,16 @@ static void finish(lane *l, CURL *c, CURLcode rc)
     h->curl_rc = rc;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
     if (h->cancel && *h->cancel && rc != CURLE_OK) h->curl_rc = CURLE_ABORTED_BY_CALLBACK;
-    curl_easy_cleanup(c);
-    h->easy = NULL;
-    if (h->mime) {
-        curl_mime_free(h->mime);
-        h->mime = NULL;
-    }
-    curl_slist_free_all(h->slist);
-    h->slist = NULL;
+    easy_done(l->e, c, h);
+    if (l->nidle < LANE_IDLE_MAX) l->idle[l->nidle++] = c;
+    else curl_easy_cleanup(c);
     h->done(h, h->done_ud);
+}
+
+/* A handle for the next exchange of this lane: a kept one or a new one. */
+static CURL *lane_easy(lane *l)
+{
+    return l->nidle > 0 ? l->idle[--l->nidle] : easy_new(l->e);
 }
 
 static void *lane_main(void *arg)
@@ -340,6 +402,7 @@ static void *lane_main(void *arg)
     lane *l = arg;
     for (;;) {
         pthread_mutex_lock(&l->lock);
+        l->polling = false; /* (a submission between the poll and here wakes it once more: harmless) */
         cos_http *list = l->pending;
         l->pending = NULL;
         bool stop = l->stop;
@@ -347,9 +410,10 @@ static void *lane_main(void *arg)
         while (list) {
             cos_http *h = list;
             list = h->next;
-            if (setup_easy(l->e, h) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
+            CURL *c = lane_easy(l);
+            if (!c || setup_easy(l->e, h, c) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
                 h->curl_rc = CURLE_OUT_OF_MEMORY;
-                if (h->easy) curl_easy_cleanup(h->easy);
+                if (c) curl_easy_cleanup(c);
                 h->easy = NULL;
                 h->done(h, h->done_ud);
                 continue;
@@ -363,7 +427,14 @@ static void *lane_main(void *arg)
         int left;
         while ((m = curl_multi_info_read(l->multi, &left)))
             if (m->msg == CURLMSG_DONE) finish(l, m->easy_handle, m->data.result);
-        curl_multi_poll(l->multi, NULL, 0, 1000, NULL);
+        /* Submissions made while this thread works are picked up at the top
+           of the loop without a wakeup (a syscall on each side); only one
+           made while it waits, or is about to, needs one. */
+        pthread_mutex_lock(&l->lock);
+        bool more = l->pending || l->stop;
+        l->polling = !more;
+        pthread_mutex_unlock(&l->lock);
+        if (!more) curl_multi_poll(l->multi, NULL, 0, 1000, NULL);
     }
     return NULL;
 }
@@ -376,6 +447,7 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->nlanes = o->network_threads > 0 ? o->network_threads : 2;
     e->lanes = calloc((size_t)e->nlanes, sizeof *e->lanes);
     pthread_mutex_init(&e->submit_lock, NULL);
+    pthread_mutex_init(&e->pool_lock, NULL);
     /* connect_to: "HOST:PORT" for every request, or a comma-separated list
        whose entries are that or curl's "HOST:PORT:TO_HOST:TO_PORT" (one
        host mapped somewhere, e.g. a backup domain to a test server) */
@@ -432,9 +504,13 @@ void engine_free(cos_engine *e)
             pthread_join(l->thread, NULL);
         }
         if (l->multi) curl_multi_cleanup(l->multi);
+        for (int j = 0; j < l->nidle; j++) curl_easy_cleanup(l->idle[j]);
         pthread_mutex_destroy(&l->lock);
     }
     free(e->lanes);
+    for (int i = 0; i < e->npool; i++) curl_easy_cleanup(e->pool[i]);
+    free(e->pool);
+    pthread_mutex_destroy(&e->pool_lock);
     curl_slist_free_all(e->connect_to);
     free(e->proxy);
     free(e->ca_file);
@@ -457,8 +533,63 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     pthread_mutex_lock(&l->lock);
     h->next = l->pending;
     l->pending = h;
+    bool wake = l->polling;
     pthread_mutex_unlock(&l->lock);
-    curl_multi_wakeup(l->multi);
+    if (wake) curl_multi_wakeup(l->multi);
+    return 0;
+}
+
+/* The easy handle for a synchronous exchange: the most recently used idle
+ * one (its connection is the likeliest to be alive), or a new one. */
+static CURL *pool_get(cos_engine *e)
+{
+    CURL *c = NULL;
+    pthread_mutex_lock(&e->pool_lock);
+    if (e->npool > 0) c = e->pool[--e->npool];
+    pthread_mutex_unlock(&e->pool_lock);
+    return c ? c : easy_new(e);
+}
+
+/* Keep c (and its connection) for the next synchronous exchange; the pool
+ * holds at most max_connections handles, as many connections as the
+ * client may open. */
+static void pool_put(cos_engine *e, CURL *c)
+{
+    int cap = e->opts.max_connections > 0 ? e->opts.max_connections : 64;
+    pthread_mutex_lock(&e->pool_lock);
+    if (e->npool == e->pool_cap && e->pool_cap < cap) {
+        int n = e->pool_cap ? e->pool_cap * 2 : 8;
+        if (n > cap) n = cap;
+        CURL **p = realloc(e->pool, (size_t)n * sizeof *p);
+        if (p) {
+            e->pool = p;
+            e->pool_cap = n;
+        }
+    }
+    bool kept = e->npool < e->pool_cap;
+    if (kept) e->pool[e->npool++] = c;
+    pthread_mutex_unlock(&e->pool_lock);
+    if (!kept) curl_easy_cleanup(c);
+}
+
+int engine_perform(cos_engine *e, cos_http *h)
+{
+    h->pos = 0;
+    h->last_progress_ms = 0;
+    h->started_s = cos_mono_sec();
+    CURL *c = pool_get(e);
+    if (!c || setup_easy(e, h, c) != 0) {
+        if (c) curl_easy_cleanup(c);
+        h->easy = NULL;
+        h->curl_rc = CURLE_OUT_OF_MEMORY;
+        return 0;
+    }
+    CURLcode rc = curl_easy_perform(c);
+    h->curl_rc = rc;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
+    if (h->cancel && *h->cancel && rc != CURLE_OK) h->curl_rc = CURLE_ABORTED_BY_CALLBACK;
+    easy_done(e, c, h);
+    pool_put(e, c);
     return 0;
 }
 

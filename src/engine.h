@@ -78,6 +78,7 @@ struct cos_http {
     CURL *easy;
     struct curl_slist *slist;
     curl_mime *mime;
+    bool easy_dirty;        /* the exchange set options setup_easy does not reset: reset the handle after it */
     cos_http *next;
     void (*done)(cos_http *h, void *ud);
     void *done_ud;
@@ -110,6 +111,11 @@ int engine_new(cos_engine **out, const cos_engine_opts *o);
 void engine_free(cos_engine *e);
 /* Queue a request; done(h, ud) runs on a network thread when it finishes: keep it short. */
 int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), void *ud);
+/* Run the exchange on the calling thread (a synchronous call: no thread hop)
+ * with a pooled easy handle and its kept connection; returns when it is over,
+ * with the response filled as a submitted one's would be. Body and progress
+ * callbacks run on the calling thread. */
+int engine_perform(cos_engine *e, cos_http *h);
 /* Reset the response part of h so it can be submitted again (a retry). */
 void http_reset_response(cos_http *h);
 /* Free everything h owns (not h itself). */

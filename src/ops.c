@@ -220,10 +220,6 @@ typedef struct op_call {
     int attempts, retries;
     bool skew_fixed;
     int64_t t0_ms;
-    /* sync */
-    pthread_mutex_t m;
-    pthread_cond_t cv;
-    bool http_done;
     int stalls;                /* attempts that ended in a stall (low-speed timeout) */
     bool switched;             /* AutoSwitchHost moved it to the backup domain */
     bool server_signed;        /* an Authorization from the callback: its host cannot change */
@@ -255,8 +251,6 @@ static void call_free(op_call *k)
     free(k->sink_path);
     free(k->sink_tmp);
     http_clear(&k->http);
-    pthread_mutex_destroy(&k->m);
-    pthread_cond_destroy(&k->cv);
     cos_result_free(k->res);
     cos_error_free(k->err);
     free(k);
@@ -350,8 +344,6 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     k->body_fd = -1;
     k->http.sink_fd = -1;
     k->repeatable = true;
-    pthread_mutex_init(&k->m, NULL);
-    pthread_cond_init(&k->cv, NULL);
     int rc = 0;
     const char *region = req->region ? req->region : c->cfg.region;
     const char *key = req->key;
@@ -1122,16 +1114,6 @@ static void report_metrics(op_call *k)
 
 /* ------------------------------------------------------------------ synchronous driver */
 
-static void sync_http_done(cos_http *h, void *ud)
-{
-    (void)h;
-    op_call *k = ud;
-    pthread_mutex_lock(&k->m);
-    k->http_done = true;
-    pthread_cond_signal(&k->cv);
-    pthread_mutex_unlock(&k->m);
-}
-
 static int run_sync(op_call *k, cos_result **out, cos_error **err)
 {
     k->t0_ms = cos_mono_ms();
@@ -1141,11 +1123,7 @@ static int run_sync(op_call *k, cos_result **out, cos_error **err)
             set_error(k, e);
             break;
         }
-        k->http_done = false;
-        engine_submit(k->c->engine, &k->http, sync_http_done, k);
-        pthread_mutex_lock(&k->m);
-        while (!k->http_done) pthread_cond_wait(&k->cv, &k->m);
-        pthread_mutex_unlock(&k->m);
+        engine_perform(k->c->engine, &k->http); /* on this thread: no hop to a network thread and back */
         if (call_finish(k) == STEP_DONE) break;
         cos_sleep_ms(k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries));
         call_rewind(k);
@@ -1271,6 +1249,8 @@ static void async_complete(op_call *k)
     pthread_mutex_unlock(&c->lock);
 }
 
+static void async_complete_job(void *arg) { async_complete(arg); }
+
 static void async_finish(void *arg)
 {
     op_call *k = arg;
@@ -1314,7 +1294,20 @@ int cos_call_async(cos_client *client, cos_op op, const cos_request *req, cos_do
     k->ud = user_data;
     k->t0_ms = cos_mono_ms();
     atomic_fetch_add(&client->inflight, 1);
-    workers_post(client->workers, async_start, k); /* credentials may block: not on the caller */
+    const cos_config *cfg = &client->cfg;
+    if (cfg->get_authorization || cfg->get_sts || cfg->before_send) {
+        workers_post(client->workers, async_start, k); /* user code that may block: not on the caller */
+        return 0;
+    }
+    /* A permanent key signs without calling anyone: sign here and hand the
+       request straight to a network thread, a thread hop saved */
+    cos_error *e = NULL;
+    if (call_sign(k, &e) != 0) {
+        set_error(k, e);
+        workers_post(client->workers, async_complete_job, k); /* done runs on a worker, never here */
+        return 0;
+    }
+    engine_submit(client->engine, &k->http, async_http_done, k);
     return 0;
 }
 
