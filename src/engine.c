@@ -1,9 +1,12 @@
 /*
  * engine.c — libcurl multi on a few network threads per client (lanes; see
- * engine.h), and the worker pool. Submissions from any thread go to the
- * lanes in turn through a locked queue and curl_multi_wakeup; nothing here
- * blocks on user code. More than one lane lets the copying that a transfer
- * costs (socket to buffer, buffer to file, CRC) use more than one core.
+ * engine.h), synchronous exchanges on the caller's thread (engine_perform),
+ * and the worker pool. Submissions from any thread go to the lanes in turn
+ * through a locked queue (and curl_multi_wakeup when the lane waits);
+ * nothing here blocks on user code. More than one lane lets the copying that
+ * a transfer costs (socket to buffer, buffer to file, CRC) use more than one
+ * core. Easy handles are kept and reused, with their connections and
+ * buffers: a new one per request cost more than the request's own work.
  */
 #define _GNU_SOURCE
 #include "engine.h"
@@ -158,6 +161,13 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
             h->too_large = true;
             return 0;
         }
+        if (!h->resp_body.data) { /* the whole body at once when its length is known: no regrowing */
+            const char *cl = cos_kvlist_get(&h->resp_headers, "Content-Length");
+            uint64_t want = 0;
+            if (cl && cos_parse_u64(cl, &want) == 0 && want > n && want <= cap && want <= ENGINE_PREALLOC_MAX &&
+                cos_buf_reserve(&h->resp_body, (size_t)want))
+                return 0;
+        }
         if (cos_buf_append(&h->resp_body, data, n)) return 0;
     } else if (h->sink == SINK_FD) {
         size_t off = 0;
@@ -279,6 +289,12 @@ static CURL *easy_new(cos_engine *e)
  * buffers, which is the point of keeping it. */
 static void easy_done(cos_engine *e, CURL *c, cos_http *h)
 {
+    if (h->inline_body) { /* no read callback counted it */
+        curl_off_t up = 0;
+        curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &up);
+        h->sent = (uint64_t)up;
+        h->pos = h->sent;
+    }
     if (h->easy_dirty) {
         curl_easy_reset(c);
         setup_static(e, c);
@@ -314,7 +330,14 @@ static int setup_easy(cos_engine *e, cos_http *h, CURL *c)
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, h->on_progress || h->cancel ? 0L : 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(h->timeout_ms > 0 ? h->timeout_ms : 0));
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(h->stall_s > 0 ? h->stall_s : ENGINE_STALL_S));
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L); /* method GET, no upload, a body wanted: then what this one needs */
+    /* no in-memory body from the last exchange (setting it makes the method
+       POST, so before HTTPGET), then method GET, no upload, a body wanted;
+       then what this one needs */
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    h->inline_body = false;
     if (h->md5_sent_on && !h->md5_sent) h->md5_sent = cos_md5_new();
 
     uint64_t body_len = 0;
@@ -338,6 +361,15 @@ static int setup_easy(cos_engine *e, cos_http *h, CURL *c)
         curl_easy_setopt(c, CURLOPT_MIMEPOST, m);
         h->mime = m;
         h->easy_dirty = true;
+    } else if (h->body == BODY_MEM && h->mem_len <= ENGINE_INLINE_BODY && !h->head) {
+        /* A small body in memory goes out with the headers, in one send
+           (through the read callback curl sends them apart): what the read
+           callback would have hashed is hashed here. */
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->mem_len);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, h->mem_len ? h->mem : "");
+        h->inline_body = true;
+        h->crc_sent = cos_crc64(0, h->mem, h->mem_len);
+        if (h->md5_sent) cos_md5_update(h->md5_sent, h->mem, h->mem_len);
     } else if (h->body != BODY_NONE) {
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     }
@@ -345,9 +377,10 @@ static int setup_easy(cos_engine *e, cos_http *h, CURL *c)
                      (curl_off_t)(h->body != BODY_NONE && (h->body != BODY_CB || h->cb_len >= 0) ? (int64_t)body_len : -1));
     if (h->head) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    } else if (strcmp(h->method, "GET") != 0 && !(h->body != BODY_NONE && strcmp(h->method, "PUT") == 0)) {
+    } else if (strcmp(h->method, "GET") != 0 &&
+               !(h->body != BODY_NONE && !h->inline_body && strcmp(h->method, "PUT") == 0) &&
+               !(h->inline_body && strcmp(h->method, "POST") == 0)) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, h->method);
-        h->easy_dirty = true;
         if (h->body == BODY_NONE && (strcmp(h->method, "POST") == 0 || strcmp(h->method, "PUT") == 0)) {
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);

@@ -1,9 +1,11 @@
 /*
- * engine.h — the HTTP engine: one network thread per client drives libcurl's
- * multi interface; requests stream bodies from memory, file ranges or
- * callbacks and responses to memory, file descriptors or callbacks, with
- * CRC-64 computed on the fly. Plus the worker pool that runs completions so
- * user code never runs on the network thread.
+ * engine.h — the HTTP engine: network threads per client drive libcurl's
+ * multi interface for async operations and transfers' parts; a synchronous
+ * call runs its exchange on the calling thread with a pooled easy handle
+ * (and its kept connection). Requests stream bodies from memory, file
+ * ranges or callbacks and responses to memory, file descriptors or
+ * callbacks, with CRC-64 computed on the fly. Plus the worker pool that runs
+ * completions so user code never runs on a network thread.
  */
 #ifndef COS_ENGINE_H
 #define COS_ENGINE_H
@@ -79,6 +81,7 @@ struct cos_http {
     struct curl_slist *slist;
     curl_mime *mime;
     bool easy_dirty;        /* the exchange set options setup_easy does not reset: reset the handle after it */
+    bool inline_body;       /* the body went out with the headers (CURLOPT_POSTFIELDS) */
     cos_http *next;
     void (*done)(cos_http *h, void *ud);
     void *done_ud;
@@ -90,6 +93,12 @@ struct cos_http {
 #define ENGINE_XML_CAP (64u << 20)
 #define ENGINE_ERR_CAP (4u << 20)
 #define ENGINE_STALL_S 30
+/* Bodies in memory up to this size are sent with the headers, in one write
+ * (curl's own limit for that). */
+#define ENGINE_INLINE_BODY (64u << 10)
+/* A body kept in memory is allocated whole from its Content-Length up to
+ * this size (beyond it, it grows as it comes: a length is only a claim). */
+#define ENGINE_PREALLOC_MAX (64u << 20)
 
 typedef struct cos_engine_opts {
     const char *connect_to;     /* "host:port" */
