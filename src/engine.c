@@ -201,12 +201,50 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Response headers take one allocation each: the name, its NUL, the value
+ * (the value pointer points into the name's block). http_headers_free
+ * releases them, and cos_result_free the ones a result took over. */
+void http_headers_free(cos_kv *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++) free((char *)items[i].name);
+    free(items);
+}
+
+static void resp_headers_clear(cos_http *h)
+{
+    http_headers_free(h->resp_headers.items, h->resp_headers.count);
+    h->resp_headers.items = NULL;
+    h->resp_headers.count = h->resp_headers.cap = 0;
+}
+
+static int resp_header_add(cos_http *h, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    cos_kvlist *l = &h->resp_headers;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        cos_kv *p = realloc(l->items, cap * sizeof *p);
+        if (!p) return COS_ERR_NOMEM;
+        l->items = p;
+        l->cap = cap;
+    }
+    char *b = malloc(nlen + vlen + 2);
+    if (!b) return COS_ERR_NOMEM;
+    memcpy(b, name, nlen);
+    b[nlen] = '\0';
+    memcpy(b + nlen + 1, value, vlen);
+    b[nlen + 1 + vlen] = '\0';
+    l->items[l->count].name = b;
+    l->items[l->count].value = b + nlen + 1;
+    l->count++;
+    return 0;
+}
+
 static size_t header_cb(char *line, size_t size, size_t nitems, void *ud)
 {
     cos_http *h = ud;
     size_t n = size * nitems;
     if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) { /* a new response (after 100 or a redirect) */
-        cos_kvlist_free(&h->resp_headers);
+        resp_headers_clear(h);
         return n;
     }
     const char *colon = memchr(line, ':', n);
@@ -216,8 +254,7 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *ud)
     const char *end = line + n;
     while (v < end && (*v == ' ' || *v == '\t')) v++;
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
-    cos_kvlist_addn(&h->resp_headers, line, nlen, v, (size_t)(end - v));
-    return n;
+    return resp_header_add(h, line, nlen, v, (size_t)(end - v)) == 0 ? n : 0;
 }
 
 static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
@@ -629,7 +666,7 @@ int engine_perform(cos_engine *e, cos_http *h)
 void http_reset_response(cos_http *h)
 {
     h->status = 0;
-    cos_kvlist_free(&h->resp_headers);
+    resp_headers_clear(h);
     cos_buf_free(&h->resp_body);
     h->curl_rc = CURLE_OK;
     h->errbuf[0] = '\0';
@@ -648,7 +685,7 @@ void http_clear(cos_http *h)
     free(h->method);
     free(h->url);
     cos_kvlist_free(&h->headers);
-    cos_kvlist_free(&h->resp_headers);
+    resp_headers_clear(h);
     cos_buf_free(&h->resp_body);
     for (size_t i = 0; i < h->form_count; i++) {
         free(h->form[i].name);

@@ -1327,11 +1327,7 @@ void cos_result_free(cos_result *res)
     if (!res) return;
     free(((result_box *)res)->location);
     if (res->output.any && res->internal_schema) cos_xml_free(res->internal_schema, res->output.any);
-    for (size_t i = 0; i < res->header_count; i++) {
-        free((char *)res->headers[i].name);
-        free((char *)res->headers[i].value);
-    }
-    free(res->headers);
+    http_headers_free(res->headers, res->header_count); /* the engine's response headers (engine.h) */
     free(res->body);
     free((result_box *)res);
 }
