@@ -341,7 +341,7 @@ static void easy_done(cos_engine *e, CURL *c, cos_http *h)
         curl_mime_free(h->mime);
         h->mime = NULL;
     }
-    curl_slist_free_all(h->slist);
+    free(h->slist); /* one block (setup_easy) */
     h->slist = NULL;
     h->easy = NULL;
 }
@@ -423,24 +423,31 @@ static int setup_easy(cos_engine *e, cos_http *h, CURL *c)
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
         }
     }
-    /* Headers; an empty Expect saves the 100-continue round trip. */
-    struct curl_slist *sl = NULL;
-    for (size_t i = 0; i < h->headers.count; i++) {
-        const char *name = h->headers.items[i].name, *value = h->headers.items[i].value;
-        size_t nl = strlen(name), vl = strlen(value);
-        char small[512]; /* most lines: no allocation of our own (curl copies it) */
-        char *line = nl + vl + 3 <= sizeof small ? small : malloc(nl + vl + 3);
-        if (!line) continue;
-        memcpy(line, name, nl);
-        memcpy(line + nl, ": ", 2);
-        memcpy(line + nl + 2, value, vl + 1);
-        struct curl_slist *n = curl_slist_append(sl, line);
-        if (line != small) free(line);
-        if (n) sl = n;
+    /* Headers; an empty Expect saves the 100-continue round trip. The list
+       is built in one allocation (curl only reads it, until the exchange
+       ends), not two per line. */
+    bool no_type = !cos_kvlist_get(&h->headers, "Content-Type") && !h->form;
+    static const char *const fixed[] = { "Expect:", "Accept:", "Content-Type:" };
+    size_t nfixed = no_type ? 3 : 2, lines = h->headers.count + nfixed, bytes = 0;
+    for (size_t i = 0; i < h->headers.count; i++)
+        bytes += strlen(h->headers.items[i].name) + strlen(h->headers.items[i].value) + 3;
+    struct curl_slist *sl = malloc(lines * sizeof *sl + bytes);
+    if (!sl) return COS_ERR_NOMEM;
+    char *p = (char *)(sl + lines);
+    for (size_t i = 0; i < lines; i++) {
+        if (i < h->headers.count) {
+            const char *name = h->headers.items[i].name, *value = h->headers.items[i].value;
+            size_t nl = strlen(name), vl = strlen(value);
+            sl[i].data = p;
+            memcpy(p, name, nl);
+            memcpy(p + nl, ": ", 2);
+            memcpy(p + nl + 2, value, vl + 1);
+            p += nl + vl + 3;
+        } else {
+            sl[i].data = (char *)fixed[i - h->headers.count];
+        }
+        sl[i].next = i + 1 < lines ? &sl[i + 1] : NULL;
     }
-    sl = curl_slist_append(sl, "Expect:");
-    if (!cos_kvlist_get(&h->headers, "Content-Type") && !h->form) sl = curl_slist_append(sl, "Content-Type:");
-    sl = curl_slist_append(sl, "Accept:");
     h->slist = sl;
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, sl);
     return 0;
@@ -483,8 +490,10 @@ static void *lane_main(void *arg)
             CURL *c = lane_easy(l);
             if (!c || setup_easy(l->e, h, c) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
                 h->curl_rc = CURLE_OUT_OF_MEMORY;
-                if (c) curl_easy_cleanup(c);
-                h->easy = NULL;
+                if (c) {
+                    easy_done(l->e, c, h); /* what setup_easy made */
+                    curl_easy_cleanup(c);
+                }
                 h->done(h, h->done_ud);
                 continue;
             }
@@ -649,8 +658,10 @@ int engine_perform(cos_engine *e, cos_http *h)
     h->started_s = cos_mono_sec();
     CURL *c = pool_get(e);
     if (!c || setup_easy(e, h, c) != 0) {
-        if (c) curl_easy_cleanup(c);
-        h->easy = NULL;
+        if (c) {
+            easy_done(e, c, h);
+            curl_easy_cleanup(c);
+        }
         h->curl_rc = CURLE_OUT_OF_MEMORY;
         return 0;
     }

@@ -768,6 +768,10 @@ typedef struct result_box {
  * path, without the scheme ("bucket-appid.cos.region.myqcloud.com/key"). */
 static char *object_location(op_call *k)
 {
+    if (k->op == COS_OP_PUT_OBJECT && !k->switched && k->query.count == 0) { /* the URL sent, without its scheme */
+        const char *s = strstr(k->http.url, "://");
+        if (s) return cos_strdup(s + 3);
+    }
     char *url = NULL, *path = NULL;
     if (cos_url_build(&k->c->ep, k->bucket, k->region, k->key, NULL, 0, &url, &path) != 0) return NULL;
     free(path);
