@@ -13,6 +13,7 @@
 #include "cos/hash.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,8 +40,7 @@ typedef struct lane {
 struct cos_engine {
     lane *lanes;
     int nlanes;
-    unsigned next_lane;     /* round robin (guarded by submit_lock) */
-    pthread_mutex_t submit_lock;
+    _Atomic unsigned next_lane; /* round robin */
     cos_engine_opts opts;
     struct curl_slist *connect_to;
     char *proxy, *ca_file, *ca_path, *user_agent;
@@ -529,7 +529,6 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->opts = *o;
     e->nlanes = o->network_threads > 0 ? o->network_threads : 2;
     e->lanes = calloc((size_t)e->nlanes, sizeof *e->lanes);
-    pthread_mutex_init(&e->submit_lock, NULL);
     pthread_mutex_init(&e->pool_lock, NULL);
     /* connect_to: "HOST:PORT" for every request, or a comma-separated list
        whose entries are that or curl's "HOST:PORT:TO_HOST:TO_PORT" (one
@@ -599,7 +598,6 @@ void engine_free(cos_engine *e)
     free(e->ca_file);
     free(e->ca_path);
     free(e->user_agent);
-    pthread_mutex_destroy(&e->submit_lock);
     free(e);
 }
 
@@ -610,9 +608,7 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     h->pos = 0;
     h->last_progress_ms = 0;
     h->started_s = cos_mono_sec();
-    pthread_mutex_lock(&e->submit_lock);
-    lane *l = &e->lanes[e->next_lane++ % (unsigned)e->nlanes];
-    pthread_mutex_unlock(&e->submit_lock);
+    lane *l = &e->lanes[atomic_fetch_add(&e->next_lane, 1) % (unsigned)e->nlanes];
     pthread_mutex_lock(&l->lock);
     h->next = l->pending;
     l->pending = h;
