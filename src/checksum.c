@@ -50,7 +50,7 @@ static void build_all(void)
     build(&g_crc64nvme);
 }
 
-static inline uint64_t load_le64(const unsigned char *p)
+static inline uint64_t cksum_load_le64(const unsigned char *p)
 {
     return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
            (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
@@ -65,7 +65,7 @@ static uint64_t crc_reflected(const crc_tables *c, uint64_t mask, uint64_t crc, 
     const unsigned char *p = buf;
     crc = ~crc & mask;
     while (len >= 8) {
-        crc ^= load_le64(p);
+        crc ^= cksum_load_le64(p);
         crc = c->t[7][crc & 0xff] ^ c->t[6][(crc >> 8) & 0xff] ^ c->t[5][(crc >> 16) & 0xff] ^
               c->t[4][(crc >> 24) & 0xff] ^ c->t[3][(crc >> 32) & 0xff] ^ c->t[2][(crc >> 40) & 0xff] ^
               c->t[1][(crc >> 48) & 0xff] ^ c->t[0][crc >> 56];
