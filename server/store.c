@@ -937,34 +937,46 @@ static int finish_inline(store *s, data_writer *w, unsigned char md5[16])
     return rc;
 }
 
+/* 0, or -1 with errno: the directory's entries (a rename into it) made durable. */
+static int fsync_dir(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return -1;
+    int rc = fsync(dfd);
+    int e = errno;
+    close(dfd);
+    errno = e;
+    return rc;
+}
+
+/* The file is renamed into place before it is fsynced: ext4 then commits the
+ * new name in the journal transaction the file's fsync commits anyway, and
+ * the directory's fsync that follows finds nothing left to write (renamed
+ * after, each part paid a second journal commit). Nothing names the file
+ * until the caller commits its row, after this returns: a crash before that
+ * leaves an unreferenced file, as a crash between rename and commit always
+ * could, never an object with missing bytes. */
 int data_finish(store *s, data_writer *w, unsigned char md5[16])
 {
     if (w->in_memory && !w->error) return finish_inline(s, w, md5);
     kick_writeback(w, 0); /* the disk takes the tail while the hasher catches up */
+    bool durable = !s->no_fsync;
+    char *dir = cos_sprintf("%s/data/%.2s", s->root, w->data_id);
+    char *dst = data_path(s, w->data_id);
+    int rc = w->error ? -1 : 0;
+    if (rc == 0 && mkdir(dir, 0755) != 0 && errno != EEXIST) rc = -1;
+    if (rc == 0) rc = rename(w->tmp_path, dst);
+    bool renamed = rc == 0;
+    if (rc == 0 && durable) rc = fsync(w->fd); /* the hashing thread catches up meanwhile */
+    if (rc != 0 && !w->error) w->error = errno;
     int herr = hasher_join(w);
     if (herr && !w->error) w->error = herr;
-    if (w->error || (!s->no_fsync && fsync(w->fd) != 0)) {
-        if (!w->error) w->error = errno;
-        data_abort(w);
-        return -1;
-    }
+    if (!w->error && durable && fsync_dir(dir) != 0) w->error = errno;
     close(w->fd);
     w->fd = -1;
-    md5_stream_final(&w->md5, md5);
-    char *dir = cos_sprintf("%s/data/%.2s", s->root, w->data_id);
-    mkdir(dir, 0755);
-    char *dst = data_path(s, w->data_id);
-    int rc = rename(w->tmp_path, dst);
-    if (rc == 0 && !s->no_fsync) { /* make the rename itself durable */
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    } else {
-        w->error = errno;
-        unlink(w->tmp_path);
-    }
+    rc = w->error ? -1 : 0;
+    if (rc != 0) unlink(renamed ? dst : w->tmp_path);
+    else md5_stream_final(&w->md5, md5);
     free(dir);
     free(dst);
     return rc;
