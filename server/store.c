@@ -559,6 +559,10 @@ char *data_path(store *s, const char *id) { return cos_sprintf("%s/data/%.2s/%s"
  * parts arriving in parallel cost a fraction of a core each instead of one.
  * Small bodies (most requests) are hashed inline, without the thread. */
 enum { HASHER_THRESHOLD = 64 << 10, HASHER_CHUNK = 256 << 10 };
+/* One mapping serves many rounds: a mapping per round (and MAP_POPULATE)
+ * cost 8% of the server's CPU; the kernel's fault-around maps 16 pages a
+ * fault. Past the file's end nothing is touched (only bytes written are read). */
+#define HASH_WINDOW ((uint64_t)(sizeof(void *) >= 8 ? 256u << 20 : 16u << 20))
 
 typedef struct data_hasher {
     struct data_hasher *next;  /* in the service's list (guarded by hs.m) */
@@ -572,6 +576,8 @@ typedef struct data_hasher {
     int error;
     md5_stream *md5;
     uint64_t *crc64;
+    void *win;                 /* the service's mapping of the file: HASH_WINDOW bytes from win_off */
+    uint64_t win_off;
 } data_hasher;
 
 static struct {
@@ -650,20 +656,23 @@ static void *hash_service_main(void *arg)
         const unsigned char *data[MD5_LANES];
         size_t blocks[MD5_LANES];
         uint64_t got[MD5_LANES];
-        void *map[MD5_LANES];
-        size_t map_len[MD5_LANES];
         int lanes = 0;
         for (int i = 0; i < n; i++) {
             data_hasher *h = pick[i];
             /* hashed where the page cache holds the bytes: a copy out of it cost
              * as much CPU as the receiving itself (the bytes are no longer in cache) */
-            uint64_t base = from[i] / hs.page * hs.page;
-            map_len[i] = (size_t)(from[i] + want[i] - base);
-            map[i] = mmap(NULL, map_len[i], PROT_READ, MAP_SHARED | MAP_POPULATE, h->fd, (off_t)base);
-            const unsigned char *b = map[i] == MAP_FAILED ? NULL : (const unsigned char *)map[i] + (from[i] - base);
+            if (h->win && (from[i] < h->win_off || from[i] + want[i] > h->win_off + HASH_WINDOW)) {
+                munmap(h->win, (size_t)HASH_WINDOW);
+                h->win = NULL;
+            }
+            if (!h->win) {
+                uint64_t base = from[i] / hs.page * hs.page;
+                void *m = mmap(NULL, (size_t)HASH_WINDOW, PROT_READ, MAP_SHARED, h->fd, (off_t)base);
+                if (m != MAP_FAILED) h->win = m, h->win_off = base;
+            }
+            const unsigned char *b = h->win ? (const unsigned char *)h->win + (from[i] - h->win_off) : NULL;
             got[i] = 0;
             if (!b) {
-                map[i] = NULL;
                 unsigned char *copy = hs.buf + (size_t)i * HASHER_CHUNK;
                 while (!h->error && got[i] < want[i]) {
                     ssize_t r = pread(h->fd, copy + got[i], (size_t)(want[i] - got[i]), (off_t)(from[i] + got[i]));
@@ -688,8 +697,6 @@ static void *hash_service_main(void *arg)
             for (int i = 0; i < n; i++)
                 if (pick[i]->md5 == st[l] && got[i] > whole) md5_stream_update(st[l], data[l] + whole, (size_t)(got[i] - whole));
         }
-        for (int i = 0; i < n; i++)
-            if (map[i]) munmap(map[i], map_len[i]);
 
         pthread_mutex_lock(&hs.m);
         bool settled = false;
@@ -774,6 +781,7 @@ static int hasher_join(data_writer *w)
     if (hs.sleeping) pthread_cond_signal(&hs.work); /* one fewer to wait for: a round may be due */
     pthread_mutex_unlock(&hs.m);
     int err = h->error ? h->error : h->hashed == w->size ? 0 : EIO;
+    if (h->win) munmap(h->win, (size_t)HASH_WINDOW);
     close(h->fd);
     free(h);
     w->hasher = NULL;
