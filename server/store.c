@@ -966,13 +966,17 @@ static int fsync_dir(const char *dir)
  * could, never an object with missing bytes. */
 int data_finish(store *s, data_writer *w, unsigned char md5[16])
 {
-    if (w->in_memory && !w->error) return finish_inline(s, w, md5);
+    if (w->error) {
+        data_abort(w);
+        return -1;
+    }
+    if (w->in_memory) return finish_inline(s, w, md5);
     kick_writeback(w, 0); /* the disk takes the tail while the hasher catches up */
     bool durable = !s->no_fsync;
     char *dir = cos_sprintf("%s/data/%.2s", s->root, w->data_id);
     char *dst = data_path(s, w->data_id);
-    int rc = w->error ? -1 : 0;
-    if (rc == 0 && mkdir(dir, 0755) != 0 && errno != EEXIST) rc = -1;
+    int rc = 0;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) rc = -1;
     if (rc == 0) rc = rename(w->tmp_path, dst);
     bool renamed = rc == 0;
     if (rc == 0 && durable) rc = fsync(w->fd); /* the hashing thread catches up meanwhile */
