@@ -17,7 +17,7 @@ PUB=(common error config client model sign hash transfer sts)
   done
   echo "#endif"
 } > "$OUT/cos.h"
-INTERNAL=(util json url signer hash_internal xml engine client_internal call)
+INTERNAL=(util json url signer hash_internal xml engine client_internal call s3names checksum)
 {
   echo "/* cos.c — libcos amalgamated: compile with -lcurl -lcrypto -lexpat -lpthread. */"
   echo "#define _GNU_SOURCE"

@@ -4,12 +4,15 @@
  */
 #define _GNU_SOURCE
 #include "client_internal.h"
+#include "s3names.h"
 #include "signer.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -52,11 +55,52 @@ static int apply_defaults(cos_config *c, cos_error **err)
     if (!cos_str_empty(c->secret_id) && cos_str_empty(c->secret_key))
         return cos_err_invalid(err, "secret_key", "secret_id is set but secret_key is missing");
     if (c->signer != COS_SIGNER_COS && c->signer != COS_SIGNER_SIGV4) return cos_err_invalid(err, "signer", "unknown signer");
+    /* One switch for the rest of the library: the S3 dialect signs with
+       SigV4, and the SigV4 signer has always meant S3's dialect. */
+    if (c->dialect < COS_DIALECT_DEFAULT || c->dialect > COS_DIALECT_S3)
+        return cos_err_invalid(err, "dialect", "unknown dialect %d", (int)c->dialect);
+    if (c->dialect == COS_DIALECT_COS && c->signer == COS_SIGNER_SIGV4)
+        return cos_err_invalid(err, "signer", "the COS dialect signs the COS way: signer COS_SIGNER_SIGV4 needs dialect S3");
+    if (c->dialect == COS_DIALECT_S3) c->signer = COS_SIGNER_SIGV4;
+    if (c->signer == COS_SIGNER_SIGV4) c->dialect = COS_DIALECT_S3;
+    else c->dialect = COS_DIALECT_COS;
+    if (c->upload_checksum < COS_CHECKSUM_AUTO || c->upload_checksum > COS_CHECKSUM_NONE)
+        return cos_err_invalid(err, "upload_checksum", "unknown upload_checksum %d", (int)c->upload_checksum);
+    if (!cos_str_empty(c->endpoint) && !cos_str_empty(c->domain))
+        return cos_err_invalid(err, "endpoint", "set endpoint or domain, not both");
+    return 0;
+}
+
+/* "http://host:port/" -> scheme "http:" and "host:port"; a path, a query or
+ * credentials in it are refused (they would be signed into nothing). */
+static int parse_endpoint(const char *ep, char **scheme, char **hostport, cos_error **err)
+{
+    *scheme = *hostport = NULL;
+    const char *s = strstr(ep, "://");
+    const char *h = s ? s + 3 : ep;
+    if (s) {
+        size_t n = (size_t)(s - ep);
+        if (!((n == 4 && strncasecmp(ep, "http", 4) == 0) || (n == 5 && strncasecmp(ep, "https", 5) == 0)))
+            return cos_err_invalid(err, "endpoint", "endpoint scheme must be http:// or https://, got \"%s\"", ep);
+        *scheme = cos_sprintf("%.*s:", (int)n, ep);
+        cos_str_lower(*scheme);
+    }
+    size_t hl = strcspn(h, "/?#");
+    bool bad = hl == 0 || memchr(h, '@', hl) || strspn(h + hl, "/") != strlen(h + hl);
+    for (size_t i = 0; !bad && i < hl; i++)
+        bad = !(isalnum((unsigned char)h[i]) || h[i] == '.' || h[i] == '-' || h[i] == ':' || h[i] == '[' || h[i] == ']');
+    if (bad) {
+        free(*scheme);
+        *scheme = NULL;
+        return cos_err_invalid(err, "endpoint", "endpoint must be host[:port] or http(s)://host[:port], got \"%s\"", ep);
+    }
+    *hostport = cos_strndup(h, hl);
+    cos_str_lower(*hostport);
     return 0;
 }
 
 /* Versions of cos_config this library reads (version 1 had four switches whose safe value was true). */
-static const size_t CONFIG_SIZES[] = { [COS_CONFIG_VERSION] = sizeof(cos_config) };
+static const size_t CONFIG_SIZES[] = { [2] = offsetof(cos_config, dialect), [COS_CONFIG_VERSION] = sizeof(cos_config) };
 static const size_t URL_PARAMS_SIZES[] = { [COS_URL_PARAMS_VERSION] = sizeof(cos_url_params) };
 
 int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
@@ -80,10 +124,36 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
     const char **strs[] = { &c->cfg.region, &c->cfg.protocol, &c->cfg.domain, &c->cfg.service_domain,
                             &c->cfg.connect_to, &c->cfg.secret_id, &c->cfg.secret_key, &c->cfg.security_token,
                             &c->cfg.checkpoint_dir, &c->cfg.proxy, &c->cfg.ca_file, &c->cfg.ca_path,
-                            &c->cfg.user_agent };
+                            &c->cfg.user_agent, &c->cfg.endpoint };
     for (size_t i = 0; i < COS_ARRAY_LEN(strs); i++) {
         c->strings[i] = cos_strdup(*strs[i]);
         *strs[i] = c->strings[i];
+    }
+    if (!cos_str_empty(c->cfg.endpoint)) { /* kept as host[:port]; its scheme becomes the protocol */
+        char *scheme = NULL, *hostport = NULL;
+        if (parse_endpoint(c->cfg.endpoint, &scheme, &hostport, err)) {
+            for (size_t i = 0; i < COS_ARRAY_LEN(c->strings); i++) free(c->strings[i]);
+            free(c);
+            return COS_ERR_INVALID_ARG;
+        }
+        free(c->strings[13]);
+        c->strings[13] = hostport;
+        c->cfg.endpoint = hostport;
+        if (scheme) {
+            size_t pl = c->cfg.protocol ? strcspn(c->cfg.protocol, ":") : 0;
+            bool clash = c->cfg.protocol && (pl != strlen(scheme) - 1 || strncasecmp(c->cfg.protocol, scheme, pl) != 0);
+            if (clash) {
+                cos_err_invalid(err, "protocol", "protocol \"%s\" contradicts the endpoint's scheme \"%s\"",
+                                c->cfg.protocol, scheme);
+                free(scheme);
+                for (size_t i = 0; i < COS_ARRAY_LEN(c->strings); i++) free(c->strings[i]);
+                free(c);
+                return COS_ERR_INVALID_ARG;
+            }
+            free(c->strings[1]);
+            c->strings[1] = scheme;
+            c->cfg.protocol = scheme;
+        }
     }
     if (c->cfg.protocol && !strchr(c->cfg.protocol, ':')) {
         char *p = cos_sprintf("%s:", c->cfg.protocol);
@@ -97,6 +167,7 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
     c->ep.path_style = c->cfg.force_path_style;
     c->ep.accelerate = c->cfg.use_accelerate;
     c->ep.raw_key = c->cfg.use_raw_key;
+    c->ep.endpoint = c->cfg.endpoint;
     atomic_store(&c->clock_offset_ms, c->cfg.system_clock_offset_ms);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->idle, NULL);
@@ -286,6 +357,79 @@ void cos_future_free(cos_future *f)
 
 /* ------------------------------------------------------------------ presigned URLs */
 
+/* The S3 dialect's presigned URL: query SigV4 (X-Amz-*), the payload
+ * UNSIGNED-PAYLOAD, the caller's parameters first and signed, its headers
+ * under their S3 names and signed (X-Amz-SignedHeaders). */
+static int s3_presign(cos_client *c, const cos_url_params *p, const char *region, char **url, cos_error **err)
+{
+    if (p->expires < 0 || p->expires > 604800)
+        return cos_err_invalid(err, "expires", "an S3 presigned URL lasts 1..604800 s (7 days), got %d", p->expires);
+    const char *method = p->method ? p->method : "GET";
+    const char *key = p->key ? p->key : "";
+    char *base = NULL;
+    if (cos_url_build(&c->ep, p->bucket, region, key, NULL, 0, &base, NULL)) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+    const char *hs = strstr(base, "://");
+    hs = hs ? hs + 3 : base;
+    size_t hl = strcspn(hs, "/?");
+    char *host = cos_strndup(hs, hl);
+    const char *path = hs + hl;
+    cos_kvlist headers = { 0 };
+    int rc = host ? cos_kvlist_add(&headers, "host", host) : COS_ERR_NOMEM;
+    for (size_t i = 0; rc == 0 && i < p->header_count; i++) {
+        const char *name = p->headers[i].name;
+        char *s3 = cos_starts_with_ci(name, "x-cos-") ? cos_s3_header_name(name) : NULL;
+        if (cos_starts_with_ci(name, "x-cos-") && !s3) {
+            rc = cos_err_invalid(err, "headers", "header %s is COS-only and has no S3 equivalent", name);
+            break;
+        }
+        rc = cos_kvlist_add(&headers, s3 ? s3 : name, p->headers[i].value ? p->headers[i].value : "");
+        free(s3);
+        if (rc) rc = cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+    }
+    cos_scope scope = { cos_streq_ci(method, "PUT") ? "name/cos:PutObject" : "name/cos:GetObject", p->bucket, region, key };
+    cos_auth_request ar = { method, p->bucket, region, key, path, p->query, p->query_count, headers.items, headers.count,
+                            &scope, 1, atomic_load(&c->clock_offset_ms) };
+    cos_cred cr = { 0 };
+    if (rc == 0) rc = cred_get(c, &ar, &cr, err);
+    if (rc == 0 && cr.authorization)
+        rc = cos_err_set(err, COS_ERR_AUTH, "an S3 presigned URL is signed with a key: the credential callback "
+                                            "returned a ready Authorization");
+    char *query = NULL;
+    if (rc == 0) {
+        char *upper = cos_strdup(method);
+        for (char *m = upper; m && *m; m++)
+            if (*m >= 'a' && *m <= 'z') *m = (char)(*m - 32);
+        cos_sigv4_params sp = COS_SIGV4_PARAMS_INIT;
+        sp.access_key = cr.secret_id;
+        sp.secret_key = cr.secret_key;
+        sp.session_token = cr.token;
+        sp.region = region;
+        sp.method = upper;
+        sp.encoded_path = *path ? path : "/";
+        sp.query = p->query;
+        sp.query_count = p->query_count;
+        sp.headers = headers.items;
+        sp.header_count = headers.count;
+        sp.time = p->start_time ? p->start_time : client_now_s(c);
+        rc = cos_sigv4_presign(&sp, p->expires, &query, err);
+        free(upper);
+    }
+    if (rc == 0) {
+        cos_buf b = COS_BUF_INIT;
+        cos_buf_puts(&b, base);
+        cos_buf_putc(&b, '?');
+        cos_buf_puts(&b, query); /* the caller's parameters, then the signature's */
+        if (!b.data) rc = cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+        else *url = cos_buf_detach(&b);
+    }
+    free(query);
+    cred_clear(&cr);
+    cos_kvlist_free(&headers);
+    free(host);
+    free(base);
+    return rc;
+}
+
 int cos_get_object_url(cos_client *c, const cos_url_params *params, char **url, cos_error **err)
 {
     cos_err_reset(err);
@@ -304,6 +448,7 @@ int cos_get_object_url(cos_client *c, const cos_url_params *params, char **url, 
                              p->start_time, p->expires, p->query, p->query_count, p->headers, p->header_count,
                              c->cfg.no_sign_host };
     if (p->no_signature) return cos_presign_build(&in, url, err);
+    if (c->cfg.dialect == COS_DIALECT_S3) return s3_presign(c, p, region, url, err);
     const char *method = p->method ? p->method : "GET";
     cos_scope scope = { cos_streq_ci(method, "PUT") ? "name/cos:PutObject" : "name/cos:GetObject", p->bucket, region,
                         p->key ? p->key : "" };

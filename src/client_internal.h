@@ -37,6 +37,7 @@ struct cos_client {
     bool auto_parallel;         /*   them from the file size (transfer.c) */
     _Atomic int lacks_crc;      /* the server answered an upload without x-cos-hash-crc64ecma: hash
                                    what is sent with MD5 as it goes, to check the ETag */
+    _Atomic int s3_checksum_refused; /* the S3 store refused x-amz-checksum-*: upload_checksum AUTO stops */
     pthread_mutex_t lock;
     pthread_cond_t idle;
     struct cos_tasks *tasks;    /* transfer task manager, created on first use */

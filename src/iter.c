@@ -1,6 +1,9 @@
 /*
  * iter.c — a listing iterator: getBucket page after page (NextMarker, or the
- * last key when the server gives none), one object at a time.
+ * last key when the server gives none), one object at a time. In the S3
+ * dialect the pages are ListObjectsV2's (list-type=2): the caller's marker
+ * becomes start-after, and each page names the next by its continuation
+ * token.
  */
 #include "client_internal.h"
 
@@ -11,6 +14,7 @@ struct cos_object_iter {
     cos_client *c;
     char *bucket, *region, *prefix, *delimiter, *encoding_type;
     char *marker;
+    char *token;      /* S3: the continuation token of the next page */
     int page_size;
     cos_result *page;
     size_t pos;
@@ -52,11 +56,14 @@ int cos_object_iter_next(cos_object_iter *it, const cos_object_summary **obj, co
             return 1;
         }
         if (it->last_page) return 0;
+        bool v2 = it->c->cfg.dialect == COS_DIALECT_S3;
         if (l) { /* the next page starts after this one */
             const char *next = l->next_marker ? l->next_marker
                                : l->contents_count ? l->contents[l->contents_count - 1].key : NULL;
             free(it->marker);
             it->marker = cos_strdup(next);
+            free(it->token);
+            it->token = v2 ? cos_strdup(l->next_continuation_token) : NULL;
         }
         cos_result_free(it->page);
         it->page = NULL;
@@ -69,10 +76,26 @@ int cos_object_iter_next(cos_object_iter *it, const cos_object_summary **obj, co
         r.encoding_type = it->encoding_type;
         r.marker = it->marker;
         r.max_keys = it->page_size;
+        cos_kv v2q[2] = { { "list-type", "2" } };
+        if (v2) { /* a token when the store gave one, else after the last key seen (or the caller's marker) */
+            r.marker = NULL;
+            v2q[1] = it->token ? (cos_kv){ "continuation-token", it->token } : (cos_kv){ "start-after", it->marker };
+            r.query = v2q;
+            r.query_count = it->token || !cos_str_empty(it->marker) ? 2 : 1;
+        }
         int rc = cos_get_bucket(it->c, &r, &it->page, err);
         if (rc) return rc;
         l = it->page->output.list_objects;
-        it->last_page = !l || !l->is_truncated || (!l->next_marker && !l->contents_count);
+        it->last_page = !l || !l->is_truncated ||
+                        (!l->next_marker && !l->next_continuation_token && !l->contents_count);
+        if (v2 && !it->last_page && it->token && l->next_continuation_token &&
+            strcmp(it->token, l->next_continuation_token) == 0) { /* the same page forever */
+            cos_result_free(it->page);
+            it->page = NULL;
+            it->last_page = true; /* a caller that goes on gets the end, not the loop */
+            return cos_err_set(err, COS_ERR_PARSE, "ListObjectsV2: the store gave back the continuation token it "
+                                                   "was given; the listing would never end");
+        }
     }
 }
 
@@ -85,6 +108,7 @@ void cos_object_iter_free(cos_object_iter *it)
     free(it->delimiter);
     free(it->encoding_type);
     free(it->marker);
+    free(it->token);
     cos_result_free(it->page);
     free(it);
 }

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "call.h"
+#include "checksum.h"
 #include "s3names.h"
 #include "signer.h"
 #include "xml.h"
@@ -193,6 +194,57 @@ static const op_def OPS[COS_OP_COUNT] = {
 };
 #undef BKT
 
+/* The S3 dialect, per operation: what S3 lacks is refused before anything
+ * is sent (S3 would answer an unknown sub-resource with something else, or
+ * take ?append for a plain PUT of the object); where S3 names the same
+ * document differently, its schema. Rows left zero are the same in both. */
+typedef struct s3_op_def {
+    const char *cos_only;          /* why S3 has no such operation; NULL = it has */
+    const cos_xml_schema *in;      /* S3's request document, NULL = the COS one */
+} s3_op_def;
+static const s3_op_def S3_OPS[COS_OP_COUNT] = {
+    [COS_OP_APPEND_OBJECT] = { "appendObject is COS-only: S3 objects cannot be appended to", NULL },
+    [COS_OP_POST_OBJECT] = { "postObject signs a COS form; S3's browser form needs a POST policy: use putObject", NULL },
+    [COS_OP_PUT_BUCKET_REFERER] = { "putBucketReferer (hotlink protection) is COS-only", NULL },
+    [COS_OP_GET_BUCKET_REFERER] = { "getBucketReferer (hotlink protection) is COS-only", NULL },
+    [COS_OP_PUT_BUCKET_DOMAIN] = { "putBucketDomain (custom domains) is COS-only", NULL },
+    [COS_OP_GET_BUCKET_DOMAIN] = { "getBucketDomain (custom domains) is COS-only", NULL },
+    [COS_OP_DELETE_BUCKET_DOMAIN] = { "deleteBucketDomain (custom domains) is COS-only", NULL },
+    [COS_OP_PUT_BUCKET_ORIGIN] = { "putBucketOrigin (back-to-origin) is COS-only", NULL },
+    [COS_OP_GET_BUCKET_ORIGIN] = { "getBucketOrigin (back-to-origin) is COS-only", NULL },
+    [COS_OP_DELETE_BUCKET_ORIGIN] = { "deleteBucketOrigin (back-to-origin) is COS-only", NULL },
+    [COS_OP_RESTORE_OBJECT] = { NULL, &cos_xs_restore_request_s3 },
+    [COS_OP_PUT_BUCKET_INVENTORY] = { NULL, &cos_xs_inventory_configuration_s3 },
+};
+
+/* COS-only query parameters: data processing (CI) and the like, which an S3
+ * store would ignore and answer with the plain object. A name matches
+ * whole, or as the head of a processing chain ("imageMogr2/thumbnail/..."). */
+static const char *const COS_ONLY_PARAMS[] = { "ci-process", "imageMogr2", "imageInfo", "imageView2", "watermark",
+                                               "imageSlim", "append", "position" };
+
+static bool cos_only_param(const char *name)
+{
+    for (size_t j = 0; name && j < COS_ARRAY_LEN(COS_ONLY_PARAMS); j++) {
+        size_t n = strlen(COS_ONLY_PARAMS[j]);
+        if (strncmp(name, COS_ONLY_PARAMS[j], n) == 0 && (name[n] == '\0' || name[n] == '/' || name[n] == '|'))
+            return true;
+    }
+    return false;
+}
+
+static int s3_refuse(const cos_client *c, cos_op op, const cos_request *req, cos_error **err)
+{
+    if (c->cfg.dialect != COS_DIALECT_S3) return 0;
+    if (S3_OPS[op].cos_only)
+        return cos_err_invalid(err, "op", "%s; not sent (the client speaks S3, docs/s3.md)", S3_OPS[op].cos_only);
+    for (size_t i = 0; i < req->query_count; i++)
+        if (cos_only_param(req->query[i].name))
+            return cos_err_invalid(err, "query", "%s: the parameter %s is COS-only; not sent (the client speaks S3)",
+                                   cos_op_name(op), req->query[i].name);
+    return 0;
+}
+
 static const char *const OP_NAMES[COS_OP_COUNT] = {
 #define COS_OP_NAME_(fn, NAME, api, in, out) [COS_OP_##NAME] = api,
     COS_OPERATIONS(COS_OP_NAME_)
@@ -330,6 +382,73 @@ static int md5_of_fd(int fd, uint64_t off, uint64_t len, unsigned char d[16])
     return rc;
 }
 
+/* ------------------------------------------------------------------ S3 upload checksums */
+
+/* The x-amz-checksum-* a PutObject carries in the S3 dialect (config.h
+ * upload_checksum), or NONE: AUTO stops once a server has refused it. */
+static cos_cksum_alg s3_upload_checksum(const cos_client *c)
+{
+    switch (c->cfg.upload_checksum) {
+    case COS_CHECKSUM_AUTO: return atomic_load(&((cos_client *)c)->s3_checksum_refused) ? COS_CKSUM_NONE : COS_CKSUM_CRC64NVME;
+    case COS_CHECKSUM_CRC64NVME: return COS_CKSUM_CRC64NVME;
+    case COS_CHECKSUM_CRC32C: return COS_CKSUM_CRC32C;
+    default: return COS_CKSUM_NONE;
+    }
+}
+
+/* Add the checksum header of a memory or file body (a callback body cannot
+ * be read twice, so it goes without). */
+static int put_s3_checksum(op_call *k, cos_cksum_alg alg)
+{
+    cos_cksum *ck = cos_cksum_new(alg);
+    if (!ck) return COS_ERR_NOMEM;
+    int rc = 0;
+    if (k->http.body == BODY_MEM) {
+        cos_cksum_update(ck, k->http.mem, k->http.mem_len);
+    } else {
+        unsigned char *buf = malloc(1 << 20);
+        uint64_t off = k->http.file_off, len = k->http.file_len;
+        rc = buf ? 0 : COS_ERR_NOMEM;
+        while (rc == 0 && len) {
+            ssize_t n = pread(k->body_fd, buf, (size_t)COS_MIN(len, (uint64_t)(1 << 20)), (off_t)off);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) { rc = COS_ERR_IO; break; }
+            cos_cksum_update(ck, buf, (size_t)n);
+            off += (uint64_t)n;
+            len -= (uint64_t)n;
+        }
+        free(buf);
+    }
+    char b64[COS_CKSUM_B64_MAX];
+    if (rc == 0) {
+        cos_cksum_b64(ck, b64);
+        rc = cos_kvlist_set(&k->headers, cos_cksum_header(alg), b64);
+    }
+    cos_cksum_free(ck);
+    return rc;
+}
+
+/* A server that does not know x-amz-checksum-* (older S3-compatible stores)
+ * refuses the request: with upload_checksum AUTO the client stops sending it
+ * and the request goes again without. */
+static bool s3_checksum_refused(op_call *k, const cos_error *e)
+{
+    cos_client *c = k->c;
+    if (c->cfg.dialect != COS_DIALECT_S3 || c->cfg.upload_checksum != COS_CHECKSUM_AUTO || !e || !e->code) return false;
+    const char *hdr = cos_cksum_header(COS_CKSUM_CRC64NVME);
+    if (!cos_kvlist_get(&k->headers, hdr)) return false;
+    bool refusal = (k->http.status == 400 || k->http.status == 501) &&
+                   (strcmp(e->code, "NotImplemented") == 0 ||
+                    ((strcmp(e->code, "InvalidRequest") == 0 || strcmp(e->code, "InvalidArgument") == 0) && e->message &&
+                     strcasestr(e->message, "checksum")));
+    if (!refusal) return false;
+    atomic_store(&c->s3_checksum_refused, 1);
+    cos_kvlist_remove(&k->headers, hdr);
+    client_log(c, COS_LOG_WARN, "%s %s: the server refused %s; uploads go without it (ETag/MD5 checks stay)", k->method,
+               OP_NAMES[k->op], hdr);
+    return true;
+}
+
 const size_t cos_request_sizes[COS_REQUEST_VERSION + 1] = { [COS_REQUEST_VERSION] = sizeof(cos_request) };
 
 /* Validate and build everything but the signature (runs on the caller's thread). */
@@ -342,6 +461,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     if (COS_OPTIONS_IN(&req_in, caller_req, "cos_request", "COS_REQUEST_INIT", cos_request_sizes, err)) return COS_ERR_INVALID_ARG;
     const cos_request *req = &req_in;
     const op_def *def = &OPS[op];
+    if (s3_refuse(c, op, req, err)) return COS_ERR_INVALID_ARG;
     op_call *k = calloc(1, sizeof *k);
     if (!k) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     k->c = c;
@@ -436,7 +556,8 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
 
     /* body */
     if (def->in && input) {
-        if ((rc = cos_xml_build(def->in, input, &k->body_buf, false))) goto nomem;
+        const cos_xml_schema *in = c->cfg.dialect == COS_DIALECT_S3 && S3_OPS[op].in ? S3_OPS[op].in : def->in;
+        if ((rc = cos_xml_build(in, input, &k->body_buf, false))) goto nomem;
     } else if (def->flags & F_POLICY) {
         cos_buf_puts(&k->body_buf, req->input.policy);
     }
@@ -532,7 +653,14 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     for (size_t i = 0; i < k->query.count && k->http.md5_recv_wanted; i++) /* a processed body (ci-process, ...) is not the object */
         if (strcmp(k->query.items[i].name, "versionId") != 0 && !cos_starts_with_ci(k->query.items[i].name, "response-"))
             k->http.md5_recv_wanted = false;
-    k->http.md5_sent_on = (def->flags & F_CRC_UP) && atomic_load(&c->lacks_crc);
+    /* an S3 store sends no CRC-64: hash what is sent from the first request */
+    k->http.md5_sent_on = (def->flags & F_CRC_UP) && (c->cfg.dialect == COS_DIALECT_S3 || atomic_load(&c->lacks_crc));
+    if (c->cfg.dialect == COS_DIALECT_S3 && op == COS_OP_PUT_OBJECT &&
+        (k->http.body == BODY_MEM || k->http.body == BODY_FILE) && s3_upload_checksum(c) != COS_CKSUM_NONE &&
+        (rc = put_s3_checksum(k, s3_upload_checksum(c)))) {
+        rc = rc == COS_ERR_IO ? cos_err_io(err, errno, "cannot read", req->body.file_path) : cos_err_set(err, rc, "out of memory");
+        goto fail;
+    }
     k->http.stall_s = (c->cfg.stall_timeout_ms + 999) / 1000;
     /* answers that are parsed (XML, JSON) are bounded; an object's body the
        caller asked to have in memory is the caller's to size */
@@ -749,6 +877,7 @@ static cos_error *server_error(op_call *k)
     }
     if (!e->message) e->message = cos_strdup(e->code ? e->code : "server error");
     if (!e->request_id) e->request_id = cos_strdup(resp_request_id(h));
+    if (!e->trace_id) e->trace_id = cos_strdup(cos_kvlist_get(&h->resp_headers, "x-amz-id-2")); /* S3's host id */
     if (!e->code) {
         const char *c = h->status == 404 ? (k->key ? "NoSuchKey" : "NoSuchBucket") : h->status == 403 ? "AccessDenied"
                         : h->status == 409 ? "Conflict" : h->status == 412 ? "PreconditionFailed" : NULL;
@@ -811,7 +940,7 @@ static int build_result(op_call *k)
         r->location = box->location;
     }
     const char *crc = cos_kv_find(r->headers, r->header_count, "x-cos-hash-crc64ecma");
-    r->has_crc64 = crc && cos_parse_u64(crc, &r->crc64) == 0;
+    r->has_crc64 = crc && k->c->cfg.dialect != COS_DIALECT_S3 && cos_parse_u64(crc, &r->crc64) == 0;
     const char *cl = cos_kv_find(r->headers, r->header_count, "Content-Length");
     if (cl) cos_parse_u64(cl, &r->content_length);
     if (h->sink == SINK_MEM && h->resp_body.data) {
@@ -982,6 +1111,18 @@ static step_result call_finish(op_call *k)
             return STEP_DONE;
         }
         cos_error *e = server_error(k);
+        if (s3_checksum_refused(k, e)) {
+            cos_error_free(e);
+            return STEP_RETRY;
+        }
+        if (e && e->code && c->cfg.dialect == COS_DIALECT_S3 &&
+            (strcmp(e->code, "BadDigest") == 0 || strcmp(e->code, "XAmzContentChecksumMismatch") == 0)) {
+            e->kind = COS_ERR_INTEGRITY; /* the store's check of our checksum failed: damaged on the way */
+            if (can_retry(k)) {
+                cos_error_free(e);
+                return STEP_RETRY;
+            }
+        }
         if (e && !c->cfg.no_clock_skew_correction && !k->skew_fixed && e->code &&
             (strcmp(e->code, "RequestTimeTooSkewed") == 0 ||
              (strcmp(e->code, "AccessDenied") == 0 && e->message && strstr(e->message, "Request has expired")))) {
@@ -1007,7 +1148,9 @@ static step_result call_finish(op_call *k)
         return STEP_DONE;
     }
     /* success: integrity first */
-    const char *crc_hdr = cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma");
+    /* an S3 store cannot answer for a CRC-64/ECMA: in its dialect the MD5
+       (ETag) and x-amz-checksum-* checks stand alone, whatever it sends */
+    const char *crc_hdr = c->cfg.dialect == COS_DIALECT_S3 ? NULL : cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma");
     uint64_t crc = 0;
     cos_error *md5_err = NULL;
     if (!crc_hdr) md5_err = check_md5(k);
@@ -1018,6 +1161,22 @@ static step_result call_finish(op_call *k)
         }
         set_error(k, md5_err);
         return STEP_DONE;
+    }
+    for (int i = 0; c->cfg.dialect == COS_DIALECT_S3 && i < 2; i++) { /* the store's x-amz-checksum-* echoes ours */
+        const char *name = cos_cksum_header(i ? COS_CKSUM_CRC32C : COS_CKSUM_CRC64NVME);
+        const char *mine = cos_kvlist_get(&k->headers, name), *theirs = cos_kvlist_get(&h->resp_headers, name);
+        if (mine && theirs && strcmp(mine, theirs) != 0) {
+            cos_error *e = cos_error_new(COS_ERR_INTEGRITY, NULL);
+            if (e) {
+                free(e->message);
+                e->message = cos_sprintf("%s mismatch on %s %s: sent %s, the store says %s", name, k->method,
+                                         k->def->cam, mine, theirs);
+                e->http_status = (int)h->status;
+                e->request_id = cos_strdup(resp_request_id(h));
+            }
+            set_error(k, e);
+            return STEP_DONE;
+        }
     }
     if (crc_hdr && cos_parse_u64(crc_hdr, &crc) == 0) {
         bool upload = (k->def->flags & F_CRC_UP) && h->body != BODY_NONE;

@@ -51,7 +51,11 @@ static const cos_xml_field list_objects_f[] = {
     SU(cos_list_objects_result, "Delimiter", delimiter), B(cos_list_objects_result, "IsTruncated", is_truncated),
     SU(cos_list_objects_result, "NextMarker", next_marker),
     L(cos_list_objects_result, "CommonPrefixes", common_prefixes, xs_prefix),
-    L(cos_list_objects_result, "Contents", contents, xs_object) };
+    L(cos_list_objects_result, "Contents", contents, xs_object),
+    I(cos_list_objects_result, "KeyCount", key_count),
+    S(cos_list_objects_result, "ContinuationToken", continuation_token),
+    S(cos_list_objects_result, "NextContinuationToken", next_continuation_token),
+    SU(cos_list_objects_result, "StartAfter", start_after) };
 SCHEMA(cos_xs_list_objects_result, "ListBucketResult", cos_list_objects_result, list_objects_f);
 
 /* ---- GET Bucket versions */
@@ -194,6 +198,18 @@ static const cos_xml_field inventory_f[] = {
     S(cos_inventory_configuration, "IncludedObjectVersions", included_object_versions),
     SL(cos_inventory_configuration, "OptionalFields/Field", optional_fields) };
 SCHEMA(cos_xs_inventory_configuration, "InventoryConfiguration", cos_inventory_configuration, inventory_f);
+/* S3's PutBucketInventoryConfiguration: the destination is S3BucketDestination */
+static const cos_xml_field inventory_s3_f[] = {
+    S(cos_inventory_configuration, "Id", id), B(cos_inventory_configuration, "IsEnabled", is_enabled),
+    S(cos_inventory_configuration, "Destination/S3BucketDestination/Format", destination_format),
+    S(cos_inventory_configuration, "Destination/S3BucketDestination/AccountId", destination_account_id),
+    S(cos_inventory_configuration, "Destination/S3BucketDestination/Bucket", destination_bucket),
+    S(cos_inventory_configuration, "Destination/S3BucketDestination/Prefix", destination_prefix),
+    S(cos_inventory_configuration, "Schedule/Frequency", schedule_frequency),
+    S(cos_inventory_configuration, "Filter/Prefix", filter_prefix),
+    S(cos_inventory_configuration, "IncludedObjectVersions", included_object_versions),
+    SL(cos_inventory_configuration, "OptionalFields/Field", optional_fields) };
+SCHEMA(cos_xs_inventory_configuration_s3, "InventoryConfiguration", cos_inventory_configuration, inventory_s3_f);
 static const cos_xml_field list_inventory_f[] = {
     L(cos_list_inventory_result, "InventoryConfiguration", configurations, cos_xs_inventory_configuration),
     B(cos_list_inventory_result, "IsTruncated", is_truncated),
@@ -241,6 +257,10 @@ SCHEMA(cos_xs_delete_result, "DeleteResult", cos_delete_result, delete_res_f);
 static const cos_xml_field restore_f[] = {
     I(cos_restore_request, "Days", days), S(cos_restore_request, "CASJobParameters/Tier", tier) };
 SCHEMA(cos_xs_restore_request, "RestoreRequest", cos_restore_request, restore_f);
+/* S3's RestoreObject: the same request, the tier under GlacierJobParameters */
+static const cos_xml_field restore_s3_f[] = {
+    I(cos_restore_request, "Days", days), S(cos_restore_request, "GlacierJobParameters/Tier", tier) };
+SCHEMA(cos_xs_restore_request_s3, "RestoreRequest", cos_restore_request, restore_s3_f);
 
 /* ---- multipart */
 static const cos_xml_field init_f[] = {

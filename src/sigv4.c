@@ -70,6 +70,24 @@ static bool v4_unsigned_header(const char *name)
            strcasecmp(name, "x-amzn-trace-id") == 0;
 }
 
+/* "content-type;host": the lower-cased names, sorted, as SignedHeaders lists them. */
+static char *signed_header_names(const cos_kv *h, size_t n)
+{
+    v4_pair *ps = calloc(n ? n : 1, sizeof *ps);
+    if (!ps) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        ps[i].name = cos_strdup(h[i].name);
+        ps[i].value = cos_strdup("");
+        if (ps[i].name) cos_str_lower(ps[i].name);
+    }
+    qsort(ps, n, sizeof *ps, cmp_pair);
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    for (size_t i = 0; i < n; i++) cos_buf_printf(&b, "%s%s", i ? ";" : "", ps[i].name ? ps[i].name : "");
+    v4_free_pairs(ps, n);
+    return cos_buf_detach(&b);
+}
+
 static void signing_key(const char *secret, const char *day, const char *region, const char *service,
                         unsigned char out[32])
 {
@@ -201,6 +219,8 @@ int cos_sigv4_presign(const cos_sigv4_params *params, int expires, char **query,
     const cos_sigv4_params *p = &pv;
     if (cos_str_empty(p->access_key) || cos_str_empty(p->secret_key) || cos_str_empty(p->region))
         return cos_err_invalid(err, "secret_id", "SigV4 presigning needs keys and a region");
+    if (expires > 604800)
+        return cos_err_invalid(err, "expires", "a SigV4 presigned URL lasts at most 604800 s (7 days), got %d", expires);
     char amz_date[17], day[9], exp[24];
     format_amz_date(p->time, amz_date);
     memcpy(day, amz_date, 8);
@@ -208,14 +228,26 @@ int cos_sigv4_presign(const cos_sigv4_params *params, int expires, char **query,
     snprintf(exp, sizeof exp, "%d", expires > 0 ? expires : 900);
     const char *service = p->service ? p->service : "s3";
     char *cred = cos_sprintf("%s/%s/%s/%s/aws4_request", p->access_key, day, p->region, service);
-    /* Only the host is signed: find it among the headers. */
-    const char *host = cos_kv_find(p->headers, p->header_count, "host");
-    cos_kv hosthdr = { "host", host ? host : "" };
+    /* Signed: host (always) and every other header the URL is to be used
+       with; X-Amz-SignedHeaders names them, and is itself signed. */
+    size_t nh = 0;
+    cos_kv *hs = calloc(p->header_count + 1, sizeof *hs);
+    char *names = NULL;
+    if (hs) {
+        const char *host = cos_kv_find(p->headers, p->header_count, "host");
+        hs[nh++] = (cos_kv){ "host", host ? host : "" };
+        for (size_t i = 0; i < p->header_count; i++)
+            if (strcasecmp(p->headers[i].name, "host") != 0 && !v4_unsigned_header(p->headers[i].name))
+                hs[nh++] = p->headers[i];
+        names = signed_header_names(hs, nh);
+    }
     size_t nq = p->query_count;
     cos_kv *q = calloc(nq + 7, sizeof *q);
-    if (!q || !cred) {
+    if (!q || !cred || !hs || !names) {
         free(q);
         free(cred);
+        free(hs);
+        free(names);
         return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < p->query_count; i++) q[i] = p->query[i];
@@ -223,13 +255,14 @@ int cos_sigv4_presign(const cos_sigv4_params *params, int expires, char **query,
     q[nq++] = (cos_kv){ "X-Amz-Credential", cred };
     q[nq++] = (cos_kv){ "X-Amz-Date", amz_date };
     q[nq++] = (cos_kv){ "X-Amz-Expires", exp };
+    q[nq++] = (cos_kv){ "X-Amz-SignedHeaders", names };
     if (!cos_str_empty(p->session_token)) q[nq++] = (cos_kv){ "X-Amz-Security-Token", p->session_token };
-    q[nq++] = (cos_kv){ "X-Amz-SignedHeaders", "host" };
     char *canon = NULL, *sts = NULL, *sh = NULL, sig[65];
-    /* The AWS SDK's signer (tests/data/sigv4.json) hashes the empty body here,
-     * not UNSIGNED-PAYLOAD as S3's own presigner does; we follow the vectors. */
-    const char *presign_payload = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    int rc = v4_core(p, amz_date, q, nq, &hosthdr, 1, presign_payload, &canon, &sts, &sh, sig);
+    /* The body of a presigned request is not known when the URL is made:
+       S3 signs the constant UNSIGNED-PAYLOAD (AWS's documented example and
+       botocore agree, tests/data/sigv4_presign.json). */
+    const char *presign_payload = p->payload_hash ? p->payload_hash : "UNSIGNED-PAYLOAD";
+    int rc = v4_core(p, amz_date, q, nq, hs, nh, presign_payload, &canon, &sts, &sh, sig);
     if (rc == 0) {
         cos_buf b = COS_BUF_INIT;
         for (size_t i = 0; i < nq; i++) {
@@ -246,6 +279,8 @@ int cos_sigv4_presign(const cos_sigv4_params *params, int expires, char **query,
     free(sh);
     free(q);
     free(cred);
+    free(hs);
+    free(names);
     return rc ? cos_err_set(err, COS_ERR_NOMEM, "out of memory") : 0;
 }
 

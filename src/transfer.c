@@ -636,15 +636,24 @@ static int chosen_parallel(task *t, uint64_t size)
 
 /* Cut [0,size) into parts, growing the part size until there are at most
  * MaxPartNumber. S3 refuses (EntityTooSmall, at Complete) an upload whose
- * parts but the last are under 5 MiB, so in SigV4 mode uploads and copies
- * use at least 5 MiB parts whatever was configured. */
+ * parts but the last are under 5 MiB, and any part over 5 GiB
+ * (EntityTooLarge), so in its dialect uploads and copies use parts of 5 MiB
+ * to 5 GiB whatever was configured. */
 #define S3_MIN_PART (5 * MIB)
+#define S3_MAX_PART (5 * 1024 * MIB)
 static void make_parts(task *t, uint64_t size, uint64_t chunk)
 {
     int maxn = t->mgr->c->cfg.max_part_number;
-    if (t->mgr->c->cfg.signer == COS_SIGNER_SIGV4 && t->kind != COS_TASK_DOWNLOAD && chunk < S3_MIN_PART)
-        chunk = S3_MIN_PART;
+    uint64_t asked = chunk;
+    if (t->mgr->c->cfg.dialect == COS_DIALECT_S3 && t->kind != COS_TASK_DOWNLOAD) {
+        if (chunk < S3_MIN_PART) chunk = S3_MIN_PART;
+        if (chunk > S3_MAX_PART) chunk = S3_MAX_PART;
+    }
     while (chunk * (uint64_t)maxn < size) chunk *= 2;
+    if (chunk != asked && t->kind != COS_TASK_DOWNLOAD)
+        client_log(t->mgr->c, COS_LOG_INFO, "%s: part size %llu raised to %llu (%s)", t->key ? t->key : "",
+                   (unsigned long long)asked, (unsigned long long)chunk,
+                   chunk * (uint64_t)maxn / 2 < size ? "at most MaxPartNumber parts" : "S3's 5 MiB minimum part");
     size_t n = size ? (size_t)((size + chunk - 1) / chunk) : 1;
     if (t->parts) { /* a restart in this process: the same cut keeps what is done */
         if (t->nparts == n && t->chunk_size == chunk) return;
@@ -820,6 +829,7 @@ static void run_upload(task *t)
     }
     t->total = (uint64_t)st.st_size;
     uint64_t slice = t->slice_size ? t->slice_size : c->cfg.slice_size;
+    if (c->cfg.dialect == COS_DIALECT_S3 && slice > S3_MAX_PART) slice = S3_MAX_PART; /* S3's PutObject: 5 GiB at most */
     if (!t->slice_only && t->total <= slice) { /* simple upload */
         set_state(t, COS_TASK_RUNNING);
         cos_request r = task_request(t);
@@ -1162,6 +1172,7 @@ static void run_copy(task *t)
     bool has_crc = res->has_crc64;
     cos_result_free(res);
     uint64_t slice = t->slice_size ? t->slice_size : c->cfg.copy_slice_size;
+    if (s3 && slice > S3_MAX_PART) slice = S3_MAX_PART; /* S3's CopyObject copies at most 5 GiB */
     set_state(t, COS_TASK_RUNNING);
     if (t->total <= slice) {
         cos_request r = task_request(t);

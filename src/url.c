@@ -102,9 +102,36 @@ static bool legacy_region(const char *r)
     return false;
 }
 
+static bool endpoint_is_address(const char *ep)
+{
+    size_t hl = ep[0] == '[' ? strcspn(ep, "]") + 1 : strcspn(ep, ":");
+    if (ep[0] == '[') return true; /* an IPv6 literal */
+    if (hl == 9 && strncmp(ep, "localhost", 9) == 0) return true;
+    for (size_t i = 0; i < hl; i++)
+        if (!((ep[i] >= '0' && ep[i] <= '9') || ep[i] == '.')) return false;
+    return true;
+}
+
+bool cos_url_path_style(const cos_endpoint *ep, const char *bucket)
+{
+    if (ep->path_style) return true;
+    if (cos_str_empty(ep->endpoint) || !bucket) return false;
+    if (endpoint_is_address(ep->endpoint)) return true;
+    bool https = cos_str_empty(ep->protocol) || strncmp(ep->protocol, "https", 5) == 0;
+    return https && strchr(bucket, '.') != NULL;
+}
+
 char *cos_url_host(const cos_endpoint *ep, const char *bucket, const char *region)
 {
     cos_buf b = COS_BUF_INIT;
+    if (!cos_str_empty(ep->endpoint) && !(!bucket && !cos_str_empty(ep->service_domain))) {
+        if (bucket && !cos_url_path_style(ep, bucket)) {
+            cos_buf_puts(&b, bucket);
+            cos_buf_putc(&b, '.');
+        }
+        cos_buf_puts(&b, ep->endpoint);
+        return cos_buf_detach(&b);
+    }
     if (!bucket) {
         const char *sd = ep->service_domain;
         if (!cos_str_empty(sd)) {
@@ -163,14 +190,15 @@ int cos_url_build(const cos_endpoint *ep, const char *bucket, const char *region
     free(host);
     /* the SDK drops one leading "/" of a key (unless UseRawKey) */
     if (key && key[0] == '/' && !ep->raw_key) key++;
+    bool path_style = bucket && cos_url_path_style(ep, bucket);
     cos_buf_putc(&p, '/');
-    if (bucket && ep->path_style) {
+    if (path_style) {
         cos_buf_puts(&p, bucket);
         cos_buf_putc(&p, '/');
     }
     if (key) cos_buf_puts(&p, key);
     /* URL path: the same, encoded with "/" kept */
-    if (bucket && ep->path_style) {
+    if (path_style) {
         cos_buf_putc(&u, '/');
         cos_buf_puts(&u, bucket);
     }

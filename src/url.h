@@ -21,7 +21,13 @@ typedef struct cos_endpoint {
     bool path_style;
     bool accelerate;
     bool raw_key;                /* UseRawKey: a leading "/" of a key is kept */
+    const char *endpoint;        /* "host[:port]" of an S3 (or COS) endpoint, or NULL (config.h) */
 } cos_endpoint;
+
+/* Whether a bucket goes in the path rather than the host: force_path_style,
+ * or an endpoint that cannot carry it (an IP address, localhost), or a
+ * dotted bucket name over https (no wildcard certificate matches it). */
+bool cos_url_path_style(const cos_endpoint *ep, const char *bucket);
 
 /* The host for a bucket in a region ("BUCKET.cos.REGION.myqcloud.com", templates,
  * accelerate); for bucket == NULL the service host. malloc'd. */

@@ -609,6 +609,7 @@ void cos_xml_free(const cos_xml_schema *schema, void *obj)
 
 typedef struct cos_error_doc {
     char *code, *message, *resource, *request_id, *trace_id, *string_to_sign, *format_string;
+    char *host_id, *canonical_request, *endpoint, *region, *bucket;  /* S3's */
 } cos_error_doc;
 
 static const cos_xml_field ERROR_FIELDS[] = {
@@ -619,6 +620,11 @@ static const cos_xml_field ERROR_FIELDS[] = {
     { "TraceId", COS_XT_STR, offsetof(cos_error_doc, trace_id), 0, NULL, 0 },
     { "StringToSign", COS_XT_STR, offsetof(cos_error_doc, string_to_sign), 0, NULL, 0 },
     { "FormatString", COS_XT_STR, offsetof(cos_error_doc, format_string), 0, NULL, 0 },
+    { "HostId", COS_XT_STR, offsetof(cos_error_doc, host_id), 0, NULL, 0 },
+    { "CanonicalRequest", COS_XT_STR, offsetof(cos_error_doc, canonical_request), 0, NULL, 0 },
+    { "Endpoint", COS_XT_STR, offsetof(cos_error_doc, endpoint), 0, NULL, 0 },
+    { "Region", COS_XT_STR, offsetof(cos_error_doc, region), 0, NULL, 0 },
+    { "BucketName", COS_XT_STR, offsetof(cos_error_doc, bucket), 0, NULL, 0 },
 };
 static const cos_xml_schema ERROR_SCHEMA = { "Error", sizeof(cos_error_doc), ERROR_FIELDS,
                                              sizeof ERROR_FIELDS / sizeof ERROR_FIELDS[0] };
@@ -647,6 +653,23 @@ int cos_xml_parse_error(const char *xml, size_t len, cos_error *e)
         take(&e->trace_id, &d->trace_id);
         take(&e->string_to_sign, &d->string_to_sign);
         take(&e->format_string, &d->format_string);
+        /* S3's shape: HostId is its second request id (COS's TraceId),
+           CanonicalRequest the counterpart of COS's FormatString, and a
+           redirect or a wrong region names where the bucket really is */
+        if (!e->trace_id) take(&e->trace_id, &d->host_id);
+        if (!e->format_string) take(&e->format_string, &d->canonical_request);
+        if (d->endpoint || d->region) {
+            cos_buf m = COS_BUF_INIT;
+            cos_buf_printf(&m, "%s (", e->message ? e->message : e->code);
+            if (d->endpoint) cos_buf_printf(&m, "endpoint %s", d->endpoint);
+            if (d->region) cos_buf_printf(&m, "%sregion %s", d->endpoint ? ", " : "", d->region);
+            cos_buf_putc(&m, ')');
+            if (m.data) {
+                free(e->message);
+                e->message = cos_buf_detach(&m);
+            }
+        }
+        if (!e->resource && d->bucket) take(&e->resource, &d->bucket);
     }
     cos_xml_free(&ERROR_SCHEMA, obj);
     return rc;

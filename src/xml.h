@@ -98,5 +98,9 @@ int cos_xml_parse_error(const char *xml, size_t len, cos_error *e);
 #define COS_XS_DECLARE_(n) extern const cos_xml_schema cos_xs_##n;
 COS_XML_SCHEMAS(COS_XS_DECLARE_)
 #undef COS_XS_DECLARE_
+/* The S3 dialect's documents where S3 names an element differently:
+ * RestoreRequest (GlacierJobParameters), InventoryConfiguration (S3BucketDestination). */
+extern const cos_xml_schema cos_xs_restore_request_s3;
+extern const cos_xml_schema cos_xs_inventory_configuration_s3;
 
 #endif

@@ -1,6 +1,7 @@
 /* test_hash.c — CRC-64 (ISA-L and portable), combine, MD5, base64 against tests/data vectors. */
 #include "testlib.h"
 #include "hash_internal.h"
+#include "checksum.h"
 #include "json.h"
 
 static unsigned char *gen_input(const cos_json *c, size_t *len)
@@ -226,6 +227,84 @@ static void test_crc64_file(void)
     free(dir);
 }
 
+/* Bit-at-a-time in the polynomial's normal (unreflected) form, with input and
+ * output reflection done by hand: an independent reference for the tables. */
+static uint64_t reflect(uint64_t v, int width)
+{
+    uint64_t r = 0;
+    for (int i = 0; i < width; i++)
+        if (v & (1ULL << i)) r |= 1ULL << (width - 1 - i);
+    return r;
+}
+
+static uint64_t crc_bitwise(uint64_t poly, int width, const unsigned char *p, size_t len)
+{
+    uint64_t top = 1ULL << (width - 1), mask = width == 64 ? ~0ULL : (1ULL << width) - 1, crc = mask;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= reflect(p[i], 8) << (width - 8);
+        for (int k = 0; k < 8; k++) crc = (crc & top) ? ((crc << 1) ^ poly) & mask : (crc << 1) & mask;
+    }
+    return reflect(crc, width) ^ mask;
+}
+
+static void test_s3_checksums(void)
+{
+    /* catalogue check values of "123456789" */
+    CHECK(cos_crc32(0, "123456789", 9) == 0xCBF43926u);
+    CHECK(cos_crc32c(0, "123456789", 9) == 0xE3069283u);
+    CHECK(cos_crc64nvme(0, "123456789", 9) == 0xAE8B14860A799888ULL);
+    CHECK(cos_crc32_portable(0, "123456789", 9) == 0xCBF43926u);
+    CHECK(cos_crc32c_portable(0, "123456789", 9) == 0xE3069283u);
+    /* 10,243 bytes: values from python3-awscrt (aws-c-checksums) */
+    size_t n = 256 * 40 + 3;
+    unsigned char *buf = malloc(n);
+    for (size_t i = 0; i < n - 3; i++) buf[i] = (unsigned char)i;
+    memcpy(buf + n - 3, "xyz", 3);
+    CHECK(cos_crc32(0, buf, n) == 0x5e2b91f0u);
+    CHECK(cos_crc32c(0, buf, n) == 0x7b5dad44u);
+    /* every length and alignment, accelerated == portable == bitwise, and chaining */
+    for (size_t off = 0; off < 8; off++)
+        for (size_t len = 0; len < 70; len += 3) {
+            const unsigned char *p = buf + off * 13;
+            CHECK(cos_crc32(0, p, len) == (uint32_t)crc_bitwise(0x04C11DB7u, 32, p, len));
+            CHECK(cos_crc32c(0, p, len) == (uint32_t)crc_bitwise(0x1EDC6F41u, 32, p, len));
+            CHECK(cos_crc64nvme(0, p, len) == crc_bitwise(0xAD93D23594C93659ULL, 64, p, len));
+            CHECK(cos_crc32c(cos_crc32c(0, p, len / 2), p + len / 2, len - len / 2) == cos_crc32c(0, p, len));
+            CHECK(cos_crc64nvme(cos_crc64nvme(0, p, len / 3), p + len / 3, len - len / 3) ==
+                  cos_crc64nvme(0, p, len));
+        }
+    CHECK(cos_crc32c(0, buf, n) == cos_crc32c_portable(0, buf, n));
+    CHECK(cos_crc32(0, buf, n) == cos_crc32_portable(0, buf, n));
+
+    /* the running form: base64 of the big-endian value, SHA-* as digests */
+    static const struct {
+        cos_cksum_alg alg;
+        const char *name, *header, *b64;
+    } V[] = {
+        { COS_CKSUM_CRC32, "crc32", "x-amz-checksum-crc32", "y/Q5Jg==" },
+        { COS_CKSUM_CRC32C, "CRC32C", "x-amz-checksum-crc32c", "4waSgw==" },
+        { COS_CKSUM_CRC64NVME, "Crc64Nvme", "x-amz-checksum-crc64nvme", "rosUhgp5mIg=" },
+        { COS_CKSUM_SHA1, "SHA1", "x-amz-checksum-sha1", "98O8HYCOBHMq32eZZczDTKeuNEE=" },
+        { COS_CKSUM_SHA256, "sha256", "x-amz-checksum-sha256", "FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU=" },
+    };
+    for (size_t i = 0; i < sizeof V / sizeof V[0]; i++) {
+        CHECK(cos_cksum_from_name(V[i].name) == V[i].alg);
+        CHECK_STR(cos_cksum_header(V[i].alg), V[i].header);
+        cos_cksum *c = cos_cksum_new(V[i].alg);
+        CHECK(c != NULL);
+        cos_cksum_update(c, "1234", 4);
+        cos_cksum_update(c, "56789", 5);
+        char b64[COS_CKSUM_B64_MAX];
+        cos_cksum_b64(c, b64);
+        CHECK_STR(b64, V[i].b64);
+        cos_cksum_free(c);
+    }
+    CHECK(cos_cksum_from_name("md5") == COS_CKSUM_NONE);
+    CHECK(cos_cksum_from_name(NULL) == COS_CKSUM_NONE);
+    CHECK(cos_cksum_new(COS_CKSUM_NONE) == NULL);
+    free(buf);
+}
+
 int main(void)
 {
     RUN(test_crc64_vectors);
@@ -234,5 +313,6 @@ int main(void)
     RUN(test_md5_vectors);
     RUN(test_base64);
     RUN(test_crc64_file);
+    RUN(test_s3_checksums);
     return test_report();
 }

@@ -238,7 +238,7 @@ typedef struct cos_result {
                                        postObject, appendObject and multipartComplete the URL built
                                        from the bucket, region and key; NULL for other operations */
     uint64_t crc64;               /**< x-cos-hash-crc64ecma, valid when has_crc64 */
-    bool has_crc64;               /**< whether the response carried a CRC-64 */
+    bool has_crc64;               /**< whether the response carried a CRC-64 (never in the S3 dialect) */
     uint64_t content_length;      /**< Content-Length of the response */
     cos_kv *headers;              /**< every response header, names as sent */
     size_t header_count;          /**< entries in headers */
@@ -424,7 +424,9 @@ typedef struct cos_object_iter cos_object_iter;
 /**
  * Start iterating the objects of req->bucket under req->prefix (req->max_keys
  * sets the page size; other fields as for cos_get_bucket). The request is
- * copied. *out is the caller's, freed with cos_object_iter_free().
+ * copied. *out is the caller's, freed with cos_object_iter_free(). In the S3
+ * dialect the pages are ListObjectsV2's, chained by continuation tokens;
+ * req->marker is sent as start-after.
  */
 COS_API int cos_object_iter_new(cos_object_iter **out, cos_client *client, const cos_request *req, cos_error **err);
 
@@ -483,6 +485,9 @@ typedef struct cos_url_params {
 /**
  * Build an object URL, presigned unless params->no_signature is set. May call
  * the credential callback. On success *url is the caller's, freed with free().
+ * In the S3 dialect the URL is presigned with query SigV4 (X-Amz-*,
+ * UNSIGNED-PAYLOAD, X-Amz-Security-Token for a temporary key), host and
+ * params->headers signed, expires at most 604800 (docs/s3.md).
  */
 COS_API int cos_get_object_url(cos_client *client, const cos_url_params *params,
                                char **url, cos_error **err);

@@ -83,8 +83,27 @@ typedef enum cos_signer {
                                header goes out under its S3 name (x-amz-acl, x-amz-meta-*,
                                x-amz-copy-source, ...); a COS-only one (x-cos-traffic-limit, ...)
                                fails the call with COS_ERR_INVALID_ARG before anything is sent;
-                               multipart parts are at least 5 MiB (cos/transfer.h) */
+                               multipart parts are at least 5 MiB (cos/transfer.h); the same as
+                               dialect COS_DIALECT_S3 (which implies this signer) */
 } cos_signer;
+
+/** The API a client speaks (docs/s3.md). */
+typedef enum cos_dialect {
+    COS_DIALECT_DEFAULT = 0, /**< COS, unless signer is COS_SIGNER_SIGV4 (which means S3) */
+    COS_DIALECT_COS = 1,     /**< the COS XML API, COS signatures (signer COS_SIGNER_SIGV4 is refused) */
+    COS_DIALECT_S3 = 2       /**< an S3-compatible store: SigV4, x-amz-* names, ListObjectsV2, S3's part
+                                  rules, SigV4 presigned URLs; COS-only operations and headers are
+                                  refused before anything is sent */
+} cos_dialect;
+
+/** The checksum uploads carry in the S3 dialect (x-amz-checksum-*, checked by the server). */
+typedef enum cos_checksum {
+    COS_CHECKSUM_AUTO = 0,       /**< CRC64NVME; once a server refuses the header, the client stops
+                                      sending it and relies on Content-MD5/ETag checks */
+    COS_CHECKSUM_CRC64NVME = 1,  /**< x-amz-checksum-crc64nvme always (a refusal is an error) */
+    COS_CHECKSUM_CRC32C = 2,     /**< x-amz-checksum-crc32c always */
+    COS_CHECKSUM_NONE = 3        /**< none: MD5 (ETag) checks only */
+} cos_checksum;
 
 /** The method uploadFile uses below SliceSize (SimpleUploadMethod). */
 typedef enum cos_simple_upload_method {
@@ -122,9 +141,10 @@ typedef void (*cos_metrics_fn)(void *user_data, const cos_request_metrics *m);
  * Current version of cos_config (see the ABI rules in common.h). Version 2
  * renamed and inverted the four switches whose safe value was `true` in
  * version 1 (tls_verify, force_sign_host, correct_clock_skew,
- * object_key_simplify_check), so version 1 is refused.
+ * object_key_simplify_check), so version 1 is refused. Version 3 appended
+ * dialect, endpoint and upload_checksum; version 2 is still read (they are 0).
  */
-#define COS_CONFIG_VERSION 2
+#define COS_CONFIG_VERSION 3
 
 struct cos_outgoing;
 
@@ -165,10 +185,10 @@ typedef struct cos_config {
     int chunk_parallel_limit;     /**< parts at once per file (ChunkParallelLimit); 0 = 3 */
     int chunk_retry_times;        /**< retries per part (ChunkRetryTimes); 0 = 2, -1 = none */
     uint64_t chunk_size;          /**< part size (ChunkSize); 0 = 1 MiB; must be >= 1 MiB; raised to 5 MiB
-                                       with COS_SIGNER_SIGV4 (S3's minimum part) */
+                                       in the S3 dialect (S3's minimum part; cos/transfer.h) */
     uint64_t slice_size;          /**< multipart above this size (SliceSize); 0 = 1 MiB */
     int copy_chunk_parallel_limit;/**< CopyChunkParallelLimit; 0 = 20 */
-    uint64_t copy_chunk_size;     /**< CopyChunkSize; 0 = 10 MiB; raised to 5 MiB with COS_SIGNER_SIGV4 */
+    uint64_t copy_chunk_size;     /**< CopyChunkSize; 0 = 10 MiB; at least 5 MiB in the S3 dialect */
     uint64_t copy_slice_size;     /**< CopySliceSize; 0 = 10 MiB */
     int max_part_number;          /**< MaxPartNumber; 0 = 10000 */
     int progress_interval_ms;     /**< ProgressInterval; 0 = 1000 */
@@ -231,6 +251,17 @@ typedef struct cos_config {
      *  (they are signed). Return non-zero to refuse the request. */
     int (*before_send)(void *user_data, struct cos_outgoing *request);
     void *before_send_user_data;  /**< passed to before_send */
+
+    /* --- S3-compatible stores (appended in version 3; docs/s3.md) --- */
+    cos_dialect dialect;          /**< COS (0) or COS_DIALECT_S3 */
+    /** Where the store is: "host[:port]" or "http(s)://host[:port]" (a scheme sets protocol), e.g.
+     *  "s3.us-east-1.amazonaws.com" or "http://127.0.0.1:9000". A bucket is addressed
+     *  virtual-hosted (BUCKET.endpoint/key) unless force_path_style is set, the endpoint is an IP
+     *  address or "localhost", or the bucket name has a '.' over https (no certificate matches it):
+     *  those go path-style (endpoint/BUCKET/key). getService goes to the endpoint itself.
+     *  NULL = COS's domains (BUCKET.cos.REGION.myqcloud.com, which speak S3 too). Not with domain. */
+    const char *endpoint;
+    cos_checksum upload_checksum; /**< S3 dialect: the x-amz-checksum-* of uploads; 0 = CRC64NVME (auto) */
 } cos_config;
 
 /** A request about to be signed and sent, as before_send sees it. Opaque, valid during the call. */

@@ -55,12 +55,12 @@ typedef struct cos_error {
     int http_status;        /**< HTTP status of the failing response, 0 if none */
     char *code;             /**< COS error code such as "NoSuchKey", or NULL */
     char *message;          /**< human-readable message (always set) */
-    char *request_id;       /**< x-cos-request-id of the failing response, or NULL */
-    char *trace_id;         /**< TraceId from the error body, or NULL */
+    char *request_id;       /**< x-cos-request-id of the failing response (S3: RequestId, x-amz-request-id), or NULL */
+    char *trace_id;         /**< TraceId from the error body (S3: HostId, x-amz-id-2), or NULL */
     char *resource;         /**< Resource from the error body, or NULL */
     char *field;            /**< for COS_ERR_INVALID_ARG: the offending field or option */
     char *string_to_sign;   /**< for SignatureDoesNotMatch: the server's StringToSign, if sent */
-    char *format_string;    /**< for SignatureDoesNotMatch: the server's FormatString, if sent */
+    char *format_string;    /**< for SignatureDoesNotMatch: the server's FormatString (S3: CanonicalRequest), if sent */
     int os_errno;           /**< errno for COS_ERR_IO, 0 otherwise */
     int retries;            /**< how many times the request was retried before failing */
 } cos_error;

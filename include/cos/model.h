@@ -71,6 +71,11 @@ typedef struct cos_list_objects_result {
     size_t common_prefixes_count;      /**< number of common prefixes */
     cos_object_summary *contents;      /**< Contents */
     size_t contents_count;             /**< number of objects */
+    /* ListObjectsV2 (list-type=2, the S3 dialect's listing iterator) */
+    int key_count;                     /**< KeyCount */
+    char *continuation_token;          /**< ContinuationToken (as sent) */
+    char *next_continuation_token;     /**< NextContinuationToken: pass as continuation-token for the next page */
+    char *start_after;                 /**< StartAfter */
 } cos_list_objects_result;
 
 /** A Version or DeleteMarker of ListVersionsResult. */
@@ -377,7 +382,8 @@ typedef struct cos_delete_result {
 /** POST Object restore: RestoreRequest. */
 typedef struct cos_restore_request {
     int days;              /**< Days */
-    char *tier;            /**< CASJobParameters/Tier: Expedited, Standard, Bulk */
+    char *tier;            /**< CASJobParameters/Tier (GlacierJobParameters/Tier in the S3 dialect):
+                                Expedited, Standard, Bulk */
 } cos_restore_request;
 
 /** Initiate Multipart Upload: InitiateMultipartUploadResult. */

@@ -77,7 +77,7 @@ typedef struct cos_sigv4_params {
     size_t query_count;       /**< entries in query */
     const cos_kv *headers;    /**< headers to sign (host included by the caller) */
     size_t header_count;      /**< entries in headers */
-    const char *payload_hash; /**< hex SHA-256 of the body, or "UNSIGNED-PAYLOAD"; NULL = hash of "" */
+    const char *payload_hash; /**< hex SHA-256 of the body, or "UNSIGNED-PAYLOAD"; NULL = hash of "" (signing), UNSIGNED-PAYLOAD (presigning) */
     int64_t time;             /**< signing time (Unix s); 0 = now */
 } cos_sigv4_params;
 
@@ -98,7 +98,13 @@ COS_API int cos_sigv4_sign(const cos_sigv4_params *p, cos_sigv4_result *out, cos
 
 /**
  * The query string of a SigV4 presigned URL (X-Amz-Algorithm ... X-Amz-Signature),
- * only the host header signed. *query is the caller's (free()).
+ * as S3 presigns: the payload is UNSIGNED-PAYLOAD unless payload_hash is set;
+ * the host header (from `headers`, "" if absent) and every other header given
+ * are signed and named in X-Amz-SignedHeaders; session_token becomes
+ * X-Amz-Security-Token. `expires` is in seconds, 0 = 900, at most 604800
+ * (S3's limit). The result starts with the `query` parameters (encoded, in
+ * the order given), then the X-Amz-* ones: append it to the URL after "?".
+ * *query is the caller's (free()).
  */
 COS_API int cos_sigv4_presign(const cos_sigv4_params *p, int expires, char **query, cos_error **err);
 

@@ -25,16 +25,23 @@
  * 4 at a time. Part sizes double as needed to stay within MaxPartNumber
  * (10,000 at most) parts.
  *
- * S3 part rules (signer COS_SIGNER_SIGV4): S3 refuses at Complete, with
- * EntityTooSmall, a multipart upload any of whose parts but the last is
- * under 5 MiB. uploadFile, sliceUploadFile and sliceCopyFile therefore raise
- * every part size below 5 MiB (the 1 MiB default, a smaller ChunkSize or
- * chunk_size) to 5 MiB in that mode, and still double it past 10,000 parts;
- * tr->part_count says how many were used.
+ * S3 part rules (dialect COS_DIALECT_S3, or signer COS_SIGNER_SIGV4): S3
+ * refuses at Complete, with EntityTooSmall, a multipart upload any of whose
+ * parts but the last is under 5 MiB, and any part over 5 GiB. uploadFile,
+ * uploadFiles, sliceUploadFile and sliceCopyFile therefore raise every part
+ * size below 5 MiB (the 1 MiB default, a smaller ChunkSize, CopyChunkSize
+ * or chunk_size) to 5 MiB in that dialect, lower one above 5 GiB to 5 GiB,
+ * and still double it past MaxPartNumber (10,000 at most) parts; a
+ * SliceSize or CopySliceSize above 5 GiB (S3's largest PutObject and
+ * CopyObject) is lowered to 5 GiB. A raised size is logged at
+ * COS_LOG_INFO; tr->part_count says how many parts were used
+ * (docs/s3.md).
  *
  * Integrity: uploads and downloads are checked by CRC-64 when the server
- * sends x-cos-hash-crc64ecma; otherwise by MD5 against a single-part ETag
- * (not for KMS- or customer-key-encrypted objects, whose ETags are not MD5s).
+ * sends x-cos-hash-crc64ecma (never in the S3 dialect, whose stores cannot
+ * answer for it: there, simple uploads carry x-amz-checksum-crc64nvme);
+ * otherwise by MD5 against a single-part ETag (not for KMS- or
+ * customer-key-encrypted objects, whose ETags are not MD5s).
  * Memory stays bounded by about ChunkParallelLimit x ChunkSize whatever the
  * file size: parts are read from the file as they are sent.
  */
@@ -122,7 +129,7 @@ typedef struct cos_transfer_params {
 
     /* tuning */
     uint64_t slice_size;          /**< multipart above this size; 0 = SliceSize / CopySliceSize */
-    uint64_t chunk_size;          /**< part size; 0 = ChunkSize / CopyChunkSize (grown to fit 10000 parts; at least 5 MiB with SigV4) */
+    uint64_t chunk_size;          /**< part size; 0 = ChunkSize / CopyChunkSize (grown to fit 10000 parts; 5 MiB..5 GiB in the S3 dialect) */
     int parallel;                 /**< parts in flight; 0 = ChunkParallelLimit / CopyChunkParallelLimit */
     bool no_resume;               /**< start over instead of resuming an interrupted transfer */
 
