@@ -54,14 +54,22 @@ typedef struct cli_settings {
     char *profile;      /* the profile in use, NULL = [default] */
 } cli_settings;
 
-/* A cos://BUCKET/KEY URL split in two (key may be ""). */
+/* A cos://BUCKET/KEY or s3://BUCKET/KEY URL split in two (key may be "").
+ * is_cos: a bucket URL of either scheme (the store's side of a transfer). */
 typedef struct cos_url {
     char bucket[128];
     char key[1024];
     bool is_cos;
+    bool s3;
 } cos_url;
 
 bool cli_parse_url(const char *s, cos_url *u);
+/* The dialect of this invocation: s3:// URLs (SigV4, AWS_* settings) or
+ * cos:// ones. One client talks to one store, so the two do not mix. */
+extern bool cli_s3;
+#define CLI_SCHEME (cli_s3 ? "s3://" : "cos://")
+/* Sets cli_s3 from the arguments; prints the error and returns EXIT_USAGE when they mix. */
+int cli_dialect(const cli_opts *o);
 /* Resolve credentials, region and endpoint; prints the error and returns an exit code on failure. */
 int cli_resolve(const cli_opts *o, cli_settings *s);
 void cli_settings_free(cli_settings *s);

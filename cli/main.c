@@ -1,7 +1,8 @@
 /*
  * main.c — `cos`, the command-line tool: ls, mb, rb, cp, mv, rm, stat, cat,
  * presign, sign, sync, du, config, completion over cos://BUCKET-APPID/KEY
- * URLs. Options may come anywhere on the line, before or after the command.
+ * URLs, or s3://BUCKET/KEY ones for an S3-compatible store (SigV4, AWS_*
+ * settings). Options may come anywhere on the line, before or after the command.
  */
 #define _GNU_SOURCE
 #include "cli.h"
@@ -55,6 +56,10 @@ static void usage_all(FILE *f)
           "  COS_ENDPOINT (a custom or local endpoint, e.g. 127.0.0.1:9000), COS_PATH_STYLE, then the profile\n"
           "  (--profile NAME or COS_PROFILE) of ~/.config/cos/config, then its [default]; --profile beats the\n"
           "  environment. Keep the secret key out of `ps`: environment, profile, or --secret-key-file.\n"
+          "S3-compatible stores: s3://BUCKET/KEY in place of cos://... (never both in one command) signs with\n"
+          "  SigV4 and takes flags, then AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION\n"
+          "  (or AWS_DEFAULT_REGION; default us-east-1), AWS_ENDPOINT_URL, then the profile (--profile NAME or\n"
+          "  AWS_PROFILE) of ~/.aws/credentials and ~/.aws/config; `cos ls s3://` lists the buckets.\n"
           "Exit codes: 0 ok, 1 failure, 2 usage, 3 auth, 4 not found, 5 network, 130 interrupted (resumable).\n"
           "Run `cos COMMAND --help` for a command's usage; `cos --version` for the version.\n", f);
 }
@@ -85,7 +90,7 @@ static int ls_page(void *ud, const cos_list_objects_result *l)
             json_str(l->common_prefixes[i].prefix);
             printf("}");
         } else {
-            printf("%s%-20s cos://%s/%s\n", o->long_form ? "                    " : "", "DIR", w->bucket,
+            printf("%s%-20s %s%s/%s\n", o->long_form ? "                    " : "", "DIR", CLI_SCHEME, w->bucket,
                    l->common_prefixes[i].prefix);
         }
         w->first = false;
@@ -106,10 +111,10 @@ static int ls_page(void *ud, const cos_list_objects_result *l)
             json_str(s->storage_class);
             printf("}");
         } else if (o->long_form) {
-            printf("%-24s %12llu  cos://%s/%s\n", s->last_modified ? s->last_modified : "", (unsigned long long)s->size,
-                   w->bucket, s->key);
+            printf("%-24s %12llu  %s%s/%s\n", s->last_modified ? s->last_modified : "", (unsigned long long)s->size,
+                   CLI_SCHEME, w->bucket, s->key);
         } else {
-            printf("cos://%s/%s\n", w->bucket, s->key);
+            printf("%s%s/%s\n", CLI_SCHEME, w->bucket, s->key);
         }
         w->first = false;
     }
@@ -118,7 +123,9 @@ static int ls_page(void *ud, const cos_list_objects_result *l)
 
 static int cmd_ls(cos_client *c, const cli_opts *o)
 {
-    if (o->nargs == 0) {
+    /* `cos ls s3://` (or cos://): the buckets, in that dialect */
+    bool buckets = o->nargs == 0 || (o->nargs == 1 && (!strcmp(o->args[0], "s3://") || !strcmp(o->args[0], "cos://")));
+    if (buckets) {
         cos_request r = COS_REQUEST_INIT;
         cos_result *res = NULL;
         cos_error *err = NULL;
@@ -136,9 +143,9 @@ static int cmd_ls(cos_client *c, const cli_opts *o)
                 json_str(l->buckets[i].creation_date);
                 printf("}");
             } else if (o->long_form) {
-                printf("%-22s %-16s cos://%s\n", l->buckets[i].creation_date, l->buckets[i].location, l->buckets[i].name);
+                printf("%-22s %-16s %s%s\n", l->buckets[i].creation_date, l->buckets[i].location, CLI_SCHEME, l->buckets[i].name);
             } else {
-                printf("cos://%s\n", l->buckets[i].name);
+                printf("%s%s\n", CLI_SCHEME, l->buckets[i].name);
             }
         }
         if (o->json) printf("]\n");
@@ -196,7 +203,7 @@ static int simple_bucket_op(cos_client *c, const cli_opts *o, const char *name, 
         json_str(u.bucket);
         printf(",\"action\":\"%s\"}\n", what);
     } else if (!o->quiet) {
-        printf("%s cos://%s\n", what, u.bucket);
+        printf("%s %s%s\n", what, CLI_SCHEME, u.bucket);
     }
     return 0;
 }
@@ -285,7 +292,7 @@ static int cmd_rm(cos_client *c, const cli_opts *o)
     if (!o->recursive) {
         if (!u.key[0]) return usage_cmd("rm", stderr, EXIT_USAGE);
         char url[1200];
-        snprintf(url, sizeof url, "cos://%s/%s", u.bucket, u.key);
+        snprintf(url, sizeof url, "%s%s/%s", CLI_SCHEME, u.bucket, u.key);
         cli_report_begin(o);
         if (o->dryrun) {
             cli_report_item("delete", url, NULL, 0, NULL, NULL);
@@ -310,7 +317,7 @@ static int cmd_rm(cos_client *c, const cli_opts *o)
             fprintf(stderr, "cos: rm -r needs --force when standard input is not a terminal\n");
             return EXIT_USAGE;
         }
-        fprintf(stderr, "remove everything under cos://%s/%s ? [y/N] ", u.bucket, prefix);
+        fprintf(stderr, "remove everything under %s%s/%s ? [y/N] ", CLI_SCHEME, u.bucket, prefix);
         char ans[16] = "";
         if (!fgets(ans, sizeof ans, stdin) || (ans[0] != 'y' && ans[0] != 'Y')) return EXIT_FAIL;
     }
@@ -732,6 +739,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (prc) return usage_cmd(o.cmd, stderr, prc);
+    if (cli_dialect(&o)) return EXIT_USAGE;
     if (o.size_only && o.mtime) {
         fprintf(stderr, "cos: --size-only and --mtime are exclusive\n");
         return EXIT_USAGE;

@@ -17,12 +17,17 @@
 #include <unistd.h>
 
 volatile int cli_interrupted;
+bool cli_s3;
 
 bool cli_parse_url(const char *s, cos_url *u)
 {
     memset(u, 0, sizeof *u);
-    if (strncmp(s, "cos://", 6) != 0) return false;
-    const char *b = s + 6;
+    bool s3 = strncmp(s, "s3://", 5) == 0;
+    if (!s3 && strncmp(s, "cos://", 6) != 0) return false;
+    /* an s3:// URL in a cos:// command (or the reverse) is no URL here:
+       cli_dialect has refused the mix already */
+    if (s3 != cli_s3) return false;
+    const char *b = s + (s3 ? 5 : 6);
     const char *slash = strchr(b, '/');
     size_t n = slash ? (size_t)(slash - b) : strlen(b);
     if (n == 0 || n >= sizeof u->bucket) return false;
@@ -30,7 +35,24 @@ bool cli_parse_url(const char *s, cos_url *u)
     if (slash && strlen(slash + 1) >= sizeof u->key) return false;
     snprintf(u->key, sizeof u->key, "%s", slash ? slash + 1 : "");
     u->is_cos = true;
+    u->s3 = s3;
     return true;
+}
+
+int cli_dialect(const cli_opts *o)
+{
+    bool cos = false, s3 = false;
+    for (int i = 0; i < o->nargs; i++) {
+        if (!strncmp(o->args[i], "s3://", 5)) s3 = true;
+        else if (!strncmp(o->args[i], "cos://", 6)) cos = true;
+    }
+    if (cos && s3) {
+        fprintf(stderr, "cos: %s: cos:// and s3:// URLs in one command: each names a different store "
+                        "(and signature); copy through a local file instead\n", o->cmd);
+        return EXIT_USAGE;
+    }
+    cli_s3 = s3;
+    return 0;
 }
 
 void cli_dir_prefix(const char *key, char *out, size_t n)
@@ -152,9 +174,83 @@ static char *read_secret_file(const char *path)
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
+/* An AWS shared file: $ENV, else ~/NAME. */
+static const char *aws_file(const char *env, const char *name, char *buf, size_t n)
+{
+    const char *p = getenv(env);
+    if (p && *p) return p;
+    const char *home = getenv("HOME");
+    if (!home) return NULL;
+    snprintf(buf, n, "%s/%s", home, name);
+    return buf;
+}
+
+/* s3:// settings, as aws-cli finds them: flags, then AWS_* variables, then
+ * the profile (AWS_PROFILE or --profile, which beats the environment) of
+ * ~/.aws/credentials and ~/.aws/config, then their [default]. */
+static int resolve_s3(const cli_opts *o, cli_settings *s)
+{
+    const char *env_profile = getenv("AWS_PROFILE");
+    if (env_profile && !*env_profile) env_profile = NULL;
+    const char *profile = o->profile ? o->profile : env_profile;
+    char cbuf[1024], kbuf[1024];
+    const char *cred_path = aws_file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", kbuf, sizeof kbuf);
+    const char *conf_path = aws_file("AWS_CONFIG_FILE", ".aws/config", cbuf, sizeof cbuf);
+    ini cred, conf;
+    ini_load(cred_path, &cred);
+    ini_load(conf_path, &conf);
+    if (profile && strcmp(profile, "default") != 0 && !ini_has(&cred, profile) && !ini_has(&conf, profile)) {
+        fprintf(stderr, "cos: profile '%s' not found in %s or %s\n", profile, cred_path ? cred_path : "~/.aws/credentials",
+                conf_path ? conf_path : "~/.aws/config");
+        ini_free(&cred);
+        ini_free(&conf);
+        return EXIT_USAGE;
+    }
+    if (profile && !strcmp(profile, "default")) profile = NULL;
+    s->profile = dup_or_null(profile);
+    struct { char **out; const char *flag, *env, *env2, *name; } F[] = {
+        { &s->secret_id, o->secret_id, "AWS_ACCESS_KEY_ID", NULL, "aws_access_key_id" },
+        { &s->secret_key, o->secret_key, "AWS_SECRET_ACCESS_KEY", NULL, "aws_secret_access_key" },
+        { &s->token, o->token, "AWS_SESSION_TOKEN", NULL, "aws_session_token" },
+        { &s->region, o->region, "AWS_REGION", "AWS_DEFAULT_REGION", "region" },
+        { &s->endpoint, o->endpoint, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "endpoint_url" },
+        { &s->path_style, o->path_style ? "true" : NULL, "COS_PATH_STYLE", NULL, "path_style" },
+    };
+    for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
+        const char *v = F[i].flag;
+        const char *env = getenv(F[i].env);
+        if ((!env || !*env) && F[i].env2) env = getenv(F[i].env2);
+        if (env && !*env) env = NULL;
+        const char *in_profile = NULL, *in_default = NULL;
+        if (profile) in_profile = ini_get(&cred, profile, F[i].name);
+        if (profile && !in_profile) in_profile = ini_get(&conf, profile, F[i].name);
+        in_default = ini_get(&cred, "default", F[i].name);
+        if (!in_default) in_default = ini_get(&conf, "default", F[i].name);
+        if (!v && o->profile) v = in_profile;
+        if (!v) v = env;
+        if (!v) v = in_profile;
+        if (!v) v = in_default;
+        *F[i].out = dup_or_null(v);
+    }
+    ini_free(&cred);
+    ini_free(&conf);
+    if (!s->region) s->region = strdup("us-east-1");
+    if (!o->secret_key && o->secret_key_file) {
+        char *k = read_secret_file(o->secret_key_file);
+        if (!k) {
+            cli_settings_free(s);
+            return EXIT_USAGE;
+        }
+        free(s->secret_key);
+        s->secret_key = k;
+    }
+    return 0;
+}
+
 int cli_resolve(const cli_opts *o, cli_settings *s)
 {
     memset(s, 0, sizeof *s);
+    if (cli_s3) return resolve_s3(o, s);
     const char *env_profile = getenv("COS_PROFILE");
     if (env_profile && !*env_profile) env_profile = NULL;
     const char *profile = o->profile ? o->profile : env_profile;
@@ -231,7 +327,27 @@ int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_clie
     const char *ps = s->path_style;
     cfg.force_path_style = ps && (!strcmp(ps, "1") || !strcasecmp(ps, "true") || !strcasecmp(ps, "yes"));
     const char *endpoint = s->endpoint;
+    char endpoint_buf[512];
     if (endpoint && *endpoint) {
+        /* "http://host:9000/" as AWS_ENDPOINT_URL often is: no trailing slash in a host */
+        snprintf(endpoint_buf, sizeof endpoint_buf, "%s", endpoint);
+        size_t n = strlen(endpoint_buf);
+        while (n && endpoint_buf[n - 1] == '/') endpoint_buf[--n] = '\0';
+        endpoint = endpoint_buf;
+    }
+    char s3_endpoint[520];
+    if (cli_s3) {
+        /* the S3 dialect (SigV4, x-amz-* names, ListObjectsV2, S3's part
+           rules); libcos addresses the bucket by the endpoint: path-style
+           for an IP or localhost (or with --path-style), virtual-hosted
+           otherwise; without one, COS's own S3 API by its names */
+        cfg.dialect = COS_DIALECT_S3;
+        if (endpoint && *endpoint) {
+            bool scheme = !strncmp(endpoint, "http://", 7) || !strncmp(endpoint, "https://", 8);
+            snprintf(s3_endpoint, sizeof s3_endpoint, "%s%s", scheme ? "" : "http://", endpoint);
+            cfg.endpoint = s3_endpoint;
+        }
+    } else if (endpoint && *endpoint) {
         cfg.protocol = "http:";
         if (!strncmp(endpoint, "https://", 8)) {
             cfg.protocol = "https:";
@@ -255,6 +371,13 @@ int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_clie
     if (o->chunk_size) cfg.chunk_size = o->chunk_size;
     cfg.progress_interval_ms = 200;
     cfg.simple_upload_method = COS_SIMPLE_UPLOAD_PUT;
+    if ((!cfg.secret_id || !cfg.secret_key) && cli_s3) {
+        fprintf(stderr, "cos: no credentials for s3://%s%s%s: set --secret-id with --secret-key (or --secret-key-file), "
+                        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or aws_access_key_id/aws_secret_access_key in "
+                        "~/.aws/credentials\n",
+                s->profile ? " (profile '" : "", s->profile ? s->profile : "", s->profile ? "')" : "");
+        return EXIT_AUTH;
+    }
     if (!cfg.secret_id || !cfg.secret_key) {
         fprintf(stderr, "cos: no credentials%s%s%s: set --secret-id with --secret-key (or --secret-key-file), "
                         "COS_SECRET_ID/COS_SECRET_KEY, or secret_id/secret_key in ~/.config/cos/config "
@@ -593,9 +716,9 @@ int cli_list(cos_client *c, const char *what, const char *bucket, const char *pr
                    : l->common_prefixes_count ? l->common_prefixes[l->common_prefixes_count - 1].prefix : NULL;
             if (!next || (marker && strcmp(next, marker) <= 0)) {
                 cli_meter_end();
-                fprintf(stderr, "cos: %s: the listing of cos://%s/%s did not advance (truncated, next marker '%s' "
+                fprintf(stderr, "cos: %s: the listing of %s%s/%s did not advance (truncated, next marker '%s' "
                                 "after '%s'); stopped\n",
-                        what, bucket, prefix ? prefix : "", next ? next : "", marker ? marker : "");
+                        what, CLI_SCHEME, bucket, prefix ? prefix : "", next ? next : "", marker ? marker : "");
                 rc = EXIT_FAIL;
             } else if (all == 0 && l->common_prefixes_count == 0 && ++empty_pages >= EMPTY_PAGES_LIMIT) {
                 cli_meter_end();
@@ -629,7 +752,7 @@ int cli_delete_keys(cos_client *c, const cli_opts *o, const char *bucket, char *
         size_t m = n - off < 1000 ? n - off : 1000;
         if (o->dryrun) {
             for (size_t i = 0; i < m; i++) {
-                snprintf(url, sizeof url, "cos://%s/%s", bucket, keys[off + i]);
+                snprintf(url, sizeof url, "%s%s/%s", CLI_SCHEME, bucket, keys[off + i]);
                 cli_report_item("delete", url, NULL, 0, NULL, NULL);
             }
             continue;
@@ -668,20 +791,20 @@ int cli_delete_keys(cos_client *c, const cli_opts *o, const char *bucket, char *
             if (!hit || seen[hit - sorted]) continue; /* not asked for, or told twice */
             seen[hit - sorted] = true;
             deleted++;
-            snprintf(url, sizeof url, "cos://%s/%s", bucket, k);
+            snprintf(url, sizeof url, "%s%s/%s", CLI_SCHEME, bucket, k);
             cli_report_item("delete", url, NULL, 0, NULL, NULL);
         }
         for (size_t i = 0; dres && i < dres->errors_count; i++) {
             const char *k = dres->errors[i].key ? dres->errors[i].key : "";
             char **hit = bsearch(&k, sorted, m, sizeof *sorted, cmp_str);
             if (hit) seen[hit - sorted] = true;
-            snprintf(url, sizeof url, "cos://%s/%s", bucket, k);
+            snprintf(url, sizeof url, "%s%s/%s", CLI_SCHEME, bucket, k);
             cli_report_item("error", url, NULL, 0, dres->errors[i].code ? dres->errors[i].code : "Error",
                             dres->errors[i].message ? dres->errors[i].message : "not deleted");
         }
         for (size_t i = 0; i < m; i++)
             if (!seen[i]) {
-                snprintf(url, sizeof url, "cos://%s/%s", bucket, sorted[i]);
+                snprintf(url, sizeof url, "%s%s/%s", CLI_SCHEME, bucket, sorted[i]);
                 cli_report_item("error", url, NULL, 0, "NotConfirmed", "the server did not report this key deleted");
             }
         if (dres && dres->errors_count) failed = true;

@@ -35,6 +35,25 @@ typedef struct endpoint {
     cos_url u;         /* END_COS */
 } endpoint;
 
+
+/* Percent-encode a key for a header, keeping RFC 3986's unreserved
+ * characters and '/'. */
+static void uri_encode_key(const char *key, char *out, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)key; *p && o + 4 < n; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("-_.~/", *p)) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
 static void parse_end(const char *arg, endpoint *e)
 {
     memset(e, 0, sizeof *e);
@@ -301,7 +320,7 @@ typedef struct slot {
     bool busy;
     cos_task_id id;
     cos_task_kind kind;
-    char sname[4200], dname[4200], sdisp[4300], ddisp[4300], copy_src[1400];
+    char sname[4200], dname[4200], sdisp[4300], ddisp[4300], copy_src[3400];
     const char *action;
     uint64_t size;
     int64_t mtime;
@@ -453,9 +472,9 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
         if (!r->slots[k].busy) sl = &r->slots[k];
     snprintf(sl->sname, sizeof sl->sname, "%s", sname);
     snprintf(sl->dname, sizeof sl->dname, "%s", dname);
-    if (src->kind == END_COS) snprintf(sl->sdisp, sizeof sl->sdisp, "cos://%s/%s", src->u.bucket, sname);
+    if (src->kind == END_COS) snprintf(sl->sdisp, sizeof sl->sdisp, "%s%s/%s", CLI_SCHEME, src->u.bucket, sname);
     else snprintf(sl->sdisp, sizeof sl->sdisp, "%s", sname);
-    if (dst->kind == END_COS) snprintf(sl->ddisp, sizeof sl->ddisp, "cos://%s/%s", dst->u.bucket, dname);
+    if (dst->kind == END_COS) snprintf(sl->ddisp, sizeof sl->ddisp, "%s%s/%s", CLI_SCHEME, dst->u.bucket, dname);
     else snprintf(sl->ddisp, sizeof sl->ddisp, "%s", dname);
     sl->kind = src->kind == END_LOCAL ? COS_TASK_UPLOAD : dst->kind == END_LOCAL ? COS_TASK_DOWNLOAD : COS_TASK_COPY;
     sl->action = sl->kind == COS_TASK_UPLOAD ? "upload" : sl->kind == COS_TASK_DOWNLOAD ? "download" : "copy";
@@ -491,8 +510,15 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
         p.file_path = dname;
     } else {
         /* the source's region: --region, else COS_REGION, else the profile's */
-        snprintf(sl->copy_src, sizeof sl->copy_src, "%s.cos.%s.myqcloud.com/%s", src->u.bucket,
-                 r->s->region ? r->s->region : "ap-guangzhou", sname);
+        /* the copy-source header carries the key URL-encoded (a space, '+',
+           '%' or UTF-8 would otherwise name another key or none) */
+        char enc[1024 * 3 + 1]; /* keys are at most 1024 bytes (cos_url) */
+        uri_encode_key(sname, enc, sizeof enc);
+        if (cli_s3) /* S3's x-amz-copy-source: /bucket/key on the same store */
+            snprintf(sl->copy_src, sizeof sl->copy_src, "/%.127s/%s", src->u.bucket, enc);
+        else
+            snprintf(sl->copy_src, sizeof sl->copy_src, "%.127s.cos.%.64s.myqcloud.com/%s", src->u.bucket,
+                     r->s->region ? r->s->region : "ap-guangzhou", enc);
         p.bucket = dst->u.bucket;
         p.key = dname;
         p.copy_source = sl->copy_src;
@@ -552,7 +578,7 @@ static int stream_upload(cos_client *c, const cli_opts *o, const char *bucket, c
         return EXIT_FAIL;
     }
     char disp[1200];
-    snprintf(disp, sizeof disp, "cos://%s/%s", bucket, key);
+    snprintf(disp, sizeof disp, "%s%s/%s", CLI_SCHEME, bucket, key);
     upload_hdrs h;
     hdrs_init(o, &h, false);
     cos_request r = COS_REQUEST_INIT;
@@ -777,13 +803,13 @@ static int copy_single(cos_client *c, const cli_opts *o, const cli_settings *s, 
     if (src->kind == END_COS && dst->kind == END_COS && !strcmp(src->u.bucket, dst->u.bucket) &&
         !strcmp(sname, dname)) {
         if (move) {
-            fprintf(stderr, "cos: mv: cos://%s/%s and its destination are the same object; nothing done\n",
-                    src->u.bucket, sname);
+            fprintf(stderr, "cos: mv: %s%s/%s and its destination are the same object; nothing done\n",
+                    CLI_SCHEME, src->u.bucket, sname);
             return EXIT_USAGE;
         }
         if (!changes_object(o)) {
-            fprintf(stderr, "cos: cp: cos://%s/%s onto itself changes nothing (give --meta, --storage-class, ...)\n",
-                    src->u.bucket, sname);
+            fprintf(stderr, "cos: cp: %s%s/%s onto itself changes nothing (give --meta, --storage-class, ...)\n",
+                    CLI_SCHEME, src->u.bucket, sname);
             return EXIT_USAGE;
         }
     }
@@ -811,6 +837,56 @@ static int crc_of(cos_client *c, const endpoint *e, const char *name, uint64_t *
     return ok ? 0 : -1;
 }
 
+/* The MD5 (hex) of a local file, or the MD5 an S3 store says it holds: the
+ * ETag of a single-part object. A multipart ETag ("...-N") is no MD5 of the
+ * bytes, so there is none (-1) and sync copies rather than guess. */
+static int md5_of(cos_client *c, const endpoint *e, const char *name, char hex[33])
+{
+    if (e->kind == END_LOCAL) {
+        FILE *f = fopen(name, "rb");
+        if (!f) return -1;
+        cos_md5 *m = cos_md5_new();
+        unsigned char buf[65536], d[16];
+        size_t n;
+        while (m && (n = fread(buf, 1, sizeof buf, f)) > 0) cos_md5_update(m, buf, n);
+        bool ok = m && !ferror(f);
+        fclose(f);
+        if (m) cos_md5_final(m, d);
+        cos_md5_free(m);
+        if (!ok) return -1;
+        cos_hex_encode(d, 16, hex);
+        hex[32] = '\0';
+        return 0;
+    }
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = e->u.bucket;
+    h.key = name;
+    cos_result *res = NULL;
+    int rc = cos_head_object(c, &h, &res, NULL);
+    const char *t = rc == 0 && res->etag ? res->etag : "";
+    if (*t == '"') t++;
+    size_t n = strspn(t, "0123456789abcdefABCDEF");
+    bool ok = n == 32 && (t[32] == '"' || t[32] == '\0');
+    if (ok) {
+        for (int i = 0; i < 32; i++) hex[i] = (char)(t[i] >= 'A' && t[i] <= 'F' ? t[i] - 'A' + 'a' : t[i]);
+        hex[32] = '\0';
+    }
+    cos_result_free(res);
+    return ok ? 0 : -1;
+}
+
+/* Whether two objects of equal size hold the same bytes: their CRC-64 on
+ * COS; on an S3 store, which keeps no CRC-64/ECMA, their MD5 (see md5_of). */
+static bool same_content(cos_client *c, const endpoint *a, const char *an, const endpoint *b, const char *bn)
+{
+    if (cli_s3) {
+        char x[33], y[33];
+        return md5_of(c, a, an, x) == 0 && md5_of(c, b, bn, y) == 0 && strcmp(x, y) == 0;
+    }
+    uint64_t p = 0, q = 0;
+    return crc_of(c, a, an, &p) == 0 && crc_of(c, b, bn, &q) == 0 && p == q;
+}
+
 /* root + rel as a name for the endpoint: a path for local, a key for cos. */
 static int join_name(const endpoint *e, const char *root, const char *rel, char *out, size_t n)
 {
@@ -824,7 +900,7 @@ static int join_name(const endpoint *e, const char *root, const char *rel, char 
 static int remove_one(cos_client *c, const cli_opts *o, const endpoint *e, const char *name)
 {
     char disp[4200];
-    if (e->kind == END_COS) snprintf(disp, sizeof disp, "cos://%s/%s", e->u.bucket, name);
+    if (e->kind == END_COS) snprintf(disp, sizeof disp, "%s%s/%s", CLI_SCHEME, e->u.bucket, name);
     else snprintf(disp, sizeof disp, "%s", name);
     if (o->dryrun) {
         cli_report_item("delete", disp, NULL, 0, NULL, NULL);
@@ -891,8 +967,8 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
     else snprintf(droot, sizeof droot, "%s", dst->arg);
     if (src->kind == END_COS && dst->kind == END_COS && !strcmp(src->u.bucket, dst->u.bucket) &&
         prefixes_overlap(sroot, droot)) {
-        fprintf(stderr, "cos: %s: cos://%s/%s and cos://%s/%s overlap; refusing to %s a prefix into itself\n", o->cmd,
-                src->u.bucket, sroot, dst->u.bucket, droot, mode == TREE_SYNC ? "sync" : "copy");
+        fprintf(stderr, "cos: %s: %s%s/%s and %s%s/%s overlap; refusing to %s a prefix into itself\n", o->cmd,
+                CLI_SCHEME, src->u.bucket, sroot, CLI_SCHEME, dst->u.bucket, droot, mode == TREE_SYNC ? "sync" : "copy");
         return EXIT_USAGE;
     }
     entries se = { 0 }, de = { 0 };
@@ -953,14 +1029,11 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
         if (d && d->size == e->size) {
             if (o->size_only) copy = false;
             else if (o->mtime) copy = e->mtime > d->mtime;
-            else {
-                uint64_t a = 0, b = 0;
-                copy = !(crc_of(c, src, sname, &a) == 0 && crc_of(c, dst, dname, &b) == 0 && a == b);
-            }
+            else copy = !same_content(c, src, sname, dst, dname);
         }
         if (!copy) {
             char disp[4200 + 128]; /* sname, and a bucket of at most 63 */
-            snprintf(disp, sizeof disp, "%s%.63s%s%s", src->kind == END_COS ? "cos://" : "",
+            snprintf(disp, sizeof disp, "%s%.63s%s%s", src->kind == END_COS ? CLI_SCHEME : "",
                      src->kind == END_COS ? src->u.bucket : "", src->kind == END_COS ? "/" : "", sname);
             cli_report_item("skip", disp, NULL, e->size, NULL, NULL);
             continue;
@@ -1018,7 +1091,7 @@ static int check_pair(const cli_opts *o, const endpoint *src, const endpoint *ds
 {
     if (o->nargs != 2) return EXIT_USAGE;
     if (src->kind != END_COS && dst->kind != END_COS) {
-        fprintf(stderr, "cos: %s: one side must be a cos:// URL\n", o->cmd);
+        fprintf(stderr, "cos: %s: one side must be a cos:// (or s3://) URL\n", o->cmd);
         return EXIT_USAGE;
     }
     if (src->kind == END_STREAM && dst->kind == END_STREAM) return EXIT_USAGE;

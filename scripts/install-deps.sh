@@ -11,6 +11,9 @@ PKGS=(build-essential cmake pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libexpat1-dev libsqlite3-dev
       libmicrohttpd-dev libisal-dev nodejs npm openssl valgrind bc clang doxygen gnuplot-nox
       chromium)  # chromium: tests/test_browser.sh drives it (playwright-core, no browser download)
+# OpenStack Swift with s3api: tests/test_s3_compat's distributed S3 store
+# (tests/support/swift_rig.py: three object servers, three replicas)
+PKGS+=(python3-swift swift swift-proxy swift-object swift-container swift-account)
 ensure=0
 [ "${1:-}" = "--ensure" ] && ensure=1
 # --sdk-suites: also what scripts/sdk-suites.sh needs to build and run the

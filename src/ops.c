@@ -86,6 +86,13 @@ static int s3_dialect_headers(cos_kvlist *l, const char *op, cos_error **err)
                                    op, name);
         free(name);
         l->items[i].name = s3;
+        const char *v = cos_s3_header_value(s3, l->items[i].value);
+        if (v) {
+            char *copy = cos_strdup(v);
+            if (!copy) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+            free((char *)l->items[i].value);
+            l->items[i].value = copy;
+        }
     }
     return 0;
 }

@@ -44,4 +44,13 @@ static char *rename_header(const char *name, int to_s3)
 
 char *cos_s3_header_name(const char *cos_name) { return rename_header(cos_name, 1); }
 
+const char *cos_s3_header_value(const char *s3_name, const char *value)
+{
+    if (!value || (strcasecmp(s3_name, "x-amz-metadata-directive") != 0 && strcasecmp(s3_name, "x-amz-tagging-directive") != 0))
+        return NULL;
+    if (strcasecmp(value, "Copy") == 0) return strcmp(value, "COPY") ? "COPY" : NULL;
+    if (strcasecmp(value, "Replaced") == 0 || strcasecmp(value, "Replace") == 0) return strcmp(value, "REPLACE") ? "REPLACE" : NULL;
+    return NULL;
+}
+
 char *cos_cos_header_name(const char *s3_name) { return rename_header(s3_name, 0); }

@@ -59,6 +59,8 @@ check "sync --delete keeps what is excluded" bash -c "$COS sync $T $B/s2 --delet
 # --- cp -r and mv -r in every direction
 check "cp -r up" bash -c "$COS cp -r $T $B/c | grep -q '4 transferred'"
 check "cp -r down" bash -c "$COS cp -r $B/c $TEST_TMP/c && same_files $T $TEST_TMP/c"
+# the copy source carries the key URL-encoded: a space, '+', '%' and UTF-8 survive
+check "cp cos->cos of an odd key" bash -c "$COS cp $T/a.txt '$B/odd/a b+100%ü.txt' -q && $COS cp '$B/odd/a b+100%ü.txt' $B/odd/back.txt -q && $COS cat $B/odd/back.txt | grep -qx one"
 check "cp -r cos->cos" bash -c "$COS cp -r $B/c $B/c2 -q && test \$(count $B/c2/) -eq 4"
 check "cp -r --exclude" bash -c "$COS cp -r $T $B/c3 --exclude '*.log' -q && test \$(count $B/c3/) -eq 3"
 check "cp -r --dryrun" bash -c "$COS cp -r $T $B/c4 --dryrun | grep -q '(dryrun) upload' && test \$(count $B/c4/) -eq 0"
