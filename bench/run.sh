@@ -215,7 +215,10 @@ for run in $(seq 1 "$RUNS"); do
   rec server_alone curl small_get_ops_s "$(echo "$SMALL / $WALL" | bc -l)"
   [ "$QUICK" = 1 ] && continue
 
-  # 1. upload
+  # 1. upload; first the disk itself: plain writers, the same bytes in the
+  # same part files and parallelism as libcos_8x4, fsync of each file and its
+  # directory (cos-server's durable path is measured against it, issue #21)
+  transfer upload disk_plain "$BUILD/bench/bench_disk" "$W/plain" "$MIB" 8 4
   transfer upload curl "${CURL[@]}" -T "$W/file" -H "Authorization: $(sign put curl.bin)" "http://$HOSTH/curl.bin"
   transfer upload libcos_default "$BT" up "$EP" $BUCKET lib-default.bin "$W/file"
   transfer upload libcos_8x4 "$BT" up "$EP" $BUCKET lib-8.bin "$W/file" 8 4
@@ -371,6 +374,8 @@ if [ "$QUICK" = 0 ]; then
   echo
   echo "7. $QUEUEN queued uploads: $(g queue libcos bytes_per_task) bytes of RSS per queued task, $(g queue libcos threads) threads for the whole queue (FileParallelLimit 3)"
   echo
+  printf '6. durable upload vs the disk: plain writer %s MB/s (8 MiB files x 4, fsync file + dir); libcos_8x4 to cos-server %s MB/s; ratio %s (target >= 0.80)\n' \
+    "$(f0 "$(g upload disk_plain mb_s)")" "$(f0 "$(g upload libcos_8x4 mb_s)")" "$(f2 "$(ratio upload libcos_8x4 mb_s upload disk_plain mb_s)")"
   echo "6. cos-server alone (curl): download to /dev/null $(f0 "$(g server_alone curl download_mb_s)") MB/s;" \
        "upload $(f0 "$(g upload curl mb_s)") MB/s (fsync before the ack), $(f0 "$(g server_alone curl upload_nofsync_mb_s)") MB/s with --no-fsync"
 fi
