@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all build test asan demo bench install amalgamation docs clean deps ensure-deps
+.PHONY: all build test asan demo bench bench-quick install amalgamation docs clean deps ensure-deps
 
 all: build
 
@@ -40,8 +40,13 @@ asan: ensure-deps
 demo: build
 	bash scripts/demo.sh $(BUILD)
 
+# COS_C_SDK_DIR=DIR (a cos-c-sdk-v5 checkout) adds the official C SDK's column.
 bench: build
-	bash bench/run.sh $(BUILD)
+	bash bench/run.sh $(BUILD) $(if $(COS_C_SDK_DIR),--c-sdk $(COS_C_SDK_DIR))
+
+# Only the per-request workloads (one at a time, 16 in flight): a few minutes.
+bench-quick: build
+	BENCH_QUICK=1 bash bench/run.sh $(BUILD) $(if $(COS_C_SDK_DIR),--c-sdk $(COS_C_SDK_DIR))
 
 # PREFIX given to make (or in the environment) wins over the one build/ was
 # configured with, so `make install PREFIX=...` works after a first build.

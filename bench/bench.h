@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include "cos/cos.h"
+#include "measure.h"
 
 static inline void bench_config(cos_config *cfg, const char *endpoint)
 {
@@ -19,21 +20,12 @@ static inline void bench_config(cos_config *cfg, const char *endpoint)
     cfg->secret_key = "cosLOCALdevelopmentSECRETkey00000";
 }
 
-static inline double bench_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* CPU seconds (user + system) and peak RSS in MiB so far. */
 static inline void bench_usage(double *cpu, long *rss_mib)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec / 1e6;
-    *rss_mib = ru.ru_maxrss / 1024;
+    bench_usage_t u = bench_usage_now();
+    *cpu = u.cpu_s;
+    *rss_mib = u.rss_mib;
 }
 /* A window of async requests: at most `limit` in flight, failures counted. */
 typedef struct bench_window {

@@ -1,9 +1,14 @@
-/* bench_ops.c — request-rate workloads of the benchmark, with libcos's async API:
- *   bench_ops small ENDPOINT BUCKET COUNT INFLIGHT   PUT then GET COUNT 4 KiB objects
- *   bench_ops list  ENDPOINT BUCKET COUNT            create COUNT keys (untimed), then list them all
- * prints "put_ops_s get_ops_s cpu_s rss_mib" or "list_s keys cpu_s rss_mib". */
+/* bench_ops.c — request-rate workloads of the benchmark:
+ *   bench_ops small   ENDPOINT BUCKET COUNT INFLIGHT  PUT then GET COUNT 4 KiB objects, async calls, INFLIGHT at a time
+ *   bench_ops threads ENDPOINT BUCKET COUNT THREADS   the same with synchronous calls on THREADS threads
+ *   bench_ops seq     ENDPOINT BUCKET COUNT           the same, one synchronous call at a time (latency percentiles)
+ *   bench_ops list    ENDPOINT BUCKET COUNT           create COUNT keys (untimed), then list them all
+ * prints "metric value" lines (measure.h: op/s, CPU microseconds and context
+ * switches per request, p50/p99) or, for list, "list_s keys cpu_s rss_mib". */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +34,72 @@ static double run(cos_client *c, cos_op op, const char *bucket, const char *pref
     return bench_window_drain(&w) ? -1 : bench_now() - t0;
 }
 
+/* Synchronous calls: `threads` threads share COUNT requests. */
+typedef struct sync_job {
+    cos_client *c;
+    cos_op op;
+    const char *bucket, *prefix;
+    int count;
+    atomic_int next, failed;
+    const void *body;
+    size_t size;
+    double *lat; /* per-request seconds, when wanted */
+} sync_job;
+
+static void *sync_thread(void *arg)
+{
+    sync_job *j = arg;
+    for (;;) {
+        int i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->count) break;
+        char key[64];
+        snprintf(key, sizeof key, "%s%06d", j->prefix, i);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = j->bucket;
+        r.key = key;
+        r.body.data = j->body;
+        r.body.size = j->size;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        double t0 = j->lat ? bench_now() : 0;
+        if (cos_call(j->c, j->op, &r, &res, &err) != 0) {
+            fprintf(stderr, "failed: %s\n", cos_error_message(err));
+            atomic_fetch_add(&j->failed, 1);
+        } else if (j->op == COS_OP_GET_OBJECT && res->body_size != 4096) {
+            fprintf(stderr, "GET %s: %zu bytes\n", key, res->body_size);
+            atomic_fetch_add(&j->failed, 1);
+        }
+        if (j->lat) j->lat[i] = bench_now() - t0;
+        cos_result_free(res);
+        cos_error_free(err);
+    }
+    return NULL;
+}
+
+/* One phase of sync calls, reported as `name` (with percentiles when seq). */
+static int sync_phase(cos_client *c, const char *name, cos_op op, const char *bucket, const char *prefix, int count,
+                      int threads, const void *body, size_t size)
+{
+    sync_job j = { c, op, bucket, prefix, count, 0, 0, body, size, NULL };
+    if (threads == 1) j.lat = calloc((size_t)count, sizeof *j.lat);
+    bench_usage_t u0 = bench_usage_now();
+    double t0 = bench_now();
+    pthread_t t[256];
+    if (threads > 256) threads = 256;
+    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, sync_thread, &j);
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    double secs = bench_now() - t0;
+    bench_usage_t u1 = bench_usage_now();
+    if (j.failed) return -1;
+    bench_report(name, count, secs, u0, u1);
+    if (j.lat) {
+        printf("%s_p50_us %.1f\n", name, bench_percentile(j.lat, count, 50) * 1e6);
+        printf("%s_p99_us %.1f\n", name, bench_percentile(j.lat, count, 99) * 1e6);
+        free(j.lat);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 5) {
@@ -43,15 +114,28 @@ int main(int argc, char **argv)
     double cpu;
     long rss;
     int rc = 0;
+    static char body[4096];
+    memset(body, 'x', sizeof body);
     if (!strcmp(argv[1], "small")) {
         int limit = argc > 5 ? atoi(argv[5]) : 16;
-        static char body[4096];
-        memset(body, 'x', sizeof body);
+        bench_usage_t u0 = bench_usage_now();
         double put = run(c, COS_OP_PUT_OBJECT, argv[3], "small/", count, limit, body, sizeof body);
+        bench_usage_t u1 = bench_usage_now();
         double get = put < 0 ? -1 : run(c, COS_OP_GET_OBJECT, argv[3], "small/", count, limit, NULL, 0);
-        bench_usage(&cpu, &rss);
+        bench_usage_t u2 = bench_usage_now();
         if (put < 0 || get < 0) rc = 1;
-        else printf("%.0f %.0f %.2f %ld\n", count / put, count / get, cpu, rss);
+        else {
+            bench_report("put", count, put, u0, u1);
+            bench_report("get", count, get, u1, u2);
+            printf("cpu_s %.2f\nrss_mib %ld\n", u2.cpu_s, u2.rss_mib);
+        }
+    } else if (!strcmp(argv[1], "threads") || !strcmp(argv[1], "seq")) {
+        bool seq = !strcmp(argv[1], "seq");
+        int threads = seq ? 1 : argc > 5 ? atoi(argv[5]) : 16;
+        const char *prefix = seq ? "seq/" : "threads/";
+        if (sync_phase(c, seq ? "seq_put" : "put", COS_OP_PUT_OBJECT, argv[3], prefix, count, threads, body, sizeof body) ||
+            sync_phase(c, seq ? "seq_get" : "get", COS_OP_GET_OBJECT, argv[3], prefix, count, threads, NULL, 0))
+            rc = 1;
     } else {
         if (run(c, COS_OP_PUT_OBJECT, argv[3], "list/", count, 16, "", 0) < 0) return 1;
         cos_request r = COS_REQUEST_INIT;

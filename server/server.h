@@ -14,6 +14,7 @@
 #include "cos/cos.h"
 #include "util.h"
 #include "sts.h"
+#include "md5lanes.h"
 
 typedef struct server_config {
     const char *root;
@@ -98,7 +99,7 @@ typedef struct data_writer {
     char data_id[40];
     uint64_t size;
     uint64_t crc64;
-    cos_md5 *md5;
+    md5_stream md5;          /* md5lanes.h: large bodies are hashed with other uploads' (store.c) */
     int error;               /* errno of a failed write */
     bool no_hash;            /* the caller knows the hashes (a copy keeps its source's): skip MD5/CRC */
     uint64_t kicked;         /* bytes handed to writeback so far (see data_write) */

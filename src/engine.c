@@ -1,19 +1,27 @@
 /*
  * engine.c — libcurl multi on a few network threads per client (lanes; see
- * engine.h), and the worker pool. Submissions from any thread go to the
- * lanes in turn through a locked queue and curl_multi_wakeup; nothing here
- * blocks on user code. More than one lane lets the copying that a transfer
- * costs (socket to buffer, buffer to file, CRC) use more than one core.
+ * engine.h), synchronous exchanges on the caller's thread (engine_perform),
+ * and the worker pool. Submissions from any thread go to the lanes in turn
+ * through a locked queue (and curl_multi_wakeup when the lane waits);
+ * nothing here blocks on user code. More than one lane lets the copying that
+ * a transfer costs (socket to buffer, buffer to file, CRC) use more than one
+ * core. Easy handles are kept and reused, with their connections and
+ * buffers: a new one per request cost more than the request's own work.
  */
 #define _GNU_SOURCE
 #include "engine.h"
 #include "cos/hash.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+/* Easy handles a lane keeps for reuse: a new one costs an allocation of its
+ * state and buffers, setting every option and freeing it all again. */
+#define LANE_IDLE_MAX 32
 
 typedef struct lane {
     struct cos_engine *e;
@@ -22,18 +30,26 @@ typedef struct lane {
     bool started;
     pthread_mutex_t lock;
     cos_http *pending;      /* submitted, not yet added (LIFO; order does not matter) */
+    bool polling;           /* the thread is (about to be) waiting in curl_multi_poll: a submission wakes it */
     bool stop;
     int active;
+    CURL *idle[LANE_IDLE_MAX]; /* finished easy handles kept for the next requests */
+    int nidle;
 } lane;
 
 struct cos_engine {
     lane *lanes;
     int nlanes;
-    unsigned next_lane;     /* round robin (guarded by submit_lock) */
-    pthread_mutex_t submit_lock;
+    _Atomic unsigned next_lane; /* round robin */
     cos_engine_opts opts;
     struct curl_slist *connect_to;
     char *proxy, *ca_file, *ca_path, *user_agent;
+    /* Synchronous exchanges run on the caller's thread with an easy handle of
+       this pool; each keeps its connection open for the next caller (as the
+       official C SDK does), so a call costs no thread hop. */
+    pthread_mutex_t pool_lock;
+    CURL **pool;
+    int npool, pool_cap;
 };
 
 /* ------------------------------------------------------------------ curl callbacks */
@@ -145,6 +161,13 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
             h->too_large = true;
             return 0;
         }
+        if (!h->resp_body.data) { /* the whole body at once when its length is known: no regrowing */
+            const char *cl = cos_kvlist_get(&h->resp_headers, "Content-Length");
+            uint64_t want = 0;
+            if (cl && cos_parse_u64(cl, &want) == 0 && want > n && want <= cap && want <= ENGINE_PREALLOC_MAX &&
+                cos_buf_reserve(&h->resp_body, (size_t)want))
+                return 0;
+        }
         if (cos_buf_append(&h->resp_body, data, n)) return 0;
     } else if (h->sink == SINK_FD) {
         size_t off = 0;
@@ -178,12 +201,50 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Response headers take one allocation each: the name, its NUL, the value
+ * (the value pointer points into the name's block). http_headers_free
+ * releases them, and cos_result_free the ones a result took over. */
+void http_headers_free(cos_kv *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++) free((char *)items[i].name);
+    free(items);
+}
+
+static void resp_headers_clear(cos_http *h)
+{
+    http_headers_free(h->resp_headers.items, h->resp_headers.count);
+    h->resp_headers.items = NULL;
+    h->resp_headers.count = h->resp_headers.cap = 0;
+}
+
+static int resp_header_add(cos_http *h, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    cos_kvlist *l = &h->resp_headers;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        cos_kv *p = realloc(l->items, cap * sizeof *p);
+        if (!p) return COS_ERR_NOMEM;
+        l->items = p;
+        l->cap = cap;
+    }
+    char *b = malloc(nlen + vlen + 2);
+    if (!b) return COS_ERR_NOMEM;
+    memcpy(b, name, nlen);
+    b[nlen] = '\0';
+    memcpy(b + nlen + 1, value, vlen);
+    b[nlen + 1 + vlen] = '\0';
+    l->items[l->count].name = b;
+    l->items[l->count].value = b + nlen + 1;
+    l->count++;
+    return 0;
+}
+
 static size_t header_cb(char *line, size_t size, size_t nitems, void *ud)
 {
     cos_http *h = ud;
     size_t n = size * nitems;
     if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) { /* a new response (after 100 or a redirect) */
-        cos_kvlist_free(&h->resp_headers);
+        resp_headers_clear(h);
         return n;
     }
     const char *colon = memchr(line, ':', n);
@@ -193,8 +254,7 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *ud)
     const char *end = line + n;
     while (v < end && (*v == ' ' || *v == '\t')) v++;
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
-    cos_kvlist_addn(&h->resp_headers, line, nlen, v, (size_t)(end - v));
-    return n;
+    return resp_header_add(h, line, nlen, v, (size_t)(end - v)) == 0 ? n : 0;
 }
 
 static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
@@ -223,42 +283,103 @@ static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 
 /* ------------------------------------------------------------------ setting up a transfer */
 
-static int setup_easy(cos_engine *e, cos_http *h)
+/* The options every exchange of this engine shares: set once per handle.
+ * Buffers: a network thread's handles carry transfers' parts and large
+ * objects (256 KiB to read, 512 KiB to send: fewer, larger system calls); a
+ * synchronous call's, one per calling thread, mostly small requests (curl's
+ * 64 KiB both ways: 16 threads uploading many files keep 2 MiB, not 12). */
+static void setup_static(cos_engine *e, CURL *c, bool big)
 {
-    CURL *c = curl_easy_init();
-    if (!c) return COS_ERR_NOMEM;
-    h->easy = c;
-    curl_easy_setopt(c, CURLOPT_URL, h->url);
-    curl_easy_setopt(c, CURLOPT_PRIVATE, h);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
-    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, big ? 256L * 1024 : 64L * 1024);
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, big ? 512L * 1024 : 64L * 1024);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, e->user_agent);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(e->opts.connect_timeout_ms > 0 ? e->opts.connect_timeout_ms : 10000));
-    if (h->timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
     /* A stalled connection (below 1 KiB/s, e.g. a server that stops after the
        headers) counts as a timeout after stall_s: see ops.c for how often it is
        tried again. */
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(h->stall_s > 0 ? h->stall_s : ENGINE_STALL_S));
     /* Keys are sent as written: "a/../b" is a key, not a path to resolve. */
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-    if (h->md5_sent_on && !h->md5_sent) h->md5_sent = cos_md5_new();
     if (e->connect_to) curl_easy_setopt(c, CURLOPT_CONNECT_TO, e->connect_to);
     if (e->proxy) curl_easy_setopt(c, CURLOPT_PROXY, e->proxy);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, e->opts.tls_verify ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, e->opts.tls_verify ? 2L : 0L);
     if (e->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_file);
     if (e->ca_path) curl_easy_setopt(c, CURLOPT_CAPATH, e->ca_path);
+}
+
+/* A new handle with the shared options. */
+static CURL *easy_new(cos_engine *e, bool big)
+{
+    CURL *c = curl_easy_init();
+    if (c) setup_static(e, c, big);
+    return c;
+}
+
+/* After an exchange on c: back to the state setup_easy starts from (the
+ * shared options set, the rest of what it sets overwritten next time). An
+ * exchange that set more than that (a form, a custom method, an empty POST
+ * body) is undone with a reset. A kept handle keeps its connection and
+ * buffers, which is the point of keeping it. */
+static void easy_done(cos_engine *e, CURL *c, cos_http *h, bool big)
+{
+    if (h->inline_body) { /* no read callback counted it */
+        curl_off_t up = 0;
+        curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &up);
+        h->sent = (uint64_t)up;
+        h->pos = h->sent;
+    }
+    if (h->easy_dirty) {
+        curl_easy_reset(c);
+        setup_static(e, c, big);
+        h->easy_dirty = false;
+    }
+    if (h->mime) {
+        curl_mime_free(h->mime);
+        h->mime = NULL;
+    }
+    free(h->slist); /* one block (setup_easy) */
+    h->slist = NULL;
+    h->easy = NULL;
+}
+
+/* Set what is particular to this exchange on c, a handle from easy_new or
+ * easy_done. Everything set here is set on every call (to its neutral
+ * value when unused), so nothing of the previous exchange carries over. */
+static int setup_easy(cos_engine *e, cos_http *h, CURL *c)
+{
+    (void)e;
+    h->easy = c;
+    h->easy_dirty = false;
+    curl_easy_setopt(c, CURLOPT_URL, h->url);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, h);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(c, CURLOPT_READDATA, h);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, h);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+    /* the progress callback reports progress and notices a cancel while no
+       byte moves; without either, curl need not call it */
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, h->on_progress || h->cancel ? 0L : 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(h->timeout_ms > 0 ? h->timeout_ms : 0));
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(h->stall_s > 0 ? h->stall_s : ENGINE_STALL_S));
+    /* no in-memory body from the last exchange (setting it makes the method
+       POST, so before HTTPGET), then method GET, no upload, a body wanted;
+       then what this one needs */
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    h->inline_body = false;
+    if (h->md5_sent_on && !h->md5_sent) h->md5_sent = cos_md5_new();
 
     uint64_t body_len = 0;
     switch (h->body) {
@@ -280,36 +401,57 @@ static int setup_easy(cos_engine *e, cos_http *h)
         curl_mime_data_cb(p, (curl_off_t)body_len, read_cb, seek_cb, NULL, h);
         curl_easy_setopt(c, CURLOPT_MIMEPOST, m);
         h->mime = m;
+        h->easy_dirty = true;
+    } else if (h->body == BODY_MEM && h->mem_len <= ENGINE_INLINE_BODY && !h->head) {
+        /* A small body in memory goes out with the headers, in one send
+           (through the read callback curl sends them apart): what the read
+           callback would have hashed is hashed here. */
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->mem_len);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, h->mem_len ? h->mem : "");
+        h->inline_body = true;
+        h->crc_sent = cos_crc64(0, h->mem, h->mem_len);
+        if (h->md5_sent) cos_md5_update(h->md5_sent, h->mem, h->mem_len);
     } else if (h->body != BODY_NONE) {
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
-        curl_easy_setopt(c, CURLOPT_READDATA, h);
-        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
-        curl_easy_setopt(c, CURLOPT_SEEKDATA, h);
-        if (h->body != BODY_CB || h->cb_len >= 0)
-            curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len);
     }
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+                     (curl_off_t)(h->body != BODY_NONE && (h->body != BODY_CB || h->cb_len >= 0) ? (int64_t)body_len : -1));
     if (h->head) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    } else if (strcmp(h->method, "GET") != 0 && !(h->body != BODY_NONE && strcmp(h->method, "PUT") == 0)) {
+    } else if (strcmp(h->method, "GET") != 0 &&
+               !(h->body != BODY_NONE && !h->inline_body && strcmp(h->method, "PUT") == 0) &&
+               !(h->inline_body && strcmp(h->method, "POST") == 0)) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, h->method);
         if (h->body == BODY_NONE && (strcmp(h->method, "POST") == 0 || strcmp(h->method, "PUT") == 0)) {
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
         }
     }
-    /* Headers; an empty Expect saves the 100-continue round trip. */
-    struct curl_slist *sl = NULL;
-    for (size_t i = 0; i < h->headers.count; i++) {
-        char *line = cos_sprintf("%s: %s", h->headers.items[i].name, h->headers.items[i].value);
-        if (!line) continue;
-        struct curl_slist *n = curl_slist_append(sl, line);
-        free(line);
-        if (n) sl = n;
+    /* Headers; an empty Expect saves the 100-continue round trip. The list
+       is built in one allocation (curl only reads it, until the exchange
+       ends), not two per line. */
+    bool no_type = !cos_kvlist_get(&h->headers, "Content-Type") && !h->form;
+    static const char *const fixed[] = { "Expect:", "Accept:", "Content-Type:" };
+    size_t nfixed = no_type ? 3 : 2, lines = h->headers.count + nfixed, bytes = 0;
+    for (size_t i = 0; i < h->headers.count; i++)
+        bytes += strlen(h->headers.items[i].name) + strlen(h->headers.items[i].value) + 3;
+    struct curl_slist *sl = malloc(lines * sizeof *sl + bytes);
+    if (!sl) return COS_ERR_NOMEM;
+    char *p = (char *)(sl + lines);
+    for (size_t i = 0; i < lines; i++) {
+        if (i < h->headers.count) {
+            const char *name = h->headers.items[i].name, *value = h->headers.items[i].value;
+            size_t nl = strlen(name), vl = strlen(value);
+            sl[i].data = p;
+            memcpy(p, name, nl);
+            memcpy(p + nl, ": ", 2);
+            memcpy(p + nl + 2, value, vl + 1);
+            p += nl + vl + 3;
+        } else {
+            sl[i].data = (char *)fixed[i - h->headers.count];
+        }
+        sl[i].next = i + 1 < lines ? &sl[i + 1] : NULL;
     }
-    sl = curl_slist_append(sl, "Expect:");
-    if (!cos_kvlist_get(&h->headers, "Content-Type") && !h->form) sl = curl_slist_append(sl, "Content-Type:");
-    sl = curl_slist_append(sl, "Accept:");
     h->slist = sl;
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, sl);
     return 0;
@@ -324,15 +466,16 @@ static void finish(lane *l, CURL *c, CURLcode rc)
     h->curl_rc = rc;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
     if (h->cancel && *h->cancel && rc != CURLE_OK) h->curl_rc = CURLE_ABORTED_BY_CALLBACK;
-    curl_easy_cleanup(c);
-    h->easy = NULL;
-    if (h->mime) {
-        curl_mime_free(h->mime);
-        h->mime = NULL;
-    }
-    curl_slist_free_all(h->slist);
-    h->slist = NULL;
+    easy_done(l->e, c, h, true);
+    if (l->nidle < LANE_IDLE_MAX) l->idle[l->nidle++] = c;
+    else curl_easy_cleanup(c);
     h->done(h, h->done_ud);
+}
+
+/* A handle for the next exchange of this lane: a kept one or a new one. */
+static CURL *lane_easy(lane *l)
+{
+    return l->nidle > 0 ? l->idle[--l->nidle] : easy_new(l->e, true);
 }
 
 static void *lane_main(void *arg)
@@ -340,6 +483,7 @@ static void *lane_main(void *arg)
     lane *l = arg;
     for (;;) {
         pthread_mutex_lock(&l->lock);
+        l->polling = false; /* (a submission between the poll and here wakes it once more: harmless) */
         cos_http *list = l->pending;
         l->pending = NULL;
         bool stop = l->stop;
@@ -347,10 +491,13 @@ static void *lane_main(void *arg)
         while (list) {
             cos_http *h = list;
             list = h->next;
-            if (setup_easy(l->e, h) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
+            CURL *c = lane_easy(l);
+            if (!c || setup_easy(l->e, h, c) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
                 h->curl_rc = CURLE_OUT_OF_MEMORY;
-                if (h->easy) curl_easy_cleanup(h->easy);
-                h->easy = NULL;
+                if (c) {
+                    easy_done(l->e, c, h, true); /* what setup_easy made */
+                    curl_easy_cleanup(c);
+                }
                 h->done(h, h->done_ud);
                 continue;
             }
@@ -363,7 +510,14 @@ static void *lane_main(void *arg)
         int left;
         while ((m = curl_multi_info_read(l->multi, &left)))
             if (m->msg == CURLMSG_DONE) finish(l, m->easy_handle, m->data.result);
-        curl_multi_poll(l->multi, NULL, 0, 1000, NULL);
+        /* Submissions made while this thread works are picked up at the top
+           of the loop without a wakeup (a syscall on each side); only one
+           made while it waits, or is about to, needs one. */
+        pthread_mutex_lock(&l->lock);
+        bool more = l->pending || l->stop;
+        l->polling = !more;
+        pthread_mutex_unlock(&l->lock);
+        if (!more) curl_multi_poll(l->multi, NULL, 0, 1000, NULL);
     }
     return NULL;
 }
@@ -375,7 +529,7 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->opts = *o;
     e->nlanes = o->network_threads > 0 ? o->network_threads : 2;
     e->lanes = calloc((size_t)e->nlanes, sizeof *e->lanes);
-    pthread_mutex_init(&e->submit_lock, NULL);
+    pthread_mutex_init(&e->pool_lock, NULL);
     /* connect_to: "HOST:PORT" for every request, or a comma-separated list
        whose entries are that or curl's "HOST:PORT:TO_HOST:TO_PORT" (one
        host mapped somewhere, e.g. a backup domain to a test server) */
@@ -432,15 +586,18 @@ void engine_free(cos_engine *e)
             pthread_join(l->thread, NULL);
         }
         if (l->multi) curl_multi_cleanup(l->multi);
+        for (int j = 0; j < l->nidle; j++) curl_easy_cleanup(l->idle[j]);
         pthread_mutex_destroy(&l->lock);
     }
     free(e->lanes);
+    for (int i = 0; i < e->npool; i++) curl_easy_cleanup(e->pool[i]);
+    free(e->pool);
+    pthread_mutex_destroy(&e->pool_lock);
     curl_slist_free_all(e->connect_to);
     free(e->proxy);
     free(e->ca_file);
     free(e->ca_path);
     free(e->user_agent);
-    pthread_mutex_destroy(&e->submit_lock);
     free(e);
 }
 
@@ -451,21 +608,76 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     h->pos = 0;
     h->last_progress_ms = 0;
     h->started_s = cos_mono_sec();
-    pthread_mutex_lock(&e->submit_lock);
-    lane *l = &e->lanes[e->next_lane++ % (unsigned)e->nlanes];
-    pthread_mutex_unlock(&e->submit_lock);
+    lane *l = &e->lanes[atomic_fetch_add(&e->next_lane, 1) % (unsigned)e->nlanes];
     pthread_mutex_lock(&l->lock);
     h->next = l->pending;
     l->pending = h;
+    bool wake = l->polling;
     pthread_mutex_unlock(&l->lock);
-    curl_multi_wakeup(l->multi);
+    if (wake) curl_multi_wakeup(l->multi);
+    return 0;
+}
+
+/* The easy handle for a synchronous exchange: the most recently used idle
+ * one (its connection is the likeliest to be alive), or a new one. */
+static CURL *pool_get(cos_engine *e)
+{
+    CURL *c = NULL;
+    pthread_mutex_lock(&e->pool_lock);
+    if (e->npool > 0) c = e->pool[--e->npool];
+    pthread_mutex_unlock(&e->pool_lock);
+    return c ? c : easy_new(e, false);
+}
+
+/* Keep c (and its connection) for the next synchronous exchange; the pool
+ * holds at most max_connections handles, as many connections as the
+ * client may open. */
+static void pool_put(cos_engine *e, CURL *c)
+{
+    int cap = e->opts.max_connections > 0 ? e->opts.max_connections : 64;
+    pthread_mutex_lock(&e->pool_lock);
+    if (e->npool == e->pool_cap && e->pool_cap < cap) {
+        int n = e->pool_cap ? e->pool_cap * 2 : 8;
+        if (n > cap) n = cap;
+        CURL **p = realloc(e->pool, (size_t)n * sizeof *p);
+        if (p) {
+            e->pool = p;
+            e->pool_cap = n;
+        }
+    }
+    bool kept = e->npool < e->pool_cap;
+    if (kept) e->pool[e->npool++] = c;
+    pthread_mutex_unlock(&e->pool_lock);
+    if (!kept) curl_easy_cleanup(c);
+}
+
+int engine_perform(cos_engine *e, cos_http *h)
+{
+    h->pos = 0;
+    h->last_progress_ms = 0;
+    h->started_s = cos_mono_sec();
+    CURL *c = pool_get(e);
+    if (!c || setup_easy(e, h, c) != 0) {
+        if (c) {
+            easy_done(e, c, h, false);
+            curl_easy_cleanup(c);
+        }
+        h->curl_rc = CURLE_OUT_OF_MEMORY;
+        return 0;
+    }
+    CURLcode rc = curl_easy_perform(c);
+    h->curl_rc = rc;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
+    if (h->cancel && *h->cancel && rc != CURLE_OK) h->curl_rc = CURLE_ABORTED_BY_CALLBACK;
+    easy_done(e, c, h, false);
+    pool_put(e, c);
     return 0;
 }
 
 void http_reset_response(cos_http *h)
 {
     h->status = 0;
-    cos_kvlist_free(&h->resp_headers);
+    resp_headers_clear(h);
     cos_buf_free(&h->resp_body);
     h->curl_rc = CURLE_OK;
     h->errbuf[0] = '\0';
@@ -484,7 +696,7 @@ void http_clear(cos_http *h)
     free(h->method);
     free(h->url);
     cos_kvlist_free(&h->headers);
-    cos_kvlist_free(&h->resp_headers);
+    resp_headers_clear(h);
     cos_buf_free(&h->resp_body);
     for (size_t i = 0; i < h->form_count; i++) {
         free(h->form[i].name);

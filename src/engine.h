@@ -1,9 +1,11 @@
 /*
- * engine.h — the HTTP engine: one network thread per client drives libcurl's
- * multi interface; requests stream bodies from memory, file ranges or
- * callbacks and responses to memory, file descriptors or callbacks, with
- * CRC-64 computed on the fly. Plus the worker pool that runs completions so
- * user code never runs on the network thread.
+ * engine.h — the HTTP engine: network threads per client drive libcurl's
+ * multi interface for async operations and transfers' parts; a synchronous
+ * call runs its exchange on the calling thread with a pooled easy handle
+ * (and its kept connection). Requests stream bodies from memory, file
+ * ranges or callbacks and responses to memory, file descriptors or
+ * callbacks, with CRC-64 computed on the fly. Plus the worker pool that runs
+ * completions so user code never runs on a network thread.
  */
 #ifndef COS_ENGINE_H
 #define COS_ENGINE_H
@@ -59,7 +61,7 @@ struct cos_http {
 
     /* --- response (filled by the engine) --- */
     long status;
-    cos_kvlist resp_headers;
+    cos_kvlist resp_headers;  /* each value shares its name's allocation: http_headers_free, not cos_kvlist_free */
     cos_buf resp_body;      /* SINK_MEM */
     CURLcode curl_rc;
     char errbuf[CURL_ERROR_SIZE];
@@ -78,6 +80,8 @@ struct cos_http {
     CURL *easy;
     struct curl_slist *slist;
     curl_mime *mime;
+    bool easy_dirty;        /* the exchange set options setup_easy does not reset: reset the handle after it */
+    bool inline_body;       /* the body went out with the headers (CURLOPT_POSTFIELDS) */
     cos_http *next;
     void (*done)(cos_http *h, void *ud);
     void *done_ud;
@@ -89,6 +93,12 @@ struct cos_http {
 #define ENGINE_XML_CAP (64u << 20)
 #define ENGINE_ERR_CAP (4u << 20)
 #define ENGINE_STALL_S 30
+/* Bodies in memory up to this size are sent with the headers, in one write
+ * (curl's own limit for that). */
+#define ENGINE_INLINE_BODY (64u << 10)
+/* A body kept in memory is allocated whole from its Content-Length up to
+ * this size (beyond it, it grows as it comes: a length is only a claim). */
+#define ENGINE_PREALLOC_MAX (64u << 20)
 
 typedef struct cos_engine_opts {
     const char *connect_to;     /* "host:port" */
@@ -110,8 +120,16 @@ int engine_new(cos_engine **out, const cos_engine_opts *o);
 void engine_free(cos_engine *e);
 /* Queue a request; done(h, ud) runs on a network thread when it finishes: keep it short. */
 int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), void *ud);
+/* Run the exchange on the calling thread (a synchronous call: no thread hop)
+ * with a pooled easy handle and its kept connection; returns when it is over,
+ * with the response filled as a submitted one's would be. Body and progress
+ * callbacks run on the calling thread. */
+int engine_perform(cos_engine *e, cos_http *h);
 /* Reset the response part of h so it can be submitted again (a retry). */
 void http_reset_response(cos_http *h);
+/* Free response headers as the engine allocates them (name and value in one
+ * block) and their array: h->resp_headers, or a result's that took them. */
+void http_headers_free(cos_kv *items, size_t count);
 /* Free everything h owns (not h itself). */
 void http_clear(cos_http *h);
 

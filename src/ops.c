@@ -279,10 +279,6 @@ typedef struct op_call {
     int attempts, retries;
     bool skew_fixed;
     int64_t t0_ms;
-    /* sync */
-    pthread_mutex_t m;
-    pthread_cond_t cv;
-    bool http_done;
     int stalls;                /* attempts that ended in a stall (low-speed timeout) */
     bool switched;             /* AutoSwitchHost moved it to the backup domain */
     bool server_signed;        /* an Authorization from the callback: its host cannot change */
@@ -314,8 +310,6 @@ static void call_free(op_call *k)
     free(k->sink_path);
     free(k->sink_tmp);
     http_clear(&k->http);
-    pthread_mutex_destroy(&k->m);
-    pthread_cond_destroy(&k->cv);
     cos_result_free(k->res);
     cos_error_free(k->err);
     free(k);
@@ -477,8 +471,6 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     k->body_fd = -1;
     k->http.sink_fd = -1;
     k->repeatable = true;
-    pthread_mutex_init(&k->m, NULL);
-    pthread_cond_init(&k->cv, NULL);
     int rc = 0;
     const char *region = req->region ? req->region : c->cfg.region;
     const char *key = req->key;
@@ -912,6 +904,10 @@ typedef struct result_box {
  * path, without the scheme ("bucket-appid.cos.region.myqcloud.com/key"). */
 static char *object_location(op_call *k)
 {
+    if (k->op == COS_OP_PUT_OBJECT && !k->switched && k->query.count == 0) { /* the URL sent, without its scheme */
+        const char *s = strstr(k->http.url, "://");
+        if (s) return cos_strdup(s + 3);
+    }
     char *url = NULL, *path = NULL;
     if (cos_url_build(&k->c->ep, k->bucket, k->region, k->key, NULL, 0, &url, &path) != 0) return NULL;
     free(path);
@@ -1288,16 +1284,6 @@ static void report_metrics(op_call *k)
 
 /* ------------------------------------------------------------------ synchronous driver */
 
-static void sync_http_done(cos_http *h, void *ud)
-{
-    (void)h;
-    op_call *k = ud;
-    pthread_mutex_lock(&k->m);
-    k->http_done = true;
-    pthread_cond_signal(&k->cv);
-    pthread_mutex_unlock(&k->m);
-}
-
 static int run_sync(op_call *k, cos_result **out, cos_error **err)
 {
     k->t0_ms = cos_mono_ms();
@@ -1307,11 +1293,7 @@ static int run_sync(op_call *k, cos_result **out, cos_error **err)
             set_error(k, e);
             break;
         }
-        k->http_done = false;
-        engine_submit(k->c->engine, &k->http, sync_http_done, k);
-        pthread_mutex_lock(&k->m);
-        while (!k->http_done) pthread_cond_wait(&k->cv, &k->m);
-        pthread_mutex_unlock(&k->m);
+        engine_perform(k->c->engine, &k->http); /* on this thread: no hop to a network thread and back */
         if (call_finish(k) == STEP_DONE) break;
         cos_sleep_ms(k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries));
         call_rewind(k);
@@ -1437,6 +1419,8 @@ static void async_complete(op_call *k)
     pthread_mutex_unlock(&c->lock);
 }
 
+static void async_complete_job(void *arg) { async_complete(arg); }
+
 static void async_finish(void *arg)
 {
     op_call *k = arg;
@@ -1480,7 +1464,20 @@ int cos_call_async(cos_client *client, cos_op op, const cos_request *req, cos_do
     k->ud = user_data;
     k->t0_ms = cos_mono_ms();
     atomic_fetch_add(&client->inflight, 1);
-    workers_post(client->workers, async_start, k); /* credentials may block: not on the caller */
+    const cos_config *cfg = &client->cfg;
+    if (cfg->get_authorization || cfg->get_sts || cfg->before_send) {
+        workers_post(client->workers, async_start, k); /* user code that may block: not on the caller */
+        return 0;
+    }
+    /* A permanent key signs without calling anyone: sign here and hand the
+       request straight to a network thread, a thread hop saved */
+    cos_error *e = NULL;
+    if (call_sign(k, &e) != 0) {
+        set_error(k, e);
+        workers_post(client->workers, async_complete_job, k); /* done runs on a worker, never here */
+        return 0;
+    }
+    engine_submit(client->engine, &k->http, async_http_done, k);
     return 0;
 }
 
@@ -1500,11 +1497,7 @@ void cos_result_free(cos_result *res)
     if (!res) return;
     free(((result_box *)res)->location);
     if (res->output.any && res->internal_schema) cos_xml_free(res->internal_schema, res->output.any);
-    for (size_t i = 0; i < res->header_count; i++) {
-        free((char *)res->headers[i].name);
-        free((char *)res->headers[i].value);
-    }
-    free(res->headers);
+    http_headers_free(res->headers, res->header_count); /* the engine's response headers (engine.h) */
     free(res->body);
     free((result_box *)res);
 }

@@ -17,7 +17,7 @@
 int cos_buf_reserve(cos_buf *b, size_t extra)
 {
     if (b->len + extra + 1 <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 64;
+    size_t cap = b->cap ? b->cap : 256; /* URLs, signatures, small XML: mostly one allocation, no regrowing */
     while (cap < b->len + extra + 1) {
         if (cap > SIZE_MAX / 2) return COS_ERR_NOMEM;
         cap *= 2;

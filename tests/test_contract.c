@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "testlib.h"
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -446,6 +447,159 @@ static void test_request_progress(void)
     free(p);
 }
 
+/* ---------------------------------------------------------------- where a request's own callbacks run */
+
+/* A body read from a callback and a sink written to one, each noting the
+ * thread it ran on. */
+typedef struct thread_seen {
+    pthread_t caller;
+    int reads, writes, reads_elsewhere, writes_elsewhere;
+    size_t pos, got;
+    const char *data;
+    size_t size;
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    bool done;
+    int rc;
+} thread_seen;
+
+static int64_t seen_read(void *ud, void *buf, size_t len)
+{
+    thread_seen *t = ud;
+    t->reads++;
+    if (!pthread_equal(pthread_self(), t->caller)) t->reads_elsewhere++;
+    size_t n = t->size - t->pos < len ? t->size - t->pos : len;
+    memcpy(buf, t->data + t->pos, n);
+    t->pos += n;
+    return (int64_t)n;
+}
+
+static int seen_seek(void *ud, uint64_t off)
+{
+    ((thread_seen *)ud)->pos = (size_t)off;
+    return 0;
+}
+
+static int seen_write(void *ud, const void *buf, size_t len)
+{
+    thread_seen *t = ud;
+    t->writes++;
+    if (!pthread_equal(pthread_self(), t->caller)) t->writes_elsewhere++;
+    if (t->got + len > t->size || memcmp(t->data + t->got, buf, len) != 0) return -1;
+    t->got += len;
+    return 0;
+}
+
+static void seen_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    thread_seen *t = ud;
+    cos_result_free(res);
+    cos_error_free(err);
+    pthread_mutex_lock(&t->m);
+    t->rc = rc;
+    t->done = true;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->m);
+}
+
+/* docs/ownership.md: a synchronous call moves its bytes on the calling
+ * thread (its body and sink callbacks run there: no hop to a network thread
+ * and back), an async one on a network thread (never the caller's). */
+static void test_sync_exchange_on_calling_thread(void)
+{
+    static char data[100000];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (char)(i * 7 + 3);
+    for (int async = 0; async < 2; async++) {
+        thread_seen t = { .caller = pthread_self(), .data = data, .size = sizeof data };
+        pthread_mutex_init(&t.m, NULL);
+        pthread_cond_init(&t.cv, NULL);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "threads.bin";
+        r.body.read = seen_read;
+        r.body.seek = seen_seek;
+        r.body.read_user_data = &t;
+        r.body.length = (int64_t)sizeof data;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        if (async) {
+            CHECK_INT(cos_put_object_async(g_c, &r, seen_done, &t), 0);
+            pthread_mutex_lock(&t.m);
+            while (!t.done) pthread_cond_wait(&t.cv, &t.m);
+            pthread_mutex_unlock(&t.m);
+            CHECK_INT(t.rc, 0);
+        } else {
+            CHECK_OK(cos_put_object(g_c, &r, &res, &err), err);
+            cos_result_free(res);
+        }
+        CHECK(t.reads > 0);
+        CHECK_INT(t.reads_elsewhere, async ? t.reads : 0);
+        cos_request g = COS_REQUEST_INIT;
+        g.bucket = BUCKET;
+        g.key = "threads.bin";
+        g.sink.write = seen_write;
+        g.sink.write_user_data = &t;
+        t.done = false;
+        if (async) {
+            CHECK_INT(cos_get_object_async(g_c, &g, seen_done, &t), 0);
+            pthread_mutex_lock(&t.m);
+            while (!t.done) pthread_cond_wait(&t.cv, &t.m);
+            pthread_mutex_unlock(&t.m);
+            CHECK_INT(t.rc, 0);
+        } else {
+            CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+            cos_result_free(res);
+        }
+        CHECK_INT(t.got, sizeof data);
+        CHECK(t.writes > 0);
+        CHECK_INT(t.writes_elsewhere, async ? t.writes : 0);
+        pthread_mutex_destroy(&t.m);
+        pthread_cond_destroy(&t.cv);
+    }
+}
+
+/* Bodies in memory up to 64 KiB go out with the headers in one write, larger
+ * ones through the read callback: both arrive whole, CRC-checked, and a
+ * handle that sent one serves the other (and a GET, a HEAD, a DELETE) next. */
+static void test_memory_bodies_around_inline_limit(void)
+{
+    static char data[(64 << 10) + 1];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (char)(i * 13 + 1);
+    size_t sizes[] = { 0, 1, (64 << 10) - 1, 64 << 10, (64 << 10) + 1, 4096 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "inline.bin";
+        r.body.data = data;
+        r.body.size = sizes[i];
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_put_object(g_c, &r, &res, &err), err);
+        CHECK(res && res->has_crc64 && res->crc64 == cos_crc64(0, data, sizes[i]));
+        cos_result_free(res);
+        res = NULL;
+        cos_request g = COS_REQUEST_INIT;
+        g.bucket = BUCKET;
+        g.key = "inline.bin";
+        CHECK_OK(cos_get_object(g_c, &g, &res, &err), err);
+        CHECK(res && res->body_size == sizes[i] && (sizes[i] == 0 || memcmp(res->body, data, sizes[i]) == 0));
+        cos_result_free(res);
+        res = NULL;
+        CHECK_OK(cos_head_object(g_c, &g, &res, &err), err);
+        CHECK(res && res->content_length == sizes[i]);
+        cos_result_free(res);
+        res = NULL;
+    }
+    cos_request d = COS_REQUEST_INIT;
+    d.bucket = BUCKET;
+    d.key = "inline.bin";
+    cos_error *err = NULL;
+    CHECK_OK(cos_delete_object(g_c, &d, NULL, &err), err);
+    cos_result *res = NULL;
+    CHECK_INT(cos_head_object(g_c, &d, &res, &err), COS_ERR_SERVER);
+    cos_error_free(err);
+}
+
 /* ---------------------------------------------------------------- ABI: versions */
 
 static void check_version_refused(int rc, cos_error *err, const char *type)
@@ -616,6 +770,8 @@ int main(void)
     RUN(test_async_refusal_has_detail);
     RUN(test_error_out_parameter_contract);
     RUN(test_request_progress);
+    RUN(test_sync_exchange_on_calling_thread);
+    RUN(test_memory_bodies_around_inline_limit);
     RUN(test_wrong_versions_refused);
     RUN(test_upload_id_cache_limit);
     cos_client_free(g_c);

@@ -360,8 +360,68 @@ static void test_migration(void)
     free(dir);
 }
 
+/* Many large bodies written side by side, in pieces of odd sizes, one of them
+ * stalled while the others run ahead, more of them than the hashing thread
+ * has lanes: each one's MD5 and CRC-64 are those of its own bytes, and its
+ * file holds them (data_write / data_finish, store.c's hashing service). */
+static void hash_many(int W)
+{
+    char *dir = NULL;
+    store *s = open_store("store-hash", &dir);
+    if (!s) return;
+    data_writer w[MD5_LANES + 5];
+    unsigned char *body[MD5_LANES + 5];
+    size_t len[MD5_LANES + 5], off[MD5_LANES + 5];
+    for (int i = 0; i < W; i++) {
+        len[i] = (size_t)(70 * 1024) + (size_t)i * 333 * 1024 + (size_t)i * 7; /* 70 KiB to ~4 MiB */
+        body[i] = malloc(len[i]);
+        test_lcg_fill(body[i], len[i], (uint32_t)(i + 5));
+        off[i] = 0;
+        CHECK(data_begin(s, &w[i]) == 0);
+    }
+    uint32_t r = 12345;
+    for (int active = W; active;) {
+        active = 0;
+        for (int i = 0; i < W; i++) {
+            if (off[i] == len[i]) continue;
+            active++;
+            if (i == 0 && W > 1 && off[0] > 100 * 1024 && off[1] < len[1]) continue; /* body 0 stalls until body 1 is written */
+            r = r * 1103515245u + 12345u;
+            size_t piece = 1 + (r >> 8) % (300 * 1024);
+            if (piece > len[i] - off[i]) piece = len[i] - off[i];
+            CHECK(data_write(&w[i], body[i] + off[i], piece) == 0);
+            off[i] += piece;
+        }
+    }
+    for (int i = W - 1; i >= 0; i--) {
+        unsigned char md5[16], want[16];
+        CHECK(data_finish(s, &w[i], md5) == 0);
+        cos_md5_digest(body[i], len[i], want);
+        CHECK(memcmp(md5, want, 16) == 0);
+        CHECK(w[i].crc64 == cos_crc64(0, body[i], len[i]));
+        char *path = data_path(s, w[i].data_id);
+        unsigned char *got = malloc(len[i] + 1);
+        FILE *f = fopen(path, "rb");
+        size_t got_len = f ? fread(got, 1, len[i] + 1, f) : 0;
+        if (f) fclose(f);
+        CHECK(got_len == len[i] && memcmp(got, body[i], len[i]) == 0);
+        free(got);
+        free(path);
+        free(body[i]);
+    }
+    close_store(s, dir);
+}
+
+static void test_parallel_hashing(void)
+{
+    hash_many(1);
+    hash_many(3);             /* fewer bodies than lanes: a stalled one holds the others back, until they run far ahead */
+    hash_many(MD5_LANES + 5); /* more than lanes: they take turns */
+}
+
 int main(void)
 {
+    RUN(test_parallel_hashing);
     RUN(test_listing_plan);
     RUN(test_bytewise_order);
     RUN(test_listing_cost);

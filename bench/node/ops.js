@@ -1,6 +1,7 @@
-// ops.js small|list ENDPOINT COUNT [INFLIGHT] — the request-rate workloads with
-// the official Node.js SDK, mirroring bench_ops.c; prints the same columns:
-// small: "put_ops_s get_ops_s cpu_s rss_mib"; list: "list_s keys cpu_s rss_mib".
+// ops.js small|seq|list ENDPOINT COUNT [INFLIGHT] — the request-rate workloads
+// with the official Node.js SDK, mirroring bench_ops.c; prints the same lines:
+// small and seq: "metric value" lines (op/s, CPU microseconds and context
+// switches per request, seq: p50/p99 latency); list: "list_s keys cpu_s rss_mib".
 'use strict';
 const dns = require('dns');
 const orig = dns.lookup;
@@ -20,16 +21,35 @@ async function pool(n, lim, fn) { // n calls of fn(i), lim at a time
 }
 const cpu = () => { const u = process.cpuUsage(); return ((u.user + u.system) / 1e6).toFixed(2); };
 const rss = () => Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576);
+// One phase of count requests, limit at a time, reported as name (measure.h's lines).
+async function phase(name, lim, fn, lat) {
+  const u0 = process.resourceUsage(), t = process.hrtime.bigint();
+  const times = [];
+  await pool(count, lim, async i => {
+    const t1 = process.hrtime.bigint();
+    await fn(i);
+    if (lat) times.push(Number(process.hrtime.bigint() - t1) / 1e3);
+  });
+  const secs = Number(process.hrtime.bigint() - t) / 1e9, u1 = process.resourceUsage();
+  const cpuUs = u1.userCPUTime + u1.systemCPUTime - u0.userCPUTime - u0.systemCPUTime;
+  const sw = u1.voluntaryContextSwitches + u1.involuntaryContextSwitches - u0.voluntaryContextSwitches - u0.involuntaryContextSwitches;
+  console.log(`${name}_ops_s ${(count / secs).toFixed(1)}`);
+  console.log(`${name}_cpu_us ${(cpuUs / count).toFixed(1)}`);
+  console.log(`${name}_ctxsw ${(sw / count).toFixed(2)}`);
+  if (lat) {
+    times.sort((a, b) => a - b);
+    const pct = p => times[Math.min(times.length - 1, Math.round(p / 100 * (times.length - 1)))];
+    console.log(`${name}_p50_us ${pct(50).toFixed(1)}`);
+    console.log(`${name}_p99_us ${pct(99).toFixed(1)}`);
+  }
+}
 (async () => {
-  if (mode === 'small') {
+  if (mode === 'small' || mode === 'seq') {
     const body = Buffer.alloc(4096, 'x');
-    let t = Date.now();
-    await pool(count, limit, i => cos.putObject({ ...B, Key: key('nsmall/', i), Body: body }));
-    const put = count / ((Date.now() - t) / 1000);
-    t = Date.now();
-    await pool(count, limit, i => cos.getObject({ ...B, Key: key('nsmall/', i) }));
-    const get = count / ((Date.now() - t) / 1000);
-    console.log(put.toFixed(0), get.toFixed(0), cpu(), rss());
+    const seq = mode === 'seq', lim = seq ? 1 : limit, pre = seq ? 'nseq/' : 'nsmall/', n = seq ? 'seq_' : '';
+    await phase(n + 'put', lim, i => cos.putObject({ ...B, Key: key(pre, i), Body: body }), seq);
+    await phase(n + 'get', lim, i => cos.getObject({ ...B, Key: key(pre, i) }), seq);
+    console.log(`cpu_s ${cpu()}\nrss_mib ${rss()}`);
   } else {
     await pool(count, 16, i => cos.putObject({ ...B, Key: key('nlist/', i), Body: '' }));
     const t = Date.now();

@@ -217,8 +217,10 @@ typedef struct cos_config {
     int max_retries;              /**< retries of repeatable requests on network errors and 5xx; 0 = 3, -1 = none */
     int max_connections;          /**< simultaneous connections; 0 = 64 */
     int worker_threads;           /**< threads that run async completions; 0 = 2 */
-    int network_threads;          /**< threads that move bytes (a libcurl multi each; requests go to them in
-                                       turn, so parallel parts use more than one core); 0 = 2 */
+    int network_threads;          /**< threads that move the bytes of async calls and transfers' parts (a
+                                       libcurl multi each; requests go to them in turn, so parallel parts
+                                       use more than one core); 0 = 2. A synchronous call moves its bytes
+                                       on the calling thread */
     const char *proxy;            /**< proxy URL, or NULL */
     bool tls_insecure;            /**< do NOT verify the server's certificate and name (curl -k);
                                        off = verified against ca_file / ca_path / the system's CAs */

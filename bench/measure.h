@@ -1,0 +1,100 @@
+/* measure.h — what every benchmark program measures the same way, whatever
+ * SDK it drives (no SDK header here: cos-c-sdk-v5's names clash with ours):
+ * a monotonic clock, the process's CPU time, context switches and peak RSS
+ * (getrusage: all threads), latency percentiles, and a tree of files. */
+#ifndef COS_BENCH_MEASURE_H
+#define COS_BENCH_MEASURE_H
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static inline double bench_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The process so far: CPU seconds (user + system), context switches
+ * (voluntary + involuntary), peak RSS in MiB. */
+typedef struct bench_usage_t {
+    double cpu_s;
+    long ctxsw;
+    long rss_mib;
+} bench_usage_t;
+
+static inline bench_usage_t bench_usage_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    bench_usage_t u = { (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                            (double)ru.ru_stime.tv_usec / 1e6,
+                        ru.ru_nvcsw + ru.ru_nivcsw, ru.ru_maxrss / 1024 };
+    return u;
+}
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The p-th percentile (0..100) of n samples (sorted in place). */
+static inline double bench_percentile(double *v, int n, double p)
+{
+    if (n <= 0) return 0;
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+    int i = (int)(p / 100.0 * (n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+/* One phase of a workload: requests, seconds, and the process's CPU and
+ * context switches over it, printed as "name_metric value" lines. */
+static inline void bench_report(const char *name, int requests, double secs, bench_usage_t before, bench_usage_t after)
+{
+    printf("%s_ops_s %.1f\n", name, requests / secs);
+    printf("%s_cpu_us %.1f\n", name, (after.cpu_s - before.cpu_s) * 1e6 / requests);
+    printf("%s_ctxsw %.2f\n", name, (double)(after.ctxsw - before.ctxsw) / requests);
+}
+
+/* Every regular file under dir (paths relative to it), appended to *list. */
+typedef struct bench_files {
+    char **rel;
+    size_t count, cap;
+    unsigned long long bytes;
+} bench_files;
+
+static inline int bench_files_scan(bench_files *f, const char *root, const char *sub)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s%s%s", root, *sub ? "/" : "", sub);
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char rel[4096], full[8192];
+        snprintf(rel, sizeof rel, "%s%s%s", sub, *sub ? "/" : "", e->d_name);
+        snprintf(full, sizeof full, "%s/%s", root, rel);
+        struct stat st;
+        if (stat(full, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (bench_files_scan(f, root, rel) != 0) return -1;
+        } else if (S_ISREG(st.st_mode)) {
+            if (f->count == f->cap) {
+                f->cap = f->cap ? f->cap * 2 : 1024;
+                f->rel = realloc(f->rel, f->cap * sizeof *f->rel);
+                if (!f->rel) return -1;
+            }
+            f->rel[f->count++] = strdup(rel);
+            f->bytes += (unsigned long long)st.st_size;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+#endif

@@ -1,0 +1,270 @@
+/* md5lanes.c — RFC 1321 MD5, one stream on this thread or up to 8 side by
+ * side in AVX2 lanes (see md5lanes.h for why). Both paths expand the same
+ * list of 64 steps; tests/test_md5lanes.c checks them against OpenSSL. */
+#include "md5lanes.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define MD5_HAVE_AVX2 1
+#include <immintrin.h>
+#endif
+
+static const uint32_t K[64] = {
+    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
+};
+
+/* S(round function, the four working variables in this step's order, message word, step, shift) */
+#define MD5_STEPS(S) \
+    S(F1, a,b,c,d, 0, 0, 7) S(F1, d,a,b,c, 1, 1, 12) S(F1, c,d,a,b, 2, 2, 17) S(F1, b,c,d,a, 3, 3, 22) \
+    S(F1, a,b,c,d, 4, 4, 7) S(F1, d,a,b,c, 5, 5, 12) S(F1, c,d,a,b, 6, 6, 17) S(F1, b,c,d,a, 7, 7, 22) \
+    S(F1, a,b,c,d, 8, 8, 7) S(F1, d,a,b,c, 9, 9, 12) S(F1, c,d,a,b, 10, 10, 17) S(F1, b,c,d,a, 11, 11, 22) \
+    S(F1, a,b,c,d, 12, 12, 7) S(F1, d,a,b,c, 13, 13, 12) S(F1, c,d,a,b, 14, 14, 17) S(F1, b,c,d,a, 15, 15, 22) \
+    S(F2, a,b,c,d, 1, 16, 5) S(F2, d,a,b,c, 6, 17, 9) S(F2, c,d,a,b, 11, 18, 14) S(F2, b,c,d,a, 0, 19, 20) \
+    S(F2, a,b,c,d, 5, 20, 5) S(F2, d,a,b,c, 10, 21, 9) S(F2, c,d,a,b, 15, 22, 14) S(F2, b,c,d,a, 4, 23, 20) \
+    S(F2, a,b,c,d, 9, 24, 5) S(F2, d,a,b,c, 14, 25, 9) S(F2, c,d,a,b, 3, 26, 14) S(F2, b,c,d,a, 8, 27, 20) \
+    S(F2, a,b,c,d, 13, 28, 5) S(F2, d,a,b,c, 2, 29, 9) S(F2, c,d,a,b, 7, 30, 14) S(F2, b,c,d,a, 12, 31, 20) \
+    S(F3, a,b,c,d, 5, 32, 4) S(F3, d,a,b,c, 8, 33, 11) S(F3, c,d,a,b, 11, 34, 16) S(F3, b,c,d,a, 14, 35, 23) \
+    S(F3, a,b,c,d, 1, 36, 4) S(F3, d,a,b,c, 4, 37, 11) S(F3, c,d,a,b, 7, 38, 16) S(F3, b,c,d,a, 10, 39, 23) \
+    S(F3, a,b,c,d, 13, 40, 4) S(F3, d,a,b,c, 0, 41, 11) S(F3, c,d,a,b, 3, 42, 16) S(F3, b,c,d,a, 6, 43, 23) \
+    S(F3, a,b,c,d, 9, 44, 4) S(F3, d,a,b,c, 12, 45, 11) S(F3, c,d,a,b, 15, 46, 16) S(F3, b,c,d,a, 2, 47, 23) \
+    S(F4, a,b,c,d, 0, 48, 6) S(F4, d,a,b,c, 7, 49, 10) S(F4, c,d,a,b, 14, 50, 15) S(F4, b,c,d,a, 5, 51, 21) \
+    S(F4, a,b,c,d, 12, 52, 6) S(F4, d,a,b,c, 3, 53, 10) S(F4, c,d,a,b, 10, 54, 15) S(F4, b,c,d,a, 1, 55, 21) \
+    S(F4, a,b,c,d, 8, 56, 6) S(F4, d,a,b,c, 15, 57, 10) S(F4, c,d,a,b, 6, 58, 15) S(F4, b,c,d,a, 13, 59, 21) \
+    S(F4, a,b,c,d, 4, 60, 6) S(F4, d,a,b,c, 11, 61, 10) S(F4, c,d,a,b, 2, 62, 15) S(F4, b,c,d,a, 9, 63, 21)
+
+/* ---------------------------------------------------------------- one stream */
+
+#define F1(b, c, d) ((d) ^ ((b) & ((c) ^ (d))))
+#define F2(b, c, d) ((c) ^ ((d) & ((b) ^ (c))))
+#define F3(b, c, d) ((b) ^ (c) ^ (d))
+#define F4(b, c, d) ((c) ^ ((b) | ~(d)))
+#define SCALAR_STEP(f, a, b, c, d, g, i, s) \
+    a += f(b, c, d) + m[g] + K[i];          \
+    a = ((a << s) | (a >> (32 - s))) + b;
+
+static void blocks_scalar(uint32_t h[4], const unsigned char *p, size_t n)
+{
+    for (; n--; p += MD5_BLOCK) {
+        uint32_t m[16];
+        for (int i = 0; i < 16; i++) /* little-endian words on any host */
+            m[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
+                   (uint32_t)p[4 * i + 3] << 24;
+        uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
+        MD5_STEPS(SCALAR_STEP)
+        h[0] += a, h[1] += b, h[2] += c, h[3] += d;
+    }
+}
+
+void md5_stream_init(md5_stream *m)
+{
+    memset(m, 0, sizeof *m);
+    m->h[0] = 0x67452301, m->h[1] = 0xefcdab89, m->h[2] = 0x98badcfe, m->h[3] = 0x10325476;
+}
+
+void md5_stream_update(md5_stream *m, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    m->len += len;
+    if (m->tail_len) {
+        size_t take = MD5_BLOCK - m->tail_len < len ? MD5_BLOCK - m->tail_len : len;
+        memcpy(m->tail + m->tail_len, p, take);
+        m->tail_len += take, p += take, len -= take;
+        if (m->tail_len < MD5_BLOCK) return;
+        blocks_scalar(m->h, m->tail, 1);
+        m->tail_len = 0;
+    }
+    blocks_scalar(m->h, p, len / MD5_BLOCK);
+    p += len - len % MD5_BLOCK;
+    memcpy(m->tail, p, len % MD5_BLOCK);
+    m->tail_len = len % MD5_BLOCK;
+}
+
+void md5_stream_final(md5_stream *m, unsigned char out[16])
+{
+    uint64_t bits = m->len * 8;
+    unsigned char pad[2 * MD5_BLOCK] = { 0x80 };
+    size_t padlen = (m->tail_len < 56 ? 56 : 120) - m->tail_len;
+    for (int i = 0; i < 8; i++) pad[padlen + (size_t)i] = (unsigned char)(bits >> (8 * i));
+    uint64_t len = m->len;
+    md5_stream_update(m, pad, padlen + 8);
+    m->len = len;
+    for (int i = 0; i < 16; i++) out[i] = (unsigned char)(m->h[i / 4] >> (8 * (i % 4)));
+}
+
+/* ---------------------------------------------------------------- 8 lanes */
+
+#ifdef MD5_HAVE_AVX2
+#define V_ROTL(x, s) _mm256_or_si256(_mm256_slli_epi32(x, s), _mm256_srli_epi32(x, 32 - (s)))
+#define V_F1(b, c, d) _mm256_xor_si256(d, _mm256_and_si256(b, _mm256_xor_si256(c, d)))
+#define V_F2(b, c, d) _mm256_xor_si256(c, _mm256_and_si256(d, _mm256_xor_si256(b, c)))
+#define V_F3(b, c, d) _mm256_xor_si256(_mm256_xor_si256(b, c), d)
+#define V_F4(b, c, d) _mm256_xor_si256(c, _mm256_or_si256(b, _mm256_xor_si256(d, ones)))
+#define VECTOR_STEP(f, a, b, c, d, g, i, s)                                                                \
+    a = _mm256_add_epi32(_mm256_add_epi32(a, V_##f(b, c, d)),                                            \
+                         _mm256_add_epi32(w[g], _mm256_set1_epi32((int)K[i])));                          \
+    a = _mm256_add_epi32(V_ROTL(a, s), b);
+
+/* rows r[0..7] (8 words of lanes 0..7) -> columns (word j of every lane) */
+__attribute__((target("avx2"))) static inline void transpose8(__m256i r[8], __m256i *out)
+{
+    __m256i t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int i = 0; i < 4; i++) {
+        out[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
+        out[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
+    }
+}
+
+__attribute__((target("avx2"))) static void blocks_avx2(md5_stream *const *s, const unsigned char *const *data,
+                                                         const size_t *nblocks, int n)
+{
+    static const unsigned char idle[MD5_BLOCK];
+    uint32_t hv[4][8] = { { 0 } };
+    size_t most = 0;
+    for (int l = 0; l < n; l++) {
+        for (int j = 0; j < 4; j++) hv[j][l] = s[l]->h[j];
+        if (nblocks[l] > most) most = nblocks[l];
+    }
+    __m256i h0 = _mm256_loadu_si256((const __m256i *)hv[0]), h1 = _mm256_loadu_si256((const __m256i *)hv[1]);
+    __m256i h2 = _mm256_loadu_si256((const __m256i *)hv[2]), h3 = _mm256_loadu_si256((const __m256i *)hv[3]);
+    const __m256i ones = _mm256_set1_epi32(-1);
+    for (size_t k = 0; k < most; k++) {
+        __m256i r[8], w[16];
+        int32_t live[8];
+        for (int l = 0; l < 8; l++) {
+            bool on = l < n && k < nblocks[l];
+            const unsigned char *p = on ? data[l] + k * MD5_BLOCK : idle;
+            live[l] = on ? -1 : 0;
+            r[l] = _mm256_loadu_si256((const __m256i *)p);
+        }
+        transpose8(r, w);
+        for (int l = 0; l < 8; l++) {
+            const unsigned char *p = live[l] ? data[l] + k * MD5_BLOCK : idle;
+            r[l] = _mm256_loadu_si256((const __m256i *)(p + 32));
+        }
+        transpose8(r, w + 8);
+        __m256i a = h0, b = h1, c = h2, d = h3;
+        MD5_STEPS(VECTOR_STEP)
+        /* a lane without a block this round keeps its chaining value */
+        __m256i mask = _mm256_loadu_si256((const __m256i *)live);
+        h0 = _mm256_add_epi32(h0, _mm256_and_si256(a, mask));
+        h1 = _mm256_add_epi32(h1, _mm256_and_si256(b, mask));
+        h2 = _mm256_add_epi32(h2, _mm256_and_si256(c, mask));
+        h3 = _mm256_add_epi32(h3, _mm256_and_si256(d, mask));
+    }
+    _mm256_storeu_si256((__m256i *)hv[0], h0), _mm256_storeu_si256((__m256i *)hv[1], h1);
+    _mm256_storeu_si256((__m256i *)hv[2], h2), _mm256_storeu_si256((__m256i *)hv[3], h3);
+    for (int l = 0; l < n; l++)
+        for (int j = 0; j < 4; j++) s[l]->h[j] = hv[j][l];
+}
+
+/* ---------------------------------------------------------------- 4 lanes (SSE2) */
+
+/* Some x86-64 cores execute a 256-bit operation as two 128-bit halves: there
+ * 4 streams cost as much in 128-bit lanes as in half-empty 256-bit ones. */
+#define X_ROTL(x, s) _mm_or_si128(_mm_slli_epi32(x, s), _mm_srli_epi32(x, 32 - (s)))
+#define X_F1(b, c, d) _mm_xor_si128(d, _mm_and_si128(b, _mm_xor_si128(c, d)))
+#define X_F2(b, c, d) _mm_xor_si128(c, _mm_and_si128(d, _mm_xor_si128(b, c)))
+#define X_F3(b, c, d) _mm_xor_si128(_mm_xor_si128(b, c), d)
+#define X_F4(b, c, d) _mm_xor_si128(c, _mm_or_si128(b, _mm_xor_si128(d, ones)))
+#define SSE_STEP(f, a, b, c, d, g, i, s)                                                                   \
+    a = _mm_add_epi32(_mm_add_epi32(a, X_##f(b, c, d)), _mm_add_epi32(w[g], _mm_set1_epi32((int)K[i])));  \
+    a = _mm_add_epi32(X_ROTL(a, s), b);
+
+static void blocks_sse(md5_stream *const *s, const unsigned char *const *data, const size_t *nblocks, int n)
+{
+    static const unsigned char idle[MD5_BLOCK];
+    uint32_t hv[4][4] = { { 0 } };
+    size_t most = 0;
+    for (int l = 0; l < n; l++) {
+        for (int j = 0; j < 4; j++) hv[j][l] = s[l]->h[j];
+        if (nblocks[l] > most) most = nblocks[l];
+    }
+    __m128i h0 = _mm_loadu_si128((const __m128i *)hv[0]), h1 = _mm_loadu_si128((const __m128i *)hv[1]);
+    __m128i h2 = _mm_loadu_si128((const __m128i *)hv[2]), h3 = _mm_loadu_si128((const __m128i *)hv[3]);
+    const __m128i ones = _mm_set1_epi32(-1);
+    for (size_t k = 0; k < most; k++) {
+        const unsigned char *p[4];
+        int32_t live[4];
+        for (int l = 0; l < 4; l++) {
+            bool on = l < n && k < nblocks[l];
+            p[l] = on ? data[l] + k * MD5_BLOCK : idle;
+            live[l] = on ? -1 : 0;
+        }
+        __m128i w[16];
+        for (int q = 0; q < 4; q++) { /* words 4q..4q+3 of the 4 lanes, transposed */
+            __m128i r0 = _mm_loadu_si128((const __m128i *)(p[0] + 16 * q));
+            __m128i r1 = _mm_loadu_si128((const __m128i *)(p[1] + 16 * q));
+            __m128i r2 = _mm_loadu_si128((const __m128i *)(p[2] + 16 * q));
+            __m128i r3 = _mm_loadu_si128((const __m128i *)(p[3] + 16 * q));
+            __m128i t0 = _mm_unpacklo_epi32(r0, r1), t1 = _mm_unpackhi_epi32(r0, r1);
+            __m128i t2 = _mm_unpacklo_epi32(r2, r3), t3 = _mm_unpackhi_epi32(r2, r3);
+            w[4 * q] = _mm_unpacklo_epi64(t0, t2);
+            w[4 * q + 1] = _mm_unpackhi_epi64(t0, t2);
+            w[4 * q + 2] = _mm_unpacklo_epi64(t1, t3);
+            w[4 * q + 3] = _mm_unpackhi_epi64(t1, t3);
+        }
+        __m128i a = h0, b = h1, c = h2, d = h3;
+        MD5_STEPS(SSE_STEP)
+        __m128i mask = _mm_loadu_si128((const __m128i *)live);
+        h0 = _mm_add_epi32(h0, _mm_and_si128(a, mask));
+        h1 = _mm_add_epi32(h1, _mm_and_si128(b, mask));
+        h2 = _mm_add_epi32(h2, _mm_and_si128(c, mask));
+        h3 = _mm_add_epi32(h3, _mm_and_si128(d, mask));
+    }
+    _mm_storeu_si128((__m128i *)hv[0], h0), _mm_storeu_si128((__m128i *)hv[1], h1);
+    _mm_storeu_si128((__m128i *)hv[2], h2), _mm_storeu_si128((__m128i *)hv[3], h3);
+    for (int l = 0; l < n; l++)
+        for (int j = 0; j < 4; j++) s[l]->h[j] = hv[j][l];
+}
+
+static bool have_avx2(void)
+{
+    static int known; /* 0 unknown, 1 no, 2 yes; a benign race: every thread computes the same */
+    if (!known) known = __builtin_cpu_supports("avx2") ? 2 : 1;
+    return known == 2;
+}
+#endif
+
+void md5_lanes_blocks(md5_stream *const *s, const unsigned char *const *data, const size_t *nblocks, int n)
+{
+    for (int l = 0; l < n; l++) s[l]->len += (uint64_t)nblocks[l] * MD5_BLOCK;
+#ifdef MD5_HAVE_AVX2
+    if (n > 1 && n <= 4) {
+        blocks_sse(s, data, nblocks, n);
+        return;
+    }
+    if (n > 1 && have_avx2()) {
+        blocks_avx2(s, data, nblocks, n);
+        return;
+    }
+#endif
+    for (int l = 0; l < n; l++) blocks_scalar(s[l]->h, data[l], nblocks[l]);
+}
+
+const char *md5_lanes_path(void)
+{
+#ifdef MD5_HAVE_AVX2
+    return have_avx2() ? "sse2 (2-4 streams), avx2 (5-8)" : "sse2";
+#else
+    return "scalar";
+#endif
+}
