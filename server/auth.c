@@ -10,6 +10,7 @@
 #include "signer.h"
 #include "url.h"
 #include "json.h"
+#include "s3sig.h"
 #include "cos/hash.h"
 
 #include <stdio.h>
@@ -134,14 +135,19 @@ static int check_key_time(req *r, const char *key_time, enum MHD_Result *ret)
 static const char *form_field(req *r, const char *name)
 {
     if (strcasecmp(name, "bucket") == 0) return r->bucket;
+    if (r->form_key && strcasecmp(name, "key") == 0) return r->form_key; /* S3: the key after ${filename} */
     for (size_t i = 0; i < r->form.count; i++)
         if (strcasecmp(r->form.items[i].name, name) == 0) return r->form.items[i].value;
     return NULL;
 }
 
 /* One condition of a POST policy; NULL if it holds, else why not. */
-static const char *check_condition(req *r, const cos_json *c, char *why, size_t wlen)
+static const char *check_condition(req *r, const cos_json *c, bool strict, char *why, size_t wlen)
 {
+    if (strict && c->type == COS_JSON_OBJECT && c->count != 1) { /* S3: {} or two fields is no condition */
+        snprintf(why, wlen, "Invalid Policy: a {field: value} condition names exactly one field");
+        return why;
+    }
     if (c->type == COS_JSON_OBJECT) { /* {"field": "value"}: exact match */
         for (size_t i = 0; i < c->count; i++) {
             const cos_json *m = &c->items[i];
@@ -161,6 +167,10 @@ static const char *check_condition(req *r, const cos_json *c, char *why, size_t 
     if (strcasecmp(op, "content-length-range") == 0) {
         if (c->items[1].type != COS_JSON_NUMBER || c->items[2].type != COS_JSON_NUMBER) {
             snprintf(why, wlen, "Invalid Policy: content-length-range needs two numbers");
+            return why;
+        }
+        if (strict && (c->items[1].num < 0 || c->items[2].num < c->items[1].num)) {
+            snprintf(why, wlen, "Invalid Policy: content-length-range needs 0 <= min <= max");
             return why;
         }
         double size = (double)r->w.size;
@@ -236,11 +246,132 @@ static int authenticate_policy_form(req *r, const char *policy_b64, enum MHD_Res
         fail = "Invalid Policy: it needs an ISO 8601 expiration and a conditions array";
     else if (exp_ms <= cos_now_ms())
         fail = "Invalid according to Policy: Policy expired.";
-    for (size_t i = 0; !fail && conds && i < conds->count; i++) fail = check_condition(r, &conds->items[i], why, sizeof why);
+    for (size_t i = 0; !fail && conds && i < conds->count; i++) fail = check_condition(r, &conds->items[i], false, why, sizeof why);
     cos_json_free(pol);
     if (!fail) return 0;
     if (!strcmp(fail, "EntityTooSmall") || !strcmp(fail, "EntityTooLarge"))
         *ret = send_error(r, fail, "The uploaded file is outside the policy's content-length-range.");
+    else if (!strncmp(fail, "Invalid Policy", 14))
+        *ret = send_error(r, "InvalidPolicyDocument", "%s", fail);
+    else
+        *ret = send_error(r, "AccessDenied", "%s", fail);
+    return -1;
+}
+
+/* S3's expiration: ISO 8601 in UTC, "YYYY-MM-DDTHH:MM:SS[.fff]Z" and nothing else. */
+static int64_t s3_policy_expiration(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 20 || s[10] != 'T' || s[n - 1] != 'Z') return -1;
+    return cos_iso8601_parse(s);
+}
+
+/* Form fields a policy need not name: the signature's own, the file, and
+ * what S3 documents as ignored (x-ignore-*). x-filename is the file part's
+ * name (main.c); it only matters through the key, which the policy checks. */
+static bool s3_form_field_exempt(const char *name)
+{
+    static const char *const EXEMPT[] = { "AWSAccessKeyId", "signature", "policy", "file", "x-amz-signature",
+                                          "x-filename" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(EXEMPT); i++)
+        if (strcasecmp(name, EXEMPT[i]) == 0) return true;
+    return cos_starts_with_ci(name, "x-ignore-");
+}
+
+/* Whether some condition of the policy names the form field. */
+static bool s3_policy_names(const cos_json *conds, const char *name)
+{
+    for (size_t i = 0; i < conds->count; i++) {
+        const cos_json *c = &conds->items[i];
+        if (c->type == COS_JSON_OBJECT && c->count == 1 && strcasecmp(c->items[0].key, name) == 0) return true;
+        if (c->type == COS_JSON_ARRAY && c->count == 3 && c->items[1].type == COS_JSON_STRING &&
+            c->items[1].str[0] == '$' && strcasecmp(c->items[1].str + 1, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A browser form signed the AWS way: V2 (AWSAccessKeyId, signature = base64
+ * HMAC-SHA1(secret, policy)) or V4 (x-amz-algorithm, x-amz-credential,
+ * x-amz-date, x-amz-signature = hex HMAC-SHA256(signing key, policy)). Then
+ * S3's policy rules: an expiration in UTC, a conditions array, every
+ * condition holding, and every field of the form named by a condition, so
+ * nothing the signer did not allow reaches what is stored. */
+static int authenticate_s3_form(req *r, const char *policy_b64, enum MHD_Result *ret)
+{
+    r->is_s3 = true;
+    const char *ak = cos_kvlist_get(&r->form, "AWSAccessKeyId"), *sig = cos_kvlist_get(&r->form, "signature");
+    const char *alg = cos_kvlist_get(&r->form, "x-amz-algorithm"), *cred = cos_kvlist_get(&r->form, "x-amz-credential");
+    const char *amz_date = cos_kvlist_get(&r->form, "x-amz-date"), *sig4 = cos_kvlist_get(&r->form, "x-amz-signature");
+    const char *token = cos_kvlist_get(&r->form, "x-amz-security-token");
+    bool v4 = !ak;
+    char day[9] = "", region[64] = "", service[16] = "", akbuf[128] = "";
+    if (v4) {
+        if (!alg || strcmp(alg, "AWS4-HMAC-SHA256") != 0 || !cred || !amz_date || !sig4 ||
+            sscanf(cred, "%127[^/]/%8[0-9]/%63[^/]/%15[^/]/aws4_request", akbuf, day, region, service) != 4 ||
+            strcmp(service, "s3") != 0 || strlen(day) != 8 || strncmp(amz_date, day, 8) != 0) {
+            *ret = send_error(r, "InvalidArgument", "The form's AWS signature is incomplete or malformed "
+                                                    "(x-amz-algorithm, x-amz-credential, x-amz-date, x-amz-signature).");
+            return -1;
+        }
+        ak = akbuf;
+    } else if (!sig || !*sig) {
+        *ret = send_error(r, "InvalidArgument", "The form has AWSAccessKeyId but no signature.");
+        return -1;
+    }
+    const char *secret = auth_resolve_key(r, ak, token, ret);
+    if (!secret) return -1;
+    bool match;
+    if (v4) {
+        unsigned char key[32], mac[32];
+        char want[65];
+        s3_signing_key(secret, day, region, "s3", key);
+        cos_hmac_sha256(key, 32, policy_b64, strlen(policy_b64), mac);
+        cos_hex_encode(mac, 32, want);
+        match = strcasecmp(want, sig4) == 0 && strlen(sig4) == 64;
+    } else {
+        char want[64];
+        s3_v2_signature(secret, policy_b64, strlen(policy_b64), want);
+        match = strcmp(want, sig) == 0;
+    }
+    if (!match) {
+        *ret = send_error(r, "SignatureDoesNotMatch", "The request signature we calculated does not match the "
+                                                      "signature you provided (over the form's policy field).");
+        return -1;
+    }
+    size_t blen = strlen(policy_b64);
+    unsigned char *json = malloc(blen + 1);
+    int64_t jlen = json ? cos_base64_decode(policy_b64, json) : -1;
+    cos_json *pol = NULL;
+    if (jlen >= 0) {
+        json[jlen] = '\0';
+        pol = cos_json_parse((const char *)json, (size_t)jlen, NULL);
+    }
+    free(json);
+    const char *exp = pol && pol->type == COS_JSON_OBJECT ? cos_json_get_str(pol, "expiration") : NULL;
+    const cos_json *conds = pol && pol->type == COS_JSON_OBJECT ? cos_json_get(pol, "conditions") : NULL;
+    int64_t exp_ms = s3_policy_expiration(exp);
+    char why[300];
+    const char *fail = NULL;
+    if (!pol) fail = "Invalid Policy: the policy field is not base64 JSON";
+    else if (!exp || exp_ms < 0) fail = "Invalid Policy: \"expiration\" must be an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SSZ)";
+    else if (!conds || conds->type != COS_JSON_ARRAY) fail = "Invalid Policy: \"conditions\" must be an array";
+    r->form_key = post_form_key(r);
+    for (size_t i = 0; !fail && i < conds->count; i++) fail = check_condition(r, &conds->items[i], true, why, sizeof why);
+    for (size_t i = 0; !fail && i < r->form.count; i++) {
+        const char *name = r->form.items[i].name;
+        if (!s3_form_field_exempt(name) && !s3_policy_names(conds, name)) {
+            snprintf(why, sizeof why, "Invalid according to Policy: Extra input fields: %.200s", name);
+            fail = why;
+        }
+    }
+    if (!fail && exp_ms <= cos_now_ms()) fail = "Invalid according to Policy: Policy expired.";
+    free(r->form_key);
+    r->form_key = NULL;
+    cos_json_free(pol);
+    if (!fail) return 0;
+    if (!strcmp(fail, "EntityTooSmall") || !strcmp(fail, "EntityTooLarge"))
+        *ret = send_error(r, fail, "Your proposed upload is outside the policy's content-length-range.");
     else if (!strncmp(fail, "Invalid Policy", 14))
         *ret = send_error(r, "InvalidPolicyDocument", "%s", fail);
     else
@@ -303,7 +434,11 @@ static int cos_authenticate(req *r, enum MHD_Result *ret)
     const char *form_policy = cos_kvlist_get(&r->form, "policy");
     bool form = false;
     int parsed;
-    if (!auth && form_policy && cos_kvlist_get(&r->form, "q-signature")) {
+    if (!auth && form_policy &&
+        (cos_kvlist_get(&r->form, "AWSAccessKeyId") || cos_kvlist_get(&r->form, "x-amz-credential") ||
+         cos_kvlist_get(&r->form, "x-amz-signature") || cos_kvlist_get(&r->form, "x-amz-algorithm"))) {
+        return authenticate_s3_form(r, form_policy, ret);
+    } else if (!auth && form_policy && cos_kvlist_get(&r->form, "q-signature")) {
         return authenticate_policy_form(r, form_policy, ret);
     } else if (auth) {
         parsed = cos_auth_parse(auth, &f);

@@ -1335,6 +1335,55 @@ static int encrypt_data(req *r, char id[40], uint64_t size, const sse_key *k)
     return 0;
 }
 
+/* How a POST form's upload is answered, as S3 and COS document it: a
+ * success_action_redirect (or redirect) field gets 303 to it with bucket,
+ * key and etag added; success_action_status 200, 201 (with a PostResponse
+ * document) or 204; any other value, or none, the default: 204 for a form
+ * signed the AWS way, 200 (what cos-server always answered) otherwise. */
+static enum MHD_Result post_form_answer(req *r, struct MHD_Response *resp, const char *key, const char *etag)
+{
+    const char *redirect = cos_kvlist_get(&r->form, "success_action_redirect");
+    if (!redirect || !*redirect) redirect = cos_kvlist_get(&r->form, "redirect");
+    size_t elen = strlen(etag);
+    const char *bare = etag + (elen && etag[0] == '"');
+    int blen = (int)(elen - 2 * (elen >= 2 && etag[0] == '"'));
+    if (redirect && *redirect) {
+        cos_buf loc = COS_BUF_INIT;
+        cos_buf_printf(&loc, "%s%cbucket=", redirect, strchr(redirect, '?') ? '&' : '?');
+        cos_uri_encode(&loc, r->bucket, strlen(r->bucket), false);
+        cos_buf_puts(&loc, "&key=");
+        cos_uri_encode(&loc, key, strlen(key), false);
+        cos_buf_printf(&loc, "&etag=%%22%.*s%%22", blen, bare);
+        MHD_add_response_header(resp, "Location", loc.data);
+        cos_buf_free(&loc);
+        return send_response(r, 303, resp);
+    }
+    const char *st = cos_kvlist_get(&r->form, "success_action_status");
+    int status = st && !strcmp(st, "200") ? 200 : st && !strcmp(st, "201") ? 201 : st && !strcmp(st, "204") ? 204
+                 : r->is_s3 ? 204 : 200;
+    if (status != 201) return send_response(r, status, resp);
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse><Location>/");
+    cos_xml_escape(&b, r->bucket, strlen(r->bucket));
+    cos_buf_putc(&b, '/');
+    cos_xml_escape(&b, key, strlen(key));
+    cos_buf_puts(&b, "</Location><Bucket>");
+    cos_xml_escape(&b, r->bucket, strlen(r->bucket));
+    cos_buf_puts(&b, "</Bucket><Key>");
+    cos_xml_escape(&b, key, strlen(key));
+    cos_buf_printf(&b, "</Key><ETag>&quot;%.*s&quot;</ETag></PostResponse>", blen, bare);
+    struct MHD_Response *doc = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+    cos_buf_free(&b);
+    MHD_add_response_header(doc, "ETag", etag);
+    const char *crc = MHD_get_response_header(resp, "x-cos-hash-crc64ecma");
+    if (crc) MHD_add_response_header(doc, "x-cos-hash-crc64ecma", crc);
+    const char *vid = MHD_get_response_header(resp, "x-cos-version-id");
+    if (vid) MHD_add_response_header(doc, "x-cos-version-id", vid);
+    MHD_add_response_header(doc, "Content-Type", "application/xml");
+    MHD_destroy_response(resp);
+    return send_response(r, 201, doc);
+}
+
 static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, const unsigned char md5[16],
                                      char *headers, const char *acl, uint64_t crc, const char *etag_override,
                                      const write_opts *o)
@@ -1376,7 +1425,7 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
     s3_answer_checksum(r, resp, NULL, false);
     add_sse_echo(resp, headers);
-    return send_response(r, 200, resp);
+    return r->pp ? post_form_answer(r, resp, key, m.etag) : send_response(r, 200, resp);
 }
 
 static bool etag_match(const char *cond, const char *etag);

@@ -202,6 +202,7 @@ typedef struct req {
     char *region;
     bool region_named;       /* the Host named the region (else it is the default) */
     bool path_style;
+    char *form_key;          /* an S3 POST form's key after ${filename}, while its policy is checked (auth.c) */
     bool is_s3;              /* S3's dialect (handle_request): x-amz-* names in and out, S3's error shape */
     char request_id[48];
     int64_t t0_ms;
