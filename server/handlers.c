@@ -111,9 +111,13 @@ static char *form_object_headers(req *r)
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "");
     for (size_t i = 0; i < r->form.count; i++) {
-        const char *name = objhdr_client_name(r->form.items[i].name), *v = r->form.items[i].value;
+        /* an AWS-signed form's x-amz-meta-* are kept under the COS name, as on PUT */
+        char *cos = r->is_s3 && cos_starts_with_ci(r->form.items[i].name, "x-amz-meta-")
+                        ? cos_cos_header_name(r->form.items[i].name) : NULL;
+        const char *name = objhdr_client_name(cos ? cos : r->form.items[i].name), *v = r->form.items[i].value;
         if (name && (*v || cos_starts_with_ci(name, "x-cos-meta-")) && !cos_streq_ci(name, "x-cos-tagging"))
             objhdr_add(&b, name, v);
+        free(cos);
     }
     char *ct = objhdr_get(b.data, "Content-Type");
     if (!ct) objhdr_add(&b, "Content-Type", type_of_key(r->key));

@@ -9,12 +9,20 @@
  *    then tampered with (key, secret, date, region, a signed header, an
  *    unsigned x-amz-* header, a parameter added to a presigned URL, another
  *    method, an expired URL): each must be refused, and nothing stored.
+ * 3. Browser POST forms signed the AWS way (V2, V4): accepted as signed;
+ *    a forged signature, an edited policy, a field or key the policy does not
+ *    allow, an expired or empty policy refused, and nothing stored.
  */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "s3sig.h"
 #include "signer.h"
 #include "cos/sign.h"
+#include "cos/hash.h"
+#include "util.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -504,6 +512,186 @@ static void test_server_chunked_refusals(void)
     free(b);
 }
 
+/* ------------------------------------------------------------ POST forms signed the AWS way */
+
+#define FORM_BUCKET "s3auth-1250000000"
+
+/* A policy document expiring in_s seconds from now, with the given conditions (JSON array items). */
+static char *form_policy(long in_s, const char *conditions)
+{
+    time_t t = time(NULL) + in_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char exp[32];
+    strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char *json = NULL, *b64 = NULL;
+    if (asprintf(&json, "{\"expiration\": \"%s\", \"conditions\": [%s]}", exp, conditions) < 0) return NULL;
+    b64 = malloc(strlen(json) * 2 + 8);
+    if (b64) cos_base64_encode((const unsigned char *)json, strlen(json), b64);
+    free(json);
+    return b64;
+}
+
+/* SigV2 of a form: base64 HMAC-SHA1(secret, policy), computed with OpenSSL here, not with s3sig.c. */
+static void form_sig_v2(const char *secret, const char *policy, char out[64])
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    HMAC(EVP_sha1(), secret, (int)strlen(secret), (const unsigned char *)policy, strlen(policy), mac, &n);
+    cos_base64_encode(mac, n, out);
+}
+
+/* POST a multipart form (fields as name, value pairs, NULL-terminated) with file content; the status. */
+static int post_form_raw(const char *const *fields, const char *content, char **body)
+{
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
+    cos_buf b = COS_BUF_INIT;
+    for (size_t i = 0; fields[i]; i += 2)
+        cos_buf_printf(&b, "--XXB\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n", fields[i], fields[i + 1]);
+    cos_buf_printf(&b, "--XXB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\r\n%s\r\n--XXB--\r\n",
+                   content);
+    char *req = NULL;
+    int st = -1;
+    if (asprintf(&req, "POST /" FORM_BUCKET " HTTP/1.1\r\nHost: %s\r\nContent-Type: multipart/form-data; boundary=XXB\r\n"
+                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", host, b.len, b.data) >= 0)
+        st = send_raw(req, body);
+    free(req);
+    cos_buf_free(&b);
+    return st;
+}
+
+#define STD_CONDS "{\"bucket\": \"" FORM_BUCKET "\"}, [\"starts-with\", \"$key\", \"form/\"], {\"acl\": \"private\"}, " \
+                  "[\"starts-with\", \"$Content-Type\", \"text/\"], [\"content-length-range\", 0, 64]"
+
+static int post_v2(const char *key, const char *policy, const char *sig, const char *extra_name, const char *extra_value,
+                   const char *content, char **body)
+{
+    const char *f[] = { "key", key, "AWSAccessKeyId", TEST_SECRET_ID, "acl", "private", "policy", policy,
+                        "signature", sig, "Content-Type", "text/plain", extra_name, extra_value, NULL };
+    return post_form_raw(f, content, body);
+}
+
+static void test_server_post_form_v2(void)
+{
+    char *pol = form_policy(600, STD_CONDS ", [\"starts-with\", \"$x-amz-meta-color\", \"\"]"), sig[64];
+    form_sig_v2(TEST_SECRET_KEY, pol, sig);
+    char *b = NULL;
+    /* as signed: stored, 204 (S3's default) */
+    CHECK_INT(post_v2("form/ok.txt", pol, sig, "x-amz-meta-color", "red", "form data", &b), 204);
+    free(b), b = NULL;
+    signed_req g = { .method = "GET", .path = "/" FORM_BUCKET "/form/ok.txt" };
+    CHECK_INT(run_signed(&g, NULL, NULL, &b), 200);
+    CHECK(b && strcmp(b, "form data") == 0);
+    free(b), b = NULL;
+    /* a signature that is not the policy's */
+    char bad[64];
+    snprintf(bad, sizeof bad, "%s", sig);
+    bad[0] = bad[0] == 'A' ? 'B' : 'A';
+    CHECK_INT(post_v2("form/t1.txt", pol, bad, NULL, NULL, "x", &b), 403);
+    CHECK(has_code(b, "SignatureDoesNotMatch"));
+    free(b), b = NULL;
+    CHECK(object_absent("/" FORM_BUCKET "/form/t1.txt"));
+    /* the policy edited after signing (a wider key prefix), the old signature kept */
+    char *wide = form_policy(600, "{\"bucket\": \"" FORM_BUCKET "\"}, [\"starts-with\", \"$key\", \"\"], {\"acl\": \"private\"}, "
+                                  "[\"starts-with\", \"$Content-Type\", \"text/\"]");
+    CHECK_INT(post_v2("other/t2.txt", wide, sig, NULL, NULL, "x", &b), 403);
+    free(b), b = NULL;
+    CHECK(object_absent("/" FORM_BUCKET "/other/t2.txt"));
+    /* another secret, an unknown key id */
+    char other[64];
+    form_sig_v2("not-the-secret", pol, other);
+    CHECK_INT(post_v2("form/t3.txt", pol, other, NULL, NULL, "x", &b), 403);
+    free(b), b = NULL;
+    const char *unknown[] = { "key", "form/t3.txt", "AWSAccessKeyId", "AKIDnobodyNOBODY", "acl", "private", "policy", pol,
+                              "signature", sig, "Content-Type", "text/plain", NULL };
+    CHECK_INT(post_form_raw(unknown, "x", &b), 403);
+    free(b), b = NULL;
+    CHECK(object_absent("/" FORM_BUCKET "/form/t3.txt"));
+    /* a key outside the policy's prefix */
+    CHECK_INT(post_v2("secret/t4.txt", pol, sig, NULL, NULL, "x", &b), 403);
+    CHECK(has_code(b, "AccessDenied"));
+    free(b), b = NULL;
+    CHECK(object_absent("/" FORM_BUCKET "/secret/t4.txt"));
+    /* a field no condition names (here another ACL's worth: x-amz-meta-other, a storage class) */
+    CHECK_INT(post_v2("form/t5.txt", pol, sig, "x-amz-storage-class", "ARCHIVE", "x", &b), 403);
+    CHECK(has_code(b, "AccessDenied"));
+    free(b), b = NULL;
+    CHECK(object_absent("/" FORM_BUCKET "/form/t5.txt"));
+    /* x-ignore-* is S3's documented exception */
+    CHECK_INT(post_v2("form/t6.txt", pol, sig, "x-ignore-me", "1", "x", &b), 204);
+    free(b), b = NULL;
+    /* larger than content-length-range */
+    CHECK_INT(post_v2("form/t7.txt", pol, sig, NULL, NULL,
+                      "0123456789012345678901234567890123456789012345678901234567890123456789", &b), 400);
+    CHECK(has_code(b, "EntityTooLarge"));
+    free(b), b = NULL;
+    CHECK(object_absent("/" FORM_BUCKET "/form/t7.txt"));
+    /* success_action_status 201: a PostResponse naming the key */
+    char *pol201 = form_policy(600, STD_CONDS ", {\"success_action_status\": \"201\"}"), sig201[64];
+    form_sig_v2(TEST_SECRET_KEY, pol201, sig201);
+    CHECK_INT(post_v2("form/t8.txt", pol201, sig201, "success_action_status", "201", "x", &b), 201);
+    CHECK(b && strstr(b, "<Key>form/t8.txt</Key>"));
+    free(b), b = NULL;
+    /* expired; {} as a condition; no conditions at all */
+    char *old = form_policy(-60, STD_CONDS), osig[64];
+    form_sig_v2(TEST_SECRET_KEY, old, osig);
+    CHECK_INT(post_v2("form/t9.txt", old, osig, NULL, NULL, "x", &b), 403);
+    free(b), b = NULL;
+    char *empty = form_policy(600, "{}"), esig[64];
+    form_sig_v2(TEST_SECRET_KEY, empty, esig);
+    CHECK_INT(post_v2("form/t9.txt", empty, esig, NULL, NULL, "x", &b), 400);
+    free(b), b = NULL;
+    CHECK(object_absent("/" FORM_BUCKET "/form/t9.txt"));
+    free(pol), free(wide), free(pol201), free(old), free(empty);
+}
+
+static void test_server_post_form_v4(void)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char day[16], amz_date[32], cred[160];
+    strftime(day, sizeof day, "%Y%m%d", &tm);
+    strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(cred, sizeof cred, "%s/%s/us-east-1/s3/aws4_request", TEST_SECRET_ID, day);
+    char conds[1024];
+    snprintf(conds, sizeof conds, STD_CONDS ", {\"x-amz-algorithm\": \"AWS4-HMAC-SHA256\"}, {\"x-amz-credential\": \"%s\"}, "
+                                  "{\"x-amz-date\": \"%s\"}", cred, amz_date);
+    char *pol = form_policy(600, conds);
+    unsigned char key[32], mac[32];
+    char sig[65];
+    s3_signing_key(TEST_SECRET_KEY, day, "us-east-1", "s3", key);
+    cos_hmac_sha256(key, 32, pol, strlen(pol), mac);
+    cos_hex_encode(mac, 32, sig);
+    const char *f[] = { "key", "form/v4.txt", "acl", "private", "Content-Type", "text/plain", "x-amz-algorithm",
+                        "AWS4-HMAC-SHA256", "x-amz-credential", cred, "x-amz-date", amz_date, "policy", pol,
+                        "x-amz-signature", sig, NULL };
+    char *b = NULL;
+    CHECK_INT(post_form_raw(f, "v4 data", &b), 204);
+    free(b), b = NULL;
+    CHECK(!object_absent("/" FORM_BUCKET "/form/v4.txt"));
+    /* the same signature under another key name in the form: refused by the policy */
+    const char *g[] = { "key", "elsewhere.txt", "acl", "private", "Content-Type", "text/plain", "x-amz-algorithm",
+                        "AWS4-HMAC-SHA256", "x-amz-credential", cred, "x-amz-date", amz_date, "policy", pol,
+                        "x-amz-signature", sig, NULL };
+    CHECK_INT(post_form_raw(g, "x", &b), 403);
+    free(b), b = NULL;
+    CHECK(object_absent("/" FORM_BUCKET "/elsewhere.txt"));
+    /* a signature with another region's key does not verify */
+    s3_signing_key(TEST_SECRET_KEY, day, "eu-west-1", "s3", key);
+    cos_hmac_sha256(key, 32, pol, strlen(pol), mac);
+    cos_hex_encode(mac, 32, sig);
+    const char *h[] = { "key", "form/v4b.txt", "acl", "private", "Content-Type", "text/plain", "x-amz-algorithm",
+                        "AWS4-HMAC-SHA256", "x-amz-credential", cred, "x-amz-date", amz_date, "policy", pol,
+                        "x-amz-signature", sig, NULL };
+    CHECK_INT(post_form_raw(h, "x", &b), 403);
+    CHECK(has_code(b, "SignatureDoesNotMatch"));
+    free(b), b = NULL;
+    CHECK(object_absent("/" FORM_BUCKET "/form/v4b.txt"));
+    free(pol);
+}
+
 static void setup(void)
 {
     srv_up = test_server_start(&srv, NULL) == 0;
@@ -527,6 +715,8 @@ int main(void)
         RUN(test_server_presigned);
         RUN(test_server_sigv2_query_expired);
         RUN(test_server_chunked_refusals);
+        RUN(test_server_post_form_v2);
+        RUN(test_server_post_form_v4);
         test_server_stop(&srv, false);
     }
     return test_report();
