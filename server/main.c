@@ -200,7 +200,14 @@ static enum MHD_Result send_error_full(req *r, const char *code, const char *msg
         cos_buf_free(&b);
         return send_buffer(r, status, "application/xml", NULL, 0, NULL);
     }
-    return send_buffer(r, status, "application/xml", cos_buf_detach(&b), len, NULL);
+    if (strcmp(code, "BadDigest") != 0) return send_buffer(r, status, "application/xml", cos_buf_detach(&b), len, NULL);
+    /* a body that is not what its sender promised: its length may not be
+       either (a Content-Length shorter than what was sent leaves bytes that
+       would prefix the client's retry on this connection), so close it */
+    struct MHD_Response *resp = NULL;
+    send_buffer(r, status, "application/xml", cos_buf_detach(&b), len, &resp);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    return send_response(r, status, resp);
 }
 
 enum MHD_Result send_error_sts(req *r, const char *code, const char *msg, const char *sts, const char *fs)
