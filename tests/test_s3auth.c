@@ -742,6 +742,19 @@ static void test_server_bad_digest_closes(void)
     CHECK(object_absent("/s3auth-1250000000/digest.txt"));
 }
 
+/* A checksum value that cannot be one is S3's BadDigest (as s3-tests'
+ * test_object_checksum_sha256 asserts), and nothing is stored. */
+static void test_server_malformed_checksum(void)
+{
+    signed_req put = { .method = "PUT", .path = "/s3auth-1250000000/ck.txt", .extra_name = "x-amz-checksum-sha256",
+                       .extra_value = "bad" };
+    char *b = NULL;
+    CHECK_INT(run_signed(&put, NULL, "hello", &b), 400);
+    CHECK(has_code(b, "BadDigest"));
+    free(b);
+    CHECK(object_absent("/s3auth-1250000000/ck.txt"));
+}
+
 static void setup(void)
 {
     srv_up = test_server_start(&srv, NULL) == 0;
@@ -768,6 +781,7 @@ int main(void)
         RUN(test_server_post_form_v2);
         RUN(test_server_post_form_v4);
         RUN(test_server_bad_digest_closes);
+        RUN(test_server_malformed_checksum);
         test_server_stop(&srv, false);
     }
     return test_report();
