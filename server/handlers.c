@@ -134,6 +134,9 @@ static void replay_cb(void *ud, const char *name, const char *value)
     if (cos_starts_with_ci(name, "x-cos-internal-")) return; /* the server's own records, never sent */
     for (size_t i = 0; i < COS_ARRAY_LEN(OVERRIDES); i++)
         if (cos_streq_ci(name, OVERRIDES[i][1]) && req_arg(p->r, OVERRIDES[i][0])) return;
+    /* S3 keeps an empty x-amz-meta-* value and sends it back; libmicrohttpd
+       refuses an empty value, and a lone space reads as empty (OWS) */
+    if (!*value && p->r->is_s3 && cos_starts_with_ci(name, "x-cos-meta-")) value = " ";
     MHD_add_response_header(p->resp, name, value);
 }
 
@@ -145,6 +148,13 @@ static void add_stored_headers(struct MHD_Response *resp, const char *headers, r
         const char *v = req_arg(r, OVERRIDES[i][0]);
         if (v) MHD_add_response_header(resp, OVERRIDES[i][1], v);
     }
+}
+
+/* S3 names no version on a write to a bucket whose versioning is suspended
+ * (the write is the "null" version), where COS says "null". */
+static bool s3_null_version(const req *r, const char *vid)
+{
+    return r->is_s3 && !strcmp(vid, "null");
 }
 
 static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req *r)
@@ -1373,7 +1383,7 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     snprintf(crcs, sizeof crcs, "%llu", (unsigned long long)(crc + r->fault_bad_crc));
     MHD_add_response_header(resp, "ETag", m.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
-    if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
     s3_answer_checksum(r, resp, NULL, false);
     add_sse_echo(resp, headers);
     return send_response(r, 200, resp);
@@ -1611,6 +1621,9 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     const char *want_version = req_arg(r, "versionId");
     if (want_version && !*want_version) want_version = NULL;
     int grc = versioning_lookup(r, r->bucket, r->key, want_version, &m, &marker);
+    if (grc == -1 && !want_version && r->is_s3) /* S3 says whether a delete marker hides the key */
+        r->error_delete_marker = versioning_state(r, r->bucket) != VERS_OFF &&
+                                 versioning_deleted_by_marker(r, r->bucket, r->key) ? "true" : "false";
     if (grc != 0)
         return grc != -1 ? store_fail(r, grc)
                : want_version ? send_error(r, "NoSuchVersion", "The specified version does not exist.")
@@ -1909,7 +1922,7 @@ static enum MHD_Result copy_object(req *r)
     size_t len = b.len;
     send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
-    if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
     add_sse_echo(resp, headers);
     free(headers);
     return send_response(r, 200, resp);
@@ -2433,7 +2446,7 @@ static enum MHD_Result complete_upload(req *r)
                 MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
                 MHD_add_response_header(resp, "ETag", etag);
                 add_sse_echo(resp, kept);
-                if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+                if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
                 ret = send_response(r, 200, resp);
                 free(loc);
             }
