@@ -1697,7 +1697,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     /* HEAD may look at an SSE-C object's metadata without its key (no data
        leaves), but not with a wrong one; GET needs the right key */
     if (sse_from_request(r, false, &key, &sret) != 0 ||
-        ((!head || key.on) && sse_check_access(r, m.headers, &key, &sret) != 0)) {
+        ((!head || key.on || r->is_s3) && sse_check_access(r, m.headers, &key, &sret) != 0)) {
         obj_meta_clear(&m);
         return sret;
     }
@@ -2369,12 +2369,30 @@ static enum MHD_Result list_parts(req *r)
     return ret;
 }
 
+/* S3 completes an SSE-C upload only with its customer key. */
+static bool complete_key_matches(req *r, const char *upload_headers, enum MHD_Result *ret)
+{
+    char want[32];
+    if (!sse_object_encrypted(upload_headers, want)) return true;
+    sse_key k;
+    if (sse_from_request(r, false, &k, ret) != 0) return false;
+    if (!k.on || strcmp(k.key_md5, want) != 0) {
+        *ret = send_error(r, "InvalidArgument", "The upload was started with a customer key; complete it with the same key.");
+        return false;
+    }
+    return true;
+}
+
 static enum MHD_Result complete_upload(req *r)
 {
     const char *upload_id = req_arg(r, "uploadId");
     char *headers = NULL;
     enum MHD_Result ret;
     if (!upload_matches(r, upload_id, &headers, &ret)) return ret;
+    if (r->is_s3 && !complete_key_matches(r, headers, &ret)) {
+        free(headers);
+        return ret;
+    }
     cos_complete_multipart_upload *cm = NULL;
     if (!r->body.len ||
         cos_xml_parse(&cos_xs_complete_multipart_upload, r->body.data, r->body.len, (void **)&cm, NULL) != 0 ||

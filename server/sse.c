@@ -160,7 +160,9 @@ int sse_check_access(req *r, const char *headers, sse_key *k, enum MHD_Result *r
         return -1;
     }
     if (strcmp(want, k->key_md5) != 0) {
-        *ret = send_error(r, "AccessDenied", "The provided customer key does not match the object's.");
+        /* S3 answers a wrong key as a bad argument (400), COS as a refusal */
+        *ret = send_error(r, r->is_s3 ? "InvalidArgument" : "AccessDenied",
+                          "The provided customer key does not match the object's.");
         return -1;
     }
     return 0;
