@@ -513,7 +513,7 @@ static unsigned connection_limit(void)
 static void restrict_root(const char *root)
 {
     static const char *const DIRS[] = { "", "/data", "/tmp" };
-    static const char *const FILES[] = { "/meta.db", "/meta.db-wal", "/meta.db-shm", "/sts.json" };
+    static const char *const FILES[] = { "/meta.db", "/meta.db-wal", "/meta.db-shm", "/sts.json", "/sse-master.key" };
     char path[4096];
     for (size_t i = 0; i < COS_ARRAY_LEN(DIRS); i++) {
         snprintf(path, sizeof path, "%s%s", root, DIRS[i]);

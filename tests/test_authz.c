@@ -988,6 +988,23 @@ static void test_s3_sse_kms(void)
     r = s3_anon("GET", PUBRW, "/kms.txt", kms1, 2, NULL);
     CHECK_INT(r.status, 400);
     reply_free(&r);
+    /* SSE-C in S3: a HEAD needs the key too, and a wrong key is 400 */
+    cos_kv ssec[] = { { "x-amz-server-side-encryption-customer-algorithm", "AES256" },
+                      { "x-amz-server-side-encryption-customer-key", "pO3upElrwuEXSoFwCfnZPdSsmt/xWeFa0N9KgDijwVs=" },
+                      { "x-amz-server-side-encryption-customer-key-MD5", "DWygnHRtgiJ77HCm+1rvHw==" } };
+    cos_kv other[] = { { "x-amz-server-side-encryption-customer-algorithm", "AES256" },
+                       { "x-amz-server-side-encryption-customer-key", "6b+WOZ1T3cqZMxgThRcXAQBrS5mXKdDUphvpxptl9/4=" },
+                       { "x-amz-server-side-encryption-customer-key-MD5", "arxBvwY2V4SiOne6yppVPQ==" } };
+    EXPECT(s3_anon("PUT", PUBRW, "/ssec.txt", ssec, 3, "customer"), 200, NULL);
+    r = s3_anon("HEAD", PUBRW, "/ssec.txt", S3_MARK, 1, NULL);
+    CHECK_INT(r.status, 400);
+    reply_free(&r);
+    r = s3_anon("GET", PUBRW, "/ssec.txt", other, 3, NULL);
+    CHECK_INT(r.status, 400);
+    reply_free(&r);
+    r = s3_anon("GET", PUBRW, "/ssec.txt", ssec, 3, NULL);
+    CHECK(r.status == 200 && r.body && strstr(r.body, "customer"));
+    reply_free(&r);
 }
 
 /* S3's answers around versions and metadata (#19): a GET/HEAD of a deleted
