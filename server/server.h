@@ -204,6 +204,7 @@ typedef struct req {
     bool path_style;
     char *form_key;          /* an S3 POST form's key after ${filename}, while its policy is checked (auth.c) */
     bool is_s3;              /* S3's dialect (handle_request): x-amz-* names in and out, S3's error shape */
+    const char *error_delete_marker; /* set: an error answer says x-cos-delete-marker with it (a GET/HEAD of a deleted key) */
     char request_id[48];
     int64_t t0_ms;
     /* body */
