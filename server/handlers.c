@@ -38,9 +38,24 @@ static enum MHD_Result send_empty(req *r, int status)
     return send_buffer(r, status, NULL, NULL, 0, NULL);
 }
 
+/* The bucket's owner (a second account's buckets name theirs), or for the
+ * service the requester's account. */
 static char *owner_id(req *r)
 {
-    return cos_sprintf("qcs::cam::uin/%s:uin/%s", r->srv->cfg.appid, r->srv->cfg.appid);
+    if (r->bucket) {
+        char *a = authz_bucket_account(r->srv, r->bucket);
+        return a ? a : authz_owner_principal(r->srv);
+    }
+    return authz_account_id(r->srv, r->tmp_key ? NULL : r->account);
+}
+
+static bool requester_owns(req *r, const char *bucket)
+{
+    char *a = authz_bucket_account(r->srv, bucket);
+    const char *mine = r->tmp_key ? NULL : r->account;
+    bool same = a == mine || (a && mine && !strcmp(a, mine));
+    free(a);
+    return same;
 }
 
 static void etag_of(const unsigned char md5[16], char out[80])
@@ -255,6 +270,7 @@ static enum MHD_Result get_service(req *r)
     for (size_t i = 0; i < total; i++) {
         cos_bucket_info *b = &res.buckets[i];
         bool keep = !(marker && *marker && strcmp(b->name, marker) <= 0);
+        if (keep) keep = requester_owns(r, b->name); /* an account lists its own buckets only */
         if (keep && region && *region) keep = b->location && !strcmp(b->location, region);
         if (keep && tagkey && *tagkey) keep = bucket_has_tag(r, b->name, tagkey, tagvalue);
         if (keep && ctime) {
@@ -386,6 +402,16 @@ static enum MHD_Result put_bucket(req *r)
     }
     bool named = region != NULL;
     free(region);
+    if (rc > 0 && !requester_owns(r, r->bucket))
+        return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: another account owns it.");
+    if (rc == 0 && r->account && !r->tmp_key) { /* a second account's bucket says whose it is */
+        const char *a = r->account;
+        int crc = store_config_put(r->srv->st, r->bucket, "owner", a, strlen(a));
+        if (crc) {
+            store_bucket_delete(r->srv->st, r->bucket);
+            return store_fail(r, crc);
+        }
+    }
     /* S3 (its default region) lets the owner create its bucket again: 200, nothing changed */
     if (rc > 0 && r->is_s3) return named ? send_error(r, "BucketAlreadyOwnedByYou", "Your previous request to create "
                                                        "the named bucket succeeded and you already own it.")
