@@ -526,8 +526,20 @@ static char *acl_from_grant_headers(req *r)
 /* ACL from x-cos-acl (a canned name), x-cos-grant-* headers, or an
  * AccessControlPolicy body, kept as sent so that GET ?acl returns its grants
  * exactly (authz.c reads what they grant). malloc'd; NULL if invalid. */
-static char *acl_from_request(req *r)
+/* S3 refuses grants to an account it does not know: the owner's and the second accounts' ids are known. */
+static bool known_account(req *r, const char *id)
 {
+    char *owner = authz_owner_principal(r->srv);
+    bool known = !strcmp(id, owner);
+    free(owner);
+    for (size_t i = 0; !known && i < r->srv->cfg.nextra_keys; i++)
+        known = r->srv->cfg.extra_accounts[i] && !strcmp(id, r->srv->cfg.extra_accounts[i]);
+    return known;
+}
+
+static char *acl_from_request(req *r, const char **code)
+{
+    *code = "MalformedXML";
     const char *h = req_header(r, "x-cos-acl");
     if (h) return canned_acl(r, h) ? cos_strdup(h) : NULL;
     char *granted = acl_from_grant_headers(r);
@@ -546,6 +558,14 @@ static char *acl_from_request(req *r)
         bool known = false;
         for (size_t k = 0; k < COS_ARRAY_LEN(PERMS) && g->permission; k++) known |= !strcmp(g->permission, PERMS[k]);
         ok &= known && g->grantee && (g->grantee->id || g->grantee->uri);
+        if (ok && r->is_s3 && g->grantee->id && !known_account(r, g->grantee->id)) {
+            ok = false;
+            *code = "InvalidArgument";
+        }
+        /* S3 grants by e-mail address; no account here has one */
+        if (!ok && r->is_s3 && g->grantee && !g->grantee->id && !g->grantee->uri &&
+            memmem(r->body.data, r->body.len, "<EmailAddress>", 14))
+            *code = "UnresolvableGrantByEmailAddress";
     }
     cos_xml_free(&cos_xs_access_control_policy, p);
     return ok ? cos_strndup(r->body.data, r->body.len) : NULL;
@@ -2076,8 +2096,9 @@ static enum MHD_Result object_acl(req *r)
     if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0) return send_error(r, "NoSuchKey", "The specified key does not exist.");
     enum MHD_Result ret;
     if (!strcmp(r->method, "PUT")) {
-        char *acl = acl_from_request(r);
-        if (!acl) ret = send_error(r, "MalformedXML", "invalid ACL");
+        const char *code = NULL;
+        char *acl = acl_from_request(r, &code);
+        if (!acl) ret = send_error(r, code, "invalid ACL");
         else {
             int rc = store_object_set(r->srv->st, r->bucket, r->key, "acl", acl);
             ret = rc ? store_fail(r, rc) : send_empty(r, 200);
@@ -2528,9 +2549,10 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     if (!strcmp(m, "HEAD")) ret = send_empty(r, 200);
     else if (sub && !strcmp(sub, "acl")) {
         if (!strcmp(m, "PUT")) {
-            char *acl = acl_from_request(r);
+            const char *code = NULL;
+            char *acl = acl_from_request(r, &code);
             int rc = acl ? store_bucket_set_acl(r->srv->st, r->bucket, acl) : 0;
-            ret = !acl ? send_error(r, "MalformedXML", "invalid ACL") : rc ? store_fail(r, rc) : send_empty(r, 200);
+            ret = !acl ? send_error(r, code, "invalid ACL") : rc ? store_fail(r, rc) : send_empty(r, 200);
             free(acl);
         } else {
             ret = acl_doc(r, bacl ? bacl : "private");
