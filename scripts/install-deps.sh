@@ -28,7 +28,7 @@ fi
 # --s3-tests: also what scripts/s3-tests.sh needs to run ceph/s3-tests (not needed by make test)
 if [ "${1:-}" = "--s3-tests" ]; then
   PKGS+=(python3 python3-boto3 python3-pytest python3-munch python3-gevent python3-isodate python3-httplib2
-         python3-lxml python3-tz python3-requests python3-yaml)
+         python3-lxml python3-tz python3-requests python3-yaml python3-pytest-xdist)
 fi
 missing=()
 # Not Debian: nothing to check by package name; CMake names what it cannot find.

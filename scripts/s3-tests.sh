@@ -12,6 +12,9 @@
 # test_headers.py without the tests marked fails_on_aws and without the
 # features cos-server does not claim (the EXCLUDED markers below).
 # Leaves the run in S3TESTS_OUT (default a temp dir): junit.xml, server.log.
+# Runs S3TESTS_JOBS pytest workers at once (default 4; python3-pytest-xdist;
+# 1 runs serially): each worker picks its own random bucket prefix, so they
+# do not meet, and the suite spends most of its time waiting on sockets.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$HERE/build}
@@ -21,9 +24,15 @@ PY=/usr/bin/python3 # Debian's, with the python3-* packages (a pyenv python3 on 
 [ -x "$PY" ] || PY=python3
 
 [ -x "$SERVER" ] || { echo "s3-tests.sh: no cos-server at $SERVER (make build first)" >&2; exit 2; }
+JOBS=${S3TESTS_JOBS:-4}
 for m in boto3 pytest munch gevent isodate httplib2 lxml pytz requests yaml; do
   "$PY" -c "import $m" 2>/dev/null || { echo "s3-tests.sh: python module $m missing: sudo bash scripts/install-deps.sh --s3-tests" >&2; exit 2; }
 done
+PARALLEL=()
+if [ "$JOBS" -gt 1 ]; then
+  "$PY" -c "import xdist" 2>/dev/null || { echo "s3-tests.sh: python module xdist missing (or S3TESTS_JOBS=1): sudo bash scripts/install-deps.sh --s3-tests" >&2; exit 2; }
+  PARALLEL=(-n "$JOBS")
+fi
 
 OUT=${S3TESTS_OUT:-$(mktemp -d /tmp/cos-s3tests.XXXXXX)}
 mkdir -p "$OUT"
@@ -47,8 +56,8 @@ else
 fi
 SUITE_REV=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-# Three users with distinct keys: the owner's key and two more keys of the
-# same owner (cos-server has one account; see docs/compatibility.md).
+# Three users, three accounts: the owner's key, and alt and tenant, each its
+# own account (--extra-key ID:SECRET:ACCOUNT; user_id is the account)
 MAIN_ID=AKIDs3testsMAIN000000000000000000000; MAIN_KEY=s3testsMAINsecretKEY0000000000000
 ALT_ID=AKIDs3testsALT0000000000000000000000;  ALT_KEY=s3testsALTsecretKEY00000000000000
 TEN_ID=AKIDs3testsTENANT0000000000000000000;  TEN_KEY=s3testsTENANTsecretKEY00000000000
@@ -56,7 +65,7 @@ OWNER="qcs::cam::uin/1250000000:uin/1250000000" # the id cos-server answers as o
 mkdir "$WORK/root"
 "$SERVER" --root "$WORK/root" --listen 127.0.0.1:0 --port-file "$WORK/port" --quiet \
   --secret-id "$MAIN_ID" --secret-key "$MAIN_KEY" \
-  --extra-key "$ALT_ID:$ALT_KEY" --extra-key "$TEN_ID:$TEN_KEY" >"$OUT/server.log" 2>&1 &
+  --extra-key "$ALT_ID:$ALT_KEY:alt" --extra-key "$TEN_ID:$TEN_KEY:tenant" >"$OUT/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 PORT=$(cat "$WORK/port" 2>/dev/null || true)
@@ -131,7 +140,7 @@ start=$(date +%s)
 set +e
 (cd "$WORK/suite" && S3TEST_CONF="$WORK/s3tests.conf" timeout "${S3TESTS_TIMEOUT:-3600}" "$PY" -m pytest -q -p no:cacheprovider \
    s3tests/functional/test_s3.py s3tests/functional/test_headers.py -m "$MARK" -k "$KEXPR" \
-   --junitxml="$OUT/junit.xml" -o junit_family=xunit1 "$@" >"$OUT/pytest.log" 2>&1)
+   --junitxml="$OUT/junit.xml" -o junit_family=xunit1 --durations=20 "${PARALLEL[@]}" "$@" >"$OUT/pytest.log" 2>&1)
 rc=$?
 set -e
 took=$(( $(date +%s) - start ))

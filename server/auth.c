@@ -62,10 +62,8 @@ const char *auth_lookup_key(server *srv, const char *ak, const char *token, cons
 {
     *tmp = NULL;
     if (ak && strcmp(ak, srv->cfg.secret_id) == 0) return srv->cfg.secret_key;
-    for (size_t i = 0; ak && i < srv->cfg.nextra_keys; i++) { /* ID:SECRET, the owner's too */
-        const char *e = srv->cfg.extra_keys[i], *colon = strchr(e, ':');
-        if (colon && strlen(ak) == (size_t)(colon - e) && !strncmp(ak, e, (size_t)(colon - e))) return colon + 1;
-    }
+    for (size_t i = 0; ak && i < srv->cfg.nextra_keys; i++) /* ID:SECRET[:ACCOUNT] */
+        if (!strcmp(ak, srv->cfg.extra_keys[i])) return srv->cfg.extra_secrets[i];
     const sts_key *k = ak ? sts_store_lookup(srv->sts, ak) : NULL;
     *code = "InvalidAccessKeyId";
     if (!k) {
@@ -98,6 +96,9 @@ const char *auth_resolve_key(req *r, const char *ak, const char *token, enum MHD
     free(r->principal);
     r->tmp_key = k;
     r->principal = cos_strdup(k ? ak : "owner");
+    r->account = NULL;
+    for (size_t i = 0; !k && i < r->srv->cfg.nextra_keys; i++)
+        if (!strcmp(ak, r->srv->cfg.extra_keys[i])) r->account = r->srv->cfg.extra_accounts[i];
     return secret;
 }
 

@@ -174,9 +174,23 @@ static unsigned permission_bits(const char *p)
  * its AllUsers grants say. */
 unsigned acl_anonymous_grants(const char *acl)
 {
+    return acl_grants_for(acl, NULL);
+}
+
+/* What a stored ACL grants one account's canonical id (who), or anonymous
+ * callers (NULL): the grants to everyone, to authenticated users, to it. */
+static bool is_authenticated_users(const char *uri)
+{
+    return uri && (!strcmp(uri, "http://acs.amazonaws.com/groups/global/AuthenticatedUsers") ||
+                   !strcmp(uri, "http://cam.qcloud.com/groups/global/AuthenticatedUsers"));
+}
+
+unsigned acl_grants_for(const char *acl, const char *who)
+{
     if (!acl) return 0;
     if (!strcmp(acl, "public-read")) return ACL_READ;
     if (!strcmp(acl, "public-read-write")) return ACL_READ | ACL_WRITE;
+    if (!strcmp(acl, "authenticated-read")) return who ? ACL_READ : 0;
     if (acl[0] != '<') return 0; /* private, default */
     cos_access_control_policy *p = NULL;
     unsigned bits = 0;
@@ -186,6 +200,8 @@ unsigned acl_anonymous_grants(const char *acl)
             if (g->grantee && g->grantee->uri &&
                 (!strcmp(g->grantee->uri, ALL_USERS) || !strcmp(g->grantee->uri, "http://acs.amazonaws.com/groups/global/AllUsers")))
                 bits |= permission_bits(g->permission); /* COS's group, or S3's name for it */
+            else if (who && g->grantee && (is_authenticated_users(g->grantee->uri) || (g->grantee->id && !strcmp(g->grantee->id, who))))
+                bits |= permission_bits(g->permission);
         }
     }
     cos_xml_free(&cos_xs_access_control_policy, p);
@@ -210,6 +226,40 @@ static sts_decision eval_either(const sts_policy *p, const char *action, const c
 char *authz_owner_principal(const server *srv)
 {
     return cos_sprintf("qcs::cam::uin/%s:uin/%s", srv->cfg.appid, srv->cfg.appid);
+}
+
+char *authz_account_id(const server *srv, const char *account)
+{
+    return account ? cos_strdup(account) : authz_owner_principal(srv);
+}
+
+/* A second account's bucket carries its account in the "owner" configuration. */
+static int bucket_account(server *srv, const char *bucket, char **account)
+{
+    size_t len = 0;
+    *account = NULL;
+    int rc = store_config_get(srv->st, bucket, "owner", account, &len);
+    if (rc == 0 && *account) {
+        char *a = cos_strndup(*account, len);
+        free(*account);
+        *account = a;
+    }
+    return rc;
+}
+
+char *authz_bucket_account(server *srv, const char *bucket)
+{
+    char *a = NULL;
+    if (bucket_account(srv, bucket, &a) != 0) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static bool same_account(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
 }
 
 bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, const char *bucket, const char *key,
@@ -237,8 +287,13 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     sts_policy *bp = NULL;
     int prc = exists ? store_config_get(srv->st, bucket, "policy", &pol, &plen) : -1;
     if (prc == 0) bp = sts_policy_parse(pol, plen, NULL);
-    if (brc < -1 || prc < -1) { /* what cannot be read may deny: fail closed */
-        *store_rc = brc < -1 ? brc : prc;
+    char *bacct = NULL;
+    int arc = exists ? bucket_account(srv, bucket, &bacct) : -1;
+    /* an account's permanent key owns what its account owns, and may create what does not exist yet */
+    bool own = owner && (!exists || same_account(bacct, r->account));
+    free(bacct);
+    if (brc < -1 || prc < -1 || arc < -1) { /* what cannot be read may deny: fail closed */
+        *store_rc = brc < -1 ? brc : prc < -1 ? prc : arc;
         snprintf(why, why_len, "%s", store_last_error());
         free(pol);
         free(resource);
@@ -247,14 +302,16 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         sts_policy_free(bp);
         return false;
     }
-    char *me = r->principal ? authz_owner_principal(srv) : NULL;
+    char *me = r->principal ? authz_account_id(srv, r->tmp_key ? NULL : r->account) : NULL;
     sts_decision bucket_d = bp ? eval_either(bp, action, alt, resource, me) : STS_NO_MATCH;
     bool ok = false;
-    if (owner) {
+    if (own) {
         /* the root account's permanent key: Tencent Cloud does not limit a
            resource owner's root account by policies (and a policy can never
            lock the owner out of its own bucket) */
         ok = true;
+    } else if (owner && exists && !strcmp(action, "name/cos:PutBucket")) {
+        ok = true; /* another account's bucket: the handler answers BucketAlreadyExists, changing nothing */
     } else if (r->tmp_key) {
         sts_decision d = r->tmp_key->policy ? eval_either(r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
         ok = d == STS_ALLOW && bucket_d != STS_DENY;
@@ -275,7 +332,11 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
             if (orc == 0) {
                 if (m.acl && strcmp(m.acl, "default") != 0) {
                     own_acl = true;
-                    grants = acl_anonymous_grants(m.acl);
+                    grants = acl_grants_for(m.acl, owner ? me : NULL);
+                } else if (r->is_s3 && owner) {
+                    /* S3: an object without an ACL of its own is its owner's alone, whatever the
+                       bucket grants other accounts (COS's "default" inherits the bucket's) */
+                    own_acl = true; /* grants nothing */
                 }
                 obj_meta_clear(&m);
             } else if (orc < -1) {
@@ -283,13 +344,16 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
                 snprintf(why, why_len, "%s", store_last_error());
             }
         }
-        if (!own_acl) grants = acl_anonymous_grants(bacl);
+        if (!own_acl) grants = acl_grants_for(bacl, owner ? me : NULL);
         /* ACP grants are never inherited: the bucket's ACL says nothing about an object's ACL */
         if (object_level && !own_acl) grants &= ~(unsigned)(ACL_READ_ACP | ACL_WRITE_ACP);
         ok = !*store_rc && (grants & acl) != 0;
-        if (!ok && !*store_rc) snprintf(why, why_len, "anonymous access is not allowed (%s on %s)", action, resource);
+        if (!ok && !*store_rc)
+            snprintf(why, why_len, "%s access is not allowed (%s on %s)", owner ? "another account's" : "anonymous", action,
+                     resource);
     } else {
-        snprintf(why, why_len, "anonymous access is not allowed (%s on %s)", action, resource);
+        snprintf(why, why_len, "%s access is not allowed (%s on %s)", owner ? "another account's" : "anonymous", action,
+                 resource);
     }
     sts_policy_free(bp);
     free(pol);

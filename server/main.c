@@ -44,7 +44,7 @@ static const struct { const char *code; int status; } ERRORS[] = {
     { "RequestTimeTooSkewed", 403 }, { "InvalidArgument", 400 }, { "InvalidBucketName", 400 },
     { "EntityTooSmall", 400 }, { "EntityTooLarge", 400 }, { "InvalidPart", 400 }, { "InvalidPartOrder", 400 },
     { "BadDigest", 400 }, { "InvalidDigest", 400 }, { "MalformedXML", 400 }, { "InvalidRequest", 400 },
-    { "MalformedPolicy", 400 }, { "MissingContentLength", 411 }, { "InvalidURI", 400 }, { "KeyTooLong", 400 },
+    { "MalformedPolicy", 400 }, { "UnresolvableGrantByEmailAddress", 400 }, { "MissingContentLength", 411 }, { "InvalidURI", 400 }, { "KeyTooLong", 400 },
     { "MethodNotAllowed", 405 }, { "PreconditionFailed", 412 }, { "InvalidRange", 416 },
     { "NotImplemented", 501 }, { "InternalError", 500 }, { "SlowDown", 503 }, { "ServiceUnavailable", 503 },
     { "InvalidObjectState", 403 }, { "RestoreAlreadyInProgress", 409 }, { "InvalidStorageClass", 400 },

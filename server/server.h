@@ -34,7 +34,9 @@ typedef struct server_config {
     bool restore_seconds_set;  /* else COS's durations by tier */
     const char *fault_bucket;  /* --fault-bucket NAME ("*" = every bucket): its keys name the answer (faults.c) */
     bool fault_once;           /* --fault-once: such a key fails every other time (the Python suite's mock) */
-    const char *extra_keys[8]; /* --extra-key ID:SECRET: more permanent keys of the same owner (s3-tests' users) */
+    const char *extra_keys[8]; /* --extra-key ID:SECRET[:ACCOUNT]: more permanent keys (s3-tests' users) */
+    const char *extra_secrets[8]; /* the SECRET of each */
+    const char *extra_accounts[8]; /* the ACCOUNT of each: NULL = the owner's key; else another account */
     size_t nextra_keys;
     const char *s3_domain;     /* --s3-domain D: S3 virtual hosts BUCKET.s3.D and BUCKET.D (path style always works) */
 } server_config;
@@ -218,6 +220,7 @@ typedef struct req {
     /* auth outcome */
     char *principal;         /* "owner", a temporary key id, or NULL for anonymous */
     const sts_key *tmp_key;
+    const char *account;     /* a second account's id (--extra-key ID:SECRET:ACCOUNT); NULL = the owner's account */
     uint64_t bytes_out;
     int status;
     bool fault_bad_crc;      /* fault injection: lie about the CRC */
@@ -295,7 +298,13 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
                   bool object_level, char *why, size_t why_len, int *store_rc);
 /* What a stored ACL (canned name or AccessControlPolicy XML) grants AllUsers (ACL_* bits). */
 unsigned acl_anonymous_grants(const char *acl);
+/* What it grants the canonical id who (an authenticated account), or anonymous callers when NULL. */
+unsigned acl_grants_for(const char *acl, const char *who);
 char *authz_owner_principal(const server *srv);
+/* The account that owns bucket (malloc'd), or NULL for the server's own account (or none / unreadable). */
+char *authz_bucket_account(server *srv, const char *bucket);
+/* The canonical id of an account (NULL = the owner's), malloc'd. */
+char *authz_account_id(const server *srv, const char *account);
 int parse_copy_source(const char *src, char **bucket, char **key);
 char *post_form_key(req *r);  /* the form's key with ${filename} filled in; NULL if none */
 

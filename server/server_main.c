@@ -30,7 +30,7 @@ static void usage(void)
           "                  [--restore-seconds N]   (every archive restore takes N s; for tests)\n"
           "                  [--fault-bucket NAME|'*' [--fault-once]]   (keys name the answer: 500, 503r, shutdown, ...)\n"
           "                  [--s3-domain DOMAIN]   (S3 virtual hosts BUCKET.s3.DOMAIN and BUCKET.DOMAIN)\n"
-          "                  [--extra-key ID:SECRET]...   (more permanent keys of the owner, e.g. for ceph/s3-tests)\n"
+          "                  [--extra-key ID:SECRET]...   (more permanent keys; with :ACCOUNT, of another account, e.g. for ceph/s3-tests)\n"
           "Environment: COS_SERVER_ROOT, COS_SERVER_LISTEN, COS_SERVER_SECRET_ID, COS_SERVER_SECRET_KEY,\n"
           "             COS_SERVER_APPID. Without keys it uses the development keys it prints.\n", stderr);
 }
@@ -68,11 +68,18 @@ int main(int argc, char **argv)
 #undef OPT
         if (strcmp(a, "--extra-key") == 0 && v) {
             const char *colon = strchr(v, ':');
-            if (!colon || colon == v || !colon[1] || c->nextra_keys >= COS_ARRAY_LEN(c->extra_keys)) {
-                fprintf(stderr, "cos-server: --extra-key wants ID:SECRET (at most %zu)\n", COS_ARRAY_LEN(c->extra_keys));
+            const char *colon2 = colon ? strchr(colon + 1, ':') : NULL;
+            if (!colon || colon == v || !colon[1] || colon2 == colon + 1 || (colon2 && !colon2[1]) ||
+                c->nextra_keys >= COS_ARRAY_LEN(c->extra_keys)) {
+                fprintf(stderr, "cos-server: --extra-key wants ID:SECRET[:ACCOUNT] (at most %zu)\n",
+                        COS_ARRAY_LEN(c->extra_keys));
                 return 2;
             }
-            c->extra_keys[c->nextra_keys++] = v;
+            /* kept for the process's life: the server reads them on every request */
+            c->extra_keys[c->nextra_keys] = cos_strndup(v, (size_t)(colon - v));
+            c->extra_secrets[c->nextra_keys] = colon2 ? cos_strndup(colon + 1, (size_t)(colon2 - colon - 1)) : colon + 1;
+            c->extra_accounts[c->nextra_keys] = colon2 ? colon2 + 1 : NULL;
+            c->nextra_keys++;
             i++;
             continue;
         }

@@ -826,6 +826,63 @@ static void test_sign_parameter_and_acl_grants(void)
 
 /* ---------------------------------------------------------------- #18 item 1 */
 
+/* A second account (--extra-key ID:SECRET:ACCOUNT) is a stranger to the
+ * owner's buckets and the owner to its: refused everywhere nothing grants
+ * it, its own buckets listed to it alone, and no way to take over a name. */
+static creds OTHER = { "AKIDotherACCOUNTother0000000000000000", "otherACCOUNTsecretKEY000000000000", NULL };
+#define THEIRS "theirs-" APPID
+
+static void test_second_account_is_a_stranger(void)
+{
+    /* the owner's data: nothing of it, whatever the operation */
+    EXPECT(simple(&OTHER, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+    EXPECT(simple(&OTHER, "HEAD", PRIV, "/secret.txt", NULL), 403, NULL);
+    EXPECT(simple(&OTHER, "PUT", PRIV, "/secret.txt", "overwritten"), 403, "AccessDenied");
+    EXPECT(simple(&OTHER, "DELETE", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+    EXPECT(simple(&OTHER, "GET", PRIV, "/", NULL), 403, "AccessDenied");
+    EXPECT(simple(&OTHER, "DELETE", PRIV, "/", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OTHER, "GET", PRIV, "/", "acl", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OTHER, "PUT", PRIV, "/", "policy", "{\"Statement\":[]}"), 403, "AccessDenied");
+    EXPECT(sub(&OTHER, "GET", PRIV, "/secret.txt", "acl", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OTHER, "POST", PRIV, "/new.txt", "uploads", NULL), 403, "AccessDenied");
+    /* its name cannot be taken over: the bucket stays the owner's, unchanged */
+    call take = { "PUT", PRIV, "/", "/", &OTHER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read-write" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&take), 409, "BucketAlreadyExists");
+    EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+    char *body = owner_get(PRIV, "/secret.txt");
+    CHECK(body && !strcmp(body, "top secret"));
+    free(body);
+    /* copies out of the owner's bucket into its own are refused too */
+    EXPECT(simple(&OTHER, "PUT", THEIRS, "/", NULL), 200, NULL);
+    EXPECT(copy_as(&OTHER, THEIRS, "/stolen.txt", "/" PRIV "/secret.txt"), 403, "AccessDenied");
+    /* what the owner made public it may read, as anyone may; no more */
+    body = NULL;
+    reply g = simple(&OTHER, "GET", PUBR, "/a.txt", NULL);
+    CHECK(g.status == 200 && g.body && !strcmp(g.body, "public"));
+    reply_free(&g);
+    EXPECT(simple(&OTHER, "PUT", PUBR, "/a.txt", "defaced"), 403, "AccessDenied");
+    /* each account lists its own buckets only */
+    reply l = simple(&OTHER, "GET", NULL, "/", NULL);
+    CHECK(l.status == 200 && l.body && strstr(l.body, THEIRS) && !strstr(l.body, PRIV) && !strstr(l.body, SHARED));
+    reply_free(&l);
+    l = simple(&OWNER, "GET", NULL, "/", NULL);
+    CHECK(l.status == 200 && l.body && strstr(l.body, PRIV) && !strstr(l.body, THEIRS));
+    reply_free(&l);
+    /* and the owner's key is a stranger to the other account's bucket */
+    EXPECT(simple(&OTHER, "PUT", THEIRS, "/mine.txt", "theirs"), 200, NULL);
+    EXPECT(simple(&OWNER, "GET", THEIRS, "/mine.txt", NULL), 403, "AccessDenied");
+    EXPECT(simple(&OWNER, "PUT", THEIRS, "/mine.txt", "x"), 403, "AccessDenied");
+    EXPECT(simple(&OWNER, "DELETE", THEIRS, "/", NULL), 403, "AccessDenied");
+    /* a grant to its canonical id lets it read exactly that */
+    const char *grant = "<AccessControlPolicy><Owner><ID>other</ID></Owner><AccessControlList><Grant>"
+                        "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">"
+                        "<ID>qcs::cam::uin/" APPID ":uin/" APPID "</ID></Grantee><Permission>READ</Permission></Grant>"
+                        "</AccessControlList></AccessControlPolicy>";
+    EXPECT(sub(&OTHER, "PUT", THEIRS, "/", "acl", grant), 200, NULL);
+    EXPECT(simple(&OWNER, "GET", THEIRS, "/", NULL), 200, NULL);
+    EXPECT(simple(&OWNER, "PUT", THEIRS, "/mine.txt", "x"), 403, "AccessDenied");
+}
+
 static void test_unimplemented_subresources_change_nothing(void)
 {
     EXPECT(simple(&OWNER, "PUT", "empty-" APPID, "/", NULL), 200, NULL);
@@ -1232,7 +1289,8 @@ int main(void)
                 (long long)time(NULL) + 3600);
         fclose(f);
     }
-    const char *args[] = { "--sts", "--s3-domain", "example.test", NULL };
+    const char *args[] = { "--sts", "--s3-domain", "example.test", "--extra-key",
+                           "AKIDotherACCOUNTother0000000000000000:otherACCOUNTsecretKEY000000000000:other", NULL };
     if (test_server_start(&g_srv, args) != 0) {
         printf("0 passed, 1 failed\n");
         return 1;
@@ -1265,6 +1323,7 @@ int main(void)
     RUN(test_service_files_and_log);
     RUN(test_sign_parameter_and_acl_grants);
     RUN(test_unimplemented_subresources_change_nothing);
+    RUN(test_second_account_is_a_stranger);
     RUN(test_s3_copy_keeps_bytes);
     RUN(test_s3_dialect_smuggles_nothing);
     RUN(test_s3_answers);
