@@ -80,6 +80,14 @@ static const op_def OPS[] = {
     { COS_OP_PUT_BUCKET_ENCRYPTION, "PUT",   "encryption",  L_BUCKET, A("PutBucketEncryption"),       NULL,                        0,             0 },
     { COS_OP_GET_BUCKET_ENCRYPTION, "GET",   "encryption",  L_BUCKET, A("GetBucketEncryption"),       NULL,                        0,             0 },
     { COS_OP_DELETE_BUCKET_ENCRYPTION, "DELETE", "encryption", L_BUCKET, A("DeleteBucketEncryption"), NULL,                        0,             0 },
+    /* S3's guards on public access (s3public.c); no libcos operation */
+    { COS_OP_COUNT,                "PUT",    "publicAccessBlock", L_BUCKET, A("PutBucketPublicAccessBlock"), NULL,                  0,             0 },
+    { COS_OP_COUNT,                "GET",    "publicAccessBlock", L_BUCKET, A("GetBucketPublicAccessBlock"), NULL,                  0,             0 },
+    { COS_OP_COUNT,                "DELETE", "publicAccessBlock", L_BUCKET, A("DeleteBucketPublicAccessBlock"), NULL,               0,             0 },
+    { COS_OP_COUNT,                "PUT",    "ownershipControls", L_BUCKET, A("PutBucketOwnershipControls"), NULL,                  0,             0 },
+    { COS_OP_COUNT,                "GET",    "ownershipControls", L_BUCKET, A("GetBucketOwnershipControls"), NULL,                  0,             0 },
+    { COS_OP_COUNT,                "DELETE", "ownershipControls", L_BUCKET, A("DeleteBucketOwnershipControls"), NULL,               0,             0 },
+    { COS_OP_COUNT,                "GET",    "policyStatus", L_BUCKET, A("GetBucketPolicyStatus"),     NULL,                        0,             0 },
     { COS_OP_LIST_OBJECT_VERSIONS, "GET",    "versions",    L_BUCKET, A("GetBucketObjectVersions"),   NULL,                        0,             OPF_LISTING },
     { COS_OP_MULTIPART_LIST,       "GET",    "uploads",     L_BUCKET, A("ListMultipartUploads"),      NULL,                        0,             OPF_LISTING },
     /* checked per key (DeleteObject); anonymous callers also need the batch action itself, as COS documents */
@@ -116,7 +124,8 @@ static const op_def OPS[] = {
 static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors", "policy", "tagging", "lifecycle",
                                            "versioning", "replication", "website", "referer", "domain", "origin",
                                            "logging", "inventory", "accelerate", "encryption", "location", "versions",
-                                           "delete", "restore", "append" };
+                                           "delete", "restore", "append", "publicAccessBlock",
+                                           "ownershipControls", "policyStatus" };
 
 /* COS sub-resources (and request parameters that select a COS operation)
  * that cos-server does not implement: NotImplemented, never the plain
@@ -124,7 +133,7 @@ static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors",
 static const char *const NOT_IMPLEMENTED[] = {
     "domaincertificate", "object-lock", "symlink", "live", "vod", "intelligenttiering", "notification",
     "select", "rename", "retention", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
-    "publicAccessBlock", "ownershipControls", "attributes", "meta-query", "ci-process", "image_process", "guetzli" };
+    "attributes", "meta-query", "ci-process", "image_process", "guetzli" };
 
 const op_def *route_request(req *r, const char **unimplemented)
 {
@@ -194,10 +203,34 @@ unsigned acl_anonymous_grants(const char *acl)
 
 /* ---------------------------------------------------------------- decisions */
 
-static sts_decision eval_either(const sts_policy *p, const char *action, const char *alt, const char *resource,
+/* A policy condition's key, from what this request says (sts_access.cond_key):
+ * S3's listing parameters and x-amz-* request headers (x-cos-* in COS's
+ * dialect). Anything else the server cannot say: -1. */
+static int request_cond_key(void *ctx, const char *key, const char **value)
+{
+    req *r = ctx;
+    static const char *const ARGS[] = { "prefix", "delimiter", "max-keys" };
+    if (!strncasecmp(key, "s3:", 3) || !strncasecmp(key, "cos:", 4)) {
+        const char *k = strchr(key, ':') + 1;
+        for (size_t i = 0; i < sizeof ARGS / sizeof ARGS[0]; i++)
+            if (!strcasecmp(k, ARGS[i])) {
+                *value = req_arg(r, ARGS[i]);
+                return *value != NULL;
+            }
+        if (!strncasecmp(k, "x-amz-", 6) || !strncasecmp(k, "x-cos-", 6)) {
+            char h[128];
+            snprintf(h, sizeof h, "x-cos-%s", k + 6);
+            *value = req_header(r, h);
+            return *value != NULL;
+        }
+    }
+    return -1;
+}
+
+static sts_decision eval_either(req *r, const sts_policy *p, const char *action, const char *alt, const char *resource,
                                 const char *principal)
 {
-    sts_access a = { action, resource };
+    sts_access a = { action, resource, request_cond_key, r };
     sts_decision d = sts_policy_eval(p, &a, principal);
     if (alt && d != STS_DENY) {
         a.action = alt;
@@ -220,7 +253,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     bool owner = r->principal && !r->tmp_key;
     if (!bucket) { /* GetService: resource "*", as COS documents */
         if (owner) return true;
-        if (r->tmp_key && r->tmp_key->policy && eval_either(r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
+        if (r->tmp_key && r->tmp_key->policy && eval_either(r, r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
             return true;
         snprintf(why, why_len, "%s", r->tmp_key ? "the temporary key's policy does not allow name/cos:GetService on *"
                                                 : "anonymous access is not allowed");
@@ -248,23 +281,31 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         return false;
     }
     char *me = r->principal ? authz_owner_principal(srv) : NULL;
-    sts_decision bucket_d = bp ? eval_either(bp, action, alt, resource, me) : STS_NO_MATCH;
+    sts_decision bucket_d = bp ? eval_either(r, bp, action, alt, resource, me) : STS_NO_MATCH;
     bool ok = false;
+    unsigned pab = 0;
     if (owner) {
         /* the root account's permanent key: Tencent Cloud does not limit a
            resource owner's root account by policies (and a policy can never
            lock the owner out of its own bucket) */
         ok = true;
     } else if (r->tmp_key) {
-        sts_decision d = r->tmp_key->policy ? eval_either(r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
+        sts_decision d = r->tmp_key->policy ? eval_either(r, r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
         ok = d == STS_ALLOW && bucket_d != STS_DENY;
         if (!r->tmp_key->policy) snprintf(why, why_len, "a temporary key without a policy is allowed nothing");
         else if (d != STS_ALLOW) snprintf(why, why_len, "the temporary key's policy does not allow %s on %s", action, resource);
         else if (!ok) snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
     } else if (bucket_d == STS_DENY) {
         snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
+    } else if (exists && (pab = public_block_flags(srv, bucket, store_rc)) != 0 && *store_rc) {
+        snprintf(why, why_len, "%s", store_last_error());
+    } else if (bucket_d == STS_ALLOW && (pab & PAB_RESTRICT_PUBLIC_BUCKETS) && sts_policy_is_public(bp)) {
+        /* S3: a public policy then admits only the owner's account */
+        snprintf(why, why_len, "the bucket's public access block restricts it to its owner (%s on %s)", action, resource);
     } else if (bucket_d == STS_ALLOW) {
         ok = true;
+    } else if (exists && acl && (pab & PAB_IGNORE_PUBLIC_ACLS)) {
+        snprintf(why, why_len, "the bucket's public access block ignores public ACLs (%s on %s)", action, resource);
     } else if (exists && acl) {
         unsigned grants = 0;
         bool own_acl = false;

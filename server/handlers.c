@@ -2493,6 +2493,7 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
         return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
     enum MHD_Result ret;
     if (!strcmp(m, "HEAD")) ret = send_empty(r, 200);
+    else if (public_subresource(sub)) ret = public_request(r, sub, bacl);
     else if (sub && !strcmp(sub, "acl")) {
         if (!strcmp(m, "PUT")) {
             char *acl = acl_from_request(r);
@@ -2749,6 +2750,7 @@ enum MHD_Result handle_request(req *r)
     if (!r->principal && has_response_override(r)) /* as in S3: rewriting the answer's headers takes a signature */
         return send_error(r, "AccessDenied", "Access Denied: response-* parameters need a signed request.");
     if (authorize_request(r, op, &ret) != 0) return ret;
+    if (public_guard_refuses(r, op->sub, &ret)) return ret;
     if (!r->bucket) return get_service(r);
     return r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
 }

@@ -5,6 +5,7 @@
 #include "sts.h"
 /* policy.c belongs to cos-server, not libcos: compiled into this test directly. */
 #include "../server/policy.c"
+#include "../server/s3policy.c"
 
 static sts_decision eval(const char *json, const char *action, const char *key, const char *principal)
 {
