@@ -287,8 +287,10 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     if (owner) {
         /* the root account's permanent key: Tencent Cloud does not limit a
            resource owner's root account by policies (and a policy can never
-           lock the owner out of its own bucket) */
-        ok = true;
+           lock the owner out of its own bucket). S3 does apply a bucket
+           policy's Deny to its owner, except on the policy itself. */
+        ok = !(r->is_s3 && bucket_d == STS_DENY && !strstr(action, "BucketPolicy"));
+        if (!ok) snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
     } else if (r->tmp_key) {
         sts_decision d = r->tmp_key->policy ? eval_either(r, r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
         ok = d == STS_ALLOW && bucket_d != STS_DENY;

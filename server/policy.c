@@ -88,7 +88,7 @@ static const char *const COND_OPS[] = { "StringEquals", "StringNotEquals", "Stri
                                         "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
                                         "NumericEquals", "NumericNotEquals", "NumericLessThan",
                                         "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals",
-                                        "Bool" };
+                                        "Bool", "Null" };
 
 /* A condition's values: strings, numbers and booleans, one or a list. */
 static char **cond_values(const cos_json *v, size_t *n)
@@ -310,6 +310,10 @@ static bool conditions_hold(const statement *t, const sts_access *a)
         int rc = a->cond_key ? a->cond_key(a->cond_ctx, c->key, &have) : -1;
         if (rc < 0) {
             if (!t->deny) return false;
+            continue;
+        }
+        if (!strcmp(c->op, "Null")) { /* "true": the key is absent; "false": present */
+            if ((rc == 0) != !strcasecmp(c->values[0], "true")) return false;
             continue;
         }
         bool negated = strstr(c->op, "Not") != NULL;

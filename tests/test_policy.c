@@ -121,6 +121,11 @@ static void test_s3_grammar(void)
     CHECK_INT(eval_cond("{\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
                         "\"*\",\"Condition\":{\"StringEquals\":{\"s3:ExistingObjectTag/k\":\"v\"}}}]}",
                         "name/cos:GetObject", "k"), STS_DENY);
+    /* Null: "true" holds when the key is absent */
+    CHECK_INT(eval_cond("{\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:ListBucket\",\"Resource\":"
+                        "\"*\",\"Condition\":{\"Null\":{\"s3:prefix\":\"true\"}}}]}", "name/cos:GetBucket", ""), STS_DENY);
+    CHECK_INT(eval_cond("{\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:ListBucket\",\"Resource\":"
+                        "\"*\",\"Condition\":{\"Null\":{\"s3:max-keys\":\"true\"}}}]}", "name/cos:GetBucket", ""), STS_NO_MATCH);
     /* what is not evaluated is refused, never ignored */
     static const char *const refused[] = {
         "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:*\",\"Resource\":\"*\","
