@@ -224,6 +224,10 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
             return *value != NULL;
         }
     }
+    if (!strcasecmp(key, "aws:Referer") || !strcasecmp(key, "aws:UserAgent")) {
+        *value = req_header(r, !strcasecmp(key, "aws:Referer") ? "Referer" : "User-Agent");
+        return *value != NULL;
+    }
     return -1;
 }
 
