@@ -21,6 +21,8 @@
 #include "url.h"
 #include "xml.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +225,18 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
             *value = req_header(r, h);
             return *value != NULL;
         }
+    }
+    if (!strcasecmp(key, "aws:SourceIp")) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        static _Thread_local char ip[INET6_ADDRSTRLEN];
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+        if (sa && sa->sa_family == AF_INET)
+            *value = inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ip, sizeof ip);
+        else if (sa && sa->sa_family == AF_INET6)
+            *value = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip, sizeof ip);
+        else
+            return -1;
+        return *value ? 1 : -1;
     }
     if (!strcasecmp(key, "aws:Referer") || !strcasecmp(key, "aws:UserAgent")) {
         *value = req_header(r, !strcasecmp(key, "aws:Referer") ? "Referer" : "User-Agent");

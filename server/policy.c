@@ -13,6 +13,8 @@
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 /* One condition: OPERATOR {KEY: [VALUES]}; every one must hold. */
 typedef struct condition {
@@ -88,7 +90,7 @@ static const char *const COND_OPS[] = { "StringEquals", "StringNotEquals", "Stri
                                         "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
                                         "NumericEquals", "NumericNotEquals", "NumericLessThan",
                                         "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals",
-                                        "Bool", "Null" };
+                                        "Bool", "Null", "IpAddress", "NotIpAddress" };
 
 /* A condition's values: strings, numbers and booleans, one or a list. */
 static char **cond_values(const cos_json *v, size_t *n)
@@ -282,8 +284,32 @@ static bool principal_matches(const char *pat, const char *principal)
     return principal && !strcmp(pat, principal);
 }
 
+/* Whether address have lies in want, "ADDR/BITS" or "ADDR" (IPv4 or IPv6). */
+static bool cidr_matches(const char *want, const char *have)
+{
+    char net[64];
+    const char *slash = strchr(want, '/');
+    size_t n = slash ? (size_t)(slash - want) : strlen(want);
+    if (n >= sizeof net) return false;
+    memcpy(net, want, n);
+    net[n] = 0;
+    unsigned char a[16], b[16];
+    int fam = strchr(net, ':') ? AF_INET6 : AF_INET;
+    size_t len = fam == AF_INET ? 4 : 16;
+    if (inet_pton(fam, net, a) != 1 || inet_pton(fam, have, b) != 1) return false;
+    char *end = NULL;
+    long bits = slash ? strtol(slash + 1, &end, 10) : (long)len * 8;
+    if ((slash && (end == slash + 1 || *end)) || bits < 0 || bits > (long)len * 8) return false;
+    for (size_t i = 0; i < len && bits > 0; i++, bits -= 8) {
+        unsigned char mask = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
+        if ((a[i] & mask) != (b[i] & mask)) return false;
+    }
+    return true;
+}
+
 static bool cond_value_matches(const char *op, const char *want, const char *have)
 {
+    if (strstr(op, "IpAddress")) return cidr_matches(want, have);
     if (!strncmp(op, "String", 6)) {
         if (strstr(op, "Like")) return glob_match(want, have, false);
         if (strstr(op, "IgnoreCase")) return !strcasecmp(want, have);

@@ -1152,9 +1152,9 @@ static void test_s3_policy_conditions(void)
     EXPECT(sub(&OWNER, "PUT", PRIV, "/", "policy", "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"*\"]},\"Action\":\"s3:ListBucket\","
                      "\"Resource\":\"arn:aws:s3:::" PRIV "\",\"Condition\":{\"StringEquals\":{\"s3:prefix\":\"open/\"}}},"
                      "{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::"
-                     PRIV "/*\",\"Condition\":{\"IpAddress\":{\"aws:SourceIp\":\"127.0.0.1/32\"}}}]}"),
+                     PRIV "/*\",\"Condition\":{\"ArnLike\":{\"aws:SourceArn\":\"arn:*\"}}}]}"),
            400, "MalformedPolicy");
-    /* not put: IpAddress is no operator cos-server evaluates */
+    /* not put: ArnLike is no operator cos-server evaluates */
     EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
     put_policy(PRIV, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"*\"]},\"Action\":\"s3:ListBucket\","
                      "\"Resource\":\"arn:aws:s3:::" PRIV "\",\"Condition\":{\"StringEquals\":{\"s3:prefix\":\"open/\"}}},"
@@ -1165,6 +1165,14 @@ static void test_s3_policy_conditions(void)
     EXPECT(do_call(&ok), 200, NULL);
     call no = { "GET", PRIV, "/?prefix=", "/", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
     EXPECT(do_call(&no), 403, "AccessDenied");
+    /* aws:SourceIp: the caller's address (loopback here) */
+    put_policy(PRIV, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+                     "\"arn:aws:s3:::" PRIV "/open/*\",\"Condition\":{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}}]}");
+    EXPECT(simple(ANON, "GET", PRIV, "/open/r.txt", NULL), 403, "AccessDenied");
+    put_policy(PRIV, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+                     "\"arn:aws:s3:::" PRIV "/open/*\",\"Condition\":{\"IpAddress\":{\"aws:SourceIp\":\"127.0.0.1/32\"}}}]}");
+    EXPECT(simple(ANON, "GET", PRIV, "/open/r.txt", NULL), 200, NULL);
+    EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
     EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "policy", NULL), 204, NULL);
 }
 

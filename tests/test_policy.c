@@ -121,6 +121,9 @@ static void test_s3_grammar(void)
     CHECK_INT(eval_cond("{\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
                         "\"*\",\"Condition\":{\"StringEquals\":{\"s3:ExistingObjectTag/k\":\"v\"}}}]}",
                         "name/cos:GetObject", "k"), STS_DENY);
+    CHECK(cidr_matches("10.0.0.0/8", "10.1.2.3") && !cidr_matches("10.0.0.0/8", "11.0.0.1"));
+    CHECK(cidr_matches("127.0.0.1/32", "127.0.0.1") && !cidr_matches("10.0.0.0/32", "127.0.0.1"));
+    CHECK(cidr_matches("::1/128", "::1") && !cidr_matches("10.0.0.0/x", "10.0.0.1") && !cidr_matches("10.0.0.0/33", "10.0.0.1"));
     /* Null: "true" holds when the key is absent */
     CHECK_INT(eval_cond("{\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:ListBucket\",\"Resource\":"
                         "\"*\",\"Condition\":{\"Null\":{\"s3:prefix\":\"true\"}}}]}", "name/cos:GetBucket", ""), STS_DENY);
@@ -129,7 +132,7 @@ static void test_s3_grammar(void)
     /* what is not evaluated is refused, never ignored */
     static const char *const refused[] = {
         "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:*\",\"Resource\":\"*\","
-        "\"Condition\":{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}}]}",
+        "\"Condition\":{\"ArnLike\":{\"aws:SourceArn\":\"arn:*\"}}}]}",
         "{\"Statement\":[{\"Effect\":\"Allow\",\"NotPrincipal\":{\"AWS\":\"x\"},\"Principal\":\"*\",\"Action\":\"s3:*\","
         "\"Resource\":\"*\"}]}",
         "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:*\",\"Resource\":\"*\","
