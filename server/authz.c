@@ -208,9 +208,68 @@ unsigned acl_anonymous_grants(const char *acl)
 /* A policy condition's key, from what this request says (sts_access.cond_key):
  * S3's listing parameters and x-amz-* request headers (x-cos-* in COS's
  * dialect). Anything else the server cannot say: -1. */
+typedef struct cond_ctx {
+    req *r;
+    const char *bucket, *key; /* the object the access is about (a copy's source is another) */
+    char *buf;                /* the last value looked up that needed storage */
+} cond_ctx;
+
+static const char *keep(cond_ctx *c, char *v)
+{
+    free(c->buf);
+    c->buf = v;
+    return v;
+}
+
+/* "s3:ExistingObjectTag/K": the stored object's tag K. */
+static int existing_tag(cond_ctx *c, const char *tag, const char **value)
+{
+    if (!c->bucket || !c->key || !*c->key) return 0;
+    obj_meta m;
+    int rc = store_object_get(c->r->srv->st, c->bucket, c->key, &m);
+    if (rc < -1) return -1; /* unreadable: the server cannot say */
+    if (rc) return 0;
+    cos_tagging *t = NULL;
+    int found = 0;
+    if (m.tagging && cos_xml_parse(&cos_xs_tagging, m.tagging, strlen(m.tagging), (void **)&t, NULL) == 0) {
+        for (size_t i = 0; i < t->tags_count && !found; i++)
+            if (t->tags[i].key && !strcmp(t->tags[i].key, tag)) {
+                *value = keep(c, cos_strdup(t->tags[i].value ? t->tags[i].value : ""));
+                found = 1;
+            }
+        cos_xml_free(&cos_xs_tagging, t);
+    }
+    obj_meta_clear(&m);
+    return found;
+}
+
+/* "s3:RequestObjectTag/K": tag K of the request's x-amz-tagging ("k=v&k2=v2", URL-encoded). */
+static int request_tag(cond_ctx *c, const char *tag, const char **value)
+{
+    const char *q = req_header(c->r, "x-cos-tagging");
+    for (const char *p = q; p && *p;) {
+        size_t n = strcspn(p, "&"), eq = strcspn(p, "=");
+        char *k = cos_uri_decode(p, eq < n ? eq : n);
+        bool hit = k && !strcmp(k, tag);
+        free(k);
+        if (hit) {
+            char *v = eq < n ? cos_uri_decode(p + eq + 1, n - eq - 1) : cos_strdup("");
+            if (!v) return -1;
+            *value = keep(c, v);
+            return 1;
+        }
+        p += n;
+        if (*p) p++;
+    }
+    return 0;
+}
+
 static int request_cond_key(void *ctx, const char *key, const char **value)
 {
-    req *r = ctx;
+    cond_ctx *c = ctx;
+    req *r = c->r;
+    if (!strncasecmp(key, "s3:ExistingObjectTag/", 21)) return existing_tag(c, key + 21, value);
+    if (!strncasecmp(key, "s3:RequestObjectTag/", 20)) return request_tag(c, key + 20, value);
     static const char *const ARGS[] = { "prefix", "delimiter", "max-keys" };
     if (!strncasecmp(key, "s3:", 3) || !strncasecmp(key, "cos:", 4)) {
         const char *k = strchr(key, ':') + 1;
@@ -245,16 +304,18 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
     return -1;
 }
 
-static sts_decision eval_either(req *r, const sts_policy *p, const char *action, const char *alt, const char *resource,
-                                const char *principal)
+static sts_decision eval_either(req *r, const char *bucket, const char *key, const sts_policy *p, const char *action,
+                                const char *alt, const char *resource, const char *principal)
 {
-    sts_access a = { action, resource, request_cond_key, r };
+    cond_ctx c = { r, bucket, key, NULL };
+    sts_access a = { action, resource, request_cond_key, &c };
     sts_decision d = sts_policy_eval(p, &a, principal);
     if (alt && d != STS_DENY) {
         a.action = alt;
         sts_decision d2 = sts_policy_eval(p, &a, principal);
         if (d2 != STS_NO_MATCH) d = d2;
     }
+    free(c.buf);
     return d;
 }
 
@@ -271,7 +332,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     bool owner = r->principal && !r->tmp_key;
     if (!bucket) { /* GetService: resource "*", as COS documents */
         if (owner) return true;
-        if (r->tmp_key && r->tmp_key->policy && eval_either(r, r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
+        if (r->tmp_key && r->tmp_key->policy && eval_either(r, NULL, NULL, r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
             return true;
         snprintf(why, why_len, "%s", r->tmp_key ? "the temporary key's policy does not allow name/cos:GetService on *"
                                                 : "anonymous access is not allowed");
@@ -299,7 +360,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         return false;
     }
     char *me = r->principal ? authz_owner_principal(srv) : NULL;
-    sts_decision bucket_d = bp ? eval_either(r, bp, action, alt, resource, me) : STS_NO_MATCH;
+    sts_decision bucket_d = bp ? eval_either(r, bucket, object_level ? key : NULL, bp, action, alt, resource, me) : STS_NO_MATCH;
     bool ok = false;
     unsigned pab = 0;
     if (owner) {
@@ -310,7 +371,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         ok = !(r->is_s3 && bucket_d == STS_DENY && !strstr(action, "BucketPolicy"));
         if (!ok) snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
     } else if (r->tmp_key) {
-        sts_decision d = r->tmp_key->policy ? eval_either(r, r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
+        sts_decision d = r->tmp_key->policy ? eval_either(r, bucket, object_level ? key : NULL, r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
         ok = d == STS_ALLOW && bucket_d != STS_DENY;
         if (!r->tmp_key->policy) snprintf(why, why_len, "a temporary key without a policy is allowed nothing");
         else if (d != STS_ALLOW) snprintf(why, why_len, "the temporary key's policy does not allow %s on %s", action, resource);

@@ -1165,6 +1165,15 @@ static void test_s3_policy_conditions(void)
     EXPECT(do_call(&ok), 200, NULL);
     call no = { "GET", PRIV, "/?prefix=", "/", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
     EXPECT(do_call(&no), 403, "AccessDenied");
+    /* s3:ExistingObjectTag: the stored object's tags */
+    call tagged = { "PUT", PRIV, "/open/tagged.txt", "/open/tagged.txt", &OWNER, NULL, 0,
+                    (cos_kv[]){ { "x-cos-tagging", "sec=pub" } }, 1, NULL, "t", 1, NULL };
+    EXPECT(do_call(&tagged), 200, NULL);
+    put_policy(PRIV, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+                     "\"arn:aws:s3:::" PRIV "/*\",\"Condition\":{\"StringEquals\":{\"s3:ExistingObjectTag/sec\":\"pub\"}}}]}");
+    EXPECT(simple(ANON, "GET", PRIV, "/open/tagged.txt", NULL), 200, NULL);
+    EXPECT(simple(ANON, "GET", PRIV, "/open/r.txt", NULL), 403, "AccessDenied");
+    EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
     /* aws:SourceIp: the caller's address (loopback here) */
     put_policy(PRIV, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
                      "\"arn:aws:s3:::" PRIV "/open/*\",\"Condition\":{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}}]}");
