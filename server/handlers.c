@@ -374,6 +374,11 @@ static enum MHD_Result put_bucket(req *r)
                           r->srv->cfg.appid);
     const char *acl = canned_acl(r, req_header(r, "x-cos-acl"));
     if (!acl) return send_error(r, "InvalidArgument", "invalid x-cos-acl");
+    const char *ownership = req_header(r, "x-cos-object-ownership");
+    if (ownership && !ownership_valid(ownership))
+        return send_error(r, "InvalidArgument", "x-amz-object-ownership must be BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter.");
+    if (ownership && !strcmp(ownership, "BucketOwnerEnforced") && acl_is_public(acl))
+        return send_error(r, "InvalidBucketAclWithObjectOwnership", "Bucket ACLs are not allowed with BucketOwnerEnforced.");
     char *region = s3_location_constraint(r);
     if (region && !*region) {
         free(region);
@@ -392,6 +397,10 @@ static enum MHD_Result put_bucket(req *r)
                                           : send_empty(r, 200);
     /* COS answers BucketAlreadyExists to its owner too (cos-c-sdk-v5's suite checks it) */
     if (rc > 0) return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: you already own it.");
+    if (ownership && (rc = ownership_set(r->srv, r->bucket, ownership)) != 0) {
+        store_bucket_delete(r->srv->st, r->bucket); /* never a bucket without the ownership it was asked with */
+        return store_fail(r, rc);
+    }
     return send_empty(r, 200);
 }
 

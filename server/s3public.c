@@ -195,6 +195,23 @@ static enum MHD_Result public_access_block(req *r)
 
 static const char *const OWNERSHIPS[] = { "BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter" };
 
+bool ownership_valid(const char *ownership)
+{
+    for (size_t i = 0; i < COS_ARRAY_LEN(OWNERSHIPS); i++)
+        if (!strcmp(ownership, OWNERSHIPS[i])) return true;
+    return false;
+}
+
+int ownership_set(server *srv, const char *bucket, const char *ownership)
+{
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OwnershipControls><Rule><ObjectOwnership>%s"
+                       "</ObjectOwnership></Rule></OwnershipControls>", ownership);
+    int rc = store_config_put(srv->st, bucket, OWNERSHIP_KIND, b.data, b.len);
+    cos_buf_free(&b);
+    return rc;
+}
+
 static enum MHD_Result ownership_controls(req *r, const char *bacl)
 {
     if (!strcmp(r->method, "DELETE")) {
@@ -213,11 +230,7 @@ static enum MHD_Result ownership_controls(req *r, const char *bacl)
         if (!strcmp(which, "BucketOwnerEnforced") && acl_is_public(bacl))
             return send_error(r, "InvalidBucketAclWithObjectOwnership",
                               "Bucket ACLs are not allowed with BucketOwnerEnforced: make the bucket private first.");
-        cos_buf b = COS_BUF_INIT;
-        cos_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OwnershipControls><Rule><ObjectOwnership>%s"
-                           "</ObjectOwnership></Rule></OwnershipControls>", which);
-        int rc = store_config_put(r->srv->st, r->bucket, OWNERSHIP_KIND, b.data, b.len);
-        cos_buf_free(&b);
+        int rc = ownership_set(r->srv, r->bucket, which);
         return rc ? store_failed(r) : send_empty(r, 200);
     }
     char *body = NULL;

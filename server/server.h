@@ -358,6 +358,8 @@ bool acl_is_public(const char *acl);
 /* After authorization: whether the bucket's guards refuse this request (*ret queued). */
 bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret);
 bool public_subresource(const char *sub);
+bool ownership_valid(const char *ownership);
+int ownership_set(server *srv, const char *bucket, const char *ownership); /* store_config_put's */
 enum MHD_Result public_request(req *r, const char *sub, const char *bacl);
 int error_status(const char *code);
 const char *req_header(req *r, const char *name);

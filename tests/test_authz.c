@@ -1143,6 +1143,17 @@ static void test_public_access_block(void)
     EXPECT(do_call(&oacl), 400, "AccessControlListNotSupported");
     EXPECT(sub(&OWNER, "DELETE", SHARED, "/", "ownershipControls", NULL), 204, NULL);
     EXPECT(sub(&OWNER, "GET", SHARED, "/", "ownershipControls", NULL), 404, "OwnershipControlsNotFoundError");
+    /* asked for at creation: kept, or the bucket is not created */
+    call bad = { "PUT", "owned-" APPID, "/", "/", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-object-ownership", "Nobody" } }, 1,
+                 NULL, NULL, 0, NULL };
+    EXPECT(do_call(&bad), 400, "InvalidArgument");
+    EXPECT(simple(&OWNER, "HEAD", "owned-" APPID, "/", NULL), 404, NULL);
+    call good = { "PUT", "owned-" APPID, "/", "/", &OWNER, NULL, 0,
+                  (cos_kv[]){ { "x-cos-object-ownership", "BucketOwnerEnforced" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&good), 200, NULL);
+    reply oc = sub(&OWNER, "GET", "owned-" APPID, "/", "ownershipControls", NULL);
+    CHECK(oc.status == 200 && oc.body && strstr(oc.body, "<ObjectOwnership>BucketOwnerEnforced</ObjectOwnership>"));
+    reply_free(&oc);
 }
 
 /* S3's policy language: an Allow with a condition the server cannot
