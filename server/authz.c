@@ -378,7 +378,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         else if (!ok) snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
     } else if (bucket_d == STS_DENY) {
         snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
-    } else if (exists && (pab = public_block_flags(srv, bucket, store_rc)) != 0 && *store_rc) {
+    } else if (exists && (pab = public_block_flags(srv, bucket, store_rc), *store_rc)) { /* unreadable: fail closed */
         snprintf(why, why_len, "%s", store_last_error());
     } else if (bucket_d == STS_ALLOW && (pab & PAB_RESTRICT_PUBLIC_BUCKETS) && sts_policy_is_public(bp)) {
         /* S3: a public policy then admits only the owner's account */
