@@ -172,6 +172,21 @@ static char *read_secret_file(const char *path)
     return s;
 }
 
+/* --secret-key-file, when no --secret-key was given, wins over what the
+ * environment or a profile said. */
+static int apply_secret_key_file(const cli_opts *o, cli_settings *s)
+{
+    if (o->secret_key || !o->secret_key_file) return 0;
+    char *k = read_secret_file(o->secret_key_file);
+    if (!k) {
+        cli_settings_free(s);
+        return EXIT_USAGE;
+    }
+    free(s->secret_key);
+    s->secret_key = k;
+    return 0;
+}
+
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 /* An AWS shared file: $ENV, else ~/NAME. */
@@ -235,16 +250,7 @@ static int resolve_s3(const cli_opts *o, cli_settings *s)
     ini_free(&cred);
     ini_free(&conf);
     if (!s->region) s->region = strdup("us-east-1");
-    if (!o->secret_key && o->secret_key_file) {
-        char *k = read_secret_file(o->secret_key_file);
-        if (!k) {
-            cli_settings_free(s);
-            return EXIT_USAGE;
-        }
-        free(s->secret_key);
-        s->secret_key = k;
-    }
-    return 0;
+    return apply_secret_key_file(o, s);
 }
 
 int cli_resolve(const cli_opts *o, cli_settings *s)
@@ -291,16 +297,7 @@ int cli_resolve(const cli_opts *o, cli_settings *s)
         *F[i].out = dup_or_null(v);
     }
     ini_free(&f);
-    if (!o->secret_key && o->secret_key_file) {
-        char *k = read_secret_file(o->secret_key_file);
-        if (!k) {
-            cli_settings_free(s);
-            return EXIT_USAGE;
-        }
-        free(s->secret_key);
-        s->secret_key = k;
-    }
-    return 0;
+    return apply_secret_key_file(o, s);
 }
 
 void cli_settings_free(cli_settings *s)

@@ -187,28 +187,23 @@ static const cos_xml_field logging_f[] = {
 SCHEMA(cos_xs_logging_status, "BucketLoggingStatus", cos_logging_status, logging_f);
 
 /* ---- inventory */
-static const cos_xml_field inventory_f[] = {
-    S(cos_inventory_configuration, "Id", id), B(cos_inventory_configuration, "IsEnabled", is_enabled),
-    S(cos_inventory_configuration, "Destination/COSBucketDestination/Format", destination_format),
-    S(cos_inventory_configuration, "Destination/COSBucketDestination/AccountId", destination_account_id),
-    S(cos_inventory_configuration, "Destination/COSBucketDestination/Bucket", destination_bucket),
-    S(cos_inventory_configuration, "Destination/COSBucketDestination/Prefix", destination_prefix),
-    S(cos_inventory_configuration, "Schedule/Frequency", schedule_frequency),
-    S(cos_inventory_configuration, "Filter/Prefix", filter_prefix),
-    S(cos_inventory_configuration, "IncludedObjectVersions", included_object_versions),
-    SL(cos_inventory_configuration, "OptionalFields/Field", optional_fields) };
+/* COS and S3 name the destination element differently (COSBucketDestination,
+ * S3BucketDestination); the rest of the document is the same. */
+#define INVENTORY_FIELDS(DEST)                                                                                   \
+    S(cos_inventory_configuration, "Id", id), B(cos_inventory_configuration, "IsEnabled", is_enabled),           \
+        S(cos_inventory_configuration, "Destination/" DEST "/Format", destination_format),                      \
+        S(cos_inventory_configuration, "Destination/" DEST "/AccountId", destination_account_id),               \
+        S(cos_inventory_configuration, "Destination/" DEST "/Bucket", destination_bucket),                      \
+        S(cos_inventory_configuration, "Destination/" DEST "/Prefix", destination_prefix),                      \
+        S(cos_inventory_configuration, "Schedule/Frequency", schedule_frequency),                               \
+        S(cos_inventory_configuration, "Filter/Prefix", filter_prefix),                                         \
+        S(cos_inventory_configuration, "IncludedObjectVersions", included_object_versions),                     \
+        SL(cos_inventory_configuration, "OptionalFields/Field", optional_fields)
+static const cos_xml_field inventory_f[] = { INVENTORY_FIELDS("COSBucketDestination") };
 SCHEMA(cos_xs_inventory_configuration, "InventoryConfiguration", cos_inventory_configuration, inventory_f);
-/* S3's PutBucketInventoryConfiguration: the destination is S3BucketDestination */
-static const cos_xml_field inventory_s3_f[] = {
-    S(cos_inventory_configuration, "Id", id), B(cos_inventory_configuration, "IsEnabled", is_enabled),
-    S(cos_inventory_configuration, "Destination/S3BucketDestination/Format", destination_format),
-    S(cos_inventory_configuration, "Destination/S3BucketDestination/AccountId", destination_account_id),
-    S(cos_inventory_configuration, "Destination/S3BucketDestination/Bucket", destination_bucket),
-    S(cos_inventory_configuration, "Destination/S3BucketDestination/Prefix", destination_prefix),
-    S(cos_inventory_configuration, "Schedule/Frequency", schedule_frequency),
-    S(cos_inventory_configuration, "Filter/Prefix", filter_prefix),
-    S(cos_inventory_configuration, "IncludedObjectVersions", included_object_versions),
-    SL(cos_inventory_configuration, "OptionalFields/Field", optional_fields) };
+/* S3's PutBucketInventoryConfiguration */
+static const cos_xml_field inventory_s3_f[] = { INVENTORY_FIELDS("S3BucketDestination") };
+#undef INVENTORY_FIELDS
 SCHEMA(cos_xs_inventory_configuration_s3, "InventoryConfiguration", cos_inventory_configuration, inventory_s3_f);
 static const cos_xml_field list_inventory_f[] = {
     L(cos_list_inventory_result, "InventoryConfiguration", configurations, cos_xs_inventory_configuration),

@@ -105,19 +105,28 @@ static void *small_thread(void *arg)
     return NULL;
 }
 
+/* Run fn(arg) on `threads` threads (at most 256) and wait: the seconds it
+ * took, with the process's usage before and after. */
+static double run_threads(void *(*fn)(void *), void *arg, int threads, bench_usage_t *u0, bench_usage_t *u1)
+{
+    pthread_t t[256];
+    if (threads > 256) threads = 256;
+    *u0 = bench_usage_now();
+    double t0 = bench_now();
+    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, fn, arg);
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    double secs = bench_now() - t0;
+    *u1 = bench_usage_now();
+    return secs;
+}
+
 /* Run count PUTs or GETs on `threads` threads; reports them as `name`. */
 static int phase(const char *name, int put, int count, int threads, int latencies)
 {
     job j = { put, count, 0, 0, latencies ? "cseq/" : "csmall/", NULL };
     if (latencies) j.lat = calloc((size_t)count, sizeof *j.lat);
-    bench_usage_t u0 = bench_usage_now();
-    double t0 = bench_now();
-    pthread_t t[256];
-    if (threads > 256) threads = 256;
-    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, small_thread, &j);
-    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
-    double secs = bench_now() - t0;
-    bench_usage_t u1 = bench_usage_now();
+    bench_usage_t u0, u1;
+    double secs = run_threads(small_thread, &j, threads, &u0, &u1);
     if (j.failed) return -1;
     bench_report(name, count, secs, u0, u1);
     if (latencies) {
@@ -171,14 +180,8 @@ static int files(const char *dir, int threads)
         fprintf(stderr, "csdk_bench: no files under %s\n", dir);
         return -1;
     }
-    bench_usage_t u0 = bench_usage_now();
-    double t0 = bench_now();
-    pthread_t t[256];
-    if (threads > 256) threads = 256;
-    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, files_thread, &j);
-    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
-    double secs = bench_now() - t0;
-    bench_usage_t u1 = bench_usage_now();
+    bench_usage_t u0, u1;
+    double secs = run_threads(files_thread, &j, threads, &u0, &u1);
     if (j.failed) return -1;
     printf("files_s %.1f\nfiles_mb_s %.1f\nfiles_cpu_s %.2f\nfiles_rss_mib %ld\nfiles_ctxsw %.2f\n", j.f.count / secs,
            (double)j.f.bytes / secs / 1e6, u1.cpu_s - u0.cpu_s, u1.rss_mib, (double)(u1.ctxsw - u0.ctxsw) / (double)j.f.count);
