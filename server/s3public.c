@@ -75,6 +75,7 @@ bool acl_is_public(const char *acl)
 static bool request_sets_public_acl(req *r, bool acl_body)
 {
     if (canned_public(req_header(r, "x-cos-acl"))) return true;
+    if (r->pp && canned_public(cos_kvlist_get(&r->form, "acl"))) return true; /* a browser form's field */
     static const char *const GRANTS[] = { "x-cos-grant-read", "x-cos-grant-write", "x-cos-grant-read-acp",
                                           "x-cos-grant-write-acp", "x-cos-grant-full-control" };
     for (size_t i = 0; i < COS_ARRAY_LEN(GRANTS); i++) {
@@ -86,6 +87,8 @@ static bool request_sets_public_acl(req *r, bool acl_body)
 
 static bool request_sets_acl(req *r, bool acl_body)
 {
+    const char *form_acl = r->pp ? cos_kvlist_get(&r->form, "acl") : NULL;
+    if (form_acl && strcmp(form_acl, "bucket-owner-full-control") != 0 && strcmp(form_acl, "private") != 0) return true;
     if (req_header(r, "x-cos-acl") && strcmp(req_header(r, "x-cos-acl"), "bucket-owner-full-control") != 0 &&
         strcmp(req_header(r, "x-cos-acl"), "private") != 0)
         return true;
@@ -112,7 +115,8 @@ bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret)
     const char *m = r->method;
     bool acl_put = !strcmp(m, "PUT") && sub && !strcmp(sub, "acl");
     bool writes_acl = acl_put || (r->key && !strcmp(m, "PUT") && !sub) ||
-                      (r->key && !strcmp(m, "POST") && sub && !strcmp(sub, "uploads"));
+                      (r->key && !strcmp(m, "POST") && sub && !strcmp(sub, "uploads")) ||
+                      (!r->key && !strcmp(m, "POST") && r->pp && !sub);
     bool policy_put = !strcmp(m, "PUT") && !r->key && sub && !strcmp(sub, "policy");
     if (!writes_acl && !policy_put) return false;
     int src = 0;

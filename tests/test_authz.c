@@ -1118,6 +1118,11 @@ static void test_public_access_block(void)
            403, "AccessDenied");
     EXPECT(sub(&OWNER, "DELETE", PUBR, "/", "publicAccessBlock", NULL), 204, NULL);
     EXPECT(simple(ANON, "GET", PUBR, "/a.txt", NULL), 200, NULL);
+    /* ... and in a browser form's acl field */
+    EXPECT(sub(&OWNER, "PUT", PUBRW, "/", "publicAccessBlock", PAB("true", "false", "false", "false")), 200, NULL);
+    EXPECT(post_form(PUBRW, "pab-form.txt", "acl", "public-read"), 403, "AccessDenied");
+    CHECK(!exists(PUBRW, "/pab-form.txt"));
+    EXPECT(sub(&OWNER, "DELETE", PUBRW, "/", "publicAccessBlock", NULL), 204, NULL);
     /* RestrictPublicBuckets: a public policy admits no anonymous caller */
     put_policy(PRIV, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\","
                      "\"Resource\":\"arn:aws:s3:::" PRIV "/open/*\"}]}");
