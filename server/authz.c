@@ -279,9 +279,10 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
                 return *value != NULL;
             }
         if (!strncasecmp(k, "x-amz-", 6) || !strncasecmp(k, "x-cos-", 6)) {
+            /* the header as sent, in the request's own dialect (req_header only maps the names it knows) */
             char h[128];
-            snprintf(h, sizeof h, "x-cos-%s", k + 6);
-            *value = req_header(r, h);
+            snprintf(h, sizeof h, "%s%s", r->is_s3 ? "x-amz-" : "x-cos-", k + 6);
+            *value = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, h);
             return *value != NULL;
         }
     }
