@@ -4,6 +4,7 @@
 #include "sts.h"
 /* One translation unit with the server's policy code: it is not part of libcos. */
 #include "../server/policy.c"
+#include "../server/s3policy.c"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 

@@ -21,6 +21,8 @@
 #include "url.h"
 #include "xml.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +82,14 @@ static const op_def OPS[] = {
     { COS_OP_PUT_BUCKET_ENCRYPTION, "PUT",   "encryption",  L_BUCKET, A("PutBucketEncryption"),       NULL,                        0,             0 },
     { COS_OP_GET_BUCKET_ENCRYPTION, "GET",   "encryption",  L_BUCKET, A("GetBucketEncryption"),       NULL,                        0,             0 },
     { COS_OP_DELETE_BUCKET_ENCRYPTION, "DELETE", "encryption", L_BUCKET, A("DeleteBucketEncryption"), NULL,                        0,             0 },
+    /* S3's guards on public access (s3public.c); no libcos operation */
+    { COS_OP_COUNT,                "PUT",    "publicAccessBlock", L_BUCKET, A("PutBucketPublicAccessBlock"), NULL,                  0,             0 },
+    { COS_OP_COUNT,                "GET",    "publicAccessBlock", L_BUCKET, A("GetBucketPublicAccessBlock"), NULL,                  0,             0 },
+    { COS_OP_COUNT,                "DELETE", "publicAccessBlock", L_BUCKET, A("DeleteBucketPublicAccessBlock"), NULL,               0,             0 },
+    { COS_OP_COUNT,                "PUT",    "ownershipControls", L_BUCKET, A("PutBucketOwnershipControls"), NULL,                  0,             0 },
+    { COS_OP_COUNT,                "GET",    "ownershipControls", L_BUCKET, A("GetBucketOwnershipControls"), NULL,                  0,             0 },
+    { COS_OP_COUNT,                "DELETE", "ownershipControls", L_BUCKET, A("DeleteBucketOwnershipControls"), NULL,               0,             0 },
+    { COS_OP_COUNT,                "GET",    "policyStatus", L_BUCKET, A("GetBucketPolicyStatus"),     NULL,                        0,             0 },
     { COS_OP_LIST_OBJECT_VERSIONS, "GET",    "versions",    L_BUCKET, A("GetBucketObjectVersions"),   NULL,                        0,             OPF_LISTING },
     { COS_OP_MULTIPART_LIST,       "GET",    "uploads",     L_BUCKET, A("ListMultipartUploads"),      NULL,                        0,             OPF_LISTING },
     /* checked per key (DeleteObject); anonymous callers also need the batch action itself, as COS documents */
@@ -116,7 +126,8 @@ static const op_def OPS[] = {
 static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors", "policy", "tagging", "lifecycle",
                                            "versioning", "replication", "website", "referer", "domain", "origin",
                                            "logging", "inventory", "accelerate", "encryption", "location", "versions",
-                                           "delete", "restore", "append" };
+                                           "delete", "restore", "append", "publicAccessBlock",
+                                           "ownershipControls", "policyStatus" };
 
 /* COS sub-resources (and request parameters that select a COS operation)
  * that cos-server does not implement: NotImplemented, never the plain
@@ -124,7 +135,7 @@ static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors",
 static const char *const NOT_IMPLEMENTED[] = {
     "domaincertificate", "object-lock", "symlink", "live", "vod", "intelligenttiering", "notification",
     "select", "rename", "retention", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
-    "publicAccessBlock", "ownershipControls", "attributes", "meta-query", "ci-process", "image_process", "guetzli" };
+    "attributes", "meta-query", "ci-process", "image_process", "guetzli" };
 
 const op_def *route_request(req *r, const char **unimplemented)
 {
@@ -210,16 +221,118 @@ unsigned acl_grants_for(const char *acl, const char *who)
 
 /* ---------------------------------------------------------------- decisions */
 
-static sts_decision eval_either(const sts_policy *p, const char *action, const char *alt, const char *resource,
-                                const char *principal)
+/* A policy condition's key, from what this request says (sts_access.cond_key):
+ * S3's listing parameters and x-amz-* request headers (x-cos-* in COS's
+ * dialect). Anything else the server cannot say: -1. */
+typedef struct cond_ctx {
+    req *r;
+    const char *bucket, *key; /* the object the access is about (a copy's source is another) */
+    char *buf;                /* the last value looked up that needed storage */
+} cond_ctx;
+
+static const char *keep(cond_ctx *c, char *v)
 {
-    sts_access a = { action, resource };
+    free(c->buf);
+    c->buf = v;
+    return v;
+}
+
+/* "s3:ExistingObjectTag/K": the stored object's tag K. */
+static int existing_tag(cond_ctx *c, const char *tag, const char **value)
+{
+    if (!c->bucket || !c->key || !*c->key) return 0;
+    obj_meta m;
+    int rc = store_object_get(c->r->srv->st, c->bucket, c->key, &m);
+    if (rc < -1) return -1; /* unreadable: the server cannot say */
+    if (rc) return 0;
+    cos_tagging *t = NULL;
+    int found = 0;
+    if (m.tagging && cos_xml_parse(&cos_xs_tagging, m.tagging, strlen(m.tagging), (void **)&t, NULL) == 0) {
+        for (size_t i = 0; i < t->tags_count && !found; i++)
+            if (t->tags[i].key && !strcmp(t->tags[i].key, tag)) {
+                *value = keep(c, cos_strdup(t->tags[i].value ? t->tags[i].value : ""));
+                found = 1;
+            }
+        cos_xml_free(&cos_xs_tagging, t);
+    }
+    obj_meta_clear(&m);
+    return found;
+}
+
+/* "s3:RequestObjectTag/K": tag K of the request's x-amz-tagging ("k=v&k2=v2", URL-encoded). */
+static int request_tag(cond_ctx *c, const char *tag, const char **value)
+{
+    const char *q = req_header(c->r, "x-cos-tagging");
+    for (const char *p = q; p && *p;) {
+        size_t n = strcspn(p, "&"), eq = strcspn(p, "=");
+        char *k = cos_uri_decode(p, eq < n ? eq : n);
+        bool hit = k && !strcmp(k, tag);
+        free(k);
+        if (hit) {
+            char *v = eq < n ? cos_uri_decode(p + eq + 1, n - eq - 1) : cos_strdup("");
+            if (!v) return -1;
+            *value = keep(c, v);
+            return 1;
+        }
+        p += n;
+        if (*p) p++;
+    }
+    return 0;
+}
+
+static int request_cond_key(void *ctx, const char *key, const char **value)
+{
+    cond_ctx *c = ctx;
+    req *r = c->r;
+    if (!strncasecmp(key, "s3:ExistingObjectTag/", 21)) return existing_tag(c, key + 21, value);
+    if (!strncasecmp(key, "s3:RequestObjectTag/", 20)) return request_tag(c, key + 20, value);
+    static const char *const ARGS[] = { "prefix", "delimiter", "max-keys" };
+    if (!strncasecmp(key, "s3:", 3) || !strncasecmp(key, "cos:", 4)) {
+        const char *k = strchr(key, ':') + 1;
+        for (size_t i = 0; i < sizeof ARGS / sizeof ARGS[0]; i++)
+            if (!strcasecmp(k, ARGS[i])) {
+                *value = req_arg(r, ARGS[i]);
+                return *value != NULL;
+            }
+        if (!strncasecmp(k, "x-amz-", 6) || !strncasecmp(k, "x-cos-", 6)) {
+            /* the header as sent, in the request's own dialect (req_header only maps the names it knows) */
+            char h[128];
+            snprintf(h, sizeof h, "%s%s", r->is_s3 ? "x-amz-" : "x-cos-", k + 6);
+            *value = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, h);
+            return *value != NULL;
+        }
+    }
+    if (!strcasecmp(key, "aws:SourceIp")) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        static _Thread_local char ip[INET6_ADDRSTRLEN];
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+        if (sa && sa->sa_family == AF_INET)
+            *value = inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ip, sizeof ip);
+        else if (sa && sa->sa_family == AF_INET6)
+            *value = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip, sizeof ip);
+        else
+            return -1;
+        return *value ? 1 : -1;
+    }
+    if (!strcasecmp(key, "aws:Referer") || !strcasecmp(key, "aws:UserAgent")) {
+        *value = req_header(r, !strcasecmp(key, "aws:Referer") ? "Referer" : "User-Agent");
+        return *value != NULL;
+    }
+    return -1;
+}
+
+static sts_decision eval_either(req *r, const char *bucket, const char *key, const sts_policy *p, const char *action,
+                                const char *alt, const char *resource, const char *principal)
+{
+    cond_ctx c = { r, bucket, key, NULL };
+    sts_access a = { action, resource, request_cond_key, &c };
     sts_decision d = sts_policy_eval(p, &a, principal);
     if (alt && d != STS_DENY) {
         a.action = alt;
         sts_decision d2 = sts_policy_eval(p, &a, principal);
         if (d2 != STS_NO_MATCH) d = d2;
     }
+    free(c.buf);
     return d;
 }
 
@@ -270,7 +383,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     bool owner = r->principal && !r->tmp_key;
     if (!bucket) { /* GetService: resource "*", as COS documents */
         if (owner) return true;
-        if (r->tmp_key && r->tmp_key->policy && eval_either(r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
+        if (r->tmp_key && r->tmp_key->policy && eval_either(r, NULL, NULL, r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
             return true;
         snprintf(why, why_len, "%s", r->tmp_key ? "the temporary key's policy does not allow name/cos:GetService on *"
                                                 : "anonymous access is not allowed");
@@ -303,25 +416,35 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         return false;
     }
     char *me = r->principal ? authz_account_id(srv, r->tmp_key ? NULL : r->account) : NULL;
-    sts_decision bucket_d = bp ? eval_either(bp, action, alt, resource, me) : STS_NO_MATCH;
+    sts_decision bucket_d = bp ? eval_either(r, bucket, object_level ? key : NULL, bp, action, alt, resource, me) : STS_NO_MATCH;
     bool ok = false;
+    unsigned pab = 0;
     if (own) {
         /* the root account's permanent key: Tencent Cloud does not limit a
            resource owner's root account by policies (and a policy can never
-           lock the owner out of its own bucket) */
-        ok = true;
+           lock the owner out of its own bucket). S3 does apply a bucket
+           policy's Deny to its owner, except on the policy itself. */
+        ok = !(r->is_s3 && bucket_d == STS_DENY && !strstr(action, "BucketPolicy"));
+        if (!ok) snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
     } else if (owner && exists && !strcmp(action, "name/cos:PutBucket")) {
         ok = true; /* another account's bucket: the handler answers BucketAlreadyExists, changing nothing */
     } else if (r->tmp_key) {
-        sts_decision d = r->tmp_key->policy ? eval_either(r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
+        sts_decision d = r->tmp_key->policy ? eval_either(r, bucket, object_level ? key : NULL, r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
         ok = d == STS_ALLOW && bucket_d != STS_DENY;
         if (!r->tmp_key->policy) snprintf(why, why_len, "a temporary key without a policy is allowed nothing");
         else if (d != STS_ALLOW) snprintf(why, why_len, "the temporary key's policy does not allow %s on %s", action, resource);
         else if (!ok) snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
     } else if (bucket_d == STS_DENY) {
         snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
+    } else if (exists && (pab = public_block_flags(srv, bucket, store_rc), *store_rc)) { /* unreadable: fail closed */
+        snprintf(why, why_len, "%s", store_last_error());
+    } else if (bucket_d == STS_ALLOW && (pab & PAB_RESTRICT_PUBLIC_BUCKETS) && sts_policy_is_public(bp)) {
+        /* S3: a public policy then admits only the owner's account */
+        snprintf(why, why_len, "the bucket's public access block restricts it to its owner (%s on %s)", action, resource);
     } else if (bucket_d == STS_ALLOW) {
         ok = true;
+    } else if (exists && acl && (pab & PAB_IGNORE_PUBLIC_ACLS)) {
+        snprintf(why, why_len, "the bucket's public access block ignores public ACLs (%s on %s)", action, resource);
     } else if (exists && acl) {
         unsigned grants = 0;
         bool own_acl = false;

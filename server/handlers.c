@@ -404,6 +404,11 @@ static enum MHD_Result put_bucket(req *r)
                           r->srv->cfg.appid);
     const char *acl = canned_acl(r, req_header(r, "x-cos-acl"));
     if (!acl) return send_error(r, "InvalidArgument", "invalid x-cos-acl");
+    const char *ownership = req_header(r, "x-cos-object-ownership");
+    if (ownership && !ownership_valid(ownership))
+        return send_error(r, "InvalidArgument", "x-amz-object-ownership must be BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter.");
+    if (ownership && !strcmp(ownership, "BucketOwnerEnforced") && acl_is_public(acl))
+        return send_error(r, "InvalidBucketAclWithObjectOwnership", "Bucket ACLs are not allowed with BucketOwnerEnforced.");
     char *region = s3_location_constraint(r);
     if (region && !*region) {
         free(region);
@@ -432,6 +437,10 @@ static enum MHD_Result put_bucket(req *r)
                                           : send_empty(r, 200);
     /* COS answers BucketAlreadyExists to its owner too (cos-c-sdk-v5's suite checks it) */
     if (rc > 0) return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: you already own it.");
+    if (ownership && (rc = ownership_set(r->srv, r->bucket, ownership)) != 0) {
+        store_bucket_delete(r->srv->st, r->bucket); /* never a bucket without the ownership it was asked with */
+        return store_fail(r, rc);
+    }
     return send_empty(r, 200);
 }
 
@@ -2696,6 +2705,7 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
         return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
     enum MHD_Result ret;
     if (!strcmp(m, "HEAD")) ret = send_empty(r, 200);
+    else if (public_subresource(sub)) ret = public_request(r, sub, bacl);
     else if (sub && !strcmp(sub, "acl")) {
         if (!strcmp(m, "PUT")) {
             const char *code = NULL;
@@ -2953,6 +2963,7 @@ enum MHD_Result handle_request(req *r)
     if (!r->principal && has_response_override(r)) /* as in S3: rewriting the answer's headers takes a signature */
         return send_error(r, "AccessDenied", "Access Denied: response-* parameters need a signed request.");
     if (authorize_request(r, op, &ret) != 0) return ret;
+    if (public_guard_refuses(r, op->sub, &ret)) return ret;
     if (!r->bucket) return get_service(r);
     return r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
 }

@@ -48,6 +48,7 @@ static const struct { const char *code; int status; } ERRORS[] = {
     { "MethodNotAllowed", 405 }, { "PreconditionFailed", 412 }, { "InvalidRange", 416 },
     { "NotImplemented", 501 }, { "InternalError", 500 }, { "SlowDown", 503 }, { "ServiceUnavailable", 503 },
     { "InvalidObjectState", 403 }, { "RestoreAlreadyInProgress", 409 }, { "InvalidStorageClass", 400 },
+    { "NoSuchPublicAccessBlockConfiguration", 404 }, { "OwnershipControlsNotFoundError", 404 },
     { "InvalidTag", 400 }, { "GatewayTimeout", 504 }, { "InvalidLifecycleConfiguration", 400 },
 };
 

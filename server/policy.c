@@ -13,9 +13,22 @@
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+/* One condition: OPERATOR {KEY: [VALUES]}; every one must hold. */
+typedef struct condition {
+    char *op; /* without "IfExists" */
+    bool if_exists;
+    char *key;
+    char **values;
+    size_t nvalues;
+} condition;
 
 typedef struct statement {
     bool deny;
+    condition *conds;
+    size_t nconds;
     char **actions;
     size_t nactions;
     char **resources;
@@ -59,9 +72,66 @@ void sts_policy_free(sts_policy *p)
         free_list(p->st[i].actions, p->st[i].nactions);
         free_list(p->st[i].resources, p->st[i].nresources);
         free_list(p->st[i].principals, p->st[i].nprincipals);
+        for (size_t k = 0; k < p->st[i].nconds; k++) {
+            condition *c = &p->st[i].conds[k];
+            free(c->op);
+            free(c->key);
+            free_list(c->values, c->nvalues);
+        }
+        free(p->st[i].conds);
     }
     free(p->st);
     free(p);
+}
+
+/* The operators evaluated (each also with "IfExists"); any other is refused,
+ * never ignored: an ignored condition would widen an Allow. */
+static const char *const COND_OPS[] = { "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase",
+                                        "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
+                                        "NumericEquals", "NumericNotEquals", "NumericLessThan",
+                                        "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals",
+                                        "Bool", "Null", "IpAddress", "NotIpAddress" };
+
+/* A condition's values: strings, numbers and booleans, one or a list. */
+static char **cond_values(const cos_json *v, size_t *n)
+{
+    *n = 0;
+    size_t count = v->type == COS_JSON_ARRAY ? v->count : 1;
+    const cos_json *items = v->type == COS_JSON_ARRAY ? v->items : v;
+    char **l = calloc(count ? count : 1, sizeof *l);
+    for (size_t i = 0; i < count; i++) {
+        const cos_json *x = &items[i];
+        if (x->type == COS_JSON_STRING || x->type == COS_JSON_NUMBER) l[(*n)++] = strdup(x->str);
+        else if (x->type == COS_JSON_BOOL) l[(*n)++] = strdup(x->boolean ? "true" : "false");
+    }
+    return l;
+}
+
+static const char *parse_conditions(const cos_json *cj, statement *t)
+{
+    if (cj->type != COS_JSON_OBJECT) return "a condition must be an object of operators";
+    for (size_t i = 0; i < cj->count; i++) {
+        const cos_json *keys = &cj->items[i];
+        const char *op = keys->key;
+        size_t oplen = strlen(op);
+        bool if_exists = oplen > 8 && !strcmp(op + oplen - 8, "IfExists");
+        if (if_exists) oplen -= 8;
+        bool known = false;
+        for (size_t k = 0; k < sizeof COND_OPS / sizeof COND_OPS[0] && !known; k++)
+            known = strlen(COND_OPS[k]) == oplen && !strncmp(COND_OPS[k], op, oplen);
+        if (!known) return "a condition operator is not supported";
+        if (keys->type != COS_JSON_OBJECT || !keys->count) return "a condition operator needs keys";
+        for (size_t k = 0; k < keys->count; k++) {
+            t->conds = realloc(t->conds, (t->nconds + 1) * sizeof *t->conds);
+            condition *c = &t->conds[t->nconds++];
+            c->op = strndup(op, oplen);
+            c->if_exists = if_exists;
+            c->key = strdup(keys->items[k].key);
+            c->values = cond_values(&keys->items[k], &c->nvalues);
+            if (!c->nvalues) return "a condition key needs string values";
+        }
+    }
+    return NULL;
 }
 
 sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg)
@@ -103,8 +173,16 @@ sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg)
         const cos_json *pr = cos_json_get(s, "principal");
         if (!pr) pr = cos_json_get(s, "Principal");
         if (!pr) pr = top_pr;
+        if (cos_json_get(s, "NotPrincipal") || cos_json_get(s, "NotAction") || cos_json_get(s, "NotResource")) {
+            bad = "NotPrincipal, NotAction and NotResource are not supported";
+            break;
+        }
+        const cos_json *cj = cos_json_get(s, "condition");
+        if (!cj) cj = cos_json_get(s, "Condition");
+        if (cj && (bad = parse_conditions(cj, t)) != NULL) break;
         if (pr && pr->type == COS_JSON_OBJECT) {
             const cos_json *q = cos_json_get(pr, "qcs");
+            if (!q) q = cos_json_get(pr, "AWS"); /* S3's: "*" or account/user ARNs, compared whole */
             t->principals = str_list(q, &t->nprincipals);
         } else if (pr && pr->type == COS_JSON_STRING) {
             t->principals = str_list(pr, &t->nprincipals);
@@ -121,6 +199,17 @@ sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg)
     }
     cos_json_free(j);
     return p;
+}
+
+bool sts_policy_is_public(const sts_policy *p)
+{
+    for (size_t i = 0; p && i < p->n; i++) {
+        const statement *t = &p->st[i];
+        if (t->deny || t->nconds) continue;
+        for (size_t k = 0; k < t->nprincipals; k++)
+            if (!strcmp(t->principals[k], "*") || !strcmp(t->principals[k], "qcs::cam::anyone:anyone")) return true;
+    }
+    return false;
 }
 
 bool sts_policy_names_principals(const sts_policy *p)
@@ -154,9 +243,14 @@ bool glob_match(const char *pat, const char *s, bool ignore_case)
     return !*pat;
 }
 
+bool s3policy_action_matches(const char *pat, const char *cos_action);
+bool s3policy_resource_matches(const char *pat, const char *cos_action, const char *cos_resource);
+bool s3policy_is_resource(const char *s);
+
 static bool action_matches(const char *pat, const char *action)
 {
     if (!strcmp(pat, "*")) return true;
+    if (!strncasecmp(pat, "s3:", 3)) return s3policy_action_matches(pat, action);
     const char *a = action, *p = pat;
     if (!strncmp(a, "name/", 5)) a += 5; /* "cos:PutObject" also names it */
     if (!strncmp(p, "name/", 5)) p += 5;
@@ -170,9 +264,10 @@ static void strip_region(const char *res, char *out, size_t n)
     snprintf(out, n, "qcs::cos:%s", colon ? colon : "");
 }
 
-static bool resource_matches(const char *pat, const char *res)
+static bool resource_matches(const char *pat, const char *action, const char *res)
 {
     if (!strcmp(pat, "*")) return true;
+    if (s3policy_is_resource(pat)) return s3policy_resource_matches(pat, action, res);
     if (!strncmp(res, "qcs::cos:", 9) && !strncmp(pat, "qcs::cos::", 10)) { /* an empty region means any region */
         char bare[2400];
         strip_region(res, bare, sizeof bare);
@@ -189,6 +284,76 @@ static bool principal_matches(const char *pat, const char *principal)
     return principal && !strcmp(pat, principal);
 }
 
+/* Whether address have lies in want, "ADDR/BITS" or "ADDR" (IPv4 or IPv6). */
+static bool cidr_matches(const char *want, const char *have)
+{
+    char net[64];
+    const char *slash = strchr(want, '/');
+    size_t n = slash ? (size_t)(slash - want) : strlen(want);
+    if (n >= sizeof net) return false;
+    memcpy(net, want, n);
+    net[n] = 0;
+    unsigned char a[16], b[16];
+    int fam = strchr(net, ':') ? AF_INET6 : AF_INET;
+    size_t len = fam == AF_INET ? 4 : 16;
+    if (inet_pton(fam, net, a) != 1 || inet_pton(fam, have, b) != 1) return false;
+    char *end = NULL;
+    long bits = slash ? strtol(slash + 1, &end, 10) : (long)len * 8;
+    if ((slash && (end == slash + 1 || *end)) || bits < 0 || bits > (long)len * 8) return false;
+    for (size_t i = 0; i < len && bits > 0; i++, bits -= 8) {
+        unsigned char mask = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
+        if ((a[i] & mask) != (b[i] & mask)) return false;
+    }
+    return true;
+}
+
+static bool cond_value_matches(const char *op, const char *want, const char *have)
+{
+    if (strstr(op, "IpAddress")) return cidr_matches(want, have);
+    if (!strncmp(op, "String", 6)) {
+        if (strstr(op, "Like")) return glob_match(want, have, false);
+        if (strstr(op, "IgnoreCase")) return !strcasecmp(want, have);
+        return !strcmp(want, have);
+    }
+    if (!strcmp(op, "Bool")) return !strcasecmp(want, have);
+    char *e1, *e2;
+    double w = strtod(want, &e1), h = strtod(have, &e2);
+    if (e1 == want || *e1 || e2 == have || *e2) return false;
+    if (strstr(op, "Equals") && !strstr(op, "Than")) return w == h;
+    if (!strcmp(op, "NumericLessThan")) return h < w;
+    if (!strcmp(op, "NumericLessThanEquals")) return h <= w;
+    if (!strcmp(op, "NumericGreaterThan")) return h > w;
+    return h >= w;
+}
+
+/* Whether every condition of a statement holds for this request. A key the
+ * server cannot evaluate fails closed: an Allow grants nothing, a Deny applies. */
+static bool conditions_hold(const statement *t, const sts_access *a)
+{
+    for (size_t i = 0; i < t->nconds; i++) {
+        const condition *c = &t->conds[i];
+        const char *have = NULL;
+        int rc = a->cond_key ? a->cond_key(a->cond_ctx, c->key, &have) : -1;
+        if (rc < 0) {
+            if (!t->deny) return false;
+            continue;
+        }
+        if (!strcmp(c->op, "Null")) { /* "true": the key is absent; "false": present */
+            if ((rc == 0) != !strcasecmp(c->values[0], "true")) return false;
+            continue;
+        }
+        bool negated = strstr(c->op, "Not") != NULL;
+        if (rc == 0) { /* absent: IfExists and the negated operators hold */
+            if (c->if_exists || negated) continue;
+            return false;
+        }
+        bool any = false;
+        for (size_t k = 0; k < c->nvalues && !any; k++) any = cond_value_matches(c->op, c->values[k], have);
+        if (negated ? any : !any) return false;
+    }
+    return true;
+}
+
 sts_decision sts_policy_eval(const sts_policy *p, const sts_access *a, const char *principal)
 {
     sts_decision d = STS_NO_MATCH;
@@ -196,9 +361,10 @@ sts_decision sts_policy_eval(const sts_policy *p, const sts_access *a, const cha
         const statement *t = &p->st[i];
         bool act = false, res = false, who = t->nprincipals == 0;
         for (size_t k = 0; k < t->nactions && !act; k++) act = action_matches(t->actions[k], a->action);
-        for (size_t k = 0; k < t->nresources && !res; k++) res = resource_matches(t->resources[k], a->resource);
+        for (size_t k = 0; k < t->nresources && !res; k++) res = resource_matches(t->resources[k], a->action, a->resource);
         for (size_t k = 0; k < t->nprincipals && !who; k++) who = principal_matches(t->principals[k], principal);
         if (!act || !res || !who) continue;
+        if (!conditions_hold(t, a)) continue;
         if (t->deny) return STS_DENY;
         d = STS_ALLOW;
     }

@@ -362,6 +362,16 @@ enum MHD_Result send_error_sts(req *r, const char *code, const char *msg, const 
 enum MHD_Result send_buffer(req *r, int status, const char *content_type, char *body, size_t len,
                             struct MHD_Response **keep); /* takes body */
 enum MHD_Result send_response(req *r, int status, struct MHD_Response *resp);
+/* s3public.c: PublicAccessBlock, OwnershipControls, PolicyStatus */
+enum { PAB_BLOCK_PUBLIC_ACLS = 1, PAB_IGNORE_PUBLIC_ACLS = 2, PAB_BLOCK_PUBLIC_POLICY = 4, PAB_RESTRICT_PUBLIC_BUCKETS = 8 };
+unsigned public_block_flags(server *srv, const char *bucket, int *store_rc); /* PAB_* of a bucket */
+bool acl_is_public(const char *acl);
+/* After authorization: whether the bucket's guards refuse this request (*ret queued). */
+bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret);
+bool public_subresource(const char *sub);
+bool ownership_valid(const char *ownership);
+int ownership_set(server *srv, const char *bucket, const char *ownership); /* store_config_put's */
+enum MHD_Result public_request(req *r, const char *sub, const char *bacl);
 int error_status(const char *code);
 const char *req_header(req *r, const char *name);
 const char *req_arg(req *r, const char *name);

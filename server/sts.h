@@ -32,6 +32,11 @@ bool sts_policy_names_principals(const sts_policy *p);
 typedef struct sts_access {
     const char *action;   /* "name/cos:PutObject" (matched by "cos:PutObject", "name/cos:*", "*") */
     const char *resource; /* "qcs::cos:REGION:uid/APPID:BUCKET/KEY", or "*" for GetService */
+    /* A policy condition's key ("s3:prefix", ...) for this request: 1 and
+     * *value when present, 0 when absent, -1 when the server cannot say (an
+     * Allow then grants nothing; a Deny applies). NULL: every key unknown. */
+    int (*cond_key)(void *ctx, const char *key, const char **value);
+    void *cond_ctx;
 } sts_access;
 
 /* The outcome of evaluating a policy: an explicit deny wins over an allow. */
@@ -43,6 +48,8 @@ typedef enum sts_decision { STS_NO_MATCH = 0, STS_ALLOW = 1, STS_DENY = 2 } sts_
  * statements that name principals check it, by exact equality, plus "*" and
  * "qcs::cam::anyone:anyone", which mean everyone including anonymous callers. */
 sts_decision sts_policy_eval(const sts_policy *p, const sts_access *a, const char *principal);
+/* Whether a policy allows anything to everyone without a condition (S3's "public"). */
+bool sts_policy_is_public(const sts_policy *p);
 
 /* The store of issued temporary keys (in memory and in ROOT/sts.json so a restart keeps them). */
 typedef struct sts_store sts_store;

@@ -25,6 +25,7 @@ static const struct { const char *cos, *s3; } S3_HEADERS[] = {
     { "x-cos-mfa", "x-amz-mfa" },
     { "x-cos-request-payer", "x-amz-request-payer" },
     { "x-cos-expected-bucket-owner", "x-amz-expected-bucket-owner" },
+    { "x-cos-object-ownership", "x-amz-object-ownership" },
     /* names in answers (cos-server answers an S3 request with them) */
     { "x-cos-request-id", "x-amz-request-id" },
     { "x-cos-version-id", "x-amz-version-id" },

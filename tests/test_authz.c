@@ -1274,6 +1274,131 @@ static void test_s3_buckets_and_hosts(void)
 
 /* ---------------------------------------------------------------- setup */
 
+/* S3's PublicAccessBlock, OwnershipControls and PolicyStatus (#19): before,
+ * every one of them was NotImplemented and nothing guarded public access. */
+#define PAB(acls, ignore, policy, restrict)                                                                    \
+    "<PublicAccessBlockConfiguration><BlockPublicAcls>" acls "</BlockPublicAcls><IgnorePublicAcls>" ignore \
+    "</IgnorePublicAcls><BlockPublicPolicy>" policy "</BlockPublicPolicy><RestrictPublicBuckets>" restrict   \
+    "</RestrictPublicBuckets></PublicAccessBlockConfiguration>"
+static void test_public_access_block(void)
+{
+    EXPECT(sub(&OWNER, "GET", PUBR, "/", "publicAccessBlock", NULL), 404, "NoSuchPublicAccessBlockConfiguration");
+    /* configuration is the owner's: not anonymous callers', not a key scoped to objects */
+    EXPECT(sub(ANON, "PUT", PUBRW, "/", "publicAccessBlock", PAB("false", "false", "false", "false")), 403, "AccessDenied");
+    EXPECT(sub(&g_ukey, "PUT", SHARED, "/", "publicAccessBlock", PAB("false", "false", "false", "false")), 403,
+           "AccessDenied");
+    EXPECT(sub(ANON, "GET", PUBR, "/", "policyStatus", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OWNER, "PUT", PUBR, "/", "publicAccessBlock", PAB("maybe", "false", "false", "false")), 400, "MalformedXML");
+    reply st = sub(&OWNER, "GET", PUBR, "/", "policyStatus", NULL);
+    CHECK_INT(st.status, 200);
+    CHECK(st.body && strstr(st.body, "<IsPublic>true</IsPublic>"));
+    reply_free(&st);
+    /* IgnorePublicAcls: the public-read ACL stops admitting anonymous readers */
+    EXPECT(simple(ANON, "GET", PUBR, "/a.txt", NULL), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", PUBR, "/", "publicAccessBlock", PAB("true", "true", "true", "false")), 200, NULL);
+    reply g = sub(&OWNER, "GET", PUBR, "/", "publicAccessBlock", NULL);
+    CHECK(g.status == 200 && g.body && strstr(g.body, "<IgnorePublicAcls>true</IgnorePublicAcls>") &&
+          strstr(g.body, "<RestrictPublicBuckets>false</RestrictPublicBuckets>"));
+    reply_free(&g);
+    EXPECT(simple(ANON, "GET", PUBR, "/a.txt", NULL), 403, "AccessDenied");
+    /* BlockPublicAcls: a public canned ACL is refused, on the bucket and on an object */
+    call acl = { "PUT", PUBR, "/?acl", "/", &OWNER, (cos_kv[]){ { "acl", "" } }, 1,
+                 (cos_kv[]){ { "x-cos-acl", "public-read-write" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&acl), 403, "AccessDenied");
+    call obj = { "PUT", PUBR, "/b.txt", "/b.txt", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1,
+                 NULL, "b", 1, NULL };
+    EXPECT(do_call(&obj), 403, "AccessDenied");
+    CHECK(!exists(PUBR, "/b.txt"));
+    /* BlockPublicPolicy: a policy that opens the bucket to everyone is refused */
+    EXPECT(sub(&OWNER, "PUT", PUBR, "/", "policy",
+               "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"s3:PutObject\","
+               "\"Resource\":\"arn:aws:s3:::" PUBR "/*\"}]}"),
+           403, "AccessDenied");
+    EXPECT(sub(&OWNER, "DELETE", PUBR, "/", "publicAccessBlock", NULL), 204, NULL);
+    EXPECT(simple(ANON, "GET", PUBR, "/a.txt", NULL), 200, NULL);
+    /* ... and in a browser form's acl field */
+    EXPECT(sub(&OWNER, "PUT", PUBRW, "/", "publicAccessBlock", PAB("true", "false", "false", "false")), 200, NULL);
+    EXPECT(post_form(PUBRW, "pab-form.txt", "acl", "public-read"), 403, "AccessDenied");
+    CHECK(!exists(PUBRW, "/pab-form.txt"));
+    EXPECT(sub(&OWNER, "DELETE", PUBRW, "/", "publicAccessBlock", NULL), 204, NULL);
+    /* RestrictPublicBuckets: a public policy admits no anonymous caller */
+    put_policy(PRIV, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\","
+                     "\"Resource\":\"arn:aws:s3:::" PRIV "/open/*\"}]}");
+    EXPECT(simple(&OWNER, "PUT", PRIV, "/open/r.txt", "r"), 200, NULL);
+    EXPECT(simple(ANON, "GET", PRIV, "/open/r.txt", NULL), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", PRIV, "/", "publicAccessBlock", PAB("false", "false", "false", "true")), 200, NULL);
+    EXPECT(simple(ANON, "GET", PRIV, "/open/r.txt", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "publicAccessBlock", NULL), 204, NULL);
+    EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "policy", NULL), 204, NULL);
+    /* OwnershipControls: BucketOwnerEnforced turns ACLs off */
+    EXPECT(sub(&OWNER, "GET", SHARED, "/", "ownershipControls", NULL), 404, "OwnershipControlsNotFoundError");
+    EXPECT(sub(&OWNER, "PUT", PUBR, "/", "ownershipControls",
+               "<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>"),
+           400, "InvalidBucketAclWithObjectOwnership");
+    EXPECT(sub(&OWNER, "PUT", SHARED, "/", "ownershipControls",
+               "<OwnershipControls><Rule><ObjectOwnership>Anyone</ObjectOwnership></Rule></OwnershipControls>"),
+           400, "MalformedXML");
+    EXPECT(sub(&OWNER, "PUT", SHARED, "/", "ownershipControls",
+               "<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>"),
+           200, NULL);
+    call oacl = { "PUT", SHARED, "/?acl", "/", &OWNER, (cos_kv[]){ { "acl", "" } }, 1,
+                  (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&oacl), 400, "AccessControlListNotSupported");
+    EXPECT(sub(&OWNER, "DELETE", SHARED, "/", "ownershipControls", NULL), 204, NULL);
+    EXPECT(sub(&OWNER, "GET", SHARED, "/", "ownershipControls", NULL), 404, "OwnershipControlsNotFoundError");
+    /* asked for at creation: kept, or the bucket is not created */
+    call bad = { "PUT", "owned-" APPID, "/", "/", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-object-ownership", "Nobody" } }, 1,
+                 NULL, NULL, 0, NULL };
+    EXPECT(do_call(&bad), 400, "InvalidArgument");
+    EXPECT(simple(&OWNER, "HEAD", "owned-" APPID, "/", NULL), 404, NULL);
+    call good = { "PUT", "owned-" APPID, "/", "/", &OWNER, NULL, 0,
+                  (cos_kv[]){ { "x-cos-object-ownership", "BucketOwnerEnforced" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&good), 200, NULL);
+    reply oc = sub(&OWNER, "GET", "owned-" APPID, "/", "ownershipControls", NULL);
+    CHECK(oc.status == 200 && oc.body && strstr(oc.body, "<ObjectOwnership>BucketOwnerEnforced</ObjectOwnership>"));
+    reply_free(&oc);
+}
+
+/* S3's policy language: an Allow with a condition the server cannot
+ * evaluate grants nothing; one it can evaluate grants only when it holds. */
+static void test_s3_policy_conditions(void)
+{
+    EXPECT(sub(&OWNER, "PUT", PRIV, "/", "policy", "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"*\"]},\"Action\":\"s3:ListBucket\","
+                     "\"Resource\":\"arn:aws:s3:::" PRIV "\",\"Condition\":{\"StringEquals\":{\"s3:prefix\":\"open/\"}}},"
+                     "{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::"
+                     PRIV "/*\",\"Condition\":{\"ArnLike\":{\"aws:SourceArn\":\"arn:*\"}}}]}"),
+           400, "MalformedPolicy");
+    /* not put: ArnLike is no operator cos-server evaluates */
+    EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+    put_policy(PRIV, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"*\"]},\"Action\":\"s3:ListBucket\","
+                     "\"Resource\":\"arn:aws:s3:::" PRIV "\",\"Condition\":{\"StringEquals\":{\"s3:prefix\":\"open/\"}}},"
+                     "{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::"
+                     PRIV "/*\",\"Condition\":{\"StringEquals\":{\"aws:username\":\"x\"}}}]}");
+    EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+    call ok = { "GET", PRIV, "/?prefix=open/", "/", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&ok), 200, NULL);
+    call no = { "GET", PRIV, "/?prefix=", "/", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&no), 403, "AccessDenied");
+    /* s3:ExistingObjectTag: the stored object's tags */
+    call tagged = { "PUT", PRIV, "/open/tagged.txt", "/open/tagged.txt", &OWNER, NULL, 0,
+                    (cos_kv[]){ { "x-cos-tagging", "sec=pub" } }, 1, NULL, "t", 1, NULL };
+    EXPECT(do_call(&tagged), 200, NULL);
+    put_policy(PRIV, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+                     "\"arn:aws:s3:::" PRIV "/*\",\"Condition\":{\"StringEquals\":{\"s3:ExistingObjectTag/sec\":\"pub\"}}}]}");
+    EXPECT(simple(ANON, "GET", PRIV, "/open/tagged.txt", NULL), 200, NULL);
+    EXPECT(simple(ANON, "GET", PRIV, "/open/r.txt", NULL), 403, "AccessDenied");
+    EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+    /* aws:SourceIp: the caller's address (loopback here) */
+    put_policy(PRIV, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+                     "\"arn:aws:s3:::" PRIV "/open/*\",\"Condition\":{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}}]}");
+    EXPECT(simple(ANON, "GET", PRIV, "/open/r.txt", NULL), 403, "AccessDenied");
+    put_policy(PRIV, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+                     "\"arn:aws:s3:::" PRIV "/open/*\",\"Condition\":{\"IpAddress\":{\"aws:SourceIp\":\"127.0.0.1/32\"}}}]}");
+    EXPECT(simple(ANON, "GET", PRIV, "/open/r.txt", NULL), 200, NULL);
+    EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "policy", NULL), 204, NULL);
+}
+
 int main(void)
 {
     /* a policy-less temporary key, as servers before this one issued them */
@@ -1328,6 +1453,8 @@ int main(void)
     RUN(test_s3_dialect_smuggles_nothing);
     RUN(test_s3_answers);
     RUN(test_s3_buckets_and_hosts);
+    RUN(test_public_access_block);
+    RUN(test_s3_policy_conditions);
     RUN(test_connection_flood);
     creds_free(&g_ukey);
     test_server_stop(&g_srv, false);
