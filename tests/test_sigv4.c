@@ -3,6 +3,7 @@
  * that mode, seen by a loopback listener that records each request. */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "checksum.h"
 #include "json.h"
 #include "signer.h"
 #include "url.h"
@@ -739,6 +740,66 @@ static void test_list_token_loop(void)
     cos_client_free(c);
 }
 
+/* S3's COMPOSITE multipart checksum: CRC32C over the parts' raw CRC32Cs
+ * (big-endian), base64, "-N"; and the Complete documents that carry them. */
+static void test_multipart_composite(void)
+{
+    /* CRC-32C of "123456789" is e3069283 */
+    const char *one[] = { "4waSgw==" };
+    uint32_t a = cos_crc32c(0, "hello", 5), b = cos_crc32c(0, "world", 5);
+    unsigned char raw[8] = { (unsigned char)(a >> 24), (unsigned char)(a >> 16), (unsigned char)(a >> 8), (unsigned char)a,
+                             (unsigned char)(b >> 24), (unsigned char)(b >> 16), (unsigned char)(b >> 8), (unsigned char)b };
+    char pa[16], pb[16];
+    cos_base64_encode(raw, 4, pa);
+    cos_base64_encode(raw + 4, 4, pb);
+    const char *two[] = { pa, pb };
+    uint32_t all = cos_crc32c(0, raw, 8);
+    unsigned char allraw[4] = { (unsigned char)(all >> 24), (unsigned char)(all >> 16), (unsigned char)(all >> 8),
+                                (unsigned char)all };
+    char want[64], allb64[16];
+    cos_base64_encode(allraw, 4, allb64);
+    snprintf(want, sizeof want, "%s-2", allb64);
+    char out[COS_CKSUM_COMPOSITE_MAX];
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, two, 2, out) == strlen(want));
+    CHECK_STR(out, want);
+    /* one part: the checksum of its 4 raw bytes, "-1" (not the part's own value) */
+    unsigned char e3[4] = { 0xe3, 0x06, 0x92, 0x83 };
+    uint32_t one_c = cos_crc32c(0, e3, 4);
+    unsigned char oneraw[4] = { (unsigned char)(one_c >> 24), (unsigned char)(one_c >> 16), (unsigned char)(one_c >> 8),
+                                (unsigned char)one_c };
+    char oneb64[16];
+    cos_base64_encode(oneraw, 4, oneb64);
+    snprintf(want, sizeof want, "%s-1", oneb64);
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, one, 1, out) > 0);
+    CHECK_STR(out, want);
+    /* not a CRC-32C: a CRC-64 value, garbage, none, no parts */
+    const char *bad1[] = { "rosUhgp5mIg=" }, *bad2[] = { "%%%" }, *bad3[] = { NULL };
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, bad1, 1, out) == 0);
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, bad2, 1, out) == 0);
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, bad3, 1, out) == 0);
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, one, 0, out) == 0);
+
+    /* CompleteMultipartUpload lists ChecksumCRC32C per part, only when given */
+    cos_complete_part parts[2] = { { 1, "\"e1\"", "4waSgw==" }, { 2, "\"e2\"", NULL } };
+    cos_complete_multipart_upload cm = { parts, 2 };
+    cos_buf xb = COS_BUF_INIT;
+    CHECK(cos_xml_build(&cos_xs_complete_multipart_upload, &cm, &xb, false) == 0);
+    CHECK(xb.data && strstr(xb.data, "<Part><PartNumber>1</PartNumber><ETag>&quot;e1&quot;</ETag>"
+                                     "<ChecksumCRC32C>4waSgw==</ChecksumCRC32C></Part>"));
+    CHECK(xb.data && strstr(xb.data, "<Part><PartNumber>2</PartNumber><ETag>&quot;e2&quot;</ETag></Part>"));
+    cos_buf_free(&xb);
+    /* the answer's composite is read */
+    const char *doc = "<CompleteMultipartUploadResult><Location>l</Location><Bucket>b</Bucket><Key>k</Key>"
+                      "<ETag>\"x-2\"</ETag><ChecksumCRC32C>AAAAAA==-2</ChecksumCRC32C></CompleteMultipartUploadResult>";
+    void *parsed = NULL;
+    cos_error *err = NULL;
+    CHECK(cos_xml_parse(&cos_xs_complete_multipart_result, doc, strlen(doc), &parsed, &err) == 0);
+    cos_error_free(err);
+    const cos_complete_multipart_result *cr = parsed;
+    CHECK(cr && cr->checksum_crc32c && !strcmp(cr->checksum_crc32c, "AAAAAA==-2"));
+    cos_xml_free(&cos_xs_complete_multipart_result, parsed);
+}
+
 int main(void)
 {
     RUN(test_sigv4_vectors);
@@ -758,6 +819,7 @@ int main(void)
     g_cap.port = ntohs(a.sin_port);
     RUN(test_s3_header_names);
     RUN(test_checksum_refused);
+    RUN(test_multipart_composite);
     RUN(test_no_crc64_in_s3);
     RUN(test_list_token_loop);
     shutdown(g_cap.fd, SHUT_RDWR);
