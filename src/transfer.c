@@ -965,6 +965,7 @@ static void run_upload(task *t)
             return;
         }
         t->ck_alg = COS_CKSUM_NONE;
+        if (s3_multipart_checksum(c) != want) want = COS_CKSUM_NONE; /* refused: the retry went without */
         for (size_t i = 0; want && i < res->header_count; i++)
             if (!strcasecmp(res->headers[i].name, "x-amz-checksum-algorithm") &&
                 cos_cksum_from_name(res->headers[i].value) == want)

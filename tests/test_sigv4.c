@@ -372,6 +372,8 @@ static struct {
     bool refuse_checksum; /* answer a request with x-amz-checksum-* 400, as a store without them does */
     bool bogus_crc64;     /* answer 200 with a CRC-64/ECMA that matches nothing */
     bool list_loop;       /* answer every listing with the same continuation token */
+    const char *mp_composite; /* play a multipart upload (CRC32C echoed at Create), answering this at Complete */
+    int mp_create_ck, mp_part_ck, mp_parts, mp_complete_ck; /* requests that carried their checksum */
     char last[16384];
     pthread_mutex_t m;
 } g_cap = { .m = PTHREAD_MUTEX_INITIALIZER };
@@ -418,7 +420,31 @@ static void *capture_conn(void *arg)
             snprintf(g_cap.last, sizeof g_cap.last, "%s", buf);
             bool refuse = g_cap.refuse_checksum && strcasestr(buf, "\r\nx-amz-checksum-");
             bool bogus = g_cap.bogus_crc64, loop = g_cap.list_loop;
+            const char *mp = refuse ? NULL : g_cap.mp_composite;
+            bool create = mp && !strncmp(buf, "POST ", 5) && strstr(buf, "?uploads ");
+            bool upart = mp && !strncmp(buf, "PUT ", 4) && strstr(buf, "partNumber=");
+            bool complete = mp && !strncmp(buf, "POST ", 5) && strstr(buf, "uploadId=");
+            bool declared = create && strcasestr(buf, "\r\nx-amz-checksum-algorithm: CRC32C\r\n");
+            g_cap.mp_create_ck += declared;
+            g_cap.mp_parts += upart;
+            g_cap.mp_part_ck += upart && strcasestr(buf, "\r\nx-amz-checksum-crc32c: ");
+            /* the Complete document comes with its headers (small) */
+            g_cap.mp_complete_ck += complete && strstr(buf, "<ChecksumCRC32C>");
             pthread_mutex_unlock(&g_cap.m);
+            if (create || upart || complete) {
+                char body[512], head[256];
+                int bl = create ? snprintf(body, sizeof body, "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k"
+                                                              "</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>")
+                         : complete ? snprintf(body, sizeof body, "<CompleteMultipartUploadResult><Location>l</Location>"
+                                                                  "<Bucket>b</Bucket><Key>k</Key><ETag>\"e-2\"</ETag>"
+                                                                  "<ChecksumCRC32C>%s</ChecksumCRC32C>"
+                                                                  "</CompleteMultipartUploadResult>", mp)
+                                    : 0;
+                int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\n%sETag: \"not-md5\"\r\nContent-Length: %d\r\n\r\n",
+                                  declared ? "x-amz-checksum-algorithm: CRC32C\r\n" : "", bl);
+                if (write(c, head, (size_t)hl) < 0 || (bl && write(c, body, (size_t)bl) < 0)) break;
+                continue;
+            }
             if (loop) {
                 const char page[] = "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>T1"
                                     "</NextContinuationToken><KeyCount>1</KeyCount><Contents><Key>a</Key></Contents>"
@@ -740,6 +766,93 @@ static void test_list_token_loop(void)
     cos_client_free(c);
 }
 
+static cos_client *s3_capture_client(void)
+{
+    static char domain[64];
+    snprintf(domain, sizeof domain, "127.0.0.1:%d", g_cap.port);
+    cos_config cfg;
+    cos_config_init(&cfg);
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.region = "us-east-1";
+    cfg.endpoint = domain;
+    cfg.protocol = "http";
+    cfg.secret_id = "AKID";
+    cfg.secret_key = "SECRET";
+    cfg.max_retries = -1;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
+/* uploadFile in parts to a store that echoes CRC32C at Create: each part
+ * carries its x-amz-checksum-crc32c, Complete lists them, and a composite
+ * in the answer that is not the parts' fails the upload; a store that
+ * refuses the declaration gets an upload without checksums that succeeds. */
+static void test_multipart_checksum_flow(void)
+{
+    char *dir = test_tmpdir("mpck");
+    char path[512];
+    snprintf(path, sizeof path, "%s/f.bin", dir);
+    const uint64_t size = 6u * 1024 * 1024 + 3, part = 5u * 1024 * 1024;
+    CHECK(test_write_lcg_file(path, size, 9) == 0);
+    char cks[2][COS_CKSUM_B64_MAX], good[COS_CKSUM_COMPOSITE_MAX] = "";
+    const char *ckp[2] = { cks[0], cks[1] };
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = malloc(part);
+    for (int i = 0; f && buf && i < 2; i++) {
+        size_t n = fread(buf, 1, part, f);
+        cos_cksum *ck = cos_cksum_new(COS_CKSUM_CRC32C);
+        cos_cksum_update(ck, buf, n);
+        cos_cksum_b64(ck, cks[i]);
+        cos_cksum_free(ck);
+    }
+    if (f) fclose(f);
+    free(buf);
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, ckp, 2, good) > 0);
+
+    for (int round = 0; round < 3; round++) { /* a bad composite, the right one, a store that refuses */
+        cos_client *c = s3_capture_client();
+        if (!c) break;
+        pthread_mutex_lock(&g_cap.m);
+        g_cap.mp_composite = round == 0 ? "AAAAAA==-2" : good;
+        g_cap.refuse_checksum = round == 2;
+        g_cap.mp_create_ck = g_cap.mp_part_ck = g_cap.mp_parts = g_cap.mp_complete_ck = 0;
+        pthread_mutex_unlock(&g_cap.m);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = "bkt-one";
+        p.key = "big.bin";
+        p.file_path = path;
+        p.slice_size = 1024 * 1024;
+        p.chunk_size = part;
+        p.no_resume = true;
+        cos_transfer_result *tr = NULL;
+        cos_error *err = NULL;
+        int rc = cos_upload_file(c, &p, &tr, &err);
+        pthread_mutex_lock(&g_cap.m);
+        if (round == 0) {
+            CHECK_INT(rc, COS_ERR_INTEGRITY);
+            CHECK(tr == NULL);
+            CHECK(err && err->message && strstr(err->message, "ChecksumCRC32C"));
+        } else {
+            CHECK_OK(rc, err);
+            CHECK(tr && tr->multipart && tr->part_count == 2);
+        }
+        CHECK_INT(g_cap.mp_parts, 2);
+        CHECK_INT(g_cap.mp_create_ck, round == 2 ? 0 : 1);
+        CHECK_INT(g_cap.mp_part_ck, round == 2 ? 0 : 2);
+        CHECK_INT(g_cap.mp_complete_ck, round == 2 ? 0 : 1);
+        g_cap.mp_composite = NULL;
+        g_cap.refuse_checksum = false;
+        pthread_mutex_unlock(&g_cap.m);
+        cos_transfer_result_free(tr);
+        cos_error_free(err);
+        cos_client_free(c);
+    }
+    test_rmtree(dir);
+    free(dir);
+}
+
 /* S3's COMPOSITE multipart checksum: CRC32C over the parts' raw CRC32Cs
  * (big-endian), base64, "-N"; and the Complete documents that carry them. */
 static void test_multipart_composite(void)
@@ -820,6 +933,7 @@ int main(void)
     RUN(test_s3_header_names);
     RUN(test_checksum_refused);
     RUN(test_multipart_composite);
+    RUN(test_multipart_checksum_flow);
     RUN(test_no_crc64_in_s3);
     RUN(test_list_token_loop);
     shutdown(g_cap.fd, SHUT_RDWR);
