@@ -401,7 +401,7 @@ static cos_cksum_alg s3_upload_checksum(const cos_client *c)
  * algorithm) and send per part. Always CRC32C when any: S3 takes CRC32C
  * as a COMPOSITE checksum of parts, CRC64NVME only as FULL_OBJECT (which
  * cos-server does not offer); cos-server and S3 both take CRC32C. */
-cos_cksum_alg s3_multipart_checksum(const cos_client *c)
+int s3_multipart_checksum(const cos_client *c)
 {
     return c->cfg.dialect == COS_DIALECT_S3 && s3_upload_checksum(c) != COS_CKSUM_NONE ? COS_CKSUM_CRC32C
                                                                                      : COS_CKSUM_NONE;

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "call.h"
+#include "checksum.h"
 #include "json.h"
 #include "signer.h"
 
@@ -947,7 +948,7 @@ static void run_upload(task *t)
         apply_object_headers(t, &r);
         /* S3: declare the parts' checksum; a store that refuses it gets the
            request again without (ops.c), one that ignores it echoes none */
-        cos_cksum_alg want = s3_multipart_checksum(c);
+        cos_cksum_alg want = (cos_cksum_alg)s3_multipart_checksum(c);
         cos_kv *hs = want ? calloc(r.header_count + 1, sizeof *hs) : NULL;
         if (hs) {
             if (r.header_count) memcpy(hs, r.headers, r.header_count * sizeof *hs);
@@ -965,7 +966,7 @@ static void run_upload(task *t)
             return;
         }
         t->ck_alg = COS_CKSUM_NONE;
-        if (s3_multipart_checksum(c) != want) want = COS_CKSUM_NONE; /* refused: the retry went without */
+        if (s3_multipart_checksum(c) != (int)want) want = COS_CKSUM_NONE; /* refused: the retry went without */
         for (size_t i = 0; want && i < res->header_count; i++)
             if (!strcasecmp(res->headers[i].name, "x-amz-checksum-algorithm") &&
                 cos_cksum_from_name(res->headers[i].value) == want)
