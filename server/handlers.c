@@ -134,6 +134,9 @@ static void replay_cb(void *ud, const char *name, const char *value)
     if (cos_starts_with_ci(name, "x-cos-internal-")) return; /* the server's own records, never sent */
     for (size_t i = 0; i < COS_ARRAY_LEN(OVERRIDES); i++)
         if (cos_streq_ci(name, OVERRIDES[i][1]) && req_arg(p->r, OVERRIDES[i][0])) return;
+    /* S3 keeps an empty x-amz-meta-* value and sends it back; libmicrohttpd
+       refuses an empty value, and a lone space reads as empty (OWS) */
+    if (!*value && p->r->is_s3 && cos_starts_with_ci(name, "x-cos-meta-")) value = " ";
     MHD_add_response_header(p->resp, name, value);
 }
 
@@ -145,6 +148,13 @@ static void add_stored_headers(struct MHD_Response *resp, const char *headers, r
         const char *v = req_arg(r, OVERRIDES[i][0]);
         if (v) MHD_add_response_header(resp, OVERRIDES[i][1], v);
     }
+}
+
+/* S3 names no version on a write to a bucket whose versioning is suspended
+ * (the write is the "null" version), where COS says "null". */
+static bool s3_null_version(const req *r, const char *vid)
+{
+    return r->is_s3 && !strcmp(vid, "null");
 }
 
 static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req *r)
@@ -1235,6 +1245,66 @@ typedef struct write_opts {
     const char *sse;         /* x-cos-server-side-encryption */
 } write_opts;
 
+/* The KMS key id of a bucket's default encryption ("" when it names none). */
+static void default_kms_key_id(req *r, char out[128])
+{
+    out[0] = '\0';
+    char *cfg = NULL;
+    size_t clen = 0;
+    if (store_config_get(r->srv->st, r->bucket, "encryption", &cfg, &clen) == 0 && cfg) {
+        static const char OPEN[] = "<KMSMasterKeyID>";
+        const char *a = memmem(cfg, clen, OPEN, sizeof OPEN - 1);
+        const char *b = a ? memmem(a, clen - (size_t)(a - cfg), "</", 2) : NULL;
+        if (a && b && (size_t)(b - a) - (sizeof OPEN - 1) < 128)
+            snprintf(out, 128, "%.*s", (int)((size_t)(b - a) - (sizeof OPEN - 1)), a + sizeof OPEN - 1);
+    }
+    free(cfg);
+}
+
+/* A key id is stored among an object's headers and names a derived key:
+ * printable, no spaces (the record separates the algorithm by one). */
+static bool kms_key_id_ok(const char *id)
+{
+    if (strlen(id) >= 128) return false;
+    for (const char *c = id; *c; c++)
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) return false;
+    return true;
+}
+
+/* SSE-COS/SSE-S3 and KMS: the body is encrypted at rest under the server's
+ * managed key for the algorithm and KMS key id (sse.c). 0, or -1 with an
+ * error sent. */
+static int managed_key_for_write(req *r, write_opts *o, enum MHD_Result *ret)
+{
+    const char *id = req_header(r, "x-cos-server-side-encryption-cos-kms-key-id");
+    bool kms = o->sse && strcmp(o->sse, "AES256") != 0;
+    if (id && !kms && r->is_s3) {
+        *ret = send_error(r, "InvalidArgument", "A KMS key id needs x-cos-server-side-encryption: %s.",
+                          r->is_s3 ? "aws:kms" : "cos/kms");
+        return -1;
+    }
+    if (!o->sse || o->key.on) return 0; /* plain, or SSE-C */
+    if (!kms) id = NULL; /* SSE-COS has one key */
+    char dflt[128] = "";
+    if (kms && !id) {
+        default_kms_key_id(r, dflt);
+        id = dflt;
+    }
+    if (kms && r->is_s3 && !*id) { /* the local key service has no account default key */
+        *ret = send_error(r, "InvalidArgument", "Server Side Encryption with KMS managed key requires a KMS key id.");
+        return -1;
+    }
+    if (!kms_key_id_ok(id ? id : "")) {
+        *ret = send_error(r, "InvalidArgument", "The KMS key id is invalid.");
+        return -1;
+    }
+    if (sse_managed_key(r->srv->st, o->sse, id ? id : "", &o->key) != 0) {
+        *ret = send_error(r, "InternalError", "The encryption key cannot be read.");
+        return -1;
+    }
+    return 0;
+}
+
 static int write_opts_from(req *r, write_opts *o, enum MHD_Result *ret)
 {
     memset(o, 0, sizeof *o);
@@ -1273,7 +1343,7 @@ static int write_opts_from(req *r, write_opts *o, enum MHD_Result *ret)
         *ret = send_error(r, "InvalidArgument", "x-cos-server-side-encryption must be AES256 or cos/kms.");
         return -1;
     }
-    if (sse_from_request(r, false, &o->key, ret) != 0) {
+    if (sse_from_request(r, false, &o->key, ret) != 0 || managed_key_for_write(r, o, ret) != 0) {
         free(o->tagging);
         return -1;
     }
@@ -1284,14 +1354,8 @@ static int write_opts_from(req *r, write_opts *o, enum MHD_Result *ret)
 static char *object_headers_with(req *r, const write_opts *o, bool form)
 {
     char *h = form ? form_object_headers(r) : request_object_headers(r);
-    char *e = sse_headers(&o->key, o->sse);
-    const char *kms_id = req_header(r, "x-cos-server-side-encryption-cos-kms-key-id");
-    cos_buf kb = COS_BUF_INIT;
-    cos_buf_puts(&kb, "");
-    if (o->sse && strcmp(o->sse, "AES256") != 0 && kms_id) /* the KMS key named is echoed back, as COS and S3 do */
-        objhdr_add(&kb, "x-cos-server-side-encryption-cos-kms-key-id", kms_id);
-    char *all = cos_sprintf("%s%s%s", h, e, kb.data);
-    cos_buf_free(&kb);
+    char *e = sse_headers(&o->key, o->sse); /* with the KMS key id, echoed as COS and S3 do */
+    char *all = cos_sprintf("%s%s", h, e);
     free(h);
     free(e);
     return all;
@@ -1373,7 +1437,7 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     snprintf(crcs, sizeof crcs, "%llu", (unsigned long long)(crc + r->fault_bad_crc));
     MHD_add_response_header(resp, "ETag", m.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
-    if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
     s3_answer_checksum(r, resp, NULL, false);
     add_sse_echo(resp, headers);
     return send_response(r, 200, resp);
@@ -1611,6 +1675,9 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     const char *want_version = req_arg(r, "versionId");
     if (want_version && !*want_version) want_version = NULL;
     int grc = versioning_lookup(r, r->bucket, r->key, want_version, &m, &marker);
+    if (grc == -1 && !want_version && r->is_s3) /* S3 says whether a delete marker hides the key */
+        r->error_delete_marker = versioning_state(r, r->bucket) != VERS_OFF &&
+                                 versioning_deleted_by_marker(r, r->bucket, r->key) ? "true" : "false";
     if (grc != 0)
         return grc != -1 ? store_fail(r, grc)
                : want_version ? send_error(r, "NoSuchVersion", "The specified version does not exist.")
@@ -1622,14 +1689,19 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     sse_key key;
     enum MHD_Result sret;
     char key_md5[32];
+    if (r->is_s3 && req_header(r, "x-cos-server-side-encryption")) { /* S3: a read names no encryption */
+        obj_meta_clear(&m);
+        return send_error(r, "InvalidArgument", "x-amz-server-side-encryption is not allowed on a read.");
+    }
     bool encrypted = sse_object_encrypted(m.headers, key_md5);
     /* HEAD may look at an SSE-C object's metadata without its key (no data
        leaves), but not with a wrong one; GET needs the right key */
     if (sse_from_request(r, false, &key, &sret) != 0 ||
-        ((!head || key.on) && sse_check_access(r, m.headers, &key, &sret) != 0)) {
+        ((!head || key.on || r->is_s3) && sse_check_access(r, m.headers, &key, &sret) != 0)) {
         obj_meta_clear(&m);
         return sret;
     }
+    encrypted = encrypted || key.managed;
     if (!head && restore_blocks_read(r, &m, &sret)) {
         obj_meta_clear(&m);
         return sret;
@@ -1796,7 +1868,7 @@ static int open_copy_source(req *r, obj_meta *src, sse_key *skey, enum MHD_Resul
         return -1;
     }
     char md5[32];
-    if (!sse_object_encrypted(src->headers, md5)) skey->on = false; /* nothing to decrypt */
+    if (!sse_object_encrypted(src->headers, md5) && !skey->managed) skey->on = false; /* nothing to decrypt */
     return 0;
 }
 
@@ -1909,7 +1981,7 @@ static enum MHD_Result copy_object(req *r)
     size_t len = b.len;
     send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
-    if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
     add_sse_echo(resp, headers);
     free(headers);
     return send_response(r, 200, resp);
@@ -2129,10 +2201,14 @@ static enum MHD_Result upload_part(req *r)
     sse_key key;
     char upload_md5[32];
     bool upload_enc = sse_object_encrypted(uheaders, upload_md5);
+    sse_key managed;
+    int mrc = sse_object_managed(r->srv->st, uheaders, &managed);
     free(uheaders);
+    if (mrc < 0) return send_error(r, "InternalError", "The upload's encryption key cannot be read.");
     if (sse_from_request(r, false, &key, &ret) != 0) return ret;
     if (upload_enc != key.on || (key.on && strcmp(upload_md5, key.key_md5) != 0))
         return send_error(r, "InvalidArgument", "The part's customer key differs from the one the upload started with.");
+    if (mrc == 1) key = managed; /* the upload's managed key encrypts its parts */
     const char *copy = req_header(r, "x-cos-copy-source");
     data_writer w;
     unsigned char md5[16];
@@ -2293,12 +2369,30 @@ static enum MHD_Result list_parts(req *r)
     return ret;
 }
 
+/* S3 completes an SSE-C upload only with its customer key. */
+static bool complete_key_matches(req *r, const char *upload_headers, enum MHD_Result *ret)
+{
+    char want[32];
+    if (!sse_object_encrypted(upload_headers, want)) return true;
+    sse_key k;
+    if (sse_from_request(r, false, &k, ret) != 0) return false;
+    if (!k.on || strcmp(k.key_md5, want) != 0) {
+        *ret = send_error(r, "InvalidArgument", "The upload was started with a customer key; complete it with the same key.");
+        return false;
+    }
+    return true;
+}
+
 static enum MHD_Result complete_upload(req *r)
 {
     const char *upload_id = req_arg(r, "uploadId");
     char *headers = NULL;
     enum MHD_Result ret;
     if (!upload_matches(r, upload_id, &headers, &ret)) return ret;
+    if (r->is_s3 && !complete_key_matches(r, headers, &ret)) {
+        free(headers);
+        return ret;
+    }
     cos_complete_multipart_upload *cm = NULL;
     if (!r->body.len ||
         cos_xml_parse(&cos_xs_complete_multipart_upload, r->body.data, r->body.len, (void **)&cm, NULL) != 0 ||
@@ -2393,7 +2487,9 @@ static enum MHD_Result complete_upload(req *r)
             }
             char vid[64];
             char *vline = versioning_before_write(r, r->key, vid);
-            char *kept = cos_sprintf("%s%s", plain, vline);
+            char *managed = sse_managed_record(headers); /* parts encrypted under the upload's managed key */
+            char *kept = cos_sprintf("%s%s%s", plain, managed, vline);
+            free(managed);
             free(plain);
             free(vline);
             m.headers = kept;
@@ -2433,7 +2529,7 @@ static enum MHD_Result complete_upload(req *r)
                 MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
                 MHD_add_response_header(resp, "ETag", etag);
                 add_sse_echo(resp, kept);
-                if (vid[0]) MHD_add_response_header(resp, "x-cos-version-id", vid);
+                if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
                 ret = send_response(r, 200, resp);
                 free(loc);
             }

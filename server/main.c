@@ -198,9 +198,12 @@ static enum MHD_Result send_error_full(req *r, const char *code, const char *msg
     size_t len = b.len;
     if (strcmp(r->method, "HEAD") == 0) { /* no body on HEAD, but keep the request id */
         cos_buf_free(&b);
-        return send_buffer(r, status, "application/xml", NULL, 0, NULL);
+        len = 0;
     }
-    return send_buffer(r, status, "application/xml", cos_buf_detach(&b), len, NULL);
+    struct MHD_Response *resp = NULL;
+    send_buffer(r, status, "application/xml", len ? cos_buf_detach(&b) : NULL, len, &resp);
+    if (r->error_delete_marker) MHD_add_response_header(resp, "x-cos-delete-marker", r->error_delete_marker);
+    return send_response(r, status, resp);
 }
 
 enum MHD_Result send_error_sts(req *r, const char *code, const char *msg, const char *sts, const char *fs)
@@ -510,7 +513,7 @@ static unsigned connection_limit(void)
 static void restrict_root(const char *root)
 {
     static const char *const DIRS[] = { "", "/data", "/tmp" };
-    static const char *const FILES[] = { "/meta.db", "/meta.db-wal", "/meta.db-shm", "/sts.json" };
+    static const char *const FILES[] = { "/meta.db", "/meta.db-wal", "/meta.db-shm", "/sts.json", "/sse-master.key" };
     char path[4096];
     for (size_t i = 0; i < COS_ARRAY_LEN(DIRS); i++) {
         snprintf(path, sizeof path, "%s%s", root, DIRS[i]);

@@ -203,6 +203,7 @@ typedef struct req {
     bool region_named;       /* the Host named the region (else it is the default) */
     bool path_style;
     bool is_s3;              /* S3's dialect (handle_request): x-amz-* names in and out, S3's error shape */
+    const char *error_delete_marker; /* set: an error answer says x-cos-delete-marker with it (a GET/HEAD of a deleted key) */
     char request_id[48];
     int64_t t0_ms;
     /* body */

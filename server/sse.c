@@ -14,11 +14,19 @@
 #include "server.h"
 #include "sse.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SSE_PREFIX "x-cos-server-side-encryption-customer-"
+/* Among an object's stored headers (never sent): "alg key-id" of its managed key. */
+#define MANAGED_LINE "x-cos-internal-sse-managed:"
+#define MASTER_FILE "sse-master.key"
 #define SSE_COPY_PREFIX "x-cos-copy-source-server-side-encryption-customer-"
 
 int sse_from_request(req *r, bool copy_source, sse_key *k, enum MHD_Result *ret)
@@ -135,8 +143,13 @@ bool sse_object_encrypted(const char *headers, char md5_out[32])
     return false;
 }
 
-int sse_check_access(req *r, const char *headers, const sse_key *k, enum MHD_Result *ret)
+int sse_check_access(req *r, const char *headers, sse_key *k, enum MHD_Result *ret)
 {
+    int mrc = sse_object_managed(r->srv->st, headers, k);
+    if (mrc != 0) {
+        if (mrc < 0) *ret = send_error(r, "InternalError", "The object's encryption key cannot be read.");
+        return mrc < 0 ? -1 : 0;
+    }
     char want[32];
     if (!sse_object_encrypted(headers, want)) {
         return 0; /* a key given for a plain object is ignored, as in COS */
@@ -147,7 +160,9 @@ int sse_check_access(req *r, const char *headers, const sse_key *k, enum MHD_Res
         return -1;
     }
     if (strcmp(want, k->key_md5) != 0) {
-        *ret = send_error(r, "AccessDenied", "The provided customer key does not match the object's.");
+        /* S3 answers a wrong key as a bad argument (400), COS as a refusal */
+        *ret = send_error(r, r->is_s3 ? "InvalidArgument" : "AccessDenied",
+                          "The provided customer key does not match the object's.");
         return -1;
     }
     return 0;
@@ -157,7 +172,10 @@ char *sse_headers(const sse_key *k, const char *sse_header)
 {
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "");
-    if (k && k->on)
+    if (k && k->on && k->managed) {
+        cos_buf_printf(&b, "x-cos-server-side-encryption: %s\n" MANAGED_LINE " %s %s\n", k->alg, k->alg, k->key_id);
+        if (k->key_id[0]) cos_buf_printf(&b, "x-cos-server-side-encryption-cos-kms-key-id: %s\n", k->key_id);
+    } else if (k && k->on)
         cos_buf_printf(&b, "%salgorithm: AES256\n%skey-MD5: %s\n", SSE_PREFIX, SSE_PREFIX, k->key_md5);
     else if (sse_header && *sse_header)
         cos_buf_printf(&b, "x-cos-server-side-encryption: %s\n", sse_header);
@@ -168,4 +186,85 @@ int sse_encrypt_pending(data_writer *w, const sse_key *k)
 {
     if (!w->in_memory || w->error) return 0;
     return sse_crypt(k, w->data_id, 0, w->mem, w->size) == 0 ? 1 : -1;
+}
+
+/* The master key of the local key service: 32 random bytes in the store's
+ * root, readable by the server alone, made on first use. */
+static int master_key(store *st, unsigned char out[32])
+{
+    char *path = cos_sprintf("%s/" MASTER_FILE, store_root(st));
+    int rc = -1;
+    for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            rc = read(fd, out, 32) == 32 ? 0 : -1;
+            close(fd);
+            break;
+        }
+        if (errno != ENOENT) break;
+        unsigned char fresh[32];
+        char *tmp = cos_sprintf("%s.%ld.tmp", path, (long)getpid());
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        bool ok = fd >= 0 && RAND_bytes(fresh, 32) == 1 && write(fd, fresh, 32) == 32 && fsync(fd) == 0;
+        if (fd >= 0) close(fd);
+        /* link, not rename: two servers racing keep the first key made */
+        if (ok && link(tmp, path) != 0 && errno != EEXIST) ok = false;
+        unlink(tmp);
+        free(tmp);
+        if (!ok) break;
+    }
+    free(path);
+    return rc;
+}
+
+int sse_managed_key(store *st, const char *alg, const char *key_id, sse_key *k)
+{
+    memset(k, 0, sizeof *k);
+    unsigned char master[32];
+    if (strlen(alg) >= sizeof k->alg || strlen(key_id) >= sizeof k->key_id || master_key(st, master) != 0) return -1;
+    /* each (alg, key id) has its own data key: HMAC-SHA256(master, alg " " id) */
+    char *label = cos_sprintf("%s %s", alg, key_id);
+    unsigned int n = 32;
+    bool ok = HMAC(EVP_sha256(), master, 32, (const unsigned char *)label, strlen(label), k->key, &n) != NULL;
+    free(label);
+    OPENSSL_cleanse(master, sizeof master);
+    if (!ok) return -1;
+    snprintf(k->alg, sizeof k->alg, "%s", alg);
+    snprintf(k->key_id, sizeof k->key_id, "%s", key_id);
+    k->managed = true;
+    k->on = true;
+    return 0;
+}
+
+int sse_object_managed(store *st, const char *headers, sse_key *k)
+{
+    const char *name = MANAGED_LINE;
+    for (const char *p = headers ? headers : ""; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > strlen(name) && !strncasecmp(p, name, strlen(name))) {
+            const char *v = p + strlen(name);
+            while (*v == ' ') v++;
+            char *val = cos_strndup(v, (size_t)(p + len - v));
+            char *colon = strchr(val, ' '); /* "alg key-id": no alg has a space, nor any key id */
+            if (colon) *colon = '\0';
+            int rc = sse_managed_key(st, val, colon ? colon + 1 : "", k) == 0 ? 1 : -1;
+            free(val);
+            return rc;
+        }
+        p += len + (e ? 1 : 0);
+    }
+    return 0;
+}
+
+char *sse_managed_record(const char *headers)
+{
+    const char *name = MANAGED_LINE;
+    for (const char *p = headers ? headers : ""; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > strlen(name) && !strncasecmp(p, name, strlen(name))) return cos_sprintf("%.*s\n", (int)len, p);
+        p += len + (e ? 1 : 0);
+    }
+    return cos_strdup("");
 }

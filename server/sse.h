@@ -8,7 +8,21 @@ typedef struct sse_key {
     bool on;
     unsigned char key[32];
     char key_md5[32];        /* base64 of MD5(key) */
+    bool managed;            /* the server's key (SSE-COS/SSE-S3, KMS), not the customer's */
+    char alg[16];            /* managed: AES256, cos/kms or aws:kms */
+    char key_id[128];        /* managed KMS: the key's id ("" for the default key) */
 } sse_key;
+
+/* The managed key of alg (AES256, cos/kms, aws:kms) and key_id, from the
+ * server's local key service: keys by id, derived from a master key kept in
+ * the store's root (made on first use). 0, or -1 when it cannot be read. */
+int sse_managed_key(store *st, const char *alg, const char *key_id, sse_key *k);
+/* Whether stored headers mark an object encrypted under a managed key; then
+ * that key to k. 0 not managed, 1 managed (k set), -1 the key cannot be read. */
+int sse_object_managed(store *st, const char *headers, sse_key *k);
+/* The stored record of a managed key among headers, for an object made
+ * from them (a completed upload): malloc'd, "" when there is none. */
+char *sse_managed_record(const char *headers);
 
 /* The customer key of a request (copy_source: the x-cos-copy-source-… set).
  * 0 with k->on false when none is given; 0 with the key; -1 when the headers
@@ -30,7 +44,8 @@ int sse_encrypt_pending(data_writer *w, const sse_key *k);
 /* Whether stored headers mark an SSE-C object (its key's MD5 to md5_out). */
 bool sse_object_encrypted(const char *headers, char md5_out[32]);
 /* 0 if k may read an object with these headers; else an error was sent. */
-int sse_check_access(req *r, const char *headers, const sse_key *k, enum MHD_Result *ret);
+int sse_check_access(req *r, const char *headers, sse_key *k, enum MHD_Result *ret);
+/* (An object under a managed key: k becomes that key, whatever the request gave.) */
 /* The header lines an object keeps for its encryption (malloc'd, maybe ""). */
 char *sse_headers(const sse_key *k, const char *sse_header);
 

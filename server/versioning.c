@@ -103,6 +103,23 @@ int versioning_lookup(req *r, const char *bucket, const char *key, const char *v
     return store_version_get(r->srv->st, bucket, key, version_id, out, marker);
 }
 
+typedef struct newest_ctx { const char *key; int found; } newest_ctx;
+static int newest_cb(void *ud, const obj_meta *m, const char *version_id, bool marker)
+{
+    (void)version_id;
+    newest_ctx *c = ud;
+    if (strcmp(m->key, c->key) != 0) return 0; /* a longer key under the same prefix */
+    c->found = marker ? 1 : -1;
+    return 1; /* newest first: the first row decides */
+}
+
+bool versioning_deleted_by_marker(req *r, const char *bucket, const char *key)
+{
+    newest_ctx c = { key, 0 };
+    store_versions_scan(r->srv->st, bucket, key, newest_cb, &c);
+    return c.found == 1;
+}
+
 int versioning_delete(req *r, const char *key, const char *version_id, char out_vid[64], bool *out_marker)
 {
     *out_marker = false;

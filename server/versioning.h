@@ -23,6 +23,8 @@ int versioning_lookup(req *r, const char *bucket, const char *key, const char *v
  * off); *out_marker when that is a delete marker. 0, -1 when the key or
  * version does not exist, or the store's error (STORE_BUSY, ...). */
 int versioning_delete(req *r, const char *key, const char *version_id, char out_vid[64], bool *out_marker);
+/* Whether the newest version of key (which has no current one) is a delete marker. */
+bool versioning_deleted_by_marker(req *r, const char *bucket, const char *key);
 /* GET Bucket ?versions. */
 enum MHD_Result versioning_list(req *r);
 
