@@ -649,8 +649,9 @@ static int stream_upload(cos_client *c, const cli_opts *o, const char *bucket, c
                 rc = cli_fail(o->cmd, e, err);
                 break;
             }
-            parts[nparts].part_number = (int)nparts + 1;
-            parts[nparts].etag = strdup(res->etag ? res->etag : "");
+            /* the whole element: fields the CLI does not use stay NULL */
+            parts[nparts] = (cos_complete_part){ .part_number = (int)nparts + 1,
+                                                 .etag = strdup(res->etag ? res->etag : "") };
             nparts++;
             cos_result_free(res);
             cos_progress pg = { total, 0, 0, 0 };

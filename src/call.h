@@ -27,6 +27,11 @@ int call_driven_start(cos_client *c, cos_op op, const cos_request *req, volatile
  */
 bool call_driven_step(op_call *k, int *rc, cos_result **res, cos_error **err);
 
+/* The x-amz-checksum-algorithm multipart uploads declare in the S3 dialect
+ * (ops.c): a cos_cksum_alg (checksum.h), COS_CKSUM_NONE (0) for none. An int
+ * here: the amalgamation may place this header before checksum.h. */
+int s3_multipart_checksum(const cos_client *c);
+
 /* cos_call with a cancel flag (a paused or canceled task aborts its request). */
 int call_sync_cancelable(cos_client *c, cos_op op, const cos_request *req, volatile int *cancel,
                          cos_result **out, cos_error **err);

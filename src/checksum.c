@@ -9,6 +9,8 @@
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -210,4 +212,30 @@ void cos_cksum_free(cos_cksum *c)
     if (!c) return;
     EVP_MD_CTX_free(c->md);
     free(c);
+}
+
+size_t cos_cksum_composite(cos_cksum_alg alg, const char *const *parts_b64, size_t n,
+                           char out[COS_CKSUM_COMPOSITE_MAX])
+{
+    cos_cksum *all = cos_cksum_new(alg);
+    if (!all) return 0;
+    unsigned char raw[32];
+    size_t want = cos_cksum_raw(all, raw); /* the digest length of alg */
+    bool ok = n > 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        unsigned char part[48];
+        const char *b = parts_b64[i];
+        /* base64 of at most 32 bytes: anything longer is not a checksum of alg */
+        ok = b && strlen(b) <= 44 && cos_base64_decode(b, part) == (int64_t)want;
+        if (ok) cos_cksum_update(all, part, want);
+    }
+    size_t len = 0;
+    if (ok) {
+        char b64[COS_CKSUM_B64_MAX];
+        cos_cksum_b64(all, b64);
+        int w = snprintf(out, COS_CKSUM_COMPOSITE_MAX, "%s-%zu", b64, n);
+        len = w > 0 && w < COS_CKSUM_COMPOSITE_MAX ? (size_t)w : 0;
+    }
+    cos_cksum_free(all);
+    return len;
 }

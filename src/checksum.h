@@ -46,4 +46,12 @@ size_t cos_cksum_b64(const cos_cksum *c, char out[COS_CKSUM_B64_MAX]);
 size_t cos_cksum_raw(const cos_cksum *c, unsigned char out[32]);
 void cos_cksum_free(cos_cksum *c);
 
+/* S3's COMPOSITE checksum of a multipart object: the algorithm over the
+ * concatenated raw checksums of the parts (given base64, as sent), base64,
+ * then "-N" (N parts). Into out (at least COS_CKSUM_COMPOSITE_MAX bytes);
+ * 0 when a part's value is not a valid checksum of alg. */
+#define COS_CKSUM_COMPOSITE_MAX (COS_CKSUM_B64_MAX + 24)
+size_t cos_cksum_composite(cos_cksum_alg alg, const char *const *parts_b64, size_t n,
+                           char out[COS_CKSUM_COMPOSITE_MAX]);
+
 #endif

@@ -397,6 +397,16 @@ static cos_cksum_alg s3_upload_checksum(const cos_client *c)
     }
 }
 
+/* The algorithm uploadFile's multipart uploads declare (x-amz-checksum-
+ * algorithm) and send per part. Always CRC32C when any: S3 takes CRC32C
+ * as a COMPOSITE checksum of parts, CRC64NVME only as FULL_OBJECT (which
+ * cos-server does not offer); cos-server and S3 both take CRC32C. */
+int s3_multipart_checksum(const cos_client *c)
+{
+    return c->cfg.dialect == COS_DIALECT_S3 && s3_upload_checksum(c) != COS_CKSUM_NONE ? COS_CKSUM_CRC32C
+                                                                                     : COS_CKSUM_NONE;
+}
+
 /* Add the checksum header of a memory or file body (a callback body cannot
  * be read twice, so it goes without). */
 static int put_s3_checksum(op_call *k, cos_cksum_alg alg)
@@ -437,6 +447,7 @@ static bool s3_checksum_refused(op_call *k, const cos_error *e)
     cos_client *c = k->c;
     if (c->cfg.dialect != COS_DIALECT_S3 || c->cfg.upload_checksum != COS_CHECKSUM_AUTO || !e || !e->code) return false;
     const char *hdr = cos_cksum_header(COS_CKSUM_CRC64NVME);
+    if (!cos_kvlist_get(&k->headers, hdr)) hdr = "x-amz-checksum-algorithm"; /* a multipart upload's declaration */
     if (!cos_kvlist_get(&k->headers, hdr)) return false;
     bool refusal = (k->http.status == 400 || k->http.status == 501) &&
                    (strcmp(e->code, "NotImplemented") == 0 ||

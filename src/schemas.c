@@ -265,14 +265,15 @@ SCHEMA(cos_xs_initiate_multipart_result, "InitiateMultipartUploadResult", cos_in
 
 static const cos_xml_field cpart_f[] = {
     { "PartNumber", COS_XT_INT, offsetof(cos_complete_part, part_number), 0, NULL, 0 },
-    S(cos_complete_part, "ETag", etag) };
+    S(cos_complete_part, "ETag", etag), S(cos_complete_part, "ChecksumCRC32C", checksum_crc32c) };
 SUB(xs_cpart, cos_complete_part, cpart_f);
 static const cos_xml_field complete_f[] = { L(cos_complete_multipart_upload, "Part", parts, xs_cpart) };
 SCHEMA(cos_xs_complete_multipart_upload, "CompleteMultipartUpload", cos_complete_multipart_upload, complete_f);
 
 static const cos_xml_field complete_res_f[] = {
     S(cos_complete_multipart_result, "Location", location), S(cos_complete_multipart_result, "Bucket", bucket),
-    S(cos_complete_multipart_result, "Key", key), S(cos_complete_multipart_result, "ETag", etag) };
+    S(cos_complete_multipart_result, "Key", key), S(cos_complete_multipart_result, "ETag", etag),
+    S(cos_complete_multipart_result, "ChecksumCRC32C", checksum_crc32c) };
 SCHEMA(cos_xs_complete_multipart_result, "CompleteMultipartUploadResult", cos_complete_multipart_result,
        complete_res_f);
 

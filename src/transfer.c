@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "call.h"
+#include "checksum.h"
 #include "json.h"
 #include "signer.h"
 
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +62,7 @@ typedef struct part {
     int attempts;
     char etag[80];
     uint64_t crc;
+    char ck[COS_CKSUM_B64_MAX];   /* S3: the part's checksum of the task's ck_alg, base64 */
     /* streaming state of the current attempt */
     uint64_t pos;
     uint64_t run_crc;
@@ -98,6 +101,7 @@ struct task {
     size_t nparts;
     int in_flight;
     char *upload_id;
+    cos_cksum_alg ck_alg;         /* S3: the x-amz-checksum-algorithm the upload was created with */
     char *checkpoint;
     int rc;
     cos_error *err;
@@ -280,6 +284,7 @@ static void checkpoint_write(task *t)
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "{\"upload_id\":");
     cos_json_put_str(&b, t->upload_id ? t->upload_id : "");
+    if (t->ck_alg) cos_buf_printf(&b, ",\"ck\":\"%s\"", cos_cksum_name(t->ck_alg)); /* the parts must carry it */
     cos_buf_puts(&b, ",\"parts\":[");
     int first = 1;
     for (size_t i = 0; i < t->nparts; i++) {
@@ -405,6 +410,27 @@ static bool part_md5(task *t, const part *p, unsigned char d[16])
     return done == p->size;
 }
 
+/* The part's checksum of the upload's algorithm, into p->ck (a separate
+ * read, like part_md5: the header goes before the body). */
+static bool part_cksum(task *t, part *p)
+{
+    unsigned char *buf = malloc(1 << 20);
+    cos_cksum *ck = cos_cksum_new(t->ck_alg);
+    uint64_t done = 0;
+    while (buf && ck && done < p->size) {
+        ssize_t n = pread(t->fd, buf, (size_t)COS_MIN(p->size - done, (uint64_t)(1 << 20)), (off_t)(p->offset + done));
+        if (n <= 0) break;
+        cos_cksum_update(ck, buf, (size_t)n);
+        done += (uint64_t)n;
+    }
+    bool ok = ck && done == p->size;
+    if (ok) cos_cksum_b64(ck, p->ck);
+    else p->ck[0] = 0;
+    cos_cksum_free(ck);
+    free(buf);
+    return ok;
+}
+
 /* A part request ended (network thread): hand it to the task's driver. */
 static void part_notify(void *ud)
 {
@@ -431,6 +457,7 @@ static int start_part(task *t, part *p)
     p->t = t;
     char range[80];
     char b64[32];
+    cos_kv ck_hdr;
     cos_op op;
     if (t->kind == COS_TASK_UPLOAD) {
         op = COS_OP_MULTIPART_UPLOAD;
@@ -445,6 +472,20 @@ static int start_part(task *t, part *p)
             part_md5(t, p, d);
             cos_base64_encode(d, 16, b64);
             r.content_md5 = b64;
+        }
+        if (t->ck_alg) { /* the store verifies it (BadDigest: sent again, ops.c) and lists it at Complete */
+            if (!part_cksum(t, p)) {
+                cos_error *e = NULL;
+                cos_err_set(&e, COS_ERR_IO, "cannot read part %d of %s", p->number, t->file_path);
+                pthread_mutex_lock(&t->mgr->m);
+                fail(t, COS_ERR_IO, e);
+                pthread_mutex_unlock(&t->mgr->m);
+                return COS_ERR_IO;
+            }
+            ck_hdr.name = cos_cksum_header(t->ck_alg);
+            ck_hdr.value = p->ck;
+            r.headers = &ck_hdr;
+            r.header_count = 1;
         }
     } else if (t->kind == COS_TASK_COPY) {
         op = COS_OP_UPLOAD_PART_COPY;
@@ -745,6 +786,10 @@ static int adopt_server_parts(task *t, int *resumed)
             uint64_t crc = 0;
             cos_crc64_file(t->file_path, p->offset, (int64_t)p->size, &crc);
             p->crc = crc;
+            if (t->ck_alg && !part_cksum(t, p)) { /* Complete lists it: unreadable, the part goes again */
+                p->done = false;
+                continue;
+            }
             t->loaded += p->size;
             (*resumed)++;
         }
@@ -773,6 +818,7 @@ static int complete_parts(task *t, cos_result **res, cos_error **err)
     for (size_t i = 0; i < t->nparts; i++) {
         cp[i].part_number = t->parts[i].number;
         cp[i].etag = t->parts[i].etag;
+        if (t->ck_alg == COS_CKSUM_CRC32C && t->parts[i].ck[0]) cp[i].checksum_crc32c = t->parts[i].ck;
     }
     cos_complete_multipart_upload cm = { cp, t->nparts };
     cos_request r = task_request(t);
@@ -877,6 +923,8 @@ static void run_upload(task *t)
         cos_json *cp = checkpoint_read(t->checkpoint);
         const char *id = cos_json_get_str(cp, "upload_id");
         if (id && *id) t->upload_id = cos_strdup(id);
+        /* an upload found by listing alone is taken as created without one */
+        t->ck_alg = t->upload_id ? cos_cksum_from_name(cos_json_get_str(cp, "ck")) : COS_CKSUM_NONE;
         cos_json_free(cp);
         if (!t->upload_id) t->upload_id = find_upload_by_listing(t);
     }
@@ -898,13 +946,31 @@ static void run_upload(task *t)
         t->loaded = 0;
         cos_request r = task_request(t);
         apply_object_headers(t, &r);
+        /* S3: declare the parts' checksum; a store that refuses it gets the
+           request again without (ops.c), one that ignores it echoes none */
+        cos_cksum_alg want = (cos_cksum_alg)s3_multipart_checksum(c);
+        cos_kv *hs = want ? calloc(r.header_count + 1, sizeof *hs) : NULL;
+        if (hs) {
+            if (r.header_count) memcpy(hs, r.headers, r.header_count * sizeof *hs);
+            hs[r.header_count].name = "x-amz-checksum-algorithm";
+            hs[r.header_count].value = cos_cksum_name(want);
+            r.headers = hs;
+            r.header_count++;
+        }
         cos_result *res = NULL;
         cos_error *err = NULL;
         int rc = cos_multipart_init(c, &r, &res, &err);
+        free(hs);
         if (rc) {
             fail(t, rc, err);
             return;
         }
+        t->ck_alg = COS_CKSUM_NONE;
+        if (s3_multipart_checksum(c) != (int)want) want = COS_CKSUM_NONE; /* refused: the retry went without */
+        for (size_t i = 0; want && i < res->header_count; i++)
+            if (!strcasecmp(res->headers[i].name, "x-amz-checksum-algorithm") &&
+                cos_cksum_from_name(res->headers[i].value) == want)
+                t->ck_alg = want;
         t->upload_id = cos_strdup(res->output.initiate ? res->output.initiate->upload_id : NULL);
         cos_result_free(res);
         if (!t->upload_id) {
@@ -950,6 +1016,22 @@ static void run_upload(task *t)
         cos_result_free(res);
         failf(t, COS_ERR_INTEGRITY, "CRC-64 of the completed object does not match %s", t->file_path);
         return;
+    }
+    const char *their_ck = res->output.complete ? res->output.complete->checksum_crc32c : NULL;
+    if (t->ck_alg == COS_CKSUM_CRC32C && their_ck) { /* S3's composite of the parts' checksums */
+        const char **cks = calloc(t->nparts ? t->nparts : 1, sizeof *cks);
+        char mine[COS_CKSUM_COMPOSITE_MAX] = "";
+        for (size_t i = 0; cks && i < t->nparts; i++) cks[i] = t->parts[i].ck;
+        bool same = cks && cos_cksum_composite(t->ck_alg, cks, t->nparts, mine) && !strcmp(mine, their_ck);
+        free(cks);
+        if (!same) {
+            cos_error *e = NULL;
+            cos_err_set(&e, COS_ERR_INTEGRITY, "ChecksumCRC32C of the completed object is %s, computed %s from %s",
+                        their_ck, mine, t->file_path);
+            cos_result_free(res);
+            fail(t, COS_ERR_INTEGRITY, e);
+            return;
+        }
     }
     unlink(t->checkpoint);
     t->res = new_result(t);

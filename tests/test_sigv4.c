@@ -3,6 +3,7 @@
  * that mode, seen by a loopback listener that records each request. */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "checksum.h"
 #include "json.h"
 #include "signer.h"
 #include "url.h"
@@ -371,6 +372,8 @@ static struct {
     bool refuse_checksum; /* answer a request with x-amz-checksum-* 400, as a store without them does */
     bool bogus_crc64;     /* answer 200 with a CRC-64/ECMA that matches nothing */
     bool list_loop;       /* answer every listing with the same continuation token */
+    const char *mp_composite; /* play a multipart upload (CRC32C echoed at Create), answering this at Complete */
+    int mp_create_ck, mp_part_ck, mp_parts, mp_complete_ck; /* requests that carried their checksum */
     char last[16384];
     pthread_mutex_t m;
 } g_cap = { .m = PTHREAD_MUTEX_INITIALIZER };
@@ -417,7 +420,31 @@ static void *capture_conn(void *arg)
             snprintf(g_cap.last, sizeof g_cap.last, "%s", buf);
             bool refuse = g_cap.refuse_checksum && strcasestr(buf, "\r\nx-amz-checksum-");
             bool bogus = g_cap.bogus_crc64, loop = g_cap.list_loop;
+            const char *mp = refuse ? NULL : g_cap.mp_composite;
+            bool create = mp && !strncmp(buf, "POST ", 5) && strstr(buf, "?uploads ");
+            bool upart = mp && !strncmp(buf, "PUT ", 4) && strstr(buf, "partNumber=");
+            bool complete = mp && !strncmp(buf, "POST ", 5) && strstr(buf, "uploadId=");
+            bool declared = create && strcasestr(buf, "\r\nx-amz-checksum-algorithm: CRC32C\r\n");
+            g_cap.mp_create_ck += declared;
+            g_cap.mp_parts += upart;
+            g_cap.mp_part_ck += upart && strcasestr(buf, "\r\nx-amz-checksum-crc32c: ");
+            /* the Complete document comes with its headers (small) */
+            g_cap.mp_complete_ck += complete && strstr(buf, "<ChecksumCRC32C>");
             pthread_mutex_unlock(&g_cap.m);
+            if (create || upart || complete) {
+                char body[512], head[256];
+                int bl = create ? snprintf(body, sizeof body, "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k"
+                                                              "</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>")
+                         : complete ? snprintf(body, sizeof body, "<CompleteMultipartUploadResult><Location>l</Location>"
+                                                                  "<Bucket>b</Bucket><Key>k</Key><ETag>\"e-2\"</ETag>"
+                                                                  "<ChecksumCRC32C>%s</ChecksumCRC32C>"
+                                                                  "</CompleteMultipartUploadResult>", mp)
+                                    : 0;
+                int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\n%sETag: \"not-md5\"\r\nContent-Length: %d\r\n\r\n",
+                                  declared ? "x-amz-checksum-algorithm: CRC32C\r\n" : "", bl);
+                if (write(c, head, (size_t)hl) < 0 || (bl && write(c, body, (size_t)bl) < 0)) break;
+                continue;
+            }
             if (loop) {
                 const char page[] = "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>T1"
                                     "</NextContinuationToken><KeyCount>1</KeyCount><Contents><Key>a</Key></Contents>"
@@ -739,6 +766,153 @@ static void test_list_token_loop(void)
     cos_client_free(c);
 }
 
+static cos_client *s3_capture_client(void)
+{
+    static char domain[64];
+    snprintf(domain, sizeof domain, "127.0.0.1:%d", g_cap.port);
+    cos_config cfg;
+    cos_config_init(&cfg);
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.region = "us-east-1";
+    cfg.endpoint = domain;
+    cfg.protocol = "http";
+    cfg.secret_id = "AKID";
+    cfg.secret_key = "SECRET";
+    cfg.max_retries = -1;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
+/* uploadFile in parts to a store that echoes CRC32C at Create: each part
+ * carries its x-amz-checksum-crc32c, Complete lists them, and a composite
+ * in the answer that is not the parts' fails the upload; a store that
+ * refuses the declaration gets an upload without checksums that succeeds. */
+static void test_multipart_checksum_flow(void)
+{
+    char *dir = test_tmpdir("mpck");
+    char path[512];
+    snprintf(path, sizeof path, "%s/f.bin", dir);
+    const uint64_t size = 6u * 1024 * 1024 + 3, part = 5u * 1024 * 1024;
+    CHECK(test_write_lcg_file(path, size, 9) == 0);
+    char cks[2][COS_CKSUM_B64_MAX], good[COS_CKSUM_COMPOSITE_MAX] = "";
+    const char *ckp[2] = { cks[0], cks[1] };
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = malloc(part);
+    for (int i = 0; f && buf && i < 2; i++) {
+        size_t n = fread(buf, 1, part, f);
+        cos_cksum *ck = cos_cksum_new(COS_CKSUM_CRC32C);
+        cos_cksum_update(ck, buf, n);
+        cos_cksum_b64(ck, cks[i]);
+        cos_cksum_free(ck);
+    }
+    if (f) fclose(f);
+    free(buf);
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, ckp, 2, good) > 0);
+
+    for (int round = 0; round < 3; round++) { /* a bad composite, the right one, a store that refuses */
+        cos_client *c = s3_capture_client();
+        if (!c) break;
+        pthread_mutex_lock(&g_cap.m);
+        g_cap.mp_composite = round == 0 ? "AAAAAA==-2" : good;
+        g_cap.refuse_checksum = round == 2;
+        g_cap.mp_create_ck = g_cap.mp_part_ck = g_cap.mp_parts = g_cap.mp_complete_ck = 0;
+        pthread_mutex_unlock(&g_cap.m);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = "bkt-one";
+        p.key = "big.bin";
+        p.file_path = path;
+        p.slice_size = 1024 * 1024;
+        p.chunk_size = part;
+        p.no_resume = true;
+        cos_transfer_result *tr = NULL;
+        cos_error *err = NULL;
+        int rc = cos_upload_file(c, &p, &tr, &err);
+        pthread_mutex_lock(&g_cap.m);
+        if (round == 0) {
+            CHECK_INT(rc, COS_ERR_INTEGRITY);
+            CHECK(tr == NULL);
+            CHECK(err && err->message && strstr(err->message, "ChecksumCRC32C"));
+        } else {
+            CHECK_OK(rc, err);
+            CHECK(tr && tr->multipart && tr->part_count == 2);
+        }
+        CHECK_INT(g_cap.mp_parts, 2);
+        CHECK_INT(g_cap.mp_create_ck, round == 2 ? 0 : 1);
+        CHECK_INT(g_cap.mp_part_ck, round == 2 ? 0 : 2);
+        CHECK_INT(g_cap.mp_complete_ck, round == 2 ? 0 : 1);
+        g_cap.mp_composite = NULL;
+        g_cap.refuse_checksum = false;
+        pthread_mutex_unlock(&g_cap.m);
+        cos_transfer_result_free(tr);
+        cos_error_free(err);
+        cos_client_free(c);
+    }
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* S3's COMPOSITE multipart checksum: CRC32C over the parts' raw CRC32Cs
+ * (big-endian), base64, "-N"; and the Complete documents that carry them. */
+static void test_multipart_composite(void)
+{
+    /* CRC-32C of "123456789" is e3069283 */
+    const char *one[] = { "4waSgw==" };
+    uint32_t a = cos_crc32c(0, "hello", 5), b = cos_crc32c(0, "world", 5);
+    unsigned char raw[8] = { (unsigned char)(a >> 24), (unsigned char)(a >> 16), (unsigned char)(a >> 8), (unsigned char)a,
+                             (unsigned char)(b >> 24), (unsigned char)(b >> 16), (unsigned char)(b >> 8), (unsigned char)b };
+    char pa[16], pb[16];
+    cos_base64_encode(raw, 4, pa);
+    cos_base64_encode(raw + 4, 4, pb);
+    const char *two[] = { pa, pb };
+    uint32_t all = cos_crc32c(0, raw, 8);
+    unsigned char allraw[4] = { (unsigned char)(all >> 24), (unsigned char)(all >> 16), (unsigned char)(all >> 8),
+                                (unsigned char)all };
+    char want[64], allb64[16];
+    cos_base64_encode(allraw, 4, allb64);
+    snprintf(want, sizeof want, "%s-2", allb64);
+    char out[COS_CKSUM_COMPOSITE_MAX];
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, two, 2, out) == strlen(want));
+    CHECK_STR(out, want);
+    /* one part: the checksum of its 4 raw bytes, "-1" (not the part's own value) */
+    unsigned char e3[4] = { 0xe3, 0x06, 0x92, 0x83 };
+    uint32_t one_c = cos_crc32c(0, e3, 4);
+    unsigned char oneraw[4] = { (unsigned char)(one_c >> 24), (unsigned char)(one_c >> 16), (unsigned char)(one_c >> 8),
+                                (unsigned char)one_c };
+    char oneb64[16];
+    cos_base64_encode(oneraw, 4, oneb64);
+    snprintf(want, sizeof want, "%s-1", oneb64);
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, one, 1, out) > 0);
+    CHECK_STR(out, want);
+    /* not a CRC-32C: a CRC-64 value, garbage, none, no parts */
+    const char *bad1[] = { "rosUhgp5mIg=" }, *bad2[] = { "%%%" }, *bad3[] = { NULL };
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, bad1, 1, out) == 0);
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, bad2, 1, out) == 0);
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, bad3, 1, out) == 0);
+    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, one, 0, out) == 0);
+
+    /* CompleteMultipartUpload lists ChecksumCRC32C per part, only when given */
+    cos_complete_part parts[2] = { { 1, "\"e1\"", "4waSgw==" }, { 2, "\"e2\"", NULL } };
+    cos_complete_multipart_upload cm = { parts, 2 };
+    cos_buf xb = COS_BUF_INIT;
+    CHECK(cos_xml_build(&cos_xs_complete_multipart_upload, &cm, &xb, false) == 0);
+    CHECK(xb.data && strstr(xb.data, "<Part><PartNumber>1</PartNumber><ETag>&quot;e1&quot;</ETag>"
+                                     "<ChecksumCRC32C>4waSgw==</ChecksumCRC32C></Part>"));
+    CHECK(xb.data && strstr(xb.data, "<Part><PartNumber>2</PartNumber><ETag>&quot;e2&quot;</ETag></Part>"));
+    cos_buf_free(&xb);
+    /* the answer's composite is read */
+    const char *doc = "<CompleteMultipartUploadResult><Location>l</Location><Bucket>b</Bucket><Key>k</Key>"
+                      "<ETag>\"x-2\"</ETag><ChecksumCRC32C>AAAAAA==-2</ChecksumCRC32C></CompleteMultipartUploadResult>";
+    void *parsed = NULL;
+    cos_error *err = NULL;
+    CHECK(cos_xml_parse(&cos_xs_complete_multipart_result, doc, strlen(doc), &parsed, &err) == 0);
+    cos_error_free(err);
+    const cos_complete_multipart_result *cr = parsed;
+    CHECK(cr && cr->checksum_crc32c && !strcmp(cr->checksum_crc32c, "AAAAAA==-2"));
+    cos_xml_free(&cos_xs_complete_multipart_result, parsed);
+}
+
 int main(void)
 {
     RUN(test_sigv4_vectors);
@@ -758,6 +932,8 @@ int main(void)
     g_cap.port = ntohs(a.sin_port);
     RUN(test_s3_header_names);
     RUN(test_checksum_refused);
+    RUN(test_multipart_composite);
+    RUN(test_multipart_checksum_flow);
     RUN(test_no_crc64_in_s3);
     RUN(test_list_token_loop);
     shutdown(g_cap.fd, SHUT_RDWR);

@@ -96,7 +96,8 @@ typedef enum cos_dialect {
                                   refused before anything is sent */
 } cos_dialect;
 
-/** The checksum uploads carry in the S3 dialect (x-amz-checksum-*, checked by the server). */
+/** The checksum uploads carry in the S3 dialect (x-amz-checksum-*, checked by the server).
+ *  Multipart uploads use CRC32C (S3's COMPOSITE type) unless NONE or refused (docs/s3.md). */
 typedef enum cos_checksum {
     COS_CHECKSUM_AUTO = 0,       /**< CRC64NVME; once a server refuses the header, the client stops
                                       sending it and relies on Content-MD5/ETag checks */

@@ -397,6 +397,8 @@ typedef struct cos_initiate_multipart_result {
 typedef struct cos_complete_part {
     int part_number;       /**< PartNumber */
     char *etag;            /**< ETag */
+    char *checksum_crc32c; /**< ChecksumCRC32C (S3 dialect): the part's x-amz-checksum-crc32c, for an
+                                upload created with x-amz-checksum-algorithm CRC32C; NULL: none */
 } cos_complete_part;
 
 /** Complete Multipart Upload request: CompleteMultipartUpload. */
@@ -411,6 +413,8 @@ typedef struct cos_complete_multipart_result {
     char *bucket;          /**< Bucket */
     char *key;             /**< Key */
     char *etag;            /**< ETag */
+    char *checksum_crc32c; /**< ChecksumCRC32C (S3 dialect): the composite "base64-N", when the upload
+                                was created with CRC32C */
 } cos_complete_multipart_result;
 
 /** One in-progress multipart upload. */

@@ -39,7 +39,8 @@
  *
  * Integrity: uploads and downloads are checked by CRC-64 when the server
  * sends x-cos-hash-crc64ecma (never in the S3 dialect, whose stores cannot
- * answer for it: there, simple uploads carry x-amz-checksum-crc64nvme);
+ * answer for it: there, simple uploads carry x-amz-checksum-crc64nvme and
+ * multipart uploads CRC-32C per part, their composite checked at Complete);
  * otherwise by MD5 against a single-part ETag (not for KMS- or
  * customer-key-encrypted objects, whose ETags are not MD5s).
  * Memory stays bounded by about ChunkParallelLimit x ChunkSize whatever the
