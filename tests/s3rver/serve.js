@@ -1,4 +1,4 @@
-// serve.js DIR PORT_FILE — an S3 endpoint for test_s3rver on 127.0.0.1:
+// serve.js DIR PORT_FILE — an S3 endpoint for test_s3_compat's s3rver backend on 127.0.0.1:
 // s3rver (npm) keeps the buckets and objects in DIR, but it does not check
 // Signature V4 (its source says so), so a gate in front recomputes every
 // request's signature with the AWS SDK's own signer (@smithy/signature-v4)
