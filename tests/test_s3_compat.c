@@ -784,6 +784,47 @@ static void test_listing_paged(void)
 
 /* ------------------------------------------------------------ multipart checksums */
 
+/* What S3 keeps for a multipart upload with CRC32C: the CRC32C over the
+ * parts' CRC32Cs of `path` cut in `part`-byte parts, "-N". */
+static bool file_composite_crc32c(const char *path, uint64_t part, int parts, char want[COS_CKSUM_COMPOSITE_MAX])
+{
+    char cks[8][COS_CKSUM_B64_MAX];
+    const char *ckp[8];
+    if (parts > 8) return false;
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = malloc(part);
+    for (int i = 0; f && buf && i < parts; i++) {
+        size_t n = fread(buf, 1, part, f);
+        cos_cksum *ck = cos_cksum_new(COS_CKSUM_CRC32C);
+        cos_cksum_update(ck, buf, n);
+        cos_cksum_b64(ck, cks[i]);
+        cos_cksum_free(ck);
+        ckp[i] = cks[i];
+    }
+    bool ok = f && buf;
+    if (f) fclose(f);
+    free(buf);
+    return ok && cos_cksum_composite(COS_CKSUM_CRC32C, ckp, (size_t)parts, want) > 0;
+}
+
+/* The x-amz-checksum-crc32c a HEAD with x-amz-checksum-mode answers (NULL: none); the caller frees it. */
+static char *stored_crc32c(cos_client *c, const char *key)
+{
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = BUCKET;
+    h.key = key;
+    cos_kv mode = { "x-amz-checksum-mode", "ENABLED" };
+    h.headers = &mode;
+    h.header_count = 1;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_head_object(c, &h, &res, &err), err);
+    const char *v = cos_result_header(res, "x-amz-checksum-crc32c");
+    char *copy = v ? strdup(v) : NULL;
+    cos_result_free(res);
+    return copy;
+}
+
 /* uploadFile's multipart uploads declare CRC32C, send each part's and list
  * them at Complete; cos-server keeps the composite, answered to a HEAD with
  * x-amz-checksum-mode (S3's way); the other stores take the upload anyway. */
@@ -806,31 +847,9 @@ static void test_multipart_checksums(void)
     CHECK(tr && tr->multipart && tr->part_count == 3);
     cos_transfer_result_free(tr);
 
-    /* the composite: CRC32C over the parts' CRC32Cs, "-3" */
-    char cks[3][COS_CKSUM_B64_MAX], want[COS_CKSUM_COMPOSITE_MAX] = "";
-    const char *ckp[3] = { cks[0], cks[1], cks[2] };
-    FILE *f = fopen(src, "rb");
-    unsigned char *buf = malloc(part);
-    for (int i = 0; f && buf && i < 3; i++) {
-        size_t n = fread(buf, 1, part, f);
-        cos_cksum *ck = cos_cksum_new(COS_CKSUM_CRC32C);
-        cos_cksum_update(ck, buf, n);
-        cos_cksum_b64(ck, cks[i]);
-        cos_cksum_free(ck);
-    }
-    if (f) fclose(f);
-    free(buf);
-    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, ckp, 3, want) > 0);
-
-    cos_request h = COS_REQUEST_INIT;
-    h.bucket = BUCKET;
-    h.key = "xfer/checksummed.bin";
-    cos_kv mode = { "x-amz-checksum-mode", "ENABLED" };
-    h.headers = &mode;
-    h.header_count = 1;
-    cos_result *res = NULL;
-    CHECK_OK(cos_head_object(c, &h, &res, &err), err);
-    const char *theirs = cos_result_header(res, "x-amz-checksum-crc32c");
+    char want[COS_CKSUM_COMPOSITE_MAX] = "";
+    CHECK(file_composite_crc32c(src, part, 3, want));
+    char *theirs = stored_crc32c(c, "xfer/checksummed.bin");
     if (strcmp(g_backend, "cos-server") == 0) {
         CHECK(theirs != NULL);
         if (theirs) CHECK_STR(theirs, want);
@@ -839,7 +858,7 @@ static void test_multipart_checksums(void)
     } else {
         skip("the composite CRC32C of a multipart upload", "the store keeps no x-amz-checksum-* of it");
     }
-    cos_result_free(res);
+    free(theirs);
     cos_client_free(c);
 }
 
@@ -887,31 +906,11 @@ static void test_multipart_checksum_resume(void)
     CHECK(tr && tr->parts_resumed > 0 && tr->part_count == 4);
     cos_transfer_result_free(tr);
 
-    char cks[4][COS_CKSUM_B64_MAX], want[COS_CKSUM_COMPOSITE_MAX] = "";
-    const char *ckp[4] = { cks[0], cks[1], cks[2], cks[3] };
-    FILE *f = fopen(src, "rb");
-    unsigned char *buf = malloc(part);
-    for (int i = 0; f && buf && i < 4; i++) {
-        size_t n = fread(buf, 1, part, f);
-        cos_cksum *ck = cos_cksum_new(COS_CKSUM_CRC32C);
-        cos_cksum_update(ck, buf, n);
-        cos_cksum_b64(ck, cks[i]);
-        cos_cksum_free(ck);
-    }
-    if (f) fclose(f);
-    free(buf);
-    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, ckp, 4, want) > 0);
-    cos_request h = COS_REQUEST_INIT;
-    h.bucket = BUCKET;
-    h.key = "xfer/ckresume.bin";
-    cos_kv mode = { "x-amz-checksum-mode", "ENABLED" };
-    h.headers = &mode;
-    h.header_count = 1;
-    cos_result *res = NULL;
-    CHECK_OK(cos_head_object(c, &h, &res, &err), err);
-    const char *theirs = cos_result_header(res, "x-amz-checksum-crc32c");
+    char want[COS_CKSUM_COMPOSITE_MAX] = "";
+    CHECK(file_composite_crc32c(src, part, 4, want));
+    char *theirs = stored_crc32c(c, "xfer/ckresume.bin");
     CHECK(theirs && !strcmp(theirs, want));
-    cos_result_free(res);
+    free(theirs);
     cos_client_free(c);
 }
 
