@@ -503,6 +503,35 @@ static cos_client *capture_client(void)
     return c;
 }
 
+/* A client of the capture server in the S3 dialect, declaring `checksum` on uploads (0: auto). */
+static cos_client *s3_capture_client(cos_checksum checksum)
+{
+    static char domain[64];
+    snprintf(domain, sizeof domain, "127.0.0.1:%d", g_cap.port);
+    cos_config cfg;
+    cos_config_init(&cfg);
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.region = "us-east-1";
+    cfg.endpoint = domain;
+    cfg.protocol = "http";
+    cfg.secret_id = "AKID";
+    cfg.secret_key = "SECRET";
+    cfg.max_retries = -1;
+    cfg.upload_checksum = checksum;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
+/* Sets one of the capture server's behaviours, under its lock. */
+static void cap_set(bool *behaviour, bool on)
+{
+    pthread_mutex_lock(&g_cap.m);
+    *behaviour = on;
+    pthread_mutex_unlock(&g_cap.m);
+}
+
 static bool sent_header(const char *name, const char *value)
 {
     char line[512];
@@ -686,19 +715,7 @@ static void test_checksum_refused(void)
     pthread_mutex_unlock(&g_cap.m);
     cos_client_free(c);
 
-    static char domain[64];
-    snprintf(domain, sizeof domain, "127.0.0.1:%d", g_cap.port);
-    cos_config cfg;
-    cos_config_init(&cfg);
-    cfg.dialect = COS_DIALECT_S3;
-    cfg.region = "us-east-1";
-    cfg.endpoint = domain;
-    cfg.protocol = "http";
-    cfg.secret_id = "AKID";
-    cfg.secret_key = "SECRET";
-    cfg.max_retries = -1;
-    cfg.upload_checksum = COS_CHECKSUM_CRC32C;
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    c = s3_capture_client(COS_CHECKSUM_CRC32C);
     if (c) {
         CHECK(cos_put_object(c, &r, &res, &err) == COS_ERR_SERVER);
         CHECK(err && err->code && strcmp(err->code, "InvalidRequest") == 0);
@@ -706,9 +723,7 @@ static void test_checksum_refused(void)
         cos_error_free(err);
         cos_client_free(c);
     }
-    pthread_mutex_lock(&g_cap.m);
-    g_cap.refuse_checksum = false;
-    pthread_mutex_unlock(&g_cap.m);
+    cap_set(&g_cap.refuse_checksum, false);
 }
 
 /* An S3 store cannot answer for COS's CRC-64/ECMA: in the S3 dialect an
@@ -717,9 +732,7 @@ static void test_no_crc64_in_s3(void)
 {
     cos_client *c = capture_client();
     if (!c) return;
-    pthread_mutex_lock(&g_cap.m);
-    g_cap.bogus_crc64 = true;
-    pthread_mutex_unlock(&g_cap.m);
+    cap_set(&g_cap.bogus_crc64, true);
     cos_error *err = NULL;
     cos_result *res = NULL;
     cos_request r = COS_REQUEST_INIT;
@@ -730,9 +743,7 @@ static void test_no_crc64_in_s3(void)
     CHECK_OK(cos_put_object(c, &r, &res, &err), err);
     CHECK(res && !res->has_crc64);
     cos_result_free(res);
-    pthread_mutex_lock(&g_cap.m);
-    g_cap.bogus_crc64 = false;
-    pthread_mutex_unlock(&g_cap.m);
+    cap_set(&g_cap.bogus_crc64, false);
     cos_client_free(c);
 }
 
@@ -742,9 +753,7 @@ static void test_list_token_loop(void)
 {
     cos_client *c = capture_client();
     if (!c) return;
-    pthread_mutex_lock(&g_cap.m);
-    g_cap.list_loop = true;
-    pthread_mutex_unlock(&g_cap.m);
+    cap_set(&g_cap.list_loop, true);
     cos_request l = COS_REQUEST_INIT;
     l.bucket = "bkt-one";
     cos_object_iter *it = NULL;
@@ -760,29 +769,8 @@ static void test_list_token_loop(void)
     err = NULL;
     if (it) CHECK_INT(cos_object_iter_next(it, &o, &err), 0); /* and stays ended */
     cos_object_iter_free(it);
-    pthread_mutex_lock(&g_cap.m);
-    g_cap.list_loop = false;
-    pthread_mutex_unlock(&g_cap.m);
+    cap_set(&g_cap.list_loop, false);
     cos_client_free(c);
-}
-
-static cos_client *s3_capture_client(void)
-{
-    static char domain[64];
-    snprintf(domain, sizeof domain, "127.0.0.1:%d", g_cap.port);
-    cos_config cfg;
-    cos_config_init(&cfg);
-    cfg.dialect = COS_DIALECT_S3;
-    cfg.region = "us-east-1";
-    cfg.endpoint = domain;
-    cfg.protocol = "http";
-    cfg.secret_id = "AKID";
-    cfg.secret_key = "SECRET";
-    cfg.max_retries = -1;
-    cos_client *c = NULL;
-    cos_error *err = NULL;
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
-    return c;
 }
 
 /* uploadFile in parts to a store that echoes CRC32C at Create: each part
@@ -796,23 +784,11 @@ static void test_multipart_checksum_flow(void)
     snprintf(path, sizeof path, "%s/f.bin", dir);
     const uint64_t size = 6u * 1024 * 1024 + 3, part = 5u * 1024 * 1024;
     CHECK(test_write_lcg_file(path, size, 9) == 0);
-    char cks[2][COS_CKSUM_B64_MAX], good[COS_CKSUM_COMPOSITE_MAX] = "";
-    const char *ckp[2] = { cks[0], cks[1] };
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = malloc(part);
-    for (int i = 0; f && buf && i < 2; i++) {
-        size_t n = fread(buf, 1, part, f);
-        cos_cksum *ck = cos_cksum_new(COS_CKSUM_CRC32C);
-        cos_cksum_update(ck, buf, n);
-        cos_cksum_b64(ck, cks[i]);
-        cos_cksum_free(ck);
-    }
-    if (f) fclose(f);
-    free(buf);
-    CHECK(cos_cksum_composite(COS_CKSUM_CRC32C, ckp, 2, good) > 0);
+    char good[COS_CKSUM_COMPOSITE_MAX] = "";
+    CHECK(test_file_composite_crc32c(path, part, 2, good) == 0);
 
     for (int round = 0; round < 3; round++) { /* a bad composite, the right one, a store that refuses */
-        cos_client *c = s3_capture_client();
+        cos_client *c = s3_capture_client(0);
         if (!c) break;
         pthread_mutex_lock(&g_cap.m);
         g_cap.mp_composite = round == 0 ? "AAAAAA==-2" : good;

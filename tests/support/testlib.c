@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "checksum.h"
 
 #include <errno.h>
 #include <arpa/inet.h>
@@ -393,4 +394,26 @@ void test_put_bucket_on(const test_server *s, const char *bucket)
     cos_client_new(&c, &cfg, NULL);
     test_put_bucket(c, bucket);
     cos_client_free(c);
+}
+
+int test_file_composite_crc32c(const char *path, uint64_t part, int parts, char *out)
+{
+    char cks[8][COS_CKSUM_B64_MAX];
+    const char *ckp[8];
+    if (parts < 1 || parts > 8) return -1;
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = malloc(part);
+    int rc = f && buf ? 0 : -1;
+    for (int i = 0; rc == 0 && i < parts; i++) {
+        size_t n = fread(buf, 1, part, f);
+        cos_cksum *ck = cos_cksum_new(COS_CKSUM_CRC32C);
+        cos_cksum_update(ck, buf, n);
+        cos_cksum_b64(ck, cks[i]);
+        cos_cksum_free(ck);
+        ckp[i] = cks[i];
+    }
+    if (f) fclose(f);
+    free(buf);
+    if (rc == 0 && cos_cksum_composite(COS_CKSUM_CRC32C, ckp, (size_t)parts, out) == 0) rc = -1;
+    return rc;
 }

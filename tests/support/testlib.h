@@ -98,6 +98,10 @@ void test_rmtree(const char *path);
 int test_write_lcg_file(const char *path, uint64_t len, uint32_t seed);
 /* Fill buf with LCG bytes (the vectors' generator). */
 void test_lcg_fill(unsigned char *buf, size_t len, uint32_t seed);
+/* The composite CRC32C S3 keeps for a multipart upload of path cut in
+ * part-byte parts (at most 8): base64 of the CRC32C of the parts'
+ * CRC32Cs, then "-N". Into out (COS_CKSUM_COMPOSITE_MAX bytes); 0 on success. */
+int test_file_composite_crc32c(const char *path, uint64_t part, int parts, char *out);
 /* Compare two files byte for byte; 0 if equal. */
 int test_files_equal(const char *a, const char *b);
 
