@@ -16,44 +16,65 @@
 #include <time.h>
 #include <unistd.h>
 
-static void test_sigv4_vectors(void)
+static int64_t parse_amz_date(const char *date)
+{
+    struct tm tm = { 0 };
+    sscanf(date, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm);
+}
+
+/* A file of vectors from tests/data; its "cases" in *cases. */
+static cos_json *load_cases(const char *name, const cos_json **cases)
 {
     size_t len;
-    char *text = test_read_data("sigv4.json", &len);
+    char *text = test_read_data(name, &len);
     cos_json *j = text ? cos_json_parse(text, len, NULL) : NULL;
     free(text);
     CHECK(j != NULL);
-    const cos_json *cases = cos_json_get(j, "cases");
-    CHECK(cases && cases->count >= 5);
+    *cases = cos_json_get(j, "cases");
+    CHECK(*cases && (*cases)->count >= 5);
+    return j;
+}
+
+/* What a case gives both signers: keys, region, method, path, time, and its
+ * query and headers (host first) in *q and *h, which the caller frees. */
+static void case_params(const cos_json *c, cos_sigv4_params *p, cos_kv **h, cos_kv **q)
+{
+    const cos_json *hj = cos_json_get(c, "headers"), *qj = cos_json_get(c, "query");
+    size_t nh = hj ? hj->count : 0, nq = qj ? qj->count : 0;
+    *h = calloc(nh + 1, sizeof **h);
+    *q = calloc(nq + 1, sizeof **q);
+    (*h)[0] = (cos_kv){ "host", cos_json_get_str(c, "host") };
+    for (size_t k = 0; k < nh; k++) (*h)[k + 1] = (cos_kv){ hj->items[k].key, hj->items[k].str };
+    for (size_t k = 0; k < nq; k++) (*q)[k] = (cos_kv){ qj->items[k].key, qj->items[k].str };
+    p->access_key = cos_json_get_str(c, "access_key");
+    p->secret_key = cos_json_get_str(c, "secret_key");
+    p->region = cos_json_get_str(c, "region");
+    p->method = cos_json_get_str(c, "method");
+    p->encoded_path = cos_json_get_str(c, "encoded_path");
+    p->query = *q;
+    p->query_count = nq;
+    p->headers = *h;
+    p->header_count = nh + 1;
+    p->time = parse_amz_date(cos_json_get_str(c, "date"));
+}
+
+static void test_sigv4_vectors(void)
+{
+    const cos_json *cases = NULL;
+    cos_json *j = load_cases("sigv4.json", &cases);
     for (size_t i = 0; cases && i < cases->count; i++) {
         const cos_json *c = &cases->items[i];
-        const cos_json *hj = cos_json_get(c, "headers"), *qj = cos_json_get(c, "query");
-        size_t nh = hj ? hj->count : 0, nq = qj ? qj->count : 0;
-        cos_kv *h = calloc(nh + 1, sizeof *h), *q = calloc(nq + 1, sizeof *q);
-        h[0] = (cos_kv){ "host", cos_json_get_str(c, "host") };
-        for (size_t k = 0; k < nh; k++) h[k + 1] = (cos_kv){ hj->items[k].key, hj->items[k].str };
-        for (size_t k = 0; k < nq; k++) q[k] = (cos_kv){ qj->items[k].key, qj->items[k].str };
-        const char *date = cos_json_get_str(c, "date");
-        struct tm tm = { 0 };
-        sscanf(date, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
+        cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+        cos_kv *h, *q;
+        case_params(c, &p, &h, &q);
         const char *payload = cos_json_get_str(c, "payload");
         char hash[65];
         if (strcmp(payload, "UNSIGNED-PAYLOAD") != 0) cos_sha256_hex(payload, strlen(payload), hash);
-        cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
-        p.access_key = cos_json_get_str(c, "access_key");
-        p.secret_key = cos_json_get_str(c, "secret_key");
-        p.region = cos_json_get_str(c, "region");
         p.service = cos_json_get_str(c, "service");
-        p.method = cos_json_get_str(c, "method");
-        p.encoded_path = cos_json_get_str(c, "encoded_path");
-        p.query = q;
-        p.query_count = nq;
-        p.headers = h;
-        p.header_count = nh + 1;
         p.payload_hash = strcmp(payload, "UNSIGNED-PAYLOAD") == 0 ? payload : hash;
-        p.time = (int64_t)timegm(&tm);
         cos_sigv4_result r;
         cos_error *err = NULL;
         CHECK_OK(cos_sigv4_sign(&p, &r, &err), err);
@@ -70,52 +91,25 @@ static void test_sigv4_vectors(void)
     cos_json_free(j);
 }
 
-static int64_t parse_amz_date(const char *date)
-{
-    struct tm tm = { 0 };
-    sscanf(date, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm);
-}
-
 /* Presigned URLs as S3 makes them (tests/data/sigv4_presign.json: AWS's
  * documented example and botocore's S3 presigner): UNSIGNED-PAYLOAD, the
  * session token, extra headers signed. First cos_sigv4_presign, then the
  * whole URL from cos_get_object_url of a client in the S3 dialect. */
 static void test_presign_vectors(void)
 {
-    size_t len;
-    char *text = test_read_data("sigv4_presign.json", &len);
-    cos_json *j = text ? cos_json_parse(text, len, NULL) : NULL;
-    free(text);
-    CHECK(j != NULL);
-    const cos_json *cases = cos_json_get(j, "cases");
-    CHECK(cases && cases->count >= 5);
+    const cos_json *cases = NULL;
+    cos_json *j = load_cases("sigv4_presign.json", &cases);
     for (size_t i = 0; cases && i < cases->count; i++) {
         const cos_json *c = &cases->items[i];
         const char *id = cos_json_get_str(c, "id");
-        const cos_json *hj = cos_json_get(c, "headers"), *qj = cos_json_get(c, "query");
-        size_t nh = hj ? hj->count : 0, nq = qj ? qj->count : 0;
-        cos_kv *h = calloc(nh + 1, sizeof *h), *q = calloc(nq + 1, sizeof *q);
-        h[0] = (cos_kv){ "host", cos_json_get_str(c, "host") };
-        for (size_t k = 0; k < nh; k++) h[k + 1] = (cos_kv){ hj->items[k].key, hj->items[k].str };
-        for (size_t k = 0; k < nq; k++) q[k] = (cos_kv){ qj->items[k].key, qj->items[k].str };
+        cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+        cos_kv *h, *q;
+        case_params(c, &p, &h, &q);
+        size_t nh = p.header_count - 1, nq = p.query_count;
         const char *token = cos_json_get_str(c, "session_token");
         int64_t expires = 0;
         cos_json_get_i64(c, "expires", &expires);
-        cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
-        p.access_key = cos_json_get_str(c, "access_key");
-        p.secret_key = cos_json_get_str(c, "secret_key");
         p.session_token = token && *token ? token : NULL;
-        p.region = cos_json_get_str(c, "region");
-        p.method = cos_json_get_str(c, "method");
-        p.encoded_path = cos_json_get_str(c, "encoded_path");
-        p.query = q;
-        p.query_count = nq;
-        p.headers = h;
-        p.header_count = nh + 1;
-        p.time = parse_amz_date(cos_json_get_str(c, "date"));
         char *query = NULL;
         cos_error *err = NULL;
         CHECK_OK(cos_sigv4_presign(&p, (int)expires, &query, &err), err);
