@@ -1574,6 +1574,41 @@ static void test_copy_replace_metadata(void)
     cos_client_free(c);
 }
 
+/* The other way to configure S3 (COS mode's fields: signer SIGV4, a domain,
+ * path-style addressing) reaches the same store with the same signatures. */
+static void test_signer_config(void)
+{
+    cos_config cfg;
+    cos_config_init(&cfg);
+    cfg.signer = COS_SIGNER_SIGV4;
+    cfg.region = g_region;
+    cfg.protocol = "http:";
+    cfg.domain = g_endpoint; /* "127.0.0.1:PORT": the bucket in the path */
+    cfg.force_path_style = true;
+    cfg.secret_id = g_access;
+    cfg.secret_key = g_secret;
+    cfg.max_retries = -1;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    put_bytes(c, "signer/" ODD_KEY, "signed by SigV4", 15);
+    cos_result *res = NULL;
+    cos_request g = COS_REQUEST_INIT;
+    g.bucket = BUCKET;
+    g.key = "signer/" ODD_KEY;
+    g.range = "bytes=10-14";
+    CHECK_OK(cos_get_object(c, &g, &res, &err), err);
+    CHECK(res && res->body_size == 5 && memcmp(res->body, "SigV4", 5) == 0);
+    cos_result_free(res);
+    res = NULL;
+    g.range = NULL;
+    CHECK_OK(cos_delete_object(c, &g, &res, &err), err);
+    cos_result_free(res);
+    CHECK_INT(head_status(c, BUCKET, "signer/" ODD_KEY), 404);
+    cos_client_free(c);
+}
+
 /* A name S3 does not allow is refused before anything is sent; a dotted one works. */
 static void test_bucket_names(void)
 {
@@ -1740,6 +1775,7 @@ int main(int argc, char **argv)
     RUN(test_cos_only_refused);
     RUN(test_copy_replace_metadata);
     RUN(test_bucket_names);
+    RUN(test_signer_config);
     if (strcmp(g_backend, "swift") == 0 && g_started) {
         RUN(test_three_replicas);
         RUN(test_kill_object_server_mid_transfer); /* last: it leaves one object server of three */
