@@ -80,6 +80,12 @@ workers = 0
 swift_dir = %s
 log_address = %s
 log_name = %s
+# A loaded test machine must not turn an object's container update (or a
+# container's account update) into an async pending that no updater runs:
+# listings would then miss objects the test just wrote.
+conn_timeout = 5
+node_timeout = 30
+container_update_timeout = 30
 
 [pipeline:main]
 pipeline = %s-server
@@ -257,8 +263,14 @@ swift_hash_path_prefix = cos-c
 name = replicated
 default = yes
 """)
-    ports = {name: free_port() for name in
-             ["proxy", "account", "container"] + ["object%d" % i for i in range(1, OBJECT_SERVERS + 1)]}
+    # all the rig's ports held open together while chosen, so no two are the same
+    names = ["proxy", "account", "container"] + ["object%d" % i for i in range(1, OBJECT_SERVERS + 1)]
+    held = [socket.socket() for _ in names]
+    for s in held:
+        s.bind(("127.0.0.1", 0))
+    ports = {name: s.getsockname()[1] for name, s in zip(names, held)}
+    for s in held:
+        s.close()
     # account and container: one server, three devices; objects: three servers
     for kind in ("account", "container"):
         devs = os.path.join(root, "srv", kind)
