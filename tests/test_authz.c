@@ -213,15 +213,6 @@ static bool exists(const char *bucket, const char *key_path)
 
 /* ---------------------------------------------------------------- temporary keys */
 
-static char *json_field(const char *json, const char *name)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":\"", name);
-    const char *s = json ? strstr(json, pat) : NULL;
-    if (!s) return NULL;
-    s += strlen(pat);
-    return strndup(s, strcspn(s, "\""));
-}
 
 /* GET /sts?QUERY signed with the owner's key (the server runs with --sts). */
 static reply sts_get(const cos_kv *q, size_t nq, bool sign)
@@ -248,7 +239,7 @@ static creds temp_key(const char *bucket, const char *prefix, const char *action
 {
     cos_kv q[3] = { { "bucket", bucket }, { "allowPrefix", prefix }, { "allowActions", actions } };
     reply r = sts_get(q, actions ? 3 : 2, true);
-    creds k = { json_field(r.body, "tmpSecretId"), json_field(r.body, "tmpSecretKey"), json_field(r.body, "sessionToken") };
+    creds k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"), test_json_str(r.body, "sessionToken") };
     if (r.status != 200 || !k.id || !k.key || !k.token)
         test_fail(__FILE__, __LINE__, "no temporary key: %d %.200s", r.status, r.body ? r.body : "");
     reply_free(&r);
@@ -369,7 +360,7 @@ static void test_sts_is_not_open(void)
     call c2 = { "POST", NULL, "/sts", "/sts", &OWNER, NULL, 0, NULL, 0, NULL, body, sizeof body - 1, host };
     r = do_call(&c2);
     CHECK_INT(r.status, 200);
-    creds k = { json_field(r.body, "tmpSecretId"), json_field(r.body, "tmpSecretKey"), json_field(r.body, "sessionToken") };
+    creds k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"), test_json_str(r.body, "sessionToken") };
     reply_free(&r);
     if (k.id && k.key && k.token) {
         EXPECT(simple(&k, "GET", SHARED, "/u/mine.txt", NULL), 200, NULL);

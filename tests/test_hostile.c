@@ -324,16 +324,6 @@ static void test_signatures(void)
 
 /* Temporary keys from cos-server's /sts limited to home/alice/ (the shape
  * qcloud-cos-sts builds from allowPrefix). */
-static char *json_field(const char *json, const char *name)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":\"", name);
-    const char *s = json ? strstr(json, pat) : NULL;
-    if (!s) return NULL;
-    s += strlen(pat);
-    return strndup(s, strcspn(s, "\""));
-}
-
 static reply as_alice(const creds *alice, const char *m, const char *target, const char *path, const char *body)
 {
     return send_req(m, target, path, alice, NULL, 0, 0, 0, NULL, body, body ? strlen(body) : 0);
@@ -351,8 +341,8 @@ static void test_scope_escapes(void)
     char *body = NULL;
     CHECK(test_http_raw(&g_srv, raw, (size_t)n, &status, &body) == 0);
     CHECK_INT(status, 200);
-    char *id = json_field(body, "tmpSecretId"), *key = json_field(body, "tmpSecretKey"),
-         *token = json_field(body, "sessionToken");
+    char *id = test_json_str(body, "tmpSecretId"), *key = test_json_str(body, "tmpSecretKey"),
+         *token = test_json_str(body, "sessionToken");
     free(body);
     CHECK(id && key && token);
     if (!id || !key || !token) {

@@ -417,3 +417,13 @@ int test_file_composite_crc32c(const char *path, uint64_t part, int parts, char 
     if (rc == 0 && cos_cksum_composite(COS_CKSUM_CRC32C, ckp, (size_t)parts, out) == 0) rc = -1;
     return rc;
 }
+
+char *test_json_str(const char *json, const char *name)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", name);
+    const char *s = json ? strstr(json, pat) : NULL;
+    if (!s) return NULL;
+    s += strlen(pat);
+    return strndup(s, strcspn(s, "\""));
+}

@@ -38,6 +38,8 @@ int test_report(void);
 
 /* Read a whole file (tests/data/NAME when relative); NULL if missing. Caller frees. */
 char *test_read_data(const char *name, size_t *len);
+/* The string value of "name" in a flat JSON text such as /sts answers (malloc'd), NULL if absent. */
+char *test_json_str(const char *json, const char *name);
 
 /* Development keys cos-server uses when none are given (documented in docs/cos-server.md). */
 #define TEST_SECRET_ID "AKIDcosLOCALdevelopment0000000000000"
