@@ -717,7 +717,7 @@ void http_clear(cos_http *h)
  * is itself waiting: a worker that blocks in libcos (a future, a task, from
  * inside a callback) is not counted, and a stand-in thread starts when jobs
  * would otherwise have no runnable worker; stand-ins leave when idle. Threads
- * are detached and counted, so the last one out wakes workers_free. */
+ * are counted, so the last one out wakes workers_free, and reaped (joined). */
 
 typedef struct job {
     void (*fn)(void *);
@@ -735,21 +735,51 @@ struct cos_workers {
     int threads;    /* alive */
     int idle;       /* waiting for a job */
     int blocked;    /* inside workers_block_begin/end */
+    cos_reaper gone_threads; /* left, to be joined */
 };
 
 static __thread cos_workers *tls_pool;
 
-static void *worker_main(void *arg);
-
-/* With w->lock held. */
-static void spawn_worker(cos_workers *w)
+int reaper_spawn(void *(*fn)(void *), void *arg)
 {
     pthread_t t;
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &a, worker_main, w) == 0) w->threads++;
-    pthread_attr_destroy(&a);
+    return pthread_create(&t, NULL, fn, arg);
+}
+
+void reaper_add_self(cos_reaper *r)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        pthread_t *ids = realloc(r->ids, cap * sizeof *ids);
+        if (!ids) {
+            pthread_detach(pthread_self());
+            return;
+        }
+        r->ids = ids;
+        r->cap = cap;
+    }
+    r->ids[r->n++] = pthread_self();
+}
+
+void reaper_join(cos_reaper *r, bool done)
+{
+    for (size_t i = 0; i < r->n; i++) pthread_join(r->ids[i], NULL);
+    r->n = 0;
+    if (done) {
+        free(r->ids);
+        r->ids = NULL;
+        r->cap = 0;
+    }
+}
+
+static void *worker_main(void *arg);
+
+/* With w->lock held. Threads that left since the last spawn are joined
+ * here, so the list stays as short as the pool is busy. */
+static void spawn_worker(cos_workers *w)
+{
+    reaper_join(&w->gone_threads, false);
+    if (reaper_spawn(worker_main, w) == 0) w->threads++;
 }
 
 /* With w->lock held: a job is queued and no runnable worker is free for it. */
@@ -782,6 +812,7 @@ static void *worker_main(void *arg)
     }
 out:
     w->threads--;
+    reaper_add_self(&w->gone_threads);
     pthread_cond_broadcast(&w->gone);
     pthread_mutex_unlock(&w->lock);
     tls_pool = NULL;
@@ -854,6 +885,7 @@ void workers_free(cos_workers *w)
     pthread_cond_broadcast(&w->cond);
     while (w->threads > 0) pthread_cond_wait(&w->gone, &w->lock);
     pthread_mutex_unlock(&w->lock);
+    reaper_join(&w->gone_threads, true);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     pthread_cond_destroy(&w->gone);

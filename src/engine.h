@@ -133,6 +133,26 @@ void http_headers_free(cos_kv *items, size_t count);
 /* Free everything h owns (not h itself). */
 void http_clear(cos_http *h);
 
+/* ---- threads that come and go ----
+ * A pool counts its threads down as they leave, but a thread that has left
+ * its loop still runs its thread-local destructors (OpenSSL's error state,
+ * libcurl's): freeing the pool then returning from main would cut them off
+ * (LeakSanitizer saw it). So each leaving thread puts itself on its owner's
+ * reaper and the owner joins it: once reaped, a thread is wholly gone.
+ * Both calls with the owner's lock held; a thread on the list never takes
+ * that lock again, so joining under it cannot deadlock. */
+typedef struct cos_reaper {
+    pthread_t *ids;
+    size_t n, cap;
+} cos_reaper;
+/* Start a joinable thread; 0 or an errno value. */
+int reaper_spawn(void *(*fn)(void *), void *arg);
+/* The calling thread is about to return; it detaches itself if the list
+ * cannot grow (memory), the one case where it is not joined. */
+void reaper_add_self(cos_reaper *r);
+/* Join every thread on the list and empty it; free the list if done. */
+void reaper_join(cos_reaper *r, bool done);
+
 /* ---- worker pool ---- */
 typedef struct cos_workers cos_workers;
 int workers_new(cos_workers **out, int threads);

@@ -45,6 +45,7 @@ typedef struct cos_tasks {
     int running;                 /* tasks holding one of FileParallelLimit slots */
     int runners;                 /* runner threads taking tasks (not those inside a done callback) */
     int threads;                 /* runner threads alive */
+    cos_reaper gone_threads;     /* runners that left, to be joined */
     size_t count;                /* tasks in the list */
     task *scan_from;             /* no task before this one is runnable (NULL: none is) */
     cos_task_list_fn on_change;
@@ -176,6 +177,7 @@ void cos_tasks_destroy(cos_tasks *mg)
     pthread_cond_broadcast(&mg->cv);
     while (mg->threads > 0) pthread_cond_wait(&mg->cv, &mg->m);
     pthread_mutex_unlock(&mg->m);
+    reaper_join(&mg->gone_threads, true);
     for (task *t = mg->head, *n; t; t = n) {
         n = t->next;
         task_free(t);
@@ -1398,20 +1400,16 @@ static void mark_runnable(cos_tasks *mg, task *t)
 static void *runner_main(void *arg);
 
 /* With the lock held: start a runner if a task is runnable and fewer than
- * FileParallelLimit runners are taking tasks. Threads are detached and
- * counted; cos_tasks_destroy waits for the count to reach 0. */
+ * FileParallelLimit runners are taking tasks. Threads are counted;
+ * cos_tasks_destroy waits for the count to reach 0, then reaps them. */
 static void maybe_spawn_runner(cos_tasks *mg)
 {
     if (mg->runners >= mg->c->cfg.file_parallel_limit || !next_runnable(mg)) return;
-    pthread_t th;
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&th, &a, runner_main, mg) == 0) {
+    reaper_join(&mg->gone_threads, false);
+    if (reaper_spawn(runner_main, mg) == 0) {
         mg->runners++;
         mg->threads++;
     }
-    pthread_attr_destroy(&a);
 }
 
 /* A runner: takes waiting tasks while there are any, one slot at a time.
@@ -1478,6 +1476,7 @@ static void *runner_main(void *arg)
     }
     mg->runners--;
     mg->threads--;
+    reaper_add_self(&mg->gone_threads);
     pthread_cond_broadcast(&mg->cv);
     pthread_mutex_unlock(&mg->m);
     return NULL;

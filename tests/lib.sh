@@ -3,7 +3,12 @@
 PASS=0; FAIL=0
 ok()   { PASS=$((PASS + 1)); echo "ok - $1"; }
 bad()  { FAIL=$((FAIL + 1)); echo "not ok - $1"; }
-check() { local name=$1; shift; if "$@" >/dev/null 2>&1; then ok "$name"; else bad "$name"; fi; }
+# A failing check shows the tail of what the command printed: a CI log must say why.
+check() {
+  local name=$1; shift
+  if "$@" >"$TEST_TMP/check.out" 2>&1; then ok "$name"
+  else bad "$name"; tail -n 20 "$TEST_TMP/check.out" | sed 's/^/#   /'; fi
+}
 finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; }
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cos-shtest-XXXXXX")
