@@ -30,9 +30,10 @@ typedef struct lane {
     bool started;
     pthread_mutex_t lock;
     cos_http *pending;      /* submitted, not yet added (LIFO; order does not matter) */
-    bool polling;           /* the thread is (about to be) waiting in curl_multi_poll: a submission wakes it */
+    _Atomic bool polling;   /* the thread is (about to be) waiting in curl_multi_poll: a submission wakes it
+                               (written under lock; read without it only as a hint, engine_submit) */
     bool stop;
-    int active;
+    _Atomic int active;     /* transfers on the multi (written by the lane's thread only) */
     CURL *idle[LANE_IDLE_MAX]; /* finished easy handles kept for the next requests */
     int nidle;
 } lane;
@@ -44,13 +45,25 @@ struct cos_engine {
     cos_engine_opts opts;
     struct curl_slist *connect_to;
     char *proxy, *ca_file, *ca_path, *user_agent;
+    char *user_agent_line; /* "User-Agent: ..." for the request's header list */
     /* Synchronous exchanges run on the caller's thread with an easy handle of
        this pool; each keeps its connection open for the next caller (as the
        official C SDK does), so a call costs no thread hop. */
     pthread_mutex_t pool_lock;
-    CURL **pool;
+    struct sync_handle *pool;
     int npool, pool_cap;
 };
+
+/* A synchronous exchange's easy handle and the multi handle that drives it
+ * (and keeps its connection between calls). curl_easy_perform would do the
+ * same with a multi of its own, but it polls before it first performs: one
+ * poll per request that finds nothing. */
+typedef struct sync_handle {
+    CURL *easy;
+    CURLM *multi;
+} sync_handle;
+
+static void sync_handle_free(sync_handle *s);
 
 /* ------------------------------------------------------------------ curl callbacks */
 
@@ -299,7 +312,12 @@ static void setup_static(cos_engine *e, CURL *c, bool big)
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, big ? 256L * 1024 : 64L * 1024);
     curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, big ? 512L * 1024 : 64L * 1024);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, e->user_agent);
+    /* The User-Agent goes in the request's header list (setup_easy): set
+       here, curl would aprintf it into a line on every request and then copy
+       that line again, a character at a time, into the request. Only a
+       proxy's CONNECT, which does not get the request's headers, needs it
+       here. */
+    if (e->proxy) curl_easy_setopt(c, CURLOPT_USERAGENT, e->user_agent);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(e->opts.connect_timeout_ms > 0 ? e->opts.connect_timeout_ms : 10000));
     /* A stalled connection (below 1 KiB/s, e.g. a server that stops after the
        headers) counts as a timeout after stall_s: see ops.c for how often it is
@@ -355,7 +373,6 @@ static void easy_done(cos_engine *e, CURL *c, cos_http *h, bool big)
  * value when unused), so nothing of the previous exchange carries over. */
 static int setup_easy(cos_engine *e, cos_http *h, CURL *c)
 {
-    (void)e;
     h->easy = c;
     h->easy_dirty = false;
     curl_easy_setopt(c, CURLOPT_URL, h->url);
@@ -431,8 +448,12 @@ static int setup_easy(cos_engine *e, cos_http *h, CURL *c)
        is built in one allocation (curl only reads it, until the exchange
        ends), not two per line. */
     bool no_type = !cos_kvlist_get(&h->headers, "Content-Type") && !h->form;
-    static const char *const fixed[] = { "Expect:", "Accept:", "Content-Type:" };
-    size_t nfixed = no_type ? 3 : 2, lines = h->headers.count + nfixed, bytes = 0;
+    bool no_ua = e->user_agent_line && !cos_kvlist_get(&h->headers, "User-Agent");
+    const char *fixed[4] = { "Expect:", "Accept:" };
+    size_t nfixed = 2;
+    if (no_ua) fixed[nfixed++] = e->user_agent_line;
+    if (no_type) fixed[nfixed++] = "Content-Type:";
+    size_t lines = h->headers.count + nfixed, bytes = 0;
     for (size_t i = 0; i < h->headers.count; i++)
         bytes += strlen(h->headers.items[i].name) + strlen(h->headers.items[i].value) + 3;
     struct curl_slist *sl = malloc(lines * sizeof *sl + bytes);
@@ -548,6 +569,7 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->ca_file = cos_strdup(o->ca_file);
     e->ca_path = cos_strdup(o->ca_path);
     e->user_agent = o->user_agent ? cos_strdup(o->user_agent) : cos_strdup("cos-c/" COS_VERSION_STRING);
+    e->user_agent_line = e->user_agent ? cos_sprintf("User-Agent: %s", e->user_agent) : NULL;
     long conns = o->max_connections > 0 ? o->max_connections : 64;
     conns = conns / e->nlanes > 0 ? conns / e->nlanes : 1;
     int rc = e->lanes ? 0 : COS_ERR_NOMEM;
@@ -590,7 +612,7 @@ void engine_free(cos_engine *e)
         pthread_mutex_destroy(&l->lock);
     }
     free(e->lanes);
-    for (int i = 0; i < e->npool; i++) curl_easy_cleanup(e->pool[i]);
+    for (int i = 0; i < e->npool; i++) sync_handle_free(&e->pool[i]);
     free(e->pool);
     pthread_mutex_destroy(&e->pool_lock);
     curl_slist_free_all(e->connect_to);
@@ -598,7 +620,30 @@ void engine_free(cos_engine *e)
     free(e->ca_file);
     free(e->ca_path);
     free(e->user_agent);
+    free(e->user_agent_line);
     free(e);
+}
+
+/* Lanes are taken in turn, except that a lane waiting in poll (a wakeup:
+ * a syscall here, a context switch there) gives way to one that is awake
+ * and will pick the submission up at the top of its loop, unless that one
+ * already carries LANE_SLACK more transfers: 16 small requests in flight
+ * then wake a lane about once per answer, not once per answer and once per
+ * submission, while large transfers still spread over the lanes. */
+#define LANE_SLACK 4
+static lane *pick_lane(cos_engine *e)
+{
+    unsigned n = (unsigned)e->nlanes, first = atomic_fetch_add(&e->next_lane, 1) % n;
+    lane *l = &e->lanes[first];
+    if (n == 1 || !atomic_load_explicit(&l->polling, memory_order_relaxed)) return l;
+    int load = atomic_load_explicit(&l->active, memory_order_relaxed);
+    for (unsigned i = 1; i < n; i++) {
+        lane *o = &e->lanes[(first + i) % n];
+        if (!atomic_load_explicit(&o->polling, memory_order_relaxed) &&
+            atomic_load_explicit(&o->active, memory_order_relaxed) <= load + LANE_SLACK)
+            return o;
+    }
+    return l;
 }
 
 int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), void *ud)
@@ -608,7 +653,7 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     h->pos = 0;
     h->last_progress_ms = 0;
     h->started_s = cos_mono_sec();
-    lane *l = &e->lanes[atomic_fetch_add(&e->next_lane, 1) % (unsigned)e->nlanes];
+    lane *l = pick_lane(e);
     pthread_mutex_lock(&l->lock);
     h->next = l->pending;
     l->pending = h;
@@ -618,37 +663,73 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     return 0;
 }
 
-/* The easy handle for a synchronous exchange: the most recently used idle
- * one (its connection is the likeliest to be alive), or a new one. */
-static CURL *pool_get(cos_engine *e)
+static void sync_handle_free(sync_handle *s)
 {
-    CURL *c = NULL;
-    pthread_mutex_lock(&e->pool_lock);
-    if (e->npool > 0) c = e->pool[--e->npool];
-    pthread_mutex_unlock(&e->pool_lock);
-    return c ? c : easy_new(e, false);
+    if (s->multi) curl_multi_cleanup(s->multi);
+    if (s->easy) curl_easy_cleanup(s->easy);
+    s->easy = NULL;
+    s->multi = NULL;
 }
 
-/* Keep c (and its connection) for the next synchronous exchange; the pool
- * holds at most max_connections handles, as many connections as the
+/* The handles for a synchronous exchange: the most recently used idle
+ * ones (their connection is the likeliest to be alive), or new ones. */
+static int pool_get(cos_engine *e, sync_handle *out)
+{
+    bool got = false;
+    pthread_mutex_lock(&e->pool_lock);
+    if (e->npool > 0) {
+        *out = e->pool[--e->npool];
+        got = true;
+    }
+    pthread_mutex_unlock(&e->pool_lock);
+    if (got) return 0;
+    out->easy = easy_new(e, false);
+    out->multi = curl_multi_init();
+    if (out->easy && out->multi) return 0;
+    sync_handle_free(out);
+    return -1;
+}
+
+/* Keep s (and its connection) for the next synchronous exchange; the pool
+ * holds at most max_connections of them, as many connections as the
  * client may open. */
-static void pool_put(cos_engine *e, CURL *c)
+static void pool_put(cos_engine *e, sync_handle *s)
 {
     int cap = e->opts.max_connections > 0 ? e->opts.max_connections : 64;
     pthread_mutex_lock(&e->pool_lock);
     if (e->npool == e->pool_cap && e->pool_cap < cap) {
         int n = e->pool_cap ? e->pool_cap * 2 : 8;
         if (n > cap) n = cap;
-        CURL **p = realloc(e->pool, (size_t)n * sizeof *p);
+        sync_handle *p = realloc(e->pool, (size_t)n * sizeof *p);
         if (p) {
             e->pool = p;
             e->pool_cap = n;
         }
     }
     bool kept = e->npool < e->pool_cap;
-    if (kept) e->pool[e->npool++] = c;
+    if (kept) e->pool[e->npool++] = *s;
     pthread_mutex_unlock(&e->pool_lock);
-    if (!kept) curl_easy_cleanup(c);
+    if (!kept) sync_handle_free(s);
+}
+
+/* curl_easy_perform's loop, performing first: the request is sent before
+ * the first poll, which then waits for the answer. */
+static CURLcode sync_drive(sync_handle *s)
+{
+    if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) return CURLE_OUT_OF_MEMORY;
+    int running = 1;
+    CURLMcode mc = curl_multi_perform(s->multi, &running);
+    while (mc == CURLM_OK && running) {
+        mc = curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+        if (mc == CURLM_OK) mc = curl_multi_perform(s->multi, &running);
+    }
+    CURLcode rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_RECV_ERROR;
+    int left = 0;
+    CURLMsg *m;
+    while ((m = curl_multi_info_read(s->multi, &left)))
+        if (m->msg == CURLMSG_DONE && m->easy_handle == s->easy) rc = m->data.result;
+    curl_multi_remove_handle(s->multi, s->easy);
+    return rc;
 }
 
 int engine_perform(cos_engine *e, cos_http *h)
@@ -656,21 +737,19 @@ int engine_perform(cos_engine *e, cos_http *h)
     h->pos = 0;
     h->last_progress_ms = 0;
     h->started_s = cos_mono_sec();
-    CURL *c = pool_get(e);
-    if (!c || setup_easy(e, h, c) != 0) {
-        if (c) {
-            easy_done(e, c, h, false);
-            curl_easy_cleanup(c);
-        }
+    sync_handle s = { NULL, NULL };
+    if (pool_get(e, &s) != 0 || setup_easy(e, h, s.easy) != 0) {
+        if (s.easy) easy_done(e, s.easy, h, false);
+        sync_handle_free(&s);
         h->curl_rc = CURLE_OUT_OF_MEMORY;
         return 0;
     }
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = sync_drive(&s);
     h->curl_rc = rc;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
+    curl_easy_getinfo(s.easy, CURLINFO_RESPONSE_CODE, &h->status);
     if (h->cancel && *h->cancel && rc != CURLE_OK) h->curl_rc = CURLE_ABORTED_BY_CALLBACK;
-    easy_done(e, c, h, false);
-    pool_put(e, c);
+    easy_done(e, s.easy, h, false);
+    pool_put(e, &s);
     return 0;
 }
 

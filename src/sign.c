@@ -70,10 +70,28 @@ typedef struct sha1_engine {
 } sha1_engine;
 
 static EVP_MD *g_sha1;
-static pthread_key_t g_sha1_ctx_key;
+static pthread_key_t g_sha1_ctx_key, g_signkey_key;
+static bool g_signkey_ok;
 static pthread_once_t g_sha1_once = PTHREAD_ONCE_INIT;
 
 static void sha1_ctx_free(void *ctx) { EVP_MD_CTX_free(ctx); }
+
+/* The SignKey, HMAC(SecretKey, KeyTime), of the thread's last signature: a
+ * client's KeyTime stays the same for a second, so consecutive signatures
+ * share it and two of a signature's five SHA-1 runs are saved. Kept per
+ * thread (no lock), wiped when the thread ends. */
+typedef struct signkey_cache {
+    char secret[128];
+    size_t secret_len;
+    char key_time[48];
+    char sign_key[41];
+} signkey_cache;
+
+static void signkey_free(void *p)
+{
+    OPENSSL_cleanse(p, sizeof(signkey_cache));
+    free(p);
+}
 
 static void sha1_init_once(void)
 {
@@ -82,6 +100,7 @@ static void sha1_init_once(void)
         EVP_MD_free(g_sha1);
         g_sha1 = NULL;
     }
+    g_signkey_ok = pthread_key_create(&g_signkey_key, signkey_free) == 0;
 }
 
 static int sha1_engine_open(sha1_engine *e)
@@ -226,6 +245,37 @@ static void put_list(cos_buf *out, sign_pair *p, size_t n)
     }
 }
 
+/* sign_key = hex(HMAC(secret_key, key_time)), from the thread's cache when
+ * the secret and the KeyTime are the last signature's (sha1_engine_open done). */
+static int sign_key_get(sha1_engine *e, const char *secret_key, const char *key_time, char sign_key[41])
+{
+    size_t sl = strlen(secret_key), kl = strlen(key_time);
+    signkey_cache *sk = g_signkey_ok ? pthread_getspecific(g_signkey_key) : NULL;
+    if (!sk && g_signkey_ok && sl < sizeof sk->secret && kl < sizeof sk->key_time) {
+        sk = calloc(1, sizeof *sk);
+        if (sk && pthread_setspecific(g_signkey_key, sk) != 0) {
+            free(sk);
+            sk = NULL;
+        }
+    }
+    bool cacheable = sk && sl < sizeof sk->secret && kl < sizeof sk->key_time;
+    if (cacheable && sk->secret_len == sl && memcmp(sk->secret, secret_key, sl) == 0 &&
+        strcmp(sk->key_time, key_time) == 0 && sk->sign_key[0]) {
+        memcpy(sign_key, sk->sign_key, 41);
+        return 0;
+    }
+    unsigned char d[SHA_DIGEST_LENGTH];
+    if (hmac_sha1(e, secret_key, sl, key_time, kl, d)) return COS_ERR_NOMEM;
+    cos_hex_encode(d, sizeof d, sign_key);
+    if (cacheable) {
+        memcpy(sk->secret, secret_key, sl + 1);
+        sk->secret_len = sl;
+        memcpy(sk->key_time, key_time, kl + 1);
+        memcpy(sk->sign_key, sign_key, 41);
+    }
+    return 0;
+}
+
 /* Core: the signature and, when auth_tail is given, the end of the
  * Authorization ("&q-header-list=...&q-url-param-list=...&q-signature=..."). */
 static int sign_core(const char *secret_key, const char *method, const char *pathname, const char *key_time,
@@ -263,11 +313,8 @@ static int sign_core(const char *secret_key, const char *method, const char *pat
     int n = 0;
     unsigned char d[SHA_DIGEST_LENGTH];
     char sign_key[41], fs_sha[41];
-    if (!rc) rc = hmac_sha1(&e, secret_key, strlen(secret_key), key_time, strlen(key_time), d) ? COS_ERR_NOMEM : 0;
-    if (!rc) {
-        cos_hex_encode(d, sizeof d, sign_key);
-        rc = sha1_parts(&e, fs.data, fs.len, NULL, 0, d) ? COS_ERR_NOMEM : 0;
-    }
+    if (!rc) rc = sign_key_get(&e, secret_key, key_time, sign_key);
+    if (!rc) rc = sha1_parts(&e, fs.data, fs.len, NULL, 0, d) ? COS_ERR_NOMEM : 0;
     if (!rc) {
         cos_hex_encode(d, sizeof d, fs_sha);
         size_t kt = strlen(key_time);

@@ -1,4 +1,5 @@
 /* test_sign.c — the COS signature, presigned URLs and URL building against the official SDK's vectors. */
+#include <pthread.h>
 #include "testlib.h"
 #include "json.h"
 #include "signer.h"
@@ -73,6 +74,70 @@ static void test_sign_vectors(void)
         free((void *)p.query);
         free((void *)p.headers);
     }
+    cos_json_free(j);
+}
+
+/* The SignKey (HMAC of the secret and the KeyTime) is kept per thread for
+ * the next signature: a signature with another secret (one a prefix of the
+ * other, or the same length), or another KeyTime, in between must not reuse
+ * it. Vector 1 signed between such decoys still gives the SDK's value, and
+ * each decoy gives what it gives on a fresh thread's first signature. */
+static char *sign_one(const char *secret_key, int64_t start, int64_t end)
+{
+    cos_sign_params p = COS_SIGN_PARAMS_INIT;
+    p.secret_id = "AKIDEXAMPLEexampleEXAMPLEexample1234";
+    p.secret_key = secret_key;
+    p.method = "get";
+    p.key = "";
+    p.start_time = start;
+    p.end_time = end;
+    char *auth = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_sign(&p, &auth, NULL, &err), err);
+    return auth;
+}
+
+typedef struct decoy { const char *secret; int64_t start, end; char *fresh; } decoy;
+
+static void *sign_fresh(void *arg)
+{
+    decoy *d = arg;
+    d->fresh = sign_one(d->secret, d->start, d->end);
+    return NULL;
+}
+
+static void test_sign_key_cache(void)
+{
+    cos_json *j = load("sign.json");
+    const cos_json *c = &cos_json_get(j, "cases")->items[0];
+    const char *want = cos_json_get_str(c, "authorization");
+    const char *secret = cos_json_get_str(c, "secret_key");
+    char prefix[64], same_len[64];
+    snprintf(prefix, sizeof prefix, "%.*s", (int)strlen(secret) - 1, secret);
+    snprintf(same_len, sizeof same_len, "%s", secret);
+    same_len[0] ^= 1;
+    decoy decoys[] = {
+        { prefix, 1700000000, 1700000900, NULL },
+        { same_len, 1700000000, 1700000900, NULL },
+        { secret, 1700000001, 1700000900, NULL },  /* another KeyTime */
+        { secret, 1700000000, 1700000901, NULL },
+    };
+    for (size_t i = 0; i < sizeof decoys / sizeof decoys[0]; i++) { /* each on a thread of its own: no cache yet */
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, sign_fresh, &decoys[i]) == 0);
+        pthread_join(t, NULL);
+        CHECK(decoys[i].fresh && strcmp(decoys[i].fresh, want) != 0);
+    }
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizeof decoys / sizeof decoys[0]; i++) {
+            char *a = sign_one(secret, 1700000000, 1700000900);
+            CHECK_STR(a, want);
+            free(a);
+            char *d = sign_one(decoys[i].secret, decoys[i].start, decoys[i].end);
+            CHECK_STR(d, decoys[i].fresh);
+            free(d);
+        }
+    for (size_t i = 0; i < sizeof decoys / sizeof decoys[0]; i++) free(decoys[i].fresh);
     cos_json_free(j);
 }
 
@@ -244,6 +309,7 @@ static void test_validation(void)
 int main(void)
 {
     RUN(test_sign_vectors);
+    RUN(test_sign_key_cache);
     RUN(test_sign_debug_and_errors);
     RUN(test_auth_parse);
     RUN(test_presign_vectors);
