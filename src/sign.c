@@ -3,10 +3,13 @@
  * the official SDK's util.getAuth, and the parser of Authorization values
  * that cos-server uses to verify them. tests/data/sign.json pins it down.
  *
- * Hot path (hundreds of thousands of signatures a second): one-shot HMAC and
- * SHA-1 from libcrypto, stack buffers for digests.
+ * Hot path (hundreds of thousands of signatures a second): libcrypto's
+ * low-level SHA-1 (see hmac_key), the SignKey kept per thread, stack buffers
+ * for digests.
  */
 #define _GNU_SOURCE
+/* SHA1_Init/Update/Final are deprecated in OpenSSL 3, not removed: see hmac_key */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "signer.h"
 #include "url.h"
 #include "cos/hash.h"
@@ -59,33 +62,77 @@ void cos_hmac_sha256(const void *key, size_t klen, const void *data, size_t len,
     HMAC(EVP_sha256(), key, (int)klen, data, len, out, &n);
 }
 
-/* SHA-1 with the digest fetched once per process and a context kept per
- * thread: OpenSSL 3's one-shot HMAC() and SHA1() look the algorithm up in
- * the provider store on every call, which cost three quarters of a
- * signature's time, and a fetch per signature still cost a third of it.
- * HMAC is RFC 2104 over it. */
-typedef struct sha1_engine {
-    EVP_MD *md;
-    EVP_MD_CTX *ctx;
-} sha1_engine;
+/* SHA-1 through libcrypto's SHA1_Init/Update/Final: deprecated by OpenSSL 3
+ * in favour of EVP, but built, and the same assembly underneath. Through EVP
+ * a digest of the one or two blocks a signature hashes cost ~3,000
+ * instructions of provider dispatch (callgrind), more than the hashing; a
+ * signature makes five. A SHA_CTX is plain data: an HMAC key's inner and
+ * outer states are computed once and copied for each message. */
+/* (Not SHA1(): in OpenSSL 3 that one-shot goes through EVP and a fetch.) */
+static void sha1(const void *data, size_t len, unsigned char out[SHA_DIGEST_LENGTH])
+{
+    SHA_CTX c;
+    SHA1_Init(&c);
+    SHA1_Update(&c, data, len);
+    SHA1_Final(out, &c);
+}
 
-static EVP_MD *g_sha1;
-static pthread_key_t g_sha1_ctx_key, g_signkey_key;
-static bool g_signkey_ok;
-static pthread_once_t g_sha1_once = PTHREAD_ONCE_INIT;
+typedef struct hmac_key {
+    SHA_CTX inner, outer;
+} hmac_key;
 
-static void sha1_ctx_free(void *ctx) { EVP_MD_CTX_free(ctx); }
+static void hmac_key_init(hmac_key *hk, const void *key, size_t klen)
+{
+    enum { BLOCK = 64 };
+    unsigned char k[BLOCK] = { 0 }, pad[BLOCK];
+    if (klen > BLOCK) sha1(key, klen, k);
+    else memcpy(k, key, klen);
+    for (int i = 0; i < BLOCK; i++) pad[i] = k[i] ^ 0x36;
+    SHA1_Init(&hk->inner);
+    SHA1_Update(&hk->inner, pad, BLOCK);
+    for (int i = 0; i < BLOCK; i++) pad[i] = k[i] ^ 0x5c;
+    SHA1_Init(&hk->outer);
+    SHA1_Update(&hk->outer, pad, BLOCK);
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(pad, sizeof pad);
+}
 
-/* The SignKey, HMAC(SecretKey, KeyTime), of the thread's last signature: a
- * client's KeyTime stays the same for a second, so consecutive signatures
- * share it and two of a signature's five SHA-1 runs are saved. Kept per
- * thread (no lock), wiped when the thread ends. */
+static void hmac_run(const hmac_key *hk, const void *msg, size_t mlen, unsigned char out[SHA_DIGEST_LENGTH])
+{
+    SHA_CTX c = hk->inner;
+    unsigned char inner[SHA_DIGEST_LENGTH];
+    SHA1_Update(&c, msg, mlen);
+    SHA1_Final(inner, &c);
+    c = hk->outer;
+    SHA1_Update(&c, inner, sizeof inner);
+    SHA1_Final(out, &c);
+    OPENSSL_cleanse(&c, sizeof c);
+}
+
+/* HMAC-SHA1 (RFC 2104). */
+static void hmac_sha1(const void *key, size_t klen, const void *msg, size_t mlen, unsigned char out[SHA_DIGEST_LENGTH])
+{
+    hmac_key hk;
+    hmac_key_init(&hk, key, klen);
+    hmac_run(&hk, msg, mlen, out);
+    OPENSSL_cleanse(&hk, sizeof hk);
+}
+
+/* The SignKey, HMAC(SecretKey, KeyTime), of the thread's last signature,
+ * and its HMAC states: a client's KeyTime stays the same for a second, so
+ * consecutive signatures share it and three of a signature's five SHA-1
+ * runs are saved. Kept per thread (no lock), wiped when the thread ends. */
 typedef struct signkey_cache {
     char secret[128];
     size_t secret_len;
     char key_time[48];
     char sign_key[41];
+    hmac_key hk; /* of sign_key */
 } signkey_cache;
+
+static pthread_key_t g_signkey_key;
+static bool g_signkey_ok;
+static pthread_once_t g_signkey_once = PTHREAD_ONCE_INIT;
 
 static void signkey_free(void *p)
 {
@@ -93,82 +140,20 @@ static void signkey_free(void *p)
     free(p);
 }
 
-static void sha1_init_once(void)
-{
-    g_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-    if (pthread_key_create(&g_sha1_ctx_key, sha1_ctx_free) != 0) {
-        EVP_MD_free(g_sha1);
-        g_sha1 = NULL;
-    }
-    g_signkey_ok = pthread_key_create(&g_signkey_key, signkey_free) == 0;
-}
-
-static int sha1_engine_open(sha1_engine *e)
-{
-    pthread_once(&g_sha1_once, sha1_init_once);
-    e->md = g_sha1;
-    e->ctx = NULL;
-    if (!g_sha1) return -1;
-    e->ctx = pthread_getspecific(g_sha1_ctx_key);
-    if (!e->ctx) {
-        e->ctx = EVP_MD_CTX_new();
-        if (e->ctx && pthread_setspecific(g_sha1_ctx_key, e->ctx) != 0) {
-            EVP_MD_CTX_free(e->ctx);
-            e->ctx = NULL;
-        }
-    }
-    return e->ctx ? 0 : -1;
-}
-
-/* The digest and the thread's context stay for the next signature. */
-static void sha1_engine_close(sha1_engine *e) { (void)e; }
-
-static int sha1_parts(sha1_engine *e, const void *a, size_t alen, const void *b, size_t blen,
-                      unsigned char out[SHA_DIGEST_LENGTH])
-{
-    unsigned int n = 0;
-    return EVP_DigestInit_ex(e->ctx, e->md, NULL) == 1 && EVP_DigestUpdate(e->ctx, a, alen) == 1 &&
-                   (blen == 0 || EVP_DigestUpdate(e->ctx, b, blen) == 1) &&
-                   EVP_DigestFinal_ex(e->ctx, out, &n) == 1
-               ? 0
-               : -1;
-}
-
-static int hmac_sha1(sha1_engine *e, const void *key, size_t klen, const void *msg, size_t mlen,
-                     unsigned char out[SHA_DIGEST_LENGTH])
-{
-    enum { BLOCK = 64 };
-    unsigned char k[BLOCK] = { 0 }, pad[BLOCK], inner[SHA_DIGEST_LENGTH];
-    if (klen > BLOCK) {
-        if (sha1_parts(e, key, klen, NULL, 0, k)) return -1;
-    } else {
-        memcpy(k, key, klen);
-    }
-    for (int i = 0; i < BLOCK; i++) pad[i] = k[i] ^ 0x36;
-    if (sha1_parts(e, pad, BLOCK, msg, mlen, inner)) return -1;
-    for (int i = 0; i < BLOCK; i++) pad[i] = k[i] ^ 0x5c;
-    int rc = sha1_parts(e, pad, BLOCK, inner, sizeof inner, out);
-    OPENSSL_cleanse(k, sizeof k);
-    OPENSSL_cleanse(pad, sizeof pad);
-    return rc;
-}
+static void signkey_init_once(void) { g_signkey_ok = pthread_key_create(&g_signkey_key, signkey_free) == 0; }
 
 void cos_sha1_hex(const void *data, size_t len, char out[41])
 {
-    sha1_engine e = { 0 };
     unsigned char d[SHA_DIGEST_LENGTH];
-    out[0] = '\0'; /* on a libcrypto failure: matches no digest */
-    if (sha1_engine_open(&e) == 0 && sha1_parts(&e, data, len, NULL, 0, d) == 0) cos_hex_encode(d, sizeof d, out);
-    sha1_engine_close(&e);
+    sha1(data, len, d);
+    cos_hex_encode(d, sizeof d, out);
 }
 
 void cos_hmac_sha1_hex(const void *key, size_t klen, const void *data, size_t len, char out[41])
 {
-    sha1_engine e = { 0 };
     unsigned char d[SHA_DIGEST_LENGTH];
-    out[0] = '\0';
-    if (sha1_engine_open(&e) == 0 && hmac_sha1(&e, key, klen, data, len, d) == 0) cos_hex_encode(d, sizeof d, out);
-    sha1_engine_close(&e);
+    hmac_sha1(key, klen, data, len, d);
+    cos_hex_encode(d, sizeof d, out);
 }
 
 /* One name=value pair prepared for the FormatString; the strings live in
@@ -245,35 +230,37 @@ static void put_list(cos_buf *out, sign_pair *p, size_t n)
     }
 }
 
-/* sign_key = hex(HMAC(secret_key, key_time)), from the thread's cache when
- * the secret and the KeyTime are the last signature's (sha1_engine_open done). */
-static int sign_key_get(sha1_engine *e, const char *secret_key, const char *key_time, char sign_key[41])
+/* The thread's SignKey cache entry for this secret and KeyTime, filled
+ * (sign_key = hex(HMAC(secret_key, key_time)) and its HMAC states) unless
+ * it already holds them; NULL without memory, or for a secret too long to
+ * keep: then *tmp is filled instead and returned. */
+static const signkey_cache *sign_key_get(const char *secret_key, const char *key_time, signkey_cache *tmp)
 {
+    pthread_once(&g_signkey_once, signkey_init_once);
     size_t sl = strlen(secret_key), kl = strlen(key_time);
-    signkey_cache *sk = g_signkey_ok ? pthread_getspecific(g_signkey_key) : NULL;
-    if (!sk && g_signkey_ok && sl < sizeof sk->secret && kl < sizeof sk->key_time) {
+    bool fits = sl < sizeof tmp->secret && kl < sizeof tmp->key_time;
+    signkey_cache *sk = g_signkey_ok && fits ? pthread_getspecific(g_signkey_key) : NULL;
+    if (!sk && g_signkey_ok && fits) {
         sk = calloc(1, sizeof *sk);
         if (sk && pthread_setspecific(g_signkey_key, sk) != 0) {
             free(sk);
             sk = NULL;
         }
     }
-    bool cacheable = sk && sl < sizeof sk->secret && kl < sizeof sk->key_time;
-    if (cacheable && sk->secret_len == sl && memcmp(sk->secret, secret_key, sl) == 0 &&
-        strcmp(sk->key_time, key_time) == 0 && sk->sign_key[0]) {
-        memcpy(sign_key, sk->sign_key, 41);
-        return 0;
-    }
+    if (sk && sk->secret_len == sl && sk->sign_key[0] && memcmp(sk->secret, secret_key, sl) == 0 &&
+        strcmp(sk->key_time, key_time) == 0)
+        return sk;
+    signkey_cache *out = sk ? sk : tmp;
     unsigned char d[SHA_DIGEST_LENGTH];
-    if (hmac_sha1(e, secret_key, sl, key_time, kl, d)) return COS_ERR_NOMEM;
-    cos_hex_encode(d, sizeof d, sign_key);
-    if (cacheable) {
+    hmac_sha1(secret_key, sl, key_time, kl, d);
+    cos_hex_encode(d, sizeof d, out->sign_key);
+    hmac_key_init(&out->hk, out->sign_key, 40);
+    if (sk) {
         memcpy(sk->secret, secret_key, sl + 1);
         sk->secret_len = sl;
         memcpy(sk->key_time, key_time, kl + 1);
-        memcpy(sk->sign_key, sign_key, 41);
     }
-    return 0;
+    return out;
 }
 
 /* Core: the signature and, when auth_tail is given, the end of the
@@ -291,10 +278,8 @@ static int sign_core(const char *secret_key, const char *method, const char *pat
     /* The pairs point into arena, which nothing appends to once prepare()
        has resolved them; the FormatString gets its own buffer. */
     cos_buf arena = COS_BUF_INIT, fs = COS_BUF_INIT;
-    sha1_engine e = { 0 };
     int rc = cos_buf_reserve(&arena, 512) || cos_buf_reserve(&fs, 512) ? COS_ERR_NOMEM : 0;
     if (!rc) rc = prepare(pairs, params, nparams, headers, nheaders, &arena);
-    if (!rc && sha1_engine_open(&e)) rc = COS_ERR_NOMEM;
     if (!rc) {
         for (const char *m = method; *m; m++)
             cos_buf_putc(&fs, (char)(*m >= 'A' && *m <= 'Z' ? *m + 32 : *m));
@@ -312,9 +297,13 @@ static int sign_core(const char *secret_key, const char *method, const char *pat
     char sts[256];
     int n = 0;
     unsigned char d[SHA_DIGEST_LENGTH];
-    char sign_key[41], fs_sha[41];
-    if (!rc) rc = sign_key_get(&e, secret_key, key_time, sign_key);
-    if (!rc) rc = sha1_parts(&e, fs.data, fs.len, NULL, 0, d) ? COS_ERR_NOMEM : 0;
+    char fs_sha[41];
+    signkey_cache tmp;
+    const signkey_cache *sk = NULL;
+    if (!rc) {
+        sk = sign_key_get(secret_key, key_time, &tmp);
+        sha1(fs.data, fs.len, d);
+    }
     if (!rc) {
         cos_hex_encode(d, sizeof d, fs_sha);
         size_t kt = strlen(key_time);
@@ -329,9 +318,9 @@ static int sign_core(const char *secret_key, const char *method, const char *pat
             n = (int)(47 + kt);
         }
     }
-    if (!rc) rc = hmac_sha1(&e, sign_key, 40, sts, (size_t)n, d) ? COS_ERR_NOMEM : 0;
+    if (!rc) hmac_run(&sk->hk, sts, (size_t)n, d);
     if (!rc) cos_hex_encode(d, sizeof d, sig_hex);
-    OPENSSL_cleanse(sign_key, sizeof sign_key);
+    if (sk == &tmp) OPENSSL_cleanse(&tmp, sizeof tmp);
     if (!rc) {
         if (format_out) cos_buf_append(format_out, fs.data, fs.len);
         if (sts_out) cos_buf_append(sts_out, sts, (size_t)n);
@@ -344,7 +333,6 @@ static int sign_core(const char *secret_key, const char *method, const char *pat
             cos_buf_puts(auth_tail, sig_hex);
         }
     }
-    sha1_engine_close(&e);
     cos_buf_free(&fs);
     cos_buf_free(&arena);
     if (pairs != stack_pairs) free(pairs);
