@@ -52,6 +52,13 @@ struct store {
     pthread_cond_t ckpt_cv;
     bool ckpt_wanted, ckpt_stop;
     bool ckpt_running_now;  /* a checkpoint is under way (the thread's or a commit's) */
+    /* group commit (see durable_wait): commits counted under wlock, made durable by one WAL fsync for many */
+    pthread_mutex_t sync_m;
+    pthread_cond_t sync_cv;
+    uint64_t commits;       /* commits made so far (guarded by sync_m) */
+    uint64_t synced;        /* of those, on disk (guarded by sync_m) */
+    bool syncing;           /* a thread is fsyncing the WAL for the others */
+    bool sync_broken;       /* an fsync failed: no later commit can be promised durable */
 };
 
 /* The last failure's SQLite message, per thread, for the error answer. */
@@ -249,7 +256,8 @@ static sqlite3 *conn_open(store *s)
         return NULL;
     }
     sqlite3_busy_timeout(db, s->busy_ms);
-    /* synchronous is per connection; NORMAL in WAL: a commit survives kill -9, the log is fsynced at checkpoints */
+    /* synchronous is per connection; NORMAL in WAL: a commit survives kill -9, and
+       durable_wait fsyncs the log before a write is acknowledged (group commit) */
     sqlite3_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192;", NULL, NULL, NULL);
     if (s->ckpt_running) {
         sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
@@ -288,6 +296,69 @@ static void conn_put(store *s, sqlite3 *db)
     conn_close(db);
 }
 
+/* ------------------------------------------------------------ group commit
+ * An acknowledged write is on disk before its answer. The connections run
+ * WAL with synchronous=NORMAL, so a commit only write()s its frames to the
+ * log; SQLite fsyncs the log before a checkpoint copies it into the database
+ * and the database before the log is started over, so a frame is never
+ * overwritten before it is durable elsewhere. What NORMAL leaves out, the
+ * log's fsync at each commit, durable_wait does after the write lock is
+ * released: one fdatasync of the log covers every commit made before it
+ * began, so commits arriving together share it (synchronous=FULL does the
+ * same fsync inside the commit, holding the lock, one per commit). The
+ * frames of a commit follow those of every earlier one in the same file, so
+ * a synced commit never depends on one that is not. */
+
+/* fdatasync of the WAL through the connection's own handle of it. */
+static int wal_sync(sqlite3 *db)
+{
+    sqlite3_file *f = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f || !f->pMethods)
+        return SQLITE_IOERR_FSYNC;
+    return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+}
+
+/* Called with wlock held, right after a commit: its number in the order of commits. */
+static uint64_t commit_counted(store *s)
+{
+    pthread_mutex_lock(&s->sync_m);
+    uint64_t n = ++s->commits;
+    pthread_mutex_unlock(&s->sync_m);
+    return n;
+}
+
+/* Returns once commit n is on disk (0), or STORE_FAILED when the log's
+ * fsync failed: after a failed fsync the kernel may have dropped the pages
+ * it could not write, and every later frame chains to them (a checksum
+ * over the ones before), so from then on nothing is promised durable. */
+static int durable_wait(store *s, sqlite3 *db, uint64_t n)
+{
+    if (s->no_fsync) return 0;
+    pthread_mutex_lock(&s->sync_m);
+    while (s->synced < n && !s->sync_broken) {
+        if (s->syncing) {
+            pthread_cond_wait(&s->sync_cv, &s->sync_m);
+            continue;
+        }
+        s->syncing = true;
+        uint64_t upto = s->commits; /* their frames are written: their commits have returned */
+        pthread_mutex_unlock(&s->sync_m);
+        int rc = wal_sync(db);
+        pthread_mutex_lock(&s->sync_m);
+        s->syncing = false;
+        if (rc == SQLITE_OK && upto > s->synced) s->synced = upto;
+        if (rc != SQLITE_OK) {
+            s->sync_broken = true;
+            snprintf(last_error, sizeof last_error, "fsync of the metadata log failed (%d)", rc);
+        }
+        pthread_cond_broadcast(&s->sync_cv);
+    }
+    int out = s->synced >= n ? 0 : STORE_FAILED;
+    pthread_mutex_unlock(&s->sync_m);
+    if (out) snprintf(last_error, sizeof last_error, "fsync of the metadata log failed");
+    return out;
+}
+
 /* Begin a write transaction: 0, or a STORE_ error (nothing begun). */
 static int tx_begin(store *s, sqlite3 *db)
 {
@@ -300,17 +371,24 @@ static int tx_begin(store *s, sqlite3 *db)
 }
 
 /* Commit if rc is 0, else roll back; the transaction's outcome (0, or rc, or
- * the commit's STORE_ error). Never leaves a transaction open. */
-static int tx_end(store *s, sqlite3 *db, int rc)
+ * the commit's STORE_ error). Never leaves a transaction open. A commit
+ * returns once it is durable (group commit above), unless `durable` is
+ * false: for a row that only a later commit makes reachable, which waits. */
+static int tx_finish(store *s, sqlite3 *db, int rc, bool durable)
 {
+    uint64_t n = 0;
     if (rc == 0) {
         int c = stmt_run(db, "COMMIT");
         if (c != SQLITE_OK) rc = sql_fail(db, c);
+        else n = commit_counted(s);
     }
     if (!sqlite3_get_autocommit(db)) stmt_run(db, "ROLLBACK");
     pthread_mutex_unlock(&s->wlock);
+    if (n && durable) rc = durable_wait(s, db, n);
     return rc;
 }
+
+static int tx_end(store *s, sqlite3 *db, int rc) { return tx_finish(s, db, rc, true); }
 
 /* Migrations and the checks of an existing database, on one connection. */
 static int schema_setup(store *s, sqlite3 *db, char **err)
@@ -345,6 +423,8 @@ int store_open(store **out, const char *root, char **errmsg)
     pthread_mutex_init(&s->wlock, NULL);
     pthread_mutex_init(&s->ckpt_m, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
+    pthread_mutex_init(&s->sync_m, NULL);
+    pthread_cond_init(&s->sync_cv, NULL);
     char *p = cos_sprintf("%s/data", root), *t = cos_sprintf("%s/tmp", root);
     s->db_path = cos_sprintf("%s/meta.db", root);
     mkdir(root, 0755);
@@ -391,6 +471,8 @@ void store_close(store *s)
     pthread_cond_destroy(&s->ckpt_cv);
     pthread_mutex_destroy(&s->wlock);
     pthread_mutex_destroy(&s->pool_m);
+    pthread_mutex_destroy(&s->sync_m);
+    pthread_cond_destroy(&s->sync_cv);
     free(s->db_path);
     free(s->root);
     free(s);
@@ -961,9 +1043,9 @@ int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len)
     return rc;
 }
 
-/* A small body becomes a row of the blobs table. synchronous=NORMAL makes
- * it as durable as the object row committed after it: a power loss may lose
- * both, never the blob alone, and no fsync is waited for. */
+/* A small body becomes a row of the blobs table. Its commit does not wait
+ * for the log's fsync: the row that names it commits later in the same log,
+ * and the fsync that row waits for covers both. */
 static int finish_inline(store *s, data_writer *w, unsigned char md5[16])
 {
     w->data_id[0] = INLINE_MARK;
@@ -979,7 +1061,7 @@ static int finish_inline(store *s, data_writer *w, unsigned char md5[16])
         }
         rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
         sqlite3_finalize(st);
-        rc = tx_end(s, db, rc);
+        rc = tx_finish(s, db, rc, false); /* the row naming it waits for the fsync that covers both */
     }
     conn_put(s, db);
     if (rc != 0) w->error = rc == STORE_BUSY ? EBUSY : EIO;
