@@ -296,6 +296,58 @@ static void conn_put(store *s, sqlite3 *db)
     conn_close(db);
 }
 
+/* ---------------------------------------------------------- per-request memo
+ * One request read its bucket's row three times and a few of its
+ * configurations (routing, authorization, CORS, the handler), each read a
+ * transaction of its own (locks, a statement). While a request is handled
+ * on a thread (store_memo_begin/end), a bucket's row and configurations are
+ * read once; a write transaction begun on the thread forgets them all, so a
+ * request always reads what it wrote itself. What other requests commit
+ * meanwhile may be missed within this one request, as it could have been
+ * had they committed a moment later. */
+enum { MEMO_CONFIGS = 8 };
+typedef struct memo_cfg { char *bucket, *kind, *body; size_t len; int rc; } memo_cfg;
+static _Thread_local struct {
+    store *s;                /* on for this store; NULL: off */
+    char *bucket;            /* the row remembered, if any */
+    int bucket_rc;
+    char *region, *acl;
+    int64_t created;
+    memo_cfg cfg[MEMO_CONFIGS];
+    int ncfg;
+} memo;
+
+static void memo_forget_bucket(void)
+{
+    free(memo.bucket);
+    free(memo.region);
+    free(memo.acl);
+    memo.bucket = memo.region = memo.acl = NULL;
+}
+
+static void memo_forget(void)
+{
+    memo_forget_bucket();
+    for (int i = 0; i < memo.ncfg; i++) {
+        free(memo.cfg[i].bucket);
+        free(memo.cfg[i].kind);
+        free(memo.cfg[i].body);
+    }
+    memo.ncfg = 0;
+}
+
+void store_memo_begin(store *s)
+{
+    memo_forget();
+    memo.s = s;
+}
+
+void store_memo_end(void)
+{
+    memo_forget();
+    memo.s = NULL;
+}
+
 /* ------------------------------------------------------------ group commit
  * An acknowledged write is on disk before its answer. The connections run
  * WAL with synchronous=NORMAL, so a commit only write()s its frames to the
@@ -362,6 +414,7 @@ static int durable_wait(store *s, sqlite3 *db, uint64_t n)
 /* Begin a write transaction: 0, or a STORE_ error (nothing begun). */
 static int tx_begin(store *s, sqlite3 *db)
 {
+    memo_forget(); /* what this request reads after its write, it reads anew */
     pthread_mutex_lock(&s->wlock);
     int rc = stmt_run(db, "BEGIN IMMEDIATE");
     if (rc == SQLITE_OK) return 0;
@@ -564,9 +617,36 @@ static int bucket_row_cb(void *ud, sqlite3_stmt *st)
 
 int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created)
 {
-    bucket_row b = { region, acl, created, 0 };
+    if (memo.s == s && memo.bucket && !strcmp(memo.bucket, bucket)) {
+        if (memo.bucket_rc == 0) {
+            if (region) *region = memo.region ? cos_strdup(memo.region) : NULL;
+            if (acl) *acl = memo.acl ? cos_strdup(memo.acl) : NULL;
+            if (created) *created = memo.created;
+        }
+        return memo.bucket_rc;
+    }
+    char *rg = NULL, *ac = NULL;
+    int64_t cr = 0;
+    bucket_row b = { &rg, &ac, &cr, 0 };
     int rc = READ(s, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
-    return rc ? rc : b.found ? 0 : -1;
+    rc = rc ? rc : b.found ? 0 : -1;
+    if (rc == 0) {
+        if (region) *region = rg ? cos_strdup(rg) : NULL;
+        if (acl) *acl = ac ? cos_strdup(ac) : NULL;
+        if (created) *created = cr;
+    }
+    if (memo.s == s && rc >= -1) { /* found or absent: both worth remembering; a failure is not */
+        memo_forget_bucket();
+        memo.bucket = cos_strdup(bucket);
+        memo.bucket_rc = rc;
+        memo.region = rg;
+        memo.acl = ac;
+        memo.created = cr;
+    } else {
+        free(rg);
+        free(ac);
+    }
+    return rc;
 }
 
 static int count_cb(void *ud, sqlite3_stmt *st)
@@ -664,9 +744,28 @@ static int blob_cb(void *ud, sqlite3_stmt *st)
 
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len)
 {
+    bool on = memo.s == s;
+    for (int i = 0; on && i < memo.ncfg; i++) {
+        memo_cfg *m = &memo.cfg[i];
+        if (strcmp(m->bucket, bucket) || strcmp(m->kind, kind)) continue;
+        if (m->rc == 0) {
+            *body = cos_strndup(m->body, m->len);
+            *len = m->len;
+        }
+        return m->rc;
+    }
     blob_out b = { body, len, 0 };
     int rc = READ(s, "SELECT body FROM configs WHERE bucket = ?1 AND kind = ?2", blob_cb, &b, bucket, kind);
-    return rc ? rc : b.found ? 0 : -1;
+    rc = rc ? rc : b.found ? 0 : -1;
+    if (on && rc >= -1 && memo.ncfg < MEMO_CONFIGS) {
+        memo_cfg *m = &memo.cfg[memo.ncfg++];
+        m->bucket = cos_strdup(bucket);
+        m->kind = cos_strdup(kind);
+        m->rc = rc;
+        m->len = rc == 0 ? *len : 0;
+        m->body = rc == 0 ? cos_strndup(*body, *len) : NULL;
+    }
+    return rc;
 }
 
 int store_config_delete(store *s, const char *bucket, const char *kind)
