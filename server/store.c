@@ -297,43 +297,40 @@ static void conn_put(store *s, sqlite3 *db)
 }
 
 /* ---------------------------------------------------------- per-request memo
- * One request read its bucket's row three times and a few of its
+ * One request read its bucket's row three times and two or three of its
  * configurations (routing, authorization, CORS, the handler), each read a
- * transaction of its own (locks, a statement). While a request is handled
- * on a thread (store_memo_begin/end), a bucket's row and configurations are
- * read once; a write transaction begun on the thread forgets them all, so a
- * request always reads what it wrote itself. What other requests commit
- * meanwhile may be missed within this one request, as it could have been
- * had they committed a moment later. */
-enum { MEMO_CONFIGS = 8 };
-typedef struct memo_cfg { char *bucket, *kind, *body; size_t len; int rc; } memo_cfg;
+ * transaction of its own (locks, a statement, a connection borrowed). While
+ * a request is handled on a thread (store_memo_begin/end), the first of
+ * them reads the bucket's row and all its configurations in one read
+ * transaction, and the rest are answered from that. A write transaction
+ * begun on the thread forgets them all, so a request always reads what it
+ * wrote itself. What other requests commit meanwhile may be missed within
+ * this one request, as it would have been had they committed a moment later. */
+enum { MEMO_CONFIGS = 16 };
+typedef struct memo_cfg { char *kind, *body; size_t len; } memo_cfg;
 static _Thread_local struct {
     store *s;                /* on for this store; NULL: off */
-    char *bucket;            /* the row remembered, if any */
-    int bucket_rc;
+    char *bucket;            /* the bucket remembered, if any */
+    int bucket_rc;           /* 0: its row exists, -1: it does not */
     char *region, *acl;
     int64_t created;
     memo_cfg cfg[MEMO_CONFIGS];
     int ncfg;
+    bool all;                /* cfg holds every configuration of the bucket */
 } memo;
 
-static void memo_forget_bucket(void)
+static void memo_forget(void)
 {
     free(memo.bucket);
     free(memo.region);
     free(memo.acl);
     memo.bucket = memo.region = memo.acl = NULL;
-}
-
-static void memo_forget(void)
-{
-    memo_forget_bucket();
     for (int i = 0; i < memo.ncfg; i++) {
-        free(memo.cfg[i].bucket);
         free(memo.cfg[i].kind);
         free(memo.cfg[i].body);
     }
     memo.ncfg = 0;
+    memo.all = false;
 }
 
 void store_memo_begin(store *s)
@@ -467,8 +464,19 @@ static int schema_setup(store *s, sqlite3 *db, char **err)
     return rc;
 }
 
+/* SQLite counts every allocation under one process-wide mutex (its memory
+ * statistics, which nothing here reads): with 16 request threads that lock
+ * was the server's most contended. Off, before SQLite initializes; a
+ * process that already uses SQLite keeps its setting (MISUSE, ignored). */
+static void sqlite_setup(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(store **out, const char *root, char **errmsg)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_setup);
     store *s = calloc(1, sizeof *s);
     s->root = cos_strdup(root);
     s->busy_ms = 10000;
@@ -615,9 +623,49 @@ static int bucket_row_cb(void *ud, sqlite3_stmt *st)
     return 1;
 }
 
+static int memo_cfg_cb(void *ud, sqlite3_stmt *st)
+{
+    (void)ud;
+    if (memo.ncfg == MEMO_CONFIGS) { /* more than a request's worth: the rest are read one by one */
+        memo.all = false;
+        return 1;
+    }
+    memo_cfg *m = &memo.cfg[memo.ncfg++];
+    m->kind = col_str(st, 0);
+    int n = sqlite3_column_bytes(st, 1);
+    const void *b = sqlite3_column_blob(st, 1);
+    m->body = cos_strndup(b ? b : "", (size_t)n);
+    m->len = (size_t)n;
+    if (!m->kind) m->kind = cos_strdup("");
+    return 0;
+}
+
+/* The memo holds `bucket`: its row and configurations, read together. 0, or a STORE_ error (memo empty). */
+static int memo_load(store *s, const char *bucket)
+{
+    if (memo.bucket && !strcmp(memo.bucket, bucket)) return 0;
+    memo_forget();
+    sqlite3 *db = conn_get(s);
+    if (!db) return STORE_FAILED;
+    bucket_row b = { &memo.region, &memo.acl, &memo.created, 0 };
+    int rc = stmt_run(db, "BEGIN") == SQLITE_OK ? 0 : sql_fail(db, SQLITE_ERROR);
+    memo.all = true;
+    if (!rc) rc = EXEC(db, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
+    if (!rc) rc = EXEC(db, "SELECT kind, body FROM configs WHERE bucket = ?1", memo_cfg_cb, NULL, bucket);
+    if (!sqlite3_get_autocommit(db)) stmt_run(db, "COMMIT");
+    conn_put(s, db);
+    if (rc) {
+        memo_forget();
+        return rc;
+    }
+    memo.bucket = cos_strdup(bucket);
+    memo.bucket_rc = b.found ? 0 : -1;
+    return 0;
+}
+
 int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created)
 {
-    if (memo.s == s && memo.bucket && !strcmp(memo.bucket, bucket)) {
+    if (memo.s == s && memo_load(s, bucket) == 0) {
         if (memo.bucket_rc == 0) {
             if (region) *region = memo.region ? cos_strdup(memo.region) : NULL;
             if (acl) *acl = memo.acl ? cos_strdup(memo.acl) : NULL;
@@ -625,28 +673,9 @@ int store_bucket_get(store *s, const char *bucket, char **region, char **acl, in
         }
         return memo.bucket_rc;
     }
-    char *rg = NULL, *ac = NULL;
-    int64_t cr = 0;
-    bucket_row b = { &rg, &ac, &cr, 0 };
+    bucket_row b = { region, acl, created, 0 };
     int rc = READ(s, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
-    rc = rc ? rc : b.found ? 0 : -1;
-    if (rc == 0) {
-        if (region) *region = rg ? cos_strdup(rg) : NULL;
-        if (acl) *acl = ac ? cos_strdup(ac) : NULL;
-        if (created) *created = cr;
-    }
-    if (memo.s == s && rc >= -1) { /* found or absent: both worth remembering; a failure is not */
-        memo_forget_bucket();
-        memo.bucket = cos_strdup(bucket);
-        memo.bucket_rc = rc;
-        memo.region = rg;
-        memo.acl = ac;
-        memo.created = cr;
-    } else {
-        free(rg);
-        free(ac);
-    }
-    return rc;
+    return rc ? rc : b.found ? 0 : -1;
 }
 
 static int count_cb(void *ud, sqlite3_stmt *st)
@@ -744,28 +773,18 @@ static int blob_cb(void *ud, sqlite3_stmt *st)
 
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len)
 {
-    bool on = memo.s == s;
-    for (int i = 0; on && i < memo.ncfg; i++) {
-        memo_cfg *m = &memo.cfg[i];
-        if (strcmp(m->bucket, bucket) || strcmp(m->kind, kind)) continue;
-        if (m->rc == 0) {
-            *body = cos_strndup(m->body, m->len);
-            *len = m->len;
+    if (memo.s == s && memo_load(s, bucket) == 0) {
+        for (int i = 0; i < memo.ncfg; i++) {
+            if (strcmp(memo.cfg[i].kind, kind)) continue;
+            *body = cos_strndup(memo.cfg[i].body, memo.cfg[i].len);
+            *len = memo.cfg[i].len;
+            return 0;
         }
-        return m->rc;
+        if (memo.all) return -1;
     }
     blob_out b = { body, len, 0 };
     int rc = READ(s, "SELECT body FROM configs WHERE bucket = ?1 AND kind = ?2", blob_cb, &b, bucket, kind);
-    rc = rc ? rc : b.found ? 0 : -1;
-    if (on && rc >= -1 && memo.ncfg < MEMO_CONFIGS) {
-        memo_cfg *m = &memo.cfg[memo.ncfg++];
-        m->bucket = cos_strdup(bucket);
-        m->kind = cos_strdup(kind);
-        m->rc = rc;
-        m->len = rc == 0 ? *len : 0;
-        m->body = rc == 0 ? cos_strndup(*body, *len) : NULL;
-    }
-    return rc;
+    return rc ? rc : b.found ? 0 : -1;
 }
 
 int store_config_delete(store *s, const char *bucket, const char *kind)
