@@ -1490,24 +1490,33 @@ void obj_meta_clear(obj_meta *m)
     memset(m, 0, sizeof *m);
 }
 
+/* Column i into a fixed field, cut to fit (what snprintf "%s" did, without a copy on the heap and printf). */
+static void col_copy(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (n >= cap) n = cap - 1;
+    if (n) memcpy(out, t, n);
+    out[n] = '\0';
+}
+
 static void fill_meta(obj_meta *m, sqlite3_stmt *st)
 {
     memset(m, 0, sizeof *m);
     m->bucket = col_str(st, 0);
     m->key = col_str(st, 1);
     m->size = (uint64_t)sqlite3_column_int64(st, 2);
-    char *etag = col_str(st, 3), *crc = col_str(st, 4), *id = col_str(st, 10);
-    snprintf(m->etag, sizeof m->etag, "%s", etag ? etag : "");
-    if (crc) cos_parse_u64(crc, &m->crc64);
+    col_copy(st, 3, m->etag, sizeof m->etag);
+    char crc[32];
+    bool has_crc = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    col_copy(st, 4, crc, sizeof crc);
+    if (has_crc) cos_parse_u64(crc, &m->crc64);
     m->mtime_ms = sqlite3_column_int64(st, 5);
     m->headers = col_str(st, 6);
     m->storage_class = col_str(st, 7);
     m->acl = col_str(st, 8);
     m->tagging = col_str(st, 9);
-    snprintf(m->data_id, sizeof m->data_id, "%s", id ? id : "");
-    free(etag);
-    free(crc);
-    free(id);
+    col_copy(st, 10, m->data_id, sizeof m->data_id);
 }
 
 #define OBJ_COLS "bucket, key, size, etag, crc64, mtime, headers, storage_class, acl, tagging, data_id"
