@@ -544,6 +544,62 @@ static bool sent_any_cos_header(void)
     return found;
 }
 
+/* How many times the last request carried a header of this name. */
+static int sent_count(const char *name)
+{
+    char line[128];
+    snprintf(line, sizeof line, "\r\n%s:", name);
+    int n = 0;
+    pthread_mutex_lock(&g_cap.m);
+    for (const char *p = g_cap.last; (p = strcasestr(p, line)) != NULL; p += strlen(line)) n++;
+    pthread_mutex_unlock(&g_cap.m);
+    return n;
+}
+
+/* The User-Agent travels in the request's own header list (not curl's
+ * option): exactly one, libcos's by default, the configured one, or the
+ * request's own when it names one; synchronous and async calls alike. */
+static void put_one(cos_client *c, const cos_kv *headers, size_t n, bool async)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = "bkt-one";
+    r.key = "ua.txt";
+    r.body.data = "x";
+    r.body.size = 1;
+    r.headers = headers;
+    r.header_count = n;
+    if (async) {
+        cos_future *f = cos_future_new();
+        CHECK(f && cos_put_object_async(c, &r, cos_future_done, f) == 0);
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        if (f) CHECK_OK(cos_future_wait(f, &res, &err), err);
+        cos_result_free(res);
+        cos_future_free(f);
+        return;
+    }
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_put_object(c, &r, &res, &err), err);
+    cos_result_free(res);
+}
+
+static void test_user_agent(void)
+{
+    for (int async = 0; async < 2; async++) {
+        cos_client *c = capture_client();
+        if (!c) return;
+        put_one(c, NULL, 0, async);
+        CHECK(sent_count("User-Agent") == 1);
+        CHECK(sent_header("User-Agent", "cos-c/" COS_VERSION_STRING));
+        cos_kv mine[] = { { "User-Agent", "per-request/2" } };
+        put_one(c, mine, 1, async);
+        CHECK(sent_count("User-Agent") == 1);
+        CHECK(sent_header("User-Agent", "per-request/2"));
+        cos_client_free(c);
+    }
+}
+
 static void test_s3_header_names(void)
 {
     cos_client *c = capture_client();
@@ -901,6 +957,7 @@ int main(void)
     }
     g_cap.port = ntohs(a.sin_port);
     RUN(test_s3_header_names);
+    RUN(test_user_agent);
     RUN(test_checksum_refused);
     RUN(test_multipart_composite);
     RUN(test_multipart_checksum_flow);
