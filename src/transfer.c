@@ -23,11 +23,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MIB (1024ULL * 1024ULL)
@@ -66,6 +68,7 @@ typedef struct part {
     char ck[COS_CKSUM_B64_MAX];   /* S3: the part's checksum of the task's ck_alg, base64 */
     /* streaming state of the current attempt */
     uint64_t pos;
+    _Atomic uint64_t moved;       /* pos, for the driver's progress reports (pos is the network thread's) */
     uint64_t run_crc;
     task *t;
 } part;
@@ -95,7 +98,8 @@ struct task {
     int fail_kind;                /* what failed a download: integrity failures drop the partial file */
     int fd;
     uint64_t total;
-    uint64_t loaded;
+    uint64_t loaded;              /* bytes of finished parts */
+    uint64_t reported;            /* the last progress reported: it never goes back within a run */
     double t0;
     int64_t last_progress_ms;
     part *parts;
@@ -219,15 +223,25 @@ static void trim_finished(cos_tasks *mg)
 
 /* ------------------------------------------------------------------ progress */
 
+/* Called by the thread driving t: finished parts plus what the parts in
+ * flight have moved so far, so a report comes while a big part is on its
+ * way, not only when it ends (as the official SDK's onProgress does). */
 static void report_progress(task *t, bool force)
 {
     if (!t->on_progress) return;
     int64_t now = cos_mono_ms();
     if (!force && now - t->last_progress_ms < t->mgr->c->cfg.progress_interval_ms) return;
     t->last_progress_ms = now;
+    uint64_t loaded = t->loaded;
+    for (size_t i = 0; i < t->nparts && loaded < t->total; i++)
+        if (t->parts[i].in_flight && !t->parts[i].done)
+            loaded += atomic_load_explicit(&t->parts[i].moved, memory_order_relaxed);
+    loaded = COS_MIN(loaded, t->total);
+    if (loaded < t->reported) loaded = t->reported; /* a part sent again starts from 0 */
+    t->reported = loaded;
     double el = cos_mono_sec() - t->t0;
-    cos_progress p = { t->loaded, t->total, el > 0 ? (double)t->loaded / el : 0,
-                       t->total ? (double)t->loaded / (double)t->total : 1.0 };
+    cos_progress p = { loaded, t->total, el > 0 ? (double)loaded / el : 0,
+                       t->total ? (double)loaded / (double)t->total : 1.0 };
     t->on_progress(t->progress_ud, &p);
 }
 
@@ -355,6 +369,7 @@ static int64_t part_read(void *ud, void *buf, size_t len)
     while (n < 0 && errno == EINTR);
     if (n <= 0) return -1;
     p->pos += (uint64_t)n;
+    atomic_store_explicit(&p->moved, p->pos, memory_order_relaxed);
     p->run_crc = cos_crc64(p->run_crc, buf, (size_t)n);
     return n;
 }
@@ -364,6 +379,7 @@ static int part_seek(void *ud, uint64_t off)
     part *p = ud;
     if (off != 0) return -1;
     p->pos = 0;
+    atomic_store_explicit(&p->moved, 0, memory_order_relaxed);
     p->run_crc = 0;
     return 0;
 }
@@ -382,6 +398,7 @@ static int range_write(void *ud, const void *buf, size_t len)
         off += (size_t)n;
         p->pos += (uint64_t)n;
     }
+    atomic_store_explicit(&p->moved, p->pos, memory_order_relaxed);
     p->run_crc = cos_crc64(p->run_crc, buf, len);
     return 0;
 }
@@ -455,6 +472,7 @@ static int start_part(task *t, part *p)
     r.region = t->region;
     r.key = t->key;
     p->pos = 0;
+    atomic_store_explicit(&p->moved, 0, memory_order_relaxed);
     p->run_crc = 0;
     p->t = t;
     char range[80];
@@ -645,7 +663,23 @@ static int run_parts(task *t)
             started = true;
             stopping = t->rc || t->pause_req || t->cancel_req;
         }
-        if (!started && !t->ready) pthread_cond_wait(&mg->cv, &mg->m);
+        if (!started && !t->ready) {
+            if (!t->on_progress) {
+                pthread_cond_wait(&mg->cv, &mg->m);
+                continue;
+            }
+            /* wake every ProgressInterval to report the parts in flight */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            int64_t ns = until.tv_nsec + (int64_t)COS_MAX(mg->c->cfg.progress_interval_ms, 1) * 1000000;
+            until.tv_sec += (time_t)(ns / 1000000000);
+            until.tv_nsec = (long)(ns % 1000000000);
+            if (pthread_cond_timedwait(&mg->cv, &mg->m, &until) != 0 && !t->ready) {
+                pthread_mutex_unlock(&mg->m);
+                report_progress(t, false);
+                pthread_mutex_lock(&mg->m);
+            }
+        }
     }
     pthread_mutex_unlock(&mg->m);
     checkpoint_write(t);
@@ -945,7 +979,7 @@ static void run_upload(task *t)
     }
     if (!t->upload_id) {
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false; /* a new upload holds no parts */
-        t->loaded = 0;
+        t->loaded = t->reported = 0;
         cos_request r = task_request(t);
         apply_object_headers(t, &r);
         /* S3: declare the parts' checksum; a store that refuses it gets the
@@ -1109,7 +1143,7 @@ static void run_download(task *t)
     t->fd = open_partial(partial, &resume);
     if (!resume) { /* the partial file starts empty: nothing kept from an earlier run counts */
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
-        t->loaded = 0;
+        t->loaded = t->reported = 0;
     }
     if (t->fd < 0 || reserve_blocks(t->fd, t->total) != 0 || (!resume && ftruncate(t->fd, (off_t)t->total) != 0)) {
         cos_error *e = NULL;
@@ -1185,7 +1219,7 @@ static void run_download(task *t)
         unlink(partial);
         unlink(t->checkpoint);
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
-        t->loaded = 0;
+        t->loaded = t->reported = 0;
     }
     free(partial);
 }

@@ -1,10 +1,14 @@
 /* test_transfer.c — uploadFile, downloadFile, sliceCopyFile, uploadFiles, the task queue and resume, against cos-server. */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <inttypes.h>
 #include <unistd.h>
 
 static test_server g_srv;
@@ -486,6 +490,173 @@ static void test_faults(void)
     test_server_stop(&fs, false);
 }
 
+/* ---- progress while a part is on its way ----
+ * A one-range download from a server (a thread here) that sends half of the
+ * range, then holds the rest until the task has reported progress between 0
+ * and 100%, or 60 s have passed: only a report of the bytes in flight can
+ * come in between, so the check cannot pass or fail by timing. */
+#define HALT_SIZE (2u * MIB)
+typedef struct halting_server {
+    int lfd;
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    bool seen_mid;      /* the task reported 0 < loaded < total */
+    bool held;          /* the server is holding the second half */
+    unsigned char *body;
+} halting_server;
+
+static void halt_send(int fd, const void *b, size_t n)
+{
+    const char *p = b;
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0) return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+typedef struct halting_conn {
+    halting_server *hs;
+    int fd;
+    pthread_t th;
+} halting_conn;
+
+/* One connection's requests, one at a time (the client keeps connections). */
+static void *halting_conn_main(void *arg)
+{
+    halting_conn *hc = arg;
+    halting_server *hs = hc->hs;
+    int fd = hc->fd;
+    char req[8192];
+    size_t have = 0;
+    for (;;) { /* requests on this connection, one at a time */
+        char *end;
+        while (!(end = memmem(req, have, "\r\n\r\n", 4))) {
+            ssize_t n = have < sizeof req ? recv(fd, req + have, sizeof req - have, 0) : 0;
+            if (n <= 0) goto closed;
+            have += (size_t)n;
+        }
+        size_t hlen = (size_t)(end - req) + 4;
+        bool head = strncmp(req, "HEAD ", 5) == 0;
+        uint64_t a = 0, b = HALT_SIZE - 1;
+        char *range = memmem(req, hlen, "Range: bytes=", 13);
+        if (!range) range = memmem(req, hlen, "range: bytes=", 13);
+        if (range) sscanf(range + 13, "%" SCNu64 "-%" SCNu64, &a, &b);
+        if (b >= HALT_SIZE) b = HALT_SIZE - 1;
+        bool partial = range && !head;
+        char cr[96] = "";
+        if (partial) snprintf(cr, sizeof cr, "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%u\r\n", a, b, HALT_SIZE);
+        char hdr[512];
+        int hn = snprintf(hdr, sizeof hdr,
+                          "HTTP/1.1 %s\r\nContent-Length: %" PRIu64 "\r\nETag: \"halting\"\r\n"
+                          "Last-Modified: Thu, 26 Nov 2026 00:00:00 GMT\r\nx-cos-request-id: halt\r\n"
+                          "x-cos-hash-crc64ecma: %" PRIu64 "\r\n%s\r\n",
+                          partial ? "206 Partial Content" : "200 OK", head ? (uint64_t)HALT_SIZE : b - a + 1,
+                          cos_crc64(0, hs->body, HALT_SIZE), cr);
+        halt_send(fd, hdr, (size_t)hn);
+        if (!head) {
+            uint64_t n = b - a + 1, half = n / 2;
+            halt_send(fd, hs->body + a, (size_t)half);
+            pthread_mutex_lock(&hs->m);
+            hs->held = true;
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 60;
+            while (!hs->seen_mid && pthread_cond_timedwait(&hs->cv, &hs->m, &until) == 0) {
+            }
+            hs->held = false;
+            pthread_mutex_unlock(&hs->m);
+            halt_send(fd, hs->body + a + half, (size_t)(n - half));
+        }
+        memmove(req, req + hlen, have - hlen);
+        have -= hlen;
+    }
+closed:
+    close(fd);
+    return NULL;
+}
+
+static void *halting_main(void *arg)
+{
+    halting_server *hs = arg;
+    halting_conn conns[8];
+    int n = 0;
+    for (; n < 8; n++) {
+        conns[n].hs = hs;
+        conns[n].fd = accept(hs->lfd, NULL, NULL);
+        if (conns[n].fd < 0 || pthread_create(&conns[n].th, NULL, halting_conn_main, &conns[n]) != 0) {
+            if (conns[n].fd >= 0) close(conns[n].fd);
+            break;
+        }
+    }
+    for (int i = 0; i < n; i++) pthread_join(conns[i].th, NULL);
+    return NULL;
+}
+
+static void on_mid_progress(void *ud, const cos_progress *p)
+{
+    halting_server *hs = ud;
+    if (p->loaded == 0 || p->loaded >= p->total) return;
+    pthread_mutex_lock(&hs->m);
+    if (hs->held) { /* reported while the server holds the rest: a mid-part report */
+        hs->seen_mid = true;
+        pthread_cond_broadcast(&hs->cv);
+    }
+    pthread_mutex_unlock(&hs->m);
+}
+
+static void test_progress_within_a_part(void)
+{
+    halting_server hs = { .lfd = socket(AF_INET, SOCK_STREAM, 0) };
+    pthread_mutex_init(&hs.m, NULL);
+    pthread_cond_init(&hs.cv, NULL);
+    hs.body = malloc(HALT_SIZE);
+    for (size_t i = 0; i < HALT_SIZE; i++) hs.body[i] = (unsigned char)(i * 7 + (i >> 12));
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof sa;
+    CHECK(bind(hs.lfd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(hs.lfd, 8) == 0 &&
+          getsockname(hs.lfd, (struct sockaddr *)&sa, &sl) == 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, halting_main, &hs) == 0);
+    char where[64];
+    snprintf(where, sizeof where, "127.0.0.1:%d", ntohs(sa.sin_port));
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.connect_to = where;
+    cfg.progress_interval_ms = 5;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    char dst[512];
+    path(dst, "halting.out");
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "halting.bin";
+    p.file_path = dst;
+    p.chunk_size = HALT_SIZE; /* one range: without in-flight reports, nothing until 100% */
+    p.parallel = 1;
+    p.on_progress = on_mid_progress;
+    p.progress_user_data = &hs;
+    cos_transfer_result *res = NULL;
+    CHECK_OK(cos_download_file(c, &p, &res, &err), err);
+    CHECK(hs.seen_mid);
+    cos_transfer_result_free(res);
+    cos_client_free(c);
+    shutdown(hs.lfd, SHUT_RDWR);
+    close(hs.lfd);
+    pthread_join(th, NULL);
+    char src[512];
+    path(src, "halting.src");
+    FILE *f = fopen(src, "wb");
+    CHECK(f && fwrite(hs.body, 1, HALT_SIZE, f) == HALT_SIZE);
+    if (f) fclose(f);
+    CHECK(test_files_equal(src, dst) == 0);
+    free(hs.body);
+    pthread_mutex_destroy(&hs.m);
+    pthread_cond_destroy(&hs.cv);
+}
+
 int main(void)
 {
     if (test_server_start(&g_srv, NULL) != 0) {
@@ -504,6 +675,7 @@ int main(void)
     RUN(test_download_no_space);
     RUN(test_queue_and_md5);
     RUN(test_faults);
+    RUN(test_progress_within_a_part);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
