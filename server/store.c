@@ -574,7 +574,6 @@ typedef struct data_hasher {
     bool done;                 /* the writer waits for the hash (guarded by hs.m) */
     bool finished;             /* done, and everything hashed or failed (guarded by hs.m) */
     bool busy;                 /* a round (on any thread) is hashing it outside the lock */
-    bool cancelled;            /* abandoned (data_abort): not hashed further (guarded by hs.m) */
     int error;
     md5_stream *md5;
     uint64_t *crc64;
@@ -598,7 +597,7 @@ static struct {
 /* Has bytes to hash (whole blocks, or its last bytes once the writer has written them all). */
 static bool hasher_ready(const data_hasher *h)
 {
-    if (h->finished || h->busy || h->error || h->cancelled) return false;
+    if (h->finished || h->busy || h->error) return false;
     return h->written - h->hashed >= MD5_BLOCK || ((h->closing || h->done) && h->written > h->hashed);
 }
 
@@ -615,7 +614,7 @@ static bool hash_round_due(void)
     int active = 0, full = 0;
     bool tail = false;
     for (data_hasher *h = hs.list; h; h = h->next) {
-        if (h->finished || h->busy || h->error || h->cancelled) continue;
+        if (h->finished || h->busy || h->error) continue;
         uint64_t avail = h->written - h->hashed;
         if ((h->done && avail) || avail >= 4 * (uint64_t)HASHER_CHUNK) return true;
         if (h->closing) {
@@ -719,7 +718,7 @@ static int hash_round(data_hasher *first, unsigned char **scratch)
         data_hasher *h = pick[i];
         h->hashed += got[i];
         h->busy = false;
-        if (h->done && (h->error || h->cancelled || h->hashed == h->written)) h->finished = settled = true;
+        if (h->done && (h->error || h->hashed == h->written)) h->finished = settled = true;
     }
     /* a waiting request may help with its own body (or find it finished) */
     if (settled || hs.waiting) pthread_cond_broadcast(&hs.settled);
@@ -812,7 +811,7 @@ static int hasher_join(data_writer *w)
     unsigned char *scratch = NULL;
     pthread_mutex_lock(&hs.m);
     h->done = true;
-    if ((h->hashed == h->written || h->error || h->cancelled) && !h->busy) h->finished = true;
+    if ((h->hashed == h->written || h->error) && !h->busy) h->finished = true;
     hs.waiting++;
     /* When no round is being hashed, this thread hashes one itself (its body
      * first, the others' bytes in the free lanes) instead of waking the
@@ -1046,11 +1045,6 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
 
 void data_abort(data_writer *w)
 {
-    if (w->hasher) { /* nobody wants this hash: no round takes the body again */
-        pthread_mutex_lock(&hs.m);
-        w->hasher->cancelled = true;
-        pthread_mutex_unlock(&hs.m);
-    }
     hasher_join(w);
     free(w->mem);
     w->mem = NULL;
