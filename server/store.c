@@ -558,7 +558,7 @@ char *data_path(store *s, const char *id) { return cos_sprintf("%s/data/%.2s/%s"
  * advances up to MD5_LANES of them at once in vector lanes (md5lanes.h), so
  * parts arriving in parallel cost a fraction of a core each instead of one.
  * Small bodies (most requests) are hashed inline, without the thread. */
-enum { HASHER_THRESHOLD = 64 << 10, HASHER_CHUNK = 256 << 10 };
+enum { HASHER_THRESHOLD = 64 << 10, HASHER_CHUNK = 256 << 10, HASH_HELP = 8 * HASHER_CHUNK };
 /* One mapping serves many rounds: a mapping per round (and MAP_POPULATE)
  * cost 8% of the server's CPU; the kernel's fault-around maps 16 pages a
  * fault. Past the file's end nothing is touched (only bytes written are read). */
@@ -789,7 +789,12 @@ static void hasher_publish(data_hasher *h, uint64_t written)
     bool wake = hs.sleeping && !h->busy && (written - h->hashed) / HASHER_CHUNK != (h->written - h->hashed) / HASHER_CHUNK;
     h->written = written;
     if (wake) pthread_cond_signal(&hs.work);
+    /* far behind and nobody hashing: the service is starved of CPU, the
+     * writer hashes a round itself */
+    unsigned char *scratch = NULL;
+    if (!hs.rounds_running && !h->busy && written - h->hashed >= HASH_HELP) hash_round(h, &scratch);
     pthread_mutex_unlock(&hs.m);
+    free(scratch);
 }
 
 /* The writer has written everything: the service may take the last partial block. */
