@@ -558,7 +558,7 @@ char *data_path(store *s, const char *id) { return cos_sprintf("%s/data/%.2s/%s"
  * advances up to MD5_LANES of them at once in vector lanes (md5lanes.h), so
  * parts arriving in parallel cost a fraction of a core each instead of one.
  * Small bodies (most requests) are hashed inline, without the thread. */
-enum { HASHER_THRESHOLD = 64 << 10, HASHER_CHUNK = 256 << 10, HASH_HELP = 8 * HASHER_CHUNK };
+enum { HASHER_THRESHOLD = 64 << 10, HASHER_CHUNK = 256 << 10 };
 /* One mapping serves many rounds: a mapping per round (and MAP_POPULATE)
  * cost 8% of the server's CPU; the kernel's fault-around maps 16 pages a
  * fault. Past the file's end nothing is touched (only bytes written are read). */
@@ -568,12 +568,11 @@ typedef struct data_hasher {
     struct data_hasher *next;  /* in the service's list (guarded by hs.m) */
     int fd;                    /* read-only view of the temp file */
     uint64_t written;          /* bytes the writer has written (guarded by hs.m) */
-    uint64_t hashed;           /* bytes hashed so far (guarded by hs.m; advanced by a round that holds it busy) */
+    uint64_t hashed;           /* bytes hashed so far (guarded by hs.m; advanced by the service only) */
     uint64_t crc_from;         /* the writer's CRC-64 already covers the bytes before this */
-    bool closing;              /* the writer has written everything and fsyncs (guarded by hs.m) */
-    bool done;                 /* the writer waits for the hash (guarded by hs.m) */
+    bool done;                 /* the writer has finished (guarded by hs.m) */
     bool finished;             /* done, and everything hashed or failed (guarded by hs.m) */
-    bool busy;                 /* a round (on any thread) is hashing it outside the lock */
+    bool busy;                 /* the service is hashing it outside the lock */
     int error;
     md5_stream *md5;
     uint64_t *crc64;
@@ -589,152 +588,125 @@ static struct {
     data_hasher *list;
     bool sleeping;
     bool running;
+    unsigned char *buf;      /* MD5_LANES x HASHER_CHUNK, where mmap fails */
     uint64_t page;
-    int rounds_running;      /* rounds being hashed outside the lock, on any thread */
-    int waiting;             /* requests waiting in hasher_join */
 } hs = { .once = PTHREAD_ONCE_INIT, .m = PTHREAD_MUTEX_INITIALIZER };
 
-/* Has bytes to hash (whole blocks, or its last bytes once the writer has written them all). */
+/* Has bytes to hash (whole blocks, or its last bytes once the writer is done). */
 static bool hasher_ready(const data_hasher *h)
 {
     if (h->finished || h->busy || h->error) return false;
-    return h->written - h->hashed >= MD5_BLOCK || ((h->closing || h->done) && h->written > h->hashed);
+    return h->written - h->hashed >= MD5_BLOCK || (h->done && h->written > h->hashed);
 }
 
-/* Worth a round now? Lanes cost the same filled or empty (MD5 is
- * latency-bound: 4 lanes hash 4 bodies in the time of one), so the service
+/* Worth a round now? Lanes cost the same filled or empty, so the service
  * waits until every body being received has a chunk to give (they arrive
- * side by side at similar rates), unless a request waits for its hash, or
- * one body has run far ahead of a stalled other. A body whose writer is
- * fsyncing (closing) gives no more bytes: it is not waited for (the others
- * would be held back for the whole fsync), but its last bytes fill a free
- * lane of the next round, so its request rarely waits after the fsync. */
+ * side by side at similar rates), unless one is finished and its request
+ * waits for the hash, or one has run far ahead of a stalled other. */
 static bool hash_round_due(void)
 {
     int active = 0, full = 0;
-    bool tail = false;
     for (data_hasher *h = hs.list; h; h = h->next) {
         if (h->finished || h->busy || h->error) continue;
         uint64_t avail = h->written - h->hashed;
         if ((h->done && avail) || avail >= 4 * (uint64_t)HASHER_CHUNK) return true;
-        if (h->closing) {
-            tail = tail || avail;
-            continue;
-        }
         active++;
         if (avail >= HASHER_CHUNK) full++;
     }
-    if (!active) return tail; /* nothing else to wait for: hash it during the fsync */
     return full && full >= COS_MIN(active, (int)MD5_LANES);
-}
-
-/* One round: up to MD5_LANES bodies (first, if given, one whose request
- * waits), each advanced by up to HASHER_CHUNK bytes side by side. Called
- * with hs.m held, which it releases while hashing; returns how many bodies
- * it took (0: none ready). Rounds may run on several threads at once: a
- * body being hashed is busy and no other round takes it. */
-static int hash_round(data_hasher *first, unsigned char **scratch)
-{
-    data_hasher *pick[MD5_LANES];
-    uint64_t from[MD5_LANES], want[MD5_LANES];
-    bool last[MD5_LANES];
-    int n = 0;
-    /* first, then the list from its head (first, once taken, is busy: not taken twice) */
-    for (data_hasher *h = first ? first : hs.list, *after = first ? hs.list : NULL; h && n < MD5_LANES;
-         h = after ? after : h->next, after = NULL) {
-        if (!hasher_ready(h)) continue;
-        uint64_t avail = h->written - h->hashed;
-        last[n] = (h->closing || h->done) && avail <= HASHER_CHUNK;
-        want[n] = last[n] ? avail : COS_MIN(avail, (uint64_t)HASHER_CHUNK) / MD5_BLOCK * MD5_BLOCK;
-        from[n] = h->hashed;
-        h->busy = true;
-        pick[n++] = h;
-    }
-    if (!n) return 0;
-    /* the bodies hashed now go to the back: more than MD5_LANES take turns */
-    for (int i = 0; i < n && hs.list && hs.list->next; i++) {
-        data_hasher **pp = &hs.list, *h = pick[i];
-        while (*pp != h) pp = &(*pp)->next;
-        *pp = h->next;
-        data_hasher **tail = pp;
-        while (*tail) tail = &(*tail)->next;
-        *tail = h;
-        h->next = NULL;
-    }
-    hs.rounds_running++;
-    pthread_mutex_unlock(&hs.m);
-
-    md5_stream *st[MD5_LANES];
-    const unsigned char *data[MD5_LANES];
-    size_t blocks[MD5_LANES];
-    uint64_t got[MD5_LANES];
-    int lanes = 0;
-    for (int i = 0; i < n; i++) {
-        data_hasher *h = pick[i];
-        /* hashed where the page cache holds the bytes: a copy out of it cost
-         * as much CPU as the receiving itself (the bytes are no longer in cache) */
-        if (h->win && (from[i] < h->win_off || from[i] + want[i] > h->win_off + HASH_WINDOW)) {
-            munmap(h->win, (size_t)HASH_WINDOW);
-            h->win = NULL;
-        }
-        if (!h->win) {
-            uint64_t base = from[i] / hs.page * hs.page;
-            void *m = mmap(NULL, (size_t)HASH_WINDOW, PROT_READ, MAP_SHARED, h->fd, (off_t)base);
-            if (m != MAP_FAILED) h->win = m, h->win_off = base;
-        }
-        const unsigned char *b = h->win ? (const unsigned char *)h->win + (from[i] - h->win_off) : NULL;
-        got[i] = 0;
-        if (!b && !*scratch && !(*scratch = malloc((size_t)MD5_LANES * HASHER_CHUNK))) h->error = ENOMEM;
-        if (!b && *scratch) {
-            unsigned char *copy = *scratch + (size_t)i * HASHER_CHUNK;
-            while (!h->error && got[i] < want[i]) {
-                ssize_t r = pread(h->fd, copy + got[i], (size_t)(want[i] - got[i]), (off_t)(from[i] + got[i]));
-                if (r < 0 && errno == EINTR) continue;
-                if (r <= 0) h->error = r < 0 ? errno : EIO;
-                else got[i] += (uint64_t)r;
-            }
-            b = copy;
-        } else if (b) {
-            got[i] = want[i];
-        }
-        if (h->error || !got[i]) continue;
-        uint64_t skip = h->crc_from > from[i] ? COS_MIN(h->crc_from - from[i], got[i]) : 0;
-        *h->crc64 = cos_crc64(*h->crc64, b + skip, (size_t)(got[i] - skip));
-        st[lanes] = h->md5;
-        data[lanes] = b;
-        blocks[lanes++] = (size_t)(got[i] / MD5_BLOCK);
-    }
-    md5_lanes_blocks(st, data, blocks, lanes);
-    for (int l = 0; l < lanes; l++) { /* a body's last partial block */
-        size_t whole = blocks[l] * MD5_BLOCK;
-        for (int i = 0; i < n; i++)
-            if (pick[i]->md5 == st[l] && got[i] > whole) md5_stream_update(st[l], data[l] + whole, (size_t)(got[i] - whole));
-    }
-
-    pthread_mutex_lock(&hs.m);
-    hs.rounds_running--;
-    bool settled = false;
-    for (int i = 0; i < n; i++) {
-        data_hasher *h = pick[i];
-        h->hashed += got[i];
-        h->busy = false;
-        if (h->done && (h->error || h->hashed == h->written)) h->finished = settled = true;
-    }
-    /* a waiting request may help with its own body (or find it finished) */
-    if (settled || hs.waiting) pthread_cond_broadcast(&hs.settled);
-    return n;
 }
 
 static void *hash_service_main(void *arg)
 {
     (void)arg;
-    unsigned char *scratch = NULL; /* where mmap fails */
     pthread_mutex_lock(&hs.m);
     for (;;) {
-        if (hash_round_due() && hash_round(NULL, &scratch)) continue;
-        hs.sleeping = true;
-        pthread_cond_wait(&hs.work, &hs.m);
-        hs.sleeping = false;
+        data_hasher *pick[MD5_LANES];
+        uint64_t from[MD5_LANES], want[MD5_LANES];
+        bool last[MD5_LANES];
+        int n = 0;
+        for (data_hasher *h = hash_round_due() ? hs.list : NULL; h && n < MD5_LANES; h = h->next) {
+            if (!hasher_ready(h)) continue;
+            uint64_t avail = h->written - h->hashed;
+            last[n] = h->done && avail <= HASHER_CHUNK;
+            want[n] = last[n] ? avail : COS_MIN(avail, (uint64_t)HASHER_CHUNK) / MD5_BLOCK * MD5_BLOCK;
+            from[n] = h->hashed;
+            h->busy = true;
+            pick[n++] = h;
+        }
+        if (!n) {
+            hs.sleeping = true;
+            pthread_cond_wait(&hs.work, &hs.m);
+            hs.sleeping = false;
+            continue;
+        }
+        /* the bodies hashed now go to the back: more than MD5_LANES take turns */
+        for (int i = 0; i < n && hs.list && hs.list->next; i++) {
+            data_hasher **pp = &hs.list, *h = pick[i];
+            while (*pp != h) pp = &(*pp)->next;
+            *pp = h->next;
+            data_hasher **tail = pp;
+            while (*tail) tail = &(*tail)->next;
+            *tail = h;
+            h->next = NULL;
+        }
+        pthread_mutex_unlock(&hs.m);
+
+        md5_stream *st[MD5_LANES];
+        const unsigned char *data[MD5_LANES];
+        size_t blocks[MD5_LANES];
+        uint64_t got[MD5_LANES];
+        int lanes = 0;
+        for (int i = 0; i < n; i++) {
+            data_hasher *h = pick[i];
+            /* hashed where the page cache holds the bytes: a copy out of it cost
+             * as much CPU as the receiving itself (the bytes are no longer in cache) */
+            if (h->win && (from[i] < h->win_off || from[i] + want[i] > h->win_off + HASH_WINDOW)) {
+                munmap(h->win, (size_t)HASH_WINDOW);
+                h->win = NULL;
+            }
+            if (!h->win) {
+                uint64_t base = from[i] / hs.page * hs.page;
+                void *m = mmap(NULL, (size_t)HASH_WINDOW, PROT_READ, MAP_SHARED, h->fd, (off_t)base);
+                if (m != MAP_FAILED) h->win = m, h->win_off = base;
+            }
+            const unsigned char *b = h->win ? (const unsigned char *)h->win + (from[i] - h->win_off) : NULL;
+            got[i] = 0;
+            if (!b) {
+                unsigned char *copy = hs.buf + (size_t)i * HASHER_CHUNK;
+                while (!h->error && got[i] < want[i]) {
+                    ssize_t r = pread(h->fd, copy + got[i], (size_t)(want[i] - got[i]), (off_t)(from[i] + got[i]));
+                    if (r < 0 && errno == EINTR) continue;
+                    if (r <= 0) h->error = r < 0 ? errno : EIO;
+                    else got[i] += (uint64_t)r;
+                }
+                b = copy;
+            } else {
+                got[i] = want[i];
+            }
+            if (h->error || !got[i]) continue;
+            uint64_t skip = h->crc_from > from[i] ? COS_MIN(h->crc_from - from[i], got[i]) : 0;
+            *h->crc64 = cos_crc64(*h->crc64, b + skip, (size_t)(got[i] - skip));
+            st[lanes] = h->md5;
+            data[lanes] = b;
+            blocks[lanes++] = (size_t)(got[i] / MD5_BLOCK);
+        }
+        md5_lanes_blocks(st, data, blocks, lanes);
+        for (int l = 0; l < lanes; l++) { /* a body's last partial block */
+            size_t whole = blocks[l] * MD5_BLOCK;
+            for (int i = 0; i < n; i++)
+                if (pick[i]->md5 == st[l] && got[i] > whole) md5_stream_update(st[l], data[l] + whole, (size_t)(got[i] - whole));
+        }
+
+        pthread_mutex_lock(&hs.m);
+        bool settled = false;
+        for (int i = 0; i < n; i++) {
+            data_hasher *h = pick[i];
+            h->hashed += got[i];
+            h->busy = false;
+            if (h->done && (h->error || h->hashed == h->written)) h->finished = settled = true;
+        }
+        if (settled) pthread_cond_broadcast(&hs.settled);
     }
     return NULL;
 }
@@ -743,6 +715,7 @@ static void hash_service_init(void)
 {
     pthread_cond_init(&hs.work, NULL);
     pthread_cond_init(&hs.settled, NULL);
+    hs.buf = malloc((size_t)MD5_LANES * HASHER_CHUNK);
     long page = sysconf(_SC_PAGESIZE);
     hs.page = page > 0 ? (uint64_t)page : 4096;
     pthread_t t;
@@ -750,7 +723,7 @@ static void hash_service_init(void)
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     /* the thread lives as long as the process: stores come and go, it holds nothing of theirs */
-    hs.running = pthread_create(&t, &a, hash_service_main, NULL) == 0;
+    hs.running = hs.buf && pthread_create(&t, &a, hash_service_main, NULL) == 0;
     pthread_attr_destroy(&a);
 }
 
@@ -789,22 +762,6 @@ static void hasher_publish(data_hasher *h, uint64_t written)
     bool wake = hs.sleeping && !h->busy && (written - h->hashed) / HASHER_CHUNK != (h->written - h->hashed) / HASHER_CHUNK;
     h->written = written;
     if (wake) pthread_cond_signal(&hs.work);
-    /* far behind and nobody hashing: the service is starved of CPU, the
-     * writer hashes a round itself */
-    unsigned char *scratch = NULL;
-    if (!hs.rounds_running && !h->busy && written - h->hashed >= HASH_HELP) hash_round(h, &scratch);
-    pthread_mutex_unlock(&hs.m);
-    free(scratch);
-}
-
-/* The writer has written everything: the service may take the last partial block. */
-static void hasher_close(data_writer *w)
-{
-    data_hasher *h = w->hasher;
-    if (!h) return;
-    pthread_mutex_lock(&hs.m);
-    h->closing = true;
-    if (hs.sleeping) pthread_cond_signal(&hs.work); /* one fewer to wait for: a round may be due */
     pthread_mutex_unlock(&hs.m);
 }
 
@@ -813,26 +770,16 @@ static int hasher_join(data_writer *w)
 {
     data_hasher *h = w->hasher;
     if (!h) return 0;
-    unsigned char *scratch = NULL;
     pthread_mutex_lock(&hs.m);
     h->done = true;
     if ((h->hashed == h->written || h->error) && !h->busy) h->finished = true;
-    hs.waiting++;
-    /* When no round is being hashed, this thread hashes one itself (its body
-     * first, the others' bytes in the free lanes) instead of waking the
-     * service and sleeping: on a loaded machine one hashing thread gets one
-     * thread's share of the CPU, and requests queued behind it. */
-    while (!h->finished) {
-        if (!hs.rounds_running && hasher_ready(h)) hash_round(h, &scratch);
-        else pthread_cond_wait(&hs.settled, &hs.m);
-    }
-    hs.waiting--;
+    if (!h->finished) pthread_cond_signal(&hs.work);
+    while (!h->finished) pthread_cond_wait(&hs.settled, &hs.m);
     data_hasher **pp = &hs.list;
     while (*pp != h) pp = &(*pp)->next;
     *pp = h->next;
     if (hs.sleeping) pthread_cond_signal(&hs.work); /* one fewer to wait for: a round may be due */
     pthread_mutex_unlock(&hs.m);
-    free(scratch);
     int err = h->error ? h->error : h->hashed == w->size ? 0 : EIO;
     if (h->win) munmap(h->win, (size_t)HASH_WINDOW);
     close(h->fd);
@@ -1025,7 +972,6 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
     }
     if (w->in_memory) return finish_inline(s, w, md5);
     kick_writeback(w, 0); /* the disk takes the tail while the hasher catches up */
-    hasher_close(w);
     bool durable = !s->no_fsync;
     char *dir = cos_sprintf("%s/data/%.2s", s->root, w->data_id);
     char *dst = data_path(s, w->data_id);
