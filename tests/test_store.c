@@ -414,8 +414,7 @@ static void hash_many(int W)
 }
 
 /* Bodies written and finished on their own threads, as the server's
- * connections do: requests waiting for their hash run rounds themselves
- * (their body first, others' in the free lanes) beside the service; every
+ * connections do, more of them than the hashing service has lanes; every
  * third body is abandoned mid-way (a client gone) while others are hashed.
  * Each finished body has its own MD5 and CRC-64, and nothing is left in tmp. */
 typedef struct body_job {
