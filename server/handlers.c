@@ -1783,6 +1783,12 @@ static void free_segments(void *cls)
     free(rr);
 }
 
+static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls; (void)pos; (void)buf; (void)max;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
 static enum MHD_Result get_object_try(req *r, bool head, int attempt)
 {
     obj_meta m;
@@ -1846,8 +1852,8 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         return send_error(r, "InvalidRange", "The requested range is not satisfiable");
     }
     bool partial = rr == 0;
-    data_reader *dr = malloc(sizeof *dr);
-    if (!dr || data_open(r->srv->st, m.data_id, dr) != 0) {
+    data_reader *dr = head ? NULL : malloc(sizeof *dr); /* HEAD sends no data: none is opened (a small body was read from SQLite) */
+    if (!head && (!dr || data_open(r->srv->st, m.data_id, dr) != 0)) {
         free(dr);
         obj_meta_clear(&m);
         /* replaced or deleted between reading its row and opening its files:
@@ -1857,7 +1863,9 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     }
     uint64_t len = m.size ? end - start + 1 : 0;
     struct MHD_Response *resp;
-    if (len == 0) {
+    if (head) { /* MHD answers HEAD with the length of the body it never reads */
+        resp = MHD_create_response_from_callback(len, 4096, never_read, NULL, NULL);
+    } else if (len == 0) {
         data_close(dr);
         free(dr);
         resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);

@@ -426,6 +426,8 @@ void req_body_sink(req *r, const char *data, size_t len)
     }
 }
 
+static enum MHD_Result dispatch(req *r, const char *method);
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -461,7 +463,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    /* the whole request is here */
+    /* the whole request is here: its reads of bucket rows and configurations are made once */
+    store_memo_begin(srv->st);
+    enum MHD_Result ret = dispatch(r, method);
+    store_memo_end();
+    return ret;
+}
+
+static enum MHD_Result dispatch(req *r, const char *method)
+{
     if (r->too_large) return send_error(r, "EntityTooLarge", "request body too large");
     if (r->w.error) return send_error(r, "InternalError", "cannot store the body: %s", strerror(r->w.error));
     /* a preflight to /sts is answered by the CORS rules and never issues a key */

@@ -85,6 +85,10 @@ void store_set_busy_timeout(store *s, int ms);
 /* buckets (each may also return STORE_FAILED or STORE_BUSY) */
 int store_bucket_create(store *s, const char *bucket, const char *region, const char *acl); /* 0, or 1 if it exists */
 int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created); /* 0 or -1 */
+/* Between these, on the calling thread, bucket rows and configurations are
+ * read once (a write transaction on the thread forgets them): one request. */
+void store_memo_begin(store *s);
+void store_memo_end(void);
 int store_bucket_delete(store *s, const char *bucket); /* 0, -1 missing, 1 not empty */
 int store_bucket_list(store *s, cos_list_buckets_result *out);
 int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len); /* 0 */

@@ -52,6 +52,13 @@ struct store {
     pthread_cond_t ckpt_cv;
     bool ckpt_wanted, ckpt_stop;
     bool ckpt_running_now;  /* a checkpoint is under way (the thread's or a commit's) */
+    /* group commit (see durable_wait): commits counted under wlock, made durable by one WAL fsync for many */
+    pthread_mutex_t sync_m;
+    pthread_cond_t sync_cv;
+    uint64_t commits;       /* commits made so far (guarded by sync_m) */
+    uint64_t synced;        /* of those, on disk (guarded by sync_m) */
+    bool syncing;           /* a thread is fsyncing the WAL for the others */
+    bool sync_broken;       /* an fsync failed: no later commit can be promised durable */
 };
 
 /* The last failure's SQLite message, per thread, for the error answer. */
@@ -193,6 +200,51 @@ static void remove_leftovers(const char *tmp_dir)
 
 /* ---------------------------------------------------------------- connections */
 
+/* Statements are prepared once per connection and kept: parsing and
+ * planning every statement anew was a fifth of a small request's server CPU
+ * (a GET ran seven). A connection's own list of statements is the cache: a
+ * statement with the same text that is not running (not stepped since its
+ * reset) is reused; another is prepared when a caller nests the same one. */
+static sqlite3_stmt *stmt_get(sqlite3 *db, const char *sql, int *rc)
+{
+    for (sqlite3_stmt *p = sqlite3_next_stmt(db, NULL); p; p = sqlite3_next_stmt(db, p))
+        if (!sqlite3_stmt_busy(p) && strcmp(sqlite3_sql(p), sql) == 0) {
+            *rc = SQLITE_OK;
+            return p;
+        }
+    sqlite3_stmt *st = NULL;
+    *rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    return *rc == SQLITE_OK ? st : NULL;
+}
+
+/* Back into the cache: no read lock held, no pointer into the caller's strings kept. */
+static void stmt_put(sqlite3_stmt *st)
+{
+    if (!st) return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* One statement without arguments or rows (BEGIN, COMMIT, ROLLBACK), from the cache. */
+static int stmt_run(sqlite3 *db, const char *sql)
+{
+    int rc;
+    sqlite3_stmt *st = stmt_get(db, sql, &rc);
+    if (!st) return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_OK;
+    else sqlite3_reset(st); /* the statement's error becomes the connection's (sqlite3_errmsg) */
+    stmt_put(st);
+    return rc;
+}
+
+static void conn_close(sqlite3 *db)
+{
+    if (!db) return;
+    for (sqlite3_stmt *p; (p = sqlite3_next_stmt(db, NULL)) != NULL;) sqlite3_finalize(p);
+    sqlite3_close(db);
+}
+
 static sqlite3 *conn_open(store *s)
 {
     sqlite3 *db = NULL;
@@ -204,7 +256,8 @@ static sqlite3 *conn_open(store *s)
         return NULL;
     }
     sqlite3_busy_timeout(db, s->busy_ms);
-    /* synchronous is per connection; NORMAL in WAL: a commit survives kill -9, the log is fsynced at checkpoints */
+    /* synchronous is per connection; NORMAL in WAL: a commit survives kill -9, and
+       durable_wait fsyncs the log before a write is acknowledged (group commit) */
     sqlite3_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192;", NULL, NULL, NULL);
     if (s->ckpt_running) {
         sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
@@ -240,14 +293,127 @@ static void conn_put(store *s, sqlite3 *db)
         db = NULL;
     }
     pthread_mutex_unlock(&s->pool_m);
-    sqlite3_close(db);
+    conn_close(db);
+}
+
+/* ---------------------------------------------------------- per-request memo
+ * One request read its bucket's row three times and two or three of its
+ * configurations (routing, authorization, CORS, the handler), each read a
+ * transaction of its own (locks, a statement, a connection borrowed). While
+ * a request is handled on a thread (store_memo_begin/end), the first of
+ * them reads the bucket's row and all its configurations in one read
+ * transaction, and the rest are answered from that. A write transaction
+ * begun on the thread forgets them all, so a request always reads what it
+ * wrote itself. What other requests commit meanwhile may be missed within
+ * this one request, as it would have been had they committed a moment later. */
+enum { MEMO_CONFIGS = 16 };
+typedef struct memo_cfg { char *kind, *body; size_t len; } memo_cfg;
+static _Thread_local struct {
+    store *s;                /* on for this store; NULL: off */
+    char *bucket;            /* the bucket remembered, if any */
+    int bucket_rc;           /* 0: its row exists, -1: it does not */
+    char *region, *acl;
+    int64_t created;
+    memo_cfg cfg[MEMO_CONFIGS];
+    int ncfg;
+    bool all;                /* cfg holds every configuration of the bucket */
+} memo;
+
+static void memo_forget(void)
+{
+    free(memo.bucket);
+    free(memo.region);
+    free(memo.acl);
+    memo.bucket = memo.region = memo.acl = NULL;
+    for (int i = 0; i < memo.ncfg; i++) {
+        free(memo.cfg[i].kind);
+        free(memo.cfg[i].body);
+    }
+    memo.ncfg = 0;
+    memo.all = false;
+}
+
+void store_memo_begin(store *s)
+{
+    memo_forget();
+    memo.s = s;
+}
+
+void store_memo_end(void)
+{
+    memo_forget();
+    memo.s = NULL;
+}
+
+/* ------------------------------------------------------------ group commit
+ * An acknowledged write is on disk before its answer. The connections run
+ * WAL with synchronous=NORMAL, so a commit only write()s its frames to the
+ * log; SQLite fsyncs the log before a checkpoint copies it into the database
+ * and the database before the log is started over, so a frame is never
+ * overwritten before it is durable elsewhere. What NORMAL leaves out, the
+ * log's fsync at each commit, durable_wait does after the write lock is
+ * released: one fdatasync of the log covers every commit made before it
+ * began, so commits arriving together share it (synchronous=FULL does the
+ * same fsync inside the commit, holding the lock, one per commit). The
+ * frames of a commit follow those of every earlier one in the same file, so
+ * a synced commit never depends on one that is not. */
+
+/* fdatasync of the WAL through the connection's own handle of it. */
+static int wal_sync(sqlite3 *db)
+{
+    sqlite3_file *f = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f || !f->pMethods)
+        return SQLITE_IOERR_FSYNC;
+    return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+}
+
+/* Called with wlock held, right after a commit: its number in the order of commits. */
+static uint64_t commit_counted(store *s)
+{
+    pthread_mutex_lock(&s->sync_m);
+    uint64_t n = ++s->commits;
+    pthread_mutex_unlock(&s->sync_m);
+    return n;
+}
+
+/* Returns once commit n is on disk (0), or STORE_FAILED when the log's
+ * fsync failed: after a failed fsync the kernel may have dropped the pages
+ * it could not write, and every later frame chains to them (a checksum
+ * over the ones before), so from then on nothing is promised durable. */
+static int durable_wait(store *s, sqlite3 *db, uint64_t n)
+{
+    if (s->no_fsync) return 0;
+    pthread_mutex_lock(&s->sync_m);
+    while (s->synced < n && !s->sync_broken) {
+        if (s->syncing) {
+            pthread_cond_wait(&s->sync_cv, &s->sync_m);
+            continue;
+        }
+        s->syncing = true;
+        uint64_t upto = s->commits; /* their frames are written: their commits have returned */
+        pthread_mutex_unlock(&s->sync_m);
+        int rc = wal_sync(db);
+        pthread_mutex_lock(&s->sync_m);
+        s->syncing = false;
+        if (rc == SQLITE_OK && upto > s->synced) s->synced = upto;
+        if (rc != SQLITE_OK) {
+            s->sync_broken = true;
+            snprintf(last_error, sizeof last_error, "fsync of the metadata log failed (%d)", rc);
+        }
+        pthread_cond_broadcast(&s->sync_cv);
+    }
+    int out = s->synced >= n ? 0 : STORE_FAILED;
+    pthread_mutex_unlock(&s->sync_m);
+    if (out) snprintf(last_error, sizeof last_error, "fsync of the metadata log failed");
+    return out;
 }
 
 /* Begin a write transaction: 0, or a STORE_ error (nothing begun). */
 static int tx_begin(store *s, sqlite3 *db)
 {
+    memo_forget(); /* what this request reads after its write, it reads anew */
     pthread_mutex_lock(&s->wlock);
-    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int rc = stmt_run(db, "BEGIN IMMEDIATE");
     if (rc == SQLITE_OK) return 0;
     rc = sql_fail(db, rc);
     pthread_mutex_unlock(&s->wlock);
@@ -255,17 +421,24 @@ static int tx_begin(store *s, sqlite3 *db)
 }
 
 /* Commit if rc is 0, else roll back; the transaction's outcome (0, or rc, or
- * the commit's STORE_ error). Never leaves a transaction open. */
-static int tx_end(store *s, sqlite3 *db, int rc)
+ * the commit's STORE_ error). Never leaves a transaction open. A commit
+ * returns once it is durable (group commit above), unless `durable` is
+ * false: for a row that only a later commit makes reachable, which waits. */
+static int tx_finish(store *s, sqlite3 *db, int rc, bool durable)
 {
+    uint64_t n = 0;
     if (rc == 0) {
-        int c = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        int c = stmt_run(db, "COMMIT");
         if (c != SQLITE_OK) rc = sql_fail(db, c);
+        else n = commit_counted(s);
     }
-    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(db)) stmt_run(db, "ROLLBACK");
     pthread_mutex_unlock(&s->wlock);
+    if (n && durable) rc = durable_wait(s, db, n);
     return rc;
 }
+
+static int tx_end(store *s, sqlite3 *db, int rc) { return tx_finish(s, db, rc, true); }
 
 /* Migrations and the checks of an existing database, on one connection. */
 static int schema_setup(store *s, sqlite3 *db, char **err)
@@ -291,8 +464,19 @@ static int schema_setup(store *s, sqlite3 *db, char **err)
     return rc;
 }
 
+/* SQLite counts every allocation under one process-wide mutex (its memory
+ * statistics, which nothing here reads): with 16 request threads that lock
+ * was the server's most contended. Off, before SQLite initializes; a
+ * process that already uses SQLite keeps its setting (MISUSE, ignored). */
+static void sqlite_setup(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(store **out, const char *root, char **errmsg)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_setup);
     store *s = calloc(1, sizeof *s);
     s->root = cos_strdup(root);
     s->busy_ms = 10000;
@@ -300,6 +484,8 @@ int store_open(store **out, const char *root, char **errmsg)
     pthread_mutex_init(&s->wlock, NULL);
     pthread_mutex_init(&s->ckpt_m, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
+    pthread_mutex_init(&s->sync_m, NULL);
+    pthread_cond_init(&s->sync_cv, NULL);
     char *p = cos_sprintf("%s/data", root), *t = cos_sprintf("%s/tmp", root);
     s->db_path = cos_sprintf("%s/meta.db", root);
     mkdir(root, 0755);
@@ -320,7 +506,7 @@ int store_open(store **out, const char *root, char **errmsg)
         if (errmsg) *errmsg = cos_sprintf("cannot open the metadata database in %s: %s", root,
                                           err ? err : db ? sqlite3_errmsg(db) : last_error);
         sqlite3_free(err);
-        sqlite3_close(db);
+        conn_close(db);
         store_close(s);
         return -1;
     }
@@ -340,12 +526,14 @@ void store_close(store *s)
         pthread_join(s->ckpt_thread, NULL);
     }
     sqlite3_close(s->ckpt_db);
-    for (size_t i = 0; i < s->nidle; i++) sqlite3_close(s->idle[i]); /* the last to close checkpoints what is left */
+    for (size_t i = 0; i < s->nidle; i++) conn_close(s->idle[i]); /* the last to close checkpoints what is left */
     free(s->idle);
     pthread_mutex_destroy(&s->ckpt_m);
     pthread_cond_destroy(&s->ckpt_cv);
     pthread_mutex_destroy(&s->wlock);
     pthread_mutex_destroy(&s->pool_m);
+    pthread_mutex_destroy(&s->sync_m);
+    pthread_cond_destroy(&s->sync_cv);
     free(s->db_path);
     free(s->root);
     free(s);
@@ -357,11 +545,11 @@ static int exec_v(sqlite3 *db, const char *sql, int (*cb)(void *, sqlite3_stmt *
                   int nargs)
 {
     if (!db) return STORE_FAILED;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return sql_fail(db, rc);
-    for (int i = 0; i < nargs; i++) {
-        if (args[i]) sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+    int rc;
+    sqlite3_stmt *st = stmt_get(db, sql, &rc);
+    if (!st) return sql_fail(db, rc);
+    for (int i = 0; i < nargs; i++) { /* the args outlive the statement's run: no copies */
+        if (args[i]) sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
         else sqlite3_bind_null(st, i + 1);
     }
     int out = 0;
@@ -369,7 +557,7 @@ static int exec_v(sqlite3 *db, const char *sql, int (*cb)(void *, sqlite3_stmt *
         if (cb && cb(ud, st)) break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) out = sql_fail(db, rc);
-    sqlite3_finalize(st);
+    stmt_put(st);
     return out;
 }
 
@@ -435,8 +623,56 @@ static int bucket_row_cb(void *ud, sqlite3_stmt *st)
     return 1;
 }
 
+static int memo_cfg_cb(void *ud, sqlite3_stmt *st)
+{
+    (void)ud;
+    if (memo.ncfg == MEMO_CONFIGS) { /* more than a request's worth: the rest are read one by one */
+        memo.all = false;
+        return 1;
+    }
+    memo_cfg *m = &memo.cfg[memo.ncfg++];
+    m->kind = col_str(st, 0);
+    int n = sqlite3_column_bytes(st, 1);
+    const void *b = sqlite3_column_blob(st, 1);
+    m->body = cos_strndup(b ? b : "", (size_t)n);
+    m->len = (size_t)n;
+    if (!m->kind) m->kind = cos_strdup("");
+    return 0;
+}
+
+/* The memo holds `bucket`: its row and configurations, read together. 0, or a STORE_ error (memo empty). */
+static int memo_load(store *s, const char *bucket)
+{
+    if (memo.bucket && !strcmp(memo.bucket, bucket)) return 0;
+    memo_forget();
+    sqlite3 *db = conn_get(s);
+    if (!db) return STORE_FAILED;
+    bucket_row b = { &memo.region, &memo.acl, &memo.created, 0 };
+    int rc = stmt_run(db, "BEGIN") == SQLITE_OK ? 0 : sql_fail(db, SQLITE_ERROR);
+    memo.all = true;
+    if (!rc) rc = EXEC(db, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
+    if (!rc) rc = EXEC(db, "SELECT kind, body FROM configs WHERE bucket = ?1", memo_cfg_cb, NULL, bucket);
+    if (!sqlite3_get_autocommit(db)) stmt_run(db, "COMMIT");
+    conn_put(s, db);
+    if (rc) {
+        memo_forget();
+        return rc;
+    }
+    memo.bucket = cos_strdup(bucket);
+    memo.bucket_rc = b.found ? 0 : -1;
+    return 0;
+}
+
 int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created)
 {
+    if (memo.s == s && memo_load(s, bucket) == 0) {
+        if (memo.bucket_rc == 0) {
+            if (region) *region = memo.region ? cos_strdup(memo.region) : NULL;
+            if (acl) *acl = memo.acl ? cos_strdup(memo.acl) : NULL;
+            if (created) *created = memo.created;
+        }
+        return memo.bucket_rc;
+    }
     bucket_row b = { region, acl, created, 0 };
     int rc = READ(s, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
     return rc ? rc : b.found ? 0 : -1;
@@ -537,6 +773,15 @@ static int blob_cb(void *ud, sqlite3_stmt *st)
 
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len)
 {
+    if (memo.s == s && memo_load(s, bucket) == 0) {
+        for (int i = 0; i < memo.ncfg; i++) {
+            if (strcmp(memo.cfg[i].kind, kind)) continue;
+            *body = cos_strndup(memo.cfg[i].body, memo.cfg[i].len);
+            *len = memo.cfg[i].len;
+            return 0;
+        }
+        if (memo.all) return -1;
+    }
     blob_out b = { body, len, 0 };
     int rc = READ(s, "SELECT body FROM configs WHERE bucket = ?1 AND kind = ?2", blob_cb, &b, bucket, kind);
     return rc ? rc : b.found ? 0 : -1;
@@ -916,9 +1161,9 @@ int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len)
     return rc;
 }
 
-/* A small body becomes a row of the blobs table. synchronous=NORMAL makes
- * it as durable as the object row committed after it: a power loss may lose
- * both, never the blob alone, and no fsync is waited for. */
+/* A small body becomes a row of the blobs table. Its commit does not wait
+ * for the log's fsync: the row that names it commits later in the same log,
+ * and the fsync that row waits for covers both. */
 static int finish_inline(store *s, data_writer *w, unsigned char md5[16])
 {
     w->data_id[0] = INLINE_MARK;
@@ -934,7 +1179,7 @@ static int finish_inline(store *s, data_writer *w, unsigned char md5[16])
         }
         rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
         sqlite3_finalize(st);
-        rc = tx_end(s, db, rc);
+        rc = tx_finish(s, db, rc, false); /* the row naming it waits for the fsync that covers both */
     }
     conn_put(s, db);
     if (rc != 0) w->error = rc == STORE_BUSY ? EBUSY : EIO;
@@ -1245,24 +1490,33 @@ void obj_meta_clear(obj_meta *m)
     memset(m, 0, sizeof *m);
 }
 
+/* Column i into a fixed field, cut to fit (what snprintf "%s" did, without a copy on the heap and printf). */
+static void col_copy(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (n >= cap) n = cap - 1;
+    if (n) memcpy(out, t, n);
+    out[n] = '\0';
+}
+
 static void fill_meta(obj_meta *m, sqlite3_stmt *st)
 {
     memset(m, 0, sizeof *m);
     m->bucket = col_str(st, 0);
     m->key = col_str(st, 1);
     m->size = (uint64_t)sqlite3_column_int64(st, 2);
-    char *etag = col_str(st, 3), *crc = col_str(st, 4), *id = col_str(st, 10);
-    snprintf(m->etag, sizeof m->etag, "%s", etag ? etag : "");
-    if (crc) cos_parse_u64(crc, &m->crc64);
+    col_copy(st, 3, m->etag, sizeof m->etag);
+    char crc[32];
+    bool has_crc = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    col_copy(st, 4, crc, sizeof crc);
+    if (has_crc) cos_parse_u64(crc, &m->crc64);
     m->mtime_ms = sqlite3_column_int64(st, 5);
     m->headers = col_str(st, 6);
     m->storage_class = col_str(st, 7);
     m->acl = col_str(st, 8);
     m->tagging = col_str(st, 9);
-    snprintf(m->data_id, sizeof m->data_id, "%s", id ? id : "");
-    free(etag);
-    free(crc);
-    free(id);
+    col_copy(st, 10, m->data_id, sizeof m->data_id);
 }
 
 #define OBJ_COLS "bucket, key, size, etag, crc64, mtime, headers, storage_class, acl, tagging, data_id"
@@ -1424,12 +1678,12 @@ int store_object_list(store *s, const char *bucket, const char *prefix, const ch
         return STORE_FAILED;
     }
     /* one snapshot for the whole page, however many seeks it takes */
-    int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : sql_fail(db, SQLITE_ERROR);
+    int rc = stmt_run(db, "BEGIN") == SQLITE_OK ? 0 : sql_fail(db, SQLITE_ERROR);
     bool more = rc == 0;
     while (more) {
-        sqlite3_stmt *st = NULL;
-        int r = sqlite3_prepare_v2(db, store_list_sql((incl ? 1 : 0) | (has_hi ? 2 : 0)), -1, &st, NULL);
-        if (r != SQLITE_OK) {
+        int r;
+        sqlite3_stmt *st = stmt_get(db, store_list_sql((incl ? 1 : 0) | (has_hi ? 2 : 0)), &r);
+        if (!st) {
             rc = sql_fail(db, r);
             break;
         }
@@ -1462,9 +1716,9 @@ int store_object_list(store *s, const char *bucket, const char *prefix, const ch
             rc = sql_fail(db, r);
             more = false;
         }
-        sqlite3_finalize(st);
+        stmt_put(st);
     }
-    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(db)) stmt_run(db, "COMMIT");
     conn_put(s, db);
     free(lo);
     free(hi);

@@ -447,10 +447,25 @@ void cos_iso8601_format(int64_t unix_ms, char out[32])
     time_t t = (time_t)(unix_ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
-    snprintf(out, 32, "%.31s", tmp);
+    int year = tm.tm_year + 1900, ms = (int)(unix_ms % 1000);
+    if (year < 0 || year > 9999 || ms < 0) { /* outside what the digits below write */
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+        snprintf(out, 32, "%.31s", tmp);
+        return;
+    }
+    /* written digit by digit: a listing formats one per key, and snprintf was its largest cost */
+    const int v[7] = { year, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms };
+    static const int width[7] = { 4, 2, 2, 2, 2, 2, 3 };
+    static const char after[7] = { '-', '-', 'T', ':', ':', '.', 'Z' };
+    char *w = out;
+    for (int i = 0; i < 7; i++) {
+        for (int d = width[i] - 1, x = v[i]; d >= 0; d--, x /= 10) w[d] = (char)('0' + x % 10);
+        w += width[i];
+        *w++ = after[i];
+    }
+    *w = '\0';
 }
 
 int64_t cos_iso8601_parse(const char *s)

@@ -375,6 +375,7 @@ int cos_xml_parse(const cos_xml_schema *schema, const char *xml, size_t len, voi
 
 int cos_xml_escape(cos_buf *out, const char *s, size_t len)
 {
+    size_t run = 0; /* bytes before s[i] that need no escaping, appended together */
     for (size_t i = 0; i < len; i++) {
         const char *rep = NULL;
         switch (s[i]) {
@@ -386,10 +387,20 @@ int cos_xml_escape(cos_buf *out, const char *s, size_t len)
         case '\r': rep = "&#13;"; break; /* a raw CR reaches the reader as LF (XML end-of-line handling) */
         default: break;
         }
-        int rc = rep ? cos_buf_puts(out, rep) : cos_buf_putc(out, s[i]);
-        if (rc) return rc;
+        if (!rep) continue;
+        if (i > run && cos_buf_append(out, s + run, i - run)) return COS_ERR_NOMEM;
+        if (cos_buf_puts(out, rep)) return COS_ERR_NOMEM;
+        run = i + 1;
     }
-    return 0;
+    return len > run ? cos_buf_append(out, s + run, len - run) : 0;
+}
+
+/* <name> or </name>: the builder writes thousands of these for a listing; no printf. */
+static void put_tag(cos_buf *out, const char *name, bool closing)
+{
+    cos_buf_append(out, closing ? "</" : "<", closing ? 2 : 1);
+    cos_buf_puts(out, name);
+    cos_buf_putc(out, '>');
 }
 
 typedef struct build_ctx {
@@ -414,9 +425,9 @@ static void sync_containers(build_ctx *b, const char *path)
     }
     int common = 0;
     while (common < n && common < b->nopen && strcmp(parts[common], b->open[common]) == 0) common++;
-    while (b->nopen > common) cos_buf_printf(b->out, "</%s>", b->open[--b->nopen]);
+    while (b->nopen > common) put_tag(b->out, b->open[--b->nopen], true);
     for (int i = common; i < n; i++) {
-        cos_buf_printf(b->out, "<%s>", parts[i]);
+        put_tag(b->out, parts[i], false);
         strcpy(b->open[b->nopen++], parts[i]);
     }
 }
@@ -429,7 +440,7 @@ static const char *leaf_name(const char *path)
 
 static void put_text_elem(build_ctx *b, const char *name, const char *text, bool urlenc)
 {
-    cos_buf_printf(b->out, "<%s>", name);
+    put_tag(b->out, name, false);
     if (urlenc) {
         cos_buf enc = COS_BUF_INIT;
         cos_uri_encode(&enc, text, strlen(text), false);
@@ -438,14 +449,15 @@ static void put_text_elem(build_ctx *b, const char *name, const char *text, bool
     } else {
         cos_xml_escape(b->out, text, strlen(text));
     }
-    cos_buf_printf(b->out, "</%s>", name);
+    put_tag(b->out, name, true);
 }
 
 /* Open <name ...> with the "@" fields of the struct as attributes; an xsi:
  * attribute brings its namespace declaration (COS writes xsi:type on Grantee). */
 static void open_struct_elem(build_ctx *b, const char *name, const cos_xml_schema *s, const void *obj)
 {
-    cos_buf_printf(b->out, "<%s", name);
+    cos_buf_putc(b->out, '<');
+    cos_buf_puts(b->out, name);
     bool xsi_declared = false;
     for (size_t i = 0; i < s->nfields; i++) {
         const cos_xml_field *f = &s->fields[i];
@@ -499,7 +511,7 @@ static void build_field(build_ctx *b, const cos_xml_field *f, const void *obj)
         sync_containers(b, f->name);
         open_struct_elem(b, name, f->sub, sub);
         build_struct(b, f->sub, sub);
-        cos_buf_printf(b->out, "</%s>", name);
+        put_tag(b->out, name, true);
         return;
     }
     case COS_XT_LIST: {
@@ -510,7 +522,7 @@ static void build_field(build_ctx *b, const cos_xml_field *f, const void *obj)
         for (size_t i = 0; i < n; i++) {
             open_struct_elem(b, name, f->sub, items + i * f->sub->size);
             build_struct(b, f->sub, items + i * f->sub->size);
-            cos_buf_printf(b->out, "</%s>", name);
+            put_tag(b->out, name, true);
         }
         return;
     }
@@ -524,7 +536,9 @@ static void build_field(build_ctx *b, const cos_xml_field *f, const void *obj)
     }
     }
     sync_containers(b, f->name);
-    cos_buf_printf(b->out, "<%s>%s</%s>", name, num, name);
+    put_tag(b->out, name, false);
+    cos_buf_puts(b->out, num);
+    put_tag(b->out, name, true);
 }
 
 static void build_struct(build_ctx *b, const cos_xml_schema *s, const void *obj)
