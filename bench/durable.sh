@@ -8,7 +8,8 @@
 #   curl    one PUT of the whole file (one connection, one fsync)
 # and prints the medians and the ratio upload / disk (target >= 0.8).
 #   bench/durable.sh [BUILD_DIR]   BENCH_MIB=1024 PART_MIB=8 WRITERS=4 RUNS=3
-#   OLD_SERVER=path/to/cos-server  also upload to that build (before/after, same run)
+#   OLD_SERVER=path/to/cos-server  also upload (libcos and curl) to that build (before/after, same run)
+# CPU: the server's from /proc around the upload, the client's (libcos) as it reports it.
 set -euo pipefail
 BUILD=${1:-build}
 MIB=${BENCH_MIB:-1024}
@@ -42,32 +43,48 @@ for run in $(seq 1 "$RUNS"); do
   sync
   read -r d _ < <("$BUILD/bench/bench_disk" "$W/data/plain" "$MIB" "$PART" "$WRITERS")
   sync
-  o=0 ocpu=0
-  if [ -n "${OLD_SERVER:-}" ]; then
+  curl_put() { # endpoint: MB/s of one PUT of the whole file
+    local t0 t1
+    t0=$(date +%s.%N)
+    curl -sf --connect-to "::$1" -T "$W/file" -H "Authorization: $(sign put curl.bin)" "http://$HOSTH/curl.bin" >/dev/null
+    t1=$(date +%s.%N)
+    echo "$MIB * 1048576 / ($t1 - $t0) / 1000000" | bc -l
+  }
+  o=0 ocpu=0 occpu=0 oc=0
+  run_old() {
     o0=$(cpu_of "$SP2")
-    read -r o _ < <("$BUILD/bench/bench_transfer" up "$EP2" $BUCKET up.bin "$W/file" "$PART" "$WRITERS")
+    read -r o _ _ _ _ occpu _ < <("$BUILD/bench/bench_transfer" up "$EP2" $BUCKET up.bin "$W/file" "$PART" "$WRITERS")
     ocpu=$(echo "($(cpu_of "$SP2") - $o0) / $HZ * 1024 / $MIB" | bc -l)
+    occpu=$(echo "$occpu * 1024 / $MIB" | bc -l)
     sync
-  fi
+    oc=$(curl_put "$EP2")
+    sync
+  }
+  # old and new take turns going first (the disk's writeback of the round before may linger)
+  if [ -n "${OLD_SERVER:-}" ] && [ $((run % 2)) = 1 ]; then run_old; fi
   c0=$(cpu_of)
-  read -r u _ < <("$BUILD/bench/bench_transfer" up "$EP" $BUCKET up.bin "$W/file" "$PART" "$WRITERS")
+  read -r u _ _ _ _ ccpu _ < <("$BUILD/bench/bench_transfer" up "$EP" $BUCKET up.bin "$W/file" "$PART" "$WRITERS")
   c1=$(cpu_of)
+  ccpu=$(echo "$ccpu * 1024 / $MIB" | bc -l)
   sync
-  t0=$(date +%s.%N)
-  curl -sf --connect-to "::$EP" -T "$W/file" -H "Authorization: $(sign put curl.bin)" "http://$HOSTH/curl.bin" >/dev/null
-  t1=$(date +%s.%N)
-  c=$(echo "$MIB * 1048576 / ($t1 - $t0) / 1000000" | bc -l)
+  c=$(curl_put "$EP")
+  sync
+  if [ -n "${OLD_SERVER:-}" ] && [ $((run % 2)) = 0 ]; then run_old; fi
   scpu=$(echo "($c1 - $c0) / $HZ * 1024 / $MIB" | bc -l)
-  printf 'round %d: disk %.0f MB/s  upload %.0f MB/s (ratio %.2f, server CPU %.2f s/GiB)  curl PUT %.0f MB/s  old server %.0f MB/s (ratio %.2f, CPU %.2f s/GiB)  load %s\n' \
-    "$run" "$d" "$u" "$(echo "$u / $d" | bc -l)" "$scpu" "$c" "$o" "$(echo "$o / $d" | bc -l)" "$ocpu" "$(cut -d' ' -f1 /proc/loadavg)" >&2
-  echo "$d $u $c $scpu $o $ocpu" >> "$W/raw"
+  printf 'round %d: disk %.0f MB/s  upload %.0f MB/s (ratio %.2f, CPU s/GiB server %.2f client %.2f)  curl PUT %.0f MB/s  old server: upload %.0f MB/s (ratio %.2f, CPU server %.2f client %.2f) curl %.0f MB/s  load %s\n' \
+    "$run" "$d" "$u" "$(echo "$u / $d" | bc -l)" "$scpu" "$ccpu" "$c" "$o" "$(echo "$o / $d" | bc -l)" "$ocpu" "$occpu" "$oc" "$(cut -d' ' -f1 /proc/loadavg)" >&2
+  echo "$d $u $c $scpu $o $ocpu $ccpu $occpu $oc" >> "$W/raw"
 done
 med() { awk -v k="$1" '{ print $k }' "$W/raw" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 ratios=$(awk '{ print $2 / $1 }' "$W/raw" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-printf 'disk (plain writer, fsync file + dir) %.0f MB/s; durable upload %.0f MB/s; curl single PUT %.0f MB/s; server CPU %.2f s/GiB\n' \
-  "$(med 1)" "$(med 2)" "$(med 3)" "$(med 4)"
+printf 'disk (plain writer, fsync file + dir) %.0f MB/s; durable upload %.0f MB/s; curl single PUT %.0f MB/s; CPU s/GiB server %.2f client %.2f\n' \
+  "$(med 1)" "$(med 2)" "$(med 3)" "$(med 4)" "$(med 7)"
 printf 'upload / disk: median of per-round ratios %.2f (target >= 0.80)\n' "$ratios"
 if [ -n "${OLD_SERVER:-}" ]; then
-  printf 'old server: upload %.0f MB/s, CPU %.2f s/GiB, upload / disk %.2f\n' "$(med 5)" "$(med 6)" \
-    "$(awk '{ print $5 / $1 }' "$W/raw" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')"
+  printf 'old server: upload %.0f MB/s, CPU s/GiB server %.2f client %.2f, upload / disk %.2f; curl single PUT %.0f MB/s\n' "$(med 5)" "$(med 6)" "$(med 8)" \
+    "$(awk '{ print $5 / $1 }' "$W/raw" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" "$(med 9)"
+  printf 'new / old, median of per-round ratios: upload %.2f, curl %.2f, server CPU %.2f\n' \
+    "$(awk '{ print $2 / $5 }' "$W/raw" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" \
+    "$(awk '{ print $3 / $9 }' "$W/raw" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" \
+    "$(awk '{ print $4 / $6 }' "$W/raw" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')"
 fi

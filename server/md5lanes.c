@@ -43,12 +43,16 @@ static const uint32_t K[64] = {
 
 /* ---------------------------------------------------------------- one stream */
 
-#define F1(b, c, d) ((d) ^ ((b) & ((c) ^ (d))))
-#define F2(b, c, d) ((c) ^ ((d) & ((b) ^ (c))))
-#define F3(b, c, d) ((b) ^ (c) ^ (d))
-#define F4(b, c, d) ((c) ^ ((b) | ~(d)))
+/* Each step waits for b, the step before's result: what does not depend on b
+ * (a + word + constant, and half of F2) is added first, off that chain, so
+ * after b come only the b-terms of F, one add, the rotation and + b. F2's
+ * halves have no bit in common, so they are added instead of ORed. */
+#define F1(t, b, c, d) ((t) + ((d) ^ ((b) & ((c) ^ (d)))))
+#define F2(t, b, c, d) (((t) + (~(d) & (c))) + ((b) & (d)))
+#define F3(t, b, c, d) ((t) + ((b) ^ (c) ^ (d)))
+#define F4(t, b, c, d) ((t) + ((c) ^ ((b) | ~(d))))
 #define SCALAR_STEP(f, a, b, c, d, g, i, s) \
-    a += f(b, c, d) + m[g] + K[i];          \
+    a = f(a + (m[g] + K[i]), b, c, d);      \
     a = ((a << s) | (a >> (32 - s))) + b;
 
 static void blocks_scalar(uint32_t h[4], const unsigned char *p, size_t n)
@@ -104,13 +108,13 @@ void md5_stream_final(md5_stream *m, unsigned char out[16])
 
 #ifdef MD5_HAVE_AVX2
 #define V_ROTL(x, s) _mm256_or_si256(_mm256_slli_epi32(x, s), _mm256_srli_epi32(x, 32 - (s)))
-#define V_F1(b, c, d) _mm256_xor_si256(d, _mm256_and_si256(b, _mm256_xor_si256(c, d)))
-#define V_F2(b, c, d) _mm256_xor_si256(c, _mm256_and_si256(d, _mm256_xor_si256(b, c)))
-#define V_F3(b, c, d) _mm256_xor_si256(_mm256_xor_si256(b, c), d)
-#define V_F4(b, c, d) _mm256_xor_si256(c, _mm256_or_si256(b, _mm256_xor_si256(d, ones)))
+/* as F1..F4 above: t (a + word + constant) is added before b is known */
+#define V_F1(t, b, c, d) _mm256_add_epi32(t, _mm256_xor_si256(d, _mm256_and_si256(b, _mm256_xor_si256(c, d))))
+#define V_F2(t, b, c, d) _mm256_add_epi32(_mm256_add_epi32(t, _mm256_andnot_si256(d, c)), _mm256_and_si256(b, d))
+#define V_F3(t, b, c, d) _mm256_add_epi32(t, _mm256_xor_si256(b, _mm256_xor_si256(c, d)))
+#define V_F4(t, b, c, d) _mm256_add_epi32(t, _mm256_xor_si256(c, _mm256_or_si256(b, _mm256_xor_si256(d, ones))))
 #define VECTOR_STEP(f, a, b, c, d, g, i, s)                                                                \
-    a = _mm256_add_epi32(_mm256_add_epi32(a, V_##f(b, c, d)),                                            \
-                         _mm256_add_epi32(w[g], _mm256_set1_epi32((int)K[i])));                          \
+    a = V_##f(_mm256_add_epi32(a, _mm256_add_epi32(w[g], _mm256_set1_epi32((int)K[i]))), b, c, d);        \
     a = _mm256_add_epi32(V_ROTL(a, s), b);
 
 /* rows r[0..7] (8 words of lanes 0..7) -> columns (word j of every lane) */
@@ -181,12 +185,12 @@ __attribute__((target("avx2"))) static void blocks_avx2(md5_stream *const *s, co
 /* Some x86-64 cores execute a 256-bit operation as two 128-bit halves: there
  * 4 streams cost as much in 128-bit lanes as in half-empty 256-bit ones. */
 #define X_ROTL(x, s) _mm_or_si128(_mm_slli_epi32(x, s), _mm_srli_epi32(x, 32 - (s)))
-#define X_F1(b, c, d) _mm_xor_si128(d, _mm_and_si128(b, _mm_xor_si128(c, d)))
-#define X_F2(b, c, d) _mm_xor_si128(c, _mm_and_si128(d, _mm_xor_si128(b, c)))
-#define X_F3(b, c, d) _mm_xor_si128(_mm_xor_si128(b, c), d)
-#define X_F4(b, c, d) _mm_xor_si128(c, _mm_or_si128(b, _mm_xor_si128(d, ones)))
+#define X_F1(t, b, c, d) _mm_add_epi32(t, _mm_xor_si128(d, _mm_and_si128(b, _mm_xor_si128(c, d))))
+#define X_F2(t, b, c, d) _mm_add_epi32(_mm_add_epi32(t, _mm_andnot_si128(d, c)), _mm_and_si128(b, d))
+#define X_F3(t, b, c, d) _mm_add_epi32(t, _mm_xor_si128(b, _mm_xor_si128(c, d)))
+#define X_F4(t, b, c, d) _mm_add_epi32(t, _mm_xor_si128(c, _mm_or_si128(b, _mm_xor_si128(d, ones))))
 #define SSE_STEP(f, a, b, c, d, g, i, s)                                                                   \
-    a = _mm_add_epi32(_mm_add_epi32(a, X_##f(b, c, d)), _mm_add_epi32(w[g], _mm_set1_epi32((int)K[i])));  \
+    a = X_##f(_mm_add_epi32(a, _mm_add_epi32(w[g], _mm_set1_epi32((int)K[i]))), b, c, d);                 \
     a = _mm_add_epi32(X_ROTL(a, s), b);
 
 static void blocks_sse(md5_stream *const *s, const unsigned char *const *data, const size_t *nblocks, int n)

@@ -7,6 +7,7 @@
 #include "testlib.h"
 #include "server.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <time.h>
@@ -412,6 +413,80 @@ static void hash_many(int W)
     close_store(s, dir);
 }
 
+/* Bodies written and finished on their own threads, as the server's
+ * connections do, more of them than the hashing service has lanes; every
+ * third body is abandoned mid-way (a client gone) while others are hashed.
+ * Each finished body has its own MD5 and CRC-64, and nothing is left in tmp. */
+typedef struct body_job {
+    store *s;
+    int i;
+    bool abandon;
+    unsigned char md5[16];
+    uint64_t crc64;
+    size_t len;
+    unsigned char *body;
+    int rc;
+} body_job;
+
+static void *body_main(void *arg)
+{
+    body_job *j = arg;
+    data_writer w;
+    j->rc = data_begin(j->s, &w);
+    uint32_t r = (uint32_t)j->i * 2654435761u + 1;
+    size_t stop = j->abandon ? j->len / 2 + 12345 : j->len;
+    for (size_t off = 0; j->rc == 0 && off < stop;) {
+        r = r * 1103515245u + 12345u;
+        size_t piece = 1 + (r >> 8) % (200 * 1024);
+        if (piece > stop - off) piece = stop - off;
+        j->rc = data_write(&w, j->body + off, piece);
+        off += piece;
+    }
+    if (j->rc == 0 && j->abandon) data_abort(&w);
+    else if (j->rc == 0) j->rc = data_finish(j->s, &w, j->md5);
+    j->crc64 = w.crc64;
+    if (j->rc == 0 && !j->abandon) data_unlink(j->s, w.data_id);
+    return NULL;
+}
+
+static void test_threaded_hashing(void)
+{
+    char *dir = NULL;
+    store *s = open_store("store-hash-threads", &dir);
+    if (!s) return;
+    enum { N = MD5_LANES + 6 };
+    body_job j[N];
+    pthread_t t[N];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            j[i] = (body_job){ .s = s, .i = i + round * N, .abandon = i % 3 == 2 };
+            j[i].len = (size_t)(100 * 1024) + (size_t)i * 250 * 1024 + (size_t)round * 31;
+            j[i].body = malloc(j[i].len);
+            test_lcg_fill(j[i].body, j[i].len, (uint32_t)(i + 100 * round));
+            pthread_create(&t[i], NULL, body_main, &j[i]);
+        }
+        for (int i = 0; i < N; i++) {
+            pthread_join(t[i], NULL);
+            CHECK(j[i].rc == 0);
+            if (!j[i].abandon) {
+                unsigned char want[16];
+                cos_md5_digest(j[i].body, j[i].len, want);
+                CHECK(memcmp(j[i].md5, want, 16) == 0);
+                CHECK(j[i].crc64 == cos_crc64(0, j[i].body, j[i].len));
+            }
+            free(j[i].body);
+        }
+    }
+    char *tmp = cos_sprintf("%s/tmp", dir);
+    DIR *d = opendir(tmp);
+    int left = 0;
+    for (struct dirent *e; d && (e = readdir(d));) left += e->d_name[0] != '.';
+    if (d) closedir(d);
+    CHECK(d && left == 0);
+    free(tmp);
+    close_store(s, dir);
+}
+
 static void test_parallel_hashing(void)
 {
     hash_many(1);
@@ -422,6 +497,7 @@ static void test_parallel_hashing(void)
 int main(void)
 {
     RUN(test_parallel_hashing);
+    RUN(test_threaded_hashing);
     RUN(test_listing_plan);
     RUN(test_bytewise_order);
     RUN(test_listing_cost);
