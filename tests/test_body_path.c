@@ -61,18 +61,6 @@ static int connect_server(void)
     return fd;
 }
 
-static bool send_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
 /* The whole response (headers and body), read until the server closes; malloc'd. */
 static char *read_all(int fd)
 {
@@ -130,7 +118,7 @@ static int part_start(const char *upload_id, int number, size_t declared, const 
                      content_md5 ? "\r\n" : "");
     free(auth);
     int fd = connect_server();
-    if (fd >= 0 && !send_all(fd, head, (size_t)n)) {
+    if (fd >= 0 && !test_send_all(fd, head, (size_t)n)) {
         close(fd);
         fd = -1;
     }
@@ -144,7 +132,7 @@ static char *part_put(const char *upload_id, int number, const unsigned char *bo
     if (fd < 0) return NULL;
     bool ok = true;
     for (size_t off = 0, piece = 40000 + (size_t)number * 1111; ok && off < len; off += piece)
-        ok = send_all(fd, body + off, piece < len - off ? piece : len - off);
+        ok = test_send_all(fd, body + off, piece < len - off ? piece : len - off);
     char *resp = ok ? read_all(fd) : NULL;
     close(fd);
     return resp;
@@ -160,7 +148,7 @@ static char *simple_req(const char *method, const char *query_line, const cos_kv
                      method, query_line, auth);
     free(auth);
     int fd = connect_server();
-    char *resp = fd >= 0 && send_all(fd, head, (size_t)n) ? read_all(fd) : NULL;
+    char *resp = fd >= 0 && test_send_all(fd, head, (size_t)n) ? read_all(fd) : NULL;
     if (fd >= 0) close(fd);
     return resp;
 }
@@ -311,14 +299,14 @@ static void test_cut_bodies(void)
     int fd = part_start(upload_id, 1, declared, NULL);
     CHECK(fd >= 0);
     if (fd >= 0) {
-        CHECK(send_all(fd, junk, sent));
+        CHECK(test_send_all(fd, junk, sent));
         close(fd);
     }
     /* a client process killed mid-body */
     pid_t pid = fork();
     if (pid == 0) {
         int cfd = part_start(upload_id, 2, declared, NULL);
-        if (cfd >= 0 && send_all(cfd, junk, sent - 100)) raise(SIGKILL);
+        if (cfd >= 0 && test_send_all(cfd, junk, sent - 100)) raise(SIGKILL);
         _exit(1);
     }
     int wst = 0;

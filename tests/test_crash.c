@@ -32,6 +32,18 @@ static void on_put(void *ud, int rc, cos_result *res, cos_error *err)
     cos_error_free(err);
 }
 
+/* A client that never retries: the tests want to see the failures, not hide them. */
+static cos_client *no_retry_client(const test_server *srv)
+{
+    cos_config cfg;
+    test_config(&cfg, srv);
+    cfg.max_retries = -1;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
 static void one_round(test_server *srv, int round, int kill_after_ms)
 {
     cos_config cfg;
@@ -68,8 +80,7 @@ static void one_round(test_server *srv, int round, int kill_after_ms)
     }
     cos_client_free(c);
     CHECK(test_server_start(srv, NULL) == 0); /* same root */
-    test_config(&cfg, srv);
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    c = test_client(srv);
     int acked = 0;
     for (int i = 0; i < N && c; i++) {
         cos_request g = COS_REQUEST_INIT;
@@ -97,7 +108,8 @@ static void one_round(test_server *srv, int round, int kill_after_ms)
     cos_client_free(c);
 }
 
-static void test_kill_during_uploads(void)
+/* Four rounds against one server, each round(srv, i, arg[i]). */
+static void kill_rounds(void (*round)(test_server *, int, int), const int arg[4])
 {
     test_server srv = { 0 };
     if (test_server_start(&srv, NULL) != 0) {
@@ -105,10 +117,11 @@ static void test_kill_during_uploads(void)
         return;
     }
     test_put_bucket_on(&srv, BUCKET);
-    int delays[] = { 2, 4, 8, 16 };
-    for (int i = 0; i < 4; i++) one_round(&srv, i, delays[i]);
+    for (int i = 0; i < 4; i++) round(&srv, i, arg[i]);
     test_server_stop(&srv, false);
 }
+
+static void test_kill_during_uploads(void) { kill_rounds(one_round, (const int[]){ 2, 4, 8, 16 }); }
 
 /* The same keys written by several PUTs at once (the group commit shares one
  * fsync of the metadata log between concurrent writers): the server is
@@ -119,12 +132,8 @@ static void test_kill_during_uploads(void)
 #define SK_WRITERS 6
 static void same_key_round(test_server *srv, int round, int min_acked)
 {
-    cos_config cfg;
-    test_config(&cfg, srv);
-    cfg.max_retries = -1;
-    cos_client *c = NULL;
+    cos_client *c = no_retry_client(srv);
     cos_error *err = NULL;
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
     if (!c) return;
     slot *slots = calloc(SK_KEYS * SK_WRITERS, sizeof *slots);
     for (int i = 0; i < SK_KEYS * SK_WRITERS; i++) {
@@ -163,8 +172,7 @@ static void same_key_round(test_server *srv, int round, int min_acked)
     }
     cos_client_free(c);
     CHECK(test_server_start(srv, NULL) == 0); /* same root */
-    test_config(&cfg, srv);
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    c = test_client(srv);
     int acked = 0;
     for (int k = 0; k < SK_KEYS && c; k++) {
         bool any_acked = false;
@@ -197,18 +205,7 @@ static void same_key_round(test_server *srv, int round, int min_acked)
     cos_client_free(c);
 }
 
-static void test_kill_during_same_key_puts(void)
-{
-    test_server srv = { 0 };
-    if (test_server_start(&srv, NULL) != 0) {
-        CHECK(0);
-        return;
-    }
-    test_put_bucket_on(&srv, BUCKET);
-    int min_acked[] = { 1, 4, 12, 30 };
-    for (int i = 0; i < 4; i++) same_key_round(&srv, i, min_acked[i]);
-    test_server_stop(&srv, false);
-}
+static void test_kill_during_same_key_puts(void) { kill_rounds(same_key_round, (const int[]){ 1, 4, 12, 30 }); }
 
 /* Multipart: the server is killed while parts arrive and uploads complete;
  * a completed object (a manifest of its parts) is whole or absent. */
@@ -276,8 +273,7 @@ static void mp_round(test_server *srv, const char *dir, int round, int kill_afte
     }
     cos_client_free(c);
     CHECK(test_server_start(srv, NULL) == 0);
-    test_config(&cfg, srv);
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    c = test_client(srv);
     int acked = 0;
     for (int i = 0; i < MP_FILES && c; i++) {
         cos_request g = COS_REQUEST_INIT;
@@ -347,12 +343,8 @@ static void on_part(void *ud, int rc, cos_result *res, cos_error *err)
 
 static void ap_round(test_server *srv, int round, int min_acked)
 {
-    cos_config cfg;
-    test_config(&cfg, srv);
-    cfg.max_retries = -1;
-    cos_client *c = NULL;
+    cos_client *c = no_retry_client(srv);
     cos_error *err = NULL;
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
     if (!c) return;
     char key[32];
     snprintf(key, sizeof key, "ap%d/obj", round);
@@ -403,8 +395,7 @@ static void ap_round(test_server *srv, int round, int min_acked)
     }
     cos_client_free(c);
     CHECK(test_server_start(srv, NULL) == 0);
-    test_config(&cfg, srv);
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    c = test_client(srv);
     int acked = 0;
     for (int i = 0; i < AP_PARTS; i++) {
         if (!slots[i].acked) continue;

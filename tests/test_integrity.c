@@ -35,18 +35,6 @@ static unsigned char *g_obj;       /* the object the M_INVERT store holds */
 static size_t g_obj_len;
 static char g_obj_md5[33];
 
-static bool send_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
 static void md5_hex(const void *buf, size_t len, char hex[33])
 {
     unsigned char d[16];
@@ -97,11 +85,11 @@ static void *conn_main(void *arg)
                          "Connection: close\r\n\r\n",
                          range ? "206 Partial Content" : "200 OK", head ? g_obj_len : last - first + 1, g_obj_md5,
                          range ? "Accept-Ranges: bytes\r\n" : "");
-        send_all(fd, hdr, (size_t)n);
+        test_send_all(fd, hdr, (size_t)n);
         if (!head) {
             unsigned char *inv = malloc(last - first + 1);
             for (size_t i = first; i <= last; i++) inv[i - first] = (unsigned char)~g_obj[i];
-            send_all(fd, inv, last - first + 1);
+            test_send_all(fd, inv, last - first + 1);
             free(inv);
         }
     } else if ((mode == M_PUT_BAD_ETAG || mode == M_PUT_GOOD_ETAG) && !strcmp(method, "POST") && strstr(req, "?uploads")) {
@@ -109,7 +97,7 @@ static void *conn_main(void *arg)
                                   "<UploadId>fake-upload</UploadId></InitiateMultipartUploadResult>";
         int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nContent-Type: application/xml\r\n"
                          "x-cos-request-id: fake\r\nConnection: close\r\n\r\n%s", sizeof xml - 1, xml);
-        send_all(fd, hdr, (size_t)n);
+        test_send_all(fd, hdr, (size_t)n);
     } else if (mode == M_PUT_BAD_ETAG || mode == M_PUT_GOOD_ETAG) {
         char md5[33];
         if (mode == M_PUT_BAD_ETAG)
@@ -117,16 +105,16 @@ static void *conn_main(void *arg)
         md5_hex(body, have, md5);
         int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nETag: \"%s\"\r\n"
                          "x-cos-request-id: fake\r\nConnection: close\r\n\r\n", md5);
-        send_all(fd, hdr, (size_t)n);
+        test_send_all(fd, hdr, (size_t)n);
     } else if (mode == M_STALL) {
         bool head = !strcmp(method, "HEAD");
         int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Length: %u\r\nETag: \"stall\"\r\n"
                          "x-cos-request-id: fake\r\nConnection: close\r\n\r\n",
                          strcasestr(req, "\r\nRange:") ? "206 Partial Content" : "200 OK",
                          head ? 20 * MIB : strcasestr(req, "\r\nRange:") ? 8 * MIB : 20 * MIB);
-        send_all(fd, hdr, (size_t)n);
+        test_send_all(fd, hdr, (size_t)n);
         if (!head) {
-            send_all(fd, "x", 1); /* then nothing, until the client gives up */
+            test_send_all(fd, "x", 1); /* then nothing, until the client gives up */
             struct pollfd p = { fd, POLLIN, 0 };
             char c;
             while (poll(&p, 1, 60000) > 0 && recv(fd, &c, 1, 0) > 0) {
@@ -138,7 +126,7 @@ static void *conn_main(void *arg)
                          err ? "500 Internal Server Error" : "200 OK",
                          err ? "<?xml version=\"1.0\"?><Error><Code>InternalError</Code><Message>"
                              : "<?xml version=\"1.0\"?><ListBucketResult><Name>b</Name>");
-        bool ok = send_all(fd, hdr, (size_t)n);
+        bool ok = test_send_all(fd, hdr, (size_t)n);
         static const char item[] = "<Contents><Key>endless/key-that-never-ends</Key><Size>1</Size></Contents>";
         char chunk[64 * 1024];
         size_t per = sizeof item - 1, fill = 0;
@@ -146,7 +134,7 @@ static void *conn_main(void *arg)
             memcpy(chunk + fill, item, per);
             fill += per;
         }
-        for (size_t sent = 0; ok && sent < (1u << 30); sent += fill) ok = send_all(fd, chunk, fill);
+        for (size_t sent = 0; ok && sent < (1u << 30); sent += fill) ok = test_send_all(fd, chunk, fill);
     }
     free(body);
     shutdown(fd, SHUT_WR);

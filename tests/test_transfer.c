@@ -505,17 +505,6 @@ typedef struct halting_server {
     unsigned char *body;
 } halting_server;
 
-static void halt_send(int fd, const void *b, size_t n)
-{
-    const char *p = b;
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0) return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 typedef struct halting_conn {
     halting_server *hs;
     int fd;
@@ -554,10 +543,10 @@ static void *halting_conn_main(void *arg)
                           "x-cos-hash-crc64ecma: %" PRIu64 "\r\n%s\r\n",
                           partial ? "206 Partial Content" : "200 OK", head ? (uint64_t)HALT_SIZE : b - a + 1,
                           cos_crc64(0, hs->body, HALT_SIZE), cr);
-        halt_send(fd, hdr, (size_t)hn);
+        (void)test_send_all(fd, hdr, (size_t)hn);
         if (!head) {
             uint64_t n = b - a + 1, half = n / 2;
-            halt_send(fd, hs->body + a, (size_t)half);
+            (void)test_send_all(fd, hs->body + a, (size_t)half);
             pthread_mutex_lock(&hs->m);
             hs->held = true;
             struct timespec until;
@@ -567,7 +556,7 @@ static void *halting_conn_main(void *arg)
             }
             hs->held = false;
             pthread_mutex_unlock(&hs->m);
-            halt_send(fd, hs->body + a + half, (size_t)(n - half));
+            (void)test_send_all(fd, hs->body + a + half, (size_t)(n - half));
         }
         memmove(req, req + hlen, have - hlen);
         have -= hlen;

@@ -100,6 +100,18 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
     return remove(p);
 }
 
+bool test_send_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
 void test_rmtree(const char *path)
 {
     if (path && *path) nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

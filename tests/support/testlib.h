@@ -96,6 +96,8 @@ void test_put_bucket_on(const test_server *s, const char *bucket);
 char *test_tmpdir(const char *tag);
 /* rm -rf */
 void test_rmtree(const char *path);
+/* Send all of buf on a socket (no SIGPIPE); false if the peer went away. */
+bool test_send_all(int fd, const void *buf, size_t len);
 /* Write `len` LCG bytes (seed) to path; returns 0 on success. */
 int test_write_lcg_file(const char *path, uint64_t len, uint32_t seed);
 /* Fill buf with LCG bytes (the vectors' generator). */
