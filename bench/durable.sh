@@ -71,8 +71,11 @@ for run in $(seq 1 "$RUNS"); do
   sync
   if [ -n "${OLD_SERVER:-}" ] && [ $((run % 2)) = 0 ]; then run_old; fi
   scpu=$(echo "($c1 - $c0) / $HZ * 1024 / $MIB" | bc -l)
-  printf 'round %d: disk %.0f MB/s  upload %.0f MB/s (ratio %.2f, CPU s/GiB server %.2f client %.2f)  curl PUT %.0f MB/s  old server: upload %.0f MB/s (ratio %.2f, CPU server %.2f client %.2f) curl %.0f MB/s  load %s\n' \
-    "$run" "$d" "$u" "$(echo "$u / $d" | bc -l)" "$scpu" "$ccpu" "$c" "$o" "$(echo "$o / $d" | bc -l)" "$ocpu" "$occpu" "$oc" "$(cut -d' ' -f1 /proc/loadavg)" >&2
+  olds=
+  [ -n "${OLD_SERVER:-}" ] && olds=$(printf '  old server: upload %.0f MB/s (ratio %.2f, CPU server %.2f client %.2f) curl %.0f MB/s' \
+    "$o" "$(echo "$o / $d" | bc -l)" "$ocpu" "$occpu" "$oc")
+  printf 'round %d: disk %.0f MB/s  upload %.0f MB/s (ratio %.2f, CPU s/GiB server %.2f client %.2f)  curl PUT %.0f MB/s%s  load %s\n' \
+    "$run" "$d" "$u" "$(echo "$u / $d" | bc -l)" "$scpu" "$ccpu" "$c" "$olds" "$(cut -d' ' -f1 /proc/loadavg)" >&2
   echo "$d $u $c $scpu $o $ocpu $ccpu $occpu $oc" >> "$W/raw"
 done
 med() { awk -v k="$1" '{ print $k }' "$W/raw" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
