@@ -202,6 +202,15 @@ static const char *check_condition(req *r, const cos_json *c, bool strict, char 
     return NULL;
 }
 
+/* The answer to a form whose policy refused it (fail: check_condition's
+ * code or message); the two dialects word the size refusal differently. */
+static enum MHD_Result policy_refused(req *r, const char *fail, const char *size_message)
+{
+    if (!strcmp(fail, "EntityTooSmall") || !strcmp(fail, "EntityTooLarge")) return send_error(r, fail, "%s", size_message);
+    if (!strncmp(fail, "Invalid Policy", 14)) return send_error(r, "InvalidPolicyDocument", "%s", fail);
+    return send_error(r, "AccessDenied", "%s", fail);
+}
+
 /* A browser form signed with a policy (COS's POST Object): fields policy
  * (base64 JSON), q-sign-algorithm, q-ak, q-key-time, q-signature, where
  * q-signature = HMAC-SHA1(HMAC-SHA1(SecretKey, KeyTime) in hex,
@@ -250,12 +259,7 @@ static int authenticate_policy_form(req *r, const char *policy_b64, enum MHD_Res
     for (size_t i = 0; !fail && conds && i < conds->count; i++) fail = check_condition(r, &conds->items[i], false, why, sizeof why);
     cos_json_free(pol);
     if (!fail) return 0;
-    if (!strcmp(fail, "EntityTooSmall") || !strcmp(fail, "EntityTooLarge"))
-        *ret = send_error(r, fail, "The uploaded file is outside the policy's content-length-range.");
-    else if (!strncmp(fail, "Invalid Policy", 14))
-        *ret = send_error(r, "InvalidPolicyDocument", "%s", fail);
-    else
-        *ret = send_error(r, "AccessDenied", "%s", fail);
+    *ret = policy_refused(r, fail, "The uploaded file is outside the policy's content-length-range.");
     return -1;
 }
 
@@ -371,12 +375,7 @@ static int authenticate_s3_form(req *r, const char *policy_b64, enum MHD_Result 
     r->form_key = NULL;
     cos_json_free(pol);
     if (!fail) return 0;
-    if (!strcmp(fail, "EntityTooSmall") || !strcmp(fail, "EntityTooLarge"))
-        *ret = send_error(r, fail, "Your proposed upload is outside the policy's content-length-range.");
-    else if (!strncmp(fail, "Invalid Policy", 14))
-        *ret = send_error(r, "InvalidPolicyDocument", "%s", fail);
-    else
-        *ret = send_error(r, "AccessDenied", "%s", fail);
+    *ret = policy_refused(r, fail, "Your proposed upload is outside the policy's content-length-range.");
     return -1;
 }
 

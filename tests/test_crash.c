@@ -20,14 +20,46 @@ typedef struct slot {
 } slot;
 
 static pthread_mutex_t g_m = PTHREAD_MUTEX_INITIALIZER;
+static int g_done, g_acked; /* of this round's writes (under g_m) */
+
+/* A write ended (its callback, or a submission refused): recorded in its slot and counted. */
+static void settle(int *done, int *acked, bool ok)
+{
+    pthread_mutex_lock(&g_m);
+    *acked = ok;
+    *done = 1;
+    g_done++;
+    g_acked += ok;
+    pthread_mutex_unlock(&g_m);
+}
+
+/* Wait until `total` writes have ended or at least min_acked (when > 0) are acknowledged. */
+static void wait_writes(int total, int min_acked, int step_ms)
+{
+    for (int t = 0; t < 3000; t++) {
+        pthread_mutex_lock(&g_m);
+        bool enough = g_done == total || (min_acked > 0 && g_acked >= min_acked);
+        pthread_mutex_unlock(&g_m);
+        if (enough) return;
+        cos_sleep_ms_for_tests(step_ms);
+    }
+}
+
+/* Kill the server, let every callback arrive (with an error or not), start
+ * it again on the same root and return a fresh client for the checks. */
+static cos_client *kill_and_restart(test_server *srv, cos_client *c, int total)
+{
+    test_server_kill(srv);
+    wait_writes(total, 0, 10);
+    cos_client_free(c);
+    CHECK(test_server_start(srv, NULL) == 0); /* same root */
+    return test_client(srv);
+}
 
 static void on_put(void *ud, int rc, cos_result *res, cos_error *err)
 {
     slot *s = ud;
-    pthread_mutex_lock(&g_m);
-    s->acked = rc == 0;
-    s->done = 1;
-    pthread_mutex_unlock(&g_m);
+    settle(&s->done, &s->acked, rc == 0);
     cos_result_free(res);
     cos_error_free(err);
 }
@@ -46,6 +78,7 @@ static cos_client *no_retry_client(const test_server *srv)
 
 static void one_round(test_server *srv, int round, int kill_after_ms)
 {
+    g_done = g_acked = 0; /* no callback of an earlier round is still to come */
     cos_config cfg;
     test_config(&cfg, srv);
     cfg.max_retries = -1; /* we want to see the failures, not hide them */
@@ -66,21 +99,10 @@ static void one_round(test_server *srv, int round, int kill_after_ms)
         r.key = slots[i].key;
         r.body.data = slots[i].data;
         r.body.size = slots[i].len;
-        if (cos_put_object_async(c, &r, on_put, &slots[i]) != 0) slots[i].done = 1;
+        if (cos_put_object_async(c, &r, on_put, &slots[i]) != 0) settle(&slots[i].done, &slots[i].acked, false);
     }
     cos_sleep_ms_for_tests(kill_after_ms);
-    test_server_kill(srv);
-    for (int t = 0; t < 3000; t++) { /* every callback arrives, with an error or not */
-        int done = 0;
-        pthread_mutex_lock(&g_m);
-        for (int i = 0; i < N; i++) done += slots[i].done;
-        pthread_mutex_unlock(&g_m);
-        if (done == N) break;
-        cos_sleep_ms_for_tests(10);
-    }
-    cos_client_free(c);
-    CHECK(test_server_start(srv, NULL) == 0); /* same root */
-    c = test_client(srv);
+    c = kill_and_restart(srv, c, N);
     int acked = 0;
     for (int i = 0; i < N && c; i++) {
         cos_request g = COS_REQUEST_INIT;
@@ -132,6 +154,7 @@ static void test_kill_during_uploads(void) { kill_rounds(one_round, (const int[]
 #define SK_WRITERS 6
 static void same_key_round(test_server *srv, int round, int min_acked)
 {
+    g_done = g_acked = 0; /* no callback of an earlier round is still to come */
     cos_client *c = no_retry_client(srv);
     cos_error *err = NULL;
     if (!c) return;
@@ -151,28 +174,10 @@ static void same_key_round(test_server *srv, int round, int min_acked)
         r.key = slots[i].key;
         r.body.data = slots[i].data;
         r.body.size = slots[i].len;
-        if (cos_put_object_async(c, &r, on_put, &slots[i]) != 0) slots[i].done = 1;
+        if (cos_put_object_async(c, &r, on_put, &slots[i]) != 0) settle(&slots[i].done, &slots[i].acked, false);
     }
-    for (int t = 0; t < 3000; t++) { /* kill once enough are acknowledged (or all are done) */
-        int acked = 0, done = 0;
-        pthread_mutex_lock(&g_m);
-        for (int i = 0; i < SK_KEYS * SK_WRITERS; i++) acked += slots[i].acked, done += slots[i].done;
-        pthread_mutex_unlock(&g_m);
-        if (acked >= min_acked || done == SK_KEYS * SK_WRITERS) break;
-        cos_sleep_ms_for_tests(1);
-    }
-    test_server_kill(srv);
-    for (int t = 0; t < 3000; t++) {
-        int done = 0;
-        pthread_mutex_lock(&g_m);
-        for (int i = 0; i < SK_KEYS * SK_WRITERS; i++) done += slots[i].done;
-        pthread_mutex_unlock(&g_m);
-        if (done == SK_KEYS * SK_WRITERS) break;
-        cos_sleep_ms_for_tests(10);
-    }
-    cos_client_free(c);
-    CHECK(test_server_start(srv, NULL) == 0); /* same root */
-    c = test_client(srv);
+    wait_writes(SK_KEYS * SK_WRITERS, min_acked, 1); /* kill once enough are acknowledged (or all are done) */
+    c = kill_and_restart(srv, c, SK_KEYS * SK_WRITERS);
     int acked = 0;
     for (int k = 0; k < SK_KEYS && c; k++) {
         bool any_acked = false;
@@ -220,16 +225,14 @@ static void on_upload(void *ud, cos_task_id id, int rc, cos_transfer_result *res
 {
     (void)id;
     mp_slot *s = ud;
-    pthread_mutex_lock(&g_m);
-    s->acked = rc == 0;
-    s->done = 1;
-    pthread_mutex_unlock(&g_m);
+    settle(&s->done, &s->acked, rc == 0);
     cos_transfer_result_free(res);
     cos_error_free(err);
 }
 
 static void mp_round(test_server *srv, const char *dir, int round, int kill_after_ms)
 {
+    g_done = g_acked = 0; /* no callback of an earlier round is still to come */
     cos_config cfg;
     test_config(&cfg, srv);
     cfg.max_retries = -1;
@@ -258,22 +261,11 @@ static void mp_round(test_server *srv, const char *dir, int round, int kill_afte
         p.chunk_size = 1u << 20;
         p.slice_size = 1u << 20;
         p.no_resume = true;
-        if (cos_upload_file_async(c, &p, on_upload, s, NULL) != 0) s->done = 1;
+        if (cos_upload_file_async(c, &p, on_upload, s, NULL) != 0) settle(&s->done, &s->acked, false);
     }
     free(buf);
     cos_sleep_ms_for_tests(kill_after_ms);
-    test_server_kill(srv);
-    for (int t = 0; t < 3000; t++) {
-        int done = 0;
-        pthread_mutex_lock(&g_m);
-        for (int i = 0; i < MP_FILES; i++) done += slots[i].done;
-        pthread_mutex_unlock(&g_m);
-        if (done == MP_FILES) break;
-        cos_sleep_ms_for_tests(10);
-    }
-    cos_client_free(c);
-    CHECK(test_server_start(srv, NULL) == 0);
-    c = test_client(srv);
+    c = kill_and_restart(srv, c, MP_FILES);
     int acked = 0;
     for (int i = 0; i < MP_FILES && c; i++) {
         cos_request g = COS_REQUEST_INIT;
@@ -332,17 +324,15 @@ typedef struct ap_slot {
 static void on_part(void *ud, int rc, cos_result *res, cos_error *err)
 {
     ap_slot *s = ud;
-    pthread_mutex_lock(&g_m);
     if (rc == 0 && res && res->etag) snprintf(s->etag, sizeof s->etag, "%s", res->etag);
-    s->acked = rc == 0 && s->etag[0];
-    s->done = 1;
-    pthread_mutex_unlock(&g_m);
+    settle(&s->done, &s->acked, rc == 0 && s->etag[0]);
     cos_result_free(res);
     cos_error_free(err);
 }
 
 static void ap_round(test_server *srv, int round, int min_acked)
 {
+    g_done = g_acked = 0; /* no callback of an earlier round is still to come */
     cos_client *c = no_retry_client(srv);
     cos_error *err = NULL;
     if (!c) return;
@@ -373,29 +363,11 @@ static void ap_round(test_server *srv, int round, int min_acked)
         p.part_number = s->number;
         p.body.data = s->data;
         p.body.size = s->len;
-        if (cos_multipart_upload_async(c, &p, on_part, s) != 0) s->done = 1;
+        if (cos_multipart_upload_async(c, &p, on_part, s) != 0) settle(&s->done, &s->acked, false);
     }
     /* kill as soon as min_acked parts are acknowledged: the rest are in flight or done */
-    for (int t = 0; t < 3000; t++) {
-        int acked = 0, done = 0;
-        pthread_mutex_lock(&g_m);
-        for (int i = 0; i < AP_PARTS; i++) acked += slots[i].acked, done += slots[i].done;
-        pthread_mutex_unlock(&g_m);
-        if (acked >= min_acked || done == AP_PARTS) break;
-        cos_sleep_ms_for_tests(2);
-    }
-    test_server_kill(srv);
-    for (int t = 0; t < 3000; t++) {
-        int done = 0;
-        pthread_mutex_lock(&g_m);
-        for (int i = 0; i < AP_PARTS; i++) done += slots[i].done;
-        pthread_mutex_unlock(&g_m);
-        if (done == AP_PARTS) break;
-        cos_sleep_ms_for_tests(10);
-    }
-    cos_client_free(c);
-    CHECK(test_server_start(srv, NULL) == 0);
-    c = test_client(srv);
+    wait_writes(AP_PARTS, min_acked, 2);
+    c = kill_and_restart(srv, c, AP_PARTS);
     int acked = 0;
     for (int i = 0; i < AP_PARTS; i++) {
         if (!slots[i].acked) continue;
