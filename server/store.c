@@ -1161,6 +1161,29 @@ int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len)
     return rc;
 }
 
+/* The blobs row of a body kept in memory, inside a write transaction. */
+static int insert_blob(sqlite3 *db, const data_writer *w)
+{
+    int rc;
+    sqlite3_stmt *st = stmt_get(db, "INSERT INTO blobs(id, body) VALUES(?1, ?2)", &rc);
+    if (!st) return sql_fail(db, rc);
+    sqlite3_bind_text(st, 1, w->data_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, w->mem ? (const void *)w->mem : "", (int)w->size, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    int out = rc == SQLITE_DONE ? 0 : sql_fail(db, rc);
+    stmt_put(st);
+    return out;
+}
+
+static void free_mem(data_writer *w)
+{
+    free(w->mem);
+    w->mem = NULL;
+    w->mem_cap = 0;
+    w->in_memory = false;
+    w->inline_pending = false;
+}
+
 /* A small body becomes a row of the blobs table. Its commit does not wait
  * for the log's fsync: the row that names it commits later in the same log,
  * and the fsync that row waits for covers both. */
@@ -1169,25 +1192,27 @@ static int finish_inline(store *s, data_writer *w, unsigned char md5[16])
     w->data_id[0] = INLINE_MARK;
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, db) : STORE_FAILED;
-    if (rc == 0) {
-        sqlite3_stmt *st = NULL;
-        int r = sqlite3_prepare_v2(db, "INSERT INTO blobs(id, body) VALUES(?1, ?2)", -1, &st, NULL);
-        if (r == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, w->data_id, -1, SQLITE_STATIC);
-            sqlite3_bind_blob(st, 2, w->mem ? (const void *)w->mem : "", (int)w->size, SQLITE_STATIC);
-            r = sqlite3_step(st);
-        }
-        rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
-        sqlite3_finalize(st);
-        rc = tx_finish(s, db, rc, false); /* the row naming it waits for the fsync that covers both */
-    }
+    if (rc == 0) rc = tx_finish(s, db, insert_blob(db, w), false); /* the row naming it waits for the fsync that covers both */
     conn_put(s, db);
     if (rc != 0) w->error = rc == STORE_BUSY ? EBUSY : EIO;
     md5_stream_final(&w->md5, md5);
-    free(w->mem);
-    w->mem = NULL;
-    w->in_memory = false;
+    free_mem(w);
     return rc;
+}
+
+int data_finish_deferred(store *s, data_writer *w, unsigned char md5[16])
+{
+    if (w->error || !w->in_memory) return data_finish(s, w, md5);
+    w->data_id[0] = INLINE_MARK;
+    md5_stream_final(&w->md5, md5);
+    w->inline_pending = true;
+    return 0;
+}
+
+void data_discard(store *s, data_writer *w)
+{
+    if (w->inline_pending) free_mem(w); /* never written anywhere */
+    else data_unlink(s, w->data_id);
 }
 
 /* 0, or -1 with errno: the directory's entries (a rename into it) made durable. */
@@ -1242,9 +1267,7 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
 void data_abort(data_writer *w)
 {
     hasher_join(w);
-    free(w->mem);
-    w->mem = NULL;
-    w->in_memory = false;
+    free_mem(w);
     if (w->fd >= 0) {
         close(w->fd);
         unlink(w->tmp_path);
@@ -1567,16 +1590,26 @@ static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
     return rc;
 }
 
-int store_object_put(store *s, const obj_meta *m)
+/* One write transaction for the body kept inline (if pending) and the row
+ * naming it: they become durable together, by the one log fsync the commit
+ * waits for, so a crash leaves both or neither. */
+int store_object_put_body(store *s, const obj_meta *m, data_writer *body)
 {
     char old[40] = "";
+    bool pending = body && body->inline_pending;
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, db) : STORE_FAILED;
-    if (rc == 0) rc = tx_end(s, db, put_row(db, m, old));
+    if (rc == 0) {
+        int r = pending ? insert_blob(db, body) : 0;
+        rc = tx_end(s, db, r ? r : put_row(db, m, old));
+    }
     conn_put(s, db);
+    if (pending) free_mem(body);
     if (rc == 0) data_unlink(s, old);
     return rc;
 }
+
+int store_object_put(store *s, const obj_meta *m) { return store_object_put_body(s, m, NULL); }
 
 typedef struct row_id { char id[40]; bool found; } row_id;
 static int row_id_cb(void *ud, sqlite3_stmt *st)
