@@ -116,6 +116,7 @@ typedef struct data_writer {
     bool in_memory;          /* no file yet: fd is -1 and the bytes are in mem */
     bool inline_pending;     /* finished, its blob row left to the commit of the row naming it */
 } data_writer;
+void server_random(void *out, size_t n); /* the kernel's random bytes (store.c) */
 int data_begin(store *s, data_writer *w);
 int data_write(data_writer *w, const void *buf, size_t len);
 /* append len bytes of src_fd at off; in-kernel (copy_file_range) when no_hash is set */

@@ -178,12 +178,35 @@ static const char *MIGRATE_1_SQL =
 
 const char *store_root(store *s) { return s->root; }
 
+/* The kernel's random bytes, fetched a page at a time per thread: a
+ * request id and a data id each cost a getrandom call per request. Bytes
+ * handed out are wiped from the pool, never handed out twice. */
+void server_random(void *out, size_t n)
+{
+    static _Thread_local unsigned char pool[4096];
+    static _Thread_local size_t left;
+    unsigned char *o = out;
+    while (n) {
+        if (!left) {
+            if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
+                for (size_t i = 0; i < sizeof pool; i++) pool[i] = (unsigned char)rand();
+            left = sizeof pool;
+        }
+        size_t k = n < left ? n : left;
+        unsigned char *p = pool + sizeof pool - left;
+        memcpy(o, p, k);
+        memset(p, 0, k);
+        o += k;
+        n -= k;
+        left -= k;
+    }
+}
+
 static void random_hex(char *out, size_t bytes)
 {
     unsigned char b[32];
     if (bytes > sizeof b) bytes = sizeof b;
-    if (getrandom(b, bytes, 0) != (ssize_t)bytes)
-        for (size_t i = 0; i < bytes; i++) b[i] = (unsigned char)rand();
+    server_random(b, bytes);
     cos_hex_encode(b, bytes, out);
 }
 
