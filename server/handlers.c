@@ -1799,6 +1799,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     bool marker = false;
     const char *want_version = req_arg(r, "versionId");
     if (want_version && !*want_version) want_version = NULL;
+    if (!head) store_memo_want_body();
     int grc = versioning_lookup(r, r->bucket, r->key, want_version, &m, &marker);
     if (grc == -1 && !want_version && r->is_s3) /* S3 says whether a delete marker hides the key */
         r->error_delete_marker = versioning_state(r, r->bucket) != VERS_OFF &&

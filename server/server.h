@@ -89,6 +89,7 @@ int store_bucket_get(store *s, const char *bucket, char **region, char **acl, in
  * read once (a write transaction on the thread forgets them): one request. */
 void store_memo_begin(store *s);
 void store_memo_end(void);
+void store_memo_want_body(void); /* this request reads the object's data: its row read brings a small body along */
 int store_bucket_delete(store *s, const char *bucket); /* 0, -1 missing, 1 not empty */
 int store_bucket_list(store *s, cos_list_buckets_result *out);
 int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len); /* 0 */

@@ -43,6 +43,8 @@ struct store {
     sqlite3 **idle;
     size_t nidle, cap;
     pthread_mutex_t wlock;  /* held by the one write transaction of this process */
+    sqlite3 *wdb;           /* the connection every write transaction runs on (see tx_begin) */
+    int wal_fd;             /* the log, for the fdatasync of group commit (see wal_sync) */
     atomic_uint_fast64_t rows_visited; /* object rows read by listings (tests check O(page)) */
     /* WAL checkpoints on their own thread and connection (see wal_hook) */
     sqlite3 *ckpt_db;
@@ -301,7 +303,7 @@ static sqlite3 *conn_get(store *s)
 
 static void conn_put(store *s, sqlite3 *db)
 {
-    if (!db) return;
+    if (!db || db == s->wdb) return; /* the writer's is never pooled: tx_begin lent it */
     pthread_mutex_lock(&s->pool_m);
     if (s->nidle == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 16;
@@ -340,6 +342,10 @@ static _Thread_local struct {
     memo_cfg cfg[MEMO_CONFIGS];
     int ncfg;
     bool all;                /* cfg holds every configuration of the bucket */
+    bool want_body;          /* a GET: an object's row read brings its inline body along */
+    char body_id[40];        /* the inline body read with the row, for data_open */
+    unsigned char *body;
+    size_t body_len;
 } memo;
 
 static void memo_forget(void)
@@ -354,18 +360,30 @@ static void memo_forget(void)
     }
     memo.ncfg = 0;
     memo.all = false;
+    free(memo.body);
+    memo.body = NULL;
+    memo.body_id[0] = '\0';
 }
 
 void store_memo_begin(store *s)
 {
     memo_forget();
     memo.s = s;
+    memo.want_body = false;
 }
 
 void store_memo_end(void)
 {
     memo_forget();
     memo.s = NULL;
+    memo.want_body = false;
+}
+
+/* A GET's row and its small body in one statement of one read transaction
+ * (two before, each with its locks), the same snapshot for both. */
+void store_memo_want_body(void)
+{
+    if (memo.s) memo.want_body = true;
 }
 
 /* ------------------------------------------------------------ group commit
@@ -381,13 +399,23 @@ void store_memo_end(void)
  * frames of a commit follow those of every earlier one in the same file, so
  * a synced commit never depends on one that is not. */
 
-/* fdatasync of the WAL through the connection's own handle of it. */
-static int wal_sync(sqlite3 *db)
+/* fdatasync of the WAL (called under sync_m), through a descriptor of our
+ * own: the writer's connection is another transaction's by then. The log
+ * is the file at its path when the commit to sync has returned (SQLite
+ * removes it only once everything in it is in the fsynced database, when
+ * the last connection closes), so a descriptor of another file is replaced. */
+static int wal_sync(store *s)
 {
-    sqlite3_file *f = NULL;
-    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f || !f->pMethods)
-        return SQLITE_IOERR_FSYNC;
-    return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+    char path[4096];
+    snprintf(path, sizeof path, "%s-wal", s->db_path);
+    struct stat now, mine;
+    if (stat(path, &now) != 0) return errno == ENOENT ? SQLITE_OK : SQLITE_IOERR_FSYNC; /* nothing left to sync */
+    if (s->wal_fd >= 0 && (fstat(s->wal_fd, &mine) != 0 || mine.st_ino != now.st_ino || mine.st_dev != now.st_dev)) {
+        close(s->wal_fd);
+        s->wal_fd = -1;
+    }
+    if (s->wal_fd < 0 && (s->wal_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return SQLITE_IOERR_FSYNC;
+    return fdatasync(s->wal_fd) == 0 ? SQLITE_OK : SQLITE_IOERR_FSYNC;
 }
 
 /* Called with wlock held, right after a commit: its number in the order of commits. */
@@ -403,7 +431,7 @@ static uint64_t commit_counted(store *s)
  * fsync failed: after a failed fsync the kernel may have dropped the pages
  * it could not write, and every later frame chains to them (a checksum
  * over the ones before), so from then on nothing is promised durable. */
-static int durable_wait(store *s, sqlite3 *db, uint64_t n)
+static int durable_wait(store *s, uint64_t n)
 {
     if (s->no_fsync) return 0;
     pthread_mutex_lock(&s->sync_m);
@@ -415,7 +443,7 @@ static int durable_wait(store *s, sqlite3 *db, uint64_t n)
         s->syncing = true;
         uint64_t upto = s->commits; /* their frames are written: their commits have returned */
         pthread_mutex_unlock(&s->sync_m);
-        int rc = wal_sync(db);
+        int rc = wal_sync(s); /* only this thread touches wal_fd: syncing is set */
         pthread_mutex_lock(&s->sync_m);
         s->syncing = false;
         if (rc == SQLITE_OK && upto > s->synced) s->synced = upto;
@@ -431,14 +459,27 @@ static int durable_wait(store *s, sqlite3 *db, uint64_t n)
     return out;
 }
 
-/* Begin a write transaction: 0, or a STORE_ error (nothing begun). */
-static int tx_begin(store *s, sqlite3 *db)
+/* Begin a write transaction: 0, or a STORE_ error (nothing begun). Every
+ * write transaction of the process runs on one connection, s->wdb, which
+ * replaces the caller's *dbp (given back to the pool) until tx_finish: a
+ * connection's page cache is dropped whenever another connection has
+ * committed, so writes spread over the pool each read their b-tree pages
+ * back from the log (16 preads per small PUT with 16 in flight); the
+ * writer's own commits leave its cache valid. */
+static int tx_begin(store *s, sqlite3 **dbp)
 {
     memo_forget(); /* what this request reads after its write, it reads anew */
     pthread_mutex_lock(&s->wlock);
-    int rc = stmt_run(db, "BEGIN IMMEDIATE");
+    if (!s->wdb) {
+        pthread_mutex_unlock(&s->wlock);
+        return STORE_FAILED;
+    }
+    conn_put(s, *dbp);
+    *dbp = s->wdb;
+    sqlite3_busy_timeout(s->wdb, s->busy_ms); /* it may have changed since the connection opened */
+    int rc = stmt_run(s->wdb, "BEGIN IMMEDIATE");
     if (rc == SQLITE_OK) return 0;
-    rc = sql_fail(db, rc);
+    rc = sql_fail(s->wdb, rc);
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -457,7 +498,7 @@ static int tx_finish(store *s, sqlite3 *db, int rc, bool durable)
     }
     if (!sqlite3_get_autocommit(db)) stmt_run(db, "ROLLBACK");
     pthread_mutex_unlock(&s->wlock);
-    if (n && durable) rc = durable_wait(s, db, n);
+    if (n && durable) rc = durable_wait(s, n);
     return rc;
 }
 
@@ -503,6 +544,7 @@ int store_open(store **out, const char *root, char **errmsg)
     store *s = calloc(1, sizeof *s);
     s->root = cos_strdup(root);
     s->busy_ms = 10000;
+    s->wal_fd = -1;
     pthread_mutex_init(&s->pool_m, NULL);
     pthread_mutex_init(&s->wlock, NULL);
     pthread_mutex_init(&s->ckpt_m, NULL);
@@ -533,7 +575,7 @@ int store_open(store **out, const char *root, char **errmsg)
         store_close(s);
         return -1;
     }
-    conn_put(s, db);
+    s->wdb = db; /* the writer's from now on (tx_begin) */
     *out = s;
     return 0;
 }
@@ -549,6 +591,8 @@ void store_close(store *s)
         pthread_join(s->ckpt_thread, NULL);
     }
     sqlite3_close(s->ckpt_db);
+    if (s->wal_fd >= 0) close(s->wal_fd);
+    conn_close(s->wdb);
     for (size_t i = 0; i < s->nidle; i++) conn_close(s->idle[i]); /* the last to close checkpoints what is left */
     free(s->idle);
     pthread_mutex_destroy(&s->ckpt_m);
@@ -607,7 +651,7 @@ static int write1_v(store *s, int *changes, const char *sql, const char *const *
 {
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
-    int rc = tx_begin(s, db);
+    int rc = tx_begin(s, &db);
     if (rc == 0) {
         rc = exec_v(db, sql, NULL, NULL, args, nargs);
         if (changes) *changes = rc == 0 ? sqlite3_changes(db) : 0;
@@ -711,7 +755,7 @@ int store_bucket_delete(store *s, const char *bucket)
 {
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
-    int rc = tx_begin(s, db);
+    int rc = tx_begin(s, &db);
     if (rc) {
         conn_put(s, db);
         return rc;
@@ -765,7 +809,7 @@ int store_config_put(store *s, const char *bucket, const char *kind, const char 
 {
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
-    int rc = tx_begin(s, db);
+    int rc = tx_begin(s, &db);
     if (rc == 0) {
         sqlite3_stmt *st = NULL;
         int r = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO configs(bucket, kind, body) VALUES(?1, ?2, ?3)", -1, &st, NULL);
@@ -1214,7 +1258,7 @@ static int finish_inline(store *s, data_writer *w, unsigned char md5[16])
 {
     w->data_id[0] = INLINE_MARK;
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) rc = tx_finish(s, db, insert_blob(db, w), false); /* the row naming it waits for the fsync that covers both */
     conn_put(s, db);
     if (rc != 0) w->error = rc == STORE_BUSY ? EBUSY : EIO;
@@ -1456,6 +1500,13 @@ int data_open(store *s, const char *id, data_reader *r)
 {
     memset(r, 0, sizeof *r);
     if (id[0] == INLINE_MARK) {
+        if (memo.body && !strcmp(memo.body_id, id)) { /* read with its row (store_memo_want_body) */
+            unsigned char *mem = memo.body;
+            size_t len = memo.body_len;
+            memo.body = NULL;
+            memo.body_id[0] = '\0';
+            return single_segment(r, id, -1, mem, len);
+        }
         blob_read b;
         return blob_read_all(s, id, &b) == 0 ? single_segment(r, id, -1, b.mem, b.len) : -1;
     }
@@ -1573,13 +1624,23 @@ static int one_obj_cb(void *ud, sqlite3_stmt *st)
     one_obj *o = ud;
     fill_meta(o->m, st);
     o->found = 1;
+    if (sqlite3_column_count(st) > 11 && sqlite3_column_type(st, 11) != SQLITE_NULL) { /* its inline body */
+        free(memo.body);
+        memo.body_len = (size_t)sqlite3_column_bytes(st, 11);
+        memo.body = malloc(memo.body_len ? memo.body_len : 1);
+        if (memo.body && memo.body_len) memcpy(memo.body, sqlite3_column_blob(st, 11), memo.body_len);
+        snprintf(memo.body_id, sizeof memo.body_id, "%s", memo.body ? o->m->data_id : "");
+    }
     return 1;
 }
 
 int store_object_get(store *s, const char *bucket, const char *key, obj_meta *out)
 {
     one_obj o = { out, 0 };
-    int rc = READ(s, "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key = ?2", one_obj_cb, &o, bucket, key);
+    int rc = memo.want_body
+                 ? READ(s, "SELECT " OBJ_COLS ", blobs.body FROM objects LEFT JOIN blobs ON blobs.id = objects.data_id"
+                           " AND substr(objects.data_id, 1, 1) = 'I' WHERE bucket = ?1 AND key = ?2", one_obj_cb, &o, bucket, key)
+                 : READ(s, "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key = ?2", one_obj_cb, &o, bucket, key);
     if (rc && o.found) obj_meta_clear(out);
     return rc ? rc : o.found ? 0 : -1;
 }
@@ -1621,7 +1682,7 @@ int store_object_put_body(store *s, const obj_meta *m, data_writer *body)
     char old[40] = "";
     bool pending = body && body->inline_pending;
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         int r = pending ? insert_blob(db, body) : 0;
         rc = tx_end(s, db, r ? r : put_row(db, m, old));
@@ -1647,7 +1708,7 @@ int store_object_delete(store *s, const char *bucket, const char *key)
     row_id row = { "", false };
     char *old = row.id;
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, bucket, key);
         bool found = row.found;
@@ -1845,7 +1906,7 @@ int store_upload_delete(store *s, const char *upload_id)
     id_list l = { NULL, 0 };
     int found = 0;
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &l, upload_id);
         if (!rc) rc = EXEC(db, "DELETE FROM parts WHERE upload_id = ?1", NULL, NULL, upload_id);
@@ -1876,7 +1937,7 @@ int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, co
     memcpy(named, used, nused * sizeof *named);
     qsort(named, nused, sizeof *named, cmp_str_ptr);
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &parts, upload_id);
         /* every part the manifest names must still be the upload's: a part
@@ -1911,7 +1972,7 @@ int store_part_put(store *s, const char *upload_id, const part_meta *p)
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)p->crc64);
     snprintf(mtime, sizeof mtime, "%lld", (long long)p->mtime_ms);
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         /* the upload may have been completed or aborted while this part arrived */
         rc = EXEC(db, "SELECT upload_id FROM uploads WHERE upload_id = ?1", id_cb, live, upload_id);
@@ -2023,7 +2084,7 @@ int store_config_list(store *s, const char *bucket, const char *prefix, char ***
 int store_version_archive(store *s, const char *bucket, const char *key, const char *version_id)
 {
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     int moved = 0;
     if (rc == 0) {
         rc = EXEC(db, "INSERT OR REPLACE INTO versions(" OBJ_COLS ", version_id, marker) SELECT " OBJ_COLS
@@ -2075,7 +2136,7 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
     version_out o = { &m, &marker, NULL, 0 };
     char old[40] = "";
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         rc = EXEC(db, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2 AND"
                       " version_id = ?3", version_cb, &o, bucket, key, version_id);
@@ -2101,7 +2162,7 @@ int store_version_promote(store *s, const char *bucket, const char *key)
     char vid[64] = "";
     version_out o = { &m, &marker, vid, 0 };
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         rc = EXEC(db, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2"
                       " ORDER BY mtime DESC, rowid DESC LIMIT 1", version_cb, &o, bucket, key);
