@@ -57,8 +57,8 @@ struct store {
     /* group commit (see durable_wait): commits counted under wlock, made durable by one WAL fsync for many */
     pthread_mutex_t sync_m;
     pthread_cond_t sync_cv;
-    uint64_t commits;       /* commits made so far (guarded by sync_m) */
-    uint64_t synced;        /* of those, on disk (guarded by sync_m) */
+    _Atomic uint64_t commits; /* commits made so far (counted under wlock) */
+    _Atomic uint64_t synced;  /* of those, on disk (advanced under sync_m) */
     bool syncing;           /* a thread is fsyncing the WAL for the others */
     bool sync_broken;       /* an fsync failed: no later commit can be promised durable */
 };
@@ -399,7 +399,7 @@ void store_memo_want_body(void)
  * frames of a commit follow those of every earlier one in the same file, so
  * a synced commit never depends on one that is not. */
 
-/* fdatasync of the WAL (called under sync_m), through a descriptor of our
+/* fdatasync of the WAL (by the one thread that set syncing), through a descriptor of our
  * own: the writer's connection is another transaction's by then. The log
  * is the file at its path when the commit to sync has returned (SQLite
  * removes it only once everything in it is in the fsynced database, when
@@ -421,10 +421,8 @@ static int wal_sync(store *s)
 /* Called with wlock held, right after a commit: its number in the order of commits. */
 static uint64_t commit_counted(store *s)
 {
-    pthread_mutex_lock(&s->sync_m);
-    uint64_t n = ++s->commits;
-    pthread_mutex_unlock(&s->sync_m);
-    return n;
+    /* no sync_m here: the committer holds wlock, and waking waiters contend for sync_m */
+    return atomic_fetch_add(&s->commits, 1) + 1;
 }
 
 /* Returns once commit n is on disk (0), or STORE_FAILED when the log's
@@ -433,7 +431,7 @@ static uint64_t commit_counted(store *s)
  * over the ones before), so from then on nothing is promised durable. */
 static int durable_wait(store *s, uint64_t n)
 {
-    if (s->no_fsync) return 0;
+    if (s->no_fsync || atomic_load(&s->synced) >= n) return 0; /* a sync that began after this commit covered it */
     pthread_mutex_lock(&s->sync_m);
     while (s->synced < n && !s->sync_broken) {
         if (s->syncing) {
