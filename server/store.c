@@ -5,7 +5,7 @@
  * committed in one transaction; the replaced file is unlinked after the
  * commit. A crash at any point leaves the old object or the new one.
  * Bodies up to INLINE_MAX skip the file: they are a row of the blobs table,
- * committed before the object row that names them.
+ * committed with the object row that names them (a PUT), or before it.
  *
  * Concurrency: every call borrows a connection of its own from a pool, so
  * reads and listings run side by side on WAL snapshots and never wait for a
