@@ -175,9 +175,10 @@ int store_object_list(store *s, const char *bucket, const char *prefix, const ch
 /* For tests: object rows listings have read so far, and a listing's SQL
  * (bit 1: inclusive lower bound, bit 2: upper bound) to EXPLAIN. */
 uint64_t store_rows_visited(store *s);
-/* Pages appended to the metadata log and checkpoint passes that copied it
- * back, since store_open (tests check that checkpoints keep the log bounded). */
-void store_wal_stats(store *s, uint64_t *pages, uint64_t *passes);
+/* Pages appended to the metadata log, commits that asked for a checkpoint
+ * and checkpoint passes, since store_open (tests check that checkpoints keep
+ * the log bounded, and come per share of the log, not per commit). */
+void store_wal_stats(store *s, uint64_t *pages, uint64_t *asks, uint64_t *passes);
 const char *store_list_sql(int variant);
 
 /* versions (#18): the current version stays in objects; older ones and

@@ -57,6 +57,7 @@ struct store {
     _Atomic int ckpt_next;  /* the log's size in pages at which a commit next asks (see wal_hook) */
     _Atomic int wal_pages_now;         /* the log's size after the last commit */
     _Atomic uint64_t wal_pages;        /* pages appended to the log so far */
+    _Atomic uint64_t ckpt_asks;        /* commits that asked the checkpointer for a pass */
     _Atomic uint64_t ckpt_passes;      /* checkpoint passes so far */
     /* group commit (see durable_wait): commits counted under wlock, made durable by one WAL fsync for many */
     pthread_mutex_t sync_m;
@@ -137,6 +138,7 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
     }
     if (pages < atomic_load_explicit(&s->ckpt_next, memory_order_relaxed)) return SQLITE_OK;
     atomic_store_explicit(&s->ckpt_next, pages + CKPT_STEP, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->ckpt_asks, 1, memory_order_relaxed);
     pthread_mutex_lock(&s->ckpt_m);
     s->ckpt_wanted = true;
     pthread_cond_broadcast(&s->ckpt_cv);
@@ -214,9 +216,10 @@ static int checkpointer_start(store *s)
 void store_set_fsync(store *s, bool on) { s->no_fsync = !on; }
 void store_set_busy_timeout(store *s, int ms) { s->busy_ms = ms > 0 ? ms : 10000; }
 uint64_t store_rows_visited(store *s) { return atomic_load(&s->rows_visited); }
-void store_wal_stats(store *s, uint64_t *pages, uint64_t *passes)
+void store_wal_stats(store *s, uint64_t *pages, uint64_t *asks, uint64_t *passes)
 {
     *pages = atomic_load(&s->wal_pages);
+    *asks = atomic_load(&s->ckpt_asks);
     *passes = atomic_load(&s->ckpt_passes);
 }
 

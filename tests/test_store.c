@@ -3,13 +3,16 @@
  * bytewise order and cost O(page) rows, delimiter listings included; reads
  * and listings do not wait for writes; a locked database makes every write
  * fail with STORE_BUSY and change nothing; old databases are migrated; a
- * write returns only once an fsync of the metadata log covers it. */
+ * write returns only once an fsync of the metadata log covers it;
+ * checkpoints keep the log bounded under a long stream of small writes. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "server.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -622,6 +625,109 @@ static void test_durable_before_return(void)
     close_store(s, dir);
 }
 
+/* A long stream of small writes, with readers alongside: checkpoints keep
+ * the metadata log bounded (its file never passes CKPT_PAGES_MAX's 4,000
+ * pages and a commit's), a pass comes per share of the log rather than per
+ * commit, and a clean close checkpoints all of it (the -wal file goes). */
+enum { WAL_PAGES_TARGET = 20000, WAL_FRAME = 4096 + 24 };
+
+typedef struct walrun {
+    store *s;
+    const char *dir;
+    atomic_bool stop;
+    atomic_long max_wal;
+    atomic_int failed, written;
+} walrun;
+
+static void wal_size_seen(walrun *w)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/meta.db-wal", w->dir);
+    struct stat st;
+    if (stat(path, &st) != 0) return;
+    long was = atomic_load(&w->max_wal);
+    while (st.st_size > was && !atomic_compare_exchange_weak(&w->max_wal, &was, st.st_size)) {
+    }
+}
+
+static void *wal_writer(void *arg)
+{
+    walrun *w = arg;
+    static atomic_int next;
+    while (!atomic_load(&w->stop)) {
+        char key[32];
+        snprintf(key, sizeof key, "wal/%07d", atomic_fetch_add(&next, 1));
+        if (put_key(w->s, key) != 0) atomic_fetch_add(&w->failed, 1);
+        int n = atomic_fetch_add(&w->written, 1);
+        if (n % 50 == 0) wal_size_seen(w);
+        uint64_t pages, asks, passes;
+        store_wal_stats(w->s, &pages, &asks, &passes);
+        if (pages >= WAL_PAGES_TARGET || n > 400000) atomic_store(&w->stop, true);
+    }
+    return NULL;
+}
+
+static void *wal_reader(void *arg)
+{
+    walrun *w = arg;
+    for (unsigned i = 0; !atomic_load(&w->stop); i++) {
+        char key[32];
+        int upto = atomic_load(&w->written);
+        snprintf(key, sizeof key, "wal/%07d", upto ? (int)(i * 7919u % (unsigned)upto) : 0);
+        obj_meta m;
+        if (store_object_get(w->s, B, key, &m) == 0) obj_meta_clear(&m);
+    }
+    return NULL;
+}
+
+static void test_wal_bounded(void)
+{
+    char *dir;
+    store *s = open_store("store-wal", &dir);
+    if (!s) return;
+    store_set_fsync(s, false); /* the log's group fsync only: checkpoints sync as ever */
+    walrun w = { .s = s, .dir = dir };
+    pthread_t t[3];
+    pthread_create(&t[0], NULL, wal_writer, &w);
+    pthread_create(&t[1], NULL, wal_writer, &w);
+    pthread_create(&t[2], NULL, wal_reader, &w);
+    for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+    wal_size_seen(&w);
+    uint64_t pages, asks, passes;
+    store_wal_stats(s, &pages, &asks, &passes);
+    fprintf(stderr, "  %d writes, %llu log pages, %llu asks, %llu checkpoint passes, largest log %ld bytes\n",
+            atomic_load(&w.written), (unsigned long long)pages, (unsigned long long)asks, (unsigned long long)passes,
+            atomic_load(&w.max_wal));
+    CHECK_INT(atomic_load(&w.failed), 0);
+    CHECK(pages >= WAL_PAGES_TARGET);
+    /* bounded: CKPT_PAGES_MAX (4,000) pages, and the commit that crossed it */
+    CHECK(atomic_load(&w.max_wal) > 0);
+    CHECK(atomic_load(&w.max_wal) <= 32 + (4000L + 64) * WAL_FRAME);
+    /* at least one pass per 4,000 pages. Commits ask once the log holds
+       1,000 pages, then again each time it grew by 500 more: at most one ask
+       per 500 pages appended (not one per commit, whatever the timing); a
+       pass per ask, its catch-up under the write lock, and the forced ones
+       (one per 4,000 pages, or a few more while readers hold the log) */
+    CHECK(passes >= pages / (4000 + 64));
+    CHECK(asks >= 1);
+    CHECK(asks <= pages / 500);
+    CHECK(passes <= 2 * asks + 2 * (pages / 4000 + 1));
+    /* a clean close checkpoints everything: the log goes, the rows stay */
+    store_close(s);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/meta.db-wal", dir);
+    struct stat st;
+    CHECK(stat(path, &st) != 0 && errno == ENOENT);
+    char *err = NULL;
+    s = NULL;
+    CHECK(store_open(&s, dir, &err) == 0);
+    free(err);
+    int n = 0;
+    if (s) CHECK_INT(store_object_scan(s, B, "wal/", NULL, count_cb, &n), 0);
+    CHECK_INT(n, atomic_load(&w.written));
+    close_store(s, dir);
+}
+
 int main(void)
 {
     RUN(test_parallel_hashing);
@@ -633,5 +739,6 @@ int main(void)
     RUN(test_locked_database);
     RUN(test_migration);
     RUN(test_durable_before_return);
+    RUN(test_wal_bounded);
     return test_report();
 }
