@@ -125,7 +125,11 @@ typedef struct dir_id {
 } dir_id;
 #define MAX_DEPTH 256
 
-static int walk_local(const cli_opts *o, const char *root, const char *rel, entries *out, dir_id *stack, int depth)
+/* `dest`: the walk lists a sync's destination, whose extra files --delete
+ * removes: a symlink to a directory there is not descended, since what lies
+ * behind it is outside the destination (deleting it would reach anywhere). */
+static int walk_local(const cli_opts *o, const char *root, const char *rel, entries *out, dir_id *stack, int depth,
+                      bool dest)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
@@ -150,6 +154,12 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
             continue;
         }
         if (S_ISLNK(st.st_mode)) continue; /* --no-follow-symlinks */
+        struct stat lst;
+        if (dest && S_ISDIR(st.st_mode) && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+            fprintf(stderr, "cos: %s: %s is a symlink to a directory; not descended (nothing behind it is deleted)\n",
+                    o->cmd, path);
+            continue;
+        }
         if (S_ISDIR(st.st_mode)) {
             bool loop = false;
             for (int i = 0; i < depth; i++) loop |= stack[i].dev == st.st_dev && stack[i].ino == st.st_ino;
@@ -159,7 +169,7 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
                 continue;
             }
             stack[depth] = (dir_id){ st.st_dev, st.st_ino };
-            rc = walk_local(o, root, child, out, stack, depth + 1);
+            rc = walk_local(o, root, child, out, stack, depth + 1, dest);
         } else if (S_ISREG(st.st_mode)) {
             if (!cli_filter_pass(o, child)) continue;
             if (entries_add(out, child, (uint64_t)st.st_size, (int64_t)st.st_mtime)) rc = EXIT_FAIL;
@@ -169,13 +179,13 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
     return rc;
 }
 
-static int list_local(const cli_opts *o, const char *root, entries *out)
+static int list_local(const cli_opts *o, const char *root, entries *out, bool dest)
 {
     struct stat st;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) return EXIT_NOTFOUND;
     dir_id stack[MAX_DEPTH];
     stack[0] = (dir_id){ st.st_dev, st.st_ino };
-    return walk_local(o, root, "", out, stack, 1);
+    return walk_local(o, root, "", out, stack, 1, dest);
 }
 
 static int64_t parse_iso(const char *s)
@@ -973,7 +983,7 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
         return EXIT_USAGE;
     }
     entries se = { 0 }, de = { 0 };
-    int rc = src->kind == END_LOCAL ? list_local(o, sroot, &se) : list_cos(c, o, src->u.bucket, sroot, &se);
+    int rc = src->kind == END_LOCAL ? list_local(o, sroot, &se, false) : list_cos(c, o, src->u.bucket, sroot, &se);
     if (rc == EXIT_NOTFOUND) fprintf(stderr, "cos: %s: %s is not a directory\n", o->cmd, sroot);
     if (!rc && mode == TREE_SYNC) {
         if (dst->kind == END_LOCAL) {
@@ -983,7 +993,7 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
                     fprintf(stderr, "cos: %s: %s is not a directory\n", o->cmd, droot);
                     rc = EXIT_USAGE;
                 } else {
-                    rc = list_local(o, droot, &de);
+                    rc = list_local(o, droot, &de, true);
                 }
             }
         } else {

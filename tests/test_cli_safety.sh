@@ -88,6 +88,18 @@ $COS sync "$TEST_TMP/missing" $B/tree2 --delete >/dev/null 2>&1; rc=$?
 check "sync from a missing directory exits 4" test $rc -eq 4
 check "... and deleted nothing" $COS stat $B/tree2/sub/one
 
+# --- sync --delete into a directory holding a symlink to another directory:
+# what lies behind the link is outside the destination and is never deleted
+mkdir -p "$TEST_TMP/ls-src" "$TEST_TMP/ls-outside" "$TEST_TMP/ls-dst"
+echo a > "$TEST_TMP/ls-src/a"; echo keep > "$TEST_TMP/ls-outside/precious"
+ln -s "$TEST_TMP/ls-outside" "$TEST_TMP/ls-dst/shared"
+check "sync up a one-file tree" $COS sync "$TEST_TMP/ls-src" $B/ls -q
+$COS sync $B/ls "$TEST_TMP/ls-dst" --delete >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+check "sync --delete down with a symlinked directory in the destination succeeds" test $rc -eq 0
+check "... deletes nothing behind the symlink" test -f "$TEST_TMP/ls-outside/precious"
+check "... says it did not descend it" grep -q "symlink to a directory" "$TEST_TMP/err"
+check "... and downloaded the file" test -f "$TEST_TMP/ls-dst/a"
+
 # --- a hostile server: every bulk operation stops
 HPORT_FILE="$TEST_TMP/hport"; HLOG="$TEST_TMP/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
