@@ -72,6 +72,9 @@ COS_API int cos_authorization_set(cos_credentials_sink *sink, const char *author
  * It may block (e.g. to ask a backend); it runs on the thread that needs the
  * key, never on the network thread. Return 0 after calling one of the setters,
  * or a negative value (and optionally set *err) on failure.
+ * It may use other clients; a request of this same client made from inside
+ * it fails at once with COS_ERR_AUTH (the key it needs is the one being
+ * fetched), and it must not wait for this client's async calls.
  */
 typedef int (*cos_credentials_fn)(void *user_data, const cos_auth_request *req,
                                   cos_credentials_sink *sink, cos_error **err);
