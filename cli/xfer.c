@@ -84,6 +84,7 @@ typedef struct entry {
 typedef struct entries {
     entry *v;
     size_t n, cap;
+    size_t unreadable; /* names seen but not listed (stat failed, too long): the listing is incomplete */
 } entries;
 
 static int entries_add(entries *es, const char *rel, uint64_t size, int64_t mtime)
@@ -146,11 +147,13 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
         if ((size_t)snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name) >= sizeof child ||
             (size_t)snprintf(path, sizeof path, "%s/%s", root, child) >= sizeof path) {
             fprintf(stderr, "cos: %s: path too long under %s; skipped\n", o->cmd, dir);
+            out->unreadable++;
             continue;
         }
         struct stat st;
         if ((o->no_follow_symlinks ? lstat(path, &st) : stat(path, &st)) != 0) {
             fprintf(stderr, "cos: %s: %s: %s; skipped\n", o->cmd, path, strerror(errno));
+            if (errno != ENOENT) out->unreadable++; /* ENOENT: gone, or a dangling symlink */
             continue;
         }
         if (S_ISLNK(st.st_mode)) continue; /* --no-follow-symlinks */
@@ -1069,10 +1072,15 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
         rc = runner_finish(run);
         if (!rc && cli_interrupted) rc = EXIT_PAUSED;
         if (!rc && unsafe) rc = EXIT_FAIL;
+        if (!rc && se.unreadable) { /* not copied: a failure, and no --delete (it would remove their copies) */
+            fprintf(stderr, "cos: %s: %zu names under %s could not be read\n", o->cmd, se.unreadable, src->arg);
+            rc = EXIT_FAIL;
+        }
         free(run);
     }
     cli_meter_end();
-    /* --delete only after every copy went through: never remove what has no copy */
+    /* --delete only after every copy went through: never remove what has no copy,
+       nor what the source holds but could not be listed (an unreadable file) */
     if (mode == TREE_SYNC && o->delete_extra && !rc && !cli_interrupted) {
         char **keys = calloc(de.n ? de.n : 1, sizeof *keys);
         size_t nk = 0;

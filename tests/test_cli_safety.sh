@@ -100,6 +100,23 @@ check "... deletes nothing behind the symlink" test -f "$TEST_TMP/ls-outside/pre
 check "... says it did not descend it" grep -q "symlink to a directory" "$TEST_TMP/err"
 check "... and downloaded the file" test -f "$TEST_TMP/ls-dst/a"
 
+# --- a file of the source that cannot be read is a failure, and sync --delete
+# then deletes nothing (it deleted the remote copy of the unreadable file).
+# As root permissions do not apply: the command runs as nobody.
+mkdir -p "$TEST_TMP/ur/src/locked"; echo 1 > "$TEST_TMP/ur/src/top"; echo 2 > "$TEST_TMP/ur/src/locked/inner"
+check "sync up a tree with a subdirectory" $COS sync "$TEST_TMP/ur/src" $B/ur -q
+AS=""
+if [ "$(id -u)" = 0 ]; then
+  chmod o+x "$TEST_TMP"; chown -R nobody "$TEST_TMP/ur"
+  AS="setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=$TEST_TMP/ur"
+fi
+chmod 644 "$TEST_TMP/ur/src/locked" # names readable, files not reachable
+$AS $COS sync "$TEST_TMP/ur/src" $B/ur --delete >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+chmod 755 "$TEST_TMP/ur/src/locked"
+check "sync --delete with an unreadable file fails (exit 1)" test $rc -eq 1
+check "... says what could not be read" grep -q "could not be read" "$TEST_TMP/err"
+check "... and keeps the copy of the unreadable file" $COS stat $B/ur/locked/inner
+
 # --- a hostile server: every bulk operation stops
 HPORT_FILE="$TEST_TMP/hport"; HLOG="$TEST_TMP/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
