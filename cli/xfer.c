@@ -943,9 +943,33 @@ static int remove_one(cos_client *c, const cli_opts *o, const endpoint *e, const
     return 0;
 }
 
+/* Whether path (below root) is reached through a symlink to a directory: mv -r
+ * uploads what lies behind one (symlinks are followed) but removes only what
+ * is inside the tree it was asked to move, as mv(1) moves the link itself. */
+static bool through_dir_link(const char *root, const char *path)
+{
+    size_t rl = strlen(root);
+    char tmp[4200];
+    if (strncmp(path, root, rl) || (size_t)snprintf(tmp, sizeof tmp, "%s", path) >= sizeof tmp) return false;
+    for (char *p = tmp + rl + (tmp[rl] == '/'); *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        struct stat st;
+        bool link = lstat(tmp, &st) == 0 && S_ISLNK(st.st_mode);
+        *p = '/';
+        if (link) return true;
+    }
+    return false;
+}
+
 /* mv: the source of a finished copy goes; only a failure is reported. */
 static int remove_source(runner *r, slot *sl)
 {
+    if (r->src->kind == END_LOCAL && through_dir_link(r->src->arg, sl->sname)) {
+        cli_meter_clear();
+        fprintf(stderr, "cos: mv: %s lies behind a symlink to a directory: copied, not removed\n", sl->sname);
+        return 0;
+    }
     if (r->src->kind == END_LOCAL) {
         if (unlink(sl->sname) == 0) return 0;
         cli_report_item("error", sl->sdisp, NULL, 0, "LocalError", strerror(errno));

@@ -117,6 +117,17 @@ check "sync --delete with an unreadable file fails (exit 1)" test $rc -eq 1
 check "... says what could not be read" grep -q "could not be read" "$TEST_TMP/err"
 check "... and keeps the copy of the unreadable file" $COS stat $B/ur/locked/inner
 
+# --- mv -r of a tree holding a symlink to a directory: what lies behind the
+# link is uploaded but stays where it is (it is not part of the tree)
+mkdir -p "$TEST_TMP/mvl/tree" "$TEST_TMP/mvl/elsewhere"
+echo 1 > "$TEST_TMP/mvl/tree/own"; echo keep > "$TEST_TMP/mvl/elsewhere/precious"
+ln -s "$TEST_TMP/mvl/elsewhere" "$TEST_TMP/mvl/tree/shared"
+$COS mv -r "$TEST_TMP/mvl/tree" $B/mvl >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+check "mv -r through a symlinked directory succeeds" test $rc -eq 0
+check "... uploads what is behind the link" $COS stat $B/mvl/shared/precious
+check "... removes the tree's own file" test ! -e "$TEST_TMP/mvl/tree/own"
+check "... and leaves the file behind the link" test -f "$TEST_TMP/mvl/elsewhere/precious"
+
 # --- a hostile server: every bulk operation stops
 HPORT_FILE="$TEST_TMP/hport"; HLOG="$TEST_TMP/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
