@@ -909,12 +909,20 @@ static void run_upload(task *t)
 {
     cos_client *c = t->mgr->c;
     set_state(t, COS_TASK_CHECKING);
-    t->fd = open(t->file_path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO waits for a writer (for ever) otherwise;
+       it changes nothing for a regular file */
+    t->fd = open(t->file_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (t->fd < 0 || fstat(t->fd, &st) != 0) {
         cos_error *e = NULL;
         cos_err_io(&e, errno, "cannot open", t->file_path);
         fail(t, COS_ERR_IO, e);
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) { /* a device, FIFO or socket has no size to upload (and /dev/zero no end) */
+        cos_error *e = NULL;
+        cos_err_invalid(&e, "file_path", "%s is not a regular file", t->file_path);
+        fail(t, COS_ERR_INVALID_ARG, e);
         return;
     }
     t->total = (uint64_t)st.st_size;

@@ -128,6 +128,16 @@ check "... uploads what is behind the link" $COS stat $B/mvl/shared/precious
 check "... removes the tree's own file" test ! -e "$TEST_TMP/mvl/tree/own"
 check "... and leaves the file behind the link" test -f "$TEST_TMP/mvl/elsewhere/precious"
 
+# --- a FIFO or a device is no file to upload: refused at once (a FIFO
+# without a writer hung the upload for ever, /dev/zero has no end)
+mkfifo "$TEST_TMP/fifo"
+timeout 60 $COS cp "$TEST_TMP/fifo" $B/fifo 2>"$TEST_TMP/err"; rc=$?
+check "cp of a FIFO is refused (exit 2), without waiting for a writer" test $rc -eq 2
+check "... saying it is no regular file" grep -q "not a regular file" "$TEST_TMP/err"
+timeout 60 $COS cp /dev/zero $B/zero 2>"$TEST_TMP/err"; rc=$?
+check "cp of /dev/zero is refused (exit 2)" test $rc -eq 2
+check "... and nothing was uploaded" bash -c "! $COS stat $B/fifo && ! $COS stat $B/zero"
+
 # --- a hostile server: every bulk operation stops
 HPORT_FILE="$TEST_TMP/hport"; HLOG="$TEST_TMP/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
