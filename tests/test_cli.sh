@@ -91,6 +91,13 @@ for _ in $(seq 1 200); do tr '\0' ' ' < /proc/$CPID/cmdline 2>/dev/null | grep -
 check "a --secret-key is blanked from the command line (ps)" bash -c "! tr '\\0' ' ' < /proc/$CPID/cmdline | grep -q $COS_SECRET_KEY"
 echo fifo >&7; exec 7>&-
 wait $CPID; check "... and still used" test $? -eq 0
+# so is a --token (a temporary key's security token)
+env $COS cp - $B/fifo2.txt --token "tokenSECRETvalue123" < "$TEST_TMP/fifo" >/dev/null 2>&1 &
+CPID=$!
+exec 7>"$TEST_TMP/fifo"
+for _ in $(seq 1 200); do tr '\0' ' ' < /proc/$CPID/cmdline 2>/dev/null | grep -q xxxxxxxx && break; sleep 0.05; done
+check "a --token is blanked from the command line (ps)" bash -c "! tr '\\0' ' ' < /proc/$CPID/cmdline | grep -q tokenSECRETvalue123"
+exec 7>&-; wait $CPID
 # bash completion
 $COS completion bash > "$TEST_TMP/comp.bash"
 check "completion script loads" bash -c "source $TEST_TMP/comp.bash && complete -p cos | grep -q _cos"
