@@ -424,6 +424,52 @@ static void test_free_with_calls_in_flight(void)
     test_unwatch();
 }
 
+/* ------------------------------------------------------------------ cancels racing completions */
+
+typedef struct race_ctx {
+    cos_client *c;
+    cos_task_id ids[200];
+    int n;
+} race_ctx;
+
+static void *cancel_all(void *ud)
+{
+    race_ctx *x = ud;
+    for (int round = 0; round < 3; round++)
+        for (int i = x->n - 1; i >= 0; i--) cos_task_cancel(x->c, x->ids[i], NULL);
+    return NULL;
+}
+
+static void test_cancels_race_completions(void)
+{
+    cos_client *c = slow_parts_client();
+    if (!c) return;
+    test_watch(120, "cancels racing the completions of 200 transfers", &g_srv);
+    char src[512];
+    path(src, "race.bin");
+    test_write_lcg_file(src, 3000, 4);
+    latch all = LATCH_INIT;
+    many_done d = { .m = PTHREAD_MUTEX_INITIALIZER, .all = &all };
+    race_ctx x = { .c = c };
+    for (int i = 0; i < 200; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "race/%d", i);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = key;
+        p.file_path = src;
+        if (cos_upload_file_async(c, &p, many_xfer_done, &d, &x.ids[x.n]) == 0) x.n++;
+    }
+    CHECK_INT(x.n, 200);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, cancel_all, &x);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    latch_wait(&all, x.n);
+    cos_client_free(c); /* waits for anything still running */
+    CHECK_INT(latch_count(&all), x.n); /* every done exactly once, canceled or not */
+    test_unwatch();
+}
+
 int main(void)
 {
     g_dir = test_tmpdir("reentry");
@@ -441,6 +487,7 @@ int main(void)
     RUN(test_progress_frees_client);
     RUN(test_task_callbacks_call_client);
     RUN(test_free_with_calls_in_flight);
+    RUN(test_cancels_race_completions);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);
