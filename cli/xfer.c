@@ -1133,6 +1133,16 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
 static int check_pair(const cli_opts *o, const endpoint *src, const endpoint *dst)
 {
     if (o->nargs != 2) return EXIT_USAGE;
+    /* a URL that does not parse (a key of 1024 bytes or more, no bucket) is
+       no local path either: it would be read, or written, as ./cos:/... */
+    const endpoint *both[2] = { src, dst };
+    for (int i = 0; i < 2; i++)
+        if (both[i]->kind == END_LOCAL &&
+            (!strncmp(both[i]->arg, "cos://", 6) || !strncmp(both[i]->arg, "s3://", 5))) {
+            fprintf(stderr, "cos: %s: %.80s... is not a usable URL (cos://BUCKET/KEY, a key under 1024 bytes)\n",
+                    o->cmd, both[i]->arg);
+            return EXIT_USAGE;
+        }
     if (src->kind != END_COS && dst->kind != END_COS) {
         fprintf(stderr, "cos: %s: one side must be a cos:// (or s3://) URL\n", o->cmd);
         return EXIT_USAGE;

@@ -138,6 +138,15 @@ timeout 60 $COS cp /dev/zero $B/zero 2>"$TEST_TMP/err"; rc=$?
 check "cp of /dev/zero is refused (exit 2)" test $rc -eq 2
 check "... and nothing was uploaded" bash -c "! $COS stat $B/fifo && ! $COS stat $B/zero"
 
+# --- a cos:// URL that does not parse (a key of 1024 bytes or more) is
+# refused, never taken for a local path (it was written as ./cos:/...)
+LONGK=$(printf 'd%.0s/' $(seq 1 520))
+mkdir -p "$TEST_TMP/wd"
+(cd "$TEST_TMP/wd" && $COS cp -r $B/docs "$B/$LONGK" 2>"$TEST_TMP/err"); rc=$?
+check "cp -r onto a too-long cos:// URL is refused (exit 2)" test $rc -eq 2
+check "... says why" grep -q "not a usable URL" "$TEST_TMP/err"
+check "... and wrote nothing locally" test ! -e "$TEST_TMP/wd/cos:"
+
 # --- a hostile server: every bulk operation stops
 HPORT_FILE="$TEST_TMP/hport"; HLOG="$TEST_TMP/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
