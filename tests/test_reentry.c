@@ -470,6 +470,60 @@ static void test_cancels_race_completions(void)
     test_unwatch();
 }
 
+/* ------------------------------------------------------------------ free from the task callbacks */
+
+typedef struct free_ctx {
+    cos_client *c;
+    pthread_mutex_t m;
+    bool freed;
+} free_ctx;
+
+static void free_once(free_ctx *x)
+{
+    pthread_mutex_lock(&x->m);
+    bool go = !x->freed;
+    x->freed = true;
+    pthread_mutex_unlock(&x->m);
+    if (go) cos_client_free(x->c); /* "from inside one of the client's own callbacks, it returns at once" */
+}
+static void free_on_start(void *ud, cos_task_id id)
+{
+    (void)id;
+    free_once(ud);
+}
+static void free_on_list(void *ud) { free_once(ud); }
+
+static void test_free_from_task_callbacks(void)
+{
+    test_watch(120, "cos_client_free from the task-start and task-list callbacks", &g_srv);
+    char src[512];
+    path(src, "small.bin");
+    for (int which = 0; which < 2; which++) {
+        cos_client *c = slow_parts_client();
+        if (!c) return;
+        free_ctx x = { .c = c, .m = PTHREAD_MUTEX_INITIALIZER };
+        if (which == 0) cos_set_task_start_callback(c, free_on_start, &x);
+        else cos_set_task_list_callback(c, free_on_list, &x);
+        latch done = LATCH_INIT;
+        xfer_ctx d = { .m = PTHREAD_MUTEX_INITIALIZER, .done = &done, .action = 2 };
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "freecb/x";
+        p.file_path = src;
+        int rc = cos_upload_file_async(c, &p, xfer_done, &d, NULL);
+        CHECK_INT(rc, 0);
+        if (rc == 0) latch_wait(&done, 1); /* the task still ends, once */
+        usleep(100 * 1000);
+        pthread_mutex_lock(&d.m);
+        CHECK_INT(d.done_calls, 1);
+        pthread_mutex_unlock(&d.m);
+        pthread_mutex_lock(&x.m);
+        CHECK(x.freed);
+        pthread_mutex_unlock(&x.m);
+    }
+    test_unwatch();
+}
+
 int main(void)
 {
     g_dir = test_tmpdir("reentry");
@@ -488,6 +542,7 @@ int main(void)
     RUN(test_task_callbacks_call_client);
     RUN(test_free_with_calls_in_flight);
     RUN(test_cancels_race_completions);
+    RUN(test_free_from_task_callbacks);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);
