@@ -96,7 +96,7 @@ const char *auth_resolve_key(req *r, const char *ak, const char *token, enum MHD
     free(r->principal);
     r->tmp_key = k;
     r->principal = cos_strdup(k ? ak : "owner");
-    r->account = NULL;
+    r->account = k ? k->account : NULL; /* a temporary key acts for the account that asked for it */
     for (size_t i = 0; !k && i < r->srv->cfg.nextra_keys; i++)
         if (!strcmp(ak, r->srv->cfg.extra_keys[i])) r->account = r->srv->cfg.extra_accounts[i];
     return secret;

@@ -11,8 +11,9 @@
  *    names; a copy also needs GetObject on its source, a listing is checked
  *    against the prefix it asks for, a multi-delete against each key;
  * 3. the decision for each pair (authz_allows): the owner's permanent key
- *    may do anything; a temporary key only what its policy allows and the
- *    bucket policy does not deny; an anonymous caller what the bucket policy
+ *    may do anything; a temporary key only what its policy allows, the
+ *    bucket policy does not deny and the account that asked /sts for it may
+ *    do (never wider than its issuer); an anonymous caller what the bucket policy
  *    allows it or else what an ACL grant to AllUsers allows. An explicit
  *    Deny always wins over an Allow.
  */
@@ -402,8 +403,10 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     if (prc == 0) bp = sts_policy_parse(pol, plen, NULL);
     char *bacct = NULL;
     int arc = exists ? bucket_account(srv, bucket, &bacct) : -1;
-    /* an account's permanent key owns what its account owns, and may create what does not exist yet */
-    bool own = owner && (!exists || same_account(bacct, r->account));
+    /* an account's permanent key owns what its account owns, and may create what does not exist yet
+       (a temporary key's account is the one that asked /sts for it) */
+    bool account_owns = !exists || same_account(bacct, r->account);
+    bool own = owner && account_owns;
     free(bacct);
     if (brc < -1 || prc < -1 || arc < -1) { /* what cannot be read may deny: fail closed */
         *store_rc = brc < -1 ? brc : prc < -1 ? prc : arc;
@@ -415,7 +418,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         sts_policy_free(bp);
         return false;
     }
-    char *me = r->principal ? authz_account_id(srv, r->tmp_key ? NULL : r->account) : NULL;
+    char *me = r->principal ? authz_account_id(srv, r->account) : NULL;
     sts_decision bucket_d = bp ? eval_either(r, bucket, object_level ? key : NULL, bp, action, alt, resource, me) : STS_NO_MATCH;
     bool ok = false;
     unsigned pab = 0;
@@ -434,6 +437,14 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         if (!r->tmp_key->policy) snprintf(why, why_len, "a temporary key without a policy is allowed nothing");
         else if (d != STS_ALLOW) snprintf(why, why_len, "the temporary key's policy does not allow %s on %s", action, resource);
         else if (!ok) snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
+        if (ok && !account_owns) {
+            /* never wider than its account: in another account's bucket, also only
+               what that account's permanent key may do there (grants, policies) */
+            const sts_key *k = r->tmp_key;
+            r->tmp_key = NULL;
+            ok = authz_allows(r, action, alt, acl, bucket, key, object_level, why, why_len, store_rc);
+            r->tmp_key = k;
+        }
     } else if (bucket_d == STS_DENY) {
         snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
     } else if (exists && (pab = public_block_flags(srv, bucket, store_rc), *store_rc)) { /* unreadable: fail closed */

@@ -19,7 +19,7 @@
 
 typedef struct entry {
     sts_key k;
-    char *id, *key, *token, *policy_json;
+    char *id, *key, *token, *policy_json, *account;
     struct entry *next;
 } entry;
 
@@ -41,7 +41,7 @@ static void rand_str(char *out, size_t n)
 }
 
 static entry *add_entry(sts_store *s, const char *id, const char *key, const char *token, int64_t start, int64_t exp,
-                        const char *policy_json)
+                        const char *policy_json, const char *account)
 {
     entry *e = calloc(1, sizeof *e);
     e->id = strdup(id);
@@ -54,6 +54,8 @@ static entry *add_entry(sts_store *s, const char *id, const char *key, const cha
     e->k.start_time = start;
     e->k.expired_time = exp;
     e->k.policy = policy_json ? sts_policy_parse(policy_json, strlen(policy_json), NULL) : NULL;
+    e->account = account ? strdup(account) : NULL;
+    e->k.account = e->account;
     e->next = s->head;
     s->head = e;
     return e;
@@ -74,6 +76,10 @@ static void save(sts_store *s)
         if (e->policy_json) {
             cos_buf_puts(&b, ",\"policy\":");
             cos_json_put_str(&b, e->policy_json);
+        }
+        if (e->account) {
+            cos_buf_puts(&b, ",\"account\":");
+            cos_json_put_str(&b, e->account);
         }
         cos_buf_puts(&b, "}");
     }
@@ -113,7 +119,7 @@ int sts_store_open(sts_store **out, const char *root_dir)
             cos_json_get_i64(e, "start", &st);
             cos_json_get_i64(e, "expired", &ex);
             const char *id = cos_json_get_str(e, "id"), *k = cos_json_get_str(e, "key"), *t = cos_json_get_str(e, "token");
-            if (id && k && t && ex > now) add_entry(s, id, k, t, st, ex, cos_json_get_str(e, "policy"));
+            if (id && k && t && ex > now) add_entry(s, id, k, t, st, ex, cos_json_get_str(e, "policy"), cos_json_get_str(e, "account"));
         }
         cos_json_free(j);
         cos_buf_free(&b);
@@ -132,6 +138,7 @@ void sts_store_close(sts_store *s)
         free(e->key);
         free(e->token);
         free(e->policy_json);
+        free(e->account);
         free(e);
     }
     pthread_mutex_destroy(&s->lock);
@@ -276,7 +283,8 @@ char *sts_requested_policy(const char *query, const char *body, size_t body_len,
     return out;
 }
 
-int sts_handle(sts_store *s, const char *query, const char *body, size_t body_len, cos_buf *out, int *status)
+int sts_handle(sts_store *s, const char *query, const char *body, size_t body_len, const char *account, cos_buf *out,
+               int *status)
 {
     char *dur = query_get(query, "durationSeconds");
     cos_json *jb = body && body_len ? cos_json_parse(body, body_len, NULL) : NULL;
@@ -322,7 +330,7 @@ int sts_handle(sts_store *s, const char *query, const char *body, size_t body_le
         rand_str(token, 96);
         int64_t now = (int64_t)time(NULL);
         pthread_mutex_lock(&s->lock);
-        add_entry(s, id, key, token, now, now + d, policy);
+        add_entry(s, id, key, token, now, now + d, policy, account);
         save(s);
         pthread_mutex_unlock(&s->lock);
         char iso[32];

@@ -215,7 +215,7 @@ static bool exists(const char *bucket, const char *key_path)
 
 
 /* GET /sts?QUERY signed with the owner's key (the server runs with --sts). */
-static reply sts_get(const cos_kv *q, size_t nq, bool sign)
+static reply sts_as(const creds *who, const cos_kv *q, size_t nq)
 {
     cos_buf t = COS_BUF_INIT;
     cos_buf_puts(&t, "/sts");
@@ -229,11 +229,13 @@ static reply sts_get(const cos_kv *q, size_t nq, bool sign)
     }
     char host[64];
     snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
-    call c = { "GET", NULL, t.data, "/sts", sign ? &OWNER : ANON, q, nq, NULL, 0, NULL, NULL, 0, host };
+    call c = { "GET", NULL, t.data, "/sts", who, q, nq, NULL, 0, NULL, NULL, 0, host };
     reply r = do_call(&c);
     cos_buf_free(&t);
     return r;
 }
+
+static reply sts_get(const cos_kv *q, size_t nq, bool sign) { return sts_as(sign ? &OWNER : ANON, q, nq); }
 
 static creds temp_key(const char *bucket, const char *prefix, const char *actions)
 {
@@ -874,6 +876,61 @@ static void test_second_account_is_a_stranger(void)
     EXPECT(simple(&OWNER, "PUT", THEIRS, "/mine.txt", "x"), 403, "AccessDenied");
 }
 
+/* A temporary key is never wider than the account that asked for it: a
+ * second account's permanent key may get keys from /sts, but they act as
+ * that account (before: as the server's owner, so a policy on "*" opened
+ * every bucket of the owner), and the owner's key for "*" does not reach a
+ * second account's bucket its permanent key could not touch. */
+static void test_temporary_keys_stay_within_their_account(void)
+{
+    static const char everything[] = "{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\","
+                                     "\"action\":[\"name/cos:*\"],\"resource\":[\"*\"]}]}";
+    cos_kv q[] = { { "policy", everything } };
+    reply r = sts_as(&OTHER, q, 1);
+    creds k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"), test_json_str(r.body, "sessionToken") };
+    CHECK_INT(r.status, 200);
+    reply_free(&r);
+    if (k.id && k.key && k.token) {
+        EXPECT(simple(&k, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+        EXPECT(simple(&k, "PUT", PRIV, "/secret.txt", "pwned"), 403, "AccessDenied");
+        EXPECT(simple(&k, "DELETE", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+        EXPECT(simple(&k, "GET", PRIV, "/", NULL), 403, "AccessDenied");
+        EXPECT(sub(&k, "PUT", PRIV, "/", "acl", "<AccessControlPolicy/>"), 403, "AccessDenied");
+        EXPECT(sub(&k, "DELETE", PRIV, "/", "policy", NULL), 403, "AccessDenied");
+        EXPECT(copy_as(&k, THEIRS, "/stolen2.txt", "/" PRIV "/secret.txt"), 403, "AccessDenied");
+        /* what its account owns it reaches, and it lists that account's buckets */
+        EXPECT(simple(&k, "PUT", THEIRS, "/tmp.txt", "by the key"), 200, NULL);
+        reply l = simple(&k, "GET", NULL, "/", NULL);
+        CHECK(l.status == 200 && l.body && strstr(l.body, THEIRS) && !strstr(l.body, PRIV));
+        reply_free(&l);
+        /* and a bucket it creates is its account's */
+        EXPECT(simple(&k, "PUT", "theirs2-" APPID, "/", NULL), 200, NULL);
+        EXPECT(simple(&OWNER, "GET", "theirs2-" APPID, "/", NULL), 403, "AccessDenied");
+        EXPECT(simple(&OTHER, "GET", "theirs2-" APPID, "/", NULL), 200, NULL);
+    }
+    creds_free(&k);
+    char *s = owner_get(PRIV, "/secret.txt");
+    CHECK(s && !strcmp(s, "top secret"));
+    free(s);
+    /* the owner's key for everything: the second account's bucket stays out of reach */
+    r = sts_as(&OWNER, q, 1);
+    creds o = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"), test_json_str(r.body, "sessionToken") };
+    CHECK_INT(r.status, 200);
+    reply_free(&r);
+    if (o.id && o.key && o.token) {
+        EXPECT(simple(&o, "PUT", THEIRS, "/mine.txt", "overwritten"), 403, "AccessDenied");
+        EXPECT(simple(&o, "DELETE", THEIRS, "/mine.txt", NULL), 403, "AccessDenied");
+        EXPECT(sub(&o, "GET", THEIRS, "/", "acl", NULL), 403, "AccessDenied");
+        EXPECT(sub(&o, "PUT", THEIRS, "/", "policy", "{\"Statement\":[]}"), 403, "AccessDenied");
+        EXPECT(simple(&o, "DELETE", THEIRS, "/", NULL), 403, "AccessDenied");
+        EXPECT(simple(&o, "GET", PRIV, "/secret.txt", NULL), 200, NULL);
+    }
+    creds_free(&o);
+    reply m = simple(&OTHER, "GET", THEIRS, "/mine.txt", NULL);
+    CHECK(m.status == 200 && m.body && !strcmp(m.body, "theirs"));
+    reply_free(&m);
+}
+
 static void test_unimplemented_subresources_change_nothing(void)
 {
     EXPECT(simple(&OWNER, "PUT", "empty-" APPID, "/", NULL), 200, NULL);
@@ -1440,6 +1497,7 @@ int main(void)
     RUN(test_sign_parameter_and_acl_grants);
     RUN(test_unimplemented_subresources_change_nothing);
     RUN(test_second_account_is_a_stranger);
+    RUN(test_temporary_keys_stay_within_their_account);
     RUN(test_s3_copy_keeps_bytes);
     RUN(test_s3_dialect_smuggles_nothing);
     RUN(test_s3_answers);
