@@ -37,7 +37,7 @@ enum { L_SERVICE, L_BUCKET, L_OBJECT };
 static const op_def OPS[] = {
     /* op                          method    sub            level     action                          also accepted                 ACL grant that admits anonymous  flags */
     { COS_OP_GET_SERVICE,          "GET",    NULL,          L_SERVICE, A("GetService"),               NULL,                        0,             0 },
-    { COS_OP_PUT_BUCKET,           "PUT",    NULL,          L_BUCKET, A("PutBucket"),                 NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET,           "PUT",    NULL,          L_BUCKET, A("PutBucket"),                 NULL,                        0,             OPF_SETS_ACL },
     { COS_OP_HEAD_BUCKET,          "HEAD",   NULL,          L_BUCKET, A("HeadBucket"),                NULL,                        ACL_READ,      0 },
     { COS_OP_GET_BUCKET,           "GET",    NULL,          L_BUCKET, A("GetBucket"),                 NULL,                        ACL_READ,      OPF_LISTING },
     { COS_OP_DELETE_BUCKET,        "DELETE", NULL,          L_BUCKET, A("DeleteBucket"),              NULL,                        0,             0 },
@@ -96,13 +96,13 @@ static const op_def OPS[] = {
     /* checked per key (DeleteObject); anonymous callers also need the batch action itself, as COS documents */
     { COS_OP_DELETE_MULTIPLE_OBJECT, "POST", "delete",      L_BUCKET, A("DeleteMultipleObjects"),     NULL,                        ACL_WRITE,     OPF_PER_KEY },
     /* a browser form: PutObject on the form's key (COS also names it PostObject) */
-    { COS_OP_POST_OBJECT,          "POST",   NULL,          L_BUCKET, A("PutObject"),                 A("PostObject"),             ACL_WRITE,     OPF_FORM },
+    { COS_OP_POST_OBJECT,          "POST",   NULL,          L_BUCKET, A("PutObject"),                 A("PostObject"),             ACL_WRITE,     OPF_FORM | OPF_SETS_ACL },
     { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_BUCKET, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
     { COS_OP_GET_OBJECT,           "GET",    NULL,          L_OBJECT, A("GetObject"),                 NULL,                        ACL_READ,      0 },
     { COS_OP_HEAD_OBJECT,          "HEAD",   NULL,          L_OBJECT, A("HeadObject"),                NULL,                        ACL_READ,      0 },
-    { COS_OP_PUT_OBJECT,           "PUT",    NULL,          L_OBJECT, A("PutObject"),                 NULL,                        ACL_WRITE,     0 },
+    { COS_OP_PUT_OBJECT,           "PUT",    NULL,          L_OBJECT, A("PutObject"),                 NULL,                        ACL_WRITE,     OPF_SETS_ACL },
     /* + GetObject on the source */
-    { COS_OP_PUT_OBJECT_COPY,      "PUT",    NULL,          L_OBJECT, A("PutObject"),                 A("PutObjectCopy"),          ACL_WRITE,     OPF_COPY },
+    { COS_OP_PUT_OBJECT_COPY,      "PUT",    NULL,          L_OBJECT, A("PutObject"),                 A("PutObjectCopy"),          ACL_WRITE,     OPF_COPY | OPF_SETS_ACL },
     { COS_OP_DELETE_OBJECT,        "DELETE", NULL,          L_OBJECT, A("DeleteObject"),              NULL,                        ACL_WRITE,     0 },
     { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_OBJECT, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
     { COS_OP_GET_OBJECT_ACL,       "GET",    "acl",         L_OBJECT, A("GetObjectACL"),              NULL,                        ACL_READ_ACP,  0 },
@@ -111,8 +111,8 @@ static const op_def OPS[] = {
     { COS_OP_GET_OBJECT_TAGGING,   "GET",    "tagging",     L_OBJECT, A("GetObjectTagging"),          NULL,                        0,             0 },
     { COS_OP_DELETE_OBJECT_TAGGING, "DELETE", "tagging",    L_OBJECT, A("DeleteObjectTagging"),       NULL,                        0,             0 },
     { COS_OP_RESTORE_OBJECT,       "POST",   "restore",     L_OBJECT, A("PostObjectRestore"),         NULL,                        0,             0 },
-    { COS_OP_APPEND_OBJECT,        "POST",   "append",      L_OBJECT, A("AppendObject"),              NULL,                        ACL_WRITE,     0 },
-    { COS_OP_MULTIPART_INIT,       "POST",   "uploads",     L_OBJECT, A("InitiateMultipartUpload"),   NULL,                        ACL_WRITE,     0 },
+    { COS_OP_APPEND_OBJECT,        "POST",   "append",      L_OBJECT, A("AppendObject"),              NULL,                        ACL_WRITE,     OPF_SETS_ACL },
+    { COS_OP_MULTIPART_INIT,       "POST",   "uploads",     L_OBJECT, A("InitiateMultipartUpload"),   NULL,                        ACL_WRITE,     OPF_SETS_ACL },
     { COS_OP_MULTIPART_UPLOAD,     "PUT",    "uploadId",    L_OBJECT, A("UploadPart"),                NULL,                        ACL_WRITE,     0 },
     /* + GetObject on the source; COS documents PutObject on the destination */
     { COS_OP_UPLOAD_PART_COPY,     "PUT",    "uploadId",    L_OBJECT, A("PutObject"),                 A("UploadPartCopy"),         ACL_WRITE,     OPF_COPY },
@@ -542,6 +542,24 @@ char *post_form_key(req *r)
     return cos_buf_detach(&k);
 }
 
+/* Whether a write also sets the ACL of what it creates: a canned ACL other
+ * than "default" (which inherits, as if none were sent), a grant header, or
+ * a form's acl field. Then it is also PutObjectACL / PutBucketACL, as S3
+ * requires s3:PutObjectAcl of a PUT with x-amz-acl (COS does not say: the
+ * strict choice), so a key allowed only uploads cannot publish them. */
+static bool request_sets_acl(req *r)
+{
+    static const char *const GRANTS[] = { "x-cos-grant-read", "x-cos-grant-write", "x-cos-grant-full-control",
+                                          "x-cos-grant-read-acp", "x-cos-grant-write-acp" };
+    const char *canned[] = { req_header(r, "x-cos-acl"), cos_kvlist_get(&r->form, "acl"),
+                             cos_kvlist_get(&r->form, "x-cos-acl") };
+    for (size_t i = 0; i < COS_ARRAY_LEN(canned); i++)
+        if (canned[i] && strcmp(canned[i], "default") != 0) return true;
+    for (size_t i = 0; i < COS_ARRAY_LEN(GRANTS); i++)
+        if (req_header(r, GRANTS[i]) || cos_kvlist_get(&r->form, GRANTS[i])) return true;
+    return false;
+}
+
 int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
 {
     char why[512] = "";
@@ -561,6 +579,13 @@ int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
     if (!(op->flags & OPF_PER_KEY) || !r->principal) /* a multi-delete's keys are checked by its handler */
         ok = authz_allows(r, op->action, op->alt_action, op->acl, r->bucket, key,
                           op->level == L_OBJECT || (op->flags & OPF_FORM), why, sizeof why, &store_rc);
+    bool bucket_acl = op->level == L_BUCKET && !(op->flags & OPF_FORM);
+    /* PUT Bucket sets an ACL only on the bucket it creates (an existing one is answered, unchanged) */
+    if (ok && (op->flags & OPF_SETS_ACL) && request_sets_acl(r) &&
+        !(bucket_acl && store_bucket_get(r->srv->st, r->bucket, NULL, NULL, NULL) == 0)) {
+        ok = authz_allows(r, bucket_acl ? "name/cos:PutBucketACL" : "name/cos:PutObjectACL", NULL, ACL_WRITE_ACP,
+                          r->bucket, bucket_acl ? NULL : key, !bucket_acl, why, sizeof why, &store_rc);
+    }
     if (ok && (op->flags & OPF_COPY)) {
         char *sb = NULL, *sk = NULL;
         if (parse_copy_source(req_header(r, "x-cos-copy-source"), &sb, &sk) == 0)

@@ -280,6 +280,7 @@ enum {
     OPF_PER_KEY = 8,     /* multi-delete: DeleteObject on each key, in the handler */
     OPF_PREFLIGHT = 16,  /* OPTIONS: anonymous, the CORS rules decide */
     OPF_POLICY = 32,     /* a bucket policy API */
+    OPF_SETS_ACL = 64,   /* may set an ACL as it writes (x-cos-acl, x-cos-grant-*, a form's acl): then also Put*ACL */
 };
 typedef struct op_def {
     cos_op op;              /* libcos's operation (cos_op_name gives the SDK's name) */

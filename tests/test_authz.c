@@ -514,6 +514,46 @@ static void test_policy_deny_put_covers_forms(void)
     EXPECT(sub(&OWNER, "DELETE", PUBRW, "/", "policy", NULL), 204, NULL);
 }
 
+/* Setting an ACL while writing is also PutObjectACL (PutBucketACL for a
+ * bucket): a key allowed only to upload, or an anonymous writer of a
+ * public-read-write bucket, cannot publish what it writes to everyone
+ * (before: x-cos-acl: public-read on the PUT made the object world-readable). */
+static void test_writing_an_acl_needs_the_acl_permission(void)
+{
+    creds k = temp_key(SHARED, "u/*", "name/cos:PutObject,name/cos:InitiateMultipartUpload,name/cos:PutBucket");
+    static const char all_users[] = "uri=\"http://cam.qcloud.com/groups/global/AllUsers\"";
+    call c1 = { "PUT", SHARED, "/u/pub.txt", "/u/pub.txt", &k, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1,
+                NULL, "leak", 4, NULL };
+    EXPECT(do_call(&c1), 403, "AccessDenied");
+    call c2 = { "PUT", SHARED, "/u/pub.txt", "/u/pub.txt", &k, NULL, 0, (cos_kv[]){ { "x-cos-grant-read", all_users } }, 1,
+                NULL, "leak", 4, NULL };
+    EXPECT(do_call(&c2), 403, "AccessDenied");
+    call c3 = { "POST", SHARED, "/u/pub.txt?uploads", "/u/pub.txt", &k, (cos_kv[]){ { "uploads", "" } }, 1,
+                (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&c3), 403, "AccessDenied");
+    EXPECT(simple(ANON, "GET", SHARED, "/u/pub.txt", NULL), 403, "AccessDenied");
+    /* without an ACL (or with "default", which inherits) the upload is what the key may do */
+    call c4 = { "PUT", SHARED, "/u/pub.txt", "/u/pub.txt", &k, NULL, 0, (cos_kv[]){ { "x-cos-acl", "default" } }, 1,
+                NULL, "fine", 4, NULL };
+    EXPECT(do_call(&c4), 200, NULL);
+    EXPECT(simple(ANON, "GET", SHARED, "/u/pub.txt", NULL), 403, "AccessDenied");
+    creds_free(&k);
+    /* anonymous writers: WRITE on the bucket is not WRITE_ACP on what they write */
+    call a1 = { "PUT", PUBRW, "/anon-pub.txt", "/anon-pub.txt", ANON, NULL, 0, NULL, 0, "x-cos-acl: public-read-write\r\n",
+                "x", 1, NULL };
+    EXPECT(do_call(&a1), 403, "AccessDenied");
+    EXPECT(post_form(PUBRW, "anon-form.txt", "acl", "public-read-write"), 403, "AccessDenied");
+    CHECK(!exists(PUBRW, "/anon-pub.txt"));
+    CHECK(!exists(PUBRW, "/anon-form.txt"));
+    EXPECT(post_form(PUBRW, "anon-form.txt", NULL, NULL), 200, NULL);
+    /* a key with PutObjectACL too may */
+    k = temp_key(SHARED, "u/*", "name/cos:PutObject,name/cos:PutObjectACL");
+    EXPECT(do_call(&(call){ "PUT", SHARED, "/u/pub2.txt", "/u/pub2.txt", &k, NULL, 0,
+                            (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, "shared", 6, NULL }), 200, NULL);
+    EXPECT(simple(ANON, "GET", SHARED, "/u/pub2.txt", NULL), 200, NULL);
+    creds_free(&k);
+}
+
 /* ---------------------------------------------------------------- 5: what a signature covers */
 
 /* A presigned target for key (signing only host), as libcos and the SDKs make them. */
@@ -1488,6 +1528,7 @@ int main(void)
     RUN(test_policy_principals_are_exact);
     RUN(test_policy_deny_per_key);
     RUN(test_policy_deny_put_covers_forms);
+    RUN(test_writing_an_acl_needs_the_acl_permission);
     RUN(test_signature_covers_the_operation);
     RUN(test_form_keys_are_checked);
     RUN(test_form_fields_cannot_inject_headers);
