@@ -322,11 +322,11 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
     return -1;
 }
 
-static sts_decision eval_either(req *r, const char *bucket, const char *key, const sts_policy *p, const char *action,
-                                const char *alt, const char *resource, const char *principal)
+static sts_decision eval_either(req *r, const char *bucket, const char *key, bool version, const sts_policy *p,
+                                const char *action, const char *alt, const char *resource, const char *principal)
 {
     cond_ctx c = { r, bucket, key, NULL };
-    sts_access a = { action, resource, request_cond_key, &c };
+    sts_access a = { action, resource, request_cond_key, &c, version };
     sts_decision d = sts_policy_eval(p, &a, principal);
     if (alt && d != STS_DENY) {
         a.action = alt;
@@ -377,14 +377,14 @@ static bool same_account(const char *a, const char *b)
 }
 
 bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, const char *bucket, const char *key,
-                  bool object_level, char *why, size_t why_len, int *store_rc)
+                  bool object_level, bool version, char *why, size_t why_len, int *store_rc)
 {
     server *srv = r->srv;
     *store_rc = 0;
     bool owner = r->principal && !r->tmp_key;
     if (!bucket) { /* GetService: resource "*", as COS documents */
         if (owner) return true;
-        if (r->tmp_key && r->tmp_key->policy && eval_either(r, NULL, NULL, r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
+        if (r->tmp_key && r->tmp_key->policy && eval_either(r, NULL, NULL, false, r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
             return true;
         snprintf(why, why_len, "%s", r->tmp_key ? "the temporary key's policy does not allow name/cos:GetService on *"
                                                 : "anonymous access is not allowed");
@@ -419,7 +419,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         return false;
     }
     char *me = r->principal ? authz_account_id(srv, r->account) : NULL;
-    sts_decision bucket_d = bp ? eval_either(r, bucket, object_level ? key : NULL, bp, action, alt, resource, me) : STS_NO_MATCH;
+    sts_decision bucket_d = bp ? eval_either(r, bucket, object_level ? key : NULL, version, bp, action, alt, resource, me) : STS_NO_MATCH;
     bool ok = false;
     unsigned pab = 0;
     if (own) {
@@ -432,7 +432,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     } else if (owner && exists && !strcmp(action, "name/cos:PutBucket")) {
         ok = true; /* another account's bucket: the handler answers BucketAlreadyExists, changing nothing */
     } else if (r->tmp_key) {
-        sts_decision d = r->tmp_key->policy ? eval_either(r, bucket, object_level ? key : NULL, r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
+        sts_decision d = r->tmp_key->policy ? eval_either(r, bucket, object_level ? key : NULL, version, r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
         ok = d == STS_ALLOW && bucket_d != STS_DENY;
         if (!r->tmp_key->policy) snprintf(why, why_len, "a temporary key without a policy is allowed nothing");
         else if (d != STS_ALLOW) snprintf(why, why_len, "the temporary key's policy does not allow %s on %s", action, resource);
@@ -442,7 +442,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
                what that account's permanent key may do there (grants, policies) */
             const sts_key *k = r->tmp_key;
             r->tmp_key = NULL;
-            ok = authz_allows(r, action, alt, acl, bucket, key, object_level, why, why_len, store_rc);
+            ok = authz_allows(r, action, alt, acl, bucket, key, object_level, version, why, why_len, store_rc);
             r->tmp_key = k;
         }
     } else if (bucket_d == STS_DENY) {
@@ -576,20 +576,25 @@ int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
     }
     bool ok = true;
     int store_rc = 0;
+    /* an object operation on one version of it (?versionId=, empty meaning none, as the handlers read it) */
+    const char *vid = op->level == L_OBJECT ? req_arg(r, "versionId") : NULL;
+    bool names_version = vid && *vid;
     if (!(op->flags & OPF_PER_KEY) || !r->principal) /* a multi-delete's keys are checked by its handler */
         ok = authz_allows(r, op->action, op->alt_action, op->acl, r->bucket, key,
-                          op->level == L_OBJECT || (op->flags & OPF_FORM), why, sizeof why, &store_rc);
+                          op->level == L_OBJECT || (op->flags & OPF_FORM), names_version, why, sizeof why, &store_rc);
     bool bucket_acl = op->level == L_BUCKET && !(op->flags & OPF_FORM);
     /* PUT Bucket sets an ACL only on the bucket it creates (an existing one is answered, unchanged) */
     if (ok && (op->flags & OPF_SETS_ACL) && request_sets_acl(r) &&
         !(bucket_acl && store_bucket_get(r->srv->st, r->bucket, NULL, NULL, NULL) == 0)) {
         ok = authz_allows(r, bucket_acl ? "name/cos:PutBucketACL" : "name/cos:PutObjectACL", NULL, ACL_WRITE_ACP,
-                          r->bucket, bucket_acl ? NULL : key, !bucket_acl, why, sizeof why, &store_rc);
+                          r->bucket, bucket_acl ? NULL : key, !bucket_acl, false, why, sizeof why, &store_rc);
     }
     if (ok && (op->flags & OPF_COPY)) {
         char *sb = NULL, *sk = NULL;
-        if (parse_copy_source(req_header(r, "x-cos-copy-source"), &sb, &sk) == 0)
-            ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, why, sizeof why, &store_rc);
+        const char *src = req_header(r, "x-cos-copy-source");
+        if (parse_copy_source(src, &sb, &sk) == 0) /* "?versionId=" as the handler reads it */
+            ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, strstr(src, "?versionId=") != NULL,
+                              why, sizeof why, &store_rc);
         /* unparseable: the handler refuses it before reading anything */
         free(sb);
         free(sk);

@@ -37,6 +37,10 @@ typedef struct sts_access {
      * Allow then grants nothing; a Deny applies). NULL: every key unknown. */
     int (*cond_key)(void *ctx, const char *key, const char **value);
     void *cond_ctx;
+    /* The request names one version of the object (versionId): S3's statements see
+     * s3:GetObjectVersion, s3:DeleteObjectVersion... (COS's names stay: COS limits
+     * versions with the cos:versionid condition instead) */
+    bool version;
 } sts_access;
 
 /* The outcome of evaluating a policy: an explicit deny wins over an allow. */

@@ -1368,6 +1368,73 @@ static void test_s3_buckets_and_hosts(void)
     "<PublicAccessBlockConfiguration><BlockPublicAcls>" acls "</BlockPublicAcls><IgnorePublicAcls>" ignore \
     "</IgnorePublicAcls><BlockPublicPolicy>" policy "</BlockPublicPolicy><RestrictPublicBuckets>" restrict   \
     "</RestrictPublicBuckets></PublicAccessBlockConfiguration>"
+/* The x-cos-version-id header of an answer (malloc'd), or NULL. */
+static char *version_of(const reply *r)
+{
+    const char *h = r->head ? strcasestr(r->head, "\r\nx-cos-version-id: ") : NULL;
+    if (!h) return NULL;
+    h += strlen("\r\nx-cos-version-id: ");
+    return strndup(h, strcspn(h, "\r\n"));
+}
+
+/* S3's statements name what the request does in S3's words: one version of
+ * an object is s3:GetObjectVersion / s3:DeleteObjectVersion (the common
+ * "never delete history" Deny), a lifecycle is s3:PutLifecycleConfiguration.
+ * Before, those Denies matched nothing: versions were deleted for good and a
+ * lifecycle (expiring every object) was put despite them. */
+static void test_s3_policy_names_versions_and_configurations(void)
+{
+#define VB "vers-" APPID
+    EXPECT(simple(&OWNER, "PUT", VB, "/", NULL), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", VB, "/", "versioning",
+               "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    reply p1 = simple(&OWNER, "PUT", VB, "/v/x.txt", "first");
+    char *v1 = version_of(&p1);
+    reply_free(&p1);
+    EXPECT(simple(&OWNER, "PUT", VB, "/v/x.txt", "second"), 200, NULL);
+    CHECK(v1 != NULL);
+    put_policy(VB, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:*\","
+                   "\"Resource\":[\"arn:aws:s3:::" VB "\",\"arn:aws:s3:::" VB "/*\"]},"
+                   "{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":[\"s3:DeleteObjectVersion\","
+                   "\"s3:GetObjectVersion\",\"s3:PutLifecycleConfiguration\",\"s3:PutBucketPolicy\","
+                   "\"s3:DeleteBucketPolicy\"],\"Resource\":[\"arn:aws:s3:::" VB "\",\"arn:aws:s3:::" VB "/*\"]}]}");
+    if (v1) {
+        char *t = cos_sprintf("/v/x.txt?versionId=%s", v1);
+        call del = { "DELETE", VB, t, "/v/x.txt", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+        EXPECT(do_call(&del), 403, "AccessDenied");
+        call get = { "GET", VB, t, "/v/x.txt", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+        EXPECT(do_call(&get), 403, "AccessDenied");
+        free(t);
+        /* nor one by one in a multi-delete */
+        char *body = cos_sprintf("<Delete><Object><Key>v/x.txt</Key><VersionId>%s</VersionId></Object></Delete>", v1);
+        reply m = sub(ANON, "POST", VB, "/", "delete", body);
+        CHECK(m.status == 200 && m.body && strstr(m.body, "<Code>AccessDenied</Code>") && !strstr(m.body, "<Deleted>"));
+        reply_free(&m);
+        free(body);
+        /* the version is still there */
+        char *ot = cos_sprintf("/v/x.txt?versionId=%s", v1);
+        cos_kv q[] = { { "versionId", v1 } };
+        call og = { "GET", VB, ot, "/v/x.txt", &OWNER, q, 1, NULL, 0, NULL, NULL, 0, NULL };
+        reply o = do_call(&og);
+        CHECK(o.status == 200 && o.body && !strcmp(o.body, "first"));
+        reply_free(&o);
+        free(ot);
+    }
+    /* the latest version is s3:GetObject, allowed */
+    reply g = simple(ANON, "GET", VB, "/v/x.txt", NULL);
+    CHECK(g.status == 200 && g.body && !strcmp(g.body, "second"));
+    reply_free(&g);
+    EXPECT(sub(ANON, "PUT", VB, "/", "lifecycle",
+               "<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+               "<Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>"), 403, "AccessDenied");
+    reply l = sub(&OWNER, "GET", VB, "/", "lifecycle", NULL);
+    CHECK(l.status == 404);
+    reply_free(&l);
+    EXPECT(sub(&OWNER, "DELETE", VB, "/", "policy", NULL), 204, NULL);
+    free(v1);
+#undef VB
+}
+
 static void test_public_access_block(void)
 {
     EXPECT(sub(&OWNER, "GET", PUBR, "/", "publicAccessBlock", NULL), 404, "NoSuchPublicAccessBlockConfiguration");
@@ -1545,6 +1612,7 @@ int main(void)
     RUN(test_s3_buckets_and_hosts);
     RUN(test_public_access_block);
     RUN(test_s3_policy_conditions);
+    RUN(test_s3_policy_names_versions_and_configurations);
     RUN(test_connection_flood);
     creds_free(&g_ukey);
     test_server_stop(&g_srv, false);
