@@ -542,6 +542,62 @@ char *post_form_key(req *r)
     return cos_buf_detach(&k);
 }
 
+/* One entry of a RefererConfiguration's DomainList against a Referer
+ * without its scheme: a prefix match ("www.example.com" also admits
+ * "www.example.com/123" and "www.example.com.cn", as COS documents), and
+ * "*.example.com" the same from any label of the host on (so
+ * "a.b.example.com/x", never "evil.com/a.example.com"). Case-insensitive. */
+static bool referer_domain_matches(const char *domain, const char *ref)
+{
+    if (strncmp(domain, "*.", 2) != 0) return *domain && !strncasecmp(ref, domain, strlen(domain));
+    const char *suffix = domain + 2;
+    size_t host_len = strcspn(ref, "/?#");
+    for (size_t i = 0; i < host_len; i++)
+        if ((i == 0 || ref[i - 1] == '.') && *suffix && !strncasecmp(ref + i, suffix, strlen(suffix))) return true;
+    return false;
+}
+
+/* COS's hotlink protection (PUT /?referer): an unsigned request to a bucket
+ * whose RefererConfiguration is Enabled must carry a Referer the list admits
+ * (White-List) or does not name (Black-List); an empty or absent Referer is
+ * EmptyReferConfiguration's to decide (Deny unless it says Allow). Signed
+ * requests are not checked, as COS documents. 0 = admitted, 1 = refused (why
+ * says so), else a store error (fail closed). */
+static int referer_refuses(req *r, char *why, size_t why_len)
+{
+    char *body = NULL;
+    size_t len = 0;
+    int rc = store_config_get(r->srv->st, r->bucket, "referer", &body, &len);
+    if (rc == -1) return 0; /* none */
+    if (rc) {
+        free(body);
+        snprintf(why, why_len, "%s", store_last_error());
+        return rc;
+    }
+    cos_referer_configuration *cfg = NULL;
+    if (cos_xml_parse(&cos_xs_referer_configuration, body, len, (void **)&cfg, NULL) != 0) cfg = NULL;
+    free(body);
+    int refused = 0;
+    if (!cfg) refused = 1; /* stored but unreadable: it cannot admit anyone */
+    else if (cfg->status && !strcasecmp(cfg->status, "Enabled")) {
+        const char *ref = req_header(r, "Referer");
+        if (!ref || !*ref) {
+            refused = !(cfg->empty_refer_configuration && !strcasecmp(cfg->empty_refer_configuration, "Allow"));
+        } else {
+            const char *rest = strstr(ref, "://");
+            rest = rest ? rest + 3 : ref;
+            bool listed = false;
+            for (size_t i = 0; i < cfg->domains_count && !listed; i++)
+                listed = cfg->domains[i] && referer_domain_matches(cfg->domains[i], rest);
+            bool white = cfg->referer_type && !strcasecmp(cfg->referer_type, "White-List");
+            refused = white ? !listed : listed;
+        }
+    }
+    cos_xml_free(&cos_xs_referer_configuration, cfg);
+    if (refused) snprintf(why, why_len, "the bucket's hotlink protection (referer) refuses this Referer");
+    return refused;
+}
+
 /* Whether a write also sets the ACL of what it creates: a canned ACL other
  * than "default" (which inherits, as if none were sent), a grant header, or
  * a form's acl field. Then it is also PutObjectACL / PutBucketACL, as S3
@@ -576,10 +632,15 @@ int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
     }
     bool ok = true;
     int store_rc = 0;
+    if (!r->principal && r->bucket) { /* an unsigned request: the bucket's hotlink protection first */
+        int hrc = referer_refuses(r, why, sizeof why);
+        ok = hrc == 0;
+        if (hrc > 1 || hrc < -1) store_rc = hrc;
+    }
     /* an object operation on one version of it (?versionId=, empty meaning none, as the handlers read it) */
     const char *vid = op->level == L_OBJECT ? req_arg(r, "versionId") : NULL;
     bool names_version = vid && *vid;
-    if (!(op->flags & OPF_PER_KEY) || !r->principal) /* a multi-delete's keys are checked by its handler */
+    if (ok && (!(op->flags & OPF_PER_KEY) || !r->principal)) /* a multi-delete's keys are checked by its handler */
         ok = authz_allows(r, op->action, op->alt_action, op->acl, r->bucket, key,
                           op->level == L_OBJECT || (op->flags & OPF_FORM), names_version, why, sizeof why, &store_rc);
     bool bucket_acl = op->level == L_BUCKET && !(op->flags & OPF_FORM);

@@ -554,6 +554,38 @@ static void test_writing_an_acl_needs_the_acl_permission(void)
     creds_free(&k);
 }
 
+/* COS's hotlink protection (PUT /?referer) is kept for unsigned requests, as
+ * COS keeps it (signed ones are not checked). Before, the configuration was
+ * stored and answered back but admitted every Referer. */
+static void test_referer_protection_is_kept(void)
+{
+#define REF_GET(ref) do_call(&(call){ "GET", PUBR, "/a.txt", "/a.txt", ANON, NULL, 0, NULL, 0, ref, NULL, 0, NULL })
+    EXPECT(sub(&OWNER, "PUT", PUBR, "/", "referer",
+               "<RefererConfiguration><Status>Enabled</Status><RefererType>White-List</RefererType><DomainList>"
+               "<Domain>*.example.com</Domain><Domain>shop.test:8080</Domain></DomainList>"
+               "<EmptyReferConfiguration>Deny</EmptyReferConfiguration></RefererConfiguration>"), 200, NULL);
+    EXPECT(REF_GET(NULL), 403, "AccessDenied");
+    EXPECT(REF_GET("Referer: https://evil.test/\r\n"), 403, "AccessDenied");
+    EXPECT(REF_GET("Referer: https://evil.test/a.example.com/\r\n"), 403, "AccessDenied");
+    EXPECT(REF_GET("Referer: https://shop.test/\r\n"), 403, "AccessDenied");
+    EXPECT(REF_GET("Referer: https://www.example.com/page\r\n"), 200, NULL);
+    EXPECT(REF_GET("Referer: http://a.b.EXAMPLE.com\r\n"), 200, NULL);
+    EXPECT(REF_GET("Referer: http://shop.test:8080/cart\r\n"), 200, NULL);
+    EXPECT(simple(&OWNER, "GET", PUBR, "/a.txt", NULL), 200, NULL); /* signed: not checked */
+    EXPECT(sub(&OWNER, "PUT", PUBR, "/", "referer",
+               "<RefererConfiguration><Status>Enabled</Status><RefererType>Black-List</RefererType><DomainList>"
+               "<Domain>evil.test</Domain></DomainList><EmptyReferConfiguration>Allow</EmptyReferConfiguration>"
+               "</RefererConfiguration>"), 200, NULL);
+    EXPECT(REF_GET(NULL), 200, NULL);
+    EXPECT(REF_GET("Referer: https://evil.test/x\r\n"), 403, "AccessDenied");
+    EXPECT(REF_GET("Referer: https://good.test/x\r\n"), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", PUBR, "/", "referer",
+               "<RefererConfiguration><Status>Disabled</Status><RefererType>White-List</RefererType><DomainList>"
+               "<Domain>nowhere.test</Domain></DomainList></RefererConfiguration>"), 200, NULL);
+    EXPECT(REF_GET(NULL), 200, NULL);
+#undef REF_GET
+}
+
 /* ---------------------------------------------------------------- 5: what a signature covers */
 
 /* A presigned target for key (signing only host), as libcos and the SDKs make them. */
@@ -1596,6 +1628,7 @@ int main(void)
     RUN(test_policy_deny_per_key);
     RUN(test_policy_deny_put_covers_forms);
     RUN(test_writing_an_acl_needs_the_acl_permission);
+    RUN(test_referer_protection_is_kept);
     RUN(test_signature_covers_the_operation);
     RUN(test_form_keys_are_checked);
     RUN(test_form_fields_cannot_inject_headers);
