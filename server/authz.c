@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include "server.h"
 #include "url.h"
+#include "versioning.h"
 #include "xml.h"
 
 #include <arpa/inet.h>
@@ -377,8 +378,10 @@ static bool same_account(const char *a, const char *b)
 }
 
 bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, const char *bucket, const char *key,
-                  bool object_level, bool version, char *why, size_t why_len, int *store_rc)
+                  bool object_level, const char *version_id, char *why, size_t why_len, int *store_rc)
 {
+    if (version_id && !*version_id) version_id = NULL; /* empty: the current version, as the handlers read it */
+    bool version = version_id != NULL;
     server *srv = r->srv;
     *store_rc = 0;
     bool owner = r->principal && !r->tmp_key;
@@ -442,7 +445,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
                what that account's permanent key may do there (grants, policies) */
             const sts_key *k = r->tmp_key;
             r->tmp_key = NULL;
-            ok = authz_allows(r, action, alt, acl, bucket, key, object_level, version, why, why_len, store_rc);
+            ok = authz_allows(r, action, alt, acl, bucket, key, object_level, version_id, why, why_len, store_rc);
             r->tmp_key = k;
         }
     } else if (bucket_d == STS_DENY) {
@@ -460,9 +463,17 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         unsigned grants = 0;
         bool own_acl = false;
         if (object_level && key && (acl & (ACL_READ | ACL_READ_ACP | ACL_WRITE_ACP))) {
-            /* an object's own ACL decides reads of it; "default" defers to the bucket's */
+            /* an object's own ACL decides reads of it; "default" defers to the bucket's. One
+               version of it: that version's ACL (a private old version stays private when a
+               public one replaces it) */
             obj_meta m;
-            int orc = store_object_get(srv->st, bucket, key, &m);
+            bool marker = false;
+            int orc = version_id ? versioning_lookup(r, bucket, key, version_id, &m, &marker)
+                                 : store_object_get(srv->st, bucket, key, &m);
+            if (orc == 0 && marker) { /* a delete marker has no ACL: the bucket's decides (it answers 405) */
+                obj_meta_clear(&m);
+                orc = -1;
+            }
             if (orc == 0) {
                 if (m.acl && strcmp(m.acl, "default") != 0) {
                     own_acl = true;
@@ -639,23 +650,24 @@ int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
     }
     /* an object operation on one version of it (?versionId=, empty meaning none, as the handlers read it) */
     const char *vid = op->level == L_OBJECT ? req_arg(r, "versionId") : NULL;
-    bool names_version = vid && *vid;
     if (ok && (!(op->flags & OPF_PER_KEY) || !r->principal)) /* a multi-delete's keys are checked by its handler */
         ok = authz_allows(r, op->action, op->alt_action, op->acl, r->bucket, key,
-                          op->level == L_OBJECT || (op->flags & OPF_FORM), names_version, why, sizeof why, &store_rc);
+                          op->level == L_OBJECT || (op->flags & OPF_FORM), vid, why, sizeof why, &store_rc);
     bool bucket_acl = op->level == L_BUCKET && !(op->flags & OPF_FORM);
     /* PUT Bucket sets an ACL only on the bucket it creates (an existing one is answered, unchanged) */
     if (ok && (op->flags & OPF_SETS_ACL) && request_sets_acl(r) &&
         !(bucket_acl && store_bucket_get(r->srv->st, r->bucket, NULL, NULL, NULL) == 0)) {
         ok = authz_allows(r, bucket_acl ? "name/cos:PutBucketACL" : "name/cos:PutObjectACL", NULL, ACL_WRITE_ACP,
-                          r->bucket, bucket_acl ? NULL : key, !bucket_acl, false, why, sizeof why, &store_rc);
+                          r->bucket, bucket_acl ? NULL : key, !bucket_acl, NULL, why, sizeof why, &store_rc);
     }
     if (ok && (op->flags & OPF_COPY)) {
         char *sb = NULL, *sk = NULL;
         const char *src = req_header(r, "x-cos-copy-source");
-        if (parse_copy_source(src, &sb, &sk) == 0) /* "?versionId=" as the handler reads it */
-            ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, strstr(src, "?versionId=") != NULL,
-                              why, sizeof why, &store_rc);
+        const char *q = src ? strstr(src, "?versionId=") : NULL; /* as the handler reads it */
+        char *svid = q ? cos_strndup(q + 11, strcspn(q + 11, "&")) : NULL;
+        if (parse_copy_source(src, &sb, &sk) == 0)
+            ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, svid, why, sizeof why, &store_rc);
+        free(svid);
         /* unparseable: the handler refuses it before reading anything */
         free(sb);
         free(sk);

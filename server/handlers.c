@@ -1216,9 +1216,8 @@ static enum MHD_Result delete_multiple(req *r)
         /* each key is a DeleteObject of its own (authz.c): a refused one is an <Error> entry */
         char why[512];
         int arc = 0;
-        bool version = d->objects[i].version_id && *d->objects[i].version_id;
-        if (!authz_allows(r, "name/cos:DeleteObject", NULL, ACL_WRITE, r->bucket, d->objects[i].key, true, version, why,
-                          sizeof why, &arc)) {
+        if (!authz_allows(r, "name/cos:DeleteObject", NULL, ACL_WRITE, r->bucket, d->objects[i].key, true,
+                          d->objects[i].version_id, why, sizeof why, &arc)) {
             cos_delete_error *e = &res.errors[res.errors_count++];
             e->key = d->objects[i].key;
             e->code = arc == STORE_BUSY ? "SlowDown" : arc ? "InternalError" : "AccessDenied";

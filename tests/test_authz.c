@@ -1467,6 +1467,40 @@ static void test_s3_policy_names_versions_and_configurations(void)
 #undef VB
 }
 
+/* One version of an object is read under that version's ACL: a private
+ * object replaced by a public one (a redacted copy, say) stays private as
+ * an old version. Before, the current version's ACL decided, and "null"
+ * (the version of what was there before versioning) needs no guessing. */
+static void test_old_versions_keep_their_acl(void)
+{
+#define VP "vpub-" APPID
+    call mk = { "PUT", VP, "/", "/", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&mk), 200, NULL);
+    call secret = { "PUT", VP, "/doc.txt", "/doc.txt", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "private" } }, 1, NULL,
+                    "unredacted", 10, NULL };
+    EXPECT(do_call(&secret), 200, NULL);
+    EXPECT(simple(ANON, "GET", VP, "/doc.txt", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OWNER, "PUT", VP, "/", "versioning",
+               "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    EXPECT(simple(&OWNER, "PUT", VP, "/doc.txt", "redacted"), 200, NULL);
+    reply g = simple(ANON, "GET", VP, "/doc.txt", NULL);
+    CHECK(g.status == 200 && g.body && !strcmp(g.body, "redacted"));
+    reply_free(&g);
+    call old = { "GET", VP, "/doc.txt?versionId=null", "/doc.txt", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&old), 403, "AccessDenied");
+    call old_acl = { "GET", VP, "/doc.txt?versionId=null&acl", "/doc.txt", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&old_acl), 403, "AccessDenied");
+    /* nor copied out by someone who may read the current version */
+    EXPECT(copy_as(&OTHER, THEIRS, "/old.txt", "/" VP "/doc.txt?versionId=null"), 403, "AccessDenied");
+    /* the owner still reads it */
+    cos_kv q[] = { { "versionId", "null" } };
+    call own = { "GET", VP, "/doc.txt?versionId=null", "/doc.txt", &OWNER, q, 1, NULL, 0, NULL, NULL, 0, NULL };
+    reply o = do_call(&own);
+    CHECK(o.status == 200 && o.body && !strcmp(o.body, "unredacted"));
+    reply_free(&o);
+#undef VP
+}
+
 static void test_public_access_block(void)
 {
     EXPECT(sub(&OWNER, "GET", PUBR, "/", "publicAccessBlock", NULL), 404, "NoSuchPublicAccessBlockConfiguration");
@@ -1639,6 +1673,7 @@ int main(void)
     RUN(test_unimplemented_subresources_change_nothing);
     RUN(test_second_account_is_a_stranger);
     RUN(test_temporary_keys_stay_within_their_account);
+    RUN(test_old_versions_keep_their_acl);
     RUN(test_s3_copy_keeps_bytes);
     RUN(test_s3_dialect_smuggles_nothing);
     RUN(test_s3_answers);
