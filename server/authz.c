@@ -99,12 +99,12 @@ static const op_def OPS[] = {
     /* a browser form: PutObject on the form's key (COS also names it PostObject) */
     { COS_OP_POST_OBJECT,          "POST",   NULL,          L_BUCKET, A("PutObject"),                 A("PostObject"),             ACL_WRITE,     OPF_FORM | OPF_SETS_ACL },
     { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_BUCKET, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
-    { COS_OP_GET_OBJECT,           "GET",    NULL,          L_OBJECT, A("GetObject"),                 NULL,                        ACL_READ,      0 },
-    { COS_OP_HEAD_OBJECT,          "HEAD",   NULL,          L_OBJECT, A("HeadObject"),                NULL,                        ACL_READ,      0 },
+    { COS_OP_GET_OBJECT,           "GET",    NULL,          L_OBJECT, A("GetObject"),                 NULL,                        ACL_READ,      OPF_VERSIONED },
+    { COS_OP_HEAD_OBJECT,          "HEAD",   NULL,          L_OBJECT, A("HeadObject"),                NULL,                        ACL_READ,      OPF_VERSIONED },
     { COS_OP_PUT_OBJECT,           "PUT",    NULL,          L_OBJECT, A("PutObject"),                 NULL,                        ACL_WRITE,     OPF_SETS_ACL },
     /* + GetObject on the source */
     { COS_OP_PUT_OBJECT_COPY,      "PUT",    NULL,          L_OBJECT, A("PutObject"),                 A("PutObjectCopy"),          ACL_WRITE,     OPF_COPY | OPF_SETS_ACL },
-    { COS_OP_DELETE_OBJECT,        "DELETE", NULL,          L_OBJECT, A("DeleteObject"),              NULL,                        ACL_WRITE,     0 },
+    { COS_OP_DELETE_OBJECT,        "DELETE", NULL,          L_OBJECT, A("DeleteObject"),              NULL,                        ACL_WRITE,     OPF_VERSIONED },
     { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_OBJECT, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
     { COS_OP_GET_OBJECT_ACL,       "GET",    "acl",         L_OBJECT, A("GetObjectACL"),              NULL,                        ACL_READ_ACP,  0 },
     { COS_OP_PUT_OBJECT_ACL,       "PUT",    "acl",         L_OBJECT, A("PutObjectACL"),              NULL,                        ACL_WRITE_ACP, 0 },
@@ -648,8 +648,9 @@ int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
         ok = hrc == 0;
         if (hrc > 1 || hrc < -1) store_rc = hrc;
     }
-    /* an object operation on one version of it (?versionId=, empty meaning none, as the handlers read it) */
-    const char *vid = op->level == L_OBJECT ? req_arg(r, "versionId") : NULL;
+    /* an operation on one version of an object (?versionId=, empty meaning none, as its handler reads it);
+       the others act on the current version whatever they are sent */
+    const char *vid = op->flags & OPF_VERSIONED ? req_arg(r, "versionId") : NULL;
     if (ok && (!(op->flags & OPF_PER_KEY) || !r->principal)) /* a multi-delete's keys are checked by its handler */
         ok = authz_allows(r, op->action, op->alt_action, op->acl, r->bucket, key,
                           op->level == L_OBJECT || (op->flags & OPF_FORM), vid, why, sizeof why, &store_rc);

@@ -281,6 +281,7 @@ enum {
     OPF_PREFLIGHT = 16,  /* OPTIONS: anonymous, the CORS rules decide */
     OPF_POLICY = 32,     /* a bucket policy API */
     OPF_SETS_ACL = 64,   /* may set an ACL as it writes (x-cos-acl, x-cos-grant-*, a form's acl): then also Put*ACL */
+    OPF_VERSIONED = 128, /* ?versionId= selects the version it acts on (its ACL decides, S3's ...Version actions) */
 };
 typedef struct op_def {
     cos_op op;              /* libcos's operation (cos_op_name gives the SDK's name) */
