@@ -77,10 +77,8 @@ static void save(sts_store *s)
             cos_buf_puts(&b, ",\"policy\":");
             cos_json_put_str(&b, e->policy_json);
         }
-        if (e->account) {
-            cos_buf_puts(&b, ",\"account\":");
-            cos_json_put_str(&b, e->account);
-        }
+        cos_buf_puts(&b, ",\"account\":"); /* "": the owner's */
+        cos_json_put_str(&b, e->account ? e->account : "");
         cos_buf_puts(&b, "}");
     }
     cos_buf_puts(&b, "\n]\n");
@@ -119,7 +117,11 @@ int sts_store_open(sts_store **out, const char *root_dir)
             cos_json_get_i64(e, "start", &st);
             cos_json_get_i64(e, "expired", &ex);
             const char *id = cos_json_get_str(e, "id"), *k = cos_json_get_str(e, "key"), *t = cos_json_get_str(e, "token");
-            if (id && k && t && ex > now) add_entry(s, id, k, t, st, ex, cos_json_get_str(e, "policy"), cos_json_get_str(e, "account"));
+            /* a key saved without the account it acts for was issued by a server that did
+               not record it (any account's permanent key could ask): it keeps no rights */
+            const char *acct = cos_json_get_str(e, "account");
+            if (id && k && t && ex > now)
+                add_entry(s, id, k, t, st, ex, acct ? cos_json_get_str(e, "policy") : NULL, acct && *acct ? acct : NULL);
         }
         cos_json_free(j);
         cos_buf_free(&b);

@@ -388,6 +388,9 @@ static void test_policyless_key_gets_nothing(void)
     char *s = owner_get(PRIV, "/secret.txt");
     CHECK(s && !strcmp(s, "top secret"));
     free(s);
+    creds legacy = { "AKIDnoaccountNOACCOUNTnoaccount00000", "noaccountsecretNOACCOUNTSECRET00", "noaccounttoken" };
+    EXPECT(simple(&legacy, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+    EXPECT(simple(&legacy, "PUT", PRIV, "/secret.txt", "pwned"), 403, "AccessDenied");
 }
 
 /* ---------------------------------------------------------------- 2: copies */
@@ -975,6 +978,16 @@ static void test_temporary_keys_stay_within_their_account(void)
         reply l = simple(&k, "GET", NULL, "/", NULL);
         CHECK(l.status == 200 && l.body && strstr(l.body, THEIRS) && !strstr(l.body, PRIV));
         reply_free(&l);
+        /* what it acts for is kept with it (ROOT/sts.json), so a restart changes nothing */
+        char path[600];
+        snprintf(path, sizeof path, "%s/sts.json", g_srv.root);
+        FILE *f = fopen(path, "r");
+        char buf[65536] = "";
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        buf[n] = '\0';
+        if (f) fclose(f);
+        char *entry = strstr(buf, k.id);
+        CHECK(entry && strstr(entry, "\"account\":\"other\""));
         /* and a bucket it creates is its account's */
         EXPECT(simple(&k, "PUT", "theirs2-" APPID, "/", NULL), 200, NULL);
         EXPECT(simple(&OWNER, "GET", "theirs2-" APPID, "/", NULL), 403, "AccessDenied");
@@ -1630,9 +1643,15 @@ int main(void)
     snprintf(path, sizeof path, "%s/sts.json", g_srv.root);
     FILE *f = fopen(path, "w");
     if (f) {
+        /* and one with a policy for everything but not the account it acts for (any account's
+           key could have asked for it): it keeps no rights either */
         fprintf(f, "[{\"id\":\"AKIDnopolicyNOPOLICYnopolicy00000000\",\"key\":\"nopolicysecretNOPOLICYSECRET0000\","
-                   "\"token\":\"nopolicytoken\",\"start\":1,\"expired\":%lld}]\n",
-                (long long)time(NULL) + 3600);
+                   "\"token\":\"nopolicytoken\",\"start\":1,\"expired\":%lld},\n"
+                   "{\"id\":\"AKIDnoaccountNOACCOUNTnoaccount00000\",\"key\":\"noaccountsecretNOACCOUNTSECRET00\","
+                   "\"token\":\"noaccounttoken\",\"start\":1,\"expired\":%lld,\"policy\":\"{\\\"version\\\":\\\"2.0\\\","
+                   "\\\"statement\\\":[{\\\"effect\\\":\\\"allow\\\",\\\"action\\\":[\\\"*\\\"],"
+                   "\\\"resource\\\":[\\\"*\\\"]}]}\"}]\n",
+                (long long)time(NULL) + 3600, (long long)time(NULL) + 3600);
         fclose(f);
     }
     const char *args[] = { "--sts", "--s3-domain", "example.test", "--extra-key",
