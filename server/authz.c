@@ -627,6 +627,15 @@ static bool request_sets_acl(req *r)
     return false;
 }
 
+/* Whether a write also tags what it creates (x-cos-tagging, in a header or a
+ * form): then it is also PutObjectTagging, as S3 requires s3:PutObjectTagging
+ * of a PUT with x-amz-tagging. Tags can decide access (s3:ExistingObjectTag
+ * conditions), so a key allowed only to upload must not choose them. */
+static bool request_sets_tags(req *r)
+{
+    return req_header(r, "x-cos-tagging") || cos_kvlist_get(&r->form, "x-cos-tagging");
+}
+
 int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
 {
     char why[512] = "";
@@ -661,6 +670,8 @@ int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
         ok = authz_allows(r, bucket_acl ? "name/cos:PutBucketACL" : "name/cos:PutObjectACL", NULL, ACL_WRITE_ACP,
                           r->bucket, bucket_acl ? NULL : key, !bucket_acl, NULL, why, sizeof why, &store_rc);
     }
+    if (ok && (op->flags & OPF_SETS_ACL) && !bucket_acl && request_sets_tags(r))
+        ok = authz_allows(r, "name/cos:PutObjectTagging", NULL, 0, r->bucket, key, true, NULL, why, sizeof why, &store_rc);
     if (ok && (op->flags & OPF_COPY)) {
         char *sb = NULL, *sk = NULL;
         const char *src = req_header(r, "x-cos-copy-source");

@@ -280,7 +280,8 @@ enum {
     OPF_PER_KEY = 8,     /* multi-delete: DeleteObject on each key, in the handler */
     OPF_PREFLIGHT = 16,  /* OPTIONS: anonymous, the CORS rules decide */
     OPF_POLICY = 32,     /* a bucket policy API */
-    OPF_SETS_ACL = 64,   /* may set an ACL as it writes (x-cos-acl, x-cos-grant-*, a form's acl): then also Put*ACL */
+    OPF_SETS_ACL = 64,   /* may set an ACL (x-cos-acl, x-cos-grant-*, a form's acl) or an object's tags
+                            (x-cos-tagging) as it writes: then also Put*ACL / PutObjectTagging */
     OPF_VERSIONED = 128, /* ?versionId= selects the version it acts on (its ACL decides, S3's ...Version actions) */
 };
 typedef struct op_def {

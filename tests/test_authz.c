@@ -557,6 +557,34 @@ static void test_writing_an_acl_needs_the_acl_permission(void)
     creds_free(&k);
 }
 
+/* Tagging while writing is also PutObjectTagging: tags can decide access
+ * (s3:ExistingObjectTag), so a key allowed only to upload cannot tag its
+ * way into a policy that opens tagged objects. Before, x-cos-tagging on
+ * the PUT made the object readable to everyone under such a policy. */
+static void test_writing_tags_needs_the_tagging_permission(void)
+{
+    put_policy(SHARED, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\","
+                       "\"Resource\":\"arn:aws:s3:::" SHARED "/u/*\",\"Condition\":{\"StringEquals\":"
+                       "{\"s3:ExistingObjectTag/public\":\"yes\"}}}]}");
+    creds k = temp_key(SHARED, "u/*", "name/cos:PutObject,name/cos:InitiateMultipartUpload");
+    call c1 = { "PUT", SHARED, "/u/tagged.txt", "/u/tagged.txt", &k, NULL, 0, (cos_kv[]){ { "x-cos-tagging", "public=yes" } },
+                1, NULL, "leak", 4, NULL };
+    EXPECT(do_call(&c1), 403, "AccessDenied");
+    call c2 = { "POST", SHARED, "/u/tagged.txt?uploads", "/u/tagged.txt", &k, (cos_kv[]){ { "uploads", "" } }, 1,
+                (cos_kv[]){ { "x-cos-tagging", "public=yes" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&c2), 403, "AccessDenied");
+    EXPECT(simple(ANON, "GET", SHARED, "/u/tagged.txt", NULL), 403, "AccessDenied");
+    EXPECT(simple(&k, "PUT", SHARED, "/u/tagged.txt", "untagged"), 200, NULL);
+    EXPECT(simple(ANON, "GET", SHARED, "/u/tagged.txt", NULL), 403, "AccessDenied");
+    creds_free(&k);
+    /* the owner tags, and the policy opens what it tagged */
+    call o = { "PUT", SHARED, "/u/tagged.txt", "/u/tagged.txt", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-tagging", "public=yes" } },
+               1, NULL, "public", 6, NULL };
+    EXPECT(do_call(&o), 200, NULL);
+    EXPECT(simple(ANON, "GET", SHARED, "/u/tagged.txt", NULL), 200, NULL);
+    EXPECT(sub(&OWNER, "DELETE", SHARED, "/", "policy", NULL), 204, NULL);
+}
+
 /* COS's hotlink protection (PUT /?referer) is kept for unsigned requests, as
  * COS keeps it (signed ones are not checked). Before, the configuration was
  * stored and answered back but admitted every Referer. */
@@ -1682,6 +1710,7 @@ int main(void)
     RUN(test_policy_deny_put_covers_forms);
     RUN(test_writing_an_acl_needs_the_acl_permission);
     RUN(test_referer_protection_is_kept);
+    RUN(test_writing_tags_needs_the_tagging_permission);
     RUN(test_signature_covers_the_operation);
     RUN(test_form_keys_are_checked);
     RUN(test_form_fields_cannot_inject_headers);
