@@ -382,6 +382,9 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
 {
     if (version_id && !*version_id) version_id = NULL; /* empty: the current version, as the handlers read it */
     bool version = version_id != NULL;
+    /* an ACL's WRITE overwrites and hides (a delete marker) but never deletes a version for
+       good: as in S3, where only the bucket owner's WRITE does, history outlives public writers */
+    if (version) acl &= ~(unsigned)ACL_WRITE;
     server *srv = r->srv;
     *store_rc = 0;
     bool owner = r->principal && !r->tmp_key;

@@ -1542,6 +1542,48 @@ static void test_old_versions_keep_their_acl(void)
 #undef VP
 }
 
+/* A public-read-write bucket with versioning: anyone may overwrite or hide
+ * (a delete marker), nobody but the owner deletes a version for good, as in
+ * S3 (only the bucket owner's WRITE deletes versions). Before, an anonymous
+ * DELETE ?versionId= (or a multi-delete naming versions) erased history. */
+static void test_public_writers_cannot_erase_history(void)
+{
+#define VW "vrw-" APPID
+    call mk = { "PUT", VW, "/", "/", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read-write" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&mk), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", VW, "/", "versioning",
+               "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    reply p1 = simple(&OWNER, "PUT", VW, "/doc.txt", "original");
+    char *v1 = version_of(&p1);
+    reply_free(&p1);
+    CHECK(v1 != NULL);
+    EXPECT(simple(ANON, "PUT", VW, "/doc.txt", "defaced"), 200, NULL);
+    if (v1) {
+        char *t = cos_sprintf("/doc.txt?versionId=%s", v1);
+        call del = { "DELETE", VW, t, "/doc.txt", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+        EXPECT(do_call(&del), 403, "AccessDenied");
+        free(t);
+        char *body = cos_sprintf("<Delete><Object><Key>doc.txt</Key><VersionId>%s</VersionId></Object></Delete>", v1);
+        reply m = sub(ANON, "POST", VW, "/", "delete", body);
+        CHECK(m.status == 200 && m.body && strstr(m.body, "<Code>AccessDenied</Code>") && !strstr(m.body, "<Deleted>"));
+        reply_free(&m);
+        free(body);
+    }
+    /* hiding it is a write like any other */
+    EXPECT(simple(ANON, "DELETE", VW, "/doc.txt", NULL), 204, NULL);
+    if (v1) {
+        char *ot = cos_sprintf("/doc.txt?versionId=%s", v1);
+        cos_kv q[] = { { "versionId", v1 } };
+        call og = { "GET", VW, ot, "/doc.txt", &OWNER, q, 1, NULL, 0, NULL, NULL, 0, NULL };
+        reply o = do_call(&og);
+        CHECK(o.status == 200 && o.body && !strcmp(o.body, "original"));
+        reply_free(&o);
+        free(ot);
+    }
+    free(v1);
+#undef VW
+}
+
 static void test_public_access_block(void)
 {
     EXPECT(sub(&OWNER, "GET", PUBR, "/", "publicAccessBlock", NULL), 404, "NoSuchPublicAccessBlockConfiguration");
@@ -1722,6 +1764,7 @@ int main(void)
     RUN(test_second_account_is_a_stranger);
     RUN(test_temporary_keys_stay_within_their_account);
     RUN(test_old_versions_keep_their_acl);
+    RUN(test_public_writers_cannot_erase_history);
     RUN(test_s3_copy_keeps_bytes);
     RUN(test_s3_dialect_smuggles_nothing);
     RUN(test_s3_answers);
