@@ -195,6 +195,55 @@ static void put_actions(cos_buf *pb, const char *csv, const cos_json *arr)
     free(copy);
 }
 
+/* The end of the JSON string starting at p (a '"'): just past its closing quote. */
+static const char *string_end(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\') p++;
+        else if (*p == '"') return p + 1;
+    }
+    return end;
+}
+
+/* The text of the object that the top-level key name has as its value, in a
+ * body the JSON parser accepted: [*start, *stop). Strings are skipped whole
+ * and only the outermost object's keys count, so a "policy" nested in
+ * another field (or inside a string) is never taken for the request's own. */
+static bool top_level_object(const char *body, size_t len, const char *name, const char **start, const char **stop)
+{
+    const char *p = body, *end = body + len;
+    int depth = 0;
+    while (p < end) {
+        if (*p == '"') {
+            const char *s = p, *e = string_end(p, end);
+            p = e;
+            if (depth != 1) continue;
+            const char *q = e;
+            while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+            if (q >= end || *q != ':') continue; /* a value, not a key */
+            bool hit = (size_t)(e - s - 2) == strlen(name) && !strncmp(s + 1, name, strlen(name));
+            for (q++; q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'); q++) {}
+            if (!hit || q >= end || *q != '{') continue;
+            int d = 0;
+            for (const char *v = q; v < end;) {
+                if (*v == '"') { v = string_end(v, end); continue; }
+                if (*v == '{' || *v == '[') d++;
+                if ((*v == '}' || *v == ']') && --d == 0) {
+                    *start = q;
+                    *stop = v + 1;
+                    return true;
+                }
+                v++;
+            }
+            return false;
+        }
+        if (*p == '{' || *p == '[') depth++;
+        if (*p == '}' || *p == ']') depth--;
+        p++;
+    }
+    return false;
+}
+
 static bool name_chars_ok(const char *s, const char *extra)
 {
     for (; s && *s; s++)
@@ -225,22 +274,10 @@ char *sts_requested_policy(const char *query, const char *body, size_t body_len,
             free(policy);
             policy = strdup(p->str);
         } else if (p && p->type == COS_JSON_OBJECT) {
-            /* the caller's own text of the object */
+            /* the caller's own text of the object: the top level's "policy", the one parsed */
             free(policy);
-            policy = NULL;
-            cos_buf pb = COS_BUF_INIT;
-            const char *start = strstr(body, "\"policy\"");
-            if (start) {
-                start = strchr(start, '{');
-                int depth = 0;
-                const char *e = start;
-                for (; e && *e; e++) {
-                    if (*e == '{') depth++;
-                    if (*e == '}' && --depth == 0) break;
-                }
-                if (e && *e) cos_buf_append(&pb, start, (size_t)(e - start + 1));
-            }
-            policy = pb.data ? cos_buf_detach(&pb) : NULL;
+            const char *start = NULL, *stop = NULL;
+            policy = top_level_object(body, body_len, "policy", &start, &stop) ? strndup(start, (size_t)(stop - start)) : NULL;
         }
         const char *v;
         if ((v = cos_json_get_str(jb, "bucket"))) { free(bucket); bucket = strdup(v); }

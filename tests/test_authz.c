@@ -372,6 +372,26 @@ static void test_sts_is_not_open(void)
         CHECK(!"a key for the JSON body");
     }
     creds_free(&k);
+    /* a body's own "policy" is its top-level one: one nested in another field (a backend that
+       forwards its client's data beside its own policy) is not taken for it. Before, the first
+       "policy" in the text was issued */
+    static const char nested[] =
+        "{\"client\":{\"policy\":{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\",\"action\":[\"*\"],"
+        "\"resource\":[\"*\"]}]}},\"policy\":{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\","
+        "\"action\":[\"name/cos:GetObject\"],\"resource\":[\"qcs::cos:ap-guangzhou:uid/" APPID ":" SHARED "/u/*\"]}]}}";
+    call c3 = { "POST", NULL, "/sts", "/sts", &OWNER, NULL, 0, NULL, 0, NULL, nested, sizeof nested - 1, host };
+    r = do_call(&c3);
+    CHECK_INT(r.status, 200);
+    creds n = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"), test_json_str(r.body, "sessionToken") };
+    reply_free(&r);
+    if (n.id && n.key && n.token) {
+        EXPECT(simple(&n, "GET", SHARED, "/u/mine.txt", NULL), 200, NULL);
+        EXPECT(simple(&n, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+        EXPECT(simple(&n, "PUT", SHARED, "/u/mine.txt", "overwritten"), 403, "AccessDenied");
+    } else {
+        CHECK(!"a key for the nested body");
+    }
+    creds_free(&n);
     char *mine = owner_get(SHARED, "/u/mine.txt");
     CHECK(mine && !strcmp(mine, "mine"));
     free(mine);
