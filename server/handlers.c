@@ -1536,13 +1536,14 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     m.tagging = o->tagging;
     snprintf(m.data_id, sizeof m.data_id, "%s", w->data_id);
     if (o->key.on && !o->encrypted && encrypt_data(r, m.data_id, m.size, &o->key) != 0) {
-        data_unlink(r->srv->st, w->data_id);
+        data_discard(r->srv->st, w);
         free(all_headers);
         return send_error(r, "InternalError", "cannot encrypt the object");
     }
-    int rc = store_object_put(r->srv->st, &m);
+    bool pending = w->inline_pending; /* committed with the row, or never written */
+    int rc = store_object_put_body(r->srv->st, &m, w);
     if (rc != 0) {
-        data_unlink(r->srv->st, m.data_id);
+        if (!pending) data_unlink(r->srv->st, m.data_id);
         free(all_headers);
         return store_fail(r, rc);
     }
@@ -1605,7 +1606,10 @@ static enum MHD_Result put_object(req *r)
     /* a small SSE-C body is encrypted before the store ever keeps it */
     o.encrypted = o.key.on && sse_encrypt_pending(&r->w, &o.key) == 1;
     unsigned char md5[16];
-    int frc = data_finish(r->srv->st, &r->w, md5);
+    /* the body and the object's row in one transaction, unless SSE-C must
+       still encrypt the body where it is stored (encrypt_data reads it back) */
+    int frc = o.key.on && !o.encrypted ? data_finish(r->srv->st, &r->w, md5)
+                                       : data_finish_deferred(r->srv->st, &r->w, md5);
     if (frc != 0) {
         r->w_open = false;
         free(o.tagging);
@@ -1617,24 +1621,24 @@ static enum MHD_Result put_object(req *r)
     if (want) {
         unsigned char got[24];
         if (cos_base64_decode(want, got) != 16) {
-            data_unlink(r->srv->st, r->w.data_id);
+            data_discard(r->srv->st, &r->w);
             free(o.tagging);
             return send_error(r, "InvalidDigest", "The Content-MD5 you specified is not valid.");
         }
         if (memcmp(got, md5, 16) != 0) {
-            data_unlink(r->srv->st, r->w.data_id);
+            data_discard(r->srv->st, &r->w);
             free(o.tagging);
             return send_error(r, "BadDigest", "The Content-MD5 you specified did not match what we received.");
         }
     }
     const char *acl = req_header(r, "x-cos-acl");
     if (acl && !canned_acl(r, acl)) {
-        data_unlink(r->srv->st, r->w.data_id);
+        data_discard(r->srv->st, &r->w);
         free(o.tagging);
         return send_error(r, "InvalidArgument", "invalid x-cos-acl");
     }
     if (r->is_s3 && !write_preconditions_ok(r, &ret)) {
-        data_unlink(r->srv->st, r->w.data_id);
+        data_discard(r->srv->st, &r->w);
         free(o.tagging);
         return ret;
     }
@@ -1795,6 +1799,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     bool marker = false;
     const char *want_version = req_arg(r, "versionId");
     if (want_version && !*want_version) want_version = NULL;
+    if (!head) store_memo_want_body();
     int grc = versioning_lookup(r, r->bucket, r->key, want_version, &m, &marker);
     if (grc == -1 && !want_version && r->is_s3) /* S3 says whether a delete marker hides the key */
         r->error_delete_marker = versioning_state(r, r->bucket) != VERS_OFF &&

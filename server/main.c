@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -333,7 +332,7 @@ static void parse_address(req *r, const char *url)
 static void new_request_id(char out[48])
 {
     unsigned char b[18];
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) memset(b, 7, sizeof b);
+    server_random(b, sizeof b);
     cos_base64_encode(b, sizeof b, out);
 }
 

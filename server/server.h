@@ -89,6 +89,7 @@ int store_bucket_get(store *s, const char *bucket, char **region, char **acl, in
  * read once (a write transaction on the thread forgets them): one request. */
 void store_memo_begin(store *s);
 void store_memo_end(void);
+void store_memo_want_body(void); /* this request reads the object's data: its row read brings a small body along */
 int store_bucket_delete(store *s, const char *bucket); /* 0, -1 missing, 1 not empty */
 int store_bucket_list(store *s, cos_list_buckets_result *out);
 int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len); /* 0 */
@@ -114,7 +115,9 @@ typedef struct data_writer {
     unsigned char *mem;      /* a body still small enough to be kept in SQLite (store.c) */
     size_t mem_cap;
     bool in_memory;          /* no file yet: fd is -1 and the bytes are in mem */
+    bool inline_pending;     /* finished, its blob row left to the commit of the row naming it */
 } data_writer;
+void server_random(void *out, size_t n); /* the kernel's random bytes (store.c) */
 int data_begin(store *s, data_writer *w);
 int data_write(data_writer *w, const void *buf, size_t len);
 /* append len bytes of src_fd at off; in-kernel (copy_file_range) when no_hash is set */
@@ -122,6 +125,12 @@ int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len);
 /* fsync and move into place; md5 out (raw), crc64 final. 0, -1 (w->error
  * says why), or STORE_FAILED / STORE_BUSY when a small body's row failed. */
 int data_finish(store *s, data_writer *w, unsigned char md5[16]);
+/* data_finish, except that a body small enough for a row is not committed
+ * here: store_object_put_body commits it with the object's row, in one
+ * transaction (w->inline_pending). A body not committed that way is dropped
+ * with data_discard. */
+int data_finish_deferred(store *s, data_writer *w, unsigned char md5[16]);
+void data_discard(store *s, data_writer *w);
 void data_abort(data_writer *w);
 char *data_path(store *s, const char *data_id); /* malloc'd */
 
@@ -148,6 +157,8 @@ void data_unlink_file_only(store *s, const char *data_id); /* a manifest without
 
 /* objects (each may also return STORE_FAILED or STORE_BUSY) */
 int store_object_put(store *s, const obj_meta *m);   /* 0; replaces; old data removed */
+/* the same, committing a body data_finish_deferred left pending in the same transaction (body may be NULL) */
+int store_object_put_body(store *s, const obj_meta *m, data_writer *body);
 int store_object_get(store *s, const char *bucket, const char *key, obj_meta *out); /* 0 or -1 */
 int store_object_delete(store *s, const char *bucket, const char *key); /* 0 or -1 if absent */
 int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value); /* 0 or -1 absent */

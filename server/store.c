@@ -5,7 +5,7 @@
  * committed in one transaction; the replaced file is unlinked after the
  * commit. A crash at any point leaves the old object or the new one.
  * Bodies up to INLINE_MAX skip the file: they are a row of the blobs table,
- * committed before the object row that names them.
+ * committed with the object row that names them (a PUT), or before it.
  *
  * Concurrency: every call borrows a connection of its own from a pool, so
  * reads and listings run side by side on WAL snapshots and never wait for a
@@ -43,6 +43,8 @@ struct store {
     sqlite3 **idle;
     size_t nidle, cap;
     pthread_mutex_t wlock;  /* held by the one write transaction of this process */
+    sqlite3 *wdb;           /* the connection every write transaction runs on (see tx_begin) */
+    int wal_fd;             /* the log, for the fdatasync of group commit (see wal_sync) */
     atomic_uint_fast64_t rows_visited; /* object rows read by listings (tests check O(page)) */
     /* WAL checkpoints on their own thread and connection (see wal_hook) */
     sqlite3 *ckpt_db;
@@ -55,8 +57,8 @@ struct store {
     /* group commit (see durable_wait): commits counted under wlock, made durable by one WAL fsync for many */
     pthread_mutex_t sync_m;
     pthread_cond_t sync_cv;
-    uint64_t commits;       /* commits made so far (guarded by sync_m) */
-    uint64_t synced;        /* of those, on disk (guarded by sync_m) */
+    _Atomic uint64_t commits; /* commits made so far (counted under wlock) */
+    _Atomic uint64_t synced;  /* of those, on disk (advanced under sync_m) */
     bool syncing;           /* a thread is fsyncing the WAL for the others */
     bool sync_broken;       /* an fsync failed: no later commit can be promised durable */
 };
@@ -178,12 +180,35 @@ static const char *MIGRATE_1_SQL =
 
 const char *store_root(store *s) { return s->root; }
 
+/* The kernel's random bytes, fetched a page at a time per thread: a
+ * request id and a data id each cost a getrandom call per request. Bytes
+ * handed out are wiped from the pool, never handed out twice. */
+void server_random(void *out, size_t n)
+{
+    static _Thread_local unsigned char pool[4096];
+    static _Thread_local size_t left;
+    unsigned char *o = out;
+    while (n) {
+        if (!left) {
+            if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
+                for (size_t i = 0; i < sizeof pool; i++) pool[i] = (unsigned char)rand();
+            left = sizeof pool;
+        }
+        size_t k = n < left ? n : left;
+        unsigned char *p = pool + sizeof pool - left;
+        memcpy(o, p, k);
+        memset(p, 0, k);
+        o += k;
+        n -= k;
+        left -= k;
+    }
+}
+
 static void random_hex(char *out, size_t bytes)
 {
     unsigned char b[32];
     if (bytes > sizeof b) bytes = sizeof b;
-    if (getrandom(b, bytes, 0) != (ssize_t)bytes)
-        for (size_t i = 0; i < bytes; i++) b[i] = (unsigned char)rand();
+    server_random(b, bytes);
     cos_hex_encode(b, bytes, out);
 }
 
@@ -278,7 +303,7 @@ static sqlite3 *conn_get(store *s)
 
 static void conn_put(store *s, sqlite3 *db)
 {
-    if (!db) return;
+    if (!db || db == s->wdb) return; /* the writer's is never pooled: tx_begin lent it */
     pthread_mutex_lock(&s->pool_m);
     if (s->nidle == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 16;
@@ -317,6 +342,10 @@ static _Thread_local struct {
     memo_cfg cfg[MEMO_CONFIGS];
     int ncfg;
     bool all;                /* cfg holds every configuration of the bucket */
+    bool want_body;          /* a GET: an object's row read brings its inline body along */
+    char body_id[40];        /* the inline body read with the row, for data_open */
+    unsigned char *body;
+    size_t body_len;
 } memo;
 
 static void memo_forget(void)
@@ -331,18 +360,30 @@ static void memo_forget(void)
     }
     memo.ncfg = 0;
     memo.all = false;
+    free(memo.body);
+    memo.body = NULL;
+    memo.body_id[0] = '\0';
 }
 
 void store_memo_begin(store *s)
 {
     memo_forget();
     memo.s = s;
+    memo.want_body = false;
 }
 
 void store_memo_end(void)
 {
     memo_forget();
     memo.s = NULL;
+    memo.want_body = false;
+}
+
+/* A GET's row and its small body in one statement of one read transaction
+ * (two before, each with its locks), the same snapshot for both. */
+void store_memo_want_body(void)
+{
+    if (memo.s) memo.want_body = true;
 }
 
 /* ------------------------------------------------------------ group commit
@@ -358,31 +399,39 @@ void store_memo_end(void)
  * frames of a commit follow those of every earlier one in the same file, so
  * a synced commit never depends on one that is not. */
 
-/* fdatasync of the WAL through the connection's own handle of it. */
-static int wal_sync(sqlite3 *db)
+/* fdatasync of the WAL (by the one thread that set syncing), through a descriptor of our
+ * own: the writer's connection is another transaction's by then. The log
+ * is the file at its path when the commit to sync has returned (SQLite
+ * removes it only once everything in it is in the fsynced database, when
+ * the last connection closes), so a descriptor of another file is replaced. */
+static int wal_sync(store *s)
 {
-    sqlite3_file *f = NULL;
-    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f || !f->pMethods)
-        return SQLITE_IOERR_FSYNC;
-    return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+    char path[4096];
+    snprintf(path, sizeof path, "%s-wal", s->db_path);
+    struct stat now, mine;
+    if (stat(path, &now) != 0) return errno == ENOENT ? SQLITE_OK : SQLITE_IOERR_FSYNC; /* nothing left to sync */
+    if (s->wal_fd >= 0 && (fstat(s->wal_fd, &mine) != 0 || mine.st_ino != now.st_ino || mine.st_dev != now.st_dev)) {
+        close(s->wal_fd);
+        s->wal_fd = -1;
+    }
+    if (s->wal_fd < 0 && (s->wal_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return SQLITE_IOERR_FSYNC;
+    return fdatasync(s->wal_fd) == 0 ? SQLITE_OK : SQLITE_IOERR_FSYNC;
 }
 
 /* Called with wlock held, right after a commit: its number in the order of commits. */
 static uint64_t commit_counted(store *s)
 {
-    pthread_mutex_lock(&s->sync_m);
-    uint64_t n = ++s->commits;
-    pthread_mutex_unlock(&s->sync_m);
-    return n;
+    /* no sync_m here: the committer holds wlock, and waking waiters contend for sync_m */
+    return atomic_fetch_add(&s->commits, 1) + 1;
 }
 
 /* Returns once commit n is on disk (0), or STORE_FAILED when the log's
  * fsync failed: after a failed fsync the kernel may have dropped the pages
  * it could not write, and every later frame chains to them (a checksum
  * over the ones before), so from then on nothing is promised durable. */
-static int durable_wait(store *s, sqlite3 *db, uint64_t n)
+static int durable_wait(store *s, uint64_t n)
 {
-    if (s->no_fsync) return 0;
+    if (s->no_fsync || atomic_load(&s->synced) >= n) return 0; /* a sync that began after this commit covered it */
     pthread_mutex_lock(&s->sync_m);
     while (s->synced < n && !s->sync_broken) {
         if (s->syncing) {
@@ -392,7 +441,7 @@ static int durable_wait(store *s, sqlite3 *db, uint64_t n)
         s->syncing = true;
         uint64_t upto = s->commits; /* their frames are written: their commits have returned */
         pthread_mutex_unlock(&s->sync_m);
-        int rc = wal_sync(db);
+        int rc = wal_sync(s); /* only this thread touches wal_fd: syncing is set */
         pthread_mutex_lock(&s->sync_m);
         s->syncing = false;
         if (rc == SQLITE_OK && upto > s->synced) s->synced = upto;
@@ -408,14 +457,27 @@ static int durable_wait(store *s, sqlite3 *db, uint64_t n)
     return out;
 }
 
-/* Begin a write transaction: 0, or a STORE_ error (nothing begun). */
-static int tx_begin(store *s, sqlite3 *db)
+/* Begin a write transaction: 0, or a STORE_ error (nothing begun). Every
+ * write transaction of the process runs on one connection, s->wdb, which
+ * replaces the caller's *dbp (given back to the pool) until tx_finish: a
+ * connection's page cache is dropped whenever another connection has
+ * committed, so writes spread over the pool each read their b-tree pages
+ * back from the log (16 preads per small PUT with 16 in flight); the
+ * writer's own commits leave its cache valid. */
+static int tx_begin(store *s, sqlite3 **dbp)
 {
     memo_forget(); /* what this request reads after its write, it reads anew */
     pthread_mutex_lock(&s->wlock);
-    int rc = stmt_run(db, "BEGIN IMMEDIATE");
+    if (!s->wdb) {
+        pthread_mutex_unlock(&s->wlock);
+        return STORE_FAILED;
+    }
+    conn_put(s, *dbp);
+    *dbp = s->wdb;
+    sqlite3_busy_timeout(s->wdb, s->busy_ms); /* it may have changed since the connection opened */
+    int rc = stmt_run(s->wdb, "BEGIN IMMEDIATE");
     if (rc == SQLITE_OK) return 0;
-    rc = sql_fail(db, rc);
+    rc = sql_fail(s->wdb, rc);
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -434,7 +496,7 @@ static int tx_finish(store *s, sqlite3 *db, int rc, bool durable)
     }
     if (!sqlite3_get_autocommit(db)) stmt_run(db, "ROLLBACK");
     pthread_mutex_unlock(&s->wlock);
-    if (n && durable) rc = durable_wait(s, db, n);
+    if (n && durable) rc = durable_wait(s, n);
     return rc;
 }
 
@@ -480,6 +542,7 @@ int store_open(store **out, const char *root, char **errmsg)
     store *s = calloc(1, sizeof *s);
     s->root = cos_strdup(root);
     s->busy_ms = 10000;
+    s->wal_fd = -1;
     pthread_mutex_init(&s->pool_m, NULL);
     pthread_mutex_init(&s->wlock, NULL);
     pthread_mutex_init(&s->ckpt_m, NULL);
@@ -510,7 +573,7 @@ int store_open(store **out, const char *root, char **errmsg)
         store_close(s);
         return -1;
     }
-    conn_put(s, db);
+    s->wdb = db; /* the writer's from now on (tx_begin) */
     *out = s;
     return 0;
 }
@@ -526,6 +589,8 @@ void store_close(store *s)
         pthread_join(s->ckpt_thread, NULL);
     }
     sqlite3_close(s->ckpt_db);
+    if (s->wal_fd >= 0) close(s->wal_fd);
+    conn_close(s->wdb);
     for (size_t i = 0; i < s->nidle; i++) conn_close(s->idle[i]); /* the last to close checkpoints what is left */
     free(s->idle);
     pthread_mutex_destroy(&s->ckpt_m);
@@ -584,7 +649,7 @@ static int write1_v(store *s, int *changes, const char *sql, const char *const *
 {
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
-    int rc = tx_begin(s, db);
+    int rc = tx_begin(s, &db);
     if (rc == 0) {
         rc = exec_v(db, sql, NULL, NULL, args, nargs);
         if (changes) *changes = rc == 0 ? sqlite3_changes(db) : 0;
@@ -688,7 +753,7 @@ int store_bucket_delete(store *s, const char *bucket)
 {
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
-    int rc = tx_begin(s, db);
+    int rc = tx_begin(s, &db);
     if (rc) {
         conn_put(s, db);
         return rc;
@@ -742,7 +807,7 @@ int store_config_put(store *s, const char *bucket, const char *kind, const char 
 {
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
-    int rc = tx_begin(s, db);
+    int rc = tx_begin(s, &db);
     if (rc == 0) {
         sqlite3_stmt *st = NULL;
         int r = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO configs(bucket, kind, body) VALUES(?1, ?2, ?3)", -1, &st, NULL);
@@ -1161,6 +1226,29 @@ int data_copy(data_writer *w, int src_fd, uint64_t off, uint64_t len)
     return rc;
 }
 
+/* The blobs row of a body kept in memory, inside a write transaction. */
+static int insert_blob(sqlite3 *db, const data_writer *w)
+{
+    int rc;
+    sqlite3_stmt *st = stmt_get(db, "INSERT INTO blobs(id, body) VALUES(?1, ?2)", &rc);
+    if (!st) return sql_fail(db, rc);
+    sqlite3_bind_text(st, 1, w->data_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, w->mem ? (const void *)w->mem : "", (int)w->size, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    int out = rc == SQLITE_DONE ? 0 : sql_fail(db, rc);
+    stmt_put(st);
+    return out;
+}
+
+static void free_mem(data_writer *w)
+{
+    free(w->mem);
+    w->mem = NULL;
+    w->mem_cap = 0;
+    w->in_memory = false;
+    w->inline_pending = false;
+}
+
 /* A small body becomes a row of the blobs table. Its commit does not wait
  * for the log's fsync: the row that names it commits later in the same log,
  * and the fsync that row waits for covers both. */
@@ -1168,26 +1256,28 @@ static int finish_inline(store *s, data_writer *w, unsigned char md5[16])
 {
     w->data_id[0] = INLINE_MARK;
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
-    if (rc == 0) {
-        sqlite3_stmt *st = NULL;
-        int r = sqlite3_prepare_v2(db, "INSERT INTO blobs(id, body) VALUES(?1, ?2)", -1, &st, NULL);
-        if (r == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, w->data_id, -1, SQLITE_STATIC);
-            sqlite3_bind_blob(st, 2, w->mem ? (const void *)w->mem : "", (int)w->size, SQLITE_STATIC);
-            r = sqlite3_step(st);
-        }
-        rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
-        sqlite3_finalize(st);
-        rc = tx_finish(s, db, rc, false); /* the row naming it waits for the fsync that covers both */
-    }
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
+    if (rc == 0) rc = tx_finish(s, db, insert_blob(db, w), false); /* the row naming it waits for the fsync that covers both */
     conn_put(s, db);
     if (rc != 0) w->error = rc == STORE_BUSY ? EBUSY : EIO;
     md5_stream_final(&w->md5, md5);
-    free(w->mem);
-    w->mem = NULL;
-    w->in_memory = false;
+    free_mem(w);
     return rc;
+}
+
+int data_finish_deferred(store *s, data_writer *w, unsigned char md5[16])
+{
+    if (w->error || !w->in_memory) return data_finish(s, w, md5);
+    w->data_id[0] = INLINE_MARK;
+    md5_stream_final(&w->md5, md5);
+    w->inline_pending = true;
+    return 0;
+}
+
+void data_discard(store *s, data_writer *w)
+{
+    if (w->inline_pending) free_mem(w); /* never written anywhere */
+    else data_unlink(s, w->data_id);
 }
 
 /* 0, or -1 with errno: the directory's entries (a rename into it) made durable. */
@@ -1242,9 +1332,7 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
 void data_abort(data_writer *w)
 {
     hasher_join(w);
-    free(w->mem);
-    w->mem = NULL;
-    w->in_memory = false;
+    free_mem(w);
     if (w->fd >= 0) {
         close(w->fd);
         unlink(w->tmp_path);
@@ -1410,6 +1498,13 @@ int data_open(store *s, const char *id, data_reader *r)
 {
     memset(r, 0, sizeof *r);
     if (id[0] == INLINE_MARK) {
+        if (memo.body && !strcmp(memo.body_id, id)) { /* read with its row (store_memo_want_body) */
+            unsigned char *mem = memo.body;
+            size_t len = memo.body_len;
+            memo.body = NULL;
+            memo.body_id[0] = '\0';
+            return single_segment(r, id, -1, mem, len);
+        }
         blob_read b;
         return blob_read_all(s, id, &b) == 0 ? single_segment(r, id, -1, b.mem, b.len) : -1;
     }
@@ -1527,13 +1622,23 @@ static int one_obj_cb(void *ud, sqlite3_stmt *st)
     one_obj *o = ud;
     fill_meta(o->m, st);
     o->found = 1;
+    if (sqlite3_column_count(st) > 11 && sqlite3_column_type(st, 11) != SQLITE_NULL) { /* its inline body */
+        free(memo.body);
+        memo.body_len = (size_t)sqlite3_column_bytes(st, 11);
+        memo.body = malloc(memo.body_len ? memo.body_len : 1);
+        if (memo.body && memo.body_len) memcpy(memo.body, sqlite3_column_blob(st, 11), memo.body_len);
+        snprintf(memo.body_id, sizeof memo.body_id, "%s", memo.body ? o->m->data_id : "");
+    }
     return 1;
 }
 
 int store_object_get(store *s, const char *bucket, const char *key, obj_meta *out)
 {
     one_obj o = { out, 0 };
-    int rc = READ(s, "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key = ?2", one_obj_cb, &o, bucket, key);
+    int rc = memo.want_body
+                 ? READ(s, "SELECT " OBJ_COLS ", blobs.body FROM objects LEFT JOIN blobs ON blobs.id = objects.data_id"
+                           " AND substr(objects.data_id, 1, 1) = 'I' WHERE bucket = ?1 AND key = ?2", one_obj_cb, &o, bucket, key)
+                 : READ(s, "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key = ?2", one_obj_cb, &o, bucket, key);
     if (rc && o.found) obj_meta_clear(out);
     return rc ? rc : o.found ? 0 : -1;
 }
@@ -1567,16 +1672,26 @@ static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
     return rc;
 }
 
-int store_object_put(store *s, const obj_meta *m)
+/* One write transaction for the body kept inline (if pending) and the row
+ * naming it: they become durable together, by the one log fsync the commit
+ * waits for, so a crash leaves both or neither. */
+int store_object_put_body(store *s, const obj_meta *m, data_writer *body)
 {
     char old[40] = "";
+    bool pending = body && body->inline_pending;
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
-    if (rc == 0) rc = tx_end(s, db, put_row(db, m, old));
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
+    if (rc == 0) {
+        int r = pending ? insert_blob(db, body) : 0;
+        rc = tx_end(s, db, r ? r : put_row(db, m, old));
+    }
     conn_put(s, db);
+    if (pending) free_mem(body);
     if (rc == 0) data_unlink(s, old);
     return rc;
 }
+
+int store_object_put(store *s, const obj_meta *m) { return store_object_put_body(s, m, NULL); }
 
 typedef struct row_id { char id[40]; bool found; } row_id;
 static int row_id_cb(void *ud, sqlite3_stmt *st)
@@ -1591,7 +1706,7 @@ int store_object_delete(store *s, const char *bucket, const char *key)
     row_id row = { "", false };
     char *old = row.id;
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, bucket, key);
         bool found = row.found;
@@ -1789,7 +1904,7 @@ int store_upload_delete(store *s, const char *upload_id)
     id_list l = { NULL, 0 };
     int found = 0;
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &l, upload_id);
         if (!rc) rc = EXEC(db, "DELETE FROM parts WHERE upload_id = ?1", NULL, NULL, upload_id);
@@ -1820,7 +1935,7 @@ int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, co
     memcpy(named, used, nused * sizeof *named);
     qsort(named, nused, sizeof *named, cmp_str_ptr);
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &parts, upload_id);
         /* every part the manifest names must still be the upload's: a part
@@ -1855,7 +1970,7 @@ int store_part_put(store *s, const char *upload_id, const part_meta *p)
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)p->crc64);
     snprintf(mtime, sizeof mtime, "%lld", (long long)p->mtime_ms);
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         /* the upload may have been completed or aborted while this part arrived */
         rc = EXEC(db, "SELECT upload_id FROM uploads WHERE upload_id = ?1", id_cb, live, upload_id);
@@ -1967,7 +2082,7 @@ int store_config_list(store *s, const char *bucket, const char *prefix, char ***
 int store_version_archive(store *s, const char *bucket, const char *key, const char *version_id)
 {
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     int moved = 0;
     if (rc == 0) {
         rc = EXEC(db, "INSERT OR REPLACE INTO versions(" OBJ_COLS ", version_id, marker) SELECT " OBJ_COLS
@@ -2019,7 +2134,7 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
     version_out o = { &m, &marker, NULL, 0 };
     char old[40] = "";
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         rc = EXEC(db, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2 AND"
                       " version_id = ?3", version_cb, &o, bucket, key, version_id);
@@ -2045,7 +2160,7 @@ int store_version_promote(store *s, const char *bucket, const char *key)
     char vid[64] = "";
     version_out o = { &m, &marker, vid, 0 };
     sqlite3 *db = conn_get(s);
-    int rc = db ? tx_begin(s, db) : STORE_FAILED;
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
         rc = EXEC(db, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2"
                       " ORDER BY mtime DESC, rowid DESC LIMIT 1", version_cb, &o, bucket, key);

@@ -2,15 +2,19 @@
  * compiled into this test): listings use the primary key's index in
  * bytewise order and cost O(page) rows, delimiter listings included; reads
  * and listings do not wait for writes; a locked database makes every write
- * fail with STORE_BUSY and change nothing; old databases are migrated. */
+ * fail with STORE_BUSY and change nothing; old databases are migrated; a
+ * write returns only once an fsync of the metadata log covers it. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "server.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 #define B "bkt-1250000000"
 
@@ -494,6 +498,130 @@ static void test_parallel_hashing(void)
     hash_many(MD5_LANES + 5); /* more than lanes: they take turns */
 }
 
+
+/* ---- a write returns once the log's fsync covers it (group commit)
+ * This program's pwrite/pwrite64/fsync/fdatasync take the place of libc's,
+ * for SQLite too. Each write to the metadata log (meta.db-wal), once done,
+ * gets the next number; a successful sync of the log covers every number
+ * given before it began. A store call that returns while its thread has a
+ * log write no sync covers has acknowledged what a power cut could undo. */
+static atomic_bool g_track;
+static atomic_ulong g_wal_done, g_wal_synced;
+static _Thread_local unsigned long t_last_wal_write;
+
+static bool is_wal(int fd)
+{
+    char link[64], path[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n < 4) return false;
+    path[n] = '\0';
+    return strcmp(path + n - 4, "-wal") == 0;
+}
+
+static void wal_written(int fd, ssize_t rc)
+{
+    if (rc > 0 && atomic_load(&g_track) && is_wal(fd)) t_last_wal_write = atomic_fetch_add(&g_wal_done, 1) + 1;
+}
+
+/* by their symbols' names: with 64-bit offsets the headers make pwrite a name of pwrite64 */
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, int64_t);
+static ssize_t wrapped_pwrite(const char *name, int fd, const void *buf, size_t len, int64_t off)
+{
+    pwrite_fn real = (pwrite_fn)dlsym(RTLD_NEXT, name);
+    ssize_t rc = real(fd, buf, len, off);
+    wal_written(fd, rc);
+    return rc;
+}
+ssize_t test_pwrite(int fd, const void *buf, size_t len, int64_t off) __asm__("pwrite");
+ssize_t test_pwrite(int fd, const void *buf, size_t len, int64_t off) { return wrapped_pwrite("pwrite", fd, buf, len, off); }
+ssize_t test_pwrite64(int fd, const void *buf, size_t len, int64_t off) __asm__("pwrite64");
+ssize_t test_pwrite64(int fd, const void *buf, size_t len, int64_t off) { return wrapped_pwrite("pwrite64", fd, buf, len, off); }
+
+static int synced(int fd, const char *name)
+{
+    int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, name);
+    unsigned long upto = atomic_load(&g_wal_done); /* what is written before the sync begins */
+    int rc = real(fd);
+    if (rc == 0 && atomic_load(&g_track) && is_wal(fd)) {
+        unsigned long cur = atomic_load(&g_wal_synced);
+        while (cur < upto && !atomic_compare_exchange_weak(&g_wal_synced, &cur, upto)) {}
+    }
+    return rc;
+}
+int fsync(int fd) { return synced(fd, "fsync"); }
+int fdatasync(int fd) { return synced(fd, "fdatasync"); }
+
+typedef struct durable_job { store *s; int thread, uncovered, failed; } durable_job;
+
+static bool covered(void) { return t_last_wal_write <= atomic_load(&g_wal_synced); }
+
+static void *durable_writer(void *arg)
+{
+    durable_job *j = arg;
+    t_last_wal_write = 0;
+    static const char body[4096] = { 'x' };
+    for (int i = 0; i < 12; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "dur/%d/%d", j->thread, i % 6); /* half of them overwrites */
+        data_writer w;
+        unsigned char md5[16];
+        if (data_begin(j->s, &w) != 0 || data_write(&w, body, sizeof body - (size_t)i) != 0 ||
+            data_finish_deferred(j->s, &w, md5) != 0) {
+            j->failed++;
+            continue;
+        }
+        obj_meta m = { 0 };
+        m.bucket = (char *)B;
+        m.key = key;
+        m.size = w.size;
+        snprintf(m.etag, sizeof m.etag, "\"e\"");
+        m.acl = (char *)"default";
+        m.storage_class = (char *)"STANDARD";
+        snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
+        if (store_object_put_body(j->s, &m, &w) != 0) j->failed++;
+        else if (!covered()) j->uncovered++;
+        if (i % 4 == 3) { /* and deletes */
+            if (store_object_delete(j->s, B, key) != 0) j->failed++;
+            else if (!covered()) j->uncovered++;
+        }
+    }
+    return NULL;
+}
+
+static int durable_round(store *s, int threads)
+{
+    durable_job jobs[8];
+    pthread_t t[8];
+    for (int i = 0; i < threads; i++) {
+        jobs[i] = (durable_job){ s, i, 0, 0 };
+        pthread_create(&t[i], NULL, durable_writer, &jobs[i]);
+    }
+    int uncovered = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_INT(jobs[i].failed, 0);
+        uncovered += jobs[i].uncovered;
+    }
+    return uncovered;
+}
+
+static void test_durable_before_return(void)
+{
+    char *dir;
+    store *s = open_store("store-durable", &dir);
+    if (!s) return;
+    atomic_store(&g_track, true);
+    CHECK_INT(durable_round(s, 1), 0);
+    CHECK_INT(durable_round(s, 8), 0); /* commits that share one fsync */
+    CHECK(atomic_load(&g_wal_done) > 0); /* the log's writes were seen */
+    /* the check itself: without the fsync it sees what is left uncovered */
+    store_set_fsync(s, false);
+    CHECK(durable_round(s, 1) > 0);
+    atomic_store(&g_track, false);
+    close_store(s, dir);
+}
+
 int main(void)
 {
     RUN(test_parallel_hashing);
@@ -504,5 +632,6 @@ int main(void)
     RUN(test_concurrent_reads_and_writes);
     RUN(test_locked_database);
     RUN(test_migration);
+    RUN(test_durable_before_return);
     return test_report();
 }
