@@ -629,7 +629,14 @@ static int parse_args(int argc, char **argv, cli_opts *o, bool *help, bool *vers
             o->secret_key = copy;
         } else if (IS("--secret-id")) o->secret_id = v;
         else if (IS("--secret-key-file")) o->secret_key_file = v;
-        else if (IS("--token")) o->token = v;
+        else if (IS("--token")) { /* a temporary key's token is a secret too: out of `ps` likewise */
+            char *copy = strdup(v);
+            if (!copy) return EXIT_FAIL;
+            memset((char *)v, 'x', strlen(v));
+            v = copy;
+            free((char *)o->token);
+            o->token = copy;
+        }
         else if (IS("--region")) o->region = v;
         else if (IS("--endpoint")) o->endpoint = v;
         else if (IS("--profile")) o->profile = v;
@@ -747,6 +754,7 @@ int main(int argc, char **argv)
     if (!strcmp(o.cmd, "completion") || !strcmp(o.cmd, "config") || !strcmp(o.cmd, "sign")) {
         int rc = !strcmp(o.cmd, "completion") ? cmd_completion(&o) : !strcmp(o.cmd, "config") ? cmd_config(&o) : cmd_sign(&o);
         free((char *)o.secret_key);
+        free((char *)o.token);
         return rc;
     }
     struct sigaction act;
@@ -777,5 +785,6 @@ int main(int argc, char **argv)
     cos_client_free(c);
     cli_settings_free(&s);
     free((char *)o.secret_key);
+    free((char *)o.token);
     return rc;
 }

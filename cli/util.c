@@ -313,6 +313,29 @@ void cli_settings_free(cli_settings *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Whether an endpoint without a scheme ("HOST[:PORT]") names this machine.
+ * Only there is plain http the default: elsewhere it would send signed
+ * requests and the data in the clear to whoever sits on the way. */
+static bool loopback_endpoint(const char *ep)
+{
+    char host[256];
+    size_t n;
+    if (ep[0] == '[') { /* [::1]:9000 */
+        n = strcspn(ep + 1, "]");
+        if (n >= sizeof host) return false;
+        memcpy(host, ep + 1, n);
+    } else {
+        n = strcspn(ep, ":/");
+        if (n >= sizeof host) return false;
+        memcpy(host, ep, n);
+    }
+    host[n] = '\0';
+    if (!strcasecmp(host, "localhost") || !strcmp(host, "::1")) return true;
+    unsigned a, b, c, d;
+    char extra;
+    return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) == 4 && a == 127 && b < 256 && c < 256 && d < 256;
+}
+
 int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_client **out)
 {
     cos_config cfg;
@@ -341,15 +364,17 @@ int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_clie
         cfg.dialect = COS_DIALECT_S3;
         if (endpoint && *endpoint) {
             bool scheme = !strncmp(endpoint, "http://", 7) || !strncmp(endpoint, "https://", 8);
-            snprintf(s3_endpoint, sizeof s3_endpoint, "%s%s", scheme ? "" : "http://", endpoint);
+            snprintf(s3_endpoint, sizeof s3_endpoint, "%s%s",
+                     scheme ? "" : loopback_endpoint(endpoint) ? "http://" : "https://", endpoint);
             cfg.endpoint = s3_endpoint;
         }
     } else if (endpoint && *endpoint) {
-        cfg.protocol = "http:";
+        cfg.protocol = loopback_endpoint(endpoint) ? "http:" : "https:"; /* without a scheme */
         if (!strncmp(endpoint, "https://", 8)) {
             cfg.protocol = "https:";
             endpoint += 8;
         } else if (!strncmp(endpoint, "http://", 7)) {
+            cfg.protocol = "http:";
             endpoint += 7;
         }
         if (for_urls) {

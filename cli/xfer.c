@@ -84,6 +84,7 @@ typedef struct entry {
 typedef struct entries {
     entry *v;
     size_t n, cap;
+    size_t unreadable; /* names seen but not listed (stat failed, too long): the listing is incomplete */
 } entries;
 
 static int entries_add(entries *es, const char *rel, uint64_t size, int64_t mtime)
@@ -125,7 +126,11 @@ typedef struct dir_id {
 } dir_id;
 #define MAX_DEPTH 256
 
-static int walk_local(const cli_opts *o, const char *root, const char *rel, entries *out, dir_id *stack, int depth)
+/* `dest`: the walk lists a sync's destination, whose extra files --delete
+ * removes: a symlink to a directory there is not descended, since what lies
+ * behind it is outside the destination (deleting it would reach anywhere). */
+static int walk_local(const cli_opts *o, const char *root, const char *rel, entries *out, dir_id *stack, int depth,
+                      bool dest)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
@@ -142,14 +147,22 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
         if ((size_t)snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name) >= sizeof child ||
             (size_t)snprintf(path, sizeof path, "%s/%s", root, child) >= sizeof path) {
             fprintf(stderr, "cos: %s: path too long under %s; skipped\n", o->cmd, dir);
+            out->unreadable++;
             continue;
         }
         struct stat st;
         if ((o->no_follow_symlinks ? lstat(path, &st) : stat(path, &st)) != 0) {
             fprintf(stderr, "cos: %s: %s: %s; skipped\n", o->cmd, path, strerror(errno));
+            if (errno != ENOENT) out->unreadable++; /* ENOENT: gone, or a dangling symlink */
             continue;
         }
         if (S_ISLNK(st.st_mode)) continue; /* --no-follow-symlinks */
+        struct stat lst;
+        if (dest && S_ISDIR(st.st_mode) && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+            fprintf(stderr, "cos: %s: %s is a symlink to a directory; not descended (nothing behind it is deleted)\n",
+                    o->cmd, path);
+            continue;
+        }
         if (S_ISDIR(st.st_mode)) {
             bool loop = false;
             for (int i = 0; i < depth; i++) loop |= stack[i].dev == st.st_dev && stack[i].ino == st.st_ino;
@@ -159,7 +172,7 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
                 continue;
             }
             stack[depth] = (dir_id){ st.st_dev, st.st_ino };
-            rc = walk_local(o, root, child, out, stack, depth + 1);
+            rc = walk_local(o, root, child, out, stack, depth + 1, dest);
         } else if (S_ISREG(st.st_mode)) {
             if (!cli_filter_pass(o, child)) continue;
             if (entries_add(out, child, (uint64_t)st.st_size, (int64_t)st.st_mtime)) rc = EXIT_FAIL;
@@ -169,13 +182,13 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
     return rc;
 }
 
-static int list_local(const cli_opts *o, const char *root, entries *out)
+static int list_local(const cli_opts *o, const char *root, entries *out, bool dest)
 {
     struct stat st;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) return EXIT_NOTFOUND;
     dir_id stack[MAX_DEPTH];
     stack[0] = (dir_id){ st.st_dev, st.st_ino };
-    return walk_local(o, root, "", out, stack, 1);
+    return walk_local(o, root, "", out, stack, 1, dest);
 }
 
 static int64_t parse_iso(const char *s)
@@ -930,9 +943,33 @@ static int remove_one(cos_client *c, const cli_opts *o, const endpoint *e, const
     return 0;
 }
 
+/* Whether path (below root) is reached through a symlink to a directory: mv -r
+ * uploads what lies behind one (symlinks are followed) but removes only what
+ * is inside the tree it was asked to move, as mv(1) moves the link itself. */
+static bool through_dir_link(const char *root, const char *path)
+{
+    size_t rl = strlen(root);
+    char tmp[4200];
+    if (strncmp(path, root, rl) || (size_t)snprintf(tmp, sizeof tmp, "%s", path) >= sizeof tmp) return false;
+    for (char *p = tmp + rl + (tmp[rl] == '/'); *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        struct stat st;
+        bool link = lstat(tmp, &st) == 0 && S_ISLNK(st.st_mode);
+        *p = '/';
+        if (link) return true;
+    }
+    return false;
+}
+
 /* mv: the source of a finished copy goes; only a failure is reported. */
 static int remove_source(runner *r, slot *sl)
 {
+    if (r->src->kind == END_LOCAL && through_dir_link(r->src->arg, sl->sname)) {
+        cli_meter_clear();
+        fprintf(stderr, "cos: mv: %s lies behind a symlink to a directory: copied, not removed\n", sl->sname);
+        return 0;
+    }
     if (r->src->kind == END_LOCAL) {
         if (unlink(sl->sname) == 0) return 0;
         cli_report_item("error", sl->sdisp, NULL, 0, "LocalError", strerror(errno));
@@ -973,7 +1010,7 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
         return EXIT_USAGE;
     }
     entries se = { 0 }, de = { 0 };
-    int rc = src->kind == END_LOCAL ? list_local(o, sroot, &se) : list_cos(c, o, src->u.bucket, sroot, &se);
+    int rc = src->kind == END_LOCAL ? list_local(o, sroot, &se, false) : list_cos(c, o, src->u.bucket, sroot, &se);
     if (rc == EXIT_NOTFOUND) fprintf(stderr, "cos: %s: %s is not a directory\n", o->cmd, sroot);
     if (!rc && mode == TREE_SYNC) {
         if (dst->kind == END_LOCAL) {
@@ -983,7 +1020,7 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
                     fprintf(stderr, "cos: %s: %s is not a directory\n", o->cmd, droot);
                     rc = EXIT_USAGE;
                 } else {
-                    rc = list_local(o, droot, &de);
+                    rc = list_local(o, droot, &de, true);
                 }
             }
         } else {
@@ -1059,10 +1096,15 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
         rc = runner_finish(run);
         if (!rc && cli_interrupted) rc = EXIT_PAUSED;
         if (!rc && unsafe) rc = EXIT_FAIL;
+        if (!rc && se.unreadable) { /* not copied: a failure, and no --delete (it would remove their copies) */
+            fprintf(stderr, "cos: %s: %zu names under %s could not be read\n", o->cmd, se.unreadable, src->arg);
+            rc = EXIT_FAIL;
+        }
         free(run);
     }
     cli_meter_end();
-    /* --delete only after every copy went through: never remove what has no copy */
+    /* --delete only after every copy went through: never remove what has no copy,
+       nor what the source holds but could not be listed (an unreadable file) */
     if (mode == TREE_SYNC && o->delete_extra && !rc && !cli_interrupted) {
         char **keys = calloc(de.n ? de.n : 1, sizeof *keys);
         size_t nk = 0;
@@ -1091,6 +1133,16 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
 static int check_pair(const cli_opts *o, const endpoint *src, const endpoint *dst)
 {
     if (o->nargs != 2) return EXIT_USAGE;
+    /* a URL that does not parse (a key of 1024 bytes or more, no bucket) is
+       no local path either: it would be read, or written, as ./cos:/... */
+    const endpoint *both[2] = { src, dst };
+    for (int i = 0; i < 2; i++)
+        if (both[i]->kind == END_LOCAL &&
+            (!strncmp(both[i]->arg, "cos://", 6) || !strncmp(both[i]->arg, "s3://", 5))) {
+            fprintf(stderr, "cos: %s: %.80s... is not a usable URL (cos://BUCKET/KEY, a key under 1024 bytes)\n",
+                    o->cmd, both[i]->arg);
+            return EXIT_USAGE;
+        }
     if (src->kind != END_COS && dst->kind != END_COS) {
         fprintf(stderr, "cos: %s: one side must be a cos:// (or s3://) URL\n", o->cmd);
         return EXIT_USAGE;

@@ -20,6 +20,24 @@
 
 typedef struct collect { cos_kvlist *list; const char *wanted; } collect;
 
+/* Secrets compared in a time that does not depend on where they differ (a
+ * signature, a session token); hex signatures ignoring case, as COS does. */
+static bool secret_equal(const char *a, const char *b, bool hex_ignore_case)
+{
+    size_t n = strlen(a);
+    if (n != strlen(b)) return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (hex_ignore_case) { /* letters to lower case without a branch on the secret */
+            x |= (unsigned char)(((x >= 'A') & (x <= 'Z')) << 5);
+            y |= (unsigned char)(((y >= 'A') & (y <= 'Z')) << 5);
+        }
+        diff |= (unsigned char)(x ^ y);
+    }
+    return diff == 0;
+}
+
 /* Is lower(encode(name)) one of the ";"-separated names? */
 static bool in_list(const char *list, const char *name)
 {
@@ -70,7 +88,7 @@ const char *auth_lookup_key(server *srv, const char *ak, const char *token, cons
         *msg = "The access key Id format you provided is invalid.";
         return NULL;
     }
-    if (!token || strcmp(token, k->session_token) != 0) {
+    if (!token || !secret_equal(token, k->session_token, false)) {
         *msg = "the security token does not belong to this key";
         return NULL;
     }
@@ -96,7 +114,7 @@ const char *auth_resolve_key(req *r, const char *ak, const char *token, enum MHD
     free(r->principal);
     r->tmp_key = k;
     r->principal = cos_strdup(k ? ak : "owner");
-    r->account = NULL;
+    r->account = k ? k->account : NULL; /* a temporary key acts for the account that asked for it */
     for (size_t i = 0; !k && i < r->srv->cfg.nextra_keys; i++)
         if (!strcmp(ak, r->srv->cfg.extra_keys[i])) r->account = r->srv->cfg.extra_accounts[i];
     return secret;
@@ -239,7 +257,7 @@ static int authenticate_policy_form(req *r, const char *policy_b64, enum MHD_Res
     cos_hmac_sha1_hex(secret, strlen(secret), key_time, strlen(key_time), sign_key);
     cos_sha1_hex(json, (size_t)jlen, policy_sha);
     cos_hmac_sha1_hex(sign_key, 40, policy_sha, 40, want);
-    if (strcasecmp(want, sig) != 0) {
+    if (!secret_equal(want, sig, true)) {
         free(json);
         *ret = send_error(r, "SignatureDoesNotMatch", "The Signature you specified does not match what the server computed "
                                                       "(q-signature over the SHA-1 of the policy).");
@@ -333,11 +351,11 @@ static int authenticate_s3_form(req *r, const char *policy_b64, enum MHD_Result 
         s3_signing_key(secret, day, region, "s3", key);
         cos_hmac_sha256(key, 32, policy_b64, strlen(policy_b64), mac);
         cos_hex_encode(mac, 32, want);
-        match = strcasecmp(want, sig4) == 0 && strlen(sig4) == 64;
+        match = secret_equal(want, sig4, true);
     } else {
         char want[64];
         s3_v2_signature(secret, policy_b64, strlen(policy_b64), want);
-        match = strcmp(want, sig) == 0;
+        match = secret_equal(want, sig, false);
     }
     if (!match) {
         *ret = send_error(r, "SignatureDoesNotMatch", "The request signature we calculated does not match the "
@@ -485,7 +503,7 @@ static int cos_authenticate(req *r, enum MHD_Result *ret)
                      headers.count, sig, &fs, &sts);
     int rc = 0;
     const char *unsigned_part = NULL;
-    if (strcasecmp(sig, f.signature) != 0) {
+    if (!secret_equal(sig, f.signature, true)) {
         *ret = send_error_sts(r, "SignatureDoesNotMatch",
                               "The Signature you specified does not match what the server computed.", sts.data, fs.data);
         rc = -1;

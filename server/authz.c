@@ -11,14 +11,16 @@
  *    names; a copy also needs GetObject on its source, a listing is checked
  *    against the prefix it asks for, a multi-delete against each key;
  * 3. the decision for each pair (authz_allows): the owner's permanent key
- *    may do anything; a temporary key only what its policy allows and the
- *    bucket policy does not deny; an anonymous caller what the bucket policy
+ *    may do anything; a temporary key only what its policy allows, the
+ *    bucket policy does not deny and the account that asked /sts for it may
+ *    do (never wider than its issuer); an anonymous caller what the bucket policy
  *    allows it or else what an ACL grant to AllUsers allows. An explicit
  *    Deny always wins over an Allow.
  */
 #define _GNU_SOURCE
 #include "server.h"
 #include "url.h"
+#include "versioning.h"
 #include "xml.h"
 
 #include <arpa/inet.h>
@@ -36,7 +38,7 @@ enum { L_SERVICE, L_BUCKET, L_OBJECT };
 static const op_def OPS[] = {
     /* op                          method    sub            level     action                          also accepted                 ACL grant that admits anonymous  flags */
     { COS_OP_GET_SERVICE,          "GET",    NULL,          L_SERVICE, A("GetService"),               NULL,                        0,             0 },
-    { COS_OP_PUT_BUCKET,           "PUT",    NULL,          L_BUCKET, A("PutBucket"),                 NULL,                        0,             0 },
+    { COS_OP_PUT_BUCKET,           "PUT",    NULL,          L_BUCKET, A("PutBucket"),                 NULL,                        0,             OPF_SETS_ACL },
     { COS_OP_HEAD_BUCKET,          "HEAD",   NULL,          L_BUCKET, A("HeadBucket"),                NULL,                        ACL_READ,      0 },
     { COS_OP_GET_BUCKET,           "GET",    NULL,          L_BUCKET, A("GetBucket"),                 NULL,                        ACL_READ,      OPF_LISTING },
     { COS_OP_DELETE_BUCKET,        "DELETE", NULL,          L_BUCKET, A("DeleteBucket"),              NULL,                        0,             0 },
@@ -95,14 +97,14 @@ static const op_def OPS[] = {
     /* checked per key (DeleteObject); anonymous callers also need the batch action itself, as COS documents */
     { COS_OP_DELETE_MULTIPLE_OBJECT, "POST", "delete",      L_BUCKET, A("DeleteMultipleObjects"),     NULL,                        ACL_WRITE,     OPF_PER_KEY },
     /* a browser form: PutObject on the form's key (COS also names it PostObject) */
-    { COS_OP_POST_OBJECT,          "POST",   NULL,          L_BUCKET, A("PutObject"),                 A("PostObject"),             ACL_WRITE,     OPF_FORM },
+    { COS_OP_POST_OBJECT,          "POST",   NULL,          L_BUCKET, A("PutObject"),                 A("PostObject"),             ACL_WRITE,     OPF_FORM | OPF_SETS_ACL },
     { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_BUCKET, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
-    { COS_OP_GET_OBJECT,           "GET",    NULL,          L_OBJECT, A("GetObject"),                 NULL,                        ACL_READ,      0 },
-    { COS_OP_HEAD_OBJECT,          "HEAD",   NULL,          L_OBJECT, A("HeadObject"),                NULL,                        ACL_READ,      0 },
-    { COS_OP_PUT_OBJECT,           "PUT",    NULL,          L_OBJECT, A("PutObject"),                 NULL,                        ACL_WRITE,     0 },
+    { COS_OP_GET_OBJECT,           "GET",    NULL,          L_OBJECT, A("GetObject"),                 NULL,                        ACL_READ,      OPF_VERSIONED },
+    { COS_OP_HEAD_OBJECT,          "HEAD",   NULL,          L_OBJECT, A("HeadObject"),                NULL,                        ACL_READ,      OPF_VERSIONED },
+    { COS_OP_PUT_OBJECT,           "PUT",    NULL,          L_OBJECT, A("PutObject"),                 NULL,                        ACL_WRITE,     OPF_SETS_ACL },
     /* + GetObject on the source */
-    { COS_OP_PUT_OBJECT_COPY,      "PUT",    NULL,          L_OBJECT, A("PutObject"),                 A("PutObjectCopy"),          ACL_WRITE,     OPF_COPY },
-    { COS_OP_DELETE_OBJECT,        "DELETE", NULL,          L_OBJECT, A("DeleteObject"),              NULL,                        ACL_WRITE,     0 },
+    { COS_OP_PUT_OBJECT_COPY,      "PUT",    NULL,          L_OBJECT, A("PutObject"),                 A("PutObjectCopy"),          ACL_WRITE,     OPF_COPY | OPF_SETS_ACL },
+    { COS_OP_DELETE_OBJECT,        "DELETE", NULL,          L_OBJECT, A("DeleteObject"),              NULL,                        ACL_WRITE,     OPF_VERSIONED },
     { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_OBJECT, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
     { COS_OP_GET_OBJECT_ACL,       "GET",    "acl",         L_OBJECT, A("GetObjectACL"),              NULL,                        ACL_READ_ACP,  0 },
     { COS_OP_PUT_OBJECT_ACL,       "PUT",    "acl",         L_OBJECT, A("PutObjectACL"),              NULL,                        ACL_WRITE_ACP, 0 },
@@ -110,8 +112,8 @@ static const op_def OPS[] = {
     { COS_OP_GET_OBJECT_TAGGING,   "GET",    "tagging",     L_OBJECT, A("GetObjectTagging"),          NULL,                        0,             0 },
     { COS_OP_DELETE_OBJECT_TAGGING, "DELETE", "tagging",    L_OBJECT, A("DeleteObjectTagging"),       NULL,                        0,             0 },
     { COS_OP_RESTORE_OBJECT,       "POST",   "restore",     L_OBJECT, A("PostObjectRestore"),         NULL,                        0,             0 },
-    { COS_OP_APPEND_OBJECT,        "POST",   "append",      L_OBJECT, A("AppendObject"),              NULL,                        ACL_WRITE,     0 },
-    { COS_OP_MULTIPART_INIT,       "POST",   "uploads",     L_OBJECT, A("InitiateMultipartUpload"),   NULL,                        ACL_WRITE,     0 },
+    { COS_OP_APPEND_OBJECT,        "POST",   "append",      L_OBJECT, A("AppendObject"),              NULL,                        ACL_WRITE,     OPF_SETS_ACL },
+    { COS_OP_MULTIPART_INIT,       "POST",   "uploads",     L_OBJECT, A("InitiateMultipartUpload"),   NULL,                        ACL_WRITE,     OPF_SETS_ACL },
     { COS_OP_MULTIPART_UPLOAD,     "PUT",    "uploadId",    L_OBJECT, A("UploadPart"),                NULL,                        ACL_WRITE,     0 },
     /* + GetObject on the source; COS documents PutObject on the destination */
     { COS_OP_UPLOAD_PART_COPY,     "PUT",    "uploadId",    L_OBJECT, A("PutObject"),                 A("UploadPartCopy"),         ACL_WRITE,     OPF_COPY },
@@ -321,11 +323,11 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
     return -1;
 }
 
-static sts_decision eval_either(req *r, const char *bucket, const char *key, const sts_policy *p, const char *action,
-                                const char *alt, const char *resource, const char *principal)
+static sts_decision eval_either(req *r, const char *bucket, const char *key, bool version, const sts_policy *p,
+                                const char *action, const char *alt, const char *resource, const char *principal)
 {
     cond_ctx c = { r, bucket, key, NULL };
-    sts_access a = { action, resource, request_cond_key, &c };
+    sts_access a = { action, resource, request_cond_key, &c, version };
     sts_decision d = sts_policy_eval(p, &a, principal);
     if (alt && d != STS_DENY) {
         a.action = alt;
@@ -376,14 +378,19 @@ static bool same_account(const char *a, const char *b)
 }
 
 bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, const char *bucket, const char *key,
-                  bool object_level, char *why, size_t why_len, int *store_rc)
+                  bool object_level, const char *version_id, char *why, size_t why_len, int *store_rc)
 {
+    if (version_id && !*version_id) version_id = NULL; /* empty: the current version, as the handlers read it */
+    bool version = version_id != NULL;
+    /* an ACL's WRITE overwrites and hides (a delete marker) but never deletes a version for
+       good: as in S3, where only the bucket owner's WRITE does, history outlives public writers */
+    if (version) acl &= ~(unsigned)ACL_WRITE;
     server *srv = r->srv;
     *store_rc = 0;
     bool owner = r->principal && !r->tmp_key;
     if (!bucket) { /* GetService: resource "*", as COS documents */
         if (owner) return true;
-        if (r->tmp_key && r->tmp_key->policy && eval_either(r, NULL, NULL, r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
+        if (r->tmp_key && r->tmp_key->policy && eval_either(r, NULL, NULL, false, r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
             return true;
         snprintf(why, why_len, "%s", r->tmp_key ? "the temporary key's policy does not allow name/cos:GetService on *"
                                                 : "anonymous access is not allowed");
@@ -402,8 +409,10 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     if (prc == 0) bp = sts_policy_parse(pol, plen, NULL);
     char *bacct = NULL;
     int arc = exists ? bucket_account(srv, bucket, &bacct) : -1;
-    /* an account's permanent key owns what its account owns, and may create what does not exist yet */
-    bool own = owner && (!exists || same_account(bacct, r->account));
+    /* an account's permanent key owns what its account owns, and may create what does not exist yet
+       (a temporary key's account is the one that asked /sts for it) */
+    bool account_owns = !exists || same_account(bacct, r->account);
+    bool own = owner && account_owns;
     free(bacct);
     if (brc < -1 || prc < -1 || arc < -1) { /* what cannot be read may deny: fail closed */
         *store_rc = brc < -1 ? brc : prc < -1 ? prc : arc;
@@ -415,8 +424,8 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         sts_policy_free(bp);
         return false;
     }
-    char *me = r->principal ? authz_account_id(srv, r->tmp_key ? NULL : r->account) : NULL;
-    sts_decision bucket_d = bp ? eval_either(r, bucket, object_level ? key : NULL, bp, action, alt, resource, me) : STS_NO_MATCH;
+    char *me = r->principal ? authz_account_id(srv, r->account) : NULL;
+    sts_decision bucket_d = bp ? eval_either(r, bucket, object_level ? key : NULL, version, bp, action, alt, resource, me) : STS_NO_MATCH;
     bool ok = false;
     unsigned pab = 0;
     if (own) {
@@ -429,11 +438,19 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     } else if (owner && exists && !strcmp(action, "name/cos:PutBucket")) {
         ok = true; /* another account's bucket: the handler answers BucketAlreadyExists, changing nothing */
     } else if (r->tmp_key) {
-        sts_decision d = r->tmp_key->policy ? eval_either(r, bucket, object_level ? key : NULL, r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
+        sts_decision d = r->tmp_key->policy ? eval_either(r, bucket, object_level ? key : NULL, version, r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
         ok = d == STS_ALLOW && bucket_d != STS_DENY;
         if (!r->tmp_key->policy) snprintf(why, why_len, "a temporary key without a policy is allowed nothing");
         else if (d != STS_ALLOW) snprintf(why, why_len, "the temporary key's policy does not allow %s on %s", action, resource);
         else if (!ok) snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
+        if (ok && !account_owns) {
+            /* never wider than its account: in another account's bucket, also only
+               what that account's permanent key may do there (grants, policies) */
+            const sts_key *k = r->tmp_key;
+            r->tmp_key = NULL;
+            ok = authz_allows(r, action, alt, acl, bucket, key, object_level, version_id, why, why_len, store_rc);
+            r->tmp_key = k;
+        }
     } else if (bucket_d == STS_DENY) {
         snprintf(why, why_len, "an explicit Deny in the bucket policy covers %s on %s", action, resource);
     } else if (exists && (pab = public_block_flags(srv, bucket, store_rc), *store_rc)) { /* unreadable: fail closed */
@@ -449,9 +466,17 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         unsigned grants = 0;
         bool own_acl = false;
         if (object_level && key && (acl & (ACL_READ | ACL_READ_ACP | ACL_WRITE_ACP))) {
-            /* an object's own ACL decides reads of it; "default" defers to the bucket's */
+            /* an object's own ACL decides reads of it; "default" defers to the bucket's. One
+               version of it: that version's ACL (a private old version stays private when a
+               public one replaces it) */
             obj_meta m;
-            int orc = store_object_get(srv->st, bucket, key, &m);
+            bool marker = false;
+            int orc = version_id ? versioning_lookup(r, bucket, key, version_id, &m, &marker)
+                                 : store_object_get(srv->st, bucket, key, &m);
+            if (orc == 0 && marker) { /* a delete marker has no ACL: the bucket's decides (it answers 405) */
+                obj_meta_clear(&m);
+                orc = -1;
+            }
             if (orc == 0) {
                 if (m.acl && strcmp(m.acl, "default") != 0) {
                     own_acl = true;
@@ -531,6 +556,89 @@ char *post_form_key(req *r)
     return cos_buf_detach(&k);
 }
 
+/* One entry of a RefererConfiguration's DomainList against a Referer
+ * without its scheme: a prefix match ("www.example.com" also admits
+ * "www.example.com/123" and "www.example.com.cn", as COS documents), and
+ * "*.example.com" the same from any label of the host on (so
+ * "a.b.example.com/x", never "evil.com/a.example.com"). Case-insensitive. */
+static bool referer_domain_matches(const char *domain, const char *ref)
+{
+    if (strncmp(domain, "*.", 2) != 0) return *domain && !strncasecmp(ref, domain, strlen(domain));
+    const char *suffix = domain + 2;
+    size_t host_len = strcspn(ref, "/?#");
+    for (size_t i = 0; i < host_len; i++)
+        if ((i == 0 || ref[i - 1] == '.') && *suffix && !strncasecmp(ref + i, suffix, strlen(suffix))) return true;
+    return false;
+}
+
+/* COS's hotlink protection (PUT /?referer): an unsigned request to a bucket
+ * whose RefererConfiguration is Enabled must carry a Referer the list admits
+ * (White-List) or does not name (Black-List); an empty or absent Referer is
+ * EmptyReferConfiguration's to decide (Deny unless it says Allow). Signed
+ * requests are not checked, as COS documents. 0 = admitted, 1 = refused (why
+ * says so), else a store error (fail closed). */
+static int referer_refuses(req *r, char *why, size_t why_len)
+{
+    char *body = NULL;
+    size_t len = 0;
+    int rc = store_config_get(r->srv->st, r->bucket, "referer", &body, &len);
+    if (rc == -1) return 0; /* none */
+    if (rc) {
+        free(body);
+        snprintf(why, why_len, "%s", store_last_error());
+        return rc;
+    }
+    cos_referer_configuration *cfg = NULL;
+    if (cos_xml_parse(&cos_xs_referer_configuration, body, len, (void **)&cfg, NULL) != 0) cfg = NULL;
+    free(body);
+    int refused = 0;
+    if (!cfg) refused = 1; /* stored but unreadable: it cannot admit anyone */
+    else if (cfg->status && !strcasecmp(cfg->status, "Enabled")) {
+        const char *ref = req_header(r, "Referer");
+        if (!ref || !*ref) {
+            refused = !(cfg->empty_refer_configuration && !strcasecmp(cfg->empty_refer_configuration, "Allow"));
+        } else {
+            const char *rest = strstr(ref, "://");
+            rest = rest ? rest + 3 : ref;
+            bool listed = false;
+            for (size_t i = 0; i < cfg->domains_count && !listed; i++)
+                listed = cfg->domains[i] && referer_domain_matches(cfg->domains[i], rest);
+            bool white = cfg->referer_type && !strcasecmp(cfg->referer_type, "White-List");
+            refused = white ? !listed : listed;
+        }
+    }
+    cos_xml_free(&cos_xs_referer_configuration, cfg);
+    if (refused) snprintf(why, why_len, "the bucket's hotlink protection (referer) refuses this Referer");
+    return refused;
+}
+
+/* Whether a write also sets the ACL of what it creates: a canned ACL other
+ * than "default" (which inherits, as if none were sent), a grant header, or
+ * a form's acl field. Then it is also PutObjectACL / PutBucketACL, as S3
+ * requires s3:PutObjectAcl of a PUT with x-amz-acl (COS does not say: the
+ * strict choice), so a key allowed only uploads cannot publish them. */
+static bool request_sets_acl(req *r)
+{
+    static const char *const GRANTS[] = { "x-cos-grant-read", "x-cos-grant-write", "x-cos-grant-full-control",
+                                          "x-cos-grant-read-acp", "x-cos-grant-write-acp" };
+    const char *canned[] = { req_header(r, "x-cos-acl"), cos_kvlist_get(&r->form, "acl"),
+                             cos_kvlist_get(&r->form, "x-cos-acl") };
+    for (size_t i = 0; i < COS_ARRAY_LEN(canned); i++)
+        if (canned[i] && strcmp(canned[i], "default") != 0) return true;
+    for (size_t i = 0; i < COS_ARRAY_LEN(GRANTS); i++)
+        if (req_header(r, GRANTS[i]) || cos_kvlist_get(&r->form, GRANTS[i])) return true;
+    return false;
+}
+
+/* Whether a write also tags what it creates (x-cos-tagging, in a header or a
+ * form): then it is also PutObjectTagging, as S3 requires s3:PutObjectTagging
+ * of a PUT with x-amz-tagging. Tags can decide access (s3:ExistingObjectTag
+ * conditions), so a key allowed only to upload must not choose them. */
+static bool request_sets_tags(req *r)
+{
+    return req_header(r, "x-cos-tagging") || cos_kvlist_get(&r->form, "x-cos-tagging");
+}
+
 int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
 {
     char why[512] = "";
@@ -547,13 +655,34 @@ int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
     }
     bool ok = true;
     int store_rc = 0;
-    if (!(op->flags & OPF_PER_KEY) || !r->principal) /* a multi-delete's keys are checked by its handler */
+    if (!r->principal && r->bucket) { /* an unsigned request: the bucket's hotlink protection first */
+        int hrc = referer_refuses(r, why, sizeof why);
+        ok = hrc == 0;
+        if (hrc > 1 || hrc < -1) store_rc = hrc;
+    }
+    /* an operation on one version of an object (?versionId=, empty meaning none, as its handler reads it);
+       the others act on the current version whatever they are sent */
+    const char *vid = op->flags & OPF_VERSIONED ? req_arg(r, "versionId") : NULL;
+    if (ok && (!(op->flags & OPF_PER_KEY) || !r->principal)) /* a multi-delete's keys are checked by its handler */
         ok = authz_allows(r, op->action, op->alt_action, op->acl, r->bucket, key,
-                          op->level == L_OBJECT || (op->flags & OPF_FORM), why, sizeof why, &store_rc);
+                          op->level == L_OBJECT || (op->flags & OPF_FORM), vid, why, sizeof why, &store_rc);
+    bool bucket_acl = op->level == L_BUCKET && !(op->flags & OPF_FORM);
+    /* PUT Bucket sets an ACL only on the bucket it creates (an existing one is answered, unchanged) */
+    if (ok && (op->flags & OPF_SETS_ACL) && request_sets_acl(r) &&
+        !(bucket_acl && store_bucket_get(r->srv->st, r->bucket, NULL, NULL, NULL) == 0)) {
+        ok = authz_allows(r, bucket_acl ? "name/cos:PutBucketACL" : "name/cos:PutObjectACL", NULL, ACL_WRITE_ACP,
+                          r->bucket, bucket_acl ? NULL : key, !bucket_acl, NULL, why, sizeof why, &store_rc);
+    }
+    if (ok && (op->flags & OPF_SETS_ACL) && !bucket_acl && request_sets_tags(r))
+        ok = authz_allows(r, "name/cos:PutObjectTagging", NULL, 0, r->bucket, key, true, NULL, why, sizeof why, &store_rc);
     if (ok && (op->flags & OPF_COPY)) {
         char *sb = NULL, *sk = NULL;
-        if (parse_copy_source(req_header(r, "x-cos-copy-source"), &sb, &sk) == 0)
-            ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, why, sizeof why, &store_rc);
+        const char *src = req_header(r, "x-cos-copy-source");
+        const char *q = src ? strstr(src, "?versionId=") : NULL; /* as the handler reads it */
+        char *svid = q ? cos_strndup(q + 11, strcspn(q + 11, "&")) : NULL;
+        if (parse_copy_source(src, &sb, &sk) == 0)
+            ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, svid, why, sizeof why, &store_rc);
+        free(svid);
         /* unparseable: the handler refuses it before reading anything */
         free(sb);
         free(sk);

@@ -46,13 +46,13 @@ static char *owner_id(req *r)
         char *a = authz_bucket_account(r->srv, r->bucket);
         return a ? a : authz_owner_principal(r->srv);
     }
-    return authz_account_id(r->srv, r->tmp_key ? NULL : r->account);
+    return authz_account_id(r->srv, r->account);
 }
 
 static bool requester_owns(req *r, const char *bucket)
 {
     char *a = authz_bucket_account(r->srv, bucket);
-    const char *mine = r->tmp_key ? NULL : r->account;
+    const char *mine = r->account; /* a temporary key's is its issuer's */
     bool same = a == mine || (a && mine && !strcmp(a, mine));
     free(a);
     return same;
@@ -423,7 +423,7 @@ static enum MHD_Result put_bucket(req *r)
     free(region);
     if (rc > 0 && !requester_owns(r, r->bucket))
         return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: another account owns it.");
-    if (rc == 0 && r->account && !r->tmp_key) { /* a second account's bucket says whose it is */
+    if (rc == 0 && r->account) { /* a second account's bucket says whose it is */
         const char *a = r->account;
         int crc = store_config_put(r->srv->st, r->bucket, "owner", a, strlen(a));
         if (crc) {
@@ -1216,8 +1216,8 @@ static enum MHD_Result delete_multiple(req *r)
         /* each key is a DeleteObject of its own (authz.c): a refused one is an <Error> entry */
         char why[512];
         int arc = 0;
-        if (!authz_allows(r, "name/cos:DeleteObject", NULL, ACL_WRITE, r->bucket, d->objects[i].key, true, why, sizeof why,
-                          &arc)) {
+        if (!authz_allows(r, "name/cos:DeleteObject", NULL, ACL_WRITE, r->bucket, d->objects[i].key, true,
+                          d->objects[i].version_id, why, sizeof why, &arc)) {
             cos_delete_error *e = &res.errors[res.errors_count++];
             e->key = d->objects[i].key;
             e->code = arc == STORE_BUSY ? "SlowDown" : arc ? "InternalError" : "AccessDenied";
@@ -3010,7 +3010,8 @@ enum MHD_Result sts_endpoint(req *r)
     }
     query = cos_buf_detach(&qb);
     q = query;
-    sts_handle(r->srv->sts, q, r->body.data, r->body.len, &out, &status);
+    /* the key acts for the account that asked (with --sts-open, unsigned: the owner's) */
+    sts_handle(r->srv->sts, q, r->body.data, r->body.len, r->account, &out, &status);
     free(query);
     size_t len = out.len;
     return send_buffer(r, status, "application/json", cos_buf_detach(&out), len, NULL);

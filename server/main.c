@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #define MAX_SMALL_BODY (20u << 20)
+#define FORM_FIELD_MAX (64u << 10) /* a POST form's field other than the file (a policy is a few KB) */
+#define FORM_FIELDS_MAX 256
 #define HEADER_TIMEOUT_S 30u   /* connect to complete request headers, and keep-alive idle; room for slow TLS handshakes */
 #define BODY_TIMEOUT_S 120u    /* idle time allowed while a body or an answer is under way */
 
@@ -349,8 +351,10 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
         }
         return size && data_write(&r->w, data, size) != 0 ? MHD_NO : MHD_YES;
     }
-    /* fields arrive in pieces: append */
+    /* fields arrive in pieces: append. Fields are small (the file is not one), and an
+       unbounded one would be copied again with each piece: more is EntityTooLarge */
     const char *old = cos_kvlist_get(&r->form, key);
+    if ((old ? strlen(old) : 0) + size > FORM_FIELD_MAX || (!old && r->form.count >= FORM_FIELDS_MAX)) return MHD_NO;
     char *v = cos_sprintf("%s%.*s", old ? old : "", (int)size, data ? data : "");
     cos_kvlist_set(&r->form, key, v);
     free(v);

@@ -243,14 +243,14 @@ bool glob_match(const char *pat, const char *s, bool ignore_case)
     return !*pat;
 }
 
-bool s3policy_action_matches(const char *pat, const char *cos_action);
+bool s3policy_action_matches(const char *pat, const char *cos_action, bool version);
 bool s3policy_resource_matches(const char *pat, const char *cos_action, const char *cos_resource);
 bool s3policy_is_resource(const char *s);
 
-static bool action_matches(const char *pat, const char *action)
+static bool action_matches(const char *pat, const char *action, bool version)
 {
     if (!strcmp(pat, "*")) return true;
-    if (!strncasecmp(pat, "s3:", 3)) return s3policy_action_matches(pat, action);
+    if (!strncasecmp(pat, "s3:", 3)) return s3policy_action_matches(pat, action, version);
     const char *a = action, *p = pat;
     if (!strncmp(a, "name/", 5)) a += 5; /* "cos:PutObject" also names it */
     if (!strncmp(p, "name/", 5)) p += 5;
@@ -360,7 +360,7 @@ sts_decision sts_policy_eval(const sts_policy *p, const sts_access *a, const cha
     for (size_t i = 0; p && i < p->n; i++) {
         const statement *t = &p->st[i];
         bool act = false, res = false, who = t->nprincipals == 0;
-        for (size_t k = 0; k < t->nactions && !act; k++) act = action_matches(t->actions[k], a->action);
+        for (size_t k = 0; k < t->nactions && !act; k++) act = action_matches(t->actions[k], a->action, a->version);
         for (size_t k = 0; k < t->nresources && !res; k++) res = resource_matches(t->resources[k], a->action, a->resource);
         for (size_t k = 0; k < t->nprincipals && !who; k++) who = principal_matches(t->principals[k], principal);
         if (!act || !res || !who) continue;

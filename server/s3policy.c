@@ -21,6 +21,7 @@ bool glob_match(const char *pat, const char *s, bool ignore_case);
 static const struct {
     const char *cos, *s3;
     bool bucket_level;
+    const char *s3_version; /* S3's name when the request names a version (versionId); NULL: the same */
 } S3_ACTIONS[] = {
     { "GetService", "s3:ListAllMyBuckets", true },
     { "PutBucket", "s3:CreateBucket", true },
@@ -38,6 +39,24 @@ static const struct {
     { "DeleteBucketPolicy", "s3:DeleteBucketPolicy", true },
     { "GetBucketPolicyStatus", "s3:GetBucketPolicyStatus", true },
     { "PutBucketTagging", "s3:PutBucketTagging", true },
+    { "DeleteBucketTagging", "s3:PutBucketTagging", true },
+    { "PutBucketLifecycle", "s3:PutLifecycleConfiguration", true },
+    { "DeleteBucketLifecycle", "s3:PutLifecycleConfiguration", true },
+    { "GetBucketLifecycle", "s3:GetLifecycleConfiguration", true },
+    { "PutBucketReplication", "s3:PutReplicationConfiguration", true },
+    { "DeleteBucketReplication", "s3:PutReplicationConfiguration", true },
+    { "GetBucketReplication", "s3:GetReplicationConfiguration", true },
+    { "PutBucketInventory", "s3:PutInventoryConfiguration", true },
+    { "DeleteBucketInventory", "s3:PutInventoryConfiguration", true },
+    { "GetBucketInventory", "s3:GetInventoryConfiguration", true },
+    { "ListBucketInventory", "s3:GetInventoryConfiguration", true },
+    { "PutBucketAccelerate", "s3:PutAccelerateConfiguration", true },
+    { "GetBucketAccelerate", "s3:GetAccelerateConfiguration", true },
+    { "PutBucketEncryption", "s3:PutEncryptionConfiguration", true },
+    { "DeleteBucketEncryption", "s3:PutEncryptionConfiguration", true },
+    { "GetBucketEncryption", "s3:GetEncryptionConfiguration", true },
+    { "DeleteBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock", true },
+    { "DeleteBucketOwnershipControls", "s3:PutBucketOwnershipControls", true },
     { "GetBucketTagging", "s3:GetBucketTagging", true },
     { "DeleteBucketTagging", "s3:PutBucketTagging", true },
     { "PutBucketLifecycle", "s3:PutLifecycleConfiguration", true },
@@ -81,9 +100,9 @@ static const struct {
     { "CompleteMultipartUpload", "s3:PutObject", false },
     { "ListParts", "s3:ListMultipartUploadParts", false },
     { "AbortMultipartUpload", "s3:AbortMultipartUpload", false },
-    { "GetObject", "s3:GetObject", false },
-    { "HeadObject", "s3:GetObject", false },
-    { "DeleteObject", "s3:DeleteObject", false },
+    { "GetObject", "s3:GetObject", false, "s3:GetObjectVersion" },
+    { "HeadObject", "s3:GetObject", false, "s3:GetObjectVersion" },
+    { "DeleteObject", "s3:DeleteObject", false, "s3:DeleteObjectVersion" },
     { "GetObjectACL", "s3:GetObjectAcl", false },
     { "PutObjectACL", "s3:PutObjectAcl", false },
     { "GetObjectTagging", "s3:GetObjectTagging", false },
@@ -101,25 +120,25 @@ static const char *cos_name(const char *action)
 }
 
 /* S3's name of a COS action; buf holds the fallback "s3:NAME". */
-static const char *s3_action_of(const char *cos_action, bool *bucket_level, char *buf, size_t n)
+static const char *s3_action_of(const char *cos_action, bool version, bool *bucket_level, char *buf, size_t n)
 {
     const char *c = cos_name(cos_action);
     for (size_t i = 0; i < sizeof S3_ACTIONS / sizeof S3_ACTIONS[0]; i++)
         if (!strcmp(S3_ACTIONS[i].cos, c)) {
             *bucket_level = S3_ACTIONS[i].bucket_level;
-            return S3_ACTIONS[i].s3;
+            return version && S3_ACTIONS[i].s3_version ? S3_ACTIONS[i].s3_version : S3_ACTIONS[i].s3;
         }
     *bucket_level = !strstr(c, "Object");
     snprintf(buf, n, "s3:%s", c);
     return buf;
 }
 
-bool s3policy_action_matches(const char *pat, const char *cos_action)
+bool s3policy_action_matches(const char *pat, const char *cos_action, bool version)
 {
     char buf[128];
     bool bl;
     /* S3's action names compare without regard to case */
-    return glob_match(pat, s3_action_of(cos_action, &bl, buf, sizeof buf), true);
+    return glob_match(pat, s3_action_of(cos_action, version, &bl, buf, sizeof buf), true);
 }
 
 /* "qcs::cos:REGION:uid/APPID:BUCKET/KEY" -> "BUCKET/KEY" (or "BUCKET" for
@@ -135,7 +154,7 @@ bool s3policy_resource_matches(const char *pat, const char *cos_action, const ch
     if (colons < 5) return false;
     char buf[128];
     bool bucket_level;
-    s3_action_of(cos_action, &bucket_level, buf, sizeof buf);
+    s3_action_of(cos_action, false, &bucket_level, buf, sizeof buf);
     if (!bucket_level) return glob_match(p, r, false);
     size_t blen = strcspn(r, "/");
     char *bucket = strndup(r, blen);

@@ -295,6 +295,9 @@ enum {
     OPF_PER_KEY = 8,     /* multi-delete: DeleteObject on each key, in the handler */
     OPF_PREFLIGHT = 16,  /* OPTIONS: anonymous, the CORS rules decide */
     OPF_POLICY = 32,     /* a bucket policy API */
+    OPF_SETS_ACL = 64,   /* may set an ACL (x-cos-acl, x-cos-grant-*, a form's acl) or an object's tags
+                            (x-cos-tagging) as it writes: then also Put*ACL / PutObjectTagging */
+    OPF_VERSIONED = 128, /* ?versionId= selects the version it acts on (its ACL decides, S3's ...Version actions) */
 };
 typedef struct op_def {
     cos_op op;              /* libcos's operation (cos_op_name gives the SDK's name) */
@@ -311,10 +314,12 @@ typedef struct op_def {
 const op_def *route_request(req *r, const char **unimplemented);
 /* 0 = every (action, resource) pair the operation needs is allowed; else an error was queued. */
 int authorize_request(req *r, const op_def *op, enum MHD_Result *ret);
-/* One pair: may the request's principal do action (or alt) on bucket/key? why gets the reason when not;
- * *store_rc is STORE_FAILED / STORE_BUSY when the store could not be read (then the answer is no). */
+/* One pair: may the request's principal do action (or alt) on bucket/key (on its version version_id
+ * when not NULL or "": that version's ACL decides, S3's statements name s3:...Version)? why gets the
+ * reason when not; *store_rc is STORE_FAILED / STORE_BUSY when the store could not be read (then the
+ * answer is no). */
 bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, const char *bucket, const char *key,
-                  bool object_level, char *why, size_t why_len, int *store_rc);
+                  bool object_level, const char *version_id, char *why, size_t why_len, int *store_rc);
 /* What a stored ACL (canned name or AccessControlPolicy XML) grants AllUsers (ACL_* bits). */
 unsigned acl_anonymous_grants(const char *acl);
 /* What it grants the canonical id who (an authenticated account), or anonymous callers when NULL. */

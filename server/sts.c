@@ -19,7 +19,7 @@
 
 typedef struct entry {
     sts_key k;
-    char *id, *key, *token, *policy_json;
+    char *id, *key, *token, *policy_json, *account;
     struct entry *next;
 } entry;
 
@@ -41,7 +41,7 @@ static void rand_str(char *out, size_t n)
 }
 
 static entry *add_entry(sts_store *s, const char *id, const char *key, const char *token, int64_t start, int64_t exp,
-                        const char *policy_json)
+                        const char *policy_json, const char *account)
 {
     entry *e = calloc(1, sizeof *e);
     e->id = strdup(id);
@@ -54,6 +54,8 @@ static entry *add_entry(sts_store *s, const char *id, const char *key, const cha
     e->k.start_time = start;
     e->k.expired_time = exp;
     e->k.policy = policy_json ? sts_policy_parse(policy_json, strlen(policy_json), NULL) : NULL;
+    e->account = account ? strdup(account) : NULL;
+    e->k.account = e->account;
     e->next = s->head;
     s->head = e;
     return e;
@@ -75,6 +77,8 @@ static void save(sts_store *s)
             cos_buf_puts(&b, ",\"policy\":");
             cos_json_put_str(&b, e->policy_json);
         }
+        cos_buf_puts(&b, ",\"account\":"); /* "": the owner's */
+        cos_json_put_str(&b, e->account ? e->account : "");
         cos_buf_puts(&b, "}");
     }
     cos_buf_puts(&b, "\n]\n");
@@ -113,7 +117,11 @@ int sts_store_open(sts_store **out, const char *root_dir)
             cos_json_get_i64(e, "start", &st);
             cos_json_get_i64(e, "expired", &ex);
             const char *id = cos_json_get_str(e, "id"), *k = cos_json_get_str(e, "key"), *t = cos_json_get_str(e, "token");
-            if (id && k && t && ex > now) add_entry(s, id, k, t, st, ex, cos_json_get_str(e, "policy"));
+            /* a key saved without the account it acts for was issued by a server that did
+               not record it (any account's permanent key could ask): it keeps no rights */
+            const char *acct = cos_json_get_str(e, "account");
+            if (id && k && t && ex > now)
+                add_entry(s, id, k, t, st, ex, acct ? cos_json_get_str(e, "policy") : NULL, acct && *acct ? acct : NULL);
         }
         cos_json_free(j);
         cos_buf_free(&b);
@@ -132,6 +140,7 @@ void sts_store_close(sts_store *s)
         free(e->key);
         free(e->token);
         free(e->policy_json);
+        free(e->account);
         free(e);
     }
     pthread_mutex_destroy(&s->lock);
@@ -186,6 +195,55 @@ static void put_actions(cos_buf *pb, const char *csv, const cos_json *arr)
     free(copy);
 }
 
+/* The end of the JSON string starting at p (a '"'): just past its closing quote. */
+static const char *string_end(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\') p++;
+        else if (*p == '"') return p + 1;
+    }
+    return end;
+}
+
+/* The text of the object that the top-level key name has as its value, in a
+ * body the JSON parser accepted: [*start, *stop). Strings are skipped whole
+ * and only the outermost object's keys count, so a "policy" nested in
+ * another field (or inside a string) is never taken for the request's own. */
+static bool top_level_object(const char *body, size_t len, const char *name, const char **start, const char **stop)
+{
+    const char *p = body, *end = body + len;
+    int depth = 0;
+    while (p < end) {
+        if (*p == '"') {
+            const char *s = p, *e = string_end(p, end);
+            p = e;
+            if (depth != 1) continue;
+            const char *q = e;
+            while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+            if (q >= end || *q != ':') continue; /* a value, not a key */
+            bool hit = (size_t)(e - s - 2) == strlen(name) && !strncmp(s + 1, name, strlen(name));
+            for (q++; q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'); q++) {}
+            if (!hit || q >= end || *q != '{') continue;
+            int d = 0;
+            for (const char *v = q; v < end;) {
+                if (*v == '"') { v = string_end(v, end); continue; }
+                if (*v == '{' || *v == '[') d++;
+                if ((*v == '}' || *v == ']') && --d == 0) {
+                    *start = q;
+                    *stop = v + 1;
+                    return true;
+                }
+                v++;
+            }
+            return false;
+        }
+        if (*p == '{' || *p == '[') depth++;
+        if (*p == '}' || *p == ']') depth--;
+        p++;
+    }
+    return false;
+}
+
 static bool name_chars_ok(const char *s, const char *extra)
 {
     for (; s && *s; s++)
@@ -216,22 +274,10 @@ char *sts_requested_policy(const char *query, const char *body, size_t body_len,
             free(policy);
             policy = strdup(p->str);
         } else if (p && p->type == COS_JSON_OBJECT) {
-            /* the caller's own text of the object */
+            /* the caller's own text of the object: the top level's "policy", the one parsed */
             free(policy);
-            policy = NULL;
-            cos_buf pb = COS_BUF_INIT;
-            const char *start = strstr(body, "\"policy\"");
-            if (start) {
-                start = strchr(start, '{');
-                int depth = 0;
-                const char *e = start;
-                for (; e && *e; e++) {
-                    if (*e == '{') depth++;
-                    if (*e == '}' && --depth == 0) break;
-                }
-                if (e && *e) cos_buf_append(&pb, start, (size_t)(e - start + 1));
-            }
-            policy = pb.data ? cos_buf_detach(&pb) : NULL;
+            const char *start = NULL, *stop = NULL;
+            policy = top_level_object(body, body_len, "policy", &start, &stop) ? strndup(start, (size_t)(stop - start)) : NULL;
         }
         const char *v;
         if ((v = cos_json_get_str(jb, "bucket"))) { free(bucket); bucket = strdup(v); }
@@ -276,7 +322,8 @@ char *sts_requested_policy(const char *query, const char *body, size_t body_len,
     return out;
 }
 
-int sts_handle(sts_store *s, const char *query, const char *body, size_t body_len, cos_buf *out, int *status)
+int sts_handle(sts_store *s, const char *query, const char *body, size_t body_len, const char *account, cos_buf *out,
+               int *status)
 {
     char *dur = query_get(query, "durationSeconds");
     cos_json *jb = body && body_len ? cos_json_parse(body, body_len, NULL) : NULL;
@@ -322,7 +369,7 @@ int sts_handle(sts_store *s, const char *query, const char *body, size_t body_le
         rand_str(token, 96);
         int64_t now = (int64_t)time(NULL);
         pthread_mutex_lock(&s->lock);
-        add_entry(s, id, key, token, now, now + d, policy);
+        add_entry(s, id, key, token, now, now + d, policy, account);
         save(s);
         pthread_mutex_unlock(&s->lock);
         char iso[32];

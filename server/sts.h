@@ -37,6 +37,10 @@ typedef struct sts_access {
      * Allow then grants nothing; a Deny applies). NULL: every key unknown. */
     int (*cond_key)(void *ctx, const char *key, const char **value);
     void *cond_ctx;
+    /* The request names one version of the object (versionId): S3's statements see
+     * s3:GetObjectVersion, s3:DeleteObjectVersion... (COS's names stay: COS limits
+     * versions with the cos:versionid condition instead) */
+    bool version;
 } sts_access;
 
 /* The outcome of evaluating a policy: an explicit deny wins over an allow. */
@@ -57,12 +61,12 @@ typedef struct sts_store sts_store;
 int sts_store_open(sts_store **out, const char *root_dir);
 void sts_store_close(sts_store *s);
 
-/* Handle a /sts request. query: the raw query string (may be NULL); body: a POST body
+/* Handle a /sts request for account (the requester's: NULL = the server's owner). query: the raw query string (may be NULL); body: a POST body
  * (JSON {"policy": {...}, "durationSeconds": N} or form fields), may be NULL.
  * Writes the qcloud-cos-sts JSON answer ({credentials:{tmpSecretId,tmpSecretKey,
  * sessionToken}, startTime, expiredTime, expiration, requestId}) or a JSON error,
  * and the HTTP status. */
-int sts_handle(sts_store *s, const char *query, const char *body, size_t body_len,
+int sts_handle(sts_store *s, const char *query, const char *body, size_t body_len, const char *account,
                cos_buf *json_out, int *http_status);
 /* The policy a /sts request asks for, as JSON (malloc'd), or NULL with *errmsg
  * (malloc'd) saying why the request is refused. Exposed for tests. */
@@ -77,6 +81,7 @@ typedef struct sts_key {
     int64_t start_time;
     int64_t expired_time;
     const sts_policy *policy;  /* NULL: the key is allowed nothing */
+    const char *account;       /* the account it acts for (a second account's id); NULL = the server's owner */
 } sts_key;
 const sts_key *sts_store_lookup(sts_store *s, const char *tmp_secret_id);
 

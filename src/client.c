@@ -39,6 +39,9 @@ static int apply_defaults(cos_config *c, cos_error **err)
         if (*ints[i].v == 0) *ints[i].v = ints[i].def;
     }
     if (c->max_part_number > 10000) return cos_err_invalid(err, "max_part_number", "MaxPartNumber is at most 10000");
+    /* each is a thread with its own libcurl multi, all made by cos_client_new:
+       tens of thousands made it take minutes (or hang) */
+    if (c->network_threads > 256) return cos_err_invalid(err, "network_threads", "network_threads is at most 256");
     if (c->chunk_retry_times == 0) c->chunk_retry_times = 2;
     if (c->chunk_retry_times < 0) c->chunk_retry_times = 0;
     if (!c->chunk_size) c->chunk_size = MIB;

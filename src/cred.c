@@ -110,6 +110,15 @@ static char *scope_key(const cos_auth_request *ar)
  * future" by the local clock, yet COS judges the KeyTime (which we sign
  * with: StartTime;ExpiredTime) by its own clock. Refusing them meant calling
  * the credential callback for every request. */
+/* The refreshes this thread is inside of (the callback's own frame): a
+ * callback that calls a client whose key it is itself fetching (directly,
+ * or through another client's callback) would wait for itself for ever. */
+typedef struct fetch_frame {
+    const cred_cache *cc;
+    struct fetch_frame *up;
+} fetch_frame;
+static __thread fetch_frame *tls_fetching;
+
 static bool usable(const cos_cred *cr, int64_t now)
 {
     return cr->expired_time && now + 30 < cr->expired_time;
@@ -128,9 +137,16 @@ int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error
         out->expired_time = cfg->expired_time;
         return out->secret_id && out->secret_key ? 0 : cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     }
+    cred_cache *cc = c->creds;
+    for (const fetch_frame *f = tls_fetching; f; f = f->up)
+        if (f->cc == cc) {
+            cos_err_set(err, COS_ERR_AUTH, "a request of this client was made from inside its own credential callback, "
+                                           "which is still fetching the key that request needs; make it with another "
+                                           "client (or one with a permanent key)");
+            return COS_ERR_AUTH;
+        }
     char *key = cfg->scope_limit ? scope_key(ar) : cos_strdup("");
     if (!key) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
-    cred_cache *cc = c->creds;
     pthread_mutex_lock(&cc->lock);
     for (;;) {
         int64_t now = client_now_s(c);
@@ -160,7 +176,10 @@ int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error
 
     cos_credentials_sink sink = { 0 };
     cos_error *cb_err = NULL;
+    fetch_frame frame = { cc, tls_fetching };
+    tls_fetching = &frame;
     int rc = fn(cfg->credentials_user_data, ar, &sink, &cb_err);
+    tls_fetching = frame.up;
     if (rc == 0 && !sink.set) rc = COS_ERR_AUTH;
     if (rc == 0 && !sink.cred.authorization && cfg->get_sts == fn && !sink.cred.expired_time) {
         /* getSTS keys must say when they expire */

@@ -19,7 +19,14 @@ struct cos_object_iter {
     cos_result *page;
     size_t pos;
     bool last_page;
+    int empty_pages;  /* truncated pages in a row that listed nothing */
 };
+
+/* A store that keeps answering "truncated" with nothing new would make an
+ * iteration endless: keys come in binary order, so a next marker that does
+ * not come after the one asked with, or this many empty pages in a row,
+ * ends it with an error. */
+#define ITER_EMPTY_PAGES_LIMIT 100
 
 int cos_object_iter_new(cos_object_iter **out, cos_client *c, const cos_request *caller_req, cos_error **err)
 {
@@ -88,6 +95,32 @@ int cos_object_iter_next(cos_object_iter *it, const cos_object_summary **obj, co
         l = it->page->output.list_objects;
         it->last_page = !l || !l->is_truncated ||
                         (!l->next_marker && !l->next_continuation_token && !l->contents_count);
+        if (!v2 && !it->last_page) {
+            const char *next = l->next_marker ? l->next_marker
+                               : l->contents_count ? l->contents[l->contents_count - 1].key : NULL;
+            bool stuck = next && !cos_str_empty(it->marker) && strcmp(next, it->marker) <= 0;
+            bool empty = !l->contents_count && !l->common_prefixes_count;
+            it->empty_pages = empty ? it->empty_pages + 1 : 0;
+            if (stuck || it->empty_pages >= ITER_EMPTY_PAGES_LIMIT) {
+                cos_error *e = NULL;
+                if (stuck)
+                    cos_err_set(&e, COS_ERR_PARSE, "ListObjects: the next marker \"%s\" does not come after \"%s\"; "
+                                "the listing would never end", next, it->marker);
+                else
+                    cos_err_set(&e, COS_ERR_PARSE, "ListObjects: %d truncated pages in a row listed nothing; "
+                                "the listing would never end", ITER_EMPTY_PAGES_LIMIT);
+                cos_result_free(it->page);
+                it->page = NULL;
+                it->last_page = true; /* a caller that goes on gets the end, not the loop */
+                if (err) {
+                    cos_error_free(*err);
+                    *err = e;
+                } else {
+                    cos_error_free(e);
+                }
+                return COS_ERR_PARSE;
+            }
+        }
         if (v2 && !it->last_page && it->token && l->next_continuation_token &&
             strcmp(it->token, l->next_continuation_token) == 0) { /* the same page forever */
             cos_result_free(it->page);

@@ -586,15 +586,17 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
             k->http.mem_len = b->data ? b->size : 0;
             if (c->cfg.upload_check_content_md5 && !req->content_md5) put_content_md5(k, k->http.mem, k->http.mem_len);
         } else if (b->file_path) {
-            k->body_fd = open(b->file_path, O_RDONLY | O_CLOEXEC);
+            k->body_fd = open(b->file_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait for a writer */
             if (k->body_fd < 0) {
                 rc = cos_err_io(err, errno, "cannot open", b->file_path);
                 goto fail;
             }
             struct stat st;
-            if (fstat(k->body_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-                rc = S_ISDIR(st.st_mode) ? cos_err_invalid(err, "body.file_path", "%s is a directory", b->file_path)
-                                         : cos_err_io(err, errno, "cannot stat", b->file_path);
+            bool stat_ok = fstat(k->body_fd, &st) == 0;
+            if (!stat_ok || !S_ISREG(st.st_mode)) {
+                rc = !stat_ok ? cos_err_io(err, errno, "cannot stat", b->file_path)
+                     : S_ISDIR(st.st_mode) ? cos_err_invalid(err, "body.file_path", "%s is a directory", b->file_path)
+                                           : cos_err_invalid(err, "body.file_path", "%s is not a regular file", b->file_path);
                 goto fail;
             }
             uint64_t size = (uint64_t)st.st_size;

@@ -726,11 +726,19 @@ static void make_parts(task *t, uint64_t size, uint64_t chunk)
         if (chunk < S3_MIN_PART) chunk = S3_MIN_PART;
         if (chunk > S3_MAX_PART) chunk = S3_MAX_PART;
     }
-    while (chunk * (uint64_t)maxn < size) chunk *= 2;
-    if (chunk != asked && t->kind != COS_TASK_DOWNLOAD)
+    /* A part is never larger than the object: a huge ChunkSize (UINT64_MAX)
+       cut nothing at all (size + chunk - 1 wrapped), and chunk * maxn wrapped. */
+    if (size && chunk > size) chunk = size;
+    if (!chunk) chunk = MIB;
+    bool grown = false;
+    while (size && (size - 1) / chunk >= (uint64_t)maxn) { /* more than maxn parts; chunk < 2^50 here */
+        chunk *= 2;
+        grown = true;
+    }
+    if (chunk > asked && t->kind != COS_TASK_DOWNLOAD)
         client_log(t->mgr->c, COS_LOG_INFO, "%s: part size %llu raised to %llu (%s)", t->key ? t->key : "",
                    (unsigned long long)asked, (unsigned long long)chunk,
-                   chunk * (uint64_t)maxn / 2 < size ? "at most MaxPartNumber parts" : "S3's 5 MiB minimum part");
+                   grown ? "at most MaxPartNumber parts" : "S3's 5 MiB minimum part");
     size_t n = size ? (size_t)((size + chunk - 1) / chunk) : 1;
     if (t->parts) { /* a restart in this process: the same cut keeps what is done */
         if (t->nparts == n && t->chunk_size == chunk) return;
@@ -901,12 +909,20 @@ static void run_upload(task *t)
 {
     cos_client *c = t->mgr->c;
     set_state(t, COS_TASK_CHECKING);
-    t->fd = open(t->file_path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO waits for a writer (for ever) otherwise;
+       it changes nothing for a regular file */
+    t->fd = open(t->file_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (t->fd < 0 || fstat(t->fd, &st) != 0) {
         cos_error *e = NULL;
         cos_err_io(&e, errno, "cannot open", t->file_path);
         fail(t, COS_ERR_IO, e);
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) { /* a device, FIFO or socket has no size to upload (and /dev/zero no end) */
+        cos_error *e = NULL;
+        cos_err_invalid(&e, "file_path", "%s is not a regular file", t->file_path);
+        fail(t, COS_ERR_INVALID_ARG, e);
         return;
     }
     t->total = (uint64_t)st.st_size;

@@ -215,7 +215,7 @@ static bool exists(const char *bucket, const char *key_path)
 
 
 /* GET /sts?QUERY signed with the owner's key (the server runs with --sts). */
-static reply sts_get(const cos_kv *q, size_t nq, bool sign)
+static reply sts_as(const creds *who, const cos_kv *q, size_t nq)
 {
     cos_buf t = COS_BUF_INIT;
     cos_buf_puts(&t, "/sts");
@@ -229,11 +229,13 @@ static reply sts_get(const cos_kv *q, size_t nq, bool sign)
     }
     char host[64];
     snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
-    call c = { "GET", NULL, t.data, "/sts", sign ? &OWNER : ANON, q, nq, NULL, 0, NULL, NULL, 0, host };
+    call c = { "GET", NULL, t.data, "/sts", who, q, nq, NULL, 0, NULL, NULL, 0, host };
     reply r = do_call(&c);
     cos_buf_free(&t);
     return r;
 }
+
+static reply sts_get(const cos_kv *q, size_t nq, bool sign) { return sts_as(sign ? &OWNER : ANON, q, nq); }
 
 static creds temp_key(const char *bucket, const char *prefix, const char *actions)
 {
@@ -370,6 +372,26 @@ static void test_sts_is_not_open(void)
         CHECK(!"a key for the JSON body");
     }
     creds_free(&k);
+    /* a body's own "policy" is its top-level one: one nested in another field (a backend that
+       forwards its client's data beside its own policy) is not taken for it. Before, the first
+       "policy" in the text was issued */
+    static const char nested[] =
+        "{\"client\":{\"policy\":{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\",\"action\":[\"*\"],"
+        "\"resource\":[\"*\"]}]}},\"policy\":{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\","
+        "\"action\":[\"name/cos:GetObject\"],\"resource\":[\"qcs::cos:ap-guangzhou:uid/" APPID ":" SHARED "/u/*\"]}]}}";
+    call c3 = { "POST", NULL, "/sts", "/sts", &OWNER, NULL, 0, NULL, 0, NULL, nested, sizeof nested - 1, host };
+    r = do_call(&c3);
+    CHECK_INT(r.status, 200);
+    creds n = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"), test_json_str(r.body, "sessionToken") };
+    reply_free(&r);
+    if (n.id && n.key && n.token) {
+        EXPECT(simple(&n, "GET", SHARED, "/u/mine.txt", NULL), 200, NULL);
+        EXPECT(simple(&n, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+        EXPECT(simple(&n, "PUT", SHARED, "/u/mine.txt", "overwritten"), 403, "AccessDenied");
+    } else {
+        CHECK(!"a key for the nested body");
+    }
+    creds_free(&n);
     char *mine = owner_get(SHARED, "/u/mine.txt");
     CHECK(mine && !strcmp(mine, "mine"));
     free(mine);
@@ -386,6 +408,9 @@ static void test_policyless_key_gets_nothing(void)
     char *s = owner_get(PRIV, "/secret.txt");
     CHECK(s && !strcmp(s, "top secret"));
     free(s);
+    creds legacy = { "AKIDnoaccountNOACCOUNTnoaccount00000", "noaccountsecretNOACCOUNTSECRET00", "noaccounttoken" };
+    EXPECT(simple(&legacy, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+    EXPECT(simple(&legacy, "PUT", PRIV, "/secret.txt", "pwned"), 403, "AccessDenied");
 }
 
 /* ---------------------------------------------------------------- 2: copies */
@@ -510,6 +535,106 @@ static void test_policy_deny_put_covers_forms(void)
     CHECK(!exists(PUBRW, "/locked/a.txt"));
     EXPECT(post_form(PUBRW, "open/a.txt", NULL, NULL), 200, NULL);
     EXPECT(sub(&OWNER, "DELETE", PUBRW, "/", "policy", NULL), 204, NULL);
+}
+
+/* Setting an ACL while writing is also PutObjectACL (PutBucketACL for a
+ * bucket): a key allowed only to upload, or an anonymous writer of a
+ * public-read-write bucket, cannot publish what it writes to everyone
+ * (before: x-cos-acl: public-read on the PUT made the object world-readable). */
+static void test_writing_an_acl_needs_the_acl_permission(void)
+{
+    creds k = temp_key(SHARED, "u/*", "name/cos:PutObject,name/cos:InitiateMultipartUpload,name/cos:PutBucket");
+    static const char all_users[] = "uri=\"http://cam.qcloud.com/groups/global/AllUsers\"";
+    call c1 = { "PUT", SHARED, "/u/pub.txt", "/u/pub.txt", &k, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1,
+                NULL, "leak", 4, NULL };
+    EXPECT(do_call(&c1), 403, "AccessDenied");
+    call c2 = { "PUT", SHARED, "/u/pub.txt", "/u/pub.txt", &k, NULL, 0, (cos_kv[]){ { "x-cos-grant-read", all_users } }, 1,
+                NULL, "leak", 4, NULL };
+    EXPECT(do_call(&c2), 403, "AccessDenied");
+    call c3 = { "POST", SHARED, "/u/pub.txt?uploads", "/u/pub.txt", &k, (cos_kv[]){ { "uploads", "" } }, 1,
+                (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&c3), 403, "AccessDenied");
+    EXPECT(simple(ANON, "GET", SHARED, "/u/pub.txt", NULL), 403, "AccessDenied");
+    /* without an ACL (or with "default", which inherits) the upload is what the key may do */
+    call c4 = { "PUT", SHARED, "/u/pub.txt", "/u/pub.txt", &k, NULL, 0, (cos_kv[]){ { "x-cos-acl", "default" } }, 1,
+                NULL, "fine", 4, NULL };
+    EXPECT(do_call(&c4), 200, NULL);
+    EXPECT(simple(ANON, "GET", SHARED, "/u/pub.txt", NULL), 403, "AccessDenied");
+    creds_free(&k);
+    /* anonymous writers: WRITE on the bucket is not WRITE_ACP on what they write */
+    call a1 = { "PUT", PUBRW, "/anon-pub.txt", "/anon-pub.txt", ANON, NULL, 0, NULL, 0, "x-cos-acl: public-read-write\r\n",
+                "x", 1, NULL };
+    EXPECT(do_call(&a1), 403, "AccessDenied");
+    EXPECT(post_form(PUBRW, "anon-form.txt", "acl", "public-read-write"), 403, "AccessDenied");
+    CHECK(!exists(PUBRW, "/anon-pub.txt"));
+    CHECK(!exists(PUBRW, "/anon-form.txt"));
+    EXPECT(post_form(PUBRW, "anon-form.txt", NULL, NULL), 200, NULL);
+    /* a key with PutObjectACL too may */
+    k = temp_key(SHARED, "u/*", "name/cos:PutObject,name/cos:PutObjectACL");
+    EXPECT(do_call(&(call){ "PUT", SHARED, "/u/pub2.txt", "/u/pub2.txt", &k, NULL, 0,
+                            (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, "shared", 6, NULL }), 200, NULL);
+    EXPECT(simple(ANON, "GET", SHARED, "/u/pub2.txt", NULL), 200, NULL);
+    creds_free(&k);
+}
+
+/* Tagging while writing is also PutObjectTagging: tags can decide access
+ * (s3:ExistingObjectTag), so a key allowed only to upload cannot tag its
+ * way into a policy that opens tagged objects. Before, x-cos-tagging on
+ * the PUT made the object readable to everyone under such a policy. */
+static void test_writing_tags_needs_the_tagging_permission(void)
+{
+    put_policy(SHARED, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\","
+                       "\"Resource\":\"arn:aws:s3:::" SHARED "/u/*\",\"Condition\":{\"StringEquals\":"
+                       "{\"s3:ExistingObjectTag/public\":\"yes\"}}}]}");
+    creds k = temp_key(SHARED, "u/*", "name/cos:PutObject,name/cos:InitiateMultipartUpload");
+    call c1 = { "PUT", SHARED, "/u/tagged.txt", "/u/tagged.txt", &k, NULL, 0, (cos_kv[]){ { "x-cos-tagging", "public=yes" } },
+                1, NULL, "leak", 4, NULL };
+    EXPECT(do_call(&c1), 403, "AccessDenied");
+    call c2 = { "POST", SHARED, "/u/tagged.txt?uploads", "/u/tagged.txt", &k, (cos_kv[]){ { "uploads", "" } }, 1,
+                (cos_kv[]){ { "x-cos-tagging", "public=yes" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&c2), 403, "AccessDenied");
+    EXPECT(simple(ANON, "GET", SHARED, "/u/tagged.txt", NULL), 403, "AccessDenied");
+    EXPECT(simple(&k, "PUT", SHARED, "/u/tagged.txt", "untagged"), 200, NULL);
+    EXPECT(simple(ANON, "GET", SHARED, "/u/tagged.txt", NULL), 403, "AccessDenied");
+    creds_free(&k);
+    /* the owner tags, and the policy opens what it tagged */
+    call o = { "PUT", SHARED, "/u/tagged.txt", "/u/tagged.txt", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-tagging", "public=yes" } },
+               1, NULL, "public", 6, NULL };
+    EXPECT(do_call(&o), 200, NULL);
+    EXPECT(simple(ANON, "GET", SHARED, "/u/tagged.txt", NULL), 200, NULL);
+    EXPECT(sub(&OWNER, "DELETE", SHARED, "/", "policy", NULL), 204, NULL);
+}
+
+/* COS's hotlink protection (PUT /?referer) is kept for unsigned requests, as
+ * COS keeps it (signed ones are not checked). Before, the configuration was
+ * stored and answered back but admitted every Referer. */
+static void test_referer_protection_is_kept(void)
+{
+#define REF_GET(ref) do_call(&(call){ "GET", PUBR, "/a.txt", "/a.txt", ANON, NULL, 0, NULL, 0, ref, NULL, 0, NULL })
+    EXPECT(sub(&OWNER, "PUT", PUBR, "/", "referer",
+               "<RefererConfiguration><Status>Enabled</Status><RefererType>White-List</RefererType><DomainList>"
+               "<Domain>*.example.com</Domain><Domain>shop.test:8080</Domain></DomainList>"
+               "<EmptyReferConfiguration>Deny</EmptyReferConfiguration></RefererConfiguration>"), 200, NULL);
+    EXPECT(REF_GET(NULL), 403, "AccessDenied");
+    EXPECT(REF_GET("Referer: https://evil.test/\r\n"), 403, "AccessDenied");
+    EXPECT(REF_GET("Referer: https://evil.test/a.example.com/\r\n"), 403, "AccessDenied");
+    EXPECT(REF_GET("Referer: https://shop.test/\r\n"), 403, "AccessDenied");
+    EXPECT(REF_GET("Referer: https://www.example.com/page\r\n"), 200, NULL);
+    EXPECT(REF_GET("Referer: http://a.b.EXAMPLE.com\r\n"), 200, NULL);
+    EXPECT(REF_GET("Referer: http://shop.test:8080/cart\r\n"), 200, NULL);
+    EXPECT(simple(&OWNER, "GET", PUBR, "/a.txt", NULL), 200, NULL); /* signed: not checked */
+    EXPECT(sub(&OWNER, "PUT", PUBR, "/", "referer",
+               "<RefererConfiguration><Status>Enabled</Status><RefererType>Black-List</RefererType><DomainList>"
+               "<Domain>evil.test</Domain></DomainList><EmptyReferConfiguration>Allow</EmptyReferConfiguration>"
+               "</RefererConfiguration>"), 200, NULL);
+    EXPECT(REF_GET(NULL), 200, NULL);
+    EXPECT(REF_GET("Referer: https://evil.test/x\r\n"), 403, "AccessDenied");
+    EXPECT(REF_GET("Referer: https://good.test/x\r\n"), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", PUBR, "/", "referer",
+               "<RefererConfiguration><Status>Disabled</Status><RefererType>White-List</RefererType><DomainList>"
+               "<Domain>nowhere.test</Domain></DomainList></RefererConfiguration>"), 200, NULL);
+    EXPECT(REF_GET(NULL), 200, NULL);
+#undef REF_GET
 }
 
 /* ---------------------------------------------------------------- 5: what a signature covers */
@@ -872,6 +997,71 @@ static void test_second_account_is_a_stranger(void)
     EXPECT(sub(&OTHER, "PUT", THEIRS, "/", "acl", grant), 200, NULL);
     EXPECT(simple(&OWNER, "GET", THEIRS, "/", NULL), 200, NULL);
     EXPECT(simple(&OWNER, "PUT", THEIRS, "/mine.txt", "x"), 403, "AccessDenied");
+}
+
+/* A temporary key is never wider than the account that asked for it: a
+ * second account's permanent key may get keys from /sts, but they act as
+ * that account (before: as the server's owner, so a policy on "*" opened
+ * every bucket of the owner), and the owner's key for "*" does not reach a
+ * second account's bucket its permanent key could not touch. */
+static void test_temporary_keys_stay_within_their_account(void)
+{
+    static const char everything[] = "{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\","
+                                     "\"action\":[\"name/cos:*\"],\"resource\":[\"*\"]}]}";
+    cos_kv q[] = { { "policy", everything } };
+    reply r = sts_as(&OTHER, q, 1);
+    creds k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"), test_json_str(r.body, "sessionToken") };
+    CHECK_INT(r.status, 200);
+    reply_free(&r);
+    if (k.id && k.key && k.token) {
+        EXPECT(simple(&k, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+        EXPECT(simple(&k, "PUT", PRIV, "/secret.txt", "pwned"), 403, "AccessDenied");
+        EXPECT(simple(&k, "DELETE", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+        EXPECT(simple(&k, "GET", PRIV, "/", NULL), 403, "AccessDenied");
+        EXPECT(sub(&k, "PUT", PRIV, "/", "acl", "<AccessControlPolicy/>"), 403, "AccessDenied");
+        EXPECT(sub(&k, "DELETE", PRIV, "/", "policy", NULL), 403, "AccessDenied");
+        EXPECT(copy_as(&k, THEIRS, "/stolen2.txt", "/" PRIV "/secret.txt"), 403, "AccessDenied");
+        /* what its account owns it reaches, and it lists that account's buckets */
+        EXPECT(simple(&k, "PUT", THEIRS, "/tmp.txt", "by the key"), 200, NULL);
+        reply l = simple(&k, "GET", NULL, "/", NULL);
+        CHECK(l.status == 200 && l.body && strstr(l.body, THEIRS) && !strstr(l.body, PRIV));
+        reply_free(&l);
+        /* what it acts for is kept with it (ROOT/sts.json), so a restart changes nothing */
+        char path[600];
+        snprintf(path, sizeof path, "%s/sts.json", g_srv.root);
+        FILE *f = fopen(path, "r");
+        char buf[65536] = "";
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        buf[n] = '\0';
+        if (f) fclose(f);
+        char *entry = strstr(buf, k.id);
+        CHECK(entry && strstr(entry, "\"account\":\"other\""));
+        /* and a bucket it creates is its account's */
+        EXPECT(simple(&k, "PUT", "theirs2-" APPID, "/", NULL), 200, NULL);
+        EXPECT(simple(&OWNER, "GET", "theirs2-" APPID, "/", NULL), 403, "AccessDenied");
+        EXPECT(simple(&OTHER, "GET", "theirs2-" APPID, "/", NULL), 200, NULL);
+    }
+    creds_free(&k);
+    char *s = owner_get(PRIV, "/secret.txt");
+    CHECK(s && !strcmp(s, "top secret"));
+    free(s);
+    /* the owner's key for everything: the second account's bucket stays out of reach */
+    r = sts_as(&OWNER, q, 1);
+    creds o = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"), test_json_str(r.body, "sessionToken") };
+    CHECK_INT(r.status, 200);
+    reply_free(&r);
+    if (o.id && o.key && o.token) {
+        EXPECT(simple(&o, "PUT", THEIRS, "/mine.txt", "overwritten"), 403, "AccessDenied");
+        EXPECT(simple(&o, "DELETE", THEIRS, "/mine.txt", NULL), 403, "AccessDenied");
+        EXPECT(sub(&o, "GET", THEIRS, "/", "acl", NULL), 403, "AccessDenied");
+        EXPECT(sub(&o, "PUT", THEIRS, "/", "policy", "{\"Statement\":[]}"), 403, "AccessDenied");
+        EXPECT(simple(&o, "DELETE", THEIRS, "/", NULL), 403, "AccessDenied");
+        EXPECT(simple(&o, "GET", PRIV, "/secret.txt", NULL), 200, NULL);
+    }
+    creds_free(&o);
+    reply m = simple(&OTHER, "GET", THEIRS, "/mine.txt", NULL);
+    CHECK(m.status == 200 && m.body && !strcmp(m.body, "theirs"));
+    reply_free(&m);
 }
 
 static void test_unimplemented_subresources_change_nothing(void)
@@ -1271,6 +1461,149 @@ static void test_s3_buckets_and_hosts(void)
     "<PublicAccessBlockConfiguration><BlockPublicAcls>" acls "</BlockPublicAcls><IgnorePublicAcls>" ignore \
     "</IgnorePublicAcls><BlockPublicPolicy>" policy "</BlockPublicPolicy><RestrictPublicBuckets>" restrict   \
     "</RestrictPublicBuckets></PublicAccessBlockConfiguration>"
+/* The x-cos-version-id header of an answer (malloc'd), or NULL. */
+static char *version_of(const reply *r)
+{
+    const char *h = r->head ? strcasestr(r->head, "\r\nx-cos-version-id: ") : NULL;
+    if (!h) return NULL;
+    h += strlen("\r\nx-cos-version-id: ");
+    return strndup(h, strcspn(h, "\r\n"));
+}
+
+/* S3's statements name what the request does in S3's words: one version of
+ * an object is s3:GetObjectVersion / s3:DeleteObjectVersion (the common
+ * "never delete history" Deny), a lifecycle is s3:PutLifecycleConfiguration.
+ * Before, those Denies matched nothing: versions were deleted for good and a
+ * lifecycle (expiring every object) was put despite them. */
+static void test_s3_policy_names_versions_and_configurations(void)
+{
+#define VB "vers-" APPID
+    EXPECT(simple(&OWNER, "PUT", VB, "/", NULL), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", VB, "/", "versioning",
+               "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    reply p1 = simple(&OWNER, "PUT", VB, "/v/x.txt", "first");
+    char *v1 = version_of(&p1);
+    reply_free(&p1);
+    EXPECT(simple(&OWNER, "PUT", VB, "/v/x.txt", "second"), 200, NULL);
+    CHECK(v1 != NULL);
+    put_policy(VB, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:*\","
+                   "\"Resource\":[\"arn:aws:s3:::" VB "\",\"arn:aws:s3:::" VB "/*\"]},"
+                   "{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":[\"s3:DeleteObjectVersion\","
+                   "\"s3:GetObjectVersion\",\"s3:PutLifecycleConfiguration\",\"s3:PutBucketPolicy\","
+                   "\"s3:DeleteBucketPolicy\"],\"Resource\":[\"arn:aws:s3:::" VB "\",\"arn:aws:s3:::" VB "/*\"]}]}");
+    if (v1) {
+        char *t = cos_sprintf("/v/x.txt?versionId=%s", v1);
+        call del = { "DELETE", VB, t, "/v/x.txt", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+        EXPECT(do_call(&del), 403, "AccessDenied");
+        call get = { "GET", VB, t, "/v/x.txt", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+        EXPECT(do_call(&get), 403, "AccessDenied");
+        free(t);
+        /* nor one by one in a multi-delete */
+        char *body = cos_sprintf("<Delete><Object><Key>v/x.txt</Key><VersionId>%s</VersionId></Object></Delete>", v1);
+        reply m = sub(ANON, "POST", VB, "/", "delete", body);
+        CHECK(m.status == 200 && m.body && strstr(m.body, "<Code>AccessDenied</Code>") && !strstr(m.body, "<Deleted>"));
+        reply_free(&m);
+        free(body);
+        /* the version is still there */
+        char *ot = cos_sprintf("/v/x.txt?versionId=%s", v1);
+        cos_kv q[] = { { "versionId", v1 } };
+        call og = { "GET", VB, ot, "/v/x.txt", &OWNER, q, 1, NULL, 0, NULL, NULL, 0, NULL };
+        reply o = do_call(&og);
+        CHECK(o.status == 200 && o.body && !strcmp(o.body, "first"));
+        reply_free(&o);
+        free(ot);
+    }
+    /* the latest version is s3:GetObject, allowed */
+    reply g = simple(ANON, "GET", VB, "/v/x.txt", NULL);
+    CHECK(g.status == 200 && g.body && !strcmp(g.body, "second"));
+    reply_free(&g);
+    EXPECT(sub(ANON, "PUT", VB, "/", "lifecycle",
+               "<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+               "<Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>"), 403, "AccessDenied");
+    reply l = sub(&OWNER, "GET", VB, "/", "lifecycle", NULL);
+    CHECK(l.status == 404);
+    reply_free(&l);
+    EXPECT(sub(&OWNER, "DELETE", VB, "/", "policy", NULL), 204, NULL);
+    free(v1);
+#undef VB
+}
+
+/* One version of an object is read under that version's ACL: a private
+ * object replaced by a public one (a redacted copy, say) stays private as
+ * an old version. Before, the current version's ACL decided, and "null"
+ * (the version of what was there before versioning) needs no guessing. */
+static void test_old_versions_keep_their_acl(void)
+{
+#define VP "vpub-" APPID
+    call mk = { "PUT", VP, "/", "/", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&mk), 200, NULL);
+    call secret = { "PUT", VP, "/doc.txt", "/doc.txt", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "private" } }, 1, NULL,
+                    "unredacted", 10, NULL };
+    EXPECT(do_call(&secret), 200, NULL);
+    EXPECT(simple(ANON, "GET", VP, "/doc.txt", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OWNER, "PUT", VP, "/", "versioning",
+               "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    EXPECT(simple(&OWNER, "PUT", VP, "/doc.txt", "redacted"), 200, NULL);
+    reply g = simple(ANON, "GET", VP, "/doc.txt", NULL);
+    CHECK(g.status == 200 && g.body && !strcmp(g.body, "redacted"));
+    reply_free(&g);
+    call old = { "GET", VP, "/doc.txt?versionId=null", "/doc.txt", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&old), 403, "AccessDenied");
+    call old_acl = { "GET", VP, "/doc.txt?versionId=null&acl", "/doc.txt", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&old_acl), 403, "AccessDenied");
+    /* nor copied out by someone who may read the current version */
+    EXPECT(copy_as(&OTHER, THEIRS, "/old.txt", "/" VP "/doc.txt?versionId=null"), 403, "AccessDenied");
+    /* the owner still reads it */
+    cos_kv q[] = { { "versionId", "null" } };
+    call own = { "GET", VP, "/doc.txt?versionId=null", "/doc.txt", &OWNER, q, 1, NULL, 0, NULL, NULL, 0, NULL };
+    reply o = do_call(&own);
+    CHECK(o.status == 200 && o.body && !strcmp(o.body, "unredacted"));
+    reply_free(&o);
+#undef VP
+}
+
+/* A public-read-write bucket with versioning: anyone may overwrite or hide
+ * (a delete marker), nobody but the owner deletes a version for good, as in
+ * S3 (only the bucket owner's WRITE deletes versions). Before, an anonymous
+ * DELETE ?versionId= (or a multi-delete naming versions) erased history. */
+static void test_public_writers_cannot_erase_history(void)
+{
+#define VW "vrw-" APPID
+    call mk = { "PUT", VW, "/", "/", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read-write" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&mk), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", VW, "/", "versioning",
+               "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    reply p1 = simple(&OWNER, "PUT", VW, "/doc.txt", "original");
+    char *v1 = version_of(&p1);
+    reply_free(&p1);
+    CHECK(v1 != NULL);
+    EXPECT(simple(ANON, "PUT", VW, "/doc.txt", "defaced"), 200, NULL);
+    if (v1) {
+        char *t = cos_sprintf("/doc.txt?versionId=%s", v1);
+        call del = { "DELETE", VW, t, "/doc.txt", ANON, NULL, 0, NULL, 0, NULL, NULL, 0, NULL };
+        EXPECT(do_call(&del), 403, "AccessDenied");
+        free(t);
+        char *body = cos_sprintf("<Delete><Object><Key>doc.txt</Key><VersionId>%s</VersionId></Object></Delete>", v1);
+        reply m = sub(ANON, "POST", VW, "/", "delete", body);
+        CHECK(m.status == 200 && m.body && strstr(m.body, "<Code>AccessDenied</Code>") && !strstr(m.body, "<Deleted>"));
+        reply_free(&m);
+        free(body);
+    }
+    /* hiding it is a write like any other */
+    EXPECT(simple(ANON, "DELETE", VW, "/doc.txt", NULL), 204, NULL);
+    if (v1) {
+        char *ot = cos_sprintf("/doc.txt?versionId=%s", v1);
+        cos_kv q[] = { { "versionId", v1 } };
+        call og = { "GET", VW, ot, "/doc.txt", &OWNER, q, 1, NULL, 0, NULL, NULL, 0, NULL };
+        reply o = do_call(&og);
+        CHECK(o.status == 200 && o.body && !strcmp(o.body, "original"));
+        reply_free(&o);
+        free(ot);
+    }
+    free(v1);
+#undef VW
+}
+
 static void test_public_access_block(void)
 {
     EXPECT(sub(&OWNER, "GET", PUBR, "/", "publicAccessBlock", NULL), 404, "NoSuchPublicAccessBlockConfiguration");
@@ -1400,9 +1733,15 @@ int main(void)
     snprintf(path, sizeof path, "%s/sts.json", g_srv.root);
     FILE *f = fopen(path, "w");
     if (f) {
+        /* and one with a policy for everything but not the account it acts for (any account's
+           key could have asked for it): it keeps no rights either */
         fprintf(f, "[{\"id\":\"AKIDnopolicyNOPOLICYnopolicy00000000\",\"key\":\"nopolicysecretNOPOLICYSECRET0000\","
-                   "\"token\":\"nopolicytoken\",\"start\":1,\"expired\":%lld}]\n",
-                (long long)time(NULL) + 3600);
+                   "\"token\":\"nopolicytoken\",\"start\":1,\"expired\":%lld},\n"
+                   "{\"id\":\"AKIDnoaccountNOACCOUNTnoaccount00000\",\"key\":\"noaccountsecretNOACCOUNTSECRET00\","
+                   "\"token\":\"noaccounttoken\",\"start\":1,\"expired\":%lld,\"policy\":\"{\\\"version\\\":\\\"2.0\\\","
+                   "\\\"statement\\\":[{\\\"effect\\\":\\\"allow\\\",\\\"action\\\":[\\\"*\\\"],"
+                   "\\\"resource\\\":[\\\"*\\\"]}]}\"}]\n",
+                (long long)time(NULL) + 3600, (long long)time(NULL) + 3600);
         fclose(f);
     }
     const char *args[] = { "--sts", "--s3-domain", "example.test", "--extra-key",
@@ -1431,6 +1770,9 @@ int main(void)
     RUN(test_policy_principals_are_exact);
     RUN(test_policy_deny_per_key);
     RUN(test_policy_deny_put_covers_forms);
+    RUN(test_writing_an_acl_needs_the_acl_permission);
+    RUN(test_referer_protection_is_kept);
+    RUN(test_writing_tags_needs_the_tagging_permission);
     RUN(test_signature_covers_the_operation);
     RUN(test_form_keys_are_checked);
     RUN(test_form_fields_cannot_inject_headers);
@@ -1440,12 +1782,16 @@ int main(void)
     RUN(test_sign_parameter_and_acl_grants);
     RUN(test_unimplemented_subresources_change_nothing);
     RUN(test_second_account_is_a_stranger);
+    RUN(test_temporary_keys_stay_within_their_account);
+    RUN(test_old_versions_keep_their_acl);
+    RUN(test_public_writers_cannot_erase_history);
     RUN(test_s3_copy_keeps_bytes);
     RUN(test_s3_dialect_smuggles_nothing);
     RUN(test_s3_answers);
     RUN(test_s3_buckets_and_hosts);
     RUN(test_public_access_block);
     RUN(test_s3_policy_conditions);
+    RUN(test_s3_policy_names_versions_and_configurations);
     RUN(test_connection_flood);
     creds_free(&g_ukey);
     test_server_stop(&g_srv, false);

@@ -91,6 +91,21 @@ for _ in $(seq 1 200); do tr '\0' ' ' < /proc/$CPID/cmdline 2>/dev/null | grep -
 check "a --secret-key is blanked from the command line (ps)" bash -c "! tr '\\0' ' ' < /proc/$CPID/cmdline | grep -q $COS_SECRET_KEY"
 echo fifo >&7; exec 7>&-
 wait $CPID; check "... and still used" test $? -eq 0
+# so is a --token (a temporary key's security token)
+env $COS cp - $B/fifo2.txt --token "tokenSECRETvalue123" < "$TEST_TMP/fifo" >/dev/null 2>&1 &
+CPID=$!
+exec 7>"$TEST_TMP/fifo"
+for _ in $(seq 1 200); do tr '\0' ' ' < /proc/$CPID/cmdline 2>/dev/null | grep -q xxxxxxxx && break; sleep 0.05; done
+check "a --token is blanked from the command line (ps)" bash -c "! tr '\\0' ' ' < /proc/$CPID/cmdline | grep -q tokenSECRETvalue123"
+exec 7>&-; wait $CPID
+# an endpoint without a scheme is http only on this machine: anywhere else
+# signed requests would go out in the clear
+check "no scheme, a remote host: https" bash -c "COS_ENDPOINT=cos.example.com:8443 $COS presign $B/k | grep -q '^https://cos.example.com:8443/'"
+check "no scheme, 127.0.0.1: http" bash -c "COS_ENDPOINT=127.0.0.1:9 $COS presign $B/k | grep -q '^http://127.0.0.1:9/'"
+check "no scheme, localhost: http" bash -c "COS_ENDPOINT=localhost:9 $COS presign $B/k | grep -q '^http://localhost:9/'"
+check "a look-alike of 127.0.0.1 is remote: https" bash -c "COS_ENDPOINT=127.0.0.1.example.com $COS presign $B/k | grep -q '^https://'"
+check "http:// when asked" bash -c "COS_ENDPOINT=http://cos.example.com $COS presign $B/k | grep -q '^http://cos.example.com/'"
+check "s3://, no scheme, a remote host: https" bash -c "AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b AWS_ENDPOINT_URL=s3.example.com $COS presign s3://bkt/k | grep -q '^https://'"
 # bash completion
 $COS completion bash > "$TEST_TMP/comp.bash"
 check "completion script loads" bash -c "source $TEST_TMP/comp.bash && complete -p cos | grep -q _cos"

@@ -88,6 +88,65 @@ $COS sync "$TEST_TMP/missing" $B/tree2 --delete >/dev/null 2>&1; rc=$?
 check "sync from a missing directory exits 4" test $rc -eq 4
 check "... and deleted nothing" $COS stat $B/tree2/sub/one
 
+# --- sync --delete into a directory holding a symlink to another directory:
+# what lies behind the link is outside the destination and is never deleted
+mkdir -p "$TEST_TMP/ls-src" "$TEST_TMP/ls-outside" "$TEST_TMP/ls-dst"
+echo a > "$TEST_TMP/ls-src/a"; echo keep > "$TEST_TMP/ls-outside/precious"
+ln -s "$TEST_TMP/ls-outside" "$TEST_TMP/ls-dst/shared"
+check "sync up a one-file tree" $COS sync "$TEST_TMP/ls-src" $B/ls -q
+$COS sync $B/ls "$TEST_TMP/ls-dst" --delete >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+check "sync --delete down with a symlinked directory in the destination succeeds" test $rc -eq 0
+check "... deletes nothing behind the symlink" test -f "$TEST_TMP/ls-outside/precious"
+check "... says it did not descend it" grep -q "symlink to a directory" "$TEST_TMP/err"
+check "... and downloaded the file" test -f "$TEST_TMP/ls-dst/a"
+
+# --- a file of the source that cannot be read is a failure, and sync --delete
+# then deletes nothing (it deleted the remote copy of the unreadable file).
+# As root permissions do not apply: the command runs as nobody.
+mkdir -p "$TEST_TMP/ur/src/locked"; echo 1 > "$TEST_TMP/ur/src/top"; echo 2 > "$TEST_TMP/ur/src/locked/inner"
+check "sync up a tree with a subdirectory" $COS sync "$TEST_TMP/ur/src" $B/ur -q
+AS=""
+if [ "$(id -u)" = 0 ]; then
+  chmod o+x "$TEST_TMP"; chown -R nobody "$TEST_TMP/ur"
+  AS="setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=$TEST_TMP/ur"
+fi
+chmod 644 "$TEST_TMP/ur/src/locked" # names readable, files not reachable
+$AS $COS sync "$TEST_TMP/ur/src" $B/ur --delete >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+chmod 755 "$TEST_TMP/ur/src/locked"
+check "sync --delete with an unreadable file fails (exit 1)" test $rc -eq 1
+check "... says what could not be read" grep -q "could not be read" "$TEST_TMP/err"
+check "... and keeps the copy of the unreadable file" $COS stat $B/ur/locked/inner
+
+# --- mv -r of a tree holding a symlink to a directory: what lies behind the
+# link is uploaded but stays where it is (it is not part of the tree)
+mkdir -p "$TEST_TMP/mvl/tree" "$TEST_TMP/mvl/elsewhere"
+echo 1 > "$TEST_TMP/mvl/tree/own"; echo keep > "$TEST_TMP/mvl/elsewhere/precious"
+ln -s "$TEST_TMP/mvl/elsewhere" "$TEST_TMP/mvl/tree/shared"
+$COS mv -r "$TEST_TMP/mvl/tree" $B/mvl >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+check "mv -r through a symlinked directory succeeds" test $rc -eq 0
+check "... uploads what is behind the link" $COS stat $B/mvl/shared/precious
+check "... removes the tree's own file" test ! -e "$TEST_TMP/mvl/tree/own"
+check "... and leaves the file behind the link" test -f "$TEST_TMP/mvl/elsewhere/precious"
+
+# --- a FIFO or a device is no file to upload: refused at once (a FIFO
+# without a writer hung the upload for ever, /dev/zero has no end)
+mkfifo "$TEST_TMP/fifo"
+timeout 60 $COS cp "$TEST_TMP/fifo" $B/fifo 2>"$TEST_TMP/err"; rc=$?
+check "cp of a FIFO is refused (exit 2), without waiting for a writer" test $rc -eq 2
+check "... saying it is no regular file" grep -q "not a regular file" "$TEST_TMP/err"
+timeout 60 $COS cp /dev/zero $B/zero 2>"$TEST_TMP/err"; rc=$?
+check "cp of /dev/zero is refused (exit 2)" test $rc -eq 2
+check "... and nothing was uploaded" bash -c "! $COS stat $B/fifo && ! $COS stat $B/zero"
+
+# --- a cos:// URL that does not parse (a key of 1024 bytes or more) is
+# refused, never taken for a local path (it was written as ./cos:/...)
+LONGK=$(printf 'd%.0s/' $(seq 1 520))
+mkdir -p "$TEST_TMP/wd"
+(cd "$TEST_TMP/wd" && $COS cp -r $B/docs "$B/$LONGK" 2>"$TEST_TMP/err"); rc=$?
+check "cp -r onto a too-long cos:// URL is refused (exit 2)" test $rc -eq 2
+check "... says why" grep -q "not a usable URL" "$TEST_TMP/err"
+check "... and wrote nothing locally" test ! -e "$TEST_TMP/wd/cos:"
+
 # --- a hostile server: every bulk operation stops
 HPORT_FILE="$TEST_TMP/hport"; HLOG="$TEST_TMP/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &

@@ -753,6 +753,53 @@ static void test_upload_id_cache_limit(void)
     free(cpdir);
 }
 
+/* ---------------------------------------------------------------- limits at their extremes */
+
+/* Options at the far end of their type: a ChunkSize of UINT64_MAX cut a file
+ * into no parts at all (an empty Complete, a download that wrote nothing and
+ * failed its CRC); tens of thousands of network threads made cos_client_new
+ * take minutes. The first must work, the second be refused up front. */
+static void test_extreme_limits(void)
+{
+    char *src = tmp_path("extreme.bin"), *dst = tmp_path("extreme.down");
+    test_write_lcg_file(src, 3 * 1024 * 1024 + 7, 21);
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.chunk_size = UINT64_MAX;
+    cfg.copy_chunk_size = UINT64_MAX;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (c) {
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "extreme/chunk";
+        p.file_path = src;
+        CHECK_OK(cos_upload_file(c, &p, NULL, &err), err);
+        p.file_path = dst;
+        CHECK_OK(cos_download_file(c, &p, NULL, &err), err);
+        CHECK(test_files_equal(src, dst) == 0);
+        unlink(dst);
+        p.chunk_size = UINT64_MAX; /* per call, on the client's usual settings */
+        CHECK_OK(cos_download_file(g_c, &p, NULL, &err), err);
+        CHECK(test_files_equal(src, dst) == 0);
+        p.file_path = src;
+        p.key = "extreme/chunk2";
+        CHECK_OK(cos_upload_file(g_c, &p, NULL, &err), err);
+        cos_client_free(c);
+    }
+    test_config(&cfg, &g_srv);
+    cfg.network_threads = 100000;
+    c = NULL;
+    CHECK_INT(cos_client_new(&c, &cfg, &err), COS_ERR_INVALID_ARG);
+    CHECK_STR(err ? err->field : NULL, "network_threads");
+    CHECK(c == NULL);
+    cos_error_free(err);
+    unlink(dst);
+    free(src);
+    free(dst);
+}
+
 int main(void)
 {
     g_dir = test_tmpdir("contract");
@@ -774,6 +821,7 @@ int main(void)
     RUN(test_memory_bodies_around_inline_limit);
     RUN(test_wrong_versions_refused);
     RUN(test_upload_id_cache_limit);
+    RUN(test_extreme_limits);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);

@@ -27,7 +27,7 @@ static char *g_dir;
 
 /* ------------------------------------------------------------------ the hostile server */
 
-enum mode { M_INVERT, M_PUT_BAD_ETAG, M_PUT_GOOD_ETAG, M_STALL, M_ENDLESS_LIST, M_ENDLESS_ERROR };
+enum mode { M_INVERT, M_PUT_BAD_ETAG, M_PUT_GOOD_ETAG, M_STALL, M_ENDLESS_LIST, M_ENDLESS_ERROR, M_LOOP_LIST, M_CREEP_LIST };
 static _Atomic int g_mode;
 static _Atomic int g_requests;
 static int g_port;
@@ -120,6 +120,23 @@ static void *conn_main(void *arg)
             while (poll(&p, 1, 60000) > 0 && recv(fd, &c, 1, 0) > 0) {
             }
         }
+    } else if (mode == M_LOOP_LIST || mode == M_CREEP_LIST) {
+        /* truncated pages that never end: the same key and marker again and
+           again, or empty pages whose marker creeps on ("z", "zz", ...) */
+        char marker[512] = "";
+        const char *m = strstr(req, "marker=");
+        if (m) sscanf(m + 7, "%500[^& \r\n]", marker);
+        char xml[2048];
+        int xl = mode == M_LOOP_LIST
+                     ? snprintf(xml, sizeof xml, "<?xml version=\"1.0\"?><ListBucketResult><Name>b</Name>"
+                                "<IsTruncated>true</IsTruncated><NextMarker>k1</NextMarker><Contents><Key>k1</Key>"
+                                "<Size>1</Size></Contents></ListBucketResult>")
+                     : snprintf(xml, sizeof xml, "<?xml version=\"1.0\"?><ListBucketResult><Name>b</Name>"
+                                "<IsTruncated>true</IsTruncated><NextMarker>%sz</NextMarker></ListBucketResult>", marker);
+        int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: application/xml\r\n"
+                         "x-cos-request-id: fake\r\nConnection: close\r\n\r\n", xl);
+        test_send_all(fd, hdr, (size_t)n);
+        test_send_all(fd, xml, (size_t)xl);
     } else { /* endless answers */
         bool err = mode == M_ENDLESS_ERROR;
         int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Type: application/xml\r\nConnection: close\r\n\r\n%s",
@@ -361,6 +378,37 @@ static void test_endless_answers_are_bounded(void)
     cos_client_free(c);
 }
 
+/* cos_object_iter against listings that never end: a NextMarker that does
+ * not advance made the iteration yield the same key for ever, and empty
+ * truncated pages made it ask for ever; both end with COS_ERR_PARSE. */
+static void test_endless_iterations_end(void)
+{
+    cos_client *c = hostile_client(0);
+    test_watch(120, "cos_object_iter over a listing that never ends", &g_srv);
+    int modes[2] = { M_LOOP_LIST, M_CREEP_LIST };
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&g_mode, modes[i]);
+        atomic_store(&g_requests, 0);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        cos_object_iter *it = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_object_iter_new(&it, c, &r, &err), err);
+        const cos_object_summary *o = NULL;
+        int rc, seen = 0;
+        while ((rc = cos_object_iter_next(it, &o, &err)) == 1 && seen < 100000) seen++;
+        CHECK_INT(rc, COS_ERR_PARSE);
+        CHECK(err && strstr(cos_error_message(err), "never end"));
+        cos_error_free(err);
+        err = NULL;
+        CHECK_INT(cos_object_iter_next(it, &o, &err), 0); /* and after that, the end */
+        CHECK(atomic_load(&g_requests) <= 101);
+        cos_object_iter_free(it);
+    }
+    test_unwatch();
+    cos_client_free(c);
+}
+
 /* ------------------------------------------------------------------ 11. files and keys, against cos-server */
 
 static cos_client *server_client(void (*tweak)(cos_config *))
@@ -571,6 +619,7 @@ int main(void)
     RUN(test_upload_etag_checked_without_crc);
     RUN(test_stall_after_headers_is_bounded);
     RUN(test_endless_answers_are_bounded);
+    RUN(test_endless_iterations_end);
     RUN(test_dot_segment_keys);
     RUN(test_partial_file_safety);
     RUN(test_sdk_options);

@@ -72,6 +72,9 @@ COS_API int cos_authorization_set(cos_credentials_sink *sink, const char *author
  * It may block (e.g. to ask a backend); it runs on the thread that needs the
  * key, never on the network thread. Return 0 after calling one of the setters,
  * or a negative value (and optionally set *err) on failure.
+ * It may use other clients; a request of this same client made from inside
+ * it fails at once with COS_ERR_AUTH (the key it needs is the one being
+ * fetched), and it must not wait for this client's async calls.
  */
 typedef int (*cos_credentials_fn)(void *user_data, const cos_auth_request *req,
                                   cos_credentials_sink *sink, cos_error **err);
@@ -220,8 +223,8 @@ typedef struct cos_config {
     int worker_threads;           /**< threads that run async completions; 0 = 2 */
     int network_threads;          /**< threads that move the bytes of async calls and transfers' parts (a
                                        libcurl multi each; requests go to them in turn, so parallel parts
-                                       use more than one core); 0 = 2. A synchronous call moves its bytes
-                                       on the calling thread */
+                                       use more than one core); 0 = 2, at most 256. A synchronous call moves
+                                       its bytes on the calling thread */
     const char *proxy;            /**< proxy URL, or NULL */
     bool tls_insecure;            /**< do NOT verify the server's certificate and name (curl -k);
                                        off = verified against ca_file / ca_path / the system's CAs */

@@ -1,0 +1,550 @@
+/* test_reentry.c — calling back into the client from inside each kind of
+ * callback, against cos-server: before_send and the credential callback
+ * running synchronous operations, a transfer cancelling itself or freeing
+ * its client from its progress callback, the task-list and task-start
+ * callbacks reading the task list and cancelling, and a client freed while
+ * hundreds of async calls are in flight. Every async call's completion must
+ * run exactly once; a hang fails by the watchdog (alarm + abort), never by a
+ * timed assertion; the ASan build catches a use after free. */
+#define _GNU_SOURCE
+#include "testlib.h"
+#include <pthread.h>
+#include <unistd.h>
+
+static test_server g_srv;
+static char *g_dir;
+#define BUCKET "reentry-" TEST_APPID
+#define MIB (1024u * 1024u)
+
+typedef struct latch {
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    int count;
+} latch;
+#define LATCH_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 }
+static void latch_add(latch *l)
+{
+    pthread_mutex_lock(&l->m);
+    l->count++;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->m);
+}
+static void latch_wait(latch *l, int n)
+{
+    pthread_mutex_lock(&l->m);
+    while (l->count < n) pthread_cond_wait(&l->cv, &l->m);
+    pthread_mutex_unlock(&l->m);
+}
+static int latch_count(latch *l)
+{
+    pthread_mutex_lock(&l->m);
+    int n = l->count;
+    pthread_mutex_unlock(&l->m);
+    return n;
+}
+
+static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
+
+/* ------------------------------------------------------------------ before_send */
+
+static cos_client *g_hook_client;
+static _Thread_local int g_in_hook;
+static int g_hook_inner_rc = -1;
+static pthread_mutex_t g_hook_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_hook_inner_calls;
+
+/* "Called before each request is signed and sent ... on the thread that
+ * signs it": nothing says it may not call the client, so a synchronous
+ * HEAD from inside it must work (once: the inner request runs the hook too). */
+static int hook_calls_client(void *ud, cos_outgoing *o)
+{
+    (void)ud;
+    (void)o;
+    if (g_in_hook || !g_hook_client) return 0;
+    g_in_hook = 1;
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_head_bucket(g_hook_client, &r, &res, &err);
+    cos_result_free(res);
+    cos_error_free(err);
+    pthread_mutex_lock(&g_hook_mu);
+    g_hook_inner_rc = rc;
+    g_hook_inner_calls++;
+    pthread_mutex_unlock(&g_hook_mu);
+    g_in_hook = 0;
+    return 0;
+}
+
+static void count_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    (void)rc;
+    cos_result_free(res);
+    cos_error_free(err);
+    latch_add(ud);
+}
+
+static void test_before_send_calls_client(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.before_send = hook_calls_client;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    g_hook_client = c;
+    test_watch(60, "before_send running a synchronous call on its own client", &g_srv);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "hook/sync";
+    r.body.data = "x";
+    r.body.size = 1;
+    cos_result *res = NULL;
+    CHECK_OK(cos_put_object(c, &r, &res, &err), err);
+    cos_result_free(res);
+    CHECK_INT(g_hook_inner_rc, 0);
+    /* async: the hook runs where an async request is signed */
+    latch done = LATCH_INIT;
+    g_hook_inner_rc = -1;
+    r.key = "hook/async";
+    CHECK_INT(cos_put_object_async(c, &r, count_done, &done), 0);
+    latch_wait(&done, 1);
+    CHECK_INT(g_hook_inner_rc, 0);
+    /* a multipart transfer: its parts are signed while the task runs */
+    char src[512];
+    path(src, "hook.bin");
+    test_write_lcg_file(src, 3 * MIB + 5, 11);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "hook/multipart";
+    p.file_path = src;
+    p.no_resume = true;
+    g_hook_inner_rc = -1;
+    CHECK_OK(cos_upload_file(c, &p, NULL, &err), err);
+    CHECK_INT(g_hook_inner_rc, 0);
+    test_unwatch();
+    g_hook_client = NULL;
+    cos_client_free(c);
+}
+
+/* ------------------------------------------------------------------ credential callback */
+
+static cos_client *g_cred_client;
+static _Thread_local int g_in_cred;
+static int g_cred_inner_rc = -99;
+
+/* A getAuthorization that, before answering, asks its own client for
+ * something (here a presigned URL, which needs a key too): it must either
+ * work or fail with an error, never hang on the refresh it is part of. */
+static int cred_calls_client(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud;
+    (void)req;
+    (void)err;
+    if (!g_in_cred && g_cred_client) {
+        g_in_cred = 1;
+        cos_url_params u = COS_URL_PARAMS_INIT;
+        u.bucket = BUCKET;
+        u.key = "cred/inner";
+        char *url = NULL;
+        cos_error *e = NULL;
+        g_cred_inner_rc = cos_get_object_url(g_cred_client, &u, &url, &e);
+        free(url);
+        cos_error_free(e);
+        g_in_cred = 0;
+    }
+    return cos_credentials_set(sink, "AKIDcosLOCALdevelopment0000000000000", "cosLOCALdevelopmentSECRETkey00000",
+                               NULL, 0, 0);
+}
+
+static void test_credential_callback_calls_client(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.secret_id = NULL;
+    cfg.secret_key = NULL;
+    cfg.get_authorization = cred_calls_client;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    g_cred_client = c;
+    test_watch(60, "a credential callback calling its own client", &g_srv);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    cos_result *res = NULL;
+    CHECK_OK(cos_head_bucket(c, &r, &res, &err), err);
+    cos_result_free(res);
+    /* the inner call returned, with the error that says why */
+    CHECK_INT(g_cred_inner_rc, COS_ERR_AUTH);
+    test_unwatch();
+    g_cred_client = NULL;
+    cos_client_free(c);
+}
+
+/* ------------------------------------------------------------------ transfers' callbacks */
+
+typedef struct xfer_ctx {
+    cos_client *c;
+    cos_task_id id;
+    pthread_mutex_t m;
+    bool acted;
+    int done_calls;
+    int done_rc;
+    latch *done;
+    int action; /* 0: cancel own task, 1: free the client */
+} xfer_ctx;
+
+static void xfer_progress(void *ud, const cos_progress *p)
+{
+    xfer_ctx *x = ud;
+    if (p->loaded == 0 || p->loaded >= p->total) return;
+    pthread_mutex_lock(&x->m);
+    bool go = !x->acted && x->id != 0;
+    x->acted |= go;
+    cos_task_id id = x->id;
+    pthread_mutex_unlock(&x->m);
+    if (!go) return;
+    if (x->action == 0) cos_task_cancel(x->c, id, NULL);
+    else cos_client_free(x->c);
+}
+
+static void xfer_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
+{
+    (void)id;
+    xfer_ctx *x = ud;
+    cos_transfer_result_free(res);
+    cos_error_free(err);
+    pthread_mutex_lock(&x->m);
+    x->done_calls++;
+    x->done_rc = rc;
+    pthread_mutex_unlock(&x->m);
+    latch_add(x->done);
+}
+
+static cos_client *slow_parts_client(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.progress_interval_ms = 1;
+    cfg.chunk_parallel_limit = 1; /* parts one after another: progress between them */
+    static char cp[512];
+    snprintf(cp, sizeof cp, "%s/cp", g_dir);
+    cfg.checkpoint_dir = cp;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
+static void run_progress_action(int action, bool download)
+{
+    cos_client *c = slow_parts_client();
+    if (!c) return;
+    char src[512], dst[512];
+    path(src, "eight.bin");
+    path(dst, action ? "eight.free.down" : "eight.cancel.down");
+    if (download) {
+        cos_transfer_params up = COS_TRANSFER_PARAMS_INIT;
+        up.bucket = BUCKET;
+        up.key = "xfer/eight";
+        up.file_path = src;
+        cos_error *err = NULL;
+        CHECK_OK(cos_upload_file(c, &up, NULL, &err), err);
+    }
+    latch done = LATCH_INIT;
+    xfer_ctx x = { .c = c, .m = PTHREAD_MUTEX_INITIALIZER, .done = &done, .action = action };
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = download ? "xfer/eight" : action ? "xfer/free" : "xfer/cancel";
+    p.file_path = download ? dst : src;
+    p.no_resume = true;
+    p.chunk_size = 1 * MIB;
+    p.on_progress = xfer_progress;
+    p.progress_user_data = &x;
+    cos_task_id id = 0;
+    pthread_mutex_lock(&x.m);
+    int rc = download ? cos_download_file_async(c, &p, xfer_done, &x, &id)
+                      : cos_upload_file_async(c, &p, xfer_done, &x, &id);
+    x.id = id;
+    pthread_mutex_unlock(&x.m);
+    CHECK_INT(rc, 0);
+    if (rc) return;
+    latch_wait(&done, 1);
+    if (action == 0) {
+        /* the task's slot is given back before done runs; free waits for the rest */
+        cos_client_free(c);
+    } else {
+        /* the client frees itself once the callback returned; nothing else
+           may be called on it. Give any stray second completion a chance. */
+        usleep(200 * 1000);
+    }
+    pthread_mutex_lock(&x.m);
+    CHECK(x.acted); /* the callback did act while the transfer ran */
+    CHECK_INT(x.done_calls, 1);
+    if (action == 0 && x.acted) CHECK_INT(x.done_rc, COS_ERR_CANCELED);
+    pthread_mutex_unlock(&x.m);
+    if (download) {
+        /* a canceled or interrupted download never leaves the file in place */
+        CHECK(access(dst, F_OK) != 0 || test_files_equal(src, dst) == 0);
+    }
+}
+
+static void test_progress_cancels_own_task(void)
+{
+    test_watch(120, "a transfer cancelling itself from its progress callback", &g_srv);
+    run_progress_action(0, false);
+    run_progress_action(0, true);
+    test_unwatch();
+}
+
+static void test_progress_frees_client(void)
+{
+    test_watch(120, "cos_client_free from a transfer's progress callback", &g_srv);
+    run_progress_action(1, false);
+    run_progress_action(1, true);
+    test_unwatch();
+}
+
+/* ------------------------------------------------------------------ task-list and task-start callbacks */
+
+typedef struct list_ctx {
+    cos_client *c;
+    pthread_mutex_t m;
+    int list_calls, start_calls, canceled;
+} list_ctx;
+
+static void on_list(void *ud)
+{
+    list_ctx *x = ud;
+    cos_task_info *l = NULL;
+    size_t n = 0;
+    /* the official SDK's onTaskUpdate is there to call getTaskList */
+    cos_task_list(x->c, &l, &n);
+    cos_task_list_free(l, n);
+    (void)cos_is_upload_running(x->c);
+    pthread_mutex_lock(&x->m);
+    x->list_calls++;
+    pthread_mutex_unlock(&x->m);
+}
+
+static void on_start(void *ud, cos_task_id id)
+{
+    list_ctx *x = ud;
+    pthread_mutex_lock(&x->m);
+    bool odd = (x->start_calls++ % 2) == 1;
+    pthread_mutex_unlock(&x->m);
+    if (odd && cos_task_cancel(x->c, id, NULL) == 0) {
+        pthread_mutex_lock(&x->m);
+        x->canceled++;
+        pthread_mutex_unlock(&x->m);
+    }
+}
+
+typedef struct many_done {
+    pthread_mutex_t m;
+    int calls[64];
+    int canceled;
+    latch *all;
+} many_done;
+
+static void many_xfer_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
+{
+    (void)id;
+    many_done *d = ud;
+    cos_transfer_result_free(res);
+    cos_error_free(err);
+    pthread_mutex_lock(&d->m);
+    d->canceled += rc == COS_ERR_CANCELED;
+    pthread_mutex_unlock(&d->m);
+    latch_add(d->all);
+}
+
+static void test_task_callbacks_call_client(void)
+{
+    cos_client *c = slow_parts_client();
+    if (!c) return;
+    list_ctx x = { .c = c, .m = PTHREAD_MUTEX_INITIALIZER };
+    cos_set_task_list_callback(c, on_list, &x);
+    cos_set_task_start_callback(c, on_start, &x);
+    test_watch(120, "task-list and task-start callbacks calling cos_task_list and cos_task_cancel", &g_srv);
+    char src[512];
+    path(src, "small.bin");
+    test_write_lcg_file(src, 1000, 3);
+    latch all = LATCH_INIT;
+    many_done d = { .m = PTHREAD_MUTEX_INITIALIZER, .all = &all };
+    enum { N = 12 };
+    for (int i = 0; i < N; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "list/%d", i);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = key;
+        p.file_path = src;
+        CHECK_INT(cos_upload_file_async(c, &p, many_xfer_done, &d, NULL), 0);
+    }
+    latch_wait(&all, N);
+    usleep(100 * 1000);
+    CHECK_INT(latch_count(&all), N); /* exactly once each */
+    pthread_mutex_lock(&x.m);
+    CHECK(x.list_calls > 0);
+    CHECK_INT(x.start_calls, N);
+    CHECK_INT(d.canceled, x.canceled);
+    pthread_mutex_unlock(&x.m);
+    cos_set_task_list_callback(c, NULL, NULL);
+    cos_set_task_start_callback(c, NULL, NULL);
+    cos_client_free(c);
+    test_unwatch();
+}
+
+/* ------------------------------------------------------------------ free with calls in flight */
+
+static void test_free_with_calls_in_flight(void)
+{
+    test_watch(120, "cos_client_free with 300 async calls in flight", &g_srv);
+    for (int round = 0; round < 3; round++) {
+        cos_client *c = test_client(&g_srv);
+        latch done = LATCH_INIT;
+        enum { N = 300 };
+        int started = 0;
+        for (int i = 0; i < N; i++) {
+            cos_request r = COS_REQUEST_INIT;
+            r.bucket = BUCKET;
+            if (cos_head_bucket_async(c, &r, count_done, &done) == 0) started++;
+        }
+        if (round) usleep((useconds_t)round * 2000); /* some finished, some in flight, some queued */
+        cos_client_free(c);
+        /* free waited: every completion has run, exactly once */
+        CHECK_INT(latch_count(&done), started);
+        usleep(50 * 1000);
+        CHECK_INT(latch_count(&done), started);
+    }
+    test_unwatch();
+}
+
+/* ------------------------------------------------------------------ cancels racing completions */
+
+typedef struct race_ctx {
+    cos_client *c;
+    cos_task_id ids[200];
+    int n;
+} race_ctx;
+
+static void *cancel_all(void *ud)
+{
+    race_ctx *x = ud;
+    for (int round = 0; round < 3; round++)
+        for (int i = x->n - 1; i >= 0; i--) cos_task_cancel(x->c, x->ids[i], NULL);
+    return NULL;
+}
+
+static void test_cancels_race_completions(void)
+{
+    cos_client *c = slow_parts_client();
+    if (!c) return;
+    test_watch(120, "cancels racing the completions of 200 transfers", &g_srv);
+    char src[512];
+    path(src, "race.bin");
+    test_write_lcg_file(src, 3000, 4);
+    latch all = LATCH_INIT;
+    many_done d = { .m = PTHREAD_MUTEX_INITIALIZER, .all = &all };
+    race_ctx x = { .c = c };
+    for (int i = 0; i < 200; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "race/%d", i);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = key;
+        p.file_path = src;
+        if (cos_upload_file_async(c, &p, many_xfer_done, &d, &x.ids[x.n]) == 0) x.n++;
+    }
+    CHECK_INT(x.n, 200);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, cancel_all, &x);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    latch_wait(&all, x.n);
+    cos_client_free(c); /* waits for anything still running */
+    CHECK_INT(latch_count(&all), x.n); /* every done exactly once, canceled or not */
+    test_unwatch();
+}
+
+/* ------------------------------------------------------------------ free from the task callbacks */
+
+typedef struct free_ctx {
+    cos_client *c;
+    pthread_mutex_t m;
+    bool freed;
+} free_ctx;
+
+static void free_once(free_ctx *x)
+{
+    pthread_mutex_lock(&x->m);
+    bool go = !x->freed;
+    x->freed = true;
+    pthread_mutex_unlock(&x->m);
+    if (go) cos_client_free(x->c); /* "from inside one of the client's own callbacks, it returns at once" */
+}
+static void free_on_start(void *ud, cos_task_id id)
+{
+    (void)id;
+    free_once(ud);
+}
+static void free_on_list(void *ud) { free_once(ud); }
+
+static void test_free_from_task_callbacks(void)
+{
+    test_watch(120, "cos_client_free from the task-start and task-list callbacks", &g_srv);
+    char src[512];
+    path(src, "small.bin");
+    for (int which = 0; which < 2; which++) {
+        cos_client *c = slow_parts_client();
+        if (!c) return;
+        free_ctx x = { .c = c, .m = PTHREAD_MUTEX_INITIALIZER };
+        if (which == 0) cos_set_task_start_callback(c, free_on_start, &x);
+        else cos_set_task_list_callback(c, free_on_list, &x);
+        latch done = LATCH_INIT;
+        xfer_ctx d = { .m = PTHREAD_MUTEX_INITIALIZER, .done = &done, .action = 2 };
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "freecb/x";
+        p.file_path = src;
+        int rc = cos_upload_file_async(c, &p, xfer_done, &d, NULL);
+        CHECK_INT(rc, 0);
+        if (rc == 0) latch_wait(&done, 1); /* the task still ends, once */
+        usleep(100 * 1000);
+        pthread_mutex_lock(&d.m);
+        CHECK_INT(d.done_calls, 1);
+        pthread_mutex_unlock(&d.m);
+        pthread_mutex_lock(&x.m);
+        CHECK(x.freed);
+        pthread_mutex_unlock(&x.m);
+    }
+    test_unwatch();
+}
+
+int main(void)
+{
+    g_dir = test_tmpdir("reentry");
+    if (test_server_start(&g_srv, NULL) != 0) {
+        fprintf(stderr, "cannot start cos-server\n");
+        return 1;
+    }
+    test_put_bucket_on(&g_srv, BUCKET);
+    char src[512];
+    path(src, "eight.bin");
+    test_write_lcg_file(src, 8 * MIB + 3, 8);
+    RUN(test_before_send_calls_client);
+    RUN(test_credential_callback_calls_client);
+    RUN(test_progress_cancels_own_task);
+    RUN(test_progress_frees_client);
+    RUN(test_task_callbacks_call_client);
+    RUN(test_free_with_calls_in_flight);
+    RUN(test_cancels_race_completions);
+    RUN(test_free_from_task_callbacks);
+    test_server_stop(&g_srv, false);
+    test_rmtree(g_dir);
+    free(g_dir);
+    return test_report();
+}
