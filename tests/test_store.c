@@ -629,7 +629,7 @@ static void test_durable_before_return(void)
  * the metadata log bounded (its file never passes CKPT_PAGES_MAX's 4,000
  * pages and a commit's), a pass comes per share of the log rather than per
  * commit, and a clean close checkpoints all of it (the -wal file goes). */
-enum { WAL_PAGES_TARGET = 20000, WAL_FRAME = 4096 + 24 };
+enum { WAL_PAGES_TARGET = 12000, WAL_FRAME = 4096 + 24 }; /* three times CKPT_PAGES_MAX */
 
 typedef struct walrun {
     store *s;
