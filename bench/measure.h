@@ -23,6 +23,7 @@ static inline double bench_now(void)
  * (voluntary + involuntary), peak RSS in MiB. */
 typedef struct bench_usage_t {
     double cpu_s;
+    double sys_s; /* of cpu_s, in the kernel */
     long ctxsw;
     long rss_mib;
 } bench_usage_t;
@@ -33,7 +34,8 @@ static inline bench_usage_t bench_usage_now(void)
     getrusage(RUSAGE_SELF, &ru);
     bench_usage_t u = { (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
                             (double)ru.ru_stime.tv_usec / 1e6,
-                        ru.ru_nvcsw + ru.ru_nivcsw, ru.ru_maxrss / 1024 };
+                        (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_nvcsw + ru.ru_nivcsw,
+                        ru.ru_maxrss / 1024 };
     return u;
 }
 
@@ -58,6 +60,7 @@ static inline void bench_report(const char *name, int requests, double secs, ben
 {
     printf("%s_ops_s %.1f\n", name, requests / secs);
     printf("%s_cpu_us %.1f\n", name, (after.cpu_s - before.cpu_s) * 1e6 / requests);
+    printf("%s_sys_us %.1f\n", name, (after.sys_s - before.sys_s) * 1e6 / requests);
     printf("%s_ctxsw %.2f\n", name, (double)(after.ctxsw - before.ctxsw) / requests);
 }
 
