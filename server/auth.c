@@ -72,7 +72,8 @@ static char *arg_dup(req *r, const char *name)
 }
 
 /* The secret of ak without answering: the server's own key, or a live
- * temporary key whose token is token. NULL with *code / *msg (an error in
+ * temporary key whose token is token (then *tmp, which the caller releases
+ * with sts_key_release). NULL with *code / *msg (an error in
  * the shape send_error takes) when neither. Shared with s3auth.c, which
  * needs the key before the body arrives (aws-chunked signatures). */
 const char *auth_lookup_key(server *srv, const char *ak, const char *token, const sts_key **tmp, const char **code,
@@ -82,7 +83,7 @@ const char *auth_lookup_key(server *srv, const char *ak, const char *token, cons
     if (ak && strcmp(ak, srv->cfg.secret_id) == 0) return srv->cfg.secret_key;
     for (size_t i = 0; ak && i < srv->cfg.nextra_keys; i++) /* ID:SECRET[:ACCOUNT] */
         if (!strcmp(ak, srv->cfg.extra_keys[i])) return srv->cfg.extra_secrets[i];
-    const sts_key *k = ak ? sts_store_lookup(srv->sts, ak) : NULL;
+    const sts_key *k = ak ? sts_store_lookup(srv->sts, ak) : NULL; /* held until sts_key_release */
     *code = "InvalidAccessKeyId";
     if (!k) {
         *msg = "The access key Id format you provided is invalid.";
@@ -90,11 +91,13 @@ const char *auth_lookup_key(server *srv, const char *ak, const char *token, cons
     }
     if (!token || !secret_equal(token, k->session_token, false)) {
         *msg = "the security token does not belong to this key";
+        sts_key_release(srv->sts, k);
         return NULL;
     }
     if (cos_now_ms() / 1000 >= k->expired_time) {
         *code = "AccessDenied";
         *msg = "Request has expired: the temporary key expired";
+        sts_key_release(srv->sts, k);
         return NULL;
     }
     *tmp = k;
@@ -112,7 +115,8 @@ const char *auth_resolve_key(req *r, const char *ak, const char *token, enum MHD
         return NULL;
     }
     free(r->principal);
-    r->tmp_key = k;
+    sts_key_release(r->srv->sts, r->tmp_key);
+    r->tmp_key = k; /* released when the request completes (main.c) */
     r->principal = cos_strdup(k ? ak : "owner");
     r->account = k ? k->account : NULL; /* a temporary key acts for the account that asked for it */
     for (size_t i = 0; !k && i < r->srv->cfg.nextra_keys; i++)

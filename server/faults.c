@@ -5,8 +5,14 @@
  *   [{"method": "PUT", "match": "partNumber=2", "action": "status", "status": 503,
  *     "code": "SlowDown", "times": 1}, ...]
  * actions: status (an error response), drop (close the connection),
- * stall (sleep "ms" then serve), bad_crc (serve with a wrong
+ * stall (hold the request "ms", then serve it), bad_crc (serve with a wrong
  * x-cos-hash-crc64ecma) — "match" is a substring of "METHOD path?query".
+ * DELETE /-/faults also lets every held request go on at once.
+ *
+ * A held request holds only itself: its connection is suspended
+ * (MHD_suspend_connection) and a timer thread resumes it when its time is up.
+ * Sleeping instead would hold the libmicrohttpd worker thread, and with it
+ * every other connection that thread serves.
  *
  * The fault bucket (--fault-bucket NAME, "*" for every bucket) is what the
  * official SDKs' retry tests talk to: its keys name the answer and nothing
@@ -15,7 +21,7 @@
  * method expects); a trailing "r" adds x-cos-request-id, which is otherwise
  * left out (SDKs decide on it whether to switch domains); "shutdown" closes
  * the connection unanswered; "timeout" answers only after 31 s (past the
- * SDKs' 30 s default). With --fault-once a failing key fails every other
+ * SDKs' 30 s default; held as a stall is). With --fault-once a failing key fails every other
  * request, so a client's first retry succeeds (the Python suite's mock); a
  * trailing "l" fails always regardless.
  */
@@ -27,11 +33,139 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 typedef struct fault_rule {
     char *method, *match, *action, *code;
     int status, times, ms;
 } fault_rule;
+
+/* ---------------------------------------------------------------- held requests */
+
+typedef struct held {
+    struct MHD_Connection *conn;
+    int64_t until_ms; /* cos_mono_ms() */
+    struct held *next;
+} held;
+
+struct fault_stalls {
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* on CLOCK_MONOTONIC, as cos_mono_ms */
+    pthread_t timer;
+    bool stopping;
+    held *head;
+};
+
+/* Resume every held request whose time is up (all of them with all); under fs->lock. */
+static int64_t resume_due(struct fault_stalls *fs, bool all)
+{
+    int64_t now = cos_mono_ms(), next = INT64_MAX;
+    for (held **p = &fs->head; *p;) {
+        held *h = *p;
+        if (all || h->until_ms <= now) {
+            *p = h->next;
+            MHD_resume_connection(h->conn); /* its request is dispatched again: fault_apply lets it through */
+            free(h);
+        } else {
+            if (h->until_ms < next) next = h->until_ms;
+            p = &h->next;
+        }
+    }
+    return next;
+}
+
+static void *stall_timer(void *arg)
+{
+    struct fault_stalls *fs = arg;
+    pthread_mutex_lock(&fs->lock);
+    while (!fs->stopping) {
+        int64_t next = resume_due(fs, false);
+        if (next == INT64_MAX) {
+            pthread_cond_wait(&fs->wake, &fs->lock);
+            continue;
+        }
+        struct timespec ts = { (time_t)(next / 1000), (long)(next % 1000) * 1000000L };
+        pthread_cond_timedwait(&fs->wake, &fs->lock, &ts);
+    }
+    pthread_mutex_unlock(&fs->lock);
+    return NULL;
+}
+
+int fault_start(server *s)
+{
+    struct fault_stalls *fs = calloc(1, sizeof *fs);
+    if (!fs) return -1;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&fs->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&fs->lock, NULL);
+    if (pthread_create(&fs->timer, NULL, stall_timer, fs) != 0) {
+        pthread_cond_destroy(&fs->wake);
+        pthread_mutex_destroy(&fs->lock);
+        free(fs);
+        return -1;
+    }
+    s->stalls = fs;
+    return 0;
+}
+
+/* Let every held request go on now (DELETE /-/faults). */
+static void release_held(server *s)
+{
+    struct fault_stalls *fs = s->stalls;
+    if (!fs) return;
+    pthread_mutex_lock(&fs->lock);
+    resume_due(fs, true);
+    pthread_mutex_unlock(&fs->lock);
+}
+
+/* Before the daemon stops: libmicrohttpd must not stop with a connection
+ * suspended, so every held one is resumed and no new one is held. */
+void fault_stop(server *s)
+{
+    struct fault_stalls *fs = s->stalls;
+    if (!fs) return;
+    pthread_mutex_lock(&fs->lock);
+    fs->stopping = true;
+    resume_due(fs, true);
+    pthread_cond_signal(&fs->wake);
+    pthread_mutex_unlock(&fs->lock);
+    pthread_join(fs->timer, NULL);
+    pthread_cond_destroy(&fs->wake);
+    pthread_mutex_destroy(&fs->lock);
+    free(fs);
+    s->stalls = NULL;
+}
+
+/* Hold r's connection for ms, then dispatch it again, which then does
+ * `after`. false when it cannot be held (the server is stopping): serve now. */
+static bool hold(req *r, int64_t ms, int after)
+{
+    struct fault_stalls *fs = r->srv->stalls;
+    if (!fs) return false;
+    held *h = calloc(1, sizeof *h);
+    if (!h) return false;
+    pthread_mutex_lock(&fs->lock);
+    if (fs->stopping) {
+        pthread_mutex_unlock(&fs->lock);
+        free(h);
+        return false;
+    }
+    h->conn = r->conn;
+    h->until_ms = cos_mono_ms() + (ms > 0 ? ms : 0);
+    h->next = fs->head;
+    fs->head = h;
+    r->fault_resume = after;
+    /* suspended before the timer can see it (it takes the lock to resume) */
+    MHD_suspend_connection(r->conn);
+    pthread_cond_signal(&fs->wake);
+    pthread_mutex_unlock(&fs->lock);
+    return true;
+}
+
+/* ---------------------------------------------------------------- rules */
 
 void fault_clear(server *s)
 {
@@ -76,6 +210,7 @@ enum MHD_Result fault_endpoint(req *r)
         cos_json_free(j);
     }
     pthread_mutex_unlock(&s->fault_lock);
+    if (!strcmp(r->method, "DELETE")) release_held(s);
     ret = send_buffer(r, 200, "application/json", cos_strdup("{\"ok\":true}"), 11, NULL);
     return ret;
 }
@@ -185,7 +320,10 @@ static bool fault_bucket_apply(req *r, enum MHD_Result *ret)
         return true;
     }
     if (timeout) {
-        cos_sleep_ms(31000);
+        if (hold(r, 31000, FAULT_RESUME_SUCCEED)) {
+            *ret = MHD_YES; /* answered when resumed */
+            return true;
+        }
         *ret = fault_success(r, 200);
         return true;
     }
@@ -209,6 +347,13 @@ static bool fault_bucket_apply(req *r, enum MHD_Result *ret)
 bool fault_apply(req *r, enum MHD_Result *ret)
 {
     server *s = r->srv;
+    if (r->fault_resume) { /* back from a hold: its fault is spent */
+        int after = r->fault_resume;
+        r->fault_resume = 0;
+        if (after == FAULT_RESUME_SERVE) return false;
+        *ret = fault_success(r, 200);
+        return true;
+    }
     if (fault_bucket_apply(r, ret)) return true;
     if (!s->cfg.faults || !s->nfaults) return false;
     cos_buf line = COS_BUF_INIT;
@@ -241,8 +386,8 @@ bool fault_apply(req *r, enum MHD_Result *ret)
         *ret = MHD_NO; /* closes the connection without an answer */
         r->status = 0;
     } else if (!strcmp(hit.action, "stall")) {
-        cos_sleep_ms(hit.ms);
-        handled = false;
+        if (hold(r, hit.ms, FAULT_RESUME_SERVE)) *ret = MHD_YES; /* served when resumed */
+        else handled = false;
     } else if (!strcmp(hit.action, "bad_crc")) {
         r->fault_bad_crc = true;
         handled = false;

@@ -394,6 +394,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     /* waiting for the next request on a kept-alive connection: the short timeout again */
     MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, HEADER_TIMEOUT_S);
     log_line(r);
+    sts_key_release(r->srv->sts, r->tmp_key);
     if (r->w_open) data_abort(&r->w); /* still open: the request never committed it */
     if (r->pp) MHD_destroy_post_processor(r->pp);
     s3_end(r);
@@ -531,7 +532,7 @@ static unsigned connection_limit(void)
 static void restrict_root(const char *root)
 {
     static const char *const DIRS[] = { "", "/data", "/tmp" };
-    static const char *const FILES[] = { "/meta.db", "/meta.db-wal", "/meta.db-shm", "/sts.json", "/sse-master.key" };
+    static const char *const FILES[] = { "/meta.db", "/meta.db-wal", "/meta.db-shm", "/sts.json", "/sts.json.tmp", "/sse-master.key" };
     char path[4096];
     for (size_t i = 0; i < COS_ARRAY_LEN(DIRS); i++) {
         snprintf(path, sizeof path, "%s%s", root, DIRS[i]);
@@ -580,8 +581,18 @@ int server_start(server *srv, char **errmsg)
         server_stop(srv);
         return 1;
     }
+    sts_store_configure(srv->sts, c->sts_max_keys ? c->sts_max_keys : STS_MAX_KEYS_DEFAULT, !c->no_fsync);
     pthread_mutex_init(&srv->fault_lock, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | (c->quiet ? 0 : MHD_USE_ERROR_LOG);
+    /* a stall (faults.c) suspends its connection, so it holds no worker thread */
+    if (c->faults || c->fault_bucket) {
+        if (fault_start(srv) != 0) {
+            *errmsg = cos_strdup("cannot start the fault injection's timer");
+            server_stop(srv);
+            return 1;
+        }
+        flags |= MHD_ALLOW_SUSPEND_RESUME;
+    }
     if (c->tls_cert && c->tls_key) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
             *errmsg = cos_strdup("this libmicrohttpd has no TLS support");
@@ -630,6 +641,7 @@ int server_start(server *srv, char **errmsg)
 
 void server_stop(server *srv)
 {
+    fault_stop(srv); /* no connection may be suspended when the daemon stops */
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
     console_stop(srv); /* after the store's listener: its requests read the console's origins */

@@ -375,6 +375,7 @@ void s3_begin(req *r)
             s3_signing_key(secret, s->day, s->region, s->service, s->key);
             s->have_key = true;
         }
+        sts_key_release(r->srv->sts, k); /* the secret is in s->key now */
         snprintf(s->prev_sig, sizeof s->prev_sig, "%.64s", s->signature ? s->signature : "");
     }
     setup_body(r, s);

@@ -39,6 +39,7 @@ typedef struct server_config {
     const char *extra_accounts[8]; /* the ACCOUNT of each: NULL = the owner's key; else another account */
     size_t nextra_keys;
     const char *s3_domain;     /* --s3-domain D: S3 virtual hosts BUCKET.s3.D and BUCKET.D (path style always works) */
+    unsigned sts_max_keys;     /* --sts-max-keys: live temporary keys at most; 0 = STS_MAX_KEYS_DEFAULT */
 } server_config;
 
 /* ---------------------------------------------------------------- store */
@@ -244,6 +245,7 @@ typedef struct req {
     int status;
     bool fault_bad_crc;      /* fault injection: lie about the CRC */
     bool no_request_id;      /* fault bucket: answer without x-cos-request-id */
+    int fault_resume;        /* a stall held it (faults.c): FAULT_RESUME_* once it is dispatched again */
     struct s3_state *s3;     /* an S3 request's signature and body filter (s3auth.c); NULL otherwise */
 } req;
 
@@ -256,6 +258,7 @@ struct server {
     cos_buf faults_json;     /* current fault rules (raw JSON) */
     struct fault_rule *faults;
     size_t nfaults;
+    struct fault_stalls *stalls; /* requests a stall holds, and the timer that lets them go (faults.c) */
     int port;                /* the bound port, once started */
     char *tls_cert_pem, *tls_key_pem;
     struct MHD_Daemon *console_daemon;
@@ -285,6 +288,9 @@ int cors_sts_check(req *r, enum MHD_Result *ret);          /* 0, or a browser ma
 void cors_add_headers(req *r, struct MHD_Response *resp);  /* a real answer's Access-Control-* */
 /* faults.c */
 void fault_clear(server *s);
+enum { FAULT_RESUME_SERVE = 1, FAULT_RESUME_SUCCEED = 2 }; /* after a hold: serve it / the fault bucket's success */
+int fault_start(server *s); /* before the daemon (which then needs MHD_ALLOW_SUSPEND_RESUME); 0 or -1 */
+void fault_stop(server *s); /* before the daemon stops: resumes every held request */
 
 /* authz.c: the authorization model (see its header comment). */
 enum { ACL_READ = 1, ACL_WRITE = 2, ACL_READ_ACP = 4, ACL_WRITE_ACP = 8 };

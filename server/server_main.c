@@ -24,6 +24,8 @@ static void usage(void)
           "                   local browser work only)\n"
           "                  [--no-fsync]   (skip fsync: safe against kill -9, not power loss)\n"
           "                  [--busy-timeout-ms MS]   (wait for a locked database; default 10000)\n"
+          "                  [--threads N]   (request threads; default 16)\n"
+          "                  [--sts-max-keys N]   (live temporary keys at most; default 10000)\n"
           "                  [--tls-cert FILE --tls-key FILE] [--quiet]\n"
           "                  [--console [--console-listen 127.0.0.1:PORT] [--console-dir DIR]]\n"
           "                                 (the web console; needs --sts-open)\n"
@@ -103,6 +105,19 @@ int main(int argc, char **argv)
         if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
         if (strcmp(a, "--no-fsync") == 0) { c->no_fsync = true; continue; }
         if (strcmp(a, "--busy-timeout-ms") == 0 && v) { c->busy_timeout_ms = atoi(v); i++; continue; }
+        if ((strcmp(a, "--threads") == 0 || strcmp(a, "--sts-max-keys") == 0) && v) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            bool threads = a[2] == 't';
+            if (!*v || *end || n < 1 || n > (threads ? 1024 : 10000000)) {
+                fprintf(stderr, "cos-server: %s wants 1..%d\n", a, threads ? 1024 : 10000000);
+                return 2;
+            }
+            if (threads) c->threads = (unsigned)n;
+            else c->sts_max_keys = (unsigned)n;
+            i++;
+            continue;
+        }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(); return 0; }
         fprintf(stderr, "cos-server: unknown or incomplete option %s\n", a);
         usage();

@@ -1,15 +1,17 @@
 /*
  * sts.c — cos-server's development STS: /sts issues temporary keys in the
  * JSON shape of npm qcloud-cos-sts, optionally limited by a policy; keys live
- * in memory and in ROOT/sts.json (rewritten atomically) across restarts.
+ * in memory (until they expire) and in ROOT/sts.json across restarts.
  */
 #define _GNU_SOURCE
 #include "sts.h"
 #include "json.h"
 #include "url.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +20,42 @@
 #include <time.h>
 
 typedef struct entry {
-    sts_key k;
+    sts_key k; /* first: sts_key_release finds the entry from it */
     char *id, *key, *token, *policy_json, *account;
-    struct entry *next;
+    int refs;  /* the table's (while the key is live) + lookups not yet released */
+    struct entry *next; /* in its hash chain */
 } entry;
 
+#define NBUCKETS 4096u
+#define STS_POLICY_MAX 65536u /* bytes of a key's policy: with max_keys, what the keys may take in memory */
+#define COMPACT_SLACK 32u /* records the file may hold past twice the live keys */
+
+/* ROOT/sts.json holds the live keys as a JSON array, written whole (temp file,
+ * fsync, rename) when the server opens it and whenever the records in it
+ * reach twice the live keys (plus COMPACT_SLACK): expired keys leave the file
+ * then. Each key issued in between is appended after the array as a line of
+ * its own and fsync'd before it is answered, so issuing a key costs one
+ * short write however many keys live. A line cut short by a crash was never
+ * answered: reading skips it. */
 struct sts_store {
-    pthread_mutex_t lock;
-    char *path;
-    entry *head;
+    pthread_mutex_t lock;      /* the table; never held across a write to the file */
+    pthread_mutex_t file_lock; /* the file (fd, file_records), and so issuing: one key at a time */
+    char *path, *dir;
+    entry *buckets[NBUCKETS];
+    size_t live;          /* keys in the table */
+    size_t max_keys;      /* live keys at most: /sts refuses more */
+    int64_t next_expiry;  /* the earliest expired_time in the table (INT64_MAX: none) */
+    int fd;               /* sts.json for appending; -1: rewrite before the next key */
+    size_t file_records;  /* keys in the file (live or not) */
+    bool fsync;
 };
+
+static uint32_t id_hash(const char *id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++) h = (h ^ *p) * 16777619u;
+    return h % NBUCKETS;
+}
 
 static void rand_str(char *out, size_t n)
 {
@@ -38,6 +66,24 @@ static void rand_str(char *out, size_t n)
         for (size_t i = 0; i < n; i++) b[i] = (unsigned char)rand();
     for (size_t i = 0; i < n; i++) out[i] = A[b[i] % (sizeof A - 1)];
     out[n] = '\0';
+}
+
+static entry *find(sts_store *s, const char *id)
+{
+    entry *e = s->buckets[id_hash(id)];
+    while (e && strcmp(e->id, id) != 0) e = e->next;
+    return e;
+}
+
+static void entry_free(entry *e)
+{
+    sts_policy_free((sts_policy *)e->k.policy);
+    free(e->id);
+    free(e->key);
+    free(e->token);
+    free(e->policy_json);
+    free(e->account);
+    free(e);
 }
 
 static entry *add_entry(sts_store *s, const char *id, const char *key, const char *token, int64_t start, int64_t exp,
@@ -56,52 +102,213 @@ static entry *add_entry(sts_store *s, const char *id, const char *key, const cha
     e->k.policy = policy_json ? sts_policy_parse(policy_json, strlen(policy_json), NULL) : NULL;
     e->account = account ? strdup(account) : NULL;
     e->k.account = e->account;
-    e->next = s->head;
-    s->head = e;
+    e->refs = 1;
+    uint32_t h = id_hash(id);
+    e->next = s->buckets[h];
+    s->buckets[h] = e;
+    s->live++;
+    if (exp < s->next_expiry) s->next_expiry = exp;
     return e;
 }
 
-static void save(sts_store *s)
+/* Out of the table; freed once no request holds it. */
+static void remove_entry(sts_store *s, entry *e)
 {
-    cos_buf b = COS_BUF_INIT;
-    cos_buf_puts(&b, "[");
-    for (entry *e = s->head; e; e = e->next) {
-        cos_buf_puts(&b, e == s->head ? "\n{\"id\":" : ",\n{\"id\":");
-        cos_json_put_str(&b, e->id);
-        cos_buf_puts(&b, ",\"key\":");
-        cos_json_put_str(&b, e->key);
-        cos_buf_puts(&b, ",\"token\":");
-        cos_json_put_str(&b, e->token);
-        cos_buf_printf(&b, ",\"start\":%lld,\"expired\":%lld", (long long)e->k.start_time, (long long)e->k.expired_time);
-        if (e->policy_json) {
-            cos_buf_puts(&b, ",\"policy\":");
-            cos_json_put_str(&b, e->policy_json);
+    entry **p = &s->buckets[id_hash(e->id)];
+    while (*p && *p != e) p = &(*p)->next;
+    if (*p) *p = e->next;
+    s->live--;
+    if (--e->refs == 0) entry_free(e);
+}
+
+/* Drop the keys expired by now (from memory; from the file at its next rewrite). */
+static void reap(sts_store *s, int64_t now)
+{
+    if (now < s->next_expiry) return;
+    int64_t next = INT64_MAX;
+    for (size_t b = 0; b < NBUCKETS; b++) {
+        for (entry *e = s->buckets[b], *n; e; e = n) {
+            n = e->next;
+            if (e->k.expired_time <= now) remove_entry(s, e);
+            else if (e->k.expired_time < next) next = e->k.expired_time;
         }
-        cos_buf_puts(&b, ",\"account\":"); /* "": the owner's */
-        cos_json_put_str(&b, e->account ? e->account : "");
-        cos_buf_puts(&b, "}");
     }
-    cos_buf_puts(&b, "\n]\n");
+    s->next_expiry = next;
+}
+
+static void put_record(cos_buf *b, const entry *e)
+{
+    cos_buf_puts(b, "{\"id\":");
+    cos_json_put_str(b, e->id);
+    cos_buf_puts(b, ",\"key\":");
+    cos_json_put_str(b, e->key);
+    cos_buf_puts(b, ",\"token\":");
+    cos_json_put_str(b, e->token);
+    cos_buf_printf(b, ",\"start\":%lld,\"expired\":%lld", (long long)e->k.start_time, (long long)e->k.expired_time);
+    if (e->policy_json) {
+        cos_buf_puts(b, ",\"policy\":");
+        cos_json_put_str(b, e->policy_json);
+    }
+    cos_buf_puts(b, ",\"account\":"); /* "": the owner's */
+    cos_json_put_str(b, e->account ? e->account : "");
+    cos_buf_puts(b, "}");
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The table as the file's array; under s->lock. */
+static size_t snapshot(sts_store *s, cos_buf *b)
+{
+    cos_buf_puts(b, "[");
+    size_t n = 0;
+    for (size_t i = 0; i < NBUCKETS; i++)
+        for (entry *e = s->buckets[i]; e; e = e->next) {
+            cos_buf_puts(b, n++ ? ",\n" : "\n");
+            put_record(b, e);
+        }
+    cos_buf_puts(b, "\n]\n");
+    return n;
+}
+
+/* The file anew from a snapshot of n keys (temp, fsync, rename, fsync of the
+ * directory); under s->file_lock. 0 or -1 with errno (the old file is then untouched). */
+static int rewrite(sts_store *s, const cos_buf *snap, size_t n)
+{
     char *tmp = cos_sprintf("%s.tmp", s->path);
     /* every issued secret is in this file: the owner's alone */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f && fd >= 0) close(fd);
-    if (f) {
-        fwrite(b.data, 1, b.len, f);
-        fflush(f);
-        fclose(f);
-        rename(tmp, s->path);
+    int rc = fd < 0 || write_all(fd, snap->data, snap->len) != 0 || (s->fsync && fsync(fd) != 0) ? -1 : 0;
+    int saved = errno;
+    if (fd >= 0) close(fd);
+    if (rc == 0 && rename(tmp, s->path) != 0) {
+        rc = -1;
+        saved = errno;
     }
+    if (rc != 0) unlink(tmp);
     free(tmp);
-    cos_buf_free(&b);
+    if (rc != 0) {
+        errno = saved;
+        return -1;
+    }
+    if (s->fsync) { /* the rename itself */
+        int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    if (s->fd >= 0) close(s->fd);
+    s->fd = open(s->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    s->file_records = n;
+    return 0;
+}
+
+/* What makes a key just added survive a restart, made under s->lock: its
+ * line, or (*whole) the whole file when a rewrite is due. */
+static size_t persist_text(sts_store *s, const entry *e, cos_buf *out, bool *whole)
+{
+    *whole = s->fd < 0 || s->file_records + 1 > 2 * s->live + COMPACT_SLACK;
+    if (*whole) return snapshot(s, out);
+    put_record(out, e);
+    cos_buf_putc(out, '\n');
+    return 1;
+}
+
+/* Write it, before the key is answered; under s->file_lock. 0 or -1 with errno. */
+static int persist(sts_store *s, const cos_buf *text, size_t n, bool whole)
+{
+    if (whole) return rewrite(s, text, n);
+    int rc = write_all(s->fd, text->data, text->len) != 0 || (s->fsync && fdatasync(s->fd) != 0) ? -1 : 0;
+    int saved = errno;
+    if (rc != 0) {
+        /* maybe half a line in the file: the next key rewrites it whole */
+        close(s->fd);
+        s->fd = -1;
+        errno = saved;
+        return -1;
+    }
+    s->file_records++;
+    return 0;
+}
+
+/* One saved key; false when it is not one (a line a crash cut short) or has expired. */
+static bool load_record(sts_store *s, const cos_json *e, int64_t now)
+{
+    if (!e || e->type != COS_JSON_OBJECT) return false;
+    int64_t st = 0, ex = 0;
+    cos_json_get_i64(e, "start", &st);
+    cos_json_get_i64(e, "expired", &ex);
+    const char *id = cos_json_get_str(e, "id"), *k = cos_json_get_str(e, "key"), *t = cos_json_get_str(e, "token");
+    /* a key saved without the account it acts for was issued by a server that did
+       not record it (any account's permanent key could ask): it keeps no rights */
+    const char *acct = cos_json_get_str(e, "account");
+    if (!id || !k || !t || ex <= now || find(s, id)) return false;
+    add_entry(s, id, k, t, st, ex, acct ? cos_json_get_str(e, "policy") : NULL, acct && *acct ? acct : NULL);
+    return true;
+}
+
+/* The end of the JSON array at p (its ']' included), or NULL when it is cut short. */
+static const char *array_end(const char *p, const char *end)
+{
+    int depth = 0;
+    for (; p < end; p++) {
+        if (*p == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\') p++;
+        } else if (*p == '[' || *p == '{') {
+            depth++;
+        } else if ((*p == ']' || *p == '}') && --depth == 0) {
+            return p + 1;
+        }
+    }
+    return NULL;
+}
+
+static void load(sts_store *s, const char *text, size_t len)
+{
+    int64_t now = (int64_t)time(NULL);
+    const char *p = text, *end = text + len;
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    if (p < end && *p == '[') { /* the array written whole */
+        const char *a = array_end(p, end);
+        cos_json *j = a ? cos_json_parse(p, (size_t)(a - p), NULL) : NULL;
+        for (size_t i = 0; j && j->type == COS_JSON_ARRAY && i < j->count; i++) load_record(s, &j->items[i], now);
+        cos_json_free(j);
+        p = a ? a : end;
+    }
+    while (p < end) { /* then a line per key issued since */
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        if (stop > p) {
+            cos_json *j = cos_json_parse(p, (size_t)(stop - p), NULL);
+            load_record(s, j, now);
+            cos_json_free(j);
+        }
+        p = nl ? nl + 1 : end;
+    }
 }
 
 int sts_store_open(sts_store **out, const char *root_dir)
 {
     sts_store *s = calloc(1, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->file_lock, NULL);
     s->path = cos_sprintf("%s/sts.json", root_dir);
+    s->dir = cos_strdup(root_dir);
+    s->fd = -1;
+    s->fsync = true;
+    s->max_keys = STS_MAX_KEYS_DEFAULT;
+    s->next_expiry = INT64_MAX;
     FILE *f = fopen(s->path, "r");
     if (f) {
         cos_buf b = COS_BUF_INIT;
@@ -109,52 +316,59 @@ int sts_store_open(sts_store **out, const char *root_dir)
         size_t n;
         while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) cos_buf_append(&b, tmp, n);
         fclose(f);
-        cos_json *j = b.data ? cos_json_parse(b.data, b.len, NULL) : NULL;
-        int64_t now = (int64_t)time(NULL);
-        for (size_t i = 0; j && i < j->count; i++) {
-            const cos_json *e = &j->items[i];
-            int64_t st = 0, ex = 0;
-            cos_json_get_i64(e, "start", &st);
-            cos_json_get_i64(e, "expired", &ex);
-            const char *id = cos_json_get_str(e, "id"), *k = cos_json_get_str(e, "key"), *t = cos_json_get_str(e, "token");
-            /* a key saved without the account it acts for was issued by a server that did
-               not record it (any account's permanent key could ask): it keeps no rights */
-            const char *acct = cos_json_get_str(e, "account");
-            if (id && k && t && ex > now)
-                add_entry(s, id, k, t, st, ex, acct ? cos_json_get_str(e, "policy") : NULL, acct && *acct ? acct : NULL);
-        }
-        cos_json_free(j);
+        if (b.data) load(s, b.data, b.len);
         cos_buf_free(&b);
+        /* the live keys alone, as one array; failing that, the first key issued tries again */
+        cos_buf snap = COS_BUF_INIT;
+        size_t keys = snapshot(s, &snap);
+        rewrite(s, &snap, keys);
+        cos_buf_free(&snap);
     }
     *out = s;
     return 0;
 }
 
+void sts_store_configure(sts_store *s, size_t max_keys, bool fsync)
+{
+    pthread_mutex_lock(&s->lock);
+    s->max_keys = max_keys ? max_keys : STS_MAX_KEYS_DEFAULT;
+    s->fsync = fsync;
+    pthread_mutex_unlock(&s->lock);
+}
+
 void sts_store_close(sts_store *s)
 {
     if (!s) return;
-    for (entry *e = s->head, *n; e; e = n) {
-        n = e->next;
-        sts_policy_free((sts_policy *)e->k.policy);
-        free(e->id);
-        free(e->key);
-        free(e->token);
-        free(e->policy_json);
-        free(e->account);
-        free(e);
-    }
+    /* the daemon has stopped: no request holds a key any more */
+    for (size_t i = 0; i < NBUCKETS; i++)
+        for (entry *e = s->buckets[i], *n; e; e = n) {
+            n = e->next;
+            entry_free(e);
+        }
+    if (s->fd >= 0) close(s->fd);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->file_lock);
     free(s->path);
+    free(s->dir);
     free(s);
 }
 
 const sts_key *sts_store_lookup(sts_store *s, const char *id)
 {
     pthread_mutex_lock(&s->lock);
-    entry *e = s->head;
-    while (e && strcmp(e->id, id) != 0) e = e->next;
+    entry *e = find(s, id);
+    if (e) e->refs++;
     pthread_mutex_unlock(&s->lock);
-    return e ? &e->k : NULL; /* entries are never freed while the store is open */
+    return e ? &e->k : NULL;
+}
+
+void sts_key_release(sts_store *s, const sts_key *k)
+{
+    if (!s || !k) return;
+    entry *e = (entry *)(void *)((char *)(uintptr_t)k - offsetof(entry, k));
+    pthread_mutex_lock(&s->lock);
+    if (--e->refs == 0) entry_free(e);
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* value of name in a&b=c query */
@@ -345,7 +559,11 @@ int sts_handle(sts_store *s, const char *query, const char *body, size_t body_le
         return -1;
     }
     int rc = 0;
-    if (policy) {
+    if (strlen(policy) > STS_POLICY_MAX) { /* what a live key may hold is bounded too */
+        *status = 400;
+        cos_buf_printf(out, "{\"error\":\"the policy is longer than %u bytes\"}", STS_POLICY_MAX);
+        rc = -1;
+    } else if (policy) {
         char *msg = NULL;
         sts_policy *p = sts_policy_parse(policy, strlen(policy), &msg);
         if (!p) {
@@ -368,10 +586,41 @@ int sts_handle(sts_store *s, const char *query, const char *body, size_t body_le
         rand_str(key, 32);
         rand_str(token, 96);
         int64_t now = (int64_t)time(NULL);
+        pthread_mutex_lock(&s->file_lock);
         pthread_mutex_lock(&s->lock);
-        add_entry(s, id, key, token, now, now + d, policy, account);
-        save(s);
+        reap(s, now);
+        size_t max = s->max_keys, n = 0;
+        int saved = 0;
+        entry *e = NULL;
+        cos_buf text = COS_BUF_INIT;
+        bool whole = false;
+        if (s->live >= max) rc = -1;
+        else e = add_entry(s, id, key, token, now, now + d, policy, account);
+        if (e) n = persist_text(s, e, &text, &whole);
         pthread_mutex_unlock(&s->lock);
+        /* lookups go on while the file is written; keys are issued one at a time */
+        if (e && persist(s, &text, n, whole) != 0) { /* never a key that a restart would lose */
+            saved = errno;
+            pthread_mutex_lock(&s->lock);
+            remove_entry(s, e);
+            pthread_mutex_unlock(&s->lock);
+            rc = -2;
+        }
+        pthread_mutex_unlock(&s->file_lock);
+        cos_buf_free(&text);
+        if (rc != 0) {
+            /* past the bound: what COS's STS answers a caller over its limit */
+            *status = rc == -1 ? 429 : 500;
+            char *msg = rc == -1 ? cos_sprintf("too many live temporary keys (%zu): ask again when some have expired", max)
+                                 : cos_sprintf("cannot save the temporary key: %s", strerror(saved));
+            cos_buf_puts(out, "{\"error\":");
+            cos_json_put_str(out, msg);
+            cos_buf_puts(out, rc == -1 ? ",\"code\":\"RequestLimitExceeded\"}" : ",\"code\":\"InternalError\"}");
+            free(msg);
+            free(policy);
+            free(dur);
+            return -1;
+        }
         char iso[32];
         cos_iso8601_format((now + d) * 1000, iso);
         iso[19] = 'Z';

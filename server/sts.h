@@ -55,10 +55,15 @@ sts_decision sts_policy_eval(const sts_policy *p, const sts_access *a, const cha
 /* Whether a policy allows anything to everyone without a condition (S3's "public"). */
 bool sts_policy_is_public(const sts_policy *p);
 
-/* The store of issued temporary keys (in memory and in ROOT/sts.json so a restart keeps them). */
+/* The store of issued temporary keys (in memory and in ROOT/sts.json so a
+ * restart keeps them). Expired keys are dropped; at most max_keys live at
+ * once, past which /sts answers 429 RequestLimitExceeded. */
 typedef struct sts_store sts_store;
+#define STS_MAX_KEYS_DEFAULT 10000u
 
 int sts_store_open(sts_store **out, const char *root_dir);
+/* max_keys: live keys at most (0: the default); fsync: each key on disk before it is answered. */
+void sts_store_configure(sts_store *s, size_t max_keys, bool fsync);
 void sts_store_close(sts_store *s);
 
 /* Handle a /sts request for account (the requester's: NULL = the server's owner). query: the raw query string (may be NULL); body: a POST body
@@ -72,8 +77,9 @@ int sts_handle(sts_store *s, const char *query, const char *body, size_t body_le
  * (malloc'd) saying why the request is refused. Exposed for tests. */
 char *sts_requested_policy(const char *query, const char *body, size_t body_len, char **errmsg);
 
-/* A temporary key by its id; NULL when unknown. The returned pointers stay valid until
- * the store is closed. Thread-safe. */
+/* A temporary key by its id; NULL when unknown. The key and its pointers stay
+ * valid until sts_key_release (an expired key leaves the store meanwhile, but is
+ * freed only then). Thread-safe. */
 typedef struct sts_key {
     const char *tmp_secret_id;
     const char *tmp_secret_key;
@@ -84,6 +90,7 @@ typedef struct sts_key {
     const char *account;       /* the account it acts for (a second account's id); NULL = the server's owner */
 } sts_key;
 const sts_key *sts_store_lookup(sts_store *s, const char *tmp_secret_id);
+void sts_key_release(sts_store *s, const sts_key *k); /* NULL k: nothing */
 
 /* '*'-only glob, linear in practice (policy.c); CORS matches ignoring case. */
 bool glob_match(const char *pat, const char *s, bool ignore_case);

@@ -1,9 +1,10 @@
 /* test_inflight.c — requests in flight, against cos-server. Two promises:
  *  - a request the server does not answer still ends at once when its task
- *    is canceled (a simple upload, run on the task's thread): nothing moves
- *    on its socket. (A held multipart part is test_sched's pause test; a
- *    cancel of one here was flaky: the abort that follows a cancel can be
- *    served by the server thread that sleeps on the held request.)
+ *    is canceled, on the synchronous path (a simple upload runs on the
+ *    task's thread) as on a network thread (a multipart part): nothing
+ *    moves on its socket, so only the cancel check wakes it. (The server
+ *    holds a request without holding a thread, so the abort that follows
+ *    the cancel is served meanwhile: test_stall.)
  *  - one network thread carries many requests at once, and every answer
  *    reaches its own callback, with its own body.
  * A hang fails by a watchdog, never by a timed assertion. */
@@ -50,8 +51,6 @@ static cos_task_state state_of(cos_client *c, cos_task_id id)
  * timeout is longer than the watchdog, so only the cancel can end it. */
 static void cancel_stalled(const char *key, uint64_t size, const char *what)
 {
-    /* a server of its own: the held request keeps one of its threads asleep,
-       and a later request served by that thread would wait with it */
     test_server srv;
     memset(&srv, 0, sizeof srv);
     const char *args[] = { "--faults", NULL };
@@ -102,6 +101,12 @@ static void cancel_stalled(const char *key, uint64_t size, const char *what)
 static void test_cancel_stalled_simple_upload(void)
 {
     cancel_stalled("stall-simple.bin", 1000, "canceling a simple upload (on the task's thread) that the server holds");
+}
+
+static void test_cancel_stalled_part(void)
+{
+    /* 3 parts of 1 MiB: the first part's request is held */
+    cancel_stalled("stall-parts.bin", 3 * 1024 * 1024, "canceling a multipart upload whose part the server holds");
 }
 
 /* ------------------------------------------------------------------ many on one network thread */
@@ -196,6 +201,7 @@ int main(void)
     test_put_bucket_on(&g_srv, BUCKET);
     RUN(test_many_on_one_network_thread);
     RUN(test_cancel_stalled_simple_upload);
+    RUN(test_cancel_stalled_part);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);

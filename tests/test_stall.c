@@ -1,0 +1,220 @@
+/*
+ * test_stall: a request that cos-server's fault injection holds (a "stall"
+ * rule, the fault bucket's "timeout" key) holds only itself. On a server
+ * with ONE request thread, another connection's request is answered while
+ * the held one still waits; the held one is answered once let go; stopping
+ * the server with one held ends cleanly.
+ *
+ * Ordering, never timing: the held request is sent first, and the other one
+ * only once the server has read the held one's bytes (its socket's receive
+ * queue in /proc/net/tcp is empty: libmicrohttpd then runs the request's
+ * handler before it serves anything else). A server whose stall held its
+ * thread would never answer the second request: the watchdog fails the test.
+ */
+#define _GNU_SOURCE
+#include "testlib.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define HELD "held-" TEST_APPID
+#define TIMEOUTS "timeouts-" TEST_APPID
+
+static test_server g_srv;
+
+static int connect_to(const test_server *s)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)s->port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static int send_get(const test_server *s, const char *path)
+{
+    int fd = connect_to(s);
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n", path, s->port);
+    if (fd >= 0 && !test_send_all(fd, req, (size_t)n)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Whether anything (an answer, or the close) has come on fd yet. */
+static bool answered(int fd)
+{
+    struct pollfd p = { fd, POLLIN, 0 };
+    return poll(&p, 1, 0) > 0;
+}
+
+/* Read the answer to its end (the server closes); its status, 0 if none. */
+static int read_status(int fd)
+{
+    char head[256], rest[4096];
+    ssize_t n = recv(fd, head, sizeof head - 1, 0);
+    head[n > 0 ? n : 0] = '\0';
+    while (n > 0) n = recv(fd, rest, sizeof rest, 0);
+    int status = 0;
+    if (sscanf(head, "HTTP/1.1 %d", &status) != 1) status = 0;
+    return status;
+}
+
+static int raw_status(const test_server *s, const char *method, const char *path, const char *body)
+{
+    char req[1024];
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s", method, path, s->port, strlen(body), body);
+    int status = 0;
+    if (test_http_raw(s, req, (size_t)n, &status, NULL) != 0) return 0;
+    return status;
+}
+
+/* The send and receive queues of the IPv4 TCP socket from lport to rport; false if none. */
+static bool tcp_queues(int lport, int rport, unsigned long *tx, unsigned long *rx)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (!f) return false;
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        unsigned la, lp, ra, rp, st;
+        if (sscanf(line, " %*d: %x:%x %x:%x %x %lx:%lx", &la, &lp, &ra, &rp, &st, tx, rx) == 7 &&
+            (int)lp == lport && (int)rp == rport)
+            found = true;
+    }
+    fclose(f);
+    return found;
+}
+
+/* Wait until the server has read all that was sent on fd: the client's
+ * bytes are acknowledged and the server's socket has none left to read. */
+static void wait_read_by_server(const test_server *s, int fd)
+{
+    struct sockaddr_in me;
+    socklen_t len = sizeof me;
+    if (getsockname(fd, (struct sockaddr *)&me, &len) != 0) {
+        CHECK(!"getsockname");
+        return;
+    }
+    int port = ntohs(me.sin_port);
+    for (;;) {
+        unsigned long ctx = 1, crx = 0, stx = 0, srx = 1;
+        bool c = tcp_queues(port, s->port, &ctx, &crx), sv = tcp_queues(s->port, port, &stx, &srx);
+        if (c && sv && ctx == 0 && srx == 0) return;
+        usleep(10000);
+    }
+}
+
+static void set_rules(const char *rules)
+{
+    CHECK_INT(raw_status(&g_srv, rules ? "PUT" : "DELETE", "/-/faults", rules ? rules : ""), 200);
+}
+
+static void test_stall_holds_only_its_request(void)
+{
+    test_watch(60, "a stalled request holding another connection's", &g_srv);
+    set_rules("[{\"method\":\"GET\",\"match\":\"/" HELD "/a\",\"action\":\"stall\",\"ms\":600000,\"times\":1}]");
+    int a = send_get(&g_srv, "/" HELD "/a");
+    CHECK(a >= 0);
+    wait_read_by_server(&g_srv, a);
+    CHECK(!answered(a));
+    /* the one request thread is free: another connection is served (an anonymous
+       request for a bucket that does not exist: 403) */
+    CHECK_INT(raw_status(&g_srv, "GET", "/other-" TEST_APPID "/b", ""), 403);
+    CHECK(!answered(a)); /* while the first is still held */
+    set_rules(NULL);     /* DELETE /-/faults lets it go: served as usual */
+    CHECK_INT(read_status(a), 403);
+    close(a);
+    test_unwatch();
+}
+
+static void test_timeout_key_holds_only_its_request(void)
+{
+    test_watch(60, "the fault bucket's timeout key holding another connection's request", &g_srv);
+    int a = send_get(&g_srv, "/" TIMEOUTS "/timeout");
+    CHECK(a >= 0);
+    wait_read_by_server(&g_srv, a);
+    CHECK_INT(raw_status(&g_srv, "GET", "/other-" TEST_APPID "/c", ""), 403);
+    CHECK(!answered(a));
+    set_rules(NULL);
+    CHECK_INT(read_status(a), 200); /* the fault bucket's late success */
+    close(a);
+    test_unwatch();
+}
+
+/* A held request is dispatched again when let go: its rule counts once,
+ * and the next rule is not applied to it on the way out. */
+static void test_resumed_request_meets_no_other_rule(void)
+{
+    test_watch(60, "a stall that ends by itself", &g_srv);
+    set_rules("[{\"method\":\"GET\",\"match\":\"/" HELD "/d\",\"action\":\"stall\",\"ms\":50,\"times\":1},"
+              "{\"method\":\"GET\",\"match\":\"/" HELD "/d\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":1}]");
+    int a = send_get(&g_srv, "/" HELD "/d");
+    CHECK(a >= 0);
+    CHECK_INT(read_status(a), 403); /* held 50 ms, then served */
+    close(a);
+    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/d", ""), 503); /* the second rule is still there */
+    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/d", ""), 403);
+    set_rules(NULL);
+    test_unwatch();
+}
+
+/* Stopping the server while it holds a request: it stops, and cleanly. */
+static void test_stop_while_held(void)
+{
+    test_server srv;
+    memset(&srv, 0, sizeof srv);
+    const char *args[] = { "--faults", "--threads", "1", "--quiet", NULL };
+    if (test_server_start(&srv, args) != 0) {
+        CHECK(!"cos-server starts");
+        return;
+    }
+    test_watch(60, "stopping a server that holds a request", &srv);
+    char rules[] = "[{\"method\":\"GET\",\"match\":\"/" HELD "/e\",\"action\":\"stall\",\"ms\":600000}]";
+    char req[512];
+    int n = snprintf(req, sizeof req, "PUT /-/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s", strlen(rules), rules);
+    int status = 0;
+    CHECK(test_http_raw(&srv, req, (size_t)n, &status, NULL) == 0 && status == 200);
+    int a = send_get(&srv, "/" HELD "/e");
+    CHECK(a >= 0);
+    wait_read_by_server(&srv, a);
+    kill(srv.pid, SIGTERM);
+    int st = 0;
+    CHECK(waitpid(srv.pid, &st, 0) == srv.pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        test_fail(__FILE__, __LINE__, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
+    srv.pid = 0;
+    test_unwatch();
+    close(a);
+    test_server_stop(&srv, false);
+}
+
+int main(void)
+{
+    const char *args[] = { "--faults", "--threads", "1", "--fault-bucket", TIMEOUTS, NULL };
+    if (test_server_start(&g_srv, args) != 0) {
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    RUN(test_stall_holds_only_its_request);
+    RUN(test_timeout_key_holds_only_its_request);
+    RUN(test_resumed_request_meets_no_other_rule);
+    test_server_stop(&g_srv, false);
+    RUN(test_stop_while_held);
+    return test_report();
+}
