@@ -1132,8 +1132,12 @@ static step_result call_finish(op_call *k)
             cos_error *e = cos_error_new(COS_ERR_IO, NULL);
             if (e) {
                 free(e->message);
-                e->message = cos_sprintf("cannot write the response body%s%s", h->write_errno ? ": " : "",
-                                         h->write_errno ? strerror(h->write_errno) : " (the sink refused it)");
+                bool whole = !h->write_errno && h->status == 200 && cos_kvlist_get(&k->headers, "Range");
+                e->message = whole ? cos_sprintf("%s %s: the server answered a ranged GET (Range: %s) with the whole "
+                                                 "object (HTTP 200), more than was asked for", k->method, k->def->cam,
+                                                 cos_kvlist_get(&k->headers, "Range"))
+                                   : cos_sprintf("cannot write the response body%s%s", h->write_errno ? ": " : "",
+                                                 h->write_errno ? strerror(h->write_errno) : " (the sink refused it)");
                 e->os_errno = h->write_errno;
             }
             set_error(k, e);

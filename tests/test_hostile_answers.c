@@ -22,7 +22,7 @@
 
 #define BUCKET "answers-1250000000"
 
-enum mode { M_SHORT, M_LONG, M_HEADERS, M_BIG_HEADER, M_503, M_SILENT, M_DRIBBLE, M_APPEND, M_COMPLETE, M_UPLOAD };
+enum mode { M_SHORT, M_LONG, M_HEADERS, M_BIG_HEADER, M_503, M_SILENT, M_DRIBBLE, M_APPEND, M_COMPLETE, M_UPLOAD, M_NO_RANGE };
 static _Atomic int g_mode;
 static _Atomic int g_requests;
 static int g_port;
@@ -108,7 +108,12 @@ static void *conn_main(void *arg)
     if (range) sscanf(range + 15, "%zu-%zu", &first, &last);
     if (last >= g_obj_len) last = g_obj_len - 1;
     size_t len = last - first + 1;
-    if (mode == M_SHORT || mode == M_LONG) {
+    if (mode == M_NO_RANGE) { /* every GET gets the whole object, Range or not */
+        int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nx-cos-hash-crc64ecma: %s\r\n"
+                         "ETag: \"a-1\"\r\nx-cos-request-id: hostile\r\nConnection: close\r\n\r\n", g_obj_len, g_obj_crc);
+        test_send_all(fd, hdr, (size_t)n);
+        if (!head) test_send_all(fd, g_obj, g_obj_len);
+    } else if (mode == M_SHORT || mode == M_LONG) {
         /* the whole object's CRC-64 (as COS sends on a ranged GET too) */
         int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Length: %zu\r\nx-cos-hash-crc64ecma: %s\r\n"
                          "ETag: \"a-1\"\r\nx-cos-request-id: hostile\r\nConnection: close\r\n\r\n",
@@ -253,7 +258,7 @@ static void start_hostile(void)
     pthread_t t;
     pthread_create(&t, NULL, accept_main, (void *)(intptr_t)ls);
     pthread_detach(t);
-    g_obj_len = 300 * 1024 + 7;
+    g_obj_len = 2 * 1024 * 1024 + 300 * 1024 + 7; /* three 1 MiB ranges for downloadFile */
     g_obj = malloc(g_obj_len);
     test_lcg_fill(g_obj, g_obj_len, 25);
     snprintf(g_obj_crc, sizeof g_obj_crc, "%llu", (unsigned long long)cos_crc64(0, g_obj, g_obj_len));
@@ -413,6 +418,31 @@ static void test_long_body(void)
     CHECK_INT(download(c, "long", dst, msg, sizeof msg), 0);
     struct stat st;
     CHECK(stat(dst, &st) == 0 && (size_t)st.st_size == g_obj_len);
+    test_unwatch();
+    cos_client_free(c);
+}
+
+/* downloadFile from a server that ignores Range: a clear error, no file */
+static void test_range_ignored(void)
+{
+    cos_client *c = client(0, 0);
+    atomic_store(&g_mode, M_NO_RANGE);
+    test_watch(120, "a server that ignores Range", NULL);
+    char dst[512];
+    path(dst, "norange.out");
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "norange";
+    p.file_path = dst;
+    p.no_resume = true;
+    p.chunk_size = 1024 * 1024; /* three ranges */
+    cos_error *err = NULL;
+    CHECK(cos_download_file(c, &p, NULL, &err) != 0);
+    printf("Range ignored, downloadFile: %s\n", err ? cos_error_message(err) : "");
+    CHECK(err && strstr(cos_error_message(err), "whole object") != NULL);
+    cos_error_free(err);
+    CHECK(!exists(dst));
+    CHECK_INT(leftovers("norange.out", NULL), 0);
     test_unwatch();
     cos_client_free(c);
 }
@@ -633,6 +663,7 @@ int main(void)
     g_dir = test_tmpdir("answers");
     RUN(test_short_body);
     RUN(test_long_body);
+    RUN(test_range_ignored);
     RUN(test_endless_headers);
     RUN(test_503_storm);
     RUN(test_silent_and_dribbling_servers);
