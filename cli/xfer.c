@@ -141,7 +141,18 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
     }
     int rc = 0;
     struct dirent *e;
-    while ((e = readdir(d)) && !rc) {
+    while (!rc) {
+        /* readdir's NULL is the end only when errno stays 0: a directory
+           listed in part would make sync --delete remove the remote copies
+           of the files it did not list */
+        errno = 0;
+        if (!(e = readdir(d))) {
+            if (errno) {
+                fprintf(stderr, "cos: %s: cannot read the directory %s to its end: %s\n", o->cmd, dir, strerror(errno));
+                rc = EXIT_FAIL;
+            }
+            break;
+        }
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char path[4096], child[4096];
         if ((size_t)snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name) >= sizeof child ||

@@ -258,8 +258,10 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *ud)
     size_t n = size * nitems;
     if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) { /* a new response (after 100 or a redirect) */
         resp_headers_clear(h);
+        h->headers_done = false;
         return n;
     }
+    if (n <= 2 && (line[0] == '\r' || line[0] == '\n')) h->headers_done = true;
     const char *colon = memchr(line, ':', n);
     if (!colon) return n;
     size_t nlen = (size_t)(colon - line);
@@ -765,6 +767,7 @@ void http_reset_response(cos_http *h)
     h->write_failed = h->write_errno = 0;
     h->too_large = false;
     h->md5_checked = false;
+    h->headers_done = false;
     cos_md5_free(h->md5_sent);
     cos_md5_free(h->md5_recv);
     h->md5_sent = h->md5_recv = NULL;

@@ -71,6 +71,7 @@ struct cos_http {
     bool too_large;         /* a body for memory passed mem_cap (or an error body ENGINE_ERR_CAP) */
     struct cos_md5 *md5_sent, *md5_recv; /* MD5 of what was sent / received, when asked or needed */
     bool md5_checked;       /* the received-MD5 decision was made (on the first byte) */
+    bool headers_done;      /* the blank line that ends the answer's headers came */
     int write_errno;
 
     /* --- engine private --- */

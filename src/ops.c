@@ -1069,6 +1069,28 @@ static cos_error *file_body_changed(op_call *k)
     return e;
 }
 
+/* An error to a retry of an operation that acts once: an earlier attempt
+ * whose answer was lost (or a 5xx) may have been carried out, and COS's
+ * guard (the append's position, the upload id) then refuses the retry. The
+ * official SDKs retry these too; the error must not read as "nothing
+ * happened". */
+static void note_earlier_attempt(op_call *k, cos_error *e)
+{
+    if (!e || !e->code || k->retries == 0) return;
+    const char *what = NULL;
+    if (k->op == COS_OP_APPEND_OBJECT && !strcmp(e->code, "PositionNotEqualToLength"))
+        what = "appended the data: check the object's length before appending again";
+    else if (k->op == COS_OP_MULTIPART_COMPLETE && !strcmp(e->code, "NoSuchUpload"))
+        what = "completed the upload: check whether the object exists";
+    if (!what) return;
+    char *m = cos_sprintf("%s (on retry %d: an earlier attempt that got no answer may have %s)",
+                          e->message ? e->message : e->code, k->retries, what);
+    if (m) {
+        free(e->message);
+        e->message = m;
+    }
+}
+
 /* Look at a finished exchange: a result, an error, or another try. */
 static step_result call_finish(op_call *k)
 {
@@ -1110,9 +1132,25 @@ static step_result call_finish(op_call *k)
             cos_error *e = cos_error_new(COS_ERR_IO, NULL);
             if (e) {
                 free(e->message);
-                e->message = cos_sprintf("cannot write the response body%s%s", h->write_errno ? ": " : "",
-                                         h->write_errno ? strerror(h->write_errno) : " (the sink refused it)");
+                bool whole = !h->write_errno && h->status == 200 && cos_kvlist_get(&k->headers, "Range");
+                e->message = whole ? cos_sprintf("%s %s: the server answered a ranged GET (Range: %s) with the whole "
+                                                 "object (HTTP 200), more than was asked for", k->method, k->def->cam,
+                                                 cos_kvlist_get(&k->headers, "Range"))
+                                   : cos_sprintf("cannot write the response body%s%s", h->write_errno ? ": " : "",
+                                                 h->write_errno ? strerror(h->write_errno) : " (the sink refused it)");
                 e->os_errno = h->write_errno;
+            }
+            set_error(k, e);
+            return STEP_DONE;
+        }
+        if (h->curl_rc == CURLE_OUT_OF_MEMORY && h->status > 0 && !h->headers_done) {
+            /* curl refuses a header line over its 100 KiB limit as "out of memory": say what it was */
+            cos_error *e = cos_error_new(COS_ERR_NETWORK, NULL);
+            if (e) {
+                free(e->message);
+                e->message = cos_sprintf("%s %s: a header line of the answer (HTTP %ld) is over 100 KiB; not read further",
+                                         k->method, k->def->cam, h->status);
+                e->http_status = (int)h->status;
             }
             set_error(k, e);
             return STEP_DONE;
@@ -1172,6 +1210,15 @@ static step_result call_finish(op_call *k)
             cos_error_free(e);
             return STEP_RETRY;
         }
+        if (e && h->status >= 500 && k->retries > 0) { /* what happened, not only the last answer's words */
+            char *m = cos_sprintf("%s (HTTP %ld %s, after %d retries)", e->message ? e->message : "",
+                                  h->status, e->code ? e->code : "", k->retries);
+            if (m) {
+                free(e->message);
+                e->message = m;
+            }
+        }
+        note_earlier_attempt(k, e);
         set_error(k, e);
         return STEP_DONE;
     }

@@ -873,6 +873,25 @@ static int complete_parts(task *t, cos_result **res, cos_error **err)
     return rc;
 }
 
+/* Complete's retry found no such upload: an earlier attempt whose answer
+ * was lost (or a 5xx) may have completed it. The object is this upload's
+ * when its size and CRC-64 are the file's: then that is the result (a HEAD's),
+ * not a failure. */
+static cos_result *completed_before(task *t, const cos_error *err)
+{
+    if (!err || err->retries == 0 || !err->code || strcmp(err->code, "NoSuchUpload") != 0) return NULL;
+    cos_request h = task_request(t);
+    cos_result *res = NULL;
+    cos_error *e = NULL;
+    if (cos_head_object(t->mgr->c, &h, &res, &e) != 0) {
+        cos_error_free(e);
+        return NULL;
+    }
+    if (res->has_crc64 && res->crc64 == combined_crc(t) && res->content_length == t->total) return res;
+    cos_result_free(res);
+    return NULL;
+}
+
 static void abort_upload(task *t)
 {
     if (!t->upload_id) return;
@@ -1059,6 +1078,11 @@ static void run_upload(task *t)
     cos_result *res = NULL;
     cos_error *err = NULL;
     rc = complete_parts(t, &res, &err);
+    if (rc && (res = completed_before(t, err)) != NULL) {
+        cos_error_free(err);
+        err = NULL;
+        rc = 0;
+    }
     if (rc) {
         fail(t, rc, err);
         return;

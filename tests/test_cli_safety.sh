@@ -117,6 +117,31 @@ check "sync --delete with an unreadable file fails (exit 1)" test $rc -eq 1
 check "... says what could not be read" grep -q "could not be read" "$TEST_TMP/err"
 check "... and keeps the copy of the unreadable file" $COS stat $B/ur/locked/inner
 
+# --- a subdirectory that cannot be opened, and one whose listing fails
+# midway (readdir's error was taken for the end of the directory): both fail
+# the command, and sync --delete deletes no remote copy of what is still there
+mkdir -p "$TEST_TMP/ur/src2/sealed"; echo 1 > "$TEST_TMP/ur/src2/top"; echo 2 > "$TEST_TMP/ur/src2/sealed/inner"
+check "sync up a tree with a subdirectory to seal" $COS sync "$TEST_TMP/ur/src2" $B/ur2 -q
+[ "$(id -u)" = 0 ] && chown -R nobody "$TEST_TMP/ur/src2"
+chmod 000 "$TEST_TMP/ur/src2/sealed"
+$AS $COS sync "$TEST_TMP/ur/src2" $B/ur2 --delete >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+chmod 755 "$TEST_TMP/ur/src2/sealed"
+check "sync --delete with a subdirectory that cannot be opened fails (exit 1)" test $rc -eq 1
+check "... says which" grep -q "cannot open .*sealed" "$TEST_TMP/err"
+check "... and keeps the copy of what is inside" $COS stat $B/ur2/sealed/inner
+mkdir -p "$TEST_TMP/rd/src/big"; for i in $(seq 1 20); do echo $i > "$TEST_TMP/rd/src/big/f$i"; done
+check "sync up a directory of 20 files" $COS sync "$TEST_TMP/rd/src" $B/rd -q
+env LD_PRELOAD="$COS_READDIR_FAULT_LIB" COS_TEST_READDIR_FAIL=/rd/src/big \
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+  $COS sync "$TEST_TMP/rd/src" $B/rd --delete >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+check "sync --delete over a directory whose listing fails midway fails (exit 1)" test $rc -eq 1
+check "... says the directory could not be read to its end" grep -q "cannot read the directory .*big to its end" "$TEST_TMP/err"
+check "... and deletes no remote copy" bash -c "test \$($COS ls $B/rd/ -r | wc -l) -eq 20"
+env LD_PRELOAD="$COS_READDIR_FAULT_LIB" COS_TEST_READDIR_FAIL=/rd/src/big \
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+  $COS cp -r "$TEST_TMP/rd/src" $B/rd-cp -q >/dev/null 2>&1; rc=$?
+check "cp -r of a directory whose listing fails midway fails (exit 1)" test $rc -eq 1
+
 # --- mv -r of a tree holding a symlink to a directory: what lies behind the
 # link is uploaded but stays where it is (it is not part of the tree)
 mkdir -p "$TEST_TMP/mvl/tree" "$TEST_TMP/mvl/elsewhere"
