@@ -226,38 +226,14 @@ static void *conn_main(void *arg)
     return NULL;
 }
 
-static void *accept_main(void *arg)
-{
-    int ls = (int)(intptr_t)arg;
-    for (;;) {
-        int fd = accept(ls, NULL, NULL);
-        if (fd < 0) continue;
-        pthread_t t;
-        pthread_attr_t a;
-        pthread_attr_init(&a);
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &a, conn_main, (void *)(intptr_t)fd) != 0) close(fd);
-        pthread_attr_destroy(&a);
-    }
-    return NULL;
-}
-
 static void start_hostile(void)
 {
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { 0 };
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 64) != 0) {
+    int ls = test_listen_loopback(&g_port);
+    if (ls < 0) {
         printf("0 passed, 1 failed\n");
         exit(1);
     }
-    socklen_t sl = sizeof sa;
-    getsockname(ls, (struct sockaddr *)&sa, &sl);
-    g_port = ntohs(sa.sin_port);
-    pthread_t t;
-    pthread_create(&t, NULL, accept_main, (void *)(intptr_t)ls);
-    pthread_detach(t);
+    test_serve_forever(ls, conn_main);
     g_obj_len = 2 * 1024 * 1024 + 300 * 1024 + 7; /* three 1 MiB ranges for downloadFile */
     g_obj = malloc(g_obj_len);
     test_lcg_fill(g_obj, g_obj_len, 25);

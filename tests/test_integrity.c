@@ -159,43 +159,11 @@ static void *conn_main(void *arg)
     return NULL;
 }
 
-static void *accept_main(void *arg)
-{
-    int ls = (int)(intptr_t)arg;
-    for (;;) {
-        int fd = accept(ls, NULL, NULL);
-        if (fd < 0) continue;
-        pthread_t t;
-        pthread_attr_t a;
-        pthread_attr_init(&a);
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &a, conn_main, (void *)(intptr_t)fd) != 0) close(fd);
-        pthread_attr_destroy(&a);
-    }
-    return NULL;
-}
-
-static int listen_loopback(int *port)
-{
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { 0 };
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int one = 1;
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 64) != 0) return -1;
-    socklen_t sl = sizeof sa;
-    getsockname(ls, (struct sockaddr *)&sa, &sl);
-    *port = ntohs(sa.sin_port);
-    return ls;
-}
-
 static void start_hostile(void)
 {
-    int ls = listen_loopback(&g_port);
-    pthread_t t;
-    pthread_create(&t, NULL, accept_main, (void *)(intptr_t)ls);
-    pthread_detach(t);
+    int ls = test_listen_loopback(&g_port);
+    CHECK(ls >= 0);
+    test_serve_forever(ls, conn_main);
     g_obj_len = 300 * 1024 + 7;
     g_obj = malloc(g_obj_len);
     test_lcg_fill(g_obj, g_obj_len, 77);
@@ -591,7 +559,7 @@ static void test_sdk_options(void)
     cos_client_free(c);
     /* AutoSwitchHost: the main domain is unreachable, the backup answers */
     int dead_port = 0;
-    int ds = listen_loopback(&dead_port);
+    int ds = test_listen_loopback(&dead_port);
     close(ds); /* nothing listens there now: connections are refused */
     snprintf(g_switch_map, sizeof g_switch_map, "%s.cos.ap-guangzhou.myqcloud.com:80:127.0.0.1:%d,%s.cos.ap-guangzhou.tencentcos.cn:80:%s",
              BUCKET, dead_port, BUCKET, g_srv.endpoint);

@@ -16,32 +16,6 @@ static char *g_dir;
 #define BUCKET "reentry-" TEST_APPID
 #define MIB (1024u * 1024u)
 
-typedef struct latch {
-    pthread_mutex_t m;
-    pthread_cond_t cv;
-    int count;
-} latch;
-#define LATCH_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 }
-static void latch_add(latch *l)
-{
-    pthread_mutex_lock(&l->m);
-    l->count++;
-    pthread_cond_broadcast(&l->cv);
-    pthread_mutex_unlock(&l->m);
-}
-static void latch_wait(latch *l, int n)
-{
-    pthread_mutex_lock(&l->m);
-    while (l->count < n) pthread_cond_wait(&l->cv, &l->m);
-    pthread_mutex_unlock(&l->m);
-}
-static int latch_count(latch *l)
-{
-    pthread_mutex_lock(&l->m);
-    int n = l->count;
-    pthread_mutex_unlock(&l->m);
-    return n;
-}
 
 static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
 
@@ -82,7 +56,7 @@ static void count_done(void *ud, int rc, cos_result *res, cos_error *err)
     (void)rc;
     cos_result_free(res);
     cos_error_free(err);
-    latch_add(ud);
+    test_latch_add(ud);
 }
 
 static void test_before_send_calls_client(void)
@@ -106,11 +80,11 @@ static void test_before_send_calls_client(void)
     cos_result_free(res);
     CHECK_INT(g_hook_inner_rc, 0);
     /* async: the hook runs where an async request is signed */
-    latch done = LATCH_INIT;
+    test_latch done = TEST_LATCH_INIT;
     g_hook_inner_rc = -1;
     r.key = "hook/async";
     CHECK_INT(cos_put_object_async(c, &r, count_done, &done), 0);
-    latch_wait(&done, 1);
+    test_latch_wait(&done, 1);
     CHECK_INT(g_hook_inner_rc, 0);
     /* a multipart transfer: its parts are signed while the task runs */
     char src[512];
@@ -193,7 +167,7 @@ typedef struct xfer_ctx {
     bool acted;
     int done_calls;
     int done_rc;
-    latch *done;
+    test_latch *done;
     int action; /* 0: cancel own task, 1: free the client */
 } xfer_ctx;
 
@@ -221,7 +195,7 @@ static void xfer_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res
     x->done_calls++;
     x->done_rc = rc;
     pthread_mutex_unlock(&x->m);
-    latch_add(x->done);
+    test_latch_add(x->done);
 }
 
 static cos_client *slow_parts_client(void)
@@ -254,7 +228,7 @@ static void run_progress_action(int action, bool download)
         cos_error *err = NULL;
         CHECK_OK(cos_upload_file(c, &up, NULL, &err), err);
     }
-    latch done = LATCH_INIT;
+    test_latch done = TEST_LATCH_INIT;
     xfer_ctx x = { .c = c, .m = PTHREAD_MUTEX_INITIALIZER, .done = &done, .action = action };
     cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
     p.bucket = BUCKET;
@@ -272,7 +246,7 @@ static void run_progress_action(int action, bool download)
     pthread_mutex_unlock(&x.m);
     CHECK_INT(rc, 0);
     if (rc) return;
-    latch_wait(&done, 1);
+    test_latch_wait(&done, 1);
     if (action == 0) {
         /* the task's slot is given back before done runs; free waits for the rest */
         cos_client_free(c);
@@ -347,7 +321,7 @@ typedef struct many_done {
     pthread_mutex_t m;
     int calls[64];
     int canceled;
-    latch *all;
+    test_latch *all;
 } many_done;
 
 static void many_xfer_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
@@ -359,7 +333,7 @@ static void many_xfer_done(void *ud, cos_task_id id, int rc, cos_transfer_result
     pthread_mutex_lock(&d->m);
     d->canceled += rc == COS_ERR_CANCELED;
     pthread_mutex_unlock(&d->m);
-    latch_add(d->all);
+    test_latch_add(d->all);
 }
 
 static void test_task_callbacks_call_client(void)
@@ -373,7 +347,7 @@ static void test_task_callbacks_call_client(void)
     char src[512];
     path(src, "small.bin");
     test_write_lcg_file(src, 1000, 3);
-    latch all = LATCH_INIT;
+    test_latch all = TEST_LATCH_INIT;
     many_done d = { .m = PTHREAD_MUTEX_INITIALIZER, .all = &all };
     enum { N = 12 };
     for (int i = 0; i < N; i++) {
@@ -385,9 +359,9 @@ static void test_task_callbacks_call_client(void)
         p.file_path = src;
         CHECK_INT(cos_upload_file_async(c, &p, many_xfer_done, &d, NULL), 0);
     }
-    latch_wait(&all, N);
+    test_latch_wait(&all, N);
     usleep(100 * 1000);
-    CHECK_INT(latch_count(&all), N); /* exactly once each */
+    CHECK_INT(test_latch_count(&all), N); /* exactly once each */
     pthread_mutex_lock(&x.m);
     CHECK(x.list_calls > 0);
     CHECK_INT(x.start_calls, N);
@@ -406,7 +380,7 @@ static void test_free_with_calls_in_flight(void)
     test_watch(120, "cos_client_free with 300 async calls in flight", &g_srv);
     for (int round = 0; round < 3; round++) {
         cos_client *c = test_client(&g_srv);
-        latch done = LATCH_INIT;
+        test_latch done = TEST_LATCH_INIT;
         enum { N = 300 };
         int started = 0;
         for (int i = 0; i < N; i++) {
@@ -417,9 +391,9 @@ static void test_free_with_calls_in_flight(void)
         if (round) usleep((useconds_t)round * 2000); /* some finished, some in flight, some queued */
         cos_client_free(c);
         /* free waited: every completion has run, exactly once */
-        CHECK_INT(latch_count(&done), started);
+        CHECK_INT(test_latch_count(&done), started);
         usleep(50 * 1000);
-        CHECK_INT(latch_count(&done), started);
+        CHECK_INT(test_latch_count(&done), started);
     }
     test_unwatch();
 }
@@ -448,7 +422,7 @@ static void test_cancels_race_completions(void)
     char src[512];
     path(src, "race.bin");
     test_write_lcg_file(src, 3000, 4);
-    latch all = LATCH_INIT;
+    test_latch all = TEST_LATCH_INIT;
     many_done d = { .m = PTHREAD_MUTEX_INITIALIZER, .all = &all };
     race_ctx x = { .c = c };
     for (int i = 0; i < 200; i++) {
@@ -464,9 +438,9 @@ static void test_cancels_race_completions(void)
     pthread_t th[2];
     for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, cancel_all, &x);
     for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
-    latch_wait(&all, x.n);
+    test_latch_wait(&all, x.n);
     cos_client_free(c); /* waits for anything still running */
-    CHECK_INT(latch_count(&all), x.n); /* every done exactly once, canceled or not */
+    CHECK_INT(test_latch_count(&all), x.n); /* every done exactly once, canceled or not */
     test_unwatch();
 }
 
@@ -504,7 +478,7 @@ static void test_free_from_task_callbacks(void)
         free_ctx x = { .c = c, .m = PTHREAD_MUTEX_INITIALIZER };
         if (which == 0) cos_set_task_start_callback(c, free_on_start, &x);
         else cos_set_task_list_callback(c, free_on_list, &x);
-        latch done = LATCH_INIT;
+        test_latch done = TEST_LATCH_INIT;
         xfer_ctx d = { .m = PTHREAD_MUTEX_INITIALIZER, .done = &done, .action = 2 };
         cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
         p.bucket = BUCKET;
@@ -512,7 +486,7 @@ static void test_free_from_task_callbacks(void)
         p.file_path = src;
         int rc = cos_upload_file_async(c, &p, xfer_done, &d, NULL);
         CHECK_INT(rc, 0);
-        if (rc == 0) latch_wait(&done, 1); /* the task still ends, once */
+        if (rc == 0) test_latch_wait(&done, 1); /* the task still ends, once */
         usleep(100 * 1000);
         pthread_mutex_lock(&d.m);
         CHECK_INT(d.done_calls, 1);

@@ -46,27 +46,6 @@ static cos_client *new_client(int workers, int file_parallel)
     return c;
 }
 
-/* A one-shot latch. */
-typedef struct latch {
-    pthread_mutex_t m;
-    pthread_cond_t cv;
-    int count;
-} latch;
-#define LATCH_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 }
-static void latch_add(latch *l)
-{
-    pthread_mutex_lock(&l->m);
-    l->count++;
-    pthread_cond_broadcast(&l->cv);
-    pthread_mutex_unlock(&l->m);
-}
-static void latch_wait(latch *l, int n)
-{
-    pthread_mutex_lock(&l->m);
-    while (l->count < n) pthread_cond_wait(&l->cv, &l->m);
-    pthread_mutex_unlock(&l->m);
-}
-
 /* ------------------------------------------------------------------ 1. deadlock */
 
 typedef struct sync_in_cb {
@@ -74,7 +53,7 @@ typedef struct sync_in_cb {
     const char *file;
     const char *key;
     int rc;
-    latch *done;
+    test_latch *done;
 } sync_in_cb;
 
 static void upload_in_callback(void *ud, int rc, cos_result *res, cos_error *err)
@@ -92,7 +71,7 @@ static void upload_in_callback(void *ud, int rc, cos_result *res, cos_error *err
     s->rc = cos_upload_file(s->c, &p, NULL, &e); /* multipart: 3 MiB in 1 MiB parts */
     if (s->rc) fprintf(stderr, "upload in callback: %s\n", cos_error_message(e));
     cos_error_free(e);
-    latch_add(s->done);
+    test_latch_add(s->done);
 }
 
 static void test_sync_multipart_in_callbacks(void)
@@ -103,7 +82,7 @@ static void test_sync_multipart_in_callbacks(void)
     char src[512];
     path(src, "three.bin");
     test_write_lcg_file(src, 3 * MIB + 17, 5);
-    latch done = LATCH_INIT;
+    test_latch done = TEST_LATCH_INIT;
     sync_in_cb s[2] = { { c, src, "cb/one.bin", -1, &done }, { c, src, "cb/two.bin", -1, &done } };
     test_watch(120, "two callbacks running a synchronous multipart cos_upload_file", &g_srv);
     for (int i = 0; i < 2; i++) {
@@ -111,7 +90,7 @@ static void test_sync_multipart_in_callbacks(void)
         r.bucket = BUCKET;
         CHECK_INT(cos_head_bucket_async(c, &r, upload_in_callback, &s[i]), 0);
     }
-    latch_wait(&done, 2);
+    test_latch_wait(&done, 2);
     CHECK_INT(s[0].rc, 0);
     CHECK_INT(s[1].rc, 0);
     cos_client_free(c);
@@ -121,7 +100,7 @@ static void test_sync_multipart_in_callbacks(void)
 typedef struct future_in_cb {
     cos_client *c;
     int rc;
-    latch *done;
+    test_latch *done;
 } future_in_cb;
 
 static void wait_future_in_callback(void *ud, int rc, cos_result *res, cos_error *err)
@@ -136,19 +115,19 @@ static void wait_future_in_callback(void *ud, int rc, cos_result *res, cos_error
     s->rc = cos_head_bucket_async(s->c, &r, cos_future_done, f);
     if (s->rc == 0) s->rc = cos_future_wait(f, NULL, NULL);
     cos_future_free(f);
-    latch_add(s->done);
+    test_latch_add(s->done);
 }
 
 static void test_future_in_callback_one_worker(void)
 {
     cos_client *c = new_client(1, 0);
-    latch done = LATCH_INIT;
+    test_latch done = TEST_LATCH_INIT;
     future_in_cb s = { c, -1, &done };
     test_watch(60, "a callback waiting on a future with worker_threads = 1", &g_srv);
     cos_request r = COS_REQUEST_INIT;
     r.bucket = BUCKET;
     CHECK_INT(cos_head_bucket_async(c, &r, wait_future_in_callback, &s), 0);
-    latch_wait(&done, 1);
+    test_latch_wait(&done, 1);
     CHECK_INT(s.rc, 0);
     cos_client_free(c);
     test_unwatch();
@@ -161,7 +140,7 @@ static void free_in_callback(void *ud, int rc, cos_result *res, cos_error *err)
     (void)rc;
     void **args = ud;
     cos_client_free(args[0]);
-    latch_add(args[1]);
+    test_latch_add(args[1]);
 }
 
 static void free_in_transfer_callback(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
@@ -172,7 +151,7 @@ static void free_in_transfer_callback(void *ud, cos_task_id id, int rc, cos_tran
     cos_error_free(err);
     void **args = ud;
     cos_client_free(args[0]);
-    latch_add(args[1]);
+    test_latch_add(args[1]);
 }
 
 static void test_client_free_in_callback(void)
@@ -181,25 +160,25 @@ static void test_client_free_in_callback(void)
     test_watch(60, "cos_client_free inside a completion callback", &g_srv);
     /* an operation's callback */
     cos_client *c = new_client(0, 0);
-    latch done = LATCH_INIT;
+    test_latch done = TEST_LATCH_INIT;
     void *args[2] = { c, &done };
     cos_request r = COS_REQUEST_INIT;
     r.bucket = BUCKET;
     CHECK_INT(cos_head_bucket_async(c, &r, free_in_callback, args), 0);
-    latch_wait(&done, 1);
+    test_latch_wait(&done, 1);
     /* a transfer's callback */
     char src[512];
     path(src, "two.bin");
     test_write_lcg_file(src, 2 * MIB + 1, 6);
     cos_client *c2 = new_client(0, 0);
-    latch done2 = LATCH_INIT;
+    test_latch done2 = TEST_LATCH_INIT;
     void *args2[2] = { c2, &done2 };
     cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
     p.bucket = BUCKET;
     p.key = "cb/free.bin";
     p.file_path = src;
     CHECK_INT(cos_upload_file_async(c2, &p, free_in_transfer_callback, args2, NULL), 0);
-    latch_wait(&done2, 1);
+    test_latch_wait(&done2, 1);
     /* both clients go away once their callbacks returned: every thread ends */
     while (thread_count() > base) usleep(10000);
     test_unwatch();
@@ -428,14 +407,14 @@ static void count_done(void *ud, cos_task_id id, int rc, cos_transfer_result *re
     (void)id;
     cos_transfer_result_free(res);
     cos_error_free(err);
-    latch *l = ud;
+    test_latch *l = ud;
     if (rc != 0 && rc != COS_ERR_CANCELED) fprintf(stderr, "task failed: rc=%d\n", rc);
     if (rc == 0) __atomic_add_fetch(&g_ok, 1, __ATOMIC_SEQ_CST);
     int n = thread_count();
     pthread_mutex_lock(&l->m);
     if (n > g_max_threads) g_max_threads = n;
     pthread_mutex_unlock(&l->m);
-    latch_add(l);
+    test_latch_add(l);
 }
 
 static void test_ten_thousand_queued(void)
@@ -455,7 +434,7 @@ static void test_ten_thousand_queued(void)
     path(src, "tiny.txt");
     test_write_lcg_file(src, 100, 12);
     int base = thread_count();
-    latch done = LATCH_INIT;
+    test_latch done = TEST_LATCH_INIT;
     test_watch(240, "10,000 queued uploads", &g_srv);
     static char keys[TASKS][24];
     static cos_task_id ids[TASKS];
@@ -487,7 +466,7 @@ static void test_ten_thousand_queued(void)
     g_gate.open = true;
     pthread_cond_broadcast(&g_gate.cv);
     pthread_mutex_unlock(&g_gate.m);
-    latch_wait(&done, TASKS);
+    test_latch_wait(&done, TASKS);
     CHECK(__atomic_load_n(&g_ok, __ATOMIC_SEQ_CST) >= 200);
     printf("most threads while the queue ran: %d (limit %d)\n", g_max_threads - base, PARALLEL);
     CHECK(g_max_threads - base <= PARALLEL);
@@ -501,13 +480,13 @@ static void test_ten_thousand_queued(void)
 static void on_start(void *ud, cos_task_id id)
 {
     (void)id;
-    latch_add(ud);
+    test_latch_add(ud);
 }
 
 static void test_abort_upload_task_and_start(void)
 {
     cos_client *c = new_client(0, 0);
-    latch started = LATCH_INIT;
+    test_latch started = TEST_LATCH_INIT;
     cos_set_task_start_callback(c, on_start, &started);
     cos_error *err = NULL;
     /* three unfinished uploads: two of key a, one of key b */

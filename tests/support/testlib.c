@@ -112,6 +112,81 @@ bool test_send_all(int fd, const void *buf, size_t len)
     return true;
 }
 
+int test_listen_loopback(int *port)
+{
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    if (ls < 0) return -1;
+    struct sockaddr_in sa = { 0 };
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    socklen_t sl = sizeof sa;
+    if (bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 64) != 0 ||
+        getsockname(ls, (struct sockaddr *)&sa, &sl) != 0) {
+        close(ls);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return ls;
+}
+
+typedef struct serve_args {
+    int fd;
+    void *(*conn)(void *);
+} serve_args;
+
+static void *serve_main(void *arg)
+{
+    serve_args a = *(serve_args *)arg;
+    free(arg);
+    for (;;) {
+        int fd = accept(a.fd, NULL, NULL);
+        if (fd < 0) continue;
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &at, a.conn, (void *)(intptr_t)fd) != 0) close(fd);
+        pthread_attr_destroy(&at);
+    }
+    return NULL;
+}
+
+void test_serve_forever(int listen_fd, void *(*conn)(void *))
+{
+    serve_args *a = malloc(sizeof *a);
+    if (!a) test_fail(__FILE__, __LINE__, "out of memory");
+    a->fd = listen_fd;
+    a->conn = conn;
+    pthread_t t;
+    if (pthread_create(&t, NULL, serve_main, a) != 0) test_fail(__FILE__, __LINE__, "cannot start a server thread");
+    pthread_detach(t);
+}
+
+void test_latch_add(test_latch *l)
+{
+    pthread_mutex_lock(&l->m);
+    l->count++;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->m);
+}
+
+void test_latch_wait(test_latch *l, int n)
+{
+    pthread_mutex_lock(&l->m);
+    while (l->count < n) pthread_cond_wait(&l->cv, &l->m);
+    pthread_mutex_unlock(&l->m);
+}
+
+int test_latch_count(test_latch *l)
+{
+    pthread_mutex_lock(&l->m);
+    int n = l->count;
+    pthread_mutex_unlock(&l->m);
+    return n;
+}
+
 void test_rmtree(const char *path)
 {
     if (path && *path) nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

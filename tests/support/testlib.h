@@ -11,6 +11,7 @@
 #ifndef COS_TESTLIB_H
 #define COS_TESTLIB_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -98,6 +99,21 @@ char *test_tmpdir(const char *tag);
 void test_rmtree(const char *path);
 /* Send all of buf on a socket (no SIGPIPE); false if the peer went away. */
 bool test_send_all(int fd, const void *buf, size_t len);
+/* In-process fake servers: a socket listening on 127.0.0.1 at a free port
+ * (-1 on failure), and a detached thread that accepts on it for ever and runs
+ * conn((void *)(intptr_t)fd) on a detached thread per connection. */
+int test_listen_loopback(int *port);
+void test_serve_forever(int listen_fd, void *(*conn)(void *));
+/* A counter threads wait on: test_latch_wait(l, n) returns once it is >= n. */
+typedef struct test_latch {
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    int count;
+} test_latch;
+#define TEST_LATCH_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 }
+void test_latch_add(test_latch *l);
+void test_latch_wait(test_latch *l, int n);
+int test_latch_count(test_latch *l);
 /* Write `len` LCG bytes (seed) to path; returns 0 on success. */
 int test_write_lcg_file(const char *path, uint64_t len, uint32_t seed);
 /* Fill buf with LCG bytes (the vectors' generator). */
