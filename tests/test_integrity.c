@@ -46,15 +46,8 @@ static void *conn_main(void *arg)
 {
     int fd = (int)(intptr_t)arg;
     char req[16384];
-    size_t got = 0;
-    char *end = NULL;
-    while (got < sizeof req - 1 && !end) {
-        ssize_t n = recv(fd, req + got, sizeof req - 1 - got, 0);
-        if (n <= 0) break;
-        got += (size_t)n;
-        req[got] = '\0';
-        end = strstr(req, "\r\n\r\n");
-    }
+    size_t got;
+    char *end = test_recv_head(fd, req, sizeof req, &got);
     if (!end) {
         close(fd);
         return NULL;

@@ -131,6 +131,21 @@ int test_listen_loopback(int *port)
     return ls;
 }
 
+char *test_recv_head(int fd, char *buf, size_t size, size_t *got)
+{
+    char *end = NULL;
+    *got = 0;
+    buf[0] = '\0';
+    while (*got < size - 1 && !end) {
+        ssize_t n = recv(fd, buf + *got, size - 1 - *got, 0);
+        if (n <= 0) break;
+        *got += (size_t)n;
+        buf[*got] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+    }
+    return end;
+}
+
 typedef struct serve_args {
     int fd;
     void *(*conn)(void *);

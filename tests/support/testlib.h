@@ -104,6 +104,10 @@ bool test_send_all(int fd, const void *buf, size_t len);
  * conn((void *)(intptr_t)fd) on a detached thread per connection. */
 int test_listen_loopback(int *port);
 void test_serve_forever(int listen_fd, void *(*conn)(void *));
+/* Read a request's head (up to and including its blank line) into buf, NUL
+ * terminated; a pointer to the blank line's "\r\n\r\n", or NULL if the peer
+ * went away or the head does not fit. Bytes of the body may follow it. */
+char *test_recv_head(int fd, char *buf, size_t size, size_t *got);
 /* A counter threads wait on: test_latch_wait(l, n) returns once it is >= n. */
 typedef struct test_latch {
     pthread_mutex_t m;
