@@ -64,6 +64,17 @@ static void on_put(void *ud, int rc, cos_result *res, cos_error *err)
     cos_error_free(err);
 }
 
+/* Start an asynchronous PUT of s's bytes; a PUT that cannot start is settled as failed. */
+static void put_slot(cos_client *c, slot *s)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = s->key;
+    r.body.data = s->data;
+    r.body.size = s->len;
+    if (cos_put_object_async(c, &r, on_put, s) != 0) settle(&s->done, &s->acked, false);
+}
+
 /* A client that never retries: the tests want to see the failures, not hide them. */
 static cos_client *no_retry_client(const test_server *srv)
 {
@@ -94,12 +105,7 @@ static void one_round(test_server *srv, int round, int kill_after_ms)
         slots[i].data = malloc(slots[i].len);
         test_lcg_fill(slots[i].data, slots[i].len, (uint32_t)(round * 1000 + i));
         slots[i].crc = cos_crc64(0, slots[i].data, slots[i].len);
-        cos_request r = COS_REQUEST_INIT;
-        r.bucket = BUCKET;
-        r.key = slots[i].key;
-        r.body.data = slots[i].data;
-        r.body.size = slots[i].len;
-        if (cos_put_object_async(c, &r, on_put, &slots[i]) != 0) settle(&slots[i].done, &slots[i].acked, false);
+        put_slot(c, &slots[i]);
     }
     cos_sleep_ms_for_tests(kill_after_ms);
     c = kill_and_restart(srv, c, N);
@@ -169,12 +175,7 @@ static void same_key_round(test_server *srv, int round, int min_acked)
         slots[i].crc = cos_crc64(0, slots[i].data, slots[i].len);
     }
     for (int i = 0; i < SK_KEYS * SK_WRITERS; i++) {
-        cos_request r = COS_REQUEST_INIT;
-        r.bucket = BUCKET;
-        r.key = slots[i].key;
-        r.body.data = slots[i].data;
-        r.body.size = slots[i].len;
-        if (cos_put_object_async(c, &r, on_put, &slots[i]) != 0) settle(&slots[i].done, &slots[i].acked, false);
+        put_slot(c, &slots[i]);
     }
     wait_writes(SK_KEYS * SK_WRITERS, min_acked, 1); /* kill once enough are acknowledged (or all are done) */
     c = kill_and_restart(srv, c, SK_KEYS * SK_WRITERS);

@@ -254,12 +254,6 @@ static cos_client *client(int stall_ms, int timeout_ms)
 
 static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
 
-static bool exists(const char *p)
-{
-    struct stat st;
-    return lstat(p, &st) == 0;
-}
-
 /* Names in the test directory starting with `stem`, other than `except`. */
 static int leftovers(const char *stem, const char *except)
 {
@@ -356,14 +350,14 @@ static void test_short_body(void)
     /* into a file: nothing at the path, no temporary file left */
     path(dst, "short.out");
     CHECK(get_sync(c, "short", dst, &res, msg, sizeof msg) == COS_ERR_NETWORK);
-    CHECK(!exists(dst));
+    CHECK(!test_exists(dst));
     CHECK_INT(leftovers("short.out", NULL), 0);
     CHECK_INT(get_async(c, "short", msg, sizeof msg), COS_ERR_NETWORK);
     /* downloadFile: ranged GETs into DEST.cos-partial; DEST never appears */
     path(dst, "short-dl.out");
     CHECK(download(c, "short", dst, msg, sizeof msg) != 0);
     printf("short body, downloadFile: %s\n", msg);
-    CHECK(!exists(dst));
+    CHECK(!test_exists(dst));
     CHECK_INT(leftovers("short-dl.out", NULL), 0);
     test_unwatch();
     cos_client_free(c);
@@ -410,7 +404,7 @@ static void test_range_ignored(void)
     printf("Range ignored, downloadFile: %s\n", err ? cos_error_message(err) : "");
     CHECK(err && strstr(cos_error_message(err), "whole object") != NULL);
     cos_error_free(err);
-    CHECK(!exists(dst));
+    CHECK(!test_exists(dst));
     CHECK_INT(leftovers("norange.out", NULL), 0);
     test_unwatch();
     cos_client_free(c);
@@ -501,10 +495,10 @@ static void test_silent_and_dribbling_servers(void)
         cos_error_free(err);
         path(dst, i ? "dribble.out" : "silent.out");
         CHECK(get_sync(c, "silent", dst, &res, msg, sizeof msg) == COS_ERR_TIMEOUT);
-        CHECK(!exists(dst));
+        CHECK(!test_exists(dst));
         CHECK_INT(leftovers(i ? "dribble.out" : "silent.out", NULL), 0);
         CHECK(download(c, "silent", dst, msg, sizeof msg) != 0);
-        CHECK(!exists(dst));
+        CHECK(!test_exists(dst));
         cos_client_free(c);
         c = client(0, 1500); /* the whole-request timeout ends it */
         CHECK_INT(get_sync(c, "silent", NULL, &res, msg, sizeof msg), COS_ERR_TIMEOUT);

@@ -19,21 +19,6 @@ static char *g_dir;
 
 static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
 
-static void set_faults(cos_client *c, const test_server *srv, const char *rules)
-{
-    cos_request f = COS_REQUEST_INIT;
-    f.method = rules ? "PUT" : "DELETE";
-    char url[128];
-    snprintf(url, sizeof url, "http://%s/-/faults", srv->endpoint);
-    f.url = url;
-    f.body.data = rules ? rules : "";
-    f.body.size = rules ? strlen(rules) : 0;
-    cos_result *r = NULL;
-    cos_error *err = NULL;
-    CHECK_OK(cos_send_request(c, &f, &r, &err), err);
-    cos_result_free(r);
-}
-
 static cos_task_state state_of(cos_client *c, cos_task_id id)
 {
     cos_task_info *l = NULL;
@@ -73,7 +58,7 @@ static void cancel_stalled(const char *key, uint64_t size, const char *what)
     }
     char rules[256];
     snprintf(rules, sizeof rules, "[{\"method\":\"PUT\",\"match\":\"%s\",\"action\":\"stall\",\"ms\":60000,\"times\":1}]", key);
-    set_faults(c, &srv, rules);
+    test_set_faults(c, &srv, rules);
     char src[512];
     path(src, key);
     test_write_lcg_file(src, size, 21);

@@ -183,12 +183,6 @@ static cos_client *hostile_client(int stall_ms)
 
 static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
 
-static bool exists(const char *p)
-{
-    struct stat st;
-    return lstat(p, &st) == 0;
-}
-
 /* ------------------------------------------------------------------ 11. integrity without CRC-64 */
 
 static void test_inverted_download_caught_by_md5(void)
@@ -219,8 +213,8 @@ static void test_inverted_download_caught_by_md5(void)
     rc = cos_download_file(c, &p, NULL, &err);
     CHECK_INT(rc, COS_ERR_INTEGRITY);
     cos_error_free(err);
-    CHECK(!exists(dst));
-    CHECK(!exists(partial));
+    CHECK(!test_exists(dst));
+    CHECK(!test_exists(partial));
     test_unwatch();
     cos_client_free(c);
 }
@@ -464,27 +458,13 @@ static void test_partial_file_safety(void)
     CHECK_STR(buf, "precious");
     /* a download that fails leaves no partial file (nothing to resume) */
     unlink(dst);
-    cos_request fr = COS_REQUEST_INIT;
-    fr.method = "PUT";
-    char url[128];
-    snprintf(url, sizeof url, "http://%s/-/faults", g_srv.endpoint);
-    fr.url = url;
-    const char *rules = "[{\"method\":\"GET\",\"match\":\"safe.bin\",\"action\":\"status\",\"code\":\"AccessDenied\",\"times\":100}]";
-    fr.body.data = rules;
-    fr.body.size = strlen(rules);
-    cos_result *res = NULL;
-    CHECK_OK(cos_send_request(c, &fr, &res, &err), err);
-    cos_result_free(res);
+    test_set_faults(c, &g_srv, "[{\"method\":\"GET\",\"match\":\"safe.bin\",\"action\":\"status\",\"code\":\"AccessDenied\",\"times\":100}]");
     CHECK(cos_download_file(c, &p, NULL, &err) != 0);
     cos_error_free(err);
     err = NULL;
-    CHECK(!exists(partial));
-    CHECK(!exists(dst));
-    fr.method = "DELETE";
-    fr.body.data = NULL;
-    fr.body.size = 0;
-    CHECK_OK(cos_send_request(c, &fr, &res, &err), err);
-    cos_result_free(res);
+    CHECK(!test_exists(partial));
+    CHECK(!test_exists(dst));
+    test_set_faults(c, &g_srv, NULL);
     cos_client_free(c);
 }
 

@@ -304,29 +304,12 @@ static void test_restart_failed_task(void)
     cos_client_free(c);
 }
 
-static int set_faults(cos_client *c, const test_server *s, const char *rules)
-{
-    cos_request f = COS_REQUEST_INIT;
-    f.method = rules ? "PUT" : "DELETE";
-    char url[128];
-    snprintf(url, sizeof url, "http://%s/-/faults", s->endpoint);
-    f.url = url;
-    f.body.data = rules ? rules : "";
-    f.body.size = rules ? strlen(rules) : 0;
-    cos_result *r = NULL;
-    cos_error *err = NULL;
-    int rc = cos_send_request(c, &f, &r, &err);
-    CHECK_OK(rc, err);
-    cos_result_free(r);
-    return rc;
-}
-
 static void test_pause_states(void)
 {
     /* one file at a time: A runs (its part 2 stalls on the server for 60 s),
        B waits behind it */
     cos_client *c = new_client(0, 1);
-    set_faults(c, &g_srv, "[{\"method\":\"PUT\",\"match\":\"partNumber=2\",\"action\":\"stall\",\"ms\":60000,\"times\":1}]");
+    test_set_faults(c, &g_srv, "[{\"method\":\"PUT\",\"match\":\"partNumber=2\",\"action\":\"stall\",\"ms\":60000,\"times\":1}]");
     char a[512], b[512];
     path(a, "pa.bin");
     path(b, "pb.bin");
@@ -372,7 +355,7 @@ static void test_pause_states(void)
     CHECK_OK(cos_task_wait(c, ia, NULL, &err), err);
     CHECK_OK(cos_task_wait(c, ib, NULL, &err), err);
     test_unwatch();
-    set_faults(c, &g_srv, NULL);
+    test_set_faults(c, &g_srv, NULL);
     cos_client_free(c);
 }
 

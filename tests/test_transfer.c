@@ -447,15 +447,7 @@ static void test_faults(void)
     cos_result_free(r);
     const char *rules = "[{\"method\":\"PUT\",\"match\":\"partNumber=2\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":2},"
                         "{\"method\":\"PUT\",\"match\":\"partNumber=4\",\"action\":\"drop\",\"times\":1}]";
-    cos_request f = COS_REQUEST_INIT;
-    f.method = "PUT";
-    char url[128];
-    snprintf(url, sizeof url, "http://%s/-/faults", fs.endpoint);
-    f.url = url;
-    f.body.data = rules;
-    f.body.size = strlen(rules);
-    CHECK_OK(cos_send_request(c, &f, &r, &err), err);
-    cos_result_free(r);
+    test_set_faults(c, &fs, rules);
     char src[512], dst[512];
     path(src, "fault.bin");
     path(dst, "fault.out");
@@ -477,10 +469,7 @@ static void test_faults(void)
     CHECK(test_files_equal(src, dst) == 0);
     /* a wrong CRC on download is an error, never a silent success */
     const char *bad = "[{\"method\":\"GET\",\"match\":\"fault.bin\",\"action\":\"bad_crc\",\"times\":100}]";
-    f.body.data = bad;
-    f.body.size = strlen(bad);
-    CHECK_OK(cos_send_request(c, &f, &r, &err), err);
-    cos_result_free(r);
+    test_set_faults(c, &fs, bad);
     cos_request g = COS_REQUEST_INIT;
     g.bucket = BUCKET;
     g.key = "fault.bin";

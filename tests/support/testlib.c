@@ -202,6 +202,27 @@ int test_latch_count(test_latch *l)
     return n;
 }
 
+void test_set_faults(cos_client *c, const test_server *s, const char *rules)
+{
+    cos_request f = COS_REQUEST_INIT;
+    f.method = rules ? "PUT" : "DELETE";
+    char url[128];
+    snprintf(url, sizeof url, "http://%s/-/faults", s->endpoint);
+    f.url = url;
+    f.body.data = rules ? rules : "";
+    f.body.size = rules ? strlen(rules) : 0;
+    cos_result *r = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_send_request(c, &f, &r, &err), err);
+    cos_result_free(r);
+}
+
+bool test_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
 void test_rmtree(const char *path)
 {
     if (path && *path) nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

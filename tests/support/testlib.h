@@ -89,6 +89,13 @@ cos_client *test_client(const test_server *s);
 void test_watch(unsigned seconds, const char *what, const test_server *s);
 void test_unwatch(void);
 
+/* Replace cos-server's fault rules (server/faults.c; the server runs with
+ * --faults) with `rules`, a JSON array, or clear them (and let held requests
+ * go) with NULL; test_fail on error. */
+void test_set_faults(cos_client *c, const test_server *s, const char *rules);
+/* Whether a path exists (lstat: a dangling symlink counts). */
+bool test_exists(const char *path);
+
 /* Create a bucket with client c / with a client for server s; test_fail on error. */
 void test_put_bucket(cos_client *c, const char *bucket);
 void test_put_bucket_on(const test_server *s, const char *bucket);
