@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -474,6 +475,18 @@ void req_body_sink(req *r, const char *data, size_t len)
 
 static enum MHD_Result dispatch(req *r, const char *method);
 
+/* Whether the client has closed its side. libmicrohttpd 0.9.75 (epoll, edge
+ * triggered) reads a connection again only after new bytes arrive once a
+ * read did not fill its buffer: a client that sent part of a body and then
+ * closed or died, its close already queued behind that read, was noticed
+ * only at BODY_TIMEOUT_S, its temp file, descriptor and slot held until then. */
+static bool peer_closed(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char b;
+    return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -493,6 +506,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* the headers are in: the body and the answer get the longer timeout */
         MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, BODY_TIMEOUT_S);
         parse_address(r, url);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) cos_parse_u64(cl, &r->body_declared);
         r->no_args = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) == 0;
         bool data = (strcmp(method, "PUT") == 0 && r->key) || (strcmp(method, "POST") == 0 && r->key &&
                     (req_has_arg(r, "append")));
@@ -505,10 +520,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
+        r->body_seen += *upload_data_size;
         if (r->s3 && !r->pp) s3_body(r, upload_data, *upload_data_size); /* decodes, then req_body_sink */
         else req_body_sink(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        return MHD_YES;
+        /* cut short: MHD_NO closes the connection, request_completed drops the body */
+        return r->body_seen < r->body_declared && peer_closed(conn) ? MHD_NO : MHD_YES;
     }
     sink_flush(r); /* the whole body is here */
     /* the whole request is here: its reads of bucket rows and configurations are made once */

@@ -234,6 +234,8 @@ typedef struct req {
     bool body_to_file;
     data_writer w;
     bool w_open;
+    uint64_t body_declared;  /* its Content-Length (0: none), and the body bytes received so far */
+    uint64_t body_seen;
     char *sink;              /* a large body's small pieces, gathered for data_write (main.c, req_body_sink) */
     size_t sink_len;
     cos_buf body;            /* small bodies (XML, JSON) */
