@@ -520,12 +520,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
+        /* a piece smaller than the largest so far came from a read that did not fill the buffer: only
+           then may a close be queued unseen (peer_closed); a stream of full reads costs no peek */
+        bool short_read = *upload_data_size < r->piece_max || !r->piece_max;
+        if (*upload_data_size > r->piece_max) r->piece_max = *upload_data_size;
         r->body_seen += *upload_data_size;
         if (r->s3 && !r->pp) s3_body(r, upload_data, *upload_data_size); /* decodes, then req_body_sink */
         else req_body_sink(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         /* cut short: MHD_NO closes the connection, request_completed drops the body */
-        return r->body_seen < r->body_declared && peer_closed(conn) ? MHD_NO : MHD_YES;
+        return short_read && r->body_seen < r->body_declared && peer_closed(conn) ? MHD_NO : MHD_YES;
     }
     sink_flush(r); /* the whole body is here */
     /* the whole request is here: its reads of bucket rows and configurations are made once */

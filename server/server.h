@@ -236,6 +236,7 @@ typedef struct req {
     bool w_open;
     uint64_t body_declared;  /* its Content-Length (0: none), and the body bytes received so far */
     uint64_t body_seen;
+    size_t piece_max;        /* the largest piece of it so far (a full read of libmicrohttpd's buffer) */
     char *sink;              /* a large body's small pieces, gathered for data_write (main.c, req_body_sink) */
     size_t sink_len;
     cos_buf body;            /* small bodies (XML, JSON) */
