@@ -378,6 +378,21 @@ static bool same_account(const char *a, const char *b)
     return a == b || (a && b && !strcmp(a, b));
 }
 
+/* "qcs::cos:REGION:uid/APPID:BUCKET/KEY" (what cos_sprintf made, without printf on every request); NULL on OOM */
+static char *resource_name(const char *region, const char *appid, const char *bucket, const char *key)
+{
+    const char *const parts[] = { "qcs::cos:", region, ":uid/", appid, ":", bucket, "/", key };
+    size_t len[COS_ARRAY_LEN(parts)], total = 1;
+    for (size_t i = 0; i < COS_ARRAY_LEN(parts); i++) total += len[i] = strlen(parts[i]);
+    char *out = malloc(total), *p = out;
+    for (size_t i = 0; out && i < COS_ARRAY_LEN(parts); i++) {
+        memcpy(p, parts[i], len[i]);
+        p += len[i];
+    }
+    if (out) *p = '\0';
+    return out;
+}
+
 /* A bucket policy parsed once per text, not per request: the request still
  * reads the stored text (store_config_get), and only a text byte for byte
  * equal to the one this thread parsed last reuses that parse, so a changed
@@ -447,8 +462,8 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     bool exists = brc == 0;
     /* the bucket's own region; a bucket that does not exist yet is in the
        region the request names (routing checked its characters) */
-    char *resource = cos_sprintf("qcs::cos:%s:uid/%s:%s/%s", exists && region ? region : r->region ? r->region : "",
-                                 srv->cfg.appid, bucket, key ? key : "");
+    char *resource = resource_name(exists && region ? region : r->region ? r->region : "", srv->cfg.appid, bucket,
+                                   key ? key : "");
     const sts_policy *bp = NULL;
     int prc = exists ? store_config_get(srv->st, bucket, "policy", &pol, &plen) : -1;
     if (prc == 0) bp = bucket_policy(pol, plen);
