@@ -791,11 +791,18 @@ static bool local_part_matches(task *t, const part *p, const char *etag)
     return whole && etag && strstr(etag, hex);
 }
 
-/* Mark parts already on the server (listed, size and ETag verified) as done. */
-static int adopt_server_parts(task *t, int *resumed)
+/* Mark parts already on the server (listed, size and ETag verified) as done.
+ * `strict`: the upload was found by listing, not in our checkpoint, so it
+ * may be another writer's upload of the same key still in flight (another
+ * process, or the same key twice in one batch): it is taken only when it
+ * holds parts and every one of them is this file's, as the official SDK
+ * does; otherwise -1 and it is left alone (overwriting its parts would
+ * corrupt or fail the other writer's Complete, and a cancel would abort it). */
+static int adopt_server_parts(task *t, int *resumed, bool strict)
 {
     cos_client *c = t->mgr->c;
     int marker = 0;
+    size_t listed = 0;
     for (;;) {
         cos_request r = COS_REQUEST_INIT;
         r.bucket = t->bucket;
@@ -813,9 +820,16 @@ static int adopt_server_parts(task *t, int *resumed)
         cos_list_parts_result *lp = res->output.list_parts;
         for (size_t i = 0; lp && i < lp->parts_count; i++) {
             int n = lp->parts[i].part_number;
-            if (n < 1 || (size_t)n > t->nparts) continue;
+            listed++;
+            if (n < 1 || (size_t)n > t->nparts) {
+                if (strict) goto foreign;
+                continue;
+            }
             part *p = &t->parts[n - 1];
-            if (p->done || lp->parts[i].size != p->size) continue;
+            if (p->done || lp->parts[i].size != p->size) {
+                if (strict) goto foreign;
+                continue;
+            }
             bool same = local_part_matches(t, p, lp->parts[i].etag);
             if (t->on_hash_progress) { /* hashing the file to verify the parts found on the server */
                 double el = cos_mono_sec() - t->t0;
@@ -824,6 +838,7 @@ static int adopt_server_parts(task *t, int *resumed)
                                     t->total ? (double)hashed / (double)t->total : 1.0 };
                 t->on_hash_progress(t->hash_progress_ud, &hp);
             }
+            if (!same && strict) goto foreign;
             if (!same) continue;
             p->done = true;
             snprintf(p->etag, sizeof p->etag, "%s", lp->parts[i].etag);
@@ -840,7 +855,13 @@ static int adopt_server_parts(task *t, int *resumed)
         bool more = lp && lp->is_truncated && lp->next_part_number_marker > marker;
         marker = lp ? lp->next_part_number_marker : 0;
         cos_result_free(res);
-        if (!more) return 0;
+        if (!more) return strict && !listed ? -1 : 0;
+        continue;
+    foreign:
+        cos_result_free(res);
+        client_log(c, COS_LOG_INFO, "%s: upload %s holds parts that are not %s's; a new upload is made", t->key,
+                   t->upload_id, t->file_path);
+        return -1;
     }
 }
 
@@ -990,6 +1011,7 @@ static void run_upload(task *t)
     free(t->checkpoint);
     t->checkpoint = checkpoint_path(t, "upload", t->total, (int64_t)st.st_mtime);
     int resumed = 0;
+    bool listed = false; /* the upload to resume comes from a listing, not from our checkpoint */
     if (!t->no_resume && !t->upload_id) {
         cos_json *cp = checkpoint_read(t->checkpoint);
         const char *id = cos_json_get_str(cp, "upload_id");
@@ -997,7 +1019,7 @@ static void run_upload(task *t)
         /* an upload found by listing alone is taken as created without one */
         t->ck_alg = t->upload_id ? cos_cksum_from_name(cos_json_get_str(cp, "ck")) : COS_CKSUM_NONE;
         cos_json_free(cp);
-        if (!t->upload_id) t->upload_id = find_upload_by_listing(t);
+        if (!t->upload_id) listed = (t->upload_id = find_upload_by_listing(t)) != NULL;
     }
     if (t->upload_id && !t->no_resume) {
         for (size_t i = 0; i < t->nparts; i++)
@@ -1007,7 +1029,8 @@ static void run_upload(task *t)
             }
         bool any_done = false;
         for (size_t i = 0; i < t->nparts; i++) any_done |= t->parts[i].done;
-        if (!any_done && adopt_server_parts(t, &resumed) != 0) { /* gone: start over */
+        if (!any_done && adopt_server_parts(t, &resumed, listed) != 0) { /* gone, or not ours: start over */
+            resumed = 0;
             free(t->upload_id);
             t->upload_id = NULL;
         }

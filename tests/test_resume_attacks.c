@@ -1,0 +1,443 @@
+/* test_resume_attacks.c — the promises of uploadFile / downloadFile about
+ * resuming, tried against cos-server: another writer's unfinished upload of
+ * the same key is never taken over, the same key twice in one uploadFiles
+ * batch has an upload per file (both succeed, one of the files stays whole), a file changed after a crash (same
+ * size, same mtime, other bytes) or an object replaced between a killed
+ * download and its resume gives the new bytes, and a checkpoint that is
+ * garbage, another key's or hostile costs a restart, never wrong data. */
+#define _GNU_SOURCE
+#include "testlib.h"
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static test_server g_srv;
+static cos_client *g_c;
+static char *g_dir;
+#define BUCKET "resume-" TEST_APPID
+#define MIB (1024u * 1024u)
+
+static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
+
+static cos_client *new_client(const char *cpdir)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.checkpoint_dir = cpdir;
+    cfg.progress_interval_ms = 1;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    if (cos_client_new(&c, &cfg, &err) != 0) CHECK_OK(-1, err);
+    return c;
+}
+
+/* fork() with no other thread alive (see test_transfer.c's fork_alone). */
+static pid_t fork_alone(void)
+{
+    cos_client_free(g_c);
+    g_c = NULL;
+    pid_t pid = fork();
+    if (pid != 0) {
+        char cp[512];
+        path(cp, "cp-main");
+        g_c = new_client(cp);
+    }
+    return pid;
+}
+
+static void die_halfway(void *ud, const cos_progress *p)
+{
+    (void)ud;
+    if (p->percent >= 0.4 && p->percent < 1.0) raise(SIGKILL);
+}
+
+/* The object's bytes equal the file's (downloaded with a plain GET). */
+static bool object_is(const char *key, const char *file)
+{
+    char out[512];
+    path(out, "check.out");
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    r.sink.file_path = out;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_get_object(g_c, &r, &res, &err);
+    cos_result_free(res);
+    cos_error_free(err);
+    bool same = rc == 0 && test_files_equal(out, file) == 0;
+    unlink(out);
+    return same;
+}
+
+static char *init_upload(const char *key)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_multipart_init(g_c, &r, &res, &err), err);
+    char *id = res && res->output.initiate ? strdup(res->output.initiate->upload_id) : NULL;
+    cos_result_free(res);
+    return id;
+}
+
+static char *put_part(const char *key, const char *id, int n, const void *data, size_t len)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    r.upload_id = id;
+    r.part_number = n;
+    r.body.data = data;
+    r.body.size = len;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_multipart_upload(g_c, &r, &res, &err), err);
+    char *etag = res && res->etag ? strdup(res->etag) : NULL;
+    cos_result_free(res);
+    return etag;
+}
+
+/* Another writer has an upload of the key in flight (one part sent, not
+ * completed) when uploadFile of a different file to that key starts with no
+ * checkpoint. The official SDK reuses an upload found by listing only when
+ * its parts are the file's; taking this one over would overwrite the other
+ * writer's part and complete (or abort) its upload under it. */
+static void test_foreign_upload_not_taken_over(void)
+{
+    const char *key = "shared/key.bin";
+    char src[512];
+    path(src, "mine.bin");
+    test_write_lcg_file(src, 3 * MIB + 5, 11);
+    size_t flen = MIB;
+    unsigned char *foreign = malloc(flen);
+    test_lcg_fill(foreign, flen, 99);
+    char *id = init_upload(key);
+    char *etag = id ? put_part(key, id, 1, foreign, flen) : NULL;
+    CHECK(etag != NULL);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = key;
+    p.file_path = src;
+    p.chunk_size = MIB;
+    cos_transfer_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_slice_upload_file(g_c, &p, &res, &err), err);
+    if (res) {
+        CHECK(res->upload_id && id && strcmp(res->upload_id, id) != 0); /* a new upload of its own */
+        CHECK_INT(res->parts_resumed, 0);
+    }
+    cos_transfer_result_free(res);
+    CHECK(object_is(key, src));
+    /* the other writer's upload is still its own: it completes with its part */
+    cos_complete_part cp = { .part_number = 1, .etag = etag };
+    cos_complete_multipart_upload cm = { &cp, 1 };
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    r.upload_id = id;
+    r.input.complete = &cm;
+    cos_result *cr = NULL;
+    CHECK_OK(cos_multipart_complete(g_c, &r, &cr, &err), err);
+    cos_result_free(cr);
+    char fpath[512];
+    path(fpath, "foreign.bin");
+    FILE *f = fopen(fpath, "wb");
+    if (f) {
+        fwrite(foreign, 1, flen, f);
+        fclose(f);
+    }
+    CHECK(object_is(key, fpath));
+    free(foreign);
+    free(id);
+    free(etag);
+}
+
+/* An upload found by listing whose parts are all the file's is resumed
+ * (what the listing is for: a lost checkpoint). */
+static void test_own_upload_found_by_listing_is_resumed(void)
+{
+    const char *key = "listed/key.bin";
+    char src[512];
+    path(src, "listed.bin");
+    test_write_lcg_file(src, 3 * MIB + 5, 12);
+    unsigned char *first = malloc(MIB);
+    int fd = open(src, O_RDONLY);
+    CHECK(fd >= 0 && read(fd, first, MIB) == (ssize_t)MIB);
+    close(fd);
+    char *id = init_upload(key);
+    char *etag = id ? put_part(key, id, 1, first, MIB) : NULL;
+    CHECK(etag != NULL);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = key;
+    p.file_path = src;
+    p.chunk_size = MIB;
+    cos_transfer_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_slice_upload_file(g_c, &p, &res, &err), err);
+    if (res) {
+        CHECK(res->upload_id && id && !strcmp(res->upload_id, id));
+        CHECK_INT(res->parts_resumed, 1);
+    }
+    cos_transfer_result_free(res);
+    CHECK(object_is(key, src));
+    free(first);
+    free(id);
+    free(etag);
+}
+
+typedef struct batch_seen {
+    pthread_mutex_t m;
+    int rc[2];
+    int calls;
+} batch_seen;
+
+static void on_batch_file(void *ud, size_t index, int rc, const cos_transfer_result *res, const cos_error *err)
+{
+    (void)res;
+    batch_seen *s = ud;
+    pthread_mutex_lock(&s->m);
+    if (index < 2) s->rc[index] = rc;
+    s->calls++;
+    pthread_mutex_unlock(&s->m);
+    if (rc) printf("  same key twice: file %zu: %s\n", index, cos_error_message(err));
+}
+
+/* Two different files to one key in one uploadFiles batch, both multipart
+ * and running at once: each ends (success or a clear error), and the object
+ * is one of the files whole, never a mix of their parts. */
+static void test_same_key_twice_in_a_batch(void)
+{
+    char a[512], b[512];
+    path(a, "twice-a.bin");
+    path(b, "twice-b.bin");
+    test_write_lcg_file(a, 4 * MIB + 1, 21);
+    test_write_lcg_file(b, 4 * MIB + 1, 22);
+    for (int round = 0; round < 3; round++) {
+        cos_transfer_params files[2];
+        for (int i = 0; i < 2; i++) {
+            cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+            p.bucket = BUCKET;
+            p.key = "twice.bin";
+            p.file_path = i ? b : a;
+            p.chunk_size = MIB;
+            p.slice_size = MIB;
+            p.parallel = 1;
+            files[i] = p;
+        }
+        batch_seen seen = { PTHREAD_MUTEX_INITIALIZER, { -1, -1 }, 0 };
+        cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
+        up.files = files;
+        up.file_count = 2;
+        up.on_file_done = on_batch_file;
+        up.file_done_user_data = &seen;
+        cos_error *err = NULL;
+        cos_upload_files(g_c, &up, &err);
+        cos_error_free(err);
+        CHECK_INT(seen.calls, 2);
+        /* each has an upload of its own: both succeed, the later one stays */
+        CHECK_INT(seen.rc[0], 0);
+        CHECK_INT(seen.rc[1], 0);
+        CHECK(object_is("twice.bin", a) || object_is("twice.bin", b));
+    }
+}
+
+/* Kill an upload part-way, change the file's bytes keeping its size and
+ * mtime (so the checkpoint's name still matches), resume: the object is the
+ * new bytes (parts on the server are verified by MD5, not trusted). */
+static void test_file_changed_after_crash(void)
+{
+    char src[512], cp[512];
+    path(src, "changed.bin");
+    path(cp, "cp-changed");
+    test_write_lcg_file(src, 6 * MIB, 31);
+    pid_t pid = fork_alone();
+    if (pid == 0) {
+        cos_client *c = new_client(cp);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "changed.bin";
+        p.file_path = src;
+        p.chunk_size = MIB;
+        p.parallel = 1;
+        p.on_progress = die_halfway;
+        cos_slice_upload_file(c, &p, NULL, NULL);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    struct stat st;
+    CHECK(stat(src, &st) == 0);
+    test_write_lcg_file(src, 6 * MIB, 32); /* other bytes, same size */
+    struct timespec ts[2] = { st.st_atim, st.st_mtim };
+    CHECK(utimensat(AT_FDCWD, src, ts, 0) == 0); /* same mtime */
+    cos_client *c = new_client(cp);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "changed.bin";
+    p.file_path = src;
+    p.chunk_size = MIB;
+    cos_transfer_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_slice_upload_file(c, &p, &res, &err), err);
+    if (res) CHECK_INT(res->parts_resumed, 0);
+    cos_transfer_result_free(res);
+    CHECK(object_is("changed.bin", src));
+    cos_client_free(c);
+}
+
+/* Every file in dir gets `text` as its content. */
+static int overwrite_all(const char *dir, const char *text)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(p, "w");
+        if (!f) continue;
+        fputs(text, f);
+        fclose(f);
+        n++;
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+/* Kill an upload part-way, then make its checkpoint garbage, another key's
+ * upload, or hostile: the resume still uploads the file's exact bytes. */
+static void test_hostile_upload_checkpoints(void)
+{
+    char src[512], cp[512];
+    path(src, "cpfile.bin");
+    path(cp, "cp-hostile");
+    test_write_lcg_file(src, 5 * MIB + 3, 41);
+    char *other = init_upload("some/other/key"); /* a live upload of another key */
+    char other_cp[600];
+    snprintf(other_cp, sizeof other_cp, "{\"upload_id\":\"%s\",\"parts\":[]}", other ? other : "x");
+    const char *cps[] = {
+        "", "{", "not json at all \xff\xfe", "{\"upload_id\":42}", "{\"upload_id\":\"\"}",
+        "{\"upload_id\":\"../../x?uploads&acl\",\"ck\":\"CRC32C\",\"parts\":[{\"n\":-5,\"crc\":\"-1\"},{\"n\":99999999}]}",
+        other_cp,
+    };
+    for (size_t i = 0; i < sizeof cps / sizeof *cps; i++) {
+        pid_t pid = fork_alone();
+        if (pid == 0) {
+            cos_client *c = new_client(cp);
+            cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+            p.bucket = BUCKET;
+            p.key = "cpfile.bin";
+            p.file_path = src;
+            p.chunk_size = MIB;
+            p.parallel = 1;
+            p.no_resume = true; /* a fresh upload each round, its checkpoint then spoiled */
+            p.on_progress = die_halfway;
+            cos_slice_upload_file(c, &p, NULL, NULL);
+            _exit(0);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CHECK(WIFSIGNALED(status));
+        CHECK(overwrite_all(cp, cps[i]) >= 1);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "cpfile.bin";
+        p.file_path = src;
+        p.chunk_size = MIB;
+        cos_client *c = new_client(cp);
+        cos_transfer_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_slice_upload_file(c, &p, &res, &err), err);
+        if (res && other) CHECK(strcmp(res->upload_id, other) != 0);
+        cos_transfer_result_free(res);
+        CHECK(object_is("cpfile.bin", src));
+        cos_client_free(c);
+    }
+    free(other);
+}
+
+/* Kill a download part-way, replace the object (same size, other bytes),
+ * resume: the file is the new object, not the old one's first parts
+ * stitched to the new one's last. */
+static void test_download_object_replaced_after_crash(void)
+{
+    char v1[512], v2[512], dst[512];
+    path(v1, "dl-v1.bin");
+    path(v2, "dl-v2.bin");
+    path(dst, "dl.out");
+    test_write_lcg_file(v1, 6 * MIB, 51);
+    test_write_lcg_file(v2, 6 * MIB, 52);
+    cos_transfer_params u = COS_TRANSFER_PARAMS_INIT;
+    u.bucket = BUCKET;
+    u.key = "dl.bin";
+    u.file_path = v1;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(g_c, &u, NULL, &err), err);
+    pid_t pid = fork_alone();
+    if (pid == 0) {
+        cos_client *c = new_client(NULL);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "dl.bin";
+        p.file_path = dst;
+        p.chunk_size = MIB;
+        p.parallel = 1;
+        p.on_progress = die_halfway;
+        cos_download_file(c, &p, NULL, NULL);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    char partial[600];
+    snprintf(partial, sizeof partial, "%s.cos-partial", dst);
+    CHECK(test_exists(partial));
+    u.file_path = v2;
+    CHECK_OK(cos_upload_file(g_c, &u, NULL, &err), err);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "dl.bin";
+    p.file_path = dst;
+    p.chunk_size = MIB;
+    cos_transfer_result *res = NULL;
+    CHECK_OK(cos_download_file(g_c, &p, &res, &err), err);
+    if (res) CHECK_INT(res->parts_resumed, 0);
+    cos_transfer_result_free(res);
+    CHECK(test_files_equal(dst, v2) == 0);
+    CHECK(!test_exists(partial));
+}
+
+int main(void)
+{
+    if (test_server_start(&g_srv, NULL) != 0) {
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    g_dir = test_tmpdir("resume");
+    char cp[512];
+    path(cp, "cp-main");
+    if (!(g_c = new_client(cp))) return 1;
+    test_put_bucket(g_c, BUCKET);
+    test_watch(280, "resume attacks", &g_srv);
+    RUN(test_foreign_upload_not_taken_over);
+    RUN(test_own_upload_found_by_listing_is_resumed);
+    RUN(test_same_key_twice_in_a_batch);
+    RUN(test_file_changed_after_crash);
+    RUN(test_hostile_upload_checkpoints);
+    RUN(test_download_object_replaced_after_crash);
+    test_unwatch();
+    cos_client_free(g_c);
+    test_server_stop(&g_srv, false);
+    test_rmtree(g_dir);
+    free(g_dir);
+    return test_report();
+}
