@@ -96,6 +96,7 @@ struct task {
     volatile int abort_io;        /* aborts the task's requests in flight (pause, cancel) */
     part_call *ready;             /* finished part requests for the driver to process */
     int fail_kind;                /* what failed a download: integrity failures drop the partial file */
+    bool object_changed;          /* a download's object was replaced between its ranges */
     int fd;
     uint64_t total;
     uint64_t loaded;              /* bytes of finished parts */
@@ -523,7 +524,9 @@ static int start_part(task *t, part *p)
         r.range = range;
         r.sink.write = range_write;
         r.sink.write_user_data = p;
-        r.if_match = NULL;
+        /* every range from the object the HEAD saw: one replaced between
+           ranges answers 412, not its own bytes (t->upload_id holds the ETag) */
+        r.if_match = t->upload_id && *t->upload_id ? t->upload_id : NULL;
     }
     part_call *pc = calloc(1, sizeof *pc);
     if (!pc) return COS_ERR_NOMEM;
@@ -542,6 +545,7 @@ static int start_part(task *t, part *p)
 /* A part's request is over: record it (with the manager's lock held). */
 static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *err, bool md5_ok)
 {
+    bool etag_differs = false;
     p->in_flight = false;
     t->in_flight--;
     if (rc == 0) {
@@ -560,7 +564,20 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
             p->crc = crc;
         } else {
             p->crc = p->run_crc;
-            if (p->pos != p->size) rc = COS_ERR_NETWORK; /* short body */
+            /* a server that ignores If-Match: the range's ETag says whose bytes these are
+               (without a CRC-64 to check at the end, a multipart ETag checks nothing else) */
+            if (res->etag && t->upload_id && *t->upload_id && strcmp(res->etag, t->upload_id) != 0) {
+                etag_differs = true;
+                rc = COS_ERR_SERVER;
+                err = cos_error_new(COS_ERR_SERVER, NULL);
+                if (err) {
+                    free(err->message);
+                    err->message = cos_sprintf("the object %s changed during the download (ETag %s, then %s in part %d); "
+                                               "download it again", t->key, t->upload_id, res->etag, p->number);
+                    err->code = cos_strdup("PreconditionFailed");
+                    err->http_status = 412; /* as the server's If-Match check would have answered */
+                }
+            } else if (p->pos != p->size) rc = COS_ERR_NETWORK; /* short body */
 #ifdef SYNC_FILE_RANGE_WRITE
             /* Start this part's writeback now, so the fsync before the rename
                waits for the last parts only, not for the whole file. */
@@ -574,6 +591,20 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
         t->loaded += p->size;
     } else if (rc == COS_ERR_CANCELED && !t->cancel_req) {
         /* stopped by a pause: not a failure, the part runs again on restart */
+    } else if (t->kind == COS_TASK_DOWNLOAD && err && err->http_status == 412) {
+        /* If-Match failed (or the range's ETag, above): the object was replaced
+           since the HEAD, and its other ranges would not fit; not retried */
+        if (!etag_differs) {
+            free(err->message);
+            err->message = cos_sprintf("the object %s changed during the download (no longer ETag %s at part %d); download it again",
+                                       t->key, t->upload_id ? t->upload_id : "", p->number);
+        }
+        t->object_changed = true;
+        if (!t->rc) {
+            t->rc = rc;
+            t->err = err;
+            err = NULL;
+        }
     } else {
         p->attempts++;
         /* A timeout was already tried again by the request itself (a stall
@@ -1176,6 +1207,7 @@ static void run_download(task *t)
 {
     cos_client *c = t->mgr->c;
     set_state(t, COS_TASK_CHECKING);
+    t->object_changed = false;
     cos_request h = task_request(t);
     h.version_id = t->version_id;
     cos_result *res = NULL;
@@ -1276,7 +1308,7 @@ static void run_download(task *t)
            restart of the task, or the same download again): when resuming is
            on and at least one verified part is recorded in the checkpoint.
            Otherwise nothing is left behind. */
-        drop = rc == COS_ERR_CANCELED || t->no_resume || t->loaded == 0 || rc == COS_ERR_INTEGRITY;
+        drop = rc == COS_ERR_CANCELED || t->no_resume || t->loaded == 0 || rc == COS_ERR_INTEGRITY || t->object_changed;
     }
     if (drop) {
         unlink(partial);

@@ -22,7 +22,8 @@
 
 #define BUCKET "answers-1250000000"
 
-enum mode { M_SHORT, M_LONG, M_HEADERS, M_BIG_HEADER, M_503, M_SILENT, M_DRIBBLE, M_APPEND, M_COMPLETE, M_UPLOAD, M_NO_RANGE };
+enum mode { M_SHORT, M_LONG, M_HEADERS, M_BIG_HEADER, M_503, M_SILENT, M_DRIBBLE, M_APPEND, M_COMPLETE, M_UPLOAD, M_NO_RANGE,
+            M_REPLACED, M_REPLACED_DEAF };
 static _Atomic int g_mode;
 static _Atomic int g_requests;
 static int g_port;
@@ -41,6 +42,8 @@ static size_t g_app_len;
 static bool g_lose_next;
 static bool g_completed;
 static uint64_t g_up_len, g_up_crc; /* M_UPLOAD: the object once completed */
+static bool g_replaced;              /* M_REPLACED*: the object was replaced after its first GET */
+static _Atomic int g_if_match;       /* requests that carried If-Match */
 
 static int64_t mono_ms(void)
 {
@@ -101,7 +104,37 @@ static void *conn_main(void *arg)
     if (range) sscanf(range + 15, "%zu-%zu", &first, &last);
     if (last >= g_obj_len) last = g_obj_len - 1;
     size_t len = last - first + 1;
-    if (mode == M_NO_RANGE) { /* every GET gets the whole object, Range or not */
+    if (mode == M_REPLACED || mode == M_REPLACED_DEAF) {
+        /* an S3-like store (no CRC-64, a multipart ETag) whose object is
+           replaced, same size, right after its first GET; M_REPLACED
+           honours If-Match, M_REPLACED_DEAF ignores it */
+        pthread_mutex_lock(&g_lock);
+        bool v2 = g_replaced;
+        if (!head) g_replaced = true;
+        pthread_mutex_unlock(&g_lock);
+        const char *etag = v2 ? "\"v2-3\"" : "\"v1-3\"";
+        const char *im = strcasestr(req, "\r\nIf-Match:");
+        if (im) atomic_fetch_add(&g_if_match, 1);
+        char want[64] = "";
+        if (im) sscanf(im + 11, " %63[^\r]", want);
+        if (im && mode == M_REPLACED && strcmp(want, etag) != 0) {
+            send_xml(fd, "412 Precondition Failed", "<?xml version=\"1.0\"?><Error><Code>PreconditionFailed</Code>"
+                     "<Message>At least one of the pre-conditions you specified did not hold</Message></Error>", NULL);
+        } else {
+            int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Length: %zu\r\nETag: %s\r\n"
+                             "x-cos-request-id: hostile\r\nConnection: close\r\n\r\n",
+                             range ? "206 Partial Content" : "200 OK", head ? g_obj_len : len, etag);
+            test_send_all(fd, hdr, (size_t)n);
+            if (!head && v2) {
+                unsigned char *other = malloc(len);
+                for (size_t k = 0; k < len; k++) other[k] = g_obj[first + k] ^ 0x5a;
+                test_send_all(fd, other, len);
+                free(other);
+            } else if (!head) {
+                test_send_all(fd, g_obj + first, len);
+            }
+        }
+    } else if (mode == M_NO_RANGE) { /* every GET gets the whole object, Range or not */
         int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nx-cos-hash-crc64ecma: %s\r\n"
                          "ETag: \"a-1\"\r\nx-cos-request-id: hostile\r\nConnection: close\r\n\r\n", g_obj_len, g_obj_crc);
         test_send_all(fd, hdr, (size_t)n);
@@ -410,6 +443,44 @@ static void test_range_ignored(void)
     cos_client_free(c);
 }
 
+/* downloadFile of an object replaced between its ranges, from a store that
+ * sends no CRC-64 and a multipart ETag (nothing to check the whole against):
+ * every range asks If-Match the HEAD's ETag, and a range of another ETag (a
+ * store that ignores If-Match) fails too; no file, nothing left to resume
+ * from. The old code wrote the first range of one version and the rest of
+ * the other, and called it a success. */
+static void test_object_replaced_between_ranges(void)
+{
+    cos_client *c = client(0, 0);
+    test_watch(120, "an object replaced between the ranges of a download", NULL);
+    for (int deaf = 0; deaf < 2; deaf++) {
+        atomic_store(&g_mode, deaf ? M_REPLACED_DEAF : M_REPLACED);
+        pthread_mutex_lock(&g_lock);
+        g_replaced = false;
+        pthread_mutex_unlock(&g_lock);
+        atomic_store(&g_if_match, 0);
+        char dst[512];
+        path(dst, deaf ? "replaced-deaf.out" : "replaced.out");
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "replaced";
+        p.file_path = dst;
+        p.chunk_size = 1024 * 1024; /* three ranges, one at a time */
+        p.parallel = 1;
+        cos_error *err = NULL;
+        CHECK(cos_download_file(c, &p, NULL, &err) != 0);
+        printf("object replaced between ranges%s: %s\n", deaf ? " (If-Match ignored)" : "",
+               err ? cos_error_message(err) : "");
+        CHECK(err && strstr(cos_error_message(err), "changed during the download") != NULL);
+        cos_error_free(err);
+        CHECK(atomic_load(&g_if_match) >= 2);
+        CHECK(!test_exists(dst));
+        CHECK_INT(leftovers(deaf ? "replaced-deaf.out" : "replaced.out", NULL), 0);
+    }
+    test_unwatch();
+    cos_client_free(c);
+}
+
 /* ------------------------------------------------------------------ headers */
 
 static void test_endless_headers(void)
@@ -627,6 +698,7 @@ int main(void)
     RUN(test_short_body);
     RUN(test_long_body);
     RUN(test_range_ignored);
+    RUN(test_object_replaced_between_ranges);
     RUN(test_endless_headers);
     RUN(test_503_storm);
     RUN(test_silent_and_dribbling_servers);

@@ -173,7 +173,11 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
 
 /**
  * downloadFile: parallel ranged GETs into FILE.cos-partial, verified, renamed;
- * resumable. FILE.cos-partial is never opened through a symlink: one found
+ * resumable. Every range is asked If-Match the ETag the download started
+ * from (and a range answered with another ETag is refused): an object
+ * replaced during the download fails it (PreconditionFailed, "changed
+ * during the download") and removes FILE.cos-partial, rather than stitch
+ * two versions where no CRC-64 could tell. FILE.cos-partial is never opened through a symlink: one found
  * there is removed (not followed) and the file created exclusively. A failed
  * download removes FILE.cos-partial and its checkpoint, except when resuming
  * is on (no_resume unset), the failure is not an integrity error, and at
