@@ -23,7 +23,7 @@
 #define BUCKET "answers-1250000000"
 
 enum mode { M_SHORT, M_LONG, M_HEADERS, M_BIG_HEADER, M_503, M_SILENT, M_DRIBBLE, M_APPEND, M_COMPLETE, M_UPLOAD, M_NO_RANGE,
-            M_REPLACED, M_REPLACED_DEAF };
+            M_REPLACED, M_REPLACED_DEAF, M_COMPLETE_ERR200 };
 static _Atomic int g_mode;
 static _Atomic int g_requests;
 static int g_port;
@@ -214,6 +214,32 @@ static void *conn_main(void *arg)
             send_xml(fd, "200 OK",
                      "<?xml version=\"1.0\"?><CompleteMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
                      "<ETag>\"x-1\"</ETag></CompleteMultipartUploadResult>", NULL);
+    } else if (mode == M_COMPLETE_ERR200) {
+        /* S3 answers a CompleteMultipartUpload that fails after it began with
+           200 and an <Error> body (here with a namespace, and after the
+           whitespace S3 sends to keep the connection alive), or 200 and nothing */
+        if (!strcmp(method, "POST") && strstr(req, "?uploads")) {
+            send_xml(fd, "200 OK", "<?xml version=\"1.0\"?><InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
+                                   "<UploadId>up1</UploadId></InitiateMultipartUploadResult>", NULL);
+        } else if (!strcmp(method, "PUT")) {
+            unsigned char d[16];
+            char md5[33], extra[256];
+            cos_md5_digest(body, have, d);
+            cos_hex_encode(d, 16, md5);
+            snprintf(extra, sizeof extra, "ETag: \"%s\"\r\nx-cos-hash-crc64ecma: %llu\r\n", md5,
+                     (unsigned long long)cos_crc64(0, body, have));
+            send_xml(fd, "200 OK", "", extra);
+        } else if (!strcmp(method, "POST")) {
+            pthread_mutex_lock(&g_lock);
+            bool empty = g_lose_next;
+            pthread_mutex_unlock(&g_lock);
+            send_xml(fd, "200 OK", empty ? "" :
+                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n   \n   \n<Error xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                     "<Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message>"
+                     "<RequestId>hostile</RequestId></Error>", NULL);
+        } else {
+            send_xml(fd, "404 Not Found", head ? "" : "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code></Error>", NULL);
+        }
     } else if (mode == M_UPLOAD) { /* a multipart upload whose Complete answer is lost once it is done */
         pthread_mutex_lock(&g_lock);
         bool done = g_completed;
@@ -691,6 +717,57 @@ static void test_slice_upload_complete_lost(void)
     cos_client_free(c);
 }
 
+/* CompleteMultipartUpload answered 200 with an <Error> body (S3 does this
+ * once it has begun to answer) or 200 with no result at all: neither the
+ * plain call nor sliceUploadFile is a success. */
+static void test_complete_error_in_200(void)
+{
+    cos_client *c = client(0, 0);
+    atomic_store(&g_mode, M_COMPLETE_ERR200);
+    test_watch(120, "CompleteMultipartUpload answered 200 with an error", NULL);
+    char src[512];
+    path(src, "err200.bin");
+    test_write_lcg_file(src, 300000, 8);
+    for (int empty = 0; empty < 2; empty++) {
+        pthread_mutex_lock(&g_lock);
+        g_lose_next = empty;
+        pthread_mutex_unlock(&g_lock);
+        cos_complete_part cp = { .part_number = 1, .etag = "\"x\"" };
+        cos_complete_multipart_upload cm = { &cp, 1 };
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "err200";
+        r.upload_id = "up1";
+        r.input.complete = &cm;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_multipart_complete(c, &r, &res, &err);
+        printf("Complete, 200 with %s: rc=%d %s\n", empty ? "no body" : "<Error xmlns>", rc, err ? cos_error_message(err) : "");
+        CHECK(rc != 0);
+        if (!empty) CHECK(err && err->code && !strcmp(err->code, "InternalError"));
+        cos_result_free(res);
+        cos_error_free(err);
+        err = NULL;
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "err200";
+        p.file_path = src;
+        p.no_resume = true;
+        p.slice_size = 100000;
+        cos_transfer_result *tr = NULL;
+        CHECK(cos_slice_upload_file(c, &p, &tr, &err) != 0);
+        printf("sliceUploadFile, Complete 200 with %s: %s\n", empty ? "no body" : "<Error xmlns>", err ? cos_error_message(err) : "");
+        CHECK(tr == NULL);
+        cos_transfer_result_free(tr);
+        cos_error_free(err);
+    }
+    pthread_mutex_lock(&g_lock);
+    g_lose_next = false;
+    pthread_mutex_unlock(&g_lock);
+    test_unwatch();
+    cos_client_free(c);
+}
+
 int main(void)
 {
     start_hostile();
@@ -705,6 +782,7 @@ int main(void)
     RUN(test_append_answer_lost);
     RUN(test_complete_answer_lost);
     RUN(test_slice_upload_complete_lost);
+    RUN(test_complete_error_in_200);
     test_rmtree(g_dir);
     free(g_dir);
     free(g_obj);
