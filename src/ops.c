@@ -662,6 +662,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
        has shown it sends no CRC-64 (before that, files and memory are hashed
        again after the answer) */
     k->http.md5_recv_wanted = (def->flags & F_SINK) && !strcmp(k->method, "GET") && !cos_kvlist_get(&k->headers, "Range");
+    k->http.crc64_unheeded = c->cfg.dialect == COS_DIALECT_S3; /* ops.c ignores it there: the MD5 must be checked */
     for (size_t i = 0; i < k->query.count && k->http.md5_recv_wanted; i++) /* a processed body (ci-process, ...) is not the object */
         if (strcmp(k->query.items[i].name, "versionId") != 0 && !cos_starts_with_ci(k->query.items[i].name, "response-"))
             k->http.md5_recv_wanted = false;
@@ -1271,6 +1272,8 @@ static step_result call_finish(op_call *k)
     const char *crc_hdr = c->cfg.dialect == COS_DIALECT_S3 ? NULL : cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma");
     uint64_t crc = 0;
     cos_error *md5_err = NULL;
+    /* a header that is no number is no CRC-64: it must not switch off the MD5 check too */
+    if (crc_hdr && cos_parse_u64(crc_hdr, &crc) != 0) crc_hdr = NULL;
     if (!crc_hdr) md5_err = check_md5(k);
     if (md5_err) {
         if (can_retry(k)) { /* corrupted on the way: send or fetch again */

@@ -28,7 +28,7 @@ static char *g_dir;
 /* ------------------------------------------------------------------ the hostile server */
 
 enum mode { M_INVERT, M_PUT_BAD_ETAG, M_PUT_GOOD_ETAG, M_STALL, M_ENDLESS_LIST, M_ENDLESS_ERROR, M_LOOP_LIST, M_CREEP_LIST,
-            M_V2_CYCLE, M_V2_EMPTY };
+            M_V2_CYCLE, M_V2_EMPTY, M_INVERT_BAD_CRC, M_INVERT_NUM_CRC };
 static _Atomic int g_mode;
 static _Atomic int g_requests;
 static int g_port;
@@ -69,16 +69,19 @@ static void *conn_main(void *arg)
     }
     char hdr[1024];
     int mode = atomic_load(&g_mode);
-    if (mode == M_INVERT) {
+    if (mode == M_INVERT || mode == M_INVERT_BAD_CRC || mode == M_INVERT_NUM_CRC) {
         size_t first = 0, last = g_obj_len - 1;
         const char *range = strcasestr(req, "\r\nRange: bytes=");
         if (range) sscanf(range + 15, "%zu-%zu", &first, &last);
         bool head = !strcmp(method, "HEAD");
         int n = snprintf(hdr, sizeof hdr,
-                         "HTTP/1.1 %s\r\nContent-Length: %zu\r\nETag: \"%s\"\r\nx-cos-request-id: fake\r\n%s"
+                         "HTTP/1.1 %s\r\nContent-Length: %zu\r\nETag: \"%s\"\r\nx-cos-request-id: fake\r\n%s%s"
                          "Connection: close\r\n\r\n",
                          range ? "206 Partial Content" : "200 OK", head ? g_obj_len : last - first + 1, g_obj_md5,
-                         range ? "Accept-Ranges: bytes\r\n" : "");
+                         range ? "Accept-Ranges: bytes\r\n" : "",
+                         mode == M_INVERT_BAD_CRC   ? "x-cos-hash-crc64ecma: not-a-number\r\n"
+                         : mode == M_INVERT_NUM_CRC ? "x-cos-hash-crc64ecma: 12345\r\n"
+                                                    : "");
         test_send_all(fd, hdr, (size_t)n);
         if (!head) {
             unsigned char *inv = malloc(last - first + 1);
@@ -209,6 +212,19 @@ static void test_inverted_download_caught_by_md5(void)
 {
     cos_client *c = hostile_client(0);
     atomic_store(&g_mode, M_INVERT);
+    /* a CRC-64 header that is no number is no CRC-64: the MD5 is checked
+       instead (it switched every check off: the inverted bytes were a success) */
+    for (int bad_crc = 1; bad_crc >= 0; bad_crc--) {
+        atomic_store(&g_mode, bad_crc ? M_INVERT_BAD_CRC : M_INVERT);
+        cos_request g = COS_REQUEST_INIT;
+        g.bucket = BUCKET;
+        g.key = "inverted";
+        cos_result *gr = NULL;
+        cos_error *ge = NULL;
+        CHECK_INT(cos_get_object(c, &g, &gr, &ge), COS_ERR_INTEGRITY);
+        cos_result_free(gr);
+        cos_error_free(ge);
+    }
     test_watch(60, "downloads from a store that inverts bytes", &g_srv);
     cos_request r = COS_REQUEST_INIT;
     r.bucket = BUCKET;
@@ -235,6 +251,38 @@ static void test_inverted_download_caught_by_md5(void)
     cos_error_free(err);
     CHECK(!test_exists(dst));
     CHECK(!test_exists(partial));
+    test_unwatch();
+    cos_client_free(c);
+}
+
+/* In the S3 dialect the x-cos-hash-crc64ecma of an answer is not checked
+ * (an S3 store cannot answer for it), so it must not stand in for the MD5
+ * either: a GET whose answer carried one was checked by nothing. */
+static void test_s3_dialect_ignores_crc64_for_md5(void)
+{
+    cos_config cfg;
+    cos_config_init(&cfg);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", g_port);
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.endpoint = ep;
+    cfg.region = "us-east-1";
+    cfg.secret_id = TEST_SECRET_ID;
+    cfg.secret_key = TEST_SECRET_KEY;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    test_watch(60, "S3-dialect downloads with a CRC-64 header", &g_srv);
+    atomic_store(&g_mode, M_INVERT_NUM_CRC);
+    cos_request g = COS_REQUEST_INIT;
+    g.bucket = "inverted-s3";
+    g.key = "inverted";
+    cos_result *res = NULL;
+    CHECK_INT(cos_get_object(c, &g, &res, &err), COS_ERR_INTEGRITY);
+    if (err) CHECK(strstr(cos_error_message(err), "MD5") != NULL);
+    cos_result_free(res);
+    cos_error_free(err);
     test_unwatch();
     cos_client_free(c);
 }
@@ -620,6 +668,7 @@ int main(void)
     g_dir = test_tmpdir("integrity");
     test_put_bucket_on(&g_srv, BUCKET);
     RUN(test_inverted_download_caught_by_md5);
+    RUN(test_s3_dialect_ignores_crc64_for_md5);
     RUN(test_upload_etag_checked_without_crc);
     RUN(test_stall_after_headers_is_bounded);
     RUN(test_endless_answers_are_bounded);
