@@ -1195,6 +1195,17 @@ static int open_partial(const char *partial, bool *resume)
     return open(partial, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 }
 
+/* Whether the name `partial` still is the file behind fd: another download
+ * of the same destination (another process, another task) unlinks it and
+ * creates its own, and renaming that one, unfinished, into place would
+ * publish its bytes as ours. */
+static bool partial_is_ours(int fd, const char *partial)
+{
+    struct stat mine, there;
+    return fstat(fd, &mine) == 0 && lstat(partial, &there) == 0 && mine.st_dev == there.st_dev &&
+           mine.st_ino == there.st_ino;
+}
+
 /* MD5 of a whole file from its descriptor. */
 static bool fd_md5(int fd, uint64_t size, unsigned char d[16])
 {
@@ -1279,6 +1290,7 @@ static void run_download(task *t)
         return;
     }
     bool drop = false; /* the partial file and its checkpoint */
+    bool theirs = false; /* both belong to another download now: left alone */
     if (rc == 0) {
         uint64_t crc = combined_crc(t);
         unsigned char d[16];
@@ -1288,6 +1300,10 @@ static void run_download(task *t)
         } else if (md5_etag && !(fd_md5(t->fd, t->total, d) && http_etag_matches(t->upload_id, d))) {
             failf(t, COS_ERR_INTEGRITY, "MD5 of the downloaded data does not match the ETag of %s (no CRC-64 to check)", t->key);
             drop = true;
+        } else if (!partial_is_ours(t->fd, partial)) {
+            failf(t, COS_ERR_IO, "%s.cos-partial was replaced by another download of the same file meanwhile; "
+                  "not renamed (it is not this download's data)", t->file_path);
+            theirs = true;
         } else if ((c->cfg.fsync_downloads && fsync(t->fd) != 0) || rename(partial, t->file_path) != 0) {
             cos_error *e = NULL;
             cos_err_io(&e, errno, "cannot write", t->file_path);
@@ -1310,9 +1326,12 @@ static void run_download(task *t)
            Otherwise nothing is left behind. */
         drop = rc == COS_ERR_CANCELED || t->no_resume || t->loaded == 0 || rc == COS_ERR_INTEGRITY || t->object_changed;
     }
-    if (drop) {
-        unlink(partial);
-        unlink(t->checkpoint);
+    if (drop && !partial_is_ours(t->fd, partial)) theirs = true;
+    if (drop || theirs) {
+        if (!theirs) {
+            unlink(partial);
+            unlink(t->checkpoint);
+        }
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
         t->loaded = t->reported = 0;
     }

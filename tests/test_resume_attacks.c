@@ -416,6 +416,69 @@ static void test_download_object_replaced_after_crash(void)
     CHECK(!test_exists(partial));
 }
 
+/* Another download of the same destination (another process, another task)
+ * unlinks DEST.cos-partial and starts its own there. The first one, done,
+ * renamed by name: the other's unfinished file became DEST and the first
+ * reported a success. Now it sees the name is no longer its file and fails;
+ * the other's partial file is left to it. */
+static char g_partial[600];
+static bool g_swapped;
+static void swap_partial(void *ud, const cos_progress *p)
+{
+    (void)ud;
+    if (g_swapped || p->loaded == 0 || p->percent >= 1.0) return;
+    g_swapped = true;
+    unlink(g_partial); /* what open_partial does in the other download */
+    int fd = open(g_partial, O_RDWR | O_CREAT | O_EXCL, 0644);
+    if (fd >= 0) {
+        CHECK(ftruncate(fd, (off_t)p->total) == 0); /* all zeros: the other's bytes have not come yet */
+        close(fd);
+    }
+}
+
+static void test_partial_replaced_by_another_download(void)
+{
+    char src[512], dst[512];
+    path(src, "race-src.bin");
+    path(dst, "race.out");
+    test_write_lcg_file(src, 3 * MIB, 61);
+    FILE *f = fopen(dst, "w");
+    if (f) {
+        fputs("the old file", f);
+        fclose(f);
+    }
+    cos_transfer_params u = COS_TRANSFER_PARAMS_INIT;
+    u.bucket = BUCKET;
+    u.key = "race.bin";
+    u.file_path = src;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(g_c, &u, NULL, &err), err);
+    snprintf(g_partial, sizeof g_partial, "%s.cos-partial", dst);
+    g_swapped = false;
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "race.bin";
+    p.file_path = dst;
+    p.chunk_size = MIB;
+    p.parallel = 1;
+    p.on_progress = swap_partial;
+    int rc = cos_download_file(g_c, &p, NULL, &err);
+    printf("  partial replaced: rc=%d %s\n", rc, err ? cos_error_message(err) : "");
+    CHECK(g_swapped);
+    CHECK_INT(rc, COS_ERR_IO);
+    CHECK(err && strstr(cos_error_message(err), "another download") != NULL);
+    cos_error_free(err);
+    f = fopen(dst, "r");
+    char buf[64] = "";
+    if (f) {
+        CHECK(fgets(buf, sizeof buf, f) != NULL);
+        fclose(f);
+    }
+    CHECK_STR(buf, "the old file"); /* DEST untouched */
+    CHECK(test_exists(g_partial));  /* the other's, left to it */
+    unlink(g_partial);
+}
+
 int main(void)
 {
     if (test_server_start(&g_srv, NULL) != 0) {
@@ -434,6 +497,7 @@ int main(void)
     RUN(test_file_changed_after_crash);
     RUN(test_hostile_upload_checkpoints);
     RUN(test_download_object_replaced_after_crash);
+    RUN(test_partial_replaced_by_another_download);
     test_unwatch();
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);

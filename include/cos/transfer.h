@@ -177,7 +177,11 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
  * from (and a range answered with another ETag is refused): an object
  * replaced during the download fails it (PreconditionFailed, "changed
  * during the download") and removes FILE.cos-partial, rather than stitch
- * two versions where no CRC-64 could tell. FILE.cos-partial is never opened through a symlink: one found
+ * two versions where no CRC-64 could tell. Two downloads to one FILE at
+ * once (two processes, or two tasks): a download renames FILE.cos-partial
+ * only while that name is still the file it wrote (the other one replaces
+ * it when it starts); otherwise it fails with COS_ERR_IO and leaves the
+ * other's FILE.cos-partial alone. FILE.cos-partial is never opened through a symlink: one found
  * there is removed (not followed) and the file created exclusively. A failed
  * download removes FILE.cos-partial and its checkpoint, except when resuming
  * is on (no_resume unset), the failure is not an integrity error, and at
