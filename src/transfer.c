@@ -1244,7 +1244,8 @@ static void run_download(task *t)
     struct stat st;
     cos_json *cp = t->no_resume ? NULL : checkpoint_read(t->checkpoint);
     const char *cp_etag = cos_json_get_str(cp, "upload_id"); /* the object's ETag is kept in this slot */
-    bool resume = cp && cp_etag && !strcmp(cp_etag, etag) && lstat(partial, &st) == 0 && S_ISREG(st.st_mode) &&
+    /* without an ETag nothing says the kept ranges are still the object's */
+    bool resume = cp && cp_etag && *etag && !strcmp(cp_etag, etag) && lstat(partial, &st) == 0 && S_ISREG(st.st_mode) &&
                   (uint64_t)st.st_size == t->total;
     t->fd = open_partial(partial, &resume);
     if (!resume) { /* the partial file starts empty: nothing kept from an earlier run counts */

@@ -23,7 +23,7 @@
 #define BUCKET "answers-1250000000"
 
 enum mode { M_SHORT, M_LONG, M_HEADERS, M_BIG_HEADER, M_503, M_SILENT, M_DRIBBLE, M_APPEND, M_COMPLETE, M_UPLOAD, M_NO_RANGE,
-            M_REPLACED, M_REPLACED_DEAF, M_COMPLETE_ERR200 };
+            M_REPLACED, M_REPLACED_DEAF, M_COMPLETE_ERR200, M_NO_TAG };
 static _Atomic int g_mode;
 static _Atomic int g_requests;
 static int g_port;
@@ -104,7 +104,22 @@ static void *conn_main(void *arg)
     if (range) sscanf(range + 15, "%zu-%zu", &first, &last);
     if (last >= g_obj_len) last = g_obj_len - 1;
     size_t len = last - first + 1;
-    if (mode == M_REPLACED || mode == M_REPLACED_DEAF) {
+    if (mode == M_NO_TAG) {
+        /* a store that sends neither ETag nor CRC-64; while g_lose_next is
+           set its third range is cut short, and g_replaced serves other bytes */
+        pthread_mutex_lock(&g_lock);
+        bool v2 = g_replaced, cut = g_lose_next && first >= 2 * 1024 * 1024;
+        pthread_mutex_unlock(&g_lock);
+        int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Length: %zu\r\nx-cos-request-id: hostile\r\n"
+                         "Connection: close\r\n\r\n", range ? "206 Partial Content" : "200 OK", head ? g_obj_len : len);
+        test_send_all(fd, hdr, (size_t)n);
+        if (!head) {
+            unsigned char *b = malloc(len);
+            for (size_t k = 0; k < len; k++) b[k] = v2 ? g_obj[first + k] ^ 0x5a : g_obj[first + k];
+            test_send_all(fd, b, cut ? len / 2 : len);
+            free(b);
+        }
+    } else if (mode == M_REPLACED || mode == M_REPLACED_DEAF) {
         /* an S3-like store (no CRC-64, a multipart ETag) whose object is
            replaced, same size, right after its first GET; M_REPLACED
            honours If-Match, M_REPLACED_DEAF ignores it */
@@ -507,6 +522,53 @@ static void test_object_replaced_between_ranges(void)
     cos_client_free(c);
 }
 
+/* A download from a store that sends no ETag (and no CRC-64) fails part-way
+ * and keeps its partial file; the object is then replaced. Nothing can tell
+ * the kept ranges are still the object's, so none is resumed: the old code
+ * matched the empty ETag of the checkpoint with the empty ETag of the HEAD
+ * and stitched the old ranges to the new one. */
+static void test_no_etag_no_resume(void)
+{
+    cos_client *c = client(0, 0);
+    atomic_store(&g_mode, M_NO_TAG);
+    test_watch(120, "resuming a download from a store without ETags", NULL);
+    char dst[512];
+    path(dst, "notag.out");
+    pthread_mutex_lock(&g_lock);
+    g_replaced = false;
+    g_lose_next = true;
+    pthread_mutex_unlock(&g_lock);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "notag";
+    p.file_path = dst;
+    p.chunk_size = 1024 * 1024;
+    p.parallel = 1;
+    cos_error *err = NULL;
+    CHECK(cos_download_file(c, &p, NULL, &err) != 0);
+    cos_error_free(err);
+    err = NULL;
+    pthread_mutex_lock(&g_lock);
+    g_replaced = true;
+    g_lose_next = false;
+    pthread_mutex_unlock(&g_lock);
+    cos_transfer_result *res = NULL;
+    CHECK_OK(cos_download_file(c, &p, &res, &err), err);
+    if (res) CHECK_INT(res->parts_resumed, 0);
+    cos_transfer_result_free(res);
+    FILE *f = fopen(dst, "rb");
+    unsigned char *got = malloc(g_obj_len);
+    size_t n = f ? fread(got, 1, g_obj_len, f) : 0;
+    if (f) fclose(f);
+    CHECK_INT(n, g_obj_len);
+    size_t wrong = 0;
+    for (size_t k = 0; k < n; k++) wrong += got[k] != (g_obj[k] ^ 0x5a);
+    CHECK_INT(wrong, 0);
+    free(got);
+    test_unwatch();
+    cos_client_free(c);
+}
+
 /* ------------------------------------------------------------------ headers */
 
 static void test_endless_headers(void)
@@ -776,6 +838,7 @@ int main(void)
     RUN(test_long_body);
     RUN(test_range_ignored);
     RUN(test_object_replaced_between_ranges);
+    RUN(test_no_etag_no_resume);
     RUN(test_endless_headers);
     RUN(test_503_storm);
     RUN(test_silent_and_dribbling_servers);
