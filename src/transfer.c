@@ -97,6 +97,7 @@ struct task {
     part_call *ready;             /* finished part requests for the driver to process */
     int fail_kind;                /* what failed a download: integrity failures drop the partial file */
     bool object_changed;          /* a download's object was replaced between its ranges */
+    char *source_etag;            /* a copy's source as its HEAD saw it: every part copy is conditional on it */
     int fd;
     uint64_t total;
     uint64_t loaded;              /* bytes of finished parts */
@@ -160,6 +161,7 @@ static void task_free(task *t)
     free(t->parts);
     free(t->upload_id);
     free(t->checkpoint);
+    free(t->source_etag);
     cos_error_free(t->err);
     cos_transfer_result_free(t->res);
     free(t);
@@ -513,6 +515,12 @@ static int start_part(task *t, part *p)
         r.upload_id = t->upload_id;
         r.part_number = p->number;
         r.copy_source = t->copy_source;
+        if (t->source_etag && *t->source_etag) { /* every part from the source the HEAD saw (S3: x-amz-copy-source-if-match) */
+            ck_hdr.name = "x-cos-copy-source-If-Match";
+            ck_hdr.value = t->source_etag;
+            r.headers = &ck_hdr;
+            r.header_count = 1;
+        }
         snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)p->offset,
                  (unsigned long long)(p->offset + p->size - 1));
         r.copy_source_range = range;
@@ -591,6 +599,16 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
         t->loaded += p->size;
     } else if (rc == COS_ERR_CANCELED && !t->cancel_req) {
         /* stopped by a pause: not a failure, the part runs again on restart */
+    } else if (t->kind == COS_TASK_COPY && err && err->http_status == 412) {
+        /* the source was replaced since the HEAD: its parts so far are another version's */
+        free(err->message);
+        err->message = cos_sprintf("the copy source changed during the copy (no longer ETag %s at part %d); "
+                                   "nothing was completed", t->source_etag ? t->source_etag : "", p->number);
+        if (!t->rc) {
+            t->rc = rc;
+            t->err = err;
+            err = NULL;
+        }
     } else if (t->kind == COS_TASK_DOWNLOAD && err && err->http_status == 412) {
         /* If-Match failed (or the range's ETag, above): the object was replaced
            since the HEAD, and its other ranges would not fit; not retried */
@@ -1403,6 +1421,8 @@ static void run_copy(task *t)
     t->total = res->content_length;
     uint64_t src_crc = res->crc64;
     bool has_crc = res->has_crc64;
+    free(t->source_etag);
+    t->source_etag = cos_strdup(res->etag);
     cos_result_free(res);
     uint64_t slice = t->slice_size ? t->slice_size : c->cfg.copy_slice_size;
     if (s3 && slice > S3_MAX_PART) slice = S3_MAX_PART; /* S3's CopyObject copies at most 5 GiB */

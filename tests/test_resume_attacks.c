@@ -479,6 +479,64 @@ static void test_partial_replaced_by_another_download(void)
     unlink(g_partial);
 }
 
+/* sliceCopyFile whose source is replaced (same size) after its first part
+ * copy: every UploadPartCopy is conditional on the source's ETag, so the
+ * copy fails before Complete and the destination never holds a mix of two
+ * versions. The old code completed the mix (and only then, where a CRC-64
+ * was at hand, reported a mismatch; without one, a success). */
+static char g_src_v2[512];
+static bool g_replaced_src;
+static void replace_source(void *ud, const cos_progress *p)
+{
+    (void)ud;
+    if (g_replaced_src || p->loaded == 0 || p->percent >= 1.0) return;
+    g_replaced_src = true;
+    cos_transfer_params u = COS_TRANSFER_PARAMS_INIT;
+    u.bucket = BUCKET;
+    u.key = "copy-src.bin";
+    u.file_path = g_src_v2;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(g_c, &u, NULL, &err), err);
+}
+
+static void test_copy_source_replaced_midway(void)
+{
+    char v1[512];
+    path(v1, "copy-v1.bin");
+    path(g_src_v2, "copy-v2.bin");
+    test_write_lcg_file(v1, 4 * MIB, 71);
+    test_write_lcg_file(g_src_v2, 4 * MIB, 72);
+    cos_transfer_params u = COS_TRANSFER_PARAMS_INIT;
+    u.bucket = BUCKET;
+    u.key = "copy-src.bin";
+    u.file_path = v1;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(g_c, &u, NULL, &err), err);
+    g_replaced_src = false;
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "copy-dst.bin";
+    p.copy_source = BUCKET ".cos.ap-guangzhou.myqcloud.com/copy-src.bin";
+    p.slice_size = MIB;
+    p.chunk_size = MIB;
+    p.parallel = 1;
+    p.on_progress = replace_source;
+    int rc = cos_slice_copy_file(g_c, &p, NULL, &err);
+    printf("  copy source replaced: rc=%d %s\n", rc, err ? cos_error_message(err) : "");
+    CHECK(g_replaced_src);
+    CHECK(rc != 0);
+    CHECK(err && strstr(cos_error_message(err), "changed during the copy") != NULL);
+    cos_error_free(err);
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = BUCKET;
+    h.key = "copy-dst.bin";
+    cos_result *hr = NULL;
+    err = NULL;
+    CHECK(cos_head_object(g_c, &h, &hr, &err) != 0); /* no destination, mixed or not */
+    cos_result_free(hr);
+    cos_error_free(err);
+}
+
 int main(void)
 {
     if (test_server_start(&g_srv, NULL) != 0) {
@@ -498,6 +556,7 @@ int main(void)
     RUN(test_hostile_upload_checkpoints);
     RUN(test_download_object_replaced_after_crash);
     RUN(test_partial_replaced_by_another_download);
+    RUN(test_copy_source_replaced_midway);
     test_unwatch();
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
