@@ -601,6 +601,7 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
         /* stopped by a pause: not a failure, the part runs again on restart */
     } else if (t->kind == COS_TASK_COPY && err && err->http_status == 412) {
         /* the source was replaced since the HEAD: its parts so far are another version's */
+        t->object_changed = true;
         free(err->message);
         err->message = cos_sprintf("the copy source changed during the copy (no longer ETag %s at part %d); "
                                    "nothing was completed", t->source_etag ? t->source_etag : "", p->number);
@@ -1389,6 +1390,21 @@ static int parse_s3_source(const char *src, const char *region, char **bucket, c
     return *bucket && *reg && *key ? 0 : -1;
 }
 
+/* The copy source's ETag now (NULL if it cannot be read). */
+static char *source_etag_now(task *t, const char *bucket, const char *region, const char *key)
+{
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = bucket;
+    h.region = region;
+    h.key = key;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    char *etag = cos_head_object(t->mgr->c, &h, &res, &err) == 0 ? cos_strdup(res->etag) : NULL;
+    cos_result_free(res);
+    cos_error_free(err);
+    return etag;
+}
+
 static void run_copy(task *t)
 {
     cos_client *c = t->mgr->c;
@@ -1411,10 +1427,10 @@ static void run_copy(task *t)
     cos_result *res = NULL;
     cos_error *err = NULL;
     int rc = cos_head_object(c, &h, &res, &err);
-    free(sb);
-    free(sr);
-    free(sk);
     if (rc) {
+        free(sb);
+        free(sr);
+        free(sk);
         fail(t, rc, err);
         return;
     }
@@ -1428,6 +1444,9 @@ static void run_copy(task *t)
     if (s3 && slice > S3_MAX_PART) slice = S3_MAX_PART; /* S3's CopyObject copies at most 5 GiB */
     set_state(t, COS_TASK_RUNNING);
     if (t->total <= slice) {
+        free(sb);
+        free(sr);
+        free(sk);
         cos_request r = task_request(t);
         r.copy_source = t->copy_source;
         apply_object_headers(t, &r);
@@ -1450,12 +1469,51 @@ static void run_copy(task *t)
     apply_object_headers(t, &r);
     rc = cos_multipart_init(c, &r, &res, &err);
     if (rc) {
+        free(sb);
+        free(sr);
+        free(sk);
         fail(t, rc, err);
         return;
     }
     t->upload_id = cos_strdup(res->output.initiate ? res->output.initiate->upload_id : "");
     cos_result_free(res);
+    t->object_changed = false;
+    char *first_etag = cos_strdup(t->source_etag);
     rc = run_parts(t);
+    if (rc && t->object_changed && t->source_etag) {
+        /* Some stores (Swift's s3api) refuse a multipart object's own ETag in
+           x-amz-copy-source-if-match. Unchanged source: go on without the
+           condition, and compare the source's ETag once more before Complete. */
+        char *now = source_etag_now(t, sb, sr, sk);
+        if (now && !strcmp(now, t->source_etag)) {
+            client_log(c, COS_LOG_INFO, "%s: the store refuses the copy source's own ETag as a condition; "
+                       "copying without it", t->key);
+            free(t->source_etag);
+            t->source_etag = NULL;
+            cos_error_free(t->err);
+            t->err = NULL;
+            t->rc = 0;
+            t->object_changed = false;
+            rc = run_parts(t);
+        }
+        free(now);
+    }
+    if (!rc && !t->source_etag && first_etag) {
+        char *now = source_etag_now(t, sb, sr, sk);
+        if (!now || strcmp(now, first_etag) != 0) {
+            cos_error *e = NULL;
+            cos_err_set(&e, COS_ERR_SERVER, "the copy source changed during the copy (ETag %s, now %s); nothing was completed",
+                        first_etag, now ? now : "unreadable");
+            if (e) e->code = cos_strdup("PreconditionFailed");
+            t->rc = rc = COS_ERR_SERVER;
+            t->err = e;
+        }
+        free(now);
+    }
+    free(first_etag);
+    free(sb);
+    free(sr);
+    free(sk);
     if (rc) {
         if (rc != 1) abort_upload(t);
         if (rc == COS_ERR_CANCELED) fail(t, rc, cos_error_new(COS_ERR_CANCELED, "canceled"));
