@@ -98,6 +98,8 @@ struct task {
     int fail_kind;                /* what failed a download: integrity failures drop the partial file */
     bool object_changed;          /* a download's object was replaced between its ranges */
     char *source_etag;            /* a copy's source as its HEAD saw it: every part copy is conditional on it */
+    bool if_match_refused;        /* a download's store answers 412 to the object's own ETag: ranges go unconditional */
+    bool etag_differs;            /* a range came with another ETag than the HEAD's (not the store's 412) */
     int fd;
     uint64_t total;
     uint64_t loaded;              /* bytes of finished parts */
@@ -534,7 +536,7 @@ static int start_part(task *t, part *p)
         r.sink.write_user_data = p;
         /* every range from the object the HEAD saw: one replaced between
            ranges answers 412, not its own bytes (t->upload_id holds the ETag) */
-        r.if_match = t->upload_id && *t->upload_id ? t->upload_id : NULL;
+        r.if_match = !t->if_match_refused && t->upload_id && *t->upload_id ? t->upload_id : NULL;
     }
     part_call *pc = calloc(1, sizeof *pc);
     if (!pc) return COS_ERR_NOMEM;
@@ -576,6 +578,7 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
                (without a CRC-64 to check at the end, a multipart ETag checks nothing else) */
             if (res->etag && t->upload_id && *t->upload_id && strcmp(res->etag, t->upload_id) != 0) {
                 etag_differs = true;
+                t->etag_differs = true;
                 rc = COS_ERR_SERVER;
                 err = cos_error_new(COS_ERR_SERVER, NULL);
                 if (err) {
@@ -1304,7 +1307,29 @@ static void run_download(task *t)
     free(t->upload_id);
     t->upload_id = etag; /* written into the checkpoint to detect a changed object */
     set_state(t, COS_TASK_RUNNING);
+    t->etag_differs = false;
     rc = t->total ? run_parts(t) : 0;
+    if (rc && rc != 1 && t->object_changed && !t->etag_differs && !t->if_match_refused) {
+        /* 412s: replaced, or a store that refuses the object's own ETag as
+           If-Match. Unchanged: the ranges go on without it, each one's ETag
+           still compared with the HEAD's. */
+        cos_request again = task_request(t);
+        again.version_id = t->version_id;
+        cos_result *hr = NULL;
+        cos_error *he = NULL;
+        if (cos_head_object(c, &again, &hr, &he) == 0 && hr->etag && !strcmp(hr->etag, t->upload_id)) {
+            client_log(c, COS_LOG_INFO, "%s: the store refuses the object's own ETag as If-Match; ranges go without it",
+                       t->key);
+            t->if_match_refused = true;
+            t->object_changed = false;
+            cos_error_free(t->err);
+            t->err = NULL;
+            t->rc = 0;
+            rc = run_parts(t);
+        }
+        cos_result_free(hr);
+        cos_error_free(he);
+    }
     if (rc == 1 || (rc == COS_ERR_CANCELED && t->cancel_req == 2)) { /* paused, or the client closed: resumable */
         free(partial);
         return;

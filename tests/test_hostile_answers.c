@@ -23,7 +23,7 @@
 #define BUCKET "answers-1250000000"
 
 enum mode { M_SHORT, M_LONG, M_HEADERS, M_BIG_HEADER, M_503, M_SILENT, M_DRIBBLE, M_APPEND, M_COMPLETE, M_UPLOAD, M_NO_RANGE,
-            M_REPLACED, M_REPLACED_DEAF, M_COMPLETE_ERR200, M_NO_TAG };
+            M_REPLACED, M_REPLACED_DEAF, M_COMPLETE_ERR200, M_NO_TAG, M_IF_MATCH_REFUSED };
 static _Atomic int g_mode;
 static _Atomic int g_requests;
 static int g_port;
@@ -104,7 +104,18 @@ static void *conn_main(void *arg)
     if (range) sscanf(range + 15, "%zu-%zu", &first, &last);
     if (last >= g_obj_len) last = g_obj_len - 1;
     size_t len = last - first + 1;
-    if (mode == M_NO_TAG) {
+    if (mode == M_IF_MATCH_REFUSED) { /* a store whose If-Match never matches its own multipart ETag */
+        if (strcasestr(req, "\r\nIf-Match:")) {
+            send_xml(fd, "412 Precondition Failed", "<?xml version=\"1.0\"?><Error><Code>PreconditionFailed</Code>"
+                     "<Message>At least one of the pre-conditions you specified did not hold</Message></Error>", NULL);
+        } else {
+            int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Length: %zu\r\nETag: \"v1-3\"\r\n"
+                             "x-cos-request-id: hostile\r\nConnection: close\r\n\r\n",
+                             range ? "206 Partial Content" : "200 OK", head ? g_obj_len : len);
+            test_send_all(fd, hdr, (size_t)n);
+            if (!head) test_send_all(fd, g_obj + first, len);
+        }
+    } else if (mode == M_NO_TAG) {
         /* a store that sends neither ETag nor CRC-64; while g_lose_next is
            set its third range is cut short, and g_replaced serves other bytes */
         pthread_mutex_lock(&g_lock);
@@ -518,6 +529,23 @@ static void test_object_replaced_between_ranges(void)
         CHECK(!test_exists(dst));
         CHECK_INT(leftovers(deaf ? "replaced-deaf.out" : "replaced.out", NULL), 0);
     }
+    /* a store that answers 412 to its own ETag: the download goes on without If-Match */
+    atomic_store(&g_mode, M_IF_MATCH_REFUSED);
+    char dst[512];
+    path(dst, "ifmatch.out");
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "ifmatch";
+    p.file_path = dst;
+    p.chunk_size = 1024 * 1024;
+    cos_error *err = NULL;
+    CHECK_OK(cos_download_file(c, &p, NULL, &err), err);
+    FILE *f = fopen(dst, "rb");
+    unsigned char *got = malloc(g_obj_len + 1);
+    size_t n = f ? fread(got, 1, g_obj_len + 1, f) : 0;
+    if (f) fclose(f);
+    CHECK(n == g_obj_len && !memcmp(got, g_obj, g_obj_len));
+    free(got);
     test_unwatch();
     cos_client_free(c);
 }
