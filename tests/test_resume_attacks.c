@@ -1,10 +1,14 @@
 /* test_resume_attacks.c — the promises of uploadFile / downloadFile about
  * resuming, tried against cos-server: another writer's unfinished upload of
  * the same key is never taken over, the same key twice in one uploadFiles
- * batch has an upload per file (both succeed, one of the files stays whole), a file changed after a crash (same
- * size, same mtime, other bytes) or an object replaced between a killed
+ * batch has an upload per file (both succeed, one file stays whole), a file
+ * changed after a crash (same size, same mtime, other bytes), or an object
+ * replaced between a killed
  * download and its resume gives the new bytes, and a checkpoint that is
- * garbage, another key's or hostile costs a restart, never wrong data. */
+ * garbage, another key's or hostile costs a restart, never wrong data;
+ * an upload aborted or completed by someone else is started over; two
+ * processes resuming one checkpoint end well; a sliceCopyFile source or a
+ * download's partial file replaced midway is an error, never a mix. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include <dirent.h>
@@ -206,7 +210,7 @@ static void on_batch_file(void *ud, size_t index, int rc, const cos_transfer_res
     if (index < 2) s->rc[index] = rc;
     s->calls++;
     pthread_mutex_unlock(&s->m);
-    if (rc) printf("  same key twice: file %zu: %s\n", index, cos_error_message(err));
+    if (rc) printf("  batch: file %zu: %s\n", index, cos_error_message(err));
 }
 
 /* Two different files to one key in one uploadFiles batch, both multipart
@@ -537,6 +541,178 @@ static void test_copy_source_replaced_midway(void)
     cos_error_free(err);
 }
 
+/* Kill an upload part-way, then abort its upload, or complete it with the
+ * parts it has (someone else's doing), and resume: a new upload of the
+ * file's exact bytes, never a success of the partial object. */
+static char *only_upload_of(const char *key)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.prefix = key;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    char *id = NULL;
+    CHECK_OK(cos_multipart_list(g_c, &r, &res, &err), err);
+    cos_list_multipart_uploads_result *l = res ? res->output.list_uploads : NULL;
+    for (size_t i = 0; l && i < l->uploads_count; i++)
+        if (!strcmp(l->uploads[i].key, key)) id = strdup(l->uploads[i].upload_id);
+    cos_result_free(res);
+    return id;
+}
+
+static void kill_upload_halfway(const char *src, const char *key, const char *cp)
+{
+    pid_t pid = fork_alone();
+    if (pid == 0) {
+        cos_client *c = new_client(cp);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = key;
+        p.file_path = src;
+        p.chunk_size = MIB;
+        p.parallel = 1;
+        p.on_progress = die_halfway;
+        cos_slice_upload_file(c, &p, NULL, NULL);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+}
+
+static void test_upload_ended_by_someone_else(void)
+{
+    char src[512], cp[512];
+    path(src, "ended.bin");
+    path(cp, "cp-ended");
+    test_write_lcg_file(src, 5 * MIB + 9, 81);
+    for (int complete = 0; complete < 2; complete++) {
+        kill_upload_halfway(src, "ended.bin", cp);
+        char *id = only_upload_of("ended.bin");
+        CHECK(id != NULL);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "ended.bin";
+        r.upload_id = id;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        if (!complete) {
+            CHECK_OK(cos_multipart_abort(g_c, &r, &res, &err), err);
+        } else { /* complete it with the parts it has */
+            CHECK_OK(cos_multipart_list_part(g_c, &r, &res, &err), err);
+            cos_list_parts_result *lp = res ? res->output.list_parts : NULL;
+            size_t n = lp ? lp->parts_count : 0;
+            cos_complete_part *parts = calloc(n ? n : 1, sizeof *parts);
+            for (size_t i = 0; i < n; i++) {
+                parts[i].part_number = lp->parts[i].part_number;
+                parts[i].etag = lp->parts[i].etag;
+            }
+            cos_complete_multipart_upload cm = { parts, n };
+            r.input.complete = &cm;
+            cos_result *cr = NULL;
+            CHECK(n > 0);
+            CHECK_OK(cos_multipart_complete(g_c, &r, &cr, &err), err);
+            cos_result_free(cr);
+            free(parts);
+        }
+        cos_result_free(res);
+        free(id);
+        cos_client *c = new_client(cp);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "ended.bin";
+        p.file_path = src;
+        p.chunk_size = MIB;
+        cos_transfer_result *tr = NULL;
+        CHECK_OK(cos_slice_upload_file(c, &p, &tr, &err), err);
+        if (tr) CHECK_INT(tr->parts_resumed, 0);
+        cos_transfer_result_free(tr);
+        CHECK(object_is("ended.bin", src));
+        cos_client_free(c);
+    }
+}
+
+/* Two processes resume the same checkpoint at once: each ends with success
+ * or a clear error, at least one succeeds, the object is the file's bytes. */
+static void test_two_processes_resume_one_checkpoint(void)
+{
+    char src[512], cp[512];
+    path(src, "twoproc.bin");
+    path(cp, "cp-twoproc");
+    test_write_lcg_file(src, 8 * MIB + 3, 91);
+    kill_upload_halfway(src, "twoproc.bin", cp);
+    cos_client_free(g_c); /* no thread alive across the forks */
+    g_c = NULL;
+    pid_t kids[2];
+    for (int i = 0; i < 2; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            cos_client *c = new_client(cp);
+            cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+            p.bucket = BUCKET;
+            p.key = "twoproc.bin";
+            p.file_path = src;
+            p.chunk_size = MIB;
+            cos_error *err = NULL;
+            int rc = cos_slice_upload_file(c, &p, NULL, &err);
+            if (rc) fprintf(stderr, "  resumer %d: %s\n", i, cos_error_message(err));
+            _exit(rc ? 1 : 0);
+        }
+    }
+    int ok = 0;
+    for (int i = 0; i < 2; i++) {
+        int status = 0;
+        waitpid(kids[i], &status, 0);
+        CHECK(WIFEXITED(status));
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    char cpm[512];
+    path(cpm, "cp-main");
+    g_c = new_client(cpm);
+    CHECK(ok >= 1);
+    CHECK(object_is("twoproc.bin", src));
+}
+
+/* One file of a batch fails (it does not exist): the others still succeed,
+ * the batch's rc is that failure, every file is reported once. */
+static void test_batch_with_one_bad_file(void)
+{
+    char good[3][512];
+    cos_transfer_params files[4];
+    char keys[4][32];
+    for (int i = 0; i < 4; i++) {
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        snprintf(keys[i], sizeof keys[i], "batch/%d", i);
+        p.bucket = BUCKET;
+        p.key = keys[i];
+        if (i == 1) {
+            p.file_path = "/nonexistent/cos-c/file";
+        } else {
+            char *g = good[i < 1 ? i : i - 1];
+            snprintf(g, 512, "%s/batch%d", g_dir, i);
+            test_write_lcg_file(g, (uint64_t)(i + 1) * 600 * 1024, (uint32_t)(100 + i));
+            p.file_path = g;
+            p.slice_size = MIB;
+        }
+        files[i] = p;
+    }
+    batch_seen seen = { PTHREAD_MUTEX_INITIALIZER, { -1, -1 }, 0 };
+    cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
+    up.files = files;
+    up.file_count = 4;
+    up.on_file_done = on_batch_file;
+    up.file_done_user_data = &seen;
+    cos_error *err = NULL;
+    CHECK_INT(cos_upload_files(g_c, &up, &err), COS_ERR_IO);
+    CHECK(err && strstr(cos_error_message(err), "/nonexistent/cos-c/file") != NULL);
+    cos_error_free(err);
+    CHECK_INT(seen.calls, 4);
+    CHECK_INT(seen.rc[0], 0);
+    CHECK_INT(seen.rc[1], COS_ERR_IO);
+    for (int i = 0; i < 4; i++)
+        if (i != 1) CHECK(object_is(keys[i], files[i].file_path));
+}
+
 int main(void)
 {
     if (test_server_start(&g_srv, NULL) != 0) {
@@ -557,6 +733,9 @@ int main(void)
     RUN(test_download_object_replaced_after_crash);
     RUN(test_partial_replaced_by_another_download);
     RUN(test_copy_source_replaced_midway);
+    RUN(test_upload_ended_by_someone_else);
+    RUN(test_two_processes_resume_one_checkpoint);
+    RUN(test_batch_with_one_bad_file);
     test_unwatch();
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
