@@ -3,8 +3,8 @@
  * the same key is never taken over, the same key twice in one uploadFiles
  * batch has an upload per file (both succeed, one file stays whole), a file
  * changed after a crash (same size, same mtime, other bytes), or an object
- * replaced between a killed
- * download and its resume gives the new bytes, and a checkpoint that is
+ * replaced between a killed download and its resume gives the new bytes, and
+ * a checkpoint that is
  * garbage, another key's or hostile costs a restart, never wrong data;
  * an upload aborted or completed by someone else is started over; two
  * processes resuming one checkpoint end well; a sliceCopyFile source or a
