@@ -1,14 +1,14 @@
-/* test_resume_attacks.c — the promises of uploadFile / downloadFile about
- * resuming, tried against cos-server: another writer's unfinished upload of
- * the same key is never taken over, the same key twice in one uploadFiles
- * batch has an upload per file (both succeed, one file stays whole), a file
- * changed after a crash (same size, same mtime, other bytes), or an object
- * replaced between a killed download and its resume gives the new bytes, and
- * a checkpoint that is
- * garbage, another key's or hostile costs a restart, never wrong data;
- * an upload aborted or completed by someone else is started over; two
- * processes resuming one checkpoint end well; a sliceCopyFile source or a
- * download's partial file replaced midway is an error, never a mix. */
+/* test_resume_attacks.c — the promises of uploadFile / downloadFile /
+ * sliceCopyFile about resuming and replacing, tried against cos-server:
+ * another writer's unfinished upload of the same key is never taken over;
+ * the same key twice in one uploadFiles batch has an upload per file (both
+ * succeed, one file stays whole); a file changed after a crash (same size,
+ * same mtime, other bytes) or an object replaced between a killed download
+ * and its resume gives the new bytes; a checkpoint that is garbage, another
+ * key's or hostile costs a restart, never wrong data; an upload aborted or
+ * completed by someone else is started over; two processes resuming one
+ * checkpoint end well; a copy source or a download's partial file replaced
+ * midway is an error, never a mix. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include <dirent.h>
