@@ -1074,15 +1074,18 @@ static void run_upload(task *t)
         cos_json_free(cp);
         if (!t->upload_id) listed = (t->upload_id = find_upload_by_listing(t)) != NULL;
     }
-    if (t->upload_id && !t->no_resume) {
-        for (size_t i = 0; i < t->nparts; i++)
-            if (t->parts[i].done) { /* restarted in this process: parts stay done */
-                resumed = 0;
-                break;
-            }
-        bool any_done = false;
-        for (size_t i = 0; i < t->nparts; i++) any_done |= t->parts[i].done;
-        if (!any_done && adopt_server_parts(t, &resumed, listed) != 0) { /* gone, or not ours: start over */
+    if (t->upload_id) {
+        /* Restarted in this process (after a pause or a failure): the file may
+           have changed meanwhile, so the parts done before are verified
+           against it again, as after a crash, not trusted (a mix of old and
+           new bytes was completed as a success). */
+        bool restarted = false;
+        for (size_t i = 0; i < t->nparts; i++) {
+            restarted |= t->parts[i].done;
+            t->parts[i].done = false;
+        }
+        t->loaded = 0;
+        if ((restarted || !t->no_resume) && adopt_server_parts(t, &resumed, listed) != 0) { /* gone, or not ours: start over */
             resumed = 0;
             free(t->upload_id);
             t->upload_id = NULL;
