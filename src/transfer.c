@@ -1144,10 +1144,23 @@ static void run_upload(task *t)
     }
     if (rc) return;
     struct stat now;
-    if (fstat(t->fd, &now) == 0 && (uint64_t)now.st_size != t->total) { /* the parts are not the file */
+    /* the parts were read at different times: a file written meanwhile (a
+       new size, or a new modification time at the same size) would make
+       the object a mix of its old and new bytes, which every part's own
+       checksum would still pass */
+    bool resized = false, rewritten = false;
+    if (fstat(t->fd, &now) == 0) {
+        resized = (uint64_t)now.st_size != t->total;
+        rewritten = now.st_mtim.tv_sec != st.st_mtim.tv_sec || now.st_mtim.tv_nsec != st.st_mtim.tv_nsec;
+    }
+    if (resized || rewritten) { /* the parts are not the file */
         cos_error *e = NULL;
-        cos_err_set(&e, COS_ERR_IO, "%s changed size during the upload (%llu bytes, now %llu); not completed",
-                    t->file_path, (unsigned long long)t->total, (unsigned long long)now.st_size);
+        if (resized)
+            cos_err_set(&e, COS_ERR_IO, "%s changed size during the upload (%llu bytes, now %llu); not completed",
+                        t->file_path, (unsigned long long)t->total, (unsigned long long)now.st_size);
+        else
+            cos_err_set(&e, COS_ERR_IO, "%s was written to during the upload (its modification time changed); "
+                        "not completed", t->file_path);
         if (e) e->field = cos_strdup("file_path");
         abort_upload(t); /* its parts hold neither the old file nor the new one */
         unlink(t->checkpoint);

@@ -788,6 +788,52 @@ static void test_restart_after_the_file_changed(void)
     }
 }
 
+/* The file is written to (same size) while its parts are uploaded: the
+ * upload is not completed (the old code completed a mix of the bytes before
+ * and after the write, and every check passed: each part's CRC-64 is its own). */
+static char g_write_path[512];
+static _Atomic int g_written;
+static void write_halfway(void *ud, const cos_progress *p)
+{
+    (void)ud;
+    if (p->percent < 0.4 || p->percent >= 1.0 || atomic_exchange(&g_written, 1)) return;
+    int fd = open(g_write_path, O_WRONLY);
+    if (fd < 0) return;
+    char junk[4096];
+    memset(junk, 'W', sizeof junk);
+    for (off_t off = 0; off < (off_t)(6 * MIB); off += (off_t)sizeof junk)
+        CHECK(pwrite(fd, junk, sizeof junk, off) == (ssize_t)sizeof junk);
+    close(fd);
+}
+
+static void test_file_written_during_upload(void)
+{
+    path(g_write_path, "written.bin");
+    test_write_lcg_file(g_write_path, 6 * MIB, 121);
+    atomic_store(&g_written, 0);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "written.bin";
+    p.file_path = g_write_path;
+    p.chunk_size = MIB;
+    p.slice_size = MIB;
+    p.parallel = 1;
+    p.on_progress = write_halfway;
+    cos_error *err = NULL;
+    int rc = cos_upload_file(g_c, &p, NULL, &err);
+    printf("  written during the upload: rc=%d %s\n", rc, err ? cos_error_message(err) : "");
+    CHECK(atomic_load(&g_written));
+    CHECK_INT(rc, COS_ERR_IO);
+    CHECK(err && strstr(cos_error_message(err), "during the upload") != NULL);
+    cos_error_free(err);
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = BUCKET;
+    h.key = "written.bin";
+    cos_result *hr = NULL;
+    CHECK(cos_head_object(g_c, &h, &hr, NULL) != 0); /* no object: not a mix */
+    cos_result_free(hr);
+}
+
 int main(void)
 {
     if (test_server_start(&g_srv, NULL) != 0) {
@@ -812,6 +858,7 @@ int main(void)
     RUN(test_two_processes_resume_one_checkpoint);
     RUN(test_batch_with_one_bad_file);
     RUN(test_restart_after_the_file_changed);
+    RUN(test_file_written_during_upload);
     test_unwatch();
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);

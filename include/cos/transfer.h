@@ -43,6 +43,12 @@
  * multipart uploads CRC-32C per part, their composite checked at Complete);
  * otherwise by MD5 against a single-part ETag (not for KMS- or
  * customer-key-encrypted objects, whose ETags are not MD5s).
+ * A multipart upload whose file is written to while its parts go (its size
+ * or its modification time changes) is not completed (COS_ERR_IO, the
+ * upload aborted): its parts would be a mix of old and new bytes that each
+ * part's own checksum passes. A task restarted after a pause or a failure
+ * verifies the parts it had done against the file again (by MD5), as a
+ * resume after a crash does.
  * Memory stays bounded by about ChunkParallelLimit x ChunkSize whatever the
  * file size: parts are read from the file as they are sent.
  */
