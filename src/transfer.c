@@ -325,8 +325,7 @@ static void checkpoint_write(task *t)
         ssize_t w = write(fd, b.data, b.len);
         int ok = w == (ssize_t)b.len;
         close(fd);
-        if (ok) rename(tmp, t->checkpoint);
-        else unlink(tmp);
+        if (!ok || rename(tmp, t->checkpoint) != 0) unlink(tmp); /* never a .tmp left behind */
     }
     free(tmp);
     cos_buf_free(&b);

@@ -834,6 +834,34 @@ static void test_file_written_during_upload(void)
     cos_result_free(hr);
 }
 
+/* A directory where a download's checkpoint goes: the download still
+ * works, and leaves no temporary checkpoint behind (one was left for ever). */
+static void test_checkpoint_name_taken(void)
+{
+    char src[512], dst[512], cpdir[600], tmp[620];
+    path(src, "taken.bin");
+    path(dst, "taken.out");
+    snprintf(cpdir, sizeof cpdir, "%s.cos-partial.json", dst);
+    snprintf(tmp, sizeof tmp, "%s.tmp", cpdir);
+    test_write_lcg_file(src, 3 * MIB, 131);
+    cos_transfer_params u = COS_TRANSFER_PARAMS_INIT;
+    u.bucket = BUCKET;
+    u.key = "taken.bin";
+    u.file_path = src;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(g_c, &u, NULL, &err), err);
+    CHECK(mkdir(cpdir, 0755) == 0);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "taken.bin";
+    p.file_path = dst;
+    p.chunk_size = MIB;
+    CHECK_OK(cos_download_file(g_c, &p, NULL, &err), err);
+    CHECK(test_files_equal(src, dst) == 0);
+    CHECK(!test_exists(tmp));
+    rmdir(cpdir);
+}
+
 int main(void)
 {
     if (test_server_start(&g_srv, NULL) != 0) {
@@ -859,6 +887,7 @@ int main(void)
     RUN(test_batch_with_one_bad_file);
     RUN(test_restart_after_the_file_changed);
     RUN(test_file_written_during_upload);
+    RUN(test_checkpoint_name_taken);
     test_unwatch();
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
