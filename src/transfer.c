@@ -946,13 +946,13 @@ static int complete_parts(task *t, cos_result **res, cos_error **err)
     return rc;
 }
 
-/* Complete's retry found no such upload: an earlier attempt whose answer
- * was lost (or a 5xx) may have completed it. The object is this upload's
- * when its size and CRC-64 are the file's: then that is the result (a HEAD's),
- * not a failure. */
+/* Complete found no such upload: an earlier attempt whose answer was lost
+ * (or a 5xx) may have completed it, or another process resuming the same
+ * checkpoint did. The object is the file's when its size and CRC-64 are the
+ * file's: then that is the result (a HEAD's), not a failure. */
 static cos_result *completed_before(task *t, const cos_error *err)
 {
-    if (!err || err->retries == 0 || !err->code || strcmp(err->code, "NoSuchUpload") != 0) return NULL;
+    if (!err || !err->code || strcmp(err->code, "NoSuchUpload") != 0) return NULL;
     cos_request h = task_request(t);
     cos_result *res = NULL;
     cos_error *e = NULL;
