@@ -27,6 +27,12 @@ check "cat" bash -c "$COS cat $B/dir/a.txt | grep -q hello"
 check "cp down" $COS cp $B/dir/big.bin "$TEST_TMP/big.back"
 check "download is byte-exact" cmp "$TEST_TMP/big.bin" "$TEST_TMP/big.back"
 $COS stat $B/nope >/dev/null 2>&1; check "not found exits 4" test $? -eq 4
+# docs/cli.md: every item of cp/mv/sync/rm --json has the fields it names, null when unknown
+check "cp/rm --json: every item has action, source, destination, size, code and message" bash -c "( $COS cp '$TEST_TMP/a.txt' $B/json/a.txt --json && $COS rm $B/json/a.txt --json ) | node -e '
+  const docs=require(\"fs\").readFileSync(0,\"utf8\").trim().split(\"\\n\").map(JSON.parse);
+  const want=[\"action\",\"source\",\"destination\",\"size\",\"code\",\"message\"];
+  for (const d of docs) for (const i of d.items) for (const f of want) if (!(f in i)) { console.error(\"missing\", f, JSON.stringify(i)); process.exit(1); }
+  if (docs.length!==2||docs[1].items[0].action!==\"delete\"||docs[1].items[0].size!==null||docs[0].items[0].code!==null) process.exit(1);'"
 # stat of s3:// against cos-server's S3 dialect: the storage class and encryption come as
 # x-amz-* headers (they were shown as STANDARD and null), and no CRC-64 is known (it was "0").
 ( export AWS_ACCESS_KEY_ID=$COS_SECRET_ID AWS_SECRET_ACCESS_KEY=$COS_SECRET_KEY AWS_ENDPOINT_URL=http://$COS_ENDPOINT
