@@ -31,6 +31,7 @@ for f in README.md docs/getting-started.md docs/api-map.md docs/cli.md docs/cos-
 done
 check "every release function of the headers is named in ownership.md (missing: $(for f in $(grep -oh 'cos_[a-z0-9_]*_free\b' "$SRC"/include/cos/*.h | sort -u); do grep -q "$f" "$SRC/docs/ownership.md" || printf ' %s' "$f"; done))" \
   bash -c "for f in \$(grep -oh 'cos_[a-z0-9_]*_free\\b' '$SRC'/include/cos/*.h | sort -u); do grep -q \"\$f\" '$SRC/docs/ownership.md' || exit 1; done"
+check "cli.md says rm -r needs --force without a terminal (test_cli_safety checks the exit 2)" grep -q 'needs `--force`, else it is refused (exit 2)' "$SRC/docs/cli.md"
 check "every operation is in the API map" bash -c "for n in \$(grep -o '^ *X([a-z_]*,' '$SRC/include/cos/client.h' | sed 's/ *X(//;s/,//'); do grep -q \"cos_\$n\" '$SRC/docs/api-map.md' || exit 1; done"
 
 # The getting-started block, run as written but on a free port, a private
