@@ -32,6 +32,8 @@ done
 check "every release function of the headers is named in ownership.md (missing: $(for f in $(grep -oh 'cos_[a-z0-9_]*_free\b' "$SRC"/include/cos/*.h | sort -u); do grep -q "$f" "$SRC/docs/ownership.md" || printf ' %s' "$f"; done))" \
   bash -c "for f in \$(grep -oh 'cos_[a-z0-9_]*_free\\b' '$SRC'/include/cos/*.h | sort -u); do grep -q \"\$f\" '$SRC/docs/ownership.md' || exit 1; done"
 check "cli.md says rm -r needs --force without a terminal (test_cli_safety checks the exit 2)" grep -q 'needs `--force`, else it is refused (exit 2)' "$SRC/docs/cli.md"
+check "config.h's example of cos_request_metrics.op is the name test_cred sees (putObject, not PutObject)" \
+  bash -c "grep -q 'cos_op_name()), e.g. \"putObject\"' '$SRC/include/cos/config.h' && grep -q 'CHECK_STR(s.op, \"putObject\")' '$SRC/tests/test_cred.c'"
 check "every operation is in the API map" bash -c "for n in \$(grep -o '^ *X([a-z_]*,' '$SRC/include/cos/client.h' | sed 's/ *X(//;s/,//'); do grep -q \"cos_\$n\" '$SRC/docs/api-map.md' || exit 1; done"
 
 # The getting-started block, run as written but on a free port, a private
