@@ -27,6 +27,12 @@ check "cat" bash -c "$COS cat $B/dir/a.txt | grep -q hello"
 check "cp down" $COS cp $B/dir/big.bin "$TEST_TMP/big.back"
 check "download is byte-exact" cmp "$TEST_TMP/big.bin" "$TEST_TMP/big.back"
 $COS stat $B/nope >/dev/null 2>&1; check "not found exits 4" test $? -eq 4
+# docs/cli.md: errors are "cos: OP: Code: message (request id ID)"; a transfer's named the URL
+# alone ("cos: cos://...: ..."), and one refused before sending said only "invalid argument"
+COS_SECRET_KEY=wrong $COS cp "$TEST_TMP/a.txt" $B/dir/denied.txt 2> "$TEST_TMP/cperr"
+check "a failed cp: cos: cp: URL: Code: message (request id ...)" grep -q "^cos: cp: $B/dir/denied.txt: SignatureDoesNotMatch: .*(request id " "$TEST_TMP/cperr"
+AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b AWS_ENDPOINT_URL=http://$COS_ENDPOINT $COS cp "$TEST_TMP/a.txt" s3://ab/x 2> "$TEST_TMP/cperr2"
+check "a cp refused before sending says why" grep -q "^cos: cp: s3://ab/x: Bucket should be an S3 bucket name" "$TEST_TMP/cperr2"
 # docs/cli.md: every item of cp/mv/sync/rm --json has the fields it names, null when unknown
 check "cp/rm --json: every item has action, source, destination, size, code and message" bash -c "( $COS cp '$TEST_TMP/a.txt' $B/json/a.txt --json && $COS rm $B/json/a.txt --json ) | node -e '
   const docs=require(\"fs\").readFileSync(0,\"utf8\").trim().split(\"\\n\").map(JSON.parse);
