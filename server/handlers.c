@@ -1527,7 +1527,7 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     m.crc64 = crc;
     m.mtime_ms = cos_now_ms();
     char vid[64];
-    char *vline = versioning_before_write(r, key, vid);
+    char *vline = versioning_before_write(r, vid, &m.keep);
     char *all_headers = cos_sprintf("%s%s", headers ? headers : "", vline);
     free(vline);
     m.headers = all_headers;
@@ -2073,7 +2073,8 @@ static enum MHD_Result copy_object(req *r)
     free(enc);
     bool replace_tags = tag_dir == 1;
     char vid[64];
-    char *vline = versioning_before_write(r, r->key, vid);
+    int keep;
+    char *vline = versioning_before_write(r, vid, &keep);
     char *with_version = cos_sprintf("%s%s", headers, vline);
     free(vline);
     free(headers);
@@ -2091,6 +2092,7 @@ static enum MHD_Result copy_object(req *r)
     m.acl = (char *)"default";
     m.tagging = replace_tags ? o.tagging : src.tagging;
     snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
+    m.keep = keep;
     int rc = store_object_put(r->srv->st, &m);
     obj_meta_clear(&src);
     free(o.tagging);
@@ -2615,7 +2617,7 @@ static enum MHD_Result complete_upload(req *r)
                 plain = cos_buf_detach(&pb);
             }
             char vid[64];
-            char *vline = versioning_before_write(r, r->key, vid);
+            char *vline = versioning_before_write(r, vid, &m.keep);
             char *managed = sse_managed_record(headers); /* parts encrypted under the upload's managed key */
             char *kept = cos_sprintf("%s%s%s", plain, managed, vline);
             free(managed);

@@ -56,7 +56,20 @@ typedef struct obj_meta {
     char *acl;
     char *tagging;           /* Tagging XML or NULL */
     char data_id[40];
+    int keep;                /* a write's treatment of the key's current version (VKEEP_), in its own transaction */
 } obj_meta;
+
+/* In a versioned bucket a write keeps the version it replaces, in the same
+ * transaction as the write (a crash or a full disk between them lost it):
+ * VKEEP_ARCHIVE (Enabled) the current version becomes non-current;
+ * VKEEP_NULL (Suspended) the write is the "null" version: an older null one
+ * goes, a current one with another id becomes non-current. */
+#define VKEEP_ARCHIVE 1
+#define VKEEP_NULL 2
+/* An object's version id travels among its stored headers in this internal line. */
+#define VERSION_LINE "x-cos-internal-version:"
+/* The version id of an object from its stored headers ("null" when none). */
+void version_of(const char *headers, char vid[64]);
 
 typedef struct part_meta {
     int number;
@@ -74,6 +87,9 @@ typedef struct part_meta {
 #define STORE_BUSY (-3)      /* locked past the busy timeout: answer 503, a retry may work */
 /* The SQLite message of this thread's last failure (for the error answer). */
 const char *store_last_error(void);
+/* Fault injection (--faults): on this thread, commits after the next n fail
+ * with STORE_FAILED and roll back; n < 0 turns it off. */
+void store_fault_commits(int n);
 
 int store_open(store **out, const char *root, char **errmsg);
 void store_close(store *s);
@@ -184,15 +200,17 @@ const char *store_list_sql(int variant);
 
 /* versions (#18): the current version stays in objects; older ones and
  * delete markers in a versions table, each owning its data */
-/* Move the current row of key into versions as version_id: 0 moved, 1 none, -1 error. */
-int store_version_archive(store *s, const char *bucket, const char *key, const char *version_id);
-int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms);
+/* a delete marker, the current version kept as `keep` says (VKEEP_), in one transaction */
+int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms,
+                         int keep);
+/* the current version if its id is version_id, the newest older one taking its place, in one
+   transaction: 0, 1 if the current version is another (or none), or a STORE_ error */
+int store_version_delete_current(store *s, const char *bucket, const char *key, const char *version_id);
 int store_version_get(store *s, const char *bucket, const char *key, const char *version_id, obj_meta *out,
                       bool *marker); /* 0 or -1 */
-/* Remove one version (its data too): 0, or -1 if absent. */
+/* Remove one version (its data too): 0, or -1 if absent; if no version is
+   current then, the newest older one becomes current (unless a delete marker). */
 int store_version_delete(store *s, const char *bucket, const char *key, const char *version_id, bool *was_marker);
-/* Make the newest non-current version current again: 0, 1 none (or a delete marker is newest), -1 error. */
-int store_version_promote(store *s, const char *bucket, const char *key);
 /* Non-current versions with prefix, by key then newest first; cb returns non-zero to stop. */
 int store_versions_scan(store *s, const char *bucket, const char *prefix,
                         int (*cb)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud);

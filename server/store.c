@@ -561,9 +561,17 @@ static int tx_begin(store *s, sqlite3 **dbp)
  * the commit's STORE_ error). Never leaves a transaction open. A commit
  * returns once it is durable (group commit above), unless `durable` is
  * false: for a row that only a later commit makes reachable, which waits. */
+static _Thread_local int fault_commits = -1; /* commits left before they fail; -1: no fault */
+void store_fault_commits(int n) { fault_commits = n; }
+
 static int tx_finish(store *s, sqlite3 *db, int rc, bool durable)
 {
     uint64_t n = 0;
+    if (rc == 0 && fault_commits >= 0 && fault_commits-- == 0) {
+        fault_commits = 0;
+        rc = STORE_FAILED;
+        snprintf(last_error, sizeof last_error, "injected fault: commit refused");
+    }
     if (rc == 0) {
         int c = stmt_run(db, "COMMIT");
         if (c != SQLITE_OK) rc = sql_fail(db, c);
@@ -1729,13 +1737,18 @@ static int id_cb(void *ud, sqlite3_stmt *st)
 
 /* Inside a write transaction: the row's new values replace any old ones; an
  * old body kept as a blob goes in the same transaction. */
+static int keep_current(sqlite3 *db, const char *bucket, const char *key, int keep, char gone[40], bool *cur_null);
+
 static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
 {
     char size[32], crc[32], mtime[32];
     snprintf(size, sizeof size, "%llu", (unsigned long long)m->size);
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)m->crc64);
     snprintf(mtime, sizeof mtime, "%lld", (long long)m->mtime_ms);
-    int rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
+    /* a null version in versions that a Suspended write replaces: removed like an old body */
+    int rc = m->keep ? keep_current(db, m->bucket, m->key, m->keep, old, NULL) : 0;
+    if (!rc && !old[0])
+        rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
     if (!rc)
         rc = EXEC(db, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                   NULL, NULL, m->bucket, m->key, size, m->etag, crc, mtime, m->headers, m->storage_class, m->acl,
@@ -2155,28 +2168,94 @@ int store_config_list(store *s, const char *bucket, const char *prefix, char ***
  * The current version of an object stays in `objects`; older versions and
  * delete markers live in `versions`, each owning its data. */
 
-int store_version_archive(store *s, const char *bucket, const char *key, const char *version_id)
+void version_of(const char *headers, char vid[64])
 {
+    const char *p = headers ? strstr(headers, VERSION_LINE) : NULL;
+    if (!p) {
+        snprintf(vid, 64, "null");
+        return;
+    }
+    p += strlen(VERSION_LINE);
+    while (*p == ' ') p++;
+    size_t n = strcspn(p, "\n");
+    snprintf(vid, 64, "%.*s", (int)(n < 63 ? n : 63), p);
+}
+
+typedef struct cur_row { char id[40]; char *headers; bool found; } cur_row;
+static int cur_row_cb(void *ud, sqlite3_stmt *st)
+{
+    cur_row *c = ud;
+    c->found = true;
+    id_cb(c->id, st);
+    c->headers = col_str(st, 1);
+    return 1;
+}
+
+/* Remove an inline body with its row, in the transaction; a file's id stays for after the commit. */
+static int drop_inline(sqlite3 *db, char id[40])
+{
+    if (id[0] != INLINE_MARK) return 0;
+    int rc = EXEC(db, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, id);
+    id[0] = '\0';
+    return rc;
+}
+
+/* Inside a write transaction, before a write or a delete marker of key
+ * (VKEEP_ in server.h): the current version moves to versions under its
+ * own id, or, Suspended, a null one in versions goes (its data id in gone,
+ * to remove after the commit) and *cur_null tells whether the current one
+ * is the null version, left in place for the caller to replace. */
+static int keep_current(sqlite3 *db, const char *bucket, const char *key, int keep, char gone[40], bool *cur_null)
+{
+    cur_row c = { "", NULL, false };
+    int rc = EXEC(db, "SELECT data_id, headers FROM objects WHERE bucket = ?1 AND key = ?2", cur_row_cb, &c, bucket, key);
+    char vid[64] = "null";
+    if (c.found) version_of(c.headers, vid);
+    free(c.headers);
+    if (!rc && keep == VKEEP_NULL) {
+        rc = EXEC(db, "SELECT data_id FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = 'null'", id_cb, gone,
+                  bucket, key);
+        if (!rc && gone[0])
+            rc = EXEC(db, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = 'null'", NULL, NULL,
+                      bucket, key);
+        if (!rc) rc = drop_inline(db, gone);
+    }
+    bool archive = c.found && (keep == VKEEP_ARCHIVE || strcmp(vid, "null") != 0);
+    if (!rc && archive) {
+        rc = EXEC(db, "INSERT OR REPLACE INTO versions(" OBJ_COLS ", version_id, marker) SELECT " OBJ_COLS
+                      ", ?3, 0 FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key, vid);
+        if (!rc) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+    }
+    if (cur_null) *cur_null = c.found && !archive;
+    return rc;
+}
+
+int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms,
+                         int keep)
+{
+    char mtime[32], gone[40] = "", cur[40] = "";
+    snprintf(mtime, sizeof mtime, "%lld", (long long)mtime_ms);
+    bool cur_null = false;
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
-    int moved = 0;
     if (rc == 0) {
-        rc = EXEC(db, "INSERT OR REPLACE INTO versions(" OBJ_COLS ", version_id, marker) SELECT " OBJ_COLS
-                      ", ?3, 0 FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key, version_id);
-        moved = rc == 0 ? sqlite3_changes(db) : 0;
-        if (rc == 0 && moved) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+        rc = keep_current(db, bucket, key, keep, gone, &cur_null);
+        if (!rc && cur_null) { /* Suspended over a null current version: the marker replaces it */
+            rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, cur, bucket, key);
+            if (!rc) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+            if (!rc) rc = drop_inline(db, cur);
+        }
+        if (!rc)
+            rc = EXEC(db, "INSERT OR REPLACE INTO versions(bucket, key, size, etag, mtime, data_id, version_id, marker)"
+                          " VALUES(?1, ?2, 0, '', ?4, '', ?3, 1)", NULL, NULL, bucket, key, version_id, mtime);
         rc = tx_end(s, db, rc);
     }
     conn_put(s, db);
-    return rc ? rc : moved ? 0 : 1;
-}
-
-int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms)
-{
-    char mtime[32];
-    snprintf(mtime, sizeof mtime, "%lld", (long long)mtime_ms);
-    return WRITE1(s, NULL, "INSERT OR REPLACE INTO versions(bucket, key, size, etag, mtime, data_id, version_id, marker)"
-                           " VALUES(?1, ?2, 0, '', ?4, '', ?3, 1)", bucket, key, version_id, mtime);
+    if (rc == 0) {
+        data_unlink(s, gone);
+        data_unlink(s, cur);
+    }
+    return rc;
 }
 
 typedef struct version_out { obj_meta *m; bool *marker; char *vid; int found; } version_out;
@@ -2203,6 +2282,27 @@ int store_version_get(store *s, const char *bucket, const char *key, const char 
     return rc ? rc : o.found ? 0 : -1;
 }
 
+/* Inside a write transaction, with no current version of key: the newest
+ * older one becomes current, unless it is a delete marker. */
+static int promote_tx(sqlite3 *db, const char *bucket, const char *key)
+{
+    obj_meta m;
+    bool marker = false;
+    char vid[64] = "";
+    version_out o = { &m, &marker, vid, 0 };
+    int rc = EXEC(db, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2"
+                      " ORDER BY mtime DESC, rowid DESC LIMIT 1", version_cb, &o, bucket, key);
+    if (rc == 0 && o.found && !marker) {
+        rc = EXEC(db, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") SELECT " OBJ_COLS
+                      " FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket, key, vid);
+        if (rc == 0)
+            rc = EXEC(db, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket,
+                      key, vid);
+    }
+    if (o.found) obj_meta_clear(&m);
+    return rc;
+}
+
 int store_version_delete(store *s, const char *bucket, const char *key, const char *version_id, bool *was_marker)
 {
     obj_meta m;
@@ -2217,6 +2317,12 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
         if (rc == 0 && o.found)
             rc = EXEC(db, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket,
                       key, version_id);
+        /* a removed delete marker may uncover an older version: in the same transaction */
+        int64_t current = 1;
+        if (rc == 0 && o.found)
+            rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = ?1 AND key = ?2)", count_cb, &current,
+                      bucket, key);
+        if (rc == 0 && o.found && !current) rc = promote_tx(db, bucket, key);
         rc = tx_end(s, db, rc ? rc : o.found ? 0 : 1);
     }
     conn_put(s, db);
@@ -2229,29 +2335,25 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
     return rc == 1 ? -1 : rc;
 }
 
-int store_version_promote(store *s, const char *bucket, const char *key)
+int store_version_delete_current(store *s, const char *bucket, const char *key, const char *version_id)
 {
-    obj_meta m;
-    bool marker = false;
-    char vid[64] = "";
-    version_out o = { &m, &marker, vid, 0 };
+    cur_row c = { "", NULL, false };
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
-        rc = EXEC(db, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2"
-                      " ORDER BY mtime DESC, rowid DESC LIMIT 1", version_cb, &o, bucket, key);
-        if (rc == 0 && o.found && !marker) {
-            rc = EXEC(db, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") SELECT " OBJ_COLS
-                          " FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket, key, vid);
-            if (rc == 0)
-                rc = EXEC(db, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL,
-                          bucket, key, vid);
-        }
-        rc = tx_end(s, db, rc);
+        rc = EXEC(db, "SELECT data_id, headers FROM objects WHERE bucket = ?1 AND key = ?2", cur_row_cb, &c, bucket, key);
+        char vid[64] = "";
+        if (c.found) version_of(c.headers, vid);
+        bool is_it = c.found && !strcmp(vid, version_id);
+        if (!rc && is_it) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+        if (!rc && is_it) rc = drop_inline(db, c.id);
+        if (!rc && is_it) rc = promote_tx(db, bucket, key);
+        rc = tx_end(s, db, rc ? rc : is_it ? 0 : 1); /* 1: not the current version, nothing changed */
     }
     conn_put(s, db);
-    if (o.found) obj_meta_clear(&m);
-    return rc ? rc : (o.found && !marker) ? 0 : 1;
+    free(c.headers);
+    if (rc == 0) data_unlink(s, c.id);
+    return rc;
 }
 
 typedef struct vscan_ctx { int (*cb)(void *, const obj_meta *, const char *, bool); void *ud; } vscan_ctx;

@@ -1,0 +1,398 @@
+/* test_atomic_writes.c — a write cos-server refuses changes nothing, and one
+ * it acknowledges is all there: in a versioned bucket a PUT, a copy, a
+ * Complete, a DELETE (delete marker) and a DELETE ?versionId each touch two
+ * rows (the version that becomes non-current and the new one). The fault
+ * rule fail_commit makes a request's metadata commits after the first N
+ * fail, as a full disk or a crash between them would; for every N the
+ * answer must match the state: an error leaves every acknowledged version
+ * readable, byte for byte, with the same one current; a 2xx is all there. */
+#define _GNU_SOURCE
+#include "testlib.h"
+#include "util.h"
+
+#define B "atomic-" TEST_APPID
+#define KEY "doc"
+#define MAXV 64
+
+static cos_client *g_c;
+static test_server g_s;
+
+typedef struct answer {
+    int status;
+    char *body;
+    char vid[80];
+} answer;
+
+static answer call(const char *method, const char *key, const char *action, const cos_kv *q, size_t nq,
+                   const cos_kv *h, size_t nh, const char *body)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.method = method;
+    r.bucket = B;
+    r.key = key;
+    r.action = action;
+    r.query = q;
+    r.query_count = nq;
+    r.headers = h;
+    r.header_count = nh;
+    if (body) {
+        r.body.data = body;
+        r.body.size = strlen(body);
+    }
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    answer a = { 0, NULL, "" };
+    if (cos_send_request(g_c, &r, &res, &err) == 0) {
+        a.status = res->http_status;
+        a.body = cos_strdup(res->body ? (const char *)res->body : "");
+        const char *v = cos_result_header(res, "x-cos-version-id");
+        snprintf(a.vid, sizeof a.vid, "%s", v ? v : "");
+    } else {
+        a.status = err ? err->http_status : 0;
+    }
+    cos_result_free(res);
+    cos_error_free(err);
+    return a;
+}
+
+/* The model: every acknowledged version of KEY, oldest first, and which is current. */
+typedef struct model {
+    char vid[MAXV][80];
+    char body[MAXV][48];
+    bool marker[MAXV];
+    int n;
+} model;
+
+static void model_add(model *m, const char *vid, const char *body, bool marker)
+{
+    if (m->n == MAXV) return;
+    snprintf(m->vid[m->n], sizeof m->vid[0], "%s", vid);
+    snprintf(m->body[m->n], sizeof m->body[0], "%s", body ? body : "");
+    m->marker[m->n] = marker;
+    m->n++;
+}
+
+static void model_remove(model *m, const char *vid)
+{
+    for (int i = 0; i < m->n; i++)
+        if (!strcmp(m->vid[i], vid)) {
+            memmove(&m->vid[i], &m->vid[i + 1], (size_t)(m->n - i - 1) * sizeof m->vid[0]);
+            memmove(&m->body[i], &m->body[i + 1], (size_t)(m->n - i - 1) * sizeof m->body[0]);
+            memmove(&m->marker[i], &m->marker[i + 1], (size_t)(m->n - i - 1) * sizeof m->marker[0]);
+            m->n--;
+            return;
+        }
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* The server's state is the model's: GET of the key, of each version, and the listing. */
+static void check_model(const model *m, const char *when)
+{
+    answer a = call("GET", KEY, NULL, NULL, 0, NULL, 0, NULL);
+    bool gone = m->n == 0 || m->marker[m->n - 1];
+    if (gone) {
+        if (a.status != 404) test_fail(__FILE__, __LINE__, "%s: GET answered %d, the key should be deleted", when, a.status);
+    } else if (a.status != 200 || strcmp(a.body, m->body[m->n - 1]) != 0) {
+        test_fail(__FILE__, __LINE__, "%s: GET answered %d \"%s\", not the acknowledged \"%s\"", when, a.status,
+                  a.body ? a.body : "", m->body[m->n - 1]);
+    }
+    free(a.body);
+    int versions = 0, markers = 0;
+    for (int i = 0; i < m->n; i++) {
+        if (m->marker[i]) {
+            markers++;
+            continue;
+        }
+        versions++;
+        cos_kv q = { "versionId", m->vid[i] };
+        a = call("GET", KEY, NULL, &q, 1, NULL, 0, NULL);
+        if (a.status != 200 || strcmp(a.body, m->body[i]) != 0)
+            test_fail(__FILE__, __LINE__, "%s: version %s answered %d \"%s\", not \"%s\"", when, m->vid[i], a.status,
+                      a.body ? a.body : "", m->body[i]);
+        free(a.body);
+    }
+    cos_kv only = { "prefix", KEY }; /* other keys (a copy's source) are not the model's */
+    a = call("GET", NULL, "versions", &only, 1, NULL, 0, NULL);
+    CHECK(a.status == 200);
+    int lv = count(a.body, "<Version>"), lm = count(a.body, "<DeleteMarker>");
+    if (lv != versions || lm != markers)
+        test_fail(__FILE__, __LINE__, "%s: the listing has %d versions and %d delete markers, not %d and %d", when, lv, lm,
+                  versions, markers);
+    free(a.body);
+}
+
+static void set_versioning(const char *status)
+{
+    char *doc = cos_sprintf("<VersioningConfiguration><Status>%s</Status></VersioningConfiguration>", status);
+    answer a = call("PUT", NULL, "versioning", NULL, 0, NULL, 0, doc);
+    CHECK(a.status == 200);
+    free(a.body);
+    free(doc);
+}
+
+static void fail_commits_after(const char *method, const char *match, int n)
+{
+    char rules[256];
+    snprintf(rules, sizeof rules, "[{\"method\": \"%s\", \"match\": \"%s\", \"action\": \"fail_commit\", \"commits\": %d}]",
+             method, match, n);
+    test_set_faults(g_c, &g_s, rules);
+}
+
+/* A PUT of body; on 200 the model gains it. */
+static answer put(model *m, const char *body)
+{
+    answer a = call("PUT", KEY, NULL, NULL, 0, NULL, 0, body);
+    if (a.status == 200) model_add(m, a.vid[0] ? a.vid : "null", body, false);
+    return a;
+}
+
+static void fresh_bucket(void)
+{
+    answer a;
+    a = call("GET", NULL, "versions", NULL, 0, NULL, 0, NULL);
+    if (a.status == 200) { /* empty it from an earlier test */
+        free(a.body);
+        for (;;) {
+            a = call("GET", NULL, "versions", NULL, 0, NULL, 0, NULL);
+            const char *v = a.body ? strstr(a.body, "<VersionId>") : NULL;
+            if (!v) break;
+            char vid[80];
+            snprintf(vid, sizeof vid, "%.*s", (int)strcspn(v + 11, "<"), v + 11);
+            cos_kv q = { "versionId", vid };
+            answer d = call("DELETE", KEY, NULL, &q, 1, NULL, 0, NULL);
+            free(d.body);
+            free(a.body);
+        }
+        free(a.body);
+        return;
+    }
+    free(a.body);
+    test_put_bucket(g_c, B);
+}
+
+/* Each write, with its commits cut after 0, 1, 2, 3: an error keeps the model. */
+static void test_versioned_put(void)
+{
+    fresh_bucket();
+    set_versioning("Enabled");
+    model m = { .n = 0 };
+    free(put(&m, "first").body);
+    check_model(&m, "after the first PUT");
+    for (int n = 0; n < 4; n++) {
+        fail_commits_after("PUT", "/" KEY, n);
+        char body[32], when[64];
+        snprintf(body, sizeof body, "enabled-%d", n);
+        answer a = put(&m, body);
+        test_set_faults(g_c, &g_s, NULL);
+        snprintf(when, sizeof when, "PUT with commits cut after %d (answered %d)", n, a.status);
+        free(a.body);
+        check_model(&m, when);
+    }
+}
+
+/* Suspended: the write replaces the "null" version, wherever it is, and keeps the others. */
+static void test_suspended_put(void)
+{
+    fresh_bucket();
+    set_versioning("Enabled");
+    model m = { .n = 0 };
+    free(put(&m, "v-a").body);
+    set_versioning("Suspended");
+    free(put(&m, "null-1").body);
+    set_versioning("Enabled");
+    free(put(&m, "v-c").body); /* "null-1" is now a non-current version */
+    set_versioning("Suspended");
+    check_model(&m, "before the suspended PUTs");
+    for (int n = 0; n < 4; n++) {
+        fail_commits_after("PUT", "/" KEY, n);
+        char body[32], when[80];
+        snprintf(body, sizeof body, "null-%d", n + 2);
+        answer a = call("PUT", KEY, NULL, NULL, 0, NULL, 0, body);
+        test_set_faults(g_c, &g_s, NULL);
+        if (a.status == 200) {
+            model_remove(&m, "null");
+            model_add(&m, "null", body, false);
+        }
+        snprintf(when, sizeof when, "suspended PUT with commits cut after %d (answered %d)", n, a.status);
+        free(a.body);
+        check_model(&m, when);
+    }
+}
+
+static void test_versioned_copy(void)
+{
+    fresh_bucket();
+    set_versioning("Enabled");
+    answer a = call("PUT", "source", NULL, NULL, 0, NULL, 0, "copied-body");
+    CHECK(a.status == 200);
+    free(a.body);
+    model m = { .n = 0 };
+    free(put(&m, "before-copy").body);
+    cos_kv h = { "x-cos-copy-source", B ".cos.ap-guangzhou.myqcloud.com/source" };
+    for (int n = 0; n < 4; n++) {
+        fail_commits_after("PUT", "/" KEY, n);
+        a = call("PUT", KEY, NULL, NULL, 0, &h, 1, NULL);
+        test_set_faults(g_c, &g_s, NULL);
+        if (a.status == 200) model_add(&m, a.vid[0] ? a.vid : "null", "copied-body", false);
+        char when[64];
+        snprintf(when, sizeof when, "copy with commits cut after %d (answered %d)", n, a.status);
+        free(a.body);
+        check_model(&m, when);
+    }
+    cos_kv q = { "versionId", "" };
+    a = call("GET", NULL, "versions", NULL, 0, NULL, 0, NULL); /* the source's version goes too */
+    const char *p = a.body ? strstr(a.body, "<Key>source</Key>") : NULL;
+    const char *v = p ? strstr(p, "<VersionId>") : NULL;
+    char vid[80] = "";
+    if (v) snprintf(vid, sizeof vid, "%.*s", (int)strcspn(v + 11, "<"), v + 11);
+    q.value = vid;
+    free(a.body);
+    a = call("DELETE", "source", NULL, &q, 1, NULL, 0, NULL);
+    free(a.body);
+}
+
+static void test_versioned_complete(void)
+{
+    fresh_bucket();
+    set_versioning("Enabled");
+    model m = { .n = 0 };
+    free(put(&m, "before-complete").body);
+    for (int n = 0; n < 4; n++) {
+        answer a = call("POST", KEY, "uploads", NULL, 0, NULL, 0, NULL);
+        const char *u = a.body ? strstr(a.body, "<UploadId>") : NULL;
+        char id[80] = "";
+        if (u) snprintf(id, sizeof id, "%.*s", (int)strcspn(u + 10, "<"), u + 10);
+        free(a.body);
+        CHECK(id[0]);
+        char body[32];
+        snprintf(body, sizeof body, "completed-%d", n);
+        cos_kv pq[2] = { { "partNumber", "1" }, { "uploadId", id } };
+        cos_request r = COS_REQUEST_INIT;
+        r.method = "PUT";
+        r.bucket = B;
+        r.key = KEY;
+        r.query = pq;
+        r.query_count = 2;
+        r.body.data = body;
+        r.body.size = strlen(body);
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_send_request(g_c, &r, &res, &err), err);
+        char *doc = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                                "</CompleteMultipartUpload>", res && res->etag ? res->etag : "");
+        cos_result_free(res);
+        fail_commits_after("POST", "uploadId", n);
+        cos_kv cq = { "uploadId", id };
+        a = call("POST", KEY, NULL, &cq, 1, NULL, 0, doc);
+        test_set_faults(g_c, &g_s, NULL);
+        free(doc);
+        bool ok = a.status == 200 && strstr(a.body, "<ETag>");
+        if (ok) model_add(&m, a.vid[0] ? a.vid : "", body, false);
+        if (ok && !a.vid[0]) { /* the version id of a Complete: the newest in the listing */
+            answer l = call("HEAD", KEY, NULL, NULL, 0, NULL, 0, NULL);
+            free(l.body);
+            snprintf(m.vid[m.n - 1], sizeof m.vid[0], "%s", l.vid);
+        }
+        char when[80];
+        snprintf(when, sizeof when, "Complete with commits cut after %d (answered %d)", n, a.status);
+        free(a.body);
+        check_model(&m, when);
+        if (!ok) {
+            answer ab = call("DELETE", KEY, NULL, &cq, 1, NULL, 0, NULL);
+            free(ab.body);
+        }
+    }
+}
+
+/* DELETE without versionId leaves a marker; with the current one's id, the one before becomes current. */
+static void test_versioned_deletes(void)
+{
+    fresh_bucket();
+    set_versioning("Enabled");
+    model m = { .n = 0 };
+    free(put(&m, "one").body);
+    free(put(&m, "two").body);
+    for (int n = 0; n < 3; n++) {
+        fail_commits_after("DELETE", "/" KEY, n);
+        answer a = call("DELETE", KEY, NULL, NULL, 0, NULL, 0, NULL);
+        test_set_faults(g_c, &g_s, NULL);
+        if (a.status == 204) model_add(&m, a.vid, NULL, true);
+        char when[80];
+        snprintf(when, sizeof when, "DELETE with commits cut after %d (answered %d)", n, a.status);
+        free(a.body);
+        check_model(&m, when);
+        if (a.status == 204) { /* take the marker away again, also with cut commits */
+            for (int k = 0; k < 3; k++) {
+                fail_commits_after("DELETE", "versionId", k);
+                cos_kv q = { "versionId", m.vid[m.n - 1] };
+                answer d = call("DELETE", KEY, NULL, &q, 1, NULL, 0, NULL);
+                test_set_faults(g_c, &g_s, NULL);
+                if (d.status == 204) model_remove(&m, q.value);
+                snprintf(when, sizeof when, "DELETE of the marker, commits cut after %d (answered %d)", k, d.status);
+                free(d.body);
+                check_model(&m, when);
+                if (d.status == 204) break;
+            }
+        }
+    }
+    free(put(&m, "three").body);
+    for (int k = 0; k < 3; k++) { /* the current version by its id: "two" must become current */
+        fail_commits_after("DELETE", "versionId", k);
+        char vid[80];
+        snprintf(vid, sizeof vid, "%s", m.vid[m.n - 1]);
+        cos_kv q = { "versionId", vid };
+        answer d = call("DELETE", KEY, NULL, &q, 1, NULL, 0, NULL);
+        test_set_faults(g_c, &g_s, NULL);
+        if (d.status == 204) model_remove(&m, vid);
+        char when[80];
+        snprintf(when, sizeof when, "DELETE of the current version, commits cut after %d (answered %d)", k, d.status);
+        free(d.body);
+        check_model(&m, when);
+        if (d.status == 204) break;
+    }
+    set_versioning("Suspended");
+    for (int n = 0; n < 3; n++) { /* a suspended DELETE: the marker is the null version */
+        fail_commits_after("DELETE", "/" KEY, n);
+        answer a = call("DELETE", KEY, NULL, NULL, 0, NULL, 0, NULL);
+        test_set_faults(g_c, &g_s, NULL);
+        if (a.status == 204) {
+            model_remove(&m, "null");
+            model_add(&m, "null", NULL, true);
+        }
+        char when[80];
+        snprintf(when, sizeof when, "suspended DELETE, commits cut after %d (answered %d)", n, a.status);
+        free(a.body);
+        check_model(&m, when);
+    }
+}
+
+int main(void)
+{
+    const char *args[] = { "--faults", NULL };
+    if (test_server_start(&g_s, args) != 0) {
+        fprintf(stderr, "cannot start cos-server\n");
+        return 1;
+    }
+    cos_config cfg;
+    test_config(&cfg, &g_s);
+    cfg.max_retries = -1; /* each failure seen as it is, not retried away */
+    cos_error *err = NULL;
+    if (cos_client_new(&g_c, &cfg, &err) != 0) {
+        fprintf(stderr, "%s\n", cos_error_message(err));
+        return 1;
+    }
+    RUN(test_versioned_put);
+    RUN(test_suspended_put);
+    RUN(test_versioned_copy);
+    RUN(test_versioned_complete);
+    RUN(test_versioned_deletes);
+    cos_client_free(g_c);
+    test_server_stop(&g_s, false);
+    return test_report();
+}
