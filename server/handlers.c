@@ -1309,6 +1309,7 @@ typedef struct write_opts {
     sse_key key;             /* SSE-C */
     bool encrypted;          /* the body was encrypted before it was stored */
     const char *sse;         /* x-cos-server-side-encryption */
+    const char *expect_id;   /* a conditional write: the data id its condition was checked on (obj_meta) */
 } write_opts;
 
 /* The KMS key id of a bucket's default encryption ("" when it names none). */
@@ -1534,6 +1535,7 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     m.storage_class = (char *)(o->storage_class ? o->storage_class : "STANDARD");
     m.acl = (char *)(acl ? acl : "default");
     m.tagging = o->tagging;
+    m.expect_id = o->expect_id;
     snprintf(m.data_id, sizeof m.data_id, "%s", w->data_id);
     if (o->key.on && !o->encrypted && encrypt_data(r, m.data_id, m.size, &o->key) != 0) {
         data_discard(r->srv->st, w);
@@ -1545,6 +1547,8 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     if (rc != 0) {
         if (!pending) data_unlink(r->srv->st, m.data_id);
         free(all_headers);
+        if (rc == STORE_CHANGED) /* another write landed after the condition held */
+            return send_error(r, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.");
         return store_fail(r, rc);
     }
     free(all_headers);
@@ -1563,14 +1567,16 @@ static bool etag_match(const char *cond, const char *etag);
 
 /* S3's conditional writes: If-None-Match: * (only if absent) and If-Match:
  * ETAG (only over that version). Ignoring them would acknowledge a write
- * the client made conditional. Checked before the commit; a writer racing
- * in between wins as with any two PUTs. */
-static bool write_preconditions_ok(req *r, enum MHD_Result *ret)
+ * the client made conditional. Checked here, and the commit happens only
+ * over the version checked (expect, "" when absent): of two racing
+ * conditional writers one wins, the other gets 412. */
+static bool write_preconditions_ok(req *r, enum MHD_Result *ret, char expect[40])
 {
     const char *inm = req_header(r, "If-None-Match"), *im = req_header(r, "If-Match");
     if (!inm && !im) return true;
     obj_meta m;
     int rc = store_object_get(r->srv->st, r->bucket, r->key, &m);
+    snprintf(expect, 40, "%s", rc == 0 ? m.data_id : "");
     if (rc < -1) {
         *ret = store_fail(r, rc);
         return false;
@@ -1637,11 +1643,13 @@ static enum MHD_Result put_object(req *r)
         free(o.tagging);
         return send_error(r, "InvalidArgument", "invalid x-cos-acl");
     }
-    if (r->is_s3 && !write_preconditions_ok(r, &ret)) {
+    char expect[40] = "";
+    if (r->is_s3 && !write_preconditions_ok(r, &ret, expect)) {
         data_discard(r->srv->st, &r->w);
         free(o.tagging);
         return ret;
     }
+    if (r->is_s3 && (req_header(r, "If-None-Match") || req_header(r, "If-Match"))) o.expect_id = expect;
     traffic_pace(bps, r->t0_ms, r->w.size);
     char *headers = object_headers_with(r, &o, false);
     s3_object_headers(r, &headers);
@@ -2164,10 +2172,13 @@ static enum MHD_Result append_object(req *r)
         objhdr_add(&hb, "x-cos-object-type", "appendable");
         headers = cos_buf_detach(&hb);
     }
+    char was[40]; /* the object appended to: two appends at one position must not both win */
+    snprintf(was, sizeof was, "%s", exists ? old.data_id : "");
     if (exists) obj_meta_clear(&old);
     obj_meta m = { 0 };
     m.bucket = r->bucket;
     m.key = r->key;
+    m.expect_id = was;
     m.size = w.size;
     etag_of(md5, m.etag);
     m.crc64 = w.crc64;
@@ -2180,6 +2191,9 @@ static enum MHD_Result append_object(req *r)
     free(headers);
     if (rc) {
         data_unlink(r->srv->st, m.data_id);
+        if (rc == STORE_CHANGED)
+            return send_error(r, "PositionNotEqualToLength", "The object changed while this append was stored: "
+                                                             "position is no longer its length");
         return store_fail(r, rc);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);

@@ -57,7 +57,10 @@ typedef struct obj_meta {
     char *tagging;           /* Tagging XML or NULL */
     char data_id[40];
     int keep;                /* a write's treatment of the key's current version (VKEEP_), in its own transaction */
+    const char *expect_id;   /* a conditional write: done only if the key's current data id is still this one
+                                ("": no current version), else STORE_CHANGED and nothing written */
 } obj_meta;
+#define STORE_CHANGED 2      /* the key changed since a conditional write read it (obj_meta.expect_id) */
 
 /* In a versioned bucket a write keeps the version it replaces, in the same
  * transaction as the write (a crash or a full disk between them lost it):

@@ -1745,8 +1745,14 @@ static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
     snprintf(size, sizeof size, "%llu", (unsigned long long)m->size);
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)m->crc64);
     snprintf(mtime, sizeof mtime, "%lld", (long long)m->mtime_ms);
+    int rc = 0;
+    if (m->expect_id) { /* checked where it is written: a racing writer cannot slip in between */
+        char cur[40] = "";
+        rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, cur, m->bucket, m->key);
+        if (!rc && strcmp(cur, m->expect_id) != 0) rc = STORE_CHANGED;
+    }
     /* a null version in versions that a Suspended write replaces: removed like an old body */
-    int rc = m->keep ? keep_current(db, m->bucket, m->key, m->keep, old, NULL) : 0;
+    if (!rc && m->keep) rc = keep_current(db, m->bucket, m->key, m->keep, old, NULL);
     if (!rc && !old[0])
         rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
     if (!rc)

@@ -5,10 +5,16 @@
  * rule fail_commit makes a request's metadata commits after the first N
  * fail, as a full disk or a crash between them would; for every N the
  * answer must match the state: an error leaves every acknowledged version
- * readable, byte for byte, with the same one current; a 2xx is all there. */
+ * readable, byte for byte, with the same one current; a 2xx is all there.
+ *
+ * And racing writers whose writes are conditional (AppendObject's
+ * position, S3's If-None-Match / If-Match) never both win: one is
+ * acknowledged and the other refused, never two acknowledged and one lost. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "util.h"
+
+#include <pthread.h>
 
 #define B "atomic-" TEST_APPID
 #define KEY "doc"
@@ -160,12 +166,14 @@ static void fresh_bucket(void)
         free(a.body);
         for (;;) {
             a = call("GET", NULL, "versions", NULL, 0, NULL, 0, NULL);
-            const char *v = a.body ? strstr(a.body, "<VersionId>") : NULL;
+            const char *k = a.body ? strstr(a.body, "<Key>") : NULL;
+            const char *v = k ? strstr(k, "<VersionId>") : NULL;
             if (!v) break;
-            char vid[80];
+            char vid[80], key[80];
+            snprintf(key, sizeof key, "%.*s", (int)strcspn(k + 5, "<"), k + 5);
             snprintf(vid, sizeof vid, "%.*s", (int)strcspn(v + 11, "<"), v + 11);
             cos_kv q = { "versionId", vid };
-            answer d = call("DELETE", KEY, NULL, &q, 1, NULL, 0, NULL);
+            answer d = call("DELETE", key, NULL, &q, 1, NULL, 0, NULL);
             free(d.body);
             free(a.body);
         }
@@ -295,7 +303,7 @@ static void test_versioned_complete(void)
         bool ok = a.status == 200 && strstr(a.body, "<ETag>");
         if (ok) model_add(&m, a.vid[0] ? a.vid : "", body, false);
         if (ok && !a.vid[0]) { /* the version id of a Complete: the newest in the listing */
-            answer l = call("HEAD", KEY, NULL, NULL, 0, NULL, 0, NULL);
+            answer l = call("GET", KEY, NULL, NULL, 0, NULL, 0, NULL);
             free(l.body);
             snprintf(m.vid[m.n - 1], sizeof m.vid[0], "%s", l.vid);
         }
@@ -372,6 +380,197 @@ static void test_versioned_deletes(void)
     }
 }
 
+
+/* ---------------------------------------------------------------- racing conditional writers */
+
+#define RACERS 6
+#define APPENDS 12
+#define CHUNK 100
+
+typedef struct racer {
+    int id;
+    cos_client *c;
+    int acked;
+    uint64_t pos[APPENDS * 4];
+    int wins; /* of If-None-Match / If-Match PUTs */
+    char key[32];
+} racer;
+
+static int send_status(cos_client *c, cos_request *r, char *etag, size_t etag_cap, char *next, size_t next_cap)
+{
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int st = cos_send_request(c, r, &res, &err) == 0 ? res->http_status : err ? err->http_status : 0;
+    if (etag && res && res->etag) snprintf(etag, etag_cap, "%s", res->etag);
+    const char *n = res ? cos_result_header(res, "x-cos-next-append-position") : NULL;
+    if (next) snprintf(next, next_cap, "%s", n ? n : "");
+    if (next && res && !n && st == 200) snprintf(next, next_cap, "%zu", res->body_size); /* a GET: its length */
+    cos_result_free(res);
+    cos_error_free(err);
+    return st;
+}
+
+static void *append_racer(void *arg)
+{
+    racer *me = arg;
+    char body[CHUNK];
+    memset(body, 'A' + me->id, sizeof body);
+    for (int i = 0; i < APPENDS; i++) {
+        char size[32] = "0";
+        cos_request h = COS_REQUEST_INIT;
+        h.method = "GET";
+        h.bucket = B;
+        h.key = "log";
+        if (send_status(me->c, &h, NULL, 0, size, sizeof size) != 200) snprintf(size, sizeof size, "0");
+        cos_kv q = { "position", size };
+        cos_request r = COS_REQUEST_INIT;
+        r.method = "POST";
+        r.bucket = B;
+        r.key = "log";
+        r.action = "append";
+        r.query = &q;
+        r.query_count = 1;
+        r.body.data = body;
+        r.body.size = sizeof body;
+        if (send_status(me->c, &r, NULL, 0, NULL, 0) == 200) me->pos[me->acked++] = strtoull(size, NULL, 10);
+    }
+    return NULL;
+}
+
+/* Every acknowledged append is in the object at the position it was given, and nothing else is. */
+static void test_racing_appends(void)
+{
+    fresh_bucket();
+    racer rs[RACERS];
+    pthread_t t[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        memset(&rs[i], 0, sizeof rs[i]);
+        rs[i].id = i;
+        rs[i].c = g_c;
+        pthread_create(&t[i], NULL, append_racer, &rs[i]);
+    }
+    int total = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(t[i], NULL);
+        total += rs[i].acked;
+    }
+    answer a = call("GET", "log", NULL, NULL, 0, NULL, 0, NULL);
+    CHECK(a.status == 200);
+    size_t len = a.body ? strlen(a.body) : 0;
+    if (len != (size_t)total * CHUNK)
+        test_fail(__FILE__, __LINE__, "%d appends of %d bytes were acknowledged, the object has %zu bytes", total, CHUNK,
+                  len);
+    for (int i = 0; i < RACERS; i++)
+        for (int k = 0; k < rs[i].acked; k++) {
+            uint64_t p = rs[i].pos[k];
+            bool mine = p + CHUNK <= len;
+            for (uint64_t b = p; mine && b < p + CHUNK; b++) mine = a.body[b] == 'A' + i;
+            if (!mine)
+                test_fail(__FILE__, __LINE__, "the append racer %d was acknowledged at %llu: its bytes are not there", i,
+                          (unsigned long long)p);
+        }
+    CHECK(total >= 1);
+    free(a.body);
+    a = call("DELETE", "log", NULL, NULL, 0, NULL, 0, NULL);
+    free(a.body);
+}
+
+static cos_client *s3_client(void)
+{
+    static char endpoint[96];
+    snprintf(endpoint, sizeof endpoint, "http://%s", g_s.endpoint);
+    cos_config cfg = COS_CONFIG_INIT;
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.endpoint = endpoint;
+    cfg.region = "ap-guangzhou";
+    cfg.secret_id = TEST_SECRET_ID;
+    cfg.secret_key = TEST_SECRET_KEY;
+    cfg.max_retries = -1;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
+static pthread_barrier_t g_start;
+static char g_if_match[80];
+
+static void *conditional_racer(void *arg)
+{
+    racer *me = arg;
+    char body[64];
+    snprintf(body, sizeof body, "racer-%d%s", me->id, g_if_match[0] ? "-over" : ""); /* a new ETag each race */
+    cos_kv h = g_if_match[0] ? (cos_kv){ "If-Match", g_if_match } : (cos_kv){ "If-None-Match", "*" };
+    cos_request r = COS_REQUEST_INIT;
+    r.method = "PUT";
+    r.bucket = B;
+    r.key = me->key;
+    r.headers = &h;
+    r.header_count = 1;
+    r.body.data = body;
+    r.body.size = strlen(body);
+    pthread_barrier_wait(&g_start);
+    int st = send_status(me->c, &r, NULL, 0, NULL, 0);
+    me->wins = st == 200;
+    if (st != 200 && st != 412 && st != 409)
+        test_fail(__FILE__, __LINE__, "a conditional PUT answered %d, not 200 or 412", st);
+    return NULL;
+}
+
+/* S3's If-None-Match: * and If-Match: at most one of the racers is acknowledged, and its body is the object. */
+static void race_conditional(const char *key, const char *if_match)
+{
+    snprintf(g_if_match, sizeof g_if_match, "%s", if_match ? if_match : "");
+    racer rs[RACERS];
+    pthread_t t[RACERS];
+    cos_client *cs[RACERS];
+    pthread_barrier_init(&g_start, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+        memset(&rs[i], 0, sizeof rs[i]);
+        rs[i].id = i;
+        cs[i] = rs[i].c = s3_client();
+        snprintf(rs[i].key, sizeof rs[i].key, "%s", key);
+        pthread_create(&t[i], NULL, conditional_racer, &rs[i]);
+    }
+    int wins = 0, winner = -1;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(t[i], NULL);
+        if (rs[i].wins) {
+            wins++;
+            winner = i;
+        }
+        cos_client_free(cs[i]);
+    }
+    pthread_barrier_destroy(&g_start);
+    if (wins != 1)
+        test_fail(__FILE__, __LINE__, "%s on %s: %d racers were acknowledged, not exactly 1",
+                  if_match ? "If-Match" : "If-None-Match: *", key, wins);
+    answer a = call("GET", key, NULL, NULL, 0, NULL, 0, NULL);
+    char want[64];
+    snprintf(want, sizeof want, "racer-%d%s", winner, if_match ? "-over" : "");
+    if (wins == 1 && (a.status != 200 || strcmp(a.body, want) != 0))
+        test_fail(__FILE__, __LINE__, "the acknowledged %s is not the object (\"%s\")", want, a.body ? a.body : "");
+    free(a.body);
+}
+
+static void test_racing_conditional_puts(void)
+{
+    fresh_bucket();
+    for (int round = 0; round < 8; round++) {
+        char key[32];
+        snprintf(key, sizeof key, "once-%d", round);
+        race_conditional(key, NULL);
+        cos_request h = COS_REQUEST_INIT;
+        h.method = "GET";
+        h.bucket = B;
+        h.key = key;
+        char etag[80] = "";
+        send_status(g_c, &h, etag, sizeof etag, NULL, 0);
+        CHECK(etag[0]);
+        race_conditional(key, etag);
+    }
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -392,6 +591,8 @@ int main(void)
     RUN(test_versioned_copy);
     RUN(test_versioned_complete);
     RUN(test_versioned_deletes);
+    RUN(test_racing_appends);
+    RUN(test_racing_conditional_puts);
     cos_client_free(g_c);
     test_server_stop(&g_s, false);
     return test_report();
