@@ -842,11 +842,14 @@ int store_bucket_delete(store *s, const char *bucket)
         conn_put(s, db);
         return rc;
     }
-    int64_t exists = 0, objects = 0, uploads = 0;
+    int64_t exists = 0, objects = 0, uploads = 0, versions = 0;
     rc = EXEC(db, "SELECT COUNT(*) FROM buckets WHERE name = ?1", count_cb, &exists, bucket);
     if (!rc) rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = ?1)", count_cb, &objects, bucket);
     if (!rc) rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM uploads WHERE bucket = ?1)", count_cb, &uploads, bucket);
-    int verdict = !exists ? -1 : (objects || uploads) ? 1 : 0;
+    /* in the transaction, not before it: a versioned DELETE moving the last object to versions meanwhile
+       would leave versions (and their data) behind, to reappear in a bucket of the same name */
+    if (!rc) rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM versions WHERE bucket = ?1)", count_cb, &versions, bucket);
+    int verdict = !exists ? -1 : (objects || uploads || versions) ? 1 : 0;
     if (!rc && verdict == 0) {
         rc = EXEC(db, "DELETE FROM buckets WHERE name = ?1", NULL, NULL, bucket);
         if (!rc) rc = EXEC(db, "DELETE FROM configs WHERE bucket = ?1", NULL, NULL, bucket);
@@ -1395,7 +1398,13 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
     char *dir = cos_sprintf("%s/data/%.2s", s->root, w->data_id);
     char *dst = data_path(s, w->data_id);
     int rc = 0;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) rc = -1;
+    int made = mkdir(dir, 0755);
+    if (made != 0 && errno != EEXIST) rc = -1;
+    if (made == 0 && durable) { /* a new directory's own name is on disk only once its parent is synced */
+        char *parent = cos_sprintf("%s/data", s->root);
+        rc = fsync_dir(parent);
+        free(parent);
+    }
     if (rc == 0) rc = rename(w->tmp_path, dst);
     bool renamed = rc == 0;
     if (rc == 0 && durable) rc = fsync(w->fd); /* the hashing thread catches up meanwhile */

@@ -571,6 +571,49 @@ static void test_racing_conditional_puts(void)
     }
 }
 
+/* A bucket that still keeps anything (a non-current version, a delete
+ * marker, an open upload) is not deleted; once deleted and made again, none
+ * of it comes back. */
+static void test_bucket_delete_keeps_nothing_behind(void)
+{
+    fresh_bucket();
+    set_versioning("Enabled");
+    answer a = call("PUT", KEY, NULL, NULL, 0, NULL, 0, "kept");
+    free(a.body);
+    a = call("DELETE", KEY, NULL, NULL, 0, NULL, 0, NULL); /* only a marker and a version remain */
+    free(a.body);
+    a = call("DELETE", NULL, NULL, NULL, 0, NULL, 0, NULL);
+    CHECK(a.status == 409);
+    free(a.body);
+    fresh_bucket(); /* every version and marker removed */
+    a = call("POST", "open", "uploads", NULL, 0, NULL, 0, NULL);
+    const char *u = a.body ? strstr(a.body, "<UploadId>") : NULL;
+    char id[80] = "";
+    if (u) snprintf(id, sizeof id, "%.*s", (int)strcspn(u + 10, "<"), u + 10);
+    free(a.body);
+    a = call("DELETE", NULL, NULL, NULL, 0, NULL, 0, NULL);
+    CHECK(a.status == 409);
+    free(a.body);
+    cos_kv q = { "uploadId", id };
+    a = call("DELETE", "open", NULL, &q, 1, NULL, 0, NULL);
+    CHECK(a.status == 204);
+    free(a.body);
+    a = call("DELETE", NULL, NULL, NULL, 0, NULL, 0, NULL);
+    CHECK(a.status == 204);
+    free(a.body);
+    test_put_bucket(g_c, B);
+    a = call("GET", NULL, "versions", NULL, 0, NULL, 0, NULL);
+    CHECK(a.status == 200 && !strstr(a.body, "<Version>") && !strstr(a.body, "<DeleteMarker>"));
+    free(a.body);
+    a = call("GET", NULL, "versioning", NULL, 0, NULL, 0, NULL);
+    CHECK(a.status == 200 && !strstr(a.body, "Enabled") && !strstr(a.body, "Suspended"));
+    free(a.body);
+    cos_kv pq[2] = { { "partNumber", "1" }, { "uploadId", id } };
+    a = call("PUT", "open", NULL, pq, 2, NULL, 0, "late part");
+    CHECK(a.status == 404);
+    free(a.body);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -593,6 +636,7 @@ int main(void)
     RUN(test_versioned_deletes);
     RUN(test_racing_appends);
     RUN(test_racing_conditional_puts);
+    RUN(test_bucket_delete_keeps_nothing_behind);
     cos_client_free(g_c);
     test_server_stop(&g_s, false);
     return test_report();
