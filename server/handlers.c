@@ -724,8 +724,8 @@ static enum MHD_Result put_config(req *r, const char *kind)
             return send_error(r, "MalformedPolicy", "every statement of a bucket policy needs a principal");
     } else {
         if (!r->body.len && !strcmp(kind, "referer")) { /* how the Python SDK deletes it */
-            store_config_delete(r->srv->st, r->bucket, kind);
-            return send_empty(r, 200);
+            int drc = store_config_delete(r->srv->st, r->bucket, kind);
+            return drc < -1 ? store_fail(r, drc) : send_empty(r, 200); /* a failed delete is not acknowledged */
         }
         void *doc = NULL;
         cos_error *err = NULL;

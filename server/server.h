@@ -214,6 +214,9 @@ int store_version_get(store *s, const char *bucket, const char *key, const char 
 /* Remove one version (its data too): 0, or -1 if absent; if no version is
    current then, the newest older one becomes current (unless a delete marker). */
 int store_version_delete(store *s, const char *bucket, const char *key, const char *version_id, bool *was_marker);
+/* Current rows (cur) and non-current versions (ver) with prefix, in no order, read in one snapshot. */
+int store_versions_listing(store *s, const char *bucket, const char *prefix, int (*cur)(void *ud, const obj_meta *m),
+                           int (*ver)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud);
 /* Non-current versions with prefix, by key then newest first; cb returns non-zero to stop. */
 int store_versions_scan(store *s, const char *bucket, const char *prefix,
                         int (*cb)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud);

@@ -2394,6 +2394,33 @@ int store_versions_scan(store *s, const char *bucket, const char *prefix,
                    " ORDER BY CAST(key AS BLOB), mtime DESC, rowid DESC", vscan_cb, &c, bucket, prefix ? prefix : "");
 }
 
+typedef struct vlisting_ctx {
+    int (*cur)(void *, const obj_meta *);
+    vscan_ctx ver;
+} vlisting_ctx;
+static int vlisting_cb(void *ud, sqlite3_stmt *st)
+{
+    vlisting_ctx *c = ud;
+    if (!sqlite3_column_int(st, 13)) return vscan_cb(&c->ver, st);
+    obj_meta m;
+    fill_meta(&m, st);
+    int stop = c->cur(c->ver.ud, &m);
+    obj_meta_clear(&m);
+    return stop;
+}
+
+int store_versions_listing(store *s, const char *bucket, const char *prefix, int (*cur)(void *ud, const obj_meta *m),
+                           int (*ver)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud)
+{
+    /* one statement, so one snapshot: read apart, a version archived in between showed twice */
+    vlisting_ctx c = { cur, { ver, ud } };
+    return READ(s, "SELECT " OBJ_COLS ", NULL, 0, 1 FROM objects WHERE bucket = ?1 AND"
+                   " substr(CAST(key AS BLOB), 1, length(CAST(?2 AS BLOB))) = CAST(?2 AS BLOB)"
+                   " UNION ALL SELECT " OBJ_COLS ", version_id, marker, 0 FROM versions WHERE bucket = ?1 AND"
+                   " substr(CAST(key AS BLOB), 1, length(CAST(?2 AS BLOB))) = CAST(?2 AS BLOB)",
+                vlisting_cb, &c, bucket, prefix ? prefix : "");
+}
+
 int store_versions_count(store *s, const char *bucket)
 {
     int64_t n = 0;

@@ -181,7 +181,8 @@ static int vcmp(const void *a, const void *b)
     int c = strcmp(x->key, y->key);
     if (c) return c;
     if (x->latest != y->latest) return x->latest ? -1 : 1;
-    return x->m.mtime_ms > y->m.mtime_ms ? -1 : x->m.mtime_ms < y->m.mtime_ms ? 1 : 0;
+    if (x->m.mtime_ms != y->m.mtime_ms) return x->m.mtime_ms > y->m.mtime_ms ? -1 : 1;
+    return strcmp(x->vid, y->vid); /* a total order: pages resumed at a version-id-marker skip none */
 }
 
 static int max_keys_of(req *r)
@@ -204,8 +205,17 @@ enum MHD_Result versioning_list(req *r)
     if (vid_marker && !*vid_marker) vid_marker = NULL;
     int max = max_keys_of(r);
     vlist l = { 0 };
-    store_object_scan(r->srv->st, r->bucket, prefix, NULL, add_current, &l);
-    store_versions_scan(r->srv->st, r->bucket, prefix, add_version, &l);
+    int src = store_versions_listing(r->srv->st, r->bucket, prefix, add_current, add_version, &l);
+    if (src != 0) { /* never a listing with holes answered 200 */
+        for (size_t k = 0; k < l.n; k++) {
+            free(l.e[k].key);
+            free(l.e[k].vid);
+            obj_meta_clear(&l.e[k].m);
+        }
+        free(l.e);
+        return send_error(r, src == STORE_BUSY ? "SlowDown" : "InternalError", "The versions could not be listed: %s",
+                          store_last_error());
+    }
     if (l.n) qsort(l.e, l.n, sizeof *l.e, vcmp);
     /* a delete marker newest of its key (no current object) is the latest */
     for (size_t i = 0; i < l.n; i++)
