@@ -2222,11 +2222,34 @@ static bool tags_within_limits(const cos_tagging *t)
     return true;
 }
 
+/* The object, or the version ?versionId names (tags and ACLs are each version's own). 0, or an error was sent. */
+static int subresource_target(req *r, obj_meta *m, enum MHD_Result *ret)
+{
+    const char *vid = req_arg(r, "versionId");
+    bool marker = false;
+    int rc = vid ? versioning_lookup(r, r->bucket, r->key, vid, m, &marker) : store_object_get(r->srv->st, r->bucket, r->key, m);
+    if (rc == 0 && !marker) return 0;
+    if (rc == 0) obj_meta_clear(m);
+    *ret = rc < -1 ? store_fail(r, rc)
+           : marker ? send_error(r, "MethodNotAllowed", "The specified version is a delete marker.")
+           : vid    ? send_error(r, "NoSuchVersion", "The specified version does not exist.")
+                    : send_error(r, "NoSuchKey", "The specified key does not exist.");
+    return -1;
+}
+
+/* Set a column of the object, or of the version ?versionId names. */
+static int subresource_set(req *r, const char *column, const char *value)
+{
+    const char *vid = req_arg(r, "versionId");
+    return vid ? store_version_set(r->srv->st, r->bucket, r->key, vid, column, value)
+               : store_object_set(r->srv->st, r->bucket, r->key, column, value);
+}
+
 static enum MHD_Result object_tagging(req *r)
 {
     obj_meta m;
-    if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0) return send_error(r, "NoSuchKey", "The specified key does not exist.");
     enum MHD_Result ret;
+    if (subresource_target(r, &m, &ret) != 0) return ret;
     if (!strcmp(r->method, "PUT")) {
         cos_tagging *t = NULL;
         if (!r->body.len || cos_xml_parse(&cos_xs_tagging, r->body.data, r->body.len, (void **)&t, NULL) != 0) {
@@ -2237,11 +2260,11 @@ static enum MHD_Result object_tagging(req *r)
                                               "values of at most 256.");
         } else {
             cos_xml_free(&cos_xs_tagging, t);
-            int rc = store_object_set(r->srv->st, r->bucket, r->key, "tagging", r->body.data);
+            int rc = subresource_set(r, "tagging", r->body.data);
             ret = rc ? store_fail(r, rc) : send_empty(r, 200);
         }
     } else if (!strcmp(r->method, "DELETE")) {
-        int rc = store_object_set(r->srv->st, r->bucket, r->key, "tagging", NULL);
+        int rc = subresource_set(r, "tagging", NULL);
         ret = rc ? store_fail(r, rc) : send_empty(r, 204);
     } else if (m.tagging) {
         ret = send_buffer(r, 200, "application/xml", cos_strdup(m.tagging), strlen(m.tagging), NULL);
@@ -2256,14 +2279,14 @@ static enum MHD_Result object_tagging(req *r)
 static enum MHD_Result object_acl(req *r)
 {
     obj_meta m;
-    if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0) return send_error(r, "NoSuchKey", "The specified key does not exist.");
     enum MHD_Result ret;
+    if (subresource_target(r, &m, &ret) != 0) return ret;
     if (!strcmp(r->method, "PUT")) {
         const char *code = NULL;
         char *acl = acl_from_request(r, &code);
         if (!acl) ret = send_error(r, code, "invalid ACL");
         else {
-            int rc = store_object_set(r->srv->st, r->bucket, r->key, "acl", acl);
+            int rc = subresource_set(r, "acl", acl);
             ret = rc ? store_fail(r, rc) : send_empty(r, 200);
         }
         free(acl);

@@ -182,6 +182,9 @@ int store_object_put_body(store *s, const obj_meta *m, data_writer *body);
 int store_object_get(store *s, const char *bucket, const char *key, obj_meta *out); /* 0 or -1 */
 int store_object_delete(store *s, const char *bucket, const char *key); /* 0 or -1 if absent */
 int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value); /* 0 or -1 absent */
+/* the same on one version (current or older; never a delete marker): 0, -1 absent, or a STORE_ error */
+int store_version_set(store *s, const char *bucket, const char *key, const char *version_id, const char *column,
+                      const char *value);
 void obj_meta_clear(obj_meta *m);
 /* listing: rows with key > after and key starting with prefix, in bytewise
  * key order; cb returns non-zero to stop. 0 or a STORE_ error. */

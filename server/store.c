@@ -1836,6 +1836,49 @@ int store_object_set(store *s, const char *bucket, const char *key, const char *
     return rc ? rc : changed ? 0 : -1;
 }
 
+typedef struct cur_row { char id[40]; char *headers; bool found; } cur_row;
+static int cur_row_cb(void *ud, sqlite3_stmt *st)
+{
+    cur_row *c = ud;
+    c->found = true;
+    id_cb(c->id, st);
+    c->headers = col_str(st, 1);
+    return 1;
+}
+
+int store_version_set(store *s, const char *bucket, const char *key, const char *version_id, const char *column,
+                      const char *value)
+{
+    /* column comes from our own code, never from a request */
+    char *vsql = cos_sprintf("UPDATE versions SET %s = ?4 WHERE bucket = ?1 AND key = ?2 AND version_id = ?3 AND marker = 0",
+                             column);
+    char *osql = cos_sprintf("UPDATE objects SET %s = ?3 WHERE bucket = ?1 AND key = ?2", column);
+    cur_row c = { "", NULL, false };
+    int changed = 0;
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
+    if (rc == 0) {
+        rc = EXEC(db, vsql, NULL, NULL, bucket, key, version_id, value);
+        if (!rc) changed = sqlite3_changes(db);
+        /* not an older version: the current one, if it is that version (checked in the transaction) */
+        if (!rc && !changed)
+            rc = EXEC(db, "SELECT data_id, headers FROM objects WHERE bucket = ?1 AND key = ?2", cur_row_cb, &c, bucket,
+                      key);
+        char vid[64] = "";
+        if (c.found) version_of(c.headers, vid);
+        if (!rc && !changed && c.found && !strcmp(vid, version_id)) {
+            rc = EXEC(db, osql, NULL, NULL, bucket, key, value);
+            if (!rc) changed = sqlite3_changes(db);
+        }
+        rc = tx_end(s, db, rc ? rc : changed ? 0 : 1);
+    }
+    conn_put(s, db);
+    free(c.headers);
+    free(vsql);
+    free(osql);
+    return rc == 1 ? -1 : rc;
+}
+
 /* ---------------------------------------------------------------- listings
  * Keys order bytewise, so everything under a prefix is one range of the
  * primary key's index: [prefix, successor(prefix)). A listing is a seek and
@@ -2194,16 +2237,6 @@ void version_of(const char *headers, char vid[64])
     while (*p == ' ') p++;
     size_t n = strcspn(p, "\n");
     snprintf(vid, 64, "%.*s", (int)(n < 63 ? n : 63), p);
-}
-
-typedef struct cur_row { char id[40]; char *headers; bool found; } cur_row;
-static int cur_row_cb(void *ud, sqlite3_stmt *st)
-{
-    cur_row *c = ud;
-    c->found = true;
-    id_cb(c->id, st);
-    c->headers = col_str(st, 1);
-    return 1;
 }
 
 /* Remove an inline body with its row, in the transaction; a file's id stays for after the commit. */

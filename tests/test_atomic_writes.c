@@ -669,6 +669,59 @@ static void test_versions_listing_during_writes(void)
     fresh_bucket();
 }
 
+/* ?tagging and ?acl with a versionId act on that version, never on the
+ * current one: an old version made public-read leaves the current private. */
+static int anonymous_get(const char *query)
+{
+    char req[512];
+    snprintf(req, sizeof req, "GET /%s%s HTTP/1.1\r\nHost: %s.cos.ap-guangzhou.myqcloud.com\r\nConnection: close\r\n\r\n",
+             KEY, query, B);
+    int status = 0;
+    char *body = NULL;
+    test_http_raw(&g_s, req, strlen(req), &status, &body);
+    free(body);
+    return status;
+}
+
+static void test_version_subresources(void)
+{
+    fresh_bucket();
+    set_versioning("Enabled");
+    model m = { .n = 0 };
+    free(put(&m, "old").body);
+    free(put(&m, "new").body);
+    char old_vid[80], q_old[120];
+    snprintf(old_vid, sizeof old_vid, "%s", m.vid[0]);
+    snprintf(q_old, sizeof q_old, "?versionId=%s", old_vid);
+    cos_kv vq = { "versionId", old_vid };
+    const char *tags = "<Tagging><TagSet><Tag><Key>era</Key><Value>before</Value></Tag></TagSet></Tagging>";
+    answer a = call("PUT", KEY, "tagging", &vq, 1, NULL, 0, tags);
+    CHECK(a.status == 200);
+    free(a.body);
+    a = call("GET", KEY, "tagging", NULL, 0, NULL, 0, NULL);
+    if (a.body && strstr(a.body, "before"))
+        test_fail(__FILE__, __LINE__, "tags put on version %s landed on the current version", old_vid);
+    free(a.body);
+    a = call("GET", KEY, "tagging", &vq, 1, NULL, 0, NULL);
+    CHECK(a.status == 200 && a.body && strstr(a.body, "before"));
+    free(a.body);
+    cos_kv pub = { "x-cos-acl", "public-read" };
+    a = call("PUT", KEY, "acl", &vq, 1, &pub, 1, NULL);
+    CHECK(a.status == 200);
+    free(a.body);
+    int cur = anonymous_get("");
+    if (cur != 403) test_fail(__FILE__, __LINE__, "public-read set on an old version: the current answered %d to anyone", cur);
+    CHECK(anonymous_get(q_old) == 200);
+    cos_kv none = { "versionId", "MTg0NDUxnosuchversion" };
+    a = call("PUT", KEY, "tagging", &none, 1, NULL, 0, tags);
+    CHECK(a.status == 404);
+    free(a.body);
+    a = call("GET", KEY, "acl", &none, 1, NULL, 0, NULL);
+    CHECK(a.status == 404);
+    free(a.body);
+    check_model(&m, "after the versions' tags and ACLs");
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -693,6 +746,7 @@ int main(void)
     RUN(test_racing_conditional_puts);
     RUN(test_bucket_delete_keeps_nothing_behind);
     RUN(test_versions_listing_during_writes);
+    RUN(test_version_subresources);
     cos_client_free(g_c);
     test_server_stop(&g_s, false);
     return test_report();
