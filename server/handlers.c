@@ -2389,6 +2389,11 @@ static enum MHD_Result upload_part(req *r)
         const char *range = req_header(r, "x-cos-copy-source-range");
         /* an empty range header means no range: COS copies the whole source */
         int rr = parse_range(range && *range ? range : NULL, src.size, &start, &end);
+        /* unlike a GET's, a copy's range is not cut to the source: a part shorter than asked (a source
+           replaced by a smaller one meanwhile) would complete a silently truncated object, as S3 refuses */
+        const char *last = rr == 0 && range && *range ? strchr(range, '-') + 1 : NULL;
+        uint64_t last_byte = 0;
+        if (last && (range[6] == '-' || cos_parse_u64(last, &last_byte) != 0 || last_byte >= src.size)) rr = -1;
         if (rr < 0) {
             obj_meta_clear(&src);
             return send_error(r, "InvalidArgument", "x-cos-copy-source-range is invalid");

@@ -722,6 +722,43 @@ static void test_version_subresources(void)
     check_model(&m, "after the versions' tags and ACLs");
 }
 
+/* UploadPartCopy's range at the source's edges: the last byte is copied; a
+ * range past the end is refused, never cut short into a shorter part. */
+static void test_part_copy_ranges(void)
+{
+    fresh_bucket();
+    char src[101];
+    for (int i = 0; i < 100; i++) src[i] = (char)('a' + i % 26);
+    src[100] = '\0';
+    answer a = call("PUT", "src100", NULL, NULL, 0, NULL, 0, src);
+    CHECK(a.status == 200);
+    free(a.body);
+    a = call("POST", "dst", "uploads", NULL, 0, NULL, 0, NULL);
+    const char *u = a.body ? strstr(a.body, "<UploadId>") : NULL;
+    char id[80] = "";
+    if (u) snprintf(id, sizeof id, "%.*s", (int)strcspn(u + 10, "<"), u + 10);
+    free(a.body);
+    static const struct { const char *range; int status; } cases[] = {
+        { "bytes=0-99", 200 }, { "bytes=99-99", 200 }, { "bytes=0-0", 200 }, { "bytes=0-100", 400 },
+        { "bytes=50-199", 400 }, { "bytes=100-100", 400 }, { "bytes=-10", 400 }, { "bytes=10-5", 400 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cos_kv pq[2] = { { "partNumber", "1" }, { "uploadId", id } };
+        cos_kv h[2] = { { "x-cos-copy-source", B ".cos.ap-guangzhou.myqcloud.com/src100" },
+                        { "x-cos-copy-source-range", cases[i].range } };
+        a = call("PUT", "dst", NULL, pq, 2, h, 2, NULL);
+        if (a.status != cases[i].status)
+            test_fail(__FILE__, __LINE__, "UploadPartCopy %s of a 100-byte source answered %d, not %d", cases[i].range,
+                      a.status, cases[i].status);
+        free(a.body);
+    }
+    cos_kv q = { "uploadId", id };
+    a = call("DELETE", "dst", NULL, &q, 1, NULL, 0, NULL);
+    free(a.body);
+    a = call("DELETE", "src100", NULL, NULL, 0, NULL, 0, NULL);
+    free(a.body);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -747,6 +784,7 @@ int main(void)
     RUN(test_bucket_delete_keeps_nothing_behind);
     RUN(test_versions_listing_during_writes);
     RUN(test_version_subresources);
+    RUN(test_part_copy_ranges);
     cos_client_free(g_c);
     test_server_stop(&g_s, false);
     return test_report();
