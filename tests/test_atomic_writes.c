@@ -9,12 +9,18 @@
  *
  * And racing writers whose writes are conditional (AppendObject's
  * position, S3's If-None-Match / If-Match) never both win: one is
- * acknowledged and the other refused, never two acknowledged and one lost. */
+ * acknowledged and the other refused, never two acknowledged and one lost.
+ * Also: a versions listing during writes lists each version once; tags and
+ * ACLs with a versionId stay on that version; UploadPartCopy ranges at the
+ * source's edges; a bucket keeping versions or uploads is not deleted; and
+ * kill -9 during versioned PUTs and deletes loses no acknowledged version
+ * and leaves none listed without its whole body. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "util.h"
 
 #include <pthread.h>
+#include <stdint.h>
 
 #define B "atomic-" TEST_APPID
 #define KEY "doc"
@@ -759,6 +765,186 @@ static void test_part_copy_ranges(void)
     free(a.body);
 }
 
+/* ---------------------------------------------------------------- kill -9 during versioned writes */
+
+#define KILL_THREADS 4
+#define KILL_LOG 400
+
+typedef struct acked_version {
+    char key[16], vid[80], md5[33];
+    bool deleted; /* an acknowledged DELETE ?versionId removed it */
+} acked_version;
+
+static pthread_mutex_t g_km = PTHREAD_MUTEX_INITIALIZER;
+static acked_version g_kv[KILL_LOG];
+static int g_nkv, g_kacks;
+static volatile int g_kdown;
+
+static void md5_hex(const void *p, size_t n, char out[33])
+{
+    unsigned char d[16];
+    cos_md5_digest(p, n, d);
+    cos_hex_encode(d, 16, out);
+}
+
+static void *killer_writer(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    unsigned seed = 7u + (unsigned)t;
+    char *body = malloc(100000);
+    for (int i = 0; !g_kdown && i < 10000; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", (int)(rand_r(&seed) % 3));
+        int op = (int)(rand_r(&seed) % 10);
+        if (op < 7) { /* PUT: small (inline) or 100 KB (a data file) */
+            size_t n = op < 4 ? 1000 : 100000;
+            memset(body, 'a' + (int)(rand_r(&seed) % 26), n);
+            snprintf(body, 32, "%d-%d-", t, i);
+            cos_request r = COS_REQUEST_INIT;
+            r.method = "PUT";
+            r.bucket = B;
+            r.key = key;
+            r.body.data = body;
+            r.body.size = n;
+            cos_result *res = NULL;
+            cos_error *err = NULL;
+            int rc = cos_send_request(g_c, &r, &res, &err);
+            const char *vid = rc == 0 ? cos_result_header(res, "x-cos-version-id") : NULL;
+            pthread_mutex_lock(&g_km);
+            if (rc == 0 && res->http_status == 200 && vid && g_nkv < KILL_LOG) {
+                acked_version *v = &g_kv[g_nkv++];
+                snprintf(v->key, sizeof v->key, "%s", key);
+                snprintf(v->vid, sizeof v->vid, "%s", vid);
+                md5_hex(body, n, v->md5);
+                g_kacks++;
+            }
+            pthread_mutex_unlock(&g_km);
+            if (rc != 0 && (!err || err->http_status == 0)) g_kdown = 1;
+            cos_result_free(res);
+            cos_error_free(err);
+        } else if (op < 9) { /* a delete marker */
+            answer a = call("DELETE", key, NULL, NULL, 0, NULL, 0, NULL);
+            if (a.status == 0) g_kdown = 1;
+            free(a.body);
+        } else { /* an acknowledged version, removed for good */
+            char vid[80] = "", vkey[16] = "";
+            int at = -1;
+            pthread_mutex_lock(&g_km);
+            if (g_nkv) {
+                at = (int)(rand_r(&seed) % (unsigned)g_nkv);
+                snprintf(vid, sizeof vid, "%s", g_kv[at].vid);
+                snprintf(vkey, sizeof vkey, "%s", g_kv[at].key);
+            }
+            pthread_mutex_unlock(&g_km);
+            if (at < 0) continue;
+            cos_kv q = { "versionId", vid };
+            answer a = call("DELETE", vkey, NULL, &q, 1, NULL, 0, NULL);
+            if (a.status == 204) {
+                pthread_mutex_lock(&g_km);
+                g_kv[at].deleted = true;
+                pthread_mutex_unlock(&g_km);
+            }
+            if (a.status == 0) g_kdown = 1;
+            free(a.body);
+        }
+    }
+    free(body);
+    return NULL;
+}
+
+static void new_client(void)
+{
+    if (g_c) cos_client_free(g_c);
+    cos_config cfg;
+    test_config(&cfg, &g_s);
+    cfg.max_retries = -1; /* each failure seen as it is, not retried away */
+    cos_error *err = NULL;
+    if (cos_client_new(&g_c, &cfg, &err) != 0) test_fail(__FILE__, __LINE__, "%s", cos_error_message(err));
+}
+
+/* After a restart: every acknowledged version not deleted is there byte for
+ * byte, and every version listed has its whole body (MD5 = its ETag). */
+static void check_after_kill(int round)
+{
+    for (int i = 0; i < g_nkv; i++) {
+        acked_version *v = &g_kv[i];
+        if (v->deleted) continue;
+        cos_kv q = { "versionId", v->vid };
+        cos_request r = COS_REQUEST_INIT;
+        r.method = "GET";
+        r.bucket = B;
+        r.key = v->key;
+        r.query = &q;
+        r.query_count = 1;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        char got[33] = "";
+        if (cos_send_request(g_c, &r, &res, &err) == 0) md5_hex(res->body, res->body_size, got);
+        if (strcmp(got, v->md5) != 0)
+            test_fail(__FILE__, __LINE__, "round %d: acknowledged version %s of %s is %s after the restart", round, v->vid,
+                      v->key, got[0] ? "another body" : "gone");
+        cos_result_free(res);
+        cos_error_free(err);
+    }
+    answer l = call("GET", NULL, "versions", NULL, 0, NULL, 0, NULL);
+    CHECK(l.status == 200);
+    for (const char *p = l.body ? strstr(l.body, "<Version>") : NULL; p; p = strstr(p + 1, "<Version>")) {
+        const char *k = strstr(p, "<Key>"), *v = strstr(p, "<VersionId>"), *e = strstr(p, "<ETag>");
+        if (!k || !v || !e) break;
+        char key[16], vid[80], etag[80];
+        snprintf(key, sizeof key, "%.*s", (int)strcspn(k + 5, "<"), k + 5);
+        snprintf(vid, sizeof vid, "%.*s", (int)strcspn(v + 11, "<"), v + 11);
+        snprintf(etag, sizeof etag, "%.*s", (int)strcspn(e + 6, "<"), e + 6);
+        cos_kv q = { "versionId", vid };
+        cos_request r = COS_REQUEST_INIT;
+        r.method = "GET";
+        r.bucket = B;
+        r.key = key;
+        r.query = &q;
+        r.query_count = 1;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        char got[33] = "";
+        if (cos_send_request(g_c, &r, &res, &err) == 0) md5_hex(res->body, res->body_size, got);
+        if (!strstr(etag, got) || !got[0])
+            test_fail(__FILE__, __LINE__, "round %d: listed version %s of %s (ETag %s) reads back as %s", round, vid, key,
+                      etag, got[0] ? got : "an error");
+        cos_result_free(res);
+        cos_error_free(err);
+    }
+    free(l.body);
+}
+
+static void test_kill_during_versioned_writes(void)
+{
+    fresh_bucket();
+    set_versioning("Enabled");
+    const char *args[] = { "--faults", NULL };
+    static const int after[] = { 10, 60, 150 };
+    for (int round = 0; round < 3; round++) {
+        g_kdown = 0;
+        int base = g_kacks;
+        pthread_t t[KILL_THREADS];
+        for (int i = 0; i < KILL_THREADS; i++) pthread_create(&t[i], NULL, killer_writer, (void *)(intptr_t)(i + 10 * round));
+        for (int w = 0; w < 6000; w++) { /* until enough writes are acknowledged: the kill lands mid-flight */
+            pthread_mutex_lock(&g_km);
+            bool enough = g_kacks - base >= after[round];
+            pthread_mutex_unlock(&g_km);
+            if (enough) break;
+            cos_sleep_ms_for_tests(5);
+        }
+        test_server_kill(&g_s);
+        g_kdown = 1;
+        for (int i = 0; i < KILL_THREADS; i++) pthread_join(t[i], NULL);
+        if (test_server_start(&g_s, args) != 0) {
+            test_fail(__FILE__, __LINE__, "cos-server does not start again after kill -9");
+            return;
+        }
+        new_client();
+        check_after_kill(round);
+    }
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -785,6 +971,7 @@ int main(void)
     RUN(test_versions_listing_during_writes);
     RUN(test_version_subresources);
     RUN(test_part_copy_ranges);
+    RUN(test_kill_during_versioned_writes);
     cos_client_free(g_c);
     test_server_stop(&g_s, false);
     return test_report();
