@@ -945,6 +945,86 @@ static void test_kill_during_versioned_writes(void)
     }
 }
 
+/* ---------------------------------------------------------------- readers during overwrites */
+
+#define PLAIN "plain-" TEST_APPID
+
+static volatile int g_overwriting;
+
+static void *plain_overwriter(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    char *body = malloc(100000);
+    for (int i = 0; i < 60; i++) {
+        size_t n = (i + t) % 2 ? 100000 : 1000; /* a data file and an inline body, in turn */
+        memset(body, 'a' + (i * 2 + t) % 26, n);
+        cos_request r = COS_REQUEST_INIT;
+        r.method = "PUT";
+        r.bucket = PLAIN;
+        r.key = "hot";
+        r.body.data = body;
+        r.body.size = n;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        cos_send_request(g_c, &r, &res, &err);
+        cos_result_free(res);
+        cos_error_free(err);
+    }
+    free(body);
+    __atomic_fetch_sub(&g_overwriting, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* Two writers replace one key while it is read: every read is one whole
+ * body, of the ETag and CRC-64 it came with; never an error. */
+static void test_reads_during_overwrites(void)
+{
+    test_put_bucket(g_c, PLAIN);
+    cos_request p = COS_REQUEST_INIT;
+    p.method = "PUT";
+    p.bucket = PLAIN;
+    p.key = "hot";
+    p.body.data = "first";
+    p.body.size = 5;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_send_request(g_c, &p, &res, &err), err);
+    cos_result_free(res);
+    g_overwriting = 2;
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, plain_overwriter, (void *)(intptr_t)i);
+    int reads = 0, bad = 0;
+    while (__atomic_load_n(&g_overwriting, __ATOMIC_SEQ_CST) > 0 && bad < 3) {
+        cos_request r = COS_REQUEST_INIT;
+        r.method = "GET";
+        r.bucket = PLAIN;
+        r.key = "hot";
+        res = NULL;
+        err = NULL;
+        int rc = cos_send_request(g_c, &r, &res, &err);
+        reads++;
+        if (rc != 0) {
+            test_fail(__FILE__, __LINE__, "a GET during overwrites failed: %s", cos_error_message(err));
+            bad++;
+        } else {
+            char got[33], want[40];
+            md5_hex(res->body, res->body_size, got);
+            snprintf(want, sizeof want, "\"%s\"", got);
+            bool uniform = true;
+            for (size_t k = 1; k < res->body_size && uniform; k++) uniform = ((const char *)res->body)[k] == ((const char *)res->body)[0];
+            if (!res->etag || strcmp(res->etag, want) != 0 || (!uniform && res->body_size != 5)) {
+                test_fail(__FILE__, __LINE__, "read %d: %zu bytes with ETag %s, their MD5 is %s", reads, res->body_size,
+                          res->etag ? res->etag : "(none)", got);
+                bad++;
+            }
+        }
+        cos_result_free(res);
+        cos_error_free(err);
+    }
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    CHECK(reads > 0);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -971,6 +1051,7 @@ int main(void)
     RUN(test_versions_listing_during_writes);
     RUN(test_version_subresources);
     RUN(test_part_copy_ranges);
+    RUN(test_reads_during_overwrites);
     RUN(test_kill_during_versioned_writes);
     cos_client_free(g_c);
     test_server_stop(&g_s, false);
