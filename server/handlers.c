@@ -414,7 +414,17 @@ static enum MHD_Result put_bucket(req *r)
         free(region);
         return send_error(r, "InvalidLocationConstraint", "The specified location-constraint is not valid.");
     }
-    int rc = store_bucket_create(r->srv->st, r->bucket, region ? region : r->region, acl);
+    /* whose it is and its ownership controls, in the bucket's own transaction */
+    const char *kinds[2], *bodies[2];
+    size_t ncfg = 0;
+    char *own_doc = ownership ? ownership_doc(ownership, &kinds[ncfg]) : NULL;
+    if (own_doc) bodies[ncfg++] = own_doc;
+    if (r->account) {
+        kinds[ncfg] = "owner";
+        bodies[ncfg++] = r->account;
+    }
+    int rc = store_bucket_create_with(r->srv->st, r->bucket, region ? region : r->region, acl, kinds, bodies, ncfg);
+    free(own_doc);
     if (rc < 0) {
         free(region);
         return store_fail(r, rc);
@@ -423,24 +433,12 @@ static enum MHD_Result put_bucket(req *r)
     free(region);
     if (rc > 0 && !requester_owns(r, r->bucket))
         return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: another account owns it.");
-    if (rc == 0 && r->account) { /* a second account's bucket says whose it is */
-        const char *a = r->account;
-        int crc = store_config_put(r->srv->st, r->bucket, "owner", a, strlen(a));
-        if (crc) {
-            store_bucket_delete(r->srv->st, r->bucket);
-            return store_fail(r, crc);
-        }
-    }
     /* S3 (its default region) lets the owner create its bucket again: 200, nothing changed */
     if (rc > 0 && r->is_s3) return named ? send_error(r, "BucketAlreadyOwnedByYou", "Your previous request to create "
                                                        "the named bucket succeeded and you already own it.")
                                           : send_empty(r, 200);
     /* COS answers BucketAlreadyExists to its owner too (cos-c-sdk-v5's suite checks it) */
     if (rc > 0) return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: you already own it.");
-    if (ownership && (rc = ownership_set(r->srv, r->bucket, ownership)) != 0) {
-        store_bucket_delete(r->srv->st, r->bucket); /* never a bucket without the ownership it was asked with */
-        return store_fail(r, rc);
-    }
     return send_empty(r, 200);
 }
 

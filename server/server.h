@@ -104,6 +104,9 @@ void store_set_busy_timeout(store *s, int ms);
 
 /* buckets (each may also return STORE_FAILED or STORE_BUSY) */
 int store_bucket_create(store *s, const char *bucket, const char *region, const char *acl); /* 0, or 1 if it exists */
+/* the same, a new bucket's configurations (kinds[i] = bodies[i]) in its own transaction */
+int store_bucket_create_with(store *s, const char *bucket, const char *region, const char *acl,
+                             const char *const *kinds, const char *const *bodies, size_t n);
 int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created); /* 0 or -1 */
 /* Between these, on the calling thread, bucket rows and configurations are
  * read once (a write transaction on the thread forgets them): one request. */
@@ -428,6 +431,7 @@ bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret);
 bool public_subresource(const char *sub);
 bool ownership_valid(const char *ownership);
 int ownership_set(server *srv, const char *bucket, const char *ownership); /* store_config_put's */
+char *ownership_doc(const char *ownership, const char **kind); /* the configuration ownership_set stores (malloc'd) */
 enum MHD_Result public_request(req *r, const char *sub, const char *bacl);
 int error_status(const char *code);
 const char *req_header(req *r, const char *name);

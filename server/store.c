@@ -751,14 +751,31 @@ static char *col_str(sqlite3_stmt *st, int i)
 
 /* ---------------------------------------------------------------- buckets */
 
-int store_bucket_create(store *s, const char *bucket, const char *region, const char *acl)
+static int config_insert(sqlite3 *db, const char *bucket, const char *kind, const char *body, size_t len);
+
+int store_bucket_create_with(store *s, const char *bucket, const char *region, const char *acl,
+                             const char *const *kinds, const char *const *bodies, size_t n)
 {
     char created[32];
     snprintf(created, sizeof created, "%lld", (long long)(cos_now_ms() / 1000));
     int inserted = 0;
-    int rc = WRITE1(s, &inserted, "INSERT OR IGNORE INTO buckets(name, region, created, acl) VALUES(?1, ?2, ?3, ?4)",
-                    bucket, region, created, acl);
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
+    if (rc == 0) {
+        rc = EXEC(db, "INSERT OR IGNORE INTO buckets(name, region, created, acl) VALUES(?1, ?2, ?3, ?4)", NULL, NULL,
+                  bucket, region, created, acl);
+        if (!rc) inserted = sqlite3_changes(db);
+        /* a new bucket's owner and ownership come with it: never a bucket without them */
+        for (size_t i = 0; !rc && inserted && i < n; i++) rc = config_insert(db, bucket, kinds[i], bodies[i], strlen(bodies[i]));
+        rc = tx_end(s, db, rc);
+    }
+    conn_put(s, db);
     return rc ? rc : inserted ? 0 : 1;
+}
+
+int store_bucket_create(store *s, const char *bucket, const char *region, const char *acl)
+{
+    return store_bucket_create_with(s, bucket, region, acl, NULL, NULL, 0);
 }
 
 typedef struct bucket_row { char **region, **acl; int64_t *created; int found; } bucket_row;
@@ -895,20 +912,24 @@ int store_config_put(store *s, const char *bucket, const char *kind, const char 
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
     int rc = tx_begin(s, &db);
-    if (rc == 0) {
-        sqlite3_stmt *st = NULL;
-        int r = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO configs(bucket, kind, body) VALUES(?1, ?2, ?3)", -1, &st, NULL);
-        if (r == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_TRANSIENT);
-            r = sqlite3_step(st);
-        }
-        rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
-        sqlite3_finalize(st);
-        rc = tx_end(s, db, rc);
-    }
+    if (rc == 0) rc = tx_end(s, db, config_insert(db, bucket, kind, body, len));
     conn_put(s, db);
+    return rc;
+}
+
+/* Inside a write transaction: a configuration's body, kept as a blob. */
+static int config_insert(sqlite3 *db, const char *bucket, const char *kind, const char *body, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    int r = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO configs(bucket, kind, body) VALUES(?1, ?2, ?3)", -1, &st, NULL);
+    if (r == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_TRANSIENT);
+        r = sqlite3_step(st);
+    }
+    int rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
+    sqlite3_finalize(st);
     return rc;
 }
 

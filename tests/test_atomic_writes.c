@@ -1025,6 +1025,59 @@ static void test_reads_during_overwrites(void)
     CHECK(reads > 0);
 }
 
+/* A bucket asked for with its ownership controls comes with them, or not at all. */
+static void test_bucket_created_whole(void)
+{
+    for (int n = 0; n < 3; n++) {
+        char bucket[64];
+        snprintf(bucket, sizeof bucket, "owned%d-%s", n, TEST_APPID);
+        test_set_faults(g_c, &g_s, "[{\"method\": \"PUT\", \"action\": \"fail_commit\", \"commits\": 1}]");
+        cos_kv h = { "x-cos-object-ownership", "BucketOwnerEnforced" };
+        cos_request r = COS_REQUEST_INIT;
+        r.method = "PUT";
+        r.bucket = bucket;
+        r.headers = &h;
+        r.header_count = 1;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int st = cos_send_request(g_c, &r, &res, &err) == 0 ? res->http_status : err ? err->http_status : 0;
+        cos_result_free(res);
+        cos_error_free(err);
+        test_set_faults(g_c, &g_s, NULL);
+        r = (cos_request)COS_REQUEST_INIT;
+        r.method = "GET";
+        r.bucket = bucket;
+        r.action = "ownershipControls";
+        res = NULL;
+        err = NULL;
+        int got = cos_send_request(g_c, &r, &res, &err) == 0 ? res->http_status : err ? err->http_status : 0;
+        bool enforced = got == 200 && res->body && strstr((const char *)res->body, "BucketOwnerEnforced");
+        if (st == 200 && !enforced)
+            test_fail(__FILE__, __LINE__, "bucket %s acknowledged without its ownership controls (%d)", bucket, got);
+        cos_result_free(res);
+        cos_error_free(err);
+        r = (cos_request)COS_REQUEST_INIT;
+        r.method = "GET"; /* the bucket's listing: is it there? */
+        r.bucket = bucket;
+        res = NULL;
+        err = NULL;
+        int there = cos_send_request(g_c, &r, &res, &err) == 0 ? res->http_status : err ? err->http_status : 0;
+        if (st != 200 && there != 404)
+            test_fail(__FILE__, __LINE__, "bucket %s refused (%d) but there (listing %d, ownership controls %d)", bucket,
+                      st, there, got);
+        cos_result_free(res);
+        cos_error_free(err);
+        r = (cos_request)COS_REQUEST_INIT;
+        r.method = "DELETE";
+        r.bucket = bucket;
+        res = NULL;
+        err = NULL;
+        cos_send_request(g_c, &r, &res, &err);
+        cos_result_free(res);
+        cos_error_free(err);
+    }
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -1052,6 +1105,7 @@ int main(void)
     RUN(test_version_subresources);
     RUN(test_part_copy_ranges);
     RUN(test_reads_during_overwrites);
+    RUN(test_bucket_created_whole);
     RUN(test_kill_during_versioned_writes);
     cos_client_free(g_c);
     test_server_stop(&g_s, false);
