@@ -732,6 +732,13 @@ static enum MHD_Result put_config(req *r, const char *kind)
             return send_error(r, "MalformedXML", "The XML you provided was not well-formed or did not validate.");
         }
         const char *bad = !strcmp(kind, "lifecycle") ? lifecycle_problem(doc) : NULL;
+        if (!strcmp(kind, "versioning")) { /* any other status read as Off: new writes would drop the current version */
+            const char *st = ((cos_versioning_configuration *)doc)->status;
+            if (!st || (strcmp(st, "Enabled") != 0 && strcmp(st, "Suspended") != 0)) {
+                cos_xml_free(config_schema(kind), doc);
+                return send_error(r, "InvalidArgument", "The versioning status must be Enabled or Suspended.");
+            }
+        }
         cos_xml_free(config_schema(kind), doc);
         if (bad) return send_error(r, "MalformedXML", "%s", bad);
     }
@@ -776,6 +783,8 @@ static enum MHD_Result get_config(req *r, const char *kind)
 
 static enum MHD_Result delete_config(req *r, const char *kind)
 {
+    if (!strcmp(kind, "versioning")) /* once enabled, only suspended: never off (COS, S3) */
+        return send_error(r, "MethodNotAllowed", "Versioning cannot be deleted; suspend it instead.");
     char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
     int rc = k ? store_config_delete(r->srv->st, r->bucket, k) : 0;
     free(k);

@@ -1079,6 +1079,29 @@ static void test_bucket_created_whole(void)
     }
 }
 
+/* Once Enabled, versioning is never off again (only Suspended): neither a
+ * status other than Enabled/Suspended nor a DELETE ?versioning may turn
+ * history-keeping off while the bucket holds versions. */
+static void test_versioning_stays_on(void)
+{
+    fresh_bucket();
+    set_versioning("Enabled");
+    static const char *const bad[] = { "Off", "Disabled", "enabled", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *doc = cos_sprintf("<VersioningConfiguration><Status>%s</Status></VersioningConfiguration>", bad[i]);
+        answer a = call("PUT", NULL, "versioning", NULL, 0, NULL, 0, doc);
+        if (a.status == 200) test_fail(__FILE__, __LINE__, "versioning status \"%s\" accepted", bad[i]);
+        free(a.body);
+        free(doc);
+    }
+    answer a = call("DELETE", NULL, "versioning", NULL, 0, NULL, 0, NULL);
+    if (a.status >= 200 && a.status < 300) test_fail(__FILE__, __LINE__, "DELETE ?versioning answered %d", a.status);
+    free(a.body);
+    a = call("GET", NULL, "versioning", NULL, 0, NULL, 0, NULL);
+    CHECK(a.status == 200 && a.body && strstr(a.body, "<Status>Enabled</Status>"));
+    free(a.body);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -1107,6 +1130,7 @@ int main(void)
     RUN(test_part_copy_ranges);
     RUN(test_reads_during_overwrites);
     RUN(test_bucket_created_whole);
+    RUN(test_versioning_stays_on);
     RUN(test_kill_during_versioned_writes);
     cos_client_free(g_c);
     test_server_stop(&g_s, false);
