@@ -185,6 +185,10 @@ int store_object_put_body(store *s, const obj_meta *m, data_writer *body);
 int store_object_get(store *s, const char *bucket, const char *key, obj_meta *out); /* 0 or -1 */
 int store_object_delete(store *s, const char *bucket, const char *key); /* 0 or -1 if absent */
 int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value); /* 0 or -1 absent */
+/* the same only while the object is still the one read (data_id): a value computed from
+   what was read never lands on an object written since. 0, -1 absent or replaced, or a STORE_ error */
+int store_object_set_if(store *s, const char *bucket, const char *key, const char *data_id, const char *column,
+                        const char *value);
 /* the same on one version (current or older; never a delete marker): 0, -1 absent, or a STORE_ error */
 int store_version_set(store *s, const char *bucket, const char *key, const char *version_id, const char *column,
                       const char *value);

@@ -1867,6 +1867,17 @@ static int cur_row_cb(void *ud, sqlite3_stmt *st)
     return 1;
 }
 
+int store_object_set_if(store *s, const char *bucket, const char *key, const char *data_id, const char *column,
+                        const char *value)
+{
+    /* column comes from our own code, never from a request */
+    char *sql = cos_sprintf("UPDATE objects SET %s = ?3 WHERE bucket = ?1 AND key = ?2 AND data_id = ?4", column);
+    int changed = 0;
+    int rc = WRITE1(s, &changed, sql, bucket, key, value, data_id);
+    free(sql);
+    return rc ? rc : changed ? 0 : -1;
+}
+
 int store_version_set(store *s, const char *bucket, const char *key, const char *version_id, const char *column,
                       const char *value)
 {
