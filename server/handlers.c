@@ -2609,7 +2609,14 @@ static enum MHD_Result complete_upload(req *r)
         }
         use[i] = found;
     }
-    if (code) {
+    /* S3's conditional Complete (If-None-Match: *, If-Match), decided again in the commit */
+    char expect[40] = "";
+    bool conditional = !code && r->is_s3 && (req_header(r, "If-None-Match") || req_header(r, "If-Match"));
+    enum MHD_Result cond_ret = MHD_NO;
+    bool cond_failed = conditional && !write_preconditions_ok(r, &cond_ret, expect);
+    if (cond_failed) {
+        ret = cond_ret;
+    } else if (code) {
         ret = send_error(r, code, "%s", msg);
     } else {
         /* assemble: a manifest of the parts' files (no copy); the CRC combines
@@ -2675,6 +2682,7 @@ static enum MHD_Result complete_upload(req *r)
             m.headers = kept;
             m.tagging = tags;
             m.storage_class = sc;
+            if (conditional) m.expect_id = expect;
             m.acl = (char *)"default";
             snprintf(m.data_id, sizeof m.data_id, "%s", manifest);
             int commit_rc = store_upload_complete(r->srv->st, &m, upload_id, ids, cm->parts_count);
@@ -2682,7 +2690,9 @@ static enum MHD_Result complete_upload(req *r)
                 data_unlink_file_only(r->srv->st, manifest); /* the parts stay with the upload */
                 ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
                                                                   "list the parts and complete again.")
-                                  : store_fail(r, commit_rc);
+                      : commit_rc == STORE_CHANGED
+                          ? send_error(r, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+                          : store_fail(r, commit_rc);
             } else {
                 const char *host = req_header(r, "Host");
                 char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);

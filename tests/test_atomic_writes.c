@@ -1102,6 +1102,66 @@ static void test_versioning_stays_on(void)
     free(a.body);
 }
 
+/* S3's If-None-Match: * on CompleteMultipartUpload: refused over an existing key, never a silent overwrite. */
+static int s3_send(cos_client *c, const char *method, const char *key, const char *action, const cos_kv *q, size_t nq,
+                   const cos_kv *h, size_t nh, const char *body, char *out, size_t cap)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.method = method;
+    r.bucket = B;
+    r.key = key;
+    r.action = action;
+    r.query = q;
+    r.query_count = nq;
+    r.headers = h;
+    r.header_count = nh;
+    if (body) {
+        r.body.data = body;
+        r.body.size = strlen(body);
+    }
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int st = cos_send_request(c, &r, &res, &err) == 0 ? res->http_status : err ? err->http_status : 0;
+    if (out) snprintf(out, cap, "%s", res && res->body ? (const char *)res->body : res && res->etag ? res->etag : "");
+    if (out && res && res->etag && !strcmp(method, "PUT")) snprintf(out, cap, "%s", res->etag);
+    cos_result_free(res);
+    cos_error_free(err);
+    return st;
+}
+
+static int conditional_complete(cos_client *c, const char *key)
+{
+    char out[1024], id[128] = "", etag[80] = "";
+    s3_send(c, "POST", key, "uploads", NULL, 0, NULL, 0, NULL, out, sizeof out);
+    const char *u = strstr(out, "<UploadId>");
+    if (u) snprintf(id, sizeof id, "%.*s", (int)strcspn(u + 10, "<"), u + 10);
+    cos_kv pq[2] = { { "partNumber", "1" }, { "uploadId", id } };
+    s3_send(c, "PUT", key, NULL, pq, 2, NULL, 0, "the only part", etag, sizeof etag);
+    char *doc = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                            "</CompleteMultipartUpload>", etag);
+    cos_kv cq = { "uploadId", id };
+    cos_kv h = { "If-None-Match", "*" };
+    int st = s3_send(c, "POST", key, NULL, &cq, 1, &h, 1, doc, NULL, 0);
+    free(doc);
+    if (st != 200) s3_send(c, "DELETE", key, NULL, &cq, 1, NULL, 0, NULL, NULL, 0);
+    return st;
+}
+
+static void test_conditional_complete(void)
+{
+    fresh_bucket();
+    cos_client *c = s3_client();
+    CHECK(conditional_complete(c, "fresh-key") == 200);
+    answer a = call("PUT", "taken", NULL, NULL, 0, NULL, 0, "already here");
+    free(a.body);
+    int st = conditional_complete(c, "taken");
+    if (st != 412) test_fail(__FILE__, __LINE__, "Complete with If-None-Match: * over an existing key answered %d", st);
+    a = call("GET", "taken", NULL, NULL, 0, NULL, 0, NULL);
+    CHECK(a.status == 200 && a.body && !strcmp(a.body, "already here"));
+    free(a.body);
+    cos_client_free(c);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -1131,6 +1191,7 @@ int main(void)
     RUN(test_reads_during_overwrites);
     RUN(test_bucket_created_whole);
     RUN(test_versioning_stays_on);
+    RUN(test_conditional_complete);
     RUN(test_kill_during_versioned_writes);
     cos_client_free(g_c);
     test_server_stop(&g_s, false);
