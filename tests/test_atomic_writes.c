@@ -1162,6 +1162,96 @@ static void test_conditional_complete(void)
     cos_client_free(c);
 }
 
+/* ---------------------------------------------------------------- listings during writes */
+
+#define STEADY 150
+
+static volatile int g_churning;
+
+static void *churner(void *arg)
+{
+    (void)arg;
+    for (int i = 0; g_churning && i < 2000; i++) {
+        char key[32];
+        /* new keys between the steady ones, deleted again, and the steady ones overwritten */
+        snprintf(key, sizeof key, i % 3 == 2 ? "s%03d" : "s%03d-x%d", (i * 7) % STEADY, i % 5);
+        cos_request r = COS_REQUEST_INIT;
+        r.method = i % 3 == 1 ? "DELETE" : "PUT";
+        r.bucket = PLAIN;
+        r.key = key;
+        r.body.data = "churn";
+        r.body.size = 5;
+        if (i % 3 == 1) snprintf(key, sizeof key, "s%03d-x%d", ((i - 1) * 7) % STEADY, (i - 1) % 5);
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        cos_send_request(g_c, &r, &res, &err);
+        cos_result_free(res);
+        cos_error_free(err);
+    }
+    return NULL;
+}
+
+/* Paged listings (50 a page) while keys are added, deleted and overwritten
+ * around 150 keys that exist throughout: each of those once, none twice. */
+static void test_listing_during_writes(void)
+{
+    for (int i = 0; i < STEADY; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "s%03d", i);
+        cos_request r = COS_REQUEST_INIT;
+        r.method = "PUT";
+        r.bucket = PLAIN;
+        r.key = key;
+        r.body.data = "steady";
+        r.body.size = 6;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_send_request(g_c, &r, &res, &err), err);
+        cos_result_free(res);
+    }
+    g_churning = 1;
+    pthread_t t;
+    pthread_create(&t, NULL, churner, NULL);
+    for (int round = 0; round < 6; round++) {
+        int seen[STEADY] = { 0 };
+        char marker[64] = "";
+        for (int page = 0; page < 100; page++) {
+            cos_kv q[3] = { { "prefix", "s" }, { "max-keys", "50" }, { "marker", marker } };
+            cos_request r = COS_REQUEST_INIT;
+            r.method = "GET";
+            r.bucket = PLAIN;
+            r.query = q;
+            r.query_count = marker[0] ? 3 : 2;
+            cos_result *res = NULL;
+            cos_error *err = NULL;
+            if (cos_send_request(g_c, &r, &res, &err) != 0) {
+                test_fail(__FILE__, __LINE__, "a listing failed during writes: %s", cos_error_message(err));
+                cos_error_free(err);
+                break;
+            }
+            const char *body = (const char *)res->body;
+            const char *last = NULL;
+            for (const char *k = strstr(body, "<Key>"); k; k = strstr(k + 1, "<Key>")) {
+                int n = -1;
+                char tail = 0;
+                if (sscanf(k + 5, "s%3d%c", &n, &tail) == 2 && tail == '<' && n >= 0 && n < STEADY) seen[n]++;
+                last = k + 5;
+            }
+            bool more = strstr(body, "<IsTruncated>true") != NULL;
+            if (last) snprintf(marker, sizeof marker, "%.*s", (int)strcspn(last, "<"), last);
+            cos_result_free(res);
+            if (!more) break;
+        }
+        for (int i = 0; i < STEADY; i++)
+            if (seen[i] != 1) {
+                test_fail(__FILE__, __LINE__, "round %d: key s%03d, there all along, listed %d times", round, i, seen[i]);
+                break;
+            }
+    }
+    g_churning = 0;
+    pthread_join(t, NULL);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -1189,6 +1279,7 @@ int main(void)
     RUN(test_version_subresources);
     RUN(test_part_copy_ranges);
     RUN(test_reads_during_overwrites);
+    RUN(test_listing_during_writes);
     RUN(test_bucket_created_whole);
     RUN(test_versioning_stays_on);
     RUN(test_conditional_complete);
