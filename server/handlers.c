@@ -2690,6 +2690,7 @@ static enum MHD_Result complete_upload(req *r)
                 data_unlink_file_only(r->srv->st, manifest); /* the parts stay with the upload */
                 ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
                                                                   "list the parts and complete again.")
+                      : commit_rc == -1 ? send_error(r, "NoSuchUpload", "The upload was aborted or completed meanwhile.")
                       : commit_rc == STORE_CHANGED
                           ? send_error(r, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
                           : store_fail(r, commit_rc);

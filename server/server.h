@@ -240,7 +240,8 @@ int store_part_put(store *s, const char *upload_id, const part_meta *p); /* 0, 1
 /* Commit a completed upload in one transaction: the object (whose data is a
  * manifest of the parts) replaces any old one, and the upload's rows go; the
  * parts' files now belong to the object. */
-/* used: the parts' data ids the manifest names. 0, 1 if one changed meanwhile, or a STORE_ error. */
+/* used: the parts' data ids the manifest names. 0, 1 if one changed meanwhile, -1 if the upload is
+   gone (aborted or completed meanwhile), STORE_CHANGED (m->expect_id), or a STORE_ error. */
 int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, const char *const *used, size_t nused);
 int store_parts_list(store *s, const char *upload_id, part_meta **out, size_t *count);
 typedef struct upload_row { char *key, *upload_id; int64_t initiated_ms; } upload_row;

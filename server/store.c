@@ -2116,7 +2116,10 @@ int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, co
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
-        rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &parts, upload_id);
+        char live[40] = ""; /* aborted (or completed) meanwhile: -1, NoSuchUpload */
+        rc = EXEC(db, "SELECT upload_id FROM uploads WHERE upload_id = ?1", id_cb, live, upload_id);
+        if (!rc && !live[0]) rc = -1;
+        if (!rc) rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &parts, upload_id);
         /* every part the manifest names must still be the upload's: a part
            re-uploaded meanwhile replaced (and will delete) the file named here */
         for (size_t i = 0; i < parts.n; i++)
