@@ -2480,13 +2480,22 @@ static int vlisting_cb(void *ud, sqlite3_stmt *st)
 int store_versions_listing(store *s, const char *bucket, const char *prefix, int (*cur)(void *ud, const obj_meta *m),
                            int (*ver)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud)
 {
-    /* one statement, so one snapshot: read apart, a version archived in between showed twice */
+    /* one statement, so one snapshot: read apart, a version archived in between showed twice; the
+       current rows are the range [prefix, successor(prefix)) of the objects' index, as listings read them */
     vlisting_ctx c = { cur, { ver, ud } };
-    return READ(s, "SELECT " OBJ_COLS ", NULL, 0, 1 FROM objects WHERE bucket = ?1 AND"
-                   " substr(CAST(key AS BLOB), 1, length(CAST(?2 AS BLOB))) = CAST(?2 AS BLOB)"
-                   " UNION ALL SELECT " OBJ_COLS ", version_id, marker, 0 FROM versions WHERE bucket = ?1 AND"
-                   " substr(CAST(key AS BLOB), 1, length(CAST(?2 AS BLOB))) = CAST(?2 AS BLOB)",
-                vlisting_cb, &c, bucket, prefix ? prefix : "");
+    size_t plen = prefix ? strlen(prefix) : 0;
+    char *hi = malloc(plen + 2);
+    if (!hi) return STORE_FAILED;
+    bool has_hi = plen && successor(prefix, plen, hi);
+#define VERSIONS_PART " UNION ALL SELECT " OBJ_COLS ", version_id, marker, 0 FROM versions WHERE bucket = ?1 AND" \
+                      " substr(CAST(key AS BLOB), 1, length(CAST(?2 AS BLOB))) = CAST(?2 AS BLOB)"
+    int rc = has_hi ? READ(s, "SELECT " OBJ_COLS ", NULL, 0, 1 FROM objects WHERE bucket = ?1 AND key >= ?2 AND key < ?3"
+                              VERSIONS_PART, vlisting_cb, &c, bucket, prefix, hi)
+                    : READ(s, "SELECT " OBJ_COLS ", NULL, 0, 1 FROM objects WHERE bucket = ?1 AND key >= ?2" VERSIONS_PART,
+                           vlisting_cb, &c, bucket, prefix ? prefix : "");
+#undef VERSIONS_PART
+    free(hi);
+    return rc;
 }
 
 int store_versions_count(store *s, const char *bucket)
