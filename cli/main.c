@@ -346,12 +346,20 @@ static int cmd_stat(cos_client *c, const cli_opts *o)
     const char *ct = cos_result_header(res, "Content-Type"), *lm = cos_result_header(res, "Last-Modified");
     const char *sc = cos_result_header(res, "x-cos-storage-class"), *cc = cos_result_header(res, "Cache-Control");
     const char *sse = cos_result_header(res, "x-cos-server-side-encryption");
+    /* an S3 store answers under x-amz-* names */
+    if (!sc) sc = cos_result_header(res, "x-amz-storage-class");
+    if (!sse) sse = cos_result_header(res, "x-amz-server-side-encryption");
+    /* no x-cos-hash-crc64ecma (always so in the S3 dialect): the CRC-64 is unknown, not 0 */
+    char crc[24] = "";
+    if (res->has_crc64) snprintf(crc, sizeof crc, "%llu", (unsigned long long)res->crc64);
     if (o->json) {
         printf("{\"key\":");
         json_str(u.key);
         printf(",\"size\":%llu,\"etag\":", (unsigned long long)res->content_length);
         json_str(res->etag);
-        printf(",\"crc64\":\"%llu\",\"content_type\":", (unsigned long long)res->crc64);
+        printf(",\"crc64\":");
+        json_str(res->has_crc64 ? crc : NULL);
+        printf(",\"content_type\":");
         json_str(ct);
         printf(",\"last_modified\":");
         json_str(lm);
@@ -372,10 +380,11 @@ static int cmd_stat(cos_client *c, const cli_opts *o)
             }
         printf("}}\n");
     } else {
-        printf("Key:           %s\nSize:          %llu\nETag:          %s\nCRC-64:        %llu\nContent-Type:  %s\n"
-               "Last-Modified: %s\nStorage-Class: %s\n",
-               u.key, (unsigned long long)res->content_length, res->etag ? res->etag : "",
-               (unsigned long long)res->crc64, ct ? ct : "", lm ? lm : "", sc ? sc : "STANDARD");
+        printf("Key:           %s\nSize:          %llu\nETag:          %s\n", u.key,
+               (unsigned long long)res->content_length, res->etag ? res->etag : "");
+        if (res->has_crc64) printf("CRC-64:        %s\n", crc);
+        printf("Content-Type:  %s\nLast-Modified: %s\nStorage-Class: %s\n",
+               ct ? ct : "", lm ? lm : "", sc ? sc : "STANDARD");
         if (cc) printf("Cache-Control: %s\n", cc);
         if (sse) printf("Encryption:    %s\n", sse);
         for (size_t i = 0; i < res->header_count; i++)

@@ -613,23 +613,18 @@ void cli_report_item(const char *action, const char *src, const char *dst, uint6
     if (R.json) {
         printf("%s{\"action\":", R.first ? "" : ",");
         json_str(action);
-        if (src) {
-            printf(",\"source\":");
-            json_str(src);
-        }
-        if (dst) {
-            printf(",\"destination\":");
-            json_str(dst);
-        }
+        /* every field docs/cli.md names is present, null where it does not apply or is unknown,
+           so a consumer reads one shape */
+        printf(",\"source\":");
+        json_str(src);
+        printf(",\"destination\":");
+        json_str(dst);
         if (!is_error && strcmp(action, "delete") != 0) printf(",\"size\":%llu", (unsigned long long)size);
-        if (code) {
-            printf(",\"code\":");
-            json_str(code);
-        }
-        if (message) {
-            printf(",\"message\":");
-            json_str(message);
-        }
+        else printf(",\"size\":null");
+        printf(",\"code\":");
+        json_str(code);
+        printf(",\"message\":");
+        json_str(message);
         printf("}");
         R.first = false;
         return;

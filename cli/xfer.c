@@ -391,11 +391,20 @@ static void runner_fail(runner *r, int code)
     if (code == EXIT_AUTH || code == EXIT_PAUSED) r->stop = true;
 }
 
+/* One object's failure, as docs/cli.md writes every error: "cos: OP: Code: message (request id ID)",
+   the object named after the command. */
+static int slot_fail(runner *r, slot *sl, int rc, cos_error *err)
+{
+    char what[4400];
+    snprintf(what, sizeof what, "%s: %s", r->o->cmd, sl->action[0] == 'd' ? sl->sdisp : sl->ddisp);
+    return cli_fail(what, rc, err);
+}
+
 static void slot_finish(runner *r, slot *sl, const completion *cp)
 {
     if (cp->rc) {
         cli_report_count("failed", 1);
-        runner_fail(r, cli_fail(sl->action[0] == 'd' ? sl->sdisp : sl->ddisp, cp->rc, cp->err));
+        runner_fail(r, slot_fail(r, sl, cp->rc, cp->err));
     } else {
         cos_error_free(cp->err);
         if (cp->res && cp->res->parts_resumed) {
@@ -553,7 +562,7 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
     if (rc) {
         hdrs_free(&sl->h);
         cli_report_count("failed", 1);
-        runner_fail(r, cli_fail(sl->action[0] == 'd' ? sl->sdisp : sl->ddisp, rc, NULL));
+        runner_fail(r, slot_fail(r, sl, rc, cos_error_dup(cos_async_error())));
         return 0;
     }
     sl->busy = true;

@@ -54,7 +54,10 @@ static int apply_defaults(cos_config *c, cos_error **err)
         return cos_err_invalid(err, "protocol", "Protocol must be \"http:\" or \"https:\", got \"%s\"", c->protocol);
     int modes = !cos_str_empty(c->secret_id) + (c->get_authorization != NULL) + (c->get_sts != NULL);
     if (modes == 0) return cos_err_invalid(err, "secret_id", "no credentials: set secret_id/secret_key, get_authorization or get_sts");
-    if (modes > 1) return cos_err_invalid(err, "get_authorization", "set exactly one way of getting credentials");
+    if (modes > 1) /* the field is one of the ways set: get_sts named as get_authorization sent readers astray */
+        return cos_err_invalid(err, c->get_sts ? "get_sts" : "get_authorization",
+                               "set exactly one way of getting credentials, not %s%s%s", !cos_str_empty(c->secret_id) ? "secret_id and " : "",
+                               c->get_authorization ? "get_authorization" : "", c->get_authorization && c->get_sts ? " and get_sts" : c->get_sts ? "get_sts" : "");
     if (!cos_str_empty(c->secret_id) && cos_str_empty(c->secret_key))
         return cos_err_invalid(err, "secret_key", "secret_id is set but secret_key is missing");
     if (c->signer != COS_SIGNER_COS && c->signer != COS_SIGNER_SIGV4) return cos_err_invalid(err, "signer", "unknown signer");

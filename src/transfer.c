@@ -244,6 +244,9 @@ static void report_progress(task *t, bool force)
             loaded += atomic_load_explicit(&t->parts[i].moved, memory_order_relaxed);
     loaded = COS_MIN(loaded, t->total);
     if (loaded < t->reported) loaded = t->reported; /* a part sent again starts from 0 */
+    /* 100% is reported once, by the forced report of a task that succeeded (a download whose
+       bytes were all in before its first report was told 100% twice) */
+    if (!force && loaded >= t->total) return;
     t->reported = loaded;
     double el = cos_mono_sec() - t->t0;
     cos_progress p = { loaded, t->total, el > 0 ? (double)loaded / el : 0,

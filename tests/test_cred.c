@@ -194,6 +194,13 @@ static void test_config_modes(void)
     CHECK_STR(err ? err->field : NULL, "get_authorization");
     cos_error_free(err);
     err = NULL;
+    test_config(&cfg, &g_srv); /* a permanent key and get_sts: the field named is get_sts */
+    cfg.get_sts = auth_cb;
+    CHECK(cos_client_new(&c, &cfg, &err) == COS_ERR_INVALID_ARG);
+    CHECK_STR(err ? err->field : NULL, "get_sts");
+    CHECK(err && strstr(err->message, "secret_id and get_sts"));
+    cos_error_free(err);
+    err = NULL;
     test_config(&cfg, &g_srv);
     cfg.secret_id = NULL;
     cfg.secret_key = NULL;

@@ -29,6 +29,16 @@ done
 for f in README.md docs/getting-started.md docs/api-map.md docs/cli.md docs/cos-server.md docs/ownership.md docs/abi.md; do
   check "$f exists" test -s "$SRC/$f"
 done
+unreleased=""; for f in $(grep -oh 'cos_[a-z0-9_]*_free\b' "$SRC"/include/cos/*.h | sort -u); do grep -q "$f" "$SRC/docs/ownership.md" || unreleased="$unreleased $f"; done
+check "every release function of the headers is named in ownership.md (missing:${unreleased:- none})" test -z "$unreleased"
+check "cli.md says rm -r needs --force without a terminal (test_cli_safety checks the exit 2)" grep -q 'needs `--force`, else it is refused (exit 2)' "$SRC/docs/cli.md"
+check "config.h's example of cos_request_metrics.op is the name test_cred sees (putObject, not PutObject)" \
+  bash -c "grep -q 'cos_op_name()), e.g. \"putObject\"' '$SRC/include/cos/config.h' && grep -q 'CHECK_STR(s.op, \"putObject\")' '$SRC/tests/test_cred.c'"
+# getting-started names the fields of req->scope a callback reads: each must be one of cos_scope's
+# (it said "key", which cos_scope does not have: a program written from it did not compile)
+scope_fields=$(grep -A1 "sees the request's scope in" "$SRC/docs/getting-started.md" | grep -o '`\.[a-z_]*`' | tr -d '`.')
+missing=""; for f in $scope_fields; do sed -n '/typedef struct cos_scope {/,/} cos_scope;/p' "$SRC/include/cos/config.h" | grep -q "\*$f;" || missing="$missing $f"; done
+check "getting-started names req->scope's fields (${scope_fields//$'\n'/ }) as cos_scope has them (missing:${missing:- none})" bash -c "[ -n '$scope_fields' ] && [ -z '$missing' ]"
 check "every operation is in the API map" bash -c "for n in \$(grep -o '^ *X([a-z_]*,' '$SRC/include/cos/client.h' | sed 's/ *X(//;s/,//'); do grep -q \"cos_\$n\" '$SRC/docs/api-map.md' || exit 1; done"
 
 # The getting-started block, run as written but on a free port, a private

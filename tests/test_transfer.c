@@ -742,6 +742,48 @@ static void test_progress_within_a_part(void)
     pthread_cond_destroy(&hs.cv);
 }
 
+/* ---- 100% once ----
+ * transfer.h: on_progress is called "at most every ProgressInterval and once
+ * at 100%". A download whose bytes were all in before its first report (one
+ * range, or a fast loopback) was told 100% twice: by the running task and by
+ * the final report of its success. Uploads and downloads, small and in parts. */
+typedef struct full_count { int full; int calls; uint64_t last; } full_count;
+static void on_full(void *ud, const cos_progress *p)
+{
+    full_count *f = ud;
+    f->calls++;
+    f->last = p->loaded;
+    if (p->total && p->loaded == p->total) f->full++;
+}
+
+static void test_progress_full_once(void)
+{
+    static const uint64_t sizes[] = { 1000, MIB, MIB + 1, 3 * MIB + 5 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char src[512], dst[512];
+        path(src, "full.bin");
+        path(dst, "full.out");
+        test_write_lcg_file(src, sizes[i], 40 + (int)i);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "full.bin";
+        p.file_path = src;
+        full_count up = { 0, 0, 0 }, down = { 0, 0, 0 };
+        p.on_progress = on_full;
+        p.progress_user_data = &up;
+        cos_error *err = NULL;
+        CHECK_OK(cos_upload_file(g_c, &p, NULL, &err), err);
+        CHECK_INT(up.full, 1);
+        CHECK(up.last == sizes[i]);
+        p.file_path = dst;
+        p.progress_user_data = &down;
+        CHECK_OK(cos_download_file(g_c, &p, NULL, &err), err);
+        CHECK_INT(down.full, 1);
+        CHECK(down.last == sizes[i]);
+        cos_error_free(err);
+    }
+}
+
 int main(void)
 {
     if (test_server_start(&g_srv, NULL) != 0) {
@@ -762,6 +804,7 @@ int main(void)
     RUN(test_queue_and_md5);
     RUN(test_faults);
     RUN(test_progress_within_a_part);
+    RUN(test_progress_full_once);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);

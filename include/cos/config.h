@@ -126,7 +126,7 @@ typedef void (*cos_log_fn)(void *user_data, cos_log_level level, const char *mes
 /** What the metrics callback learns about each finished HTTP request. */
 typedef struct cos_request_metrics {
     const char *method;       /**< HTTP method */
-    const char *op;           /**< operation name, e.g. "PutObject" */
+    const char *op;           /**< the official SDK's name of the operation (cos_op_name()), e.g. "putObject" */
     const char *bucket;       /**< bucket or "" */
     const char *key;          /**< key or "" */
     int http_status;          /**< final HTTP status (0 if no response) */
