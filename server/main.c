@@ -575,6 +575,7 @@ int server_start(server *srv, char **errmsg)
         return 1;
     }
     store_set_fsync(srv->st, !c->no_fsync);
+    store_set_direct(srv->st, !c->no_direct_io);
     store_set_busy_timeout(srv->st, c->busy_timeout_ms);
     if (sts_store_open(&srv->sts, c->root) != 0) {
         *errmsg = cos_sprintf("cannot open the STS store in %s", c->root);

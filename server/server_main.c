@@ -23,6 +23,7 @@ static void usage(void)
           "                  (--sts: /sts for requests signed with the permanent key; --sts-open: for anyone,\n"
           "                   local browser work only)\n"
           "                  [--no-fsync]   (skip fsync: safe against kill -9, not power loss)\n"
+          "                  [--no-direct-io] (large bodies through the page cache, not O_DIRECT)\n"
           "                  [--busy-timeout-ms MS]   (wait for a locked database; default 10000)\n"
           "                  [--threads N]   (request threads; default 16)\n"
           "                  [--sts-max-keys N]   (live temporary keys at most; default 10000)\n"
@@ -104,6 +105,7 @@ int main(int argc, char **argv)
         if (strcmp(a, "--fault-once") == 0) { c->fault_once = true; continue; }
         if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
         if (strcmp(a, "--no-fsync") == 0) { c->no_fsync = true; continue; }
+        if (strcmp(a, "--no-direct-io") == 0) { c->no_direct_io = true; continue; }
         if (strcmp(a, "--busy-timeout-ms") == 0 && v) { c->busy_timeout_ms = atoi(v); i++; continue; }
         if ((strcmp(a, "--threads") == 0 || strcmp(a, "--sts-max-keys") == 0) && v) {
             char *end = NULL;

@@ -39,6 +39,7 @@ struct store {
     char *db_path;
     int busy_ms;
     bool no_fsync;          /* --no-fsync */
+    bool no_direct;         /* --no-direct-io */
     pthread_mutex_t pool_m; /* guards the idle connections */
     sqlite3 **idle;
     size_t nidle, cap;
@@ -214,6 +215,7 @@ static int checkpointer_start(store *s)
 }
 
 void store_set_fsync(store *s, bool on) { s->no_fsync = !on; }
+void store_set_direct(store *s, bool on) { s->no_direct = !on; }
 void store_set_busy_timeout(store *s, int ms) { s->busy_ms = ms > 0 ? ms : 10000; }
 uint64_t store_rows_visited(store *s) { return atomic_load(&s->rows_visited); }
 void store_wal_stats(store *s, uint64_t *pages, uint64_t *asks, uint64_t *passes)
@@ -964,7 +966,18 @@ typedef struct data_hasher {
     uint64_t *crc64;
     void *win;                 /* the service's mapping of the file: HASH_WINDOW bytes from win_off */
     uint64_t win_off;
+    /* a staged body (stage_write): its bytes are read from the writer's two
+       buffers, which hold STAGE_BYTES from stage_at each (UINT64_MAX: nothing yet) */
+    const unsigned char *stage[2];
+    uint64_t stage_at[2];      /* guarded by hs.m */
+    bool waiting;              /* its writer waits for the hash to move on (stage_write) */
 } data_hasher;
+
+/* Staging buffers: 1 MiB, written with O_DIRECT in one call each. The hasher
+ * must have moved past a buffer before it is refilled, so a buffer is at least
+ * 4 chunks (a body that far ahead always gets a round, see hash_round_due). */
+enum { STAGE_BYTES = 1 << 20, DIRECT_ALIGN = 4096, STAGED_MAX = 32 };
+_Static_assert(STAGE_BYTES >= 4 * HASHER_CHUNK && STAGE_BYTES % DIRECT_ALIGN == 0, "stage size");
 
 static struct {
     pthread_once_t once;
@@ -1010,16 +1023,34 @@ static void *hash_service_main(void *arg)
         data_hasher *pick[MD5_LANES];
         uint64_t from[MD5_LANES], want[MD5_LANES];
         bool last[MD5_LANES];
+        const unsigned char *src[MD5_LANES];
+        bool lost = false;
         int n = 0;
         for (data_hasher *h = hash_round_due() ? hs.list : NULL; h && n < MD5_LANES; h = h->next) {
             if (!hasher_ready(h)) continue;
             uint64_t avail = h->written - h->hashed;
-            last[n] = h->done && avail <= HASHER_CHUNK;
-            want[n] = last[n] ? avail : COS_MIN(avail, (uint64_t)HASHER_CHUNK) / MD5_BLOCK * MD5_BLOCK;
+            uint64_t cap = HASHER_CHUNK;
+            src[n] = NULL;
+            if (h->stage[0]) { /* staged: from the buffer holding these bytes, up to its end */
+                int j = h->stage_at[0] <= h->hashed && h->hashed - h->stage_at[0] < STAGE_BYTES ? 0
+                      : h->stage_at[1] <= h->hashed && h->hashed - h->stage_at[1] < STAGE_BYTES ? 1 : -1;
+                if (j < 0) { /* cannot happen: the writer keeps what is not hashed */
+                    h->error = EIO;
+                    if (h->done) h->finished = true;
+                    lost = true;
+                    continue;
+                }
+                cap = COS_MIN(cap, h->stage_at[j] + STAGE_BYTES - h->hashed);
+                src[n] = h->stage[j] + (h->hashed - h->stage_at[j]);
+            }
+            uint64_t take = COS_MIN(avail, cap);
+            last[n] = h->done && take == avail;
+            want[n] = last[n] ? take : take / MD5_BLOCK * MD5_BLOCK;
             from[n] = h->hashed;
             h->busy = true;
             pick[n++] = h;
         }
+        if (lost) pthread_cond_broadcast(&hs.settled);
         if (!n) {
             hs.sleeping = true;
             pthread_cond_wait(&hs.work, &hs.m);
@@ -1045,6 +1076,11 @@ static void *hash_service_main(void *arg)
         int lanes = 0;
         for (int i = 0; i < n; i++) {
             data_hasher *h = pick[i];
+            const unsigned char *b = src[i];
+            if (src[i]) {
+                got[i] = want[i];
+                goto hash;
+            }
             /* hashed where the page cache holds the bytes: a copy out of it cost
              * as much CPU as the receiving itself (the bytes are no longer in cache) */
             if (h->win && (from[i] < h->win_off || from[i] + want[i] > h->win_off + HASH_WINDOW)) {
@@ -1056,7 +1092,7 @@ static void *hash_service_main(void *arg)
                 void *m = mmap(NULL, (size_t)HASH_WINDOW, PROT_READ, MAP_SHARED, h->fd, (off_t)base);
                 if (m != MAP_FAILED) h->win = m, h->win_off = base;
             }
-            const unsigned char *b = h->win ? (const unsigned char *)h->win + (from[i] - h->win_off) : NULL;
+            b = h->win ? (const unsigned char *)h->win + (from[i] - h->win_off) : NULL;
             got[i] = 0;
             if (!b) {
                 unsigned char *copy = hs.buf + (size_t)i * HASHER_CHUNK;
@@ -1070,6 +1106,7 @@ static void *hash_service_main(void *arg)
             } else {
                 got[i] = want[i];
             }
+        hash:
             if (h->error || !got[i]) continue;
             uint64_t skip = h->crc_from > from[i] ? COS_MIN(h->crc_from - from[i], got[i]) : 0;
             *h->crc64 = cos_crc64(*h->crc64, b + skip, (size_t)(got[i] - skip));
@@ -1090,6 +1127,7 @@ static void *hash_service_main(void *arg)
             data_hasher *h = pick[i];
             h->hashed += got[i];
             h->busy = false;
+            if (h->waiting) settled = true;
             if (h->done && (h->error || h->hashed == h->written)) h->finished = settled = true;
         }
         if (settled) pthread_cond_broadcast(&hs.settled);
@@ -1113,8 +1151,11 @@ static void hash_service_init(void)
     pthread_attr_destroy(&a);
 }
 
-/* Hand the rest of the hashing to the service; 0, or -1 to keep hashing inline. */
-static int hasher_start(data_writer *w)
+static bool stage_begin(data_writer *w, data_hasher *h, uint64_t in_file);
+
+/* Hand the rest of the hashing to the service; 0, or -1 to keep hashing inline.
+ * in_file: bytes in the file (w->size and the write being made). */
+static int hasher_start(data_writer *w, uint64_t in_file)
 {
     pthread_once(&hs.once, hash_service_init);
     if (!hs.running) return -1;
@@ -1134,6 +1175,7 @@ static int hasher_start(data_writer *w)
     h->crc_from = w->size;
     h->md5 = &w->md5;
     h->crc64 = &w->crc64;
+    stage_begin(w, h, in_file); /* or the service reads the file, as before */
     pthread_mutex_lock(&hs.m);
     h->next = hs.list;
     hs.list = h;
@@ -1174,6 +1216,22 @@ static int hasher_join(data_writer *w)
     return err;
 }
 
+/* Until the service has hashed the bytes before upto (a staging buffer is to be
+ * refilled); its error, or 0. */
+static int hasher_wait(data_hasher *h, uint64_t upto)
+{
+    pthread_mutex_lock(&hs.m);
+    while (!h->error && h->hashed < upto) {
+        h->waiting = true;
+        if (hs.sleeping) pthread_cond_signal(&hs.work);
+        pthread_cond_wait(&hs.settled, &hs.m);
+    }
+    h->waiting = false;
+    int err = h->error;
+    pthread_mutex_unlock(&hs.m);
+    return err;
+}
+
 /* A new temp file; a manifest's id starts with MANIFEST_MARK instead of its first hex digit. */
 static int begin_data(store *s, data_writer *w, bool manifest)
 {
@@ -1182,7 +1240,9 @@ static int begin_data(store *s, data_writer *w, bool manifest)
     if (manifest) w->data_id[0] = MANIFEST_MARK;
     snprintf(w->tmp_path, sizeof w->tmp_path, "%s/tmp/%s", s->root, w->data_id);
     w->no_fsync = s->no_fsync;
+    w->no_direct = s->no_direct;
     w->fd = -1;
+    w->dfd = -1;
     if (!manifest) {
         w->in_memory = true; /* the file is created when the body outgrows INLINE_MAX */
     } else if ((w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
@@ -1252,12 +1312,185 @@ static void kick_writeback(data_writer *w, uint64_t min)
     w->kicked = w->size;
 }
 
+/* ---- staged bodies: O_DIRECT from aligned buffers
+ * A large body written through the page cache cost the server's CPU three
+ * times over: the copy into the cache with ext4's delayed allocation, the
+ * writeback, and the hasher's faults reading it back. Staged, the bytes are
+ * copied once into a 1 MiB aligned buffer, hashed from it, and written to
+ * the disk from it with O_DIRECT while the next buffer fills; the fsync
+ * before the acknowledgement then has only the journal to commit. Where the
+ * filesystem refuses O_DIRECT the same buffers are written through the page
+ * cache. */
+static struct {
+    pthread_mutex_t m;
+    unsigned char *spare[8]; /* kept for the next bodies: a part is 8 MiB, its buffers 2 */
+    int spares;
+    int used;                /* at most 2 * STAGED_MAX bodies' worth; more go unstaged */
+} stage_pool = { .m = PTHREAD_MUTEX_INITIALIZER };
+
+static unsigned char *stage_buf_get(void)
+{
+    unsigned char *b = NULL;
+    pthread_mutex_lock(&stage_pool.m);
+    bool ok = stage_pool.used < 2 * STAGED_MAX;
+    if (ok) {
+        stage_pool.used++;
+        if (stage_pool.spares) b = stage_pool.spare[--stage_pool.spares];
+    }
+    pthread_mutex_unlock(&stage_pool.m);
+    if (ok && !b) {
+        void *p;
+        if (posix_memalign(&p, DIRECT_ALIGN, STAGE_BYTES) == 0) {
+            b = p;
+        } else {
+            pthread_mutex_lock(&stage_pool.m);
+            stage_pool.used--;
+            pthread_mutex_unlock(&stage_pool.m);
+        }
+    }
+    return b;
+}
+
+static void stage_buf_put(unsigned char *b)
+{
+    if (!b) return;
+    pthread_mutex_lock(&stage_pool.m);
+    stage_pool.used--;
+    if (stage_pool.spares < (int)(sizeof stage_pool.spare / sizeof *stage_pool.spare)) {
+        stage_pool.spare[stage_pool.spares++] = b;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&stage_pool.m);
+    free(b);
+}
+
+/* Only once the hasher is joined: it reads the buffers. */
+static void stage_end(data_writer *w)
+{
+    if (w->dfd >= 0) close(w->dfd);
+    w->dfd = -1;
+    stage_buf_put(w->stage[0]);
+    stage_buf_put(w->stage[1]);
+    w->stage[0] = w->stage[1] = NULL;
+}
+
+/* 0, or the errno of the read that failed (EIO for a short file). */
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t n = pread(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n < 0 ? errno : EIO;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n < 0 ? errno : ENOSPC;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Stage a body the hasher has just taken on, if it is to be fsynced: the
+ * bytes already in the file from the hash's start on are read into the first
+ * buffer (its first direct write covers them again). false: not staged. */
+static bool stage_begin(data_writer *w, data_hasher *h, uint64_t in_file)
+{
+    h->stage_at[0] = h->stage_at[1] = UINT64_MAX;
+    if (w->no_fsync || w->no_direct) return false; /* without fsync the page cache is the faster place */
+    uint64_t base = h->hashed / DIRECT_ALIGN * DIRECT_ALIGN;
+    if (in_file - base > STAGE_BYTES) return false;
+    w->stage[0] = stage_buf_get();
+    w->stage[1] = w->stage[0] ? stage_buf_get() : NULL;
+    if (w->stage[1]) w->dfd = open(w->tmp_path, O_WRONLY | O_DIRECT | O_CLOEXEC); /* EINVAL where the filesystem has no O_DIRECT */
+    if (w->dfd < 0 || pread_all(h->fd, w->stage[0], (size_t)(in_file - base), base) != 0) {
+        stage_end(w);
+        return false;
+    }
+    h->stage[0] = w->stage[0];
+    h->stage[1] = w->stage[1];
+    h->stage_at[0] = base;
+    w->stage_cur = 0;
+    w->stage_off = base;
+    w->stage_fill = (size_t)(in_file - base);
+    return true;
+}
+
+/* Write the first len bytes of the buffer being filled at its offset: the
+ * aligned part with O_DIRECT, the rest (a body's last bytes) through the page
+ * cache, as everything once the filesystem has refused O_DIRECT. 0 or errno. */
+static int stage_flush(data_writer *w, size_t len)
+{
+    const unsigned char *p = w->stage[w->stage_cur];
+    uint64_t off = w->stage_off;
+    size_t direct = w->dfd >= 0 ? len / DIRECT_ALIGN * DIRECT_ALIGN : 0;
+    while (direct) {
+        ssize_t n = pwrite(w->dfd, p, direct, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EINVAL) { /* no O_DIRECT here after all, or another alignment */
+            close(w->dfd);
+            w->dfd = -1;
+            break;
+        }
+        if (n <= 0) return n < 0 ? errno : ENOSPC;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+        direct = n % DIRECT_ALIGN ? 0 : direct - (size_t)n; /* a short write off the alignment: the rest buffered */
+    }
+    return pwrite_all(w->fd, p, len, off);
+}
+
+static int stage_write(data_writer *w, const unsigned char *buf, size_t len)
+{
+    data_hasher *h = w->hasher;
+    while (len) {
+        size_t take = COS_MIN(len, (size_t)STAGE_BYTES - w->stage_fill);
+        memcpy(w->stage[w->stage_cur] + w->stage_fill, buf, take);
+        w->stage_fill += take;
+        w->size += take;
+        buf += take;
+        len -= take;
+        hasher_publish(h, w->size);
+        if (w->stage_fill < STAGE_BYTES) continue;
+        int err = stage_flush(w, STAGE_BYTES);
+        if (w->dfd < 0) kick_writeback(w, KICK_BYTES);
+        /* the other buffer is refilled once the hash has moved past what it held */
+        if (!err) err = hasher_wait(h, w->stage_off);
+        if (err) {
+            w->error = err;
+            return -1;
+        }
+        uint64_t next = w->stage_off + STAGE_BYTES;
+        pthread_mutex_lock(&hs.m);
+        h->stage_at[!w->stage_cur] = next;
+        pthread_mutex_unlock(&hs.m);
+        w->stage_cur = !w->stage_cur;
+        w->stage_off = next;
+        w->stage_fill = 0;
+    }
+    return 0;
+}
+
 int data_write(data_writer *w, const void *buf, size_t len)
 {
     if (w->error) return -1;
+    if (w->stage[0]) return stage_write(w, buf, len);
     if (w->in_memory && w->size + len > INLINE_MAX && spill(w) != 0) return -1;
     if (w->in_memory ? mem_append(w, buf, len) != 0 : (w->error = write_all(w->fd, buf, len)) != 0) return -1;
-    if (!w->no_hash && !w->hasher && (w->in_memory || w->size + len < HASHER_THRESHOLD || hasher_start(w) != 0)) {
+    if (!w->no_hash && !w->hasher && (w->in_memory || w->size + len < HASHER_THRESHOLD || hasher_start(w, w->size + len) != 0)) {
         md5_stream_update(&w->md5, buf, len);
         w->crc64 = cos_crc64(w->crc64, buf, len);
     }
@@ -1377,6 +1610,10 @@ static int fsync_dir(const char *dir)
  * could, never an object with missing bytes. */
 int data_finish(store *s, data_writer *w, unsigned char md5[16])
 {
+    if (!w->error && w->stage[0]) { /* the last buffer: its aligned part direct, the rest through the page cache */
+        int err = stage_flush(w, w->stage_fill);
+        if (err) w->error = err;
+    }
     if (w->error) {
         data_abort(w);
         return -1;
@@ -1393,6 +1630,7 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
     if (rc == 0 && durable) rc = fsync(w->fd); /* the hashing thread catches up meanwhile */
     if (rc != 0 && !w->error) w->error = errno;
     int herr = hasher_join(w);
+    stage_end(w);
     if (herr && !w->error) w->error = herr;
     if (!w->error && durable && fsync_dir(dir) != 0) w->error = errno;
     close(w->fd);
@@ -1408,6 +1646,7 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
 void data_abort(data_writer *w)
 {
     hasher_join(w);
+    stage_end(w);
     free_mem(w);
     if (w->fd >= 0) {
         close(w->fd);
