@@ -122,13 +122,7 @@ typedef struct data_writer {
     bool in_memory;          /* no file yet: fd is -1 and the bytes are in mem */
     bool inline_pending;     /* finished, its blob row left to the commit of the row naming it */
     bool no_direct;          /* copied from the store: large bodies go through the page cache */
-    /* A large durable body is staged in two aligned buffers: hashed from them
-     * and written with O_DIRECT (store.c, stage_write). stage[0] NULL: not staged. */
-    unsigned char *stage[2];
-    int stage_cur;           /* the buffer being filled */
-    uint64_t stage_off;      /* its offset in the file */
-    size_t stage_fill;
-    int dfd;                 /* the temp file opened O_DIRECT; -1 once the filesystem refused it */
+    struct data_stage *stage; /* a large durable body: staged in aligned buffers, written O_DIRECT (store.c) */
 } data_writer;
 void server_random(void *out, size_t n); /* the kernel's random bytes (store.c) */
 int data_begin(store *s, data_writer *w);

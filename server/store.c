@@ -1242,7 +1242,6 @@ static int begin_data(store *s, data_writer *w, bool manifest)
     w->no_fsync = s->no_fsync;
     w->no_direct = s->no_direct;
     w->fd = -1;
-    w->dfd = -1;
     if (!manifest) {
         w->in_memory = true; /* the file is created when the body outgrows INLINE_MAX */
     } else if ((w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
@@ -1317,10 +1316,30 @@ static void kick_writeback(data_writer *w, uint64_t min)
  * times over: the copy into the cache with ext4's delayed allocation, the
  * writeback, and the hasher's faults reading it back. Staged, the bytes are
  * copied once into a 1 MiB aligned buffer, hashed from it, and written to
- * the disk from it with O_DIRECT while the next buffer fills; the fsync
- * before the acknowledgement then has only the journal to commit. Where the
- * filesystem refuses O_DIRECT the same buffers are written through the page
- * cache. */
+ * the disk from it with O_DIRECT by a thread of the body's own while the
+ * other buffer fills (written on the receiving thread, one connection's
+ * receiving and the disk took turns); the fsync before the acknowledgement
+ * then has only the journal to commit. Where the filesystem refuses
+ * O_DIRECT the same buffers are written through the page cache. */
+struct data_stage {
+    unsigned char *buf[2];
+    int cur;                 /* the buffer being filled */
+    uint64_t off;            /* its offset in the file */
+    size_t fill;
+    int fd;                  /* the writer's (buffered) descriptor */
+    int dfd;                 /* the file opened O_DIRECT; -1 once the filesystem refused it */
+    /* the flushing thread (m guards what follows) */
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool thread_on;
+    int pending;             /* the buffer handed over to be written, or -1 */
+    uint64_t pending_off;
+    bool writing;
+    bool quit;
+    int err;                 /* the first write's error */
+};
+
 static struct {
     pthread_mutex_t m;
     unsigned char *spare[8]; /* kept for the next bodies: a part is 8 MiB, its buffers 2 */
@@ -1367,11 +1386,22 @@ static void stage_buf_put(unsigned char *b)
 /* Only once the hasher is joined: it reads the buffers. */
 static void stage_end(data_writer *w)
 {
-    if (w->dfd >= 0) close(w->dfd);
-    w->dfd = -1;
-    stage_buf_put(w->stage[0]);
-    stage_buf_put(w->stage[1]);
-    w->stage[0] = w->stage[1] = NULL;
+    struct data_stage *st = w->stage;
+    if (!st) return;
+    if (st->thread_on) { /* a write under way is waited for: the buffer stays until it is done */
+        pthread_mutex_lock(&st->m);
+        st->quit = true;
+        pthread_cond_broadcast(&st->cv);
+        pthread_mutex_unlock(&st->m);
+        pthread_join(st->thread, NULL);
+    }
+    pthread_mutex_destroy(&st->m);
+    pthread_cond_destroy(&st->cv);
+    if (st->dfd >= 0) close(st->dfd);
+    stage_buf_put(st->buf[0]);
+    stage_buf_put(st->buf[1]);
+    free(st);
+    w->stage = NULL;
 }
 
 /* 0, or the errno of the read that failed (EIO for a short file). */
@@ -1412,36 +1442,41 @@ static bool stage_begin(data_writer *w, data_hasher *h, uint64_t in_file)
     if (w->no_fsync || w->no_direct) return false; /* without fsync the page cache is the faster place */
     uint64_t base = h->hashed / DIRECT_ALIGN * DIRECT_ALIGN;
     if (in_file - base > STAGE_BYTES) return false;
-    w->stage[0] = stage_buf_get();
-    w->stage[1] = w->stage[0] ? stage_buf_get() : NULL;
-    if (w->stage[1]) w->dfd = open(w->tmp_path, O_WRONLY | O_DIRECT | O_CLOEXEC); /* EINVAL where the filesystem has no O_DIRECT */
-    if (w->dfd < 0 || pread_all(h->fd, w->stage[0], (size_t)(in_file - base), base) != 0) {
+    struct data_stage *st = calloc(1, sizeof *st);
+    if (!st) return false;
+    st->dfd = -1;
+    st->pending = -1;
+    pthread_mutex_init(&st->m, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    w->stage = st;
+    st->buf[0] = stage_buf_get();
+    st->buf[1] = st->buf[0] ? stage_buf_get() : NULL;
+    if (st->buf[1]) st->dfd = open(w->tmp_path, O_WRONLY | O_DIRECT | O_CLOEXEC); /* EINVAL where the filesystem has no O_DIRECT */
+    if (st->dfd < 0 || pread_all(h->fd, st->buf[0], (size_t)(in_file - base), base) != 0) {
         stage_end(w);
         return false;
     }
-    h->stage[0] = w->stage[0];
-    h->stage[1] = w->stage[1];
+    st->fd = w->fd;
+    h->stage[0] = st->buf[0];
+    h->stage[1] = st->buf[1];
     h->stage_at[0] = base;
-    w->stage_cur = 0;
-    w->stage_off = base;
-    w->stage_fill = (size_t)(in_file - base);
+    st->off = base;
+    st->fill = (size_t)(in_file - base);
     return true;
 }
 
-/* Write the first len bytes of the buffer being filled at its offset: the
- * aligned part with O_DIRECT, the rest (a body's last bytes) through the page
- * cache, as everything once the filesystem has refused O_DIRECT. 0 or errno. */
-static int stage_flush(data_writer *w, size_t len)
+/* Write len bytes of buffer b at off: the aligned part with O_DIRECT, the
+ * rest (a body's last bytes) through the page cache, as everything once the
+ * filesystem has refused O_DIRECT. 0 or errno. */
+static int stage_flush(struct data_stage *st, const unsigned char *p, size_t len, uint64_t off)
 {
-    const unsigned char *p = w->stage[w->stage_cur];
-    uint64_t off = w->stage_off;
-    size_t direct = w->dfd >= 0 ? len / DIRECT_ALIGN * DIRECT_ALIGN : 0;
+    size_t direct = st->dfd >= 0 ? len / DIRECT_ALIGN * DIRECT_ALIGN : 0;
     while (direct) {
-        ssize_t n = pwrite(w->dfd, p, direct, (off_t)off);
+        ssize_t n = pwrite(st->dfd, p, direct, (off_t)off);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EINVAL) { /* no O_DIRECT here after all, or another alignment */
-            close(w->dfd);
-            w->dfd = -1;
+            close(st->dfd);
+            st->dfd = -1;
             break;
         }
         if (n <= 0) return n < 0 ? errno : ENOSPC;
@@ -1450,36 +1485,98 @@ static int stage_flush(data_writer *w, size_t len)
         len -= (size_t)n;
         direct = n % DIRECT_ALIGN ? 0 : direct - (size_t)n; /* a short write off the alignment: the rest buffered */
     }
-    return pwrite_all(w->fd, p, len, off);
+    int err = pwrite_all(st->fd, p, len, off);
+    if (!err && len >= KICK_BYTES / 2) (void)sync_file_range(st->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+    return err;
+}
+
+static void *stage_thread(void *arg)
+{
+    struct data_stage *st = arg;
+    pthread_mutex_lock(&st->m);
+    for (;;) {
+        while (!st->quit && st->pending < 0) pthread_cond_wait(&st->cv, &st->m);
+        if (st->quit) break;
+        int b = st->pending;
+        uint64_t off = st->pending_off;
+        st->pending = -1;
+        st->writing = true;
+        pthread_mutex_unlock(&st->m);
+        int err = stage_flush(st, st->buf[b], STAGE_BYTES, off);
+        pthread_mutex_lock(&st->m);
+        st->writing = false;
+        if (err && !st->err) st->err = err;
+        pthread_cond_broadcast(&st->cv);
+    }
+    pthread_mutex_unlock(&st->m);
+    return NULL;
+}
+
+/* Until the buffer handed over is written; its error, or 0. */
+static int stage_idle(struct data_stage *st)
+{
+    if (!st->thread_on) return st->err;
+    pthread_mutex_lock(&st->m);
+    while (st->pending >= 0 || st->writing) pthread_cond_wait(&st->cv, &st->m);
+    int err = st->err;
+    pthread_mutex_unlock(&st->m);
+    return err;
+}
+
+/* The full buffer goes to the flushing thread (written here if there is none). */
+static int stage_hand_over(struct data_stage *st)
+{
+    if (!st->thread_on) {
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setstacksize(&a, 64 << 10);
+        st->thread_on = pthread_create(&st->thread, &a, stage_thread, st) == 0;
+        pthread_attr_destroy(&a);
+        if (!st->thread_on) return stage_flush(st, st->buf[st->cur], STAGE_BYTES, st->off);
+    }
+    pthread_mutex_lock(&st->m);
+    st->pending = st->cur;
+    st->pending_off = st->off;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->m);
+    return 0;
+}
+
+/* The last buffer, once the others are written. 0 or errno. */
+static int stage_finish(struct data_stage *st)
+{
+    int err = stage_idle(st);
+    return err ? err : stage_flush(st, st->buf[st->cur], st->fill, st->off);
 }
 
 static int stage_write(data_writer *w, const unsigned char *buf, size_t len)
 {
+    struct data_stage *st = w->stage;
     data_hasher *h = w->hasher;
     while (len) {
-        size_t take = COS_MIN(len, (size_t)STAGE_BYTES - w->stage_fill);
-        memcpy(w->stage[w->stage_cur] + w->stage_fill, buf, take);
-        w->stage_fill += take;
+        size_t take = COS_MIN(len, (size_t)STAGE_BYTES - st->fill);
+        memcpy(st->buf[st->cur] + st->fill, buf, take);
+        st->fill += take;
         w->size += take;
         buf += take;
         len -= take;
         hasher_publish(h, w->size);
-        if (w->stage_fill < STAGE_BYTES) continue;
-        int err = stage_flush(w, STAGE_BYTES);
-        if (w->dfd < 0) kick_writeback(w, KICK_BYTES);
-        /* the other buffer is refilled once the hash has moved past what it held */
-        if (!err) err = hasher_wait(h, w->stage_off);
+        if (st->fill < STAGE_BYTES) continue;
+        /* the other buffer is refilled once it is written and the hash has moved past it */
+        int err = stage_idle(st);
+        if (!err) err = stage_hand_over(st);
+        if (!err) err = hasher_wait(h, st->off);
         if (err) {
             w->error = err;
             return -1;
         }
-        uint64_t next = w->stage_off + STAGE_BYTES;
+        uint64_t next = st->off + STAGE_BYTES;
         pthread_mutex_lock(&hs.m);
-        h->stage_at[!w->stage_cur] = next;
+        h->stage_at[!st->cur] = next;
         pthread_mutex_unlock(&hs.m);
-        w->stage_cur = !w->stage_cur;
-        w->stage_off = next;
-        w->stage_fill = 0;
+        st->cur = !st->cur;
+        st->off = next;
+        st->fill = 0;
     }
     return 0;
 }
@@ -1487,7 +1584,7 @@ static int stage_write(data_writer *w, const unsigned char *buf, size_t len)
 int data_write(data_writer *w, const void *buf, size_t len)
 {
     if (w->error) return -1;
-    if (w->stage[0]) return stage_write(w, buf, len);
+    if (w->stage) return stage_write(w, buf, len);
     if (w->in_memory && w->size + len > INLINE_MAX && spill(w) != 0) return -1;
     if (w->in_memory ? mem_append(w, buf, len) != 0 : (w->error = write_all(w->fd, buf, len)) != 0) return -1;
     if (!w->no_hash && !w->hasher && (w->in_memory || w->size + len < HASHER_THRESHOLD || hasher_start(w, w->size + len) != 0)) {
@@ -1610,8 +1707,8 @@ static int fsync_dir(const char *dir)
  * could, never an object with missing bytes. */
 int data_finish(store *s, data_writer *w, unsigned char md5[16])
 {
-    if (!w->error && w->stage[0]) { /* the last buffer: its aligned part direct, the rest through the page cache */
-        int err = stage_flush(w, w->stage_fill);
+    if (!w->error && w->stage) { /* the last buffer: its aligned part direct, the rest through the page cache */
+        int err = stage_finish(w->stage);
         if (err) w->error = err;
     }
     if (w->error) {
