@@ -1187,8 +1187,10 @@ static int hasher_start(data_writer *w, uint64_t in_file)
 static void hasher_publish(data_hasher *h, uint64_t written)
 {
     pthread_mutex_lock(&hs.m);
-    bool wake = hs.sleeping && !h->busy && (written - h->hashed) / HASHER_CHUNK != (h->written - h->hashed) / HASHER_CHUNK;
+    bool crossed = hs.sleeping && !h->busy && (written - h->hashed) / HASHER_CHUNK != (h->written - h->hashed) / HASHER_CHUNK;
     h->written = written;
+    /* only for a round the service would make: woken to find none due, it cost a switch each time */
+    bool wake = crossed && hash_round_due();
     if (wake) pthread_cond_signal(&hs.work);
     pthread_mutex_unlock(&hs.m);
 }
