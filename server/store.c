@@ -1168,14 +1168,19 @@ static int hasher_start(data_writer *w, uint64_t in_file)
     }
     /* the service takes whole blocks: the partial one hashed inline is hashed again from the file */
     uint64_t back = w->md5.tail_len;
-    w->md5.len -= back;
-    w->md5.tail_len = 0;
     h->written = w->size;
     h->hashed = w->size - back;
     h->crc_from = w->size;
     h->md5 = &w->md5;
     h->crc64 = &w->crc64;
-    stage_begin(w, h, in_file); /* or the service reads the file, as before */
+    /* or the service reads the file, as before; a body still in memory is staged or not taken */
+    if (!stage_begin(w, h, in_file) && w->in_memory) {
+        close(h->fd);
+        free(h);
+        return -1;
+    }
+    w->md5.len -= back;
+    w->md5.tail_len = 0;
     pthread_mutex_lock(&hs.m);
     h->next = hs.list;
     hs.list = h;
@@ -1268,18 +1273,25 @@ static int write_all(int fd, const void *buf, size_t len)
 }
 
 /* The body no longer fits in a row: move what was buffered into the temp file. */
+static void free_mem_bytes(data_writer *w);
+
 static int spill(data_writer *w)
 {
-    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0) w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (w->fd < 0 || (errno = write_all(w->fd, w->mem, (size_t)w->size)) != 0) {
         w->error = errno ? errno : EIO;
         return -1;
     }
+    free_mem_bytes(w);
+    return 0;
+}
+
+static void free_mem_bytes(data_writer *w)
+{
     free(w->mem);
     w->mem = NULL;
     w->mem_cap = 0;
     w->in_memory = false;
-    return 0;
 }
 
 static int mem_append(data_writer *w, const void *buf, size_t len)
@@ -1442,7 +1454,8 @@ static bool stage_begin(data_writer *w, data_hasher *h, uint64_t in_file)
 {
     h->stage_at[0] = h->stage_at[1] = UINT64_MAX;
     if (w->no_fsync || w->no_direct) return false; /* without fsync the page cache is the faster place */
-    uint64_t base = h->hashed / DIRECT_ALIGN * DIRECT_ALIGN;
+    /* from memory, all of it: the file has none of it yet */
+    uint64_t base = w->in_memory ? 0 : h->hashed / DIRECT_ALIGN * DIRECT_ALIGN;
     if (in_file - base > STAGE_BYTES) return false;
     struct data_stage *st = calloc(1, sizeof *st);
     if (!st) return false;
@@ -1454,7 +1467,8 @@ static bool stage_begin(data_writer *w, data_hasher *h, uint64_t in_file)
     st->buf[0] = stage_buf_get();
     st->buf[1] = st->buf[0] ? stage_buf_get() : NULL;
     if (st->buf[1]) st->dfd = open(w->tmp_path, O_WRONLY | O_DIRECT | O_CLOEXEC); /* EINVAL where the filesystem has no O_DIRECT */
-    if (st->dfd < 0 || pread_all(h->fd, st->buf[0], (size_t)(in_file - base), base) != 0) {
+    if (st->dfd >= 0 && w->in_memory) memcpy(st->buf[0], w->mem + base, (size_t)(in_file - base));
+    if (st->dfd < 0 || (!w->in_memory && pread_all(h->fd, st->buf[0], (size_t)(in_file - base), base) != 0)) {
         stage_end(w);
         return false;
     }
@@ -1464,6 +1478,18 @@ static bool stage_begin(data_writer *w, data_hasher *h, uint64_t in_file)
     h->stage_at[0] = base;
     st->off = base;
     st->fill = (size_t)(in_file - base);
+    return true;
+}
+
+/* A body outgrowing memory that is to be fsynced is staged from its start
+ * (spilled, its first 64 KiB and more went through the page cache, and again
+ * to the disk with the first direct write). false: spill it. */
+static bool stage_from_memory(data_writer *w)
+{
+    if (w->no_hash || w->no_fsync || w->no_direct) return false;
+    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0 || hasher_start(w, w->size) != 0) return false; /* spill takes over (and reports a failed open) */
+    free_mem_bytes(w);
     return true;
 }
 
@@ -1587,7 +1613,10 @@ int data_write(data_writer *w, const void *buf, size_t len)
 {
     if (w->error) return -1;
     if (w->stage) return stage_write(w, buf, len);
-    if (w->in_memory && w->size + len > INLINE_MAX && spill(w) != 0) return -1;
+    if (w->in_memory && w->size + len > INLINE_MAX) {
+        if (stage_from_memory(w)) return stage_write(w, buf, len);
+        if (spill(w) != 0) return -1;
+    }
     if (w->in_memory ? mem_append(w, buf, len) != 0 : (w->error = write_all(w->fd, buf, len)) != 0) return -1;
     if (!w->no_hash && !w->hasher && (w->in_memory || w->size + len < HASHER_THRESHOLD || hasher_start(w, w->size + len) != 0)) {
         md5_stream_update(&w->md5, buf, len);
