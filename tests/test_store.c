@@ -833,6 +833,34 @@ static void test_staged_direct_writes(void)
     fprintf(stderr, "  %d direct writes (the filesystem %s O_DIRECT)\n", atomic_load(&g_direct_writes), direct ? "takes" : "refuses");
     if (direct) CHECK(atomic_load(&g_direct_writes) >= 10);
 
+    /* a manifest goes to its file from its first byte: staged from what the file holds once it is large */
+    enum { SEGS = 3000 };
+    char **ids = calloc(SEGS, sizeof *ids);
+    uint64_t *sizes = calloc(SEGS, sizeof *sizes);
+    cos_buf want = COS_BUF_INIT;
+    for (int i = 0; i < SEGS; i++) {
+        ids[i] = cos_sprintf("%032x", (unsigned)i * 2654435761u);
+        sizes[i] = (uint64_t)i * 7919;
+        cos_buf_printf(&want, "%s %llu\n", ids[i], (unsigned long long)sizes[i]);
+    }
+    atomic_store(&g_direct_writes, 0);
+    char mid[40];
+    CHECK(data_write_manifest(s, (const char *const *)ids, sizes, SEGS, mid) == 0);
+    if (direct) CHECK(atomic_load(&g_direct_writes) >= 1);
+    char *mpath = data_path(s, mid);
+    FILE *mf = fopen(mpath, "rb");
+    char *got = malloc(want.len + 1);
+    size_t got_len = mf ? fread(got, 1, want.len + 1, mf) : 0;
+    if (mf) fclose(mf);
+    CHECK(got_len == want.len && memcmp(got, want.data, want.len) == 0);
+    unlink(mpath);
+    free(mpath);
+    free(got);
+    cos_buf_free(&want);
+    for (int i = 0; i < SEGS; i++) free(ids[i]);
+    free(ids);
+    free(sizes);
+
     store_set_direct(s, false);
     atomic_store(&g_direct_writes, 0);
     staged_bodies(s, dir, "through the page cache");
