@@ -1467,7 +1467,7 @@ static bool stage_begin(data_writer *w, data_hasher *h, uint64_t in_file)
     st->buf[0] = stage_buf_get();
     st->buf[1] = st->buf[0] ? stage_buf_get() : NULL;
     if (st->buf[1]) st->dfd = open(w->tmp_path, O_WRONLY | O_DIRECT | O_CLOEXEC); /* EINVAL where the filesystem has no O_DIRECT */
-    if (st->dfd >= 0 && w->in_memory) memcpy(st->buf[0], w->mem + base, (size_t)(in_file - base));
+    if (st->dfd >= 0 && w->in_memory && in_file > base) memcpy(st->buf[0], w->mem + base, (size_t)(in_file - base));
     if (st->dfd < 0 || (!w->in_memory && pread_all(h->fd, st->buf[0], (size_t)(in_file - base), base) != 0)) {
         stage_end(w);
         return false;
