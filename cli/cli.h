@@ -25,6 +25,7 @@ typedef struct cli_opts {
     bool json, quiet, verbose, long_form;
     /* behaviour */
     bool recursive, force, dryrun, delete_extra, size_only, mtime, no_follow_symlinks;
+    bool all; /* rm -r of a whole bucket: asked for by name, never by an empty variable */
     int parallel;
     uint64_t chunk_size;
     /* --exclude / --include, in the order given (the last match wins) */

@@ -23,8 +23,9 @@ static const struct { const char *name, *usage, *help, *summary; } COMMANDS[] = 
       "input or output. Multipart, parallel, CRC-checked and resumable.", "Copy files and objects: local<->cos, cos->cos, trees (-r), standard input/output (-)." },
     { "mv", "cos mv SRC DST [-r] [--dryrun] [--exclude GLOB] [--include GLOB]",
       "Copy, then remove the source; refuses to move an object onto itself." },
-    { "rm", "cos rm cos://BUCKET/KEY [-r] [--force] [--dryrun] [--exclude GLOB] [--include GLOB]",
-      "Remove an object, or with -r everything under the prefix KEY/ (asks first unless --force)." },
+    { "rm", "cos rm cos://BUCKET/KEY [-r] [--force] [--all] [--dryrun] [--exclude GLOB] [--include GLOB]",
+      "Remove an object, or with -r everything under the prefix KEY/ (asks first unless --force; "
+      "the whole bucket, no KEY, also needs --all)." },
     { "stat", "cos stat cos://BUCKET/KEY", "Show an object's size, ETag, CRC-64, type and metadata." },
     { "cat", "cos cat cos://BUCKET/KEY", "Write an object to standard output." },
     { "presign", "cos presign cos://BUCKET/KEY [--expires S] [--method M] [--start-time UNIX]",
@@ -312,6 +313,12 @@ static int cmd_rm(cos_client *c, const cli_opts *o)
     /* "under cos://b/logs" is the logs/ prefix, never logs-archive/ or logs.txt */
     char prefix[1100];
     cli_dir_prefix(u.key, prefix, sizeof prefix);
+    /* `cos rm -r --force "cos://b/$DIR"` with DIR empty must not empty the bucket */
+    if (!prefix[0] && !o->all && !o->dryrun) {
+        fprintf(stderr, "cos: rm -r %s%s names no prefix: that is every object in the bucket; add --all if that "
+                        "is what you want\n", CLI_SCHEME, u.bucket);
+        return EXIT_USAGE;
+    }
     if (!o->force && !o->dryrun) {
         if (!isatty(STDIN_FILENO)) {
             fprintf(stderr, "cos: rm -r needs --force when standard input is not a terminal\n");
@@ -514,7 +521,7 @@ static const char *const VALUE_FLAGS[] = { "--secret-id", "--secret-key", "--sec
     "--expires", "--parallel", "--start-time", "--chunk-size", "--exclude", "--include", "--storage-class", "--acl",
     "--meta", "--content-type", "--cache-control", "--sse" };
 static const char *const BOOL_FLAGS[] = { "--path-style", "--json", "--quiet", "--verbose", "--recursive", "--force",
-    "--dryrun", "--delete", "--size-only", "--mtime", "--no-follow-symlinks", "--no-sign-host", "--help", "--version" };
+    "--dryrun", "--delete", "--all", "--size-only", "--mtime", "--no-follow-symlinks", "--no-sign-host", "--help", "--version" };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static int cmd_completion(const cli_opts *o)
@@ -699,6 +706,7 @@ static int parse_args(int argc, char **argv, cli_opts *o, bool *help, bool *vers
         else if (IS("--force") || IS("-f")) o->force = true;
         else if (IS("--dryrun") || IS("--dry-run")) o->dryrun = true;
         else if (IS("--delete")) o->delete_extra = true;
+        else if (IS("--all")) o->all = true;
         else if (IS("--size-only")) o->size_only = true;
         else if (IS("--mtime")) o->mtime = true;
         else if (IS("--no-follow-symlinks")) o->no_follow_symlinks = true;

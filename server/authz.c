@@ -24,6 +24,7 @@
 #include "xml.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +378,65 @@ static bool same_account(const char *a, const char *b)
     return a == b || (a && b && !strcmp(a, b));
 }
 
+/* "qcs::cos:REGION:uid/APPID:BUCKET/KEY" (what cos_sprintf made, without printf on every request); NULL on OOM */
+static char *resource_name(const char *region, const char *appid, const char *bucket, const char *key)
+{
+    const char *const parts[] = { "qcs::cos:", region, ":uid/", appid, ":", bucket, "/", key };
+    size_t len[COS_ARRAY_LEN(parts)], total = 1;
+    for (size_t i = 0; i < COS_ARRAY_LEN(parts); i++) total += len[i] = strlen(parts[i]);
+    char *out = malloc(total), *p = out;
+    for (size_t i = 0; out && i < COS_ARRAY_LEN(parts); i++) {
+        memcpy(p, parts[i], len[i]);
+        p += len[i];
+    }
+    if (out) *p = '\0';
+    return out;
+}
+
+/* A bucket policy parsed once per text, not per request: the request still
+ * reads the stored text (store_config_get), and only a text byte for byte
+ * equal to the one this thread parsed last reuses that parse, so a changed
+ * or deleted policy is in force from the very next request. Per thread, so
+ * no lock; freed when the thread ends. */
+typedef struct policy_memo { char *text; size_t len; sts_policy *p; } policy_memo;
+static pthread_key_t policy_key;
+static pthread_once_t policy_once = PTHREAD_ONCE_INIT;
+
+static void policy_memo_free(void *v)
+{
+    policy_memo *m = v;
+    free(m->text);
+    sts_policy_free(m->p);
+    free(m);
+}
+
+static void policy_key_make(void) { pthread_key_create(&policy_key, policy_memo_free); }
+
+/* The parse of text (NULL if it does not parse); owned by the memo, valid until this thread's next call. */
+static const sts_policy *bucket_policy(const char *text, size_t len)
+{
+    pthread_once(&policy_once, policy_key_make);
+    policy_memo *m = pthread_getspecific(policy_key);
+    if (m && m->text && m->len == len && memcmp(m->text, text, len) == 0) return m->p;
+    if (!m && (m = calloc(1, sizeof *m)) != NULL && pthread_setspecific(policy_key, m) != 0) {
+        free(m);
+        m = NULL;
+    }
+    sts_policy *p = sts_policy_parse(text, len, NULL);
+    if (!m) { /* nowhere to keep it: parsed for this request alone, as before */
+        static _Thread_local sts_policy *alone;
+        sts_policy_free(alone);
+        return alone = p;
+    }
+    free(m->text);
+    sts_policy_free(m->p);
+    m->p = p;
+    m->len = len;
+    m->text = malloc(len ? len : 1);
+    if (m->text) memcpy(m->text, text, len);
+    return p;
+}
+
 bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, const char *bucket, const char *key,
                   bool object_level, const char *version_id, char *why, size_t why_len, int *store_rc)
 {
@@ -402,11 +462,11 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     bool exists = brc == 0;
     /* the bucket's own region; a bucket that does not exist yet is in the
        region the request names (routing checked its characters) */
-    char *resource = cos_sprintf("qcs::cos:%s:uid/%s:%s/%s", exists && region ? region : r->region ? r->region : "",
-                                 srv->cfg.appid, bucket, key ? key : "");
-    sts_policy *bp = NULL;
+    char *resource = resource_name(exists && region ? region : r->region ? r->region : "", srv->cfg.appid, bucket,
+                                   key ? key : "");
+    const sts_policy *bp = NULL;
     int prc = exists ? store_config_get(srv->st, bucket, "policy", &pol, &plen) : -1;
-    if (prc == 0) bp = sts_policy_parse(pol, plen, NULL);
+    if (prc == 0) bp = bucket_policy(pol, plen);
     char *bacct = NULL;
     int arc = exists ? bucket_account(srv, bucket, &bacct) : -1;
     /* an account's permanent key owns what its account owns, and may create what does not exist yet
@@ -421,7 +481,6 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         free(resource);
         free(region);
         free(bacl);
-        sts_policy_free(bp);
         return false;
     }
     char *me = r->principal ? authz_account_id(srv, r->account) : NULL;
@@ -503,7 +562,6 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         snprintf(why, why_len, "%s access is not allowed (%s on %s)", owner ? "another account's" : "anonymous", action,
                  resource);
     }
-    sts_policy_free(bp);
     free(pol);
     free(me);
     free(resource);

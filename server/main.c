@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,12 @@
 #define FORM_FIELDS_MAX 256
 #define HEADER_TIMEOUT_S 30u   /* connect to complete request headers, and keep-alive idle; room for slow TLS handshakes */
 #define BODY_TIMEOUT_S 120u    /* idle time allowed while a body or an answer is under way */
+/* A connection's memory (request head, read buffer, answer's head): libmicrohttpd
+ * zeroes all of it after every request, 1.5x its size with the read buffer's
+ * shrink, so a small request pays for its size: 384 KiB of stores per request
+ * at 256 KiB. 64 KiB still takes a head of tens of KiB (COS allows 2 KiB of
+ * metadata); large bodies do not depend on it (SINK_BATCH). */
+#define CONN_POOL (64u << 10)
 
 
 /* ---------------------------------------------------------------- errors */
@@ -77,6 +84,7 @@ const char *req_header(req *r, const char *name)
 
 const char *req_arg(req *r, const char *name)
 {
+    if (r->no_args) return NULL;
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
@@ -95,6 +103,7 @@ static enum MHD_Result probe_cb(void *cls, enum MHD_ValueKind kind, const char *
 
 bool req_has_arg(req *r, const char *name)
 {
+    if (r->no_args) return false; /* routing asks for some forty sub-resources */
     arg_probe p = { name, false };
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, probe_cb, &p);
     return p.found;
@@ -399,6 +408,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     if (r->pp) MHD_destroy_post_processor(r->pp);
     s3_end(r);
     cos_kvlist_free(&r->form);
+    free(r->sink);
     cos_buf_free(&r->body);
     free(r->path);
     free(r->bucket);
@@ -413,6 +423,39 @@ enum MHD_Result sts_endpoint(req *r); /* handlers.c */
 enum MHD_Result fault_endpoint(req *r);
 bool fault_apply(req *r, enum MHD_Result *ret);
 
+/* libmicrohttpd hands a body over in pieces of at most half its connection
+ * pool (CONN_POOL), kept small because the whole pool is zeroed after every
+ * request. Past its first SINK_DIRECT bytes a body's smaller pieces are
+ * gathered into SINK_BATCH before data_write, so each write, hash hand-off
+ * and writeback of a large upload covers as much as with a large pool. */
+#define SINK_DIRECT (64u << 10)
+#define SINK_BATCH (512u << 10)
+
+static void sink_flush(req *r)
+{
+    if (r->sink_len && r->w_open) data_write(&r->w, r->sink, r->sink_len);
+    r->sink_len = 0;
+}
+
+static void sink_write(req *r, const char *data, size_t len)
+{
+    if (!r->sink_len && (len >= SINK_DIRECT || r->w.size + len <= SINK_DIRECT)) {
+        data_write(&r->w, data, len);
+        return;
+    }
+    if (!r->sink && !(r->sink = malloc(SINK_BATCH))) {
+        data_write(&r->w, data, len);
+        return;
+    }
+    if (r->sink_len + len > SINK_BATCH) sink_flush(r);
+    if (len >= SINK_BATCH) {
+        data_write(&r->w, data, len);
+        return;
+    }
+    memcpy(r->sink + r->sink_len, data, len);
+    r->sink_len += len;
+}
+
 void req_body_sink(req *r, const char *data, size_t len)
 {
     if (r->pp) {
@@ -422,7 +465,7 @@ void req_body_sink(req *r, const char *data, size_t len)
             if (data_begin(r->srv->st, &r->w) != 0) r->w.error = errno ? errno : EIO;
             else r->w_open = true;
         }
-        if (r->w_open) data_write(&r->w, data, len);
+        if (r->w_open) sink_write(r, data, len);
     } else if (r->body.len + len > MAX_SMALL_BODY) {
         r->too_large = true;
     } else {
@@ -431,6 +474,18 @@ void req_body_sink(req *r, const char *data, size_t len)
 }
 
 static enum MHD_Result dispatch(req *r, const char *method);
+
+/* Whether the client has closed its side. libmicrohttpd 0.9.75 (epoll, edge
+ * triggered) reads a connection again only after new bytes arrive once a
+ * read did not fill its buffer: a client that sent part of a body and then
+ * closed or died, its close already queued behind that read, was noticed
+ * only at BODY_TIMEOUT_S, its temp file, descriptor and slot held until then. */
+static bool peer_closed(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char b;
+    return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
@@ -451,6 +506,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* the headers are in: the body and the answer get the longer timeout */
         MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, BODY_TIMEOUT_S);
         parse_address(r, url);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) cos_parse_u64(cl, &r->body_declared);
+        r->no_args = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) == 0;
         bool data = (strcmp(method, "PUT") == 0 && r->key) || (strcmp(method, "POST") == 0 && r->key &&
                     (req_has_arg(r, "append")));
         const char *ct = req_header(r, "Content-Type");
@@ -462,11 +520,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
+        /* a piece smaller than the largest so far came from a read that did not fill the buffer: only
+           then may a close be queued unseen (peer_closed); a stream of full reads costs no peek */
+        bool short_read = *upload_data_size < r->piece_max || !r->piece_max;
+        if (*upload_data_size > r->piece_max) r->piece_max = *upload_data_size;
+        r->body_seen += *upload_data_size;
         if (r->s3 && !r->pp) s3_body(r, upload_data, *upload_data_size); /* decodes, then req_body_sink */
         else req_body_sink(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        return MHD_YES;
+        /* cut short: MHD_NO closes the connection, request_completed drops the body */
+        return short_read && r->body_seen < r->body_declared && peer_closed(conn) ? MHD_NO : MHD_YES;
     }
+    sink_flush(r); /* the whole body is here */
     /* the whole request is here: its reads of bucket rows and configurations are made once */
     store_memo_begin(srv->st);
     enum MHD_Result ret = dispatch(r, method);
@@ -618,7 +683,7 @@ int server_start(server *srv, char **errmsg)
                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads ? c->threads : 16),
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HEADER_TIMEOUT_S,
                                    MHD_OPTION_CONNECTION_LIMIT, max_conns,
-                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
                                    MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri, NULL,
                                    cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,

@@ -326,12 +326,25 @@ static void setup_body(req *r, s3_state *s)
     }
 }
 
+static enum MHD_Result any_amz_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (strncasecmp(key, "x-amz-", 6) != 0) return MHD_YES;
+    *(bool *)cls = true;
+    return MHD_NO;
+}
+
 void s3_begin(req *r)
 {
     int kind = auth_kind_of(r);
-    bool body_form = req_header(r, "x-amz-content-sha256") || req_header(r, "x-amz-trailer") ||
-                     req_header(r, "x-amz-sdk-checksum-algorithm") || req_header(r, "x-amz-checksum-algorithm");
-    for (size_t i = 0; i < COS_ARRAY_LEN(CK_NAMES) && !body_form; i++) {
+    /* the body forms are named by x-amz-* headers: one pass over the headers
+       when there is none (a COS request), instead of nine searches */
+    bool amz = false;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, any_amz_header, &amz);
+    bool body_form = amz && (req_header(r, "x-amz-content-sha256") || req_header(r, "x-amz-trailer") ||
+                             req_header(r, "x-amz-sdk-checksum-algorithm") || req_header(r, "x-amz-checksum-algorithm"));
+    for (size_t i = 0; i < COS_ARRAY_LEN(CK_NAMES) && amz && !body_form; i++) {
         char name[40];
         snprintf(name, sizeof name, "x-amz-checksum-%s", CK_NAMES[i]);
         body_form = req_header(r, name) != NULL;

@@ -232,6 +232,7 @@ typedef struct req {
     bool path_style;
     char *form_key;          /* an S3 POST form's key after ${filename}, while its policy is checked (auth.c) */
     bool is_s3;              /* S3's dialect (handle_request): x-amz-* names in and out, S3's error shape */
+    bool no_args;            /* the URL has no query: req_arg/req_has_arg answer without a search */
     const char *error_delete_marker; /* set: an error answer says x-cos-delete-marker with it (a GET/HEAD of a deleted key) */
     char request_id[48];
     int64_t t0_ms;
@@ -239,6 +240,11 @@ typedef struct req {
     bool body_to_file;
     data_writer w;
     bool w_open;
+    uint64_t body_declared;  /* its Content-Length (0: none), and the body bytes received so far */
+    uint64_t body_seen;
+    size_t piece_max;        /* the largest piece of it so far (a full read of libmicrohttpd's buffer) */
+    char *sink;              /* a large body's small pieces, gathered for data_write (main.c, req_body_sink) */
+    size_t sink_len;
     cos_buf body;            /* small bodies (XML, JSON) */
     bool too_large;
     struct MHD_PostProcessor *pp;

@@ -33,13 +33,9 @@ int sse_from_request(req *r, bool copy_source, sse_key *k, enum MHD_Result *ret)
 {
     memset(k, 0, sizeof *k);
     const char *pre = copy_source ? SSE_COPY_PREFIX : SSE_PREFIX;
-    char name[96];
-    snprintf(name, sizeof name, "%salgorithm", pre);
-    const char *alg = req_header(r, name);
-    snprintf(name, sizeof name, "%skey", pre);
-    const char *key = req_header(r, name);
-    snprintf(name, sizeof name, "%skey-MD5", pre);
-    const char *md5 = req_header(r, name);
+    const char *alg = req_header(r, copy_source ? SSE_COPY_PREFIX "algorithm" : SSE_PREFIX "algorithm");
+    const char *key = req_header(r, copy_source ? SSE_COPY_PREFIX "key" : SSE_PREFIX "key");
+    const char *md5 = req_header(r, copy_source ? SSE_COPY_PREFIX "key-MD5" : SSE_PREFIX "key-MD5");
     if (!alg && !key && !md5) return 0;
     if (!alg || strcmp(alg, "AES256") != 0) {
         *ret = send_error(r, "InvalidArgument", "The %salgorithm must be AES256.", pre);

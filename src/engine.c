@@ -204,7 +204,10 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
         h->crc_received = cos_crc64(h->crc_received, data, n);
         if (!h->md5_checked) { /* the headers are all in by the first byte of the body */
             h->md5_checked = true;
-            if (h->md5_recv_wanted && status == 200 && !cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma") &&
+            const char *crc = cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma");
+            uint64_t crc_value;
+            /* one that is no number is no CRC-64 (ops.c checks the MD5 then) */
+            if (h->md5_recv_wanted && status == 200 && (!crc || h->crc64_unheeded || cos_parse_u64(crc, &crc_value) != 0) &&
                 http_etag_is_md5(h->resp_headers.items, h->resp_headers.count))
                 h->md5_recv = cos_md5_new();
         }

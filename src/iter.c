@@ -24,8 +24,9 @@ struct cos_object_iter {
 
 /* A store that keeps answering "truncated" with nothing new would make an
  * iteration endless: keys come in binary order, so a next marker that does
- * not come after the one asked with, or this many empty pages in a row,
- * ends it with an error. */
+ * not come after the one asked with (in V2: a page whose first key does not
+ * come after the last key seen), or this many empty pages in a row, ends it
+ * with an error. */
 #define ITER_EMPTY_PAGES_LIMIT 100
 
 int cos_object_iter_new(cos_object_iter **out, cos_client *c, const cos_request *caller_req, cos_error **err)
@@ -95,20 +96,27 @@ int cos_object_iter_next(cos_object_iter *it, const cos_object_summary **obj, co
         l = it->page->output.list_objects;
         it->last_page = !l || !l->is_truncated ||
                         (!l->next_marker && !l->next_continuation_token && !l->contents_count);
-        if (!v2 && !it->last_page) {
+        if (!it->last_page) {
             const char *next = l->next_marker ? l->next_marker
                                : l->contents_count ? l->contents[l->contents_count - 1].key : NULL;
+            /* V2's tokens are opaque, but its keys come in order too: a page
+               whose first key is not past the last one seen went back (a
+               cycle of tokens A, B, A, ...) */
+            if (v2) next = l->contents_count ? l->contents[0].key : NULL;
             bool stuck = next && !cos_str_empty(it->marker) && strcmp(next, it->marker) <= 0;
             bool empty = !l->contents_count && !l->common_prefixes_count;
             it->empty_pages = empty ? it->empty_pages + 1 : 0;
             if (stuck || it->empty_pages >= ITER_EMPTY_PAGES_LIMIT) {
                 cos_error *e = NULL;
-                if (stuck)
+                if (stuck && v2)
+                    cos_err_set(&e, COS_ERR_PARSE, "ListObjectsV2: the page after \"%s\" starts at \"%s\"; "
+                                "the listing would never end", it->marker, next);
+                else if (stuck)
                     cos_err_set(&e, COS_ERR_PARSE, "ListObjects: the next marker \"%s\" does not come after \"%s\"; "
                                 "the listing would never end", next, it->marker);
                 else
-                    cos_err_set(&e, COS_ERR_PARSE, "ListObjects: %d truncated pages in a row listed nothing; "
-                                "the listing would never end", ITER_EMPTY_PAGES_LIMIT);
+                    cos_err_set(&e, COS_ERR_PARSE, "%s: %d truncated pages in a row listed nothing; "
+                                "the listing would never end", v2 ? "ListObjectsV2" : "ListObjects", ITER_EMPTY_PAGES_LIMIT);
                 cos_result_free(it->page);
                 it->page = NULL;
                 it->last_page = true; /* a caller that goes on gets the end, not the loop */

@@ -662,6 +662,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
        has shown it sends no CRC-64 (before that, files and memory are hashed
        again after the answer) */
     k->http.md5_recv_wanted = (def->flags & F_SINK) && !strcmp(k->method, "GET") && !cos_kvlist_get(&k->headers, "Range");
+    k->http.crc64_unheeded = c->cfg.dialect == COS_DIALECT_S3; /* ops.c ignores it there: the MD5 must be checked */
     for (size_t i = 0; i < k->query.count && k->http.md5_recv_wanted; i++) /* a processed body (ci-process, ...) is not the object */
         if (strcmp(k->query.items[i].name, "versionId") != 0 && !cos_starts_with_ci(k->query.items[i].name, "response-"))
             k->http.md5_recv_wanted = false;
@@ -1074,6 +1075,34 @@ static cos_error *file_body_changed(op_call *k)
  * guard (the append's position, the upload id) then refuses the retry. The
  * official SDKs retry these too; the error must not read as "nothing
  * happened". */
+/* Whether a 200's body is an <Error> document: S3 answers a Complete (or a
+ * copy) that fails after the status line went out with 200 and an error
+ * body, after whitespace that kept the connection alive, with or without a
+ * namespace on <Error>. */
+static bool body_is_error(const char *b, size_t n)
+{
+    if (!b) return false;
+    const char *p = b, *end = b + n;
+    for (;;) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
+        if (end - p < 2 || p[0] != '<' || (p[1] != '?' && p[1] != '!')) break;
+        const char *gt = memchr(p, '>', (size_t)(end - p)); /* a declaration or comment */
+        if (!gt) return false;
+        p = gt + 1;
+    }
+    if (end - p > 6 && !memcmp(p, "<Error", 6) &&
+        (p[6] == '>' || p[6] == ' ' || p[6] == '\t' || p[6] == '\r' || p[6] == '\n' || p[6] == '/'))
+        return true;
+    return memmem(b, n, "<Error>", 7) != NULL;
+}
+
+static bool body_is_blank(const char *b, size_t n)
+{
+    for (size_t i = 0; b && i < n; i++)
+        if (b[i] != ' ' && b[i] != '\t' && b[i] != '\r' && b[i] != '\n') return false;
+    return true;
+}
+
 static void note_earlier_attempt(op_call *k, cos_error *e)
 {
     if (!e || !e->code || k->retries == 0) return;
@@ -1169,8 +1198,23 @@ static step_result call_finish(op_call *k)
         set_error(k, e);
         return STEP_DONE;
     }
-    bool err200 = (k->def->flags & F_ERR200) && h->status == 200 && h->resp_body.data &&
-                  memmem(h->resp_body.data, h->resp_body.len, "<Error>", 7);
+    bool err200 = (k->def->flags & F_ERR200) && h->status == 200 && body_is_error(h->resp_body.data, h->resp_body.len);
+    if ((k->def->flags & F_ERR200) && h->status == 200 && h->sink == SINK_MEM &&
+        body_is_blank(h->resp_body.data, h->resp_body.len)) {
+        /* no result and no error: whether it took effect is unknown (a retried
+           Complete that finds no upload says an earlier attempt may have done it) */
+        if (can_retry(k)) return STEP_RETRY;
+        cos_error *e = cos_error_new(COS_ERR_PARSE, NULL);
+        if (e) {
+            free(e->message);
+            e->message = cos_sprintf("%s %s answered HTTP 200 with an empty body, neither a result nor an error; "
+                                     "whether it took effect is unknown", k->method, k->def->cam);
+            e->http_status = 200;
+            e->request_id = cos_strdup(resp_request_id(h));
+        }
+        set_error(k, e);
+        return STEP_DONE;
+    }
     if (h->status >= 300 || err200) {
         if (h->status == 304) { /* not modified: a result, not an error */
             build_result(k);
@@ -1228,6 +1272,8 @@ static step_result call_finish(op_call *k)
     const char *crc_hdr = c->cfg.dialect == COS_DIALECT_S3 ? NULL : cos_kvlist_get(&h->resp_headers, "x-cos-hash-crc64ecma");
     uint64_t crc = 0;
     cos_error *md5_err = NULL;
+    /* a header that is no number is no CRC-64: it must not switch off the MD5 check too */
+    if (crc_hdr && cos_parse_u64(crc_hdr, &crc) != 0) crc_hdr = NULL;
     if (!crc_hdr) md5_err = check_md5(k);
     if (md5_err) {
         if (can_retry(k)) { /* corrupted on the way: send or fetch again */

@@ -96,6 +96,10 @@ struct task {
     volatile int abort_io;        /* aborts the task's requests in flight (pause, cancel) */
     part_call *ready;             /* finished part requests for the driver to process */
     int fail_kind;                /* what failed a download: integrity failures drop the partial file */
+    bool object_changed;          /* a download's object was replaced between its ranges */
+    char *source_etag;            /* a copy's source as its HEAD saw it: every part copy is conditional on it */
+    bool if_match_refused;        /* a download's store answers 412 to the object's own ETag: ranges go unconditional */
+    bool etag_differs;            /* a range came with another ETag than the HEAD's (not the store's 412) */
     int fd;
     uint64_t total;
     uint64_t loaded;              /* bytes of finished parts */
@@ -159,6 +163,7 @@ static void task_free(task *t)
     free(t->parts);
     free(t->upload_id);
     free(t->checkpoint);
+    free(t->source_etag);
     cos_error_free(t->err);
     cos_transfer_result_free(t->res);
     free(t);
@@ -320,8 +325,7 @@ static void checkpoint_write(task *t)
         ssize_t w = write(fd, b.data, b.len);
         int ok = w == (ssize_t)b.len;
         close(fd);
-        if (ok) rename(tmp, t->checkpoint);
-        else unlink(tmp);
+        if (!ok || rename(tmp, t->checkpoint) != 0) unlink(tmp); /* never a .tmp left behind */
     }
     free(tmp);
     cos_buf_free(&b);
@@ -512,6 +516,12 @@ static int start_part(task *t, part *p)
         r.upload_id = t->upload_id;
         r.part_number = p->number;
         r.copy_source = t->copy_source;
+        if (t->source_etag && *t->source_etag) { /* every part from the source the HEAD saw (S3: x-amz-copy-source-if-match) */
+            ck_hdr.name = "x-cos-copy-source-If-Match";
+            ck_hdr.value = t->source_etag;
+            r.headers = &ck_hdr;
+            r.header_count = 1;
+        }
         snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)p->offset,
                  (unsigned long long)(p->offset + p->size - 1));
         r.copy_source_range = range;
@@ -523,7 +533,9 @@ static int start_part(task *t, part *p)
         r.range = range;
         r.sink.write = range_write;
         r.sink.write_user_data = p;
-        r.if_match = NULL;
+        /* every range from the object the HEAD saw: one replaced between
+           ranges answers 412, not its own bytes (t->upload_id holds the ETag) */
+        r.if_match = !t->if_match_refused && t->upload_id && *t->upload_id ? t->upload_id : NULL;
     }
     part_call *pc = calloc(1, sizeof *pc);
     if (!pc) return COS_ERR_NOMEM;
@@ -542,6 +554,7 @@ static int start_part(task *t, part *p)
 /* A part's request is over: record it (with the manager's lock held). */
 static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *err, bool md5_ok)
 {
+    bool etag_differs = false;
     p->in_flight = false;
     t->in_flight--;
     if (rc == 0) {
@@ -560,7 +573,21 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
             p->crc = crc;
         } else {
             p->crc = p->run_crc;
-            if (p->pos != p->size) rc = COS_ERR_NETWORK; /* short body */
+            /* a server that ignores If-Match: the range's ETag says whose bytes these are
+               (without a CRC-64 to check at the end, a multipart ETag checks nothing else) */
+            if (res->etag && t->upload_id && *t->upload_id && strcmp(res->etag, t->upload_id) != 0) {
+                etag_differs = true;
+                t->etag_differs = true;
+                rc = COS_ERR_SERVER;
+                err = cos_error_new(COS_ERR_SERVER, NULL);
+                if (err) {
+                    free(err->message);
+                    err->message = cos_sprintf("the object %s changed during the download (ETag %s, then %s in part %d); "
+                                               "download it again", t->key, t->upload_id, res->etag, p->number);
+                    err->code = cos_strdup("PreconditionFailed");
+                    err->http_status = 412; /* as the server's If-Match check would have answered */
+                }
+            } else if (p->pos != p->size) rc = COS_ERR_NETWORK; /* short body */
 #ifdef SYNC_FILE_RANGE_WRITE
             /* Start this part's writeback now, so the fsync before the rename
                waits for the last parts only, not for the whole file. */
@@ -574,6 +601,31 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
         t->loaded += p->size;
     } else if (rc == COS_ERR_CANCELED && !t->cancel_req) {
         /* stopped by a pause: not a failure, the part runs again on restart */
+    } else if (t->kind == COS_TASK_COPY && err && err->http_status == 412) {
+        /* the source was replaced since the HEAD: its parts so far are another version's */
+        t->object_changed = true;
+        free(err->message);
+        err->message = cos_sprintf("the copy source changed during the copy (no longer ETag %s at part %d); "
+                                   "nothing was completed", t->source_etag ? t->source_etag : "", p->number);
+        if (!t->rc) {
+            t->rc = rc;
+            t->err = err;
+            err = NULL;
+        }
+    } else if (t->kind == COS_TASK_DOWNLOAD && err && err->http_status == 412) {
+        /* If-Match failed (or the range's ETag, above): the object was replaced
+           since the HEAD, and its other ranges would not fit; not retried */
+        if (!etag_differs) {
+            free(err->message);
+            err->message = cos_sprintf("the object %s changed during the download (no longer ETag %s at part %d); download it again",
+                                       t->key, t->upload_id ? t->upload_id : "", p->number);
+        }
+        t->object_changed = true;
+        if (!t->rc) {
+            t->rc = rc;
+            t->err = err;
+            err = NULL;
+        }
     } else {
         p->attempts++;
         /* A timeout was already tried again by the request itself (a stall
@@ -791,11 +843,18 @@ static bool local_part_matches(task *t, const part *p, const char *etag)
     return whole && etag && strstr(etag, hex);
 }
 
-/* Mark parts already on the server (listed, size and ETag verified) as done. */
-static int adopt_server_parts(task *t, int *resumed)
+/* Mark parts already on the server (listed, size and ETag verified) as done.
+ * `strict`: the upload was found by listing, not in our checkpoint, so it
+ * may be another writer's upload of the same key still in flight (another
+ * process, or the same key twice in one batch): it is taken only when it
+ * holds parts and every one of them is this file's, as the official SDK
+ * does; otherwise -1 and it is left alone (overwriting its parts would
+ * corrupt or fail the other writer's Complete, and a cancel would abort it). */
+static int adopt_server_parts(task *t, int *resumed, bool strict)
 {
     cos_client *c = t->mgr->c;
     int marker = 0;
+    size_t listed = 0;
     for (;;) {
         cos_request r = COS_REQUEST_INIT;
         r.bucket = t->bucket;
@@ -813,9 +872,16 @@ static int adopt_server_parts(task *t, int *resumed)
         cos_list_parts_result *lp = res->output.list_parts;
         for (size_t i = 0; lp && i < lp->parts_count; i++) {
             int n = lp->parts[i].part_number;
-            if (n < 1 || (size_t)n > t->nparts) continue;
+            listed++;
+            if (n < 1 || (size_t)n > t->nparts) {
+                if (strict) goto foreign;
+                continue;
+            }
             part *p = &t->parts[n - 1];
-            if (p->done || lp->parts[i].size != p->size) continue;
+            if (p->done || lp->parts[i].size != p->size) {
+                if (strict) goto foreign;
+                continue;
+            }
             bool same = local_part_matches(t, p, lp->parts[i].etag);
             if (t->on_hash_progress) { /* hashing the file to verify the parts found on the server */
                 double el = cos_mono_sec() - t->t0;
@@ -824,6 +890,7 @@ static int adopt_server_parts(task *t, int *resumed)
                                     t->total ? (double)hashed / (double)t->total : 1.0 };
                 t->on_hash_progress(t->hash_progress_ud, &hp);
             }
+            if (!same && strict) goto foreign;
             if (!same) continue;
             p->done = true;
             snprintf(p->etag, sizeof p->etag, "%s", lp->parts[i].etag);
@@ -840,7 +907,13 @@ static int adopt_server_parts(task *t, int *resumed)
         bool more = lp && lp->is_truncated && lp->next_part_number_marker > marker;
         marker = lp ? lp->next_part_number_marker : 0;
         cos_result_free(res);
-        if (!more) return 0;
+        if (!more) return strict && !listed ? -1 : 0;
+        continue;
+    foreign:
+        cos_result_free(res);
+        client_log(c, COS_LOG_INFO, "%s: upload %s holds parts that are not %s's; a new upload is made", t->key,
+                   t->upload_id, t->file_path);
+        return -1;
     }
 }
 
@@ -873,13 +946,13 @@ static int complete_parts(task *t, cos_result **res, cos_error **err)
     return rc;
 }
 
-/* Complete's retry found no such upload: an earlier attempt whose answer
- * was lost (or a 5xx) may have completed it. The object is this upload's
- * when its size and CRC-64 are the file's: then that is the result (a HEAD's),
- * not a failure. */
+/* Complete found no such upload: an earlier attempt whose answer was lost
+ * (or a 5xx) may have completed it, or another process resuming the same
+ * checkpoint did. The object is the file's when its size and CRC-64 are the
+ * file's: then that is the result (a HEAD's), not a failure. */
 static cos_result *completed_before(task *t, const cos_error *err)
 {
-    if (!err || err->retries == 0 || !err->code || strcmp(err->code, "NoSuchUpload") != 0) return NULL;
+    if (!err || !err->code || strcmp(err->code, "NoSuchUpload") != 0) return NULL;
     cos_request h = task_request(t);
     cos_result *res = NULL;
     cos_error *e = NULL;
@@ -990,6 +1063,7 @@ static void run_upload(task *t)
     free(t->checkpoint);
     t->checkpoint = checkpoint_path(t, "upload", t->total, (int64_t)st.st_mtime);
     int resumed = 0;
+    bool listed = false; /* the upload to resume comes from a listing, not from our checkpoint */
     if (!t->no_resume && !t->upload_id) {
         cos_json *cp = checkpoint_read(t->checkpoint);
         const char *id = cos_json_get_str(cp, "upload_id");
@@ -997,17 +1071,21 @@ static void run_upload(task *t)
         /* an upload found by listing alone is taken as created without one */
         t->ck_alg = t->upload_id ? cos_cksum_from_name(cos_json_get_str(cp, "ck")) : COS_CKSUM_NONE;
         cos_json_free(cp);
-        if (!t->upload_id) t->upload_id = find_upload_by_listing(t);
+        if (!t->upload_id) listed = (t->upload_id = find_upload_by_listing(t)) != NULL;
     }
-    if (t->upload_id && !t->no_resume) {
-        for (size_t i = 0; i < t->nparts; i++)
-            if (t->parts[i].done) { /* restarted in this process: parts stay done */
-                resumed = 0;
-                break;
-            }
-        bool any_done = false;
-        for (size_t i = 0; i < t->nparts; i++) any_done |= t->parts[i].done;
-        if (!any_done && adopt_server_parts(t, &resumed) != 0) { /* gone: start over */
+    if (t->upload_id) {
+        /* Restarted in this process (after a pause or a failure): the file may
+           have changed meanwhile, so the parts done before are verified
+           against it again, as after a crash, not trusted (a mix of old and
+           new bytes was completed as a success). */
+        bool restarted = false;
+        for (size_t i = 0; i < t->nparts; i++) {
+            restarted |= t->parts[i].done;
+            t->parts[i].done = false;
+        }
+        t->loaded = 0;
+        if ((restarted || !t->no_resume) && adopt_server_parts(t, &resumed, listed) != 0) { /* gone, or not ours: start over */
+            resumed = 0;
             free(t->upload_id);
             t->upload_id = NULL;
         }
@@ -1065,10 +1143,23 @@ static void run_upload(task *t)
     }
     if (rc) return;
     struct stat now;
-    if (fstat(t->fd, &now) == 0 && (uint64_t)now.st_size != t->total) { /* the parts are not the file */
+    /* the parts were read at different times: a file written meanwhile (a
+       new size, or a new modification time at the same size) would make
+       the object a mix of its old and new bytes, which every part's own
+       checksum would still pass */
+    bool resized = false, rewritten = false;
+    if (fstat(t->fd, &now) == 0) {
+        resized = (uint64_t)now.st_size != t->total;
+        rewritten = now.st_mtim.tv_sec != st.st_mtim.tv_sec || now.st_mtim.tv_nsec != st.st_mtim.tv_nsec;
+    }
+    if (resized || rewritten) { /* the parts are not the file */
         cos_error *e = NULL;
-        cos_err_set(&e, COS_ERR_IO, "%s changed size during the upload (%llu bytes, now %llu); not completed",
-                    t->file_path, (unsigned long long)t->total, (unsigned long long)now.st_size);
+        if (resized)
+            cos_err_set(&e, COS_ERR_IO, "%s changed size during the upload (%llu bytes, now %llu); not completed",
+                        t->file_path, (unsigned long long)t->total, (unsigned long long)now.st_size);
+        else
+            cos_err_set(&e, COS_ERR_IO, "%s was written to during the upload (its modification time changed); "
+                        "not completed", t->file_path);
         if (e) e->field = cos_strdup("file_path");
         abort_upload(t); /* its parts hold neither the old file nor the new one */
         unlink(t->checkpoint);
@@ -1141,6 +1232,17 @@ static int open_partial(const char *partial, bool *resume)
     return open(partial, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 }
 
+/* Whether the name `partial` still is the file behind fd: another download
+ * of the same destination (another process, another task) unlinks it and
+ * creates its own, and renaming that one, unfinished, into place would
+ * publish its bytes as ours. */
+static bool partial_is_ours(int fd, const char *partial)
+{
+    struct stat mine, there;
+    return fstat(fd, &mine) == 0 && lstat(partial, &there) == 0 && mine.st_dev == there.st_dev &&
+           mine.st_ino == there.st_ino;
+}
+
 /* MD5 of a whole file from its descriptor. */
 static bool fd_md5(int fd, uint64_t size, unsigned char d[16])
 {
@@ -1153,6 +1255,7 @@ static void run_download(task *t)
 {
     cos_client *c = t->mgr->c;
     set_state(t, COS_TASK_CHECKING);
+    t->object_changed = false;
     cos_request h = task_request(t);
     h.version_id = t->version_id;
     cos_result *res = NULL;
@@ -1178,7 +1281,8 @@ static void run_download(task *t)
     struct stat st;
     cos_json *cp = t->no_resume ? NULL : checkpoint_read(t->checkpoint);
     const char *cp_etag = cos_json_get_str(cp, "upload_id"); /* the object's ETag is kept in this slot */
-    bool resume = cp && cp_etag && !strcmp(cp_etag, etag) && lstat(partial, &st) == 0 && S_ISREG(st.st_mode) &&
+    /* without an ETag nothing says the kept ranges are still the object's */
+    bool resume = cp && cp_etag && *etag && !strcmp(cp_etag, etag) && lstat(partial, &st) == 0 && S_ISREG(st.st_mode) &&
                   (uint64_t)st.st_size == t->total;
     t->fd = open_partial(partial, &resume);
     if (!resume) { /* the partial file starts empty: nothing kept from an earlier run counts */
@@ -1218,12 +1322,35 @@ static void run_download(task *t)
     free(t->upload_id);
     t->upload_id = etag; /* written into the checkpoint to detect a changed object */
     set_state(t, COS_TASK_RUNNING);
+    t->etag_differs = false;
     rc = t->total ? run_parts(t) : 0;
+    if (rc && rc != 1 && t->object_changed && !t->etag_differs && !t->if_match_refused) {
+        /* 412s: replaced, or a store that refuses the object's own ETag as
+           If-Match. Unchanged: the ranges go on without it, each one's ETag
+           still compared with the HEAD's. */
+        cos_request again = task_request(t);
+        again.version_id = t->version_id;
+        cos_result *hr = NULL;
+        cos_error *he = NULL;
+        if (cos_head_object(c, &again, &hr, &he) == 0 && hr->etag && !strcmp(hr->etag, t->upload_id)) {
+            client_log(c, COS_LOG_INFO, "%s: the store refuses the object's own ETag as If-Match; ranges go without it",
+                       t->key);
+            t->if_match_refused = true;
+            t->object_changed = false;
+            cos_error_free(t->err);
+            t->err = NULL;
+            t->rc = 0;
+            rc = run_parts(t);
+        }
+        cos_result_free(hr);
+        cos_error_free(he);
+    }
     if (rc == 1 || (rc == COS_ERR_CANCELED && t->cancel_req == 2)) { /* paused, or the client closed: resumable */
         free(partial);
         return;
     }
     bool drop = false; /* the partial file and its checkpoint */
+    bool theirs = false; /* both belong to another download now: left alone */
     if (rc == 0) {
         uint64_t crc = combined_crc(t);
         unsigned char d[16];
@@ -1233,6 +1360,10 @@ static void run_download(task *t)
         } else if (md5_etag && !(fd_md5(t->fd, t->total, d) && http_etag_matches(t->upload_id, d))) {
             failf(t, COS_ERR_INTEGRITY, "MD5 of the downloaded data does not match the ETag of %s (no CRC-64 to check)", t->key);
             drop = true;
+        } else if (!partial_is_ours(t->fd, partial)) {
+            failf(t, COS_ERR_IO, "%s.cos-partial was replaced by another download of the same file meanwhile; "
+                  "not renamed (it is not this download's data)", t->file_path);
+            theirs = true;
         } else if ((c->cfg.fsync_downloads && fsync(t->fd) != 0) || rename(partial, t->file_path) != 0) {
             cos_error *e = NULL;
             cos_err_io(&e, errno, "cannot write", t->file_path);
@@ -1253,11 +1384,14 @@ static void run_download(task *t)
            restart of the task, or the same download again): when resuming is
            on and at least one verified part is recorded in the checkpoint.
            Otherwise nothing is left behind. */
-        drop = rc == COS_ERR_CANCELED || t->no_resume || t->loaded == 0 || rc == COS_ERR_INTEGRITY;
+        drop = rc == COS_ERR_CANCELED || t->no_resume || t->loaded == 0 || rc == COS_ERR_INTEGRITY || t->object_changed;
     }
-    if (drop) {
-        unlink(partial);
-        unlink(t->checkpoint);
+    if (drop && !partial_is_ours(t->fd, partial)) theirs = true;
+    if (drop || theirs) {
+        if (!theirs) {
+            unlink(partial);
+            unlink(t->checkpoint);
+        }
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
         t->loaded = t->reported = 0;
     }
@@ -1296,6 +1430,21 @@ static int parse_s3_source(const char *src, const char *region, char **bucket, c
     return *bucket && *reg && *key ? 0 : -1;
 }
 
+/* The copy source's ETag now (NULL if it cannot be read). */
+static char *source_etag_now(task *t, const char *bucket, const char *region, const char *key)
+{
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = bucket;
+    h.region = region;
+    h.key = key;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    char *etag = cos_head_object(t->mgr->c, &h, &res, &err) == 0 ? cos_strdup(res->etag) : NULL;
+    cos_result_free(res);
+    cos_error_free(err);
+    return etag;
+}
+
 static void run_copy(task *t)
 {
     cos_client *c = t->mgr->c;
@@ -1318,21 +1467,26 @@ static void run_copy(task *t)
     cos_result *res = NULL;
     cos_error *err = NULL;
     int rc = cos_head_object(c, &h, &res, &err);
-    free(sb);
-    free(sr);
-    free(sk);
     if (rc) {
+        free(sb);
+        free(sr);
+        free(sk);
         fail(t, rc, err);
         return;
     }
     t->total = res->content_length;
     uint64_t src_crc = res->crc64;
     bool has_crc = res->has_crc64;
+    free(t->source_etag);
+    t->source_etag = cos_strdup(res->etag);
     cos_result_free(res);
     uint64_t slice = t->slice_size ? t->slice_size : c->cfg.copy_slice_size;
     if (s3 && slice > S3_MAX_PART) slice = S3_MAX_PART; /* S3's CopyObject copies at most 5 GiB */
     set_state(t, COS_TASK_RUNNING);
     if (t->total <= slice) {
+        free(sb);
+        free(sr);
+        free(sk);
         cos_request r = task_request(t);
         r.copy_source = t->copy_source;
         apply_object_headers(t, &r);
@@ -1355,12 +1509,51 @@ static void run_copy(task *t)
     apply_object_headers(t, &r);
     rc = cos_multipart_init(c, &r, &res, &err);
     if (rc) {
+        free(sb);
+        free(sr);
+        free(sk);
         fail(t, rc, err);
         return;
     }
     t->upload_id = cos_strdup(res->output.initiate ? res->output.initiate->upload_id : "");
     cos_result_free(res);
+    t->object_changed = false;
+    char *first_etag = cos_strdup(t->source_etag);
     rc = run_parts(t);
+    if (rc && t->object_changed && t->source_etag) {
+        /* Some stores (Swift's s3api) refuse a multipart object's own ETag in
+           x-amz-copy-source-if-match. Unchanged source: go on without the
+           condition, and compare the source's ETag once more before Complete. */
+        char *now = source_etag_now(t, sb, sr, sk);
+        if (now && !strcmp(now, t->source_etag)) {
+            client_log(c, COS_LOG_INFO, "%s: the store refuses the copy source's own ETag as a condition; "
+                       "copying without it", t->key);
+            free(t->source_etag);
+            t->source_etag = NULL;
+            cos_error_free(t->err);
+            t->err = NULL;
+            t->rc = 0;
+            t->object_changed = false;
+            rc = run_parts(t);
+        }
+        free(now);
+    }
+    if (!rc && !t->source_etag && first_etag) {
+        char *now = source_etag_now(t, sb, sr, sk);
+        if (!now || strcmp(now, first_etag) != 0) {
+            cos_error *e = NULL;
+            cos_err_set(&e, COS_ERR_SERVER, "the copy source changed during the copy (ETag %s, now %s); nothing was completed",
+                        first_etag, now ? now : "unreadable");
+            if (e) e->code = cos_strdup("PreconditionFailed");
+            t->rc = rc = COS_ERR_SERVER;
+            t->err = e;
+        }
+        free(now);
+    }
+    free(first_etag);
+    free(sb);
+    free(sr);
+    free(sk);
     if (rc) {
         if (rc != 1) abort_upload(t);
         if (rc == COS_ERR_CANCELED) fail(t, rc, cos_error_new(COS_ERR_CANCELED, "canceled"));

@@ -416,8 +416,48 @@ static const char *const WDAY[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "S
 static const char *const MON[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* Without gmtime_r (glibc takes its process-wide time zone lock even for
+ * UTC) and printf: the server formats one for every object it answers with.
+ * The civil date from the day count is the usual era/day-of-era reckoning of
+ * the proleptic Gregorian calendar. */
 void cos_http_date_format(int64_t unix_s, char out[32])
 {
+    int64_t days = unix_s / 86400, secs = unix_s % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);                              /* day of the 400-year era */
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;     /* year of the era */
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                   /* day of the year from March 1 */
+    unsigned mp = (5 * doy + 2) / 153, mday = doy - (153 * mp + 2) / 5 + 1, mon = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = (int64_t)yoe + era * 400 + (mon <= 2);
+    if (year >= 0 && year <= 9999) {
+        /* "Www, DD Mon YYYY HH:MM:SS GMT" */
+        memcpy(out, WDAY[((days + 4) % 7 + 7) % 7], 3); /* 1970-01-01 was a Thursday */
+        memcpy(out + 3, ", ", 2);
+        put2(out + 5, mday);
+        out[7] = ' ';
+        memcpy(out + 8, MON[mon - 1], 3);
+        out[11] = ' ';
+        put2(out + 12, (unsigned)(year / 100));
+        put2(out + 14, (unsigned)(year % 100));
+        out[16] = ' ';
+        put2(out + 17, (unsigned)(secs / 3600));
+        out[19] = ':';
+        put2(out + 20, (unsigned)(secs / 60 % 60));
+        out[22] = ':';
+        put2(out + 23, (unsigned)(secs % 60));
+        memcpy(out + 25, " GMT", 5);
+        return;
+    }
     time_t t = (time_t)unix_s;
     struct tm tm;
     gmtime_r(&t, &tm);

@@ -485,6 +485,40 @@ static void test_policy_principals_are_exact(void)
     EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "policy", NULL), 204, NULL);
 }
 
+/* A bucket policy is parsed once per text and kept per server thread
+ * (authz.c, bucket_policy): a new policy, one of the very same length, a
+ * deleted one and two buckets' policies in turn must each decide the very
+ * next request on every thread (a few dozen requests reach them all). */
+static void test_policy_change_seen_at_once(void)
+{
+    enum { ROUNDS = 40 };
+#define OPEN_POLICY(prefix) "{\"statement\":[{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},\"effect\":\"allow\"," \
+                            "\"action\":[\"name/cos:GetObject\"],\"resource\":[\"qcs::cos:ap-guangzhou:uid/" APPID ":" PRIV "/" prefix "/*\"]}]}"
+    EXPECT(simple(&OWNER, "PUT", PRIV, "/open/x.txt", "x"), 200, NULL);
+    EXPECT(simple(&OWNER, "PUT", PRIV, "/opex/y.txt", "y"), 200, NULL);
+    put_policy(PRIV, OPEN_POLICY("open"));
+    for (int i = 0; i < ROUNDS; i++) EXPECT(simple(ANON, "GET", PRIV, "/open/x.txt", NULL), 200, NULL);
+    put_policy(PRIV, OPEN_POLICY("opex")); /* the same length, one byte apart */
+    for (int i = 0; i < ROUNDS; i++) {
+        EXPECT(simple(ANON, "GET", PRIV, "/open/x.txt", NULL), 403, "AccessDenied");
+        EXPECT(simple(ANON, "GET", PRIV, "/opex/y.txt", NULL), 200, NULL);
+    }
+    /* two buckets' policies in turn: each request gets its own bucket's */
+    put_policy(PUBR, "{\"statement\":[{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},\"effect\":\"deny\","
+                     "\"action\":[\"name/cos:GetObject\"],\"resource\":[\"qcs::cos:ap-guangzhou:uid/" APPID ":" PUBR "/a.txt\"]}]}");
+    for (int i = 0; i < ROUNDS; i++) {
+        EXPECT(simple(ANON, "GET", PUBR, "/a.txt", NULL), 403, "AccessDenied");
+        EXPECT(simple(ANON, "GET", PRIV, "/opex/y.txt", NULL), 200, NULL);
+    }
+    EXPECT(sub(&OWNER, "DELETE", PUBR, "/", "policy", NULL), 204, NULL);
+    EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "policy", NULL), 204, NULL);
+    for (int i = 0; i < ROUNDS; i++) {
+        EXPECT(simple(ANON, "GET", PRIV, "/opex/y.txt", NULL), 403, "AccessDenied");
+        EXPECT(simple(ANON, "GET", PUBR, "/a.txt", NULL), 200, NULL);
+    }
+#undef OPEN_POLICY
+}
+
 static void test_policy_deny_per_key(void)
 {
     EXPECT(simple(&OWNER, "PUT", SHARED, "/u/keep.txt", "keep"), 200, NULL);
@@ -1768,6 +1802,7 @@ int main(void)
     RUN(test_policyless_key_gets_nothing);
     RUN(test_copy_needs_the_source);
     RUN(test_policy_principals_are_exact);
+    RUN(test_policy_change_seen_at_once);
     RUN(test_policy_deny_per_key);
     RUN(test_policy_deny_put_covers_forms);
     RUN(test_writing_an_acl_needs_the_acl_permission);

@@ -41,6 +41,15 @@ done
 $COS stat $B/logs/1 >/dev/null 2>&1; check "rm -r logs removed logs/1" test $? -eq 4
 $COS stat $B/logs/sub/2 >/dev/null 2>&1; check "rm -r logs removed logs/sub/2" test $? -eq 4
 check "rm -r asks first without --force" bash -c "$COS rm -r $B/logs2 </dev/null; test \$? -eq 2 && $COS stat $B/logs2/4"
+# --- rm -r with no key is the whole bucket: `rm -r --force "cos://b/$DIR"` with DIR empty
+EMPTY=""
+for u in "$B" "$B/" "$B/$EMPTY"; do
+  $COS rm -r --force "$u" >/dev/null 2>"$TEST_TMP/err"; rc=$?
+  check "rm -r --force $u without --all is refused (exit 2)" test $rc -eq 2
+  check "... and says why" grep -q "every object in the bucket" "$TEST_TMP/err"
+  check "... and deletes nothing" $COS stat $B/logs2/4
+done
+check "rm -r --all of a whole bucket works" bash -c "$COS mb cos://wipe-1250000000 && $COS cp $TEST_TMP/f cos://wipe-1250000000/a/b -q && $COS rm -r --force --all cos://wipe-1250000000 -q && test -z \"\$($COS ls cos://wipe-1250000000 -r)\""
 check "rm -r --exclude keeps what is excluded" bash -c "$COS cp $TEST_TMP/f $B/ex/a.log -q && $COS cp $TEST_TMP/f $B/ex/b.txt -q && $COS rm -r $B/ex --force --exclude '*.log' -q && $COS stat $B/ex/a.log && ! $COS stat $B/ex/b.txt"
 
 # --- listings and bulk deletes over more than one page (1000 keys)

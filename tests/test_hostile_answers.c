@@ -22,7 +22,8 @@
 
 #define BUCKET "answers-1250000000"
 
-enum mode { M_SHORT, M_LONG, M_HEADERS, M_BIG_HEADER, M_503, M_SILENT, M_DRIBBLE, M_APPEND, M_COMPLETE, M_UPLOAD, M_NO_RANGE };
+enum mode { M_SHORT, M_LONG, M_HEADERS, M_BIG_HEADER, M_503, M_SILENT, M_DRIBBLE, M_APPEND, M_COMPLETE, M_UPLOAD, M_NO_RANGE,
+            M_REPLACED, M_REPLACED_DEAF, M_COMPLETE_ERR200, M_NO_TAG, M_IF_MATCH_REFUSED };
 static _Atomic int g_mode;
 static _Atomic int g_requests;
 static int g_port;
@@ -41,6 +42,8 @@ static size_t g_app_len;
 static bool g_lose_next;
 static bool g_completed;
 static uint64_t g_up_len, g_up_crc; /* M_UPLOAD: the object once completed */
+static bool g_replaced;              /* M_REPLACED*: the object was replaced after its first GET */
+static _Atomic int g_if_match;       /* requests that carried If-Match */
 
 static int64_t mono_ms(void)
 {
@@ -101,7 +104,63 @@ static void *conn_main(void *arg)
     if (range) sscanf(range + 15, "%zu-%zu", &first, &last);
     if (last >= g_obj_len) last = g_obj_len - 1;
     size_t len = last - first + 1;
-    if (mode == M_NO_RANGE) { /* every GET gets the whole object, Range or not */
+    if (mode == M_IF_MATCH_REFUSED) { /* a store whose If-Match never matches its own multipart ETag */
+        if (strcasestr(req, "\r\nIf-Match:")) {
+            send_xml(fd, "412 Precondition Failed", "<?xml version=\"1.0\"?><Error><Code>PreconditionFailed</Code>"
+                     "<Message>At least one of the pre-conditions you specified did not hold</Message></Error>", NULL);
+        } else {
+            int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Length: %zu\r\nETag: \"v1-3\"\r\n"
+                             "x-cos-request-id: hostile\r\nConnection: close\r\n\r\n",
+                             range ? "206 Partial Content" : "200 OK", head ? g_obj_len : len);
+            test_send_all(fd, hdr, (size_t)n);
+            if (!head) test_send_all(fd, g_obj + first, len);
+        }
+    } else if (mode == M_NO_TAG) {
+        /* a store that sends neither ETag nor CRC-64; while g_lose_next is
+           set its third range is cut short, and g_replaced serves other bytes */
+        pthread_mutex_lock(&g_lock);
+        bool v2 = g_replaced, cut = g_lose_next && first >= 2 * 1024 * 1024;
+        pthread_mutex_unlock(&g_lock);
+        int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Length: %zu\r\nx-cos-request-id: hostile\r\n"
+                         "Connection: close\r\n\r\n", range ? "206 Partial Content" : "200 OK", head ? g_obj_len : len);
+        test_send_all(fd, hdr, (size_t)n);
+        if (!head) {
+            unsigned char *b = malloc(len);
+            for (size_t k = 0; k < len; k++) b[k] = v2 ? g_obj[first + k] ^ 0x5a : g_obj[first + k];
+            test_send_all(fd, b, cut ? len / 2 : len);
+            free(b);
+        }
+    } else if (mode == M_REPLACED || mode == M_REPLACED_DEAF) {
+        /* an S3-like store (no CRC-64, a multipart ETag) whose object is
+           replaced, same size, right after its first GET; M_REPLACED
+           honours If-Match, M_REPLACED_DEAF ignores it */
+        pthread_mutex_lock(&g_lock);
+        bool v2 = g_replaced;
+        if (!head) g_replaced = true;
+        pthread_mutex_unlock(&g_lock);
+        const char *etag = v2 ? "\"v2-3\"" : "\"v1-3\"";
+        const char *im = strcasestr(req, "\r\nIf-Match:");
+        if (im) atomic_fetch_add(&g_if_match, 1);
+        char want[64] = "";
+        if (im) sscanf(im + 11, " %63[^\r]", want);
+        if (im && mode == M_REPLACED && strcmp(want, etag) != 0) {
+            send_xml(fd, "412 Precondition Failed", "<?xml version=\"1.0\"?><Error><Code>PreconditionFailed</Code>"
+                     "<Message>At least one of the pre-conditions you specified did not hold</Message></Error>", NULL);
+        } else {
+            int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Length: %zu\r\nETag: %s\r\n"
+                             "x-cos-request-id: hostile\r\nConnection: close\r\n\r\n",
+                             range ? "206 Partial Content" : "200 OK", head ? g_obj_len : len, etag);
+            test_send_all(fd, hdr, (size_t)n);
+            if (!head && v2) {
+                unsigned char *other = malloc(len);
+                for (size_t k = 0; k < len; k++) other[k] = g_obj[first + k] ^ 0x5a;
+                test_send_all(fd, other, len);
+                free(other);
+            } else if (!head) {
+                test_send_all(fd, g_obj + first, len);
+            }
+        }
+    } else if (mode == M_NO_RANGE) { /* every GET gets the whole object, Range or not */
         int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nx-cos-hash-crc64ecma: %s\r\n"
                          "ETag: \"a-1\"\r\nx-cos-request-id: hostile\r\nConnection: close\r\n\r\n", g_obj_len, g_obj_crc);
         test_send_all(fd, hdr, (size_t)n);
@@ -181,6 +240,32 @@ static void *conn_main(void *arg)
             send_xml(fd, "200 OK",
                      "<?xml version=\"1.0\"?><CompleteMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
                      "<ETag>\"x-1\"</ETag></CompleteMultipartUploadResult>", NULL);
+    } else if (mode == M_COMPLETE_ERR200) {
+        /* S3 answers a CompleteMultipartUpload that fails after it began with
+           200 and an <Error> body (here with a namespace, and after the
+           whitespace S3 sends to keep the connection alive), or 200 and nothing */
+        if (!strcmp(method, "POST") && strstr(req, "?uploads")) {
+            send_xml(fd, "200 OK", "<?xml version=\"1.0\"?><InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
+                                   "<UploadId>up1</UploadId></InitiateMultipartUploadResult>", NULL);
+        } else if (!strcmp(method, "PUT")) {
+            unsigned char d[16];
+            char md5[33], extra[256];
+            cos_md5_digest(body, have, d);
+            cos_hex_encode(d, 16, md5);
+            snprintf(extra, sizeof extra, "ETag: \"%s\"\r\nx-cos-hash-crc64ecma: %llu\r\n", md5,
+                     (unsigned long long)cos_crc64(0, body, have));
+            send_xml(fd, "200 OK", "", extra);
+        } else if (!strcmp(method, "POST")) {
+            pthread_mutex_lock(&g_lock);
+            bool empty = g_lose_next;
+            pthread_mutex_unlock(&g_lock);
+            send_xml(fd, "200 OK", empty ? "" :
+                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n   \n   \n<Error xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                     "<Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message>"
+                     "<RequestId>hostile</RequestId></Error>", NULL);
+        } else {
+            send_xml(fd, "404 Not Found", head ? "" : "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code></Error>", NULL);
+        }
     } else if (mode == M_UPLOAD) { /* a multipart upload whose Complete answer is lost once it is done */
         pthread_mutex_lock(&g_lock);
         bool done = g_completed;
@@ -410,6 +495,108 @@ static void test_range_ignored(void)
     cos_client_free(c);
 }
 
+/* downloadFile of an object replaced between its ranges, from a store that
+ * sends no CRC-64 and a multipart ETag (nothing to check the whole against):
+ * every range asks If-Match the HEAD's ETag, and a range of another ETag (a
+ * store that ignores If-Match) fails too; no file, nothing left to resume
+ * from. The old code wrote the first range of one version and the rest of
+ * the other, and called it a success. */
+static void test_object_replaced_between_ranges(void)
+{
+    cos_client *c = client(0, 0);
+    test_watch(120, "an object replaced between the ranges of a download", NULL);
+    for (int deaf = 0; deaf < 2; deaf++) {
+        atomic_store(&g_mode, deaf ? M_REPLACED_DEAF : M_REPLACED);
+        pthread_mutex_lock(&g_lock);
+        g_replaced = false;
+        pthread_mutex_unlock(&g_lock);
+        atomic_store(&g_if_match, 0);
+        char dst[512];
+        path(dst, deaf ? "replaced-deaf.out" : "replaced.out");
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "replaced";
+        p.file_path = dst;
+        p.chunk_size = 1024 * 1024; /* three ranges, one at a time */
+        p.parallel = 1;
+        cos_error *err = NULL;
+        CHECK(cos_download_file(c, &p, NULL, &err) != 0);
+        printf("object replaced between ranges%s: %s\n", deaf ? " (If-Match ignored)" : "",
+               err ? cos_error_message(err) : "");
+        CHECK(err && strstr(cos_error_message(err), "changed during the download") != NULL);
+        cos_error_free(err);
+        CHECK(atomic_load(&g_if_match) >= 2);
+        CHECK(!test_exists(dst));
+        CHECK_INT(leftovers(deaf ? "replaced-deaf.out" : "replaced.out", NULL), 0);
+    }
+    /* a store that answers 412 to its own ETag: the download goes on without If-Match */
+    atomic_store(&g_mode, M_IF_MATCH_REFUSED);
+    char dst[512];
+    path(dst, "ifmatch.out");
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "ifmatch";
+    p.file_path = dst;
+    p.chunk_size = 1024 * 1024;
+    cos_error *err = NULL;
+    CHECK_OK(cos_download_file(c, &p, NULL, &err), err);
+    FILE *f = fopen(dst, "rb");
+    unsigned char *got = malloc(g_obj_len + 1);
+    size_t n = f ? fread(got, 1, g_obj_len + 1, f) : 0;
+    if (f) fclose(f);
+    CHECK(n == g_obj_len && !memcmp(got, g_obj, g_obj_len));
+    free(got);
+    test_unwatch();
+    cos_client_free(c);
+}
+
+/* A download from a store that sends no ETag (and no CRC-64) fails part-way
+ * and keeps its partial file; the object is then replaced. Nothing can tell
+ * the kept ranges are still the object's, so none is resumed: the old code
+ * matched the empty ETag of the checkpoint with the empty ETag of the HEAD
+ * and stitched the old ranges to the new one. */
+static void test_no_etag_no_resume(void)
+{
+    cos_client *c = client(0, 0);
+    atomic_store(&g_mode, M_NO_TAG);
+    test_watch(120, "resuming a download from a store without ETags", NULL);
+    char dst[512];
+    path(dst, "notag.out");
+    pthread_mutex_lock(&g_lock);
+    g_replaced = false;
+    g_lose_next = true;
+    pthread_mutex_unlock(&g_lock);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "notag";
+    p.file_path = dst;
+    p.chunk_size = 1024 * 1024;
+    p.parallel = 1;
+    cos_error *err = NULL;
+    CHECK(cos_download_file(c, &p, NULL, &err) != 0);
+    cos_error_free(err);
+    err = NULL;
+    pthread_mutex_lock(&g_lock);
+    g_replaced = true;
+    g_lose_next = false;
+    pthread_mutex_unlock(&g_lock);
+    cos_transfer_result *res = NULL;
+    CHECK_OK(cos_download_file(c, &p, &res, &err), err);
+    if (res) CHECK_INT(res->parts_resumed, 0);
+    cos_transfer_result_free(res);
+    FILE *f = fopen(dst, "rb");
+    unsigned char *got = malloc(g_obj_len);
+    size_t n = f ? fread(got, 1, g_obj_len, f) : 0;
+    if (f) fclose(f);
+    CHECK_INT(n, g_obj_len);
+    size_t wrong = 0;
+    for (size_t k = 0; k < n; k++) wrong += got[k] != (g_obj[k] ^ 0x5a);
+    CHECK_INT(wrong, 0);
+    free(got);
+    test_unwatch();
+    cos_client_free(c);
+}
+
 /* ------------------------------------------------------------------ headers */
 
 static void test_endless_headers(void)
@@ -616,6 +803,68 @@ static void test_slice_upload_complete_lost(void)
     CHECK(cos_slice_upload_file(c, &p, NULL, &err) != 0);
     CHECK(err && err->code && !strcmp(err->code, "NoSuchUpload"));
     cos_error_free(err);
+    err = NULL;
+    /* someone else completed the upload before this Complete's first try
+       (another process resuming the same checkpoint): the object is the
+       file's, so that is a success too (it was a NoSuchUpload error) */
+    pthread_mutex_lock(&g_lock);
+    g_completed = true;
+    g_up_crc = crc;
+    pthread_mutex_unlock(&g_lock);
+    CHECK_OK(cos_slice_upload_file(c, &p, &res, &err), err);
+    if (res) CHECK_INT(res->crc64, crc);
+    cos_transfer_result_free(res);
+    test_unwatch();
+    cos_client_free(c);
+}
+
+/* CompleteMultipartUpload answered 200 with an <Error> body (S3 does this
+ * once it has begun to answer) or 200 with no result at all: neither the
+ * plain call nor sliceUploadFile is a success. */
+static void test_complete_error_in_200(void)
+{
+    cos_client *c = client(0, 0);
+    atomic_store(&g_mode, M_COMPLETE_ERR200);
+    test_watch(120, "CompleteMultipartUpload answered 200 with an error", NULL);
+    char src[512];
+    path(src, "err200.bin");
+    test_write_lcg_file(src, 300000, 8);
+    for (int empty = 0; empty < 2; empty++) {
+        pthread_mutex_lock(&g_lock);
+        g_lose_next = empty;
+        pthread_mutex_unlock(&g_lock);
+        cos_complete_part cp = { .part_number = 1, .etag = "\"x\"" };
+        cos_complete_multipart_upload cm = { &cp, 1 };
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "err200";
+        r.upload_id = "up1";
+        r.input.complete = &cm;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_multipart_complete(c, &r, &res, &err);
+        printf("Complete, 200 with %s: rc=%d %s\n", empty ? "no body" : "<Error xmlns>", rc, err ? cos_error_message(err) : "");
+        CHECK(rc != 0);
+        if (!empty) CHECK(err && err->code && !strcmp(err->code, "InternalError"));
+        cos_result_free(res);
+        cos_error_free(err);
+        err = NULL;
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "err200";
+        p.file_path = src;
+        p.no_resume = true;
+        p.slice_size = 100000;
+        cos_transfer_result *tr = NULL;
+        CHECK(cos_slice_upload_file(c, &p, &tr, &err) != 0);
+        printf("sliceUploadFile, Complete 200 with %s: %s\n", empty ? "no body" : "<Error xmlns>", err ? cos_error_message(err) : "");
+        CHECK(tr == NULL);
+        cos_transfer_result_free(tr);
+        cos_error_free(err);
+    }
+    pthread_mutex_lock(&g_lock);
+    g_lose_next = false;
+    pthread_mutex_unlock(&g_lock);
     test_unwatch();
     cos_client_free(c);
 }
@@ -627,12 +876,15 @@ int main(void)
     RUN(test_short_body);
     RUN(test_long_body);
     RUN(test_range_ignored);
+    RUN(test_object_replaced_between_ranges);
+    RUN(test_no_etag_no_resume);
     RUN(test_endless_headers);
     RUN(test_503_storm);
     RUN(test_silent_and_dribbling_servers);
     RUN(test_append_answer_lost);
     RUN(test_complete_answer_lost);
     RUN(test_slice_upload_complete_lost);
+    RUN(test_complete_error_in_200);
     test_rmtree(g_dir);
     free(g_dir);
     free(g_obj);

@@ -27,7 +27,8 @@ static char *g_dir;
 
 /* ------------------------------------------------------------------ the hostile server */
 
-enum mode { M_INVERT, M_PUT_BAD_ETAG, M_PUT_GOOD_ETAG, M_STALL, M_ENDLESS_LIST, M_ENDLESS_ERROR, M_LOOP_LIST, M_CREEP_LIST };
+enum mode { M_INVERT, M_PUT_BAD_ETAG, M_PUT_GOOD_ETAG, M_STALL, M_ENDLESS_LIST, M_ENDLESS_ERROR, M_LOOP_LIST, M_CREEP_LIST,
+            M_V2_CYCLE, M_V2_EMPTY, M_INVERT_BAD_CRC, M_INVERT_NUM_CRC };
 static _Atomic int g_mode;
 static _Atomic int g_requests;
 static int g_port;
@@ -68,16 +69,19 @@ static void *conn_main(void *arg)
     }
     char hdr[1024];
     int mode = atomic_load(&g_mode);
-    if (mode == M_INVERT) {
+    if (mode == M_INVERT || mode == M_INVERT_BAD_CRC || mode == M_INVERT_NUM_CRC) {
         size_t first = 0, last = g_obj_len - 1;
         const char *range = strcasestr(req, "\r\nRange: bytes=");
         if (range) sscanf(range + 15, "%zu-%zu", &first, &last);
         bool head = !strcmp(method, "HEAD");
         int n = snprintf(hdr, sizeof hdr,
-                         "HTTP/1.1 %s\r\nContent-Length: %zu\r\nETag: \"%s\"\r\nx-cos-request-id: fake\r\n%s"
+                         "HTTP/1.1 %s\r\nContent-Length: %zu\r\nETag: \"%s\"\r\nx-cos-request-id: fake\r\n%s%s"
                          "Connection: close\r\n\r\n",
                          range ? "206 Partial Content" : "200 OK", head ? g_obj_len : last - first + 1, g_obj_md5,
-                         range ? "Accept-Ranges: bytes\r\n" : "");
+                         range ? "Accept-Ranges: bytes\r\n" : "",
+                         mode == M_INVERT_BAD_CRC   ? "x-cos-hash-crc64ecma: not-a-number\r\n"
+                         : mode == M_INVERT_NUM_CRC ? "x-cos-hash-crc64ecma: 12345\r\n"
+                                                    : "");
         test_send_all(fd, hdr, (size_t)n);
         if (!head) {
             unsigned char *inv = malloc(last - first + 1);
@@ -113,6 +117,25 @@ static void *conn_main(void *arg)
             while (poll(&p, 1, 60000) > 0 && recv(fd, &c, 1, 0) > 0) {
             }
         }
+    } else if (mode == M_V2_CYCLE || mode == M_V2_EMPTY) {
+        /* ListObjectsV2 pages whose tokens never end: a cycle of two tokens
+           (A: k2, B: k1 again, A: k2...), or empty pages, each with a new token */
+        char token[512] = "";
+        const char *t = strstr(req, "continuation-token=");
+        if (t) sscanf(t + 19, "%500[^& \r\n]", token);
+        char xml[2048];
+        int xl = mode == M_V2_CYCLE
+                     ? snprintf(xml, sizeof xml, "<?xml version=\"1.0\"?><ListBucketResult><Name>b</Name>"
+                                "<IsTruncated>true</IsTruncated><NextContinuationToken>%s</NextContinuationToken>"
+                                "<Contents><Key>%s</Key><Size>1</Size></Contents></ListBucketResult>",
+                                !strcmp(token, "A") ? "B" : "A", !strcmp(token, "A") ? "k2" : "k1")
+                     : snprintf(xml, sizeof xml, "<?xml version=\"1.0\"?><ListBucketResult><Name>b</Name>"
+                                "<IsTruncated>true</IsTruncated><NextContinuationToken>%sT</NextContinuationToken>"
+                                "</ListBucketResult>", token);
+        int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: application/xml\r\n"
+                         "x-amz-request-id: fake\r\nConnection: close\r\n\r\n", xl);
+        test_send_all(fd, hdr, (size_t)n);
+        test_send_all(fd, xml, (size_t)xl);
     } else if (mode == M_LOOP_LIST || mode == M_CREEP_LIST) {
         /* truncated pages that never end: the same key and marker again and
            again, or empty pages whose marker creeps on ("z", "zz", ...) */
@@ -189,6 +212,19 @@ static void test_inverted_download_caught_by_md5(void)
 {
     cos_client *c = hostile_client(0);
     atomic_store(&g_mode, M_INVERT);
+    /* a CRC-64 header that is no number is no CRC-64: the MD5 is checked
+       instead (it switched every check off: the inverted bytes were a success) */
+    for (int bad_crc = 1; bad_crc >= 0; bad_crc--) {
+        atomic_store(&g_mode, bad_crc ? M_INVERT_BAD_CRC : M_INVERT);
+        cos_request g = COS_REQUEST_INIT;
+        g.bucket = BUCKET;
+        g.key = "inverted";
+        cos_result *gr = NULL;
+        cos_error *ge = NULL;
+        CHECK_INT(cos_get_object(c, &g, &gr, &ge), COS_ERR_INTEGRITY);
+        cos_result_free(gr);
+        cos_error_free(ge);
+    }
     test_watch(60, "downloads from a store that inverts bytes", &g_srv);
     cos_request r = COS_REQUEST_INIT;
     r.bucket = BUCKET;
@@ -215,6 +251,38 @@ static void test_inverted_download_caught_by_md5(void)
     cos_error_free(err);
     CHECK(!test_exists(dst));
     CHECK(!test_exists(partial));
+    test_unwatch();
+    cos_client_free(c);
+}
+
+/* In the S3 dialect the x-cos-hash-crc64ecma of an answer is not checked
+ * (an S3 store cannot answer for it), so it must not stand in for the MD5
+ * either: a GET whose answer carried one was checked by nothing. */
+static void test_s3_dialect_ignores_crc64_for_md5(void)
+{
+    cos_config cfg;
+    cos_config_init(&cfg);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", g_port);
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.endpoint = ep;
+    cfg.region = "us-east-1";
+    cfg.secret_id = TEST_SECRET_ID;
+    cfg.secret_key = TEST_SECRET_KEY;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    test_watch(60, "S3-dialect downloads with a CRC-64 header", &g_srv);
+    atomic_store(&g_mode, M_INVERT_NUM_CRC);
+    cos_request g = COS_REQUEST_INIT;
+    g.bucket = "inverted-s3";
+    g.key = "inverted";
+    cos_result *res = NULL;
+    CHECK_INT(cos_get_object(c, &g, &res, &err), COS_ERR_INTEGRITY);
+    if (err) CHECK(strstr(cos_error_message(err), "MD5") != NULL);
+    cos_result_free(res);
+    cos_error_free(err);
     test_unwatch();
     cos_client_free(c);
 }
@@ -357,6 +425,49 @@ static void test_endless_iterations_end(void)
         cos_error_free(err);
         err = NULL;
         CHECK_INT(cos_object_iter_next(it, &o, &err), 0); /* and after that, the end */
+        CHECK(atomic_load(&g_requests) <= 101);
+        cos_object_iter_free(it);
+    }
+    test_unwatch();
+    cos_client_free(c);
+}
+
+/* The same in the S3 dialect (ListObjectsV2, opaque continuation tokens):
+ * a cycle of tokens (keys come back) and empty pages with ever new tokens
+ * made cos_object_iter_next go on for ever; both end with COS_ERR_PARSE. */
+static void test_endless_v2_iterations_end(void)
+{
+    cos_config cfg;
+    cos_config_init(&cfg);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", g_port);
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.endpoint = ep;
+    cfg.region = "us-east-1";
+    cfg.secret_id = TEST_SECRET_ID;
+    cfg.secret_key = TEST_SECRET_KEY;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    test_watch(120, "cos_object_iter over a ListObjectsV2 listing that never ends", &g_srv);
+    int modes[2] = { M_V2_CYCLE, M_V2_EMPTY };
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&g_mode, modes[i]);
+        atomic_store(&g_requests, 0);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = "endless-v2";
+        cos_object_iter *it = NULL;
+        CHECK_OK(cos_object_iter_new(&it, c, &r, &err), err);
+        const cos_object_summary *o = NULL;
+        int rc, seen = 0;
+        while ((rc = cos_object_iter_next(it, &o, &err)) == 1 && seen < 1000) seen++;
+        CHECK_INT(rc, COS_ERR_PARSE);
+        CHECK(err && strstr(cos_error_message(err), "never end"));
+        printf("ListObjectsV2 %s: %s\n", i ? "empty pages" : "token cycle", err ? cos_error_message(err) : "");
+        cos_error_free(err);
+        err = NULL;
+        CHECK_INT(cos_object_iter_next(it, &o, &err), 0);
         CHECK(atomic_load(&g_requests) <= 101);
         cos_object_iter_free(it);
     }
@@ -557,10 +668,12 @@ int main(void)
     g_dir = test_tmpdir("integrity");
     test_put_bucket_on(&g_srv, BUCKET);
     RUN(test_inverted_download_caught_by_md5);
+    RUN(test_s3_dialect_ignores_crc64_for_md5);
     RUN(test_upload_etag_checked_without_crc);
     RUN(test_stall_after_headers_is_bounded);
     RUN(test_endless_answers_are_bounded);
     RUN(test_endless_iterations_end);
+    RUN(test_endless_v2_iterations_end);
     RUN(test_dot_segment_keys);
     RUN(test_partial_file_safety);
     RUN(test_sdk_options);

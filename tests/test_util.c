@@ -1,7 +1,9 @@
 /* test_util.c — the internal buffer, list, JSON and date helpers. */
+#define _GNU_SOURCE
 #include "testlib.h"
 #include "json.h"
 #include "util.h"
+#include <time.h>
 
 static void test_buf(void)
 {
@@ -57,6 +59,25 @@ static void test_dates(void)
     cos_http_date_format(1700000000, d);
     CHECK_STR(d, "Tue, 14 Nov 2023 22:13:20 GMT");
     CHECK_INT(cos_http_date_parse(d), 1700000000);
+    /* the same text as gmtime_r and printf across leap days, century years,
+       before 1970 and at the edges of a day */
+    static const int64_t WHEN[] = { 0, -1, 86399, 86400, 951782400, 951868799, 951868800, 4107542400LL,
+                                    4107628799LL, -2208988800LL, -62135596800LL, 253402300799LL, 1709164800,
+                                    1709251199, 2147483647, 2147483648LL, -86401 };
+    for (size_t i = 0; i < COS_ARRAY_LEN(WHEN) + 2000; i++) {
+        int64_t t = i < COS_ARRAY_LEN(WHEN) ? WHEN[i] : (int64_t)(i * 7919 * 86400 / 13) - 5000000000LL + (int64_t)i * 3607;
+        time_t tt = (time_t)t;
+        struct tm tm;
+        char want[64];
+        gmtime_r(&tt, &tm);
+        static const char *const WD[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+        static const char *const MO[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+        snprintf(want, sizeof want, "%s, %02d %s %04d %02d:%02d:%02d GMT", WD[tm.tm_wday], tm.tm_mday, MO[tm.tm_mon],
+                 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cos_http_date_format(t, d);
+        if (strcmp(d, want) != 0) test_fail(__FILE__, __LINE__, "%lld: %s, want %s", (long long)t, d, want);
+        CHECK_INT(cos_http_date_parse(d), t);
+    }
     cos_iso8601_format(1700000000123LL, d);
     CHECK_STR(d, "2023-11-14T22:13:20.123Z");
     CHECK_INT(cos_iso8601_parse(d), 1700000000123LL);

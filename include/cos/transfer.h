@@ -43,6 +43,12 @@
  * multipart uploads CRC-32C per part, their composite checked at Complete);
  * otherwise by MD5 against a single-part ETag (not for KMS- or
  * customer-key-encrypted objects, whose ETags are not MD5s).
+ * A multipart upload whose file is written to while its parts go (its size
+ * or its modification time changes) is not completed (COS_ERR_IO, the
+ * upload aborted): its parts would be a mix of old and new bytes that each
+ * part's own checksum passes. A task restarted after a pause or a failure
+ * verifies the parts it had done against the file again (by MD5), as a
+ * resume after a crash does.
  * Memory stays bounded by about ChunkParallelLimit x ChunkSize whatever the
  * file size: parts are read from the file as they are sent.
  */
@@ -173,7 +179,15 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
 
 /**
  * downloadFile: parallel ranged GETs into FILE.cos-partial, verified, renamed;
- * resumable. FILE.cos-partial is never opened through a symlink: one found
+ * resumable. Every range is asked If-Match the ETag the download started
+ * from (and a range answered with another ETag is refused): an object
+ * replaced during the download fails it (PreconditionFailed, "changed
+ * during the download") and removes FILE.cos-partial, rather than stitch
+ * two versions where no CRC-64 could tell. Two downloads to one FILE at
+ * once (two processes, or two tasks): a download renames FILE.cos-partial
+ * only while that name is still the file it wrote (the other one replaces
+ * it when it starts); otherwise it fails with COS_ERR_IO and leaves the
+ * other's FILE.cos-partial alone. FILE.cos-partial is never opened through a symlink: one found
  * there is removed (not followed) and the file created exclusively. A failed
  * download removes FILE.cos-partial and its checkpoint, except when resuming
  * is on (no_resume unset), the failure is not an integrity error, and at
