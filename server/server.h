@@ -139,6 +139,8 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16]);
 int data_finish_deferred(store *s, data_writer *w, unsigned char md5[16]);
 void data_discard(store *s, data_writer *w);
 void data_abort(data_writer *w);
+/* true once the store gathers this body's pieces itself (staged): batching them before data_write is a copy more */
+bool data_batched(const data_writer *w);
 char *data_path(store *s, const char *data_id); /* malloc'd */
 
 /* Reading an object's data, which is one file or (multipart) a manifest of

@@ -1771,6 +1771,8 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
     return rc;
 }
 
+bool data_batched(const data_writer *w) { return w->stage != NULL; }
+
 void data_abort(data_writer *w)
 {
     hasher_join(w);
