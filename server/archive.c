@@ -132,10 +132,12 @@ enum MHD_Result restore_object(req *r)
             expiry = ready + (int64_t)rr->days * 86400 * 1000;
             char *rest = headers_without_restore(m.headers);
             char *h = cos_sprintf("%s" RESTORE_LINE " %lld %lld\n", rest, (long long)ready, (long long)expiry);
-            int rc = store_object_set(r->srv->st, r->bucket, r->key, "headers", h);
+            /* h is m's headers: written only over m, never over an object PUT since */
+            int rc = store_object_set_if(r->srv->st, r->bucket, r->key, m.data_id, "headers", h);
             free(rest);
             free(h);
-            ret = rc != 0 ? send_error(r, "InternalError", "cannot record the restore")
+            ret = rc != 0 ? send_error(r, "InternalError", rc == -1 ? "the object was replaced during the restore; retry"
+                                                                 : "cannot record the restore")
                           : send_buffer(r, st == 2 ? 200 : 202, NULL, NULL, 0, NULL);
         }
     }

@@ -6,7 +6,10 @@
  *     "code": "SlowDown", "times": 1}, ...]
  * actions: status (an error response), drop (close the connection),
  * stall (hold the request "ms", then serve it), bad_crc (serve with a wrong
- * x-cos-hash-crc64ecma) — "match" is a substring of "METHOD path?query".
+ * x-cos-hash-crc64ecma), fail_commit (the request's metadata commits after
+ * the first "commits" fail as a full disk's would: what a crash or ENOSPC
+ * between two of a request's commits leaves) — "match" is a substring of
+ * "METHOD path?query".
  * DELETE /-/faults also lets every held request go on at once.
  *
  * A held request holds only itself: its connection is suspended
@@ -37,7 +40,7 @@
 
 typedef struct fault_rule {
     char *method, *match, *action, *code;
-    int status, times, ms;
+    int status, times, ms, commits;
 } fault_rule;
 
 /* ---------------------------------------------------------------- held requests */
@@ -206,6 +209,7 @@ enum MHD_Result fault_endpoint(req *r)
             f->status = cos_json_get_i64(e, "status", &v) ? (int)v : 500;
             f->times = cos_json_get_i64(e, "times", &v) ? (int)v : 1;
             f->ms = cos_json_get_i64(e, "ms", &v) ? (int)v : 1000;
+            f->commits = cos_json_get_i64(e, "commits", &v) ? (int)v : 0;
         }
         cos_json_free(j);
     }
@@ -347,6 +351,7 @@ static bool fault_bucket_apply(req *r, enum MHD_Result *ret)
 bool fault_apply(req *r, enum MHD_Result *ret)
 {
     server *s = r->srv;
+    store_fault_commits(-1); /* a budget is one request's, never the next one's on this thread */
     if (r->fault_resume) { /* back from a hold: its fault is spent */
         int after = r->fault_resume;
         r->fault_resume = 0;
@@ -390,6 +395,9 @@ bool fault_apply(req *r, enum MHD_Result *ret)
         else handled = false;
     } else if (!strcmp(hit.action, "bad_crc")) {
         r->fault_bad_crc = true;
+        handled = false;
+    } else if (!strcmp(hit.action, "fail_commit")) {
+        store_fault_commits(hit.commits > 0 ? hit.commits : 0);
         handled = false;
     } else {
         char *msg = cos_sprintf("injected fault: %s", hit.code);

@@ -414,7 +414,17 @@ static enum MHD_Result put_bucket(req *r)
         free(region);
         return send_error(r, "InvalidLocationConstraint", "The specified location-constraint is not valid.");
     }
-    int rc = store_bucket_create(r->srv->st, r->bucket, region ? region : r->region, acl);
+    /* whose it is and its ownership controls, in the bucket's own transaction */
+    const char *kinds[2], *bodies[2];
+    size_t ncfg = 0;
+    char *own_doc = ownership ? ownership_doc(ownership, &kinds[ncfg]) : NULL;
+    if (own_doc) bodies[ncfg++] = own_doc;
+    if (r->account) {
+        kinds[ncfg] = "owner";
+        bodies[ncfg++] = r->account;
+    }
+    int rc = store_bucket_create_with(r->srv->st, r->bucket, region ? region : r->region, acl, kinds, bodies, ncfg);
+    free(own_doc);
     if (rc < 0) {
         free(region);
         return store_fail(r, rc);
@@ -423,24 +433,12 @@ static enum MHD_Result put_bucket(req *r)
     free(region);
     if (rc > 0 && !requester_owns(r, r->bucket))
         return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: another account owns it.");
-    if (rc == 0 && r->account) { /* a second account's bucket says whose it is */
-        const char *a = r->account;
-        int crc = store_config_put(r->srv->st, r->bucket, "owner", a, strlen(a));
-        if (crc) {
-            store_bucket_delete(r->srv->st, r->bucket);
-            return store_fail(r, crc);
-        }
-    }
     /* S3 (its default region) lets the owner create its bucket again: 200, nothing changed */
     if (rc > 0 && r->is_s3) return named ? send_error(r, "BucketAlreadyOwnedByYou", "Your previous request to create "
                                                        "the named bucket succeeded and you already own it.")
                                           : send_empty(r, 200);
     /* COS answers BucketAlreadyExists to its owner too (cos-c-sdk-v5's suite checks it) */
     if (rc > 0) return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: you already own it.");
-    if (ownership && (rc = ownership_set(r->srv, r->bucket, ownership)) != 0) {
-        store_bucket_delete(r->srv->st, r->bucket); /* never a bucket without the ownership it was asked with */
-        return store_fail(r, rc);
-    }
     return send_empty(r, 200);
 }
 
@@ -724,8 +722,8 @@ static enum MHD_Result put_config(req *r, const char *kind)
             return send_error(r, "MalformedPolicy", "every statement of a bucket policy needs a principal");
     } else {
         if (!r->body.len && !strcmp(kind, "referer")) { /* how the Python SDK deletes it */
-            store_config_delete(r->srv->st, r->bucket, kind);
-            return send_empty(r, 200);
+            int drc = store_config_delete(r->srv->st, r->bucket, kind);
+            return drc < -1 ? store_fail(r, drc) : send_empty(r, 200); /* a failed delete is not acknowledged */
         }
         void *doc = NULL;
         cos_error *err = NULL;
@@ -734,6 +732,13 @@ static enum MHD_Result put_config(req *r, const char *kind)
             return send_error(r, "MalformedXML", "The XML you provided was not well-formed or did not validate.");
         }
         const char *bad = !strcmp(kind, "lifecycle") ? lifecycle_problem(doc) : NULL;
+        if (!strcmp(kind, "versioning")) { /* any other status read as Off: new writes would drop the current version */
+            const char *st = ((cos_versioning_configuration *)doc)->status;
+            if (!st || (strcmp(st, "Enabled") != 0 && strcmp(st, "Suspended") != 0)) {
+                cos_xml_free(config_schema(kind), doc);
+                return send_error(r, "InvalidArgument", "The versioning status must be Enabled or Suspended.");
+            }
+        }
         cos_xml_free(config_schema(kind), doc);
         if (bad) return send_error(r, "MalformedXML", "%s", bad);
     }
@@ -778,6 +783,8 @@ static enum MHD_Result get_config(req *r, const char *kind)
 
 static enum MHD_Result delete_config(req *r, const char *kind)
 {
+    if (!strcmp(kind, "versioning")) /* once enabled, only suspended: never off (COS, S3) */
+        return send_error(r, "MethodNotAllowed", "Versioning cannot be deleted; suspend it instead.");
     char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
     int rc = k ? store_config_delete(r->srv->st, r->bucket, k) : 0;
     free(k);
@@ -1309,6 +1316,7 @@ typedef struct write_opts {
     sse_key key;             /* SSE-C */
     bool encrypted;          /* the body was encrypted before it was stored */
     const char *sse;         /* x-cos-server-side-encryption */
+    const char *expect_id;   /* a conditional write: the data id its condition was checked on (obj_meta) */
 } write_opts;
 
 /* The KMS key id of a bucket's default encryption ("" when it names none). */
@@ -1527,13 +1535,14 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     m.crc64 = crc;
     m.mtime_ms = cos_now_ms();
     char vid[64];
-    char *vline = versioning_before_write(r, key, vid);
+    char *vline = versioning_before_write(r, vid, &m.keep);
     char *all_headers = cos_sprintf("%s%s", headers ? headers : "", vline);
     free(vline);
     m.headers = all_headers;
     m.storage_class = (char *)(o->storage_class ? o->storage_class : "STANDARD");
     m.acl = (char *)(acl ? acl : "default");
     m.tagging = o->tagging;
+    m.expect_id = o->expect_id;
     snprintf(m.data_id, sizeof m.data_id, "%s", w->data_id);
     if (o->key.on && !o->encrypted && encrypt_data(r, m.data_id, m.size, &o->key) != 0) {
         data_discard(r->srv->st, w);
@@ -1545,6 +1554,8 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     if (rc != 0) {
         if (!pending) data_unlink(r->srv->st, m.data_id);
         free(all_headers);
+        if (rc == STORE_CHANGED) /* another write landed after the condition held */
+            return send_error(r, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.");
         return store_fail(r, rc);
     }
     free(all_headers);
@@ -1563,14 +1574,16 @@ static bool etag_match(const char *cond, const char *etag);
 
 /* S3's conditional writes: If-None-Match: * (only if absent) and If-Match:
  * ETAG (only over that version). Ignoring them would acknowledge a write
- * the client made conditional. Checked before the commit; a writer racing
- * in between wins as with any two PUTs. */
-static bool write_preconditions_ok(req *r, enum MHD_Result *ret)
+ * the client made conditional. Checked here, and the commit happens only
+ * over the version checked (expect, "" when absent): of two racing
+ * conditional writers one wins, the other gets 412. */
+static bool write_preconditions_ok(req *r, enum MHD_Result *ret, char expect[40])
 {
     const char *inm = req_header(r, "If-None-Match"), *im = req_header(r, "If-Match");
     if (!inm && !im) return true;
     obj_meta m;
     int rc = store_object_get(r->srv->st, r->bucket, r->key, &m);
+    snprintf(expect, 40, "%s", rc == 0 ? m.data_id : "");
     if (rc < -1) {
         *ret = store_fail(r, rc);
         return false;
@@ -1637,11 +1650,13 @@ static enum MHD_Result put_object(req *r)
         free(o.tagging);
         return send_error(r, "InvalidArgument", "invalid x-cos-acl");
     }
-    if (r->is_s3 && !write_preconditions_ok(r, &ret)) {
+    char expect[40] = "";
+    if (r->is_s3 && !write_preconditions_ok(r, &ret, expect)) {
         data_discard(r->srv->st, &r->w);
         free(o.tagging);
         return ret;
     }
+    if (r->is_s3 && (req_header(r, "If-None-Match") || req_header(r, "If-Match"))) o.expect_id = expect;
     traffic_pace(bps, r->t0_ms, r->w.size);
     char *headers = object_headers_with(r, &o, false);
     s3_object_headers(r, &headers);
@@ -2073,7 +2088,8 @@ static enum MHD_Result copy_object(req *r)
     free(enc);
     bool replace_tags = tag_dir == 1;
     char vid[64];
-    char *vline = versioning_before_write(r, r->key, vid);
+    int keep;
+    char *vline = versioning_before_write(r, vid, &keep);
     char *with_version = cos_sprintf("%s%s", headers, vline);
     free(vline);
     free(headers);
@@ -2091,6 +2107,7 @@ static enum MHD_Result copy_object(req *r)
     m.acl = (char *)"default";
     m.tagging = replace_tags ? o.tagging : src.tagging;
     snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
+    m.keep = keep;
     int rc = store_object_put(r->srv->st, &m);
     obj_meta_clear(&src);
     free(o.tagging);
@@ -2162,10 +2179,13 @@ static enum MHD_Result append_object(req *r)
         objhdr_add(&hb, "x-cos-object-type", "appendable");
         headers = cos_buf_detach(&hb);
     }
+    char was[40]; /* the object appended to: two appends at one position must not both win */
+    snprintf(was, sizeof was, "%s", exists ? old.data_id : "");
     if (exists) obj_meta_clear(&old);
     obj_meta m = { 0 };
     m.bucket = r->bucket;
     m.key = r->key;
+    m.expect_id = was;
     m.size = w.size;
     etag_of(md5, m.etag);
     m.crc64 = w.crc64;
@@ -2178,6 +2198,9 @@ static enum MHD_Result append_object(req *r)
     free(headers);
     if (rc) {
         data_unlink(r->srv->st, m.data_id);
+        if (rc == STORE_CHANGED)
+            return send_error(r, "PositionNotEqualToLength", "The object changed while this append was stored: "
+                                                             "position is no longer its length");
         return store_fail(r, rc);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
@@ -2206,11 +2229,34 @@ static bool tags_within_limits(const cos_tagging *t)
     return true;
 }
 
+/* The object, or the version ?versionId names (tags and ACLs are each version's own). 0, or an error was sent. */
+static int subresource_target(req *r, obj_meta *m, enum MHD_Result *ret)
+{
+    const char *vid = req_arg(r, "versionId");
+    bool marker = false;
+    int rc = vid ? versioning_lookup(r, r->bucket, r->key, vid, m, &marker) : store_object_get(r->srv->st, r->bucket, r->key, m);
+    if (rc == 0 && !marker) return 0;
+    if (rc == 0) obj_meta_clear(m);
+    *ret = rc < -1 ? store_fail(r, rc)
+           : marker ? send_error(r, "MethodNotAllowed", "The specified version is a delete marker.")
+           : vid    ? send_error(r, "NoSuchVersion", "The specified version does not exist.")
+                    : send_error(r, "NoSuchKey", "The specified key does not exist.");
+    return -1;
+}
+
+/* Set a column of the object, or of the version ?versionId names. */
+static int subresource_set(req *r, const char *column, const char *value)
+{
+    const char *vid = req_arg(r, "versionId");
+    return vid ? store_version_set(r->srv->st, r->bucket, r->key, vid, column, value)
+               : store_object_set(r->srv->st, r->bucket, r->key, column, value);
+}
+
 static enum MHD_Result object_tagging(req *r)
 {
     obj_meta m;
-    if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0) return send_error(r, "NoSuchKey", "The specified key does not exist.");
     enum MHD_Result ret;
+    if (subresource_target(r, &m, &ret) != 0) return ret;
     if (!strcmp(r->method, "PUT")) {
         cos_tagging *t = NULL;
         if (!r->body.len || cos_xml_parse(&cos_xs_tagging, r->body.data, r->body.len, (void **)&t, NULL) != 0) {
@@ -2221,11 +2267,11 @@ static enum MHD_Result object_tagging(req *r)
                                               "values of at most 256.");
         } else {
             cos_xml_free(&cos_xs_tagging, t);
-            int rc = store_object_set(r->srv->st, r->bucket, r->key, "tagging", r->body.data);
+            int rc = subresource_set(r, "tagging", r->body.data);
             ret = rc ? store_fail(r, rc) : send_empty(r, 200);
         }
     } else if (!strcmp(r->method, "DELETE")) {
-        int rc = store_object_set(r->srv->st, r->bucket, r->key, "tagging", NULL);
+        int rc = subresource_set(r, "tagging", NULL);
         ret = rc ? store_fail(r, rc) : send_empty(r, 204);
     } else if (m.tagging) {
         ret = send_buffer(r, 200, "application/xml", cos_strdup(m.tagging), strlen(m.tagging), NULL);
@@ -2240,14 +2286,14 @@ static enum MHD_Result object_tagging(req *r)
 static enum MHD_Result object_acl(req *r)
 {
     obj_meta m;
-    if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0) return send_error(r, "NoSuchKey", "The specified key does not exist.");
     enum MHD_Result ret;
+    if (subresource_target(r, &m, &ret) != 0) return ret;
     if (!strcmp(r->method, "PUT")) {
         const char *code = NULL;
         char *acl = acl_from_request(r, &code);
         if (!acl) ret = send_error(r, code, "invalid ACL");
         else {
-            int rc = store_object_set(r->srv->st, r->bucket, r->key, "acl", acl);
+            int rc = subresource_set(r, "acl", acl);
             ret = rc ? store_fail(r, rc) : send_empty(r, 200);
         }
         free(acl);
@@ -2350,6 +2396,11 @@ static enum MHD_Result upload_part(req *r)
         const char *range = req_header(r, "x-cos-copy-source-range");
         /* an empty range header means no range: COS copies the whole source */
         int rr = parse_range(range && *range ? range : NULL, src.size, &start, &end);
+        /* unlike a GET's, a copy's range is not cut to the source: a part shorter than asked (a source
+           replaced by a smaller one meanwhile) would complete a silently truncated object, as S3 refuses */
+        const char *last = rr == 0 && range && *range ? strchr(range, '-') + 1 : NULL;
+        uint64_t last_byte = 0;
+        if (last && (range[6] == '-' || cos_parse_u64(last, &last_byte) != 0 || last_byte >= src.size)) rr = -1;
         if (rr < 0) {
             obj_meta_clear(&src);
             return send_error(r, "InvalidArgument", "x-cos-copy-source-range is invalid");
@@ -2558,7 +2609,14 @@ static enum MHD_Result complete_upload(req *r)
         }
         use[i] = found;
     }
-    if (code) {
+    /* S3's conditional Complete (If-None-Match: *, If-Match), decided again in the commit */
+    char expect[40] = "";
+    bool conditional = !code && r->is_s3 && (req_header(r, "If-None-Match") || req_header(r, "If-Match"));
+    enum MHD_Result cond_ret = MHD_NO;
+    bool cond_failed = conditional && !write_preconditions_ok(r, &cond_ret, expect);
+    if (cond_failed) {
+        ret = cond_ret;
+    } else if (code) {
         ret = send_error(r, code, "%s", msg);
     } else {
         /* assemble: a manifest of the parts' files (no copy); the CRC combines
@@ -2615,7 +2673,7 @@ static enum MHD_Result complete_upload(req *r)
                 plain = cos_buf_detach(&pb);
             }
             char vid[64];
-            char *vline = versioning_before_write(r, r->key, vid);
+            char *vline = versioning_before_write(r, vid, &m.keep);
             char *managed = sse_managed_record(headers); /* parts encrypted under the upload's managed key */
             char *kept = cos_sprintf("%s%s%s", plain, managed, vline);
             free(managed);
@@ -2624,6 +2682,7 @@ static enum MHD_Result complete_upload(req *r)
             m.headers = kept;
             m.tagging = tags;
             m.storage_class = sc;
+            if (conditional) m.expect_id = expect;
             m.acl = (char *)"default";
             snprintf(m.data_id, sizeof m.data_id, "%s", manifest);
             int commit_rc = store_upload_complete(r->srv->st, &m, upload_id, ids, cm->parts_count);
@@ -2631,7 +2690,10 @@ static enum MHD_Result complete_upload(req *r)
                 data_unlink_file_only(r->srv->st, manifest); /* the parts stay with the upload */
                 ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
                                                                   "list the parts and complete again.")
-                                  : store_fail(r, commit_rc);
+                      : commit_rc == -1 ? send_error(r, "NoSuchUpload", "The upload was aborted or completed meanwhile.")
+                      : commit_rc == STORE_CHANGED
+                          ? send_error(r, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+                          : store_fail(r, commit_rc);
             } else {
                 const char *host = req_header(r, "Host");
                 char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);

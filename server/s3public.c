@@ -206,13 +206,19 @@ bool ownership_valid(const char *ownership)
     return false;
 }
 
+char *ownership_doc(const char *ownership, const char **kind)
+{
+    *kind = OWNERSHIP_KIND;
+    return cos_sprintf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OwnershipControls><Rule><ObjectOwnership>%s"
+                       "</ObjectOwnership></Rule></OwnershipControls>", ownership);
+}
+
 int ownership_set(server *srv, const char *bucket, const char *ownership)
 {
-    cos_buf b = COS_BUF_INIT;
-    cos_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OwnershipControls><Rule><ObjectOwnership>%s"
-                       "</ObjectOwnership></Rule></OwnershipControls>", ownership);
-    int rc = store_config_put(srv->st, bucket, OWNERSHIP_KIND, b.data, b.len);
-    cos_buf_free(&b);
+    const char *kind;
+    char *doc = ownership_doc(ownership, &kind);
+    int rc = store_config_put(srv->st, bucket, kind, doc, strlen(doc));
+    free(doc);
     return rc;
 }
 

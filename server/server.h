@@ -57,7 +57,23 @@ typedef struct obj_meta {
     char *acl;
     char *tagging;           /* Tagging XML or NULL */
     char data_id[40];
+    int keep;                /* a write's treatment of the key's current version (VKEEP_), in its own transaction */
+    const char *expect_id;   /* a conditional write: done only if the key's current data id is still this one
+                                ("": no current version), else STORE_CHANGED and nothing written */
 } obj_meta;
+#define STORE_CHANGED 2      /* the key changed since a conditional write read it (obj_meta.expect_id) */
+
+/* In a versioned bucket a write keeps the version it replaces, in the same
+ * transaction as the write (a crash or a full disk between them lost it):
+ * VKEEP_ARCHIVE (Enabled) the current version becomes non-current;
+ * VKEEP_NULL (Suspended) the write is the "null" version: an older null one
+ * goes, a current one with another id becomes non-current. */
+#define VKEEP_ARCHIVE 1
+#define VKEEP_NULL 2
+/* An object's version id travels among its stored headers in this internal line. */
+#define VERSION_LINE "x-cos-internal-version:"
+/* The version id of an object from its stored headers ("null" when none). */
+void version_of(const char *headers, char vid[64]);
 
 typedef struct part_meta {
     int number;
@@ -75,6 +91,9 @@ typedef struct part_meta {
 #define STORE_BUSY (-3)      /* locked past the busy timeout: answer 503, a retry may work */
 /* The SQLite message of this thread's last failure (for the error answer). */
 const char *store_last_error(void);
+/* Fault injection (--faults): on this thread, commits after the next n fail
+ * with STORE_FAILED and roll back; n < 0 turns it off. */
+void store_fault_commits(int n);
 
 int store_open(store **out, const char *root, char **errmsg);
 void store_close(store *s);
@@ -89,6 +108,9 @@ void store_set_busy_timeout(store *s, int ms);
 
 /* buckets (each may also return STORE_FAILED or STORE_BUSY) */
 int store_bucket_create(store *s, const char *bucket, const char *region, const char *acl); /* 0, or 1 if it exists */
+/* the same, a new bucket's configurations (kinds[i] = bodies[i]) in its own transaction */
+int store_bucket_create_with(store *s, const char *bucket, const char *region, const char *acl,
+                             const char *const *kinds, const char *const *bodies, size_t n);
 int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created); /* 0 or -1 */
 /* Between these, on the calling thread, bucket rows and configurations are
  * read once (a write transaction on the thread forgets them): one request. */
@@ -171,6 +193,13 @@ int store_object_put_body(store *s, const obj_meta *m, data_writer *body);
 int store_object_get(store *s, const char *bucket, const char *key, obj_meta *out); /* 0 or -1 */
 int store_object_delete(store *s, const char *bucket, const char *key); /* 0 or -1 if absent */
 int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value); /* 0 or -1 absent */
+/* the same only while the object is still the one read (data_id): a value computed from
+   what was read never lands on an object written since. 0, -1 absent or replaced, or a STORE_ error */
+int store_object_set_if(store *s, const char *bucket, const char *key, const char *data_id, const char *column,
+                        const char *value);
+/* the same on one version (current or older; never a delete marker): 0, -1 absent, or a STORE_ error */
+int store_version_set(store *s, const char *bucket, const char *key, const char *version_id, const char *column,
+                      const char *value);
 void obj_meta_clear(obj_meta *m);
 /* listing: rows with key > after and key starting with prefix, in bytewise
  * key order; cb returns non-zero to stop. 0 or a STORE_ error. */
@@ -192,15 +221,20 @@ const char *store_list_sql(int variant);
 
 /* versions (#18): the current version stays in objects; older ones and
  * delete markers in a versions table, each owning its data */
-/* Move the current row of key into versions as version_id: 0 moved, 1 none, -1 error. */
-int store_version_archive(store *s, const char *bucket, const char *key, const char *version_id);
-int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms);
+/* a delete marker, the current version kept as `keep` says (VKEEP_), in one transaction */
+int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms,
+                         int keep);
+/* the current version if its id is version_id, the newest older one taking its place, in one
+   transaction: 0, 1 if the current version is another (or none), or a STORE_ error */
+int store_version_delete_current(store *s, const char *bucket, const char *key, const char *version_id);
 int store_version_get(store *s, const char *bucket, const char *key, const char *version_id, obj_meta *out,
                       bool *marker); /* 0 or -1 */
-/* Remove one version (its data too): 0, or -1 if absent. */
+/* Remove one version (its data too): 0, or -1 if absent; if no version is
+   current then, the newest older one becomes current (unless a delete marker). */
 int store_version_delete(store *s, const char *bucket, const char *key, const char *version_id, bool *was_marker);
-/* Make the newest non-current version current again: 0, 1 none (or a delete marker is newest), -1 error. */
-int store_version_promote(store *s, const char *bucket, const char *key);
+/* Current rows (cur) and non-current versions (ver) with prefix, in no order, read in one snapshot. */
+int store_versions_listing(store *s, const char *bucket, const char *prefix, int (*cur)(void *ud, const obj_meta *m),
+                           int (*ver)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud);
 /* Non-current versions with prefix, by key then newest first; cb returns non-zero to stop. */
 int store_versions_scan(store *s, const char *bucket, const char *prefix,
                         int (*cb)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud);
@@ -214,7 +248,8 @@ int store_part_put(store *s, const char *upload_id, const part_meta *p); /* 0, 1
 /* Commit a completed upload in one transaction: the object (whose data is a
  * manifest of the parts) replaces any old one, and the upload's rows go; the
  * parts' files now belong to the object. */
-/* used: the parts' data ids the manifest names. 0, 1 if one changed meanwhile, or a STORE_ error. */
+/* used: the parts' data ids the manifest names. 0, 1 if one changed meanwhile, -1 if the upload is
+   gone (aborted or completed meanwhile), STORE_CHANGED (m->expect_id), or a STORE_ error. */
 int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, const char *const *used, size_t nused);
 int store_parts_list(store *s, const char *upload_id, part_meta **out, size_t *count);
 typedef struct upload_row { char *key, *upload_id; int64_t initiated_ms; } upload_row;
@@ -415,6 +450,7 @@ bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret);
 bool public_subresource(const char *sub);
 bool ownership_valid(const char *ownership);
 int ownership_set(server *srv, const char *bucket, const char *ownership); /* store_config_put's */
+char *ownership_doc(const char *ownership, const char **kind); /* the configuration ownership_set stores (malloc'd) */
 enum MHD_Result public_request(req *r, const char *sub, const char *bacl);
 int error_status(const char *code);
 const char *req_header(req *r, const char *name);

@@ -563,9 +563,17 @@ static int tx_begin(store *s, sqlite3 **dbp)
  * the commit's STORE_ error). Never leaves a transaction open. A commit
  * returns once it is durable (group commit above), unless `durable` is
  * false: for a row that only a later commit makes reachable, which waits. */
+static _Thread_local int fault_commits = -1; /* commits left before they fail; -1: no fault */
+void store_fault_commits(int n) { fault_commits = n; }
+
 static int tx_finish(store *s, sqlite3 *db, int rc, bool durable)
 {
     uint64_t n = 0;
+    if (rc == 0 && fault_commits >= 0 && fault_commits-- == 0) {
+        fault_commits = 0;
+        rc = STORE_FAILED;
+        snprintf(last_error, sizeof last_error, "injected fault: commit refused");
+    }
     if (rc == 0) {
         int c = stmt_run(db, "COMMIT");
         if (c != SQLITE_OK) rc = sql_fail(db, c);
@@ -745,14 +753,31 @@ static char *col_str(sqlite3_stmt *st, int i)
 
 /* ---------------------------------------------------------------- buckets */
 
-int store_bucket_create(store *s, const char *bucket, const char *region, const char *acl)
+static int config_insert(sqlite3 *db, const char *bucket, const char *kind, const char *body, size_t len);
+
+int store_bucket_create_with(store *s, const char *bucket, const char *region, const char *acl,
+                             const char *const *kinds, const char *const *bodies, size_t n)
 {
     char created[32];
     snprintf(created, sizeof created, "%lld", (long long)(cos_now_ms() / 1000));
     int inserted = 0;
-    int rc = WRITE1(s, &inserted, "INSERT OR IGNORE INTO buckets(name, region, created, acl) VALUES(?1, ?2, ?3, ?4)",
-                    bucket, region, created, acl);
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
+    if (rc == 0) {
+        rc = EXEC(db, "INSERT OR IGNORE INTO buckets(name, region, created, acl) VALUES(?1, ?2, ?3, ?4)", NULL, NULL,
+                  bucket, region, created, acl);
+        if (!rc) inserted = sqlite3_changes(db);
+        /* a new bucket's owner and ownership come with it: never a bucket without them */
+        for (size_t i = 0; !rc && inserted && i < n; i++) rc = config_insert(db, bucket, kinds[i], bodies[i], strlen(bodies[i]));
+        rc = tx_end(s, db, rc);
+    }
+    conn_put(s, db);
     return rc ? rc : inserted ? 0 : 1;
+}
+
+int store_bucket_create(store *s, const char *bucket, const char *region, const char *acl)
+{
+    return store_bucket_create_with(s, bucket, region, acl, NULL, NULL, 0);
 }
 
 typedef struct bucket_row { char **region, **acl; int64_t *created; int found; } bucket_row;
@@ -836,11 +861,14 @@ int store_bucket_delete(store *s, const char *bucket)
         conn_put(s, db);
         return rc;
     }
-    int64_t exists = 0, objects = 0, uploads = 0;
+    int64_t exists = 0, objects = 0, uploads = 0, versions = 0;
     rc = EXEC(db, "SELECT COUNT(*) FROM buckets WHERE name = ?1", count_cb, &exists, bucket);
     if (!rc) rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = ?1)", count_cb, &objects, bucket);
     if (!rc) rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM uploads WHERE bucket = ?1)", count_cb, &uploads, bucket);
-    int verdict = !exists ? -1 : (objects || uploads) ? 1 : 0;
+    /* in the transaction, not before it: a versioned DELETE moving the last object to versions meanwhile
+       would leave versions (and their data) behind, to reappear in a bucket of the same name */
+    if (!rc) rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM versions WHERE bucket = ?1)", count_cb, &versions, bucket);
+    int verdict = !exists ? -1 : (objects || uploads || versions) ? 1 : 0;
     if (!rc && verdict == 0) {
         rc = EXEC(db, "DELETE FROM buckets WHERE name = ?1", NULL, NULL, bucket);
         if (!rc) rc = EXEC(db, "DELETE FROM configs WHERE bucket = ?1", NULL, NULL, bucket);
@@ -886,20 +914,24 @@ int store_config_put(store *s, const char *bucket, const char *kind, const char 
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
     int rc = tx_begin(s, &db);
-    if (rc == 0) {
-        sqlite3_stmt *st = NULL;
-        int r = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO configs(bucket, kind, body) VALUES(?1, ?2, ?3)", -1, &st, NULL);
-        if (r == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_TRANSIENT);
-            r = sqlite3_step(st);
-        }
-        rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
-        sqlite3_finalize(st);
-        rc = tx_end(s, db, rc);
-    }
+    if (rc == 0) rc = tx_end(s, db, config_insert(db, bucket, kind, body, len));
     conn_put(s, db);
+    return rc;
+}
+
+/* Inside a write transaction: a configuration's body, kept as a blob. */
+static int config_insert(sqlite3 *db, const char *bucket, const char *kind, const char *body, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    int r = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO configs(bucket, kind, body) VALUES(?1, ?2, ?3)", -1, &st, NULL);
+    if (r == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_TRANSIENT);
+        r = sqlite3_step(st);
+    }
+    int rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
+    sqlite3_finalize(st);
     return rc;
 }
 
@@ -1752,7 +1784,13 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
     char *dir = cos_sprintf("%s/data/%.2s", s->root, w->data_id);
     char *dst = data_path(s, w->data_id);
     int rc = 0;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) rc = -1;
+    int made = mkdir(dir, 0755);
+    if (made != 0 && errno != EEXIST) rc = -1;
+    if (made == 0 && durable) { /* a new directory's own name is on disk only once its parent is synced */
+        char *parent = cos_sprintf("%s/data", s->root);
+        rc = fsync_dir(parent);
+        free(parent);
+    }
     if (rc == 0) rc = rename(w->tmp_path, dst);
     bool renamed = rc == 0;
     if (rc == 0 && durable) rc = fsync(w->fd); /* the hashing thread catches up meanwhile */
@@ -2098,13 +2136,24 @@ static int id_cb(void *ud, sqlite3_stmt *st)
 
 /* Inside a write transaction: the row's new values replace any old ones; an
  * old body kept as a blob goes in the same transaction. */
+static int keep_current(sqlite3 *db, const char *bucket, const char *key, int keep, char gone[40], bool *cur_null);
+
 static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
 {
     char size[32], crc[32], mtime[32];
     snprintf(size, sizeof size, "%llu", (unsigned long long)m->size);
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)m->crc64);
     snprintf(mtime, sizeof mtime, "%lld", (long long)m->mtime_ms);
-    int rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
+    int rc = 0;
+    if (m->expect_id) { /* checked where it is written: a racing writer cannot slip in between */
+        char cur[40] = "";
+        rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, cur, m->bucket, m->key);
+        if (!rc && strcmp(cur, m->expect_id) != 0) rc = STORE_CHANGED;
+    }
+    /* a null version in versions that a Suspended write replaces: removed like an old body */
+    if (!rc && m->keep) rc = keep_current(db, m->bucket, m->key, m->keep, old, NULL);
+    if (!rc && !old[0])
+        rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
     if (!rc)
         rc = EXEC(db, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                   NULL, NULL, m->bucket, m->key, size, m->etag, crc, mtime, m->headers, m->storage_class, m->acl,
@@ -2175,6 +2224,60 @@ int store_object_set(store *s, const char *bucket, const char *key, const char *
     int rc = WRITE1(s, &changed, sql, bucket, key, value);
     free(sql);
     return rc ? rc : changed ? 0 : -1;
+}
+
+typedef struct cur_row { char id[40]; char *headers; bool found; } cur_row;
+static int cur_row_cb(void *ud, sqlite3_stmt *st)
+{
+    cur_row *c = ud;
+    c->found = true;
+    id_cb(c->id, st);
+    c->headers = col_str(st, 1);
+    return 1;
+}
+
+int store_object_set_if(store *s, const char *bucket, const char *key, const char *data_id, const char *column,
+                        const char *value)
+{
+    /* column comes from our own code, never from a request */
+    char *sql = cos_sprintf("UPDATE objects SET %s = ?3 WHERE bucket = ?1 AND key = ?2 AND data_id = ?4", column);
+    int changed = 0;
+    int rc = WRITE1(s, &changed, sql, bucket, key, value, data_id);
+    free(sql);
+    return rc ? rc : changed ? 0 : -1;
+}
+
+int store_version_set(store *s, const char *bucket, const char *key, const char *version_id, const char *column,
+                      const char *value)
+{
+    /* column comes from our own code, never from a request */
+    char *vsql = cos_sprintf("UPDATE versions SET %s = ?4 WHERE bucket = ?1 AND key = ?2 AND version_id = ?3 AND marker = 0",
+                             column);
+    char *osql = cos_sprintf("UPDATE objects SET %s = ?3 WHERE bucket = ?1 AND key = ?2", column);
+    cur_row c = { "", NULL, false };
+    int changed = 0;
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
+    if (rc == 0) {
+        rc = EXEC(db, vsql, NULL, NULL, bucket, key, version_id, value);
+        if (!rc) changed = sqlite3_changes(db);
+        /* not an older version: the current one, if it is that version (checked in the transaction) */
+        if (!rc && !changed)
+            rc = EXEC(db, "SELECT data_id, headers FROM objects WHERE bucket = ?1 AND key = ?2", cur_row_cb, &c, bucket,
+                      key);
+        char vid[64] = "";
+        if (c.found) version_of(c.headers, vid);
+        if (!rc && !changed && c.found && !strcmp(vid, version_id)) {
+            rc = EXEC(db, osql, NULL, NULL, bucket, key, value);
+            if (!rc) changed = sqlite3_changes(db);
+        }
+        rc = tx_end(s, db, rc ? rc : changed ? 0 : 1);
+    }
+    conn_put(s, db);
+    free(c.headers);
+    free(vsql);
+    free(osql);
+    return rc == 1 ? -1 : rc;
 }
 
 /* ---------------------------------------------------------------- listings
@@ -2382,7 +2485,10 @@ int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, co
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
-        rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &parts, upload_id);
+        char live[40] = ""; /* aborted (or completed) meanwhile: -1, NoSuchUpload */
+        rc = EXEC(db, "SELECT upload_id FROM uploads WHERE upload_id = ?1", id_cb, live, upload_id);
+        if (!rc && !live[0]) rc = -1;
+        if (!rc) rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id = ?1", ids_cb, &parts, upload_id);
         /* every part the manifest names must still be the upload's: a part
            re-uploaded meanwhile replaced (and will delete) the file named here */
         for (size_t i = 0; i < parts.n; i++)
@@ -2524,28 +2630,84 @@ int store_config_list(store *s, const char *bucket, const char *prefix, char ***
  * The current version of an object stays in `objects`; older versions and
  * delete markers live in `versions`, each owning its data. */
 
-int store_version_archive(store *s, const char *bucket, const char *key, const char *version_id)
+void version_of(const char *headers, char vid[64])
 {
+    const char *p = headers ? strstr(headers, VERSION_LINE) : NULL;
+    if (!p) {
+        snprintf(vid, 64, "null");
+        return;
+    }
+    p += strlen(VERSION_LINE);
+    while (*p == ' ') p++;
+    size_t n = strcspn(p, "\n");
+    snprintf(vid, 64, "%.*s", (int)(n < 63 ? n : 63), p);
+}
+
+/* Remove an inline body with its row, in the transaction; a file's id stays for after the commit. */
+static int drop_inline(sqlite3 *db, char id[40])
+{
+    if (id[0] != INLINE_MARK) return 0;
+    int rc = EXEC(db, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, id);
+    id[0] = '\0';
+    return rc;
+}
+
+/* Inside a write transaction, before a write or a delete marker of key
+ * (VKEEP_ in server.h): the current version moves to versions under its
+ * own id, or, Suspended, a null one in versions goes (its data id in gone,
+ * to remove after the commit) and *cur_null tells whether the current one
+ * is the null version, left in place for the caller to replace. */
+static int keep_current(sqlite3 *db, const char *bucket, const char *key, int keep, char gone[40], bool *cur_null)
+{
+    cur_row c = { "", NULL, false };
+    int rc = EXEC(db, "SELECT data_id, headers FROM objects WHERE bucket = ?1 AND key = ?2", cur_row_cb, &c, bucket, key);
+    char vid[64] = "null";
+    if (c.found) version_of(c.headers, vid);
+    free(c.headers);
+    if (!rc && keep == VKEEP_NULL) {
+        rc = EXEC(db, "SELECT data_id FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = 'null'", id_cb, gone,
+                  bucket, key);
+        if (!rc && gone[0])
+            rc = EXEC(db, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = 'null'", NULL, NULL,
+                      bucket, key);
+        if (!rc) rc = drop_inline(db, gone);
+    }
+    bool archive = c.found && (keep == VKEEP_ARCHIVE || strcmp(vid, "null") != 0);
+    if (!rc && archive) {
+        rc = EXEC(db, "INSERT OR REPLACE INTO versions(" OBJ_COLS ", version_id, marker) SELECT " OBJ_COLS
+                      ", ?3, 0 FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key, vid);
+        if (!rc) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+    }
+    if (cur_null) *cur_null = c.found && !archive;
+    return rc;
+}
+
+int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms,
+                         int keep)
+{
+    char mtime[32], gone[40] = "", cur[40] = "";
+    snprintf(mtime, sizeof mtime, "%lld", (long long)mtime_ms);
+    bool cur_null = false;
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
-    int moved = 0;
     if (rc == 0) {
-        rc = EXEC(db, "INSERT OR REPLACE INTO versions(" OBJ_COLS ", version_id, marker) SELECT " OBJ_COLS
-                      ", ?3, 0 FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key, version_id);
-        moved = rc == 0 ? sqlite3_changes(db) : 0;
-        if (rc == 0 && moved) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+        rc = keep_current(db, bucket, key, keep, gone, &cur_null);
+        if (!rc && cur_null) { /* Suspended over a null current version: the marker replaces it */
+            rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, cur, bucket, key);
+            if (!rc) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+            if (!rc) rc = drop_inline(db, cur);
+        }
+        if (!rc)
+            rc = EXEC(db, "INSERT OR REPLACE INTO versions(bucket, key, size, etag, mtime, data_id, version_id, marker)"
+                          " VALUES(?1, ?2, 0, '', ?4, '', ?3, 1)", NULL, NULL, bucket, key, version_id, mtime);
         rc = tx_end(s, db, rc);
     }
     conn_put(s, db);
-    return rc ? rc : moved ? 0 : 1;
-}
-
-int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms)
-{
-    char mtime[32];
-    snprintf(mtime, sizeof mtime, "%lld", (long long)mtime_ms);
-    return WRITE1(s, NULL, "INSERT OR REPLACE INTO versions(bucket, key, size, etag, mtime, data_id, version_id, marker)"
-                           " VALUES(?1, ?2, 0, '', ?4, '', ?3, 1)", bucket, key, version_id, mtime);
+    if (rc == 0) {
+        data_unlink(s, gone);
+        data_unlink(s, cur);
+    }
+    return rc;
 }
 
 typedef struct version_out { obj_meta *m; bool *marker; char *vid; int found; } version_out;
@@ -2572,6 +2734,27 @@ int store_version_get(store *s, const char *bucket, const char *key, const char 
     return rc ? rc : o.found ? 0 : -1;
 }
 
+/* Inside a write transaction, with no current version of key: the newest
+ * older one becomes current, unless it is a delete marker. */
+static int promote_tx(sqlite3 *db, const char *bucket, const char *key)
+{
+    obj_meta m;
+    bool marker = false;
+    char vid[64] = "";
+    version_out o = { &m, &marker, vid, 0 };
+    int rc = EXEC(db, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2"
+                      " ORDER BY mtime DESC, rowid DESC LIMIT 1", version_cb, &o, bucket, key);
+    if (rc == 0 && o.found && !marker) {
+        rc = EXEC(db, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") SELECT " OBJ_COLS
+                      " FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket, key, vid);
+        if (rc == 0)
+            rc = EXEC(db, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket,
+                      key, vid);
+    }
+    if (o.found) obj_meta_clear(&m);
+    return rc;
+}
+
 int store_version_delete(store *s, const char *bucket, const char *key, const char *version_id, bool *was_marker)
 {
     obj_meta m;
@@ -2586,6 +2769,12 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
         if (rc == 0 && o.found)
             rc = EXEC(db, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket,
                       key, version_id);
+        /* a removed delete marker may uncover an older version: in the same transaction */
+        int64_t current = 1;
+        if (rc == 0 && o.found)
+            rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = ?1 AND key = ?2)", count_cb, &current,
+                      bucket, key);
+        if (rc == 0 && o.found && !current) rc = promote_tx(db, bucket, key);
         rc = tx_end(s, db, rc ? rc : o.found ? 0 : 1);
     }
     conn_put(s, db);
@@ -2598,29 +2787,25 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
     return rc == 1 ? -1 : rc;
 }
 
-int store_version_promote(store *s, const char *bucket, const char *key)
+int store_version_delete_current(store *s, const char *bucket, const char *key, const char *version_id)
 {
-    obj_meta m;
-    bool marker = false;
-    char vid[64] = "";
-    version_out o = { &m, &marker, vid, 0 };
+    cur_row c = { "", NULL, false };
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
-        rc = EXEC(db, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND key = ?2"
-                      " ORDER BY mtime DESC, rowid DESC LIMIT 1", version_cb, &o, bucket, key);
-        if (rc == 0 && o.found && !marker) {
-            rc = EXEC(db, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") SELECT " OBJ_COLS
-                          " FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL, bucket, key, vid);
-            if (rc == 0)
-                rc = EXEC(db, "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3", NULL, NULL,
-                          bucket, key, vid);
-        }
-        rc = tx_end(s, db, rc);
+        rc = EXEC(db, "SELECT data_id, headers FROM objects WHERE bucket = ?1 AND key = ?2", cur_row_cb, &c, bucket, key);
+        char vid[64] = "";
+        if (c.found) version_of(c.headers, vid);
+        bool is_it = c.found && !strcmp(vid, version_id);
+        if (!rc && is_it) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+        if (!rc && is_it) rc = drop_inline(db, c.id);
+        if (!rc && is_it) rc = promote_tx(db, bucket, key);
+        rc = tx_end(s, db, rc ? rc : is_it ? 0 : 1); /* 1: not the current version, nothing changed */
     }
     conn_put(s, db);
-    if (o.found) obj_meta_clear(&m);
-    return rc ? rc : (o.found && !marker) ? 0 : 1;
+    free(c.headers);
+    if (rc == 0) data_unlink(s, c.id);
+    return rc;
 }
 
 typedef struct vscan_ctx { int (*cb)(void *, const obj_meta *, const char *, bool); void *ud; } vscan_ctx;
@@ -2644,6 +2829,42 @@ int store_versions_scan(store *s, const char *bucket, const char *prefix,
     return READ(s, "SELECT " OBJ_COLS ", version_id, marker FROM versions WHERE bucket = ?1 AND"
                    " substr(CAST(key AS BLOB), 1, length(CAST(?2 AS BLOB))) = CAST(?2 AS BLOB)"
                    " ORDER BY CAST(key AS BLOB), mtime DESC, rowid DESC", vscan_cb, &c, bucket, prefix ? prefix : "");
+}
+
+typedef struct vlisting_ctx {
+    int (*cur)(void *, const obj_meta *);
+    vscan_ctx ver;
+} vlisting_ctx;
+static int vlisting_cb(void *ud, sqlite3_stmt *st)
+{
+    vlisting_ctx *c = ud;
+    if (!sqlite3_column_int(st, 13)) return vscan_cb(&c->ver, st);
+    obj_meta m;
+    fill_meta(&m, st);
+    int stop = c->cur(c->ver.ud, &m);
+    obj_meta_clear(&m);
+    return stop;
+}
+
+int store_versions_listing(store *s, const char *bucket, const char *prefix, int (*cur)(void *ud, const obj_meta *m),
+                           int (*ver)(void *ud, const obj_meta *m, const char *version_id, bool marker), void *ud)
+{
+    /* one statement, so one snapshot: read apart, a version archived in between showed twice; the
+       current rows are the range [prefix, successor(prefix)) of the objects' index, as listings read them */
+    vlisting_ctx c = { cur, { ver, ud } };
+    size_t plen = prefix ? strlen(prefix) : 0;
+    char *hi = malloc(plen + 2);
+    if (!hi) return STORE_FAILED;
+    bool has_hi = plen && successor(prefix, plen, hi);
+#define VERSIONS_PART " UNION ALL SELECT " OBJ_COLS ", version_id, marker, 0 FROM versions WHERE bucket = ?1 AND" \
+                      " substr(CAST(key AS BLOB), 1, length(CAST(?2 AS BLOB))) = CAST(?2 AS BLOB)"
+    int rc = has_hi ? READ(s, "SELECT " OBJ_COLS ", NULL, 0, 1 FROM objects WHERE bucket = ?1 AND key >= ?2 AND key < ?3"
+                              VERSIONS_PART, vlisting_cb, &c, bucket, prefix, hi)
+                    : READ(s, "SELECT " OBJ_COLS ", NULL, 0, 1 FROM objects WHERE bucket = ?1 AND key >= ?2" VERSIONS_PART,
+                           vlisting_cb, &c, bucket, prefix ? prefix : "");
+#undef VERSIONS_PART
+    free(hi);
+    return rc;
 }
 
 int store_versions_count(store *s, const char *bucket)

@@ -18,8 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define VERSION_LINE "x-cos-internal-version:"
-
 vers_state versioning_state(req *r, const char *bucket)
 {
     char *body = NULL;
@@ -32,19 +30,6 @@ vers_state versioning_state(req *r, const char *bucket)
     cos_xml_free(&cos_xs_versioning_configuration, v);
     free(body);
     return st;
-}
-
-void version_of(const char *headers, char vid[64])
-{
-    const char *p = headers ? strstr(headers, VERSION_LINE) : NULL;
-    if (!p) {
-        snprintf(vid, 64, "null");
-        return;
-    }
-    p += strlen(VERSION_LINE);
-    while (*p == ' ') p++;
-    size_t n = strcspn(p, "\n");
-    snprintf(vid, 64, "%.*s", (int)(n < 63 ? n : 63), p);
 }
 
 static void new_version_id(char vid[64])
@@ -61,28 +46,22 @@ static void new_version_id(char vid[64])
     snprintf(vid, 64, "MTg0NDUx%013lld%s", (long long)cos_now_ms(), b64);
 }
 
-char *versioning_before_write(req *r, const char *key, char vid[64])
+char *versioning_before_write(req *r, char vid[64], int *keep)
 {
+    /* nothing is written here: the store keeps the replaced version in the
+       write's own transaction (obj_meta.keep), so a write that fails keeps it current */
     vid[0] = '\0';
+    *keep = 0;
     vers_state st = versioning_state(r, r->bucket);
     if (st == VERS_OFF) return cos_strdup("");
-    obj_meta cur;
-    bool have = store_object_get(r->srv->st, r->bucket, key, &cur) == 0;
-    char cur_vid[64] = "null";
-    if (have) {
-        version_of(cur.headers, cur_vid);
-        obj_meta_clear(&cur);
-    }
     if (st == VERS_ENABLED) {
         new_version_id(vid);
-        /* the current version stays, now non-current */
-        if (have) store_version_archive(r->srv->st, r->bucket, key, cur_vid);
+        *keep = VKEEP_ARCHIVE;
         return cos_sprintf(VERSION_LINE " %s\n", vid);
     }
     /* Suspended: the write is the "null" version, replacing any other null one */
     snprintf(vid, 64, "null");
-    store_version_delete(r->srv->st, r->bucket, key, "null", NULL);
-    if (have && strcmp(cur_vid, "null") != 0) store_version_archive(r->srv->st, r->bucket, key, cur_vid);
+    *keep = VKEEP_NULL;
     return cos_strdup("");
 }
 
@@ -125,48 +104,19 @@ int versioning_delete(req *r, const char *key, const char *version_id, char out_
     *out_marker = false;
     out_vid[0] = '\0';
     store *st = r->srv->st;
+    /* each branch is one transaction of the store: a failure changes nothing */
     if (version_id) {
         snprintf(out_vid, 64, "%s", version_id);
-        obj_meta cur;
-        if (store_object_get(st, r->bucket, key, &cur) == 0) {
-            char vid[64];
-            version_of(cur.headers, vid);
-            obj_meta_clear(&cur);
-            if (!strcmp(vid, version_id)) {
-                /* the current version goes; the newest older one takes its place */
-                store_object_delete(st, r->bucket, key);
-                store_version_promote(st, r->bucket, key);
-                return 0;
-            }
-        }
-        int rc = store_version_delete(st, r->bucket, key, version_id, out_marker);
-        if (rc != 0) return rc;
-        /* a removed delete marker may uncover an older version */
-        obj_meta again;
-        if (store_object_get(st, r->bucket, key, &again) == 0) obj_meta_clear(&again);
-        else store_version_promote(st, r->bucket, key);
-        return 0;
+        int rc = store_version_delete_current(st, r->bucket, key, version_id);
+        if (rc != 1) return rc; /* the current version went, the newest older one took its place; or an error */
+        return store_version_delete(st, r->bucket, key, version_id, out_marker);
     }
     vers_state vs = versioning_state(r, r->bucket);
     if (vs == VERS_OFF) return store_object_delete(st, r->bucket, key); /* 0, -1 absent, or the store's error */
-    obj_meta cur;
-    bool have = store_object_get(st, r->bucket, key, &cur) == 0;
-    char cur_vid[64] = "null";
-    if (have) {
-        version_of(cur.headers, cur_vid);
-        obj_meta_clear(&cur);
-    }
-    if (vs == VERS_ENABLED) {
-        new_version_id(out_vid);
-        if (have) store_version_archive(st, r->bucket, key, cur_vid);
-    } else {
-        snprintf(out_vid, 64, "null");
-        store_version_delete(st, r->bucket, key, "null", NULL);
-        if (have && !strcmp(cur_vid, "null")) store_object_delete(st, r->bucket, key);
-        else if (have) store_version_archive(st, r->bucket, key, cur_vid);
-    }
+    if (vs == VERS_ENABLED) new_version_id(out_vid);
+    else snprintf(out_vid, 64, "null");
     *out_marker = true;
-    return store_version_marker(st, r->bucket, key, out_vid, cos_now_ms());
+    return store_version_marker(st, r->bucket, key, out_vid, cos_now_ms(), vs == VERS_ENABLED ? VKEEP_ARCHIVE : VKEEP_NULL);
 }
 
 /* ---------------------------------------------------------------- ListObjectVersions */
@@ -231,7 +181,8 @@ static int vcmp(const void *a, const void *b)
     int c = strcmp(x->key, y->key);
     if (c) return c;
     if (x->latest != y->latest) return x->latest ? -1 : 1;
-    return x->m.mtime_ms > y->m.mtime_ms ? -1 : x->m.mtime_ms < y->m.mtime_ms ? 1 : 0;
+    if (x->m.mtime_ms != y->m.mtime_ms) return x->m.mtime_ms > y->m.mtime_ms ? -1 : 1;
+    return strcmp(x->vid, y->vid); /* a total order: pages resumed at a version-id-marker skip none */
 }
 
 static int max_keys_of(req *r)
@@ -254,8 +205,17 @@ enum MHD_Result versioning_list(req *r)
     if (vid_marker && !*vid_marker) vid_marker = NULL;
     int max = max_keys_of(r);
     vlist l = { 0 };
-    store_object_scan(r->srv->st, r->bucket, prefix, NULL, add_current, &l);
-    store_versions_scan(r->srv->st, r->bucket, prefix, add_version, &l);
+    int src = store_versions_listing(r->srv->st, r->bucket, prefix, add_current, add_version, &l);
+    if (src != 0) { /* never a listing with holes answered 200 */
+        for (size_t k = 0; k < l.n; k++) {
+            free(l.e[k].key);
+            free(l.e[k].vid);
+            obj_meta_clear(&l.e[k].m);
+        }
+        free(l.e);
+        return send_error(r, src == STORE_BUSY ? "SlowDown" : "InternalError", "The versions could not be listed: %s",
+                          store_last_error());
+    }
     if (l.n) qsort(l.e, l.n, sizeof *l.e, vcmp);
     /* a delete marker newest of its key (no current object) is the latest */
     for (size_t i = 0; i < l.n; i++)

@@ -7,13 +7,11 @@
 typedef enum { VERS_OFF, VERS_ENABLED, VERS_SUSPENDED } vers_state;
 
 vers_state versioning_state(req *r, const char *bucket);
-/* The version id of an object from its stored headers ("null" when none). */
-void version_of(const char *headers, char vid[64]);
-/* Before a write of key in r->bucket: keeps the current version as the
- * state asks, puts the new version's id in vid ("" when versioning is off,
- * "null" when suspended), and returns the header line to store with the new
- * object (malloc'd, maybe ""). */
-char *versioning_before_write(req *r, const char *key, char vid[64]);
+/* Before a write in r->bucket: puts the new version's id in vid ("" when
+ * versioning is off, "null" when suspended), what the write's transaction
+ * does with the current version in *keep (obj_meta.keep), and returns the
+ * header line to store with the new object (malloc'd, maybe ""). */
+char *versioning_before_write(req *r, char vid[64], int *keep);
 /* An object by version id (NULL: the current one). 0, -1 if none, or the store's error;
  * *marker when the version is a delete marker. */
 int versioning_lookup(req *r, const char *bucket, const char *key, const char *version_id, obj_meta *out,

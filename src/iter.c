@@ -96,6 +96,14 @@ int cos_object_iter_next(cos_object_iter *it, const cos_object_summary **obj, co
         l = it->page->output.list_objects;
         it->last_page = !l || !l->is_truncated ||
                         (!l->next_marker && !l->next_continuation_token && !l->contents_count);
+        if (v2 && !it->last_page && it->token && l->next_continuation_token &&
+            strcmp(it->token, l->next_continuation_token) == 0) { /* the same page forever */
+            cos_result_free(it->page);
+            it->page = NULL;
+            it->last_page = true; /* a caller that goes on gets the end, not the loop */
+            return cos_err_set(err, COS_ERR_PARSE, "ListObjectsV2: the store gave back the continuation token it "
+                                                   "was given; the listing would never end");
+        }
         if (!it->last_page) {
             const char *next = l->next_marker ? l->next_marker
                                : l->contents_count ? l->contents[l->contents_count - 1].key : NULL;
@@ -128,14 +136,6 @@ int cos_object_iter_next(cos_object_iter *it, const cos_object_summary **obj, co
                 }
                 return COS_ERR_PARSE;
             }
-        }
-        if (v2 && !it->last_page && it->token && l->next_continuation_token &&
-            strcmp(it->token, l->next_continuation_token) == 0) { /* the same page forever */
-            cos_result_free(it->page);
-            it->page = NULL;
-            it->last_page = true; /* a caller that goes on gets the end, not the loop */
-            return cos_err_set(err, COS_ERR_PARSE, "ListObjectsV2: the store gave back the continuation token it "
-                                                   "was given; the listing would never end");
         }
     }
 }

@@ -274,6 +274,7 @@ typedef struct op_call {
     uint64_t body_file_size;   /* its size when the request was prepared */
     bool body_whole_file;      /* the body is the file to its end (no length given) */
     char *sink_path, *sink_tmp;
+    bool sink_in_place;        /* sink_fd is a device or FIFO named by the caller: no temporary, no retry once written */
     cos_http http;
     bool repeatable;
     int attempts, retries;
@@ -682,7 +683,15 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     /* sink */
     k->http.sink = SINK_MEM;
     if (def->flags & F_SINK) {
-        if (req->sink.file_path) {
+        int special = req->sink.file_path ? cos_open_special_dest(req->sink.file_path, &k->http.sink_fd, err) : 0;
+        if (special < 0) {
+            rc = special;
+            goto fail;
+        }
+        if (special) { /* written in place, never renamed over; bytes written cannot be taken back */
+            k->http.sink = SINK_FD;
+            k->sink_in_place = true;
+        } else if (req->sink.file_path) {
             k->sink_path = cos_strdup(req->sink.file_path);
             k->sink_tmp = cos_sprintf("%s.cos-tmp-XXXXXX", req->sink.file_path);
             int fd = k->sink_tmp ? mkstemp(k->sink_tmp) : -1;
@@ -869,7 +878,7 @@ static int max_retries(const cos_client *c)
 static bool can_retry(op_call *k)
 {
     if (!k->repeatable || k->retries >= max_retries(k->c)) return false;
-    if (k->http.sink == SINK_CB && k->http.received > 0) return false; /* bytes already handed out */
+    if ((k->http.sink == SINK_CB || k->sink_in_place) && k->http.received > 0) return false; /* bytes already handed out */
     if (cos_mono_ms() - k->t0_ms > RETRY_WINDOW_MS) return false;
     /* A stall (no progress for the stall time) is tried once more, not
        max_retries times: a server that stops after the headers fails a call
@@ -1371,7 +1380,7 @@ static void call_rewind(op_call *k)
 {
     k->retries++;
     http_reset_response(&k->http);
-    if (k->http.sink == SINK_FD) {
+    if (k->http.sink == SINK_FD && !k->sink_in_place) {
         if (ftruncate(k->http.sink_fd, 0) != 0) { /* keep going: the write will fail loudly */
         }
         lseek(k->http.sink_fd, 0, SEEK_SET);

@@ -94,6 +94,7 @@ struct task {
     bool owned;                   /* a thread (runner or sync caller) is driving it */
     volatile int pause_req, cancel_req;
     volatile int abort_io;        /* aborts the task's requests in flight (pause, cancel) */
+    int write_errno;              /* why a download written in place stopped */
     part_call *ready;             /* finished part requests for the driver to process */
     int fail_kind;                /* what failed a download: integrity failures drop the partial file */
     bool object_changed;          /* a download's object was replaced between its ranges */
@@ -1251,6 +1252,73 @@ static bool fd_md5(int fd, uint64_t size, unsigned char d[16])
     return part_md5(&tmp, &whole, d);
 }
 
+/* Sink of a download written in place: counts, reports and stops on a cancel. */
+static int in_place_write(void *ud, const void *buf, size_t len)
+{
+    task *t = ud;
+    const char *p = buf;
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(t->fd, p + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            t->write_errno = w < 0 ? errno : EIO;
+            return 1;
+        }
+        off += (size_t)w;
+    }
+    t->loaded += len;
+    report_progress(t, false);
+    return 0;
+}
+
+/* A device or FIFO as the destination (/dev/null, a pipe's name) gets the
+ * object by one GET, in order, into the file itself: renaming a partial
+ * file over it would replace the device node (as root, /dev/null became a
+ * regular file), and bytes handed to it cannot be taken back, so such a
+ * download is neither resumed nor sent again after a pause. */
+static void run_download_in_place(task *t, int fd, const char *etag)
+{
+    t->fd = fd;
+    t->write_errno = 0;
+    t->loaded = t->reported = 0;
+    set_state(t, COS_TASK_RUNNING);
+    cos_request r = task_request(t);
+    r.version_id = t->version_id;
+    r.if_match = *etag ? etag : NULL; /* the object the HEAD saw, or an error */
+    r.sink.write = in_place_write;
+    r.sink.write_user_data = t;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = call_sync_cancelable(t->mgr->c, COS_OP_GET_OBJECT, &r, &t->abort_io, &res, &err);
+    if (rc == COS_ERR_CANCELED && t->pause_req && !t->cancel_req && t->loaded == 0) { /* paused before a byte */
+        cos_error_free(err);
+        return;
+    }
+    if (rc && t->write_errno) {
+        cos_error_free(err);
+        err = NULL;
+        cos_err_io(&err, t->write_errno, "cannot write", t->file_path);
+        rc = COS_ERR_IO;
+    } else if (rc == COS_ERR_CANCELED && t->pause_req && !t->cancel_req) {
+        cos_error_free(err);
+        err = NULL;
+        cos_err_set(&err, COS_ERR_CANCELED, "a download into %s (a device or FIFO) cannot be paused and resumed: "
+                    "what it received is gone; download it again", t->file_path);
+    }
+    if (rc) {
+        fail(t, rc, err);
+        return;
+    }
+    t->res = new_result(t);
+    t->res->etag = cos_strdup(res->etag);
+    t->res->request_id = cos_strdup(res->request_id);
+    t->res->version_id = cos_strdup(res->version_id);
+    t->res->crc64 = res->crc64;
+    t->res->part_count = 1;
+    report_progress(t, true);
+    cos_result_free(res);
+}
+
 static void run_download(task *t)
 {
     cos_client *c = t->mgr->c;
@@ -1272,6 +1340,15 @@ static void run_download(task *t)
     bool md5_etag = !has_crc && http_etag_is_md5(res->headers, res->header_count);
     char *etag = cos_strdup(res->etag ? res->etag : "");
     cos_result_free(res);
+    int special_fd = -1;
+    cos_error *se = NULL;
+    int special = etag ? cos_open_special_dest(t->file_path, &special_fd, &se) : 0;
+    if (special) {
+        if (special < 0) fail(t, special, se);
+        else run_download_in_place(t, special_fd, etag);
+        free(etag);
+        return;
+    }
     char *partial = cos_sprintf("%s.cos-partial", t->file_path);
     make_parts(t, t->total, t->chunk_size ? t->chunk_size : COS_MAX(c->cfg.chunk_size, 8 * MIB));
     t->parallel = chosen_parallel(t, t->total);

@@ -5,12 +5,15 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- buffer */
 
@@ -293,6 +296,28 @@ int cos_err_io(cos_error **err, int errnum, const char *what, const char *path)
     int rc = cos_err_set(err, COS_ERR_IO, "%s %s: %s", what, path ? path : "", strerror(errnum));
     if (err && *err) (*err)->os_errno = errnum;
     return rc;
+}
+
+int cos_open_special_dest(const char *path, int *fd, cos_error **err)
+{
+    struct stat st;
+    *fd = -1;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) return 0;
+    if (S_ISDIR(st.st_mode)) return cos_err_invalid(err, "file_path", "%s is a directory", path);
+    /* non-blocking: a FIFO nobody reads fails (ENXIO) instead of hanging in open() */
+    int f = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    if (f < 0) {
+        if (errno == ENXIO) return cos_err_set(err, COS_ERR_IO, "cannot write %s: no process reads it", path);
+        return cos_err_io(err, errno, "cannot open", path);
+    }
+    int fl = fcntl(f, F_GETFL);
+    if (fl < 0 || fcntl(f, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(f);
+        return cos_err_io(err, e, "cannot open", path);
+    }
+    *fd = f;
+    return 1;
 }
 
 void cos_err_reset(cos_error **err)

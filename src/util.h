@@ -78,6 +78,15 @@ cos_error *cos_error_new(cos_error_kind kind, const char *message);
  * and holds exactly this call's error after a failure. */
 void cos_err_reset(cos_error **err);
 
+/* ---- download destinations ---- */
+/* A destination that exists and is a device, FIFO or socket (/dev/null, a
+ * pipe's name) is written in place: replacing it with a renamed temporary
+ * file, as a regular file is, would destroy the device node. Returns 1 with
+ * *fd open for writing when `path` is such a file, 0 when it is a regular
+ * file or absent (the caller writes a temporary and renames), and an error
+ * kind for a directory or an unopenable special file. */
+int cos_open_special_dest(const char *path, int *fd, cos_error **err);
+
 /* ---- options structs: the one version check (common.h, docs/abi.md) ---- */
 /* Copy the caller's struct *src into *dst (dst_size bytes): only as many
  * bytes as src's version had (sizes[version], 0 = not accepted), the rest

@@ -194,6 +194,12 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
  * least one verified range is recorded: then both stay for a restart of the
  * task or the same download later to resume. A pause, a cancel... see
  * cos_task_pause / cos_task_cancel (a cancel removes them).
+ * A FILE that exists and is a device or FIFO (/dev/null, a pipe's name) is
+ * written in place by one GET, in order: no FILE.cos-partial, no rename, no
+ * resume; a FIFO nobody reads fails at once with COS_ERR_IO, a pause after
+ * bytes were written fails the task (they cannot be taken back), and a FIFO
+ * whose reader leaves raises SIGPIPE as write(2) does (ignore it if that can
+ * happen). A directory is COS_ERR_INVALID_ARG.
  */
 COS_API int cos_download_file(cos_client *client, const cos_transfer_params *p,
                               cos_transfer_result **out, cos_error **err);
