@@ -427,7 +427,8 @@ bool fault_apply(req *r, enum MHD_Result *ret);
  * pool (CONN_POOL), kept small because the whole pool is zeroed after every
  * request. Past its first SINK_DIRECT bytes a body's smaller pieces are
  * gathered into SINK_BATCH before data_write, so each write, hash hand-off
- * and writeback of a large upload covers as much as with a large pool. */
+ * and writeback of a large upload covers as much as with a large pool. A body the
+ * store stages itself (data_batched: aligned buffers, O_DIRECT) skips this copy. */
 #define SINK_DIRECT (64u << 10)
 #define SINK_BATCH (512u << 10)
 
@@ -439,7 +440,7 @@ static void sink_flush(req *r)
 
 static void sink_write(req *r, const char *data, size_t len)
 {
-    if (!r->sink_len && (len >= SINK_DIRECT || r->w.size + len <= SINK_DIRECT)) {
+    if (!r->sink_len && (len >= SINK_DIRECT || r->w.size + len <= SINK_DIRECT || data_batched(&r->w))) {
         data_write(&r->w, data, len);
         return;
     }
@@ -448,7 +449,7 @@ static void sink_write(req *r, const char *data, size_t len)
         return;
     }
     if (r->sink_len + len > SINK_BATCH) sink_flush(r);
-    if (len >= SINK_BATCH) {
+    if (len >= SINK_BATCH || (!r->sink_len && data_batched(&r->w))) { /* staged by that flush: from here on directly */
         data_write(&r->w, data, len);
         return;
     }
@@ -640,6 +641,7 @@ int server_start(server *srv, char **errmsg)
         return 1;
     }
     store_set_fsync(srv->st, !c->no_fsync);
+    store_set_direct(srv->st, !c->no_direct_io);
     store_set_busy_timeout(srv->st, c->busy_timeout_ms);
     if (sts_store_open(&srv->sts, c->root) != 0) {
         *errmsg = cos_sprintf("cannot open the STS store in %s", c->root);

@@ -25,6 +25,7 @@ typedef struct server_config {
     bool sts, faults, quiet;
     bool sts_open;             /* --sts-open: /sts answers unsigned requests (local browser work) */
     bool no_fsync;             /* --no-fsync: survive kill -9, not power loss (benchmarks, scratch) */
+    bool no_direct_io;         /* --no-direct-io: large bodies through the page cache, not O_DIRECT */
     bool console;              /* --console: the web console on its own listener (console.c) */
     const char *console_listen; /* default 127.0.0.1:(port+1), or :0 when the port is 0 */
     const char *console_dir;   /* the console's files; default: the build's or the installed copy */
@@ -99,6 +100,9 @@ void store_close(store *s);
 const char *store_root(store *s);
 /* Whether data files are fsynced before they are committed (default yes). */
 void store_set_fsync(store *s, bool on);
+/* Large durable bodies written with O_DIRECT from aligned buffers (the default),
+ * or through the page cache (--no-direct-io; also where the filesystem refuses). */
+void store_set_direct(store *s, bool on);
 /* How long a write waits for a database another process holds (default 10 s). */
 void store_set_busy_timeout(store *s, int ms);
 
@@ -139,6 +143,8 @@ typedef struct data_writer {
     size_t mem_cap;
     bool in_memory;          /* no file yet: fd is -1 and the bytes are in mem */
     bool inline_pending;     /* finished, its blob row left to the commit of the row naming it */
+    bool no_direct;          /* copied from the store: large bodies go through the page cache */
+    struct data_stage *stage; /* a large durable body: staged in aligned buffers, written O_DIRECT (store.c) */
 } data_writer;
 void server_random(void *out, size_t n); /* the kernel's random bytes (store.c) */
 int data_begin(store *s, data_writer *w);
@@ -155,6 +161,8 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16]);
 int data_finish_deferred(store *s, data_writer *w, unsigned char md5[16]);
 void data_discard(store *s, data_writer *w);
 void data_abort(data_writer *w);
+/* true once the store gathers this body's pieces itself (staged): batching them before data_write is a copy more */
+bool data_batched(const data_writer *w);
 char *data_path(store *s, const char *data_id); /* malloc'd */
 
 /* Reading an object's data, which is one file or (multipart) a manifest of

@@ -39,6 +39,7 @@ struct store {
     char *db_path;
     int busy_ms;
     bool no_fsync;          /* --no-fsync */
+    bool no_direct;         /* --no-direct-io */
     pthread_mutex_t pool_m; /* guards the idle connections */
     sqlite3 **idle;
     size_t nidle, cap;
@@ -214,6 +215,7 @@ static int checkpointer_start(store *s)
 }
 
 void store_set_fsync(store *s, bool on) { s->no_fsync = !on; }
+void store_set_direct(store *s, bool on) { s->no_direct = !on; }
 void store_set_busy_timeout(store *s, int ms) { s->busy_ms = ms > 0 ? ms : 10000; }
 uint64_t store_rows_visited(store *s) { return atomic_load(&s->rows_visited); }
 void store_wal_stats(store *s, uint64_t *pages, uint64_t *asks, uint64_t *passes)
@@ -996,7 +998,18 @@ typedef struct data_hasher {
     uint64_t *crc64;
     void *win;                 /* the service's mapping of the file: HASH_WINDOW bytes from win_off */
     uint64_t win_off;
+    /* a staged body (stage_write): its bytes are read from the writer's two
+       buffers, which hold STAGE_BYTES from stage_at each (UINT64_MAX: nothing yet) */
+    const unsigned char *stage[2];
+    uint64_t stage_at[2];      /* guarded by hs.m */
+    bool waiting;              /* its writer waits for the hash to move on (stage_write) */
 } data_hasher;
+
+/* Staging buffers: 1 MiB, written with O_DIRECT in one call each. The hasher
+ * must have moved past a buffer before it is refilled, so a buffer is at least
+ * 4 chunks (a body that far ahead always gets a round, see hash_round_due). */
+enum { STAGE_BYTES = 1 << 20, DIRECT_ALIGN = 4096, STAGED_MAX = 32 };
+_Static_assert(STAGE_BYTES >= 4 * HASHER_CHUNK && STAGE_BYTES % DIRECT_ALIGN == 0, "stage size");
 
 static struct {
     pthread_once_t once;
@@ -1042,16 +1055,34 @@ static void *hash_service_main(void *arg)
         data_hasher *pick[MD5_LANES];
         uint64_t from[MD5_LANES], want[MD5_LANES];
         bool last[MD5_LANES];
+        const unsigned char *src[MD5_LANES];
+        bool lost = false;
         int n = 0;
         for (data_hasher *h = hash_round_due() ? hs.list : NULL; h && n < MD5_LANES; h = h->next) {
             if (!hasher_ready(h)) continue;
             uint64_t avail = h->written - h->hashed;
-            last[n] = h->done && avail <= HASHER_CHUNK;
-            want[n] = last[n] ? avail : COS_MIN(avail, (uint64_t)HASHER_CHUNK) / MD5_BLOCK * MD5_BLOCK;
+            uint64_t cap = HASHER_CHUNK;
+            src[n] = NULL;
+            if (h->stage[0]) { /* staged: from the buffer holding these bytes, up to its end */
+                int j = h->stage_at[0] <= h->hashed && h->hashed - h->stage_at[0] < STAGE_BYTES ? 0
+                      : h->stage_at[1] <= h->hashed && h->hashed - h->stage_at[1] < STAGE_BYTES ? 1 : -1;
+                if (j < 0) { /* cannot happen: the writer keeps what is not hashed */
+                    h->error = EIO;
+                    if (h->done) h->finished = true;
+                    lost = true;
+                    continue;
+                }
+                cap = COS_MIN(cap, h->stage_at[j] + STAGE_BYTES - h->hashed);
+                src[n] = h->stage[j] + (h->hashed - h->stage_at[j]);
+            }
+            uint64_t take = COS_MIN(avail, cap);
+            last[n] = h->done && take == avail;
+            want[n] = last[n] ? take : take / MD5_BLOCK * MD5_BLOCK;
             from[n] = h->hashed;
             h->busy = true;
             pick[n++] = h;
         }
+        if (lost) pthread_cond_broadcast(&hs.settled);
         if (!n) {
             hs.sleeping = true;
             pthread_cond_wait(&hs.work, &hs.m);
@@ -1077,6 +1108,11 @@ static void *hash_service_main(void *arg)
         int lanes = 0;
         for (int i = 0; i < n; i++) {
             data_hasher *h = pick[i];
+            const unsigned char *b = src[i];
+            if (src[i]) {
+                got[i] = want[i];
+                goto hash;
+            }
             /* hashed where the page cache holds the bytes: a copy out of it cost
              * as much CPU as the receiving itself (the bytes are no longer in cache) */
             if (h->win && (from[i] < h->win_off || from[i] + want[i] > h->win_off + HASH_WINDOW)) {
@@ -1088,7 +1124,7 @@ static void *hash_service_main(void *arg)
                 void *m = mmap(NULL, (size_t)HASH_WINDOW, PROT_READ, MAP_SHARED, h->fd, (off_t)base);
                 if (m != MAP_FAILED) h->win = m, h->win_off = base;
             }
-            const unsigned char *b = h->win ? (const unsigned char *)h->win + (from[i] - h->win_off) : NULL;
+            b = h->win ? (const unsigned char *)h->win + (from[i] - h->win_off) : NULL;
             got[i] = 0;
             if (!b) {
                 unsigned char *copy = hs.buf + (size_t)i * HASHER_CHUNK;
@@ -1102,6 +1138,7 @@ static void *hash_service_main(void *arg)
             } else {
                 got[i] = want[i];
             }
+        hash:
             if (h->error || !got[i]) continue;
             uint64_t skip = h->crc_from > from[i] ? COS_MIN(h->crc_from - from[i], got[i]) : 0;
             *h->crc64 = cos_crc64(*h->crc64, b + skip, (size_t)(got[i] - skip));
@@ -1122,6 +1159,7 @@ static void *hash_service_main(void *arg)
             data_hasher *h = pick[i];
             h->hashed += got[i];
             h->busy = false;
+            if (h->waiting) settled = true;
             if (h->done && (h->error || h->hashed == h->written)) h->finished = settled = true;
         }
         if (settled) pthread_cond_broadcast(&hs.settled);
@@ -1145,8 +1183,11 @@ static void hash_service_init(void)
     pthread_attr_destroy(&a);
 }
 
-/* Hand the rest of the hashing to the service; 0, or -1 to keep hashing inline. */
-static int hasher_start(data_writer *w)
+static bool stage_begin(data_writer *w, data_hasher *h, uint64_t in_file);
+
+/* Hand the rest of the hashing to the service; 0, or -1 to keep hashing inline.
+ * in_file: bytes in the file (w->size and the write being made). */
+static int hasher_start(data_writer *w, uint64_t in_file)
 {
     pthread_once(&hs.once, hash_service_init);
     if (!hs.running) return -1;
@@ -1159,13 +1200,19 @@ static int hasher_start(data_writer *w)
     }
     /* the service takes whole blocks: the partial one hashed inline is hashed again from the file */
     uint64_t back = w->md5.tail_len;
-    w->md5.len -= back;
-    w->md5.tail_len = 0;
     h->written = w->size;
     h->hashed = w->size - back;
     h->crc_from = w->size;
     h->md5 = &w->md5;
     h->crc64 = &w->crc64;
+    /* or the service reads the file, as before; a body still in memory is staged or not taken */
+    if (!stage_begin(w, h, in_file) && w->in_memory) {
+        close(h->fd);
+        free(h);
+        return -1;
+    }
+    w->md5.len -= back;
+    w->md5.tail_len = 0;
     pthread_mutex_lock(&hs.m);
     h->next = hs.list;
     hs.list = h;
@@ -1177,8 +1224,10 @@ static int hasher_start(data_writer *w)
 static void hasher_publish(data_hasher *h, uint64_t written)
 {
     pthread_mutex_lock(&hs.m);
-    bool wake = hs.sleeping && !h->busy && (written - h->hashed) / HASHER_CHUNK != (h->written - h->hashed) / HASHER_CHUNK;
+    bool crossed = hs.sleeping && !h->busy && (written - h->hashed) / HASHER_CHUNK != (h->written - h->hashed) / HASHER_CHUNK;
     h->written = written;
+    /* only for a round the service would make: woken to find none due, it cost a switch each time */
+    bool wake = crossed && hash_round_due();
     if (wake) pthread_cond_signal(&hs.work);
     pthread_mutex_unlock(&hs.m);
 }
@@ -1206,6 +1255,22 @@ static int hasher_join(data_writer *w)
     return err;
 }
 
+/* Until the service has hashed the bytes before upto (a staging buffer is to be
+ * refilled); its error, or 0. */
+static int hasher_wait(data_hasher *h, uint64_t upto)
+{
+    pthread_mutex_lock(&hs.m);
+    while (!h->error && h->hashed < upto) {
+        h->waiting = true;
+        if (hs.sleeping) pthread_cond_signal(&hs.work);
+        pthread_cond_wait(&hs.settled, &hs.m);
+    }
+    h->waiting = false;
+    int err = h->error;
+    pthread_mutex_unlock(&hs.m);
+    return err;
+}
+
 /* A new temp file; a manifest's id starts with MANIFEST_MARK instead of its first hex digit. */
 static int begin_data(store *s, data_writer *w, bool manifest)
 {
@@ -1214,6 +1279,7 @@ static int begin_data(store *s, data_writer *w, bool manifest)
     if (manifest) w->data_id[0] = MANIFEST_MARK;
     snprintf(w->tmp_path, sizeof w->tmp_path, "%s/tmp/%s", s->root, w->data_id);
     w->no_fsync = s->no_fsync;
+    w->no_direct = s->no_direct;
     w->fd = -1;
     if (!manifest) {
         w->in_memory = true; /* the file is created when the body outgrows INLINE_MAX */
@@ -1239,18 +1305,25 @@ static int write_all(int fd, const void *buf, size_t len)
 }
 
 /* The body no longer fits in a row: move what was buffered into the temp file. */
+static void free_mem_bytes(data_writer *w);
+
 static int spill(data_writer *w)
 {
-    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0) w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (w->fd < 0 || (errno = write_all(w->fd, w->mem, (size_t)w->size)) != 0) {
         w->error = errno ? errno : EIO;
         return -1;
     }
+    free_mem_bytes(w);
+    return 0;
+}
+
+static void free_mem_bytes(data_writer *w)
+{
     free(w->mem);
     w->mem = NULL;
     w->mem_cap = 0;
     w->in_memory = false;
-    return 0;
 }
 
 static int mem_append(data_writer *w, const void *buf, size_t len)
@@ -1284,12 +1357,300 @@ static void kick_writeback(data_writer *w, uint64_t min)
     w->kicked = w->size;
 }
 
+/* ---- staged bodies: O_DIRECT from aligned buffers
+ * A large body written through the page cache cost the server's CPU three
+ * times over: the copy into the cache with ext4's delayed allocation, the
+ * writeback, and the hasher's faults reading it back. Staged, the bytes are
+ * copied once into a 1 MiB aligned buffer, hashed from it, and written to
+ * the disk from it with O_DIRECT by a thread of the body's own while the
+ * other buffer fills (written on the receiving thread, one connection's
+ * receiving and the disk took turns); the fsync before the acknowledgement
+ * then has only the journal to commit. Where the filesystem refuses
+ * O_DIRECT the same buffers are written through the page cache. */
+struct data_stage {
+    unsigned char *buf[2];
+    int cur;                 /* the buffer being filled */
+    uint64_t off;            /* its offset in the file */
+    size_t fill;
+    int fd;                  /* the writer's (buffered) descriptor */
+    int dfd;                 /* the file opened O_DIRECT; -1 once the filesystem refused it */
+    /* the flushing thread (m guards what follows) */
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool thread_on;
+    int pending;             /* the buffer handed over to be written, or -1 */
+    uint64_t pending_off;
+    bool writing;
+    bool quit;
+    int err;                 /* the first write's error */
+};
+
+static struct {
+    pthread_mutex_t m;
+    unsigned char *spare[8]; /* kept for the next bodies: a part is 8 MiB, its buffers 2 */
+    int spares;
+    int used;                /* at most 2 * STAGED_MAX bodies' worth; more go unstaged */
+} stage_pool = { .m = PTHREAD_MUTEX_INITIALIZER };
+
+static unsigned char *stage_buf_get(void)
+{
+    unsigned char *b = NULL;
+    pthread_mutex_lock(&stage_pool.m);
+    bool ok = stage_pool.used < 2 * STAGED_MAX;
+    if (ok) {
+        stage_pool.used++;
+        if (stage_pool.spares) b = stage_pool.spare[--stage_pool.spares];
+    }
+    pthread_mutex_unlock(&stage_pool.m);
+    if (ok && !b) {
+        void *p;
+        if (posix_memalign(&p, DIRECT_ALIGN, STAGE_BYTES) == 0) {
+            b = p;
+        } else {
+            pthread_mutex_lock(&stage_pool.m);
+            stage_pool.used--;
+            pthread_mutex_unlock(&stage_pool.m);
+        }
+    }
+    return b;
+}
+
+static void stage_buf_put(unsigned char *b)
+{
+    if (!b) return;
+    pthread_mutex_lock(&stage_pool.m);
+    stage_pool.used--;
+    if (stage_pool.spares < (int)(sizeof stage_pool.spare / sizeof *stage_pool.spare)) {
+        stage_pool.spare[stage_pool.spares++] = b;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&stage_pool.m);
+    free(b);
+}
+
+/* Only once the hasher is joined: it reads the buffers. */
+static void stage_end(data_writer *w)
+{
+    struct data_stage *st = w->stage;
+    if (!st) return;
+    if (st->thread_on) { /* a write under way is waited for: the buffer stays until it is done */
+        pthread_mutex_lock(&st->m);
+        st->quit = true;
+        pthread_cond_broadcast(&st->cv);
+        pthread_mutex_unlock(&st->m);
+        pthread_join(st->thread, NULL);
+    }
+    pthread_mutex_destroy(&st->m);
+    pthread_cond_destroy(&st->cv);
+    if (st->dfd >= 0) close(st->dfd);
+    stage_buf_put(st->buf[0]);
+    stage_buf_put(st->buf[1]);
+    free(st);
+    w->stage = NULL;
+}
+
+/* 0, or the errno of the read that failed (EIO for a short file). */
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t n = pread(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n < 0 ? errno : EIO;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n < 0 ? errno : ENOSPC;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Stage a body the hasher has just taken on, if it is to be fsynced: the
+ * bytes already in the file from the hash's start on are read into the first
+ * buffer (its first direct write covers them again). false: not staged. */
+static bool stage_begin(data_writer *w, data_hasher *h, uint64_t in_file)
+{
+    h->stage_at[0] = h->stage_at[1] = UINT64_MAX;
+    if (w->no_fsync || w->no_direct) return false; /* without fsync the page cache is the faster place */
+    /* from memory, all of it: the file has none of it yet */
+    uint64_t base = w->in_memory ? 0 : h->hashed / DIRECT_ALIGN * DIRECT_ALIGN;
+    if (in_file - base > STAGE_BYTES) return false;
+    struct data_stage *st = calloc(1, sizeof *st);
+    if (!st) return false;
+    st->dfd = -1;
+    st->pending = -1;
+    pthread_mutex_init(&st->m, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    w->stage = st;
+    st->buf[0] = stage_buf_get();
+    st->buf[1] = st->buf[0] ? stage_buf_get() : NULL;
+    if (st->buf[1]) st->dfd = open(w->tmp_path, O_WRONLY | O_DIRECT | O_CLOEXEC); /* EINVAL where the filesystem has no O_DIRECT */
+    if (st->dfd >= 0 && w->in_memory && in_file > base) memcpy(st->buf[0], w->mem + base, (size_t)(in_file - base));
+    if (st->dfd < 0 || (!w->in_memory && pread_all(h->fd, st->buf[0], (size_t)(in_file - base), base) != 0)) {
+        stage_end(w);
+        return false;
+    }
+    st->fd = w->fd;
+    h->stage[0] = st->buf[0];
+    h->stage[1] = st->buf[1];
+    h->stage_at[0] = base;
+    st->off = base;
+    st->fill = (size_t)(in_file - base);
+    return true;
+}
+
+/* A body outgrowing memory that is to be fsynced is staged from its start
+ * (spilled, its first 64 KiB and more went through the page cache, and again
+ * to the disk with the first direct write). false: spill it. */
+static bool stage_from_memory(data_writer *w)
+{
+    if (w->no_hash || w->no_fsync || w->no_direct) return false;
+    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0 || hasher_start(w, w->size) != 0) return false; /* spill takes over (and reports a failed open) */
+    free_mem_bytes(w);
+    return true;
+}
+
+/* Write len bytes of buffer b at off: the aligned part with O_DIRECT, the
+ * rest (a body's last bytes) through the page cache, as everything once the
+ * filesystem has refused O_DIRECT. 0 or errno. */
+static int stage_flush(struct data_stage *st, const unsigned char *p, size_t len, uint64_t off)
+{
+    size_t direct = st->dfd >= 0 ? len / DIRECT_ALIGN * DIRECT_ALIGN : 0;
+    while (direct) {
+        ssize_t n = pwrite(st->dfd, p, direct, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EINVAL) { /* no O_DIRECT here after all, or another alignment */
+            close(st->dfd);
+            st->dfd = -1;
+            break;
+        }
+        if (n <= 0) return n < 0 ? errno : ENOSPC;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+        direct = n % DIRECT_ALIGN ? 0 : direct - (size_t)n; /* a short write off the alignment: the rest buffered */
+    }
+    int err = pwrite_all(st->fd, p, len, off);
+    if (!err && len >= KICK_BYTES / 2) (void)sync_file_range(st->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+    return err;
+}
+
+static void *stage_thread(void *arg)
+{
+    struct data_stage *st = arg;
+    pthread_mutex_lock(&st->m);
+    for (;;) {
+        while (!st->quit && st->pending < 0) pthread_cond_wait(&st->cv, &st->m);
+        if (st->quit) break;
+        int b = st->pending;
+        uint64_t off = st->pending_off;
+        st->pending = -1;
+        st->writing = true;
+        pthread_mutex_unlock(&st->m);
+        int err = stage_flush(st, st->buf[b], STAGE_BYTES, off);
+        pthread_mutex_lock(&st->m);
+        st->writing = false;
+        if (err && !st->err) st->err = err;
+        pthread_cond_broadcast(&st->cv);
+    }
+    pthread_mutex_unlock(&st->m);
+    return NULL;
+}
+
+/* Until the buffer handed over is written; its error, or 0. */
+static int stage_idle(struct data_stage *st)
+{
+    if (!st->thread_on) return st->err;
+    pthread_mutex_lock(&st->m);
+    while (st->pending >= 0 || st->writing) pthread_cond_wait(&st->cv, &st->m);
+    int err = st->err;
+    pthread_mutex_unlock(&st->m);
+    return err;
+}
+
+/* The full buffer goes to the flushing thread (written here if there is none). */
+static int stage_hand_over(struct data_stage *st)
+{
+    if (!st->thread_on) {
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setstacksize(&a, 64 << 10);
+        st->thread_on = pthread_create(&st->thread, &a, stage_thread, st) == 0;
+        pthread_attr_destroy(&a);
+        if (!st->thread_on) return stage_flush(st, st->buf[st->cur], STAGE_BYTES, st->off);
+    }
+    pthread_mutex_lock(&st->m);
+    st->pending = st->cur;
+    st->pending_off = st->off;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->m);
+    return 0;
+}
+
+/* The last buffer, once the others are written. 0 or errno. */
+static int stage_finish(struct data_stage *st)
+{
+    int err = stage_idle(st);
+    return err ? err : stage_flush(st, st->buf[st->cur], st->fill, st->off);
+}
+
+static int stage_write(data_writer *w, const unsigned char *buf, size_t len)
+{
+    struct data_stage *st = w->stage;
+    data_hasher *h = w->hasher;
+    while (len) {
+        size_t take = COS_MIN(len, (size_t)STAGE_BYTES - st->fill);
+        memcpy(st->buf[st->cur] + st->fill, buf, take);
+        st->fill += take;
+        w->size += take;
+        buf += take;
+        len -= take;
+        hasher_publish(h, w->size);
+        if (st->fill < STAGE_BYTES) continue;
+        /* the other buffer is refilled once it is written and the hash has moved past it */
+        int err = stage_idle(st);
+        if (!err) err = stage_hand_over(st);
+        if (!err) err = hasher_wait(h, st->off);
+        if (err) {
+            w->error = err;
+            return -1;
+        }
+        uint64_t next = st->off + STAGE_BYTES;
+        pthread_mutex_lock(&hs.m);
+        h->stage_at[!st->cur] = next;
+        pthread_mutex_unlock(&hs.m);
+        st->cur = !st->cur;
+        st->off = next;
+        st->fill = 0;
+    }
+    return 0;
+}
+
 int data_write(data_writer *w, const void *buf, size_t len)
 {
     if (w->error) return -1;
-    if (w->in_memory && w->size + len > INLINE_MAX && spill(w) != 0) return -1;
+    if (w->stage) return stage_write(w, buf, len);
+    if (w->in_memory && w->size + len > INLINE_MAX) {
+        if (stage_from_memory(w)) return stage_write(w, buf, len);
+        if (spill(w) != 0) return -1;
+    }
     if (w->in_memory ? mem_append(w, buf, len) != 0 : (w->error = write_all(w->fd, buf, len)) != 0) return -1;
-    if (!w->no_hash && !w->hasher && (w->in_memory || w->size + len < HASHER_THRESHOLD || hasher_start(w) != 0)) {
+    if (!w->no_hash && !w->hasher && (w->in_memory || w->size + len < HASHER_THRESHOLD || hasher_start(w, w->size + len) != 0)) {
         md5_stream_update(&w->md5, buf, len);
         w->crc64 = cos_crc64(w->crc64, buf, len);
     }
@@ -1409,6 +1770,10 @@ static int fsync_dir(const char *dir)
  * could, never an object with missing bytes. */
 int data_finish(store *s, data_writer *w, unsigned char md5[16])
 {
+    if (!w->error && w->stage) { /* the last buffer: its aligned part direct, the rest through the page cache */
+        int err = stage_finish(w->stage);
+        if (err) w->error = err;
+    }
     if (w->error) {
         data_abort(w);
         return -1;
@@ -1431,6 +1796,7 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
     if (rc == 0 && durable) rc = fsync(w->fd); /* the hashing thread catches up meanwhile */
     if (rc != 0 && !w->error) w->error = errno;
     int herr = hasher_join(w);
+    stage_end(w);
     if (herr && !w->error) w->error = herr;
     if (!w->error && durable && fsync_dir(dir) != 0) w->error = errno;
     close(w->fd);
@@ -1443,9 +1809,12 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
     return rc;
 }
 
+bool data_batched(const data_writer *w) { return w->stage != NULL; }
+
 void data_abort(data_writer *w)
 {
     hasher_join(w);
+    stage_end(w);
     free_mem(w);
     if (w->fd >= 0) {
         close(w->fd);

@@ -1,7 +1,7 @@
 /* test_md5lanes.c — cos-server's own MD5 (server/md5lanes.c) against
  * OpenSSL's through cos_md5: one stream fed in odd pieces, and 1 to 8
  * streams advanced side by side with different block counts (idle lanes,
- * lanes that stop early), then finished with their tails. A wrong ETag here
+ * lanes that stop early, one lane far longer than the rest, the longest tied), then finished with their tails. A wrong ETag here
  * would be a wrong ETag on every stored object. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +79,8 @@ int main(void)
             sp[l] = &st[l];
             data[l] = buf + (size_t)l * MAX + next() % 64; /* unaligned on purpose */
             nblocks[l] = round % 7 == 0 ? 0 : next() % (MAX / MD5_BLOCK - 2);
+            if (round % 5 == 1) nblocks[l] = l == 0 ? MAX / MD5_BLOCK - 2 : next() % 8; /* one lane far longer: its rest alone */
+            if (round % 5 == 2) nblocks[l] = l < 2 ? 500 : next() % 500;              /* the longest tied */
             tail[l] = next() % 64;
         }
         /* in two calls, so a state carried between calls is exercised too */

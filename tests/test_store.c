@@ -4,7 +4,9 @@
  * and listings do not wait for writes; a locked database makes every write
  * fail with STORE_BUSY and change nothing; old databases are migrated; a
  * write returns only once an fsync of the metadata log covers it;
- * checkpoints keep the log bounded under a long stream of small writes. */
+ * checkpoints keep the log bounded under a long stream of small writes;
+ * large durable bodies written with O_DIRECT (or, refused, through the page
+ * cache) come back byte for byte with their MD5 and CRC-64. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "server.h"
@@ -12,6 +14,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -527,11 +530,24 @@ static void wal_written(int fd, ssize_t rc)
     if (rc > 0 && atomic_load(&g_track) && is_wal(fd)) t_last_wal_write = atomic_fetch_add(&g_wal_done, 1) + 1;
 }
 
+/* Writes made with O_DIRECT are counted; g_direct_fail_after >= 0 makes the
+ * ones after that many fail with g_direct_errno (EINVAL: a filesystem or
+ * device that takes no O_DIRECT, or another alignment; ENOSPC: a full disk). */
+static atomic_int g_direct_writes, g_direct_fail_after = -1, g_direct_errno;
+
 /* by their symbols' names: with 64-bit offsets the headers make pwrite a name of pwrite64 */
 typedef ssize_t (*pwrite_fn)(int, const void *, size_t, int64_t);
 static ssize_t wrapped_pwrite(const char *name, int fd, const void *buf, size_t len, int64_t off)
 {
     pwrite_fn real = (pwrite_fn)dlsym(RTLD_NEXT, name);
+    if (fcntl(fd, F_GETFL) & O_DIRECT) {
+        int after = atomic_load(&g_direct_fail_after);
+        if (after >= 0 && atomic_load(&g_direct_writes) >= after) {
+            errno = atomic_load(&g_direct_errno);
+            return -1;
+        }
+        atomic_fetch_add(&g_direct_writes, 1);
+    }
     ssize_t rc = real(fd, buf, len, off);
     wal_written(fd, rc);
     return rc;
@@ -728,8 +744,171 @@ static void test_wal_bounded(void)
     close_store(s, dir);
 }
 
+/* ---- large durable bodies, staged and written with O_DIRECT (store.c, stage_write)
+ * Each body arrives in pieces of odd sizes, its length around the 64 KiB
+ * where the hasher (and the staging) takes over, the 4 KiB alignment and the
+ * 1 MiB buffers. Each must be in its file byte for byte, with its MD5 and
+ * CRC-64: written direct where the filesystem takes it, through the page
+ * cache where the store is told not to, where the filesystem refuses O_DIRECT
+ * midway (EINVAL), and on tmpfs. A direct write that fails (ENOSPC) fails
+ * the body and leaves nothing behind. */
+static bool dir_takes_direct(const char *dir)
+{
+    char *p = cos_sprintf("%s/direct-probe", dir);
+    int fd = open(p, O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+    unlink(p);
+    free(p);
+    return fd >= 0;
+}
+
+static int files_in_tmp(const char *dir)
+{
+    char *tmp = cos_sprintf("%s/tmp", dir);
+    DIR *d = opendir(tmp);
+    int left = d ? 0 : -1;
+    for (struct dirent *e; d && (e = readdir(d));) left += e->d_name[0] != '.';
+    if (d) closedir(d);
+    free(tmp);
+    return left;
+}
+
+/* 0: the body is back intact; -1: a write or the finish failed (as it should only when told to) */
+static int staged_body(store *s, size_t len, size_t piece_max, uint32_t seed)
+{
+    unsigned char *body = malloc(len);
+    test_lcg_fill(body, len, seed);
+    data_writer w;
+    int rc = data_begin(s, &w);
+    uint32_t r = seed * 2654435761u + 7;
+    for (size_t off = 0; rc == 0 && off < len;) {
+        r = r * 1103515245u + 12345u;
+        size_t piece = 1 + (r >> 8) % piece_max;
+        if (piece > len - off) piece = len - off;
+        rc = data_write(&w, body + off, piece);
+        off += piece;
+    }
+    unsigned char md5[16], want[16];
+    if (data_finish(s, &w, md5) != 0) rc = -1; /* with an error already set, it cleans up */
+    if (rc == 0) {
+        cos_md5_digest(body, len, want);
+        CHECK(memcmp(md5, want, 16) == 0);
+        CHECK(w.crc64 == cos_crc64(0, body, len));
+        char *path = data_path(s, w.data_id);
+        unsigned char *got = malloc(len + 1);
+        FILE *f = fopen(path, "rb");
+        size_t got_len = f ? fread(got, 1, len + 1, f) : 0;
+        if (f) fclose(f);
+        CHECK(got_len == len && memcmp(got, body, len) == 0);
+        if (got_len != len) fprintf(stderr, "  body of %zu bytes (pieces up to %zu): %zu in its file\n", len, piece_max, got_len);
+        free(got);
+        free(path);
+        data_unlink(s, w.data_id);
+    }
+    free(body);
+    return rc;
+}
+
+static void staged_bodies(store *s, const char *dir, const char *what)
+{
+    static const size_t lens[] = { (64 << 10) + 1, 100000, (1 << 20) - 1, 1 << 20, (1 << 20) + 1,
+                                   (2 << 20) + 4095, (3 << 20) + 4097, (5 << 20) + 7 };
+    static const size_t pieces[] = { 1000, 3 * 4096 + 5, 300000, (2 << 20) + 3 };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++)
+        failed += staged_body(s, lens[i], pieces[i % 4], (uint32_t)(i + 1)) != 0;
+    if (failed) fprintf(stderr, "  %s: %d bodies failed\n", what, failed);
+    CHECK_INT(failed, 0);
+    CHECK_INT(files_in_tmp(dir), 0);
+}
+
+static void test_staged_direct_writes(void)
+{
+    char *dir;
+    store *s = open_store("store-direct", &dir);
+    if (!s) return;
+    bool direct = dir_takes_direct(dir);
+    atomic_store(&g_direct_writes, 0);
+    staged_bodies(s, dir, "direct");
+    fprintf(stderr, "  %d direct writes (the filesystem %s O_DIRECT)\n", atomic_load(&g_direct_writes), direct ? "takes" : "refuses");
+    if (direct) CHECK(atomic_load(&g_direct_writes) >= 10);
+
+    /* a manifest goes to its file from its first byte: staged from what the file holds once it is large */
+    enum { SEGS = 3000 };
+    char **ids = calloc(SEGS, sizeof *ids);
+    uint64_t *sizes = calloc(SEGS, sizeof *sizes);
+    cos_buf want = COS_BUF_INIT;
+    for (int i = 0; i < SEGS; i++) {
+        ids[i] = cos_sprintf("%032x", (unsigned)i * 2654435761u);
+        sizes[i] = (uint64_t)i * 7919;
+        cos_buf_printf(&want, "%s %llu\n", ids[i], (unsigned long long)sizes[i]);
+    }
+    atomic_store(&g_direct_writes, 0);
+    char mid[40];
+    CHECK(data_write_manifest(s, (const char *const *)ids, sizes, SEGS, mid) == 0);
+    if (direct) CHECK(atomic_load(&g_direct_writes) >= 1);
+    char *mpath = data_path(s, mid);
+    FILE *mf = fopen(mpath, "rb");
+    char *got = malloc(want.len + 1);
+    size_t got_len = mf ? fread(got, 1, want.len + 1, mf) : 0;
+    if (mf) fclose(mf);
+    CHECK(got_len == want.len && memcmp(got, want.data, want.len) == 0);
+    unlink(mpath);
+    free(mpath);
+    free(got);
+    cos_buf_free(&want);
+    for (int i = 0; i < SEGS; i++) free(ids[i]);
+    free(ids);
+    free(sizes);
+
+    store_set_direct(s, false);
+    atomic_store(&g_direct_writes, 0);
+    staged_bodies(s, dir, "through the page cache");
+    CHECK_INT(atomic_load(&g_direct_writes), 0);
+    store_set_direct(s, true);
+
+    /* refused from the first direct write, then after a few: the rest through the page cache */
+    atomic_store(&g_direct_errno, EINVAL);
+    for (int after = 0; after <= 3; after += 3) {
+        atomic_store(&g_direct_writes, 0);
+        atomic_store(&g_direct_fail_after, after);
+        staged_bodies(s, dir, "O_DIRECT refused");
+        CHECK(atomic_load(&g_direct_writes) <= after);
+    }
+
+    /* a full disk under a direct write: the body fails, nothing is left */
+    if (direct) {
+        atomic_store(&g_direct_writes, 0);
+        atomic_store(&g_direct_errno, ENOSPC);
+        atomic_store(&g_direct_fail_after, 2);
+        CHECK(staged_body(s, (5 << 20) + 7, 300000, 99) != 0);
+        CHECK_INT(files_in_tmp(dir), 0);
+    }
+    atomic_store(&g_direct_fail_after, -1);
+    close_store(s, dir);
+
+    /* tmpfs (where there is one): O_DIRECT, if it is taken, over the page cache itself */
+    const char *old = getenv("TMPDIR");
+    char *keep = old ? strdup(old) : NULL;
+    struct stat st;
+    if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0) {
+        setenv("TMPDIR", "/dev/shm", 1);
+        s = open_store("store-direct-tmpfs", &dir);
+        if (keep) setenv("TMPDIR", keep, 1);
+        else unsetenv("TMPDIR");
+        if (s) {
+            staged_bodies(s, dir, "tmpfs");
+            close_store(s, dir);
+        }
+    } else {
+        fprintf(stderr, "  no writable /dev/shm: the tmpfs case is skipped\n");
+    }
+    free(keep);
+}
+
 int main(void)
 {
+    RUN(test_staged_direct_writes);
     RUN(test_parallel_hashing);
     RUN(test_threaded_hashing);
     RUN(test_listing_plan);
