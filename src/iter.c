@@ -56,7 +56,9 @@ int cos_object_iter_new(cos_object_iter **out, cos_client *c, const cos_request 
 int cos_object_iter_next(cos_object_iter *it, const cos_object_summary **obj, cos_error **err)
 {
     cos_err_reset(err);
-    *obj = NULL;
+    if (obj) *obj = NULL;
+    /* a program that goes on after a failed cos_object_iter_new has no iterator */
+    if (!it || !obj) return cos_err_invalid(err, it ? "obj" : "it", "no %s", it ? "place for the object" : "iterator");
     for (;;) {
         cos_list_objects_result *l = it->page ? it->page->output.list_objects : NULL;
         if (l && it->pos < l->contents_count) {

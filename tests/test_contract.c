@@ -396,6 +396,12 @@ static void test_error_out_parameter_contract(void)
     cos_transfer_result_free(tr);
     free(p);
     cos_error_free(err);
+    /* a program that ignores a failed cos_object_iter_new goes on with NULL: an error, not a crash */
+    err = NULL;
+    const cos_object_summary *o = (const cos_object_summary *)&r;
+    CHECK_INT(cos_object_iter_next(NULL, &o, &err), COS_ERR_INVALID_ARG);
+    CHECK(o == NULL && err && err->field && !strcmp(err->field, "it"));
+    cos_error_free(err);
 }
 
 typedef struct progress_seen { int calls; cos_progress last; bool total_zero_with_bytes; } progress_seen;

@@ -438,6 +438,7 @@ COS_API int cos_object_iter_new(cos_object_iter **out, cos_client *client, const
  * the next call), 0 at the end, or a negative cos_error_kind on failure.
  * A listing that would never end (a next marker that does not advance, 100
  * empty truncated pages in a row) fails with COS_ERR_PARSE, then ends.
+ * A NULL iterator (a failed cos_object_iter_new) is COS_ERR_INVALID_ARG.
  */
 COS_API int cos_object_iter_next(cos_object_iter *it, const struct cos_object_summary **obj, cos_error **err);
 
