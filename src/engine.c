@@ -183,16 +183,11 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
         }
         if (cos_buf_append(&h->resp_body, data, n)) return 0;
     } else if (h->sink == SINK_FD) {
-        size_t off = 0;
-        while (off < n) {
-            ssize_t w = write(h->sink_fd, data + off, n - off);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) {
-                h->write_failed = 1;
-                h->write_errno = w < 0 ? errno : ENOSPC;
-                return 0;
-            }
-            off += (size_t)w;
+        int e = cos_write_all(h->sink_fd, data, n);
+        if (e) {
+            h->write_failed = 1;
+            h->write_errno = e;
+            return 0;
         }
     } else if (h->sink == SINK_CB) {
         if (h->wr(h->wr_ud, data, n) != 0) {

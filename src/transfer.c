@@ -1259,16 +1259,7 @@ static bool fd_md5(int fd, uint64_t size, unsigned char d[16])
 static int in_place_write(void *ud, const void *buf, size_t len)
 {
     task *t = ud;
-    const char *p = buf;
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(t->fd, p + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            t->write_errno = w < 0 ? errno : EIO;
-            return 1;
-        }
-        off += (size_t)w;
-    }
+    if ((t->write_errno = cos_write_all(t->fd, buf, len)) != 0) return 1;
     t->loaded += len;
     report_progress(t, false);
     return 0;

@@ -320,6 +320,19 @@ int cos_open_special_dest(const char *path, int *fd, cos_error **err)
     return 1;
 }
 
+int cos_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno : ENOSPC;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
 void cos_err_reset(cos_error **err)
 {
     if (!err) return;

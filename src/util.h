@@ -86,6 +86,8 @@ void cos_err_reset(cos_error **err);
  * file or absent (the caller writes a temporary and renames), and an error
  * kind for a directory or an unopenable special file. */
 int cos_open_special_dest(const char *path, int *fd, cos_error **err);
+/* write(2) until all of buf is written; 0, or the errno of the write that failed (ENOSPC for one that wrote nothing). */
+int cos_write_all(int fd, const void *buf, size_t len);
 
 /* ---- options structs: the one version check (common.h, docs/abi.md) ---- */
 /* Copy the caller's struct *src into *dst (dst_size bytes): only as many

@@ -38,19 +38,7 @@ typedef struct answer {
 static answer call(const char *method, const char *key, const char *action, const cos_kv *q, size_t nq,
                    const cos_kv *h, size_t nh, const char *body)
 {
-    cos_request r = COS_REQUEST_INIT;
-    r.method = method;
-    r.bucket = B;
-    r.key = key;
-    r.action = action;
-    r.query = q;
-    r.query_count = nq;
-    r.headers = h;
-    r.header_count = nh;
-    if (body) {
-        r.body.data = body;
-        r.body.size = strlen(body);
-    }
+    cos_request r = test_generic_request(method, B, key, action, q, nq, h, nh, body);
     cos_result *res = NULL;
     cos_error *err = NULL;
     answer a = { 0, NULL, "" };
@@ -1106,19 +1094,7 @@ static void test_versioning_stays_on(void)
 static int s3_send(cos_client *c, const char *method, const char *key, const char *action, const cos_kv *q, size_t nq,
                    const cos_kv *h, size_t nh, const char *body, char *out, size_t cap)
 {
-    cos_request r = COS_REQUEST_INIT;
-    r.method = method;
-    r.bucket = B;
-    r.key = key;
-    r.action = action;
-    r.query = q;
-    r.query_count = nq;
-    r.headers = h;
-    r.header_count = nh;
-    if (body) {
-        r.body.data = body;
-        r.body.size = strlen(body);
-    }
+    cos_request r = test_generic_request(method, B, key, action, q, nq, h, nh, body);
     cos_result *res = NULL;
     cos_error *err = NULL;
     int st = cos_send_request(c, &r, &res, &err) == 0 ? res->http_status : err ? err->http_status : 0;

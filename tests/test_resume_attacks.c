@@ -39,6 +39,17 @@ static cos_client *new_client(const char *cpdir)
     return c;
 }
 
+/* A transfer of `file` to or from `key` in BUCKET, in parts of 1 MiB. */
+static cos_transfer_params params(const char *key, const char *file)
+{
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = key;
+    p.file_path = file;
+    p.chunk_size = MIB;
+    return p;
+}
+
 /* fork() with no other thread alive (see test_transfer.c's fork_alone). */
 static pid_t fork_alone(void)
 {
@@ -57,6 +68,27 @@ static void die_halfway(void *ud, const cos_progress *p)
 {
     (void)ud;
     if (p->percent >= 0.4 && p->percent < 1.0) raise(SIGKILL);
+}
+
+/* A sliceUploadFile (or downloadFile) killed with SIGKILL in a child once
+ * 40% is done, leaving its checkpoint (and a partial file) behind.
+ * `fresh`: the upload does not resume an earlier one first. */
+static void kill_halfway(bool download, const char *key, const char *file, const char *cp, bool fresh)
+{
+    pid_t pid = fork_alone();
+    if (pid == 0) {
+        cos_client *c = new_client(cp);
+        cos_transfer_params p = params(key, file);
+        p.parallel = 1;
+        p.no_resume = fresh;
+        p.on_progress = die_halfway;
+        if (download) cos_download_file(c, &p, NULL, NULL);
+        else cos_slice_upload_file(c, &p, NULL, NULL);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
 }
 
 /* The object's bytes equal the file's (downloaded with a plain GET). */
@@ -125,11 +157,7 @@ static void test_foreign_upload_not_taken_over(void)
     char *id = init_upload(key);
     char *etag = id ? put_part(key, id, 1, foreign, flen) : NULL;
     CHECK(etag != NULL);
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = key;
-    p.file_path = src;
-    p.chunk_size = MIB;
+    cos_transfer_params p = params(key, src);
     cos_transfer_result *res = NULL;
     cos_error *err = NULL;
     CHECK_OK(cos_slice_upload_file(g_c, &p, &res, &err), err);
@@ -178,11 +206,7 @@ static void test_own_upload_found_by_listing_is_resumed(void)
     char *id = init_upload(key);
     char *etag = id ? put_part(key, id, 1, first, MIB) : NULL;
     CHECK(etag != NULL);
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = key;
-    p.file_path = src;
-    p.chunk_size = MIB;
+    cos_transfer_params p = params(key, src);
     cos_transfer_result *res = NULL;
     cos_error *err = NULL;
     CHECK_OK(cos_slice_upload_file(g_c, &p, &res, &err), err);
@@ -227,11 +251,7 @@ static void test_same_key_twice_in_a_batch(void)
     for (int round = 0; round < 3; round++) {
         cos_transfer_params files[2];
         for (int i = 0; i < 2; i++) {
-            cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-            p.bucket = BUCKET;
-            p.key = "twice.bin";
-            p.file_path = i ? b : a;
-            p.chunk_size = MIB;
+            cos_transfer_params p = params("twice.bin", i ? b : a);
             p.slice_size = MIB;
             p.parallel = 1;
             files[i] = p;
@@ -262,33 +282,14 @@ static void test_file_changed_after_crash(void)
     path(src, "changed.bin");
     path(cp, "cp-changed");
     test_write_lcg_file(src, 6 * MIB, 31);
-    pid_t pid = fork_alone();
-    if (pid == 0) {
-        cos_client *c = new_client(cp);
-        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-        p.bucket = BUCKET;
-        p.key = "changed.bin";
-        p.file_path = src;
-        p.chunk_size = MIB;
-        p.parallel = 1;
-        p.on_progress = die_halfway;
-        cos_slice_upload_file(c, &p, NULL, NULL);
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    CHECK(WIFSIGNALED(status));
+    kill_halfway(false, "changed.bin", src, cp, false);
     struct stat st;
     CHECK(stat(src, &st) == 0);
     test_write_lcg_file(src, 6 * MIB, 32); /* other bytes, same size */
     struct timespec ts[2] = { st.st_atim, st.st_mtim };
     CHECK(utimensat(AT_FDCWD, src, ts, 0) == 0); /* same mtime */
     cos_client *c = new_client(cp);
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = "changed.bin";
-    p.file_path = src;
-    p.chunk_size = MIB;
+    cos_transfer_params p = params("changed.bin", src);
     cos_transfer_result *res = NULL;
     cos_error *err = NULL;
     CHECK_OK(cos_slice_upload_file(c, &p, &res, &err), err);
@@ -335,29 +336,9 @@ static void test_hostile_upload_checkpoints(void)
         other_cp,
     };
     for (size_t i = 0; i < sizeof cps / sizeof *cps; i++) {
-        pid_t pid = fork_alone();
-        if (pid == 0) {
-            cos_client *c = new_client(cp);
-            cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-            p.bucket = BUCKET;
-            p.key = "cpfile.bin";
-            p.file_path = src;
-            p.chunk_size = MIB;
-            p.parallel = 1;
-            p.no_resume = true; /* a fresh upload each round, its checkpoint then spoiled */
-            p.on_progress = die_halfway;
-            cos_slice_upload_file(c, &p, NULL, NULL);
-            _exit(0);
-        }
-        int status = 0;
-        waitpid(pid, &status, 0);
-        CHECK(WIFSIGNALED(status));
+        kill_halfway(false, "cpfile.bin", src, cp, true); /* a fresh upload each round, its checkpoint then spoiled */
         CHECK(overwrite_all(cp, cps[i]) >= 1);
-        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-        p.bucket = BUCKET;
-        p.key = "cpfile.bin";
-        p.file_path = src;
-        p.chunk_size = MIB;
+        cos_transfer_params p = params("cpfile.bin", src);
         cos_client *c = new_client(cp);
         cos_transfer_result *res = NULL;
         cos_error *err = NULL;
@@ -387,32 +368,13 @@ static void test_download_object_replaced_after_crash(void)
     u.file_path = v1;
     cos_error *err = NULL;
     CHECK_OK(cos_upload_file(g_c, &u, NULL, &err), err);
-    pid_t pid = fork_alone();
-    if (pid == 0) {
-        cos_client *c = new_client(NULL);
-        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-        p.bucket = BUCKET;
-        p.key = "dl.bin";
-        p.file_path = dst;
-        p.chunk_size = MIB;
-        p.parallel = 1;
-        p.on_progress = die_halfway;
-        cos_download_file(c, &p, NULL, NULL);
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    CHECK(WIFSIGNALED(status));
+    kill_halfway(true, "dl.bin", dst, NULL, false);
     char partial[600];
     snprintf(partial, sizeof partial, "%s.cos-partial", dst);
     CHECK(test_exists(partial));
     u.file_path = v2;
     CHECK_OK(cos_upload_file(g_c, &u, NULL, &err), err);
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = "dl.bin";
-    p.file_path = dst;
-    p.chunk_size = MIB;
+    cos_transfer_params p = params("dl.bin", dst);
     cos_transfer_result *res = NULL;
     CHECK_OK(cos_download_file(g_c, &p, &res, &err), err);
     if (res) CHECK_INT(res->parts_resumed, 0);
@@ -460,11 +422,7 @@ static void test_partial_replaced_by_another_download(void)
     CHECK_OK(cos_upload_file(g_c, &u, NULL, &err), err);
     snprintf(g_partial, sizeof g_partial, "%s.cos-partial", dst);
     g_swapped = false;
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = "race.bin";
-    p.file_path = dst;
-    p.chunk_size = MIB;
+    cos_transfer_params p = params("race.bin", dst);
     p.parallel = 1;
     p.on_progress = swap_partial;
     int rc = cos_download_file(g_c, &p, NULL, &err);
@@ -561,26 +519,6 @@ static char *only_upload_of(const char *key)
     return id;
 }
 
-static void kill_upload_halfway(const char *src, const char *key, const char *cp)
-{
-    pid_t pid = fork_alone();
-    if (pid == 0) {
-        cos_client *c = new_client(cp);
-        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-        p.bucket = BUCKET;
-        p.key = key;
-        p.file_path = src;
-        p.chunk_size = MIB;
-        p.parallel = 1;
-        p.on_progress = die_halfway;
-        cos_slice_upload_file(c, &p, NULL, NULL);
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    CHECK(WIFSIGNALED(status));
-}
-
 static void test_upload_ended_by_someone_else(void)
 {
     char src[512], cp[512];
@@ -588,7 +526,7 @@ static void test_upload_ended_by_someone_else(void)
     path(cp, "cp-ended");
     test_write_lcg_file(src, 5 * MIB + 9, 81);
     for (int complete = 0; complete < 2; complete++) {
-        kill_upload_halfway(src, "ended.bin", cp);
+        kill_halfway(false, "ended.bin", src, cp, false);
         char *id = only_upload_of("ended.bin");
         CHECK(id != NULL);
         cos_request r = COS_REQUEST_INIT;
@@ -619,11 +557,7 @@ static void test_upload_ended_by_someone_else(void)
         cos_result_free(res);
         free(id);
         cos_client *c = new_client(cp);
-        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-        p.bucket = BUCKET;
-        p.key = "ended.bin";
-        p.file_path = src;
-        p.chunk_size = MIB;
+        cos_transfer_params p = params("ended.bin", src);
         cos_transfer_result *tr = NULL;
         CHECK_OK(cos_slice_upload_file(c, &p, &tr, &err), err);
         if (tr) CHECK_INT(tr->parts_resumed, 0);
@@ -641,7 +575,7 @@ static void test_two_processes_resume_one_checkpoint(void)
     path(src, "twoproc.bin");
     path(cp, "cp-twoproc");
     test_write_lcg_file(src, 8 * MIB + 3, 91);
-    kill_upload_halfway(src, "twoproc.bin", cp);
+    kill_halfway(false, "twoproc.bin", src, cp, false);
     cos_client_free(g_c); /* no thread alive across the forks */
     g_c = NULL;
     pid_t kids[2];
@@ -649,11 +583,7 @@ static void test_two_processes_resume_one_checkpoint(void)
         kids[i] = fork();
         if (kids[i] == 0) {
             cos_client *c = new_client(cp);
-            cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-            p.bucket = BUCKET;
-            p.key = "twoproc.bin";
-            p.file_path = src;
-            p.chunk_size = MIB;
+            cos_transfer_params p = params("twoproc.bin", src);
             cos_error *err = NULL;
             int rc = cos_slice_upload_file(c, &p, NULL, &err);
             if (rc) fprintf(stderr, "  resumer %d: %s\n", i, cos_error_message(err));
@@ -752,11 +682,7 @@ static void test_restart_after_the_file_changed(void)
     test_write_lcg_file(other, 6 * MIB, 112);
     atomic_store(&g_paused_once, 0);
     atomic_store(&g_pause_id, 0);
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = "restart.bin";
-    p.file_path = src;
-    p.chunk_size = MIB;
+    cos_transfer_params p = params("restart.bin", src);
     p.slice_size = MIB;
     p.parallel = 1;
     p.on_progress = pause_halfway;
@@ -813,11 +739,7 @@ static void test_file_written_during_upload(void)
     path(g_write_path, "written.bin");
     test_write_lcg_file(g_write_path, 6 * MIB, 121);
     atomic_store(&g_written, 0);
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = "written.bin";
-    p.file_path = g_write_path;
-    p.chunk_size = MIB;
+    cos_transfer_params p = params("written.bin", g_write_path);
     p.slice_size = MIB;
     p.parallel = 1;
     p.on_progress = write_halfway;
@@ -853,11 +775,7 @@ static void test_checkpoint_name_taken(void)
     cos_error *err = NULL;
     CHECK_OK(cos_upload_file(g_c, &u, NULL, &err), err);
     CHECK(mkdir(cpdir, 0755) == 0);
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = "taken.bin";
-    p.file_path = dst;
-    p.chunk_size = MIB;
+    cos_transfer_params p = params("taken.bin", dst);
     CHECK_OK(cos_download_file(g_c, &p, NULL, &err), err);
     CHECK(test_files_equal(src, dst) == 0);
     CHECK(!test_exists(tmp));

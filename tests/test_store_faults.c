@@ -38,19 +38,7 @@ static char g_part_upload[64], g_done_upload[64], g_abort_upload[64], g_done_eta
 static int http(const char *method, const char *bucket, const char *key, const char *action, const cos_kv *query,
                 size_t nq, const cos_kv *hdrs, size_t nh, const char *body, char **out)
 {
-    cos_request r = COS_REQUEST_INIT;
-    r.method = method;
-    r.bucket = bucket;
-    r.key = key;
-    r.action = action;
-    r.query = query;
-    r.query_count = nq;
-    r.headers = hdrs;
-    r.header_count = nh;
-    if (body) {
-        r.body.data = body;
-        r.body.size = strlen(body);
-    }
+    cos_request r = test_generic_request(method, bucket, key, action, query, nq, hdrs, nh, body);
     cos_result *res = NULL;
     cos_error *err = NULL;
     int rc = cos_send_request(g_c, &r, &res, &err);

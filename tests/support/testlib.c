@@ -497,6 +497,25 @@ int test_http_raw(const test_server *s, const void *request, size_t len, int *st
     return rc;
 }
 
+cos_request test_generic_request(const char *method, const char *bucket, const char *key, const char *action,
+                                 const cos_kv *query, size_t nq, const cos_kv *headers, size_t nh, const char *body)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.method = method;
+    r.bucket = bucket;
+    r.key = key;
+    r.action = action;
+    r.query = query;
+    r.query_count = nq;
+    r.headers = headers;
+    r.header_count = nh;
+    if (body) {
+        r.body.data = body;
+        r.body.size = strlen(body);
+    }
+    return r;
+}
+
 void test_put_bucket(cos_client *c, const char *bucket)
 {
     cos_request b = COS_REQUEST_INIT;

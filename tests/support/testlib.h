@@ -96,6 +96,11 @@ void test_set_faults(cos_client *c, const test_server *s, const char *rules);
 /* Whether a path exists (lstat: a dangling symlink counts). */
 bool test_exists(const char *path);
 
+/* A request for cos_send_request (the generic operation): method, bucket,
+ * key, action, query and headers as given, a NUL-terminated body or none. */
+cos_request test_generic_request(const char *method, const char *bucket, const char *key, const char *action,
+                                 const cos_kv *query, size_t nq, const cos_kv *headers, size_t nh, const char *body);
+
 /* Create a bucket with client c / with a client for server s; test_fail on error. */
 void test_put_bucket(cos_client *c, const char *bucket);
 void test_put_bucket_on(const test_server *s, const char *bucket);
