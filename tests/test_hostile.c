@@ -349,6 +349,60 @@ static void test_stalled_bodies_bounded(void)
     server_still_serves();
 }
 
+/* A body followed at once by the next requests on the same connection, all
+ * in one write: the close peek after a short piece (main.c, peer_closed) and
+ * the gathering of pieces (sink_write) must neither eat nor misread the bytes
+ * after the body, whatever body length leaves them in the same read. */
+static void test_pipelined_after_body(void)
+{
+    static const size_t LEN[] = { 1, 65537, 524289, 700001 };
+    for (size_t i = 0; i < COS_ARRAY_LEN(LEN); i++) {
+        size_t n = LEN[i];
+        char *a = malloc(n), *auth[3] = { NULL, NULL, NULL };
+        for (size_t j = 0; j < n; j++) a[j] = (char)('a' + (j * 7 + j / 251) % 26);
+        static const char *const METHOD[] = { "PUT", "PUT", "GET" }, *const PATH[] = { "/pipe-a", "/pipe-b", "/pipe-a" };
+        for (int k = 0; k < 3; k++) {
+            cos_sign_params p = COS_SIGN_PARAMS_INIT;
+            p.secret_id = DEV.id;
+            p.secret_key = DEV.key;
+            p.method = METHOD[k];
+            p.pathname = PATH[k];
+            p.host = HOST;
+            CHECK(cos_sign(&p, &auth[k], NULL, NULL) == 0);
+        }
+        cos_buf req = COS_BUF_INIT;
+        cos_buf_printf(&req, "PUT /pipe-a HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nAuthorization: %s\r\n\r\n", HOST, n,
+                       auth[0]);
+        cos_buf_append(&req, a, n);
+        cos_buf_printf(&req, "PUT /pipe-b HTTP/1.1\r\nHost: %s\r\nContent-Length: 3\r\nAuthorization: %s\r\n\r\nbbb"
+                             "GET /pipe-a HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nConnection: close\r\n\r\n",
+                       HOST, auth[1], HOST, auth[2]);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)g_srv.port) };
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+        CHECK(test_send_all(fd, req.data, req.len));
+        cos_buf got = COS_BUF_INIT;
+        char buf[65536];
+        ssize_t r;
+        while ((r = read(fd, buf, sizeof buf)) > 0) cos_buf_append(&got, buf, (size_t)r);
+        close(fd);
+        /* three answers, all 200, the last one A whole */
+        int oks = 0;
+        for (const char *q = got.data; q && (q = strstr(q, "HTTP/1.1 200")) != NULL; q++) oks++;
+        const char *last = got.data ? strstr(got.data, "\r\n\r\n") : NULL;
+        for (const char *q = last; q && (q = strstr(q + 4, "HTTP/1.1 ")) != NULL;) last = strstr(q, "\r\n\r\n");
+        if (oks != 3 || !last || got.len - (size_t)(last + 4 - got.data) != n || memcmp(last + 4, a, n) != 0)
+            test_fail(__FILE__, __LINE__, "a body of %zu bytes followed by two requests: %d answers 200, %zu bytes in all",
+                      n, oks, got.len);
+        CHECK_REPLY(simple("GET", "/pipe-b", "/pipe-b", NULL), 200, NULL);
+        cos_buf_free(&got);
+        cos_buf_free(&req);
+        for (int k = 0; k < 3; k++) free(auth[k]);
+        free(a);
+    }
+}
+
 static char *start_upload(void)
 {
     cos_config cfg;
@@ -652,6 +706,7 @@ int main(void)
     RUN(test_body_in_pieces);
     RUN(test_cut_bodies_let_go);
     RUN(test_stalled_bodies_bounded);
+    RUN(test_pipelined_after_body);
     RUN(test_part_numbers);
     RUN(test_form_parts);
     RUN(test_form_field_floods);
