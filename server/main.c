@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,8 @@ static void log_line(req *r)
     fflush(stdout);
 }
 
+static void sink_release(req *r);
+
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
@@ -408,7 +411,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     if (r->pp) MHD_destroy_post_processor(r->pp);
     s3_end(r);
     cos_kvlist_free(&r->form);
-    free(r->sink);
+    sink_release(r);
     cos_buf_free(&r->body);
     free(r->path);
     free(r->bucket);
@@ -432,6 +435,33 @@ bool fault_apply(req *r, enum MHD_Result *ret);
 #define SINK_DIRECT (64u << 10)
 #define SINK_BATCH (512u << 10)
 
+/* Batches held at once. A stalled body keeps its batch until BODY_TIMEOUT_S,
+ * so unbounded every connection could hold SINK_BATCH besides its pool (at
+ * the connection limit, gigabytes); past the bound a body's pieces go to
+ * data_write as they come, as before batching. */
+#define SINK_LIVE_MAX 64u
+static atomic_uint sinks_live;
+
+static bool sink_take(req *r)
+{
+    unsigned n = atomic_load(&sinks_live);
+    do {
+        if (n >= SINK_LIVE_MAX) return false;
+    } while (!atomic_compare_exchange_weak(&sinks_live, &n, n + 1));
+    if ((r->sink = malloc(SINK_BATCH)) != NULL) return true;
+    atomic_fetch_sub(&sinks_live, 1);
+    return false;
+}
+
+static void sink_release(req *r)
+{
+    if (!r->sink) return;
+    free(r->sink);
+    r->sink = NULL;
+    r->sink_len = 0;
+    atomic_fetch_sub(&sinks_live, 1);
+}
+
 static void sink_flush(req *r)
 {
     if (r->sink_len && r->w_open) data_write(&r->w, r->sink, r->sink_len);
@@ -444,7 +474,7 @@ static void sink_write(req *r, const char *data, size_t len)
         data_write(&r->w, data, len);
         return;
     }
-    if (!r->sink && !(r->sink = malloc(SINK_BATCH))) {
+    if (!r->sink && !sink_take(r)) {
         data_write(&r->w, data, len);
         return;
     }
@@ -533,6 +563,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return short_read && r->body_seen < r->body_declared && peer_closed(conn) ? MHD_NO : MHD_YES;
     }
     sink_flush(r); /* the whole body is here */
+    sink_release(r);
     /* the whole request is here: its reads of bucket rows and configurations are made once */
     store_memo_begin(srv->st);
     enum MHD_Result ret = dispatch(r, method);
