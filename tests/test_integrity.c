@@ -255,10 +255,8 @@ static void test_inverted_download_caught_by_md5(void)
     cos_client_free(c);
 }
 
-/* In the S3 dialect the x-cos-hash-crc64ecma of an answer is not checked
- * (an S3 store cannot answer for it), so it must not stand in for the MD5
- * either: a GET whose answer carried one was checked by nothing. */
-static void test_s3_dialect_ignores_crc64_for_md5(void)
+/* A client of the fake server in the S3 dialect. */
+static cos_client *s3_client(void)
 {
     cos_config cfg;
     cos_config_init(&cfg);
@@ -272,6 +270,16 @@ static void test_s3_dialect_ignores_crc64_for_md5(void)
     cos_client *c = NULL;
     cos_error *err = NULL;
     CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
+/* In the S3 dialect the x-cos-hash-crc64ecma of an answer is not checked
+ * (an S3 store cannot answer for it), so it must not stand in for the MD5
+ * either: a GET whose answer carried one was checked by nothing. */
+static void test_s3_dialect_ignores_crc64_for_md5(void)
+{
+    cos_client *c = s3_client();
+    cos_error *err = NULL;
     if (!c) return;
     test_watch(60, "S3-dialect downloads with a CRC-64 header", &g_srv);
     atomic_store(&g_mode, M_INVERT_NUM_CRC);
@@ -437,18 +445,8 @@ static void test_endless_iterations_end(void)
  * made cos_object_iter_next go on for ever; both end with COS_ERR_PARSE. */
 static void test_endless_v2_iterations_end(void)
 {
-    cos_config cfg;
-    cos_config_init(&cfg);
-    char ep[64];
-    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", g_port);
-    cfg.dialect = COS_DIALECT_S3;
-    cfg.endpoint = ep;
-    cfg.region = "us-east-1";
-    cfg.secret_id = TEST_SECRET_ID;
-    cfg.secret_key = TEST_SECRET_KEY;
-    cos_client *c = NULL;
+    cos_client *c = s3_client();
     cos_error *err = NULL;
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
     if (!c) return;
     test_watch(120, "cos_object_iter over a ListObjectsV2 listing that never ends", &g_srv);
     int modes[2] = { M_V2_CYCLE, M_V2_EMPTY };

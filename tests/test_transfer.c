@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
@@ -386,7 +387,11 @@ static void test_download_no_space(void)
 }
 
 /* A FIFO's reader: counts the bytes and their CRC-64 until the writer closes. */
-typedef struct fifo_reader { char path[512]; uint64_t n, crc; } fifo_reader;
+typedef struct fifo_reader {
+    char path[512];
+    uint64_t n, crc;
+    _Atomic cos_task_id pause_id; /* pause this task once the first bytes came (0: none) */
+} fifo_reader;
 static void *read_fifo(void *ud)
 {
     fifo_reader *r = ud;
@@ -396,6 +401,8 @@ static void *read_fifo(void *ud)
     while (fd >= 0 && (k = read(fd, buf, sizeof buf)) > 0) {
         r->crc = cos_crc64(r->crc, buf, (size_t)k);
         r->n += (uint64_t)k;
+        cos_task_id id = atomic_exchange(&r->pause_id, 0);
+        if (id) cos_task_pause(g_c, id, NULL);
     }
     if (fd >= 0) close(fd);
     return NULL;
@@ -448,6 +455,30 @@ static void test_download_into_special_files(void)
         CHECK(rd.crc == want);
         struct stat st;
         CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    }
+    /* paused once bytes are in the FIFO: they cannot be taken back, so the
+       task fails and says why instead of sending the object again on restart */
+    {
+        fifo_reader rd = { .n = 0, .crc = 0 };
+        snprintf(rd.path, sizeof rd.path, "%s", fifo);
+        int hold = open(fifo, O_RDWR);
+        CHECK(hold >= 0);
+        cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+        d.bucket = BUCKET;
+        d.key = "big.bin";
+        d.file_path = fifo;
+        cos_task_id id = 0;
+        CHECK(cos_download_file_async(g_c, &d, NULL, NULL, &id) == 0);
+        atomic_store(&rd.pause_id, id); /* the reader's next read pauses it: 9 MiB cannot fit in a pipe */
+        pthread_t th;
+        CHECK(pthread_create(&th, NULL, read_fifo, &rd) == 0);
+        cos_error *err = NULL;
+        CHECK_INT(cos_task_wait(g_c, id, NULL, &err), COS_ERR_CANCELED);
+        CHECK(err && strstr(err->message, "cannot be paused"));
+        cos_error_free(err);
+        close(hold);
+        pthread_join(th, NULL);
+        CHECK(rd.n > 0 && rd.n < 9 * MIB + 123); /* what came before the pause, never sent twice */
     }
     /* nobody reading: a clear error at once, not a wait for ever */
     cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
