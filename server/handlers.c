@@ -2982,9 +2982,25 @@ static bool region_name_ok(const char *s)
     return true;
 }
 
+static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed);
+
 enum MHD_Result handle_request(req *r)
 {
+    bool passed;
+    return handle_checked(r, false, &passed);
+}
+
+enum MHD_Result handle_request_headers(req *r, bool *passed)
+{
+    return handle_checked(r, true, passed);
+}
+
+/* headers_only: the body has not been read (main.c, Expect: 100-continue); only refuse, and
+   stop before whatever reads the body (its hash, a form, an ACL document) */
+static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
+{
     enum MHD_Result ret;
+    *passed = false;
     /* Before authentication: a key that cannot exist gets the precise answer,
        not a SignatureDoesNotMatch from a client that could not sign it. NUL
        arrives as 0xFF (main.c), so the UTF-8 check refuses it too. */
@@ -3010,7 +3026,7 @@ enum MHD_Result handle_request(req *r)
             return send_error(r, "NotImplemented", "cos-server does not implement %s (object lock, appends by offset); "
                                                    "nothing was changed.", dc.promise);
     }
-    if (authenticate(r, &ret) != 0) return ret;
+    if ((headers_only ? authenticate_headers(r, &ret) : authenticate(r, &ret)) != 0) return ret;
     const char *unimplemented = NULL;
     const op_def *op = route_request(r, &unimplemented);
     if (!op)
@@ -3038,7 +3054,12 @@ enum MHD_Result handle_request(req *r)
     if (!r->principal && has_response_override(r)) /* as in S3: rewriting the answer's headers takes a signature */
         return send_error(r, "AccessDenied", "Access Denied: response-* parameters need a signed request.");
     if (authorize_request(r, op, &ret) != 0) return ret;
+    if (headers_only) {
+        *passed = true;
+        return MHD_YES;
+    }
     if (public_guard_refuses(r, op->sub, &ret)) return ret;
+    *passed = true;
     if (!r->bucket) return get_service(r);
     return r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
 }

@@ -518,6 +518,19 @@ static bool peer_closed(struct MHD_Connection *conn)
     return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
+/* Whether the client waits for "100 Continue" before its body (as
+ * libmicrohttpd decides it) and the request is one of the API's: /sts, the
+ * faults endpoint, preflights, forms (authenticated by their body) and a
+ * fault bucket's requests (whose answers come before any check) go their
+ * usual way, after the body. */
+static bool waits_for_continue(req *r, const char *version)
+{
+    const char *expect = req_header(r, "Expect");
+    if (!expect || strcasecmp(expect, "100-continue") != 0 || strcmp(version, MHD_HTTP_VERSION_1_1) != 0) return false;
+    if (r->pp || r->srv->cfg.fault_bucket || !strcmp(r->method, "OPTIONS") || !strncmp(r->path, "/-/", 3)) return false;
+    return !cors_is_sts(r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -548,6 +561,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
         s3_begin(r);
         *con_cls = r;
+        if (waits_for_continue(r, version)) {
+            /* the client sends its body only after "100 Continue", which
+               libmicrohttpd sends unless this first call queues an answer: a
+               request its headers already condemn (signature, authorization)
+               is refused now and its body never read */
+            bool passed = true;
+            store_memo_begin(srv->st);
+            enum MHD_Result ret = handle_request_headers(r, &passed);
+            store_memo_end();
+            if (!passed) return ret;
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {

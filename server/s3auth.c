@@ -1015,12 +1015,18 @@ static int v2_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
 
 /* ------------------------------------------------------------ entry points */
 
-int s3_authenticate(req *r, enum MHD_Result *ret)
+int s3_authenticate_signature(req *r, enum MHD_Result *ret)
 {
     s3_state *s = r->s3;
     if (!s || s->kind == AUTH_NONE) return 1;
-    int rc = s->kind == AUTH_V2_HEADER || s->kind == AUTH_V2_QUERY ? v2_authenticate(r, s, ret)
-                                                                    : v4_authenticate(r, s, ret);
+    return s->kind == AUTH_V2_HEADER || s->kind == AUTH_V2_QUERY ? v2_authenticate(r, s, ret)
+                                                                  : v4_authenticate(r, s, ret);
+}
+
+int s3_authenticate(req *r, enum MHD_Result *ret)
+{
+    int rc = s3_authenticate_signature(r, ret);
+    if (rc == 1) return 1;
     if (rc != 0) {
         if (r->w_open) { /* refused: the body never becomes an object */
             data_abort(&r->w);

@@ -401,8 +401,13 @@ bool objhdr_is(const char *headers, const char *name, const char *value);
 
 /* handlers.c */
 enum MHD_Result handle_request(req *r);
+/* The checks handle_request makes that the headers decide (addressing, dialect, signature, routing,
+ * authorization), before the body is read: *passed, or an error was queued and *passed is false. */
+enum MHD_Result handle_request_headers(req *r, bool *passed);
 /* auth.c: 0 ok; otherwise an error response was queued */
 int authenticate(req *r, enum MHD_Result *ret);
+/* The same from the headers alone, before the body (100-continue): the signature, not the body's promises. */
+int authenticate_headers(req *r, enum MHD_Result *ret);
 /* The secret of an access key (the server's, or a temporary key with its token); NULL and *code / *msg when none. */
 const char *auth_lookup_key(server *srv, const char *ak, const char *token, const sts_key **tmp, const char **code,
                             const char **msg);
@@ -417,6 +422,8 @@ void s3_begin(req *r);
 void s3_body(req *r, const char *data, size_t len);
 /* 1 = no AWS signature (COS's rules apply); 0 = signed and the body is what it claims; -1 = refused (queued). */
 int s3_authenticate(req *r, enum MHD_Result *ret);
+/* The signature only (the headers are enough): 1, 0 or -1 as s3_authenticate. */
+int s3_authenticate_signature(req *r, enum MHD_Result *ret);
 /* 0, or the body failed its promised hash, chunk signatures or checksum (error queued). */
 int s3_body_verify(req *r, enum MHD_Result *ret);
 void s3_end(req *r);

