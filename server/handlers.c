@@ -1808,6 +1808,43 @@ static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
     return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
+/* S3's ?partNumber=N on GET/HEAD: part N of a multipart object, as a range of
+ * it ([*start, *start + *len)); part 1 of any other object is all of it.
+ * *count: the object's parts (0: not multipart). 0, or -1 with an error queued. */
+static int part_range(req *r, const obj_meta *m, const char *arg, uint64_t *start, uint64_t *len, size_t *count,
+                      enum MHD_Result *ret)
+{
+    int64_t want;
+    if (cos_parse_i64(arg, &want) != 0 || want < 1 || want > 10000) {
+        *ret = send_error(r, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.");
+        return -1;
+    }
+    if (req_header(r, "Range")) {
+        *ret = send_error(r, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter.");
+        return -1;
+    }
+    uint64_t *sizes = NULL;
+    size_t n = 0;
+    if (data_part_sizes(r->srv->st, m->data_id, &sizes, &n) != 0) {
+        *ret = send_error(r, "InternalError", "the object's parts cannot be read");
+        return -1;
+    }
+    *count = n;
+    *start = 0;
+    *len = m->size;
+    if ((uint64_t)want > (n ? n : 1)) {
+        free(sizes);
+        *ret = send_error(r, "InvalidPart", "The requested partnumber is not satisfiable.");
+        return -1;
+    }
+    for (size_t i = 0; n && i < (size_t)want; i++) {
+        if (i + 1 < (size_t)want) *start += sizes[i];
+        else *len = sizes[i];
+    }
+    free(sizes);
+    return 0;
+}
+
 static enum MHD_Result get_object_try(req *r, bool head, int attempt)
 {
     obj_meta m;
@@ -1830,6 +1867,13 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     sse_key key;
     enum MHD_Result sret;
     char key_md5[32];
+    uint64_t part_start = 0, part_len = 0;
+    size_t parts = 0;
+    const char *part_arg = req_arg(r, "partNumber"); /* before the key: a part that is not there is InvalidPart */
+    if (part_arg && part_range(r, &m, part_arg, &part_start, &part_len, &parts, &sret) != 0) {
+        obj_meta_clear(&m);
+        return sret;
+    }
     if (r->is_s3 && req_header(r, "x-cos-server-side-encryption")) { /* S3: a read names no encryption */
         obj_meta_clear(&m);
         return send_error(r, "InvalidArgument", "x-amz-server-side-encryption is not allowed on a read.");
@@ -1866,12 +1910,16 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         return ret;
     }
     uint64_t start = 0, end = m.size ? m.size - 1 : 0;
-    int rr = parse_range(req_header(r, "Range"), m.size, &start, &end);
+    int rr = part_arg ? 0 : parse_range(req_header(r, "Range"), m.size, &start, &end);
+    if (part_arg && part_len) {
+        start = part_start;
+        end = part_start + part_len - 1;
+    }
     if (rr == -1) {
         obj_meta_clear(&m);
         return send_error(r, "InvalidRange", "The requested range is not satisfiable");
     }
-    bool partial = rr == 0;
+    bool partial = part_arg ? part_len > 0 : rr == 0;
     data_reader *dr = head ? NULL : malloc(sizeof *dr); /* HEAD sends no data: none is opened (a small body was read from SQLite) */
     if (!head && (!dr || data_open(r->srv->st, m.data_id, dr) != 0)) {
         free(dr);
@@ -1881,7 +1929,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         if (attempt < 3) return get_object_try(r, head, attempt + 1);
         return send_error(r, "InternalError", "the object's data is missing");
     }
-    uint64_t len = m.size ? end - start + 1 : 0;
+    uint64_t len = part_arg ? part_len : m.size ? end - start + 1 : 0;
     struct MHD_Response *resp;
     if (head) { /* MHD answers HEAD with the length of the body it never reads */
         resp = MHD_create_response_from_callback(len, 4096, never_read, NULL, NULL);
@@ -1911,6 +1959,11 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         /* Content-Length must still say the object's size */
     }
     add_object_headers(resp, &m, r);
+    if (parts) {
+        char pc[24];
+        snprintf(pc, sizeof pc, "%zu", parts);
+        MHD_add_response_header(resp, "x-cos-mp-parts-count", pc);
+    }
     if (!partial) s3_answer_checksum(r, resp, m.headers, true);
     if (partial) {
         char cr[96];

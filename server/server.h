@@ -181,6 +181,9 @@ int data_open(store *s, const char *data_id, data_reader *r); /* 0 or -1 */
 ssize_t data_pread(const data_reader *r, void *buf, size_t len, uint64_t off); /* within one segment */
 int data_copy_from(data_writer *w, const data_reader *r, uint64_t off, uint64_t len);
 void data_close(data_reader *r);
+/* The sizes of a multipart object's parts, in order (its manifest's segments; *sizes malloc'd);
+ * other data: none (*n = 0). 0, or -1 if the manifest cannot be read. */
+int data_part_sizes(store *s, const char *data_id, uint64_t **sizes, size_t *n);
 /* Write and commit a manifest of segments; its id (with the mark) to out_id. */
 int data_write_manifest(store *s, const char *const *ids, const uint64_t *sizes, size_t n, char out_id[40]);
 void data_unlink(store *s, const char *data_id);      /* a manifest takes its parts along */
