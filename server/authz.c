@@ -107,6 +107,8 @@ static const op_def OPS[] = {
     { COS_OP_PUT_OBJECT_COPY,      "PUT",    NULL,          L_OBJECT, A("PutObject"),                 A("PutObjectCopy"),          ACL_WRITE,     OPF_COPY | OPF_SETS_ACL },
     { COS_OP_DELETE_OBJECT,        "DELETE", NULL,          L_OBJECT, A("DeleteObject"),              NULL,                        ACL_WRITE,     OPF_VERSIONED },
     { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_OBJECT, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
+    /* S3's GetObjectAttributes; no libcos operation */
+    { COS_OP_COUNT,                "GET",    "attributes",  L_OBJECT, A("GetObjectAttributes"),       NULL,                        ACL_READ,      OPF_VERSIONED },
     { COS_OP_GET_OBJECT_ACL,       "GET",    "acl",         L_OBJECT, A("GetObjectACL"),              NULL,                        ACL_READ_ACP,  0 },
     { COS_OP_PUT_OBJECT_ACL,       "PUT",    "acl",         L_OBJECT, A("PutObjectACL"),              NULL,                        ACL_WRITE_ACP, 0 },
     { COS_OP_PUT_OBJECT_TAGGING,   "PUT",    "tagging",     L_OBJECT, A("PutObjectTagging"),          NULL,                        0,             0 },
@@ -130,7 +132,7 @@ static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors",
                                            "versioning", "replication", "website", "referer", "domain", "origin",
                                            "logging", "inventory", "accelerate", "encryption", "location", "versions",
                                            "delete", "restore", "append", "publicAccessBlock",
-                                           "ownershipControls", "policyStatus" };
+                                           "ownershipControls", "policyStatus", "attributes" };
 
 /* COS sub-resources (and request parameters that select a COS operation)
  * that cos-server does not implement: NotImplemented, never the plain
@@ -138,7 +140,7 @@ static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors",
 static const char *const NOT_IMPLEMENTED[] = {
     "domaincertificate", "object-lock", "symlink", "live", "vod", "intelligenttiering", "notification",
     "select", "rename", "retention", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
-    "attributes", "meta-query", "ci-process", "image_process", "guetzli" };
+    "meta-query", "ci-process", "image_process", "guetzli" };
 
 const op_def *route_request(req *r, const char **unimplemented)
 {

@@ -2884,6 +2884,7 @@ static enum MHD_Result object_request(req *r, const char *sub)
     if (sub && !strcmp(sub, "restore") && !strcmp(m, "POST")) return restore_object(r);
     if (sub && !strcmp(sub, "tagging")) return object_tagging(r);
     if (sub && !strcmp(sub, "acl")) return object_acl(r);
+    if (sub && !strcmp(sub, "attributes") && !strcmp(m, "GET")) return object_attributes(r);
     if (!strcmp(m, "PUT")) return req_header(r, "x-cos-copy-source") ? copy_object(r) : put_object(r);
     if (!strcmp(m, "GET")) return get_object(r, false);
     if (!strcmp(m, "HEAD")) return get_object(r, true);

@@ -451,6 +451,8 @@ enum MHD_Result send_error_sts(req *r, const char *code, const char *msg, const 
 enum MHD_Result send_buffer(req *r, int status, const char *content_type, char *body, size_t len,
                             struct MHD_Response **keep); /* takes body */
 enum MHD_Result send_response(req *r, int status, struct MHD_Response *resp);
+/* s3attrs.c: GetObjectAttributes (GET ?attributes on an object) */
+enum MHD_Result object_attributes(req *r);
 /* s3public.c: PublicAccessBlock, OwnershipControls, PolicyStatus */
 enum { PAB_BLOCK_PUBLIC_ACLS = 1, PAB_IGNORE_PUBLIC_ACLS = 2, PAB_BLOCK_PUBLIC_POLICY = 4, PAB_RESTRICT_PUBLIC_BUCKETS = 8 };
 unsigned public_block_flags(server *srv, const char *bucket, int *store_rc); /* PAB_* of a bucket */

@@ -19,6 +19,8 @@
 #include "testlib.h"
 #include "cos/sign.h"
 #include "cos/hash.h"
+#include "checksum.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -208,7 +210,7 @@ static const char *xml_text(const char *xml, const char *name)
     return val;
 }
 
-static __attribute__((unused)) int count_of(const char *hay, const char *needle)
+static int count_of(const char *hay, const char *needle)
 {
     int n = 0;
     for (const char *p = hay; p && (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
@@ -529,6 +531,224 @@ static void test_get_part_of_plain_and_encrypted(void)
     resp_free(&r);
 }
 
+/* ------------------------------------------------------------ 3. GetObjectAttributes */
+
+static const cos_kv ALL_ATTRS = { "x-amz-object-attributes", "ETag,Checksum,ObjectParts,StorageClass,ObjectSize" };
+
+/* GET ?attributes (versionId when vid) with extra headers after the attribute list. */
+static int attributes(const char *path, const char *vid, const cos_kv *extra, size_t nextra, resp *out)
+{
+    cos_kv h[8];
+    size_t n = 0;
+    h[n++] = ALL_ATTRS;
+    for (size_t i = 0; i < nextra && n < 8; i++) h[n++] = extra[i];
+    cos_kv q[2] = { { "attributes", "" }, { "versionId", vid ? vid : "" } };
+    return s3_call("GET", path, q, vid ? 2 : 1, h, n, NULL, 0, out);
+}
+
+static void test_attributes_plain(void)
+{
+    const char *path = "/" BUCKET "/attrs.txt";
+    resp w;
+    CHECK(s3_call("PUT", path, NULL, 0, NULL, 0, "foo", 3, &w) == 0);
+    char etag[80];
+    snprintf(etag, sizeof etag, "%.*s", (int)strcspn(resp_header(&w, "ETag") + 1, "\""), resp_header(&w, "ETag") + 1);
+    resp_free(&w);
+    resp r;
+    CHECK(attributes(path, NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "ETag"), etag);
+    CHECK_STR(xml_text(r.body, "ObjectSize"), "3");
+    CHECK_STR(xml_text(r.body, "StorageClass"), "STANDARD");
+    CHECK(!strstr(r.body, "<ObjectParts>"));
+    CHECK(!strstr(r.body, "<Checksum>"));
+    CHECK(!resp_header(&r, "x-amz-version-id"));
+    CHECK(resp_header(&r, "Last-Modified") != NULL);
+    resp_free(&r);
+    /* only what was asked */
+    cos_kv only[] = { { "x-amz-object-attributes", "ObjectSize" } };
+    cos_kv q[] = { { "attributes", "" } };
+    CHECK(s3_call("GET", path, q, 1, only, 1, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "ObjectSize"), "3");
+    CHECK(!strstr(r.body, "<ETag>"));
+    resp_free(&r);
+    /* none, or a name S3 does not know: 400 */
+    CHECK(s3_call("GET", path, q, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 400);
+    resp_free(&r);
+    cos_kv bad[] = { { "x-amz-object-attributes", "ETag,Owner" } };
+    CHECK(s3_call("GET", path, q, 1, bad, 1, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 400);
+    resp_free(&r);
+    /* a missing key */
+    CHECK(attributes("/" BUCKET "/no-such-key", NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 404);
+    CHECK(has_code(&r, "NoSuchKey"));
+    resp_free(&r);
+    /* with a checksum it was verified against (SHA-256 of "foo") */
+    cos_kv ck[] = { { "x-amz-checksum-sha256", "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564=" } };
+    CHECK_INT(s3_status("PUT", "/" BUCKET "/attrs-ck.txt", NULL, 0, ck, 1, "foo", 3), 200);
+    CHECK(attributes("/" BUCKET "/attrs-ck.txt", NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "ChecksumSHA256"), "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564=");
+    resp_free(&r);
+}
+
+static void test_attributes_multipart_paged(void)
+{
+    const char *path = "/" BUCKET "/attrs-mp.bin";
+    const size_t sizes[] = { MIB, MIB + 1, MIB + 2, 10 };
+    char etag[80], uid[80];
+    CHECK(multipart_object(path, sizes, 4, NULL, 0, etag, uid) == 0);
+    resp r;
+    CHECK(attributes(path, NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    char want[96];
+    snprintf(want, sizeof want, "%.*s", (int)strlen(etag) - 2, etag + 1);
+    CHECK_STR(xml_text(r.body, "ETag"), want);
+    snprintf(want, sizeof want, "%zu", sizes[0] + sizes[1] + sizes[2] + sizes[3]);
+    CHECK_STR(xml_text(r.body, "ObjectSize"), want);
+    CHECK_STR(xml_text(r.body, "PartsCount"), "4");
+    CHECK_STR(xml_text(r.body, "IsTruncated"), "false");
+    CHECK_INT(count_of(r.body, "<Part>"), 4);
+    snprintf(want, sizeof want, "<PartNumber>3</PartNumber><Size>%zu</Size>", sizes[2]);
+    CHECK(strstr(r.body, want) != NULL);
+    resp_free(&r);
+    /* one part a page, after part 2 */
+    cos_kv page[] = { { "x-amz-max-parts", "1" }, { "x-amz-part-number-marker", "2" } };
+    CHECK(attributes(path, NULL, page, 2, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "PartsCount"), "4");
+    CHECK_STR(xml_text(r.body, "MaxParts"), "1");
+    CHECK_STR(xml_text(r.body, "PartNumberMarker"), "2");
+    CHECK_STR(xml_text(r.body, "NextPartNumberMarker"), "3");
+    CHECK_STR(xml_text(r.body, "IsTruncated"), "true");
+    CHECK_INT(count_of(r.body, "<Part>"), 1);
+    CHECK_STR(xml_text(r.body, "PartNumber"), "3");
+    resp_free(&r);
+    cos_kv rest[] = { { "x-amz-max-parts", "10" }, { "x-amz-part-number-marker", "3" } };
+    CHECK(attributes(path, NULL, rest, 2, &r) == 0);
+    CHECK_STR(xml_text(r.body, "IsTruncated"), "false");
+    CHECK_INT(count_of(r.body, "<Part>"), 1);
+    CHECK_STR(xml_text(r.body, "PartNumber"), "4");
+    resp_free(&r);
+}
+
+static void test_attributes_multipart_checksums(void)
+{
+    /* an upload that asked for CRC32C: each part's checksum, and the composite one */
+    const char *path = "/" BUCKET "/attrs-mpck.bin";
+    const size_t sizes[] = { MIB, 77 };
+    cos_kv alg[] = { { "x-amz-checksum-algorithm", "CRC32C" } };
+    char uid[80];
+    resp r;
+    cos_kv q[] = { { "uploads", "" } };
+    CHECK(s3_call("POST", path, q, 1, alg, 1, NULL, 0, &r) == 0);
+    snprintf(uid, sizeof uid, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
+    resp_free(&r);
+    char part_ck[2][COS_CKSUM_B64_MAX + 8] = { "", "" };
+    char xml[1024];
+    size_t xl = (size_t)snprintf(xml, sizeof xml, "<CompleteMultipartUpload>");
+    for (int i = 0; i < 2; i++) {
+        unsigned char *b = part_bytes(i, sizes[i]);
+        char num[8];
+        snprintf(num, sizeof num, "%d", i + 1);
+        cos_kv pq[] = { { "partNumber", num }, { "uploadId", uid } };
+        CHECK(s3_call("PUT", path, pq, 2, NULL, 0, b, sizes[i], &r) == 0);
+        CHECK_INT(r.status, 200);
+        xl += (size_t)snprintf(xml + xl, sizeof xml - xl, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
+                               i + 1, resp_header(&r, "ETag") ? resp_header(&r, "ETag") : "");
+        resp_free(&r);
+        /* the part's CRC32C, computed here: 4 big-endian bytes, base64 */
+        uint32_t c = cos_crc32c(0, b, sizes[i]);
+        unsigned char be[4] = { (unsigned char)(c >> 24), (unsigned char)(c >> 16), (unsigned char)(c >> 8),
+                                (unsigned char)c };
+        cos_base64_encode(be, 4, part_ck[i]);
+        free(b);
+    }
+    xl += (size_t)snprintf(xml + xl, sizeof xml - xl, "</CompleteMultipartUpload>");
+    cos_kv cq[] = { { "uploadId", uid } };
+    CHECK(s3_call("POST", path, cq, 1, NULL, 0, xml, xl, &r) == 0);
+    CHECK_INT(r.status, 200);
+    char composite[96];
+    snprintf(composite, sizeof composite, "%s", xml_text(r.body, "ChecksumCRC32C") ? xml_text(r.body, "ChecksumCRC32C") : "?");
+    resp_free(&r);
+    CHECK(attributes(path, NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    const char *whole = strstr(r.body, "<Checksum>");
+    CHECK(whole && xml_text(whole, "ChecksumCRC32C") && !strcmp(xml_text(whole, "ChecksumCRC32C"), composite));
+    const char *p1 = strstr(r.body, "<Part>"), *p2 = p1 ? strstr(p1 + 1, "<Part>") : NULL;
+    CHECK(p1 && p2);
+    if (p1 && p2) {
+        CHECK_STR(xml_text(p1, "ChecksumCRC32C"), part_ck[0]);
+        CHECK_STR(xml_text(p2, "ChecksumCRC32C"), part_ck[1]);
+    }
+    resp_free(&r);
+}
+
+static void test_attributes_versions_and_ssec(void)
+{
+    const char *vb = "/s3gaps-ver-1250000000";
+    CHECK_INT(s3_status("PUT", vb, NULL, 0, NULL, 0, NULL, 0), 200);
+    const char *vers = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+    cos_kv vq[] = { { "versioning", "" } };
+    CHECK_INT(s3_status("PUT", vb, vq, 1, NULL, 0, vers, strlen(vers)), 200);
+    const char *path = "/s3gaps-ver-1250000000/v.txt";
+    resp w;
+    CHECK(s3_call("PUT", path, NULL, 0, NULL, 0, "one", 3, &w) == 0);
+    char v1[80];
+    snprintf(v1, sizeof v1, "%s", resp_header(&w, "x-amz-version-id") ? resp_header(&w, "x-amz-version-id") : "");
+    resp_free(&w);
+    CHECK(*v1);
+    CHECK_INT(s3_status("PUT", path, NULL, 0, NULL, 0, "second", 6), 200);
+    resp r;
+    CHECK(attributes(path, NULL, NULL, 0, &r) == 0);
+    CHECK_STR(xml_text(r.body, "ObjectSize"), "6");
+    CHECK(resp_header(&r, "x-amz-version-id") && strcmp(resp_header(&r, "x-amz-version-id"), v1) != 0);
+    resp_free(&r);
+    CHECK(attributes(path, v1, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "ObjectSize"), "3");
+    CHECK_STR(resp_header(&r, "x-amz-version-id"), v1);
+    resp_free(&r);
+
+    /* SSE-C: not without the key */
+    const char *enc = "/" BUCKET "/attrs-ssec.txt";
+    CHECK_INT(s3_status("PUT", enc, NULL, 0, SSEC, 3, "secret", 6), 200);
+    CHECK(attributes(enc, NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 400);
+    CHECK(!strstr(r.body, "<ObjectSize>"));
+    resp_free(&r);
+    CHECK(attributes(enc, NULL, SSEC, 3, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "ObjectSize"), "6");
+    resp_free(&r);
+}
+
+static void test_attributes_authorized_like_a_read(void)
+{
+    /* anonymous on a private bucket: refused; on a public-read object: allowed */
+    char req[512];
+    snprintf(req, sizeof req, "GET /" BUCKET "/attrs.txt?attributes HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "x-amz-object-attributes: ObjectSize\r\nConnection: close\r\n\r\n", srv.port);
+    int status = 0;
+    char *body = NULL;
+    CHECK(test_http_raw(&srv, req, strlen(req), &status, &body) == 0);
+    CHECK_INT(status, 403);
+    CHECK(!body || !strstr(body, "<ObjectSize>"));
+    free(body);
+    cos_kv acl[] = { { "x-amz-acl", "public-read" } };
+    CHECK_INT(s3_status("PUT", "/" BUCKET "/attrs-pub.txt", NULL, 0, acl, 1, "pub", 3), 200);
+    snprintf(req, sizeof req, "GET /" BUCKET "/attrs-pub.txt?attributes HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "x-amz-object-attributes: ObjectSize\r\nConnection: close\r\n\r\n", srv.port);
+    body = NULL;
+    CHECK(test_http_raw(&srv, req, strlen(req), &status, &body) == 0);
+    CHECK_INT(status, 200);
+    CHECK(body && strstr(body, "<ObjectSize>3</ObjectSize>"));
+    free(body);
+}
+
 /* ------------------------------------------------------------ setup */
 
 static void setup(void)
@@ -546,6 +766,11 @@ int main(void)
         RUN(test_continue_allowed_then_stored);
         RUN(test_get_part_of_multipart);
         RUN(test_get_part_of_plain_and_encrypted);
+        RUN(test_attributes_plain);
+        RUN(test_attributes_multipart_paged);
+        RUN(test_attributes_multipart_checksums);
+        RUN(test_attributes_versions_and_ssec);
+        RUN(test_attributes_authorized_like_a_read);
         test_server_stop(&srv, false);
     }
     return test_report();
