@@ -351,6 +351,14 @@ char *authz_account_id(const server *srv, const char *account)
     return account ? cos_strdup(account) : authz_owner_principal(srv);
 }
 
+char *authz_display_name(const server *srv, const char *id)
+{
+    char *own = authz_owner_principal(srv);
+    char *name = cos_strdup(id && strcmp(id, own) != 0 ? id : srv->cfg.appid);
+    free(own);
+    return name;
+}
+
 /* A second account's bucket carries its account in the "owner" configuration. */
 static int bucket_account(server *srv, const char *bucket, char **account)
 {

@@ -1088,6 +1088,21 @@ static char *header_value(const char *headers, const char *name, char *out, size
     return NULL;
 }
 
+#define UPLOAD_INITIATOR_LINE "x-cos-internal-initiator:"
+
+/* Who started an upload (the account its initiator acted for; none recorded: the owner's) as an
+ * Owner element's id and name (malloc'd): the owner's account is named by its appid, as GET Bucket does. */
+static void upload_initiator(req *r, const char *upload_id, const char *headers, char **id, char **name)
+{
+    char *own = NULL;
+    if (!headers && upload_id) store_upload_get(r->srv->st, upload_id, NULL, NULL, &own);
+    char acct[128];
+    const char *a = header_value(headers ? headers : own, "x-cos-internal-initiator", acct, sizeof acct);
+    free(own);
+    *id = authz_account_id(r->srv, a);
+    *name = authz_display_name(r->srv, *id);
+}
+
 static char *upload_storage_class(req *r, const char *upload_id, char (*out)[24])
 {
     char *headers = NULL;
@@ -1131,8 +1146,7 @@ static enum MHD_Result list_uploads(req *r)
     res.max_uploads = max_keys_arg(r, "max-uploads", 1000);
     res.key_marker = (char *)key_marker;
     res.upload_id_marker = (char *)(id_marker ? id_marker : "");
-    char *id = owner_id(r);
-    cos_owner owner = { id, id };
+    cos_owner *initiators = calloc(n ? n : 1, sizeof *initiators);
     res.uploads = calloc(n ? n : 1, sizeof *res.uploads);
     res.common_prefixes = calloc(n ? n : 1, sizeof *res.common_prefixes);
     char (*dates)[32] = calloc(n ? n : 1, 32);
@@ -1179,8 +1193,10 @@ static enum MHD_Result list_uploads(req *r)
         u->key = rows[i].key;
         u->upload_id = rows[i].upload_id;
         u->storage_class = upload_storage_class(r, rows[i].upload_id, &classes[res.uploads_count - 1]);
-        u->initiator = &owner;
-        u->owner = &owner;
+        cos_owner *who = &initiators[res.uploads_count - 1];
+        upload_initiator(r, rows[i].upload_id, NULL, &who->id, &who->display_name);
+        u->initiator = who; /* S3 and COS name who started it, and it owns what it completes */
+        u->owner = who;
         cos_iso8601_format(rows[i].initiated_ms, dates[i]);
         u->initiated = dates[i];
     }
@@ -1196,10 +1212,14 @@ static enum MHD_Result list_uploads(req *r)
         free(rows[k].upload_id);
     }
     free(rows);
+    for (size_t k = 0; k < res.uploads_count; k++) {
+        free(initiators[k].id);
+        free(initiators[k].display_name);
+    }
+    free(initiators);
     free(res.uploads);
     free(dates);
     free(classes);
-    free(id);
     return ret;
 }
 
@@ -2380,6 +2400,11 @@ static enum MHD_Result multipart_init(req *r)
     }
     free(h);
     free(o.tagging);
+    if (r->account) { /* another account's upload (its own or a temporary key's issuer's): named as its initiator */
+        char *t = cos_sprintf("%s" UPLOAD_INITIATOR_LINE " %s\n", headers, r->account);
+        free(headers);
+        headers = t;
+    }
     s3_upload_checksum(r, &headers, NULL);
     int rc = store_upload_create(r->srv->st, r->bucket, r->key, headers, id);
     if (rc) {
@@ -2556,19 +2581,23 @@ static enum MHD_Result list_parts(req *r)
 {
     const char *upload_id = req_arg(r, "uploadId");
     enum MHD_Result ret;
-    if (!upload_matches(r, upload_id, NULL, &ret)) return ret;
+    char *upload_headers = NULL;
+    if (!upload_matches(r, upload_id, &upload_headers, &ret)) return ret;
     part_meta *parts = NULL;
     size_t n = 0;
     int lrc = store_parts_list(r->srv->st, upload_id, &parts, &n);
     if (lrc) {
         free(parts);
+        free(upload_headers);
         return store_fail(r, lrc);
     }
     int marker = (int)max_keys_arg(r, "part-number-marker", 0);
     int max = max_keys_arg(r, "max-parts", 1000);
     cos_list_parts_result res = { 0 };
-    char *id = owner_id(r);
-    cos_owner owner = { id, id };
+    char *id = NULL, *name = NULL;
+    upload_initiator(r, NULL, upload_headers ? upload_headers : "", &id, &name);
+    free(upload_headers);
+    cos_owner owner = { id, name };
     res.bucket = r->bucket;
     res.key = r->key;
     res.upload_id = (char *)upload_id;
@@ -2599,6 +2628,7 @@ static enum MHD_Result list_parts(req *r)
     free(dates);
     free(parts);
     free(id);
+    free(name);
     return ret;
 }
 

@@ -387,6 +387,9 @@ char *authz_owner_principal(const server *srv);
 char *authz_bucket_account(server *srv, const char *bucket);
 /* The canonical id of an account (NULL = the owner's), malloc'd. */
 char *authz_account_id(const server *srv, const char *account);
+/* The name an Owner element gives a canonical id (malloc'd): the owner's account shows its appid
+ * (as GET Bucket and S3's ACLs do), another account its id. */
+char *authz_display_name(const server *srv, const char *id);
 int parse_copy_source(const char *src, char **bucket, char **key);
 char *post_form_key(req *r);  /* the form's key with ${filename} filled in; NULL if none */
 

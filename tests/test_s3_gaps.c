@@ -130,6 +130,10 @@ static bool send_all(int fd, const void *p, size_t len)
 /* An S3 request signed with SigV4 (UNSIGNED-PAYLOAD) by libcos: path is
  * /BUCKET/KEY (URL-safe), q the query (URL-safe values; "" = no value),
  * extra headers signed too. 0 with *out filled, or -1. */
+#define ALT_ID "AKIDs3gapsALT000000000000000000000000"
+#define ALT_KEY "s3gapsALTsecretKEY000000000000000"
+static const char *call_id = TEST_SECRET_ID, *call_key = TEST_SECRET_KEY; /* who signs s3_call's requests */
+
 static int s3_call(const char *method, const char *path, const cos_kv *q, size_t nq, const cos_kv *h, size_t nh,
                    const void *body, size_t blen, resp *out)
 {
@@ -140,8 +144,8 @@ static int s3_call(const char *method, const char *path, const cos_kv *q, size_t
     hs[n++] = (cos_kv){ "host", host };
     for (size_t i = 0; i < nh && n < 16; i++) hs[n++] = h[i];
     cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
-    p.access_key = TEST_SECRET_ID;
-    p.secret_key = TEST_SECRET_KEY;
+    p.access_key = call_id;
+    p.secret_key = call_key;
     p.region = "us-east-1";
     p.method = method;
     p.encoded_path = path;
@@ -713,6 +717,13 @@ static void test_attributes_versions_and_ssec(void)
     CHECK_STR(resp_header(&r, "x-amz-version-id"), v1);
     resp_free(&r);
 
+    /* ListObjectVersions names the bucket's owner as GET Bucket and the ACLs do */
+    cos_kv lv[] = { { "versions", "" } };
+    CHECK(s3_call("GET", vb, lv, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(strstr(r.body ? r.body : "", "<Owner>"), "DisplayName"), TEST_APPID);
+    resp_free(&r);
+
     /* SSE-C: not without the key */
     const char *enc = "/" BUCKET "/attrs-ssec.txt";
     CHECK_INT(s3_status("PUT", enc, NULL, 0, SSEC, 3, "secret", 6), 200);
@@ -749,11 +760,58 @@ static void test_attributes_authorized_like_a_read(void)
     free(body);
 }
 
+/* ------------------------------------------------------------ 4. who started an upload */
+
+static void test_upload_initiator_named(void)
+{
+    const char *b = "/s3gaps-mpown-1250000000";
+    cos_kv acl[] = { { "x-amz-acl", "public-read-write" } };
+    CHECK_INT(s3_status("PUT", b, NULL, 0, acl, 1, NULL, 0), 200);
+    resp r;
+    cos_kv q[] = { { "uploads", "" } };
+    CHECK(s3_call("POST", "/s3gaps-mpown-1250000000/mine", q, 1, NULL, 0, NULL, 0, &r) == 0);
+    char mine[80];
+    snprintf(mine, sizeof mine, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
+    resp_free(&r);
+    call_id = ALT_ID; /* another account, which the bucket's ACL lets write */
+    call_key = ALT_KEY;
+    CHECK(s3_call("POST", "/s3gaps-mpown-1250000000/theirs", q, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    char theirs[80];
+    snprintf(theirs, sizeof theirs, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
+    resp_free(&r);
+    call_id = TEST_SECRET_ID;
+    call_key = TEST_SECRET_KEY;
+    CHECK(s3_call("GET", b, q, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    /* in key order: mine, then theirs; each names who started it */
+    const char *u1 = strstr(r.body ? r.body : "", "<Upload>"), *u2 = u1 ? strstr(u1 + 1, "<Upload>") : NULL;
+    CHECK(u1 && u2);
+    if (u1 && u2) {
+        CHECK_STR(xml_text(u1, "UploadId"), mine);
+        CHECK_STR(xml_text(strstr(u1, "<Initiator>"), "ID"), "qcs::cam::uin/" TEST_APPID ":uin/" TEST_APPID);
+        CHECK_STR(xml_text(strstr(u1, "<Initiator>"), "DisplayName"), TEST_APPID);
+        CHECK_STR(xml_text(strstr(u1, "<Owner>"), "ID"), "qcs::cam::uin/" TEST_APPID ":uin/" TEST_APPID);
+        CHECK_STR(xml_text(u2, "UploadId"), theirs);
+        CHECK_STR(xml_text(strstr(u2, "<Initiator>"), "ID"), "alt");
+        CHECK_STR(xml_text(strstr(u2, "<Initiator>"), "DisplayName"), "alt");
+        CHECK_STR(xml_text(strstr(u2, "<Owner>"), "ID"), "alt");
+    }
+    resp_free(&r);
+    cos_kv lq[] = { { "uploadId", theirs } };
+    CHECK(s3_call("GET", "/s3gaps-mpown-1250000000/theirs", lq, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(strstr(r.body ? r.body : "", "<Initiator>"), "ID"), "alt");
+    CHECK_STR(xml_text(strstr(r.body ? r.body : "", "<Owner>"), "DisplayName"), "alt");
+    resp_free(&r);
+}
+
 /* ------------------------------------------------------------ setup */
 
 static void setup(void)
 {
-    srv_up = test_server_start(&srv, NULL) == 0;
+    const char *args[] = { "--extra-key", ALT_ID ":" ALT_KEY ":alt", NULL };
+    srv_up = test_server_start(&srv, args) == 0;
     CHECK(srv_up);
     if (srv_up) CHECK_INT(s3_status("PUT", "/" BUCKET, NULL, 0, NULL, 0, NULL, 0), 200);
 }
@@ -771,6 +829,7 @@ int main(void)
         RUN(test_attributes_multipart_checksums);
         RUN(test_attributes_versions_and_ssec);
         RUN(test_attributes_authorized_like_a_read);
+        RUN(test_upload_initiator_named);
         test_server_stop(&srv, false);
     }
     return test_report();
