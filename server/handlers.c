@@ -686,10 +686,31 @@ static char *normalise_config(const char *kind, const char *body, size_t len)
     return cos_buf_detach(&b);
 }
 
-/* What COS refuses in a lifecycle configuration, or NULL. */
-static const char *lifecycle_problem(const void *doc)
+/* A lifecycle date: ISO 8601 at midnight, in UTC (S3: 2017-09-27T00:00:00Z) or
+ * at an offset (COS: 2019-05-24T00:00:00+08:00); fractions of a second of 0 allowed. */
+static bool lifecycle_date_ok(const char *d)
+{
+    int y, mo, day, used = 0;
+    if (!d || sscanf(d, "%4d-%2d-%2dT00:00:00%n", &y, &mo, &day, &used) != 3 || used != 19) return false;
+    if (mo < 1 || mo > 12 || day < 1 || day > 31) return false;
+    const char *p = d + used;
+    if (*p == '.') {
+        p++;
+        if (*p != '0') return false;
+        while (*p == '0') p++;
+    }
+    if (!strcmp(p, "Z")) return true;
+    int hh, mm;
+    used = 0;
+    return (*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &used) == 2 && used == 5 && !p[6] &&
+           hh <= 14 && mm < 60;
+}
+
+/* What COS and S3 refuse in a lifecycle configuration (*code the error), or NULL. */
+static const char *lifecycle_problem(const void *doc, bool s3, const char **code)
 {
     const cos_lifecycle_configuration *c = doc;
+    *code = "MalformedXML";
     for (size_t i = 0; i < c->rules_count; i++) {
         const cos_lifecycle_rule *ru = &c->rules[i];
         if (!ru->status || (strcmp(ru->status, "Enabled") && strcmp(ru->status, "Disabled")))
@@ -698,10 +719,50 @@ static const char *lifecycle_problem(const void *doc)
             return "Each Rule needs an action: Expiration, Transition, NoncurrentVersionExpiration or "
                    "AbortIncompleteMultipartUpload.";
         for (size_t k = 0; k < i; k++)
-            if (ru->id && *ru->id && c->rules[k].id && !strcmp(ru->id, c->rules[k].id))
+            if (ru->id && *ru->id && c->rules[k].id && !strcmp(ru->id, c->rules[k].id)) {
+                if (s3) *code = "InvalidArgument"; /* S3's code; COS's dialect keeps MalformedXML */
                 return "Rule IDs must be unique.";
+            }
+        *code = "InvalidArgument";
+        if (ru->id && strlen(ru->id) > 255) return "A Rule's ID must be at most 255 characters long.";
+        const cos_lifecycle_expiration *e = ru->expiration;
+        if (e && !e->date && !e->expired_object_delete_marker && e->days <= 0)
+            return "'Days' for an Expiration action must be a positive integer.";
+        if (e && e->date && !lifecycle_date_ok(e->date))
+            return "'Date' must be an ISO 8601 date at midnight (2017-09-27T00:00:00Z).";
+        for (size_t k = 0; k < ru->transitions_count; k++)
+            if (ru->transitions[k].date && !lifecycle_date_ok(ru->transitions[k].date))
+                return "A Transition's 'Date' must be an ISO 8601 date at midnight (2017-09-27T00:00:00Z).";
+        *code = "MalformedXML";
     }
     return NULL;
+}
+
+/* S3 gives a rule put without an ID one of its own (GET answers it): the body with
+ * an <ID> added to every such <Rule>, malloc'd. */
+static char *lifecycle_with_ids(const char *body, size_t len)
+{
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    const char *p = body, *end = body + len;
+    while (p < end) {
+        const char *open = memmem(p, (size_t)(end - p), "<Rule>", 6);
+        const char *close = open ? memmem(open, (size_t)(end - open), "</Rule>", 7) : NULL;
+        if (!close) {
+            cos_buf_append(&b, p, (size_t)(end - p));
+            break;
+        }
+        cos_buf_append(&b, p, (size_t)(open + 6 - p));
+        if (!memmem(open, (size_t)(close - open), "<ID>", 4)) {
+            unsigned char rnd[10];
+            char hex[21];
+            server_random(rnd, sizeof rnd);
+            cos_hex_encode(rnd, sizeof rnd, hex);
+            cos_buf_printf(&b, "<ID>%s</ID>", hex);
+        }
+        p = open + 6;
+    }
+    return cos_buf_detach(&b);
 }
 
 static enum MHD_Result put_config(req *r, const char *kind)
@@ -731,7 +792,8 @@ static enum MHD_Result put_config(req *r, const char *kind)
             cos_error_free(err);
             return send_error(r, "MalformedXML", "The XML you provided was not well-formed or did not validate.");
         }
-        const char *bad = !strcmp(kind, "lifecycle") ? lifecycle_problem(doc) : NULL;
+        const char *bad_code = "MalformedXML";
+        const char *bad = !strcmp(kind, "lifecycle") ? lifecycle_problem(doc, r->is_s3, &bad_code) : NULL;
         if (!strcmp(kind, "versioning")) { /* any other status read as Off: new writes would drop the current version */
             const char *st = ((cos_versioning_configuration *)doc)->status;
             if (!st || (strcmp(st, "Enabled") != 0 && strcmp(st, "Suspended") != 0)) {
@@ -740,11 +802,16 @@ static enum MHD_Result put_config(req *r, const char *kind)
             }
         }
         cos_xml_free(config_schema(kind), doc);
-        if (bad) return send_error(r, "MalformedXML", "%s", bad);
+        if (bad) return send_error(r, bad_code, "%s", bad);
     }
     char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
     if (!k) return send_error(r, "InvalidArgument", "missing id");
     char *norm = normalise_config(kind, r->body.data ? r->body.data : "", r->body.len);
+    if (r->is_s3 && !strcmp(kind, "lifecycle")) {
+        char *with_ids = lifecycle_with_ids(norm, strlen(norm));
+        free(norm);
+        norm = with_ids;
+    }
     int rc = store_config_put(r->srv->st, r->bucket, k, norm, strlen(norm));
     free(norm);
     free(k);
@@ -1419,6 +1486,12 @@ static int write_opts_from(req *r, write_opts *o, enum MHD_Result *ret)
         return -1;
     }
     o->sse = req_header(r, "x-cos-server-side-encryption");
+    if (o->sse && req_header(r, "x-cos-server-side-encryption-customer-algorithm")) { /* which key? refused, as S3 does */
+        free(o->tagging);
+        *ret = send_error(r, "InvalidArgument", "Server-side encryption with a customer key cannot be combined with "
+                                                "x-cos-server-side-encryption.");
+        return -1;
+    }
     if (!o->sse && !req_header(r, "x-cos-server-side-encryption-customer-algorithm")) {
         /* the bucket's default encryption applies to a write that names none */
         char *cfg = NULL;
@@ -2478,10 +2551,14 @@ static enum MHD_Result upload_part(req *r)
            replaced by a smaller one meanwhile) would complete a silently truncated object, as S3 refuses */
         const char *last = rr == 0 && range && *range ? strchr(range, '-') + 1 : NULL;
         uint64_t last_byte = 0;
-        if (last && (range[6] == '-' || cos_parse_u64(last, &last_byte) != 0 || last_byte >= src.size)) rr = -1;
+        if (last && (range[6] == '-' || cos_parse_u64(last, &last_byte) != 0)) rr = -2; /* not first-last */
+        else if (last && last_byte >= src.size) rr = -1;
         if (rr < 0) {
             obj_meta_clear(&src);
-            return send_error(r, "InvalidArgument", "x-cos-copy-source-range is invalid");
+            /* S3 names a well-formed range past the source's end InvalidRange */
+            return r->is_s3 && rr == -1 ? send_error(r, "InvalidRange", "The x-amz-copy-source-range lies past the "
+                                                                        "end of the source object.")
+                                        : send_error(r, "InvalidArgument", "x-cos-copy-source-range is invalid");
         }
         uint64_t n = src.size ? end - start + 1 : 0;
         int brc = data_begin(r->srv->st, &w);
@@ -3109,6 +3186,10 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
         if (dc.promise)
             return send_error(r, "NotImplemented", "cos-server does not implement %s (object lock, appends by offset); "
                                                    "nothing was changed.", dc.promise);
+        /* S3 cannot parse a key with a C1 control character (U+0080..U+009F, UTF-8 C2 80..C2 9F) */
+        for (const unsigned char *c = (const unsigned char *)(r->key ? r->key : ""); *c; c++)
+            if (c[0] == 0xC2 && c[1] >= 0x80 && c[1] <= 0x9F)
+                return send_error(r, "InvalidURI", "Couldn't parse the specified URI.");
     }
     if ((headers_only ? authenticate_headers(r, &ret) : authenticate(r, &ret)) != 0) return ret;
     const char *unimplemented = NULL;

@@ -806,6 +806,122 @@ static void test_upload_initiator_named(void)
     resp_free(&r);
 }
 
+/* ------------------------------------------------------------ 5. what S3 refuses */
+
+static int put_lifecycle(const char *rules, resp *out)
+{
+    char *xml = NULL;
+    if (asprintf(&xml, "<LifecycleConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">%s"
+                       "</LifecycleConfiguration>", rules) < 0)
+        return -1;
+    cos_kv q[] = { { "lifecycle", "" } };
+    int rc = s3_call("PUT", "/" BUCKET, q, 1, NULL, 0, xml, strlen(xml), out);
+    free(xml);
+    return rc;
+}
+
+static void check_lifecycle_refused(const char *rules, const char *code)
+{
+    resp r;
+    CHECK(put_lifecycle(rules, &r) == 0);
+    CHECK_INT(r.status, 400);
+    if (!has_code(&r, code)) test_fail(__FILE__, __LINE__, "%s: wanted %s, got %s", rules, code, r.body);
+    resp_free(&r);
+}
+
+static void test_lifecycle_validated(void)
+{
+    char long_id[300];
+    memset(long_id, 'a', 256);
+    long_id[256] = '\0';
+    char rule[600];
+    snprintf(rule, sizeof rule, "<Rule><ID>%s</ID><Expiration><Days>2</Days></Expiration><Prefix>t/</Prefix>"
+             "<Status>Enabled</Status></Rule>", long_id);
+    check_lifecycle_refused(rule, "InvalidArgument");
+    check_lifecycle_refused("<Rule><ID>r1</ID><Expiration><Days>1</Days></Expiration><Prefix>a/</Prefix><Status>Enabled"
+                            "</Status></Rule><Rule><ID>r1</ID><Expiration><Days>2</Days></Expiration><Prefix>b/"
+                            "</Prefix><Status>Enabled</Status></Rule>", "InvalidArgument");
+    check_lifecycle_refused("<Rule><ID>r1</ID><Expiration><Days>0</Days></Expiration><Prefix>a/</Prefix><Status>Enabled"
+                            "</Status></Rule>", "InvalidArgument");
+    check_lifecycle_refused("<Rule><ID>r1</ID><Expiration><Date>1970-08-22T19:08:21Z</Date></Expiration><Prefix>a/"
+                            "</Prefix><Status>Enabled</Status></Rule>", "InvalidArgument");
+    check_lifecycle_refused("<Rule><ID>r1</ID><Transition><Date>20220927</Date><StorageClass>ARCHIVE</StorageClass>"
+                            "</Transition><Prefix>a/</Prefix><Status>Enabled</Status></Rule>", "InvalidArgument");
+    check_lifecycle_refused("<Rule><ID>r1</ID><Expiration><Days>1</Days></Expiration><Prefix>a/</Prefix><Status>on"
+                            "</Status></Rule>", "MalformedXML");
+    /* at midnight, in UTC or at an offset (COS's form): kept */
+    resp r;
+    CHECK(put_lifecycle("<Rule><ID>d1</ID><Expiration><Date>2017-09-27T00:00:00Z</Date></Expiration><Prefix>a/"
+                        "</Prefix><Status>Enabled</Status></Rule><Rule><ID>d2</ID><Expiration><Date>"
+                        "2030-01-01T00:00:00+08:00</Date></Expiration><Prefix>b/</Prefix><Status>Enabled</Status>"
+                        "</Rule>", &r) == 0);
+    CHECK_INT(r.status, 200);
+    resp_free(&r);
+    /* rules without an ID get one each */
+    CHECK(put_lifecycle("<Rule><Expiration><Days>31</Days></Expiration><Prefix>t1/</Prefix><Status>Enabled</Status>"
+                        "</Rule><Rule><Expiration><Days>120</Days></Expiration><Prefix>t2/</Prefix><Status>Enabled"
+                        "</Status></Rule>", &r) == 0);
+    CHECK_INT(r.status, 200);
+    resp_free(&r);
+    cos_kv q[] = { { "lifecycle", "" } };
+    CHECK(s3_call("GET", "/" BUCKET, q, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_INT(count_of(r.body, "<Rule>"), 2);
+    CHECK_INT(count_of(r.body, "<ID>"), 2);
+    const char *id1 = xml_text(r.body, "ID");
+    CHECK(id1 && *id1);
+    resp_free(&r);
+    CHECK_INT(s3_status("DELETE", "/" BUCKET, q, 1, NULL, 0, NULL, 0), 204);
+}
+
+static void test_ssec_beside_sse_refused(void)
+{
+    cos_kv both[] = { { "x-amz-server-side-encryption", "AES256" }, SSEC[0], SSEC[1], SSEC[2] };
+    resp r;
+    CHECK(s3_call("PUT", "/" BUCKET "/conflict.txt", NULL, 0, both, 4, "x", 1, &r) == 0);
+    CHECK_INT(r.status, 400);
+    CHECK(has_code(&r, "InvalidArgument"));
+    resp_free(&r);
+    cos_kv kms[] = { { "x-amz-server-side-encryption", "aws:kms" },
+                     { "x-amz-server-side-encryption-aws-kms-key-id", "fool-me-once" }, SSEC[0], SSEC[1], SSEC[2] };
+    CHECK(s3_call("PUT", "/" BUCKET "/conflict.txt", NULL, 0, kms, 5, "x", 1, &r) == 0);
+    CHECK_INT(r.status, 400);
+    resp_free(&r);
+    CHECK(!object_exists("/" BUCKET "/conflict.txt"));
+}
+
+static void test_copy_range_past_source(void)
+{
+    CHECK_INT(s3_status("PUT", "/" BUCKET "/five.txt", NULL, 0, NULL, 0, "12345", 5), 200);
+    resp r;
+    cos_kv q[] = { { "uploads", "" } };
+    CHECK(s3_call("POST", "/" BUCKET "/dest", q, 1, NULL, 0, NULL, 0, &r) == 0);
+    char uid[80];
+    snprintf(uid, sizeof uid, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
+    resp_free(&r);
+    cos_kv pq[] = { { "partNumber", "1" }, { "uploadId", uid } };
+    cos_kv past[] = { { "x-amz-copy-source", BUCKET "/five.txt" }, { "x-amz-copy-source-range", "bytes=0-21" } };
+    CHECK(s3_call("PUT", "/" BUCKET "/dest", pq, 2, past, 2, NULL, 0, &r) == 0);
+    CHECK(r.status == 400 || r.status == 416);
+    CHECK(has_code(&r, "InvalidRange"));
+    resp_free(&r);
+    cos_kv bad[] = { { "x-amz-copy-source", BUCKET "/five.txt" }, { "x-amz-copy-source-range", "bytes=0-bar" } };
+    CHECK(s3_call("PUT", "/" BUCKET "/dest", pq, 2, bad, 2, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 400);
+    CHECK(has_code(&r, "InvalidArgument"));
+    resp_free(&r);
+}
+
+static void test_c1_key_unparsable(void)
+{
+    /* "\xC2\xAE\xC2\x8A-": U+00AE, then U+008A (a C1 control) */
+    resp r;
+    CHECK(s3_call("GET", "/" BUCKET "/%C2%AE%C2%8A-", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 400);
+    CHECK(has_code(&r, "InvalidURI") && strstr(r.body, "Couldn&apos;t parse the specified URI."));
+    resp_free(&r);
+}
+
 /* ------------------------------------------------------------ setup */
 
 static void setup(void)
@@ -830,6 +946,10 @@ int main(void)
         RUN(test_attributes_versions_and_ssec);
         RUN(test_attributes_authorized_like_a_read);
         RUN(test_upload_initiator_named);
+        RUN(test_lifecycle_validated);
+        RUN(test_ssec_beside_sse_refused);
+        RUN(test_copy_range_past_source);
+        RUN(test_c1_key_unparsable);
         test_server_stop(&srv, false);
     }
     return test_report();
