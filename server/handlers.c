@@ -443,9 +443,9 @@ static enum MHD_Result put_bucket(req *r)
 }
 
 /* A canned ACL as S3 answers it: grantees typed by xsi:type, S3's group URIs. */
-static enum MHD_Result s3_acl_doc(req *r, const char *acl)
+static enum MHD_Result s3_acl_doc(req *r, const char *acl, const char *owner)
 {
-    char *id = owner_id(r);
+    char *id = owner ? cos_strdup(owner) : owner_id(r);
     /* the owner's account shows the appid as its name, a second account its id */
     char *owner_principal = authz_owner_principal(r->srv);
     const char *name = strcmp(id, owner_principal) ? id : r->srv->cfg.appid;
@@ -477,13 +477,14 @@ static enum MHD_Result s3_acl_doc(req *r, const char *acl)
     return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, NULL);
 }
 
-static enum MHD_Result acl_doc(req *r, const char *acl)
+/* object_owner: an object's owner (object_owner_id); NULL for the bucket's */
+static enum MHD_Result acl_doc(req *r, const char *acl, const char *object_owner)
 {
     if (acl[0] == '<') /* an AccessControlPolicy as it was set: its grants exactly */
         return send_buffer(r, 200, "application/xml", cos_strdup(acl), strlen(acl), NULL);
-    if (r->is_s3) return s3_acl_doc(r, acl);
+    if (r->is_s3) return s3_acl_doc(r, acl, object_owner);
     cos_access_control_policy p = { 0 };
-    char *id = owner_id(r);
+    char *id = object_owner ? cos_strdup(object_owner) : owner_id(r);
     cos_owner owner = { id, id };
     p.owner = &owner;
     cos_grantee g0 = { "CanonicalUser", id, id, NULL }, g1 = { "Group", NULL, NULL, "http://cam.qcloud.com/groups/global/AllUsers" };
@@ -1159,15 +1160,19 @@ static char *header_value(const char *headers, const char *name, char *out, size
 
 /* Who started an upload (the account its initiator acted for; none recorded: the owner's) as an
  * Owner element's id and name (malloc'd): the owner's account is named by its appid, as GET Bucket does. */
-static void upload_initiator(req *r, const char *upload_id, const char *headers, char **id, char **name)
+static void upload_initiator(req *r, const char *upload_id, const char *headers, cos_owner *initiator,
+                             cos_owner *owner)
 {
     char *own = NULL;
     if (!headers && upload_id) store_upload_get(r->srv->st, upload_id, NULL, NULL, &own);
     char acct[128];
     const char *a = header_value(headers ? headers : own, "x-cos-internal-initiator", acct, sizeof acct);
+    initiator->id = authz_account_id(r->srv, a);
+    initiator->display_name = authz_display_name(r->srv, initiator->id);
+    /* and who will own the object it completes */
+    owner->id = object_owner_id(r, headers ? headers : own);
+    owner->display_name = authz_display_name(r->srv, owner->id);
     free(own);
-    *id = authz_account_id(r->srv, a);
-    *name = authz_display_name(r->srv, *id);
 }
 
 static char *upload_storage_class(req *r, const char *upload_id, char (*out)[24])
@@ -1213,7 +1218,7 @@ static enum MHD_Result list_uploads(req *r)
     res.max_uploads = max_keys_arg(r, "max-uploads", 1000);
     res.key_marker = (char *)key_marker;
     res.upload_id_marker = (char *)(id_marker ? id_marker : "");
-    cos_owner *initiators = calloc(n ? n : 1, sizeof *initiators);
+    cos_owner *initiators = calloc(n ? n : 1, sizeof *initiators), *owners = calloc(n ? n : 1, sizeof *owners);
     res.uploads = calloc(n ? n : 1, sizeof *res.uploads);
     res.common_prefixes = calloc(n ? n : 1, sizeof *res.common_prefixes);
     char (*dates)[32] = calloc(n ? n : 1, 32);
@@ -1260,10 +1265,10 @@ static enum MHD_Result list_uploads(req *r)
         u->key = rows[i].key;
         u->upload_id = rows[i].upload_id;
         u->storage_class = upload_storage_class(r, rows[i].upload_id, &classes[res.uploads_count - 1]);
-        cos_owner *who = &initiators[res.uploads_count - 1];
-        upload_initiator(r, rows[i].upload_id, NULL, &who->id, &who->display_name);
-        u->initiator = who; /* S3 and COS name who started it, and it owns what it completes */
-        u->owner = who;
+        /* S3 and COS name who started it, and who will own what it completes */
+        upload_initiator(r, rows[i].upload_id, NULL, &initiators[res.uploads_count - 1], &owners[res.uploads_count - 1]);
+        u->initiator = &initiators[res.uploads_count - 1];
+        u->owner = &owners[res.uploads_count - 1];
         cos_iso8601_format(rows[i].initiated_ms, dates[i]);
         u->initiated = dates[i];
     }
@@ -1282,8 +1287,11 @@ static enum MHD_Result list_uploads(req *r)
     for (size_t k = 0; k < res.uploads_count; k++) {
         free(initiators[k].id);
         free(initiators[k].display_name);
+        free(owners[k].id);
+        free(owners[k].display_name);
     }
     free(initiators);
+    free(owners);
     free(res.uploads);
     free(dates);
     free(classes);
@@ -1629,8 +1637,10 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     m.mtime_ms = cos_now_ms();
     char vid[64];
     char *vline = versioning_before_write(r, vid, &m.keep);
-    char *all_headers = cos_sprintf("%s%s", headers ? headers : "", vline);
+    char *oline = object_owner_record(r); /* another account's write: who owns it (S3's ObjectOwnership) */
+    char *all_headers = cos_sprintf("%s%s%s", headers ? headers : "", vline, oline);
     free(vline);
+    free(oline);
     m.headers = all_headers;
     m.storage_class = (char *)(o->storage_class ? o->storage_class : "STANDARD");
     m.acl = (char *)(acl ? acl : "default");
@@ -2236,8 +2246,10 @@ static enum MHD_Result copy_object(req *r)
     char vid[64];
     int keep;
     char *vline = versioning_before_write(r, vid, &keep);
-    char *with_version = cos_sprintf("%s%s", headers, vline);
+    char *oline = object_owner_record(r); /* the copy is its writer's, not the source's owner's */
+    char *with_version = cos_sprintf("%s%s%s", headers, vline, oline);
     free(vline);
+    free(oline);
     free(headers);
     headers = with_version;
     obj_meta m = { 0 };
@@ -2446,7 +2458,9 @@ static enum MHD_Result object_acl(req *r)
     } else {
         char *bacl = NULL;
         store_bucket_get(r->srv->st, r->bucket, NULL, &bacl, NULL);
-        ret = acl_doc(r, m.acl && strcmp(m.acl, "default") ? m.acl : bacl ? bacl : "private");
+        char *owner = object_owner_id(r, m.headers);
+        ret = acl_doc(r, m.acl && strcmp(m.acl, "default") ? m.acl : bacl ? bacl : "private", owner);
+        free(owner);
         free(bacl);
     }
     obj_meta_clear(&m);
@@ -2478,6 +2492,11 @@ static enum MHD_Result multipart_init(req *r)
         free(headers);
         headers = t;
     }
+    char *oline = object_owner_record(r); /* the owner of the object it completes, decided now */
+    char *with_owner = cos_sprintf("%s%s", headers, oline);
+    free(oline);
+    free(headers);
+    headers = with_owner;
     s3_upload_checksum(r, &headers, NULL);
     int rc = store_upload_create(r->srv->st, r->bucket, r->key, headers, id);
     if (rc) {
@@ -2671,14 +2690,13 @@ static enum MHD_Result list_parts(req *r)
     int marker = (int)max_keys_arg(r, "part-number-marker", 0);
     int max = max_keys_arg(r, "max-parts", 1000);
     cos_list_parts_result res = { 0 };
-    char *id = NULL, *name = NULL;
-    upload_initiator(r, NULL, upload_headers ? upload_headers : "", &id, &name);
+    cos_owner initiator, owner;
+    upload_initiator(r, NULL, upload_headers ? upload_headers : "", &initiator, &owner);
     free(upload_headers);
-    cos_owner owner = { id, name };
     res.bucket = r->bucket;
     res.key = r->key;
     res.upload_id = (char *)upload_id;
-    res.initiator = &owner;
+    res.initiator = &initiator;
     res.owner = &owner;
     res.storage_class = (char *)"STANDARD";
     res.part_number_marker = marker;
@@ -2704,8 +2722,10 @@ static enum MHD_Result list_parts(req *r)
     free(res.parts);
     free(dates);
     free(parts);
-    free(id);
-    free(name);
+    free(initiator.id);
+    free(initiator.display_name);
+    free(owner.id);
+    free(owner.display_name);
     return ret;
 }
 
@@ -2835,8 +2855,10 @@ static enum MHD_Result complete_upload(req *r)
             char vid[64];
             char *vline = versioning_before_write(r, vid, &m.keep);
             char *managed = sse_managed_record(headers); /* parts encrypted under the upload's managed key */
-            char *kept = cos_sprintf("%s%s%s", plain, managed, vline);
+            char *owner_rec = object_owner_keep(headers);
+            char *kept = cos_sprintf("%s%s%s%s", plain, managed, vline, owner_rec);
             free(managed);
+            free(owner_rec);
             free(plain);
             free(vline);
             m.headers = kept;
@@ -2949,7 +2971,7 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
             ret = !acl ? send_error(r, code, "invalid ACL") : rc ? store_fail(r, rc) : send_empty(r, 200);
             free(acl);
         } else {
-            ret = acl_doc(r, bacl ? bacl : "private");
+            ret = acl_doc(r, bacl ? bacl : "private", NULL);
         }
     } else if (sub && !strcmp(sub, "location") && !strcmp(m, "GET")) {
         cos_location_result loc = { region };

@@ -109,6 +109,8 @@ static bool ownership_enforced(server *srv, const char *bucket)
     return on;
 }
 
+static bool sets_other_acl(req *r, bool acl_put);
+
 bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret)
 {
     if (!r->bucket) return false;
@@ -119,6 +121,11 @@ bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret)
                       (!r->key && !strcmp(m, "POST") && r->pp && !sub);
     bool policy_put = !strcmp(m, "PUT") && !r->key && sub && !strcmp(sub, "policy");
     if (!writes_acl && !policy_put) return false;
+    bool form = !r->key && r->pp; /* a form's acl field is no header: not refused here */
+    if (writes_acl && !form && sets_other_acl(r, acl_put) && ownership_of(r->srv, r->bucket) == OWN_ENFORCED) {
+        *ret = send_error(r, "AccessControlListNotSupported", "The bucket does not allow ACLs (BucketOwnerEnforced).");
+        return true;
+    }
     int src = 0;
     unsigned f = public_block_flags(r->srv, r->bucket, &src);
     if (src) {
@@ -220,6 +227,70 @@ int ownership_set(server *srv, const char *bucket, const char *ownership)
     int rc = store_config_put(srv->st, bucket, kind, doc, strlen(doc));
     free(doc);
     return rc;
+}
+
+int ownership_of(server *srv, const char *bucket)
+{
+    char *body = NULL;
+    size_t len = 0;
+    int own = OWN_WRITER; /* none set, or unreadable: the writer owns what it writes (S3's ObjectWriter) */
+    if (bucket && store_config_get(srv->st, bucket, OWNERSHIP_KIND, &body, &len) == 0 && body) {
+        if (memmem(body, len, ">BucketOwnerEnforced<", 21)) own = OWN_ENFORCED;
+        else if (memmem(body, len, ">BucketOwnerPreferred<", 22)) own = OWN_PREFERRED;
+    }
+    free(body);
+    return own;
+}
+
+#define OWNER_RECORD "x-cos-internal-owner"
+
+char *object_owner_record(req *r)
+{
+    char *bucket_account = authz_bucket_account(r->srv, r->bucket);
+    bool same = bucket_account == r->account || (bucket_account && r->account && !strcmp(bucket_account, r->account));
+    free(bucket_account);
+    if (same) return cos_strdup("");
+    int own = ownership_of(r->srv, r->bucket);
+    const char *acl = req_header(r, "x-cos-acl");
+    if (own == OWN_ENFORCED || (own == OWN_PREFERRED && acl && !strcmp(acl, "bucket-owner-full-control")))
+        return cos_strdup("");
+    char *id = authz_account_id(r->srv, r->account);
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    objhdr_add(&b, OWNER_RECORD, id);
+    free(id);
+    return cos_buf_detach(&b);
+}
+
+char *object_owner_keep(const char *headers)
+{
+    char *id = objhdr_get(headers, OWNER_RECORD);
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    if (id) objhdr_add(&b, OWNER_RECORD, id);
+    free(id);
+    return cos_buf_detach(&b);
+}
+
+char *object_owner_id(req *r, const char *headers)
+{
+    char *id = objhdr_get(headers, OWNER_RECORD);
+    if (id) return id;
+    char *a = authz_bucket_account(r->srv, r->bucket);
+    return a ? a : authz_owner_principal(r->srv);
+}
+
+/* BucketOwnerEnforced: ACLs are off; only bucket-owner-full-control (what they would say anyway) is accepted. */
+static bool sets_other_acl(req *r, bool acl_put)
+{
+    const char *acl = req_header(r, "x-cos-acl");
+    if (acl) return strcmp(acl, "bucket-owner-full-control") != 0;
+    if (acl_put) return true; /* an AccessControlPolicy document, or grants */
+    static const char *const GRANTS[] = { "x-cos-grant-read", "x-cos-grant-write", "x-cos-grant-read-acp",
+                                          "x-cos-grant-write-acp", "x-cos-grant-full-control" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(GRANTS); i++)
+        if (req_header(r, GRANTS[i])) return true;
+    return false;
 }
 
 static enum MHD_Result ownership_controls(req *r, const char *bacl)

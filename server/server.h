@@ -464,6 +464,17 @@ bool acl_is_public(const char *acl);
 bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret);
 bool public_subresource(const char *sub);
 bool ownership_valid(const char *ownership);
+/* A bucket's ObjectOwnership (none set: ObjectWriter). */
+enum { OWN_WRITER, OWN_PREFERRED, OWN_ENFORCED };
+int ownership_of(server *srv, const char *bucket);
+/* The record a write keeps naming the object's owner, when that is not the bucket's owner: the
+ * writer's account, unless the bucket's ObjectOwnership gives the object to the bucket's owner
+ * (BucketOwnerEnforced, or BucketOwnerPreferred with bucket-owner-full-control). malloc'd, maybe "". */
+char *object_owner_record(req *r);
+/* The owner record of stored headers, to carry into the object they become (an upload's); malloc'd, maybe "". */
+char *object_owner_keep(const char *headers);
+/* The canonical id of the owner of an object (or an upload) from its stored headers: the record, else the bucket's owner. */
+char *object_owner_id(req *r, const char *headers);
 int ownership_set(server *srv, const char *bucket, const char *ownership); /* store_config_put's */
 char *ownership_doc(const char *ownership, const char **kind); /* the configuration ownership_set stores (malloc'd) */
 enum MHD_Result public_request(req *r, const char *sub, const char *bacl);

@@ -134,6 +134,13 @@ static bool send_all(int fd, const void *p, size_t len)
 #define ALT_KEY "s3gapsALTsecretKEY000000000000000"
 static const char *call_id = TEST_SECRET_ID, *call_key = TEST_SECRET_KEY; /* who signs s3_call's requests */
 
+/* Sign s3_call's requests as the second account (alt) or as the owner. */
+static void as_alt(bool on)
+{
+    call_id = on ? ALT_ID : TEST_SECRET_ID;
+    call_key = on ? ALT_KEY : TEST_SECRET_KEY;
+}
+
 static int s3_call(const char *method, const char *path, const cos_kv *q, size_t nq, const cos_kv *h, size_t nh,
                    const void *body, size_t blen, resp *out)
 {
@@ -773,15 +780,13 @@ static void test_upload_initiator_named(void)
     char mine[80];
     snprintf(mine, sizeof mine, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
     resp_free(&r);
-    call_id = ALT_ID; /* another account, which the bucket's ACL lets write */
-    call_key = ALT_KEY;
+    as_alt(true); /* another account, which the bucket's ACL lets write */
     CHECK(s3_call("POST", "/s3gaps-mpown-1250000000/theirs", q, 1, NULL, 0, NULL, 0, &r) == 0);
     CHECK_INT(r.status, 200);
     char theirs[80];
     snprintf(theirs, sizeof theirs, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
     resp_free(&r);
-    call_id = TEST_SECRET_ID;
-    call_key = TEST_SECRET_KEY;
+    as_alt(false);
     CHECK(s3_call("GET", b, q, 1, NULL, 0, NULL, 0, &r) == 0);
     CHECK_INT(r.status, 200);
     /* in key order: mine, then theirs; each names who started it */
@@ -804,6 +809,110 @@ static void test_upload_initiator_named(void)
     CHECK_STR(xml_text(strstr(r.body ? r.body : "", "<Initiator>"), "ID"), "alt");
     CHECK_STR(xml_text(strstr(r.body ? r.body : "", "<Owner>"), "DisplayName"), "alt");
     resp_free(&r);
+}
+
+/* ------------------------------------------------------------ 4b. who owns an object (ObjectOwnership) */
+
+/* A bucket with the given ObjectOwnership and a policy letting every account do anything in it. */
+static void ownership_bucket(const char *name, const char *ownership)
+{
+    char path[96], policy[512], doc[256];
+    snprintf(path, sizeof path, "/%s", name);
+    CHECK_INT(s3_status("PUT", path, NULL, 0, NULL, 0, NULL, 0), 200);
+    snprintf(doc, sizeof doc, "<OwnershipControls><Rule><ObjectOwnership>%s</ObjectOwnership></Rule>"
+             "</OwnershipControls>", ownership);
+    cos_kv oq[] = { { "ownershipControls", "" } };
+    CHECK_INT(s3_status("PUT", path, oq, 1, NULL, 0, doc, strlen(doc)), 200);
+    snprintf(policy, sizeof policy, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+             "\"Principal\":{\"AWS\":\"*\"},\"Action\":\"*\",\"Resource\":[\"arn:aws:s3:::%s\","
+             "\"arn:aws:s3:::%s/*\"]}]}", name, name);
+    cos_kv pq[] = { { "policy", "" } };
+    CHECK_INT(s3_status("PUT", path, pq, 1, NULL, 0, policy, strlen(policy)), 204);
+}
+
+/* The Owner ID of an object's ACL, asked by the main account (static buffer). */
+static const char *acl_owner(const char *path)
+{
+    static char id[128];
+    resp r;
+    cos_kv q[] = { { "acl", "" } };
+    id[0] = '\0';
+    if (s3_call("GET", path, q, 1, NULL, 0, NULL, 0, &r) == 0 && r.status == 200) {
+        const char *o = strstr(r.body, "<Owner>");
+        snprintf(id, sizeof id, "%s", o && xml_text(o, "ID") ? xml_text(o, "ID") : "");
+    }
+    resp_free(&r);
+    return id;
+}
+
+#define MAIN_ID_STR "qcs::cam::uin/" TEST_APPID ":uin/" TEST_APPID
+
+static void test_object_ownership(void)
+{
+    cos_kv bofc[] = { { "x-amz-acl", "bucket-owner-full-control" } }, priv[] = { { "x-amz-acl", "private" } };
+    /* ObjectWriter: what another account writes is its own */
+    ownership_bucket("s3gaps-ow-1250000000", "ObjectWriter");
+    as_alt(true);
+    CHECK_INT(s3_status("PUT", "/s3gaps-ow-1250000000/a", NULL, 0, NULL, 0, "a", 1), 200);
+    CHECK_INT(s3_status("PUT", "/s3gaps-ow-1250000000/b", NULL, 0, bofc, 1, "b", 1), 200);
+    as_alt(false);
+    CHECK_INT(s3_status("PUT", "/s3gaps-ow-1250000000/mine", NULL, 0, NULL, 0, "m", 1), 200);
+    as_alt(true);
+    cos_kv copy_mine[] = { { "x-amz-copy-source", "s3gaps-ow-1250000000/mine" } };
+    CHECK_INT(s3_status("PUT", "/s3gaps-ow-1250000000/c", NULL, 0, copy_mine, 1, NULL, 0), 200);
+    const size_t sizes[] = { 10 };
+    char etag[80], uid[80];
+    CHECK(multipart_object("/s3gaps-ow-1250000000/mp", sizes, 1, NULL, 0, etag, uid) == 0);
+    as_alt(false);
+    CHECK_STR(acl_owner("/s3gaps-ow-1250000000/a"), "alt");
+    CHECK_STR(acl_owner("/s3gaps-ow-1250000000/b"), "alt");
+    CHECK_STR(acl_owner("/s3gaps-ow-1250000000/c"), "alt"); /* a copy is its writer's */
+    CHECK_STR(acl_owner("/s3gaps-ow-1250000000/mp"), "alt");
+    CHECK_STR(acl_owner("/s3gaps-ow-1250000000/mine"), MAIN_ID_STR);
+
+    /* BucketOwnerPreferred: bucket-owner-full-control gives it to the bucket's owner */
+    ownership_bucket("s3gaps-bop-1250000000", "BucketOwnerPreferred");
+    as_alt(true);
+    CHECK_INT(s3_status("PUT", "/s3gaps-bop-1250000000/a", NULL, 0, NULL, 0, "a", 1), 200);
+    CHECK_INT(s3_status("PUT", "/s3gaps-bop-1250000000/b", NULL, 0, bofc, 1, "b", 1), 200);
+    resp r;
+    cos_kv uq[] = { { "uploads", "" } };
+    CHECK(s3_call("POST", "/s3gaps-bop-1250000000/up", uq, 1, bofc, 1, NULL, 0, &r) == 0);
+    char up[80];
+    snprintf(up, sizeof up, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
+    resp_free(&r);
+    as_alt(false);
+    CHECK_STR(acl_owner("/s3gaps-bop-1250000000/a"), "alt");
+    CHECK_STR(acl_owner("/s3gaps-bop-1250000000/b"), MAIN_ID_STR);
+    cos_kv lq[] = { { "uploadId", up } };
+    CHECK(s3_call("GET", "/s3gaps-bop-1250000000/up", lq, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_STR(xml_text(strstr(r.body ? r.body : "", "<Initiator>"), "ID"), "alt");
+    CHECK_STR(xml_text(strstr(r.body ? r.body : "", "<Owner>"), "ID"), MAIN_ID_STR);
+    resp_free(&r);
+
+    /* BucketOwnerEnforced: everything is the bucket owner's, and ACLs are refused */
+    ownership_bucket("s3gaps-boe-1250000000", "BucketOwnerEnforced");
+    as_alt(true);
+    CHECK_INT(s3_status("PUT", "/s3gaps-boe-1250000000/a", NULL, 0, NULL, 0, "a", 1), 200);
+    CHECK_INT(s3_status("PUT", "/s3gaps-boe-1250000000/b", NULL, 0, bofc, 1, "b", 1), 200);
+    CHECK(s3_call("PUT", "/s3gaps-boe-1250000000/p", NULL, 0, priv, 1, "p", 1, &r) == 0);
+    CHECK_INT(r.status, 400);
+    CHECK(has_code(&r, "AccessControlListNotSupported"));
+    resp_free(&r);
+    CHECK(s3_call("POST", "/s3gaps-boe-1250000000/up", uq, 1, priv, 1, NULL, 0, &r) == 0);
+    CHECK(has_code(&r, "AccessControlListNotSupported"));
+    resp_free(&r);
+    as_alt(false);
+    cos_kv aq[] = { { "acl", "" } };
+    CHECK(s3_call("PUT", "/s3gaps-boe-1250000000", aq, 1, priv, 1, NULL, 0, &r) == 0);
+    CHECK(has_code(&r, "AccessControlListNotSupported"));
+    resp_free(&r);
+    CHECK(s3_call("PUT", "/s3gaps-boe-1250000000/a", aq, 1, priv, 1, NULL, 0, &r) == 0);
+    CHECK(has_code(&r, "AccessControlListNotSupported"));
+    resp_free(&r);
+    CHECK(!object_exists("/s3gaps-boe-1250000000/p"));
+    CHECK_STR(acl_owner("/s3gaps-boe-1250000000/a"), MAIN_ID_STR);
+    CHECK_STR(acl_owner("/s3gaps-boe-1250000000/b"), MAIN_ID_STR);
 }
 
 /* ------------------------------------------------------------ 5. what S3 refuses */
@@ -946,6 +1055,7 @@ int main(void)
         RUN(test_attributes_versions_and_ssec);
         RUN(test_attributes_authorized_like_a_read);
         RUN(test_upload_initiator_named);
+        RUN(test_object_ownership);
         RUN(test_lifecycle_validated);
         RUN(test_ssec_beside_sse_refused);
         RUN(test_copy_range_past_source);
