@@ -2743,11 +2743,65 @@ static bool complete_key_matches(req *r, const char *upload_headers, enum MHD_Re
     return true;
 }
 
+#define COMPLETED_UPLOAD_RECORD "x-cos-internal-upload"
+
+/* S3 answers a Complete repeated after it succeeded as it answered the first
+ * (a client whose answer was lost retries): when the key's current object is
+ * what this upload completed into (its record) and the parts listed make its
+ * ETag again. true with the answer queued; false: the upload is simply gone. */
+static bool complete_repeated(req *r, const char *upload_id, enum MHD_Result *ret)
+{
+    obj_meta m;
+    bool marker = false;
+    if (!upload_id || versioning_lookup(r, r->bucket, r->key, NULL, &m, &marker) != 0) return false;
+    char *done = marker ? NULL : objhdr_get(m.headers, COMPLETED_UPLOAD_RECORD);
+    bool same = done && !strcmp(done, upload_id);
+    free(done);
+    cos_complete_multipart_upload *cm = NULL;
+    if (same && (!r->body.len || cos_xml_parse(&cos_xs_complete_multipart_upload, r->body.data, r->body.len,
+                                               (void **)&cm, NULL) != 0 || !cm->parts_count))
+        same = false;
+    if (same) { /* the ETag of the parts listed: MD5 of their MD5s, "-N" */
+        cos_buf cat = COS_BUF_INIT;
+        for (size_t i = 0; i < cm->parts_count && same; i++) {
+            const char *e = cm->parts[i].etag ? cm->parts[i].etag : "";
+            if (*e == '"') e++;
+            unsigned char raw[16];
+            for (int b = 0; b < 16 && same; b++) {
+                unsigned v;
+                if (sscanf(e + 2 * b, "%2x", &v) != 1) same = false;
+                raw[b] = (unsigned char)v;
+            }
+            cos_buf_append(&cat, raw, 16);
+        }
+        unsigned char d[16];
+        char hex[33], etag[80];
+        cos_md5_digest(cat.data, cat.len, d);
+        cos_hex_encode(d, 16, hex);
+        snprintf(etag, sizeof etag, "\"%s-%zu\"", hex, cm->parts_count);
+        same = same && !strcmp(etag, m.etag);
+        cos_buf_free(&cat);
+    }
+    cos_xml_free(&cos_xs_complete_multipart_upload, cm);
+    if (same) {
+        const char *host = req_header(r, "Host");
+        char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);
+        cos_complete_multipart_result res = { loc, r->bucket, r->key, m.etag };
+        *ret = send_doc(r, 200, &cos_xs_complete_multipart_result, &res);
+        free(loc);
+    }
+    obj_meta_clear(&m);
+    return same;
+}
+
 static enum MHD_Result complete_upload(req *r)
 {
     const char *upload_id = req_arg(r, "uploadId");
     char *headers = NULL;
     enum MHD_Result ret;
+    if (r->is_s3 && upload_id && store_upload_get(r->srv->st, upload_id, NULL, NULL, NULL) == -1 &&
+        complete_repeated(r, upload_id, &ret))
+        return ret;
     if (!upload_matches(r, upload_id, &headers, &ret)) return ret;
     if (r->is_s3 && !complete_key_matches(r, headers, &ret)) {
         free(headers);
@@ -2856,7 +2910,11 @@ static enum MHD_Result complete_upload(req *r)
             char *vline = versioning_before_write(r, vid, &m.keep);
             char *managed = sse_managed_record(headers); /* parts encrypted under the upload's managed key */
             char *owner_rec = object_owner_keep(headers);
-            char *kept = cos_sprintf("%s%s%s%s", plain, managed, vline, owner_rec);
+            cos_buf done = COS_BUF_INIT; /* which upload it completed: a repeated Complete is answered again */
+            cos_buf_puts(&done, "");
+            objhdr_add(&done, COMPLETED_UPLOAD_RECORD, upload_id);
+            char *kept = cos_sprintf("%s%s%s%s%s", plain, managed, vline, owner_rec, done.data);
+            cos_buf_free(&done);
             free(managed);
             free(owner_rec);
             free(plain);

@@ -767,6 +767,45 @@ static void test_attributes_authorized_like_a_read(void)
     free(body);
 }
 
+static void test_complete_repeated(void)
+{
+    const char *path = "/" BUCKET "/twice.bin";
+    resp r;
+    cos_kv q[] = { { "uploads", "" } };
+    CHECK(s3_call("POST", path, q, 1, NULL, 0, NULL, 0, &r) == 0);
+    char uid[80];
+    snprintf(uid, sizeof uid, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
+    resp_free(&r);
+    cos_kv pq[] = { { "partNumber", "1" }, { "uploadId", uid } };
+    CHECK(s3_call("PUT", path, pq, 2, NULL, 0, "one part", 8, &r) == 0);
+    char xml[256], other[256];
+    snprintf(xml, sizeof xml, "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+             "</CompleteMultipartUpload>", resp_header(&r, "ETag") ? resp_header(&r, "ETag") : "");
+    resp_free(&r);
+    snprintf(other, sizeof other, "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"%032d\"</ETag>"
+             "</Part></CompleteMultipartUpload>", 0);
+    cos_kv cq[] = { { "uploadId", uid } };
+    CHECK(s3_call("POST", path, cq, 1, NULL, 0, xml, strlen(xml), &r) == 0);
+    CHECK_INT(r.status, 200);
+    char first[80];
+    snprintf(first, sizeof first, "%s", xml_text(r.body, "ETag") ? xml_text(r.body, "ETag") : "?");
+    resp_free(&r);
+    /* again, as a client whose answer was lost retries: the same answer */
+    CHECK(s3_call("POST", path, cq, 1, NULL, 0, xml, strlen(xml), &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "ETag"), first);
+    resp_free(&r);
+    /* other parts, or once the key holds something else: the upload is gone */
+    CHECK(s3_call("POST", path, cq, 1, NULL, 0, other, strlen(other), &r) == 0);
+    CHECK_INT(r.status, 404);
+    CHECK(has_code(&r, "NoSuchUpload"));
+    resp_free(&r);
+    CHECK_INT(s3_status("PUT", path, NULL, 0, NULL, 0, "replaced", 8), 200);
+    CHECK(s3_call("POST", path, cq, 1, NULL, 0, xml, strlen(xml), &r) == 0);
+    CHECK_INT(r.status, 404);
+    resp_free(&r);
+}
+
 /* ------------------------------------------------------------ 4. who started an upload */
 
 static void test_upload_initiator_named(void)
@@ -1054,6 +1093,7 @@ int main(void)
         RUN(test_attributes_multipart_checksums);
         RUN(test_attributes_versions_and_ssec);
         RUN(test_attributes_authorized_like_a_read);
+        RUN(test_complete_repeated);
         RUN(test_upload_initiator_named);
         RUN(test_object_ownership);
         RUN(test_lifecycle_validated);
