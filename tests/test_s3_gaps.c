@@ -1060,6 +1060,26 @@ static void test_copy_range_past_source(void)
     resp_free(&r);
 }
 
+static void test_bucket_recreated_only_as_it_is(void)
+{
+    cos_kv pub[] = { { "x-amz-acl", "public-read" } };
+    CHECK_INT(s3_status("PUT", "/s3gaps-re1-1250000000", NULL, 0, pub, 1, NULL, 0), 200);
+    resp r;
+    CHECK(s3_call("PUT", "/s3gaps-re1-1250000000", NULL, 0, NULL, 0, NULL, 0, &r) == 0); /* asks for private */
+    CHECK_INT(r.status, 409);
+    CHECK(has_code(&r, "BucketAlreadyExists"));
+    resp_free(&r);
+    CHECK_INT(s3_status("PUT", "/s3gaps-re1-1250000000", NULL, 0, pub, 1, NULL, 0), 200); /* as it is: 200 */
+    CHECK_INT(s3_status("PUT", "/s3gaps-re2-1250000000", NULL, 0, NULL, 0, NULL, 0), 200);
+    CHECK_INT(s3_status("PUT", "/s3gaps-re2-1250000000", NULL, 0, NULL, 0, NULL, 0), 200);
+    CHECK_INT(s3_status("PUT", "/s3gaps-re2-1250000000", NULL, 0, pub, 1, NULL, 0), 409);
+    /* the ACL it has is the one it had */
+    cos_kv aq[] = { { "acl", "" } };
+    CHECK(s3_call("GET", "/s3gaps-re2-1250000000", aq, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK(r.body && !strstr(r.body, "AllUsers"));
+    resp_free(&r);
+}
+
 static void test_c1_key_unparsable(void)
 {
     /* "\xC2\xAE\xC2\x8A-": U+00AE, then U+008A (a C1 control) */
@@ -1100,6 +1120,7 @@ int main(void)
         RUN(test_ssec_beside_sse_refused);
         RUN(test_copy_range_past_source);
         RUN(test_c1_key_unparsable);
+        RUN(test_bucket_recreated_only_as_it_is);
         test_server_stop(&srv, false);
     }
     return test_report();
