@@ -1366,6 +1366,11 @@ static enum MHD_Result delete_multiple(req *r)
 
 /* x-cos-tagging ("k1=v1&k2=v2", URL-encoded) as a Tagging document (NULL
  * when absent). -1 when malformed: empty key, duplicate key, over 10 tags. */
+static int tag_key_cmp(const void *a, const void *b)
+{
+    return strcmp(((const cos_tag *)a)->key, ((const cos_tag *)b)->key);
+}
+
 static int tagging_from_query(const char *q, char **xml)
 {
     *xml = NULL;
@@ -1398,6 +1403,8 @@ static int tagging_from_query(const char *q, char **xml)
     }
     t.tags = tags;
     if (rc == 0 && t.tags_count) {
+        /* a query string's pairs have no order: kept by key, as S3 answers them */
+        qsort(tags, t.tags_count, sizeof *tags, tag_key_cmp);
         cos_buf b = COS_BUF_INIT;
         cos_xml_build(&cos_xs_tagging, &t, &b, false);
         *xml = cos_buf_detach(&b);

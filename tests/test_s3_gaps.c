@@ -1080,6 +1080,19 @@ static void test_bucket_recreated_only_as_it_is(void)
     resp_free(&r);
 }
 
+static void test_header_tags_by_key(void)
+{
+    cos_kv tg[] = { { "x-amz-tagging", "foo=bar&bar" } };
+    CHECK_INT(s3_status("PUT", "/" BUCKET "/tagged.txt", NULL, 0, tg, 1, "t", 1), 200);
+    resp r;
+    cos_kv q[] = { { "tagging", "" } };
+    CHECK(s3_call("GET", "/" BUCKET "/tagged.txt", q, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    const char *bar = r.body ? strstr(r.body, "<Key>bar</Key>") : NULL, *foo = r.body ? strstr(r.body, "<Key>foo</Key>") : NULL;
+    CHECK(bar && foo && bar < foo);
+    resp_free(&r);
+}
+
 static void test_c1_key_unparsable(void)
 {
     /* "\xC2\xAE\xC2\x8A-": U+00AE, then U+008A (a C1 control) */
@@ -1120,6 +1133,7 @@ int main(void)
         RUN(test_ssec_beside_sse_refused);
         RUN(test_copy_range_past_source);
         RUN(test_c1_key_unparsable);
+        RUN(test_header_tags_by_key);
         RUN(test_bucket_recreated_only_as_it_is);
         test_server_stop(&srv, false);
     }
