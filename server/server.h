@@ -299,6 +299,8 @@ typedef struct req {
     bool no_request_id;      /* fault bucket: answer without x-cos-request-id */
     int fault_resume;        /* a stall held it (faults.c): FAULT_RESUME_* once it is dispatched again */
     struct s3_state *s3;     /* an S3 request's signature and body filter (s3auth.c); NULL otherwise */
+    bool dry_run;            /* checks made from the headers alone: an answer is not queued (main.c) */
+    bool drop_body;          /* the headers were refused: the body is read but never stored (main.c) */
 } req;
 
 struct server {

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -371,6 +372,47 @@ static void test_continue_allowed_then_stored(void)
     CHECK_INT(s3_status("PUT", "/s3gaps-pub-1250000000", NULL, 0, acl, 1, NULL, 0), 200);
     snprintf(head, sizeof head, "PUT /s3gaps-pub-1250000000/anon.txt HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", srv.port);
     CHECK_INT(expect_continue(head, NULL), 100);
+}
+
+/* A large body sent without Expect is read (answering before it would cut
+ * the client off) but, refused from its headers, never stored: no temp file
+ * appears under ROOT/tmp (inotify sees every create there before the answer). */
+static void test_refused_body_not_stored(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/tmp", srv.root);
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    CHECK(in >= 0);
+    if (in < 0) return;
+    CHECK(inotify_add_watch(in, dir, IN_CREATE) >= 0);
+    size_t n = 1u << 20;
+    char *body = malloc(n);
+    memset(body, 'x', n);
+    char head[512];
+    /* anonymous, then a wrong COS signature */
+    const char *auths[] = { "", "Authorization: q-sign-algorithm=sha1&q-ak=" TEST_SECRET_ID "&q-sign-time=1;9999999999"
+                                "&q-key-time=1;9999999999&q-header-list=&q-url-param-list=&q-signature="
+                                "0000000000000000000000000000000000000000\r\n" };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(head, sizeof head, "PUT /" BUCKET "/big%zu.bin HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
+                 "Content-Length: %zu\r\nConnection: close\r\n\r\n", i, srv.port, auths[i], n);
+        int fd = connect_server();
+        CHECK(fd >= 0);
+        if (fd < 0) break;
+        CHECK(send_all(fd, head, strlen(head)) && send_all(fd, body, n));
+        resp r;
+        CHECK(read_response(fd, &r) == 0);
+        CHECK_INT(r.status, 403);
+        resp_free(&r);
+        close(fd);
+    }
+    char ev[4096];
+    ssize_t got = read(in, ev, sizeof ev);
+    CHECK(got < 0); /* nothing was created: EAGAIN */
+    close(in);
+    /* the same body signed: stored (the watch saw files then) */
+    CHECK_INT(s3_status("PUT", "/" BUCKET "/big-ok.bin", NULL, 0, NULL, 0, body, n), 200);
+    free(body);
 }
 
 /* ------------------------------------------------------------ 2. GET/HEAD ?partNumber */
@@ -1119,6 +1161,7 @@ int main(void)
     if (srv_up) {
         RUN(test_continue_refused_before_body);
         RUN(test_continue_allowed_then_stored);
+        RUN(test_refused_body_not_stored);
         RUN(test_get_part_of_multipart);
         RUN(test_get_part_of_plain_and_encrypted);
         RUN(test_attributes_plain);
