@@ -523,17 +523,17 @@ static bool peer_closed(struct MHD_Connection *conn)
     return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
-/* Whether the client waits for "100 Continue" before its body (as
- * libmicrohttpd decides it) and the request is one of the API's: /sts, the
- * faults endpoint, preflights, forms (authenticated by their body) and a
- * fault bucket's requests (whose answers come before any check) go their
- * usual way, after the body. */
+/* Whether a request's headers are checked before its body: the API's
+ * requests are; /sts, the faults endpoint, preflights, forms (authenticated
+ * by their body) and a fault bucket's requests (whose answers come before
+ * any check) go their usual way, after the body. */
 static bool checked_before_body(req *r)
 {
     if (r->pp || r->srv->cfg.fault_bucket || !strcmp(r->method, "OPTIONS") || !strncmp(r->path, "/-/", 3)) return false;
     return !cors_is_sts(r);
 }
 
+/* Whether the client waits for "100 Continue" before its body, as libmicrohttpd decides it. */
 static bool waits_for_continue(req *r, const char *version)
 {
     const char *expect = req_header(r, "Expect");

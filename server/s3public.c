@@ -85,12 +85,14 @@ static bool request_sets_public_acl(req *r, bool acl_body)
     return acl_body && r->body.len && acl_text_public(r->body.data, r->body.len);
 }
 
+/* Whether a request sets an ACL BucketOwnerEnforced refuses: any but
+ * bucket-owner-full-control, which says what is so anyway (S3 and RGW refuse
+ * "private" too: ceph/s3-tests' ownership tests). */
 static bool request_sets_acl(req *r, bool acl_body)
 {
     const char *form_acl = r->pp ? cos_kvlist_get(&r->form, "acl") : NULL;
-    if (form_acl && strcmp(form_acl, "bucket-owner-full-control") != 0 && strcmp(form_acl, "private") != 0) return true;
-    if (req_header(r, "x-cos-acl") && strcmp(req_header(r, "x-cos-acl"), "bucket-owner-full-control") != 0 &&
-        strcmp(req_header(r, "x-cos-acl"), "private") != 0)
+    if (form_acl && strcmp(form_acl, "bucket-owner-full-control") != 0) return true;
+    if (req_header(r, "x-cos-acl") && strcmp(req_header(r, "x-cos-acl"), "bucket-owner-full-control") != 0)
         return true;
     static const char *const GRANTS[] = { "x-cos-grant-read", "x-cos-grant-write", "x-cos-grant-read-acp",
                                           "x-cos-grant-write-acp", "x-cos-grant-full-control" };
@@ -101,15 +103,8 @@ static bool request_sets_acl(req *r, bool acl_body)
 
 static bool ownership_enforced(server *srv, const char *bucket)
 {
-    char *body = NULL;
-    size_t len = 0;
-    bool on = store_config_get(srv->st, bucket, OWNERSHIP_KIND, &body, &len) == 0 &&
-              memmem(body, len, "BucketOwnerEnforced", 19) != NULL;
-    free(body);
-    return on;
+    return ownership_of(srv, bucket) == OWN_ENFORCED;
 }
-
-static bool sets_other_acl(req *r, bool acl_put);
 
 bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret)
 {
@@ -121,11 +116,6 @@ bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret)
                       (!r->key && !strcmp(m, "POST") && r->pp && !sub);
     bool policy_put = !strcmp(m, "PUT") && !r->key && sub && !strcmp(sub, "policy");
     if (!writes_acl && !policy_put) return false;
-    bool form = !r->key && r->pp; /* a form's acl field is no header: not refused here */
-    if (writes_acl && !form && sets_other_acl(r, acl_put) && ownership_of(r->srv, r->bucket) == OWN_ENFORCED) {
-        *ret = send_error(r, "AccessControlListNotSupported", "The bucket does not allow ACLs (BucketOwnerEnforced).");
-        return true;
-    }
     int src = 0;
     unsigned f = public_block_flags(r->srv, r->bucket, &src);
     if (src) {
@@ -278,19 +268,6 @@ char *object_owner_id(req *r, const char *headers)
     if (id) return id;
     char *a = authz_bucket_account(r->srv, r->bucket);
     return a ? a : authz_owner_principal(r->srv);
-}
-
-/* BucketOwnerEnforced: ACLs are off; only bucket-owner-full-control (what they would say anyway) is accepted. */
-static bool sets_other_acl(req *r, bool acl_put)
-{
-    const char *acl = req_header(r, "x-cos-acl");
-    if (acl) return strcmp(acl, "bucket-owner-full-control") != 0;
-    if (acl_put) return true; /* an AccessControlPolicy document, or grants */
-    static const char *const GRANTS[] = { "x-cos-grant-read", "x-cos-grant-write", "x-cos-grant-read-acp",
-                                          "x-cos-grant-write-acp", "x-cos-grant-full-control" };
-    for (size_t i = 0; i < COS_ARRAY_LEN(GRANTS); i++)
-        if (req_header(r, GRANTS[i])) return true;
-    return false;
 }
 
 static enum MHD_Result ownership_controls(req *r, const char *bacl)
