@@ -701,8 +701,12 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
             k->http.sink = SINK_FD;
             k->sink_in_place = true;
         } else if (req->sink.file_path) {
-            k->sink_path = cos_strdup(req->sink.file_path);
-            k->sink_tmp = cos_sprintf("%s.cos-tmp-XXXXXX", req->sink.file_path);
+            k->sink_path = cos_download_target(req->sink.file_path); /* through a symlink, which stays */
+            if (!k->sink_path) {
+                rc = cos_err_io(err, errno, "cannot resolve", req->sink.file_path);
+                goto fail;
+            }
+            k->sink_tmp = cos_sprintf("%s.cos-tmp-XXXXXX", k->sink_path);
             int fd = k->sink_tmp ? mkstemp(k->sink_tmp) : -1;
             if (fd < 0) {
                 rc = cos_err_io(err, errno, "cannot create", req->sink.file_path);

@@ -1343,11 +1343,21 @@ static void run_download(task *t)
         free(etag);
         return;
     }
-    char *partial = cos_sprintf("%s.cos-partial", t->file_path);
+    /* a symlink is written through (it stays): the partial file and its
+       checkpoint go beside its target, renamed over the target */
+    char *target = cos_download_target(t->file_path);
+    if (!target) {
+        cos_error *e = NULL;
+        cos_err_io(&e, errno, "cannot resolve", t->file_path);
+        fail(t, COS_ERR_IO, e);
+        free(etag);
+        return;
+    }
+    char *partial = cos_sprintf("%s.cos-partial", target);
     make_parts(t, t->total, t->chunk_size ? t->chunk_size : COS_MAX(c->cfg.chunk_size, 8 * MIB));
     t->parallel = chosen_parallel(t, t->total);
     free(t->checkpoint);
-    t->checkpoint = cos_sprintf("%s.cos-partial.json", t->file_path);
+    t->checkpoint = cos_sprintf("%s.cos-partial.json", target);
     int resumed = 0;
     struct stat st;
     cos_json *cp = t->no_resume ? NULL : checkpoint_read(t->checkpoint);
@@ -1367,6 +1377,7 @@ static void run_download(task *t)
         fail(t, COS_ERR_IO, e);
         cos_json_free(cp);
         free(partial);
+        free(target);
         free(etag);
         return;
     }
@@ -1418,6 +1429,7 @@ static void run_download(task *t)
     }
     if (rc == 1 || (rc == COS_ERR_CANCELED && t->cancel_req == 2)) { /* paused, or the client closed: resumable */
         free(partial);
+        free(target);
         return;
     }
     bool drop = false; /* the partial file and its checkpoint */
@@ -1432,10 +1444,10 @@ static void run_download(task *t)
             failf(t, COS_ERR_INTEGRITY, "MD5 of the downloaded data does not match the ETag of %s (no CRC-64 to check)", t->key);
             drop = true;
         } else if (!partial_is_ours(t->fd, partial)) {
-            failf(t, COS_ERR_IO, "%s.cos-partial was replaced by another download of the same file meanwhile; "
-                  "not renamed (it is not this download's data)", t->file_path);
+                failf(t, COS_ERR_IO, "%s was replaced by another download of the same file meanwhile; "
+                  "not renamed (it is not this download's data)", partial);
             theirs = true;
-        } else if ((c->cfg.fsync_downloads && fsync(t->fd) != 0) || rename(partial, t->file_path) != 0) {
+        } else if ((c->cfg.fsync_downloads && fsync(t->fd) != 0) || rename(partial, target) != 0) {
             cos_error *e = NULL;
             cos_err_io(&e, errno, "cannot write", t->file_path);
             fail(t, COS_ERR_IO, e);
@@ -1467,6 +1479,7 @@ static void run_download(task *t)
         t->loaded = t->reported = 0;
     }
     free(partial);
+    free(target);
 }
 
 /* ------------------------------------------------------------------ copy */
@@ -1666,9 +1679,9 @@ static void cancel_unstarted(task *t)
     if (t->cancel_req != 2) { /* a user's cancel; a client shutdown keeps it resumable */
         if (t->kind == COS_TASK_UPLOAD && t->upload_id) abort_upload(t);
         if (t->checkpoint) unlink(t->checkpoint);
-        if (t->kind == COS_TASK_DOWNLOAD && t->file_path) {
-            char *partial = cos_sprintf("%s.cos-partial", t->file_path);
-            if (partial && t->checkpoint) unlink(partial);
+        if (t->kind == COS_TASK_DOWNLOAD && t->checkpoint) { /* the partial file is named as its checkpoint is */
+            char *partial = cos_strndup(t->checkpoint, strlen(t->checkpoint) - 5); /* minus ".json" */
+            if (partial) unlink(partial);
             free(partial);
         }
     }

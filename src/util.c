@@ -320,6 +320,43 @@ int cos_open_special_dest(const char *path, int *fd, cos_error **err)
     return 1;
 }
 
+char *cos_download_target(const char *path)
+{
+    char *cur = cos_strdup(path);
+    for (int hops = 0; cur; hops++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) return cur; /* absent or not a link: this name */
+        if (hops == 40) {
+            free(cur);
+            errno = ELOOP;
+            return NULL;
+        }
+        size_t cap = (size_t)(st.st_size > 0 ? st.st_size : 255) + 1;
+        char *to = malloc(cap);
+        ssize_t n = to ? readlink(cur, to, cap) : -1;
+        if (n < 0 || (size_t)n >= cap) { /* it changed under us: read it again */
+            free(to);
+            if (n < 0 && errno != EINVAL) {
+                free(cur);
+                return NULL;
+            }
+            continue;
+        }
+        to[n] = '\0';
+        char *next;
+        const char *slash = strrchr(cur, '/');
+        if (to[0] == '/' || !slash) next = to;
+        else {
+            next = cos_sprintf("%.*s/%s", (int)(slash - cur), cur, to);
+            free(to);
+        }
+        free(cur);
+        cur = next;
+    }
+    errno = ENOMEM;
+    return NULL;
+}
+
 int cos_write_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;

@@ -86,6 +86,13 @@ void cos_err_reset(cos_error **err);
  * file or absent (the caller writes a temporary and renames), and an error
  * kind for a directory or an unopenable special file. */
 int cos_open_special_dest(const char *path, int *fd, cos_error **err);
+/* The file a download to `path` writes: `path` itself, or, when it is a
+ * symlink, what it points to (followed to the end, relative targets taken
+ * from the link's directory), so the temporary goes beside the target and
+ * is renamed over it and the link stays, as cp(1) and curl -o write
+ * through a link. A dangling link gives its target's name (the download
+ * creates it). NULL with errno set (ELOOP past 40 links, ENOMEM). */
+char *cos_download_target(const char *path);
 /* write(2) until all of buf is written; 0, or the errno of the write that failed (ENOSPC for one that wrote nothing). */
 int cos_write_all(int fd, const void *buf, size_t len);
 

@@ -386,6 +386,121 @@ static void test_download_no_space(void)
     CHECK(access(partial, F_OK) != 0);
 }
 
+static bool is_link(const char *p)
+{
+    struct stat st;
+    return lstat(p, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* A destination that is a symlink is written through, as cp(1) and curl -o
+ * do: the link stays and its target (in another directory, named relative
+ * or absolute, or not there yet) gets the bytes; the partial file goes
+ * beside the target, and a download killed halfway resumes through the
+ * link. It replaced the link with a regular file. */
+static void test_download_through_symlink(void)
+{
+    char src[512], links[512], far[512], target[512], link[512], abs_target[512], abs_link[512], dangling[512],
+        new_target[600], partial[600], beside_link[600];
+    path(src, "big.bin"); /* 9 MiB, from test_upload_download */
+    path(links, "links");
+    path(far, "elsewhere");
+    CHECK(mkdir(links, 0700) == 0 && mkdir(far, 0700) == 0);
+    path(target, "elsewhere/target.bin");
+    path(link, "links/to-target");
+    test_write_lcg_file(target, 10, 1);
+    CHECK(symlink("../elsewhere/target.bin", link) == 0); /* relative: from the link's directory */
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "big.bin";
+    d.file_path = link;
+    d.chunk_size = MIB;
+    cos_error *err = NULL;
+    CHECK_OK(cos_download_file(g_c, &d, NULL, &err), err);
+    CHECK(is_link(link));
+    CHECK(test_files_equal(src, target) == 0);
+    snprintf(beside_link, sizeof beside_link, "%s.cos-partial", link);
+    snprintf(partial, sizeof partial, "%s.cos-partial", target);
+    CHECK(!test_exists(beside_link) && !test_exists(partial));
+    /* getObject to a file: an absolute link, a chain of two */
+    path(abs_target, "elsewhere/abs.bin");
+    path(abs_link, "links/chain");
+    test_write_lcg_file(abs_target, 10, 2);
+    char mid[512];
+    path(mid, "links/mid");
+    CHECK(symlink(abs_target, mid) == 0 && symlink("mid", abs_link) == 0);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "big.bin";
+    r.sink.file_path = abs_link;
+    cos_result *res = NULL;
+    CHECK_OK(cos_get_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    res = NULL;
+    CHECK(is_link(abs_link) && is_link(mid));
+    CHECK(test_files_equal(src, abs_target) == 0);
+    /* a dangling link: its target is created (as curl -o and a shell's > do) */
+    path(dangling, "links/dangling");
+    path(new_target, "elsewhere/new.bin");
+    CHECK(symlink(new_target, dangling) == 0);
+    d.file_path = dangling;
+    CHECK_OK(cos_download_file(g_c, &d, NULL, &err), err);
+    CHECK(is_link(dangling));
+    CHECK(test_files_equal(src, new_target) == 0);
+    unlink(new_target);
+    r.sink.file_path = dangling;
+    CHECK_OK(cos_get_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    CHECK(is_link(dangling));
+    CHECK(test_files_equal(src, new_target) == 0);
+    /* a link to itself: a clear error, nothing written */
+    char loop[512];
+    path(loop, "links/loop");
+    CHECK(symlink("loop", loop) == 0);
+    d.file_path = loop;
+    CHECK_INT(cos_download_file(g_c, &d, NULL, &err), COS_ERR_IO);
+    CHECK(err && strstr(err->message, "loop"));
+    cos_error_free(err);
+    err = NULL;
+    /* killed halfway through the link, resumed through it */
+    char resumed[512], src2[512];
+    path(src2, "resume.bin"); /* 16 MiB, from test_resume_after_kill */
+    path(resumed, "elsewhere/resumed.bin");
+    unlink(link);
+    CHECK(symlink(resumed, link) == 0);
+    pid_t pid = fork_alone();
+    if (pid == 0) {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.progress_interval_ms = 1;
+        cos_client *c = NULL;
+        if (cos_client_new(&c, &cfg, NULL) != 0) _exit(3);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "resume.bin";
+        p.file_path = link;
+        p.chunk_size = MIB;
+        p.parallel = 1;
+        p.on_progress = die_halfway;
+        cos_download_file(c, &p, NULL, NULL);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    snprintf(partial, sizeof partial, "%s.cos-partial", resumed);
+    CHECK(test_exists(partial) && !test_exists(beside_link)); /* beside the target */
+    CHECK(is_link(link));
+    d.file_path = link;
+    d.key = "resume.bin";
+    cos_transfer_result *tr = NULL;
+    CHECK_OK(cos_download_file(g_c, &d, &tr, &err), err);
+    if (tr) CHECK(tr->parts_resumed > 0);
+    cos_transfer_result_free(tr);
+    CHECK(is_link(link));
+    CHECK(test_files_equal(src2, resumed) == 0);
+    CHECK(!test_exists(partial));
+}
+
 /* A FIFO's reader: counts the bytes and their CRC-64 until the writer closes. */
 typedef struct fifo_reader {
     char path[512];
@@ -832,6 +947,7 @@ int main(void)
     RUN(test_download_resume_after_kill);
     RUN(test_download_no_space);
     RUN(test_download_into_special_files);
+    RUN(test_download_through_symlink);
     RUN(test_queue_and_md5);
     RUN(test_faults);
     RUN(test_progress_within_a_part);

@@ -78,9 +78,9 @@ typedef struct cos_body {
 
 /**
  * Where a response body goes: a file (written to a temporary name, renamed
- * when complete and verified; a device or FIFO is written in place, as
- * cos_download_file describes), a callback, or (neither set) memory in
- * cos_result.body.
+ * when complete and verified; a device or FIFO is written in place and a
+ * symlink is written through, to its target, as cos_download_file
+ * describes), a callback, or (neither set) memory in cos_result.body.
  */
 typedef struct cos_sink {
     const char *file_path;    /**< destination file */
