@@ -183,7 +183,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
         }
         if (cos_buf_append(&h->resp_body, data, n)) return 0;
     } else if (h->sink == SINK_FD) {
-        int e = cos_write_all(h->sink_fd, data, n);
+        int e = h->sink_pipe ? cos_write_all_nosigpipe(h->sink_fd, data, n) : cos_write_all(h->sink_fd, data, n);
         if (e) {
             h->write_failed = 1;
             h->write_errno = e;

@@ -59,6 +59,7 @@ struct cos_http {
     bool md5_sent_on;       /* hash the body sent with MD5 too (a server without CRC-64) */
     bool md5_recv_wanted;   /* a whole object: hash it with MD5 if the answer has no CRC-64 but an MD5 ETag */
     bool crc64_unheeded;    /* S3 dialect: an x-cos-hash-crc64ecma in the answer is not checked, so not trusted either */
+    bool sink_pipe;         /* sink_fd is the caller's device or FIFO: written without raising SIGPIPE */
 
     /* --- response (filled by the engine) --- */
     long status;

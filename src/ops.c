@@ -700,6 +700,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
         if (special) { /* written in place, never renamed over; bytes written cannot be taken back */
             k->http.sink = SINK_FD;
             k->sink_in_place = true;
+            k->http.sink_pipe = true;
         } else if (req->sink.file_path) {
             k->sink_path = cos_download_target(req->sink.file_path); /* through a symlink, which stays */
             if (!k->sink_path) {
@@ -1282,6 +1283,9 @@ static step_result call_finish(op_call *k)
                 e->message = whole ? cos_sprintf("%s %s: the server answered a ranged GET (Range: %s) with the whole "
                                                  "object (HTTP 200), more than was asked for", k->method, k->def->cam,
                                                  cos_kvlist_get(&k->headers, "Range"))
+                                   : h->write_errno == EPIPE
+                                   ? cos_sprintf("cannot write the response body to %s: its reader went away (%s)",
+                                                 k->sink_in_place ? "the FIFO" : "the sink", strerror(EPIPE))
                                    : cos_sprintf("cannot write the response body%s%s", h->write_errno ? ": " : "",
                                                  h->write_errno ? strerror(h->write_errno) : " (the sink refused it)");
                 e->os_errno = h->write_errno;

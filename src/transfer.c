@@ -1259,7 +1259,7 @@ static bool fd_md5(int fd, uint64_t size, unsigned char d[16])
 static int in_place_write(void *ud, const void *buf, size_t len)
 {
     task *t = ud;
-    if ((t->write_errno = cos_write_all(t->fd, buf, len)) != 0) return 1;
+    if ((t->write_errno = cos_write_all_nosigpipe(t->fd, buf, len)) != 0) return 1;
     t->loaded += len;
     report_progress(t, false);
     return 0;
@@ -1291,7 +1291,13 @@ static void run_download_in_place(task *t, int fd, const char *etag)
     if (rc && t->write_errno) {
         cos_error_free(err);
         err = NULL;
-        cos_err_io(&err, t->write_errno, "cannot write", t->file_path);
+        if (t->write_errno == EPIPE) {
+            cos_err_set(&err, COS_ERR_IO, "cannot write %s: its reader went away after %llu bytes (%s)", t->file_path,
+                        (unsigned long long)t->loaded, strerror(EPIPE));
+            if (err) err->os_errno = EPIPE;
+        } else {
+            cos_err_io(&err, t->write_errno, "cannot write", t->file_path);
+        }
         rc = COS_ERR_IO;
     } else if (rc == COS_ERR_CANCELED && t->pause_req && !t->cancel_req) {
         cos_error_free(err);

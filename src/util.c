@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,6 +370,24 @@ int cos_write_all(int fd, const void *buf, size_t len)
         len -= (size_t)w;
     }
     return 0;
+}
+
+int cos_write_all_nosigpipe(int fd, const void *buf, size_t len)
+{
+    sigset_t pipe_only, old, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    /* one already pending (the program's own, blocked by it) is not ours to take */
+    bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &pipe_only, &old) != 0) return cos_write_all(fd, buf, len);
+    int e = cos_write_all(fd, buf, len);
+    if (e == EPIPE && !was_pending) {
+        static const struct timespec now = { 0, 0 };
+        while (sigtimedwait(&pipe_only, NULL, &now) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return e;
 }
 
 void cos_err_reset(cos_error **err)

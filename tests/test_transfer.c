@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <unistd.h>
 
@@ -635,6 +636,75 @@ static void test_download_into_special_files(void)
     }
 }
 
+/* The reader of the FIFO reads a little and goes away. */
+static void *read_then_leave(void *ud)
+{
+    int fd = *(int *)ud;
+    char buf[65536];
+    struct pollfd pf = { fd, POLLIN, 0 };
+    size_t got = 0;
+    while (got < 100000 && poll(&pf, 1, -1) > 0) {
+        ssize_t k = read(fd, buf, sizeof buf);
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    return NULL;
+}
+
+/* A download into a FIFO whose reader leaves: write(2) raises SIGPIPE, which
+ * killed a program that left it at its default disposition. The library
+ * never kills its caller: the child below (SIGPIPE at SIG_DFL) gets the I/O
+ * error saying the reader went away and exits normally. */
+static void test_fifo_reader_leaves(void)
+{
+    char fifo[512];
+    path(fifo, "pipe-leaves");
+    CHECK(mkfifo(fifo, 0600) == 0);
+    for (int via_get = 0; via_get < 2; via_get++) {
+        pid_t pid = fork_alone();
+        if (pid == 0) {
+            signal(SIGPIPE, SIG_DFL);
+            int rd = open(fifo, O_RDONLY | O_NONBLOCK); /* a reader before the download opens the FIFO */
+            cos_config cfg;
+            test_config(&cfg, &g_srv);
+            cos_client *c = NULL;
+            if (rd < 0 || cos_client_new(&c, &cfg, NULL) != 0) _exit(3);
+            pthread_t th;
+            if (pthread_create(&th, NULL, read_then_leave, &rd) != 0) _exit(3);
+            cos_error *err = NULL;
+            int rc;
+            if (via_get) {
+                cos_request r = COS_REQUEST_INIT;
+                r.bucket = BUCKET;
+                r.key = "big.bin";
+                r.sink.file_path = fifo;
+                cos_result *res = NULL;
+                rc = cos_get_object(c, &r, &res, &err);
+                cos_result_free(res);
+            } else {
+                cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+                d.bucket = BUCKET;
+                d.key = "big.bin"; /* 9 MiB: far more than the pipe and the reader take */
+                d.file_path = fifo;
+                rc = cos_download_file(c, &d, NULL, &err);
+            }
+            pthread_join(th, NULL);
+            printf("# into a FIFO whose reader left (%s): rc=%d %s\n", via_get ? "getObject" : "downloadFile", rc,
+                   err ? cos_error_message(err) : "");
+            fflush(stdout);
+            bool said = rc == COS_ERR_IO && err && strstr(cos_error_message(err), "reader went away");
+            cos_error_free(err);
+            cos_client_free(c);
+            _exit(said ? 0 : 1);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        if (WIFSIGNALED(status)) printf("# the child was killed by signal %d\n", WTERMSIG(status));
+    }
+}
+
 static int g_list_changes;
 static void on_list(void *ud) { (void)ud; __atomic_add_fetch(&g_list_changes, 1, __ATOMIC_SEQ_CST); }
 
@@ -948,6 +1018,7 @@ int main(void)
     RUN(test_download_no_space);
     RUN(test_download_into_special_files);
     RUN(test_download_through_symlink);
+    RUN(test_fifo_reader_leaves);
     RUN(test_queue_and_md5);
     RUN(test_faults);
     RUN(test_progress_within_a_part);

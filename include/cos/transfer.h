@@ -205,8 +205,12 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
  * written in place by one GET, in order: no FILE.cos-partial, no rename, no
  * resume; a FIFO nobody reads fails at once with COS_ERR_IO, a pause after
  * bytes were written fails the task (they cannot be taken back), and a FIFO
- * whose reader leaves raises SIGPIPE as write(2) does (ignore it if that can
- * happen). A directory is COS_ERR_INVALID_ARG.
+ * whose reader leaves fails it with COS_ERR_IO ("its reader went away",
+ * os_errno EPIPE) without killing the program: SIGPIPE is blocked in the
+ * writing thread around each write and the one a failed write raised is
+ * taken back before the mask is restored, whatever the program's
+ * disposition of SIGPIPE (getObject to such a file alike). A directory is
+ * COS_ERR_INVALID_ARG.
  */
 COS_API int cos_download_file(cos_client *client, const cos_transfer_params *p,
                               cos_transfer_result **out, cos_error **err);
