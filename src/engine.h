@@ -161,6 +161,12 @@ typedef struct cos_workers cos_workers;
 int workers_new(cos_workers **out, int threads);
 /* Run fn(arg) on a worker. */
 int workers_post(cos_workers *w, void (*fn)(void *), void *arg);
+/* Run fn(arg) on a worker once delay_ms have passed (a retry's back-off):
+ * no thread waits for it meanwhile, the pool's workers go on with other
+ * jobs. At workers_free, jobs still waiting run at once. */
+int workers_post_after(cos_workers *w, int64_t delay_ms, void (*fn)(void *), void *arg);
+/* Run every job waiting for its delay now (tests: a back-off of an hour ends). */
+void workers_fire_timers(cos_workers *w);
 /* Stop after the queue drains; joins the threads. */
 void workers_free(cos_workers *w);
 /* Around a wait of a pool thread for something libcos must finish (a future,

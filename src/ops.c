@@ -1507,8 +1507,17 @@ static void call_rewind(op_call *k)
     if (k->http.body == BODY_CB && k->http.seek) k->http.seek(k->http.rd_ud, 0);
 }
 
+/* Tests only (not in a header): every back-off lasts this long when >= 0,
+ * and cos_client_fire_timers_for_tests ends the waits, so a test can hold
+ * a retry in its back-off as long as it needs without a timed assertion. */
+_Atomic int64_t cos_backoff_ms_for_tests = -1;
+void cos_client_fire_timers_for_tests(cos_client *c);
+void cos_client_fire_timers_for_tests(cos_client *c) { workers_fire_timers(c->workers); }
+
 static int64_t backoff_ms(int retry)
 {
+    int64_t forced = atomic_load(&cos_backoff_ms_for_tests);
+    if (forced >= 0) return forced;
     int64_t base = 100LL << (retry < 6 ? retry : 6); /* 100 ms, 200, 400 ... 6.4 s */
     return base / 2 + (int64_t)(((unsigned)rand() % 1000) * base / 2000);
 }
@@ -1667,13 +1676,26 @@ static void async_complete(op_call *k)
 
 static void async_complete_job(void *arg) { async_complete(arg); }
 
+static void async_retry(void *arg)
+{
+    op_call *k = arg;
+    call_rewind(k);
+    async_start(k);
+}
+
 static void async_finish(void *arg)
 {
     op_call *k = arg;
     if (call_finish(k) == STEP_RETRY) {
-        cos_sleep_ms(k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries));
-        call_rewind(k);
-        async_start(k);
+        /* the back-off is a timer, not a sleep: the worker goes on with
+           other calls' completions meanwhile */
+        int64_t delay = k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries);
+        client_log(k->c, COS_LOG_DEBUG, "%s %s: retry %d in %lld ms (HTTP %ld)", k->method, OP_NAMES[k->op],
+                   k->retries + 1, (long long)delay, k->http.status);
+        if (workers_post_after(k->c->workers, delay, async_retry, k) != 0) {
+            cos_sleep_ms(delay); /* out of memory for the timer: as before */
+            async_retry(k);
+        }
         return;
     }
     async_complete(k);

@@ -303,7 +303,10 @@ COS_API const char *cos_result_header(const cos_result *res, const char *name);
  * Completion callback of an async operation. It receives ownership of `res`
  * (NULL on failure) and `err` (NULL on success); `rc` is 0 or a cos_error_kind.
  * It runs on one of the client's worker threads, never on the caller's, and
- * may call any libcos function, including synchronous ones.
+ * may call any libcos function, including synchronous ones. An async call
+ * that is retried (max_retries) waits out its back-off on a timer: no worker
+ * thread is held meanwhile, so other async calls complete while it waits,
+ * even with worker_threads = 1.
  */
 typedef void (*cos_done_fn)(void *user_data, int rc, cos_result *res, cos_error *err);
 
