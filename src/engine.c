@@ -885,6 +885,7 @@ static bool timed_due(cos_workers *w)
         w->tail = j;
         moved = true;
     }
+    if (moved && w->idle) pthread_cond_signal(&w->cond); /* more than the mover can run at once */
     return moved;
 }
 
@@ -919,6 +920,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&w->lock);
     }
 out:
+    if (w->timed) pthread_cond_signal(&w->cond); /* it may have been the one woken for a delayed job */
     w->threads--;
     reaper_add_self(&w->gone_threads);
     pthread_cond_broadcast(&w->gone);
