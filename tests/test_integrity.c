@@ -39,6 +39,7 @@ static unsigned char g_app[4096];  /* the object M_APPEND keeps */
 static size_t g_app_len;
 static _Atomic int g_app_lie;      /* M_APPEND answers a CRC-64 off by one */
 static pthread_mutex_t g_app_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { char key[64]; uint64_t len, crc; } g_keys[128]; /* M_APPEND's other keys: length and CRC only */
 
 static void md5_hex(const void *buf, size_t len, char hex[33])
 {
@@ -98,9 +99,21 @@ static void *conn_main(void *arg)
         unsigned long long pos = 0;
         const char *p = strstr(req, "position=");
         if (p) pos = strtoull(p + 9, NULL, 10);
+        char key[64] = "";
+        sscanf(req, "%*s /%63[^? ]", key);
         pthread_mutex_lock(&g_app_lock);
         int n;
-        if (pos != g_app_len || g_app_len + have > sizeof g_app) {
+        int slot = -1;
+        for (int i = 0; strcmp(key, "app") && i < 128 && slot < 0; i++)
+            if (!strcmp(g_keys[i].key, key) || !g_keys[i].key[0]) slot = i;
+        if (slot >= 0 && !g_keys[slot].key[0]) snprintf(g_keys[slot].key, sizeof g_keys[slot].key, "%s", key);
+        if (slot >= 0 && pos == g_keys[slot].len) { /* another key: its length and CRC are all it keeps */
+            g_keys[slot].crc = cos_crc64_combine(g_keys[slot].crc, cos_crc64(0, body, have), have);
+            g_keys[slot].len += have;
+            uint64_t crc = g_keys[slot].crc ^ (atomic_load(&g_app_lie) ? 1u : 0u);
+            n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nx-cos-hash-crc64ecma: %llu\r\n"
+                         "ETag: \"x\"\r\nx-cos-request-id: fake\r\nConnection: close\r\n\r\n", (unsigned long long)crc);
+        } else if (slot >= 0 || pos != g_app_len || g_app_len + have > sizeof g_app) {
             static const char xml[] = "<?xml version=\"1.0\"?><Error><Code>PositionNotEqualToLength</Code>"
                                       "<Message>position</Message></Error>";
             n = snprintf(hdr, sizeof hdr, "HTTP/1.1 409 Conflict\r\nContent-Length: %zu\r\nContent-Type: application/xml\r\n"
@@ -458,6 +471,56 @@ static void test_append_crc_checked(void)
     cos_client_free(c);
 }
 
+typedef struct appender { cos_client *c; int first, count, failures; } appender;
+static void *append_keys(void *ud)
+{
+    appender *a = ud;
+    for (int i = a->first; i < a->first + a->count; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "many-%03d", i);
+        if (append(a->c, key, 0, "one|", NULL, NULL, NULL, 0) || append(a->c, key, 4, "two|", NULL, NULL, NULL, 0))
+            a->failures++;
+    }
+    return NULL;
+}
+
+/* The memory of the client's own appends is shared by threads (4 append
+ * to 40 objects at once, each checked) and bounded: of 40 objects appended
+ * to in order, a lie about the 32 newest is caught, one about an older
+ * (forgotten) one cannot be and passes unchecked. */
+static void test_append_memory_bounded(void)
+{
+    cos_client *c = hostile_client(0);
+    test_watch(120, "appends from 4 threads", &g_srv);
+    atomic_store(&g_mode, M_APPEND);
+    atomic_store(&g_app_lie, 0);
+    appender a[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (appender){ c, i * 10, 10, 0 };
+        CHECK(pthread_create(&th[i], NULL, append_keys, &a[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(a[i].failures, 0);
+    }
+    /* in order now: of 40 objects appended to, the client remembers the last 32 */
+    for (int i = 0; i < 40; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "seq-%03d", i);
+        CHECK_INT(append(c, key, 0, "one|", NULL, NULL, NULL, 0), 0);
+    }
+    atomic_store(&g_app_lie, 1);
+    char msg[1024];
+    CHECK_INT(append(c, "seq-039", 4, "two|", NULL, NULL, msg, sizeof msg), COS_ERR_INTEGRITY); /* the newest: checked */
+    CHECK(strstr(msg, "last append") != NULL);
+    CHECK_INT(append(c, "seq-008", 4, "two|", NULL, NULL, NULL, 0), COS_ERR_INTEGRITY); /* the 32nd newest: still */
+    CHECK_INT(append(c, "seq-007", 4, "two|", NULL, NULL, NULL, 0), 0); /* the 33rd: forgotten, so unchecked */
+    atomic_store(&g_app_lie, 0);
+    test_unwatch();
+    cos_client_free(c);
+}
+
 /* The same promise against cos-server, which tells the truth: chains of
  * appends by memory and by the returned CRC pass and return the object's
  * CRC-64; a caller's wrong CRC before is an integrity error. */
@@ -806,6 +869,7 @@ int main(void)
     RUN(test_s3_dialect_ignores_crc64_for_md5);
     RUN(test_upload_etag_checked_without_crc);
     RUN(test_append_crc_checked);
+    RUN(test_append_memory_bounded);
     RUN(test_append_crc_cos_server);
     RUN(test_stall_after_headers_is_bounded);
     RUN(test_endless_answers_are_bounded);
