@@ -1043,7 +1043,8 @@ static src_fate remove_local_source(slot *sl, char *code, size_t code_cap, char 
     const char *slash = strrchr(sl->sname, '/');
     int dl = slash ? (int)(slash - sl->sname + 1) : 0;
     snprintf(aside, sizeof aside, "%.*s.%s.cos-mv-%ld", dl, sl->sname, sl->sname + dl, (long)getpid());
-    if (rename(sl->sname, aside) != 0) { /* cannot set it aside: unlink it as it is, checked just now */
+    if (renameat2(AT_FDCWD, sl->sname, AT_FDCWD, aside, RENAME_NOREPLACE) != 0) {
+        /* the name is taken, or the file system cannot rename so: unlink it as it is, checked just now */
         if (unlink(sl->sname) == 0) return SRC_REMOVED;
         snprintf(msg, msg_cap, "copied, not removed: %s", strerror(errno));
         return SRC_FAILED;
