@@ -117,6 +117,47 @@ static void test_backoff_does_not_hold_the_worker(void)
     cos_client_free(admin);
 }
 
+static test_latch g_many = TEST_LATCH_INIT;
+static _Atomic int g_many_ok, g_many_retried;
+static void done_many(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    (void)ud;
+    if (rc == 0) atomic_fetch_add(&g_many_ok, 1);
+    if (res && res->retries == 1) atomic_fetch_add(&g_many_retried, 1);
+    cos_result_free(res);
+    cos_error_free(err);
+    test_latch_add(&g_many);
+}
+
+/* Many async calls in their back-offs at once (each due at its own time,
+ * the real back-off), one worker: every one retries once and completes. */
+static void test_many_backoffs(void)
+{
+    cos_client *admin = test_client(&g_srv);
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.worker_threads = 1;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    test_watch(120, "32 async calls retrying at once", &g_srv);
+    test_set_faults(admin, &g_srv, "[{\"method\":\"GET\",\"match\":\"retry-a\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":32}]");
+    for (int i = 0; i < 32; i++) {
+        cos_request a = COS_REQUEST_INIT;
+        a.bucket = BUCKET;
+        a.key = "retry-a";
+        CHECK_INT(cos_get_object_async(c, &a, done_many, NULL), 0);
+    }
+    test_latch_wait(&g_many, 32);
+    CHECK_INT(atomic_load(&g_many_ok), 32);
+    CHECK_INT(atomic_load(&g_many_retried), 32);
+    test_set_faults(admin, &g_srv, NULL);
+    test_unwatch();
+    cos_client_free(c);
+    cos_client_free(admin);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -126,6 +167,7 @@ int main(void)
     }
     test_put_bucket_on(&g_srv, BUCKET);
     RUN(test_backoff_does_not_hold_the_worker);
+    RUN(test_many_backoffs);
     test_server_stop(&g_srv, false);
     return test_report();
 }
