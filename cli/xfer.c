@@ -1004,12 +1004,14 @@ static bool same_file(const struct stat *a, const struct stat *b, bool ctime_too
 }
 
 /* Test-only (docs/cli.md, "Testing hooks"): COS_CLI_TEST_HOOK=mv-write-before-unlink
- * appends a byte to a local source of mv right before the check below, as a
- * writer between the upload's verification and the unlink would. */
-static void test_hook_write(const char *path)
+ * appends a byte to a local source of mv right before the first check below,
+ * mv-write-aside once it is set aside, as a writer between the upload's
+ * verification and the unlink would (the second through a descriptor it
+ * had open). */
+static void test_hook_write(const char *path, const char *point)
 {
     const char *h = getenv("COS_CLI_TEST_HOOK");
-    if (!h || strcmp(h, "mv-write-before-unlink") != 0) return;
+    if (!h || strcmp(h, point) != 0) return;
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd >= 0) {
         if (write(fd, "!", 1) != 1) {
@@ -1028,7 +1030,7 @@ static void test_hook_write(const char *path)
 static src_fate remove_local_source(slot *sl, char *code, size_t code_cap, char *msg, size_t msg_cap)
 {
     struct stat now;
-    test_hook_write(sl->sname);
+    test_hook_write(sl->sname, "mv-write-before-unlink");
     snprintf(code, code_cap, "LocalError");
     if (!sl->have_read_st) {
         snprintf(msg, msg_cap, "copied, not removed: its state before the upload is unknown");
@@ -1049,6 +1051,7 @@ static src_fate remove_local_source(slot *sl, char *code, size_t code_cap, char 
         snprintf(msg, msg_cap, "copied, not removed: %s", strerror(errno));
         return SRC_FAILED;
     }
+    test_hook_write(aside, "mv-write-aside");
     struct stat lnk;
     bool is_link = lstat(aside, &lnk) == 0 && S_ISLNK(lnk.st_mode);
     if (stat(aside, &now) == 0 && same_file(&sl->read_st, &now, is_link)) {

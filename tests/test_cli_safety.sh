@@ -228,6 +228,12 @@ check "... says why" grep -q "SourceChanged: copied, not removed: the file chang
 check "... reports the copy it made, not a move" grep -qx "upload: $TEST_TMP/mvw -> $B/mvw" "$TEST_TMP/out"
 check "... and leaves nothing aside" bash -c "test -z \"\$(ls -A '$TEST_TMP' | grep cos-mv)\""
 check "the object has what was uploaded" bash -c "test \"\$($COS cat $B/mvw)\" = original"
+printf 'original\n' > "$TEST_TMP/mva"
+COS_CLI_TEST_HOOK=mv-write-aside $COS mv "$TEST_TMP/mva" $B/mva >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+check "mv of a file written once set aside fails (exit 1)" test $rc -eq 1
+check "... puts it back under its name, with the write" bash -c "test \"\$(cat '$TEST_TMP/mva')\" = \"\$(printf 'original\\n!')\""
+check "... says why" grep -q "SourceChanged: copied, not removed: the file changed" "$TEST_TMP/err"
+check "... and leaves nothing aside" bash -c "test -z \"\$(ls -A '$TEST_TMP' | grep cos-mv)\""
 printf 'untouched\n' > "$TEST_TMP/mvu"
 check "an unchanged file is moved" bash -c "$COS mv '$TEST_TMP/mvu' $B/mvu -q && test ! -e '$TEST_TMP/mvu' && test -z \"\$(ls -A '$TEST_TMP' | grep cos-mv)\""
 
