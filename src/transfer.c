@@ -1450,7 +1450,7 @@ static void run_download(task *t)
             failf(t, COS_ERR_INTEGRITY, "MD5 of the downloaded data does not match the ETag of %s (no CRC-64 to check)", t->key);
             drop = true;
         } else if (!partial_is_ours(t->fd, partial)) {
-                failf(t, COS_ERR_IO, "%s was replaced by another download of the same file meanwhile; "
+            failf(t, COS_ERR_IO, "%s was replaced by another download of the same file meanwhile; "
                   "not renamed (it is not this download's data)", partial);
             theirs = true;
         } else if ((c->cfg.fsync_downloads && fsync(t->fd) != 0) || rename(partial, target) != 0) {
