@@ -1168,8 +1168,9 @@ static char *header_value(const char *headers, const char *name, char *out, size
 
 #define UPLOAD_INITIATOR_LINE "x-cos-internal-initiator:"
 
-/* Who started an upload (the account its initiator acted for; none recorded: the owner's) as an
- * Owner element's id and name (malloc'd): the owner's account is named by its appid, as GET Bucket does. */
+/* Who started an upload (the account its initiator acted for; none recorded: the owner's) and who
+ * will own what it completes (object_owner_id), as Owner elements (malloc'd strings): the owner's
+ * account is named by its appid, as GET Bucket does. headers: the upload's, or NULL to read them. */
 static void upload_initiator(req *r, const char *upload_id, const char *headers, cos_owner *initiator,
                              cos_owner *owner)
 {
@@ -2783,6 +2784,7 @@ static bool complete_repeated(req *r, const char *upload_id, enum MHD_Result *re
         for (size_t i = 0; i < cm->parts_count && same; i++) {
             const char *e = cm->parts[i].etag ? cm->parts[i].etag : "";
             if (*e == '"') e++;
+            if (strlen(e) < 32) same = false; /* not an MD5: and never read past its end */
             unsigned char raw[16];
             for (int b = 0; b < 16 && same; b++) {
                 unsigned v;

@@ -842,6 +842,11 @@ static void test_complete_repeated(void)
     CHECK_INT(r.status, 404);
     CHECK(has_code(&r, "NoSuchUpload"));
     resp_free(&r);
+    const char *short_etag = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"a</ETag></Part>"
+                             "</CompleteMultipartUpload>";
+    CHECK(s3_call("POST", path, cq, 1, NULL, 0, short_etag, strlen(short_etag), &r) == 0);
+    CHECK_INT(r.status, 404);
+    resp_free(&r);
     CHECK_INT(s3_status("PUT", path, NULL, 0, NULL, 0, "replaced", 8), 200);
     CHECK(s3_call("POST", path, cq, 1, NULL, 0, xml, strlen(xml), &r) == 0);
     CHECK_INT(r.status, 404);
