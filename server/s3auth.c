@@ -193,9 +193,12 @@ static void parse_v4_header(s3_state *s, const char *auth)
     char *cred = NULL;
     while (*p) {
         while (*p == ' ' || *p == ',') p++;
-        const char *eq = strchr(p, '=');
-        if (!eq) break;
         const char *end = p + strcspn(p, ",");
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (!eq) { /* a part without '=' ("X, Credential=..."): skipped; an '=' past its comma is another part's */
+            p = end;
+            continue;
+        }
         char *raw = cos_strndup(eq + 1, (size_t)(end - eq - 1));
         char *v = cos_strdup(cos_str_trim(raw));
         free(raw);
