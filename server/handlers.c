@@ -3244,6 +3244,34 @@ static bool region_name_ok(const char *s)
 
 static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed);
 
+/* S3 answers a GET/HEAD of a key that does not exist 404 to a caller who
+ * could list it (s3:ListBucket with the key as s3:prefix) even without
+ * s3:GetObject, 403 to others. For a GET/HEAD of an object (its current
+ * version): 0 allowed (authorized already), 1 refused but the key is missing
+ * and a listing of it would be allowed, -1 otherwise (authorize as usual). */
+static int s3_missing_key_listable(req *r, const op_def *op)
+{
+    if (!r->key || (op->op != COS_OP_GET_OBJECT && op->op != COS_OP_HEAD_OBJECT) || req_arg(r, "versionId"))
+        return -1;
+    enum MHD_Result ignored;
+    bool was_dry = r->dry_run;
+    r->dry_run = true; /* the verdict only: a refusal is answered by the caller */
+    bool refused = authorize_request(r, op, &ignored) != 0;
+    r->dry_run = was_dry;
+    if (!refused) return 0;
+    obj_meta m;
+    int grc = store_object_get(r->srv->st, r->bucket, r->key, &m);
+    if (grc == 0) obj_meta_clear(&m);
+    if (grc != -1) return -1; /* there (or unreadable): the refusal stands */
+    char why[256];
+    int src = 0;
+    r->cond_prefix = r->key;
+    bool listable = authz_allows(r, "name/cos:GetBucket", NULL, ACL_READ, r->bucket, r->key, false, NULL, why,
+                                 sizeof why, &src);
+    r->cond_prefix = NULL;
+    return listable && !src ? 1 : -1;
+}
+
 enum MHD_Result handle_request(req *r)
 {
     bool passed;
@@ -3317,7 +3345,10 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
     }
     if (!r->principal && has_response_override(r)) /* as in S3: rewriting the answer's headers takes a signature */
         return send_error(r, "AccessDenied", "Access Denied: response-* parameters need a signed request.");
-    if (authorize_request(r, op, &ret) != 0) return ret;
+    int missing = r->is_s3 ? s3_missing_key_listable(r, op) : -1;
+    if (missing == 1) /* S3: a caller who may list the key learns that it is not there */
+        return send_error(r, "NoSuchKey", "The specified key does not exist.");
+    if (missing != 0 && authorize_request(r, op, &ret) != 0) return ret;
     if (headers_only) {
         *passed = true;
         return MHD_YES;

@@ -301,6 +301,7 @@ typedef struct req {
     struct s3_state *s3;     /* an S3 request's signature and body filter (s3auth.c); NULL otherwise */
     bool dry_run;            /* checks made from the headers alone: an answer is not queued (main.c) */
     bool drop_body;          /* the headers were refused: the body is read but never stored (main.c) */
+    const char *cond_prefix; /* set: a policy's s3:prefix / cos:prefix reads this, not the query (authz.c) */
 } req;
 
 struct server {

@@ -1001,6 +1001,36 @@ static void test_object_ownership(void)
     CHECK_STR(acl_owner("/s3gaps-boe-1250000000/b"), MAIN_ID_STR);
 }
 
+/* A HEAD of a missing key is 404 to whoever may list that key (S3), 403 to
+ * others; an existing key stays 403 without GetObject. */
+static void test_missing_key_404_to_listers(void)
+{
+    const char *b = "s3gaps-lister-1250000000";
+    char path[96], policy[600];
+    snprintf(path, sizeof path, "/%s", b);
+    CHECK_INT(s3_status("PUT", path, NULL, 0, NULL, 0, NULL, 0), 200);
+    snprintf(policy, sizeof policy, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+             "\"Principal\":{\"AWS\":\"*\"},\"Action\":\"s3:ListBucket\",\"Resource\":\"arn:aws:s3:::%s\","
+             "\"Condition\":{\"StringLike\":{\"s3:prefix\":\"public/*\"}}}]}", b);
+    cos_kv pq[] = { { "policy", "" } };
+    CHECK_INT(s3_status("PUT", path, pq, 1, NULL, 0, policy, strlen(policy)), 204);
+    CHECK_INT(s3_status("PUT", "/s3gaps-lister-1250000000/public/there", NULL, 0, NULL, 0, "x", 1), 200);
+    as_alt(true);
+    CHECK_INT(s3_status("HEAD", "/s3gaps-lister-1250000000/public/object", NULL, 0, NULL, 0, NULL, 0), 404);
+    resp r;
+    CHECK(s3_call("GET", "/s3gaps-lister-1250000000/public/object", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 404);
+    CHECK(has_code(&r, "NoSuchKey"));
+    resp_free(&r);
+    CHECK_INT(s3_status("HEAD", "/s3gaps-lister-1250000000/private/object", NULL, 0, NULL, 0, NULL, 0), 403);
+    CHECK_INT(s3_status("HEAD", "/s3gaps-lister-1250000000/public/there", NULL, 0, NULL, 0, NULL, 0), 403);
+    CHECK(s3_call("GET", "/s3gaps-lister-1250000000/public/there", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 403);
+    CHECK(has_code(&r, "AccessDenied")); /* never its bytes */
+    resp_free(&r);
+    as_alt(false);
+}
+
 /* ------------------------------------------------------------ 5. what S3 refuses */
 
 static int put_lifecycle(const char *rules, resp *out)
@@ -1177,6 +1207,7 @@ int main(void)
         RUN(test_complete_repeated);
         RUN(test_upload_initiator_named);
         RUN(test_object_ownership);
+        RUN(test_missing_key_404_to_listers);
         RUN(test_lifecycle_validated);
         RUN(test_ssec_beside_sse_refused);
         RUN(test_copy_range_past_source);
