@@ -615,9 +615,12 @@ static int schema_setup(store *s, sqlite3 *db, char **err)
  * statistics, which nothing here reads): with 16 request threads that lock
  * was the server's most contended. Off, before SQLite initializes; a
  * process that already uses SQLite keeps its setting (MISUSE, ignored). */
+int wal_vfs_register(void); /* walvfs.c */
 static void sqlite_setup(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* the log's writes gathered, one pwrite per commit (walvfs.c); failing that, SQLite's own VFS */
+    (void)wal_vfs_register();
 }
 
 int store_open(store **out, const char *root, char **errmsg)
