@@ -28,7 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { WAL_BUF_MAX = 256 * 1024, WAL_HDR = 32, FRAME_HDR = 24 };
+/* The default VFS writes at most 128 KiB - 1 bytes per call (it masks the
+ * length with 0x1ffff: SQLite itself never writes more than a 64 KiB page),
+ * a longer write came out short, as a full disk: the buffer stays under it. */
+enum { WAL_BUF_MAX = 120 * 1024, WAL_HDR = 32, FRAME_HDR = 24 };
 
 typedef struct wal_file {
     sqlite3_file base;   /* pMethods: &wal_methods (the log) or the real file's own (anything else) */
@@ -65,7 +68,7 @@ static int wal_write(sqlite3_file *pf, const void *data, int amt, sqlite3_int64 
         return f->real->pMethods->xWrite(f->real, data, amt, off);
     }
     if (f->len + (size_t)amt > f->cap) {
-        size_t cap = f->cap ? f->cap : 64 * 1024;
+        size_t cap = f->cap ? f->cap : 32 * 1024;
         while (cap < f->len + (size_t)amt) cap *= 2;
         unsigned char *b = realloc(f->buf, cap);
         if (!b) { /* no buffer: write through, as the default VFS would */
