@@ -7,7 +7,7 @@
 #          N (2000)         requests per kind per round
 #          INFLIGHT (16)    threads (or requests in flight with MODE=async)
 #          MODE (threads)   threads: synchronous calls on INFLIGHT threads; async: cos_call_async
-#          OPS (put get head)
+#          OPS (put get head): put first (get and head read what it wrote)
 #          CLIENT_A, CLIENT_B  the bench_ops each side runs (default: build/bench/bench_ops for both)
 #          PERF (1)         also count the server's syscalls per request (perf stat on tracepoints:
 #                           all, fdatasync, pwrite64, pread64, futex); 0: without perf
@@ -47,8 +47,8 @@ one() { # SIDE PID EP CLIENT OP
   local c0 c1 v0 n0 v1 n1 f0 f1 out pp=
   if [ "${PERF:-1}" = 1 ]; then perf stat -x, -e $EVENTS -o "$W/perf" -p "$2" 2>/dev/null & pp=$!; sleep 0.2; fi
   c0=$(cpu "$2"); read -r v0 n0 < <(csw "$2"); f0=$(minflt "$2")
-  if [ "$MODE" = async ]; then out=$("$4" one "$3" $BUCKET "$N" "$INFLIGHT" "$5" async)
-  else out=$("$4" one "$3" $BUCKET "$N" "$INFLIGHT" "$5"); fi
+  if [ "$MODE" = async ]; then out=$("$4" one "$3" $BUCKET "$N" "$INFLIGHT" "$5" async 2>"$W/err")
+  else out=$("$4" one "$3" $BUCKET "$N" "$INFLIGHT" "$5" 2>"$W/err"); fi
   c1=$(cpu "$2"); read -r v1 n1 < <(csw "$2"); f1=$(minflt "$2")
   local sys=
   if [ -n "$pp" ]; then
