@@ -9,6 +9,7 @@
 #          MODE (threads)   threads: synchronous calls on INFLIGHT threads; async: cos_call_async
 #          OPS (put get head): put first (get and head read what it wrote)
 #          CLIENT_A, CLIENT_B  the bench_ops each side runs (default: build/bench/bench_ops for both)
+#          CLIENT_PERF (0)  1: also count the client's syscalls per request (all, futex, poll)
 #          PERF (1)         also count the server's syscalls per request (perf stat on tracepoints:
 #                           all, fdatasync, pwrite64, pread64, futex); 0: without perf
 #
@@ -47,15 +48,18 @@ one() { # SIDE PID EP CLIENT OP
   local c0 c1 v0 n0 v1 n1 f0 f1 out pp=
   if [ "${PERF:-1}" = 1 ]; then perf stat -x, -e $EVENTS -o "$W/perf" -p "$2" 2>/dev/null & pp=$!; sleep 0.2; fi
   c0=$(cpu "$2"); read -r v0 n0 < <(csw "$2"); f0=$(minflt "$2")
-  if [ "$MODE" = async ]; then out=$("$4" one "$3" $BUCKET "$N" "$INFLIGHT" "$5" async 2>"$W/err")
-  else out=$("$4" one "$3" $BUCKET "$N" "$INFLIGHT" "$5" 2>"$W/err"); fi
+  local pre=() csys=
+  [ "${CLIENT_PERF:-0}" = 1 ] && pre=(perf stat -x, -o "$W/cperf" -e raw_syscalls:sys_enter,syscalls:sys_enter_futex,syscalls:sys_enter_poll)
+  if [ "$MODE" = async ]; then out=$("${pre[@]}" "$4" one "$3" $BUCKET "$N" "$INFLIGHT" "$5" async 2>"$W/err")
+  else out=$("${pre[@]}" "$4" one "$3" $BUCKET "$N" "$INFLIGHT" "$5" 2>"$W/err"); fi
+  [ "${CLIENT_PERF:-0}" = 1 ] && csys=$(awk -F, -v n="$N" '/sys_enter/ { v = $1; sub(/.*:sys_enter_?/, "", $3); printf " cli_%s %.2f", $3 == "" ? "sys" : $3, v / n }' "$W/cperf")
   c1=$(cpu "$2"); read -r v1 n1 < <(csw "$2"); f1=$(minflt "$2")
   local sys=
   if [ -n "$pp" ]; then
     kill -INT $pp; wait $pp 2>/dev/null || true
     sys=$(awk -F, -v n="$N" '/sys_enter/ { v = $1; sub(/.*:sys_enter_?/, "", $3); printf " %s %.2f", $3 == "" ? "sys" : $3, v / n }' "$W/perf")
   fi
-  echo "$out" | awk -v sys="$sys" -v side="$1" -v op="$5" -v r="$round" -v sc="$(echo "($c1 - $c0) * 1000000 / $N" | bc -l)" \
+  echo "$out" | awk -v sys="$sys$csys" -v side="$1" -v op="$5" -v r="$round" -v sc="$(echo "($c1 - $c0) * 1000000 / $N" | bc -l)" \
     -v sv="$(echo "($v1 - $v0) / $N" | bc -l)" -v sn="$(echo "($n1 - $n0) / $N" | bc -l)" -v fl="$(echo "($f1 - $f0) / $N" | bc -l)" '
     { m[$1] = $2 }
     END { printf "round %d %-4s %s  ops_s %7.0f  cli_cpu_us %6.1f cli_cs %5.2f  srv_cpu_us %6.1f srv_vcs %5.2f srv_ivcs %5.2f faults %5.2f %s\n",
