@@ -40,6 +40,7 @@ typedef struct wal_file {
     size_t len, cap;
     sqlite3_int64 at;    /* the file offset of buf[0] */
     bool commit_page;    /* the last write was a commit frame's header: the next one ends the commit */
+    int lost;            /* a flush failed where the caller may not look (a hint): the next write fails */
 } wal_file;
 
 static sqlite3_vfs *base_vfs;
@@ -61,6 +62,12 @@ static int wal_write(sqlite3_file *pf, const void *data, int amt, sqlite3_int64 
 {
     wal_file *f = (wal_file *)pf;
     int rc;
+    if (f->lost) { /* frames of this transaction never reached the file: it must not commit */
+        rc = f->lost;
+        f->lost = 0;
+        f->commit_page = false;
+        return rc;
+    }
     if (f->len && off != f->at + (sqlite3_int64)f->len && (rc = wal_flush(f)) != SQLITE_OK) return rc;
     if (f->len + (size_t)amt > WAL_BUF_MAX && (rc = wal_flush(f)) != SQLITE_OK) return rc;
     if ((size_t)amt > WAL_BUF_MAX) {
@@ -103,11 +110,14 @@ static int wal_close(sqlite3_file *pf)
     return rc != SQLITE_OK ? rc : rc2;
 }
 
-/* Every other operation sees the file with the buffered writes in it. */
+/* Every other operation sees the file with the buffered writes in it. Its
+ * caller may ignore a failure (SQLite ignores a file-control hint's), so a
+ * failed flush also fails the next write: a later commit frame must never
+ * reach the log after frames that did not. */
 #define FLUSHED(f) \
     wal_file *f = (wal_file *)pf; \
     int frc = wal_flush(f); \
-    if (frc != SQLITE_OK) return frc
+    if (frc != SQLITE_OK) return f->lost = frc
 
 static int wal_read(sqlite3_file *pf, void *out, int amt, sqlite3_int64 off)
 {

@@ -218,6 +218,60 @@ static void test_failed_write_fails_the_commit(void)
     drop_db();
 }
 
+/* Frames gathered and then lost in a flush whose caller ignores the failure
+ * (SQLite ignores a file-control hint's answer) must fail the next write:
+ * else a later commit frame would land after a hole, and readers find
+ * pages that were never written. Driven through the VFS directly. */
+static void test_lost_flush_fails_the_next_write(void)
+{
+    sqlite3_vfs *v = sqlite3_vfs_find(NULL);
+    CHECK(v && v->xSetSystemCall);
+    if (!v || !v->xSetSystemCall) return;
+    fresh_db();
+    FILE *db = fopen(db_path, "w"); /* the default VFS takes a log's mode from its database */
+    CHECK(db != NULL);
+    if (db) fclose(db);
+    char name[400] = { 0 };
+    snprintf(name, sizeof name - 4, "%s-wal", db_path);
+    sqlite3_file *f = calloc(1, (size_t)v->szOsFile);
+    int out = 0;
+    CHECK(v->xOpen(v, name, f, SQLITE_OPEN_WAL | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &out) == SQLITE_OK);
+    if (!f->pMethods) {
+        free(f);
+        drop_db();
+        return;
+    }
+    unsigned char hdr[24] = { 0 }, page[4096];
+    memset(page, 'p', sizeof page);
+    CHECK(f->pMethods->xWrite(f, hdr, 24, 32) == SQLITE_OK); /* a frame that does not commit: gathered */
+    CHECK(f->pMethods->xWrite(f, page, 4096, 56) == SQLITE_OK);
+    real_pwrite = v->xGetSystemCall(v, "pwrite");
+    real_pwrite64 = v->xGetSystemCall(v, "pwrite64");
+    real_write = v->xGetSystemCall(v, "write");
+    if (real_pwrite) v->xSetSystemCall(v, "pwrite", (sqlite3_syscall_ptr)fake_pwrite);
+    if (real_pwrite64) v->xSetSystemCall(v, "pwrite64", (sqlite3_syscall_ptr)fake_pwrite64);
+    if (real_write) v->xSetSystemCall(v, "write", (sqlite3_syscall_ptr)fake_write);
+    atomic_store(&fail_writes, true);
+    sqlite3_int64 hint = 1 << 20;
+    CHECK(f->pMethods->xFileControl(f, SQLITE_FCNTL_SIZE_HINT, &hint) != SQLITE_OK); /* the flush fails here */
+    atomic_store(&fail_writes, false);
+    hdr[7] = 2; /* the commit frame that would follow the lost one */
+    CHECK(f->pMethods->xWrite(f, hdr, 24, 32 + 24 + 4096) != SQLITE_OK);
+    hdr[7] = 0;
+    CHECK(f->pMethods->xWrite(f, hdr, 24, 32) == SQLITE_OK); /* once refused, writes go on */
+    CHECK(f->pMethods->xWrite(f, page, 4096, 56) == SQLITE_OK);
+    CHECK(f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK);
+    sqlite3_int64 size = 0;
+    CHECK(f->pMethods->xFileSize(f, &size) == SQLITE_OK);
+    CHECK_INT(size, 32 + 24 + 4096);
+    f->pMethods->xClose(f);
+    free(f);
+    if (real_pwrite) v->xSetSystemCall(v, "pwrite", real_pwrite);
+    if (real_pwrite64) v->xSetSystemCall(v, "pwrite64", real_pwrite64);
+    if (real_write) v->xSetSystemCall(v, "write", real_write);
+    drop_db();
+}
+
 int main(void)
 {
     if (wal_vfs_register() != 0) {
@@ -228,5 +282,6 @@ int main(void)
     RUN(test_commit_in_file_when_it_returns);
     RUN(test_large_spilled_transaction);
     RUN(test_failed_write_fails_the_commit);
+    RUN(test_lost_flush_fails_the_next_write);
     return test_report();
 }
