@@ -3,6 +3,9 @@
  *   bench_ops threads ENDPOINT BUCKET COUNT THREADS   the same with synchronous calls on THREADS threads
  *   bench_ops seq     ENDPOINT BUCKET COUNT           the same, one synchronous call at a time (latency percentiles)
  *   bench_ops list    ENDPOINT BUCKET COUNT           create COUNT keys (untimed), then list them all
+ *   bench_ops one     ENDPOINT BUCKET COUNT THREADS put|get|head [async]
+ *                     one kind of request only, on keys one/NNNNNN (put them first for get and
+ *                     head), so a profiler attached to the server sees that kind alone
  * prints "metric value" lines (measure.h: op/s, CPU microseconds and context
  * switches per request, p50/p99) or, for list, "list_s keys cpu_s rss_mib". */
 #define _GNU_SOURCE
@@ -135,6 +138,18 @@ int main(int argc, char **argv)
         const char *prefix = seq ? "seq/" : "threads/";
         if (sync_phase(c, seq ? "seq_put" : "put", COS_OP_PUT_OBJECT, argv[3], prefix, count, threads, body, sizeof body) ||
             sync_phase(c, seq ? "seq_get" : "get", COS_OP_GET_OBJECT, argv[3], prefix, count, threads, NULL, 0))
+            rc = 1;
+    } else if (!strcmp(argv[1], "one") && argc > 6) {
+        cos_op op = !strcmp(argv[6], "put") ? COS_OP_PUT_OBJECT : !strcmp(argv[6], "get") ? COS_OP_GET_OBJECT : COS_OP_HEAD_OBJECT;
+        bool put = op == COS_OP_PUT_OBJECT;
+        int n = atoi(argv[5]);
+        if (argc > 7 && !strcmp(argv[7], "async")) {
+            bench_usage_t u0 = bench_usage_now();
+            double secs = run(c, op, argv[3], "one/", count, n, put ? body : NULL, put ? sizeof body : 0);
+            bench_usage_t u1 = bench_usage_now();
+            if (secs < 0) rc = 1;
+            else bench_report(argv[6], count, secs, u0, u1);
+        } else if (sync_phase(c, argv[6], op, argv[3], "one/", count, n, put ? body : NULL, put ? sizeof body : 0))
             rc = 1;
     } else {
         if (run(c, COS_OP_PUT_OBJECT, argv[3], "list/", count, 16, "", 0) < 0) return 1;

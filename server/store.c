@@ -33,6 +33,11 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 
 struct store {
     char *root;
@@ -61,12 +66,16 @@ struct store {
     _Atomic uint64_t ckpt_asks;        /* commits that asked the checkpointer for a pass */
     _Atomic uint64_t ckpt_passes;      /* checkpoint passes so far */
     /* group commit (see durable_wait): commits counted under wlock, made durable by one WAL fsync for many */
-    pthread_mutex_t sync_m;
-    pthread_cond_t sync_cv;
     _Atomic uint64_t commits; /* commits made so far (counted under wlock) */
-    _Atomic uint64_t synced;  /* of those, on disk (advanced under sync_m) */
-    bool syncing;           /* a thread is fsyncing the WAL for the others */
-    bool sync_broken;       /* an fsync failed: no later commit can be promised durable */
+    _Atomic uint64_t synced;  /* of those, on disk (advanced by the syncing thread) */
+    _Atomic bool syncing;     /* a thread is fsyncing the WAL for the others */
+    _Atomic bool sync_broken; /* an fsync failed: no later commit can be promised durable */
+    _Atomic uint32_t sync_round; /* advanced each time a thread stops syncing: what the others sleep on */
+    _Atomic int sync_sleepers;   /* threads asleep on sync_round (or about to be) */
+#ifndef __linux__
+    pthread_mutex_t sync_m;   /* with sync_cv, the sleep on sync_round where there is no futex */
+    pthread_cond_t sync_cv;
+#endif
 };
 
 /* The last failure's SQLite message, per thread, for the error answer. */
@@ -498,40 +507,75 @@ static int wal_sync(store *s)
 /* Called with wlock held, right after a commit: its number in the order of commits. */
 static uint64_t commit_counted(store *s)
 {
-    /* no sync_m here: the committer holds wlock, and waking waiters contend for sync_m */
+    /* an atomic: the committer holds wlock, and a lock here would be contended by waking waiters */
     return atomic_fetch_add(&s->commits, 1) + 1;
+}
+
+/* Sleep until sync_round is no longer `seen` (at once if it is not), and
+ * wake every sleeper. On Linux a futex on the counter itself: a woken
+ * thread only re-reads atomics. A condition variable made every thread
+ * that one fsync covered take its mutex again on waking, one after the
+ * other: with 16 PUTs in flight, 3.3 of a PUT's 6 futex calls. */
+static void sync_sleep(store *s, uint32_t seen)
+{
+#ifdef __linux__
+    syscall(SYS_futex, &s->sync_round, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+#else
+    pthread_mutex_lock(&s->sync_m);
+    while (atomic_load(&s->sync_round) == seen) pthread_cond_wait(&s->sync_cv, &s->sync_m);
+    pthread_mutex_unlock(&s->sync_m);
+#endif
+}
+
+static void sync_wake(store *s)
+{
+#ifdef __linux__
+    syscall(SYS_futex, &s->sync_round, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#else
+    pthread_mutex_lock(&s->sync_m);
+    pthread_cond_broadcast(&s->sync_cv);
+    pthread_mutex_unlock(&s->sync_m);
+#endif
 }
 
 /* Returns once commit n is on disk (0), or STORE_FAILED when the log's
  * fsync failed: after a failed fsync the kernel may have dropped the pages
  * it could not write, and every later frame chains to them (a checksum
- * over the ones before), so from then on nothing is promised durable. */
+ * over the ones before), so from then on nothing is promised durable.
+ * One thread at a time (the one that set `syncing`) fsyncs; the others
+ * sleep until it stops, then look again. A sleeper reads sync_round before
+ * it finds `syncing` set, the syncer clears `syncing` before it advances
+ * sync_round and then reads sync_sleepers, which a sleeper raised before
+ * sleeping (all sequentially consistent): a sleeper that missed the change
+ * is woken, or its futex sees the round already past. */
 static int durable_wait(store *s, uint64_t n)
 {
-    if (s->no_fsync || atomic_load(&s->synced) >= n) return 0; /* a sync that began after this commit covered it */
-    pthread_mutex_lock(&s->sync_m);
-    while (s->synced < n && !s->sync_broken) {
-        if (s->syncing) {
-            pthread_cond_wait(&s->sync_cv, &s->sync_m);
+    if (s->no_fsync) return 0;
+    while (atomic_load(&s->synced) < n && !atomic_load(&s->sync_broken)) {
+        uint32_t round = atomic_load(&s->sync_round);
+        bool idle = false;
+        if (!atomic_compare_exchange_strong(&s->syncing, &idle, true)) {
+            atomic_fetch_add(&s->sync_sleepers, 1);
+            sync_sleep(s, round);
+            atomic_fetch_sub(&s->sync_sleepers, 1);
             continue;
         }
-        s->syncing = true;
-        uint64_t upto = s->commits; /* their frames are written: their commits have returned */
-        pthread_mutex_unlock(&s->sync_m);
-        int rc = wal_sync(s); /* only this thread touches wal_fd: syncing is set */
-        pthread_mutex_lock(&s->sync_m);
-        s->syncing = false;
-        if (rc == SQLITE_OK && upto > s->synced) s->synced = upto;
-        if (rc != SQLITE_OK) {
-            s->sync_broken = true;
-            snprintf(last_error, sizeof last_error, "fsync of the metadata log failed (%d)", rc);
+        if (atomic_load(&s->synced) < n) { /* (a sync that ended meanwhile may have covered it) */
+            uint64_t upto = atomic_load(&s->commits); /* their frames are written: their commits have returned */
+            if (wal_sync(s) == SQLITE_OK) { /* only this thread touches wal_fd: syncing is set */
+                uint64_t was = atomic_load(&s->synced);
+                while (was < upto && !atomic_compare_exchange_weak(&s->synced, &was, upto)) {}
+            } else {
+                atomic_store(&s->sync_broken, true);
+            }
         }
-        pthread_cond_broadcast(&s->sync_cv);
+        atomic_store(&s->syncing, false);
+        atomic_fetch_add(&s->sync_round, 1);
+        if (atomic_load(&s->sync_sleepers) > 0) sync_wake(s);
     }
-    int out = s->synced >= n ? 0 : STORE_FAILED;
-    pthread_mutex_unlock(&s->sync_m);
-    if (out) snprintf(last_error, sizeof last_error, "fsync of the metadata log failed");
-    return out;
+    if (atomic_load(&s->synced) >= n) return 0; /* a sync that began after this commit covered it */
+    snprintf(last_error, sizeof last_error, "fsync of the metadata log failed");
+    return STORE_FAILED;
 }
 
 /* Begin a write transaction: 0, or a STORE_ error (nothing begun). Every
@@ -615,9 +659,12 @@ static int schema_setup(store *s, sqlite3 *db, char **err)
  * statistics, which nothing here reads): with 16 request threads that lock
  * was the server's most contended. Off, before SQLite initializes; a
  * process that already uses SQLite keeps its setting (MISUSE, ignored). */
+int wal_vfs_register(void); /* walvfs.c */
 static void sqlite_setup(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* the log's writes gathered, one pwrite per commit (walvfs.c); failing that, SQLite's own VFS */
+    (void)wal_vfs_register();
 }
 
 int store_open(store **out, const char *root, char **errmsg)
@@ -633,8 +680,10 @@ int store_open(store **out, const char *root, char **errmsg)
     pthread_mutex_init(&s->wlock, NULL);
     pthread_mutex_init(&s->ckpt_m, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
+#ifndef __linux__
     pthread_mutex_init(&s->sync_m, NULL);
     pthread_cond_init(&s->sync_cv, NULL);
+#endif
     char *p = cos_sprintf("%s/data", root), *t = cos_sprintf("%s/tmp", root);
     s->db_path = cos_sprintf("%s/meta.db", root);
     mkdir(root, 0755);
@@ -683,8 +732,10 @@ void store_close(store *s)
     pthread_cond_destroy(&s->ckpt_cv);
     pthread_mutex_destroy(&s->wlock);
     pthread_mutex_destroy(&s->pool_m);
+#ifndef __linux__
     pthread_mutex_destroy(&s->sync_m);
     pthread_cond_destroy(&s->sync_cv);
+#endif
     free(s->db_path);
     free(s->root);
     free(s);

@@ -557,9 +557,15 @@ ssize_t test_pwrite(int fd, const void *buf, size_t len, int64_t off) { return w
 ssize_t test_pwrite64(int fd, const void *buf, size_t len, int64_t off) __asm__("pwrite64");
 ssize_t test_pwrite64(int fd, const void *buf, size_t len, int64_t off) { return wrapped_pwrite("pwrite64", fd, buf, len, off); }
 
+static atomic_bool g_fail_wal_sync; /* the log's fsyncs fail (EIO), as on a failing disk */
+
 static int synced(int fd, const char *name)
 {
     int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, name);
+    if (atomic_load(&g_fail_wal_sync) && is_wal(fd)) {
+        errno = EIO;
+        return -1;
+    }
     unsigned long upto = atomic_load(&g_wal_done); /* what is written before the sync begins */
     int rc = real(fd);
     if (rc == 0 && atomic_load(&g_track) && is_wal(fd)) {
@@ -571,7 +577,7 @@ static int synced(int fd, const char *name)
 int fsync(int fd) { return synced(fd, "fsync"); }
 int fdatasync(int fd) { return synced(fd, "fdatasync"); }
 
-typedef struct durable_job { store *s; int thread, uncovered, failed; } durable_job;
+typedef struct durable_job { store *s; int thread, uncovered, failed, done; } durable_job;
 
 static bool covered(void) { return t_last_wal_write <= atomic_load(&g_wal_synced); }
 
@@ -599,10 +605,10 @@ static void *durable_writer(void *arg)
         m.storage_class = (char *)"STANDARD";
         snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
         if (store_object_put_body(j->s, &m, &w) != 0) j->failed++;
-        else if (!covered()) j->uncovered++;
+        else if (j->done++, !covered()) j->uncovered++;
         if (i % 4 == 3) { /* and deletes */
             if (store_object_delete(j->s, B, key) != 0) j->failed++;
-            else if (!covered()) j->uncovered++;
+            else if (j->done++, !covered()) j->uncovered++;
         }
     }
     return NULL;
@@ -613,7 +619,7 @@ static int durable_round(store *s, int threads)
     durable_job jobs[8];
     pthread_t t[8];
     for (int i = 0; i < threads; i++) {
-        jobs[i] = (durable_job){ s, i, 0, 0 };
+        jobs[i] = (durable_job){ s, i, 0, 0, 0 };
         pthread_create(&t[i], NULL, durable_writer, &jobs[i]);
     }
     int uncovered = 0;
@@ -623,6 +629,36 @@ static int durable_round(store *s, int threads)
         uncovered += jobs[i].uncovered;
     }
     return uncovered;
+}
+
+/* The log's fsync fails while 8 threads write: no write is acknowledged
+ * from then on, those waiting for another thread's sync included, and none
+ * once the disk works again (the pages a failed fsync dropped are gone). */
+static void test_failed_log_sync(void)
+{
+    char *dir;
+    store *s = open_store("store-sync-fails", &dir);
+    if (!s) return;
+    CHECK_INT(durable_round(s, 4), 0);
+    atomic_store(&g_fail_wal_sync, true);
+    durable_job jobs[8];
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++) {
+        jobs[i] = (durable_job){ s, i, 0, 0, 0 };
+        pthread_create(&t[i], NULL, durable_writer, &jobs[i]);
+    }
+    int done = 0, failed = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        done += jobs[i].done;
+        failed += jobs[i].failed;
+    }
+    CHECK_INT(done, 0);
+    CHECK(failed >= 8 * 12);
+    atomic_store(&g_fail_wal_sync, false);
+    CHECK(put_key(s, "after") != 0);
+    CHECK(strstr(store_last_error(), "fsync") != NULL); /* (the message is this thread's) */
+    close_store(s, dir);
 }
 
 static void test_durable_before_return(void)
@@ -918,6 +954,7 @@ int main(void)
     RUN(test_locked_database);
     RUN(test_migration);
     RUN(test_durable_before_return);
+    RUN(test_failed_log_sync);
     RUN(test_wal_bounded);
     return test_report();
 }
