@@ -534,6 +534,14 @@ static int cos_authenticate(req *r, enum MHD_Result *ret)
     return rc;
 }
 
+/* The signature alone, before the body has arrived (main.c's check of a
+ * request's headers): what the body promised is held to it later. */
+int authenticate_headers(req *r, enum MHD_Result *ret)
+{
+    int rc = s3_authenticate_signature(r, ret);
+    return rc != 1 ? rc : cos_authenticate(r, ret);
+}
+
 /* An AWS signature goes to s3auth.c, anything else is COS's; either way the
  * body is then held to what the request promised of it (x-amz-content-sha256,
  * aws-chunked signatures, x-amz-checksum-*) before any handler commits it. */

@@ -107,6 +107,8 @@ static const op_def OPS[] = {
     { COS_OP_PUT_OBJECT_COPY,      "PUT",    NULL,          L_OBJECT, A("PutObject"),                 A("PutObjectCopy"),          ACL_WRITE,     OPF_COPY | OPF_SETS_ACL },
     { COS_OP_DELETE_OBJECT,        "DELETE", NULL,          L_OBJECT, A("DeleteObject"),              NULL,                        ACL_WRITE,     OPF_VERSIONED },
     { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_OBJECT, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
+    /* S3's GetObjectAttributes; no libcos operation */
+    { COS_OP_COUNT,                "GET",    "attributes",  L_OBJECT, A("GetObjectAttributes"),       NULL,                        ACL_READ,      OPF_VERSIONED },
     { COS_OP_GET_OBJECT_ACL,       "GET",    "acl",         L_OBJECT, A("GetObjectACL"),              NULL,                        ACL_READ_ACP,  0 },
     { COS_OP_PUT_OBJECT_ACL,       "PUT",    "acl",         L_OBJECT, A("PutObjectACL"),              NULL,                        ACL_WRITE_ACP, 0 },
     { COS_OP_PUT_OBJECT_TAGGING,   "PUT",    "tagging",     L_OBJECT, A("PutObjectTagging"),          NULL,                        0,             0 },
@@ -130,7 +132,7 @@ static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors",
                                            "versioning", "replication", "website", "referer", "domain", "origin",
                                            "logging", "inventory", "accelerate", "encryption", "location", "versions",
                                            "delete", "restore", "append", "publicAccessBlock",
-                                           "ownershipControls", "policyStatus" };
+                                           "ownershipControls", "policyStatus", "attributes" };
 
 /* COS sub-resources (and request parameters that select a COS operation)
  * that cos-server does not implement: NotImplemented, never the plain
@@ -138,7 +140,7 @@ static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors",
 static const char *const NOT_IMPLEMENTED[] = {
     "domaincertificate", "object-lock", "symlink", "live", "vod", "intelligenttiering", "notification",
     "select", "rename", "retention", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
-    "attributes", "meta-query", "ci-process", "image_process", "guetzli" };
+    "meta-query", "ci-process", "image_process", "guetzli" };
 
 const op_def *route_request(req *r, const char **unimplemented)
 {
@@ -294,7 +296,7 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
         const char *k = strchr(key, ':') + 1;
         for (size_t i = 0; i < sizeof ARGS / sizeof ARGS[0]; i++)
             if (!strcasecmp(k, ARGS[i])) {
-                *value = req_arg(r, ARGS[i]);
+                *value = i == 0 && r->cond_prefix ? r->cond_prefix : req_arg(r, ARGS[i]);
                 return *value != NULL;
             }
         if (!strncasecmp(k, "x-amz-", 6) || !strncasecmp(k, "x-cos-", 6)) {
@@ -347,6 +349,14 @@ char *authz_owner_principal(const server *srv)
 char *authz_account_id(const server *srv, const char *account)
 {
     return account ? cos_strdup(account) : authz_owner_principal(srv);
+}
+
+char *authz_display_name(const server *srv, const char *id)
+{
+    char *own = authz_owner_principal(srv);
+    char *name = cos_strdup(id && strcmp(id, own) != 0 ? id : srv->cfg.appid);
+    free(own);
+    return name;
 }
 
 /* A second account's bucket carries its account in the "owner" configuration. */

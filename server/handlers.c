@@ -433,7 +433,17 @@ static enum MHD_Result put_bucket(req *r)
     free(region);
     if (rc > 0 && !requester_owns(r, r->bucket))
         return send_error(r, "BucketAlreadyExists", "The requested bucket name is not available: another account owns it.");
-    /* S3 (its default region) lets the owner create its bucket again: 200, nothing changed */
+    /* S3 (its default region) lets the owner create its bucket again: 200, nothing changed; but not
+       with another ACL than the bucket has (RGW's reading, which ceph/s3-tests checks): that would
+       acknowledge an ACL that is not applied */
+    if (rc > 0 && r->is_s3 && !named) {
+        char *have = NULL;
+        bool same_acl = store_bucket_get(r->srv->st, r->bucket, NULL, &have, NULL) == 0 &&
+                        !strcmp(have ? have : "private", acl);
+        free(have);
+        if (!same_acl)
+            return send_error(r, "BucketAlreadyExists", "The bucket exists with another ACL; it was not changed.");
+    }
     if (rc > 0 && r->is_s3) return named ? send_error(r, "BucketAlreadyOwnedByYou", "Your previous request to create "
                                                        "the named bucket succeeded and you already own it.")
                                           : send_empty(r, 200);
@@ -443,9 +453,9 @@ static enum MHD_Result put_bucket(req *r)
 }
 
 /* A canned ACL as S3 answers it: grantees typed by xsi:type, S3's group URIs. */
-static enum MHD_Result s3_acl_doc(req *r, const char *acl)
+static enum MHD_Result s3_acl_doc(req *r, const char *acl, const char *owner)
 {
-    char *id = owner_id(r);
+    char *id = owner ? cos_strdup(owner) : owner_id(r);
     /* the owner's account shows the appid as its name, a second account its id */
     char *owner_principal = authz_owner_principal(r->srv);
     const char *name = strcmp(id, owner_principal) ? id : r->srv->cfg.appid;
@@ -477,13 +487,14 @@ static enum MHD_Result s3_acl_doc(req *r, const char *acl)
     return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, NULL);
 }
 
-static enum MHD_Result acl_doc(req *r, const char *acl)
+/* object_owner: an object's owner (object_owner_id); NULL for the bucket's */
+static enum MHD_Result acl_doc(req *r, const char *acl, const char *object_owner)
 {
     if (acl[0] == '<') /* an AccessControlPolicy as it was set: its grants exactly */
         return send_buffer(r, 200, "application/xml", cos_strdup(acl), strlen(acl), NULL);
-    if (r->is_s3) return s3_acl_doc(r, acl);
+    if (r->is_s3) return s3_acl_doc(r, acl, object_owner);
     cos_access_control_policy p = { 0 };
-    char *id = owner_id(r);
+    char *id = object_owner ? cos_strdup(object_owner) : owner_id(r);
     cos_owner owner = { id, id };
     p.owner = &owner;
     cos_grantee g0 = { "CanonicalUser", id, id, NULL }, g1 = { "Group", NULL, NULL, "http://cam.qcloud.com/groups/global/AllUsers" };
@@ -686,10 +697,31 @@ static char *normalise_config(const char *kind, const char *body, size_t len)
     return cos_buf_detach(&b);
 }
 
-/* What COS refuses in a lifecycle configuration, or NULL. */
-static const char *lifecycle_problem(const void *doc)
+/* A lifecycle date: ISO 8601 at midnight, in UTC (S3: 2017-09-27T00:00:00Z) or
+ * at an offset (COS: 2019-05-24T00:00:00+08:00); fractions of a second of 0 allowed. */
+static bool lifecycle_date_ok(const char *d)
+{
+    int y, mo, day, used = 0;
+    if (!d || sscanf(d, "%4d-%2d-%2dT00:00:00%n", &y, &mo, &day, &used) != 3 || used != 19) return false;
+    if (mo < 1 || mo > 12 || day < 1 || day > 31) return false;
+    const char *p = d + used;
+    if (*p == '.') {
+        p++;
+        if (*p != '0') return false;
+        while (*p == '0') p++;
+    }
+    if (!strcmp(p, "Z")) return true;
+    int hh, mm;
+    used = 0;
+    return (*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &used) == 2 && used == 5 && !p[6] &&
+           hh <= 14 && mm < 60;
+}
+
+/* What COS and S3 refuse in a lifecycle configuration (*code the error), or NULL. */
+static const char *lifecycle_problem(const void *doc, bool s3, const char **code)
 {
     const cos_lifecycle_configuration *c = doc;
+    *code = "MalformedXML";
     for (size_t i = 0; i < c->rules_count; i++) {
         const cos_lifecycle_rule *ru = &c->rules[i];
         if (!ru->status || (strcmp(ru->status, "Enabled") && strcmp(ru->status, "Disabled")))
@@ -698,10 +730,50 @@ static const char *lifecycle_problem(const void *doc)
             return "Each Rule needs an action: Expiration, Transition, NoncurrentVersionExpiration or "
                    "AbortIncompleteMultipartUpload.";
         for (size_t k = 0; k < i; k++)
-            if (ru->id && *ru->id && c->rules[k].id && !strcmp(ru->id, c->rules[k].id))
+            if (ru->id && *ru->id && c->rules[k].id && !strcmp(ru->id, c->rules[k].id)) {
+                if (s3) *code = "InvalidArgument"; /* S3's code; COS's dialect keeps MalformedXML */
                 return "Rule IDs must be unique.";
+            }
+        *code = "InvalidArgument";
+        if (ru->id && strlen(ru->id) > 255) return "A Rule's ID must be at most 255 characters long.";
+        const cos_lifecycle_expiration *e = ru->expiration;
+        if (e && !e->date && !e->expired_object_delete_marker && e->days <= 0)
+            return "'Days' for an Expiration action must be a positive integer.";
+        if (e && e->date && !lifecycle_date_ok(e->date))
+            return "'Date' must be an ISO 8601 date at midnight (2017-09-27T00:00:00Z).";
+        for (size_t k = 0; k < ru->transitions_count; k++)
+            if (ru->transitions[k].date && !lifecycle_date_ok(ru->transitions[k].date))
+                return "A Transition's 'Date' must be an ISO 8601 date at midnight (2017-09-27T00:00:00Z).";
+        *code = "MalformedXML";
     }
     return NULL;
+}
+
+/* S3 gives a rule put without an ID one of its own (GET answers it): the body with
+ * an <ID> added to every such <Rule>, malloc'd. */
+static char *lifecycle_with_ids(const char *body, size_t len)
+{
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    const char *p = body, *end = body + len;
+    while (p < end) {
+        const char *open = memmem(p, (size_t)(end - p), "<Rule>", 6);
+        const char *close = open ? memmem(open, (size_t)(end - open), "</Rule>", 7) : NULL;
+        if (!close) {
+            cos_buf_append(&b, p, (size_t)(end - p));
+            break;
+        }
+        cos_buf_append(&b, p, (size_t)(open + 6 - p));
+        if (!memmem(open, (size_t)(close - open), "<ID>", 4)) {
+            unsigned char rnd[10];
+            char hex[21];
+            server_random(rnd, sizeof rnd);
+            cos_hex_encode(rnd, sizeof rnd, hex);
+            cos_buf_printf(&b, "<ID>%s</ID>", hex);
+        }
+        p = open + 6;
+    }
+    return cos_buf_detach(&b);
 }
 
 static enum MHD_Result put_config(req *r, const char *kind)
@@ -731,7 +803,8 @@ static enum MHD_Result put_config(req *r, const char *kind)
             cos_error_free(err);
             return send_error(r, "MalformedXML", "The XML you provided was not well-formed or did not validate.");
         }
-        const char *bad = !strcmp(kind, "lifecycle") ? lifecycle_problem(doc) : NULL;
+        const char *bad_code = "MalformedXML";
+        const char *bad = !strcmp(kind, "lifecycle") ? lifecycle_problem(doc, r->is_s3, &bad_code) : NULL;
         if (!strcmp(kind, "versioning")) { /* any other status read as Off: new writes would drop the current version */
             const char *st = ((cos_versioning_configuration *)doc)->status;
             if (!st || (strcmp(st, "Enabled") != 0 && strcmp(st, "Suspended") != 0)) {
@@ -740,11 +813,16 @@ static enum MHD_Result put_config(req *r, const char *kind)
             }
         }
         cos_xml_free(config_schema(kind), doc);
-        if (bad) return send_error(r, "MalformedXML", "%s", bad);
+        if (bad) return send_error(r, bad_code, "%s", bad);
     }
     char *k = !strcmp(kind, "inventory") ? inventory_kind(r) : cos_strdup(kind);
     if (!k) return send_error(r, "InvalidArgument", "missing id");
     char *norm = normalise_config(kind, r->body.data ? r->body.data : "", r->body.len);
+    if (r->is_s3 && !strcmp(kind, "lifecycle")) {
+        char *with_ids = lifecycle_with_ids(norm, strlen(norm));
+        free(norm);
+        norm = with_ids;
+    }
     int rc = store_config_put(r->srv->st, r->bucket, k, norm, strlen(norm));
     free(norm);
     free(k);
@@ -1088,6 +1166,26 @@ static char *header_value(const char *headers, const char *name, char *out, size
     return NULL;
 }
 
+#define UPLOAD_INITIATOR_LINE "x-cos-internal-initiator:"
+
+/* Who started an upload (the account its initiator acted for; none recorded: the owner's) and who
+ * will own what it completes (object_owner_id), as Owner elements (malloc'd strings): the owner's
+ * account is named by its appid, as GET Bucket does. headers: the upload's, or NULL to read them. */
+static void upload_initiator(req *r, const char *upload_id, const char *headers, cos_owner *initiator,
+                             cos_owner *owner)
+{
+    char *own = NULL;
+    if (!headers && upload_id) store_upload_get(r->srv->st, upload_id, NULL, NULL, &own);
+    char acct[128];
+    const char *a = header_value(headers ? headers : own, "x-cos-internal-initiator", acct, sizeof acct);
+    initiator->id = authz_account_id(r->srv, a);
+    initiator->display_name = authz_display_name(r->srv, initiator->id);
+    /* and who will own the object it completes */
+    owner->id = object_owner_id(r, headers ? headers : own);
+    owner->display_name = authz_display_name(r->srv, owner->id);
+    free(own);
+}
+
 static char *upload_storage_class(req *r, const char *upload_id, char (*out)[24])
 {
     char *headers = NULL;
@@ -1131,8 +1229,7 @@ static enum MHD_Result list_uploads(req *r)
     res.max_uploads = max_keys_arg(r, "max-uploads", 1000);
     res.key_marker = (char *)key_marker;
     res.upload_id_marker = (char *)(id_marker ? id_marker : "");
-    char *id = owner_id(r);
-    cos_owner owner = { id, id };
+    cos_owner *initiators = calloc(n ? n : 1, sizeof *initiators), *owners = calloc(n ? n : 1, sizeof *owners);
     res.uploads = calloc(n ? n : 1, sizeof *res.uploads);
     res.common_prefixes = calloc(n ? n : 1, sizeof *res.common_prefixes);
     char (*dates)[32] = calloc(n ? n : 1, 32);
@@ -1179,8 +1276,10 @@ static enum MHD_Result list_uploads(req *r)
         u->key = rows[i].key;
         u->upload_id = rows[i].upload_id;
         u->storage_class = upload_storage_class(r, rows[i].upload_id, &classes[res.uploads_count - 1]);
-        u->initiator = &owner;
-        u->owner = &owner;
+        /* S3 and COS name who started it, and who will own what it completes */
+        upload_initiator(r, rows[i].upload_id, NULL, &initiators[res.uploads_count - 1], &owners[res.uploads_count - 1]);
+        u->initiator = &initiators[res.uploads_count - 1];
+        u->owner = &owners[res.uploads_count - 1];
         cos_iso8601_format(rows[i].initiated_ms, dates[i]);
         u->initiated = dates[i];
     }
@@ -1196,10 +1295,17 @@ static enum MHD_Result list_uploads(req *r)
         free(rows[k].upload_id);
     }
     free(rows);
+    for (size_t k = 0; k < res.uploads_count; k++) {
+        free(initiators[k].id);
+        free(initiators[k].display_name);
+        free(owners[k].id);
+        free(owners[k].display_name);
+    }
+    free(initiators);
+    free(owners);
     free(res.uploads);
     free(dates);
     free(classes);
-    free(id);
     return ret;
 }
 
@@ -1261,6 +1367,11 @@ static enum MHD_Result delete_multiple(req *r)
 
 /* x-cos-tagging ("k1=v1&k2=v2", URL-encoded) as a Tagging document (NULL
  * when absent). -1 when malformed: empty key, duplicate key, over 10 tags. */
+static int tag_key_cmp(const void *a, const void *b)
+{
+    return strcmp(((const cos_tag *)a)->key, ((const cos_tag *)b)->key);
+}
+
 static int tagging_from_query(const char *q, char **xml)
 {
     *xml = NULL;
@@ -1293,6 +1404,8 @@ static int tagging_from_query(const char *q, char **xml)
     }
     t.tags = tags;
     if (rc == 0 && t.tags_count) {
+        /* a query string's pairs have no order: kept by key, as S3 answers them */
+        qsort(tags, t.tags_count, sizeof *tags, tag_key_cmp);
         cos_buf b = COS_BUF_INIT;
         cos_xml_build(&cos_xs_tagging, &t, &b, false);
         *xml = cos_buf_detach(&b);
@@ -1399,6 +1512,12 @@ static int write_opts_from(req *r, write_opts *o, enum MHD_Result *ret)
         return -1;
     }
     o->sse = req_header(r, "x-cos-server-side-encryption");
+    if (o->sse && req_header(r, "x-cos-server-side-encryption-customer-algorithm")) { /* which key? refused, as S3 does */
+        free(o->tagging);
+        *ret = send_error(r, "InvalidArgument", "Server-side encryption with a customer key cannot be combined with "
+                                                "x-cos-server-side-encryption.");
+        return -1;
+    }
     if (!o->sse && !req_header(r, "x-cos-server-side-encryption-customer-algorithm")) {
         /* the bucket's default encryption applies to a write that names none */
         char *cfg = NULL;
@@ -1536,8 +1655,10 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     m.mtime_ms = cos_now_ms();
     char vid[64];
     char *vline = versioning_before_write(r, vid, &m.keep);
-    char *all_headers = cos_sprintf("%s%s", headers ? headers : "", vline);
+    char *oline = object_owner_record(r); /* another account's write: who owns it (S3's ObjectOwnership) */
+    char *all_headers = cos_sprintf("%s%s%s", headers ? headers : "", vline, oline);
     free(vline);
+    free(oline);
     m.headers = all_headers;
     m.storage_class = (char *)(o->storage_class ? o->storage_class : "STANDARD");
     m.acl = (char *)(acl ? acl : "default");
@@ -1808,6 +1929,43 @@ static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
     return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
+/* S3's ?partNumber=N on GET/HEAD: part N of a multipart object, as a range of
+ * it ([*start, *start + *len)); part 1 of any other object is all of it.
+ * *count: the object's parts (0: not multipart). 0, or -1 with an error queued. */
+static int part_range(req *r, const obj_meta *m, const char *arg, uint64_t *start, uint64_t *len, size_t *count,
+                      enum MHD_Result *ret)
+{
+    int64_t want;
+    if (cos_parse_i64(arg, &want) != 0 || want < 1 || want > 10000) {
+        *ret = send_error(r, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.");
+        return -1;
+    }
+    if (req_header(r, "Range")) {
+        *ret = send_error(r, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter.");
+        return -1;
+    }
+    uint64_t *sizes = NULL;
+    size_t n = 0;
+    if (data_part_sizes(r->srv->st, m->data_id, &sizes, &n) != 0) {
+        *ret = send_error(r, "InternalError", "the object's parts cannot be read");
+        return -1;
+    }
+    *count = n;
+    *start = 0;
+    *len = m->size;
+    if ((uint64_t)want > (n ? n : 1)) {
+        free(sizes);
+        *ret = send_error(r, "InvalidPart", "The requested partnumber is not satisfiable.");
+        return -1;
+    }
+    for (size_t i = 0; n && i < (size_t)want; i++) {
+        if (i + 1 < (size_t)want) *start += sizes[i];
+        else *len = sizes[i];
+    }
+    free(sizes);
+    return 0;
+}
+
 static enum MHD_Result get_object_try(req *r, bool head, int attempt)
 {
     obj_meta m;
@@ -1830,6 +1988,13 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     sse_key key;
     enum MHD_Result sret;
     char key_md5[32];
+    uint64_t part_start = 0, part_len = 0;
+    size_t parts = 0;
+    const char *part_arg = req_arg(r, "partNumber"); /* before the key: a part that is not there is InvalidPart */
+    if (part_arg && part_range(r, &m, part_arg, &part_start, &part_len, &parts, &sret) != 0) {
+        obj_meta_clear(&m);
+        return sret;
+    }
     if (r->is_s3 && req_header(r, "x-cos-server-side-encryption")) { /* S3: a read names no encryption */
         obj_meta_clear(&m);
         return send_error(r, "InvalidArgument", "x-amz-server-side-encryption is not allowed on a read.");
@@ -1866,12 +2031,16 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         return ret;
     }
     uint64_t start = 0, end = m.size ? m.size - 1 : 0;
-    int rr = parse_range(req_header(r, "Range"), m.size, &start, &end);
+    int rr = part_arg ? 0 : parse_range(req_header(r, "Range"), m.size, &start, &end);
+    if (part_arg && part_len) {
+        start = part_start;
+        end = part_start + part_len - 1;
+    }
     if (rr == -1) {
         obj_meta_clear(&m);
         return send_error(r, "InvalidRange", "The requested range is not satisfiable");
     }
-    bool partial = rr == 0;
+    bool partial = part_arg ? part_len > 0 : rr == 0;
     data_reader *dr = head ? NULL : malloc(sizeof *dr); /* HEAD sends no data: none is opened (a small body was read from SQLite) */
     if (!head && (!dr || data_open(r->srv->st, m.data_id, dr) != 0)) {
         free(dr);
@@ -1881,7 +2050,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         if (attempt < 3) return get_object_try(r, head, attempt + 1);
         return send_error(r, "InternalError", "the object's data is missing");
     }
-    uint64_t len = m.size ? end - start + 1 : 0;
+    uint64_t len = part_arg ? part_len : m.size ? end - start + 1 : 0;
     struct MHD_Response *resp;
     if (head) { /* MHD answers HEAD with the length of the body it never reads */
         resp = MHD_create_response_from_callback(len, 4096, never_read, NULL, NULL);
@@ -1911,6 +2080,11 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
         /* Content-Length must still say the object's size */
     }
     add_object_headers(resp, &m, r);
+    if (parts) {
+        char pc[24];
+        snprintf(pc, sizeof pc, "%zu", parts);
+        MHD_add_response_header(resp, "x-cos-mp-parts-count", pc);
+    }
     if (!partial) s3_answer_checksum(r, resp, m.headers, true);
     if (partial) {
         char cr[96];
@@ -2090,8 +2264,10 @@ static enum MHD_Result copy_object(req *r)
     char vid[64];
     int keep;
     char *vline = versioning_before_write(r, vid, &keep);
-    char *with_version = cos_sprintf("%s%s", headers, vline);
+    char *oline = object_owner_record(r); /* the copy is its writer's, not the source's owner's */
+    char *with_version = cos_sprintf("%s%s%s", headers, vline, oline);
     free(vline);
+    free(oline);
     free(headers);
     headers = with_version;
     obj_meta m = { 0 };
@@ -2300,7 +2476,9 @@ static enum MHD_Result object_acl(req *r)
     } else {
         char *bacl = NULL;
         store_bucket_get(r->srv->st, r->bucket, NULL, &bacl, NULL);
-        ret = acl_doc(r, m.acl && strcmp(m.acl, "default") ? m.acl : bacl ? bacl : "private");
+        char *owner = object_owner_id(r, m.headers);
+        ret = acl_doc(r, m.acl && strcmp(m.acl, "default") ? m.acl : bacl ? bacl : "private", owner);
+        free(owner);
         free(bacl);
     }
     obj_meta_clear(&m);
@@ -2327,6 +2505,16 @@ static enum MHD_Result multipart_init(req *r)
     }
     free(h);
     free(o.tagging);
+    if (r->account) { /* another account's upload (its own or a temporary key's issuer's): named as its initiator */
+        char *t = cos_sprintf("%s" UPLOAD_INITIATOR_LINE " %s\n", headers, r->account);
+        free(headers);
+        headers = t;
+    }
+    char *oline = object_owner_record(r); /* the owner of the object it completes, decided now */
+    char *with_owner = cos_sprintf("%s%s", headers, oline);
+    free(oline);
+    free(headers);
+    headers = with_owner;
     s3_upload_checksum(r, &headers, NULL);
     int rc = store_upload_create(r->srv->st, r->bucket, r->key, headers, id);
     if (rc) {
@@ -2400,10 +2588,14 @@ static enum MHD_Result upload_part(req *r)
            replaced by a smaller one meanwhile) would complete a silently truncated object, as S3 refuses */
         const char *last = rr == 0 && range && *range ? strchr(range, '-') + 1 : NULL;
         uint64_t last_byte = 0;
-        if (last && (range[6] == '-' || cos_parse_u64(last, &last_byte) != 0 || last_byte >= src.size)) rr = -1;
+        if (last && (range[6] == '-' || cos_parse_u64(last, &last_byte) != 0)) rr = -2; /* not first-last */
+        else if (last && last_byte >= src.size) rr = -1;
         if (rr < 0) {
             obj_meta_clear(&src);
-            return send_error(r, "InvalidArgument", "x-cos-copy-source-range is invalid");
+            /* S3 names a well-formed range past the source's end InvalidRange */
+            return r->is_s3 && rr == -1 ? send_error(r, "InvalidRange", "The x-amz-copy-source-range lies past the "
+                                                                        "end of the source object.")
+                                        : send_error(r, "InvalidArgument", "x-cos-copy-source-range is invalid");
         }
         uint64_t n = src.size ? end - start + 1 : 0;
         int brc = data_begin(r->srv->st, &w);
@@ -2503,23 +2695,26 @@ static enum MHD_Result list_parts(req *r)
 {
     const char *upload_id = req_arg(r, "uploadId");
     enum MHD_Result ret;
-    if (!upload_matches(r, upload_id, NULL, &ret)) return ret;
+    char *upload_headers = NULL;
+    if (!upload_matches(r, upload_id, &upload_headers, &ret)) return ret;
     part_meta *parts = NULL;
     size_t n = 0;
     int lrc = store_parts_list(r->srv->st, upload_id, &parts, &n);
     if (lrc) {
         free(parts);
+        free(upload_headers);
         return store_fail(r, lrc);
     }
     int marker = (int)max_keys_arg(r, "part-number-marker", 0);
     int max = max_keys_arg(r, "max-parts", 1000);
     cos_list_parts_result res = { 0 };
-    char *id = owner_id(r);
-    cos_owner owner = { id, id };
+    cos_owner initiator, owner;
+    upload_initiator(r, NULL, upload_headers ? upload_headers : "", &initiator, &owner);
+    free(upload_headers);
     res.bucket = r->bucket;
     res.key = r->key;
     res.upload_id = (char *)upload_id;
-    res.initiator = &owner;
+    res.initiator = &initiator;
     res.owner = &owner;
     res.storage_class = (char *)"STANDARD";
     res.part_number_marker = marker;
@@ -2545,7 +2740,10 @@ static enum MHD_Result list_parts(req *r)
     free(res.parts);
     free(dates);
     free(parts);
-    free(id);
+    free(initiator.id);
+    free(initiator.display_name);
+    free(owner.id);
+    free(owner.display_name);
     return ret;
 }
 
@@ -2563,11 +2761,66 @@ static bool complete_key_matches(req *r, const char *upload_headers, enum MHD_Re
     return true;
 }
 
+#define COMPLETED_UPLOAD_RECORD "x-cos-internal-upload"
+
+/* S3 answers a Complete repeated after it succeeded as it answered the first
+ * (a client whose answer was lost retries): when the key's current object is
+ * what this upload completed into (its record) and the parts listed make its
+ * ETag again. true with the answer queued; false: the upload is simply gone. */
+static bool complete_repeated(req *r, const char *upload_id, enum MHD_Result *ret)
+{
+    obj_meta m;
+    bool marker = false;
+    if (!upload_id || versioning_lookup(r, r->bucket, r->key, NULL, &m, &marker) != 0) return false;
+    char *done = marker ? NULL : objhdr_get(m.headers, COMPLETED_UPLOAD_RECORD);
+    bool same = done && !strcmp(done, upload_id);
+    free(done);
+    cos_complete_multipart_upload *cm = NULL;
+    if (same && (!r->body.len || cos_xml_parse(&cos_xs_complete_multipart_upload, r->body.data, r->body.len,
+                                               (void **)&cm, NULL) != 0 || !cm->parts_count))
+        same = false;
+    if (same) { /* the ETag of the parts listed: MD5 of their MD5s, "-N" */
+        cos_buf cat = COS_BUF_INIT;
+        for (size_t i = 0; i < cm->parts_count && same; i++) {
+            const char *e = cm->parts[i].etag ? cm->parts[i].etag : "";
+            if (*e == '"') e++;
+            if (strlen(e) < 32) same = false; /* not an MD5: and never read past its end */
+            unsigned char raw[16];
+            for (int b = 0; b < 16 && same; b++) {
+                unsigned v;
+                if (sscanf(e + 2 * b, "%2x", &v) != 1) same = false;
+                raw[b] = (unsigned char)v;
+            }
+            cos_buf_append(&cat, raw, 16);
+        }
+        unsigned char d[16];
+        char hex[33], etag[80];
+        cos_md5_digest(cat.data, cat.len, d);
+        cos_hex_encode(d, 16, hex);
+        snprintf(etag, sizeof etag, "\"%s-%zu\"", hex, cm->parts_count);
+        same = same && !strcmp(etag, m.etag);
+        cos_buf_free(&cat);
+    }
+    cos_xml_free(&cos_xs_complete_multipart_upload, cm);
+    if (same) {
+        const char *host = req_header(r, "Host");
+        char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);
+        cos_complete_multipart_result res = { loc, r->bucket, r->key, m.etag };
+        *ret = send_doc(r, 200, &cos_xs_complete_multipart_result, &res);
+        free(loc);
+    }
+    obj_meta_clear(&m);
+    return same;
+}
+
 static enum MHD_Result complete_upload(req *r)
 {
     const char *upload_id = req_arg(r, "uploadId");
     char *headers = NULL;
     enum MHD_Result ret;
+    if (r->is_s3 && upload_id && store_upload_get(r->srv->st, upload_id, NULL, NULL, NULL) == -1 &&
+        complete_repeated(r, upload_id, &ret))
+        return ret;
     if (!upload_matches(r, upload_id, &headers, &ret)) return ret;
     if (r->is_s3 && !complete_key_matches(r, headers, &ret)) {
         free(headers);
@@ -2675,8 +2928,14 @@ static enum MHD_Result complete_upload(req *r)
             char vid[64];
             char *vline = versioning_before_write(r, vid, &m.keep);
             char *managed = sse_managed_record(headers); /* parts encrypted under the upload's managed key */
-            char *kept = cos_sprintf("%s%s%s", plain, managed, vline);
+            char *owner_rec = object_owner_keep(headers);
+            cos_buf done = COS_BUF_INIT; /* which upload it completed: a repeated Complete is answered again */
+            cos_buf_puts(&done, "");
+            objhdr_add(&done, COMPLETED_UPLOAD_RECORD, upload_id);
+            char *kept = cos_sprintf("%s%s%s%s%s", plain, managed, vline, owner_rec, done.data);
+            cos_buf_free(&done);
             free(managed);
+            free(owner_rec);
             free(plain);
             free(vline);
             m.headers = kept;
@@ -2789,7 +3048,7 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
             ret = !acl ? send_error(r, code, "invalid ACL") : rc ? store_fail(r, rc) : send_empty(r, 200);
             free(acl);
         } else {
-            ret = acl_doc(r, bacl ? bacl : "private");
+            ret = acl_doc(r, bacl ? bacl : "private", NULL);
         }
     } else if (sub && !strcmp(sub, "location") && !strcmp(m, "GET")) {
         cos_location_result loc = { region };
@@ -2831,6 +3090,7 @@ static enum MHD_Result object_request(req *r, const char *sub)
     if (sub && !strcmp(sub, "restore") && !strcmp(m, "POST")) return restore_object(r);
     if (sub && !strcmp(sub, "tagging")) return object_tagging(r);
     if (sub && !strcmp(sub, "acl")) return object_acl(r);
+    if (sub && !strcmp(sub, "attributes") && !strcmp(m, "GET")) return object_attributes(r);
     if (!strcmp(m, "PUT")) return req_header(r, "x-cos-copy-source") ? copy_object(r) : put_object(r);
     if (!strcmp(m, "GET")) return get_object(r, false);
     if (!strcmp(m, "HEAD")) return get_object(r, true);
@@ -2982,9 +3242,53 @@ static bool region_name_ok(const char *s)
     return true;
 }
 
+static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed);
+
+/* S3 answers a GET/HEAD of a key that does not exist 404 to a caller who
+ * could list it (s3:ListBucket with the key as s3:prefix) even without
+ * s3:GetObject, 403 to others. For a GET/HEAD of an object (its current
+ * version): 0 allowed (authorized already), 1 refused but the key is missing
+ * and a listing of it would be allowed, -1 otherwise (authorize as usual). */
+static int s3_missing_key_listable(req *r, const op_def *op)
+{
+    if (!r->key || (op->op != COS_OP_GET_OBJECT && op->op != COS_OP_HEAD_OBJECT) || req_arg(r, "versionId"))
+        return -1;
+    enum MHD_Result ignored;
+    bool was_dry = r->dry_run;
+    r->dry_run = true; /* the verdict only: a refusal is answered by the caller */
+    bool refused = authorize_request(r, op, &ignored) != 0;
+    r->dry_run = was_dry;
+    if (!refused) return 0;
+    obj_meta m;
+    int grc = store_object_get(r->srv->st, r->bucket, r->key, &m);
+    if (grc == 0) obj_meta_clear(&m);
+    if (grc != -1) return -1; /* there (or unreadable): the refusal stands */
+    char why[256];
+    int src = 0;
+    r->cond_prefix = r->key;
+    bool listable = authz_allows(r, "name/cos:GetBucket", NULL, ACL_READ, r->bucket, r->key, false, NULL, why,
+                                 sizeof why, &src);
+    r->cond_prefix = NULL;
+    return listable && !src ? 1 : -1;
+}
+
 enum MHD_Result handle_request(req *r)
 {
+    bool passed;
+    return handle_checked(r, false, &passed);
+}
+
+enum MHD_Result handle_request_headers(req *r, bool *passed)
+{
+    return handle_checked(r, true, passed);
+}
+
+/* headers_only: the body has not been read (main.c, Expect: 100-continue); only refuse, and
+   stop before whatever reads the body (its hash, a form, an ACL document) */
+static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
+{
     enum MHD_Result ret;
+    *passed = false;
     /* Before authentication: a key that cannot exist gets the precise answer,
        not a SignatureDoesNotMatch from a client that could not sign it. NUL
        arrives as 0xFF (main.c), so the UTF-8 check refuses it too. */
@@ -3009,8 +3313,12 @@ enum MHD_Result handle_request(req *r)
         if (dc.promise)
             return send_error(r, "NotImplemented", "cos-server does not implement %s (object lock, appends by offset); "
                                                    "nothing was changed.", dc.promise);
+        /* S3 cannot parse a key with a C1 control character (U+0080..U+009F, UTF-8 C2 80..C2 9F) */
+        for (const unsigned char *c = (const unsigned char *)(r->key ? r->key : ""); *c; c++)
+            if (c[0] == 0xC2 && c[1] >= 0x80 && c[1] <= 0x9F)
+                return send_error(r, "InvalidURI", "Couldn't parse the specified URI.");
     }
-    if (authenticate(r, &ret) != 0) return ret;
+    if ((headers_only ? authenticate_headers(r, &ret) : authenticate(r, &ret)) != 0) return ret;
     const char *unimplemented = NULL;
     const op_def *op = route_request(r, &unimplemented);
     if (!op)
@@ -3037,8 +3345,16 @@ enum MHD_Result handle_request(req *r)
     }
     if (!r->principal && has_response_override(r)) /* as in S3: rewriting the answer's headers takes a signature */
         return send_error(r, "AccessDenied", "Access Denied: response-* parameters need a signed request.");
-    if (authorize_request(r, op, &ret) != 0) return ret;
+    int missing = r->is_s3 ? s3_missing_key_listable(r, op) : -1;
+    if (missing == 1) /* S3: a caller who may list the key learns that it is not there */
+        return send_error(r, "NoSuchKey", "The specified key does not exist.");
+    if (missing != 0 && authorize_request(r, op, &ret) != 0) return ret;
+    if (headers_only) {
+        *passed = true;
+        return MHD_YES;
+    }
     if (public_guard_refuses(r, op->sub, &ret)) return ret;
+    *passed = true;
     if (!r->bucket) return get_service(r);
     return r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
 }

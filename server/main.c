@@ -147,6 +147,10 @@ static void add_common_headers(req *r, struct MHD_Response *resp)
 
 enum MHD_Result send_response(req *r, int status, struct MHD_Response *resp)
 {
+    if (r->dry_run) { /* only the verdict was wanted (on_request) */
+        MHD_destroy_response(resp);
+        return MHD_YES;
+    }
     add_common_headers(r, resp);
     r->status = status;
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -489,6 +493,7 @@ static void sink_write(req *r, const char *data, size_t len)
 
 void req_body_sink(req *r, const char *data, size_t len)
 {
+    if (r->drop_body) return;
     if (r->pp) {
         if (MHD_post_process(r->pp, data, len) != MHD_YES) r->too_large = true;
     } else if (r->body_to_file) {
@@ -516,6 +521,24 @@ static bool peer_closed(struct MHD_Connection *conn)
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     char b;
     return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* Whether a request's headers are checked before its body: the API's
+ * requests are; /sts, the faults endpoint, preflights, forms (authenticated
+ * by their body) and a fault bucket's requests (whose answers come before
+ * any check) go their usual way, after the body. */
+static bool checked_before_body(req *r)
+{
+    if (r->pp || r->srv->cfg.fault_bucket || !strcmp(r->method, "OPTIONS") || !strncmp(r->path, "/-/", 3)) return false;
+    return !cors_is_sts(r);
+}
+
+/* Whether the client waits for "100 Continue" before its body, as libmicrohttpd decides it. */
+static bool waits_for_continue(req *r, const char *version)
+{
+    const char *expect = req_header(r, "Expect");
+    if (!expect || strcasecmp(expect, "100-continue") != 0 || strcmp(version, MHD_HTTP_VERSION_1_1) != 0) return false;
+    return checked_before_body(r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -548,6 +571,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
         s3_begin(r);
         *con_cls = r;
+        if (waits_for_continue(r, version)) {
+            /* the client sends its body only after "100 Continue", which
+               libmicrohttpd sends unless this first call queues an answer: a
+               request its headers already condemn (signature, authorization)
+               is refused now and its body never read */
+            bool passed = true;
+            store_memo_begin(srv->st);
+            enum MHD_Result ret = handle_request_headers(r, &passed);
+            store_memo_end();
+            if (!passed) return ret;
+        } else if (r->body_to_file && (r->body_declared > SINK_DIRECT || !cl) && checked_before_body(r)) {
+            /* a large body sent without waiting: answering now would cut it
+               off (the client may see a reset, not the answer), so it is
+               read, but a body its headers condemn is never stored */
+            bool passed = true;
+            r->dry_run = true;
+            store_memo_begin(srv->st);
+            handle_request_headers(r, &passed);
+            store_memo_end();
+            r->dry_run = false;
+            r->bytes_out = 0;
+            r->drop_body = !passed;
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -573,6 +619,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static enum MHD_Result dispatch(req *r, const char *method)
 {
+    if (r->drop_body) { /* refused from its headers: answered so again, never by a handler (it has no body) */
+        bool passed = false;
+        enum MHD_Result ret = handle_request_headers(r, &passed);
+        /* allowed now (a grant or the store changed meanwhile): nothing was kept, so a retry, never a success */
+        return passed ? send_error(r, "SlowDown", "The request was refused when it arrived and its body was not "
+                                                  "kept; send it again.")
+                      : ret;
+    }
     if (r->too_large) return send_error(r, "EntityTooLarge", "request body too large");
     if (r->w.error) return send_error(r, "InternalError", "cannot store the body: %s", strerror(r->w.error));
     /* a preflight to /sts is answered by the CORS rules and never issues a key */

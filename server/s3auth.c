@@ -193,9 +193,12 @@ static void parse_v4_header(s3_state *s, const char *auth)
     char *cred = NULL;
     while (*p) {
         while (*p == ' ' || *p == ',') p++;
-        const char *eq = strchr(p, '=');
-        if (!eq) break;
         const char *end = p + strcspn(p, ",");
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (!eq) { /* a part without '=' ("X, Credential=..."): skipped; an '=' past its comma is another part's */
+            p = end;
+            continue;
+        }
         char *raw = cos_strndup(eq + 1, (size_t)(end - eq - 1));
         char *v = cos_strdup(cos_str_trim(raw));
         free(raw);
@@ -1015,12 +1018,18 @@ static int v2_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
 
 /* ------------------------------------------------------------ entry points */
 
-int s3_authenticate(req *r, enum MHD_Result *ret)
+int s3_authenticate_signature(req *r, enum MHD_Result *ret)
 {
     s3_state *s = r->s3;
     if (!s || s->kind == AUTH_NONE) return 1;
-    int rc = s->kind == AUTH_V2_HEADER || s->kind == AUTH_V2_QUERY ? v2_authenticate(r, s, ret)
-                                                                    : v4_authenticate(r, s, ret);
+    return s->kind == AUTH_V2_HEADER || s->kind == AUTH_V2_QUERY ? v2_authenticate(r, s, ret)
+                                                                  : v4_authenticate(r, s, ret);
+}
+
+int s3_authenticate(req *r, enum MHD_Result *ret)
+{
+    int rc = s3_authenticate_signature(r, ret);
+    if (rc == 1) return 1;
     if (rc != 0) {
         if (r->w_open) { /* refused: the body never becomes an object */
             data_abort(&r->w);

@@ -102,6 +102,7 @@ static const struct {
     { "AbortMultipartUpload", "s3:AbortMultipartUpload", false },
     { "GetObject", "s3:GetObject", false, "s3:GetObjectVersion" },
     { "HeadObject", "s3:GetObject", false, "s3:GetObjectVersion" },
+    { "GetObjectAttributes", "s3:GetObjectAttributes", false, "s3:GetObjectVersionAttributes" },
     { "DeleteObject", "s3:DeleteObject", false, "s3:DeleteObjectVersion" },
     { "GetObjectACL", "s3:GetObjectAcl", false },
     { "PutObjectACL", "s3:PutObjectAcl", false },

@@ -85,12 +85,14 @@ static bool request_sets_public_acl(req *r, bool acl_body)
     return acl_body && r->body.len && acl_text_public(r->body.data, r->body.len);
 }
 
+/* Whether a request sets an ACL BucketOwnerEnforced refuses: any but
+ * bucket-owner-full-control, which says what is so anyway (S3 and RGW refuse
+ * "private" too: ceph/s3-tests' ownership tests). */
 static bool request_sets_acl(req *r, bool acl_body)
 {
     const char *form_acl = r->pp ? cos_kvlist_get(&r->form, "acl") : NULL;
-    if (form_acl && strcmp(form_acl, "bucket-owner-full-control") != 0 && strcmp(form_acl, "private") != 0) return true;
-    if (req_header(r, "x-cos-acl") && strcmp(req_header(r, "x-cos-acl"), "bucket-owner-full-control") != 0 &&
-        strcmp(req_header(r, "x-cos-acl"), "private") != 0)
+    if (form_acl && strcmp(form_acl, "bucket-owner-full-control") != 0) return true;
+    if (req_header(r, "x-cos-acl") && strcmp(req_header(r, "x-cos-acl"), "bucket-owner-full-control") != 0)
         return true;
     static const char *const GRANTS[] = { "x-cos-grant-read", "x-cos-grant-write", "x-cos-grant-read-acp",
                                           "x-cos-grant-write-acp", "x-cos-grant-full-control" };
@@ -101,12 +103,7 @@ static bool request_sets_acl(req *r, bool acl_body)
 
 static bool ownership_enforced(server *srv, const char *bucket)
 {
-    char *body = NULL;
-    size_t len = 0;
-    bool on = store_config_get(srv->st, bucket, OWNERSHIP_KIND, &body, &len) == 0 &&
-              memmem(body, len, "BucketOwnerEnforced", 19) != NULL;
-    free(body);
-    return on;
+    return ownership_of(srv, bucket) == OWN_ENFORCED;
 }
 
 bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret)
@@ -220,6 +217,57 @@ int ownership_set(server *srv, const char *bucket, const char *ownership)
     int rc = store_config_put(srv->st, bucket, kind, doc, strlen(doc));
     free(doc);
     return rc;
+}
+
+int ownership_of(server *srv, const char *bucket)
+{
+    char *body = NULL;
+    size_t len = 0;
+    int own = OWN_WRITER; /* none set, or unreadable: the writer owns what it writes (S3's ObjectWriter) */
+    if (bucket && store_config_get(srv->st, bucket, OWNERSHIP_KIND, &body, &len) == 0 && body) {
+        if (memmem(body, len, ">BucketOwnerEnforced<", 21)) own = OWN_ENFORCED;
+        else if (memmem(body, len, ">BucketOwnerPreferred<", 22)) own = OWN_PREFERRED;
+    }
+    free(body);
+    return own;
+}
+
+#define OWNER_RECORD "x-cos-internal-owner"
+
+char *object_owner_record(req *r)
+{
+    char *bucket_account = authz_bucket_account(r->srv, r->bucket);
+    bool same = bucket_account == r->account || (bucket_account && r->account && !strcmp(bucket_account, r->account));
+    free(bucket_account);
+    if (same) return cos_strdup("");
+    int own = ownership_of(r->srv, r->bucket);
+    const char *acl = req_header(r, "x-cos-acl");
+    if (own == OWN_ENFORCED || (own == OWN_PREFERRED && acl && !strcmp(acl, "bucket-owner-full-control")))
+        return cos_strdup("");
+    char *id = authz_account_id(r->srv, r->account);
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    objhdr_add(&b, OWNER_RECORD, id);
+    free(id);
+    return cos_buf_detach(&b);
+}
+
+char *object_owner_keep(const char *headers)
+{
+    char *id = objhdr_get(headers, OWNER_RECORD);
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "");
+    if (id) objhdr_add(&b, OWNER_RECORD, id);
+    free(id);
+    return cos_buf_detach(&b);
+}
+
+char *object_owner_id(req *r, const char *headers)
+{
+    char *id = objhdr_get(headers, OWNER_RECORD);
+    if (id) return id;
+    char *a = authz_bucket_account(r->srv, r->bucket);
+    return a ? a : authz_owner_principal(r->srv);
 }
 
 static enum MHD_Result ownership_controls(req *r, const char *bacl)

@@ -181,6 +181,9 @@ int data_open(store *s, const char *data_id, data_reader *r); /* 0 or -1 */
 ssize_t data_pread(const data_reader *r, void *buf, size_t len, uint64_t off); /* within one segment */
 int data_copy_from(data_writer *w, const data_reader *r, uint64_t off, uint64_t len);
 void data_close(data_reader *r);
+/* The sizes of a multipart object's parts, in order (its manifest's segments; *sizes malloc'd);
+ * other data: none (*n = 0). 0, or -1 if the manifest cannot be read. */
+int data_part_sizes(store *s, const char *data_id, uint64_t **sizes, size_t *n);
 /* Write and commit a manifest of segments; its id (with the mark) to out_id. */
 int data_write_manifest(store *s, const char *const *ids, const uint64_t *sizes, size_t n, char out_id[40]);
 void data_unlink(store *s, const char *data_id);      /* a manifest takes its parts along */
@@ -296,6 +299,9 @@ typedef struct req {
     bool no_request_id;      /* fault bucket: answer without x-cos-request-id */
     int fault_resume;        /* a stall held it (faults.c): FAULT_RESUME_* once it is dispatched again */
     struct s3_state *s3;     /* an S3 request's signature and body filter (s3auth.c); NULL otherwise */
+    bool dry_run;            /* checks made from the headers alone: an answer is not queued (main.c) */
+    bool drop_body;          /* the headers were refused: the body is read but never stored (main.c) */
+    const char *cond_prefix; /* set: a policy's s3:prefix / cos:prefix reads this, not the query (authz.c) */
 } req;
 
 struct server {
@@ -384,6 +390,9 @@ char *authz_owner_principal(const server *srv);
 char *authz_bucket_account(server *srv, const char *bucket);
 /* The canonical id of an account (NULL = the owner's), malloc'd. */
 char *authz_account_id(const server *srv, const char *account);
+/* The name an Owner element gives a canonical id (malloc'd): the owner's account shows its appid
+ * (as GET Bucket and S3's ACLs do), another account its id. */
+char *authz_display_name(const server *srv, const char *id);
 int parse_copy_source(const char *src, char **bucket, char **key);
 char *post_form_key(req *r);  /* the form's key with ${filename} filled in; NULL if none */
 
@@ -401,8 +410,13 @@ bool objhdr_is(const char *headers, const char *name, const char *value);
 
 /* handlers.c */
 enum MHD_Result handle_request(req *r);
+/* The checks handle_request makes that the headers decide (addressing, dialect, signature, routing,
+ * authorization), before the body is read: *passed, or an error was queued and *passed is false. */
+enum MHD_Result handle_request_headers(req *r, bool *passed);
 /* auth.c: 0 ok; otherwise an error response was queued */
 int authenticate(req *r, enum MHD_Result *ret);
+/* The same from the headers alone, before the body (100-continue): the signature, not the body's promises. */
+int authenticate_headers(req *r, enum MHD_Result *ret);
 /* The secret of an access key (the server's, or a temporary key with its token); NULL and *code / *msg when none. */
 const char *auth_lookup_key(server *srv, const char *ak, const char *token, const sts_key **tmp, const char **code,
                             const char **msg);
@@ -417,6 +431,8 @@ void s3_begin(req *r);
 void s3_body(req *r, const char *data, size_t len);
 /* 1 = no AWS signature (COS's rules apply); 0 = signed and the body is what it claims; -1 = refused (queued). */
 int s3_authenticate(req *r, enum MHD_Result *ret);
+/* The signature only (the headers are enough): 1, 0 or -1 as s3_authenticate. */
+int s3_authenticate_signature(req *r, enum MHD_Result *ret);
 /* 0, or the body failed its promised hash, chunk signatures or checksum (error queued). */
 int s3_body_verify(req *r, enum MHD_Result *ret);
 void s3_end(req *r);
@@ -441,6 +457,8 @@ enum MHD_Result send_error_sts(req *r, const char *code, const char *msg, const 
 enum MHD_Result send_buffer(req *r, int status, const char *content_type, char *body, size_t len,
                             struct MHD_Response **keep); /* takes body */
 enum MHD_Result send_response(req *r, int status, struct MHD_Response *resp);
+/* s3attrs.c: GetObjectAttributes (GET ?attributes on an object) */
+enum MHD_Result object_attributes(req *r);
 /* s3public.c: PublicAccessBlock, OwnershipControls, PolicyStatus */
 enum { PAB_BLOCK_PUBLIC_ACLS = 1, PAB_IGNORE_PUBLIC_ACLS = 2, PAB_BLOCK_PUBLIC_POLICY = 4, PAB_RESTRICT_PUBLIC_BUCKETS = 8 };
 unsigned public_block_flags(server *srv, const char *bucket, int *store_rc); /* PAB_* of a bucket */
@@ -449,6 +467,17 @@ bool acl_is_public(const char *acl);
 bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret);
 bool public_subresource(const char *sub);
 bool ownership_valid(const char *ownership);
+/* A bucket's ObjectOwnership (none set: ObjectWriter). */
+enum { OWN_WRITER, OWN_PREFERRED, OWN_ENFORCED };
+int ownership_of(server *srv, const char *bucket);
+/* The record a write keeps naming the object's owner, when that is not the bucket's owner: the
+ * writer's account, unless the bucket's ObjectOwnership gives the object to the bucket's owner
+ * (BucketOwnerEnforced, or BucketOwnerPreferred with bucket-owner-full-control). malloc'd, maybe "". */
+char *object_owner_record(req *r);
+/* The owner record of stored headers, to carry into the object they become (an upload's); malloc'd, maybe "". */
+char *object_owner_keep(const char *headers);
+/* The canonical id of the owner of an object (or an upload) from its stored headers: the record, else the bucket's owner. */
+char *object_owner_id(req *r, const char *headers);
 int ownership_set(server *srv, const char *bucket, const char *ownership); /* store_config_put's */
 char *ownership_doc(const char *ownership, const char **kind); /* the configuration ownership_set stores (malloc'd) */
 enum MHD_Result public_request(req *r, const char *sub, const char *bacl);

@@ -1968,6 +1968,18 @@ static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes
     return rc;
 }
 
+int data_part_sizes(store *s, const char *data_id, uint64_t **sizes, size_t *n)
+{
+    *sizes = NULL;
+    *n = 0;
+    if (data_id[0] != MANIFEST_MARK) return 0;
+    char **ids;
+    if (read_manifest(s, data_id, &ids, sizes, n) != 0) return -1;
+    for (size_t i = 0; i < *n; i++) free(ids[i]);
+    free(ids);
+    return 0;
+}
+
 typedef struct blob_read { unsigned char *mem; size_t len; bool found; } blob_read;
 static int blob_read_cb(void *ud, sqlite3_stmt *st)
 {

@@ -244,8 +244,11 @@ enum MHD_Result versioning_list(req *r)
     res.delete_markers = calloc(l.n + 1, sizeof *res.delete_markers);
     res.common_prefixes = calloc(l.n + 1, sizeof *res.common_prefixes);
     char (*dates)[32] = calloc(l.n + 1, 32);
-    char *owner_id = cos_sprintf("qcs::cam::uin/%s:uin/%s", r->srv->cfg.appid, r->srv->cfg.appid);
-    cos_owner owner = { owner_id, owner_id };
+    /* the bucket's owner, named as GET Bucket names it */
+    char *owner_id = authz_bucket_account(r->srv, r->bucket);
+    if (!owner_id) owner_id = authz_owner_principal(r->srv);
+    char *owner_name = authz_display_name(r->srv, owner_id);
+    cos_owner owner = { owner_id, owner_name };
     int answered = 0;
     const char *last_key = NULL, *last_vid = NULL;
     for (; i < l.n; i++) {
@@ -306,5 +309,6 @@ enum MHD_Result versioning_list(req *r)
     free(res.common_prefixes);
     free(dates);
     free(owner_id);
+    free(owner_name);
     return ret;
 }

@@ -755,6 +755,28 @@ static void test_server_malformed_checksum(void)
     CHECK(object_absent("/s3auth-1250000000/ck.txt"));
 }
 
+/* An Authorization whose first part has no '=' before its comma (the fuzzer's
+ * find): the '=' of the next part was taken for its own, and the length between
+ * them came out negative (ASan aborted the server on the allocation). */
+static void test_server_malformed_v4_parts(void)
+{
+    static const char *const AUTHS[] = {
+        "AWS4-HMAC-SHA256 Junk/aws4_request, SignedHeaders=host, Signature=00",
+        "AWS4-HMAC-SHA256 ,,, =, Credential=, SignedHeaders=host",
+        "AWS4-HMAC-SHA256 Credential",
+    };
+    for (size_t i = 0; i < sizeof AUTHS / sizeof AUTHS[0]; i++) {
+        char req[512];
+        snprintf(req, sizeof req, "GET /s3auth-1250000000/k HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: %s\r\n"
+                 "Connection: close\r\n\r\n", srv.port, AUTHS[i]);
+        char *b = NULL;
+        CHECK_INT(send_raw(req, &b), 400);
+        CHECK(has_code(b, "AuthorizationHeaderMalformed"));
+        free(b);
+    }
+    CHECK(object_absent("/s3auth-1250000000/k")); /* and the server still answers */
+}
+
 static void setup(void)
 {
     srv_up = test_server_start(&srv, NULL) == 0;
@@ -782,6 +804,7 @@ int main(void)
         RUN(test_server_post_form_v4);
         RUN(test_server_bad_digest_closes);
         RUN(test_server_malformed_checksum);
+        RUN(test_server_malformed_v4_parts);
         test_server_stop(&srv, false);
     }
     return test_report();
