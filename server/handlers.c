@@ -2257,10 +2257,16 @@ static enum MHD_Result append_object(req *r)
     }
     r->w_open = false;
     uint64_t added = r->w.size;
-    if (data_begin(r->srv->st, &w) != 0 || (exists && copy_range_to(r->srv->st, &w, old.data_id, 0, old.size) != 0) ||
-        copy_range_to(r->srv->st, &w, r->w.data_id, 0, added) != 0 || data_finish(r->srv->st, &w, md5) != 0) {
+    int brc = data_begin(r->srv->st, &w);
+    int orc = brc || !exists ? 0 : copy_range_to(r->srv->st, &w, old.data_id, 0, old.size);
+    int nrc = brc || orc ? 0 : copy_range_to(r->srv->st, &w, r->w.data_id, 0, added);
+    if (brc || orc || nrc || data_finish(r->srv->st, &w, md5) != 0) {
+        if (!brc && (orc || nrc)) data_abort(&w);
         data_unlink(r->srv->st, r->w.data_id);
         if (exists) obj_meta_clear(&old);
+        if (orc == COPY_SOURCE_GONE) /* another append (or a write) replaced the object since it was read */
+            return send_error(r, "PositionNotEqualToLength", "The object changed while this append was stored: "
+                                                             "position is no longer its length");
         return send_error(r, "InternalError", "append failed");
     }
     data_unlink(r->srv->st, r->w.data_id);
@@ -2272,6 +2278,12 @@ static enum MHD_Result append_object(req *r)
         free(h);
         objhdr_add(&hb, "x-cos-object-type", "appendable");
         headers = cos_buf_detach(&hb);
+        enum MHD_Result mret;
+        if (!meta_within_limit(r, headers, &mret)) { /* the first append sets the object's metadata */
+            free(headers);
+            data_unlink(r->srv->st, w.data_id);
+            return mret;
+        }
     }
     char was[40]; /* the object appended to: two appends at one position must not both win */
     snprintf(was, sizeof was, "%s", exists ? old.data_id : "");
