@@ -2116,6 +2116,12 @@ static enum MHD_Result copy_object(req *r)
     enum MHD_Result ret;
     int meta_dir = copy_directive(r, "x-cos-metadata-directive"), tag_dir = copy_directive(r, "x-cos-tagging-directive");
     if (meta_dir < 0 || tag_dir < 0) return send_error(r, "InvalidArgument", "Unknown metadata or tagging directive.");
+    if (meta_dir) { /* Replaced: the request's metadata, held to the limit before any byte is copied */
+        char *h = request_object_headers(r);
+        bool ok = meta_within_limit(r, h, &ret);
+        free(h);
+        if (!ok) return ret;
+    }
     write_opts o = { 0 };
     data_writer w;
     unsigned char md5[16];
@@ -2162,13 +2168,6 @@ static enum MHD_Result copy_object(req *r)
         break;
     }
     char *base = meta_dir ? request_object_headers(r) : headers_for_copy(src.headers);
-    if (meta_dir && !meta_within_limit(r, base, &ret)) {
-        free(base);
-        data_unlink(r->srv->st, w.data_id);
-        obj_meta_clear(&src);
-        free(o.tagging);
-        return ret;
-    }
     char *enc = sse_headers(&o.key, o.sse);
     char *headers = cos_sprintf("%s%s", base, enc);
     free(base);
