@@ -2225,11 +2225,6 @@ static enum MHD_Result append_object(req *r)
     uint64_t pos = 0;
     if (!req_arg(r, "position") || cos_parse_u64(req_arg(r, "position"), &pos) != 0)
         return send_error(r, "InvalidArgument", "position is required");
-    /* COS: appendable objects take no part in versioning. Appending in place
-       would replace the current version without keeping it; refused instead. */
-    if (versioning_state(r, r->bucket) != VERS_OFF)
-        return send_error(r, "ObjectNotAppendable", "AppendObject is not supported on a bucket whose versioning is "
-                                                    "Enabled or Suspended.");
     if (!r->w_open) {
         if (data_begin(r->srv->st, &r->w) != 0) return send_error(r, "InternalError", "cannot store the body");
         r->w_open = true;
@@ -2270,12 +2265,22 @@ static enum MHD_Result append_object(req *r)
     }
     data_unlink(r->srv->st, r->w.data_id);
     char *headers = exists ? cos_strdup(old.headers) : NULL;
+    int keep = 0;
     if (!headers) {
+        /* COS: appendable objects take no part in versioning: appends extend
+           the object in place, making no version. Made in a versioned bucket,
+           it is still a version of its key (Enabled: an id of its own;
+           Suspended: the null one), so the key's other versions stay apart
+           from it and a later write keeps it as non-current. */
+        char vid[64];
+        char *vline = versioning_before_write(r, vid, &keep);
         cos_buf hb = COS_BUF_INIT;
         char *h = request_object_headers(r);
         cos_buf_puts(&hb, h);
         free(h);
         objhdr_add(&hb, "x-cos-object-type", "appendable");
+        cos_buf_puts(&hb, vline);
+        free(vline);
         headers = cos_buf_detach(&hb);
         enum MHD_Result mret;
         if (!meta_within_limit(r, headers, &mret)) { /* the first append sets the object's metadata */
@@ -2291,6 +2296,7 @@ static enum MHD_Result append_object(req *r)
     m.bucket = r->bucket;
     m.key = r->key;
     m.expect_id = was;
+    m.keep = keep;
     m.size = w.size;
     etag_of(md5, m.etag);
     m.crc64 = w.crc64;

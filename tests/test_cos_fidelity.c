@@ -6,8 +6,8 @@
  *     versioning was never enabled (409 FileAlreadyExists), also when writers
  *     race for a new key (exactly one wins), and has no effect on a
  *     versioned bucket;
- *   - AppendObject is refused on a bucket whose versioning is Enabled or
- *     Suspended (appendable objects take no part in versioning);
+ *   - AppendObject on a versioned bucket makes no versions and loses none
+ *     (appendable objects take no part in versioning);
  *   - POST ?restore&versionId= restores that version, and an unknown one is
  *     404 NoSuchVersion;
  *   - a copy (PUT Object - Copy, Upload Part - Copy) whose source is
@@ -283,24 +283,58 @@ static answer append(const char *bucket, const char *key, const char *pos, const
     return call(bucket, "POST", key, "append", &q, 1, NULL, 0, data);
 }
 
-static void test_append_refused_on_versioned_buckets(void)
+static int count_of(const char *hay, const char *needle)
 {
-    /* never versioned: appends work */
+    int n = 0;
+    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* COS's own Python suite appends on a bucket whose versioning it enabled
+ * earlier; COS documents that appendable objects take no part in
+ * versioning. So: appends work on versioned buckets, extend the object in
+ * place without making versions, and the object they create is a version
+ * of its own, apart from the key's others (before, it took the id "null"
+ * and a later PUT, keeping it as non-current, replaced the key's real
+ * "null" version: a version lost). */
+static void test_append_on_versioned_buckets(void)
+{
+    /* never versioned */
     EXPECT(append(B, "log", "0", "abc"), 200, NULL);
     EXPECT(append(B, "log", "3", "def"), 200, NULL);
     CHECK_BODY(B, "log", "abcdef");
-    /* Enabled: refused, for a new key and for an appendable object made before */
-    EXPECT(append(BV, "log", "0", "abc"), 409, "ObjectNotAppendable");
-    EXPECT(call(BV, "GET", "log", NULL, NULL, 0, NULL, 0, NULL), 404, "NoSuchKey");
-    EXPECT(append(BS, "log", "0", "abc"), 409, "ObjectNotAppendable");
-    EXPECT(call(BS, "GET", "log", NULL, NULL, 0, NULL, 0, NULL), 404, "NoSuchKey");
-    /* a bucket with an appendable object, versioned afterwards: the object is kept, not appended to */
-    const char *late = "fidelityl-" TEST_APPID;
-    test_put_bucket(g_c, late);
-    EXPECT(append(late, "log", "0", "kept"), 200, NULL);
-    set_versioning(late, "Enabled");
-    EXPECT(append(late, "log", "4", "lost?"), 409, "ObjectNotAppendable");
-    CHECK_BODY(late, "log", "kept");
+    /* Enabled, over a key with a null version and a delete marker */
+    const char *vb = "fidelityl-" TEST_APPID;
+    test_put_bucket(g_c, vb);
+    put_body(vb, "log", "the null version");
+    set_versioning(vb, "Enabled");
+    EXPECT(call(vb, "DELETE", "log", NULL, NULL, 0, NULL, 0, NULL), 204, NULL);
+    EXPECT(append(vb, "log", "0", "ap"), 200, NULL);
+    EXPECT(append(vb, "log", "2", "pended"), 200, NULL);
+    CHECK_BODY(vb, "log", "appended");
+    answer a = call(vb, "GET", NULL, "versions", NULL, 0, NULL, 0, NULL);
+    CHECK(a.status == 200);
+    if (count_of(a.body, "<Version>") != 2 || count_of(a.body, "<DeleteMarker>") != 1)
+        test_fail(__FILE__, __LINE__, "after two appends: %d versions and %d delete markers, not 2 and 1",
+                  count_of(a.body, "<Version>"), count_of(a.body, "<DeleteMarker>"));
+    free(a.body);
+    put_body(vb, "log", "written over");
+    cos_kv qnull = { "versionId", "null" };
+    a = call(vb, "GET", "log", NULL, &qnull, 1, NULL, 0, NULL);
+    if (a.status != 200 || strcmp(a.body, "the null version") != 0)
+        test_fail(__FILE__, __LINE__, "the null version answered %d \"%s\"", a.status, a.body ? a.body : "");
+    free(a.body);
+    a = call(vb, "GET", NULL, "versions", NULL, 0, NULL, 0, NULL);
+    CHECK(a.status == 200 && count_of(a.body, "<Version>") == 3 && count_of(a.body, "<DeleteMarker>") == 1);
+    CHECK(a.body && strstr(a.body, "<Size>8</Size>")); /* the appended object, kept whole */
+    free(a.body);
+    CHECK_BODY(vb, "log", "written over");
+    /* a normal object is still not appended to */
+    EXPECT(append(vb, "log", "12", "x"), 409, "ObjectNotAppendable");
+    /* Suspended */
+    EXPECT(append(BS, "slog", "0", "abc"), 200, NULL);
+    EXPECT(append(BS, "slog", "3", "def"), 200, NULL);
+    CHECK_BODY(BS, "slog", "abcdef");
 }
 
 /* ---------------------------------------------------------------- POST ?restore&versionId= */
@@ -749,7 +783,7 @@ int main(void)
     RUN(test_forbid_overwrite_post);
     RUN(test_forbid_overwrite_race);
     RUN(test_forbid_overwrite_versioned);
-    RUN(test_append_refused_on_versioned_buckets);
+    RUN(test_append_on_versioned_buckets);
     RUN(test_restore_names_a_version);
     RUN(test_copy_while_source_replaced);
     RUN(test_appends_racing);
