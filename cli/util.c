@@ -574,7 +574,7 @@ void cli_meter_end(void)
 static struct {
     bool json, quiet, verbose, dryrun, summary, begun, first;
     const char *cmd;
-    uint64_t transferred, bytes, unchanged, deleted, failed;
+    uint64_t transferred, bytes, unchanged, deleted, failed, moved;
 } R;
 
 void cli_report_begin(const cli_opts *o)
@@ -601,7 +601,12 @@ void cli_report_item(const char *action, const char *src, const char *dst, uint6
     if (is_error) R.failed++;
     else if (!strcmp(action, "delete")) R.deleted++;
     else if (!strcmp(action, "skip")) R.unchanged++;
-    else {
+    else if (!strcmp(action, "move")) { /* copied, then its source removed */
+        R.moved++;
+        R.transferred++;
+        R.bytes += size;
+        R.deleted++;
+    } else {
         R.transferred++;
         R.bytes += size;
     }
@@ -650,9 +655,16 @@ int cli_report_end(int rc)
     if (!rc && R.failed) rc = EXIT_FAIL;
     if (R.json) {
         printf("],\"transferred\":%llu,\"bytes\":%llu,\"unchanged\":%llu,\"deleted\":%llu,\"failed\":%llu,"
-               "\"exit_code\":%d}\n",
+               "\"moved\":%llu,\"exit_code\":%d}\n",
                (unsigned long long)R.transferred, (unsigned long long)R.bytes, (unsigned long long)R.unchanged,
-               (unsigned long long)R.deleted, (unsigned long long)R.failed, rc);
+               (unsigned long long)R.deleted, (unsigned long long)R.failed, (unsigned long long)R.moved, rc);
+    } else if (R.summary && !R.quiet && !strcmp(R.cmd, "mv")) {
+        char h[32];
+        cli_human(R.bytes, h);
+        printf("%smv: %llu moved (%s), %llu copied but not removed, %llu unchanged, %llu failed\n",
+               R.dryrun ? "(dryrun) " : "", (unsigned long long)R.moved, h,
+               (unsigned long long)(R.transferred - R.moved), (unsigned long long)R.unchanged,
+               (unsigned long long)R.failed);
     } else if (R.summary && !R.quiet && !strcmp(R.cmd, "rm")) {
         printf("%srm: %llu deleted, %llu failed\n", R.dryrun ? "(dryrun) " : "", (unsigned long long)R.deleted,
                (unsigned long long)R.failed);

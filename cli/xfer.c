@@ -348,6 +348,8 @@ typedef struct slot {
     const char *action;
     uint64_t size;
     int64_t mtime;
+    struct stat read_st;  /* mv of a local file: the file as it was before the upload read it */
+    bool have_read_st;
     upload_hdrs h;
 } slot;
 
@@ -383,7 +385,9 @@ static void set_mtime(const char *path, int64_t mtime)
     utimensat(AT_FDCWD, path, ts, 0);
 }
 
-static int remove_source(runner *r, slot *sl);
+/* What became of a source of mv once its copy succeeded. */
+typedef enum { SRC_REMOVED, SRC_KEPT, SRC_FAILED } src_fate;
+static src_fate remove_source(runner *r, slot *sl, char *code, size_t code_cap, char *msg, size_t msg_cap);
 
 static void runner_fail(runner *r, int code)
 {
@@ -415,8 +419,15 @@ static void slot_finish(runner *r, slot *sl, const completion *cp)
         uint64_t moved = cp->res ? cp->res->size : sl->size;
         if (sl->kind == COS_TASK_DOWNLOAD) set_mtime(sl->dname, sl->mtime); /* sync --mtime sees it unchanged */
         cli_meter_file_done((int)(sl - r->slots), moved);
-        cli_report_item(sl->action, sl->sdisp, sl->ddisp, moved, NULL, NULL);
-        if (r->move && remove_source(r, sl)) runner_fail(r, EXIT_FAIL);
+        /* mv reports what it did: "move" once the source is gone, else the
+           copy it made and why the source stays */
+        char code[64] = "", msg[8192] = "";
+        src_fate fate = r->move ? remove_source(r, sl, code, sizeof code, msg, sizeof msg) : SRC_KEPT;
+        cli_report_item(r->move && fate == SRC_REMOVED ? "move" : sl->action, sl->sdisp, sl->ddisp, moved, NULL, NULL);
+        if (fate == SRC_FAILED) {
+            cli_report_item("error", sl->sdisp, NULL, 0, code, msg);
+            runner_fail(r, EXIT_FAIL);
+        }
     }
     cos_transfer_result_free(cp->res);
     hdrs_free(&sl->h);
@@ -514,9 +525,12 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
     sl->size = size;
     sl->mtime = mtime;
     if (o->dryrun) {
-        cli_report_item(sl->action, sl->sdisp, sl->ddisp, size, NULL, NULL);
+        cli_report_item(r->move ? "move" : sl->action, sl->sdisp, sl->ddisp, size, NULL, NULL);
         return 0;
     }
+    /* mv removes a local file only if it is still what was uploaded: taken
+       before the upload reads it, so any change since keeps the file */
+    sl->have_read_st = r->move && sl->kind == COS_TASK_UPLOAD && stat(sname, &sl->read_st) == 0;
     if (sl->kind == COS_TASK_DOWNLOAD && mkdirs_for(dname) != 0) {
         cli_report_item("error", sl->sdisp, sl->ddisp, 0, "LocalError", strerror(errno));
         runner_fail(r, EXIT_FAIL);
@@ -982,19 +996,90 @@ static bool through_dir_link(const char *root, const char *path)
     return false;
 }
 
-/* mv: the source of a finished copy goes; only a failure is reported. */
-static int remove_source(runner *r, slot *sl)
+static bool same_file(const struct stat *a, const struct stat *b, bool ctime_too)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           (!ctime_too || (a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec));
+}
+
+/* Test-only (docs/cli.md, "Testing hooks"): COS_CLI_TEST_HOOK=mv-write-before-unlink
+ * appends a byte to a local source of mv right before the first check below,
+ * mv-write-aside once it is set aside, as a writer between the upload's
+ * verification and the unlink would (the second through a descriptor it
+ * had open). */
+static void test_hook_write(const char *path, const char *point)
+{
+    const char *h = getenv("COS_CLI_TEST_HOOK");
+    if (!h || strcmp(h, point) != 0) return;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+        if (write(fd, "!", 1) != 1) {
+        }
+        close(fd);
+    }
+}
+
+/* A local source of mv: removed only while it is the file that was
+ * uploaded (same inode, size, mtime and ctime as before the upload read
+ * it). It is renamed aside first, so a writer that opens it by name from
+ * then on makes a new file instead of writing into one about to go, checked
+ * again (inode, size, mtime: the rename changed its ctime), then unlinked. A
+ * change keeps the file, back under its name. What is left: a write through
+ * a descriptor opened earlier, between that last check and the unlink. */
+static src_fate remove_local_source(slot *sl, char *code, size_t code_cap, char *msg, size_t msg_cap)
+{
+    struct stat now;
+    test_hook_write(sl->sname, "mv-write-before-unlink");
+    snprintf(code, code_cap, "LocalError");
+    if (!sl->have_read_st) {
+        snprintf(msg, msg_cap, "copied, not removed: its state before the upload is unknown");
+        return SRC_FAILED;
+    }
+    if (stat(sl->sname, &now) != 0 || !same_file(&sl->read_st, &now, true)) {
+        snprintf(code, code_cap, "SourceChanged");
+        snprintf(msg, msg_cap, "copied, not removed: the file changed after the upload read it (upload it again)");
+        return SRC_FAILED;
+    }
+    char aside[4400];
+    const char *slash = strrchr(sl->sname, '/');
+    int dl = slash ? (int)(slash - sl->sname + 1) : 0;
+    snprintf(aside, sizeof aside, "%.*s.%s.cos-mv-%ld", dl, sl->sname, sl->sname + dl, (long)getpid());
+    if (renameat2(AT_FDCWD, sl->sname, AT_FDCWD, aside, RENAME_NOREPLACE) != 0) {
+        /* the name is taken, or the file system cannot rename so: unlink it as it is, checked just now */
+        if (unlink(sl->sname) == 0) return SRC_REMOVED;
+        snprintf(msg, msg_cap, "copied, not removed: %s", strerror(errno));
+        return SRC_FAILED;
+    }
+    test_hook_write(aside, "mv-write-aside");
+    struct stat lnk;
+    bool is_link = lstat(aside, &lnk) == 0 && S_ISLNK(lnk.st_mode);
+    if (stat(aside, &now) == 0 && same_file(&sl->read_st, &now, is_link)) {
+        if (unlink(aside) == 0) return SRC_REMOVED;
+        snprintf(msg, msg_cap, "copied, not removed: %s", strerror(errno));
+    } else {
+        snprintf(code, code_cap, "SourceChanged");
+        snprintf(msg, msg_cap, "copied, not removed: the file changed after the upload read it (upload it again)");
+    }
+    /* back under its name, unless a new file took the name meanwhile */
+    bool back = renameat2(AT_FDCWD, aside, AT_FDCWD, sl->sname, RENAME_NOREPLACE) == 0;
+    if (!back && (errno == EINVAL || errno == ENOSYS)) back = link(aside, sl->sname) == 0 && unlink(aside) == 0;
+    if (!back) {
+        size_t n = strlen(msg);
+        snprintf(msg + n, msg_cap - n, "; kept as %.2000s (%.2000s was made anew meanwhile)", aside, sl->sname);
+    }
+    return SRC_FAILED;
+}
+
+/* mv: the source of a finished copy goes; what became of it is reported by the caller. */
+static src_fate remove_source(runner *r, slot *sl, char *code, size_t code_cap, char *msg, size_t msg_cap)
 {
     if (r->src->kind == END_LOCAL && through_dir_link(r->src->arg, sl->sname)) {
         cli_meter_clear();
         fprintf(stderr, "cos: mv: %s lies behind a symlink to a directory: copied, not removed\n", sl->sname);
-        return 0;
+        return SRC_KEPT;
     }
-    if (r->src->kind == END_LOCAL) {
-        if (unlink(sl->sname) == 0) return 0;
-        cli_report_item("error", sl->sdisp, NULL, 0, "LocalError", strerror(errno));
-        return EXIT_FAIL;
-    }
+    if (r->src->kind == END_LOCAL) return remove_local_source(sl, code, code_cap, msg, msg_cap);
     cos_request q = COS_REQUEST_INIT;
     q.bucket = r->src->u.bucket;
     q.key = sl->sname;
@@ -1002,10 +1087,11 @@ static int remove_source(runner *r, slot *sl)
     cos_error *err = NULL;
     int rc = cos_delete_object(r->c, &q, &res, &err);
     cos_result_free(res);
-    if (!rc) return 0;
-    cli_report_item("error", sl->sdisp, NULL, 0, err && err->code ? err->code : "Error", cos_error_message(err));
+    if (!rc) return SRC_REMOVED;
+    snprintf(code, code_cap, "%s", err && err->code ? err->code : "Error");
+    snprintf(msg, msg_cap, "copied, not removed: %s", cos_error_message(err));
     cos_error_free(err);
-    return EXIT_FAIL;
+    return SRC_FAILED;
 }
 
 typedef enum { TREE_CP, TREE_MV, TREE_SYNC } tree_mode;

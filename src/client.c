@@ -178,6 +178,7 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->idle, NULL);
     pthread_mutex_init(&c->tasks_lock, NULL);
+    pthread_mutex_init(&c->append_lock, NULL);
     cos_engine_opts eo = { c->cfg.connect_to, c->cfg.proxy, !c->cfg.tls_insecure, c->cfg.ca_file, c->cfg.ca_path,
                            c->cfg.connect_timeout_ms, c->cfg.max_connections, c->cfg.user_agent,
                            c->cfg.network_threads };
@@ -202,6 +203,8 @@ static void client_free_now(cos_client *c)
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->idle);
     pthread_mutex_destroy(&c->tasks_lock);
+    append_memo_clear(c);
+    pthread_mutex_destroy(&c->append_lock);
     free(c);
 }
 

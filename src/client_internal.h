@@ -24,6 +24,8 @@ struct cos_credentials_sink {
 
 typedef struct cred_cache cred_cache;
 
+#define APPEND_MEMO_SLOTS 32
+
 struct cos_client {
     cos_config cfg;             /* effective configuration; strings owned (below) */
     char *strings[16];          /* owned copies of cfg's strings */
@@ -42,7 +44,19 @@ struct cos_client {
     pthread_cond_t idle;
     struct cos_tasks *tasks;    /* transfer task manager, created on first use */
     pthread_mutex_t tasks_lock;
+    /* What the client's own last appends to a few objects were answered
+       with (the whole object's CRC-64 and length), so the next append at
+       that length can check the server's new CRC (ops.c). */
+    pthread_mutex_t append_lock;
+    struct append_memo {
+        char *id;               /* "bucket/key", NULL = free slot */
+        uint64_t length, crc64;
+        uint64_t used;          /* recency, for eviction */
+    } append_memo[APPEND_MEMO_SLOTS];
+    uint64_t append_clock;
 };
+/* Free what the append memo holds (client.c, at free). */
+void append_memo_clear(cos_client *c);
 
 /* Credentials (cred.c). */
 int cred_cache_new(cred_cache **out);

@@ -183,7 +183,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
         }
         if (cos_buf_append(&h->resp_body, data, n)) return 0;
     } else if (h->sink == SINK_FD) {
-        int e = cos_write_all(h->sink_fd, data, n);
+        int e = h->sink_pipe ? cos_write_all_nosigpipe(h->sink_fd, data, n) : cos_write_all(h->sink_fd, data, n);
         if (e) {
             h->write_failed = 1;
             h->write_errno = e;
@@ -803,6 +803,7 @@ typedef struct job {
     void (*fn)(void *);
     void *arg;
     struct job *next;
+    int64_t due_ms;         /* a delayed job: when it may run (cos_mono_ms) */
 } job;
 
 struct cos_workers {
@@ -810,6 +811,7 @@ struct cos_workers {
     pthread_cond_t cond;
     pthread_cond_t gone;
     job *head, *tail;
+    job *timed;     /* delayed jobs, soonest first; moved to the queue when due */
     bool stop;
     int base;       /* configured worker_threads */
     int threads;    /* alive */
@@ -868,19 +870,46 @@ static void ensure_worker(cos_workers *w)
     if (w->head && w->idle == 0 && w->threads - w->blocked < w->base) spawn_worker(w);
 }
 
+/* With w->lock held: move the delayed jobs that are due (all of them when
+ * stopping) to the queue; whether any moved. */
+static bool timed_due(cos_workers *w)
+{
+    bool moved = false;
+    int64_t now = w->timed ? cos_mono_ms() : 0;
+    while (w->timed && (w->stop || w->timed->due_ms <= now)) {
+        job *j = w->timed;
+        w->timed = j->next;
+        j->next = NULL;
+        if (w->tail) w->tail->next = j;
+        else w->head = j;
+        w->tail = j;
+        moved = true;
+    }
+    if (moved && w->idle) pthread_cond_signal(&w->cond); /* more than the mover can run at once */
+    return moved;
+}
+
 static void *worker_main(void *arg)
 {
     cos_workers *w = arg;
     tls_pool = w;
     pthread_mutex_lock(&w->lock);
     for (;;) {
+        timed_due(w); /* a due delayed job waits no longer than a queued one would */
         while (!w->head && !w->stop) {
+            if (timed_due(w)) continue;
             /* a stand-in leaves once the regular workers are runnable again */
             if (w->threads - w->blocked > w->base) goto out;
             w->idle++;
-            pthread_cond_wait(&w->cond, &w->lock);
+            if (w->timed) { /* sleep until the soonest delayed job is due, or a job comes */
+                struct timespec ts = { (time_t)(w->timed->due_ms / 1000), (long)(w->timed->due_ms % 1000) * 1000000L };
+                pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+            } else {
+                pthread_cond_wait(&w->cond, &w->lock);
+            }
             w->idle--;
         }
+        if (w->stop) timed_due(w); /* delayed jobs run now: nothing waits for them after this */
         job *j = w->head;
         if (!j) break; /* stopping and drained */
         w->head = j->next;
@@ -891,6 +920,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&w->lock);
     }
 out:
+    if (w->timed) pthread_cond_signal(&w->cond); /* it may have been the one woken for a delayed job */
     w->threads--;
     reaper_add_self(&w->gone_threads);
     pthread_cond_broadcast(&w->gone);
@@ -905,7 +935,11 @@ int workers_new(cos_workers **out, int threads)
     if (!w) return COS_ERR_NOMEM;
     w->base = threads > 0 ? threads : 2;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
+    pthread_condattr_t ca; /* delayed jobs wait on the monotonic clock (cos_mono_ms) */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cond, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&w->gone, NULL);
     pthread_mutex_lock(&w->lock);
     for (int i = 0; i < w->base; i++) spawn_worker(w);
@@ -934,6 +968,34 @@ int workers_post(cos_workers *w, void (*fn)(void *), void *arg)
     else ensure_worker(w);
     pthread_mutex_unlock(&w->lock);
     return 0;
+}
+
+int workers_post_after(cos_workers *w, int64_t delay_ms, void (*fn)(void *), void *arg)
+{
+    if (delay_ms <= 0) return workers_post(w, fn, arg);
+    job *j = malloc(sizeof *j);
+    if (!j) return COS_ERR_NOMEM;
+    j->fn = fn;
+    j->arg = arg;
+    j->due_ms = cos_mono_ms() + delay_ms;
+    pthread_mutex_lock(&w->lock);
+    job **at = &w->timed;
+    while (*at && (*at)->due_ms <= j->due_ms) at = &(*at)->next;
+    j->next = *at;
+    *at = j;
+    /* an idle worker sets its wake-up by the soonest job: it may be this one */
+    if (w->idle) pthread_cond_signal(&w->cond);
+    else if (w->threads - w->blocked < w->base) spawn_worker(w);
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+void workers_fire_timers(cos_workers *w)
+{
+    pthread_mutex_lock(&w->lock);
+    for (job *j = w->timed; j; j = j->next) j->due_ms = 0;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
 }
 
 cos_workers *workers_current(void) { return tls_pool; }

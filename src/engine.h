@@ -59,6 +59,7 @@ struct cos_http {
     bool md5_sent_on;       /* hash the body sent with MD5 too (a server without CRC-64) */
     bool md5_recv_wanted;   /* a whole object: hash it with MD5 if the answer has no CRC-64 but an MD5 ETag */
     bool crc64_unheeded;    /* S3 dialect: an x-cos-hash-crc64ecma in the answer is not checked, so not trusted either */
+    bool sink_pipe;         /* sink_fd is the caller's device or FIFO: written without raising SIGPIPE */
 
     /* --- response (filled by the engine) --- */
     long status;
@@ -160,6 +161,12 @@ typedef struct cos_workers cos_workers;
 int workers_new(cos_workers **out, int threads);
 /* Run fn(arg) on a worker. */
 int workers_post(cos_workers *w, void (*fn)(void *), void *arg);
+/* Run fn(arg) on a worker once delay_ms have passed (a retry's back-off):
+ * no thread waits for it meanwhile, the pool's workers go on with other
+ * jobs. At workers_free, jobs still waiting run at once. */
+int workers_post_after(cos_workers *w, int64_t delay_ms, void (*fn)(void *), void *arg);
+/* Run every job waiting for its delay now (tests: a back-off of an hour ends). */
+void workers_fire_timers(cos_workers *w);
 /* Stop after the queue drains; joins the threads. */
 void workers_free(cos_workers *w);
 /* Around a wait of a pool thread for something libcos must finish (a future,

@@ -283,6 +283,9 @@ typedef struct op_call {
     int stalls;                /* attempts that ended in a stall (low-speed timeout) */
     bool switched;             /* AutoSwitchHost moved it to the backup domain */
     bool server_signed;        /* an Authorization from the callback: its host cannot change */
+    uint64_t append_pos;       /* appendObject: the position asked for */
+    bool append_base_known;    /*   and the object's CRC-64 before it, from the caller */
+    uint64_t append_base;
     /* async */
     cos_done_fn done;
     void *ud;
@@ -462,7 +465,8 @@ static bool s3_checksum_refused(op_call *k, const cos_error *e)
     return true;
 }
 
-const size_t cos_request_sizes[COS_REQUEST_VERSION + 1] = { [COS_REQUEST_VERSION] = sizeof(cos_request) };
+const size_t cos_request_sizes[COS_REQUEST_VERSION + 1] = { [1] = offsetof(cos_request, append_base_crc64),
+                                                             [COS_REQUEST_VERSION] = sizeof(cos_request) };
 
 /* Validate and build everything but the signature (runs on the caller's thread). */
 static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req, op_call **out, cos_error **err)
@@ -483,6 +487,11 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     k->body_fd = -1;
     k->http.sink_fd = -1;
     k->repeatable = true;
+    if (op == COS_OP_APPEND_OBJECT) {
+        k->append_pos = req->position;
+        k->append_base_known = req->has_append_base_crc64;
+        k->append_base = req->append_base_crc64;
+    }
     int rc = 0;
     const char *region = req->region ? req->region : c->cfg.region;
     const char *key = req->key;
@@ -691,9 +700,14 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
         if (special) { /* written in place, never renamed over; bytes written cannot be taken back */
             k->http.sink = SINK_FD;
             k->sink_in_place = true;
+            k->http.sink_pipe = true;
         } else if (req->sink.file_path) {
-            k->sink_path = cos_strdup(req->sink.file_path);
-            k->sink_tmp = cos_sprintf("%s.cos-tmp-XXXXXX", req->sink.file_path);
+            k->sink_path = cos_download_target(req->sink.file_path); /* through a symlink, which stays */
+            if (!k->sink_path) {
+                rc = cos_err_io(err, errno, "cannot resolve", req->sink.file_path);
+                goto fail;
+            }
+            k->sink_tmp = cos_sprintf("%s.cos-tmp-XXXXXX", k->sink_path);
             int fd = k->sink_tmp ? mkstemp(k->sink_tmp) : -1;
             if (fd < 0) {
                 rc = cos_err_io(err, errno, "cannot create", req->sink.file_path);
@@ -1129,6 +1143,101 @@ static void note_earlier_attempt(op_call *k, cos_error *e)
     }
 }
 
+/* ------------------------------------------------------------------ appendObject's CRC-64 */
+
+/* COS answers an append with the CRC-64 of the whole object after it. At
+ * position 0 that is the data's; later it is crc(before) combined with the
+ * data's, checkable when the object's CRC before is known: from the caller
+ * (append_base_crc64) or from what this client's own last append to the
+ * object was answered with, at this very length. */
+static char *append_memo_id(const op_call *k) { return cos_sprintf("%s/%s", k->bucket ? k->bucket : "", k->key ? k->key : ""); }
+
+static bool append_memo_get(cos_client *c, const char *id, uint64_t length, uint64_t *crc)
+{
+    bool hit = false;
+    pthread_mutex_lock(&c->append_lock);
+    for (int i = 0; i < APPEND_MEMO_SLOTS; i++) {
+        struct append_memo *m = &c->append_memo[i];
+        if (m->id && !strcmp(m->id, id)) {
+            hit = m->length == length;
+            *crc = m->crc64;
+            m->used = ++c->append_clock;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->append_lock);
+    return hit;
+}
+
+/* Remember (keep) or forget (!keep) what an append to id was answered with. */
+static void append_memo_put(cos_client *c, char *id, bool keep, uint64_t length, uint64_t crc)
+{
+    pthread_mutex_lock(&c->append_lock);
+    struct append_memo *slot = NULL, *oldest = NULL;
+    for (int i = 0; i < APPEND_MEMO_SLOTS && !slot; i++) {
+        struct append_memo *m = &c->append_memo[i];
+        if (m->id && !strcmp(m->id, id)) slot = m;
+        else if (!oldest || !m->id || (oldest->id && m->used < oldest->used)) oldest = m;
+    }
+    if (!slot && keep) slot = oldest; /* the least recently used makes room */
+    if (slot) {
+        free(slot->id);
+        slot->id = keep ? id : NULL;
+        if (keep) id = NULL;
+        slot->length = length;
+        slot->crc64 = crc;
+        slot->used = ++c->append_clock;
+    }
+    pthread_mutex_unlock(&c->append_lock);
+    free(id);
+}
+
+void append_memo_clear(cos_client *c)
+{
+    for (int i = 0; i < APPEND_MEMO_SLOTS; i++) {
+        free(c->append_memo[i].id);
+        c->append_memo[i].id = NULL;
+    }
+}
+
+static cos_error *check_append(op_call *k, bool has_crc, uint64_t answered)
+{
+    cos_http *h = &k->http;
+    char *id = append_memo_id(k);
+    if (!id) return NULL;
+    uint64_t base = k->append_base;
+    bool known = k->append_pos == 0 || k->append_base_known ||
+                 append_memo_get(k->c, id, k->append_pos, &base);
+    if (!has_crc) { /* nothing to check, nothing to remember */
+        append_memo_put(k->c, id, false, 0, 0);
+        return NULL;
+    }
+    uint64_t sent = h->inline_body ? h->mem_len : h->sent; /* what crc_sent covers */
+    uint64_t want = k->append_pos == 0 ? h->crc_sent : cos_crc64_combine(base, h->crc_sent, sent);
+    if (!known || want == answered) {
+        append_memo_put(k->c, id, true, k->append_pos + sent, answered);
+        return NULL;
+    }
+    append_memo_put(k->c, id, false, 0, 0);
+    cos_error *e = cos_error_new(COS_ERR_INTEGRITY, NULL);
+    if (e) {
+        free(e->message);
+        e->message = k->append_pos == 0
+            ? cos_sprintf("CRC-64 mismatch on %s %s at position 0: sent data with CRC-64 %llu, the server says the "
+                          "object's is %llu", k->method, k->def->cam, (unsigned long long)want, (unsigned long long)answered)
+            : cos_sprintf("CRC-64 mismatch on %s %s at position %llu: the object's CRC-64 before was %llu (%s) and "
+                          "the %llu bytes sent have %llu, so it should be %llu; the server says %llu (the data was "
+                          "appended: the object is not what this append expected)",
+                          k->method, k->def->cam, (unsigned long long)k->append_pos, (unsigned long long)base,
+                          k->append_base_known ? "append_base_crc64" : "this client's last append to it",
+                          (unsigned long long)sent, (unsigned long long)h->crc_sent, (unsigned long long)want,
+                          (unsigned long long)answered);
+        e->http_status = (int)h->status;
+        e->request_id = cos_strdup(resp_request_id(h));
+    }
+    return e;
+}
+
 /* Look at a finished exchange: a result, an error, or another try. */
 static step_result call_finish(op_call *k)
 {
@@ -1174,6 +1283,9 @@ static step_result call_finish(op_call *k)
                 e->message = whole ? cos_sprintf("%s %s: the server answered a ranged GET (Range: %s) with the whole "
                                                  "object (HTTP 200), more than was asked for", k->method, k->def->cam,
                                                  cos_kvlist_get(&k->headers, "Range"))
+                                   : h->write_errno == EPIPE
+                                   ? cos_sprintf("cannot write the response body to %s: its reader went away (%s)",
+                                                 k->sink_in_place ? "the FIFO" : "the sink", strerror(EPIPE))
                                    : cos_sprintf("cannot write the response body%s%s", h->write_errno ? ": " : "",
                                                  h->write_errno ? strerror(h->write_errno) : " (the sink refused it)");
                 e->os_errno = h->write_errno;
@@ -1331,6 +1443,13 @@ static step_result call_finish(op_call *k)
             return STEP_DONE;
         }
     }
+    if (k->op == COS_OP_APPEND_OBJECT && h->status < 300) {
+        cos_error *e = check_append(k, crc_hdr != NULL, crc);
+        if (e) {
+            set_error(k, e);
+            return STEP_DONE;
+        }
+    }
     const char *body = h->resp_body.data;
     size_t blen = h->resp_body.len;
     void *parsed = NULL;
@@ -1388,8 +1507,17 @@ static void call_rewind(op_call *k)
     if (k->http.body == BODY_CB && k->http.seek) k->http.seek(k->http.rd_ud, 0);
 }
 
+/* Tests only (not in a header): every back-off lasts this long when >= 0,
+ * and cos_client_fire_timers_for_tests ends the waits, so a test can hold
+ * a retry in its back-off as long as it needs without a timed assertion. */
+_Atomic int64_t cos_backoff_ms_for_tests = -1;
+void cos_client_fire_timers_for_tests(cos_client *c);
+void cos_client_fire_timers_for_tests(cos_client *c) { workers_fire_timers(c->workers); }
+
 static int64_t backoff_ms(int retry)
 {
+    int64_t forced = atomic_load(&cos_backoff_ms_for_tests);
+    if (forced >= 0) return forced;
     int64_t base = 100LL << (retry < 6 ? retry : 6); /* 100 ms, 200, 400 ... 6.4 s */
     return base / 2 + (int64_t)(((unsigned)rand() % 1000) * base / 2000);
 }
@@ -1548,13 +1676,26 @@ static void async_complete(op_call *k)
 
 static void async_complete_job(void *arg) { async_complete(arg); }
 
+static void async_retry(void *arg)
+{
+    op_call *k = arg;
+    call_rewind(k);
+    async_start(k);
+}
+
 static void async_finish(void *arg)
 {
     op_call *k = arg;
     if (call_finish(k) == STEP_RETRY) {
-        cos_sleep_ms(k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries));
-        call_rewind(k);
-        async_start(k);
+        /* the back-off is a timer, not a sleep: the worker goes on with
+           other calls' completions meanwhile */
+        int64_t delay = k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries);
+        client_log(k->c, COS_LOG_DEBUG, "%s %s: retry %d in %lld ms (HTTP %ld)", k->method, OP_NAMES[k->op],
+                   k->retries + 1, (long long)delay, k->http.status);
+        if (workers_post_after(k->c->workers, delay, async_retry, k) != 0) {
+            cos_sleep_ms(delay); /* out of memory for the timer: as before */
+            async_retry(k);
+        }
         return;
     }
     async_complete(k);

@@ -1259,7 +1259,7 @@ static bool fd_md5(int fd, uint64_t size, unsigned char d[16])
 static int in_place_write(void *ud, const void *buf, size_t len)
 {
     task *t = ud;
-    if ((t->write_errno = cos_write_all(t->fd, buf, len)) != 0) return 1;
+    if ((t->write_errno = cos_write_all_nosigpipe(t->fd, buf, len)) != 0) return 1;
     t->loaded += len;
     report_progress(t, false);
     return 0;
@@ -1291,7 +1291,13 @@ static void run_download_in_place(task *t, int fd, const char *etag)
     if (rc && t->write_errno) {
         cos_error_free(err);
         err = NULL;
-        cos_err_io(&err, t->write_errno, "cannot write", t->file_path);
+        if (t->write_errno == EPIPE) {
+            cos_err_set(&err, COS_ERR_IO, "cannot write %s: its reader went away after %llu bytes (%s)", t->file_path,
+                        (unsigned long long)t->loaded, strerror(EPIPE));
+            if (err) err->os_errno = EPIPE;
+        } else {
+            cos_err_io(&err, t->write_errno, "cannot write", t->file_path);
+        }
         rc = COS_ERR_IO;
     } else if (rc == COS_ERR_CANCELED && t->pause_req && !t->cancel_req) {
         cos_error_free(err);
@@ -1343,11 +1349,21 @@ static void run_download(task *t)
         free(etag);
         return;
     }
-    char *partial = cos_sprintf("%s.cos-partial", t->file_path);
+    /* a symlink is written through (it stays): the partial file and its
+       checkpoint go beside its target, renamed over the target */
+    char *target = cos_download_target(t->file_path);
+    if (!target) {
+        cos_error *e = NULL;
+        cos_err_io(&e, errno, "cannot resolve", t->file_path);
+        fail(t, COS_ERR_IO, e);
+        free(etag);
+        return;
+    }
+    char *partial = cos_sprintf("%s.cos-partial", target);
     make_parts(t, t->total, t->chunk_size ? t->chunk_size : COS_MAX(c->cfg.chunk_size, 8 * MIB));
     t->parallel = chosen_parallel(t, t->total);
     free(t->checkpoint);
-    t->checkpoint = cos_sprintf("%s.cos-partial.json", t->file_path);
+    t->checkpoint = cos_sprintf("%s.cos-partial.json", target);
     int resumed = 0;
     struct stat st;
     cos_json *cp = t->no_resume ? NULL : checkpoint_read(t->checkpoint);
@@ -1367,6 +1383,7 @@ static void run_download(task *t)
         fail(t, COS_ERR_IO, e);
         cos_json_free(cp);
         free(partial);
+        free(target);
         free(etag);
         return;
     }
@@ -1418,6 +1435,7 @@ static void run_download(task *t)
     }
     if (rc == 1 || (rc == COS_ERR_CANCELED && t->cancel_req == 2)) { /* paused, or the client closed: resumable */
         free(partial);
+        free(target);
         return;
     }
     bool drop = false; /* the partial file and its checkpoint */
@@ -1432,10 +1450,10 @@ static void run_download(task *t)
             failf(t, COS_ERR_INTEGRITY, "MD5 of the downloaded data does not match the ETag of %s (no CRC-64 to check)", t->key);
             drop = true;
         } else if (!partial_is_ours(t->fd, partial)) {
-            failf(t, COS_ERR_IO, "%s.cos-partial was replaced by another download of the same file meanwhile; "
-                  "not renamed (it is not this download's data)", t->file_path);
+            failf(t, COS_ERR_IO, "%s was replaced by another download of the same file meanwhile; "
+                  "not renamed (it is not this download's data)", partial);
             theirs = true;
-        } else if ((c->cfg.fsync_downloads && fsync(t->fd) != 0) || rename(partial, t->file_path) != 0) {
+        } else if ((c->cfg.fsync_downloads && fsync(t->fd) != 0) || rename(partial, target) != 0) {
             cos_error *e = NULL;
             cos_err_io(&e, errno, "cannot write", t->file_path);
             fail(t, COS_ERR_IO, e);
@@ -1467,6 +1485,7 @@ static void run_download(task *t)
         t->loaded = t->reported = 0;
     }
     free(partial);
+    free(target);
 }
 
 /* ------------------------------------------------------------------ copy */
@@ -1666,9 +1685,9 @@ static void cancel_unstarted(task *t)
     if (t->cancel_req != 2) { /* a user's cancel; a client shutdown keeps it resumable */
         if (t->kind == COS_TASK_UPLOAD && t->upload_id) abort_upload(t);
         if (t->checkpoint) unlink(t->checkpoint);
-        if (t->kind == COS_TASK_DOWNLOAD && t->file_path) {
-            char *partial = cos_sprintf("%s.cos-partial", t->file_path);
-            if (partial && t->checkpoint) unlink(partial);
+        if (t->kind == COS_TASK_DOWNLOAD && t->checkpoint) { /* the partial file is named as its checkpoint is */
+            char *partial = cos_strndup(t->checkpoint, strlen(t->checkpoint) - 5); /* minus ".json" */
+            if (partial) unlink(partial);
             free(partial);
         }
     }

@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +322,43 @@ int cos_open_special_dest(const char *path, int *fd, cos_error **err)
     return 1;
 }
 
+char *cos_download_target(const char *path)
+{
+    char *cur = cos_strdup(path);
+    for (int hops = 0; cur; hops++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) return cur; /* absent or not a link: this name */
+        if (hops == 40) {
+            free(cur);
+            errno = ELOOP;
+            return NULL;
+        }
+        size_t cap = (size_t)(st.st_size > 0 ? st.st_size : 255) + 1;
+        char *to = malloc(cap);
+        ssize_t n = to ? readlink(cur, to, cap) : -1;
+        if (n < 0 || (size_t)n >= cap) { /* it changed under us: read it again */
+            free(to);
+            if (n < 0 && errno != EINVAL) {
+                free(cur);
+                return NULL;
+            }
+            continue;
+        }
+        to[n] = '\0';
+        char *next;
+        const char *slash = strrchr(cur, '/');
+        if (to[0] == '/' || !slash) next = to;
+        else {
+            next = cos_sprintf("%.*s/%s", (int)(slash - cur), cur, to);
+            free(to);
+        }
+        free(cur);
+        cur = next;
+    }
+    errno = ENOMEM;
+    return NULL;
+}
+
 int cos_write_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
@@ -331,6 +370,24 @@ int cos_write_all(int fd, const void *buf, size_t len)
         len -= (size_t)w;
     }
     return 0;
+}
+
+int cos_write_all_nosigpipe(int fd, const void *buf, size_t len)
+{
+    sigset_t pipe_only, old, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    /* one already pending (the program's own, blocked by it) is not ours to take */
+    bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &pipe_only, &old) != 0) return cos_write_all(fd, buf, len);
+    int e = cos_write_all(fd, buf, len);
+    if (e == EPIPE && !was_pending) {
+        static const struct timespec now = { 0, 0 };
+        while (sigtimedwait(&pipe_only, NULL, &now) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return e;
 }
 
 void cos_err_reset(cos_error **err)

@@ -86,8 +86,21 @@ void cos_err_reset(cos_error **err);
  * file or absent (the caller writes a temporary and renames), and an error
  * kind for a directory or an unopenable special file. */
 int cos_open_special_dest(const char *path, int *fd, cos_error **err);
+/* The file a download to `path` writes: `path` itself, or, when it is a
+ * symlink, what it points to (followed to the end, relative targets taken
+ * from the link's directory), so the temporary goes beside the target and
+ * is renamed over it and the link stays, as cp(1) and curl -o write
+ * through a link. A dangling link gives its target's name (the download
+ * creates it). NULL with errno set (ELOOP past 40 links, ENOMEM). */
+char *cos_download_target(const char *path);
 /* write(2) until all of buf is written; 0, or the errno of the write that failed (ENOSPC for one that wrote nothing). */
 int cos_write_all(int fd, const void *buf, size_t len);
+/* cos_write_all to a pipe, socket or device the caller named: SIGPIPE is
+ * blocked in the calling thread around the writes and, when they fail with
+ * EPIPE (the reader went away), the SIGPIPE they raised is taken back
+ * before the mask is restored, so a library call never kills its caller
+ * (whose disposition of SIGPIPE may be the default). */
+int cos_write_all_nosigpipe(int fd, const void *buf, size_t len);
 
 /* ---- options structs: the one version check (common.h, docs/abi.md) ---- */
 /* Copy the caller's struct *src into *dst (dst_size bytes): only as many

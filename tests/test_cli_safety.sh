@@ -194,6 +194,59 @@ wait $READER
 check "cp to a FIFO with a reader writes into it" test $rc -eq 0 -a -p "$TEST_TMP/fifo"
 check "... what the reader gets is the object" cmp "$TEST_TMP/fifo.out" "$TEST_TMP/dev-src"
 
+# --- mv says what it did: "move:" lines and, in JSON, "move" items with the
+# sources counted as deleted (it printed copy: lines and "deleted":0)
+printf 'moving\n' > "$TEST_TMP/mv1"
+$COS mv "$TEST_TMP/mv1" $B/mvr/one >"$TEST_TMP/out" 2>&1; rc=$?
+check "mv local->cos says move:" bash -c "test $rc -eq 0 && grep -qx 'move: $TEST_TMP/mv1 -> $B/mvr/one' '$TEST_TMP/out' && ! grep -q '^upload:' '$TEST_TMP/out'"
+$COS mv $B/mvr/one $B/mvr/two --output json >"$TEST_TMP/out" 2>&1
+check "mv cos->cos --json: one move item, deleted 1, moved 1" node -e '
+const o=JSON.parse(require("fs").readFileSync(process.argv[1]));
+if(o.items.length!==1||o.items[0].action!=="move"||o.deleted!==1||o.moved!==1||o.transferred!==1||o.failed!==0)process.exit(1)' "$TEST_TMP/out"
+check "... and the source is gone" bash -c "! $COS stat $B/mvr/one 2>/dev/null"
+$COS mv $B/mvr/two "$TEST_TMP/mv2" >"$TEST_TMP/out" 2>&1
+check "mv cos->local says move:" grep -qx "move: $B/mvr/two -> $TEST_TMP/mv2" "$TEST_TMP/out"
+mkdir -p "$TEST_TMP/mvtree/s"; echo a > "$TEST_TMP/mvtree/a"; echo b > "$TEST_TMP/mvtree/s/b"
+$COS mv -r "$TEST_TMP/mvtree" $B/mvt >"$TEST_TMP/out" 2>&1
+check "mv -r: a move: line per file" test "$(grep -c '^move: ' "$TEST_TMP/out")" -eq 2
+check "mv -r: the summary says moved" grep -q '^mv: 2 moved (4 B), 0 copied but not removed, 0 unchanged, 0 failed$' "$TEST_TMP/out"
+$COS mv -r $B/mvt $B/mvt2 --output json >"$TEST_TMP/out" 2>&1
+check "mv -r cos->cos --json counts both sources deleted" node -e '
+const o=JSON.parse(require("fs").readFileSync(process.argv[1]));
+if(o.items.filter(i=>i.action==="move").length!==2||o.deleted!==2||o.moved!==2)process.exit(1)' "$TEST_TMP/out"
+$COS mv -r $B/mvt2 "$TEST_TMP/mvback" --dryrun >"$TEST_TMP/out" 2>&1
+check "mv --dryrun says what would move" test "$(grep -c '^(dryrun) move: ' "$TEST_TMP/out")" -eq 2
+
+# --- mv local->cos: a file written between the upload and the unlink is
+# kept and reported (the write was lost). The test-only hook appends a byte
+# right before the check, as such a writer would.
+printf 'original\n' > "$TEST_TMP/mvw"
+COS_CLI_TEST_HOOK=mv-write-before-unlink $COS mv "$TEST_TMP/mvw" $B/mvw >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+check "mv of a file changed before the unlink fails (exit 1)" test $rc -eq 1
+check "... keeps the file, with the write" bash -c "test \"\$(cat '$TEST_TMP/mvw')\" = \"\$(printf 'original\\n!')\""
+check "... says why" grep -q "SourceChanged: copied, not removed: the file changed" "$TEST_TMP/err"
+check "... reports the copy it made, not a move" grep -qx "upload: $TEST_TMP/mvw -> $B/mvw" "$TEST_TMP/out"
+check "... and leaves nothing aside" bash -c "test -z \"\$(ls -A '$TEST_TMP' | grep cos-mv)\""
+check "the object has what was uploaded" bash -c "test \"\$($COS cat $B/mvw)\" = original"
+printf 'original\n' > "$TEST_TMP/mva"
+COS_CLI_TEST_HOOK=mv-write-aside $COS mv "$TEST_TMP/mva" $B/mva >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+check "mv of a file written once set aside fails (exit 1)" test $rc -eq 1
+check "... puts it back under its name, with the write" bash -c "test \"\$(cat '$TEST_TMP/mva')\" = \"\$(printf 'original\\n!')\""
+check "... says why" grep -q "SourceChanged: copied, not removed: the file changed" "$TEST_TMP/err"
+check "... and leaves nothing aside" bash -c "test -z \"\$(ls -A '$TEST_TMP' | grep cos-mv)\""
+printf 'untouched\n' > "$TEST_TMP/mvu"
+check "an unchanged file is moved" bash -c "$COS mv '$TEST_TMP/mvu' $B/mvu -q && test ! -e '$TEST_TMP/mvu' && test -z \"\$(ls -A '$TEST_TMP' | grep cos-mv)\""
+
+# --- a download whose destination is a symlink writes through it: the link
+# stays, its target (in another directory) gets the bytes
+mkdir -p "$TEST_TMP/lnk" "$TEST_TMP/far"
+echo old > "$TEST_TMP/far/target"
+ln -s ../far/target "$TEST_TMP/lnk/dest"
+check "cp cos->symlink" $COS cp $B/devsrc "$TEST_TMP/lnk/dest" -q
+check "... the link stays a link" test -L "$TEST_TMP/lnk/dest"
+check "... its target has the object" cmp "$TEST_TMP/far/target" "$TEST_TMP/dev-src"
+check "... nothing left beside either" bash -c "test \"\$(ls -A '$TEST_TMP/lnk')\" = dest && test \"\$(ls -A '$TEST_TMP/far')\" = target"
+
 # --- a cos:// URL that does not parse (a key of 1024 bytes or more) is
 # refused, never taken for a local path (it was written as ./cos:/...)
 LONGK=$(printf 'd%.0s/' $(seq 1 520))

@@ -608,6 +608,37 @@ static void test_memory_bodies_around_inline_limit(void)
 
 /* ---------------------------------------------------------------- ABI: versions */
 
+/* cos_request version 1 (before append_base_crc64) is still read, up to its
+ * own size: what lies past it in the caller's memory is taken as zero, so a
+ * wrong CRC there is never read; the same request as version 2 is checked. */
+static void test_request_version_1_read(void)
+{
+    cos_client *fresh = test_client(&g_srv); /* remembers no append */
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "appended-v1";
+    r.body.data = "0123456789";
+    r.body.size = 10;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_append_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    res = NULL;
+    r.position = 10;
+    r.has_append_base_crc64 = true;
+    r.append_base_crc64 = 42; /* not the object's CRC */
+    r.version = 1;
+    CHECK_OK(cos_append_object(fresh, &r, &res, &err), err);
+    if (res) CHECK(res->has_crc64 && res->crc64 == cos_crc64(0, "01234567890123456789", 20));
+    cos_result_free(res);
+    res = NULL;
+    r.position = 20;
+    r.version = COS_REQUEST_VERSION;
+    CHECK_INT(cos_append_object(fresh, &r, &res, &err), COS_ERR_INTEGRITY);
+    cos_error_free(err);
+    cos_client_free(fresh);
+}
+
 static void check_version_refused(int rc, cos_error *err, const char *type)
 {
     CHECK_INT(rc, COS_ERR_INVALID_ARG);
@@ -826,6 +857,7 @@ int main(void)
     RUN(test_sync_exchange_on_calling_thread);
     RUN(test_memory_bodies_around_inline_limit);
     RUN(test_wrong_versions_refused);
+    RUN(test_request_version_1_read);
     RUN(test_upload_id_cache_limit);
     RUN(test_extreme_limits);
     cos_client_free(g_c);

@@ -28,13 +28,18 @@ static char *g_dir;
 /* ------------------------------------------------------------------ the hostile server */
 
 enum mode { M_INVERT, M_PUT_BAD_ETAG, M_PUT_GOOD_ETAG, M_STALL, M_ENDLESS_LIST, M_ENDLESS_ERROR, M_LOOP_LIST, M_CREEP_LIST,
-            M_V2_CYCLE, M_V2_EMPTY, M_INVERT_BAD_CRC, M_INVERT_NUM_CRC };
+            M_V2_CYCLE, M_V2_EMPTY, M_INVERT_BAD_CRC, M_INVERT_NUM_CRC, M_APPEND };
 static _Atomic int g_mode;
 static _Atomic int g_requests;
 static int g_port;
 static unsigned char *g_obj;       /* the object the M_INVERT store holds */
 static size_t g_obj_len;
 static char g_obj_md5[33];
+static unsigned char g_app[4096];  /* the object M_APPEND keeps */
+static size_t g_app_len;
+static _Atomic int g_app_lie;      /* M_APPEND answers a CRC-64 off by one */
+static pthread_mutex_t g_app_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { char key[64]; uint64_t len, crc; } g_keys[128]; /* M_APPEND's other keys: length and CRC only */
 
 static void md5_hex(const void *buf, size_t len, char hex[33])
 {
@@ -89,6 +94,40 @@ static void *conn_main(void *arg)
             test_send_all(fd, inv, last - first + 1);
             free(inv);
         }
+    } else if (mode == M_APPEND) {
+        /* AppendObject as COS answers it: the whole object's CRC-64 (or a wrong one) */
+        unsigned long long pos = 0;
+        const char *p = strstr(req, "position=");
+        if (p) pos = strtoull(p + 9, NULL, 10);
+        char key[64] = "";
+        sscanf(req, "%*s /%63[^? ]", key);
+        pthread_mutex_lock(&g_app_lock);
+        int n;
+        int slot = -1;
+        for (int i = 0; strcmp(key, "app") && i < 128 && slot < 0; i++)
+            if (!strcmp(g_keys[i].key, key) || !g_keys[i].key[0]) slot = i;
+        if (slot >= 0 && !g_keys[slot].key[0]) snprintf(g_keys[slot].key, sizeof g_keys[slot].key, "%s", key);
+        if (slot >= 0 && pos == g_keys[slot].len) { /* another key: its length and CRC are all it keeps */
+            g_keys[slot].crc = cos_crc64_combine(g_keys[slot].crc, cos_crc64(0, body, have), have);
+            g_keys[slot].len += have;
+            uint64_t crc = g_keys[slot].crc ^ (atomic_load(&g_app_lie) ? 1u : 0u);
+            n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nx-cos-hash-crc64ecma: %llu\r\n"
+                         "ETag: \"x\"\r\nx-cos-request-id: fake\r\nConnection: close\r\n\r\n", (unsigned long long)crc);
+        } else if (slot >= 0 || pos != g_app_len || g_app_len + have > sizeof g_app) {
+            static const char xml[] = "<?xml version=\"1.0\"?><Error><Code>PositionNotEqualToLength</Code>"
+                                      "<Message>position</Message></Error>";
+            n = snprintf(hdr, sizeof hdr, "HTTP/1.1 409 Conflict\r\nContent-Length: %zu\r\nContent-Type: application/xml\r\n"
+                         "x-cos-request-id: fake\r\nConnection: close\r\n\r\n%s", sizeof xml - 1, xml);
+        } else {
+            memcpy(g_app + g_app_len, body, have);
+            g_app_len += have;
+            uint64_t crc = cos_crc64(0, g_app, g_app_len) ^ (atomic_load(&g_app_lie) ? 1u : 0u);
+            n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nx-cos-hash-crc64ecma: %llu\r\n"
+                         "x-cos-next-append-position: %zu\r\nETag: \"x\"\r\nx-cos-request-id: fake\r\n"
+                         "Connection: close\r\n\r\n", (unsigned long long)crc, g_app_len);
+        }
+        pthread_mutex_unlock(&g_app_lock);
+        test_send_all(fd, hdr, (size_t)n);
     } else if ((mode == M_PUT_BAD_ETAG || mode == M_PUT_GOOD_ETAG) && !strcmp(method, "POST") && strstr(req, "?uploads")) {
         static const char xml[] = "<?xml version=\"1.0\"?><InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
                                   "<UploadId>fake-upload</UploadId></InitiateMultipartUploadResult>";
@@ -345,6 +384,167 @@ static void test_upload_etag_checked_without_crc(void)
         res = NULL;
     }
     test_unwatch();
+    cos_client_free(c);
+}
+
+/* One appendObject of `text` at pos; its rc (the error freed), the answer's CRC-64 in *crc. */
+static int append(cos_client *c, const char *key, uint64_t pos, const char *text, const uint64_t *base, uint64_t *crc,
+                  char *msg, size_t msg_cap)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    r.position = pos;
+    r.body.data = text;
+    r.body.size = strlen(text);
+    if (base) {
+        r.append_base_crc64 = *base;
+        r.has_append_base_crc64 = true;
+    }
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_append_object(c, &r, &res, &err);
+    if (msg) snprintf(msg, msg_cap, "%s", err ? cos_error_message(err) : "");
+    if (res && crc) {
+        CHECK(res->has_crc64);
+        *crc = res->crc64;
+    }
+    cos_result_free(res);
+    cos_error_free(err);
+    return rc;
+}
+
+/* AppendObject against a store that answers a wrong CRC-64 for the whole
+ * object: at position 0 the data's own CRC tells; later, the CRC before
+ * (given by the caller, or remembered from this client's last append)
+ * combined with the data's. Appends are never resent (the data is there). */
+static void test_append_crc_checked(void)
+{
+    cos_client *c = hostile_client(0);
+    test_watch(60, "appends to a store that lies about the CRC-64", &g_srv);
+    atomic_store(&g_mode, M_APPEND);
+    const char *a = "first bytes|", *b = "second bytes|", *d = "third|";
+    char msg[1024];
+    uint64_t crc = 0, want = cos_crc64(0, a, strlen(a));
+    /* position 0, a lie: caught (it was a success) */
+    g_app_len = 0;
+    atomic_store(&g_app_lie, 1);
+    atomic_store(&g_requests, 0);
+    CHECK_INT(append(c, "app", 0, a, NULL, NULL, msg, sizeof msg), COS_ERR_INTEGRITY);
+    CHECK(strstr(msg, "CRC-64") && strstr(msg, "position 0"));
+    CHECK_INT(atomic_load(&g_requests), 1); /* not sent again */
+    /* the truth at 0, then a lie at 12: the client remembers what its append was answered with */
+    g_app_len = 0;
+    atomic_store(&g_app_lie, 0);
+    CHECK_INT(append(c, "app", 0, a, NULL, &crc, NULL, 0), 0);
+    CHECK(crc == want);
+    atomic_store(&g_app_lie, 1);
+    CHECK_INT(append(c, "app", strlen(a), b, NULL, NULL, msg, sizeof msg), COS_ERR_INTEGRITY);
+    printf("remembered: %s\n", msg);
+    CHECK(strstr(msg, "last append") != NULL);
+    /* the caller's CRC before: checked without any memory (another client) */
+    cos_client *other = hostile_client(0);
+    size_t len = g_app_len;
+    uint64_t before = cos_crc64(0, g_app, g_app_len);
+    CHECK_INT(append(other, "app", len, d, &before, NULL, msg, sizeof msg), COS_ERR_INTEGRITY);
+    CHECK(strstr(msg, "append_base_crc64") != NULL);
+    atomic_store(&g_app_lie, 0);
+    len = g_app_len;
+    before = cos_crc64(0, g_app, g_app_len);
+    CHECK_INT(append(other, "app", len, d, &before, &crc, NULL, 0), 0);
+    CHECK(crc == cos_crc64(0, g_app, g_app_len));
+    /* chained by the returned CRC, and by memory, both truthful */
+    CHECK_INT(append(other, "app", g_app_len, b, &crc, &crc, NULL, 0), 0);
+    CHECK_INT(append(other, "app", g_app_len, a, NULL, &crc, NULL, 0), 0);
+    CHECK(crc == cos_crc64(0, g_app, g_app_len));
+    /* a caller's wrong CRC before: a truthful store's answer does not match it */
+    uint64_t wrong = crc ^ 2;
+    CHECK_INT(append(other, "app", g_app_len, d, &wrong, NULL, NULL, 0), COS_ERR_INTEGRITY);
+    /* without a known CRC before (no memory at this length, none given), nothing to check: a success */
+    atomic_store(&g_app_lie, 1);
+    cos_client *third = hostile_client(0);
+    CHECK_INT(append(third, "app", g_app_len, d, NULL, NULL, NULL, 0), 0);
+    cos_client_free(third);
+    cos_client_free(other);
+    atomic_store(&g_app_lie, 0);
+    test_unwatch();
+    cos_client_free(c);
+}
+
+typedef struct appender { cos_client *c; int first, count, failures; } appender;
+static void *append_keys(void *ud)
+{
+    appender *a = ud;
+    for (int i = a->first; i < a->first + a->count; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "many-%03d", i);
+        if (append(a->c, key, 0, "one|", NULL, NULL, NULL, 0) || append(a->c, key, 4, "two|", NULL, NULL, NULL, 0))
+            a->failures++;
+    }
+    return NULL;
+}
+
+/* The memory of the client's own appends is shared by threads (4 append
+ * to 40 objects at once, each checked) and bounded: of 40 objects appended
+ * to in order, a lie about the 32 newest is caught, one about an older
+ * (forgotten) one cannot be and passes unchecked. */
+static void test_append_memory_bounded(void)
+{
+    cos_client *c = hostile_client(0);
+    test_watch(120, "appends from 4 threads", &g_srv);
+    atomic_store(&g_mode, M_APPEND);
+    atomic_store(&g_app_lie, 0);
+    appender a[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (appender){ c, i * 10, 10, 0 };
+        CHECK(pthread_create(&th[i], NULL, append_keys, &a[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(a[i].failures, 0);
+    }
+    /* in order now: of 40 objects appended to, the client remembers the last 32 */
+    for (int i = 0; i < 40; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "seq-%03d", i);
+        CHECK_INT(append(c, key, 0, "one|", NULL, NULL, NULL, 0), 0);
+    }
+    atomic_store(&g_app_lie, 1);
+    char msg[1024];
+    CHECK_INT(append(c, "seq-039", 4, "two|", NULL, NULL, msg, sizeof msg), COS_ERR_INTEGRITY); /* the newest: checked */
+    CHECK(strstr(msg, "last append") != NULL);
+    CHECK_INT(append(c, "seq-008", 4, "two|", NULL, NULL, NULL, 0), COS_ERR_INTEGRITY); /* the 32nd newest: still */
+    CHECK_INT(append(c, "seq-007", 4, "two|", NULL, NULL, NULL, 0), 0); /* the 33rd: forgotten, so unchecked */
+    atomic_store(&g_app_lie, 0);
+    test_unwatch();
+    cos_client_free(c);
+}
+
+/* The same promise against cos-server, which tells the truth: chains of
+ * appends by memory and by the returned CRC pass and return the object's
+ * CRC-64; a caller's wrong CRC before is an integrity error. */
+static void test_append_crc_cos_server(void)
+{
+    cos_client *c = test_client(&g_srv);
+    cos_client *c2 = test_client(&g_srv);
+    char all[256] = "";
+    const char *pieces[] = { "alpha,", "beta,", "gamma,", "delta" };
+    uint64_t crc = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t pos = strlen(all);
+        /* odd pieces from a second client, chained by the CRC the first one's result returned */
+        int rc = (i % 2) ? append(c2, "appended", pos, pieces[i], &crc, &crc, NULL, 0)
+                         : append(c, "appended", pos, pieces[i], NULL, &crc, NULL, 0);
+        CHECK_INT(rc, 0);
+        strcat(all, pieces[i]);
+        CHECK(crc == cos_crc64(0, all, strlen(all)));
+    }
+    uint64_t wrong = crc + 1;
+    char msg[1024];
+    CHECK_INT(append(c2, "appended", strlen(all), "!", &wrong, NULL, msg, sizeof msg), COS_ERR_INTEGRITY);
+    CHECK(strstr(msg, "was appended") != NULL);
+    cos_client_free(c2);
     cos_client_free(c);
 }
 
@@ -668,6 +868,9 @@ int main(void)
     RUN(test_inverted_download_caught_by_md5);
     RUN(test_s3_dialect_ignores_crc64_for_md5);
     RUN(test_upload_etag_checked_without_crc);
+    RUN(test_append_crc_checked);
+    RUN(test_append_memory_bounded);
+    RUN(test_append_crc_cos_server);
     RUN(test_stall_after_headers_is_bounded);
     RUN(test_endless_answers_are_bounded);
     RUN(test_endless_iterations_end);

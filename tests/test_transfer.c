@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <unistd.h>
 
@@ -386,6 +387,121 @@ static void test_download_no_space(void)
     CHECK(access(partial, F_OK) != 0);
 }
 
+static bool is_link(const char *p)
+{
+    struct stat st;
+    return lstat(p, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* A destination that is a symlink is written through, as cp(1) and curl -o
+ * do: the link stays and its target (in another directory, named relative
+ * or absolute, or not there yet) gets the bytes; the partial file goes
+ * beside the target, and a download killed halfway resumes through the
+ * link. It replaced the link with a regular file. */
+static void test_download_through_symlink(void)
+{
+    char src[512], links[512], far[512], target[512], link[512], abs_target[512], abs_link[512], dangling[512],
+        new_target[600], partial[600], beside_link[600];
+    path(src, "big.bin"); /* 9 MiB, from test_upload_download */
+    path(links, "links");
+    path(far, "elsewhere");
+    CHECK(mkdir(links, 0700) == 0 && mkdir(far, 0700) == 0);
+    path(target, "elsewhere/target.bin");
+    path(link, "links/to-target");
+    test_write_lcg_file(target, 10, 1);
+    CHECK(symlink("../elsewhere/target.bin", link) == 0); /* relative: from the link's directory */
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "big.bin";
+    d.file_path = link;
+    d.chunk_size = MIB;
+    cos_error *err = NULL;
+    CHECK_OK(cos_download_file(g_c, &d, NULL, &err), err);
+    CHECK(is_link(link));
+    CHECK(test_files_equal(src, target) == 0);
+    snprintf(beside_link, sizeof beside_link, "%s.cos-partial", link);
+    snprintf(partial, sizeof partial, "%s.cos-partial", target);
+    CHECK(!test_exists(beside_link) && !test_exists(partial));
+    /* getObject to a file: an absolute link, a chain of two */
+    path(abs_target, "elsewhere/abs.bin");
+    path(abs_link, "links/chain");
+    test_write_lcg_file(abs_target, 10, 2);
+    char mid[512];
+    path(mid, "links/mid");
+    CHECK(symlink(abs_target, mid) == 0 && symlink("mid", abs_link) == 0);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "big.bin";
+    r.sink.file_path = abs_link;
+    cos_result *res = NULL;
+    CHECK_OK(cos_get_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    res = NULL;
+    CHECK(is_link(abs_link) && is_link(mid));
+    CHECK(test_files_equal(src, abs_target) == 0);
+    /* a dangling link: its target is created (as curl -o and a shell's > do) */
+    path(dangling, "links/dangling");
+    path(new_target, "elsewhere/new.bin");
+    CHECK(symlink(new_target, dangling) == 0);
+    d.file_path = dangling;
+    CHECK_OK(cos_download_file(g_c, &d, NULL, &err), err);
+    CHECK(is_link(dangling));
+    CHECK(test_files_equal(src, new_target) == 0);
+    unlink(new_target);
+    r.sink.file_path = dangling;
+    CHECK_OK(cos_get_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    CHECK(is_link(dangling));
+    CHECK(test_files_equal(src, new_target) == 0);
+    /* a link to itself: a clear error, nothing written */
+    char loop[512];
+    path(loop, "links/loop");
+    CHECK(symlink("loop", loop) == 0);
+    d.file_path = loop;
+    CHECK_INT(cos_download_file(g_c, &d, NULL, &err), COS_ERR_IO);
+    CHECK(err && strstr(err->message, "loop"));
+    cos_error_free(err);
+    err = NULL;
+    /* killed halfway through the link, resumed through it */
+    char resumed[512], src2[512];
+    path(src2, "resume.bin"); /* 16 MiB, from test_resume_after_kill */
+    path(resumed, "elsewhere/resumed.bin");
+    unlink(link);
+    CHECK(symlink(resumed, link) == 0);
+    pid_t pid = fork_alone();
+    if (pid == 0) {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.progress_interval_ms = 1;
+        cos_client *c = NULL;
+        if (cos_client_new(&c, &cfg, NULL) != 0) _exit(3);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "resume.bin";
+        p.file_path = link;
+        p.chunk_size = MIB;
+        p.parallel = 1;
+        p.on_progress = die_halfway;
+        cos_download_file(c, &p, NULL, NULL);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    snprintf(partial, sizeof partial, "%s.cos-partial", resumed);
+    CHECK(test_exists(partial) && !test_exists(beside_link)); /* beside the target */
+    CHECK(is_link(link));
+    d.file_path = link;
+    d.key = "resume.bin";
+    cos_transfer_result *tr = NULL;
+    CHECK_OK(cos_download_file(g_c, &d, &tr, &err), err);
+    if (tr) CHECK(tr->parts_resumed > 0);
+    cos_transfer_result_free(tr);
+    CHECK(is_link(link));
+    CHECK(test_files_equal(src2, resumed) == 0);
+    CHECK(!test_exists(partial));
+}
+
 /* A FIFO's reader: counts the bytes and their CRC-64 until the writer closes. */
 typedef struct fifo_reader {
     char path[512];
@@ -517,6 +633,75 @@ static void test_download_into_special_files(void)
         CHECK(access(partial, F_OK) != 0);
     } else {
         printf("# mknod not permitted (not root): the character-device case is skipped\n");
+    }
+}
+
+/* The reader of the FIFO reads a little and goes away. */
+static void *read_then_leave(void *ud)
+{
+    int fd = *(int *)ud;
+    char buf[65536];
+    struct pollfd pf = { fd, POLLIN, 0 };
+    size_t got = 0;
+    while (got < 100000 && poll(&pf, 1, -1) > 0) {
+        ssize_t k = read(fd, buf, sizeof buf);
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    return NULL;
+}
+
+/* A download into a FIFO whose reader leaves: write(2) raises SIGPIPE, which
+ * killed a program that left it at its default disposition. The library
+ * never kills its caller: the child below (SIGPIPE at SIG_DFL) gets the I/O
+ * error saying the reader went away and exits normally. */
+static void test_fifo_reader_leaves(void)
+{
+    char fifo[512];
+    path(fifo, "pipe-leaves");
+    CHECK(mkfifo(fifo, 0600) == 0);
+    for (int via_get = 0; via_get < 2; via_get++) {
+        pid_t pid = fork_alone();
+        if (pid == 0) {
+            signal(SIGPIPE, SIG_DFL);
+            int rd = open(fifo, O_RDONLY | O_NONBLOCK); /* a reader before the download opens the FIFO */
+            cos_config cfg;
+            test_config(&cfg, &g_srv);
+            cos_client *c = NULL;
+            if (rd < 0 || cos_client_new(&c, &cfg, NULL) != 0) _exit(3);
+            pthread_t th;
+            if (pthread_create(&th, NULL, read_then_leave, &rd) != 0) _exit(3);
+            cos_error *err = NULL;
+            int rc;
+            if (via_get) {
+                cos_request r = COS_REQUEST_INIT;
+                r.bucket = BUCKET;
+                r.key = "big.bin";
+                r.sink.file_path = fifo;
+                cos_result *res = NULL;
+                rc = cos_get_object(c, &r, &res, &err);
+                cos_result_free(res);
+            } else {
+                cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+                d.bucket = BUCKET;
+                d.key = "big.bin"; /* 9 MiB: far more than the pipe and the reader take */
+                d.file_path = fifo;
+                rc = cos_download_file(c, &d, NULL, &err);
+            }
+            pthread_join(th, NULL);
+            printf("# into a FIFO whose reader left (%s): rc=%d %s\n", via_get ? "getObject" : "downloadFile", rc,
+                   err ? cos_error_message(err) : "");
+            fflush(stdout);
+            bool said = rc == COS_ERR_IO && err && strstr(cos_error_message(err), "reader went away");
+            cos_error_free(err);
+            cos_client_free(c);
+            _exit(said ? 0 : 1);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        if (WIFSIGNALED(status)) printf("# the child was killed by signal %d\n", WTERMSIG(status));
     }
 }
 
@@ -832,6 +1017,8 @@ int main(void)
     RUN(test_download_resume_after_kill);
     RUN(test_download_no_space);
     RUN(test_download_into_special_files);
+    RUN(test_download_through_symlink);
+    RUN(test_fifo_reader_leaves);
     RUN(test_queue_and_md5);
     RUN(test_faults);
     RUN(test_progress_within_a_part);

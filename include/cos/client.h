@@ -78,9 +78,9 @@ typedef struct cos_body {
 
 /**
  * Where a response body goes: a file (written to a temporary name, renamed
- * when complete and verified; a device or FIFO is written in place, as
- * cos_download_file describes), a callback, or (neither set) memory in
- * cos_result.body.
+ * when complete and verified; a device or FIFO is written in place and a
+ * symlink is written through, to its target, as cos_download_file
+ * describes), a callback, or (neither set) memory in cos_result.body.
  */
 typedef struct cos_sink {
     const char *file_path;    /**< destination file */
@@ -131,8 +131,8 @@ struct cos_complete_multipart_result;
 struct cos_list_multipart_uploads_result;
 struct cos_list_parts_result;
 
-/** Current version of cos_request. */
-#define COS_REQUEST_VERSION 1
+/** Current version of cos_request (2 added append_base_crc64; 1 is still read). */
+#define COS_REQUEST_VERSION 2
 
 /**
  * The parameters of any operation (the params object of the official SDK).
@@ -222,6 +222,14 @@ typedef struct cos_request {
     const char *url;              /**< full URL override, or NULL to build one */
 
     int timeout_ms;               /**< overrides the client's timeout; 0 = client's */
+
+    /* --- appended in version 2 --- */
+    /** appendObject at a position > 0: the CRC-64 of the object before this append (the `crc64` of
+     *  the previous append's result, or of a headObject), so the whole object's CRC-64 the server
+     *  answers can be checked; valid when has_append_base_crc64. Unset, the client uses the CRC it
+     *  remembers from its own last append to that bucket and key at this position, if any. */
+    uint64_t append_base_crc64;
+    bool has_append_base_crc64;   /**< whether append_base_crc64 is given (false = unknown) */
 } cos_request;
 
 /** A cos_request with nothing set. */
@@ -240,7 +248,12 @@ typedef struct cos_result {
     const char *location;         /**< the object's URL: the Location the server sent, or for putObject,
                                        postObject, appendObject and multipartComplete the URL built
                                        from the bucket, region and key; NULL for other operations */
-    uint64_t crc64;               /**< x-cos-hash-crc64ecma, valid when has_crc64 */
+    uint64_t crc64;               /**< x-cos-hash-crc64ecma, valid when has_crc64. For appendObject: the
+                                       whole object's CRC-64 after the append, checked against the data
+                                       sent at position 0, or at a later position when the CRC before is
+                                       known (cos_request.append_base_crc64, or this client's own last
+                                       append to the object); a mismatch is COS_ERR_INTEGRITY (the data
+                                       was appended). Pass it as the next append's append_base_crc64 */
     bool has_crc64;               /**< whether the response carried a CRC-64 (never in the S3 dialect) */
     uint64_t content_length;      /**< Content-Length of the response */
     cos_kv *headers;              /**< every response header, names as sent */
@@ -290,7 +303,10 @@ COS_API const char *cos_result_header(const cos_result *res, const char *name);
  * Completion callback of an async operation. It receives ownership of `res`
  * (NULL on failure) and `err` (NULL on success); `rc` is 0 or a cos_error_kind.
  * It runs on one of the client's worker threads, never on the caller's, and
- * may call any libcos function, including synchronous ones.
+ * may call any libcos function, including synchronous ones. An async call
+ * that is retried (max_retries) waits out its back-off on a timer: no worker
+ * thread is held meanwhile, so other async calls complete while it waits,
+ * even with worker_threads = 1.
  */
 typedef void (*cos_done_fn)(void *user_data, int rc, cos_result *res, cos_error *err);
 

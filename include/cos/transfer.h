@@ -194,12 +194,23 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
  * least one verified range is recorded: then both stay for a restart of the
  * task or the same download later to resume. A pause, a cancel... see
  * cos_task_pause / cos_task_cancel (a cancel removes them).
+ * A FILE that is a symlink is written through, as cp(1) and curl -o do: the
+ * link stays and its target (the chain followed to its end; a relative
+ * target read from the link's directory) gets the bytes, with
+ * TARGET.cos-partial and its checkpoint beside the target and renamed over
+ * it, so a resume goes through the link too. A dangling link's target is
+ * created, as curl -o and a shell's `>` do (GNU cp refuses); a loop of links
+ * is COS_ERR_IO (ELOOP). getObject with sink.file_path does the same.
  * A FILE that exists and is a device or FIFO (/dev/null, a pipe's name) is
  * written in place by one GET, in order: no FILE.cos-partial, no rename, no
  * resume; a FIFO nobody reads fails at once with COS_ERR_IO, a pause after
  * bytes were written fails the task (they cannot be taken back), and a FIFO
- * whose reader leaves raises SIGPIPE as write(2) does (ignore it if that can
- * happen). A directory is COS_ERR_INVALID_ARG.
+ * whose reader leaves fails it with COS_ERR_IO ("its reader went away",
+ * os_errno EPIPE) without killing the program: SIGPIPE is blocked in the
+ * writing thread around each write and the one a failed write raised is
+ * taken back before the mask is restored, whatever the program's
+ * disposition of SIGPIPE (getObject to such a file alike). A directory is
+ * COS_ERR_INVALID_ARG.
  */
 COS_API int cos_download_file(cos_client *client, const cos_transfer_params *p,
                               cos_transfer_result **out, cos_error **err);
