@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "archive.h"
+#include "versioning.h"
 #include "xml.h"
 
 #include <stdio.h>
@@ -103,8 +104,20 @@ static int64_t restore_ms(req *r, const char *sc, const char *tier)
 enum MHD_Result restore_object(req *r)
 {
     obj_meta m;
-    if (store_object_get(r->srv->st, r->bucket, r->key, &m) != 0)
-        return send_error(r, "NoSuchKey", "The specified key does not exist.");
+    /* ?versionId= restores that version, current or not */
+    const char *vid = req_arg(r, "versionId");
+    if (vid && !*vid) vid = NULL;
+    bool marker = false;
+    int grc = vid ? versioning_lookup(r, r->bucket, r->key, vid, &m, &marker)
+                  : store_object_get(r->srv->st, r->bucket, r->key, &m);
+    if (grc == 0 && marker) {
+        obj_meta_clear(&m);
+        return send_error(r, "MethodNotAllowed", "The specified version is a delete marker.");
+    }
+    if (grc < -1) return send_error(r, "InternalError", "cannot read the object");
+    if (grc != 0)
+        return vid ? send_error(r, "NoSuchVersion", "The specified version does not exist.")
+                   : send_error(r, "NoSuchKey", "The specified key does not exist.");
     cos_restore_request *rr = NULL;
     enum MHD_Result ret;
     if (!r->body.len || cos_xml_parse(&cos_xs_restore_request, r->body.data, r->body.len, (void **)&rr, NULL) != 0 ||
@@ -132,8 +145,10 @@ enum MHD_Result restore_object(req *r)
             expiry = ready + (int64_t)rr->days * 86400 * 1000;
             char *rest = headers_without_restore(m.headers);
             char *h = cos_sprintf("%s" RESTORE_LINE " %lld %lld\n", rest, (long long)ready, (long long)expiry);
-            /* h is m's headers: written only over m, never over an object PUT since */
-            int rc = store_object_set_if(r->srv->st, r->bucket, r->key, m.data_id, "headers", h);
+            /* h is m's headers: written only over m (the version holding its data),
+               never over an object PUT since */
+            int rc = vid ? store_version_set_if(r->srv->st, r->bucket, r->key, m.data_id, "headers", h)
+                         : store_object_set_if(r->srv->st, r->bucket, r->key, m.data_id, "headers", h);
             free(rest);
             free(h);
             ret = rc != 0 ? send_error(r, "InternalError", rc == -1 ? "the object was replaced during the restore; retry"

@@ -1430,6 +1430,7 @@ typedef struct write_opts {
     bool encrypted;          /* the body was encrypted before it was stored */
     const char *sse;         /* x-cos-server-side-encryption */
     const char *expect_id;   /* a conditional write: the data id its condition was checked on (obj_meta) */
+    bool forbid_overwrite;   /* x-cos-forbid-overwrite: expect_id is "" and a refusal is FileAlreadyExists */
 } write_opts;
 
 /* The KMS key id of a bucket's default encryption ("" when it names none). */
@@ -1641,6 +1642,36 @@ static enum MHD_Result post_form_answer(req *r, struct MHD_Response *resp, const
     return send_response(r, 201, doc);
 }
 
+/* x-cos-forbid-overwrite: true on PUT, POST, copy, Initiate and Complete
+ * Multipart: on a bucket whose versioning was never enabled an existing key
+ * is not overwritten (409 FileAlreadyExists); on one Enabled or Suspended it
+ * has no effect, as COS documents. True when the write must find the key
+ * absent: its commit checks that in the same transaction (expect_id ""), so
+ * of racing writers at most one creates the key. */
+static bool forbid_overwrite(req *r)
+{
+    const char *v = req_header(r, "x-cos-forbid-overwrite");
+    if (!v && r->pp) v = cos_kvlist_get(&r->form, "x-cos-forbid-overwrite");
+    return v && !strcasecmp(v, "true") && versioning_state(r, r->bucket) == VERS_OFF;
+}
+
+static enum MHD_Result send_file_exists(req *r)
+{
+    return send_error(r, "FileAlreadyExists", "The object already exists and x-cos-forbid-overwrite forbids "
+                                              "overwriting it.");
+}
+
+/* COS and S3 keep at most 2 KB of user metadata (x-cos-meta-* / x-amz-meta-*
+ * names and values); more is refused whole, never cut. */
+static bool meta_within_limit(req *r, const char *headers, enum MHD_Result *ret)
+{
+    size_t n = objhdr_user_meta_bytes(headers);
+    if (n <= USER_META_MAX) return true;
+    *ret = send_error(r, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size "
+                                             "(%zu bytes, at most %d).", n, USER_META_MAX);
+    return false;
+}
+
 static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, const unsigned char md5[16],
                                      char *headers, const char *acl, uint64_t crc, const char *etag_override,
                                      const write_opts *o)
@@ -1675,6 +1706,7 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     if (rc != 0) {
         if (!pending) data_unlink(r->srv->st, m.data_id);
         free(all_headers);
+        if (rc == STORE_CHANGED && o->forbid_overwrite) return send_file_exists(r);
         if (rc == STORE_CHANGED) /* another write landed after the condition held */
             return send_error(r, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.");
         return store_fail(r, rc);
@@ -1778,8 +1810,18 @@ static enum MHD_Result put_object(req *r)
         return ret;
     }
     if (r->is_s3 && (req_header(r, "If-None-Match") || req_header(r, "If-Match"))) o.expect_id = expect;
-    traffic_pace(bps, r->t0_ms, r->w.size);
+    if (forbid_overwrite(r)) {
+        o.expect_id = "";
+        o.forbid_overwrite = true;
+    }
     char *headers = object_headers_with(r, &o, false);
+    if (!meta_within_limit(r, headers, &ret)) {
+        data_discard(r->srv->st, &r->w);
+        free(headers);
+        free(o.tagging);
+        return ret;
+    }
+    traffic_pace(bps, r->t0_ms, r->w.size);
     s3_object_headers(r, &headers);
     ret = commit_object(r, r->key, &r->w, md5, headers, acl, r->w.crc64, NULL, &o);
     free(headers);
@@ -1819,6 +1861,17 @@ static enum MHD_Result post_object(req *r)
         return ret;
     }
     char *headers = object_headers_with(r, &o, true);
+    if (!meta_within_limit(r, headers, &ret)) {
+        data_unlink(r->srv->st, r->w.data_id);
+        free(headers);
+        free(o.tagging);
+        cos_buf_free(&k);
+        return ret;
+    }
+    if (forbid_overwrite(r)) {
+        o.expect_id = "";
+        o.forbid_overwrite = true;
+    }
     const char *acl = cos_kvlist_get(&r->form, "acl");
     const char *status = cos_kvlist_get(&r->form, "success_action_status");
     ret = commit_object(r, k.data, &r->w, md5, headers, acl ? canned_acl(r, acl) : NULL, r->w.crc64, NULL, &o);
@@ -2114,10 +2167,13 @@ static enum MHD_Result delete_object(req *r)
     return send_response(r, 204, resp); /* deleting a missing key is not an error in COS */
 }
 
+/* 0, -1 when writing failed, or COPY_SOURCE_GONE when data_id's files are
+ * gone (its object was replaced or deleted since its row was read). */
+#define COPY_SOURCE_GONE (-2)
 static int copy_range_to(store *st, data_writer *w, const char *data_id, uint64_t off, uint64_t len)
 {
     data_reader dr;
-    if (data_open(st, data_id, &dr) != 0) return -1;
+    if (data_open(st, data_id, &dr) != 0) return COPY_SOURCE_GONE;
     int rc = data_copy_from(w, &dr, off, len);
     data_close(&dr);
     return rc;
@@ -2217,6 +2273,16 @@ static int copy_directive(req *r, const char *header)
     return r->is_s3 ? -1 : 0;
 }
 
+/* A copy reads the source version whose row it found; if that version is
+ * replaced or deleted before its files are opened, the copy starts over on
+ * what the key names now (or answers NoSuchKey), a few times, then
+ * SlowDown. Once open, the files stay readable to the end of the copy. */
+#define COPY_SOURCE_TRIES 8
+static enum MHD_Result source_kept_changing(req *r)
+{
+    return send_error(r, "SlowDown", "The copy source was replaced during every attempt to copy it; retry.");
+}
+
 static enum MHD_Result copy_object(req *r)
 {
     obj_meta src;
@@ -2224,36 +2290,56 @@ static enum MHD_Result copy_object(req *r)
     enum MHD_Result ret;
     int meta_dir = copy_directive(r, "x-cos-metadata-directive"), tag_dir = copy_directive(r, "x-cos-tagging-directive");
     if (meta_dir < 0 || tag_dir < 0) return send_error(r, "InvalidArgument", "Unknown metadata or tagging directive.");
-    if (open_copy_source(r, &src, &skey, &ret) != 0) return ret;
-    if (r->is_s3 && !meta_dir && src.bucket && src.key && !strcmp(src.bucket, r->bucket) && !strcmp(src.key, r->key) &&
-        !req_header(r, "x-cos-storage-class") && !req_header(r, "x-cos-server-side-encryption") &&
-        !req_header(r, "x-cos-server-side-encryption-customer-algorithm")) {
-        /* S3 refuses a copy onto itself that changes nothing */
-        obj_meta_clear(&src);
-        return send_error(r, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to "
-                                               "itself without changing the object's metadata, storage class, website "
-                                               "redirect location or encryption attributes.");
+    if (meta_dir) { /* Replaced: the request's metadata, held to the limit before any byte is copied */
+        char *h = request_object_headers(r);
+        bool ok = meta_within_limit(r, h, &ret);
+        free(h);
+        if (!ok) return ret;
     }
-    write_opts o;
-    if (write_opts_from(r, &o, &ret) != 0) {
-        obj_meta_clear(&src);
-        return ret;
-    }
+    write_opts o = { 0 };
     data_writer w;
     unsigned char md5[16];
-    /* the copy keeps the source's ETag and CRC, so the bytes need no hashing:
-       copy_file_range moves them inside the kernel (an encrypted source or
-       destination goes through the cipher instead) */
-    int brc = data_begin(r->srv->st, &w);
-    w.no_hash = true;
-    int crc_ = brc != 0 ? -1
-               : skey.on || o.key.on ? sse_transform(r->srv->st, src.data_id, 0, src.size, &skey, &o.key, &w)
-                                    : copy_range_to(r->srv->st, &w, src.data_id, 0, src.size);
-    if (brc != 0 || crc_ != 0 || (brc = data_finish(r->srv->st, &w, md5)) != 0) {
-        if (brc == 0 && crc_ != 0) data_abort(&w);
-        obj_meta_clear(&src);
-        free(o.tagging);
-        return brc < -1 ? store_fail(r, brc) : send_error(r, "InternalError", "copy failed");
+    for (int attempt = 0;; attempt++) {
+        if (open_copy_source(r, &src, &skey, &ret) != 0) {
+            if (attempt) free(o.tagging);
+            return ret;
+        }
+        if (attempt == 0 && r->is_s3 && !meta_dir && src.bucket && src.key && !strcmp(src.bucket, r->bucket) &&
+            !strcmp(src.key, r->key) && !req_header(r, "x-cos-storage-class") &&
+            !req_header(r, "x-cos-server-side-encryption") &&
+            !req_header(r, "x-cos-server-side-encryption-customer-algorithm")) {
+            /* S3 refuses a copy onto itself that changes nothing */
+            obj_meta_clear(&src);
+            return send_error(r, "InvalidRequest", "This copy request is illegal because it is trying to copy an object "
+                                                   "to itself without changing the object's metadata, storage class, "
+                                                   "website redirect location or encryption attributes.");
+        }
+        if (attempt == 0 && write_opts_from(r, &o, &ret) != 0) {
+            obj_meta_clear(&src);
+            return ret;
+        }
+        /* the copy keeps the source's ETag and CRC, so the bytes need no hashing:
+           copy_file_range moves them inside the kernel (an encrypted source or
+           destination goes through the cipher instead) */
+        int brc = data_begin(r->srv->st, &w);
+        w.no_hash = true;
+        int crc_ = brc != 0 ? -1
+                   : skey.on || o.key.on ? sse_transform(r->srv->st, src.data_id, 0, src.size, &skey, &o.key, &w)
+                                        : copy_range_to(r->srv->st, &w, src.data_id, 0, src.size);
+        if (brc == 0 && crc_ == COPY_SOURCE_GONE) {
+            data_abort(&w);
+            obj_meta_clear(&src);
+            if (attempt + 1 < COPY_SOURCE_TRIES) continue;
+            free(o.tagging);
+            return source_kept_changing(r);
+        }
+        if (brc != 0 || crc_ != 0 || (brc = data_finish(r->srv->st, &w, md5)) != 0) {
+            if (brc == 0 && crc_ != 0) data_abort(&w);
+            obj_meta_clear(&src);
+            free(o.tagging);
+            return brc < -1 ? store_fail(r, brc) : send_error(r, "InternalError", "copy failed");
+        }
+        break;
     }
     char *base = meta_dir ? request_object_headers(r) : headers_for_copy(src.headers);
     char *enc = sse_headers(&o.key, o.sse);
@@ -2284,13 +2370,15 @@ static enum MHD_Result copy_object(req *r)
     m.tagging = replace_tags ? o.tagging : src.tagging;
     snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
     m.keep = keep;
+    bool forbid = forbid_overwrite(r);
+    if (forbid) m.expect_id = "";
     int rc = store_object_put(r->srv->st, &m);
     obj_meta_clear(&src);
     free(o.tagging);
     if (rc) {
         free(headers);
         data_unlink(r->srv->st, m.data_id);
-        return store_fail(r, rc);
+        return rc == STORE_CHANGED && forbid ? send_file_exists(r) : store_fail(r, rc);
     }
     char date[32], crc[32];
     cos_iso8601_format(m.mtime_ms, date);
@@ -2339,21 +2427,43 @@ static enum MHD_Result append_object(req *r)
     }
     r->w_open = false;
     uint64_t added = r->w.size;
-    if (data_begin(r->srv->st, &w) != 0 || (exists && copy_range_to(r->srv->st, &w, old.data_id, 0, old.size) != 0) ||
-        copy_range_to(r->srv->st, &w, r->w.data_id, 0, added) != 0 || data_finish(r->srv->st, &w, md5) != 0) {
+    int brc = data_begin(r->srv->st, &w);
+    int orc = brc || !exists ? 0 : copy_range_to(r->srv->st, &w, old.data_id, 0, old.size);
+    int nrc = brc || orc ? 0 : copy_range_to(r->srv->st, &w, r->w.data_id, 0, added);
+    if (brc || orc || nrc || data_finish(r->srv->st, &w, md5) != 0) {
+        if (!brc && (orc || nrc)) data_abort(&w);
         data_unlink(r->srv->st, r->w.data_id);
         if (exists) obj_meta_clear(&old);
+        if (orc == COPY_SOURCE_GONE) /* another append (or a write) replaced the object since it was read */
+            return send_error(r, "PositionNotEqualToLength", "The object changed while this append was stored: "
+                                                             "position is no longer its length");
         return send_error(r, "InternalError", "append failed");
     }
     data_unlink(r->srv->st, r->w.data_id);
     char *headers = exists ? cos_strdup(old.headers) : NULL;
+    int keep = 0;
     if (!headers) {
+        /* COS: appendable objects take no part in versioning: appends extend
+           the object in place, making no version. Made in a versioned bucket,
+           it is still a version of its key (Enabled: an id of its own;
+           Suspended: the null one), so the key's other versions stay apart
+           from it and a later write keeps it as non-current. */
+        char vid[64];
+        char *vline = versioning_before_write(r, vid, &keep);
         cos_buf hb = COS_BUF_INIT;
         char *h = request_object_headers(r);
         cos_buf_puts(&hb, h);
         free(h);
         objhdr_add(&hb, "x-cos-object-type", "appendable");
+        cos_buf_puts(&hb, vline);
+        free(vline);
         headers = cos_buf_detach(&hb);
+        enum MHD_Result mret;
+        if (!meta_within_limit(r, headers, &mret)) { /* the first append sets the object's metadata */
+            free(headers);
+            data_unlink(r->srv->st, w.data_id);
+            return mret;
+        }
     }
     char was[40]; /* the object appended to: two appends at one position must not both win */
     snprintf(was, sizeof was, "%s", exists ? old.data_id : "");
@@ -2362,6 +2472,7 @@ static enum MHD_Result append_object(req *r)
     m.bucket = r->bucket;
     m.key = r->key;
     m.expect_id = was;
+    m.keep = keep;
     m.size = w.size;
     etag_of(md5, m.etag);
     m.crc64 = w.crc64;
@@ -2492,9 +2603,20 @@ static enum MHD_Result multipart_init(req *r)
     char id[64];
     write_opts o;
     enum MHD_Result ret;
+    if (forbid_overwrite(r)) { /* refused before the parts are sent; Complete checks again */
+        obj_meta cur;
+        int grc = store_object_get(r->srv->st, r->bucket, r->key, &cur);
+        if (grc == 0) obj_meta_clear(&cur);
+        if (grc != -1) return grc == 0 ? send_file_exists(r) : store_fail(r, grc);
+    }
     if (write_opts_from(r, &o, &ret) != 0) return ret;
     /* the class and tags wait among the upload's headers for Complete */
     char *h = object_headers_with(r, &o, false);
+    if (!meta_within_limit(r, h, &ret)) {
+        free(h);
+        free(o.tagging);
+        return ret;
+    }
     char *headers = cos_sprintf("%s%s%s%s%s%s", h, o.storage_class ? UPLOAD_CLASS_LINE " " : "",
                                 o.storage_class ? o.storage_class : "", o.storage_class ? "\n" : "",
                                 o.tagging ? UPLOAD_TAGS_LINE " " : "", "");
@@ -2576,7 +2698,7 @@ static enum MHD_Result upload_part(req *r)
     data_writer w;
     unsigned char md5[16];
     bool part_encrypted = false;
-    if (copy) { /* Upload Part - Copy */
+    for (int attempt = 0; copy; attempt++) { /* Upload Part - Copy; again if the source's files went meanwhile */
         obj_meta src;
         sse_key skey;
         if (open_copy_source(r, &src, &skey, &ret) != 0) return ret;
@@ -2602,13 +2724,21 @@ static enum MHD_Result upload_part(req *r)
         int crc_ = brc != 0 ? -1
                    : skey.on ? sse_transform(r->srv->st, src.data_id, start, n, &skey, NULL, &w)
                              : copy_range_to(r->srv->st, &w, src.data_id, start, n);
+        if (brc == 0 && crc_ == COPY_SOURCE_GONE) {
+            data_abort(&w);
+            obj_meta_clear(&src);
+            if (attempt + 1 < COPY_SOURCE_TRIES) continue;
+            return source_kept_changing(r);
+        }
         if (brc != 0 || crc_ != 0 || data_finish(r->srv->st, &w, md5) != 0) {
             if (brc == 0 && crc_ != 0) data_abort(&w);
             obj_meta_clear(&src);
             return send_error(r, "InternalError", "part copy failed");
         }
         obj_meta_clear(&src);
-    } else {
+        break;
+    }
+    if (!copy) {
         if (!r->w_open) {
             if (data_begin(r->srv->st, &r->w) != 0) return send_error(r, "InternalError", "cannot store the part");
             r->w_open = true;
@@ -2942,6 +3072,8 @@ static enum MHD_Result complete_upload(req *r)
             m.tagging = tags;
             m.storage_class = sc;
             if (conditional) m.expect_id = expect;
+            bool forbid = forbid_overwrite(r);
+            if (forbid) m.expect_id = "";
             m.acl = (char *)"default";
             snprintf(m.data_id, sizeof m.data_id, "%s", manifest);
             int commit_rc = store_upload_complete(r->srv->st, &m, upload_id, ids, cm->parts_count);
@@ -2950,6 +3082,7 @@ static enum MHD_Result complete_upload(req *r)
                 ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
                                                                   "list the parts and complete again.")
                       : commit_rc == -1 ? send_error(r, "NoSuchUpload", "The upload was aborted or completed meanwhile.")
+                      : commit_rc == STORE_CHANGED && forbid ? send_file_exists(r)
                       : commit_rc == STORE_CHANGED
                           ? send_error(r, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
                           : store_fail(r, commit_rc);

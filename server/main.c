@@ -48,7 +48,7 @@ static const struct { const char *code; int status; } ERRORS[] = {
     { "NoSuchEncryptionConfiguration", 404 }, { "NoSuchResource", 404 },
     { "ServerSideEncryptionConfigurationNotFoundError", 404 }, /* S3's name of the one before last */
     { "BucketAlreadyOwnedByYou", 409 }, { "BucketAlreadyExists", 409 }, { "BucketNotEmpty", 409 },
-    { "PositionNotEqualToLength", 409 }, { "ObjectNotAppendable", 409 },
+    { "PositionNotEqualToLength", 409 }, { "ObjectNotAppendable", 409 }, { "FileAlreadyExists", 409 },
     { "AccessDenied", 403 }, { "SignatureDoesNotMatch", 403 }, { "InvalidAccessKeyId", 403 },
     { "RequestTimeTooSkewed", 403 }, { "InvalidArgument", 400 }, { "InvalidBucketName", 400 },
     { "EntityTooSmall", 400 }, { "EntityTooLarge", 400 }, { "InvalidPart", 400 }, { "InvalidPartOrder", 400 },

@@ -102,3 +102,15 @@ bool objhdr_is(const char *headers, const char *name, const char *value)
     free(v);
     return is;
 }
+
+static void meta_bytes_cb(void *ud, const char *name, const char *value)
+{
+    if (cos_starts_with_ci(name, "x-cos-meta-")) *(size_t *)ud += strlen(name) - 11 + strlen(value);
+}
+
+size_t objhdr_user_meta_bytes(const char *headers)
+{
+    size_t n = 0;
+    objhdr_each(headers, meta_bytes_cb, &n);
+    return n;
+}

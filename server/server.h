@@ -203,6 +203,10 @@ int store_object_set_if(store *s, const char *bucket, const char *key, const cha
 /* the same on one version (current or older; never a delete marker): 0, -1 absent, or a STORE_ error */
 int store_version_set(store *s, const char *bucket, const char *key, const char *version_id, const char *column,
                       const char *value);
+/* Set a column of the version of key whose data is data_id (current or
+ * not): 0, or -1 when no version holds it any more (replaced, deleted). */
+int store_version_set_if(store *s, const char *bucket, const char *key, const char *data_id, const char *column,
+                         const char *value);
 void obj_meta_clear(obj_meta *m);
 /* listing: rows with key > after and key starting with prefix, in bytewise
  * key order; cb returns non-zero to stop. 0 or a STORE_ error. */
@@ -407,6 +411,10 @@ bool objhdr_add(cos_buf *b, const char *name, const char *value);
 void objhdr_each(const char *headers, void (*fn)(void *ud, const char *name, const char *value), void *ud);
 char *objhdr_get(const char *headers, const char *name); /* malloc'd value, or NULL */
 bool objhdr_is(const char *headers, const char *name, const char *value);
+/* The size of an object's user metadata as S3 and COS count it: the bytes
+   of each x-cos-meta-* name (after the prefix) and value, summed. */
+size_t objhdr_user_meta_bytes(const char *headers);
+#define USER_META_MAX 2048 /* COS (PUT Object: x-cos-meta-* 2 KB) and S3 (2 KB) alike */
 
 /* handlers.c */
 enum MHD_Result handle_request(req *r);

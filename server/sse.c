@@ -100,7 +100,7 @@ int sse_transform(store *st, const char *src_id, uint64_t off, uint64_t len, con
                   data_writer *w)
 {
     data_reader dr;
-    if (data_open(st, src_id, &dr) != 0) return -1;
+    if (data_open(st, src_id, &dr) != 0) return -2; /* gone: its object was replaced or deleted meanwhile */
     enum { CHUNK = 1 << 20 };
     unsigned char *buf = malloc(CHUNK);
     int rc = buf ? 0 : -1;

@@ -34,7 +34,8 @@ int sse_crypt(const sse_key *k, const char *data_id, uint64_t off, unsigned char
 ssize_t sse_pread(const data_reader *r, const sse_key *k, void *buf, size_t len, uint64_t off);
 /* Append len bytes of src_id at off to w, decrypting with from and
  * encrypting with to (either may be NULL or off). w hashes what it is given:
- * set w->no_hash when encrypting and take the hashes from the plaintext. */
+ * set w->no_hash when encrypting and take the hashes from the plaintext.
+ * 0, -1 on error, -2 when src_id's files are gone (replaced or deleted). */
 int sse_transform(store *st, const char *src_id, uint64_t off, uint64_t len, const sse_key *from, const sse_key *to,
                   data_writer *w);
 /* Encrypt a body still held in memory by its writer, before data_finish

@@ -2343,6 +2343,32 @@ int store_version_set(store *s, const char *bucket, const char *key, const char 
     return rc == 1 ? -1 : rc;
 }
 
+int store_version_set_if(store *s, const char *bucket, const char *key, const char *data_id, const char *column,
+                         const char *value)
+{
+    /* column comes from our own code, never from a request; a data id names
+       one stored version, current or not, and no other */
+    char *vsql = cos_sprintf("UPDATE versions SET %s = ?3 WHERE bucket = ?1 AND key = ?2 AND data_id = ?4 AND marker = 0",
+                             column);
+    char *osql = cos_sprintf("UPDATE objects SET %s = ?3 WHERE bucket = ?1 AND key = ?2 AND data_id = ?4", column);
+    int changed = 0;
+    sqlite3 *db = conn_get(s);
+    int rc = db ? tx_begin(s, &db) : STORE_FAILED;
+    if (rc == 0) {
+        rc = EXEC(db, vsql, NULL, NULL, bucket, key, value, data_id);
+        if (!rc) changed = sqlite3_changes(db);
+        if (!rc && !changed) {
+            rc = EXEC(db, osql, NULL, NULL, bucket, key, value, data_id);
+            if (!rc) changed = sqlite3_changes(db);
+        }
+        rc = tx_end(s, db, rc ? rc : changed ? 0 : 1);
+    }
+    conn_put(s, db);
+    free(vsql);
+    free(osql);
+    return rc == 1 ? -1 : rc;
+}
+
 /* ---------------------------------------------------------------- listings
  * Keys order bytewise, so everything under a prefix is one range of the
  * primary key's index: [prefix, successor(prefix)). A listing is a seek and
