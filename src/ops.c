@@ -568,7 +568,8 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
         cos_url_build(&c->ep, k->bucket, k->region, "", NULL, 0, &k->http.url, &k->pathname);
     }
     k->http.method = cos_strdup(k->method);
-    k->http.head = def->flags & F_HEAD;
+    /* a generic request's HEAD has no body either: waiting for one would hang until the timeout */
+    k->http.head = (def->flags & F_HEAD) || strcmp(k->method, "HEAD") == 0;
     k->http.timeout_ms = req->timeout_ms ? req->timeout_ms : c->cfg.timeout_ms;
     k->http.on_progress = req->on_progress;
     k->http.progress_ud = req->progress_user_data;
