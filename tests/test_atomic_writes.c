@@ -469,22 +469,7 @@ static void test_racing_appends(void)
     free(a.body);
 }
 
-static cos_client *s3_client(void)
-{
-    static char endpoint[96];
-    snprintf(endpoint, sizeof endpoint, "http://%s", g_s.endpoint);
-    cos_config cfg = COS_CONFIG_INIT;
-    cfg.dialect = COS_DIALECT_S3;
-    cfg.endpoint = endpoint;
-    cfg.region = "ap-guangzhou";
-    cfg.secret_id = TEST_SECRET_ID;
-    cfg.secret_key = TEST_SECRET_KEY;
-    cfg.max_retries = -1;
-    cos_client *c = NULL;
-    cos_error *err = NULL;
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
-    return c;
-}
+static cos_client *s3_client(void) { return test_s3_client(g_s.endpoint, "ap-guangzhou", -1); }
 
 static pthread_barrier_t g_start;
 static char g_if_match[80];

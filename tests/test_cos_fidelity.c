@@ -729,18 +729,7 @@ static void test_metadata_limit(void)
     free(body);
     EXPECT(call(BF, "GET", "meta-form", NULL, NULL, 0, NULL, 0, NULL), 404, "NoSuchKey");
     /* the S3 dialect: x-amz-meta-*, S3's MetadataTooLarge */
-    static char endpoint[96];
-    snprintf(endpoint, sizeof endpoint, "http://%s", g_s.endpoint);
-    cos_config cfg = COS_CONFIG_INIT;
-    cfg.dialect = COS_DIALECT_S3;
-    cfg.endpoint = endpoint;
-    cfg.region = "ap-guangzhou";
-    cfg.secret_id = TEST_SECRET_ID;
-    cfg.secret_key = TEST_SECRET_KEY;
-    cfg.max_retries = -1;
-    cos_client *s3 = NULL;
-    cos_error *err = NULL;
-    CHECK_OK(cos_client_new(&s3, &cfg, &err), err);
+    cos_client *s3 = test_s3_client(g_s.endpoint, "ap-guangzhou", -1);
     if (!s3) return;
     cos_kv amz[] = { { "x-amz-meta-m1", v1 }, { "x-amz-meta-m2", v2 } };
     answer a = call_on(s3, B, "PUT", "meta-s3", NULL, NULL, 0, amz, 2, "no", 2);

@@ -297,19 +297,9 @@ static void test_inverted_download_caught_by_md5(void)
 /* A client of the fake server in the S3 dialect. */
 static cos_client *s3_client(void)
 {
-    cos_config cfg;
-    cos_config_init(&cfg);
-    char ep[64];
-    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", g_port);
-    cfg.dialect = COS_DIALECT_S3;
-    cfg.endpoint = ep;
-    cfg.region = "us-east-1";
-    cfg.secret_id = TEST_SECRET_ID;
-    cfg.secret_key = TEST_SECRET_KEY;
-    cos_client *c = NULL;
-    cos_error *err = NULL;
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
-    return c;
+    char hp[32];
+    snprintf(hp, sizeof hp, "127.0.0.1:%d", g_port);
+    return test_s3_client(hp, "us-east-1", 0); /* 0: the default retries */
 }
 
 /* In the S3 dialect the x-cos-hash-crc64ecma of an answer is not checked

@@ -308,10 +308,10 @@ static void test_resume_after_kill(void)
     cos_client_free(c);
 }
 
-static void test_download_resume_after_kill(void)
+/* A child downloads resume.bin to `file_path` in 1 MiB chunks and is
+ * killed halfway (die_halfway), leaving its partial file and checkpoint. */
+static void download_killed_halfway(const char *file_path)
 {
-    char dst[512];
-    path(dst, "dresume.out");
     pid_t pid = fork_alone();
     if (pid == 0) {
         cos_config cfg;
@@ -322,7 +322,7 @@ static void test_download_resume_after_kill(void)
         cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
         p.bucket = BUCKET;
         p.key = "resume.bin";
-        p.file_path = dst;
+        p.file_path = file_path;
         p.chunk_size = MIB;
         p.parallel = 1;
         p.on_progress = die_halfway;
@@ -332,6 +332,13 @@ static void test_download_resume_after_kill(void)
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK(WIFSIGNALED(status));
+}
+
+static void test_download_resume_after_kill(void)
+{
+    char dst[512];
+    path(dst, "dresume.out");
+    download_killed_halfway(dst);
     cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
     d.bucket = BUCKET;
     d.key = "resume.bin";
@@ -468,26 +475,7 @@ static void test_download_through_symlink(void)
     path(resumed, "elsewhere/resumed.bin");
     unlink(link);
     CHECK(symlink(resumed, link) == 0);
-    pid_t pid = fork_alone();
-    if (pid == 0) {
-        cos_config cfg;
-        test_config(&cfg, &g_srv);
-        cfg.progress_interval_ms = 1;
-        cos_client *c = NULL;
-        if (cos_client_new(&c, &cfg, NULL) != 0) _exit(3);
-        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-        p.bucket = BUCKET;
-        p.key = "resume.bin";
-        p.file_path = link;
-        p.chunk_size = MIB;
-        p.parallel = 1;
-        p.on_progress = die_halfway;
-        cos_download_file(c, &p, NULL, NULL);
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    CHECK(WIFSIGNALED(status));
+    download_killed_halfway(link);
     snprintf(partial, sizeof partial, "%s.cos-partial", resumed);
     CHECK(test_exists(partial) && !test_exists(beside_link)); /* beside the target */
     CHECK(is_link(link));

@@ -24,34 +24,29 @@ static void maybe_wait(const char *path, int flags)
     nanosleep(&ts, NULL);
 }
 
-static int real_open(const char *sym, const char *path, int flags, mode_t mode)
+/* The libc function `sym` after maybe_wait; the mode only travels with O_CREAT / O_TMPFILE. */
+static int slowed_open(const char *sym, const char *path, int flags, va_list ap)
 {
+    mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
+    maybe_wait(path, flags);
     int (*real)(const char *, int, ...) = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, sym);
     return real(path, flags, mode);
 }
 
 int open(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    maybe_wait(path, flags);
-    return real_open("open", path, flags, mode);
+    va_list ap;
+    va_start(ap, flags);
+    int fd = slowed_open("open", path, flags, ap);
+    va_end(ap);
+    return fd;
 }
 
 int open64(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    maybe_wait(path, flags);
-    return real_open("open64", path, flags, mode);
+    va_list ap;
+    va_start(ap, flags);
+    int fd = slowed_open("open64", path, flags, ap);
+    va_end(ap);
+    return fd;
 }

@@ -421,6 +421,23 @@ cos_client *test_client(const test_server *s)
     return c;
 }
 
+cos_client *test_s3_client(const char *host_port, const char *region, int max_retries)
+{
+    char endpoint[96];
+    snprintf(endpoint, sizeof endpoint, "http://%s", host_port);
+    cos_config cfg = COS_CONFIG_INIT;
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.endpoint = endpoint;
+    cfg.region = region;
+    cfg.secret_id = TEST_SECRET_ID;
+    cfg.secret_key = TEST_SECRET_KEY;
+    cfg.max_retries = max_retries;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
 static const char *volatile g_watch_what = "";
 static volatile pid_t g_watch_pid;
 

@@ -83,6 +83,11 @@ void test_config(cos_config *cfg, const test_server *s);
  * the test exits as failed. */
 cos_client *test_client(const test_server *s);
 
+/* A client of the S3 dialect for http://HOST_PORT (cos-server or a fake
+ * server) with the development keys; max_retries as cos_config's. NULL, the
+ * reason checked as a failure, if it cannot be made. */
+cos_client *test_s3_client(const char *host_port, const char *region, int max_retries);
+
 /* A watchdog for tests of hangs: unless test_unwatch() comes first, after
  * `seconds` it prints what hung, kills server s (if any) and aborts, so a
  * deadlock fails the test instead of hanging CI. */
