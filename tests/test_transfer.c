@@ -515,6 +515,26 @@ static void *read_fifo(void *ud)
 /* A device or FIFO as a download's destination is written in place, never
  * replaced: renaming a partial file over /dev/null made it a regular file
  * (as root). downloadFile and getObject to a file alike. */
+/* big.bin to `path` by getObject's file sink or by downloadFile. */
+static int download_big_to(cos_client *c, const char *path, bool via_get, cos_error **err)
+{
+    if (via_get) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "big.bin";
+        r.sink.file_path = path;
+        cos_result *res = NULL;
+        int rc = cos_get_object(c, &r, &res, err);
+        cos_result_free(res);
+        return rc;
+    }
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "big.bin";
+    d.file_path = path;
+    return cos_download_file(c, &d, NULL, err);
+}
+
 static void test_download_into_special_files(void)
 {
     char src[512], fifo[512], dev[512], dir[512];
@@ -535,22 +555,7 @@ static void test_download_into_special_files(void)
         pthread_t th;
         CHECK(pthread_create(&th, NULL, read_fifo, &rd) == 0);
         cos_error *err = NULL;
-        int rc;
-        if (via_get) {
-            cos_request r = COS_REQUEST_INIT;
-            r.bucket = BUCKET;
-            r.key = "big.bin";
-            r.sink.file_path = fifo;
-            cos_result *res = NULL;
-            rc = cos_get_object(g_c, &r, &res, &err);
-            cos_result_free(res);
-        } else {
-            cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
-            d.bucket = BUCKET;
-            d.key = "big.bin";
-            d.file_path = fifo;
-            rc = cos_download_file(g_c, &d, NULL, &err);
-        }
+        int rc = download_big_to(g_c, fifo, via_get, &err);
         CHECK_OK(rc, err);
         cos_error_free(err);
         close(hold);
@@ -661,22 +666,7 @@ static void test_fifo_reader_leaves(void)
             pthread_t th;
             if (pthread_create(&th, NULL, read_then_leave, &rd) != 0) _exit(3);
             cos_error *err = NULL;
-            int rc;
-            if (via_get) {
-                cos_request r = COS_REQUEST_INIT;
-                r.bucket = BUCKET;
-                r.key = "big.bin";
-                r.sink.file_path = fifo;
-                cos_result *res = NULL;
-                rc = cos_get_object(c, &r, &res, &err);
-                cos_result_free(res);
-            } else {
-                cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
-                d.bucket = BUCKET;
-                d.key = "big.bin"; /* 9 MiB: far more than the pipe and the reader take */
-                d.file_path = fifo;
-                rc = cos_download_file(c, &d, NULL, &err);
-            }
+            int rc = download_big_to(c, fifo, via_get, &err); /* 9 MiB: more than the pipe and the reader take */
             pthread_join(th, NULL);
             printf("# into a FIFO whose reader left (%s): rc=%d %s\n", via_get ? "getObject" : "downloadFile", rc,
                    err ? cos_error_message(err) : "");
