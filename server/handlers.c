@@ -2019,7 +2019,7 @@ static int part_range(req *r, const obj_meta *m, const char *arg, uint64_t *star
     return 0;
 }
 
-static enum MHD_Result get_object_try(req *r, bool head, int attempt)
+static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char *failed_id)
 {
     obj_meta m;
     bool marker = false;
@@ -2096,12 +2096,18 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     bool partial = part_arg ? part_len > 0 : rr == 0;
     data_reader *dr = head ? NULL : malloc(sizeof *dr); /* HEAD sends no data: none is opened (a small body was read from SQLite) */
     if (!head && (!dr || data_open(r->srv->st, m.data_id, dr) != 0)) {
+        bool opened = dr != NULL, again = opened && failed_id && strcmp(failed_id, m.data_id) == 0;
+        char id[sizeof m.data_id];
+        memcpy(id, m.data_id, sizeof id);
         free(dr);
         obj_meta_clear(&m);
+        /* the row still names data that cannot be opened: it is lost, not replaced */
+        if (again) return send_error(r, "InternalError", "the object's data is missing");
         /* replaced or deleted between reading its row and opening its files:
-           start over from the row, which now names the new data (or none) */
-        if (attempt < 3) return get_object_try(r, head, attempt + 1);
-        return send_error(r, "InternalError", "the object's data is missing");
+           start over from the row, which now names the new data (or none);
+           a key rewritten faster than it can be read is the writers' load */
+        if (attempt < 8) return get_object_try(r, head, attempt + 1, opened ? id : NULL);
+        return send_error(r, "SlowDown", "The object was replaced during every attempt to read it; retry.");
     }
     uint64_t len = part_arg ? part_len : m.size ? end - start + 1 : 0;
     struct MHD_Response *resp;
@@ -2150,7 +2156,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt)
     return send_response(r, partial ? 206 : 200, resp);
 }
 
-static enum MHD_Result get_object(req *r, bool head) { return get_object_try(r, head, 0); }
+static enum MHD_Result get_object(req *r, bool head) { return get_object_try(r, head, 0, NULL); }
 
 static enum MHD_Result delete_object(req *r)
 {

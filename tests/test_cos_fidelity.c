@@ -619,7 +619,7 @@ static void *racing_appender(void *arg)
     for (int i = 0; i < 40; i++) {
         char pos[32];
         cos_request r = COS_REQUEST_INIT;
-        r.method = "GET"; /* (a generic HEAD waits for a body: libcos sets no NOBODY for it) */
+        r.method = "GET"; /* the body's size is the position */
         r.bucket = B;
         r.key = "alog";
         cos_result *res = NULL;
@@ -669,11 +669,36 @@ static void test_appends_racing(void)
     slow_server_stop();
 }
 
+/* GETs of the source while it is replaced: one whole version with its ETag,
+ * NoSuchKey between a DELETE and the next PUT, or SlowDown when it was
+ * replaced at every try; never a 500 (the old server's answer after three). */
+static int g_slow_reads;
+static void *source_reader(void *arg)
+{
+    copier *me = arg;
+    for (int j = 0; j < COPIES; j++) {
+        answer g = call(B, "GET", "moving", NULL, NULL, 0, NULL, 0, NULL);
+        if (g.status == 404 && !strcmp(g.code, "NoSuchKey")) {
+            me->missing++;
+            wait_for_writer();
+        } else if (g.status == 503 && !strcmp(g.code, "SlowDown")) {
+            __atomic_add_fetch(&g_slow_reads, 1, __ATOMIC_RELAXED);
+        } else if (g.status != 200 || !one_whole_version(g.body, g.len, g.etag)) {
+            test_fail(__FILE__, __LINE__, "a GET of an object being replaced answered %d %s with %zu bytes", g.status,
+                      g.code, g.len);
+        } else {
+            me->copied++;
+        }
+        free(g.body);
+    }
+    return NULL;
+}
+
 static void copy_race(void)
 {
     g_copiers_done = 0;
-    pthread_t w, c[3];
-    copier cs[3] = { { 0, 0, 0 }, { 1, 0, 0 }, { 2, 0, 0 } };
+    pthread_t w, c[4];
+    copier cs[4] = { { 0, 0, 0 }, { 1, 0, 0 }, { 2, 0, 0 }, { 3, 0, 0 } };
     static char first[96 * 1024];
     size_t len = source_body(0, first, sizeof first);
     md5_hex(first, len, g_md5[0]);
@@ -684,7 +709,8 @@ static void copy_race(void)
     pthread_create(&c[0], NULL, object_copier, &cs[0]);
     pthread_create(&c[1], NULL, object_copier, &cs[1]);
     pthread_create(&c[2], NULL, part_copier, &cs[2]);
-    for (int i = 0; i < 3; i++) pthread_join(c[i], NULL);
+    pthread_create(&c[3], NULL, source_reader, &cs[3]);
+    for (int i = 0; i < 4; i++) pthread_join(c[i], NULL);
     g_copiers_done = 1;
     pthread_join(w, NULL);
     printf("  writer: %d PUTs, %d DELETEs\n", g_puts, g_dels);
@@ -692,6 +718,22 @@ static void copy_race(void)
            cs[1].copied, cs[0].missing, cs[1].missing, cs[2].copied, cs[2].missing);
     CHECK(cs[0].copied + cs[1].copied > 0);
     CHECK(cs[2].copied > 0);
+    printf("  reads: %d whole, %d NoSuchKey, %d SlowDown\n", cs[3].copied, cs[3].missing, g_slow_reads);
+    CHECK(cs[3].copied > 0);
+}
+
+/* Data that is gone while its row still names it is lost, not replaced:
+ * GET says so (500 InternalError) at once, instead of retrying as for a
+ * racing overwrite or calling it the writers' load (SlowDown). */
+static void test_lost_data_is_an_error(void)
+{
+    static char big[70001]; /* over 64 KiB: a data file of its own, not a row's blob */
+    memset(big, 'L', sizeof big - 1);
+    put_body(B, "lost-data", big);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "find '%s/data' -type f -size 70000c -delete", g_s.root);
+    CHECK(system(cmd) == 0);
+    EXPECT(call(B, "GET", "lost-data", NULL, NULL, 0, NULL, 0, NULL), 500, "InternalError");
 }
 
 /* ---------------------------------------------------------------- user metadata: 2 KB */
@@ -766,6 +808,7 @@ int main(void)
     set_versioning(BS, "Suspended");
     cos_kv prw = { "x-cos-acl", "public-read-write" };
     EXPECT(call(BF, "PUT", NULL, NULL, NULL, 0, &prw, 1, NULL), 200, NULL);
+    RUN(test_lost_data_is_an_error);
     RUN(test_forbid_overwrite_put);
     RUN(test_forbid_overwrite_copy);
     RUN(test_forbid_overwrite_multipart);
