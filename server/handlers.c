@@ -216,6 +216,7 @@ static const char *const CONFIG_KINDS[] = { "cors", "policy", "tagging", "lifecy
  * since the handler saw it): nothing was changed, and the answer says so. */
 static enum MHD_Result store_fail(req *r, int rc)
 {
+    if (rc == STORE_NO_BUCKET) return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
     if (rc == STORE_BUSY)
         return send_error(r, "SlowDown", "The metadata store is busy (%s); please retry.", store_last_error());
     return send_error(r, "InternalError", "The change was not made: %s",

@@ -20,6 +20,7 @@
 #include "cos/sign.h"
 #include "cos/hash.h"
 #include "checksum.h"
+#include "signer.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -413,6 +415,219 @@ static void test_refused_body_not_stored(void)
     /* the same body signed: stored (the watch saw files then) */
     CHECK_INT(s3_status("PUT", "/" BUCKET "/big-ok.bin", NULL, 0, NULL, 0, body, n), 200);
     free(body);
+}
+
+/* ------------------------------------------------------------ 1b. what the headers let through, the body's end decides again */
+
+/* Whether the first answer read from fd is "100 Continue". */
+static bool got_continue(int fd)
+{
+    char buf[256];
+    memset(buf, 0, sizeof buf);
+    return fd >= 0 && recv(fd, buf, sizeof buf - 1, 0) > 0 && !strncmp(buf, "HTTP/1.1 100", 12);
+}
+
+/* A signed S3 PUT's head with Expect: 100-continue (body_len bytes to
+ * follow), sent on a new connection: its descriptor after "100 Continue"
+ * was read, or -1 (any other first answer). sha: x-amz-content-sha256. */
+static int continue_put(const char *path, size_t body_len, const char *sha)
+{
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
+    cos_kv h4[] = { { "host", host } };
+    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+    p.access_key = call_id;
+    p.secret_key = call_key;
+    p.region = "us-east-1";
+    p.method = "PUT";
+    p.encoded_path = path;
+    p.headers = h4;
+    p.header_count = 1;
+    p.payload_hash = sha;
+    cos_sigv4_result res;
+    cos_error *err = NULL;
+    if (cos_sigv4_sign(&p, &res, &err) != 0) {
+        cos_error_free(err);
+        return -1;
+    }
+    char head[1024];
+    snprintf(head, sizeof head, "PUT %s HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\nx-amz-content-sha256: %s\r\n"
+             "Authorization: %s\r\nContent-Length: %zu\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+             path, host, res.amz_date, res.content_sha256, res.authorization, body_len);
+    cos_sigv4_result_free(&res);
+    int fd = connect_server();
+    if (fd < 0) return -1;
+    if (!send_all(fd, head, strlen(head)) || !got_continue(fd)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The final answer to a body sent after "100 Continue". */
+static int finish_put(int fd, const void *body, size_t len, resp *r)
+{
+    int rc = send_all(fd, body, len) ? read_response(fd, r) : -1;
+    close(fd);
+    return rc;
+}
+
+/* Headers that pass, then a body that fails what only the body can show
+ * (its signed SHA-256, its Content-MD5 in COS's dialect): refused, nothing
+ * stored; and a refused head followed at once by its "body" holding a second
+ * request: one answer, the connection closed, the second never served. */
+static void test_continue_body_checked_at_its_end(void)
+{
+    const char *path = "/" BUCKET "/cont-sha.txt";
+    char sha[65];
+    cos_sha256_hex("hello", 5, sha);
+    int fd = continue_put(path, 5, sha);
+    CHECK(fd >= 0);
+    resp r;
+    if (fd >= 0) {
+        CHECK(finish_put(fd, "HELLO", 5, &r) == 0);
+        CHECK_INT(r.status, 400);
+        CHECK(has_code(&r, "XAmzContentSHA256Mismatch"));
+        resp_free(&r);
+    }
+    CHECK(!object_exists(path));
+
+    /* anonymous on a public-read-write bucket, COS's dialect, a wrong Content-MD5 */
+    char head[512];
+    snprintf(head, sizeof head, "PUT /s3gaps-pub-1250000000/cont-md5.txt HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "Content-MD5: XUFAKrxLKna5cZ2REBfFkg==\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
+             "Connection: close\r\n\r\n", srv.port);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+    CHECK(got_continue(fd));
+    if (fd >= 0) {
+        CHECK(finish_put(fd, "HELLO", 5, &r) == 0);
+        CHECK_INT(r.status, 400);
+        resp_free(&r);
+    }
+    CHECK(!object_exists("/s3gaps-pub-1250000000/cont-md5.txt"));
+
+    /* refused (anonymous, private bucket); its 40 bytes of "body" are a request of their own */
+    char smuggled[256];
+    int sl = snprintf(smuggled, sizeof smuggled, "PUT /s3gaps-pub-1250000000/smuggled HTTP/1.1\r\nHost: x\r\n"
+                      "Content-Length: 1\r\n\r\nS");
+    snprintf(head, sizeof head, "PUT /" BUCKET "/refused.txt HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n"
+             "Expect: 100-continue\r\n\r\n%s", srv.port, sl, smuggled);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+    if (fd >= 0) {
+        CHECK(read_response(fd, &r) == 0);
+        CHECK_INT(r.status, 403);
+        CHECK(r.body && !strstr(r.body, "HTTP/1.")); /* one answer only */
+        resp_free(&r);
+        close(fd);
+    }
+    CHECK(!object_exists("/s3gaps-pub-1250000000/smuggled"));
+}
+
+/* A grant withdrawn between "100 Continue" and the body's end: the request is
+ * decided again with the body, and refused. */
+static void test_continue_grant_withdrawn(void)
+{
+    const char *b = "s3gaps-grant-1250000000";
+    char path[96], policy[512];
+    snprintf(path, sizeof path, "/%s", b);
+    CHECK_INT(s3_status("PUT", path, NULL, 0, NULL, 0, NULL, 0), 200);
+    snprintf(policy, sizeof policy, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+             "\"Principal\":{\"AWS\":\"*\"},\"Action\":\"s3:PutObject\",\"Resource\":\"arn:aws:s3:::%s/*\"}]}", b);
+    cos_kv pq[] = { { "policy", "" } };
+    CHECK_INT(s3_status("PUT", path, pq, 1, NULL, 0, policy, strlen(policy)), 204);
+    as_alt(true);
+    int fd = continue_put("/s3gaps-grant-1250000000/late.txt", 4, "UNSIGNED-PAYLOAD");
+    as_alt(false);
+    CHECK(fd >= 0);
+    CHECK_INT(s3_status("DELETE", path, pq, 1, NULL, 0, NULL, 0), 204);
+    resp r;
+    if (fd >= 0) {
+        CHECK(finish_put(fd, "late", 4, &r) == 0);
+        CHECK_INT(r.status, 403);
+        resp_free(&r);
+    }
+    CHECK(!object_exists("/s3gaps-grant-1250000000/late.txt"));
+}
+
+/* The bucket deleted between "100 Continue" and the body's end (S3's
+ * dialect, signed; COS's, anonymous on a public-read-write bucket): no
+ * acknowledgement, and a bucket made again with that name is empty. */
+static void test_continue_bucket_deleted(void)
+{
+    const char *b = "/s3gaps-gone-1250000000";
+    cos_kv acl[] = { { "x-amz-acl", "public-read-write" } };
+    CHECK_INT(s3_status("PUT", b, NULL, 0, acl, 1, NULL, 0), 200);
+    int fd = continue_put("/s3gaps-gone-1250000000/k", 4, "UNSIGNED-PAYLOAD");
+    CHECK(fd >= 0);
+    CHECK_INT(s3_status("DELETE", b, NULL, 0, NULL, 0, NULL, 0), 204);
+    resp r;
+    if (fd >= 0) {
+        CHECK(finish_put(fd, "gone", 4, &r) == 0);
+        CHECK_INT(r.status, 404);
+        resp_free(&r);
+    }
+    CHECK_INT(s3_status("PUT", b, NULL, 0, acl, 1, NULL, 0), 200);
+    CHECK(!object_exists("/s3gaps-gone-1250000000/k"));
+    char head[512];
+    snprintf(head, sizeof head, "PUT /s3gaps-gone-1250000000/anon HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "Content-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", srv.port);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+    CHECK(got_continue(fd));
+    CHECK_INT(s3_status("DELETE", b, NULL, 0, NULL, 0, NULL, 0), 204);
+    if (fd >= 0) {
+        CHECK(finish_put(fd, "anon", 4, &r) == 0);
+        CHECK(r.status >= 400);
+        resp_free(&r);
+    }
+    CHECK_INT(s3_status("PUT", b, NULL, 0, NULL, 0, NULL, 0), 200);
+    CHECK(!object_exists("/s3gaps-gone-1250000000/anon"));
+}
+
+/* The bucket deleted while a PUT that passed every check is still on its way
+ * to the commit (held there by x-cos-traffic-limit's pacing, about 1 s): the
+ * write is not acknowledged into a bucket that is gone, nor does it reappear
+ * in a bucket made again with the name. The DELETE is sent once the body's
+ * file leaves ROOT/tmp (inotify), which happens only after the checks; should
+ * it still arrive after the commit, it finds the bucket not empty. */
+static void test_put_racing_bucket_delete(void)
+{
+    const char *b = "/s3gaps-race-1250000000";
+    cos_kv acl[] = { { "x-amz-acl", "public-read-write" } };
+    CHECK_INT(s3_status("PUT", b, NULL, 0, acl, 1, NULL, 0), 200);
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/tmp", srv.root);
+    int in = inotify_init1(IN_CLOEXEC);
+    CHECK(in >= 0 && inotify_add_watch(in, dir, IN_MOVED_FROM) >= 0);
+    size_t n = MIB; /* 1 s at 8 Mbit/s */
+    char *body = malloc(n);
+    memset(body, 'r', n);
+    char head[512];
+    snprintf(head, sizeof head, "PUT /s3gaps-race-1250000000/paced HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "x-cos-traffic-limit: 8388608\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", srv.port, n);
+    int fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)) && send_all(fd, body, n));
+    free(body);
+    struct pollfd pfd = { .fd = in, .events = POLLIN };
+    CHECK(in >= 0 && poll(&pfd, 1, 60000) == 1); /* a safety net against a hang, never a measurement */
+    if (in >= 0) close(in);
+    int del = s3_status("DELETE", b, NULL, 0, NULL, 0, NULL, 0);
+    resp r = { 0 };
+    CHECK(fd >= 0 && read_response(fd, &r) == 0);
+    if (fd >= 0) close(fd);
+    if (del == 204) {
+        CHECK_INT(r.status, 404);
+        CHECK(has_code(&r, "NoSuchBucket"));
+        CHECK_INT(s3_status("PUT", b, NULL, 0, NULL, 0, NULL, 0), 200);
+        CHECK(!object_exists("/s3gaps-race-1250000000/paced"));
+    } else {
+        CHECK_INT(del, 409);
+        CHECK_INT(r.status, 200);
+        CHECK(object_exists("/s3gaps-race-1250000000/paced"));
+    }
+    resp_free(&r);
 }
 
 /* ------------------------------------------------------------ 2. GET/HEAD ?partNumber */
@@ -1197,6 +1412,10 @@ int main(void)
         RUN(test_continue_refused_before_body);
         RUN(test_continue_allowed_then_stored);
         RUN(test_refused_body_not_stored);
+        RUN(test_continue_body_checked_at_its_end);
+        RUN(test_continue_grant_withdrawn);
+        RUN(test_continue_bucket_deleted);
+        RUN(test_put_racing_bucket_delete);
         RUN(test_get_part_of_multipart);
         RUN(test_get_part_of_plain_and_encrypted);
         RUN(test_attributes_plain);
