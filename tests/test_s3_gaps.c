@@ -1024,6 +1024,174 @@ static void test_attributes_authorized_like_a_read(void)
     free(body);
 }
 
+/* ?partNumber and ?attributes, attacked: odd numbers and paging values are
+ * 400 (never the whole object, never a 500); another account without a
+ * grant, or with s3:GetObject but not s3:GetObjectVersion, learns nothing of
+ * the object or of an older version; a delete marker's version is 405; an
+ * SSE-C object with a wrong key gives no bytes and no attributes; an object
+ * made by UploadPartCopy has its parts. */
+static void test_parts_and_attributes_attacked(void)
+{
+    const char *vb = "/s3gaps-pa-1250000000", *path = "/s3gaps-pa-1250000000/mp";
+    CHECK_INT(s3_status("PUT", vb, NULL, 0, NULL, 0, NULL, 0), 200);
+    const char *vers = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+    cos_kv vq[] = { { "versioning", "" } };
+    CHECK_INT(s3_status("PUT", vb, vq, 1, NULL, 0, vers, strlen(vers)), 200);
+    const size_t sizes[] = { MIB + 5, 333 };
+    char etag[80], uid[80];
+    CHECK(multipart_object(path, sizes, 2, NULL, 0, etag, uid) == 0);
+    resp r;
+    CHECK(s3_call("HEAD", path, NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    char old[80];
+    snprintf(old, sizeof old, "%s", resp_header(&r, "x-amz-version-id") ? resp_header(&r, "x-amz-version-id") : "");
+    resp_free(&r);
+    CHECK(*old);
+    CHECK_INT(s3_status("PUT", path, NULL, 0, NULL, 0, "now", 3), 200);
+
+    static const char *const BAD_PARTS[] = { "0", "-1", "10001", "1x", "99999999999999999999", "0x1",
+                                             "-9223372036854775808" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(BAD_PARTS); i++) {
+        cos_kv q[] = { { "partNumber", BAD_PARTS[i] }, { "versionId", old } };
+        CHECK(s3_call("GET", path, q, 2, NULL, 0, NULL, 0, &r) == 0);
+        if (r.status != 400) test_fail(__FILE__, __LINE__, "partNumber=%s: %d", BAD_PARTS[i], r.status);
+        CHECK(r.body_len < 1000); /* an error document, not the object */
+        resp_free(&r);
+        CHECK_INT(s3_status("HEAD", path, q, 2, NULL, 0, NULL, 0), 400);
+    }
+    static const char *const BAD_PAGING[][2] = { { "max-parts", "-1" }, { "max-parts", "1001" },
+                                                 { "max-parts", "x" }, { "max-parts", "99999999999" },
+                                                 { "part-number-marker", "-1" }, { "part-number-marker", "10001" },
+                                                 { "part-number-marker", "4294967297" } };
+    for (size_t i = 0; i < COS_ARRAY_LEN(BAD_PAGING); i++) {
+        cos_kv h[] = { { BAD_PAGING[i][0], BAD_PAGING[i][1] } };
+        char name[64];
+        snprintf(name, sizeof name, "x-amz-%s", BAD_PAGING[i][0]);
+        h[0].name = name;
+        CHECK(attributes(path, old, h, 1, &r) == 0);
+        if (r.status != 400) test_fail(__FILE__, __LINE__, "%s=%s: %d", name, BAD_PAGING[i][1], r.status);
+        resp_free(&r);
+    }
+    /* a marker past the last part: no parts, not truncated */
+    cos_kv past[] = { { "x-amz-part-number-marker", "10000" } };
+    CHECK(attributes(path, old, past, 1, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK(!strstr(r.body, "<Part>") && strstr(r.body, "<IsTruncated>false</IsTruncated>"));
+    resp_free(&r);
+
+    /* another account: nothing without a grant */
+    cos_kv one[] = { { "partNumber", "1" } }, one_old[] = { { "partNumber", "1" }, { "versionId", old } };
+    as_alt(true);
+    CHECK_INT(s3_status("GET", path, one, 1, NULL, 0, NULL, 0), 403);
+    CHECK_INT(s3_status("HEAD", path, one, 1, NULL, 0, NULL, 0), 403);
+    CHECK(attributes(path, NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 403);
+    CHECK(!strstr(r.body, "<ObjectSize>"));
+    resp_free(&r);
+    as_alt(false);
+    /* with s3:GetObject only: the current version, not an older one */
+    char policy[512];
+    snprintf(policy, sizeof policy, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+             "\"Principal\":{\"AWS\":\"*\"},\"Action\":[\"s3:GetObject\",\"s3:GetObjectAttributes\"],"
+             "\"Resource\":\"arn:aws:s3:::s3gaps-pa-1250000000/*\"}]}");
+    cos_kv pq[] = { { "policy", "" } };
+    CHECK_INT(s3_status("PUT", vb, pq, 1, NULL, 0, policy, strlen(policy)), 204);
+    as_alt(true);
+    CHECK(s3_call("GET", path, one, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK(r.status == 200 || r.status == 206);
+    CHECK(r.body_len == 3 && !memcmp(r.body, "now", 3));
+    resp_free(&r);
+    CHECK_INT(s3_status("GET", path, one_old, 2, NULL, 0, NULL, 0), 403);
+    CHECK_INT(s3_status("HEAD", path, one_old, 2, NULL, 0, NULL, 0), 403);
+    CHECK(attributes(path, NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    resp_free(&r);
+    CHECK(attributes(path, old, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 403);
+    CHECK(!strstr(r.body, "<ObjectSize>"));
+    resp_free(&r);
+    as_alt(false);
+    CHECK_INT(s3_status("DELETE", vb, pq, 1, NULL, 0, NULL, 0), 204);
+
+    /* a delete marker's version: 405, with and without partNumber */
+    CHECK(s3_call("DELETE", path, NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    char dm[80];
+    snprintf(dm, sizeof dm, "%s", resp_header(&r, "x-amz-version-id") ? resp_header(&r, "x-amz-version-id") : "");
+    resp_free(&r);
+    CHECK(*dm);
+    cos_kv dmq[] = { { "partNumber", "1" }, { "versionId", dm } };
+    CHECK_INT(s3_status("GET", path, dmq, 2, NULL, 0, NULL, 0), 405);
+    CHECK(attributes(path, dm, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 405);
+    resp_free(&r);
+    /* the older multipart version still answers by part */
+    cos_kv two_old[] = { { "partNumber", "2" }, { "versionId", old } };
+    CHECK(s3_call("GET", path, two_old, 2, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 206);
+    CHECK_INT((int)r.body_len, 333);
+    resp_free(&r);
+
+    /* SSE-C with a wrong key: no bytes, no attributes */
+    const char *enc = "/" BUCKET "/pa-ssec.bin";
+    CHECK_INT(s3_status("PUT", enc, NULL, 0, SSEC, 3, "secretbytes", 11), 200);
+    static const cos_kv WRONG[] = { { SSEC_ALG, "AES256" },
+                                    { "x-amz-server-side-encryption-customer-key",
+                                      "MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE=" },
+                                    { "x-amz-server-side-encryption-customer-key-MD5", "q6Hs4ygW1Ik9wgw5mgcnJg==" } };
+    CHECK(s3_call("GET", enc, one, 1, WRONG, 3, NULL, 0, &r) == 0);
+    CHECK(r.status == 400 || r.status == 403);
+    CHECK(!memmem(r.body, r.body_len, "secretbytes", 11));
+    resp_free(&r);
+    CHECK(attributes(enc, NULL, WRONG, 3, &r) == 0);
+    CHECK(r.status == 400 || r.status == 403);
+    CHECK(!strstr(r.body, "<ObjectSize>"));
+    resp_free(&r);
+
+    /* UploadPartCopy: the parts it made are the object's parts */
+    const char *src = "/" BUCKET "/pa-src.bin", *dst = "/" BUCKET "/pa-copied";
+    unsigned char *sb = part_bytes(0, MIB + 5);
+    CHECK_INT(s3_status("PUT", src, NULL, 0, NULL, 0, sb, MIB + 5), 200);
+    free(sb);
+    cos_kv uq[] = { { "uploads", "" } };
+    CHECK(s3_call("POST", dst, uq, 1, NULL, 0, NULL, 0, &r) == 0);
+    char up[80];
+    snprintf(up, sizeof up, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
+    resp_free(&r);
+    char xml[1024];
+    int xl = snprintf(xml, sizeof xml, "<CompleteMultipartUpload>");
+    for (int i = 1; i <= 2; i++) {
+        char num[8];
+        snprintf(num, sizeof num, "%d", i);
+        cos_kv q[] = { { "partNumber", num }, { "uploadId", up } };
+        cos_kv h[] = { { "x-amz-copy-source", BUCKET "/pa-src.bin" }, { "x-amz-copy-source-range", "bytes=0-1048580" } };
+        if (i == 2) h[1].value = "bytes=10-342";
+        CHECK(s3_call("PUT", dst, q, 2, h, 2, NULL, 0, &r) == 0);
+        CHECK_INT(r.status, 200);
+        const char *e = xml_text(r.body, "ETag");
+        char et[80];
+        snprintf(et, sizeof et, "%s", e ? e : "");
+        resp_free(&r);
+        xl += snprintf(xml + xl, sizeof xml - (size_t)xl, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
+                       i, et);
+    }
+    xl += snprintf(xml + xl, sizeof xml - (size_t)xl, "</CompleteMultipartUpload>");
+    cos_kv cq[] = { { "uploadId", up } };
+    CHECK_INT(s3_status("POST", dst, cq, 1, NULL, 0, xml, (size_t)xl), 200);
+    CHECK(attributes(dst, NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "PartsCount"), "2");
+    CHECK_STR(xml_text(r.body, "ObjectSize"), "1048914");
+    const char *p2 = strstr(r.body ? r.body : "", "<PartNumber>2</PartNumber>");
+    CHECK(p2 && !strncmp(p2 + strlen("<PartNumber>2</PartNumber>"), "<Size>333</Size>", 16));
+    resp_free(&r);
+    cos_kv two[] = { { "partNumber", "2" } };
+    CHECK(s3_call("GET", dst, two, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 206);
+    unsigned char *want = part_bytes(0, MIB + 5);
+    CHECK(r.body_len == 333 && !memcmp(r.body, want + 10, 333));
+    free(want);
+    resp_free(&r);
+}
+
 static void test_complete_repeated(void)
 {
     const char *path = "/" BUCKET "/twice.bin";
@@ -1423,6 +1591,7 @@ int main(void)
         RUN(test_attributes_multipart_checksums);
         RUN(test_attributes_versions_and_ssec);
         RUN(test_attributes_authorized_like_a_read);
+        RUN(test_parts_and_attributes_attacked);
         RUN(test_complete_repeated);
         RUN(test_upload_initiator_named);
         RUN(test_object_ownership);
