@@ -1384,6 +1384,65 @@ static void test_object_ownership(void)
     CHECK_STR(acl_owner("/s3gaps-boe-1250000000/b"), MAIN_ID_STR);
 }
 
+/* The owner an object records (ObjectWriter: the account that wrote it)
+ * names it in its ACL and gives that account no right: with a policy that
+ * lets it only upload, the writer cannot read, delete, read or change the
+ * ACL of what it wrote, nor publish it while writing; the bucket's owner
+ * keeps every right, and its copy of the object (metadata copied) is its own. */
+static void test_recorded_owner_grants_nothing(void)
+{
+    const char *b = "s3gaps-own-1250000000", *obj = "/s3gaps-own-1250000000/theirs";
+    char path[96], policy[512];
+    snprintf(path, sizeof path, "/%s", b);
+    CHECK_INT(s3_status("PUT", path, NULL, 0, NULL, 0, NULL, 0), 200);
+    const char *doc = "<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule>"
+                      "</OwnershipControls>";
+    cos_kv oq[] = { { "ownershipControls", "" } };
+    CHECK_INT(s3_status("PUT", path, oq, 1, NULL, 0, doc, strlen(doc)), 200);
+    snprintf(policy, sizeof policy, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+             "\"Principal\":{\"AWS\":\"*\"},\"Action\":\"s3:PutObject\",\"Resource\":\"arn:aws:s3:::%s/*\"}]}", b);
+    cos_kv pq[] = { { "policy", "" } };
+    CHECK_INT(s3_status("PUT", path, pq, 1, NULL, 0, policy, strlen(policy)), 204);
+    cos_kv aq[] = { { "acl", "" } }, pub[] = { { "x-amz-acl", "public-read" } };
+    cos_kv meta[] = { { "x-amz-meta-who", "alt" } };
+    as_alt(true);
+    CHECK_INT(s3_status("PUT", obj, NULL, 0, meta, 1, "alt's bytes", 11), 200);
+    CHECK_INT(s3_status("PUT", "/s3gaps-own-1250000000/published", NULL, 0, pub, 1, "x", 1), 403);
+    CHECK_INT(s3_status("GET", obj, NULL, 0, NULL, 0, NULL, 0), 403);
+    CHECK_INT(s3_status("HEAD", obj, NULL, 0, NULL, 0, NULL, 0), 403);
+    CHECK_INT(s3_status("GET", obj, aq, 1, NULL, 0, NULL, 0), 403);
+    CHECK_INT(s3_status("PUT", obj, aq, 1, pub, 1, NULL, 0), 403);
+    CHECK_INT(s3_status("DELETE", obj, NULL, 0, NULL, 0, NULL, 0), 403);
+    cos_kv attrs[] = { { "attributes", "" } };
+    cos_kv ah[] = { { "x-amz-object-attributes", "ObjectSize" } };
+    CHECK_INT(s3_status("GET", obj, attrs, 1, ah, 1, NULL, 0), 403);
+    as_alt(false);
+    CHECK_STR(acl_owner(obj), "alt");
+    CHECK(!object_exists("/s3gaps-own-1250000000/published"));
+    /* anonymous: nothing either */
+    char req[512];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n", obj, srv.port);
+    int status = 0;
+    char *body = NULL;
+    CHECK(test_http_raw(&srv, req, strlen(req), &status, &body) == 0);
+    CHECK_INT(status, 403);
+    CHECK(!body || !strstr(body, "alt's bytes"));
+    free(body);
+    /* the bucket's owner reads it, copies it (its copy is its own), deletes it */
+    resp r;
+    CHECK(s3_call("GET", obj, NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body_len == 11 && !memcmp(r.body, "alt's bytes", 11));
+    resp_free(&r);
+    cos_kv cp[] = { { "x-amz-copy-source", "s3gaps-own-1250000000/theirs" } };
+    CHECK_INT(s3_status("PUT", "/s3gaps-own-1250000000/mine", NULL, 0, cp, 1, NULL, 0), 200);
+    CHECK_STR(acl_owner("/s3gaps-own-1250000000/mine"), MAIN_ID_STR);
+    CHECK(s3_call("HEAD", "/s3gaps-own-1250000000/mine", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_STR(resp_header(&r, "x-amz-meta-who"), "alt");
+    resp_free(&r);
+    CHECK_INT(s3_status("DELETE", obj, NULL, 0, NULL, 0, NULL, 0), 204);
+}
+
 /* A HEAD of a missing key is 404 to whoever may list that key (S3), 403 to
  * others; an existing key stays 403 without GetObject. */
 static void test_missing_key_404_to_listers(void)
@@ -1595,6 +1654,7 @@ int main(void)
         RUN(test_complete_repeated);
         RUN(test_upload_initiator_named);
         RUN(test_object_ownership);
+        RUN(test_recorded_owner_grants_nothing);
         RUN(test_missing_key_404_to_listers);
         RUN(test_lifecycle_validated);
         RUN(test_ssec_beside_sse_refused);
