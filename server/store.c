@@ -974,14 +974,17 @@ int store_config_put(store *s, const char *bucket, const char *kind, const char 
 static int config_insert(sqlite3 *db, const char *bucket, const char *kind, const char *body, size_t len)
 {
     sqlite3_stmt *st = NULL;
-    int r = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO configs(bucket, kind, body) VALUES(?1, ?2, ?3)", -1, &st, NULL);
+    /* only for a bucket still there: one deleted after the request's checks
+       would otherwise pass its configuration (a policy) to a bucket made again */
+    int r = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO configs(bucket, kind, body) SELECT ?1, ?2, ?3"
+                                   " WHERE EXISTS(SELECT 1 FROM buckets WHERE name = ?1)", -1, &st, NULL);
     if (r == SQLITE_OK) {
         sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
         sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_TRANSIENT);
         r = sqlite3_step(st);
     }
-    int rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
+    int rc = r == SQLITE_DONE ? (sqlite3_changes(db) ? 0 : STORE_NO_BUCKET) : sql_fail(db, r);
     sqlite3_finalize(st);
     return rc;
 }
