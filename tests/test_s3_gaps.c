@@ -525,6 +525,87 @@ static void test_continue_body_checked_at_its_end(void)
     CHECK(!object_exists("/s3gaps-pub-1250000000/smuggled"));
 }
 
+/* Expect: 100-continue with a chunked body (refused before it; allowed:
+ * stored whole) and on a presigned URL (a wrong signature refused before the
+ * body, the right one stored). */
+static void test_continue_chunked_and_presigned(void)
+{
+    char head[2048];
+    snprintf(head, sizeof head, "PUT /" BUCKET "/chunked-anon HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n", srv.port);
+    int fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+    resp r;
+    if (fd >= 0) {
+        CHECK(read_response(fd, &r) == 0); /* answered without a 100, and closed */
+        CHECK_INT(r.status, 403);
+        resp_free(&r);
+        close(fd);
+    }
+    CHECK(!object_exists("/" BUCKET "/chunked-anon"));
+
+    /* signed, chunked */
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
+    cos_kv h4[] = { { "host", host } };
+    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+    p.access_key = TEST_SECRET_ID;
+    p.secret_key = TEST_SECRET_KEY;
+    p.region = "us-east-1";
+    p.method = "PUT";
+    p.encoded_path = "/" BUCKET "/chunked-ok";
+    p.headers = h4;
+    p.header_count = 1;
+    p.payload_hash = "UNSIGNED-PAYLOAD";
+    cos_sigv4_result res;
+    cos_error *err = NULL;
+    CHECK_OK(cos_sigv4_sign(&p, &res, &err), err);
+    snprintf(head, sizeof head, "PUT /" BUCKET "/chunked-ok HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\n"
+             "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: %s\r\nTransfer-Encoding: chunked\r\n"
+             "Expect: 100-continue\r\nConnection: close\r\n\r\n", host, res.amz_date, res.authorization);
+    cos_sigv4_result_free(&res);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+    CHECK(got_continue(fd));
+    if (fd >= 0) {
+        const char *chunks = "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+        CHECK(finish_put(fd, chunks, strlen(chunks), &r) == 0);
+        CHECK_INT(r.status, 200);
+        resp_free(&r);
+    }
+    CHECK(s3_call("GET", "/" BUCKET "/chunked-ok", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK(r.status == 200 && r.body_len == 11 && !memcmp(r.body, "hello world", 11));
+    resp_free(&r);
+
+    /* presigned: the right URL gets 100, a tampered one is refused before its body */
+    p.encoded_path = "/" BUCKET "/presigned";
+    char *query = NULL;
+    CHECK_OK(cos_sigv4_presign(&p, 600, &query, &err), err);
+    for (int tamper = 1; tamper >= 0 && query; tamper--) {
+        char *q = cos_strdup(query);
+        if (tamper) q[strlen(q) - 1] = q[strlen(q) - 1] == '0' ? '1' : '0'; /* the signature's last digit */
+        snprintf(head, sizeof head, "PUT /" BUCKET "/presigned?%s HTTP/1.1\r\nHost: %s\r\nContent-Length: 4\r\n"
+                 "Expect: 100-continue\r\nConnection: close\r\n\r\n", q, host);
+        free(q);
+        fd = connect_server();
+        CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+        if (tamper) {
+            CHECK(fd >= 0 && read_response(fd, &r) == 0);
+            CHECK_INT(r.status, 403);
+            resp_free(&r);
+            if (fd >= 0) close(fd);
+            CHECK(!object_exists("/" BUCKET "/presigned"));
+        } else {
+            CHECK(got_continue(fd));
+            CHECK(fd >= 0 && finish_put(fd, "sign", 4, &r) == 0);
+            CHECK_INT(r.status, 200);
+            resp_free(&r);
+            CHECK(object_exists("/" BUCKET "/presigned"));
+        }
+    }
+    free(query);
+}
+
 /* A grant withdrawn between "100 Continue" and the body's end: the request is
  * decided again with the body, and refused. */
 static void test_continue_grant_withdrawn(void)
@@ -1641,6 +1722,7 @@ int main(void)
         RUN(test_refused_body_not_stored);
         RUN(test_continue_body_checked_at_its_end);
         RUN(test_continue_grant_withdrawn);
+        RUN(test_continue_chunked_and_presigned);
         RUN(test_continue_bucket_deleted);
         RUN(test_put_racing_bucket_delete);
         RUN(test_get_part_of_multipart);
