@@ -322,12 +322,34 @@ int cos_open_special_dest(const char *path, int *fd, cos_error **err)
     return 1;
 }
 
+/* The rule of Linux's fs.protected_symlinks, which an open() through the
+ * link would have applied and resolving it here bypasses: in a sticky
+ * world-writable directory (/tmp), a link is followed only by its owner or
+ * when the directory's owner owns it. Else another user's planted link
+ * would have a root download rename its file over any target. */
+static bool link_may_be_followed(const char *link, const struct stat *lst)
+{
+    const char *slash = strrchr(link, '/');
+    char *dir = slash ? cos_sprintf("%.*s", (int)(slash == link ? 1 : slash - link), link) : cos_strdup(".");
+    struct stat dst;
+    bool ok = dir && stat(dir, &dst) == 0;
+    free(dir);
+    if (!ok) return false;
+    if (!(dst.st_mode & S_ISVTX) || !(dst.st_mode & S_IWOTH)) return true;
+    return lst->st_uid == geteuid() || lst->st_uid == dst.st_uid;
+}
+
 char *cos_download_target(const char *path)
 {
     char *cur = cos_strdup(path);
     for (int hops = 0; cur; hops++) {
         struct stat st;
         if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) return cur; /* absent or not a link: this name */
+        if (!link_may_be_followed(cur, &st)) {
+            free(cur);
+            errno = EACCES;
+            return NULL;
+        }
         if (hops == 40) {
             free(cur);
             errno = ELOOP;

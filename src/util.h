@@ -91,7 +91,9 @@ int cos_open_special_dest(const char *path, int *fd, cos_error **err);
  * from the link's directory), so the temporary goes beside the target and
  * is renamed over it and the link stays, as cp(1) and curl -o write
  * through a link. A dangling link gives its target's name (the download
- * creates it). NULL with errno set (ELOOP past 40 links, ENOMEM). */
+ * creates it). NULL with errno set (ELOOP past 40 links, ENOMEM; EACCES
+ * for a link fs.protected_symlinks would not follow: another user's, in a
+ * sticky world-writable directory such as /tmp). */
 char *cos_download_target(const char *path);
 /* write(2) until all of buf is written; 0, or the errno of the write that failed (ENOSPC for one that wrote nothing). */
 int cos_write_all(int fd, const void *buf, size_t len);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <inttypes.h>
@@ -405,6 +406,56 @@ static bool is_link(const char *p)
  * or absolute, or not there yet) gets the bytes; the partial file goes
  * beside the target, and a download killed halfway resumes through the
  * link. It replaced the link with a regular file. */
+/* A link planted in a sticky world-writable directory (/tmp) by another
+ * user is not followed, as fs.protected_symlinks keeps open() from doing:
+ * else a root download there would rename its file over the link's target
+ * (any file). The directory owner's and one's own links are followed. */
+static void test_download_refuses_planted_symlink(void)
+{
+    if (geteuid() != 0) { /* another user's link takes root to make */
+        printf("  (skipped: not root)\n");
+        return;
+    }
+    char sticky[512], victim[512], planted[512], own[512], victim2[512];
+    path(sticky, "sticky");
+    CHECK(mkdir(sticky, 0777) == 0 && chmod(sticky, 01777) == 0);
+    path(victim, "victim.txt");
+    test_write_lcg_file(victim, 10, 7);
+    char before[512];
+    path(before, "victim.before");
+    test_write_lcg_file(before, 10, 7);
+    path(planted, "sticky/report.bin");
+    CHECK(symlink(victim, planted) == 0 && lchown(planted, 65534, 65534) == 0);
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "big.bin";
+    d.file_path = planted;
+    cos_error *err = NULL;
+    CHECK_INT(cos_download_file(g_c, &d, NULL, &err), COS_ERR_IO);
+    CHECK(err && err->os_errno == EACCES);
+    cos_error_free(err);
+    err = NULL;
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "big.bin";
+    r.sink.file_path = planted;
+    cos_result *res = NULL;
+    CHECK_INT(cos_get_object(g_c, &r, &res, &err), COS_ERR_IO);
+    cos_result_free(res);
+    cos_error_free(err);
+    err = NULL;
+    CHECK(test_files_equal(before, victim) == 0); /* untouched */
+    /* one's own link in the same directory is followed */
+    path(own, "sticky/own.bin");
+    path(victim2, "own-target.bin");
+    CHECK(symlink(victim2, own) == 0);
+    d.file_path = own;
+    CHECK_OK(cos_download_file(g_c, &d, NULL, &err), err);
+    char src[512];
+    path(src, "big.bin");
+    CHECK(test_files_equal(src, victim2) == 0);
+}
+
 static void test_download_through_symlink(void)
 {
     char src[512], links[512], far[512], target[512], link[512], abs_target[512], abs_link[512], dangling[512],
@@ -996,6 +1047,7 @@ int main(void)
     RUN(test_download_no_space);
     RUN(test_download_into_special_files);
     RUN(test_download_through_symlink);
+    RUN(test_download_refuses_planted_symlink);
     RUN(test_fifo_reader_leaves);
     RUN(test_queue_and_md5);
     RUN(test_faults);

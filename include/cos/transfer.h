@@ -200,7 +200,10 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
  * TARGET.cos-partial and its checkpoint beside the target and renamed over
  * it, so a resume goes through the link too. A dangling link's target is
  * created, as curl -o and a shell's `>` do (GNU cp refuses); a loop of links
- * is COS_ERR_IO (ELOOP). getObject with sink.file_path does the same.
+ * is COS_ERR_IO (ELOOP). A link in a sticky world-writable directory (/tmp)
+ * owned by another user than the caller and the directory's owner is not
+ * followed (COS_ERR_IO, EACCES), as fs.protected_symlinks keeps open() from
+ * following it. getObject with sink.file_path does the same.
  * A FILE that exists and is a device or FIFO (/dev/null, a pipe's name) is
  * written in place by one GET, in order: no FILE.cos-partial, no rename, no
  * resume; a FIFO nobody reads fails at once with COS_ERR_IO, a pause after
