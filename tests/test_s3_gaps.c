@@ -6,7 +6,10 @@
  * 1. Expect: 100-continue: a PUT its headers already condemn (anonymous on
  *    a private bucket, a wrong signature, in either dialect) is refused
  *    before "100 Continue", so its body is never read; an allowed one gets
- *    100 and is stored.
+ *    100 and is stored. What only the body shows (its hash, its MD5), a grant
+ *    withdrawn or the bucket deleted meanwhile are decided again at its end;
+ *    a write that passed every check is not committed into a bucket deleted
+ *    since (test_put_racing_bucket_delete).
  * 2. GET/HEAD ?partNumber=N: a multipart object's part N with Content-Range
  *    and x-amz-mp-parts-count; part 1 of a plain object is all of it; a part
  *    past the last is 400 InvalidPart.
