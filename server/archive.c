@@ -178,6 +178,6 @@ void traffic_pace(int64_t bps, int64_t start_ms, uint64_t bytes)
 {
     if (bps <= 0) return;
     int64_t due = start_ms + (int64_t)((double)bytes * 8.0 * 1000.0 / (double)bps);
-    int64_t wait = due - cos_now_ms();
+    int64_t wait = due - cos_mono_ms(); /* monotonic, as every start_ms: a PUT's (main.c) against the wall clock never waited */
     if (wait > 0) cos_sleep_ms((int)(wait > 600000 ? 600000 : wait));
 }

@@ -216,6 +216,7 @@ static const char *const CONFIG_KINDS[] = { "cors", "policy", "tagging", "lifecy
  * since the handler saw it): nothing was changed, and the answer says so. */
 static enum MHD_Result store_fail(req *r, int rc)
 {
+    if (rc == STORE_NO_BUCKET) return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
     if (rc == STORE_BUSY)
         return send_error(r, "SlowDown", "The metadata store is busy (%s); please retry.", store_last_error());
     return send_error(r, "InternalError", "The change was not made: %s",
@@ -2119,7 +2120,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
         resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     } else if (encrypted || bps > 0) { /* decrypted or paced as it is read */
         range_reader *rr2 = malloc(sizeof *rr2);
-        *rr2 = (range_reader){ dr, start, key, head ? 0 : bps, cos_now_ms() };
+        *rr2 = (range_reader){ dr, start, key, head ? 0 : bps, cos_mono_ms() };
         resp = MHD_create_response_from_callback(len, bps > 0 ? 16 << 10 : 1 << 20, read_segments, rr2, free_segments);
     } else if (dr->mem) { /* a small object, kept in SQLite */
         resp = MHD_create_response_from_buffer(len, dr->mem + start, MHD_RESPMEM_MUST_COPY);

@@ -62,6 +62,7 @@ typedef struct obj_meta {
                                 ("": no current version), else STORE_CHANGED and nothing written */
 } obj_meta;
 #define STORE_CHANGED 2      /* the key changed since a conditional write read it (obj_meta.expect_id) */
+#define STORE_NO_BUCKET 3    /* the bucket was deleted after the request was checked: nothing written */
 
 /* In a versioned bucket a write keeps the version it replaces, in the same
  * transaction as the write (a crash or a full disk between them lost it):

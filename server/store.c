@@ -974,14 +974,17 @@ int store_config_put(store *s, const char *bucket, const char *kind, const char 
 static int config_insert(sqlite3 *db, const char *bucket, const char *kind, const char *body, size_t len)
 {
     sqlite3_stmt *st = NULL;
-    int r = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO configs(bucket, kind, body) VALUES(?1, ?2, ?3)", -1, &st, NULL);
+    /* only for a bucket still there: one deleted after the request's checks
+       would otherwise pass its configuration (a policy) to a bucket made again */
+    int r = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO configs(bucket, kind, body) SELECT ?1, ?2, ?3"
+                                   " WHERE EXISTS(SELECT 1 FROM buckets WHERE name = ?1)", -1, &st, NULL);
     if (r == SQLITE_OK) {
         sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
         sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_TRANSIENT);
         r = sqlite3_step(st);
     }
-    int rc = r == SQLITE_DONE ? 0 : sql_fail(db, r);
+    int rc = r == SQLITE_DONE ? (sqlite3_changes(db) ? 0 : STORE_NO_BUCKET) : sql_fail(db, r);
     sqlite3_finalize(st);
     return rc;
 }
@@ -2207,8 +2210,13 @@ static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
     snprintf(size, sizeof size, "%llu", (unsigned long long)m->size);
     snprintf(crc, sizeof crc, "%llu", (unsigned long long)m->crc64);
     snprintf(mtime, sizeof mtime, "%lld", (long long)m->mtime_ms);
-    int rc = 0;
-    if (m->expect_id) { /* checked where it is written: a racing writer cannot slip in between */
+    /* the bucket, checked where the row is written: one deleted after the
+       request's checks (a paced or long body, a copy) would otherwise keep an
+       acknowledged object no listing shows, back in a bucket made again */
+    int64_t bucket_there = 0;
+    int rc = EXEC(db, "SELECT COUNT(*) FROM buckets WHERE name = ?1", count_cb, &bucket_there, m->bucket);
+    if (!rc && !bucket_there) rc = STORE_NO_BUCKET;
+    if (!rc && m->expect_id) { /* checked where it is written: a racing writer cannot slip in between */
         char cur[40] = "";
         rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, cur, m->bucket, m->key);
         if (!rc && strcmp(cur, m->expect_id) != 0) rc = STORE_CHANGED;
@@ -2495,8 +2503,12 @@ int store_upload_create(store *s, const char *bucket, const char *key, const cha
     random_hex(rnd, 16);
     snprintf(upload_id, 64, "%lld%s", (long long)(cos_now_ms() / 1000), rnd);
     snprintf(now, sizeof now, "%lld", (long long)cos_now_ms());
-    return WRITE1(s, NULL, "INSERT INTO uploads(upload_id, bucket, key, initiated, headers) VALUES(?1, ?2, ?3, ?4, ?5)",
-                  upload_id, bucket, key, now, headers);
+    /* only into a bucket still there (deleted after the request's checks: none is made) */
+    int made = 0;
+    int rc = WRITE1(s, &made, "INSERT INTO uploads(upload_id, bucket, key, initiated, headers) SELECT ?1, ?2, ?3, ?4, ?5"
+                              " WHERE EXISTS(SELECT 1 FROM buckets WHERE name = ?2)",
+                    upload_id, bucket, key, now, headers);
+    return rc ? rc : made ? 0 : STORE_NO_BUCKET;
 }
 
 typedef struct upload_out { char **bucket, **key, **headers; int found; } upload_out;

@@ -785,6 +785,49 @@ static void test_metadata_limit(void)
     cos_client_free(s3);
 }
 
+/* x-cos-forbid-overwrite where it is easy to miss: a copy of an object onto
+ * itself (the way to change its metadata) is an overwrite, refused; a
+ * form's field after its file is still honored. */
+static void test_forbid_overwrite_attacked(void)
+{
+    cos_kv m1[] = { { "x-cos-meta-gen", "1" } };
+    EXPECT(call(B, "PUT", "self", NULL, NULL, 0, m1, 1, "self bytes"), 200, NULL);
+    cos_kv h[] = { { "x-cos-copy-source", HOST(B) "/self" }, { "x-cos-metadata-directive", "Replaced" },
+                   { "x-cos-meta-gen", "2" }, FORBID };
+    EXPECT(call(B, "PUT", "self", NULL, NULL, 0, h, 4, NULL), 409, "FileAlreadyExists");
+    answer a = call(B, "HEAD", "self", NULL, NULL, 0, NULL, 0, NULL);
+    CHECK_INT(a.status, 200);
+    free(a.body);
+    cos_request r = COS_REQUEST_INIT;
+    r.method = "HEAD";
+    r.bucket = B;
+    r.key = "self";
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_send_request(g_c, &r, &res, &err), err);
+    CHECK_STR(res ? cos_result_header(res, "x-cos-meta-gen") : NULL, "1");
+    cos_result_free(res);
+    CHECK_BODY(B, "self", "self bytes");
+
+    /* a form whose forbid field comes after the file: still a refusal */
+    char *body = NULL;
+    CHECK_INT(post_form("form-late", NULL, NULL, "first", &body), 200);
+    free(body);
+    cos_buf f = COS_BUF_INIT;
+    cos_buf_printf(&f, "--BB\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nform-late\r\n"
+                       "--BB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\r\nsecond\r\n"
+                       "--BB\r\nContent-Disposition: form-data; name=\"x-cos-forbid-overwrite\"\r\n\r\ntrue\r\n--BB--\r\n");
+    char *req = cos_sprintf("POST / HTTP/1.1\r\nHost: " HOST(BF) "\r\nContent-Type: multipart/form-data; boundary=BB\r\n"
+                            "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", f.len, f.data);
+    int status = 0;
+    CHECK(test_http_raw(&g_s, req, strlen(req), &status, &body) == 0);
+    CHECK_INT(status, 409);
+    free(body);
+    free(req);
+    cos_buf_free(&f);
+    CHECK_BODY(BF, "form-late", "first");
+}
+
 int main(void)
 {
     const char *args[] = { "--restore-seconds", "0", NULL };
@@ -815,6 +858,7 @@ int main(void)
     RUN(test_forbid_overwrite_post);
     RUN(test_forbid_overwrite_race);
     RUN(test_forbid_overwrite_versioned);
+    RUN(test_forbid_overwrite_attacked);
     RUN(test_append_on_versioned_buckets);
     RUN(test_restore_names_a_version);
     RUN(test_copy_while_source_replaced);

@@ -6,7 +6,10 @@
  * 1. Expect: 100-continue: a PUT its headers already condemn (anonymous on
  *    a private bucket, a wrong signature, in either dialect) is refused
  *    before "100 Continue", so its body is never read; an allowed one gets
- *    100 and is stored.
+ *    100 and is stored. What only the body shows (its hash, its MD5), a grant
+ *    withdrawn or the bucket deleted meanwhile are decided again at its end;
+ *    a write that passed every check is not committed into a bucket deleted
+ *    since (test_put_racing_bucket_delete).
  * 2. GET/HEAD ?partNumber=N: a multipart object's part N with Content-Range
  *    and x-amz-mp-parts-count; part 1 of a plain object is all of it; a part
  *    past the last is 400 InvalidPart.
@@ -20,6 +23,7 @@
 #include "cos/sign.h"
 #include "cos/hash.h"
 #include "checksum.h"
+#include "signer.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -413,6 +418,300 @@ static void test_refused_body_not_stored(void)
     /* the same body signed: stored (the watch saw files then) */
     CHECK_INT(s3_status("PUT", "/" BUCKET "/big-ok.bin", NULL, 0, NULL, 0, body, n), 200);
     free(body);
+}
+
+/* ------------------------------------------------------------ 1b. what the headers let through, the body's end decides again */
+
+/* Whether the first answer read from fd is "100 Continue". */
+static bool got_continue(int fd)
+{
+    char buf[256];
+    memset(buf, 0, sizeof buf);
+    return fd >= 0 && recv(fd, buf, sizeof buf - 1, 0) > 0 && !strncmp(buf, "HTTP/1.1 100", 12);
+}
+
+/* A signed S3 PUT's head with Expect: 100-continue (body_len bytes to
+ * follow), sent on a new connection: its descriptor after "100 Continue"
+ * was read, or -1 (any other first answer). sha: x-amz-content-sha256. */
+static int continue_put(const char *path, size_t body_len, const char *sha)
+{
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
+    cos_kv h4[] = { { "host", host } };
+    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+    p.access_key = call_id;
+    p.secret_key = call_key;
+    p.region = "us-east-1";
+    p.method = "PUT";
+    p.encoded_path = path;
+    p.headers = h4;
+    p.header_count = 1;
+    p.payload_hash = sha;
+    cos_sigv4_result res;
+    cos_error *err = NULL;
+    if (cos_sigv4_sign(&p, &res, &err) != 0) {
+        cos_error_free(err);
+        return -1;
+    }
+    char head[1024];
+    snprintf(head, sizeof head, "PUT %s HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\nx-amz-content-sha256: %s\r\n"
+             "Authorization: %s\r\nContent-Length: %zu\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+             path, host, res.amz_date, res.content_sha256, res.authorization, body_len);
+    cos_sigv4_result_free(&res);
+    int fd = connect_server();
+    if (fd < 0) return -1;
+    if (!send_all(fd, head, strlen(head)) || !got_continue(fd)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The final answer to a body sent after "100 Continue". */
+static int finish_put(int fd, const void *body, size_t len, resp *r)
+{
+    int rc = send_all(fd, body, len) ? read_response(fd, r) : -1;
+    close(fd);
+    return rc;
+}
+
+/* Headers that pass, then a body that fails what only the body can show
+ * (its signed SHA-256, its Content-MD5 in COS's dialect): refused, nothing
+ * stored; and a refused head followed at once by its "body" holding a second
+ * request: one answer, the connection closed, the second never served. */
+static void test_continue_body_checked_at_its_end(void)
+{
+    const char *path = "/" BUCKET "/cont-sha.txt";
+    char sha[65];
+    cos_sha256_hex("hello", 5, sha);
+    int fd = continue_put(path, 5, sha);
+    CHECK(fd >= 0);
+    resp r;
+    if (fd >= 0) {
+        CHECK(finish_put(fd, "HELLO", 5, &r) == 0);
+        CHECK_INT(r.status, 400);
+        CHECK(has_code(&r, "XAmzContentSHA256Mismatch"));
+        resp_free(&r);
+    }
+    CHECK(!object_exists(path));
+
+    /* anonymous on a public-read-write bucket, COS's dialect, a wrong Content-MD5 */
+    char head[512];
+    snprintf(head, sizeof head, "PUT /s3gaps-pub-1250000000/cont-md5.txt HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "Content-MD5: XUFAKrxLKna5cZ2REBfFkg==\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
+             "Connection: close\r\n\r\n", srv.port);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+    CHECK(got_continue(fd));
+    if (fd >= 0) {
+        CHECK(finish_put(fd, "HELLO", 5, &r) == 0);
+        CHECK_INT(r.status, 400);
+        resp_free(&r);
+    }
+    CHECK(!object_exists("/s3gaps-pub-1250000000/cont-md5.txt"));
+
+    /* refused (anonymous, private bucket); its 40 bytes of "body" are a request of their own */
+    char smuggled[256];
+    int sl = snprintf(smuggled, sizeof smuggled, "PUT /s3gaps-pub-1250000000/smuggled HTTP/1.1\r\nHost: x\r\n"
+                      "Content-Length: 1\r\n\r\nS");
+    snprintf(head, sizeof head, "PUT /" BUCKET "/refused.txt HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n"
+             "Expect: 100-continue\r\n\r\n%s", srv.port, sl, smuggled);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+    if (fd >= 0) {
+        CHECK(read_response(fd, &r) == 0);
+        CHECK_INT(r.status, 403);
+        CHECK(r.body && !strstr(r.body, "HTTP/1.")); /* one answer only */
+        resp_free(&r);
+        close(fd);
+    }
+    CHECK(!object_exists("/s3gaps-pub-1250000000/smuggled"));
+}
+
+/* Expect: 100-continue with a chunked body (refused before it; allowed:
+ * stored whole) and on a presigned URL (a wrong signature refused before the
+ * body, the right one stored). */
+static void test_continue_chunked_and_presigned(void)
+{
+    char head[2048];
+    snprintf(head, sizeof head, "PUT /" BUCKET "/chunked-anon HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n", srv.port);
+    int fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+    resp r;
+    if (fd >= 0) {
+        CHECK(read_response(fd, &r) == 0); /* answered without a 100, and closed */
+        CHECK_INT(r.status, 403);
+        resp_free(&r);
+        close(fd);
+    }
+    CHECK(!object_exists("/" BUCKET "/chunked-anon"));
+
+    /* signed, chunked */
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
+    cos_kv h4[] = { { "host", host } };
+    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+    p.access_key = TEST_SECRET_ID;
+    p.secret_key = TEST_SECRET_KEY;
+    p.region = "us-east-1";
+    p.method = "PUT";
+    p.encoded_path = "/" BUCKET "/chunked-ok";
+    p.headers = h4;
+    p.header_count = 1;
+    p.payload_hash = "UNSIGNED-PAYLOAD";
+    cos_sigv4_result res;
+    cos_error *err = NULL;
+    CHECK_OK(cos_sigv4_sign(&p, &res, &err), err);
+    snprintf(head, sizeof head, "PUT /" BUCKET "/chunked-ok HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\n"
+             "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: %s\r\nTransfer-Encoding: chunked\r\n"
+             "Expect: 100-continue\r\nConnection: close\r\n\r\n", host, res.amz_date, res.authorization);
+    cos_sigv4_result_free(&res);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+    CHECK(got_continue(fd));
+    if (fd >= 0) {
+        const char *chunks = "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+        CHECK(finish_put(fd, chunks, strlen(chunks), &r) == 0);
+        CHECK_INT(r.status, 200);
+        resp_free(&r);
+    }
+    CHECK(s3_call("GET", "/" BUCKET "/chunked-ok", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK(r.status == 200 && r.body_len == 11 && !memcmp(r.body, "hello world", 11));
+    resp_free(&r);
+
+    /* presigned: the right URL gets 100, a tampered one is refused before its body */
+    p.encoded_path = "/" BUCKET "/presigned";
+    char *query = NULL;
+    CHECK_OK(cos_sigv4_presign(&p, 600, &query, &err), err);
+    for (int tamper = 1; tamper >= 0 && query; tamper--) {
+        char *q = cos_strdup(query);
+        if (tamper) q[strlen(q) - 1] = q[strlen(q) - 1] == '0' ? '1' : '0'; /* the signature's last digit */
+        snprintf(head, sizeof head, "PUT /" BUCKET "/presigned?%s HTTP/1.1\r\nHost: %s\r\nContent-Length: 4\r\n"
+                 "Expect: 100-continue\r\nConnection: close\r\n\r\n", q, host);
+        free(q);
+        fd = connect_server();
+        CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+        if (tamper) {
+            CHECK(fd >= 0 && read_response(fd, &r) == 0);
+            CHECK_INT(r.status, 403);
+            resp_free(&r);
+            if (fd >= 0) close(fd);
+            CHECK(!object_exists("/" BUCKET "/presigned"));
+        } else {
+            CHECK(got_continue(fd));
+            CHECK(fd >= 0 && finish_put(fd, "sign", 4, &r) == 0);
+            CHECK_INT(r.status, 200);
+            resp_free(&r);
+            CHECK(object_exists("/" BUCKET "/presigned"));
+        }
+    }
+    free(query);
+}
+
+/* A grant withdrawn between "100 Continue" and the body's end: the request is
+ * decided again with the body, and refused. */
+static void test_continue_grant_withdrawn(void)
+{
+    const char *b = "s3gaps-grant-1250000000";
+    char path[96], policy[512];
+    snprintf(path, sizeof path, "/%s", b);
+    CHECK_INT(s3_status("PUT", path, NULL, 0, NULL, 0, NULL, 0), 200);
+    snprintf(policy, sizeof policy, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+             "\"Principal\":{\"AWS\":\"*\"},\"Action\":\"s3:PutObject\",\"Resource\":\"arn:aws:s3:::%s/*\"}]}", b);
+    cos_kv pq[] = { { "policy", "" } };
+    CHECK_INT(s3_status("PUT", path, pq, 1, NULL, 0, policy, strlen(policy)), 204);
+    as_alt(true);
+    int fd = continue_put("/s3gaps-grant-1250000000/late.txt", 4, "UNSIGNED-PAYLOAD");
+    as_alt(false);
+    CHECK(fd >= 0);
+    CHECK_INT(s3_status("DELETE", path, pq, 1, NULL, 0, NULL, 0), 204);
+    resp r;
+    if (fd >= 0) {
+        CHECK(finish_put(fd, "late", 4, &r) == 0);
+        CHECK_INT(r.status, 403);
+        resp_free(&r);
+    }
+    CHECK(!object_exists("/s3gaps-grant-1250000000/late.txt"));
+}
+
+/* The bucket deleted between "100 Continue" and the body's end (S3's
+ * dialect, signed; COS's, anonymous on a public-read-write bucket): no
+ * acknowledgement, and a bucket made again with that name is empty. */
+static void test_continue_bucket_deleted(void)
+{
+    const char *b = "/s3gaps-gone-1250000000";
+    cos_kv acl[] = { { "x-amz-acl", "public-read-write" } };
+    CHECK_INT(s3_status("PUT", b, NULL, 0, acl, 1, NULL, 0), 200);
+    int fd = continue_put("/s3gaps-gone-1250000000/k", 4, "UNSIGNED-PAYLOAD");
+    CHECK(fd >= 0);
+    CHECK_INT(s3_status("DELETE", b, NULL, 0, NULL, 0, NULL, 0), 204);
+    resp r;
+    if (fd >= 0) {
+        CHECK(finish_put(fd, "gone", 4, &r) == 0);
+        CHECK_INT(r.status, 404);
+        resp_free(&r);
+    }
+    CHECK_INT(s3_status("PUT", b, NULL, 0, acl, 1, NULL, 0), 200);
+    CHECK(!object_exists("/s3gaps-gone-1250000000/k"));
+    char head[512];
+    snprintf(head, sizeof head, "PUT /s3gaps-gone-1250000000/anon HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "Content-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", srv.port);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)));
+    CHECK(got_continue(fd));
+    CHECK_INT(s3_status("DELETE", b, NULL, 0, NULL, 0, NULL, 0), 204);
+    if (fd >= 0) {
+        CHECK(finish_put(fd, "anon", 4, &r) == 0);
+        CHECK(r.status >= 400);
+        resp_free(&r);
+    }
+    CHECK_INT(s3_status("PUT", b, NULL, 0, NULL, 0, NULL, 0), 200);
+    CHECK(!object_exists("/s3gaps-gone-1250000000/anon"));
+}
+
+/* The bucket deleted while a PUT that passed every check is still on its way
+ * to the commit (held there by x-cos-traffic-limit's pacing, about 1 s): the
+ * write is not acknowledged into a bucket that is gone, nor does it reappear
+ * in a bucket made again with the name. The DELETE is sent once the body's
+ * file leaves ROOT/tmp (inotify), which happens only after the checks; should
+ * it still arrive after the commit, it finds the bucket not empty. */
+static void test_put_racing_bucket_delete(void)
+{
+    const char *b = "/s3gaps-race-1250000000";
+    cos_kv acl[] = { { "x-amz-acl", "public-read-write" } };
+    CHECK_INT(s3_status("PUT", b, NULL, 0, acl, 1, NULL, 0), 200);
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/tmp", srv.root);
+    int in = inotify_init1(IN_CLOEXEC);
+    CHECK(in >= 0 && inotify_add_watch(in, dir, IN_MOVED_FROM) >= 0);
+    size_t n = MIB; /* 1 s at 8 Mbit/s */
+    char *body = malloc(n);
+    memset(body, 'r', n);
+    char head[512];
+    snprintf(head, sizeof head, "PUT /s3gaps-race-1250000000/paced HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "x-cos-traffic-limit: 8388608\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", srv.port, n);
+    int fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, strlen(head)) && send_all(fd, body, n));
+    free(body);
+    struct pollfd pfd = { .fd = in, .events = POLLIN };
+    CHECK(in >= 0 && poll(&pfd, 1, 60000) == 1); /* a safety net against a hang, never a measurement */
+    if (in >= 0) close(in);
+    int del = s3_status("DELETE", b, NULL, 0, NULL, 0, NULL, 0);
+    resp r = { 0 };
+    CHECK(fd >= 0 && read_response(fd, &r) == 0);
+    if (fd >= 0) close(fd);
+    if (del == 204) {
+        CHECK_INT(r.status, 404);
+        CHECK(has_code(&r, "NoSuchBucket"));
+        CHECK_INT(s3_status("PUT", b, NULL, 0, NULL, 0, NULL, 0), 200);
+        CHECK(!object_exists("/s3gaps-race-1250000000/paced"));
+    } else {
+        CHECK_INT(del, 409);
+        CHECK_INT(r.status, 200);
+        CHECK(object_exists("/s3gaps-race-1250000000/paced"));
+    }
+    resp_free(&r);
 }
 
 /* ------------------------------------------------------------ 2. GET/HEAD ?partNumber */
@@ -809,6 +1108,174 @@ static void test_attributes_authorized_like_a_read(void)
     free(body);
 }
 
+/* ?partNumber and ?attributes, attacked: odd numbers and paging values are
+ * 400 (never the whole object, never a 500); another account without a
+ * grant, or with s3:GetObject but not s3:GetObjectVersion, learns nothing of
+ * the object or of an older version; a delete marker's version is 405; an
+ * SSE-C object with a wrong key gives no bytes and no attributes; an object
+ * made by UploadPartCopy has its parts. */
+static void test_parts_and_attributes_attacked(void)
+{
+    const char *vb = "/s3gaps-pa-1250000000", *path = "/s3gaps-pa-1250000000/mp";
+    CHECK_INT(s3_status("PUT", vb, NULL, 0, NULL, 0, NULL, 0), 200);
+    const char *vers = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+    cos_kv vq[] = { { "versioning", "" } };
+    CHECK_INT(s3_status("PUT", vb, vq, 1, NULL, 0, vers, strlen(vers)), 200);
+    const size_t sizes[] = { MIB + 5, 333 };
+    char etag[80], uid[80];
+    CHECK(multipart_object(path, sizes, 2, NULL, 0, etag, uid) == 0);
+    resp r;
+    CHECK(s3_call("HEAD", path, NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    char old[80];
+    snprintf(old, sizeof old, "%s", resp_header(&r, "x-amz-version-id") ? resp_header(&r, "x-amz-version-id") : "");
+    resp_free(&r);
+    CHECK(*old);
+    CHECK_INT(s3_status("PUT", path, NULL, 0, NULL, 0, "now", 3), 200);
+
+    static const char *const BAD_PARTS[] = { "0", "-1", "10001", "1x", "99999999999999999999", "0x1",
+                                             "-9223372036854775808" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(BAD_PARTS); i++) {
+        cos_kv q[] = { { "partNumber", BAD_PARTS[i] }, { "versionId", old } };
+        CHECK(s3_call("GET", path, q, 2, NULL, 0, NULL, 0, &r) == 0);
+        if (r.status != 400) test_fail(__FILE__, __LINE__, "partNumber=%s: %d", BAD_PARTS[i], r.status);
+        CHECK(r.body_len < 1000); /* an error document, not the object */
+        resp_free(&r);
+        CHECK_INT(s3_status("HEAD", path, q, 2, NULL, 0, NULL, 0), 400);
+    }
+    static const char *const BAD_PAGING[][2] = { { "max-parts", "-1" }, { "max-parts", "1001" },
+                                                 { "max-parts", "x" }, { "max-parts", "99999999999" },
+                                                 { "part-number-marker", "-1" }, { "part-number-marker", "10001" },
+                                                 { "part-number-marker", "4294967297" } };
+    for (size_t i = 0; i < COS_ARRAY_LEN(BAD_PAGING); i++) {
+        cos_kv h[] = { { BAD_PAGING[i][0], BAD_PAGING[i][1] } };
+        char name[64];
+        snprintf(name, sizeof name, "x-amz-%s", BAD_PAGING[i][0]);
+        h[0].name = name;
+        CHECK(attributes(path, old, h, 1, &r) == 0);
+        if (r.status != 400) test_fail(__FILE__, __LINE__, "%s=%s: %d", name, BAD_PAGING[i][1], r.status);
+        resp_free(&r);
+    }
+    /* a marker past the last part: no parts, not truncated */
+    cos_kv past[] = { { "x-amz-part-number-marker", "10000" } };
+    CHECK(attributes(path, old, past, 1, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK(!strstr(r.body, "<Part>") && strstr(r.body, "<IsTruncated>false</IsTruncated>"));
+    resp_free(&r);
+
+    /* another account: nothing without a grant */
+    cos_kv one[] = { { "partNumber", "1" } }, one_old[] = { { "partNumber", "1" }, { "versionId", old } };
+    as_alt(true);
+    CHECK_INT(s3_status("GET", path, one, 1, NULL, 0, NULL, 0), 403);
+    CHECK_INT(s3_status("HEAD", path, one, 1, NULL, 0, NULL, 0), 403);
+    CHECK(attributes(path, NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 403);
+    CHECK(!strstr(r.body, "<ObjectSize>"));
+    resp_free(&r);
+    as_alt(false);
+    /* with s3:GetObject only: the current version, not an older one */
+    char policy[512];
+    snprintf(policy, sizeof policy, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+             "\"Principal\":{\"AWS\":\"*\"},\"Action\":[\"s3:GetObject\",\"s3:GetObjectAttributes\"],"
+             "\"Resource\":\"arn:aws:s3:::s3gaps-pa-1250000000/*\"}]}");
+    cos_kv pq[] = { { "policy", "" } };
+    CHECK_INT(s3_status("PUT", vb, pq, 1, NULL, 0, policy, strlen(policy)), 204);
+    as_alt(true);
+    CHECK(s3_call("GET", path, one, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK(r.status == 200 || r.status == 206);
+    CHECK(r.body_len == 3 && !memcmp(r.body, "now", 3));
+    resp_free(&r);
+    CHECK_INT(s3_status("GET", path, one_old, 2, NULL, 0, NULL, 0), 403);
+    CHECK_INT(s3_status("HEAD", path, one_old, 2, NULL, 0, NULL, 0), 403);
+    CHECK(attributes(path, NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    resp_free(&r);
+    CHECK(attributes(path, old, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 403);
+    CHECK(!strstr(r.body, "<ObjectSize>"));
+    resp_free(&r);
+    as_alt(false);
+    CHECK_INT(s3_status("DELETE", vb, pq, 1, NULL, 0, NULL, 0), 204);
+
+    /* a delete marker's version: 405, with and without partNumber */
+    CHECK(s3_call("DELETE", path, NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    char dm[80];
+    snprintf(dm, sizeof dm, "%s", resp_header(&r, "x-amz-version-id") ? resp_header(&r, "x-amz-version-id") : "");
+    resp_free(&r);
+    CHECK(*dm);
+    cos_kv dmq[] = { { "partNumber", "1" }, { "versionId", dm } };
+    CHECK_INT(s3_status("GET", path, dmq, 2, NULL, 0, NULL, 0), 405);
+    CHECK(attributes(path, dm, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 405);
+    resp_free(&r);
+    /* the older multipart version still answers by part */
+    cos_kv two_old[] = { { "partNumber", "2" }, { "versionId", old } };
+    CHECK(s3_call("GET", path, two_old, 2, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 206);
+    CHECK_INT((int)r.body_len, 333);
+    resp_free(&r);
+
+    /* SSE-C with a wrong key: no bytes, no attributes */
+    const char *enc = "/" BUCKET "/pa-ssec.bin";
+    CHECK_INT(s3_status("PUT", enc, NULL, 0, SSEC, 3, "secretbytes", 11), 200);
+    static const cos_kv WRONG[] = { { SSEC_ALG, "AES256" },
+                                    { "x-amz-server-side-encryption-customer-key",
+                                      "MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE=" },
+                                    { "x-amz-server-side-encryption-customer-key-MD5", "q6Hs4ygW1Ik9wgw5mgcnJg==" } };
+    CHECK(s3_call("GET", enc, one, 1, WRONG, 3, NULL, 0, &r) == 0);
+    CHECK(r.status == 400 || r.status == 403);
+    CHECK(!memmem(r.body, r.body_len, "secretbytes", 11));
+    resp_free(&r);
+    CHECK(attributes(enc, NULL, WRONG, 3, &r) == 0);
+    CHECK(r.status == 400 || r.status == 403);
+    CHECK(!strstr(r.body, "<ObjectSize>"));
+    resp_free(&r);
+
+    /* UploadPartCopy: the parts it made are the object's parts */
+    const char *src = "/" BUCKET "/pa-src.bin", *dst = "/" BUCKET "/pa-copied";
+    unsigned char *sb = part_bytes(0, MIB + 5);
+    CHECK_INT(s3_status("PUT", src, NULL, 0, NULL, 0, sb, MIB + 5), 200);
+    free(sb);
+    cos_kv uq[] = { { "uploads", "" } };
+    CHECK(s3_call("POST", dst, uq, 1, NULL, 0, NULL, 0, &r) == 0);
+    char up[80];
+    snprintf(up, sizeof up, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
+    resp_free(&r);
+    char xml[1024];
+    int xl = snprintf(xml, sizeof xml, "<CompleteMultipartUpload>");
+    for (int i = 1; i <= 2; i++) {
+        char num[8];
+        snprintf(num, sizeof num, "%d", i);
+        cos_kv q[] = { { "partNumber", num }, { "uploadId", up } };
+        cos_kv h[] = { { "x-amz-copy-source", BUCKET "/pa-src.bin" }, { "x-amz-copy-source-range", "bytes=0-1048580" } };
+        if (i == 2) h[1].value = "bytes=10-342";
+        CHECK(s3_call("PUT", dst, q, 2, h, 2, NULL, 0, &r) == 0);
+        CHECK_INT(r.status, 200);
+        const char *e = xml_text(r.body, "ETag");
+        char et[80];
+        snprintf(et, sizeof et, "%s", e ? e : "");
+        resp_free(&r);
+        xl += snprintf(xml + xl, sizeof xml - (size_t)xl, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
+                       i, et);
+    }
+    xl += snprintf(xml + xl, sizeof xml - (size_t)xl, "</CompleteMultipartUpload>");
+    cos_kv cq[] = { { "uploadId", up } };
+    CHECK_INT(s3_status("POST", dst, cq, 1, NULL, 0, xml, (size_t)xl), 200);
+    CHECK(attributes(dst, NULL, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "PartsCount"), "2");
+    CHECK_STR(xml_text(r.body, "ObjectSize"), "1048914");
+    const char *p2 = strstr(r.body ? r.body : "", "<PartNumber>2</PartNumber>");
+    CHECK(p2 && !strncmp(p2 + strlen("<PartNumber>2</PartNumber>"), "<Size>333</Size>", 16));
+    resp_free(&r);
+    cos_kv two[] = { { "partNumber", "2" } };
+    CHECK(s3_call("GET", dst, two, 1, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 206);
+    unsigned char *want = part_bytes(0, MIB + 5);
+    CHECK(r.body_len == 333 && !memcmp(r.body, want + 10, 333));
+    free(want);
+    resp_free(&r);
+}
+
 static void test_complete_repeated(void)
 {
     const char *path = "/" BUCKET "/twice.bin";
@@ -999,6 +1466,65 @@ static void test_object_ownership(void)
     CHECK(!object_exists("/s3gaps-boe-1250000000/p"));
     CHECK_STR(acl_owner("/s3gaps-boe-1250000000/a"), MAIN_ID_STR);
     CHECK_STR(acl_owner("/s3gaps-boe-1250000000/b"), MAIN_ID_STR);
+}
+
+/* The owner an object records (ObjectWriter: the account that wrote it)
+ * names it in its ACL and gives that account no right: with a policy that
+ * lets it only upload, the writer cannot read, delete, read or change the
+ * ACL of what it wrote, nor publish it while writing; the bucket's owner
+ * keeps every right, and its copy of the object (metadata copied) is its own. */
+static void test_recorded_owner_grants_nothing(void)
+{
+    const char *b = "s3gaps-own-1250000000", *obj = "/s3gaps-own-1250000000/theirs";
+    char path[96], policy[512];
+    snprintf(path, sizeof path, "/%s", b);
+    CHECK_INT(s3_status("PUT", path, NULL, 0, NULL, 0, NULL, 0), 200);
+    const char *doc = "<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule>"
+                      "</OwnershipControls>";
+    cos_kv oq[] = { { "ownershipControls", "" } };
+    CHECK_INT(s3_status("PUT", path, oq, 1, NULL, 0, doc, strlen(doc)), 200);
+    snprintf(policy, sizeof policy, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+             "\"Principal\":{\"AWS\":\"*\"},\"Action\":\"s3:PutObject\",\"Resource\":\"arn:aws:s3:::%s/*\"}]}", b);
+    cos_kv pq[] = { { "policy", "" } };
+    CHECK_INT(s3_status("PUT", path, pq, 1, NULL, 0, policy, strlen(policy)), 204);
+    cos_kv aq[] = { { "acl", "" } }, pub[] = { { "x-amz-acl", "public-read" } };
+    cos_kv meta[] = { { "x-amz-meta-who", "alt" } };
+    as_alt(true);
+    CHECK_INT(s3_status("PUT", obj, NULL, 0, meta, 1, "alt's bytes", 11), 200);
+    CHECK_INT(s3_status("PUT", "/s3gaps-own-1250000000/published", NULL, 0, pub, 1, "x", 1), 403);
+    CHECK_INT(s3_status("GET", obj, NULL, 0, NULL, 0, NULL, 0), 403);
+    CHECK_INT(s3_status("HEAD", obj, NULL, 0, NULL, 0, NULL, 0), 403);
+    CHECK_INT(s3_status("GET", obj, aq, 1, NULL, 0, NULL, 0), 403);
+    CHECK_INT(s3_status("PUT", obj, aq, 1, pub, 1, NULL, 0), 403);
+    CHECK_INT(s3_status("DELETE", obj, NULL, 0, NULL, 0, NULL, 0), 403);
+    cos_kv attrs[] = { { "attributes", "" } };
+    cos_kv ah[] = { { "x-amz-object-attributes", "ObjectSize" } };
+    CHECK_INT(s3_status("GET", obj, attrs, 1, ah, 1, NULL, 0), 403);
+    as_alt(false);
+    CHECK_STR(acl_owner(obj), "alt");
+    CHECK(!object_exists("/s3gaps-own-1250000000/published"));
+    /* anonymous: nothing either */
+    char req[512];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n", obj, srv.port);
+    int status = 0;
+    char *body = NULL;
+    CHECK(test_http_raw(&srv, req, strlen(req), &status, &body) == 0);
+    CHECK_INT(status, 403);
+    CHECK(!body || !strstr(body, "alt's bytes"));
+    free(body);
+    /* the bucket's owner reads it, copies it (its copy is its own), deletes it */
+    resp r;
+    CHECK(s3_call("GET", obj, NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body_len == 11 && !memcmp(r.body, "alt's bytes", 11));
+    resp_free(&r);
+    cos_kv cp[] = { { "x-amz-copy-source", "s3gaps-own-1250000000/theirs" } };
+    CHECK_INT(s3_status("PUT", "/s3gaps-own-1250000000/mine", NULL, 0, cp, 1, NULL, 0), 200);
+    CHECK_STR(acl_owner("/s3gaps-own-1250000000/mine"), MAIN_ID_STR);
+    CHECK(s3_call("HEAD", "/s3gaps-own-1250000000/mine", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_STR(resp_header(&r, "x-amz-meta-who"), "alt");
+    resp_free(&r);
+    CHECK_INT(s3_status("DELETE", obj, NULL, 0, NULL, 0, NULL, 0), 204);
 }
 
 /* A HEAD of a missing key is 404 to whoever may list that key (S3), 403 to
@@ -1197,6 +1723,11 @@ int main(void)
         RUN(test_continue_refused_before_body);
         RUN(test_continue_allowed_then_stored);
         RUN(test_refused_body_not_stored);
+        RUN(test_continue_body_checked_at_its_end);
+        RUN(test_continue_grant_withdrawn);
+        RUN(test_continue_chunked_and_presigned);
+        RUN(test_continue_bucket_deleted);
+        RUN(test_put_racing_bucket_delete);
         RUN(test_get_part_of_multipart);
         RUN(test_get_part_of_plain_and_encrypted);
         RUN(test_attributes_plain);
@@ -1204,9 +1735,11 @@ int main(void)
         RUN(test_attributes_multipart_checksums);
         RUN(test_attributes_versions_and_ssec);
         RUN(test_attributes_authorized_like_a_read);
+        RUN(test_parts_and_attributes_attacked);
         RUN(test_complete_repeated);
         RUN(test_upload_initiator_named);
         RUN(test_object_ownership);
+        RUN(test_recorded_owner_grants_nothing);
         RUN(test_missing_key_404_to_listers);
         RUN(test_lifecycle_validated);
         RUN(test_ssec_beside_sse_refused);

@@ -942,6 +942,30 @@ static void test_staged_direct_writes(void)
     free(keep);
 }
 
+/* Nothing is written into a bucket that is gone (deleted after the request's
+ * checks): an object, an upload, a configuration are refused with
+ * STORE_NO_BUCKET, and a bucket made again with the name is empty. */
+static void test_writes_need_their_bucket(void)
+{
+    char *dir = NULL;
+    store *s = open_store("nobucket", &dir);
+    if (!s) return;
+    CHECK_INT(store_bucket_delete(s, B), 0);
+    CHECK_INT(put_key(s, "orphan"), STORE_NO_BUCKET);
+    char upload[64];
+    CHECK_INT(store_upload_create(s, B, "orphan-mp", NULL, upload), STORE_NO_BUCKET);
+    CHECK_INT(store_config_put(s, B, "policy", "{}", 2), STORE_NO_BUCKET);
+    CHECK(store_bucket_create(s, B, "ap-guangzhou", "private") == 0);
+    obj_meta m;
+    CHECK_INT(store_object_get(s, B, "orphan", &m), -1);
+    char *body = NULL;
+    size_t len = 0;
+    CHECK(store_config_get(s, B, "policy", &body, &len) != 0);
+    free(body);
+    CHECK_INT(store_bucket_delete(s, B), 0); /* no upload left behind either */
+    close_store(s, dir);
+}
+
 int main(void)
 {
     RUN(test_staged_direct_writes);
@@ -956,5 +980,6 @@ int main(void)
     RUN(test_durable_before_return);
     RUN(test_failed_log_sync);
     RUN(test_wal_bounded);
+    RUN(test_writes_need_their_bucket);
     return test_report();
 }
