@@ -14,6 +14,7 @@
 #include "versioning.h"
 #include "xml.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,10 +175,21 @@ int64_t traffic_limit(req *r, enum MHD_Result *ret)
     return n;
 }
 
+/* A paced request sleeps on its server thread, which serves other
+ * connections too: at most half the threads sleep at once, so a flood of
+ * slow requests (anyone who may read a public object) cannot hold them all.
+ * Past that, a request goes at full speed: the limit is the client's
+ * ceiling, not a promise of slowness. */
+static _Atomic int pacing_now, pacing_cap = 8;
+
+void traffic_pace_init(unsigned threads) { atomic_store(&pacing_cap, threads >= 2 ? (int)(threads / 2) : 1); }
+
 void traffic_pace(int64_t bps, int64_t start_ms, uint64_t bytes)
 {
     if (bps <= 0) return;
     int64_t due = start_ms + (int64_t)((double)bytes * 8.0 * 1000.0 / (double)bps);
     int64_t wait = due - cos_mono_ms(); /* monotonic, as every start_ms: a PUT's (main.c) against the wall clock never waited */
-    if (wait > 0) cos_sleep_ms((int)(wait > 600000 ? 600000 : wait));
+    if (wait <= 0) return;
+    if (atomic_fetch_add(&pacing_now, 1) < atomic_load(&pacing_cap)) cos_sleep_ms((int)(wait > 600000 ? 600000 : wait));
+    atomic_fetch_sub(&pacing_now, 1);
 }

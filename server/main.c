@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "server.h"
+#include "archive.h"
 #include "s3names.h"
 #include "url.h"
 #include "xml.h"
@@ -764,6 +765,7 @@ int server_start(server *srv, char **errmsg)
     restrict_root(c->root);
     unsigned max_conns = connection_limit();
     char *cert = srv->tls_cert_pem, *key = srv->tls_key_pem;
+    traffic_pace_init(c->threads ? c->threads : 16);
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads ? c->threads : 16),

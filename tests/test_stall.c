@@ -204,6 +204,62 @@ static void test_stop_while_held(void)
     test_server_stop(&srv, false);
 }
 
+/* Paced requests (x-cos-traffic-limit) sleep on their server thread: at
+ * most half the threads may, so slow requests cannot hold them all. On a
+ * server with 2 threads, an anonymous paced PUT of 512 KiB at the lowest
+ * rate (about 5 s) sleeps; a second one, sent once the server has read the
+ * first, goes unpaced and is answered while the first still waits. */
+static int send_paced_put(const test_server *s, const char *path, size_t len)
+{
+    int fd = connect_to(s);
+    char head[512];
+    int n = snprintf(head, sizeof head, "PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nx-cos-traffic-limit: 819200\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n", path, s->port, len);
+    char *body = malloc(len);
+    memset(body, 'p', len);
+    if (fd >= 0 && (!test_send_all(fd, head, (size_t)n) || !test_send_all(fd, body, len))) {
+        close(fd);
+        fd = -1;
+    }
+    free(body);
+    return fd;
+}
+
+static void test_pacing_holds_half_the_threads(void)
+{
+    test_server srv;
+    memset(&srv, 0, sizeof srv);
+    const char *args[] = { "--threads", "2", "--quiet", NULL };
+    if (test_server_start(&srv, args) != 0) {
+        CHECK(!"cos-server starts");
+        return;
+    }
+    test_watch(120, "paced requests holding every server thread", &srv);
+    cos_client *c = test_client(&srv);
+    cos_kv acl = { "x-cos-acl", "public-read-write" };
+    cos_request b = COS_REQUEST_INIT;
+    b.bucket = "paced-" TEST_APPID;
+    b.headers = &acl;
+    b.header_count = 1;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_put_bucket(c, &b, &res, &err), err);
+    cos_result_free(res);
+    cos_client_free(c);
+    int first = send_paced_put(&srv, "/paced-" TEST_APPID "/first", 512 * 1024);
+    CHECK(first >= 0);
+    wait_read_by_server(&srv, first);
+    int second = send_paced_put(&srv, "/paced-" TEST_APPID "/second", 512 * 1024);
+    CHECK(second >= 0);
+    CHECK_INT(read_status(second), 200);
+    CHECK(!answered(first)); /* still paced */
+    CHECK_INT(read_status(first), 200);
+    close(first);
+    close(second);
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", "--threads", "1", "--fault-bucket", TIMEOUTS, NULL };
@@ -216,5 +272,6 @@ int main(void)
     RUN(test_resumed_request_meets_no_other_rule);
     test_server_stop(&g_srv, false);
     RUN(test_stop_while_held);
+    RUN(test_pacing_holds_half_the_threads);
     return test_report();
 }
