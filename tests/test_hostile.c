@@ -339,7 +339,15 @@ static void test_stalled_bodies_bounded(void)
     for (int t = 0; t < 600 && (queued = bytes_queued(g_srv.port)) != 0; t++) cos_sleep_ms_for_tests(100);
     CHECK(queued == 0);
     long long grew_mib = (proc_value("status", "RssAnon:") - rss0) / 1024;
-    if (grew_mib > 100) test_fail(__FILE__, __LINE__, "%d stalled bodies of %d bytes took %lld MiB", CONNS, SENT, grew_mib);
+    printf("  %d stalled bodies: %lld MiB more\n", CONNS, grew_mib);
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer's redzones and its quarantine of freed blocks add ~50 MiB
+       here (101 MiB seen under load); unbounded batches take far more */
+    const long long limit = 160;
+#else
+    const long long limit = 100;
+#endif
+    if (grew_mib > limit) test_fail(__FILE__, __LINE__, "%d stalled bodies of %d bytes took %lld MiB", CONNS, SENT, grew_mib);
     for (int i = 0; i < CONNS; i++) close(fds[i]);
     int left = 1;
     for (int t = 0; t < 600 && (left = temp_files()) != 0; t++) cos_sleep_ms_for_tests(100);
