@@ -276,6 +276,36 @@ static bool object_exists(const char *path)
     return s3_status("HEAD", path, NULL, 0, NULL, 0, NULL, 0) == 200;
 }
 
+/* The head of a PUT of `path` signed with SigV4 for 127.0.0.1:PORT by
+ * (call_id, secret), its body hashed as `sha`, then `tail` (more header
+ * lines and the blank line, or ""): 0, or -1 if it cannot be signed. */
+static int signed_put_head(char *out, size_t cap, const char *path, const char *secret, const char *sha,
+                           const char *tail)
+{
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
+    cos_kv h4[] = { { "host", host } };
+    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+    p.access_key = call_id;
+    p.secret_key = secret;
+    p.region = "us-east-1";
+    p.method = "PUT";
+    p.encoded_path = path;
+    p.headers = h4;
+    p.header_count = 1;
+    p.payload_hash = sha;
+    cos_sigv4_result res;
+    cos_error *err = NULL;
+    if (cos_sigv4_sign(&p, &res, &err) != 0) {
+        cos_error_free(err);
+        return -1;
+    }
+    snprintf(out, cap, "PUT %s HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\nx-amz-content-sha256: %s\r\n"
+             "Authorization: %s\r\n%s", path, host, res.amz_date, res.content_sha256, res.authorization, tail);
+    cos_sigv4_result_free(&res);
+    return 0;
+}
+
 static void test_continue_refused_before_body(void)
 {
     char head[512];
@@ -303,31 +333,10 @@ static void test_continue_refused_before_body(void)
     free(auth);
     CHECK_INT(expect_continue(head, NULL), 403);
     /* SigV4 with a wrong secret */
-    char host[64];
-    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
-    cos_kv h4[] = { { "host", host } };
-    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
-    p.access_key = TEST_SECRET_ID;
-    p.secret_key = "wrong-secret";
-    p.region = "us-east-1";
-    p.method = "PUT";
-    p.encoded_path = "/" BUCKET "/v4bad.txt";
-    p.headers = h4;
-    p.header_count = 1;
-    p.payload_hash = "UNSIGNED-PAYLOAD";
-    cos_sigv4_result res;
-    CHECK_OK(cos_sigv4_sign(&p, &res, &err), err);
-    snprintf(head, sizeof head, "PUT /" BUCKET "/v4bad.txt HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\n"
-             "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: %s\r\n", host, res.amz_date, res.authorization);
-    cos_sigv4_result_free(&res);
+    CHECK(signed_put_head(head, sizeof head, "/" BUCKET "/v4bad.txt", "wrong-secret", "UNSIGNED-PAYLOAD", "") == 0);
     CHECK_INT(expect_continue(head, NULL), 403);
     /* SigV4 (right key) to a bucket that does not exist: S3 names it at once */
-    p.secret_key = TEST_SECRET_KEY;
-    p.encoded_path = "/nosuch-1250000000/x.txt";
-    CHECK_OK(cos_sigv4_sign(&p, &res, &err), err);
-    snprintf(head, sizeof head, "PUT /nosuch-1250000000/x.txt HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\n"
-             "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: %s\r\n", host, res.amz_date, res.authorization);
-    cos_sigv4_result_free(&res);
+    CHECK(signed_put_head(head, sizeof head, "/nosuch-1250000000/x.txt", TEST_SECRET_KEY, "UNSIGNED-PAYLOAD", "") == 0);
     CHECK_INT(expect_continue(head, NULL), 404);
     CHECK(!object_exists("/" BUCKET "/anon.txt"));
     CHECK(!object_exists("/" BUCKET "/v4bad.txt"));
@@ -336,26 +345,9 @@ static void test_continue_refused_before_body(void)
 static void test_continue_allowed_then_stored(void)
 {
     /* signed: 100, then the body, then 200 */
-    char host[64];
-    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
-    cos_kv h4[] = { { "host", host } };
-    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
-    p.access_key = TEST_SECRET_ID;
-    p.secret_key = TEST_SECRET_KEY;
-    p.region = "us-east-1";
-    p.method = "PUT";
-    p.encoded_path = "/" BUCKET "/cont.txt";
-    p.headers = h4;
-    p.header_count = 1;
-    p.payload_hash = "UNSIGNED-PAYLOAD";
-    cos_sigv4_result res;
-    cos_error *err = NULL;
-    CHECK_OK(cos_sigv4_sign(&p, &res, &err), err);
     char head[1024];
-    snprintf(head, sizeof head, "PUT /" BUCKET "/cont.txt HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\n"
-             "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: %s\r\nContent-Length: 5\r\n"
-             "Expect: 100-continue\r\nConnection: close\r\n\r\n", host, res.amz_date, res.authorization);
-    cos_sigv4_result_free(&res);
+    CHECK(signed_put_head(head, sizeof head, "/" BUCKET "/cont.txt", TEST_SECRET_KEY, "UNSIGNED-PAYLOAD",
+                          "Content-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n") == 0);
     int fd = connect_server();
     CHECK(fd >= 0);
     if (fd < 0) return;
@@ -435,29 +427,9 @@ static bool got_continue(int fd)
  * was read, or -1 (any other first answer). sha: x-amz-content-sha256. */
 static int continue_put(const char *path, size_t body_len, const char *sha)
 {
-    char host[64];
-    snprintf(host, sizeof host, "127.0.0.1:%d", srv.port);
-    cos_kv h4[] = { { "host", host } };
-    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
-    p.access_key = call_id;
-    p.secret_key = call_key;
-    p.region = "us-east-1";
-    p.method = "PUT";
-    p.encoded_path = path;
-    p.headers = h4;
-    p.header_count = 1;
-    p.payload_hash = sha;
-    cos_sigv4_result res;
-    cos_error *err = NULL;
-    if (cos_sigv4_sign(&p, &res, &err) != 0) {
-        cos_error_free(err);
-        return -1;
-    }
-    char head[1024];
-    snprintf(head, sizeof head, "PUT %s HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\nx-amz-content-sha256: %s\r\n"
-             "Authorization: %s\r\nContent-Length: %zu\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
-             path, host, res.amz_date, res.content_sha256, res.authorization, body_len);
-    cos_sigv4_result_free(&res);
+    char tail[128], head[1024];
+    snprintf(tail, sizeof tail, "Content-Length: %zu\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", body_len);
+    if (signed_put_head(head, sizeof head, path, call_key, sha, tail) != 0) return -1;
     int fd = connect_server();
     if (fd < 0) return -1;
     if (!send_all(fd, head, strlen(head)) || !got_continue(fd)) {
