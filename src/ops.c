@@ -292,6 +292,7 @@ typedef struct op_call {
     /* driven (call.h) */
     void (*notify)(void *ud);
     void *notify_ud;
+    bool driven_over;          /* its retry could not be sent (timer): the outcome is set */
     /* outcome */
     cos_result *res;
     cos_error *err;
@@ -1616,12 +1617,37 @@ int call_driven_start(cos_client *c, cos_op op, const cos_request *req, volatile
     return 0;
 }
 
+/* A driven call's retry, when its back-off is over (a worker's timer): sent
+ * again, or over with the error of signing it (or a cancel that came during
+ * the back-off); either way its owner hears through notify. */
+static void driven_retry(void *arg)
+{
+    op_call *k = arg;
+    call_rewind(k);
+    cos_error *e = NULL;
+    if (k->http.cancel && *k->http.cancel) {
+        e = cos_error_new(COS_ERR_CANCELED, "canceled during a retry's back-off");
+    } else if (call_sign(k, &e) == 0) {
+        engine_submit(k->c->engine, &k->http, driven_http_done, k);
+        return;
+    }
+    set_error(k, e);
+    k->driven_over = true;
+    k->notify(k->notify_ud);
+}
+
 bool call_driven_step(op_call *k, int *rc, cos_result **res, cos_error **err)
 {
     *res = NULL;
     *err = NULL;
-    if (call_finish(k) == STEP_RETRY) {
-        cos_sleep_ms(k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries));
+    if (!k->driven_over && call_finish(k) == STEP_RETRY) {
+        /* the back-off is a timer, as an async call's: the owner (a task's
+           thread) goes on with its other parts, a pause or a cancel meanwhile */
+        int64_t delay = k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries);
+        client_log(k->c, COS_LOG_DEBUG, "%s %s: retry %d in %lld ms (HTTP %ld)", k->method, OP_NAMES[k->op],
+                   k->retries + 1, (long long)delay, k->http.status);
+        if (workers_post_after(k->c->workers, delay, driven_retry, k) == 0) return false;
+        cos_sleep_ms(delay); /* out of memory for the timer: wait here */
         call_rewind(k);
         cos_error *e = NULL;
         if (call_sign(k, &e) == 0) {
