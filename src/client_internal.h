@@ -64,6 +64,18 @@ void cred_cache_free(cred_cache *c);
 /* Obtain a key or Authorization for a request; blocks on the callback if needed. */
 int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error **err);
 void cred_clear(cos_cred *cr);
+/* Where an async call or task was started: inside a refresh of its own
+ * client's key (cc), or not (NULL). Such a call fails with COS_ERR_AUTH when
+ * it needs a key, as a synchronous one there does, instead of waiting for
+ * the refresh: the callback may be waiting for the call. */
+typedef struct cred_origin {
+    const cred_cache *cc;
+} cred_origin;
+/* The origin of a call or task of client c started on this thread now. */
+cred_origin cred_origin_here(const cos_client *c);
+/* This thread acts for o until the matching cred_origin_leave (nests). */
+const cred_origin *cred_origin_enter(const cred_origin *o);
+void cred_origin_leave(const cred_origin *previous);
 
 /* The versions of cos_request this library reads (by size; ops.c). */
 extern const size_t cos_request_sizes[COS_REQUEST_VERSION + 1];

@@ -293,6 +293,7 @@ typedef struct op_call {
     void (*notify)(void *ud);
     void *notify_ud;
     bool driven_over;          /* its retry could not be sent (timer): the outcome is set */
+    cred_origin origin;        /* started inside a refresh of this client's key (cred.c) */
     /* outcome */
     cos_result *res;
     cos_error *err;
@@ -483,6 +484,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     op_call *k = calloc(1, sizeof *k);
     if (!k) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     k->c = c;
+    if (c->cfg.get_authorization || c->cfg.get_sts) k->origin = cred_origin_here(c);
     k->op = op;
     k->def = def;
     k->body_fd = -1;
@@ -773,7 +775,9 @@ static int call_sign(op_call *k, cos_error **err)
                             k->pathname, k->query.items, k->query.count, k->http.headers.items, k->http.headers.count,
                             &scope, 1, atomic_load(&c->clock_offset_ms) };
     cos_cred cr;
+    const cred_origin *outer = cred_origin_enter(&k->origin);
     int rc = cred_get(c, &ar, &cr, err);
+    cred_origin_leave(outer);
     if (rc) {
         free(host);
         return rc;

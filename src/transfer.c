@@ -120,6 +120,7 @@ struct task {
     bool finished;
     bool waited;                  /* a sync caller took the result */
     cos_tasks *mgr;
+    cred_origin origin;           /* started inside a refresh of its client's key (cred.c) */
     task *next;
 };
 
@@ -1820,7 +1821,9 @@ static void *runner_main(void *arg)
         t->owned = true;
         if (slot) mg->running++;
         pthread_mutex_unlock(&mg->m);
+        const cred_origin *outer = cred_origin_enter(&t->origin); /* its requests inherit it */
         run_once(t);
+        cred_origin_leave(outer);
         pthread_mutex_lock(&mg->m);
         if (slot) mg->running--;
         pthread_cond_broadcast(&mg->cv);
@@ -1922,6 +1925,7 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
         return COS_ERR_NOMEM;
     }
     t->mgr = mg;
+    t->origin = cred_origin_here(c);
     t->kind = kind;
     t->slice_only = slice_only;
     t->fd = -1;
