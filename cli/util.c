@@ -33,7 +33,13 @@ bool cli_parse_url(const char *s, cos_url *u)
     if (n == 0 || n >= sizeof u->bucket) return false;
     memcpy(u->bucket, b, n);
     if (slash && strlen(slash + 1) >= sizeof u->key) return false;
-    snprintf(u->key, sizeof u->key, "%s", slash ? slash + 1 : "");
+    /* libcos drops one leading "/" of a key, as the official SDKs do
+       (UseRawKey off): cos://b//k is the object k. Dropped here too, so that
+       every command means that object: mv's same-object check compared "/k"
+       with "k", copied k onto itself and then deleted it */
+    const char *key = slash ? slash + 1 : "";
+    if (key[0] == '/') key++;
+    snprintf(u->key, sizeof u->key, "%s", key);
     u->is_cos = true;
     u->s3 = s3;
     return true;

@@ -23,6 +23,18 @@ check "the object survives mv onto itself" $COS stat $B/docs/x
 $COS mv $B/docs/x $B/docs/x >/dev/null 2>&1; rc=$?
 check "mv onto the same key is refused" test $rc -eq 2
 check "the object survives mv onto the same key" $COS stat $B/docs/x
+# a leading "/" of a key is dropped (libcos, as the SDKs): //x is the object x,
+# which mv copied onto itself and then deleted
+$COS mv $B/docs/x $B//docs/x >/dev/null 2>&1; rc=$?
+check "mv onto the same key spelt with a leading / is refused" test $rc -eq 2
+check "the object survives mv onto //its key" $COS stat $B/docs/x
+$COS mv $B//docs/x $B/docs/x >/dev/null 2>&1; rc=$?
+check "mv from the same key spelt with a leading / is refused" test $rc -eq 2
+check "the object survives mv from //its key" $COS stat $B/docs/x
+check "//KEY names the object KEY for every command" bash -c "$COS ls $B//docs/ | grep -q 'docs/x'"
+$COS rm -r --force $B// >/dev/null 2>&1; rc=$?
+check "rm -r cos://b// is the whole bucket: refused without --all" test $rc -eq 2
+check "nothing deleted by rm -r cos://b//" $COS stat $B/docs/x
 $COS mv -r $B/docs $B/docs/sub >/dev/null 2>&1; rc=$?
 check "mv -r of a prefix into itself is refused" test $rc -eq 2
 check "nothing moved by the refused mv -r" bash -c "$COS ls $B -r | grep -qx 'cos://safety-1250000000/docs/x'"
