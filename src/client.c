@@ -453,6 +453,12 @@ int cos_get_object_url(cos_client *c, const cos_url_params *params, char **url, 
     rc = cos_check_bucket(p->bucket, c->cfg.signer == COS_SIGNER_SIGV4, err);
     if (!rc) rc = cos_check_region(region, err);
     if (rc) return rc;
+    if (p->key && cos_key_names_no_object(p->key))
+        /* "", "/", "//": the URL would be the bucket's (GET: a listing of every
+           key) though an object's was asked for; NULL asks for the bucket's */
+        return cos_err_invalid(err, "key", "the key \"%s\" names no object (only '/' and '.' segments): the URL "
+                               "would address the bucket itself (a GET of it lists the bucket); pass NULL for "
+                               "the bucket's URL", p->key);
     cos_presign_input in = { &c->ep, p->bucket, region, p->key ? p->key : "", p->method, NULL, NULL, NULL,
                              p->start_time, p->expires, p->query, p->query_count, p->headers, p->header_count,
                              c->cfg.no_sign_host };

@@ -837,6 +837,71 @@ static void test_extreme_limits(void)
     free(dst);
 }
 
+/* ---------------------------------------------------------------- keys that name no object */
+
+/* A key made only of "/" and "." segments names no object: its path is the
+ * bucket's. deleteObject("//") (one "/" dropped, as the SDK does) was a
+ * DeleteBucket and deleted the empty bucket; a presigned URL for the key
+ * "/" or "" (a server presigning a user's key) was a signed listing of
+ * every key of the bucket. Both are refused; real names made of dots
+ * ("...") are keys like any other. */
+static void test_keys_naming_no_object(void)
+{
+    const char *empty_bucket = "nokey-" TEST_APPID;
+    test_put_bucket(g_c, empty_bucket);
+    const char *bad[] = { "//", "///", "/./", "/..", "//./.." };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = empty_bucket;
+        r.key = bad[i];
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_INT(cos_delete_object(g_c, &r, &res, &err), COS_ERR_INVALID_ARG);
+        CHECK(err && err->field && !strcmp(err->field, "key"));
+        cos_error_free(err);
+        err = NULL;
+        r.body.data = "x";
+        r.body.size = 1;
+        CHECK_INT(cos_put_object(g_c, &r, &res, &err), COS_ERR_INVALID_ARG);
+        cos_error_free(err);
+        err = NULL;
+        r.key = NULL;
+        CHECK_OK(cos_head_bucket(g_c, &r, &res, &err), err); /* still there */
+        cos_result_free(res);
+    }
+    const char *bad_url[] = { "", "/", "//", "./", ".." };
+    for (size_t i = 0; i < sizeof bad_url / sizeof bad_url[0]; i++) {
+        cos_url_params u = COS_URL_PARAMS_INIT;
+        u.bucket = BUCKET;
+        u.key = bad_url[i];
+        char *url = NULL;
+        cos_error *err = NULL;
+        CHECK_INT(cos_get_object_url(g_c, &u, &url, &err), COS_ERR_INVALID_ARG);
+        CHECK(url == NULL);
+        CHECK(err && err->message && strstr(err->message, "names no object"));
+        cos_error_free(err);
+    }
+    /* names made of dots are keys */
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = empty_bucket;
+    r.key = "...";
+    r.body.data = "dots";
+    r.body.size = 4;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_put_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    res = NULL;
+    CHECK_OK(cos_delete_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    cos_url_params u = COS_URL_PARAMS_INIT;
+    u.bucket = BUCKET;
+    u.key = "...";
+    char *url = NULL;
+    CHECK_OK(cos_get_object_url(g_c, &u, &url, &err), err);
+    free(url);
+}
+
 int main(void)
 {
     g_dir = test_tmpdir("contract");
@@ -860,6 +925,7 @@ int main(void)
     RUN(test_request_version_1_read);
     RUN(test_upload_id_cache_limit);
     RUN(test_extreme_limits);
+    RUN(test_keys_naming_no_object);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);

@@ -145,7 +145,9 @@ typedef struct cos_request {
     int version;                  /**< COS_REQUEST_VERSION */
     const char *bucket;           /**< "name-APPID" */
     const char *region;           /**< overrides the client's region */
-    const char *key;              /**< object key */
+    const char *key;              /**< object key; one leading "/" is dropped (unless use_raw_key); a key
+                                       made only of "/", "." and ".." segments ("//", "./") names no
+                                       object (its path is the bucket's) and is COS_ERR_INVALID_ARG */
     const char *version_id;       /**< versionId */
 
     /* listing */
@@ -490,7 +492,9 @@ typedef struct cos_url_params {
     int version;              /**< COS_URL_PARAMS_VERSION */
     const char *bucket;       /**< bucket */
     const char *region;       /**< region, NULL = client's */
-    const char *key;          /**< object key */
+    const char *key;          /**< object key; NULL = the bucket's URL. A key that names no object
+                                   ("", "/", "//", "./": its path would be the bucket's, and a GET of
+                                   it a listing) is COS_ERR_INVALID_ARG */
     const char *method;       /**< NULL = "GET" */
     bool no_signature;        /**< a bare URL without a signature (the SDK's Sign: false); off = presigned */
     int expires;              /**< seconds; 0 = 900 */
