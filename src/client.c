@@ -295,6 +295,8 @@ const cos_error *cos_async_error(void)
 struct cos_future {
     pthread_mutex_t m;
     pthread_cond_t cv;
+    bool armed;       /* an async call took it: its outcome will come */
+    bool abandoned;   /* freed before the outcome came: the outcome frees it */
     bool ready;
     int rc;
     cos_result *res;
@@ -310,10 +312,34 @@ cos_future *cos_future_new(void)
     return f;
 }
 
+static void future_destroy(cos_future *f)
+{
+    cos_result_free(f->res);
+    cos_error_free(f->err);
+    pthread_mutex_destroy(&f->m);
+    pthread_cond_destroy(&f->cv);
+    free(f);
+}
+
+void future_arm(void *future)
+{
+    cos_future *f = future;
+    pthread_mutex_lock(&f->m);
+    f->armed = true;
+    pthread_mutex_unlock(&f->m);
+}
+
 void cos_future_done(void *future, int rc, cos_result *res, cos_error *err)
 {
     cos_future *f = future;
     pthread_mutex_lock(&f->m);
+    if (f->abandoned) { /* nobody will wait for it */
+        pthread_mutex_unlock(&f->m);
+        cos_result_free(res);
+        cos_error_free(err);
+        future_destroy(f);
+        return;
+    }
     f->rc = rc;
     f->res = res;
     f->err = err;
@@ -357,11 +383,16 @@ bool cos_future_ready(cos_future *f)
 void cos_future_free(cos_future *f)
 {
     if (!f) return;
-    cos_result_free(f->res);
-    cos_error_free(f->err);
-    pthread_mutex_destroy(&f->m);
-    pthread_cond_destroy(&f->cv);
-    free(f);
+    pthread_mutex_lock(&f->m);
+    if (f->armed && !f->ready) {
+        /* its call is still in flight and will call cos_future_done: freed then
+           (freeing it now made that a write into freed memory) */
+        f->abandoned = true;
+        pthread_mutex_unlock(&f->m);
+        return;
+    }
+    pthread_mutex_unlock(&f->m);
+    future_destroy(f);
 }
 
 /* ------------------------------------------------------------------ presigned URLs */

@@ -64,6 +64,8 @@ void cred_cache_free(cred_cache *c);
 /* Obtain a key or Authorization for a request; blocks on the callback if needed. */
 int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error **err);
 void cred_clear(cos_cred *cr);
+/* A future handed to an async call that will complete it (client.c). */
+void future_arm(void *future);
 /* Where an async call or task was started: inside a refresh of its own
  * client's key (cc), or not (NULL). Such a call fails with COS_ERR_AUTH when
  * it needs a key, as a synchronous one there does, instead of waiting for

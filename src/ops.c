@@ -1768,6 +1768,7 @@ int cos_call_async(cos_client *client, cos_op op, const cos_request *req, cos_do
     if (rc) return rc;
     k->done = done;
     k->ud = user_data;
+    if (done == cos_future_done) future_arm(user_data); /* freeing it early is safe from now on */
     k->t0_ms = cos_mono_ms();
     atomic_fetch_add(&client->inflight, 1);
     const cos_config *cfg = &client->cfg;

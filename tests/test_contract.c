@@ -902,6 +902,54 @@ static void test_keys_naming_no_object(void)
     free(url);
 }
 
+/* ---------------------------------------------------------------- a future freed early */
+
+/* A program that gives up on a future (an early return) frees it while its
+ * call is still in flight. cos_future_done then wrote into freed memory
+ * (valgrind and ASan: invalid write); now the free is deferred to the
+ * outcome, which is discarded. The call is held in its credential callback
+ * until the future is freed, so the order is certain. */
+static test_latch g_cred_release = TEST_LATCH_INIT;
+static int held_cred(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud;
+    (void)req;
+    (void)err;
+    test_latch_wait(&g_cred_release, 1);
+    return cos_credentials_set(sink, TEST_SECRET_ID, TEST_SECRET_KEY, NULL, 0, 0);
+}
+
+static void test_future_freed_before_outcome(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.secret_id = NULL;
+    cfg.secret_key = NULL;
+    cfg.get_authorization = held_cred;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    test_watch(60, "a future freed before its outcome", &g_srv);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    cos_future *f = cos_future_new();
+    CHECK(f != NULL);
+    CHECK_INT(cos_head_bucket_async(c, &r, cos_future_done, f), 0);
+    cos_future_free(f);                /* its call waits in the credential callback */
+    test_latch_add(&g_cred_release);   /* now it completes, into the freed future */
+    cos_client_free(c);                /* waits for that completion */
+    /* a future never handed to a call, and one whose call was refused, free at once */
+    cos_future_free(cos_future_new());
+    cos_client *c2 = test_client(&g_srv);
+    f = cos_future_new();
+    cos_request bad = COS_REQUEST_INIT; /* no bucket: refused up front, done never runs */
+    CHECK(cos_head_bucket_async(c2, &bad, cos_future_done, f) != 0);
+    cos_future_free(f);
+    cos_client_free(c2);
+    test_unwatch();
+}
+
 int main(void)
 {
     g_dir = test_tmpdir("contract");
@@ -926,6 +974,7 @@ int main(void)
     RUN(test_upload_id_cache_limit);
     RUN(test_extreme_limits);
     RUN(test_keys_naming_no_object);
+    RUN(test_future_freed_before_outcome);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);

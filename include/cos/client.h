@@ -479,7 +479,11 @@ COS_API void cos_future_done(void *future, int rc, cos_result *res, cos_error *e
 COS_API int cos_future_wait(cos_future *f, cos_result **out, cos_error **err);
 /** Whether the outcome has arrived. */
 COS_API bool cos_future_ready(cos_future *f);
-/** Free a future (after cos_future_wait, or after its callback ran). */
+/**
+ * Free a future: after cos_future_wait, after its callback ran, or at any
+ * time once an *_async call accepted it (returned 0): an outcome that comes
+ * after the free is discarded (the result or error freed) with the future.
+ */
 COS_API void cos_future_free(cos_future *f);
 
 /* ------------------------------------------------------------------ presigned URLs */
