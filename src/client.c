@@ -192,6 +192,11 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
 
 static void client_free_now(cos_client *c)
 {
+    /* an async call waiting out a retry's back-off (a timer: up to 6.4 s,
+       or an hour in a test) would hold the free for all of it: it ends now,
+       COS_ERR_CANCELED, as the calls that had not started do */
+    atomic_store(&c->closing, true);
+    workers_fire_timers(c->workers);
     if (c->tasks) cos_tasks_destroy(c->tasks);
     pthread_mutex_lock(&c->lock);
     while (atomic_load(&c->inflight) > 0) pthread_cond_wait(&c->idle, &c->lock);

@@ -35,6 +35,7 @@ struct cos_client {
     cred_cache *creds;
     _Atomic int64_t clock_offset_ms;
     _Atomic int inflight;       /* async operations not yet completed */
+    _Atomic bool closing;       /* cos_client_free has begun: retries in their back-off are not made */
     bool auto_chunk_size;       /* ChunkSize / ChunkParallelLimit left at 0: transfers choose */
     bool auto_parallel;         /*   them from the file size (transfer.c) */
     _Atomic int lacks_crc;      /* the server answered an upload without x-cos-hash-crc64ecma: hash

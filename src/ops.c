@@ -1636,7 +1636,7 @@ static void driven_retry(void *arg)
     op_call *k = arg;
     call_rewind(k);
     cos_error *e = NULL;
-    if (k->http.cancel && *k->http.cancel) {
+    if ((k->http.cancel && *k->http.cancel) || atomic_load(&k->c->closing)) {
         e = cos_error_new(COS_ERR_CANCELED, "canceled during a retry's back-off");
     } else if (call_sign(k, &e) == 0) {
         engine_submit(k->c->engine, &k->http, driven_http_done, k);
@@ -1655,6 +1655,7 @@ bool call_driven_step(op_call *k, int *rc, cos_result **res, cos_error **err)
         /* the back-off is a timer, as an async call's: the owner (a task's
            thread) goes on with its other parts, a pause or a cancel meanwhile */
         int64_t delay = k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries);
+        if ((k->http.cancel && *k->http.cancel) || atomic_load(&k->c->closing)) delay = 0; /* driven_retry ends it */
         client_log(k->c, COS_LOG_DEBUG, "%s %s: retry %d in %lld ms (HTTP %ld)", k->method, OP_NAMES[k->op],
                    k->retries + 1, (long long)delay, k->http.status);
         if (workers_post_after(k->c->workers, delay, driven_retry, k) == 0) return false;
@@ -1717,6 +1718,11 @@ static void async_complete_job(void *arg) { async_complete(arg); }
 static void async_retry(void *arg)
 {
     op_call *k = arg;
+    if (atomic_load(&k->c->closing)) { /* the client is being freed: no retry */
+        set_error(k, cos_error_new(COS_ERR_CANCELED, "the client was freed during a retry's back-off"));
+        async_complete(k);
+        return;
+    }
     call_rewind(k);
     async_start(k);
 }
@@ -1728,11 +1734,15 @@ static void async_finish(void *arg)
         /* the back-off is a timer, not a sleep: the worker goes on with
            other calls' completions meanwhile */
         int64_t delay = k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries);
+        if (atomic_load(&k->c->closing)) delay = 0; /* async_retry cancels it at once */
         client_log(k->c, COS_LOG_DEBUG, "%s %s: retry %d in %lld ms (HTTP %ld)", k->method, OP_NAMES[k->op],
                    k->retries + 1, (long long)delay, k->http.status);
-        if (workers_post_after(k->c->workers, delay, async_retry, k) != 0) {
+        cos_client *c = k->c;
+        if (workers_post_after(c->workers, delay, async_retry, k) != 0) {
             cos_sleep_ms(delay); /* out of memory for the timer: as before */
             async_retry(k);
+        } else if (atomic_load(&c->closing)) {
+            workers_fire_timers(c->workers); /* the free's own firing may have come before this timer */
         }
         return;
     }

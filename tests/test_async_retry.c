@@ -320,6 +320,57 @@ static void test_part_retry_backoff_cancel(void)
     free(dir);
 }
 
+/* cos_client_free "waits for in-flight async operations": one in its
+ * retry's back-off (an hour here) held the free for the whole back-off; it
+ * now ends at once, COS_ERR_CANCELED, its callback run. */
+static test_latch g_free_retry = TEST_LATCH_INIT;
+static test_latch g_free_done = TEST_LATCH_INIT;
+static int g_free_rc = -99;
+
+static void on_free_log(void *ud, cos_log_level level, const char *message)
+{
+    (void)ud;
+    (void)level;
+    if (strstr(message, "retry 1 in")) test_latch_add(&g_free_retry);
+}
+
+static void free_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    (void)ud;
+    g_free_rc = rc;
+    cos_result_free(res);
+    cos_error_free(err);
+    test_latch_add(&g_free_done);
+}
+
+static void test_free_during_backoff(void)
+{
+    cos_client *admin = test_client(&g_srv);
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.log = on_free_log;
+    cfg.log_level = COS_LOG_DEBUG;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    test_watch(120, "cos_client_free with an async call in its retry's back-off", &g_srv);
+    atomic_store(&cos_backoff_ms_for_tests, 3600 * 1000);
+    test_set_faults(admin, &g_srv, "[{\"method\":\"GET\",\"match\":\"retry-a\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":1}]");
+    cos_request a = COS_REQUEST_INIT;
+    a.bucket = BUCKET;
+    a.key = "retry-a";
+    CHECK_INT(cos_get_object_async(c, &a, free_done, NULL), 0);
+    test_latch_wait(&g_free_retry, 1);
+    cos_client_free(c); /* returns now, not in an hour */
+    CHECK_INT(test_latch_count(&g_free_done), 1);
+    CHECK_INT(g_free_rc, COS_ERR_CANCELED);
+    atomic_store(&cos_backoff_ms_for_tests, -1);
+    test_set_faults(admin, &g_srv, NULL);
+    test_unwatch();
+    cos_client_free(admin);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -332,6 +383,7 @@ int main(void)
     RUN(test_many_backoffs);
     RUN(test_part_backoff_holds_no_task);
     RUN(test_part_retry_backoff_cancel);
+    RUN(test_free_during_backoff);
     test_server_stop(&g_srv, false);
     return test_report();
 }

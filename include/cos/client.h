@@ -37,7 +37,8 @@ COS_API int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **
 
 /**
  * Free a client. Waits for in-flight async operations to finish (their
- * callbacks run, with COS_ERR_CANCELED if they had not started). NULL is allowed.
+ * callbacks run, with COS_ERR_CANCELED if they had not started; one waiting
+ * out a retry's back-off is not retried: COS_ERR_CANCELED at once). NULL is allowed.
  * Called from inside one of the client's own callbacks, it returns at once
  * and the client is freed by a thread of its own once that callback returned.
  */
