@@ -18,9 +18,10 @@ static char *current_value(const char *path, const char *section, const char *na
 {
     FILE *f = fopen(path, "r");
     if (!f) return NULL;
-    char line[4096], cur[256] = "";
+    char *line = NULL, cur[256] = "";
+    size_t line_cap = 0;
     char *found = NULL;
-    while (fgets(line, sizeof line, f)) {
+    while (getline(&line, &line_cap, f) > 0) {
         char *l = line;
         while (*l == ' ' || *l == '\t') l++;
         l[strcspn(l, "\r\n")] = '\0';
@@ -44,6 +45,7 @@ static char *current_value(const char *path, const char *section, const char *na
             found = strdup(v);
         }
     }
+    free(line);
     fclose(f);
     return found;
 }
@@ -159,14 +161,19 @@ int cmd_config(const cli_opts *o)
     /* everything but this profile's section, as it was */
     FILE *in = fopen(path, "r");
     bool skipping = false;
-    char line[4096];
-    while (in && fgets(line, sizeof line, in)) {
+    /* whole lines (getline): fgets cut a line over 4 KiB in two, and the
+       newline added after the first half broke another profile's long
+       security_token in two lines */
+    char *line = NULL;
+    size_t line_cap = 0;
+    while (in && getline(&line, &line_cap, in) > 0) {
         const char *l = line;
         while (*l == ' ' || *l == '\t') l++;
         if (*l == '[') skipping = section_is(line, section);
         if (!skipping) fputs(line, out);
         if (!skipping && line[strlen(line) - 1] != '\n') fputc('\n', out);
     }
+    free(line);
     if (in) fclose(in);
     if (strcmp(section, "default") != 0) fprintf(out, "[profile %s]\n", section);
     else fprintf(out, "[default]\n");

@@ -108,8 +108,11 @@ static void ini_load(const char *path, ini *f)
     memset(f, 0, sizeof *f);
     FILE *fp = path ? fopen(path, "r") : NULL;
     if (!fp) return;
-    char line[4096], section[256] = "";
-    while (fgets(line, sizeof line, fp)) {
+    /* getline: a line of any length (a temporary key's security_token can
+       pass 4 KiB; fgets cut it in two, the key truncated) */
+    char *line = NULL, section[256] = "";
+    size_t line_cap = 0;
+    while (getline(&line, &line_cap, fp) > 0) {
         char *l = line;
         while (*l == ' ' || *l == '\t') l++;
         l[strcspn(l, "\r\n")] = '\0';
@@ -140,6 +143,8 @@ static void ini_load(const char *path, ini *f)
         f->e = ne;
         f->e[f->n++] = (ini_entry){ strdup(section), strdup(k), strdup(v) };
     }
+    if (line) explicit_bzero(line, line_cap); /* it held secret keys */
+    free(line);
     fclose(fp);
 }
 
