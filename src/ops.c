@@ -633,6 +633,16 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
                                      b->file_path, (unsigned long long)size);
                 goto fail;
             }
+            char past_end;
+            if (k->body_whole_file && pread(k->body_fd, &past_end, 1, (off_t)size) > 0) {
+                /* /proc, /sys: a size of 0 (or less than there is) that read() does not
+                   keep to; sending st_size bytes stored an empty object, no error */
+                rc = cos_err_invalid(err, "body.file_path",
+                                     "%s has more bytes than its size (%llu) says (a file of /proc or /sys?): "
+                                     "its end cannot be known before it is read; send it from memory",
+                                     b->file_path, (unsigned long long)size);
+                goto fail;
+            }
             k->body_file_size = size;
             k->http.body = BODY_FILE;
             k->http.fd = k->body_fd;

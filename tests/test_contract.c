@@ -950,6 +950,38 @@ static void test_future_freed_before_outcome(void)
     test_unwatch();
 }
 
+/* A file whose size says 0 but whose read() gives bytes (/proc, /sys): a
+ * whole-file body sent st_size bytes and stored an empty object, rc 0 (a
+ * silent truncation); uploadFile stored it too and then failed on the CRC.
+ * Both refuse it up front now, and nothing is stored. */
+static void test_procfs_body_refused(void)
+{
+    const char *proc = "/proc/self/status";
+    struct stat st;
+    if (stat(proc, &st) != 0 || st.st_size != 0) {
+        printf("# no /proc/self/status of size 0 here: skipped\n");
+        return;
+    }
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "proc-status";
+    r.body.file_path = proc;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_INT(cos_put_object(g_c, &r, &res, &err), COS_ERR_INVALID_ARG);
+    CHECK(err && err->field && !strcmp(err->field, "body.file_path"));
+    cos_result_free(res);
+    cos_error_free(err);
+    err = NULL;
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "proc-status";
+    p.file_path = proc;
+    CHECK(cos_upload_file(g_c, &p, NULL, &err) != 0);
+    cos_error_free(err);
+    CHECK_INT(object_size("proc-status"), (uint64_t)-1); /* nothing stored */
+}
+
 int main(void)
 {
     g_dir = test_tmpdir("contract");
@@ -975,6 +1007,7 @@ int main(void)
     RUN(test_extreme_limits);
     RUN(test_keys_naming_no_object);
     RUN(test_future_freed_before_outcome);
+    RUN(test_procfs_body_refused);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
