@@ -122,6 +122,20 @@ int cmd_config(const cli_opts *o)
         fprintf(stderr, "cos: config: no HOME and no COS_CONFIG\n");
         return EXIT_FAIL;
     }
+    /* A config that is a symlink (a dotfiles checkout) is rewritten where it
+       points: renaming over the link replaced it with a file of its own,
+       and the file it named never saw the change */
+    struct stat lst;
+    char *resolved = NULL;
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+        if (!(resolved = realpath(path, NULL))) {
+            fprintf(stderr, "cos: config: %s is a symlink that cannot be followed: %s\n", path, strerror(errno));
+            return EXIT_FAIL;
+        }
+        snprintf(buf, sizeof buf, "%s", resolved);
+        free(resolved);
+        path = buf;
+    }
     const char *section = o->profile ? o->profile : "default";
     if (!*section || strpbrk(section, "[]\n\r")) {
         fprintf(stderr, "cos: config: '%s' is not a profile name\n", section);
