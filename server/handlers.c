@@ -1822,7 +1822,7 @@ static enum MHD_Result put_object(req *r)
         free(o.tagging);
         return ret;
     }
-    traffic_pace(bps, r->t0_ms, r->w.size);
+    (void)bps; /* paced before this handler (main.c, put_paced) */
     s3_object_headers(r, &headers);
     ret = commit_object(r, r->key, &r->w, md5, headers, acl, r->w.crc64, NULL, &o);
     free(headers);
@@ -1959,12 +1959,17 @@ typedef struct range_reader {
     uint64_t start;          /* the response's first byte within the object */
     sse_key key;             /* SSE-C: decrypt with it */
     int64_t bps, t0_ms;      /* x-cos-traffic-limit: pace to bps from t0 */
+    server *srv;             /* and pause conn between pieces (server_hold) */
+    struct MHD_Connection *conn;
 } range_reader;
 
 static ssize_t read_segments(void *cls, uint64_t pos, char *buf, size_t max)
 {
     range_reader *rr = cls;
-    traffic_pace(rr->bps, rr->t0_ms, pos);
+    /* ahead of the pace: nothing now, the connection suspended until the
+       next piece is due (a reader that returns 0 must suspend, or MHD spins) */
+    int64_t due = traffic_due(rr->bps, rr->t0_ms, pos);
+    if (due && server_hold(rr->srv, rr->conn, due)) return 0;
     ssize_t n = sse_pread(rr->dr, &rr->key, buf, max, rr->start + pos);
     return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
 }
@@ -2120,7 +2125,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
         resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     } else if (encrypted || bps > 0) { /* decrypted or paced as it is read */
         range_reader *rr2 = malloc(sizeof *rr2);
-        *rr2 = (range_reader){ dr, start, key, head ? 0 : bps, cos_mono_ms() };
+        *rr2 = (range_reader){ dr, start, key, head ? 0 : bps, cos_mono_ms(), r->srv, r->conn };
         resp = MHD_create_response_from_callback(len, bps > 0 ? 16 << 10 : 1 << 20, read_segments, rr2, free_segments);
     } else if (dr->mem) { /* a small object, kept in SQLite */
         resp = MHD_create_response_from_buffer(len, dr->mem + start, MHD_RESPMEM_MUST_COPY);
@@ -2133,7 +2138,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
         free(dr);
     } else { /* a multipart object: read across its parts */
         range_reader *rr2 = malloc(sizeof *rr2);
-        *rr2 = (range_reader){ dr, start, { 0 }, 0, 0 };
+        *rr2 = (range_reader){ dr, start, { 0 }, 0, 0, r->srv, r->conn };
         resp = MHD_create_response_from_callback(len, 1 << 20, read_segments, rr2, free_segments);
     }
     if (head && len == 0) {
@@ -2775,7 +2780,6 @@ static enum MHD_Result upload_part(req *r)
         data_unlink(r->srv->st, w.data_id);
         return ret;
     }
-    if (!copy) traffic_pace(bps, r->t0_ms, w.size);
     part_meta p = { 0 };
     p.number = (int)num;
     p.size = w.size;

@@ -512,6 +512,31 @@ void req_body_sink(req *r, const char *data, size_t len)
 
 static enum MHD_Result dispatch(req *r, const char *method);
 
+/* A PUT of data with x-cos-traffic-limit (an object or a part, not a copy)
+ * is answered no sooner than its size at that rate after it began: it waits
+ * here, its body read and not yet handled, suspended (server_hold), never on
+ * a thread. true while it waits. An invalid limit is left to the handler's
+ * error; a body refused or lost is answered at once. */
+static bool put_paced(req *r)
+{
+    if (strcmp(r->method, "PUT") != 0 || !r->body_to_file || r->drop_body || r->too_large || r->w.error ||
+        req_header(r, "x-cos-copy-source"))
+        return false;
+    if (!r->pace_until_ms) {
+        const char *v = req_header(r, "x-cos-traffic-limit");
+        if (!v) v = req_arg(r, "x-cos-traffic-limit");
+        int64_t bps;
+        if (!v || cos_parse_i64(v, &bps) != 0 || bps < TRAFFIC_LIMIT_MIN || bps > TRAFFIC_LIMIT_MAX) {
+            r->pace_until_ms = -1;
+            return false;
+        }
+        int64_t due = traffic_due(bps, r->t0_ms, r->w.size);
+        int64_t cap = cos_mono_ms() + TRAFFIC_PAUSE_MAX_MS;
+        r->pace_until_ms = due > cap ? cap : due > 0 ? due : -1;
+    }
+    return r->pace_until_ms > cos_mono_ms() && server_hold(r->srv, r->conn, r->pace_until_ms);
+}
+
 /* Whether the client has closed its side. libmicrohttpd 0.9.75 (epoll, edge
  * triggered) reads a connection again only after new bytes arrive once a
  * read did not fill its buffer: a client that sent part of a body and then
@@ -611,6 +636,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     sink_flush(r); /* the whole body is here */
     sink_release(r);
+    if (put_paced(r)) return MHD_YES; /* called again when its pause ends */
     /* the whole request is here: its reads of bucket rows and configurations are made once */
     store_memo_begin(srv->st);
     enum MHD_Result ret = dispatch(r, method);
@@ -736,15 +762,14 @@ int server_start(server *srv, char **errmsg)
     }
     sts_store_configure(srv->sts, c->sts_max_keys ? c->sts_max_keys : STS_MAX_KEYS_DEFAULT, !c->no_fsync);
     pthread_mutex_init(&srv->fault_lock, NULL);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | (c->quiet ? 0 : MHD_USE_ERROR_LOG);
-    /* a stall (faults.c) suspends its connection, so it holds no worker thread */
-    if (c->faults || c->fault_bucket) {
-        if (fault_start(srv) != 0) {
-            *errmsg = cos_strdup("cannot start the fault injection's timer");
-            server_stop(srv);
-            return 1;
-        }
-        flags |= MHD_ALLOW_SUSPEND_RESUME;
+    /* a stall (faults.c) and a paced request's pause (traffic_due) suspend
+       their connection, so they hold no worker thread */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     (c->quiet ? 0 : MHD_USE_ERROR_LOG);
+    if (hold_start(srv) != 0) {
+        *errmsg = cos_strdup("cannot start the timer of held requests");
+        server_stop(srv);
+        return 1;
     }
     if (c->tls_cert && c->tls_key) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -765,7 +790,6 @@ int server_start(server *srv, char **errmsg)
     restrict_root(c->root);
     unsigned max_conns = connection_limit();
     char *cert = srv->tls_cert_pem, *key = srv->tls_key_pem;
-    traffic_pace_init(c->threads ? c->threads : 16);
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads ? c->threads : 16),
@@ -795,7 +819,7 @@ int server_start(server *srv, char **errmsg)
 
 void server_stop(server *srv)
 {
-    fault_stop(srv); /* no connection may be suspended when the daemon stops */
+    hold_stop(srv); /* no connection may be suspended when the daemon stops */
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
     console_stop(srv); /* after the store's listener: its requests read the console's origins */

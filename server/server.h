@@ -281,6 +281,7 @@ typedef struct req {
     const char *error_delete_marker; /* set: an error answer says x-cos-delete-marker with it (a GET/HEAD of a deleted key) */
     char request_id[48];
     int64_t t0_ms;
+    int64_t pace_until_ms;   /* a paced PUT waits until then once its body is in (main.c); -1: not paced */
     /* body */
     bool body_to_file;
     data_writer w;
@@ -318,7 +319,7 @@ struct server {
     cos_buf faults_json;     /* current fault rules (raw JSON) */
     struct fault_rule *faults;
     size_t nfaults;
-    struct fault_stalls *stalls; /* requests a stall holds, and the timer that lets them go (faults.c) */
+    struct fault_stalls *stalls; /* held requests (stalls, paces) and the timer that lets them go (faults.c) */
     int port;                /* the bound port, once started */
     char *tls_cert_pem, *tls_key_pem;
     struct MHD_Daemon *console_daemon;
@@ -349,8 +350,13 @@ void cors_add_headers(req *r, struct MHD_Response *resp);  /* a real answer's Ac
 /* faults.c */
 void fault_clear(server *s);
 enum { FAULT_RESUME_SERVE = 1, FAULT_RESUME_SUCCEED = 2 }; /* after a hold: serve it / the fault bucket's success */
-int fault_start(server *s); /* before the daemon (which then needs MHD_ALLOW_SUSPEND_RESUME); 0 or -1 */
-void fault_stop(server *s); /* before the daemon stops: resumes every held request */
+int hold_start(server *s); /* the timer of held requests, before the daemon (MHD_ALLOW_SUSPEND_RESUME); 0 or -1 */
+void hold_stop(server *s);  /* before the daemon stops: resumes every held request */
+/* Suspend conn until until_ms (cos_mono_ms), when a timer resumes it; only
+ * from conn's own callback (its request's or its answer's reader), which is
+ * then called again. false when the server is stopping: go on now. A held
+ * connection holds no thread. */
+bool server_hold(server *s, struct MHD_Connection *conn, int64_t until_ms);
 
 /* authz.c: the authorization model (see its header comment). */
 enum { ACL_READ = 1, ACL_WRITE = 2, ACL_READ_ACP = 4, ACL_WRITE_ACP = 8 };

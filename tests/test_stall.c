@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HELD "held-" TEST_APPID
@@ -204,17 +205,26 @@ static void test_stop_while_held(void)
     test_server_stop(&srv, false);
 }
 
-/* Paced requests (x-cos-traffic-limit) sleep on their server thread: at
- * most half the threads may, so slow requests cannot hold them all. On a
- * server with 2 threads, an anonymous paced PUT of 512 KiB at the lowest
- * rate (about 5 s) sleeps; a second one, sent once the server has read the
- * first, goes unpaced and is answered while the first still waits. */
-static int send_paced_put(const test_server *s, const char *path, size_t len)
+/* Paced requests (x-cos-traffic-limit) pause with their connection
+ * suspended, never on a server thread. On a server with 2 threads, 8 paced
+ * PUTs (512 KiB each at the lowest rate: about 5 s) and 8 paced GETs (of a
+ * 1 MiB object: about 10 s) are in flight, each provably under way (its
+ * request read by the server; a GET's answer begun); an unpaced request is
+ * then answered while every paced one is still unfinished. A server that
+ * slept on its threads would never answer it (the watchdog fails the test);
+ * one that let paced requests go unpaced would have finished them. */
+#define PACED_PUTS 8
+#define PACED_GETS 8
+#define PACED_GET_SIZE (1u << 20)
+
+/* A PUT of len bytes 'p' at bps (0: unpaced). */
+static int send_put(const test_server *s, const char *path, size_t len, long bps)
 {
     int fd = connect_to(s);
-    char head[512];
-    int n = snprintf(head, sizeof head, "PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nx-cos-traffic-limit: 819200\r\n"
-                     "Content-Length: %zu\r\nConnection: close\r\n\r\n", path, s->port, len);
+    char head[512], limit[64] = "";
+    if (bps) snprintf(limit, sizeof limit, "x-cos-traffic-limit: %ld\r\n", bps);
+    int n = snprintf(head, sizeof head, "PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n", path, s->port, limit, len);
     char *body = malloc(len);
     memset(body, 'p', len);
     if (fd >= 0 && (!test_send_all(fd, head, (size_t)n) || !test_send_all(fd, body, len))) {
@@ -225,7 +235,41 @@ static int send_paced_put(const test_server *s, const char *path, size_t len)
     return fd;
 }
 
-static void test_pacing_holds_half_the_threads(void)
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Everything that has arrived on fd so far, without waiting (appended to *got). */
+static size_t drain_now(int fd, char *buf, size_t cap, size_t *got)
+{
+    for (;;) {
+        ssize_t n = recv(fd, buf + *got, cap - *got, MSG_DONTWAIT);
+        if (n <= 0) break;
+        *got += (size_t)n;
+        if (*got == cap) break;
+    }
+    return *got;
+}
+
+static void paced_bucket(test_server *srv, const char *bucket)
+{
+    cos_client *c = test_client(srv);
+    cos_kv acl = { "x-cos-acl", "public-read-write" };
+    cos_request b = COS_REQUEST_INIT;
+    b.bucket = bucket;
+    b.headers = &acl;
+    b.header_count = 1;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_put_bucket(c, &b, &res, &err), err);
+    cos_result_free(res);
+    cos_client_free(c);
+}
+
+static void test_pacing_holds_no_thread(void)
 {
     test_server srv;
     memset(&srv, 0, sizeof srv);
@@ -235,28 +279,104 @@ static void test_pacing_holds_half_the_threads(void)
         return;
     }
     test_watch(120, "paced requests holding every server thread", &srv);
-    cos_client *c = test_client(&srv);
-    cos_kv acl = { "x-cos-acl", "public-read-write" };
-    cos_request b = COS_REQUEST_INIT;
-    b.bucket = "paced-" TEST_APPID;
-    b.headers = &acl;
-    b.header_count = 1;
-    cos_result *res = NULL;
-    cos_error *err = NULL;
-    CHECK_OK(cos_put_bucket(c, &b, &res, &err), err);
-    cos_result_free(res);
-    cos_client_free(c);
-    int first = send_paced_put(&srv, "/paced-" TEST_APPID "/first", 512 * 1024);
-    CHECK(first >= 0);
-    wait_read_by_server(&srv, first);
-    int second = send_paced_put(&srv, "/paced-" TEST_APPID "/second", 512 * 1024);
-    CHECK(second >= 0);
-    CHECK_INT(read_status(second), 200);
-    CHECK(!answered(first)); /* still paced */
-    CHECK_INT(read_status(first), 200);
-    close(first);
-    close(second);
+    paced_bucket(&srv, "paced-" TEST_APPID);
+    /* the object the paced GETs read, stored unpaced */
+    int big = send_put(&srv, "/paced-" TEST_APPID "/big", PACED_GET_SIZE, 0);
+    CHECK_INT(read_status(big), 200);
+    close(big);
+    int puts[PACED_PUTS], gets[PACED_GETS];
+    for (int i = 0; i < PACED_PUTS; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/paced-" TEST_APPID "/put-%d", i);
+        puts[i] = send_put(&srv, path, 512 * 1024, 819200);
+        CHECK(puts[i] >= 0);
+    }
+    for (int i = 0; i < PACED_GETS; i++) {
+        gets[i] = send_get(&srv, "/paced-" TEST_APPID "/big?x-cos-traffic-limit=819200");
+        CHECK(gets[i] >= 0);
+    }
+    for (int i = 0; i < PACED_PUTS; i++) wait_read_by_server(&srv, puts[i]);
+    for (int i = 0; i < PACED_GETS; i++) {
+        wait_read_by_server(&srv, gets[i]);
+        struct pollfd p = { gets[i], POLLIN, 0 };
+        CHECK(poll(&p, 1, 60000) == 1); /* its answer has begun */
+    }
+    /* every thread would be asleep now if pauses slept: an unpaced request is answered */
+    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 403);
+    int64_t t_unpaced = now_ms();
+    for (int i = 0; i < PACED_PUTS; i++) CHECK(!answered(puts[i])); /* still paced */
+    char *bufs[PACED_GETS];
+    size_t gots[PACED_GETS];
+    for (int i = 0; i < PACED_GETS; i++) {
+        char *buf = bufs[i] = malloc(PACED_GET_SIZE + 4096);
+        size_t got = gots[i] = 0;
+        drain_now(gets[i], buf, PACED_GET_SIZE + 4096, &got);
+        gots[i] = got;
+        if (got >= PACED_GET_SIZE)
+            test_fail(__FILE__, __LINE__, "paced GET %d had %zu bytes already: not paced", i, got);
+    }
+    printf("  unpaced request answered with %d paced PUTs and %d paced GETs open on 2 threads\n", PACED_PUTS,
+           PACED_GETS);
+    /* and each paced request completes, its bytes intact */
+    for (int i = 0; i < PACED_PUTS; i++) {
+        CHECK_INT(read_status(puts[i]), 200);
+        close(puts[i]);
+    }
+    for (int i = 0; i < PACED_GETS; i++) {
+        char *buf = bufs[i];
+        size_t got = gots[i];
+        for (;;) {
+            ssize_t n = recv(gets[i], buf + got, PACED_GET_SIZE + 4096 - got, 0);
+            if (n <= 0) break;
+            got += (size_t)n;
+        }
+        const char *body = memmem(buf, got, "\r\n\r\n", 4);
+        CHECK(body != NULL && strncmp(buf, "HTTP/1.1 200", 12) == 0);
+        if (body) {
+            body += 4;
+            size_t blen = got - (size_t)(body - buf);
+            CHECK_INT((long long)blen, PACED_GET_SIZE);
+            bool same = true;
+            for (size_t k = 0; k < blen && same; k++) same = body[k] == 'p';
+            CHECK(same);
+        }
+        close(gets[i]);
+        free(buf);
+    }
+    printf("  the paced requests finished %.1f s after the unpaced one was answered\n",
+           (double)(now_ms() - t_unpaced) / 1000.0);
     test_unwatch();
+    test_server_stop(&srv, false);
+}
+
+/* Stopping a server while paced requests pause: it stops, and cleanly. */
+static void test_stop_while_paced(void)
+{
+    test_server srv;
+    memset(&srv, 0, sizeof srv);
+    const char *args[] = { "--threads", "1", "--quiet", NULL };
+    if (test_server_start(&srv, args) != 0) {
+        CHECK(!"cos-server starts");
+        return;
+    }
+    test_watch(60, "stopping a server with paced requests", &srv);
+    paced_bucket(&srv, "paced-" TEST_APPID);
+    int big = send_put(&srv, "/paced-" TEST_APPID "/big", PACED_GET_SIZE, 0);
+    CHECK_INT(read_status(big), 200);
+    close(big);
+    int put = send_put(&srv, "/paced-" TEST_APPID "/p", 512 * 1024, 819200);
+    int get = send_get(&srv, "/paced-" TEST_APPID "/big?x-cos-traffic-limit=819200");
+    wait_read_by_server(&srv, put);
+    wait_read_by_server(&srv, get);
+    kill(srv.pid, SIGTERM);
+    int st = 0;
+    CHECK(waitpid(srv.pid, &st, 0) == srv.pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        test_fail(__FILE__, __LINE__, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
+    srv.pid = 0;
+    test_unwatch();
+    close(put);
+    close(get);
     test_server_stop(&srv, false);
 }
 
@@ -272,6 +392,7 @@ int main(void)
     RUN(test_resumed_request_meets_no_other_rule);
     test_server_stop(&g_srv, false);
     RUN(test_stop_while_held);
-    RUN(test_pacing_holds_half_the_threads);
+    RUN(test_pacing_holds_no_thread);
+    RUN(test_stop_while_paced);
     return test_report();
 }
