@@ -2050,6 +2050,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
     uint64_t part_start = 0, part_len = 0;
     size_t parts = 0;
     const char *part_arg = req_arg(r, "partNumber"); /* before the key: a part that is not there is InvalidPart */
+    if (!part_arg && req_has_arg(r, "partNumber")) part_arg = ""; /* "?partNumber" names no part: 400, not all of it */
     if (part_arg && part_range(r, &m, part_arg, &part_start, &part_len, &parts, &sret) != 0) {
         obj_meta_clear(&m);
         return sret;

@@ -466,6 +466,30 @@ static void test_part_numbers(void)
     server_still_serves();
 }
 
+/* GET/HEAD ?partNumber with no number (empty, or no "=") names no part:
+ * 400 InvalidArgument as S3 answers, never the whole object. */
+static void test_empty_part_number(void)
+{
+    CHECK_REPLY(simple("PUT", "/whole.txt", "/whole.txt", "the whole object"), 200, NULL);
+    static const char *const TARGETS[] = { "/whole.txt?partNumber=", "/whole.txt?partNumber" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(TARGETS); i++) {
+        cos_kv q[] = { { "partNumber", "" } };
+        reply r = send_req("GET", TARGETS[i], "/whole.txt", &DEV, q, 1, 0, 0, NULL, NULL, 0);
+        if (r.status != 400 || !r.body || !strstr(r.body, "<Code>InvalidArgument</Code>"))
+            test_fail(__FILE__, __LINE__, "GET %s: %d %.200s", TARGETS[i], r.status, r.body ? r.body : "");
+        free(r.body);
+        r = send_req("HEAD", TARGETS[i], "/whole.txt", &DEV, q, 1, 0, 0, NULL, NULL, 0);
+        if (r.status != 400) test_fail(__FILE__, __LINE__, "HEAD %s: %d", TARGETS[i], r.status);
+        free(r.body);
+    }
+    /* part 1 of a simple object is still all of it */
+    cos_kv one[] = { { "partNumber", "1" } };
+    reply r = send_req("GET", "/whole.txt?partNumber=1", "/whole.txt", &DEV, one, 1, 0, 0, NULL, NULL, 0);
+    CHECK(r.status == 200 || r.status == 206);
+    CHECK(r.body && strcmp(r.body, "the whole object") == 0);
+    free(r.body);
+}
+
 /* Regression (fuzz_server): a form part whose Content-Disposition has no
  * usable name= crashed the server. */
 static void test_form_parts(void)
@@ -716,6 +740,7 @@ int main(void)
     RUN(test_stalled_bodies_bounded);
     RUN(test_pipelined_after_body);
     RUN(test_part_numbers);
+    RUN(test_empty_part_number);
     RUN(test_form_parts);
     RUN(test_form_field_floods);
     RUN(test_post_policy);
