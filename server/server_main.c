@@ -48,11 +48,31 @@ static void write_port_file(const char *path, int port)
     rename(tmp, path);
 }
 
+/* The copies --extra-key made (ID, SECRET and ACCOUNT, all malloc'd). */
+static void free_extra_keys(server_config *c)
+{
+    for (size_t i = 0; i < c->nextra_keys; i++) {
+        free((char *)c->extra_keys[i]);
+        free((char *)c->extra_secrets[i]);
+        free((char *)c->extra_accounts[i]);
+    }
+    c->nextra_keys = 0;
+}
+
+static int run(server *srv, int argc, char **argv);
+
 int main(int argc, char **argv)
 {
     server srv;
     memset(&srv, 0, sizeof srv);
-    server_config *c = &srv.cfg;
+    int rc = run(&srv, argc, argv);
+    free_extra_keys(&srv.cfg); /* every exit path: LeakSanitizer saw them at exit */
+    return rc;
+}
+
+static int run(server *srv, int argc, char **argv)
+{
+    server_config *c = &srv->cfg;
     c->root = getenv("COS_SERVER_ROOT");
     c->listen = getenv("COS_SERVER_LISTEN");
     c->secret_id = getenv("COS_SERVER_SECRET_ID");
@@ -76,10 +96,11 @@ int main(int argc, char **argv)
                         COS_ARRAY_LEN(c->extra_keys));
                 return 2;
             }
-            /* kept for the process's life: the server reads them on every request */
+            /* the server reads them on every request; freed by main */
             c->extra_keys[c->nextra_keys] = cos_strndup(v, (size_t)(colon - v));
-            c->extra_secrets[c->nextra_keys] = colon2 ? cos_strndup(colon + 1, (size_t)(colon2 - colon - 1)) : colon + 1;
-            c->extra_accounts[c->nextra_keys] = colon2 ? colon2 + 1 : NULL;
+            c->extra_secrets[c->nextra_keys] = colon2 ? cos_strndup(colon + 1, (size_t)(colon2 - colon - 1))
+                                                      : cos_strdup(colon + 1);
+            c->extra_accounts[c->nextra_keys] = colon2 ? cos_strdup(colon2 + 1) : NULL;
             c->nextra_keys++;
             i++;
             continue;
@@ -146,25 +167,25 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    int rc = server_start(&srv, &err);
+    int rc = server_start(srv, &err);
     if (rc != 0) {
         fprintf(stderr, "cos-server: %s\n", err ? err : "cannot start");
         free(err);
         return rc;
     }
-    if (c->port_file) write_port_file(c->port_file, srv.port);
+    if (c->port_file) write_port_file(c->port_file, srv->port);
     char host[64] = "127.0.0.1";
     const char *colon = strrchr(c->listen, ':');
     if (colon) snprintf(host, sizeof host, "%.*s", (int)(colon - c->listen), c->listen);
-    printf("cos-server listening on %s://%s:%d, data in %s, appid %s\n", srv.tls_cert_pem ? "https" : "http", host,
-           srv.port, c->root, c->appid);
+    printf("cos-server listening on %s://%s:%d, data in %s, appid %s\n", srv->tls_cert_pem ? "https" : "http", host,
+           srv->port, c->root, c->appid);
     if (dev) printf("development keys: SecretId %s SecretKey %s\n", c->secret_id, c->secret_key);
-    if (c->sts) printf("temporary keys: http://%s:%d/sts%s\n", host, srv.port, c->sts_open ? " (open: unsigned requests too)" : "");
-    if (srv.console_daemon) printf("console: %s/\n", srv.console_origins[0]);
+    if (c->sts) printf("temporary keys: http://%s:%d/sts%s\n", host, srv->port, c->sts_open ? " (open: unsigned requests too)" : "");
+    if (srv->console_daemon) printf("console: %s/\n", srv->console_origins[0]);
     fflush(stdout);
     int sig;
     sigwait(&stop, &sig);
-    server_stop(&srv);
+    server_stop(srv);
     printf("cos-server stopped\n");
     return 0;
 }
