@@ -1,7 +1,8 @@
 /*
  * faults.c — fault injection for tests (enabled with --faults): PUT /-/faults
  * with a JSON list of rules makes matching requests fail the way networks and
- * servers do; DELETE /-/faults clears them.
+ * servers do; DELETE /-/faults clears them. Both must be signed with the
+ * server owner's permanent key (--secret-id/--secret-key).
  *   [{"method": "PUT", "match": "partNumber=2", "action": "status", "status": 503,
  *     "code": "SlowDown", "times": 1}, ...]
  * actions: status (an error response), drop (close the connection),
@@ -202,9 +203,14 @@ enum MHD_Result fault_endpoint(req *r)
 {
     server *s = r->srv;
     if (!s->cfg.faults) return send_error(r, "NoSuchBucket", "fault injection is off (start with --faults)");
+    /* the rules make any request fail, stall or lie: only the owner's own
+       account (its permanent key, not a temporary one, not another account's) */
+    enum MHD_Result ret;
+    if (authenticate(r, &ret) != 0) return ret;
+    if (!r->principal || strcmp(r->principal, "owner") != 0 || r->account)
+        return send_error(r, "AccessDenied", "/-/faults needs a request signed with the server owner's permanent key.");
     pthread_mutex_lock(&s->fault_lock);
     fault_clear(s);
-    enum MHD_Result ret;
     if (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
         cos_json *j = cos_json_parse(r->body.data ? r->body.data : "", r->body.len, NULL);
         if (!j || j->type != COS_JSON_ARRAY) {

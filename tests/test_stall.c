@@ -25,6 +25,8 @@
 
 #define HELD "held-" TEST_APPID
 #define TIMEOUTS "timeouts-" TEST_APPID
+#define OTHER_ID "AKIDotherACCOUNT000000000000000000000"
+#define OTHER_SECRET "otherACCOUNTsecret"
 
 static test_server g_srv;
 
@@ -122,7 +124,26 @@ static void wait_read_by_server(const test_server *s, int fd)
 
 static void set_rules(const char *rules)
 {
-    CHECK_INT(raw_status(&g_srv, rules ? "PUT" : "DELETE", "/-/faults", rules ? rules : ""), 200);
+    CHECK_INT(test_faults_request(&g_srv, rules ? "PUT" : "DELETE", rules ? rules : "", TEST_SECRET_ID, TEST_SECRET_KEY), 200);
+}
+
+/* /-/faults makes any request fail, stall or lie: only the server owner's
+ * permanent key may set or clear its rules. Unsigned, wrongly signed or
+ * signed by another account, a rule is refused and never applied. */
+static void test_faults_need_the_owner(void)
+{
+    static const char RULE[] = "[{\"method\":\"GET\",\"match\":\"/" HELD "/f\",\"action\":\"status\","
+                               "\"code\":\"SlowDown\",\"times\":5}]";
+    CHECK_INT(test_faults_request(&g_srv, "PUT", RULE, NULL, NULL), 403);
+    CHECK_INT(test_faults_request(&g_srv, "PUT", RULE, TEST_SECRET_ID, "not-the-secret"), 403);
+    CHECK_INT(test_faults_request(&g_srv, "PUT", RULE, OTHER_ID, OTHER_SECRET), 403);
+    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 403); /* AccessDenied: no rule, not SlowDown */
+    CHECK_INT(test_faults_request(&g_srv, "PUT", RULE, TEST_SECRET_ID, TEST_SECRET_KEY), 200);
+    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 503);
+    CHECK_INT(test_faults_request(&g_srv, "DELETE", "", NULL, NULL), 403); /* nor cleared */
+    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 503);
+    set_rules(NULL);
+    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 403);
 }
 
 static void test_stall_holds_only_its_request(void)
@@ -186,11 +207,7 @@ static void test_stop_while_held(void)
     }
     test_watch(60, "stopping a server that holds a request", &srv);
     char rules[] = "[{\"method\":\"GET\",\"match\":\"/" HELD "/e\",\"action\":\"stall\",\"ms\":600000}]";
-    char req[512];
-    int n = snprintf(req, sizeof req, "PUT /-/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n%s", strlen(rules), rules);
-    int status = 0;
-    CHECK(test_http_raw(&srv, req, (size_t)n, &status, NULL) == 0 && status == 200);
+    CHECK_INT(test_faults_request(&srv, "PUT", rules, TEST_SECRET_ID, TEST_SECRET_KEY), 200);
     int a = send_get(&srv, "/" HELD "/e");
     CHECK(a >= 0);
     wait_read_by_server(&srv, a);
@@ -407,11 +424,13 @@ static void test_clean_exit_with_extra_keys(void)
 
 int main(void)
 {
-    const char *args[] = { "--faults", "--threads", "1", "--fault-bucket", TIMEOUTS, NULL };
+    const char *args[] = { "--faults", "--threads", "1", "--fault-bucket", TIMEOUTS,
+                           "--extra-key", OTHER_ID ":" OTHER_SECRET ":other", NULL };
     if (test_server_start(&g_srv, args) != 0) {
         printf("0 passed, 1 failed\n");
         return 1;
     }
+    RUN(test_faults_need_the_owner);
     RUN(test_stall_holds_only_its_request);
     RUN(test_timeout_key_holds_only_its_request);
     RUN(test_resumed_request_meets_no_other_rule);
