@@ -453,14 +453,18 @@ static enum MHD_Result put_bucket(req *r)
     return send_empty(r, 200);
 }
 
-/* A canned ACL as S3 answers it: grantees typed by xsi:type, S3's group URIs. */
+/* A canned ACL as S3 answers it: grantees typed by xsi:type, S3's group URIs.
+ * FULL_CONTROL names who has it (authz.c): the bucket's account, also on an
+ * object another account wrote and owns (ObjectWriter), whose writer gets no
+ * right on it from a canned ACL. */
 static enum MHD_Result s3_acl_doc(req *r, const char *acl, const char *owner)
 {
     char *id = owner ? cos_strdup(owner) : owner_id(r);
+    char *holder = owner_id(r);
     /* the owner's account shows the appid as its name, a second account its id */
     char *owner_principal = authz_owner_principal(r->srv);
     const char *name = strcmp(id, owner_principal) ? id : r->srv->cfg.appid;
-    free(owner_principal);
+    const char *holder_name = strcmp(holder, owner_principal) ? holder : r->srv->cfg.appid;
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy "
                      "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>");
@@ -478,11 +482,13 @@ static enum MHD_Result s3_acl_doc(req *r, const char *acl, const char *owner)
     if (!strcmp(acl, "authenticated-read")) cos_buf_printf(&b, GROUP, "AuthenticatedUsers", "READ");
     cos_buf_puts(&b, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
                      "xsi:type=\"CanonicalUser\"><ID>");
-    cos_xml_escape(&b, id, strlen(id));
+    cos_xml_escape(&b, holder, strlen(holder));
     cos_buf_puts(&b, "</ID><DisplayName>");
-    cos_xml_escape(&b, name, strlen(name));
+    cos_xml_escape(&b, holder_name, strlen(holder_name));
     cos_buf_puts(&b, "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>");
     cos_buf_puts(&b, "</AccessControlList></AccessControlPolicy>");
+    free(owner_principal);
+    free(holder);
     free(id);
     size_t len = b.len;
     return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, NULL);
@@ -496,14 +502,16 @@ static enum MHD_Result acl_doc(req *r, const char *acl, const char *object_owner
     if (r->is_s3) return s3_acl_doc(r, acl, object_owner);
     cos_access_control_policy p = { 0 };
     char *id = object_owner ? cos_strdup(object_owner) : owner_id(r);
+    char *holder = owner_id(r); /* FULL_CONTROL is the bucket's account's (see s3_acl_doc) */
     cos_owner owner = { id, id };
     p.owner = &owner;
-    cos_grantee g0 = { "CanonicalUser", id, id, NULL }, g1 = { "Group", NULL, NULL, "http://cam.qcloud.com/groups/global/AllUsers" };
+    cos_grantee g0 = { "CanonicalUser", holder, holder, NULL }, g1 = { "Group", NULL, NULL, "http://cam.qcloud.com/groups/global/AllUsers" };
     cos_grant grants[3] = { { &g0, "FULL_CONTROL" }, { &g1, "READ" }, { &g1, "WRITE" } };
     p.grants = grants;
     p.grants_count = !strcmp(acl, "public-read") ? 2 : !strcmp(acl, "public-read-write") ? 3 : 1;
     /* the grantee type is an attribute, not an element: the builder skips it */
     enum MHD_Result ret = send_doc(r, 200, &cos_xs_access_control_policy, &p);
+    free(holder);
     free(id);
     return ret;
 }
