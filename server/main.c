@@ -665,6 +665,9 @@ static enum MHD_Result dispatch(req *r, const char *method)
     if (strncmp(r->path, "/-/faults", 9) == 0) return fault_endpoint(r);
     enum MHD_Result ret;
     if (fault_apply(r, &ret)) return ret;
+    /* the store may hold writes that were answered 500 and a crash would
+       lose, and cannot tell which: serving them, or anything, would lie */
+    if (store_durability_lost(r->srv->st)) return send_error(r, "ServiceUnavailable", "%s", STORE_LOST_MESSAGE);
     /* A preflight is no operation of the API and carries no signature: whatever
        the URL names (the service, a bucket, an object, any sub-resource such as
        ?uploads before ListMultipartUploads), the CORS rules answer it. */

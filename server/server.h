@@ -92,6 +92,14 @@ typedef struct part_meta {
 #define STORE_BUSY (-3)      /* locked past the busy timeout: answer 503, a retry may work */
 /* The SQLite message of this thread's last failure (for the error answer). */
 const char *store_last_error(void);
+/* Whether the metadata log's fsync has failed: from then on the store
+ * commits nothing (STORE_FAILED, STORE_LOST_MESSAGE) and what it holds may
+ * include commits a crash would lose, so the server serves nothing from it
+ * until it is restarted, which recovers the last durable state (main.c). */
+bool store_durability_lost(store *s);
+#define STORE_LOST_MESSAGE "the metadata log's fsync failed: no write can be made durable; restart cos-server " \
+                           "(it recovers the last durable state)"
+
 /* Fault injection (--faults): on this thread, commits after the next n fail
  * with STORE_FAILED and roll back; n < 0 turns it off. */
 void store_fault_commits(int n);
