@@ -29,8 +29,8 @@
 #define MAX_SMALL_BODY (20u << 20)
 #define FORM_FIELD_MAX (64u << 10) /* a POST form's field other than the file (a policy is a few KB) */
 #define FORM_FIELDS_MAX 256
-#define HEADER_TIMEOUT_S 30u   /* connect to complete request headers, and keep-alive idle; room for slow TLS handshakes */
-#define BODY_TIMEOUT_S 120u    /* idle time allowed while a body or an answer is under way */
+#define HEADER_TIMEOUT_S(srv) ((srv)->cfg.header_timeout_s ? (srv)->cfg.header_timeout_s : HEADER_TIMEOUT_DEFAULT_S)
+#define BODY_TIMEOUT_S(srv) ((srv)->cfg.body_timeout_s ? (srv)->cfg.body_timeout_s : BODY_TIMEOUT_DEFAULT_S)
 /* A connection's memory (request head, read buffer, answer's head): libmicrohttpd
  * zeroes all of it after every request, 1.5x its size with the read buffer's
  * shrink, so a small request pays for its size: 384 KiB of stores per request
@@ -409,7 +409,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     req *r = *con_cls;
     if (!r) return;
     /* waiting for the next request on a kept-alive connection: the short timeout again */
-    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, HEADER_TIMEOUT_S);
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, HEADER_TIMEOUT_S(r->srv));
+    conns_request_done(r->srv, conn);
     log_line(r);
     sts_key_release(r->srv->sts, r->tmp_key);
     if (r->w_open) data_abort(&r->w); /* still open: the request never committed it */
@@ -584,10 +585,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->w.fd = -1;
         new_request_id(r->request_id);
         /* the headers are in: the body and the answer get the longer timeout */
-        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, BODY_TIMEOUT_S);
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, BODY_TIMEOUT_S(srv));
         parse_address(r, url);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) cos_parse_u64(cl, &r->body_declared);
+        conns_head_in(srv, conn, r->body_declared > 0 ||
+                                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING));
         r->no_args = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) == 0;
         bool data = (strcmp(method, "PUT") == 0 && r->key) || (strcmp(method, "POST") == 0 && r->key &&
                     (req_has_arg(r, "append")));
@@ -628,6 +631,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         bool short_read = *upload_data_size < r->piece_max || !r->piece_max;
         if (*upload_data_size > r->piece_max) r->piece_max = *upload_data_size;
         r->body_seen += *upload_data_size;
+        conns_body_progress(srv, conn, r->body_seen);
         if (r->s3 && !r->pp) s3_body(r, upload_data, *upload_data_size); /* decodes, then req_body_sink */
         else req_body_sink(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -636,6 +640,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     sink_flush(r); /* the whole body is here */
     sink_release(r);
+    conns_body_done(srv, conn);
     if (put_paced(r)) return MHD_YES; /* called again when its pause ends */
     /* the whole request is here: its reads of bucket rows and configurations are made once */
     store_memo_begin(srv->st);
@@ -769,8 +774,8 @@ int server_start(server *srv, char **errmsg)
        their connection, so they hold no worker thread */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      (c->quiet ? 0 : MHD_USE_ERROR_LOG);
-    if (hold_start(srv) != 0) {
-        *errmsg = cos_strdup("cannot start the timer of held requests");
+    if (hold_start(srv) != 0 || conns_start(srv) != 0) {
+        *errmsg = cos_strdup("cannot start the timers of held requests and connections");
         server_stop(srv);
         return 1;
     }
@@ -796,7 +801,8 @@ int server_start(server *srv, char **errmsg)
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads ? c->threads : 16),
-                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HEADER_TIMEOUT_S,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HEADER_TIMEOUT_S(srv),
+                                   MHD_OPTION_NOTIFY_CONNECTION, conns_notify, srv,
                                    MHD_OPTION_CONNECTION_LIMIT, max_conns,
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
@@ -825,6 +831,7 @@ void server_stop(server *srv)
     hold_stop(srv); /* no connection may be suspended when the daemon stops */
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
+    conns_stop(srv);
     console_stop(srv); /* after the store's listener: its requests read the console's origins */
     if (srv->sts) sts_store_close(srv->sts);
     srv->sts = NULL;

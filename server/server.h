@@ -41,7 +41,12 @@ typedef struct server_config {
     size_t nextra_keys;
     const char *s3_domain;     /* --s3-domain D: S3 virtual hosts BUCKET.s3.D and BUCKET.D (path style always works) */
     unsigned sts_max_keys;     /* --sts-max-keys: live temporary keys at most; 0 = STS_MAX_KEYS_DEFAULT */
+    unsigned header_timeout_s; /* --header-timeout: a request head complete within it; 0 = HEADER_TIMEOUT_DEFAULT_S */
+    unsigned body_timeout_s;   /* --body-timeout: a body's grace and idle limit; 0 = BODY_TIMEOUT_DEFAULT_S */
 } server_config;
+
+#define HEADER_TIMEOUT_DEFAULT_S 30u /* connect to complete request headers, and keep-alive idle; room for slow TLS handshakes */
+#define BODY_TIMEOUT_DEFAULT_S 120u  /* idle time allowed while a body or an answer is under way */
 
 /* ---------------------------------------------------------------- store */
 typedef struct store store;
@@ -328,6 +333,7 @@ struct server {
     struct fault_rule *faults;
     size_t nfaults;
     struct fault_stalls *stalls; /* held requests (stalls, paces) and the timer that lets them go (faults.c) */
+    struct conn_deadlines *conns; /* connections' head and body deadlines (conns.c) */
     int port;                /* the bound port, once started */
     char *tls_cert_pem, *tls_key_pem;
     struct MHD_Daemon *console_daemon;
@@ -365,6 +371,16 @@ void hold_stop(server *s);  /* before the daemon stops: resumes every held reque
  * then called again. false when the server is stopping: go on now. A held
  * connection holds no thread. */
 bool server_hold(server *s, struct MHD_Connection *conn, int64_t until_ms);
+
+/* conns.c: deadlines for a request's head and body (slowloris); the callbacks run on the connection's thread */
+int conns_start(server *s); /* before the daemon; 0 or -1 */
+void conns_stop(server *s); /* after it stopped */
+void conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code); /* MHD_OPTION_NOTIFY_CONNECTION, cls = the server */
+void conns_head_in(server *s, struct MHD_Connection *conn, bool body); /* a request's head is in */
+void conns_body_progress(server *s, struct MHD_Connection *conn, uint64_t seen);
+void conns_body_done(server *s, struct MHD_Connection *conn);
+void conns_request_done(server *s, struct MHD_Connection *conn); /* answered: the next head's deadline */
 
 /* authz.c: the authorization model (see its header comment). */
 enum { ACL_READ = 1, ACL_WRITE = 2, ACL_READ_ACP = 4, ACL_WRITE_ACP = 8 };

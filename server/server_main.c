@@ -24,6 +24,9 @@ static void usage(void)
           "                  [--no-direct-io] (large bodies through the page cache, not O_DIRECT)\n"
           "                  [--busy-timeout-ms MS]   (wait for a locked database; default 10000)\n"
           "                  [--threads N]   (request threads; default 16)\n"
+          "                  [--header-timeout S] [--body-timeout S]   (a request's head within S of the connection\n"
+          "                   or the last answer, default 30; a body within S of its head plus 1 s per 500 bytes,\n"
+          "                   and idle at most S, default 120)\n"
           "                  [--sts-max-keys N]   (live temporary keys at most; default 10000)\n"
           "                  [--tls-cert FILE --tls-key FILE] [--quiet]\n"
           "                  [--console [--console-listen 127.0.0.1:PORT] [--console-dir DIR]]\n"
@@ -126,6 +129,18 @@ static int run(server *srv, int argc, char **argv)
         if (strcmp(a, "--no-fsync") == 0) { c->no_fsync = true; continue; }
         if (strcmp(a, "--no-direct-io") == 0) { c->no_direct_io = true; continue; }
         if (strcmp(a, "--busy-timeout-ms") == 0 && v) { c->busy_timeout_ms = atoi(v); i++; continue; }
+        if ((strcmp(a, "--header-timeout") == 0 || strcmp(a, "--body-timeout") == 0) && v) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > 3600) {
+                fprintf(stderr, "cos-server: %s wants 1..3600 (seconds)\n", a);
+                return 2;
+            }
+            if (a[2] == 'h') c->header_timeout_s = (unsigned)n;
+            else c->body_timeout_s = (unsigned)n;
+            i++;
+            continue;
+        }
         if ((strcmp(a, "--threads") == 0 || strcmp(a, "--sts-max-keys") == 0) && v) {
             char *end = NULL;
             long n = strtol(v, &end, 10);

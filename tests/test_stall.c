@@ -15,6 +15,7 @@
 #include "testlib.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -397,6 +398,102 @@ static void test_stop_while_paced(void)
     test_server_stop(&srv, false);
 }
 
+/* Slowloris: libmicrohttpd's timeout is an idle one, restarted by every
+ * byte, so a client trickling a request's head or body kept its connection
+ * slot for ever, and enough of them kept everyone else out. A head must now
+ * be complete within --header-timeout (here 2 s), a body arrive within
+ * --body-timeout (here 3 s) plus 1 s per 500 bytes: each trickler below
+ * sends a byte every 200 ms, well inside the idle timeout, until the server
+ * closes its connection (the watchdog fails the test if it never does).
+ * A kept-alive connection gets a new head deadline after each answer; an
+ * upload that keeps moving at a sane rate is never cut. */
+static bool closed_by_server(int fd)
+{
+    char b[4096];
+    struct pollfd p = { fd, POLLIN, 0 };
+    if (poll(&p, 1, 0) <= 0) return false;
+    ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+           (n > 0 && recv(fd, b, sizeof b, MSG_DONTWAIT) == 0);
+}
+
+/* Trickle a byte every 200 ms on each of fds until the server has closed them all. */
+static void trickle_until_closed(const int *fds, const char *const *what, int n)
+{
+    int sent[8] = { 0 };
+    bool open[8];
+    int left = n;
+    for (int i = 0; i < n; i++) open[i] = true;
+    while (left) {
+        for (int i = 0; i < n; i++) {
+            if (!open[i]) continue;
+            if (closed_by_server(fds[i]) || send(fds[i], "a", 1, MSG_NOSIGNAL) != 1) {
+                open[i] = false;
+                left--;
+                printf("  %s: closed by the server after %d trickled bytes\n", what[i], sent[i]);
+            } else {
+                sent[i]++;
+            }
+        }
+        usleep(200000);
+    }
+}
+
+static void test_slowloris_cut(void)
+{
+    test_server srv;
+    memset(&srv, 0, sizeof srv);
+    const char *args[] = { "--threads", "1", "--header-timeout", "2", "--body-timeout", "3", "--quiet", NULL };
+    if (test_server_start(&srv, args) != 0) {
+        CHECK(!"cos-server starts");
+        return;
+    }
+    test_watch(90, "a trickled request head or body kept its connection", &srv);
+    paced_bucket(&srv, "slow-" TEST_APPID);
+    /* a head, trickled */
+    int head = connect_to(&srv);
+    CHECK(head >= 0);
+    const char *start = "GET /slow-" TEST_APPID "/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Trickle: ";
+    CHECK(test_send_all(head, start, strlen(start)));
+    /* a body, trickled */
+    int body = connect_to(&srv);
+    CHECK(body >= 0);
+    char req[256];
+    int n = snprintf(req, sizeof req, "PUT /slow-" TEST_APPID "/y HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "Content-Length: 1000000\r\n\r\nfirst bytes", srv.port);
+    CHECK(test_send_all(body, req, (size_t)n));
+    /* a kept-alive connection, idle after its answer, then trickling its next head */
+    int kept = connect_to(&srv);
+    n = snprintf(req, sizeof req, "GET /slow-" TEST_APPID "/z HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", srv.port);
+    CHECK(kept >= 0 && test_send_all(kept, req, (size_t)n));
+    char got[1024];
+    ssize_t k = recv(kept, got, sizeof got - 1, 0);
+    CHECK(k > 12 && !strncmp(got, "HTTP/1.1 404", 12));
+    CHECK(test_send_all(kept, "GET /slow", 9));
+    const int fds[] = { head, body, kept };
+    const char *const what[] = { "a trickled head", "a trickled body", "a trickled second head" };
+    trickle_until_closed(fds, what, 3);
+    close(head);
+    close(body);
+    close(kept);
+    /* an upload moving at 8 KiB per 200 ms (40 KiB/s) for 5 s, past the body's 3 s grace: stored */
+    int up = connect_to(&srv);
+    size_t total = 25 * 8192;
+    n = snprintf(req, sizeof req, "PUT /slow-" TEST_APPID "/ok HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                 "Content-Length: %zu\r\nConnection: close\r\n\r\n", srv.port, total);
+    CHECK(up >= 0 && test_send_all(up, req, (size_t)n));
+    char piece[8192];
+    memset(piece, 'u', sizeof piece);
+    for (size_t sent = 0; sent < total; sent += sizeof piece) {
+        CHECK(test_send_all(up, piece, sizeof piece));
+        usleep(200000);
+    }
+    CHECK_INT(read_status(up), 200);
+    close(up);
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
 /* A server given --extra-key stops with nothing left behind: under
  * AddressSanitizer (make asan) LeakSanitizer made it exit non-zero when the
  * keys' copies were never freed. */
@@ -439,5 +536,6 @@ int main(void)
     RUN(test_pacing_holds_no_thread);
     RUN(test_stop_while_paced);
     RUN(test_clean_exit_with_extra_keys);
+    RUN(test_slowloris_cut);
     return test_report();
 }
