@@ -11,7 +11,10 @@
  *     second per BODY_MIN_RATE bytes received (a slow but moving upload
  *     goes on; Apache's mod_reqtimeout allows bodies the same way);
  *   - no deadline while a handler works or an answer is sent (the idle
- *     timeout, and for a paced request its pace, govern those).
+ *     timeout, and for a paced request its pace, govern those);
+ *   - past three quarters of the connection limit, a connection waiting
+ *     for a request's head for over a second makes room (a flood of idle
+ *     connections kept every new client out until the header timeout).
  * A thread looks once a second and shuts down the socket of a connection
  * past its deadline; libmicrohttpd then sees it closed and frees it. The
  * list's lock is held from the shutdown to its end, and libmicrohttpd tells
@@ -28,10 +31,12 @@
 #include <time.h>
 
 #define BODY_MIN_RATE 500 /* bytes/s a body must average past its grace */
+#define PRESSURE_WAIT_MS 1000 /* under pressure, how long a connection may wait for its head */
 
 typedef struct tracked {
     int fd;
     _Atomic int64_t deadline_ms; /* cos_mono_ms(); 0: none */
+    _Atomic int64_t waiting_ms;  /* since when it waits for a request's head; 0: in a request */
     int64_t head_ms;             /* when the request's head was in (body deadline) */
     struct tracked *prev, *next;
 } tracked;
@@ -42,8 +47,8 @@ struct conn_deadlines {
     pthread_t thread;
     bool stopping;
     tracked *head;
+    size_t count, pressure; /* connections; from `pressure` on, idle ones make room */
     int64_t header_ms, body_ms;
-    unsigned long cut; /* connections shut down past a deadline (a count for the log) */
 };
 
 static void *reaper(void *arg)
@@ -52,12 +57,17 @@ static void *reaper(void *arg)
     pthread_mutex_lock(&d->lock);
     while (!d->stopping) {
         int64_t now = cos_mono_ms();
+        /* near the connection limit, connections that wait for a request
+           (idle, kept alive, or sending a head slowly) make room after a
+           second: a flood of idle connections would otherwise keep every new
+           client out until the header timeout, and again as it reconnects */
+        bool pressed = d->count >= d->pressure;
         for (tracked *t = d->head; t; t = t->next) {
-            int64_t due = atomic_load(&t->deadline_ms);
-            if (due && now > due) {
+            int64_t due = atomic_load(&t->deadline_ms), waiting = atomic_load(&t->waiting_ms);
+            if ((due && now > due) || (pressed && waiting && now - waiting > PRESSURE_WAIT_MS)) {
                 atomic_store(&t->deadline_ms, 0); /* once: libmicrohttpd closes it on its next look */
+                atomic_store(&t->waiting_ms, 0);
                 shutdown(t->fd, SHUT_RDWR);
-                d->cut++;
             }
         }
         struct timespec ts;
@@ -69,10 +79,11 @@ static void *reaper(void *arg)
     return NULL;
 }
 
-int conns_start(server *s)
+int conns_start(server *s, unsigned max_conns)
 {
     struct conn_deadlines *d = calloc(1, sizeof *d);
     if (!d) return -1;
+    d->pressure = (size_t)max_conns * 3 / 4;
     d->header_ms = (int64_t)(s->cfg.header_timeout_s ? s->cfg.header_timeout_s : HEADER_TIMEOUT_DEFAULT_S) * 1000;
     d->body_ms = (int64_t)(s->cfg.body_timeout_s ? s->cfg.body_timeout_s : BODY_TIMEOUT_DEFAULT_S) * 1000;
     pthread_condattr_t ca;
@@ -124,11 +135,14 @@ void conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
         *socket_context = t;
         if (!t) return; /* untracked: the idle timeout alone */
         t->fd = ci->connect_fd;
-        atomic_store(&t->deadline_ms, cos_mono_ms() + d->header_ms);
+        int64_t now = cos_mono_ms();
+        atomic_store(&t->deadline_ms, now + d->header_ms);
+        atomic_store(&t->waiting_ms, now);
         pthread_mutex_lock(&d->lock);
         t->next = d->head;
         if (d->head) d->head->prev = t;
         d->head = t;
+        d->count++;
         pthread_mutex_unlock(&d->lock);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         tracked *t = *socket_context;
@@ -137,6 +151,7 @@ void conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
         if (t->prev) t->prev->next = t->next;
         else d->head = t->next;
         if (t->next) t->next->prev = t->prev;
+        d->count--;
         pthread_mutex_unlock(&d->lock);
         free(t);
         *socket_context = NULL;
@@ -154,6 +169,7 @@ void conns_head_in(server *s, struct MHD_Connection *conn, bool body)
     tracked *t = s->conns ? tracked_of(conn) : NULL;
     if (!t) return;
     t->head_ms = cos_mono_ms();
+    atomic_store(&t->waiting_ms, 0);
     atomic_store(&t->deadline_ms, body ? t->head_ms + s->conns->body_ms : 0);
 }
 
@@ -173,5 +189,8 @@ void conns_body_done(server *s, struct MHD_Connection *conn)
 void conns_request_done(server *s, struct MHD_Connection *conn)
 {
     tracked *t = s->conns ? tracked_of(conn) : NULL;
-    if (t) atomic_store(&t->deadline_ms, cos_mono_ms() + s->conns->header_ms);
+    if (!t) return;
+    int64_t now = cos_mono_ms();
+    atomic_store(&t->deadline_ms, now + s->conns->header_ms);
+    atomic_store(&t->waiting_ms, now);
 }

@@ -774,7 +774,8 @@ int server_start(server *srv, char **errmsg)
        their connection, so they hold no worker thread */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      (c->quiet ? 0 : MHD_USE_ERROR_LOG);
-    if (hold_start(srv) != 0 || conns_start(srv) != 0) {
+    unsigned max_conns = connection_limit();
+    if (hold_start(srv) != 0 || conns_start(srv, max_conns) != 0) {
         *errmsg = cos_strdup("cannot start the timers of held requests and connections");
         server_stop(srv);
         return 1;
@@ -796,7 +797,6 @@ int server_start(server *srv, char **errmsg)
     }
     signal(SIGPIPE, SIG_IGN);
     restrict_root(c->root);
-    unsigned max_conns = connection_limit();
     char *cert = srv->tls_cert_pem, *key = srv->tls_key_pem;
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,

@@ -373,7 +373,7 @@ void hold_stop(server *s);  /* before the daemon stops: resumes every held reque
 bool server_hold(server *s, struct MHD_Connection *conn, int64_t until_ms);
 
 /* conns.c: deadlines for a request's head and body (slowloris); the callbacks run on the connection's thread */
-int conns_start(server *s); /* before the daemon; 0 or -1 */
+int conns_start(server *s, unsigned max_conns); /* before the daemon (its connection limit); 0 or -1 */
 void conns_stop(server *s); /* after it stopped */
 void conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                   enum MHD_ConnectionNotificationCode code); /* MHD_OPTION_NOTIFY_CONNECTION, cls = the server */

@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -494,6 +495,47 @@ static void test_slowloris_cut(void)
     test_server_stop(&srv, false);
 }
 
+/* A flood of idle connections past the server's connection limit: new
+ * clients waited in the listen queue until the idle ones timed out (the
+ * header timeout; 25 s measured at the default 30), and again as the flood
+ * reconnected. Near the limit, a connection that has waited over a second
+ * for a request now makes room. The server here gets 168 connections (its
+ * descriptor limit lowered to 400) and a 600 s header timeout, so only that
+ * can let the probe in while 200 idle connections are open. */
+static void test_idle_flood_makes_room(void)
+{
+    struct rlimit was, low = { 400, 400 };
+    getrlimit(RLIMIT_NOFILE, &was);
+    if (was.rlim_max < 400) {
+        printf("  (descriptor limit below 400: skipped)\n");
+        return;
+    }
+    setrlimit(RLIMIT_NOFILE, &low); /* inherited by the server, which takes (400 - 64) / 2 connections */
+    test_server srv;
+    memset(&srv, 0, sizeof srv);
+    const char *args[] = { "--threads", "2", "--header-timeout", "600", "--quiet", NULL };
+    int started = test_server_start(&srv, args);
+    setrlimit(RLIMIT_NOFILE, &was); /* as root; otherwise this test runs last */
+    if (started != 0) {
+        CHECK(!"cos-server starts");
+        return;
+    }
+    test_watch(90, "a flood of idle connections keeping a new client out", &srv);
+    enum { FLOOD = 200 };
+    int fds[FLOOD];
+    for (int i = 0; i < FLOOD; i++) fds[i] = connect_to(&srv); /* accepted up to the limit, then queued */
+    for (int i = 0; i < FLOOD; i++) CHECK(fds[i] >= 0);
+    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 403);
+    int cut = 0;
+    for (int i = 0; i < FLOOD; i++) {
+        if (fds[i] >= 0 && closed_by_server(fds[i])) cut++;
+        if (fds[i] >= 0) close(fds[i]);
+    }
+    printf("  a new client answered among %d idle connections (%d of them cut to make room)\n", FLOOD, cut);
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
 /* A server given --extra-key stops with nothing left behind: under
  * AddressSanitizer (make asan) LeakSanitizer made it exit non-zero when the
  * keys' copies were never freed. */
@@ -537,5 +579,6 @@ int main(void)
     RUN(test_stop_while_paced);
     RUN(test_clean_exit_with_extra_keys);
     RUN(test_slowloris_cut);
+    RUN(test_idle_flood_makes_room); /* last: it may lower this process's descriptor limit */
     return test_report();
 }
