@@ -495,6 +495,70 @@ static void test_slowloris_cut(void)
     test_server_stop(&srv, false);
 }
 
+/* Clients that never read their answers: each GET's answer fills its
+ * socket and waits there (until the body timeout), holding no thread and
+ * little memory. On a server with one thread, 100 such GETs of a 2 MiB
+ * object (sent from its file) and 100 of a 60 KiB one (from the database),
+ * every one begun; an unpaced request is then answered. Kept from before:
+ * it held already. */
+static long server_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    if (f) fclose(f);
+    return kib;
+}
+
+static void test_never_reading_clients(void)
+{
+    test_server srv;
+    memset(&srv, 0, sizeof srv);
+    const char *args[] = { "--threads", "1", "--quiet", NULL };
+    if (test_server_start(&srv, args) != 0) {
+        CHECK(!"cos-server starts");
+        return;
+    }
+    test_watch(120, "clients that never read their answers holding the server", &srv);
+    paced_bucket(&srv, "unread-" TEST_APPID);
+    int up = send_put(&srv, "/unread-" TEST_APPID "/big", 2u << 20, 0);
+    CHECK_INT(read_status(up), 200);
+    close(up);
+    up = send_put(&srv, "/unread-" TEST_APPID "/small", 60u << 10, 0);
+    CHECK_INT(read_status(up), 200);
+    close(up);
+    long before = server_rss_kib(srv.pid);
+    enum { READERS = 200 };
+    int fds[READERS];
+    for (int i = 0; i < READERS; i++) {
+        int fd = fds[i] = connect_to(&srv);
+        int rcv = 4096; /* a small window: the answers stay in the server */
+        if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+        char req[256];
+        int n = snprintf(req, sizeof req, "GET /unread-" TEST_APPID "/%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+                         i % 2 ? "small" : "big", srv.port);
+        CHECK(fd >= 0 && test_send_all(fd, req, (size_t)n));
+    }
+    for (int i = 0; i < READERS; i++) {
+        struct pollfd p = { fds[i], POLLIN, 0 };
+        CHECK(poll(&p, 1, 60000) == 1); /* its answer has begun */
+    }
+    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 403);
+    long after = server_rss_kib(srv.pid);
+    printf("  %d unread answers: server RSS %ld -> %ld KiB (%ld KiB each)\n", READERS, before, after,
+           (after - before) / READERS);
+    /* a 64 KiB connection pool each, a small answer's copy, the rest in the kernel; under
+       AddressSanitizer about twice that */
+    if (after - before > READERS * 512L)
+        test_fail(__FILE__, __LINE__, "%ld KiB for %d unread answers", after - before, READERS);
+    for (int i = 0; i < READERS; i++) close(fds[i]);
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
 /* A flood of idle connections past the server's connection limit: new
  * clients waited in the listen queue until the idle ones timed out (the
  * header timeout; 25 s measured at the default 30), and again as the flood
@@ -579,6 +643,7 @@ int main(void)
     RUN(test_stop_while_paced);
     RUN(test_clean_exit_with_extra_keys);
     RUN(test_slowloris_cut);
+    RUN(test_never_reading_clients);
     RUN(test_idle_flood_makes_room); /* last: it may lower this process's descriptor limit */
     return test_report();
 }
