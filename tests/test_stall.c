@@ -226,15 +226,19 @@ static void test_stop_while_held(void)
 
 /* Paced requests (x-cos-traffic-limit) pause with their connection
  * suspended, never on a server thread. On a server with 2 threads, 8 paced
- * PUTs (512 KiB each at the lowest rate: about 5 s) and 8 paced GETs (of a
- * 1 MiB object: about 10 s) are in flight, each provably under way (its
- * request read by the server; a GET's answer begun); an unpaced request is
- * then answered while every paced one is still unfinished. A server that
- * slept on its threads would never answer it (the watchdog fails the test);
- * one that let paced requests go unpaced would have finished them. */
+ * PUTs (2 MiB each at the lowest rate: about 20 s, room for a slow client
+ * under valgrind) and 8 paced GETs (of a 4 MiB object: about 40 s) are in
+ * flight, each provably under way (its request read by the server; a GET's
+ * answer begun); an unpaced request is then answered while every paced one
+ * is still unfinished. A server that slept on its threads would never
+ * answer it (the watchdog fails the test); one that let paced requests go
+ * unpaced would have finished them. The PUTs are then answered; the GETs
+ * are let go, and one more paced GET of 200 KiB is read whole. */
 #define PACED_PUTS 8
 #define PACED_GETS 8
-#define PACED_GET_SIZE (1u << 20)
+#define PACED_PUT_SIZE (2u << 20)
+#define PACED_GET_SIZE (4u << 20)
+#define PACED_SMALL_SIZE (200u << 10)
 
 /* A PUT of len bytes 'p' at bps (0: unpaced). */
 static int send_put(const test_server *s, const char *path, size_t len, long bps)
@@ -307,7 +311,7 @@ static void test_pacing_holds_no_thread(void)
     for (int i = 0; i < PACED_PUTS; i++) {
         char path[128];
         snprintf(path, sizeof path, "/paced-" TEST_APPID "/put-%d", i);
-        puts[i] = send_put(&srv, path, 512 * 1024, 819200);
+        puts[i] = send_put(&srv, path, PACED_PUT_SIZE, 819200);
         CHECK(puts[i] >= 0);
     }
     for (int i = 0; i < PACED_GETS; i++) {
@@ -336,32 +340,39 @@ static void test_pacing_holds_no_thread(void)
     }
     printf("  unpaced request answered with %d paced PUTs and %d paced GETs open on 2 threads\n", PACED_PUTS,
            PACED_GETS);
-    /* and each paced request completes, its bytes intact */
+    /* each paced PUT is answered */
     for (int i = 0; i < PACED_PUTS; i++) {
         CHECK_INT(read_status(puts[i]), 200);
         close(puts[i]);
     }
     for (int i = 0; i < PACED_GETS; i++) {
-        char *buf = bufs[i];
-        size_t got = gots[i];
-        for (;;) {
-            ssize_t n = recv(gets[i], buf + got, PACED_GET_SIZE + 4096 - got, 0);
-            if (n <= 0) break;
-            got += (size_t)n;
-        }
-        const char *body = memmem(buf, got, "\r\n\r\n", 4);
-        CHECK(body != NULL && strncmp(buf, "HTTP/1.1 200", 12) == 0);
-        if (body) {
-            body += 4;
-            size_t blen = got - (size_t)(body - buf);
-            CHECK_INT((long long)blen, PACED_GET_SIZE);
-            bool same = true;
-            for (size_t k = 0; k < blen && same; k++) same = body[k] == 'p';
-            CHECK(same);
-        }
         close(gets[i]);
-        free(buf);
+        free(bufs[i]);
     }
+    /* a paced answer is whole and intact across its pauses */
+    int small = send_put(&srv, "/paced-" TEST_APPID "/small", PACED_SMALL_SIZE, 0);
+    CHECK_INT(read_status(small), 200);
+    close(small);
+    int g = send_get(&srv, "/paced-" TEST_APPID "/small?x-cos-traffic-limit=819200");
+    char *buf = malloc(PACED_SMALL_SIZE + 4096);
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = recv(g, buf + got, PACED_SMALL_SIZE + 4096 - got, 0);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(g);
+    const char *body = memmem(buf, got, "\r\n\r\n", 4);
+    CHECK(body != NULL && strncmp(buf, "HTTP/1.1 200", 12) == 0);
+    if (body) {
+        body += 4;
+        size_t blen = got - (size_t)(body - buf);
+        CHECK_INT((long long)blen, PACED_SMALL_SIZE);
+        bool same = true;
+        for (size_t k = 0; k < blen && same; k++) same = body[k] == 'p';
+        CHECK(same);
+    }
+    free(buf);
     printf("  the paced requests finished %.1f s after the unpaced one was answered\n",
            (double)(now_ms() - t_unpaced) / 1000.0);
     test_unwatch();
