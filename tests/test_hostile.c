@@ -490,6 +490,40 @@ static void test_empty_part_number(void)
     free(r.body);
 }
 
+/* An object another account writes (into a bucket whose ACL lets anyone
+ * write) is owned by that account, which gets no right on it from the
+ * canned ACL: the ACL answer (COS's dialect here) names it Owner but gives
+ * FULL_CONTROL to the bucket's account, the one that has it. Before, the
+ * writer was named FULL_CONTROL, a right its GET of the object contradicts. */
+#define OTHER_ID "AKIDhostileOTHERaccount0000000000000"
+#define OTHER_KEY "hostileOTHERaccountSECRET00000000"
+static void test_writer_acl_tells_the_truth(void)
+{
+    static const creds OTHER = { OTHER_ID, OTHER_KEY, NULL };
+    static const char PUB[] = "<AccessControlPolicy><Owner><ID>qcs::cam::uin/" TEST_APPID ":uin/" TEST_APPID
+                              "</ID></Owner><AccessControlList><Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/"
+                              "XMLSchema-instance\" xsi:type=\"Group\"><URI>http://cam.qcloud.com/groups/global/"
+                              "AllUsers</URI></Grantee><Permission>WRITE</Permission></Grant></AccessControlList>"
+                              "</AccessControlPolicy>";
+    cos_kv aq[] = { { "acl", "" } };
+    CHECK_REPLY(send_req("PUT", "/?acl", "/", &DEV, aq, 1, 0, 0, NULL, PUB, strlen(PUB)), 200, NULL);
+    CHECK_REPLY(send_req("PUT", "/theirs.txt", "/theirs.txt", &OTHER, NULL, 0, 0, 0, NULL, "theirs", 6), 200, NULL);
+    CHECK_REPLY(send_req("PUT", "/?acl", "/", &DEV, aq, 1, 0, 0, NULL, NULL, 0), 200, NULL); /* private again */
+    /* what the ACL answer says the writer has, it does not have */
+    CHECK_REPLY(send_req("GET", "/theirs.txt", "/theirs.txt", &OTHER, NULL, 0, 0, 0, NULL, NULL, 0), 403, "AccessDenied");
+    reply r = send_req("GET", "/theirs.txt?acl", "/theirs.txt", &DEV, aq, 1, 0, 0, NULL, NULL, 0);
+    CHECK_INT(r.status, 200);
+    const char *owner = r.body ? strstr(r.body, "<Owner>") : NULL;
+    const char *full = r.body ? strstr(r.body, "FULL_CONTROL") : NULL;
+    CHECK(owner && strstr(owner, "<ID>other</ID>") && strstr(owner, "<ID>other</ID>") < strstr(owner, "</Owner>"));
+    /* the grant before FULL_CONTROL names the owner's account, not "other" */
+    const char *grant = full ? full : "";
+    while (grant > (r.body ? r.body : grant) && strncmp(grant, "<Grant>", 7) != 0) grant--;
+    CHECK(full && strstr(grant, "uin/" TEST_APPID) && strstr(grant, "uin/" TEST_APPID) < full);
+    CHECK(full && !(strstr(grant, "<ID>other</ID>") && strstr(grant, "<ID>other</ID>") < full));
+    free(r.body);
+}
+
 /* Regression (fuzz_server): a form part whose Content-Disposition has no
  * usable name= crashed the server. */
 static void test_form_parts(void)
@@ -726,7 +760,7 @@ static void test_scope_escapes(void)
 
 int main(void)
 {
-    const char *args[] = { "--sts-open", NULL };
+    const char *args[] = { "--sts-open", "--extra-key", OTHER_ID ":" OTHER_KEY ":other", NULL };
     if (test_server_start(&g_srv, args) != 0) {
         printf("0 passed, 1 failed\n");
         return 1;
@@ -741,6 +775,7 @@ int main(void)
     RUN(test_pipelined_after_body);
     RUN(test_part_numbers);
     RUN(test_empty_part_number);
+    RUN(test_writer_acl_tells_the_truth);
     RUN(test_form_parts);
     RUN(test_form_field_floods);
     RUN(test_post_policy);
