@@ -131,7 +131,7 @@ static void done_many(void *ud, int rc, cos_result *res, cos_error *err)
 {
     (void)ud;
     if (rc == 0) atomic_fetch_add(&g_many_ok, 1);
-    if (res && res->retries == 1) atomic_fetch_add(&g_many_retried, 1);
+    if (res) atomic_fetch_add(&g_many_retried, res->retries); /* every 503 retried: 32 in all */
     cos_result_free(res);
     cos_error_free(err);
     test_latch_add(&g_many);
@@ -159,6 +159,9 @@ static void test_many_backoffs(void)
     }
     test_latch_wait(&g_many, 32);
     CHECK_INT(atomic_load(&g_many_ok), 32);
+    /* the server fails the first 32 GETs it sees: a slow first request (valgrind)
+       can come after another call's retry, which then fails twice, so the
+       retries are counted in all, not one per call */
     CHECK_INT(atomic_load(&g_many_retried), 32);
     test_set_faults(admin, &g_srv, NULL);
     test_unwatch();
