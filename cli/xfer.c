@@ -1103,6 +1103,14 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
         fprintf(stderr, "cos: %s: '-' is one object, not a tree\n", o->cmd);
         return EXIT_USAGE;
     }
+    /* sync --delete into a bucket with no prefix deletes every object of the
+       bucket the source lacks: as rm -r of a whole bucket, only with --all
+       (a script's "cos://b/$DIR/" with an empty DIR is the whole bucket) */
+    if (mode == TREE_SYNC && o->delete_extra && dst->kind == END_COS && !dst->u.key[0] && !o->all && !o->dryrun) {
+        fprintf(stderr, "cos: sync --delete into %s%s/ names no prefix: every object of the bucket the source lacks "
+                        "would be deleted; add --all if that is what you want\n", CLI_SCHEME, dst->u.bucket);
+        return EXIT_USAGE;
+    }
     /* roots: a local directory, or a cos prefix taken as a directory (KEY/) */
     char sroot[4200], droot[4200];
     if (src->kind == END_COS) cli_dir_prefix(src->u.key, sroot, sizeof sroot);

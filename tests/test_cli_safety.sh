@@ -109,6 +109,21 @@ $COS sync "$TEST_TMP/missing" $B/tree2 --delete >/dev/null 2>&1; rc=$?
 check "sync from a missing directory exits 4" test $rc -eq 4
 check "... and deleted nothing" $COS stat $B/tree2/sub/one
 
+# --- sync --delete into a whole bucket (no prefix: a script's "cos://b/$DIR/"
+# with DIR empty) deletes every object the source lacks: refused without --all
+mkdir -p "$TEST_TMP/one"; echo 1 > "$TEST_TMP/one/only"
+$COS cp "$TEST_TMP/f" $B/bystander/keep -q
+DIR=""
+$COS sync "$TEST_TMP/one" "$B/$DIR/" --delete >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "sync --delete into cos://b// (an empty prefix variable) is refused (exit 2)" test $rc -eq 2
+check "sync --delete into a whole bucket says --all" grep -q -- "--all" "$TEST_TMP/err"
+$COS sync "$TEST_TMP/one" "$B" --delete >/dev/null 2>&1; rc=$?
+check "sync --delete into cos://b is refused (exit 2)" test $rc -eq 2
+check "nothing of the bucket deleted by the refused syncs" $COS stat $B/bystander/keep
+check "sync --delete --dryrun into a whole bucket shows what would go" bash -c \
+  "$COS sync '$TEST_TMP/one' $B --delete --dryrun | grep -q '(dryrun) delete: $B/bystander/keep' && $COS stat $B/bystander/keep"
+$COS rm $B/bystander/keep -q
+
 # --- sync --delete into a directory holding a symlink to another directory:
 # what lies behind the link is outside the destination and is never deleted
 mkdir -p "$TEST_TMP/ls-src" "$TEST_TMP/ls-outside" "$TEST_TMP/ls-dst"
