@@ -1111,6 +1111,18 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
                         "would be deleted; add --all if that is what you want\n", CLI_SCHEME, dst->u.bucket);
         return EXIT_USAGE;
     }
+    /* likewise a local destination that is the root directory ("$DIR/" with
+       DIR empty): every file of the machine the source lacks (refused with
+       --dryrun too, so that a test of this never risks the real thing) */
+    char *real_dst = dst->kind == END_LOCAL && mode == TREE_SYNC && o->delete_extra && !o->all
+                         ? realpath(dst->arg, NULL) : NULL;
+    bool dst_is_root = real_dst && !strcmp(real_dst, "/");
+    free(real_dst);
+    if (dst_is_root) {
+        fprintf(stderr, "cos: sync --delete into %s: that is the root directory, whose every file the source lacks "
+                        "would be deleted; add --all if that is what you want\n", dst->arg);
+        return EXIT_USAGE;
+    }
     /* roots: a local directory, or a cos prefix taken as a directory (KEY/) */
     char sroot[4200], droot[4200];
     if (src->kind == END_COS) cli_dir_prefix(src->u.key, sroot, sizeof sroot);

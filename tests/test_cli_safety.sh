@@ -123,6 +123,11 @@ check "nothing of the bucket deleted by the refused syncs" $COS stat $B/bystande
 check "sync --delete --dryrun into a whole bucket shows what would go" bash -c \
   "$COS sync '$TEST_TMP/one' $B --delete --dryrun | grep -q '(dryrun) delete: $B/bystander/keep' && $COS stat $B/bystander/keep"
 $COS rm $B/bystander/keep -q
+# the same downward: "$DIR/" with DIR empty is the root directory (--dryrun:
+# refused all the same, and a regression would delete nothing)
+$COS sync $B/tree2 "$DIR/" --delete --dryrun >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "sync --delete into / is refused (exit 2)" test $rc -eq 2
+check "sync --delete into / says --all" grep -q -- "--all" "$TEST_TMP/err"
 
 # --- sync --delete into a directory holding a symlink to another directory:
 # what lies behind the link is outside the destination and is never deleted
