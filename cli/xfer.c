@@ -1123,6 +1123,15 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
                         "would be deleted; add --all if that is what you want\n", dst->arg);
         return EXIT_USAGE;
     }
+    /* and mv -r of the root directory: every file of the machine uploaded, then removed */
+    char *real_src = src->kind == END_LOCAL && mode == TREE_MV && !o->all ? realpath(src->arg, NULL) : NULL;
+    bool src_is_root = real_src && !strcmp(real_src, "/");
+    free(real_src);
+    if (src_is_root) {
+        fprintf(stderr, "cos: mv -r %s: that is the root directory, whose every file would be removed once uploaded; "
+                        "add --all if that is what you want\n", src->arg);
+        return EXIT_USAGE;
+    }
     /* roots: a local directory, or a cos prefix taken as a directory (KEY/) */
     char sroot[4200], droot[4200];
     if (src->kind == END_COS) cli_dir_prefix(src->u.key, sroot, sizeof sroot);

@@ -128,6 +128,9 @@ $COS rm $B/bystander/keep -q
 $COS sync $B/tree2 "$DIR/" --delete --dryrun >/dev/null 2>"$TEST_TMP/err"; rc=$?
 check "sync --delete into / is refused (exit 2)" test $rc -eq 2
 check "sync --delete into / says --all" grep -q -- "--all" "$TEST_TMP/err"
+$COS mv -r "$DIR/" $B/everything --dryrun >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "mv -r of / is refused (exit 2)" test $rc -eq 2
+check "mv -r of / says --all" grep -q -- "--all" "$TEST_TMP/err"
 
 # --- sync --delete into a directory holding a symlink to another directory:
 # what lies behind the link is outside the destination and is never deleted
