@@ -109,11 +109,12 @@ static const op_def OPS[] = {
     { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_OBJECT, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
     /* S3's GetObjectAttributes; no libcos operation */
     { COS_OP_COUNT,                "GET",    "attributes",  L_OBJECT, A("GetObjectAttributes"),       NULL,                        ACL_READ,      OPF_VERSIONED },
-    { COS_OP_GET_OBJECT_ACL,       "GET",    "acl",         L_OBJECT, A("GetObjectACL"),              NULL,                        ACL_READ_ACP,  0 },
-    { COS_OP_PUT_OBJECT_ACL,       "PUT",    "acl",         L_OBJECT, A("PutObjectACL"),              NULL,                        ACL_WRITE_ACP, 0 },
-    { COS_OP_PUT_OBJECT_TAGGING,   "PUT",    "tagging",     L_OBJECT, A("PutObjectTagging"),          NULL,                        0,             0 },
-    { COS_OP_GET_OBJECT_TAGGING,   "GET",    "tagging",     L_OBJECT, A("GetObjectTagging"),          NULL,                        0,             0 },
-    { COS_OP_DELETE_OBJECT_TAGGING, "DELETE", "tagging",    L_OBJECT, A("DeleteObjectTagging"),       NULL,                        0,             0 },
+    /* an object's ACL and tags are each version's own: ?versionId= names the one they act on */
+    { COS_OP_GET_OBJECT_ACL,       "GET",    "acl",         L_OBJECT, A("GetObjectACL"),              NULL,                        ACL_READ_ACP,  OPF_VERSIONED },
+    { COS_OP_PUT_OBJECT_ACL,       "PUT",    "acl",         L_OBJECT, A("PutObjectACL"),              NULL,                        ACL_WRITE_ACP, OPF_VERSIONED },
+    { COS_OP_PUT_OBJECT_TAGGING,   "PUT",    "tagging",     L_OBJECT, A("PutObjectTagging"),          NULL,                        0,             OPF_VERSIONED },
+    { COS_OP_GET_OBJECT_TAGGING,   "GET",    "tagging",     L_OBJECT, A("GetObjectTagging"),          NULL,                        0,             OPF_VERSIONED },
+    { COS_OP_DELETE_OBJECT_TAGGING, "DELETE", "tagging",    L_OBJECT, A("DeleteObjectTagging"),       NULL,                        0,             OPF_VERSIONED },
     { COS_OP_RESTORE_OBJECT,       "POST",   "restore",     L_OBJECT, A("PostObjectRestore"),         NULL,                        0,             0 },
     { COS_OP_APPEND_OBJECT,        "POST",   "append",      L_OBJECT, A("AppendObject"),              NULL,                        ACL_WRITE,     OPF_SETS_ACL },
     { COS_OP_MULTIPART_INIT,       "POST",   "uploads",     L_OBJECT, A("InitiateMultipartUpload"),   NULL,                        ACL_WRITE,     OPF_SETS_ACL },
