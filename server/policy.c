@@ -254,17 +254,19 @@ bool sts_policy_names_principals(const sts_policy *p)
     return p != NULL;
 }
 
-/* Glob with '*' only, iterative (backtracking to the last star) so that a
- * hostile pattern like "*a*a*a*a*b" cannot make evaluation exponential.
- * Policies compare exactly; CORS (hosts, header names) ignores case. */
-bool glob_match(const char *pat, const char *s, bool ignore_case)
+/* Glob with '*' (and with any_one, '?' for one character), iterative
+ * (backtracking to the last star) so that a hostile pattern like
+ * "*a*a*a*a*b" cannot make evaluation exponential. Policies compare
+ * exactly; CORS (hosts, header names) ignores case. */
+static bool wildcard_match(const char *pat, const char *s, bool ignore_case, bool any_one)
 {
     const char *star = NULL, *resume = NULL;
     while (*s) {
         if (*pat == '*') {
             star = pat++;
             resume = s;
-        } else if (*pat == *s || (ignore_case && tolower((unsigned char)*pat) == tolower((unsigned char)*s))) {
+        } else if (*pat == *s || (any_one && *pat == '?') ||
+                   (ignore_case && tolower((unsigned char)*pat) == tolower((unsigned char)*s))) {
             pat++;
             s++;
         } else if (star) {
@@ -276,6 +278,18 @@ bool glob_match(const char *pat, const char *s, bool ignore_case)
     }
     while (*pat == '*') pat++;
     return !*pat;
+}
+
+bool glob_match(const char *pat, const char *s, bool ignore_case)
+{
+    return wildcard_match(pat, s, ignore_case, false);
+}
+
+/* IAM's wildcards (S3's ARNs and action names, StringLike): '*' and '?'. A
+ * Deny written with '?' read as a literal '?' would cover nothing. */
+bool iam_glob_match(const char *pat, const char *s, bool ignore_case)
+{
+    return wildcard_match(pat, s, ignore_case, true);
 }
 
 bool s3policy_action_matches(const char *pat, const char *cos_action, bool version);
@@ -346,7 +360,7 @@ static bool cond_value_matches(const char *op, const char *want, const char *hav
 {
     if (strstr(op, "IpAddress")) return cidr_matches(want, have);
     if (!strncmp(op, "String", 6)) {
-        if (strstr(op, "Like")) return glob_match(want, have, false);
+        if (strstr(op, "Like")) return iam_glob_match(want, have, false);
         if (strstr(op, "IgnoreCase")) return !strcasecmp(want, have);
         return !strcmp(want, have);
     }

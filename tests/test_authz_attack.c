@@ -649,6 +649,32 @@ static void test_hostile_policies(void)
     EXPECT(simple(ANON, "GET", PUBR, "/a.txt", NULL), 403, "AccessDenied");
     call ref = { "GET", PUBR, "/a.txt", NULL, ANON, NULL, 0, NULL, 0, "Referer: https://ok.test/\r\n", NULL, 0, NULL };
     EXPECT(do_call(&ref), 200, NULL);
+    /* IAM's '?' wildcard (one character) in an ARN, an action, a StringLike: a Deny written with it
+       covers what it says (before: '?' was read as itself, and such a Deny covered nothing) */
+    static const char *const QDENY[] = {
+        "{\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+        "\"arn:aws:s3:::" PUBR "/?.txt\"}]}",
+        "{\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:GetObj?ct\",\"Resource\":"
+        "\"arn:aws:s3:::" PUBR "/*\"}]}",
+        "{\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+        "\"arn:aws:s3:::atk-pub?-" APPID "/*\"}]}",
+        "{\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+        "\"arn:aws:s3:::" PUBR "/*\",\"Condition\":{\"StringLike\":{\"aws:UserAgent\":\"curl/?.*\"}}}]}",
+    };
+    for (size_t i = 0; i < COS_ARRAY_LEN(QDENY); i++) {
+        EXPECT(sub(&OWNER, "PUT", PUBR, "/", "policy", QDENY[i]), 204, NULL);
+        call ua = { "GET", PUBR, "/a.txt", NULL, ANON, NULL, 0, NULL, 0, "User-Agent: curl/8.1\r\n", NULL, 0, NULL };
+        reply r = do_call(&ua);
+        if (r.status != 403) test_fail(__FILE__, __LINE__, "deny %zu with '?' did not apply: %d", i, r.status);
+        reply_free(&r);
+    }
+    /* and an Allow with '?' grants one character, no more */
+    EXPECT(sub(&OWNER, "PUT", PRIV, "/", "policy",
+               "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+               "\"arn:aws:s3:::" PRIV "/pub/?.txt\"}]}"), 204, NULL);
+    EXPECT(simple(ANON, "GET", PRIV, "/pub/x.txt", NULL), 200, NULL);
+    EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "policy", NULL), 204, NULL);
     EXPECT(sub(&OWNER, "DELETE", PUBR, "/", "policy", NULL), 204, NULL);
     /* documents that are not policies: refused, nothing stored, the server still answers */
     cos_buf deep = COS_BUF_INIT;
