@@ -3510,6 +3510,12 @@ enum MHD_Result sts_endpoint(req *r)
         if (!r->principal || r->tmp_key)
             return send_error(r, "AccessDenied", "Access Denied: /sts needs a request signed with the permanent key "
                                                  "(or a server started with --sts-open).");
+        /* a COS signature covers the query, not a body: anyone who saw one signed POST /sts could send
+           it again, within its key time, with a policy of their own. The body's Content-MD5 must be signed */
+        if (r->body.len && !r->body_signed)
+            return send_error(r, "AccessDenied", "Access Denied: a POST /sts body must be bound to the signature "
+                                                 "(Content-MD5 among the signed headers).");
+        if (r->body.len && !content_md5_ok(r, r->body.data, r->body.len, &ret)) return ret;
     }
     cos_buf out = COS_BUF_INIT;
     int status = 200;

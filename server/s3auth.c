@@ -819,6 +819,8 @@ static int v4_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
         return -1;
     }
     free(sts);
+    /* the body is bound by its hash (verified as it arrives) or by a signed Content-MD5 */
+    r->body_signed = s->mode == PAY_HEX || (req_header(r, "Content-MD5") && in_signed_list(s->signed_headers, "content-md5"));
     /* after the signature: a wrong secret is named as such even when the region is wrong too */
     return check_region(r, s, ret);
 }
@@ -1007,6 +1009,7 @@ static int v2_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
                                   "the signature you provided. Check your key and signing method.", b.data, NULL);
             rc = -1;
         }
+        r->body_signed = rc == 0 && md5 && *md5; /* SigV2 always signs Content-MD5 */
         cos_buf_free(&b);
     }
     free(q.unsigned_param);

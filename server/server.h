@@ -297,6 +297,8 @@ typedef struct req {
     /* auth outcome */
     char *principal;         /* "owner", a temporary key id, or NULL for anonymous */
     const sts_key *tmp_key;
+    bool body_signed;        /* the signature binds the body: a signed Content-MD5 (COS, SigV2), or SigV4's
+                                signed Content-MD5 or hex x-amz-content-sha256 (verified as the body arrives) */
     const char *account;     /* a second account's id (--extra-key ID:SECRET:ACCOUNT); NULL = the owner's account */
     uint64_t bytes_out;
     int status;

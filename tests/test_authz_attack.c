@@ -511,6 +511,81 @@ static void test_temporary_key_urls(void)
     tmpkey_free(&k);
 }
 
+/* A signed POST /sts whose body the signature does not bind: anyone who saw the request (a log, a
+ * proxy) could send it again with a policy of their own within its key time. Fixed: the body's
+ * Content-MD5 must be signed (COS), or SigV4's payload hash covers it. */
+static void test_sts_body_is_bound_to_the_signature(void)
+{
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
+    static const char narrow[] = "{\"bucket\":\"" PRIV "\",\"allowPrefix\":\"pub/*\",\"allowActions\":[\"name/cos:GetObject\"]}";
+    static const char wide[] = "{\"policy\":{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\","
+                               "\"action\":[\"*\"],\"resource\":[\"*\"]}]}}";
+    /* signed without its body: refused, whatever the body */
+    call bare = { "POST", NULL, "/sts", "/sts", &OWNER, NULL, 0, NULL, 0, NULL, wide, sizeof wide - 1, host };
+    reply r = do_call(&bare);
+    CHECK_INT(r.status, 403);
+    CHECK(!r.body || !strstr(r.body, "tmpSecretId"));
+    reply_free(&r);
+    /* signed with the narrow body's Content-MD5, sent with the wide body: refused */
+    unsigned char d[16];
+    char md5[32];
+    cos_md5_digest(narrow, sizeof narrow - 1, d);
+    cos_base64_encode(d, 16, md5);
+    cos_kv h[] = { { "Content-MD5", md5 } };
+    call swapped = { "POST", NULL, "/sts", "/sts", &OWNER, NULL, 0, h, 1, NULL, wide, sizeof wide - 1, host };
+    r = do_call(&swapped);
+    CHECK_INT(r.status, 400);
+    CHECK(!r.body || !strstr(r.body, "tmpSecretId"));
+    reply_free(&r);
+    /* a Content-MD5 sent but not signed binds nothing */
+    char *line = cos_sprintf("Content-MD5: %s\r\n", md5);
+    call unsigned_md5 = { "POST", NULL, "/sts", "/sts", &OWNER, NULL, 0, NULL, 0, line, narrow, sizeof narrow - 1, host };
+    EXPECT(do_call(&unsigned_md5), 403, "AccessDenied");
+    free(line);
+    /* as signed: a key for pub/ only */
+    call ok = { "POST", NULL, "/sts", "/sts", &OWNER, NULL, 0, h, 1, NULL, narrow, sizeof narrow - 1, host };
+    r = do_call(&ok);
+    CHECK_INT(r.status, 200);
+    creds k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"), test_json_str(r.body, "sessionToken") };
+    reply_free(&r);
+    if (k.id && k.key && k.token) {
+        EXPECT(simple(&k, "GET", PRIV, "/pub/x.txt", NULL), 200, NULL);
+        EXPECT(simple(&k, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
+    }
+    free((char *)k.id);
+    free((char *)k.key);
+    free((char *)k.token);
+    /* SigV4 with the body's hash binds it */
+    char sha[65];
+    cos_sha256_hex(narrow, sizeof narrow - 1, sha);
+    cos_kv hs[] = { { "host", host } };
+    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+    p.access_key = OWNER.id;
+    p.secret_key = OWNER.key;
+    p.region = "us-east-1";
+    p.method = "POST";
+    p.encoded_path = "/sts";
+    p.headers = hs;
+    p.header_count = 1;
+    p.payload_hash = sha;
+    cos_sigv4_result res;
+    if (cos_sigv4_sign(&p, &res, NULL) == 0) {
+        const char *const bodies[] = { narrow, wide };
+        for (int i = 0; i < 2; i++) {
+            char *req = cos_sprintf("POST /sts HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\nx-amz-content-sha256: %s\r\n"
+                                    "Authorization: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                                    host, res.amz_date, res.content_sha256, res.authorization, strlen(bodies[i]), bodies[i]);
+            reply x = raw_http(req, strlen(req));
+            if (i == 0) CHECK_INT(x.status, 200);
+            else CHECK(x.status >= 400 && (!x.body || !strstr(x.body, "tmpSecretId")));
+            reply_free(&x);
+            free(req);
+        }
+        cos_sigv4_result_free(&res);
+    }
+}
+
 /* ---------------------------------------------------------------- 3: copies */
 
 static void test_copies_reach_nothing_unreadable(void)
@@ -1152,6 +1227,7 @@ int main(void)
     RUN(test_version_acl_and_tags_are_the_versions_own);
     RUN(test_presigned_urls_replayed);
     RUN(test_temporary_key_urls);
+    RUN(test_sts_body_is_bound_to_the_signature);
     RUN(test_copies_reach_nothing_unreadable);
     RUN(test_others_uploads);
     RUN(test_hostile_policies);
