@@ -236,11 +236,41 @@ sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg)
     return p;
 }
 
+/* Whether a condition limits who a statement reaches the way S3's public test counts (a fixed,
+ * narrow set of source addresses), or is one cos-server cannot evaluate (then the Allow grants
+ * nothing). A condition on what the caller chooses (aws:UserAgent, aws:Referer, s3:prefix, a
+ * header, a tag) leaves the statement public: before, any condition made it "not public", so
+ * BlockPublicPolicy and RestrictPublicBuckets let {"StringLike":{"aws:UserAgent":"*"}} through. */
+static bool condition_restricts(const condition *c)
+{
+    if (!strcasecmp(c->key, "aws:SourceIp")) {
+        if (strcmp(c->op, "IpAddress") != 0 || c->if_exists) return false;
+        for (size_t i = 0; i < c->nvalues; i++) {
+            const char *slash = strchr(c->values[i], '/');
+            long bits = slash ? strtol(slash + 1, NULL, 10) : 128;
+            if (bits < (strchr(c->values[i], ':') ? 32 : 8)) return false; /* S3: /8 (IPv6 /32) or narrower */
+        }
+        return true;
+    }
+    static const char *const CALLER_CHOSEN[] = { "aws:UserAgent", "aws:Referer", "s3:prefix", "cos:prefix",
+                                                 "s3:delimiter", "cos:delimiter", "s3:max-keys", "cos:max-keys" };
+    for (size_t i = 0; i < sizeof CALLER_CHOSEN / sizeof CALLER_CHOSEN[0]; i++)
+        if (!strcasecmp(c->key, CALLER_CHOSEN[i])) return false;
+    static const char *const CALLER_PREFIXES[] = { "s3:ExistingObjectTag/", "s3:RequestObjectTag/", "s3:x-amz-",
+                                                   "cos:x-cos-", "s3:x-cos-", "cos:x-amz-" };
+    for (size_t i = 0; i < sizeof CALLER_PREFIXES / sizeof CALLER_PREFIXES[0]; i++)
+        if (!strncasecmp(c->key, CALLER_PREFIXES[i], strlen(CALLER_PREFIXES[i]))) return false;
+    return true; /* a key cos-server cannot evaluate: the Allow grants nothing */
+}
+
 bool sts_policy_is_public(const sts_policy *p)
 {
     for (size_t i = 0; p && i < p->n; i++) {
         const statement *t = &p->st[i];
-        if (t->deny || t->nconds) continue;
+        if (t->deny) continue;
+        bool restricted = false;
+        for (size_t k = 0; k < t->nconds && !restricted; k++) restricted = condition_restricts(&t->conds[k]);
+        if (restricted) continue;
         for (size_t k = 0; k < t->nprincipals; k++)
             if (!strcmp(t->principals[k], "*") || !strcmp(t->principals[k], "qcs::cam::anyone:anyone")) return true;
     }

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "server.h"
+#include "xml.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,12 +53,31 @@ unsigned public_block_flags(server *srv, const char *bucket, int *store_rc)
 
 /* Whether an ACL (canned name, grant headers, or AccessControlPolicy XML)
  * grants anything to everyone or to every authenticated user. */
+static bool names_group(const char *s, size_t len)
+{
+    static const char *const PUBLIC[] = { "AllUsers", "AuthenticatedUsers" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(PUBLIC); i++)
+        for (size_t n = strlen(PUBLIC[i]), k = 0; k + n <= len; k++)
+            if (!strncasecmp(s + k, PUBLIC[i], n)) return true;
+    return false;
+}
+
 static bool acl_text_public(const char *s, size_t len)
 {
-    static const char *const PUBLIC[] = { "AllUsers", "AuthenticatedUsers", "/groups/global/AllUsers" };
-    for (size_t i = 0; i < COS_ARRAY_LEN(PUBLIC); i++)
-        if (memmem(s, len, PUBLIC[i], strlen(PUBLIC[i]))) return true;
-    return false;
+    if (names_group(s, len)) return true;
+    /* an AccessControlPolicy is read as XML, as authz.c reads it: "All&#85;sers" is AllUsers too */
+    const char *p = s;
+    while (p < s + len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
+    if (p == s + len || *p != '<') return false;
+    cos_access_control_policy *acp = NULL;
+    if (cos_xml_parse(&cos_xs_access_control_policy, s, len, (void **)&acp, NULL) != 0) return false;
+    bool pub = false;
+    for (size_t i = 0; i < acp->grants_count && !pub; i++) {
+        const cos_grantee *g = acp->grants[i].grantee;
+        pub = g && g->uri && names_group(g->uri, strlen(g->uri));
+    }
+    cos_xml_free(&cos_xs_access_control_policy, acp);
+    return pub;
 }
 
 static bool canned_public(const char *c)

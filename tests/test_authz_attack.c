@@ -852,6 +852,72 @@ static void test_odd_grantees_open_nothing(void)
     EXPECT(simple(ANON, "GET", PRIV, "/secret.txt", NULL), 403, "AccessDenied");
 }
 
+/* S3's PublicAccessBlock is a promise: nothing public gets through it. Before, an ACL document
+ * naming AllUsers with an XML character reference ("All&#85;sers", which the ACL's reader decodes)
+ * passed BlockPublicAcls, and a public policy with a condition on what the caller chooses
+ * (aws:UserAgent "*") passed BlockPublicPolicy and RestrictPublicBuckets as "not public". */
+static void test_public_access_block_holds(void)
+{
+    static const char pab_acls[] = "<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls>"
+                                   "</PublicAccessBlockConfiguration>";
+    EXPECT(simple(&OWNER, "PUT", PRIV, "/pab.txt", "pab"), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", PRIV, "/", "publicAccessBlock", pab_acls), 200, NULL);
+    static const char *const ENCODED[] = { "All&#85;sers", "All&#x55;sers", "&#65;llUsers", "Authenticated&#85;sers" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(ENCODED); i++) {
+        char *acl = cos_sprintf(
+            "<AccessControlPolicy><Owner><ID>qcs::cam::uin/" APPID ":uin/" APPID "</ID></Owner><AccessControlList>"
+            "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">"
+            "<URI>http://cam.qcloud.com/groups/global/%s</URI></Grantee><Permission>READ</Permission></Grant>"
+            "</AccessControlList></AccessControlPolicy>", ENCODED[i]);
+        EXPECT(sub(&OWNER, "PUT", PRIV, "/pab.txt", "acl", acl), 403, "AccessDenied");
+        EXPECT(sub(&OWNER, "PUT", PRIV, "/", "acl", acl), 403, "AccessDenied");
+        free(acl);
+    }
+    EXPECT(simple(ANON, "GET", PRIV, "/pab.txt", NULL), 403, "AccessDenied");
+    EXPECT(simple(ANON, "GET", PRIV, "/", NULL), 403, "AccessDenied");
+    /* public policies: an Allow to everyone limited only by what the caller says is public */
+    static const char pab_policy[] = "<PublicAccessBlockConfiguration><BlockPublicPolicy>true</BlockPublicPolicy>"
+                                     "<RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>";
+#define OPEN_WHEN(cond) "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\"," \
+                        "\"Resource\":\"arn:aws:s3:::" PRIV "/*\",\"Condition\":" cond "}]}"
+    static const char *const PUBLIC[] = {
+        OPEN_WHEN("{\"StringLike\":{\"aws:UserAgent\":\"*\"}}"),
+        OPEN_WHEN("{\"StringNotEquals\":{\"aws:Referer\":\"x\"}}"),
+        OPEN_WHEN("{\"IpAddress\":{\"aws:SourceIp\":\"0.0.0.0/0\"}}"),
+        OPEN_WHEN("{\"NotIpAddress\":{\"aws:SourceIp\":\"10.9.9.9/32\"}}"),
+        OPEN_WHEN("{\"Null\":{\"s3:x-amz-server-side-encryption\":\"true\"}}"),
+    };
+    for (size_t i = 0; i < COS_ARRAY_LEN(PUBLIC); i++) {
+        /* written before the block: RestrictPublicBuckets keeps anonymous callers out */
+        EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "publicAccessBlock", NULL), 204, NULL);
+        EXPECT(sub(&OWNER, "PUT", PRIV, "/", "policy", PUBLIC[i]), 204, NULL);
+        call ua = { "GET", PRIV, "/pab.txt", NULL, ANON, NULL, 0, NULL, 0, "User-Agent: t\r\n", NULL, 0, NULL };
+        reply open = do_call(&ua);
+        CHECK_INT(open.status, 200); /* the policy as written does open it */
+        reply_free(&open);
+        EXPECT(sub(&OWNER, "PUT", PRIV, "/", "publicAccessBlock", pab_policy), 200, NULL);
+        reply r = do_call(&ua);
+        if (r.status != 403) test_fail(__FILE__, __LINE__, "RestrictPublicBuckets let policy %zu through: %d", i, r.status);
+        reply_free(&r);
+        reply ps = sub(&OWNER, "GET", PRIV, "/", "policyStatus", NULL);
+        CHECK(ps.body && strstr(ps.body, "<IsPublic>true</IsPublic>"));
+        reply_free(&ps);
+        /* and BlockPublicPolicy refuses to store it again */
+        EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "policy", NULL), 204, NULL);
+        r = sub(&OWNER, "PUT", PRIV, "/", "policy", PUBLIC[i]);
+        if (r.status != 403) test_fail(__FILE__, __LINE__, "BlockPublicPolicy stored policy %zu: %d", i, r.status);
+        reply_free(&r);
+    }
+    /* a fixed, narrow address range is not public (S3's rule) */
+    EXPECT(sub(&OWNER, "PUT", PRIV, "/", "policy", OPEN_WHEN("{\"IpAddress\":{\"aws:SourceIp\":\"127.0.0.0/8\"}}")), 204,
+           NULL);
+    EXPECT(simple(ANON, "GET", PRIV, "/pab.txt", NULL), 200, NULL);
+#undef OPEN_WHEN
+    EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "policy", NULL), 204, NULL);
+    EXPECT(sub(&OWNER, "DELETE", PRIV, "/", "publicAccessBlock", NULL), 204, NULL);
+    EXPECT(simple(ANON, "GET", PRIV, "/pab.txt", NULL), 403, "AccessDenied");
+}
+
 /* ---------------------------------------------------------------- 7: POST forms */
 
 static char *b64(const char *s)
@@ -1232,6 +1298,7 @@ int main(void)
     RUN(test_others_uploads);
     RUN(test_hostile_policies);
     RUN(test_odd_grantees_open_nothing);
+    RUN(test_public_access_block_holds);
     RUN(test_forms);
     RUN(test_s3_presigned_urls_replayed);
     RUN(test_s3_header_auth);
