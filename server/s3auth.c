@@ -269,6 +269,10 @@ static void parse_v4_query(req *r, s3_state *s)
 static void setup_body(req *r, s3_state *s)
 {
     const char *h = req_header(r, "x-amz-content-sha256");
+    /* a presigned URL may carry the payload hash it signed as a parameter: then the body is held to it
+       (before, the signature used it and the body went unchecked) */
+    const char *q = s->kind == AUTH_V4_QUERY && !h ? req_arg(r, "X-Amz-Content-Sha256") : NULL;
+    if (q && is_hex64(q)) h = q;
     s->decoded_expected = -1;
     if (!h) s->mode = PAY_NONE;
     else if (!strcmp(h, "UNSIGNED-PAYLOAD")) s->mode = PAY_UNSIGNED;

@@ -1184,6 +1184,47 @@ static void test_s3_presigned_urls_replayed(void)
     free(old);
 }
 
+/* A presigned PUT that signs its payload hash as a parameter (X-Amz-Content-Sha256) promises that
+ * body: another one is refused and not stored. Before, the signature used the parameter and the body
+ * was never compared with it. */
+static void test_s3_presigned_payload_hash(void)
+{
+    char sha[65];
+    cos_sha256_hex("promised", 8, sha);
+    cos_kv q[] = { { "X-Amz-Content-Sha256", sha } };
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
+    cos_kv hs[] = { { "host", host } };
+    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+    p.access_key = OWNER.id;
+    p.secret_key = OWNER.key;
+    p.region = "us-east-1";
+    p.method = "PUT";
+    p.encoded_path = "/" PRIV "/hashed.txt";
+    p.query = q;
+    p.query_count = 1;
+    p.headers = hs;
+    p.header_count = 1;
+    p.payload_hash = sha;
+    char *query = NULL;
+    if (cos_sigv4_presign(&p, 600, &query, NULL) != 0) {
+        CHECK(!"presign");
+        return;
+    }
+    char *t = cos_sprintf("/" PRIV "/hashed.txt?%s", query);
+    reply r = s3_raw("PUT", t, NULL, "replaced");
+    CHECK(r.status == 400 || r.status == 403);
+    CHECK(r.body && strstr(r.body, "XAmzContentSHA256Mismatch"));
+    reply_free(&r);
+    CHECK(!exists(PRIV, "/hashed.txt"));
+    EXPECT(s3_raw("PUT", t, NULL, "promised"), 200, NULL);
+    char *b = owner_get(PRIV, "/hashed.txt");
+    CHECK(b && !strcmp(b, "promised"));
+    free(b);
+    free(t);
+    free(query);
+}
+
 static void test_s3_header_auth(void)
 {
     /* a header signature with an unsigned x-amz-* header added */
@@ -1302,6 +1343,7 @@ int main(void)
     RUN(test_forms);
     RUN(test_s3_presigned_urls_replayed);
     RUN(test_s3_header_auth);
+    RUN(test_s3_presigned_payload_hash);
     test_server_stop(&g_srv, false);
     return test_report();
 }
