@@ -586,6 +586,47 @@ static void test_sts_body_is_bound_to_the_signature(void)
     }
 }
 
+/* Signatures outside their time, and temporary keys past their expiry (written to ROOT/sts.json
+ * before the server started: see main). */
+static reply signed_at(const creds *who, int64_t start, int64_t end, const char *path)
+{
+    char *host = host_of(PRIV);
+    cos_sign_params p = COS_SIGN_PARAMS_INIT;
+    p.secret_id = who->id;
+    p.secret_key = who->key;
+    p.method = "GET";
+    p.pathname = path;
+    p.host = host;
+    p.start_time = start;
+    p.end_time = end;
+    char *auth = NULL;
+    cos_sign(&p, &auth, NULL, NULL);
+    char *extra = cos_sprintf("Authorization: %s\r\n%s%s%s", auth ? auth : "", who->token ? "x-cos-security-token: " : "",
+                              who->token ? who->token : "", who->token ? "\r\n" : "");
+    call c = { "GET", PRIV, path, NULL, ANON, NULL, 0, NULL, 0, extra, NULL, 0, host };
+    reply r = do_call(&c);
+    free(extra);
+    free(auth);
+    free(host);
+    return r;
+}
+
+static reply s3_call_get_secret(const creds *who);
+
+static const creds EXPIRED = { "AKIDatkEXPIREDkey0000000000000000000", "atkEXPIREDsecretKEY00000000000000", "atkexpiredtoken" };
+
+static void test_times_and_expired_keys(void)
+{
+    int64_t now = (int64_t)time(NULL);
+    EXPECT(signed_at(&OWNER, now - 60, now + 60, "/secret.txt"), 200, NULL);
+    EXPECT(signed_at(&OWNER, now - 120, now - 10, "/secret.txt"), 403, "AccessDenied");
+    EXPECT(signed_at(&OWNER, now + 3600, now + 7200, "/secret.txt"), 403, "RequestTimeTooSkewed");
+    EXPECT(signed_at(&OWNER, now + 60, now - 60, "/secret.txt"), 403, "AccessDenied");
+    /* a key time that outlives the temporary key it signs with: the key's expiry decides */
+    EXPECT(signed_at(&EXPIRED, now - 60, now + 86400, "/secret.txt"), 403, NULL);
+    EXPECT(s3_call_get_secret(&EXPIRED), 403, NULL);
+}
+
 /* ---------------------------------------------------------------- 3: copies */
 
 static void test_copies_reach_nothing_unreadable(void)
@@ -1107,6 +1148,11 @@ static reply s3_raw(const char *method, const char *target, const char *extra, c
     return r;
 }
 
+static reply s3_call_get_secret(const creds *who)
+{
+    return s3_call(who, "GET", "/" PRIV "/secret.txt", NULL, 0, NULL, 0, NULL, NULL);
+}
+
 static void test_s3_presigned_urls_replayed(void)
 {
     char *get = s3_presigned(&OWNER, "GET", "/" PRIV "/secret.txt", NULL, 0, 600);
@@ -1314,6 +1360,20 @@ static void test_s3_header_auth(void)
 
 int main(void)
 {
+    /* an expired temporary key with a policy for everything, as the store kept it */
+    char *root = test_tmpdir("authz-attack");
+    snprintf(g_srv.root, sizeof g_srv.root, "%s", root);
+    free(root);
+    char path[600];
+    snprintf(path, sizeof path, "%s/sts.json", g_srv.root);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "[{\"id\":\"%s\",\"key\":\"%s\",\"token\":\"%s\",\"start\":1,\"expired\":%lld,\"account\":\"\","
+                   "\"policy\":\"{\\\"version\\\":\\\"2.0\\\",\\\"statement\\\":[{\\\"effect\\\":\\\"allow\\\","
+                   "\\\"action\\\":[\\\"*\\\"],\\\"resource\\\":[\\\"*\\\"]}]}\"}]\n",
+                EXPIRED.id, EXPIRED.key, EXPIRED.token, (long long)time(NULL) - 5);
+        fclose(f);
+    }
     const char *args[] = { "--sts", "--s3-domain", "example.test", "--extra-key",
                            "AKIDatkOTHERaccount00000000000000000:atkOTHERaccountSECRETkey000000000:" OTHER_ID, NULL };
     if (test_server_start(&g_srv, args) != 0) {
@@ -1335,6 +1395,7 @@ int main(void)
     RUN(test_presigned_urls_replayed);
     RUN(test_temporary_key_urls);
     RUN(test_sts_body_is_bound_to_the_signature);
+    RUN(test_times_and_expired_keys);
     RUN(test_copies_reach_nothing_unreadable);
     RUN(test_others_uploads);
     RUN(test_hostile_policies);
