@@ -24,6 +24,7 @@
 #include "xml.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -265,10 +266,12 @@ static int existing_tag(cond_ctx *c, const char *tag, const char **value)
     return found;
 }
 
-/* "s3:RequestObjectTag/K": tag K of the request's x-amz-tagging ("k=v&k2=v2", URL-encoded). */
+/* "s3:RequestObjectTag/K": tag K of the request's x-amz-tagging ("k=v&k2=v2", URL-encoded), or of a
+ * POST form's x-cos-tagging field, which the form's handler applies the same way. */
 static int request_tag(cond_ctx *c, const char *tag, const char **value)
 {
     const char *q = req_header(c->r, "x-cos-tagging");
+    if (!q && c->r->pp) q = cos_kvlist_get(&c->r->form, "x-cos-tagging");
     for (const char *p = q; p && *p;) {
         size_t n = strcspn(p, "&"), eq = strcspn(p, "=");
         char *k = cos_uri_decode(p, eq < n ? eq : n);
@@ -284,6 +287,25 @@ static int request_tag(cond_ctx *c, const char *tag, const char **value)
         if (*p) p++;
     }
     return 0;
+}
+
+/* A header's value as its handler reads it, for the values handlers take in any case: a storage
+ * class ("archive" is stored as ARCHIVE) and a copy's directives (COS's Copy / Replaced, S3's COPY /
+ * REPLACE, any case). A condition compares the meaning, not the spelling: before, a Deny on ARCHIVE
+ * or on REPLACE did not apply to "archive" or "replace". */
+static const char *canonical_value(cond_ctx *c, const char *key, const char *name, const char *v)
+{
+    bool s3 = !strncasecmp(key, "s3:", 3);
+    if (!strcasecmp(name, "storage-class")) {
+        char *u = cos_strdup(v);
+        for (char *p = u; p && *p; p++) *p = (char)toupper((unsigned char)*p);
+        return u ? keep(c, u) : v;
+    }
+    if (!strcasecmp(name, "metadata-directive") || !strcasecmp(name, "tagging-directive")) {
+        if (!strcasecmp(v, "Copy")) return s3 ? "COPY" : "Copy";
+        if (!strcasecmp(v, "Replaced") || !strcasecmp(v, "REPLACE")) return s3 ? "REPLACE" : "Replaced";
+    }
+    return v;
 }
 
 static int request_cond_key(void *ctx, const char *key, const char **value)
@@ -305,6 +327,15 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
             char h[128];
             snprintf(h, sizeof h, "%s%s", r->is_s3 ? "x-amz-" : "x-cos-", k + 6);
             *value = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, h);
+            if (!*value && r->pp) {
+                /* a POST form's fields stand in for the headers a browser cannot set, and its handler
+                   applies them (x-cos-storage-class, x-cos-tagging, its "acl"): so do its conditions
+                   (before, a Deny on cos:x-cos-storage-class did not see a form's field) */
+                snprintf(h, sizeof h, "x-cos-%s", k + 6);
+                *value = !strcasecmp(k + 6, "acl") && cos_kvlist_get(&r->form, "acl") ? cos_kvlist_get(&r->form, "acl")
+                                                                                     : cos_kvlist_get(&r->form, h);
+            }
+            if (*value) *value = canonical_value(c, key, k + 6, *value);
             return *value != NULL;
         }
     }
