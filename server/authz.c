@@ -565,7 +565,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         snprintf(why, why_len, "the bucket's public access block ignores public ACLs (%s on %s)", action, resource);
     } else if (exists && acl) {
         unsigned grants = 0;
-        bool own_acl = false;
+        bool own_acl = false, writer_owns = false;
         if (object_level && key && (acl & (ACL_READ | ACL_READ_ACP | ACL_WRITE_ACP))) {
             /* an object's own ACL decides reads of it; "default" defers to the bucket's. One
                version of it: that version's ACL (a private old version stays private when a
@@ -587,6 +587,12 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
                        bucket grants other accounts (COS's "default" inherits the bucket's) */
                     own_acl = true; /* grants nothing */
                 }
+                /* the account that wrote it into another account's bucket owns it, and an object's
+                   owner always has FULL_CONTROL of it (COS's ACL rules and S3's ObjectWriter alike),
+                   unless the bucket's ObjectOwnership gave it to the bucket's owner since */
+                char *writer = owner ? object_owner_recorded(m.headers) : NULL;
+                writer_owns = writer && !strcmp(writer, me) && ownership_of(srv, bucket) != OWN_ENFORCED;
+                free(writer);
                 obj_meta_clear(&m);
             } else if (orc < -1) {
                 *store_rc = orc;
@@ -596,6 +602,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         if (!own_acl) grants = acl_grants_for(bacl, owner ? me : NULL);
         /* ACP grants are never inherited: the bucket's ACL says nothing about an object's ACL */
         if (object_level && !own_acl) grants &= ~(unsigned)(ACL_READ_ACP | ACL_WRITE_ACP);
+        if (writer_owns) grants |= ACL_READ | ACL_READ_ACP | ACL_WRITE_ACP;
         ok = !*store_rc && (grants & acl) != 0;
         if (!ok && !*store_rc)
             snprintf(why, why_len, "%s access is not allowed (%s on %s)", owner ? "another account's" : "anonymous", action,

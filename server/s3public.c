@@ -256,6 +256,7 @@ int ownership_of(server *srv, const char *bucket)
 
 char *object_owner_record(req *r)
 {
+    if (!r->principal) return cos_strdup(""); /* anonymous owns nothing: the bucket's owner owns what it writes (COS) */
     char *bucket_account = authz_bucket_account(r->srv, r->bucket);
     bool same = bucket_account == r->account || (bucket_account && r->account && !strcmp(bucket_account, r->account));
     free(bucket_account);
@@ -280,6 +281,11 @@ char *object_owner_keep(const char *headers)
     if (id) objhdr_add(&b, OWNER_RECORD, id);
     free(id);
     return cos_buf_detach(&b);
+}
+
+char *object_owner_recorded(const char *headers)
+{
+    return objhdr_get(headers, OWNER_RECORD);
 }
 
 char *object_owner_id(req *r, const char *headers)

@@ -487,6 +487,8 @@ int ownership_of(server *srv, const char *bucket);
 char *object_owner_record(req *r);
 /* The owner record of stored headers, to carry into the object they become (an upload's); malloc'd, maybe "". */
 char *object_owner_keep(const char *headers);
+/* The account recorded as an object's owner (another account wrote it), malloc'd, or NULL (the bucket's owner's). */
+char *object_owner_recorded(const char *headers);
 /* The canonical id of the owner of an object (or an upload) from its stored headers: the record, else the bucket's owner. */
 char *object_owner_id(req *r, const char *headers);
 int ownership_set(server *srv, const char *bucket, const char *ownership); /* store_config_put's */

@@ -858,6 +858,71 @@ static void test_hostile_policies(void)
                "\"Resource\":\"*\"}]}"), 403, "AccessDenied");
 }
 
+/* An object's owner always has FULL_CONTROL of it (COS's ACL rules; S3's ObjectWriter): another
+ * account granted WRITE on a bucket owns what it writes there and may read it back and manage its
+ * ACL (before: it was locked out of its own objects). Nothing else: not the bucket owner's objects,
+ * not through a copy, not after BucketOwnerEnforced, and anonymous writes make the bucket's owner
+ * the owner (before, an anonymous write to a second account's public bucket named the server's
+ * owner as the object's). */
+static void test_writers_own_what_they_write(void)
+{
+#define SHAREDW "atk-sharedw-" APPID
+    EXPECT(simple(&OWNER, "PUT", SHAREDW, "/", NULL), 200, NULL);
+    call grant = { "PUT", SHAREDW, "/?acl", "/", &OWNER, (cos_kv[]){ { "acl", "" } }, 1,
+                   (cos_kv[]){ { "x-cos-grant-write", "id=\"" OTHER_ID "\"" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&grant), 200, NULL);
+    EXPECT(simple(&OWNER, "PUT", SHAREDW, "/owners.txt", "the owner's"), 200, NULL);
+    EXPECT(simple(&OTHER, "PUT", SHAREDW, "/theirs.txt", "written by the other account"), 200, NULL);
+    reply r = simple(&OTHER, "GET", SHAREDW, "/theirs.txt", NULL);
+    CHECK(r.status == 200 && r.body && !strcmp(r.body, "written by the other account"));
+    reply_free(&r);
+    EXPECT(simple(&OTHER, "HEAD", SHAREDW, "/theirs.txt", NULL), 200, NULL);
+    EXPECT(sub(&OTHER, "GET", SHAREDW, "/theirs.txt", "acl", NULL), 200, NULL);
+    /* the bucket's owner keeps its bucket: it reads the object too (COS: the root account owns its bucket) */
+    EXPECT(simple(&OWNER, "GET", SHAREDW, "/theirs.txt", NULL), 200, NULL);
+    /* nothing of the owner's objects, nor of the bucket */
+    EXPECT(simple(&OTHER, "GET", SHAREDW, "/owners.txt", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OTHER, "GET", SHAREDW, "/owners.txt", "acl", NULL), 403, "AccessDenied");
+    EXPECT(simple(&OTHER, "GET", SHAREDW, "/", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OTHER, "GET", SHAREDW, "/", "acl", NULL), 403, "AccessDenied");
+    /* a copy names its source: the other account's copy of the owner's object is refused, and its
+       own object copied into its own bucket is its own */
+    EXPECT(simple(&OTHER, "PUT", OTHERS, "/", NULL), 409, NULL); /* made earlier */
+    cos_kv own_src[] = { { "x-cos-copy-source", "/" SHAREDW "/owners.txt" } };
+    call c1 = { "PUT", OTHERS, "/stolen-owners.txt", "/stolen-owners.txt", &OTHER, NULL, 0, own_src, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&c1), 403, "AccessDenied");
+    cos_kv their_src[] = { { "x-cos-copy-source", "/" SHAREDW "/theirs.txt" } };
+    call c2 = { "PUT", OTHERS, "/copy-of-theirs.txt", "/copy-of-theirs.txt", &OTHER, NULL, 0, their_src, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&c2), 200, NULL);
+    /* the owner's copy of the other account's object is the owner's, not theirs */
+    cos_kv src2[] = { { "x-cos-copy-source", "/" SHAREDW "/theirs.txt" } };
+    call c3 = { "PUT", PRIV, "/owners-copy.txt", "/owners-copy.txt", &OWNER, NULL, 0, src2, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&c3), 200, NULL);
+    EXPECT(simple(&OTHER, "GET", PRIV, "/owners-copy.txt", NULL), 403, "AccessDenied");
+    /* once the bucket's ObjectOwnership gives every object to the bucket's owner, the writer's rights go */
+    EXPECT(sub(&OWNER, "PUT", SHAREDW, "/", "ownershipControls",
+               "<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>"),
+           200, NULL);
+    EXPECT(simple(&OTHER, "GET", SHAREDW, "/theirs.txt", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OWNER, "DELETE", SHAREDW, "/", "ownershipControls", NULL), 204, NULL);
+    EXPECT(simple(&OTHER, "GET", SHAREDW, "/theirs.txt", NULL), 200, NULL);
+    /* anonymous writes into the other account's public bucket belong to that account, never to the
+       server's owner */
+    call pub = { "PUT", OTHERS, "/?acl", "/", &OTHER, (cos_kv[]){ { "acl", "" } }, 1,
+                 (cos_kv[]){ { "x-cos-acl", "public-read-write" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&pub), 200, NULL);
+    EXPECT(simple(ANON, "PUT", OTHERS, "/anon.txt", "anonymous"), 200, NULL);
+    EXPECT(sub(&OWNER, "GET", OTHERS, "/anon.txt", "acl", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OWNER, "PUT", OTHERS, "/anon.txt", "acl", NULL), 403, "AccessDenied");
+    reply a = sub(&OTHER, "GET", OTHERS, "/anon.txt", "acl", NULL);
+    CHECK(a.status == 200 && a.body && strstr(a.body, OTHER_ID));
+    reply_free(&a);
+    call priv = { "PUT", OTHERS, "/?acl", "/", &OTHER, (cos_kv[]){ { "acl", "" } }, 1,
+                  (cos_kv[]){ { "x-cos-acl", "private" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&priv), 200, NULL);
+#undef SHAREDW
+}
+
 /* ---------------------------------------------------------------- 6: ACL grants to odd principals */
 
 static void test_odd_grantees_open_nothing(void)
@@ -1467,6 +1532,7 @@ int main(void)
     RUN(test_others_uploads);
     RUN(test_hostile_policies);
     RUN(test_odd_grantees_open_nothing);
+    RUN(test_writers_own_what_they_write);
     RUN(test_public_access_block_holds);
     RUN(test_forms);
     RUN(test_conditions_see_what_handlers_apply);
