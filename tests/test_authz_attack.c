@@ -744,6 +744,29 @@ static void test_others_uploads(void)
     free(upload);
 }
 
+/* READ on a bucket lists its multipart uploads (S3's ACL), and that is all it gives: the upload ids
+ * it shows let an anonymous caller of a public-read bucket do nothing to the uploads. */
+static void test_public_read_lists_uploads(void)
+{
+    char *upload = upload_id_of(sub(&OWNER, "POST", PUBR, "/big/in-progress.bin", "uploads", NULL));
+    CHECK(upload != NULL);
+    if (!upload) return;
+    reply r = sub(ANON, "GET", PUBR, "/", "uploads", NULL);
+    CHECK(r.status == 200 && r.body && strstr(r.body, upload));
+    reply_free(&r);
+    EXPECT(sub(ANON, "GET", PRIV, "/", "uploads", NULL), 403, "AccessDenied");
+    EXPECT(upload_call(ANON, "GET", PUBR, "/big/in-progress.bin", upload, NULL, NULL), 403, "AccessDenied");
+    EXPECT(upload_call(ANON, "PUT", PUBR, "/big/in-progress.bin", upload, "1", "injected"), 403, "AccessDenied");
+    EXPECT(upload_call(ANON, "DELETE", PUBR, "/big/in-progress.bin", upload, NULL, NULL), 403, "AccessDenied");
+    static const char done[] = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>x</ETag></Part>"
+                               "</CompleteMultipartUpload>";
+    EXPECT(upload_call(ANON, "POST", PUBR, "/big/in-progress.bin", upload, NULL, done), 403, "AccessDenied");
+    /* nor the versions listing, nor anything of the bucket but its data */
+    EXPECT(sub(ANON, "GET", PUBR, "/", "versions", NULL), 403, "AccessDenied");
+    EXPECT(upload_call(&OWNER, "DELETE", PUBR, "/big/in-progress.bin", upload, NULL, NULL), 204, NULL);
+    free(upload);
+}
+
 /* ---------------------------------------------------------------- 5: policies */
 
 static void test_hostile_policies(void)
@@ -1530,6 +1553,7 @@ int main(void)
     RUN(test_times_and_expired_keys);
     RUN(test_copies_reach_nothing_unreadable);
     RUN(test_others_uploads);
+    RUN(test_public_read_lists_uploads);
     RUN(test_hostile_policies);
     RUN(test_odd_grantees_open_nothing);
     RUN(test_writers_own_what_they_write);
