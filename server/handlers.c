@@ -556,6 +556,33 @@ static char *acl_from_grant_headers(req *r)
     return cos_buf_detach(&b);
 }
 
+/* The ACL a write asks for what it creates: x-cos-acl (a canned name), else the x-cos-grant-*
+ * headers as an AccessControlPolicy, else NULL (default). Before, a copy and a multipart upload
+ * dropped x-cos-acl and every write dropped the grants: "private" asked for in a public-read bucket
+ * was acknowledged and the object inherited public-read. 0, or -1 with an error queued. */
+static int write_acl(req *r, char **acl, enum MHD_Result *ret)
+{
+    *acl = NULL;
+    const char *h = req_header(r, "x-cos-acl");
+    if (h) {
+        if (!canned_acl(r, h)) {
+            *ret = send_error(r, "InvalidArgument", "invalid x-cos-acl");
+            return -1;
+        }
+        *acl = cos_strdup(h);
+        return 0;
+    }
+    char *granted = acl_from_grant_headers(r);
+    if (granted && !*granted) {
+        free(granted);
+        *ret = send_error(r, "InvalidArgument", "An x-cos-grant-* header is malformed: id=\"...\" or uri=\"...\", "
+                                                "comma-separated.");
+        return -1;
+    }
+    *acl = granted;
+    return 0;
+}
+
 /* ACL from x-cos-acl (a canned name), x-cos-grant-* headers, or an
  * AccessControlPolicy body, kept as sent so that GET ?acl returns its grants
  * exactly (authz.c reads what they grant). malloc'd; NULL if invalid. */
@@ -1150,6 +1177,7 @@ static enum MHD_Result get_bucket(req *r)
  * headers as internal lines (never sent) until Complete. */
 #define UPLOAD_CLASS_LINE "x-cos-internal-class:"
 #define UPLOAD_TAGS_LINE "x-cos-internal-tags:"
+#define UPLOAD_ACL_LINE "x-cos-internal-acl:" /* and the ACL it asked for (write_acl) */
 static char *header_value(const char *headers, const char *name, char *out, size_t cap)
 {
     size_t nl = strlen(name);
@@ -1798,16 +1826,17 @@ static enum MHD_Result put_object(req *r)
             return send_error(r, "BadDigest", "The Content-MD5 you specified did not match what we received.");
         }
     }
-    const char *acl = req_header(r, "x-cos-acl");
-    if (acl && !canned_acl(r, acl)) {
+    char *acl = NULL;
+    if (write_acl(r, &acl, &ret) != 0) {
         data_discard(r->srv->st, &r->w);
         free(o.tagging);
-        return send_error(r, "InvalidArgument", "invalid x-cos-acl");
+        return ret;
     }
     char expect[40] = "";
     if (r->is_s3 && !write_preconditions_ok(r, &ret, expect)) {
         data_discard(r->srv->st, &r->w);
         free(o.tagging);
+        free(acl);
         return ret;
     }
     if (r->is_s3 && (req_header(r, "If-None-Match") || req_header(r, "If-Match"))) o.expect_id = expect;
@@ -1820,6 +1849,7 @@ static enum MHD_Result put_object(req *r)
         data_discard(r->srv->st, &r->w);
         free(headers);
         free(o.tagging);
+        free(acl);
         return ret;
     }
     traffic_pace(bps, r->t0_ms, r->w.size);
@@ -1827,6 +1857,7 @@ static enum MHD_Result put_object(req *r)
     ret = commit_object(r, r->key, &r->w, md5, headers, acl, r->w.crc64, NULL, &o);
     free(headers);
     free(o.tagging);
+    free(acl);
     return ret;
 }
 
@@ -2297,6 +2328,9 @@ static enum MHD_Result copy_object(req *r)
     enum MHD_Result ret;
     int meta_dir = copy_directive(r, "x-cos-metadata-directive"), tag_dir = copy_directive(r, "x-cos-tagging-directive");
     if (meta_dir < 0 || tag_dir < 0) return send_error(r, "InvalidArgument", "Unknown metadata or tagging directive.");
+    char *acl = NULL; /* checked before any byte is copied; the copy's own, never the source's */
+    if (write_acl(r, &acl, &ret) != 0) return ret;
+    free(acl);
     if (meta_dir) { /* Replaced: the request's metadata, held to the limit before any byte is copied */
         char *h = request_object_headers(r);
         bool ok = meta_within_limit(r, h, &ret);
@@ -2373,7 +2407,9 @@ static enum MHD_Result copy_object(req *r)
     m.mtime_ms = cos_now_ms();
     m.headers = headers;
     m.storage_class = (char *)(o.storage_class ? o.storage_class : "STANDARD");
-    m.acl = (char *)"default";
+    char *acl_asked = NULL;
+    write_acl(r, &acl_asked, &ret); /* valid: checked above */
+    m.acl = acl_asked ? acl_asked : (char *)"default";
     m.tagging = replace_tags ? o.tagging : src.tagging;
     snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
     m.keep = keep;
@@ -2382,6 +2418,7 @@ static enum MHD_Result copy_object(req *r)
     int rc = store_object_put(r->srv->st, &m);
     obj_meta_clear(&src);
     free(o.tagging);
+    free(acl_asked);
     if (rc) {
         free(headers);
         data_unlink(r->srv->st, m.data_id);
@@ -2408,6 +2445,11 @@ static enum MHD_Result append_object(req *r)
     uint64_t pos = 0;
     if (!req_arg(r, "position") || cos_parse_u64(req_arg(r, "position"), &pos) != 0)
         return send_error(r, "InvalidArgument", "position is required");
+    char *asked = NULL; /* the ACL a first append gives the object: checked now, taken when it is made */
+    enum MHD_Result aret;
+    if (write_acl(r, &asked, &aret) != 0) return aret;
+    free(asked);
+    asked = NULL;
     if (!r->w_open) {
         if (data_begin(r->srv->st, &r->w) != 0) return send_error(r, "InternalError", "cannot store the body");
         r->w_open = true;
@@ -2474,7 +2516,17 @@ static enum MHD_Result append_object(req *r)
     }
     char was[40]; /* the object appended to: two appends at one position must not both win */
     snprintf(was, sizeof was, "%s", exists ? old.data_id : "");
-    if (exists) obj_meta_clear(&old);
+    /* an append extends the object: its ACL, tags and storage class stay (before, every append reset
+       them: a private object in a public-read bucket became public, its tags were lost) */
+    char *kept_acl = NULL, *kept_tags = NULL, *kept_class = NULL;
+    if (exists) {
+        kept_acl = old.acl ? cos_strdup(old.acl) : NULL;
+        kept_tags = old.tagging ? cos_strdup(old.tagging) : NULL;
+        kept_class = old.storage_class ? cos_strdup(old.storage_class) : NULL;
+        obj_meta_clear(&old);
+    } else {
+        write_acl(r, &kept_acl, &aret); /* valid: checked above */
+    }
     obj_meta m = { 0 };
     m.bucket = r->bucket;
     m.key = r->key;
@@ -2485,11 +2537,15 @@ static enum MHD_Result append_object(req *r)
     m.crc64 = w.crc64;
     m.mtime_ms = cos_now_ms();
     m.headers = headers;
-    m.storage_class = (char *)"STANDARD";
-    m.acl = (char *)"default";
+    m.storage_class = kept_class ? kept_class : (char *)"STANDARD";
+    m.acl = kept_acl ? kept_acl : (char *)"default";
+    m.tagging = kept_tags;
     snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
     int rc = store_object_put(r->srv->st, &m);
     free(headers);
+    free(kept_acl);
+    free(kept_tags);
+    free(kept_class);
     if (rc) {
         data_unlink(r->srv->st, m.data_id);
         if (rc == STORE_CHANGED)
@@ -2617,11 +2673,17 @@ static enum MHD_Result multipart_init(req *r)
         if (grc != -1) return grc == 0 ? send_file_exists(r) : store_fail(r, grc);
     }
     if (write_opts_from(r, &o, &ret) != 0) return ret;
-    /* the class and tags wait among the upload's headers for Complete */
+    char *acl = NULL;
+    if (write_acl(r, &acl, &ret) != 0) {
+        free(o.tagging);
+        return ret;
+    }
+    /* the class, tags and ACL wait among the upload's headers for Complete */
     char *h = object_headers_with(r, &o, false);
     if (!meta_within_limit(r, h, &ret)) {
         free(h);
         free(o.tagging);
+        free(acl);
         return ret;
     }
     char *headers = cos_sprintf("%s%s%s%s%s%s", h, o.storage_class ? UPLOAD_CLASS_LINE " " : "",
@@ -2634,6 +2696,12 @@ static enum MHD_Result multipart_init(req *r)
     }
     free(h);
     free(o.tagging);
+    if (acl) {
+        char *t = cos_sprintf("%s" UPLOAD_ACL_LINE " %s\n", headers, acl);
+        free(headers);
+        headers = t;
+        free(acl);
+    }
     if (r->account) { /* another account's upload (its own or a temporary key's issuer's): named as its initiator */
         char *t = cos_sprintf("%s" UPLOAD_INITIATOR_LINE " %s\n", headers, r->account);
         free(headers);
@@ -3081,7 +3149,12 @@ static enum MHD_Result complete_upload(req *r)
             if (conditional) m.expect_id = expect;
             bool forbid = forbid_overwrite(r);
             if (forbid) m.expect_id = "";
-            m.acl = (char *)"default";
+            char *acl = malloc(strlen(headers ? headers : "") + 1);
+            if (acl && !header_value(headers, "x-cos-internal-acl", acl, strlen(headers ? headers : "") + 1)) {
+                free(acl);
+                acl = NULL;
+            }
+            m.acl = acl ? acl : (char *)"default"; /* the one the upload was started with */
             snprintf(m.data_id, sizeof m.data_id, "%s", manifest);
             int commit_rc = store_upload_complete(r->srv->st, &m, upload_id, ids, cm->parts_count);
             if (commit_rc != 0) {
@@ -3123,6 +3196,7 @@ static enum MHD_Result complete_upload(req *r)
                 ret = send_response(r, 200, resp);
                 free(loc);
             }
+            free(acl);
             free(kept);
             free(tags);
             free(ck);

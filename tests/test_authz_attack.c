@@ -946,6 +946,78 @@ static void test_writers_own_what_they_write(void)
 #undef SHAREDW
 }
 
+/* The ACL a write asks for is the one its object gets, whichever way it is written. Before, a copy
+ * and a multipart upload dropped x-cos-acl, and every write dropped x-cos-grant-*: "private" (or a
+ * grant to one account) asked for in a public-read bucket was acknowledged, and the object
+ * inherited the bucket's public-read. */
+static void test_asked_acl_is_applied(void)
+{
+    cos_kv priv[] = { { "x-cos-acl", "private" } };
+    call put = { "PUT", PUBR, "/asked-put.txt", "/asked-put.txt", &OWNER, NULL, 0, priv, 1, NULL, "put", 3, NULL };
+    EXPECT(do_call(&put), 200, NULL);
+    EXPECT(simple(ANON, "GET", PUBR, "/asked-put.txt", NULL), 403, "AccessDenied");
+    cos_kv cp[] = { { "x-cos-copy-source", PUBR ".cos.ap-guangzhou.myqcloud.com/a.txt" }, { "x-cos-acl", "private" } };
+    call copy = { "PUT", PUBR, "/asked-copy.txt", "/asked-copy.txt", &OWNER, NULL, 0, cp, 2, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&copy), 200, NULL);
+    EXPECT(simple(ANON, "GET", PUBR, "/asked-copy.txt", NULL), 403, "AccessDenied");
+    call init = { "POST", PUBR, "/asked-mp.bin?uploads", "/asked-mp.bin", &OWNER, (cos_kv[]){ { "uploads", "" } }, 1, priv,
+                  1, NULL, NULL, 0, NULL };
+    char *upload = upload_id_of(do_call(&init));
+    CHECK(upload != NULL);
+    if (upload) {
+        reply pr = upload_call(&OWNER, "PUT", PUBR, "/asked-mp.bin", upload, "1", "only part");
+        char *etag = header_of(&pr, "ETag");
+        CHECK_INT(pr.status, 200);
+        reply_free(&pr);
+        char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                                 "</CompleteMultipartUpload>", etag ? etag : "");
+        EXPECT(upload_call(&OWNER, "POST", PUBR, "/asked-mp.bin", upload, NULL, done), 200, NULL);
+        EXPECT(simple(ANON, "GET", PUBR, "/asked-mp.bin", NULL), 403, "AccessDenied");
+        char *got = owner_get(PUBR, "/asked-mp.bin");
+        CHECK(got && !strcmp(got, "only part"));
+        free(got);
+        free(done);
+        free(etag);
+        free(upload);
+    }
+    /* grants by header: the named account reads it, anyone else does not */
+    cos_kv grant[] = { { "x-cos-grant-read", "id=\"" OTHER_ID "\"" } };
+    call g = { "PUT", PUBR, "/asked-grant.txt", "/asked-grant.txt", &OWNER, NULL, 0, grant, 1, NULL, "granted", 7, NULL };
+    EXPECT(do_call(&g), 200, NULL);
+    EXPECT(simple(ANON, "GET", PUBR, "/asked-grant.txt", NULL), 403, "AccessDenied");
+    EXPECT(simple(&OTHER, "GET", PUBR, "/asked-grant.txt", NULL), 200, NULL);
+    reply a = sub(&OWNER, "GET", PUBR, "/asked-grant.txt", "acl", NULL);
+    CHECK(a.status == 200 && a.body && strstr(a.body, OTHER_ID) && strstr(a.body, "READ"));
+    reply_free(&a);
+    /* a malformed grant is refused, nothing written */
+    cos_kv bad[] = { { "x-cos-grant-read", "everyone" } };
+    call b = { "PUT", PUBR, "/asked-bad.txt", "/asked-bad.txt", &OWNER, NULL, 0, bad, 1, NULL, "bad", 3, NULL };
+    EXPECT(do_call(&b), 400, "InvalidArgument");
+    CHECK(!exists(PUBR, "/asked-bad.txt"));
+    /* appends: the first one's ACL is the object's, and later appends keep its ACL and tags (before,
+       each append reset them: a private appendable object in a public-read bucket became public) */
+    call a1 = { "POST", PUBR, "/asked-append.txt?append&position=0", "/asked-append.txt", &OWNER,
+                (cos_kv[]){ { "append", "" }, { "position", "0" } }, 2, priv, 1, NULL, "one", 3, NULL };
+    EXPECT(do_call(&a1), 200, NULL);
+    EXPECT(simple(ANON, "GET", PUBR, "/asked-append.txt", NULL), 403, "AccessDenied");
+    call tag = { "PUT", PUBR, "/asked-append.txt?tagging", "/asked-append.txt", &OWNER, (cos_kv[]){ { "tagging", "" } }, 1,
+                 NULL, 0, NULL, "<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>", 75, NULL };
+    EXPECT(do_call(&tag), 200, NULL);
+    call a2 = { "POST", PUBR, "/asked-append.txt?append&position=3", "/asked-append.txt", &OWNER,
+                (cos_kv[]){ { "append", "" }, { "position", "3" } }, 2, NULL, 0, NULL, "two", 3, NULL };
+    EXPECT(do_call(&a2), 200, NULL);
+    EXPECT(simple(ANON, "GET", PUBR, "/asked-append.txt", NULL), 403, "AccessDenied");
+    char *both = owner_get(PUBR, "/asked-append.txt");
+    CHECK(both && !strcmp(both, "onetwo"));
+    free(both);
+    reply t = sub(&OWNER, "GET", PUBR, "/asked-append.txt", "tagging", NULL);
+    CHECK(t.status == 200 && t.body && strstr(t.body, "<Key>k</Key>"));
+    reply_free(&t);
+    /* and without any, the bucket's ACL still decides (COS's default) */
+    EXPECT(simple(&OWNER, "PUT", PUBR, "/asked-none.txt", "none"), 200, NULL);
+    EXPECT(simple(ANON, "GET", PUBR, "/asked-none.txt", NULL), 200, NULL);
+}
+
 /* ---------------------------------------------------------------- 6: ACL grants to odd principals */
 
 static void test_odd_grantees_open_nothing(void)
@@ -1557,6 +1629,7 @@ int main(void)
     RUN(test_hostile_policies);
     RUN(test_odd_grantees_open_nothing);
     RUN(test_writers_own_what_they_write);
+    RUN(test_asked_acl_is_applied);
     RUN(test_public_access_block_holds);
     RUN(test_forms);
     RUN(test_conditions_see_what_handlers_apply);
