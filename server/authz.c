@@ -245,6 +245,15 @@ static const char *keep(cond_ctx *c, char *v)
     return v;
 }
 
+/* The request's own object was read to decide (its ACL, its tags): GET and HEAD then serve that very
+ * object, not one that replaced it meanwhile (handlers.c, get_object_try). */
+static void pin_object(req *r, const char *bucket, const char *key, const char *data_id)
+{
+    if (!r->bucket || !r->key || strcmp(bucket, r->bucket) != 0 || strcmp(key, r->key) != 0) return;
+    snprintf(r->authz_pin, sizeof r->authz_pin, "%s", data_id);
+    r->authz_pinned = true;
+}
+
 /* "s3:ExistingObjectTag/K": the stored object's tag K. */
 static int existing_tag(cond_ctx *c, const char *tag, const char **value)
 {
@@ -253,6 +262,7 @@ static int existing_tag(cond_ctx *c, const char *tag, const char **value)
     int rc = store_object_get(c->r->srv->st, c->bucket, c->key, &m);
     if (rc < -1) return -1; /* unreadable: the server cannot say */
     if (rc) return 0;
+    pin_object(c->r, c->bucket, c->key, m.data_id);
     cos_tagging *t = NULL;
     int found = 0;
     if (m.tagging && cos_xml_parse(&cos_xs_tagging, m.tagging, strlen(m.tagging), (void **)&t, NULL) == 0) {
@@ -580,6 +590,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
                 orc = -1;
             }
             if (orc == 0) {
+                pin_object(r, bucket, key, m.data_id);
                 if (m.acl && strcmp(m.acl, "default") != 0) {
                     own_acl = true;
                     grants = acl_grants_for(m.acl, owner ? me : NULL);

@@ -2070,6 +2070,22 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
         obj_meta_clear(&m);
         return send_error(r, "MethodNotAllowed", "The specified version is a delete marker.");
     }
+    /* authorization read this object (its ACL or tags) to decide: serve that very object. One that
+       replaced it since (a private object over a public one) is decided again, never served on the
+       old decision (before, a reader racing the rewrite, or this function's own retry, got it) */
+    if (r->authz_pinned && strcmp(r->authz_pin, m.data_id) != 0) {
+        obj_meta_clear(&m);
+        r->authz_pinned = false;
+        char why[512];
+        int arc = 0;
+        if (!authz_allows(r, head ? "name/cos:HeadObject" : "name/cos:GetObject", NULL, ACL_READ, r->bucket, r->key,
+                          true, want_version, why, sizeof why, &arc))
+            return arc == STORE_BUSY ? send_error(r, "SlowDown", "The metadata store is busy (%s); please retry.", why)
+                   : arc ? send_error(r, "InternalError", "Authorization could not read the store: %s", why)
+                         : send_error(r, "AccessDenied", "Access Denied: %s", why);
+        if (attempt < 8) return get_object_try(r, head, attempt + 1, failed_id);
+        return send_error(r, "SlowDown", "The object was replaced during every attempt to read it; retry.");
+    }
     sse_key key;
     enum MHD_Result sret;
     char key_md5[32];

@@ -309,6 +309,8 @@ typedef struct req {
     bool dry_run;            /* checks made from the headers alone: an answer is not queued (main.c) */
     bool drop_body;          /* the headers were refused: the body is read but never stored (main.c) */
     const char *cond_prefix; /* set: a policy's s3:prefix / cos:prefix reads this, not the query (authz.c) */
+    bool authz_pinned;       /* authorization read the request's own object (its ACL or tags): this data id */
+    char authz_pin[40];      /* GET/HEAD serve that object only, or decide again (handlers.c) */
 } req;
 
 struct server {

@@ -17,10 +17,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
 static test_server g_srv;
+static int g_port; /* set: requests go to this port instead (test_read_racing_a_rewrite's own server) */
 #define APPID TEST_APPID
 #define PRIV "atk-priv-" APPID   /* private */
 #define PUBR "atk-pubr-" APPID   /* public-read */
@@ -47,7 +49,7 @@ static reply raw_http(const void *data, size_t len)
 {
     reply r = { 0, NULL, NULL };
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)g_srv.port) };
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)(g_port ? g_port : g_srv.port)) };
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct timeval tv = { 60, 0 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -1585,6 +1587,88 @@ static void test_s3_header_auth(void)
     free(sts);
 }
 
+/* A read racing a rewrite: GET decided on a public object serves that object or decides again, never
+ * the private one that replaced it. The server of its own waits 30 ms before every 4th open of a
+ * data file (tests/preload/slow_open.c), so a GET's row-to-open window is wide enough for the rewrite
+ * to land in it; before, the GET started over on the new row without deciding again and served the
+ * private bytes to an anonymous caller. Bodies are over 64 KiB (smaller ones live in SQLite). */
+#define RACE_SIZE (100 * 1024)
+static volatile int g_race_done;
+static int g_race_leaks, g_race_reads;
+static pthread_mutex_t g_race_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *race_reader(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&g_race_done, __ATOMIC_ACQUIRE)) {
+        reply r = simple(ANON, "GET", PUBR, "/race.bin", NULL);
+        pthread_mutex_lock(&g_race_lock);
+        g_race_reads++;
+        if (r.status == 200 && r.body && r.body[0] == 'S') g_race_leaks++;
+        pthread_mutex_unlock(&g_race_lock);
+        reply_free(&r);
+    }
+    return NULL;
+}
+
+static void test_read_racing_a_rewrite(void)
+{
+    const char *lib = getenv("COS_SLOW_OPEN_LIB");
+    test_server slow;
+    memset(&slow, 0, sizeof slow);
+    char *root = test_tmpdir("authz-race");
+    snprintf(slow.root, sizeof slow.root, "%s", root);
+    free(root);
+    char under[300];
+    snprintf(under, sizeof under, "%s/data/", slow.root);
+    const char *was = getenv("ASAN_OPTIONS");
+    char *old_asan = was ? cos_strdup(was) : NULL;
+    char *asan = cos_sprintf("%s%sverify_asan_link_order=0", was ? was : "", was ? ":" : "");
+    if (lib) {
+        setenv("LD_PRELOAD", lib, 1);
+        setenv("COS_TEST_SLOW_OPEN_UNDER", under, 1);
+        setenv("COS_TEST_SLOW_OPEN_MS", "30", 1);
+        setenv("ASAN_OPTIONS", asan, 1);
+    }
+    int started = test_server_start(&slow, NULL);
+    unsetenv("LD_PRELOAD");
+    if (old_asan) setenv("ASAN_OPTIONS", old_asan, 1);
+    else unsetenv("ASAN_OPTIONS");
+    free(old_asan);
+    free(asan);
+    CHECK(started == 0);
+    if (started != 0) return;
+    g_port = slow.port;
+    char *pub = malloc(RACE_SIZE + 1), *secret = malloc(RACE_SIZE + 1);
+    memset(pub, 'P', RACE_SIZE);
+    memset(secret, 'S', RACE_SIZE);
+    pub[RACE_SIZE] = secret[RACE_SIZE] = '\0';
+    call pr = { "PUT", PUBR, "/", "/", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&pr), 200, NULL);
+    EXPECT(simple(&OWNER, "PUT", PUBR, "/race.bin", pub), 200, NULL);
+    g_race_done = 0;
+    g_race_leaks = g_race_reads = 0;
+    pthread_t readers[2];
+    for (int i = 0; i < 2; i++) pthread_create(&readers[i], NULL, race_reader, NULL);
+    cos_kv priv[] = { { "x-cos-acl", "private" } };
+    for (int i = 0; i < 30; i++) { /* public, private, public, ...: the private one is never anyone's */
+        bool secret_turn = i % 2 == 0;
+        call w = { "PUT", PUBR, "/race.bin", "/race.bin", &OWNER, NULL, 0, secret_turn ? priv : NULL, secret_turn ? 1 : 0,
+                   NULL, secret_turn ? secret : pub, RACE_SIZE, NULL };
+        reply r = do_call(&w);
+        CHECK_INT(r.status, 200);
+        reply_free(&r);
+    }
+    __atomic_store_n(&g_race_done, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 2; i++) pthread_join(readers[i], NULL);
+    printf("    %d anonymous reads racing 30 rewrites%s\n", g_race_reads, lib ? " (slowed opens)" : "");
+    if (g_race_leaks) test_fail(__FILE__, __LINE__, "%d anonymous reads got the private object", g_race_leaks);
+    g_port = 0;
+    free(pub);
+    free(secret);
+    test_server_stop(&slow, false);
+}
+
 int main(void)
 {
     /* an expired temporary key with a policy for everything, as the store kept it */
@@ -1636,6 +1720,7 @@ int main(void)
     RUN(test_s3_presigned_urls_replayed);
     RUN(test_s3_header_auth);
     RUN(test_s3_presigned_payload_hash);
+    RUN(test_read_racing_a_rewrite);
     test_server_stop(&g_srv, false);
     return test_report();
 }
