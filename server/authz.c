@@ -249,6 +249,11 @@ static const char *keep(cond_ctx *c, char *v)
  * object, not one that replaced it meanwhile (handlers.c, get_object_try). */
 static void pin_object(req *r, const char *bucket, const char *key, const char *data_id)
 {
+    if (r->pinning_source) { /* a copy's source, wherever it is */
+        snprintf(r->source_pin, sizeof r->source_pin, "%s", data_id);
+        r->source_pinned = true;
+        return;
+    }
     if (!r->bucket || !r->key || strcmp(bucket, r->bucket) != 0 || strcmp(key, r->key) != 0) return;
     snprintf(r->authz_pin, sizeof r->authz_pin, "%s", data_id);
     r->authz_pinned = true;
@@ -799,8 +804,11 @@ int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
         const char *src = req_header(r, "x-cos-copy-source");
         const char *q = src ? strstr(src, "?versionId=") : NULL; /* as the handler reads it */
         char *svid = q ? cos_strndup(q + 11, strcspn(q + 11, "&")) : NULL;
-        if (parse_copy_source(src, &sb, &sk) == 0)
+        if (parse_copy_source(src, &sb, &sk) == 0) {
+            r->pinning_source = true;
             ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, svid, why, sizeof why, &store_rc);
+            r->pinning_source = false;
+        }
         free(svid);
         /* unparseable: the handler refuses it before reading anything */
         free(sb);

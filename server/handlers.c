@@ -2277,6 +2277,27 @@ static int open_copy_source(req *r, obj_meta *src, sse_key *skey, enum MHD_Resul
         obj_meta_clear(src);
         rc = -1;
     }
+    if (rc == 0 && r->source_pinned && strcmp(r->source_pin, src->data_id) != 0) {
+        /* authorization decided on another object under this name (replaced since, or while an
+           earlier attempt opened it): decide again on this one, never copy it on the old decision */
+        char why[512];
+        int arc = 0;
+        r->source_pinned = false;
+        r->pinning_source = true;
+        bool ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, version, why, sizeof why, &arc);
+        r->pinning_source = false;
+        if (!ok || (r->source_pinned && strcmp(r->source_pin, src->data_id) != 0)) {
+            obj_meta_clear(src);
+            free(version);
+            free(sb);
+            free(sk);
+            *ret = ok || arc == STORE_BUSY ? send_error(r, "SlowDown", "The copy source was replaced while it was "
+                                                                       "checked; retry.")
+                   : arc ? send_error(r, "InternalError", "Authorization could not read the store: %s", why)
+                         : send_error(r, "AccessDenied", "Access Denied: %s", why);
+            return -1;
+        }
+    }
     free(version);
     free(sb);
     free(sk);

@@ -311,6 +311,9 @@ typedef struct req {
     const char *cond_prefix; /* set: a policy's s3:prefix / cos:prefix reads this, not the query (authz.c) */
     bool authz_pinned;       /* authorization read the request's own object (its ACL or tags): this data id */
     char authz_pin[40];      /* GET/HEAD serve that object only, or decide again (handlers.c) */
+    bool pinning_source;     /* authorization is deciding on a copy's source (authz.c) */
+    bool source_pinned;      /* and read it: a copy copies that object only, or decides again */
+    char source_pin[40];
 } req;
 
 struct server {

@@ -1611,6 +1611,30 @@ static void *race_reader(void *arg)
     return NULL;
 }
 
+/* The same race through a copy: an anonymous copy of the public object into a public-read-write
+ * bucket copies the object it was allowed to, never the private one replacing it. */
+static int g_copy_leaks, g_copies;
+
+static void *race_copier(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&g_race_done, __ATOMIC_ACQUIRE)) {
+        call c = { "PUT", PUBRW, "/copied.bin", NULL, ANON, NULL, 0, NULL, 0,
+                   "x-cos-copy-source: " PUBR ".cos.ap-guangzhou.myqcloud.com/race.bin\r\n", NULL, 0, NULL };
+        reply r = do_call(&c);
+        if (r.status == 200) {
+            reply g = simple(&OWNER, "GET", PUBRW, "/copied.bin", NULL);
+            pthread_mutex_lock(&g_race_lock);
+            g_copies++;
+            if (g.status == 200 && g.body && g.body[0] == 'S') g_copy_leaks++;
+            pthread_mutex_unlock(&g_race_lock);
+            reply_free(&g);
+        }
+        reply_free(&r);
+    }
+    return NULL;
+}
+
 static void test_read_racing_a_rewrite(void)
 {
     const char *lib = getenv("COS_SLOW_OPEN_LIB");
@@ -1645,11 +1669,15 @@ static void test_read_racing_a_rewrite(void)
     pub[RACE_SIZE] = secret[RACE_SIZE] = '\0';
     call pr = { "PUT", PUBR, "/", "/", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, NULL, 0, NULL };
     EXPECT(do_call(&pr), 200, NULL);
+    call prw = { "PUT", PUBRW, "/", "/", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read-write" } }, 1, NULL, NULL, 0,
+                 NULL };
+    EXPECT(do_call(&prw), 200, NULL);
     EXPECT(simple(&OWNER, "PUT", PUBR, "/race.bin", pub), 200, NULL);
     g_race_done = 0;
-    g_race_leaks = g_race_reads = 0;
-    pthread_t readers[2];
+    g_race_leaks = g_race_reads = g_copy_leaks = g_copies = 0;
+    pthread_t readers[3];
     for (int i = 0; i < 2; i++) pthread_create(&readers[i], NULL, race_reader, NULL);
+    pthread_create(&readers[2], NULL, race_copier, NULL);
     cos_kv priv[] = { { "x-cos-acl", "private" } };
     for (int i = 0; i < 30; i++) { /* public, private, public, ...: the private one is never anyone's */
         bool secret_turn = i % 2 == 0;
@@ -1660,9 +1688,11 @@ static void test_read_racing_a_rewrite(void)
         reply_free(&r);
     }
     __atomic_store_n(&g_race_done, 1, __ATOMIC_RELEASE);
-    for (int i = 0; i < 2; i++) pthread_join(readers[i], NULL);
-    printf("    %d anonymous reads racing 30 rewrites%s\n", g_race_reads, lib ? " (slowed opens)" : "");
+    for (int i = 0; i < 3; i++) pthread_join(readers[i], NULL);
+    printf("    %d anonymous reads and %d copies racing 30 rewrites%s\n", g_race_reads, g_copies,
+           lib ? " (slowed opens)" : "");
     if (g_race_leaks) test_fail(__FILE__, __LINE__, "%d anonymous reads got the private object", g_race_leaks);
+    if (g_copy_leaks) test_fail(__FILE__, __LINE__, "%d anonymous copies got the private object", g_copy_leaks);
     g_port = 0;
     free(pub);
     free(secret);
