@@ -398,12 +398,31 @@ static char *s3_location_constraint(req *r)
     return out;
 }
 
+static char *acl_from_grant_headers_owned(req *r, const char *owner);
+static enum MHD_Result put_bucket_with(req *r, const char *acl);
+
+/* The bucket's ACL: x-cos-acl, else its x-cos-grant-* headers (before, these were acknowledged and
+ * dropped), else private. */
 static enum MHD_Result put_bucket(req *r)
 {
     if (!valid_bucket_name(r, r->bucket))
         return send_error(r, "InvalidBucketName", "The bucket name must be name-%s with lower-case letters, digits and '-'",
                           r->srv->cfg.appid);
-    const char *acl = canned_acl(r, req_header(r, "x-cos-acl"));
+    char *me = authz_account_id(r->srv, r->account); /* the bucket it creates is its account's */
+    char *granted = req_header(r, "x-cos-acl") ? NULL : acl_from_grant_headers_owned(r, me);
+    free(me);
+    if (granted && !*granted) {
+        free(granted);
+        return send_error(r, "InvalidArgument", "An x-cos-grant-* header is malformed: id=\"...\" or uri=\"...\", "
+                                                "comma-separated.");
+    }
+    enum MHD_Result ret = put_bucket_with(r, granted ? granted : canned_acl(r, req_header(r, "x-cos-acl")));
+    free(granted);
+    return ret;
+}
+
+static enum MHD_Result put_bucket_with(req *r, const char *acl)
+{
     if (!acl) return send_error(r, "InvalidArgument", "invalid x-cos-acl");
     const char *ownership = req_header(r, "x-cos-object-ownership");
     if (ownership && !ownership_valid(ownership))
@@ -510,14 +529,14 @@ static enum MHD_Result acl_doc(req *r, const char *acl, const char *object_owner
 
 /* x-cos-grant-read: id="qcs::cam::uin/1:uin/2",uri="http://cam.qcloud.com/groups/global/AllUsers" (and
  * -write, -full-control, -read-acp, -write-acp) as an AccessControlPolicy; NULL if none, "" if malformed. */
-static char *acl_from_grant_headers(req *r)
+static char *acl_from_grant_headers_owned(req *r, const char *owner_given)
 {
     static const char *const H[][2] = { { "x-cos-grant-read", "READ" }, { "x-cos-grant-write", "WRITE" },
                                         { "x-cos-grant-full-control", "FULL_CONTROL" },
                                         { "x-cos-grant-read-acp", "READ_ACP" }, { "x-cos-grant-write-acp", "WRITE_ACP" } };
     cos_buf b = COS_BUF_INIT;
     bool any = false, bad = false;
-    char *owner = owner_id(r);
+    char *owner = owner_given ? cos_strdup(owner_given) : owner_id(r);
     cos_buf_puts(&b, "<AccessControlPolicy><Owner><ID>");
     cos_xml_escape(&b, owner, strlen(owner));
     cos_buf_puts(&b, "</ID><DisplayName>");
@@ -554,6 +573,11 @@ static char *acl_from_grant_headers(req *r)
         return NULL;
     }
     return cos_buf_detach(&b);
+}
+
+static char *acl_from_grant_headers(req *r)
+{
+    return acl_from_grant_headers_owned(r, NULL);
 }
 
 /* The ACL a write asks for what it creates: x-cos-acl (a canned name), else the x-cos-grant-*

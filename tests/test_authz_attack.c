@@ -1015,6 +1015,17 @@ static void test_asked_acl_is_applied(void)
     reply t = sub(&OWNER, "GET", PUBR, "/asked-append.txt", "tagging", NULL);
     CHECK(t.status == 200 && t.body && strstr(t.body, "<Key>k</Key>"));
     reply_free(&t);
+    /* a bucket created with grant headers has them (before: acknowledged and dropped) */
+    call mk = { "PUT", "atk-granted-" APPID, "/", "/", &OWNER, NULL, 0,
+                (cos_kv[]){ { "x-cos-grant-read", "id=\"" OTHER_ID "\"" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&mk), 200, NULL);
+    EXPECT(simple(&OTHER, "GET", "atk-granted-" APPID, "/", NULL), 200, NULL);
+    EXPECT(simple(ANON, "GET", "atk-granted-" APPID, "/", NULL), 403, "AccessDenied");
+    EXPECT(simple(&OTHER, "PUT", "atk-granted-" APPID, "/x.txt", "x"), 403, "AccessDenied");
+    call mkbad = { "PUT", "atk-badgrant-" APPID, "/", "/", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-grant-read", "all" } }, 1,
+                   NULL, NULL, 0, NULL };
+    EXPECT(do_call(&mkbad), 400, "InvalidArgument");
+    EXPECT(simple(&OWNER, "HEAD", "atk-badgrant-" APPID, "/", NULL), 404, NULL);
     /* and without any, the bucket's ACL still decides (COS's default) */
     EXPECT(simple(&OWNER, "PUT", PUBR, "/asked-none.txt", "none"), 200, NULL);
     EXPECT(simple(ANON, "GET", PUBR, "/asked-none.txt", NULL), 200, NULL);
