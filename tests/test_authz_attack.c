@@ -3,9 +3,10 @@
  * account with a grant on one version, temporary keys, anonymous callers),
  * presigned URLs replayed for other operations, buckets, methods and paths
  * (COS's q-sign-* and S3's SigV4 / SigV2), copies and multipart uploads
- * reaching what the caller cannot read, hostile bucket policies and ACL
- * grants, POST forms. Each attack stays here as a regression check,
- * whether it held or was fixed (the fixed ones say so). */
+ * reaching what the caller cannot read, reads and copies racing a rewrite,
+ * hostile bucket policies and ACL grants, PublicAccessBlock, POST forms.
+ * Each attack stays here as a regression check, whether it held or was
+ * fixed (the fixed ones say what they did before). */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "util.h"
