@@ -604,9 +604,11 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
                        bucket grants other accounts (COS's "default" inherits the bucket's) */
                     own_acl = true; /* grants nothing */
                 }
-                /* the account that wrote it into another account's bucket owns it, and an object's
-                   owner always has FULL_CONTROL of it (COS's ACL rules and S3's ObjectWriter alike),
-                   unless the bucket's ObjectOwnership gave it to the bucket's owner since */
+                /* the account that wrote it into another account's bucket owns it (COS's ACL rules and
+                   S3's ObjectWriter alike: FULL_CONTROL), unless the bucket's ObjectOwnership gave it
+                   to the bucket's owner since. It reads it and its ACL; it does not change the ACL
+                   (COS and S3 would let it): a bucket that lets an account write never lets it
+                   publish or share what it wrote, beyond what the bucket's owner grants */
                 char *writer = owner ? object_owner_recorded(m.headers) : NULL;
                 writer_owns = writer && !strcmp(writer, me) && ownership_of(srv, bucket) != OWN_ENFORCED;
                 free(writer);
@@ -619,7 +621,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         if (!own_acl) grants = acl_grants_for(bacl, owner ? me : NULL);
         /* ACP grants are never inherited: the bucket's ACL says nothing about an object's ACL */
         if (object_level && !own_acl) grants &= ~(unsigned)(ACL_READ_ACP | ACL_WRITE_ACP);
-        if (writer_owns) grants |= ACL_READ | ACL_READ_ACP | ACL_WRITE_ACP;
+        if (writer_owns) grants |= ACL_READ | ACL_READ_ACP;
         ok = !*store_rc && (grants & acl) != 0;
         if (!ok && !*store_rc)
             snprintf(why, why_len, "%s access is not allowed (%s on %s)", owner ? "another account's" : "anonymous", action,

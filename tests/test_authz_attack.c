@@ -904,6 +904,13 @@ static void test_writers_own_what_they_write(void)
     reply_free(&r);
     EXPECT(simple(&OTHER, "HEAD", SHAREDW, "/theirs.txt", NULL), 200, NULL);
     EXPECT(sub(&OTHER, "GET", SHAREDW, "/theirs.txt", "acl", NULL), 200, NULL);
+    /* but not its ACL changed: a bucket that lets an account write never lets it publish what it
+       wrote (COS and S3 would: cos-server stays stricter) */
+    cos_kv public_acl[] = { { "x-cos-acl", "public-read" } };
+    call publish = { "PUT", SHAREDW, "/theirs.txt?acl", "/theirs.txt", &OTHER, (cos_kv[]){ { "acl", "" } }, 1, public_acl, 1,
+                     NULL, NULL, 0, NULL };
+    EXPECT(do_call(&publish), 403, "AccessDenied");
+    EXPECT(simple(ANON, "GET", SHAREDW, "/theirs.txt", NULL), 403, "AccessDenied");
     /* the bucket's owner keeps its bucket: it reads the object too (COS: the root account owns its bucket) */
     EXPECT(simple(&OWNER, "GET", SHAREDW, "/theirs.txt", NULL), 200, NULL);
     /* nothing of the owner's objects, nor of the bucket */
