@@ -95,8 +95,9 @@ static const op_def OPS[] = {
     { COS_OP_COUNT,                "DELETE", "ownershipControls", L_BUCKET, A("DeleteBucketOwnershipControls"), NULL,               0,             0 },
     { COS_OP_COUNT,                "GET",    "policyStatus", L_BUCKET, A("GetBucketPolicyStatus"),     NULL,                        0,             0 },
     { COS_OP_LIST_OBJECT_VERSIONS, "GET",    "versions",    L_BUCKET, A("GetBucketObjectVersions"),   NULL,                        0,             OPF_LISTING },
-    /* READ on the bucket lists its uploads too (S3's ACL: READ is s3:ListBucketMultipartUploads) */
-    { COS_OP_MULTIPART_LIST,       "GET",    "uploads",     L_BUCKET, A("ListMultipartUploads"),      NULL,                        ACL_READ,      OPF_LISTING },
+    /* S3's ACL gives READ this too; here no ACL does: the upload ids it lists would let whoever also has
+       WRITE (a public-read-write bucket) abort or complete other writers' uploads */
+    { COS_OP_MULTIPART_LIST,       "GET",    "uploads",     L_BUCKET, A("ListMultipartUploads"),      NULL,                        0,             OPF_LISTING },
     /* checked per key (DeleteObject); anonymous callers also need the batch action itself, as COS documents */
     { COS_OP_DELETE_MULTIPLE_OBJECT, "POST", "delete",      L_BUCKET, A("DeleteMultipleObjects"),     NULL,                        ACL_WRITE,     OPF_PER_KEY },
     /* a browser form: PutObject on the form's key (COS also names it PostObject) */
