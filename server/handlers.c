@@ -472,10 +472,17 @@ static enum MHD_Result put_bucket_with(req *r, const char *acl)
     return send_empty(r, 200);
 }
 
+/* Whether the answer names an object's writer (another account, its recorded owner) as reading it and
+ * its ACL, which authz.c gives it unless the bucket is BucketOwnerEnforced. */
+static bool writer_reads(req *r, const char *object_owner, const char *holder)
+{
+    return object_owner && strcmp(object_owner, holder) != 0 && ownership_of(r->srv, r->bucket) != OWN_ENFORCED;
+}
+
 /* A canned ACL as S3 answers it: grantees typed by xsi:type, S3's group URIs.
  * FULL_CONTROL names who has it (authz.c): the bucket's account, also on an
- * object another account wrote and owns (ObjectWriter), whose writer gets no
- * right on it from a canned ACL. */
+ * object another account wrote and owns (ObjectWriter), whose writer gets
+ * READ and READ_ACP on it, not the rest. */
 static enum MHD_Result s3_acl_doc(req *r, const char *acl, const char *owner)
 {
     char *id = owner ? cos_strdup(owner) : owner_id(r);
@@ -505,6 +512,14 @@ static enum MHD_Result s3_acl_doc(req *r, const char *acl, const char *owner)
     cos_buf_puts(&b, "</ID><DisplayName>");
     cos_xml_escape(&b, holder_name, strlen(holder_name));
     cos_buf_puts(&b, "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>");
+    for (int i = 0; i < 2 && writer_reads(r, owner, holder); i++) {
+        cos_buf_puts(&b, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+                         "xsi:type=\"CanonicalUser\"><ID>");
+        cos_xml_escape(&b, id, strlen(id));
+        cos_buf_puts(&b, "</ID><DisplayName>");
+        cos_xml_escape(&b, name, strlen(name));
+        cos_buf_printf(&b, "</DisplayName></Grantee><Permission>%s</Permission></Grant>", i ? "READ_ACP" : "READ");
+    }
     cos_buf_puts(&b, "</AccessControlList></AccessControlPolicy>");
     free(owner_principal);
     free(holder);
@@ -525,9 +540,17 @@ static enum MHD_Result acl_doc(req *r, const char *acl, const char *object_owner
     cos_owner owner = { id, id };
     p.owner = &owner;
     cos_grantee g0 = { "CanonicalUser", holder, holder, NULL }, g1 = { "Group", NULL, NULL, "http://cam.qcloud.com/groups/global/AllUsers" };
-    cos_grant grants[3] = { { &g0, "FULL_CONTROL" }, { &g1, "READ" }, { &g1, "WRITE" } };
+    cos_grantee gw = { "CanonicalUser", id, id, NULL }; /* another account's object: its writer reads it and its ACL */
+    cos_grant grants[5] = { { &g0, "FULL_CONTROL" } };
+    size_t n = 1;
+    if (writer_reads(r, object_owner, holder)) {
+        grants[n++] = (cos_grant){ &gw, "READ" };
+        grants[n++] = (cos_grant){ &gw, "READ_ACP" };
+    }
+    if (!strcmp(acl, "public-read") || !strcmp(acl, "public-read-write")) grants[n++] = (cos_grant){ &g1, "READ" };
+    if (!strcmp(acl, "public-read-write")) grants[n++] = (cos_grant){ &g1, "WRITE" };
     p.grants = grants;
-    p.grants_count = !strcmp(acl, "public-read") ? 2 : !strcmp(acl, "public-read-write") ? 3 : 1;
+    p.grants_count = n;
     /* the grantee type is an attribute, not an element: the builder skips it */
     enum MHD_Result ret = send_doc(r, 200, &cos_xs_access_control_policy, &p);
     free(holder);
