@@ -2683,6 +2683,13 @@ static int subresource_target(req *r, obj_meta *m, enum MHD_Result *ret)
     const char *vid = req_arg(r, "versionId");
     bool marker = false;
     int rc = vid ? versioning_lookup(r, r->bucket, r->key, vid, m, &marker) : store_object_get(r->srv->st, r->bucket, r->key, m);
+    if (rc == 0 && !marker && r->authz_pinned && strcmp(r->authz_pin, m->data_id) != 0) {
+        /* authorization read the ACL of the object this key named then, not of this one */
+        obj_meta_clear(m);
+        *ret = send_error(r, "SlowDown", "The object was replaced while this request was checked; nothing was "
+                                         "changed, retry.");
+        return -1;
+    }
     if (rc == 0 && !marker) return 0;
     if (rc == 0) obj_meta_clear(m);
     *ret = rc < -1 ? store_fail(r, rc)
@@ -2692,12 +2699,23 @@ static int subresource_target(req *r, obj_meta *m, enum MHD_Result *ret)
     return -1;
 }
 
-/* Set a column of the object, or of the version ?versionId names. */
+/* Set a column of the object, or of the version ?versionId names. When authorization read the object
+ * (a grant on it decided), only that object: one that replaced it meanwhile is left alone
+ * (STORE_CHANGED), never given an ACL decided on another's. */
 static int subresource_set(req *r, const char *column, const char *value)
 {
     const char *vid = req_arg(r, "versionId");
-    return vid ? store_version_set(r->srv->st, r->bucket, r->key, vid, column, value)
-               : store_object_set(r->srv->st, r->bucket, r->key, column, value);
+    if (vid) return store_version_set(r->srv->st, r->bucket, r->key, vid, column, value);
+    if (!r->authz_pinned) return store_object_set(r->srv->st, r->bucket, r->key, column, value);
+    int rc = store_object_set_if(r->srv->st, r->bucket, r->key, r->authz_pin, column, value);
+    return rc == -1 ? STORE_CHANGED : rc;
+}
+
+static enum MHD_Result subresource_fail(req *r, int rc)
+{
+    return rc == STORE_CHANGED ? send_error(r, "SlowDown", "The object was replaced while this request was checked; "
+                                                           "nothing was changed, retry.")
+                               : store_fail(r, rc);
 }
 
 static enum MHD_Result object_tagging(req *r)
@@ -2716,11 +2734,11 @@ static enum MHD_Result object_tagging(req *r)
         } else {
             cos_xml_free(&cos_xs_tagging, t);
             int rc = subresource_set(r, "tagging", r->body.data);
-            ret = rc ? store_fail(r, rc) : send_empty(r, 200);
+            ret = rc ? subresource_fail(r, rc) : send_empty(r, 200);
         }
     } else if (!strcmp(r->method, "DELETE")) {
         int rc = subresource_set(r, "tagging", NULL);
-        ret = rc ? store_fail(r, rc) : send_empty(r, 204);
+        ret = rc ? subresource_fail(r, rc) : send_empty(r, 204);
     } else if (m.tagging) {
         ret = send_buffer(r, 200, "application/xml", cos_strdup(m.tagging), strlen(m.tagging), NULL);
     } else { /* an empty TagSet, not none: aws-cli's copy between buckets reads it */
@@ -2742,7 +2760,7 @@ static enum MHD_Result object_acl(req *r)
         if (!acl) ret = send_error(r, code, "invalid ACL");
         else {
             int rc = subresource_set(r, "acl", acl);
-            ret = rc ? store_fail(r, rc) : send_empty(r, 200);
+            ret = rc ? subresource_fail(r, rc) : send_empty(r, 200);
         }
         free(acl);
     } else {

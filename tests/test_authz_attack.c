@@ -1039,6 +1039,30 @@ static void test_asked_acl_is_applied(void)
     EXPECT(simple(ANON, "GET", PUBR, "/asked-none.txt", NULL), 200, NULL);
 }
 
+/* A grant on an object lets its grantee manage that object's ACL (the write is pinned to the object
+ * authorization read: one that replaced it meanwhile is left alone, 503), and no other object's,
+ * even under the same key. */
+static void test_acl_grants_follow_the_object(void)
+{
+    cos_kv share[] = { { "x-cos-grant-full-control", "id=\"" OTHER_ID "\"" } };
+    call put = { "PUT", PRIV, "/shared-acl.txt", "/shared-acl.txt", &OWNER, NULL, 0, share, 1, NULL, "shared", 6, NULL };
+    EXPECT(do_call(&put), 200, NULL);
+    static const char open_acl[] =
+        "<AccessControlPolicy><Owner><ID>x</ID></Owner><AccessControlList>"
+        "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>" OTHER_ID
+        "</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>"
+        "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\"><URI>"
+        "http://cam.qcloud.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>"
+        "</AccessControlList></AccessControlPolicy>";
+    EXPECT(sub(&OTHER, "PUT", PRIV, "/shared-acl.txt", "acl", open_acl), 200, NULL);
+    EXPECT(simple(ANON, "GET", PRIV, "/shared-acl.txt", NULL), 200, NULL);
+    /* the key rewritten by its owner, private: the grant went with the old object */
+    EXPECT(simple(&OWNER, "PUT", PRIV, "/shared-acl.txt", "rewritten, private"), 200, NULL);
+    EXPECT(sub(&OTHER, "PUT", PRIV, "/shared-acl.txt", "acl", open_acl), 403, "AccessDenied");
+    EXPECT(sub(&OTHER, "GET", PRIV, "/shared-acl.txt", "acl", NULL), 403, "AccessDenied");
+    EXPECT(simple(ANON, "GET", PRIV, "/shared-acl.txt", NULL), 403, "AccessDenied");
+}
+
 /* ---------------------------------------------------------------- 6: ACL grants to odd principals */
 
 static void test_odd_grantees_open_nothing(void)
@@ -1763,6 +1787,7 @@ int main(void)
     RUN(test_odd_grantees_open_nothing);
     RUN(test_writers_own_what_they_write);
     RUN(test_asked_acl_is_applied);
+    RUN(test_acl_grants_follow_the_object);
     RUN(test_public_access_block_holds);
     RUN(test_forms);
     RUN(test_conditions_see_what_handlers_apply);
