@@ -18,9 +18,10 @@ static char *current_value(const char *path, const char *section, const char *na
 {
     FILE *f = fopen(path, "r");
     if (!f) return NULL;
-    char line[4096], cur[256] = "";
+    char *line = NULL, cur[256] = "";
+    size_t line_cap = 0;
     char *found = NULL;
-    while (fgets(line, sizeof line, f)) {
+    while (getline(&line, &line_cap, f) > 0) {
         char *l = line;
         while (*l == ' ' || *l == '\t') l++;
         l[strcspn(l, "\r\n")] = '\0';
@@ -44,6 +45,7 @@ static char *current_value(const char *path, const char *section, const char *na
             found = strdup(v);
         }
     }
+    free(line);
     fclose(f);
     return found;
 }
@@ -120,6 +122,20 @@ int cmd_config(const cli_opts *o)
         fprintf(stderr, "cos: config: no HOME and no COS_CONFIG\n");
         return EXIT_FAIL;
     }
+    /* A config that is a symlink (a dotfiles checkout) is rewritten where it
+       points: renaming over the link replaced it with a file of its own,
+       and the file it named never saw the change */
+    struct stat lst;
+    char *resolved = NULL;
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+        if (!(resolved = realpath(path, NULL))) {
+            fprintf(stderr, "cos: config: %s is a symlink that cannot be followed: %s\n", path, strerror(errno));
+            return EXIT_FAIL;
+        }
+        snprintf(buf, sizeof buf, "%s", resolved);
+        free(resolved);
+        path = buf;
+    }
     const char *section = o->profile ? o->profile : "default";
     if (!*section || strpbrk(section, "[]\n\r")) {
         fprintf(stderr, "cos: config: '%s' is not a profile name\n", section);
@@ -159,14 +175,19 @@ int cmd_config(const cli_opts *o)
     /* everything but this profile's section, as it was */
     FILE *in = fopen(path, "r");
     bool skipping = false;
-    char line[4096];
-    while (in && fgets(line, sizeof line, in)) {
+    /* whole lines (getline): fgets cut a line over 4 KiB in two, and the
+       newline added after the first half broke another profile's long
+       security_token in two lines */
+    char *line = NULL;
+    size_t line_cap = 0;
+    while (in && getline(&line, &line_cap, in) > 0) {
         const char *l = line;
         while (*l == ' ' || *l == '\t') l++;
         if (*l == '[') skipping = section_is(line, section);
         if (!skipping) fputs(line, out);
         if (!skipping && line[strlen(line) - 1] != '\n') fputc('\n', out);
     }
+    free(line);
     if (in) fclose(in);
     if (strcmp(section, "default") != 0) fprintf(out, "[profile %s]\n", section);
     else fprintf(out, "[default]\n");

@@ -34,10 +34,10 @@ static const struct { const char *name, *usage, *help, *summary; } COMMANDS[] = 
     { "sign", "cos sign --method M (--key K | --pathname P) [--query n=v]... [--header n:v]... [--key-time \"start;end\"] [--no-sign-host] [-v]",
       "Print the Authorization value of a request (-v: FormatString and StringToSign on stderr); the key comes "
       "from the usual places (flags, environment, profile).", "Print the Authorization value of a request." },
-    { "sync", "cos sync SRC DST [--delete] [--dryrun] [--exclude GLOB] [--include GLOB] [--size-only | --mtime] [--no-follow-symlinks] [UPLOAD OPTIONS]",
+    { "sync", "cos sync SRC DST [--delete [--all]] [--dryrun] [--exclude GLOB] [--include GLOB] [--size-only | --mtime] [--no-follow-symlinks] [UPLOAD OPTIONS]",
       "Make DST like SRC (local dir<->cos prefix, or cos->cos), descending into subdirectories: copy what is "
       "missing or differs by size, then CRC-64 (--size-only: size only; --mtime: size and a newer source, as "
-      "aws-cli); --delete removes what SRC lacks.", "Make DST like SRC (directories and prefixes, every direction), --delete for the rest." },
+      "aws-cli); --delete removes what SRC lacks (into a whole bucket, no prefix, it also needs --all).", "Make DST like SRC (directories and prefixes, every direction), --delete for the rest." },
     { "du", "cos du cos://BUCKET[/PREFIX]", "Count objects and bytes under the prefix PREFIX/." },
     { "config", "cos config [--profile NAME]",
       "Write a profile of ~/.config/cos/config (secret id, secret key, region, endpoint), asking for each value.", "Write a profile of ~/.config/cos/config, asking for each value." },

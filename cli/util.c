@@ -33,7 +33,13 @@ bool cli_parse_url(const char *s, cos_url *u)
     if (n == 0 || n >= sizeof u->bucket) return false;
     memcpy(u->bucket, b, n);
     if (slash && strlen(slash + 1) >= sizeof u->key) return false;
-    snprintf(u->key, sizeof u->key, "%s", slash ? slash + 1 : "");
+    /* libcos drops one leading "/" of a key, as the official SDKs do
+       (UseRawKey off): cos://b//k is the object k. Dropped here too, so that
+       every command means that object: mv's same-object check compared "/k"
+       with "k", copied k onto itself and then deleted it */
+    const char *key = slash ? slash + 1 : "";
+    if (key[0] == '/') key++;
+    snprintf(u->key, sizeof u->key, "%s", key);
     u->is_cos = true;
     u->s3 = s3;
     return true;
@@ -102,8 +108,11 @@ static void ini_load(const char *path, ini *f)
     memset(f, 0, sizeof *f);
     FILE *fp = path ? fopen(path, "r") : NULL;
     if (!fp) return;
-    char line[4096], section[256] = "";
-    while (fgets(line, sizeof line, fp)) {
+    /* getline: a line of any length (a temporary key's security_token can
+       pass 4 KiB; fgets cut it in two, the key truncated) */
+    char *line = NULL, section[256] = "";
+    size_t line_cap = 0;
+    while (getline(&line, &line_cap, fp) > 0) {
         char *l = line;
         while (*l == ' ' || *l == '\t') l++;
         l[strcspn(l, "\r\n")] = '\0';
@@ -134,6 +143,8 @@ static void ini_load(const char *path, ini *f)
         f->e = ne;
         f->e[f->n++] = (ini_entry){ strdup(section), strdup(k), strdup(v) };
     }
+    if (line) explicit_bzero(line, line_cap); /* it held secret keys */
+    free(line);
     fclose(fp);
 }
 

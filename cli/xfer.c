@@ -1103,6 +1103,35 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
         fprintf(stderr, "cos: %s: '-' is one object, not a tree\n", o->cmd);
         return EXIT_USAGE;
     }
+    /* sync --delete into a bucket with no prefix deletes every object of the
+       bucket the source lacks: as rm -r of a whole bucket, only with --all
+       (a script's "cos://b/$DIR/" with an empty DIR is the whole bucket) */
+    if (mode == TREE_SYNC && o->delete_extra && dst->kind == END_COS && !dst->u.key[0] && !o->all && !o->dryrun) {
+        fprintf(stderr, "cos: sync --delete into %s%s/ names no prefix: every object of the bucket the source lacks "
+                        "would be deleted; add --all if that is what you want\n", CLI_SCHEME, dst->u.bucket);
+        return EXIT_USAGE;
+    }
+    /* likewise a local destination that is the root directory ("$DIR/" with
+       DIR empty): every file of the machine the source lacks (refused with
+       --dryrun too, so that a test of this never risks the real thing) */
+    char *real_dst = dst->kind == END_LOCAL && mode == TREE_SYNC && o->delete_extra && !o->all
+                         ? realpath(dst->arg, NULL) : NULL;
+    bool dst_is_root = real_dst && !strcmp(real_dst, "/");
+    free(real_dst);
+    if (dst_is_root) {
+        fprintf(stderr, "cos: sync --delete into %s: that is the root directory, whose every file the source lacks "
+                        "would be deleted; add --all if that is what you want\n", dst->arg);
+        return EXIT_USAGE;
+    }
+    /* and mv -r of the root directory: every file of the machine uploaded, then removed */
+    char *real_src = src->kind == END_LOCAL && mode == TREE_MV && !o->all ? realpath(src->arg, NULL) : NULL;
+    bool src_is_root = real_src && !strcmp(real_src, "/");
+    free(real_src);
+    if (src_is_root) {
+        fprintf(stderr, "cos: mv -r %s: that is the root directory, whose every file would be removed once uploaded; "
+                        "add --all if that is what you want\n", src->arg);
+        return EXIT_USAGE;
+    }
     /* roots: a local directory, or a cos prefix taken as a directory (KEY/) */
     char sroot[4200], droot[4200];
     if (src->kind == END_COS) cli_dir_prefix(src->u.key, sroot, sizeof sroot);

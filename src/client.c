@@ -192,6 +192,11 @@ int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err)
 
 static void client_free_now(cos_client *c)
 {
+    /* an async call waiting out a retry's back-off (a timer: up to 6.4 s,
+       or an hour in a test) would hold the free for all of it: it ends now,
+       COS_ERR_CANCELED, as the calls that had not started do */
+    atomic_store(&c->closing, true);
+    workers_fire_timers(c->workers);
     if (c->tasks) cos_tasks_destroy(c->tasks);
     pthread_mutex_lock(&c->lock);
     while (atomic_load(&c->inflight) > 0) pthread_cond_wait(&c->idle, &c->lock);
@@ -295,6 +300,8 @@ const cos_error *cos_async_error(void)
 struct cos_future {
     pthread_mutex_t m;
     pthread_cond_t cv;
+    bool armed;       /* an async call took it: its outcome will come */
+    bool abandoned;   /* freed before the outcome came: the outcome frees it */
     bool ready;
     int rc;
     cos_result *res;
@@ -310,10 +317,34 @@ cos_future *cos_future_new(void)
     return f;
 }
 
+static void future_destroy(cos_future *f)
+{
+    cos_result_free(f->res);
+    cos_error_free(f->err);
+    pthread_mutex_destroy(&f->m);
+    pthread_cond_destroy(&f->cv);
+    free(f);
+}
+
+void future_arm(void *future)
+{
+    cos_future *f = future;
+    pthread_mutex_lock(&f->m);
+    f->armed = true;
+    pthread_mutex_unlock(&f->m);
+}
+
 void cos_future_done(void *future, int rc, cos_result *res, cos_error *err)
 {
     cos_future *f = future;
     pthread_mutex_lock(&f->m);
+    if (f->abandoned) { /* nobody will wait for it */
+        pthread_mutex_unlock(&f->m);
+        cos_result_free(res);
+        cos_error_free(err);
+        future_destroy(f);
+        return;
+    }
     f->rc = rc;
     f->res = res;
     f->err = err;
@@ -357,11 +388,16 @@ bool cos_future_ready(cos_future *f)
 void cos_future_free(cos_future *f)
 {
     if (!f) return;
-    cos_result_free(f->res);
-    cos_error_free(f->err);
-    pthread_mutex_destroy(&f->m);
-    pthread_cond_destroy(&f->cv);
-    free(f);
+    pthread_mutex_lock(&f->m);
+    if (f->armed && !f->ready) {
+        /* its call is still in flight and will call cos_future_done: freed then
+           (freeing it now made that a write into freed memory) */
+        f->abandoned = true;
+        pthread_mutex_unlock(&f->m);
+        return;
+    }
+    pthread_mutex_unlock(&f->m);
+    future_destroy(f);
 }
 
 /* ------------------------------------------------------------------ presigned URLs */
@@ -453,6 +489,12 @@ int cos_get_object_url(cos_client *c, const cos_url_params *params, char **url, 
     rc = cos_check_bucket(p->bucket, c->cfg.signer == COS_SIGNER_SIGV4, err);
     if (!rc) rc = cos_check_region(region, err);
     if (rc) return rc;
+    if (p->key && cos_key_names_no_object(p->key))
+        /* "", "/", "//": the URL would be the bucket's (GET: a listing of every
+           key) though an object's was asked for; NULL asks for the bucket's */
+        return cos_err_invalid(err, "key", "the key \"%s\" names no object (only '/' and '.' segments): the URL "
+                               "would address the bucket itself (a GET of it lists the bucket); pass NULL for "
+                               "the bucket's URL", p->key);
     cos_presign_input in = { &c->ep, p->bucket, region, p->key ? p->key : "", p->method, NULL, NULL, NULL,
                              p->start_time, p->expires, p->query, p->query_count, p->headers, p->header_count,
                              c->cfg.no_sign_host };

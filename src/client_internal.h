@@ -35,6 +35,7 @@ struct cos_client {
     cred_cache *creds;
     _Atomic int64_t clock_offset_ms;
     _Atomic int inflight;       /* async operations not yet completed */
+    _Atomic bool closing;       /* cos_client_free has begun: retries in their back-off are not made */
     bool auto_chunk_size;       /* ChunkSize / ChunkParallelLimit left at 0: transfers choose */
     bool auto_parallel;         /*   them from the file size (transfer.c) */
     _Atomic int lacks_crc;      /* the server answered an upload without x-cos-hash-crc64ecma: hash
@@ -64,6 +65,20 @@ void cred_cache_free(cred_cache *c);
 /* Obtain a key or Authorization for a request; blocks on the callback if needed. */
 int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error **err);
 void cred_clear(cos_cred *cr);
+/* A future handed to an async call that will complete it (client.c). */
+void future_arm(void *future);
+/* Where an async call or task was started: inside a refresh of its own
+ * client's key (cc), or not (NULL). Such a call fails with COS_ERR_AUTH when
+ * it needs a key, as a synchronous one there does, instead of waiting for
+ * the refresh: the callback may be waiting for the call. */
+typedef struct cred_origin {
+    const cred_cache *cc;
+} cred_origin;
+/* The origin of a call or task of client c started on this thread now. */
+cred_origin cred_origin_here(const cos_client *c);
+/* This thread acts for o until the matching cred_origin_leave (nests). */
+const cred_origin *cred_origin_enter(const cred_origin *o);
+void cred_origin_leave(const cred_origin *previous);
 
 /* The versions of cos_request this library reads (by size; ops.c). */
 extern const size_t cos_request_sizes[COS_REQUEST_VERSION + 1];

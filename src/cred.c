@@ -118,6 +118,25 @@ typedef struct fetch_frame {
     struct fetch_frame *up;
 } fetch_frame;
 static __thread fetch_frame *tls_fetching;
+/* The async call or task this thread works for (client_internal.h). */
+static __thread const cred_origin *tls_origin;
+
+cred_origin cred_origin_here(const cos_client *c)
+{
+    for (const fetch_frame *f = tls_fetching; f; f = f->up)
+        if (f->cc == c->creds) return (cred_origin){ f->cc };
+    if (tls_origin && tls_origin->cc == c->creds) return *tls_origin; /* started by such a call's own callbacks */
+    return (cred_origin){ NULL };
+}
+
+const cred_origin *cred_origin_enter(const cred_origin *o)
+{
+    const cred_origin *prev = tls_origin;
+    if (o && o->cc) tls_origin = o;
+    return prev;
+}
+
+void cred_origin_leave(const cred_origin *previous) { tls_origin = previous; }
 
 static bool usable(const cos_cred *cr, int64_t now)
 {
@@ -145,6 +164,13 @@ int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error
                                            "client (or one with a permanent key)");
             return COS_ERR_AUTH;
         }
+    /* An async call or task started there fails the same way, wherever and
+       whenever it runs: the callback may be waiting for it, and waiting for
+       the refresh would then never end (a deadlock, as it was) */
+    if (tls_origin && tls_origin->cc == cc)
+        return cos_err_set(err, COS_ERR_AUTH,
+                           "an async call or task of this client was started from inside its own credential "
+                           "callback, whose key it needs; make it with another client (or one with a permanent key)");
     char *key = cfg->scope_limit ? scope_key(ar) : cos_strdup("");
     if (!key) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     pthread_mutex_lock(&cc->lock);

@@ -292,6 +292,8 @@ typedef struct op_call {
     /* driven (call.h) */
     void (*notify)(void *ud);
     void *notify_ud;
+    bool driven_over;          /* its retry could not be sent (timer): the outcome is set */
+    cred_origin origin;        /* started inside a refresh of this client's key (cred.c) */
     /* outcome */
     cos_result *res;
     cos_error *err;
@@ -482,6 +484,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     op_call *k = calloc(1, sizeof *k);
     if (!k) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     k->c = c;
+    if (c->cfg.get_authorization || c->cfg.get_sts) k->origin = cred_origin_here(c);
     k->op = op;
     k->def = def;
     k->body_fd = -1;
@@ -505,6 +508,13 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     }
     if (scope == SC_OBJECT && cos_str_empty(key) && !(def->flags & F_GENERIC)) {
         rc = cos_err_invalid(err, "key", "missing param Key");
+        goto fail;
+    }
+    if (scope == SC_OBJECT && def->scope != SC_ANY && cos_key_names_no_object(key)) {
+        /* "//" (one "/" dropped above) or "./": the path is the bucket's, and
+           deleteObject of it deleted the bucket, putObjectAcl set its ACL */
+        rc = cos_err_invalid(err, "key", "the key \"%s\" names no object (only '/' and '.' segments): "
+                             "it would address the bucket itself", req->key);
         goto fail;
     }
     if ((def->flags & F_KEYCHECK) && !c->cfg.no_key_simplify_check &&
@@ -620,6 +630,16 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
             }
             if (!k->body_whole_file && b->file_offset + (uint64_t)b->file_length > size) {
                 rc = cos_err_invalid(err, "body.file_length", "the range lies beyond the end of %s (%llu bytes)",
+                                     b->file_path, (unsigned long long)size);
+                goto fail;
+            }
+            char past_end;
+            if (k->body_whole_file && pread(k->body_fd, &past_end, 1, (off_t)size) > 0) {
+                /* /proc, /sys: a size of 0 (or less than there is) that read() does not
+                   keep to; sending st_size bytes stored an empty object, no error */
+                rc = cos_err_invalid(err, "body.file_path",
+                                     "%s has more bytes than its size (%llu) says (a file of /proc or /sys?): "
+                                     "its end cannot be known before it is read; send it from memory",
                                      b->file_path, (unsigned long long)size);
                 goto fail;
             }
@@ -772,7 +792,9 @@ static int call_sign(op_call *k, cos_error **err)
                             k->pathname, k->query.items, k->query.count, k->http.headers.items, k->http.headers.count,
                             &scope, 1, atomic_load(&c->clock_offset_ms) };
     cos_cred cr;
+    const cred_origin *outer = cred_origin_enter(&k->origin);
     int rc = cred_get(c, &ar, &cr, err);
+    cred_origin_leave(outer);
     if (rc) {
         free(host);
         return rc;
@@ -1616,12 +1638,38 @@ int call_driven_start(cos_client *c, cos_op op, const cos_request *req, volatile
     return 0;
 }
 
+/* A driven call's retry, when its back-off is over (a worker's timer): sent
+ * again, or over with the error of signing it (or a cancel that came during
+ * the back-off); either way its owner hears through notify. */
+static void driven_retry(void *arg)
+{
+    op_call *k = arg;
+    call_rewind(k);
+    cos_error *e = NULL;
+    if ((k->http.cancel && *k->http.cancel) || atomic_load(&k->c->closing)) {
+        e = cos_error_new(COS_ERR_CANCELED, "canceled during a retry's back-off");
+    } else if (call_sign(k, &e) == 0) {
+        engine_submit(k->c->engine, &k->http, driven_http_done, k);
+        return;
+    }
+    set_error(k, e);
+    k->driven_over = true;
+    k->notify(k->notify_ud);
+}
+
 bool call_driven_step(op_call *k, int *rc, cos_result **res, cos_error **err)
 {
     *res = NULL;
     *err = NULL;
-    if (call_finish(k) == STEP_RETRY) {
-        cos_sleep_ms(k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries));
+    if (!k->driven_over && call_finish(k) == STEP_RETRY) {
+        /* the back-off is a timer, as an async call's: the owner (a task's
+           thread) goes on with its other parts, a pause or a cancel meanwhile */
+        int64_t delay = k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries);
+        if ((k->http.cancel && *k->http.cancel) || atomic_load(&k->c->closing)) delay = 0; /* driven_retry ends it */
+        client_log(k->c, COS_LOG_DEBUG, "%s %s: retry %d in %lld ms (HTTP %ld)", k->method, OP_NAMES[k->op],
+                   k->retries + 1, (long long)delay, k->http.status);
+        if (workers_post_after(k->c->workers, delay, driven_retry, k) == 0) return false;
+        cos_sleep_ms(delay); /* out of memory for the timer: wait here */
         call_rewind(k);
         cos_error *e = NULL;
         if (call_sign(k, &e) == 0) {
@@ -1680,6 +1728,11 @@ static void async_complete_job(void *arg) { async_complete(arg); }
 static void async_retry(void *arg)
 {
     op_call *k = arg;
+    if (atomic_load(&k->c->closing)) { /* the client is being freed: no retry */
+        set_error(k, cos_error_new(COS_ERR_CANCELED, "the client was freed during a retry's back-off"));
+        async_complete(k);
+        return;
+    }
     call_rewind(k);
     async_start(k);
 }
@@ -1691,11 +1744,15 @@ static void async_finish(void *arg)
         /* the back-off is a timer, not a sleep: the worker goes on with
            other calls' completions meanwhile */
         int64_t delay = k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries);
+        if (atomic_load(&k->c->closing)) delay = 0; /* async_retry cancels it at once */
         client_log(k->c, COS_LOG_DEBUG, "%s %s: retry %d in %lld ms (HTTP %ld)", k->method, OP_NAMES[k->op],
                    k->retries + 1, (long long)delay, k->http.status);
-        if (workers_post_after(k->c->workers, delay, async_retry, k) != 0) {
+        cos_client *c = k->c;
+        if (workers_post_after(c->workers, delay, async_retry, k) != 0) {
             cos_sleep_ms(delay); /* out of memory for the timer: as before */
             async_retry(k);
+        } else if (atomic_load(&c->closing)) {
+            workers_fire_timers(c->workers); /* the free's own firing may have come before this timer */
         }
         return;
     }
@@ -1731,6 +1788,7 @@ int cos_call_async(cos_client *client, cos_op op, const cos_request *req, cos_do
     if (rc) return rc;
     k->done = done;
     k->ud = user_data;
+    if (done == cos_future_done) future_arm(user_data); /* freeing it early is safe from now on */
     k->t0_ms = cos_mono_ms();
     atomic_fetch_add(&client->inflight, 1);
     const cos_config *cfg = &client->cfg;

@@ -63,6 +63,7 @@ typedef struct part {
     bool done;
     bool in_flight;
     int attempts;
+    int64_t not_before_ms;        /* a failed part: its back-off ends then (cos_mono_ms) */
     char etag[80];
     uint64_t crc;
     char ck[COS_CKSUM_B64_MAX];   /* S3: the part's checksum of the task's ck_alg, base64 */
@@ -119,6 +120,7 @@ struct task {
     bool finished;
     bool waited;                  /* a sync caller took the result */
     cos_tasks *mgr;
+    cred_origin origin;           /* started inside a refresh of its client's key (cred.c) */
     task *next;
 };
 
@@ -417,7 +419,14 @@ struct part_call {
     part_call *next;
 };
 
-static int64_t retry_delay_ms(int attempt) { return 200LL << (attempt < 5 ? attempt : 5); }
+/* ops.c's test-only knob: every back-off lasts this long when >= 0. */
+extern _Atomic int64_t cos_backoff_ms_for_tests;
+
+static int64_t retry_delay_ms(int attempt)
+{
+    int64_t forced = atomic_load(&cos_backoff_ms_for_tests);
+    return forced >= 0 ? forced : 200LL << (attempt < 5 ? attempt : 5);
+}
 
 /* MD5 of a part of the local file (a separate read: for Content-MD5 and resume checks). */
 static bool part_md5(task *t, const part *p, unsigned char d[16])
@@ -637,6 +646,9 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
         bool retryable = rc != COS_ERR_INVALID_ARG && rc != COS_ERR_CANCELED && rc != COS_ERR_TIMEOUT &&
                          !(err && err->http_status >= 400 && err->http_status < 500 && err->http_status != 408 &&
                            err->http_status != 429);
+        /* a part tried again waits out its back-off without holding the
+           task's thread: the other parts, a pause or a cancel go on meanwhile */
+        p->not_before_ms = cos_mono_ms() + retry_delay_ms(p->attempts);
         if (!retryable || p->attempts > t->mgr->c->cfg.chunk_retry_times) {
             if (!t->rc) {
                 t->rc = rc;
@@ -684,6 +696,7 @@ static void process_ready(task *t)
 static int run_parts(task *t)
 {
     cos_tasks *mg = t->mgr;
+    bool timers_fired = false;
     pthread_mutex_lock(&mg->m);
     for (;;) {
         uint64_t before = t->loaded;
@@ -700,15 +713,28 @@ static int run_parts(task *t)
         if (all && t->in_flight == 0) break;
         bool stopping = t->rc || t->pause_req || t->cancel_req;
         if (stopping && t->in_flight == 0) break;
+        if (stopping && t->abort_io && !timers_fired) {
+            /* a request of ours in its retry's back-off (a timer of the
+               worker pool) would hold the stop until the timer is due: the
+               pool's timers run now, and those of ours see the abort */
+            timers_fired = true;
+            pthread_mutex_unlock(&mg->m);
+            workers_fire_timers(mg->c->workers);
+            pthread_mutex_lock(&mg->m);
+            continue;
+        }
         bool started = false;
+        int64_t now = cos_mono_ms(), soonest = INT64_MAX; /* the next part whose back-off ends */
         for (size_t i = 0; !stopping && i < t->nparts && t->in_flight < t->parallel; i++) {
             part *p = &t->parts[i];
             if (p->done || p->in_flight) continue;
+            if (p->attempts && p->not_before_ms > now) {
+                soonest = COS_MIN(soonest, p->not_before_ms);
+                continue;
+            }
             p->in_flight = true;
             t->in_flight++;
-            int attempts = p->attempts;
             pthread_mutex_unlock(&mg->m);
-            if (attempts) cos_sleep_ms(retry_delay_ms(attempts)); /* a failed part: back off before the next try */
             int rc = start_part(t, p);
             pthread_mutex_lock(&mg->m);
             if (rc) {
@@ -720,17 +746,20 @@ static int run_parts(task *t)
             stopping = t->rc || t->pause_req || t->cancel_req;
         }
         if (!started && !t->ready) {
-            if (!t->on_progress) {
+            if (!t->on_progress && soonest == INT64_MAX) {
                 pthread_cond_wait(&mg->cv, &mg->m);
                 continue;
             }
-            /* wake every ProgressInterval to report the parts in flight */
+            /* wake every ProgressInterval to report the parts in flight, or
+               when a part's back-off ends */
+            int64_t wait_ms = soonest == INT64_MAX ? INT64_MAX : COS_MAX(soonest - now, 1);
+            if (t->on_progress) wait_ms = COS_MIN(wait_ms, (int64_t)COS_MAX(mg->c->cfg.progress_interval_ms, 1));
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
-            int64_t ns = until.tv_nsec + (int64_t)COS_MAX(mg->c->cfg.progress_interval_ms, 1) * 1000000;
-            until.tv_sec += (time_t)(ns / 1000000000);
+            int64_t ns = until.tv_nsec + (wait_ms % 1000) * 1000000;
+            until.tv_sec += (time_t)(wait_ms / 1000 + ns / 1000000000);
             until.tv_nsec = (long)(ns % 1000000000);
-            if (pthread_cond_timedwait(&mg->cv, &mg->m, &until) != 0 && !t->ready) {
+            if (pthread_cond_timedwait(&mg->cv, &mg->m, &until) != 0 && !t->ready && t->on_progress) {
                 pthread_mutex_unlock(&mg->m);
                 report_progress(t, false);
                 pthread_mutex_lock(&mg->m);
@@ -1792,7 +1821,9 @@ static void *runner_main(void *arg)
         t->owned = true;
         if (slot) mg->running++;
         pthread_mutex_unlock(&mg->m);
+        const cred_origin *outer = cred_origin_enter(&t->origin); /* its requests inherit it */
         run_once(t);
+        cred_origin_leave(outer);
         pthread_mutex_lock(&mg->m);
         if (slot) mg->running--;
         pthread_cond_broadcast(&mg->cv);
@@ -1894,6 +1925,7 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
         return COS_ERR_NOMEM;
     }
     t->mgr = mg;
+    t->origin = cred_origin_here(c);
     t->kind = kind;
     t->slice_only = slice_only;
     t->fd = -1;

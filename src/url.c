@@ -285,6 +285,18 @@ bool cos_key_is_bucket_root(const char *key)
     return depth == 0;
 }
 
+bool cos_key_names_no_object(const char *key)
+{
+    for (const char *p = key ? key : ""; *p;) {
+        const char *seg = p;
+        while (*p && *p != '/') p++;
+        size_t n = (size_t)(p - seg);
+        if (n > 2 || (n > 0 && (seg[0] != '.' || (n == 2 && seg[1] != '.')))) return false; /* "...", "a": a name */
+        if (*p) p++;
+    }
+    return true;
+}
+
 bool cos_key_escapes_root(const char *key)
 {
     /* A ".." that climbs above the bucket: COS (and the SDK's simplifyPath) would

@@ -2,7 +2,8 @@
  * worker: with one worker thread, a request in a retry's back-off must not
  * hold up the completion of every other async call. It slept on the worker
  * for the whole back-off, so N failing requests stalled a client with N
- * workers. Against cos-server with --faults. The back-off is made an hour
+ * workers. Likewise a transfer's part in its back-off holds neither its
+ * task's thread nor a cancel. Against cos-server with --faults. The back-off is made an hour
  * long (a test-only knob of libcos) and then ended by the test, so what is
  * checked is an order of callbacks, never a duration; a hang fails by the
  * watchdog. */
@@ -10,6 +11,7 @@
 #include "testlib.h"
 #include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BUCKET "asyncretry-" TEST_APPID
 
@@ -129,7 +131,7 @@ static void done_many(void *ud, int rc, cos_result *res, cos_error *err)
 {
     (void)ud;
     if (rc == 0) atomic_fetch_add(&g_many_ok, 1);
-    if (res && res->retries == 1) atomic_fetch_add(&g_many_retried, 1);
+    if (res) atomic_fetch_add(&g_many_retried, res->retries); /* every 503 retried: 32 in all */
     cos_result_free(res);
     cos_error_free(err);
     test_latch_add(&g_many);
@@ -157,10 +159,221 @@ static void test_many_backoffs(void)
     }
     test_latch_wait(&g_many, 32);
     CHECK_INT(atomic_load(&g_many_ok), 32);
+    /* the server fails the first 32 GETs it sees: a slow first request (valgrind)
+       can come after another call's retry, which then fails twice, so the
+       retries are counted in all, not one per call */
     CHECK_INT(atomic_load(&g_many_retried), 32);
     test_set_faults(admin, &g_srv, NULL);
     test_unwatch();
     cos_client_free(c);
+    cos_client_free(admin);
+}
+
+/* A transfer's part whose request waits out a retry's back-off holds
+ * nothing: not the task's thread (the other part is recorded meanwhile),
+ * not a cancel. The part's request slept through its back-off on the task's
+ * thread: a cancel waited for the whole back-off (here an hour: the
+ * watchdog), and so did every other part's completion. */
+static test_latch g_part_retry = TEST_LATCH_INIT;
+static test_latch g_task_done = TEST_LATCH_INIT;
+static _Atomic int g_task_rc = -1;
+static _Atomic uint64_t g_task_size;
+
+static void on_part_log(void *ud, cos_log_level level, const char *message)
+{
+    (void)ud;
+    (void)level;
+    if (strstr(message, "retry 1 in")) test_latch_add(&g_part_retry);
+}
+
+static void task_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
+{
+    (void)ud;
+    (void)id;
+    atomic_store(&g_task_size, res ? res->size : 0);
+    atomic_store(&g_task_rc, rc);
+    if (rc && rc != COS_ERR_CANCELED) test_fail(__FILE__, __LINE__, "the upload: %s", err ? cos_error_message(err) : "?");
+    cos_transfer_result_free(res);
+    cos_error_free(err);
+    test_latch_add(&g_task_done);
+}
+
+static cos_client *part_client(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.log = on_part_log;
+    cfg.log_level = COS_LOG_DEBUG;
+    cfg.chunk_parallel_limit = 2;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    return c;
+}
+
+static void test_part_backoff_holds_no_task(void)
+{
+    cos_client *admin = test_client(&g_srv);
+    cos_client *c = part_client();
+    if (!c) return;
+    char *dir = test_tmpdir("partretry");
+    char path[512];
+    snprintf(path, sizeof path, "%s/two-parts", dir);
+    CHECK_INT(test_write_lcg_file(path, 2u << 20, 7), 0);
+    test_watch(120, "a transfer's part in its retry's back-off (a cancel, the other part)", &g_srv);
+    atomic_store(&cos_backoff_ms_for_tests, 3600 * 1000);
+    for (int round = 0; round < 2; round++) {
+        /* part 1 fails once (503) and waits an hour to be sent again */
+        test_set_faults(admin, &g_srv,
+                        "[{\"method\":\"PUT\",\"match\":\"partNumber=1\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":1}]");
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = round ? "two-parts-done" : "two-parts-canceled";
+        p.file_path = path;
+        p.slice_size = 1u << 20;
+        p.chunk_size = 1u << 20;
+        p.no_resume = true;
+        cos_task_id id = 0;
+        int before = test_latch_count(&g_task_done);
+        int retried = test_latch_count(&g_part_retry);
+        CHECK_INT(cos_upload_file_async(c, &p, task_done, NULL, &id), 0);
+        test_latch_wait(&g_part_retry, retried + 1); /* part 1 is in its back-off */
+        if (round == 0) {
+            /* a cancel ends the task now, not when the back-off is over */
+            cos_error *err = NULL;
+            CHECK_OK(cos_task_cancel(c, id, &err), err);
+            test_latch_wait(&g_task_done, before + 1);
+            CHECK_INT(atomic_load(&g_task_rc), COS_ERR_CANCELED);
+        } else {
+            /* the back-off ends: part 1 is sent again and the upload completes whole.
+               The log line comes just before the timer is set: fired until it ran */
+            while (test_latch_count(&g_task_done) < before + 1) {
+                cos_client_fire_timers_for_tests(c);
+                usleep(10000);
+            }
+            CHECK_INT(atomic_load(&g_task_rc), 0);
+            CHECK_INT((long long)atomic_load(&g_task_size), 2LL << 20);
+            cos_request h = COS_REQUEST_INIT;
+            h.bucket = BUCKET;
+            h.key = p.key;
+            cos_result *res = NULL;
+            cos_error *err = NULL;
+            CHECK_OK(cos_head_object(c, &h, &res, &err), err);
+            if (res) CHECK_INT((long long)res->content_length, 2LL << 20);
+            cos_result_free(res);
+        }
+    }
+    atomic_store(&cos_backoff_ms_for_tests, -1);
+    test_set_faults(admin, &g_srv, NULL);
+    test_unwatch();
+    cos_client_free(c);
+    cos_client_free(admin);
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* A part that failed as a whole (no request-level retries) is tried again
+ * after a back-off during which the task still answers a cancel at once. */
+static void test_part_retry_backoff_cancel(void)
+{
+    cos_client *admin = test_client(&g_srv);
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.max_retries = -1;
+    cfg.chunk_parallel_limit = 2;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    char *dir = test_tmpdir("partretry2");
+    char path[512];
+    snprintf(path, sizeof path, "%s/two-parts", dir);
+    CHECK_INT(test_write_lcg_file(path, 2u << 20, 9), 0);
+    test_watch(120, "a part in its back-off, then a cancel", &g_srv);
+    atomic_store(&cos_backoff_ms_for_tests, 3600 * 1000);
+    test_set_faults(admin, &g_srv,
+                    "[{\"method\":\"PUT\",\"match\":\"partNumber=1\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":1}]");
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "part-retry-canceled";
+    p.file_path = path;
+    p.slice_size = 1u << 20;
+    p.chunk_size = 1u << 20;
+    p.no_resume = true;
+    cos_task_id id = 0;
+    int before = test_latch_count(&g_task_done);
+    CHECK_INT(cos_upload_file_async(c, &p, task_done, NULL, &id), 0);
+    /* wait until the part has failed once (the server used its fault) and
+       the other part is done: the task then waits out part 1's back-off */
+    for (;;) {
+        cos_task_info *list = NULL;
+        size_t n = 0;
+        CHECK_INT(cos_task_list(c, &list, &n), 0);
+        bool half = n == 1 && list[0].loaded >= (1u << 20) && list[0].loaded < (2u << 20);
+        cos_task_list_free(list, n);
+        if (half) break;
+        usleep(10000);
+    }
+    CHECK_OK(cos_task_cancel(c, id, &err), err);
+    test_latch_wait(&g_task_done, before + 1);
+    CHECK_INT(atomic_load(&g_task_rc), COS_ERR_CANCELED);
+    atomic_store(&cos_backoff_ms_for_tests, -1);
+    test_set_faults(admin, &g_srv, NULL);
+    test_unwatch();
+    cos_client_free(c);
+    cos_client_free(admin);
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* cos_client_free "waits for in-flight async operations": one in its
+ * retry's back-off (an hour here) held the free for the whole back-off; it
+ * now ends at once, COS_ERR_CANCELED, its callback run. */
+static test_latch g_free_retry = TEST_LATCH_INIT;
+static test_latch g_free_done = TEST_LATCH_INIT;
+static int g_free_rc = -99;
+
+static void on_free_log(void *ud, cos_log_level level, const char *message)
+{
+    (void)ud;
+    (void)level;
+    if (strstr(message, "retry 1 in")) test_latch_add(&g_free_retry);
+}
+
+static void free_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    (void)ud;
+    g_free_rc = rc;
+    cos_result_free(res);
+    cos_error_free(err);
+    test_latch_add(&g_free_done);
+}
+
+static void test_free_during_backoff(void)
+{
+    cos_client *admin = test_client(&g_srv);
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.log = on_free_log;
+    cfg.log_level = COS_LOG_DEBUG;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    test_watch(120, "cos_client_free with an async call in its retry's back-off", &g_srv);
+    atomic_store(&cos_backoff_ms_for_tests, 3600 * 1000);
+    test_set_faults(admin, &g_srv, "[{\"method\":\"GET\",\"match\":\"retry-a\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":1}]");
+    cos_request a = COS_REQUEST_INIT;
+    a.bucket = BUCKET;
+    a.key = "retry-a";
+    CHECK_INT(cos_get_object_async(c, &a, free_done, NULL), 0);
+    test_latch_wait(&g_free_retry, 1);
+    cos_client_free(c); /* returns now, not in an hour */
+    CHECK_INT(test_latch_count(&g_free_done), 1);
+    CHECK_INT(g_free_rc, COS_ERR_CANCELED);
+    atomic_store(&cos_backoff_ms_for_tests, -1);
+    test_set_faults(admin, &g_srv, NULL);
+    test_unwatch();
     cos_client_free(admin);
 }
 
@@ -174,6 +387,9 @@ int main(void)
     test_put_bucket_on(&g_srv, BUCKET);
     RUN(test_backoff_does_not_hold_the_worker);
     RUN(test_many_backoffs);
+    RUN(test_part_backoff_holds_no_task);
+    RUN(test_part_retry_backoff_cancel);
+    RUN(test_free_during_backoff);
     test_server_stop(&g_srv, false);
     return test_report();
 }

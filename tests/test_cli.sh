@@ -100,6 +100,26 @@ check "cos config of [default] keeps [profile mine]" env -u COS_SECRET_ID -u COS
 check "cos config writes [default]" grep -q "secret_id = AKIDother" "$HOME/.config/cos/config"
 printf '\nnewsecret\n\n\n' | $COS config --profile mine >/dev/null
 check "an empty answer keeps the value" bash -c "grep -A4 'profile mine' $HOME/.config/cos/config | grep -q 'secret_id = $COS_SECRET_ID' && grep -q 'secret_key = newsecret' $HOME/.config/cos/config"
+# a config file that is a symlink (dotfiles) is rewritten where it points:
+# the link stays a link (it was replaced by a file of its own)
+mkdir -p "$TEST_TMP/dotfiles"
+mv "$HOME/.config/cos/config" "$TEST_TMP/dotfiles/cos-config"
+ln -s "$TEST_TMP/dotfiles/cos-config" "$HOME/.config/cos/config"
+printf 'AKIDlinked\n\n\n\n' | $COS config --profile linked >/dev/null
+check "cos config keeps a symlinked config a symlink" test -L "$HOME/.config/cos/config"
+check "cos config writes through the symlink" grep -q "secret_id = AKIDlinked" "$TEST_TMP/dotfiles/cos-config"
+check "the symlinked config keeps [profile mine]" grep -q "profile mine" "$TEST_TMP/dotfiles/cos-config"
+# a line over 4 KiB (a temporary key's security_token) is read whole and
+# kept whole: fgets cut it in two (the token truncated, and cos config wrote
+# the two halves as two lines)
+LONG_TOKEN=$(head -c 6000 /dev/zero | tr '\0' 'T')
+printf '[profile longtok]\nsecret_id = %s\nsecret_key = %s\nregion = ap-guangzhou\nendpoint = %s\nsecurity_token = %s\n' \
+  "$COS_SECRET_ID" "$COS_SECRET_KEY" "$COS_ENDPOINT" "$LONG_TOKEN" >> "$HOME/.config/cos/config"
+printf 'AKIDthird\nk3\n\n\n' | $COS config --profile third >/dev/null
+check "cos config keeps another profile's 6000-byte line whole" grep -qx "security_token = $LONG_TOKEN" "$HOME/.config/cos/config"
+check "no line of the token's second half" bash -c "! grep -qx 'T*' '$HOME/.config/cos/config'"
+check "a profile's 6000-byte token is read whole (a presigned URL carries it)" bash -c \
+  "env -u COS_SECRET_ID -u COS_SECRET_KEY -u COS_ENDPOINT $COS presign $B/k --profile longtok | grep -q 'token=${LONG_TOKEN}&\\|token=${LONG_TOKEN}\$'"
 rm -f "$HOME/.config/cos/config"
 # keeping the secret key out of ps: a file, standard input, and a flag blanked once read
 printf '%s\n' "$COS_SECRET_KEY" > "$TEST_TMP/key"

@@ -23,6 +23,18 @@ check "the object survives mv onto itself" $COS stat $B/docs/x
 $COS mv $B/docs/x $B/docs/x >/dev/null 2>&1; rc=$?
 check "mv onto the same key is refused" test $rc -eq 2
 check "the object survives mv onto the same key" $COS stat $B/docs/x
+# a leading "/" of a key is dropped (libcos, as the SDKs): //x is the object x,
+# which mv copied onto itself and then deleted
+$COS mv $B/docs/x $B//docs/x >/dev/null 2>&1; rc=$?
+check "mv onto the same key spelt with a leading / is refused" test $rc -eq 2
+check "the object survives mv onto //its key" $COS stat $B/docs/x
+$COS mv $B//docs/x $B/docs/x >/dev/null 2>&1; rc=$?
+check "mv from the same key spelt with a leading / is refused" test $rc -eq 2
+check "the object survives mv from //its key" $COS stat $B/docs/x
+check "//KEY names the object KEY for every command" bash -c "$COS ls $B//docs/ | grep -q 'docs/x'"
+$COS rm -r --force $B// >/dev/null 2>&1; rc=$?
+check "rm -r cos://b// is the whole bucket: refused without --all" test $rc -eq 2
+check "nothing deleted by rm -r cos://b//" $COS stat $B/docs/x
 $COS mv -r $B/docs $B/docs/sub >/dev/null 2>&1; rc=$?
 check "mv -r of a prefix into itself is refused" test $rc -eq 2
 check "nothing moved by the refused mv -r" bash -c "$COS ls $B -r | grep -qx 'cos://safety-1250000000/docs/x'"
@@ -96,6 +108,29 @@ check "... and deleted nothing" $COS stat $B/tree2/sub/one
 $COS sync "$TEST_TMP/missing" $B/tree2 --delete >/dev/null 2>&1; rc=$?
 check "sync from a missing directory exits 4" test $rc -eq 4
 check "... and deleted nothing" $COS stat $B/tree2/sub/one
+
+# --- sync --delete into a whole bucket (no prefix: a script's "cos://b/$DIR/"
+# with DIR empty) deletes every object the source lacks: refused without --all
+mkdir -p "$TEST_TMP/one"; echo 1 > "$TEST_TMP/one/only"
+$COS cp "$TEST_TMP/f" $B/bystander/keep -q
+DIR=""
+$COS sync "$TEST_TMP/one" "$B/$DIR/" --delete >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "sync --delete into cos://b// (an empty prefix variable) is refused (exit 2)" test $rc -eq 2
+check "sync --delete into a whole bucket says --all" grep -q -- "--all" "$TEST_TMP/err"
+$COS sync "$TEST_TMP/one" "$B" --delete >/dev/null 2>&1; rc=$?
+check "sync --delete into cos://b is refused (exit 2)" test $rc -eq 2
+check "nothing of the bucket deleted by the refused syncs" $COS stat $B/bystander/keep
+check "sync --delete --dryrun into a whole bucket shows what would go" bash -c \
+  "$COS sync '$TEST_TMP/one' $B --delete --dryrun | grep -q '(dryrun) delete: $B/bystander/keep' && $COS stat $B/bystander/keep"
+$COS rm $B/bystander/keep -q
+# the same downward: "$DIR/" with DIR empty is the root directory (--dryrun:
+# refused all the same, and a regression would delete nothing)
+$COS sync $B/tree2 "$DIR/" --delete --dryrun >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "sync --delete into / is refused (exit 2)" test $rc -eq 2
+check "sync --delete into / says --all" grep -q -- "--all" "$TEST_TMP/err"
+$COS mv -r "$DIR/" $B/everything --dryrun >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "mv -r of / is refused (exit 2)" test $rc -eq 2
+check "mv -r of / says --all" grep -q -- "--all" "$TEST_TMP/err"
 
 # --- sync --delete into a directory holding a symlink to another directory:
 # what lies behind the link is outside the destination and is never deleted

@@ -837,6 +837,151 @@ static void test_extreme_limits(void)
     free(dst);
 }
 
+/* ---------------------------------------------------------------- keys that name no object */
+
+/* A key made only of "/" and "." segments names no object: its path is the
+ * bucket's. deleteObject("//") (one "/" dropped, as the SDK does) was a
+ * DeleteBucket and deleted the empty bucket; a presigned URL for the key
+ * "/" or "" (a server presigning a user's key) was a signed listing of
+ * every key of the bucket. Both are refused; real names made of dots
+ * ("...") are keys like any other. */
+static void test_keys_naming_no_object(void)
+{
+    const char *empty_bucket = "nokey-" TEST_APPID;
+    test_put_bucket(g_c, empty_bucket);
+    const char *bad[] = { "//", "///", "/./", "/..", "//./.." };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = empty_bucket;
+        r.key = bad[i];
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_INT(cos_delete_object(g_c, &r, &res, &err), COS_ERR_INVALID_ARG);
+        CHECK(err && err->field && !strcmp(err->field, "key"));
+        cos_error_free(err);
+        err = NULL;
+        r.body.data = "x";
+        r.body.size = 1;
+        CHECK_INT(cos_put_object(g_c, &r, &res, &err), COS_ERR_INVALID_ARG);
+        cos_error_free(err);
+        err = NULL;
+        r.key = NULL;
+        CHECK_OK(cos_head_bucket(g_c, &r, &res, &err), err); /* still there */
+        cos_result_free(res);
+    }
+    const char *bad_url[] = { "", "/", "//", "./", ".." };
+    for (size_t i = 0; i < sizeof bad_url / sizeof bad_url[0]; i++) {
+        cos_url_params u = COS_URL_PARAMS_INIT;
+        u.bucket = BUCKET;
+        u.key = bad_url[i];
+        char *url = NULL;
+        cos_error *err = NULL;
+        CHECK_INT(cos_get_object_url(g_c, &u, &url, &err), COS_ERR_INVALID_ARG);
+        CHECK(url == NULL);
+        CHECK(err && err->message && strstr(err->message, "names no object"));
+        cos_error_free(err);
+    }
+    /* names made of dots are keys */
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = empty_bucket;
+    r.key = "...";
+    r.body.data = "dots";
+    r.body.size = 4;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_put_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    res = NULL;
+    CHECK_OK(cos_delete_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    cos_url_params u = COS_URL_PARAMS_INIT;
+    u.bucket = BUCKET;
+    u.key = "...";
+    char *url = NULL;
+    CHECK_OK(cos_get_object_url(g_c, &u, &url, &err), err);
+    free(url);
+}
+
+/* ---------------------------------------------------------------- a future freed early */
+
+/* A program that gives up on a future (an early return) frees it while its
+ * call is still in flight. cos_future_done then wrote into freed memory
+ * (valgrind and ASan: invalid write); now the free is deferred to the
+ * outcome, which is discarded. The call is held in its credential callback
+ * until the future is freed, so the order is certain. */
+static test_latch g_cred_release = TEST_LATCH_INIT;
+static int held_cred(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud;
+    (void)req;
+    (void)err;
+    test_latch_wait(&g_cred_release, 1);
+    return cos_credentials_set(sink, TEST_SECRET_ID, TEST_SECRET_KEY, NULL, 0, 0);
+}
+
+static void test_future_freed_before_outcome(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.secret_id = NULL;
+    cfg.secret_key = NULL;
+    cfg.get_authorization = held_cred;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    test_watch(60, "a future freed before its outcome", &g_srv);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    cos_future *f = cos_future_new();
+    CHECK(f != NULL);
+    CHECK_INT(cos_head_bucket_async(c, &r, cos_future_done, f), 0);
+    cos_future_free(f);                /* its call waits in the credential callback */
+    test_latch_add(&g_cred_release);   /* now it completes, into the freed future */
+    cos_client_free(c);                /* waits for that completion */
+    /* a future never handed to a call, and one whose call was refused, free at once */
+    cos_future_free(cos_future_new());
+    cos_client *c2 = test_client(&g_srv);
+    f = cos_future_new();
+    cos_request bad = COS_REQUEST_INIT; /* no bucket: refused up front, done never runs */
+    CHECK(cos_head_bucket_async(c2, &bad, cos_future_done, f) != 0);
+    cos_future_free(f);
+    cos_client_free(c2);
+    test_unwatch();
+}
+
+/* A file whose size says 0 but whose read() gives bytes (/proc, /sys): a
+ * whole-file body sent st_size bytes and stored an empty object, rc 0 (a
+ * silent truncation); uploadFile stored it too and then failed on the CRC.
+ * Both refuse it up front now, and nothing is stored. */
+static void test_procfs_body_refused(void)
+{
+    const char *proc = "/proc/self/status";
+    struct stat st;
+    if (stat(proc, &st) != 0 || st.st_size != 0) {
+        printf("# no /proc/self/status of size 0 here: skipped\n");
+        return;
+    }
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "proc-status";
+    r.body.file_path = proc;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_INT(cos_put_object(g_c, &r, &res, &err), COS_ERR_INVALID_ARG);
+    CHECK(err && err->field && !strcmp(err->field, "body.file_path"));
+    cos_result_free(res);
+    cos_error_free(err);
+    err = NULL;
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "proc-status";
+    p.file_path = proc;
+    CHECK(cos_upload_file(g_c, &p, NULL, &err) != 0);
+    cos_error_free(err);
+    CHECK_INT(object_size("proc-status"), (uint64_t)-1); /* nothing stored */
+}
+
 int main(void)
 {
     g_dir = test_tmpdir("contract");
@@ -860,6 +1005,9 @@ int main(void)
     RUN(test_request_version_1_read);
     RUN(test_upload_id_cache_limit);
     RUN(test_extreme_limits);
+    RUN(test_keys_naming_no_object);
+    RUN(test_future_freed_before_outcome);
+    RUN(test_procfs_body_refused);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);

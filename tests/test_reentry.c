@@ -158,6 +158,120 @@ static void test_credential_callback_calls_client(void)
     cos_client_free(c);
 }
 
+/* A credential callback that waits for an async call, or an async transfer,
+ * of its own client: that call needs the key the callback is fetching. It
+ * waited for the refresh that waited for it, for ever (documented as a
+ * deadlock); now the call fails with COS_ERR_AUTH and the callback goes on.
+ * One it starts without waiting for it fails alike, whenever it runs. */
+typedef struct inner_async {
+    test_latch done;
+    int rc;
+    char message[256];
+} inner_async;
+static inner_async g_inner;
+static int g_cred_mode; /* 0: wait for an async HEAD, 1: wait for an async upload, 2: start one, do not wait */
+static test_latch g_nowait_done = TEST_LATCH_INIT;
+static int g_nowait_rc = -99;
+static char g_upload_src[512];
+
+static void inner_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    inner_async *a = ud;
+    a->rc = rc;
+    snprintf(a->message, sizeof a->message, "%s", err ? cos_error_message(err) : "");
+    cos_result_free(res);
+    cos_error_free(err);
+    test_latch_add(&a->done);
+}
+
+static void nowait_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    (void)ud;
+    g_nowait_rc = rc;
+    cos_result_free(res);
+    cos_error_free(err);
+    test_latch_add(&g_nowait_done);
+}
+
+static void inner_task_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
+{
+    (void)id;
+    inner_async *a = ud;
+    a->rc = rc;
+    snprintf(a->message, sizeof a->message, "%s", err ? cos_error_message(err) : "");
+    cos_transfer_result_free(res);
+    cos_error_free(err);
+    test_latch_add(&a->done);
+}
+
+static int cred_waits_for_async(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud;
+    (void)req;
+    (void)err;
+    if (!g_in_cred && g_cred_client) {
+        g_in_cred = 1;
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        if (g_cred_mode == 0) {
+            CHECK_INT(cos_head_bucket_async(g_cred_client, &r, inner_done, &g_inner), 0);
+            test_latch_wait(&g_inner.done, 1);
+        } else if (g_cred_mode == 1) {
+            cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+            p.bucket = BUCKET;
+            p.key = "cred/inner-upload";
+            p.file_path = g_upload_src;
+            CHECK_INT(cos_upload_file_async(g_cred_client, &p, inner_task_done, &g_inner, NULL), 0);
+            test_latch_wait(&g_inner.done, 1);
+        } else {
+            CHECK_INT(cos_head_bucket_async(g_cred_client, &r, nowait_done, NULL), 0);
+        }
+        g_in_cred = 0;
+    }
+    return cos_credentials_set(sink, "AKIDcosLOCALdevelopment0000000000000", "cosLOCALdevelopmentSECRETkey00000",
+                               NULL, 0, 0);
+}
+
+static void test_credential_callback_waits_for_async(void)
+{
+    path(g_upload_src, "eight.bin");
+    for (g_cred_mode = 0; g_cred_mode < 3; g_cred_mode++) {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.secret_id = NULL;
+        cfg.secret_key = NULL;
+        cfg.get_authorization = cred_waits_for_async;
+        cos_client *c = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+        if (!c) return;
+        memset(&g_inner, 0, sizeof g_inner);
+        g_inner.done = (test_latch)TEST_LATCH_INIT;
+        g_cred_client = c;
+        test_watch(60, "a credential callback waiting for its own client's async call", &g_srv);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        cos_result *res = NULL;
+        CHECK_OK(cos_head_bucket(c, &r, &res, &err), err); /* the outer call gets its key */
+        cos_result_free(res);
+        if (g_cred_mode < 2) {
+            printf("mode %d: the inner call ended with %d: %s\n", g_cred_mode, g_inner.rc, g_inner.message);
+            CHECK_INT(g_inner.rc, COS_ERR_AUTH);
+            CHECK(strstr(g_inner.message, "credential callback") != NULL);
+        } else {
+            /* not waited for: it fails all the same, whenever it runs (no race decides) */
+            test_latch_wait(&g_nowait_done, 1);
+            CHECK_INT(g_nowait_rc, COS_ERR_AUTH);
+        }
+        /* the client is still good for calls made elsewhere */
+        CHECK_OK(cos_head_bucket(c, &r, &res, &err), err);
+        cos_result_free(res);
+        test_unwatch();
+        g_cred_client = NULL;
+        cos_client_free(c);
+    }
+}
+
 /* ------------------------------------------------------------------ transfers' callbacks */
 
 typedef struct xfer_ctx {
@@ -511,6 +625,7 @@ int main(void)
     test_write_lcg_file(src, 8 * MIB + 3, 8);
     RUN(test_before_send_calls_client);
     RUN(test_credential_callback_calls_client);
+    RUN(test_credential_callback_waits_for_async);
     RUN(test_progress_cancels_own_task);
     RUN(test_progress_frees_client);
     RUN(test_task_callbacks_call_client);

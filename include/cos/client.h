@@ -37,7 +37,8 @@ COS_API int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **
 
 /**
  * Free a client. Waits for in-flight async operations to finish (their
- * callbacks run, with COS_ERR_CANCELED if they had not started). NULL is allowed.
+ * callbacks run, with COS_ERR_CANCELED if they had not started; one waiting
+ * out a retry's back-off is not retried: COS_ERR_CANCELED at once). NULL is allowed.
  * Called from inside one of the client's own callbacks, it returns at once
  * and the client is freed by a thread of its own once that callback returned.
  */
@@ -69,7 +70,8 @@ typedef struct cos_body {
     uint64_t file_offset;     /**< where in the file the body starts */
     int64_t file_length;      /**< how many bytes; 0 or -1 = to the end of the file. The file must
                                    keep its size while it is sent: one that grows or shrinks fails
-                                   the request with COS_ERR_IO */
+                                   the request with COS_ERR_IO; one with more bytes than its size
+                                   says (/proc, /sys) is COS_ERR_INVALID_ARG */
     cos_read_fn read;         /**< callback body */
     cos_seek_fn seek;         /**< optional; without it a callback body is never retried */
     void *read_user_data;     /**< passed to read and seek */
@@ -145,7 +147,9 @@ typedef struct cos_request {
     int version;                  /**< COS_REQUEST_VERSION */
     const char *bucket;           /**< "name-APPID" */
     const char *region;           /**< overrides the client's region */
-    const char *key;              /**< object key */
+    const char *key;              /**< object key; one leading "/" is dropped (unless use_raw_key); a key
+                                       made only of "/", "." and ".." segments ("//", "./") names no
+                                       object (its path is the bucket's) and is COS_ERR_INVALID_ARG */
     const char *version_id;       /**< versionId */
 
     /* listing */
@@ -477,7 +481,11 @@ COS_API void cos_future_done(void *future, int rc, cos_result *res, cos_error *e
 COS_API int cos_future_wait(cos_future *f, cos_result **out, cos_error **err);
 /** Whether the outcome has arrived. */
 COS_API bool cos_future_ready(cos_future *f);
-/** Free a future (after cos_future_wait, or after its callback ran). */
+/**
+ * Free a future: after cos_future_wait, after its callback ran, or at any
+ * time once an *_async call accepted it (returned 0): an outcome that comes
+ * after the free is discarded (the result or error freed) with the future.
+ */
 COS_API void cos_future_free(cos_future *f);
 
 /* ------------------------------------------------------------------ presigned URLs */
@@ -490,7 +498,9 @@ typedef struct cos_url_params {
     int version;              /**< COS_URL_PARAMS_VERSION */
     const char *bucket;       /**< bucket */
     const char *region;       /**< region, NULL = client's */
-    const char *key;          /**< object key */
+    const char *key;          /**< object key; NULL = the bucket's URL. A key that names no object
+                                   ("", "/", "//", "./": its path would be the bucket's, and a GET of
+                                   it a listing) is COS_ERR_INVALID_ARG */
     const char *method;       /**< NULL = "GET" */
     bool no_signature;        /**< a bare URL without a signature (the SDK's Sign: false); off = presigned */
     int expires;              /**< seconds; 0 = 900 */

@@ -73,8 +73,10 @@ COS_API int cos_authorization_set(cos_credentials_sink *sink, const char *author
  * key, never on the network thread. Return 0 after calling one of the setters,
  * or a negative value (and optionally set *err) on failure.
  * It may use other clients; a request of this same client made from inside
- * it fails at once with COS_ERR_AUTH (the key it needs is the one being
- * fetched), and it must not wait for this client's async calls.
+ * it fails with COS_ERR_AUTH (the key it needs is the one being fetched):
+ * a synchronous one at once, an async call or transfer started there when
+ * it needs its key (its done callback gets the error), so a callback that
+ * waits for one is not left waiting for ever.
  */
 typedef int (*cos_credentials_fn)(void *user_data, const cos_auth_request *req,
                                   cos_credentials_sink *sink, cos_error **err);
