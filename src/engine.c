@@ -13,6 +13,7 @@
 #include "cos/hash.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -818,6 +819,7 @@ struct cos_workers {
     int idle;       /* waiting for a job */
     int blocked;    /* inside workers_block_begin/end */
     cos_reaper gone_threads; /* left, to be joined */
+    _Atomic int posting; /* workers_post calls between their unlock and their signal (workers_free waits for them) */
 };
 
 static __thread cos_workers *tls_pool;
@@ -960,13 +962,21 @@ int workers_post(cos_workers *w, void (*fn)(void *), void *arg)
     j->fn = fn;
     j->arg = arg;
     j->next = NULL;
+    /* The idle worker is signaled after the unlock: signaled under the
+       lock, it wakes only to block on the lock the poster still holds (two
+       more futex calls, often a context switch, per async completion). A
+       waiter that went to sleep before the job was queued is on the
+       condition by then, so the signal still reaches one. */
+    atomic_fetch_add(&w->posting, 1);
     pthread_mutex_lock(&w->lock);
     if (w->tail) w->tail->next = j;
     else w->head = j;
     w->tail = j;
-    if (w->idle) pthread_cond_signal(&w->cond);
-    else ensure_worker(w);
+    bool wake = w->idle > 0;
+    if (!wake) ensure_worker(w);
     pthread_mutex_unlock(&w->lock);
+    if (wake) pthread_cond_signal(&w->cond);
+    atomic_fetch_sub_explicit(&w->posting, 1, memory_order_release);
     return 0;
 }
 
@@ -1027,6 +1037,8 @@ void workers_free(cos_workers *w)
     pthread_cond_broadcast(&w->cond);
     while (w->threads > 0) pthread_cond_wait(&w->gone, &w->lock);
     pthread_mutex_unlock(&w->lock);
+    /* a poster whose job already ran may still be about to signal */
+    while (atomic_load_explicit(&w->posting, memory_order_acquire) > 0) sched_yield();
     reaper_join(&w->gone_threads, true);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);

@@ -150,10 +150,14 @@ int cos_parse_u64(const char *s, uint64_t *out)
 {
     if (!s || !*s) return -1;
     uint64_t v = 0;
+    /* overflow checked against constants: a division per digit cost more
+       than the parse (a CRC-64 header has 20 digits, read a few times per answer) */
+    const uint64_t tenth = UINT64_MAX / 10;
+    const unsigned last = (unsigned)(UINT64_MAX % 10);
     for (; *s; s++) {
         if (*s < '0' || *s > '9') return -1;
         unsigned d = (unsigned)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10) return -1;
+        if (v > tenth || (v == tenth && d > last)) return -1;
         v = v * 10 + d;
     }
     *out = v;
