@@ -35,6 +35,7 @@ typedef struct lane {
                                (written under lock; read without it only as a hint, engine_submit) */
     bool stop;
     _Atomic int active;     /* transfers on the multi (written by the lane's thread only) */
+    _Atomic int small;      /* small exchanges submitted here and not finished (pick_lane) */
     CURL *idle[LANE_IDLE_MAX]; /* finished easy handles kept for the next requests */
     int nidle;
 } lane;
@@ -485,6 +486,7 @@ static void finish(lane *l, CURL *c, CURLcode rc)
     curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&h);
     curl_multi_remove_handle(l->multi, c);
     l->active--;
+    if (h->lane_small) atomic_fetch_sub_explicit(&l->small, 1, memory_order_relaxed);
     h->curl_rc = rc;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
     if (h->cancel && *h->cancel && rc != CURLE_OK) h->curl_rc = CURLE_ABORTED_BY_CALLBACK;
@@ -516,6 +518,7 @@ static void *lane_main(void *arg)
             CURL *c = lane_easy(l);
             if (!c || setup_easy(l->e, h, c) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
                 h->curl_rc = CURLE_OUT_OF_MEMORY;
+                if (h->lane_small) atomic_fetch_sub_explicit(&l->small, 1, memory_order_relaxed);
                 if (c) {
                     easy_done(l->e, c, h, true); /* what setup_easy made */
                     curl_easy_cleanup(c);
@@ -632,9 +635,36 @@ void engine_free(cos_engine *e)
  * then wake a lane about once per answer, not once per answer and once per
  * submission, while large transfers still spread over the lanes. */
 #define LANE_SLACK 4
-static lane *pick_lane(cos_engine *e)
+/* A small exchange (its body and answer in memory, the body sent with the
+ * headers; a transfer's parts come from and go to files) goes to the first lane that carries fewer than LANE_SMALL_MAX of
+ * them: spread over the lanes, 16 small requests in flight woke each lane
+ * (and the worker after it) once per answer, where one lane that carries
+ * them all takes up several answers per wakeup. The lanes are for copying
+ * bulk bytes on more than one core; a small exchange has none to copy. */
+#ifndef LANE_SMALL_MAX
+#define LANE_SMALL_MAX 64
+#endif
+static bool http_is_small(const cos_http *h)
 {
-    unsigned n = (unsigned)e->nlanes, first = atomic_fetch_add(&e->next_lane, 1) % n;
+    return (h->body == BODY_NONE || (h->body == BODY_MEM && h->mem_len <= ENGINE_INLINE_BODY)) && !h->form &&
+           (h->sink == SINK_MEM || h->sink == SINK_DISCARD);
+}
+
+static lane *pick_lane(cos_engine *e, cos_http *h)
+{
+    unsigned n = (unsigned)e->nlanes;
+    h->lane_small = false;
+    if (n > 1 && http_is_small(h)) {
+        for (unsigned i = 0; i < n; i++) {
+            lane *l = &e->lanes[i];
+            if (atomic_load_explicit(&l->small, memory_order_relaxed) < LANE_SMALL_MAX) {
+                atomic_fetch_add_explicit(&l->small, 1, memory_order_relaxed);
+                h->lane_small = true;
+                return l;
+            }
+        }
+    }
+    unsigned first = atomic_fetch_add(&e->next_lane, 1) % n;
     lane *l = &e->lanes[first];
     if (n == 1 || !atomic_load_explicit(&l->polling, memory_order_relaxed)) return l;
     int load = atomic_load_explicit(&l->active, memory_order_relaxed);
@@ -654,7 +684,7 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     h->pos = 0;
     h->last_progress_ms = 0;
     h->started_s = cos_mono_sec();
-    lane *l = pick_lane(e);
+    lane *l = pick_lane(e, h);
     pthread_mutex_lock(&l->lock);
     h->next = l->pending;
     l->pending = h;
