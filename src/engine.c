@@ -23,6 +23,10 @@
 /* Easy handles a lane keeps for reuse: a new one costs an allocation of its
  * state and buffers, setting every option and freeing it all again. */
 #define LANE_IDLE_MAX 32
+/* Small exchanges a lane takes before the next lane does (pick_lane). */
+#ifndef LANE_SMALL_MAX
+#define LANE_SMALL_MAX 64
+#endif
 
 typedef struct lane {
     struct cos_engine *e;
@@ -44,6 +48,7 @@ struct cos_engine {
     lane *lanes;
     int nlanes;
     _Atomic unsigned next_lane; /* round robin */
+    int lane_small_max;         /* small exchanges a lane takes before the next one does (pick_lane) */
     cos_engine_opts opts;
     struct curl_slist *connect_to;
     char *proxy, *ca_file, *ca_path, *user_agent;
@@ -576,6 +581,7 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->user_agent_line = e->user_agent ? cos_sprintf("User-Agent: %s", e->user_agent) : NULL;
     long conns = o->max_connections > 0 ? o->max_connections : 64;
     conns = conns / e->nlanes > 0 ? conns / e->nlanes : 1;
+    e->lane_small_max = conns < LANE_SMALL_MAX ? (int)conns : LANE_SMALL_MAX;
     int rc = e->lanes ? 0 : COS_ERR_NOMEM;
     for (int i = 0; rc == 0 && i < e->nlanes; i++) {
         lane *l = &e->lanes[i];
@@ -636,14 +642,15 @@ void engine_free(cos_engine *e)
  * submission, while large transfers still spread over the lanes. */
 #define LANE_SLACK 4
 /* A small exchange (its body and answer in memory, the body sent with the
- * headers; a transfer's parts come from and go to files) goes to the first lane that carries fewer than LANE_SMALL_MAX of
- * them: spread over the lanes, 16 small requests in flight woke each lane
- * (and the worker after it) once per answer, where one lane that carries
- * them all takes up several answers per wakeup. The lanes are for copying
- * bulk bytes on more than one core; a small exchange has none to copy. */
-#ifndef LANE_SMALL_MAX
-#define LANE_SMALL_MAX 64
-#endif
+ * headers; a transfer's parts come from and go to files) goes to the first
+ * lane that carries fewer than LANE_SMALL_MAX of them, and fewer than the
+ * lane has connections (beyond them, requests would wait inside the lane
+ * for one while the next lane has its own): spread over the lanes, 16
+ * small requests in flight woke each lane (and the worker after it) once
+ * per answer, where one lane that carries them all takes up several
+ * answers per wakeup. The lanes are for copying bulk bytes on more than
+ * one core; a small exchange has none to copy. (LANE_SMALL_MAX is at the
+ * top.) */
 static bool http_is_small(const cos_http *h)
 {
     return (h->body == BODY_NONE || (h->body == BODY_MEM && h->mem_len <= ENGINE_INLINE_BODY)) && !h->form &&
@@ -657,7 +664,7 @@ static lane *pick_lane(cos_engine *e, cos_http *h)
     if (n > 1 && http_is_small(h)) {
         for (unsigned i = 0; i < n; i++) {
             lane *l = &e->lanes[i];
-            if (atomic_load_explicit(&l->small, memory_order_relaxed) < LANE_SMALL_MAX) {
+            if (atomic_load_explicit(&l->small, memory_order_relaxed) < e->lane_small_max) {
                 atomic_fetch_add_explicit(&l->small, 1, memory_order_relaxed);
                 h->lane_small = true;
                 return l;

@@ -3,6 +3,7 @@
  *  - small requests (bodies and answers in memory) gather on one network
  *    thread: spread over two, each answer woke a thread of its own and the
  *    worker after it (issue #21: context switches per async request);
+ *    but a lane takes no more of them than it has connections;
  *  - every answer still reaches its own callback with its own bytes.
  * Which thread moves a request's bytes is seen from its on_progress
  * callback, which runs there (docs/ownership.md). A hang fails by a
@@ -116,11 +117,12 @@ static void run_waves(cos_client *c, bool get, seen *s)
     }
 }
 
-static cos_client *two_lanes(void)
+static cos_client *two_lanes(int max_connections)
 {
     cos_config cfg;
     test_config(&cfg, &g_srv);
     cfg.network_threads = 2;
+    cfg.max_connections = max_connections;
     cos_client *c = NULL;
     cos_error *err = NULL;
     CHECK_OK(cos_client_new(&c, &cfg, &err), err);
@@ -129,7 +131,7 @@ static cos_client *two_lanes(void)
 
 static void test_small_requests_gather_on_one_lane(void)
 {
-    cos_client *c = two_lanes();
+    cos_client *c = two_lanes(0);
     if (!c) return;
     test_watch(120, "small async requests on two lanes", &g_srv);
     seen puts = { PTHREAD_MUTEX_INITIALIZER, { 0 }, 0, 0 };
@@ -144,6 +146,21 @@ static void test_small_requests_gather_on_one_lane(void)
     cos_client_free(c);
 }
 
+/* With one connection per lane, the second request at once goes to the
+ * second lane rather than waiting inside the first for its connection. */
+static void test_small_requests_spill_past_a_lanes_connections(void)
+{
+    cos_client *c = two_lanes(2);
+    if (!c) return;
+    test_watch(120, "small async requests on two lanes of one connection", &g_srv);
+    seen puts = { PTHREAD_MUTEX_INITIALIZER, { 0 }, 0, 0 };
+    run_waves(c, false, &puts);
+    test_unwatch();
+    CHECK(puts.reports >= WAVES * PER_WAVE);
+    CHECK_INT(puts.n, 2);
+    cos_client_free(c);
+}
+
 int main(void)
 {
     if (test_server_start(&g_srv, NULL) != 0) {
@@ -153,6 +170,7 @@ int main(void)
     g_dir = test_tmpdir("lanes");
     test_put_bucket_on(&g_srv, BUCKET);
     RUN(test_small_requests_gather_on_one_lane);
+    RUN(test_small_requests_spill_past_a_lanes_connections);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);

@@ -224,7 +224,8 @@ typedef struct cos_config {
     int network_threads;          /**< threads that move the bytes of async calls and transfers' parts (a
                                        libcurl multi each; requests go to them in turn, so parallel parts
                                        use more than one core, except small ones, bodies and answers in
-                                       memory, which gather on the first, up to 64 at once: fewer wakeups);
+                                       memory, which gather on the first, up to its share of
+                                       max_connections (64 at most): fewer wakeups);
                                        0 = 2, at most 256. A synchronous call moves its bytes on the calling
                                        thread */
     const char *proxy;            /**< proxy URL, or NULL */
