@@ -525,6 +525,9 @@ static int cos_authenticate(req *r, enum MHD_Result *ret)
         *ret = send_error(r, "AccessDenied", "Access Denied: %s is not covered by the signature (it selects or widens "
                                              "the operation, so it must be signed).", unsigned_part);
         rc = -1;
+    } else {
+        /* COS's signature never covers a body; a signed Content-MD5 does (the handler that needs it checks it) */
+        r->body_signed = !form && req_header(r, "Content-MD5") && in_list(f.header_list, "content-md5");
     }
     cos_buf_free(&fs);
     cos_buf_free(&sts);

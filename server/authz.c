@@ -24,6 +24,7 @@
 #include "xml.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -94,6 +95,8 @@ static const op_def OPS[] = {
     { COS_OP_COUNT,                "DELETE", "ownershipControls", L_BUCKET, A("DeleteBucketOwnershipControls"), NULL,               0,             0 },
     { COS_OP_COUNT,                "GET",    "policyStatus", L_BUCKET, A("GetBucketPolicyStatus"),     NULL,                        0,             0 },
     { COS_OP_LIST_OBJECT_VERSIONS, "GET",    "versions",    L_BUCKET, A("GetBucketObjectVersions"),   NULL,                        0,             OPF_LISTING },
+    /* S3's ACL gives READ this too; here no ACL does: the upload ids it lists would let whoever also has
+       WRITE (a public-read-write bucket) abort or complete other writers' uploads */
     { COS_OP_MULTIPART_LIST,       "GET",    "uploads",     L_BUCKET, A("ListMultipartUploads"),      NULL,                        0,             OPF_LISTING },
     /* checked per key (DeleteObject); anonymous callers also need the batch action itself, as COS documents */
     { COS_OP_DELETE_MULTIPLE_OBJECT, "POST", "delete",      L_BUCKET, A("DeleteMultipleObjects"),     NULL,                        ACL_WRITE,     OPF_PER_KEY },
@@ -109,11 +112,12 @@ static const op_def OPS[] = {
     { COS_OP_OPTIONS_OBJECT,       "OPTIONS", NULL,         L_OBJECT, A("OptionsObject"),             NULL,                        0,             OPF_PREFLIGHT },
     /* S3's GetObjectAttributes; no libcos operation */
     { COS_OP_COUNT,                "GET",    "attributes",  L_OBJECT, A("GetObjectAttributes"),       NULL,                        ACL_READ,      OPF_VERSIONED },
-    { COS_OP_GET_OBJECT_ACL,       "GET",    "acl",         L_OBJECT, A("GetObjectACL"),              NULL,                        ACL_READ_ACP,  0 },
-    { COS_OP_PUT_OBJECT_ACL,       "PUT",    "acl",         L_OBJECT, A("PutObjectACL"),              NULL,                        ACL_WRITE_ACP, 0 },
-    { COS_OP_PUT_OBJECT_TAGGING,   "PUT",    "tagging",     L_OBJECT, A("PutObjectTagging"),          NULL,                        0,             0 },
-    { COS_OP_GET_OBJECT_TAGGING,   "GET",    "tagging",     L_OBJECT, A("GetObjectTagging"),          NULL,                        0,             0 },
-    { COS_OP_DELETE_OBJECT_TAGGING, "DELETE", "tagging",    L_OBJECT, A("DeleteObjectTagging"),       NULL,                        0,             0 },
+    /* an object's ACL and tags are each version's own: ?versionId= names the one they act on */
+    { COS_OP_GET_OBJECT_ACL,       "GET",    "acl",         L_OBJECT, A("GetObjectACL"),              NULL,                        ACL_READ_ACP,  OPF_VERSIONED },
+    { COS_OP_PUT_OBJECT_ACL,       "PUT",    "acl",         L_OBJECT, A("PutObjectACL"),              NULL,                        ACL_WRITE_ACP, OPF_VERSIONED },
+    { COS_OP_PUT_OBJECT_TAGGING,   "PUT",    "tagging",     L_OBJECT, A("PutObjectTagging"),          NULL,                        0,             OPF_VERSIONED },
+    { COS_OP_GET_OBJECT_TAGGING,   "GET",    "tagging",     L_OBJECT, A("GetObjectTagging"),          NULL,                        0,             OPF_VERSIONED },
+    { COS_OP_DELETE_OBJECT_TAGGING, "DELETE", "tagging",    L_OBJECT, A("DeleteObjectTagging"),       NULL,                        0,             OPF_VERSIONED },
     { COS_OP_RESTORE_OBJECT,       "POST",   "restore",     L_OBJECT, A("PostObjectRestore"),         NULL,                        0,             0 },
     { COS_OP_APPEND_OBJECT,        "POST",   "append",      L_OBJECT, A("AppendObject"),              NULL,                        ACL_WRITE,     OPF_SETS_ACL },
     { COS_OP_MULTIPART_INIT,       "POST",   "uploads",     L_OBJECT, A("InitiateMultipartUpload"),   NULL,                        ACL_WRITE,     OPF_SETS_ACL },
@@ -242,6 +246,20 @@ static const char *keep(cond_ctx *c, char *v)
     return v;
 }
 
+/* The request's own object was read to decide (its ACL, its tags): GET and HEAD then serve that very
+ * object, not one that replaced it meanwhile (handlers.c, get_object_try). */
+static void pin_object(req *r, const char *bucket, const char *key, const char *data_id)
+{
+    if (r->pinning_source) { /* a copy's source, wherever it is */
+        snprintf(r->source_pin, sizeof r->source_pin, "%s", data_id);
+        r->source_pinned = true;
+        return;
+    }
+    if (!r->bucket || !r->key || strcmp(bucket, r->bucket) != 0 || strcmp(key, r->key) != 0) return;
+    snprintf(r->authz_pin, sizeof r->authz_pin, "%s", data_id);
+    r->authz_pinned = true;
+}
+
 /* "s3:ExistingObjectTag/K": the stored object's tag K. */
 static int existing_tag(cond_ctx *c, const char *tag, const char **value)
 {
@@ -250,6 +268,7 @@ static int existing_tag(cond_ctx *c, const char *tag, const char **value)
     int rc = store_object_get(c->r->srv->st, c->bucket, c->key, &m);
     if (rc < -1) return -1; /* unreadable: the server cannot say */
     if (rc) return 0;
+    pin_object(c->r, c->bucket, c->key, m.data_id);
     cos_tagging *t = NULL;
     int found = 0;
     if (m.tagging && cos_xml_parse(&cos_xs_tagging, m.tagging, strlen(m.tagging), (void **)&t, NULL) == 0) {
@@ -264,10 +283,12 @@ static int existing_tag(cond_ctx *c, const char *tag, const char **value)
     return found;
 }
 
-/* "s3:RequestObjectTag/K": tag K of the request's x-amz-tagging ("k=v&k2=v2", URL-encoded). */
+/* "s3:RequestObjectTag/K": tag K of the request's x-amz-tagging ("k=v&k2=v2", URL-encoded), or of a
+ * POST form's x-cos-tagging field, which the form's handler applies the same way. */
 static int request_tag(cond_ctx *c, const char *tag, const char **value)
 {
     const char *q = req_header(c->r, "x-cos-tagging");
+    if (!q && c->r->pp) q = cos_kvlist_get(&c->r->form, "x-cos-tagging");
     for (const char *p = q; p && *p;) {
         size_t n = strcspn(p, "&"), eq = strcspn(p, "=");
         char *k = cos_uri_decode(p, eq < n ? eq : n);
@@ -283,6 +304,25 @@ static int request_tag(cond_ctx *c, const char *tag, const char **value)
         if (*p) p++;
     }
     return 0;
+}
+
+/* A header's value as its handler reads it, for the values handlers take in any case: a storage
+ * class ("archive" is stored as ARCHIVE) and a copy's directives (COS's Copy / Replaced, S3's COPY /
+ * REPLACE, any case). A condition compares the meaning, not the spelling: before, a Deny on ARCHIVE
+ * or on REPLACE did not apply to "archive" or "replace". */
+static const char *canonical_value(cond_ctx *c, const char *key, const char *name, const char *v)
+{
+    bool s3 = !strncasecmp(key, "s3:", 3);
+    if (!strcasecmp(name, "storage-class")) {
+        char *u = cos_strdup(v);
+        for (char *p = u; p && *p; p++) *p = (char)toupper((unsigned char)*p);
+        return u ? keep(c, u) : v;
+    }
+    if (!strcasecmp(name, "metadata-directive") || !strcasecmp(name, "tagging-directive")) {
+        if (!strcasecmp(v, "Copy")) return s3 ? "COPY" : "Copy";
+        if (!strcasecmp(v, "Replaced") || !strcasecmp(v, "REPLACE")) return s3 ? "REPLACE" : "Replaced";
+    }
+    return v;
 }
 
 static int request_cond_key(void *ctx, const char *key, const char **value)
@@ -304,6 +344,15 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
             char h[128];
             snprintf(h, sizeof h, "%s%s", r->is_s3 ? "x-amz-" : "x-cos-", k + 6);
             *value = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, h);
+            if (!*value && r->pp) {
+                /* a POST form's fields stand in for the headers a browser cannot set, and its handler
+                   applies them (x-cos-storage-class, x-cos-tagging, its "acl"): so do its conditions
+                   (before, a Deny on cos:x-cos-storage-class did not see a form's field) */
+                snprintf(h, sizeof h, "x-cos-%s", k + 6);
+                *value = !strcasecmp(k + 6, "acl") && cos_kvlist_get(&r->form, "acl") ? cos_kvlist_get(&r->form, "acl")
+                                                                                     : cos_kvlist_get(&r->form, h);
+            }
+            if (*value) *value = canonical_value(c, key, k + 6, *value);
             return *value != NULL;
         }
     }
@@ -533,7 +582,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         snprintf(why, why_len, "the bucket's public access block ignores public ACLs (%s on %s)", action, resource);
     } else if (exists && acl) {
         unsigned grants = 0;
-        bool own_acl = false;
+        bool own_acl = false, writer_owns = false;
         if (object_level && key && (acl & (ACL_READ | ACL_READ_ACP | ACL_WRITE_ACP))) {
             /* an object's own ACL decides reads of it; "default" defers to the bucket's. One
                version of it: that version's ACL (a private old version stays private when a
@@ -547,6 +596,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
                 orc = -1;
             }
             if (orc == 0) {
+                pin_object(r, bucket, key, m.data_id);
                 if (m.acl && strcmp(m.acl, "default") != 0) {
                     own_acl = true;
                     grants = acl_grants_for(m.acl, owner ? me : NULL);
@@ -555,6 +605,14 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
                        bucket grants other accounts (COS's "default" inherits the bucket's) */
                     own_acl = true; /* grants nothing */
                 }
+                /* the account that wrote it into another account's bucket owns it (COS's ACL rules and
+                   S3's ObjectWriter alike: FULL_CONTROL), unless the bucket's ObjectOwnership gave it
+                   to the bucket's owner since. It reads it and its ACL; it does not change the ACL
+                   (COS and S3 would let it): a bucket that lets an account write never lets it
+                   publish or share what it wrote, beyond what the bucket's owner grants */
+                char *writer = owner ? object_owner_recorded(m.headers) : NULL;
+                writer_owns = writer && !strcmp(writer, me) && ownership_of(srv, bucket) != OWN_ENFORCED;
+                free(writer);
                 obj_meta_clear(&m);
             } else if (orc < -1) {
                 *store_rc = orc;
@@ -564,6 +622,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         if (!own_acl) grants = acl_grants_for(bacl, owner ? me : NULL);
         /* ACP grants are never inherited: the bucket's ACL says nothing about an object's ACL */
         if (object_level && !own_acl) grants &= ~(unsigned)(ACL_READ_ACP | ACL_WRITE_ACP);
+        if (writer_owns) grants |= ACL_READ | ACL_READ_ACP;
         ok = !*store_rc && (grants & acl) != 0;
         if (!ok && !*store_rc)
             snprintf(why, why_len, "%s access is not allowed (%s on %s)", owner ? "another account's" : "anonymous", action,
@@ -748,8 +807,11 @@ int authorize_request(req *r, const op_def *op, enum MHD_Result *ret)
         const char *src = req_header(r, "x-cos-copy-source");
         const char *q = src ? strstr(src, "?versionId=") : NULL; /* as the handler reads it */
         char *svid = q ? cos_strndup(q + 11, strcspn(q + 11, "&")) : NULL;
-        if (parse_copy_source(src, &sb, &sk) == 0)
+        if (parse_copy_source(src, &sb, &sk) == 0) {
+            r->pinning_source = true;
             ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, svid, why, sizeof why, &store_rc);
+            r->pinning_source = false;
+        }
         free(svid);
         /* unparseable: the handler refuses it before reading anything */
         free(sb);

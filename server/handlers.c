@@ -398,12 +398,31 @@ static char *s3_location_constraint(req *r)
     return out;
 }
 
+static char *acl_from_grant_headers_owned(req *r, const char *owner);
+static enum MHD_Result put_bucket_with(req *r, const char *acl);
+
+/* The bucket's ACL: x-cos-acl, else its x-cos-grant-* headers (before, these were acknowledged and
+ * dropped), else private. */
 static enum MHD_Result put_bucket(req *r)
 {
     if (!valid_bucket_name(r, r->bucket))
         return send_error(r, "InvalidBucketName", "The bucket name must be name-%s with lower-case letters, digits and '-'",
                           r->srv->cfg.appid);
-    const char *acl = canned_acl(r, req_header(r, "x-cos-acl"));
+    char *me = authz_account_id(r->srv, r->account); /* the bucket it creates is its account's */
+    char *granted = req_header(r, "x-cos-acl") ? NULL : acl_from_grant_headers_owned(r, me);
+    free(me);
+    if (granted && !*granted) {
+        free(granted);
+        return send_error(r, "InvalidArgument", "An x-cos-grant-* header is malformed: id=\"...\" or uri=\"...\", "
+                                                "comma-separated.");
+    }
+    enum MHD_Result ret = put_bucket_with(r, granted ? granted : canned_acl(r, req_header(r, "x-cos-acl")));
+    free(granted);
+    return ret;
+}
+
+static enum MHD_Result put_bucket_with(req *r, const char *acl)
+{
     if (!acl) return send_error(r, "InvalidArgument", "invalid x-cos-acl");
     const char *ownership = req_header(r, "x-cos-object-ownership");
     if (ownership && !ownership_valid(ownership))
@@ -453,10 +472,17 @@ static enum MHD_Result put_bucket(req *r)
     return send_empty(r, 200);
 }
 
+/* Whether the answer names an object's writer (another account, its recorded owner) as reading it and
+ * its ACL, which authz.c gives it unless the bucket is BucketOwnerEnforced. */
+static bool writer_reads(req *r, const char *object_owner, const char *holder)
+{
+    return object_owner && strcmp(object_owner, holder) != 0 && ownership_of(r->srv, r->bucket) != OWN_ENFORCED;
+}
+
 /* A canned ACL as S3 answers it: grantees typed by xsi:type, S3's group URIs.
  * FULL_CONTROL names who has it (authz.c): the bucket's account, also on an
- * object another account wrote and owns (ObjectWriter), whose writer gets no
- * right on it from a canned ACL. */
+ * object another account wrote and owns (ObjectWriter), whose writer gets
+ * READ and READ_ACP on it, not the rest. */
 static enum MHD_Result s3_acl_doc(req *r, const char *acl, const char *owner)
 {
     char *id = owner ? cos_strdup(owner) : owner_id(r);
@@ -486,6 +512,14 @@ static enum MHD_Result s3_acl_doc(req *r, const char *acl, const char *owner)
     cos_buf_puts(&b, "</ID><DisplayName>");
     cos_xml_escape(&b, holder_name, strlen(holder_name));
     cos_buf_puts(&b, "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>");
+    for (int i = 0; i < 2 && writer_reads(r, owner, holder); i++) {
+        cos_buf_puts(&b, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+                         "xsi:type=\"CanonicalUser\"><ID>");
+        cos_xml_escape(&b, id, strlen(id));
+        cos_buf_puts(&b, "</ID><DisplayName>");
+        cos_xml_escape(&b, name, strlen(name));
+        cos_buf_printf(&b, "</DisplayName></Grantee><Permission>%s</Permission></Grant>", i ? "READ_ACP" : "READ");
+    }
     cos_buf_puts(&b, "</AccessControlList></AccessControlPolicy>");
     free(owner_principal);
     free(holder);
@@ -506,9 +540,17 @@ static enum MHD_Result acl_doc(req *r, const char *acl, const char *object_owner
     cos_owner owner = { id, id };
     p.owner = &owner;
     cos_grantee g0 = { "CanonicalUser", holder, holder, NULL }, g1 = { "Group", NULL, NULL, "http://cam.qcloud.com/groups/global/AllUsers" };
-    cos_grant grants[3] = { { &g0, "FULL_CONTROL" }, { &g1, "READ" }, { &g1, "WRITE" } };
+    cos_grantee gw = { "CanonicalUser", id, id, NULL }; /* another account's object: its writer reads it and its ACL */
+    cos_grant grants[5] = { { &g0, "FULL_CONTROL" } };
+    size_t n = 1;
+    if (writer_reads(r, object_owner, holder)) {
+        grants[n++] = (cos_grant){ &gw, "READ" };
+        grants[n++] = (cos_grant){ &gw, "READ_ACP" };
+    }
+    if (!strcmp(acl, "public-read") || !strcmp(acl, "public-read-write")) grants[n++] = (cos_grant){ &g1, "READ" };
+    if (!strcmp(acl, "public-read-write")) grants[n++] = (cos_grant){ &g1, "WRITE" };
     p.grants = grants;
-    p.grants_count = !strcmp(acl, "public-read") ? 2 : !strcmp(acl, "public-read-write") ? 3 : 1;
+    p.grants_count = n;
     /* the grantee type is an attribute, not an element: the builder skips it */
     enum MHD_Result ret = send_doc(r, 200, &cos_xs_access_control_policy, &p);
     free(holder);
@@ -518,14 +560,14 @@ static enum MHD_Result acl_doc(req *r, const char *acl, const char *object_owner
 
 /* x-cos-grant-read: id="qcs::cam::uin/1:uin/2",uri="http://cam.qcloud.com/groups/global/AllUsers" (and
  * -write, -full-control, -read-acp, -write-acp) as an AccessControlPolicy; NULL if none, "" if malformed. */
-static char *acl_from_grant_headers(req *r)
+static char *acl_from_grant_headers_owned(req *r, const char *owner_given)
 {
     static const char *const H[][2] = { { "x-cos-grant-read", "READ" }, { "x-cos-grant-write", "WRITE" },
                                         { "x-cos-grant-full-control", "FULL_CONTROL" },
                                         { "x-cos-grant-read-acp", "READ_ACP" }, { "x-cos-grant-write-acp", "WRITE_ACP" } };
     cos_buf b = COS_BUF_INIT;
     bool any = false, bad = false;
-    char *owner = owner_id(r);
+    char *owner = owner_given ? cos_strdup(owner_given) : owner_id(r);
     cos_buf_puts(&b, "<AccessControlPolicy><Owner><ID>");
     cos_xml_escape(&b, owner, strlen(owner));
     cos_buf_puts(&b, "</ID><DisplayName>");
@@ -562,6 +604,38 @@ static char *acl_from_grant_headers(req *r)
         return NULL;
     }
     return cos_buf_detach(&b);
+}
+
+static char *acl_from_grant_headers(req *r)
+{
+    return acl_from_grant_headers_owned(r, NULL);
+}
+
+/* The ACL a write asks for what it creates: x-cos-acl (a canned name), else the x-cos-grant-*
+ * headers as an AccessControlPolicy, else NULL (default). Before, a copy and a multipart upload
+ * dropped x-cos-acl and every write dropped the grants: "private" asked for in a public-read bucket
+ * was acknowledged and the object inherited public-read. 0, or -1 with an error queued. */
+static int write_acl(req *r, char **acl, enum MHD_Result *ret)
+{
+    *acl = NULL;
+    const char *h = req_header(r, "x-cos-acl");
+    if (h) {
+        if (!canned_acl(r, h)) {
+            *ret = send_error(r, "InvalidArgument", "invalid x-cos-acl");
+            return -1;
+        }
+        *acl = cos_strdup(h);
+        return 0;
+    }
+    char *granted = acl_from_grant_headers(r);
+    if (granted && !*granted) {
+        free(granted);
+        *ret = send_error(r, "InvalidArgument", "An x-cos-grant-* header is malformed: id=\"...\" or uri=\"...\", "
+                                                "comma-separated.");
+        return -1;
+    }
+    *acl = granted;
+    return 0;
 }
 
 /* ACL from x-cos-acl (a canned name), x-cos-grant-* headers, or an
@@ -1158,6 +1232,7 @@ static enum MHD_Result get_bucket(req *r)
  * headers as internal lines (never sent) until Complete. */
 #define UPLOAD_CLASS_LINE "x-cos-internal-class:"
 #define UPLOAD_TAGS_LINE "x-cos-internal-tags:"
+#define UPLOAD_ACL_LINE "x-cos-internal-acl:" /* and the ACL it asked for (write_acl) */
 static char *header_value(const char *headers, const char *name, char *out, size_t cap)
 {
     size_t nl = strlen(name);
@@ -1806,16 +1881,17 @@ static enum MHD_Result put_object(req *r)
             return send_error(r, "BadDigest", "The Content-MD5 you specified did not match what we received.");
         }
     }
-    const char *acl = req_header(r, "x-cos-acl");
-    if (acl && !canned_acl(r, acl)) {
+    char *acl = NULL;
+    if (write_acl(r, &acl, &ret) != 0) {
         data_discard(r->srv->st, &r->w);
         free(o.tagging);
-        return send_error(r, "InvalidArgument", "invalid x-cos-acl");
+        return ret;
     }
     char expect[40] = "";
     if (r->is_s3 && !write_preconditions_ok(r, &ret, expect)) {
         data_discard(r->srv->st, &r->w);
         free(o.tagging);
+        free(acl);
         return ret;
     }
     if (r->is_s3 && (req_header(r, "If-None-Match") || req_header(r, "If-Match"))) o.expect_id = expect;
@@ -1828,6 +1904,7 @@ static enum MHD_Result put_object(req *r)
         data_discard(r->srv->st, &r->w);
         free(headers);
         free(o.tagging);
+        free(acl);
         return ret;
     }
     (void)bps; /* paced before this handler (main.c, put_paced) */
@@ -1835,6 +1912,7 @@ static enum MHD_Result put_object(req *r)
     ret = commit_object(r, r->key, &r->w, md5, headers, acl, r->w.crc64, NULL, &o);
     free(headers);
     free(o.tagging);
+    free(acl);
     return ret;
 }
 
@@ -2052,6 +2130,22 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
         obj_meta_clear(&m);
         return send_error(r, "MethodNotAllowed", "The specified version is a delete marker.");
     }
+    /* authorization read this object (its ACL or tags) to decide: serve that very object. One that
+       replaced it since (a private object over a public one) is decided again, never served on the
+       old decision (before, a reader racing the rewrite, or this function's own retry, got it) */
+    if (r->authz_pinned && strcmp(r->authz_pin, m.data_id) != 0) {
+        obj_meta_clear(&m);
+        r->authz_pinned = false;
+        char why[512];
+        int arc = 0;
+        if (!authz_allows(r, head ? "name/cos:HeadObject" : "name/cos:GetObject", NULL, ACL_READ, r->bucket, r->key,
+                          true, want_version, why, sizeof why, &arc))
+            return arc == STORE_BUSY ? send_error(r, "SlowDown", "The metadata store is busy (%s); please retry.", why)
+                   : arc ? send_error(r, "InternalError", "Authorization could not read the store: %s", why)
+                         : send_error(r, "AccessDenied", "Access Denied: %s", why);
+        if (attempt < 8) return get_object_try(r, head, attempt + 1, failed_id);
+        return send_error(r, "SlowDown", "The object was replaced during every attempt to read it; retry.");
+    }
     sse_key key;
     enum MHD_Result sret;
     char key_md5[32];
@@ -2244,6 +2338,27 @@ static int open_copy_source(req *r, obj_meta *src, sse_key *skey, enum MHD_Resul
         obj_meta_clear(src);
         rc = -1;
     }
+    if (rc == 0 && r->source_pinned && strcmp(r->source_pin, src->data_id) != 0) {
+        /* authorization decided on another object under this name (replaced since, or while an
+           earlier attempt opened it): decide again on this one, never copy it on the old decision */
+        char why[512];
+        int arc = 0;
+        r->source_pinned = false;
+        r->pinning_source = true;
+        bool ok = authz_allows(r, "name/cos:GetObject", NULL, ACL_READ, sb, sk, true, version, why, sizeof why, &arc);
+        r->pinning_source = false;
+        if (!ok || (r->source_pinned && strcmp(r->source_pin, src->data_id) != 0)) {
+            obj_meta_clear(src);
+            free(version);
+            free(sb);
+            free(sk);
+            *ret = ok || arc == STORE_BUSY ? send_error(r, "SlowDown", "The copy source was replaced while it was "
+                                                                       "checked; retry.")
+                   : arc ? send_error(r, "InternalError", "Authorization could not read the store: %s", why)
+                         : send_error(r, "AccessDenied", "Access Denied: %s", why);
+            return -1;
+        }
+    }
     free(version);
     free(sb);
     free(sk);
@@ -2311,6 +2426,9 @@ static enum MHD_Result copy_object(req *r)
     enum MHD_Result ret;
     int meta_dir = copy_directive(r, "x-cos-metadata-directive"), tag_dir = copy_directive(r, "x-cos-tagging-directive");
     if (meta_dir < 0 || tag_dir < 0) return send_error(r, "InvalidArgument", "Unknown metadata or tagging directive.");
+    char *acl = NULL; /* checked before any byte is copied; the copy's own, never the source's */
+    if (write_acl(r, &acl, &ret) != 0) return ret;
+    free(acl);
     if (meta_dir) { /* Replaced: the request's metadata, held to the limit before any byte is copied */
         char *h = request_object_headers(r);
         bool ok = meta_within_limit(r, h, &ret);
@@ -2387,7 +2505,9 @@ static enum MHD_Result copy_object(req *r)
     m.mtime_ms = cos_now_ms();
     m.headers = headers;
     m.storage_class = (char *)(o.storage_class ? o.storage_class : "STANDARD");
-    m.acl = (char *)"default";
+    char *acl_asked = NULL;
+    write_acl(r, &acl_asked, &ret); /* valid: checked above */
+    m.acl = acl_asked ? acl_asked : (char *)"default";
     m.tagging = replace_tags ? o.tagging : src.tagging;
     snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
     m.keep = keep;
@@ -2396,6 +2516,7 @@ static enum MHD_Result copy_object(req *r)
     int rc = store_object_put(r->srv->st, &m);
     obj_meta_clear(&src);
     free(o.tagging);
+    free(acl_asked);
     if (rc) {
         free(headers);
         data_unlink(r->srv->st, m.data_id);
@@ -2422,6 +2543,11 @@ static enum MHD_Result append_object(req *r)
     uint64_t pos = 0;
     if (!req_arg(r, "position") || cos_parse_u64(req_arg(r, "position"), &pos) != 0)
         return send_error(r, "InvalidArgument", "position is required");
+    char *asked = NULL; /* the ACL a first append gives the object: checked now, taken when it is made */
+    enum MHD_Result aret;
+    if (write_acl(r, &asked, &aret) != 0) return aret;
+    free(asked);
+    asked = NULL;
     if (!r->w_open) {
         if (data_begin(r->srv->st, &r->w) != 0) return send_error(r, "InternalError", "cannot store the body");
         r->w_open = true;
@@ -2488,7 +2614,17 @@ static enum MHD_Result append_object(req *r)
     }
     char was[40]; /* the object appended to: two appends at one position must not both win */
     snprintf(was, sizeof was, "%s", exists ? old.data_id : "");
-    if (exists) obj_meta_clear(&old);
+    /* an append extends the object: its ACL, tags and storage class stay (before, every append reset
+       them: a private object in a public-read bucket became public, its tags were lost) */
+    char *kept_acl = NULL, *kept_tags = NULL, *kept_class = NULL;
+    if (exists) {
+        kept_acl = old.acl ? cos_strdup(old.acl) : NULL;
+        kept_tags = old.tagging ? cos_strdup(old.tagging) : NULL;
+        kept_class = old.storage_class ? cos_strdup(old.storage_class) : NULL;
+        obj_meta_clear(&old);
+    } else {
+        write_acl(r, &kept_acl, &aret); /* valid: checked above */
+    }
     obj_meta m = { 0 };
     m.bucket = r->bucket;
     m.key = r->key;
@@ -2499,11 +2635,15 @@ static enum MHD_Result append_object(req *r)
     m.crc64 = w.crc64;
     m.mtime_ms = cos_now_ms();
     m.headers = headers;
-    m.storage_class = (char *)"STANDARD";
-    m.acl = (char *)"default";
+    m.storage_class = kept_class ? kept_class : (char *)"STANDARD";
+    m.acl = kept_acl ? kept_acl : (char *)"default";
+    m.tagging = kept_tags;
     snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
     int rc = store_object_put(r->srv->st, &m);
     free(headers);
+    free(kept_acl);
+    free(kept_tags);
+    free(kept_class);
     if (rc) {
         data_unlink(r->srv->st, m.data_id);
         if (rc == STORE_CHANGED)
@@ -2543,6 +2683,13 @@ static int subresource_target(req *r, obj_meta *m, enum MHD_Result *ret)
     const char *vid = req_arg(r, "versionId");
     bool marker = false;
     int rc = vid ? versioning_lookup(r, r->bucket, r->key, vid, m, &marker) : store_object_get(r->srv->st, r->bucket, r->key, m);
+    if (rc == 0 && !marker && r->authz_pinned && strcmp(r->authz_pin, m->data_id) != 0) {
+        /* authorization read the ACL of the object this key named then, not of this one */
+        obj_meta_clear(m);
+        *ret = send_error(r, "SlowDown", "The object was replaced while this request was checked; nothing was "
+                                         "changed, retry.");
+        return -1;
+    }
     if (rc == 0 && !marker) return 0;
     if (rc == 0) obj_meta_clear(m);
     *ret = rc < -1 ? store_fail(r, rc)
@@ -2552,12 +2699,23 @@ static int subresource_target(req *r, obj_meta *m, enum MHD_Result *ret)
     return -1;
 }
 
-/* Set a column of the object, or of the version ?versionId names. */
+/* Set a column of the object, or of the version ?versionId names. When authorization read the object
+ * (a grant on it decided), only that object: one that replaced it meanwhile is left alone
+ * (STORE_CHANGED), never given an ACL decided on another's. */
 static int subresource_set(req *r, const char *column, const char *value)
 {
     const char *vid = req_arg(r, "versionId");
-    return vid ? store_version_set(r->srv->st, r->bucket, r->key, vid, column, value)
-               : store_object_set(r->srv->st, r->bucket, r->key, column, value);
+    if (vid) return store_version_set(r->srv->st, r->bucket, r->key, vid, column, value);
+    if (!r->authz_pinned) return store_object_set(r->srv->st, r->bucket, r->key, column, value);
+    int rc = store_object_set_if(r->srv->st, r->bucket, r->key, r->authz_pin, column, value);
+    return rc == -1 ? STORE_CHANGED : rc;
+}
+
+static enum MHD_Result subresource_fail(req *r, int rc)
+{
+    return rc == STORE_CHANGED ? send_error(r, "SlowDown", "The object was replaced while this request was checked; "
+                                                           "nothing was changed, retry.")
+                               : store_fail(r, rc);
 }
 
 static enum MHD_Result object_tagging(req *r)
@@ -2576,11 +2734,11 @@ static enum MHD_Result object_tagging(req *r)
         } else {
             cos_xml_free(&cos_xs_tagging, t);
             int rc = subresource_set(r, "tagging", r->body.data);
-            ret = rc ? store_fail(r, rc) : send_empty(r, 200);
+            ret = rc ? subresource_fail(r, rc) : send_empty(r, 200);
         }
     } else if (!strcmp(r->method, "DELETE")) {
         int rc = subresource_set(r, "tagging", NULL);
-        ret = rc ? store_fail(r, rc) : send_empty(r, 204);
+        ret = rc ? subresource_fail(r, rc) : send_empty(r, 204);
     } else if (m.tagging) {
         ret = send_buffer(r, 200, "application/xml", cos_strdup(m.tagging), strlen(m.tagging), NULL);
     } else { /* an empty TagSet, not none: aws-cli's copy between buckets reads it */
@@ -2602,7 +2760,7 @@ static enum MHD_Result object_acl(req *r)
         if (!acl) ret = send_error(r, code, "invalid ACL");
         else {
             int rc = subresource_set(r, "acl", acl);
-            ret = rc ? store_fail(r, rc) : send_empty(r, 200);
+            ret = rc ? subresource_fail(r, rc) : send_empty(r, 200);
         }
         free(acl);
     } else {
@@ -2631,11 +2789,17 @@ static enum MHD_Result multipart_init(req *r)
         if (grc != -1) return grc == 0 ? send_file_exists(r) : store_fail(r, grc);
     }
     if (write_opts_from(r, &o, &ret) != 0) return ret;
-    /* the class and tags wait among the upload's headers for Complete */
+    char *acl = NULL;
+    if (write_acl(r, &acl, &ret) != 0) {
+        free(o.tagging);
+        return ret;
+    }
+    /* the class, tags and ACL wait among the upload's headers for Complete */
     char *h = object_headers_with(r, &o, false);
     if (!meta_within_limit(r, h, &ret)) {
         free(h);
         free(o.tagging);
+        free(acl);
         return ret;
     }
     char *headers = cos_sprintf("%s%s%s%s%s%s", h, o.storage_class ? UPLOAD_CLASS_LINE " " : "",
@@ -2648,6 +2812,12 @@ static enum MHD_Result multipart_init(req *r)
     }
     free(h);
     free(o.tagging);
+    if (acl) {
+        char *t = cos_sprintf("%s" UPLOAD_ACL_LINE " %s\n", headers, acl);
+        free(headers);
+        headers = t;
+        free(acl);
+    }
     if (r->account) { /* another account's upload (its own or a temporary key's issuer's): named as its initiator */
         char *t = cos_sprintf("%s" UPLOAD_INITIATOR_LINE " %s\n", headers, r->account);
         free(headers);
@@ -3094,7 +3264,12 @@ static enum MHD_Result complete_upload(req *r)
             if (conditional) m.expect_id = expect;
             bool forbid = forbid_overwrite(r);
             if (forbid) m.expect_id = "";
-            m.acl = (char *)"default";
+            char *acl = malloc(strlen(headers ? headers : "") + 1);
+            if (acl && !header_value(headers, "x-cos-internal-acl", acl, strlen(headers ? headers : "") + 1)) {
+                free(acl);
+                acl = NULL;
+            }
+            m.acl = acl ? acl : (char *)"default"; /* the one the upload was started with */
             snprintf(m.data_id, sizeof m.data_id, "%s", manifest);
             int commit_rc = store_upload_complete(r->srv->st, &m, upload_id, ids, cm->parts_count);
             if (commit_rc != 0) {
@@ -3136,6 +3311,7 @@ static enum MHD_Result complete_upload(req *r)
                 ret = send_response(r, 200, resp);
                 free(loc);
             }
+            free(acl);
             free(kept);
             free(tags);
             free(ck);
@@ -3523,6 +3699,12 @@ enum MHD_Result sts_endpoint(req *r)
         if (!r->principal || r->tmp_key)
             return send_error(r, "AccessDenied", "Access Denied: /sts needs a request signed with the permanent key "
                                                  "(or a server started with --sts-open).");
+        /* a COS signature covers the query, not a body: anyone who saw one signed POST /sts could send
+           it again, within its key time, with a policy of their own. The body's Content-MD5 must be signed */
+        if (r->body.len && !r->body_signed)
+            return send_error(r, "AccessDenied", "Access Denied: a POST /sts body must be bound to the signature "
+                                                 "(Content-MD5 among the signed headers).");
+        if (r->body.len && !content_md5_ok(r, r->body.data, r->body.len, &ret)) return ret;
     }
     cos_buf out = COS_BUF_INIT;
     int status = 200;

@@ -134,6 +134,38 @@ static const char *parse_conditions(const cos_json *cj, statement *t)
     return NULL;
 }
 
+/* Whether any object of the document names a member twice ({"Effect": "Deny", "Effect":
+ * "Allow"}): JSON leaves it to the reader which one counts, and a policy
+ * read otherwise than its author (or another tool) read it may be wider. */
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_duplicate_keys(const cos_json *v)
+{
+    if (v->type != COS_JSON_OBJECT && v->type != COS_JSON_ARRAY) return false;
+    for (size_t i = 0; i < v->count; i++)
+        if (has_duplicate_keys(&v->items[i])) return true;
+    if (v->type != COS_JSON_OBJECT || v->count < 2) return false;
+    char **keys = malloc(v->count * sizeof *keys);
+    if (!keys) return true; /* cannot tell: refused */
+    for (size_t i = 0; i < v->count; i++) keys[i] = v->items[i].key ? v->items[i].key : (char *)"";
+    qsort(keys, v->count, sizeof *keys, key_cmp);
+    bool dup = false;
+    for (size_t i = 1; i < v->count && !dup; i++) dup = !strcmp(keys[i - 1], keys[i]);
+    free(keys);
+    return dup;
+}
+
+/* A member in COS's spelling (lower) or S3's (upper); *bad when both are there. */
+static const cos_json *member(const cos_json *obj, const char *lower, const char *upper, const char **bad)
+{
+    const cos_json *l = cos_json_get(obj, lower), *u = cos_json_get(obj, upper);
+    if (l && u) *bad = "a policy field is given in both spellings (as \"effect\" and \"Effect\")";
+    return l ? l : u;
+}
+
 sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg)
 {
     char *jerr = NULL;
@@ -143,46 +175,49 @@ sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg)
         else free(jerr);
         return NULL;
     }
-    const cos_json *sts = cos_json_get(j, "statement");
-    if (!sts) sts = cos_json_get(j, "Statement");
-    if (!sts || sts->type != COS_JSON_ARRAY) {
-        if (errmsg) *errmsg = strdup("policy has no statement list");
+    const char *bad = j->type != COS_JSON_OBJECT ? "a policy is a JSON object"
+                      : has_duplicate_keys(j)   ? "a policy names a field twice in one object"
+                                                : NULL;
+    const cos_json *sts = bad ? NULL : member(j, "statement", "Statement", &bad);
+    if (bad || !sts || sts->type != COS_JSON_ARRAY) {
+        if (errmsg) *errmsg = strdup(bad ? bad : "policy has no statement list");
         cos_json_free(j);
         return NULL;
     }
-    const cos_json *top_pr = cos_json_get(j, "principal"); /* COS also allows one for every statement */
-    if (!top_pr) top_pr = cos_json_get(j, "Principal");
+    const cos_json *top_pr = member(j, "principal", "Principal", &bad); /* COS also allows one for every statement */
     sts_policy *p = calloc(1, sizeof *p);
     p->st = calloc(sts->count ? sts->count : 1, sizeof *p->st);
-    const char *bad = NULL;
     for (size_t i = 0; i < sts->count && !bad; i++) {
         const cos_json *s = &sts->items[i];
         statement *t = &p->st[p->n++];
-        const char *effect = cos_json_get_str(s, "effect");
-        if (!effect) effect = cos_json_get_str(s, "Effect");
+        const cos_json *ej = member(s, "effect", "Effect", &bad);
+        const char *effect = ej && ej->type == COS_JSON_STRING ? ej->str : NULL;
+        if (bad) break;
         /* anything but allow or deny is an error, never silently an allow */
         if (!effect || (strcasecmp(effect, "allow") != 0 && strcasecmp(effect, "deny") != 0)) {
             bad = "every statement needs an effect of allow or deny";
             break;
         }
         t->deny = strcasecmp(effect, "deny") == 0;
-        const cos_json *a = cos_json_get(s, "action");
-        t->actions = str_list(a ? a : cos_json_get(s, "Action"), &t->nactions);
-        const cos_json *r = cos_json_get(s, "resource");
-        t->resources = str_list(r ? r : cos_json_get(s, "Resource"), &t->nresources);
-        const cos_json *pr = cos_json_get(s, "principal");
-        if (!pr) pr = cos_json_get(s, "Principal");
+        t->actions = str_list(member(s, "action", "Action", &bad), &t->nactions);
+        t->resources = str_list(member(s, "resource", "Resource", &bad), &t->nresources);
+        const cos_json *pr = member(s, "principal", "Principal", &bad);
         if (!pr) pr = top_pr;
         if (cos_json_get(s, "NotPrincipal") || cos_json_get(s, "NotAction") || cos_json_get(s, "NotResource")) {
             bad = "NotPrincipal, NotAction and NotResource are not supported";
             break;
         }
-        const cos_json *cj = cos_json_get(s, "condition");
-        if (!cj) cj = cos_json_get(s, "Condition");
+        const cos_json *cj = member(s, "condition", "Condition", &bad);
+        if (bad) break;
         if (cj && (bad = parse_conditions(cj, t)) != NULL) break;
         if (pr && pr->type == COS_JSON_OBJECT) {
             const cos_json *q = cos_json_get(pr, "qcs");
-            if (!q) q = cos_json_get(pr, "AWS"); /* S3's: "*" or account/user ARNs, compared whole */
+            const cos_json *aws = cos_json_get(pr, "AWS"); /* S3's: "*" or account/user ARNs, compared whole */
+            if (q && aws) {
+                bad = "a principal names both \"qcs\" and \"AWS\"";
+                break;
+            }
+            if (!q) q = aws;
             t->principals = str_list(q, &t->nprincipals);
         } else if (pr && pr->type == COS_JSON_STRING) {
             t->principals = str_list(pr, &t->nprincipals);
@@ -201,11 +236,41 @@ sts_policy *sts_policy_parse(const char *json, size_t len, char **errmsg)
     return p;
 }
 
+/* Whether a condition limits who a statement reaches the way S3's public test counts (a fixed,
+ * narrow set of source addresses), or is one cos-server cannot evaluate (then the Allow grants
+ * nothing). A condition on what the caller chooses (aws:UserAgent, aws:Referer, s3:prefix, a
+ * header, a tag) leaves the statement public: before, any condition made it "not public", so
+ * BlockPublicPolicy and RestrictPublicBuckets let {"StringLike":{"aws:UserAgent":"*"}} through. */
+static bool condition_restricts(const condition *c)
+{
+    if (!strcasecmp(c->key, "aws:SourceIp")) {
+        if (strcmp(c->op, "IpAddress") != 0 || c->if_exists) return false;
+        for (size_t i = 0; i < c->nvalues; i++) {
+            const char *slash = strchr(c->values[i], '/');
+            long bits = slash ? strtol(slash + 1, NULL, 10) : 128;
+            if (bits < (strchr(c->values[i], ':') ? 32 : 8)) return false; /* S3: /8 (IPv6 /32) or narrower */
+        }
+        return true;
+    }
+    static const char *const CALLER_CHOSEN[] = { "aws:UserAgent", "aws:Referer", "s3:prefix", "cos:prefix",
+                                                 "s3:delimiter", "cos:delimiter", "s3:max-keys", "cos:max-keys" };
+    for (size_t i = 0; i < sizeof CALLER_CHOSEN / sizeof CALLER_CHOSEN[0]; i++)
+        if (!strcasecmp(c->key, CALLER_CHOSEN[i])) return false;
+    static const char *const CALLER_PREFIXES[] = { "s3:ExistingObjectTag/", "s3:RequestObjectTag/", "s3:x-amz-",
+                                                   "cos:x-cos-", "s3:x-cos-", "cos:x-amz-" };
+    for (size_t i = 0; i < sizeof CALLER_PREFIXES / sizeof CALLER_PREFIXES[0]; i++)
+        if (!strncasecmp(c->key, CALLER_PREFIXES[i], strlen(CALLER_PREFIXES[i]))) return false;
+    return true; /* a key cos-server cannot evaluate: the Allow grants nothing */
+}
+
 bool sts_policy_is_public(const sts_policy *p)
 {
     for (size_t i = 0; p && i < p->n; i++) {
         const statement *t = &p->st[i];
-        if (t->deny || t->nconds) continue;
+        if (t->deny) continue;
+        bool restricted = false;
+        for (size_t k = 0; k < t->nconds && !restricted; k++) restricted = condition_restricts(&t->conds[k]);
+        if (restricted) continue;
         for (size_t k = 0; k < t->nprincipals; k++)
             if (!strcmp(t->principals[k], "*") || !strcmp(t->principals[k], "qcs::cam::anyone:anyone")) return true;
     }
@@ -219,17 +284,19 @@ bool sts_policy_names_principals(const sts_policy *p)
     return p != NULL;
 }
 
-/* Glob with '*' only, iterative (backtracking to the last star) so that a
- * hostile pattern like "*a*a*a*a*b" cannot make evaluation exponential.
- * Policies compare exactly; CORS (hosts, header names) ignores case. */
-bool glob_match(const char *pat, const char *s, bool ignore_case)
+/* Glob with '*' (and with any_one, '?' for one character), iterative
+ * (backtracking to the last star) so that a hostile pattern like
+ * "*a*a*a*a*b" cannot make evaluation exponential. Policies compare
+ * exactly; CORS (hosts, header names) ignores case. */
+static bool wildcard_match(const char *pat, const char *s, bool ignore_case, bool any_one)
 {
     const char *star = NULL, *resume = NULL;
     while (*s) {
         if (*pat == '*') {
             star = pat++;
             resume = s;
-        } else if (*pat == *s || (ignore_case && tolower((unsigned char)*pat) == tolower((unsigned char)*s))) {
+        } else if (*pat == *s || (any_one && *pat == '?') ||
+                   (ignore_case && tolower((unsigned char)*pat) == tolower((unsigned char)*s))) {
             pat++;
             s++;
         } else if (star) {
@@ -241,6 +308,18 @@ bool glob_match(const char *pat, const char *s, bool ignore_case)
     }
     while (*pat == '*') pat++;
     return !*pat;
+}
+
+bool glob_match(const char *pat, const char *s, bool ignore_case)
+{
+    return wildcard_match(pat, s, ignore_case, false);
+}
+
+/* IAM's wildcards (S3's ARNs and action names, StringLike): '*' and '?'. A
+ * Deny written with '?' read as a literal '?' would cover nothing. */
+bool iam_glob_match(const char *pat, const char *s, bool ignore_case)
+{
+    return wildcard_match(pat, s, ignore_case, true);
 }
 
 bool s3policy_action_matches(const char *pat, const char *cos_action, bool version);
@@ -311,7 +390,7 @@ static bool cond_value_matches(const char *op, const char *want, const char *hav
 {
     if (strstr(op, "IpAddress")) return cidr_matches(want, have);
     if (!strncmp(op, "String", 6)) {
-        if (strstr(op, "Like")) return glob_match(want, have, false);
+        if (strstr(op, "Like")) return iam_glob_match(want, have, false);
         if (strstr(op, "IgnoreCase")) return !strcasecmp(want, have);
         return !strcmp(want, have);
     }

@@ -269,6 +269,10 @@ static void parse_v4_query(req *r, s3_state *s)
 static void setup_body(req *r, s3_state *s)
 {
     const char *h = req_header(r, "x-amz-content-sha256");
+    /* a presigned URL may carry the payload hash it signed as a parameter: then the body is held to it
+       (before, the signature used it and the body went unchecked) */
+    const char *q = s->kind == AUTH_V4_QUERY && !h ? req_arg(r, "X-Amz-Content-Sha256") : NULL;
+    if (q && is_hex64(q)) h = q;
     s->decoded_expected = -1;
     if (!h) s->mode = PAY_NONE;
     else if (!strcmp(h, "UNSIGNED-PAYLOAD")) s->mode = PAY_UNSIGNED;
@@ -819,6 +823,8 @@ static int v4_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
         return -1;
     }
     free(sts);
+    /* the body is bound by its hash (verified as it arrives) or by a signed Content-MD5 */
+    r->body_signed = s->mode == PAY_HEX || (req_header(r, "Content-MD5") && in_signed_list(s->signed_headers, "content-md5"));
     /* after the signature: a wrong secret is named as such even when the region is wrong too */
     return check_region(r, s, ret);
 }
@@ -1007,6 +1013,7 @@ static int v2_authenticate(req *r, s3_state *s, enum MHD_Result *ret)
                                   "the signature you provided. Check your key and signing method.", b.data, NULL);
             rc = -1;
         }
+        r->body_signed = rc == 0 && md5 && *md5; /* SigV2 always signs Content-MD5 */
         cos_buf_free(&b);
     }
     free(q.unsigned_param);

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-bool glob_match(const char *pat, const char *s, bool ignore_case);
+bool iam_glob_match(const char *pat, const char *s, bool ignore_case);
 
 /* COS's action (without "name/cos:") -> S3's, and whether S3 names the
  * bucket (not an object) as its resource. An action missing here is
@@ -104,11 +104,11 @@ static const struct {
     { "HeadObject", "s3:GetObject", false, "s3:GetObjectVersion" },
     { "GetObjectAttributes", "s3:GetObjectAttributes", false, "s3:GetObjectVersionAttributes" },
     { "DeleteObject", "s3:DeleteObject", false, "s3:DeleteObjectVersion" },
-    { "GetObjectACL", "s3:GetObjectAcl", false },
-    { "PutObjectACL", "s3:PutObjectAcl", false },
-    { "GetObjectTagging", "s3:GetObjectTagging", false },
-    { "PutObjectTagging", "s3:PutObjectTagging", false },
-    { "DeleteObjectTagging", "s3:DeleteObjectTagging", false },
+    { "GetObjectACL", "s3:GetObjectAcl", false, "s3:GetObjectVersionAcl" },
+    { "PutObjectACL", "s3:PutObjectAcl", false, "s3:PutObjectVersionAcl" },
+    { "GetObjectTagging", "s3:GetObjectTagging", false, "s3:GetObjectVersionTagging" },
+    { "PutObjectTagging", "s3:PutObjectTagging", false, "s3:PutObjectVersionTagging" },
+    { "DeleteObjectTagging", "s3:DeleteObjectTagging", false, "s3:DeleteObjectVersionTagging" },
     { "PostObjectRestore", "s3:RestoreObject", false },
     { "OptionsObject", "s3:GetObject", false },
 };
@@ -139,7 +139,7 @@ bool s3policy_action_matches(const char *pat, const char *cos_action, bool versi
     char buf[128];
     bool bl;
     /* S3's action names compare without regard to case */
-    return glob_match(pat, s3_action_of(cos_action, version, &bl, buf, sizeof buf), true);
+    return iam_glob_match(pat, s3_action_of(cos_action, version, &bl, buf, sizeof buf), true);
 }
 
 /* "qcs::cos:REGION:uid/APPID:BUCKET/KEY" -> "BUCKET/KEY" (or "BUCKET" for
@@ -156,10 +156,10 @@ bool s3policy_resource_matches(const char *pat, const char *cos_action, const ch
     char buf[128];
     bool bucket_level;
     s3_action_of(cos_action, false, &bucket_level, buf, sizeof buf);
-    if (!bucket_level) return glob_match(p, r, false);
+    if (!bucket_level) return iam_glob_match(p, r, false);
     size_t blen = strcspn(r, "/");
     char *bucket = strndup(r, blen);
-    bool ok = bucket && glob_match(p, bucket, false);
+    bool ok = bucket && iam_glob_match(p, bucket, false);
     free(bucket);
     return ok;
 }

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "server.h"
+#include "xml.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,12 +53,31 @@ unsigned public_block_flags(server *srv, const char *bucket, int *store_rc)
 
 /* Whether an ACL (canned name, grant headers, or AccessControlPolicy XML)
  * grants anything to everyone or to every authenticated user. */
+static bool names_group(const char *s, size_t len)
+{
+    static const char *const PUBLIC[] = { "AllUsers", "AuthenticatedUsers" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(PUBLIC); i++)
+        for (size_t n = strlen(PUBLIC[i]), k = 0; k + n <= len; k++)
+            if (!strncasecmp(s + k, PUBLIC[i], n)) return true;
+    return false;
+}
+
 static bool acl_text_public(const char *s, size_t len)
 {
-    static const char *const PUBLIC[] = { "AllUsers", "AuthenticatedUsers", "/groups/global/AllUsers" };
-    for (size_t i = 0; i < COS_ARRAY_LEN(PUBLIC); i++)
-        if (memmem(s, len, PUBLIC[i], strlen(PUBLIC[i]))) return true;
-    return false;
+    if (names_group(s, len)) return true;
+    /* an AccessControlPolicy is read as XML, as authz.c reads it: "All&#85;sers" is AllUsers too */
+    const char *p = s;
+    while (p < s + len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
+    if (p == s + len || *p != '<') return false;
+    cos_access_control_policy *acp = NULL;
+    if (cos_xml_parse(&cos_xs_access_control_policy, s, len, (void **)&acp, NULL) != 0) return false;
+    bool pub = false;
+    for (size_t i = 0; i < acp->grants_count && !pub; i++) {
+        const cos_grantee *g = acp->grants[i].grantee;
+        pub = g && g->uri && names_group(g->uri, strlen(g->uri));
+    }
+    cos_xml_free(&cos_xs_access_control_policy, acp);
+    return pub;
 }
 
 static bool canned_public(const char *c)
@@ -236,6 +256,7 @@ int ownership_of(server *srv, const char *bucket)
 
 char *object_owner_record(req *r)
 {
+    if (!r->principal) return cos_strdup(""); /* anonymous owns nothing: the bucket's owner owns what it writes (COS) */
     char *bucket_account = authz_bucket_account(r->srv, r->bucket);
     bool same = bucket_account == r->account || (bucket_account && r->account && !strcmp(bucket_account, r->account));
     free(bucket_account);
@@ -260,6 +281,11 @@ char *object_owner_keep(const char *headers)
     if (id) objhdr_add(&b, OWNER_RECORD, id);
     free(id);
     return cos_buf_detach(&b);
+}
+
+char *object_owner_recorded(const char *headers)
+{
+    return objhdr_get(headers, OWNER_RECORD);
 }
 
 char *object_owner_id(req *r, const char *headers)

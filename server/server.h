@@ -311,6 +311,8 @@ typedef struct req {
     /* auth outcome */
     char *principal;         /* "owner", a temporary key id, or NULL for anonymous */
     const sts_key *tmp_key;
+    bool body_signed;        /* the signature binds the body: a signed Content-MD5 (COS, SigV2), or SigV4's
+                                signed Content-MD5 or hex x-amz-content-sha256 (verified as the body arrives) */
     const char *account;     /* a second account's id (--extra-key ID:SECRET:ACCOUNT); NULL = the owner's account */
     uint64_t bytes_out;
     int status;
@@ -321,6 +323,11 @@ typedef struct req {
     bool dry_run;            /* checks made from the headers alone: an answer is not queued (main.c) */
     bool drop_body;          /* the headers were refused: the body is read but never stored (main.c) */
     const char *cond_prefix; /* set: a policy's s3:prefix / cos:prefix reads this, not the query (authz.c) */
+    bool authz_pinned;       /* authorization read the request's own object (its ACL or tags): this data id */
+    char authz_pin[40];      /* GET/HEAD serve that object only, or decide again (handlers.c) */
+    bool pinning_source;     /* authorization is deciding on a copy's source (authz.c) */
+    bool source_pinned;      /* and read it: a copy copies that object only, or decides again */
+    char source_pin[40];
 } req;
 
 struct server {
@@ -515,6 +522,8 @@ int ownership_of(server *srv, const char *bucket);
 char *object_owner_record(req *r);
 /* The owner record of stored headers, to carry into the object they become (an upload's); malloc'd, maybe "". */
 char *object_owner_keep(const char *headers);
+/* The account recorded as an object's owner (another account wrote it), malloc'd, or NULL (the bucket's owner's). */
+char *object_owner_recorded(const char *headers);
 /* The canonical id of the owner of an object (or an upload) from its stored headers: the record, else the bucket's owner. */
 char *object_owner_id(req *r, const char *headers);
 int ownership_set(server *srv, const char *bucket, const char *ownership); /* store_config_put's */

@@ -94,5 +94,6 @@ void sts_key_release(sts_store *s, const sts_key *k); /* NULL k: nothing */
 
 /* '*'-only glob, linear in practice (policy.c); CORS matches ignoring case. */
 bool glob_match(const char *pat, const char *s, bool ignore_case);
+bool iam_glob_match(const char *pat, const char *s, bool ignore_case); /* also '?': one character */
 
 #endif

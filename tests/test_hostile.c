@@ -491,10 +491,10 @@ static void test_empty_part_number(void)
 }
 
 /* An object another account writes (into a bucket whose ACL lets anyone
- * write) is owned by that account, which gets no right on it from the
- * canned ACL: the ACL answer (COS's dialect here) names it Owner but gives
- * FULL_CONTROL to the bucket's account, the one that has it. Before, the
- * writer was named FULL_CONTROL, a right its GET of the object contradicts. */
+ * write) is owned by that account, which reads it and its ACL and no more
+ * (authz.c): the ACL answer (COS's dialect here) names it Owner with READ and
+ * READ_ACP, and gives FULL_CONTROL to the bucket's account, the one that has
+ * it. Before, the writer was named FULL_CONTROL, a right it did not have. */
 #define OTHER_ID "AKIDhostileOTHERaccount0000000000000"
 #define OTHER_KEY "hostileOTHERaccountSECRET00000000"
 static void test_writer_acl_tells_the_truth(void)
@@ -509,8 +509,14 @@ static void test_writer_acl_tells_the_truth(void)
     CHECK_REPLY(send_req("PUT", "/?acl", "/", &DEV, aq, 1, 0, 0, NULL, PUB, strlen(PUB)), 200, NULL);
     CHECK_REPLY(send_req("PUT", "/theirs.txt", "/theirs.txt", &OTHER, NULL, 0, 0, 0, NULL, "theirs", 6), 200, NULL);
     CHECK_REPLY(send_req("PUT", "/?acl", "/", &DEV, aq, 1, 0, 0, NULL, NULL, 0), 200, NULL); /* private again */
-    /* what the ACL answer says the writer has, it does not have */
-    CHECK_REPLY(send_req("GET", "/theirs.txt", "/theirs.txt", &OTHER, NULL, 0, 0, 0, NULL, NULL, 0), 403, "AccessDenied");
+    /* what the ACL answer says the writer has, it has; no more */
+    CHECK_REPLY(send_req("GET", "/theirs.txt", "/theirs.txt", &OTHER, NULL, 0, 0, 0, NULL, NULL, 0), 200, NULL);
+    static const char READ_ALL[] = "<AccessControlPolicy><Owner><ID>other</ID></Owner><AccessControlList><Grant><Grantee "
+                                   "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\"><URI>"
+                                   "http://cam.qcloud.com/groups/global/AllUsers</URI></Grantee><Permission>READ"
+                                   "</Permission></Grant></AccessControlList></AccessControlPolicy>";
+    CHECK_REPLY(send_req("PUT", "/theirs.txt?acl", "/theirs.txt", &OTHER, aq, 1, 0, 0, NULL, READ_ALL, strlen(READ_ALL)),
+                403, "AccessDenied");
     reply r = send_req("GET", "/theirs.txt?acl", "/theirs.txt", &DEV, aq, 1, 0, 0, NULL, NULL, 0);
     CHECK_INT(r.status, 200);
     const char *owner = r.body ? strstr(r.body, "<Owner>") : NULL;
@@ -521,6 +527,9 @@ static void test_writer_acl_tells_the_truth(void)
     while (grant > (r.body ? r.body : grant) && strncmp(grant, "<Grant>", 7) != 0) grant--;
     CHECK(full && strstr(grant, "uin/" TEST_APPID) && strstr(grant, "uin/" TEST_APPID) < full);
     CHECK(full && !(strstr(grant, "<ID>other</ID>") && strstr(grant, "<ID>other</ID>") < full));
+    /* and a grant names the writer READ */
+    const char *wr = full ? strstr(full, "<ID>other</ID>") : NULL;
+    CHECK(wr && strstr(wr, "<Permission>READ</Permission>"));
     free(r.body);
 }
 
