@@ -26,6 +26,7 @@ typedef struct bench_usage_t {
     double sys_s; /* of cpu_s, in the kernel */
     long ctxsw;
     long rss_mib;
+    long vctxsw; /* of ctxsw, voluntary (waits): the program's own, where involuntary ones come from the load */
 } bench_usage_t;
 
 static inline bench_usage_t bench_usage_now(void)
@@ -35,7 +36,7 @@ static inline bench_usage_t bench_usage_now(void)
     bench_usage_t u = { (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
                             (double)ru.ru_stime.tv_usec / 1e6,
                         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_nvcsw + ru.ru_nivcsw,
-                        ru.ru_maxrss / 1024 };
+                        ru.ru_maxrss / 1024, ru.ru_nvcsw };
     return u;
 }
 
@@ -62,6 +63,7 @@ static inline void bench_report(const char *name, int requests, double secs, ben
     printf("%s_cpu_us %.1f\n", name, (after.cpu_s - before.cpu_s) * 1e6 / requests);
     printf("%s_sys_us %.1f\n", name, (after.sys_s - before.sys_s) * 1e6 / requests);
     printf("%s_ctxsw %.2f\n", name, (double)(after.ctxsw - before.ctxsw) / requests);
+    printf("%s_vctxsw %.2f\n", name, (double)(after.vctxsw - before.vctxsw) / requests);
 }
 
 /* Every regular file under dir (paths relative to it), appended to *list. */

@@ -13,6 +13,7 @@
 #include "cos/hash.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,10 @@
 /* Easy handles a lane keeps for reuse: a new one costs an allocation of its
  * state and buffers, setting every option and freeing it all again. */
 #define LANE_IDLE_MAX 32
+/* Small exchanges a lane takes before the next lane does (pick_lane). */
+#ifndef LANE_SMALL_MAX
+#define LANE_SMALL_MAX 64
+#endif
 
 typedef struct lane {
     struct cos_engine *e;
@@ -34,6 +39,7 @@ typedef struct lane {
                                (written under lock; read without it only as a hint, engine_submit) */
     bool stop;
     _Atomic int active;     /* transfers on the multi (written by the lane's thread only) */
+    _Atomic int small;      /* small exchanges submitted here and not finished (pick_lane) */
     CURL *idle[LANE_IDLE_MAX]; /* finished easy handles kept for the next requests */
     int nidle;
 } lane;
@@ -42,6 +48,7 @@ struct cos_engine {
     lane *lanes;
     int nlanes;
     _Atomic unsigned next_lane; /* round robin */
+    int lane_small_max;         /* small exchanges a lane takes before the next one does (pick_lane) */
     cos_engine_opts opts;
     struct curl_slist *connect_to;
     char *proxy, *ca_file, *ca_path, *user_agent;
@@ -484,6 +491,7 @@ static void finish(lane *l, CURL *c, CURLcode rc)
     curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&h);
     curl_multi_remove_handle(l->multi, c);
     l->active--;
+    if (h->lane_small) atomic_fetch_sub_explicit(&l->small, 1, memory_order_relaxed);
     h->curl_rc = rc;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
     if (h->cancel && *h->cancel && rc != CURLE_OK) h->curl_rc = CURLE_ABORTED_BY_CALLBACK;
@@ -515,6 +523,7 @@ static void *lane_main(void *arg)
             CURL *c = lane_easy(l);
             if (!c || setup_easy(l->e, h, c) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
                 h->curl_rc = CURLE_OUT_OF_MEMORY;
+                if (h->lane_small) atomic_fetch_sub_explicit(&l->small, 1, memory_order_relaxed);
                 if (c) {
                     easy_done(l->e, c, h, true); /* what setup_easy made */
                     curl_easy_cleanup(c);
@@ -572,6 +581,7 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->user_agent_line = e->user_agent ? cos_sprintf("User-Agent: %s", e->user_agent) : NULL;
     long conns = o->max_connections > 0 ? o->max_connections : 64;
     conns = conns / e->nlanes > 0 ? conns / e->nlanes : 1;
+    e->lane_small_max = conns < LANE_SMALL_MAX ? (int)conns : LANE_SMALL_MAX;
     int rc = e->lanes ? 0 : COS_ERR_NOMEM;
     for (int i = 0; rc == 0 && i < e->nlanes; i++) {
         lane *l = &e->lanes[i];
@@ -631,9 +641,37 @@ void engine_free(cos_engine *e)
  * then wake a lane about once per answer, not once per answer and once per
  * submission, while large transfers still spread over the lanes. */
 #define LANE_SLACK 4
-static lane *pick_lane(cos_engine *e)
+/* A small exchange (its body and answer in memory, the body sent with the
+ * headers; a transfer's parts come from and go to files) goes to the first
+ * lane that carries fewer than LANE_SMALL_MAX of them, and fewer than the
+ * lane has connections (beyond them, requests would wait inside the lane
+ * for one while the next lane has its own): spread over the lanes, 16
+ * small requests in flight woke each lane (and the worker after it) once
+ * per answer, where one lane that carries them all takes up several
+ * answers per wakeup. The lanes are for copying bulk bytes on more than
+ * one core; a small exchange has none to copy. (LANE_SMALL_MAX is at the
+ * top.) */
+static bool http_is_small(const cos_http *h)
 {
-    unsigned n = (unsigned)e->nlanes, first = atomic_fetch_add(&e->next_lane, 1) % n;
+    return (h->body == BODY_NONE || (h->body == BODY_MEM && h->mem_len <= ENGINE_INLINE_BODY)) && !h->form &&
+           (h->sink == SINK_MEM || h->sink == SINK_DISCARD);
+}
+
+static lane *pick_lane(cos_engine *e, cos_http *h)
+{
+    unsigned n = (unsigned)e->nlanes;
+    h->lane_small = false;
+    if (n > 1 && http_is_small(h)) {
+        for (unsigned i = 0; i < n; i++) {
+            lane *l = &e->lanes[i];
+            if (atomic_load_explicit(&l->small, memory_order_relaxed) < e->lane_small_max) {
+                atomic_fetch_add_explicit(&l->small, 1, memory_order_relaxed);
+                h->lane_small = true;
+                return l;
+            }
+        }
+    }
+    unsigned first = atomic_fetch_add(&e->next_lane, 1) % n;
     lane *l = &e->lanes[first];
     if (n == 1 || !atomic_load_explicit(&l->polling, memory_order_relaxed)) return l;
     int load = atomic_load_explicit(&l->active, memory_order_relaxed);
@@ -653,7 +691,7 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     h->pos = 0;
     h->last_progress_ms = 0;
     h->started_s = cos_mono_sec();
-    lane *l = pick_lane(e);
+    lane *l = pick_lane(e, h);
     pthread_mutex_lock(&l->lock);
     h->next = l->pending;
     l->pending = h;
@@ -818,6 +856,7 @@ struct cos_workers {
     int idle;       /* waiting for a job */
     int blocked;    /* inside workers_block_begin/end */
     cos_reaper gone_threads; /* left, to be joined */
+    _Atomic int posting; /* workers_post calls between their unlock and their signal (workers_free waits for them) */
 };
 
 static __thread cos_workers *tls_pool;
@@ -960,13 +999,21 @@ int workers_post(cos_workers *w, void (*fn)(void *), void *arg)
     j->fn = fn;
     j->arg = arg;
     j->next = NULL;
+    /* The idle worker is signaled after the unlock: signaled under the
+       lock, it wakes only to block on the lock the poster still holds (two
+       more futex calls, often a context switch, per async completion). A
+       waiter that went to sleep before the job was queued is on the
+       condition by then, so the signal still reaches one. */
+    atomic_fetch_add(&w->posting, 1);
     pthread_mutex_lock(&w->lock);
     if (w->tail) w->tail->next = j;
     else w->head = j;
     w->tail = j;
-    if (w->idle) pthread_cond_signal(&w->cond);
-    else ensure_worker(w);
+    bool wake = w->idle > 0;
+    if (!wake) ensure_worker(w);
     pthread_mutex_unlock(&w->lock);
+    if (wake) pthread_cond_signal(&w->cond);
+    atomic_fetch_sub_explicit(&w->posting, 1, memory_order_release);
     return 0;
 }
 
@@ -1027,6 +1074,8 @@ void workers_free(cos_workers *w)
     pthread_cond_broadcast(&w->cond);
     while (w->threads > 0) pthread_cond_wait(&w->gone, &w->lock);
     pthread_mutex_unlock(&w->lock);
+    /* a poster whose job already ran may still be about to signal */
+    while (atomic_load_explicit(&w->posting, memory_order_acquire) > 0) sched_yield();
     reaper_join(&w->gone_threads, true);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);

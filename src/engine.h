@@ -85,6 +85,7 @@ struct cos_http {
     curl_mime *mime;
     bool easy_dirty;        /* the exchange set options setup_easy does not reset: reset the handle after it */
     bool inline_body;       /* the body went out with the headers (CURLOPT_POSTFIELDS) */
+    bool lane_small;        /* counted in its lane's small exchanges (engine.c, pick_lane) */
     cos_http *next;
     void (*done)(cos_http *h, void *ud);
     void *done_ud;

@@ -83,9 +83,36 @@ static void test_dates(void)
     CHECK_INT(cos_iso8601_parse(d), 1700000000123LL);
 }
 
+/* Decimal parsing at its bounds (CRC-64 headers carry all 20 digits). */
+static void test_parse_u64(void)
+{
+    uint64_t v = 7;
+    CHECK(cos_parse_u64("18446744073709551615", &v) == 0);
+    CHECK(v == UINT64_MAX);
+    CHECK(cos_parse_u64("18446744073709551614", &v) == 0);
+    CHECK(v == UINT64_MAX - 1);
+    CHECK(cos_parse_u64("1844674407370955161", &v) == 0);
+    CHECK(v == UINT64_MAX / 10);
+    v = 7;
+    CHECK(cos_parse_u64("18446744073709551616", &v) != 0);
+    CHECK(cos_parse_u64("18446744073709551620", &v) != 0);
+    CHECK(cos_parse_u64("99999999999999999999", &v) != 0);
+    CHECK(cos_parse_u64("184467440737095516150", &v) != 0);
+    CHECK(cos_parse_u64("", &v) != 0);
+    CHECK(cos_parse_u64("12a", &v) != 0);
+    CHECK(cos_parse_u64("-1", &v) != 0);
+    CHECK(v == 7); /* untouched on failure */
+    CHECK(cos_parse_u64("0", &v) == 0 && v == 0);
+    CHECK(cos_parse_u64("00012", &v) == 0 && v == 12);
+    int64_t i = 0;
+    CHECK(cos_parse_i64("-9223372036854775807", &i) == 0 && i == -INT64_MAX);
+    CHECK(cos_parse_i64("9223372036854775808", &i) != 0);
+}
+
 int main(void)
 {
     RUN(test_buf);
+    RUN(test_parse_u64);
     RUN(test_kvlist);
     RUN(test_json);
     RUN(test_dates);

@@ -225,8 +225,11 @@ typedef struct cos_config {
     int worker_threads;           /**< threads that run async completions; 0 = 2 */
     int network_threads;          /**< threads that move the bytes of async calls and transfers' parts (a
                                        libcurl multi each; requests go to them in turn, so parallel parts
-                                       use more than one core); 0 = 2, at most 256. A synchronous call moves
-                                       its bytes on the calling thread */
+                                       use more than one core, except small ones, bodies and answers in
+                                       memory, which gather on the first, up to its share of
+                                       max_connections (64 at most): fewer wakeups);
+                                       0 = 2, at most 256. A synchronous call moves its bytes on the calling
+                                       thread */
     const char *proxy;            /**< proxy URL, or NULL */
     bool tls_insecure;            /**< do NOT verify the server's certificate and name (curl -k);
                                        off = verified against ca_file / ca_path / the system's CAs */
