@@ -657,7 +657,8 @@ static char *inventory_kind(req *r)
 }
 
 /* A configuration as COS gives it back: a website's redirects say
- * URLRedirect (Enabled unless given); default encryption is named
+ * URLRedirect (Enabled unless given); accelerate names its Type (COS);
+ * default encryption is named
  * ApplyServerSideEncryptionByDefault even when the request said
  * ApplySideEncryptionConfiguration (as the Python SDK's test sends it). */
 static char *normalise_config(const char *kind, const char *body, size_t len)
@@ -692,6 +693,14 @@ static char *normalise_config(const char *kind, const char *body, size_t len)
             cos_buf_puts(&b, TO);
             p = hit + sizeof FROM - 1;
         }
+    } else if (!strcmp(kind, "accelerate") && !memmem(body, len, "<Type>", 6)) {
+        /* COS answers the type too (its only one, COS) */
+        static const char END[] = "</AccelerateConfiguration>";
+        const char *end = memmem(body, len, END, sizeof END - 1);
+        size_t head = end ? (size_t)(end - body) : len;
+        cos_buf_append(&b, body, head);
+        if (end) cos_buf_puts(&b, "<Type>COS</Type>");
+        cos_buf_append(&b, body + head, len - head);
     } else {
         cos_buf_append(&b, body, len);
     }
@@ -806,6 +815,13 @@ static enum MHD_Result put_config(req *r, const char *kind)
         }
         const char *bad_code = "MalformedXML";
         const char *bad = !strcmp(kind, "lifecycle") ? lifecycle_problem(doc, r->is_s3, &bad_code) : NULL;
+        if (!strcmp(kind, "accelerate")) { /* COS's enumerations: Status Enabled or Suspended, Type COS */
+            const cos_accelerate_configuration *a = doc;
+            if (!a->status || (strcmp(a->status, "Enabled") != 0 && strcmp(a->status, "Suspended") != 0))
+                bad = "The accelerate Status must be Enabled or Suspended.";
+            else if (a->type && strcmp(a->type, "COS") != 0)
+                bad = "The accelerate Type must be COS.";
+        }
         if (!strcmp(kind, "versioning")) { /* any other status read as Off: new writes would drop the current version */
             const char *st = ((cos_versioning_configuration *)doc)->status;
             if (!st || (strcmp(st, "Enabled") != 0 && strcmp(st, "Suspended") != 0)) {
@@ -1110,7 +1126,7 @@ static enum MHD_Result get_bucket_s3(req *r, const char *enc, bool v2)
     return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, NULL);
 }
 
-static enum MHD_Result get_bucket(req *r)
+static enum MHD_Result get_bucket(req *r, const char *region)
 {
     const char *enc = req_arg(r, "encoding-type");
     if (enc && strcmp(enc, "url") != 0) return send_error(r, "InvalidArgument", "encoding-type must be url");
@@ -1140,7 +1156,13 @@ static enum MHD_Result get_bucket(req *r)
     res.contents_count = c.nobjs;
     res.common_prefixes = c.prefixes;
     res.common_prefixes_count = c.nprefixes;
-    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_objects_result, &res);
+    cos_buf b = COS_BUF_INIT;
+    cos_xml_build(&cos_xs_list_objects_result, &res, &b, true);
+    size_t len = b.len;
+    struct MHD_Response *resp = NULL;
+    send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
+    if (region && *region) MHD_add_response_header(resp, "x-cos-bucket-region", region); /* as COS documents */
+    enum MHD_Result ret = send_response(r, 200, resp);
     for (size_t i = 0; i < c.nobjs; i++) c.objs[i].owner = NULL;
     free_listing(&c);
     return ret;
@@ -3178,8 +3200,12 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     if (store_bucket_get(r->srv->st, r->bucket, &region, &bacl, NULL) != 0)
         return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
     enum MHD_Result ret;
-    if (!strcmp(m, "HEAD")) ret = send_empty(r, 200);
-    else if (public_subresource(sub)) ret = public_request(r, sub, bacl);
+    if (!strcmp(m, "HEAD")) { /* COS names the bucket's region (cos-python-sdk-v5's get_bucket_meta reads it) */
+        struct MHD_Response *resp = NULL;
+        send_buffer(r, 200, NULL, NULL, 0, &resp);
+        if (region && *region) MHD_add_response_header(resp, "x-cos-bucket-region", region);
+        ret = send_response(r, 200, resp);
+    } else if (public_subresource(sub)) ret = public_request(r, sub, bacl);
     else if (sub && !strcmp(sub, "acl")) {
         if (!strcmp(m, "PUT")) {
             const char *code = NULL;
@@ -3200,7 +3226,7 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
         ret = !strcmp(m, "PUT") ? put_config(r, sub) : !strcmp(m, "GET") ? get_config(r, sub)
               : !strcmp(m, "DELETE") ? delete_config(r, sub) : send_error(r, "MethodNotAllowed", "method not allowed");
     } else if (!strcmp(m, "POST") && r->pp) ret = post_object(r);
-    else if (!strcmp(m, "GET") && !sub) ret = get_bucket(r);
+    else if (!strcmp(m, "GET") && !sub) ret = get_bucket(r, region);
     else if (!strcmp(m, "DELETE") && !sub) {
         if (r->is_s3) abort_all_uploads(r); /* S3 deletes a bucket whose only content is unfinished uploads */
         int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete(r->srv->st, r->bucket);
@@ -3465,6 +3491,12 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
         return unimplemented ? send_error(r, "NotImplemented", "cos-server does not implement the %s sub-resource.",
                                           unimplemented)
                              : send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+    /* Cloud Infinite's processing on upload (a Pic-Operations header or form
+       field) is not done here: a 200 would tell the client that the processed
+       images exist, so the write is refused whole and nothing is stored */
+    if (req_header(r, "Pic-Operations") || cos_kvlist_get(&r->form, "Pic-Operations"))
+        return send_error(r, "NotImplemented", "cos-server does not implement Pic-Operations (Cloud Infinite "
+                                               "processing); nothing was changed.");
     if (r->bucket && r->region_named) { /* a bucket lives in one region: naming another is an error, never a scope */
         char *region = NULL;
         bool other = store_bucket_get(r->srv->st, r->bucket, &region, NULL, NULL) == 0 && region &&
