@@ -169,11 +169,13 @@ static void add_stored_headers(struct MHD_Response *resp, const char *headers, r
     }
 }
 
-/* S3 names no version on a write to a bucket whose versioning is suspended
- * (the write is the "null" version), where COS says "null". */
-static bool s3_null_version(const req *r, const char *vid)
+/* A write to a bucket whose versioning is suspended is the "null" version,
+ * and neither S3 nor COS names it: COS documents that it returns no
+ * x-cos-version-id then (POST Object, PUT Object). */
+static bool unnamed_null_version(const req *r, const char *vid)
 {
-    return r->is_s3 && !strcmp(vid, "null");
+    (void)r;
+    return !strcmp(vid, "null");
 }
 
 static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req *r)
@@ -1740,7 +1742,7 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     snprintf(crcs, sizeof crcs, "%llu", (unsigned long long)(crc + r->fault_bad_crc));
     MHD_add_response_header(resp, "ETag", m.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
-    if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    if (vid[0] && !unnamed_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
     s3_answer_checksum(r, resp, NULL, false);
     add_sse_echo(resp, headers);
     return r->pp ? post_form_answer(r, resp, key, m.etag) : send_response(r, 200, resp);
@@ -2419,7 +2421,7 @@ static enum MHD_Result copy_object(req *r)
     size_t len = b.len;
     send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
-    if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    if (vid[0] && !unnamed_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
     add_sse_echo(resp, headers);
     free(headers);
     return send_response(r, 200, resp);
@@ -3141,7 +3143,7 @@ static enum MHD_Result complete_upload(req *r)
                 MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
                 MHD_add_response_header(resp, "ETag", etag);
                 add_sse_echo(resp, kept);
-                if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
+                if (vid[0] && !unnamed_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
                 ret = send_response(r, 200, resp);
                 free(loc);
             }

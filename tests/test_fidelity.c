@@ -5,7 +5,8 @@
  * and what the SDKs send as COS takes it (the C SDK's unsigned
  * x-cos-sdk-retry, the Python SDK's unsigned GET Service parameters),
  * Pic-Operations refused rather than falsely acknowledged, the bucket's
- * region on HEAD/GET Bucket, accelerate's Type and Status. */
+ * region on HEAD/GET Bucket, accelerate's Type and Status, no version id
+ * named for a write to a bucket whose versioning is suspended. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "util.h"
@@ -1184,6 +1185,52 @@ static void test_bucket_answers(void)
     cos_result_free(res);
 }
 
+static void test_suspended_writes_unnamed(void)
+{
+    /* With versioning Suspended a write is the "null" version, and COS
+       returns no x-cos-version-id for it (its POST Object and PUT Object
+       pages); with Enabled it names the new version */
+    const char *bucket = "fidelitysus-" TEST_APPID;
+    test_put_bucket(g_c, bucket);
+    const char *states[] = { "Enabled", "Suspended" };
+    for (int i = 0; i < 2; i++) {
+        char *doc = cos_sprintf("<VersioningConfiguration><Status>%s</Status></VersioningConfiguration>", states[i]);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = bucket;
+        r.method = "PUT";
+        r.action = "versioning";
+        r.body.data = doc;
+        r.body.size = strlen(doc);
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_send_request(g_c, &r, &res, &err), err);
+        cos_result_free(res);
+        free(doc);
+        cos_request w = COS_REQUEST_INIT;
+        w.bucket = bucket;
+        w.key = "k";
+        w.method = "PUT";
+        w.body.data = "v";
+        w.body.size = 1;
+        res = NULL;
+        CHECK_OK(cos_send_request(g_c, &w, &res, &err), err);
+        const char *vid = res ? cos_result_header(res, "x-cos-version-id") : NULL;
+        if (i == 0) CHECK(vid && *vid && strcmp(vid, "null") != 0);
+        else CHECK(vid == NULL);
+        cos_result_free(res);
+        cos_request cp = COS_REQUEST_INIT;
+        cp.bucket = bucket;
+        cp.key = "k2";
+        cp.copy_source = "fidelitysus-" TEST_APPID ".cos.ap-guangzhou.myqcloud.com/k";
+        res = NULL;
+        CHECK_OK(cos_put_object_copy(g_c, &cp, &res, &err), err);
+        vid = res ? cos_result_header(res, "x-cos-version-id") : NULL;
+        if (i == 0) CHECK(vid && *vid && strcmp(vid, "null") != 0);
+        else CHECK(vid == NULL);
+        cos_result_free(res);
+    }
+}
+
 int main(void)
 {
     const char *args[] = { "--restore-seconds", "1", "--fault-bucket", FAULTS, NULL };
@@ -1212,6 +1259,7 @@ int main(void)
     RUN(test_sdk_requests_accepted);
     RUN(test_cloud_infinite_not_acknowledged);
     RUN(test_bucket_answers);
+    RUN(test_suspended_writes_unnamed);
     cos_client_free(g_c);
     test_server_stop(&g_srv, getenv("KEEP_ROOT") != NULL);
     return test_report();
