@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,7 +213,7 @@ static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req
 
 static const char *const CONFIG_KINDS[] = { "cors", "policy", "tagging", "lifecycle", "versioning", "replication",
                                             "website", "referer", "domain", "origin", "logging", "inventory",
-                                            "accelerate", "encryption" };
+                                            "accelerate", "encryption", "intelligenttiering" };
 
 /* A store call failed (STORE_BUSY / STORE_FAILED; or -1, a row that vanished
  * since the handler saw it): nothing was changed, and the answer says so. */
@@ -606,6 +607,32 @@ static char *acl_from_request(req *r, const char **code)
     return ok ? cos_strndup(r->body.data, r->body.len) : NULL;
 }
 
+/* COS's first intelligent-tiering API (?intelligenttiering): one rule, its
+ * Status and its Transition's Days and RequestFrequent. No libcos type. */
+typedef struct tiering_config {
+    char *status, *days, *request_frequent;
+} tiering_config;
+static const cos_xml_field TIERING_FIELDS[] = {
+    { "Status", COS_XT_STR, offsetof(tiering_config, status), 0, NULL, 0 },
+    { "Transition/Days", COS_XT_STR, offsetof(tiering_config, days), 0, NULL, 0 },
+    { "Transition/RequestFrequent", COS_XT_STR, offsetof(tiering_config, request_frequent), 0, NULL, 0 } };
+static const cos_xml_schema TIERING_SCHEMA = { "IntelligentTieringConfiguration", sizeof(tiering_config),
+                                               TIERING_FIELDS, COS_ARRAY_LEN(TIERING_FIELDS) };
+
+/* What is wrong with a tiering rule as COS documents it (Status Enabled or
+ * Suspended, Days 30, 60 or 90, RequestFrequent a positive count), or NULL. */
+static const char *tiering_problem(const tiering_config *t)
+{
+    int64_t n;
+    if (!t->status || (strcmp(t->status, "Enabled") != 0 && strcmp(t->status, "Suspended") != 0))
+        return "The intelligent tiering Status must be Enabled or Suspended.";
+    if (t->days && strcmp(t->days, "30") != 0 && strcmp(t->days, "60") != 0 && strcmp(t->days, "90") != 0)
+        return "The intelligent tiering Days must be 30, 60 or 90.";
+    if (t->request_frequent && (cos_parse_i64(t->request_frequent, &n) != 0 || n < 1))
+        return "The intelligent tiering RequestFrequent must be a positive integer.";
+    return NULL;
+}
+
 static const cos_xml_schema *config_schema(const char *kind)
 {
     static const struct { const char *kind; const cos_xml_schema *s; } M[] = {
@@ -615,7 +642,7 @@ static const cos_xml_schema *config_schema(const char *kind)
         { "referer", &cos_xs_referer_configuration }, { "domain", &cos_xs_domain_configuration },
         { "origin", &cos_xs_origin_configuration }, { "logging", &cos_xs_logging_status },
         { "inventory", &cos_xs_inventory_configuration }, { "accelerate", &cos_xs_accelerate_configuration },
-        { "encryption", &cos_xs_encryption_configuration } };
+        { "encryption", &cos_xs_encryption_configuration }, { "intelligenttiering", &TIERING_SCHEMA } };
     for (size_t i = 0; i < COS_ARRAY_LEN(M); i++)
         if (!strcmp(M[i].kind, kind)) return M[i].s;
     return NULL;
@@ -694,6 +721,16 @@ static char *normalise_config(const char *kind, const char *body, size_t len)
             cos_buf_append(&b, p, (size_t)(hit - p));
             cos_buf_puts(&b, TO);
             p = hit + sizeof FROM - 1;
+        }
+    } else if (!strcmp(kind, "intelligenttiering")) {
+        /* as COS answers it: the rule alone, with the documented defaults
+           (Days 30, RequestFrequent 1); the body was validated before */
+        tiering_config *t = NULL;
+        if (cos_xml_parse(&TIERING_SCHEMA, body, len, (void **)&t, NULL) == 0) {
+            if (!t->days) t->days = cos_strdup("30");
+            if (!t->request_frequent) t->request_frequent = cos_strdup("1");
+            cos_xml_build(&TIERING_SCHEMA, t, &b, false);
+            cos_xml_free(&TIERING_SCHEMA, t);
         }
     } else if (!strcmp(kind, "accelerate") && !memmem(body, len, "<Type>", 6)) {
         /* COS answers the type too (its only one, COS) */
@@ -817,6 +854,7 @@ static enum MHD_Result put_config(req *r, const char *kind)
         }
         const char *bad_code = "MalformedXML";
         const char *bad = !strcmp(kind, "lifecycle") ? lifecycle_problem(doc, r->is_s3, &bad_code) : NULL;
+        if (!strcmp(kind, "intelligenttiering")) bad = tiering_problem(doc);
         if (!strcmp(kind, "accelerate")) { /* COS's enumerations: Status Enabled or Suspended, Type COS */
             const cos_accelerate_configuration *a = doc;
             if (!a->status || (strcmp(a->status, "Enabled") != 0 && strcmp(a->status, "Suspended") != 0))
@@ -865,10 +903,12 @@ static enum MHD_Result get_config(req *r, const char *kind)
             cos_logging_status l = { NULL, NULL };
             return send_doc(r, 200, &cos_xs_logging_status, &l);
         }
-        if (!strcmp(kind, "referer") || !strcmp(kind, "accelerate")) {
+        if (!strcmp(kind, "referer") || !strcmp(kind, "accelerate") || !strcmp(kind, "intelligenttiering")) {
             cos_buf b = COS_BUF_INIT;
             cos_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s/>",
-                           !strcmp(kind, "referer") ? "RefererConfiguration" : "AccelerateConfiguration");
+                           !strcmp(kind, "referer")      ? "RefererConfiguration"
+                           : !strcmp(kind, "accelerate") ? "AccelerateConfiguration"
+                                                         : "IntelligentTieringConfiguration");
             size_t l = b.len;
             return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), l, NULL);
         }
