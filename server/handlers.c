@@ -1193,7 +1193,9 @@ static enum MHD_Result get_bucket(req *r, const char *region)
     res.max_keys = c.max;
     res.delimiter = (char *)c.delimiter;
     res.is_truncated = c.truncated;
-    res.next_marker = c.truncated ? c.last : NULL;
+    /* truncated names where to go on (COS: NextMarker whenever a page is
+       not the last), even a page of max-keys=0, which returned nothing */
+    res.next_marker = c.truncated ? (c.last ? c.last : res.marker) : NULL;
     res.contents = c.objs;
     res.contents_count = c.nobjs;
     res.common_prefixes = c.prefixes;

@@ -1162,6 +1162,22 @@ static void test_bucket_answers(void)
     CHECK_OK(res ? 0 : -1, err);
     CHECK_STR(res ? cos_result_header(res, "x-cos-bucket-region") : NULL, "ap-guangzhou");
     cos_result_free(res);
+    /* a page that is not the last names NextMarker, even one of
+       max-keys=0 (the marker given: nothing was returned) */
+    put("mk0/a", "a", NULL, 0);
+    put("mk0/b", "b", NULL, 0);
+    res = call("GET", NULL, NULL, NULL, 0, (cos_kv[]){ { "prefix", "mk0/" }, { "max-keys", "0" }, { "marker", "mk0/" } },
+               3, NULL, 0, &err);
+    CHECK_OK(res ? 0 : -1, err);
+    char *page = res ? cos_strndup((const char *)res->body, res->body_size) : NULL;
+    char *trunc = xml_value(page, "IsTruncated"), *next = xml_value(page, "NextMarker");
+    CHECK_STR(trunc, "true");
+    CHECK_STR(next, "mk0/");
+    CHECK(page && !strstr(page, "<Contents>"));
+    free(trunc);
+    free(next);
+    free(page);
+    cos_result_free(res);
     /* GET Bucket accelerate names its Type (COS, the only one); Status is
        Enabled or Suspended, nothing else */
     int status = 0;
