@@ -1350,9 +1350,9 @@ static enum MHD_Result list_uploads(req *r)
         cos_iso8601_format(rows[i].initiated_ms, dates[i]);
         u->initiated = dates[i];
     }
-    if (res.is_truncated) {
-        res.next_key_marker = (char *)last_key;
-        res.next_upload_id_marker = (char *)last_id;
+    if (res.is_truncated) { /* a page of max-uploads=0 answered nothing: go on from the markers given */
+        res.next_key_marker = (char *)(last_key ? last_key : key_marker);
+        res.next_upload_id_marker = (char *)(last_key ? last_id : id_marker ? id_marker : "");
     }
     enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_multipart_uploads_result, &res);
     for (size_t k = 0; k < res.common_prefixes_count; k++) free(res.common_prefixes[k].prefix);

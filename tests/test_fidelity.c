@@ -1178,6 +1178,37 @@ static void test_bucket_answers(void)
     free(next);
     free(page);
     cos_result_free(res);
+    /* ListObjectVersions and ListMultipartUploads likewise */
+    res = call("GET", NULL, "versions", NULL, 0,
+               (cos_kv[]){ { "prefix", "mk0/" }, { "max-keys", "0" }, { "key-marker", "mk0/" } }, 3, NULL, 0, &err);
+    CHECK_OK(res ? 0 : -1, err);
+    page = res ? cos_strndup((const char *)res->body, res->body_size) : NULL;
+    next = xml_value(page, "NextKeyMarker");
+    CHECK_STR(next, "mk0/");
+    free(next);
+    free(page);
+    cos_result_free(res);
+    char *up = initiate("mk0/up", NULL, 0);
+    res = call("GET", NULL, "uploads", NULL, 0, (cos_kv[]){ { "max-uploads", "0" }, { "key-marker", "mk0/" } }, 2,
+               NULL, 0, &err);
+    CHECK_OK(res ? 0 : -1, err);
+    page = res ? cos_strndup((const char *)res->body, res->body_size) : NULL;
+    trunc = xml_value(page, "IsTruncated");
+    next = xml_value(page, "NextKeyMarker");
+    CHECK_STR(trunc, "true");
+    CHECK_STR(next, "mk0/");
+    free(trunc);
+    free(next);
+    free(page);
+    cos_result_free(res);
+    if (up) {
+        cos_kv aq[] = { { "uploadId", up } };
+        res = call("DELETE", "mk0/up", NULL, NULL, 0, aq, 1, NULL, 0, &err);
+        cos_result_free(res);
+        cos_error_free(err);
+        err = NULL;
+    }
+    free(up);
     /* GET Bucket accelerate names its Type (COS, the only one); Status is
        Enabled or Suspended, nothing else */
     int status = 0;
