@@ -633,6 +633,34 @@ static const char *tiering_problem(const tiering_config *t)
     return NULL;
 }
 
+/* Whether v is one of a COS enumeration's values (as its readers compare
+ * them, case aside). */
+static bool enum_value(const char *v, const char *a, const char *b)
+{
+    return v && (!strcasecmp(v, a) || !strcasecmp(v, b));
+}
+
+/* What is wrong with a hotlink (referer) or custom-domain configuration as
+ * COS documents them, or NULL: a typo such as "Enable" would otherwise be
+ * stored, acknowledged, and read as protection off. */
+static const char *enum_problem(const char *kind, const void *doc)
+{
+    if (!strcmp(kind, "referer")) {
+        const cos_referer_configuration *c = doc;
+        if (!enum_value(c->status, "Enabled", "Disabled")) return "The referer Status must be Enabled or Disabled.";
+        if (!enum_value(c->referer_type, "Black-List", "White-List"))
+            return "The RefererType must be Black-List or White-List.";
+        if (c->empty_refer_configuration && !enum_value(c->empty_refer_configuration, "Allow", "Deny"))
+            return "The EmptyReferConfiguration must be Allow or Deny.";
+    } else if (!strcmp(kind, "domain")) {
+        const cos_domain_configuration *c = doc;
+        for (size_t i = 0; i < c->rules_count; i++)
+            if (!enum_value(c->rules[i].status, "ENABLED", "DISABLED"))
+                return "A DomainRule's Status must be ENABLED or DISABLED.";
+    }
+    return NULL;
+}
+
 static const cos_xml_schema *config_schema(const char *kind)
 {
     static const struct { const char *kind; const cos_xml_schema *s; } M[] = {
@@ -855,6 +883,7 @@ static enum MHD_Result put_config(req *r, const char *kind)
         const char *bad_code = "MalformedXML";
         const char *bad = !strcmp(kind, "lifecycle") ? lifecycle_problem(doc, r->is_s3, &bad_code) : NULL;
         if (!strcmp(kind, "intelligenttiering")) bad = tiering_problem(doc);
+        if (!bad) bad = enum_problem(kind, doc);
         if (!strcmp(kind, "accelerate")) { /* COS's enumerations: Status Enabled or Suspended, Type COS */
             const cos_accelerate_configuration *a = doc;
             if (!a->status || (strcmp(a->status, "Enabled") != 0 && strcmp(a->status, "Suspended") != 0))

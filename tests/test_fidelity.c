@@ -1209,11 +1209,32 @@ static void test_bucket_answers(void)
         err = NULL;
     }
     free(up);
+    /* COS's enumerations in a hotlink (referer) or custom-domain
+       configuration: a typo is refused, not stored and read as "off" */
+    int status = 0;
+    char *code = fails("PUT", NULL, "referer", NULL, 0, NULL, 0,
+                 "<RefererConfiguration><Status>Enable</Status><RefererType>White-List</RefererType><DomainList>"
+                 "<Domain>*.example.com</Domain></DomainList></RefererConfiguration>", &status);
+    CHECK_STR(code, "MalformedXML");
+    free(code);
+    code = fails("PUT", NULL, "referer", NULL, 0, NULL, 0,
+                 "<RefererConfiguration><Status>Enabled</Status><RefererType>Grey-List</RefererType><DomainList>"
+                 "<Domain>*.example.com</Domain></DomainList></RefererConfiguration>", &status);
+    CHECK_STR(code, "MalformedXML");
+    free(code);
+    res = call("GET", NULL, "referer", NULL, 0, NULL, 0, NULL, 0, &err);
+    CHECK_OK(res ? 0 : -1, err);
+    CHECK(res && res->body && !strstr((char *)res->body, "Enable")); /* nothing was stored */
+    cos_result_free(res);
+    code = fails("PUT", NULL, "domain", NULL, 0, NULL, 0,
+                 "<DomainConfiguration><DomainRule><Status>ON</Status><Name>www.example.com</Name><Type>REST</Type>"
+                 "</DomainRule></DomainConfiguration>", &status);
+    CHECK_STR(code, "MalformedXML");
+    free(code);
     /* GET Bucket accelerate names its Type (COS, the only one); Status is
        Enabled or Suspended, nothing else */
-    int status = 0;
-    char *code = fails("PUT", NULL, "accelerate", NULL, 0, NULL, 0,
-                       "<AccelerateConfiguration><Status>Bogus</Status></AccelerateConfiguration>", &status);
+    code = fails("PUT", NULL, "accelerate", NULL, 0, NULL, 0,
+                 "<AccelerateConfiguration><Status>Bogus</Status></AccelerateConfiguration>", &status);
     CHECK_STR(code, "MalformedXML");
     CHECK_INT(status, 400);
     free(code);
