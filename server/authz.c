@@ -82,7 +82,7 @@ static const op_def OPS[] = {
     { COS_OP_DELETE_BUCKET_INVENTORY, "DELETE", "inventory", L_BUCKET, A("DeleteBucketInventory"),    NULL,                        0,             0 },
     { COS_OP_PUT_BUCKET_ACCELERATE, "PUT",   "accelerate",  L_BUCKET, A("PutBucketAccelerate"),       NULL,                        0,             0 },
     { COS_OP_GET_BUCKET_ACCELERATE, "GET",   "accelerate",  L_BUCKET, A("GetBucketAccelerate"),       NULL,                        0,             0 },
-    /* COS's first intelligent-tiering API (one rule, kept as given); no libcos operation */
+    /* COS's first intelligent-tiering API (one rule per bucket); no libcos operation */
     { COS_OP_COUNT,                "PUT",    "intelligenttiering", L_BUCKET, A("PutBucketIntelligentTiering"), NULL,                 0,             0 },
     { COS_OP_COUNT,                "GET",    "intelligenttiering", L_BUCKET, A("GetBucketIntelligentTiering"), NULL,                 0,             0 },
     { COS_OP_PUT_BUCKET_ENCRYPTION, "PUT",   "encryption",  L_BUCKET, A("PutBucketEncryption"),       NULL,                        0,             0 },
