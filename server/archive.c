@@ -14,7 +14,6 @@
 #include "versioning.h"
 #include "xml.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,28 +167,20 @@ int64_t traffic_limit(req *r, enum MHD_Result *ret)
     if (!v) v = req_arg(r, "x-cos-traffic-limit");
     if (!v) return 0;
     int64_t n;
-    if (cos_parse_i64(v, &n) != 0 || n < 819200 || n > 838860800) {
+    if (cos_parse_i64(v, &n) != 0 || n < TRAFFIC_LIMIT_MIN || n > TRAFFIC_LIMIT_MAX) {
         *ret = send_error(r, "InvalidArgument", "x-cos-traffic-limit must be 819200..838860800 (bits/s).");
         return -1;
     }
     return n;
 }
 
-/* A paced request sleeps on its server thread, which serves other
- * connections too: at most half the threads sleep at once, so a flood of
- * slow requests (anyone who may read a public object) cannot hold them all.
- * Past that, a request goes at full speed: the limit is the client's
- * ceiling, not a promise of slowness. */
-static _Atomic int pacing_now, pacing_cap = 8;
-
-void traffic_pace_init(unsigned threads) { atomic_store(&pacing_cap, threads >= 2 ? (int)(threads / 2) : 1); }
-
-void traffic_pace(int64_t bps, int64_t start_ms, uint64_t bytes)
+/* Pauses are never slept on a server thread (which serves other
+ * connections too): the request's connection is suspended until then
+ * (server_hold), so any number of paced requests hold none. */
+int64_t traffic_due(int64_t bps, int64_t start_ms, uint64_t bytes)
 {
-    if (bps <= 0) return;
+    if (bps <= 0) return 0;
+    /* monotonic, as every start_ms: a PUT's (main.c) against the wall clock never waited */
     int64_t due = start_ms + (int64_t)((double)bytes * 8.0 * 1000.0 / (double)bps);
-    int64_t wait = due - cos_mono_ms(); /* monotonic, as every start_ms: a PUT's (main.c) against the wall clock never waited */
-    if (wait <= 0) return;
-    if (atomic_fetch_add(&pacing_now, 1) < atomic_load(&pacing_cap)) cos_sleep_ms((int)(wait > 600000 ? 600000 : wait));
-    atomic_fetch_sub(&pacing_now, 1);
+    return due > cos_mono_ms() ? due : 0;
 }

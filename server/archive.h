@@ -17,11 +17,13 @@ char *headers_without_internal(const char *headers);
 
 /* x-cos-traffic-limit (header or query) in bits/s; 0 when none; -1 when
  * outside COS's range 819200..838860800 (an error was sent). */
+#define TRAFFIC_LIMIT_MIN 819200
+#define TRAFFIC_LIMIT_MAX 838860800
+#define TRAFFIC_PAUSE_MAX_MS 600000 /* a paced PUT waits at most this long after its body */
 int64_t traffic_limit(req *r, enum MHD_Result *ret);
-/* Sleep until `bytes` sent or received since start_ms (cos_mono_ms) fit in
- * the limit; not while half the server's threads already sleep so. */
-void traffic_pace(int64_t bps, int64_t start_ms, uint64_t bytes);
-/* The server's thread count, before it serves (main.c). */
-void traffic_pace_init(unsigned threads);
+/* When (cos_mono_ms) `bytes` sent or received since start_ms fit in the
+ * limit; 0 when they already do. The caller pauses its connection until
+ * then (server_hold), never its thread. */
+int64_t traffic_due(int64_t bps, int64_t start_ms, uint64_t bytes);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * faults.c — fault injection for tests (enabled with --faults): PUT /-/faults
  * with a JSON list of rules makes matching requests fail the way networks and
- * servers do; DELETE /-/faults clears them.
+ * servers do; DELETE /-/faults clears them. Both must be signed with the
+ * server owner's permanent key (--secret-id/--secret-key).
  *   [{"method": "PUT", "match": "partNumber=2", "action": "status", "status": 503,
  *     "code": "SlowDown", "times": 1}, ...]
  * actions: status (an error response), drop (close the connection),
@@ -15,7 +16,9 @@
  * A held request holds only itself: its connection is suspended
  * (MHD_suspend_connection) and a timer thread resumes it when its time is up.
  * Sleeping instead would hold the libmicrohttpd worker thread, and with it
- * every other connection that thread serves.
+ * every other connection that thread serves. Paced requests
+ * (x-cos-traffic-limit, archive.c) pause the same way (server_hold), with
+ * or without --faults.
  *
  * The fault bucket (--fault-bucket NAME, "*" for every bucket) is what the
  * official SDKs' retry tests talk to: its keys name the answer and nothing
@@ -48,6 +51,7 @@ typedef struct fault_rule {
 typedef struct held {
     struct MHD_Connection *conn;
     int64_t until_ms; /* cos_mono_ms() */
+    bool fault;       /* a stall: DELETE /-/faults lets it go (a pace is never cut short) */
     struct held *next;
 } held;
 
@@ -59,15 +63,16 @@ struct fault_stalls {
     held *head;
 };
 
-/* Resume every held request whose time is up (all of them with all); under fs->lock. */
-static int64_t resume_due(struct fault_stalls *fs, bool all)
+/* Resume every held request whose time is up (with faults, every stall;
+ * with all, every one); under fs->lock. */
+static int64_t resume_due(struct fault_stalls *fs, bool faults, bool all)
 {
     int64_t now = cos_mono_ms(), next = INT64_MAX;
     for (held **p = &fs->head; *p;) {
         held *h = *p;
-        if (all || h->until_ms <= now) {
+        if (all || (faults && h->fault) || h->until_ms <= now) {
             *p = h->next;
-            MHD_resume_connection(h->conn); /* its request is dispatched again: fault_apply lets it through */
+            MHD_resume_connection(h->conn); /* its request (or its answer's reader) is called again */
             free(h);
         } else {
             if (h->until_ms < next) next = h->until_ms;
@@ -82,7 +87,7 @@ static void *stall_timer(void *arg)
     struct fault_stalls *fs = arg;
     pthread_mutex_lock(&fs->lock);
     while (!fs->stopping) {
-        int64_t next = resume_due(fs, false);
+        int64_t next = resume_due(fs, false, false);
         if (next == INT64_MAX) {
             pthread_cond_wait(&fs->wake, &fs->lock);
             continue;
@@ -94,7 +99,7 @@ static void *stall_timer(void *arg)
     return NULL;
 }
 
-int fault_start(server *s)
+int hold_start(server *s)
 {
     struct fault_stalls *fs = calloc(1, sizeof *fs);
     if (!fs) return -1;
@@ -120,19 +125,19 @@ static void release_held(server *s)
     struct fault_stalls *fs = s->stalls;
     if (!fs) return;
     pthread_mutex_lock(&fs->lock);
-    resume_due(fs, true);
+    resume_due(fs, true, false);
     pthread_mutex_unlock(&fs->lock);
 }
 
 /* Before the daemon stops: libmicrohttpd must not stop with a connection
  * suspended, so every held one is resumed and no new one is held. */
-void fault_stop(server *s)
+void hold_stop(server *s)
 {
     struct fault_stalls *fs = s->stalls;
     if (!fs) return;
     pthread_mutex_lock(&fs->lock);
     fs->stopping = true;
-    resume_due(fs, true);
+    resume_due(fs, false, true);
     pthread_cond_signal(&fs->wake);
     pthread_mutex_unlock(&fs->lock);
     pthread_join(fs->timer, NULL);
@@ -142,11 +147,9 @@ void fault_stop(server *s)
     s->stalls = NULL;
 }
 
-/* Hold r's connection for ms, then dispatch it again, which then does
- * `after`. false when it cannot be held (the server is stopping): serve now. */
-static bool hold(req *r, int64_t ms, int after)
+static bool hold_conn(server *s, struct MHD_Connection *conn, int64_t until_ms, bool fault, req *r, int after)
 {
-    struct fault_stalls *fs = r->srv->stalls;
+    struct fault_stalls *fs = s->stalls;
     if (!fs) return false;
     held *h = calloc(1, sizeof *h);
     if (!h) return false;
@@ -156,16 +159,29 @@ static bool hold(req *r, int64_t ms, int after)
         free(h);
         return false;
     }
-    h->conn = r->conn;
-    h->until_ms = cos_mono_ms() + (ms > 0 ? ms : 0);
+    h->conn = conn;
+    h->until_ms = until_ms;
+    h->fault = fault;
     h->next = fs->head;
     fs->head = h;
-    r->fault_resume = after;
+    if (r) r->fault_resume = after;
     /* suspended before the timer can see it (it takes the lock to resume) */
-    MHD_suspend_connection(r->conn);
+    MHD_suspend_connection(conn);
     pthread_cond_signal(&fs->wake);
     pthread_mutex_unlock(&fs->lock);
     return true;
+}
+
+bool server_hold(server *s, struct MHD_Connection *conn, int64_t until_ms)
+{
+    return hold_conn(s, conn, until_ms, false, NULL, 0);
+}
+
+/* Hold r's connection for ms, then dispatch it again, which then does
+ * `after`. false when it cannot be held (the server is stopping): serve now. */
+static bool hold(req *r, int64_t ms, int after)
+{
+    return hold_conn(r->srv, r->conn, cos_mono_ms() + (ms > 0 ? ms : 0), true, r, after);
 }
 
 /* ---------------------------------------------------------------- rules */
@@ -187,9 +203,14 @@ enum MHD_Result fault_endpoint(req *r)
 {
     server *s = r->srv;
     if (!s->cfg.faults) return send_error(r, "NoSuchBucket", "fault injection is off (start with --faults)");
+    /* the rules make any request fail, stall or lie: only the owner's own
+       account (its permanent key, not a temporary one, not another account's) */
+    enum MHD_Result ret;
+    if (authenticate(r, &ret) != 0) return ret;
+    if (!r->principal || strcmp(r->principal, "owner") != 0 || r->account)
+        return send_error(r, "AccessDenied", "/-/faults needs a request signed with the server owner's permanent key.");
     pthread_mutex_lock(&s->fault_lock);
     fault_clear(s);
-    enum MHD_Result ret;
     if (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
         cos_json *j = cos_json_parse(r->body.data ? r->body.data : "", r->body.len, NULL);
         if (!j || j->type != COS_JSON_ARRAY) {

@@ -456,14 +456,18 @@ static enum MHD_Result put_bucket(req *r)
     return send_empty(r, 200);
 }
 
-/* A canned ACL as S3 answers it: grantees typed by xsi:type, S3's group URIs. */
+/* A canned ACL as S3 answers it: grantees typed by xsi:type, S3's group URIs.
+ * FULL_CONTROL names who has it (authz.c): the bucket's account, also on an
+ * object another account wrote and owns (ObjectWriter), whose writer gets no
+ * right on it from a canned ACL. */
 static enum MHD_Result s3_acl_doc(req *r, const char *acl, const char *owner)
 {
     char *id = owner ? cos_strdup(owner) : owner_id(r);
+    char *holder = owner_id(r);
     /* the owner's account shows the appid as its name, a second account its id */
     char *owner_principal = authz_owner_principal(r->srv);
     const char *name = strcmp(id, owner_principal) ? id : r->srv->cfg.appid;
-    free(owner_principal);
+    const char *holder_name = strcmp(holder, owner_principal) ? holder : r->srv->cfg.appid;
     cos_buf b = COS_BUF_INIT;
     cos_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy "
                      "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>");
@@ -481,11 +485,13 @@ static enum MHD_Result s3_acl_doc(req *r, const char *acl, const char *owner)
     if (!strcmp(acl, "authenticated-read")) cos_buf_printf(&b, GROUP, "AuthenticatedUsers", "READ");
     cos_buf_puts(&b, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
                      "xsi:type=\"CanonicalUser\"><ID>");
-    cos_xml_escape(&b, id, strlen(id));
+    cos_xml_escape(&b, holder, strlen(holder));
     cos_buf_puts(&b, "</ID><DisplayName>");
-    cos_xml_escape(&b, name, strlen(name));
+    cos_xml_escape(&b, holder_name, strlen(holder_name));
     cos_buf_puts(&b, "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>");
     cos_buf_puts(&b, "</AccessControlList></AccessControlPolicy>");
+    free(owner_principal);
+    free(holder);
     free(id);
     size_t len = b.len;
     return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, NULL);
@@ -499,14 +505,16 @@ static enum MHD_Result acl_doc(req *r, const char *acl, const char *object_owner
     if (r->is_s3) return s3_acl_doc(r, acl, object_owner);
     cos_access_control_policy p = { 0 };
     char *id = object_owner ? cos_strdup(object_owner) : owner_id(r);
+    char *holder = owner_id(r); /* FULL_CONTROL is the bucket's account's (see s3_acl_doc) */
     cos_owner owner = { id, id };
     p.owner = &owner;
-    cos_grantee g0 = { "CanonicalUser", id, id, NULL }, g1 = { "Group", NULL, NULL, "http://cam.qcloud.com/groups/global/AllUsers" };
+    cos_grantee g0 = { "CanonicalUser", holder, holder, NULL }, g1 = { "Group", NULL, NULL, "http://cam.qcloud.com/groups/global/AllUsers" };
     cos_grant grants[3] = { { &g0, "FULL_CONTROL" }, { &g1, "READ" }, { &g1, "WRITE" } };
     p.grants = grants;
     p.grants_count = !strcmp(acl, "public-read") ? 2 : !strcmp(acl, "public-read-write") ? 3 : 1;
     /* the grantee type is an attribute, not an element: the builder skips it */
     enum MHD_Result ret = send_doc(r, 200, &cos_xs_access_control_policy, &p);
+    free(holder);
     free(id);
     return ret;
 }
@@ -1917,7 +1925,7 @@ static enum MHD_Result put_object(req *r)
         free(o.tagging);
         return ret;
     }
-    traffic_pace(bps, r->t0_ms, r->w.size);
+    (void)bps; /* paced before this handler (main.c, put_paced) */
     s3_object_headers(r, &headers);
     ret = commit_object(r, r->key, &r->w, md5, headers, acl, r->w.crc64, NULL, &o);
     free(headers);
@@ -2054,12 +2062,17 @@ typedef struct range_reader {
     uint64_t start;          /* the response's first byte within the object */
     sse_key key;             /* SSE-C: decrypt with it */
     int64_t bps, t0_ms;      /* x-cos-traffic-limit: pace to bps from t0 */
+    server *srv;             /* and pause conn between pieces (server_hold) */
+    struct MHD_Connection *conn;
 } range_reader;
 
 static ssize_t read_segments(void *cls, uint64_t pos, char *buf, size_t max)
 {
     range_reader *rr = cls;
-    traffic_pace(rr->bps, rr->t0_ms, pos);
+    /* ahead of the pace: nothing now, the connection suspended until the
+       next piece is due (a reader that returns 0 must suspend, or MHD spins) */
+    int64_t due = traffic_due(rr->bps, rr->t0_ms, pos);
+    if (due && server_hold(rr->srv, rr->conn, due)) return 0;
     ssize_t n = sse_pread(rr->dr, &rr->key, buf, max, rr->start + pos);
     return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
 }
@@ -2140,6 +2153,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
     uint64_t part_start = 0, part_len = 0;
     size_t parts = 0;
     const char *part_arg = req_arg(r, "partNumber"); /* before the key: a part that is not there is InvalidPart */
+    if (!part_arg && req_has_arg(r, "partNumber")) part_arg = ""; /* "?partNumber" names no part: 400, not all of it */
     if (part_arg && part_range(r, &m, part_arg, &part_start, &part_len, &parts, &sret) != 0) {
         obj_meta_clear(&m);
         return sret;
@@ -2215,7 +2229,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
         resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     } else if (encrypted || bps > 0) { /* decrypted or paced as it is read */
         range_reader *rr2 = malloc(sizeof *rr2);
-        *rr2 = (range_reader){ dr, start, key, head ? 0 : bps, cos_mono_ms() };
+        *rr2 = (range_reader){ dr, start, key, head ? 0 : bps, cos_mono_ms(), r->srv, r->conn };
         resp = MHD_create_response_from_callback(len, bps > 0 ? 16 << 10 : 1 << 20, read_segments, rr2, free_segments);
     } else if (dr->mem) { /* a small object, kept in SQLite */
         resp = MHD_create_response_from_buffer(len, dr->mem + start, MHD_RESPMEM_MUST_COPY);
@@ -2228,7 +2242,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
         free(dr);
     } else { /* a multipart object: read across its parts */
         range_reader *rr2 = malloc(sizeof *rr2);
-        *rr2 = (range_reader){ dr, start, { 0 }, 0, 0 };
+        *rr2 = (range_reader){ dr, start, { 0 }, 0, 0, r->srv, r->conn };
         resp = MHD_create_response_from_callback(len, 1 << 20, read_segments, rr2, free_segments);
     }
     if (head && len == 0) {
@@ -2870,7 +2884,6 @@ static enum MHD_Result upload_part(req *r)
         data_unlink(r->srv->st, w.data_id);
         return ret;
     }
-    if (!copy) traffic_pace(bps, r->t0_ms, w.size);
     part_meta p = { 0 };
     p.number = (int)num;
     p.size = w.size;

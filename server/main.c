@@ -29,8 +29,8 @@
 #define MAX_SMALL_BODY (20u << 20)
 #define FORM_FIELD_MAX (64u << 10) /* a POST form's field other than the file (a policy is a few KB) */
 #define FORM_FIELDS_MAX 256
-#define HEADER_TIMEOUT_S 30u   /* connect to complete request headers, and keep-alive idle; room for slow TLS handshakes */
-#define BODY_TIMEOUT_S 120u    /* idle time allowed while a body or an answer is under way */
+#define HEADER_TIMEOUT_S(srv) ((srv)->cfg.header_timeout_s ? (srv)->cfg.header_timeout_s : HEADER_TIMEOUT_DEFAULT_S)
+#define BODY_TIMEOUT_S(srv) ((srv)->cfg.body_timeout_s ? (srv)->cfg.body_timeout_s : BODY_TIMEOUT_DEFAULT_S)
 /* A connection's memory (request head, read buffer, answer's head): libmicrohttpd
  * zeroes all of it after every request, 1.5x its size with the read buffer's
  * shrink, so a small request pays for its size: 384 KiB of stores per request
@@ -409,7 +409,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     req *r = *con_cls;
     if (!r) return;
     /* waiting for the next request on a kept-alive connection: the short timeout again */
-    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, HEADER_TIMEOUT_S);
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, HEADER_TIMEOUT_S(r->srv));
+    conns_request_done(r->srv, conn);
     log_line(r);
     sts_key_release(r->srv->sts, r->tmp_key);
     if (r->w_open) data_abort(&r->w); /* still open: the request never committed it */
@@ -512,6 +513,31 @@ void req_body_sink(req *r, const char *data, size_t len)
 
 static enum MHD_Result dispatch(req *r, const char *method);
 
+/* A PUT of data with x-cos-traffic-limit (an object or a part, not a copy)
+ * is answered no sooner than its size at that rate after it began: it waits
+ * here, its body read and not yet handled, suspended (server_hold), never on
+ * a thread. true while it waits. An invalid limit is left to the handler's
+ * error; a body refused or lost is answered at once. */
+static bool put_paced(req *r)
+{
+    if (strcmp(r->method, "PUT") != 0 || !r->body_to_file || r->drop_body || r->too_large || r->w.error ||
+        req_header(r, "x-cos-copy-source"))
+        return false;
+    if (!r->pace_until_ms) {
+        const char *v = req_header(r, "x-cos-traffic-limit");
+        if (!v) v = req_arg(r, "x-cos-traffic-limit");
+        int64_t bps;
+        if (!v || cos_parse_i64(v, &bps) != 0 || bps < TRAFFIC_LIMIT_MIN || bps > TRAFFIC_LIMIT_MAX) {
+            r->pace_until_ms = -1;
+            return false;
+        }
+        int64_t due = traffic_due(bps, r->t0_ms, r->w.size);
+        int64_t cap = cos_mono_ms() + TRAFFIC_PAUSE_MAX_MS;
+        r->pace_until_ms = due > cap ? cap : due > 0 ? due : -1;
+    }
+    return r->pace_until_ms > cos_mono_ms() && server_hold(r->srv, r->conn, r->pace_until_ms);
+}
+
 /* Whether the client has closed its side. libmicrohttpd 0.9.75 (epoll, edge
  * triggered) reads a connection again only after new bytes arrive once a
  * read did not fill its buffer: a client that sent part of a body and then
@@ -559,10 +585,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->w.fd = -1;
         new_request_id(r->request_id);
         /* the headers are in: the body and the answer get the longer timeout */
-        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, BODY_TIMEOUT_S);
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, BODY_TIMEOUT_S(srv));
         parse_address(r, url);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) cos_parse_u64(cl, &r->body_declared);
+        conns_head_in(srv, conn, r->body_declared > 0 ||
+                                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING));
         r->no_args = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) == 0;
         bool data = (strcmp(method, "PUT") == 0 && r->key) || (strcmp(method, "POST") == 0 && r->key &&
                     (req_has_arg(r, "append")));
@@ -603,6 +631,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         bool short_read = *upload_data_size < r->piece_max || !r->piece_max;
         if (*upload_data_size > r->piece_max) r->piece_max = *upload_data_size;
         r->body_seen += *upload_data_size;
+        conns_body_progress(srv, conn, r->body_seen);
         if (r->s3 && !r->pp) s3_body(r, upload_data, *upload_data_size); /* decodes, then req_body_sink */
         else req_body_sink(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -611,6 +640,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     sink_flush(r); /* the whole body is here */
     sink_release(r);
+    conns_body_done(srv, conn);
+    if (put_paced(r)) return MHD_YES; /* called again when its pause ends */
     /* the whole request is here: its reads of bucket rows and configurations are made once */
     store_memo_begin(srv->st);
     enum MHD_Result ret = dispatch(r, method);
@@ -639,6 +670,9 @@ static enum MHD_Result dispatch(req *r, const char *method)
     if (strncmp(r->path, "/-/faults", 9) == 0) return fault_endpoint(r);
     enum MHD_Result ret;
     if (fault_apply(r, &ret)) return ret;
+    /* the store may hold writes that were answered 500 and a crash would
+       lose, and cannot tell which: serving them, or anything, would lie */
+    if (store_durability_lost(r->srv->st)) return send_error(r, "ServiceUnavailable", "%s", STORE_LOST_MESSAGE);
     /* A preflight is no operation of the API and carries no signature: whatever
        the URL names (the service, a bucket, an object, any sub-resource such as
        ?uploads before ListMultipartUploads), the CORS rules answer it. */
@@ -736,15 +770,15 @@ int server_start(server *srv, char **errmsg)
     }
     sts_store_configure(srv->sts, c->sts_max_keys ? c->sts_max_keys : STS_MAX_KEYS_DEFAULT, !c->no_fsync);
     pthread_mutex_init(&srv->fault_lock, NULL);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | (c->quiet ? 0 : MHD_USE_ERROR_LOG);
-    /* a stall (faults.c) suspends its connection, so it holds no worker thread */
-    if (c->faults || c->fault_bucket) {
-        if (fault_start(srv) != 0) {
-            *errmsg = cos_strdup("cannot start the fault injection's timer");
-            server_stop(srv);
-            return 1;
-        }
-        flags |= MHD_ALLOW_SUSPEND_RESUME;
+    /* a stall (faults.c) and a paced request's pause (traffic_due) suspend
+       their connection, so they hold no worker thread */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     (c->quiet ? 0 : MHD_USE_ERROR_LOG);
+    unsigned max_conns = connection_limit();
+    if (hold_start(srv) != 0 || conns_start(srv, max_conns) != 0) {
+        *errmsg = cos_strdup("cannot start the timers of held requests and connections");
+        server_stop(srv);
+        return 1;
     }
     if (c->tls_cert && c->tls_key) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -763,13 +797,12 @@ int server_start(server *srv, char **errmsg)
     }
     signal(SIGPIPE, SIG_IGN);
     restrict_root(c->root);
-    unsigned max_conns = connection_limit();
     char *cert = srv->tls_cert_pem, *key = srv->tls_key_pem;
-    traffic_pace_init(c->threads ? c->threads : 16);
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads ? c->threads : 16),
-                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HEADER_TIMEOUT_S,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HEADER_TIMEOUT_S(srv),
+                                   MHD_OPTION_NOTIFY_CONNECTION, conns_notify, srv,
                                    MHD_OPTION_CONNECTION_LIMIT, max_conns,
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
@@ -795,9 +828,10 @@ int server_start(server *srv, char **errmsg)
 
 void server_stop(server *srv)
 {
-    fault_stop(srv); /* no connection may be suspended when the daemon stops */
+    hold_stop(srv); /* no connection may be suspended when the daemon stops */
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
+    conns_stop(srv);
     console_stop(srv); /* after the store's listener: its requests read the console's origins */
     if (srv->sts) sts_store_close(srv->sts);
     srv->sts = NULL;

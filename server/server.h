@@ -41,7 +41,12 @@ typedef struct server_config {
     size_t nextra_keys;
     const char *s3_domain;     /* --s3-domain D: S3 virtual hosts BUCKET.s3.D and BUCKET.D (path style always works) */
     unsigned sts_max_keys;     /* --sts-max-keys: live temporary keys at most; 0 = STS_MAX_KEYS_DEFAULT */
+    unsigned header_timeout_s; /* --header-timeout: a request head complete within it; 0 = HEADER_TIMEOUT_DEFAULT_S */
+    unsigned body_timeout_s;   /* --body-timeout: a body's grace and idle limit; 0 = BODY_TIMEOUT_DEFAULT_S */
 } server_config;
+
+#define HEADER_TIMEOUT_DEFAULT_S 30u /* connect to complete request headers, and keep-alive idle; room for slow TLS handshakes */
+#define BODY_TIMEOUT_DEFAULT_S 120u  /* idle time allowed while a body or an answer is under way */
 
 /* ---------------------------------------------------------------- store */
 typedef struct store store;
@@ -92,6 +97,14 @@ typedef struct part_meta {
 #define STORE_BUSY (-3)      /* locked past the busy timeout: answer 503, a retry may work */
 /* The SQLite message of this thread's last failure (for the error answer). */
 const char *store_last_error(void);
+/* Whether the metadata log's fsync has failed: from then on the store
+ * commits nothing (STORE_FAILED, STORE_LOST_MESSAGE) and what it holds may
+ * include commits a crash would lose, so the server serves nothing from it
+ * until it is restarted, which recovers the last durable state (main.c). */
+bool store_durability_lost(store *s);
+#define STORE_LOST_MESSAGE "the metadata log's fsync failed: no write can be made durable; restart cos-server " \
+                           "(it recovers the last durable state)"
+
 /* Fault injection (--faults): on this thread, commits after the next n fail
  * with STORE_FAILED and roll back; n < 0 turns it off. */
 void store_fault_commits(int n);
@@ -281,6 +294,7 @@ typedef struct req {
     const char *error_delete_marker; /* set: an error answer says x-cos-delete-marker with it (a GET/HEAD of a deleted key) */
     char request_id[48];
     int64_t t0_ms;
+    int64_t pace_until_ms;   /* a paced PUT waits until then once its body is in (main.c); -1: not paced */
     /* body */
     bool body_to_file;
     data_writer w;
@@ -318,7 +332,8 @@ struct server {
     cos_buf faults_json;     /* current fault rules (raw JSON) */
     struct fault_rule *faults;
     size_t nfaults;
-    struct fault_stalls *stalls; /* requests a stall holds, and the timer that lets them go (faults.c) */
+    struct fault_stalls *stalls; /* held requests (stalls, paces) and the timer that lets them go (faults.c) */
+    struct conn_deadlines *conns; /* connections' head and body deadlines (conns.c) */
     int port;                /* the bound port, once started */
     char *tls_cert_pem, *tls_key_pem;
     struct MHD_Daemon *console_daemon;
@@ -349,8 +364,23 @@ void cors_add_headers(req *r, struct MHD_Response *resp);  /* a real answer's Ac
 /* faults.c */
 void fault_clear(server *s);
 enum { FAULT_RESUME_SERVE = 1, FAULT_RESUME_SUCCEED = 2 }; /* after a hold: serve it / the fault bucket's success */
-int fault_start(server *s); /* before the daemon (which then needs MHD_ALLOW_SUSPEND_RESUME); 0 or -1 */
-void fault_stop(server *s); /* before the daemon stops: resumes every held request */
+int hold_start(server *s); /* the timer of held requests, before the daemon (MHD_ALLOW_SUSPEND_RESUME); 0 or -1 */
+void hold_stop(server *s);  /* before the daemon stops: resumes every held request */
+/* Suspend conn until until_ms (cos_mono_ms), when a timer resumes it; only
+ * from conn's own callback (its request's or its answer's reader), which is
+ * then called again. false when the server is stopping: go on now. A held
+ * connection holds no thread. */
+bool server_hold(server *s, struct MHD_Connection *conn, int64_t until_ms);
+
+/* conns.c: deadlines for a request's head and body (slowloris); the callbacks run on the connection's thread */
+int conns_start(server *s, unsigned max_conns); /* before the daemon (its connection limit); 0 or -1 */
+void conns_stop(server *s); /* after it stopped */
+void conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code); /* MHD_OPTION_NOTIFY_CONNECTION, cls = the server */
+void conns_head_in(server *s, struct MHD_Connection *conn, bool body); /* a request's head is in */
+void conns_body_progress(server *s, struct MHD_Connection *conn, uint64_t seen);
+void conns_body_done(server *s, struct MHD_Connection *conn);
+void conns_request_done(server *s, struct MHD_Connection *conn); /* answered: the next head's deadline */
 
 /* authz.c: the authorization model (see its header comment). */
 enum { ACL_READ = 1, ACL_WRITE = 2, ACL_READ_ACP = 4, ACL_WRITE_ACP = 8 };

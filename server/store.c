@@ -224,6 +224,7 @@ static int checkpointer_start(store *s)
 }
 
 void store_set_fsync(store *s, bool on) { s->no_fsync = !on; }
+bool store_durability_lost(store *s) { return s && atomic_load(&s->sync_broken); }
 void store_set_direct(store *s, bool on) { s->no_direct = !on; }
 void store_set_busy_timeout(store *s, int ms) { s->busy_ms = ms > 0 ? ms : 10000; }
 uint64_t store_rows_visited(store *s) { return atomic_load(&s->rows_visited); }
@@ -588,6 +589,12 @@ static int durable_wait(store *s, uint64_t n)
 static int tx_begin(store *s, sqlite3 **dbp)
 {
     memo_forget(); /* what this request reads after its write, it reads anew */
+    if (atomic_load(&s->sync_broken)) {
+        /* nothing more is committed: a commit is visible at once, and none
+           can be made durable now, so it would be seen and then lost */
+        snprintf(last_error, sizeof last_error, "%s", STORE_LOST_MESSAGE);
+        return STORE_FAILED;
+    }
     pthread_mutex_lock(&s->wlock);
     if (!s->wdb) {
         pthread_mutex_unlock(&s->wlock);

@@ -466,6 +466,64 @@ static void test_part_numbers(void)
     server_still_serves();
 }
 
+/* GET/HEAD ?partNumber with no number (empty, or no "=") names no part:
+ * 400 InvalidArgument as S3 answers, never the whole object. */
+static void test_empty_part_number(void)
+{
+    CHECK_REPLY(simple("PUT", "/whole.txt", "/whole.txt", "the whole object"), 200, NULL);
+    static const char *const TARGETS[] = { "/whole.txt?partNumber=", "/whole.txt?partNumber" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(TARGETS); i++) {
+        cos_kv q[] = { { "partNumber", "" } };
+        reply r = send_req("GET", TARGETS[i], "/whole.txt", &DEV, q, 1, 0, 0, NULL, NULL, 0);
+        if (r.status != 400 || !r.body || !strstr(r.body, "<Code>InvalidArgument</Code>"))
+            test_fail(__FILE__, __LINE__, "GET %s: %d %.200s", TARGETS[i], r.status, r.body ? r.body : "");
+        free(r.body);
+        r = send_req("HEAD", TARGETS[i], "/whole.txt", &DEV, q, 1, 0, 0, NULL, NULL, 0);
+        if (r.status != 400) test_fail(__FILE__, __LINE__, "HEAD %s: %d", TARGETS[i], r.status);
+        free(r.body);
+    }
+    /* part 1 of a simple object is still all of it */
+    cos_kv one[] = { { "partNumber", "1" } };
+    reply r = send_req("GET", "/whole.txt?partNumber=1", "/whole.txt", &DEV, one, 1, 0, 0, NULL, NULL, 0);
+    CHECK(r.status == 200 || r.status == 206);
+    CHECK(r.body && strcmp(r.body, "the whole object") == 0);
+    free(r.body);
+}
+
+/* An object another account writes (into a bucket whose ACL lets anyone
+ * write) is owned by that account, which gets no right on it from the
+ * canned ACL: the ACL answer (COS's dialect here) names it Owner but gives
+ * FULL_CONTROL to the bucket's account, the one that has it. Before, the
+ * writer was named FULL_CONTROL, a right its GET of the object contradicts. */
+#define OTHER_ID "AKIDhostileOTHERaccount0000000000000"
+#define OTHER_KEY "hostileOTHERaccountSECRET00000000"
+static void test_writer_acl_tells_the_truth(void)
+{
+    static const creds OTHER = { OTHER_ID, OTHER_KEY, NULL };
+    static const char PUB[] = "<AccessControlPolicy><Owner><ID>qcs::cam::uin/" TEST_APPID ":uin/" TEST_APPID
+                              "</ID></Owner><AccessControlList><Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/"
+                              "XMLSchema-instance\" xsi:type=\"Group\"><URI>http://cam.qcloud.com/groups/global/"
+                              "AllUsers</URI></Grantee><Permission>WRITE</Permission></Grant></AccessControlList>"
+                              "</AccessControlPolicy>";
+    cos_kv aq[] = { { "acl", "" } };
+    CHECK_REPLY(send_req("PUT", "/?acl", "/", &DEV, aq, 1, 0, 0, NULL, PUB, strlen(PUB)), 200, NULL);
+    CHECK_REPLY(send_req("PUT", "/theirs.txt", "/theirs.txt", &OTHER, NULL, 0, 0, 0, NULL, "theirs", 6), 200, NULL);
+    CHECK_REPLY(send_req("PUT", "/?acl", "/", &DEV, aq, 1, 0, 0, NULL, NULL, 0), 200, NULL); /* private again */
+    /* what the ACL answer says the writer has, it does not have */
+    CHECK_REPLY(send_req("GET", "/theirs.txt", "/theirs.txt", &OTHER, NULL, 0, 0, 0, NULL, NULL, 0), 403, "AccessDenied");
+    reply r = send_req("GET", "/theirs.txt?acl", "/theirs.txt", &DEV, aq, 1, 0, 0, NULL, NULL, 0);
+    CHECK_INT(r.status, 200);
+    const char *owner = r.body ? strstr(r.body, "<Owner>") : NULL;
+    const char *full = r.body ? strstr(r.body, "FULL_CONTROL") : NULL;
+    CHECK(owner && strstr(owner, "<ID>other</ID>") && strstr(owner, "<ID>other</ID>") < strstr(owner, "</Owner>"));
+    /* the grant before FULL_CONTROL names the owner's account, not "other" */
+    const char *grant = full ? full : "";
+    while (grant > (r.body ? r.body : grant) && strncmp(grant, "<Grant>", 7) != 0) grant--;
+    CHECK(full && strstr(grant, "uin/" TEST_APPID) && strstr(grant, "uin/" TEST_APPID) < full);
+    CHECK(full && !(strstr(grant, "<ID>other</ID>") && strstr(grant, "<ID>other</ID>") < full));
+    free(r.body);
+}
+
 /* Regression (fuzz_server): a form part whose Content-Disposition has no
  * usable name= crashed the server. */
 static void test_form_parts(void)
@@ -702,7 +760,7 @@ static void test_scope_escapes(void)
 
 int main(void)
 {
-    const char *args[] = { "--sts-open", NULL };
+    const char *args[] = { "--sts-open", "--extra-key", OTHER_ID ":" OTHER_KEY ":other", NULL };
     if (test_server_start(&g_srv, args) != 0) {
         printf("0 passed, 1 failed\n");
         return 1;
@@ -716,6 +774,8 @@ int main(void)
     RUN(test_stalled_bodies_bounded);
     RUN(test_pipelined_after_body);
     RUN(test_part_numbers);
+    RUN(test_empty_part_number);
+    RUN(test_writer_acl_tells_the_truth);
     RUN(test_form_parts);
     RUN(test_form_field_floods);
     RUN(test_post_policy);

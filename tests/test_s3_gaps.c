@@ -1372,6 +1372,26 @@ static const char *acl_owner(const char *path)
 
 #define MAIN_ID_STR "qcs::cam::uin/" TEST_APPID ":uin/" TEST_APPID
 
+/* The grantee of FULL_CONTROL in the ACL of path ("" when none). */
+static const char *acl_full_control(const char *path)
+{
+    static char id[128];
+    resp r;
+    cos_kv q[] = { { "acl", "" } };
+    id[0] = '\0';
+    if (s3_call("GET", path, q, 1, NULL, 0, NULL, 0, &r) == 0 && r.status == 200) {
+        const char *full = strstr(r.body, "<Permission>FULL_CONTROL</Permission>");
+        const char *g = full;
+        while (g && g > r.body && strncmp(g, "<Grant>", 7) != 0) g--;
+        char grant[1024] = "";
+        if (g && full) snprintf(grant, sizeof grant, "%.*s", (int)(full - g), g);
+        const char *x = xml_text(grant, "ID");
+        snprintf(id, sizeof id, "%s", x ? x : "");
+    }
+    resp_free(&r);
+    return id;
+}
+
 static void test_object_ownership(void)
 {
     cos_kv bofc[] = { { "x-amz-acl", "bucket-owner-full-control" } }, priv[] = { { "x-amz-acl", "private" } };
@@ -1474,6 +1494,7 @@ static void test_recorded_owner_grants_nothing(void)
     CHECK_INT(s3_status("GET", obj, attrs, 1, ah, 1, NULL, 0), 403);
     as_alt(false);
     CHECK_STR(acl_owner(obj), "alt");
+    CHECK_STR(acl_full_control(obj), MAIN_ID_STR); /* not the writer's: it has no right (above) */
     CHECK(!object_exists("/s3gaps-own-1250000000/published"));
     /* anonymous: nothing either */
     char req[512];

@@ -656,8 +656,14 @@ static void test_failed_log_sync(void)
     CHECK_INT(done, 0);
     CHECK(failed >= 8 * 12);
     atomic_store(&g_fail_wal_sync, false);
+    CHECK(store_durability_lost(s));
     CHECK(put_key(s, "after") != 0);
     CHECK(strstr(store_last_error(), "fsync") != NULL); /* (the message is this thread's) */
+    /* refused before it commits: never visible, as no answer promised it */
+    obj_meta m;
+    int grc = store_object_get(s, B, "after", &m);
+    if (grc == 0) obj_meta_clear(&m);
+    CHECK_INT(grc, -1);
     close_store(s, dir);
 }
 

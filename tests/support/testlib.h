@@ -98,6 +98,10 @@ void test_unwatch(void);
  * --faults) with `rules`, a JSON array, or clear them (and let held requests
  * go) with NULL; test_fail on error. */
 void test_set_faults(cos_client *c, const test_server *s, const char *rules);
+/* METHOD /-/faults with body (NULL: none), signed with id/secret (id NULL:
+ * unsigned); the answer's status, 0 when none came. */
+int test_faults_request(const test_server *s, const char *method, const char *body, const char *id,
+                        const char *secret);
 /* Whether a path exists (lstat: a dangling symlink counts). */
 bool test_exists(const char *path);
 

@@ -1,0 +1,47 @@
+/* sync_fault.c — an LD_PRELOAD module for tests: while the file named by
+ * $COS_TEST_SYNC_FAIL_FLAG exists, fsync and fdatasync of a file whose
+ * name ends in "-wal" (SQLite's log) fail with EIO, as on a failing disk.
+ * No real filesystem here can be made to fail an fsync on demand. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static bool failing(int fd)
+{
+    const char *flag = getenv("COS_TEST_SYNC_FAIL_FLAG");
+    if (!flag || access(flag, F_OK) != 0) return false;
+    char link[64], path[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n < 4) return false;
+    path[n] = '\0';
+    return strcmp(path + n - 4, "-wal") == 0;
+}
+
+int fdatasync(int fd)
+{
+    static int (*real)(int);
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    if (failing(fd)) {
+        errno = EIO;
+        return -1;
+    }
+    return real(fd);
+}
+
+int fsync(int fd)
+{
+    static int (*real)(int);
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    if (failing(fd)) {
+        errno = EIO;
+        return -1;
+    }
+    return real(fd);
+}
