@@ -423,7 +423,7 @@ static bool is_signature_param(const char *name)
     return false;
 }
 
-typedef struct coverage { const cos_auth_fields *f; char *missing; bool header; } coverage;
+typedef struct coverage { const cos_auth_fields *f; char *missing; bool header; bool service; } coverage;
 
 static enum MHD_Result check_covered(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
@@ -433,9 +433,13 @@ static enum MHD_Result check_covered(void *cls, enum MHD_ValueKind kind, const c
     if (kind == MHD_GET_ARGUMENT_KIND) {
         /* every parameter selects or shapes the operation (acl, tagging,
            response-*, prefix...): the official SDKs sign them all */
-        if (!is_signature_param(key) && !in_list(c->f->url_param_list, key)) c->missing = cos_sprintf("parameter %s", key);
+        if (!c->service && !is_signature_param(key) && !in_list(c->f->url_param_list, key))
+            c->missing = cos_sprintf("parameter %s", key);
     } else if ((cos_starts_with_ci(key, "x-cos-") || cos_starts_with_ci(key, "x-amz-")) &&
-               strcasecmp(key, "x-cos-security-token") != 0 && !in_list(c->f->header_list, key)) {
+               strcasecmp(key, "x-cos-security-token") != 0 && strcasecmp(key, "x-cos-sdk-retry") != 0 &&
+               !in_list(c->f->header_list, key)) {
+        /* (x-cos-sdk-retry is exempt: the official C SDK adds it to a retry
+           after signing, COS accepts it, and it changes nothing) */
         /* x-amz-*: a COS-signed request in S3's header names is read through them (req_header) */
         /* x-cos-copy-source, x-cos-acl, x-cos-grant-*, x-cos-metadata-directive...: they widen what a
            request does; the official SDKs sign every x-cos-* header */
@@ -448,7 +452,11 @@ static enum MHD_Result check_covered(void *cls, enum MHD_ValueKind kind, const c
 static const char *unsigned_selector(req *r, const cos_auth_fields *f)
 {
     static __thread char buf[300];
-    coverage c = { f, NULL, false };
+    /* GET Service's parameters (marker, max-keys, region, tagkey...) only page
+       and narrow the list of the caller's own buckets, and select no other
+       operation: cos-python-sdk-v5's list_buckets leaves them unsigned, and
+       COS accepts that */
+    coverage c = { f, NULL, false, !r->bucket };
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_covered, &c);
     if (!c.missing) MHD_get_connection_values(r->conn, MHD_HEADER_KIND, check_covered, &c);
     if (!c.missing) return NULL;

@@ -83,6 +83,9 @@ static const op_def OPS[] = {
     { COS_OP_DELETE_BUCKET_INVENTORY, "DELETE", "inventory", L_BUCKET, A("DeleteBucketInventory"),    NULL,                        0,             0 },
     { COS_OP_PUT_BUCKET_ACCELERATE, "PUT",   "accelerate",  L_BUCKET, A("PutBucketAccelerate"),       NULL,                        0,             0 },
     { COS_OP_GET_BUCKET_ACCELERATE, "GET",   "accelerate",  L_BUCKET, A("GetBucketAccelerate"),       NULL,                        0,             0 },
+    /* COS's first intelligent-tiering API (one rule per bucket); no libcos operation */
+    { COS_OP_COUNT,                "PUT",    "intelligenttiering", L_BUCKET, A("PutBucketIntelligentTiering"), NULL,                 0,             0 },
+    { COS_OP_COUNT,                "GET",    "intelligenttiering", L_BUCKET, A("GetBucketIntelligentTiering"), NULL,                 0,             0 },
     { COS_OP_PUT_BUCKET_ENCRYPTION, "PUT",   "encryption",  L_BUCKET, A("PutBucketEncryption"),       NULL,                        0,             0 },
     { COS_OP_GET_BUCKET_ENCRYPTION, "GET",   "encryption",  L_BUCKET, A("GetBucketEncryption"),       NULL,                        0,             0 },
     { COS_OP_DELETE_BUCKET_ENCRYPTION, "DELETE", "encryption", L_BUCKET, A("DeleteBucketEncryption"), NULL,                        0,             0 },
@@ -136,13 +139,13 @@ static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors",
                                            "versioning", "replication", "website", "referer", "domain", "origin",
                                            "logging", "inventory", "accelerate", "encryption", "location", "versions",
                                            "delete", "restore", "append", "publicAccessBlock",
-                                           "ownershipControls", "policyStatus", "attributes" };
+                                           "ownershipControls", "policyStatus", "attributes", "intelligenttiering" };
 
 /* COS sub-resources (and request parameters that select a COS operation)
  * that cos-server does not implement: NotImplemented, never the plain
  * operation they would otherwise fall through to. */
 static const char *const NOT_IMPLEMENTED[] = {
-    "domaincertificate", "object-lock", "symlink", "live", "vod", "intelligenttiering", "notification",
+    "domaincertificate", "object-lock", "symlink", "live", "vod", "intelligent-tiering", "notification",
     "select", "rename", "retention", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
     "meta-query", "ci-process", "image_process", "guetzli" };
 

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,11 +170,13 @@ static void add_stored_headers(struct MHD_Response *resp, const char *headers, r
     }
 }
 
-/* S3 names no version on a write to a bucket whose versioning is suspended
- * (the write is the "null" version), where COS says "null". */
-static bool s3_null_version(const req *r, const char *vid)
+/* A write to a bucket whose versioning is suspended is the "null" version,
+ * and neither S3 nor COS names it: COS documents that it returns no
+ * x-cos-version-id then (POST Object, PUT Object). */
+static bool unnamed_null_version(const req *r, const char *vid)
 {
-    return r->is_s3 && !strcmp(vid, "null");
+    (void)r;
+    return !strcmp(vid, "null");
 }
 
 static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req *r)
@@ -210,7 +213,7 @@ static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req
 
 static const char *const CONFIG_KINDS[] = { "cors", "policy", "tagging", "lifecycle", "versioning", "replication",
                                             "website", "referer", "domain", "origin", "logging", "inventory",
-                                            "accelerate", "encryption" };
+                                            "accelerate", "encryption", "intelligenttiering" };
 
 /* A store call failed (STORE_BUSY / STORE_FAILED; or -1, a row that vanished
  * since the handler saw it): nothing was changed, and the answer says so. */
@@ -686,6 +689,60 @@ static char *acl_from_request(req *r, const char **code)
     return ok ? cos_strndup(r->body.data, r->body.len) : NULL;
 }
 
+/* COS's first intelligent-tiering API (?intelligenttiering): one rule, its
+ * Status and its Transition's Days and RequestFrequent. No libcos type. */
+typedef struct tiering_config {
+    char *status, *days, *request_frequent;
+} tiering_config;
+static const cos_xml_field TIERING_FIELDS[] = {
+    { "Status", COS_XT_STR, offsetof(tiering_config, status), 0, NULL, 0 },
+    { "Transition/Days", COS_XT_STR, offsetof(tiering_config, days), 0, NULL, 0 },
+    { "Transition/RequestFrequent", COS_XT_STR, offsetof(tiering_config, request_frequent), 0, NULL, 0 } };
+static const cos_xml_schema TIERING_SCHEMA = { "IntelligentTieringConfiguration", sizeof(tiering_config),
+                                               TIERING_FIELDS, COS_ARRAY_LEN(TIERING_FIELDS) };
+
+/* What is wrong with a tiering rule as COS documents it (Status Enabled or
+ * Suspended, Days 30, 60 or 90, RequestFrequent a positive count), or NULL. */
+static const char *tiering_problem(const tiering_config *t)
+{
+    int64_t n;
+    if (!t->status || (strcmp(t->status, "Enabled") != 0 && strcmp(t->status, "Suspended") != 0))
+        return "The intelligent tiering Status must be Enabled or Suspended.";
+    if (t->days && strcmp(t->days, "30") != 0 && strcmp(t->days, "60") != 0 && strcmp(t->days, "90") != 0)
+        return "The intelligent tiering Days must be 30, 60 or 90.";
+    if (t->request_frequent && (cos_parse_i64(t->request_frequent, &n) != 0 || n < 1))
+        return "The intelligent tiering RequestFrequent must be a positive integer.";
+    return NULL;
+}
+
+/* Whether v is one of a COS enumeration's values (as its readers compare
+ * them, case aside). */
+static bool enum_value(const char *v, const char *a, const char *b)
+{
+    return v && (!strcasecmp(v, a) || !strcasecmp(v, b));
+}
+
+/* What is wrong with a hotlink (referer) or custom-domain configuration as
+ * COS documents them, or NULL: a typo such as "Enable" would otherwise be
+ * stored, acknowledged, and read as protection off. */
+static const char *enum_problem(const char *kind, const void *doc)
+{
+    if (!strcmp(kind, "referer")) {
+        const cos_referer_configuration *c = doc;
+        if (!enum_value(c->status, "Enabled", "Disabled")) return "The referer Status must be Enabled or Disabled.";
+        if (!enum_value(c->referer_type, "Black-List", "White-List"))
+            return "The RefererType must be Black-List or White-List.";
+        if (c->empty_refer_configuration && !enum_value(c->empty_refer_configuration, "Allow", "Deny"))
+            return "The EmptyReferConfiguration must be Allow or Deny.";
+    } else if (!strcmp(kind, "domain")) {
+        const cos_domain_configuration *c = doc;
+        for (size_t i = 0; i < c->rules_count; i++)
+            if (!enum_value(c->rules[i].status, "ENABLED", "DISABLED"))
+                return "A DomainRule's Status must be ENABLED or DISABLED.";
+    }
+    return NULL;
+}
+
 static const cos_xml_schema *config_schema(const char *kind)
 {
     static const struct { const char *kind; const cos_xml_schema *s; } M[] = {
@@ -695,7 +752,7 @@ static const cos_xml_schema *config_schema(const char *kind)
         { "referer", &cos_xs_referer_configuration }, { "domain", &cos_xs_domain_configuration },
         { "origin", &cos_xs_origin_configuration }, { "logging", &cos_xs_logging_status },
         { "inventory", &cos_xs_inventory_configuration }, { "accelerate", &cos_xs_accelerate_configuration },
-        { "encryption", &cos_xs_encryption_configuration } };
+        { "encryption", &cos_xs_encryption_configuration }, { "intelligenttiering", &TIERING_SCHEMA } };
     for (size_t i = 0; i < COS_ARRAY_LEN(M); i++)
         if (!strcmp(M[i].kind, kind)) return M[i].s;
     return NULL;
@@ -739,7 +796,8 @@ static char *inventory_kind(req *r)
 }
 
 /* A configuration as COS gives it back: a website's redirects say
- * URLRedirect (Enabled unless given); default encryption is named
+ * URLRedirect (Enabled unless given); accelerate names its Type (COS);
+ * default encryption is named
  * ApplyServerSideEncryptionByDefault even when the request said
  * ApplySideEncryptionConfiguration (as the Python SDK's test sends it). */
 static char *normalise_config(const char *kind, const char *body, size_t len)
@@ -774,6 +832,24 @@ static char *normalise_config(const char *kind, const char *body, size_t len)
             cos_buf_puts(&b, TO);
             p = hit + sizeof FROM - 1;
         }
+    } else if (!strcmp(kind, "intelligenttiering")) {
+        /* as COS answers it: the rule alone, with the documented defaults
+           (Days 30, RequestFrequent 1); the body was validated before */
+        tiering_config *t = NULL;
+        if (cos_xml_parse(&TIERING_SCHEMA, body, len, (void **)&t, NULL) == 0) {
+            if (!t->days) t->days = cos_strdup("30");
+            if (!t->request_frequent) t->request_frequent = cos_strdup("1");
+            cos_xml_build(&TIERING_SCHEMA, t, &b, false);
+            cos_xml_free(&TIERING_SCHEMA, t);
+        }
+    } else if (!strcmp(kind, "accelerate") && !memmem(body, len, "<Type>", 6)) {
+        /* COS answers the type too (its only one, COS) */
+        static const char END[] = "</AccelerateConfiguration>";
+        const char *end = memmem(body, len, END, sizeof END - 1);
+        size_t head = end ? (size_t)(end - body) : len;
+        cos_buf_append(&b, body, head);
+        if (end) cos_buf_puts(&b, "<Type>COS</Type>");
+        cos_buf_append(&b, body + head, len - head);
     } else {
         cos_buf_append(&b, body, len);
     }
@@ -888,6 +964,15 @@ static enum MHD_Result put_config(req *r, const char *kind)
         }
         const char *bad_code = "MalformedXML";
         const char *bad = !strcmp(kind, "lifecycle") ? lifecycle_problem(doc, r->is_s3, &bad_code) : NULL;
+        if (!strcmp(kind, "intelligenttiering")) bad = tiering_problem(doc);
+        if (!bad) bad = enum_problem(kind, doc);
+        if (!strcmp(kind, "accelerate")) { /* COS's enumerations: Status Enabled or Suspended, Type COS */
+            const cos_accelerate_configuration *a = doc;
+            if (!a->status || (strcmp(a->status, "Enabled") != 0 && strcmp(a->status, "Suspended") != 0))
+                bad = "The accelerate Status must be Enabled or Suspended.";
+            else if (a->type && strcmp(a->type, "COS") != 0)
+                bad = "The accelerate Type must be COS.";
+        }
         if (!strcmp(kind, "versioning")) { /* any other status read as Off: new writes would drop the current version */
             const char *st = ((cos_versioning_configuration *)doc)->status;
             if (!st || (strcmp(st, "Enabled") != 0 && strcmp(st, "Suspended") != 0)) {
@@ -929,10 +1014,12 @@ static enum MHD_Result get_config(req *r, const char *kind)
             cos_logging_status l = { NULL, NULL };
             return send_doc(r, 200, &cos_xs_logging_status, &l);
         }
-        if (!strcmp(kind, "referer") || !strcmp(kind, "accelerate")) {
+        if (!strcmp(kind, "referer") || !strcmp(kind, "accelerate") || !strcmp(kind, "intelligenttiering")) {
             cos_buf b = COS_BUF_INIT;
             cos_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s/>",
-                           !strcmp(kind, "referer") ? "RefererConfiguration" : "AccelerateConfiguration");
+                           !strcmp(kind, "referer")      ? "RefererConfiguration"
+                           : !strcmp(kind, "accelerate") ? "AccelerateConfiguration"
+                                                         : "IntelligentTieringConfiguration");
             size_t l = b.len;
             return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), l, NULL);
         }
@@ -1192,7 +1279,7 @@ static enum MHD_Result get_bucket_s3(req *r, const char *enc, bool v2)
     return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, NULL);
 }
 
-static enum MHD_Result get_bucket(req *r)
+static enum MHD_Result get_bucket(req *r, const char *region)
 {
     const char *enc = req_arg(r, "encoding-type");
     if (enc && strcmp(enc, "url") != 0) return send_error(r, "InvalidArgument", "encoding-type must be url");
@@ -1217,12 +1304,20 @@ static enum MHD_Result get_bucket(req *r)
     res.max_keys = c.max;
     res.delimiter = (char *)c.delimiter;
     res.is_truncated = c.truncated;
-    res.next_marker = c.truncated ? c.last : NULL;
+    /* truncated names where to go on (COS: NextMarker whenever a page is
+       not the last), even a page of max-keys=0, which returned nothing */
+    res.next_marker = c.truncated ? (c.last ? c.last : res.marker) : NULL;
     res.contents = c.objs;
     res.contents_count = c.nobjs;
     res.common_prefixes = c.prefixes;
     res.common_prefixes_count = c.nprefixes;
-    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_objects_result, &res);
+    cos_buf b = COS_BUF_INIT;
+    cos_xml_build(&cos_xs_list_objects_result, &res, &b, true);
+    size_t len = b.len;
+    struct MHD_Response *resp = NULL;
+    send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
+    if (region && *region) MHD_add_response_header(resp, "x-cos-bucket-region", region); /* as COS documents */
+    enum MHD_Result ret = send_response(r, 200, resp);
     for (size_t i = 0; i < c.nobjs; i++) c.objs[i].owner = NULL;
     free_listing(&c);
     return ret;
@@ -1367,9 +1462,9 @@ static enum MHD_Result list_uploads(req *r)
         cos_iso8601_format(rows[i].initiated_ms, dates[i]);
         u->initiated = dates[i];
     }
-    if (res.is_truncated) {
-        res.next_key_marker = (char *)last_key;
-        res.next_upload_id_marker = (char *)last_id;
+    if (res.is_truncated) { /* a page of max-uploads=0 answered nothing: go on from the markers given */
+        res.next_key_marker = (char *)(last_key ? last_key : key_marker);
+        res.next_upload_id_marker = (char *)(last_key ? last_id : id_marker ? id_marker : "");
     }
     enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_multipart_uploads_result, &res);
     for (size_t k = 0; k < res.common_prefixes_count; k++) free(res.common_prefixes[k].prefix);
@@ -1801,7 +1896,7 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     snprintf(crcs, sizeof crcs, "%llu", (unsigned long long)(crc + r->fault_bad_crc));
     MHD_add_response_header(resp, "ETag", m.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
-    if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    if (vid[0] && !unnamed_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
     s3_answer_checksum(r, resp, NULL, false);
     add_sse_echo(resp, headers);
     return r->pp ? post_form_answer(r, resp, key, m.etag) : send_response(r, 200, resp);
@@ -2532,7 +2627,7 @@ static enum MHD_Result copy_object(req *r)
     size_t len = b.len;
     send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crc);
-    if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    if (vid[0] && !unnamed_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
     add_sse_echo(resp, headers);
     free(headers);
     return send_response(r, 200, resp);
@@ -3307,7 +3402,7 @@ static enum MHD_Result complete_upload(req *r)
                 MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
                 MHD_add_response_header(resp, "ETag", etag);
                 add_sse_echo(resp, kept);
-                if (vid[0] && !s3_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
+                if (vid[0] && !unnamed_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
                 ret = send_response(r, 200, resp);
                 free(loc);
             }
@@ -3367,8 +3462,12 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     if (store_bucket_get(r->srv->st, r->bucket, &region, &bacl, NULL) != 0)
         return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
     enum MHD_Result ret;
-    if (!strcmp(m, "HEAD")) ret = send_empty(r, 200);
-    else if (public_subresource(sub)) ret = public_request(r, sub, bacl);
+    if (!strcmp(m, "HEAD")) { /* COS names the bucket's region (cos-python-sdk-v5's get_bucket_meta reads it) */
+        struct MHD_Response *resp = NULL;
+        send_buffer(r, 200, NULL, NULL, 0, &resp);
+        if (region && *region) MHD_add_response_header(resp, "x-cos-bucket-region", region);
+        ret = send_response(r, 200, resp);
+    } else if (public_subresource(sub)) ret = public_request(r, sub, bacl);
     else if (sub && !strcmp(sub, "acl")) {
         if (!strcmp(m, "PUT")) {
             const char *code = NULL;
@@ -3389,7 +3488,7 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
         ret = !strcmp(m, "PUT") ? put_config(r, sub) : !strcmp(m, "GET") ? get_config(r, sub)
               : !strcmp(m, "DELETE") ? delete_config(r, sub) : send_error(r, "MethodNotAllowed", "method not allowed");
     } else if (!strcmp(m, "POST") && r->pp) ret = post_object(r);
-    else if (!strcmp(m, "GET") && !sub) ret = get_bucket(r);
+    else if (!strcmp(m, "GET") && !sub) ret = get_bucket(r, region);
     else if (!strcmp(m, "DELETE") && !sub) {
         if (r->is_s3) abort_all_uploads(r); /* S3 deletes a bucket whose only content is unfinished uploads */
         int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete(r->srv->st, r->bucket);
@@ -3654,6 +3753,12 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
         return unimplemented ? send_error(r, "NotImplemented", "cos-server does not implement the %s sub-resource.",
                                           unimplemented)
                              : send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+    /* Cloud Infinite's processing on upload (a Pic-Operations header or form
+       field) is not done here: a 200 would tell the client that the processed
+       images exist, so the write is refused whole and nothing is stored */
+    if (req_header(r, "Pic-Operations") || cos_kvlist_get(&r->form, "Pic-Operations"))
+        return send_error(r, "NotImplemented", "cos-server does not implement Pic-Operations (Cloud Infinite "
+                                               "processing); nothing was changed.");
     if (r->bucket && r->region_named) { /* a bucket lives in one region: naming another is an error, never a scope */
         char *region = NULL;
         bool other = store_bucket_get(r->srv->st, r->bucket, &region, NULL, NULL) == 0 && region &&

@@ -288,9 +288,9 @@ enum MHD_Result versioning_list(req *r)
             v->storage_class = e->m.storage_class ? e->m.storage_class : (char *)"STANDARD";
         }
     }
-    if (res.is_truncated) {
-        res.next_key_marker = (char *)last_key;
-        res.next_version_id_marker = (char *)last_vid;
+    if (res.is_truncated) { /* a page of max-keys=0 answered nothing: go on from the markers given */
+        res.next_key_marker = (char *)(last_key ? last_key : res.key_marker);
+        res.next_version_id_marker = (char *)(last_key ? last_vid : res.version_id_marker);
     }
     enum MHD_Result ret;
     cos_buf b = COS_BUF_INIT;

@@ -1128,7 +1128,7 @@ static void test_unimplemented_subresources_change_nothing(void)
     CHECK(!exists(SHARED, "/link"));
     EXPECT(sub(&OWNER, "PUT", SHARED, "/ch", "live", "<LiveChannelConfiguration/>"), 501, "NotImplemented");
     CHECK(!exists(SHARED, "/ch"));
-    EXPECT(sub(&OWNER, "GET", SHARED, "/", "intelligenttiering", NULL), 501, "NotImplemented");
+    EXPECT(sub(&OWNER, "GET", SHARED, "/", "intelligent-tiering", NULL), 501, "NotImplemented");
 }
 
 /* ---------------------------------------------------------------- S3's dialect (#19) */

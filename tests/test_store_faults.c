@@ -63,12 +63,13 @@ static const char *const CONFIGS[][2] = {
     { "versioning", "<VersioningConfiguration><!--faultmark--><Status>Suspended</Status></VersioningConfiguration>" },
     { "replication", "<ReplicationConfiguration><!--faultmark--></ReplicationConfiguration>" },
     { "website", "<WebsiteConfiguration><!--faultmark--></WebsiteConfiguration>" },
-    { "referer", "<RefererConfiguration><!--faultmark--></RefererConfiguration>" },
+    { "referer", "<RefererConfiguration><!--faultmark--><Status>Disabled</Status><RefererType>White-List</RefererType>"
+                 "</RefererConfiguration>" },
     { "domain", "<DomainConfiguration><!--faultmark--></DomainConfiguration>" },
     { "origin", "<OriginConfiguration><!--faultmark--></OriginConfiguration>" },
     { "logging", "<BucketLoggingStatus><!--faultmark--></BucketLoggingStatus>" },
     { "inventory", "<InventoryConfiguration><!--faultmark--><Id>inv1</Id></InventoryConfiguration>" },
-    { "accelerate", "<AccelerateConfiguration><!--faultmark--></AccelerateConfiguration>" },
+    { "accelerate", "<AccelerateConfiguration><!--faultmark--><Status>Suspended</Status></AccelerateConfiguration>" },
     { "encryption", "<ServerSideEncryptionConfiguration><!--faultmark--></ServerSideEncryptionConfiguration>" },
 };
 #define NCONFIGS (sizeof CONFIGS / sizeof *CONFIGS)
