@@ -456,7 +456,8 @@ static const char *unsigned_selector(req *r, const cos_auth_fields *f)
        and narrow the list of the caller's own buckets, and select no other
        operation: cos-python-sdk-v5's list_buckets leaves them unsigned, and
        COS accepts that */
-    coverage c = { f, NULL, false, !r->bucket };
+    bool service = !r->bucket && r->path && strcmp(r->path, "/") == 0 && r->method && strcmp(r->method, "GET") == 0;
+    coverage c = { f, NULL, false, service };
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_covered, &c);
     if (!c.missing) MHD_get_connection_values(r->conn, MHD_HEADER_KIND, check_covered, &c);
     if (!c.missing) return NULL;

@@ -223,7 +223,10 @@ typedef struct cos_request {
     /* generic request (COS_OP_REQUEST) */
     const char *method;           /**< HTTP method */
     const char *action;           /**< sub-resource such as "acl", "" for none */
-    const char *url;              /**< full URL override, or NULL to build one */
+    /** full URL override, or NULL to build one. As in cos-js-sdk-v5's request(), the signature
+     *  still names `bucket` and `key` (a NULL key signs "/"), not the URL's path: set `key` to
+     *  the object the URL names. */
+    const char *url;
 
     int timeout_ms;               /**< overrides the client's timeout; 0 = client's */
 
