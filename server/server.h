@@ -306,7 +306,8 @@ typedef struct req {
     size_t sink_len;
     cos_buf body;            /* small bodies (XML, JSON) */
     bool too_large;
-    struct MHD_PostProcessor *pp;
+    struct MHD_PostProcessor *pp; /* a form's (also what says the request is one); FORM_READ once its body is in */
+    bool form_cut;           /* the form's body ended before its closing boundary (main.c) */
     cos_kvlist form;         /* POST object fields */
     /* auth outcome */
     char *principal;         /* "owner", a temporary key id, or NULL for anonymous */
