@@ -535,4 +535,7 @@ const char *req_header(req *r, const char *name);
 const char *req_arg(req *r, const char *name);
 bool req_has_arg(req *r, const char *name);
 
+/* A request's Content-MD5 (if any) matches data; else answered (400) into *ret (handlers.c). */
+bool content_md5_ok(req *r, const void *data, size_t len, enum MHD_Result *ret);
+
 #endif

@@ -13,6 +13,9 @@
  */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "cos/hash.h"
+#include "cos/sign.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -146,6 +149,41 @@ static void test_faults_need_the_owner(void)
     CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 503);
     set_rules(NULL);
     CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 403);
+    /* A COS signature covers no body: whoever saw one signed PUT /-/faults
+       (a log, a proxy) could send it again, within its key time, with rules
+       of their own. Signed by the owner with no Content-MD5, or with the
+       Content-MD5 of other rules, the rules are refused and not applied. */
+    char host[64], md5[32];
+    snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
+    unsigned char d[16];
+    static const char HARMLESS[] = "[]";
+    cos_md5_digest(HARMLESS, strlen(HARMLESS), d);
+    cos_base64_encode(d, 16, md5);
+    for (int with_md5 = 0; with_md5 < 2; with_md5++) {
+        cos_kv h[] = { { "Content-MD5", md5 } };
+        cos_sign_params p = COS_SIGN_PARAMS_INIT;
+        p.secret_id = TEST_SECRET_ID;
+        p.secret_key = TEST_SECRET_KEY;
+        p.method = "PUT";
+        p.pathname = "/-/faults";
+        p.host = host;
+        p.headers = h;
+        p.header_count = (size_t)with_md5;
+        char *auth = NULL;
+        cos_error *err = NULL;
+        CHECK_INT(cos_sign(&p, &auth, NULL, &err), 0);
+        cos_error_free(err);
+        char *req = cos_sprintf("PUT /-/faults HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n%s%s%sContent-Length: %zu\r\n"
+                                "Connection: close\r\n\r\n%s", host, auth ? auth : "", with_md5 ? "Content-MD5: " : "",
+                                with_md5 ? md5 : "", with_md5 ? "\r\n" : "", strlen(RULE), RULE);
+        free(auth);
+        int status = 0;
+        CHECK_INT(test_http_raw(&g_srv, req, strlen(req), &status, NULL), 0);
+        free(req);
+        if (status != 403 && status != 400)
+            test_fail(__FILE__, __LINE__, "rules the signature does not bind (%s): %d", with_md5 ? "another's MD5" : "no MD5", status);
+        CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 403); /* not SlowDown: no rule */
+    }
 }
 
 static void test_stall_holds_only_its_request(void)
