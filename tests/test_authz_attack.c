@@ -956,6 +956,72 @@ static void test_writers_own_what_they_write(void)
 #undef SHAREDW
 }
 
+/* An account granted WRITE on another account's bucket never publishes what
+ * it writes (it may not change the object's ACL afterwards: test above),
+ * however it asks in the write itself: x-cos-acl or a grant header on a PUT,
+ * a copy of its own object onto itself, a multipart upload, an append. Each
+ * is refused, or the object stays unreadable to anonymous. */
+static void test_writer_cannot_publish_in_the_write(void)
+{
+#define SHAREDP "atk-sharedp-" APPID
+    EXPECT(simple(&OWNER, "PUT", SHAREDP, "/", NULL), 200, NULL);
+    call grant = { "PUT", SHAREDP, "/?acl", "/", &OWNER, (cos_kv[]){ { "acl", "" } }, 1,
+                   (cos_kv[]){ { "x-cos-grant-write", "id=\"" OTHER_ID "\"" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&grant), 200, NULL);
+    const cos_kv asks[][1] = { { { "x-cos-acl", "public-read" } }, { { "x-cos-acl", "public-read-write" } },
+                               { { "x-cos-grant-read", "uri=\"http://cam.qcloud.com/groups/global/AllUsers\"" } },
+                               { { "x-cos-grant-full-control", "uri=\"http://cam.qcloud.com/groups/global/AllUsers\"" } } };
+    for (size_t i = 0; i < sizeof asks / sizeof *asks; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/pub-put-%zu.txt", i);
+        call put = { "PUT", SHAREDP, path, path, &OTHER, NULL, 0, asks[i], 1, NULL, "published?", 10, NULL };
+        reply r = do_call(&put);
+        reply_free(&r);
+        reply g = simple(ANON, "GET", SHAREDP, path, NULL);
+        if (g.status == 200) test_fail(__FILE__, __LINE__, "the writer published %s by its PUT's %s", path, asks[i][0].name);
+        reply_free(&g);
+    }
+    /* its own object copied onto itself with a public ACL */
+    EXPECT(simple(&OTHER, "PUT", SHAREDP, "/mine.txt", "mine"), 200, NULL);
+    cos_kv cp[] = { { "x-cos-copy-source", "/" SHAREDP "/mine.txt" }, { "x-cos-metadata-directive", "Replaced" },
+                    { "x-cos-acl", "public-read" } };
+    call copy = { "PUT", SHAREDP, "/mine.txt", "/mine.txt", &OTHER, NULL, 0, cp, 3, NULL, NULL, 0, NULL };
+    reply cr = do_call(&copy);
+    reply_free(&cr);
+    reply g = simple(ANON, "GET", SHAREDP, "/mine.txt", NULL);
+    if (g.status == 200) test_fail(__FILE__, __LINE__, "the writer published its object by a copy onto itself");
+    reply_free(&g);
+    /* a multipart upload asking for public-read */
+    cos_kv pub[] = { { "x-cos-acl", "public-read" } };
+    call init = { "POST", SHAREDP, "/pub-mp.bin?uploads", "/pub-mp.bin", &OTHER, (cos_kv[]){ { "uploads", "" } }, 1, pub, 1,
+                  NULL, NULL, 0, NULL };
+    char *upload = upload_id_of(do_call(&init));
+    if (upload) {
+        reply pr = upload_call(&OTHER, "PUT", SHAREDP, "/pub-mp.bin", upload, "1", "only part");
+        char *etag = header_of(&pr, "ETag");
+        reply_free(&pr);
+        char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                                 "</CompleteMultipartUpload>", etag ? etag : "");
+        reply d = upload_call(&OTHER, "POST", SHAREDP, "/pub-mp.bin", upload, NULL, done);
+        reply_free(&d);
+        reply mg = simple(ANON, "GET", SHAREDP, "/pub-mp.bin", NULL);
+        if (mg.status == 200) test_fail(__FILE__, __LINE__, "the writer published a multipart upload");
+        reply_free(&mg);
+        free(done);
+        free(etag);
+        free(upload);
+    }
+    /* an append asking for public-read */
+    call a1 = { "POST", SHAREDP, "/pub-append.txt?append&position=0", "/pub-append.txt", &OTHER,
+                (cos_kv[]){ { "append", "" }, { "position", "0" } }, 2, pub, 1, NULL, "one", 3, NULL };
+    reply ar = do_call(&a1);
+    reply_free(&ar);
+    reply ag = simple(ANON, "GET", SHAREDP, "/pub-append.txt", NULL);
+    if (ag.status == 200) test_fail(__FILE__, __LINE__, "the writer published an appendable object");
+    reply_free(&ag);
+#undef SHAREDP
+}
+
 /* The ACL a write asks for is the one its object gets, whichever way it is written. Before, a copy
  * and a multipart upload dropped x-cos-acl, and every write dropped x-cos-grant-*: "private" (or a
  * grant to one account) asked for in a public-read bucket was acknowledged, and the object
@@ -1783,6 +1849,7 @@ int main(void)
     RUN(test_copies_reach_nothing_unreadable);
     RUN(test_others_uploads);
     RUN(test_uploads_stay_unlisted);
+    RUN(test_writer_cannot_publish_in_the_write);
     RUN(test_hostile_policies);
     RUN(test_odd_grantees_open_nothing);
     RUN(test_writers_own_what_they_write);
