@@ -186,6 +186,52 @@ static void test_paced_get_outlives_body_timeout(void)
     test_server_stop(&srv, false);
 }
 
+/* Paced GETs of an object kept inline (from the database, not a file), of a
+ * range, and a paced HEAD: each answered whole. */
+static void test_paced_small_and_ranged(void)
+{
+    test_server srv;
+    if (start(&srv) != 0) return;
+    test_watch(120, "paced GETs of an inline object and of a range", &srv);
+    int fd = connect_to(&srv);
+    CHECK(fd >= 0 && put_on(fd, &srv, "inline", 60u << 10, 'i', NULL, true));
+    CHECK_INT(fd >= 0 ? read_answer(fd, NULL, NULL) : 0, 200);
+    if (fd >= 0) close(fd);
+    fd = connect_to(&srv);
+    CHECK(fd >= 0 && put_on(fd, &srv, "ranged", 400u << 10, 'r', NULL, true));
+    CHECK_INT(fd >= 0 ? read_answer(fd, NULL, NULL) : 0, 200);
+    if (fd >= 0) close(fd);
+    struct { const char *key, *extra; int status; size_t len; } cases[] = {
+        { "inline", SLOW, 200, 60u << 10 },
+        { "inline", SLOW "Range: bytes=100-50099\r\n", 206, 50000 },
+        { "ranged", SLOW "Range: bytes=1000-300999\r\n", 206, 300000 },
+        { "ranged", SLOW "Range: bytes=-10\r\n", 206, 10 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fd = connect_to(&srv);
+        CHECK(fd >= 0 && get_on(fd, &srv, cases[i].key, cases[i].extra, true));
+        char *body = NULL;
+        size_t n = 0;
+        int st = fd >= 0 ? read_answer(fd, &body, &n) : 0;
+        if (st != cases[i].status || n != cases[i].len)
+            test_fail(__FILE__, __LINE__, "paced GET case %zu: %d, %zu bytes (want %d, %zu)", i, st, n, cases[i].status,
+                      cases[i].len);
+        free(body);
+        if (fd >= 0) close(fd);
+    }
+    char head[256];
+    int n = snprintf(head, sizeof head, "HEAD /" BUCKET "/ranged HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" SLOW
+                     "Connection: close\r\n\r\n", srv.port);
+    fd = connect_to(&srv);
+    CHECK(fd >= 0 && test_send_all(fd, head, (size_t)n));
+    char got[1024];
+    ssize_t k = fd >= 0 ? recv(fd, got, sizeof got - 1, 0) : -1;
+    CHECK(k > 12 && !strncmp(got, "HTTP/1.1 200", 12));
+    if (fd >= 0) close(fd);
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
 /* On one kept-alive connection: a paced PUT, then the next request, answered. */
 static void test_keepalive_after_paced_put(void)
 {
@@ -342,6 +388,7 @@ int main(void)
     RUN(test_paced_put_outlives_body_timeout);
     RUN(test_paced_get_outlives_body_timeout);
     RUN(test_keepalive_after_paced_put);
+    RUN(test_paced_small_and_ranged);
     RUN(test_paced_put_bucket_deleted);
     RUN(test_paced_client_gone);
     RUN(test_pacing_values_refused);
