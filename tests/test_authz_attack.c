@@ -1601,6 +1601,18 @@ static void test_s3_presigned_payload_hash(void)
     CHECK(r.body && strstr(r.body, "XAmzContentSHA256Mismatch"));
     reply_free(&r);
     CHECK(!exists(PRIV, "/hashed.txt"));
+    /* nor with an (unsigned) x-amz-content-sha256 header of the replayer's that would take
+       the place of the signed parameter: UNSIGNED-PAYLOAD, or the hash of its own body */
+    char other_sha[128];
+    cos_sha256_hex("replaced", 8, sha);
+    snprintf(other_sha, sizeof other_sha, "x-amz-content-sha256: %s\r\n", sha);
+    const char *swaps[] = { "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n", other_sha };
+    for (size_t i = 0; i < 2; i++) {
+        reply x = s3_raw("PUT", t, swaps[i], "replaced");
+        if (x.status < 400) test_fail(__FILE__, __LINE__, "a presigned hash swapped by header %zu: %d", i, x.status);
+        reply_free(&x);
+        CHECK(!exists(PRIV, "/hashed.txt"));
+    }
     EXPECT(s3_raw("PUT", t, NULL, "promised"), 200, NULL);
     char *b = owner_get(PRIV, "/hashed.txt");
     CHECK(b && !strcmp(b, "promised"));
