@@ -1230,6 +1230,75 @@ static void test_public_access_block_holds(void)
     EXPECT(simple(ANON, "GET", PRIV, "/pab.txt", NULL), 403, "AccessDenied");
 }
 
+/* BlockPublicAcls against public ACLs asked in the writes themselves (not
+ * a PUT ?acl): x-cos-acl and AllUsers grant headers on a PUT, a copy, a
+ * multipart upload, an append; the bucket's own ACL by header. Each is
+ * refused or leaves nothing anonymously readable. */
+static void test_public_access_block_on_writes(void)
+{
+#define PABW "atk-pabw-" APPID
+    EXPECT(simple(&OWNER, "PUT", PABW, "/", NULL), 200, NULL);
+    EXPECT(simple(&OWNER, "PUT", PABW, "/src.txt", "source"), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", PABW, "/", "publicAccessBlock",
+               "<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>"),
+           200, NULL);
+    const cos_kv asks[][1] = { { { "x-cos-acl", "public-read" } }, { { "x-cos-acl", "public-read-write" } },
+                               { { "x-cos-grant-read", "uri=\"http://cam.qcloud.com/groups/global/AllUsers\"" } },
+                               { { "x-amz-acl", "public-read" } } };
+    for (size_t i = 0; i < sizeof asks / sizeof *asks; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/pabw-put-%zu.txt", i);
+        call put = { "PUT", PABW, path, path, &OWNER, NULL, 0, asks[i], 1, NULL, "public?", 7, NULL };
+        reply r = do_call(&put);
+        reply_free(&r);
+        reply g = simple(ANON, "GET", PABW, path, NULL);
+        if (g.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let %s by %s", path, asks[i][0].name);
+        reply_free(&g);
+        cos_kv cp[] = { { "x-cos-copy-source", "/" PABW "/src.txt" }, asks[i][0] };
+        char cpath[64];
+        snprintf(cpath, sizeof cpath, "/pabw-copy-%zu.txt", i);
+        call copy = { "PUT", PABW, cpath, cpath, &OWNER, NULL, 0, cp, 2, NULL, NULL, 0, NULL };
+        r = do_call(&copy);
+        reply_free(&r);
+        g = simple(ANON, "GET", PABW, cpath, NULL);
+        if (g.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let a copy by %s", asks[i][0].name);
+        reply_free(&g);
+    }
+    cos_kv pub[] = { { "x-cos-acl", "public-read" } };
+    call init = { "POST", PABW, "/pabw-mp.bin?uploads", "/pabw-mp.bin", &OWNER, (cos_kv[]){ { "uploads", "" } }, 1, pub, 1,
+                  NULL, NULL, 0, NULL };
+    char *upload = upload_id_of(do_call(&init));
+    if (upload) {
+        reply pr = upload_call(&OWNER, "PUT", PABW, "/pabw-mp.bin", upload, "1", "only part");
+        char *etag = header_of(&pr, "ETag");
+        reply_free(&pr);
+        char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                                 "</CompleteMultipartUpload>", etag ? etag : "");
+        reply d = upload_call(&OWNER, "POST", PABW, "/pabw-mp.bin", upload, NULL, done);
+        reply_free(&d);
+        reply mg = simple(ANON, "GET", PABW, "/pabw-mp.bin", NULL);
+        if (mg.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let a multipart upload be public");
+        reply_free(&mg);
+        free(done);
+        free(etag);
+        free(upload);
+    }
+    call a1 = { "POST", PABW, "/pabw-append.txt?append&position=0", "/pabw-append.txt", &OWNER,
+                (cos_kv[]){ { "append", "" }, { "position", "0" } }, 2, pub, 1, NULL, "one", 3, NULL };
+    reply ar = do_call(&a1);
+    reply_free(&ar);
+    reply ag = simple(ANON, "GET", PABW, "/pabw-append.txt", NULL);
+    if (ag.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let an append be public");
+    reply_free(&ag);
+    /* the bucket's ACL by header */
+    call bacl = { "PUT", PABW, "/?acl", "/", &OWNER, (cos_kv[]){ { "acl", "" } }, 1, pub, 1, NULL, NULL, 0, NULL };
+    reply br = do_call(&bacl);
+    reply_free(&br);
+    EXPECT(simple(ANON, "GET", PABW, "/", NULL), 403, "AccessDenied");
+    EXPECT(simple(ANON, "GET", PABW, "/src.txt", NULL), 403, "AccessDenied");
+#undef PABW
+}
+
 /* ---------------------------------------------------------------- 7: POST forms */
 
 static char *b64(const char *s)
@@ -1862,6 +1931,7 @@ int main(void)
     RUN(test_others_uploads);
     RUN(test_uploads_stay_unlisted);
     RUN(test_writer_cannot_publish_in_the_write);
+    RUN(test_public_access_block_on_writes);
     RUN(test_hostile_policies);
     RUN(test_odd_grantees_open_nothing);
     RUN(test_writers_own_what_they_write);
