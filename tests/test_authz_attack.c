@@ -1409,6 +1409,19 @@ static void test_conditions_see_what_handlers_apply(void)
     "{\"expiration\":\"2099-01-01T00:00:00.000Z\",\"conditions\":[{\"bucket\":\"" bucket "\"}," \
     "[\"starts-with\",\"$key\",\"" prefix "\"]]}"
 
+/* BlockPublicAcls against a form's acl field (the form's processor is freed
+ * once its body is in; the request is still known as a form). */
+static void test_public_access_block_on_forms(void)
+{
+    const char *pub[] = { "key", "up/form-public.txt", "acl", "public-read", NULL };
+    reply r = cos_form(&OWNER, "atk-pabw-" APPID, FORM_POLICY("atk-pabw-" APPID, "up/"), pub);
+    CHECK_INT(r.status, 403);
+    reply_free(&r);
+    EXPECT(simple(ANON, "GET", "atk-pabw-" APPID, "/up/form-public.txt", NULL), 403, "AccessDenied");
+    const char *plain[] = { "key", "up/form-plain.txt", NULL };
+    EXPECT(cos_form(&OWNER, "atk-pabw-" APPID, FORM_POLICY("atk-pabw-" APPID, "up/"), plain), 200, NULL);
+}
+
 static void test_forms(void)
 {
     /* the form as signed */
@@ -1932,6 +1945,7 @@ int main(void)
     RUN(test_uploads_stay_unlisted);
     RUN(test_writer_cannot_publish_in_the_write);
     RUN(test_public_access_block_on_writes);
+    RUN(test_public_access_block_on_forms);
     RUN(test_hostile_policies);
     RUN(test_odd_grantees_open_nothing);
     RUN(test_writers_own_what_they_write);
