@@ -383,6 +383,38 @@ static void test_slow_chunked_upload_stored(void)
     test_server_stop(&srv, false);
 }
 
+/* Slots held without a byte of body: a PUT that asked for "100 Continue",
+ * got it, and sends nothing; one that sent its head and nothing more; a
+ * chunked one that stops after a chunk. Each is closed by the server
+ * (its body deadline), and nothing is stored. */
+static void test_silent_bodies_cut(void)
+{
+    test_server srv;
+    if (start(&srv) != 0) return;
+    test_watch(120, "silent bodies holding their slots", &srv);
+    const char *heads[] = {
+        "PUT /" BUCKET "/silent-%d HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n",
+        "PUT /" BUCKET "/silent-%d HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n",
+        "PUT /" BUCKET "/silent-%d HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    };
+    for (int i = 0; i < 3; i++) {
+        int fd = connect_to(&srv);
+        char req[512];
+        int n = snprintf(req, sizeof req, heads[i], i);
+        CHECK(fd >= 0 && test_send_all(fd, req, (size_t)n));
+        /* whatever comes (a 100 Continue first, maybe an error), the server ends it: recv reaches 0 */
+        char buf[1024];
+        ssize_t k;
+        while (fd >= 0 && (k = recv(fd, buf, sizeof buf, 0)) > 0) {}
+        if (fd >= 0) close(fd);
+        char key[32];
+        snprintf(key, sizeof key, "silent-%d", i);
+        CHECK_INT(get_check(&srv, key, 0, 'x'), 404);
+    }
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
 int main(void)
 {
     RUN(test_paced_put_outlives_body_timeout);
@@ -393,5 +425,6 @@ int main(void)
     RUN(test_paced_client_gone);
     RUN(test_pacing_values_refused);
     RUN(test_slow_chunked_upload_stored);
+    RUN(test_silent_bodies_cut);
     return test_report();
 }
