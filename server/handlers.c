@@ -200,6 +200,9 @@ static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req
         version_of(m->headers, vid);
         MHD_add_response_header(resp, "x-cos-version-id", vid);
     }
+    char *expiration = s3_expiration_header(r, m->key, m->mtime_ms, m->tagging);
+    if (expiration) MHD_add_response_header(resp, "x-amz-expiration", expiration);
+    free(expiration);
     size_t ntags = 0;
     for (const char *t = m->tagging; t && (t = strstr(t, "<Tag>")) != NULL; t += 5) ntags++;
     if (ntags) {
@@ -1897,6 +1900,9 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     MHD_add_response_header(resp, "ETag", m.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
     if (vid[0] && !unnamed_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    char *expiration = s3_expiration_header(r, key, m.mtime_ms, o->tagging);
+    if (expiration) MHD_add_response_header(resp, "x-amz-expiration", expiration);
+    free(expiration);
     s3_answer_checksum(r, resp, NULL, false);
     add_sse_echo(resp, headers);
     return r->pp ? post_form_answer(r, resp, key, m.etag) : send_response(r, 200, resp);

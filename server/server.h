@@ -488,6 +488,9 @@ bool s3_auth_header(const char *name);
 void s3_object_headers(req *r, char **headers);
 /* An answer's x-amz-checksum-* from an object's stored headers, when the request asks (x-amz-checksum-mode). */
 void s3_answer_checksum(req *r, struct MHD_Response *resp, const char *headers, bool stored_only);
+/* S3's x-amz-expiration value for an object (its key, write time, Tagging XML) under the bucket's
+ * lifecycle (s3expire.c), malloc'd; NULL in COS's dialect or when no enabled Expiration rule takes it. */
+char *s3_expiration_header(req *r, const char *key, int64_t mtime_ms, const char *tagging);
 /* CreateMultipartUpload: keep the algorithm x-amz-checksum-algorithm asks for among the upload's headers
  * (headers may be NULL) and answer it (resp may be NULL). */
 void s3_upload_checksum(req *r, char **headers, struct MHD_Response *resp);

@@ -17,6 +17,8 @@
  *    ObjectParts (paged), Checksum, VersionId, SSE-C's key required.
  * 4. Validation S3 makes: lifecycle rules, SSE-C beside another SSE header,
  *    an UploadPartCopy range past its source.
+ * 6. x-amz-expiration on PUT, GET and HEAD: the enabled Expiration rule
+ *    (prefix, tags) that takes the object first, and when.
  */
 #define _GNU_SOURCE
 #include "testlib.h"
@@ -36,6 +38,7 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUCKET "s3gaps-1250000000"
@@ -1708,6 +1711,97 @@ static void test_c1_key_unparsable(void)
     resp_free(&r);
 }
 
+/* ------------------------------------------------------------ 6. x-amz-expiration */
+
+#define EXP_BUCKET "s3exp-1250000000"
+
+/* S3's expiry for an object written at t under a rule of `days`: t + days, up to the next midnight UTC. */
+static void expiry_for(time_t t, int days, char out[64])
+{
+    time_t at = ((t + (time_t)days * 86400) / 86400 + 1) * 86400;
+    struct tm tm;
+    gmtime_r(&at, &tm);
+    strftime(out, 64, "expiry-date=\"%a, %d %b %Y %H:%M:%S GMT\"", &tm);
+}
+
+/* The x-amz-expiration a call answers names `rule` and an expiry `days` after a time in [t0, t1]. */
+static void check_expiration(const resp *r, time_t t0, time_t t1, int days, const char *rule)
+{
+    const char *h = resp_header(r, "x-amz-expiration");
+    char a[64], b[64], want_rule[80];
+    expiry_for(t0, days, a);
+    expiry_for(t1, days, b); /* the call may cross midnight */
+    snprintf(want_rule, sizeof want_rule, ", rule-id=\"%s\"", rule);
+    if (!h || (strncmp(h, a, strlen(a)) && strncmp(h, b, strlen(b))) || !strstr(h, want_rule))
+        test_fail(__FILE__, __LINE__, "x-amz-expiration: wanted %s%s, got %s", a, want_rule, h ? h : "(none)");
+}
+
+static void test_lifecycle_expiration_header(void)
+{
+    CHECK_INT(s3_status("PUT", "/" EXP_BUCKET, NULL, 0, NULL, 0, NULL, 0), 200);
+    static const char LC[] =
+        "<LifecycleConfiguration><Rule><ID>off</ID><Prefix></Prefix><Status>Disabled</Status><Expiration><Date>"
+        "2001-01-01T00:00:00Z</Date></Expiration></Rule>"
+        "<Rule><ID>r1</ID><Prefix>days1/</Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>"
+        "</Rule>"
+        "<Rule><ID>r2</ID><Filter><And><Prefix>tagged/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></And>"
+        "</Filter><Status>Enabled</Status><Expiration><Days>3</Days></Expiration></Rule>"
+        "<Rule><ID>r3</ID><Filter><Tag><Key>k2</Key><Value>v2</Value></Tag></Filter><Status>Enabled</Status>"
+        "<Expiration><Date>2040-01-01T00:00:00Z</Date></Expiration></Rule></LifecycleConfiguration>";
+    cos_kv lq[] = { { "lifecycle", "" } };
+    CHECK_INT(s3_status("PUT", "/" EXP_BUCKET, lq, 1, NULL, 0, LC, strlen(LC)), 200);
+    resp r;
+    /* a rule-level Prefix: PUT, HEAD and GET name rule r1, a day after the write */
+    time_t t0 = time(NULL);
+    CHECK(s3_call("PUT", "/" EXP_BUCKET "/days1/a", NULL, 0, NULL, 0, "bar", 3, &r) == 0);
+    time_t t1 = time(NULL);
+    CHECK_INT(r.status, 200);
+    check_expiration(&r, t0, t1, 1, "r1");
+    resp_free(&r);
+    CHECK(s3_call("HEAD", "/" EXP_BUCKET "/days1/a", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    check_expiration(&r, t0, t1, 1, "r1");
+    resp_free(&r);
+    CHECK(s3_call("GET", "/" EXP_BUCKET "/days1/a", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    check_expiration(&r, t0, t1, 1, "r1");
+    resp_free(&r);
+    /* no rule takes it (the disabled one would): no header */
+    CHECK(s3_call("PUT", "/" EXP_BUCKET "/other/a", NULL, 0, NULL, 0, "bar", 3, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK(resp_header(&r, "x-amz-expiration") == NULL);
+    resp_free(&r);
+    /* prefix and tag both: without the tag, nothing; with it, r2 */
+    CHECK(s3_call("PUT", "/" EXP_BUCKET "/tagged/a", NULL, 0, NULL, 0, "bar", 3, &r) == 0);
+    CHECK(resp_header(&r, "x-amz-expiration") == NULL);
+    resp_free(&r);
+    cos_kv tag_v[] = { { "x-amz-tagging", "k=v" } };
+    t0 = time(NULL);
+    CHECK(s3_call("PUT", "/" EXP_BUCKET "/tagged/b", NULL, 0, tag_v, 1, "bar", 3, &r) == 0);
+    t1 = time(NULL);
+    check_expiration(&r, t0, t1, 3, "r2");
+    resp_free(&r);
+    /* a filter's single Tag, with a Date; of two rules that take it, the earlier expiry */
+    cos_kv tag_both[] = { { "x-amz-tagging", "k=v&k2=v2" } };
+    CHECK(s3_call("PUT", "/" EXP_BUCKET "/tagged/c", NULL, 0, tag_both, 1, "bar", 3, &r) == 0);
+    check_expiration(&r, t0, time(NULL), 3, "r2");
+    resp_free(&r);
+    /* tags put later count on HEAD */
+    static const char TAGS[] = "<Tagging><TagSet><Tag><Key>k2</Key><Value>v2</Value></Tag></TagSet></Tagging>";
+    cos_kv tq[] = { { "tagging", "" } };
+    CHECK_INT(s3_status("PUT", "/" EXP_BUCKET "/other/a", tq, 1, NULL, 0, TAGS, strlen(TAGS)), 200);
+    CHECK(s3_call("HEAD", "/" EXP_BUCKET "/other/a", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    const char *h = resp_header(&r, "x-amz-expiration");
+    CHECK(h && !strcmp(h, "expiry-date=\"Sun, 01 Jan 2040 00:00:00 GMT\", rule-id=\"r3\""));
+    resp_free(&r);
+    /* the lifecycle deleted: no header */
+    CHECK_INT(s3_status("DELETE", "/" EXP_BUCKET, lq, 1, NULL, 0, NULL, 0), 204);
+    CHECK(s3_call("HEAD", "/" EXP_BUCKET "/days1/a", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK(resp_header(&r, "x-amz-expiration") == NULL);
+    resp_free(&r);
+}
+
 /* ------------------------------------------------------------ setup */
 
 static void setup(void)
@@ -1749,6 +1843,7 @@ int main(void)
         RUN(test_c1_key_unparsable);
         RUN(test_header_tags_by_key);
         RUN(test_bucket_recreated_only_as_it_is);
+        RUN(test_lifecycle_expiration_header);
         test_server_stop(&srv, false);
     }
     return test_report();
