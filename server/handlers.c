@@ -3773,10 +3773,14 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
         if (other) return send_error(r, "AccessDenied", "Access Denied: the bucket is not in region %s.", r->region);
     }
     if ((op->flags & OPF_FORM) && !form_ok(r, &ret)) return ret;
-    if (r->is_s3 && r->bucket && op->op != COS_OP_PUT_BUCKET) {
-        /* S3 names a missing bucket to anyone, before any permission */
+    if ((r->is_s3 || !r->principal) && r->bucket && op->op != COS_OP_PUT_BUCKET) {
+        /* S3 names a missing bucket to anyone, before any permission; so is an
+           unsigned request answered, which carries no dialect (S3 tools send
+           them): that a name is free is no secret, PUT Bucket tells anyone */
         int brc = store_bucket_get(r->srv->st, r->bucket, NULL, NULL, NULL);
         if (brc == -1) return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
+    }
+    if (r->is_s3 && r->bucket && op->op != COS_OP_PUT_BUCKET) {
         const char *expected = req_header(r, "x-cos-expected-bucket-owner");
         char *owner = owner_id(r);
         bool other = expected && strcmp(expected, owner) != 0 && strcmp(expected, r->srv->cfg.appid) != 0;

@@ -19,6 +19,8 @@
  *    an UploadPartCopy range past its source.
  * 6. x-amz-expiration on PUT, GET and HEAD: the enabled Expiration rule
  *    (prefix, tags) that takes the object first, and when.
+ * 7. An unsigned request to a missing bucket is 404 NoSuchBucket (S3's
+ *    answer; it carries no dialect), and an existing bucket stays closed.
  */
 #define _GNU_SOURCE
 #include "testlib.h"
@@ -1802,6 +1804,51 @@ static void test_lifecycle_expiration_header(void)
     resp_free(&r);
 }
 
+/* ------------------------------------------------------------ 7. unsigned requests to a missing bucket */
+
+/* An unsigned request (no dialect: what an S3 tool's anonymous client sends). Its status, or -1. */
+static int unsigned_call(const char *method, const char *path, resp *out)
+{
+    char head[512];
+    int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n", method, path, srv.port);
+    int fd = connect_server();
+    int rc = -1;
+    if (fd >= 0 && send_all(fd, head, (size_t)n)) rc = read_response(fd, out);
+    if (fd >= 0) close(fd);
+    return rc == 0 ? out->status : -1;
+}
+
+static void test_unsigned_missing_bucket(void)
+{
+    static const char *const CALLS[][2] = { { "GET", "/gone-1250000000/foo" }, { "DELETE", "/gone-1250000000/foo" },
+                                            { "GET", "/gone-1250000000" }, { "PUT", "/gone-1250000000/foo" } };
+    for (size_t i = 0; i < sizeof CALLS / sizeof CALLS[0]; i++) {
+        resp r;
+        CHECK_INT(unsigned_call(CALLS[i][0], CALLS[i][1], &r), 404);
+        if (!has_code(&r, "NoSuchBucket"))
+            test_fail(__FILE__, __LINE__, "%s %s: %s", CALLS[i][0], CALLS[i][1], r.body ? r.body : "");
+        resp_free(&r);
+    }
+    /* an existing private bucket stays closed: its keys, there or not, and its listing */
+    CHECK_INT(s3_status("PUT", "/" BUCKET "/unsigned-probe", NULL, 0, NULL, 0, "x", 1), 200);
+    static const char *const CLOSED[][2] = { { "GET", "/" BUCKET "/unsigned-probe" },
+                                             { "GET", "/" BUCKET "/no-such-key" },
+                                             { "DELETE", "/" BUCKET "/unsigned-probe" }, { "GET", "/" BUCKET },
+                                             { "PUT", "/" BUCKET "/unsigned-write" } };
+    for (size_t i = 0; i < sizeof CLOSED / sizeof CLOSED[0]; i++) {
+        resp r;
+        CHECK_INT(unsigned_call(CLOSED[i][0], CLOSED[i][1], &r), 403);
+        resp_free(&r);
+    }
+    CHECK(object_exists("/" BUCKET "/unsigned-probe"));
+    CHECK(!object_exists("/" BUCKET "/unsigned-write"));
+    /* creating a bucket still takes a signature */
+    resp r;
+    CHECK_INT(unsigned_call("PUT", "/gone-1250000000", &r), 403);
+    resp_free(&r);
+}
+
 /* ------------------------------------------------------------ setup */
 
 static void setup(void)
@@ -1844,6 +1891,7 @@ int main(void)
         RUN(test_header_tags_by_key);
         RUN(test_bucket_recreated_only_as_it_is);
         RUN(test_lifecycle_expiration_header);
+        RUN(test_unsigned_missing_bucket);
         test_server_stop(&srv, false);
     }
     return test_report();
