@@ -498,6 +498,10 @@ void s3_upload_checksum(req *r, char **headers, struct MHD_Response *resp);
  * (malloc'd, and *record_name the object header record to keep it in), else NULL. */
 char *s3_multipart_checksum(req *r, const char *upload_headers, const char *const *data_ids, size_t n,
                             char **record_name);
+/* CompleteMultipartUpload's x-amz-checksum-*: the composite checksum the client expects of the parts (their data
+ * ids, in order); true when none is given or it is the upload's, else false with 400 BadDigest queued. */
+bool s3_complete_checksum_ok(req *r, const char *upload_headers, const char *const *data_ids, size_t n,
+                             enum MHD_Result *ret);
 /* main.c: where body bytes go (the data writer, the form parser, or the small-body buffer) */
 void req_body_sink(req *r, const char *data, size_t len);
 /* responses (main.c) */

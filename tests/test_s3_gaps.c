@@ -21,6 +21,8 @@
  *    (prefix, tags) that takes the object first, and when.
  * 7. An unsigned request to a missing bucket is 404 NoSuchBucket (S3's
  *    answer; it carries no dialect), and an existing bucket stays closed.
+ * 8. CompleteMultipartUpload's x-amz-checksum-* is the object's composite
+ *    checksum: the parts are held to it; a repeated Complete answers it.
  */
 #define _GNU_SOURCE
 #include "testlib.h"
@@ -1849,6 +1851,69 @@ static void test_unsigned_missing_bucket(void)
     resp_free(&r);
 }
 
+/* ------------------------------------------------------------ 8. Complete's x-amz-checksum-* */
+
+/* CompleteMultipartUpload's x-amz-checksum-* is the object's composite checksum (S3), not the
+ * XML body's: the parts are held to it, and a repeated Complete answers it again. */
+static void test_complete_checksum_held(void)
+{
+    const char *path = "/" BUCKET "/complete-ck.bin";
+    cos_kv alg[] = { { "x-amz-checksum-algorithm", "CRC32C" } };
+    cos_kv q[] = { { "uploads", "" } };
+    resp r;
+    CHECK(s3_call("POST", path, q, 1, alg, 1, NULL, 0, &r) == 0);
+    char uid[80];
+    snprintf(uid, sizeof uid, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
+    resp_free(&r);
+    static const char BODY[] = "the only part";
+    cos_kv pq[] = { { "partNumber", "1" }, { "uploadId", uid } };
+    CHECK(s3_call("PUT", path, pq, 2, NULL, 0, BODY, strlen(BODY), &r) == 0);
+    CHECK_INT(r.status, 200);
+    char xml[256];
+    size_t xl = (size_t)snprintf(xml, sizeof xml, "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s"
+                                 "</ETag></Part></CompleteMultipartUpload>",
+                                 resp_header(&r, "ETag") ? resp_header(&r, "ETag") : "");
+    resp_free(&r);
+    /* the composite: CRC32C of the part's CRC32C (4 big-endian bytes), base64, "-1" */
+    uint32_t c = cos_crc32c(0, BODY, strlen(BODY));
+    unsigned char be[4] = { (unsigned char)(c >> 24), (unsigned char)(c >> 16), (unsigned char)(c >> 8),
+                            (unsigned char)c };
+    uint32_t cc = cos_crc32c(0, be, 4);
+    unsigned char cbe[4] = { (unsigned char)(cc >> 24), (unsigned char)(cc >> 16), (unsigned char)(cc >> 8),
+                             (unsigned char)cc };
+    char composite[32], wrong[32], b64[16];
+    cos_base64_encode(cbe, 4, b64);
+    snprintf(composite, sizeof composite, "%s-1", b64);
+    cbe[0] ^= 1;
+    cos_base64_encode(cbe, 4, b64);
+    snprintf(wrong, sizeof wrong, "%s-1", b64);
+    cos_kv cq[] = { { "uploadId", uid } };
+    /* not the checksum, or one of another algorithm: refused, and the upload stays to complete */
+    const cos_kv bad[][1] = { { { "x-amz-checksum-crc32c", "bad" } }, { { "x-amz-checksum-crc32c", wrong } },
+                              { { "x-amz-checksum-crc32", composite } } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(s3_call("POST", path, cq, 1, bad[i], 1, xml, xl, &r) == 0);
+        CHECK_INT(r.status, 400);
+        if (!has_code(&r, "BadDigest")) test_fail(__FILE__, __LINE__, "%s: %s", bad[i][0].value, r.body);
+        resp_free(&r);
+    }
+    CHECK(!object_exists(path));
+    cos_kv good[] = { { "x-amz-checksum-crc32c", composite } };
+    CHECK(s3_call("POST", path, cq, 1, good, 1, xml, xl, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "ChecksumCRC32C"), composite);
+    resp_free(&r);
+    /* repeated: the same answer, the checksum with it; a wrong one is still refused */
+    CHECK(s3_call("POST", path, cq, 1, good, 1, xml, xl, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "ChecksumCRC32C"), composite);
+    resp_free(&r);
+    CHECK(s3_call("POST", path, cq, 1, bad[1], 1, xml, xl, &r) == 0);
+    CHECK_INT(r.status, 400);
+    CHECK(has_code(&r, "BadDigest"));
+    resp_free(&r);
+}
+
 /* ------------------------------------------------------------ setup */
 
 static void setup(void)
@@ -1892,6 +1957,7 @@ int main(void)
         RUN(test_bucket_recreated_only_as_it_is);
         RUN(test_lifecycle_expiration_header);
         RUN(test_unsigned_missing_bucket);
+        RUN(test_complete_checksum_held);
         test_server_stop(&srv, false);
     }
     return test_report();
