@@ -23,6 +23,7 @@
  *    answer; it carries no dialect), and an existing bucket stays closed.
  * 8. CompleteMultipartUpload's x-amz-checksum-* is the object's composite
  *    checksum: the parts are held to it; a repeated Complete answers it.
+ * 9. CORS headers of a real request that names Access-Control-Request-Method.
  */
 #define _GNU_SOURCE
 #include "testlib.h"
@@ -1914,6 +1915,54 @@ static void test_complete_checksum_held(void)
     resp_free(&r);
 }
 
+/* ------------------------------------------------------------ 9. CORS on a real request */
+
+/* A real (not preflight) request is matched on its Origin and on the method an
+ * Access-Control-Request-Method names, else its own (ceph/s3-tests'
+ * test_cors_origin_response, RGW's reading); a refused preflight stays bare. */
+static void test_cors_asked_method(void)
+{
+    static const char CORS[] = "<CORSConfiguration><CORSRule><AllowedOrigin>*suffix</AllowedOrigin><AllowedMethod>GET"
+                               "</AllowedMethod></CORSRule></CORSConfiguration>";
+    cos_kv cq[] = { { "cors", "" } };
+    CHECK_INT(s3_status("PUT", "/" BUCKET, cq, 1, NULL, 0, CORS, strlen(CORS)), 200);
+    char head[512];
+    resp r;
+    /* an unsigned PUT (refused: the bucket is private) asking for GET: the GET rule's headers */
+    int n = snprintf(head, sizeof head, "PUT /" BUCKET "/cors-probe HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: foo.suffix"
+                     "\r\nAccess-Control-Request-Method: GET\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", srv.port);
+    int fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, (size_t)n) && read_response(fd, &r) == 0);
+    if (fd >= 0) close(fd);
+    CHECK_INT(r.status, 403);
+    CHECK(resp_header(&r, "Access-Control-Allow-Origin") && !strcmp(resp_header(&r, "Access-Control-Allow-Origin"),
+                                                                      "foo.suffix"));
+    CHECK(resp_header(&r, "Access-Control-Allow-Methods") &&
+          !strcmp(resp_header(&r, "Access-Control-Allow-Methods"), "GET"));
+    resp_free(&r);
+    CHECK(!object_exists("/" BUCKET "/cors-probe"));
+    /* the same PUT without it: its own method, which no rule allows */
+    n = snprintf(head, sizeof head, "PUT /" BUCKET "/cors-probe HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: foo.suffix\r\n"
+                 "Content-Length: 0\r\nConnection: close\r\n\r\n", srv.port);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, (size_t)n) && read_response(fd, &r) == 0);
+    if (fd >= 0) close(fd);
+    CHECK_INT(r.status, 403);
+    CHECK(resp_header(&r, "Access-Control-Allow-Origin") == NULL);
+    resp_free(&r);
+    /* a preflight refused for its headers gets none */
+    n = snprintf(head, sizeof head, "OPTIONS /" BUCKET "/cors-probe HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: foo.suffix"
+                 "\r\nAccess-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: x-amz-meta-h\r\n"
+                 "Content-Length: 0\r\nConnection: close\r\n\r\n", srv.port);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, (size_t)n) && read_response(fd, &r) == 0);
+    if (fd >= 0) close(fd);
+    CHECK_INT(r.status, 403);
+    CHECK(resp_header(&r, "Access-Control-Allow-Origin") == NULL);
+    resp_free(&r);
+    CHECK_INT(s3_status("DELETE", "/" BUCKET, cq, 1, NULL, 0, NULL, 0), 204);
+}
+
 /* ------------------------------------------------------------ setup */
 
 static void setup(void)
@@ -1958,6 +2007,7 @@ int main(void)
         RUN(test_lifecycle_expiration_header);
         RUN(test_unsigned_missing_bucket);
         RUN(test_complete_checksum_held);
+        RUN(test_cors_asked_method);
         test_server_stop(&srv, false);
     }
     return test_report();
