@@ -161,9 +161,13 @@ void cors_add_headers(req *r, struct MHD_Response *resp)
     if (!bucket) return;
     bool vary;
     cos_cors_configuration *cfg = load_rules(r, bucket, &vary);
-    /* a real answer matches on origin and its own method; which headers it
-       carried was the preflight's business */
-    const cos_cors_rule *ru = find_rule(cfg, origin, r->method, NULL);
+    /* a real answer matches on origin and its own method (or the one an
+       Access-Control-Request-Method names, as S3's RGW reads it: browsers never
+       send it on a real request, so only a client that chose to is answered so);
+       which headers it carried was the preflight's business; a refused
+       preflight stays bare */
+    const char *asked = strcmp(r->method, "OPTIONS") ? req_header(r, "Access-Control-Request-Method") : NULL;
+    const cos_cors_rule *ru = find_rule(cfg, origin, asked ? asked : r->method, NULL);
     if (ru) add_rule_headers(resp, ru, origin, vary);
     cos_xml_free(&cos_xs_cors_configuration, cfg);
 }

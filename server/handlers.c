@@ -200,6 +200,9 @@ static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req
         version_of(m->headers, vid);
         MHD_add_response_header(resp, "x-cos-version-id", vid);
     }
+    char *expiration = s3_expiration_header(r, m->key, m->mtime_ms, m->tagging);
+    if (expiration) MHD_add_response_header(resp, "x-amz-expiration", expiration);
+    free(expiration);
     size_t ntags = 0;
     for (const char *t = m->tagging; t && (t = strstr(t, "<Tag>")) != NULL; t += 5) ntags++;
     if (ntags) {
@@ -1897,6 +1900,9 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     MHD_add_response_header(resp, "ETag", m.etag);
     MHD_add_response_header(resp, "x-cos-hash-crc64ecma", crcs);
     if (vid[0] && !unnamed_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
+    char *expiration = s3_expiration_header(r, key, m.mtime_ms, o->tagging);
+    if (expiration) MHD_add_response_header(resp, "x-amz-expiration", expiration);
+    free(expiration);
     s3_answer_checksum(r, resp, NULL, false);
     add_sse_echo(resp, headers);
     return r->pp ? post_form_answer(r, resp, key, m.etag) : send_response(r, 200, resp);
@@ -3182,6 +3188,28 @@ static bool complete_key_matches(req *r, const char *upload_headers, enum MHD_Re
  * (a client whose answer was lost retries): when the key's current object is
  * what this upload completed into (its record) and the parts listed make its
  * ETag again. true with the answer queued; false: the upload is simply gone. */
+/* CompleteMultipartUpload's answer; with the composite checksum (ck, of algorithm alg such as
+ * "sha256") when the upload keeps one, as S3 answers it in the document too. */
+static void complete_doc(req *r, const char *etag, const char *ck, const char *alg, cos_buf *b)
+{
+    const char *host = req_header(r, "Host");
+    char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);
+    cos_complete_multipart_result res = { loc, r->bucket, r->key, (char *)etag };
+    cos_xml_build(&cos_xs_complete_multipart_result, &res, b, true);
+    free(loc);
+    const char *close_tag = ck && alg && b->data ? strstr(b->data, "</CompleteMultipartUploadResult>") : NULL;
+    if (close_tag) {
+        size_t at = (size_t)(close_tag - b->data);
+        char *tail = cos_strdup(close_tag);
+        char el[24];
+        snprintf(el, sizeof el, "Checksum%s", alg);
+        for (char *c = el + 8; *c; c++) *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+        b->len = at;
+        cos_buf_printf(b, "<%s>%s</%s>%s", el, ck, el, tail);
+        free(tail);
+    }
+}
+
 static bool complete_repeated(req *r, const char *upload_id, enum MHD_Result *ret)
 {
     obj_meta m;
@@ -3217,12 +3245,26 @@ static bool complete_repeated(req *r, const char *upload_id, enum MHD_Result *re
         cos_buf_free(&cat);
     }
     cos_xml_free(&cos_xs_complete_multipart_upload, cm);
-    if (same) {
-        const char *host = req_header(r, "Host");
-        char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);
-        cos_complete_multipart_result res = { loc, r->bucket, r->key, m.etag };
-        *ret = send_doc(r, 200, &cos_xs_complete_multipart_result, &res);
-        free(loc);
+    if (same) { /* with the checksum it kept, which a checksum the client gives must be */
+        static const char *const ALGS[] = { "crc32", "crc32c", "crc64nvme", "sha1", "sha256" };
+        const char *alg = NULL, *want = NULL;
+        char *ck = NULL;
+        for (size_t i = 0; i < COS_ARRAY_LEN(ALGS); i++) {
+            char name[48];
+            snprintf(name, sizeof name, "x-cos-internal-checksum-%s", ALGS[i]);
+            if (!ck && (ck = objhdr_get(m.headers, name)) != NULL) alg = ALGS[i];
+            snprintf(name, sizeof name, "x-amz-checksum-%s", ALGS[i]);
+            if (!want && req_header(r, name)) want = req_header(r, name);
+        }
+        if (want && (!ck || strcmp(want, ck) != 0)) {
+            *ret = send_error(r, "BadDigest", "The checksum you specified did not match the calculated checksum.");
+        } else {
+            cos_buf b = COS_BUF_INIT;
+            complete_doc(r, m.etag, ck, alg, &b);
+            size_t len = b.len;
+            *ret = send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, NULL);
+        }
+        free(ck);
     }
     obj_meta_clear(&m);
     return same;
@@ -3282,10 +3324,17 @@ static enum MHD_Result complete_upload(req *r)
     bool conditional = !code && r->is_s3 && (req_header(r, "If-None-Match") || req_header(r, "If-Match"));
     enum MHD_Result cond_ret = MHD_NO;
     bool cond_failed = conditional && !write_preconditions_ok(r, &cond_ret, expect);
+    const char **listed = !code && !cond_failed ? calloc(cm->parts_count, sizeof *listed) : NULL;
+    for (size_t i = 0; listed && i < cm->parts_count; i++) listed[i] = use[i]->data_id;
+    enum MHD_Result ck_ret = MHD_NO;
+    bool ck_failed = listed && !s3_complete_checksum_ok(r, headers, listed, cm->parts_count, &ck_ret);
+    free(listed);
     if (cond_failed) {
         ret = cond_ret;
     } else if (code) {
         ret = send_error(r, code, "%s", msg);
+    } else if (ck_failed) { /* the object would not be the one the client checked */
+        ret = ck_ret;
     } else {
         /* assemble: a manifest of the parts' files (no copy); the CRC combines
            from the parts and the ETag is the MD5 of their MD5s, as COS does */
@@ -3377,24 +3426,9 @@ static enum MHD_Result complete_upload(req *r)
                           ? send_error(r, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
                           : store_fail(r, commit_rc);
             } else {
-                const char *host = req_header(r, "Host");
-                char *loc = cos_sprintf("%s/%s", host ? host : "", r->key);
-                cos_complete_multipart_result res = { loc, r->bucket, r->key, etag };
                 struct MHD_Response *resp = NULL;
                 cos_buf b = COS_BUF_INIT;
-                cos_xml_build(&cos_xs_complete_multipart_result, &res, &b, true);
-                const char *close_tag = ck && b.data ? strstr(b.data, "</CompleteMultipartUploadResult>") : NULL;
-                if (close_tag) { /* S3 answers the composite checksum in the document too */
-                    size_t at = (size_t)(close_tag - b.data);
-                    char *tail = cos_strdup(close_tag);
-                    const char *alg = ck_name + strlen("x-cos-internal-checksum-");
-                    char el[24];
-                    snprintf(el, sizeof el, "Checksum%s", alg);
-                    for (char *c = el + 8; *c; c++) *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
-                    b.len = at;
-                    cos_buf_printf(&b, "<%s>%s</%s>%s", el, ck, el, tail);
-                    free(tail);
-                }
+                complete_doc(r, etag, ck, ck ? ck_name + strlen("x-cos-internal-checksum-") : NULL, &b);
                 size_t len = b.len;
                 send_buffer(r, 200, "application/xml", cos_buf_detach(&b), len, &resp);
                 char crcs[32];
@@ -3404,7 +3438,6 @@ static enum MHD_Result complete_upload(req *r)
                 add_sse_echo(resp, kept);
                 if (vid[0] && !unnamed_null_version(r, vid)) MHD_add_response_header(resp, "x-cos-version-id", vid);
                 ret = send_response(r, 200, resp);
-                free(loc);
             }
             free(acl);
             free(kept);
@@ -3767,10 +3800,14 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
         if (other) return send_error(r, "AccessDenied", "Access Denied: the bucket is not in region %s.", r->region);
     }
     if ((op->flags & OPF_FORM) && !form_ok(r, &ret)) return ret;
-    if (r->is_s3 && r->bucket && op->op != COS_OP_PUT_BUCKET) {
-        /* S3 names a missing bucket to anyone, before any permission */
+    if ((r->is_s3 || !r->principal) && r->bucket && op->op != COS_OP_PUT_BUCKET) {
+        /* S3 names a missing bucket to anyone, before any permission; so is an
+           unsigned request answered, which carries no dialect (S3 tools send
+           them): that a name is free is no secret, PUT Bucket tells anyone */
         int brc = store_bucket_get(r->srv->st, r->bucket, NULL, NULL, NULL);
         if (brc == -1) return send_error(r, "NoSuchBucket", "The specified bucket does not exist.");
+    }
+    if (r->is_s3 && r->bucket && op->op != COS_OP_PUT_BUCKET) {
         const char *expected = req_header(r, "x-cos-expected-bucket-owner");
         char *owner = owner_id(r);
         bool other = expected && strcmp(expected, owner) != 0 && strcmp(expected, r->srv->cfg.appid) != 0;

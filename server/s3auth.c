@@ -306,7 +306,10 @@ static void setup_body(req *r, s3_state *s)
     int ck = alg_name ? ck_by_name(alg_name) : 0;
     if (alg_name && !ck) body_fail(s, "InvalidRequest", "Checksum algorithm provided is unsupported.");
     int from_header = 0;
-    for (size_t i = 0; i < COS_ARRAY_LEN(CK_NAMES); i++) {
+    /* on CompleteMultipartUpload x-amz-checksum-* is the object's composite checksum, not the
+       body's: complete_upload holds the parts to it (s3_complete_checksum_ok) */
+    bool complete = !strcmp(r->method, "POST") && req_arg(r, "uploadId");
+    for (size_t i = 0; !complete && i < COS_ARRAY_LEN(CK_NAMES); i++) {
         char name[40];
         snprintf(name, sizeof name, "x-amz-checksum-%s", CK_NAMES[i]);
         const char *v = req_header(r, name);
@@ -1192,4 +1195,37 @@ char *s3_multipart_checksum(req *r, const char *upload_headers, const char *cons
     cos_cksum_free(all);
     free(buf);
     return out;
+}
+
+bool s3_complete_checksum_ok(req *r, const char *upload_headers, const char *const *data_ids, size_t n,
+                             enum MHD_Result *ret)
+{
+    if (!r->is_s3) return true;
+    const char *want = NULL;
+    int ck = 0;
+    for (size_t i = 0; i < COS_ARRAY_LEN(CK_NAMES); i++) {
+        char name[40];
+        snprintf(name, sizeof name, "x-amz-checksum-%s", CK_NAMES[i]);
+        const char *v = req_header(r, name);
+        if (!v) continue;
+        if (want) {
+            *ret = send_error(r, "InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum "
+                                                   "Types are not allowed.");
+            return false;
+        }
+        want = v;
+        ck = (int)i + 1;
+    }
+    if (!want) return true;
+    char *record = NULL, *got = s3_multipart_checksum(r, upload_headers, data_ids, n, &record);
+    char expected_record[64];
+    snprintf(expected_record, sizeof expected_record, "x-cos-internal-checksum-%s", CK_NAMES[ck - 1]);
+    /* an upload started without this algorithm has no such checksum to promise */
+    bool ok = got && record && !strcmp(record, expected_record) && !strcmp(got, want);
+    free(got);
+    free(record);
+    if (!ok)
+        *ret = send_error(r, "BadDigest", "The %s you specified did not match the calculated checksum.",
+                          CK_NAMES[ck - 1]);
+    return ok;
 }

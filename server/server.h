@@ -489,6 +489,9 @@ bool s3_auth_header(const char *name);
 void s3_object_headers(req *r, char **headers);
 /* An answer's x-amz-checksum-* from an object's stored headers, when the request asks (x-amz-checksum-mode). */
 void s3_answer_checksum(req *r, struct MHD_Response *resp, const char *headers, bool stored_only);
+/* S3's x-amz-expiration value for an object (its key, write time, Tagging XML) under the bucket's
+ * lifecycle (s3expire.c), malloc'd; NULL in COS's dialect or when no enabled Expiration rule takes it. */
+char *s3_expiration_header(req *r, const char *key, int64_t mtime_ms, const char *tagging);
 /* CreateMultipartUpload: keep the algorithm x-amz-checksum-algorithm asks for among the upload's headers
  * (headers may be NULL) and answer it (resp may be NULL). */
 void s3_upload_checksum(req *r, char **headers, struct MHD_Response *resp);
@@ -496,6 +499,10 @@ void s3_upload_checksum(req *r, char **headers, struct MHD_Response *resp);
  * (malloc'd, and *record_name the object header record to keep it in), else NULL. */
 char *s3_multipart_checksum(req *r, const char *upload_headers, const char *const *data_ids, size_t n,
                             char **record_name);
+/* CompleteMultipartUpload's x-amz-checksum-*: the composite checksum the client expects of the parts (their data
+ * ids, in order); true when none is given or it is the upload's, else false with 400 BadDigest queued. */
+bool s3_complete_checksum_ok(req *r, const char *upload_headers, const char *const *data_ids, size_t n,
+                             enum MHD_Result *ret);
 /* main.c: where body bytes go (the data writer, the form parser, or the small-body buffer) */
 void req_body_sink(req *r, const char *data, size_t len);
 /* responses (main.c) */

@@ -37,40 +37,13 @@ static const creds OTHER = { "AKIDatkOTHERaccount00000000000000000", "atkOTHERac
 #define OTHER_ID "atk-other-account"
 #define ANON NULL
 
-typedef struct reply { int status; char *head, *body; } reply;
-
-static void reply_free(reply *r)
-{
-    free(r->head);
-    free(r->body);
-}
+typedef test_reply reply;
+#define reply_free test_reply_free
 
 /* Send raw bytes, read the whole answer (Connection: close). */
 static reply raw_http(const void *data, size_t len)
 {
-    reply r = { 0, NULL, NULL };
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)(g_port ? g_port : g_srv.port)) };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = { 60, 0 };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return r;
-    }
-    test_send_all(fd, data, len);
-    cos_buf b = COS_BUF_INIT;
-    char buf[8192];
-    ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) cos_buf_append(&b, buf, (size_t)n);
-    close(fd);
-    if (b.data && sscanf(b.data, "HTTP/1.%*d %d", &r.status) == 1) {
-        char *sep = strstr(b.data, "\r\n\r\n");
-        r.head = strndup(b.data, sep ? (size_t)(sep - b.data) : b.len);
-        r.body = strdup(sep ? sep + 4 : "");
-    }
-    cos_buf_free(&b);
-    return r;
+    return test_http_exchange(g_port ? g_port : g_srv.port, data, len);
 }
 
 static char *host_of(const char *bucket)
@@ -165,16 +138,7 @@ static reply sub_version(const creds *who, const char *method, const char *bucke
     return r;
 }
 
-static void expect(reply r, int status, const char *code, int line)
-{
-    char want[80] = "";
-    if (code) snprintf(want, sizeof want, "<Code>%s</Code>", code);
-    if (r.status != status || (code && !(r.body && strstr(r.body, want))))
-        test_fail(__FILE__, line, "expected %d %s, got %d: %.300s", status, code ? code : "", r.status,
-                  r.body ? r.body : "(no answer)");
-    reply_free(&r);
-}
-#define EXPECT(r, status, code) expect((r), (status), (code), __LINE__)
+#define EXPECT(r, status, code) test_expect_reply((r), (status), (code), __FILE__, __LINE__)
 
 /* The body of a GET by the owner (of path, with an optional raw query), or NULL if it is not 200. */
 static char *owner_get(const char *bucket, const char *path)

@@ -17,6 +17,13 @@
  *    ObjectParts (paged), Checksum, VersionId, SSE-C's key required.
  * 4. Validation S3 makes: lifecycle rules, SSE-C beside another SSE header,
  *    an UploadPartCopy range past its source.
+ * 6. x-amz-expiration on PUT, GET and HEAD: the enabled Expiration rule
+ *    (prefix, tags) that takes the object first, and when.
+ * 7. An unsigned request to a missing bucket is 404 NoSuchBucket (S3's
+ *    answer; it carries no dialect), and an existing bucket stays closed.
+ * 8. CompleteMultipartUpload's x-amz-checksum-* is the object's composite
+ *    checksum: the parts are held to it; a repeated Complete answers it.
+ * 9. CORS headers of a real request that names Access-Control-Request-Method.
  */
 #define _GNU_SOURCE
 #include "testlib.h"
@@ -36,6 +43,7 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUCKET "s3gaps-1250000000"
@@ -1708,6 +1716,253 @@ static void test_c1_key_unparsable(void)
     resp_free(&r);
 }
 
+/* ------------------------------------------------------------ 6. x-amz-expiration */
+
+#define EXP_BUCKET "s3exp-1250000000"
+
+/* S3's expiry for an object written at t under a rule of `days`: t + days, up to the next midnight UTC. */
+static void expiry_for(time_t t, int days, char out[64])
+{
+    time_t at = ((t + (time_t)days * 86400) / 86400 + 1) * 86400;
+    struct tm tm;
+    gmtime_r(&at, &tm);
+    strftime(out, 64, "expiry-date=\"%a, %d %b %Y %H:%M:%S GMT\"", &tm);
+}
+
+/* The x-amz-expiration a call answers names `rule` and an expiry `days` after a time in [t0, t1]. */
+static void check_expiration(const resp *r, time_t t0, time_t t1, int days, const char *rule)
+{
+    const char *h = resp_header(r, "x-amz-expiration");
+    char a[64], b[64], want_rule[80];
+    expiry_for(t0, days, a);
+    expiry_for(t1, days, b); /* the call may cross midnight */
+    snprintf(want_rule, sizeof want_rule, ", rule-id=\"%s\"", rule);
+    if (!h || (strncmp(h, a, strlen(a)) && strncmp(h, b, strlen(b))) || !strstr(h, want_rule))
+        test_fail(__FILE__, __LINE__, "x-amz-expiration: wanted %s%s, got %s", a, want_rule, h ? h : "(none)");
+}
+
+static void test_lifecycle_expiration_header(void)
+{
+    CHECK_INT(s3_status("PUT", "/" EXP_BUCKET, NULL, 0, NULL, 0, NULL, 0), 200);
+    static const char LC[] =
+        "<LifecycleConfiguration><Rule><ID>off</ID><Prefix></Prefix><Status>Disabled</Status><Expiration><Date>"
+        "2001-01-01T00:00:00Z</Date></Expiration></Rule>"
+        "<Rule><ID>r1</ID><Prefix>days1/</Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>"
+        "</Rule>"
+        "<Rule><ID>r2</ID><Filter><And><Prefix>tagged/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></And>"
+        "</Filter><Status>Enabled</Status><Expiration><Days>3</Days></Expiration></Rule>"
+        "<Rule><ID>r3</ID><Filter><Tag><Key>k2</Key><Value>v2</Value></Tag></Filter><Status>Enabled</Status>"
+        "<Expiration><Date>2040-01-01T00:00:00Z</Date></Expiration></Rule></LifecycleConfiguration>";
+    cos_kv lq[] = { { "lifecycle", "" } };
+    CHECK_INT(s3_status("PUT", "/" EXP_BUCKET, lq, 1, NULL, 0, LC, strlen(LC)), 200);
+    resp r;
+    /* a rule-level Prefix: PUT, HEAD and GET name rule r1, a day after the write */
+    time_t t0 = time(NULL);
+    CHECK(s3_call("PUT", "/" EXP_BUCKET "/days1/a", NULL, 0, NULL, 0, "bar", 3, &r) == 0);
+    time_t t1 = time(NULL);
+    CHECK_INT(r.status, 200);
+    check_expiration(&r, t0, t1, 1, "r1");
+    resp_free(&r);
+    CHECK(s3_call("HEAD", "/" EXP_BUCKET "/days1/a", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    check_expiration(&r, t0, t1, 1, "r1");
+    resp_free(&r);
+    CHECK(s3_call("GET", "/" EXP_BUCKET "/days1/a", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    check_expiration(&r, t0, t1, 1, "r1");
+    resp_free(&r);
+    /* no rule takes it (the disabled one would): no header */
+    CHECK(s3_call("PUT", "/" EXP_BUCKET "/other/a", NULL, 0, NULL, 0, "bar", 3, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK(resp_header(&r, "x-amz-expiration") == NULL);
+    resp_free(&r);
+    /* prefix and tag both: without the tag, nothing; with it, r2 */
+    CHECK(s3_call("PUT", "/" EXP_BUCKET "/tagged/a", NULL, 0, NULL, 0, "bar", 3, &r) == 0);
+    CHECK(resp_header(&r, "x-amz-expiration") == NULL);
+    resp_free(&r);
+    cos_kv tag_v[] = { { "x-amz-tagging", "k=v" } };
+    t0 = time(NULL);
+    CHECK(s3_call("PUT", "/" EXP_BUCKET "/tagged/b", NULL, 0, tag_v, 1, "bar", 3, &r) == 0);
+    t1 = time(NULL);
+    check_expiration(&r, t0, t1, 3, "r2");
+    resp_free(&r);
+    /* a filter's single Tag, with a Date; of two rules that take it, the earlier expiry */
+    cos_kv tag_both[] = { { "x-amz-tagging", "k=v&k2=v2" } };
+    CHECK(s3_call("PUT", "/" EXP_BUCKET "/tagged/c", NULL, 0, tag_both, 1, "bar", 3, &r) == 0);
+    check_expiration(&r, t0, time(NULL), 3, "r2");
+    resp_free(&r);
+    /* tags put later count on HEAD */
+    static const char TAGS[] = "<Tagging><TagSet><Tag><Key>k2</Key><Value>v2</Value></Tag></TagSet></Tagging>";
+    cos_kv tq[] = { { "tagging", "" } };
+    CHECK_INT(s3_status("PUT", "/" EXP_BUCKET "/other/a", tq, 1, NULL, 0, TAGS, strlen(TAGS)), 200);
+    CHECK(s3_call("HEAD", "/" EXP_BUCKET "/other/a", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    const char *h = resp_header(&r, "x-amz-expiration");
+    CHECK(h && !strcmp(h, "expiry-date=\"Sun, 01 Jan 2040 00:00:00 GMT\", rule-id=\"r3\""));
+    resp_free(&r);
+    /* the lifecycle deleted: no header */
+    CHECK_INT(s3_status("DELETE", "/" EXP_BUCKET, lq, 1, NULL, 0, NULL, 0), 204);
+    CHECK(s3_call("HEAD", "/" EXP_BUCKET "/days1/a", NULL, 0, NULL, 0, NULL, 0, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK(resp_header(&r, "x-amz-expiration") == NULL);
+    resp_free(&r);
+}
+
+/* ------------------------------------------------------------ 7. unsigned requests to a missing bucket */
+
+/* An unsigned request (no dialect: what an S3 tool's anonymous client sends). Its status, or -1. */
+static int unsigned_call(const char *method, const char *path, resp *out)
+{
+    char head[512];
+    int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n", method, path, srv.port);
+    int fd = connect_server();
+    int rc = -1;
+    if (fd >= 0 && send_all(fd, head, (size_t)n)) rc = read_response(fd, out);
+    if (fd >= 0) close(fd);
+    return rc == 0 ? out->status : -1;
+}
+
+static void test_unsigned_missing_bucket(void)
+{
+    static const char *const CALLS[][2] = { { "GET", "/gone-1250000000/foo" }, { "DELETE", "/gone-1250000000/foo" },
+                                            { "GET", "/gone-1250000000" }, { "PUT", "/gone-1250000000/foo" } };
+    for (size_t i = 0; i < sizeof CALLS / sizeof CALLS[0]; i++) {
+        resp r;
+        CHECK_INT(unsigned_call(CALLS[i][0], CALLS[i][1], &r), 404);
+        if (!has_code(&r, "NoSuchBucket"))
+            test_fail(__FILE__, __LINE__, "%s %s: %s", CALLS[i][0], CALLS[i][1], r.body ? r.body : "");
+        resp_free(&r);
+    }
+    /* an existing private bucket stays closed: its keys, there or not, and its listing */
+    CHECK_INT(s3_status("PUT", "/" BUCKET "/unsigned-probe", NULL, 0, NULL, 0, "x", 1), 200);
+    static const char *const CLOSED[][2] = { { "GET", "/" BUCKET "/unsigned-probe" },
+                                             { "GET", "/" BUCKET "/no-such-key" },
+                                             { "DELETE", "/" BUCKET "/unsigned-probe" }, { "GET", "/" BUCKET },
+                                             { "PUT", "/" BUCKET "/unsigned-write" } };
+    for (size_t i = 0; i < sizeof CLOSED / sizeof CLOSED[0]; i++) {
+        resp r;
+        CHECK_INT(unsigned_call(CLOSED[i][0], CLOSED[i][1], &r), 403);
+        resp_free(&r);
+    }
+    CHECK(object_exists("/" BUCKET "/unsigned-probe"));
+    CHECK(!object_exists("/" BUCKET "/unsigned-write"));
+    /* creating a bucket still takes a signature */
+    resp r;
+    CHECK_INT(unsigned_call("PUT", "/gone-1250000000", &r), 403);
+    resp_free(&r);
+}
+
+/* ------------------------------------------------------------ 8. Complete's x-amz-checksum-* */
+
+/* CompleteMultipartUpload's x-amz-checksum-* is the object's composite checksum (S3), not the
+ * XML body's: the parts are held to it, and a repeated Complete answers it again. */
+static void test_complete_checksum_held(void)
+{
+    const char *path = "/" BUCKET "/complete-ck.bin";
+    cos_kv alg[] = { { "x-amz-checksum-algorithm", "CRC32C" } };
+    cos_kv q[] = { { "uploads", "" } };
+    resp r;
+    CHECK(s3_call("POST", path, q, 1, alg, 1, NULL, 0, &r) == 0);
+    char uid[80];
+    snprintf(uid, sizeof uid, "%s", xml_text(r.body, "UploadId") ? xml_text(r.body, "UploadId") : "");
+    resp_free(&r);
+    static const char BODY[] = "the only part";
+    cos_kv pq[] = { { "partNumber", "1" }, { "uploadId", uid } };
+    CHECK(s3_call("PUT", path, pq, 2, NULL, 0, BODY, strlen(BODY), &r) == 0);
+    CHECK_INT(r.status, 200);
+    char xml[256];
+    size_t xl = (size_t)snprintf(xml, sizeof xml, "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s"
+                                 "</ETag></Part></CompleteMultipartUpload>",
+                                 resp_header(&r, "ETag") ? resp_header(&r, "ETag") : "");
+    resp_free(&r);
+    /* the composite: CRC32C of the part's CRC32C (4 big-endian bytes), base64, "-1" */
+    uint32_t c = cos_crc32c(0, BODY, strlen(BODY));
+    unsigned char be[4] = { (unsigned char)(c >> 24), (unsigned char)(c >> 16), (unsigned char)(c >> 8),
+                            (unsigned char)c };
+    uint32_t cc = cos_crc32c(0, be, 4);
+    unsigned char cbe[4] = { (unsigned char)(cc >> 24), (unsigned char)(cc >> 16), (unsigned char)(cc >> 8),
+                             (unsigned char)cc };
+    char composite[32], wrong[32], b64[16];
+    cos_base64_encode(cbe, 4, b64);
+    snprintf(composite, sizeof composite, "%s-1", b64);
+    cbe[0] ^= 1;
+    cos_base64_encode(cbe, 4, b64);
+    snprintf(wrong, sizeof wrong, "%s-1", b64);
+    cos_kv cq[] = { { "uploadId", uid } };
+    /* not the checksum, or one of another algorithm: refused, and the upload stays to complete */
+    const cos_kv bad[][1] = { { { "x-amz-checksum-crc32c", "bad" } }, { { "x-amz-checksum-crc32c", wrong } },
+                              { { "x-amz-checksum-crc32", composite } } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(s3_call("POST", path, cq, 1, bad[i], 1, xml, xl, &r) == 0);
+        CHECK_INT(r.status, 400);
+        if (!has_code(&r, "BadDigest")) test_fail(__FILE__, __LINE__, "%s: %s", bad[i][0].value, r.body);
+        resp_free(&r);
+    }
+    CHECK(!object_exists(path));
+    cos_kv good[] = { { "x-amz-checksum-crc32c", composite } };
+    CHECK(s3_call("POST", path, cq, 1, good, 1, xml, xl, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "ChecksumCRC32C"), composite);
+    resp_free(&r);
+    /* repeated: the same answer, the checksum with it; a wrong one is still refused */
+    CHECK(s3_call("POST", path, cq, 1, good, 1, xml, xl, &r) == 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(xml_text(r.body, "ChecksumCRC32C"), composite);
+    resp_free(&r);
+    CHECK(s3_call("POST", path, cq, 1, bad[1], 1, xml, xl, &r) == 0);
+    CHECK_INT(r.status, 400);
+    CHECK(has_code(&r, "BadDigest"));
+    resp_free(&r);
+}
+
+/* ------------------------------------------------------------ 9. CORS on a real request */
+
+/* A real (not preflight) request is matched on its Origin and on the method an
+ * Access-Control-Request-Method names, else its own (ceph/s3-tests'
+ * test_cors_origin_response, RGW's reading); a refused preflight stays bare. */
+static void test_cors_asked_method(void)
+{
+    static const char CORS[] = "<CORSConfiguration><CORSRule><AllowedOrigin>*suffix</AllowedOrigin><AllowedMethod>GET"
+                               "</AllowedMethod></CORSRule></CORSConfiguration>";
+    cos_kv cq[] = { { "cors", "" } };
+    CHECK_INT(s3_status("PUT", "/" BUCKET, cq, 1, NULL, 0, CORS, strlen(CORS)), 200);
+    char head[512];
+    resp r;
+    /* an unsigned PUT (refused: the bucket is private) asking for GET: the GET rule's headers */
+    int n = snprintf(head, sizeof head, "PUT /" BUCKET "/cors-probe HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: foo.suffix"
+                     "\r\nAccess-Control-Request-Method: GET\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", srv.port);
+    int fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, (size_t)n) && read_response(fd, &r) == 0);
+    if (fd >= 0) close(fd);
+    CHECK_INT(r.status, 403);
+    CHECK(resp_header(&r, "Access-Control-Allow-Origin") && !strcmp(resp_header(&r, "Access-Control-Allow-Origin"),
+                                                                      "foo.suffix"));
+    CHECK(resp_header(&r, "Access-Control-Allow-Methods") &&
+          !strcmp(resp_header(&r, "Access-Control-Allow-Methods"), "GET"));
+    resp_free(&r);
+    CHECK(!object_exists("/" BUCKET "/cors-probe"));
+    /* the same PUT without it: its own method, which no rule allows */
+    n = snprintf(head, sizeof head, "PUT /" BUCKET "/cors-probe HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: foo.suffix\r\n"
+                 "Content-Length: 0\r\nConnection: close\r\n\r\n", srv.port);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, (size_t)n) && read_response(fd, &r) == 0);
+    if (fd >= 0) close(fd);
+    CHECK_INT(r.status, 403);
+    CHECK(resp_header(&r, "Access-Control-Allow-Origin") == NULL);
+    resp_free(&r);
+    /* a preflight refused for its headers gets none */
+    n = snprintf(head, sizeof head, "OPTIONS /" BUCKET "/cors-probe HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: foo.suffix"
+                 "\r\nAccess-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: x-amz-meta-h\r\n"
+                 "Content-Length: 0\r\nConnection: close\r\n\r\n", srv.port);
+    fd = connect_server();
+    CHECK(fd >= 0 && send_all(fd, head, (size_t)n) && read_response(fd, &r) == 0);
+    if (fd >= 0) close(fd);
+    CHECK_INT(r.status, 403);
+    CHECK(resp_header(&r, "Access-Control-Allow-Origin") == NULL);
+    resp_free(&r);
+    CHECK_INT(s3_status("DELETE", "/" BUCKET, cq, 1, NULL, 0, NULL, 0), 204);
+}
+
 /* ------------------------------------------------------------ setup */
 
 static void setup(void)
@@ -1749,6 +2004,10 @@ int main(void)
         RUN(test_c1_key_unparsable);
         RUN(test_header_tags_by_key);
         RUN(test_bucket_recreated_only_as_it_is);
+        RUN(test_lifecycle_expiration_header);
+        RUN(test_unsigned_missing_bucket);
+        RUN(test_complete_checksum_held);
+        RUN(test_cors_asked_method);
         test_server_stop(&srv, false);
     }
     return test_report();

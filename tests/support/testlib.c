@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "checksum.h"
+#include "util.h"
 #include "cos/sign.h"
 #include "cos/hash.h"
 
@@ -502,19 +503,19 @@ void cos_sleep_ms_for_tests(int ms)
     nanosleep(&ts, NULL);
 }
 
-int test_http_raw(const test_server *s, const void *request, size_t len, int *status, char **body)
+/* One exchange on a fresh connection: send, optionally half-close, read until the server closes. */
+static test_reply http_exchange(int port, const void *request, size_t len, bool half_close, int timeout_s)
 {
-    *status = 0;
-    if (body) *body = NULL;
+    test_reply r = { 0, NULL, NULL };
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s->port) };
+    if (fd < 0) return r;
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = { 30, 0 };
+    struct timeval tv = { timeout_s, 0 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         close(fd);
-        return -1;
+        return r;
     }
     const char *p = request;
     size_t off = 0;
@@ -523,28 +524,51 @@ int test_http_raw(const test_server *s, const void *request, size_t len, int *st
         if (n <= 0) break;
         off += (size_t)n;
     }
-    shutdown(fd, SHUT_WR);
-    char *resp = NULL;
-    size_t rlen = 0;
+    if (half_close) shutdown(fd, SHUT_WR);
+    cos_buf b = COS_BUF_INIT;
     char buf[8192];
     ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
-        char *grown = realloc(resp, rlen + (size_t)n + 1);
-        if (!grown) break;
-        resp = grown;
-        memcpy(resp + rlen, buf, (size_t)n);
-        rlen += (size_t)n;
-        resp[rlen] = '\0';
-    }
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) cos_buf_append(&b, buf, (size_t)n);
     close(fd);
-    int rc = -1;
-    if (resp && sscanf(resp, "HTTP/1.%*d %d", status) == 1) {
-        rc = 0;
-        const char *b = strstr(resp, "\r\n\r\n");
-        if (body) *body = strdup(b ? b + 4 : "");
+    if (b.data && sscanf(b.data, "HTTP/1.%*d %d", &r.status) == 1) {
+        char *sep = strstr(b.data, "\r\n\r\n");
+        r.head = strndup(b.data, sep ? (size_t)(sep - b.data) : b.len);
+        r.body = strdup(sep ? sep + 4 : "");
     }
-    free(resp);
-    return rc;
+    cos_buf_free(&b);
+    return r;
+}
+
+int test_http_raw(const test_server *s, const void *request, size_t len, int *status, char **body)
+{
+    test_reply r = http_exchange(s->port, request, len, true, 30);
+    *status = r.status;
+    if (body) *body = r.body;
+    else free(r.body);
+    free(r.head);
+    return r.status ? 0 : -1;
+}
+
+test_reply test_http_exchange(int port, const void *request, size_t len)
+{
+    return http_exchange(port, request, len, false, 60);
+}
+
+void test_reply_free(test_reply *r)
+{
+    free(r->head);
+    free(r->body);
+    r->head = r->body = NULL;
+}
+
+void test_expect_reply(test_reply r, int status, const char *code, const char *file, int line)
+{
+    char want[80] = "";
+    if (code) snprintf(want, sizeof want, "<Code>%s</Code>", code);
+    if (r.status != status || (code && !(r.body && strstr(r.body, want))))
+        test_fail(file, line, "expected %d %s, got %d: %.300s", status, code ? code : "", r.status,
+                  r.body ? r.body : "(no answer)");
+    test_reply_free(&r);
 }
 
 cos_request test_generic_request(const char *method, const char *bucket, const char *key, const char *action,

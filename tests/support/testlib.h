@@ -70,6 +70,14 @@ int test_spawn_listener(test_server *s, const char *const *argv, const char *por
  * if none); *body (may be NULL) is the body, malloc'd. 0, or -1 when the
  * server sent no HTTP response at all. */
 int test_http_raw(const test_server *s, const void *request, size_t len, int *status, char **body);
+/* A raw exchange's answer: status 0 when none came; head (the header block) and body malloc'd. */
+typedef struct test_reply { int status; char *head, *body; } test_reply;
+/* Send raw bytes to 127.0.0.1:port on a fresh connection without half-closing it, and read the
+ * answer until the server closes (requests carry Connection: close). */
+test_reply test_http_exchange(int port, const void *request, size_t len);
+void test_reply_free(test_reply *r);
+/* Fails the test unless r has this status and, when code is set, that <Code>; frees r. */
+void test_expect_reply(test_reply r, int status, const char *code, const char *file, int line);
 /* Stop it (SIGTERM, then SIGKILL after 5 s) and remove its root unless keep_root. */
 void test_server_stop(test_server *s, bool keep_root);
 /* Kill -9 (for crash tests); the root is kept. */
