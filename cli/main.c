@@ -21,9 +21,10 @@ static const struct { const char *name, *usage, *help, *summary; } COMMANDS[] = 
     { "cp", "cos cp SRC DST [-r] [--dryrun] [--exclude GLOB] [--include GLOB] [--no-follow-symlinks] [UPLOAD OPTIONS] [--parallel N] [--chunk-size BYTES]",
       "Copy local->cos, cos->local or cos->cos (-r: a directory or a prefix and all below it); '-' is standard "
       "input or output. Multipart, parallel, CRC-checked and resumable.", "Copy files and objects: local<->cos, cos->cos, trees (-r), standard input/output (-)." },
-    { "mv", "cos mv SRC DST [-r] [--dryrun] [--exclude GLOB] [--include GLOB]",
+    { "mv", "cos mv SRC DST [-r [--all]] [--dryrun] [--exclude GLOB] [--include GLOB]",
       "Copy, then remove the source (a local file only if unchanged since the upload read it); reports "
-      "move: for each source removed; refuses to move an object onto itself." },
+      "move: for each source removed; refuses to move an object onto itself (-r of a whole bucket, or of "
+      "the root directory, also needs --all)." },
     { "rm", "cos rm cos://BUCKET/KEY [-r] [--force] [--all] [--dryrun] [--exclude GLOB] [--include GLOB]",
       "Remove an object, or with -r everything under the prefix KEY/ (asks first unless --force; "
       "the whole bucket, no KEY, also needs --all)." },

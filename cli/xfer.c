@@ -1111,6 +1111,13 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
                         "would be deleted; add --all if that is what you want\n", CLI_SCHEME, dst->u.bucket);
         return EXIT_USAGE;
     }
+    /* mv -r of a whole bucket empties it (every object copied, then deleted):
+       as rm -r of a whole bucket, only with --all */
+    if (mode == TREE_MV && src->kind == END_COS && !src->u.key[0] && !o->all && !o->dryrun) {
+        fprintf(stderr, "cos: mv -r %s%s/ names no prefix: every object of the bucket would be deleted once copied; "
+                        "add --all if that is what you want\n", CLI_SCHEME, src->u.bucket);
+        return EXIT_USAGE;
+    }
     /* likewise a local destination that is the root directory ("$DIR/" with
        DIR empty): every file of the machine the source lacks (refused with
        --dryrun too, so that a test of this never risks the real thing) */

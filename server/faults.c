@@ -209,6 +209,12 @@ enum MHD_Result fault_endpoint(req *r)
     if (authenticate(r, &ret) != 0) return ret;
     if (!r->principal || strcmp(r->principal, "owner") != 0 || r->account)
         return send_error(r, "AccessDenied", "/-/faults needs a request signed with the server owner's permanent key.");
+    /* a COS signature covers no body: whoever saw one signed PUT of rules
+       could send it again, within its key time, with rules of their own */
+    if (r->body.len && !r->body_signed)
+        return send_error(r, "AccessDenied", "Access Denied: the rules must be bound to the signature (their "
+                                             "Content-MD5 among the signed headers).");
+    if (r->body.len && !content_md5_ok(r, r->body.data, r->body.len, &ret)) return ret;
     pthread_mutex_lock(&s->fault_lock);
     fault_clear(s);
     if (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {

@@ -774,7 +774,7 @@ static const char *missing_code(const char *kind)
     return NULL;
 }
 
-static bool content_md5_ok(req *r, const void *data, size_t len, enum MHD_Result *ret)
+bool content_md5_ok(req *r, const void *data, size_t len, enum MHD_Result *ret)
 {
     const char *want = req_header(r, "Content-MD5");
     if (!want) return true;

@@ -402,6 +402,11 @@ static void log_line(req *r)
 
 static void sink_release(req *r);
 
+/* r->pp once a form's body is in and its processor freed: still non-NULL,
+   as every handler reads r->pp as "this request is a form" */
+static max_align_t form_read_mark;
+#define FORM_READ ((struct MHD_PostProcessor *)&form_read_mark)
+
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
@@ -414,7 +419,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     log_line(r);
     sts_key_release(r->srv->sts, r->tmp_key);
     if (r->w_open) data_abort(&r->w); /* still open: the request never committed it */
-    if (r->pp) MHD_destroy_post_processor(r->pp);
+    if (r->pp && r->pp != FORM_READ) MHD_destroy_post_processor(r->pp);
     s3_end(r);
     cos_kvlist_free(&r->form);
     sink_release(r);
@@ -640,6 +645,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     sink_flush(r); /* the whole body is here */
     sink_release(r);
+    if (r->pp && r->pp != FORM_READ) {
+        /* a form whose body ends inside a part (no closing boundary): its
+           file's end was never seen, and what came may be a cut upload */
+        r->form_cut = MHD_destroy_post_processor(r->pp) != MHD_YES;
+        r->pp = FORM_READ;
+    }
     conns_body_done(srv, conn);
     if (put_paced(r)) return MHD_YES; /* called again when its pause ends */
     /* the whole request is here: its reads of bucket rows and configurations are made once */
@@ -660,6 +671,9 @@ static enum MHD_Result dispatch(req *r, const char *method)
                       : ret;
     }
     if (r->too_large) return send_error(r, "EntityTooLarge", "request body too large");
+    if (r->form_cut)
+        return send_error(r, "MalformedPOSTRequest", "The body of your POST request is not well-formed "
+                                                     "multipart/form-data: it ends before its closing boundary.");
     if (r->w.error) return send_error(r, "InternalError", "cannot store the body: %s", strerror(r->w.error));
     /* a preflight to /sts is answered by the CORS rules and never issues a key */
     if (cors_is_sts(r)) {

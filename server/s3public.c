@@ -132,7 +132,7 @@ bool public_guard_refuses(req *r, const char *sub, enum MHD_Result *ret)
     const char *m = r->method;
     bool acl_put = !strcmp(m, "PUT") && sub && !strcmp(sub, "acl");
     bool writes_acl = acl_put || (r->key && !strcmp(m, "PUT") && !sub) ||
-                      (r->key && !strcmp(m, "POST") && sub && !strcmp(sub, "uploads")) ||
+                      (r->key && !strcmp(m, "POST") && sub && (!strcmp(sub, "uploads") || !strcmp(sub, "append"))) ||
                       (!r->key && !strcmp(m, "POST") && r->pp && !sub);
     bool policy_put = !strcmp(m, "PUT") && !r->key && sub && !strcmp(sub, "policy");
     if (!writes_acl && !policy_put) return false;

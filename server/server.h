@@ -306,7 +306,8 @@ typedef struct req {
     size_t sink_len;
     cos_buf body;            /* small bodies (XML, JSON) */
     bool too_large;
-    struct MHD_PostProcessor *pp;
+    struct MHD_PostProcessor *pp; /* a form's (also what says the request is one); FORM_READ once its body is in */
+    bool form_cut;           /* the form's body ended before its closing boundary (main.c) */
     cos_kvlist form;         /* POST object fields */
     /* auth outcome */
     char *principal;         /* "owner", a temporary key id, or NULL for anonymous */
@@ -540,5 +541,8 @@ int error_status(const char *code);
 const char *req_header(req *r, const char *name);
 const char *req_arg(req *r, const char *name);
 bool req_has_arg(req *r, const char *name);
+
+/* A request's Content-MD5 (if any) matches data; else answered (400) into *ret (handlers.c). */
+bool content_md5_ok(req *r, const void *data, size_t len, enum MHD_Result *ret);
 
 #endif

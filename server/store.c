@@ -1894,6 +1894,10 @@ static void blob_delete(store *s, const char *id)
 
 void data_unlink_file_only(store *s, const char *id)
 {
+    /* After a failed log fsync, a write answered 500 may still have its row in
+       the log (committed, unsynced, yet a restart can find it): its body, and
+       any other, is kept (space lost; never a row served without its body). */
+    if (store_durability_lost(s)) return;
     if (id[0] == INLINE_MARK) {
         blob_delete(s, id);
         return;

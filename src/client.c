@@ -492,7 +492,7 @@ int cos_get_object_url(cos_client *c, const cos_url_params *params, char **url, 
     if (p->key && cos_key_names_no_object(p->key))
         /* "", "/", "//": the URL would be the bucket's (GET: a listing of every
            key) though an object's was asked for; NULL asks for the bucket's */
-        return cos_err_invalid(err, "key", "the key \"%s\" names no object (only '/' and '.' segments): the URL "
+        return cos_err_invalid(err, "key", "the key \"%s\" names no object (it resolves to the bucket): the URL "
                                "would address the bucket itself (a GET of it lists the bucket); pass NULL for "
                                "the bucket's URL", p->key);
     cos_presign_input in = { &c->ep, p->bucket, region, p->key ? p->key : "", p->method, NULL, NULL, NULL,

@@ -511,10 +511,10 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
         goto fail;
     }
     if (scope == SC_OBJECT && def->scope != SC_ANY && cos_key_names_no_object(key)) {
-        /* "//" (one "/" dropped above) or "./": the path is the bucket's, and
+        /* "//" (one "/" dropped above), "./" or "a/..": the path is the bucket's, and
            deleteObject of it deleted the bucket, putObjectAcl set its ACL */
-        rc = cos_err_invalid(err, "key", "the key \"%s\" names no object (only '/' and '.' segments): "
-                             "it would address the bucket itself", req->key);
+        rc = cos_err_invalid(err, "key", "the key \"%s\" names no object (its '.' and '..' segments and "
+                             "slashes resolve to the bucket): it would address the bucket itself", req->key);
         goto fail;
     }
     if ((def->flags & F_KEYCHECK) && !c->cfg.no_key_simplify_check &&

@@ -287,14 +287,10 @@ bool cos_key_is_bucket_root(const char *key)
 
 bool cos_key_names_no_object(const char *key)
 {
-    for (const char *p = key ? key : ""; *p;) {
-        const char *seg = p;
-        while (*p && *p != '/') p++;
-        size_t n = (size_t)(p - seg);
-        if (n > 2 || (n > 0 && (seg[0] != '.' || (n == 2 && seg[1] != '.')))) return false; /* "...", "a": a name */
-        if (*p) p++;
-    }
-    return true;
+    /* not only "//" and "./": "a/.." and "a/b/../.." resolve to the bucket too,
+       and COS reads them so (deleteObject("a/..") a DeleteBucket there,
+       putObjectAcl of it the bucket's ACL) */
+    return cos_key_is_bucket_root(key);
 }
 
 bool cos_key_escapes_root(const char *key)

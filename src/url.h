@@ -48,9 +48,10 @@ int cos_check_region(const char *region, cos_error **err);
 bool cos_key_is_bucket_root(const char *key);
 /* Whether a ".." segment climbs above the bucket ("../x", "a/../../b"). */
 bool cos_key_escapes_root(const char *key);
-/* Whether a key is made only of "/", "." and ".." segments ("", "/", "//",
- * "./", ...): it names no object, and COS reads such a path as the bucket
- * itself (a DELETE of it is DeleteBucket, a GET of it lists the bucket). */
+/* Whether a key resolves to the bucket itself once "." and ".." segments and
+ * repeated slashes are resolved ("", "/", "//", "./", "a/..", "a/b/../.."):
+ * it names no object, and COS reads such a path as the bucket itself (a
+ * DELETE of it is DeleteBucket, a GET of it lists the bucket). */
 bool cos_key_names_no_object(const char *key);
 
 #endif

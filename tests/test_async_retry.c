@@ -326,6 +326,85 @@ static void test_part_retry_backoff_cancel(void)
     free(dir);
 }
 
+/* A part in its back-off, the task paused, then restarted: it completes
+ * with the file's bytes, its callback once; the back-off left behind is
+ * never a second run of the part, nor (at cos_client_free, which runs
+ * delayed jobs at once) a touch of the finished task (ASan). The restarted
+ * task waits out what is left of the part's back-off (1.5 s here: the
+ * pause lands inside it unless the machine is very slow, which only makes
+ * the test weaker, never wrong). */
+static void test_part_backoff_pause_restart(void)
+{
+    cos_client *admin = test_client(&g_srv);
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.max_retries = -1;
+    cfg.chunk_parallel_limit = 2;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    char *dir = test_tmpdir("partpause");
+    char path[512];
+    snprintf(path, sizeof path, "%s/two-parts", dir);
+    CHECK_INT(test_write_lcg_file(path, 2u << 20, 11), 0);
+    test_watch(120, "a part in its back-off, the task paused and restarted", &g_srv);
+    atomic_store(&cos_backoff_ms_for_tests, 1500);
+    test_set_faults(admin, &g_srv,
+                    "[{\"method\":\"PUT\",\"match\":\"partNumber=1\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":1}]");
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "part-retry-paused";
+    p.file_path = path;
+    p.slice_size = 1u << 20;
+    p.chunk_size = 1u << 20;
+    cos_task_id id = 0;
+    int before = test_latch_count(&g_task_done);
+    CHECK_INT(cos_upload_file_async(c, &p, task_done, NULL, &id), 0);
+    for (;;) {
+        cos_task_info *list = NULL;
+        size_t n = 0;
+        CHECK_INT(cos_task_list(c, &list, &n), 0);
+        bool half = n == 1 && list[0].loaded >= (1u << 20) && list[0].loaded < (2u << 20);
+        cos_task_list_free(list, n);
+        if (half) break;
+        usleep(10000);
+    }
+    CHECK_OK(cos_task_pause(c, id, &err), err);
+    for (;;) { /* it reports paused once what was in flight has stopped */
+        cos_task_info *list = NULL;
+        size_t n = 0;
+        CHECK_INT(cos_task_list(c, &list, &n), 0);
+        bool paused = n == 1 && list[0].state == COS_TASK_PAUSED;
+        cos_task_list_free(list, n);
+        if (paused) break;
+        usleep(10000);
+    }
+    CHECK_INT(test_latch_count(&g_task_done), before); /* a pause ends nothing */
+    atomic_store(&cos_backoff_ms_for_tests, -1);
+    CHECK_OK(cos_task_restart(c, id, &err), err);
+    test_latch_wait(&g_task_done, before + 1);
+    CHECK_INT(atomic_load(&g_task_rc), 0);
+    /* the object is the file */
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "part-retry-paused";
+    cos_result *res = NULL;
+    CHECK_OK(cos_get_object(admin, &r, &res, &err), err);
+    unsigned char *want = malloc(2u << 20);
+    test_lcg_fill(want, 2u << 20, 11);
+    CHECK(res && res->body_size == (2u << 20) && !memcmp(res->body, want, 2u << 20));
+    free(want);
+    cos_result_free(res);
+    test_set_faults(admin, &g_srv, NULL);
+    cos_client_free(c); /* runs the hour-long back-off left behind, if any, now */
+    CHECK_INT(test_latch_count(&g_task_done), before + 1);
+    test_unwatch();
+    cos_client_free(admin);
+    test_rmtree(dir);
+    free(dir);
+}
+
 /* cos_client_free "waits for in-flight async operations": one in its
  * retry's back-off (an hour here) held the free for the whole back-off; it
  * now ends at once, COS_ERR_CANCELED, its callback run. */
@@ -389,6 +468,7 @@ int main(void)
     RUN(test_many_backoffs);
     RUN(test_part_backoff_holds_no_task);
     RUN(test_part_retry_backoff_cancel);
+    RUN(test_part_backoff_pause_restart);
     RUN(test_free_during_backoff);
     test_server_stop(&g_srv, false);
     return test_report();

@@ -920,6 +920,72 @@ static void test_writers_own_what_they_write(void)
 #undef SHAREDW
 }
 
+/* An account granted WRITE on another account's bucket never publishes what
+ * it writes (it may not change the object's ACL afterwards: test above),
+ * however it asks in the write itself: x-cos-acl or a grant header on a PUT,
+ * a copy of its own object onto itself, a multipart upload, an append. Each
+ * is refused, or the object stays unreadable to anonymous. */
+static void test_writer_cannot_publish_in_the_write(void)
+{
+#define SHAREDP "atk-sharedp-" APPID
+    EXPECT(simple(&OWNER, "PUT", SHAREDP, "/", NULL), 200, NULL);
+    call grant = { "PUT", SHAREDP, "/?acl", "/", &OWNER, (cos_kv[]){ { "acl", "" } }, 1,
+                   (cos_kv[]){ { "x-cos-grant-write", "id=\"" OTHER_ID "\"" } }, 1, NULL, NULL, 0, NULL };
+    EXPECT(do_call(&grant), 200, NULL);
+    const cos_kv asks[][1] = { { { "x-cos-acl", "public-read" } }, { { "x-cos-acl", "public-read-write" } },
+                               { { "x-cos-grant-read", "uri=\"http://cam.qcloud.com/groups/global/AllUsers\"" } },
+                               { { "x-cos-grant-full-control", "uri=\"http://cam.qcloud.com/groups/global/AllUsers\"" } } };
+    for (size_t i = 0; i < sizeof asks / sizeof *asks; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/pub-put-%zu.txt", i);
+        call put = { "PUT", SHAREDP, path, path, &OTHER, NULL, 0, asks[i], 1, NULL, "published?", 10, NULL };
+        reply r = do_call(&put);
+        reply_free(&r);
+        reply g = simple(ANON, "GET", SHAREDP, path, NULL);
+        if (g.status == 200) test_fail(__FILE__, __LINE__, "the writer published %s by its PUT's %s", path, asks[i][0].name);
+        reply_free(&g);
+    }
+    /* its own object copied onto itself with a public ACL */
+    EXPECT(simple(&OTHER, "PUT", SHAREDP, "/mine.txt", "mine"), 200, NULL);
+    cos_kv cp[] = { { "x-cos-copy-source", "/" SHAREDP "/mine.txt" }, { "x-cos-metadata-directive", "Replaced" },
+                    { "x-cos-acl", "public-read" } };
+    call copy = { "PUT", SHAREDP, "/mine.txt", "/mine.txt", &OTHER, NULL, 0, cp, 3, NULL, NULL, 0, NULL };
+    reply cr = do_call(&copy);
+    reply_free(&cr);
+    reply g = simple(ANON, "GET", SHAREDP, "/mine.txt", NULL);
+    if (g.status == 200) test_fail(__FILE__, __LINE__, "the writer published its object by a copy onto itself");
+    reply_free(&g);
+    /* a multipart upload asking for public-read */
+    cos_kv pub[] = { { "x-cos-acl", "public-read" } };
+    call init = { "POST", SHAREDP, "/pub-mp.bin?uploads", "/pub-mp.bin", &OTHER, (cos_kv[]){ { "uploads", "" } }, 1, pub, 1,
+                  NULL, NULL, 0, NULL };
+    char *upload = upload_id_of(do_call(&init));
+    if (upload) {
+        reply pr = upload_call(&OTHER, "PUT", SHAREDP, "/pub-mp.bin", upload, "1", "only part");
+        char *etag = header_of(&pr, "ETag");
+        reply_free(&pr);
+        char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                                 "</CompleteMultipartUpload>", etag ? etag : "");
+        reply d = upload_call(&OTHER, "POST", SHAREDP, "/pub-mp.bin", upload, NULL, done);
+        reply_free(&d);
+        reply mg = simple(ANON, "GET", SHAREDP, "/pub-mp.bin", NULL);
+        if (mg.status == 200) test_fail(__FILE__, __LINE__, "the writer published a multipart upload");
+        reply_free(&mg);
+        free(done);
+        free(etag);
+        free(upload);
+    }
+    /* an append asking for public-read */
+    call a1 = { "POST", SHAREDP, "/pub-append.txt?append&position=0", "/pub-append.txt", &OTHER,
+                (cos_kv[]){ { "append", "" }, { "position", "0" } }, 2, pub, 1, NULL, "one", 3, NULL };
+    reply ar = do_call(&a1);
+    reply_free(&ar);
+    reply ag = simple(ANON, "GET", SHAREDP, "/pub-append.txt", NULL);
+    if (ag.status == 200) test_fail(__FILE__, __LINE__, "the writer published an appendable object");
+    reply_free(&ag);
+#undef SHAREDP
+}
+
 /* The ACL a write asks for is the one its object gets, whichever way it is written. Before, a copy
  * and a multipart upload dropped x-cos-acl, and every write dropped x-cos-grant-*: "private" (or a
  * grant to one account) asked for in a public-read bucket was acknowledged, and the object
@@ -1128,6 +1194,75 @@ static void test_public_access_block_holds(void)
     EXPECT(simple(ANON, "GET", PRIV, "/pab.txt", NULL), 403, "AccessDenied");
 }
 
+/* BlockPublicAcls against public ACLs asked in the writes themselves (not
+ * a PUT ?acl): x-cos-acl and AllUsers grant headers on a PUT, a copy, a
+ * multipart upload, an append; the bucket's own ACL by header. Each is
+ * refused or leaves nothing anonymously readable. */
+static void test_public_access_block_on_writes(void)
+{
+#define PABW "atk-pabw-" APPID
+    EXPECT(simple(&OWNER, "PUT", PABW, "/", NULL), 200, NULL);
+    EXPECT(simple(&OWNER, "PUT", PABW, "/src.txt", "source"), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", PABW, "/", "publicAccessBlock",
+               "<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>"),
+           200, NULL);
+    const cos_kv asks[][1] = { { { "x-cos-acl", "public-read" } }, { { "x-cos-acl", "public-read-write" } },
+                               { { "x-cos-grant-read", "uri=\"http://cam.qcloud.com/groups/global/AllUsers\"" } },
+                               { { "x-amz-acl", "public-read" } } };
+    for (size_t i = 0; i < sizeof asks / sizeof *asks; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/pabw-put-%zu.txt", i);
+        call put = { "PUT", PABW, path, path, &OWNER, NULL, 0, asks[i], 1, NULL, "public?", 7, NULL };
+        reply r = do_call(&put);
+        reply_free(&r);
+        reply g = simple(ANON, "GET", PABW, path, NULL);
+        if (g.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let %s by %s", path, asks[i][0].name);
+        reply_free(&g);
+        cos_kv cp[] = { { "x-cos-copy-source", "/" PABW "/src.txt" }, asks[i][0] };
+        char cpath[64];
+        snprintf(cpath, sizeof cpath, "/pabw-copy-%zu.txt", i);
+        call copy = { "PUT", PABW, cpath, cpath, &OWNER, NULL, 0, cp, 2, NULL, NULL, 0, NULL };
+        r = do_call(&copy);
+        reply_free(&r);
+        g = simple(ANON, "GET", PABW, cpath, NULL);
+        if (g.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let a copy by %s", asks[i][0].name);
+        reply_free(&g);
+    }
+    cos_kv pub[] = { { "x-cos-acl", "public-read" } };
+    call init = { "POST", PABW, "/pabw-mp.bin?uploads", "/pabw-mp.bin", &OWNER, (cos_kv[]){ { "uploads", "" } }, 1, pub, 1,
+                  NULL, NULL, 0, NULL };
+    char *upload = upload_id_of(do_call(&init));
+    if (upload) {
+        reply pr = upload_call(&OWNER, "PUT", PABW, "/pabw-mp.bin", upload, "1", "only part");
+        char *etag = header_of(&pr, "ETag");
+        reply_free(&pr);
+        char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                                 "</CompleteMultipartUpload>", etag ? etag : "");
+        reply d = upload_call(&OWNER, "POST", PABW, "/pabw-mp.bin", upload, NULL, done);
+        reply_free(&d);
+        reply mg = simple(ANON, "GET", PABW, "/pabw-mp.bin", NULL);
+        if (mg.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let a multipart upload be public");
+        reply_free(&mg);
+        free(done);
+        free(etag);
+        free(upload);
+    }
+    call a1 = { "POST", PABW, "/pabw-append.txt?append&position=0", "/pabw-append.txt", &OWNER,
+                (cos_kv[]){ { "append", "" }, { "position", "0" } }, 2, pub, 1, NULL, "one", 3, NULL };
+    reply ar = do_call(&a1);
+    reply_free(&ar);
+    reply ag = simple(ANON, "GET", PABW, "/pabw-append.txt", NULL);
+    if (ag.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let an append be public");
+    reply_free(&ag);
+    /* the bucket's ACL by header */
+    call bacl = { "PUT", PABW, "/?acl", "/", &OWNER, (cos_kv[]){ { "acl", "" } }, 1, pub, 1, NULL, NULL, 0, NULL };
+    reply br = do_call(&bacl);
+    reply_free(&br);
+    EXPECT(simple(ANON, "GET", PABW, "/", NULL), 403, "AccessDenied");
+    EXPECT(simple(ANON, "GET", PABW, "/src.txt", NULL), 403, "AccessDenied");
+#undef PABW
+}
+
 /* ---------------------------------------------------------------- 7: POST forms */
 
 static char *b64(const char *s)
@@ -1237,6 +1372,19 @@ static void test_conditions_see_what_handlers_apply(void)
 #define FORM_POLICY(bucket, prefix) \
     "{\"expiration\":\"2099-01-01T00:00:00.000Z\",\"conditions\":[{\"bucket\":\"" bucket "\"}," \
     "[\"starts-with\",\"$key\",\"" prefix "\"]]}"
+
+/* BlockPublicAcls against a form's acl field (the form's processor is freed
+ * once its body is in; the request is still known as a form). */
+static void test_public_access_block_on_forms(void)
+{
+    const char *pub[] = { "key", "up/form-public.txt", "acl", "public-read", NULL };
+    reply r = cos_form(&OWNER, "atk-pabw-" APPID, FORM_POLICY("atk-pabw-" APPID, "up/"), pub);
+    CHECK_INT(r.status, 403);
+    reply_free(&r);
+    EXPECT(simple(ANON, "GET", "atk-pabw-" APPID, "/up/form-public.txt", NULL), 403, "AccessDenied");
+    const char *plain[] = { "key", "up/form-plain.txt", NULL };
+    EXPECT(cos_form(&OWNER, "atk-pabw-" APPID, FORM_POLICY("atk-pabw-" APPID, "up/"), plain), 200, NULL);
+}
 
 static void test_forms(void)
 {
@@ -1499,6 +1647,18 @@ static void test_s3_presigned_payload_hash(void)
     CHECK(r.body && strstr(r.body, "XAmzContentSHA256Mismatch"));
     reply_free(&r);
     CHECK(!exists(PRIV, "/hashed.txt"));
+    /* nor with an (unsigned) x-amz-content-sha256 header of the replayer's that would take
+       the place of the signed parameter: UNSIGNED-PAYLOAD, or the hash of its own body */
+    char other_sha[128];
+    cos_sha256_hex("replaced", 8, sha);
+    snprintf(other_sha, sizeof other_sha, "x-amz-content-sha256: %s\r\n", sha);
+    const char *swaps[] = { "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n", other_sha };
+    for (size_t i = 0; i < 2; i++) {
+        reply x = s3_raw("PUT", t, swaps[i], "replaced");
+        if (x.status < 400) test_fail(__FILE__, __LINE__, "a presigned hash swapped by header %zu: %d", i, x.status);
+        reply_free(&x);
+        CHECK(!exists(PRIV, "/hashed.txt"));
+    }
     EXPECT(s3_raw("PUT", t, NULL, "promised"), 200, NULL);
     char *b = owner_get(PRIV, "/hashed.txt");
     CHECK(b && !strcmp(b, "promised"));
@@ -1747,6 +1907,9 @@ int main(void)
     RUN(test_copies_reach_nothing_unreadable);
     RUN(test_others_uploads);
     RUN(test_uploads_stay_unlisted);
+    RUN(test_writer_cannot_publish_in_the_write);
+    RUN(test_public_access_block_on_writes);
+    RUN(test_public_access_block_on_forms);
     RUN(test_hostile_policies);
     RUN(test_odd_grantees_open_nothing);
     RUN(test_writers_own_what_they_write);

@@ -131,6 +131,21 @@ check "sync --delete into / says --all" grep -q -- "--all" "$TEST_TMP/err"
 $COS mv -r "$DIR/" $B/everything --dryrun >/dev/null 2>"$TEST_TMP/err"; rc=$?
 check "mv -r of / is refused (exit 2)" test $rc -eq 2
 check "mv -r of / says --all" grep -q -- "--all" "$TEST_TMP/err"
+# and mv -r of a whole bucket ("cos://b/$DIR" with DIR empty) empties it: every
+# object copied, then deleted, as rm -r of the bucket would; --all, as rm -r wants
+check "mb for mv -r of a whole bucket" $COS mb cos://mvall-1250000000
+$COS cp "$TEST_TMP/f" cos://mvall-1250000000/keep/a -q
+mkdir -p "$TEST_TMP/mvout"
+for u in "cos://mvall-1250000000/$DIR" "cos://mvall-1250000000" "cos://mvall-1250000000//"; do
+  $COS mv -r "$u" "$TEST_TMP/mvout/" >/dev/null 2>"$TEST_TMP/err"; rc=$?
+  check "mv -r $u (a whole bucket) without --all is refused (exit 2)" test $rc -eq 2
+  check "mv -r of a whole bucket says --all" grep -q -- "--all" "$TEST_TMP/err"
+  check "nothing moved out of the bucket by mv -r $u" $COS stat cos://mvall-1250000000/keep/a
+done
+check "mv -r --dryrun of a whole bucket shows what would go" bash -c \
+  "$COS mv -r cos://mvall-1250000000 '$TEST_TMP/mvout/' --dryrun | grep -q '(dryrun) move' && $COS stat cos://mvall-1250000000/keep/a"
+check "mv -r --all of a whole bucket moves it" bash -c \
+  "$COS mv -r --all cos://mvall-1250000000 '$TEST_TMP/mvout/' -q && test -f '$TEST_TMP/mvout/keep/a' && test -z \"\$($COS ls cos://mvall-1250000000 -r)\""
 
 # --- sync --delete into a directory holding a symlink to another directory:
 # what lies behind the link is outside the destination and is never deleted

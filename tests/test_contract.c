@@ -902,6 +902,74 @@ static void test_keys_naming_no_object(void)
     free(url);
 }
 
+/* Keys that have a name segment but resolve to the bucket all the same
+ * ("a/..", "a/b/../..", "x/./../"): COS resolves a path's dot segments (the
+ * SDK's ObjectKeySimplifyCheck exists for it), so deleteObject of one is a
+ * DeleteBucket there and putObjectAcl of one sets the bucket's ACL. They were
+ * sent (only keys made of '/' and '.' alone were refused). Keys that still
+ * name an object after resolving are sent. */
+static void test_keys_resolving_to_bucket(void)
+{
+    const char *b = "resolve-" TEST_APPID;
+    test_put_bucket(g_c, b);
+    const char *bad[] = { "a/..", "a/../", "a/b/../..", "x/./../", "/a/..", "a//..", "../a/.." };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = b;
+        r.key = bad[i];
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_delete_object(g_c, &r, &res, &err);
+        if (rc != COS_ERR_INVALID_ARG) test_fail(__FILE__, __LINE__, "deleteObject(\"%s\") was sent: %d", bad[i], rc);
+        cos_result_free(res);
+        res = NULL;
+        cos_error_free(err);
+        err = NULL;
+        r.acl = "public-read";
+        rc = cos_put_object_acl(g_c, &r, &res, &err);
+        if (rc != COS_ERR_INVALID_ARG) test_fail(__FILE__, __LINE__, "putObjectAcl(\"%s\") was sent: %d", bad[i], rc);
+        cos_result_free(res);
+        res = NULL;
+        cos_error_free(err);
+        err = NULL;
+        r.acl = NULL;
+        r.body.data = "x";
+        r.body.size = 1;
+        CHECK_INT(cos_put_object(g_c, &r, &res, &err), COS_ERR_INVALID_ARG);
+        cos_result_free(res);
+        res = NULL;
+        cos_error_free(err);
+        cos_url_params u = COS_URL_PARAMS_INIT;
+        u.bucket = b;
+        u.key = bad[i];
+        char *url = NULL;
+        err = NULL;
+        CHECK_INT(cos_get_object_url(g_c, &u, &url, &err), COS_ERR_INVALID_ARG);
+        CHECK(url == NULL);
+        free(url);
+        cos_error_free(err);
+    }
+    /* still names an object once resolved: sent */
+    const char *good[] = { "./a", "a//b", "a/../b", "..a", "a/...", "a..", ".a/." };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = b;
+        r.key = good[i];
+        r.body.data = "k";
+        r.body.size = 1;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_put_object(g_c, &r, &res, &err);
+        if (rc != 0) test_fail(__FILE__, __LINE__, "putObject(\"%s\"): %d %s", good[i], rc, err ? cos_error_message(err) : "");
+        cos_result_free(res);
+        res = NULL;
+        cos_error_free(err);
+        err = NULL;
+        CHECK_OK(cos_delete_object(g_c, &r, &res, &err), err);
+        cos_result_free(res);
+    }
+}
+
 /* ---------------------------------------------------------------- a future freed early */
 
 /* A program that gives up on a future (an early return) frees it while its
@@ -1006,6 +1074,7 @@ int main(void)
     RUN(test_upload_id_cache_limit);
     RUN(test_extreme_limits);
     RUN(test_keys_naming_no_object);
+    RUN(test_keys_resolving_to_bucket);
     RUN(test_future_freed_before_outcome);
     RUN(test_procfs_body_refused);
     cos_client_free(g_c);

@@ -578,6 +578,7 @@ static void test_form_field_floods(void)
 
 /* POST Object with a policy, as a browser form would send it: the policy's
  * signature, expiration and conditions are all enforced. */
+static const char *g_form_tail = "\r\n--BB--\r\n"; /* what ends the file part (test_form_truncated) */
 static reply post_policy(const char *policy_json, const char *key, size_t file_len, const char *sign_for)
 {
     char b64[2048], key_time[64], sign_key[41], sha[41], sig[41];
@@ -605,7 +606,7 @@ static reply post_policy(const char *policy_json, const char *key, size_t file_l
     n += snprintf(body + n, 8192 - (size_t)n, "--BB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\r\n");
     memcpy(body + n, file, file_len);
     n += (int)file_len;
-    n += snprintf(body + n, 8192 - (size_t)n, "\r\n--BB--\r\n");
+    n += snprintf(body + n, 8192 - (size_t)n, "%s", g_form_tail);
     reply r = send_req("POST", "/", NULL, NULL, NULL, 0, 0, 0, "Content-Type: multipart/form-data; boundary=BB\r\n",
                        body, (size_t)n);
     free(body);
@@ -641,6 +642,45 @@ static void test_post_policy(void)
     /* nothing the refused forms carried was stored */
     CHECK_REPLY(simple("HEAD", "/elsewhere/form.txt", "/elsewhere/form.txt", NULL), 404, NULL);
     CHECK_REPLY(simple("HEAD", "/uploads/big.txt", "/uploads/big.txt", NULL), 404, NULL);
+}
+
+/* A form whose body ends inside its file part (no closing boundary, or a
+ * cut one), its Content-Length honest: the file's end was never seen, so
+ * what arrived may be a truncated upload. Refused (4xx), nothing stored;
+ * the closing boundary without its "--" ending, or with the final CRLF
+ * missing, still ends the part. */
+static void test_form_truncated(void)
+{
+    char exp_ok[64], policy[1024];
+    time_t later = time(NULL) + 3600;
+    strftime(exp_ok, sizeof exp_ok, "%Y-%m-%dT%H:%M:%S.000Z", gmtime(&later));
+    snprintf(policy, sizeof policy, "{\"expiration\":\"%s\",\"conditions\":[{\"bucket\":\"" BUCKET "\"}]}", exp_ok);
+    const char *cut[] = { "", "\r\n", "\r\n--B", "\r\n--BB-" };
+    for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "cutform/%zu.txt", i);
+        g_form_tail = cut[i];
+        reply r = post_policy(policy, key, 300, NULL);
+        if (r.status < 400 || r.status >= 500)
+            test_fail(__FILE__, __LINE__, "a form cut inside its file part (tail \"%s\"): %d", cut[i], r.status);
+        free(r.body);
+        char path[80];
+        snprintf(path, sizeof path, "/%s", key);
+        reply h = simple("HEAD", path, path, NULL);
+        if (h.status != 404) test_fail(__FILE__, __LINE__, "a cut form stored %s: HEAD %d", key, h.status);
+        free(h.body);
+    }
+    /* closed: with or without the last CRLF (an epilogue after it was already refused, by
+       libmicrohttpd's processor) */
+    const char *closed[] = { "\r\n--BB--", "\r\n--BB--\r\n" };
+    for (size_t i = 0; i < sizeof closed / sizeof *closed; i++) {
+        g_form_tail = closed[i];
+        reply r = post_policy(policy, "cutform/whole.txt", 300, NULL);
+        if (r.status != 200) test_fail(__FILE__, __LINE__, "a closed form (tail %zu): %d %.300s", i, r.status, r.body ? r.body : "");
+        free(r.body);
+    }
+    g_form_tail = "\r\n--BB--\r\n";
+    server_still_serves();
 }
 
 static void test_key_bytes(void)
@@ -776,6 +816,7 @@ int main(void)
     }
     CHECK_REPLY(simple("PUT", "/", "/", NULL), 200, NULL); /* the bucket */
     RUN(test_path_traversal);
+    RUN(test_form_truncated);
     RUN(test_oversized_headers);
     RUN(test_large_head);
     RUN(test_body_in_pieces);

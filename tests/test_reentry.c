@@ -272,6 +272,107 @@ static void test_credential_callback_waits_for_async(void)
     }
 }
 
+/* A credential callback that uses ANOTHER client (itself keyed by a
+ * callback) for async calls and an async upload, and waits for them: the
+ * re-entry check is per client, so they must work; and threads calling the
+ * first client at once all get the one refresh's key. */
+static cos_client *g_other_client;
+static int g_other_cred_calls, g_outer_cred_calls;
+
+static int cred_plain(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud;
+    (void)req;
+    (void)err;
+    __atomic_add_fetch(&g_other_cred_calls, 1, __ATOMIC_SEQ_CST);
+    return cos_credentials_set(sink, "AKIDcosLOCALdevelopment0000000000000", "cosLOCALdevelopmentSECRETkey00000",
+                               NULL, 0, 0);
+}
+
+static int cred_uses_other(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud;
+    (void)req;
+    (void)err;
+    __atomic_add_fetch(&g_outer_cred_calls, 1, __ATOMIC_SEQ_CST);
+    inner_async head = { TEST_LATCH_INIT, -1, "" }, up = { TEST_LATCH_INIT, -1, "" };
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    CHECK_INT(cos_head_bucket_async(g_other_client, &r, inner_done, &head), 0);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "cred/other-client-upload";
+    p.file_path = g_upload_src;
+    CHECK_INT(cos_upload_file_async(g_other_client, &p, inner_task_done, &up, NULL), 0);
+    cos_result *res = NULL;
+    cos_error *e = NULL;
+    int rc = cos_head_bucket(g_other_client, &r, &res, &e);
+    if (rc) printf("  sync call on the other client: %d %s\n", rc, e ? cos_error_message(e) : "");
+    CHECK_INT(rc, 0);
+    cos_result_free(res);
+    cos_error_free(e);
+    test_latch_wait(&head.done, 1);
+    test_latch_wait(&up.done, 1);
+    if (head.rc || up.rc) printf("  other client: head %d (%s), upload %d (%s)\n", head.rc, head.message, up.rc, up.message);
+    CHECK_INT(head.rc, 0);
+    CHECK_INT(up.rc, 0);
+    return cos_credentials_set(sink, "AKIDcosLOCALdevelopment0000000000000", "cosLOCALdevelopmentSECRETkey00000",
+                               NULL, 0, 0);
+}
+
+static void *head_outer(void *arg)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    *(int *)arg = cos_head_bucket(g_cred_client, &r, &res, &err);
+    cos_result_free(res);
+    cos_error_free(err);
+    return NULL;
+}
+
+static void test_credential_callback_uses_another_client(void)
+{
+    path(g_upload_src, "eight.bin");
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.secret_id = NULL;
+    cfg.secret_key = NULL;
+    cfg.get_authorization = cred_plain;
+    cos_client *other = NULL, *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&other, &cfg, &err), err);
+    cfg.get_authorization = cred_uses_other;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c || !other) {
+        cos_client_free(c);
+        cos_client_free(other);
+        return;
+    }
+    g_other_client = other;
+    g_cred_client = c;
+    test_watch(90, "a credential callback using another client", &g_srv);
+    enum { THREADS = 6 };
+    pthread_t th[THREADS];
+    int rcs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        rcs[i] = -1;
+        pthread_create(&th[i], NULL, head_outer, &rcs[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(rcs[i], 0);
+    }
+    CHECK(g_outer_cred_calls >= 1);
+    CHECK(g_other_cred_calls >= 1);
+    test_unwatch();
+    g_cred_client = NULL;
+    g_other_client = NULL;
+    cos_client_free(c);
+    cos_client_free(other);
+}
+
 /* ------------------------------------------------------------------ transfers' callbacks */
 
 typedef struct xfer_ctx {
@@ -626,6 +727,7 @@ int main(void)
     RUN(test_before_send_calls_client);
     RUN(test_credential_callback_calls_client);
     RUN(test_credential_callback_waits_for_async);
+    RUN(test_credential_callback_uses_another_client);
     RUN(test_progress_cancels_own_task);
     RUN(test_progress_frees_client);
     RUN(test_task_callbacks_call_client);

@@ -13,6 +13,9 @@
  */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "cos/hash.h"
+#include "cos/sign.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -139,13 +142,48 @@ static void test_faults_need_the_owner(void)
     CHECK_INT(test_faults_request(&g_srv, "PUT", RULE, NULL, NULL), 403);
     CHECK_INT(test_faults_request(&g_srv, "PUT", RULE, TEST_SECRET_ID, "not-the-secret"), 403);
     CHECK_INT(test_faults_request(&g_srv, "PUT", RULE, OTHER_ID, OTHER_SECRET), 403);
-    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 403); /* AccessDenied: no rule, not SlowDown */
+    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 404); /* NoSuchBucket: no rule, not SlowDown */
     CHECK_INT(test_faults_request(&g_srv, "PUT", RULE, TEST_SECRET_ID, TEST_SECRET_KEY), 200);
     CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 503);
     CHECK_INT(test_faults_request(&g_srv, "DELETE", "", NULL, NULL), 403); /* nor cleared */
     CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 503);
     set_rules(NULL);
-    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 403);
+    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 404);
+    /* A COS signature covers no body: whoever saw one signed PUT /-/faults
+       (a log, a proxy) could send it again, within its key time, with rules
+       of their own. Signed by the owner with no Content-MD5, or with the
+       Content-MD5 of other rules, the rules are refused and not applied. */
+    char host[64], md5[32];
+    snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
+    unsigned char d[16];
+    static const char HARMLESS[] = "[]";
+    cos_md5_digest(HARMLESS, strlen(HARMLESS), d);
+    cos_base64_encode(d, 16, md5);
+    for (int with_md5 = 0; with_md5 < 2; with_md5++) {
+        cos_kv h[] = { { "Content-MD5", md5 } };
+        cos_sign_params p = COS_SIGN_PARAMS_INIT;
+        p.secret_id = TEST_SECRET_ID;
+        p.secret_key = TEST_SECRET_KEY;
+        p.method = "PUT";
+        p.pathname = "/-/faults";
+        p.host = host;
+        p.headers = h;
+        p.header_count = (size_t)with_md5;
+        char *auth = NULL;
+        cos_error *err = NULL;
+        CHECK_INT(cos_sign(&p, &auth, NULL, &err), 0);
+        cos_error_free(err);
+        char *req = cos_sprintf("PUT /-/faults HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n%s%s%sContent-Length: %zu\r\n"
+                                "Connection: close\r\n\r\n%s", host, auth ? auth : "", with_md5 ? "Content-MD5: " : "",
+                                with_md5 ? md5 : "", with_md5 ? "\r\n" : "", strlen(RULE), RULE);
+        free(auth);
+        int status = 0;
+        CHECK_INT(test_http_raw(&g_srv, req, strlen(req), &status, NULL), 0);
+        free(req);
+        if (status != 403 && status != 400)
+            test_fail(__FILE__, __LINE__, "rules the signature does not bind (%s): %d", with_md5 ? "another's MD5" : "no MD5", status);
+        CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/f", ""), 404); /* not SlowDown: no rule */
+    }
 }
 
 static void test_stall_holds_only_its_request(void)
@@ -157,11 +195,11 @@ static void test_stall_holds_only_its_request(void)
     wait_read_by_server(&g_srv, a);
     CHECK(!answered(a));
     /* the one request thread is free: another connection is served (an anonymous
-       request for a bucket that does not exist: 403) */
-    CHECK_INT(raw_status(&g_srv, "GET", "/other-" TEST_APPID "/b", ""), 403);
+       request for a bucket that does not exist: 404 NoSuchBucket, as S3 answers anyone) */
+    CHECK_INT(raw_status(&g_srv, "GET", "/other-" TEST_APPID "/b", ""), 404);
     CHECK(!answered(a)); /* while the first is still held */
     set_rules(NULL);     /* DELETE /-/faults lets it go: served as usual */
-    CHECK_INT(read_status(a), 403);
+    CHECK_INT(read_status(a), 404);
     close(a);
     test_unwatch();
 }
@@ -172,7 +210,7 @@ static void test_timeout_key_holds_only_its_request(void)
     int a = send_get(&g_srv, "/" TIMEOUTS "/timeout");
     CHECK(a >= 0);
     wait_read_by_server(&g_srv, a);
-    CHECK_INT(raw_status(&g_srv, "GET", "/other-" TEST_APPID "/c", ""), 403);
+    CHECK_INT(raw_status(&g_srv, "GET", "/other-" TEST_APPID "/c", ""), 404);
     CHECK(!answered(a));
     set_rules(NULL);
     CHECK_INT(read_status(a), 200); /* the fault bucket's late success */
@@ -189,10 +227,10 @@ static void test_resumed_request_meets_no_other_rule(void)
               "{\"method\":\"GET\",\"match\":\"/" HELD "/d\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":1}]");
     int a = send_get(&g_srv, "/" HELD "/d");
     CHECK(a >= 0);
-    CHECK_INT(read_status(a), 403); /* held 50 ms, then served */
+    CHECK_INT(read_status(a), 404); /* held 50 ms, then served */
     close(a);
     CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/d", ""), 503); /* the second rule is still there */
-    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/d", ""), 403);
+    CHECK_INT(raw_status(&g_srv, "GET", "/" HELD "/d", ""), 404);
     set_rules(NULL);
     test_unwatch();
 }
@@ -325,7 +363,7 @@ static void test_pacing_holds_no_thread(void)
         CHECK(poll(&p, 1, 60000) == 1); /* its answer has begun */
     }
     /* every thread would be asleep now if pauses slept: an unpaced request is answered */
-    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 403);
+    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404);
     int64_t t_unpaced = now_ms();
     for (int i = 0; i < PACED_PUTS; i++) CHECK(!answered(puts[i])); /* still paced */
     char *bufs[PACED_GETS];
@@ -557,7 +595,7 @@ static void test_never_reading_clients(void)
         struct pollfd p = { fds[i], POLLIN, 0 };
         CHECK(poll(&p, 1, 60000) == 1); /* its answer has begun */
     }
-    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 403);
+    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404);
     long after = server_rss_kib(srv.pid);
     printf("  %d unread answers: server RSS %ld -> %ld KiB (%ld KiB each)\n", READERS, before, after,
            (after - before) / READERS);
@@ -600,7 +638,7 @@ static void test_idle_flood_makes_room(void)
     int fds[FLOOD];
     for (int i = 0; i < FLOOD; i++) fds[i] = connect_to(&srv); /* accepted up to the limit, then queued */
     for (int i = 0; i < FLOOD; i++) CHECK(fds[i] >= 0);
-    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 403);
+    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404);
     int cut = 0;
     for (int i = 0; i < FLOOD; i++) {
         if (fds[i] >= 0 && closed_by_server(fds[i])) cut++;
@@ -625,7 +663,7 @@ static void test_clean_exit_with_extra_keys(void)
         return;
     }
     test_watch(60, "stopping a server with extra keys", &srv);
-    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 403);
+    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404);
     kill(srv.pid, SIGTERM);
     int st = 0;
     CHECK(waitpid(srv.pid, &st, 0) == srv.pid);

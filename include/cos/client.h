@@ -148,8 +148,9 @@ typedef struct cos_request {
     const char *bucket;           /**< "name-APPID" */
     const char *region;           /**< overrides the client's region */
     const char *key;              /**< object key; one leading "/" is dropped (unless use_raw_key); a key
-                                       made only of "/", "." and ".." segments ("//", "./") names no
-                                       object (its path is the bucket's) and is COS_ERR_INVALID_ARG */
+                                       that resolves to the bucket once "." and ".." segments and
+                                       repeated "/" are resolved ("//", "./", "a/..") names no object
+                                       (COS reads its path as the bucket's) and is COS_ERR_INVALID_ARG */
     const char *version_id;       /**< versionId */
 
     /* listing */
@@ -502,8 +503,8 @@ typedef struct cos_url_params {
     const char *bucket;       /**< bucket */
     const char *region;       /**< region, NULL = client's */
     const char *key;          /**< object key; NULL = the bucket's URL. A key that names no object
-                                   ("", "/", "//", "./": its path would be the bucket's, and a GET of
-                                   it a listing) is COS_ERR_INVALID_ARG */
+                                   ("", "/", "//", "./", "a/..": its path would be the bucket's, and a
+                                   GET of it a listing) is COS_ERR_INVALID_ARG */
     const char *method;       /**< NULL = "GET" */
     bool no_signature;        /**< a bare URL without a signature (the SDK's Sign: false); off = presigned */
     int expires;              /**< seconds; 0 = 900 */

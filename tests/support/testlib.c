@@ -6,6 +6,7 @@
 #include "checksum.h"
 #include "util.h"
 #include "cos/sign.h"
+#include "cos/hash.h"
 
 #include <errno.h>
 #include <arpa/inet.h>
@@ -207,15 +208,25 @@ int test_latch_count(test_latch *l)
 int test_faults_request(const test_server *s, const char *method, const char *body, const char *id,
                         const char *secret)
 {
-    char host[64], auth_line[1024] = "";
+    char host[64], auth_line[1024] = "", md5_line[64] = "", md5[32] = "";
     snprintf(host, sizeof host, "127.0.0.1:%d", s->port);
+    size_t body_len = body ? strlen(body) : 0;
+    if (body_len) { /* the rules are bound to the signature by their signed Content-MD5 */
+        unsigned char d[16];
+        cos_md5_digest(body, body_len, d);
+        cos_base64_encode(d, 16, md5);
+        snprintf(md5_line, sizeof md5_line, "Content-MD5: %s\r\n", md5);
+    }
     if (id) {
+        cos_kv h[] = { { "Content-MD5", md5 } };
         cos_sign_params p = COS_SIGN_PARAMS_INIT;
         p.secret_id = id;
         p.secret_key = secret;
         p.method = method;
         p.pathname = "/-/faults";
         p.host = host;
+        p.headers = h;
+        p.header_count = body_len ? 1 : 0;
         char *auth = NULL;
         cos_error *err = NULL;
         if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
@@ -225,8 +236,8 @@ int test_faults_request(const test_server *s, const char *method, const char *bo
     }
     size_t blen = body ? strlen(body) : 0, cap = blen + 2048;
     char *req = malloc(cap);
-    int n = snprintf(req, cap, "%s /-/faults HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n%s", method, host, auth_line, blen, body ? body : "");
+    int n = snprintf(req, cap, "%s /-/faults HTTP/1.1\r\nHost: %s\r\n%s%sContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s", method, host, auth_line, md5_line, blen, body ? body : "");
     int status = 0;
     if (test_http_raw(s, req, (size_t)n, &status, NULL) != 0) status = 0;
     free(req);
