@@ -920,6 +920,43 @@ static void test_writers_own_what_they_write(void)
 #undef SHAREDW
 }
 
+/* who writes bucket's PREFIX-mp.bin by a multipart upload and PREFIX-append.txt by an append, each
+ * asking for public-read: neither may come out anonymously readable (what names the rule broken). */
+static void multipart_and_append_stay_private(const creds *who, const char *bucket, const char *prefix, const char *what)
+{
+    cos_kv pub[] = { { "x-cos-acl", "public-read" } };
+    char *mp = cos_sprintf("%s-mp.bin", prefix), *mp_target = cos_sprintf("%s?uploads", mp);
+    call init = { "POST", bucket, mp_target, mp, who, (cos_kv[]){ { "uploads", "" } }, 1, pub, 1, NULL, NULL, 0, NULL };
+    char *upload = upload_id_of(do_call(&init));
+    if (upload) {
+        reply pr = upload_call(who, "PUT", bucket, mp, upload, "1", "only part");
+        char *etag = header_of(&pr, "ETag");
+        reply_free(&pr);
+        char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                                 "</CompleteMultipartUpload>", etag ? etag : "");
+        reply d = upload_call(who, "POST", bucket, mp, upload, NULL, done);
+        reply_free(&d);
+        reply mg = simple(ANON, "GET", bucket, mp, NULL);
+        if (mg.status == 200) test_fail(__FILE__, __LINE__, "%s: a multipart upload came out public", what);
+        reply_free(&mg);
+        free(done);
+        free(etag);
+        free(upload);
+    }
+    char *ap = cos_sprintf("%s-append.txt", prefix), *ap_target = cos_sprintf("%s?append&position=0", ap);
+    call a1 = { "POST", bucket, ap_target, ap, who, (cos_kv[]){ { "append", "" }, { "position", "0" } }, 2, pub, 1, NULL,
+                "one", 3, NULL };
+    reply ar = do_call(&a1);
+    reply_free(&ar);
+    reply ag = simple(ANON, "GET", bucket, ap, NULL);
+    if (ag.status == 200) test_fail(__FILE__, __LINE__, "%s: an append came out public", what);
+    reply_free(&ag);
+    free(mp);
+    free(mp_target);
+    free(ap);
+    free(ap_target);
+}
+
 /* An account granted WRITE on another account's bucket never publishes what
  * it writes (it may not change the object's ACL afterwards: test above),
  * however it asks in the write itself: x-cos-acl or a grant header on a PUT,
@@ -955,34 +992,7 @@ static void test_writer_cannot_publish_in_the_write(void)
     reply g = simple(ANON, "GET", SHAREDP, "/mine.txt", NULL);
     if (g.status == 200) test_fail(__FILE__, __LINE__, "the writer published its object by a copy onto itself");
     reply_free(&g);
-    /* a multipart upload asking for public-read */
-    cos_kv pub[] = { { "x-cos-acl", "public-read" } };
-    call init = { "POST", SHAREDP, "/pub-mp.bin?uploads", "/pub-mp.bin", &OTHER, (cos_kv[]){ { "uploads", "" } }, 1, pub, 1,
-                  NULL, NULL, 0, NULL };
-    char *upload = upload_id_of(do_call(&init));
-    if (upload) {
-        reply pr = upload_call(&OTHER, "PUT", SHAREDP, "/pub-mp.bin", upload, "1", "only part");
-        char *etag = header_of(&pr, "ETag");
-        reply_free(&pr);
-        char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
-                                 "</CompleteMultipartUpload>", etag ? etag : "");
-        reply d = upload_call(&OTHER, "POST", SHAREDP, "/pub-mp.bin", upload, NULL, done);
-        reply_free(&d);
-        reply mg = simple(ANON, "GET", SHAREDP, "/pub-mp.bin", NULL);
-        if (mg.status == 200) test_fail(__FILE__, __LINE__, "the writer published a multipart upload");
-        reply_free(&mg);
-        free(done);
-        free(etag);
-        free(upload);
-    }
-    /* an append asking for public-read */
-    call a1 = { "POST", SHAREDP, "/pub-append.txt?append&position=0", "/pub-append.txt", &OTHER,
-                (cos_kv[]){ { "append", "" }, { "position", "0" } }, 2, pub, 1, NULL, "one", 3, NULL };
-    reply ar = do_call(&a1);
-    reply_free(&ar);
-    reply ag = simple(ANON, "GET", SHAREDP, "/pub-append.txt", NULL);
-    if (ag.status == 200) test_fail(__FILE__, __LINE__, "the writer published an appendable object");
-    reply_free(&ag);
+    multipart_and_append_stay_private(&OTHER, SHAREDP, "/pub", "a writer granted WRITE");
 #undef SHAREDP
 }
 
@@ -1228,32 +1238,8 @@ static void test_public_access_block_on_writes(void)
         if (g.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let a copy by %s", asks[i][0].name);
         reply_free(&g);
     }
+    multipart_and_append_stay_private(&OWNER, PABW, "/pabw", "under BlockPublicAcls");
     cos_kv pub[] = { { "x-cos-acl", "public-read" } };
-    call init = { "POST", PABW, "/pabw-mp.bin?uploads", "/pabw-mp.bin", &OWNER, (cos_kv[]){ { "uploads", "" } }, 1, pub, 1,
-                  NULL, NULL, 0, NULL };
-    char *upload = upload_id_of(do_call(&init));
-    if (upload) {
-        reply pr = upload_call(&OWNER, "PUT", PABW, "/pabw-mp.bin", upload, "1", "only part");
-        char *etag = header_of(&pr, "ETag");
-        reply_free(&pr);
-        char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
-                                 "</CompleteMultipartUpload>", etag ? etag : "");
-        reply d = upload_call(&OWNER, "POST", PABW, "/pabw-mp.bin", upload, NULL, done);
-        reply_free(&d);
-        reply mg = simple(ANON, "GET", PABW, "/pabw-mp.bin", NULL);
-        if (mg.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let a multipart upload be public");
-        reply_free(&mg);
-        free(done);
-        free(etag);
-        free(upload);
-    }
-    call a1 = { "POST", PABW, "/pabw-append.txt?append&position=0", "/pabw-append.txt", &OWNER,
-                (cos_kv[]){ { "append", "" }, { "position", "0" } }, 2, pub, 1, NULL, "one", 3, NULL };
-    reply ar = do_call(&a1);
-    reply_free(&ar);
-    reply ag = simple(ANON, "GET", PABW, "/pabw-append.txt", NULL);
-    if (ag.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let an append be public");
-    reply_free(&ag);
     /* the bucket's ACL by header */
     call bacl = { "PUT", PABW, "/?acl", "/", &OWNER, (cos_kv[]){ { "acl", "" } }, 1, pub, 1, NULL, NULL, 0, NULL };
     reply br = do_call(&bacl);

@@ -23,20 +23,7 @@
 
 #define BUCKET "pace-" TEST_APPID
 
-static int connect_to(const test_server *s)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)s->port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
+static int connect_to(const test_server *s) { return test_connect(s->port); }
 
 /* Read one answer (with a Content-Length) from fd: its status, its body in *body (may be NULL). 0 if none. */
 static int read_answer(int fd, char **body, size_t *body_len)

@@ -549,6 +549,18 @@ int test_http_raw(const test_server *s, const void *request, size_t len, int *st
     return r.status ? 0 : -1;
 }
 
+int test_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 test_reply test_http_exchange(int port, const void *request, size_t len)
 {
     return http_exchange(port, request, len, false, 60);

@@ -70,6 +70,8 @@ int test_spawn_listener(test_server *s, const char *const *argv, const char *por
  * if none); *body (may be NULL) is the body, malloc'd. 0, or -1 when the
  * server sent no HTTP response at all. */
 int test_http_raw(const test_server *s, const void *request, size_t len, int *status, char **body);
+/* A blocking TCP connection to 127.0.0.1:port (close-on-exec), or -1. */
+int test_connect(int port);
 /* A raw exchange's answer: status 0 when none came; head (the header block) and body malloc'd. */
 typedef struct test_reply { int status; char *head, *body; } test_reply;
 /* Send raw bytes to 127.0.0.1:port on a fresh connection without half-closing it, and read the
