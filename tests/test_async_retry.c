@@ -272,6 +272,24 @@ static void test_part_backoff_holds_no_task(void)
     free(dir);
 }
 
+/* The client's only task, polled until ok() holds for it. */
+static void wait_for_the_task(cos_client *c, bool (*ok)(const cos_task_info *t))
+{
+    for (;;) {
+        cos_task_info *list = NULL;
+        size_t n = 0;
+        CHECK_INT(cos_task_list(c, &list, &n), 0);
+        bool done = n == 1 && ok(&list[0]);
+        cos_task_list_free(list, n);
+        if (done) return;
+        usleep(10000);
+    }
+}
+
+/* one of two 1 MiB parts sent: the other is failing or in its back-off */
+static bool half_loaded(const cos_task_info *t) { return t->loaded >= (1u << 20) && t->loaded < (2u << 20); }
+static bool is_paused(const cos_task_info *t) { return t->state == COS_TASK_PAUSED; }
+
 /* A part that failed as a whole (no request-level retries) is tried again
  * after a back-off during which the task still answers a cancel at once. */
 static void test_part_retry_backoff_cancel(void)
@@ -305,15 +323,7 @@ static void test_part_retry_backoff_cancel(void)
     CHECK_INT(cos_upload_file_async(c, &p, task_done, NULL, &id), 0);
     /* wait until the part has failed once (the server used its fault) and
        the other part is done: the task then waits out part 1's back-off */
-    for (;;) {
-        cos_task_info *list = NULL;
-        size_t n = 0;
-        CHECK_INT(cos_task_list(c, &list, &n), 0);
-        bool half = n == 1 && list[0].loaded >= (1u << 20) && list[0].loaded < (2u << 20);
-        cos_task_list_free(list, n);
-        if (half) break;
-        usleep(10000);
-    }
+    wait_for_the_task(c, half_loaded);
     CHECK_OK(cos_task_cancel(c, id, &err), err);
     test_latch_wait(&g_task_done, before + 1);
     CHECK_INT(atomic_load(&g_task_rc), COS_ERR_CANCELED);
@@ -361,25 +371,9 @@ static void test_part_backoff_pause_restart(void)
     cos_task_id id = 0;
     int before = test_latch_count(&g_task_done);
     CHECK_INT(cos_upload_file_async(c, &p, task_done, NULL, &id), 0);
-    for (;;) {
-        cos_task_info *list = NULL;
-        size_t n = 0;
-        CHECK_INT(cos_task_list(c, &list, &n), 0);
-        bool half = n == 1 && list[0].loaded >= (1u << 20) && list[0].loaded < (2u << 20);
-        cos_task_list_free(list, n);
-        if (half) break;
-        usleep(10000);
-    }
+    wait_for_the_task(c, half_loaded);
     CHECK_OK(cos_task_pause(c, id, &err), err);
-    for (;;) { /* it reports paused once what was in flight has stopped */
-        cos_task_info *list = NULL;
-        size_t n = 0;
-        CHECK_INT(cos_task_list(c, &list, &n), 0);
-        bool paused = n == 1 && list[0].state == COS_TASK_PAUSED;
-        cos_task_list_free(list, n);
-        if (paused) break;
-        usleep(10000);
-    }
+    wait_for_the_task(c, is_paused); /* it reports paused once what was in flight has stopped */
     CHECK_INT(test_latch_count(&g_task_done), before); /* a pause ends nothing */
     atomic_store(&cos_backoff_ms_for_tests, -1);
     CHECK_OK(cos_task_restart(c, id, &err), err);

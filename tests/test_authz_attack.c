@@ -920,6 +920,20 @@ static void test_writers_own_what_they_write(void)
 #undef SHAREDW
 }
 
+/* who PUTs bucket/path with the headers h (a body, or a copy when h names its source): whatever the
+ * answer, the object must not come out anonymously readable (what names the case). */
+static void write_stays_private(const creds *who, const char *bucket, const char *path, const cos_kv *h, size_t nh,
+                                const char *body, const char *what)
+{
+    call put = { "PUT", bucket, path, path, who, NULL, 0, h, nh, NULL, body, body ? strlen(body) : 0, NULL };
+    reply r = do_call(&put);
+    reply_free(&r);
+    reply g = simple(ANON, "GET", bucket, path, NULL);
+    if (g.status == 200)
+        test_fail(__FILE__, __LINE__, "%s made %s public (asked by %s: %s)", what, path, h[nh - 1].name, h[nh - 1].value);
+    reply_free(&g);
+}
+
 /* who writes bucket's PREFIX-mp.bin by a multipart upload and PREFIX-append.txt by an append, each
  * asking for public-read: neither may come out anonymously readable (what names the rule broken). */
 static void multipart_and_append_stay_private(const creds *who, const char *bucket, const char *prefix, const char *what)
@@ -975,23 +989,13 @@ static void test_writer_cannot_publish_in_the_write(void)
     for (size_t i = 0; i < sizeof asks / sizeof *asks; i++) {
         char path[64];
         snprintf(path, sizeof path, "/pub-put-%zu.txt", i);
-        call put = { "PUT", SHAREDP, path, path, &OTHER, NULL, 0, asks[i], 1, NULL, "published?", 10, NULL };
-        reply r = do_call(&put);
-        reply_free(&r);
-        reply g = simple(ANON, "GET", SHAREDP, path, NULL);
-        if (g.status == 200) test_fail(__FILE__, __LINE__, "the writer published %s by its PUT's %s", path, asks[i][0].name);
-        reply_free(&g);
+        write_stays_private(&OTHER, SHAREDP, path, asks[i], 1, "published?", "a writer granted WRITE: a PUT");
     }
     /* its own object copied onto itself with a public ACL */
     EXPECT(simple(&OTHER, "PUT", SHAREDP, "/mine.txt", "mine"), 200, NULL);
     cos_kv cp[] = { { "x-cos-copy-source", "/" SHAREDP "/mine.txt" }, { "x-cos-metadata-directive", "Replaced" },
                     { "x-cos-acl", "public-read" } };
-    call copy = { "PUT", SHAREDP, "/mine.txt", "/mine.txt", &OTHER, NULL, 0, cp, 3, NULL, NULL, 0, NULL };
-    reply cr = do_call(&copy);
-    reply_free(&cr);
-    reply g = simple(ANON, "GET", SHAREDP, "/mine.txt", NULL);
-    if (g.status == 200) test_fail(__FILE__, __LINE__, "the writer published its object by a copy onto itself");
-    reply_free(&g);
+    write_stays_private(&OTHER, SHAREDP, "/mine.txt", cp, 3, NULL, "a writer granted WRITE: a copy onto itself");
     multipart_and_append_stay_private(&OTHER, SHAREDP, "/pub", "a writer granted WRITE");
 #undef SHAREDP
 }
@@ -1222,21 +1226,11 @@ static void test_public_access_block_on_writes(void)
     for (size_t i = 0; i < sizeof asks / sizeof *asks; i++) {
         char path[64];
         snprintf(path, sizeof path, "/pabw-put-%zu.txt", i);
-        call put = { "PUT", PABW, path, path, &OWNER, NULL, 0, asks[i], 1, NULL, "public?", 7, NULL };
-        reply r = do_call(&put);
-        reply_free(&r);
-        reply g = simple(ANON, "GET", PABW, path, NULL);
-        if (g.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let %s by %s", path, asks[i][0].name);
-        reply_free(&g);
+        write_stays_private(&OWNER, PABW, path, asks[i], 1, "public?", "under BlockPublicAcls: a PUT");
         cos_kv cp[] = { { "x-cos-copy-source", "/" PABW "/src.txt" }, asks[i][0] };
         char cpath[64];
         snprintf(cpath, sizeof cpath, "/pabw-copy-%zu.txt", i);
-        call copy = { "PUT", PABW, cpath, cpath, &OWNER, NULL, 0, cp, 2, NULL, NULL, 0, NULL };
-        r = do_call(&copy);
-        reply_free(&r);
-        g = simple(ANON, "GET", PABW, cpath, NULL);
-        if (g.status == 200) test_fail(__FILE__, __LINE__, "BlockPublicAcls let a copy by %s", asks[i][0].name);
-        reply_free(&g);
+        write_stays_private(&OWNER, PABW, cpath, cp, 2, NULL, "under BlockPublicAcls: a copy");
     }
     multipart_and_append_stay_private(&OWNER, PABW, "/pabw", "under BlockPublicAcls");
     cos_kv pub[] = { { "x-cos-acl", "public-read" } };
