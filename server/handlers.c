@@ -3293,7 +3293,13 @@ static enum MHD_Result complete_upload(req *r)
     }
     part_meta *parts = NULL;
     size_t n = 0;
-    store_parts_list(r->srv->st, upload_id, &parts, &n);
+    int lrc = store_parts_list(r->srv->st, upload_id, &parts, &n);
+    if (lrc) { /* before, read as no parts at all: 400 InvalidPart for a busy store */
+        free(parts);
+        free(headers);
+        cos_xml_free(&cos_xs_complete_multipart_upload, cm);
+        return store_fail(r, lrc);
+    }
     const char *code = NULL;
     char msg[160] = "";
     const part_meta **use = calloc(cm->parts_count, sizeof *use);
@@ -3318,6 +3324,11 @@ static enum MHD_Result complete_upload(req *r)
             break;
         }
         use[i] = found;
+    }
+    /* aborted since it was looked up: its parts went with it, and that is the answer, not InvalidPart */
+    if (code && !strcmp(code, "InvalidPart") && store_upload_get(r->srv->st, upload_id, NULL, NULL, NULL) == -1) {
+        code = "NoSuchUpload";
+        snprintf(msg, sizeof msg, "The upload was aborted or completed meanwhile.");
     }
     /* S3's conditional Complete (If-None-Match: *, If-Match), decided again in the commit */
     char expect[40] = "";

@@ -310,6 +310,103 @@ static void remove_leftovers(const char *tmp_dir)
     closedir(d);
 }
 
+/* A body is renamed into data/ before the row naming it commits, and a body
+ * replaced or deleted is removed only after the commit that stops naming it:
+ * a crash in between leaves a file (or a blobs row) that no row names, never
+ * a row without its data. Nothing else would ever remove those, so every
+ * crash leaked the bodies in flight. A start that does not follow a clean
+ * close (CLEAN_MARK, left by store_close) removes them before the first
+ * request, as tmp/ is emptied (one process per root); a clean start skips
+ * the pass, which reads every row. Anything that cannot be read whole
+ * (a manifest, a query) stops it with nothing removed. */
+#define CLEAN_MARK "closed-cleanly"
+static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes, size_t *n);
+
+static void remove_unnamed(store *s, sqlite3 *db)
+{
+    if (sqlite3_exec(db, "CREATE TEMP TABLE named(id TEXT PRIMARY KEY);"
+                         "INSERT OR IGNORE INTO named SELECT data_id FROM objects WHERE data_id <> '';"
+                         "INSERT OR IGNORE INTO named SELECT data_id FROM versions WHERE data_id <> '';"
+                         "INSERT OR IGNORE INTO named SELECT data_id FROM parts WHERE data_id <> '';",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db, "DROP TABLE IF EXISTS temp.named", NULL, NULL, NULL);
+        return;
+    }
+    struct { char **ids; size_t n; } manifests = { NULL, 0 };
+    sqlite3_stmt *st = NULL, *add = NULL, *has = NULL;
+    bool whole = sqlite3_prepare_v2(db, "SELECT id FROM named WHERE id >= 'M' AND id < 'N'", -1, &st, NULL) == SQLITE_OK &&
+                 sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO named(id) VALUES(?1)", -1, &add, NULL) == SQLITE_OK &&
+                 sqlite3_prepare_v2(db, "SELECT 1 FROM named WHERE id = ?1", -1, &has, NULL) == SQLITE_OK;
+    int rc;
+    while (whole && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char **more = realloc(manifests.ids, (manifests.n + 1) * sizeof *more);
+        if (!more || !(more[manifests.n] = cos_strdup((const char *)sqlite3_column_text(st, 0)))) whole = false;
+        if (more) manifests.ids = more;
+        if (whole) manifests.n++;
+    }
+    if (whole && rc != SQLITE_DONE) whole = false;
+    for (size_t i = 0; whole && i < manifests.n; i++) { /* a manifest's segments are named through it */
+        char **segs;
+        uint64_t *sizes;
+        size_t n;
+        if (read_manifest(s, manifests.ids[i], &segs, &sizes, &n) != 0) whole = false;
+        else {
+            for (size_t k = 0; k < n; k++) {
+                sqlite3_reset(add);
+                sqlite3_bind_text(add, 1, segs[k], -1, SQLITE_TRANSIENT);
+                if (sqlite3_step(add) != SQLITE_DONE) whole = false;
+                free(segs[k]);
+            }
+            free(segs);
+            free(sizes);
+        }
+    }
+    char *dp = cos_sprintf("%s/data", s->root);
+    DIR *d = whole ? opendir(dp) : NULL;
+    size_t files = 0, blobs = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) != 2) continue;
+        int sfd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *sd = sfd >= 0 ? fdopendir(sfd) : NULL;
+        if (!sd && sfd >= 0) close(sfd);
+        for (struct dirent *f; sd && (f = readdir(sd)) != NULL;) {
+            if (f->d_name[0] == '.' || strncmp(f->d_name, e->d_name, 2) != 0 || strlen(f->d_name) >= 40) continue;
+            sqlite3_reset(has);
+            sqlite3_bind_text(has, 1, f->d_name, -1, SQLITE_TRANSIENT);
+            rc = sqlite3_step(has);
+            if (rc == SQLITE_DONE && unlinkat(dirfd(sd), f->d_name, 0) == 0) files++;
+        }
+        if (sd) closedir(sd);
+    }
+    if (d) closedir(d);
+    free(dp);
+    if (whole && sqlite3_exec(db, "DELETE FROM blobs WHERE id NOT IN (SELECT id FROM named)", NULL, NULL, NULL) == SQLITE_OK)
+        blobs = (size_t)sqlite3_changes(db);
+    if (files || blobs)
+        fprintf(stderr, "cos-server: removed %zu data files and %zu small bodies that no row names (left by a crash)\n",
+                files, blobs);
+    for (size_t i = 0; i < manifests.n; i++) free(manifests.ids[i]);
+    free(manifests.ids);
+    sqlite3_finalize(st);
+    sqlite3_finalize(add);
+    sqlite3_finalize(has);
+    sqlite3_exec(db, "DROP TABLE IF EXISTS temp.named", NULL, NULL, NULL);
+}
+
+/* Whether the last close was clean; its mark is gone from now on (durably: a crash from here on must find it absent). */
+static bool closed_cleanly(const char *root)
+{
+    char *mark = cos_sprintf("%s/" CLEAN_MARK, root);
+    bool was = unlink(mark) == 0;
+    free(mark);
+    if (was) {
+        int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0 && fsync(dfd) != 0) was = false; /* the mark may come back: tidy now rather than never */
+        if (dfd >= 0) close(dfd);
+    }
+    return was;
+}
+
 /* ---------------------------------------------------------------- connections */
 
 /* Statements are prepared once per connection and kept: parsing and
@@ -700,6 +797,7 @@ int store_open(store **out, const char *root, char **errmsg)
     sqlite3 *db = conn_open(s);
     int rc = db ? schema_setup(s, db, &err) : SQLITE_CANTOPEN;
     if (rc == SQLITE_OK) remove_leftovers(t);
+    if (rc == SQLITE_OK && !closed_cleanly(root)) remove_unnamed(s, db);
     if (rc == SQLITE_OK) (void)checkpointer_start(s);
     if (rc == SQLITE_OK && s->ckpt_running) {
         sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
@@ -723,6 +821,12 @@ int store_open(store **out, const char *root, char **errmsg)
 void store_close(store *s)
 {
     if (!s) return;
+    if (!store_durability_lost(s)) { /* every request is over: nothing unnamed is left behind (remove_unnamed) */
+        char *mark = cos_sprintf("%s/" CLEAN_MARK, s->root);
+        int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0) close(fd);
+        free(mark);
+    }
     if (s->ckpt_running) {
         pthread_mutex_lock(&s->ckpt_m);
         s->ckpt_stop = true;
