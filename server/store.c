@@ -2976,7 +2976,8 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
     obj_meta m;
     bool marker = false;
     version_out o = { &m, &marker, NULL, 0 };
-    char old[40] = "";
+    char old[40] = "", cur_gone[40] = "";
+    bool was_current = false;
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
@@ -2991,7 +2992,22 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
             rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = ?1 AND key = ?2)", count_cb, &current,
                       bucket, key);
         if (rc == 0 && o.found && !current) rc = promote_tx(db, bucket, key);
-        rc = tx_end(s, db, rc ? rc : o.found ? 0 : 1);
+        /* not among the older versions, because it is current now: made so since the caller found it was not
+           (the current one deleted meanwhile) — before, answered NoSuchVersion and kept, current */
+        cur_row c = { "", NULL, false };
+        if (rc == 0 && !o.found)
+            rc = EXEC(db, "SELECT data_id, headers FROM objects WHERE bucket = ?1 AND key = ?2", cur_row_cb, &c, bucket, key);
+        char vid[64] = "";
+        if (c.found) version_of(c.headers, vid);
+        free(c.headers);
+        if (rc == 0 && c.found && !strcmp(vid, version_id)) {
+            rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+            snprintf(cur_gone, sizeof cur_gone, "%s", c.id);
+            if (!rc) rc = drop_inline(db, cur_gone);
+            if (!rc) rc = promote_tx(db, bucket, key);
+            if (!rc) was_current = true;
+        }
+        rc = tx_end(s, db, rc ? rc : o.found || was_current ? 0 : 1);
     }
     conn_put(s, db);
     if (o.found) {
@@ -3000,6 +3016,7 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
     }
     if (was_marker) *was_marker = marker;
     if (rc == 0 && old[0]) data_unlink(s, old);
+    if (rc == 0 && cur_gone[0]) data_unlink(s, cur_gone);
     return rc == 1 ? -1 : rc;
 }
 

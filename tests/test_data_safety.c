@@ -225,11 +225,11 @@ static int abort_upload(const char *key, const char *id)
     return a.status;
 }
 
-/* Two calls let go at once, on two threads, each with its own client. */
+/* Calls let go at once, each on its own thread with its own client. */
 typedef struct racer {
     void (*fn)(struct racer *);
     cos_client *c;
-    atomic_int *gate;
+    pthread_barrier_t *gate;
     int status;
     char etag[80];
     const void *arg;
@@ -239,26 +239,34 @@ typedef struct racer {
 static void *racer_main(void *p)
 {
     racer *r = p;
-    atomic_fetch_add(r->gate, 1);
-    while (atomic_load(r->gate) < 2) { /* both ready: then both go */
-    }
+    pthread_barrier_wait(r->gate);
     r->fn(r);
     return NULL;
 }
 
+static void race_n(racer *rs, int n)
+{
+    pthread_barrier_t gate;
+    pthread_barrier_init(&gate, NULL, (unsigned)n);
+    pthread_t t[16];
+    for (int i = 0; i < n; i++) {
+        rs[i].gate = &gate;
+        rs[i].c = plain_client(&g_s);
+    }
+    for (int i = 0; i < n; i++) pthread_create(&t[i], NULL, racer_main, &rs[i]);
+    for (int i = 0; i < n; i++) {
+        pthread_join(t[i], NULL);
+        cos_client_free(rs[i].c);
+    }
+    pthread_barrier_destroy(&gate);
+}
+
 static void race(racer *a, racer *b)
 {
-    atomic_int gate = 0;
-    a->gate = b->gate = &gate;
-    a->c = plain_client(&g_s);
-    b->c = plain_client(&g_s);
-    pthread_t ta, tb;
-    pthread_create(&ta, NULL, racer_main, a);
-    pthread_create(&tb, NULL, racer_main, b);
-    pthread_join(ta, NULL);
-    pthread_join(tb, NULL);
-    cos_client_free(a->c);
-    cos_client_free(b->c);
+    racer rs[2] = { *a, *b };
+    race_n(rs, 2);
+    *a = rs[0];
+    *b = rs[1];
 }
 
 /* ---------------------------------------------------------------- the audit
@@ -893,6 +901,69 @@ static void test_delete_multiple_races_puts(void)
     AUDIT("DeleteMultiple racing PUTs", false);
 }
 
+/* ---------------------------------------------------------------- versioned deletes */
+
+static const char *g_vkey;
+#ifndef VD_ROUNDS
+#define VD_ROUNDS 30
+#endif
+
+static void do_delete_version(racer *r)
+{
+    cos_kv q = { "versionId", (const char *)r->arg };
+    if (r->n) { /* through DeleteMultiple, which counts a version it did not find as deleted */
+        char *doc = cos_sprintf("<Delete><Quiet>false</Quiet><Object><Key>%s</Key><VersionId>%s</VersionId></Object>"
+                                "</Delete>", g_vkey, (const char *)r->arg);
+        answer a = send_on(r->c, BV, "POST", NULL, "delete", NULL, 0, NULL, 0, doc, strlen(doc));
+        r->status = a.status == 200 && a.body && strstr(a.body, "<Deleted>") ? 204 : a.status == 200 ? 500 : a.status;
+        answer_free(&a);
+        free(doc);
+        return;
+    }
+    answer a = send_on(r->c, BV, "DELETE", g_vkey, NULL, &q, 1, NULL, 0, NULL, 0);
+    r->status = a.status;
+    answer_free(&a);
+}
+
+/* Every version of a key but the oldest deleted at once by DELETE ?versionId (half of them
+ * through DeleteMultiple): each deletion of the current version makes the next newest current
+ * while its own deletion runs. Every one answered deleted is gone, and the oldest is current;
+ * before, a version made current between the two steps of its deletion was answered
+ * NoSuchVersion (DeleteMultiple: <Deleted>) and stayed, current. */
+#define VD_VERSIONS 7
+static void test_version_deletes_racing(void)
+{
+    int stale = 0;
+    for (int round = 0; round < VD_ROUNDS; round++) {
+        char key[32], vid[VD_VERSIONS][80], body[VD_VERSIONS][24];
+        snprintf(key, sizeof key, "vd-%d", round);
+        g_vkey = key;
+        for (int i = 0; i < VD_VERSIONS; i++) {
+            snprintf(body[i], sizeof body[i], "v%d of %d", i, round);
+            answer a = send_b(BV, "PUT", key, NULL, NULL, 0, NULL, 0, body[i], strlen(body[i]));
+            CHECK_INT(a.status, 200);
+            snprintf(vid[i], sizeof vid[i], "%s", a.vid);
+            answer_free(&a);
+        }
+        racer rs[VD_VERSIONS - 1];
+        for (int i = 1; i < VD_VERSIONS; i++)
+            rs[i - 1] = (racer){ do_delete_version, .arg = vid[i], .n = (i + round) % 2 };
+        race_n(rs, VD_VERSIONS - 1);
+        for (int i = 1; i < VD_VERSIONS; i++) {
+            cos_kv q = { "versionId", vid[i] };
+            answer g = send_b(BV, "GET", key, NULL, &q, 1, NULL, 0, NULL, 0);
+            if (rs[i - 1].status != 204 || g.status != 404) {
+                stale++;
+                test_fail(__FILE__, __LINE__, "round %d: DELETE of version %d answered %d%s, and the version answers %d",
+                          round, i, rs[i - 1].status, rs[i - 1].n ? " (DeleteMultiple)" : "", g.status);
+            }
+            answer_free(&g);
+        }
+        CHECK_OBJECT(BV, key, body[0], strlen(body[0]), NULL);
+    }
+    if (stale) printf("  %d version deletes of %d missed their version\n", stale, VD_ROUNDS * (VD_VERSIONS - 1));
+}
+
 /* ---------------------------------------------------------------- restarts */
 
 /* Uploads in progress survive a restart (a clean one and a kill -9): listed, their parts listed
@@ -1223,6 +1294,7 @@ int main(void)
     RUN(test_copy_onto_itself);
     RUN(test_append_races_delete);
     RUN(test_delete_multiple_races_puts);
+    RUN(test_version_deletes_racing);
     RUN(test_restart_with_uploads);
     RUN(test_crash_leftovers_removed);
     RUN(test_kill_during_writes);
