@@ -76,6 +76,7 @@ struct store {
     pthread_mutex_t sync_m;   /* with sync_cv, the sleep on sync_round where there is no futex */
     pthread_cond_t sync_cv;
 #endif
+    _Atomic bool left_unnamed; /* a body no row names could not be removed: the next start looks (remove_unnamed) */
 };
 
 /* The last failure's SQLite message, per thread, for the error answer. */
@@ -821,7 +822,8 @@ int store_open(store **out, const char *root, char **errmsg)
 void store_close(store *s)
 {
     if (!s) return;
-    if (!store_durability_lost(s)) { /* every request is over: nothing unnamed is left behind (remove_unnamed) */
+    /* every request is over: nothing unnamed is left behind (remove_unnamed), unless a removal failed */
+    if (!store_durability_lost(s) && !atomic_load(&s->left_unnamed)) {
         char *mark = cos_sprintf("%s/" CLEAN_MARK, s->root);
         int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (fd >= 0) close(fd);
@@ -1992,8 +1994,8 @@ static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes
 
 static void blob_delete(store *s, const char *id)
 {
-    /* a failure leaves an unnamed row behind: space lost, nothing wrong served */
-    (void)WRITE1(s, NULL, "DELETE FROM blobs WHERE id = ?1", id);
+    /* a failure leaves an unnamed row behind: space lost, nothing wrong served, removed at the next start */
+    if (WRITE1(s, NULL, "DELETE FROM blobs WHERE id = ?1", id) != 0) atomic_store(&s->left_unnamed, true);
 }
 
 void data_unlink_file_only(store *s, const char *id)
@@ -2007,7 +2009,7 @@ void data_unlink_file_only(store *s, const char *id)
         return;
     }
     char *p = data_path(s, id);
-    unlink(p);
+    if (unlink(p) != 0 && errno != ENOENT) atomic_store(&s->left_unnamed, true);
     free(p);
 }
 

@@ -35,6 +35,7 @@
 #define MIB (1024 * 1024)
 
 static test_server g_s;
+static const char *const SERVER_ARGS[] = { "--faults", NULL };
 static cos_client *g_c;
 
 /* ---------------------------------------------------------------- requests */
@@ -378,7 +379,7 @@ static void restart(bool crash)
     cos_client_free(g_c);
     if (crash) test_server_kill(&g_s);
     else test_server_stop(&g_s, true);
-    CHECK(test_server_start(&g_s, NULL) == 0);
+    CHECK(test_server_start(&g_s, SERVER_ARGS) == 0);
     g_c = plain_client(&g_s);
 }
 
@@ -394,7 +395,7 @@ static audit audit_now(const char *when, bool crash, const char *file, int line)
     if (a.missing || a.leaked)
         test_fail(file, line, "%s: %zu data ids named, %zu files, %zu blobs: %zu missing, %zu leaked (%s)", when, a.named,
                   a.files, a.blobs, a.missing, a.leaked, a.first);
-    CHECK(test_server_start(&g_s, NULL) == 0);
+    CHECK(test_server_start(&g_s, SERVER_ARGS) == 0);
     g_c = plain_client(&g_s);
     return a;
 }
@@ -964,6 +965,141 @@ static void test_version_deletes_racing(void)
     if (stale) printf("  %d version deletes of %d missed their version\n", stale, VD_ROUNDS * (VD_VERSIONS - 1));
 }
 
+/* ---------------------------------------------------------------- failed commits */
+
+enum { FC_APPEND_BIG, FC_APPEND_SMALL, FC_COMPLETE, FC_COPY, FC_MULTI_DELETE, FC_N };
+static const char *const FC_NAMES[FC_N] = { "append to a file", "append to a small body", "Complete over a key",
+                                           "copy over a key", "DeleteMultiple" };
+
+/* The state each write starts from: fc-KIND holding prev (appendable for appends). */
+static void fc_prepare(int kind, const unsigned char *prev, size_t len)
+{
+    char key[32];
+    snprintf(key, sizeof key, "fc-%d", kind);
+    answer d = send_b(B, "DELETE", key, NULL, NULL, 0, NULL, 0, NULL, 0);
+    answer_free(&d);
+    if (kind == FC_APPEND_BIG || kind == FC_APPEND_SMALL) {
+        cos_kv q = { "position", "0" };
+        answer a = send_b(B, "POST", key, "append", &q, 1, NULL, 0, prev, len);
+        CHECK_INT(a.status, 200);
+        answer_free(&a);
+    } else {
+        CHECK_INT(put_obj(B, key, prev, len, NULL), 200);
+        if (kind == FC_MULTI_DELETE) CHECK_INT(put_obj(B, "fc-4b", prev, len, NULL), 200);
+    }
+}
+
+/* The write; its status. *next gets what the key holds if it succeeded (NULL: deleted). */
+static int fc_write(int kind, const unsigned char *prev, size_t len, unsigned char **next, size_t *next_len)
+{
+    char key[32];
+    snprintf(key, sizeof key, "fc-%d", kind);
+    size_t add = kind == FC_APPEND_BIG ? 100 * 1024 : 10;
+    *next = NULL;
+    *next_len = 0;
+    if (kind == FC_APPEND_BIG || kind == FC_APPEND_SMALL) {
+        unsigned char *more = bytes(add, 1700 + (uint32_t)kind);
+        char pos[32];
+        snprintf(pos, sizeof pos, "%zu", len);
+        cos_kv q = { "position", pos };
+        answer a = send_b(B, "POST", key, "append", &q, 1, NULL, 0, more, add);
+        *next_len = len + add;
+        *next = malloc(*next_len);
+        memcpy(*next, prev, len);
+        memcpy(*next + len, more, add);
+        free(more);
+        answer_free(&a);
+        return a.status;
+    }
+    if (kind == FC_COMPLETE) {
+        char id[128], etags[2][80];
+        init_upload(key, id);
+        unsigned char *p1 = bytes(MIB, 1710), *p2 = bytes(5000, 1711);
+        CHECK_INT(upload_part(key, id, 1, p1, MIB, etags[0]), 200);
+        CHECK_INT(upload_part(key, id, 2, p2, 5000, etags[1]), 200);
+        test_set_faults(g_c, &g_s, "[{\"method\": \"POST\", \"match\": \"/fc-2?uploadId\", \"action\": \"fail_commit\","
+                                  " \"commits\": 0}]");
+        int nums[2] = { 1, 2 };
+        answer a = complete(key, id, nums, etags, 2);
+        *next_len = MIB + 5000;
+        *next = malloc(*next_len);
+        memcpy(*next, p1, MIB);
+        memcpy(*next + MIB, p2, 5000);
+        free(p1);
+        free(p2);
+        answer_free(&a);
+        if (a.status != 200) {
+            test_set_faults(g_c, &g_s, NULL);
+            CHECK_INT(abort_upload(key, id), 204);
+        }
+        return a.status;
+    }
+    if (kind == FC_COPY) {
+        cos_kv h = { "x-cos-copy-source", B ".cos.ap-guangzhou.myqcloud.com/fc-src" };
+        answer a = send_b(B, "PUT", key, NULL, NULL, 0, &h, 1, NULL, 0);
+        *next_len = 180 * 1024;
+        *next = bytes(*next_len, 1720);
+        answer_free(&a);
+        return a.status;
+    }
+    const char *doc = "<Delete><Quiet>true</Quiet><Object><Key>fc-4</Key></Object><Object><Key>fc-4b</Key></Object></Delete>";
+    answer a = send_b(B, "POST", NULL, "delete", NULL, 0, NULL, 0, doc, strlen(doc));
+    int st = a.status == 200 && a.body && strstr(a.body, "<Error>") ? 500 : a.status;
+    answer_free(&a);
+    return st;
+}
+
+/* Each write with its metadata commits failing after the first N (a full disk, or a crash between
+ * two commits): an error leaves the previous object whole; a 200 is all there; and nothing it
+ * wrote is left behind unnamed. */
+static void test_failed_commits(void)
+{
+    unsigned char *src = bytes(180 * 1024, 1720);
+    CHECK_INT(put_obj(B, "fc-src", src, 180 * 1024, NULL), 200);
+    free(src);
+    for (int kind = 0; kind < FC_N; kind++) {
+        size_t len = kind == FC_APPEND_SMALL ? 20 : 150 * 1024;
+        unsigned char *prev = bytes(len, 1800 + (uint32_t)kind);
+        int refused = 0;
+        for (int n = 0; n < 4; n++) {
+            fc_prepare(kind, prev, len);
+            char key[32], rules[200];
+            snprintf(key, sizeof key, "fc-%d", kind);
+            snprintf(rules, sizeof rules, "[{\"match\": \"%s\", \"action\": \"fail_commit\", \"commits\": %d}]",
+                     kind == FC_MULTI_DELETE ? "?delete" : key, n);
+            if (kind != FC_COMPLETE) test_set_faults(g_c, &g_s, rules);
+            unsigned char *next;
+            size_t next_len;
+            int st = fc_write(kind, prev, len, &next, &next_len);
+            test_set_faults(g_c, &g_s, NULL);
+            if (st != 200 && st != 204 && st < 500)
+                test_fail(__FILE__, __LINE__, "%s, commits failing after %d: answered %d", FC_NAMES[kind], n, st);
+            bool done = st == 200 || st == 204;
+            refused += !done;
+            if (kind == FC_MULTI_DELETE) {
+                if (done) {
+                    CHECK_INT(get_status(B, key), 404);
+                    CHECK_INT(get_status(B, "fc-4b"), 404);
+                } else { /* one may have gone: its own <Error> says which; the other is whole */
+                    int a = get_status(B, key), b = get_status(B, "fc-4b");
+                    CHECK(a == 200 || b == 200);
+                }
+            } else if (done) {
+                CHECK_OBJECT(B, key, next, next_len, NULL);
+            } else {
+                CHECK_OBJECT(B, key, prev, len, NULL);
+            }
+            free(next);
+            if (kind == FC_COMPLETE) break; /* one commit: it fails or not */
+        }
+        printf("  %s: %d refused\n", FC_NAMES[kind], refused);
+        free(prev);
+    }
+    /* what a failed removal left (a blob whose delete failed with the rest) goes at the next start */
+    restart(false);
+    AUDIT("failed commits, after a restart", false);
+}
+
 /* ---------------------------------------------------------------- restarts */
 
 /* Uploads in progress survive a restart (a clean one and a kill -9): listed, their parts listed
@@ -1039,7 +1175,7 @@ static void test_crash_leftovers_removed(void)
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     free(path);
-    CHECK(test_server_start(&g_s, NULL) == 0);
+    CHECK(test_server_start(&g_s, SERVER_ARGS) == 0);
     g_c = plain_client(&g_s);
     CHECK_OBJECT(B, "kept", big, 200 * 1024, etag);
     audit a = AUDIT("after leftovers of a crash", false);
@@ -1260,7 +1396,7 @@ static void test_kill_during_writes(void)
         if (before.missing)
             test_fail(__FILE__, __LINE__, "round %d: %zu data ids named with no data (%s)", round, before.missing,
                       before.first);
-        CHECK(test_server_start(&g_s, NULL) == 0);
+        CHECK(test_server_start(&g_s, SERVER_ARGS) == 0);
         cos_client_free(g_c);
         g_c = plain_client(&g_s);
         int acked = 0;
@@ -1278,7 +1414,7 @@ static void test_kill_during_writes(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    if (test_server_start(&g_s, NULL) != 0) {
+    if (test_server_start(&g_s, SERVER_ARGS) != 0) {
         fprintf(stderr, "cannot start cos-server\n");
         return 1;
     }
@@ -1295,6 +1431,7 @@ int main(void)
     RUN(test_append_races_delete);
     RUN(test_delete_multiple_races_puts);
     RUN(test_version_deletes_racing);
+    RUN(test_failed_commits);
     RUN(test_restart_with_uploads);
     RUN(test_crash_leftovers_removed);
     RUN(test_kill_during_writes);
