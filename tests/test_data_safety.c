@@ -708,7 +708,7 @@ static void test_complete_lists_checked(void)
     AUDIT("Complete's list refused", false);
 }
 
-/* ---------------------------------------------------------------- copies onto themselves */
+/* ---------------------------------------------------------------- Complete across a versioning change */
 
 static void set_versioning(const char *bucket, const char *status)
 {
@@ -718,6 +718,56 @@ static void set_versioning(const char *bucket, const char *status)
     answer_free(&a);
     free(doc);
 }
+
+#define BW "safetyw-" TEST_APPID
+
+/* An upload started while versioning was Enabled and completed once it is Suspended becomes the
+ * null version, and the Enabled one started while Suspended a version of its own: the versions
+ * written before stay whole either way. */
+static void test_complete_across_versioning_change(void)
+{
+    test_put_bucket(g_c, BW);
+    set_versioning(BW, "Enabled");
+    unsigned char *v1 = bytes(200 * 1024, 1900);
+    answer a = send_b(BW, "PUT", "vc", NULL, NULL, 0, NULL, 0, v1, 200 * 1024);
+    CHECK_INT(a.status, 200);
+    char vid1[80];
+    snprintf(vid1, sizeof vid1, "%s", a.vid);
+    answer_free(&a);
+    unsigned char *parts[2] = { bytes(MIB, 1901), bytes(MIB, 1902) };
+    char etags[2][80], id[128];
+    int nums[1] = { 1 };
+    for (int round = 0; round < 2; round++) {
+        init_upload_on(g_c, BW, "vc", id);
+        CHECK_INT(upload_part_on(g_c, BW, "vc", id, 1, parts[round], MIB, etags[0]), 200);
+        set_versioning(BW, round ? "Enabled" : "Suspended");
+        answer c = complete_on(g_c, BW, "vc", id, nums, etags, 1);
+        CHECK_INT(c.status, 200);
+        if (round == 0 && c.vid[0] && strcmp(c.vid, "null") != 0)
+            test_fail(__FILE__, __LINE__, "a Complete while Suspended made version %s, not the null one", c.vid);
+        if (round == 1 && (!c.vid[0] || !strcmp(c.vid, "null")))
+            test_fail(__FILE__, __LINE__, "a Complete while Enabled made no version of its own (%s)", c.vid);
+        answer_free(&c);
+        CHECK_OBJECT(BW, "vc", parts[round], MIB, NULL);
+        cos_kv q = { "versionId", vid1 };
+        answer g = send_b(BW, "GET", "vc", NULL, &q, 1, NULL, 0, NULL, 0);
+        if (g.status != 200 || g.len != 200 * 1024 || memcmp(g.body, v1, g.len) != 0)
+            test_fail(__FILE__, __LINE__, "round %d: the version written before answers %d, %zu bytes", round, g.status, g.len);
+        answer_free(&g);
+    }
+    cos_kv nq = { "versionId", "null" }; /* the Suspended Complete, kept once a version replaced it */
+    answer g = send_b(BW, "GET", "vc", NULL, &nq, 1, NULL, 0, NULL, 0);
+    if (g.status != 200 || g.len != MIB || memcmp(g.body, parts[0], MIB) != 0)
+        test_fail(__FILE__, __LINE__, "the null version answers %d, %zu bytes", g.status, g.len);
+    answer_free(&g);
+    free(v1);
+    free(parts[0]);
+    free(parts[1]);
+    AUDIT("Completes across versioning changes", false);
+}
+
+/* ---------------------------------------------------------------- copies onto themselves */
+
 
 static answer self_copy(const char *bucket, const char *key, const char *directive)
 {
@@ -1310,6 +1360,26 @@ static void *worker_main(void *p)
     return NULL;
 }
 
+/* Every key a listing of bucket names reads back with the size listed. */
+static void listing_agrees(const char *bucket, const char *prefix)
+{
+    cos_kv q[2] = { { "prefix", prefix }, { "max-keys", "1000" } };
+    answer l = send_b(bucket, "GET", NULL, NULL, q, 2, NULL, 0, NULL, 0);
+    CHECK_INT(l.status, 200);
+    int n = 0;
+    for (const char *p = l.body; p && (p = strstr(p, "<Contents>")) != NULL; p++, n++) {
+        char key[128], size[32];
+        between(p, "<Key>", "</Key>", key, sizeof key);
+        between(p, "<Size>", "</Size>", size, sizeof size);
+        answer g = send_b(bucket, "GET", key, NULL, NULL, 0, NULL, 0, NULL, 0);
+        if (g.status != 200 || g.len != strtoull(size, NULL, 10))
+            test_fail(__FILE__, __LINE__, "%s listed with %s bytes: GET answers %d, %zu bytes", key, size, g.status, g.len);
+        answer_free(&g);
+    }
+    CHECK(n > 0);
+    answer_free(&l);
+}
+
 static void check_worker(const worker *w)
 {
     const char *bk = kind_bucket(w->kind);
@@ -1405,6 +1475,7 @@ static void test_kill_during_writes(void)
             for (int i = 0; i < WKEYS; i++) acked += w[k].state[i] == K_ACKED || w[k].state[i] == K_GONE;
             acked += (int)(w[k].app_acked / APP_CHUNK);
         }
+        listing_agrees(B, "w");
         printf("  round %d: killed after %d acknowledged writes, %zu leftovers the crash left\n", round, acked,
                before.leaked);
         AUDIT("after a kill -9 and a restart", false);
@@ -1427,6 +1498,7 @@ int main(void)
     RUN(test_part_races_complete);
     RUN(test_same_part_racing);
     RUN(test_complete_lists_checked);
+    RUN(test_complete_across_versioning_change);
     RUN(test_copy_onto_itself);
     RUN(test_append_races_delete);
     RUN(test_delete_multiple_races_puts);
