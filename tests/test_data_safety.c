@@ -841,6 +841,61 @@ static void test_copy_onto_itself(void)
     AUDIT("copies onto themselves", false);
 }
 
+static void do_delete_key(racer *r);
+
+static void do_copy_src(racer *r)
+{
+    char *cs = cos_sprintf("%s.cos.ap-guangzhou.myqcloud.com/%s", B, (const char *)r->arg);
+    cos_kv h = { "x-cos-copy-source", cs };
+    char dst[64];
+    snprintf(dst, sizeof dst, "%s-copy", (const char *)r->arg);
+    answer a = send_on(r->c, B, "PUT", dst, NULL, NULL, 0, &h, 1, NULL, 0);
+    r->status = a.status;
+    answer_free(&a);
+    free(cs);
+}
+
+/* A copy of a large object (one file, or a multipart object's parts) racing the DELETE of its
+ * source: the copy is whole, with the source's ETag, or NoSuchKey and nothing. */
+static void test_copy_races_source_delete(void)
+{
+    int copied = 0;
+    for (int round = 0; round < 6; round++) {
+        char key[32], dst[64], etag[80];
+        snprintf(key, sizeof key, "cs-%d", round);
+        snprintf(dst, sizeof dst, "%s-copy", key);
+        size_t len;
+        unsigned char *data;
+        if (round % 2 == 0) {
+            len = 3 * MIB;
+            data = bytes(len, 2000 + (uint32_t)round);
+            CHECK_INT(put_obj(B, key, data, len, etag), 200);
+        } else {
+            mp_case m;
+            mp_setup(&m, key, 2000 + (uint32_t)round, true);
+            int nums[3] = { 1, 2, 3 }, idx[3] = { 0, 1, 2 };
+            answer c = complete(key, m.id, nums, m.etag, 3);
+            CHECK_INT(c.status, 200);
+            answer_free(&c);
+            data = mp_join(&m, idx, 3, &len, etag);
+            mp_free(&m);
+        }
+        racer cp = { do_copy_src, .arg = key }, del = { do_delete_key, .arg = key };
+        race(&cp, &del);
+        CHECK_INT(del.status, 204);
+        if (cp.status == 200) {
+            copied++;
+            CHECK_OBJECT(B, dst, data, len, etag);
+        } else {
+            CHECK_INT(cp.status, 404);
+            CHECK_INT(get_status(B, dst), 404);
+        }
+        free(data);
+    }
+    printf("  %d of 6 copies won against the DELETE of their source\n", copied);
+    AUDIT("copies racing their source's DELETE", false);
+}
+
 /* ---------------------------------------------------------------- appends and batch deletes */
 
 static void do_append_more(racer *r)
@@ -1500,6 +1555,7 @@ int main(void)
     RUN(test_complete_lists_checked);
     RUN(test_complete_across_versioning_change);
     RUN(test_copy_onto_itself);
+    RUN(test_copy_races_source_delete);
     RUN(test_append_races_delete);
     RUN(test_delete_multiple_races_puts);
     RUN(test_version_deletes_racing);
