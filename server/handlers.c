@@ -3485,19 +3485,6 @@ static bool is_config(const char *sub)
     return false;
 }
 
-static void abort_all_uploads(req *r)
-{
-    upload_row *rows = NULL;
-    size_t n = 0;
-    if (store_uploads_list(r->srv->st, r->bucket, "", &rows, &n) != 0) return;
-    for (size_t i = 0; i < n; i++) {
-        store_upload_delete(r->srv->st, rows[i].upload_id);
-        free(rows[i].key);
-        free(rows[i].upload_id);
-    }
-    free(rows);
-}
-
 static enum MHD_Result bucket_request(req *r, const char *sub)
 {
     const char *m = r->method;
@@ -3534,8 +3521,8 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     } else if (!strcmp(m, "POST") && r->pp) ret = post_object(r);
     else if (!strcmp(m, "GET") && !sub) ret = get_bucket(r, region);
     else if (!strcmp(m, "DELETE") && !sub) {
-        if (r->is_s3) abort_all_uploads(r); /* S3 deletes a bucket whose only content is unfinished uploads */
-        int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete(r->srv->st, r->bucket);
+        /* S3 deletes a bucket whose only content is unfinished uploads (with them: decided in the store's transaction) */
+        int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete_with(r->srv->st, r->bucket, r->is_s3);
         ret = rc > 0 ? send_error(r, "BucketNotEmpty", "The bucket you tried to delete is not empty.")
               : rc == -1 ? send_error(r, "NoSuchBucket", "The specified bucket does not exist.")
               : rc ? store_fail(r, rc) : send_empty(r, 204);

@@ -917,6 +917,10 @@ static char *col_str(sqlite3_stmt *st, int i)
 
 /* ---------------------------------------------------------------- buckets */
 
+typedef struct id_list { char **ids; size_t n; } id_list;
+static int ids_cb(void *ud, sqlite3_stmt *st);
+static void free_ids(id_list *l);
+
 static int config_insert(sqlite3 *db, const char *bucket, const char *kind, const char *body, size_t len);
 
 int store_bucket_create_with(store *s, const char *bucket, const char *region, const char *acl,
@@ -1016,8 +1020,11 @@ static int count_cb(void *ud, sqlite3_stmt *st)
     return 1;
 }
 
-int store_bucket_delete(store *s, const char *bucket)
+int store_bucket_delete(store *s, const char *bucket) { return store_bucket_delete_with(s, bucket, false); }
+
+int store_bucket_delete_with(store *s, const char *bucket, bool uploads_too)
 {
+    id_list parts = { NULL, 0 };
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
     int rc = tx_begin(s, &db);
@@ -1032,6 +1039,16 @@ int store_bucket_delete(store *s, const char *bucket)
     /* in the transaction, not before it: a versioned DELETE moving the last object to versions meanwhile
        would leave versions (and their data) behind, to reappear in a bucket of the same name */
     if (!rc) rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM versions WHERE bucket = ?1)", count_cb, &versions, bucket);
+    /* S3's: unfinished uploads go with a bucket otherwise empty, in this transaction (before, every upload
+       was aborted first, also when the bucket then proved not empty and the delete was refused) */
+    if (!rc && uploads_too && exists && uploads && !objects && !versions) {
+        rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?1)",
+                  ids_cb, &parts, bucket);
+        if (!rc) rc = EXEC(db, "DELETE FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?1)",
+                           NULL, NULL, bucket);
+        if (!rc) rc = EXEC(db, "DELETE FROM uploads WHERE bucket = ?1", NULL, NULL, bucket);
+        if (!rc) uploads = 0;
+    }
     int verdict = !exists ? -1 : (objects || uploads || versions) ? 1 : 0;
     if (!rc && verdict == 0) {
         rc = EXEC(db, "DELETE FROM buckets WHERE name = ?1", NULL, NULL, bucket);
@@ -1039,6 +1056,8 @@ int store_bucket_delete(store *s, const char *bucket)
     }
     rc = tx_end(s, db, rc ? rc : verdict ? 1 : 0); /* 1: nothing to change, roll back */
     conn_put(s, db);
+    for (size_t i = 0; rc == 0 && i < parts.n; i++) data_unlink(s, parts.ids[i]);
+    free_ids(&parts);
     return rc == 1 ? verdict : rc;
 }
 
@@ -2646,7 +2665,6 @@ int store_upload_get(store *s, const char *upload_id, char **bucket, char **key,
     return rc ? rc : u.found ? 0 : -1;
 }
 
-typedef struct id_list { char **ids; size_t n; } id_list;
 static int ids_cb(void *ud, sqlite3_stmt *st)
 {
     id_list *l = ud;

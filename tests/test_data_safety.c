@@ -1205,6 +1205,54 @@ static void test_failed_commits(void)
     AUDIT("failed commits, after a restart", false);
 }
 
+/* ---------------------------------------------------------------- DeleteBucket */
+
+#define BD "safetyd-" TEST_APPID
+
+/* S3's DeleteBucket takes a bucket's unfinished uploads with it only when nothing else is in it:
+ * refused (BucketNotEmpty), it leaves them, parts and all. Before, every upload was aborted first
+ * and the refusal came after. */
+static void test_refused_bucket_delete_keeps_uploads(void)
+{
+    test_put_bucket(g_c, BD);
+    CHECK_INT(put_obj(BD, "stays", "an object", 9, NULL), 200);
+    char id[128], etag[80];
+    init_upload_on(g_c, BD, "unfinished", id);
+    unsigned char *part = bytes(MIB, 2100);
+    CHECK_INT(upload_part_on(g_c, BD, "unfinished", id, 1, part, MIB, etag), 200);
+    cos_client *s3 = test_s3_client(g_s.endpoint, "ap-guangzhou", -1);
+    answer d = send_on(s3, BD, "DELETE", NULL, NULL, NULL, 0, NULL, 0, NULL, 0);
+    CHECK_INT(d.status, 409);
+    answer_free(&d);
+    cos_kv q = { "uploadId", id };
+    answer l = send_b(BD, "GET", "unfinished", NULL, &q, 1, NULL, 0, NULL, 0);
+    if (l.status != 200 || !l.body || !strstr(l.body, first_bytes(etag + 1, 32)))
+        test_fail(__FILE__, __LINE__, "after a refused DeleteBucket, ListParts of its upload answers %d", l.status);
+    answer_free(&l);
+    int nums[1] = { 1 };
+    char etags[1][80];
+    snprintf(etags[0], 80, "%s", etag);
+    answer c = complete_on(g_c, BD, "unfinished", id, nums, etags, 1);
+    CHECK_INT(c.status, 200);
+    answer_free(&c);
+    CHECK_OBJECT(BD, "unfinished", part, MIB, NULL);
+    /* emptied but for an upload, S3's DeleteBucket takes the upload and its part with it */
+    const char *keys[2] = { "stays", "unfinished" };
+    for (int i = 0; i < 2; i++) {
+        answer x = send_b(BD, "DELETE", keys[i], NULL, NULL, 0, NULL, 0, NULL, 0);
+        CHECK_INT(x.status, 204);
+        answer_free(&x);
+    }
+    init_upload_on(g_c, BD, "left", id);
+    CHECK_INT(upload_part_on(g_c, BD, "left", id, 1, part, MIB, etag), 200);
+    d = send_on(s3, BD, "DELETE", NULL, NULL, NULL, 0, NULL, 0, NULL, 0);
+    CHECK_INT(d.status, 204);
+    answer_free(&d);
+    cos_client_free(s3);
+    free(part);
+    AUDIT("DeleteBucket with uploads", false);
+}
+
 /* ---------------------------------------------------------------- restarts */
 
 /* Uploads in progress survive a restart (a clean one and a kill -9): listed, their parts listed
@@ -1560,6 +1608,7 @@ int main(void)
     RUN(test_delete_multiple_races_puts);
     RUN(test_version_deletes_racing);
     RUN(test_failed_commits);
+    RUN(test_refused_bucket_delete_keeps_uploads);
     RUN(test_restart_with_uploads);
     RUN(test_crash_leftovers_removed);
     RUN(test_kill_during_writes);
