@@ -350,8 +350,10 @@ static void remove_unnamed(store *s, sqlite3 *db)
         char **segs;
         uint64_t *sizes;
         size_t n;
-        if (read_manifest(s, manifests.ids[i], &segs, &sizes, &n) != 0) whole = false;
-        else {
+        if (read_manifest(s, manifests.ids[i], &segs, &sizes, &n) != 0) {
+            whole = false;
+            fprintf(stderr, "cos-server: manifest %s cannot be read: data no row names is kept\n", manifests.ids[i]);
+        } else {
             for (size_t k = 0; k < n; k++) {
                 sqlite3_reset(add);
                 sqlite3_bind_text(add, 1, segs[k], -1, SQLITE_TRANSIENT);

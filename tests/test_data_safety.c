@@ -288,7 +288,10 @@ static void set_add(id_set *s, const char *id)
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-static void set_sort(id_set *s) { qsort(s->v, s->n, sizeof *s->v, cmp_str); }
+static void set_sort(id_set *s)
+{
+    if (s->n) qsort(s->v, s->n, sizeof *s->v, cmp_str);
+}
 static bool set_has(const id_set *s, const char *id)
 {
     return s->n && bsearch(&id, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
