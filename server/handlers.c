@@ -2177,7 +2177,8 @@ static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 /* S3's ?partNumber=N on GET/HEAD: part N of a multipart object, as a range of
  * it ([*start, *start + *len)); part 1 of any other object is all of it.
- * *count: the object's parts (0: not multipart). 0, or -1 with an error queued. */
+ * *count: the object's parts (0: not multipart). 0, -1 with an error queued, or -2 (nothing
+ * sent): its manifest cannot be read. */
 static int part_range(req *r, const obj_meta *m, const char *arg, uint64_t *start, uint64_t *len, size_t *count,
                       enum MHD_Result *ret)
 {
@@ -2192,10 +2193,8 @@ static int part_range(req *r, const obj_meta *m, const char *arg, uint64_t *star
     }
     uint64_t *sizes = NULL;
     size_t n = 0;
-    if (data_part_sizes(r->srv->st, m->data_id, &sizes, &n) != 0) {
-        *ret = send_error(r, "InternalError", "the object's parts cannot be read");
-        return -1;
-    }
+    if (data_part_sizes(r->srv->st, m->data_id, &sizes, &n) != 0)
+        return -2; /* nothing sent: the manifest went with a rewrite since the row was read, or is lost */
     *count = n;
     *start = 0;
     *len = m->size;
@@ -2254,7 +2253,17 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
     size_t parts = 0;
     const char *part_arg = req_arg(r, "partNumber"); /* before the key: a part that is not there is InvalidPart */
     if (!part_arg && req_has_arg(r, "partNumber")) part_arg = ""; /* "?partNumber" names no part: 400, not all of it */
-    if (part_arg && part_range(r, &m, part_arg, &part_start, &part_len, &parts, &sret) != 0) {
+    int prc = part_arg ? part_range(r, &m, part_arg, &part_start, &part_len, &parts, &sret) : 0;
+    if (prc == -2) { /* as when its data cannot be opened (below): read the row again, once more for the same data */
+        bool again = failed_id && strcmp(failed_id, m.data_id) == 0;
+        char id[sizeof m.data_id];
+        memcpy(id, m.data_id, sizeof id);
+        obj_meta_clear(&m);
+        if (again) return send_error(r, "InternalError", "the object's parts cannot be read");
+        if (attempt < 8) return get_object_try(r, head, attempt + 1, id);
+        return send_error(r, "SlowDown", "The object was replaced during every attempt to read it; retry.");
+    }
+    if (prc != 0) {
         obj_meta_clear(&m);
         return sret;
     }

@@ -899,6 +899,98 @@ static void test_copy_races_source_delete(void)
     AUDIT("copies racing their source's DELETE", false);
 }
 
+/* ---------------------------------------------------------------- reads of parts during rewrites */
+
+static atomic_int g_rewriting;
+
+static void *part_reader(void *p)
+{
+    int *bad = p;
+    cos_client *c = plain_client(&g_s);
+    while (atomic_load(&g_rewriting)) {
+        const char *how[2] = { "GET", "HEAD" };
+        for (int h = 0; h < 2; h++) {
+            cos_kv q = { "partNumber", "1" };
+            answer a = send_on(c, B, how[h], "pr", NULL, &q, 1, NULL, 0, NULL, 0);
+            /* part 1 of a multipart object, or all of a single one (S3: partNumber=1), or no key */
+            if (a.status != 200 && a.status != 206 && a.status != 404) {
+                if (!*bad) fprintf(stderr, "  %s ?partNumber=1 during a rewrite answered %d %s\n", how[h], a.status,
+                                   a.body ? a.body : "");
+                (*bad)++;
+            }
+            answer_free(&a);
+        }
+    }
+    cos_client_free(c);
+    return NULL;
+}
+
+/* The server again, each 4th open of its data for reading made 30 ms slow (tests/preload/slow_open.c:
+ * the window between reading a row and opening its data, microseconds wide, made wide) or not. */
+static void restart_with_slow_opens(bool slow)
+{
+    const char *lib = getenv("COS_SLOW_OPEN_LIB");
+    cos_client_free(g_c);
+    test_server_stop(&g_s, true);
+    char *under = cos_sprintf("%s/data/", g_s.root);
+    const char *was = getenv("ASAN_OPTIONS");
+    char *old_asan = was ? cos_strdup(was) : NULL;
+    char *asan = cos_sprintf("%s%sverify_asan_link_order=0", was ? was : "", was ? ":" : "");
+    if (slow && lib) { /* the server inherits them */
+        setenv("LD_PRELOAD", lib, 1);
+        setenv("COS_TEST_SLOW_OPEN_UNDER", under, 1);
+        setenv("COS_TEST_SLOW_OPEN_MS", "30", 1);
+        setenv("ASAN_OPTIONS", asan, 1);
+    } else if (slow) {
+        printf("  (COS_SLOW_OPEN_LIB not set: the race runs at its natural width)\n");
+    }
+    CHECK(test_server_start(&g_s, SERVER_ARGS) == 0);
+    unsetenv("LD_PRELOAD");
+    if (old_asan) setenv("ASAN_OPTIONS", old_asan, 1);
+    else unsetenv("ASAN_OPTIONS");
+    free(old_asan);
+    free(asan);
+    free(under);
+    g_c = plain_client(&g_s);
+}
+
+/* GET and HEAD ?partNumber of a key rewritten over and over (multipart objects, single ones,
+ * deletes): an answer is a part, the object, or 404, never a 500 for a manifest its row named a
+ * moment before (before: "the object's parts cannot be read"). */
+static void test_part_reads_during_rewrites(void)
+{
+    restart_with_slow_opens(true);
+    unsigned char *p2 = bytes(3000, 2201);
+    int bad = 0;
+    atomic_store(&g_rewriting, 1);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, part_reader, &bad);
+    /* uploads of one small part each, made ready first, then completed back to back: each Complete
+       replaces the multipart object before it and removes its manifest */
+    enum { UPLOADS = 24 };
+    char ids[UPLOADS][128], etags[UPLOADS][1][80];
+    for (int u = 0; u < UPLOADS; u++) {
+        init_upload("pr", ids[u]);
+        CHECK_INT(upload_part("pr", ids[u], 1, p2, 3000, etags[u][0]), 200);
+    }
+    for (int u = 0; u < UPLOADS; u++) {
+        int nums[1] = { 1 };
+        answer c = complete("pr", ids[u], nums, etags[u], 1);
+        CHECK_INT(c.status, 200);
+        answer_free(&c);
+        if (u % 8 == 7) { /* and now and then a single object, and none */
+            CHECK_INT(put_obj(B, "pr", "small", 5, NULL), 200);
+            answer d = send_b(B, "DELETE", "pr", NULL, NULL, 0, NULL, 0, NULL, 0);
+            answer_free(&d);
+        }
+    }
+    atomic_store(&g_rewriting, 0);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    if (bad) test_fail(__FILE__, __LINE__, "%d reads of part 1 answered an error during rewrites", bad);
+    free(p2);
+    restart_with_slow_opens(false);
+}
+
 /* ---------------------------------------------------------------- appends and batch deletes */
 
 static void do_append_more(racer *r)
@@ -1607,6 +1699,7 @@ int main(void)
     RUN(test_complete_across_versioning_change);
     RUN(test_copy_onto_itself);
     RUN(test_copy_races_source_delete);
+    RUN(test_part_reads_during_rewrites);
     RUN(test_append_races_delete);
     RUN(test_delete_multiple_races_puts);
     RUN(test_version_deletes_racing);
