@@ -338,7 +338,7 @@ static void remove_unnamed(store *s, sqlite3 *db)
     bool whole = sqlite3_prepare_v2(db, "SELECT id FROM named WHERE id >= 'M' AND id < 'N'", -1, &st, NULL) == SQLITE_OK &&
                  sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO named(id) VALUES(?1)", -1, &add, NULL) == SQLITE_OK &&
                  sqlite3_prepare_v2(db, "SELECT 1 FROM named WHERE id = ?1", -1, &has, NULL) == SQLITE_OK;
-    int rc;
+    int rc = SQLITE_DONE;
     while (whole && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         char **more = realloc(manifests.ids, (manifests.n + 1) * sizeof *more);
         if (!more || !(more[manifests.n] = cos_strdup((const char *)sqlite3_column_text(st, 0)))) whole = false;
