@@ -3352,7 +3352,9 @@ static enum MHD_Result complete_upload(req *r)
     if (cond_failed) {
         ret = cond_ret;
     } else if (code) {
-        ret = send_error(r, code, "%s", msg);
+        /* completed meanwhile by the same Complete sent again (S3 answers both alike) */
+        bool again = !strcmp(code, "NoSuchUpload") && r->is_s3 && complete_repeated(r, upload_id, &ret);
+        if (!again) ret = send_error(r, code, "%s", msg);
     } else if (ck_failed) { /* the object would not be the one the client checked */
         ret = ck_ret;
     } else {
@@ -3438,7 +3440,10 @@ static enum MHD_Result complete_upload(req *r)
             int commit_rc = store_upload_complete(r->srv->st, &m, upload_id, ids, cm->parts_count);
             if (commit_rc != 0) {
                 data_unlink_file_only(r->srv->st, manifest); /* the parts stay with the upload */
-                ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
+                /* completed meanwhile by the same Complete sent again: S3 answers both alike (before: 404) */
+                bool again = commit_rc == -1 && r->is_s3 && complete_repeated(r, upload_id, &ret);
+                if (!again)
+                    ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
                                                                   "list the parts and complete again.")
                       : commit_rc == -1 ? send_error(r, "NoSuchUpload", "The upload was aborted or completed meanwhile.")
                       : commit_rc == STORE_CHANGED && forbid ? send_file_exists(r)
