@@ -971,33 +971,40 @@ static void *part_reader(void *p)
     return NULL;
 }
 
-/* The server again, each 4th open of its data for reading made 30 ms slow (tests/preload/slow_open.c:
- * the window between reading a row and opening its data, microseconds wide, made wide) or not. */
-static void restart_with_slow_opens(bool slow)
+/* The server again, with the LD_PRELOAD module lib (NULL: none) and these environment variables
+ * (name, value, ..., NULL) set for it alone. false when lib is not given (the module not built). */
+static bool restart_preloaded(const char *lib, const char *const *env)
 {
-    const char *lib = getenv("COS_SLOW_OPEN_LIB");
     cos_client_free(g_c);
     test_server_stop(&g_s, true);
-    char *under = cos_sprintf("%s/data/", g_s.root);
     const char *was = getenv("ASAN_OPTIONS");
     char *old_asan = was ? cos_strdup(was) : NULL;
     char *asan = cos_sprintf("%s%sverify_asan_link_order=0", was ? was : "", was ? ":" : "");
-    if (slow && lib) { /* the server inherits them */
+    if (lib) { /* the server inherits them */
         setenv("LD_PRELOAD", lib, 1);
-        setenv("COS_TEST_SLOW_OPEN_UNDER", under, 1);
-        setenv("COS_TEST_SLOW_OPEN_MS", "30", 1);
         setenv("ASAN_OPTIONS", asan, 1);
-    } else if (slow) {
-        printf("  (COS_SLOW_OPEN_LIB not set: the race runs at its natural width)\n");
+        for (size_t i = 0; env && env[i]; i += 2) setenv(env[i], env[i + 1], 1);
     }
     CHECK(test_server_start(&g_s, SERVER_ARGS) == 0);
     unsetenv("LD_PRELOAD");
+    for (size_t i = 0; lib && env && env[i]; i += 2) unsetenv(env[i]);
     if (old_asan) setenv("ASAN_OPTIONS", old_asan, 1);
     else unsetenv("ASAN_OPTIONS");
     free(old_asan);
     free(asan);
-    free(under);
     g_c = plain_client(&g_s);
+    return lib != NULL;
+}
+
+/* The server again, each 4th open of its data for reading made 30 ms slow (tests/preload/slow_open.c:
+ * the window between reading a row and opening its data, microseconds wide, made wide) or not. */
+static void restart_with_slow_opens(bool slow)
+{
+    char *under = cos_sprintf("%s/data/", g_s.root);
+    const char *env[] = { "COS_TEST_SLOW_OPEN_UNDER", under, "COS_TEST_SLOW_OPEN_MS", "30", NULL };
+    if (!restart_preloaded(slow ? getenv("COS_SLOW_OPEN_LIB") : NULL, env) && slow)
+        printf("  (COS_SLOW_OPEN_LIB not set: the race runs at its natural width)\n");
+    free(under);
 }
 
 /* GET and HEAD ?partNumber of a key rewritten over and over (multipart objects, single ones,
@@ -1344,6 +1351,86 @@ static void test_failed_commits(void)
     /* what a failed removal left (a blob whose delete failed with the rest) goes at the next start */
     restart(false);
     AUDIT("failed commits, after a restart", false);
+}
+
+/* ---------------------------------------------------------------- a failing disk under the data */
+
+/* fsync of the data's files and directories failing (EIO, tests/preload/sync_fault.c) under a
+ * large PUT, an UploadPart, a copy, an append and a Complete (its manifest): each a 5xx, the
+ * object before it whole, the upload still completable, nothing left behind. */
+static void test_data_fsync_fails(void)
+{
+    const char *lib = getenv("COS_SYNC_FAULT_LIB");
+    if (!lib) {
+        printf("  (COS_SYNC_FAULT_LIB not set: skipped)\n");
+        return;
+    }
+    char *flag = cos_sprintf("%s.syncfail", g_s.root), *under = cos_sprintf("%s/data/", g_s.root);
+    const char *env[] = { "COS_TEST_SYNC_FAIL_FLAG", flag, "COS_TEST_SYNC_FAIL_UNDER", under, NULL };
+    restart_preloaded(lib, env);
+    size_t len = 150 * 1024;
+    unsigned char *prev = bytes(len, 2400), *next = bytes(len, 2401), *p1 = bytes(MIB, 2402);
+    const char *keys[3] = { "ef-put", "ef-copy", "ef-app" };
+    for (int i = 0; i < 3; i++) {
+        if (i == 2) {
+            cos_kv q = { "position", "0" };
+            answer a = send_b(B, "POST", keys[i], "append", &q, 1, NULL, 0, prev, len);
+            CHECK_INT(a.status, 200);
+            answer_free(&a);
+        } else {
+            CHECK_INT(put_obj(B, keys[i], prev, len, NULL), 200);
+        }
+    }
+    CHECK_INT(put_obj(B, "ef-src", next, len, NULL), 200);
+    char id[128], etags[2][80];
+    init_upload("ef-mp", id);
+    CHECK_INT(upload_part("ef-mp", id, 1, p1, MIB, etags[0]), 200);
+    FILE *f = fopen(flag, "w"); /* the disk starts failing */
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    int st[5];
+    st[0] = put_obj(B, "ef-put", next, len, NULL);
+    cos_kv h = { "x-cos-copy-source", B ".cos.ap-guangzhou.myqcloud.com/ef-src" };
+    answer c = send_b(B, "PUT", "ef-copy", NULL, NULL, 0, &h, 1, NULL, 0);
+    st[1] = c.status;
+    answer_free(&c);
+    char pos[32];
+    snprintf(pos, sizeof pos, "%zu", len);
+    cos_kv q = { "position", pos };
+    answer a = send_b(B, "POST", "ef-app", "append", &q, 1, NULL, 0, next, len);
+    st[2] = a.status;
+    answer_free(&a);
+    st[3] = upload_part("ef-mp", id, 2, p1, MIB, etags[1]);
+    int nums[1] = { 1 };
+    answer x = complete("ef-mp", id, nums, etags, 1);
+    st[4] = x.status;
+    answer_free(&x);
+    unlink(flag); /* and recovers */
+    const char *what[5] = { "PUT", "copy", "append", "UploadPart", "Complete" };
+    for (int i = 0; i < 5; i++)
+        if (st[i] < 500) test_fail(__FILE__, __LINE__, "%s with the data's fsync failing answered %d", what[i], st[i]);
+    for (int i = 0; i < 3; i++) CHECK_OBJECT(B, keys[i], prev, len, NULL);
+    CHECK_INT(get_status(B, "ef-mp"), 404);
+    cos_kv lq = { "uploadId", id };
+    answer l = send_b(B, "GET", "ef-mp", NULL, &lq, 1, NULL, 0, NULL, 0);
+    CHECK(l.status == 200 && l.body && strstr(l.body, "<PartNumber>1</PartNumber>") &&
+          !strstr(l.body, "<PartNumber>2</PartNumber>"));
+    answer_free(&l);
+    x = complete("ef-mp", id, nums, etags, 1);
+    CHECK_INT(x.status, 200);
+    answer_free(&x);
+    char etag1[80];
+    const unsigned char *pp = p1;
+    size_t pl = MIB;
+    multipart_etag(&pp, &pl, 1, etag1);
+    CHECK_OBJECT(B, "ef-mp", p1, MIB, etag1);
+    free(prev);
+    free(next);
+    free(p1);
+    restart_preloaded(NULL, NULL);
+    AUDIT("data fsyncs failing", false);
+    free(flag);
+    free(under);
 }
 
 /* ---------------------------------------------------------------- DeleteBucket */
@@ -1764,6 +1851,7 @@ int main(void)
     RUN(test_version_deletes_racing);
     RUN(test_failed_commits);
     RUN(test_refused_bucket_delete_keeps_uploads);
+    RUN(test_data_fsync_fails);
     RUN(test_restart_with_uploads);
     RUN(test_crash_leftovers_removed);
     RUN(test_kill_during_writes);
