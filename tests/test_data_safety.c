@@ -657,6 +657,36 @@ static const char *first_bytes(const char *s, size_t n)
     return buf[which];
 }
 
+/* UploadPart racing Abort of its upload: the part is answered 200 (then Abort took it) or
+ * NoSuchUpload; either way the upload and every part's data are gone. */
+static void test_part_races_abort(void)
+{
+    int parts_first = 0;
+    for (int round = 0; round < 6; round++) {
+        char key[32];
+        snprintf(key, sizeof key, "pa-%d", round);
+        mp_case m;
+        mp_setup(&m, key, 2500 + (uint32_t)round, false);
+        g_mp = &m;
+        g_part2_len = round % 2 ? MIB : 4000; /* a file or a blob */
+        g_part2 = bytes(g_part2_len, 2600 + (uint32_t)round);
+        racer p = { do_part2 }, a = { do_abort };
+        race(&p, &a);
+        CHECK(p.status == 200 || p.status == 404);
+        CHECK(a.status == 204);
+        parts_first += p.status == 200;
+        cos_kv q = { "uploadId", m.id };
+        answer l = send_b(B, "GET", key, NULL, &q, 1, NULL, 0, NULL, 0);
+        CHECK_INT(l.status, 404);
+        answer_free(&l);
+        free(g_part2);
+        g_part2 = NULL;
+        mp_free(&m);
+    }
+    printf("  %d of 6 UploadParts came before the Abort\n", parts_first);
+    AUDIT("UploadPart racing Abort", false);
+}
+
 static void do_part1_body(racer *r)
 {
     r->status = upload_part_on(r->c, B, g_mp->key, g_mp->id, 1, r->arg, (size_t)r->n, r->etag);
@@ -1839,6 +1869,7 @@ int main(void)
     RUN(test_complete_races_abort);
     RUN(test_two_completes);
     RUN(test_part_races_complete);
+    RUN(test_part_races_abort);
     RUN(test_repeated_complete_at_once);
     RUN(test_same_part_racing);
     RUN(test_complete_lists_checked);
