@@ -605,6 +605,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
         s3_begin(r);
         *con_cls = r;
+        /* a body kept in memory (a configuration, a list of keys) that declares more than it may
+           hold is refused from its head: read through first, only to be refused, a 100 MB one held
+           its connection for the whole upload */
+        if (!r->body_to_file && !r->pp && r->body_declared > MAX_SMALL_BODY)
+            return send_error(r, "EntityTooLarge", "request body too large: at most %u bytes here", MAX_SMALL_BODY);
         if (waits_for_continue(r, version)) {
             /* the client sends its body only after "100 Continue", which
                libmicrohttpd sends unless this first call queues an answer: a

@@ -342,6 +342,7 @@ struct server {
     size_t nfaults;
     struct fault_stalls *stalls; /* held requests (stalls, paces) and the timer that lets them go (faults.c) */
     struct conn_deadlines *conns; /* connections' head and body deadlines (conns.c) */
+    struct conn_deadlines *console_conns; /* the same for the console's listener */
     int port;                /* the bound port, once started */
     char *tls_cert_pem, *tls_key_pem;
     struct MHD_Daemon *console_daemon;
@@ -389,6 +390,14 @@ void conns_head_in(server *s, struct MHD_Connection *conn, bool body); /* a requ
 void conns_body_progress(server *s, struct MHD_Connection *conn, uint64_t seen);
 void conns_body_done(server *s, struct MHD_Connection *conn);
 void conns_request_done(server *s, struct MHD_Connection *conn); /* answered: the next head's deadline */
+/* the same for the console's listener (console.c) */
+int conns_console_start(server *s, unsigned max_conns);
+void conns_console_stop(server *s);
+void conns_console_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code);
+void conns_console_head_in(server *s, struct MHD_Connection *conn);
+void conns_console_request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                                enum MHD_RequestTerminationCode toe);
 
 /* authz.c: the authorization model (see its header comment). */
 enum { ACL_READ = 1, ACL_WRITE = 2, ACL_READ_ACP = 4, ACL_WRITE_ACP = 8 };
