@@ -187,9 +187,24 @@ int cors_sts_check(req *r, enum MHD_Result *ret)
     const char *bucket = req_arg(r, "bucket");
     if (origin && bucket && !req_arg(r, "policy") && !r->body.len) {
         cos_cors_configuration *cfg = load_rules(r, bucket, NULL);
-        const cos_cors_rule *ru = find_rule(cfg, origin, r->method, NULL);
+        /* only a rule naming the page's origin: one that admits any page on the web
+           (AllowedOrigin "*" or "https://" then a star) lets pages read what they may already
+           read, and must not hand each of them a key for the whole bucket */
+        bool named = false, any_page = false;
+        for (size_t i = 0; cfg && i < cfg->rules_count && !named; i++) {
+            const cos_cors_rule *ru = &cfg->rules[i];
+            if (!origin_pattern(ru, origin) || !method_allowed(ru, r->method)) continue;
+            bool everyone = origin_pattern(ru, "https://sts-canary.invalid") || origin_pattern(ru, "http://sts-canary.invalid");
+            named = !everyone;
+            any_page |= everyone;
+        }
         cos_xml_free(&cos_xs_cors_configuration, cfg);
-        if (ru) return 0;
+        if (named) return 0;
+        if (any_page) {
+            *ret = send_error(r, "AccessDenied", "CORSResponse: the only CORS rules that allow this origin allow every "
+                                                 "origin; /sts gives browser pages keys only for origins a rule names.");
+            return -1;
+        }
     }
     *ret = send_error(r, "AccessDenied", "CORSResponse: a browser page gets temporary keys from /sts only from an "
                                          "origin that the CORS rules of the bucket it names (?bucket=) allow, and "

@@ -354,6 +354,66 @@ static void test_console_and_other_origins(void)
     reply_free(&r);
 }
 
+static reply put_config_of(const char *bucket, const char *sub, const char *body)
+{
+    char *t = cos_sprintf("/?%s", sub);
+    cos_kv q[] = { { sub, "" } };
+    char md5[32];
+    md5_b64(body, strlen(body), md5);
+    cos_kv h[] = { { "Content-MD5", md5 } };
+    call c = { "PUT", bucket, t, "/", &OWNER, q, 1, h, 1, NULL, body, strlen(body) };
+    reply r = do_call(&c);
+    free(t);
+    return r;
+}
+
+static reply sts_from(const char *origin, const char *bucket)
+{
+    char *extra = cos_sprintf("Origin: %s\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: cors\r\n", origin);
+    char *target = cos_sprintf("/sts?bucket=%s&allowPrefix=*", bucket);
+    call c = { "GET", NULL, target, "/sts", NULL, NULL, 0, NULL, 0, extra, NULL, 0 };
+    reply r = do_call(&c);
+    free(target);
+    free(extra);
+    return r;
+}
+
+/* With --sts-open (which the console needs), a bucket's CORS rule admitting
+ * every origin (AllowedOrigin "*", common for browser uploads) let any page
+ * on the web that the user visited mint a key for the whole bucket
+ * (every action on every key) and read it: a CORS rule decides which pages may
+ * read answers, not who is authorized. Fixed: /sts answers a browser only
+ * for a rule that names its origin (a pattern such as http://127.0.0.1:*
+ * still does); on the old code the first check got a key. */
+static void test_sts_for_pages_of_any_origin(void)
+{
+    const char *b = "sat-cors-" APPID;
+    EXPECT(simple(&OWNER, "PUT", b, "/", NULL), 200, NULL);
+    static const char *const EVERYONE[] = { "*", "https://*", "http*" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(EVERYONE); i++) {
+        char *rules = cos_sprintf("<CORSConfiguration><CORSRule><AllowedOrigin>%s</AllowedOrigin><AllowedMethod>GET"
+                                  "</AllowedMethod><AllowedMethod>PUT</AllowedMethod></CORSRule></CORSConfiguration>",
+                                  EVERYONE[i]);
+        EXPECT(put_config_of(b, "cors", rules), 200, NULL);
+        reply r = sts_from("https://evil.example", b);
+        if (r.status == 200 || (r.body && strstr(r.body, "tmpSecretKey")))
+            test_fail(__FILE__, __LINE__, "AllowedOrigin %s: a page of any origin got a key: %d", EVERYONE[i], r.status);
+        reply_free(&r);
+        free(rules);
+    }
+    /* a rule naming the page's origin (a pattern of local ports included) still serves it, even after a "*" rule */
+    EXPECT(put_config_of(b, "cors", "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>HEAD"
+                                    "</AllowedMethod><AllowedMethod>GET</AllowedMethod></CORSRule><CORSRule><AllowedOrigin>"
+                                    "http://127.0.0.1:*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>"
+                                    "</CORSConfiguration>"), 200, NULL);
+    reply r = sts_from("http://127.0.0.1:5173", b);
+    CHECK(r.status == 200 && r.body && strstr(r.body, "tmpSecretKey"));
+    reply_free(&r);
+    r = sts_from("https://evil.example", b);
+    CHECK(r.status == 403 && !(r.body && strstr(r.body, "tmpSecretKey")));
+    reply_free(&r);
+}
+
 /* Stored and reflected markup: keys and metadata full of HTML reach the
  * console only through textContent (console.js writes no markup), and the
  * store's answers never echo them raw into a document a browser would run
@@ -1007,6 +1067,7 @@ int main(void)
     EXPECT(simple(&OWNER, "PUT", SCOPE, "/in/a.txt", "in a"), 200, NULL);
     EXPECT(simple(&OWNER, "PUT", SCOPE, "/in/b.txt", "in b"), 200, NULL);
     RUN(test_console_and_other_origins);
+    RUN(test_sts_for_pages_of_any_origin);
     RUN(test_markup_in_names);
     RUN(test_scoped_key_stays_in_scope);
     RUN(test_scoped_key_in_s3_dialect);
