@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -523,6 +524,14 @@ static enum MHD_Result dispatch(req *r, const char *method);
  * here, its body read and not yet handled, suspended (server_hold), never on
  * a thread. true while it waits. An invalid limit is left to the handler's
  * error; a body refused or lost is answered at once. */
+/* Whether the client has closed, or shut down its sending side (then it may still read an answer). */
+static bool peer_hung_up(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct pollfd p = { ci ? ci->connect_fd : -1, POLLRDHUP, 0 };
+    return ci && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 static bool put_paced(req *r)
 {
     if (strcmp(r->method, "PUT") != 0 || !r->body_to_file || r->drop_body || r->too_large || r->w.error ||
@@ -540,7 +549,10 @@ static bool put_paced(req *r)
         int64_t cap = cos_mono_ms() + TRAFFIC_PAUSE_MAX_MS;
         r->pace_until_ms = due > cap ? cap : due > 0 ? due : -1;
     }
-    return r->pace_until_ms > cos_mono_ms() && server_hold(r->srv, r->conn, r->pace_until_ms);
+    /* a client that has closed (or half-closed) is not waited for: its body is in, so it is
+       handled now (stored, as it would be at the pause's end, and answered to whoever reads) */
+    return r->pace_until_ms > cos_mono_ms() && !peer_hung_up(r->conn) &&
+           server_hold_watched(r->srv, r->conn, r->pace_until_ms);
 }
 
 /* Whether the client has closed its side. libmicrohttpd 0.9.75 (epoll, edge

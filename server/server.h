@@ -380,6 +380,8 @@ void hold_stop(server *s);  /* before the daemon stops: resumes every held reque
  * then called again. false when the server is stopping: go on now. A held
  * connection holds no thread. */
 bool server_hold(server *s, struct MHD_Connection *conn, int64_t until_ms);
+/* The same, resumed early once its client has closed (a paced PUT whose body is in). */
+bool server_hold_watched(server *s, struct MHD_Connection *conn, int64_t until_ms);
 
 /* conns.c: deadlines for a request's head and body (slowloris); the callbacks run on the connection's thread */
 int conns_start(server *s, unsigned max_conns); /* before the daemon (its connection limit); 0 or -1 */

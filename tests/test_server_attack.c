@@ -1028,6 +1028,73 @@ static void test_hostile_bodies(void)
     EXPECT(query(&OWNER, "GET", BODY, "/mp.bin", (cos_kv[]){ { "uploadId", uid } }, 1, NULL), 200, NULL);
 }
 
+/* ---------------------------------------------------------------- 5: left-outs */
+
+/* A paced PUT (x-cos-traffic-limit) waits, its body in, until its size at
+ * that rate has passed; its connection is suspended, and a suspended
+ * connection never reads, so a client that had gone held its slot until the
+ * pause ended (LEFTOUT: up to 600 s). 4 MiB at the slowest rate (100 KB/s)
+ * pauses about 40 s; the client closes at once. Fixed: the timer that
+ * resumes paced requests also looks for clients that closed and lets them
+ * go at once (the object is stored, as at the pause's end). On the old code
+ * the object was not there after 10 s. */
+static void test_paced_put_client_gone(void)
+{
+    test_watch(60, "a paced PUT whose client left", &g_srv);
+    const size_t size = 4u << 20;
+    char *host = cos_sprintf("%s.cos.ap-guangzhou.myqcloud.com", SCOPE);
+    cos_kv h[] = { { "x-cos-traffic-limit", "819200" } };
+    cos_sign_params p = COS_SIGN_PARAMS_INIT;
+    p.secret_id = OWNER.id;
+    p.secret_key = OWNER.key;
+    p.method = "PUT";
+    p.pathname = "/in/paced.bin";
+    p.headers = h;
+    p.header_count = 1;
+    p.host = host;
+    char *auth = NULL;
+    cos_sign(&p, &auth, NULL, NULL);
+    char *head = cos_sprintf("PUT /in/paced.bin HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nx-cos-traffic-limit: 819200\r\n"
+                             "Content-Length: %zu\r\n\r\n", host, auth, size);
+    char *body = malloc(size);
+    memset(body, 'p', size);
+    int fd = test_connect(g_srv.port);
+    CHECK(fd >= 0 && test_send_all(fd, head, strlen(head)) && test_send_all(fd, body, size));
+    usleep(200000); /* the body is in and paused */
+    if (fd >= 0) close(fd);
+    bool stored = false;
+    for (int i = 0; i < 40 && !stored; i++) {
+        usleep(250000);
+        reply r = simple(&OWNER, "HEAD", SCOPE, "/in/paced.bin", NULL);
+        stored = r.status == 200;
+        reply_free(&r);
+    }
+    if (!stored) test_fail(__FILE__, __LINE__, "a paced PUT whose client left was still held after 10 s");
+    /* a client that stays is still paced: after a few of the timer's looks, nothing is stored yet */
+    char *head2 = cos_sprintf("PUT /in/paced2.bin HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n"
+                              "x-cos-traffic-limit: 819200\r\nContent-Length: %zu\r\n\r\n", host, auth, size);
+    p.pathname = "/in/paced2.bin";
+    free(auth);
+    auth = NULL;
+    cos_sign(&p, &auth, NULL, NULL);
+    free(head2);
+    head2 = cos_sprintf("PUT /in/paced2.bin HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n"
+                        "x-cos-traffic-limit: 819200\r\nContent-Length: %zu\r\n\r\n", host, auth, size);
+    fd = test_connect(g_srv.port);
+    CHECK(fd >= 0 && test_send_all(fd, head2, strlen(head2)) && test_send_all(fd, body, size));
+    usleep(1500000);
+    reply r = simple(&OWNER, "HEAD", SCOPE, "/in/paced2.bin", NULL);
+    CHECK_INT(r.status, 404);
+    reply_free(&r);
+    if (fd >= 0) close(fd);
+    free(head2);
+    free(body);
+    free(head);
+    free(auth);
+    free(host);
+    test_unwatch();
+}
+
 /* ---------------------------------------------------------------- main */
 
 static char *console_stub(void)
@@ -1074,6 +1141,7 @@ int main(void)
     RUN(test_versions_across_scopes);
     RUN(test_hostile_bodies);
     RUN(test_console_deadlines);
+    RUN(test_paced_put_client_gone);
     test_server_stop(&g_srv, false);
     test_rmtree(stub);
     free(stub);
