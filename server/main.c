@@ -425,6 +425,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     cos_kvlist_free(&r->form);
     sink_release(r);
     cos_buf_free(&r->body);
+    free(r->form_close);
     free(r->path);
     free(r->bucket);
     free(r->key);
@@ -499,11 +500,58 @@ static void sink_write(req *r, const char *data, size_t len)
     r->sink_len += len;
 }
 
+/* "\r\n--BOUNDARY--" of a multipart Content-Type (malloc'd), or NULL when it names
+ * none or one too long to watch for (RFC 2046: at most 70 characters). */
+static char *form_close_of(const char *ct)
+{
+    const char *b = ct ? strcasestr(ct, "boundary=") : NULL;
+    if (!b) return NULL;
+    b += 9;
+    size_t n = *b == '"' ? strcspn(++b, "\"") : strcspn(b, "; \t");
+    return n && n <= 70 ? cos_sprintf("\r\n--%.*s--", (int)n, b) : NULL;
+}
+
+/* A form's piece up to its close: what follows the close is an epilogue,
+ * which MIME says to ignore and libmicrohttpd's processor refused (it was
+ * answered "EntityTooLarge"); it is never fed. */
+static size_t form_piece(req *r, const char *data, size_t len)
+{
+    if (r->form_closed) return 0;
+    if (!r->form_close) return len;
+    size_t cl = strlen(r->form_close), keep = cl - 1;
+    size_t head = len < cl ? len : cl; /* a close split between pieces ends within the first cl bytes */
+    char joined[sizeof r->form_tail + 80];
+    memcpy(joined, r->form_tail, r->form_tail_len);
+    memcpy(joined + r->form_tail_len, data, head);
+    const char *at = memmem(joined, r->form_tail_len + head, r->form_close, cl);
+    size_t end = 0;
+    if (at) {
+        end = (size_t)(at - joined) + cl - r->form_tail_len;
+    } else if ((at = memmem(data, len, r->form_close, cl)) != NULL) {
+        end = (size_t)(at - data) + cl;
+    }
+    if (end) {
+        r->form_closed = true;
+        return end;
+    }
+    if (len >= keep) {
+        memcpy(r->form_tail, data + len - keep, keep);
+        r->form_tail_len = keep;
+    } else { /* a short piece: the tail grows */
+        size_t drop = r->form_tail_len + len > keep ? r->form_tail_len + len - keep : 0;
+        memmove(r->form_tail, r->form_tail + drop, r->form_tail_len - drop);
+        memcpy(r->form_tail + r->form_tail_len - drop, data, len);
+        r->form_tail_len = r->form_tail_len - drop + len;
+    }
+    return len;
+}
+
 void req_body_sink(req *r, const char *data, size_t len)
 {
     if (r->drop_body) return;
     if (r->pp) {
-        if (MHD_post_process(r->pp, data, len) != MHD_YES) r->too_large = true;
+        len = form_piece(r, data, len);
+        if (len && MHD_post_process(r->pp, data, len) != MHD_YES) r->too_large = true;
     } else if (r->body_to_file) {
         if (!r->w_open) {
             if (data_begin(r->srv->st, &r->w) != 0) r->w.error = errno ? errno : EIO;
@@ -613,7 +661,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                     (req_has_arg(r, "append")));
         const char *ct = req_header(r, "Content-Type");
         if (strcmp(method, "POST") == 0 && r->bucket && !r->key && ct && cos_starts_with_ci(ct, "multipart/form-data"))
+        {
             r->pp = MHD_create_post_processor(conn, 256 * 1024, form_iter, r);
+            r->form_close = form_close_of(ct);
+        }
         r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
         s3_begin(r);
         *con_cls = r;

@@ -308,6 +308,10 @@ typedef struct req {
     bool too_large;
     struct MHD_PostProcessor *pp; /* a form's (also what says the request is one); FORM_READ once its body is in */
     bool form_cut;           /* the form's body ended before its closing boundary (main.c) */
+    char *form_close;        /* "\r\n--BOUNDARY--": what ends the form; after it, an epilogue (ignored) */
+    char form_tail[80];      /* the last bytes fed to the form's processor (a close split between pieces) */
+    size_t form_tail_len;
+    bool form_closed;        /* its close was fed: what follows is the epilogue */
     cos_kvlist form;         /* POST object fields */
     /* auth outcome */
     char *principal;         /* "owner", a temporary key id, or NULL for anonymous */
