@@ -10,6 +10,7 @@
 #include "server.h"
 #include "xml.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,8 +180,34 @@ void cors_add_headers(req *r, struct MHD_Response *resp)
  * key exists, including a same-origin page (an object served path-style),
  * which sends no Origin on a GET but does send Sec-Fetch-*. Clients that are
  * not browsers send neither header and are left to /sts's own access rule. */
+/* The names /sts answers by with --sts-open: an address (v4, or v6 in
+ * brackets), localhost or a name under it, which browsers resolve to
+ * loopback themselves. Any other name may be a page's own, rebound by its
+ * DNS to 127.0.0.1 (DNS rebinding): to a browser /sts is then that page's
+ * own origin, and one that sends no Sec-Fetch-* headers (older Safari and
+ * Firefox) would let the page read an owner's key. */
+static bool open_sts_host(const char *host)
+{
+    if (!host || !*host) return false;
+    if (*host == '[') return true;
+    size_t n = strcspn(host, ":");
+    char name[256];
+    if (n >= sizeof name) return false;
+    memcpy(name, host, n);
+    name[n] = '\0';
+    struct in_addr a;
+    if (inet_pton(AF_INET, name, &a) == 1) return true;
+    return !strcasecmp(name, "localhost") || (n > 10 && !strcasecmp(name + n - 10, ".localhost"));
+}
+
 int cors_sts_check(req *r, enum MHD_Result *ret)
 {
+    if (r->srv->cfg.sts_open && !open_sts_host(req_header(r, "Host"))) {
+        *ret = send_error(r, "AccessDenied", "An open /sts (--sts-open) answers only by loopback's names and addresses "
+                                             "(127.0.0.1, localhost): another name may be a web page's, rebound to "
+                                             "this machine.");
+        return -1;
+    }
     const char *origin = req_header(r, "Origin");
     if (!origin && !req_header(r, "Sec-Fetch-Mode") && !req_header(r, "Sec-Fetch-Site")) return 0;
     if (origin && console_origin(r->srv, origin)) return 0;

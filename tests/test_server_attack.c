@@ -414,6 +414,38 @@ static void test_sts_for_pages_of_any_origin(void)
     reply_free(&r);
 }
 
+/* DNS rebinding: a page of rebind.example whose DNS then answers 127.0.0.1
+ * is, to the browser, the same origin as this server under that name; a
+ * browser that sends no Sec-Fetch-* headers (older Safari and Firefox) sent
+ * /sts nothing that told it from curl, and an open /sts handed the page an
+ * owner's key. Fixed: with --sts-open, /sts answers only by loopback's
+ * addresses and names (an IP literal, localhost, *.localhost); on the old
+ * code the first check got a key. */
+static void test_open_sts_by_other_names(void)
+{
+    char *bad[] = { cos_sprintf("rebind.example:%d", g_srv.port), cos_sprintf("rebind.example"),
+                    cos_sprintf("127.0.0.1.rebind.example:%d", g_srv.port), cos_sprintf("localhost.rebind.example:%d", g_srv.port) };
+    for (size_t i = 0; i < COS_ARRAY_LEN(bad); i++) {
+        char *req = cos_sprintf("GET /sts?bucket=" SCOPE "&allowPrefix=* HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", bad[i]);
+        reply r = test_http_exchange(g_srv.port, req, strlen(req));
+        if (r.status == 200 || (r.body && strstr(r.body, "tmpSecretKey")))
+            test_fail(__FILE__, __LINE__, "an open /sts by the name %s gave a key: %d", bad[i], r.status);
+        reply_free(&r);
+        free(req);
+        free(bad[i]);
+    }
+    char *good[] = { cos_sprintf("127.0.0.1:%d", g_srv.port), cos_sprintf("localhost:%d", g_srv.port),
+                     cos_sprintf("console.localhost:%d", g_srv.port), cos_sprintf("[::1]:%d", g_srv.port) };
+    for (size_t i = 0; i < COS_ARRAY_LEN(good); i++) {
+        char *req = cos_sprintf("GET /sts?bucket=" SCOPE "&allowPrefix=* HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", good[i]);
+        reply r = test_http_exchange(g_srv.port, req, strlen(req));
+        if (r.status != 200) test_fail(__FILE__, __LINE__, "an open /sts by %s: %d %.200s", good[i], r.status, r.body ? r.body : "");
+        reply_free(&r);
+        free(req);
+        free(good[i]);
+    }
+}
+
 /* Stored and reflected markup: keys and metadata full of HTML reach the
  * console only through textContent (console.js writes no markup), and the
  * store's answers never echo them raw into a document a browser would run
@@ -1198,6 +1230,7 @@ int main(void)
     EXPECT(simple(&OWNER, "PUT", SCOPE, "/in/b.txt", "in b"), 200, NULL);
     RUN(test_console_and_other_origins);
     RUN(test_sts_for_pages_of_any_origin);
+    RUN(test_open_sts_by_other_names);
     RUN(test_markup_in_names);
     RUN(test_scoped_key_stays_in_scope);
     RUN(test_scoped_key_in_s3_dialect);
