@@ -266,6 +266,13 @@ static void test_console_deadlines(void)
     if (!body_cut) test_fail(__FILE__, __LINE__, "a trickled body kept its console connection for 10 s");
     close(head);
     close(body);
+    /* a body the console never needs, chunked or declared: refused from its head */
+    reply rb = console_get("GET", "/", NULL, "Transfer-Encoding: chunked\r\n");
+    CHECK_INT(rb.status, 413);
+    reply_free(&rb);
+    rb = console_get("POST", "/", NULL, "Content-Length: 5\r\n");
+    CHECK_INT(rb.status, 413);
+    reply_free(&rb);
     /* 70 connections that send nothing: the console still answers */
     int idle[70];
     for (int i = 0; i < 70; i++) idle[i] = test_connect(g_console_port);
