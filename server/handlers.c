@@ -1515,6 +1515,12 @@ static enum MHD_Result delete_multiple(req *r)
     res.errors = calloc(d->objects_count + 1, sizeof *res.errors);
     for (size_t i = 0; i < d->objects_count; i++) {
         if (!d->objects[i].key) continue;
+        /* an empty VersionId is none, as for a single DELETE (and authorization): looked up as a
+           version named "", it was answered <Deleted> while the object stayed */
+        if (d->objects[i].version_id && !*d->objects[i].version_id) {
+            free(d->objects[i].version_id);
+            d->objects[i].version_id = NULL;
+        }
         /* each key is a DeleteObject of its own (authz.c): a refused one is an <Error> entry */
         char why[512];
         int arc = 0;

@@ -794,6 +794,25 @@ static void test_versions_across_scopes(void)
         reply_free(&r);
         CHECK(owner_has(VERS, "/out/s.txt", "secret v2"));
     }
+    /* a batch delete naming out/s.txt's versions, directly or on in/a.txt: nothing of out/ goes */
+    {
+        char *del = cos_sprintf("<Delete><Object><Key>out/s.txt</Key><VersionId>%s</VersionId></Object>"
+                                "<Object><Key>in/a.txt</Key><VersionId>%s</VersionId></Object>"
+                                "<Object><Key>in/a.txt</Key><VersionId>%s</VersionId></Object></Delete>", s1, s1, s2);
+        char md5[32];
+        md5_b64(del, strlen(del), md5);
+        cos_kv dq[] = { { "delete", "" } };
+        cos_kv dh[] = { { "Content-MD5", md5 } };
+        call d = { "POST", VERS, "/?delete", "/", &kc, dq, 1, dh, 1, NULL, del, strlen(del) };
+        reply dr = do_call(&d);
+        CHECK(dr.status == 200 && dr.body && strstr(dr.body, "AccessDenied"));
+        reply_free(&dr);
+        free(del);
+        r = query(&OWNER, "GET", VERS, "/out/s.txt", (cos_kv[]){ { "versionId", s1 } }, 1, NULL);
+        CHECK(r.status == 200 && r.body && !strcmp(r.body, "secret v1"));
+        reply_free(&r);
+        CHECK(owner_has(VERS, "/out/s.txt", "secret v2"));
+    }
     /* listing versions with hostile markers never reaches out/ for the scoped key */
     static const cos_kv MARKERS[][3] = {
         { { "versions", "" }, { "prefix", "in/" }, { "key-marker", "" } },
@@ -819,6 +838,33 @@ static void test_versions_across_scopes(void)
     free(s1);
     free(s2);
     free(a1);
+}
+
+/* A batch delete whose <VersionId> is empty: a single DELETE reads an empty
+ * versionId as none (the current version), and authorization did so for the
+ * batch too, but the batch's handler looked for a version named "" and,
+ * finding none, answered <Deleted> while the object stayed: a false
+ * acknowledgement (and a public writer's delete that authorization let
+ * through as a plain one). Now the batch reads it as a single DELETE does. */
+static void test_batch_delete_empty_version(void)
+{
+    static const char *const BUCKETS[] = { SCOPE, VERS };
+    for (size_t i = 0; i < COS_ARRAY_LEN(BUCKETS); i++) {
+        EXPECT(simple(&OWNER, "PUT", BUCKETS[i], "/in/empty-vid.txt", "to be deleted"), 200, NULL);
+        const char *del = "<Delete><Object><Key>in/empty-vid.txt</Key><VersionId></VersionId></Object></Delete>";
+        char md5[32];
+        md5_b64(del, strlen(del), md5);
+        cos_kv dq[] = { { "delete", "" } };
+        cos_kv dh[] = { { "Content-MD5", md5 } };
+        call d = { "POST", BUCKETS[i], "/?delete", "/", &OWNER, dq, 1, dh, 1, NULL, del, strlen(del) };
+        reply r = do_call(&d);
+        bool said_deleted = r.status == 200 && r.body && strstr(r.body, "<Deleted>");
+        reply_free(&r);
+        bool still_there = owner_has(BUCKETS[i], "/in/empty-vid.txt", NULL);
+        if (said_deleted && still_there)
+            test_fail(__FILE__, __LINE__, "%s: a batch delete with an empty VersionId answered Deleted, the object stayed",
+                      BUCKETS[i]);
+    }
 }
 
 /* ---------------------------------------------------------------- 4: hostile bodies */
@@ -1290,6 +1336,7 @@ int main(void)
     RUN(test_scoped_key_stays_in_scope);
     RUN(test_scoped_key_in_s3_dialect);
     RUN(test_versions_across_scopes);
+    RUN(test_batch_delete_empty_version);
     RUN(test_hostile_bodies);
     RUN(test_console_deadlines);
     RUN(test_paced_put_client_gone);
