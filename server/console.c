@@ -215,7 +215,9 @@ int console_start(server *srv, char **errmsg)
         return 2;
     }
     srv->console_dir = cos_strdup(dir);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | (c->quiet ? 0 : MHD_USE_ERROR_LOG);
+    /* epoll, as the store's listener: select() drops every connection whose descriptor is past
+       FD_SETSIZE, which all are once the store holds about a thousand */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | (c->quiet ? 0 : MHD_USE_ERROR_LOG);
     /* the store's head deadline here too (conns.c): libmicrohttpd's idle timeout restarts with every
        byte, so 64 trickling clients (the limit) kept everyone out of the console */
     const unsigned max_conns = 64;

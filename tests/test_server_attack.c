@@ -16,6 +16,7 @@
 #include "cos/hash.h"
 #include <errno.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -288,6 +289,41 @@ static void test_console_deadlines(void)
     for (int i = 0; i < 70; i++)
         if (idle[i] >= 0) close(idle[i]);
     test_unwatch();
+}
+
+/* The console's listener polled with select(), which cannot watch a
+ * descriptor past FD_SETSIZE (1024): once the store held about a thousand
+ * connections (or files), every new console connection got a higher number
+ * and was dropped unanswered, so the console was out of reach whenever the
+ * store was busy. Fixed: epoll, as the store's own listener. On the old code
+ * the GET below got no answer. */
+static void test_console_past_fd_setsize(void)
+{
+    if (g_console_port <= 0) return;
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < 1400 && rl.rlim_max >= 1400) {
+        rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < 1400) {
+        printf("  skipped: %llu descriptors\n", (unsigned long long)rl.rlim_cur);
+        return;
+    }
+    enum { N = 1200 };
+    int *fds = malloc(N * sizeof *fds);
+    for (int i = 0; i < N; i++) fds[i] = test_connect(g_srv.port);
+    /* each in the server's hands (it holds them until the 2 s header timeout) */
+    reply ping = simple(&OWNER, "HEAD", SCOPE, "/in/a.txt", NULL);
+    CHECK_INT(ping.status, 200);
+    reply_free(&ping);
+    reply r = console_get("GET", "/config.json", NULL, NULL);
+    if (r.status != 200) test_fail(__FILE__, __LINE__, "with %d connections to the store the console answered %d", N, r.status);
+    reply_free(&r);
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    free(fds);
 }
 
 /* Who may reach the console and what a page of another origin can do with
@@ -1338,6 +1374,7 @@ int main(void)
     RUN(test_versions_across_scopes);
     RUN(test_batch_delete_empty_version);
     RUN(test_hostile_bodies);
+    RUN(test_console_past_fd_setsize);
     RUN(test_console_deadlines);
     RUN(test_paced_put_client_gone);
     RUN(test_form_epilogue);
