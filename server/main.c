@@ -683,10 +683,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             enum MHD_Result ret = handle_request_headers(r, &passed);
             store_memo_end();
             if (!passed) return ret;
-        } else if (r->body_to_file && (r->body_declared > SINK_DIRECT || !cl) && checked_before_body(r)) {
+        } else if (((r->body_to_file && (r->body_declared > SINK_DIRECT || !cl)) ||
+                    (!r->body_to_file && !r->pp &&
+                     (r->body_declared > SINK_DIRECT ||
+                      (!cl && MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))))) &&
+                   checked_before_body(r)) {
             /* a large body sent without waiting: answering now would cut it
                off (the client may see a reset, not the answer), so it is
-               read, but a body its headers condemn is never stored */
+               read, but a body its headers condemn is never stored, nor
+               (one kept in memory: a list of keys, a configuration) held:
+               anonymous callers held up to 20 MiB of memory each */
             bool passed = true;
             r->dry_run = true;
             store_memo_begin(srv->st);
