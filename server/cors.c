@@ -173,13 +173,6 @@ void cors_add_headers(req *r, struct MHD_Response *resp)
     cos_xml_free(&cos_xs_cors_configuration, cfg);
 }
 
-/* A browser asking /sts for a key: allowed only from the console or from
- * an origin the CORS rules of the bucket it names allow, and then only for
- * a key scoped by that bucket (no policy of the page's own, no body that
- * names another bucket). Everything else from a browser is refused before a
- * key exists, including a same-origin page (an object served path-style),
- * which sends no Origin on a GET but does send Sec-Fetch-*. Clients that are
- * not browsers send neither header and are left to /sts's own access rule. */
 /* The names /sts answers by with --sts-open: an address (v4, or v6 in
  * brackets), localhost or a name under it, which browsers resolve to
  * loopback themselves. Any other name may be a page's own, rebound by its
@@ -200,6 +193,13 @@ static bool open_sts_host(const char *host)
     return !strcasecmp(name, "localhost") || (n > 10 && !strcasecmp(name + n - 10, ".localhost"));
 }
 
+/* A browser asking /sts for a key: allowed only from the console or from
+ * an origin the CORS rules of the bucket it names allow, and then only for
+ * a key scoped by that bucket (no policy of the page's own, no body that
+ * names another bucket). Everything else from a browser is refused before a
+ * key exists, including a same-origin page (an object served path-style),
+ * which sends no Origin on a GET but does send Sec-Fetch-*. Clients that are
+ * not browsers send neither header and are left to /sts's own access rule. */
 int cors_sts_check(req *r, enum MHD_Result *ret)
 {
     if (r->srv->cfg.sts_open && !open_sts_host(req_header(r, "Host"))) {
