@@ -638,6 +638,16 @@ static void test_scoped_key_stays_in_scope(void)
     if (r.status == 200 && r.body && strstr(r.body, "out/secret"))
         test_fail(__FILE__, __LINE__, "a doubled prefix listed out/: %.300s", r.body);
     reply_free(&r);
+    /* the bucket's own configuration and the bucket itself: outside in/ */
+    static const char *const BUCKET_SUBS[] = { "policy", "acl", "cors", "versioning", "lifecycle", "tagging", "referer" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(BUCKET_SUBS); i++) {
+        EXPECT(query(&kc, "PUT", SCOPE, "/", (cos_kv[]){ { BUCKET_SUBS[i], "" } }, 1, "<x/>"), 403, "AccessDenied");
+        reply r2 = query(&kc, "DELETE", SCOPE, "/", (cos_kv[]){ { BUCKET_SUBS[i], "" } }, 1, NULL);
+        CHECK(r2.status == 403 || r2.status == 405); /* 405: no such operation (DELETE ?acl) */
+        reply_free(&r2);
+    }
+    EXPECT(simple(&kc, "DELETE", SCOPE, "/", NULL), 403, "AccessDenied");
+    EXPECT(simple(&kc, "PUT", "sat-new-" APPID, "/", NULL), 403, "AccessDenied");
     /* sub-resources of an object outside */
     static const char *const SUBS[] = { "acl", "tagging", "attributes" };
     for (size_t i = 0; i < COS_ARRAY_LEN(SUBS); i++) {
