@@ -778,6 +778,85 @@ static void test_scoped_key_in_s3_dialect(void)
     tmpkey_free(&k);
 }
 
+/* An S3 POST form (SigV4 over its policy) signed with the scoped key and its
+ * x-amz-security-token: the form's key decides, as in COS's dialect. */
+static reply s3_form(const creds *who, const char *key, const char *content)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char day[9], amz_date[17], exp[32];
+    strftime(day, sizeof day, "%Y%m%d", &tm);
+    strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+    time_t later = now + 600;
+    gmtime_r(&later, &tm);
+    strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char *cred = cos_sprintf("%s/%s/ap-guangzhou/s3/aws4_request", who->id, day);
+    char *policy = cos_sprintf("{\"expiration\":\"%s\",\"conditions\":[{\"bucket\":\"%s\"},[\"starts-with\",\"$key\",\"\"],"
+                               "{\"x-amz-algorithm\":\"AWS4-HMAC-SHA256\"},{\"x-amz-credential\":\"%s\"},"
+                               "{\"x-amz-date\":\"%s\"},{\"x-amz-security-token\":\"%s\"}]}",
+                               exp, SCOPE, cred, amz_date, who->token);
+    char *b64 = malloc(strlen(policy) * 2 + 8);
+    cos_base64_encode((const unsigned char *)policy, strlen(policy), b64);
+    unsigned char k[32], k2[32];
+    char *secret = cos_sprintf("AWS4%s", who->key);
+    cos_hmac_sha256(secret, strlen(secret), day, strlen(day), k);
+    cos_hmac_sha256(k, 32, "ap-guangzhou", 12, k2);
+    cos_hmac_sha256(k2, 32, "s3", 2, k);
+    cos_hmac_sha256(k, 32, "aws4_request", 12, k2);
+    cos_hmac_sha256(k2, 32, b64, strlen(b64), k);
+    char sig[65];
+    static const char HEX[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        sig[2 * i] = HEX[k[i] >> 4];
+        sig[2 * i + 1] = HEX[k[i] & 15];
+    }
+    sig[64] = '\0';
+    cos_buf f = COS_BUF_INIT;
+    const char *names[] = { "key", "policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-security-token",
+                            "x-amz-signature" };
+    const char *values[] = { key, b64, "AWS4-HMAC-SHA256", cred, amz_date, who->token, sig };
+    for (size_t i = 0; i < COS_ARRAY_LEN(names); i++)
+        cos_buf_printf(&f, "--S3B\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n", names[i], values[i]);
+    cos_buf_printf(&f, "--S3B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\r\n%s\r\n--S3B--\r\n",
+                   content);
+    char *req = cos_sprintf("POST /%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: multipart/form-data; boundary=S3B\r\n"
+                            "Content-Length: %zu\r\nConnection: close\r\n\r\n", SCOPE, g_srv.port, f.len);
+    cos_buf all = COS_BUF_INIT;
+    cos_buf_puts(&all, req);
+    cos_buf_append(&all, f.data, f.len);
+    reply r = test_http_exchange(g_srv.port, all.data, all.len);
+    cos_buf_free(&all);
+    cos_buf_free(&f);
+    free(req);
+    free(secret);
+    free(b64);
+    free(policy);
+    free(cred);
+    return r;
+}
+
+static void test_scoped_key_in_s3_forms(void)
+{
+    tmpkey k = sts_key(POLICY("\"name/cos:*\"", RES(SCOPE, "in/*")));
+    creds kc = { k.id, k.key, k.token };
+    reply r = s3_form(&kc, "in/s3form.txt", "s3 form");
+    if (r.status < 200 || r.status > 204) test_fail(__FILE__, __LINE__, "an S3 form inside the scope: %d %.300s", r.status, r.body ? r.body : "");
+    reply_free(&r);
+    CHECK(owner_has(SCOPE, "/in/s3form.txt", "s3 form"));
+    static const char *const OUTSIDE[] = { "out/secret.txt", "out/${filename}", "${filename}", "in/../out/x.txt" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(OUTSIDE); i++) {
+        r = s3_form(&kc, OUTSIDE[i], "forged");
+        if (r.status < 400 && strcmp(OUTSIDE[i], "in/../out/x.txt") != 0)
+            test_fail(__FILE__, __LINE__, "an S3 form for %s: %d", OUTSIDE[i], r.status);
+        reply_free(&r);
+    }
+    CHECK(owner_has(SCOPE, "/out/secret.txt", "top secret"));
+    CHECK(!owner_has(SCOPE, "/out/f.txt", NULL));
+    CHECK(!owner_has(SCOPE, "/f.txt", NULL));
+    tmpkey_free(&k);
+}
+
 /* ---------------------------------------------------------------- 3: versions across scopes */
 
 static char *put_version(const char *path, const char *body)
@@ -1436,6 +1515,7 @@ int main(void)
     RUN(test_markup_in_names);
     RUN(test_scoped_key_stays_in_scope);
     RUN(test_scoped_key_in_s3_dialect);
+    RUN(test_scoped_key_in_s3_forms);
     RUN(test_versions_across_scopes);
     RUN(test_batch_delete_empty_version);
     RUN(test_hostile_bodies);
