@@ -285,6 +285,7 @@ static void test_console_deadlines(void)
         status = r.status;
         reply_free(&r);
     }
+    printf("  past 70 idle connections the console answered %d\n", status);
     if (status != 200) test_fail(__FILE__, __LINE__, "past 70 idle connections the console answered %d", status);
     for (int i = 0; i < 70; i++)
         if (idle[i] >= 0) close(idle[i]);
@@ -1321,12 +1322,14 @@ static void test_paced_put_client_gone(void)
     usleep(200000); /* the body is in and paused */
     if (fd >= 0) close(fd);
     bool stored = false;
-    for (int i = 0; i < 40 && !stored; i++) {
+    int tries = 0;
+    for (; tries < 40 && !stored; tries++) {
         usleep(250000);
         reply r = simple(&OWNER, "HEAD", SCOPE, "/in/paced.bin", NULL);
         stored = r.status == 200;
         reply_free(&r);
     }
+    printf("  a paced PUT whose client left (a 40 s pause): stored after %d looks 250 ms apart\n", tries);
     if (!stored) test_fail(__FILE__, __LINE__, "a paced PUT whose client left was still held after 10 s");
     /* a client that stays is still paced: after a few of the timer's looks, nothing is stored yet */
     char *head2 = cos_sprintf("PUT /in/paced2.bin HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n"
