@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -136,7 +137,7 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
     snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
     DIR *d = opendir(dir);
     if (!d) {
-        fprintf(stderr, "cos: %s: cannot open %s: %s\n", o->cmd, dir, strerror(errno));
+        fprintf(stderr, "cos: %s: cannot open %s: %s\n", o->cmd, cli_shown(stderr, dir), strerror(errno));
         return EXIT_FAIL;
     }
     int rc = 0;
@@ -148,7 +149,7 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
         errno = 0;
         if (!(e = readdir(d))) {
             if (errno) {
-                fprintf(stderr, "cos: %s: cannot read the directory %s to its end: %s\n", o->cmd, dir, strerror(errno));
+                fprintf(stderr, "cos: %s: cannot read the directory %s to its end: %s\n", o->cmd, cli_shown(stderr, dir), strerror(errno));
                 rc = EXIT_FAIL;
             }
             break;
@@ -157,13 +158,13 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
         char path[4096], child[4096];
         if ((size_t)snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name) >= sizeof child ||
             (size_t)snprintf(path, sizeof path, "%s/%s", root, child) >= sizeof path) {
-            fprintf(stderr, "cos: %s: path too long under %s; skipped\n", o->cmd, dir);
+            fprintf(stderr, "cos: %s: path too long under %s; skipped\n", o->cmd, cli_shown(stderr, dir));
             out->unreadable++;
             continue;
         }
         struct stat st;
         if ((o->no_follow_symlinks ? lstat(path, &st) : stat(path, &st)) != 0) {
-            fprintf(stderr, "cos: %s: %s: %s; skipped\n", o->cmd, path, strerror(errno));
+            fprintf(stderr, "cos: %s: %s: %s; skipped\n", o->cmd, cli_shown(stderr, path), strerror(errno));
             if (errno != ENOENT) out->unreadable++; /* ENOENT: gone, or a dangling symlink */
             continue;
         }
@@ -171,7 +172,7 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
         struct stat lst;
         if (dest && S_ISDIR(st.st_mode) && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
             fprintf(stderr, "cos: %s: %s is a symlink to a directory; not descended (nothing behind it is deleted)\n",
-                    o->cmd, path);
+                    o->cmd, cli_shown(stderr, path));
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
@@ -179,7 +180,7 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
             for (int i = 0; i < depth; i++) loop |= stack[i].dev == st.st_dev && stack[i].ino == st.st_ino;
             if (loop || depth + 1 >= MAX_DEPTH) {
                 fprintf(stderr, "cos: %s: %s leads back into a directory above it (symlink loop); not followed\n",
-                        o->cmd, path);
+                        o->cmd, cli_shown(stderr, path));
                 continue;
             }
             stack[depth] = (dir_id){ st.st_dev, st.st_ino };
@@ -363,6 +364,7 @@ typedef struct runner {
     int nslots, busy;
     int rc;     /* the first failure's exit code */
     bool stop;  /* a failure every further file would share (a bad key) */
+    const char *local_root; /* a tree download's destination directory: nothing is written outside it */
 } runner;
 
 static void runner_init(runner *r, cos_client *c, const cli_opts *o, const cli_settings *s, const endpoint *src,
@@ -413,7 +415,7 @@ static void slot_finish(runner *r, slot *sl, const completion *cp)
         cos_error_free(cp->err);
         if (cp->res && cp->res->parts_resumed) {
             cli_meter_clear();
-            fprintf(stderr, "%s: resumed %d parts\n", sl->action[0] == 'd' ? sl->sdisp : sl->ddisp,
+            fprintf(stderr, "%s: resumed %d parts\n", cli_shown(stderr, sl->action[0] == 'd' ? sl->sdisp : sl->ddisp),
                     cp->res->parts_resumed);
         }
         uint64_t moved = cp->res ? cp->res->size : sl->size;
@@ -502,6 +504,44 @@ static int runner_reap(runner *r, bool block)
     }
 }
 
+/* Whether `a` is `root` or below it (both resolved). */
+static bool below(const char *root, const char *a)
+{
+    size_t n = strlen(root);
+    return !strncmp(a, root, n) && (a[n] == '\0' || a[n] == '/' || (n == 1 && root[0] == '/'));
+}
+
+/* A tree download writes only inside its destination directory. A symlink
+ * found there (dest/sub -> /etc, put there by the user or by anyone who can
+ * write to the tree) would have the directories made and the file written
+ * through it, outside: every existing component of `path` below `root`,
+ * the file's own name included, that is a link must resolve inside the
+ * root (links within the tree are followed). A dangling link cannot be
+ * checked and is refused. What does not exist yet is made inside. (A link
+ * planted between this check and the write is not caught.) */
+static bool stays_inside(const char *root, const char *path)
+{
+    char tmp[4200], real_root[PATH_MAX], real[PATH_MAX];
+    size_t rl = strlen(root);
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s", path) >= sizeof tmp || strncmp(tmp, root, rl) != 0) return false;
+    bool have_root = false;
+    for (char *p = tmp + rl;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char was = *p;
+        *p = '\0';
+        struct stat lst;
+        bool component = p > tmp + rl && p[-1] != '/';
+        if (component && lstat(tmp, &lst) != 0) return errno == ENOENT; /* made from here on, inside */
+        if (component && S_ISLNK(lst.st_mode)) {
+            if (!have_root && !realpath(root, real_root)) return false;
+            have_root = true;
+            if (!realpath(tmp, real) || !below(real_root, real)) return false;
+        }
+        if (!was) return true;
+        *p = was;
+    }
+}
+
 /* Start copying one object or file (names: a local path, or a key in the
  * endpoint's bucket); waits for a free slot. */
 static int runner_submit(runner *r, const char *sname, const char *dname, uint64_t size, int64_t mtime)
@@ -531,6 +571,12 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
     /* mv removes a local file only if it is still what was uploaded: taken
        before the upload reads it, so any change since keeps the file */
     sl->have_read_st = r->move && sl->kind == COS_TASK_UPLOAD && stat(sname, &sl->read_st) == 0;
+    if (sl->kind == COS_TASK_DOWNLOAD && r->local_root && !stays_inside(r->local_root, dname)) {
+        cli_report_item("error", sl->sdisp, sl->ddisp, 0, "UnsafePath",
+                        "a symlink in the destination leads outside it; not written through");
+        runner_fail(r, EXIT_FAIL);
+        return 0;
+    }
     if (sl->kind == COS_TASK_DOWNLOAD && mkdirs_for(dname) != 0) {
         cli_report_item("error", sl->sdisp, sl->ddisp, 0, "LocalError", strerror(errno));
         runner_fail(r, EXIT_FAIL);
@@ -1226,6 +1272,7 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
     runner *run = calloc(1, sizeof *run);
     if (!run) rc = EXIT_FAIL;
     else runner_init(run, c, o, s, src, dst, mode == TREE_MV, RUNNER_SLOTS);
+    if (run && dst->kind == END_LOCAL) run->local_root = droot;
     for (size_t i = 0; run && i < se.n; i++) {
         if (!todo[i]) continue;
         if (run->stop || cli_interrupted) break;

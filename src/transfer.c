@@ -1482,7 +1482,8 @@ static void run_download(task *t)
             failf(t, COS_ERR_IO, "%s was replaced by another download of the same file meanwhile; "
                   "not renamed (it is not this download's data)", partial);
             theirs = true;
-        } else if ((c->cfg.fsync_downloads && fsync(t->fd) != 0) || rename(partial, target) != 0) {
+        } else if ((cos_take_target_mode(t->fd, target), c->cfg.fsync_downloads && fsync(t->fd) != 0) ||
+                   rename(partial, target) != 0) {
             cos_error *e = NULL;
             cos_err_io(&e, errno, "cannot write", t->file_path);
             fail(t, COS_ERR_IO, e);

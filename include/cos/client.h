@@ -70,8 +70,10 @@ typedef struct cos_body {
     uint64_t file_offset;     /**< where in the file the body starts */
     int64_t file_length;      /**< how many bytes; 0 or -1 = to the end of the file. The file must
                                    keep its size while it is sent: one that grows or shrinks fails
-                                   the request with COS_ERR_IO; one with more bytes than its size
-                                   says (/proc, /sys) is COS_ERR_INVALID_ARG */
+                                   the request with COS_ERR_IO, and so does a whole-file body
+                                   written to in place meanwhile (its modification time changed:
+                                   the object may mix old and new bytes); one with more bytes than
+                                   its size says (/proc, /sys) is COS_ERR_INVALID_ARG */
     cos_read_fn read;         /**< callback body */
     cos_seek_fn seek;         /**< optional; without it a callback body is never retried */
     void *read_user_data;     /**< passed to read and seek */

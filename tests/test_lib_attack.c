@@ -1,0 +1,361 @@
+/* test_lib_attack.c — libcos attacked, third round: what a download does to
+ * the file it replaces (its data when the download fails midway in every way
+ * a server can fail it, its permissions when it succeeds), downloads into a
+ * directory and a full device, and a file rewritten in place while a single
+ * PUT sends it (COS's dialect and S3's, against an in-process server that
+ * rewrites the file halfway through the body). */
+#define _GNU_SOURCE
+#include "testlib.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BUCKET "attack-" TEST_APPID
+#define MIB (1024u * 1024u)
+
+static test_server g_srv;
+static cos_client *g_c;
+static char *g_dir;
+
+static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
+
+static void write_text(const char *p, const char *text, mode_t mode)
+{
+    unlink(p);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    fchmod(fd, mode); /* whatever the umask */
+    close(fd);
+}
+
+static bool file_is(const char *p, const char *text)
+{
+    char buf[256] = { 0 };
+    int fd = open(p, O_RDONLY);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    return n == (ssize_t)strlen(text) && !memcmp(buf, text, (size_t)n);
+}
+
+static unsigned mode_of(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0u;
+}
+
+/* Entries of g_dir other than the names given (a stray temporary or partial file). */
+static int strays(const char *const *keep, size_t nkeep)
+{
+    DIR *d = opendir(g_dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        bool kept = false;
+        for (size_t i = 0; i < nkeep; i++) kept |= !strcmp(e->d_name, keep[i]);
+        if (!kept) {
+            printf("#   stray file %s\n", e->d_name);
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static void put_text(const char *key, const char *text)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    r.body.data = text;
+    r.body.size = strlen(text);
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_put_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+}
+
+static int get_to(const char *key, const char *file, cos_error **err)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    r.sink.file_path = file;
+    cos_result *res = NULL;
+    int rc = cos_get_object(g_c, &r, &res, err);
+    cos_result_free(res);
+    return rc;
+}
+
+static int download_to(const char *key, const char *file, cos_error **err)
+{
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = key;
+    d.file_path = file;
+    d.no_resume = true; /* a failure leaves no partial file to resume */
+    return cos_download_file(g_c, &d, NULL, err);
+}
+
+/* ---- a download replaces a file: its permissions stay ----
+ * The download goes to a temporary file renamed over the old one, which
+ * took the temporary's mode: a private 0600 file became 0644 (readable by
+ * everyone) after downloadFile, and getObject made new files 0600. cp(1) and
+ * curl -o write in place: the old file's mode stays, a new file gets 0666
+ * less the umask. */
+static void test_download_keeps_the_mode(void)
+{
+    char f[512];
+    path(f, "private.txt");
+    put_text("mode/obj", "new contents");
+    mode_t old_umask = umask(022);
+    for (int how = 0; how < 2; how++) {
+        const char *what = how ? "getObject" : "downloadFile";
+        static const unsigned MODES[] = { 0600, 0640, 0604 };
+        for (size_t i = 0; i < sizeof MODES / sizeof *MODES; i++) {
+            write_text(f, "old secret", MODES[i]);
+            cos_error *err = NULL;
+            CHECK_OK(how ? get_to("mode/obj", f, &err) : download_to("mode/obj", f, &err), err);
+            CHECK(file_is(f, "new contents"));
+            if (mode_of(f) != MODES[i]) test_fail(__FILE__, __LINE__, "%s over a %04o file left it %04o", what, MODES[i], mode_of(f));
+        }
+        unlink(f);
+        umask(027);
+        cos_error *err = NULL;
+        CHECK_OK(how ? get_to("mode/obj", f, &err) : download_to("mode/obj", f, &err), err);
+        if (mode_of(f) != 0640) test_fail(__FILE__, __LINE__, "%s made a new file %04o under umask 027", what, mode_of(f));
+        unlink(f);
+        umask(022);
+        CHECK_OK(how ? get_to("mode/obj", f, &err) : download_to("mode/obj", f, &err), err);
+        if (mode_of(f) != 0644) test_fail(__FILE__, __LINE__, "%s made a new file %04o under umask 022", what, mode_of(f));
+        /* set-id bits of the old file are not given to downloaded bytes */
+        write_text(f, "old", 04755);
+        CHECK_OK(how ? get_to("mode/obj", f, &err) : download_to("mode/obj", f, &err), err);
+        if (mode_of(f) != 0755) test_fail(__FILE__, __LINE__, "%s over a 4755 file left it %04o", what, mode_of(f));
+        unlink(f);
+    }
+    umask(old_umask);
+}
+
+/* ---- a failed download leaves the old file as it was ----
+ * Every way the server can fail a GET (no such key, a 500 on every try, a
+ * wrong CRC-64, the connection dropped), for getObject into a file and
+ * downloadFile: the file keeps its bytes and mode and nothing is left
+ * beside it. */
+static void test_failed_download_keeps_the_old_file(void)
+{
+    char f[512];
+    path(f, "keep.txt");
+    char big[512];
+    path(big, "big.src");
+    test_write_lcg_file(big, 3 * MIB, 7);
+    cos_transfer_params up = COS_TRANSFER_PARAMS_INIT;
+    up.bucket = BUCKET;
+    up.key = "keep/big";
+    up.file_path = big;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(g_c, &up, NULL, &err), err);
+    static const struct {
+        const char *rules, *key;
+        int rc;
+    } FAULTS[] = {
+        { NULL, "keep/missing", COS_ERR_SERVER },
+        { "[{\"method\":\"GET\",\"match\":\"keep/big\",\"action\":\"status\",\"code\":\"InternalError\",\"times\":1000}]",
+          "keep/big", COS_ERR_SERVER },
+        { "[{\"match\":\"keep/big\",\"action\":\"bad_crc\",\"times\":1000}]", "keep/big",
+          COS_ERR_INTEGRITY },
+        { "[{\"method\":\"GET\",\"match\":\"keep/big\",\"action\":\"drop\",\"times\":1000}]", "keep/big", -1 },
+    };
+    const char *keep[] = { "keep.txt", "big.src" };
+    for (size_t i = 0; i < sizeof FAULTS / sizeof *FAULTS; i++)
+        for (int how = 0; how < 2; how++) {
+            write_text(f, "precious", 0640);
+            if (FAULTS[i].rules) test_set_faults(g_c, &g_srv, FAULTS[i].rules);
+            int rc = how ? get_to(FAULTS[i].key, f, &err) : download_to(FAULTS[i].key, f, &err);
+            test_set_faults(g_c, &g_srv, NULL);
+            if (rc == 0 || (FAULTS[i].rc >= 0 && rc != FAULTS[i].rc))
+                test_fail(__FILE__, __LINE__, "fault %zu, %s: rc %d (%s)", i, how ? "getObject" : "downloadFile", rc,
+                          err ? cos_error_message(err) : "");
+            cos_error_free(err);
+            err = NULL;
+            if (!file_is(f, "precious") || mode_of(f) != 0640)
+                test_fail(__FILE__, __LINE__, "fault %zu, %s: the old file was changed (mode %04o)", i, how ? "getObject" : "downloadFile", mode_of(f));
+            CHECK_INT(strays(keep, 2), 0);
+        }
+    unlink(f);
+}
+
+/* ---- downloads into what is not a file ---- */
+static void test_download_into_a_directory_or_full_device(void)
+{
+    char d[512];
+    path(d, "adir");
+    CHECK(mkdir(d, 0755) == 0);
+    char inside[600];
+    snprintf(inside, sizeof inside, "%s/inner", d);
+    write_text(inside, "inner", 0644);
+    cos_error *err = NULL;
+    CHECK_INT(get_to("mode/obj", d, &err), COS_ERR_INVALID_ARG);
+    cos_error_free(err);
+    err = NULL;
+    CHECK_INT(download_to("mode/obj", d, &err), COS_ERR_INVALID_ARG);
+    cos_error_free(err);
+    err = NULL;
+    CHECK(file_is(inside, "inner"));
+    if (access("/dev/full", W_OK) == 0) {
+        int rc = get_to("keep/big", "/dev/full", &err);
+        CHECK_INT(rc, COS_ERR_IO);
+        if (err) CHECK_INT(err->os_errno, ENOSPC);
+        cos_error_free(err);
+        err = NULL;
+        rc = download_to("keep/big", "/dev/full", &err);
+        CHECK_INT(rc, COS_ERR_IO);
+        cos_error_free(err);
+        err = NULL;
+    }
+    test_rmtree(d);
+}
+
+/* ---- a file rewritten in place while one PUT sends it ----
+ * A server (a thread here) reads the first MiB of the body, rewrites the
+ * file's last bytes in place (same size: a database or a log rotated by
+ * copy), reads the rest and answers 200 with the CRC-64 of what it got, as
+ * COS would (and the MD5 of it as the ETag, as an S3 store would). The
+ * object is then neither version; the CRC-64 and MD5 of what was sent
+ * match, so only the file's modification time can tell. */
+#define TORN_SIZE (24u * MIB)
+static char g_torn_path[512];
+static _Atomic int g_torn_requests;
+
+static void *torn_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char head[16384];
+    size_t got = 0;
+    char *end = test_recv_head(fd, head, sizeof head, &got);
+    if (!end) {
+        close(fd);
+        return NULL;
+    }
+    atomic_fetch_add(&g_torn_requests, 1);
+    const char *cl = strcasestr(head, "\r\nContent-Length:");
+    size_t clen = cl ? strtoul(cl + 17, NULL, 10) : 0;
+    if (strcasestr(head, "\r\nExpect: 100-continue")) test_send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    size_t have = got - (size_t)(end + 4 - head);
+    uint64_t crc = cos_crc64(0, end + 4, have);
+    cos_md5 *md5 = cos_md5_new();
+    cos_md5_update(md5, end + 4, have);
+    bool rewritten = false;
+    static char buf[65536];
+    while (have < clen) {
+        if (!rewritten && have >= MIB) { /* the rest is still in the file, not in flight */
+            int w = open(g_torn_path, O_WRONLY);
+            static char other[4096];
+            memset(other, 'Z', sizeof other);
+            if (w >= 0) {
+                if (pwrite(w, other, sizeof other, TORN_SIZE - sizeof other) != (ssize_t)sizeof other) perror("pwrite");
+                close(w);
+            }
+            rewritten = true;
+        }
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        crc = cos_crc64(crc, buf, (size_t)n);
+        cos_md5_update(md5, buf, (size_t)n);
+        have += (size_t)n;
+    }
+    unsigned char d[16];
+    char hex[33];
+    cos_md5_final(md5, d);
+    cos_md5_free(md5);
+    cos_hex_encode(d, 16, hex);
+    char answer[512];
+    int n = snprintf(answer, sizeof answer,
+                     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nETag: \"%s\"\r\n"
+                     "x-cos-hash-crc64ecma: %llu\r\nx-cos-request-id: torn\r\nConnection: close\r\n\r\n",
+                     hex, (unsigned long long)crc);
+    test_send_all(fd, answer, (size_t)n);
+    close(fd);
+    return NULL;
+}
+
+static void test_file_rewritten_during_a_put(void)
+{
+    path(g_torn_path, "torn.bin");
+    int port = 0;
+    int lfd = test_listen_loopback(&port);
+    CHECK(lfd >= 0);
+    if (lfd < 0) return;
+    test_serve_forever(lfd, torn_conn);
+    char hp[64];
+    snprintf(hp, sizeof hp, "127.0.0.1:%d", port);
+    /* COS's dialect: putObject with the file as its body */
+    cos_config cfg;
+    test_server fake = { .port = port };
+    snprintf(fake.endpoint, sizeof fake.endpoint, "%s", hp);
+    test_config(&cfg, &fake);
+    cfg.max_retries = 0;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    test_write_lcg_file(g_torn_path, TORN_SIZE, 5);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "torn.bin";
+    r.body.file_path = g_torn_path;
+    cos_result *res = NULL;
+    int rc = c ? cos_put_object(c, &r, &res, &err) : -1;
+    CHECK_INT(atomic_load(&g_torn_requests), 1);
+    CHECK_INT(rc, COS_ERR_IO);
+    if (err) CHECK(err->message && strstr(err->message, "written to"));
+    cos_error_free(err);
+    err = NULL;
+    cos_result_free(res);
+    cos_client_free(c);
+    /* S3's dialect, uploadFile's single PUT (the store checks no CRC-64) */
+    cos_client *s3 = test_s3_client(hp, "us-east-1", 0);
+    test_write_lcg_file(g_torn_path, TORN_SIZE, 6);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = "torn";
+    p.key = "torn.bin";
+    p.file_path = g_torn_path;
+    p.slice_size = 64u * MIB; /* one PUT */
+    p.no_resume = true;
+    cos_transfer_result *tr = NULL;
+    rc = s3 ? cos_upload_file(s3, &p, &tr, &err) : -1;
+    CHECK_INT(atomic_load(&g_torn_requests), 2);
+    if (rc == 0) test_fail(__FILE__, __LINE__, "a torn object was reported uploaded (S3 dialect)");
+    cos_error_free(err);
+    cos_transfer_result_free(tr);
+    cos_client_free(s3);
+    unlink(g_torn_path);
+}
+
+int main(void)
+{
+    g_dir = test_tmpdir("libattack");
+    const char *args[] = { "--faults", NULL };
+    if (test_server_start(&g_srv, args) != 0) {
+        printf("cannot start cos-server\n0 passed, 1 failed\n");
+        return 1;
+    }
+    g_c = test_client(&g_srv);
+    test_put_bucket(g_c, BUCKET);
+    RUN(test_download_keeps_the_mode);
+    RUN(test_failed_download_keeps_the_old_file);
+    RUN(test_download_into_a_directory_or_full_device);
+    RUN(test_file_rewritten_during_a_put);
+    cos_client_free(g_c);
+    test_server_stop(&g_srv, false);
+    test_rmtree(g_dir);
+    free(g_dir);
+    return test_report();
+}
