@@ -236,6 +236,23 @@ static int list_cos(cos_client *c, const cli_opts *o, const char *bucket, const 
     return cli_list(c, o->cmd, bucket, prefix, NULL, cos_page, &w);
 }
 
+/* Whether rel is the name of another entry's partial download (libcos's
+ * X.cos-partial and X.cos-partial.json beside a downloaded X). */
+static bool names_a_partial(const entries *all, const char *rel)
+{
+    static const char *const SUFFIXES[] = { ".cos-partial", ".cos-partial.json" };
+    size_t n = strlen(rel);
+    for (size_t i = 0; i < sizeof SUFFIXES / sizeof *SUFFIXES; i++) {
+        size_t k = strlen(SUFFIXES[i]);
+        char base[4200];
+        if (n > k && n - k < sizeof base && !strcmp(rel + n - k, SUFFIXES[i])) {
+            snprintf(base, sizeof base, "%.*s", (int)(n - k), rel);
+            if (entries_find(all, base)) return true;
+        }
+    }
+    return false;
+}
+
 /* A relative path from a key must stay below the destination directory. */
 static bool safe_rel(const char *rel)
 {
@@ -1273,13 +1290,24 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
     if (!run) rc = EXIT_FAIL;
     else runner_init(run, c, o, s, src, dst, mode == TREE_MV, RUNNER_SLOTS);
     if (run && dst->kind == END_LOCAL) run->local_root = droot;
-    for (size_t i = 0; run && i < se.n; i++) {
-        if (!todo[i]) continue;
-        if (run->stop || cli_interrupted) break;
-        entry *e = &se.v[i];
-        join_name(src, sroot, e->rel, sname, sizeof sname);
-        join_name(dst, droot, e->rel, dname, sizeof dname);
-        if (runner_submit(run, sname, dname, e->size, e->mtime) == EXIT_PAUSED) break;
+    /* a download of X keeps X.cos-partial and X.cos-partial.json beside X:
+       objects of those names go down once the others are done, else the two
+       downloads would share a name (libcos would fail X rather than mix them) */
+    bool paused = false;
+    for (int pass = 0; run && pass < 2 && !paused; pass++) {
+        if (pass == 1 && runner_finish(run) == EXIT_PAUSED) break;
+        for (size_t i = 0; i < se.n; i++) {
+            if (!todo[i]) continue;
+            if (run->stop || cli_interrupted) break;
+            entry *e = &se.v[i];
+            if ((dst->kind == END_LOCAL && names_a_partial(&se, e->rel)) != (pass == 1)) continue;
+            join_name(src, sroot, e->rel, sname, sizeof sname);
+            join_name(dst, droot, e->rel, dname, sizeof dname);
+            if (runner_submit(run, sname, dname, e->size, e->mtime) == EXIT_PAUSED) {
+                paused = true;
+                break;
+            }
+        }
     }
     if (run) {
         rc = runner_finish(run);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test_cli_attack.sh — the cos CLI attacked, third round: a tree download
-# never writes through a symlink that leads outside its destination; keys
+# never writes through a symlink that leads outside its destination, and
+# objects named as a download's partial file and checkpoint (x.cos-partial,
+# x.cos-partial.json) come down beside x intact; keys
 # and servers' messages with terminal escape sequences never reach a
 # terminal raw (scripts reading a pipe still get the exact bytes); a
 # download over a private file keeps it private; names with newlines,
@@ -45,6 +47,23 @@ ln -s real "$T/dest2/sub"
 check "a link that stays inside the destination is followed" bash -c "$COS cp -r $B/tree '$T/dest2' -q && test \"\$(cat '$T/dest2/real/x')\" = inside"
 check "a single download names its path: it goes through the link, as cp(1)" \
   bash -c "$COS cp $B/tree/sub/x '$T/dest/sub/single' -q && test -f '$T/outside/single'"
+
+# --- objects named as a download's partial file and checkpoint, beside it
+P="$T/pp"; mkdir -p "$P"
+head -c 3000000 /dev/urandom > "$P/a"
+echo "an object named a.cos-partial" > "$P/a.cos-partial"
+echo '{"note":"an object, not a checkpoint"}' > "$P/a.cos-partial.json"
+check "upload a, a.cos-partial, a.cos-partial.json" $COS cp -r "$P" $B/pp -q
+for i in 1 2 3; do
+  rm -rf "$T/ppd"
+  $COS cp -r $B/pp "$T/ppd" >/dev/null 2>"$T/err"; rc=$?
+  check "cp -r of the three ($i): exit 0" test $rc -eq 0
+  check "... all three exact ($i)" diff -r "$P" "$T/ppd"
+done
+check "sync down over them: all unchanged" bash -c "$COS sync $B/pp '$T/ppd' | grep -q '0 transferred (0 B), 3 unchanged'"
+head -c 3000000 /dev/urandom > "$P/a"
+check "a changed a syncs down beside them" bash -c "$COS sync '$P' $B/pp -q && $COS sync $B/pp '$T/ppd' -q && diff -r '$P' '$T/ppd'"
+check "... leaving no temporary behind" test "$(ls -A "$T/ppd" | wc -l)" -eq 3
 
 # --- a download over a private file keeps it private
 echo secret > "$T/priv"; chmod 600 "$T/priv"

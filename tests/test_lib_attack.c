@@ -1,6 +1,7 @@
 /* test_lib_attack.c — libcos attacked, third round: what a download does to
  * the file it replaces (its data when the download fails midway in every way
- * a server can fail it, its permissions when it succeeds), downloads into a
+ * a server can fail it, its permissions when it succeeds) and to the files
+ * beside it under the names it reserves (FILE.cos-partial, .json), downloads into a
  * directory and a full device, and a file rewritten in place while a single
  * PUT sends it (COS's dialect and S3's, against an in-process server that
  * rewrites the file halfway through the body). */
@@ -193,6 +194,123 @@ static void test_failed_download_keeps_the_old_file(void)
     unlink(f);
 }
 
+/* ---- names a download reserves beside its file ----
+ * downloadFile keeps FILE.cos-partial and FILE.cos-partial.json beside
+ * FILE. They removed or overwrote whatever was there: the user's own file of
+ * that name (an object "x.cos-partial" downloaded beside "x"; a tree
+ * uploaded with an interrupted download's leftovers in it, then downloaded
+ * again), and in a tree download with the objects "x" and
+ * "x.cos-partial.json", x's checkpoint replaced the other object's
+ * downloaded bytes while both downloads reported success. Now another's
+ * file there is left alone and the download goes to a temporary of its own
+ * (not resumable), leaving nothing behind. */
+static void test_reserved_names_of_others_kept(void)
+{
+    char f[512], partial[600], ck[620];
+    path(f, "x");
+    snprintf(partial, sizeof partial, "%s.cos-partial", f);
+    snprintf(ck, sizeof ck, "%s.cos-partial.json", f);
+    char big[512];
+    path(big, "x.src");
+    test_write_lcg_file(big, 5 * MIB, 17);
+    cos_transfer_params up = COS_TRANSFER_PARAMS_INIT;
+    up.bucket = BUCKET;
+    up.key = "names/x";
+    up.file_path = big;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(g_c, &up, NULL, &err), err);
+    const char *keep[] = { "x", "x.cos-partial", "x.cos-partial.json", "x.src", "big.src" };
+    static const struct { const char *partial, *ck; } CASES[] = {
+        { "my own file", NULL }, { NULL, "{\"mine\": true}" }, { "kept", "[1,2,3]" },
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++)
+        for (int no_resume = 0; no_resume < 2; no_resume++) {
+            write_text(f, "old x", 0644);
+            if (CASES[i].partial) write_text(partial, CASES[i].partial, 0644);
+            if (CASES[i].ck) write_text(ck, CASES[i].ck, 0644);
+            cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+            d.bucket = BUCKET;
+            d.key = "names/x";
+            d.file_path = f;
+            d.chunk_size = 1 * MIB; /* parts, and checkpoints between them */
+            d.no_resume = no_resume;
+            CHECK_OK(cos_download_file(g_c, &d, NULL, &err), err);
+            if (test_files_equal(big, f) != 0) test_fail(__FILE__, __LINE__, "case %zu: x is not the object", i);
+            if (CASES[i].partial && !file_is(partial, CASES[i].partial))
+                test_fail(__FILE__, __LINE__, "case %zu: x.cos-partial, another file, was changed", i);
+            if (CASES[i].ck && !file_is(ck, CASES[i].ck))
+                test_fail(__FILE__, __LINE__, "case %zu: x.cos-partial.json, another file, was changed", i);
+            CHECK(CASES[i].partial || !test_exists(partial));
+            CHECK(CASES[i].ck || !test_exists(ck));
+            CHECK_INT(strays(keep, 5), 0);
+            unlink(partial);
+            unlink(ck);
+        }
+    /* a failed download among such names leaves them and nothing else */
+    write_text(f, "old x", 0644);
+    write_text(partial, "mine", 0644);
+    test_set_faults(g_c, &g_srv, "[{\"method\":\"GET\",\"match\":\"partNumber\",\"action\":\"drop\",\"times\":1000},"
+                                 "{\"method\":\"GET\",\"match\":\"names/x\",\"action\":\"status\",\"code\":\"InternalError\",\"times\":1000}]");
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "names/x";
+    d.file_path = f;
+    CHECK(cos_download_file(g_c, &d, NULL, &err) != 0);
+    test_set_faults(g_c, &g_srv, NULL);
+    cos_error_free(err);
+    err = NULL;
+    CHECK(file_is(f, "old x"));
+    CHECK(file_is(partial, "mine"));
+    CHECK_INT(strays(keep, 5), 0);
+    unlink(partial);
+    unlink(f);
+    unlink(big);
+}
+
+/* x's checkpoint name taken by another file while x downloads (what a tree
+ * download of "x" and "x.cos-partial.json" does): the other file stays. */
+static char g_ck_path[620];
+static _Atomic int g_ck_planted;
+static void plant_checkpoint_name(void *ud, const cos_progress *p)
+{
+    (void)ud;
+    if (atomic_load(&g_ck_planted) || p->loaded == 0 || p->percent >= 1.0) return;
+    atomic_store(&g_ck_planted, 1);
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s.other", g_ck_path);
+    write_text(tmp, "the object x.cos-partial.json", 0644);
+    CHECK(rename(tmp, g_ck_path) == 0); /* as that object's download renames its file into place */
+}
+
+static void test_checkpoint_name_taken_midway(void)
+{
+    char src[512], f[512];
+    path(src, "ck.src");
+    path(f, "ckx");
+    snprintf(g_ck_path, sizeof g_ck_path, "%s.cos-partial.json", f);
+    test_write_lcg_file(src, 20 * MIB, 9);
+    cos_transfer_params up = COS_TRANSFER_PARAMS_INIT;
+    up.bucket = BUCKET;
+    up.key = "names/ckx";
+    up.file_path = src;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(g_c, &up, NULL, &err), err);
+    cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+    d.bucket = BUCKET;
+    d.key = "names/ckx";
+    d.file_path = f;
+    d.chunk_size = 2 * MIB;
+    d.parallel = 1;
+    d.on_progress = plant_checkpoint_name;
+    CHECK_OK(cos_download_file(g_c, &d, NULL, &err), err);
+    CHECK(atomic_load(&g_ck_planted));
+    CHECK(test_files_equal(src, f) == 0);
+    CHECK(file_is(g_ck_path, "the object x.cos-partial.json"));
+    unlink(g_ck_path);
+    unlink(f);
+    unlink(src);
+}
+
 /* ---- downloads into what is not a file ---- */
 static void test_download_into_a_directory_or_full_device(void)
 {
@@ -351,6 +469,8 @@ int main(void)
     test_put_bucket(g_c, BUCKET);
     RUN(test_download_keeps_the_mode);
     RUN(test_failed_download_keeps_the_old_file);
+    RUN(test_reserved_names_of_others_kept);
+    RUN(test_checkpoint_name_taken_midway);
     RUN(test_download_into_a_directory_or_full_device);
     RUN(test_file_rewritten_during_a_put);
     cos_client_free(g_c);
