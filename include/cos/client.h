@@ -82,7 +82,9 @@ typedef struct cos_body {
 
 /**
  * Where a response body goes: a file (written to a temporary name, renamed
- * when complete and verified; a device or FIFO is written in place and a
+ * when complete and verified, with the permissions of the file it replaces,
+ * or 0666 less the umask for a new one; a failure leaves the old file as it
+ * was and nothing beside it; a device or FIFO is written in place and a
  * symlink is written through, to its target, as cos_download_file
  * describes), a callback, or (neither set) memory in cos_result.body.
  */
