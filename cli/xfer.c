@@ -1216,7 +1216,9 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
     }
     entries se = { 0 }, de = { 0 };
     int rc = src->kind == END_LOCAL ? list_local(o, sroot, &se, false) : list_cos(c, o, src->u.bucket, sroot, &se);
-    if (rc == EXIT_NOTFOUND) fprintf(stderr, "cos: %s: %s is not a directory\n", o->cmd, sroot);
+    /* a listing's 404 (NoSuchBucket) was reported as it came */
+    if (rc == EXIT_NOTFOUND && src->kind == END_LOCAL)
+        fprintf(stderr, "cos: %s: %s is not a directory\n", o->cmd, cli_shown(stderr, sroot));
     if (!rc && mode == TREE_SYNC) {
         if (dst->kind == END_LOCAL) {
             struct stat st;

@@ -137,6 +137,13 @@ check "... the file is untouched" test "$(cat "$T/kept")" = keep
 $COS stat $B/no/such >/dev/null 2>&1; check "stat of a missing key: exit 4" test $? -eq 4
 $COS cat $B/no/such >/dev/null 2>&1; check "cat of a missing key: exit 4" test $? -eq 4
 $COS ls cos://nosuch-1250000000/ >/dev/null 2>&1; check "ls of a missing bucket: exit 4" test $? -eq 4
+$COS cp -r cos://nosuch-1250000000/p "$T/nb" >/dev/null 2>"$T/err"; rc=$?
+check "cp -r from a missing bucket: exit 4" test $rc -eq 4
+check "... says NoSuchBucket, and nothing about a directory" bash -c "grep -q NoSuchBucket '$T/err' && ! grep -q 'not a directory' '$T/err'"
+$COS mv -r $B/tree "$T/dest" >/dev/null 2>&1; rc=$?
+check "mv -r through a symlink leading outside fails (exit 1)" test $rc -eq 1
+check "... and the objects it could not write stay" $COS stat $B/tree/sub/x
+check "... nothing outside" test ! -e "$T/outside/x"
 $COS cp "$T/no-such-file" $B/x >/dev/null 2>&1; rc=$?
 check "upload of a missing file: exit 4" test $rc -eq 4
 COS_SECRET_KEY=wrongwrongwrongwrongwrongwrong00 $COS ls $B >/dev/null 2>&1; rc=$?
