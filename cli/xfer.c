@@ -164,8 +164,13 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
         }
         struct stat st;
         if ((o->no_follow_symlinks ? lstat(path, &st) : stat(path, &st)) != 0) {
-            fprintf(stderr, "cos: %s: %s: %s; skipped\n", o->cmd, cli_shown(stderr, path), strerror(errno));
-            if (errno != ENOENT) out->unreadable++; /* ENOENT: gone, or a dangling symlink */
+            int why = errno; /* before fprintf, which may change it */
+            struct stat lst;
+            fprintf(stderr, "cos: %s: %s: %s; skipped\n", o->cmd, cli_shown(stderr, path), strerror(why));
+            /* only a name gone since readdir is no file of the tree; a dangling
+               symlink (a link into an unmounted disk) is one that could not be
+               read: sync --delete must not remove its copy */
+            if (why != ENOENT || lstat(path, &lst) == 0) out->unreadable++;
             continue;
         }
         if (S_ISLNK(st.st_mode)) continue; /* --no-follow-symlinks */

@@ -65,6 +65,14 @@ head -c 3000000 /dev/urandom > "$P/a"
 check "a changed a syncs down beside them" bash -c "$COS sync '$P' $B/pp -q && $COS sync $B/pp '$T/ppd' -q && diff -r '$P' '$T/ppd'"
 check "... leaving no temporary behind" test "$(ls -A "$T/ppd" | wc -l)" -eq 3
 
+# --- a file that became a dangling symlink (its disk unmounted) is no file gone
+mkdir -p "$T/dl" "$T/mnt"; echo data > "$T/mnt/a"; ln -s "$T/mnt/a" "$T/dl/a"; echo b > "$T/dl/b"
+$COS sync "$T/dl" $B/dl -q
+rm "$T/mnt/a"
+$COS sync "$T/dl" $B/dl --delete >/dev/null 2>"$T/err"; rc=$?
+check "sync --delete with a dangling symlink in the source fails (exit 1)" test $rc -eq 1
+check "... and keeps the copy of what the link named" $COS stat $B/dl/a
+
 # --- a download over a private file keeps it private
 echo secret > "$T/priv"; chmod 600 "$T/priv"
 $COS cp "$T/priv" $B/priv -q
