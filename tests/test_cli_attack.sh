@@ -87,7 +87,8 @@ check "sync down keeps a 0600 file's mode" bash -c "mkdir -p '$T/sd' && echo old
 
 # --- hostile file names: up and back, exactly
 N="$T/names"; mkdir -p "$N/dir with space"
-names=($'new\nline' '-dash' '--long' '%41' '%%' 'a+b' 'sp ace' 'q?x' 'h#x' 'amp&x=y' $'tab\tx' 'caf\xc3\xa9' $'cr\rx' 'dir with space/in ner' '~t' "quote'\"")
+names=($'new\nline' '-dash' '--long' '%41' '%%' 'a+b' 'sp ace' 'q?x' 'h#x' 'amp&x=y' $'tab\tx' $'caf\xc3\xa9' $'cr\rx' 'dir with space/in ner' '~t' "quote'\""
+       'semi;colon' 'a,b' 'br[ack]et' '{}' 'at@x' 'dollar$x' 'star*x' 'pipe|x' 'lt<gt>' 'back\slash' 'bang!x' '^caret' '`tick')
 for n in "${names[@]}"; do printf '%s' "$n" > "$N/$n"; done
 check "cp -r up with hostile names" $COS cp -r "$N" $B/names -q
 check "each name is one key" test "$($COS ls $B/names -r --output json | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).length)')" = "${#names[@]}"
@@ -104,6 +105,19 @@ check "sync down brings it back" bash -c "$COS sync $B/names '$T/back' -q && tes
 rm -- "$N/-dash" "$N/%41"
 check "sync --delete removes exactly the two gone" bash -c "$COS sync '$N' $B/names --delete | grep -q '2 deleted' && $COS stat $B/names/%%"
 check "'-' after -- is a file, not an option" bash -c "cd '$N' && $COS cp -q -- --long $B/dash/ && $COS stat $B/dash/--long"
+
+# the same names through the S3 dialect (cos-server's), and presigned URLs of some
+S3ENV="env AWS_ACCESS_KEY_ID=$COS_SECRET_ID AWS_SECRET_ACCESS_KEY=$COS_SECRET_KEY AWS_ENDPOINT_URL=http://$COS_ENDPOINT AWS_REGION=ap-guangzhou"
+S=s3://s3names-1250000000
+check "s3: mb" $S3ENV $COS mb $S
+check "s3: cp -r up with hostile names" $S3ENV $COS cp -r "$N" $S/n -q
+check "s3: cp -r down" $S3ENV $COS cp -r $S/n "$T/back-s3" -q
+check "s3: the names and bytes came back exactly" diff -r "$N" "$T/back-s3"
+check "s3: sync finds nothing to do" bash -c "$S3ENV $COS sync '$N' $S/n | grep -q '0 transferred (0 B)'"
+for f in 'sp ace' 'a+b' '%%' 'q?x' 'h#x' 'amp&x=y'; do
+  check "presigned URL of '$f' (cos://)" bash -c "test \"\$(curl -s \"\$($COS presign '$B/names/$f')\")\" = '$f'"
+  check "presigned URL of '$f' (s3://)" bash -c "test \"\$(curl -s \"\$($S3ENV $COS presign '$S/n/$f')\")\" = '$f'"
+done
 
 # --- terminal escape sequences in keys and servers' answers
 HPORT_FILE="$T/hport"; HLOG="$T/hostile.log"
