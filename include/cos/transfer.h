@@ -194,7 +194,7 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
  * two versions where no CRC-64 could tell. Two downloads to one FILE at
  * once (two processes, or two tasks): a download renames FILE.cos-partial
  * only while that name is still the file it wrote (the other one replaces
- * it when it starts); otherwise it fails with COS_ERR_IO and leaves the
+ * it when it starts, or resumes from it when it fetches the same version); otherwise it fails with COS_ERR_IO and leaves the
  * other's FILE.cos-partial alone. FILE.cos-partial is never opened through a symlink: one found
  * there is removed (not followed) and the file created exclusively. A failed
  * download removes FILE.cos-partial and its checkpoint, except when resuming
