@@ -106,6 +106,9 @@ void cli_report_begin(const cli_opts *o);
 void cli_report_item(const char *action, const char *src, const char *dst, uint64_t size, const char *code,
                      const char *message);
 void cli_report_count(const char *field, uint64_t n); /* add to a summary counter */
+/* A failed transfer, counted as failed: the "error" item of --output json
+ * (its stderr line is cli_fail's). */
+void cli_report_failure(const char *src, const char *dst, const cos_error *err);
 int cli_report_end(int rc);                            /* prints the summary, returns rc */
 
 /* ---- listings that always end: url-encoded keys, a marker that must advance */

@@ -529,7 +529,19 @@ void json_str(const char *s)
         else if (ch == '\r') fputs("\\r", stdout);
         else if (ch == '\t') fputs("\\t", stdout);
         else if (ch < 0x20 || ch == 0x7f) printf("\\u%04x", ch);
-        else putchar(ch);
+        else if (ch < 0x80) putchar(ch);
+        else {
+            /* JSON is UTF-8: a byte that is no UTF-8 (a file name in another
+               encoding) is written as Python's surrogateescape does, \udcXX,
+               which JSON parsers accept and os.fsencode turns back into it */
+            uint32_t cp;
+            size_t n = utf8_at((const unsigned char *)s, &cp);
+            if (!n) printf("\\udc%02x", ch);
+            else {
+                fwrite(s, 1, n, stdout);
+                s += n - 1;
+            }
+        }
     }
     putchar('"');
 }
@@ -657,6 +669,27 @@ void cli_report_begin(const cli_opts *o)
     }
 }
 
+static void json_item(const char *action, const char *src, const char *dst, uint64_t size, const char *code,
+                      const char *message)
+{
+    printf("%s{\"action\":", R.first ? "" : ",");
+    json_str(action);
+    /* every field docs/cli.md names is present, null where it does not apply or is unknown,
+       so a consumer reads one shape */
+    printf(",\"source\":");
+    json_str(src);
+    printf(",\"destination\":");
+    json_str(dst);
+    if (strcmp(action, "error") != 0 && strcmp(action, "delete") != 0) printf(",\"size\":%llu", (unsigned long long)size);
+    else printf(",\"size\":null");
+    printf(",\"code\":");
+    json_str(code);
+    printf(",\"message\":");
+    json_str(message);
+    printf("}");
+    R.first = false;
+}
+
 void cli_report_item(const char *action, const char *src, const char *dst, uint64_t size, const char *code,
                      const char *message)
 {
@@ -680,22 +713,7 @@ void cli_report_item(const char *action, const char *src, const char *dst, uint6
                 cli_shown(stderr, message ? message : "failed"));
     }
     if (R.json) {
-        printf("%s{\"action\":", R.first ? "" : ",");
-        json_str(action);
-        /* every field docs/cli.md names is present, null where it does not apply or is unknown,
-           so a consumer reads one shape */
-        printf(",\"source\":");
-        json_str(src);
-        printf(",\"destination\":");
-        json_str(dst);
-        if (!is_error && strcmp(action, "delete") != 0) printf(",\"size\":%llu", (unsigned long long)size);
-        else printf(",\"size\":null");
-        printf(",\"code\":");
-        json_str(code);
-        printf(",\"message\":");
-        json_str(message);
-        printf("}");
-        R.first = false;
+        json_item(action, src, dst, size, code, message);
         return;
     }
     if (is_error || R.quiet) return;
@@ -704,6 +722,14 @@ void cli_report_item(const char *action, const char *src, const char *dst, uint6
            cli_shown(stdout, dst ? dst : ""));
     fflush(stdout);
     meter_redraw();
+}
+
+void cli_report_failure(const char *src, const char *dst, const cos_error *err)
+{
+    R.failed++;
+    if (R.json)
+        json_item("error", src, dst, 0, err && err->code ? err->code : err ? cos_error_kind_name(err->kind) : NULL,
+                  err ? cos_error_message(err) : "failed");
 }
 
 void cli_report_count(const char *field, uint64_t n)

@@ -431,7 +431,7 @@ static int slot_fail(runner *r, slot *sl, int rc, cos_error *err)
 static void slot_finish(runner *r, slot *sl, const completion *cp)
 {
     if (cp->rc) {
-        cli_report_count("failed", 1);
+        cli_report_failure(sl->sdisp, sl->ddisp, cp->err);
         runner_fail(r, slot_fail(r, sl, cp->rc, cp->err));
     } else {
         cos_error_free(cp->err);
@@ -643,8 +643,9 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
                                              : cos_slice_copy_file_async(r->c, &p, on_task_done, NULL, &sl->id);
     if (rc) {
         hdrs_free(&sl->h);
-        cli_report_count("failed", 1);
-        runner_fail(r, slot_fail(r, sl, rc, cos_error_dup(cos_async_error())));
+        cos_error *refused = cos_error_dup(cos_async_error());
+        cli_report_failure(sl->sdisp, sl->ddisp, refused);
+        runner_fail(r, slot_fail(r, sl, rc, refused));
         return 0;
     }
     sl->busy = true;

@@ -119,6 +119,20 @@ for f in 'sp ace' 'a+b' '%%' 'q?x' 'h#x' 'amp&x=y'; do
   check "presigned URL of '$f' (s3://)" bash -c "test \"\$(curl -s \"\$($S3ENV $COS presign '$S/n/$f')\")\" = '$f'"
 done
 
+# --output json: valid UTF-8 whatever the names, and every failed file is an item
+mkdir -p "$T/j"; echo x > "$T/j/"$'\xff\xfe'; echo y > "$T/j/ok"
+$COS cp -r "$T/j" $B/j --output json > "$T/j.json" 2>/dev/null; rc=$?
+check "a name cos-server refuses (no UTF-8) fails the tree (exit 1)" test $rc -eq 1
+check "the JSON report is UTF-8 and names the failed file exactly (surrogateescape)" /usr/bin/python3 -c '
+import json, os, sys
+d = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+errs = [i for i in d["items"] if i["action"] == "error"]
+assert d["failed"] == 1 and len(errs) == 1, d
+assert os.fsencode(errs[0]["source"]).endswith(b"/\xff\xfe"), errs
+assert errs[0]["message"], errs
+assert [i["action"] for i in d["items"] if i["source"].endswith("/ok")] == ["upload"], d
+' "$T/j.json"
+
 # --- terminal escape sequences in keys and servers' answers
 HPORT_FILE="$T/hport"; HLOG="$T/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
