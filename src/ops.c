@@ -926,6 +926,38 @@ static bool can_retry(op_call *k)
     return true;
 }
 
+/* The text of <name>...</name> in an error body that is no well-formed
+ * XML (a store that echoes a key's control characters or non-UTF-8 bytes
+ * in <Resource>), the five entities and &#13; undone; NULL if absent. */
+static char *loose_element(const char *body, size_t len, const char *name)
+{
+    char open[32], close[32];
+    snprintf(open, sizeof open, "<%s>", name);
+    snprintf(close, sizeof close, "</%s>", name);
+    const char *a = memmem(body, len, open, strlen(open));
+    if (!a) return NULL;
+    a += strlen(open);
+    const char *b = memmem(a, len - (size_t)(a - body), close, strlen(close));
+    if (!b || b - a > 4096) return NULL;
+    char *out = malloc((size_t)(b - a) + 1);
+    if (!out) return NULL;
+    static const char *const ENT[][2] = { { "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" },
+                                          { "&apos;", "'" }, { "&#13;", "\r" } };
+    size_t o = 0;
+    for (const char *p = a; p < b;) {
+        size_t i = 0;
+        while (i < sizeof ENT / sizeof *ENT && strncmp(p, ENT[i][0], strlen(ENT[i][0])) != 0) i++;
+        if (i < sizeof ENT / sizeof *ENT) {
+            out[o++] = ENT[i][1][0];
+            p += strlen(ENT[i][0]);
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static cos_error *server_error(op_call *k)
 {
     cos_http *h = &k->http;
@@ -933,8 +965,18 @@ static cos_error *server_error(op_call *k)
     if (!e) return NULL;
     e->http_status = (int)h->status;
     if (cos_xml_parse_error(h->resp_body.data, h->resp_body.len, e) != 0) {
+        /* an <Error> document that is no XML still says what went wrong */
+        const char *body = h->resp_body.data;
+        size_t blen = h->resp_body.len;
+        char *code = body && memmem(body, blen, "<Error>", 7) ? loose_element(body, blen, "Code") : NULL;
+        char *msg = code ? loose_element(body, blen, "Message") : NULL;
         free(e->message);
-        e->message = cos_sprintf("HTTP %ld from %s %s with no COS error body", h->status, k->method, k->def->cam);
+        free(e->code);
+        e->code = code;
+        e->message = code ? cos_sprintf("%s (HTTP %ld from %s %s; its error body is not well-formed XML)", msg ? msg : code,
+                                        h->status, k->method, k->def->cam)
+                          : cos_sprintf("HTTP %ld from %s %s with no COS error body", h->status, k->method, k->def->cam);
+        free(msg);
     }
     if (!e->message) e->message = cos_strdup(e->code ? e->code : "server error");
     if (!e->request_id) e->request_id = cos_strdup(resp_request_id(h));

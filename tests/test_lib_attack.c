@@ -351,6 +351,36 @@ static void test_not_modified_keeps_the_file(void)
     cos_result_free(hr);
 }
 
+/* ---- a key the server refuses, with an error body that is no XML ----
+ * cos-server refuses a key with a control character (400 InvalidURI) and
+ * echoes the key in <Resource>, which XML cannot carry: libcos said only
+ * "HTTP 400 ... with no COS error body". The code and message are read
+ * from such a body anyway. */
+static void test_error_body_not_xml(void)
+{
+    static const char *const KEYS[] = { "esc\x1b[31mred", "bell\x07", "ff\xff\xfe" };
+    for (size_t i = 0; i < sizeof KEYS / sizeof *KEYS; i++) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = KEYS[i];
+        r.body.data = "x";
+        r.body.size = 1;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_put_object(g_c, &r, &res, &err);
+        cos_result_free(res);
+        if (rc == 0) continue; /* a server that takes the key: nothing to read */
+        CHECK_INT(rc, COS_ERR_SERVER);
+        if (err) {
+            CHECK(err->code != NULL);
+            if (err->code) CHECK_STR(err->code, "InvalidURI");
+            CHECK(err->message && strstr(err->message, "not a valid object name"));
+            CHECK_INT(err->http_status, 400);
+        }
+        cos_error_free(err);
+    }
+}
+
 /* ---- downloads into what is not a file ---- */
 static void test_download_into_a_directory_or_full_device(void)
 {
@@ -512,6 +542,7 @@ int main(void)
     RUN(test_reserved_names_of_others_kept);
     RUN(test_checkpoint_name_taken_midway);
     RUN(test_not_modified_keeps_the_file);
+    RUN(test_error_body_not_xml);
     RUN(test_download_into_a_directory_or_full_device);
     RUN(test_file_rewritten_during_a_put);
     cos_client_free(g_c);
