@@ -364,8 +364,14 @@ static mode_t current_umask(void)
 void cos_take_target_mode(int fd, const char *target)
 {
     struct stat st;
-    if (stat(target, &st) == 0 && S_ISREG(st.st_mode)) fchmod(fd, st.st_mode & 0777);
-    else fchmod(fd, 0666 & ~current_umask());
+    if (stat(target, &st) == 0 && S_ISREG(st.st_mode)) {
+        /* root replacing a user's file: the user keeps it (as cp(1), writing in place, would) */
+        if (geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) != 0) { /* best effort: the bytes matter more */
+        }
+        fchmod(fd, st.st_mode & 0777); /* after fchown, which may clear it */
+    } else {
+        fchmod(fd, 0666 & ~current_umask());
+    }
 }
 
 char *cos_download_target(const char *path)

@@ -141,6 +141,14 @@ static void test_download_keeps_the_mode(void)
         write_text(f, "old", 04755);
         CHECK_OK(how ? get_to("mode/obj", f, &err) : download_to("mode/obj", f, &err), err);
         if (mode_of(f) != 0755) test_fail(__FILE__, __LINE__, "%s over a 4755 file left it %04o", what, mode_of(f));
+        /* root replacing another user's file: the user keeps it */
+        if (geteuid() == 0) {
+            write_text(f, "old", 0640);
+            CHECK(chown(f, 65534, 65534) == 0);
+            CHECK_OK(how ? get_to("mode/obj", f, &err) : download_to("mode/obj", f, &err), err);
+            struct stat st;
+            CHECK(stat(f, &st) == 0 && st.st_uid == 65534 && st.st_gid == 65534 && (st.st_mode & 0777) == 0640);
+        }
         unlink(f);
     }
     umask(old_umask);

@@ -179,7 +179,8 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
 
 /**
  * downloadFile: parallel ranged GETs into FILE.cos-partial, verified, renamed;
- * resumable. FILE keeps the permissions of the file it replaces (a new one
+ * resumable. FILE keeps the permissions of the file it replaces (run as
+ * root, its owner and group too; a new one
  * gets 0666 less the umask; set-id bits are not kept); until the rename the
  * old FILE is untouched, whatever the failure. FILE.cos-partial and its
  * checkpoint FILE.cos-partial.json are libcos's names: the checkpoint is
