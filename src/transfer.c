@@ -1510,6 +1510,7 @@ static void run_download(task *t)
         cos_error *e = NULL;
         cos_err_io(&e, errno, "cannot write", partial);
         if (t->fd >= 0 && !resume) unlink(partial); /* empty: nothing to resume */
+        if (!resume) checkpoint_unlink(t);          /* nor the checkpoint that claimed its name */
         fail(t, COS_ERR_IO, e);
         cos_json_free(cp);
         free(partial);

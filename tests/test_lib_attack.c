@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include "testlib.h"
 #include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -184,6 +186,31 @@ static void test_failed_download_keeps_the_old_file(void)
         { "[{\"method\":\"GET\",\"match\":\"keep/big\",\"action\":\"drop\",\"times\":1000}]", "keep/big", -1 },
     };
     const char *keep[] = { "keep.txt", "big.src" };
+    /* the disk full before the first byte (ftruncate of the partial file
+       fails): the checkpoint written first to claim its name goes too */
+    write_text(f, "precious", 0640);
+    struct rlimit old, low;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    low = old;
+    low.rlim_cur = 1 * MIB;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    CHECK(setrlimit(RLIMIT_FSIZE, &low) == 0);
+    int frc = download_to("keep/big", f, &err);
+    cos_transfer_params resumable = COS_TRANSFER_PARAMS_INIT;
+    resumable.bucket = BUCKET;
+    resumable.key = "keep/big";
+    resumable.file_path = f;
+    cos_error *err2 = NULL;
+    int frc2 = cos_download_file(g_c, &resumable, NULL, &err2);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    CHECK_INT(frc, COS_ERR_IO);
+    CHECK_INT(frc2, COS_ERR_IO);
+    cos_error_free(err);
+    cos_error_free(err2);
+    err = NULL;
+    CHECK(file_is(f, "precious"));
+    CHECK_INT(strays(keep, 2), 0);
     for (size_t i = 0; i < sizeof FAULTS / sizeof *FAULTS; i++)
         for (int how = 0; how < 2; how++) {
             write_text(f, "precious", 0640);
