@@ -393,7 +393,8 @@ static int cmd_stat(cos_client *c, const cli_opts *o)
         if (sse) printf("Encryption:    %s\n", cli_shown(stdout, sse));
         for (size_t i = 0; i < res->header_count; i++)
             if (!strncasecmp(res->headers[i].name, "x-cos-meta-", 11) || !strncasecmp(res->headers[i].name, "x-amz-meta-", 11))
-                printf("Meta %s: %s\n", cli_shown(stdout, res->headers[i].name + 11), cli_shown(stdout, res->headers[i].value));
+                printf("Meta %s: %s\n", cli_shown(stdout, res->headers[i].name + 11),
+                       cli_shown(stdout, res->headers[i].value));
     }
     cos_result_free(res);
     return 0;

@@ -680,7 +680,8 @@ static void json_item(const char *action, const char *src, const char *dst, uint
     json_str(src);
     printf(",\"destination\":");
     json_str(dst);
-    if (strcmp(action, "error") != 0 && strcmp(action, "delete") != 0) printf(",\"size\":%llu", (unsigned long long)size);
+    if (strcmp(action, "error") != 0 && strcmp(action, "delete") != 0)
+        printf(",\"size\":%llu", (unsigned long long)size);
     else printf(",\"size\":null");
     printf(",\"code\":");
     json_str(code);

@@ -149,7 +149,8 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
         errno = 0;
         if (!(e = readdir(d))) {
             if (errno) {
-                fprintf(stderr, "cos: %s: cannot read the directory %s to its end: %s\n", o->cmd, cli_shown(stderr, dir), strerror(errno));
+                fprintf(stderr, "cos: %s: cannot read the directory %s to its end: %s\n", o->cmd,
+                        cli_shown(stderr, dir), strerror(errno));
                 rc = EXIT_FAIL;
             }
             break;

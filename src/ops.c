@@ -973,9 +973,10 @@ static cos_error *server_error(op_call *k)
         free(e->message);
         free(e->code);
         e->code = code;
-        e->message = code ? cos_sprintf("%s (HTTP %ld from %s %s; its error body is not well-formed XML)", msg ? msg : code,
-                                        h->status, k->method, k->def->cam)
-                          : cos_sprintf("HTTP %ld from %s %s with no COS error body", h->status, k->method, k->def->cam);
+        e->message = code ? cos_sprintf("%s (HTTP %ld from %s %s; its error body is not well-formed XML)",
+                                        msg ? msg : code, h->status, k->method, k->def->cam)
+                          : cos_sprintf("HTTP %ld from %s %s with no COS error body", h->status, k->method,
+                                        k->def->cam);
         free(msg);
     }
     if (!e->message) e->message = cos_strdup(e->code ? e->code : "server error");

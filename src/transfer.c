@@ -340,8 +340,8 @@ static void checkpoint_write(task *t)
            name since this task last wrote it (the object "x.cos-partial.json"
            of the same tree download) is not overwritten; resuming simply
            loses its checkpoint */
-        if (ok && t->kind == COS_TASK_DOWNLOAD && t->ck_known && lstat(t->checkpoint, &there) == 0 && S_ISREG(there.st_mode) &&
-            (there.st_dev != t->ck_dev || there.st_ino != t->ck_ino))
+        if (ok && t->kind == COS_TASK_DOWNLOAD && t->ck_known && lstat(t->checkpoint, &there) == 0 &&
+            S_ISREG(there.st_mode) && (there.st_dev != t->ck_dev || there.st_ino != t->ck_ino))
             ok = 0;
         if (!ok || rename(tmp, t->checkpoint) != 0) unlink(tmp); /* never a .tmp left behind */
         else {
@@ -361,7 +361,9 @@ static bool checkpoint_unlink(task *t)
 {
     struct stat st;
     if (!t->checkpoint) return false;
-    if (t->kind == COS_TASK_DOWNLOAD && t->ck_known && lstat(t->checkpoint, &st) == 0 && (st.st_dev != t->ck_dev || st.st_ino != t->ck_ino)) return false;
+    if (t->kind == COS_TASK_DOWNLOAD && t->ck_known && lstat(t->checkpoint, &st) == 0 &&
+        (st.st_dev != t->ck_dev || st.st_ino != t->ck_ino))
+        return false;
     return unlink(t->checkpoint) == 0;
 }
 
@@ -1342,6 +1344,17 @@ static int publish_partial(int fd, const char *partial, const char *target, bool
     return rc;
 }
 
+/* A verified download's last step: still ours, given the permissions of
+ * the file it replaces, on disk if asked, published. publish_partial's
+ * answer. */
+static int publish_checked(cos_client *c, task *t, const char *partial, const char *target, bool unique)
+{
+    if (!partial_is_ours(t->fd, partial)) return 1;
+    cos_take_target_mode(t->fd, target);
+    if (c->cfg.fsync_downloads && fsync(t->fd) != 0) return -1;
+    return publish_partial(t->fd, partial, target, unique);
+}
+
 /* MD5 of a whole file from its descriptor. */
 static bool fd_md5(int fd, uint64_t size, unsigned char d[16])
 {
@@ -1502,7 +1515,7 @@ static void run_download(task *t)
         t->upload_id = kept;
     }
     t->fd = !partial ? -1 : taken ? mkostemp(partial, O_CLOEXEC) : open_partial(partial, &resume);
-    if (!resume) {
+    if (!resume) { /* open_partial found the file unusable after all */
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
         t->loaded = t->reported = 0;
     }
@@ -1571,7 +1584,7 @@ static void run_download(task *t)
         return;
     }
     bool drop = false; /* the partial file and its checkpoint */
-    int pub = 0;       /* publish_partial's answer */
+    int pub = 0;       /* publish_checked's answer */
     bool theirs = false; /* both belong to another download now: left alone */
     if (rc == 0) {
         uint64_t crc = combined_crc(t);
@@ -1582,9 +1595,7 @@ static void run_download(task *t)
         } else if (md5_etag && !(fd_md5(t->fd, t->total, d) && http_etag_matches(t->upload_id, d))) {
             failf(t, COS_ERR_INTEGRITY, "MD5 of the downloaded data does not match the ETag of %s (no CRC-64 to check)", t->key);
             drop = true;
-        } else if (!partial_is_ours(t->fd, partial) ||
-                   (cos_take_target_mode(t->fd, target), pub = c->cfg.fsync_downloads && fsync(t->fd) != 0
-                                                                    ? -1 : publish_partial(t->fd, partial, target, taken)) == 1) {
+        } else if ((pub = publish_checked(c, t, partial, target, taken)) == 1) {
             failf(t, COS_ERR_IO, "%s was replaced by another download of the same file meanwhile; "
                   "not renamed (it is not this download's data)", partial);
             theirs = true;
