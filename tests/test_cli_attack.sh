@@ -160,6 +160,15 @@ on_tty "$COS cat cos://escape-1250000000/p/k" > "$T/tty" 2>&1
 check "an error message from the server: escaped on a terminal" bash -c "grep -q 'AccessDenied' '$T/tty' && grep -qF 'no\u009b2J way' '$T/tty' && ! grep -q \"\$(printf '\302\233')\" '$T/tty'"
 on_tty "$COS cp -r cos://escape-1250000000/p '$T/escdown'" > "$T/tty" 2>&1
 check "cp -r's report lines on a terminal: no raw ESC" bash -c "grep -q 'title' '$T/tty' && ! grep -q \"\$(printf '\033')\" '$T/tty'"
+# a body cut midway: the bytes written once, a failure, the old file kept
+$H cat cos://cut-1250000000/k > "$T/cut.out" 2>/dev/null; rc=$?
+check "cat of a body cut midway fails" test $rc -ne 0
+check "... having written the half it got, once" test "$(stat -c %s "$T/cut.out")" -eq 500
+echo old > "$T/cutf"
+$H cp cos://cut-1250000000/k "$T/cutf" >/dev/null 2>&1; rc=$?
+check "cp of a body cut midway fails" test $rc -ne 0
+check "... and keeps the old file" test "$(cat "$T/cutf")" = old
+check "... with nothing left beside it" test "$(ls -A "$T" | grep -c '^cutf')" -eq 1
 kill $HPID 2>/dev/null; wait $HPID 2>/dev/null
 
 # --- exit codes of failures (docs/cli.md: 1 failure, 2 usage, 3 auth, 4 not found, 5 network)

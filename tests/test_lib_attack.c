@@ -562,6 +562,87 @@ static void test_file_rewritten_during_a_put(void)
     unlink(g_torn_path);
 }
 
+/* ---- a body cut midway, streamed to a callback ----
+ * Bytes handed to a sink callback (cos cat, cp ... -) cannot be taken back:
+ * a retry would hand them out twice. A server (a thread here) that sends
+ * half of every body and closes: one request, an error, the half once. */
+#define CUT_SIZE (256u * 1024u)
+static _Atomic int g_cut_requests;
+static void *cut_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char head[16384];
+    size_t got = 0;
+    if (test_recv_head(fd, head, sizeof head, &got)) {
+        atomic_fetch_add(&g_cut_requests, 1);
+        char hdr[256];
+        int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\nETag: \"cut\"\r\n"
+                         "x-cos-request-id: cut\r\nConnection: close\r\n\r\n", CUT_SIZE);
+        test_send_all(fd, hdr, (size_t)n);
+        static unsigned char half[CUT_SIZE / 2];
+        memset(half, 'h', sizeof half);
+        test_send_all(fd, half, sizeof half);
+    }
+    close(fd);
+    return NULL;
+}
+
+typedef struct seen { size_t bytes; } seen;
+static int count_bytes(void *ud, const void *buf, size_t len)
+{
+    (void)buf;
+    ((seen *)ud)->bytes += len;
+    return 0;
+}
+
+static void test_cut_body_to_a_callback_not_retried(void)
+{
+    int port = 0;
+    int lfd = test_listen_loopback(&port);
+    CHECK(lfd >= 0);
+    if (lfd < 0) return;
+    test_serve_forever(lfd, cut_conn);
+    test_server fake = { .port = port };
+    snprintf(fake.endpoint, sizeof fake.endpoint, "127.0.0.1:%d", port);
+    cos_config cfg;
+    test_config(&cfg, &fake);
+    cfg.max_retries = 3;
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    if (!c) return;
+    seen sn = { 0 };
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "cut";
+    r.sink.write = count_bytes;
+    r.sink.write_user_data = &sn;
+    cos_result *res = NULL;
+    int rc = cos_get_object(c, &r, &res, &err);
+    CHECK(rc != 0);
+    CHECK_INT(atomic_load(&g_cut_requests), 1);
+    CHECK_INT(sn.bytes, CUT_SIZE / 2);
+    cos_result_free(res);
+    cos_error_free(err);
+    err = NULL;
+    /* into a file: retried (nothing was handed out), and the old file stays */
+    char f[512];
+    path(f, "cut.txt");
+    write_text(f, "old", 0644);
+    r.sink.write = NULL;
+    r.sink.file_path = f;
+    rc = cos_get_object(c, &r, &res, &err);
+    CHECK(rc != 0);
+    CHECK(atomic_load(&g_cut_requests) > 2);
+    CHECK(file_is(f, "old"));
+    const char *keep[] = { "cut.txt" };
+    CHECK_INT(strays(keep, 1), 0);
+    unlink(f);
+    cos_result_free(res);
+    cos_error_free(err);
+    cos_client_free(c);
+}
+
 int main(void)
 {
     g_dir = test_tmpdir("libattack");
@@ -580,6 +661,7 @@ int main(void)
     RUN(test_error_body_not_xml);
     RUN(test_download_into_a_directory_or_full_device);
     RUN(test_file_rewritten_during_a_put);
+    RUN(test_cut_body_to_a_callback_not_retried);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
