@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -562,6 +563,91 @@ static void test_file_rewritten_during_a_put(void)
     unlink(g_torn_path);
 }
 
+/* ---- uploadFiles with files that cannot be uploaded ----
+ * A directory, a FIFO nobody writes to, a missing file and a device among
+ * good files: each bad one gets its own error through on_file_done (once),
+ * the good ones are uploaded whole, the call returns the first failure and
+ * nothing hangs (a watchdog, never a timed assertion). */
+typedef struct batch { pthread_mutex_t m; int calls[8]; int rc[8]; } batch;
+static void on_batch_done(void *ud, size_t index, int rc, const cos_transfer_result *res, const cos_error *err)
+{
+    (void)res;
+    (void)err;
+    batch *b = ud;
+    pthread_mutex_lock(&b->m);
+    if (index < 8) {
+        b->calls[index]++;
+        b->rc[index] = rc;
+    }
+    pthread_mutex_unlock(&b->m);
+}
+
+static void test_upload_files_with_bad_files(void)
+{
+    char good1[512], good2[512], dir[512], fifo[512], missing[512];
+    path(good1, "good1");
+    path(good2, "good2");
+    path(dir, "a-directory");
+    path(fifo, "a-fifo");
+    path(missing, "missing");
+    test_write_lcg_file(good1, 3000, 1);
+    test_write_lcg_file(good2, 2 * MIB + 5, 2); /* multipart with a 1 MiB slice */
+    CHECK(mkdir(dir, 0755) == 0);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    const char *paths[] = { good1, dir, fifo, missing, "/dev/zero", good2 };
+    const int want[] = { 0, COS_ERR_INVALID_ARG, COS_ERR_INVALID_ARG, COS_ERR_IO, COS_ERR_INVALID_ARG, 0 };
+    enum { N = 6 };
+    cos_transfer_params files[N];
+    char keys[N][32];
+    for (int i = 0; i < N; i++) {
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        snprintf(keys[i], sizeof keys[i], "batch/%d", i);
+        p.bucket = BUCKET;
+        p.key = keys[i];
+        p.file_path = paths[i];
+        p.slice_size = MIB;
+        files[i] = p;
+    }
+    batch b = { .m = PTHREAD_MUTEX_INITIALIZER };
+    cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
+    up.files = files;
+    up.file_count = N;
+    up.on_file_done = on_batch_done;
+    up.file_done_user_data = &b;
+    cos_error *err = NULL;
+    test_watch(120, "uploadFiles with a FIFO, a directory and a device", &g_srv);
+    int rc = cos_upload_files(g_c, &up, &err);
+    test_unwatch();
+    CHECK(rc != 0);
+    cos_error_free(err);
+    err = NULL;
+    for (int i = 0; i < N; i++) {
+        if (b.calls[i] != 1) test_fail(__FILE__, __LINE__, "file %d: on_file_done called %d times", i, b.calls[i]);
+        if (b.rc[i] != want[i]) test_fail(__FILE__, __LINE__, "file %d (%s): rc %d, not %d", i, paths[i], b.rc[i], want[i]);
+    }
+    for (int i = 0; i < N; i += N - 1) {
+        char back[512];
+        path(back, "batch.back");
+        CHECK_INT(download_to(keys[i], back, &err), 0);
+        cos_error_free(err);
+        err = NULL;
+        CHECK(test_files_equal(paths[i], back) == 0);
+        unlink(back);
+    }
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = BUCKET;
+    for (int i = 1; i < N - 1; i++) { /* nothing stored for the bad ones */
+        h.key = keys[i];
+        cos_result *hr = NULL;
+        CHECK(cos_head_object(g_c, &h, &hr, NULL) != 0);
+        cos_result_free(hr);
+    }
+    rmdir(dir);
+    unlink(fifo);
+    unlink(good1);
+    unlink(good2);
+}
+
 /* ---- a body cut midway, streamed to a callback ----
  * Bytes handed to a sink callback (cos cat, cp ... -) cannot be taken back:
  * a retry would hand them out twice. A server (a thread here) that sends
@@ -623,6 +709,7 @@ static void test_cut_body_to_a_callback_not_retried(void)
     CHECK_INT(atomic_load(&g_cut_requests), 1);
     CHECK_INT(sn.bytes, CUT_SIZE / 2);
     cos_result_free(res);
+    res = NULL;
     cos_error_free(err);
     err = NULL;
     /* into a file: retried (nothing was handed out), and the old file stays */
@@ -662,6 +749,7 @@ int main(void)
     RUN(test_download_into_a_directory_or_full_device);
     RUN(test_file_rewritten_during_a_put);
     RUN(test_cut_body_to_a_callback_not_retried);
+    RUN(test_upload_files_with_bad_files);
     cos_client_free(g_c);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
