@@ -184,6 +184,40 @@ static const char *s3_error_code(const char *code)
     return code;
 }
 
+/* Bytes of one well-formed UTF-8 character at s that XML 1.0 can carry, or 0. */
+static size_t xml_char_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80) return c >= 0x20 || c == '\t' || c == '\n' ? 1 : 0;
+    int n = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    if (n < 0) return 0;
+    uint32_t cp = n == 1 ? c & 0x1F : n == 2 ? c & 0x0F : c & 0x07;
+    for (int i = 1; i <= n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    static const uint32_t MIN[] = { 0, 0x80, 0x800, 0x10000 };
+    if (cp < MIN[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF) return 0;
+    return (size_t)n + 1;
+}
+
+/* The request's path (or a message quoting what the request sent) in an
+ * error body: bytes no XML can carry (a control character, bad UTF-8) are
+ * percent-encoded, so the answer stays well-formed for the client to read. */
+static void put_resource(cos_buf *b, const char *res)
+{
+    const unsigned char *s = (const unsigned char *)res;
+    while (*s) {
+        size_t n = xml_char_len(s);
+        if (n) {
+            cos_xml_escape(b, (const char *)s, n);
+            s += n;
+        } else {
+            cos_buf_printf(b, "%%%02X", *s++);
+        }
+    }
+}
+
 static enum MHD_Result send_error_full(req *r, const char *code, const char *msg, const char *sts, const char *fs)
 {
     if (r->is_s3) code = s3_error_code(code);
@@ -192,12 +226,12 @@ static enum MHD_Result send_error_full(req *r, const char *code, const char *msg
     cos_buf_puts(&b, "<?xml version='1.0' encoding='utf-8' ?>\n<Error><Code>");
     cos_xml_escape(&b, code, strlen(code));
     cos_buf_puts(&b, "</Code><Message>");
-    cos_xml_escape(&b, msg, strlen(msg));
+    put_resource(&b, msg); /* it may quote a key or header the request sent */
     cos_buf_puts(&b, "</Message><Resource>");
     const char *host = req_header(r, "Host");
     char *res = r->is_s3 ? cos_strdup(r->path ? r->path : "/") /* S3 names the path alone */
                       : cos_sprintf("%s%s", host ? host : "", r->path ? r->path : "/");
-    cos_xml_escape(&b, res, strlen(res));
+    put_resource(&b, res);
     free(res);
     if (r->no_request_id) cos_buf_puts(&b, "</Resource>"); /* the fault bucket's answers without one */
     else if (r->is_s3) cos_buf_printf(&b, "</Resource><RequestId>%s</RequestId><HostId>%s</HostId>", r->request_id, r->request_id);
