@@ -60,6 +60,7 @@ static const struct { const char *code; int status; } ERRORS[] = {
     { "InvalidObjectState", 403 }, { "RestoreAlreadyInProgress", 409 }, { "InvalidStorageClass", 400 },
     { "NoSuchPublicAccessBlockConfiguration", 404 }, { "OwnershipControlsNotFoundError", 404 },
     { "InvalidTag", 400 }, { "GatewayTimeout", 504 }, { "InvalidLifecycleConfiguration", 400 },
+    { "ObjectLockConfigurationNotFoundError", 404 }, { "InvalidBucketState", 409 },
 };
 
 int error_status(const char *code)
