@@ -96,6 +96,12 @@ enum MHD_Result symlink_get(req *r)
         obj_meta_clear(&m);
         return send_error(r, "MethodNotAllowed", "The specified version is a delete marker.");
     }
+    if (r->authz_pinned && strcmp(r->authz_pin, m.data_id) != 0) {
+        /* authorization decided on another object (its ACL) than the one that replaced it since: never answer
+           the new one's target on that decision; the client retries and is decided on what is there */
+        obj_meta_clear(&m);
+        return send_error(r, "SlowDown", "The symlink was replaced while it was read; retry.");
+    }
     char *target = objhdr_get(m.headers, SYMLINK_RECORD);
     if (!target) {
         obj_meta_clear(&m);

@@ -27,6 +27,8 @@ static creds OWNER = { TEST_SECRET_ID, TEST_SECRET_KEY, NULL };
 #define ANON NULL
 
 typedef test_reply reply;
+/* A raw header line do_call sends and does not sign (NULL: none). */
+static const char *g_unsigned_line;
 #define EXPECT(r, status, code) test_expect_reply((r), (status), (code), __FILE__, __LINE__)
 
 /* method on bucket at path (plain, percent-encoded as given) with the query pairs q (sent and signed) and headers
@@ -69,6 +71,7 @@ static reply do_call(const creds *who, const char *method, const char *bucket, c
     if (auth) cos_buf_printf(&b, "Authorization: %s\r\n", auth);
     if (who && who->token) cos_buf_printf(&b, "x-cos-security-token: %s\r\n", who->token);
     for (size_t i = 0; i < nh; i++) cos_buf_printf(&b, "%s: %s\r\n", h[i].name, h[i].value);
+    if (g_unsigned_line) cos_buf_puts(&b, g_unsigned_line);
     cos_buf_puts(&b, "\r\n");
     if (blen) cos_buf_append(&b, body, blen);
     reply r = test_http_exchange(g_srv.port, b.data, b.len);
@@ -217,6 +220,11 @@ static void test_symlink_bad_requests(void)
     cos_kv q[] = { { "symlink", "" } };
     cos_kv h[] = { { "x-cos-symlink-target", "docs/t.txt" } };
     EXPECT(do_call(&OWNER, "PUT", SYM, "/bad", q, 1, h, 1, "some data"), 400, "InvalidArgument");
+    EXPECT(simple(&OWNER, "HEAD", SYM, "/bad", NULL), 404, NULL);
+    /* the target must be signed: a captured (or presigned) PUT ?symlink cannot be replayed pointing elsewhere */
+    g_unsigned_line = "x-cos-symlink-target: private/secret.txt\r\n";
+    EXPECT(sub(&OWNER, "PUT", SYM, "/bad", "symlink", NULL), 403, "AccessDenied");
+    g_unsigned_line = NULL;
     EXPECT(simple(&OWNER, "HEAD", SYM, "/bad", NULL), 404, NULL);
     /* GET ?symlink of a plain object, of a missing key, of a version that is not there */
     EXPECT(sub(&OWNER, "GET", SYM, "/docs/t.txt", "symlink", NULL), 400, "InvalidArgument");
