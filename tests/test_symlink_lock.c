@@ -276,6 +276,14 @@ static void test_symlink_copy_delete(void)
     body = get_ok(&OWNER, SYM, "/docs/t.txt");
     CHECK_STR(body, "hello world");
     free(body);
+    /* the record that makes an object a symlink is the server's own: a client naming it on a plain PUT makes a
+       plain object */
+    cos_kv inj[] = { { "x-cos-internal-symlink-target", "docs/t.txt" } };
+    EXPECT(do_call(&OWNER, "PUT", SYM, "/injected", NULL, 0, inj, 1, "mine"), 200, NULL);
+    body = get_ok(&OWNER, SYM, "/injected");
+    CHECK_STR(body, "mine");
+    free(body);
+    EXPECT(sub(&OWNER, "GET", SYM, "/injected", "symlink", NULL), 400, "InvalidArgument");
     /* a plain PUT over a symlink makes a plain object */
     EXPECT(put_symlink(&OWNER, SYM, "/over", "docs/t.txt", NULL, NULL), 200, NULL);
     put_ok(SYM, "/over", "plain now", NULL);
