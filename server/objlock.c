@@ -5,7 +5,8 @@
  * What is kept: ObjectLockEnabled (only "Enabled", and once enabled never
  * disabled, as COS documents), and COS's rules around it: a bucket whose
  * versioning is suspended cannot enable it, and versioning cannot be
- * suspended in a bucket that has it.
+ * suspended in a bucket that has it. In S3's dialect, as S3 does, only a
+ * bucket whose versioning is enabled can enable it.
  *
  * What is refused (501, nothing changed): anything that would lock an
  * object — a DefaultRetention rule, PUT Object Retention (?retention, routed
@@ -77,9 +78,13 @@ static enum MHD_Result put_lock(req *r)
     }
     cos_xml_free(&LOCK_SCHEMA, c);
     if (code) return send_error(r, code, "%s", why);
-    if (versioning_state(r, r->bucket) == VERS_SUSPENDED)
+    vers_state vs = versioning_state(r, r->bucket);
+    if (vs == VERS_SUSPENDED)
         return send_error(r, "InvalidBucketState", "Object lock cannot be enabled in a bucket whose versioning is "
                                                    "suspended.");
+    if (r->is_s3 && vs != VERS_ENABLED) /* S3 enables it on an existing bucket only with versioning on */
+        return send_error(r, "InvalidBucketState", "Object lock can be enabled only in a bucket whose versioning is "
+                                                   "enabled.");
     int rc = store_config_put(r->srv->st, r->bucket, KIND, DOC, strlen(DOC));
     return rc ? store_trouble(r, rc) : send_buffer(r, 200, NULL, NULL, 0, NULL);
 }

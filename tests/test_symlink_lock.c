@@ -11,6 +11,7 @@
  * changed, since cos-server does not enforce one. */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "cos/sign.h"
 #include "util.h"
 #include <time.h>
 
@@ -496,6 +497,62 @@ static void test_retention_never_acknowledged(void)
     EXPECT(simple(&OWNER, "DELETE", LOCK, "/plain.txt", NULL), 204, NULL);
 }
 
+/* A SigV4-signed S3 request (path-style: /BUCKET/...), as an S3 tool sends it. */
+static reply s3_call(const char *method, const char *path, const char *sub_name, const char *body)
+{
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
+    cos_kv hs[] = { { "host", host } };
+    cos_kv q[] = { { sub_name ? sub_name : "", "" } };
+    cos_sigv4_params p = COS_SIGV4_PARAMS_INIT;
+    p.access_key = TEST_SECRET_ID;
+    p.secret_key = TEST_SECRET_KEY;
+    p.region = "us-east-1";
+    p.method = method;
+    p.encoded_path = path;
+    p.query = q;
+    p.query_count = sub_name ? 1 : 0;
+    p.headers = hs;
+    p.header_count = 1;
+    p.payload_hash = "UNSIGNED-PAYLOAD";
+    cos_sigv4_result res;
+    cos_error *err = NULL;
+    reply r = { 0, NULL, NULL };
+    if (cos_sigv4_sign(&p, &res, &err) != 0) {
+        test_fail(__FILE__, __LINE__, "sigv4: %s", cos_error_message(err));
+        cos_error_free(err);
+        return r;
+    }
+    size_t blen = body ? strlen(body) : 0;
+    char *req = cos_sprintf("%s %s%s%s HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\nx-amz-content-sha256: %s\r\n"
+                            "Authorization: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                            method, path, sub_name ? "?" : "", sub_name ? sub_name : "", host, res.amz_date,
+                            res.content_sha256, res.authorization, blen, body ? body : "");
+    cos_sigv4_result_free(&res);
+    r = test_http_exchange(g_srv.port, req, strlen(req));
+    free(req);
+    return r;
+}
+
+static void test_object_lock_s3_dialect(void)
+{
+    /* S3 enables object lock on an existing bucket only when its versioning is enabled (else 409
+       InvalidBucketState), and its lock headers are refused as COS's are */
+    const char *path = "/s3lock-" APPID;
+    EXPECT(s3_call("PUT", path, NULL, NULL), 200, NULL);
+    EXPECT(s3_call("PUT", path, "object-lock", ENABLE), 409, "InvalidBucketState");
+    EXPECT(s3_call("GET", path, "object-lock", NULL), 404, "ObjectLockConfigurationNotFoundError");
+    EXPECT(s3_call("PUT", path, "versioning", "<VersioningConfiguration><Status>Enabled</Status>"
+                                              "</VersioningConfiguration>"), 200, NULL);
+    EXPECT(s3_call("PUT", path, "object-lock", ENABLE), 200, NULL);
+    reply r = s3_call("GET", path, "object-lock", NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && strstr(r.body, "<ObjectLockEnabled>Enabled</ObjectLockEnabled>"));
+    test_reply_free(&r);
+    EXPECT(s3_call("PUT", path, "versioning", "<VersioningConfiguration><Status>Suspended</Status>"
+                                              "</VersioningConfiguration>"), 409, "InvalidBucketState");
+}
+
 int main(void)
 {
     const char *args[] = { "--sts", NULL };
@@ -517,6 +574,7 @@ int main(void)
     RUN(test_symlink_versions);
     RUN(test_object_lock_configuration);
     RUN(test_retention_never_acknowledged);
+    RUN(test_object_lock_s3_dialect);
     test_server_stop(&g_srv, getenv("KEEP_ROOT") != NULL);
     return test_report();
 }
