@@ -126,6 +126,8 @@ enum MHD_Result symlink_get(req *r)
 
 int symlink_follow(req *r, bool head, obj_meta *m, enum MHD_Result *ret)
 {
+    /* every GET and HEAD passes here: a plain object costs one search, not a parse of its records */
+    if (!m->headers || !strstr(m->headers, SYMLINK_RECORD)) return 0;
     char *target = objhdr_get(m->headers, SYMLINK_RECORD);
     if (!target) return 0; /* not a symlink: the object itself */
     obj_meta_clear(m);

@@ -285,6 +285,11 @@ static void test_symlink_copy_delete(void)
     CHECK_STR(body, "mine");
     free(body);
     EXPECT(sub(&OWNER, "GET", SYM, "/injected", "symlink", NULL), 400, "InvalidArgument");
+    cos_kv meta[] = { { "x-cos-meta-note", "x-cos-internal-symlink-target: docs/t.txt" } };
+    EXPECT(do_call(&OWNER, "PUT", SYM, "/injected2", NULL, 0, meta, 1, "mine too"), 200, NULL);
+    body = get_ok(&OWNER, SYM, "/injected2");
+    CHECK_STR(body, "mine too");
+    free(body);
     /* a plain PUT over a symlink makes a plain object */
     EXPECT(put_symlink(&OWNER, SYM, "/over", "docs/t.txt", NULL, NULL), 200, NULL);
     put_ok(SYM, "/over", "plain now", NULL);
