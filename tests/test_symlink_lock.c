@@ -11,6 +11,7 @@
  * changed, since cos-server does not enforce one. */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "cos/hash.h"
 #include "cos/sign.h"
 #include "util.h"
 #include <time.h>
@@ -183,6 +184,15 @@ static void test_symlink_basics(void)
     char *t = header(&r, "x-cos-symlink-target");
     CHECK_STR(t, "docs/t.txt");
     free(t);
+    /* COS: the symlink's ETag is the MD5 of the path it stores */
+    unsigned char d[16];
+    char hex[33], want[40];
+    cos_md5_digest("docs/t.txt", 10, d);
+    cos_hex_encode(d, 16, hex);
+    snprintf(want, sizeof want, "\"%s\"", hex);
+    char *se = header(&r, "ETag");
+    CHECK_STR(se, want);
+    free(se);
     test_reply_free(&r);
     char *body = get_ok(&OWNER, SYM, "/l.txt");
     CHECK_STR(body, "hello world");
