@@ -137,6 +137,8 @@ static const op_def OPS[] = {
     /* COS's object lock configuration (objlock.c); no libcos operation */
     { COS_OP_COUNT,                "PUT",    "object-lock", L_BUCKET, A("PutBucketObjectLock"),       NULL,                        0,             0 },
     { COS_OP_COUNT,                "GET",    "object-lock", L_BUCKET, A("GetBucketObjectLock"),       NULL,                        0,             0 },
+    { COS_OP_COUNT,                "PUT",    "retention",   L_OBJECT, A("PutObjectRetention"),        NULL,                        0,             OPF_VERSIONED },
+    { COS_OP_COUNT,                "GET",    "retention",   L_OBJECT, A("GetObjectRetention"),        NULL,                        0,             OPF_VERSIONED },
 };
 #undef A
 
@@ -147,14 +149,14 @@ static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors",
                                            "logging", "inventory", "accelerate", "encryption", "location", "versions",
                                            "delete", "restore", "append", "publicAccessBlock",
                                            "ownershipControls", "policyStatus", "attributes", "intelligenttiering",
-                                           "symlink", "object-lock" };
+                                           "symlink", "object-lock", "retention" };
 
 /* COS sub-resources (and request parameters that select a COS operation)
  * that cos-server does not implement: NotImplemented, never the plain
  * operation they would otherwise fall through to. */
 static const char *const NOT_IMPLEMENTED[] = {
     "domaincertificate", "live", "vod", "intelligent-tiering", "notification",
-    "select", "rename", "retention", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
+    "select", "rename", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
     "meta-query", "ci-process", "image_process", "guetzli" };
 
 const op_def *route_request(req *r, const char **unimplemented)

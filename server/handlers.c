@@ -3561,6 +3561,7 @@ static enum MHD_Result object_request(req *r, const char *sub)
     if (sub && !strcmp(sub, "tagging")) return object_tagging(r);
     if (sub && !strcmp(sub, "acl")) return object_acl(r);
     if (sub && !strcmp(sub, "attributes") && !strcmp(m, "GET")) return object_attributes(r);
+    if (sub && !strcmp(sub, "retention")) return objlock_retention(r); /* objlock.c */
     if (sub && !strcmp(sub, "symlink")) { /* symlink.c */
         if (!strcmp(m, "GET")) return symlink_get(r);
         enum MHD_Result sret;
@@ -3846,7 +3847,10 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
     if (public_guard_refuses(r, op->sub, &ret)) return ret;
     *passed = true;
     if (!r->bucket) return get_service(r);
-    return r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
+    bool held = false; /* an object under retention is never destroyed (objlock.c) */
+    if (!objlock_guard(r, op, &held, &ret)) ret = r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
+    objlock_release(held);
+    return ret;
 }
 
 /* ---------------------------------------------------------------- /sts */

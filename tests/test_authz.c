@@ -1079,9 +1079,9 @@ static void test_unimplemented_subresources_change_nothing(void)
                (cos_kv[]){ { "domaincertificate", "" }, { "domainname", "x" } }, 2, NULL, 0, NULL, NULL, 0, NULL };
     EXPECT(do_call(&c), 501, "NotImplemented");
     EXPECT(simple(&OWNER, "HEAD", "empty-" APPID, "/", NULL), 200, NULL); /* still there */
-    /* object retention is not enforced, so never acknowledged (symlinks and the lock's configuration are kept:
-       test_symlink_lock) */
-    EXPECT(sub(&OWNER, "PUT", SHARED, "/held", "retention", "<Retention/>"), 501, "NotImplemented");
+    /* legal holds are not kept, so never acknowledged (symlinks, object lock and retention are: test_symlink_lock) */
+    EXPECT(sub(&OWNER, "PUT", SHARED, "/held", "legal-hold", "<LegalHold><Status>ON</Status></LegalHold>"), 501,
+           "NotImplemented");
     CHECK(!exists(SHARED, "/held"));
     EXPECT(sub(&OWNER, "POST", SHARED, "/query", "select", "<SelectRequest/>"), 501, "NotImplemented");
     CHECK(!exists(SHARED, "/query"));

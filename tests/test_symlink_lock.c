@@ -23,6 +23,8 @@ static test_server g_srv;
 #define PUBRW "sympubrw-" APPID
 #define LOCK "locked-" APPID
 #define SUSP "locksusp-" APPID
+#define RET "retain-" APPID
+#define VRET "vretain-" APPID
 
 typedef struct creds { char *id, *key, *token; } creds;
 static creds OWNER = { TEST_SECRET_ID, TEST_SECRET_KEY, NULL };
@@ -447,17 +449,23 @@ static const char ENABLE[] = "<ObjectLockConfiguration><ObjectLockEnabled>Enable
 static void test_object_lock_configuration(void)
 {
     EXPECT(sub(&OWNER, "GET", LOCK, "/", "object-lock", NULL), 404, "ObjectLockConfigurationNotFoundError");
-    /* a rule would promise retention cos-server does not enforce: 501, nothing kept */
-    EXPECT(sub(&OWNER, "PUT", LOCK, "/", "object-lock",
-               "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
-               "<Mode>COMPLIANCE</Mode><Days>30</Days></DefaultRetention></Rule></ObjectLockConfiguration>"),
-           501, "NotImplemented");
+    /* COS's values only: Enabled; a DefaultRetention of COMPLIANCE for 1 to 36500 Days */
+    static const char *const BAD[] = {
+        "<ObjectLockConfiguration><ObjectLockEnabled>Disabled</ObjectLockEnabled></ObjectLockConfiguration>",
+        "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
+        "<Mode>GOVERNANCE</Mode><Days>30</Days></DefaultRetention></Rule></ObjectLockConfiguration>",
+        "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
+        "<Mode>COMPLIANCE</Mode><Days>0</Days></DefaultRetention></Rule></ObjectLockConfiguration>",
+        "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
+        "<Days>36501</Days></DefaultRetention></Rule></ObjectLockConfiguration>",
+        "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
+        "<Mode>COMPLIANCE</Mode><Years>1</Years></DefaultRetention></Rule></ObjectLockConfiguration>",
+        "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
+        "<Mode>COMPLIANCE</Mode></DefaultRetention></Rule></ObjectLockConfiguration>",
+        "<ObjectLockConfiguration>", "" };
+    for (size_t i = 0; i < sizeof BAD / sizeof *BAD; i++)
+        EXPECT(sub(&OWNER, "PUT", LOCK, "/", "object-lock", *BAD[i] ? BAD[i] : NULL), 400, "MalformedXML");
     EXPECT(sub(&OWNER, "GET", LOCK, "/", "object-lock", NULL), 404, "ObjectLockConfigurationNotFoundError");
-    EXPECT(sub(&OWNER, "PUT", LOCK, "/", "object-lock",
-               "<ObjectLockConfiguration><ObjectLockEnabled>Disabled</ObjectLockEnabled></ObjectLockConfiguration>"),
-           400, "MalformedXML");
-    EXPECT(sub(&OWNER, "PUT", LOCK, "/", "object-lock", "<ObjectLockConfiguration>"), 400, "MalformedXML");
-    EXPECT(sub(&OWNER, "PUT", LOCK, "/", "object-lock", NULL), 400, "MalformedXML");
     /* only the owner (or whom a policy allows) configures it */
     EXPECT(sub(ANON, "PUT", LOCK, "/", "object-lock", ENABLE), 403, "AccessDenied");
     EXPECT(sub(&OWNER, "PUT", LOCK, "/", "object-lock", ENABLE), 200, NULL);
@@ -467,6 +475,13 @@ static void test_object_lock_configuration(void)
                                    "</ObjectLockConfiguration>"));
     test_reply_free(&r);
     EXPECT(sub(ANON, "GET", LOCK, "/", "object-lock", NULL), 403, "AccessDenied");
+    EXPECT(sub(&OWNER, "PUT", LOCK, "/", "object-lock",
+               "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
+               "<Days>30</Days></DefaultRetention></Rule></ObjectLockConfiguration>"), 200, NULL);
+    r = sub(&OWNER, "GET", LOCK, "/", "object-lock", NULL);
+    CHECK(r.body && strstr(r.body, "<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>30</Days>"
+                                   "</DefaultRetention></Rule>"));
+    test_reply_free(&r);
     /* once enabled, never disabled: no DELETE, no Disabled */
     EXPECT(sub(&OWNER, "DELETE", LOCK, "/", "object-lock", NULL), 405, NULL);
     EXPECT(sub(&OWNER, "PUT", LOCK, "/", "object-lock",
@@ -491,10 +506,167 @@ static void test_object_lock_configuration(void)
     EXPECT(sub(&OWNER, "GET", SUSP, "/", "object-lock", NULL), 404, "ObjectLockConfigurationNotFoundError");
 }
 
-static void test_retention_never_acknowledged(void)
+static reply s3_call(const char *method, const char *path, const char *sub_name, const char *body);
+
+static const char RULE_1DAY[] = "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
+                                "<DefaultRetention><Mode>COMPLIANCE</Mode><Days>1</Days></DefaultRetention></Rule>"
+                                "</ObjectLockConfiguration>";
+
+/* The RetainUntilDate GET ?retention answers for path (ms), -1 when not 200. */
+static int64_t retain_until(const char *bucket, const char *path)
 {
-    /* a write asking for retention, in COS's header names: 501, nothing stored (a 200 would promise the object
-       cannot be deleted) */
+    reply r = sub(&OWNER, "GET", bucket, path, "retention", NULL);
+    int64_t ms = -1;
+    const char *a = r.status == 200 && r.body ? strstr(r.body, "<RetainUntilDate>") : NULL;
+    if (a) {
+        char iso[40];
+        snprintf(iso, sizeof iso, "%.24s", a + 17);
+        ms = cos_iso8601_parse(iso);
+    }
+    test_reply_free(&r);
+    return ms;
+}
+
+static reply retention_put(const char *bucket, const char *path, const char *iso)
+{
+    char *doc = cos_sprintf("<Retention><RetainUntilDate>%s</RetainUntilDate></Retention>", iso);
+    reply r = sub(&OWNER, "PUT", bucket, path, "retention", doc);
+    free(doc);
+    return r;
+}
+
+static void test_retention_unversioned(void)
+{
+    /* COS: an object under retention cannot be overwritten or deleted, by anyone, by any path */
+    EXPECT(sub(&OWNER, "PUT", RET, "/", "object-lock", RULE_1DAY), 200, NULL);
+    put_ok(RET, "/a", "kept", NULL);
+    put_ok(RET, "/src", "other data", NULL);
+    int64_t until = retain_until(RET, "/a"), now = (int64_t)time(NULL) * 1000;
+    CHECK(until > now + 86400000LL - 600000 && until < now + 86400000LL + 600000); /* written now, kept a day */
+    EXPECT(do_call(&OWNER, "PUT", RET, "/a", NULL, 0, NULL, 0, "overwritten"), 403, "AccessDenied");
+    EXPECT(simple(&OWNER, "DELETE", RET, "/a", NULL), 403, "AccessDenied");
+    cos_kv ch[] = { { "x-cos-copy-source", RET ".cos.ap-guangzhou.myqcloud.com/src" } };
+    EXPECT(do_call(&OWNER, "PUT", RET, "/a", NULL, 0, ch, 1, NULL), 403, "AccessDenied");
+    cos_kv self[] = { { "x-cos-copy-source", RET ".cos.ap-guangzhou.myqcloud.com/a" },
+                      { "x-cos-metadata-directive", "Replaced" } };
+    EXPECT(do_call(&OWNER, "PUT", RET, "/a", NULL, 0, self, 2, NULL), 403, "AccessDenied");
+    EXPECT(put_symlink(&OWNER, RET, "/a", "src", NULL, NULL), 403, "AccessDenied");
+    /* a multipart upload may start; its completion over the object is refused */
+    reply r = sub(&OWNER, "POST", RET, "/a", "uploads", NULL);
+    const char *u = r.body ? strstr(r.body, "<UploadId>") : NULL;
+    char upload[128] = "";
+    if (u) snprintf(upload, sizeof upload, "%.*s", (int)strcspn(u + 10, "<"), u + 10);
+    test_reply_free(&r);
+    CHECK(*upload);
+    cos_kv pq[] = { { "partNumber", "1" }, { "uploadId", upload } };
+    r = do_call(&OWNER, "PUT", RET, "/a", pq, 2, NULL, 0, "part data");
+    char *etag = header(&r, "ETag");
+    test_reply_free(&r);
+    char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                             "</CompleteMultipartUpload>", etag ? etag : "");
+    cos_kv cq[] = { { "uploadId", upload } };
+    EXPECT(do_call(&OWNER, "POST", RET, "/a", cq, 1, NULL, 0, done), 403, "AccessDenied");
+    free(done);
+    free(etag);
+    EXPECT(do_call(&OWNER, "DELETE", RET, "/a", cq, 1, NULL, 0, NULL), 204, NULL);
+    /* a multi-delete naming it deletes nothing of the request */
+    EXPECT(sub(&OWNER, "POST", RET, "/", "delete",
+               "<Delete><Object><Key>src</Key></Object><Object><Key>a</Key></Object></Delete>"), 403, "AccessDenied");
+    /* nor in S3's dialect */
+    EXPECT(s3_call("DELETE", "/" RET "/a", NULL, NULL), 403, "AccessDenied");
+    EXPECT(s3_call("PUT", "/" RET "/a", NULL, "s3 overwrite"), 403, "AccessDenied");
+    char *body = get_ok(&OWNER, RET, "/a");
+    CHECK_STR(body, "kept");
+    free(body);
+    body = get_ok(&OWNER, RET, "/src");
+    CHECK_STR(body, "other data");
+    free(body);
+    /* an appendable object is retained from its first append: nothing may be added */
+    cos_kv a0[] = { { "append", "" }, { "position", "0" } };
+    EXPECT(do_call(&OWNER, "POST", RET, "/log", a0, 2, NULL, 0, "line 1\n"), 200, NULL);
+    cos_kv a1[] = { { "append", "" }, { "position", "7" } };
+    EXPECT(do_call(&OWNER, "POST", RET, "/log", a1, 2, NULL, 0, "line 2\n"), 403, "AccessDenied");
+
+    /* retention only grows: shorter 403, longer kept */
+    r = retention_put(RET, "/a", "2020-01-01T00:00:00.000Z");
+    CHECK_INT(r.status, 400); /* in the past */
+    test_reply_free(&r);
+    char soon[32];
+    cos_iso8601_format(now + 3600000, soon);
+    EXPECT(retention_put(RET, "/a", soon), 403, "AccessDenied");
+    EXPECT(retention_put(RET, "/a", "2099-01-01T00:00:00.000Z"), 200, NULL);
+    CHECK(retain_until(RET, "/a") == cos_iso8601_parse("2099-01-01T00:00:00.000Z"));
+    EXPECT(retention_put(RET, "/a", "2098-01-01T00:00:00.000Z"), 403, "AccessDenied");
+
+    /* the rule removed: objects written since are free, those written before stay kept */
+    EXPECT(sub(&OWNER, "PUT", RET, "/", "object-lock", ENABLE), 200, NULL);
+    EXPECT(simple(&OWNER, "DELETE", RET, "/a", NULL), 403, "AccessDenied");
+    EXPECT(simple(&OWNER, "DELETE", RET, "/src", NULL), 403, "AccessDenied");
+    put_ok(RET, "/free", "free", NULL);
+    put_ok(RET, "/free", "free again", NULL);
+    EXPECT(sub(&OWNER, "GET", RET, "/free", "retention", NULL), 404, "NoSuchObjectLockConfiguration");
+    /* ... until a retention is set on it */
+    EXPECT(retention_put(RET, "/free", "2099-01-01T00:00:00.000Z"), 200, NULL);
+    EXPECT(simple(&OWNER, "DELETE", RET, "/free", NULL), 403, "AccessDenied");
+    /* a new rule is not applied to what was written before it */
+    put_ok(RET, "/late", "late", NULL);
+    EXPECT(sub(&OWNER, "PUT", RET, "/", "object-lock", RULE_1DAY), 200, NULL);
+    EXPECT(simple(&OWNER, "DELETE", RET, "/late", NULL), 204, NULL);
+    /* who may not set retention, does not */
+    EXPECT(sub(ANON, "PUT", RET, "/log", "retention",
+               "<Retention><RetainUntilDate>2099-01-01T00:00:00.000Z</RetainUntilDate></Retention>"), 403,
+           "AccessDenied");
+    /* and a bucket without the lock has no retention to set */
+    EXPECT(retention_put(SYM, "/docs/t.txt", "2099-01-01T00:00:00.000Z"), 400, "InvalidRequest");
+    EXPECT(sub(&OWNER, "GET", SYM, "/docs/t.txt", "retention", NULL), 404, "NoSuchObjectLockConfiguration");
+}
+
+static void test_retention_versioned(void)
+{
+    /* with versioning, as in S3: writes make versions and DELETE makes a marker; a retained version itself is
+       never deleted */
+    EXPECT(sub(&OWNER, "PUT", VRET, "/", "versioning", "<VersioningConfiguration><Status>Enabled</Status>"
+                                                      "</VersioningConfiguration>"), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", VRET, "/", "object-lock", RULE_1DAY), 200, NULL);
+    reply r = do_call(&OWNER, "PUT", VRET, "/v", NULL, 0, NULL, 0, "one");
+    char *v1 = header(&r, "x-cos-version-id");
+    test_reply_free(&r);
+    CHECK(v1 != NULL);
+    if (!v1) return;
+    put_ok(VRET, "/v", "two", NULL);
+    r = simple(&OWNER, "DELETE", VRET, "/v", NULL);
+    CHECK_INT(r.status, 204);
+    char *marker = header(&r, "x-cos-version-id");
+    test_reply_free(&r);
+    cos_kv vq[] = { { "versionId", v1 } };
+    EXPECT(do_call(&OWNER, "DELETE", VRET, "/v", vq, 1, NULL, 0, NULL), 403, "AccessDenied");
+    char *doc = cos_sprintf("<Delete><Object><Key>v</Key><VersionId>%s</VersionId></Object></Delete>", v1);
+    EXPECT(sub(&OWNER, "POST", VRET, "/", "delete", doc), 403, "AccessDenied");
+    free(doc);
+    EXPECT(s3_call("DELETE", "/" VRET "/v", NULL, NULL), 204, NULL); /* another marker */
+    r = do_call(&OWNER, "GET", VRET, "/v", vq, 1, NULL, 0, NULL);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.body, "one");
+    test_reply_free(&r);
+    /* a delete marker holds no data: it may go */
+    if (marker) {
+        cos_kv mq[] = { { "versionId", marker } };
+        EXPECT(do_call(&OWNER, "DELETE", VRET, "/v", mq, 1, NULL, 0, NULL), 204, NULL);
+    }
+    /* the version's retention, named by versionId */
+    cos_kv rq[] = { { "retention", "" }, { "versionId", v1 } };
+    r = do_call(&OWNER, "GET", VRET, "/v", rq, 2, NULL, 0, NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && strstr(r.body, "<RetainUntilDate>"));
+    test_reply_free(&r);
+    free(marker);
+    free(v1);
+}
+
+static void test_retention_headers_refused(void)
+{
+    /* retention asked for by a write's headers is not kept that way: 501, nothing stored (a 200 would promise a
+       lock the object does not have) */
     cos_kv h[] = { { "x-cos-object-lock-mode", "COMPLIANCE" },
                    { "x-cos-object-lock-retain-until-date", "2099-01-01T00:00:00.000Z" } };
     EXPECT(do_call(&OWNER, "PUT", LOCK, "/kept.txt", NULL, 0, h, 2, "keep me"), 501, "NotImplemented");
@@ -502,14 +674,9 @@ static void test_retention_never_acknowledged(void)
     cos_kv one[] = { { "x-cos-object-lock-retain-until-date", "2099-01-01T00:00:00.000Z" } };
     cos_kv uq[] = { { "uploads", "" } };
     EXPECT(do_call(&OWNER, "POST", LOCK, "/kept.txt", uq, 1, one, 1, NULL), 501, "NotImplemented");
-    /* PUT/GET Object Retention */
-    put_ok(LOCK, "/plain.txt", "plain", NULL);
-    EXPECT(sub(&OWNER, "PUT", LOCK, "/plain.txt", "retention",
-               "<Retention><RetainUntilDate>2099-01-01T00:00:00.000Z</RetainUntilDate></Retention>"), 501,
+    /* legal holds are not implemented either */
+    EXPECT(sub(&OWNER, "PUT", LOCK, "/kept.txt", "legal-hold", "<LegalHold><Status>ON</Status></LegalHold>"), 501,
            "NotImplemented");
-    EXPECT(sub(&OWNER, "GET", LOCK, "/plain.txt", "retention", NULL), 501, "NotImplemented");
-    /* and so nothing is locked: the owner may still delete it */
-    EXPECT(simple(&OWNER, "DELETE", LOCK, "/plain.txt", NULL), 204, NULL);
 }
 
 /* A SigV4-signed S3 request (path-style: /BUCKET/...), as an S3 tool sends it. */
@@ -581,6 +748,8 @@ int main(void)
     EXPECT(do_call(&OWNER, "PUT", PUBRW, "/", NULL, 0, prw, 1, NULL), 200, NULL);
     EXPECT(simple(&OWNER, "PUT", LOCK, "/", NULL), 200, NULL);
     EXPECT(simple(&OWNER, "PUT", SUSP, "/", NULL), 200, NULL);
+    EXPECT(simple(&OWNER, "PUT", RET, "/", NULL), 200, NULL);
+    EXPECT(simple(&OWNER, "PUT", VRET, "/", NULL), 200, NULL);
     RUN(test_symlink_basics);
     RUN(test_symlink_bad_requests);
     RUN(test_symlink_dangling_chain_loop);
@@ -588,7 +757,9 @@ int main(void)
     RUN(test_symlink_never_widens_access);
     RUN(test_symlink_versions);
     RUN(test_object_lock_configuration);
-    RUN(test_retention_never_acknowledged);
+    RUN(test_retention_unversioned);
+    RUN(test_retention_versioned);
+    RUN(test_retention_headers_refused);
     RUN(test_object_lock_s3_dialect);
     test_server_stop(&g_srv, getenv("KEEP_ROOT") != NULL);
     return test_report();
