@@ -25,6 +25,7 @@ static test_server g_srv;
 #define SUSP "locksusp-" APPID
 #define RET "retain-" APPID
 #define VRET "vretain-" APPID
+#define LOCKRW "lockrw-" APPID
 
 typedef struct creds { char *id, *key, *token; } creds;
 static creds OWNER = { TEST_SECRET_ID, TEST_SECRET_KEY, NULL };
@@ -663,6 +664,31 @@ static void test_retention_versioned(void)
     free(v1);
 }
 
+static void test_retention_public_writers(void)
+{
+    /* a public-read-write bucket: anyone may write a new key, no one may replace or delete a retained one, by PUT,
+       by a browser's form, by DELETE */
+    EXPECT(sub(&OWNER, "PUT", LOCKRW, "/", "object-lock", RULE_1DAY), 200, NULL);
+    EXPECT(simple(ANON, "PUT", LOCKRW, "/w", "first"), 200, NULL);
+    EXPECT(simple(ANON, "PUT", LOCKRW, "/w", "second"), 403, "AccessDenied");
+    const char *form = "--BB\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nw\r\n"
+                       "--BB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\r\n"
+                       "form data\r\n--BB--\r\n";
+    cos_kv ct[] = { { "Content-Type", "multipart/form-data; boundary=BB" } };
+    EXPECT(do_call(ANON, "POST", LOCKRW, "/", NULL, 0, ct, 1, form), 403, "AccessDenied");
+    EXPECT(simple(ANON, "DELETE", LOCKRW, "/w", NULL), 403, "AccessDenied");
+    EXPECT(simple(&OWNER, "DELETE", LOCKRW, "/w", NULL), 403, "AccessDenied");
+    char *body = get_ok(ANON, LOCKRW, "/w");
+    CHECK_STR(body, "first");
+    free(body);
+    /* a form to a new key is a new retained object */
+    const char *form2 = "--BB\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nw2\r\n"
+                        "--BB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\r\n"
+                        "form data\r\n--BB--\r\n";
+    EXPECT(do_call(ANON, "POST", LOCKRW, "/", NULL, 0, ct, 1, form2), 200, NULL);
+    EXPECT(simple(ANON, "DELETE", LOCKRW, "/w2", NULL), 403, "AccessDenied");
+}
+
 static void test_retention_headers_refused(void)
 {
     /* retention asked for by a write's headers is not kept that way: 501, nothing stored (a 200 would promise a
@@ -750,6 +776,7 @@ int main(void)
     EXPECT(simple(&OWNER, "PUT", SUSP, "/", NULL), 200, NULL);
     EXPECT(simple(&OWNER, "PUT", RET, "/", NULL), 200, NULL);
     EXPECT(simple(&OWNER, "PUT", VRET, "/", NULL), 200, NULL);
+    EXPECT(do_call(&OWNER, "PUT", LOCKRW, "/", NULL, 0, prw, 1, NULL), 200, NULL);
     RUN(test_symlink_basics);
     RUN(test_symlink_bad_requests);
     RUN(test_symlink_dangling_chain_loop);
@@ -759,6 +786,7 @@ int main(void)
     RUN(test_object_lock_configuration);
     RUN(test_retention_unversioned);
     RUN(test_retention_versioned);
+    RUN(test_retention_public_writers);
     RUN(test_retention_headers_refused);
     RUN(test_object_lock_s3_dialect);
     test_server_stop(&g_srv, getenv("KEEP_ROOT") != NULL);
