@@ -2014,6 +2014,11 @@ static enum MHD_Result put_object(req *r)
         o.forbid_overwrite = true;
     }
     char *headers = object_headers_with(r, &o, false);
+    if (r->extra_headers) { /* a symlink's target (symlink.c) */
+        char *with = cos_sprintf("%s%s", headers, r->extra_headers);
+        free(headers);
+        headers = with;
+    }
     if (!meta_within_limit(r, headers, &ret)) {
         data_discard(r->srv->st, &r->w);
         free(headers);
@@ -2261,6 +2266,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
     }
     sse_key key;
     enum MHD_Result sret;
+    if (symlink_follow(r, head, &m, &sret) != 0) return sret; /* a symlink serves its target (symlink.c) */
     char key_md5[32];
     uint64_t part_start = 0, part_len = 0;
     size_t parts = 0;
@@ -3542,7 +3548,10 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     } else if (sub && !strcmp(sub, "uploads") && !strcmp(m, "GET")) ret = list_uploads(r);
     else if (sub && !strcmp(sub, "versions") && !strcmp(m, "GET")) ret = versioning_list(r);
     else if (sub && !strcmp(sub, "delete") && !strcmp(m, "POST")) ret = delete_multiple(r);
-    else if (sub && !strcmp(sub, "inventory") && !strcmp(m, "GET") && !req_arg(r, "id")) ret = list_inventory(r); else if (is_config(sub)) {
+    else if (sub && !strcmp(sub, "inventory") && !strcmp(m, "GET") && !req_arg(r, "id")) ret = list_inventory(r);
+    else if (sub && !strcmp(sub, "object-lock")) ret = objlock_request(r); /* objlock.c */
+    else if (sub && !strcmp(sub, "versioning") && objlock_refuses_versioning(r, &ret)) { /* objlock.c */
+    } else if (is_config(sub)) {
         ret = !strcmp(m, "PUT") ? put_config(r, sub) : !strcmp(m, "GET") ? get_config(r, sub)
               : !strcmp(m, "DELETE") ? delete_config(r, sub) : send_error(r, "MethodNotAllowed", "method not allowed");
     } else if (!strcmp(m, "POST") && r->pp) ret = post_object(r);
@@ -3577,6 +3586,16 @@ static enum MHD_Result object_request(req *r, const char *sub)
     if (sub && !strcmp(sub, "tagging")) return object_tagging(r);
     if (sub && !strcmp(sub, "acl")) return object_acl(r);
     if (sub && !strcmp(sub, "attributes") && !strcmp(m, "GET")) return object_attributes(r);
+    if (sub && !strcmp(sub, "retention")) return objlock_retention(r); /* objlock.c */
+    if (sub && !strcmp(sub, "symlink")) { /* symlink.c */
+        if (!strcmp(m, "GET")) return symlink_get(r);
+        enum MHD_Result sret;
+        if (symlink_prepare_put(r, &r->extra_headers, &sret) != 0) return sret;
+        sret = put_object(r);
+        free(r->extra_headers);
+        r->extra_headers = NULL;
+        return sret;
+    }
     if (!strcmp(m, "PUT")) return req_header(r, "x-cos-copy-source") ? copy_object(r) : put_object(r);
     if (!strcmp(m, "GET")) return get_object(r, false);
     if (!strcmp(m, "HEAD")) return get_object(r, true);
@@ -3817,6 +3836,7 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
     if (req_header(r, "Pic-Operations") || cos_kvlist_get(&r->form, "Pic-Operations"))
         return send_error(r, "NotImplemented", "cos-server does not implement Pic-Operations (Cloud Infinite "
                                                "processing); nothing was changed.");
+    if (objlock_refuses_headers(r, &ret)) return ret; /* retention is not kept: never acknowledged (objlock.c) */
     if (r->bucket && r->region_named) { /* a bucket lives in one region: naming another is an error, never a scope */
         char *region = NULL;
         bool other = store_bucket_get(r->srv->st, r->bucket, &region, NULL, NULL) == 0 && region &&
@@ -3852,7 +3872,10 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
     if (public_guard_refuses(r, op->sub, &ret)) return ret;
     *passed = true;
     if (!r->bucket) return get_service(r);
-    return r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
+    bool held = false; /* an object under retention is never destroyed (objlock.c) */
+    if (!objlock_guard(r, op, &held, &ret)) ret = r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
+    objlock_release(held);
+    return ret;
 }
 
 /* ---------------------------------------------------------------- /sts */

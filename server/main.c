@@ -61,6 +61,8 @@ static const struct { const char *code; int status; } ERRORS[] = {
     { "InvalidObjectState", 403 }, { "RestoreAlreadyInProgress", 409 }, { "InvalidStorageClass", 400 },
     { "NoSuchPublicAccessBlockConfiguration", 404 }, { "OwnershipControlsNotFoundError", 404 },
     { "InvalidTag", 400 }, { "GatewayTimeout", 504 }, { "InvalidLifecycleConfiguration", 400 },
+    { "ObjectLockConfigurationNotFoundError", 404 }, { "InvalidBucketState", 409 },
+    { "NoSuchObjectLockConfiguration", 404 },
 };
 
 int error_status(const char *code)
@@ -699,7 +701,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->pp = MHD_create_post_processor(conn, 256 * 1024, form_iter, r);
             r->form_close = form_close_of(ct);
         }
-        r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
+        r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore") &&
+                         !req_has_arg(r, "retention"); /* an object's sub-resources take small XML bodies */
         s3_begin(r);
         *con_cls = r;
         /* a body kept in memory (a configuration, a list of keys) that declares more than it may

@@ -335,6 +335,7 @@ typedef struct req {
     bool pinning_source;     /* authorization is deciding on a copy's source (authz.c) */
     bool source_pinned;      /* and read it: a copy copies that object only, or decides again */
     char source_pin[40];
+    char *extra_headers;     /* records a write keeps besides the request's own (symlink.c), or NULL */
 } req;
 
 struct server {
@@ -530,6 +531,26 @@ enum MHD_Result send_buffer(req *r, int status, const char *content_type, char *
 enum MHD_Result send_response(req *r, int status, struct MHD_Response *resp);
 /* s3attrs.c: GetObjectAttributes (GET ?attributes on an object) */
 enum MHD_Result object_attributes(req *r);
+/* symlink.c: PUT/GET Object ?symlink, and GET/HEAD through a symlink */
+/* PUT ?symlink: checks x-cos-symlink-target and makes it the write's data; *extra_headers (malloc'd) are the
+ * records put_object keeps with it. 0, or -1 with the answer queued in *ret. */
+int symlink_prepare_put(req *r, char **extra_headers, enum MHD_Result *ret);
+enum MHD_Result symlink_get(req *r);
+/* GET/HEAD of m: when m is a symlink, replaces it with its target's current version, if the requester may read
+ * that too (0); -1 with the answer queued in *ret (denied, dangling, a symlink to a symlink). m is then cleared. */
+int symlink_follow(req *r, bool head, obj_meta *m, enum MHD_Result *ret);
+/* objlock.c: PUT/GET Bucket ?object-lock */
+enum MHD_Result objlock_request(req *r);
+/* PUT ?versioning suspending a bucket with object lock: refused (true, *ret queued). */
+bool objlock_refuses_versioning(req *r, enum MHD_Result *ret);
+/* A write asking for retention (x-cos-object-lock-* headers): refused, 501 (true, *ret queued). */
+bool objlock_refuses_headers(req *r, enum MHD_Result *ret);
+/* PUT/GET Object ?retention */
+enum MHD_Result objlock_retention(req *r);
+/* Before handling op: true (*ret queued) when it would destroy an object under retention. *held says whether
+ * the retention guard is held; objlock_release(*held) once the request is handled, refused or not. */
+bool objlock_guard(req *r, const op_def *op, bool *held, enum MHD_Result *ret);
+void objlock_release(bool held);
 /* s3public.c: PublicAccessBlock, OwnershipControls, PolicyStatus */
 enum { PAB_BLOCK_PUBLIC_ACLS = 1, PAB_IGNORE_PUBLIC_ACLS = 2, PAB_BLOCK_PUBLIC_POLICY = 4, PAB_RESTRICT_PUBLIC_BUCKETS = 8 };
 unsigned public_block_flags(server *srv, const char *bucket, int *store_rc); /* PAB_* of a bucket */
