@@ -238,6 +238,9 @@ uint64_t store_rows_visited(store *s);
  * and checkpoint passes, since store_open (tests check that checkpoints keep
  * the log bounded, and come per share of the log, not per commit). */
 void store_wal_stats(store *s, uint64_t *pages, uint64_t *asks, uint64_t *passes);
+/* Reads of a bucket's row and configurations from the database (requests
+ * share the last one until a write changes them: tests check the sharing). */
+uint64_t store_meta_reads(store *s);
 const char *store_list_sql(int variant);
 
 /* versions (#18): the current version stays in objects; older ones and

@@ -72,6 +72,12 @@ struct store {
     _Atomic bool sync_broken; /* an fsync failed: no later commit can be promised durable */
     _Atomic uint32_t sync_round; /* advanced each time a thread stops syncing: what the others sleep on */
     _Atomic int sync_sleepers;   /* threads asleep on sync_round (or about to be) */
+    /* buckets' rows and configurations as requests last read them (see memo_load) */
+    _Atomic uint64_t meta_gen;   /* advanced by every write transaction that touched buckets or configs */
+    _Atomic uint64_t meta_reads; /* snapshots read from the database (store_meta_reads) */
+    bool meta_touched;           /* the open write transaction did (meta_hook; under wlock) */
+    pthread_mutex_t snap_m;      /* guards snaps */
+    struct bucket_snap *snaps[64];
 #ifndef __linux__
     pthread_mutex_t sync_m;   /* with sync_cv, the sleep on sync_round where there is no futex */
     pthread_cond_t sync_cv;
@@ -228,6 +234,7 @@ bool store_durability_lost(store *s) { return s && atomic_load(&s->sync_broken);
 void store_set_direct(store *s, bool on) { s->no_direct = !on; }
 void store_set_busy_timeout(store *s, int ms) { s->busy_ms = ms > 0 ? ms : 10000; }
 uint64_t store_rows_visited(store *s) { return atomic_load(&s->rows_visited); }
+uint64_t store_meta_reads(store *s) { return atomic_load(&s->meta_reads); }
 void store_wal_stats(store *s, uint64_t *pages, uint64_t *asks, uint64_t *passes)
 {
     *pages = atomic_load(&s->wal_pages);
@@ -417,39 +424,67 @@ static void conn_put(store *s, sqlite3 *db)
  * transaction, and the rest are answered from that. A write transaction
  * begun on the thread forgets them all, so a request always reads what it
  * wrote itself. What other requests commit meanwhile may be missed within
- * this one request, as it would have been had they committed a moment later. */
+ * this one request, as it would have been had they committed a moment later.
+ *
+ * That read is shared between requests (bucket_snap): a snapshot is good
+ * while s->meta_gen has not moved since before its read began, and every
+ * write transaction that changes a bucket's row or a configuration moves
+ * it once it has committed or rolled back (meta_hook, tx_finish). So a
+ * request reuses the last one's read unless such a write ended in between,
+ * and never sees less than a fresh read begun when it looked at meta_gen.
+ * A small PUT or GET made that read transaction (locks, statements, and
+ * pages read back whenever any write had committed) for every request. */
 enum { MEMO_CONFIGS = 16 };
 typedef struct memo_cfg { char *kind, *body; size_t len; } memo_cfg;
-static _Thread_local struct {
-    store *s;                /* on for this store; NULL: off */
-    char *bucket;            /* the bucket remembered, if any */
+typedef struct bucket_snap {
+    atomic_int refs;         /* the cache's and each request's holding it */
+    uint64_t gen;            /* meta_gen before the read began */
+    char *bucket;
     int bucket_rc;           /* 0: its row exists, -1: it does not */
     char *region, *acl;
     int64_t created;
     memo_cfg cfg[MEMO_CONFIGS];
     int ncfg;
     bool all;                /* cfg holds every configuration of the bucket */
+} bucket_snap;
+static _Thread_local struct {
+    store *s;                /* on for this store; NULL: off */
+    bucket_snap *snap;       /* the bucket remembered, if any (a reference) */
     bool want_body;          /* a GET: an object's row read brings its inline body along */
     char body_id[40];        /* the inline body read with the row, for data_open */
     unsigned char *body;
     size_t body_len;
 } memo;
 
+static void snap_release(bucket_snap *b)
+{
+    if (!b || atomic_fetch_sub(&b->refs, 1) != 1) return;
+    free(b->bucket);
+    free(b->region);
+    free(b->acl);
+    for (int i = 0; i < b->ncfg; i++) {
+        free(b->cfg[i].kind);
+        free(b->cfg[i].body);
+    }
+    free(b);
+}
+
 static void memo_forget(void)
 {
-    free(memo.bucket);
-    free(memo.region);
-    free(memo.acl);
-    memo.bucket = memo.region = memo.acl = NULL;
-    for (int i = 0; i < memo.ncfg; i++) {
-        free(memo.cfg[i].kind);
-        free(memo.cfg[i].body);
-    }
-    memo.ncfg = 0;
-    memo.all = false;
+    snap_release(memo.snap);
+    memo.snap = NULL;
     free(memo.body);
     memo.body = NULL;
     memo.body_id[0] = '\0';
+}
+
+/* The update hook of the writer's connection: a row of buckets or configs changed. */
+static void meta_hook(void *ud, int op, const char *db, const char *table, sqlite3_int64 rowid)
+{
+    (void)op;
+    (void)db;
+    (void)rowid;
+    if (!strcmp(table, "buckets") || !strcmp(table, "configs")) ((store *)ud)->meta_touched = true;
 }
 
 void store_memo_begin(store *s)
@@ -631,6 +666,10 @@ static int tx_finish(store *s, sqlite3 *db, int rc, bool durable)
         else n = commit_counted(s);
     }
     if (!sqlite3_get_autocommit(db)) stmt_run(db, "ROLLBACK");
+    if (s->meta_touched) { /* after the commit: a snapshot read before it is stale from now on */
+        s->meta_touched = false;
+        atomic_fetch_add(&s->meta_gen, 1);
+    }
     pthread_mutex_unlock(&s->wlock);
     if (n && durable) rc = durable_wait(s, n);
     return rc;
@@ -685,6 +724,7 @@ int store_open(store **out, const char *root, char **errmsg)
     atomic_init(&s->ckpt_next, CKPT_PAGES);
     pthread_mutex_init(&s->pool_m, NULL);
     pthread_mutex_init(&s->wlock, NULL);
+    pthread_mutex_init(&s->snap_m, NULL);
     pthread_mutex_init(&s->ckpt_m, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
 #ifndef __linux__
@@ -716,6 +756,7 @@ int store_open(store **out, const char *root, char **errmsg)
         return -1;
     }
     s->wdb = db; /* the writer's from now on (tx_begin) */
+    sqlite3_update_hook(db, meta_hook, s);
     *out = s;
     return 0;
 }
@@ -739,6 +780,8 @@ void store_close(store *s)
     pthread_cond_destroy(&s->ckpt_cv);
     pthread_mutex_destroy(&s->wlock);
     pthread_mutex_destroy(&s->pool_m);
+    for (size_t i = 0; i < COS_ARRAY_LEN(s->snaps); i++) snap_release(s->snaps[i]);
+    pthread_mutex_destroy(&s->snap_m);
 #ifndef __linux__
     pthread_mutex_destroy(&s->sync_m);
     pthread_cond_destroy(&s->sync_cv);
@@ -851,12 +894,12 @@ static int bucket_row_cb(void *ud, sqlite3_stmt *st)
 
 static int memo_cfg_cb(void *ud, sqlite3_stmt *st)
 {
-    (void)ud;
-    if (memo.ncfg == MEMO_CONFIGS) { /* more than a request's worth: the rest are read one by one */
-        memo.all = false;
+    bucket_snap *snap = ud;
+    if (snap->ncfg == MEMO_CONFIGS) { /* more than a request's worth: the rest are read one by one */
+        snap->all = false;
         return 1;
     }
-    memo_cfg *m = &memo.cfg[memo.ncfg++];
+    memo_cfg *m = &snap->cfg[snap->ncfg++];
     m->kind = col_str(st, 0);
     int n = sqlite3_column_bytes(st, 1);
     const void *b = sqlite3_column_blob(st, 1);
@@ -866,38 +909,76 @@ static int memo_cfg_cb(void *ud, sqlite3_stmt *st)
     return 0;
 }
 
-/* The memo holds `bucket`: its row and configurations, read together. 0, or a STORE_ error (memo empty). */
+static size_t snap_slot(store *s, const char *bucket)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)bucket; *p; p++) h = (h ^ *p) * 16777619u;
+    return h % COS_ARRAY_LEN(s->snaps);
+}
+
+/* The memo holds `bucket`: its row and configurations, read together (or
+ * the last such read, if no write to them ended since). 0, or a STORE_
+ * error (memo empty). */
 static int memo_load(store *s, const char *bucket)
 {
-    if (memo.bucket && !strcmp(memo.bucket, bucket)) return 0;
+    if (memo.snap && !strcmp(memo.snap->bucket, bucket)) return 0;
     memo_forget();
-    sqlite3 *db = conn_get(s);
-    if (!db) return STORE_FAILED;
-    bucket_row b = { &memo.region, &memo.acl, &memo.created, 0 };
+    size_t slot = snap_slot(s, bucket);
+    uint64_t gen = atomic_load(&s->meta_gen); /* before the read: a write ending after it moves it */
+    pthread_mutex_lock(&s->snap_m);
+    bucket_snap *c = s->snaps[slot];
+    if (c && c->gen == gen && !strcmp(c->bucket, bucket)) {
+        atomic_fetch_add(&c->refs, 1);
+        memo.snap = c;
+    }
+    pthread_mutex_unlock(&s->snap_m);
+    if (memo.snap) return 0;
+    bucket_snap *n = calloc(1, sizeof *n);
+    sqlite3 *db = n ? conn_get(s) : NULL;
+    if (!db) {
+        free(n);
+        return STORE_FAILED;
+    }
+    atomic_init(&n->refs, 1);
+    n->gen = gen;
+    atomic_fetch_add_explicit(&s->meta_reads, 1, memory_order_relaxed);
+    bucket_row b = { &n->region, &n->acl, &n->created, 0 };
     int rc = stmt_run(db, "BEGIN") == SQLITE_OK ? 0 : sql_fail(db, SQLITE_ERROR);
-    memo.all = true;
+    n->all = true;
     if (!rc) rc = EXEC(db, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
-    if (!rc) rc = EXEC(db, "SELECT kind, body FROM configs WHERE bucket = ?1", memo_cfg_cb, NULL, bucket);
+    if (!rc) rc = EXEC(db, "SELECT kind, body FROM configs WHERE bucket = ?1", memo_cfg_cb, n, bucket);
     if (!sqlite3_get_autocommit(db)) stmt_run(db, "COMMIT");
     conn_put(s, db);
+    n->bucket = cos_strdup(bucket);
     if (rc) {
-        memo_forget();
+        snap_release(n);
         return rc;
     }
-    memo.bucket = cos_strdup(bucket);
-    memo.bucket_rc = b.found ? 0 : -1;
+    n->bucket_rc = b.found ? 0 : -1;
+    memo.snap = n;
+    pthread_mutex_lock(&s->snap_m);
+    c = s->snaps[slot];
+    if (!c || c->gen <= gen) { /* never an older read over a newer one */
+        atomic_fetch_add(&n->refs, 1);
+        s->snaps[slot] = n;
+    } else {
+        c = NULL;
+    }
+    pthread_mutex_unlock(&s->snap_m);
+    snap_release(c);
     return 0;
 }
 
 int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created)
 {
     if (memo.s == s && memo_load(s, bucket) == 0) {
-        if (memo.bucket_rc == 0) {
-            if (region) *region = memo.region ? cos_strdup(memo.region) : NULL;
-            if (acl) *acl = memo.acl ? cos_strdup(memo.acl) : NULL;
-            if (created) *created = memo.created;
+        const bucket_snap *m = memo.snap;
+        if (m->bucket_rc == 0) {
+            if (region) *region = m->region ? cos_strdup(m->region) : NULL;
+            if (acl) *acl = m->acl ? cos_strdup(m->acl) : NULL;
+            if (created) *created = m->created;
         }
-        return memo.bucket_rc;
+        return m->bucket_rc;
     }
     bucket_row b = { region, acl, created, 0 };
     int rc = READ(s, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
@@ -1010,13 +1091,14 @@ static int blob_cb(void *ud, sqlite3_stmt *st)
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len)
 {
     if (memo.s == s && memo_load(s, bucket) == 0) {
-        for (int i = 0; i < memo.ncfg; i++) {
-            if (strcmp(memo.cfg[i].kind, kind)) continue;
-            *body = cos_strndup(memo.cfg[i].body, memo.cfg[i].len);
-            *len = memo.cfg[i].len;
+        const bucket_snap *m = memo.snap;
+        for (int i = 0; i < m->ncfg; i++) {
+            if (strcmp(m->cfg[i].kind, kind)) continue;
+            *body = cos_strndup(m->cfg[i].body, m->cfg[i].len);
+            *len = m->cfg[i].len;
             return 0;
         }
-        if (memo.all) return -1;
+        if (m->all) return -1;
     }
     blob_out b = { body, len, 0 };
     int rc = READ(s, "SELECT body FROM configs WHERE bucket = ?1 AND kind = ?2", blob_cb, &b, bucket, kind);

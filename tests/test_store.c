@@ -972,6 +972,85 @@ static void test_writes_need_their_bucket(void)
     close_store(s, dir);
 }
 
+/* What a request reads of its bucket (row, ACL, configurations) as the server does it
+ * (store_memo_begin/end around the request): 0 or -1 from store_bucket_get, the
+ * ACL and the "policy" configuration (NULL when none). */
+typedef struct seen { int rc; char *acl, *policy; } seen;
+static seen request_sees(store *s, const char *bucket)
+{
+    seen v = { 0, NULL, NULL };
+    store_memo_begin(s);
+    v.rc = store_bucket_get(s, bucket, NULL, &v.acl, NULL);
+    size_t len = 0;
+    if (store_config_get(s, bucket, "policy", &v.policy, &len) != 0) v.policy = NULL;
+    store_memo_end();
+    return v;
+}
+static void seen_free(seen *v) { free(v->acl); free(v->policy); }
+
+/* Requests share one read of a bucket's row and configurations until a write
+ * changes them: a stream of requests on one bucket reads it once, not once per
+ * request, and the request after each kind of change (a configuration put or
+ * deleted, the ACL, the bucket deleted and made again) sees the change. */
+static void test_bucket_reads_shared(void)
+{
+    char *dir = NULL;
+    store *s = open_store("meta-shared", &dir);
+    if (!s) return;
+    seen v = request_sees(s, B);
+    seen_free(&v);
+    uint64_t before = store_meta_reads(s);
+    for (int i = 0; i < 50; i++) {
+        v = request_sees(s, B);
+        CHECK_INT(v.rc, 0);
+        CHECK_STR(v.acl, "private");
+        CHECK(v.policy == NULL);
+        seen_free(&v);
+        CHECK_INT(put_key(s, "obj"), 0); /* writes to objects leave the bucket's read good */
+    }
+    CHECK_INT((int)(store_meta_reads(s) - before), 0);
+    CHECK_INT(store_config_put(s, B, "policy", "{\"v\":1}", 7), 0);
+    v = request_sees(s, B);
+    CHECK_STR(v.policy, "{\"v\":1}");
+    seen_free(&v);
+    CHECK_INT(store_config_put(s, B, "policy", "{\"v\":2}", 7), 0);
+    v = request_sees(s, B);
+    CHECK_STR(v.policy, "{\"v\":2}");
+    seen_free(&v);
+    CHECK_INT(store_bucket_set_acl(s, B, "public-read"), 0);
+    v = request_sees(s, B);
+    CHECK_STR(v.acl, "public-read");
+    CHECK_STR(v.policy, "{\"v\":2}");
+    seen_free(&v);
+    CHECK_INT(store_config_delete(s, B, "policy"), 0);
+    v = request_sees(s, B);
+    CHECK(v.policy == NULL);
+    seen_free(&v);
+    CHECK_INT(store_object_delete(s, B, "obj"), 0);
+    CHECK_INT(store_bucket_delete(s, B), 0);
+    v = request_sees(s, B);
+    CHECK_INT(v.rc, -1);
+    seen_free(&v);
+    CHECK(store_bucket_create(s, B, "ap-guangzhou", "private") == 0);
+    v = request_sees(s, B);
+    CHECK_INT(v.rc, 0);
+    CHECK_STR(v.acl, "private");
+    seen_free(&v);
+    /* and a write inside a request is seen by that request's next read */
+    store_memo_begin(s);
+    char *acl = NULL;
+    CHECK_INT(store_bucket_get(s, B, NULL, &acl, NULL), 0);
+    CHECK_STR(acl, "private");
+    free(acl);
+    CHECK_INT(store_bucket_set_acl(s, B, "public-read-write"), 0);
+    acl = NULL;
+    CHECK_INT(store_bucket_get(s, B, NULL, &acl, NULL), 0);
+    CHECK_STR(acl, "public-read-write");
+    free(acl);
+    store_memo_end();
+    close_store(s, dir);
+}
+
 int main(void)
 {
     RUN(test_staged_direct_writes);
@@ -987,5 +1066,6 @@ int main(void)
     RUN(test_failed_log_sync);
     RUN(test_wal_bounded);
     RUN(test_writes_need_their_bucket);
+    RUN(test_bucket_reads_shared);
     return test_report();
 }
