@@ -67,11 +67,12 @@ struct store {
     _Atomic uint64_t ckpt_passes;      /* checkpoint passes so far */
     /* group commit (see durable_wait): commits counted under wlock, made durable by one WAL fsync for many */
     _Atomic uint64_t commits; /* commits made so far (counted under wlock) */
-    _Atomic uint64_t synced;  /* of those, on disk (advanced by the syncing thread) */
-    _Atomic bool syncing;     /* a thread is fsyncing the WAL for the others */
+    _Atomic uint64_t synced;  /* of those, on disk (advanced by the syncing thread, under sync_m) */
     _Atomic bool sync_broken; /* an fsync failed: no later commit can be promised durable */
-    _Atomic uint32_t sync_round; /* advanced each time a thread stops syncing: what the others sleep on */
-    _Atomic int sync_sleepers;   /* threads asleep on sync_round (or about to be) */
+    pthread_mutex_t sync_m;   /* guards syncing and waiters */
+    bool syncing;             /* a thread is fsyncing the WAL for the others, or has been handed the turn */
+    struct sync_waiter *waiters; /* threads asleep until a sync covers their commit */
+    _Atomic uint64_t sync_sleeps, sync_wakeups; /* durable_wait calls that slept, and returns from those sleeps (tests) */
     /* buckets' rows and configurations as requests last read them (see memo_load) */
     _Atomic uint64_t meta_gen;   /* advanced by every write transaction that touched buckets or configs */
     _Atomic uint64_t meta_reads; /* snapshots read from the database (store_meta_reads) */
@@ -79,8 +80,7 @@ struct store {
     pthread_mutex_t snap_m;      /* guards snaps */
     struct bucket_snap *snaps[64];
 #ifndef __linux__
-    pthread_mutex_t sync_m;   /* with sync_cv, the sleep on sync_round where there is no futex */
-    pthread_cond_t sync_cv;
+    pthread_cond_t sync_cv;   /* the waiters' sleep where there is no futex */
 #endif
 };
 
@@ -235,6 +235,11 @@ void store_set_direct(store *s, bool on) { s->no_direct = !on; }
 void store_set_busy_timeout(store *s, int ms) { s->busy_ms = ms > 0 ? ms : 10000; }
 uint64_t store_rows_visited(store *s) { return atomic_load(&s->rows_visited); }
 uint64_t store_meta_reads(store *s) { return atomic_load(&s->meta_reads); }
+void store_sync_stats(store *s, uint64_t *sleeps, uint64_t *wakeups)
+{
+    *sleeps = atomic_load(&s->sync_sleeps);
+    *wakeups = atomic_load(&s->sync_wakeups);
+}
 void store_wal_stats(store *s, uint64_t *pages, uint64_t *asks, uint64_t *passes)
 {
     *pages = atomic_load(&s->wal_pages);
@@ -547,30 +552,45 @@ static uint64_t commit_counted(store *s)
     return atomic_fetch_add(&s->commits, 1) + 1;
 }
 
-/* Sleep until sync_round is no longer `seen` (at once if it is not), and
- * wake every sleeper. On Linux a futex on the counter itself: a woken
- * thread only re-reads atomics. A condition variable made every thread
- * that one fsync covered take its mutex again on waking, one after the
- * other: with 16 PUTs in flight, 3.3 of a PUT's 6 futex calls. */
-static void sync_sleep(store *s, uint32_t seen)
+/* A thread asleep in durable_wait: woken once a sync covers its commit (or
+ * failed), or handed the next sync. Each sleeps on its own word, so a sync
+ * wakes only the threads it covered and one to run the next: with one word
+ * for all, every sleeper woke at the end of every sync, and those whose
+ * commit came after its start (most, with 16 PUTs in flight) slept again. */
+enum { W_ASLEEP, W_COVERED, W_TURN };
+typedef struct sync_waiter {
+    struct sync_waiter *next;
+    uint64_t n;               /* the commit it waits for */
+    _Atomic uint32_t state;   /* W_ASLEEP until the syncer changes it (under sync_m) */
+} sync_waiter;
+
+/* With sync_m held; returns without it, once w is no longer W_ASLEEP. */
+static void waiter_sleep(store *s, sync_waiter *w)
 {
+    atomic_fetch_add_explicit(&s->sync_sleeps, 1, memory_order_relaxed);
 #ifdef __linux__
-    syscall(SYS_futex, &s->sync_round, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+    pthread_mutex_unlock(&s->sync_m);
+    while (atomic_load(&w->state) == W_ASLEEP) {
+        syscall(SYS_futex, &w->state, FUTEX_WAIT_PRIVATE, W_ASLEEP, NULL, NULL, 0);
+        atomic_fetch_add_explicit(&s->sync_wakeups, 1, memory_order_relaxed);
+    }
 #else
-    pthread_mutex_lock(&s->sync_m);
-    while (atomic_load(&s->sync_round) == seen) pthread_cond_wait(&s->sync_cv, &s->sync_m);
+    while (atomic_load(&w->state) == W_ASLEEP) {
+        pthread_cond_wait(&s->sync_cv, &s->sync_m);
+        atomic_fetch_add_explicit(&s->sync_wakeups, 1, memory_order_relaxed);
+    }
     pthread_mutex_unlock(&s->sync_m);
 #endif
 }
 
-static void sync_wake(store *s)
+/* With sync_m held, w taken off the list. The sleeper may return as soon as
+ * the store is made (its stack frame gone): a wake of that address then
+ * finds no sleeper, or one that re-checks its own word. */
+static void waiter_wake(sync_waiter *w, uint32_t state)
 {
+    atomic_store(&w->state, state);
 #ifdef __linux__
-    syscall(SYS_futex, &s->sync_round, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-#else
-    pthread_mutex_lock(&s->sync_m);
-    pthread_cond_broadcast(&s->sync_cv);
-    pthread_mutex_unlock(&s->sync_m);
+    syscall(SYS_futex, &w->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 #endif
 }
 
@@ -578,36 +598,56 @@ static void sync_wake(store *s)
  * fsync failed: after a failed fsync the kernel may have dropped the pages
  * it could not write, and every later frame chains to them (a checksum
  * over the ones before), so from then on nothing is promised durable.
- * One thread at a time (the one that set `syncing`) fsyncs; the others
- * sleep until it stops, then look again. A sleeper reads sync_round before
- * it finds `syncing` set, the syncer clears `syncing` before it advances
- * sync_round and then reads sync_sleepers, which a sleeper raised before
- * sleeping (all sequentially consistent): a sleeper that missed the change
- * is woken, or its futex sees the round already past. */
+ * One thread at a time (the one that set `syncing`, or was handed it)
+ * fsyncs the log up to every commit counted when it began; the others
+ * sleep on the list. When it ends, it wakes those it covered (all, if it
+ * failed) and hands `syncing` to one of the rest, whose commit the next
+ * sync covers, or clears it. */
 static int durable_wait(store *s, uint64_t n)
 {
     if (s->no_fsync) return 0;
-    while (atomic_load(&s->synced) < n && !atomic_load(&s->sync_broken)) {
-        uint32_t round = atomic_load(&s->sync_round);
-        bool idle = false;
-        if (!atomic_compare_exchange_strong(&s->syncing, &idle, true)) {
-            atomic_fetch_add(&s->sync_sleepers, 1);
-            sync_sleep(s, round);
-            atomic_fetch_sub(&s->sync_sleepers, 1);
-            continue;
-        }
-        if (atomic_load(&s->synced) < n) { /* (a sync that ended meanwhile may have covered it) */
-            uint64_t upto = atomic_load(&s->commits); /* their frames are written: their commits have returned */
-            if (wal_sync(s) == SQLITE_OK) { /* only this thread touches wal_fd: syncing is set */
-                uint64_t was = atomic_load(&s->synced);
-                while (was < upto && !atomic_compare_exchange_weak(&s->synced, &was, upto)) {}
+    bool mine = false; /* this thread runs the next sync */
+    pthread_mutex_lock(&s->sync_m);
+    if (atomic_load(&s->synced) >= n || atomic_load(&s->sync_broken)) {
+        pthread_mutex_unlock(&s->sync_m);
+    } else if (!s->syncing) {
+        s->syncing = mine = true;
+        pthread_mutex_unlock(&s->sync_m);
+    } else {
+        sync_waiter w = { s->waiters, n, W_ASLEEP };
+        s->waiters = &w;
+        waiter_sleep(s, &w);
+        mine = atomic_load(&w.state) == W_TURN;
+    }
+    if (mine) {
+        /* their frames are written: their commits have returned (n among them) */
+        uint64_t upto = atomic_load(&s->commits);
+        bool ok = wal_sync(s) == SQLITE_OK; /* only this thread touches wal_fd: syncing is its */
+        pthread_mutex_lock(&s->sync_m);
+        if (!ok) atomic_store(&s->sync_broken, true);
+        else if (upto > atomic_load(&s->synced)) atomic_store(&s->synced, upto);
+        uint64_t done = atomic_load(&s->synced);
+        bool broken = atomic_load(&s->sync_broken);
+        for (sync_waiter **pp = &s->waiters; *pp;) {
+            sync_waiter *w = *pp;
+            if (broken || w->n <= done) {
+                *pp = w->next;
+                waiter_wake(w, W_COVERED);
             } else {
-                atomic_store(&s->sync_broken, true);
+                pp = &w->next;
             }
         }
-        atomic_store(&s->syncing, false);
-        atomic_fetch_add(&s->sync_round, 1);
-        if (atomic_load(&s->sync_sleepers) > 0) sync_wake(s);
+        sync_waiter *next = s->waiters; /* committed after this sync began: the next one covers them all */
+        if (next) {
+            s->waiters = next->next;
+            waiter_wake(next, W_TURN);
+        } else {
+            s->syncing = false;
+        }
+#ifndef __linux__
+        pthread_cond_broadcast(&s->sync_cv);
+#endif
+        pthread_mutex_unlock(&s->sync_m);
     }
     if (atomic_load(&s->synced) >= n) return 0; /* a sync that began after this commit covered it */
     snprintf(last_error, sizeof last_error, "fsync of the metadata log failed");
@@ -727,8 +767,8 @@ int store_open(store **out, const char *root, char **errmsg)
     pthread_mutex_init(&s->snap_m, NULL);
     pthread_mutex_init(&s->ckpt_m, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
-#ifndef __linux__
     pthread_mutex_init(&s->sync_m, NULL);
+#ifndef __linux__
     pthread_cond_init(&s->sync_cv, NULL);
 #endif
     char *p = cos_sprintf("%s/data", root), *t = cos_sprintf("%s/tmp", root);
@@ -782,8 +822,8 @@ void store_close(store *s)
     pthread_mutex_destroy(&s->pool_m);
     for (size_t i = 0; i < COS_ARRAY_LEN(s->snaps); i++) snap_release(s->snaps[i]);
     pthread_mutex_destroy(&s->snap_m);
-#ifndef __linux__
     pthread_mutex_destroy(&s->sync_m);
+#ifndef __linux__
     pthread_cond_destroy(&s->sync_cv);
 #endif
     free(s->db_path);
