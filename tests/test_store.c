@@ -1062,6 +1062,63 @@ static void test_bucket_reads_shared(void)
     close_store(s, dir);
 }
 
+/* Requests reading a bucket on 6 threads while 2 others rewrite its policy
+ * and ACL: every read is whole (a policy some writer wrote, never a freed
+ * one: ASan), and once the writers are done the next request sees what
+ * each of them wrote last. */
+typedef struct meta_race { store *s; atomic_bool stop; atomic_int bad; int id; } meta_race;
+static void *meta_writer(void *arg)
+{
+    meta_race *r = arg;
+    int id = r->id;
+    for (int i = 0; i < 200; i++) {
+        char body[32];
+        int n = snprintf(body, sizeof body, "{\"w\":%d,\"i\":%d}", id, i);
+        if (store_config_put(r->s, B, id ? "policy" : "cors", body, (size_t)n) != 0) atomic_fetch_add(&r->bad, 1);
+        if (i % 10 == 0 && store_bucket_set_acl(r->s, B, i % 20 ? "public-read" : "private") != 0) atomic_fetch_add(&r->bad, 1);
+    }
+    return NULL;
+}
+static void *meta_reader(void *arg)
+{
+    meta_race *r = arg;
+    while (!atomic_load(&r->stop)) {
+        seen v = request_sees(r->s, B);
+        if (v.rc != 0 || !v.acl || (v.policy && strncmp(v.policy, "{\"w\":1,", 7) != 0)) atomic_fetch_add(&r->bad, 1);
+        seen_free(&v);
+    }
+    return NULL;
+}
+static void test_bucket_reads_racing_writes(void)
+{
+    char *dir = NULL;
+    store *s = open_store("meta-race", &dir);
+    if (!s) return;
+    meta_race w[2], rd = { s, false, 0, 0 };
+    pthread_t wt[2], rt[6];
+    for (int i = 0; i < 6; i++) pthread_create(&rt[i], NULL, meta_reader, &rd);
+    for (int i = 0; i < 2; i++) {
+        w[i] = (meta_race){ s, false, 0, i };
+        pthread_create(&wt[i], NULL, meta_writer, &w[i]);
+    }
+    for (int i = 0; i < 2; i++) pthread_join(wt[i], NULL);
+    atomic_store(&rd.stop, true);
+    for (int i = 0; i < 6; i++) pthread_join(rt[i], NULL);
+    CHECK_INT(atomic_load(&rd.bad) + atomic_load(&w[0].bad) + atomic_load(&w[1].bad), 0);
+    seen v = request_sees(s, B);
+    CHECK_STR(v.policy, "{\"w\":1,\"i\":199}");
+    CHECK_STR(v.acl, "public-read");
+    seen_free(&v);
+    store_memo_begin(s);
+    char *body = NULL;
+    size_t len = 0;
+    CHECK_INT(store_config_get(s, B, "cors", &body, &len), 0);
+    CHECK_STR(body, "{\"w\":0,\"i\":199}");
+    free(body);
+    store_memo_end();
+    close_store(s, dir);
+}
+
 int main(void)
 {
     RUN(test_staged_direct_writes);
@@ -1078,5 +1135,6 @@ int main(void)
     RUN(test_wal_bounded);
     RUN(test_writes_need_their_bucket);
     RUN(test_bucket_reads_shared);
+    RUN(test_bucket_reads_racing_writes);
     return test_report();
 }
