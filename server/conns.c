@@ -79,10 +79,10 @@ static void *reaper(void *arg)
     return NULL;
 }
 
-int conns_start(server *s, unsigned max_conns)
+static struct conn_deadlines *deadlines_new(server *s, unsigned max_conns)
 {
     struct conn_deadlines *d = calloc(1, sizeof *d);
-    if (!d) return -1;
+    if (!d) return NULL;
     d->pressure = (size_t)max_conns * 3 / 4;
     d->header_ms = (int64_t)(s->cfg.header_timeout_s ? s->cfg.header_timeout_s : HEADER_TIMEOUT_DEFAULT_S) * 1000;
     d->body_ms = (int64_t)(s->cfg.body_timeout_s ? s->cfg.body_timeout_s : BODY_TIMEOUT_DEFAULT_S) * 1000;
@@ -96,16 +96,25 @@ int conns_start(server *s, unsigned max_conns)
         pthread_cond_destroy(&d->wake);
         pthread_mutex_destroy(&d->lock);
         free(d);
-        return -1;
+        return NULL;
     }
-    s->conns = d;
-    return 0;
+    return d;
 }
 
-/* After the daemon stopped (every connection is closed and untracked). */
-void conns_stop(server *s)
+int conns_start(server *s, unsigned max_conns)
 {
-    struct conn_deadlines *d = s->conns;
+    return (s->conns = deadlines_new(s, max_conns)) ? 0 : -1;
+}
+
+/* The web console's listener (console.c) gets deadlines of its own: its
+ * requests have no body, so only the head's. */
+int conns_console_start(server *s, unsigned max_conns)
+{
+    return (s->console_conns = deadlines_new(s, max_conns)) ? 0 : -1;
+}
+
+static void deadlines_free(struct conn_deadlines *d)
+{
     if (!d) return;
     pthread_mutex_lock(&d->lock);
     d->stopping = true;
@@ -120,14 +129,24 @@ void conns_stop(server *s)
     pthread_cond_destroy(&d->wake);
     pthread_mutex_destroy(&d->lock);
     free(d);
+}
+
+/* After the daemon stopped (every connection is closed and untracked). */
+void conns_stop(server *s)
+{
+    deadlines_free(s->conns);
     s->conns = NULL;
 }
 
-void conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
-                  enum MHD_ConnectionNotificationCode code)
+void conns_console_stop(server *s)
 {
-    server *s = cls;
-    struct conn_deadlines *d = s->conns;
+    deadlines_free(s->console_conns);
+    s->console_conns = NULL;
+}
+
+static void notify(struct conn_deadlines *d, struct MHD_Connection *conn, void **socket_context,
+                   enum MHD_ConnectionNotificationCode code)
+{
     if (!d) return;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -156,6 +175,18 @@ void conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
         free(t);
         *socket_context = NULL;
     }
+}
+
+void conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code)
+{
+    notify(((server *)cls)->conns, conn, socket_context, code);
+}
+
+void conns_console_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    notify(((server *)cls)->console_conns, conn, socket_context, code);
 }
 
 static tracked *tracked_of(struct MHD_Connection *conn)
@@ -192,5 +223,28 @@ void conns_request_done(server *s, struct MHD_Connection *conn)
     if (!t) return;
     int64_t now = cos_mono_ms();
     atomic_store(&t->deadline_ms, now + s->conns->header_ms);
+    atomic_store(&t->waiting_ms, now);
+}
+
+/* The console's request head is in (it takes no body: no deadline while it
+ * is answered), and its answer is done (the next head's deadline). */
+void conns_console_head_in(server *s, struct MHD_Connection *conn)
+{
+    tracked *t = s->console_conns ? tracked_of(conn) : NULL;
+    if (!t) return;
+    atomic_store(&t->waiting_ms, 0);
+    atomic_store(&t->deadline_ms, 0);
+}
+
+void conns_console_request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                                enum MHD_RequestTerminationCode toe)
+{
+    (void)con_cls;
+    (void)toe;
+    server *s = cls;
+    tracked *t = s->console_conns ? tracked_of(conn) : NULL;
+    if (!t) return;
+    int64_t now = cos_mono_ms();
+    atomic_store(&t->deadline_ms, now + s->console_conns->header_ms);
     atomic_store(&t->waiting_ms, now);
 }

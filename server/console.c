@@ -136,9 +136,17 @@ static enum MHD_Result on_console(void *cls, struct MHD_Connection *conn, const 
     server *srv = cls;
     if (!*con_cls) { /* headers only so far */
         *con_cls = srv;
+        conns_console_head_in(srv, conn);
+        /* nothing here takes a body: refused from its head, never read (a body
+           trickled to a page that ignores it would hold the connection) */
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        uint64_t declared = 0;
+        if ((cl && (cos_parse_u64(cl, &declared) != 0 || declared > 0)) ||
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+            return text(conn, 413, "the console takes no request body\n", srv);
         return MHD_YES;
     }
-    if (*upload_data_size) { /* nothing here takes a body */
+    if (*upload_data_size) { /* not reached: a body is refused above */
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -207,11 +215,23 @@ int console_start(server *srv, char **errmsg)
         return 2;
     }
     srv->console_dir = cos_strdup(dir);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | (c->quiet ? 0 : MHD_USE_ERROR_LOG);
+    /* epoll, as the store's listener: select() drops every connection whose descriptor is past
+       FD_SETSIZE, which all are once the store holds about a thousand */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | (c->quiet ? 0 : MHD_USE_ERROR_LOG);
+    /* the store's head deadline here too (conns.c): libmicrohttpd's idle timeout restarts with every
+       byte, so 64 trickling clients (the limit) kept everyone out of the console */
+    const unsigned max_conns = 64;
+    if (conns_console_start(srv, max_conns) != 0) {
+        *errmsg = cos_sprintf("--console: cannot start its connection deadlines");
+        return 1;
+    }
     srv->console_daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_console, srv, MHD_OPTION_SOCK_ADDR,
                                            (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+                                           MHD_OPTION_CONNECTION_LIMIT, max_conns,
+                                           MHD_OPTION_NOTIFY_CONNECTION, conns_console_notify, srv,
+                                           MHD_OPTION_NOTIFY_COMPLETED, conns_console_request_done, srv, MHD_OPTION_END);
     if (!srv->console_daemon) {
+        conns_console_stop(srv);
         *errmsg = cos_sprintf("--console cannot listen on %s:%d: %s", host, port, strerror(errno));
         return 1;
     }
@@ -228,6 +248,7 @@ void console_stop(server *srv)
 {
     if (srv->console_daemon) MHD_stop_daemon(srv->console_daemon);
     srv->console_daemon = NULL;
+    conns_console_stop(srv);
     free(srv->console_dir);
     srv->console_dir = NULL;
     memset(srv->console_origins, 0, sizeof srv->console_origins);

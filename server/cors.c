@@ -10,6 +10,7 @@
 #include "server.h"
 #include "xml.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,26 @@ void cors_add_headers(req *r, struct MHD_Response *resp)
     cos_xml_free(&cos_xs_cors_configuration, cfg);
 }
 
+/* The names /sts answers by with --sts-open: an address (v4, or v6 in
+ * brackets), localhost or a name under it, which browsers resolve to
+ * loopback themselves. Any other name may be a page's own, rebound by its
+ * DNS to 127.0.0.1 (DNS rebinding): to a browser /sts is then that page's
+ * own origin, and one that sends no Sec-Fetch-* headers (older Safari and
+ * Firefox) would let the page read an owner's key. */
+static bool open_sts_host(const char *host)
+{
+    if (!host || !*host) return false;
+    if (*host == '[') return true;
+    size_t n = strcspn(host, ":");
+    char name[256];
+    if (n >= sizeof name) return false;
+    memcpy(name, host, n);
+    name[n] = '\0';
+    struct in_addr a;
+    if (inet_pton(AF_INET, name, &a) == 1) return true;
+    return !strcasecmp(name, "localhost") || (n > 10 && !strcasecmp(name + n - 10, ".localhost"));
+}
+
 /* A browser asking /sts for a key: allowed only from the console or from
  * an origin the CORS rules of the bucket it names allow, and then only for
  * a key scoped by that bucket (no policy of the page's own, no body that
@@ -181,15 +202,36 @@ void cors_add_headers(req *r, struct MHD_Response *resp)
  * not browsers send neither header and are left to /sts's own access rule. */
 int cors_sts_check(req *r, enum MHD_Result *ret)
 {
+    if (r->srv->cfg.sts_open && !open_sts_host(req_header(r, "Host"))) {
+        *ret = send_error(r, "AccessDenied", "An open /sts (--sts-open) answers only by loopback's names and addresses "
+                                             "(127.0.0.1, localhost): another name may be a web page's, rebound to "
+                                             "this machine.");
+        return -1;
+    }
     const char *origin = req_header(r, "Origin");
     if (!origin && !req_header(r, "Sec-Fetch-Mode") && !req_header(r, "Sec-Fetch-Site")) return 0;
     if (origin && console_origin(r->srv, origin)) return 0;
     const char *bucket = req_arg(r, "bucket");
     if (origin && bucket && !req_arg(r, "policy") && !r->body.len) {
         cos_cors_configuration *cfg = load_rules(r, bucket, NULL);
-        const cos_cors_rule *ru = find_rule(cfg, origin, r->method, NULL);
+        /* only a rule naming the page's origin: one that admits any page on the web
+           (AllowedOrigin "*" or "https://" then a star) lets pages read what they may already
+           read, and must not hand each of them a key for the whole bucket */
+        bool named = false, any_page = false;
+        for (size_t i = 0; cfg && i < cfg->rules_count && !named; i++) {
+            const cos_cors_rule *ru = &cfg->rules[i];
+            if (!origin_pattern(ru, origin) || !method_allowed(ru, r->method)) continue;
+            bool everyone = origin_pattern(ru, "https://sts-canary.invalid") || origin_pattern(ru, "http://sts-canary.invalid");
+            named = !everyone;
+            any_page |= everyone;
+        }
         cos_xml_free(&cos_xs_cors_configuration, cfg);
-        if (ru) return 0;
+        if (named) return 0;
+        if (any_page) {
+            *ret = send_error(r, "AccessDenied", "CORSResponse: the only CORS rules that allow this origin allow every "
+                                                 "origin; /sts gives browser pages keys only for origins a rule names.");
+            return -1;
+        }
     }
     *ret = send_error(r, "AccessDenied", "CORSResponse: a browser page gets temporary keys from /sts only from an "
                                          "origin that the CORS rules of the bucket it names (?bucket=) allow, and "

@@ -37,6 +37,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -52,6 +53,7 @@ typedef struct held {
     struct MHD_Connection *conn;
     int64_t until_ms; /* cos_mono_ms() */
     bool fault;       /* a stall: DELETE /-/faults lets it go (a pace is never cut short) */
+    int watch_fd;     /* >= 0: let it go once its client has closed (server_hold_watched) */
     struct held *next;
 } held;
 
@@ -82,12 +84,33 @@ static int64_t resume_due(struct fault_stalls *fs, bool faults, bool all)
     return next;
 }
 
+/* A suspended connection never reads, so libmicrohttpd cannot see its client
+ * leave: a paced PUT whose client had gone held its slot, descriptor and
+ * temp file until its pause ended (up to TRAFFIC_PAUSE_MAX_MS). Watched
+ * holds are looked at every HOLD_WATCH_MS; one whose client has closed (or
+ * shut down its sending side) is due now. Under fs->lock; the next look, or
+ * INT64_MAX when nothing is watched. */
+#define HOLD_WATCH_MS 500
+static int64_t watch_gone(struct fault_stalls *fs)
+{
+    bool any = false;
+    for (held *h = fs->head; h; h = h->next) {
+        if (h->watch_fd < 0 || !h->until_ms) continue;
+        any = true;
+        struct pollfd p = { h->watch_fd, POLLRDHUP, 0 };
+        if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) h->until_ms = 0;
+    }
+    return any ? cos_mono_ms() + HOLD_WATCH_MS : INT64_MAX;
+}
+
 static void *stall_timer(void *arg)
 {
     struct fault_stalls *fs = arg;
     pthread_mutex_lock(&fs->lock);
     while (!fs->stopping) {
+        int64_t look = watch_gone(fs);
         int64_t next = resume_due(fs, false, false);
+        if (look < next) next = look;
         if (next == INT64_MAX) {
             pthread_cond_wait(&fs->wake, &fs->lock);
             continue;
@@ -147,7 +170,8 @@ void hold_stop(server *s)
     s->stalls = NULL;
 }
 
-static bool hold_conn(server *s, struct MHD_Connection *conn, int64_t until_ms, bool fault, req *r, int after)
+static bool hold_conn(server *s, struct MHD_Connection *conn, int64_t until_ms, bool fault, req *r, int after,
+                      bool watch)
 {
     struct fault_stalls *fs = s->stalls;
     if (!fs) return false;
@@ -162,6 +186,11 @@ static bool hold_conn(server *s, struct MHD_Connection *conn, int64_t until_ms, 
     h->conn = conn;
     h->until_ms = until_ms;
     h->fault = fault;
+    h->watch_fd = -1;
+    if (watch) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci) h->watch_fd = ci->connect_fd;
+    }
     h->next = fs->head;
     fs->head = h;
     if (r) r->fault_resume = after;
@@ -174,14 +203,19 @@ static bool hold_conn(server *s, struct MHD_Connection *conn, int64_t until_ms, 
 
 bool server_hold(server *s, struct MHD_Connection *conn, int64_t until_ms)
 {
-    return hold_conn(s, conn, until_ms, false, NULL, 0);
+    return hold_conn(s, conn, until_ms, false, NULL, 0, false);
+}
+
+bool server_hold_watched(server *s, struct MHD_Connection *conn, int64_t until_ms)
+{
+    return hold_conn(s, conn, until_ms, false, NULL, 0, true);
 }
 
 /* Hold r's connection for ms, then dispatch it again, which then does
  * `after`. false when it cannot be held (the server is stopping): serve now. */
 static bool hold(req *r, int64_t ms, int after)
 {
-    return hold_conn(r->srv, r->conn, cos_mono_ms() + (ms > 0 ? ms : 0), true, r, after);
+    return hold_conn(r->srv, r->conn, cos_mono_ms() + (ms > 0 ? ms : 0), true, r, after, false);
 }
 
 /* ---------------------------------------------------------------- rules */

@@ -938,11 +938,18 @@ static char *lifecycle_with_ids(const char *body, size_t len)
     return cos_buf_detach(&b);
 }
 
+#define BUCKET_POLICY_MAX (20u * 1024)
+
 static enum MHD_Result put_config(req *r, const char *kind)
 {
     enum MHD_Result ret;
     if (!content_md5_ok(r, r->body.data, r->body.len, &ret)) return ret;
     if (!strcmp(kind, "policy")) {
+        /* S3's limit: a policy is evaluated by every request to the bucket, and 20,000
+           statements (2.8 MB) were stored and then walked by each of them */
+        if (r->body.len > BUCKET_POLICY_MAX)
+            return send_error(r, "MalformedPolicy", "A bucket policy is at most %u bytes (20 KB, as on S3).",
+                              BUCKET_POLICY_MAX);
         char *msg = NULL;
         sts_policy *p = sts_policy_parse(r->body.data ? r->body.data : "", r->body.len, &msg);
         if (!p) {
@@ -1508,6 +1515,12 @@ static enum MHD_Result delete_multiple(req *r)
     res.errors = calloc(d->objects_count + 1, sizeof *res.errors);
     for (size_t i = 0; i < d->objects_count; i++) {
         if (!d->objects[i].key) continue;
+        /* an empty VersionId is none, as for a single DELETE (and authorization): looked up as a
+           version named "", it was answered <Deleted> while the object stayed */
+        if (d->objects[i].version_id && !*d->objects[i].version_id) {
+            free(d->objects[i].version_id);
+            d->objects[i].version_id = NULL;
+        }
         /* each key is a DeleteObject of its own (authz.c): a refused one is an <Error> entry */
         char why[512];
         int arc = 0;

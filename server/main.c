@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -424,6 +425,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     cos_kvlist_free(&r->form);
     sink_release(r);
     cos_buf_free(&r->body);
+    free(r->form_close);
     free(r->path);
     free(r->bucket);
     free(r->key);
@@ -498,11 +500,58 @@ static void sink_write(req *r, const char *data, size_t len)
     r->sink_len += len;
 }
 
+/* "\r\n--BOUNDARY--" of a multipart Content-Type (malloc'd), or NULL when it names
+ * none or one too long to watch for (RFC 2046: at most 70 characters). */
+static char *form_close_of(const char *ct)
+{
+    const char *b = ct ? strcasestr(ct, "boundary=") : NULL;
+    if (!b) return NULL;
+    b += 9;
+    size_t n = *b == '"' ? strcspn(++b, "\"") : strcspn(b, "; \t");
+    return n && n <= 70 ? cos_sprintf("\r\n--%.*s--", (int)n, b) : NULL;
+}
+
+/* A form's piece up to its close: what follows the close is an epilogue,
+ * which MIME says to ignore and libmicrohttpd's processor refused (it was
+ * answered "EntityTooLarge"); it is never fed. */
+static size_t form_piece(req *r, const char *data, size_t len)
+{
+    if (r->form_closed) return 0;
+    if (!r->form_close) return len;
+    size_t cl = strlen(r->form_close), keep = cl - 1;
+    size_t head = len < cl ? len : cl; /* a close split between pieces ends within the first cl bytes */
+    char joined[sizeof r->form_tail + 80];
+    memcpy(joined, r->form_tail, r->form_tail_len);
+    memcpy(joined + r->form_tail_len, data, head);
+    const char *at = memmem(joined, r->form_tail_len + head, r->form_close, cl);
+    size_t end = 0;
+    if (at) {
+        end = (size_t)(at - joined) + cl - r->form_tail_len;
+    } else if ((at = memmem(data, len, r->form_close, cl)) != NULL) {
+        end = (size_t)(at - data) + cl;
+    }
+    if (end) {
+        r->form_closed = true;
+        return end;
+    }
+    if (len >= keep) {
+        memcpy(r->form_tail, data + len - keep, keep);
+        r->form_tail_len = keep;
+    } else { /* a short piece: the tail grows */
+        size_t drop = r->form_tail_len + len > keep ? r->form_tail_len + len - keep : 0;
+        memmove(r->form_tail, r->form_tail + drop, r->form_tail_len - drop);
+        memcpy(r->form_tail + r->form_tail_len - drop, data, len);
+        r->form_tail_len = r->form_tail_len - drop + len;
+    }
+    return len;
+}
+
 void req_body_sink(req *r, const char *data, size_t len)
 {
     if (r->drop_body) return;
     if (r->pp) {
-        if (MHD_post_process(r->pp, data, len) != MHD_YES) r->too_large = true;
+        len = form_piece(r, data, len);
+        if (len && MHD_post_process(r->pp, data, len) != MHD_YES) r->too_large = true;
     } else if (r->body_to_file) {
         if (!r->w_open) {
             if (data_begin(r->srv->st, &r->w) != 0) r->w.error = errno ? errno : EIO;
@@ -523,6 +572,14 @@ static enum MHD_Result dispatch(req *r, const char *method);
  * here, its body read and not yet handled, suspended (server_hold), never on
  * a thread. true while it waits. An invalid limit is left to the handler's
  * error; a body refused or lost is answered at once. */
+/* Whether the client has closed, or shut down its sending side (then it may still read an answer). */
+static bool peer_hung_up(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct pollfd p = { ci ? ci->connect_fd : -1, POLLRDHUP, 0 };
+    return ci && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 static bool put_paced(req *r)
 {
     if (strcmp(r->method, "PUT") != 0 || !r->body_to_file || r->drop_body || r->too_large || r->w.error ||
@@ -540,7 +597,10 @@ static bool put_paced(req *r)
         int64_t cap = cos_mono_ms() + TRAFFIC_PAUSE_MAX_MS;
         r->pace_until_ms = due > cap ? cap : due > 0 ? due : -1;
     }
-    return r->pace_until_ms > cos_mono_ms() && server_hold(r->srv, r->conn, r->pace_until_ms);
+    /* a client that has closed (or half-closed) is not waited for: its body is in, so it is
+       handled now (stored, as it would be at the pause's end, and answered to whoever reads) */
+    return r->pace_until_ms > cos_mono_ms() && !peer_hung_up(r->conn) &&
+           server_hold_watched(r->srv, r->conn, r->pace_until_ms);
 }
 
 /* Whether the client has closed its side. libmicrohttpd 0.9.75 (epoll, edge
@@ -601,10 +661,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                     (req_has_arg(r, "append")));
         const char *ct = req_header(r, "Content-Type");
         if (strcmp(method, "POST") == 0 && r->bucket && !r->key && ct && cos_starts_with_ci(ct, "multipart/form-data"))
+        {
             r->pp = MHD_create_post_processor(conn, 256 * 1024, form_iter, r);
+            r->form_close = form_close_of(ct);
+        }
         r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
         s3_begin(r);
         *con_cls = r;
+        /* a body kept in memory (a configuration, a list of keys) that declares more than it may
+           hold is refused from its head: read through first, only to be refused, a 100 MB one held
+           its connection for the whole upload */
+        if (!r->body_to_file && !r->pp && r->body_declared > MAX_SMALL_BODY)
+            return send_error(r, "EntityTooLarge", "request body too large: at most %u bytes here", MAX_SMALL_BODY);
         if (waits_for_continue(r, version)) {
             /* the client sends its body only after "100 Continue", which
                libmicrohttpd sends unless this first call queues an answer: a
@@ -615,10 +683,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             enum MHD_Result ret = handle_request_headers(r, &passed);
             store_memo_end();
             if (!passed) return ret;
-        } else if (r->body_to_file && (r->body_declared > SINK_DIRECT || !cl) && checked_before_body(r)) {
+        } else if (((r->body_to_file && (r->body_declared > SINK_DIRECT || !cl)) ||
+                    (!r->body_to_file && !r->pp &&
+                     (r->body_declared > SINK_DIRECT ||
+                      (!cl && MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))))) &&
+                   checked_before_body(r)) {
             /* a large body sent without waiting: answering now would cut it
                off (the client may see a reset, not the answer), so it is
-               read, but a body its headers condemn is never stored */
+               read, but a body its headers condemn is never stored, nor
+               (one kept in memory: a list of keys, a configuration) held:
+               anonymous callers held up to 20 MiB of memory each */
             bool passed = true;
             r->dry_run = true;
             store_memo_begin(srv->st);

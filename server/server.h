@@ -315,6 +315,10 @@ typedef struct req {
     bool too_large;
     struct MHD_PostProcessor *pp; /* a form's (also what says the request is one); FORM_READ once its body is in */
     bool form_cut;           /* the form's body ended before its closing boundary (main.c) */
+    char *form_close;        /* "\r\n--BOUNDARY--": what ends the form; after it, an epilogue (ignored) */
+    char form_tail[80];      /* the last bytes fed to the form's processor (a close split between pieces) */
+    size_t form_tail_len;
+    bool form_closed;        /* its close was fed: what follows is the epilogue */
     cos_kvlist form;         /* POST object fields */
     /* auth outcome */
     char *principal;         /* "owner", a temporary key id, or NULL for anonymous */
@@ -349,6 +353,7 @@ struct server {
     size_t nfaults;
     struct fault_stalls *stalls; /* held requests (stalls, paces) and the timer that lets them go (faults.c) */
     struct conn_deadlines *conns; /* connections' head and body deadlines (conns.c) */
+    struct conn_deadlines *console_conns; /* the same for the console's listener */
     int port;                /* the bound port, once started */
     char *tls_cert_pem, *tls_key_pem;
     struct MHD_Daemon *console_daemon;
@@ -386,6 +391,8 @@ void hold_stop(server *s);  /* before the daemon stops: resumes every held reque
  * then called again. false when the server is stopping: go on now. A held
  * connection holds no thread. */
 bool server_hold(server *s, struct MHD_Connection *conn, int64_t until_ms);
+/* The same, resumed early once its client has closed (a paced PUT whose body is in). */
+bool server_hold_watched(server *s, struct MHD_Connection *conn, int64_t until_ms);
 
 /* conns.c: deadlines for a request's head and body (slowloris); the callbacks run on the connection's thread */
 int conns_start(server *s, unsigned max_conns); /* before the daemon (its connection limit); 0 or -1 */
@@ -396,6 +403,14 @@ void conns_head_in(server *s, struct MHD_Connection *conn, bool body); /* a requ
 void conns_body_progress(server *s, struct MHD_Connection *conn, uint64_t seen);
 void conns_body_done(server *s, struct MHD_Connection *conn);
 void conns_request_done(server *s, struct MHD_Connection *conn); /* answered: the next head's deadline */
+/* the same for the console's listener (console.c) */
+int conns_console_start(server *s, unsigned max_conns);
+void conns_console_stop(server *s);
+void conns_console_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code);
+void conns_console_head_in(server *s, struct MHD_Connection *conn);
+void conns_console_request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                                enum MHD_RequestTerminationCode toe);
 
 /* authz.c: the authorization model (see its header comment). */
 enum { ACL_READ = 1, ACL_WRITE = 2, ACL_READ_ACP = 4, ACL_WRITE_ACP = 8 };

@@ -58,6 +58,18 @@ static cos_client *small_lanes_client(void)
     return c;
 }
 
+/* N async GETs of the 1 MiB object into memory, tallied in t. */
+static void start_large_gets(cos_client *c, tally *t, one ones[N])
+{
+    for (int i = 0; i < N; i++) {
+        ones[i] = (one){ t, i };
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "big";
+        CHECK_INT(cos_get_object_async(c, &r, check_done, &ones[i]), 0);
+    }
+}
+
 /* N GETs of 1 MiB into memory at once: each whole, each once. */
 static void test_many_large_gets_in_memory(void)
 {
@@ -66,13 +78,7 @@ static void test_many_large_gets_in_memory(void)
     test_watch(120, "many large in-memory async GETs", &g_srv);
     static tally t = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, { 0 } };
     static one ones[N];
-    for (int i = 0; i < N; i++) {
-        ones[i] = (one){ &t, i };
-        cos_request r = COS_REQUEST_INIT;
-        r.bucket = BUCKET;
-        r.key = "big";
-        CHECK_INT(cos_get_object_async(c, &r, check_done, &ones[i]), 0);
-    }
+    start_large_gets(c, &t, ones);
     pthread_mutex_lock(&t.m);
     while (t.done < N) pthread_cond_wait(&t.cv, &t.m);
     pthread_mutex_unlock(&t.m);
@@ -126,13 +132,7 @@ static void test_free_with_large_gets_in_flight(void)
     test_watch(120, "a client freed with large GETs in flight", &g_srv);
     static tally t = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, { 0 } };
     static one ones[N];
-    for (int i = 0; i < N; i++) {
-        ones[i] = (one){ &t, i };
-        cos_request r = COS_REQUEST_INIT;
-        r.bucket = BUCKET;
-        r.key = "big";
-        CHECK_INT(cos_get_object_async(c, &r, check_done, &ones[i]), 0);
-    }
+    start_large_gets(c, &t, ones);
     cos_client_free(c);
     pthread_mutex_lock(&t.m);
     int done = t.done;

@@ -290,50 +290,76 @@ static void wait_for_the_task(cos_client *c, bool (*ok)(const cos_task_info *t))
 static bool half_loaded(const cos_task_info *t) { return t->loaded >= (1u << 20) && t->loaded < (2u << 20); }
 static bool is_paused(const cos_task_info *t) { return t->state == COS_TASK_PAUSED; }
 
-/* A part that failed as a whole (no request-level retries) is tried again
- * after a back-off during which the task still answers a cancel at once. */
-static void test_part_retry_backoff_cancel(void)
+/* Two 1 MiB parts on two lanes, part 1 failing once (SlowDown) into a
+ * back-off of backoff_ms; returns once part 2 is sent and part 1 waits. */
+typedef struct {
+    cos_client *admin, *c;
+    char *dir;
+    cos_task_id id;
+    int before; /* g_task_done's count before the task */
+} two_part_upload;
+
+static bool start_two_part_upload(two_part_upload *u, const char *key, unsigned seed, int backoff_ms,
+                                  const char *what)
 {
-    cos_client *admin = test_client(&g_srv);
+    memset(u, 0, sizeof *u);
+    u->admin = test_client(&g_srv);
     cos_config cfg;
     test_config(&cfg, &g_srv);
     cfg.max_retries = -1;
     cfg.chunk_parallel_limit = 2;
-    cos_client *c = NULL;
     cos_error *err = NULL;
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
-    if (!c) return;
-    char *dir = test_tmpdir("partretry2");
+    CHECK_OK(cos_client_new(&u->c, &cfg, &err), err);
+    if (!u->c) {
+        cos_client_free(u->admin);
+        return false;
+    }
+    u->dir = test_tmpdir(key);
     char path[512];
-    snprintf(path, sizeof path, "%s/two-parts", dir);
-    CHECK_INT(test_write_lcg_file(path, 2u << 20, 9), 0);
-    test_watch(120, "a part in its back-off, then a cancel", &g_srv);
-    atomic_store(&cos_backoff_ms_for_tests, 3600 * 1000);
-    test_set_faults(admin, &g_srv,
+    snprintf(path, sizeof path, "%s/two-parts", u->dir);
+    CHECK_INT(test_write_lcg_file(path, 2u << 20, seed), 0);
+    test_watch(120, what, &g_srv);
+    atomic_store(&cos_backoff_ms_for_tests, backoff_ms);
+    test_set_faults(u->admin, &g_srv,
                     "[{\"method\":\"PUT\",\"match\":\"partNumber=1\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":1}]");
     cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
     p.bucket = BUCKET;
-    p.key = "part-retry-canceled";
+    p.key = key;
     p.file_path = path;
     p.slice_size = 1u << 20;
     p.chunk_size = 1u << 20;
     p.no_resume = true;
-    cos_task_id id = 0;
-    int before = test_latch_count(&g_task_done);
-    CHECK_INT(cos_upload_file_async(c, &p, task_done, NULL, &id), 0);
-    /* wait until the part has failed once (the server used its fault) and
-       the other part is done: the task then waits out part 1's back-off */
-    wait_for_the_task(c, half_loaded);
-    CHECK_OK(cos_task_cancel(c, id, &err), err);
-    test_latch_wait(&g_task_done, before + 1);
-    CHECK_INT(atomic_load(&g_task_rc), COS_ERR_CANCELED);
+    u->before = test_latch_count(&g_task_done);
+    CHECK_INT(cos_upload_file_async(u->c, &p, task_done, NULL, &u->id), 0);
+    /* part 1 has failed once (the server used its fault) and part 2 is
+       done: the task now waits out part 1's back-off */
+    wait_for_the_task(u->c, half_loaded);
+    return true;
+}
+
+static void end_two_part_upload(two_part_upload *u)
+{
     atomic_store(&cos_backoff_ms_for_tests, -1);
-    test_set_faults(admin, &g_srv, NULL);
+    test_set_faults(u->admin, &g_srv, NULL);
+    cos_client_free(u->c); /* runs a back-off left behind, if any, now */
     test_unwatch();
-    cos_client_free(c);
-    cos_client_free(admin);
-    test_rmtree(dir);
-    free(dir);
+    cos_client_free(u->admin);
+    test_rmtree(u->dir);
+    free(u->dir);
+}
+
+/* A part that failed as a whole (no request-level retries) is tried again
+ * after a back-off during which the task still answers a cancel at once. */
+static void test_part_retry_backoff_cancel(void)
+{
+    two_part_upload u;
+    if (!start_two_part_upload(&u, "part-retry-canceled", 9, 3600 * 1000, "a part in its back-off, then a cancel"))
+        return;
+    cos_error *err = NULL;
+    CHECK_OK(cos_task_cancel(u.c, u.id, &err), err);
+    test_latch_wait(&g_task_done, u.before + 1);
+    CHECK_INT(atomic_load(&g_task_rc), COS_ERR_CANCELED);
+    end_two_part_upload(&u);
 }
 
 /* A part in its back-off, the task paused, then restarted: it completes
@@ -345,58 +371,31 @@ static void test_part_retry_backoff_cancel(void)
  * the test weaker, never wrong). */
 static void test_part_backoff_pause_restart(void)
 {
-    cos_client *admin = test_client(&g_srv);
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    cfg.max_retries = -1;
-    cfg.chunk_parallel_limit = 2;
-    cos_client *c = NULL;
+    two_part_upload u;
+    if (!start_two_part_upload(&u, "part-retry-paused", 11, 1500, "a part in its back-off, the task paused and restarted"))
+        return;
     cos_error *err = NULL;
-    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
-    if (!c) return;
-    char *dir = test_tmpdir("partpause");
-    char path[512];
-    snprintf(path, sizeof path, "%s/two-parts", dir);
-    CHECK_INT(test_write_lcg_file(path, 2u << 20, 11), 0);
-    test_watch(120, "a part in its back-off, the task paused and restarted", &g_srv);
-    atomic_store(&cos_backoff_ms_for_tests, 1500);
-    test_set_faults(admin, &g_srv,
-                    "[{\"method\":\"PUT\",\"match\":\"partNumber=1\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":1}]");
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = "part-retry-paused";
-    p.file_path = path;
-    p.slice_size = 1u << 20;
-    p.chunk_size = 1u << 20;
-    cos_task_id id = 0;
-    int before = test_latch_count(&g_task_done);
-    CHECK_INT(cos_upload_file_async(c, &p, task_done, NULL, &id), 0);
-    wait_for_the_task(c, half_loaded);
-    CHECK_OK(cos_task_pause(c, id, &err), err);
-    wait_for_the_task(c, is_paused); /* it reports paused once what was in flight has stopped */
-    CHECK_INT(test_latch_count(&g_task_done), before); /* a pause ends nothing */
+    CHECK_OK(cos_task_pause(u.c, u.id, &err), err);
+    wait_for_the_task(u.c, is_paused); /* it reports paused once what was in flight has stopped */
+    CHECK_INT(test_latch_count(&g_task_done), u.before); /* a pause ends nothing */
     atomic_store(&cos_backoff_ms_for_tests, -1);
-    CHECK_OK(cos_task_restart(c, id, &err), err);
-    test_latch_wait(&g_task_done, before + 1);
+    CHECK_OK(cos_task_restart(u.c, u.id, &err), err);
+    test_latch_wait(&g_task_done, u.before + 1);
     CHECK_INT(atomic_load(&g_task_rc), 0);
     /* the object is the file */
     cos_request r = COS_REQUEST_INIT;
     r.bucket = BUCKET;
     r.key = "part-retry-paused";
     cos_result *res = NULL;
-    CHECK_OK(cos_get_object(admin, &r, &res, &err), err);
+    CHECK_OK(cos_get_object(u.admin, &r, &res, &err), err);
     unsigned char *want = malloc(2u << 20);
     test_lcg_fill(want, 2u << 20, 11);
     CHECK(res && res->body_size == (2u << 20) && !memcmp(res->body, want, 2u << 20));
     free(want);
     cos_result_free(res);
-    test_set_faults(admin, &g_srv, NULL);
-    cos_client_free(c); /* runs the hour-long back-off left behind, if any, now */
-    CHECK_INT(test_latch_count(&g_task_done), before + 1);
-    test_unwatch();
-    cos_client_free(admin);
-    test_rmtree(dir);
-    free(dir);
+    int done_before_free = test_latch_count(&g_task_done);
+    end_two_part_upload(&u);
+    CHECK_INT(test_latch_count(&g_task_done), done_before_free); /* the back-off left behind ended nothing twice */
 }
 
 /* cos_client_free "waits for in-flight async operations": one in its

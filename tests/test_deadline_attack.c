@@ -102,21 +102,6 @@ static int get_check(const test_server *s, const char *key, size_t len, char fil
     return st;
 }
 
-static void public_bucket(const test_server *srv, const char *bucket)
-{
-    cos_client *c = test_client(srv);
-    cos_kv acl = { "x-cos-acl", "public-read-write" };
-    cos_request b = COS_REQUEST_INIT;
-    b.bucket = bucket;
-    b.headers = &acl;
-    b.header_count = 1;
-    cos_result *res = NULL;
-    cos_error *err = NULL;
-    CHECK_OK(cos_put_bucket(c, &b, &res, &err), err);
-    cos_result_free(res);
-    cos_client_free(c);
-}
-
 static int start(test_server *srv)
 {
     memset(srv, 0, sizeof *srv);
@@ -126,7 +111,7 @@ static int start(test_server *srv)
         CHECK(!"cos-server starts");
         return -1;
     }
-    public_bucket(srv, BUCKET);
+    test_put_bucket_acl_on(srv, BUCKET, "public-read-write");
     return 0;
 }
 
@@ -264,7 +249,7 @@ static void test_paced_put_bucket_deleted(void)
     int st = fd >= 0 ? read_answer(fd, NULL, NULL) : 0;
     if (drc == 0 && st == 200) test_fail(__FILE__, __LINE__, "a paced PUT into a deleted bucket answered 200");
     if (fd >= 0) close(fd);
-    public_bucket(&srv, BUCKET);
+    test_put_bucket_acl_on(&srv, BUCKET, "public-read-write");
     CHECK_INT(get_check(&srv, "orphan", 2u << 20, 'o'), 404);
     cos_client_free(c);
     test_unwatch();

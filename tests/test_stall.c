@@ -302,21 +302,6 @@ static size_t drain_now(int fd, char *buf, size_t cap, size_t *got)
     return *got;
 }
 
-static void paced_bucket(test_server *srv, const char *bucket)
-{
-    cos_client *c = test_client(srv);
-    cos_kv acl = { "x-cos-acl", "public-read-write" };
-    cos_request b = COS_REQUEST_INIT;
-    b.bucket = bucket;
-    b.headers = &acl;
-    b.header_count = 1;
-    cos_result *res = NULL;
-    cos_error *err = NULL;
-    CHECK_OK(cos_put_bucket(c, &b, &res, &err), err);
-    cos_result_free(res);
-    cos_client_free(c);
-}
-
 static void test_pacing_holds_no_thread(void)
 {
     test_server srv;
@@ -327,7 +312,7 @@ static void test_pacing_holds_no_thread(void)
         return;
     }
     test_watch(120, "paced requests holding every server thread", &srv);
-    paced_bucket(&srv, "paced-" TEST_APPID);
+    test_put_bucket_acl_on(&srv, "paced-" TEST_APPID, "public-read-write");
     /* the object the paced GETs read, stored unpaced */
     int big = send_put(&srv, "/paced-" TEST_APPID "/big", PACED_GET_SIZE, 0);
     CHECK_INT(read_status(big), 200);
@@ -415,7 +400,7 @@ static void test_stop_while_paced(void)
         return;
     }
     test_watch(60, "stopping a server with paced requests", &srv);
-    paced_bucket(&srv, "paced-" TEST_APPID);
+    test_put_bucket_acl_on(&srv, "paced-" TEST_APPID, "public-read-write");
     int big = send_put(&srv, "/paced-" TEST_APPID "/big", PACED_GET_SIZE, 0);
     CHECK_INT(read_status(big), 200);
     close(big);
@@ -486,7 +471,7 @@ static void test_slowloris_cut(void)
         return;
     }
     test_watch(90, "a trickled request head or body kept its connection", &srv);
-    paced_bucket(&srv, "slow-" TEST_APPID);
+    test_put_bucket_acl_on(&srv, "slow-" TEST_APPID, "public-read-write");
     /* a head, trickled */
     int head = connect_to(&srv);
     CHECK(head >= 0);
@@ -559,7 +544,7 @@ static void test_never_reading_clients(void)
         return;
     }
     test_watch(120, "clients that never read their answers holding the server", &srv);
-    paced_bucket(&srv, "unread-" TEST_APPID);
+    test_put_bucket_acl_on(&srv, "unread-" TEST_APPID, "public-read-write");
     int up = send_put(&srv, "/unread-" TEST_APPID "/big", 2u << 20, 0);
     CHECK_INT(read_status(up), 200);
     close(up);

@@ -602,10 +602,13 @@ cos_request test_generic_request(const char *method, const char *bucket, const c
     return r;
 }
 
-void test_put_bucket(cos_client *c, const char *bucket)
+static void put_bucket_with_acl(cos_client *c, const char *bucket, const char *canned_acl)
 {
+    cos_kv acl = { "x-cos-acl", canned_acl };
     cos_request b = COS_REQUEST_INIT;
     b.bucket = bucket;
+    b.headers = canned_acl ? &acl : NULL;
+    b.header_count = canned_acl ? 1 : 0;
     cos_result *r = NULL;
     cos_error *err = NULL;
     if (!c || cos_put_bucket(c, &b, &r, &err) != 0)
@@ -614,14 +617,24 @@ void test_put_bucket(cos_client *c, const char *bucket)
     cos_error_free(err);
 }
 
-void test_put_bucket_on(const test_server *s, const char *bucket)
+void test_put_bucket(cos_client *c, const char *bucket)
+{
+    put_bucket_with_acl(c, bucket, NULL);
+}
+
+void test_put_bucket_acl_on(const test_server *s, const char *bucket, const char *canned_acl)
 {
     cos_config cfg;
     test_config(&cfg, s);
     cos_client *c = NULL;
     cos_client_new(&c, &cfg, NULL);
-    test_put_bucket(c, bucket);
+    put_bucket_with_acl(c, bucket, canned_acl);
     cos_client_free(c);
+}
+
+void test_put_bucket_on(const test_server *s, const char *bucket)
+{
+    test_put_bucket_acl_on(s, bucket, NULL);
 }
 
 int test_file_composite_crc32c(const char *path, uint64_t part, int parts, char *out)

@@ -120,9 +120,11 @@ bool test_exists(const char *path);
 cos_request test_generic_request(const char *method, const char *bucket, const char *key, const char *action,
                                  const cos_kv *query, size_t nq, const cos_kv *headers, size_t nh, const char *body);
 
-/* Create a bucket with client c / with a client for server s; test_fail on error. */
+/* Create a bucket with client c / with a client for server s (with a canned
+ * ACL such as "public-read-write", or NULL); test_fail on error. */
 void test_put_bucket(cos_client *c, const char *bucket);
 void test_put_bucket_on(const test_server *s, const char *bucket);
+void test_put_bucket_acl_on(const test_server *s, const char *bucket, const char *canned_acl);
 
 /* Make a temp directory under $TMPDIR; returns a static-lifetime-free malloc'd path. */
 char *test_tmpdir(const char *tag);
