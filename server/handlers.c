@@ -2190,7 +2190,8 @@ static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 /* S3's ?partNumber=N on GET/HEAD: part N of a multipart object, as a range of
  * it ([*start, *start + *len)); part 1 of any other object is all of it.
- * *count: the object's parts (0: not multipart). 0, or -1 with an error queued. */
+ * *count: the object's parts (0: not multipart). 0, -1 with an error queued, or -2 (nothing
+ * sent): its manifest cannot be read. */
 static int part_range(req *r, const obj_meta *m, const char *arg, uint64_t *start, uint64_t *len, size_t *count,
                       enum MHD_Result *ret)
 {
@@ -2205,10 +2206,8 @@ static int part_range(req *r, const obj_meta *m, const char *arg, uint64_t *star
     }
     uint64_t *sizes = NULL;
     size_t n = 0;
-    if (data_part_sizes(r->srv->st, m->data_id, &sizes, &n) != 0) {
-        *ret = send_error(r, "InternalError", "the object's parts cannot be read");
-        return -1;
-    }
+    if (data_part_sizes(r->srv->st, m->data_id, &sizes, &n) != 0)
+        return -2; /* nothing sent: the manifest went with a rewrite since the row was read, or is lost */
     *count = n;
     *start = 0;
     *len = m->size;
@@ -2267,7 +2266,17 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
     size_t parts = 0;
     const char *part_arg = req_arg(r, "partNumber"); /* before the key: a part that is not there is InvalidPart */
     if (!part_arg && req_has_arg(r, "partNumber")) part_arg = ""; /* "?partNumber" names no part: 400, not all of it */
-    if (part_arg && part_range(r, &m, part_arg, &part_start, &part_len, &parts, &sret) != 0) {
+    int prc = part_arg ? part_range(r, &m, part_arg, &part_start, &part_len, &parts, &sret) : 0;
+    if (prc == -2) { /* as when its data cannot be opened (below): read the row again, once more for the same data */
+        bool again = failed_id && strcmp(failed_id, m.data_id) == 0;
+        char id[sizeof m.data_id];
+        memcpy(id, m.data_id, sizeof id);
+        obj_meta_clear(&m);
+        if (again) return send_error(r, "InternalError", "the object's parts cannot be read");
+        if (attempt < 8) return get_object_try(r, head, attempt + 1, id);
+        return send_error(r, "SlowDown", "The object was replaced during every attempt to read it; retry.");
+    }
+    if (prc != 0) {
         obj_meta_clear(&m);
         return sret;
     }
@@ -3306,7 +3315,13 @@ static enum MHD_Result complete_upload(req *r)
     }
     part_meta *parts = NULL;
     size_t n = 0;
-    store_parts_list(r->srv->st, upload_id, &parts, &n);
+    int lrc = store_parts_list(r->srv->st, upload_id, &parts, &n);
+    if (lrc) { /* before, read as no parts at all: 400 InvalidPart for a busy store */
+        free(parts);
+        free(headers);
+        cos_xml_free(&cos_xs_complete_multipart_upload, cm);
+        return store_fail(r, lrc);
+    }
     const char *code = NULL;
     char msg[160] = "";
     const part_meta **use = calloc(cm->parts_count, sizeof *use);
@@ -3332,6 +3347,11 @@ static enum MHD_Result complete_upload(req *r)
         }
         use[i] = found;
     }
+    /* aborted since it was looked up: its parts went with it, and that is the answer, not InvalidPart */
+    if (code && !strcmp(code, "InvalidPart") && store_upload_get(r->srv->st, upload_id, NULL, NULL, NULL) == -1) {
+        code = "NoSuchUpload";
+        snprintf(msg, sizeof msg, "The upload was aborted or completed meanwhile.");
+    }
     /* S3's conditional Complete (If-None-Match: *, If-Match), decided again in the commit */
     char expect[40] = "";
     bool conditional = !code && r->is_s3 && (req_header(r, "If-None-Match") || req_header(r, "If-Match"));
@@ -3345,7 +3365,9 @@ static enum MHD_Result complete_upload(req *r)
     if (cond_failed) {
         ret = cond_ret;
     } else if (code) {
-        ret = send_error(r, code, "%s", msg);
+        /* completed meanwhile by the same Complete sent again (S3 answers both alike) */
+        bool again = !strcmp(code, "NoSuchUpload") && r->is_s3 && complete_repeated(r, upload_id, &ret);
+        if (!again) ret = send_error(r, code, "%s", msg);
     } else if (ck_failed) { /* the object would not be the one the client checked */
         ret = ck_ret;
     } else {
@@ -3431,7 +3453,10 @@ static enum MHD_Result complete_upload(req *r)
             int commit_rc = store_upload_complete(r->srv->st, &m, upload_id, ids, cm->parts_count);
             if (commit_rc != 0) {
                 data_unlink_file_only(r->srv->st, manifest); /* the parts stay with the upload */
-                ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
+                /* completed meanwhile by the same Complete sent again: S3 answers both alike (before: 404) */
+                bool again = commit_rc == -1 && r->is_s3 && complete_repeated(r, upload_id, &ret);
+                if (!again)
+                    ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
                                                                   "list the parts and complete again.")
                       : commit_rc == -1 ? send_error(r, "NoSuchUpload", "The upload was aborted or completed meanwhile.")
                       : commit_rc == STORE_CHANGED && forbid ? send_file_exists(r)
@@ -3487,19 +3512,6 @@ static bool is_config(const char *sub)
     return false;
 }
 
-static void abort_all_uploads(req *r)
-{
-    upload_row *rows = NULL;
-    size_t n = 0;
-    if (store_uploads_list(r->srv->st, r->bucket, "", &rows, &n) != 0) return;
-    for (size_t i = 0; i < n; i++) {
-        store_upload_delete(r->srv->st, rows[i].upload_id);
-        free(rows[i].key);
-        free(rows[i].upload_id);
-    }
-    free(rows);
-}
-
 static enum MHD_Result bucket_request(req *r, const char *sub)
 {
     const char *m = r->method;
@@ -3536,8 +3548,8 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     } else if (!strcmp(m, "POST") && r->pp) ret = post_object(r);
     else if (!strcmp(m, "GET") && !sub) ret = get_bucket(r, region);
     else if (!strcmp(m, "DELETE") && !sub) {
-        if (r->is_s3) abort_all_uploads(r); /* S3 deletes a bucket whose only content is unfinished uploads */
-        int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete(r->srv->st, r->bucket);
+        /* S3 deletes a bucket whose only content is unfinished uploads (with them: decided in the store's transaction) */
+        int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete_with(r->srv->st, r->bucket, r->is_s3);
         ret = rc > 0 ? send_error(r, "BucketNotEmpty", "The bucket you tried to delete is not empty.")
               : rc == -1 ? send_error(r, "NoSuchBucket", "The specified bucket does not exist.")
               : rc ? store_fail(r, rc) : send_empty(r, 204);

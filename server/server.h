@@ -132,6 +132,8 @@ void store_memo_begin(store *s);
 void store_memo_end(void);
 void store_memo_want_body(void); /* this request reads the object's data: its row read brings a small body along */
 int store_bucket_delete(store *s, const char *bucket); /* 0, -1 missing, 1 not empty */
+/* The same; uploads_too: its unfinished uploads (and their parts) go too when nothing else is in it (S3's). */
+int store_bucket_delete_with(store *s, const char *bucket, bool uploads_too);
 int store_bucket_list(store *s, cos_list_buckets_result *out);
 int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len); /* 0 */
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len); /* 0 or -1 */

@@ -82,6 +82,7 @@ struct store {
 #ifndef __linux__
     pthread_cond_t sync_cv;   /* the waiters' sleep where there is no futex */
 #endif
+    _Atomic bool left_unnamed; /* a body no row names could not be removed: the next start looks (remove_unnamed) */
 };
 
 /* The last failure's SQLite message, per thread, for the error answer. */
@@ -320,6 +321,105 @@ static void remove_leftovers(const char *tmp_dir)
     for (struct dirent *e; (e = readdir(d)) != NULL;)
         if (e->d_name[0] != '.') (void)unlinkat(dfd, e->d_name, 0);
     closedir(d);
+}
+
+/* A body is renamed into data/ before the row naming it commits, and a body
+ * replaced or deleted is removed only after the commit that stops naming it:
+ * a crash in between leaves a file (or a blobs row) that no row names, never
+ * a row without its data. Nothing else would ever remove those, so every
+ * crash leaked the bodies in flight. A start that does not follow a clean
+ * close (CLEAN_MARK, left by store_close) removes them before the first
+ * request, as tmp/ is emptied (one process per root); a clean start skips
+ * the pass, which reads every row. Anything that cannot be read whole
+ * (a manifest, a query) stops it with nothing removed. */
+#define CLEAN_MARK "closed-cleanly"
+static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes, size_t *n);
+
+static void remove_unnamed(store *s, sqlite3 *db)
+{
+    if (sqlite3_exec(db, "CREATE TEMP TABLE named(id TEXT PRIMARY KEY);"
+                         "INSERT OR IGNORE INTO named SELECT data_id FROM objects WHERE data_id <> '';"
+                         "INSERT OR IGNORE INTO named SELECT data_id FROM versions WHERE data_id <> '';"
+                         "INSERT OR IGNORE INTO named SELECT data_id FROM parts WHERE data_id <> '';",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db, "DROP TABLE IF EXISTS temp.named", NULL, NULL, NULL);
+        return;
+    }
+    struct { char **ids; size_t n; } manifests = { NULL, 0 };
+    sqlite3_stmt *st = NULL, *add = NULL, *has = NULL;
+    bool whole = sqlite3_prepare_v2(db, "SELECT id FROM named WHERE id >= 'M' AND id < 'N'", -1, &st, NULL) == SQLITE_OK &&
+                 sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO named(id) VALUES(?1)", -1, &add, NULL) == SQLITE_OK &&
+                 sqlite3_prepare_v2(db, "SELECT 1 FROM named WHERE id = ?1", -1, &has, NULL) == SQLITE_OK;
+    int rc = SQLITE_DONE;
+    while (whole && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char **more = realloc(manifests.ids, (manifests.n + 1) * sizeof *more);
+        if (!more || !(more[manifests.n] = cos_strdup((const char *)sqlite3_column_text(st, 0)))) whole = false;
+        if (more) manifests.ids = more;
+        if (whole) manifests.n++;
+    }
+    if (whole && rc != SQLITE_DONE) whole = false;
+    for (size_t i = 0; whole && i < manifests.n; i++) { /* a manifest's segments are named through it */
+        char **segs;
+        uint64_t *sizes;
+        size_t n;
+        if (read_manifest(s, manifests.ids[i], &segs, &sizes, &n) != 0) {
+            whole = false;
+            fprintf(stderr, "cos-server: manifest %s cannot be read: data no row names is kept\n", manifests.ids[i]);
+        } else {
+            for (size_t k = 0; k < n; k++) {
+                sqlite3_reset(add);
+                sqlite3_bind_text(add, 1, segs[k], -1, SQLITE_TRANSIENT);
+                if (sqlite3_step(add) != SQLITE_DONE) whole = false;
+                free(segs[k]);
+            }
+            free(segs);
+            free(sizes);
+        }
+    }
+    char *dp = cos_sprintf("%s/data", s->root);
+    DIR *d = whole ? opendir(dp) : NULL;
+    size_t files = 0, blobs = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) != 2) continue;
+        int sfd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *sd = sfd >= 0 ? fdopendir(sfd) : NULL;
+        if (!sd && sfd >= 0) close(sfd);
+        for (struct dirent *f; sd && (f = readdir(sd)) != NULL;) {
+            if (f->d_name[0] == '.' || strncmp(f->d_name, e->d_name, 2) != 0 || strlen(f->d_name) >= 40) continue;
+            sqlite3_reset(has);
+            sqlite3_bind_text(has, 1, f->d_name, -1, SQLITE_TRANSIENT);
+            rc = sqlite3_step(has);
+            if (rc == SQLITE_DONE && unlinkat(dirfd(sd), f->d_name, 0) == 0) files++;
+        }
+        if (sd) closedir(sd);
+    }
+    if (d) closedir(d);
+    free(dp);
+    if (whole && sqlite3_exec(db, "DELETE FROM blobs WHERE id NOT IN (SELECT id FROM named)", NULL, NULL, NULL) == SQLITE_OK)
+        blobs = (size_t)sqlite3_changes(db);
+    if (files || blobs)
+        fprintf(stderr, "cos-server: removed %zu data files and %zu small bodies that no row names (left by a crash)\n",
+                files, blobs);
+    for (size_t i = 0; i < manifests.n; i++) free(manifests.ids[i]);
+    free(manifests.ids);
+    sqlite3_finalize(st);
+    sqlite3_finalize(add);
+    sqlite3_finalize(has);
+    sqlite3_exec(db, "DROP TABLE IF EXISTS temp.named", NULL, NULL, NULL);
+}
+
+/* Whether the last close was clean; its mark is gone from now on (durably: a crash from here on must find it absent). */
+static bool closed_cleanly(const char *root)
+{
+    char *mark = cos_sprintf("%s/" CLEAN_MARK, root);
+    bool was = unlink(mark) == 0;
+    free(mark);
+    if (was) {
+        int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0 && fsync(dfd) != 0) was = false; /* the mark may come back: tidy now rather than never */
+        if (dfd >= 0) close(dfd);
+    }
+    return was;
 }
 
 /* ---------------------------------------------------------------- connections */
@@ -780,6 +880,7 @@ int store_open(store **out, const char *root, char **errmsg)
     sqlite3 *db = conn_open(s);
     int rc = db ? schema_setup(s, db, &err) : SQLITE_CANTOPEN;
     if (rc == SQLITE_OK) remove_leftovers(t);
+    if (rc == SQLITE_OK && !closed_cleanly(root)) remove_unnamed(s, db);
     if (rc == SQLITE_OK) (void)checkpointer_start(s);
     if (rc == SQLITE_OK && s->ckpt_running) {
         sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
@@ -804,6 +905,13 @@ int store_open(store **out, const char *root, char **errmsg)
 void store_close(store *s)
 {
     if (!s) return;
+    /* every request is over: nothing unnamed is left behind (remove_unnamed), unless a removal failed */
+    if (!store_durability_lost(s) && !atomic_load(&s->left_unnamed)) {
+        char *mark = cos_sprintf("%s/" CLEAN_MARK, s->root);
+        int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0) close(fd);
+        free(mark);
+    }
     if (s->ckpt_running) {
         pthread_mutex_lock(&s->ckpt_m);
         s->ckpt_stop = true;
@@ -893,6 +1001,10 @@ static char *col_str(sqlite3_stmt *st, int i)
 }
 
 /* ---------------------------------------------------------------- buckets */
+
+typedef struct id_list { char **ids; size_t n; } id_list;
+static int ids_cb(void *ud, sqlite3_stmt *st);
+static void free_ids(id_list *l);
 
 static int config_insert(sqlite3 *db, const char *bucket, const char *kind, const char *body, size_t len);
 
@@ -1031,8 +1143,11 @@ static int count_cb(void *ud, sqlite3_stmt *st)
     return 1;
 }
 
-int store_bucket_delete(store *s, const char *bucket)
+int store_bucket_delete(store *s, const char *bucket) { return store_bucket_delete_with(s, bucket, false); }
+
+int store_bucket_delete_with(store *s, const char *bucket, bool uploads_too)
 {
+    id_list parts = { NULL, 0 };
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
     int rc = tx_begin(s, &db);
@@ -1047,6 +1162,16 @@ int store_bucket_delete(store *s, const char *bucket)
     /* in the transaction, not before it: a versioned DELETE moving the last object to versions meanwhile
        would leave versions (and their data) behind, to reappear in a bucket of the same name */
     if (!rc) rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM versions WHERE bucket = ?1)", count_cb, &versions, bucket);
+    /* S3's: unfinished uploads go with a bucket otherwise empty, in this transaction (before, every upload
+       was aborted first, also when the bucket then proved not empty and the delete was refused) */
+    if (!rc && uploads_too && exists && uploads && !objects && !versions) {
+        rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?1)",
+                  ids_cb, &parts, bucket);
+        if (!rc) rc = EXEC(db, "DELETE FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?1)",
+                           NULL, NULL, bucket);
+        if (!rc) rc = EXEC(db, "DELETE FROM uploads WHERE bucket = ?1", NULL, NULL, bucket);
+        if (!rc) uploads = 0;
+    }
     int verdict = !exists ? -1 : (objects || uploads || versions) ? 1 : 0;
     if (!rc && verdict == 0) {
         rc = EXEC(db, "DELETE FROM buckets WHERE name = ?1", NULL, NULL, bucket);
@@ -1054,6 +1179,8 @@ int store_bucket_delete(store *s, const char *bucket)
     }
     rc = tx_end(s, db, rc ? rc : verdict ? 1 : 0); /* 1: nothing to change, roll back */
     conn_put(s, db);
+    for (size_t i = 0; rc == 0 && i < parts.n; i++) data_unlink(s, parts.ids[i]);
+    free_ids(&parts);
     return rc == 1 ? verdict : rc;
 }
 
@@ -2010,8 +2137,8 @@ static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes
 
 static void blob_delete(store *s, const char *id)
 {
-    /* a failure leaves an unnamed row behind: space lost, nothing wrong served */
-    (void)WRITE1(s, NULL, "DELETE FROM blobs WHERE id = ?1", id);
+    /* a failure leaves an unnamed row behind: space lost, nothing wrong served, removed at the next start */
+    if (WRITE1(s, NULL, "DELETE FROM blobs WHERE id = ?1", id) != 0) atomic_store(&s->left_unnamed, true);
 }
 
 void data_unlink_file_only(store *s, const char *id)
@@ -2025,7 +2152,7 @@ void data_unlink_file_only(store *s, const char *id)
         return;
     }
     char *p = data_path(s, id);
-    unlink(p);
+    if (unlink(p) != 0 && errno != ENOENT) atomic_store(&s->left_unnamed, true);
     free(p);
 }
 
@@ -2662,7 +2789,6 @@ int store_upload_get(store *s, const char *upload_id, char **bucket, char **key,
     return rc ? rc : u.found ? 0 : -1;
 }
 
-typedef struct id_list { char **ids; size_t n; } id_list;
 static int ids_cb(void *ud, sqlite3_stmt *st)
 {
     id_list *l = ud;
@@ -2994,7 +3120,8 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
     obj_meta m;
     bool marker = false;
     version_out o = { &m, &marker, NULL, 0 };
-    char old[40] = "";
+    char old[40] = "", cur_gone[40] = "";
+    bool was_current = false;
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
@@ -3009,7 +3136,22 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
             rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = ?1 AND key = ?2)", count_cb, &current,
                       bucket, key);
         if (rc == 0 && o.found && !current) rc = promote_tx(db, bucket, key);
-        rc = tx_end(s, db, rc ? rc : o.found ? 0 : 1);
+        /* not among the older versions, because it is current now: made so since the caller found it was not
+           (the current one deleted meanwhile) — before, answered NoSuchVersion and kept, current */
+        cur_row c = { "", NULL, false };
+        if (rc == 0 && !o.found)
+            rc = EXEC(db, "SELECT data_id, headers FROM objects WHERE bucket = ?1 AND key = ?2", cur_row_cb, &c, bucket, key);
+        char vid[64] = "";
+        if (c.found) version_of(c.headers, vid);
+        free(c.headers);
+        if (rc == 0 && c.found && !strcmp(vid, version_id)) {
+            rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+            snprintf(cur_gone, sizeof cur_gone, "%s", c.id);
+            if (!rc) rc = drop_inline(db, cur_gone);
+            if (!rc) rc = promote_tx(db, bucket, key);
+            if (!rc) was_current = true;
+        }
+        rc = tx_end(s, db, rc ? rc : o.found || was_current ? 0 : 1);
     }
     conn_put(s, db);
     if (o.found) {
@@ -3018,6 +3160,7 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
     }
     if (was_marker) *was_marker = marker;
     if (rc == 0 && old[0]) data_unlink(s, old);
+    if (rc == 0 && cur_gone[0]) data_unlink(s, cur_gone);
     return rc == 1 ? -1 : rc;
 }
 

@@ -344,6 +344,36 @@ static bool link_may_be_followed(const char *link, const struct stat *lst)
     return lst->st_uid == geteuid() || lst->st_uid == dst.st_uid;
 }
 
+/* The process's umask without changing it (umask(2) sets it, racing other
+ * threads): Linux says it in /proc/self/status. */
+static mode_t current_umask(void)
+{
+    mode_t m = 022;
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f) return m;
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "Umask:", 6)) {
+            m = (mode_t)strtoul(line + 6, NULL, 8) & 0777;
+            break;
+        }
+    fclose(f);
+    return m;
+}
+
+void cos_take_target_mode(int fd, const char *target)
+{
+    struct stat st;
+    if (stat(target, &st) == 0 && S_ISREG(st.st_mode)) {
+        /* root replacing a user's file: the user keeps it (as cp(1), writing in place, would) */
+        if (geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) != 0) { /* best effort: the bytes matter more */
+        }
+        fchmod(fd, st.st_mode & 0777); /* after fchown, which may clear it */
+    } else {
+        fchmod(fd, 0666 & ~current_umask());
+    }
+}
+
 char *cos_download_target(const char *path)
 {
     char *cur = cos_strdup(path);

@@ -95,6 +95,12 @@ int cos_open_special_dest(const char *path, int *fd, cos_error **err);
  * for a link fs.protected_symlinks would not follow: another user's, in a
  * sticky world-writable directory such as /tmp). */
 char *cos_download_target(const char *path);
+/* Give a download's temporary file (fd), about to be renamed over
+ * `target`, the permissions of the file it replaces (a private 0600 file
+ * stays private, as cp(1) and curl -o keep them by writing in place), or
+ * 0666 less the umask for a new file. Set-id and sticky bits are not kept.
+ * Run as root, the replaced file's owner and group are kept too. */
+void cos_take_target_mode(int fd, const char *target);
 /* write(2) until all of buf is written; 0, or the errno of the write that failed (ENOSPC for one that wrote nothing). */
 int cos_write_all(int fd, const void *buf, size_t len);
 /* cos_write_all to a pipe, socket or device the caller named: SIGPIPE is
