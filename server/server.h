@@ -240,6 +240,13 @@ uint64_t store_rows_visited(store *s);
  * and checkpoint passes, since store_open (tests check that checkpoints keep
  * the log bounded, and come per share of the log, not per commit). */
 void store_wal_stats(store *s, uint64_t *pages, uint64_t *asks, uint64_t *passes);
+/* Reads of a bucket's row and configurations from the database (requests
+ * share the last one until a write changes them: tests check the sharing). */
+uint64_t store_meta_reads(store *s);
+/* Times a write slept waiting for the log's fsync, and times such a sleep
+ * woke (tests check that a sync wakes only the writes it covered and one to
+ * run the next, not every sleeper to look again). */
+void store_sync_stats(store *s, uint64_t *sleeps, uint64_t *wakeups);
 const char *store_list_sql(int variant);
 
 /* versions (#18): the current version stays in objects; older ones and
