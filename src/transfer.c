@@ -1213,7 +1213,9 @@ static void run_upload(task *t)
     bool resized = false, rewritten = false;
     if (fstat(t->fd, &now) == 0) {
         resized = (uint64_t)now.st_size != t->total;
-        rewritten = now.st_mtim.tv_sec != st.st_mtim.tv_sec || now.st_mtim.tv_nsec != st.st_mtim.tv_nsec;
+        /* the change time too: a writer can set the modification time back, not it */
+        rewritten = now.st_mtim.tv_sec != st.st_mtim.tv_sec || now.st_mtim.tv_nsec != st.st_mtim.tv_nsec ||
+                    now.st_ctim.tv_sec != st.st_ctim.tv_sec || now.st_ctim.tv_nsec != st.st_ctim.tv_nsec;
     }
     if (resized || rewritten) { /* the parts are not the file */
         cos_error *e = NULL;

@@ -10,6 +10,9 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -155,6 +158,101 @@ static void test_download_keeps_the_mode(void)
         unlink(f);
     }
     umask(old_umask);
+}
+
+/* ---- root replacing a planted file in a sticky shared directory ----
+ * In /tmp (sticky, world-writable) anyone can create the name a root job
+ * downloads to. Keeping that file's owner and mode gave the planter a
+ * root download they own (0666: writable by anyone), to rewrite at will
+ * after it was verified; cp(1) there is refused by fs.protected_regular.
+ * A file owned by neither us nor the directory's owner in such a directory
+ * is replaced as a new file is: ours, 0666 less the umask. */
+static void test_planted_file_in_a_sticky_directory(void)
+{
+    if (geteuid() != 0) {
+        printf("  (not root: skipped)\n");
+        return;
+    }
+    char d[512], f[600];
+    path(d, "sticky");
+    CHECK(mkdir(d, 0700) == 0 && chmod(d, 01777) == 0);
+    snprintf(f, sizeof f, "%s/out", d);
+    put_text("sticky/obj", "root's bytes");
+    mode_t old_umask = umask(022);
+    for (int how = 0; how < 2; how++) {
+        write_text(f, "planted", 0666);
+        CHECK(chown(f, 65534, 65534) == 0);
+        cos_error *err = NULL;
+        CHECK_OK(how ? get_to("sticky/obj", f, &err) : download_to("sticky/obj", f, &err), err);
+        CHECK(file_is(f, "root's bytes"));
+        struct stat st;
+        CHECK(stat(f, &st) == 0);
+        if (st.st_uid != 0 || (st.st_mode & 0777) != 0644)
+            test_fail(__FILE__, __LINE__, "%s over another user's file in a sticky directory: owner %u, mode %04o",
+                      how ? "getObject" : "downloadFile", (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+        /* the directory's owner's own file there keeps its owner */
+        write_text(f, "mine", 0640);
+        CHECK(chown(f, 0, 65534) == 0);
+        CHECK_OK(how ? get_to("sticky/obj", f, &err) : download_to("sticky/obj", f, &err), err);
+        CHECK(stat(f, &st) == 0 && st.st_gid == 65534 && (st.st_mode & 0777) == 0640);
+        unlink(f);
+    }
+    umask(old_umask);
+    rmdir(d);
+}
+
+/* ---- no /proc: the umask is still honoured ----
+ * The umask was read from /proc/self/status, and without /proc (a chroot,
+ * a container, early boot) 022 was assumed: under umask 077 a new
+ * download became 0644, readable by everyone. Run in a child with an
+ * empty /proc of its own (a mount namespace; skipped where none can be made). */
+static void test_umask_without_proc(void)
+{
+    char f[512];
+    path(f, "noproc.txt");
+    unlink(f);
+    put_text("noproc/obj", "private");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("none", "/proc", "tmpfs", 0, NULL) != 0)
+            _exit(77);
+        umask(077);
+        cos_client *c = test_client(&g_srv);
+        int bad = 0;
+        for (int how = 0; how < 2 && c; how++) {
+            cos_request r = COS_REQUEST_INIT;
+            r.bucket = BUCKET;
+            r.key = "noproc/obj";
+            r.sink.file_path = f;
+            cos_result *res = NULL;
+            cos_error *err = NULL;
+            cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+            d.bucket = BUCKET;
+            d.key = "noproc/obj";
+            d.file_path = f;
+            d.no_resume = true;
+            int rc = how ? cos_get_object(c, &r, &res, &err) : cos_download_file(c, &d, NULL, &err);
+            struct stat st;
+            if (rc != 0 || stat(f, &st) != 0 || (st.st_mode & 0777) != 0600) {
+                printf("  %s without /proc under umask 077: rc %d, mode %04o\n", how ? "getObject" : "downloadFile",
+                       rc, rc == 0 ? (unsigned)(st.st_mode & 0777) : 0u);
+                bad = 1;
+            }
+            fflush(stdout);
+            cos_result_free(res);
+            cos_error_free(err);
+            unlink(f);
+        }
+        if (!c) _exit(2);
+        cos_client_free(c);
+        _exit(bad);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) printf("  (no mount namespace here: skipped)\n");
+    else CHECK_INT(WEXITSTATUS(status), 0);
 }
 
 /* ---- a failed download leaves the old file as it was ----
@@ -458,6 +556,7 @@ static void test_download_into_a_directory_or_full_device(void)
 #define TORN_SIZE (24u * MIB)
 static char g_torn_path[512];
 static _Atomic int g_torn_requests;
+static _Atomic int g_torn_restore_mtime;
 
 static void *torn_conn(void *arg)
 {
@@ -484,8 +583,15 @@ static void *torn_conn(void *arg)
             int w = open(g_torn_path, O_WRONLY);
             static char other[4096];
             memset(other, 'Z', sizeof other);
+            struct stat before;
+            bool have_before = w >= 0 && fstat(w, &before) == 0;
             if (w >= 0) {
                 if (pwrite(w, other, sizeof other, TORN_SIZE - sizeof other) != (ssize_t)sizeof other) perror("pwrite");
+                /* a writer that puts the modification time back (touch -d, rsync -t) */
+                if (atomic_load(&g_torn_restore_mtime) && have_before) {
+                    struct timespec ts[2] = { before.st_atim, before.st_mtim };
+                    if (futimens(w, ts) != 0) perror("futimens");
+                }
                 close(w);
             }
             rewritten = true;
@@ -558,8 +664,31 @@ static void test_file_rewritten_during_a_put(void)
     CHECK_INT(atomic_load(&g_torn_requests), 2);
     if (rc == 0) test_fail(__FILE__, __LINE__, "a torn object was reported uploaded (S3 dialect)");
     cos_error_free(err);
+    err = NULL;
+    cos_transfer_result_free(tr);
+    tr = NULL;
+    /* the same, its modification time put back after the write: same size,
+       same mtime; only the change time tells (it was reported uploaded) */
+    atomic_store(&g_torn_restore_mtime, 1);
+    test_write_lcg_file(g_torn_path, TORN_SIZE, 7);
+    rc = s3 ? cos_upload_file(s3, &p, &tr, &err) : -1;
+    CHECK_INT(atomic_load(&g_torn_requests), 3);
+    if (rc == 0) test_fail(__FILE__, __LINE__, "a torn object was reported uploaded (mtime put back, S3 dialect)");
+    cos_error_free(err);
+    err = NULL;
     cos_transfer_result_free(tr);
     cos_client_free(s3);
+    c = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    test_write_lcg_file(g_torn_path, TORN_SIZE, 8);
+    res = NULL;
+    rc = c ? cos_put_object(c, &r, &res, &err) : -1;
+    CHECK_INT(atomic_load(&g_torn_requests), 4);
+    CHECK_INT(rc, COS_ERR_IO);
+    cos_error_free(err);
+    cos_result_free(res);
+    cos_client_free(c);
+    atomic_store(&g_torn_restore_mtime, 0);
     unlink(g_torn_path);
 }
 
@@ -741,6 +870,8 @@ int main(void)
     g_c = test_client(&g_srv);
     test_put_bucket(g_c, BUCKET);
     RUN(test_download_keeps_the_mode);
+    RUN(test_planted_file_in_a_sticky_directory);
+    RUN(test_umask_without_proc);
     RUN(test_failed_download_keeps_the_old_file);
     RUN(test_reserved_names_of_others_kept);
     RUN(test_checkpoint_name_taken_midway);
