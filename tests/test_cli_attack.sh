@@ -133,6 +133,18 @@ assert errs[0]["message"], errs
 assert [i["action"] for i in d["items"] if i["source"].endswith("/ok")] == ["upload"], d
 ' "$T/j.json"
 
+# a key with a right-to-left override: "invoice<U+202E>fdp.exe" showed as
+# "invoiceexe.pdf" on a terminal (the override is no C0/C1 control)
+RLO=$(printf '\342\200\256')
+echo z > "$T/bidi.txt"
+check "upload a key with a right-to-left override" $COS cp "$T/bidi.txt" "$B/bidi/invoice${RLO}fdp.exe" -q
+timeout 60 script -qec "$COS ls $B/bidi/" /dev/null > "$T/tty" 2>&1
+check "ls on a terminal: a bidi override in a key is escaped" bash -c "grep -qF 'invoice\u202efdp.exe' '$T/tty' && ! grep -qF '$RLO' '$T/tty'"
+timeout 60 script -qec "$COS cp -r $B/bidi '$T/bididown'" /dev/null > "$T/tty" 2>&1
+check "... and in cp -r's report lines" bash -c "grep -qF '\u202efdp.exe' '$T/tty' && ! grep -qF '$RLO' '$T/tty'"
+$COS ls $B/bidi/ > "$T/pipe" 2>&1
+check "... kept exact into a pipe" grep -qF "invoice${RLO}fdp.exe" "$T/pipe"
+
 # --- terminal escape sequences in keys and servers' answers
 HPORT_FILE="$T/hport"; HLOG="$T/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
@@ -160,6 +172,9 @@ on_tty "$COS cat cos://escape-1250000000/p/k" > "$T/tty" 2>&1
 check "an error message from the server: escaped on a terminal" bash -c "grep -q 'AccessDenied' '$T/tty' && grep -qF 'no\u009b2J way' '$T/tty' && ! grep -q \"\$(printf '\302\233')\" '$T/tty'"
 on_tty "$COS cp -r cos://escape-1250000000/p '$T/escdown'" > "$T/tty" 2>&1
 check "cp -r's report lines on a terminal: no raw ESC" bash -c "grep -q 'title' '$T/tty' && ! grep -q \"\$(printf '\033')\" '$T/tty'"
+# a listing naming a key outside the prefix is warned about: the key escaped
+on_tty "$COS ls cos://escout-1250000000/p/" > "$T/tty" 2>&1
+check "a listed key outside the prefix: warned about, escaped on a terminal" bash -c "grep -q 'outside the prefix' '$T/tty' && grep -qF '\x1b]0;pwned' '$T/tty' && ! grep -q \"\$(printf '\033')\" '$T/tty'"
 # a body cut midway: the bytes written once, a failure, the old file kept
 $H cat cos://cut-1250000000/k > "$T/cut.out" 2>/dev/null; rc=$?
 check "cat of a body cut midway fails" test $rc -ne 0
