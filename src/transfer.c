@@ -1477,8 +1477,8 @@ static void run_download(task *t)
     int resumed = 0;
     struct stat st;
     /* FILE.cos-partial and FILE.cos-partial.json are names a download takes
-       over only when they are absent, no regular files (a link is replaced,
-       never followed; a directory cannot be) or this library's: a
+       over only when they are absent, links (replaced, never followed) or
+       this library's: a
        checkpoint is written before its partial file is made, so a partial
        file always has one beside it. Anyone else's file there (the object
        "x.cos-partial" downloaded beside "x", a tree uploaded with an
@@ -1490,8 +1490,11 @@ static void run_download(task *t)
     t->ck_known = ours && lstat(t->checkpoint, &st) == 0;
     t->ck_dev = t->ck_known ? st.st_dev : 0;
     t->ck_ino = t->ck_known ? st.st_ino : 0;
-    bool taken = !ours && ((lstat(t->checkpoint, &st) == 0 && S_ISREG(st.st_mode)) ||
-                           (lstat(partial, &st) == 0 && S_ISREG(st.st_mode)));
+    /* not only a regular file: a directory there (the objects "x" and
+       "x.cos-partial/y" of one tree) failed the download, and a FIFO or
+       socket of that name was removed */
+    bool taken = !ours && ((lstat(t->checkpoint, &st) == 0 && !S_ISLNK(st.st_mode)) ||
+                           (lstat(partial, &st) == 0 && !S_ISLNK(st.st_mode)));
     if (taken || t->no_resume) {
         cos_json_free(cp);
         cp = NULL;

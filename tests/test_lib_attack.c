@@ -404,6 +404,56 @@ static void test_reserved_names_of_others_kept(void)
 
 /* x's checkpoint name taken by another file while x downloads (what a tree
  * download of "x" and "x.cos-partial.json" does): the other file stays. */
+/* ---- a directory or FIFO under a reserved name ----
+ * Only regular files there were left alone: a directory "x.cos-partial"
+ * (a tree with the objects "x" and "x.cos-partial/y") failed x's download
+ * ("cannot write x.cos-partial: Is a directory"), and someone's FIFO or
+ * socket named x.cos-partial was removed. Anything but a symlink found
+ * there is now another's: the download goes to a temporary of its own. */
+static void test_reserved_names_not_files(void)
+{
+    char f[512], partial[600], ck[620], inner[700];
+    path(f, "y");
+    snprintf(partial, sizeof partial, "%s.cos-partial", f);
+    snprintf(ck, sizeof ck, "%s.cos-partial.json", f);
+    put_text("names/y", "the object y");
+    const char *keep[] = { "y", "y.cos-partial", "y.cos-partial.json" };
+    for (int c = 0; c < 3; c++)
+        for (int no_resume = 0; no_resume < 2; no_resume++) {
+            write_text(f, "old y", 0644);
+            const char *at = c == 2 ? ck : partial;
+            if (c == 1) CHECK(mkfifo(at, 0600) == 0);
+            else {
+                CHECK(mkdir(at, 0755) == 0);
+                snprintf(inner, sizeof inner, "%s/inside", at);
+                write_text(inner, "kept", 0644);
+            }
+            cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+            d.bucket = BUCKET;
+            d.key = "names/y";
+            d.file_path = f;
+            d.no_resume = no_resume;
+            cos_error *err = NULL;
+            int rc = cos_download_file(g_c, &d, NULL, &err);
+            if (rc) test_fail(__FILE__, __LINE__, "case %d: %s", c, err && err->message ? err->message : "failed");
+            cos_error_free(err);
+            CHECK(file_is(f, "the object y"));
+            struct stat st;
+            if (c == 1) {
+                if (lstat(at, &st) != 0 || !S_ISFIFO(st.st_mode)) test_fail(__FILE__, __LINE__, "a FIFO named y.cos-partial was removed");
+                unlink(at);
+            } else {
+                CHECK(file_is(inner, "kept"));
+                unlink(inner);
+                rmdir(at);
+            }
+            CHECK_INT(strays(keep, 3), 0);
+            unlink(ck);
+            unlink(partial);
+        }
+    unlink(f);
+}
+
 static char g_ck_path[620];
 static _Atomic int g_ck_planted;
 static void plant_checkpoint_name(void *ud, const cos_progress *p)
@@ -874,6 +924,7 @@ int main(void)
     RUN(test_umask_without_proc);
     RUN(test_failed_download_keeps_the_old_file);
     RUN(test_reserved_names_of_others_kept);
+    RUN(test_reserved_names_not_files);
     RUN(test_checkpoint_name_taken_midway);
     RUN(test_not_modified_keeps_the_file);
     RUN(test_error_body_not_xml);

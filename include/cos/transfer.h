@@ -185,8 +185,9 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
  * gets 0666 less the umask, found without /proc by a probe file; set-id bits are not kept); until the rename the
  * old FILE is untouched, whatever the failure. FILE.cos-partial and its
  * checkpoint FILE.cos-partial.json are libcos's names: the checkpoint is
- * written first, and a regular file found under either name without a
- * libcos checkpoint (a user's own file, the object "FILE.cos-partial") is
+ * written first, and anything but a symlink found under either name
+ * without a libcos checkpoint (a user's own file, the object
+ * "FILE.cos-partial", a directory, a FIFO) is
  * left alone, the download then going to a temporary of its own
  * (FILE.cos-tmp-XXXXXX, not resumable); a checkpoint whose name another
  * file took meanwhile is neither rewritten nor removed. Every range is asked If-Match the ETag the download started
