@@ -133,6 +133,25 @@ assert errs[0]["message"], errs
 assert [i["action"] for i in d["items"] if i["source"].endswith("/ok")] == ["upload"], d
 ' "$T/j.json"
 
+# a single file that fails is an "error" item too (cp of a missing local
+# file, rm in a missing bucket: "failed":0 and no item, exit 4)
+$COS cp "$T/no-such-file" $B/nf --output json > "$T/nf.json" 2>/dev/null; rc=$?
+check "cp of a missing file: exit 4" test $rc -eq 4
+check "... and its JSON report names it as failed" /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+e = [i for i in d["items"] if i["action"] == "error"]
+assert d["failed"] == 1 and len(e) == 1 and e[0]["source"].endswith("/no-such-file"), d
+' "$T/nf.json"
+$COS rm cos://no-such-bucket-1250000000/k --output json > "$T/rm.json" 2>/dev/null; rc=$?
+check "rm in a missing bucket: exit 4" test $rc -eq 4
+check "... and its JSON report names the key as failed" /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+e = [i for i in d["items"] if i["action"] == "error"]
+assert d["failed"] == 1 and len(e) == 1 and e[0]["source"] == "cos://no-such-bucket-1250000000/k" and e[0]["code"] == "NoSuchBucket", d
+' "$T/rm.json"
+
 # a key with a right-to-left override: "invoice<U+202E>fdp.exe" showed as
 # "invoiceexe.pdf" on a terminal (the override is no C0/C1 control)
 RLO=$(printf '\342\200\256')
