@@ -1335,7 +1335,9 @@ static int publish_partial(int fd, const char *partial, const char *target, bool
     } else if (!partial_is_ours(fd, mine)) { /* another's, moved in the instant before: back under its name */
         rc = 1;
         /* should the name be taken once more, the file stays where it is: never deleted */
-        (void)renameat2(AT_FDCWD, mine, AT_FDCWD, partial, RENAME_NOREPLACE);
+        if (renameat2(AT_FDCWD, mine, AT_FDCWD, partial, RENAME_NOREPLACE) != 0 &&
+            (errno == EINVAL || errno == ENOSYS) && link(mine, partial) == 0)
+            unlink(mine); /* a filesystem without RENAME_NOREPLACE: link(2) never replaces either */
     } else if (rename(mine, target) != 0) {
         rc = -1;
         int e = errno;

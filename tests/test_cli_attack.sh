@@ -152,6 +152,19 @@ e = [i for i in d["items"] if i["action"] == "error"]
 assert d["failed"] == 1 and len(e) == 1 and e[0]["source"] == "cos://no-such-bucket-1250000000/k" and e[0]["code"] == "NoSuchBucket", d
 ' "$T/rm.json"
 
+# another's file put under FILE.cos-partial in the instant the download
+# renames it: the download fails and that file goes back under its name,
+# also where renameat2 is missing (it stayed as FILE.cos-tmp-XXXXXX)
+echo mine > "$T/racesrc"; check "upload for the rename race" $COS cp "$T/racesrc" $B/race -q
+for norename2 in "" 1; do
+  rm -rf "$T/race"; mkdir -p "$T/race"
+  env LD_PRELOAD="$COS_RENAME_RACE_LIB" COS_TEST_RENAME_RACE=1 ${norename2:+COS_TEST_NO_RENAMEAT2=1} \
+    $COS cp $B/race "$T/race/f" >/dev/null 2>&1; rc=$?
+  check "rename race${norename2:+ (no renameat2)}: the download fails (exit 1)" test $rc -eq 1
+  check "... the other's file is back under its name" grep -qx "another's" "$T/race/f.cos-partial"
+  check "... no temporary left" bash -c "! ls '$T/race' | grep -q cos-tmp"
+done
+
 # a key with a right-to-left override: "invoice<U+202E>fdp.exe" showed as
 # "invoiceexe.pdf" on a terminal (the override is no C0/C1 control)
 RLO=$(printf '\342\200\256')
