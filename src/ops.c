@@ -732,6 +732,11 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
                 rc = cos_err_io(err, errno, "cannot resolve", req->sink.file_path);
                 goto fail;
             }
+            int wp = cos_target_write_protected(k->sink_path);
+            if (wp) { /* never replaced behind its protection */
+                rc = cos_err_io(err, wp, "cannot write", k->sink_path);
+                goto fail;
+            }
             k->sink_tmp = cos_sprintf("%s.cos-tmp-XXXXXX", k->sink_path);
             int fd = k->sink_tmp ? mkstemp(k->sink_tmp) : -1;
             if (fd < 0) {

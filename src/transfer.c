@@ -1471,6 +1471,15 @@ static void run_download(task *t)
         free(etag);
         return;
     }
+    int wp = cos_target_write_protected(target);
+    if (wp) { /* a write-protected file is not replaced behind its protection (cp(1) refuses too) */
+        cos_error *e = NULL;
+        cos_err_io(&e, wp, "cannot write", target);
+        fail(t, COS_ERR_IO, e);
+        free(target);
+        free(etag);
+        return;
+    }
     char *partial = cos_sprintf("%s.cos-partial", target);
     make_parts(t, t->total, t->chunk_size ? t->chunk_size : COS_MAX(c->cfg.chunk_size, 8 * MIB));
     t->parallel = chosen_parallel(t, t->total);

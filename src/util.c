@@ -410,6 +410,14 @@ void cos_take_target_mode(int fd, const char *target)
     }
 }
 
+int cos_target_write_protected(const char *target)
+{
+    struct stat st;
+    if (lstat(target, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    if (faccessat(AT_FDCWD, target, W_OK, AT_EACCESS) == 0) return 0;
+    return errno == EACCES || errno == EPERM || errno == EROFS ? errno : 0;
+}
+
 char *cos_download_target(const char *path)
 {
     char *cur = cos_strdup(path);

@@ -165,6 +165,18 @@ for norename2 in "" 1; do
   check "... no temporary left" bash -c "! ls '$T/race' | grep -q cos-tmp"
 done
 
+# a write-protected file (0444) is not replaced by a user who may not write
+# it (cp(1) refuses too); it was replaced, its protection ignored
+RUNAS=""
+[ "$(id -u)" = 0 ] && RUNAS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+mkdir -p "$T/rodir"; chmod 755 "$T"; chmod 777 "$T/rodir"
+$RUNAS sh -c "echo keep > '$T/rodir/ro' && chmod 0444 '$T/rodir/ro'"
+$RUNAS env HOME="$T/rodir" $COS cp $B/race "$T/rodir/ro" > /dev/null 2>"$T/ro.err"; rc=$?
+check "a download over a write-protected file fails" test $rc -ne 0
+check "... says why" grep -q "Permission denied" "$T/ro.err"
+check "... and keeps it" grep -qx keep "$T/rodir/ro"
+check "... nothing left beside it" bash -c "[ \$(ls '$T/rodir' | wc -l) -eq 1 ]"
+
 # a key with a right-to-left override: "invoice<U+202E>fdp.exe" showed as
 # "invoiceexe.pdf" on a terminal (the override is no C0/C1 control)
 RLO=$(printf '\342\200\256')
