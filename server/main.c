@@ -352,6 +352,25 @@ static void new_request_id(char out[48])
     cos_base64_encode(b, sizeof b, out);
 }
 
+/* A form's file comes after all its other fields (COS and S3 require it):
+ * when the file begins, its signature, policy (but for the content-length-
+ * range, which needs the file) and authorization are all decidable, and a
+ * form they refuse stores nothing: an anonymous or forged form of 1 GB to a
+ * private bucket was written to disk whole before its 403. */
+static bool form_refused_at_file(req *r)
+{
+    bool passed = true;
+    r->dry_run = true;
+    r->form_size_unknown = true;
+    store_memo_begin(r->srv->st);
+    handle_request_headers(r, &passed);
+    store_memo_end();
+    r->form_size_unknown = false;
+    r->dry_run = false;
+    r->bytes_out = 0;
+    return !passed;
+}
+
 static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
                                  const char *content_type, const char *transfer_encoding, const char *data,
                                  uint64_t off, size_t size)
@@ -360,10 +379,15 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
     req *r = cls;
     if (!key) return MHD_YES; /* a part without a usable name= (found by fuzz_server): nothing to keep */
     if (strcmp(key, "file") == 0) {
+        if (r->drop_body) return MHD_NO;
         if (!r->w_open) {
+            if (filename) cos_kvlist_set(&r->form, "x-filename", filename);
+            if (form_refused_at_file(r)) {
+                r->drop_body = true; /* the rest is read, never stored nor parsed; answered at its end (dispatch) */
+                return MHD_NO;
+            }
             if (data_begin(r->srv->st, &r->w) != 0) return MHD_NO;
             r->w_open = true;
-            if (filename) cos_kvlist_set(&r->form, "x-filename", filename);
         }
         return size && data_write(&r->w, data, size) != 0 ? MHD_NO : MHD_YES;
     }
@@ -738,7 +762,9 @@ static enum MHD_Result dispatch(req *r, const char *method)
 {
     if (r->drop_body) { /* refused from its headers: answered so again, never by a handler (it has no body) */
         bool passed = false;
+        r->form_size_unknown = r->pp != NULL; /* a form refused as its file began: judged as then */
         enum MHD_Result ret = handle_request_headers(r, &passed);
+        r->form_size_unknown = false;
         /* allowed now (a grant or the store changed meanwhile): nothing was kept, so a retry, never a success */
         return passed ? send_error(r, "SlowDown", "The request was refused when it arrived and its body was not "
                                                   "kept; send it again.")
