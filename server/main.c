@@ -55,7 +55,7 @@ static const struct { const char *code; int status; } ERRORS[] = {
     { "RequestTimeTooSkewed", 403 }, { "InvalidArgument", 400 }, { "InvalidBucketName", 400 },
     { "EntityTooSmall", 400 }, { "EntityTooLarge", 400 }, { "InvalidPart", 400 }, { "InvalidPartOrder", 400 },
     { "BadDigest", 400 }, { "InvalidDigest", 400 }, { "MalformedXML", 400 }, { "InvalidRequest", 400 },
-    { "MalformedPolicy", 400 }, { "UnresolvableGrantByEmailAddress", 400 }, { "MissingContentLength", 411 }, { "InvalidURI", 400 }, { "KeyTooLong", 400 },
+    { "MalformedPolicy", 400 }, { "UnresolvableGrantByEmailAddress", 400 }, { "MissingContentLength", 411 }, { "InvalidURI", 400 }, { "RequestURITooLong", 414 }, { "KeyTooLong", 400 },
     { "MethodNotAllowed", 405 }, { "PreconditionFailed", 412 }, { "InvalidRange", 416 },
     { "NotImplemented", 501 }, { "InternalError", 500 }, { "SlowDown", 503 }, { "ServiceUnavailable", 503 },
     { "InvalidObjectState", 403 }, { "RestoreAlreadyInProgress", 409 }, { "InvalidStorageClass", 400 },
@@ -371,6 +371,32 @@ static bool form_refused_at_file(req *r)
     return !passed;
 }
 
+/* A query of more parameters than this, or whose URI and parameters would
+ * take more than QUERY_POOL_MAX of the connection's memory (CONN_POOL, which
+ * also holds the headers and the answer's head), is refused (414) from its
+ * request line: libmicrohttpd keeps each parameter there (about 64 bytes
+ * beside its text), and a query of about a thousand parameters overflowed
+ * it and was closed without an answer. SDK requests carry a handful. */
+#define QUERY_ARGS_MAX 500
+#define QUERY_POOL_MAX (48u << 10)
+static max_align_t too_many_args_mark;
+#define TOO_MANY_ARGS ((void *)&too_many_args_mark)
+
+/* libmicrohttpd's look at a request's URI before it parses the query: one of
+ * too many parameters has its query cut off here (the buffer is the
+ * connection's, parsed in place next) and is refused by on_request */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    char *q = strchr(uri, '?');
+    size_t n = 1;
+    for (const char *p = q; p && *p; p++) n += *p == '&';
+    if (!q || (n <= QUERY_ARGS_MAX && strlen(uri) + n * 64 <= QUERY_POOL_MAX)) return NULL;
+    q[1] = '\0';
+    return TOO_MANY_ARGS;
+}
+
 static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
                                  const char *content_type, const char *transfer_encoding, const char *data,
                                  uint64_t off, size_t size)
@@ -437,7 +463,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     (void)cls;
     (void)toe;
     req *r = *con_cls;
-    if (!r) return;
+    if (!r || r == TOO_MANY_ARGS) return;
     /* waiting for the next request on a kept-alive connection: the short timeout again */
     MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, HEADER_TIMEOUT_S(r->srv));
     conns_request_done(r->srv, conn);
@@ -664,6 +690,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     server *srv = cls;
     req *r = *con_cls;
+    bool too_many_args = r == TOO_MANY_ARGS;
+    if (too_many_args) *con_cls = r = NULL;
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r) return MHD_NO;
@@ -692,6 +720,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
         s3_begin(r);
         *con_cls = r;
+        if (too_many_args)
+            return send_error(r, "RequestURITooLong", "The query has too many parameters (at most %d) or is too long.", QUERY_ARGS_MAX);
         /* a body kept in memory (a configuration, a list of keys) that declares more than it may
            hold is refused from its head: read through first, only to be refused, a 100 MB one held
            its connection for the whole upload */
@@ -920,6 +950,7 @@ int server_start(server *srv, char **errmsg)
                                    MHD_OPTION_CONNECTION_LIMIT, max_conns,
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+                                   MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
                                    MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri, NULL,
                                    cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
                                    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
