@@ -1654,6 +1654,49 @@ static void test_refused_forms_store_nothing(void)
     test_unwatch();
 }
 
+/* An HTML object of a public bucket was served inline, as text/html, from
+ * the store's own origin (127.0.0.1:PORT in path style, every bucket's and
+ * /sts's): anyone allowed to write one object ran script as that origin in
+ * a reader's browser. COS answers every object read through its default
+ * domain (buckets since 2024) with Content-Disposition: attachment and
+ * x-cos-force-download: true; so does cos-server now (its names are all
+ * default domains), keeping an attachment's own filename. */
+static void test_html_forced_download(void)
+{
+    const char *b = "sat-pubread-" APPID;
+    call mk = { "PUT", b, "/", "/", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, NULL, 0 };
+    EXPECT(do_call(&mk), 200, NULL);
+    const char *page = "<html><script>fetch('/sts')</script></html>";
+    static const struct { const char *path, *disposition, *want; } CASES[] = {
+        { "/page.html", NULL, "attachment" },
+        { "/inline.html", "inline", "attachment" },
+        { "/named.html", "attachment; filename=\"named.html\"", "attachment; filename=\"named.html\"" } };
+    for (size_t i = 0; i < COS_ARRAY_LEN(CASES); i++) {
+        cos_kv h[2] = { { "Content-Type", "text/html" }, { "Content-Disposition", CASES[i].disposition } };
+        call put = { "PUT", b, CASES[i].path, CASES[i].path, &OWNER, NULL, 0, h, CASES[i].disposition ? 2 : 1, NULL,
+                     page, strlen(page) };
+        EXPECT(do_call(&put), 200, NULL);
+        /* anonymous, as a browser's navigation, virtual-hosted and path style */
+        for (int path_style = 0; path_style < 2; path_style++) {
+            char *req = path_style ? cos_sprintf("GET /%s%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n",
+                                                 b, CASES[i].path, g_srv.port)
+                                   : cos_sprintf("GET %s HTTP/1.1\r\nHost: %s.cos.ap-guangzhou.myqcloud.com\r\n"
+                                                 "Connection: close\r\n\r\n", CASES[i].path, b);
+            reply r = test_http_exchange(g_srv.port, req, strlen(req));
+            char *cd = header_of(&r, "Content-Disposition"), *force = header_of(&r, "x-cos-force-download");
+            if (r.status != 200 || !cd || strcmp(cd, CASES[i].want) || !force || strcmp(force, "true"))
+                test_fail(__FILE__, __LINE__, "GET %s (%s): %d Content-Disposition %s, x-cos-force-download %s",
+                          CASES[i].path, path_style ? "path style" : "virtual-hosted", r.status, cd ? cd : "(none)",
+                          force ? force : "(none)");
+            CHECK(r.body && !strcmp(r.body, page));
+            free(cd);
+            free(force);
+            reply_free(&r);
+            free(req);
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- main */
 
 static char *console_stub(void)
@@ -1708,6 +1751,7 @@ int main(void)
     RUN(test_form_epilogue);
     RUN(test_anonymous_bodies_held_in_memory);
     RUN(test_refused_forms_store_nothing);
+    RUN(test_html_forced_download);
     test_server_stop(&g_srv, false);
     test_rmtree(stub);
     free(stub);
