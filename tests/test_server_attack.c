@@ -1195,12 +1195,12 @@ static void test_hostile_bodies(void)
     /* 1,000 short parameters (9 KB), signed: the same; 100 of 100 bytes (10 KB) are served */
     for (int many = 0; many < 2; many++) {
         cos_kv *q = calloc(1000, sizeof *q);
-        char (*names)[8] = calloc(1000, 8);
+        char (*names)[16] = calloc(1000, 16);
         static char hundred[101];
         memset(hundred, 'v', 100);
         int n = many ? 1000 : 100;
         for (int i = 0; i < n; i++) {
-            snprintf(names[i], 8, "p%d", i);
+            snprintf(names[i], 16, "p%d", i);
             q[i].name = names[i];
             q[i].value = many ? "1" : hundred;
         }
