@@ -189,18 +189,9 @@ static const char *s3_error_code(const char *code)
 /* Bytes of one well-formed UTF-8 character at s that XML 1.0 can carry, or 0. */
 static size_t xml_char_len(const unsigned char *s)
 {
-    unsigned c = s[0];
-    if (c < 0x80) return c >= 0x20 || c == '\t' || c == '\n' ? 1 : 0;
-    int n = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
-    if (n < 0) return 0;
-    uint32_t cp = n == 1 ? c & 0x1F : n == 2 ? c & 0x0F : c & 0x07;
-    for (int i = 1; i <= n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    static const uint32_t MIN[] = { 0, 0x80, 0x800, 0x10000 };
-    if (cp < MIN[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF) return 0;
-    return (size_t)n + 1;
+    uint32_t cp = 0;
+    size_t n = cos_utf8_len(s, &cp);
+    return n && (cp >= 0x20 || cp == '\t' || cp == '\n') && cp != 0xFFFE && cp != 0xFFFF ? n : 0;
 }
 
 /* The request's path (or a message quoting what the request sent) in an
