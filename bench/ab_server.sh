@@ -7,7 +7,7 @@
 #          N (2000)         requests per kind per round
 #          INFLIGHT (16)    threads (or requests in flight with MODE=async)
 #          MODE (threads)   threads: synchronous calls on INFLIGHT threads; async: cos_call_async
-#          OPS (put get head): put first (get and head read what it wrote)
+#          OPS (put get head): put first (get, head and delete use what it wrote; delete last)
 #          CLIENT_A, CLIENT_B  the bench_ops each side runs (default: build/bench/bench_ops for both)
 #          CLIENT_PERF (0)  1: also count the client's syscalls per request (all, futex, poll)
 #          PERF (1)         also count the server's syscalls per request (perf stat on tracepoints:

@@ -3,9 +3,9 @@
  *   bench_ops threads ENDPOINT BUCKET COUNT THREADS   the same with synchronous calls on THREADS threads
  *   bench_ops seq     ENDPOINT BUCKET COUNT           the same, one synchronous call at a time (latency percentiles)
  *   bench_ops list    ENDPOINT BUCKET COUNT           create COUNT keys (untimed), then list them all
- *   bench_ops one     ENDPOINT BUCKET COUNT THREADS put|get|head [async]
- *                     one kind of request only, on keys one/NNNNNN (put them first for get and
- *                     head), so a profiler attached to the server sees that kind alone
+ *   bench_ops one     ENDPOINT BUCKET COUNT THREADS put|get|head|delete [async]
+ *                     one kind of request only, on keys one/NNNNNN (put them first for get,
+ *                     head and delete), so a profiler attached to the server sees that kind alone
  * prints "metric value" lines (measure.h: op/s, CPU microseconds and context
  * switches per request, p50/p99) or, for list, "list_s keys cpu_s rss_mib". */
 #define _GNU_SOURCE
@@ -140,7 +140,10 @@ int main(int argc, char **argv)
             sync_phase(c, seq ? "seq_get" : "get", COS_OP_GET_OBJECT, argv[3], prefix, count, threads, NULL, 0))
             rc = 1;
     } else if (!strcmp(argv[1], "one") && argc > 6) {
-        cos_op op = !strcmp(argv[6], "put") ? COS_OP_PUT_OBJECT : !strcmp(argv[6], "get") ? COS_OP_GET_OBJECT : COS_OP_HEAD_OBJECT;
+        cos_op op = !strcmp(argv[6], "put")      ? COS_OP_PUT_OBJECT
+                    : !strcmp(argv[6], "get")    ? COS_OP_GET_OBJECT
+                    : !strcmp(argv[6], "delete") ? COS_OP_DELETE_OBJECT
+                                                 : COS_OP_HEAD_OBJECT;
         bool put = op == COS_OP_PUT_OBJECT;
         int n = atoi(argv[5]);
         if (argc > 7 && !strcmp(argv[7], "async")) {

@@ -79,6 +79,12 @@ const char *cli_config_path(char *buf, size_t n);
 int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_client **out);
 int cli_fail(const char *what, int rc, cos_error *err); /* prints, frees, returns the exit code */
 bool cli_tty(void);
+/* `s` as it may be shown on f: unchanged unless f is a terminal, where
+ * control characters (C0, DEL, C1) and bytes that are no UTF-8 are written
+ * as \xHH / \u00HH escapes, so a key or a server's message cannot move the
+ * cursor, retitle the window or hide text. The copy lives until a few
+ * later calls on the same thread (printf arguments). NULL stays NULL. */
+const char *cli_shown(FILE *f, const char *s);
 void cli_human(uint64_t bytes, char out[32]);
 extern volatile int cli_interrupted;
 
@@ -100,6 +106,9 @@ void cli_report_begin(const cli_opts *o);
 void cli_report_item(const char *action, const char *src, const char *dst, uint64_t size, const char *code,
                      const char *message);
 void cli_report_count(const char *field, uint64_t n); /* add to a summary counter */
+/* A failed transfer, counted as failed: the "error" item of --output json
+ * (its stderr line is cli_fail's). */
+void cli_report_failure(const char *src, const char *dst, const cos_error *err);
 int cli_report_end(int rc);                            /* prints the summary, returns rc */
 
 /* ---- listings that always end: url-encoded keys, a marker that must advance */

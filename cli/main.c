@@ -94,7 +94,7 @@ static int ls_page(void *ud, const cos_list_objects_result *l)
             printf("}");
         } else {
             printf("%s%-20s %s%s/%s\n", o->long_form ? "                    " : "", "DIR", CLI_SCHEME, w->bucket,
-                   l->common_prefixes[i].prefix);
+                   cli_shown(stdout, l->common_prefixes[i].prefix));
         }
         w->first = false;
     }
@@ -114,10 +114,10 @@ static int ls_page(void *ud, const cos_list_objects_result *l)
             json_str(s->storage_class);
             printf("}");
         } else if (o->long_form) {
-            printf("%-24s %12llu  %s%s/%s\n", s->last_modified ? s->last_modified : "", (unsigned long long)s->size,
-                   CLI_SCHEME, w->bucket, s->key);
+            printf("%-24s %12llu  %s%s/%s\n", cli_shown(stdout, s->last_modified ? s->last_modified : ""),
+                   (unsigned long long)s->size, CLI_SCHEME, w->bucket, cli_shown(stdout, s->key));
         } else {
-            printf("%s%s/%s\n", CLI_SCHEME, w->bucket, s->key);
+            printf("%s%s/%s\n", CLI_SCHEME, w->bucket, cli_shown(stdout, s->key));
         }
         w->first = false;
     }
@@ -146,9 +146,10 @@ static int cmd_ls(cos_client *c, const cli_opts *o)
                 json_str(l->buckets[i].creation_date);
                 printf("}");
             } else if (o->long_form) {
-                printf("%-22s %-16s %s%s\n", l->buckets[i].creation_date, l->buckets[i].location, CLI_SCHEME, l->buckets[i].name);
+                printf("%-22s %-16s %s%s\n", cli_shown(stdout, l->buckets[i].creation_date),
+                       cli_shown(stdout, l->buckets[i].location), CLI_SCHEME, cli_shown(stdout, l->buckets[i].name));
             } else {
-                printf("%s%s\n", CLI_SCHEME, l->buckets[i].name);
+                printf("%s%s\n", CLI_SCHEME, cli_shown(stdout, l->buckets[i].name));
             }
         }
         if (o->json) printf("]\n");
@@ -382,16 +383,18 @@ static int cmd_stat(cos_client *c, const cli_opts *o)
             }
         printf("}}\n");
     } else {
-        printf("Key:           %s\nSize:          %llu\nETag:          %s\n", u.key,
-               (unsigned long long)res->content_length, res->etag ? res->etag : "");
+        /* every value but the size is the server's (or a key): shown escaped on a terminal */
+        printf("Key:           %s\nSize:          %llu\nETag:          %s\n", cli_shown(stdout, u.key),
+               (unsigned long long)res->content_length, cli_shown(stdout, res->etag ? res->etag : ""));
         if (res->has_crc64) printf("CRC-64:        %s\n", crc);
-        printf("Content-Type:  %s\nLast-Modified: %s\nStorage-Class: %s\n",
-               ct ? ct : "", lm ? lm : "", sc ? sc : "STANDARD");
-        if (cc) printf("Cache-Control: %s\n", cc);
-        if (sse) printf("Encryption:    %s\n", sse);
+        printf("Content-Type:  %s\nLast-Modified: %s\nStorage-Class: %s\n", cli_shown(stdout, ct ? ct : ""),
+               cli_shown(stdout, lm ? lm : ""), cli_shown(stdout, sc ? sc : "STANDARD"));
+        if (cc) printf("Cache-Control: %s\n", cli_shown(stdout, cc));
+        if (sse) printf("Encryption:    %s\n", cli_shown(stdout, sse));
         for (size_t i = 0; i < res->header_count; i++)
             if (!strncasecmp(res->headers[i].name, "x-cos-meta-", 11) || !strncasecmp(res->headers[i].name, "x-amz-meta-", 11))
-                printf("Meta %s: %s\n", res->headers[i].name + 11, res->headers[i].value);
+                printf("Meta %s: %s\n", cli_shown(stdout, res->headers[i].name + 11),
+                       cli_shown(stdout, res->headers[i].value));
     }
     cos_result_free(res);
     return 0;

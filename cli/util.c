@@ -430,11 +430,13 @@ int cli_fail(const char *what, int rc, cos_error *err)
 {
     cli_meter_clear();
     const char *code = err && err->code ? err->code : NULL;
+    /* the code, message and request id come from the server; `what` may hold a key */
     if (code)
-        fprintf(stderr, "cos: %s: %s: %s (request id %s)\n", what, code, cos_error_message(err),
-                err->request_id ? err->request_id : "-");
+        fprintf(stderr, "cos: %s: %s: %s (request id %s)\n", cli_shown(stderr, what), cli_shown(stderr, code),
+                cli_shown(stderr, cos_error_message(err)), cli_shown(stderr, err->request_id ? err->request_id : "-"));
     else
-        fprintf(stderr, "cos: %s: %s\n", what, err ? cos_error_message(err) : cos_error_kind_name((cos_error_kind)rc));
+        fprintf(stderr, "cos: %s: %s\n", cli_shown(stderr, what),
+                cli_shown(stderr, err ? cos_error_message(err) : cos_error_kind_name((cos_error_kind)rc)));
     int exit_code = EXIT_FAIL;
     if (rc == COS_ERR_INVALID_ARG) exit_code = EXIT_USAGE;
     else if (rc == COS_ERR_NETWORK || rc == COS_ERR_TIMEOUT) exit_code = EXIT_NETWORK;
@@ -449,6 +451,56 @@ int cli_fail(const char *what, int rc, cos_error *err)
 }
 
 bool cli_tty(void) { return isatty(STDERR_FILENO) && isatty(STDOUT_FILENO); }
+
+/* The length of the UTF-8 sequence at p and its code point, or 0 when p
+ * starts no valid one. */
+static size_t utf8_at(const unsigned char *p, uint32_t *cp)
+{
+    size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+    if (!n || p[0] > 0xf4) return 0;
+    uint32_t v = p[0] & (0xff >> (n + 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0;
+        v = v << 6 | (p[i] & 0x3f);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10ffff)) || (v >= 0xd800 && v <= 0xdfff)) return 0;
+    *cp = v;
+    return n;
+}
+
+const char *cli_shown(FILE *f, const char *s)
+{
+    static _Thread_local char *slots[8];
+    static _Thread_local unsigned next;
+    if (!s || !isatty(fileno(f))) return s;
+    const unsigned char *p = (const unsigned char *)s;
+    bool clean = true;
+    for (size_t i = 0; p[i] && clean; i++) clean = p[i] >= 0x20 && p[i] < 0x7f;
+    if (clean) return s; /* the common case: printable ASCII */
+    char *out = malloc(strlen(s) * 6 + 1);
+    if (!out) return "?";
+    size_t o = 0;
+    while (*p) {
+        uint32_t cp = 0;
+        size_t n = *p >= 0x80 ? utf8_at(p, &cp) : 1;
+        if (*p < 0x20 || *p == 0x7f || !n) {
+            o += (size_t)sprintf(out + o, "\\x%02x", *p);
+            p++;
+        } else if (n > 1 && cp < 0xa0) { /* C1 controls: CSI (U+009B) and the like */
+            o += (size_t)sprintf(out + o, "\\u%04x", (unsigned)cp);
+            p += n;
+        } else {
+            memcpy(out + o, p, n);
+            o += n;
+            p += n;
+        }
+    }
+    out[o] = '\0';
+    unsigned i = next++ % (sizeof slots / sizeof *slots);
+    free(slots[i]);
+    slots[i] = out;
+    return out;
+}
 
 void cli_human(uint64_t b, char out[32])
 {
@@ -477,7 +529,19 @@ void json_str(const char *s)
         else if (ch == '\r') fputs("\\r", stdout);
         else if (ch == '\t') fputs("\\t", stdout);
         else if (ch < 0x20 || ch == 0x7f) printf("\\u%04x", ch);
-        else putchar(ch);
+        else if (ch < 0x80) putchar(ch);
+        else {
+            /* JSON is UTF-8: a byte that is no UTF-8 (a file name in another
+               encoding) is written as Python's surrogateescape does, \udcXX,
+               which JSON parsers accept and os.fsencode turns back into it */
+            uint32_t cp;
+            size_t n = utf8_at((const unsigned char *)s, &cp);
+            if (!n) printf("\\udc%02x", ch);
+            else {
+                fwrite(s, 1, n, stdout);
+                s += n - 1;
+            }
+        }
     }
     putchar('"');
 }
@@ -605,6 +669,28 @@ void cli_report_begin(const cli_opts *o)
     }
 }
 
+static void json_item(const char *action, const char *src, const char *dst, uint64_t size, const char *code,
+                      const char *message)
+{
+    printf("%s{\"action\":", R.first ? "" : ",");
+    json_str(action);
+    /* every field docs/cli.md names is present, null where it does not apply or is unknown,
+       so a consumer reads one shape */
+    printf(",\"source\":");
+    json_str(src);
+    printf(",\"destination\":");
+    json_str(dst);
+    if (strcmp(action, "error") != 0 && strcmp(action, "delete") != 0)
+        printf(",\"size\":%llu", (unsigned long long)size);
+    else printf(",\"size\":null");
+    printf(",\"code\":");
+    json_str(code);
+    printf(",\"message\":");
+    json_str(message);
+    printf("}");
+    R.first = false;
+}
+
 void cli_report_item(const char *action, const char *src, const char *dst, uint64_t size, const char *code,
                      const char *message)
 {
@@ -623,33 +709,28 @@ void cli_report_item(const char *action, const char *src, const char *dst, uint6
     }
     cli_meter_clear();
     if (is_error) {
-        fprintf(stderr, "cos: %s: %s%s%s: %s%s%s\n", R.cmd, src ? src : "", dst ? " -> " : "", dst ? dst : "",
-                code ? code : "", code ? ": " : "", message ? message : "failed");
+        fprintf(stderr, "cos: %s: %s%s%s: %s%s%s\n", R.cmd, cli_shown(stderr, src ? src : ""), dst ? " -> " : "",
+                cli_shown(stderr, dst ? dst : ""), cli_shown(stderr, code ? code : ""), code ? ": " : "",
+                cli_shown(stderr, message ? message : "failed"));
     }
     if (R.json) {
-        printf("%s{\"action\":", R.first ? "" : ",");
-        json_str(action);
-        /* every field docs/cli.md names is present, null where it does not apply or is unknown,
-           so a consumer reads one shape */
-        printf(",\"source\":");
-        json_str(src);
-        printf(",\"destination\":");
-        json_str(dst);
-        if (!is_error && strcmp(action, "delete") != 0) printf(",\"size\":%llu", (unsigned long long)size);
-        else printf(",\"size\":null");
-        printf(",\"code\":");
-        json_str(code);
-        printf(",\"message\":");
-        json_str(message);
-        printf("}");
-        R.first = false;
+        json_item(action, src, dst, size, code, message);
         return;
     }
     if (is_error || R.quiet) return;
     if (!strcmp(action, "skip") && !R.verbose) return;
-    printf("%s%s: %s%s%s\n", R.dryrun ? "(dryrun) " : "", action, src ? src : "", dst ? " -> " : "", dst ? dst : "");
+    printf("%s%s: %s%s%s\n", R.dryrun ? "(dryrun) " : "", action, cli_shown(stdout, src ? src : ""), dst ? " -> " : "",
+           cli_shown(stdout, dst ? dst : ""));
     fflush(stdout);
     meter_redraw();
+}
+
+void cli_report_failure(const char *src, const char *dst, const cos_error *err)
+{
+    R.failed++;
+    if (R.json)
+        json_item("error", src, dst, 0, err && err->code ? err->code : err ? cos_error_kind_name(err->kind) : NULL,
+                  err ? cos_error_message(err) : "failed");
 }
 
 void cli_report_count(const char *field, uint64_t n)

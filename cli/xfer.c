@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -136,7 +137,7 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
     snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
     DIR *d = opendir(dir);
     if (!d) {
-        fprintf(stderr, "cos: %s: cannot open %s: %s\n", o->cmd, dir, strerror(errno));
+        fprintf(stderr, "cos: %s: cannot open %s: %s\n", o->cmd, cli_shown(stderr, dir), strerror(errno));
         return EXIT_FAIL;
     }
     int rc = 0;
@@ -148,7 +149,8 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
         errno = 0;
         if (!(e = readdir(d))) {
             if (errno) {
-                fprintf(stderr, "cos: %s: cannot read the directory %s to its end: %s\n", o->cmd, dir, strerror(errno));
+                fprintf(stderr, "cos: %s: cannot read the directory %s to its end: %s\n", o->cmd,
+                        cli_shown(stderr, dir), strerror(errno));
                 rc = EXIT_FAIL;
             }
             break;
@@ -157,21 +159,26 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
         char path[4096], child[4096];
         if ((size_t)snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name) >= sizeof child ||
             (size_t)snprintf(path, sizeof path, "%s/%s", root, child) >= sizeof path) {
-            fprintf(stderr, "cos: %s: path too long under %s; skipped\n", o->cmd, dir);
+            fprintf(stderr, "cos: %s: path too long under %s; skipped\n", o->cmd, cli_shown(stderr, dir));
             out->unreadable++;
             continue;
         }
         struct stat st;
         if ((o->no_follow_symlinks ? lstat(path, &st) : stat(path, &st)) != 0) {
-            fprintf(stderr, "cos: %s: %s: %s; skipped\n", o->cmd, path, strerror(errno));
-            if (errno != ENOENT) out->unreadable++; /* ENOENT: gone, or a dangling symlink */
+            int why = errno; /* before fprintf, which may change it */
+            struct stat lst;
+            fprintf(stderr, "cos: %s: %s: %s; skipped\n", o->cmd, cli_shown(stderr, path), strerror(why));
+            /* only a name gone since readdir is no file of the tree; a dangling
+               symlink (a link into an unmounted disk) is one that could not be
+               read: sync --delete must not remove its copy */
+            if (why != ENOENT || lstat(path, &lst) == 0) out->unreadable++;
             continue;
         }
         if (S_ISLNK(st.st_mode)) continue; /* --no-follow-symlinks */
         struct stat lst;
         if (dest && S_ISDIR(st.st_mode) && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
             fprintf(stderr, "cos: %s: %s is a symlink to a directory; not descended (nothing behind it is deleted)\n",
-                    o->cmd, path);
+                    o->cmd, cli_shown(stderr, path));
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
@@ -179,7 +186,7 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
             for (int i = 0; i < depth; i++) loop |= stack[i].dev == st.st_dev && stack[i].ino == st.st_ino;
             if (loop || depth + 1 >= MAX_DEPTH) {
                 fprintf(stderr, "cos: %s: %s leads back into a directory above it (symlink loop); not followed\n",
-                        o->cmd, path);
+                        o->cmd, cli_shown(stderr, path));
                 continue;
             }
             stack[depth] = (dir_id){ st.st_dev, st.st_ino };
@@ -233,6 +240,23 @@ static int list_cos(cos_client *c, const cli_opts *o, const char *bucket, const 
 {
     cos_walk w = { o, strlen(prefix), out };
     return cli_list(c, o->cmd, bucket, prefix, NULL, cos_page, &w);
+}
+
+/* Whether rel is the name of another entry's partial download (libcos's
+ * X.cos-partial and X.cos-partial.json beside a downloaded X). */
+static bool names_a_partial(const entries *all, const char *rel)
+{
+    static const char *const SUFFIXES[] = { ".cos-partial", ".cos-partial.json" };
+    size_t n = strlen(rel);
+    for (size_t i = 0; i < sizeof SUFFIXES / sizeof *SUFFIXES; i++) {
+        size_t k = strlen(SUFFIXES[i]);
+        char base[4200];
+        if (n > k && n - k < sizeof base && !strcmp(rel + n - k, SUFFIXES[i])) {
+            snprintf(base, sizeof base, "%.*s", (int)(n - k), rel);
+            if (entries_find(all, base)) return true;
+        }
+    }
+    return false;
 }
 
 /* A relative path from a key must stay below the destination directory. */
@@ -363,6 +387,7 @@ typedef struct runner {
     int nslots, busy;
     int rc;     /* the first failure's exit code */
     bool stop;  /* a failure every further file would share (a bad key) */
+    const char *local_root; /* a tree download's destination directory: nothing is written outside it */
 } runner;
 
 static void runner_init(runner *r, cos_client *c, const cli_opts *o, const cli_settings *s, const endpoint *src,
@@ -407,13 +432,13 @@ static int slot_fail(runner *r, slot *sl, int rc, cos_error *err)
 static void slot_finish(runner *r, slot *sl, const completion *cp)
 {
     if (cp->rc) {
-        cli_report_count("failed", 1);
+        cli_report_failure(sl->sdisp, sl->ddisp, cp->err);
         runner_fail(r, slot_fail(r, sl, cp->rc, cp->err));
     } else {
         cos_error_free(cp->err);
         if (cp->res && cp->res->parts_resumed) {
             cli_meter_clear();
-            fprintf(stderr, "%s: resumed %d parts\n", sl->action[0] == 'd' ? sl->sdisp : sl->ddisp,
+            fprintf(stderr, "%s: resumed %d parts\n", cli_shown(stderr, sl->action[0] == 'd' ? sl->sdisp : sl->ddisp),
                     cp->res->parts_resumed);
         }
         uint64_t moved = cp->res ? cp->res->size : sl->size;
@@ -502,6 +527,44 @@ static int runner_reap(runner *r, bool block)
     }
 }
 
+/* Whether `a` is `root` or below it (both resolved). */
+static bool below(const char *root, const char *a)
+{
+    size_t n = strlen(root);
+    return !strncmp(a, root, n) && (a[n] == '\0' || a[n] == '/' || (n == 1 && root[0] == '/'));
+}
+
+/* A tree download writes only inside its destination directory. A symlink
+ * found there (dest/sub -> /etc, put there by the user or by anyone who can
+ * write to the tree) would have the directories made and the file written
+ * through it, outside: every existing component of `path` below `root`,
+ * the file's own name included, that is a link must resolve inside the
+ * root (links within the tree are followed). A dangling link cannot be
+ * checked and is refused. What does not exist yet is made inside. (A link
+ * planted between this check and the write is not caught.) */
+static bool stays_inside(const char *root, const char *path)
+{
+    char tmp[4200], real_root[PATH_MAX], real[PATH_MAX];
+    size_t rl = strlen(root);
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s", path) >= sizeof tmp || strncmp(tmp, root, rl) != 0) return false;
+    bool have_root = false;
+    for (char *p = tmp + rl;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char was = *p;
+        *p = '\0';
+        struct stat lst;
+        bool component = p > tmp + rl && p[-1] != '/';
+        if (component && lstat(tmp, &lst) != 0) return errno == ENOENT; /* made from here on, inside */
+        if (component && S_ISLNK(lst.st_mode)) {
+            if (!have_root && !realpath(root, real_root)) return false;
+            have_root = true;
+            if (!realpath(tmp, real) || !below(real_root, real)) return false;
+        }
+        if (!was) return true;
+        *p = was;
+    }
+}
+
 /* Start copying one object or file (names: a local path, or a key in the
  * endpoint's bucket); waits for a free slot. */
 static int runner_submit(runner *r, const char *sname, const char *dname, uint64_t size, int64_t mtime)
@@ -531,6 +594,12 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
     /* mv removes a local file only if it is still what was uploaded: taken
        before the upload reads it, so any change since keeps the file */
     sl->have_read_st = r->move && sl->kind == COS_TASK_UPLOAD && stat(sname, &sl->read_st) == 0;
+    if (sl->kind == COS_TASK_DOWNLOAD && r->local_root && !stays_inside(r->local_root, dname)) {
+        cli_report_item("error", sl->sdisp, sl->ddisp, 0, "UnsafePath",
+                        "a symlink in the destination leads outside it; not written through");
+        runner_fail(r, EXIT_FAIL);
+        return 0;
+    }
     if (sl->kind == COS_TASK_DOWNLOAD && mkdirs_for(dname) != 0) {
         cli_report_item("error", sl->sdisp, sl->ddisp, 0, "LocalError", strerror(errno));
         runner_fail(r, EXIT_FAIL);
@@ -575,8 +644,9 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
                                              : cos_slice_copy_file_async(r->c, &p, on_task_done, NULL, &sl->id);
     if (rc) {
         hdrs_free(&sl->h);
-        cli_report_count("failed", 1);
-        runner_fail(r, slot_fail(r, sl, rc, cos_error_dup(cos_async_error())));
+        cos_error *refused = cos_error_dup(cos_async_error());
+        cli_report_failure(sl->sdisp, sl->ddisp, refused);
+        runner_fail(r, slot_fail(r, sl, rc, refused));
         return 0;
     }
     sl->busy = true;
@@ -1153,7 +1223,9 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
     }
     entries se = { 0 }, de = { 0 };
     int rc = src->kind == END_LOCAL ? list_local(o, sroot, &se, false) : list_cos(c, o, src->u.bucket, sroot, &se);
-    if (rc == EXIT_NOTFOUND) fprintf(stderr, "cos: %s: %s is not a directory\n", o->cmd, sroot);
+    /* a listing's 404 (NoSuchBucket) was reported as it came */
+    if (rc == EXIT_NOTFOUND && src->kind == END_LOCAL)
+        fprintf(stderr, "cos: %s: %s is not a directory\n", o->cmd, cli_shown(stderr, sroot));
     if (!rc && mode == TREE_SYNC) {
         if (dst->kind == END_LOCAL) {
             struct stat st;
@@ -1226,13 +1298,25 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
     runner *run = calloc(1, sizeof *run);
     if (!run) rc = EXIT_FAIL;
     else runner_init(run, c, o, s, src, dst, mode == TREE_MV, RUNNER_SLOTS);
-    for (size_t i = 0; run && i < se.n; i++) {
-        if (!todo[i]) continue;
-        if (run->stop || cli_interrupted) break;
-        entry *e = &se.v[i];
-        join_name(src, sroot, e->rel, sname, sizeof sname);
-        join_name(dst, droot, e->rel, dname, sizeof dname);
-        if (runner_submit(run, sname, dname, e->size, e->mtime) == EXIT_PAUSED) break;
+    if (run && dst->kind == END_LOCAL) run->local_root = droot;
+    /* a download of X keeps X.cos-partial and X.cos-partial.json beside X:
+       objects of those names go down once the others are done, else the two
+       downloads would share a name (libcos would fail X rather than mix them) */
+    bool paused = false;
+    for (int pass = 0; run && pass < 2 && !paused; pass++) {
+        if (pass == 1 && runner_finish(run) == EXIT_PAUSED) break;
+        for (size_t i = 0; i < se.n; i++) {
+            if (!todo[i]) continue;
+            if (run->stop || cli_interrupted) break;
+            entry *e = &se.v[i];
+            if ((dst->kind == END_LOCAL && names_a_partial(&se, e->rel)) != (pass == 1)) continue;
+            join_name(src, sroot, e->rel, sname, sizeof sname);
+            join_name(dst, droot, e->rel, dname, sizeof dname);
+            if (runner_submit(run, sname, dname, e->size, e->mtime) == EXIT_PAUSED) {
+                paused = true;
+                break;
+            }
+        }
     }
     if (run) {
         rc = runner_finish(run);

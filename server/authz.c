@@ -130,6 +130,15 @@ static const op_def OPS[] = {
     { COS_OP_MULTIPART_COMPLETE,   "POST",   "uploadId",    L_OBJECT, A("CompleteMultipartUpload"),   NULL,                        ACL_WRITE,     0 },
     { COS_OP_MULTIPART_LIST_PART,  "GET",    "uploadId",    L_OBJECT, A("ListParts"),                 NULL,                        ACL_WRITE,     0 },
     { COS_OP_MULTIPART_ABORT,      "DELETE", "uploadId",    L_OBJECT, A("AbortMultipartUpload"),      NULL,                        ACL_WRITE,     0 },
+    /* COS's symlinks (symlink.c); no libcos operation (cos-wx-sdk-v5 has none). Reading through one also needs
+       GetObject on its target, decided when it is followed */
+    { COS_OP_COUNT,                "PUT",    "symlink",     L_OBJECT, A("PutSymlink"),                A("PutObject"),              ACL_WRITE,     OPF_SETS_ACL },
+    { COS_OP_COUNT,                "GET",    "symlink",     L_OBJECT, A("GetSymlink"),                A("GetObject"),              ACL_READ,      OPF_VERSIONED },
+    /* COS's object lock configuration (objlock.c); no libcos operation */
+    { COS_OP_COUNT,                "PUT",    "object-lock", L_BUCKET, A("PutBucketObjectLock"),       NULL,                        0,             0 },
+    { COS_OP_COUNT,                "GET",    "object-lock", L_BUCKET, A("GetBucketObjectLock"),       NULL,                        0,             0 },
+    { COS_OP_COUNT,                "PUT",    "retention",   L_OBJECT, A("PutObjectRetention"),        NULL,                        0,             OPF_VERSIONED },
+    { COS_OP_COUNT,                "GET",    "retention",   L_OBJECT, A("GetObjectRetention"),        NULL,                        0,             OPF_VERSIONED },
 };
 #undef A
 
@@ -139,14 +148,15 @@ static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors",
                                            "versioning", "replication", "website", "referer", "domain", "origin",
                                            "logging", "inventory", "accelerate", "encryption", "location", "versions",
                                            "delete", "restore", "append", "publicAccessBlock",
-                                           "ownershipControls", "policyStatus", "attributes", "intelligenttiering" };
+                                           "ownershipControls", "policyStatus", "attributes", "intelligenttiering",
+                                           "symlink", "object-lock", "retention" };
 
 /* COS sub-resources (and request parameters that select a COS operation)
  * that cos-server does not implement: NotImplemented, never the plain
  * operation they would otherwise fall through to. */
 static const char *const NOT_IMPLEMENTED[] = {
-    "domaincertificate", "object-lock", "symlink", "live", "vod", "intelligent-tiering", "notification",
-    "select", "rename", "retention", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
+    "domaincertificate", "live", "vod", "intelligent-tiering", "notification",
+    "select", "rename", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
     "meta-query", "ci-process", "image_process", "guetzli" };
 
 const op_def *route_request(req *r, const char **unimplemented)

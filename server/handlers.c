@@ -2032,6 +2032,11 @@ static enum MHD_Result put_object(req *r)
         o.forbid_overwrite = true;
     }
     char *headers = object_headers_with(r, &o, false);
+    if (r->extra_headers) { /* a symlink's target (symlink.c) */
+        char *with = cos_sprintf("%s%s", headers, r->extra_headers);
+        free(headers);
+        headers = with;
+    }
     if (!meta_within_limit(r, headers, &ret)) {
         data_discard(r->srv->st, &r->w);
         free(headers);
@@ -2208,7 +2213,8 @@ static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 /* S3's ?partNumber=N on GET/HEAD: part N of a multipart object, as a range of
  * it ([*start, *start + *len)); part 1 of any other object is all of it.
- * *count: the object's parts (0: not multipart). 0, or -1 with an error queued. */
+ * *count: the object's parts (0: not multipart). 0, -1 with an error queued, or -2 (nothing
+ * sent): its manifest cannot be read. */
 static int part_range(req *r, const obj_meta *m, const char *arg, uint64_t *start, uint64_t *len, size_t *count,
                       enum MHD_Result *ret)
 {
@@ -2223,10 +2229,8 @@ static int part_range(req *r, const obj_meta *m, const char *arg, uint64_t *star
     }
     uint64_t *sizes = NULL;
     size_t n = 0;
-    if (data_part_sizes(r->srv->st, m->data_id, &sizes, &n) != 0) {
-        *ret = send_error(r, "InternalError", "the object's parts cannot be read");
-        return -1;
-    }
+    if (data_part_sizes(r->srv->st, m->data_id, &sizes, &n) != 0)
+        return -2; /* nothing sent: the manifest went with a rewrite since the row was read, or is lost */
     *count = n;
     *start = 0;
     *len = m->size;
@@ -2280,12 +2284,23 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
     }
     sse_key key;
     enum MHD_Result sret;
+    if (symlink_follow(r, head, &m, &sret) != 0) return sret; /* a symlink serves its target (symlink.c) */
     char key_md5[32];
     uint64_t part_start = 0, part_len = 0;
     size_t parts = 0;
     const char *part_arg = req_arg(r, "partNumber"); /* before the key: a part that is not there is InvalidPart */
     if (!part_arg && req_has_arg(r, "partNumber")) part_arg = ""; /* "?partNumber" names no part: 400, not all of it */
-    if (part_arg && part_range(r, &m, part_arg, &part_start, &part_len, &parts, &sret) != 0) {
+    int prc = part_arg ? part_range(r, &m, part_arg, &part_start, &part_len, &parts, &sret) : 0;
+    if (prc == -2) { /* as when its data cannot be opened (below): read the row again, once more for the same data */
+        bool again = failed_id && strcmp(failed_id, m.data_id) == 0;
+        char id[sizeof m.data_id];
+        memcpy(id, m.data_id, sizeof id);
+        obj_meta_clear(&m);
+        if (again) return send_error(r, "InternalError", "the object's parts cannot be read");
+        if (attempt < 8) return get_object_try(r, head, attempt + 1, id);
+        return send_error(r, "SlowDown", "The object was replaced during every attempt to read it; retry.");
+    }
+    if (prc != 0) {
         obj_meta_clear(&m);
         return sret;
     }
@@ -3324,7 +3339,13 @@ static enum MHD_Result complete_upload(req *r)
     }
     part_meta *parts = NULL;
     size_t n = 0;
-    store_parts_list(r->srv->st, upload_id, &parts, &n);
+    int lrc = store_parts_list(r->srv->st, upload_id, &parts, &n);
+    if (lrc) { /* before, read as no parts at all: 400 InvalidPart for a busy store */
+        free(parts);
+        free(headers);
+        cos_xml_free(&cos_xs_complete_multipart_upload, cm);
+        return store_fail(r, lrc);
+    }
     const char *code = NULL;
     char msg[160] = "";
     const part_meta **use = calloc(cm->parts_count, sizeof *use);
@@ -3350,6 +3371,11 @@ static enum MHD_Result complete_upload(req *r)
         }
         use[i] = found;
     }
+    /* aborted since it was looked up: its parts went with it, and that is the answer, not InvalidPart */
+    if (code && !strcmp(code, "InvalidPart") && store_upload_get(r->srv->st, upload_id, NULL, NULL, NULL) == -1) {
+        code = "NoSuchUpload";
+        snprintf(msg, sizeof msg, "The upload was aborted or completed meanwhile.");
+    }
     /* S3's conditional Complete (If-None-Match: *, If-Match), decided again in the commit */
     char expect[40] = "";
     bool conditional = !code && r->is_s3 && (req_header(r, "If-None-Match") || req_header(r, "If-Match"));
@@ -3363,7 +3389,9 @@ static enum MHD_Result complete_upload(req *r)
     if (cond_failed) {
         ret = cond_ret;
     } else if (code) {
-        ret = send_error(r, code, "%s", msg);
+        /* completed meanwhile by the same Complete sent again (S3 answers both alike) */
+        bool again = !strcmp(code, "NoSuchUpload") && r->is_s3 && complete_repeated(r, upload_id, &ret);
+        if (!again) ret = send_error(r, code, "%s", msg);
     } else if (ck_failed) { /* the object would not be the one the client checked */
         ret = ck_ret;
     } else {
@@ -3449,7 +3477,10 @@ static enum MHD_Result complete_upload(req *r)
             int commit_rc = store_upload_complete(r->srv->st, &m, upload_id, ids, cm->parts_count);
             if (commit_rc != 0) {
                 data_unlink_file_only(r->srv->st, manifest); /* the parts stay with the upload */
-                ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
+                /* completed meanwhile by the same Complete sent again: S3 answers both alike (before: 404) */
+                bool again = commit_rc == -1 && r->is_s3 && complete_repeated(r, upload_id, &ret);
+                if (!again)
+                    ret = commit_rc == 1 ? send_error(r, "InvalidPart", "A part was uploaded again while the upload completed; "
                                                                   "list the parts and complete again.")
                       : commit_rc == -1 ? send_error(r, "NoSuchUpload", "The upload was aborted or completed meanwhile.")
                       : commit_rc == STORE_CHANGED && forbid ? send_file_exists(r)
@@ -3505,19 +3536,6 @@ static bool is_config(const char *sub)
     return false;
 }
 
-static void abort_all_uploads(req *r)
-{
-    upload_row *rows = NULL;
-    size_t n = 0;
-    if (store_uploads_list(r->srv->st, r->bucket, "", &rows, &n) != 0) return;
-    for (size_t i = 0; i < n; i++) {
-        store_upload_delete(r->srv->st, rows[i].upload_id);
-        free(rows[i].key);
-        free(rows[i].upload_id);
-    }
-    free(rows);
-}
-
 static enum MHD_Result bucket_request(req *r, const char *sub)
 {
     const char *m = r->method;
@@ -3548,14 +3566,17 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     } else if (sub && !strcmp(sub, "uploads") && !strcmp(m, "GET")) ret = list_uploads(r);
     else if (sub && !strcmp(sub, "versions") && !strcmp(m, "GET")) ret = versioning_list(r);
     else if (sub && !strcmp(sub, "delete") && !strcmp(m, "POST")) ret = delete_multiple(r);
-    else if (sub && !strcmp(sub, "inventory") && !strcmp(m, "GET") && !req_arg(r, "id")) ret = list_inventory(r); else if (is_config(sub)) {
+    else if (sub && !strcmp(sub, "inventory") && !strcmp(m, "GET") && !req_arg(r, "id")) ret = list_inventory(r);
+    else if (sub && !strcmp(sub, "object-lock")) ret = objlock_request(r); /* objlock.c */
+    else if (sub && !strcmp(sub, "versioning") && objlock_refuses_versioning(r, &ret)) { /* objlock.c */
+    } else if (is_config(sub)) {
         ret = !strcmp(m, "PUT") ? put_config(r, sub) : !strcmp(m, "GET") ? get_config(r, sub)
               : !strcmp(m, "DELETE") ? delete_config(r, sub) : send_error(r, "MethodNotAllowed", "method not allowed");
     } else if (!strcmp(m, "POST") && r->pp) ret = post_object(r);
     else if (!strcmp(m, "GET") && !sub) ret = get_bucket(r, region);
     else if (!strcmp(m, "DELETE") && !sub) {
-        if (r->is_s3) abort_all_uploads(r); /* S3 deletes a bucket whose only content is unfinished uploads */
-        int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete(r->srv->st, r->bucket);
+        /* S3 deletes a bucket whose only content is unfinished uploads (with them: decided in the store's transaction) */
+        int rc = store_versions_count(r->srv->st, r->bucket) > 0 ? 1 : store_bucket_delete_with(r->srv->st, r->bucket, r->is_s3);
         ret = rc > 0 ? send_error(r, "BucketNotEmpty", "The bucket you tried to delete is not empty.")
               : rc == -1 ? send_error(r, "NoSuchBucket", "The specified bucket does not exist.")
               : rc ? store_fail(r, rc) : send_empty(r, 204);
@@ -3583,6 +3604,16 @@ static enum MHD_Result object_request(req *r, const char *sub)
     if (sub && !strcmp(sub, "tagging")) return object_tagging(r);
     if (sub && !strcmp(sub, "acl")) return object_acl(r);
     if (sub && !strcmp(sub, "attributes") && !strcmp(m, "GET")) return object_attributes(r);
+    if (sub && !strcmp(sub, "retention")) return objlock_retention(r); /* objlock.c */
+    if (sub && !strcmp(sub, "symlink")) { /* symlink.c */
+        if (!strcmp(m, "GET")) return symlink_get(r);
+        enum MHD_Result sret;
+        if (symlink_prepare_put(r, &r->extra_headers, &sret) != 0) return sret;
+        sret = put_object(r);
+        free(r->extra_headers);
+        r->extra_headers = NULL;
+        return sret;
+    }
     if (!strcmp(m, "PUT")) return req_header(r, "x-cos-copy-source") ? copy_object(r) : put_object(r);
     if (!strcmp(m, "GET")) return get_object(r, false);
     if (!strcmp(m, "HEAD")) return get_object(r, true);
@@ -3613,19 +3644,8 @@ static bool key_acceptable(const char *key, bool write)
 /* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
 static bool utf8_valid(const unsigned char *s)
 {
-    while (*s) {
-        unsigned c = *s;
-        int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
-        if (n < 0) return false;
-        uint32_t cp = n == 0 ? c : n == 1 ? c & 0x1F : n == 2 ? c & 0x0F : c & 0x07;
-        for (int i = 1; i <= n; i++) {
-            if ((s[i] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        static const uint32_t MIN[] = { 0, 0x80, 0x800, 0x10000 };
-        if (cp < MIN[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        s += n + 1;
-    }
+    for (size_t n; *s; s += n)
+        if (!(n = cos_utf8_len(s, NULL))) return false;
     return true;
 }
 
@@ -3823,6 +3843,7 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
     if (req_header(r, "Pic-Operations") || cos_kvlist_get(&r->form, "Pic-Operations"))
         return send_error(r, "NotImplemented", "cos-server does not implement Pic-Operations (Cloud Infinite "
                                                "processing); nothing was changed.");
+    if (objlock_refuses_headers(r, &ret)) return ret; /* retention is not kept: never acknowledged (objlock.c) */
     if (r->bucket && r->region_named) { /* a bucket lives in one region: naming another is an error, never a scope */
         char *region = NULL;
         bool other = store_bucket_get(r->srv->st, r->bucket, &region, NULL, NULL) == 0 && region &&
@@ -3858,7 +3879,10 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
     if (public_guard_refuses(r, op->sub, &ret)) return ret;
     *passed = true;
     if (!r->bucket) return get_service(r);
-    return r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
+    bool held = false; /* an object under retention is never destroyed (objlock.c) */
+    if (!objlock_guard(r, op, &held, &ret)) ret = r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
+    objlock_release(held);
+    return ret;
 }
 
 /* ---------------------------------------------------------------- /sts */

@@ -61,6 +61,8 @@ static const struct { const char *code; int status; } ERRORS[] = {
     { "InvalidObjectState", 403 }, { "RestoreAlreadyInProgress", 409 }, { "InvalidStorageClass", 400 },
     { "NoSuchPublicAccessBlockConfiguration", 404 }, { "OwnershipControlsNotFoundError", 404 },
     { "InvalidTag", 400 }, { "GatewayTimeout", 504 }, { "InvalidLifecycleConfiguration", 400 },
+    { "ObjectLockConfigurationNotFoundError", 404 }, { "InvalidBucketState", 409 },
+    { "NoSuchObjectLockConfiguration", 404 },
 };
 
 int error_status(const char *code)
@@ -184,6 +186,31 @@ static const char *s3_error_code(const char *code)
     return code;
 }
 
+/* Bytes of one well-formed UTF-8 character at s that XML 1.0 can carry, or 0. */
+static size_t xml_char_len(const unsigned char *s)
+{
+    uint32_t cp = 0;
+    size_t n = cos_utf8_len(s, &cp);
+    return n && (cp >= 0x20 || cp == '\t' || cp == '\n') && cp != 0xFFFE && cp != 0xFFFF ? n : 0;
+}
+
+/* The request's path (or a message quoting what the request sent) in an
+ * error body: bytes no XML can carry (a control character, bad UTF-8) are
+ * percent-encoded, so the answer stays well-formed for the client to read. */
+static void put_resource(cos_buf *b, const char *res)
+{
+    const unsigned char *s = (const unsigned char *)res;
+    while (*s) {
+        size_t n = xml_char_len(s);
+        if (n) {
+            cos_xml_escape(b, (const char *)s, n);
+            s += n;
+        } else {
+            cos_buf_printf(b, "%%%02X", *s++);
+        }
+    }
+}
+
 static enum MHD_Result send_error_full(req *r, const char *code, const char *msg, const char *sts, const char *fs)
 {
     if (r->is_s3) code = s3_error_code(code);
@@ -192,12 +219,12 @@ static enum MHD_Result send_error_full(req *r, const char *code, const char *msg
     cos_buf_puts(&b, "<?xml version='1.0' encoding='utf-8' ?>\n<Error><Code>");
     cos_xml_escape(&b, code, strlen(code));
     cos_buf_puts(&b, "</Code><Message>");
-    cos_xml_escape(&b, msg, strlen(msg));
+    put_resource(&b, msg); /* it may quote a key or header the request sent */
     cos_buf_puts(&b, "</Message><Resource>");
     const char *host = req_header(r, "Host");
     char *res = r->is_s3 ? cos_strdup(r->path ? r->path : "/") /* S3 names the path alone */
                       : cos_sprintf("%s%s", host ? host : "", r->path ? r->path : "/");
-    cos_xml_escape(&b, res, strlen(res));
+    put_resource(&b, res);
     free(res);
     if (r->no_request_id) cos_buf_puts(&b, "</Resource>"); /* the fault bucket's answers without one */
     else if (r->is_s3) cos_buf_printf(&b, "</Resource><RequestId>%s</RequestId><HostId>%s</HostId>", r->request_id, r->request_id);
@@ -717,7 +744,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->pp = MHD_create_post_processor(conn, 256 * 1024, form_iter, r);
             r->form_close = form_close_of(ct);
         }
-        r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore");
+        r->body_to_file = data && strncmp(r->path, "/-/", 3) != 0 && !req_has_arg(r, "acl") && !req_has_arg(r, "tagging") && !req_has_arg(r, "restore") &&
+                         !req_has_arg(r, "retention"); /* an object's sub-resources take small XML bodies */
         s3_begin(r);
         *con_cls = r;
         if (too_many_args)

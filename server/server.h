@@ -132,6 +132,8 @@ void store_memo_begin(store *s);
 void store_memo_end(void);
 void store_memo_want_body(void); /* this request reads the object's data: its row read brings a small body along */
 int store_bucket_delete(store *s, const char *bucket); /* 0, -1 missing, 1 not empty */
+/* The same; uploads_too: its unfinished uploads (and their parts) go too when nothing else is in it (S3's). */
+int store_bucket_delete_with(store *s, const char *bucket, bool uploads_too);
 int store_bucket_list(store *s, cos_list_buckets_result *out);
 int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len); /* 0 */
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len); /* 0 or -1 */
@@ -238,6 +240,13 @@ uint64_t store_rows_visited(store *s);
  * and checkpoint passes, since store_open (tests check that checkpoints keep
  * the log bounded, and come per share of the log, not per commit). */
 void store_wal_stats(store *s, uint64_t *pages, uint64_t *asks, uint64_t *passes);
+/* Reads of a bucket's row and configurations from the database (requests
+ * share the last one until a write changes them: tests check the sharing). */
+uint64_t store_meta_reads(store *s);
+/* Times a write slept waiting for the log's fsync, and times such a sleep
+ * woke (tests check that a sync wakes only the writes it covered and one to
+ * run the next, not every sleeper to look again). */
+void store_sync_stats(store *s, uint64_t *sleeps, uint64_t *wakeups);
 const char *store_list_sql(int variant);
 
 /* versions (#18): the current version stays in objects; older ones and
@@ -335,6 +344,7 @@ typedef struct req {
     bool pinning_source;     /* authorization is deciding on a copy's source (authz.c) */
     bool source_pinned;      /* and read it: a copy copies that object only, or decides again */
     char source_pin[40];
+    char *extra_headers;     /* records a write keeps besides the request's own (symlink.c), or NULL */
 } req;
 
 struct server {
@@ -530,6 +540,26 @@ enum MHD_Result send_buffer(req *r, int status, const char *content_type, char *
 enum MHD_Result send_response(req *r, int status, struct MHD_Response *resp);
 /* s3attrs.c: GetObjectAttributes (GET ?attributes on an object) */
 enum MHD_Result object_attributes(req *r);
+/* symlink.c: PUT/GET Object ?symlink, and GET/HEAD through a symlink */
+/* PUT ?symlink: checks x-cos-symlink-target and makes it the write's data; *extra_headers (malloc'd) are the
+ * records put_object keeps with it. 0, or -1 with the answer queued in *ret. */
+int symlink_prepare_put(req *r, char **extra_headers, enum MHD_Result *ret);
+enum MHD_Result symlink_get(req *r);
+/* GET/HEAD of m: when m is a symlink, replaces it with its target's current version, if the requester may read
+ * that too (0); -1 with the answer queued in *ret (denied, dangling, a symlink to a symlink). m is then cleared. */
+int symlink_follow(req *r, bool head, obj_meta *m, enum MHD_Result *ret);
+/* objlock.c: PUT/GET Bucket ?object-lock */
+enum MHD_Result objlock_request(req *r);
+/* PUT ?versioning suspending a bucket with object lock: refused (true, *ret queued). */
+bool objlock_refuses_versioning(req *r, enum MHD_Result *ret);
+/* A write asking for retention (x-cos-object-lock-* headers): refused, 501 (true, *ret queued). */
+bool objlock_refuses_headers(req *r, enum MHD_Result *ret);
+/* PUT/GET Object ?retention */
+enum MHD_Result objlock_retention(req *r);
+/* Before handling op: true (*ret queued) when it would destroy an object under retention. *held says whether
+ * the retention guard is held; objlock_release(*held) once the request is handled, refused or not. */
+bool objlock_guard(req *r, const op_def *op, bool *held, enum MHD_Result *ret);
+void objlock_release(bool held);
 /* s3public.c: PublicAccessBlock, OwnershipControls, PolicyStatus */
 enum { PAB_BLOCK_PUBLIC_ACLS = 1, PAB_IGNORE_PUBLIC_ACLS = 2, PAB_BLOCK_PUBLIC_POLICY = 4, PAB_RESTRICT_PUBLIC_BUCKETS = 8 };
 unsigned public_block_flags(server *srv, const char *bucket, int *store_rc); /* PAB_* of a bucket */

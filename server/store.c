@@ -67,15 +67,22 @@ struct store {
     _Atomic uint64_t ckpt_passes;      /* checkpoint passes so far */
     /* group commit (see durable_wait): commits counted under wlock, made durable by one WAL fsync for many */
     _Atomic uint64_t commits; /* commits made so far (counted under wlock) */
-    _Atomic uint64_t synced;  /* of those, on disk (advanced by the syncing thread) */
-    _Atomic bool syncing;     /* a thread is fsyncing the WAL for the others */
+    _Atomic uint64_t synced;  /* of those, on disk (advanced by the syncing thread, under sync_m) */
     _Atomic bool sync_broken; /* an fsync failed: no later commit can be promised durable */
-    _Atomic uint32_t sync_round; /* advanced each time a thread stops syncing: what the others sleep on */
-    _Atomic int sync_sleepers;   /* threads asleep on sync_round (or about to be) */
+    pthread_mutex_t sync_m;   /* guards syncing and waiters */
+    bool syncing;             /* a thread is fsyncing the WAL for the others, or has been handed the turn */
+    struct sync_waiter *waiters; /* threads asleep until a sync covers their commit */
+    _Atomic uint64_t sync_sleeps, sync_wakeups; /* durable_wait calls that slept, and returns from those sleeps (tests) */
+    /* buckets' rows and configurations as requests last read them (see memo_load) */
+    _Atomic uint64_t meta_gen;   /* advanced by every write transaction that touched buckets or configs */
+    _Atomic uint64_t meta_reads; /* snapshots read from the database (store_meta_reads) */
+    bool meta_touched;           /* the open write transaction did (meta_hook; under wlock) */
+    pthread_mutex_t snap_m;      /* guards snaps */
+    struct bucket_snap *snaps[64];
 #ifndef __linux__
-    pthread_mutex_t sync_m;   /* with sync_cv, the sleep on sync_round where there is no futex */
-    pthread_cond_t sync_cv;
+    pthread_cond_t sync_cv;   /* the waiters' sleep where there is no futex */
 #endif
+    _Atomic bool left_unnamed; /* a body no row names could not be removed: the next start looks (remove_unnamed) */
 };
 
 /* The last failure's SQLite message, per thread, for the error answer. */
@@ -228,6 +235,12 @@ bool store_durability_lost(store *s) { return s && atomic_load(&s->sync_broken);
 void store_set_direct(store *s, bool on) { s->no_direct = !on; }
 void store_set_busy_timeout(store *s, int ms) { s->busy_ms = ms > 0 ? ms : 10000; }
 uint64_t store_rows_visited(store *s) { return atomic_load(&s->rows_visited); }
+uint64_t store_meta_reads(store *s) { return atomic_load(&s->meta_reads); }
+void store_sync_stats(store *s, uint64_t *sleeps, uint64_t *wakeups)
+{
+    *sleeps = atomic_load(&s->sync_sleeps);
+    *wakeups = atomic_load(&s->sync_wakeups);
+}
 void store_wal_stats(store *s, uint64_t *pages, uint64_t *asks, uint64_t *passes)
 {
     *pages = atomic_load(&s->wal_pages);
@@ -308,6 +321,105 @@ static void remove_leftovers(const char *tmp_dir)
     for (struct dirent *e; (e = readdir(d)) != NULL;)
         if (e->d_name[0] != '.') (void)unlinkat(dfd, e->d_name, 0);
     closedir(d);
+}
+
+/* A body is renamed into data/ before the row naming it commits, and a body
+ * replaced or deleted is removed only after the commit that stops naming it:
+ * a crash in between leaves a file (or a blobs row) that no row names, never
+ * a row without its data. Nothing else would ever remove those, so every
+ * crash leaked the bodies in flight. A start that does not follow a clean
+ * close (CLEAN_MARK, left by store_close) removes them before the first
+ * request, as tmp/ is emptied (one process per root); a clean start skips
+ * the pass, which reads every row. Anything that cannot be read whole
+ * (a manifest, a query) stops it with nothing removed. */
+#define CLEAN_MARK "closed-cleanly"
+static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes, size_t *n);
+
+static void remove_unnamed(store *s, sqlite3 *db)
+{
+    if (sqlite3_exec(db, "CREATE TEMP TABLE named(id TEXT PRIMARY KEY);"
+                         "INSERT OR IGNORE INTO named SELECT data_id FROM objects WHERE data_id <> '';"
+                         "INSERT OR IGNORE INTO named SELECT data_id FROM versions WHERE data_id <> '';"
+                         "INSERT OR IGNORE INTO named SELECT data_id FROM parts WHERE data_id <> '';",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db, "DROP TABLE IF EXISTS temp.named", NULL, NULL, NULL);
+        return;
+    }
+    struct { char **ids; size_t n; } manifests = { NULL, 0 };
+    sqlite3_stmt *st = NULL, *add = NULL, *has = NULL;
+    bool whole = sqlite3_prepare_v2(db, "SELECT id FROM named WHERE id >= 'M' AND id < 'N'", -1, &st, NULL) == SQLITE_OK &&
+                 sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO named(id) VALUES(?1)", -1, &add, NULL) == SQLITE_OK &&
+                 sqlite3_prepare_v2(db, "SELECT 1 FROM named WHERE id = ?1", -1, &has, NULL) == SQLITE_OK;
+    int rc = SQLITE_DONE;
+    while (whole && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char **more = realloc(manifests.ids, (manifests.n + 1) * sizeof *more);
+        if (!more || !(more[manifests.n] = cos_strdup((const char *)sqlite3_column_text(st, 0)))) whole = false;
+        if (more) manifests.ids = more;
+        if (whole) manifests.n++;
+    }
+    if (whole && rc != SQLITE_DONE) whole = false;
+    for (size_t i = 0; whole && i < manifests.n; i++) { /* a manifest's segments are named through it */
+        char **segs;
+        uint64_t *sizes;
+        size_t n;
+        if (read_manifest(s, manifests.ids[i], &segs, &sizes, &n) != 0) {
+            whole = false;
+            fprintf(stderr, "cos-server: manifest %s cannot be read: data no row names is kept\n", manifests.ids[i]);
+        } else {
+            for (size_t k = 0; k < n; k++) {
+                sqlite3_reset(add);
+                sqlite3_bind_text(add, 1, segs[k], -1, SQLITE_TRANSIENT);
+                if (sqlite3_step(add) != SQLITE_DONE) whole = false;
+                free(segs[k]);
+            }
+            free(segs);
+            free(sizes);
+        }
+    }
+    char *dp = cos_sprintf("%s/data", s->root);
+    DIR *d = whole ? opendir(dp) : NULL;
+    size_t files = 0, blobs = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) != 2) continue;
+        int sfd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *sd = sfd >= 0 ? fdopendir(sfd) : NULL;
+        if (!sd && sfd >= 0) close(sfd);
+        for (struct dirent *f; sd && (f = readdir(sd)) != NULL;) {
+            if (f->d_name[0] == '.' || strncmp(f->d_name, e->d_name, 2) != 0 || strlen(f->d_name) >= 40) continue;
+            sqlite3_reset(has);
+            sqlite3_bind_text(has, 1, f->d_name, -1, SQLITE_TRANSIENT);
+            rc = sqlite3_step(has);
+            if (rc == SQLITE_DONE && unlinkat(dirfd(sd), f->d_name, 0) == 0) files++;
+        }
+        if (sd) closedir(sd);
+    }
+    if (d) closedir(d);
+    free(dp);
+    if (whole && sqlite3_exec(db, "DELETE FROM blobs WHERE id NOT IN (SELECT id FROM named)", NULL, NULL, NULL) == SQLITE_OK)
+        blobs = (size_t)sqlite3_changes(db);
+    if (files || blobs)
+        fprintf(stderr, "cos-server: removed %zu data files and %zu small bodies that no row names (left by a crash)\n",
+                files, blobs);
+    for (size_t i = 0; i < manifests.n; i++) free(manifests.ids[i]);
+    free(manifests.ids);
+    sqlite3_finalize(st);
+    sqlite3_finalize(add);
+    sqlite3_finalize(has);
+    sqlite3_exec(db, "DROP TABLE IF EXISTS temp.named", NULL, NULL, NULL);
+}
+
+/* Whether the last close was clean; its mark is gone from now on (durably: a crash from here on must find it absent). */
+static bool closed_cleanly(const char *root)
+{
+    char *mark = cos_sprintf("%s/" CLEAN_MARK, root);
+    bool was = unlink(mark) == 0;
+    free(mark);
+    if (was) {
+        int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0 && fsync(dfd) != 0) was = false; /* the mark may come back: tidy now rather than never */
+        if (dfd >= 0) close(dfd);
+    }
+    return was;
 }
 
 /* ---------------------------------------------------------------- connections */
@@ -417,39 +529,67 @@ static void conn_put(store *s, sqlite3 *db)
  * transaction, and the rest are answered from that. A write transaction
  * begun on the thread forgets them all, so a request always reads what it
  * wrote itself. What other requests commit meanwhile may be missed within
- * this one request, as it would have been had they committed a moment later. */
+ * this one request, as it would have been had they committed a moment later.
+ *
+ * That read is shared between requests (bucket_snap): a snapshot is good
+ * while s->meta_gen has not moved since before its read began, and every
+ * write transaction that changes a bucket's row or a configuration moves
+ * it once it has committed or rolled back (meta_hook, tx_finish). So a
+ * request reuses the last one's read unless such a write ended in between,
+ * and never sees less than a fresh read begun when it looked at meta_gen.
+ * A small PUT or GET made that read transaction (locks, statements, and
+ * pages read back whenever any write had committed) for every request. */
 enum { MEMO_CONFIGS = 16 };
 typedef struct memo_cfg { char *kind, *body; size_t len; } memo_cfg;
-static _Thread_local struct {
-    store *s;                /* on for this store; NULL: off */
-    char *bucket;            /* the bucket remembered, if any */
+typedef struct bucket_snap {
+    atomic_int refs;         /* the cache's and each request's holding it */
+    uint64_t gen;            /* meta_gen before the read began */
+    char *bucket;
     int bucket_rc;           /* 0: its row exists, -1: it does not */
     char *region, *acl;
     int64_t created;
     memo_cfg cfg[MEMO_CONFIGS];
     int ncfg;
     bool all;                /* cfg holds every configuration of the bucket */
+} bucket_snap;
+static _Thread_local struct {
+    store *s;                /* on for this store; NULL: off */
+    bucket_snap *snap;       /* the bucket remembered, if any (a reference) */
     bool want_body;          /* a GET: an object's row read brings its inline body along */
     char body_id[40];        /* the inline body read with the row, for data_open */
     unsigned char *body;
     size_t body_len;
 } memo;
 
+static void snap_release(bucket_snap *b)
+{
+    if (!b || atomic_fetch_sub(&b->refs, 1) != 1) return;
+    free(b->bucket);
+    free(b->region);
+    free(b->acl);
+    for (int i = 0; i < b->ncfg; i++) {
+        free(b->cfg[i].kind);
+        free(b->cfg[i].body);
+    }
+    free(b);
+}
+
 static void memo_forget(void)
 {
-    free(memo.bucket);
-    free(memo.region);
-    free(memo.acl);
-    memo.bucket = memo.region = memo.acl = NULL;
-    for (int i = 0; i < memo.ncfg; i++) {
-        free(memo.cfg[i].kind);
-        free(memo.cfg[i].body);
-    }
-    memo.ncfg = 0;
-    memo.all = false;
+    snap_release(memo.snap);
+    memo.snap = NULL;
     free(memo.body);
     memo.body = NULL;
     memo.body_id[0] = '\0';
+}
+
+/* The update hook of the writer's connection: a row of buckets or configs changed. */
+static void meta_hook(void *ud, int op, const char *db, const char *table, sqlite3_int64 rowid)
+{
+    (void)op;
+    (void)db;
+    (void)rowid;
+    if (!strcmp(table, "buckets") || !strcmp(table, "configs")) ((store *)ud)->meta_touched = true;
 }
 
 void store_memo_begin(store *s)
@@ -512,30 +652,45 @@ static uint64_t commit_counted(store *s)
     return atomic_fetch_add(&s->commits, 1) + 1;
 }
 
-/* Sleep until sync_round is no longer `seen` (at once if it is not), and
- * wake every sleeper. On Linux a futex on the counter itself: a woken
- * thread only re-reads atomics. A condition variable made every thread
- * that one fsync covered take its mutex again on waking, one after the
- * other: with 16 PUTs in flight, 3.3 of a PUT's 6 futex calls. */
-static void sync_sleep(store *s, uint32_t seen)
+/* A thread asleep in durable_wait: woken once a sync covers its commit (or
+ * failed), or handed the next sync. Each sleeps on its own word, so a sync
+ * wakes only the threads it covered and one to run the next: with one word
+ * for all, every sleeper woke at the end of every sync, and those whose
+ * commit came after its start (most, with 16 PUTs in flight) slept again. */
+enum { W_ASLEEP, W_COVERED, W_TURN };
+typedef struct sync_waiter {
+    struct sync_waiter *next;
+    uint64_t n;               /* the commit it waits for */
+    _Atomic uint32_t state;   /* W_ASLEEP until the syncer changes it (under sync_m) */
+} sync_waiter;
+
+/* With sync_m held; returns without it, once w is no longer W_ASLEEP. */
+static void waiter_sleep(store *s, sync_waiter *w)
 {
+    atomic_fetch_add_explicit(&s->sync_sleeps, 1, memory_order_relaxed);
 #ifdef __linux__
-    syscall(SYS_futex, &s->sync_round, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+    pthread_mutex_unlock(&s->sync_m);
+    while (atomic_load(&w->state) == W_ASLEEP) {
+        syscall(SYS_futex, &w->state, FUTEX_WAIT_PRIVATE, W_ASLEEP, NULL, NULL, 0);
+        atomic_fetch_add_explicit(&s->sync_wakeups, 1, memory_order_relaxed);
+    }
 #else
-    pthread_mutex_lock(&s->sync_m);
-    while (atomic_load(&s->sync_round) == seen) pthread_cond_wait(&s->sync_cv, &s->sync_m);
+    while (atomic_load(&w->state) == W_ASLEEP) {
+        pthread_cond_wait(&s->sync_cv, &s->sync_m);
+        atomic_fetch_add_explicit(&s->sync_wakeups, 1, memory_order_relaxed);
+    }
     pthread_mutex_unlock(&s->sync_m);
 #endif
 }
 
-static void sync_wake(store *s)
+/* With sync_m held, w taken off the list. The sleeper may return as soon as
+ * the store is made (its stack frame gone): a wake of that address then
+ * finds no sleeper, or one that re-checks its own word. */
+static void waiter_wake(sync_waiter *w, uint32_t state)
 {
+    atomic_store(&w->state, state);
 #ifdef __linux__
-    syscall(SYS_futex, &s->sync_round, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-#else
-    pthread_mutex_lock(&s->sync_m);
-    pthread_cond_broadcast(&s->sync_cv);
-    pthread_mutex_unlock(&s->sync_m);
+    syscall(SYS_futex, &w->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 #endif
 }
 
@@ -543,36 +698,56 @@ static void sync_wake(store *s)
  * fsync failed: after a failed fsync the kernel may have dropped the pages
  * it could not write, and every later frame chains to them (a checksum
  * over the ones before), so from then on nothing is promised durable.
- * One thread at a time (the one that set `syncing`) fsyncs; the others
- * sleep until it stops, then look again. A sleeper reads sync_round before
- * it finds `syncing` set, the syncer clears `syncing` before it advances
- * sync_round and then reads sync_sleepers, which a sleeper raised before
- * sleeping (all sequentially consistent): a sleeper that missed the change
- * is woken, or its futex sees the round already past. */
+ * One thread at a time (the one that set `syncing`, or was handed it)
+ * fsyncs the log up to every commit counted when it began; the others
+ * sleep on the list. When it ends, it wakes those it covered (all, if it
+ * failed) and hands `syncing` to one of the rest, whose commit the next
+ * sync covers, or clears it. */
 static int durable_wait(store *s, uint64_t n)
 {
     if (s->no_fsync) return 0;
-    while (atomic_load(&s->synced) < n && !atomic_load(&s->sync_broken)) {
-        uint32_t round = atomic_load(&s->sync_round);
-        bool idle = false;
-        if (!atomic_compare_exchange_strong(&s->syncing, &idle, true)) {
-            atomic_fetch_add(&s->sync_sleepers, 1);
-            sync_sleep(s, round);
-            atomic_fetch_sub(&s->sync_sleepers, 1);
-            continue;
-        }
-        if (atomic_load(&s->synced) < n) { /* (a sync that ended meanwhile may have covered it) */
-            uint64_t upto = atomic_load(&s->commits); /* their frames are written: their commits have returned */
-            if (wal_sync(s) == SQLITE_OK) { /* only this thread touches wal_fd: syncing is set */
-                uint64_t was = atomic_load(&s->synced);
-                while (was < upto && !atomic_compare_exchange_weak(&s->synced, &was, upto)) {}
+    bool mine = false; /* this thread runs the next sync */
+    pthread_mutex_lock(&s->sync_m);
+    if (atomic_load(&s->synced) >= n || atomic_load(&s->sync_broken)) {
+        pthread_mutex_unlock(&s->sync_m);
+    } else if (!s->syncing) {
+        s->syncing = mine = true;
+        pthread_mutex_unlock(&s->sync_m);
+    } else {
+        sync_waiter w = { s->waiters, n, W_ASLEEP };
+        s->waiters = &w;
+        waiter_sleep(s, &w);
+        mine = atomic_load(&w.state) == W_TURN;
+    }
+    if (mine) {
+        /* their frames are written: their commits have returned (n among them) */
+        uint64_t upto = atomic_load(&s->commits);
+        bool ok = wal_sync(s) == SQLITE_OK; /* only this thread touches wal_fd: syncing is its */
+        pthread_mutex_lock(&s->sync_m);
+        if (!ok) atomic_store(&s->sync_broken, true);
+        else if (upto > atomic_load(&s->synced)) atomic_store(&s->synced, upto);
+        uint64_t done = atomic_load(&s->synced);
+        bool broken = atomic_load(&s->sync_broken);
+        for (sync_waiter **pp = &s->waiters; *pp;) {
+            sync_waiter *w = *pp;
+            if (broken || w->n <= done) {
+                *pp = w->next;
+                waiter_wake(w, W_COVERED);
             } else {
-                atomic_store(&s->sync_broken, true);
+                pp = &w->next;
             }
         }
-        atomic_store(&s->syncing, false);
-        atomic_fetch_add(&s->sync_round, 1);
-        if (atomic_load(&s->sync_sleepers) > 0) sync_wake(s);
+        sync_waiter *next = s->waiters; /* committed after this sync began: the next one covers them all */
+        if (next) {
+            s->waiters = next->next;
+            waiter_wake(next, W_TURN);
+        } else {
+            s->syncing = false;
+        }
+#ifndef __linux__
+        pthread_cond_broadcast(&s->sync_cv);
+#endif
+        pthread_mutex_unlock(&s->sync_m);
     }
     if (atomic_load(&s->synced) >= n) return 0; /* a sync that began after this commit covered it */
     snprintf(last_error, sizeof last_error, "fsync of the metadata log failed");
@@ -631,6 +806,10 @@ static int tx_finish(store *s, sqlite3 *db, int rc, bool durable)
         else n = commit_counted(s);
     }
     if (!sqlite3_get_autocommit(db)) stmt_run(db, "ROLLBACK");
+    if (s->meta_touched) { /* after the commit: a snapshot read before it is stale from now on */
+        s->meta_touched = false;
+        atomic_fetch_add(&s->meta_gen, 1);
+    }
     pthread_mutex_unlock(&s->wlock);
     if (n && durable) rc = durable_wait(s, n);
     return rc;
@@ -685,10 +864,11 @@ int store_open(store **out, const char *root, char **errmsg)
     atomic_init(&s->ckpt_next, CKPT_PAGES);
     pthread_mutex_init(&s->pool_m, NULL);
     pthread_mutex_init(&s->wlock, NULL);
+    pthread_mutex_init(&s->snap_m, NULL);
     pthread_mutex_init(&s->ckpt_m, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
-#ifndef __linux__
     pthread_mutex_init(&s->sync_m, NULL);
+#ifndef __linux__
     pthread_cond_init(&s->sync_cv, NULL);
 #endif
     char *p = cos_sprintf("%s/data", root), *t = cos_sprintf("%s/tmp", root);
@@ -700,6 +880,7 @@ int store_open(store **out, const char *root, char **errmsg)
     sqlite3 *db = conn_open(s);
     int rc = db ? schema_setup(s, db, &err) : SQLITE_CANTOPEN;
     if (rc == SQLITE_OK) remove_leftovers(t);
+    if (rc == SQLITE_OK && !closed_cleanly(root)) remove_unnamed(s, db);
     if (rc == SQLITE_OK) (void)checkpointer_start(s);
     if (rc == SQLITE_OK && s->ckpt_running) {
         sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
@@ -716,6 +897,7 @@ int store_open(store **out, const char *root, char **errmsg)
         return -1;
     }
     s->wdb = db; /* the writer's from now on (tx_begin) */
+    sqlite3_update_hook(db, meta_hook, s);
     *out = s;
     return 0;
 }
@@ -723,6 +905,13 @@ int store_open(store **out, const char *root, char **errmsg)
 void store_close(store *s)
 {
     if (!s) return;
+    /* every request is over: nothing unnamed is left behind (remove_unnamed), unless a removal failed */
+    if (!store_durability_lost(s) && !atomic_load(&s->left_unnamed)) {
+        char *mark = cos_sprintf("%s/" CLEAN_MARK, s->root);
+        int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0) close(fd);
+        free(mark);
+    }
     if (s->ckpt_running) {
         pthread_mutex_lock(&s->ckpt_m);
         s->ckpt_stop = true;
@@ -739,8 +928,10 @@ void store_close(store *s)
     pthread_cond_destroy(&s->ckpt_cv);
     pthread_mutex_destroy(&s->wlock);
     pthread_mutex_destroy(&s->pool_m);
-#ifndef __linux__
+    for (size_t i = 0; i < COS_ARRAY_LEN(s->snaps); i++) snap_release(s->snaps[i]);
+    pthread_mutex_destroy(&s->snap_m);
     pthread_mutex_destroy(&s->sync_m);
+#ifndef __linux__
     pthread_cond_destroy(&s->sync_cv);
 #endif
     free(s->db_path);
@@ -811,6 +1002,10 @@ static char *col_str(sqlite3_stmt *st, int i)
 
 /* ---------------------------------------------------------------- buckets */
 
+typedef struct id_list { char **ids; size_t n; } id_list;
+static int ids_cb(void *ud, sqlite3_stmt *st);
+static void free_ids(id_list *l);
+
 static int config_insert(sqlite3 *db, const char *bucket, const char *kind, const char *body, size_t len);
 
 int store_bucket_create_with(store *s, const char *bucket, const char *region, const char *acl,
@@ -851,12 +1046,12 @@ static int bucket_row_cb(void *ud, sqlite3_stmt *st)
 
 static int memo_cfg_cb(void *ud, sqlite3_stmt *st)
 {
-    (void)ud;
-    if (memo.ncfg == MEMO_CONFIGS) { /* more than a request's worth: the rest are read one by one */
-        memo.all = false;
+    bucket_snap *snap = ud;
+    if (snap->ncfg == MEMO_CONFIGS) { /* more than a request's worth: the rest are read one by one */
+        snap->all = false;
         return 1;
     }
-    memo_cfg *m = &memo.cfg[memo.ncfg++];
+    memo_cfg *m = &snap->cfg[snap->ncfg++];
     m->kind = col_str(st, 0);
     int n = sqlite3_column_bytes(st, 1);
     const void *b = sqlite3_column_blob(st, 1);
@@ -866,38 +1061,76 @@ static int memo_cfg_cb(void *ud, sqlite3_stmt *st)
     return 0;
 }
 
-/* The memo holds `bucket`: its row and configurations, read together. 0, or a STORE_ error (memo empty). */
+static size_t snap_slot(store *s, const char *bucket)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)bucket; *p; p++) h = (h ^ *p) * 16777619u;
+    return h % COS_ARRAY_LEN(s->snaps);
+}
+
+/* The memo holds `bucket`: its row and configurations, read together (or
+ * the last such read, if no write to them ended since). 0, or a STORE_
+ * error (memo empty). */
 static int memo_load(store *s, const char *bucket)
 {
-    if (memo.bucket && !strcmp(memo.bucket, bucket)) return 0;
+    if (memo.snap && !strcmp(memo.snap->bucket, bucket)) return 0;
     memo_forget();
-    sqlite3 *db = conn_get(s);
-    if (!db) return STORE_FAILED;
-    bucket_row b = { &memo.region, &memo.acl, &memo.created, 0 };
+    size_t slot = snap_slot(s, bucket);
+    uint64_t gen = atomic_load(&s->meta_gen); /* before the read: a write ending after it moves it */
+    pthread_mutex_lock(&s->snap_m);
+    bucket_snap *c = s->snaps[slot];
+    if (c && c->gen == gen && !strcmp(c->bucket, bucket)) {
+        atomic_fetch_add(&c->refs, 1);
+        memo.snap = c;
+    }
+    pthread_mutex_unlock(&s->snap_m);
+    if (memo.snap) return 0;
+    bucket_snap *n = calloc(1, sizeof *n);
+    sqlite3 *db = n ? conn_get(s) : NULL;
+    if (!db) {
+        free(n);
+        return STORE_FAILED;
+    }
+    atomic_init(&n->refs, 1);
+    n->gen = gen;
+    atomic_fetch_add_explicit(&s->meta_reads, 1, memory_order_relaxed);
+    bucket_row b = { &n->region, &n->acl, &n->created, 0 };
     int rc = stmt_run(db, "BEGIN") == SQLITE_OK ? 0 : sql_fail(db, SQLITE_ERROR);
-    memo.all = true;
+    n->all = true;
     if (!rc) rc = EXEC(db, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
-    if (!rc) rc = EXEC(db, "SELECT kind, body FROM configs WHERE bucket = ?1", memo_cfg_cb, NULL, bucket);
+    if (!rc) rc = EXEC(db, "SELECT kind, body FROM configs WHERE bucket = ?1", memo_cfg_cb, n, bucket);
     if (!sqlite3_get_autocommit(db)) stmt_run(db, "COMMIT");
     conn_put(s, db);
+    n->bucket = cos_strdup(bucket);
     if (rc) {
-        memo_forget();
+        snap_release(n);
         return rc;
     }
-    memo.bucket = cos_strdup(bucket);
-    memo.bucket_rc = b.found ? 0 : -1;
+    n->bucket_rc = b.found ? 0 : -1;
+    memo.snap = n;
+    pthread_mutex_lock(&s->snap_m);
+    c = s->snaps[slot];
+    if (!c || c->gen <= gen) { /* never an older read over a newer one */
+        atomic_fetch_add(&n->refs, 1);
+        s->snaps[slot] = n;
+    } else {
+        c = NULL;
+    }
+    pthread_mutex_unlock(&s->snap_m);
+    snap_release(c);
     return 0;
 }
 
 int store_bucket_get(store *s, const char *bucket, char **region, char **acl, int64_t *created)
 {
     if (memo.s == s && memo_load(s, bucket) == 0) {
-        if (memo.bucket_rc == 0) {
-            if (region) *region = memo.region ? cos_strdup(memo.region) : NULL;
-            if (acl) *acl = memo.acl ? cos_strdup(memo.acl) : NULL;
-            if (created) *created = memo.created;
+        const bucket_snap *m = memo.snap;
+        if (m->bucket_rc == 0) {
+            if (region) *region = m->region ? cos_strdup(m->region) : NULL;
+            if (acl) *acl = m->acl ? cos_strdup(m->acl) : NULL;
+            if (created) *created = m->created;
         }
-        return memo.bucket_rc;
+        return m->bucket_rc;
     }
     bucket_row b = { region, acl, created, 0 };
     int rc = READ(s, "SELECT region, acl, created FROM buckets WHERE name = ?1", bucket_row_cb, &b, bucket);
@@ -910,8 +1143,11 @@ static int count_cb(void *ud, sqlite3_stmt *st)
     return 1;
 }
 
-int store_bucket_delete(store *s, const char *bucket)
+int store_bucket_delete(store *s, const char *bucket) { return store_bucket_delete_with(s, bucket, false); }
+
+int store_bucket_delete_with(store *s, const char *bucket, bool uploads_too)
 {
+    id_list parts = { NULL, 0 };
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
     int rc = tx_begin(s, &db);
@@ -926,6 +1162,16 @@ int store_bucket_delete(store *s, const char *bucket)
     /* in the transaction, not before it: a versioned DELETE moving the last object to versions meanwhile
        would leave versions (and their data) behind, to reappear in a bucket of the same name */
     if (!rc) rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM versions WHERE bucket = ?1)", count_cb, &versions, bucket);
+    /* S3's: unfinished uploads go with a bucket otherwise empty, in this transaction (before, every upload
+       was aborted first, also when the bucket then proved not empty and the delete was refused) */
+    if (!rc && uploads_too && exists && uploads && !objects && !versions) {
+        rc = EXEC(db, "SELECT data_id FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?1)",
+                  ids_cb, &parts, bucket);
+        if (!rc) rc = EXEC(db, "DELETE FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?1)",
+                           NULL, NULL, bucket);
+        if (!rc) rc = EXEC(db, "DELETE FROM uploads WHERE bucket = ?1", NULL, NULL, bucket);
+        if (!rc) uploads = 0;
+    }
     int verdict = !exists ? -1 : (objects || uploads || versions) ? 1 : 0;
     if (!rc && verdict == 0) {
         rc = EXEC(db, "DELETE FROM buckets WHERE name = ?1", NULL, NULL, bucket);
@@ -933,6 +1179,8 @@ int store_bucket_delete(store *s, const char *bucket)
     }
     rc = tx_end(s, db, rc ? rc : verdict ? 1 : 0); /* 1: nothing to change, roll back */
     conn_put(s, db);
+    for (size_t i = 0; rc == 0 && i < parts.n; i++) data_unlink(s, parts.ids[i]);
+    free_ids(&parts);
     return rc == 1 ? verdict : rc;
 }
 
@@ -1010,13 +1258,14 @@ static int blob_cb(void *ud, sqlite3_stmt *st)
 int store_config_get(store *s, const char *bucket, const char *kind, char **body, size_t *len)
 {
     if (memo.s == s && memo_load(s, bucket) == 0) {
-        for (int i = 0; i < memo.ncfg; i++) {
-            if (strcmp(memo.cfg[i].kind, kind)) continue;
-            *body = cos_strndup(memo.cfg[i].body, memo.cfg[i].len);
-            *len = memo.cfg[i].len;
+        const bucket_snap *m = memo.snap;
+        for (int i = 0; i < m->ncfg; i++) {
+            if (strcmp(m->cfg[i].kind, kind)) continue;
+            *body = cos_strndup(m->cfg[i].body, m->cfg[i].len);
+            *len = m->cfg[i].len;
             return 0;
         }
-        if (memo.all) return -1;
+        if (m->all) return -1;
     }
     blob_out b = { body, len, 0 };
     int rc = READ(s, "SELECT body FROM configs WHERE bucket = ?1 AND kind = ?2", blob_cb, &b, bucket, kind);
@@ -1888,8 +2137,8 @@ static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes
 
 static void blob_delete(store *s, const char *id)
 {
-    /* a failure leaves an unnamed row behind: space lost, nothing wrong served */
-    (void)WRITE1(s, NULL, "DELETE FROM blobs WHERE id = ?1", id);
+    /* a failure leaves an unnamed row behind: space lost, nothing wrong served, removed at the next start */
+    if (WRITE1(s, NULL, "DELETE FROM blobs WHERE id = ?1", id) != 0) atomic_store(&s->left_unnamed, true);
 }
 
 void data_unlink_file_only(store *s, const char *id)
@@ -1903,7 +2152,7 @@ void data_unlink_file_only(store *s, const char *id)
         return;
     }
     char *p = data_path(s, id);
-    unlink(p);
+    if (unlink(p) != 0 && errno != ENOENT) atomic_store(&s->left_unnamed, true);
     free(p);
 }
 
@@ -2540,7 +2789,6 @@ int store_upload_get(store *s, const char *upload_id, char **bucket, char **key,
     return rc ? rc : u.found ? 0 : -1;
 }
 
-typedef struct id_list { char **ids; size_t n; } id_list;
 static int ids_cb(void *ud, sqlite3_stmt *st)
 {
     id_list *l = ud;
@@ -2872,7 +3120,8 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
     obj_meta m;
     bool marker = false;
     version_out o = { &m, &marker, NULL, 0 };
-    char old[40] = "";
+    char old[40] = "", cur_gone[40] = "";
+    bool was_current = false;
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
@@ -2887,7 +3136,22 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
             rc = EXEC(db, "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = ?1 AND key = ?2)", count_cb, &current,
                       bucket, key);
         if (rc == 0 && o.found && !current) rc = promote_tx(db, bucket, key);
-        rc = tx_end(s, db, rc ? rc : o.found ? 0 : 1);
+        /* not among the older versions, because it is current now: made so since the caller found it was not
+           (the current one deleted meanwhile) — before, answered NoSuchVersion and kept, current */
+        cur_row c = { "", NULL, false };
+        if (rc == 0 && !o.found)
+            rc = EXEC(db, "SELECT data_id, headers FROM objects WHERE bucket = ?1 AND key = ?2", cur_row_cb, &c, bucket, key);
+        char vid[64] = "";
+        if (c.found) version_of(c.headers, vid);
+        free(c.headers);
+        if (rc == 0 && c.found && !strcmp(vid, version_id)) {
+            rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
+            snprintf(cur_gone, sizeof cur_gone, "%s", c.id);
+            if (!rc) rc = drop_inline(db, cur_gone);
+            if (!rc) rc = promote_tx(db, bucket, key);
+            if (!rc) was_current = true;
+        }
+        rc = tx_end(s, db, rc ? rc : o.found || was_current ? 0 : 1);
     }
     conn_put(s, db);
     if (o.found) {
@@ -2896,6 +3160,7 @@ int store_version_delete(store *s, const char *bucket, const char *key, const ch
     }
     if (was_marker) *was_marker = marker;
     if (rc == 0 && old[0]) data_unlink(s, old);
+    if (rc == 0 && cur_gone[0]) data_unlink(s, cur_gone);
     return rc == 1 ? -1 : rc;
 }
 

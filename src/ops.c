@@ -272,6 +272,7 @@ typedef struct op_call {
     cos_buf body_buf;          /* XML / JSON bodies */
     int body_fd;               /* file body opened here */
     uint64_t body_file_size;   /* its size when the request was prepared */
+    struct timespec body_file_mtime; /* and its modification time */
     bool body_whole_file;      /* the body is the file to its end (no length given) */
     char *sink_path, *sink_tmp;
     bool sink_in_place;        /* sink_fd is a device or FIFO named by the caller: no temporary, no retry once written */
@@ -644,6 +645,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
                 goto fail;
             }
             k->body_file_size = size;
+            k->body_file_mtime = st.st_mtim;
             k->http.body = BODY_FILE;
             k->http.fd = k->body_fd;
             k->http.file_off = b->file_offset;
@@ -924,6 +926,38 @@ static bool can_retry(op_call *k)
     return true;
 }
 
+/* The text of <name>...</name> in an error body that is no well-formed
+ * XML (a store that echoes a key's control characters or non-UTF-8 bytes
+ * in <Resource>), the five entities and &#13; undone; NULL if absent. */
+static char *loose_element(const char *body, size_t len, const char *name)
+{
+    char open[32], close[32];
+    snprintf(open, sizeof open, "<%s>", name);
+    snprintf(close, sizeof close, "</%s>", name);
+    const char *a = memmem(body, len, open, strlen(open));
+    if (!a) return NULL;
+    a += strlen(open);
+    const char *b = memmem(a, len - (size_t)(a - body), close, strlen(close));
+    if (!b || b - a > 4096) return NULL;
+    char *out = malloc((size_t)(b - a) + 1);
+    if (!out) return NULL;
+    static const char *const ENT[][2] = { { "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" },
+                                          { "&apos;", "'" }, { "&#13;", "\r" } };
+    size_t o = 0;
+    for (const char *p = a; p < b;) {
+        size_t i = 0;
+        while (i < sizeof ENT / sizeof *ENT && strncmp(p, ENT[i][0], strlen(ENT[i][0])) != 0) i++;
+        if (i < sizeof ENT / sizeof *ENT) {
+            out[o++] = ENT[i][1][0];
+            p += strlen(ENT[i][0]);
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static cos_error *server_error(op_call *k)
 {
     cos_http *h = &k->http;
@@ -931,8 +965,19 @@ static cos_error *server_error(op_call *k)
     if (!e) return NULL;
     e->http_status = (int)h->status;
     if (cos_xml_parse_error(h->resp_body.data, h->resp_body.len, e) != 0) {
+        /* an <Error> document that is no XML still says what went wrong */
+        const char *body = h->resp_body.data;
+        size_t blen = h->resp_body.len;
+        char *code = body && memmem(body, blen, "<Error>", 7) ? loose_element(body, blen, "Code") : NULL;
+        char *msg = code ? loose_element(body, blen, "Message") : NULL;
         free(e->message);
-        e->message = cos_sprintf("HTTP %ld from %s %s with no COS error body", h->status, k->method, k->def->cam);
+        free(e->code);
+        e->code = code;
+        e->message = code ? cos_sprintf("%s (HTTP %ld from %s %s; its error body is not well-formed XML)",
+                                        msg ? msg : code, h->status, k->method, k->def->cam)
+                          : cos_sprintf("HTTP %ld from %s %s with no COS error body", h->status, k->method,
+                                        k->def->cam);
+        free(msg);
     }
     if (!e->message) e->message = cos_strdup(e->code ? e->code : "server error");
     if (!e->request_id) e->request_id = cos_strdup(resp_request_id(h));
@@ -1097,21 +1142,31 @@ static bool switch_host(op_call *k)
     return true;
 }
 
-/* A file body that changed size while it was sent: the object would not be
- * the file (a whole-file body), or the range could not be read. */
+/* A file body that changed while it was sent: the object would not be the
+ * file (a whole-file body that changed size, or was written to in place at
+ * the same size: the server stored a mix of old and new bytes that the
+ * CRC-64 of what was sent cannot tell apart), or the range could not be
+ * read. A range's own file (a part of a multipart upload) may be written
+ * elsewhere; transfer.c checks the whole file's time for those. */
 static cos_error *file_body_changed(op_call *k)
 {
     if (k->http.body != BODY_FILE) return NULL;
     struct stat st;
     if (fstat(k->body_fd, &st) != 0) return NULL;
     uint64_t now = (uint64_t)st.st_size;
-    bool bad = k->body_whole_file ? now != k->body_file_size : now < k->http.file_off + k->http.file_len;
-    if (!bad) return NULL;
+    bool resized = k->body_whole_file ? now != k->body_file_size : now < k->http.file_off + k->http.file_len;
+    bool rewritten = k->body_whole_file && (st.st_mtim.tv_sec != k->body_file_mtime.tv_sec ||
+                                            st.st_mtim.tv_nsec != k->body_file_mtime.tv_nsec);
+    if (!resized && !rewritten) return NULL;
     cos_error *e = cos_error_new(COS_ERR_IO, NULL);
     if (!e) return NULL;
     free(e->message);
-    e->message = cos_sprintf("%s %s: the file body changed size while it was sent (%llu bytes, now %llu)", k->method,
-                             k->def->cam, (unsigned long long)k->body_file_size, (unsigned long long)now);
+    e->message = resized ? cos_sprintf("%s %s: the file body changed size while it was sent (%llu bytes, now %llu)",
+                                       k->method, k->def->cam, (unsigned long long)k->body_file_size,
+                                       (unsigned long long)now)
+                         : cos_sprintf("%s %s: the file body was written to while it was sent (its modification "
+                                       "time changed): what was sent may mix old and new bytes; send it again",
+                                       k->method, k->def->cam);
     e->field = cos_strdup("body.file_path");
     return e;
 }
@@ -1485,6 +1540,7 @@ static step_result call_finish(op_call *k)
         }
     }
     if (k->sink_tmp) {
+        cos_take_target_mode(h->sink_fd, k->sink_path);
         if ((c->cfg.fsync_downloads && fsync(h->sink_fd) != 0) || close(h->sink_fd) != 0 || rename(k->sink_tmp, k->sink_path) != 0) {
             h->sink_fd = -1;
             cos_error *e = NULL;

@@ -114,6 +114,9 @@ struct task {
     char *upload_id;
     cos_cksum_alg ck_alg;         /* S3: the x-amz-checksum-algorithm the upload was created with */
     char *checkpoint;
+    bool ck_known;                /* ck_dev/ck_ino: the checkpoint file this task wrote or resumed from */
+    dev_t ck_dev;
+    ino_t ck_ino;
     int rc;
     cos_error *err;
     cos_transfer_result *res;
@@ -323,18 +326,45 @@ static void checkpoint_write(task *t)
         first = 0;
     }
     cos_buf_puts(&b, "]}\n");
-    char *tmp = cos_sprintf("%s.tmp", t->checkpoint);
-    unlink(tmp); /* never write through a link planted under this name */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* a name of its own (mkstemp: created exclusively, never through a
+       link), so no file beside a download's checkpoint is removed */
+    char *tmp = cos_sprintf("%s.tmp-XXXXXX", t->checkpoint);
+    int fd = tmp ? mkostemp(tmp, O_CLOEXEC) : -1;
     if (fd >= 0) {
         /* no fsync: the rename is atomic, and a lost checkpoint only costs re-listing parts */
         ssize_t w = write(fd, b.data, b.len);
-        int ok = w == (ssize_t)b.len;
+        struct stat mine, there;
+        int ok = w == (ssize_t)b.len && fstat(fd, &mine) == 0;
         close(fd);
+        /* a download's checkpoint lies beside its file: a file that took the
+           name since this task last wrote it (the object "x.cos-partial.json"
+           of the same tree download) is not overwritten; resuming simply
+           loses its checkpoint */
+        if (ok && t->kind == COS_TASK_DOWNLOAD && t->ck_known && lstat(t->checkpoint, &there) == 0 &&
+            S_ISREG(there.st_mode) && (there.st_dev != t->ck_dev || there.st_ino != t->ck_ino))
+            ok = 0;
         if (!ok || rename(tmp, t->checkpoint) != 0) unlink(tmp); /* never a .tmp left behind */
+        else {
+            t->ck_known = true;
+            t->ck_dev = mine.st_dev;
+            t->ck_ino = mine.st_ino;
+        }
     }
     free(tmp);
     cos_buf_free(&b);
+}
+
+/* Remove the task's checkpoint unless, for a download (whose checkpoint
+ * lies beside its file), the name now holds another file than the one it
+ * wrote or resumed from; whether it was removed. */
+static bool checkpoint_unlink(task *t)
+{
+    struct stat st;
+    if (!t->checkpoint) return false;
+    if (t->kind == COS_TASK_DOWNLOAD && t->ck_known && lstat(t->checkpoint, &st) == 0 &&
+        (st.st_dev != t->ck_dev || st.st_ino != t->ck_ino))
+        return false;
+    return unlink(t->checkpoint) == 0;
 }
 
 static cos_json *checkpoint_read(const char *path)
@@ -1276,6 +1306,55 @@ static bool partial_is_ours(int fd, const char *partial)
            mine.st_ino == there.st_ino;
 }
 
+/* Rename the finished partial file (fd) over `target` only while it still
+ * is this download's: checked, then moved to a name of its own, checked
+ * again there (nobody else uses that name), then renamed over the target.
+ * A rename straight from the shared name could publish the bytes of a file
+ * another download put there between the check and the rename (a tree
+ * download of "x" and of the object "x.cos-partial"). `unique`: the partial
+ * file already has a name of its own. 0; 1 when the name holds another's
+ * file (left, or put back, under it); -1 with errno when a rename failed. */
+static int publish_partial(int fd, const char *partial, const char *target, bool unique)
+{
+    if (unique) return rename(partial, target) == 0 ? 0 : -1;
+    char *mine = cos_sprintf("%s.cos-tmp-XXXXXX", target);
+    int tfd = mine ? mkostemp(mine, O_CLOEXEC) : -1;
+    if (tfd < 0) {
+        free(mine);
+        return -1;
+    }
+    close(tfd);
+    int rc = 0;
+    if (rename(partial, mine) != 0) {
+        rc = -1;
+        int e = errno;
+        unlink(mine);
+        errno = e;
+    } else if (!partial_is_ours(fd, mine)) { /* another's, moved in the instant before: back under its name */
+        rc = 1;
+        /* should the name be taken once more, the file stays where it is: never deleted */
+        (void)renameat2(AT_FDCWD, mine, AT_FDCWD, partial, RENAME_NOREPLACE);
+    } else if (rename(mine, target) != 0) {
+        rc = -1;
+        int e = errno;
+        unlink(mine);
+        errno = e;
+    }
+    free(mine);
+    return rc;
+}
+
+/* A verified download's last step: still ours, given the permissions of
+ * the file it replaces, on disk if asked, published. publish_partial's
+ * answer. */
+static int publish_checked(cos_client *c, task *t, const char *partial, const char *target, bool unique)
+{
+    if (!partial_is_ours(t->fd, partial)) return 1;
+    cos_take_target_mode(t->fd, target);
+    if (c->cfg.fsync_downloads && fsync(t->fd) != 0) return -1;
+    return publish_partial(t->fd, partial, target, unique);
+}
+
 /* MD5 of a whole file from its descriptor. */
 static bool fd_md5(int fd, uint64_t size, unsigned char d[16])
 {
@@ -1395,13 +1474,48 @@ static void run_download(task *t)
     t->checkpoint = cos_sprintf("%s.cos-partial.json", target);
     int resumed = 0;
     struct stat st;
-    cos_json *cp = t->no_resume ? NULL : checkpoint_read(t->checkpoint);
+    /* FILE.cos-partial and FILE.cos-partial.json are names a download takes
+       over only when they are absent, no regular files (a link is replaced,
+       never followed; a directory cannot be) or this library's: a
+       checkpoint is written before its partial file is made, so a partial
+       file always has one beside it. Anyone else's file there (the object
+       "x.cos-partial" downloaded beside "x", a tree uploaded with an
+       interrupted download's leftovers in it) was removed or overwritten;
+       now it is left alone and this download goes to a temporary of its own
+       (FILE.cos-tmp-XXXXXX), without a checkpoint: it cannot resume. */
+    cos_json *cp = checkpoint_read(t->checkpoint);
+    bool ours = cp && cos_json_get_str(cp, "upload_id") && cos_json_get(cp, "parts");
+    t->ck_known = ours && lstat(t->checkpoint, &st) == 0;
+    t->ck_dev = t->ck_known ? st.st_dev : 0;
+    t->ck_ino = t->ck_known ? st.st_ino : 0;
+    bool taken = !ours && ((lstat(t->checkpoint, &st) == 0 && S_ISREG(st.st_mode)) ||
+                           (lstat(partial, &st) == 0 && S_ISREG(st.st_mode)));
+    if (taken || t->no_resume) {
+        cos_json_free(cp);
+        cp = NULL;
+    }
+    if (taken) {
+        client_log(c, COS_LOG_INFO, "%s: the names of its partial download are another file's; not resumable",
+                   t->file_path);
+        free(t->checkpoint);
+        t->checkpoint = NULL;
+        free(partial);
+        partial = cos_sprintf("%s.cos-tmp-XXXXXX", target);
+    }
     const char *cp_etag = cos_json_get_str(cp, "upload_id"); /* the object's ETag is kept in this slot */
     /* without an ETag nothing says the kept ranges are still the object's */
     bool resume = cp && cp_etag && *etag && !strcmp(cp_etag, etag) && lstat(partial, &st) == 0 && S_ISREG(st.st_mode) &&
                   (uint64_t)st.st_size == t->total;
-    t->fd = open_partial(partial, &resume);
     if (!resume) { /* the partial file starts empty: nothing kept from an earlier run counts */
+        for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
+        t->loaded = t->reported = 0;
+        char *kept = t->upload_id;
+        t->upload_id = etag;
+        checkpoint_write(t); /* claims the names before the partial file exists (above) */
+        t->upload_id = kept;
+    }
+    t->fd = !partial ? -1 : taken ? mkostemp(partial, O_CLOEXEC) : open_partial(partial, &resume);
+    if (!resume) { /* open_partial found the file unusable after all */
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
         t->loaded = t->reported = 0;
     }
@@ -1409,6 +1523,7 @@ static void run_download(task *t)
         cos_error *e = NULL;
         cos_err_io(&e, errno, "cannot write", partial);
         if (t->fd >= 0 && !resume) unlink(partial); /* empty: nothing to resume */
+        if (!resume) checkpoint_unlink(t);          /* nor the checkpoint that claimed its name */
         fail(t, COS_ERR_IO, e);
         cos_json_free(cp);
         free(partial);
@@ -1463,11 +1578,13 @@ static void run_download(task *t)
         cos_error_free(he);
     }
     if (rc == 1 || (rc == COS_ERR_CANCELED && t->cancel_req == 2)) { /* paused, or the client closed: resumable */
+        if (taken) unlink(partial); /* a temporary of its own: a restart starts over */
         free(partial);
         free(target);
         return;
     }
     bool drop = false; /* the partial file and its checkpoint */
+    int pub = 0;       /* publish_checked's answer */
     bool theirs = false; /* both belong to another download now: left alone */
     if (rc == 0) {
         uint64_t crc = combined_crc(t);
@@ -1478,17 +1595,17 @@ static void run_download(task *t)
         } else if (md5_etag && !(fd_md5(t->fd, t->total, d) && http_etag_matches(t->upload_id, d))) {
             failf(t, COS_ERR_INTEGRITY, "MD5 of the downloaded data does not match the ETag of %s (no CRC-64 to check)", t->key);
             drop = true;
-        } else if (!partial_is_ours(t->fd, partial)) {
+        } else if ((pub = publish_checked(c, t, partial, target, taken)) == 1) {
             failf(t, COS_ERR_IO, "%s was replaced by another download of the same file meanwhile; "
                   "not renamed (it is not this download's data)", partial);
             theirs = true;
-        } else if ((c->cfg.fsync_downloads && fsync(t->fd) != 0) || rename(partial, target) != 0) {
+        } else if (pub < 0) {
             cos_error *e = NULL;
             cos_err_io(&e, errno, "cannot write", t->file_path);
             fail(t, COS_ERR_IO, e);
             drop = true;
         } else {
-            unlink(t->checkpoint);
+            checkpoint_unlink(t);
             t->res = new_result(t);
             t->res->etag = cos_strdup(t->upload_id);
             t->res->crc64 = crc;
@@ -1502,13 +1619,14 @@ static void run_download(task *t)
            restart of the task, or the same download again): when resuming is
            on and at least one verified part is recorded in the checkpoint.
            Otherwise nothing is left behind. */
-        drop = rc == COS_ERR_CANCELED || t->no_resume || t->loaded == 0 || rc == COS_ERR_INTEGRITY || t->object_changed;
+        drop = rc == COS_ERR_CANCELED || t->no_resume || taken || t->loaded == 0 || rc == COS_ERR_INTEGRITY ||
+               t->object_changed;
     }
     if (drop && !partial_is_ours(t->fd, partial)) theirs = true;
     if (drop || theirs) {
         if (!theirs) {
             unlink(partial);
-            unlink(t->checkpoint);
+            checkpoint_unlink(t);
         }
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
         t->loaded = t->reported = 0;
@@ -1713,8 +1831,8 @@ static void cancel_unstarted(task *t)
 {
     if (t->cancel_req != 2) { /* a user's cancel; a client shutdown keeps it resumable */
         if (t->kind == COS_TASK_UPLOAD && t->upload_id) abort_upload(t);
-        if (t->checkpoint) unlink(t->checkpoint);
-        if (t->kind == COS_TASK_DOWNLOAD && t->checkpoint) { /* the partial file is named as its checkpoint is */
+        bool removed = checkpoint_unlink(t);
+        if (t->kind == COS_TASK_DOWNLOAD && removed) { /* the partial file is named as its checkpoint is */
             char *partial = cos_strndup(t->checkpoint, strlen(t->checkpoint) - 5); /* minus ".json" */
             if (partial) unlink(partial);
             free(partial);

@@ -122,6 +122,22 @@ bool cos_streq_ci(const char *a, const char *b)
 
 bool cos_str_empty(const char *s) { return !s || !*s; }
 
+size_t cos_utf8_len(const unsigned char *s, uint32_t *cp)
+{
+    unsigned c = s[0];
+    int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    if (c == 0 || n < 0) return 0;
+    uint32_t v = n == 0 ? c : n == 1 ? c & 0x1F : n == 2 ? c & 0x0F : c & 0x07;
+    for (int i = 1; i <= n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    static const uint32_t MIN[] = { 0, 0x80, 0x800, 0x10000 };
+    if (v < MIN[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    if (cp) *cp = v;
+    return (size_t)n + 1;
+}
+
 bool cos_starts_with(const char *s, const char *prefix)
 {
     return s && strncmp(s, prefix, strlen(prefix)) == 0;
@@ -342,6 +358,36 @@ static bool link_may_be_followed(const char *link, const struct stat *lst)
     if (!ok) return false;
     if (!(dst.st_mode & S_ISVTX) || !(dst.st_mode & S_IWOTH)) return true;
     return lst->st_uid == geteuid() || lst->st_uid == dst.st_uid;
+}
+
+/* The process's umask without changing it (umask(2) sets it, racing other
+ * threads): Linux says it in /proc/self/status. */
+static mode_t current_umask(void)
+{
+    mode_t m = 022;
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f) return m;
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "Umask:", 6)) {
+            m = (mode_t)strtoul(line + 6, NULL, 8) & 0777;
+            break;
+        }
+    fclose(f);
+    return m;
+}
+
+void cos_take_target_mode(int fd, const char *target)
+{
+    struct stat st;
+    if (stat(target, &st) == 0 && S_ISREG(st.st_mode)) {
+        /* root replacing a user's file: the user keeps it (as cp(1), writing in place, would) */
+        if (geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) != 0) { /* best effort: the bytes matter more */
+        }
+        fchmod(fd, st.st_mode & 0777); /* after fchown, which may clear it */
+    } else {
+        fchmod(fd, 0666 & ~current_umask());
+    }
 }
 
 char *cos_download_target(const char *path)

@@ -42,6 +42,10 @@ char *cos_strndup(const char *s, size_t n);
 char *cos_sprintf(const char *fmt, ...) COS_PRINTF(1, 2); /* malloc'd */
 bool cos_streq_ci(const char *a, const char *b);
 bool cos_str_empty(const char *s);                        /* NULL or "" */
+/* Bytes of the strict UTF-8 character at s (no overlong forms, surrogates or
+ * code points past U+10FFFF), its code point in *cp (may be NULL); 0 when s
+ * starts no valid one or is at its NUL. */
+size_t cos_utf8_len(const unsigned char *s, uint32_t *cp);
 bool cos_starts_with(const char *s, const char *prefix);
 bool cos_starts_with_ci(const char *s, const char *prefix);
 void cos_str_lower(char *s);
@@ -95,6 +99,12 @@ int cos_open_special_dest(const char *path, int *fd, cos_error **err);
  * for a link fs.protected_symlinks would not follow: another user's, in a
  * sticky world-writable directory such as /tmp). */
 char *cos_download_target(const char *path);
+/* Give a download's temporary file (fd), about to be renamed over
+ * `target`, the permissions of the file it replaces (a private 0600 file
+ * stays private, as cp(1) and curl -o keep them by writing in place), or
+ * 0666 less the umask for a new file. Set-id and sticky bits are not kept.
+ * Run as root, the replaced file's owner and group are kept too. */
+void cos_take_target_mode(int fd, const char *target);
 /* write(2) until all of buf is written; 0, or the errno of the write that failed (ENOSPC for one that wrote nothing). */
 int cos_write_all(int fd, const void *buf, size_t len);
 /* cos_write_all to a pipe, socket or device the caller named: SIGPIPE is

@@ -1079,10 +1079,12 @@ static void test_unimplemented_subresources_change_nothing(void)
                (cos_kv[]){ { "domaincertificate", "" }, { "domainname", "x" } }, 2, NULL, 0, NULL, NULL, 0, NULL };
     EXPECT(do_call(&c), 501, "NotImplemented");
     EXPECT(simple(&OWNER, "HEAD", "empty-" APPID, "/", NULL), 200, NULL); /* still there */
-    EXPECT(sub(&OWNER, "PUT", "locked-" APPID, "/", "object-lock", "<ObjectLockConfiguration/>"), 501, "NotImplemented");
-    EXPECT(simple(&OWNER, "HEAD", "locked-" APPID, "/", NULL), 404, NULL); /* not created */
-    EXPECT(sub(&OWNER, "PUT", SHARED, "/link", "symlink", NULL), 501, "NotImplemented");
-    CHECK(!exists(SHARED, "/link"));
+    /* legal holds are not kept, so never acknowledged (symlinks, object lock and retention are: test_symlink_lock) */
+    EXPECT(sub(&OWNER, "PUT", SHARED, "/held", "legal-hold", "<LegalHold><Status>ON</Status></LegalHold>"), 501,
+           "NotImplemented");
+    CHECK(!exists(SHARED, "/held"));
+    EXPECT(sub(&OWNER, "POST", SHARED, "/query", "select", "<SelectRequest/>"), 501, "NotImplemented");
+    CHECK(!exists(SHARED, "/query"));
     EXPECT(sub(&OWNER, "PUT", SHARED, "/ch", "live", "<LiveChannelConfiguration/>"), 501, "NotImplemented");
     CHECK(!exists(SHARED, "/ch"));
     EXPECT(sub(&OWNER, "GET", SHARED, "/", "intelligent-tiering", NULL), 501, "NotImplemented");

@@ -70,8 +70,10 @@ typedef struct cos_body {
     uint64_t file_offset;     /**< where in the file the body starts */
     int64_t file_length;      /**< how many bytes; 0 or -1 = to the end of the file. The file must
                                    keep its size while it is sent: one that grows or shrinks fails
-                                   the request with COS_ERR_IO; one with more bytes than its size
-                                   says (/proc, /sys) is COS_ERR_INVALID_ARG */
+                                   the request with COS_ERR_IO, and so does a whole-file body
+                                   written to in place meanwhile (its modification time changed:
+                                   the object may mix old and new bytes); one with more bytes than
+                                   its size says (/proc, /sys) is COS_ERR_INVALID_ARG */
     cos_read_fn read;         /**< callback body */
     cos_seek_fn seek;         /**< optional; without it a callback body is never retried */
     void *read_user_data;     /**< passed to read and seek */
@@ -80,7 +82,9 @@ typedef struct cos_body {
 
 /**
  * Where a response body goes: a file (written to a temporary name, renamed
- * when complete and verified; a device or FIFO is written in place and a
+ * when complete and verified, with the permissions of the file it replaces,
+ * or 0666 less the umask for a new one; a failure leaves the old file as it
+ * was and nothing beside it; a device or FIFO is written in place and a
  * symlink is written through, to its target, as cos_download_file
  * describes), a callback, or (neither set) memory in cos_result.body.
  */

@@ -179,14 +179,23 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
 
 /**
  * downloadFile: parallel ranged GETs into FILE.cos-partial, verified, renamed;
- * resumable. Every range is asked If-Match the ETag the download started
+ * resumable. FILE keeps the permissions of the file it replaces (run as
+ * root, its owner and group too; a new one
+ * gets 0666 less the umask; set-id bits are not kept); until the rename the
+ * old FILE is untouched, whatever the failure. FILE.cos-partial and its
+ * checkpoint FILE.cos-partial.json are libcos's names: the checkpoint is
+ * written first, and a regular file found under either name without a
+ * libcos checkpoint (a user's own file, the object "FILE.cos-partial") is
+ * left alone, the download then going to a temporary of its own
+ * (FILE.cos-tmp-XXXXXX, not resumable); a checkpoint whose name another
+ * file took meanwhile is neither rewritten nor removed. Every range is asked If-Match the ETag the download started
  * from (and a range answered with another ETag is refused): an object
  * replaced during the download fails it (PreconditionFailed, "changed
  * during the download") and removes FILE.cos-partial, rather than stitch
  * two versions where no CRC-64 could tell. Two downloads to one FILE at
  * once (two processes, or two tasks): a download renames FILE.cos-partial
  * only while that name is still the file it wrote (the other one replaces
- * it when it starts); otherwise it fails with COS_ERR_IO and leaves the
+ * it when it starts, or resumes from it when it fetches the same version); otherwise it fails with COS_ERR_IO and leaves the
  * other's FILE.cos-partial alone. FILE.cos-partial is never opened through a symlink: one found
  * there is removed (not followed) and the file created exclusively. A failed
  * download removes FILE.cos-partial and its checkpoint, except when resuming

@@ -1,6 +1,6 @@
 /* slow_open.c — an LD_PRELOAD module for tests: every 4th open for reading
- * of a file under $COS_TEST_SLOW_OPEN_UNDER waits $COS_TEST_SLOW_OPEN_MS
- * before it happens. It widens, on demand, the window between a server's
+ * (open, or fopen, which glibc does not route through open) of a file under
+ * $COS_TEST_SLOW_OPEN_UNDER waits $COS_TEST_SLOW_OPEN_MS before it happens. It widens, on demand, the window between a server's
  * reading an object's row and opening its data, where a racing overwrite
  * removes the file: a race that is otherwise microseconds wide. */
 #define _GNU_SOURCE
@@ -8,6 +8,7 @@
 #undef _TIME_BITS
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,3 +51,14 @@ int open64(const char *path, int flags, ...)
     va_end(ap);
     return fd;
 }
+
+/* A multipart object's manifest is read with fopen. */
+static FILE *slowed_fopen(const char *sym, const char *path, const char *mode)
+{
+    if (mode && mode[0] == 'r' && !strchr(mode, '+')) maybe_wait(path, O_RDONLY);
+    FILE *(*real)(const char *, const char *) = (FILE * (*)(const char *, const char *)) dlsym(RTLD_NEXT, sym);
+    return real(path, mode);
+}
+
+FILE *fopen(const char *path, const char *mode) { return slowed_fopen("fopen", path, mode); }
+FILE *fopen64(const char *path, const char *mode) { return slowed_fopen("fopen64", path, mode); }

@@ -1,7 +1,9 @@
 /* sync_fault.c — an LD_PRELOAD module for tests: while the file named by
  * $COS_TEST_SYNC_FAIL_FLAG exists, fsync and fdatasync of a file whose
- * name ends in "-wal" (SQLite's log) fail with EIO, as on a failing disk.
- * No real filesystem here can be made to fail an fsync on demand. */
+ * name ends in "-wal" (SQLite's log) fail with EIO, as on a failing disk;
+ * with $COS_TEST_SYNC_FAIL_UNDER set, those of the files and directories
+ * under that path instead (object data). No real filesystem here can be
+ * made to fail an fsync on demand. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -21,6 +23,8 @@ static bool failing(int fd)
     ssize_t n = readlink(link, path, sizeof path - 1);
     if (n < 4) return false;
     path[n] = '\0';
+    const char *under = getenv("COS_TEST_SYNC_FAIL_UNDER");
+    if (under && *under) return strncmp(path, under, strlen(under)) == 0;
     return strcmp(path + n - 4, "-wal") == 0;
 }
 

@@ -6,6 +6,9 @@
 //   none-*       bulk deletes answer an empty <DeleteResult/>
 //   outside-*    listings include keys outside the requested prefix
 //   dotdot-*     listings name keys that climb out of a directory (p/../../x)
+//   cut-*        a GET or HEAD of an object says 1000 bytes; a GET sends 500 and closes
+//   escape-*     listings name keys with terminal escape sequences (OSC title, clear screen, C1 CSI);
+//                a HEAD answers them as metadata, a GET answers 403 with a C1 CSI in its message
 // Any other object answers HEAD (1 byte) and a PUT with x-cos-copy-source
 // (logged as "copy-source VALUE"), so that a server-side copy can be watched.
 // A plain PUT is accepted and its object headers logged ("put KEY name=value ...").
@@ -35,6 +38,8 @@ function listing(bucket, q) {
     next = (marker || prefix) + 'z';
   } else if (bucket.startsWith('dotdot-')) {
     keys = [prefix + '../../escape', prefix + 'a/./b', prefix + 'c//d'];
+  } else if (bucket.startsWith('escape-')) {
+    keys = [prefix + '\x1b]0;pwned\x07title', prefix + '\x1b[2Jclear', prefix + 'c1\u009b31mred'];
   } else if (bucket.startsWith('outside-')) {
     keys = [prefix + 'inside', 'logs-archive/x', 'logsheet.xlsx'];
   } else {
@@ -79,6 +84,20 @@ const server = http.createServer((req, res) => {
           .replace(/&#13;/g, '\r').replace(/&amp;/g, '&'));
       for (const k of keys) log('  key ' + k);
       body = deleteResult(bucket, keys);
+    } else if (bucket.startsWith('cut-') && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { 'Content-Length': '1000', ETag: '"cut"', 'x-cos-request-id': 'hostile',
+        'Last-Modified': 'Thu, 01 Jan 2026 00:00:00 GMT' });
+      if (req.method === 'HEAD') return res.end();
+      res.write(Buffer.alloc(500, 'h'));
+      return setTimeout(() => res.socket.destroy(), 50);
+    } else if (req.method === 'HEAD' && bucket.startsWith('escape-')) {
+      res.writeHead(200, { 'Content-Length': '1', ETag: '"c4ca4238a0b923820dcc509a6f75849b"',
+        'Last-Modified': 'Thu, 01 Jan 2026 00:00:00 GMT', 'x-cos-request-id': 'hostile',
+        'Content-Type': 'text/\u009b2Jplain', 'x-cos-meta-note': 'a\u009b31mb' });
+      return res.end();
+    } else if (req.method === 'GET' && bucket.startsWith('escape-')) {
+      status = 403;
+      body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>no\u009b2J way</Message></Error>';
     } else if (req.method === 'HEAD') {
       res.writeHead(200, { 'Content-Length': '1', ETag: '"c4ca4238a0b923820dcc509a6f75849b"',
         'Last-Modified': 'Thu, 01 Jan 2026 00:00:00 GMT', 'x-cos-request-id': 'hostile' });

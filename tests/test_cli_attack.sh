@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# test_cli_attack.sh — the cos CLI attacked, third round: a tree download
+# never writes through a symlink that leads outside its destination, and
+# objects named as a download's partial file and checkpoint (x.cos-partial,
+# x.cos-partial.json) come down beside x intact; keys
+# and servers' messages with terminal escape sequences never reach a
+# terminal raw (scripts reading a pipe still get the exact bytes); a
+# download over a private file keeps it private; names with newlines,
+# leading '-', '%', '+', spaces, '?', '#', tabs and UTF-8 go up and come
+# back exactly (cp -r, sync, both ways); and every failure has its
+# documented exit code. `timeout` only keeps a regression from hanging the
+# suite; no assertion depends on time.
+set -u
+. "$(dirname "$0")/lib.sh"
+COS=$COS_CLI_BIN
+start_server
+B=cos://attack-1250000000
+check "mb" $COS mb $B
+T=$TEST_TMP
+
+# --- a symlink inside the destination of a tree download
+mkdir -p "$T/src/sub" "$T/outside" "$T/dest" "$T/dest2/real" "$T/dest3"
+echo inside > "$T/src/sub/x"
+echo top > "$T/src/top"
+check "upload a tree" $COS cp -r "$T/src" $B/tree -q
+ln -s "$T/outside" "$T/dest/sub"
+$COS cp -r $B/tree "$T/dest" >"$T/out" 2>"$T/err"; rc=$?
+check "cp -r through a symlink leading outside fails (exit 1)" test $rc -eq 1
+check "... says why" grep -q "UnsafePath" "$T/err"
+check "... writes nothing outside the destination" test ! -e "$T/outside/x"
+check "... and still downloads the rest" test -f "$T/dest/top"
+$COS sync $B/tree "$T/dest" >/dev/null 2>&1; rc=$?
+check "sync down through that symlink fails too (exit 1)" test $rc -eq 1
+check "... and writes nothing outside" test ! -e "$T/outside/x"
+mkdir -p "$T/dest/deep"; ln -s ../../outside "$T/dest/deep/sub"
+$COS cp -r $B/tree "$T/dest/deep" >/dev/null 2>&1; rc=$?
+check "a relative link climbing out is refused as well" test $rc -eq 1
+check "... nothing written through it" test ! -e "$T/outside/x"
+ln -s "$T/outside/top" "$T/dest3/top"
+$COS cp -r $B/tree "$T/dest3" >/dev/null 2>&1; rc=$?
+check "a file that is a link to outside the destination is not written through" test $rc -eq 1
+check "... the outside file was not created" test ! -e "$T/outside/top"
+ln -s "$T/nowhere" "$T/dest3/sub"
+$COS cp -r $B/tree "$T/dest3" >/dev/null 2>&1
+check "a dangling link is not written through" test ! -e "$T/nowhere"
+ln -s real "$T/dest2/sub"
+check "a link that stays inside the destination is followed" bash -c "$COS cp -r $B/tree '$T/dest2' -q && test \"\$(cat '$T/dest2/real/x')\" = inside"
+check "a single download names its path: it goes through the link, as cp(1)" \
+  bash -c "$COS cp $B/tree/sub/x '$T/dest/sub/single' -q && test -f '$T/outside/single'"
+
+# --- objects named as a download's partial file and checkpoint, beside it
+P="$T/pp"; mkdir -p "$P"
+head -c 3000000 /dev/urandom > "$P/a"
+echo "an object named a.cos-partial" > "$P/a.cos-partial"
+echo '{"note":"an object, not a checkpoint"}' > "$P/a.cos-partial.json"
+check "upload a, a.cos-partial, a.cos-partial.json" $COS cp -r "$P" $B/pp -q
+for i in 1 2 3; do
+  rm -rf "$T/ppd"
+  $COS cp -r $B/pp "$T/ppd" >/dev/null 2>"$T/err"; rc=$?
+  check "cp -r of the three ($i): exit 0" test $rc -eq 0
+  check "... all three exact ($i)" diff -r "$P" "$T/ppd"
+done
+check "sync down over them: all unchanged" bash -c "$COS sync $B/pp '$T/ppd' | grep -q '0 transferred (0 B), 3 unchanged'"
+head -c 3000000 /dev/urandom > "$P/a"
+check "a changed a syncs down beside them" bash -c "$COS sync '$P' $B/pp -q && $COS sync $B/pp '$T/ppd' -q && diff -r '$P' '$T/ppd'"
+check "... leaving no temporary behind" test "$(ls -A "$T/ppd" | wc -l)" -eq 3
+
+# --- a file that became a dangling symlink (its disk unmounted) is no file gone
+mkdir -p "$T/dl" "$T/mnt"; echo data > "$T/mnt/a"; ln -s "$T/mnt/a" "$T/dl/a"; echo b > "$T/dl/b"
+$COS sync "$T/dl" $B/dl -q
+rm "$T/mnt/a"
+$COS sync "$T/dl" $B/dl --delete >/dev/null 2>"$T/err"; rc=$?
+check "sync --delete with a dangling symlink in the source fails (exit 1)" test $rc -eq 1
+check "... and keeps the copy of what the link named" $COS stat $B/dl/a
+
+# --- a download over a private file keeps it private
+echo secret > "$T/priv"; chmod 600 "$T/priv"
+$COS cp "$T/priv" $B/priv -q
+echo older > "$T/mine"; chmod 600 "$T/mine"
+check "download over a 0600 file" $COS cp $B/priv "$T/mine" -q
+check "... it stays 0600" test "$(stat -c %a "$T/mine")" = 600
+head -c 3000000 /dev/urandom > "$T/bigpriv"
+$COS cp "$T/bigpriv" $B/bigpriv -q
+echo older > "$T/mine2"; chmod 640 "$T/mine2"
+check "a multipart download over a 0640 file keeps 0640" bash -c "$COS cp $B/bigpriv '$T/mine2' -q && test \"\$(stat -c %a '$T/mine2')\" = 640"
+check "sync down keeps a 0600 file's mode" bash -c "mkdir -p '$T/sd' && echo old > '$T/sd/priv' && chmod 600 '$T/sd/priv' && $COS cp $B/priv $B/sd/priv -q && $COS sync $B/sd '$T/sd' -q && test \"\$(cat '$T/sd/priv')\" = secret && test \"\$(stat -c %a '$T/sd/priv')\" = 600"
+
+# --- hostile file names: up and back, exactly
+N="$T/names"; mkdir -p "$N/dir with space"
+names=($'new\nline' '-dash' '--long' '%41' '%%' 'a+b' 'sp ace' 'q?x' 'h#x' 'amp&x=y' $'tab\tx' $'caf\xc3\xa9' $'cr\rx' 'dir with space/in ner' '~t' "quote'\""
+       'semi;colon' 'a,b' 'br[ack]et' '{}' 'at@x' 'dollar$x' 'star*x' 'pipe|x' 'lt<gt>' 'back\slash' 'bang!x' '^caret' '`tick')
+for n in "${names[@]}"; do printf '%s' "$n" > "$N/$n"; done
+check "cp -r up with hostile names" $COS cp -r "$N" $B/names -q
+check "each name is one key" test "$($COS ls $B/names -r --output json | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).length)')" = "${#names[@]}"
+check "cp -r down with hostile names" $COS cp -r $B/names "$T/back" -q
+check "the names and bytes came back exactly" diff -r "$N" "$T/back"
+check "sync up finds nothing to do" bash -c "$COS sync '$N' $B/names | grep -q '0 transferred (0 B), ${#names[@]} unchanged'"
+check "sync down finds nothing to do" bash -c "$COS sync $B/names '$T/back' | grep -q '0 transferred (0 B), ${#names[@]} unchanged'"
+check "cp -r back into the same directory it came from" $COS cp -r $B/names "$N" -q
+check "... leaves exactly the same tree" diff -r "$N" "$T/back"
+check "... and no extra files" test "$(find "$N" -type f -print0 | tr -cd '\0' | wc -c)" -eq "${#names[@]}"
+printf changed > "$N/-dash"
+check "sync up sends the changed '-dash'" bash -c "$COS sync '$N' $B/names | grep -q '1 transferred'"
+check "sync down brings it back" bash -c "$COS sync $B/names '$T/back' -q && test \"\$(cat -- '$T/back/-dash')\" = changed"
+rm -- "$N/-dash" "$N/%41"
+check "sync --delete removes exactly the two gone" bash -c "$COS sync '$N' $B/names --delete | grep -q '2 deleted' && $COS stat $B/names/%%"
+check "'-' after -- is a file, not an option" bash -c "cd '$N' && $COS cp -q -- --long $B/dash/ && $COS stat $B/dash/--long"
+
+# the same names through the S3 dialect (cos-server's), and presigned URLs of some
+S3ENV="env AWS_ACCESS_KEY_ID=$COS_SECRET_ID AWS_SECRET_ACCESS_KEY=$COS_SECRET_KEY AWS_ENDPOINT_URL=http://$COS_ENDPOINT AWS_REGION=ap-guangzhou"
+S=s3://s3names-1250000000
+check "s3: mb" $S3ENV $COS mb $S
+check "s3: cp -r up with hostile names" $S3ENV $COS cp -r "$N" $S/n -q
+check "s3: cp -r down" $S3ENV $COS cp -r $S/n "$T/back-s3" -q
+check "s3: the names and bytes came back exactly" diff -r "$N" "$T/back-s3"
+check "s3: sync finds nothing to do" bash -c "$S3ENV $COS sync '$N' $S/n | grep -q '0 transferred (0 B)'"
+for f in 'sp ace' 'a+b' '%%' 'q?x' 'h#x' 'amp&x=y'; do
+  check "presigned URL of '$f' (cos://)" bash -c "test \"\$(curl -s \"\$($COS presign '$B/names/$f')\")\" = '$f'"
+  check "presigned URL of '$f' (s3://)" bash -c "test \"\$(curl -s \"\$($S3ENV $COS presign '$S/n/$f')\")\" = '$f'"
+done
+
+# --output json: valid UTF-8 whatever the names, and every failed file is an item
+mkdir -p "$T/j"; echo x > "$T/j/"$'\xff\xfe'; echo y > "$T/j/ok"
+$COS cp -r "$T/j" $B/j --output json > "$T/j.json" 2>/dev/null; rc=$?
+check "a name cos-server refuses (no UTF-8) fails the tree (exit 1)" test $rc -eq 1
+check "the JSON report is UTF-8 and names the failed file exactly (surrogateescape)" /usr/bin/python3 -c '
+import json, os, sys
+d = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+errs = [i for i in d["items"] if i["action"] == "error"]
+assert d["failed"] == 1 and len(errs) == 1, d
+assert os.fsencode(errs[0]["source"]).endswith(b"/\xff\xfe"), errs
+assert errs[0]["message"], errs
+assert [i["action"] for i in d["items"] if i["source"].endswith("/ok")] == ["upload"], d
+' "$T/j.json"
+
+# --- terminal escape sequences in keys and servers' answers
+HPORT_FILE="$T/hport"; HLOG="$T/hostile.log"
+node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
+HPID=$!
+for _ in $(seq 1 400); do [ -s "$HPORT_FILE" ] && break; sleep 0.025; done
+HEP="127.0.0.1:$(cat "$HPORT_FILE")"
+H="env COS_ENDPOINT=$HEP $COS"
+ESC=$(printf '\033'); C1=$(printf '\302\233'); RAW9B=$(printf '\233')
+# `script` gives the command a terminal; its output is the terminal's
+on_tty() { COS_ENDPOINT=$HEP timeout 60 script -qec "$1" /dev/null; }
+on_tty "$COS ls cos://escape-1250000000/p/" > "$T/tty" 2>&1
+check "ls on a terminal shows the keys" grep -q 'title' "$T/tty"
+check "... with no raw ESC" bash -c "! grep -q \"\$(printf '\033')\" '$T/tty'"
+check "... and no C1 CSI" bash -c "! grep -q \"\$(printf '\302\233')\" '$T/tty'"
+check "... escaped where they were" grep -qF 'p/\x1b]0;pwned\x07title' "$T/tty"
+check "... C1 escaped as \\u009b" grep -qF 'c1\u009b31mred' "$T/tty"
+on_tty "$COS ls -l cos://escape-1250000000/p/" > "$T/tty" 2>&1
+check "ls -l on a terminal: no raw ESC" bash -c "grep -q title '$T/tty' && ! grep -q \"\$(printf '\033')\" '$T/tty'"
+$H ls cos://escape-1250000000/p/ > "$T/pipe" 2>&1
+check "ls into a pipe keeps the exact bytes (scripts)" grep -qF "p/${ESC}[2Jclear" "$T/pipe"
+check "... the JSON output is escaped JSON" bash -c "$H ls cos://escape-1250000000/p/ --output json | node -e 'const a=JSON.parse(require(\"fs\").readFileSync(0));if(a[0].key!==\"p/\\u001b]0;pwned\\u0007title\")process.exit(1)'"
+on_tty "$COS stat cos://escape-1250000000/p/k" > "$T/tty" 2>&1
+check "stat on a terminal: a server's header values escaped" bash -c "grep -qF 'text/\x9b2Jplain' '$T/tty' && ! grep -q \"\$(printf '\233')\" '$T/tty'"
+on_tty "$COS cat cos://escape-1250000000/p/k" > "$T/tty" 2>&1
+check "an error message from the server: escaped on a terminal" bash -c "grep -q 'AccessDenied' '$T/tty' && grep -qF 'no\u009b2J way' '$T/tty' && ! grep -q \"\$(printf '\302\233')\" '$T/tty'"
+on_tty "$COS cp -r cos://escape-1250000000/p '$T/escdown'" > "$T/tty" 2>&1
+check "cp -r's report lines on a terminal: no raw ESC" bash -c "grep -q 'title' '$T/tty' && ! grep -q \"\$(printf '\033')\" '$T/tty'"
+# a body cut midway: the bytes written once, a failure, the old file kept
+$H cat cos://cut-1250000000/k > "$T/cut.out" 2>/dev/null; rc=$?
+check "cat of a body cut midway fails" test $rc -ne 0
+check "... having written the half it got, once" test "$(stat -c %s "$T/cut.out")" -eq 500
+echo old > "$T/cutf"
+$H cp cos://cut-1250000000/k "$T/cutf" >/dev/null 2>&1; rc=$?
+check "cp of a body cut midway fails" test $rc -ne 0
+check "... and keeps the old file" test "$(cat "$T/cutf")" = old
+check "... with nothing left beside it" test "$(ls -A "$T" | grep -c '^cutf')" -eq 1
+kill $HPID 2>/dev/null; wait $HPID 2>/dev/null
+
+# --- exit codes of failures (docs/cli.md: 1 failure, 2 usage, 3 auth, 4 not found, 5 network)
+$COS cp $B/no/such "$T/nothing" >/dev/null 2>&1; rc=$?
+check "download of a missing key: exit 4" test $rc -eq 4
+check "... creates no file" test ! -e "$T/nothing"
+echo keep > "$T/kept"
+$COS cp $B/no/such "$T/kept" >/dev/null 2>&1; rc=$?
+check "download of a missing key over a file: exit 4" test $rc -eq 4
+check "... the file is untouched" test "$(cat "$T/kept")" = keep
+$COS stat $B/no/such >/dev/null 2>&1; check "stat of a missing key: exit 4" test $? -eq 4
+$COS cat $B/no/such >/dev/null 2>&1; check "cat of a missing key: exit 4" test $? -eq 4
+$COS ls cos://nosuch-1250000000/ >/dev/null 2>&1; check "ls of a missing bucket: exit 4" test $? -eq 4
+$COS cp -r cos://nosuch-1250000000/p "$T/nb" >/dev/null 2>"$T/err"; rc=$?
+check "cp -r from a missing bucket: exit 4" test $rc -eq 4
+check "... says NoSuchBucket, and nothing about a directory" bash -c "grep -q NoSuchBucket '$T/err' && ! grep -q 'not a directory' '$T/err'"
+$COS mv -r $B/tree "$T/dest" >/dev/null 2>&1; rc=$?
+check "mv -r through a symlink leading outside fails (exit 1)" test $rc -eq 1
+check "... and the objects it could not write stay" $COS stat $B/tree/sub/x
+check "... nothing outside" test ! -e "$T/outside/x"
+$COS cp "$T/no-such-file" $B/x >/dev/null 2>&1; rc=$?
+check "upload of a missing file: exit 4" test $rc -eq 4
+COS_SECRET_KEY=wrongwrongwrongwrongwrongwrong00 $COS ls $B >/dev/null 2>&1; rc=$?
+check "a wrong secret key: exit 3" test $rc -eq 3
+COS_SECRET_ID= COS_SECRET_KEY= $COS ls $B >/dev/null 2>&1; rc=$?
+check "no credentials: exit 3" test $rc -eq 3
+# a port nothing listens on: the server's, once it is stopped
+DEAD=$COS_ENDPOINT
+$COS cp $B/priv "$T/p2" -q; stop_server
+COS_ENDPOINT=$DEAD $COS cp $B/priv "$T/p2" >/dev/null 2>&1; rc=$?
+check "no server: exit 5" test $rc -eq 5
+check "... the local file is untouched" test "$(cat "$T/p2")" = secret
+$COS cp >/dev/null 2>&1; check "cp with no arguments: exit 2" test $? -eq 2
+$COS frobnicate >/dev/null 2>&1; check "an unknown command: exit 2" test $? -eq 2
+$COS ls --no-such-option >/dev/null 2>&1; check "an unknown option: exit 2" test $? -eq 2
+finish
