@@ -436,7 +436,10 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
         if (!r->w_open) {
             if (filename) cos_kvlist_set(&r->form, "x-filename", filename);
             if (form_refused_at_file(r)) {
-                r->drop_body = true; /* the rest is read, never stored nor parsed; answered at its end (dispatch) */
+                /* the rest is read, never stored nor parsed, and answered at its end (dispatch):
+                   libmicrohttpd 0.9.75 queues no answer in the middle of a body, and a close
+                   without one would leave the client a reset */
+                r->drop_body = true;
                 return MHD_NO;
             }
             if (data_begin(r->srv->st, &r->w) != 0) return MHD_NO;
