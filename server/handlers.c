@@ -179,6 +179,23 @@ static bool unnamed_null_version(const req *r, const char *vid)
     return !strcmp(vid, "null");
 }
 
+/* COS serves every object of a bucket made since 2024 read through its
+ * default domain (every name cos-server answers is one) as a download:
+ * x-cos-force-download: true and Content-Disposition: attachment, so no
+ * stored page previews, nor runs as the store's origin (one origin for all
+ * buckets in path style, with /sts beside them). An attachment's own
+ * filename is kept. S3's dialect keeps S3's answer. */
+static void force_download(struct MHD_Response *resp, req *r)
+{
+    if (r->is_s3) return;
+    const char *cd = MHD_get_response_header(resp, "Content-Disposition");
+    if (!cd || !cos_starts_with_ci(cd, "attachment")) {
+        if (cd) MHD_del_response_header(resp, "Content-Disposition", cd);
+        MHD_add_response_header(resp, "Content-Disposition", "attachment");
+    }
+    MHD_add_response_header(resp, "x-cos-force-download", "true");
+}
+
 static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req *r)
 {
     char crc[32], date[32];
@@ -192,6 +209,7 @@ static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req
         MHD_add_response_header(resp, "x-cos-storage-class", m->storage_class);
     MHD_add_response_header(resp, "Accept-Ranges", "bytes");
     add_stored_headers(resp, m->headers, r);
+    force_download(resp, r);
     char *restore = restore_header(m);
     if (restore) MHD_add_response_header(resp, "x-cos-restore", restore);
     free(restore);
