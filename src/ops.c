@@ -738,7 +738,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
                 goto fail;
             }
             k->sink_tmp = cos_sprintf("%s.cos-tmp-XXXXXX", k->sink_path);
-            int fd = k->sink_tmp ? mkstemp(k->sink_tmp) : -1;
+            int fd = k->sink_tmp ? mkostemp(k->sink_tmp, O_CLOEXEC) : -1; /* no child process inherits it */
             if (fd < 0) {
                 rc = cos_err_io(err, errno, "cannot create", req->sink.file_path);
                 free(k->sink_tmp);

@@ -379,7 +379,7 @@ static mode_t current_umask(const char *target)
     }
     mode_t m = 077;
     char *probe = cos_sprintf("%s.cos-umask-XXXXXX", target);
-    int fd = probe ? mkstemp(probe) : -1; /* a free name, made again below with the mode asked */
+    int fd = probe ? mkostemp(probe, O_CLOEXEC) : -1; /* a free name, made again below with the mode asked */
     if (fd >= 0) {
         close(fd);
         unlink(probe);

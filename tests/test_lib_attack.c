@@ -454,6 +454,51 @@ static void test_reserved_names_not_files(void)
     unlink(f);
 }
 
+/* ---- a download's temporary file is not inherited by child processes ----
+ * getObject's FILE.cos-tmp-XXXXXX was opened without close-on-exec: a
+ * program started by another thread meanwhile kept it open (and writable).
+ * Looked at from the progress callback, while the file is open. */
+static _Atomic int g_tmp_fds, g_tmp_inheritable;
+static void look_at_fds(void *ud, const cos_progress *p)
+{
+    (void)ud;
+    (void)p;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char link[300], to[1024];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(link, to, sizeof to - 1);
+        if (n <= 0) continue;
+        to[n] = '\0';
+        if (!strstr(to, ".cos-tmp-")) continue;
+        atomic_fetch_add(&g_tmp_fds, 1);
+        int fl = fcntl(atoi(e->d_name), F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC)) atomic_fetch_add(&g_tmp_inheritable, 1);
+    }
+    closedir(d);
+}
+
+static void test_temporary_not_inherited(void)
+{
+    char f[512];
+    path(f, "cloexec.bin");
+    put_text("cloexec/obj", "some bytes to download");
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "cloexec/obj";
+    r.sink.file_path = f;
+    r.on_progress = look_at_fds;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_get_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    if (access("/proc/self/fd", F_OK) == 0) CHECK(atomic_load(&g_tmp_fds) > 0);
+    CHECK_INT(atomic_load(&g_tmp_inheritable), 0);
+    unlink(f);
+}
+
 static char g_ck_path[620];
 static _Atomic int g_ck_planted;
 static void plant_checkpoint_name(void *ud, const cos_progress *p)
@@ -925,6 +970,7 @@ int main(void)
     RUN(test_failed_download_keeps_the_old_file);
     RUN(test_reserved_names_of_others_kept);
     RUN(test_reserved_names_not_files);
+    RUN(test_temporary_not_inherited);
     RUN(test_checkpoint_name_taken_midway);
     RUN(test_not_modified_keeps_the_file);
     RUN(test_error_body_not_xml);
