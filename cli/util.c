@@ -468,14 +468,16 @@ static size_t utf8_at(const unsigned char *p, uint32_t *cp)
     return n;
 }
 
-/* Invisible characters that reorder or break what follows them on a
- * terminal: bidirectional overrides, embeddings, isolates and marks
- * ("invoice<U+202E>fdp.exe" shows as "invoiceexe.pdf", Trojan Source) and
- * the line and paragraph separators. */
+/* Invisible characters that reorder or hide text on a terminal:
+ * bidirectional overrides, embeddings, isolates and marks
+ * ("invoice<U+202E>fdp.exe" shows as "invoiceexe.pdf", Trojan Source), the
+ * line and paragraph separators, and the zero-width ones that make two
+ * different keys look the same (soft hyphen, zero-width space and joiners,
+ * word joiner, byte order mark). */
 static bool reorders_text(uint32_t cp)
 {
-    return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
-           (cp >= 0x2066 && cp <= 0x2069);
+    return cp == 0x00ad || cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
 }
 
 const char *cli_shown(FILE *f, const char *s)

@@ -187,6 +187,10 @@ timeout 60 script -qec "$COS ls $B/bidi/" /dev/null > "$T/tty" 2>&1
 check "ls on a terminal: a bidi override in a key is escaped" bash -c "grep -qF 'invoice\u202efdp.exe' '$T/tty' && ! grep -qF '$RLO' '$T/tty'"
 timeout 60 script -qec "$COS cp -r $B/bidi '$T/bididown'" /dev/null > "$T/tty" 2>&1
 check "... and in cp -r's report lines" bash -c "grep -qF '\u202efdp.exe' '$T/tty' && ! grep -qF '$RLO' '$T/tty'"
+ZWSP=$(printf '\342\200\213')
+check "upload a key with a zero-width space" $COS cp "$T/bidi.txt" "$B/bidi/a${ZWSP}b" -q
+timeout 60 script -qec "$COS ls $B/bidi/" /dev/null > "$T/tty" 2>&1
+check "... it is escaped on a terminal (it looked like the key ab)" bash -c "grep -qF 'a\u200bb' '$T/tty' && ! grep -qF '$ZWSP' '$T/tty'"
 $COS ls $B/bidi/ > "$T/pipe" 2>&1
 check "... kept exact into a pipe" grep -qF "invoice${RLO}fdp.exe" "$T/pipe"
 
