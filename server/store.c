@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,7 @@ struct store {
     pthread_cond_t sync_cv;   /* the waiters' sleep where there is no futex */
 #endif
     _Atomic bool left_unnamed; /* a body no row names could not be removed: the next start looks (remove_unnamed) */
+    int root_fd;               /* the root, flock'ed for the store's life: one process per root */
 };
 
 /* The last failure's SQLite message, per thread, for the error answer. */
@@ -861,6 +863,7 @@ int store_open(store **out, const char *root, char **errmsg)
     s->root = cos_strdup(root);
     s->busy_ms = 10000;
     s->wal_fd = -1;
+    s->root_fd = -1;
     atomic_init(&s->ckpt_next, CKPT_PAGES);
     pthread_mutex_init(&s->pool_m, NULL);
     pthread_mutex_init(&s->wlock, NULL);
@@ -876,6 +879,19 @@ int store_open(store **out, const char *root, char **errmsg)
     mkdir(root, 0755);
     mkdir(p, 0755);
     mkdir(t, 0755);
+    /* One process per root: a second one's start removed the first's bodies in flight as unnamed (and tmp/),
+       and the first never saw its writes (bucket reads are shared until this process's writer changes them) */
+    s->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->root_fd < 0 || flock(s->root_fd, LOCK_EX | LOCK_NB) != 0) {
+        bool busy = s->root_fd >= 0 && errno == EWOULDBLOCK;
+        if (errmsg)
+            *errmsg = busy ? cos_sprintf("%s is in use by another cos-server (one process per root)", root)
+                           : cos_sprintf("cannot open %s: %s", root, strerror(errno));
+        free(p);
+        free(t);
+        store_close(s);
+        return -1;
+    }
     char *err = NULL;
     sqlite3 *db = conn_open(s);
     int rc = db ? schema_setup(s, db, &err) : SQLITE_CANTOPEN;
@@ -905,8 +921,9 @@ int store_open(store **out, const char *root, char **errmsg)
 void store_close(store *s)
 {
     if (!s) return;
-    /* every request is over: nothing unnamed is left behind (remove_unnamed), unless a removal failed */
-    if (!store_durability_lost(s) && !atomic_load(&s->left_unnamed)) {
+    /* every request is over: nothing unnamed is left behind (remove_unnamed), unless a removal failed;
+       a store that never opened (s->wdb unset: its start's pass may not have run) leaves no mark */
+    if (s->wdb && !store_durability_lost(s) && !atomic_load(&s->left_unnamed)) {
         char *mark = cos_sprintf("%s/" CLEAN_MARK, s->root);
         int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (fd >= 0) close(fd);
@@ -935,6 +952,7 @@ void store_close(store *s)
     pthread_cond_destroy(&s->sync_cv);
 #endif
     free(s->db_path);
+    if (s->root_fd >= 0) close(s->root_fd); /* the root free for another process only now */
     free(s->root);
     free(s);
 }
