@@ -344,10 +344,74 @@ static void test_crash_keeps_every_kind(void)
     test_server_stop(&a, false);
 }
 
+static const char LOCK_1DAY[] = "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
+                                "<DefaultRetention><Mode>COMPLIANCE</Mode><Days>1</Days></DefaultRetention></Rule>"
+                                "</ObjectLockConfiguration>";
+
+static reply sub_call(int port, const char *method, const char *bucket, const char *path, const char *sub,
+                      const char *body)
+{
+    return call(port, &OWNER, method, bucket, path, (cos_kv[]){ { sub, "" } }, 1, NULL, 0, body, body ? strlen(body) : 0);
+}
+
+/* Routes to destroy a retained object that test_symlink_lock does not try:
+ * its "null" version named outright (before and after versioning is
+ * enabled over it), in a single DELETE and in a multi-delete, and the
+ * object lock configuration deleted or disabled. */
+static void test_retained_null_version(void)
+{
+    const char *bk = "sa-lock-" APPID;
+    test_server a = { 0 };
+    CHECK(test_server_start(&a, NULL) == 0);
+    if (!a.pid) return;
+    int port = a.port;
+    EXPECT(simple(port, &OWNER, "PUT", bk, "/", NULL), 200, NULL);
+    EXPECT(sub_call(port, "PUT", bk, "/", "object-lock", LOCK_1DAY), 200, NULL);
+    EXPECT(simple(port, &OWNER, "PUT", bk, "/x", "kept"), 200, NULL);
+    const cos_kv null_v[] = { { "versionId", "null" } };
+    const char *multi = "<Delete><Object><Key>x</Key><VersionId>null</VersionId></Object></Delete>";
+    for (int round = 0; round < 2; round++) { /* without versioning, then with it enabled over the object */
+        reply r = call(port, &OWNER, "DELETE", bk, "/x", null_v, 1, NULL, 0, NULL, 0);
+        CHECK(r.status == 403 || r.status == 404);
+        test_reply_free(&r);
+        r = sub_call(port, "POST", bk, "/", "delete", multi);
+        CHECK(r.status == 403 || (r.status == 200 && r.body && !strstr(r.body, "<Deleted>")));
+        test_reply_free(&r);
+        expect_body(port, bk, "/x", NULL, 0, "kept", 4, __LINE__);
+        if (round == 0) {
+            const char *vers = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+            EXPECT(sub_call(port, "PUT", bk, "/", "versioning", vers), 200, NULL);
+        }
+    }
+    /* overwritten with versioning on: the retained null version stays, and still cannot be deleted */
+    EXPECT(simple(port, &OWNER, "PUT", bk, "/x", "newer"), 200, NULL);
+    reply r = call(port, &OWNER, "DELETE", bk, "/x", null_v, 1, NULL, 0, NULL, 0);
+    CHECK(r.status == 403 || r.status == 404);
+    test_reply_free(&r);
+    r = sub_call(port, "POST", bk, "/", "delete", multi);
+    CHECK(r.status == 403 || (r.status == 200 && r.body && !strstr(r.body, "<Deleted>")));
+    test_reply_free(&r);
+    expect_body(port, bk, "/x", null_v, 1, "kept", 4, __LINE__);
+    /* the lock itself is never removed */
+    r = sub_call(port, "DELETE", bk, "/", "object-lock", NULL);
+    CHECK(r.status >= 400);
+    test_reply_free(&r);
+    r = sub_call(port, "GET", bk, "/", "object-lock", NULL);
+    CHECK(r.status == 200 && r.body && strstr(r.body, "<Days>1</Days>"));
+    test_reply_free(&r);
+    /* nor versioning suspended under it */
+    const char *susp = "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
+    r = sub_call(port, "PUT", bk, "/", "versioning", susp);
+    CHECK(r.status >= 400);
+    test_reply_free(&r);
+    test_server_stop(&a, false);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     RUN(test_second_server_on_root);
     RUN(test_crash_keeps_every_kind);
+    RUN(test_retained_null_version);
     return test_report();
 }
