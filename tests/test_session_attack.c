@@ -10,6 +10,9 @@
 #include "url.h"
 #include "cos/sign.h"
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <strings.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -407,11 +410,122 @@ static void test_retained_null_version(void)
     test_server_stop(&a, false);
 }
 
+/* ------------------------------------------------ shared bucket reads (memo) */
+
+/* Bucket reads are shared between requests until a write changes them
+ * (store.c, memo_load). Hammered: one writer flips who may read (ACL
+ * public-read / private, a Deny policy added / deleted), readers GET
+ * anonymously all along, and no read may be decided by a configuration
+ * older than one acknowledged before it was sent: its answer must be what
+ * the last change acknowledged before it began allows, or what a change
+ * sent before it ended allows. */
+enum { FLIPS = 160, READERS = 4, MAX_READS = 20000 };
+static struct {
+    int port;
+    const char *bucket;
+    double sent[FLIPS + 1], acked[FLIPS + 1];
+    _Atomic int done;
+    pthread_mutex_t m;
+    struct { double t0, t1; int status; } reads[MAX_READS];
+    int nreads;
+} g_flip;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool flip_allows(int k) { return k % 2 == 0; } /* after change k (0: the start, public-read) */
+
+static void *flip_reader(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&g_flip.done)) {
+        double t0 = now_s();
+        reply r = simple(g_flip.port, NULL, "GET", g_flip.bucket, "/obj", NULL);
+        double t1 = now_s();
+        pthread_mutex_lock(&g_flip.m);
+        if (g_flip.nreads < MAX_READS) {
+            g_flip.reads[g_flip.nreads].t0 = t0;
+            g_flip.reads[g_flip.nreads].t1 = t1;
+            g_flip.reads[g_flip.nreads].status = r.status;
+            g_flip.nreads++;
+        }
+        pthread_mutex_unlock(&g_flip.m);
+        test_reply_free(&r);
+    }
+    return NULL;
+}
+
+static void test_shared_reads_never_stale(void)
+{
+    const char *bk = "sa-flip-" APPID;
+    test_server a = { 0 };
+    CHECK(test_server_start(&a, NULL) == 0);
+    if (!a.pid) return;
+    g_flip.port = a.port;
+    g_flip.bucket = bk;
+    pthread_mutex_init(&g_flip.m, NULL);
+    EXPECT(call(a.port, &OWNER, "PUT", bk, "/", NULL, 0, (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, 0), 200,
+           NULL);
+    EXPECT(simple(a.port, &OWNER, "PUT", bk, "/obj", "data"), 200, NULL);
+    const char *deny = "{\"statement\":[{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},\"effect\":\"deny\","
+                       "\"action\":[\"name/cos:GetObject\"],\"resource\":[\"qcs::cos:ap-guangzhou:uid/" APPID ":"
+                       "sa-flip-" APPID "/*\"]}]}";
+    pthread_t th[READERS];
+    for (int i = 0; i < READERS; i++) pthread_create(&th[i], NULL, flip_reader, NULL);
+    for (int k = 1; k <= FLIPS; k++) {
+        g_flip.sent[k] = now_s();
+        reply r;
+        switch (k % 4) {
+        case 1: r = call(a.port, &OWNER, "PUT", bk, "/", (cos_kv[]){ { "acl", "" } }, 1,
+                         (cos_kv[]){ { "x-cos-acl", "private" } }, 1, NULL, 0); break;
+        case 2: r = call(a.port, &OWNER, "PUT", bk, "/", (cos_kv[]){ { "acl", "" } }, 1,
+                         (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, 0); break;
+        case 3: r = sub_call(a.port, "PUT", bk, "/", "policy", deny); break;
+        default: r = sub_call(a.port, "DELETE", bk, "/", "policy", NULL); break;
+        }
+        g_flip.acked[k] = now_s();
+        if (r.status < 200 || r.status > 299) test_fail(__FILE__, __LINE__, "change %d answered %d", k, r.status);
+        test_reply_free(&r);
+    }
+    atomic_store(&g_flip.done, 1);
+    for (int i = 0; i < READERS; i++) pthread_join(th[i], NULL);
+    int stale = 0, allowed = 0, denied = 0;
+    for (int n = 0; n < g_flip.nreads; n++) {
+        double t0 = g_flip.reads[n].t0, t1 = g_flip.reads[n].t1;
+        int st = g_flip.reads[n].status;
+        int last = 0;
+        for (int k = 1; k <= FLIPS; k++)
+            if (g_flip.acked[k] < t0) last = k;
+        bool may_allow = flip_allows(last), may_deny = !flip_allows(last);
+        for (int k = last + 1; k <= FLIPS && g_flip.sent[k] < t1; k++) {
+            if (flip_allows(k)) may_allow = true;
+            else may_deny = true;
+        }
+        if (st == 200) allowed++;
+        if (st == 403) denied++;
+        if ((st == 200 && !may_allow) || (st == 403 && !may_deny) || (st != 200 && st != 403)) {
+            if (stale++ < 3)
+                test_fail(__FILE__, __LINE__, "a read begun after change %d was acknowledged answered %d", last, st);
+        }
+    }
+    printf("  %d reads: %d allowed, %d denied, %d decided by an older configuration\n", g_flip.nreads, allowed, denied,
+           stale);
+    CHECK_INT(stale, 0);
+    CHECK(allowed > 0 && denied > 0);
+    pthread_mutex_destroy(&g_flip.m);
+    test_server_stop(&a, false);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     RUN(test_second_server_on_root);
     RUN(test_crash_keeps_every_kind);
     RUN(test_retained_null_version);
+    RUN(test_shared_reads_never_stale);
     return test_report();
 }
