@@ -490,6 +490,11 @@ static void test_shared_reads_never_stale(void)
         g_flip.acked[k] = now_s();
         if (r.status < 200 || r.status > 299) test_fail(__FILE__, __LINE__, "change %d answered %d", k, r.status);
         test_reply_free(&r);
+        /* and the very next read, by the writer itself, sees exactly it (no change in flight now) */
+        r = simple(a.port, NULL, "GET", bk, "/obj", NULL);
+        if (r.status != (flip_allows(k) ? 200 : 403))
+            test_fail(__FILE__, __LINE__, "the read after change %d answered %d", k, r.status);
+        test_reply_free(&r);
     }
     atomic_store(&g_flip.done, 1);
     for (int i = 0; i < READERS; i++) pthread_join(th[i], NULL);
