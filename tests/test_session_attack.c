@@ -410,6 +410,35 @@ static void test_retained_null_version(void)
     test_server_stop(&a, false);
 }
 
+/* A retention set on one object (PUT ?retention) is that object's: kept
+ * by its data id. Empty objects: does one's retention hold the others? */
+static void test_retention_of_empty_objects(void)
+{
+    const char *bk = "sa-empty-" APPID;
+    test_server a = { 0 };
+    CHECK(test_server_start(&a, NULL) == 0);
+    if (!a.pid) return;
+    int port = a.port;
+    EXPECT(simple(port, &OWNER, "PUT", bk, "/", NULL), 200, NULL);
+    EXPECT(sub_call(port, "PUT", bk, "/", "object-lock",
+                    "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>"),
+           200, NULL);
+    EXPECT(simple(port, &OWNER, "PUT", bk, "/e1", ""), 200, NULL);
+    EXPECT(simple(port, &OWNER, "PUT", bk, "/e2", ""), 200, NULL);
+    EXPECT(simple(port, &OWNER, "PUT", bk, "/s1", "x"), 200, NULL);
+    const char *ret = "<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2099-01-01T00:00:00.000Z</RetainUntilDate>"
+                      "</Retention>";
+    EXPECT(sub_call(port, "PUT", bk, "/e1", "retention", ret), 200, NULL);
+    EXPECT(simple(port, &OWNER, "DELETE", bk, "/e1", NULL), 403, "AccessDenied");
+    EXPECT(simple(port, &OWNER, "GET", bk, "/e2?retention", NULL), 404, NULL);
+    EXPECT(simple(port, &OWNER, "DELETE", bk, "/e2", NULL), 204, NULL);
+    EXPECT(simple(port, &OWNER, "DELETE", bk, "/s1", NULL), 204, NULL);
+    /* a new empty object at a free key is not retained either */
+    EXPECT(simple(port, &OWNER, "PUT", bk, "/e3", ""), 200, NULL);
+    EXPECT(simple(port, &OWNER, "DELETE", bk, "/e3", NULL), 204, NULL);
+    test_server_stop(&a, false);
+}
+
 /* ------------------------------------------------ shared bucket reads (memo) */
 
 /* Bucket reads are shared between requests until a write changes them
@@ -532,5 +561,6 @@ int main(void)
     RUN(test_crash_keeps_every_kind);
     RUN(test_retained_null_version);
     RUN(test_shared_reads_never_stale);
+    RUN(test_retention_of_empty_objects);
     return test_report();
 }
