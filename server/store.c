@@ -882,15 +882,17 @@ int store_open(store **out, const char *root, char **errmsg)
     /* One process per root: a second one's start removed the first's bodies in flight as unnamed (and tmp/),
        and the first never saw its writes (bucket reads are shared until this process's writer changes them) */
     s->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (s->root_fd < 0 || flock(s->root_fd, LOCK_EX | LOCK_NB) != 0) {
-        bool busy = s->root_fd >= 0 && errno == EWOULDBLOCK;
-        if (errmsg)
-            *errmsg = busy ? cos_sprintf("%s is in use by another cos-server (one process per root)", root)
-                           : cos_sprintf("cannot open %s: %s", root, strerror(errno));
-        free(p);
-        free(t);
-        store_close(s);
-        return -1;
+    if (s->root_fd >= 0 && flock(s->root_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            if (errmsg) *errmsg = cos_sprintf("%s is in use by another cos-server (one process per root)", root);
+            free(p);
+            free(t);
+            store_close(s);
+            return -1;
+        }
+        /* a filesystem without locks (ENOLCK): served as before, the rule unenforced */
+        fprintf(stderr, "cos-server: %s cannot be locked (%s): run one cos-server on it at a time\n", root,
+                strerror(errno));
     }
     char *err = NULL;
     sqlite3 *db = conn_open(s);
