@@ -410,6 +410,23 @@ static void remove_unnamed(store *s, sqlite3 *db)
     sqlite3_exec(db, "DROP TABLE IF EXISTS temp.named", NULL, NULL, NULL);
 }
 
+/* Whether data_dir (ROOT/data) holds any body: a file in one of its subdirectories. */
+static bool data_present(const char *data_dir)
+{
+    DIR *d = opendir(data_dir);
+    bool found = false;
+    for (struct dirent *e; d && !found && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.') continue;
+        int sfd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *sd = sfd >= 0 ? fdopendir(sfd) : NULL;
+        if (!sd && sfd >= 0) close(sfd);
+        for (struct dirent *f; sd && !found && (f = readdir(sd)) != NULL;) found = f->d_name[0] != '.';
+        if (sd) closedir(sd);
+    }
+    if (d) closedir(d);
+    return found;
+}
+
 /* Whether the last close was clean; its mark is gone from now on (durably: a crash from here on must find it absent). */
 static bool closed_cleanly(const char *root)
 {
@@ -895,6 +912,18 @@ int store_open(store **out, const char *root, char **errmsg)
                 strerror(errno));
     }
     char *err = NULL;
+    /* no meta.db beside data that is there (moved away, not yet restored from a backup): a new one would
+       name none of it, and the first start after a crash would remove it all as unnamed */
+    struct stat dbst;
+    if (stat(s->db_path, &dbst) != 0 && errno == ENOENT && data_present(p)) {
+        if (errmsg)
+            *errmsg = cos_sprintf("%s is missing but %s holds object data: restore meta.db (with its -wal file), "
+                                  "or remove %s to start empty", s->db_path, p, p);
+        free(p);
+        free(t);
+        store_close(s);
+        return -1;
+    }
     sqlite3 *db = conn_open(s);
     int rc = db ? schema_setup(s, db, &err) : SQLITE_CANTOPEN;
     if (rc == SQLITE_OK) remove_leftovers(t);

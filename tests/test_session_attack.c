@@ -439,6 +439,71 @@ static void test_retention_of_empty_objects(void)
     test_server_stop(&a, false);
 }
 
+/* Files under root/data (the bodies), counted. */
+static int count_data_files(const char *root)
+{
+    char *cmd = cos_sprintf("find '%s/data' -type f | wc -l", root);
+    FILE *f = popen(cmd, "r");
+    int n = -1;
+    if (f && fscanf(f, "%d", &n) != 1) n = -1;
+    if (f) pclose(f);
+    free(cmd);
+    return n;
+}
+
+static void move_db(const char *from_root, const char *to_dir, bool back)
+{
+    static const char *const NAMES[] = { "meta.db", "meta.db-wal", "meta.db-shm" };
+    for (size_t i = 0; i < 3; i++) {
+        char a[400], b[400];
+        snprintf(a, sizeof a, "%s/%s", from_root, NAMES[i]);
+        snprintf(b, sizeof b, "%s/%s", to_dir, NAMES[i]);
+        if (back) {
+            unlink(a);
+            rename(b, a);
+        } else {
+            rename(a, b);
+        }
+    }
+}
+
+/* meta.db moved away (to look at it, or while a backup of it is restored)
+ * after a crash: the start made a new, empty one and, the close not being
+ * clean, removed every body as unnamed; meta.db put back then named data
+ * that was gone. Now a start without meta.db beside data refuses, with a
+ * message, and the data waits for its database. */
+static void test_missing_meta_db_keeps_data(void)
+{
+    const char *bk = "sa-nodb-" APPID;
+    test_server a = { 0 };
+    CHECK(test_server_start(&a, NULL) == 0);
+    if (!a.pid) return;
+    char *big = pattern(200 << 10, 5);
+    EXPECT(simple(a.port, &OWNER, "PUT", bk, "/", NULL), 200, NULL);
+    EXPECT(call(a.port, &OWNER, "PUT", bk, "/big", NULL, 0, NULL, 0, big, 200 << 10), 200, NULL);
+    EXPECT(simple(a.port, &OWNER, "PUT", bk, "/small", "small"), 200, NULL);
+    test_server_kill(&a);
+    int files = count_data_files(a.root);
+    CHECK(files >= 1);
+    char *aside = test_tmpdir("nodb-aside");
+    move_db(a.root, aside, false);
+    if (test_server_start(&a, NULL) == 0) {
+        test_fail(__FILE__, __LINE__, "a start without meta.db beside data did not refuse");
+        test_server_stop(&a, true);
+    } else {
+        CHECK(log_has(a.log_path, "holds object data"));
+    }
+    CHECK_INT(count_data_files(a.root), files);
+    move_db(a.root, aside, true);
+    CHECK(test_server_start(&a, NULL) == 0);
+    expect_body(a.port, bk, "/big", NULL, 0, big, 200 << 10, __LINE__);
+    expect_body(a.port, bk, "/small", NULL, 0, "small", 5, __LINE__);
+    test_server_stop(&a, false);
+    test_rmtree(aside);
+    free(aside);
+    free(big);
+}
+
 /* ------------------------------------------------ shared bucket reads (memo) */
 
 /* Bucket reads are shared between requests until a write changes them
@@ -559,6 +624,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     RUN(test_second_server_on_root);
     RUN(test_crash_keeps_every_kind);
+    RUN(test_missing_meta_db_keeps_data);
     RUN(test_retained_null_version);
     RUN(test_shared_reads_never_stale);
     RUN(test_retention_of_empty_objects);
