@@ -206,6 +206,7 @@ static const char *check_condition(req *r, const cos_json *c, bool strict, char 
             snprintf(why, wlen, "Invalid Policy: content-length-range needs 0 <= min <= max");
             return why;
         }
+        if (r->form_size_unknown) return NULL; /* judged again once the file is in */
         double size = (double)r->w.size;
         if (size < c->items[1].num || size > c->items[2].num) {
             snprintf(why, wlen, "%s", size < c->items[1].num ? "EntityTooSmall" : "EntityTooLarge");

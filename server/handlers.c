@@ -179,6 +179,23 @@ static bool unnamed_null_version(const req *r, const char *vid)
     return !strcmp(vid, "null");
 }
 
+/* COS serves every object of a bucket made since 2024 read through its
+ * default domain (every name cos-server answers is one) as a download:
+ * x-cos-force-download: true and Content-Disposition: attachment, so no
+ * stored page previews, nor runs as the store's origin (one origin for all
+ * buckets in path style, with /sts beside them). An attachment's own
+ * filename is kept. S3's dialect keeps S3's answer. */
+static void force_download(struct MHD_Response *resp, req *r)
+{
+    if (r->is_s3) return;
+    const char *cd = MHD_get_response_header(resp, "Content-Disposition");
+    if (!cd || !cos_starts_with_ci(cd, "attachment")) {
+        if (cd) MHD_del_response_header(resp, "Content-Disposition", cd);
+        MHD_add_response_header(resp, "Content-Disposition", "attachment");
+    }
+    MHD_add_response_header(resp, "x-cos-force-download", "true");
+}
+
 static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req *r)
 {
     char crc[32], date[32];
@@ -192,6 +209,7 @@ static void add_object_headers(struct MHD_Response *resp, const obj_meta *m, req
         MHD_add_response_header(resp, "x-cos-storage-class", m->storage_class);
     MHD_add_response_header(resp, "Accept-Ranges", "bytes");
     add_stored_headers(resp, m->headers, r);
+    force_download(resp, r);
     char *restore = restore_header(m);
     if (restore) MHD_add_response_header(resp, "x-cos-restore", restore);
     free(restore);
@@ -3626,19 +3644,8 @@ static bool key_acceptable(const char *key, bool write)
 /* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
 static bool utf8_valid(const unsigned char *s)
 {
-    while (*s) {
-        unsigned c = *s;
-        int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
-        if (n < 0) return false;
-        uint32_t cp = n == 0 ? c : n == 1 ? c & 0x1F : n == 2 ? c & 0x0F : c & 0x07;
-        for (int i = 1; i <= n; i++) {
-            if ((s[i] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        static const uint32_t MIN[] = { 0, 0x80, 0x800, 0x10000 };
-        if (cp < MIN[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        s += n + 1;
-    }
+    for (size_t n; *s; s += n)
+        if (!(n = cos_utf8_len(s, NULL))) return false;
     return true;
 }
 

@@ -55,7 +55,7 @@ static const struct { const char *code; int status; } ERRORS[] = {
     { "RequestTimeTooSkewed", 403 }, { "InvalidArgument", 400 }, { "InvalidBucketName", 400 },
     { "EntityTooSmall", 400 }, { "EntityTooLarge", 400 }, { "InvalidPart", 400 }, { "InvalidPartOrder", 400 },
     { "BadDigest", 400 }, { "InvalidDigest", 400 }, { "MalformedXML", 400 }, { "InvalidRequest", 400 },
-    { "MalformedPolicy", 400 }, { "UnresolvableGrantByEmailAddress", 400 }, { "MissingContentLength", 411 }, { "InvalidURI", 400 }, { "KeyTooLong", 400 },
+    { "MalformedPolicy", 400 }, { "UnresolvableGrantByEmailAddress", 400 }, { "MissingContentLength", 411 }, { "InvalidURI", 400 }, { "RequestURITooLong", 414 }, { "KeyTooLong", 400 },
     { "MethodNotAllowed", 405 }, { "PreconditionFailed", 412 }, { "InvalidRange", 416 },
     { "NotImplemented", 501 }, { "InternalError", 500 }, { "SlowDown", 503 }, { "ServiceUnavailable", 503 },
     { "InvalidObjectState", 403 }, { "RestoreAlreadyInProgress", 409 }, { "InvalidStorageClass", 400 },
@@ -189,18 +189,9 @@ static const char *s3_error_code(const char *code)
 /* Bytes of one well-formed UTF-8 character at s that XML 1.0 can carry, or 0. */
 static size_t xml_char_len(const unsigned char *s)
 {
-    unsigned c = s[0];
-    if (c < 0x80) return c >= 0x20 || c == '\t' || c == '\n' ? 1 : 0;
-    int n = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
-    if (n < 0) return 0;
-    uint32_t cp = n == 1 ? c & 0x1F : n == 2 ? c & 0x0F : c & 0x07;
-    for (int i = 1; i <= n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    static const uint32_t MIN[] = { 0, 0x80, 0x800, 0x10000 };
-    if (cp < MIN[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF) return 0;
-    return (size_t)n + 1;
+    uint32_t cp = 0;
+    size_t n = cos_utf8_len(s, &cp);
+    return n && (cp >= 0x20 || cp == '\t' || cp == '\n') && cp != 0xFFFE && cp != 0xFFFF ? n : 0;
 }
 
 /* The request's path (or a message quoting what the request sent) in an
@@ -388,6 +379,51 @@ static void new_request_id(char out[48])
     cos_base64_encode(b, sizeof b, out);
 }
 
+/* A form's file comes after all its other fields (COS and S3 require it):
+ * when the file begins, its signature, policy (but for the content-length-
+ * range, which needs the file) and authorization are all decidable, and a
+ * form they refuse stores nothing: an anonymous or forged form of 1 GB to a
+ * private bucket was written to disk whole before its 403. */
+static bool form_refused_at_file(req *r)
+{
+    bool passed = true;
+    r->dry_run = true;
+    r->form_size_unknown = true;
+    store_memo_begin(r->srv->st);
+    handle_request_headers(r, &passed);
+    store_memo_end();
+    r->form_size_unknown = false;
+    r->dry_run = false;
+    r->bytes_out = 0;
+    return !passed;
+}
+
+/* A query of more parameters than this, or whose URI and parameters would
+ * take more than QUERY_POOL_MAX of the connection's memory (CONN_POOL, which
+ * also holds the headers and the answer's head), is refused (414) from its
+ * request line: libmicrohttpd keeps each parameter there (about 64 bytes
+ * beside its text), and a query of about a thousand parameters overflowed
+ * it and was closed without an answer. SDK requests carry a handful. */
+#define QUERY_ARGS_MAX 500
+#define QUERY_POOL_MAX (48u << 10)
+static max_align_t too_many_args_mark;
+#define TOO_MANY_ARGS ((void *)&too_many_args_mark)
+
+/* libmicrohttpd's look at a request's URI before it parses the query: one of
+ * too many parameters has its query cut off here (the buffer is the
+ * connection's, parsed in place next) and is refused by on_request */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    char *q = strchr(uri, '?');
+    size_t n = 1;
+    for (const char *p = q; p && *p; p++) n += *p == '&';
+    if (!q || (n <= QUERY_ARGS_MAX && strlen(uri) + n * 64 <= QUERY_POOL_MAX)) return NULL;
+    q[1] = '\0';
+    return TOO_MANY_ARGS;
+}
+
 static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
                                  const char *content_type, const char *transfer_encoding, const char *data,
                                  uint64_t off, size_t size)
@@ -396,10 +432,18 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
     req *r = cls;
     if (!key) return MHD_YES; /* a part without a usable name= (found by fuzz_server): nothing to keep */
     if (strcmp(key, "file") == 0) {
+        if (r->drop_body) return MHD_NO;
         if (!r->w_open) {
+            if (filename) cos_kvlist_set(&r->form, "x-filename", filename);
+            if (form_refused_at_file(r)) {
+                /* the rest is read, never stored nor parsed, and answered at its end (dispatch):
+                   libmicrohttpd 0.9.75 queues no answer in the middle of a body, and a close
+                   without one would leave the client a reset */
+                r->drop_body = true;
+                return MHD_NO;
+            }
             if (data_begin(r->srv->st, &r->w) != 0) return MHD_NO;
             r->w_open = true;
-            if (filename) cos_kvlist_set(&r->form, "x-filename", filename);
         }
         return size && data_write(&r->w, data, size) != 0 ? MHD_NO : MHD_YES;
     }
@@ -449,7 +493,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     (void)cls;
     (void)toe;
     req *r = *con_cls;
-    if (!r) return;
+    if (!r || r == TOO_MANY_ARGS) return;
     /* waiting for the next request on a kept-alive connection: the short timeout again */
     MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, HEADER_TIMEOUT_S(r->srv));
     conns_request_done(r->srv, conn);
@@ -676,6 +720,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     server *srv = cls;
     req *r = *con_cls;
+    bool too_many_args = r == TOO_MANY_ARGS;
+    if (too_many_args) *con_cls = r = NULL;
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r) return MHD_NO;
@@ -705,6 +751,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                          !req_has_arg(r, "retention"); /* an object's sub-resources take small XML bodies */
         s3_begin(r);
         *con_cls = r;
+        if (too_many_args)
+            return send_error(r, "RequestURITooLong", "The query has too many parameters (at most %d) or is too long.", QUERY_ARGS_MAX);
         /* a body kept in memory (a configuration, a list of keys) that declares more than it may
            hold is refused from its head: read through first, only to be refused, a 100 MB one held
            its connection for the whole upload */
@@ -775,7 +823,9 @@ static enum MHD_Result dispatch(req *r, const char *method)
 {
     if (r->drop_body) { /* refused from its headers: answered so again, never by a handler (it has no body) */
         bool passed = false;
+        r->form_size_unknown = r->pp != NULL; /* a form refused as its file began: judged as then */
         enum MHD_Result ret = handle_request_headers(r, &passed);
+        r->form_size_unknown = false;
         /* allowed now (a grant or the store changed meanwhile): nothing was kept, so a retry, never a success */
         return passed ? send_error(r, "SlowDown", "The request was refused when it arrived and its body was not "
                                                   "kept; send it again.")
@@ -931,6 +981,7 @@ int server_start(server *srv, char **errmsg)
                                    MHD_OPTION_CONNECTION_LIMIT, max_conns,
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+                                   MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
                                    MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri, NULL,
                                    cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
                                    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);

@@ -336,6 +336,8 @@ typedef struct req {
     struct s3_state *s3;     /* an S3 request's signature and body filter (s3auth.c); NULL otherwise */
     bool dry_run;            /* checks made from the headers alone: an answer is not queued (main.c) */
     bool drop_body;          /* the headers were refused: the body is read but never stored (main.c) */
+    bool form_size_unknown;  /* a form judged as its file begins: its policy's content-length-range waits for
+                                the file's size (main.c, auth.c) */
     const char *cond_prefix; /* set: a policy's s3:prefix / cos:prefix reads this, not the query (authz.c) */
     bool authz_pinned;       /* authorization read the request's own object (its ACL or tags): this data id */
     char authz_pin[40];      /* GET/HEAD serve that object only, or decide again (handlers.c) */

@@ -122,6 +122,22 @@ bool cos_streq_ci(const char *a, const char *b)
 
 bool cos_str_empty(const char *s) { return !s || !*s; }
 
+size_t cos_utf8_len(const unsigned char *s, uint32_t *cp)
+{
+    unsigned c = s[0];
+    int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    if (c == 0 || n < 0) return 0;
+    uint32_t v = n == 0 ? c : n == 1 ? c & 0x1F : n == 2 ? c & 0x0F : c & 0x07;
+    for (int i = 1; i <= n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    static const uint32_t MIN[] = { 0, 0x80, 0x800, 0x10000 };
+    if (v < MIN[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    if (cp) *cp = v;
+    return (size_t)n + 1;
+}
+
 bool cos_starts_with(const char *s, const char *prefix)
 {
     return s && strncmp(s, prefix, strlen(prefix)) == 0;

@@ -42,6 +42,10 @@ char *cos_strndup(const char *s, size_t n);
 char *cos_sprintf(const char *fmt, ...) COS_PRINTF(1, 2); /* malloc'd */
 bool cos_streq_ci(const char *a, const char *b);
 bool cos_str_empty(const char *s);                        /* NULL or "" */
+/* Bytes of the strict UTF-8 character at s (no overlong forms, surrogates or
+ * code points past U+10FFFF), its code point in *cp (may be NULL); 0 when s
+ * starts no valid one or is at its NUL. */
+size_t cos_utf8_len(const unsigned char *s, uint32_t *cp);
 bool cos_starts_with(const char *s, const char *prefix);
 bool cos_starts_with_ci(const char *s, const char *prefix);
 void cos_str_lower(char *s);

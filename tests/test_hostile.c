@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "signer.h"
+#include "util.h"
 #include "cos/hash.h"
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -688,19 +689,9 @@ static void test_form_truncated(void)
 static bool xml_chars_ok(const char *body)
 {
     const unsigned char *s = (const unsigned char *)(body ? body : "");
-    while (*s) {
-        unsigned c = *s;
-        int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
-        if (n < 0 || (n == 0 && c < 0x20 && c != '\t' && c != '\n' && c != '\r')) return false;
-        uint32_t cp = n == 0 ? c : n == 1 ? c & 0x1F : n == 2 ? c & 0x0F : c & 0x07;
-        for (int i = 1; i <= n; i++) {
-            if ((s[i] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        static const uint32_t MIN[] = { 0, 0x80, 0x800, 0x10000 };
-        if (cp < MIN[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        s += n + 1;
-    }
+    uint32_t cp = 0;
+    for (size_t n; *s; s += n)
+        if (!(n = cos_utf8_len(s, &cp)) || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r')) return false;
     return true;
 }
 
