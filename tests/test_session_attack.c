@@ -504,6 +504,84 @@ static void test_missing_meta_db_keeps_data(void)
     free(big);
 }
 
+/* Object lock's guard serializes what destroys objects in a locked bucket
+ * and what sets retention, but a request decided on the bucket's
+ * configurations as it read them when it arrived: one that waited for the
+ * guard (behind a long multi-delete) deleted an object whose retention was
+ * set, and acknowledged, while it waited. Both answered success: a
+ * retention acknowledged for an object then destroyed. Now what is read
+ * under the guard is read anew. The race is tried a few times (it needs
+ * the retention to take the guard first); no outcome here is timed. */
+enum { HOLD_KEYS = 150, GUARD_TRIALS = 4 };
+typedef struct held_call { int port; const char *bucket, *method, *path, *sub, *body; int status; } held_call;
+
+static void *held_call_run(void *arg)
+{
+    held_call *h = arg;
+    reply r = h->sub ? sub_call(h->port, h->method, h->bucket, h->path, h->sub, h->body)
+                     : simple(h->port, &OWNER, h->method, h->bucket, h->path, h->body);
+    h->status = r.status;
+    test_reply_free(&r);
+    return NULL;
+}
+
+static void test_retention_set_while_a_delete_waits(void)
+{
+    const char *bk = "sa-guard-" APPID;
+    test_server a = { 0 };
+    CHECK(test_server_start(&a, NULL) == 0);
+    if (!a.pid) return;
+    int port = a.port;
+    EXPECT(simple(port, &OWNER, "PUT", bk, "/", NULL), 200, NULL);
+    EXPECT(sub_call(port, "PUT", bk, "/", "object-lock",
+                    "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>"),
+           200, NULL);
+    const char *ret = "<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2099-01-01T00:00:00.000Z</RetainUntilDate>"
+                      "</Retention>";
+    int both = 0;
+    for (int trial = 0; trial < GUARD_TRIALS; trial++) {
+        cos_buf doc = COS_BUF_INIT;
+        cos_buf_puts(&doc, "<Delete><Quiet>true</Quiet>");
+        for (int i = 0; i < HOLD_KEYS; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "/hold/%d", i);
+            EXPECT(simple(port, &OWNER, "PUT", bk, key, "x"), 200, NULL);
+            cos_buf_printf(&doc, "<Object><Key>%s</Key></Object>", key + 1);
+        }
+        cos_buf_puts(&doc, "</Delete>");
+        EXPECT(simple(port, &OWNER, "PUT", bk, "/x", "keep me"), 200, NULL);
+        /* the multi-delete holds the guard; the DELETE of x waits for it, with its reads made; the retention too */
+        held_call hold = { port, bk, "POST", "/", "delete", doc.data, 0 };
+        held_call del = { port, bk, "DELETE", "/x", NULL, NULL, 0 };
+        held_call rput = { port, bk, "PUT", "/x", "retention", ret, 0 };
+        pthread_t th, td, tr;
+        pthread_create(&th, NULL, held_call_run, &hold);
+        cos_sleep_ms_for_tests(30);
+        pthread_create(&td, NULL, held_call_run, &del);
+        cos_sleep_ms_for_tests(30);
+        pthread_create(&tr, NULL, held_call_run, &rput);
+        pthread_join(th, NULL);
+        pthread_join(td, NULL);
+        pthread_join(tr, NULL);
+        cos_buf_free(&doc);
+        CHECK_INT(hold.status, 200);
+        reply r = simple(port, &OWNER, "HEAD", bk, "/x", NULL);
+        bool there = r.status == 200;
+        test_reply_free(&r);
+        if (rput.status == 200) { /* retention acknowledged: x must be there, and the DELETE refused */
+            if (del.status == 204 || !there) both++;
+            CHECK(del.status == 403);
+            CHECK(there);
+            break; /* x is kept till 2099 */
+        }
+        CHECK_INT(rput.status, 404); /* x deleted first: no retention to set */
+        CHECK_INT(del.status, 204);
+        CHECK(!there);
+    }
+    CHECK_INT(both, 0);
+    test_server_stop(&a, false);
+}
+
 /* ------------------------------------------------ shared bucket reads (memo) */
 
 /* Bucket reads are shared between requests until a write changes them
@@ -628,5 +706,6 @@ int main(void)
     RUN(test_retained_null_version);
     RUN(test_shared_reads_never_stale);
     RUN(test_retention_of_empty_objects);
+    RUN(test_retention_set_while_a_delete_waits);
     return test_report();
 }
