@@ -160,6 +160,7 @@ static enum MHD_Result put_lock(req *r)
         return send_error(r, "InvalidBucketState", "Object lock can be enabled only in a bucket whose versioning is "
                                                    "enabled.");
     pthread_mutex_lock(&g_guard);
+    store_memo_refresh(); /* what guarded requests changed while this one waited (its snapshot is older) */
     char *rules = NULL;
     size_t len = 0;
     int rc = store_config_get(r->srv->st, r->bucket, RULES, &rules, &len);
@@ -278,6 +279,7 @@ static enum MHD_Result put_retention(req *r)
     if (!mode_ok) return send_error(r, "MalformedXML", "The retention Mode must be COMPLIANCE, the only mode COS has.");
     if (want <= cos_now_ms()) return send_error(r, "InvalidArgument", "RetainUntilDate must be in the future.");
     pthread_mutex_lock(&g_guard);
+    store_memo_refresh(); /* what guarded requests changed while this one waited (its snapshot is older) */
     char *rules = NULL;
     size_t len = 0;
     int on = lock_enabled(r);
@@ -395,6 +397,7 @@ bool objlock_guard(req *r, const op_def *op, bool *held, enum MHD_Result *ret)
         return true;
     }
     pthread_mutex_lock(&g_guard);
+    store_memo_refresh(); /* what guarded requests changed while this one waited (its snapshot is older) */
     *held = true;
     char *rules = NULL;
     size_t len = 0;

@@ -131,6 +131,7 @@ int store_bucket_get(store *s, const char *bucket, char **region, char **acl, in
 void store_memo_begin(store *s);
 void store_memo_end(void);
 void store_memo_want_body(void); /* this request reads the object's data: its row read brings a small body along */
+void store_memo_refresh(void);   /* what this request reads of buckets from now on is read anew (after taking a lock) */
 int store_bucket_delete(store *s, const char *bucket); /* 0, -1 missing, 1 not empty */
 /* The same; uploads_too: its unfinished uploads (and their parts) go too when nothing else is in it (S3's). */
 int store_bucket_delete_with(store *s, const char *bucket, bool uploads_too);

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,7 @@ struct store {
     pthread_cond_t sync_cv;   /* the waiters' sleep where there is no futex */
 #endif
     _Atomic bool left_unnamed; /* a body no row names could not be removed: the next start looks (remove_unnamed) */
+    int root_fd;               /* the root, flock'ed for the store's life: one process per root */
 };
 
 /* The last failure's SQLite message, per thread, for the error answer. */
@@ -408,6 +410,23 @@ static void remove_unnamed(store *s, sqlite3 *db)
     sqlite3_exec(db, "DROP TABLE IF EXISTS temp.named", NULL, NULL, NULL);
 }
 
+/* Whether data_dir (ROOT/data) holds any body: a file in one of its subdirectories. */
+static bool data_present(const char *data_dir)
+{
+    DIR *d = opendir(data_dir);
+    bool found = false;
+    for (struct dirent *e; d && !found && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.') continue;
+        int sfd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *sd = sfd >= 0 ? fdopendir(sfd) : NULL;
+        if (!sd && sfd >= 0) close(sfd);
+        for (struct dirent *f; sd && !found && (f = readdir(sd)) != NULL;) found = f->d_name[0] != '.';
+        if (sd) closedir(sd);
+    }
+    if (d) closedir(d);
+    return found;
+}
+
 /* Whether the last close was clean; its mark is gone from now on (durably: a crash from here on must find it absent). */
 static bool closed_cleanly(const char *root)
 {
@@ -608,6 +627,13 @@ void store_memo_end(void)
 
 /* A GET's row and its small body in one statement of one read transaction
  * (two before, each with its locks), the same snapshot for both. */
+/* A request that has just taken a lock others change configurations under
+ * (objlock.c's guard): its snapshot may be older than their changes. */
+void store_memo_refresh(void)
+{
+    if (memo.s) memo_forget();
+}
+
 void store_memo_want_body(void)
 {
     if (memo.s) memo.want_body = true;
@@ -861,6 +887,7 @@ int store_open(store **out, const char *root, char **errmsg)
     s->root = cos_strdup(root);
     s->busy_ms = 10000;
     s->wal_fd = -1;
+    s->root_fd = -1;
     atomic_init(&s->ckpt_next, CKPT_PAGES);
     pthread_mutex_init(&s->pool_m, NULL);
     pthread_mutex_init(&s->wlock, NULL);
@@ -876,7 +903,34 @@ int store_open(store **out, const char *root, char **errmsg)
     mkdir(root, 0755);
     mkdir(p, 0755);
     mkdir(t, 0755);
+    /* One process per root: a second one's start removed the first's bodies in flight as unnamed (and tmp/),
+       and the first never saw its writes (bucket reads are shared until this process's writer changes them) */
+    s->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->root_fd >= 0 && flock(s->root_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            if (errmsg) *errmsg = cos_sprintf("%s is in use by another cos-server (one process per root)", root);
+            free(p);
+            free(t);
+            store_close(s);
+            return -1;
+        }
+        /* a filesystem without locks (ENOLCK): served as before, the rule unenforced */
+        fprintf(stderr, "cos-server: %s cannot be locked (%s): run one cos-server on it at a time\n", root,
+                strerror(errno));
+    }
     char *err = NULL;
+    /* no meta.db beside data that is there (moved away, not yet restored from a backup): a new one would
+       name none of it, and the first start after a crash would remove it all as unnamed */
+    struct stat dbst;
+    if (stat(s->db_path, &dbst) != 0 && errno == ENOENT && data_present(p)) {
+        if (errmsg)
+            *errmsg = cos_sprintf("%s is missing but %s holds object data: restore meta.db (with its -wal file), "
+                                  "or remove %s to start empty", s->db_path, p, p);
+        free(p);
+        free(t);
+        store_close(s);
+        return -1;
+    }
     sqlite3 *db = conn_open(s);
     int rc = db ? schema_setup(s, db, &err) : SQLITE_CANTOPEN;
     if (rc == SQLITE_OK) remove_leftovers(t);
@@ -905,8 +959,9 @@ int store_open(store **out, const char *root, char **errmsg)
 void store_close(store *s)
 {
     if (!s) return;
-    /* every request is over: nothing unnamed is left behind (remove_unnamed), unless a removal failed */
-    if (!store_durability_lost(s) && !atomic_load(&s->left_unnamed)) {
+    /* every request is over: nothing unnamed is left behind (remove_unnamed), unless a removal failed;
+       a store that never opened (s->wdb unset: its start's pass may not have run) leaves no mark */
+    if (s->wdb && !store_durability_lost(s) && !atomic_load(&s->left_unnamed)) {
         char *mark = cos_sprintf("%s/" CLEAN_MARK, s->root);
         int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (fd >= 0) close(fd);
@@ -935,6 +990,7 @@ void store_close(store *s)
     pthread_cond_destroy(&s->sync_cv);
 #endif
     free(s->db_path);
+    if (s->root_fd >= 0) close(s->root_fd); /* the root free for another process only now */
     free(s->root);
     free(s);
 }
