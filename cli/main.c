@@ -309,7 +309,10 @@ static int cmd_rm(cos_client *c, const cli_opts *o)
         cos_error *err = NULL;
         int rc = cos_delete_object(c, &r, &res, &err);
         cos_result_free(res);
-        if (rc) return cli_report_end(cli_fail("rm", rc, err));
+        if (rc) {
+            cli_report_failure(url, NULL, err); /* --output json names it; cli_fail says it on stderr */
+            return cli_report_end(cli_fail("rm", rc, err));
+        }
         cli_report_item("delete", url, NULL, 0, NULL, NULL);
         return cli_report_end(0);
     }

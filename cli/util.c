@@ -468,6 +468,18 @@ static size_t utf8_at(const unsigned char *p, uint32_t *cp)
     return n;
 }
 
+/* Invisible characters that reorder or hide text on a terminal:
+ * bidirectional overrides, embeddings, isolates and marks
+ * ("invoice<U+202E>fdp.exe" shows as "invoiceexe.pdf", Trojan Source), the
+ * line and paragraph separators, and the zero-width ones that make two
+ * different keys look the same (soft hyphen, zero-width space and joiners,
+ * word joiner, byte order mark). */
+static bool reorders_text(uint32_t cp)
+{
+    return cp == 0x00ad || cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+}
+
 const char *cli_shown(FILE *f, const char *s)
 {
     static _Thread_local char *slots[8];
@@ -486,7 +498,7 @@ const char *cli_shown(FILE *f, const char *s)
         if (*p < 0x20 || *p == 0x7f || !n) {
             o += (size_t)sprintf(out + o, "\\x%02x", *p);
             p++;
-        } else if (n > 1 && cp < 0xa0) { /* C1 controls: CSI (U+009B) and the like */
+        } else if (n > 1 && (cp < 0xa0 || reorders_text(cp))) { /* C1 controls: CSI (U+009B) and the like */
             o += (size_t)sprintf(out + o, "\\u%04x", (unsigned)cp);
             p += n;
         } else {
@@ -823,7 +835,8 @@ int cli_list(cos_client *c, const char *what, const char *bucket, const char *pr
                 keep++;
             } else if (!warned) {
                 fprintf(stderr, "cos: %s: the server listed '%s', outside the prefix '%s'; ignored\n", what,
-                        l->contents[i].key ? l->contents[i].key : "", prefix ? prefix : "");
+                        cli_shown(stderr, l->contents[i].key ? l->contents[i].key : ""),
+                        cli_shown(stderr, prefix ? prefix : ""));
                 warned = true;
             }
         }

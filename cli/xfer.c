@@ -878,8 +878,10 @@ static int copy_single(cos_client *c, const cli_opts *o, const cli_settings *s, 
     if (src->kind == END_LOCAL) {
         struct stat st;
         if (stat(src->arg, &st) != 0) {
-            fprintf(stderr, "cos: %s: %s: %s\n", o->cmd, src->arg, strerror(errno));
-            return errno == ENOENT ? EXIT_NOTFOUND : EXIT_FAIL;
+            int why = errno;
+            /* a failed file: an "error" item of --output json too (it was only on stderr) */
+            cli_report_item("error", src->arg, NULL, 0, why == ENOENT ? "NoSuchFile" : "LocalError", strerror(why));
+            return why == ENOENT ? EXIT_NOTFOUND : EXIT_FAIL;
         }
         if (S_ISDIR(st.st_mode)) {
             fprintf(stderr, "cos: %s: %s is a directory (use -r)\n", o->cmd, src->arg);

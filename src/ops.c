@@ -273,6 +273,7 @@ typedef struct op_call {
     int body_fd;               /* file body opened here */
     uint64_t body_file_size;   /* its size when the request was prepared */
     struct timespec body_file_mtime; /* and its modification time */
+    struct timespec body_file_ctime; /* and its change time, which no one can set back (touch -d can the mtime) */
     bool body_whole_file;      /* the body is the file to its end (no length given) */
     char *sink_path, *sink_tmp;
     bool sink_in_place;        /* sink_fd is a device or FIFO named by the caller: no temporary, no retry once written */
@@ -646,6 +647,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
             }
             k->body_file_size = size;
             k->body_file_mtime = st.st_mtim;
+            k->body_file_ctime = st.st_ctim;
             k->http.body = BODY_FILE;
             k->http.fd = k->body_fd;
             k->http.file_off = b->file_offset;
@@ -730,8 +732,13 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
                 rc = cos_err_io(err, errno, "cannot resolve", req->sink.file_path);
                 goto fail;
             }
+            int wp = cos_target_write_protected(k->sink_path);
+            if (wp) { /* never replaced behind its protection */
+                rc = cos_err_io(err, wp, "cannot write", k->sink_path);
+                goto fail;
+            }
             k->sink_tmp = cos_sprintf("%s.cos-tmp-XXXXXX", k->sink_path);
-            int fd = k->sink_tmp ? mkstemp(k->sink_tmp) : -1;
+            int fd = k->sink_tmp ? mkostemp(k->sink_tmp, O_CLOEXEC) : -1; /* no child process inherits it */
             if (fd < 0) {
                 rc = cos_err_io(err, errno, "cannot create", req->sink.file_path);
                 free(k->sink_tmp);
@@ -1155,8 +1162,12 @@ static cos_error *file_body_changed(op_call *k)
     if (fstat(k->body_fd, &st) != 0) return NULL;
     uint64_t now = (uint64_t)st.st_size;
     bool resized = k->body_whole_file ? now != k->body_file_size : now < k->http.file_off + k->http.file_len;
+    /* the change time too: a writer that puts the modification time back
+       (touch -d, futimens, rsync -t, tar) cannot put it back */
     bool rewritten = k->body_whole_file && (st.st_mtim.tv_sec != k->body_file_mtime.tv_sec ||
-                                            st.st_mtim.tv_nsec != k->body_file_mtime.tv_nsec);
+                                            st.st_mtim.tv_nsec != k->body_file_mtime.tv_nsec ||
+                                            st.st_ctim.tv_sec != k->body_file_ctime.tv_sec ||
+                                            st.st_ctim.tv_nsec != k->body_file_ctime.tv_nsec);
     if (!resized && !rewritten) return NULL;
     cos_error *e = cos_error_new(COS_ERR_IO, NULL);
     if (!e) return NULL;
@@ -1165,7 +1176,7 @@ static cos_error *file_body_changed(op_call *k)
                                        k->method, k->def->cam, (unsigned long long)k->body_file_size,
                                        (unsigned long long)now)
                          : cos_sprintf("%s %s: the file body was written to while it was sent (its modification "
-                                       "time changed): what was sent may mix old and new bytes; send it again",
+                                       "or change time changed): what was sent may mix old and new bytes; send it again",
                                        k->method, k->def->cam);
     e->field = cos_strdup("body.file_path");
     return e;

@@ -1213,7 +1213,9 @@ static void run_upload(task *t)
     bool resized = false, rewritten = false;
     if (fstat(t->fd, &now) == 0) {
         resized = (uint64_t)now.st_size != t->total;
-        rewritten = now.st_mtim.tv_sec != st.st_mtim.tv_sec || now.st_mtim.tv_nsec != st.st_mtim.tv_nsec;
+        /* the change time too: a writer can set the modification time back, not it */
+        rewritten = now.st_mtim.tv_sec != st.st_mtim.tv_sec || now.st_mtim.tv_nsec != st.st_mtim.tv_nsec ||
+                    now.st_ctim.tv_sec != st.st_ctim.tv_sec || now.st_ctim.tv_nsec != st.st_ctim.tv_nsec;
     }
     if (resized || rewritten) { /* the parts are not the file */
         cos_error *e = NULL;
@@ -1333,7 +1335,9 @@ static int publish_partial(int fd, const char *partial, const char *target, bool
     } else if (!partial_is_ours(fd, mine)) { /* another's, moved in the instant before: back under its name */
         rc = 1;
         /* should the name be taken once more, the file stays where it is: never deleted */
-        (void)renameat2(AT_FDCWD, mine, AT_FDCWD, partial, RENAME_NOREPLACE);
+        if (renameat2(AT_FDCWD, mine, AT_FDCWD, partial, RENAME_NOREPLACE) != 0 &&
+            (errno == EINVAL || errno == ENOSYS) && link(mine, partial) == 0)
+            unlink(mine); /* a filesystem without RENAME_NOREPLACE: link(2) never replaces either */
     } else if (rename(mine, target) != 0) {
         rc = -1;
         int e = errno;
@@ -1467,6 +1471,15 @@ static void run_download(task *t)
         free(etag);
         return;
     }
+    int wp = cos_target_write_protected(target);
+    if (wp) { /* a write-protected file is not replaced behind its protection (cp(1) refuses too) */
+        cos_error *e = NULL;
+        cos_err_io(&e, wp, "cannot write", target);
+        fail(t, COS_ERR_IO, e);
+        free(target);
+        free(etag);
+        return;
+    }
     char *partial = cos_sprintf("%s.cos-partial", target);
     make_parts(t, t->total, t->chunk_size ? t->chunk_size : COS_MAX(c->cfg.chunk_size, 8 * MIB));
     t->parallel = chosen_parallel(t, t->total);
@@ -1475,8 +1488,8 @@ static void run_download(task *t)
     int resumed = 0;
     struct stat st;
     /* FILE.cos-partial and FILE.cos-partial.json are names a download takes
-       over only when they are absent, no regular files (a link is replaced,
-       never followed; a directory cannot be) or this library's: a
+       over only when they are absent, links (replaced, never followed) or
+       this library's: a
        checkpoint is written before its partial file is made, so a partial
        file always has one beside it. Anyone else's file there (the object
        "x.cos-partial" downloaded beside "x", a tree uploaded with an
@@ -1488,8 +1501,11 @@ static void run_download(task *t)
     t->ck_known = ours && lstat(t->checkpoint, &st) == 0;
     t->ck_dev = t->ck_known ? st.st_dev : 0;
     t->ck_ino = t->ck_known ? st.st_ino : 0;
-    bool taken = !ours && ((lstat(t->checkpoint, &st) == 0 && S_ISREG(st.st_mode)) ||
-                           (lstat(partial, &st) == 0 && S_ISREG(st.st_mode)));
+    /* not only a regular file: a directory there (the objects "x" and
+       "x.cos-partial/y" of one tree) failed the download, and a FIFO or
+       socket of that name was removed */
+    bool taken = !ours && ((lstat(t->checkpoint, &st) == 0 && !S_ISLNK(st.st_mode)) ||
+                           (lstat(partial, &st) == 0 && !S_ISLNK(st.st_mode)));
     if (taken || t->no_resume) {
         cos_json_free(cp);
         cp = NULL;

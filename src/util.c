@@ -360,34 +360,78 @@ static bool link_may_be_followed(const char *link, const struct stat *lst)
     return lst->st_uid == geteuid() || lst->st_uid == dst.st_uid;
 }
 
-/* The process's umask without changing it (umask(2) sets it, racing other
- * threads): Linux says it in /proc/self/status. */
-static mode_t current_umask(void)
+/* The umask a new file next to `target` gets, without changing it
+ * (umask(2) sets it, racing other threads): Linux says it in
+ * /proc/self/status. Without /proc (a chroot, a container, early boot) a
+ * probe file created 0666 beside the target shows what the kernel takes
+ * away; should even that fail, 077: a new file private rather than open. */
+static mode_t current_umask(const char *target)
 {
-    mode_t m = 022;
     FILE *f = fopen("/proc/self/status", "re");
-    if (!f) return m;
-    char line[256];
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, "Umask:", 6)) {
-            m = (mode_t)strtoul(line + 6, NULL, 8) & 0777;
-            break;
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f))
+            if (!strncmp(line, "Umask:", 6)) {
+                fclose(f);
+                return (mode_t)strtoul(line + 6, NULL, 8) & 0777;
+            }
+        fclose(f); /* a kernel before 4.7: no Umask line */
+    }
+    mode_t m = 077;
+    char *probe = cos_sprintf("%s.cos-umask-XXXXXX", target);
+    int fd = probe ? mkostemp(probe, O_CLOEXEC) : -1; /* a free name, made again below with the mode asked */
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
+        fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0) m = ~st.st_mode & 0777;
+        if (fd >= 0) {
+            close(fd);
+            unlink(probe);
         }
-    fclose(f);
+    }
+    free(probe);
     return m;
+}
+
+/* Whether a file in a sticky directory others may write to (/tmp) was put
+ * there by someone else than us or the directory's owner: fs.protected_regular
+ * refuses root's open() of such a file, and neither its owner nor its mode
+ * may pass to our download (a planter would own root's verified bytes). */
+static bool planted_in_shared_dir(const char *target, const struct stat *st)
+{
+    if (st->st_uid == geteuid()) return false;
+    const char *slash = strrchr(target, '/');
+    char *dir = slash ? cos_sprintf("%.*s", (int)(slash == target ? 1 : slash - target), target) : cos_strdup(".");
+    struct stat dst;
+    bool ok = dir && stat(dir, &dst) == 0;
+    free(dir);
+    if (!ok) return true;
+    return (dst.st_mode & S_ISVTX) && (dst.st_mode & (S_IWOTH | S_IWGRP)) && st->st_uid != dst.st_uid;
 }
 
 void cos_take_target_mode(int fd, const char *target)
 {
     struct stat st;
-    if (stat(target, &st) == 0 && S_ISREG(st.st_mode)) {
+    /* lstat: the target is already the name the link led to; a link found
+       there now was planted since and is replaced, not followed */
+    if (lstat(target, &st) == 0 && S_ISREG(st.st_mode) && !planted_in_shared_dir(target, &st)) {
         /* root replacing a user's file: the user keeps it (as cp(1), writing in place, would) */
         if (geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) != 0) { /* best effort: the bytes matter more */
         }
         fchmod(fd, st.st_mode & 0777); /* after fchown, which may clear it */
     } else {
-        fchmod(fd, 0666 & ~current_umask());
+        fchmod(fd, 0666 & ~current_umask(target));
     }
+}
+
+int cos_target_write_protected(const char *target)
+{
+    struct stat st;
+    if (lstat(target, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    if (faccessat(AT_FDCWD, target, W_OK, AT_EACCESS) == 0) return 0;
+    return errno == EACCES || errno == EPERM || errno == EROFS ? errno : 0;
 }
 
 char *cos_download_target(const char *path)

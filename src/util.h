@@ -105,6 +105,10 @@ char *cos_download_target(const char *path);
  * 0666 less the umask for a new file. Set-id and sticky bits are not kept.
  * Run as root, the replaced file's owner and group are kept too. */
 void cos_take_target_mode(int fd, const char *target);
+/* A regular file at `target` this process may not write (a write-protected
+ * 0444 file, not root; another's file): cp(1) and curl -o refuse to replace
+ * it, and a rename over it would not ask. Its errno (EACCES...), or 0. */
+int cos_target_write_protected(const char *target);
 /* write(2) until all of buf is written; 0, or the errno of the write that failed (ENOSPC for one that wrote nothing). */
 int cos_write_all(int fd, const void *buf, size_t len);
 /* cos_write_all to a pipe, socket or device the caller named: SIGPIPE is

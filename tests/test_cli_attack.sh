@@ -133,6 +133,67 @@ assert errs[0]["message"], errs
 assert [i["action"] for i in d["items"] if i["source"].endswith("/ok")] == ["upload"], d
 ' "$T/j.json"
 
+# a single file that fails is an "error" item too (cp of a missing local
+# file, rm in a missing bucket: "failed":0 and no item, exit 4)
+$COS cp "$T/no-such-file" $B/nf --output json > "$T/nf.json" 2>/dev/null; rc=$?
+check "cp of a missing file: exit 4" test $rc -eq 4
+check "... and its JSON report names it as failed" /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+e = [i for i in d["items"] if i["action"] == "error"]
+assert d["failed"] == 1 and len(e) == 1 and e[0]["source"].endswith("/no-such-file"), d
+' "$T/nf.json"
+$COS rm cos://no-such-bucket-1250000000/k --output json > "$T/rm.json" 2>/dev/null; rc=$?
+check "rm in a missing bucket: exit 4" test $rc -eq 4
+check "... and its JSON report names the key as failed" /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+e = [i for i in d["items"] if i["action"] == "error"]
+assert d["failed"] == 1 and len(e) == 1 and e[0]["source"] == "cos://no-such-bucket-1250000000/k" and e[0]["code"] == "NoSuchBucket", d
+' "$T/rm.json"
+
+# another's file put under FILE.cos-partial in the instant the download
+# renames it: the download fails and that file goes back under its name,
+# also where renameat2 is missing (it stayed as FILE.cos-tmp-XXXXXX)
+echo mine > "$T/racesrc"; check "upload for the rename race" $COS cp "$T/racesrc" $B/race -q
+for norename2 in "" 1; do
+  rm -rf "$T/race"; mkdir -p "$T/race"
+  env LD_PRELOAD="$COS_RENAME_RACE_LIB" COS_TEST_RENAME_RACE=1 ${norename2:+COS_TEST_NO_RENAMEAT2=1} \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    $COS cp $B/race "$T/race/f" >/dev/null 2>&1; rc=$?
+  check "rename race${norename2:+ (no renameat2)}: the download fails (exit 1)" test $rc -eq 1
+  check "... the other's file is back under its name" grep -qx "another's" "$T/race/f.cos-partial"
+  check "... no temporary left" bash -c "! ls '$T/race' | grep -q cos-tmp"
+done
+
+# a write-protected file (0444) is not replaced by a user who may not write
+# it (cp(1) refuses too); it was replaced, its protection ignored
+RUNAS=""
+[ "$(id -u)" = 0 ] && RUNAS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+mkdir -p "$T/rodir"; chmod 755 "$T"; chmod 777 "$T/rodir"
+$RUNAS sh -c "echo keep > '$T/rodir/ro' && chmod 0444 '$T/rodir/ro'"
+$RUNAS env HOME="$T/rodir" $COS cp $B/race "$T/rodir/ro" > /dev/null 2>"$T/ro.err"; rc=$?
+check "a download over a write-protected file fails" test $rc -ne 0
+check "... says why" grep -q "Permission denied" "$T/ro.err"
+check "... and keeps it" grep -qx keep "$T/rodir/ro"
+check "... nothing left beside it" bash -c "[ \$(ls '$T/rodir' | wc -l) -eq 1 ]"
+
+# a key with a right-to-left override: "invoice<U+202E>fdp.exe" showed as
+# "invoiceexe.pdf" on a terminal (the override is no C0/C1 control)
+RLO=$(printf '\342\200\256')
+echo z > "$T/bidi.txt"
+check "upload a key with a right-to-left override" $COS cp "$T/bidi.txt" "$B/bidi/invoice${RLO}fdp.exe" -q
+timeout 60 script -qec "$COS ls $B/bidi/" /dev/null > "$T/tty" 2>&1
+check "ls on a terminal: a bidi override in a key is escaped" bash -c "grep -qF 'invoice\u202efdp.exe' '$T/tty' && ! grep -qF '$RLO' '$T/tty'"
+timeout 60 script -qec "$COS cp -r $B/bidi '$T/bididown'" /dev/null > "$T/tty" 2>&1
+check "... and in cp -r's report lines" bash -c "grep -qF '\u202efdp.exe' '$T/tty' && ! grep -qF '$RLO' '$T/tty'"
+ZWSP=$(printf '\342\200\213')
+check "upload a key with a zero-width space" $COS cp "$T/bidi.txt" "$B/bidi/a${ZWSP}b" -q
+timeout 60 script -qec "$COS ls $B/bidi/" /dev/null > "$T/tty" 2>&1
+check "... it is escaped on a terminal (it looked like the key ab)" bash -c "grep -qF 'a\u200bb' '$T/tty' && ! grep -qF '$ZWSP' '$T/tty'"
+$COS ls $B/bidi/ > "$T/pipe" 2>&1
+check "... kept exact into a pipe" grep -qF "invoice${RLO}fdp.exe" "$T/pipe"
+
 # --- terminal escape sequences in keys and servers' answers
 HPORT_FILE="$T/hport"; HLOG="$T/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
@@ -160,6 +221,9 @@ on_tty "$COS cat cos://escape-1250000000/p/k" > "$T/tty" 2>&1
 check "an error message from the server: escaped on a terminal" bash -c "grep -q 'AccessDenied' '$T/tty' && grep -qF 'no\u009b2J way' '$T/tty' && ! grep -q \"\$(printf '\302\233')\" '$T/tty'"
 on_tty "$COS cp -r cos://escape-1250000000/p '$T/escdown'" > "$T/tty" 2>&1
 check "cp -r's report lines on a terminal: no raw ESC" bash -c "grep -q 'title' '$T/tty' && ! grep -q \"\$(printf '\033')\" '$T/tty'"
+# a listing naming a key outside the prefix is warned about: the key escaped
+on_tty "$COS ls cos://escout-1250000000/p/" > "$T/tty" 2>&1
+check "a listed key outside the prefix: warned about, escaped on a terminal" bash -c "grep -q 'outside the prefix' '$T/tty' && grep -qF '\x1b]0;pwned' '$T/tty' && ! grep -q \"\$(printf '\033')\" '$T/tty'"
 # a body cut midway: the bytes written once, a failure, the old file kept
 $H cat cos://cut-1250000000/k > "$T/cut.out" 2>/dev/null; rc=$?
 check "cat of a body cut midway fails" test $rc -ne 0

@@ -10,6 +10,9 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -155,6 +158,101 @@ static void test_download_keeps_the_mode(void)
         unlink(f);
     }
     umask(old_umask);
+}
+
+/* ---- root replacing a planted file in a sticky shared directory ----
+ * In /tmp (sticky, world-writable) anyone can create the name a root job
+ * downloads to. Keeping that file's owner and mode gave the planter a
+ * root download they own (0666: writable by anyone), to rewrite at will
+ * after it was verified; cp(1) there is refused by fs.protected_regular.
+ * A file owned by neither us nor the directory's owner in such a directory
+ * is replaced as a new file is: ours, 0666 less the umask. */
+static void test_planted_file_in_a_sticky_directory(void)
+{
+    if (geteuid() != 0) {
+        printf("  (not root: skipped)\n");
+        return;
+    }
+    char d[512], f[600];
+    path(d, "sticky");
+    CHECK(mkdir(d, 0700) == 0 && chmod(d, 01777) == 0);
+    snprintf(f, sizeof f, "%s/out", d);
+    put_text("sticky/obj", "root's bytes");
+    mode_t old_umask = umask(022);
+    for (int how = 0; how < 2; how++) {
+        write_text(f, "planted", 0666);
+        CHECK(chown(f, 65534, 65534) == 0);
+        cos_error *err = NULL;
+        CHECK_OK(how ? get_to("sticky/obj", f, &err) : download_to("sticky/obj", f, &err), err);
+        CHECK(file_is(f, "root's bytes"));
+        struct stat st;
+        CHECK(stat(f, &st) == 0);
+        if (st.st_uid != 0 || (st.st_mode & 0777) != 0644)
+            test_fail(__FILE__, __LINE__, "%s over another user's file in a sticky directory: owner %u, mode %04o",
+                      how ? "getObject" : "downloadFile", (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+        /* the directory's owner's own file there keeps its owner */
+        write_text(f, "mine", 0640);
+        CHECK(chown(f, 0, 65534) == 0);
+        CHECK_OK(how ? get_to("sticky/obj", f, &err) : download_to("sticky/obj", f, &err), err);
+        CHECK(stat(f, &st) == 0 && st.st_gid == 65534 && (st.st_mode & 0777) == 0640);
+        unlink(f);
+    }
+    umask(old_umask);
+    rmdir(d);
+}
+
+/* ---- no /proc: the umask is still honoured ----
+ * The umask was read from /proc/self/status, and without /proc (a chroot,
+ * a container, early boot) 022 was assumed: under umask 077 a new
+ * download became 0644, readable by everyone. Run in a child with an
+ * empty /proc of its own (a mount namespace; skipped where none can be made). */
+static void test_umask_without_proc(void)
+{
+    char f[512];
+    path(f, "noproc.txt");
+    unlink(f);
+    put_text("noproc/obj", "private");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("none", "/proc", "tmpfs", 0, NULL) != 0)
+            _exit(77);
+        umask(077);
+        cos_client *c = test_client(&g_srv);
+        int bad = 0;
+        for (int how = 0; how < 2 && c; how++) {
+            cos_request r = COS_REQUEST_INIT;
+            r.bucket = BUCKET;
+            r.key = "noproc/obj";
+            r.sink.file_path = f;
+            cos_result *res = NULL;
+            cos_error *err = NULL;
+            cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+            d.bucket = BUCKET;
+            d.key = "noproc/obj";
+            d.file_path = f;
+            d.no_resume = true;
+            int rc = how ? cos_get_object(c, &r, &res, &err) : cos_download_file(c, &d, NULL, &err);
+            struct stat st;
+            if (rc != 0 || stat(f, &st) != 0 || (st.st_mode & 0777) != 0600) {
+                printf("  %s without /proc under umask 077: rc %d, mode %04o\n", how ? "getObject" : "downloadFile",
+                       rc, rc == 0 ? (unsigned)(st.st_mode & 0777) : 0u);
+                bad = 1;
+            }
+            fflush(stdout);
+            cos_result_free(res);
+            cos_error_free(err);
+            unlink(f);
+        }
+        if (!c) _exit(2);
+        cos_client_free(c);
+        _exit(bad);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) printf("  (no mount namespace here: skipped)\n");
+    else CHECK_INT(WEXITSTATUS(status), 0);
 }
 
 /* ---- a failed download leaves the old file as it was ----
@@ -306,6 +404,101 @@ static void test_reserved_names_of_others_kept(void)
 
 /* x's checkpoint name taken by another file while x downloads (what a tree
  * download of "x" and "x.cos-partial.json" does): the other file stays. */
+/* ---- a directory or FIFO under a reserved name ----
+ * Only regular files there were left alone: a directory "x.cos-partial"
+ * (a tree with the objects "x" and "x.cos-partial/y") failed x's download
+ * ("cannot write x.cos-partial: Is a directory"), and someone's FIFO or
+ * socket named x.cos-partial was removed. Anything but a symlink found
+ * there is now another's: the download goes to a temporary of its own. */
+static void test_reserved_names_not_files(void)
+{
+    char f[512], partial[600], ck[620], inner[700];
+    path(f, "y");
+    snprintf(partial, sizeof partial, "%s.cos-partial", f);
+    snprintf(ck, sizeof ck, "%s.cos-partial.json", f);
+    put_text("names/y", "the object y");
+    const char *keep[] = { "y", "y.cos-partial", "y.cos-partial.json" };
+    for (int c = 0; c < 3; c++)
+        for (int no_resume = 0; no_resume < 2; no_resume++) {
+            write_text(f, "old y", 0644);
+            const char *at = c == 2 ? ck : partial;
+            if (c == 1) CHECK(mkfifo(at, 0600) == 0);
+            else {
+                CHECK(mkdir(at, 0755) == 0);
+                snprintf(inner, sizeof inner, "%s/inside", at);
+                write_text(inner, "kept", 0644);
+            }
+            cos_transfer_params d = COS_TRANSFER_PARAMS_INIT;
+            d.bucket = BUCKET;
+            d.key = "names/y";
+            d.file_path = f;
+            d.no_resume = no_resume;
+            cos_error *err = NULL;
+            int rc = cos_download_file(g_c, &d, NULL, &err);
+            if (rc) test_fail(__FILE__, __LINE__, "case %d: %s", c, err && err->message ? err->message : "failed");
+            cos_error_free(err);
+            CHECK(file_is(f, "the object y"));
+            struct stat st;
+            if (c == 1) {
+                if (lstat(at, &st) != 0 || !S_ISFIFO(st.st_mode)) test_fail(__FILE__, __LINE__, "a FIFO named y.cos-partial was removed");
+                unlink(at);
+            } else {
+                CHECK(file_is(inner, "kept"));
+                unlink(inner);
+                rmdir(at);
+            }
+            CHECK_INT(strays(keep, 3), 0);
+            unlink(ck);
+            unlink(partial);
+        }
+    unlink(f);
+}
+
+/* ---- a download's temporary file is not inherited by child processes ----
+ * getObject's FILE.cos-tmp-XXXXXX was opened without close-on-exec: a
+ * program started by another thread meanwhile kept it open (and writable).
+ * Looked at from the progress callback, while the file is open. */
+static _Atomic int g_tmp_fds, g_tmp_inheritable;
+static void look_at_fds(void *ud, const cos_progress *p)
+{
+    (void)ud;
+    (void)p;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char link[300], to[1024];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(link, to, sizeof to - 1);
+        if (n <= 0) continue;
+        to[n] = '\0';
+        if (!strstr(to, ".cos-tmp-")) continue;
+        atomic_fetch_add(&g_tmp_fds, 1);
+        int fl = fcntl(atoi(e->d_name), F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC)) atomic_fetch_add(&g_tmp_inheritable, 1);
+    }
+    closedir(d);
+}
+
+static void test_temporary_not_inherited(void)
+{
+    char f[512];
+    path(f, "cloexec.bin");
+    put_text("cloexec/obj", "some bytes to download");
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "cloexec/obj";
+    r.sink.file_path = f;
+    r.on_progress = look_at_fds;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_get_object(g_c, &r, &res, &err), err);
+    cos_result_free(res);
+    if (access("/proc/self/fd", F_OK) == 0) CHECK(atomic_load(&g_tmp_fds) > 0);
+    CHECK_INT(atomic_load(&g_tmp_inheritable), 0);
+    unlink(f);
+}
+
 static char g_ck_path[620];
 static _Atomic int g_ck_planted;
 static void plant_checkpoint_name(void *ud, const cos_progress *p)
@@ -458,6 +651,7 @@ static void test_download_into_a_directory_or_full_device(void)
 #define TORN_SIZE (24u * MIB)
 static char g_torn_path[512];
 static _Atomic int g_torn_requests;
+static _Atomic int g_torn_restore_mtime;
 
 static void *torn_conn(void *arg)
 {
@@ -484,8 +678,15 @@ static void *torn_conn(void *arg)
             int w = open(g_torn_path, O_WRONLY);
             static char other[4096];
             memset(other, 'Z', sizeof other);
+            struct stat before;
+            bool have_before = w >= 0 && fstat(w, &before) == 0;
             if (w >= 0) {
                 if (pwrite(w, other, sizeof other, TORN_SIZE - sizeof other) != (ssize_t)sizeof other) perror("pwrite");
+                /* a writer that puts the modification time back (touch -d, rsync -t) */
+                if (atomic_load(&g_torn_restore_mtime) && have_before) {
+                    struct timespec ts[2] = { before.st_atim, before.st_mtim };
+                    if (futimens(w, ts) != 0) perror("futimens");
+                }
                 close(w);
             }
             rewritten = true;
@@ -558,8 +759,31 @@ static void test_file_rewritten_during_a_put(void)
     CHECK_INT(atomic_load(&g_torn_requests), 2);
     if (rc == 0) test_fail(__FILE__, __LINE__, "a torn object was reported uploaded (S3 dialect)");
     cos_error_free(err);
+    err = NULL;
+    cos_transfer_result_free(tr);
+    tr = NULL;
+    /* the same, its modification time put back after the write: same size,
+       same mtime; only the change time tells (it was reported uploaded) */
+    atomic_store(&g_torn_restore_mtime, 1);
+    test_write_lcg_file(g_torn_path, TORN_SIZE, 7);
+    rc = s3 ? cos_upload_file(s3, &p, &tr, &err) : -1;
+    CHECK_INT(atomic_load(&g_torn_requests), 3);
+    if (rc == 0) test_fail(__FILE__, __LINE__, "a torn object was reported uploaded (mtime put back, S3 dialect)");
+    cos_error_free(err);
+    err = NULL;
     cos_transfer_result_free(tr);
     cos_client_free(s3);
+    c = NULL;
+    CHECK_OK(cos_client_new(&c, &cfg, &err), err);
+    test_write_lcg_file(g_torn_path, TORN_SIZE, 8);
+    res = NULL;
+    rc = c ? cos_put_object(c, &r, &res, &err) : -1;
+    CHECK_INT(atomic_load(&g_torn_requests), 4);
+    CHECK_INT(rc, COS_ERR_IO);
+    cos_error_free(err);
+    cos_result_free(res);
+    cos_client_free(c);
+    atomic_store(&g_torn_restore_mtime, 0);
     unlink(g_torn_path);
 }
 
@@ -741,8 +965,12 @@ int main(void)
     g_c = test_client(&g_srv);
     test_put_bucket(g_c, BUCKET);
     RUN(test_download_keeps_the_mode);
+    RUN(test_planted_file_in_a_sticky_directory);
+    RUN(test_umask_without_proc);
     RUN(test_failed_download_keeps_the_old_file);
     RUN(test_reserved_names_of_others_kept);
+    RUN(test_reserved_names_not_files);
+    RUN(test_temporary_not_inherited);
     RUN(test_checkpoint_name_taken_midway);
     RUN(test_not_modified_keeps_the_file);
     RUN(test_error_body_not_xml);

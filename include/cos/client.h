@@ -71,7 +71,8 @@ typedef struct cos_body {
     int64_t file_length;      /**< how many bytes; 0 or -1 = to the end of the file. The file must
                                    keep its size while it is sent: one that grows or shrinks fails
                                    the request with COS_ERR_IO, and so does a whole-file body
-                                   written to in place meanwhile (its modification time changed:
+                                   written to in place meanwhile (its modification or change time changed,
+                                   even with the modification time set back:
                                    the object may mix old and new bytes); one with more bytes than
                                    its size says (/proc, /sys) is COS_ERR_INVALID_ARG */
     cos_read_fn read;         /**< callback body */

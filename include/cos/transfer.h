@@ -44,7 +44,7 @@
  * otherwise by MD5 against a single-part ETag (not for KMS- or
  * customer-key-encrypted objects, whose ETags are not MD5s).
  * A multipart upload whose file is written to while its parts go (its size
- * or its modification time changes) is not completed (COS_ERR_IO, the
+ * or its modification or change time changes) is not completed (COS_ERR_IO, the
  * upload aborted): its parts would be a mix of old and new bytes that each
  * part's own checksum passes. A task restarted after a pause or a failure
  * verifies the parts it had done against the file again (by MD5), as a
@@ -180,12 +180,14 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
 /**
  * downloadFile: parallel ranged GETs into FILE.cos-partial, verified, renamed;
  * resumable. FILE keeps the permissions of the file it replaces (run as
- * root, its owner and group too; a new one
- * gets 0666 less the umask; set-id bits are not kept); until the rename the
+ * root, its owner and group too, except for a file another user put in a
+ * sticky shared directory such as /tmp, replaced as a new one is; a new one
+ * gets 0666 less the umask, found without /proc by a probe file; set-id bits are not kept); until the rename the
  * old FILE is untouched, whatever the failure. FILE.cos-partial and its
  * checkpoint FILE.cos-partial.json are libcos's names: the checkpoint is
- * written first, and a regular file found under either name without a
- * libcos checkpoint (a user's own file, the object "FILE.cos-partial") is
+ * written first, and anything but a symlink found under either name
+ * without a libcos checkpoint (a user's own file, the object
+ * "FILE.cos-partial", a directory, a FIFO) is
  * left alone, the download then going to a temporary of its own
  * (FILE.cos-tmp-XXXXXX, not resumable); a checkpoint whose name another
  * file took meanwhile is neither rewritten nor removed. Every range is asked If-Match the ETag the download started

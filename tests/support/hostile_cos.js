@@ -7,6 +7,7 @@
 //   outside-*    listings include keys outside the requested prefix
 //   dotdot-*     listings name keys that climb out of a directory (p/../../x)
 //   cut-*        a GET or HEAD of an object says 1000 bytes; a GET sends 500 and closes
+//   escout-*     a listing names a key outside the prefix, with an OSC sequence in it
 //   escape-*     listings name keys with terminal escape sequences (OSC title, clear screen, C1 CSI);
 //                a HEAD answers them as metadata, a GET answers 403 with a C1 CSI in its message
 // Any other object answers HEAD (1 byte) and a PUT with x-cos-copy-source
@@ -40,6 +41,8 @@ function listing(bucket, q) {
     keys = [prefix + '../../escape', prefix + 'a/./b', prefix + 'c//d'];
   } else if (bucket.startsWith('escape-')) {
     keys = [prefix + '\x1b]0;pwned\x07title', prefix + '\x1b[2Jclear', prefix + 'c1\u009b31mred'];
+  } else if (bucket.startsWith('escout-')) {
+    keys = [prefix + 'ok', '\x1b]0;pwned\x07outside'];
   } else if (bucket.startsWith('outside-')) {
     keys = [prefix + 'inside', 'logs-archive/x', 'logsheet.xlsx'];
   } else {
