@@ -23,7 +23,8 @@
  * an object in place, is always refused. The check and the destruction run
  * under one lock, held only for requests that would destroy something in a
  * bucket with the lock enabled: of two writers racing for a new key, the
- * second sees the first's retained object.
+ * second sees the first's retained object. Enabling the lock first waits
+ * for those that found it off to end (g_unguarded).
  */
 #define _GNU_SOURCE
 #include "server.h"
