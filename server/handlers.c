@@ -3879,7 +3879,7 @@ static enum MHD_Result handle_checked(req *r, bool headers_only, bool *passed)
     if (public_guard_refuses(r, op->sub, &ret)) return ret;
     *passed = true;
     if (!r->bucket) return get_service(r);
-    bool held = false; /* an object under retention is never destroyed (objlock.c) */
+    int held = OBJLOCK_NONE; /* an object under retention is never destroyed (objlock.c) */
     if (!objlock_guard(r, op, &held, &ret)) ret = r->key ? object_request(r, op->sub) : bucket_request(r, op->sub);
     objlock_release(held);
     return ret;

@@ -23,13 +23,15 @@
  * an object in place, is always refused. The check and the destruction run
  * under one lock, held only for requests that would destroy something in a
  * bucket with the lock enabled: of two writers racing for a new key, the
- * second sees the first's retained object.
+ * second sees the first's retained object. Enabling the lock first waits
+ * for those that found it off to end (g_unguarded).
  */
 #define _GNU_SOURCE
 #include "server.h"
 #include "versioning.h"
 #include "xml.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -37,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define KIND "object-lock"
 #define RULES "object-lock-rules" /* "FROM_MS DAYS\n" per change of the rule, oldest first */
@@ -65,6 +68,65 @@ static const cos_xml_schema RETENTION_SCHEMA = { "Retention", sizeof(retention_d
 /* Held from the check to the end of a request that could destroy a retained object, and by whatever
  * changes retention: one for the server (only buckets with the lock enabled take it). */
 static pthread_mutex_t g_guard = PTHREAD_MUTEX_INITIALIZER;
+
+/* Requests that found the lock off go on without the guard, so enabling it would race those still in
+ * flight: a DELETE (or a multi-delete, or an overwrite) that read "off" could destroy an object written,
+ * with the new default retention acknowledged, after the lock went on. So each such request is counted
+ * (g_unguarded) from before its read of the lock's state to its end, and PUT ?object-lock, under the
+ * guard, first marks itself pending (what arrives then takes the guard, and waits behind it), waits for
+ * the count to drain, and only then writes the configuration. The wait is bounded (ENABLE_DRAIN_MS):
+ * past it the PUT answers SlowDown having changed nothing, so a stream of requests never starves it nor
+ * holds the rest for long. Simpler than re-checking inside each handler's transactions (many of them), and,
+ * unlike guarding every versioned bucket, it covers COS's buckets without versioning, which may enable
+ * the lock too. One count for the server, as the guard is: enabling the lock is rare. */
+static pthread_mutex_t g_count_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_drained;
+static pthread_once_t g_drained_once = PTHREAD_ONCE_INIT;
+static long g_unguarded;   /* requests in flight that found the lock off */
+static bool g_enabling;    /* a PUT ?object-lock is draining them: newcomers take the guard */
+enum { ENABLE_DRAIN_MS = 10000 };
+
+static void drained_init(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_drained, &a);
+    pthread_condattr_destroy(&a);
+}
+
+/* One request fewer that found the lock off. */
+static void unguarded_done(void)
+{
+    pthread_mutex_lock(&g_count_lock);
+    if (--g_unguarded == 0) pthread_cond_broadcast(&g_drained);
+    pthread_mutex_unlock(&g_count_lock);
+}
+
+/* Under the guard: no request that found the lock off is still in flight (true; g_enabling stays set
+ * until enable_done), or it could not be drained in time (false, nothing left set). */
+static bool enable_drain(void)
+{
+    pthread_once(&g_drained_once, drained_init);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ENABLE_DRAIN_MS / 1000;
+    pthread_mutex_lock(&g_count_lock);
+    g_enabling = true;
+    int rc = 0;
+    while (g_unguarded > 0 && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&g_drained, &g_count_lock, &ts);
+    bool drained = g_unguarded == 0;
+    if (!drained) g_enabling = false;
+    pthread_mutex_unlock(&g_count_lock);
+    return drained;
+}
+
+static void enable_done(void)
+{
+    pthread_mutex_lock(&g_count_lock);
+    g_enabling = false;
+    pthread_mutex_unlock(&g_count_lock);
+}
 
 static enum MHD_Result store_trouble(req *r, int rc)
 {
@@ -160,6 +222,11 @@ static enum MHD_Result put_lock(req *r)
         return send_error(r, "InvalidBucketState", "Object lock can be enabled only in a bucket whose versioning is "
                                                    "enabled.");
     pthread_mutex_lock(&g_guard);
+    if (!enable_drain()) {
+        pthread_mutex_unlock(&g_guard);
+        return send_error(r, "SlowDown", "Writes and deletes that began before the object lock was enabled are "
+                                         "still in flight; nothing was changed, please retry.");
+    }
     store_memo_refresh(); /* what guarded requests changed while this one waited (its snapshot is older) */
     char *rules = NULL;
     size_t len = 0;
@@ -172,6 +239,7 @@ static enum MHD_Result put_lock(req *r)
     }
     char *doc = config_doc(days);
     if (rc == 0) rc = store_config_put(r->srv->st, r->bucket, KIND, doc, strlen(doc));
+    enable_done(); /* committed (or not): what arrives now reads it */
     pthread_mutex_unlock(&g_guard);
     free(doc);
     free(rules);
@@ -385,20 +453,32 @@ static int key_refused(req *r, int kind, vers_state vs, const char *key, const c
     return 1;
 }
 
-bool objlock_guard(req *r, const op_def *op, bool *held, enum MHD_Result *ret)
+bool objlock_guard(req *r, const op_def *op, int *held, enum MHD_Result *ret)
 {
-    *held = false;
+    *held = OBJLOCK_NONE;
     int kind = r->bucket ? destroys(r, op) : D_NONE;
     if (kind == D_NONE) return false;
-    int on = lock_enabled(r);
-    if (on == 0) return false;
+    pthread_mutex_lock(&g_count_lock);
+    bool enabling = g_enabling;
+    if (!enabling) g_unguarded++; /* counted before the read, so an enabling PUT that misses it waits for it */
+    pthread_mutex_unlock(&g_count_lock);
+    int on = 1; /* while one enables it: as if on, behind the guard */
+    if (!enabling) {
+        store_memo_refresh(); /* the lock's state as of now, not as of this request's first read */
+        on = lock_enabled(r);
+        if (on == 0) {
+            *held = OBJLOCK_UNGUARDED;
+            return false;
+        }
+        unguarded_done();
+    }
     if (on < -1) {
         *ret = store_trouble(r, on);
         return true;
     }
     pthread_mutex_lock(&g_guard);
     store_memo_refresh(); /* what guarded requests changed while this one waited (its snapshot is older) */
-    *held = true;
+    *held = OBJLOCK_GUARDED;
     char *rules = NULL;
     size_t len = 0;
     int rc = store_config_get(r->srv->st, r->bucket, RULES, &rules, &len);
@@ -427,7 +507,8 @@ bool objlock_guard(req *r, const op_def *op, bool *held, enum MHD_Result *ret)
     return refused != 0;
 }
 
-void objlock_release(bool held)
+void objlock_release(int held)
 {
-    if (held) pthread_mutex_unlock(&g_guard);
+    if (held == OBJLOCK_GUARDED) pthread_mutex_unlock(&g_guard);
+    else if (held == OBJLOCK_UNGUARDED) unguarded_done();
 }

@@ -558,9 +558,11 @@ bool objlock_refuses_headers(req *r, enum MHD_Result *ret);
 /* PUT/GET Object ?retention */
 enum MHD_Result objlock_retention(req *r);
 /* Before handling op: true (*ret queued) when it would destroy an object under retention. *held says whether
- * the retention guard is held; objlock_release(*held) once the request is handled, refused or not. */
-bool objlock_guard(req *r, const op_def *op, bool *held, enum MHD_Result *ret);
-void objlock_release(bool held);
+ * the retention guard is held, or the request counted as one that found the lock off (an enabling PUT waits
+ * for those); objlock_release(*held) once the request is handled, refused or not. */
+enum { OBJLOCK_NONE, OBJLOCK_GUARDED, OBJLOCK_UNGUARDED };
+bool objlock_guard(req *r, const op_def *op, int *held, enum MHD_Result *ret);
+void objlock_release(int held);
 /* s3public.c: PublicAccessBlock, OwnershipControls, PolicyStatus */
 enum { PAB_BLOCK_PUBLIC_ACLS = 1, PAB_IGNORE_PUBLIC_ACLS = 2, PAB_BLOCK_PUBLIC_POLICY = 4, PAB_RESTRICT_PUBLIC_BUCKETS = 8 };
 unsigned public_block_flags(server *srv, const char *bucket, int *store_rc); /* PAB_* of a bucket */

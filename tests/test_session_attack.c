@@ -582,6 +582,72 @@ static void test_retention_set_while_a_delete_waits(void)
     test_server_stop(&a, false);
 }
 
+/* The object lock enabled while a multi-delete that found it off is still
+ * deleting (a bucket without versioning, which COS lets enable it), and
+ * a key of that multi-delete written meanwhile, under the new default
+ * retention: before, the multi-delete (never guarded: the lock was off
+ * when it began) went on and deleted the retained object after its write
+ * was acknowledged, a retention promised and broken. Now enabling the
+ * lock waits for such requests to end. The multi-delete is seen under way
+ * (its first key gone) before the lock is enabled; x is its last key. A
+ * trial counts when the multi-delete was still deleting after x's write
+ * was answered; the old code lost x in each. Nothing here is timed. */
+enum { RUN_KEYS = 1000, RUN_TRIALS = 2 };
+typedef struct multi_run { held_call call; _Atomic int done; } multi_run;
+
+static void *multi_run_go(void *arg)
+{
+    multi_run *m = arg;
+    held_call_run(&m->call);
+    atomic_store(&m->done, 1);
+    return NULL;
+}
+
+static void test_lock_enabled_while_a_delete_runs(void)
+{
+    test_server a = { 0 };
+    CHECK(test_server_start(&a, NULL) == 0);
+    if (!a.pid) return;
+    int port = a.port;
+    int exercised = 0;
+    for (int trial = 0; trial < RUN_TRIALS; trial++) {
+        char bk[64];
+        snprintf(bk, sizeof bk, "sa-run%d-%s", trial, APPID);
+        EXPECT(simple(port, &OWNER, "PUT", bk, "/", NULL), 200, NULL);
+        cos_buf doc = COS_BUF_INIT;
+        cos_buf_puts(&doc, "<Delete><Quiet>true</Quiet>");
+        for (int i = 0; i < RUN_KEYS - 1; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "/run/%d", i);
+            EXPECT(simple(port, &OWNER, "PUT", bk, key, "x"), 200, NULL);
+            cos_buf_printf(&doc, "<Object><Key>%s</Key></Object>", key + 1);
+        }
+        cos_buf_puts(&doc, "<Object><Key>x</Key></Object></Delete>");
+        multi_run m = { { port, bk, "POST", "/", "delete", doc.data, 0 }, 0 };
+        pthread_t t;
+        pthread_create(&t, NULL, multi_run_go, &m);
+        for (;;) { /* under way: its first key is gone (or it is over) */
+            reply r = simple(port, &OWNER, "HEAD", bk, "/run/0", NULL);
+            int st = r.status;
+            test_reply_free(&r);
+            if (st == 404 || atomic_load(&m.done)) break;
+        }
+        EXPECT(sub_call(port, "PUT", bk, "/", "object-lock", LOCK_1DAY), 200, NULL);
+        EXPECT(simple(port, &OWNER, "PUT", bk, "/x", "retained"), 200, NULL);
+        if (!atomic_load(&m.done)) exercised++;
+        pthread_join(t, NULL);
+        cos_buf_free(&doc);
+        CHECK_INT(m.call.status, 200);
+        expect_body(port, bk, "/x", NULL, 0, "retained", 8, __LINE__);
+        reply r = sub_call(port, "GET", bk, "/x", "retention", NULL);
+        CHECK(r.status == 200 && r.body && strstr(r.body, "<RetainUntilDate>"));
+        test_reply_free(&r);
+    }
+    fprintf(stderr, "lock enabled during a multi-delete: %d of %d trials with it still deleting after x's write\n",
+            exercised, RUN_TRIALS);
+    test_server_stop(&a, false);
+}
+
 /* ------------------------------------------------ shared bucket reads (memo) */
 
 /* Bucket reads are shared between requests until a write changes them
@@ -707,5 +773,6 @@ int main(void)
     RUN(test_shared_reads_never_stale);
     RUN(test_retention_of_empty_objects);
     RUN(test_retention_set_while_a_delete_waits);
+    RUN(test_lock_enabled_while_a_delete_runs);
     return test_report();
 }
