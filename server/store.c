@@ -625,8 +625,6 @@ void store_memo_end(void)
     memo.want_body = false;
 }
 
-/* A GET's row and its small body in one statement of one read transaction
- * (two before, each with its locks), the same snapshot for both. */
 /* A request that has just taken a lock others change configurations under
  * (objlock.c's guard): its snapshot may be older than their changes. */
 void store_memo_refresh(void)
@@ -634,6 +632,8 @@ void store_memo_refresh(void)
     if (memo.s) memo_forget();
 }
 
+/* A GET's row and its small body in one statement of one read transaction
+ * (two before, each with its locks), the same snapshot for both. */
 void store_memo_want_body(void)
 {
     if (memo.s) memo.want_body = true;
