@@ -37,12 +37,6 @@ static creds OWNER = { TEST_SECRET_ID, TEST_SECRET_KEY, NULL };
 typedef test_reply reply;
 #define reply_free test_reply_free
 
-/* Send raw bytes, read the whole answer (the server closes: Connection: close). */
-static reply raw_http(const void *data, size_t len)
-{
-    return test_http_exchange(g_srv.port, data, len);
-}
-
 static char *host_of(const char *bucket)
 {
     return bucket ? cos_sprintf("%s.cos.ap-guangzhou.myqcloud.com", bucket) : cos_strdup("service.cos.myqcloud.com");
@@ -96,41 +90,15 @@ static char *sign_every_header(const call *c, const char *host)
 static reply do_call(const call *c)
 {
     char *host = c->host ? cos_strdup(c->host) : host_of(c->bucket);
-    char *auth = NULL;
-    if (c->who && c->sign_all) {
-        auth = sign_every_header(c, host);
-    } else if (c->who) {
-        cos_sign_params p = COS_SIGN_PARAMS_INIT;
-        p.secret_id = c->who->id;
-        p.secret_key = c->who->key;
-        p.method = c->method;
-        p.pathname = c->sign_path;
-        p.query = c->q;
-        p.query_count = c->nq;
-        p.headers = c->h;
-        p.header_count = c->nh;
-        p.host = host;
-        cos_error *err = NULL;
-        if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
-        cos_error_free(err);
-    }
-    cos_buf b = COS_BUF_INIT;
-    cos_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nConnection: close\r\n", c->method, c->target,
-                   host, c->blen);
-    if (auth) cos_buf_printf(&b, "Authorization: %s\r\n", auth);
-    if (c->who && c->who->token) cos_buf_printf(&b, "x-cos-security-token: %s\r\n", c->who->token);
-    for (size_t i = 0; i < c->nh; i++) cos_buf_printf(&b, "%s: %s\r\n", c->h[i].name, c->h[i].value);
-    if (c->unsigned_hdrs) cos_buf_puts(&b, c->unsigned_hdrs);
-    cos_buf_puts(&b, "\r\n");
-    if (c->blen) cos_buf_append(&b, c->body, c->blen);
-    reply r = raw_http(b.data, b.len);
-    cos_buf_free(&b);
-    free(auth);
+    char *all = c->who && c->sign_all ? sign_every_header(c, host) : NULL;
+    test_cos_call t = { c->method, host, c->target, c->sign_path, c->who ? c->who->id : NULL, c->who ? c->who->key : NULL,
+                        c->who ? c->who->token : NULL, c->q, c->nq, c->h, c->nh, all, c->unsigned_hdrs, c->body, c->blen };
+    reply r = test_cos_exchange(g_srv.port, &t);
+    free(all);
     free(host);
     return r;
 }
 
-/* The common case: no query, no headers; target is also what is signed. */
 static reply simple(const creds *who, const char *method, const char *bucket, const char *target, const char *body)
 {
     call c = { method, bucket, target, target, who, NULL, 0, NULL, 0, NULL, body, body ? strlen(body) : 0, NULL };

@@ -68,42 +68,12 @@ typedef struct call {
     const char *host;
 } call;
 
-static char *cos_auth(const creds *who, const char *method, const char *path, const char *host, const cos_kv *q,
-                      size_t nq, const cos_kv *h, size_t nh)
-{
-    cos_sign_params p = COS_SIGN_PARAMS_INIT;
-    p.secret_id = who->id;
-    p.secret_key = who->key;
-    p.method = method;
-    p.pathname = path;
-    p.query = q;
-    p.query_count = nq;
-    p.headers = h;
-    p.header_count = nh;
-    p.host = host;
-    char *auth = NULL;
-    cos_error *err = NULL;
-    if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
-    cos_error_free(err);
-    return auth;
-}
-
 static reply do_call(const call *c)
 {
     char *host = c->host ? cos_strdup(c->host) : host_of(c->bucket);
-    char *auth = c->who ? cos_auth(c->who, c->method, c->sign_path, host, c->q, c->nq, c->h, c->nh) : NULL;
-    cos_buf b = COS_BUF_INIT;
-    cos_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nConnection: close\r\n", c->method, c->target,
-                   host, c->blen);
-    if (auth) cos_buf_printf(&b, "Authorization: %s\r\n", auth);
-    if (c->who && c->who->token) cos_buf_printf(&b, "x-cos-security-token: %s\r\n", c->who->token);
-    for (size_t i = 0; i < c->nh; i++) cos_buf_printf(&b, "%s: %s\r\n", c->h[i].name, c->h[i].value);
-    if (c->extra) cos_buf_puts(&b, c->extra);
-    cos_buf_puts(&b, "\r\n");
-    if (c->blen) cos_buf_append(&b, c->body, c->blen);
-    reply r = raw_http(b.data, b.len);
-    cos_buf_free(&b);
-    free(auth);
+    test_cos_call t = { c->method, host, c->target, c->sign_path, c->who ? c->who->id : NULL, c->who ? c->who->key : NULL,
+                        c->who ? c->who->token : NULL, c->q, c->nq, c->h, c->nh, NULL, c->extra, c->body, c->blen };
+    reply r = test_cos_exchange(g_port ? g_port : g_srv.port, &t);
     free(host);
     return r;
 }
@@ -158,30 +128,13 @@ static bool exists(const char *bucket, const char *path)
     return e;
 }
 
-/* A response header's value (malloc'd) or NULL. */
-static char *header_of(const reply *r, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = r->head; p && *p;) {
-        const char *eol = strstr(p, "\r\n");
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        if (len > n + 1 && !strncasecmp(p, name, n) && p[n] == ':') {
-            const char *v = p + n + 1;
-            while (*v == ' ') v++;
-            return strndup(v, len - (size_t)(v - p));
-        }
-        p = eol ? eol + 2 : p + len;
-    }
-    return NULL;
-}
-
 /* PUT by the owner; the version id it answers (malloc'd, "" when none). */
 static char *owner_put(const char *bucket, const char *path, const char *body, const cos_kv *h, size_t nh)
 {
     call c = { "PUT", bucket, path, path, &OWNER, NULL, 0, h, nh, NULL, body, strlen(body), NULL };
     reply r = do_call(&c);
     if (r.status != 200) test_fail(__FILE__, __LINE__, "PUT %s: %d %.200s", path, r.status, r.body ? r.body : "");
-    char *v = header_of(&r, "x-cos-version-id");
+    char *v = test_reply_header(&r, "x-cos-version-id");
     reply_free(&r);
     return v ? v : cos_strdup("");
 }
@@ -944,7 +897,7 @@ static void multipart_and_append_stay_private(const creds *who, const char *buck
     char *upload = upload_id_of(do_call(&init));
     if (upload) {
         reply pr = upload_call(who, "PUT", bucket, mp, upload, "1", "only part");
-        char *etag = header_of(&pr, "ETag");
+        char *etag = test_reply_header(&pr, "ETag");
         reply_free(&pr);
         char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
                                  "</CompleteMultipartUpload>", etag ? etag : "");
@@ -1020,7 +973,7 @@ static void test_asked_acl_is_applied(void)
     CHECK(upload != NULL);
     if (upload) {
         reply pr = upload_call(&OWNER, "PUT", PUBR, "/asked-mp.bin", upload, "1", "only part");
-        char *etag = header_of(&pr, "ETag");
+        char *etag = test_reply_header(&pr, "ETag");
         CHECK_INT(pr.status, 200);
         reply_free(&pr);
         char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"

@@ -75,34 +75,9 @@ static reply do_call(const call *c)
 {
     char *host = c->bucket ? cos_sprintf("%s.cos.ap-guangzhou.myqcloud.com", c->bucket)
                            : cos_sprintf("127.0.0.1:%d", g_srv.port);
-    char *auth = NULL;
-    if (c->who) {
-        cos_sign_params p = COS_SIGN_PARAMS_INIT;
-        p.secret_id = c->who->id;
-        p.secret_key = c->who->key;
-        p.method = c->method;
-        p.pathname = c->sign_path;
-        p.query = c->q;
-        p.query_count = c->nq;
-        p.headers = c->h;
-        p.header_count = c->nh;
-        p.host = host;
-        cos_error *err = NULL;
-        if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
-        cos_error_free(err);
-    }
-    cos_buf b = COS_BUF_INIT;
-    cos_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nConnection: close\r\n", c->method, c->target,
-                   host, c->blen);
-    if (auth) cos_buf_printf(&b, "Authorization: %s\r\n", auth);
-    if (c->who && c->who->token) cos_buf_printf(&b, "x-cos-security-token: %s\r\n", c->who->token);
-    for (size_t i = 0; i < c->nh; i++) cos_buf_printf(&b, "%s: %s\r\n", c->h[i].name, c->h[i].value);
-    if (c->extra) cos_buf_puts(&b, c->extra);
-    cos_buf_puts(&b, "\r\n");
-    if (c->blen) cos_buf_append(&b, c->body, c->blen);
-    reply r = test_http_exchange(g_srv.port, b.data, b.len);
-    cos_buf_free(&b);
-    free(auth);
+    test_cos_call t = { c->method, host, c->target, c->sign_path, c->who ? c->who->id : NULL, c->who ? c->who->key : NULL,
+                        c->who ? c->who->token : NULL, c->q, c->nq, c->h, c->nh, NULL, c->extra, c->body, c->blen };
+    reply r = test_cos_exchange(g_srv.port, &t);
     free(host);
     return r;
 }
@@ -138,34 +113,6 @@ static bool owner_has(const char *bucket, const char *path, const char *want_bod
     bool ok = r.status == 200 && (!want_body || (r.body && !strcmp(r.body, want_body)));
     reply_free(&r);
     return ok;
-}
-
-/* A response header's value (malloc'd) or NULL. */
-static char *header_of(const reply *r, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = r->head; p && *p;) {
-        const char *eol = strstr(p, "\r\n");
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        if (len > n + 1 && !strncasecmp(p, name, n) && p[n] == ':') {
-            const char *v = p + n + 1;
-            while (*v == ' ') v++;
-            return strndup(v, len - (size_t)(v - p));
-        }
-        p = eol ? eol + 2 : p + len;
-    }
-    return NULL;
-}
-
-/* <Tag>value</Tag> of an XML body (malloc'd), or NULL. */
-static char *xml_value(const char *body, const char *tag)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *a = body ? strstr(body, open) : NULL;
-    const char *b = a ? strstr(a, close) : NULL;
-    return b ? strndup(a + strlen(open), (size_t)(b - a - strlen(open))) : NULL;
 }
 
 /* ---------------------------------------------------------------- temporary keys */
@@ -336,7 +283,7 @@ static void test_console_and_other_origins(void)
     /* the console: GET only, its own names only (a rebound DNS name gets nothing) */
     reply r = console_get("GET", "/", NULL, NULL);
     CHECK_INT(r.status, 200);
-    char *csp = header_of(&r, "Content-Security-Policy");
+    char *csp = test_reply_header(&r, "Content-Security-Policy");
     CHECK(csp && strstr(csp, "frame-ancestors 'none'") && strstr(csp, "default-src 'self'"));
     free(csp);
     reply_free(&r);
@@ -388,7 +335,7 @@ static void test_console_and_other_origins(void)
     call mine = { "GET", NULL, "/sts?bucket=" SCOPE "&allowPrefix=*", "/sts", NULL, NULL, 0, NULL, 0, extra, NULL, 0 };
     r = do_call(&mine);
     CHECK_INT(r.status, 200);
-    char *acao = header_of(&r, "Access-Control-Allow-Origin");
+    char *acao = test_reply_header(&r, "Access-Control-Allow-Origin");
     CHECK_STR(acao, origin);
     free(acao);
     reply_free(&r);
@@ -508,7 +455,7 @@ static void test_markup_in_names(void)
         /* a listing names it escaped */
         reply l = query(&OWNER, "GET", SCOPE, "/", (cos_kv[]){ { "prefix", "in/" } }, 1, NULL);
         CHECK(l.status == 200 && l.body && !strstr(l.body, "<img") && !strstr(l.body, "<script") && !strstr(l.body, "]]><x>"));
-        char *ct = header_of(&l, "Content-Type");
+        char *ct = test_reply_header(&l, "Content-Type");
         CHECK(ct && !strcasestr(ct, "html"));
         free(ct);
         reply_free(&l);
@@ -517,7 +464,7 @@ static void test_markup_in_names(void)
         call get = { "GET", SCOPE, missing, missing, NULL, NULL, 0, NULL, 0, NULL, NULL, 0 };
         reply e = do_call(&get);
         CHECK(e.status >= 400 && !(e.body && (strstr(e.body, "<img") || strstr(e.body, "<script"))));
-        ct = header_of(&e, "Content-Type");
+        ct = test_reply_header(&e, "Content-Type");
         CHECK(!ct || !strcasestr(ct, "html"));
         free(ct);
         reply_free(&e);
@@ -544,7 +491,7 @@ static void test_markup_in_names(void)
 static const char *upload_init(const char *path, char *id, size_t idlen)
 {
     reply r = query(&OWNER, "POST", SCOPE, path, (cos_kv[]){ { "uploads", "" } }, 1, NULL);
-    char *u = r.status == 200 ? xml_value(r.body, "UploadId") : NULL;
+    char *u = r.status == 200 ? test_xml_value(r.body, "UploadId") : NULL;
     if (!u) test_fail(__FILE__, __LINE__, "initiate %s: %d %.200s", path, r.status, r.body ? r.body : "");
     snprintf(id, idlen, "%s", u ? u : "none");
     free(u);
@@ -864,7 +811,7 @@ static void test_scoped_key_in_s3_forms(void)
 static char *put_version(const char *path, const char *body)
 {
     reply r = simple(&OWNER, "PUT", VERS, path, body);
-    char *v = header_of(&r, "x-cos-version-id");
+    char *v = test_reply_header(&r, "x-cos-version-id");
     if (r.status != 200 || !v) test_fail(__FILE__, __LINE__, "PUT %s: %d", path, r.status);
     reply_free(&r);
     return v ? v : cos_strdup("none");
@@ -905,7 +852,7 @@ static void test_versions_across_scopes(void)
     }
     /* a delete marker over in/a.txt, then its old version read and the marker itself deleted by id */
     r = simple(&kc, "DELETE", VERS, "/in/a.txt", NULL);
-    char *marker = header_of(&r, "x-cos-version-id");
+    char *marker = test_reply_header(&r, "x-cos-version-id");
     CHECK(r.status == 204 && marker);
     reply_free(&r);
     r = query(&kc, "GET", VERS, "/in/a.txt", (cos_kv[]){ { "versionId", a1 } }, 1, NULL);
@@ -1053,7 +1000,7 @@ static void test_hostile_bodies(void)
     char uid[128];
     {
         reply r = query(&OWNER, "POST", BODY, "/mp.bin", (cos_kv[]){ { "uploads", "" } }, 1, NULL);
-        char *u = xml_value(r.body, "UploadId");
+        char *u = test_xml_value(r.body, "UploadId");
         snprintf(uid, sizeof uid, "%s", u ? u : "none");
         free(u);
         reply_free(&r);
@@ -1683,7 +1630,7 @@ static void test_html_forced_download(void)
                                    : cos_sprintf("GET %s HTTP/1.1\r\nHost: %s.cos.ap-guangzhou.myqcloud.com\r\n"
                                                  "Connection: close\r\n\r\n", CASES[i].path, b);
             reply r = test_http_exchange(g_srv.port, req, strlen(req));
-            char *cd = header_of(&r, "Content-Disposition"), *force = header_of(&r, "x-cos-force-download");
+            char *cd = test_reply_header(&r, "Content-Disposition"), *force = test_reply_header(&r, "x-cos-force-download");
             if (r.status != 200 || !cd || strcmp(cd, CASES[i].want) || !force || strcmp(force, "true"))
                 test_fail(__FILE__, __LINE__, "GET %s (%s): %d Content-Disposition %s, x-cos-force-download %s",
                           CASES[i].path, path_style ? "path style" : "virtual-hosted", r.status, cd ? cd : "(none)",
