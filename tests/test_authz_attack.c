@@ -151,33 +151,8 @@ static void put_encoded(cos_buf *b, const char *s)
 
 /* ---------------------------------------------------------------- temporary keys */
 
-typedef struct tmpkey { char *id, *key, *token; } tmpkey;
-
-static tmpkey sts_key(const creds *who, const char *policy)
-{
-    char host[64];
-    snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
-    cos_buf t = COS_BUF_INIT;
-    cos_buf_puts(&t, "/sts?policy=");
-    put_encoded(&t, policy);
-    cos_kv q[] = { { "policy", policy } };
-    call c = { "GET", NULL, t.data, "/sts", who, q, 1, NULL, 0, NULL, NULL, 0, host };
-    reply r = do_call(&c);
-    cos_buf_free(&t);
-    tmpkey k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"),
-                 test_json_str(r.body, "sessionToken") };
-    if (r.status != 200 || !k.id || !k.key || !k.token)
-        test_fail(__FILE__, __LINE__, "no temporary key: %d %.200s", r.status, r.body ? r.body : "");
-    reply_free(&r);
-    return k;
-}
-
-static void tmpkey_free(tmpkey *k)
-{
-    free(k->id);
-    free(k->key);
-    free(k->token);
-}
+typedef test_tmpkey tmpkey;
+#define sts_key(who, policy) test_sts_key(g_srv.port, (who)->id, (who)->key, (who)->token, (policy), __FILE__, __LINE__)
 
 #define RES(bucket, path) "qcs::cos:ap-guangzhou:uid/" APPID ":" bucket "/" path
 
@@ -247,7 +222,7 @@ static void test_version_acl_and_tags_are_the_versions_own(void)
     EXPECT(sub_version(&kc, "GET", VERS, "/v.txt", "tagging", old, NULL, 0, NULL), 403, "AccessDenied");
     EXPECT(sub_version(&kc, "PUT", VERS, "/v.txt", "acl", old, pub, 1, NULL), 403, "AccessDenied");
     EXPECT(sub(&OWNER, "DELETE", VERS, "/", "policy", NULL), 204, NULL);
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
     free(old);
     free(cur);
 }
@@ -426,9 +401,9 @@ static void test_temporary_key_urls(void)
     EXPECT(do_call(&c), 403, "AccessDenied");
     c.who = &allc;
     EXPECT(do_call(&c), 403, "AccessDenied");
-    tmpkey_free(&all);
-    tmpkey_free(&k2);
-    tmpkey_free(&k);
+    test_tmpkey_free(&all);
+    test_tmpkey_free(&k2);
+    test_tmpkey_free(&k);
 }
 
 /* A signed POST /sts whose body the signature does not bind: anyone who saw the request (a log, a
@@ -660,7 +635,7 @@ static void test_others_uploads(void)
     EXPECT(sub(&kc, "GET", PRIV, "/", "uploads", NULL), 403, "AccessDenied");
     EXPECT(sub(&OTHER, "GET", PRIV, "/", "uploads", NULL), 403, "AccessDenied");
     EXPECT(upload_call(&OWNER, "DELETE", PRIV, "/hr/payroll.bin", upload, NULL, NULL), 204, NULL);
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
     free(upload);
 }
 
@@ -1354,7 +1329,7 @@ static void test_forms(void)
     EXPECT(simple(ANON, "GET", PRIV, "/up/pub.txt", NULL), 403, "AccessDenied");
     /* a form signed by the key without its token is nobody's */
     EXPECT(cos_form(&kc, PRIV, FORM_POLICY(PRIV, ""), ok), 403, "InvalidAccessKeyId");
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
     /* an anonymous form cannot name a key outside what the bucket policy opens */
     EXPECT(sub(&OWNER, "PUT", PRIV, "/", "policy",
                "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:PutObject\",\"Resource\":"
@@ -1661,7 +1636,7 @@ static void test_s3_header_auth(void)
     reply x = s3_call(&no_token, "GET", "/" PRIV "/u/s3k.txt", NULL, 0, NULL, 0, NULL, NULL);
     CHECK_INT(x.status, 403);
     reply_free(&x);
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
     /* SigV2 query auth: every parameter it does not sign is refused */
     char exp[32];
     snprintf(exp, sizeof exp, "%lld", (long long)time(NULL) + 600);

@@ -117,31 +117,8 @@ static bool owner_has(const char *bucket, const char *path, const char *want_bod
 
 /* ---------------------------------------------------------------- temporary keys */
 
-typedef struct tmpkey { char *id, *key, *token; } tmpkey;
-
-static tmpkey sts_key(const char *policy)
-{
-    char *penc = enc(policy, false);
-    char *target = cos_sprintf("/sts?policy=%s", penc);
-    cos_kv q[] = { { "policy", policy } };
-    call c = { "GET", NULL, target, "/sts", &OWNER, q, 1, NULL, 0, NULL, NULL, 0 };
-    reply r = do_call(&c);
-    tmpkey k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"),
-                 test_json_str(r.body, "sessionToken") };
-    if (r.status != 200 || !k.id || !k.key || !k.token)
-        test_fail(__FILE__, __LINE__, "no temporary key: %d %.200s", r.status, r.body ? r.body : "");
-    reply_free(&r);
-    free(target);
-    free(penc);
-    return k;
-}
-
-static void tmpkey_free(tmpkey *k)
-{
-    free(k->id);
-    free(k->key);
-    free(k->token);
-}
+typedef test_tmpkey tmpkey;
+#define sts_key(policy) test_sts_key(g_srv.port, OWNER.id, OWNER.key, NULL, (policy), __FILE__, __LINE__)
 
 #define RES(bucket, path) "qcs::cos:ap-guangzhou:uid/" APPID ":" bucket "/" path
 #define POLICY(actions, resource) \
@@ -649,7 +626,7 @@ static void test_scoped_key_stays_in_scope(void)
     EXPECT(simple(&mixed, "GET", SCOPE, "/out/secret.txt", NULL), 403, "InvalidAccessKeyId");
     creds forged = { "AKIDnotAtemporaryKEY0000000000000000", k.key, k.token };
     EXPECT(simple(&forged, "GET", SCOPE, "/in/a.txt", NULL), 403, "InvalidAccessKeyId");
-    tmpkey_free(&k2);
+    test_tmpkey_free(&k2);
     /* a read-only key for in/ cannot write there by any route */
     tmpkey ro = sts_key(POLICY("\"name/cos:GetObject\",\"name/cos:HeadObject\",\"name/cos:GetBucket\"", RES(SCOPE, "in/*")));
     creds rc = { ro.id, ro.key, ro.token };
@@ -675,8 +652,8 @@ static void test_scoped_key_stays_in_scope(void)
     call self_copy = { "PUT", SCOPE, "/in/a.txt", "/in/a.txt", &rc, NULL, 0, ch, 1, NULL, NULL, 0 };
     EXPECT(do_call(&self_copy), 403, "AccessDenied");
     CHECK(owner_has(SCOPE, "/in/a.txt", "in a"));
-    tmpkey_free(&ro);
-    tmpkey_free(&k);
+    test_tmpkey_free(&ro);
+    test_tmpkey_free(&k);
 }
 
 /* The same key in S3's dialect (SigV4 with x-amz-security-token): the same scope. */
@@ -723,8 +700,8 @@ static void test_scoped_key_in_s3_dialect(void)
     tmpkey k2 = sts_key(POLICY("\"name/cos:GetObject\"", RES(SCOPE, "*")));
     creds mixed = { k.id, k.key, k2.token };
     EXPECT(s3_get(&mixed, "/" SCOPE "/in/a.txt"), 403, NULL);
-    tmpkey_free(&k2);
-    tmpkey_free(&k);
+    test_tmpkey_free(&k2);
+    test_tmpkey_free(&k);
 }
 
 /* An S3 POST form (SigV4 over its policy) signed with the scoped key and its
@@ -803,7 +780,7 @@ static void test_scoped_key_in_s3_forms(void)
     CHECK(owner_has(SCOPE, "/out/secret.txt", "top secret"));
     CHECK(!owner_has(SCOPE, "/out/f.txt", NULL));
     CHECK(!owner_has(SCOPE, "/f.txt", NULL));
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
 }
 
 /* ---------------------------------------------------------------- 3: versions across scopes */
@@ -908,7 +885,7 @@ static void test_versions_across_scopes(void)
         reply_free(&r);
     }
     free(marker);
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
     free(s1);
     free(s2);
     free(a1);

@@ -5,6 +5,7 @@
 #include "testlib.h"
 #include "checksum.h"
 #include "util.h"
+#include "url.h"
 #include "cos/sign.h"
 #include "cos/hash.h"
 
@@ -220,18 +221,7 @@ int test_faults_request(const test_server *s, const char *method, const char *bo
     }
     if (id) {
         cos_kv h[] = { { "Content-MD5", md5 } };
-        cos_sign_params p = COS_SIGN_PARAMS_INIT;
-        p.secret_id = id;
-        p.secret_key = secret;
-        p.method = method;
-        p.pathname = "/-/faults";
-        p.host = host;
-        p.headers = h;
-        p.header_count = body_len ? 1 : 0;
-        char *auth = NULL;
-        cos_error *err = NULL;
-        if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
-        cos_error_free(err);
+        char *auth = test_cos_auth(id, secret, method, "/-/faults", host, NULL, 0, h, body_len ? 1 : 0);
         snprintf(auth_line, sizeof auth_line, "Authorization: %s\r\n", auth ? auth : "");
         free(auth);
     }
@@ -622,6 +612,34 @@ test_reply test_cos_exchange(int port, const test_cos_call *c)
     cos_buf_free(&b);
     free(auth);
     return r;
+}
+
+test_tmpkey test_sts_key(int port, const char *id, const char *key, const char *token, const char *policy,
+                         const char *file, int line)
+{
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", port);
+    cos_buf t = COS_BUF_INIT;
+    cos_buf_puts(&t, "/sts?policy=");
+    cos_uri_encode(&t, policy, strlen(policy), false);
+    cos_kv q[] = { { "policy", policy } };
+    test_cos_call c = { "GET", host, t.data, "/sts", id, key, token, q, 1, NULL, 0, NULL, NULL, NULL, 0 };
+    test_reply r = test_cos_exchange(port, &c);
+    cos_buf_free(&t);
+    test_tmpkey k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"),
+                      test_json_str(r.body, "sessionToken") };
+    if (r.status != 200 || !k.id || !k.key || !k.token)
+        test_fail(file, line, "no temporary key: %d %.200s", r.status, r.body ? r.body : "");
+    test_reply_free(&r);
+    return k;
+}
+
+void test_tmpkey_free(test_tmpkey *k)
+{
+    free(k->id);
+    free(k->key);
+    free(k->token);
+    k->id = k->key = k->token = NULL;
 }
 
 char *test_reply_header(const test_reply *r, const char *name)

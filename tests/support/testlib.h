@@ -106,6 +106,13 @@ test_reply test_cos_exchange(int port, const test_cos_call *c);
 char *test_reply_header(const test_reply *r, const char *name);
 /* The text between <tag> and </tag> (the first) in body (malloc'd), NULL if absent. */
 char *test_xml_value(const char *body, const char *tag);
+/* A temporary key from cos-server's /sts (all malloc'd). */
+typedef struct test_tmpkey { char *id, *key, *token; } test_tmpkey;
+/* GET /sts?policy=POLICY on 127.0.0.1:port (Host: that address), signed by id/key (token: sent when
+ * set); the key it answers, a test failure at file:line when it answers none. */
+test_tmpkey test_sts_key(int port, const char *id, const char *key, const char *token, const char *policy,
+                         const char *file, int line);
+void test_tmpkey_free(test_tmpkey *k);
 /* Stop it (SIGTERM, then SIGKILL after 5 s) and remove its root unless keep_root. */
 void test_server_stop(test_server *s, bool keep_root);
 /* Kill -9 (for crash tests); the root is kept. */
