@@ -1368,25 +1368,13 @@ static void test_form_epilogue(void)
  * connection could hold 20 MiB of the server's memory for as long as it
  * trickled (8 such: +150 MiB). Fixed: as for object bodies, the headers are
  * judged first and a body they condemn is read but never kept. */
-static long server_rss_kib(void)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", g_srv.pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    if (f) fclose(f);
-    return kib;
-}
-
 static void test_anonymous_bodies_held_in_memory(void)
 {
     enum { N = 8 };
     const size_t declared = 19u << 20, sent = 18u << 20;
     char *junk = malloc(sent);
     memset(junk, ' ', sent);
-    long before = server_rss_kib();
+    long before = test_rss_kib(g_srv.pid);
     int fds[N];
     for (int i = 0; i < N; i++) {
         fds[i] = test_connect(g_srv.port);
@@ -1396,7 +1384,7 @@ static void test_anonymous_bodies_held_in_memory(void)
         CHECK(fds[i] >= 0 && test_send_all(fds[i], head, (size_t)n) && test_send_all(fds[i], junk, sent));
     }
     usleep(300000);
-    long during = server_rss_kib();
+    long during = test_rss_kib(g_srv.pid);
     printf("  server RSS with %d anonymous 18 MiB bodies in flight: %ld -> %ld KiB\n", N, before, during);
     if (before > 0 && during - before > 40 * 1024)
         test_fail(__FILE__, __LINE__, "anonymous in-memory bodies grew the server by %ld KiB", during - before);

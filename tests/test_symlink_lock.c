@@ -119,12 +119,8 @@ static creds temp_key(const char *bucket, const char *prefix, const char *action
 {
     cos_kv q[3] = { { "bucket", bucket }, { "allowPrefix", prefix }, { "allowActions", actions } };
     reply r = sts_get(q, 3);
-    creds k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"),
-                test_json_str(r.body, "sessionToken") };
-    if (r.status != 200 || !k.id || !k.key || !k.token)
-        test_fail(__FILE__, __LINE__, "no temporary key: %d %.200s", r.status, r.body ? r.body : "");
-    test_reply_free(&r);
-    return k;
+    test_tmpkey t = test_tmpkey_of(&r, __FILE__, __LINE__);
+    return (creds){ t.id, t.key, t.token };
 }
 
 static void creds_free(creds *k)

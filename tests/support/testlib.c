@@ -626,12 +626,29 @@ test_tmpkey test_sts_key(int port, const char *id, const char *key, const char *
     test_cos_call c = { "GET", host, t.data, "/sts", id, key, token, q, 1, NULL, 0, NULL, NULL, NULL, 0 };
     test_reply r = test_cos_exchange(port, &c);
     cos_buf_free(&t);
-    test_tmpkey k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"),
-                      test_json_str(r.body, "sessionToken") };
-    if (r.status != 200 || !k.id || !k.key || !k.token)
-        test_fail(file, line, "no temporary key: %d %.200s", r.status, r.body ? r.body : "");
-    test_reply_free(&r);
+    return test_tmpkey_of(&r, file, line);
+}
+
+test_tmpkey test_tmpkey_of(test_reply *r, const char *file, int line)
+{
+    test_tmpkey k = { test_json_str(r->body, "tmpSecretId"), test_json_str(r->body, "tmpSecretKey"),
+                      test_json_str(r->body, "sessionToken") };
+    if (r->status != 200 || !k.id || !k.key || !k.token)
+        test_fail(file, line, "no temporary key: %d %.200s", r->status, r->body ? r->body : "");
+    test_reply_free(r);
     return k;
+}
+
+long test_rss_kib(int pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    if (f) fclose(f);
+    return kib;
 }
 
 void test_tmpkey_free(test_tmpkey *k)

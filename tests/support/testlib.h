@@ -112,7 +112,11 @@ typedef struct test_tmpkey { char *id, *key, *token; } test_tmpkey;
  * set); the key it answers, a test failure at file:line when it answers none. */
 test_tmpkey test_sts_key(int port, const char *id, const char *key, const char *token, const char *policy,
                          const char *file, int line);
+/* The key in an /sts answer r (which it frees); a test failure at file:line unless r is a 200 with one. */
+test_tmpkey test_tmpkey_of(test_reply *r, const char *file, int line);
 void test_tmpkey_free(test_tmpkey *k);
+/* The resident set of process pid in KiB (VmRSS), -1 if unknown. */
+long test_rss_kib(int pid);
 /* Stop it (SIGTERM, then SIGKILL after 5 s) and remove its root unless keep_root. */
 void test_server_stop(test_server *s, bool keep_root);
 /* Kill -9 (for crash tests); the root is kept. */
