@@ -27,7 +27,7 @@ static test_server g_srv;
 #define VRET "vretain-" APPID
 #define LOCKRW "lockrw-" APPID
 
-typedef struct creds { char *id, *key, *token; } creds;
+typedef test_tmpkey creds; /* id, key, token */
 static creds OWNER = { TEST_SECRET_ID, TEST_SECRET_KEY, NULL };
 #define ANON NULL
 
@@ -119,15 +119,7 @@ static creds temp_key(const char *bucket, const char *prefix, const char *action
 {
     cos_kv q[3] = { { "bucket", bucket }, { "allowPrefix", prefix }, { "allowActions", actions } };
     reply r = sts_get(q, 3);
-    test_tmpkey t = test_tmpkey_of(&r, __FILE__, __LINE__);
-    return (creds){ t.id, t.key, t.token };
-}
-
-static void creds_free(creds *k)
-{
-    free(k->id);
-    free(k->key);
-    free(k->token);
+    return test_tmpkey_of(&r, __FILE__, __LINE__);
 }
 
 /* ---------------------------------------------------------------- symlinks */
@@ -321,14 +313,14 @@ static void test_symlink_never_widens_access(void)
     free(body);
     /* nor can it make one outside its prefix */
     EXPECT(put_symlink(&k, SYM, "/private/evil", "pub/t2.txt", NULL, NULL), 403, "AccessDenied");
-    creds_free(&k);
+    test_tmpkey_free(&k);
     /* the symlink's own actions are named too: GetSymlink alone reads the symlink, not the target */
     k = temp_key(SYM, "pub/*", "name/cos:GetSymlink");
     r = sub(&k, "GET", SYM, "/pub/ok", "symlink", NULL);
     CHECK_INT(r.status, 200);
     test_reply_free(&r);
     EXPECT(simple(&k, "GET", SYM, "/pub/ok", NULL), 403, "AccessDenied");
-    creds_free(&k);
+    test_tmpkey_free(&k);
 
     /* a public-read-write bucket: anyone may write a symlink, and still reads through it only what is readable
        to anyone */
