@@ -30,18 +30,12 @@ static test_server g_srv;
 #define PUBR "pubr-" APPID       /* public-read */
 #define PUBRW "pubrw-" APPID     /* public-read-write */
 
-typedef struct creds { char *id, *key, *token; } creds;
+typedef test_tmpkey creds; /* id, key, token */
 static creds OWNER = { TEST_SECRET_ID, TEST_SECRET_KEY, NULL };
 #define ANON NULL
 
 typedef test_reply reply;
 #define reply_free test_reply_free
-
-/* Send raw bytes, read the whole answer (the server closes: Connection: close). */
-static reply raw_http(const void *data, size_t len)
-{
-    return test_http_exchange(g_srv.port, data, len);
-}
 
 static char *host_of(const char *bucket)
 {
@@ -96,41 +90,15 @@ static char *sign_every_header(const call *c, const char *host)
 static reply do_call(const call *c)
 {
     char *host = c->host ? cos_strdup(c->host) : host_of(c->bucket);
-    char *auth = NULL;
-    if (c->who && c->sign_all) {
-        auth = sign_every_header(c, host);
-    } else if (c->who) {
-        cos_sign_params p = COS_SIGN_PARAMS_INIT;
-        p.secret_id = c->who->id;
-        p.secret_key = c->who->key;
-        p.method = c->method;
-        p.pathname = c->sign_path;
-        p.query = c->q;
-        p.query_count = c->nq;
-        p.headers = c->h;
-        p.header_count = c->nh;
-        p.host = host;
-        cos_error *err = NULL;
-        if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
-        cos_error_free(err);
-    }
-    cos_buf b = COS_BUF_INIT;
-    cos_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nConnection: close\r\n", c->method, c->target,
-                   host, c->blen);
-    if (auth) cos_buf_printf(&b, "Authorization: %s\r\n", auth);
-    if (c->who && c->who->token) cos_buf_printf(&b, "x-cos-security-token: %s\r\n", c->who->token);
-    for (size_t i = 0; i < c->nh; i++) cos_buf_printf(&b, "%s: %s\r\n", c->h[i].name, c->h[i].value);
-    if (c->unsigned_hdrs) cos_buf_puts(&b, c->unsigned_hdrs);
-    cos_buf_puts(&b, "\r\n");
-    if (c->blen) cos_buf_append(&b, c->body, c->blen);
-    reply r = raw_http(b.data, b.len);
-    cos_buf_free(&b);
-    free(auth);
+    char *all = c->who && c->sign_all ? sign_every_header(c, host) : NULL;
+    test_cos_call t = { c->method, host, c->target, c->sign_path, c->who ? c->who->id : NULL, c->who ? c->who->key : NULL,
+                        c->who ? c->who->token : NULL, c->q, c->nq, c->h, c->nh, all, c->unsigned_hdrs, c->body, c->blen };
+    reply r = test_cos_exchange(g_srv.port, &t);
+    free(all);
     free(host);
     return r;
 }
 
-/* The common case: no query, no headers; target is also what is signed. */
 static reply simple(const creds *who, const char *method, const char *bucket, const char *target, const char *body)
 {
     call c = { method, bucket, target, target, who, NULL, 0, NULL, 0, NULL, body, body ? strlen(body) : 0, NULL };
@@ -212,18 +180,7 @@ static creds temp_key(const char *bucket, const char *prefix, const char *action
 {
     cos_kv q[3] = { { "bucket", bucket }, { "allowPrefix", prefix }, { "allowActions", actions } };
     reply r = sts_get(q, actions ? 3 : 2, true);
-    creds k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"), test_json_str(r.body, "sessionToken") };
-    if (r.status != 200 || !k.id || !k.key || !k.token)
-        test_fail(__FILE__, __LINE__, "no temporary key: %d %.200s", r.status, r.body ? r.body : "");
-    reply_free(&r);
-    return k;
-}
-
-static void creds_free(creds *k)
-{
-    free(k->id);
-    free(k->key);
-    free(k->token);
+    return test_tmpkey_of(&r, __FILE__, __LINE__);
 }
 
 static void put_policy(const char *bucket, const char *json)
@@ -346,7 +303,7 @@ static void test_sts_is_not_open(void)
     } else {
         CHECK(!"a key for the JSON body");
     }
-    creds_free(&k);
+    test_tmpkey_free(&k);
     /* a body's own "policy" is its top-level one: one nested in another field (a backend that
        forwards its client's data beside its own policy) is not taken for it. Before, the first
        "policy" in the text was issued */
@@ -365,7 +322,7 @@ static void test_sts_is_not_open(void)
     } else {
         CHECK(!"a key for the nested body");
     }
-    creds_free(&n);
+    test_tmpkey_free(&n);
     char *mine = owner_get(SHARED, "/u/mine.txt");
     CHECK(mine && !strcmp(mine, "mine"));
     free(mine);
@@ -568,7 +525,7 @@ static void test_writing_an_acl_needs_the_acl_permission(void)
                 NULL, "fine", 4, NULL };
     EXPECT(do_call(&c4), 200, NULL);
     EXPECT(simple(ANON, "GET", SHARED, "/u/pub.txt", NULL), 403, "AccessDenied");
-    creds_free(&k);
+    test_tmpkey_free(&k);
     /* anonymous writers: WRITE on the bucket is not WRITE_ACP on what they write */
     call a1 = { "PUT", PUBRW, "/anon-pub.txt", "/anon-pub.txt", ANON, NULL, 0, NULL, 0, "x-cos-acl: public-read-write\r\n",
                 "x", 1, NULL };
@@ -582,7 +539,7 @@ static void test_writing_an_acl_needs_the_acl_permission(void)
     EXPECT(do_call(&(call){ "PUT", SHARED, "/u/pub2.txt", "/u/pub2.txt", &k, NULL, 0,
                             (cos_kv[]){ { "x-cos-acl", "public-read" } }, 1, NULL, "shared", 6, NULL }), 200, NULL);
     EXPECT(simple(ANON, "GET", SHARED, "/u/pub2.txt", NULL), 200, NULL);
-    creds_free(&k);
+    test_tmpkey_free(&k);
 }
 
 /* Tagging while writing is also PutObjectTagging: tags can decide access
@@ -604,7 +561,7 @@ static void test_writing_tags_needs_the_tagging_permission(void)
     EXPECT(simple(ANON, "GET", SHARED, "/u/tagged.txt", NULL), 403, "AccessDenied");
     EXPECT(simple(&k, "PUT", SHARED, "/u/tagged.txt", "untagged"), 200, NULL);
     EXPECT(simple(ANON, "GET", SHARED, "/u/tagged.txt", NULL), 403, "AccessDenied");
-    creds_free(&k);
+    test_tmpkey_free(&k);
     /* the owner tags, and the policy opens what it tagged */
     call o = { "PUT", SHARED, "/u/tagged.txt", "/u/tagged.txt", &OWNER, NULL, 0, (cos_kv[]){ { "x-cos-tagging", "public=yes" } },
                1, NULL, "public", 6, NULL };
@@ -768,7 +725,7 @@ static void test_connection_flood(void)
         reply r = simple(ANON, "GET", PUBR, "/a.txt", NULL);
         int ok = r.status == 200 && r.body && !strcmp(r.body, "public");
         reply_free(&r);
-        creds_free(&g_ukey);
+        test_tmpkey_free(&g_ukey);
         _exit(ok ? 0 : 1);
     }
     int st = 0;
@@ -799,7 +756,7 @@ static void test_connection_flood(void)
         reply r = simple(ANON, "GET", PUBR, "/a.txt", NULL);
         int ok = r.status == 200;
         reply_free(&r);
-        creds_free(&g_ukey);
+        test_tmpkey_free(&g_ukey);
         _exit(ok ? 0 : 1);
     }
     waitpid(pid, &st, 0);
@@ -829,7 +786,7 @@ static void test_scoped_key_can_list_its_prefix(void)
     call l2 = { "GET", SHARED, "/?prefix=u%2Falice", "/", &k, (cos_kv[]){ { "prefix", "u/alice" } }, 1, NULL, 0, NULL,
                 NULL, 0, NULL };
     EXPECT(do_call(&l2), 403, "AccessDenied"); /* would list u/alicebob/ too */
-    creds_free(&k);
+    test_tmpkey_free(&k);
 }
 
 /* ---------------------------------------------------------------- 9: the Host header */
@@ -1049,7 +1006,7 @@ static void test_temporary_keys_stay_within_their_account(void)
         EXPECT(simple(&OWNER, "GET", "theirs2-" APPID, "/", NULL), 403, "AccessDenied");
         EXPECT(simple(&OTHER, "GET", "theirs2-" APPID, "/", NULL), 200, NULL);
     }
-    creds_free(&k);
+    test_tmpkey_free(&k);
     char *s = owner_get(PRIV, "/secret.txt");
     CHECK(s && !strcmp(s, "top secret"));
     free(s);
@@ -1066,7 +1023,7 @@ static void test_temporary_keys_stay_within_their_account(void)
         EXPECT(simple(&o, "DELETE", THEIRS, "/", NULL), 403, "AccessDenied");
         EXPECT(simple(&o, "GET", PRIV, "/secret.txt", NULL), 200, NULL);
     }
-    creds_free(&o);
+    test_tmpkey_free(&o);
     reply m = simple(&OTHER, "GET", THEIRS, "/mine.txt", NULL);
     CHECK(m.status == 200 && m.body && !strcmp(m.body, "theirs"));
     reply_free(&m);
@@ -1804,7 +1761,7 @@ int main(void)
     RUN(test_s3_policy_conditions);
     RUN(test_s3_policy_names_versions_and_configurations);
     RUN(test_connection_flood);
-    creds_free(&g_ukey);
+    test_tmpkey_free(&g_ukey);
     test_server_stop(&g_srv, false);
     return test_report();
 }

@@ -68,42 +68,12 @@ typedef struct call {
     const char *host;
 } call;
 
-static char *cos_auth(const creds *who, const char *method, const char *path, const char *host, const cos_kv *q,
-                      size_t nq, const cos_kv *h, size_t nh)
-{
-    cos_sign_params p = COS_SIGN_PARAMS_INIT;
-    p.secret_id = who->id;
-    p.secret_key = who->key;
-    p.method = method;
-    p.pathname = path;
-    p.query = q;
-    p.query_count = nq;
-    p.headers = h;
-    p.header_count = nh;
-    p.host = host;
-    char *auth = NULL;
-    cos_error *err = NULL;
-    if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
-    cos_error_free(err);
-    return auth;
-}
-
 static reply do_call(const call *c)
 {
     char *host = c->host ? cos_strdup(c->host) : host_of(c->bucket);
-    char *auth = c->who ? cos_auth(c->who, c->method, c->sign_path, host, c->q, c->nq, c->h, c->nh) : NULL;
-    cos_buf b = COS_BUF_INIT;
-    cos_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nConnection: close\r\n", c->method, c->target,
-                   host, c->blen);
-    if (auth) cos_buf_printf(&b, "Authorization: %s\r\n", auth);
-    if (c->who && c->who->token) cos_buf_printf(&b, "x-cos-security-token: %s\r\n", c->who->token);
-    for (size_t i = 0; i < c->nh; i++) cos_buf_printf(&b, "%s: %s\r\n", c->h[i].name, c->h[i].value);
-    if (c->extra) cos_buf_puts(&b, c->extra);
-    cos_buf_puts(&b, "\r\n");
-    if (c->blen) cos_buf_append(&b, c->body, c->blen);
-    reply r = raw_http(b.data, b.len);
-    cos_buf_free(&b);
-    free(auth);
+    test_cos_call t = { c->method, host, c->target, c->sign_path, c->who ? c->who->id : NULL, c->who ? c->who->key : NULL,
+                        c->who ? c->who->token : NULL, c->q, c->nq, c->h, c->nh, NULL, c->extra, c->body, c->blen };
+    reply r = test_cos_exchange(g_port ? g_port : g_srv.port, &t);
     free(host);
     return r;
 }
@@ -158,30 +128,13 @@ static bool exists(const char *bucket, const char *path)
     return e;
 }
 
-/* A response header's value (malloc'd) or NULL. */
-static char *header_of(const reply *r, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = r->head; p && *p;) {
-        const char *eol = strstr(p, "\r\n");
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        if (len > n + 1 && !strncasecmp(p, name, n) && p[n] == ':') {
-            const char *v = p + n + 1;
-            while (*v == ' ') v++;
-            return strndup(v, len - (size_t)(v - p));
-        }
-        p = eol ? eol + 2 : p + len;
-    }
-    return NULL;
-}
-
 /* PUT by the owner; the version id it answers (malloc'd, "" when none). */
 static char *owner_put(const char *bucket, const char *path, const char *body, const cos_kv *h, size_t nh)
 {
     call c = { "PUT", bucket, path, path, &OWNER, NULL, 0, h, nh, NULL, body, strlen(body), NULL };
     reply r = do_call(&c);
     if (r.status != 200) test_fail(__FILE__, __LINE__, "PUT %s: %d %.200s", path, r.status, r.body ? r.body : "");
-    char *v = header_of(&r, "x-cos-version-id");
+    char *v = test_reply_header(&r, "x-cos-version-id");
     reply_free(&r);
     return v ? v : cos_strdup("");
 }
@@ -198,33 +151,8 @@ static void put_encoded(cos_buf *b, const char *s)
 
 /* ---------------------------------------------------------------- temporary keys */
 
-typedef struct tmpkey { char *id, *key, *token; } tmpkey;
-
-static tmpkey sts_key(const creds *who, const char *policy)
-{
-    char host[64];
-    snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
-    cos_buf t = COS_BUF_INIT;
-    cos_buf_puts(&t, "/sts?policy=");
-    put_encoded(&t, policy);
-    cos_kv q[] = { { "policy", policy } };
-    call c = { "GET", NULL, t.data, "/sts", who, q, 1, NULL, 0, NULL, NULL, 0, host };
-    reply r = do_call(&c);
-    cos_buf_free(&t);
-    tmpkey k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"),
-                 test_json_str(r.body, "sessionToken") };
-    if (r.status != 200 || !k.id || !k.key || !k.token)
-        test_fail(__FILE__, __LINE__, "no temporary key: %d %.200s", r.status, r.body ? r.body : "");
-    reply_free(&r);
-    return k;
-}
-
-static void tmpkey_free(tmpkey *k)
-{
-    free(k->id);
-    free(k->key);
-    free(k->token);
-}
+typedef test_tmpkey tmpkey;
+#define sts_key(who, policy) test_sts_key(g_srv.port, (who)->id, (who)->key, (who)->token, (policy), __FILE__, __LINE__)
 
 #define RES(bucket, path) "qcs::cos:ap-guangzhou:uid/" APPID ":" bucket "/" path
 
@@ -294,7 +222,7 @@ static void test_version_acl_and_tags_are_the_versions_own(void)
     EXPECT(sub_version(&kc, "GET", VERS, "/v.txt", "tagging", old, NULL, 0, NULL), 403, "AccessDenied");
     EXPECT(sub_version(&kc, "PUT", VERS, "/v.txt", "acl", old, pub, 1, NULL), 403, "AccessDenied");
     EXPECT(sub(&OWNER, "DELETE", VERS, "/", "policy", NULL), 204, NULL);
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
     free(old);
     free(cur);
 }
@@ -473,9 +401,9 @@ static void test_temporary_key_urls(void)
     EXPECT(do_call(&c), 403, "AccessDenied");
     c.who = &allc;
     EXPECT(do_call(&c), 403, "AccessDenied");
-    tmpkey_free(&all);
-    tmpkey_free(&k2);
-    tmpkey_free(&k);
+    test_tmpkey_free(&all);
+    test_tmpkey_free(&k2);
+    test_tmpkey_free(&k);
 }
 
 /* A signed POST /sts whose body the signature does not bind: anyone who saw the request (a log, a
@@ -707,7 +635,7 @@ static void test_others_uploads(void)
     EXPECT(sub(&kc, "GET", PRIV, "/", "uploads", NULL), 403, "AccessDenied");
     EXPECT(sub(&OTHER, "GET", PRIV, "/", "uploads", NULL), 403, "AccessDenied");
     EXPECT(upload_call(&OWNER, "DELETE", PRIV, "/hr/payroll.bin", upload, NULL, NULL), 204, NULL);
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
     free(upload);
 }
 
@@ -944,7 +872,7 @@ static void multipart_and_append_stay_private(const creds *who, const char *buck
     char *upload = upload_id_of(do_call(&init));
     if (upload) {
         reply pr = upload_call(who, "PUT", bucket, mp, upload, "1", "only part");
-        char *etag = header_of(&pr, "ETag");
+        char *etag = test_reply_header(&pr, "ETag");
         reply_free(&pr);
         char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
                                  "</CompleteMultipartUpload>", etag ? etag : "");
@@ -1020,7 +948,7 @@ static void test_asked_acl_is_applied(void)
     CHECK(upload != NULL);
     if (upload) {
         reply pr = upload_call(&OWNER, "PUT", PUBR, "/asked-mp.bin", upload, "1", "only part");
-        char *etag = header_of(&pr, "ETag");
+        char *etag = test_reply_header(&pr, "ETag");
         CHECK_INT(pr.status, 200);
         reply_free(&pr);
         char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
@@ -1401,7 +1329,7 @@ static void test_forms(void)
     EXPECT(simple(ANON, "GET", PRIV, "/up/pub.txt", NULL), 403, "AccessDenied");
     /* a form signed by the key without its token is nobody's */
     EXPECT(cos_form(&kc, PRIV, FORM_POLICY(PRIV, ""), ok), 403, "InvalidAccessKeyId");
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
     /* an anonymous form cannot name a key outside what the bucket policy opens */
     EXPECT(sub(&OWNER, "PUT", PRIV, "/", "policy",
                "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:PutObject\",\"Resource\":"
@@ -1708,7 +1636,7 @@ static void test_s3_header_auth(void)
     reply x = s3_call(&no_token, "GET", "/" PRIV "/u/s3k.txt", NULL, 0, NULL, 0, NULL, NULL);
     CHECK_INT(x.status, 403);
     reply_free(&x);
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
     /* SigV2 query auth: every parameter it does not sign is refused */
     char exp[32];
     snprintf(exp, sizeof exp, "%lld", (long long)time(NULL) + 600);

@@ -27,16 +27,7 @@ static int signed_call(const char *method, const char *path, const char *data, c
 {
     char host[64], auth[1024] = "";
     snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
-    cos_sign_params p = COS_SIGN_PARAMS_INIT;
-    p.secret_id = TEST_SECRET_ID;
-    p.secret_key = TEST_SECRET_KEY;
-    p.method = method;
-    p.pathname = path;
-    p.host = host;
-    char *a = NULL;
-    cos_error *err = NULL;
-    if (cos_sign(&p, &a, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
-    cos_error_free(err);
+    char *a = test_cos_auth(TEST_SECRET_ID, TEST_SECRET_KEY, method, path, host, NULL, 0, NULL, 0);
     snprintf(auth, sizeof auth, "%s", a ? a : "");
     free(a);
     size_t len = data ? strlen(data) : 0;

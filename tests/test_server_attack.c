@@ -75,34 +75,9 @@ static reply do_call(const call *c)
 {
     char *host = c->bucket ? cos_sprintf("%s.cos.ap-guangzhou.myqcloud.com", c->bucket)
                            : cos_sprintf("127.0.0.1:%d", g_srv.port);
-    char *auth = NULL;
-    if (c->who) {
-        cos_sign_params p = COS_SIGN_PARAMS_INIT;
-        p.secret_id = c->who->id;
-        p.secret_key = c->who->key;
-        p.method = c->method;
-        p.pathname = c->sign_path;
-        p.query = c->q;
-        p.query_count = c->nq;
-        p.headers = c->h;
-        p.header_count = c->nh;
-        p.host = host;
-        cos_error *err = NULL;
-        if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
-        cos_error_free(err);
-    }
-    cos_buf b = COS_BUF_INIT;
-    cos_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nConnection: close\r\n", c->method, c->target,
-                   host, c->blen);
-    if (auth) cos_buf_printf(&b, "Authorization: %s\r\n", auth);
-    if (c->who && c->who->token) cos_buf_printf(&b, "x-cos-security-token: %s\r\n", c->who->token);
-    for (size_t i = 0; i < c->nh; i++) cos_buf_printf(&b, "%s: %s\r\n", c->h[i].name, c->h[i].value);
-    if (c->extra) cos_buf_puts(&b, c->extra);
-    cos_buf_puts(&b, "\r\n");
-    if (c->blen) cos_buf_append(&b, c->body, c->blen);
-    reply r = test_http_exchange(g_srv.port, b.data, b.len);
-    cos_buf_free(&b);
-    free(auth);
+    test_cos_call t = { c->method, host, c->target, c->sign_path, c->who ? c->who->id : NULL, c->who ? c->who->key : NULL,
+                        c->who ? c->who->token : NULL, c->q, c->nq, c->h, c->nh, NULL, c->extra, c->body, c->blen };
+    reply r = test_cos_exchange(g_srv.port, &t);
     free(host);
     return r;
 }
@@ -140,61 +115,10 @@ static bool owner_has(const char *bucket, const char *path, const char *want_bod
     return ok;
 }
 
-/* A response header's value (malloc'd) or NULL. */
-static char *header_of(const reply *r, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = r->head; p && *p;) {
-        const char *eol = strstr(p, "\r\n");
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        if (len > n + 1 && !strncasecmp(p, name, n) && p[n] == ':') {
-            const char *v = p + n + 1;
-            while (*v == ' ') v++;
-            return strndup(v, len - (size_t)(v - p));
-        }
-        p = eol ? eol + 2 : p + len;
-    }
-    return NULL;
-}
-
-/* <Tag>value</Tag> of an XML body (malloc'd), or NULL. */
-static char *xml_value(const char *body, const char *tag)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *a = body ? strstr(body, open) : NULL;
-    const char *b = a ? strstr(a, close) : NULL;
-    return b ? strndup(a + strlen(open), (size_t)(b - a - strlen(open))) : NULL;
-}
-
 /* ---------------------------------------------------------------- temporary keys */
 
-typedef struct tmpkey { char *id, *key, *token; } tmpkey;
-
-static tmpkey sts_key(const char *policy)
-{
-    char *penc = enc(policy, false);
-    char *target = cos_sprintf("/sts?policy=%s", penc);
-    cos_kv q[] = { { "policy", policy } };
-    call c = { "GET", NULL, target, "/sts", &OWNER, q, 1, NULL, 0, NULL, NULL, 0 };
-    reply r = do_call(&c);
-    tmpkey k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"),
-                 test_json_str(r.body, "sessionToken") };
-    if (r.status != 200 || !k.id || !k.key || !k.token)
-        test_fail(__FILE__, __LINE__, "no temporary key: %d %.200s", r.status, r.body ? r.body : "");
-    reply_free(&r);
-    free(target);
-    free(penc);
-    return k;
-}
-
-static void tmpkey_free(tmpkey *k)
-{
-    free(k->id);
-    free(k->key);
-    free(k->token);
-}
+typedef test_tmpkey tmpkey;
+#define sts_key(policy) test_sts_key(g_srv.port, OWNER.id, OWNER.key, NULL, (policy), __FILE__, __LINE__)
 
 #define RES(bucket, path) "qcs::cos:ap-guangzhou:uid/" APPID ":" bucket "/" path
 #define POLICY(actions, resource) \
@@ -336,7 +260,7 @@ static void test_console_and_other_origins(void)
     /* the console: GET only, its own names only (a rebound DNS name gets nothing) */
     reply r = console_get("GET", "/", NULL, NULL);
     CHECK_INT(r.status, 200);
-    char *csp = header_of(&r, "Content-Security-Policy");
+    char *csp = test_reply_header(&r, "Content-Security-Policy");
     CHECK(csp && strstr(csp, "frame-ancestors 'none'") && strstr(csp, "default-src 'self'"));
     free(csp);
     reply_free(&r);
@@ -388,7 +312,7 @@ static void test_console_and_other_origins(void)
     call mine = { "GET", NULL, "/sts?bucket=" SCOPE "&allowPrefix=*", "/sts", NULL, NULL, 0, NULL, 0, extra, NULL, 0 };
     r = do_call(&mine);
     CHECK_INT(r.status, 200);
-    char *acao = header_of(&r, "Access-Control-Allow-Origin");
+    char *acao = test_reply_header(&r, "Access-Control-Allow-Origin");
     CHECK_STR(acao, origin);
     free(acao);
     reply_free(&r);
@@ -508,7 +432,7 @@ static void test_markup_in_names(void)
         /* a listing names it escaped */
         reply l = query(&OWNER, "GET", SCOPE, "/", (cos_kv[]){ { "prefix", "in/" } }, 1, NULL);
         CHECK(l.status == 200 && l.body && !strstr(l.body, "<img") && !strstr(l.body, "<script") && !strstr(l.body, "]]><x>"));
-        char *ct = header_of(&l, "Content-Type");
+        char *ct = test_reply_header(&l, "Content-Type");
         CHECK(ct && !strcasestr(ct, "html"));
         free(ct);
         reply_free(&l);
@@ -517,7 +441,7 @@ static void test_markup_in_names(void)
         call get = { "GET", SCOPE, missing, missing, NULL, NULL, 0, NULL, 0, NULL, NULL, 0 };
         reply e = do_call(&get);
         CHECK(e.status >= 400 && !(e.body && (strstr(e.body, "<img") || strstr(e.body, "<script"))));
-        ct = header_of(&e, "Content-Type");
+        ct = test_reply_header(&e, "Content-Type");
         CHECK(!ct || !strcasestr(ct, "html"));
         free(ct);
         reply_free(&e);
@@ -544,7 +468,7 @@ static void test_markup_in_names(void)
 static const char *upload_init(const char *path, char *id, size_t idlen)
 {
     reply r = query(&OWNER, "POST", SCOPE, path, (cos_kv[]){ { "uploads", "" } }, 1, NULL);
-    char *u = r.status == 200 ? xml_value(r.body, "UploadId") : NULL;
+    char *u = r.status == 200 ? test_xml_value(r.body, "UploadId") : NULL;
     if (!u) test_fail(__FILE__, __LINE__, "initiate %s: %d %.200s", path, r.status, r.body ? r.body : "");
     snprintf(id, idlen, "%s", u ? u : "none");
     free(u);
@@ -702,7 +626,7 @@ static void test_scoped_key_stays_in_scope(void)
     EXPECT(simple(&mixed, "GET", SCOPE, "/out/secret.txt", NULL), 403, "InvalidAccessKeyId");
     creds forged = { "AKIDnotAtemporaryKEY0000000000000000", k.key, k.token };
     EXPECT(simple(&forged, "GET", SCOPE, "/in/a.txt", NULL), 403, "InvalidAccessKeyId");
-    tmpkey_free(&k2);
+    test_tmpkey_free(&k2);
     /* a read-only key for in/ cannot write there by any route */
     tmpkey ro = sts_key(POLICY("\"name/cos:GetObject\",\"name/cos:HeadObject\",\"name/cos:GetBucket\"", RES(SCOPE, "in/*")));
     creds rc = { ro.id, ro.key, ro.token };
@@ -728,8 +652,8 @@ static void test_scoped_key_stays_in_scope(void)
     call self_copy = { "PUT", SCOPE, "/in/a.txt", "/in/a.txt", &rc, NULL, 0, ch, 1, NULL, NULL, 0 };
     EXPECT(do_call(&self_copy), 403, "AccessDenied");
     CHECK(owner_has(SCOPE, "/in/a.txt", "in a"));
-    tmpkey_free(&ro);
-    tmpkey_free(&k);
+    test_tmpkey_free(&ro);
+    test_tmpkey_free(&k);
 }
 
 /* The same key in S3's dialect (SigV4 with x-amz-security-token): the same scope. */
@@ -776,8 +700,8 @@ static void test_scoped_key_in_s3_dialect(void)
     tmpkey k2 = sts_key(POLICY("\"name/cos:GetObject\"", RES(SCOPE, "*")));
     creds mixed = { k.id, k.key, k2.token };
     EXPECT(s3_get(&mixed, "/" SCOPE "/in/a.txt"), 403, NULL);
-    tmpkey_free(&k2);
-    tmpkey_free(&k);
+    test_tmpkey_free(&k2);
+    test_tmpkey_free(&k);
 }
 
 /* An S3 POST form (SigV4 over its policy) signed with the scoped key and its
@@ -856,7 +780,7 @@ static void test_scoped_key_in_s3_forms(void)
     CHECK(owner_has(SCOPE, "/out/secret.txt", "top secret"));
     CHECK(!owner_has(SCOPE, "/out/f.txt", NULL));
     CHECK(!owner_has(SCOPE, "/f.txt", NULL));
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
 }
 
 /* ---------------------------------------------------------------- 3: versions across scopes */
@@ -864,7 +788,7 @@ static void test_scoped_key_in_s3_forms(void)
 static char *put_version(const char *path, const char *body)
 {
     reply r = simple(&OWNER, "PUT", VERS, path, body);
-    char *v = header_of(&r, "x-cos-version-id");
+    char *v = test_reply_header(&r, "x-cos-version-id");
     if (r.status != 200 || !v) test_fail(__FILE__, __LINE__, "PUT %s: %d", path, r.status);
     reply_free(&r);
     return v ? v : cos_strdup("none");
@@ -905,7 +829,7 @@ static void test_versions_across_scopes(void)
     }
     /* a delete marker over in/a.txt, then its old version read and the marker itself deleted by id */
     r = simple(&kc, "DELETE", VERS, "/in/a.txt", NULL);
-    char *marker = header_of(&r, "x-cos-version-id");
+    char *marker = test_reply_header(&r, "x-cos-version-id");
     CHECK(r.status == 204 && marker);
     reply_free(&r);
     r = query(&kc, "GET", VERS, "/in/a.txt", (cos_kv[]){ { "versionId", a1 } }, 1, NULL);
@@ -961,7 +885,7 @@ static void test_versions_across_scopes(void)
         reply_free(&r);
     }
     free(marker);
-    tmpkey_free(&k);
+    test_tmpkey_free(&k);
     free(s1);
     free(s2);
     free(a1);
@@ -1053,7 +977,7 @@ static void test_hostile_bodies(void)
     char uid[128];
     {
         reply r = query(&OWNER, "POST", BODY, "/mp.bin", (cos_kv[]){ { "uploads", "" } }, 1, NULL);
-        char *u = xml_value(r.body, "UploadId");
+        char *u = test_xml_value(r.body, "UploadId");
         snprintf(uid, sizeof uid, "%s", u ? u : "none");
         free(u);
         reply_free(&r);
@@ -1444,25 +1368,13 @@ static void test_form_epilogue(void)
  * connection could hold 20 MiB of the server's memory for as long as it
  * trickled (8 such: +150 MiB). Fixed: as for object bodies, the headers are
  * judged first and a body they condemn is read but never kept. */
-static long server_rss_kib(void)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", g_srv.pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    if (f) fclose(f);
-    return kib;
-}
-
 static void test_anonymous_bodies_held_in_memory(void)
 {
     enum { N = 8 };
     const size_t declared = 19u << 20, sent = 18u << 20;
     char *junk = malloc(sent);
     memset(junk, ' ', sent);
-    long before = server_rss_kib();
+    long before = test_rss_kib(g_srv.pid);
     int fds[N];
     for (int i = 0; i < N; i++) {
         fds[i] = test_connect(g_srv.port);
@@ -1472,7 +1384,7 @@ static void test_anonymous_bodies_held_in_memory(void)
         CHECK(fds[i] >= 0 && test_send_all(fds[i], head, (size_t)n) && test_send_all(fds[i], junk, sent));
     }
     usleep(300000);
-    long during = server_rss_kib();
+    long during = test_rss_kib(g_srv.pid);
     printf("  server RSS with %d anonymous 18 MiB bodies in flight: %ld -> %ld KiB\n", N, before, during);
     if (before > 0 && during - before > 40 * 1024)
         test_fail(__FILE__, __LINE__, "anonymous in-memory bodies grew the server by %ld KiB", during - before);
@@ -1683,7 +1595,7 @@ static void test_html_forced_download(void)
                                    : cos_sprintf("GET %s HTTP/1.1\r\nHost: %s.cos.ap-guangzhou.myqcloud.com\r\n"
                                                  "Connection: close\r\n\r\n", CASES[i].path, b);
             reply r = test_http_exchange(g_srv.port, req, strlen(req));
-            char *cd = header_of(&r, "Content-Disposition"), *force = header_of(&r, "x-cos-force-download");
+            char *cd = test_reply_header(&r, "Content-Disposition"), *force = test_reply_header(&r, "x-cos-force-download");
             if (r.status != 200 || !cd || strcmp(cd, CASES[i].want) || !force || strcmp(force, "true"))
                 test_fail(__FILE__, __LINE__, "GET %s (%s): %d Content-Disposition %s, x-cos-force-download %s",
                           CASES[i].path, path_style ? "path style" : "virtual-hosted", r.status, cd ? cd : "(none)",

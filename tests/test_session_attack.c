@@ -39,33 +39,10 @@ static reply call(int port, const creds *who, const char *method, const char *bu
         if (*q[i].value || !strcmp(q[i].name, "versionId")) cos_buf_putc(&t, '=');
         cos_uri_encode(&t, q[i].value, strlen(q[i].value), false);
     }
-    char *auth = NULL;
-    if (who) {
-        cos_sign_params p = COS_SIGN_PARAMS_INIT;
-        p.secret_id = who->id;
-        p.secret_key = who->key;
-        p.method = method;
-        p.pathname = path;
-        p.query = q;
-        p.query_count = nq;
-        p.headers = h;
-        p.header_count = nh;
-        p.host = host;
-        cos_error *err = NULL;
-        if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
-        cos_error_free(err);
-    }
-    cos_buf b = COS_BUF_INIT;
-    cos_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nConnection: close\r\n", method, t.data,
-                   host, blen);
-    if (auth) cos_buf_printf(&b, "Authorization: %s\r\n", auth);
-    for (size_t i = 0; i < nh; i++) cos_buf_printf(&b, "%s: %s\r\n", h[i].name, h[i].value);
-    cos_buf_puts(&b, "\r\n");
-    if (blen) cos_buf_append(&b, body, blen);
-    reply r = test_http_exchange(port, b.data, b.len);
-    cos_buf_free(&b);
+    test_cos_call c = { method, host, t.data, path, who ? who->id : NULL, who ? who->key : NULL, NULL, q, nq, h, nh,
+                        NULL, NULL, body, blen };
+    reply r = test_cos_exchange(port, &c);
     cos_buf_free(&t);
-    free(auth);
     free(host);
     return r;
 }
@@ -74,33 +51,6 @@ static reply simple(int port, const creds *who, const char *method, const char *
                     const char *body)
 {
     return call(port, who, method, bucket, path, NULL, 0, NULL, 0, body, body ? strlen(body) : 0);
-}
-
-/* The value of header name in r's head (malloc'd), or NULL. */
-static char *head_value(const reply *r, const char *name)
-{
-    if (!r->head) return NULL;
-    size_t n = strlen(name);
-    for (const char *p = r->head; (p = strchr(p, '\n')) != NULL;) {
-        p++;
-        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-            const char *v = p + n + 1;
-            while (*v == ' ') v++;
-            size_t len = strcspn(v, "\r\n");
-            return cos_strndup(v, len);
-        }
-    }
-    return NULL;
-}
-
-static char *xml_value(const char *body, const char *tag)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *a = body ? strstr(body, open) : NULL;
-    const char *b = a ? strstr(a, close) : NULL;
-    return b ? cos_strndup(a + strlen(open), (size_t)(b - a - strlen(open))) : NULL;
 }
 
 /* A body of len bytes, a pattern of seed. */
@@ -216,10 +166,10 @@ static void test_crash_keeps_every_kind(void)
            NULL);
     /* versions: small and large older versions, a delete marker over one */
     reply r = simple(port, &OWNER, "PUT", vb, "/k", "one");
-    char *v_one = head_value(&r, "x-cos-version-id");
+    char *v_one = test_reply_header(&r, "x-cos-version-id");
     test_reply_free(&r);
     r = call(port, &OWNER, "PUT", vb, "/k", NULL, 0, NULL, 0, big, BIG);
-    char *v_big = head_value(&r, "x-cos-version-id");
+    char *v_big = test_reply_header(&r, "x-cos-version-id");
     test_reply_free(&r);
     EXPECT(simple(port, &OWNER, "PUT", vb, "/k", "three"), 200, NULL);
     EXPECT(call(port, &OWNER, "PUT", vb, "/gone", NULL, 0, NULL, 0, big2, BIG2), 200, NULL);
@@ -251,17 +201,17 @@ static void test_crash_keeps_every_kind(void)
     const char *mkeys[2] = { "/mp-done", "/mp-open" };
     for (int u = 0; u < 2; u++) {
         r = call(port, &OWNER, "POST", pb, mkeys[u], (cos_kv[]){ { "uploads", "" } }, 1, NULL, 0, NULL, 0);
-        ids[u] = xml_value(r.body, "UploadId");
+        ids[u] = test_xml_value(r.body, "UploadId");
         test_reply_free(&r);
         CHECK(ids[u] != NULL);
         if (!ids[u]) return;
         r = call(port, &OWNER, "PUT", pb, mkeys[u], (cos_kv[]){ { "partNumber", "1" }, { "uploadId", ids[u] } }, 2, NULL,
                  0, part1, P1);
-        etags[u][0] = head_value(&r, "ETag");
+        etags[u][0] = test_reply_header(&r, "ETag");
         test_reply_free(&r);
         r = call(port, &OWNER, "PUT", pb, mkeys[u], (cos_kv[]){ { "partNumber", "2" }, { "uploadId", ids[u] } }, 2, NULL,
                  0, "tail", 4);
-        etags[u][1] = head_value(&r, "ETag");
+        etags[u][1] = test_reply_header(&r, "ETag");
         test_reply_free(&r);
         CHECK(etags[u][0] && etags[u][1]);
     }
@@ -295,7 +245,7 @@ static void test_crash_keeps_every_kind(void)
     char *gone_vid = NULL;
     if (r.body) { /* the one <Version> of gone (the markers are <DeleteMarker>) */
         const char *v = strstr(r.body, "<Version>");
-        gone_vid = v ? xml_value(v, "VersionId") : NULL;
+        gone_vid = v ? test_xml_value(v, "VersionId") : NULL;
     }
     test_reply_free(&r);
     CHECK(gone_vid != NULL);
@@ -312,7 +262,7 @@ static void test_crash_keeps_every_kind(void)
     app[BIG + 3] = '\0';
     expect_body(port, pb, "/app", NULL, 0, app, BIG + 3, __LINE__);
     r = call(port, &OWNER, "HEAD", pb, "/arc", NULL, 0, NULL, 0, NULL, 0);
-    char *len = head_value(&r, "Content-Length");
+    char *len = test_reply_header(&r, "Content-Length");
     CHECK_INT(r.status, 200);
     CHECK(len && atoll(len) == (long long)BIG);
     free(len);

@@ -522,18 +522,6 @@ static void test_slowloris_cut(void)
  * object (sent from its file) and 100 of a 60 KiB one (from the database),
  * every one begun; an unpaced request is then answered. Kept from before:
  * it held already. */
-static long server_rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    if (f) fclose(f);
-    return kib;
-}
-
 static void test_never_reading_clients(void)
 {
     test_server srv;
@@ -551,7 +539,7 @@ static void test_never_reading_clients(void)
     up = send_put(&srv, "/unread-" TEST_APPID "/small", 60u << 10, 0);
     CHECK_INT(read_status(up), 200);
     close(up);
-    long before = server_rss_kib(srv.pid);
+    long before = test_rss_kib(srv.pid);
     enum { READERS = 200 };
     int fds[READERS];
     for (int i = 0; i < READERS; i++) {
@@ -568,7 +556,7 @@ static void test_never_reading_clients(void)
         CHECK(poll(&p, 1, 60000) == 1); /* its answer has begun */
     }
     CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404);
-    long after = server_rss_kib(srv.pid);
+    long after = test_rss_kib(srv.pid);
     printf("  %d unread answers: server RSS %ld -> %ld KiB (%ld KiB each)\n", READERS, before, after,
            (after - before) / READERS);
     /* a 64 KiB connection pool each, a small answer's copy, the rest in the kernel; under

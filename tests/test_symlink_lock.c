@@ -27,7 +27,7 @@ static test_server g_srv;
 #define VRET "vretain-" APPID
 #define LOCKRW "lockrw-" APPID
 
-typedef struct creds { char *id, *key, *token; } creds;
+typedef test_tmpkey creds; /* id, key, token */
 static creds OWNER = { TEST_SECRET_ID, TEST_SECRET_KEY, NULL };
 #define ANON NULL
 
@@ -42,46 +42,23 @@ static reply do_call(const creds *who, const char *method, const char *bucket, c
                      size_t nq, const cos_kv *h, size_t nh, const char *body)
 {
     char *host = bucket ? cos_sprintf("%s.cos.ap-guangzhou.myqcloud.com", bucket) : cos_sprintf("127.0.0.1:%d", g_srv.port);
-    char *auth = NULL;
-    if (who) {
-        cos_sign_params p = COS_SIGN_PARAMS_INIT;
-        p.secret_id = who->id;
-        p.secret_key = who->key;
-        p.method = method;
-        p.pathname = path;
-        p.query = q;
-        p.query_count = nq;
-        p.headers = h;
-        p.header_count = nh;
-        p.host = host;
-        cos_error *err = NULL;
-        if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
-        cos_error_free(err);
-    }
-    cos_buf b = COS_BUF_INIT;
-    cos_buf_printf(&b, "%s %s", method, path);
+    cos_buf t = COS_BUF_INIT;
+    cos_buf_puts(&t, path);
     for (size_t i = 0; i < nq; i++) {
-        cos_buf_printf(&b, "%c%s", i ? '&' : '?', q[i].name);
+        cos_buf_printf(&t, "%c%s", i ? '&' : '?', q[i].name);
         if (*q[i].value) {
-            cos_buf_putc(&b, '=');
+            cos_buf_putc(&t, '=');
             for (const unsigned char *c = (const unsigned char *)q[i].value; *c; c++)
                 if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("-_.~", *c))
-                    cos_buf_putc(&b, (char)*c);
+                    cos_buf_putc(&t, (char)*c);
                 else
-                    cos_buf_printf(&b, "%%%02X", *c);
+                    cos_buf_printf(&t, "%%%02X", *c);
         }
     }
-    size_t blen = body ? strlen(body) : 0;
-    cos_buf_printf(&b, " HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nConnection: close\r\n", host, blen);
-    if (auth) cos_buf_printf(&b, "Authorization: %s\r\n", auth);
-    if (who && who->token) cos_buf_printf(&b, "x-cos-security-token: %s\r\n", who->token);
-    for (size_t i = 0; i < nh; i++) cos_buf_printf(&b, "%s: %s\r\n", h[i].name, h[i].value);
-    if (g_unsigned_line) cos_buf_puts(&b, g_unsigned_line);
-    cos_buf_puts(&b, "\r\n");
-    if (blen) cos_buf_append(&b, body, blen);
-    reply r = test_http_exchange(g_srv.port, b.data, b.len);
-    cos_buf_free(&b);
-    free(auth);
+    test_cos_call c = { method, host, t.data, path, who ? who->id : NULL, who ? who->key : NULL, who ? who->token : NULL,
+                        q, nq, h, nh, NULL, g_unsigned_line, body, body ? strlen(body) : 0 };
+    reply r = test_cos_exchange(g_srv.port, &c);
+    cos_buf_free(&t);
     free(host);
     return r;
 }
@@ -105,23 +82,6 @@ static reply put_symlink(const creds *who, const char *bucket, const char *path,
     cos_kv q[] = { { "symlink", "" } };
     cos_kv h[] = { { "x-cos-symlink-target", target }, { name ? name : "", value ? value : "" } };
     return do_call(who, "PUT", bucket, path, q, 1, h, name ? 2 : 1, NULL);
-}
-
-/* A header's value in a reply's head (malloc'd), NULL if absent. */
-static char *header(const reply *r, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = r->head; p && *p;) {
-        const char *e = strstr(p, "\r\n");
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len > n && !strncasecmp(p, name, n) && p[n] == ':') {
-            const char *v = p + n + 1;
-            while (*v == ' ') v++;
-            return cos_strndup(v, (size_t)(p + len - v));
-        }
-        p += len + (e ? 2 : 0);
-    }
-    return NULL;
 }
 
 /* The body of a 200 GET (malloc'd), or NULL with the failure recorded. */
@@ -159,19 +119,7 @@ static creds temp_key(const char *bucket, const char *prefix, const char *action
 {
     cos_kv q[3] = { { "bucket", bucket }, { "allowPrefix", prefix }, { "allowActions", actions } };
     reply r = sts_get(q, 3);
-    creds k = { test_json_str(r.body, "tmpSecretId"), test_json_str(r.body, "tmpSecretKey"),
-                test_json_str(r.body, "sessionToken") };
-    if (r.status != 200 || !k.id || !k.key || !k.token)
-        test_fail(__FILE__, __LINE__, "no temporary key: %d %.200s", r.status, r.body ? r.body : "");
-    test_reply_free(&r);
-    return k;
-}
-
-static void creds_free(creds *k)
-{
-    free(k->id);
-    free(k->key);
-    free(k->token);
+    return test_tmpkey_of(&r, __FILE__, __LINE__);
 }
 
 /* ---------------------------------------------------------------- symlinks */
@@ -184,7 +132,7 @@ static void test_symlink_basics(void)
     EXPECT(put_symlink(&OWNER, SYM, "/l.txt", "docs/t.txt", NULL, NULL), 200, NULL);
     reply r = sub(&OWNER, "GET", SYM, "/l.txt", "symlink", NULL);
     CHECK_INT(r.status, 200);
-    char *t = header(&r, "x-cos-symlink-target");
+    char *t = test_reply_header(&r, "x-cos-symlink-target");
     CHECK_STR(t, "docs/t.txt");
     free(t);
     /* COS: the symlink's ETag is the MD5 of the path it stores */
@@ -193,7 +141,7 @@ static void test_symlink_basics(void)
     cos_md5_digest("docs/t.txt", 10, d);
     cos_hex_encode(d, 16, hex);
     snprintf(want, sizeof want, "\"%s\"", hex);
-    char *se = header(&r, "ETag");
+    char *se = test_reply_header(&r, "ETag");
     CHECK_STR(se, want);
     free(se);
     test_reply_free(&r);
@@ -203,7 +151,8 @@ static void test_symlink_basics(void)
     reply target = simple(&OWNER, "HEAD", SYM, "/docs/t.txt", NULL);
     r = simple(&OWNER, "HEAD", SYM, "/l.txt", NULL);
     CHECK_INT(r.status, 200);
-    char *len = header(&r, "Content-Length"), *etag = header(&r, "ETag"), *tetag = header(&target, "ETag");
+    char *len = test_reply_header(&r, "Content-Length"), *etag = test_reply_header(&r, "ETag");
+    char *tetag = test_reply_header(&target, "ETag");
     CHECK_STR(len, "11");
     CHECK_STR(etag, tetag);
     free(len);
@@ -323,7 +272,7 @@ static void test_symlink_never_widens_access(void)
     test_reply_free(&r);
     r = simple(ANON, "HEAD", SYM, "/pub/link", NULL);
     CHECK_INT(r.status, 403);
-    char *len = header(&r, "Content-Length");
+    char *len = test_reply_header(&r, "Content-Length");
     CHECK(!len || strcmp(len, "10") != 0); /* not even the target's size */
     free(len);
     test_reply_free(&r);
@@ -364,14 +313,14 @@ static void test_symlink_never_widens_access(void)
     free(body);
     /* nor can it make one outside its prefix */
     EXPECT(put_symlink(&k, SYM, "/private/evil", "pub/t2.txt", NULL, NULL), 403, "AccessDenied");
-    creds_free(&k);
+    test_tmpkey_free(&k);
     /* the symlink's own actions are named too: GetSymlink alone reads the symlink, not the target */
     k = temp_key(SYM, "pub/*", "name/cos:GetSymlink");
     r = sub(&k, "GET", SYM, "/pub/ok", "symlink", NULL);
     CHECK_INT(r.status, 200);
     test_reply_free(&r);
     EXPECT(simple(&k, "GET", SYM, "/pub/ok", NULL), 403, "AccessDenied");
-    creds_free(&k);
+    test_tmpkey_free(&k);
 
     /* a public-read-write bucket: anyone may write a symlink, and still reads through it only what is readable
        to anyone */
@@ -398,11 +347,11 @@ static void test_symlink_versions(void)
     put_ok(VSYM, "/b.txt", "b one", NULL);
     reply r = put_symlink(&OWNER, VSYM, "/l", "a.txt", NULL, NULL);
     CHECK_INT(r.status, 200);
-    char *v1 = header(&r, "x-cos-version-id");
+    char *v1 = test_reply_header(&r, "x-cos-version-id");
     CHECK(v1 && *v1 && strcmp(v1, "null") != 0);
     test_reply_free(&r);
     r = put_symlink(&OWNER, VSYM, "/l", "b.txt", NULL, NULL);
-    char *v2 = header(&r, "x-cos-version-id");
+    char *v2 = test_reply_header(&r, "x-cos-version-id");
     CHECK(v2 && v1 && strcmp(v1, v2) != 0);
     test_reply_free(&r);
     if (!v1 || !v2) {
@@ -413,7 +362,7 @@ static void test_symlink_versions(void)
     cos_kv q1[] = { { "symlink", "" }, { "versionId", v1 } };
     r = do_call(&OWNER, "GET", VSYM, "/l", q1, 2, NULL, 0, NULL);
     CHECK_INT(r.status, 200);
-    char *t = header(&r, "x-cos-symlink-target"), *vv = header(&r, "x-cos-version-id");
+    char *t = test_reply_header(&r, "x-cos-symlink-target"), *vv = test_reply_header(&r, "x-cos-version-id");
     CHECK_STR(t, "a.txt");
     CHECK_STR(vv, v1);
     free(t);
@@ -561,7 +510,7 @@ static void test_retention_unversioned(void)
     CHECK(*upload);
     cos_kv pq[] = { { "partNumber", "1" }, { "uploadId", upload } };
     r = do_call(&OWNER, "PUT", RET, "/a", pq, 2, NULL, 0, "part data");
-    char *etag = header(&r, "ETag");
+    char *etag = test_reply_header(&r, "ETag");
     test_reply_free(&r);
     char *done = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
                              "</CompleteMultipartUpload>", etag ? etag : "");
@@ -630,14 +579,14 @@ static void test_retention_versioned(void)
                                                       "</VersioningConfiguration>"), 200, NULL);
     EXPECT(sub(&OWNER, "PUT", VRET, "/", "object-lock", RULE_1DAY), 200, NULL);
     reply r = do_call(&OWNER, "PUT", VRET, "/v", NULL, 0, NULL, 0, "one");
-    char *v1 = header(&r, "x-cos-version-id");
+    char *v1 = test_reply_header(&r, "x-cos-version-id");
     test_reply_free(&r);
     CHECK(v1 != NULL);
     if (!v1) return;
     put_ok(VRET, "/v", "two", NULL);
     r = simple(&OWNER, "DELETE", VRET, "/v", NULL);
     CHECK_INT(r.status, 204);
-    char *marker = header(&r, "x-cos-version-id");
+    char *marker = test_reply_header(&r, "x-cos-version-id");
     test_reply_free(&r);
     cos_kv vq[] = { { "versionId", v1 } };
     EXPECT(do_call(&OWNER, "DELETE", VRET, "/v", vq, 1, NULL, 0, NULL), 403, "AccessDenied");

@@ -5,10 +5,12 @@
 #include "testlib.h"
 #include "checksum.h"
 #include "util.h"
+#include "url.h"
 #include "cos/sign.h"
 #include "cos/hash.h"
 
 #include <errno.h>
+#include <strings.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -219,18 +221,7 @@ int test_faults_request(const test_server *s, const char *method, const char *bo
     }
     if (id) {
         cos_kv h[] = { { "Content-MD5", md5 } };
-        cos_sign_params p = COS_SIGN_PARAMS_INIT;
-        p.secret_id = id;
-        p.secret_key = secret;
-        p.method = method;
-        p.pathname = "/-/faults";
-        p.host = host;
-        p.headers = h;
-        p.header_count = body_len ? 1 : 0;
-        char *auth = NULL;
-        cos_error *err = NULL;
-        if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
-        cos_error_free(err);
+        char *auth = test_cos_auth(id, secret, method, "/-/faults", host, NULL, 0, h, body_len ? 1 : 0);
         snprintf(auth_line, sizeof auth_line, "Authorization: %s\r\n", auth ? auth : "");
         free(auth);
     }
@@ -581,6 +572,117 @@ void test_expect_reply(test_reply r, int status, const char *code, const char *f
         test_fail(file, line, "expected %d %s, got %d: %.300s", status, code ? code : "", r.status,
                   r.body ? r.body : "(no answer)");
     test_reply_free(&r);
+}
+
+char *test_cos_auth(const char *id, const char *key, const char *method, const char *path, const char *host,
+                    const cos_kv *q, size_t nq, const cos_kv *h, size_t nh)
+{
+    cos_sign_params p = COS_SIGN_PARAMS_INIT;
+    p.secret_id = id;
+    p.secret_key = key;
+    p.method = method;
+    p.pathname = path;
+    p.query = q;
+    p.query_count = nq;
+    p.headers = h;
+    p.header_count = nh;
+    p.host = host;
+    char *auth = NULL;
+    cos_error *err = NULL;
+    if (cos_sign(&p, &auth, NULL, &err) != 0) test_fail(__FILE__, __LINE__, "sign: %s", cos_error_message(err));
+    cos_error_free(err);
+    return auth;
+}
+
+test_reply test_cos_exchange(int port, const test_cos_call *c)
+{
+    char *auth = NULL;
+    if (c->id && !c->auth) auth = test_cos_auth(c->id, c->key, c->method, c->sign_path, c->host, c->q, c->nq, c->h, c->nh);
+    const char *sent_auth = c->auth ? c->auth : auth;
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nConnection: close\r\n", c->method, c->target,
+                   c->host, c->blen);
+    if (sent_auth) cos_buf_printf(&b, "Authorization: %s\r\n", sent_auth);
+    if (c->token) cos_buf_printf(&b, "x-cos-security-token: %s\r\n", c->token);
+    for (size_t i = 0; i < c->nh; i++) cos_buf_printf(&b, "%s: %s\r\n", c->h[i].name, c->h[i].value);
+    if (c->extra) cos_buf_puts(&b, c->extra);
+    cos_buf_puts(&b, "\r\n");
+    if (c->blen) cos_buf_append(&b, c->body, c->blen);
+    test_reply r = test_http_exchange(port, b.data, b.len);
+    cos_buf_free(&b);
+    free(auth);
+    return r;
+}
+
+test_tmpkey test_sts_key(int port, const char *id, const char *key, const char *token, const char *policy,
+                         const char *file, int line)
+{
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", port);
+    cos_buf t = COS_BUF_INIT;
+    cos_buf_puts(&t, "/sts?policy=");
+    cos_uri_encode(&t, policy, strlen(policy), false);
+    cos_kv q[] = { { "policy", policy } };
+    test_cos_call c = { "GET", host, t.data, "/sts", id, key, token, q, 1, NULL, 0, NULL, NULL, NULL, 0 };
+    test_reply r = test_cos_exchange(port, &c);
+    cos_buf_free(&t);
+    return test_tmpkey_of(&r, file, line);
+}
+
+test_tmpkey test_tmpkey_of(test_reply *r, const char *file, int line)
+{
+    test_tmpkey k = { test_json_str(r->body, "tmpSecretId"), test_json_str(r->body, "tmpSecretKey"),
+                      test_json_str(r->body, "sessionToken") };
+    if (r->status != 200 || !k.id || !k.key || !k.token)
+        test_fail(file, line, "no temporary key: %d %.200s", r->status, r->body ? r->body : "");
+    test_reply_free(r);
+    return k;
+}
+
+long test_rss_kib(int pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    if (f) fclose(f);
+    return kib;
+}
+
+void test_tmpkey_free(test_tmpkey *k)
+{
+    free(k->id);
+    free(k->key);
+    free(k->token);
+    k->id = k->key = k->token = NULL;
+}
+
+char *test_reply_header(const test_reply *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = r->head; p && *p;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > n && !strncasecmp(p, name, n) && p[n] == ':') {
+            const char *v = p + n + 1;
+            while (*v == ' ') v++;
+            return strndup(v, len - (size_t)(v - p));
+        }
+        p = eol ? eol + 2 : p + len;
+    }
+    return NULL;
+}
+
+char *test_xml_value(const char *body, const char *tag)
+{
+    char open[64], close[64];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = body ? strstr(body, open) : NULL;
+    const char *b = a ? strstr(a, close) : NULL;
+    return b ? strndup(a + strlen(open), (size_t)(b - a - strlen(open))) : NULL;
 }
 
 cos_request test_generic_request(const char *method, const char *bucket, const char *key, const char *action,

@@ -80,6 +80,43 @@ test_reply test_http_exchange(int port, const void *request, size_t len);
 void test_reply_free(test_reply *r);
 /* Fails the test unless r has this status and, when code is set, that <Code>; frees r. */
 void test_expect_reply(test_reply r, int status, const char *code, const char *file, int line);
+/* The Authorization cos_sign makes (malloc'd) for method on path at host with the
+ * query pairs q and headers h signed by id/key; NULL, the reason a test failure, on error. */
+char *test_cos_auth(const char *id, const char *key, const char *method, const char *path, const char *host,
+                    const cos_kv *q, size_t nq, const cos_kv *h, size_t nh);
+/* A raw COS request as a hand-made client sends it: "METHOD target", Host, Content-Length,
+ * Connection: close, then Authorization (signed by id/key for sign_path with q and h: id NULL
+ * sends none), x-cos-security-token (when token), the headers h, the raw lines `extra` (each
+ * ending in CRLF, not signed) and the body. The target is sent as given: it must carry q. */
+typedef struct test_cos_call {
+    const char *method, *host, *target, *sign_path;
+    const char *id, *key, *token;
+    const cos_kv *q;
+    size_t nq;
+    const cos_kv *h;
+    size_t nh;
+    const char *auth; /* when set: sent as the Authorization instead of signing */
+    const char *extra;
+    const void *body;
+    size_t blen;
+} test_cos_call;
+/* Send it to 127.0.0.1:port (test_http_exchange) and return the answer. */
+test_reply test_cos_exchange(int port, const test_cos_call *c);
+/* The value of the header name in r's head (malloc'd; case-insensitive name), NULL if absent. */
+char *test_reply_header(const test_reply *r, const char *name);
+/* The text between <tag> and </tag> (the first) in body (malloc'd), NULL if absent. */
+char *test_xml_value(const char *body, const char *tag);
+/* A temporary key from cos-server's /sts (all malloc'd). */
+typedef struct test_tmpkey { char *id, *key, *token; } test_tmpkey;
+/* GET /sts?policy=POLICY on 127.0.0.1:port (Host: that address), signed by id/key (token: sent when
+ * set); the key it answers, a test failure at file:line when it answers none. */
+test_tmpkey test_sts_key(int port, const char *id, const char *key, const char *token, const char *policy,
+                         const char *file, int line);
+/* The key in an /sts answer r (which it frees); a test failure at file:line unless r is a 200 with one. */
+test_tmpkey test_tmpkey_of(test_reply *r, const char *file, int line);
+void test_tmpkey_free(test_tmpkey *k);
+/* The resident set of process pid in KiB (VmRSS), -1 if unknown. */
+long test_rss_kib(int pid);
 /* Stop it (SIGTERM, then SIGKILL after 5 s) and remove its root unless keep_root. */
 void test_server_stop(test_server *s, bool keep_root);
 /* Kill -9 (for crash tests); the root is kept. */
