@@ -28,6 +28,7 @@
  */
 #define _GNU_SOURCE
 #include "server.h"
+#include <unistd.h>
 #include "versioning.h"
 #include "xml.h"
 
@@ -233,7 +234,13 @@ static enum MHD_Result put_lock(req *r)
     int rc = store_config_get(r->srv->st, r->bucket, RULES, &rules, &len);
     if (rc == -1) rc = 0;
     if (rc == 0 && days_now(rules) != days) { /* the change and its time, before the configuration that names it */
-        char *more = cos_sprintf("%s%" PRId64 " %" PRId64 "\n", rules ? rules : "", cos_now_ms(), days);
+        /* The rule holds from the next millisecond on, and the guard is kept
+           until the clock is there: what was written before it under the
+           guard (mtime <= now) is never read as written after, nor what is
+           written after as written before, even within one millisecond. */
+        int64_t from = cos_now_ms() + 1;
+        while (cos_now_ms() < from) usleep(200);
+        char *more = cos_sprintf("%s%" PRId64 " %" PRId64 "\n", rules ? rules : "", from, days);
         rc = store_config_put(r->srv->st, r->bucket, RULES, more, strlen(more));
         free(more);
     }
