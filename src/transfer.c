@@ -85,6 +85,7 @@ struct task {
     uint64_t slice_size, chunk_size;
     int parallel;
     bool no_resume;
+    bool no_follow; /* downloads: a link at file_path's name is replaced, not followed */
     cos_progress_fn on_progress;
     void *progress_ud;
     cos_progress_fn on_hash_progress;
@@ -1454,7 +1455,7 @@ static void run_download(task *t)
     cos_result_free(res);
     int special_fd = -1;
     cos_error *se = NULL;
-    int special = etag ? cos_open_special_dest(t->file_path, &special_fd, &se) : 0;
+    int special = etag ? cos_open_special_dest(t->file_path, t->no_follow, &special_fd, &se) : 0;
     if (special) {
         if (special < 0) fail(t, special, se);
         else run_download_in_place(t, special_fd, etag);
@@ -1463,7 +1464,7 @@ static void run_download(task *t)
     }
     /* a symlink is written through (it stays): the partial file and its
        checkpoint go beside its target, renamed over the target */
-    char *target = cos_download_target(t->file_path);
+    char *target = t->no_follow ? cos_strdup(t->file_path) : cos_download_target(t->file_path);
     if (!target) {
         cos_error *e = NULL;
         cos_err_io(&e, errno, "cannot resolve", t->file_path);
@@ -2024,7 +2025,8 @@ static void runner_wait_end(cos_tasks *mg, bool began)
     pthread_mutex_unlock(&mg->m);
 }
 
-static const size_t TRANSFER_PARAMS_SIZES[] = { [COS_TRANSFER_PARAMS_VERSION] = sizeof(cos_transfer_params) };
+static const size_t TRANSFER_PARAMS_SIZES[] = { [1] = offsetof(cos_transfer_params, no_follow),
+                                                [COS_TRANSFER_PARAMS_VERSION] = sizeof(cos_transfer_params) };
 
 /* The up-front checks of a transfer's parameters, each naming its field as the operations do. */
 static int check_transfer_params(cos_client *c, cos_task_kind kind, const cos_transfer_params *p, cos_error **err)
@@ -2067,6 +2069,7 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
     t->region = cos_strdup(p->region);
     t->key = cos_strdup(p->key[0] == '/' && !c->cfg.use_raw_key ? p->key + 1 : p->key);
     t->file_path = cos_strdup(p->file_path);
+    t->no_follow = p->no_follow;
     t->copy_source = cos_strdup(p->copy_source);
     t->version_id = cos_strdup(p->version_id);
     t->content_type = cos_strdup(p->content_type);

@@ -166,6 +166,27 @@ for norename2 in "" 1; do
   check "... no temporary left" bash -c "! ls '$T/race' | grep -q cos-tmp"
 done
 
+# the symlink race of a tree download: once the CLI has checked the
+# destination, dest/sub is swapped for a link leading outside, or a link is
+# planted at the file's own name (swap_dir.so does it when the download's
+# HEAD goes out); nothing may be written through either (the partial file,
+# its checkpoint and the rename followed both)
+rm -rf "$T/sw" && mkdir -p "$T/sw/dest/sub" "$T/sw/out" "$T/sw/dest2/sub" "$T/sw/out2"
+echo victim > "$T/sw/out2/victim"
+env LD_PRELOAD="$COS_SWAP_DIR_LIB" COS_TEST_SWAP_KEY=/tree/sub/x COS_TEST_SWAP_TO="$T/sw/out" \
+  COS_TEST_SWAP_DIR="$T/sw/dest/sub" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+  $COS cp -r $B/tree "$T/sw/dest" >/dev/null 2>"$T/sw.err"
+check "race: the directory was swapped for a link" test -L "$T/sw/dest/sub"
+check "... nothing written outside through it" bash -c "[ -z \"\$(ls -A '$T/sw/out')\" ]"
+check "... the file went to the directory checked" grep -qx inside "$T/sw/dest/sub.moved/x"
+env LD_PRELOAD="$COS_SWAP_DIR_LIB" COS_TEST_SWAP_KEY=/tree/sub/x COS_TEST_SWAP_TO="$T/sw/out2/victim" \
+  COS_TEST_SWAP_LINK="$T/sw/dest2/sub/x" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+  $COS cp -r $B/tree "$T/sw/dest2" >/dev/null 2>"$T/sw2.err"; rc=$?
+check "race: a link planted at the file's name is replaced (exit 0)" test $rc -eq 0
+check "... the file it named is untouched" grep -qx victim "$T/sw/out2/victim"
+check "... nothing else written there" bash -c "[ \"\$(ls -A '$T/sw/out2')\" = victim ]"
+check "... the download is a file of its own" bash -c "[ ! -L '$T/sw/dest2/sub/x' ] && grep -qx inside '$T/sw/dest2/sub/x'"
+
 # a write-protected file (0444) is not replaced by a user who may not write
 # it (cp(1) refuses too); it was replaced, its protection ignored
 RUNAS=""
