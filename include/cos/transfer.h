@@ -201,7 +201,10 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
  * "FILE.cos-partial", a directory, a FIFO) is
  * left alone, the download then going to a temporary of its own
  * (FILE.cos-tmp-XXXXXX, not resumable); a checkpoint whose name another
- * file took meanwhile is neither rewritten nor removed. Every range is asked If-Match the ETag the download started
+ * file took meanwhile is neither rewritten nor removed. A checkpoint names
+ * its partial file (device and inode): a download resumes only from the
+ * file it wrote, never from a FILE.cos-partial and checkpoint someone else
+ * made (the objects of those names downloaded beside FILE). Every range is asked If-Match the ETag the download started
  * from (and a range answered with another ETag is refused): an object
  * replaced during the download fails it (PreconditionFailed, "changed
  * during the download") and removes FILE.cos-partial, rather than stitch
