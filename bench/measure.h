@@ -76,19 +76,27 @@ typedef struct bench_files {
 static inline int bench_files_scan(bench_files *f, const char *root, const char *sub)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s%s%s", root, *sub ? "/" : "", sub);
+    int n = snprintf(path, sizeof path, "%s%s%s", root, *sub ? "/" : "", sub);
+    if (n < 0 || (size_t)n >= sizeof path) return -1; /* too deep for this walker */
     DIR *d = opendir(path);
     if (!d) return -1;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char rel[4096], full[8192];
-        snprintf(rel, sizeof rel, "%s%s%s", sub, *sub ? "/" : "", e->d_name);
-        snprintf(full, sizeof full, "%s/%s", root, rel);
+        int rn = snprintf(rel, sizeof rel, "%s%s%s", sub, *sub ? "/" : "", e->d_name);
+        int fn = snprintf(full, sizeof full, "%s/%s", root, rel);
+        if (rn < 0 || (size_t)rn >= sizeof rel || fn < 0 || (size_t)fn >= sizeof full) {
+            closedir(d);
+            return -1;
+        }
         struct stat st;
         if (stat(full, &st) != 0) continue;
         if (S_ISDIR(st.st_mode)) {
-            if (bench_files_scan(f, root, rel) != 0) return -1;
+            if (bench_files_scan(f, root, rel) != 0) {
+                closedir(d);
+                return -1;
+            }
         } else if (S_ISREG(st.st_mode)) {
             if (f->count == f->cap) {
                 f->cap = f->cap ? f->cap * 2 : 1024;
