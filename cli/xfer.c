@@ -374,6 +374,8 @@ typedef struct slot {
     int64_t mtime;
     struct stat read_st;  /* mv of a local file: the file as it was before the upload read it */
     bool have_read_st;
+    int dir_fd;           /* tree download: the file's directory, opened without following links; -1 */
+    char wpath[4300];     /* the name libcos writes: through dir_fd when /proc allows */
     upload_hdrs h;
 } slot;
 
@@ -401,6 +403,12 @@ static void runner_init(runner *r, cos_client *c, const cli_opts *o, const cli_s
     r->dst = dst;
     r->move = move;
     r->nslots = nslots < 1 ? 1 : nslots > RUNNER_SLOTS ? RUNNER_SLOTS : nslots;
+}
+
+static void slot_close_dir(slot *sl)
+{
+    if (sl->dir_fd >= 0) close(sl->dir_fd);
+    sl->dir_fd = -1;
 }
 
 static void set_mtime(const char *path, int64_t mtime)
@@ -442,7 +450,7 @@ static void slot_finish(runner *r, slot *sl, const completion *cp)
                     cp->res->parts_resumed);
         }
         uint64_t moved = cp->res ? cp->res->size : sl->size;
-        if (sl->kind == COS_TASK_DOWNLOAD) set_mtime(sl->dname, sl->mtime); /* sync --mtime sees it unchanged */
+        if (sl->kind == COS_TASK_DOWNLOAD) set_mtime(sl->wpath, sl->mtime); /* sync --mtime sees it unchanged */
         cli_meter_file_done((int)(sl - r->slots), moved);
         /* mv reports what it did: "move" once the source is gone, else the
            copy it made and why the source stays */
@@ -456,6 +464,7 @@ static void slot_finish(runner *r, slot *sl, const completion *cp)
     }
     cos_transfer_result_free(cp->res);
     hdrs_free(&sl->h);
+    slot_close_dir(sl);
     sl->busy = false;
     r->busy--;
 }
@@ -540,8 +549,9 @@ static bool below(const char *root, const char *a)
  * through it, outside: every existing component of `path` below `root`,
  * the file's own name included, that is a link must resolve inside the
  * root (links within the tree are followed). A dangling link cannot be
- * checked and is refused. What does not exist yet is made inside. (A link
- * planted between this check and the write is not caught.) */
+ * checked and is refused. What does not exist yet is made inside. A link
+ * planted after this check is caught by slot_open_dir() and libcos's
+ * no_follow. */
 static bool stays_inside(const char *root, const char *path)
 {
     char tmp[4200], real_root[PATH_MAX], real[PATH_MAX];
@@ -563,6 +573,53 @@ static bool stays_inside(const char *root, const char *path)
         if (!was) return true;
         *p = was;
     }
+}
+
+/* A tree download's file is written through its directory opened once
+ * here, walked from the destination's real path with O_NOFOLLOW at every
+ * component, and named to libcos as /proc/self/fd/N/name with no_follow:
+ * a directory swapped for a link (dest/sub -> /etc) or a link planted at the
+ * file's name at any moment after stays_inside() cannot lead the partial
+ * file, its checkpoint, the temporary or the rename outside. 0; -1 with
+ * errno when the directory is no longer where it was (a link now). Without
+ * /proc, the path itself is used (the check above is all there is). */
+static int slot_open_dir(slot *sl, const char *root)
+{
+    char dir[4200], real_root[PATH_MAX], real_dir[PATH_MAX];
+    snprintf(sl->wpath, sizeof sl->wpath, "%s", sl->dname);
+    sl->dir_fd = -1;
+    const char *slash = strrchr(sl->dname, '/');
+    if (!slash) return 0;
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash == sl->dname ? 1 : slash - sl->dname), sl->dname);
+    if (!realpath(root, real_root) || !realpath(dir, real_dir)) return -1;
+    if (!below(real_root, real_dir)) {
+        errno = ELOOP;
+        return -1;
+    }
+    int fd = open(real_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    for (char *p = real_dir + strlen(real_root); fd >= 0 && *p;) {
+        while (*p == '/') p++;
+        if (!*p) break;
+        char *end = strchr(p, '/');
+        if (end) *end = '\0';
+        int next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int e = errno;
+        close(fd);
+        errno = e;
+        fd = next;
+        p = end ? end + 1 : p + strlen(p);
+    }
+    if (fd < 0) return -1;
+    char via[64];
+    struct stat a, b;
+    snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
+    if (stat(via, &a) != 0 || fstat(fd, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+        close(fd); /* no /proc: the path as checked */
+        return 0;
+    }
+    sl->dir_fd = fd;
+    snprintf(sl->wpath, sizeof sl->wpath, "%s/%s", via, slash + 1);
+    return 0;
 }
 
 /* Start copying one object or file (names: a local path, or a key in the
@@ -605,6 +662,14 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
         runner_fail(r, EXIT_FAIL);
         return 0;
     }
+    sl->dir_fd = -1;
+    snprintf(sl->wpath, sizeof sl->wpath, "%s", dname);
+    if (sl->kind == COS_TASK_DOWNLOAD && r->local_root && slot_open_dir(sl, r->local_root) != 0) {
+        cli_report_item("error", sl->sdisp, sl->ddisp, 0, "UnsafePath",
+                        "a directory of the destination changed into a symlink; not written through");
+        runner_fail(r, EXIT_FAIL);
+        return 0;
+    }
     hdrs_init(o, &sl->h, src->kind == END_COS);
     cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
     p.content_type = o->content_type;
@@ -623,7 +688,8 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
     } else if (sl->kind == COS_TASK_DOWNLOAD) {
         p.bucket = src->u.bucket;
         p.key = sname;
-        p.file_path = dname;
+        p.file_path = sl->wpath;
+        p.no_follow = r->local_root != NULL; /* a link at the name is replaced, not written through */
     } else {
         /* the source's region: --region, else COS_REGION, else the profile's */
         /* the copy-source header carries the key URL-encoded (a space, '+',
@@ -644,6 +710,7 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
                                              : cos_slice_copy_file_async(r->c, &p, on_task_done, NULL, &sl->id);
     if (rc) {
         hdrs_free(&sl->h);
+        slot_close_dir(sl);
         cos_error *refused = cos_error_dup(cos_async_error());
         cli_report_failure(sl->sdisp, sl->ddisp, refused);
         runner_fail(r, slot_fail(r, sl, rc, refused));

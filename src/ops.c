@@ -717,7 +717,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     /* sink */
     k->http.sink = SINK_MEM;
     if (def->flags & F_SINK) {
-        int special = req->sink.file_path ? cos_open_special_dest(req->sink.file_path, &k->http.sink_fd, err) : 0;
+        int special = req->sink.file_path ? cos_open_special_dest(req->sink.file_path, false, &k->http.sink_fd, err) : 0;
         if (special < 0) {
             rc = special;
             goto fail;

@@ -85,6 +85,7 @@ struct task {
     uint64_t slice_size, chunk_size;
     int parallel;
     bool no_resume;
+    bool no_follow; /* downloads: a link at file_path's name is replaced, not followed */
     cos_progress_fn on_progress;
     void *progress_ud;
     cos_progress_fn on_hash_progress;
@@ -315,6 +316,14 @@ static void checkpoint_write(task *t)
     cos_buf_puts(&b, "{\"upload_id\":");
     cos_json_put_str(&b, t->upload_id ? t->upload_id : "");
     if (t->ck_alg) cos_buf_printf(&b, ",\"ck\":\"%s\"", cos_cksum_name(t->ck_alg)); /* the parts must carry it */
+    /* a download's checkpoint names the partial file it describes: a
+       checkpoint and partial file of someone else's making (the objects
+       "x.cos-partial" and "x.cos-partial.json" of a tree downloaded into the
+       same place) do not match it and are never resumed from */
+    struct stat pst;
+    if (t->kind == COS_TASK_DOWNLOAD && t->fd >= 0 && fstat(t->fd, &pst) == 0)
+        cos_buf_printf(&b, ",\"file_dev\":\"%llu\",\"file_ino\":\"%llu\"", (unsigned long long)pst.st_dev,
+                       (unsigned long long)pst.st_ino);
     cos_buf_puts(&b, ",\"parts\":[");
     int first = 1;
     for (size_t i = 0; i < t->nparts; i++) {
@@ -352,6 +361,14 @@ static void checkpoint_write(task *t)
     }
     free(tmp);
     cos_buf_free(&b);
+}
+
+/* Whether a download's checkpoint names the file `st` (see checkpoint_write). */
+static bool partial_described(const cos_json *cp, const struct stat *st)
+{
+    const char *dev = cos_json_get_str(cp, "file_dev"), *ino = cos_json_get_str(cp, "file_ino");
+    return dev && ino && strtoull(dev, NULL, 10) == (unsigned long long)st->st_dev &&
+           strtoull(ino, NULL, 10) == (unsigned long long)st->st_ino;
 }
 
 /* Remove the task's checkpoint unless, for a download (whose checkpoint
@@ -1284,12 +1301,14 @@ static void run_upload(task *t)
  * its place: an existing one is reused only when it is a regular file of
  * ours to resume; otherwise the name is removed (a symlink itself, not its
  * target) and created anew, exclusively. */
-static int open_partial(const char *partial, bool *resume)
+static int open_partial(const char *partial, bool *resume, const struct stat *checked)
 {
     if (*resume) {
         int fd = open(partial, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
         struct stat st;
-        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) return fd;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            st.st_dev == checked->st_dev && st.st_ino == checked->st_ino) /* still the file its checkpoint names */
+            return fd;
         if (fd >= 0) close(fd);
         *resume = false;
     }
@@ -1454,7 +1473,7 @@ static void run_download(task *t)
     cos_result_free(res);
     int special_fd = -1;
     cos_error *se = NULL;
-    int special = etag ? cos_open_special_dest(t->file_path, &special_fd, &se) : 0;
+    int special = etag ? cos_open_special_dest(t->file_path, t->no_follow, &special_fd, &se) : 0;
     if (special) {
         if (special < 0) fail(t, special, se);
         else run_download_in_place(t, special_fd, etag);
@@ -1463,7 +1482,7 @@ static void run_download(task *t)
     }
     /* a symlink is written through (it stays): the partial file and its
        checkpoint go beside its target, renamed over the target */
-    char *target = cos_download_target(t->file_path);
+    char *target = t->no_follow ? cos_strdup(t->file_path) : cos_download_target(t->file_path);
     if (!target) {
         cos_error *e = NULL;
         cos_err_io(&e, errno, "cannot resolve", t->file_path);
@@ -1522,6 +1541,7 @@ static void run_download(task *t)
     /* without an ETag nothing says the kept ranges are still the object's */
     bool resume = cp && cp_etag && *etag && !strcmp(cp_etag, etag) && lstat(partial, &st) == 0 && S_ISREG(st.st_mode) &&
                   (uint64_t)st.st_size == t->total;
+    resume = resume && partial_described(cp, &st);
     if (!resume) { /* the partial file starts empty: nothing kept from an earlier run counts */
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
         t->loaded = t->reported = 0;
@@ -1530,7 +1550,7 @@ static void run_download(task *t)
         checkpoint_write(t); /* claims the names before the partial file exists (above) */
         t->upload_id = kept;
     }
-    t->fd = !partial ? -1 : taken ? mkostemp(partial, O_CLOEXEC) : open_partial(partial, &resume);
+    t->fd = !partial ? -1 : taken ? mkostemp(partial, O_CLOEXEC) : open_partial(partial, &resume, &st);
     if (!resume) { /* open_partial found the file unusable after all */
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
         t->loaded = t->reported = 0;
@@ -2024,7 +2044,8 @@ static void runner_wait_end(cos_tasks *mg, bool began)
     pthread_mutex_unlock(&mg->m);
 }
 
-static const size_t TRANSFER_PARAMS_SIZES[] = { [COS_TRANSFER_PARAMS_VERSION] = sizeof(cos_transfer_params) };
+static const size_t TRANSFER_PARAMS_SIZES[] = { [1] = offsetof(cos_transfer_params, no_follow),
+                                                [COS_TRANSFER_PARAMS_VERSION] = sizeof(cos_transfer_params) };
 
 /* The up-front checks of a transfer's parameters, each naming its field as the operations do. */
 static int check_transfer_params(cos_client *c, cos_task_kind kind, const cos_transfer_params *p, cos_error **err)
@@ -2067,6 +2088,7 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
     t->region = cos_strdup(p->region);
     t->key = cos_strdup(p->key[0] == '/' && !c->cfg.use_raw_key ? p->key + 1 : p->key);
     t->file_path = cos_strdup(p->file_path);
+    t->no_follow = p->no_follow;
     t->copy_source = cos_strdup(p->copy_source);
     t->version_id = cos_strdup(p->version_id);
     t->content_type = cos_strdup(p->content_type);

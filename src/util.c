@@ -321,14 +321,16 @@ int cos_err_io(cos_error **err, int errnum, const char *what, const char *path)
     return rc;
 }
 
-int cos_open_special_dest(const char *path, int *fd, cos_error **err)
+int cos_open_special_dest(const char *path, bool no_follow, int *fd, cos_error **err)
 {
     struct stat st;
     *fd = -1;
-    if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) return 0;
+    /* no_follow: a link is replaced like a regular file, and one planted
+       after this check fails the open (O_NOFOLLOW) */
+    if ((no_follow ? lstat(path, &st) : stat(path, &st)) != 0 || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) return 0;
     if (S_ISDIR(st.st_mode)) return cos_err_invalid(err, "file_path", "%s is a directory", path);
     /* non-blocking: a FIFO nobody reads fails (ENXIO) instead of hanging in open() */
-    int f = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    int f = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK | (no_follow ? O_NOFOLLOW : 0));
     if (f < 0) {
         if (errno == ENXIO) return cos_err_set(err, COS_ERR_IO, "cannot write %s: no process reads it", path);
         return cos_err_io(err, errno, "cannot open", path);

@@ -89,7 +89,7 @@ void cos_err_reset(cos_error **err);
  * *fd open for writing when `path` is such a file, 0 when it is a regular
  * file or absent (the caller writes a temporary and renames), and an error
  * kind for a directory or an unopenable special file. */
-int cos_open_special_dest(const char *path, int *fd, cos_error **err);
+int cos_open_special_dest(const char *path, bool no_follow, int *fd, cos_error **err);
 /* The file a download to `path` writes: `path` itself, or, when it is a
  * symlink, what it points to (followed to the end, relative targets taken
  * from the link's directory), so the temporary goes beside the target and

@@ -166,6 +166,89 @@ for norename2 in "" 1; do
   check "... no temporary left" bash -c "! ls '$T/race' | grep -q cos-tmp"
 done
 
+# the symlink race of a tree download: once the CLI has checked the
+# destination, dest/sub is swapped for a link leading outside, or a link is
+# planted at the file's own name (swap_dir.so does it when the download's
+# HEAD goes out); nothing may be written through either (the partial file,
+# its checkpoint and the rename followed both)
+rm -rf "$T/sw" && mkdir -p "$T/sw/dest/sub" "$T/sw/out" "$T/sw/dest2/sub" "$T/sw/out2"
+echo victim > "$T/sw/out2/victim"
+env LD_PRELOAD="$COS_SWAP_DIR_LIB" COS_TEST_SWAP_KEY=/tree/sub/x COS_TEST_SWAP_TO="$T/sw/out" \
+  COS_TEST_SWAP_DIR="$T/sw/dest/sub" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+  $COS cp -r $B/tree "$T/sw/dest" >/dev/null 2>"$T/sw.err"
+check "race: the directory was swapped for a link" test -L "$T/sw/dest/sub"
+check "... nothing written outside through it" bash -c "[ -z \"\$(ls -A '$T/sw/out')\" ]"
+check "... the file went to the directory checked" grep -qx inside "$T/sw/dest/sub.moved/x"
+env LD_PRELOAD="$COS_SWAP_DIR_LIB" COS_TEST_SWAP_KEY=/tree/sub/x COS_TEST_SWAP_TO="$T/sw/out2/victim" \
+  COS_TEST_SWAP_LINK="$T/sw/dest2/sub/x" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+  $COS cp -r $B/tree "$T/sw/dest2" >/dev/null 2>"$T/sw2.err"; rc=$?
+check "race: a link planted at the file's name is replaced (exit 0)" test $rc -eq 0
+check "... the file it named is untouched" grep -qx victim "$T/sw/out2/victim"
+check "... nothing else written there" bash -c "[ \"\$(ls -A '$T/sw/out2')\" = victim ]"
+check "... the download is a file of its own" bash -c "[ ! -L '$T/sw/dest2/sub/x' ] && grep -qx inside '$T/sw/dest2/sub/x'"
+
+# forged checkpoint objects: a bucket holding x, x.cos-partial (other bytes
+# of x's size and CRC-64: CRC-64 is linear, 8 bytes make any value) and
+# x.cos-partial.json (a checkpoint naming x's ETag and that CRC with every
+# part done): a second cp -r into the same place "resumed" x from those
+# bytes, which passed the CRC check. A checkpoint now names its partial
+# file (device and inode): one the download did not write is never resumed.
+rm -rf "$T/fg" && mkdir -p "$T/fg/src" "$T/fg/dest"
+printf 'genuine-bytes\n' > "$T/fg/src/x"
+cat > "$T/fg/forge.py" <<'PYEOF'
+import sys
+P = 0xC96C5795D7870F42
+M = (1 << 64) - 1
+T = []
+for i in range(256):
+    c = i
+    for _ in range(8): c = (c >> 1) ^ P if c & 1 else c >> 1
+    T.append(c)
+def crc(b):
+    c = M
+    for x in b: c = T[(c ^ x) & 0xff] ^ (c >> 8)
+    return c ^ M
+def forge(prefix, target):
+    # crc(prefix + x) is affine in the 64 bits of x: solve over GF(2)
+    base = crc(prefix + bytes(8))
+    cols = []
+    for k in range(64):
+        x = bytearray(8); x[k // 8] |= 1 << (k % 8)
+        cols.append(crc(prefix + bytes(x)) ^ base)
+    want = target ^ base
+    rows = [(cols[k], 1 << k) for k in range(64)]  # (image, combination)
+    basis = {}
+    for img, comb in rows:
+        for bit in range(63, -1, -1):
+            if not (img >> bit) & 1: continue
+            if bit in basis: img ^= basis[bit][0]; comb ^= basis[bit][1]
+            else: basis[bit] = (img, comb); break
+    sol = 0
+    for bit in range(63, -1, -1):
+        if (want >> bit) & 1:
+            want ^= basis[bit][0]; sol ^= basis[bit][1]
+    assert want == 0
+    return prefix + sol.to_bytes(8, "little")
+genuine = open(sys.argv[1], "rb").read()
+out = forge(b"FORGED"[:len(genuine) - 8], crc(genuine))
+assert len(out) == len(genuine) and crc(out) == crc(genuine) and out != genuine
+open(sys.argv[2], "wb").write(out)
+print(crc(genuine))
+PYEOF
+crc=$(/usr/bin/python3 "$T/fg/forge.py" "$T/fg/src/x" "$T/fg/src/x.cos-partial")
+check "upload x for the forged checkpoint" $COS cp "$T/fg/src/x" $B/fg/x -q
+etag=$($COS stat $B/fg/x | sed -n 's/^ETag: *//p' | tr -d '"')
+check "... its CRC-64 is the one forged" test "$($COS stat $B/fg/x | sed -n 's/^CRC-64: *//p')" = "$crc"
+check "upload the forged partial file" $COS cp "$T/fg/src/x.cos-partial" $B/fg/x.cos-partial -q
+for q in '\"' ''; do # the ETag as a store sends it, quoted, and bare
+  printf '{"upload_id":"%s","parts":[{"n":1,"crc":"%s","etag":""}]}\n' "$q$etag$q" "$crc" > "$T/fg/src/ck.json"
+  check "upload a forged checkpoint${q:+ (quoted ETag)}" $COS cp "$T/fg/src/ck.json" $B/fg/x.cos-partial.json -q
+  rm -rf "$T/fg/dest"; mkdir -p "$T/fg/dest"
+  $COS cp -r $B/fg "$T/fg/dest" -q >/dev/null 2>&1
+  $COS cp -r $B/fg "$T/fg/dest" -q >/dev/null 2>&1
+  check "forged checkpoint${q:+ (quoted ETag)}: x is the object's bytes after a second cp -r" cmp -s "$T/fg/src/x" "$T/fg/dest/x"
+done
+
 # a write-protected file (0444) is not replaced by a user who may not write
 # it (cp(1) refuses too); it was replaced, its protection ignored
 RUNAS=""

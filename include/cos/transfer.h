@@ -110,7 +110,7 @@ typedef void (*cos_transfer_done_fn)(void *user_data, cos_task_id id, int rc,
                                      cos_transfer_result *res, cos_error *err);
 
 /** Current version of cos_transfer_params. */
-#define COS_TRANSFER_PARAMS_VERSION 1
+#define COS_TRANSFER_PARAMS_VERSION 2
 
 /**
  * Parameters of uploadFile, sliceUploadFile, downloadFile and sliceCopyFile.
@@ -146,6 +146,17 @@ typedef struct cos_transfer_params {
     void *progress_user_data;     /**< passed to on_progress */
     cos_progress_fn on_hash_progress; /**< while the file is hashed before an upload */
     void *hash_progress_user_data;/**< passed to on_hash_progress */
+
+    /* since version 2 */
+    /** downloadFile: a symlink at file_path's own name is replaced by the
+        download, never written through (false, the default: the file it
+        leads to is written, the link stays), and a FIFO or device there is
+        opened only if it is no link by then. The directories of file_path
+        are still followed: to keep a download inside a tree others may write
+        to, name the file through a directory you opened yourself, e.g.
+        "/proc/self/fd/N/name" with N opened O_DIRECTORY|O_NOFOLLOW, as the
+        cos CLI's tree downloads do. */
+    bool no_follow;
 } cos_transfer_params;
 
 /** A cos_transfer_params with defaults. */
@@ -190,7 +201,10 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
  * "FILE.cos-partial", a directory, a FIFO) is
  * left alone, the download then going to a temporary of its own
  * (FILE.cos-tmp-XXXXXX, not resumable); a checkpoint whose name another
- * file took meanwhile is neither rewritten nor removed. Every range is asked If-Match the ETag the download started
+ * file took meanwhile is neither rewritten nor removed. A checkpoint names
+ * its partial file (device and inode): a download resumes only from the
+ * file it wrote, never from a FILE.cos-partial and checkpoint someone else
+ * made (the objects of those names downloaded beside FILE). Every range is asked If-Match the ETag the download started
  * from (and a range answered with another ETag is refused): an object
  * replaced during the download fails it (PreconditionFailed, "changed
  * during the download") and removes FILE.cos-partial, rather than stitch
