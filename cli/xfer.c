@@ -437,9 +437,25 @@ static int slot_fail(runner *r, slot *sl, int rc, cos_error *err)
     return cli_fail(what, rc, err);
 }
 
+/* A message naming the file by the directory libcos was given
+ * (/proc/self/fd/N/name, slot_open_dir) names it as the user wrote it. */
+static void name_as_given(const slot *sl, cos_error *err)
+{
+    size_t vl = strlen(sl->wpath);
+    char *at = err && err->message && strcmp(sl->wpath, sl->dname) ? strstr(err->message, sl->wpath) : NULL;
+    if (!at) return;
+    size_t dl = strlen(sl->dname), len = strlen(err->message) - vl + dl;
+    char *m = malloc(len + 1);
+    if (!m) return;
+    snprintf(m, len + 1, "%.*s%s%s", (int)(at - err->message), err->message, sl->dname, at + vl);
+    free(err->message);
+    err->message = m;
+}
+
 static void slot_finish(runner *r, slot *sl, const completion *cp)
 {
     if (cp->rc) {
+        name_as_given(sl, cp->err);
         cli_report_failure(sl->sdisp, sl->ddisp, cp->err);
         runner_fail(r, slot_fail(r, sl, cp->rc, cp->err));
     } else {

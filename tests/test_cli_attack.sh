@@ -187,6 +187,16 @@ check "... the file it named is untouched" grep -qx victim "$T/sw/out2/victim"
 check "... nothing else written there" bash -c "[ \"\$(ls -A '$T/sw/out2')\" = victim ]"
 check "... the download is a file of its own" bash -c "[ ! -L '$T/sw/dest2/sub/x' ] && grep -qx inside '$T/sw/dest2/sub/x'"
 
+# a local error of a tree download names the file as the user wrote the
+# destination, not the directory descriptor libcos was given
+# (/proc/self/fd/N/...): files may not grow here (ulimit -f 0, SIGXFSZ ignored)
+rm -rf "$T/fz" && mkdir -p "$T/fz"
+# (its messages through a pipe: a file would not take them either)
+(trap '' XFSZ; ulimit -f 0; exec $COS cp -r $B/tree "$T/fz" 2>&1 >/dev/null) | cat >"$T/fz.err"; rc=${PIPESTATUS[0]}
+check "a tree download that cannot write fails (exit 1)" test $rc -eq 1
+check "... its error names the destination's path" grep -q "$T/fz/sub/x.cos-partial" "$T/fz.err"
+check "... not a descriptor's" bash -c "! grep -q /proc/self/fd '$T/fz.err'"
+
 # forged checkpoint objects: a bucket holding x, x.cos-partial (other bytes
 # of x's size and CRC-64: CRC-64 is linear, 8 bytes make any value) and
 # x.cos-partial.json (a checkpoint naming x's ETag and that CRC with every
