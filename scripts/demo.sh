@@ -53,7 +53,7 @@ step "$COS" sync "$WORK/site" $B/site --delete
 step "$COS" sync $B/site "$WORK/site-copy"
 step "$COS" du $B
 step "$COS" rm $B/docs/small.txt
-step "$COS" rm $B/ -r --force
+step "$COS" rm $B/ -r --force --all   # the whole bucket: --all says so (a script's "cos://b/$DIR" with DIR empty is refused)
 step "$COS" rb $B
 echo
 echo "demo finished: every step passed"
