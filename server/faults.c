@@ -153,17 +153,30 @@ static void release_held(server *s)
 }
 
 /* Before the daemon stops: libmicrohttpd must not stop with a connection
- * suspended, so every held one is resumed and no new one is held. */
+ * suspended, so every held one is resumed and no new one is held. The
+ * state itself stays until hold_free: a resumed request goes on calling
+ * server_hold (each paced piece asks) until the daemon has stopped, and
+ * freeing it here made that call lock a destroyed mutex (a stop that
+ * hung for ever, about one in three under valgrind's timing). */
 void hold_stop(server *s)
 {
     struct fault_stalls *fs = s->stalls;
     if (!fs) return;
     pthread_mutex_lock(&fs->lock);
+    bool joined = fs->stopping;
     fs->stopping = true;
     resume_due(fs, false, true);
     pthread_cond_signal(&fs->wake);
     pthread_mutex_unlock(&fs->lock);
-    pthread_join(fs->timer, NULL);
+    if (!joined) pthread_join(fs->timer, NULL);
+}
+
+/* After the daemon has stopped: nothing can call server_hold any more. */
+void hold_free(server *s)
+{
+    struct fault_stalls *fs = s->stalls;
+    if (!fs) return;
+    hold_stop(s);
     pthread_cond_destroy(&fs->wake);
     pthread_mutex_destroy(&fs->lock);
     free(fs);

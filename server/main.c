@@ -1007,6 +1007,7 @@ void server_stop(server *srv)
     hold_stop(srv); /* no connection may be suspended when the daemon stops */
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
+    hold_free(srv);
     conns_stop(srv);
     console_stop(srv); /* after the store's listener: its requests read the console's origins */
     if (srv->sts) sts_store_close(srv->sts);

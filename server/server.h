@@ -391,7 +391,8 @@ void cors_add_headers(req *r, struct MHD_Response *resp);  /* a real answer's Ac
 void fault_clear(server *s);
 enum { FAULT_RESUME_SERVE = 1, FAULT_RESUME_SUCCEED = 2 }; /* after a hold: serve it / the fault bucket's success */
 int hold_start(server *s); /* the timer of held requests, before the daemon (MHD_ALLOW_SUSPEND_RESUME); 0 or -1 */
-void hold_stop(server *s);  /* before the daemon stops: resumes every held request */
+void hold_stop(server *s);  /* before the daemon stops: resumes every held request, holds no more */
+void hold_free(server *s);  /* after the daemon has stopped */
 /* Suspend conn until until_ms (cos_mono_ms), when a timer resumes it; only
  * from conn's own callback (its request's or its answer's reader), which is
  * then called again. false when the server is stopping: go on now. A held
