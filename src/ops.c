@@ -788,6 +788,10 @@ static int call_sign(op_call *k, cos_error **err)
     cos_kvlist_free(&k->http.headers);
     for (size_t i = 0; i < k->headers.count; i++)
         cos_kvlist_add(&k->http.headers, k->headers.items[i].name, k->headers.items[i].value);
+    /* a retry says so, as the official SDKs do (signed, as cos-js/wx-sdk-v5 sign it; a COS-only header,
+       so not in the S3 dialect, and a form carries no headers) */
+    if (k->retries > 0 && c->cfg.signer != COS_SIGNER_SIGV4 && !(k->def->flags & F_FORM))
+        cos_kvlist_set(&k->http.headers, "x-cos-sdk-retry", "true");
     /* before_send may have added x-cos-* names */
     if (c->cfg.signer == COS_SIGNER_SIGV4 && s3_dialect_headers(&k->http.headers, OP_NAMES[k->op], err)) return COS_ERR_INVALID_ARG;
     /* Host as the URL has it, so the signature covers what is sent */

@@ -1,0 +1,997 @@
+/*
+ * test_newcomer.c — the programs a newcomer writes from README.md, docs/ and
+ * include/cos/ alone (never src/), run against a fresh cos-server: the four
+ * ways of getting credentials, put/get/head/delete/list, async calls,
+ * transfers with progress, the task queue, a resume after kill -9, presigned
+ * URLs, the S3 dialect on cos-server, and what cos_error carries. Each case
+ * tries what the docs allow but the examples do not show: zeroed option
+ * structs, NULL optional arguments, calls back into the client from its
+ * callbacks, a client freed with calls in flight, empty and large bodies,
+ * odd keys.
+ */
+#define _GNU_SOURCE
+#include "testlib.h"
+
+#include <curl/curl.h>
+#include <stdatomic.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUCKET "newcomer-1250000000"
+
+static test_server g_srv;
+static char *g_dir;
+
+static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
+
+static cos_client *client_with(cos_config *cfg)
+{
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    if (cos_client_new(&c, cfg, &err) != 0) {
+        test_fail(__FILE__, __LINE__, "cos_client_new: %s", cos_error_message(err));
+        cos_error_free(err);
+        return NULL;
+    }
+    return c;
+}
+
+static int put_text(cos_client *c, const char *key, const char *text)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    r.body.data = text;
+    r.body.size = strlen(text);
+    cos_error *err = NULL;
+    int rc = cos_put_object(c, &r, NULL, &err); /* the result is not wanted: NULL out */
+    if (rc) test_fail(__FILE__, __LINE__, "put %s: %s", key, cos_error_message(err));
+    cos_error_free(err);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ basics */
+
+/* The README's shape: put, get, head, list, delete, with odd keys and bodies
+ * of 0 bytes and 20 MiB, the result pointer NULL where it is not wanted. */
+static void test_object_basics(void)
+{
+    cos_client *c = test_client(&g_srv);
+    const char *keys[] = { "plain.txt", "dir/sub/a b+c=d&e?f#g.txt", "中文/键.txt", "%2F%41", "trailing space ",
+                           "semi;colon,comma'quote\"dq", "~tilde!*()", "a//b", "UPPER/lower" };
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        if (put_text(c, keys[i], keys[i])) continue;
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = keys[i];
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_get_object(c, &r, &res, &err), err);
+        if (res) {
+            CHECK_INT(res->body_size, strlen(keys[i]));
+            CHECK(res->body && memcmp(res->body, keys[i], res->body_size) == 0);
+            CHECK(res->request_id != NULL);
+            CHECK(res->etag && res->etag[0] == '"');
+        }
+        cos_result_free(res);
+        CHECK_OK(cos_head_object(c, &r, NULL, &err), err);
+    }
+    /* every key comes back from a listing, exactly */
+    cos_request l = COS_REQUEST_INIT;
+    l.bucket = BUCKET;
+    cos_object_iter *it = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_object_iter_new(&it, c, &l, &err), err);
+    size_t found = 0;
+    const struct cos_object_summary *o;
+    int rc;
+    while ((rc = cos_object_iter_next(it, &o, &err)) == 1)
+        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+            if (strcmp(o->key, keys[i]) == 0) found++;
+    CHECK_INT(rc, 0);
+    CHECK_INT(found, sizeof keys / sizeof *keys);
+    cos_object_iter_free(it);
+
+    /* an empty body: data NULL, size 0 */
+    cos_request e = COS_REQUEST_INIT;
+    e.bucket = BUCKET;
+    e.key = "empty";
+    CHECK_OK(cos_put_object(c, &e, NULL, &err), err);
+    cos_result *res = NULL;
+    CHECK_OK(cos_get_object(c, &e, &res, &err), err);
+    if (res) {
+        CHECK_INT(res->body_size, 0);
+        CHECK_INT(res->content_length, 0);
+    }
+    cos_result_free(res);
+
+    /* 20 MiB from memory, back into memory */
+    size_t big = 20u << 20;
+    unsigned char *buf = malloc(big);
+    test_lcg_fill(buf, big, 7);
+    cos_request b = COS_REQUEST_INIT;
+    b.bucket = BUCKET;
+    b.key = "big.bin";
+    b.body.data = buf;
+    b.body.size = big;
+    CHECK_OK(cos_put_object(c, &b, NULL, &err), err);
+    cos_request g = COS_REQUEST_INIT;
+    g.bucket = BUCKET;
+    g.key = "big.bin";
+    res = NULL;
+    CHECK_OK(cos_get_object(c, &g, &res, &err), err);
+    CHECK(res && res->body_size == big && memcmp(res->body, buf, big) == 0);
+    cos_result_free(res);
+    free(buf);
+
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        cos_request d = COS_REQUEST_INIT;
+        d.bucket = BUCKET;
+        d.key = keys[i];
+        CHECK_OK(cos_delete_object(c, &d, NULL, &err), err);
+    }
+    cos_client_free(c);
+}
+
+/* Zeroed structs and NULL arguments: a clear COS_ERR_INVALID_ARG, never a crash. */
+static void test_zeroed_and_null(void)
+{
+    cos_client *c = test_client(&g_srv);
+    cos_error *err = NULL;
+    cos_request zero;
+    memset(&zero, 0, sizeof zero); /* version 0: never initialised */
+    CHECK_INT(cos_head_bucket(c, &zero, NULL, &err), COS_ERR_INVALID_ARG);
+    CHECK(err && err->field && strcmp(err->field, "version") == 0);
+    CHECK_INT(cos_head_bucket(c, NULL, NULL, &err), COS_ERR_INVALID_ARG);
+    CHECK(err != NULL);
+    cos_request nob = COS_REQUEST_INIT; /* no bucket */
+    CHECK_INT(cos_get_object(c, &nob, NULL, &err), COS_ERR_INVALID_ARG);
+    CHECK(err && err->field);
+    cos_request nokey = COS_REQUEST_INIT;
+    nokey.bucket = BUCKET;
+    CHECK_INT(cos_get_object(c, &nokey, NULL, NULL), COS_ERR_INVALID_ARG); /* err NULL too */
+    CHECK_INT(cos_head_bucket(NULL, &nokey, NULL, &err), COS_ERR_INVALID_ARG);
+    cos_error_free(err);
+    err = NULL;
+    /* async refusals: the error is the same as the synchronous form's */
+    CHECK(cos_get_object_async(c, &nob, NULL, NULL) != 0);
+    CHECK(cos_async_error() && cos_async_error()->kind == COS_ERR_INVALID_ARG);
+    cos_transfer_params tp;
+    memset(&tp, 0, sizeof tp);
+    CHECK_INT(cos_upload_file(c, &tp, NULL, &err), COS_ERR_INVALID_ARG);
+    cos_transfer_params tp2 = COS_TRANSFER_PARAMS_INIT;
+    CHECK_INT(cos_upload_file(c, &tp2, NULL, &err), COS_ERR_INVALID_ARG);
+    CHECK(err && err->field);
+    CHECK_INT(cos_download_file(c, &tp2, NULL, &err), COS_ERR_INVALID_ARG);
+    CHECK(cos_upload_file_async(c, &tp2, NULL, NULL, NULL) != 0);
+    cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT; /* no files at all: nothing to do */
+    int rc = cos_upload_files(c, &up, &err);
+    CHECK(rc == 0 || rc == COS_ERR_INVALID_ARG);
+    CHECK_INT(cos_upload_files(c, NULL, &err), COS_ERR_INVALID_ARG);
+    char *url = NULL;
+    CHECK_INT(cos_get_object_url(c, NULL, &url, &err), COS_ERR_INVALID_ARG);
+    cos_url_params uz;
+    memset(&uz, 0, sizeof uz);
+    CHECK_INT(cos_get_object_url(c, &uz, &url, &err), COS_ERR_INVALID_ARG);
+    CHECK(url == NULL);
+    /* the release functions take NULL */
+    cos_result_free(NULL);
+    cos_error_free(NULL);
+    cos_transfer_result_free(NULL);
+    cos_task_list_free(NULL, 0);
+    cos_object_iter_free(NULL);
+    cos_future_free(NULL);
+    cos_abort_result_free(NULL);
+    CHECK_STR(cos_error_message(NULL), "");
+    CHECK(cos_result_header(NULL, "etag") == NULL);
+    cos_error_free(err);
+    /* a zeroed config with only its version: a client (no credentials: calls fail with a clear error) */
+    cos_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.version = COS_CONFIG_VERSION;
+    cos_client *z = NULL;
+    err = NULL;
+    rc = cos_client_new(&z, &cfg, &err);
+    if (rc == 0) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        CHECK(cos_head_bucket(z, &r, NULL, &err) != 0);
+        CHECK(err && *cos_error_message(err));
+    } else {
+        CHECK(err && *cos_error_message(err));
+    }
+    cos_error_free(err);
+    cos_client_free(z);
+    CHECK_INT(cos_client_new(&z, NULL, NULL), COS_ERR_INVALID_ARG);
+    cos_client_free(c);
+}
+
+/* cos_error: a server error keeps status, code, message and request id. */
+static void test_errors(void)
+{
+    cos_client *c = test_client(&g_srv);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "no/such/key";
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_get_object(c, &r, &res, &err);
+    CHECK_INT(rc, COS_ERR_SERVER);
+    CHECK(res == NULL);
+    if (err) {
+        CHECK_INT(err->kind, COS_ERR_SERVER);
+        CHECK_INT(err->http_status, 404);
+        CHECK_STR(err->code, "NoSuchKey");
+        CHECK(err->request_id && *err->request_id);
+        CHECK(err->message && *err->message);
+        cos_error *d = cos_error_dup(err);
+        CHECK(d && d->request_id && strcmp(d->request_id, err->request_id) == 0);
+        cos_error_free(d);
+    }
+    /* the same err passed to the next call is freed by it */
+    CHECK_INT(cos_head_object(c, &r, NULL, &err), COS_ERR_SERVER);
+    CHECK(err && err->http_status == 404);
+    r.bucket = "nosuchbucket-1250000000";
+    CHECK_INT(cos_head_bucket(c, &r, NULL, &err), COS_ERR_SERVER);
+    CHECK(err && err->http_status == 404);
+    CHECK_OK(cos_get_service(c, &(cos_request)COS_REQUEST_INIT, NULL, &err), err);
+    CHECK(err == NULL);
+    CHECK_STR(cos_error_kind_name(COS_ERR_SERVER) ? "x" : NULL, "x");
+    /* a wrong key */
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.secret_key = "wrongwrongwrongwrongwrongwrong00";
+    cos_client *w = client_with(&cfg);
+    r.bucket = BUCKET;
+    if (w) {
+        CHECK_INT(cos_head_bucket(w, &r, NULL, &err), COS_ERR_SERVER);
+        CHECK(err && err->http_status == 403);
+        cos_request g = COS_REQUEST_INIT;
+        g.bucket = BUCKET;
+        CHECK_INT(cos_get_bucket(w, &g, NULL, &err), COS_ERR_SERVER);
+        CHECK(err && err->code && strcmp(err->code, "SignatureDoesNotMatch") == 0);
+        cos_client_free(w);
+    }
+    cos_error_free(err);
+    cos_client_free(c);
+}
+
+/* ------------------------------------------------------------------ async */
+
+typedef struct async_box {
+    cos_client *c;
+    test_latch done;
+    int rc[64];
+    int inner_rc[64];
+    int n;
+    pthread_mutex_t mu;
+} async_box;
+
+static void done_inner(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    async_box *b = ud;
+    /* a completion callback calls back into its client, synchronously */
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "async/0";
+    cos_error *e = NULL;
+    int irc = cos_head_object(b->c, &r, NULL, &e);
+    cos_error_free(e);
+    pthread_mutex_lock(&b->mu);
+    if (b->n < 64) {
+        b->rc[b->n] = rc;
+        b->inner_rc[b->n] = irc;
+        b->n++;
+    }
+    pthread_mutex_unlock(&b->mu);
+    cos_result_free(res);
+    cos_error_free(err);
+    test_latch_add(&b->done);
+}
+
+static void done_count(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    async_box *b = ud;
+    pthread_mutex_lock(&b->mu);
+    if (b->n < 64) b->rc[b->n++] = rc;
+    pthread_mutex_unlock(&b->mu);
+    cos_result_free(res);
+    cos_error_free(err);
+    test_latch_add(&b->done);
+}
+
+static void test_async(void)
+{
+    cos_client *c = test_client(&g_srv);
+    put_text(c, "async/0", "zero");
+    async_box b = { c, TEST_LATCH_INIT, { 0 }, { 0 }, 0, PTHREAD_MUTEX_INITIALIZER };
+    test_watch(120, "async calls", &g_srv);
+    char keys[8][32], bodies[8][32];
+    for (int i = 0; i < 8; i++) {
+        snprintf(keys[i], sizeof keys[i], "async/%d", i);
+        snprintf(bodies[i], sizeof bodies[i], "async/%d", i); /* body memory is borrowed until done */
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = keys[i];
+        r.body.data = bodies[i];
+        r.body.size = strlen(bodies[i]);
+        CHECK_INT(cos_put_object_async(c, &r, done_inner, &b), 0);
+        keys[i][0] = 'X'; /* the strings are copied before the call returns */
+    }
+    test_latch_wait(&b.done, 8);
+    for (int i = 0; i < 8; i++) {
+        CHECK_INT(b.rc[i], 0);
+        CHECK_INT(b.inner_rc[i], 0);
+    }
+    /* the future, waited on; and one freed before its outcome */
+    cos_request g = COS_REQUEST_INIT;
+    g.bucket = BUCKET;
+    g.key = "async/3";
+    cos_future *f = cos_future_new();
+    CHECK_INT(cos_get_object_async(c, &g, cos_future_done, f), 0);
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_future_wait(f, &res, &err), err);
+    CHECK(res && res->body_size == 7 && memcmp(res->body, "async/3", 7) == 0);
+    cos_result_free(res);
+    cos_future_free(f);
+    f = cos_future_new();
+    CHECK_INT(cos_get_object_async(c, &g, cos_future_done, f), 0);
+    cos_future_free(f); /* the outcome is discarded when it comes */
+    /* a future waited with both pointers NULL */
+    f = cos_future_new();
+    CHECK_INT(cos_head_object_async(c, &g, cos_future_done, f), 0);
+    CHECK_INT(cos_future_wait(f, NULL, NULL), 0);
+    cos_future_free(f);
+    /* the client freed with 40 calls in flight: every callback runs, once */
+    async_box b2 = { c, TEST_LATCH_INIT, { 0 }, { 0 }, 0, PTHREAD_MUTEX_INITIALIZER };
+    int started = 0;
+    for (int i = 0; i < 40; i++)
+        if (cos_get_object_async(c, &g, done_count, &b2) == 0) started++;
+    cos_client_free(c);
+    CHECK_INT(test_latch_count(&b2.done), started);
+    for (int i = 0; i < b2.n; i++) CHECK(b2.rc[i] == 0 || b2.rc[i] == COS_ERR_CANCELED);
+    test_unwatch();
+}
+
+/* ------------------------------------------------------------------ credentials */
+
+typedef struct cred_box {
+    int calls;
+    int64_t lifetime;   /* expiredTime = now + lifetime */
+    pthread_mutex_t mu;
+} cred_box;
+
+/* getAuthorization the way the guide says: ask a backend (here /sts) for a
+ * temporary key and hand it over with its start and expiry. */
+static int cred_tmpkey(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)req;
+    (void)err;
+    cred_box *b = ud;
+    pthread_mutex_lock(&b->mu);
+    b->calls++;
+    pthread_mutex_unlock(&b->mu);
+    test_tmpkey k = test_sts_key(g_srv.port, TEST_SECRET_ID, TEST_SECRET_KEY, NULL,
+                                 "{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\",\"action\":[\"name/cos:*\"],"
+                                 "\"resource\":[\"qcs::cos:ap-guangzhou:uid/" TEST_APPID ":" BUCKET "/*\"]}]}",
+                                 __FILE__, __LINE__);
+    int64_t now = (int64_t)time(NULL);
+    int rc = k.id ? cos_credentials_set(sink, k.id, k.key, k.token, now - 1, now + b->lifetime) : -1;
+    test_tmpkey_free(&k);
+    return rc;
+}
+
+static void test_temporary_keys(void)
+{
+    cred_box b = { 0, 3600, PTHREAD_MUTEX_INITIALIZER };
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.secret_id = cfg.secret_key = NULL;
+    cfg.get_authorization = cred_tmpkey;
+    cfg.credentials_user_data = &b;
+    cos_client *c = client_with(&cfg);
+    if (!c) return;
+    for (int i = 0; i < 5; i++) put_text(c, "tmp/a", "a");
+    CHECK_INT(b.calls, 1); /* cached: fetched once */
+    cos_client_free(c);
+    /* a key within 30 s of its expiry is not kept: fetched for every request */
+    cred_box s = { 0, 20, PTHREAD_MUTEX_INITIALIZER };
+    cfg.credentials_user_data = &s;
+    c = client_with(&cfg);
+    if (!c) return;
+    for (int i = 0; i < 3; i++) put_text(c, "tmp/b", "b");
+    CHECK_INT(s.calls, 3);
+    cos_client_free(c);
+    /* getSTS */
+    cred_box g = { 0, 3600, PTHREAD_MUTEX_INITIALIZER };
+    cfg.get_authorization = NULL;
+    cfg.get_sts = cred_tmpkey;
+    cfg.credentials_user_data = &g;
+    c = client_with(&cfg);
+    if (!c) return;
+    for (int i = 0; i < 3; i++) put_text(c, "tmp/c", "c");
+    CHECK_INT(g.calls, 1);
+    cos_client_free(c);
+}
+
+/* A backend that signs: the callback computes the Authorization with cos_sign. */
+static int cred_authorization(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud;
+    cos_sign_params p = COS_SIGN_PARAMS_INIT;
+    p.secret_id = TEST_SECRET_ID;
+    p.secret_key = TEST_SECRET_KEY;
+    p.method = req->method;
+    p.pathname = req->pathname;
+    p.query = req->query;
+    p.query_count = req->query_count;
+    p.headers = req->headers;
+    p.header_count = req->header_count;
+    char *auth = NULL;
+    int rc = cos_sign(&p, &auth, NULL, err);
+    if (rc == 0) rc = cos_authorization_set(sink, auth, NULL);
+    free(auth);
+    return rc;
+}
+
+static void test_backend_authorization(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.secret_id = cfg.secret_key = NULL;
+    cfg.get_authorization = cred_authorization;
+    cos_client *c = client_with(&cfg);
+    if (!c) return;
+    put_text(c, "auth/a b.txt", "signed by the backend");
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.prefix = "auth/";
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_get_bucket(c, &r, &res, &err), err);
+    cos_result_free(res);
+    cos_client_free(c);
+}
+
+/* LEFTOUT: a call made inside the client's own credential callback failed
+ * with COS_ERR_AUTH even when a valid key for it was cached. With ScopeLimit
+ * the callback, fetching the key of one scope, may use the cached key of
+ * another (and an async call it starts, the key cached by the time it runs). */
+static cos_client *g_scoped;
+static int g_inner_rc = -99;
+static int g_inner_calls;
+static int cred_scoped_inner(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud;
+    (void)err;
+    if (g_scoped && req->scope_count && strcmp(req->scope[0].prefix, "scoped/second") == 0) {
+        /* the key of scoped/first's PUT is cached: reading it needs that same scope? no: a HEAD is
+           another action; put the same object again, whose scope (PutObject, scoped/first) is cached */
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "scoped/first";
+        r.body.data = "again";
+        r.body.size = 5;
+        cos_error *e = NULL;
+        g_inner_calls++;
+        g_inner_rc = cos_put_object(g_scoped, &r, NULL, &e);
+        cos_error_free(e);
+    }
+    int64_t now = (int64_t)time(NULL);
+    return cos_credentials_set(sink, TEST_SECRET_ID, TEST_SECRET_KEY, NULL, now - 1, now + 3600);
+}
+
+static void test_callback_uses_cached_key(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.secret_id = cfg.secret_key = NULL;
+    cfg.get_authorization = cred_scoped_inner;
+    cfg.scope_limit = true;
+    cos_client *c = client_with(&cfg);
+    if (!c) return;
+    test_watch(60, "a credential callback using a cached key of its own client", &g_srv);
+    put_text(c, "scoped/first", "first"); /* caches the key of (PutObject, scoped/first) */
+    g_scoped = c;
+    put_text(c, "scoped/second", "second"); /* its callback puts scoped/first again */
+    g_scoped = NULL;
+    CHECK_INT(g_inner_calls, 1);
+    CHECK_INT(g_inner_rc, 0);
+    test_unwatch();
+    cos_client_free(c);
+}
+
+/* ------------------------------------------------------------------ transfers */
+
+typedef struct progress_box {
+    int calls;
+    uint64_t last_loaded, last_total;
+    double last_percent;
+    bool went_back;
+} progress_box;
+
+static void on_progress(void *ud, const cos_progress *p)
+{
+    progress_box *b = ud;
+    if (p->loaded < b->last_loaded) b->went_back = true;
+    b->calls++;
+    b->last_loaded = p->loaded;
+    b->last_total = p->total;
+    b->last_percent = p->percent;
+}
+
+typedef struct files_box {
+    int done[8];
+    int rc[8];
+} files_box;
+
+static void on_file_done(void *ud, size_t index, int rc, const cos_transfer_result *res, const cos_error *err)
+{
+    (void)res;
+    (void)err;
+    files_box *b = ud;
+    if (index < 8) {
+        b->done[index]++;
+        b->rc[index] = rc;
+    }
+}
+
+static void test_transfers(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.progress_interval_ms = 1;
+    cos_client *c = client_with(&cfg);
+    if (!c) return;
+    char src[512], dst[512], empty[512], edst[512];
+    path(src, "t_src.bin");
+    path(dst, "t_dst.bin");
+    path(empty, "t_empty.bin");
+    path(edst, "t_empty.copy");
+    CHECK_INT(test_write_lcg_file(src, 3u << 20 | 12345, 11), 0);
+    CHECK_INT(test_write_lcg_file(empty, 0, 1), 0);
+
+    progress_box pb = { 0 };
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "xfer/src.bin";
+    p.file_path = src;
+    p.on_progress = on_progress;
+    p.progress_user_data = &pb;
+    cos_transfer_result *tr = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(c, &p, &tr, &err), err);
+    CHECK(tr && tr->multipart && tr->size == (3u << 20 | 12345));
+    cos_transfer_result_free(tr);
+    CHECK(pb.calls > 0 && !pb.went_back);
+    CHECK_INT(pb.last_loaded, 3u << 20 | 12345);
+    CHECK(pb.last_percent == 1.0);
+
+    /* downloadFile with progress, byte-exact */
+    progress_box db = { 0 };
+    cos_transfer_params d = p;
+    d.file_path = dst;
+    d.progress_user_data = &db;
+    tr = NULL;
+    CHECK_OK(cos_download_file(c, &d, &tr, &err), err);
+    cos_transfer_result_free(tr);
+    CHECK_INT(test_files_equal(src, dst), 0);
+    CHECK(db.calls > 0 && db.last_percent == 1.0 && db.last_total == (3u << 20 | 12345));
+
+    /* empty files: uploadFile, sliceUploadFile and downloadFile of 0 bytes */
+    progress_box eb = { 0 };
+    cos_transfer_params e = COS_TRANSFER_PARAMS_INIT;
+    e.bucket = BUCKET;
+    e.key = "xfer/empty";
+    e.file_path = empty;
+    e.on_progress = on_progress;
+    e.progress_user_data = &eb;
+    CHECK_OK(cos_upload_file(c, &e, NULL, &err), err);
+    CHECK(eb.calls > 0 && eb.last_percent == 1.0);
+    e.key = "xfer/empty-slice";
+    CHECK_OK(cos_slice_upload_file(c, &e, NULL, &err), err);
+    e.file_path = edst;
+    eb = (progress_box){ 0 };
+    CHECK_OK(cos_download_file(c, &e, NULL, &err), err);
+    struct stat st;
+    CHECK(stat(edst, &st) == 0 && st.st_size == 0);
+    CHECK(eb.calls > 0 && eb.last_percent == 1.0);
+
+    /* sliceCopyFile (multipart above CopySliceSize) */
+    char source[256];
+    snprintf(source, sizeof source, "%s.cos.ap-guangzhou.myqcloud.com/xfer/src.bin", BUCKET);
+    cos_transfer_params cp = COS_TRANSFER_PARAMS_INIT;
+    cp.bucket = BUCKET;
+    cp.key = "xfer/copy.bin";
+    cp.copy_source = source;
+    cp.slice_size = 1u << 20;
+    cp.chunk_size = 1u << 20;
+    progress_box cb = { 0 };
+    cp.on_progress = on_progress;
+    cp.progress_user_data = &cb;
+    tr = NULL;
+    CHECK_OK(cos_slice_copy_file(c, &cp, &tr, &err), err);
+    CHECK(tr && tr->multipart && tr->part_count == 4);
+    cos_transfer_result_free(tr);
+    CHECK(cb.calls > 0 && cb.last_percent == 1.0);
+
+    /* uploadFiles: 3 files, one of them missing */
+    cos_transfer_params fs[3] = { COS_TRANSFER_PARAMS_INIT, COS_TRANSFER_PARAMS_INIT, COS_TRANSFER_PARAMS_INIT };
+    const char *names[3] = { "xfer/f0", "xfer/f1", "xfer/f2" };
+    char missing[512];
+    path(missing, "no-such-file");
+    const char *files[3] = { src, empty, missing };
+    for (int i = 0; i < 3; i++) {
+        fs[i].bucket = BUCKET;
+        fs[i].key = names[i];
+        fs[i].file_path = files[i];
+    }
+    files_box fb = { { 0 }, { 0 } };
+    progress_box ab = { 0 };
+    cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
+    up.files = fs;
+    up.file_count = 3;
+    up.on_file_done = on_file_done;
+    up.file_done_user_data = &fb;
+    up.on_progress = on_progress;
+    up.progress_user_data = &ab;
+    int rc = cos_upload_files(c, &up, &err);
+    CHECK(rc != 0); /* the missing file fails the whole call ... */
+    CHECK(err && err->kind == COS_ERR_IO);
+    for (int i = 0; i < 3; i++) CHECK_INT(fb.done[i], 1); /* ... each file reported once */
+    CHECK_INT(fb.rc[0], 0);
+    CHECK_INT(fb.rc[1], 0);
+    CHECK(fb.rc[2] != 0);
+    cos_error_free(err);
+    cos_client_free(c);
+}
+
+/* The task queue: pause, restart, cancel, list, wait. */
+typedef struct queue_box {
+    cos_client *c;
+    cos_task_id id;
+    int paused;
+} queue_box;
+
+static void pause_first(void *ud, const cos_progress *p)
+{
+    queue_box *q = ud;
+    if (!q->paused && p->loaded > 0 && p->loaded < p->total) {
+        q->paused = 1;
+        cos_task_pause(q->c, q->id, NULL);
+    }
+}
+
+static cos_task_state state_of(cos_client *c, cos_task_id id)
+{
+    cos_task_info *t = NULL;
+    size_t n = 0;
+    cos_task_state s = COS_TASK_ERROR;
+    if (cos_task_list(c, &t, &n) == 0)
+        for (size_t i = 0; i < n; i++)
+            if (t[i].id == id) s = t[i].state;
+    cos_task_list_free(t, n);
+    return s;
+}
+
+static void test_task_queue(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.progress_interval_ms = 1;
+    cfg.file_parallel_limit = 1;
+    cos_client *c = client_with(&cfg);
+    if (!c) return;
+    test_watch(120, "the task queue", &g_srv);
+    char src[512];
+    path(src, "q_src.bin");
+    CHECK_INT(test_write_lcg_file(src, 6u << 20, 21), 0);
+    queue_box q = { c, 0, 0 };
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "queue/a.bin";
+    p.file_path = src;
+    p.parallel = 1;
+    p.no_resume = true;
+    p.on_progress = pause_first;
+    p.progress_user_data = &q;
+    CHECK_INT(cos_slice_upload_file_async(c, &p, NULL, NULL, &q.id), 0);
+    /* a second one waits behind it (FileParallelLimit 1): cancel it while it waits */
+    cos_transfer_params p2 = p;
+    p2.key = "queue/b.bin";
+    p2.on_progress = NULL;
+    cos_task_id id2 = 0;
+    CHECK_INT(cos_upload_file_async(c, &p2, NULL, NULL, &id2), 0);
+    cos_error *err = NULL;
+    CHECK_OK(cos_task_cancel(c, id2, &err), err);
+    cos_transfer_result *tr = NULL;
+    CHECK_INT(cos_task_wait(c, id2, &tr, &err), COS_ERR_CANCELED);
+    CHECK(tr == NULL);
+    CHECK_INT(state_of(c, id2), COS_TASK_CANCELED);
+    while (state_of(c, q.id) != COS_TASK_PAUSED && state_of(c, q.id) < COS_TASK_CANCELED) cos_sleep_ms_for_tests(5);
+    CHECK_INT(state_of(c, q.id), COS_TASK_PAUSED);
+    CHECK(!cos_is_upload_running(c));
+    CHECK_OK(cos_task_restart(c, q.id, &err), err);
+    CHECK_OK(cos_task_wait(c, q.id, &tr, &err), err);
+    CHECK(tr && tr->size == (6u << 20));
+    cos_transfer_result_free(tr);
+    CHECK_INT(state_of(c, q.id), COS_TASK_SUCCESS);
+    /* a task id that does not exist */
+    CHECK(cos_task_pause(c, 999999, &err) != 0);
+    CHECK(cos_task_wait(c, 999999, NULL, &err) != 0);
+    cos_error_free(err);
+    test_unwatch();
+    cos_client_free(c);
+}
+
+/* A process killed with -9 in the middle of an upload: the next upload of
+ * the same file resumes the parts already on the server. */
+static void test_resume_after_kill(void)
+{
+    char src[512], ckpt[512];
+    path(src, "k_src.bin");
+    path(ckpt, "ckpt");
+    mkdir(ckpt, 0700);
+    CHECK_INT(test_write_lcg_file(src, 5u << 20, 31), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.checkpoint_dir = ckpt;
+        cfg.chunk_parallel_limit = 1;
+        cos_client *c = NULL;
+        if (cos_client_new(&c, &cfg, NULL)) _exit(2);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "kill/a.bin";
+        p.file_path = src;
+        /* the 4th progress report after 2 parts: die */
+        p.on_progress = NULL;
+        p.parallel = 1;
+        cos_transfer_result *tr = NULL;
+        /* upload the first parts by a pause, then kill ourselves: parts 1-2 on the server */
+        cos_request r = COS_REQUEST_INIT;
+        (void)r;
+        cos_task_id id = 0;
+        if (cos_slice_upload_file_async(c, &p, NULL, NULL, &id)) _exit(3);
+        for (;;) {
+            cos_task_info *t = NULL;
+            size_t n = 0;
+            uint64_t loaded = 0;
+            if (cos_task_list(c, &t, &n) == 0 && n) loaded = t[0].loaded;
+            cos_task_list_free(t, n);
+            if (loaded >= (2u << 20)) kill(getpid(), SIGKILL);
+            cos_sleep_ms_for_tests(1);
+            (void)tr;
+        }
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.checkpoint_dir = ckpt;
+    cos_client *c = client_with(&cfg);
+    if (!c) return;
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "kill/a.bin";
+    p.file_path = src;
+    cos_transfer_result *tr = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_slice_upload_file(c, &p, &tr, &err), err);
+    CHECK(tr && tr->parts_resumed >= 1);
+    cos_transfer_result_free(tr);
+    char back[512];
+    path(back, "k_back.bin");
+    p.file_path = back;
+    CHECK_OK(cos_download_file(c, &p, NULL, &err), err);
+    CHECK_INT(test_files_equal(src, back), 0);
+    cos_client_free(c);
+}
+
+/* ------------------------------------------------------------------ presigned URLs, S3 */
+
+static size_t sink_buf(char *d, size_t s, size_t n, void *ud)
+{
+    char *b = ud;
+    size_t have = strlen(b), add = s * n;
+    if (have + add < 256) {
+        memcpy(b + have, d, add);
+        b[have + add] = 0;
+    }
+    return s * n;
+}
+
+static long fetch(const char *url, char *body)
+{
+    CURL *h = curl_easy_init();
+    char to[64];
+    snprintf(to, sizeof to, "::127.0.0.1:%d", g_srv.port);
+    struct curl_slist *ct = curl_slist_append(NULL, to);
+    body[0] = 0;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CONNECT_TO, ct);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_buf);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+    long status = 0;
+    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(ct);
+    return status;
+}
+
+static void test_presigned(void)
+{
+    cos_client *c = test_client(&g_srv);
+    put_text(c, "presign/odd key+1 中.txt", "presigned body");
+    cos_url_params u = COS_URL_PARAMS_INIT;
+    u.bucket = BUCKET;
+    u.key = "presign/odd key+1 中.txt";
+    char *url = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_get_object_url(c, &u, &url, &err), err);
+    char body[256];
+    if (url) {
+        CHECK_INT(fetch(url, body), 200);
+        CHECK_STR(body, "presigned body");
+    }
+    free(url);
+    url = NULL;
+    u.no_signature = true; /* a private object's bare URL is refused */
+    CHECK_OK(cos_get_object_url(c, &u, &url, &err), err);
+    if (url) CHECK_INT(fetch(url, body), 403);
+    free(url);
+    cos_client_free(c);
+}
+
+static void test_s3_dialect(void)
+{
+    cos_client *s3 = test_s3_client(g_srv.endpoint, "ap-guangzhou", 0);
+    if (!s3) return;
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "s3/a b.txt";
+    r.body.data = "via S3";
+    r.body.size = 6;
+    cos_error *err = NULL;
+    CHECK_OK(cos_put_object(s3, &r, NULL, &err), err);
+    cos_result *res = NULL;
+    CHECK_OK(cos_get_object(s3, &r, &res, &err), err);
+    CHECK(res && res->body_size == 6 && memcmp(res->body, "via S3", 6) == 0);
+    cos_result_free(res);
+    cos_request l = COS_REQUEST_INIT;
+    l.bucket = BUCKET;
+    l.prefix = "s3/";
+    cos_object_iter *it = NULL;
+    CHECK_OK(cos_object_iter_new(&it, s3, &l, &err), err);
+    const struct cos_object_summary *o;
+    CHECK_INT(cos_object_iter_next(it, &o, &err), 1);
+    cos_object_iter_free(it);
+    r.key = "s3/none";
+    CHECK_INT(cos_get_object(s3, &r, NULL, &err), COS_ERR_SERVER);
+    CHECK(err && err->http_status == 404 && err->code && strcmp(err->code, "NoSuchKey") == 0);
+    CHECK(err && err->request_id);
+    /* a COS-only header is refused before anything is sent */
+    cos_kv h = { "x-cos-traffic-limit", "819200" };
+    r.key = "s3/a b.txt";
+    r.headers = &h;
+    r.header_count = 1;
+    CHECK_INT(cos_get_object(s3, &r, NULL, &err), COS_ERR_INVALID_ARG);
+    cos_error_free(err);
+    /* a presigned URL of the S3 dialect */
+    cos_url_params u = COS_URL_PARAMS_INIT;
+    u.bucket = BUCKET;
+    u.key = "s3/a b.txt";
+    char *url = NULL;
+    err = NULL;
+    CHECK_OK(cos_get_object_url(s3, &u, &url, &err), err);
+    char body[256];
+    if (url) {
+        CHECK_INT(fetch(url, body), 200);
+        CHECK_STR(body, "via S3");
+    }
+    free(url);
+    cos_client_free(s3);
+}
+
+
+/* ------------------------------------------------------------------ retries say so */
+
+/* A server that answers 503 to every first request of a key and 200 to the
+ * next, recording whether each carried x-cos-sdk-retry. */
+static pthread_mutex_t g_fake_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_fake_requests, g_fake_marked_first, g_fake_marked_retry;
+static void *fake_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char head[8192];
+    size_t got = 0;
+    while (test_recv_head(fd, head, sizeof head, &got)) {
+        bool marked = strcasestr(head, "\r\nx-cos-sdk-retry: true\r\n") != NULL;
+        /* signed like the rest, as the official JS SDKs sign it */
+        bool signed_too = strcasestr(head, "x-cos-sdk-retry;") || strcasestr(head, ";x-cos-sdk-retry&");
+        pthread_mutex_lock(&g_fake_mu);
+        int n = g_fake_requests++;
+        if (n % 2 == 0 && marked) g_fake_marked_first++;
+        if (n % 2 == 1 && marked && signed_too) g_fake_marked_retry++;
+        pthread_mutex_unlock(&g_fake_mu);
+        const char *a = n % 2 == 0 ? "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                                   : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nx-cos-request-id: fake\r\nConnection: close\r\n\r\nok";
+        test_send_all(fd, a, strlen(a));
+        break;
+    }
+    close(fd);
+    return NULL;
+}
+
+static void test_retry_header(void)
+{
+    int port = 0;
+    int lfd = test_listen_loopback(&port);
+    CHECK(lfd >= 0);
+    if (lfd < 0) return;
+    test_serve_forever(lfd, fake_conn);
+    test_server fake = g_srv;
+    fake.port = port;
+    snprintf(fake.endpoint, sizeof fake.endpoint, "127.0.0.1:%d", port);
+    cos_config cfg;
+    test_config(&cfg, &fake);
+    cos_client *c = client_with(&cfg);
+    if (!c) return;
+    extern _Atomic int64_t cos_backoff_ms_for_tests;
+    atomic_store(&cos_backoff_ms_for_tests, 0);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "retry/a";
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_get_object(c, &r, &res, &err), err); /* synchronous */
+    CHECK(res && res->retries == 1);
+    cos_result_free(res);
+    cos_future *f = cos_future_new();
+    CHECK_INT(cos_head_object_async(c, &r, cos_future_done, f), 0); /* async */
+    CHECK_INT(cos_future_wait(f, NULL, NULL), 0);
+    cos_future_free(f);
+    atomic_store(&cos_backoff_ms_for_tests, -1);
+    CHECK_INT(g_fake_requests, 4);
+    CHECK_INT(g_fake_marked_first, 0);
+    CHECK_INT(g_fake_marked_retry, 2);
+    cos_client_free(c);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    g_dir = test_tmpdir("newcomer");
+    const char *args[] = { "--sts", NULL };
+    if (test_server_start(&g_srv, args) != 0) {
+        printf("cannot start cos-server\n0 passed, 1 failed\n");
+        return 1;
+    }
+    test_put_bucket_on(&g_srv, BUCKET);
+    RUN(test_object_basics);
+    RUN(test_zeroed_and_null);
+    RUN(test_errors);
+    RUN(test_async);
+    RUN(test_temporary_keys);
+    RUN(test_backend_authorization);
+    RUN(test_callback_uses_cached_key);
+    RUN(test_transfers);
+    RUN(test_task_queue);
+    RUN(test_resume_after_kill);
+    RUN(test_presigned);
+    RUN(test_s3_dialect);
+    RUN(test_retry_header);
+    test_server_stop(&g_srv, false);
+    test_rmtree(g_dir);
+    free(g_dir);
+    curl_global_cleanup();
+    return test_report();
+}
