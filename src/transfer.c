@@ -36,6 +36,15 @@
 
 typedef struct task task;
 
+/* An ETag without the W/ a proxy puts on it when it re-encodes an answer
+   (RFC 9110: a weak validator). COS's are strong: If-Match compares strongly,
+   so a weak one sent back fails (412) and one compared byte for byte with
+   the strong form differs, though both name the same object. */
+static const char *strong_etag(const char *etag)
+{
+    return etag && etag[0] == 'W' && etag[1] == '/' ? etag + 2 : etag;
+}
+
 typedef struct part_call part_call;
 
 typedef struct cos_tasks {
@@ -621,13 +630,13 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
         if (t->kind == COS_TASK_UPLOAD) {
             /* the bytes were checked by CRC-64 against the server's x-cos-hash-crc64ecma
                (ops.c), or by MD5 against the ETag when the server sends no CRC */
-            snprintf(p->etag, sizeof p->etag, "%s", res->etag ? res->etag : "");
+            snprintf(p->etag, sizeof p->etag, "%s", res->etag ? strong_etag(res->etag) : "");
             if (!res->etag) rc = COS_ERR_PARSE;
             else if (!md5_ok) rc = COS_ERR_INTEGRITY;
             p->crc = p->run_crc;
         } else if (t->kind == COS_TASK_COPY) {
             const char *e = res->output.copy && res->output.copy->etag ? res->output.copy->etag : res->etag;
-            snprintf(p->etag, sizeof p->etag, "%s", e ? e : "");
+            snprintf(p->etag, sizeof p->etag, "%s", e ? strong_etag(e) : "");
             uint64_t crc = 0;
             if (res->output.copy && res->output.copy->crc64) cos_parse_u64(res->output.copy->crc64, &crc);
             p->crc = crc;
@@ -635,7 +644,7 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
             p->crc = p->run_crc;
             /* a server that ignores If-Match: the range's ETag says whose bytes these are
                (without a CRC-64 to check at the end, a multipart ETag checks nothing else) */
-            if (res->etag && t->upload_id && *t->upload_id && strcmp(res->etag, t->upload_id) != 0) {
+            if (res->etag && t->upload_id && *t->upload_id && strcmp(strong_etag(res->etag), t->upload_id) != 0) {
                 etag_differs = true;
                 t->etag_differs = true;
                 rc = COS_ERR_SERVER;
@@ -973,7 +982,7 @@ static int adopt_server_parts(task *t, int *resumed, bool strict)
             if (!same && strict) goto foreign;
             if (!same) continue;
             p->done = true;
-            snprintf(p->etag, sizeof p->etag, "%s", lp->parts[i].etag);
+            snprintf(p->etag, sizeof p->etag, "%s", strong_etag(lp->parts[i].etag));
             uint64_t crc = 0;
             cos_crc64_file(t->file_path, p->offset, (int64_t)p->size, &crc);
             p->crc = crc;
@@ -1469,7 +1478,7 @@ static void run_download(task *t)
     uint64_t want_crc = res->crc64;
     /* without a CRC-64 (S3-compatible stores), a plain ETag is the MD5 of the object */
     bool md5_etag = !has_crc && http_etag_is_md5(res->headers, res->header_count);
-    char *etag = cos_strdup(res->etag ? res->etag : "");
+    char *etag = cos_strdup(res->etag ? strong_etag(res->etag) : ""); /* sent as If-Match, kept in the checkpoint */
     cos_result_free(res);
     int special_fd = -1;
     cos_error *se = NULL;
@@ -1539,7 +1548,7 @@ static void run_download(task *t)
     }
     const char *cp_etag = cos_json_get_str(cp, "upload_id"); /* the object's ETag is kept in this slot */
     /* without an ETag nothing says the kept ranges are still the object's */
-    bool resume = cp && cp_etag && *etag && !strcmp(cp_etag, etag) && lstat(partial, &st) == 0 && S_ISREG(st.st_mode) &&
+    bool resume = cp && cp_etag && *etag && !strcmp(strong_etag(cp_etag), etag) && lstat(partial, &st) == 0 && S_ISREG(st.st_mode) &&
                   (uint64_t)st.st_size == t->total;
     resume = resume && partial_described(cp, &st);
     if (!resume) { /* the partial file starts empty: nothing kept from an earlier run counts */
@@ -1600,7 +1609,7 @@ static void run_download(task *t)
         again.version_id = t->version_id;
         cos_result *hr = NULL;
         cos_error *he = NULL;
-        if (cos_head_object(c, &again, &hr, &he) == 0 && hr->etag && !strcmp(hr->etag, t->upload_id)) {
+        if (cos_head_object(c, &again, &hr, &he) == 0 && hr->etag && !strcmp(strong_etag(hr->etag), t->upload_id)) {
             client_log(c, COS_LOG_INFO, "%s: the store refuses the object's own ETag as If-Match; ranges go without it",
                        t->key);
             t->if_match_refused = true;
@@ -1712,7 +1721,7 @@ static char *source_etag_now(task *t, const char *bucket, const char *region, co
     h.key = key;
     cos_result *res = NULL;
     cos_error *err = NULL;
-    char *etag = cos_head_object(t->mgr->c, &h, &res, &err) == 0 ? cos_strdup(res->etag) : NULL;
+    char *etag = cos_head_object(t->mgr->c, &h, &res, &err) == 0 ? cos_strdup(strong_etag(res->etag)) : NULL;
     cos_result_free(res);
     cos_error_free(err);
     return etag;
@@ -1751,7 +1760,7 @@ static void run_copy(task *t)
     uint64_t src_crc = res->crc64;
     bool has_crc = res->has_crc64;
     free(t->source_etag);
-    t->source_etag = cos_strdup(res->etag);
+    t->source_etag = cos_strdup(strong_etag(res->etag));
     cos_result_free(res);
     uint64_t slice = t->slice_size ? t->slice_size : c->cfg.copy_slice_size;
     if (s3 && slice > S3_MAX_PART) slice = S3_MAX_PART; /* S3's CopyObject copies at most 5 GiB */

@@ -208,7 +208,9 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
  * from (and a range answered with another ETag is refused): an object
  * replaced during the download fails it (PreconditionFailed, "changed
  * during the download") and removes FILE.cos-partial, rather than stitch
- * two versions where no CRC-64 could tell. Two downloads to one FILE at
+ * two versions where no CRC-64 could tell (an ETag a proxy marked weak,
+ * W/"...", counts as the strong one it names: If-Match and the checkpoint
+ * carry the strong form, which COS compares). Two downloads to one FILE at
  * once (two processes, or two tasks): a download renames FILE.cos-partial
  * only while that name is still the file it wrote (the other one replaces
  * it when it starts, or resumes from it when it fetches the same version); otherwise it fails with COS_ERR_IO and leaves the
