@@ -737,8 +737,10 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
                 rc = cos_err_io(err, wp, "cannot write", k->sink_path);
                 goto fail;
             }
+            cos_sweep_stale_temporaries(k->sink_path); /* those of a download killed with -9 */
             k->sink_tmp = cos_sprintf("%s.cos-tmp-XXXXXX", k->sink_path);
             int fd = k->sink_tmp ? mkostemp(k->sink_tmp, O_CLOEXEC) : -1; /* no child process inherits it */
+            cos_lock_temporary(fd); /* live: never swept */
             if (fd < 0) {
                 rc = cos_err_io(err, errno, "cannot create", req->sink.file_path);
                 free(k->sink_tmp);

@@ -1559,7 +1559,9 @@ static void run_download(task *t)
         checkpoint_write(t); /* claims the names before the partial file exists (above) */
         t->upload_id = kept;
     }
+    cos_sweep_stale_temporaries(target); /* those of a download killed with -9 */
     t->fd = !partial ? -1 : taken ? mkostemp(partial, O_CLOEXEC) : open_partial(partial, &resume, &st);
+    cos_lock_temporary(t->fd); /* renamed to a FILE.cos-tmp-XXXXXX before it is published: live, never swept */
     if (!resume) { /* open_partial found the file unusable after all */
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
         t->loaded = t->reported = 0;

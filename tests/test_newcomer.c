@@ -16,6 +16,8 @@
 #include <stdatomic.h>
 #include <dirent.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1061,6 +1063,126 @@ static void test_weak_etags(void)
     cos_client_free(c);
 }
 
+/* ------------------------------------------------------------------ a download killed with -9 */
+
+static void kill_on_bytes(void *ud, const cos_progress *p)
+{
+    (void)ud;
+    if (p->loaded > 0) kill(getpid(), SIGKILL);
+}
+
+/* The names FILE.cos-tmp-?????? in dir, up to 8 (into names), counted. */
+static int temporaries(const char *dir, const char *base, char names[8][256])
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    size_t bl = strlen(base);
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, base, bl) == 0 && strncmp(e->d_name + bl, ".cos-tmp-", 9) == 0 && n < 8)
+            snprintf(names[n++], 256, "%s", e->d_name);
+    if (d) closedir(d);
+    return n;
+}
+
+static void age(const char *dir, const char *name)
+{
+    char p[800];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct timespec t[2] = { { time(NULL) - 7200, 0 }, { time(NULL) - 7200, 0 } };
+    CHECK(utimensat(AT_FDCWD, p, t, 0) == 0);
+}
+
+/* LEFTOUT: a getObject (or downloadFile) killed with -9 left
+ * FILE.cos-tmp-XXXXXX behind for ever. The next download into that
+ * directory removes those that are provably a dead download's: this user's,
+ * untouched for an hour, and not locked by a live one. */
+static void test_killed_download_leftovers(void)
+{
+    {
+        size_t big = 20u << 20;
+        unsigned char *buf = malloc(big);
+        test_lcg_fill(buf, big, 9);
+        cos_client *c = test_client(&g_srv);
+        cos_request b = COS_REQUEST_INIT;
+        b.bucket = BUCKET;
+        b.key = "killed/big.bin";
+        b.body.data = buf;
+        b.body.size = big;
+        cos_error *err = NULL;
+        CHECK_OK(cos_put_object(c, &b, NULL, &err), err);
+        cos_client_free(c);
+        free(buf);
+    }
+    for (int mode = 0; mode < 2; mode++) { /* getObject to a file, downloadFile */
+        char dir[512], file[600];
+        path(dir, mode ? "killed-df" : "killed-go");
+        mkdir(dir, 0700);
+        snprintf(file, sizeof file, "%s/big.bin", dir);
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            cos_client *c = NULL;
+            cos_config cfg;
+            test_config(&cfg, &g_srv);
+            if (cos_client_new(&c, &cfg, NULL)) _exit(2);
+            cos_request r = COS_REQUEST_INIT;
+            r.bucket = BUCKET;
+            r.key = "killed/big.bin";
+            r.sink.file_path = file;
+            r.on_progress = kill_on_bytes;
+            cos_get_object(c, &r, NULL, NULL);
+            _exit(3);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        char names[8][256];
+        CHECK_INT(temporaries(dir, "big.bin", names), 1);
+        char dead[256];
+        snprintf(dead, sizeof dead, "%s", names[0]);
+        age(dir, dead);
+        /* what must stay: a live download's (locked), a recent one, another user's name pattern */
+        char live[800], recent[800], other[800];
+        snprintf(live, sizeof live, "%s/big.bin.cos-tmp-LIVE01", dir);
+        snprintf(recent, sizeof recent, "%s/big.bin.cos-tmp-RECNT1", dir);
+        snprintf(other, sizeof other, "%s/big.bin.cos-tmp-notours", dir);
+        CHECK_INT(test_write_lcg_file(live, 10, 1), 0);
+        CHECK_INT(test_write_lcg_file(recent, 10, 1), 0);
+        CHECK_INT(test_write_lcg_file(other, 10, 1), 0);
+        age(dir, "big.bin.cos-tmp-LIVE01");
+        age(dir, "big.bin.cos-tmp-notours");
+        int lfd = open(live, O_RDONLY);
+        CHECK(lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) == 0);
+        cos_client *c = test_client(&g_srv);
+        cos_error *err = NULL;
+        if (mode == 0) {
+            cos_request r = COS_REQUEST_INIT;
+            r.bucket = BUCKET;
+            r.key = "killed/big.bin";
+            r.sink.file_path = file;
+            CHECK_OK(cos_get_object(c, &r, NULL, &err), err);
+        } else {
+            cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+            p.bucket = BUCKET;
+            p.key = "killed/big.bin";
+            p.file_path = file;
+            CHECK_OK(cos_download_file(c, &p, NULL, &err), err);
+        }
+        cos_client_free(c);
+        char gone[800];
+        snprintf(gone, sizeof gone, "%s/%s", dir, dead);
+        CHECK(!test_exists(gone));
+        CHECK(test_exists(live));
+        CHECK(test_exists(recent));
+        CHECK(test_exists(other));
+        CHECK_INT(temporaries(dir, "big.bin", names), 3);
+        struct stat st;
+        CHECK(stat(file, &st) == 0 && st.st_size == (20 << 20));
+        if (lfd >= 0) close(lfd);
+    }
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1085,6 +1207,7 @@ int main(void)
     RUN(test_s3_dialect);
     RUN(test_retry_header);
     RUN(test_weak_etags);
+    RUN(test_killed_download_leftovers);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);

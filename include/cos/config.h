@@ -215,7 +215,8 @@ typedef struct cos_config {
      *  renaming it into place, so a finished download survives a power loss.
      *  Off by default, as in curl and the official SDKs: it costs the disk's
      *  write time (on the benchmark machine, downloads run at 40% of the
-     *  speed). A killed process never leaves a partial file either way, and
+     *  speed). A killed process never leaves a partial file at FILE either way
+     *  (its temporary beside FILE is removed later: cos_sink), and
      *  a resumed download re-checks every part's CRC-64. */
     bool fsync_downloads;
 
