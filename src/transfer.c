@@ -47,6 +47,13 @@ static const char *strong_etag(const char *etag)
 
 typedef struct part_call part_call;
 
+/* An upload id a task of this client is using (official SDK: session.using). */
+typedef struct upload_claim {
+    const task *t;
+    char *upload_id;
+    struct upload_claim *next;
+} upload_claim;
+
 typedef struct cos_tasks {
     cos_client *c;
     pthread_mutex_t m;
@@ -63,6 +70,7 @@ typedef struct cos_tasks {
     void *on_change_ud;
     cos_task_start_fn on_start;
     void *on_start_ud;
+    upload_claim *claims;        /* never resumed by another task: its Complete would end the other's upload */
 } cos_tasks;
 
 /* One part (or range) of a transfer. */
@@ -188,6 +196,43 @@ static void task_free(task *t)
 static void maybe_spawn_runner(cos_tasks *mg);
 static void mark_runnable(cos_tasks *mg, task *t);
 
+/* Drop t's claims (the manager's lock held). */
+static void release_uploads_locked(cos_tasks *mg, const task *t)
+{
+    for (upload_claim **pp = &mg->claims; *pp;) {
+        upload_claim *u = *pp;
+        if (u->t == t) {
+            *pp = u->next;
+            free(u->upload_id);
+            free(u);
+        } else {
+            pp = &u->next;
+        }
+    }
+}
+
+/* Take upload_id for t, unless another task of this client uses it: two
+   uploads of one file to one key at once each need their own (the first
+   Complete ends the upload, and the other's parts then fail). */
+static bool claim_upload(task *t, const char *upload_id)
+{
+    cos_tasks *mg = t->mgr;
+    bool free_to_use = true;
+    pthread_mutex_lock(&mg->m);
+    for (upload_claim *u = mg->claims; u && free_to_use; u = u->next)
+        if (u->t != t && !strcmp(u->upload_id, upload_id)) free_to_use = false;
+    upload_claim *mine = free_to_use ? calloc(1, sizeof *mine) : NULL;
+    if (mine && (mine->upload_id = cos_strdup(upload_id))) {
+        mine->t = t;
+        mine->next = mg->claims;
+        mg->claims = mine;
+    } else {
+        free(mine);
+    }
+    pthread_mutex_unlock(&mg->m);
+    return free_to_use;
+}
+
 void cos_tasks_destroy(cos_tasks *mg)
 {
     if (!mg) return;
@@ -205,6 +250,7 @@ void cos_tasks_destroy(cos_tasks *mg)
     reaper_join(&mg->gone_threads, true);
     for (task *t = mg->head, *n; t; t = n) {
         n = t->next;
+        release_uploads_locked(mg, t);
         task_free(t);
     }
     pthread_mutex_destroy(&mg->m);
@@ -233,6 +279,7 @@ static void trim_finished(cos_tasks *mg)
             if (mg->scan_from == t) mg->scan_from = t->next;
             *pp = t->next;
             if (mg->tail == t) mg->tail = prev;
+            release_uploads_locked(mg, t);
             task_free(t);
             mg->count--;
             continue;
@@ -1162,6 +1209,11 @@ static void run_upload(task *t)
         cos_json_free(cp);
         if (!t->upload_id) listed = (t->upload_id = find_upload_by_listing(t)) != NULL;
     }
+    if (t->upload_id && !claim_upload(t, t->upload_id)) { /* another task of this client is using it */
+        free(t->upload_id);
+        t->upload_id = NULL;
+        listed = false;
+    }
     if (t->upload_id) {
         /* Restarted in this process (after a pause or a failure): the file may
            have changed meanwhile, so the parts done before are verified
@@ -1179,7 +1231,7 @@ static void run_upload(task *t)
             t->upload_id = NULL;
         }
     }
-    if (!t->upload_id) {
+    for (int fresh = 0; !t->upload_id; fresh++) {
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false; /* a new upload holds no parts */
         t->loaded = t->reported = 0;
         cos_request r = task_request(t);
@@ -1214,6 +1266,14 @@ static void run_upload(task *t)
         if (!t->upload_id) {
             failf(t, COS_ERR_PARSE, "%s", "InitiateMultipartUpload returned no UploadId");
             return;
+        }
+        if (!claim_upload(t, t->upload_id)) { /* another task of this client found it by listing meanwhile: theirs */
+            free(t->upload_id);
+            t->upload_id = NULL;
+            if (fresh == 2) {
+                failf(t, COS_ERR_INTERNAL, "%s", "every new multipart upload was taken by another task of this client");
+                return;
+            }
         }
     }
     checkpoint_write(t);
@@ -2020,6 +2080,7 @@ static void *runner_main(void *arg)
             t->waited = true;
         }
         t->finished = true;
+        release_uploads_locked(mg, t); /* as the SDK's removeUsing: a restart claims it again */
         t->owned = false; /* from here on t may be trimmed: use the copies above */
         pthread_cond_broadcast(&mg->cv);
         pthread_mutex_unlock(&mg->m);
@@ -2233,6 +2294,7 @@ static int drive_sync(task *t, cos_transfer_result **out, cos_error **err)
     }
     t->waited = true;
     t->finished = true;
+    release_uploads_locked(mg, t);
     t->owned = false;
     pthread_cond_broadcast(&mg->cv);
     pthread_mutex_unlock(&mg->m);

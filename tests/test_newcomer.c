@@ -1183,6 +1183,221 @@ static void test_killed_download_leftovers(void)
     }
 }
 
+/* ------------------------------------------------------------------ tasks at their edges */
+
+typedef struct tdone {
+    test_latch l;
+    int rc;
+    bool had_res;
+    cos_client *c;
+    cos_task_id waited;
+    int wait_rc;
+    bool free_client;
+} tdone;
+
+static void task_done_cb(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
+{
+    tdone *d = ud;
+    d->rc = rc;
+    d->had_res = res != NULL;
+    if (rc && rc != COS_ERR_CANCELED) printf("task %llu: rc %d %s\n", (unsigned long long)id, rc, cos_error_message(err));
+    cos_transfer_result_free(res);
+    cos_error_free(err);
+    if (d->waited) { /* a completion callback waits for another task */
+        cos_transfer_result *r2 = NULL;
+        d->wait_rc = cos_task_wait(d->c, d->waited, &r2, NULL);
+        cos_transfer_result_free(r2);
+    }
+    (void)id;
+    if (d->free_client) cos_client_free(d->c); /* allowed from a completion callback */
+    test_latch_add(&d->l);
+}
+
+static void test_task_edges(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cos_client *c = client_with(&cfg);
+    if (!c) return;
+    test_watch(120, "tasks at their edges", &g_srv);
+    char src[512], dirp[512], nodir[512];
+    path(src, "e_src.bin");
+    path(dirp, "e_dir");
+    mkdir(dirp, 0700);
+    path(nodir, "no/such/dir/file");
+    CHECK_INT(test_write_lcg_file(src, 1500000, 3), 0);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "edge/a.bin";
+    p.file_path = src;
+    /* a task with a done callback, also waited on: both hear the outcome, nothing freed twice */
+    tdone d = { TEST_LATCH_INIT, -99, false, c, 0, 0, false };
+    cos_task_id id = 0;
+    CHECK_INT(cos_upload_file_async(c, &p, task_done_cb, &d, &id), 0);
+    cos_transfer_result *tr = NULL;
+    cos_error *err = NULL;
+    int rc = cos_task_wait(c, id, &tr, &err);
+    CHECK_INT(rc, 0);
+    cos_transfer_result_free(tr);
+    cos_error_free(err);
+    err = NULL;
+    test_latch_wait(&d.l, 1);
+    CHECK_INT(d.rc, 0);
+    CHECK(d.had_res);
+    /* waited twice: the same rc */
+    tr = NULL;
+    CHECK_INT(cos_task_wait(c, id, &tr, &err), 0);
+    cos_transfer_result_free(tr);
+    /* restart or pause a finished task: refused, nothing breaks */
+    CHECK(cos_task_restart(c, id, &err) != 0);
+    cos_task_pause(c, id, &err);
+    cos_task_cancel(c, id, &err);
+    CHECK_INT(state_of(c, id), COS_TASK_SUCCESS);
+    cos_error_free(err);
+    err = NULL;
+    /* bad local paths: a clear error, the kind that says so */
+    p.file_path = dirp;
+    CHECK(cos_upload_file(c, &p, NULL, &err) != 0);
+    CHECK(err && (err->kind == COS_ERR_IO || err->kind == COS_ERR_INVALID_ARG));
+    CHECK(cos_download_file(c, &p, NULL, &err) != 0);
+    CHECK(err && err->kind == COS_ERR_INVALID_ARG);
+    p.file_path = nodir;
+    CHECK_INT(cos_download_file(c, &p, NULL, &err), COS_ERR_IO);
+    CHECK_INT(cos_upload_file(c, &p, NULL, &err), COS_ERR_IO);
+    cos_request g = COS_REQUEST_INIT;
+    g.bucket = BUCKET;
+    g.key = "edge/a.bin";
+    g.sink.file_path = nodir;
+    CHECK_INT(cos_get_object(c, &g, NULL, &err), COS_ERR_IO);
+    /* a download of a missing object: 404, and no file made */
+    char nf[512];
+    path(nf, "e_missing");
+    p.file_path = nf;
+    p.key = "edge/none";
+    CHECK_INT(cos_download_file(c, &p, NULL, &err), COS_ERR_SERVER);
+    CHECK(err && err->http_status == 404);
+    CHECK(!test_exists(nf));
+    g.key = "edge/none";
+    g.sink.file_path = nf;
+    CHECK_INT(cos_get_object(c, &g, NULL, &err), COS_ERR_SERVER);
+    CHECK(!test_exists(nf));
+    cos_error_free(err);
+    err = NULL;
+    /* a completion callback waits for another task, then frees the client, with tasks still queued */
+    p.file_path = src;
+    p.key = "edge/b.bin";
+    cos_task_id other = 0;
+    CHECK_INT(cos_upload_file_async(c, &p, NULL, NULL, &other), 0);
+    tdone last = { TEST_LATCH_INIT, -99, false, c, other, -99, true };
+    p.key = "edge/c.bin";
+    CHECK_INT(cos_upload_file_async(c, &p, task_done_cb, &last, NULL), 0);
+    tdone queued[5];
+    for (int i = 0; i < 5; i++) {
+        queued[i] = (tdone){ TEST_LATCH_INIT, -99, false, c, 0, 0, false };
+        p.key = "edge/q.bin";
+        CHECK_INT(cos_upload_file_async(c, &p, task_done_cb, &queued[i], NULL), 0);
+    }
+    test_latch_wait(&last.l, 1);
+    CHECK_INT(last.rc, 0);
+    CHECK_INT(last.wait_rc, 0);
+    for (int i = 0; i < 5; i++) { /* each heard once: done, or canceled by the free */
+        test_latch_wait(&queued[i].l, 1);
+        if (!(queued[i].rc == 0 || queued[i].rc == COS_ERR_CANCELED)) printf("queued %d: rc %d\n", i, queued[i].rc);
+        CHECK(queued[i].rc == 0 || queued[i].rc == COS_ERR_CANCELED);
+    }
+    test_unwatch();
+}
+
+/* Two uploads of one file to one key at once: the second, started from the
+ * first's progress callback (allowed: a synchronous transfer), resumed the
+ * first's multipart upload from its checkpoint, completed it, and the first
+ * then failed (NoSuchUpload). Now each task uses an upload no other task of
+ * the client uses (as the SDK's session.using). Then five at once, a user
+ * pressing "upload" five times. */
+typedef struct nested_box {
+    cos_client *c;
+    const char *src;
+    int started, rc;
+    char message[256];
+} nested_box;
+
+static void start_same_upload(void *ud, const cos_progress *pr)
+{
+    nested_box *b = ud;
+    if (b->started || pr->loaded == 0 || pr->loaded >= pr->total) return;
+    b->started = 1;
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "five/nested.bin";
+    p.file_path = b->src;
+    cos_error *err = NULL;
+    b->rc = cos_upload_file(b->c, &p, NULL, &err);
+    snprintf(b->message, sizeof b->message, "%s", cos_error_message(err));
+    cos_error_free(err);
+}
+
+static void test_same_upload_five_times(void)
+{
+    {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.progress_interval_ms = 1;
+        cos_client *c = client_with(&cfg);
+        if (!c) return;
+        char src[512];
+        path(src, "nested.bin");
+        CHECK_INT(test_write_lcg_file(src, 4u << 20, 78), 0);
+        nested_box b = { c, src, 0, -99, "" };
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "five/nested.bin";
+        p.file_path = src;
+        p.parallel = 1;
+        p.on_progress = start_same_upload;
+        p.progress_user_data = &b;
+        cos_error *err = NULL;
+        CHECK_OK(cos_upload_file(c, &p, NULL, &err), err);
+        CHECK_INT(b.started, 1);
+        if (b.rc) printf("inner upload: %s\n", b.message);
+        CHECK_INT(b.rc, 0);
+        char back[512];
+        path(back, "nested.back");
+        p.file_path = back;
+        p.on_progress = NULL;
+        CHECK_OK(cos_download_file(c, &p, NULL, &err), err);
+        CHECK_INT(test_files_equal(src, back), 0);
+        cos_client_free(c);
+    }
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.file_parallel_limit = 5;
+    cos_client *c = client_with(&cfg);
+    if (!c) return;
+    test_watch(120, "five uploads of one file", &g_srv);
+    char src[512];
+    path(src, "five.bin");
+    CHECK_INT(test_write_lcg_file(src, 3u << 20, 77), 0);
+    for (int round = 0; round < 3; round++) {
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "five/one.bin";
+        p.file_path = src;
+        cos_task_id ids[5];
+        for (int i = 0; i < 5; i++) CHECK_INT(cos_upload_file_async(c, &p, NULL, NULL, &ids[i]), 0);
+        for (int i = 0; i < 5; i++) {
+            cos_error *err = NULL;
+            cos_transfer_result *tr = NULL;
+            int rc = cos_task_wait(c, ids[i], &tr, &err);
+            if (rc) printf("round %d upload %d: %s\n", round, i, cos_error_message(err));
+            CHECK_INT(rc, 0);
+            cos_transfer_result_free(tr);
+            cos_error_free(err);
+        }
+    }
+    test_unwatch();
+    cos_client_free(c);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1208,6 +1423,8 @@ int main(void)
     RUN(test_retry_header);
     RUN(test_weak_etags);
     RUN(test_killed_download_leftovers);
+    RUN(test_task_edges);
+    RUN(test_same_upload_five_times);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);

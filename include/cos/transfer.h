@@ -48,7 +48,11 @@
  * upload aborted): its parts would be a mix of old and new bytes that each
  * part's own checksum passes. A task restarted after a pause or a failure
  * verifies the parts it had done against the file again (by MD5), as a
- * resume after a crash does.
+ * resume after a crash does. Two tasks of one client never share a
+ * multipart upload: one that would resume an upload another task of the
+ * client is using (from its checkpoint or a listing) starts its own, as
+ * the official SDK's session.using does (two processes uploading one file
+ * to one key at the same moment are not coordinated).
  * Memory stays bounded by about ChunkParallelLimit x ChunkSize whatever the
  * file size: parts are read from the file as they are sent.
  */
