@@ -814,6 +814,13 @@ static int call_sign(op_call *k, cos_error **err)
         free(host);
         return rc;
     }
+    if (cr.authorization && c->cfg.signer == COS_SIGNER_SIGV4) { /* a COS signature: every S3 store answers 403 */
+        free(host);
+        cred_clear(&cr);
+        return cos_err_set(err, COS_ERR_AUTH, "the credential callback returned a ready Authorization, which is a COS "
+                                              "signature; the S3 dialect signs with SigV4 and needs keys "
+                                              "(cos_credentials_set), docs/s3.md");
+    }
     char *auth = NULL;
     k->server_signed = cr.authorization != NULL;
     if (cr.authorization) {

@@ -2210,6 +2210,7 @@ int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_
 {
     cos_err_reset(err);
     if (out) *out = NULL;
+    if (!c) return cos_err_invalid(err, "client", "NULL client");
     cos_tasks *mg = tasks_of(c);
     pthread_mutex_lock(&mg->m);
     task *t = find_task(mg, id);
@@ -2477,6 +2478,9 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_e
 
 int cos_task_list(cos_client *c, cos_task_info **out, size_t *count)
 {
+    if (out) *out = NULL;
+    if (count) *count = 0;
+    if (!c || !out || !count) return COS_ERR_INVALID_ARG; /* (a NULL out crashed) */
     cos_tasks *mg = tasks_of(c);
     pthread_mutex_lock(&mg->m);
     size_t n = 0;
@@ -2516,6 +2520,7 @@ void cos_task_list_free(cos_task_info *l, size_t n)
 
 static int task_signal(cos_client *c, cos_task_id id, int what, cos_error **err)
 {
+    if (!c) return cos_err_invalid(err, "client", "NULL client");
     cos_tasks *mg = tasks_of(c);
     pthread_mutex_lock(&mg->m);
     task *t = find_task(mg, id);
@@ -2573,6 +2578,7 @@ int cos_task_cancel(cos_client *c, cos_task_id id, cos_error **err) { cos_err_re
 
 void cos_set_task_list_callback(cos_client *c, cos_task_list_fn fn, void *ud)
 {
+    if (!c) return;
     cos_tasks *mg = tasks_of(c);
     pthread_mutex_lock(&mg->m);
     mg->on_change = fn;
@@ -2601,6 +2607,7 @@ void cos_transfer_result_free(cos_transfer_result *r)
 
 void cos_set_task_start_callback(cos_client *c, cos_task_start_fn fn, void *ud)
 {
+    if (!c) return;
     cos_tasks *mg = tasks_of(c);
     pthread_mutex_lock(&mg->m);
     mg->on_start = fn;
@@ -2610,6 +2617,7 @@ void cos_set_task_start_callback(cos_client *c, cos_task_start_fn fn, void *ud)
 
 bool cos_is_upload_running(cos_client *c)
 {
+    if (!c) return false;
     cos_tasks *mg = tasks_of(c);
     bool running = false;
     pthread_mutex_lock(&mg->m);

@@ -1398,6 +1398,94 @@ static void test_same_upload_five_times(void)
     cos_client_free(c);
 }
 
+/* ------------------------------------------------------------------ more NULLs, and the S3 dialect's credentials */
+
+static int cred_s3_authorization(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud;
+    (void)req;
+    (void)err;
+    return cos_authorization_set(sink, "q-sign-algorithm=sha1&q-ak=x&q-sign-time=1;2&q-key-time=1;2&q-header-list=&q-url-param-list=&q-signature=0", NULL);
+}
+
+static int cred_s3_keys(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)req;
+    (void)err;
+    (*(int *)ud)++;
+    int64_t now = (int64_t)time(NULL);
+    return cos_credentials_set(sink, TEST_SECRET_ID, TEST_SECRET_KEY, NULL, now - 1, now + 3600);
+}
+
+static void test_more_nulls_and_s3_credentials(void)
+{
+    cos_client *c = test_client(&g_srv);
+    cos_error *err = NULL;
+    cos_url_params u = COS_URL_PARAMS_INIT;
+    u.bucket = BUCKET;
+    u.key = "a";
+    CHECK_INT(cos_get_object_url(c, &u, NULL, &err), COS_ERR_INVALID_ARG); /* nowhere to put the URL */
+    size_t n = 99;
+    CHECK(cos_task_list(c, NULL, &n) != 0 || n == 0);
+    cos_task_info *tl = NULL;
+    CHECK(cos_task_list(c, &tl, NULL) != 0 || true);
+    cos_task_list_free(tl, 0);
+    CHECK(cos_task_list(NULL, &tl, &n) != 0);
+    cos_request l = COS_REQUEST_INIT;
+    l.bucket = BUCKET;
+    cos_object_iter *it = NULL;
+    CHECK_OK(cos_object_iter_new(&it, c, &l, &err), err);
+    CHECK(cos_object_iter_next(it, NULL, &err) < 0);
+    cos_object_iter_free(it);
+    CHECK(cos_object_iter_next(NULL, NULL, &err) == COS_ERR_INVALID_ARG);
+    CHECK(cos_future_wait(NULL, NULL, &err) != 0);
+    CHECK(!cos_future_ready(NULL));
+    CHECK(cos_client_clock_offset_ms(NULL) == 0);
+    CHECK(cos_op_name(COS_OP_COUNT) == NULL);
+    CHECK(cos_op_name((cos_op)-1) == NULL);
+    CHECK_STR(cos_op_name(COS_OP_PUT_OBJECT), "putObject");
+    CHECK(cos_task_state_name((cos_task_state)99) != NULL);
+    CHECK(cos_error_kind_name((cos_error_kind)-99) != NULL);
+    CHECK(cos_is_upload_running(NULL) == false);
+    cos_set_task_list_callback(NULL, NULL, NULL);
+    cos_error_free(err);
+    err = NULL;
+    cos_client_free(c);
+
+    /* S3 dialect: a getAuthorization that returns a ready Authorization (docs/s3.md: it must return keys) */
+    cos_config cfg = COS_CONFIG_INIT;
+    char ep[80];
+    snprintf(ep, sizeof ep, "http://%s", g_srv.endpoint);
+    cfg.dialect = COS_DIALECT_S3;
+    cfg.endpoint = ep;
+    cfg.region = "ap-guangzhou";
+    cfg.get_authorization = cred_s3_authorization;
+    cfg.max_retries = -1;
+    cos_client *s3 = client_with(&cfg);
+    if (s3) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        int rc = cos_head_bucket(s3, &r, NULL, &err);
+        CHECK_INT(rc, COS_ERR_AUTH); /* refused here, with a message that says why, not a 403 from the store */
+        if (err) printf("    (s3 + Authorization: %s)\n", cos_error_message(err));
+        cos_client_free(s3);
+    }
+    int calls = 0;
+    cfg.get_authorization = NULL;
+    cfg.get_sts = cred_s3_keys;
+    cfg.credentials_user_data = &calls;
+    s3 = client_with(&cfg);
+    if (s3) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        CHECK_OK(cos_head_bucket(s3, &r, NULL, &err), err);
+        CHECK_OK(cos_head_bucket(s3, &r, NULL, &err), err);
+        CHECK_INT(calls, 1);
+        cos_client_free(s3);
+    }
+    cos_error_free(err);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1425,6 +1513,7 @@ int main(void)
     RUN(test_killed_download_leftovers);
     RUN(test_task_edges);
     RUN(test_same_upload_five_times);
+    RUN(test_more_nulls_and_s3_credentials);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);
