@@ -76,7 +76,7 @@ int cos_err_set(cos_error **err, cos_error_kind kind, const char *fmt, ...) COS_
 int cos_err_invalid(cos_error **err, const char *field, const char *fmt, ...) COS_PRINTF(3, 4);
 /* An I/O error from errno, with the path in the message. */
 int cos_err_io(cos_error **err, int errnum, const char *what, const char *path);
-cos_error *cos_error_new(cos_error_kind kind, const char *message);
+/* cos_error_new: public, cos/error.h */
 /* The error out-parameter's contract (error.h): every public function that
  * takes `cos_error **err` calls this first, so *err is NULL after a success
  * and holds exactly this call's error after a failure. */

@@ -1486,6 +1486,174 @@ static void test_more_nulls_and_s3_credentials(void)
     cos_error_free(err);
 }
 
+/* ------------------------------------------------------------------ the Common APIs table, its corners */
+
+static void test_common_api_corners(void)
+{
+    cos_client *c = test_client(&g_srv);
+    cos_error *err = NULL;
+    /* metadata round trip, progress of a memory body ending at 100% */
+    cos_kv meta[] = { { "color", "blue" }, { "Mixed-Case", "Value With Spaces" } };
+    progress_box pb = { 0 };
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "corner/meta.txt";
+    r.body.data = "meta";
+    r.body.size = 4;
+    r.meta = meta;
+    r.meta_count = 2;
+    r.content_type = "text/x-newcomer";
+    r.on_progress = on_progress;
+    r.progress_user_data = &pb;
+    CHECK_OK(cos_put_object(c, &r, NULL, &err), err);
+    CHECK(pb.calls >= 1 && pb.last_percent == 1.0 && pb.last_loaded == 4);
+    cos_request h = COS_REQUEST_INIT;
+    h.bucket = BUCKET;
+    h.key = "corner/meta.txt";
+    cos_result *res = NULL;
+    CHECK_OK(cos_head_object(c, &h, &res, &err), err);
+    if (res) {
+        CHECK_STR(cos_result_header(res, "x-cos-meta-color"), "blue");
+        CHECK_STR(cos_result_header(res, "X-COS-META-MIXED-CASE"), "Value With Spaces");
+        CHECK_STR(cos_result_header(res, "content-type"), "text/x-newcomer");
+        CHECK_INT(res->content_length, 4);
+    }
+    cos_result_free(res);
+    /* ranges: a valid one 206, one past the end 416 */
+    h.range = "bytes=1-2";
+    res = NULL;
+    CHECK_OK(cos_get_object(c, &h, &res, &err), err);
+    CHECK(res && res->http_status == 206 && res->body_size == 2 && memcmp(res->body, "et", 2) == 0);
+    cos_result_free(res);
+    h.range = "bytes=100-200";
+    CHECK_INT(cos_get_object(c, &h, NULL, &err), COS_ERR_SERVER);
+    CHECK(err && err->http_status == 416);
+    h.range = NULL;
+    /* a server-side copy of an odd key, both spellings of the source */
+    put_text(c, "corner/odd src+%20 中.txt", "copy me");
+    char src[512];
+    const char *forms[2] = { "%s.cos.ap-guangzhou.myqcloud.com/corner/odd%%20src%%2B%%2520%%20%%E4%%B8%%AD.txt",
+                             "/%s/corner/odd%%20src%%2B%%2520%%20%%E4%%B8%%AD.txt" };
+    for (int i = 0; i < 2; i++) {
+        snprintf(src, sizeof src, forms[i], BUCKET);
+        cos_request cp = COS_REQUEST_INIT;
+        cp.bucket = BUCKET;
+        cp.key = "corner/copied.txt";
+        cp.copy_source = src;
+        res = NULL;
+        CHECK_OK(cos_put_object_copy(c, &cp, &res, &err), err);
+        CHECK(res && res->output.copy);
+        cos_result_free(res);
+        cos_request g = COS_REQUEST_INIT;
+        g.bucket = BUCKET;
+        g.key = "corner/copied.txt";
+        res = NULL;
+        CHECK_OK(cos_get_object(c, &g, &res, &err), err);
+        CHECK(res && res->body_size == 7 && memcmp(res->body, "copy me", 7) == 0);
+        cos_result_free(res);
+    }
+    /* appends: 0, then at the position the last one answered */
+    cos_request a = COS_REQUEST_INIT;
+    a.bucket = BUCKET;
+    a.key = "corner/append.log";
+    a.body.data = "one,";
+    a.body.size = 4;
+    res = NULL;
+    CHECK_OK(cos_append_object(c, &a, &res, &err), err);
+    const char *next = res ? cos_result_header(res, "x-cos-next-append-position") : NULL;
+    CHECK_STR(next, "4");
+    cos_result_free(res);
+    a.position = 4;
+    a.body.data = "two";
+    a.body.size = 3;
+    CHECK_OK(cos_append_object(c, &a, NULL, &err), err);
+    a.position = 4; /* a stale position: 409 */
+    CHECK_INT(cos_append_object(c, &a, NULL, &err), COS_ERR_SERVER);
+    CHECK(err && err->http_status == 409);
+    /* listing with a delimiter and URL-encoded keys */
+    put_text(c, "corner/dir/x\ty.txt", "tab");
+    cos_request l = COS_REQUEST_INIT;
+    l.bucket = BUCKET;
+    l.prefix = "corner/";
+    l.delimiter = "/";
+    l.encoding_type = "url";
+    res = NULL;
+    CHECK_OK(cos_get_bucket(c, &l, &res, &err), err);
+    if (res && res->output.list_objects) {
+        struct cos_list_objects_result *lo = res->output.list_objects;
+        CHECK_INT(lo->common_prefixes_count, 1);
+        if (lo->common_prefixes_count) CHECK_STR(lo->common_prefixes[0].prefix, "corner/dir/");
+        bool odd = false;
+        for (size_t i = 0; i < lo->contents_count; i++)
+            if (!strcmp(lo->contents[i].key, "corner/odd src+%20 中.txt")) odd = true;
+        CHECK(odd);
+    }
+    cos_result_free(res);
+    /* delete several at once, one missing, one odd */
+    cos_object_id ids[3] = { { (char *)"corner/meta.txt", NULL }, { (char *)"corner/none", NULL },
+                             { (char *)"corner/dir/x\ty.txt", NULL } };
+    struct cos_delete_request dr = { false, ids, 3 };
+    cos_request d = COS_REQUEST_INIT;
+    d.bucket = BUCKET;
+    d.input.delete_objects = &dr;
+    res = NULL;
+    CHECK_OK(cos_delete_multiple_object(c, &d, &res, &err), err);
+    CHECK(res && res->output.deleted && res->output.deleted->deleted_count == 3);
+    cos_result_free(res);
+    h.key = "corner/dir/x\ty.txt";
+    CHECK_INT(cos_head_object(c, &h, NULL, &err), COS_ERR_SERVER);
+    cos_error_free(err);
+    cos_client_free(c);
+}
+
+/* ------------------------------------------------------------------ credential callbacks that fail */
+
+static int g_bad_mode;
+static int cred_bad(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)ud;
+    (void)req;
+    switch (g_bad_mode) {
+    case 0: /* fails and says why */
+        if (err) *err = cos_error_new(COS_ERR_AUTH, "backend said no"); /* error.h: the way to make one */
+        return -1;
+    case 1: /* "succeeds" without a key */
+        return 0;
+    case 2: /* getSTS without an expiry */
+        return cos_credentials_set(sink, TEST_SECRET_ID, TEST_SECRET_KEY, NULL, 0, 0);
+    default: /* an empty secret */
+        return cos_credentials_set(sink, TEST_SECRET_ID, "", NULL, 0, 0);
+    }
+}
+
+static void test_failing_credentials(void)
+{
+    for (g_bad_mode = 0; g_bad_mode < 4; g_bad_mode++) {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.secret_id = cfg.secret_key = NULL;
+        if (g_bad_mode == 2) cfg.get_sts = cred_bad;
+        else cfg.get_authorization = cred_bad;
+        cos_client *c = client_with(&cfg);
+        if (!c) return;
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        cos_error *err = NULL;
+        CHECK_INT(cos_head_bucket(c, &r, NULL, &err), COS_ERR_AUTH);
+        CHECK(err && err->kind == COS_ERR_AUTH && *cos_error_message(err));
+        if (g_bad_mode == 0) CHECK_STR(cos_error_message(err), "backend said no");
+        cos_error_free(err);
+        /* async: the same error in the callback */
+        cos_future *f = cos_future_new();
+        CHECK_INT(cos_head_bucket_async(c, &r, cos_future_done, f), 0);
+        err = NULL;
+        CHECK_INT(cos_future_wait(f, NULL, &err), COS_ERR_AUTH);
+        cos_error_free(err);
+        cos_future_free(f);
+        cos_client_free(c);
+    }
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1514,6 +1682,8 @@ int main(void)
     RUN(test_task_edges);
     RUN(test_same_upload_five_times);
     RUN(test_more_nulls_and_s3_credentials);
+    RUN(test_common_api_corners);
+    RUN(test_failing_credentials);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);
