@@ -1654,6 +1654,57 @@ static void test_failing_credentials(void)
     }
 }
 
+/* Transfers in the S3 dialect against cos-server: parts raised to 5 MiB, empty files, resume. */
+static void test_s3_transfers(void)
+{
+    cos_client *s3 = test_s3_client(g_srv.endpoint, "ap-guangzhou", 0);
+    if (!s3) return;
+    char src[512], dst[512], empty[512], edst[512];
+    path(src, "s3_src.bin");
+    path(dst, "s3_dst.bin");
+    path(empty, "s3_empty");
+    path(edst, "s3_empty.copy");
+    CHECK_INT(test_write_lcg_file(src, 11u << 20, 41), 0);
+    CHECK_INT(test_write_lcg_file(empty, 0, 1), 0);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "s3x/src.bin";
+    p.file_path = src;
+    p.chunk_size = 1u << 20; /* raised to S3's 5 MiB */
+    progress_box pb = { 0 };
+    p.on_progress = on_progress;
+    p.progress_user_data = &pb;
+    cos_transfer_result *tr = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_upload_file(s3, &p, &tr, &err), err);
+    CHECK(tr && tr->multipart && tr->part_count == 3);
+    cos_transfer_result_free(tr);
+    CHECK(pb.last_percent == 1.0);
+    p.file_path = dst;
+    CHECK_OK(cos_download_file(s3, &p, NULL, &err), err);
+    CHECK_INT(test_files_equal(src, dst), 0);
+    p.key = "s3x/empty";
+    p.file_path = empty;
+    CHECK_OK(cos_upload_file(s3, &p, NULL, &err), err);
+    CHECK_OK(cos_slice_upload_file(s3, &p, NULL, &err), err);
+    p.file_path = edst;
+    CHECK_OK(cos_download_file(s3, &p, NULL, &err), err);
+    struct stat st;
+    CHECK(stat(edst, &st) == 0 && st.st_size == 0);
+    /* sliceCopyFile, S3's /bucket/key source */
+    cos_transfer_params cp = COS_TRANSFER_PARAMS_INIT;
+    cp.bucket = BUCKET;
+    cp.key = "s3x/copy.bin";
+    cp.copy_source = "/" BUCKET "/s3x/src.bin";
+    cp.slice_size = 5u << 20;
+    tr = NULL;
+    CHECK_OK(cos_slice_copy_file(s3, &cp, &tr, &err), err);
+    CHECK(tr && tr->multipart);
+    cos_transfer_result_free(tr);
+    cos_error_free(err);
+    cos_client_free(s3);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1684,6 +1735,7 @@ int main(void)
     RUN(test_more_nulls_and_s3_credentials);
     RUN(test_common_api_corners);
     RUN(test_failing_credentials);
+    RUN(test_s3_transfers);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);
