@@ -846,6 +846,40 @@ static void test_presigned(void)
     }
     free(url);
     url = NULL;
+    /* a presigned PUT, used by a tool that has no key */
+    cos_url_params up = COS_URL_PARAMS_INIT;
+    up.bucket = BUCKET;
+    up.key = "presign/put by url.txt";
+    up.method = "PUT";
+    up.expires = 60;
+    CHECK_OK(cos_get_object_url(c, &up, &url, &err), err);
+    if (url) {
+        CURL *h = curl_easy_init();
+        char to[64];
+        snprintf(to, sizeof to, "::127.0.0.1:%d", g_srv.port);
+        struct curl_slist *ct = curl_slist_append(NULL, to);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, ct);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "put via url");
+        body[0] = 0;
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_buf);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+        long status = 0;
+        if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(h);
+        curl_slist_free_all(ct);
+        CHECK_INT(status, 200);
+        cos_request g = COS_REQUEST_INIT;
+        g.bucket = BUCKET;
+        g.key = "presign/put by url.txt";
+        cos_result *res = NULL;
+        CHECK_OK(cos_get_object(c, &g, &res, &err), err);
+        CHECK(res && res->body_size == 11 && memcmp(res->body, "put via url", 11) == 0);
+        cos_result_free(res);
+    }
+    free(url);
+    url = NULL;
     u.no_signature = true; /* a private object's bare URL is refused */
     CHECK_OK(cos_get_object_url(c, &u, &url, &err), err);
     if (url) CHECK_INT(fetch(url, body), 403);
@@ -1705,6 +1739,45 @@ static void test_s3_transfers(void)
     cos_client_free(s3);
 }
 
+/* "fetched once even when many threads need them" (getting-started.md) */
+typedef struct many_box {
+    cos_client *c;
+    int rc;
+} many_box;
+
+static void *head_bucket_thread(void *arg)
+{
+    many_box *b = arg;
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    b->rc = cos_head_bucket(b->c, &r, NULL, NULL);
+    return NULL;
+}
+
+static void test_single_flight(void)
+{
+    cred_box cb = { 0, 3600, PTHREAD_MUTEX_INITIALIZER };
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.secret_id = cfg.secret_key = NULL;
+    cfg.get_authorization = cred_tmpkey;
+    cfg.credentials_user_data = &cb;
+    cos_client *c = client_with(&cfg);
+    if (!c) return;
+    pthread_t th[8];
+    many_box b[8];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (many_box){ c, -99 };
+        pthread_create(&th[i], NULL, head_bucket_thread, &b[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(b[i].rc, 0);
+    }
+    CHECK_INT(cb.calls, 1);
+    cos_client_free(c);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1736,6 +1809,7 @@ int main(void)
     RUN(test_common_api_corners);
     RUN(test_failing_credentials);
     RUN(test_s3_transfers);
+    RUN(test_single_flight);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);
