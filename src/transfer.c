@@ -2557,6 +2557,8 @@ static int task_signal(cos_client *c, cos_task_id id, int what, cos_error **err)
                 t->state = COS_TASK_WAITING;
                 changed = true;
             }
+            /* a part paused in its back-off goes at once: the user asked for it now (it waited the back-off out) */
+            for (size_t i = 0; t->parts && i < t->nparts; i++) t->parts[i].not_before_ms = 0;
         }
     } else {
         t->cancel_req = 1;

@@ -1778,11 +1778,61 @@ static void test_single_flight(void)
     cos_client_free(c);
 }
 
+/* LEFTOUT: a task paused while a part waited out its retry's back-off, then
+ * restarted, still waited the back-off out (here an hour) before sending it. */
+static test_latch g_part_503 = TEST_LATCH_INIT;
+static void metrics_503(void *ud, const cos_request_metrics *m)
+{
+    (void)ud;
+    if (m->http_status == 503 && !strcmp(m->op, "multipartUpload")) test_latch_add(&g_part_503);
+}
+
+static void test_restart_skips_backoff(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.max_retries = -1; /* the part's own retry, not the request's */
+    cfg.metrics = metrics_503;
+    cos_client *c = client_with(&cfg);
+    cos_client *admin = test_client(&g_srv);
+    if (!c) return;
+    char src[512];
+    path(src, "backoff.bin");
+    CHECK_INT(test_write_lcg_file(src, 3u << 20, 61), 0);
+    extern _Atomic int64_t cos_backoff_ms_for_tests;
+    atomic_store(&cos_backoff_ms_for_tests, 3600 * 1000);
+    test_set_faults(admin, &g_srv,
+                    "[{\"method\":\"PUT\",\"match\":\"partNumber=2\",\"action\":\"status\",\"code\":\"SlowDown\",\"times\":1}]");
+    test_watch(60, "a restarted task waiting out its part's back-off (an hour)", &g_srv);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "backoff/a.bin";
+    p.file_path = src;
+    p.parallel = 1;
+    p.no_resume = true;
+    cos_task_id id = 0;
+    CHECK_INT(cos_slice_upload_file_async(c, &p, NULL, NULL, &id), 0);
+    test_latch_wait(&g_part_503, 1); /* part 2 failed: its retry waits an hour */
+    cos_error *err = NULL;
+    CHECK_OK(cos_task_pause(c, id, &err), err);
+    while (state_of(c, id) != COS_TASK_PAUSED && state_of(c, id) < COS_TASK_CANCELED) cos_sleep_ms_for_tests(2);
+    CHECK_OK(cos_task_restart(c, id, &err), err);
+    cos_transfer_result *tr = NULL;
+    CHECK_OK(cos_task_wait(c, id, &tr, &err), err);
+    CHECK(tr && tr->part_count == 3);
+    cos_transfer_result_free(tr);
+    test_unwatch();
+    atomic_store(&cos_backoff_ms_for_tests, -1);
+    test_set_faults(admin, &g_srv, NULL);
+    cos_client_free(admin);
+    cos_client_free(c);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     g_dir = test_tmpdir("newcomer");
-    const char *args[] = { "--sts", NULL };
+    const char *args[] = { "--sts", "--faults", NULL };
     if (test_server_start(&g_srv, args) != 0) {
         printf("cannot start cos-server\n0 passed, 1 failed\n");
         return 1;
@@ -1810,6 +1860,7 @@ int main(void)
     RUN(test_failing_credentials);
     RUN(test_s3_transfers);
     RUN(test_single_flight);
+    RUN(test_restart_skips_backoff);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);

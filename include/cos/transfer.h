@@ -308,8 +308,9 @@ COS_API void cos_task_list_free(cos_task_info *list, size_t count);
  *  stopped (parts already done are kept). */
 COS_API int cos_task_pause(cos_client *client, cos_task_id id, cos_error **err);
 /** Restart a paused or failed task (restartTask); it resumes where it stopped
- *  and runs on the client's runners, its completion callback (if any) called
- *  again when it ends. */
+ *  (a part that was waiting out a retry's back-off is sent at once) and runs
+ *  on the client's runners, its completion callback (if any) called again
+ *  when it ends. */
 COS_API int cos_task_restart(cos_client *client, cos_task_id id, cos_error **err);
 /** Cancel a task; a multipart upload is aborted on the server. */
 COS_API int cos_task_cancel(cos_client *client, cos_task_id id, cos_error **err);
