@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #define BUCKET "newcomer-1250000000"
+#define COS_MIN_U64(a, b) ((a) < (b) ? (a) : (b))
 
 static test_server g_srv;
 static char *g_dir;
@@ -1828,6 +1829,85 @@ static void test_restart_skips_backoff(void)
     cos_client_free(c);
 }
 
+/* Callback bodies and sinks: unknown length (chunked), empty, a sink that stops early. */
+typedef struct gen_body {
+    uint64_t size, pos;
+    uint32_t seed;
+} gen_body;
+
+static int64_t gen_read(void *ud, void *buf, size_t len)
+{
+    gen_body *g = ud;
+    size_t n = (size_t)COS_MIN_U64(len, g->size - g->pos);
+    memset(buf, (int)('a' + g->pos % 26), n);
+    g->pos += n;
+    return (int64_t)n;
+}
+
+static int gen_seek(void *ud, uint64_t off)
+{
+    ((gen_body *)ud)->pos = off;
+    return 0;
+}
+
+typedef struct count_sink {
+    uint64_t got;
+    uint64_t stop_after;
+} count_sink;
+
+static int count_write(void *ud, const void *buf, size_t len)
+{
+    (void)buf;
+    count_sink *k = ud;
+    k->got += len;
+    return k->stop_after && k->got >= k->stop_after ? 1 : 0;
+}
+
+static void test_callback_bodies(void)
+{
+    cos_client *c = test_client(&g_srv);
+    cos_error *err = NULL;
+    uint64_t sizes[3] = { 0, 1, 9u << 20 };
+    for (int i = 0; i < 3; i++) {
+        for (int known = 0; known < 2; known++) {
+            gen_body g = { sizes[i], 0, 1 };
+            cos_request r = COS_REQUEST_INIT;
+            r.bucket = BUCKET;
+            r.key = "cb/body";
+            r.body.read = gen_read;
+            r.body.seek = gen_seek;
+            r.body.read_user_data = &g;
+            r.body.length = known ? (int64_t)sizes[i] : -1;
+            CHECK_OK(cos_put_object(c, &r, NULL, &err), err);
+            count_sink k = { 0, 0 };
+            cos_request gr = COS_REQUEST_INIT;
+            gr.bucket = BUCKET;
+            gr.key = "cb/body";
+            gr.sink.write = count_write;
+            gr.sink.write_user_data = &k;
+            cos_result *res = NULL;
+            CHECK_OK(cos_get_object(c, &gr, &res, &err), err);
+            CHECK_INT(k.got, sizes[i]);
+            CHECK(res && res->body == NULL);
+            cos_result_free(res);
+        }
+    }
+    /* a sink that stops after the first bytes: the call fails, clearly, and is not retried */
+    count_sink k = { 0, 1 };
+    cos_request gr = COS_REQUEST_INIT;
+    gr.bucket = BUCKET;
+    gr.key = "cb/body";
+    gr.sink.write = count_write;
+    gr.sink.write_user_data = &k;
+    int rc = cos_get_object(c, &gr, NULL, &err);
+    CHECK(rc != 0);
+    CHECK(err && *cos_error_message(err));
+    if (err) printf("    (a sink that stops: %s: %s)\n", cos_error_kind_name(err->kind), cos_error_message(err));
+    CHECK(err && err->retries == 0);
+    cos_error_free(err);
+    cos_client_free(c);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1861,6 +1941,7 @@ int main(void)
     RUN(test_s3_transfers);
     RUN(test_single_flight);
     RUN(test_restart_skips_backoff);
+    RUN(test_callback_bodies);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);

@@ -53,7 +53,8 @@ COS_API int64_t cos_client_clock_offset_ms(const cos_client *client);
 typedef int64_t (*cos_read_fn)(void *user_data, void *buf, size_t len);
 /** Rewind a callback body to `offset` so a request can be retried; return 0 on success. */
 typedef int (*cos_seek_fn)(void *user_data, uint64_t offset);
-/** Consume `len` bytes of a response body; return 0 to go on, non-zero to abort. Body and sink
+/** Consume `len` bytes of a response body; return 0 to go on, non-zero to abort (the call then fails
+ *  with COS_ERR_IO, "the sink refused it", and is not retried). Body and sink
  *  callbacks run on the thread that moves the bytes: the caller's for a synchronous call, a
  *  network thread for an async one (docs/ownership.md). */
 typedef int (*cos_write_fn)(void *user_data, const void *buf, size_t len);
