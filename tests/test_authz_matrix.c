@@ -42,9 +42,11 @@ static const op_def OPS[] = {
 static test_server g_srv;
 #define APPID TEST_APPID
 #define REGION "ap-guangzhou"
-enum { B_PRIV, B_PUBR, B_PUBRW, NB };
-static const char *const BUCKETS[NB] = { "mx-priv-" APPID, "mx-pubr-" APPID, "mx-pubrw-" APPID };
-static const char *const CANNED[NB] = { "private", "public-read", "public-read-write" };
+/* private, public-read, public-read-write, and private with grants: READ and WRITE to another account
+ * (its ACL), a few actions to a sub-user (its policy) */
+enum { B_PRIV, B_PUBR, B_PUBRW, B_GRANT, NB };
+static const char *const BUCKETS[NB] = { "mx-priv-" APPID, "mx-pubr-" APPID, "mx-pubrw-" APPID, "mx-grant-" APPID };
+static const char *const CANNED[NB] = { "private", "public-read", "public-read-write", "private" };
 #define ELSE_BUCKET "mx-else-" APPID    /* the owner's, where one temporary key is scoped */
 #define OTHERS_BUCKET "mx-other-" APPID /* the second account's */
 #define OBJ "obj.txt"
@@ -57,6 +59,12 @@ static const creds OTHER = { "AKIDmxOTHERaccount000000000000000000", "mxOTHERacc
 /* a sub-user of the owner's account (CAM: uin/OWNER:uin/SUB) holding no grant */
 static const creds SUBU = { "AKIDmxSUBUSERkey00000000000000000000", "mxSUBUSERsecretKEY000000000000000", NULL };
 #define SUB_ACCOUNT "qcs::cam::uin/" APPID ":uin/700000000001"
+/* what B_GRANT's policy allows the sub-user (on every resource of the bucket) */
+static const char *const SUB_ACTIONS[] = { "name/cos:GetBucketCORS", "name/cos:PutObjectTagging", "name/cos:GetObject" };
+#define GRANT_POLICY                                                                                                   \
+    "{\"statement\":[{\"principal\":{\"qcs\":[\"" SUB_ACCOUNT "\"]},\"effect\":\"allow\",\"action\":"           \
+    "[\"name/cos:GetBucketCORS\",\"name/cos:PutObjectTagging\",\"name/cos:GetObject\"],\"resource\":"             \
+    "[\"qcs::cos:" REGION ":uid/" APPID ":mx-grant-" APPID "/*\"]}]}"
 
 enum principal {
     P_OWNER,      /* the owner's permanent key */
@@ -68,10 +76,13 @@ enum principal {
     P_STS_RO,     /* the owner's temporary key, read-only actions on each bucket */
     P_PRESIGN,    /* the owner's presigned URL for another operation on the same resource, replayed */
     P_FORM,       /* a POST form signed by the owner whose policy covers another key */
+    P_STS_OTHER,  /* another account's temporary key, name/cos:* on everything: never wider than that account */
+    P_STS_SUB,    /* the sub-user's temporary key, name/cos:* on everything: never wider than the sub-user */
     NP
 };
 static const char *const PNAME[NP] = { "owner", "anonymous", "other-account", "sub-user", "sts-other-bucket",
-                                       "sts-other-prefix", "sts-read-only", "presigned-other-op", "form-other-key" };
+                                       "sts-other-prefix", "sts-read-only", "presigned-other-op", "form-other-key",
+                                       "other-account-sts", "sub-user-sts" };
 static creds g_sts[NP];
 
 static const char *const RO_ACTIONS[] = { "name/cos:GetObject", "name/cos:HeadObject", "name/cos:GetBucket",
@@ -480,7 +491,9 @@ static bool build(const op_def *o, int bk, bool owner, rq *r)
         set_body(r, cos_sprintf("<CORSConfiguration><CORSRule><AllowedOrigin>http://%s.example</AllowedOrigin>"
                                 "<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>", mark));
     } else if (!strcmp(s, "policy")) {
-        if (owner)
+        if (owner && bk == B_GRANT)
+            set_body(r, cos_strdup(GRANT_POLICY));
+        else if (owner)
             set_body(r, cos_sprintf("{\"statement\":[{\"principal\":{\"qcs\":[\"qcs::cam::uin/" APPID ":uin/" APPID "\"]},"
                                     "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":"
                                     "[\"qcs::cos:" REGION ":uid/" APPID ":%s/nothing/*\"]}]}", BUCKETS[bk]));
@@ -575,7 +588,11 @@ static bool build(const op_def *o, int bk, bool owner, rq *r)
 
 enum { MUST_ALLOW, MUST_REFUSE, EITHER };
 
-static unsigned canned_grants(int bk) { return bk == B_PUBR ? ACL_READ : bk == B_PUBRW ? ACL_READ | ACL_WRITE : 0; }
+static unsigned canned_grants(int bk, bool account)
+{
+    if (bk == B_GRANT) return account ? ACL_READ | ACL_WRITE : 0; /* granted to the other account by id */
+    return bk == B_PUBR ? ACL_READ : bk == B_PUBRW ? ACL_READ | ACL_WRITE : 0;
+}
 
 /* The ACL permission that admits others to row o, as docs/cos-server.md states COS's rules (READ:
  * reading objects and listing; WRITE: every write and delete of objects, uploads, forms and
@@ -609,7 +626,7 @@ static bool acl_allows(const op_def *o, int bk, int d, bool account)
 {
     unsigned need = doc_acl(o);
     if (!need) return false;
-    unsigned g = canned_grants(bk);
+    unsigned g = canned_grants(bk, account);
     if (o->level == L_OBJECT) {
         g &= ~(unsigned)(ACL_READ_ACP | ACL_WRITE_ACP);
         /* S3: an object without an ACL of its own is its owner's alone, whatever the bucket grants
@@ -618,7 +635,7 @@ static bool acl_allows(const op_def *o, int bk, int d, bool account)
     }
     if (!(g & need)) return false;
     if (o->flags & OPF_COPY) { /* the source, OBJ of the same bucket, is read too */
-        unsigned sg = canned_grants(bk);
+        unsigned sg = canned_grants(bk, account);
         if (account && d == D_S3) sg = 0;
         if (!(sg & ACL_READ)) return false;
     }
@@ -637,20 +654,33 @@ static int expect(const op_def *o, int p, int bk, int d)
 {
     if (o->flags & OPF_PREFLIGHT) return EITHER; /* anonymous by design: the CORS rules decide */
     /* any account's permanent key lists its own buckets (checked apart: never the owner's) */
-    if (o->level == L_SERVICE) return p == P_OWNER || p == P_OTHER || p == P_SUB ? MUST_ALLOW : MUST_REFUSE;
+    if (o->level == L_SERVICE)
+        return p == P_OWNER || p == P_OTHER || p == P_SUB || p == P_STS_OTHER || p == P_STS_SUB ? MUST_ALLOW : MUST_REFUSE;
     bool anon_ok = acl_allows(o, bk, d, false);
+    (void)anon_ok;
     switch (p) {
     case P_OWNER: return MUST_ALLOW;
     case P_ANON: return anon_ok ? MUST_ALLOW : MUST_REFUSE;
-    case P_OTHER:
-    case P_SUB: return acl_allows(o, bk, d, true) ? MUST_ALLOW : MUST_REFUSE;
+    case P_OTHER: return acl_allows(o, bk, d, true) && (bk != B_GRANT || p == P_OTHER) ? MUST_ALLOW : MUST_REFUSE;
+    case P_SUB:
+        if (bk == B_GRANT) { /* what the bucket policy names it for, nothing else (the ACL's grants are another's) */
+            if (o->flags & (OPF_COPY | OPF_FORM)) return MUST_REFUSE;
+            for (size_t i = 0; i < COS_ARRAY_LEN(SUB_ACTIONS); i++)
+                if (!strcmp(o->action, SUB_ACTIONS[i]) || (o->alt_action && !strcmp(o->alt_action, SUB_ACTIONS[i])))
+                    return MUST_ALLOW;
+            return MUST_REFUSE;
+        }
+        return acl_allows(o, bk, d, true) ? MUST_ALLOW : MUST_REFUSE;
     case P_STS_RO:
-        if (ro_allows(o)) return MUST_ALLOW;
-        return anon_ok ? EITHER : MUST_REFUSE; /* a temporary key is what its policy allows; where anyone may, either */
+        return ro_allows(o) ? MUST_ALLOW : MUST_REFUSE;
+    /* a temporary key is what its policy allows, whatever an ACL grants everyone (stricter than COS:
+       docs/compatibility.md); a presigned URL replayed for another operation is nobody's */
     case P_STS_BUCKET:
     case P_STS_PREFIX:
-    case P_PRESIGN: return anon_ok ? EITHER : MUST_REFUSE;
+    case P_PRESIGN: return MUST_REFUSE;
     case P_FORM: return MUST_REFUSE;
+    case P_STS_OTHER: return expect(o, P_OTHER, bk, d);
+    case P_STS_SUB: return expect(o, P_SUB, bk, d);
     }
     return EITHER;
 }
@@ -781,8 +811,17 @@ static void new_upload(CURL *c, int bk)
 }
 
 /* Put back what an allowed write may have changed: OBJ, its tags and ACL, the owner's upload. */
+static void owner_call(const char *method, const char *bucket, const char *key, const char *sub, const cos_kv *h,
+                       size_t nh, const char *body, long want);
+static const cos_kv GRANT_HEADERS[] = { { "x-cos-grant-read", "id=\"" OTHER_ACCOUNT "\"" },
+                                        { "x-cos-grant-write", "id=\"" OTHER_ACCOUNT "\"" } };
+
 static void reset_bucket(CURL *c, int bk)
 {
+    if (bk == B_GRANT) {
+        owner_call("PUT", BUCKETS[bk], NULL, "acl", GRANT_HEADERS, 2, NULL, 200);
+        owner_call("PUT", BUCKETS[bk], NULL, "policy", NULL, 0, GRANT_POLICY, 204);
+    }
     char *orig = cos_sprintf("original bytes of %s", BUCKETS[bk]);
     owner_put_obj(c, bk, OBJ, orig);
     free(orig);
@@ -819,7 +858,9 @@ static bool refused(const op_def *o, int p, const reply *x)
         strstr(x->body, "AccessDenied") && !strstr(x->body, "<Deleted>"))
         return true;
     /* another account's PUT Bucket on an existing name: BucketAlreadyExists, nothing created */
-    if (o->op == COS_OP_PUT_BUCKET && (p == P_OTHER || p == P_SUB) && x->status == 409) return true;
+    if (o->op == COS_OP_PUT_BUCKET && (p == P_OTHER || p == P_SUB || p == P_STS_OTHER || p == P_STS_SUB) &&
+        x->status == 409)
+        return true;
     return false;
 }
 
@@ -893,6 +934,9 @@ static void run_matrix(int d)
                     if (!refused(o, p, &x)) cell_fail(o, p, bk, d, "403", &x);
                 } else {
                     g_cells_either++;
+                    if (getenv("MATRIX_SHOW_EITHER"))
+                        printf("    either: %s %s?%s %s %s %s -> %ld\n", o->method, o->level == L_OBJECT ? "/obj" : "/",
+                               o->sub ? o->sub : "", DNAME[d], PNAME[p], BUCKETS[bk], x.status);
                 }
                 reply_free(&x);
                 rq_free(&r);
@@ -929,6 +973,9 @@ static void run_matrix(int d)
                         cell_fail(o, p, bk, d, "authorized", &x);
                 } else {
                     g_cells_either++;
+                    if (getenv("MATRIX_SHOW_EITHER"))
+                        printf("    either: %s %s?%s %s %s %s -> %ld\n", o->method, o->level == L_OBJECT ? "/obj" : "/",
+                               o->sub ? o->sub : "", DNAME[d], PNAME[p], BUCKETS[bk], x.status);
                 }
                 reply_free(&x);
                 rq_free(&r);
@@ -990,6 +1037,12 @@ static void owner_call(const char *method, const char *bucket, const char *key, 
     rq_free(&r);
 }
 
+static creds sts_key_of(const creds *who, const char *policy)
+{
+    test_tmpkey k = test_sts_key(g_srv.port, who->id, who->key, NULL, policy, __FILE__, __LINE__);
+    return (creds){ k.id, k.key, k.token };
+}
+
 static creds owner_sts_key(const char *policy)
 {
     test_tmpkey k = test_sts_key(g_srv.port, OWNER.id, OWNER.key, NULL, policy, __FILE__, __LINE__);
@@ -1001,6 +1054,7 @@ static void setup(void)
     for (int bk = 0; bk < NB; bk++) {
         cos_kv acl[] = { { "x-cos-acl", CANNED[bk] } };
         owner_call("PUT", BUCKETS[bk], NULL, NULL, acl, 1, NULL, 200);
+        if (bk == B_GRANT) reset_bucket(g_curl, bk);
         owner_put_obj(g_curl, bk, "locked.txt", "kept");
         new_upload(g_curl, bk);
     }
@@ -1024,6 +1078,10 @@ static void setup(void)
     cos_buf_puts(&pb, "]}]}");
     g_sts[P_STS_RO] = owner_sts_key(pb.data);
     cos_buf_free(&pb);
+    static const char everything[] = "{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\",\"action\":"
+                                     "[\"name/cos:*\"],\"resource\":[\"*\"]}]}";
+    g_sts[P_STS_OTHER] = sts_key_of(&OTHER, everything);
+    g_sts[P_STS_SUB] = sts_key_of(&SUBU, everything);
     /* the second account's bucket and private object */
     rq r;
     memset(&r, 0, sizeof r);
@@ -1398,9 +1456,9 @@ int main(void)
     RUN(test_presigned_added_headers);
     RUN(test_endpoints);
     RUN(test_anonymous_flood_leaves_the_owner_in);
-    printf("    %zu rows (%u with requests) x %d principals x 2 dialects x 3 buckets: %u cells (%u refused, %u allowed, "
+    printf("    %zu rows (%u with requests) x %d principals x 2 dialects x %d buckets: %u cells (%u refused, %u allowed, "
            "%u either), %lu requests\n",
-           COS_ARRAY_LEN(OPS), g_rows_covered, NP, g_cells, g_cells_refused, g_cells_allowed, g_cells_either, g_requests);
+           COS_ARRAY_LEN(OPS), g_rows_covered, NP, NB, g_cells, g_cells_refused, g_cells_allowed, g_cells_either, g_requests);
     for (int p = 0; p < NP; p++) test_tmpkey_free(&(test_tmpkey){ (char *)g_sts[p].id, (char *)g_sts[p].key, (char *)g_sts[p].token });
     for (int bk = 0; bk < NB; bk++) free(g_upload[bk]);
     curl_easy_cleanup(g_curl);
