@@ -24,6 +24,7 @@
 #include "util.h"
 #include "server.h"
 #include "signer.h"
+#include "s3sig.h"
 #include "cos/sign.h"
 #include "cos/hash.h"
 #include <curl/curl.h>
@@ -48,6 +49,7 @@ enum { B_PRIV, B_PUBR, B_PUBRW, B_GRANT, NB };
 static const char *const BUCKETS[NB] = { "mx-priv-" APPID, "mx-pubr-" APPID, "mx-pubrw-" APPID, "mx-grant-" APPID };
 static const char *const CANNED[NB] = { "private", "public-read", "public-read-write", "private" };
 #define ELSE_BUCKET "mx-else-" APPID    /* the owner's, where one temporary key is scoped */
+#define LOCK_BUCKET "mx-lock-" APPID    /* the owner's, versioned and locked: where its lock requests succeed */
 #define OTHERS_BUCKET "mx-other-" APPID /* the second account's */
 #define OBJ "obj.txt"
 static char *g_upload[NB]; /* the owner's upload of OBJ in each bucket */
@@ -373,12 +375,42 @@ static char *b64(const char *s)
 }
 
 /* A form for key in bucket: signed by who with a policy whose keys start with key_prefix (who NULL:
- * anonymous, no policy). */
-static char *form_body(const creds *who, const char *bucket, const char *key, const char *key_prefix, size_t *len)
+ * anonymous, no policy), COS's q-sign fields or (s3) S3's SigV4 ones. */
+static char *form_body_in(const creds *who, const char *bucket, const char *key, const char *key_prefix, bool s3,
+                          size_t *len)
 {
     cos_buf b = COS_BUF_INIT;
 #define FIELD(n, v) cos_buf_printf(&b, "--BB\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n", (n), (v))
-    if (who) {
+    if (who && s3) {
+        char day[9], amz_date[17], cred[200];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(day, sizeof day, "%Y%m%d", &tm);
+        strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+        snprintf(cred, sizeof cred, "%s/%s/us-east-1/s3/aws4_request", who->id, day);
+        cos_buf pj = COS_BUF_INIT;
+        cos_buf_printf(&pj, "{\"expiration\":\"2099-01-01T00:00:00.000Z\",\"conditions\":[{\"bucket\":\"%s\"},"
+                            "[\"starts-with\",\"$key\",\"%s\"],{\"x-amz-algorithm\":\"AWS4-HMAC-SHA256\"},"
+                            "{\"x-amz-credential\":\"%s\"},{\"x-amz-date\":\"%s\"}", bucket, key_prefix, cred, amz_date);
+        if (who->token) cos_buf_printf(&pj, ",{\"x-amz-security-token\":\"%s\"}", who->token);
+        cos_buf_puts(&pj, "]}");
+        cos_buf_putc(&pj, '\0');
+        char *pol = b64(pj.data);
+        unsigned char sk[32], mac[32];
+        char sig[65];
+        s3_signing_key(who->key, day, "us-east-1", "s3", sk);
+        cos_hmac_sha256(sk, 32, pol, strlen(pol), mac);
+        cos_hex_encode(mac, 32, sig);
+        FIELD("policy", pol);
+        FIELD("x-amz-algorithm", "AWS4-HMAC-SHA256");
+        FIELD("x-amz-credential", cred);
+        FIELD("x-amz-date", amz_date);
+        FIELD("x-amz-signature", sig);
+        if (who->token) FIELD("x-amz-security-token", who->token);
+        free(pol);
+        cos_buf_free(&pj);
+    } else if (who) {
         char kt[64];
         long long now = (long long)time(NULL);
         snprintf(kt, sizeof kt, "%lld;%lld", now - 60, now + 600);
@@ -404,6 +436,11 @@ static char *form_body(const creds *who, const char *bucket, const char *key, co
     *len = b.len;
     cos_buf_putc(&b, '\0');
     return cos_buf_detach(&b);
+}
+
+static char *form_body(const creds *who, const char *bucket, const char *key, const char *key_prefix, size_t *len)
+{
+    return form_body_in(who, bucket, key, key_prefix, false, len);
 }
 
 /* ---------------------------------------------------------------- one request per row */
@@ -552,6 +589,7 @@ static bool build(const op_def *o, int bk, bool owner, rq *r)
         set_body(r, cos_sprintf("<OwnershipControls><Rule><ObjectOwnership>%s</ObjectOwnership></Rule></OwnershipControls>",
                                 owner ? "ObjectWriter" : "BucketOwnerEnforced"));
     } else if (!strcmp(s, "object-lock")) {
+        if (owner) r->bucket = LOCK_BUCKET;
         if (owner)
             set_body(r, cos_strdup("<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
                                    "</ObjectLockConfiguration>"));
@@ -560,6 +598,7 @@ static bool build(const op_def *o, int bk, bool owner, rq *r)
                                    "<DefaultRetention><Mode>COMPLIANCE</Mode><Days>3650</Days></DefaultRetention></Rule>"
                                    "</ObjectLockConfiguration>"));
     } else if (!strcmp(s, "retention")) {
+        if (owner) r->bucket = LOCK_BUCKET;
         if (owner) snprintf(r->key, sizeof r->key, "locked.txt");
         set_body(r, cos_strdup("<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2099-01-01T00:00:00.000Z"
                                "</RetainUntilDate></Retention>"));
@@ -700,7 +739,7 @@ static reply send_as(CURL *c, const op_def *o, rq *r, int p, int d)
                      : p == P_FORM ? &OWNER : &g_sts[p];
     if (o->flags & OPF_FORM) { /* the credentials are the form's own fields */
         free(r->body);
-        r->body = form_body(who, r->bucket, OBJ, p == P_FORM ? "elsewhere/" : "", &r->blen);
+        r->body = form_body_in(who, r->bucket, OBJ, p == P_FORM ? "elsewhere/" : "", d == D_S3, &r->blen);
         return send_rq(c, r, d, NULL);
     }
     return send_rq(c, r, d, who);
@@ -864,6 +903,24 @@ static bool refused(const op_def *o, int p, const reply *x)
     return false;
 }
 
+/* The owner's well-formed request succeeds: 2xx, or an answer about the state it found (the bucket
+ * exists or is not empty, nothing configured yet, the object is not archived or not a symlink, the
+ * upload's part list is the fixture's, S3 has no symlink header). */
+static bool owner_succeeded(const op_def *o, const reply *x)
+{
+    if (x->status >= 200 && x->status <= 299) return true;
+    if (o->flags & OPF_PREFLIGHT) return x->status == 403; /* no CORS rule: refused to any origin */
+    static const char *const STATE[] = { "BucketNotEmpty", "BucketAlreadyExists", "BucketAlreadyOwnedByYou",
+                                         "ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration",
+                                         "InvalidObjectState", "InvalidPart", "NoSuchKey" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(STATE); i++)
+        if (is_code(x, STATE[i])) return true;
+    if (o->sub && !strcmp(o->sub, "symlink") && is_code(x, "InvalidArgument")) return true;
+    if (!strcmp(o->method, "GET") && o->sub && !strncmp(o->sub, "retention", 9) && is_code(x, "NoSuchObjectLockConfiguration"))
+        return true;
+    return false;
+}
+
 static bool authorized(const op_def *o, const reply *x)
 {
     return x->status != 0 && x->status < 500 && !denied(o, x);
@@ -993,14 +1050,22 @@ static void run_matrix(int d)
             }
             if (o->flags & OPF_FORM) { /* the owner's own form, for the key it names */
                 free(r.body);
-                r.body = form_body(&OWNER, r.bucket, OBJ, "", &r.blen);
+                r.body = form_body_in(&OWNER, r.bucket, OBJ, "", d == D_S3, &r.blen);
                 r.form = true;
             }
             reply x = (o->flags & OPF_FORM) ? send_rq(c, &r, d, NULL) : send_rq(c, &r, d, &OWNER);
             g_cells++;
-            if (expect(o, P_OWNER, bk, d) == MUST_ALLOW) {
+            if (getenv("MATRIX_SHOW_OWNER") && (x.status < 200 || x.status > 299)) {
+                char *code = xml_value(x.body, "Code");
+                printf("    owner: %s %s?%s%s %s %s -> %ld %s\n", o->method, o->level == L_OBJECT ? "/obj" : "/",
+                       o->sub ? o->sub : "", o->flags & OPF_COPY ? "(copy)" : o->flags & OPF_FORM ? "(form)" : "", DNAME[d],
+                       BUCKETS[bk], x.status, code ? code : "");
+                free(code);
+            }
+            if (expect(o, P_OWNER, bk, d) == MUST_ALLOW || (o->flags & OPF_PREFLIGHT)) {
                 g_cells_allowed++;
-                if (!authorized(o, &x) || (o->level == L_SERVICE && !strstr(x.body, BUCKETS[B_PRIV])))
+                if (!owner_succeeded(o, &x)) cell_fail(o, P_OWNER, bk, d, "success", &x);
+                if (!(o->flags & OPF_PREFLIGHT) && (!authorized(o, &x) || (o->level == L_SERVICE && !strstr(x.body, BUCKETS[B_PRIV]))))
                     cell_fail(o, P_OWNER, bk, d, "authorized", &x);
             } else {
                 g_cells_either++;
@@ -1059,6 +1124,10 @@ static void setup(void)
         new_upload(g_curl, bk);
     }
     owner_call("PUT", ELSE_BUCKET, NULL, NULL, NULL, 0, NULL, 200);
+    owner_call("PUT", LOCK_BUCKET, NULL, NULL, NULL, 0, NULL, 200);
+    owner_call("PUT", LOCK_BUCKET, NULL, "versioning", NULL, 0,
+               "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>", 200);
+    owner_call("PUT", LOCK_BUCKET, "locked.txt", NULL, NULL, 0, "kept", 200);
     cos_buf pb = COS_BUF_INIT;
     cos_buf_puts(&pb, "{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\",\"action\":[\"name/cos:*\"],\"resource\":["
                       "\"qcs::cos:" REGION ":uid/" APPID ":" ELSE_BUCKET "/*\"]}]}");
