@@ -109,13 +109,14 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 
 static CURL *g_curl;
 static unsigned long g_requests;
+static int g_port_override; /* set: requests go to this port (the console's listener) */
 
 /* method at target (raw, as sent) with Host host and raw header lines hdrs; body as given. */
 static reply http(CURL *c, const char *method, const char *host, const char *target, const cos_kv *hdrs, size_t nh,
                   const char *body, size_t blen)
 {
     curl_easy_reset(c); /* keeps the connection */
-    char *url = cos_sprintf("http://127.0.0.1:%d%s", g_srv.port, target);
+    char *url = cos_sprintf("http://127.0.0.1:%d%s", g_port_override ? g_port_override : g_srv.port, target);
     struct curl_slist *l = NULL;
     char *hl = cos_sprintf("Host: %s", host);
     l = curl_slist_append(l, hl);
@@ -1503,6 +1504,96 @@ static void test_anonymous_flood_leaves_the_owner_in(void)
     reply_free(&x);
 }
 
+/* The console's listener (--console) serves its page and config.json and nothing of the store: every
+ * operation of the table, signed by the owner in either dialect or unsigned, addressed to a bucket
+ * or to the listener itself, gets one of its own answers and changes nothing. */
+static char *console_stub(void)
+{
+    char *dir = test_tmpdir("mx-console");
+    static const char *const FILES[][2] = { { "index.html", "<!doctype html><title>stub</title>" },
+                                            { "cos-js-sdk-v5.min.js", "/* stub */" },
+                                            { "console.js", "/* stub */" } };
+    for (size_t i = 0; i < COS_ARRAY_LEN(FILES); i++) {
+        char *p = cos_sprintf("%s/%s", dir, FILES[i][0]);
+        FILE *f = fopen(p, "w");
+        if (f) {
+            fputs(FILES[i][1], f);
+            fclose(f);
+        }
+        free(p);
+    }
+    return dir;
+}
+
+static int console_port_from_log(const test_server *s)
+{
+    FILE *f = fopen(s->log_path, "r");
+    char line[512];
+    int port = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "console: http://127.0.0.1:");
+        if (p) port = atoi(p + strlen("console: http://127.0.0.1:"));
+    }
+    if (f) fclose(f);
+    return port;
+}
+
+static void test_console_listener_reaches_no_operation(void)
+{
+    char *stub = console_stub();
+    const char *args[] = { "--sts-open", "--console", "--console-dir", stub, NULL };
+    test_server main_srv = g_srv, srv;
+    memset(&srv, 0, sizeof srv);
+    if (test_server_start(&srv, args) != 0) {
+        test_fail(__FILE__, __LINE__, "a server with --console did not start");
+        test_rmtree(stub);
+        free(stub);
+        return;
+    }
+    g_srv = srv;
+    char *main_upload = g_upload[B_PRIV];
+    g_upload[B_PRIV] = NULL;
+    int cport = console_port_from_log(&srv);
+    CHECK(cport > 0);
+    cos_kv acl[] = { { "x-cos-acl", "private" } };
+    owner_call("PUT", BUCKETS[B_PRIV], NULL, NULL, acl, 1, NULL, 200);
+    reset_bucket(g_curl, B_PRIV);
+    char *before = snapshot(g_curl, B_PRIV);
+    unsigned sent = 0;
+    for (int d = 0; cport > 0 && d < ND; d++)
+        for (size_t i = 0; i < COS_ARRAY_LEN(OPS); i++) {
+            const op_def *o = &OPS[i];
+            rq r;
+            if (!build(o, B_PRIV, false, &r)) {
+                rq_free(&r);
+                continue;
+            }
+            for (int who = 0; who < 2; who++) {
+                g_port_override = cport;
+                reply x = send_rq(g_curl, &r, d, who ? &OWNER : NULL);
+                g_port_override = 0;
+                sent++;
+                /* the listener's own answers: not found, not allowed, no body taken, not its name */
+                if (x.status != 404 && x.status != 405 && x.status != 413 && x.status != 421)
+                    test_fail(__FILE__, __LINE__, "[%s] %s %s?%s on the console's listener: %ld %.200s", DNAME[d],
+                              o->method, o->level == L_OBJECT ? "/obj" : "/", o->sub ? o->sub : "", x.status, x.body);
+                reply_free(&x);
+            }
+            rq_free(&r);
+        }
+    printf("    %u requests to the console's listener\n", sent);
+    char *after = snapshot(g_curl, B_PRIV);
+    if (strcmp(before, after)) report_diff("requests to the console's listener", before, after);
+    free(before);
+    free(after);
+    free(g_upload[B_PRIV]);
+    g_upload[B_PRIV] = main_upload;
+    g_srv = main_srv;
+    test_server_stop(&srv, false);
+    test_rmtree(stub);
+    free(stub);
+}
+
 int main(void)
 {
     const char *args[] = { "--sts", "--faults", "--s3-domain", "example.test", "--extra-key",
@@ -1525,6 +1616,7 @@ int main(void)
     RUN(test_presigned_added_headers);
     RUN(test_endpoints);
     RUN(test_anonymous_flood_leaves_the_owner_in);
+    RUN(test_console_listener_reaches_no_operation);
     printf("    %zu rows (%u with requests) x %d principals x 2 dialects x %d buckets: %u cells (%u refused, %u allowed, "
            "%u either), %lu requests\n",
            COS_ARRAY_LEN(OPS), g_rows_covered, NP, NB, g_cells, g_cells_refused, g_cells_allowed, g_cells_either, g_requests);
