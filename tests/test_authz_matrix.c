@@ -1594,6 +1594,97 @@ static void test_console_listener_reaches_no_operation(void)
     free(stub);
 }
 
+/* One version of an object (?versionId=) is decided on that version: in a versioned
+ * public-read-write bucket whose current version is public, the private old one is refused to
+ * everyone but the owner by every operation of the table that takes a versionId (OPF_VERSIONED),
+ * and a version is never deleted by an ACL's WRITE (only the owner erases history). */
+#define VERS_BUCKET "mx-vers-" APPID
+static void test_versions(void)
+{
+    CURL *c = g_curl;
+    cos_kv rw[] = { { "x-cos-acl", "public-read-write" } };
+    owner_call("PUT", VERS_BUCKET, NULL, NULL, rw, 1, NULL, 200);
+    owner_call("PUT", VERS_BUCKET, NULL, "versioning", NULL, 0,
+               "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>", 200);
+    char *vid[2] = { NULL, NULL };
+    for (int v = 0; v < 2; v++) {
+        rq r = mk("PUT", VERS_BUCKET, OBJ);
+        if (!v) r.h[r.nh++] = (cos_kv){ "x-cos-acl", "private" };
+        set_body(&r, cos_strdup(v ? "v2 public" : "v1 secret"));
+        reply x = send_rq(c, &r, D_COS, &OWNER);
+        CHECK_INT(x.status, 200);
+        vid[v] = reply_header(&x, "x-cos-version-id");
+        reply_free(&x);
+        rq_free(&r);
+    }
+    if (!vid[0] || !vid[1]) {
+        test_fail(__FILE__, __LINE__, "no version ids");
+        free(vid[0]);
+        free(vid[1]);
+        return;
+    }
+    /* the owner's view of the old version */
+    cos_buf view = COS_BUF_INIT;
+    static const char *const SUBS[] = { NULL, "acl", "tagging", "retention" };
+#define VIEW(buf)                                                                                    \
+    do {                                                                                             \
+        for (size_t k = 0; k < COS_ARRAY_LEN(SUBS); k++) {                                           \
+            rq g = mk("GET", VERS_BUCKET, OBJ);                                                      \
+            g.q[g.nq++] = (cos_kv){ "versionId", vid[0] };                                           \
+            if (SUBS[k]) g.q[g.nq++] = (cos_kv){ SUBS[k], "" };                                      \
+            reply y = send_rq(c, &g, D_COS, &OWNER);                                                 \
+            cos_buf_printf(&(buf), "%ld %s\n", y.status, y.status == 200 ? y.body : "");             \
+            reply_free(&y);                                                                          \
+        }                                                                                            \
+        rq l = mk("GET", VERS_BUCKET, NULL);                                                         \
+        l.q[l.nq++] = (cos_kv){ "versions", "" };                                                    \
+        reply y = send_rq(c, &l, D_COS, &OWNER);                                                     \
+        cos_buf_printf(&(buf), "%ld %s\n", y.status, y.body);                                        \
+        reply_free(&y);                                                                              \
+        cos_buf_putc(&(buf), '\0');                                                                  \
+    } while (0)
+    VIEW(view);
+    static const int WHO[] = { P_ANON, P_OTHER, P_SUB, P_STS_BUCKET, P_STS_PREFIX, P_STS_RO, P_PRESIGN, P_STS_OTHER,
+                               P_STS_SUB };
+    unsigned cells = 0;
+    for (int d = 0; d < ND; d++)
+        for (size_t i = 0; i < COS_ARRAY_LEN(OPS); i++) {
+            const op_def *o = &OPS[i];
+            if (!(o->flags & OPF_VERSIONED)) continue;
+            for (size_t w = 0; w < COS_ARRAY_LEN(WHO); w++) {
+                rq r;
+                build(o, B_PUBRW, false, &r);
+                r.bucket = VERS_BUCKET;
+                r.q[r.nq++] = (cos_kv){ "versionId", vid[0] };
+                reply x = send_as(c, o, &r, WHO[w], d);
+                cells++;
+                if (!denied(o, &x)) cell_fail(o, WHO[w], B_PUBRW, d, "403 (the private old version)", &x);
+                reply_free(&x);
+                rq_free(&r);
+            }
+            /* the current, public version's reads stay open to anyone */
+            if (doc_acl(o) == ACL_READ && (!o->sub || !strcmp(o->sub, "attributes"))) {
+                rq r;
+                build(o, B_PUBRW, false, &r);
+                r.bucket = VERS_BUCKET;
+                r.q[r.nq++] = (cos_kv){ "versionId", vid[1] };
+                reply x = send_rq(c, &r, d, NULL);
+                if (!authorized(o, &x)) cell_fail(o, P_ANON, B_PUBRW, d, "the public version", &x);
+                reply_free(&x);
+                rq_free(&r);
+            }
+        }
+    cos_buf after = COS_BUF_INIT;
+    VIEW(after);
+#undef VIEW
+    if (strcmp(view.data, after.data)) report_diff("refused requests on an old version", view.data, after.data);
+    printf("    %u cells on an old version\n", cells);
+    cos_buf_free(&view);
+    cos_buf_free(&after);
+    free(vid[0]);
+    free(vid[1]);
+}
+
 int main(void)
 {
     const char *args[] = { "--sts", "--faults", "--s3-domain", "example.test", "--extra-key",
@@ -1610,6 +1701,7 @@ int main(void)
     RUN(test_table_is_covered);
     RUN(test_matrix_cos);
     RUN(test_matrix_s3);
+    RUN(test_versions);
     RUN(test_copy_sources);
     RUN(test_batch_delete_outside_prefix);
     RUN(test_unimplemented_change_nothing);
