@@ -43,8 +43,8 @@ static const op_def OPS[] = {
 static test_server g_srv;
 #define APPID TEST_APPID
 #define REGION "ap-guangzhou"
-/* private, public-read, public-read-write, and private with grants: READ and WRITE to another account
- * (its ACL), a few actions to a sub-user (its policy) */
+/* private, public-read, public-read-write, and private with grants: READ, WRITE and READ_ACP to another
+ * account (its ACL), a few actions to a sub-user (its policy) */
 enum { B_PRIV, B_PUBR, B_PUBRW, B_GRANT, NB };
 static const char *const BUCKETS[NB] = { "mx-priv-" APPID, "mx-pubr-" APPID, "mx-pubrw-" APPID, "mx-grant-" APPID };
 static const char *const CANNED[NB] = { "private", "public-read", "public-read-write", "private" };
@@ -630,7 +630,8 @@ enum { MUST_ALLOW, MUST_REFUSE, EITHER };
 
 static unsigned canned_grants(int bk, bool account)
 {
-    if (bk == B_GRANT) return account ? ACL_READ | ACL_WRITE : 0; /* granted to the other account by id */
+    /* granted to the other account by id: READ_ACP is the bucket's ACL only, never inherited by objects */
+    if (bk == B_GRANT) return account ? ACL_READ | ACL_WRITE | ACL_READ_ACP : 0;
     return bk == B_PUBR ? ACL_READ : bk == B_PUBRW ? ACL_READ | ACL_WRITE : 0;
 }
 
@@ -854,12 +855,13 @@ static void new_upload(CURL *c, int bk)
 static void owner_call(const char *method, const char *bucket, const char *key, const char *sub, const cos_kv *h,
                        size_t nh, const char *body, long want);
 static const cos_kv GRANT_HEADERS[] = { { "x-cos-grant-read", "id=\"" OTHER_ACCOUNT "\"" },
-                                        { "x-cos-grant-write", "id=\"" OTHER_ACCOUNT "\"" } };
+                                        { "x-cos-grant-write", "id=\"" OTHER_ACCOUNT "\"" },
+                                        { "x-cos-grant-read-acp", "id=\"" OTHER_ACCOUNT "\"" } };
 
 static void reset_bucket(CURL *c, int bk)
 {
     if (bk == B_GRANT) {
-        owner_call("PUT", BUCKETS[bk], NULL, "acl", GRANT_HEADERS, 2, NULL, 200);
+        owner_call("PUT", BUCKETS[bk], NULL, "acl", GRANT_HEADERS, 3, NULL, 200);
         owner_call("PUT", BUCKETS[bk], NULL, "policy", NULL, 0, GRANT_POLICY, 204);
     }
     char *orig = cos_sprintf("original bytes of %s", BUCKETS[bk]);
