@@ -1740,6 +1740,42 @@ static void test_versions(void)
     free(vid[1]);
 }
 
+/* A symlink inside a temporary key's prefix whose target is outside it: reading through it is
+ * decided on the target as well (refused), the link itself stays the key's. */
+static void test_symlink_out_of_scope(void)
+{
+    CURL *c = g_curl;
+    cos_kv target[] = { { "x-cos-symlink-target", OBJ } };
+    owner_call("PUT", BUCKETS[B_PRIV], "other/link", "symlink", target, 1, NULL, 200);
+    const creds *k = &g_sts[P_STS_PREFIX];
+    for (int d = 0; d < ND; d++) {
+        static const char *const METHODS[] = { "GET", "HEAD" };
+        for (size_t i = 0; i < COS_ARRAY_LEN(METHODS); i++) {
+            rq r = mk(METHODS[i], BUCKETS[B_PRIV], "other/link");
+            reply x = send_rq(c, &r, d, k);
+            if (x.status != 403 || (x.body && strstr(x.body, "original bytes")))
+                test_fail(__FILE__, __LINE__, "[%s] %s through a symlink out of scope: %ld %.200s", DNAME[d], METHODS[i],
+                          x.status, x.body);
+            reply_free(&x);
+        }
+        rq l = mk("GET", BUCKETS[B_PRIV], "other/link");
+        l.q[l.nq++] = (cos_kv){ "symlink", "" };
+        reply x = send_rq(c, &l, d, k);
+        if (d == D_COS) CHECK_INT(x.status, 200); /* the link itself is inside the prefix */
+        CHECK(!x.body || !strstr(x.body, "original bytes"));
+        reply_free(&x);
+        /* a copy of the link, inside the prefix, is the link's text */
+        rq cp = mk("PUT", BUCKETS[B_PRIV], "other/link-copy");
+        cp.h[cp.nh++] = (cos_kv){ "x-cos-copy-source", "/mx-priv-" APPID "/other/link" };
+        x = send_rq(c, &cp, d, k);
+        reply_free(&x);
+        rq g = mk("GET", BUCKETS[B_PRIV], "other/link-copy");
+        x = send_rq(c, &g, D_COS, &OWNER);
+        CHECK(!x.body || !strstr(x.body, "original bytes"));
+        reply_free(&x);
+    }
+}
+
 int main(void)
 {
     const char *args[] = { "--sts", "--faults", "--s3-domain", "example.test", "--extra-key",
@@ -1759,6 +1795,7 @@ int main(void)
     RUN(test_matrix_s3_path_style);
     RUN(test_versions);
     RUN(test_copy_sources);
+    RUN(test_symlink_out_of_scope);
     RUN(test_batch_delete_outside_prefix);
     RUN(test_unimplemented_change_nothing);
     RUN(test_presigned_added_headers);
