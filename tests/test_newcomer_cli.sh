@@ -53,6 +53,19 @@ check "sign --output json" bash -c '"$0" sign --method put --pathname /a --heade
 check "completion bash is a script" bash -c '"$0" completion bash | grep -q complete' "$COS"
 check "--help" "$COS" --help
 check "cp --help" "$COS" cp --help
+# empty things: an empty file, an empty standard input, an empty object, an empty prefix
+: > empty.txt
+check "cp of an empty file up" "$COS" cp empty.txt "cos://$B/e/empty.txt"
+check "cp of an empty standard input up" bash -c ': | "$0" cp - "cos://$1/e/stdin-empty"' "$COS" "$B"
+check "stat of it says size 0" bash -c '"$0" stat "cos://$1/e/stdin-empty" --output json | node -e "const j=JSON.parse(require(\"fs\").readFileSync(0));process.exit(j.size===0?0:1)"' "$COS" "$B"
+check "cat of an empty object prints nothing, exit 0" bash -c '[ -z "$("$0" cat "cos://$1/e/empty.txt")" ]' "$COS" "$B"
+check "cp of an empty object down makes an empty file" bash -c 'rm -f got && "$0" cp "cos://$1/e/empty.txt" got && [ -f got ] && [ ! -s got ]' "$COS" "$B"
+check "ls of a prefix with nothing under it: exit 0, no output" bash -c '[ -z "$("$0" ls "cos://$1/nothing-here/")" ]' "$COS" "$B"
+# odd names both ways
+mkdir -p odd && printf 1 > "odd/sp ace+plus%25 中.txt" && printf 2 > "odd/-dash"
+check "cp -r of odd names up" "$COS" cp -r odd "cos://$B/odd"
+check "and down, the same names and bytes" bash -c '"$0" cp -r "cos://$1/odd" oddback && diff -r odd oddback' "$COS" "$B"
+check "rm -r --force of a prefix" bash -c '"$0" rm -r --force "cos://$1/odd" >/dev/null && [ -z "$("$0" ls "cos://$1/odd/")" ]' "$COS" "$B"
 # cos config, answers on standard input, then a profile that names only the endpoint
 printf '%s\n%s\n%s\n%s\n' "$COS_SECRET_ID" "$COS_SECRET_KEY" ap-guangzhou "$COS_ENDPOINT" | env -u COS_SECRET_ID -u COS_SECRET_KEY "$COS" config >/dev/null 2>&1
 check "cos config writes a private file" bash -c '[ "$(stat -c %a "$HOME/.config/cos/config")" = 600 ]'
