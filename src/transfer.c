@@ -1933,6 +1933,15 @@ static void run_copy(task *t)
  * callback (its thread already holds a slot) runs without waiting for one. */
 static __thread int tls_slots;
 
+/* The tasks this thread is running (nested: a synchronous transfer started
+ * from a progress callback runs inside its caller's): one of them waited
+ * for from its own callbacks would wait for itself for ever. */
+typedef struct running_frame {
+    const task *t;
+    struct running_frame *up;
+} running_frame;
+static __thread running_frame *tls_running;
+
 /* A canceled task that was waiting or paused: what an abort leaves on the server or disk. */
 static void cancel_unstarted(task *t)
 {
@@ -1957,6 +1966,8 @@ static void run_once(task *t)
     }
     if (t->pause_req) return; /* paused between being taken and starting */
     cos_tasks *mg = t->mgr;
+    running_frame frame = { t, tls_running };
+    tls_running = &frame;
     if (mg->on_start) mg->on_start(mg->on_start_ud, t->id);
     if (t->t0 == 0) t->t0 = cos_mono_sec();
     tls_slots++;
@@ -1964,6 +1975,7 @@ static void run_once(task *t)
     else if (t->kind == COS_TASK_DOWNLOAD) run_download(t);
     else run_copy(t);
     tls_slots--;
+    tls_running = frame.up;
     if (t->fd >= 0) close(t->fd);
     t->fd = -1;
 }
@@ -2218,6 +2230,13 @@ int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_
         pthread_mutex_unlock(&mg->m);
         return cos_err_invalid(err, "id", "no task %llu", (unsigned long long)id);
     }
+    for (const running_frame *f = tls_running; f && !t->finished; f = f->up)
+        if (f->t == t) {
+            pthread_mutex_unlock(&mg->m);
+            return cos_err_invalid(err, "id", "task %llu is waited for from its own callback (a progress or task-start "
+                                              "callback runs on the thread that runs it): it would wait for itself",
+                                   (unsigned long long)id);
+        }
     if (!t->finished) {
         pthread_mutex_unlock(&mg->m);
         workers_block_begin(); /* waiting inside an async callback: the pool must not wait for us */

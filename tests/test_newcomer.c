@@ -1908,6 +1908,55 @@ static void test_callback_bodies(void)
     cos_client_free(c);
 }
 
+/* A progress callback that waits for its own task (a newcomer's "wait until
+ * done" put in the wrong place): an error, not a deadlock. */
+typedef struct self_wait {
+    cos_client *c;
+    cos_task_id id;
+    int rc;
+    bool tried;
+} self_wait;
+
+static void wait_for_self(void *ud, const cos_progress *p)
+{
+    self_wait *w = ud;
+    if (w->tried || p->loaded == 0 || !w->id) return;
+    w->tried = true;
+    cos_error *err = NULL;
+    w->rc = cos_task_wait(w->c, w->id, NULL, &err);
+    cos_error_free(err);
+}
+
+static void test_task_waits_for_itself(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.progress_interval_ms = 1;
+    cos_client *c = client_with(&cfg);
+    if (!c) return;
+    char src[512];
+    path(src, "selfwait.bin");
+    CHECK_INT(test_write_lcg_file(src, 3u << 20, 5), 0);
+    test_watch(60, "a progress callback waiting for its own task", &g_srv);
+    self_wait w = { c, 0, -99, false };
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "selfwait/a.bin";
+    p.file_path = src;
+    p.parallel = 1;
+    p.on_progress = wait_for_self;
+    p.progress_user_data = &w;
+    cos_task_id id = 0;
+    CHECK_INT(cos_slice_upload_file_async(c, &p, NULL, NULL, &w.id), 0); /* stored before any callback runs */
+    id = w.id;
+    cos_error *err = NULL;
+    CHECK_OK(cos_task_wait(c, id, NULL, &err), err);
+    CHECK(w.tried);
+    CHECK_INT(w.rc, COS_ERR_INVALID_ARG);
+    test_unwatch();
+    cos_client_free(c);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1942,6 +1991,7 @@ int main(void)
     RUN(test_single_flight);
     RUN(test_restart_skips_backoff);
     RUN(test_callback_bodies);
+    RUN(test_task_waits_for_itself);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);

@@ -314,7 +314,10 @@ COS_API int cos_task_pause(cos_client *client, cos_task_id id, cos_error **err);
 COS_API int cos_task_restart(cos_client *client, cos_task_id id, cos_error **err);
 /** Cancel a task; a multipart upload is aborted on the server. */
 COS_API int cos_task_cancel(cos_client *client, cos_task_id id, cos_error **err);
-/** Wait until a task is finished (success, error or canceled); returns its rc. */
+/** Wait until a task is finished (success, error or canceled); returns its rc.
+ *  From the task's own progress, hash-progress or task-start callback (which
+ *  run on the thread that runs it) it is COS_ERR_INVALID_ARG: it would wait
+ *  for itself. */
 COS_API int cos_task_wait(cos_client *client, cos_task_id id, cos_transfer_result **out, cos_error **err);
 
 /** Called whenever a task is added, changes state, or is trimmed (UploadQueueSize). */
