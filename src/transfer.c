@@ -63,6 +63,7 @@ typedef struct cos_tasks {
     int running;                 /* tasks holding one of FileParallelLimit slots */
     int runners;                 /* runner threads taking tasks (not those inside a done callback) */
     int threads;                 /* runner threads alive */
+    int driving;                 /* synchronous transfers their callers' threads are driving */
     cos_reaper gone_threads;     /* runners that left, to be joined */
     size_t count;                /* tasks in the list */
     task *scan_from;             /* no task before this one is runnable (NULL: none is) */
@@ -245,7 +246,9 @@ void cos_tasks_destroy(cos_tasks *mg)
         }
     maybe_spawn_runner(mg); /* the queued ones end as canceled, their callbacks run */
     pthread_cond_broadcast(&mg->cv);
-    while (mg->threads > 0) pthread_cond_wait(&mg->cv, &mg->m);
+    /* and the synchronous transfers: one whose callback freed the client
+       goes on with its task until it has stopped */
+    while (mg->threads > 0 || mg->driving > 0) pthread_cond_wait(&mg->cv, &mg->m);
     pthread_mutex_unlock(&mg->m);
     reaper_join(&mg->gone_threads, true);
     for (task *t = mg->head, *n; t; t = n) {
@@ -2040,7 +2043,14 @@ static void maybe_spawn_runner(cos_tasks *mg)
  * it stops counting as a runner meanwhile, so another keeps the queue moving. */
 static __thread cos_tasks *tls_runner_of;
 
-bool cos_tasks_on_own_thread(cos_tasks *mg) { return mg && tls_runner_of == mg; }
+bool cos_tasks_on_own_thread(cos_tasks *mg)
+{
+    if (!mg) return false;
+    if (tls_runner_of == mg) return true;
+    for (const running_frame *f = tls_running; f; f = f->up) /* a synchronous transfer's callbacks */
+        if (f->t->mgr == mg) return true;
+    return false;
+}
 
 static void *runner_main(void *arg)
 {
@@ -2273,6 +2283,7 @@ static int drive_sync(task *t, cos_transfer_result **out, cos_error **err)
     cos_tasks *mg = t->mgr;
     int limit = mg->c->cfg.file_parallel_limit;
     pthread_mutex_lock(&mg->m);
+    mg->driving++;
     for (;;) {
         while (!t->cancel_req && (t->pause_req || (mg->running >= limit && tls_slots == 0))) {
             if (t->pause_req && t->state != COS_TASK_PAUSED) {
@@ -2316,9 +2327,12 @@ static int drive_sync(task *t, cos_transfer_result **out, cos_error **err)
     t->finished = true;
     release_uploads_locked(mg, t);
     t->owned = false;
+    cos_task_list_fn changed = mg->on_change;
+    void *changed_ud = mg->on_change_ud;
+    mg->driving--; /* from here on a client freed by a callback may be gone: mg and t are not touched */
     pthread_cond_broadcast(&mg->cv);
     pthread_mutex_unlock(&mg->m);
-    notify_change(mg);
+    if (changed) changed(changed_ud);
     return rc;
 }
 

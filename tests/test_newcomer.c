@@ -1957,6 +1957,61 @@ static void test_task_waits_for_itself(void)
     cos_client_free(c);
 }
 
+/* cos_client_free from a progress callback of a synchronous transfer
+ * ("called from inside one of the client's own callbacks, it returns at once
+ * and the client is freed once that callback returned"): the transfer ends,
+ * canceled or done, and nothing is used after it is freed (ASan, valgrind). */
+typedef struct free_box {
+    cos_client *c;
+    bool freed;
+} free_box;
+
+static void free_from_progress(void *ud, const cos_progress *p)
+{
+    free_box *b = ud;
+    if (b->freed || p->loaded == 0) return;
+    b->freed = true;
+    cos_client_free(b->c);
+}
+
+static void test_free_from_progress(void)
+{
+    for (int async = 0; async < 2; async++) {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.progress_interval_ms = 1;
+        cos_client *c = client_with(&cfg);
+        if (!c) return;
+        char src[512];
+        path(src, "freeprog.bin");
+        CHECK_INT(test_write_lcg_file(src, 3u << 20, 15), 0);
+        test_watch(60, "cos_client_free from a progress callback", &g_srv);
+        free_box b = { c, false };
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "freeprog/a.bin";
+        p.file_path = src;
+        p.parallel = 1;
+        p.on_progress = free_from_progress;
+        p.progress_user_data = &b;
+        if (!async) {
+            cos_error *err = NULL;
+            int rc = cos_upload_file(c, &p, NULL, &err);
+            CHECK(rc == 0 || rc == COS_ERR_CANCELED);
+            cos_error_free(err);
+        } else {
+            cos_future *f = cos_future_new(); /* (a future is no transfer callback: a latch instead) */
+            cos_future_free(f);
+            tdone d = { TEST_LATCH_INIT, -99, false, c, 0, 0, false };
+            CHECK_INT(cos_upload_file_async(c, &p, task_done_cb, &d, NULL), 0);
+            test_latch_wait(&d.l, 1);
+            CHECK(d.rc == 0 || d.rc == COS_ERR_CANCELED);
+        }
+        CHECK(b.freed);
+        test_unwatch();
+    }
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1992,6 +2047,7 @@ int main(void)
     RUN(test_restart_skips_backoff);
     RUN(test_callback_bodies);
     RUN(test_task_waits_for_itself);
+    RUN(test_free_from_progress);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);

@@ -40,7 +40,9 @@ COS_API int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **
  * callbacks run, with COS_ERR_CANCELED if they had not started; one waiting
  * out a retry's back-off is not retried: COS_ERR_CANCELED at once). NULL is allowed.
  * Called from inside one of the client's own callbacks, it returns at once
- * and the client is freed by a thread of its own once that callback returned.
+ * and the client is freed by a thread of its own once that callback returned
+ * (from a synchronous transfer's progress callback: once that transfer has
+ * stopped, canceled; do not use the client after it returns).
  */
 COS_API void cos_client_free(cos_client *client);
 
