@@ -510,6 +510,10 @@ static CURL *lane_easy(lane *l)
 static void *lane_main(void *arg)
 {
     lane *l = arg;
+    /* Completions posted to the worker pool wake their workers once this
+       thread's pass is over (workers_flush): woken at each post, a worker
+       took the core from this thread mid-pass, about once per request. */
+    workers_hold();
     for (;;) {
         pthread_mutex_lock(&l->lock);
         l->polling = false; /* (a submission between the poll and here wakes it once more: harmless) */
@@ -533,6 +537,7 @@ static void *lane_main(void *arg)
             }
             l->active++;
         }
+        workers_flush();
         if (stop && l->active == 0) break;
         int running = 0;
         curl_multi_perform(l->multi, &running);
@@ -540,6 +545,7 @@ static void *lane_main(void *arg)
         int left;
         while ((m = curl_multi_info_read(l->multi, &left)))
             if (m->msg == CURLMSG_DONE) finish(l, m->easy_handle, m->data.result);
+        workers_flush();
         /* Submissions made while this thread works are picked up at the top
            of the loop without a wakeup (a syscall on each side); only one
            made while it waits, or is about to, needs one. */
@@ -860,6 +866,12 @@ struct cos_workers {
 };
 
 static __thread cos_workers *tls_pool;
+/* A thread between workers_hold and workers_flush (a network thread's pass
+ * over its finished transfers): the pool whose idle workers it owes
+ * wakeups, and how many. */
+static __thread bool tls_holding;
+static __thread cos_workers *tls_held;
+static __thread int tls_held_wakes;
 
 int reaper_spawn(void *(*fn)(void *), void *arg)
 {
@@ -1004,17 +1016,36 @@ int workers_post(cos_workers *w, void (*fn)(void *), void *arg)
        more futex calls, often a context switch, per async completion). A
        waiter that went to sleep before the job was queued is on the
        condition by then, so the signal still reaches one. */
+    if (tls_holding && tls_held != w) workers_flush(); /* wakeups are held for one pool at a time */
     atomic_fetch_add(&w->posting, 1);
     pthread_mutex_lock(&w->lock);
     if (w->tail) w->tail->next = j;
     else w->head = j;
     w->tail = j;
-    bool wake = w->idle > 0;
+    bool wake = w->idle > tls_held_wakes; /* (0 unless held for this pool) */
     if (!wake) ensure_worker(w);
     pthread_mutex_unlock(&w->lock);
+    if (wake && tls_holding) { /* signaled at workers_flush; posting stays counted until then */
+        tls_held = w;
+        tls_held_wakes++;
+        return 0;
+    }
     if (wake) pthread_cond_signal(&w->cond);
     atomic_fetch_sub_explicit(&w->posting, 1, memory_order_release);
     return 0;
+}
+
+void workers_hold(void) { tls_holding = true; }
+
+void workers_flush(void)
+{
+    cos_workers *w = tls_held;
+    int n = tls_held_wakes;
+    tls_held = NULL;
+    tls_held_wakes = 0;
+    if (!w) return;
+    for (int i = 0; i < n; i++) pthread_cond_signal(&w->cond);
+    atomic_fetch_sub_explicit(&w->posting, n, memory_order_release);
 }
 
 int workers_post_after(cos_workers *w, int64_t delay_ms, void (*fn)(void *), void *arg)
