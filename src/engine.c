@@ -13,6 +13,7 @@
 #include "cos/hash.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -68,7 +69,18 @@ struct cos_engine {
 typedef struct sync_handle {
     CURL *easy;
     CURLM *multi;
+    struct sock_watch *watch; /* the sockets curl wants watched (sync_drive) */
 } sync_handle;
+
+/* The sockets a synchronous exchange's multi handle asks to be watched
+ * (curl's socket callback; usually the one connection's, a few while it
+ * connects). Driving curl by its sockets (curl_multi_socket_action) tells
+ * it what is ready: with curl_multi_perform it polled the socket again
+ * before each read, one system call per request more. */
+typedef struct sock_watch {
+    struct pollfd *fds;
+    int n, cap;
+} sock_watch;
 
 static void sync_handle_free(sync_handle *s);
 
@@ -709,10 +721,39 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
 
 static void sync_handle_free(sync_handle *s)
 {
-    if (s->multi) curl_multi_cleanup(s->multi);
+    if (s->multi) curl_multi_cleanup(s->multi); /* (its socket callback may still write to the watch) */
     if (s->easy) curl_easy_cleanup(s->easy);
+    if (s->watch) free(s->watch->fds);
+    free(s->watch);
     s->easy = NULL;
     s->multi = NULL;
+    s->watch = NULL;
+}
+
+/* curl's socket callback: watch s for what (or no longer). */
+static int watch_socket_cb(CURL *easy, curl_socket_t s, int what, void *ud, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    sock_watch *w = ud;
+    int i = 0;
+    while (i < w->n && w->fds[i].fd != s) i++;
+    if (what == CURL_POLL_REMOVE) {
+        if (i < w->n) w->fds[i] = w->fds[--w->n];
+        return 0;
+    }
+    if (i == w->n) {
+        if (w->n == w->cap) {
+            int cap = w->cap ? w->cap * 2 : 4;
+            struct pollfd *p = realloc(w->fds, (size_t)cap * sizeof *p);
+            if (!p) return -1; /* curl fails the exchange */
+            w->fds = p;
+            w->cap = cap;
+        }
+        w->fds[w->n++] = (struct pollfd){ .fd = s };
+    }
+    w->fds[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0));
+    return 0;
 }
 
 /* The handles for a synchronous exchange: the most recently used idle
@@ -729,7 +770,12 @@ static int pool_get(cos_engine *e, sync_handle *out)
     if (got) return 0;
     out->easy = easy_new(e, false);
     out->multi = curl_multi_init();
-    if (out->easy && out->multi) return 0;
+    out->watch = calloc(1, sizeof *out->watch);
+    if (out->easy && out->multi && out->watch) {
+        curl_multi_setopt(out->multi, CURLMOPT_SOCKETFUNCTION, watch_socket_cb);
+        curl_multi_setopt(out->multi, CURLMOPT_SOCKETDATA, out->watch);
+        return 0;
+    }
     sync_handle_free(out);
     return -1;
 }
@@ -756,18 +802,51 @@ static void pool_put(cos_engine *e, sync_handle *s)
     if (!kept) sync_handle_free(s);
 }
 
-/* curl_easy_perform's loop, performing first: the request is sent before
- * the first poll, which then waits for the answer. */
-static CURLcode sync_drive(sync_handle *s)
+/* curl_easy_perform's loop, driven by the sockets: the request is sent
+ * before the first poll, which then waits for the answer, and curl reads
+ * what the poll found ready without polling again. curl's own timers (the
+ * timeout, the stall check once a second) run when due; a cancel is
+ * noticed by the progress callback, or here after a second of silence. */
+static CURLcode sync_drive(sync_handle *s, cos_http *h)
 {
     if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) return CURLE_OUT_OF_MEMORY;
+    sock_watch *w = s->watch;
     int running = 1;
-    CURLMcode mc = curl_multi_perform(s->multi, &running);
+    CURLMcode mc = curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    bool canceled = false;
     while (mc == CURLM_OK && running) {
-        mc = curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
-        if (mc == CURLM_OK) mc = curl_multi_perform(s->multi, &running);
+        long due = -1;
+        curl_multi_timeout(s->multi, &due);
+        int ready = 0;
+        if (due != 0) {
+            ready = poll(w->fds, (nfds_t)w->n, due < 0 || due > 1000 ? 1000 : (int)due);
+            if (ready < 0 && errno != EINTR) {
+                mc = CURLM_INTERNAL_ERROR;
+                break;
+            }
+        }
+        if (ready <= 0) {
+            if (h->cancel && *h->cancel) {
+                canceled = true;
+                break;
+            }
+            mc = curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+            continue;
+        }
+        /* copied first: curl's socket callback changes the array as it runs */
+        struct { curl_socket_t fd; int ev; } rd[8];
+        int nr = 0;
+        for (int i = 0; i < w->n && nr < 8; i++) {
+            short r = w->fds[i].revents;
+            if (!r) continue;
+            rd[nr].fd = w->fds[i].fd;
+            rd[nr++].ev = ((r & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) | ((r & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+                          ((r & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+        }
+        for (int i = 0; i < nr && mc == CURLM_OK && running; i++)
+            mc = curl_multi_socket_action(s->multi, rd[i].fd, rd[i].ev, &running);
     }
-    CURLcode rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_RECV_ERROR;
+    CURLcode rc = canceled ? CURLE_ABORTED_BY_CALLBACK : mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_RECV_ERROR;
     int left = 0;
     CURLMsg *m;
     while ((m = curl_multi_info_read(s->multi, &left)))
@@ -781,14 +860,14 @@ int engine_perform(cos_engine *e, cos_http *h)
     h->pos = 0;
     h->last_progress_ms = 0;
     h->started_s = cos_mono_sec();
-    sync_handle s = { NULL, NULL };
+    sync_handle s = { NULL, NULL, NULL };
     if (pool_get(e, &s) != 0 || setup_easy(e, h, s.easy) != 0) {
         if (s.easy) easy_done(e, s.easy, h, false);
         sync_handle_free(&s);
         h->curl_rc = CURLE_OUT_OF_MEMORY;
         return 0;
     }
-    CURLcode rc = sync_drive(&s);
+    CURLcode rc = sync_drive(&s, h);
     h->curl_rc = rc;
     curl_easy_getinfo(s.easy, CURLINFO_RESPONSE_CODE, &h->status);
     if (h->cancel && *h->cancel && rc != CURLE_OK) h->curl_rc = CURLE_ABORTED_BY_CALLBACK;
