@@ -86,7 +86,6 @@ typedef struct sync_handle {
     struct sock_watch *watch; /* the sockets curl wants watched (sync_drive) */
 } sync_handle;
 
-
 static void sync_handle_free(sync_handle *s);
 
 /* curl's socket callback: watch s for what (or no longer). */
@@ -114,7 +113,6 @@ static int watch_socket_cb(CURL *easy, curl_socket_t s, int what, void *ud, void
     w->fds[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0));
     return 0;
 }
-
 
 /* Wait at most max_ms (0: only look) for a watched socket, one of ours, or
  * curl's next timer, then run curl for what is due: the sockets found
