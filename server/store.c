@@ -2606,9 +2606,11 @@ enum { BATCH_MAX = 32 };
 enum { JOB_RETRY = -1000 }; /* undone with the batch's transaction: run again alone */
 typedef struct put_job {
     struct put_job *next;
-    const obj_meta *m;
+    int (*run)(sqlite3 *db, struct put_job *j); /* its statements, inside the batch's transaction */
+    const obj_meta *m;      /* a PUT: its row */
     data_writer *body;      /* its inline body, if pending: inserted in the same transaction */
-    char old[40];           /* the body its row replaced (put_row) */
+    const char *bucket, *key; /* a DELETE: its object */
+    char old[40];           /* the body its row replaced or deleted: removed once durable */
     int rc;
     char err[sizeof last_error]; /* its failure's message, from the leader's thread */
     _Atomic uint32_t state; /* J_WAITING until a leader changes it */
@@ -2677,9 +2679,7 @@ static void batch_run(store *s, put_job *batch)
         bool multi = batch->next != NULL, lost = false, any = false;
         for (put_job *j = batch; j && !lost; j = j->next) {
             int r = multi ? stmt_run(db, "SAVEPOINT put") : SQLITE_OK;
-            if (r != SQLITE_OK) r = sql_fail(db, r);
-            else if ((r = j->body && j->body->inline_pending ? insert_blob(db, j->body) : 0) == 0)
-                r = put_row(db, j->m, j->old);
+            r = r != SQLITE_OK ? sql_fail(db, r) : j->run(db, j);
             if (r == 0 && multi && (r = stmt_run(db, "RELEASE put")) != SQLITE_OK) r = sql_fail(db, r);
             if (r == 0) {
                 any = true;
@@ -2739,38 +2739,52 @@ static void batch_run(store *s, put_job *batch)
     pthread_mutex_unlock(&s->batch_m);
 }
 
-/* A PUT's transaction, run with those of the PUTs that come alongside. */
-static int put_batched(store *s, const obj_meta *m, data_writer *body, char old[40])
+static int run_put(sqlite3 *db, put_job *j)
+{
+    int r = j->body && j->body->inline_pending ? insert_blob(db, j->body) : 0;
+    return r ? r : put_row(db, j->m, j->old);
+}
+
+/* A write's transaction (j->run), run with those of the writes that come
+ * alongside: 0 (its old body's id in j->old), or its error; JOB_RETRY when
+ * another's failure undid it. */
+static int write_batched(store *s, put_job *j)
 {
     memo_forget(); /* as tx_begin: what this request reads after its write, it reads anew */
-    put_job j = { .m = m, .body = body };
-    atomic_init(&j.state, J_WAITING);
+    atomic_init(&j->state, J_WAITING);
     pthread_mutex_lock(&s->batch_m);
     bool lead = !s->batch_leader;
     if (lead) {
         s->batch_leader = true;
     } else {
-        if (s->batch_tail) s->batch_tail->next = &j;
-        else s->batch_head = &j;
-        s->batch_tail = &j;
-        job_sleep(s, &j);
-        lead = atomic_load(&j.state) == J_LEAD;
+        if (s->batch_tail) s->batch_tail->next = j;
+        else s->batch_head = j;
+        s->batch_tail = j;
+        job_sleep(s, j);
+        lead = atomic_load(&j->state) == J_LEAD;
         if (lead) pthread_mutex_lock(&s->batch_m);
     }
-    if (lead) { /* the PUTs waiting join this batch, after this one, up to BATCH_MAX */
-        j.next = s->batch_head;
-        put_job *last = j.next;
+    if (lead) { /* the writes waiting join this batch, after this one, up to BATCH_MAX */
+        j->next = s->batch_head;
+        put_job *last = j->next;
         for (int k = 2; last && k < BATCH_MAX; k++) last = last->next;
         s->batch_head = last ? last->next : NULL;
         if (last) last->next = NULL;
         if (!s->batch_head) s->batch_tail = NULL;
         pthread_mutex_unlock(&s->batch_m);
-        batch_run(s, &j);
+        batch_run(s, j);
     }
-    if (j.rc == JOB_RETRY) return put_body_alone(s, m, body, old);
-    if (j.rc) snprintf(last_error, sizeof last_error, "%s", j.err);
-    else memcpy(old, j.old, sizeof j.old);
-    return j.rc;
+    if (j->rc && j->rc != JOB_RETRY) snprintf(last_error, sizeof last_error, "%s", j->err);
+    return j->rc;
+}
+
+static int put_batched(store *s, const obj_meta *m, data_writer *body, char old[40])
+{
+    put_job j = { .run = run_put, .m = m, .body = body };
+    int rc = write_batched(s, &j);
+    if (rc == JOB_RETRY) return put_body_alone(s, m, body, old);
+    if (rc == 0) memcpy(old, j.old, sizeof j.old);
+    return rc;
 }
 
 int store_object_put_body(store *s, const obj_meta *m, data_writer *body)
@@ -2794,7 +2808,33 @@ static int row_id_cb(void *ud, sqlite3_stmt *st)
     return id_cb(r->id, st);
 }
 
+static int run_delete(sqlite3 *db, put_job *j)
+{
+    row_id row = { "", false };
+    int rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, j->bucket, j->key);
+    if (!rc && row.found) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, j->bucket, j->key);
+    if (!rc && row.id[0] == INLINE_MARK) {
+        rc = EXEC(db, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, row.id);
+        row.id[0] = '\0';
+    }
+    memcpy(j->old, row.id, sizeof j->old);
+    return rc ? rc : row.found ? 0 : 1; /* 1: nothing to delete */
+}
+
+static int delete_alone(store *s, const char *bucket, const char *key);
+
+/* 0, -1 when there is none, or a STORE_ error; batched as PUTs are. */
 int store_object_delete(store *s, const char *bucket, const char *key)
+{
+    if (fault_commits >= 0) return delete_alone(s, bucket, key);
+    put_job j = { .run = run_delete, .bucket = bucket, .key = key };
+    int rc = write_batched(s, &j);
+    if (rc == JOB_RETRY) return delete_alone(s, bucket, key);
+    if (rc == 0) data_unlink(s, j.old);
+    return rc == 1 ? -1 : rc;
+}
+
+static int delete_alone(store *s, const char *bucket, const char *key)
 {
     row_id row = { "", false };
     char *old = row.id;
