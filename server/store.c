@@ -74,11 +74,11 @@ struct store {
     bool syncing;             /* a thread is fsyncing the WAL for the others, or has been handed the turn */
     struct sync_waiter *waiters; /* threads asleep until a sync covers their commit */
     _Atomic uint64_t sync_sleeps, sync_wakeups; /* durable_wait calls that slept, and returns from those sleeps (tests) */
-    /* small PUTs gathered into one write transaction (see put_batched) */
+    /* small PUTs and DELETEs gathered into one write transaction (see write_batched) */
     pthread_mutex_t batch_m;          /* guards batch_head/tail and batch_leader */
-    struct put_job *batch_head, *batch_tail; /* PUTs waiting for a leader to run them */
+    struct put_job *batch_head, *batch_tail; /* writes waiting for a leader to run them */
     bool batch_leader;                /* a thread is running a batch, or has been handed the turn */
-    _Atomic uint64_t batch_jobs, batch_commits; /* PUTs run in batches, and the transactions they took (tests) */
+    _Atomic uint64_t batch_jobs, batch_commits; /* writes run in batches, and the transactions they took (tests) */
     /* buckets' rows and configurations as requests last read them (see memo_load) */
     _Atomic uint64_t meta_gen;   /* advanced by every write transaction that touched buckets or configs */
     _Atomic uint64_t meta_reads; /* snapshots read from the database (store_meta_reads) */
@@ -2599,7 +2599,8 @@ static int put_body_alone(store *s, const obj_meta *m, data_writer *body, char o
  * inside a savepoint so that one that fails (its bucket gone, the body it
  * expected replaced) is rolled back alone, makes the commit durable
  * (durable_wait) and only then gives each its answer. One that a failure
- * of the whole transaction (a full disk) undid runs again on its own. */
+ * of the whole transaction (a full disk) undid runs again on its own.
+ * DELETEs of unversioned objects (store_object_delete) join the same batches. */
 enum { J_WAITING, J_DONE, J_LEAD };
 /* a batch's sub-journal (savepoints) stays within the spill size set in sqlite_setup */
 enum { BATCH_MAX = 32 };
