@@ -39,22 +39,50 @@ static bool secret_equal(const char *a, const char *b, bool hex_ignore_case)
 }
 
 /* Is lower(encode(name)) one of the ";"-separated names? */
+/* Whether name is in a q-header-list / q-url-param-list. Items are the
+ * names URL-encoded and lowercased; a list that reached us decoded (the
+ * query form's q-url-param-list, decoded with the rest of the query) holds
+ * them lowercased as they are, so either spelling counts. The signature
+ * string is built from the same matches, so this widens nothing. */
 static bool in_list(const char *list, const char *name)
 {
-    cos_buf b = COS_BUF_INIT;
+    cos_buf b = COS_BUF_INIT, raw = COS_BUF_INIT;
     cos_uri_encode(&b, name, strlen(name), false);
     cos_str_lower(b.data ? b.data : (char *)"");
-    const char *enc = b.data ? b.data : "";
-    size_t n = strlen(enc);
+    cos_buf_append(&raw, name, strlen(name));
+    cos_str_lower(raw.data ? raw.data : (char *)"");
+    const char *enc = b.data ? b.data : "", *dec = raw.data ? raw.data : "";
+    size_t n = strlen(enc), dn = strlen(dec);
     bool found = false;
     for (const char *p = list; p && *p && !found;) {
         const char *semi = strchr(p, ';');
         size_t len = semi ? (size_t)(semi - p) : strlen(p);
-        found = len == n && strncmp(p, enc, n) == 0;
+        found = (len == n && strncmp(p, enc, n) == 0) || (len == dn && strncmp(p, dec, dn) == 0);
         p = semi ? semi + 1 : p + len;
     }
     cos_buf_free(&b);
+    cos_buf_free(&raw);
     return found;
+}
+
+/* The value of field in an Authorization string as it was written, not
+ * URL-decoded: a q-url-param-list holds URL-encoded names, and decoding it
+ * would turn a name's %3b into the list's own separator. NULL if absent. */
+static char *auth_field_raw(const char *auth, const char *field)
+{
+    size_t flen = strlen(field);
+    for (const char *p = auth; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t seg = amp ? (size_t)(amp - p) : strlen(p);
+        if (seg > flen && p[flen] == '=' && strncasecmp(p, field, flen) == 0) {
+            char *v = cos_strndup(p + flen + 1, seg - flen - 1);
+            if (v) cos_str_lower(v);
+            return v;
+        }
+        p += seg;
+        if (*p == '&') p++;
+    }
+    return NULL;
 }
 
 static enum MHD_Result collect_args(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -426,11 +454,22 @@ static bool is_signature_param(const char *name)
 
 typedef struct coverage { const cos_auth_fields *f; char *missing; bool header; bool service; } coverage;
 
+/* An x-cos-grant-* header with no value grants nothing (the grant parser
+ * reads it as absent): cos-nodejs-sdk-v5 sends GrantRead: "" and the like
+ * unsigned, and COS accepts that. */
+static bool empty_grant_header(const char *key, const char *value)
+{
+    if (!cos_starts_with_ci(key, "x-cos-grant-") && !cos_starts_with_ci(key, "x-amz-grant-")) return false;
+    for (const char *p = value; p && *p; p++)
+        if (*p != ' ') return false;
+    return true;
+}
+
 static enum MHD_Result check_covered(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-    (void)value;
     coverage *c = cls;
     if (c->missing) return MHD_NO;
+    if (kind == MHD_HEADER_KIND && empty_grant_header(key, value)) return MHD_YES;
     if (kind == MHD_GET_ARGUMENT_KIND) {
         /* every parameter selects or shapes the operation (acl, tagging,
            response-*, prefix...): the official SDKs sign them all */
@@ -482,13 +521,24 @@ static int cos_authenticate(req *r, enum MHD_Result *ret)
         return authenticate_s3_form(r, form_policy, ret);
     } else if (!auth && form_policy && cos_kvlist_get(&r->form, "q-signature")) {
         return authenticate_policy_form(r, form_policy, ret);
-    } else if (auth) {
-        parsed = cos_auth_parse(auth, &f);
-    } else if (form_sig) {
-        parsed = cos_auth_parse(form_sig, &f);
-        form = true;
-    } else if (req_arg(r, "sign")) { /* COS's other query form: the whole Authorization, URL-encoded */
-        parsed = cos_auth_parse(req_arg(r, "sign"), &f);
+    } else if (auth || form_sig || req_arg(r, "sign")) {
+        /* the header, a form's signature field, or COS's other query form
+         * (sign=: the whole Authorization, URL-encoded) */
+        const char *whole = auth ? auth : form_sig ? form_sig : req_arg(r, "sign");
+        form = !auth && form_sig;
+        parsed = cos_auth_parse(whole, &f);
+        if (parsed == 0) {
+            char *hl = auth_field_raw(whole, "q-header-list"), *pl = auth_field_raw(whole, "q-url-param-list");
+            if (hl && pl) {
+                free(f.header_list);
+                free(f.url_param_list);
+                f.header_list = hl;
+                f.url_param_list = pl;
+            } else {
+                free(hl);
+                free(pl);
+            }
+        }
     } else if (req_arg(r, "q-sign-algorithm") || req_arg(r, "q-signature")) {
         f.algorithm = arg_dup(r, "q-sign-algorithm");
         f.ak = arg_dup(r, "q-ak");
