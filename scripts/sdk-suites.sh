@@ -296,8 +296,6 @@ if [ -n "$NODESDK" ]; then
   rc=$?
   kill "$BPID" 2>/dev/null; wait "$BPID" 2>/dev/null; BPID=""
   stop_server
-  # Groups that need what only real COS has: Cloud Infinite (image
-  # processing), custom and CDN domains, cross-region replication, global
-  # acceleration, SELECT (cos-server answers 501: docs/compatibility.md)
+  # cloud-only (Cloud Infinite's image processing) is picked by name in summary.js
   node "$HERE/scripts/node-suite/summary.js" "$ND/results.jsonl" "$rc"
 fi

@@ -13,11 +13,17 @@
  *     completed object gets the key's type, as a PUT does;
  *   - GET ?policy answers the top-level "statement" as "Statement";
  *   - List Inventory Configurations answers each configuration as GET does
- *     (Destination's Encryption was dropped). */
+ *     (Destination's Encryption was dropped);
+ *   - a V4 signature (getV4Auth) as ?sign= reads the object it names and
+ *     nothing else: another key, another method, an extra parameter, an
+ *     expired or a forged one are refused. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "util.h"
 #include "url.h"
+#include "signer.h"
+#include "cos/hash.h"
+#include <time.h>
 
 #define B "nodefid-" TEST_APPID
 #define HOST B ".cos.ap-guangzhou.myqcloud.com"
@@ -220,6 +226,80 @@ static void test_inventory_list_as_get(void)
     }
 }
 
+/* What cos-nodejs-sdk-v5's getV4Auth makes for key in B, URL-encoded for a
+ * query (malloc'd): base64(HMAC-SHA1(secret, plain) || plain). */
+static char *v4_sign(const char *secret, const char *key, long long t, long long e, const char *f_override)
+{
+    char *plain = f_override ? cos_sprintf("a=" TEST_APPID "&b=nodefid&k=" TEST_SECRET_ID "&t=%lld&e=%lld&r=12345&f=%s",
+                                           t, e, f_override)
+                             : cos_sprintf("a=" TEST_APPID "&b=nodefid&k=" TEST_SECRET_ID "&t=%lld&e=%lld&r=12345&f=/"
+                                           TEST_APPID "/nodefid/%s", t, e, key);
+    char hex[41];
+    cos_hmac_sha1_hex(secret, strlen(secret), plain, strlen(plain), hex);
+    size_t pl = strlen(plain);
+    unsigned char *raw = malloc(20 + pl);
+    for (int i = 0; i < 20; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        raw[i] = (unsigned char)v;
+    }
+    memcpy(raw + 20, plain, pl);
+    char *b64 = malloc(((20 + pl) / 3 + 2) * 4 + 1);
+    cos_base64_encode(raw, 20 + pl, b64);
+    char *out = enc(b64);
+    free(plain);
+    free(raw);
+    free(b64);
+    return out;
+}
+
+static void test_v4_download_signature(void)
+{
+    put_object("v4.txt", "v4 body");
+    put_object("other.txt", "other");
+    long long now = (long long)time(NULL);
+    char *s = v4_sign(TEST_SECRET_KEY, "v4.txt", now, now + 900, NULL);
+    char *t = cos_sprintf("/v4.txt?sign=%s", s);
+    test_reply r = raw_call("GET", t, NULL, NULL, NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && !strcmp(r.body, "v4 body"));
+    test_reply_free(&r);
+    EXPECT(raw_call("HEAD", t, NULL, NULL, NULL), 200, NULL);
+    /* no other object, method, parameter or header */
+    char *o = cos_sprintf("/other.txt?sign=%s", s);
+    EXPECT(raw_call("GET", o, NULL, NULL, NULL), 403, NULL);
+    EXPECT(raw_call("DELETE", t, NULL, NULL, NULL), 403, NULL);
+    EXPECT(raw_call("PUT", t, NULL, NULL, "overwritten"), 403, NULL);
+    char *x = cos_sprintf("/v4.txt?sign=%s&acl", s);
+    EXPECT(raw_call("GET", x, NULL, NULL, NULL), 403, NULL);
+    EXPECT(raw_call("GET", t, NULL, "x-cos-traffic-limit: 819200\r\n", NULL), 403, NULL);
+    /* a wrong secret, an expired one, a multi-effect one (f empty) */
+    char *bad = v4_sign("not the secret", "v4.txt", now, now + 900, NULL);
+    char *tb = cos_sprintf("/v4.txt?sign=%s", bad);
+    EXPECT(raw_call("GET", tb, NULL, NULL, NULL), 403, "SignatureDoesNotMatch");
+    char *old = v4_sign(TEST_SECRET_KEY, "v4.txt", now - 2000, now - 1000, NULL);
+    char *to = cos_sprintf("/v4.txt?sign=%s", old);
+    EXPECT(raw_call("GET", to, NULL, NULL, NULL), 403, "AccessDenied");
+    char *multi = v4_sign(TEST_SECRET_KEY, "v4.txt", now, now + 900, "");
+    char *tm = cos_sprintf("/v4.txt?sign=%s", multi);
+    EXPECT(raw_call("GET", tm, NULL, NULL, NULL), 403, "AccessDenied");
+    EXPECT(raw_call("GET", "/v4.txt?sign=bm90IGEgc2lnbmF0dXJl", NULL, NULL, NULL), 403, "AccessDenied");
+    /* the object is untouched */
+    r = owner_call("GET", "/v4.txt", "/v4.txt", NULL, 0, NULL, 0, NULL, NULL);
+    CHECK(r.body && !strcmp(r.body, "v4 body"));
+    test_reply_free(&r);
+    free(s);
+    free(t);
+    free(o);
+    free(x);
+    free(bad);
+    free(tb);
+    free(old);
+    free(to);
+    free(multi);
+    free(tm);
+}
+
 int main(void)
 {
     if (test_server_start(&g_srv, NULL) != 0) return 1;
@@ -230,6 +310,7 @@ int main(void)
     RUN(test_initiate_empty_content_type);
     RUN(test_policy_statement_key);
     RUN(test_inventory_list_as_get);
+    RUN(test_v4_download_signature);
     test_server_stop(&g_srv, false);
     return test_report();
 }
