@@ -679,10 +679,41 @@ static bool known_account(req *r, const char *id)
     return known;
 }
 
+/* PUT ?acl in COS's dialect with x-cos-acl and x-cos-grant-* headers both:
+ * COS keeps the grants, with the canned ACL's public grants added (cos-nodejs-sdk-v5
+ * puts back what getBucketAcl decoded, ACL "private" and GrantRead id="...", and its
+ * suite then reads that one grant); before, the grants were dropped. Without grants,
+ * the canned name as before; NULL if a grant header is malformed. malloc'd. */
+static char *acl_canned_with_grants(req *r, const char *canned)
+{
+    char *granted = acl_from_grant_headers(r);
+    if (granted && !*granted) {
+        free(granted);
+        return NULL;
+    }
+    if (!granted) return cos_strdup(canned);
+    static const char TAIL[] = "</AccessControlList></AccessControlPolicy>";
+    size_t n = strlen(granted);
+    if (!strcmp(canned, "private") || n < sizeof TAIL - 1 || strcmp(granted + n - (sizeof TAIL - 1), TAIL) != 0)
+        return granted;
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_append(&b, granted, n - (sizeof TAIL - 1));
+    free(granted);
+    static const char *const PERMS[] = { "READ", "WRITE" };
+    for (size_t i = 0; i < (strcmp(canned, "public-read-write") ? 1u : 2u); i++)
+        cos_buf_printf(&b, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">"
+                           "<URI>http://cam.qcloud.com/groups/global/AllUsers</URI></Grantee>"
+                           "<Permission>%s</Permission></Grant>", PERMS[i]);
+    cos_buf_puts(&b, TAIL);
+    return cos_buf_detach(&b);
+}
+
 static char *acl_from_request(req *r, const char **code)
 {
     *code = "MalformedXML";
     const char *h = req_header(r, "x-cos-acl");
+    if (h && !r->is_s3 && (!strcmp(h, "private") || !strcmp(h, "public-read") || !strcmp(h, "public-read-write")))
+        return acl_canned_with_grants(r, h);
     if (h) return canned_acl(r, h) ? cos_strdup(h) : NULL;
     char *granted = acl_from_grant_headers(r);
     if (granted && !*granted) {

@@ -14,6 +14,8 @@
  *   - GET ?policy answers the top-level "statement" as "Statement";
  *   - List Inventory Configurations answers each configuration as GET does
  *     (Destination's Encryption was dropped);
+ *   - PUT ?acl with x-cos-acl and x-cos-grant-* both keeps the grants (with
+ *     the canned ACL's public grants): they were dropped for the canned name;
  *   - a V4 signature (getV4Auth) as ?sign= reads the object it names and
  *     nothing else: another key, another method, an extra parameter, an
  *     expired or a forged one are refused. */
@@ -300,6 +302,35 @@ static void test_v4_download_signature(void)
     free(tm);
 }
 
+static void test_acl_canned_and_grants(void)
+{
+    cos_kv q[] = { { "acl", "" } };
+    cos_kv h[] = { { "x-cos-acl", "private" }, { "x-cos-grant-read", "id=\"qcs::cam::uin/10002:uin/10002\"" } };
+    EXPECT(owner_call("PUT", "/?acl", "/", q, 1, h, 2, NULL, NULL), 200, NULL);
+    test_reply r = owner_call("GET", "/?acl", "/", q, 1, NULL, 0, NULL, NULL);
+    CHECK(r.body && strstr(r.body, "<ID>qcs::cam::uin/10002:uin/10002</ID>"));
+    CHECK(r.body && !strstr(r.body, "AllUsers"));
+    test_reply_free(&r);
+    /* public-read adds everyone's READ to the grants */
+    cos_kv h2[] = { { "x-cos-acl", "public-read" }, { "x-cos-grant-write", "id=\"qcs::cam::uin/10003:uin/10003\"" } };
+    EXPECT(owner_call("PUT", "/?acl", "/", q, 1, h2, 2, NULL, NULL), 200, NULL);
+    r = owner_call("GET", "/?acl", "/", q, 1, NULL, 0, NULL, NULL);
+    CHECK(r.body && strstr(r.body, "<ID>qcs::cam::uin/10003:uin/10003</ID>"));
+    CHECK(r.body && strstr(r.body, "AllUsers</URI></Grantee><Permission>READ</Permission>"));
+    test_reply_free(&r);
+    /* and anyone may read an object now, as public-read says */
+    put_object("pub.txt", "public");
+    EXPECT(raw_call("GET", "/pub.txt", NULL, NULL, NULL), 200, NULL);
+    /* a malformed grant is refused and changes nothing */
+    cos_kv h3[] = { { "x-cos-acl", "private" }, { "x-cos-grant-read", "nonsense" } };
+    EXPECT(owner_call("PUT", "/?acl", "/", q, 1, h3, 2, NULL, NULL), 400, NULL);
+    EXPECT(raw_call("GET", "/pub.txt", NULL, NULL, NULL), 200, NULL);
+    /* back to private for the other tests */
+    cos_kv h4[] = { { "x-cos-acl", "private" } };
+    EXPECT(owner_call("PUT", "/?acl", "/", q, 1, h4, 1, NULL, NULL), 200, NULL);
+    EXPECT(raw_call("GET", "/pub.txt", NULL, NULL, NULL), 403, NULL);
+}
+
 int main(void)
 {
     if (test_server_start(&g_srv, NULL) != 0) return 1;
@@ -311,6 +342,7 @@ int main(void)
     RUN(test_policy_statement_key);
     RUN(test_inventory_list_as_get);
     RUN(test_v4_download_signature);
+    RUN(test_acl_canned_and_grants);
     test_server_stop(&g_srv, false);
     return test_report();
 }
