@@ -432,6 +432,7 @@ enum {
                             (x-cos-tagging) as it writes: then also Put*ACL / PutObjectTagging */
     OPF_VERSIONED = 128, /* ?versionId= selects the version it acts on (its ACL decides, S3's ...Version actions) */
 };
+enum { L_SERVICE, L_BUCKET, L_OBJECT }; /* an operation's level (op_def.level) */
 typedef struct op_def {
     cos_op op;              /* libcos's operation (cos_op_name gives the SDK's name) */
     const char *method;
