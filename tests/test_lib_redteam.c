@@ -1,0 +1,225 @@
+/*
+ * test_lib_redteam.c — the second round's attacks on the ninth session's
+ * libcos code (deferred cos_client_free, task waits from callbacks, the
+ * sweep of killed downloads' temporaries), each a promise of a public
+ * header that a program could break.
+ */
+#define _GNU_SOURCE
+#include "testlib.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUCKET "redteam-1250000000"
+
+static test_server g_srv;
+static char *g_dir;
+
+
+static cos_client *client_with(cos_config *cfg)
+{
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    if (cos_client_new(&c, cfg, &err) != 0) {
+        test_fail(__FILE__, __LINE__, "cos_client_new: %s", cos_error_message(err));
+        cos_error_free(err);
+        return NULL;
+    }
+    return c;
+}
+
+/* ------------------------------------------------------------------ cos_client_free from a synchronous call's callbacks */
+
+/* client.h: "Called from inside one of the client's own callbacks, it
+ * returns at once and the client is freed by a thread of its own once that
+ * callback returned." A plain synchronous call's progress and sink
+ * callbacks, and its credential callback, run on the caller's thread, which
+ * is neither a worker nor a task's: the client was freed at once, under the
+ * call still running (ASan: heap use after free). */
+typedef struct sync_free {
+    cos_client *c;
+    atomic_bool freed;
+} sync_free;
+
+static void free_in_progress(void *ud, const cos_progress *p)
+{
+    sync_free *b = ud;
+    if (p->loaded == 0 || atomic_exchange(&b->freed, true)) return;
+    cos_client_free(b->c);
+}
+
+static int free_in_sink(void *ud, const void *buf, size_t len)
+{
+    (void)buf;
+    (void)len;
+    sync_free *b = ud;
+    if (!atomic_exchange(&b->freed, true)) cos_client_free(b->c);
+    return 0;
+}
+
+static int free_in_cred(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)req;
+    (void)err;
+    sync_free *b = ud;
+    if (!atomic_exchange(&b->freed, true)) cos_client_free(b->c);
+    return cos_credentials_set(sink, TEST_SECRET_ID, TEST_SECRET_KEY, NULL, 0, time(NULL) + 3600);
+}
+
+static void test_free_from_sync_callbacks(void)
+{
+    size_t big = 2u << 20;
+    char *blob = malloc(big);
+    test_lcg_fill((unsigned char *)blob, big, 7);
+    {
+        cos_client *c = test_client(&g_srv);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "free/blob";
+        r.body.data = blob;
+        r.body.size = big;
+        cos_error *err = NULL;
+        CHECK_INT(cos_put_object(c, &r, NULL, &err), 0);
+        cos_error_free(err);
+        cos_client_free(c);
+    }
+    test_watch(60, "cos_client_free from a synchronous call's callbacks", &g_srv);
+    for (int how = 0; how < 4; how++) {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.progress_interval_ms = 1;
+        sync_free b = { NULL, false };
+        if (how == 3) {
+            cfg.secret_id = cfg.secret_key = NULL;
+            cfg.get_authorization = free_in_cred;
+            cfg.credentials_user_data = &b;
+        }
+        cos_client *c = client_with(&cfg);
+        if (!c) break;
+        b.c = c;
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "free/blob";
+        cos_error *err = NULL;
+        int rc;
+        if (how == 0) { /* a download's progress */
+            r.on_progress = free_in_progress;
+            r.progress_user_data = &b;
+            rc = cos_get_object(c, &r, NULL, &err);
+        } else if (how == 1) { /* an upload's progress */
+            r.body.data = blob;
+            r.body.size = big;
+            r.on_progress = free_in_progress;
+            r.progress_user_data = &b;
+            rc = cos_put_object(c, &r, NULL, &err);
+        } else if (how == 2) { /* a sink */
+            r.sink.write = free_in_sink;
+            r.sink.write_user_data = &b;
+            rc = cos_get_object(c, &r, NULL, &err);
+        } else { /* the credential callback */
+            rc = cos_head_object(c, &r, NULL, &err);
+        }
+        CHECK(atomic_load(&b.freed));
+        /* the call ends (done or canceled) without touching freed memory */
+        CHECK(rc == 0 || rc == COS_ERR_CANCELED || rc == COS_ERR_AUTH);
+        cos_error_free(err);
+    }
+    test_unwatch();
+    free(blob);
+}
+
+/* ------------------------------------------------------------------ a task waited for from another's callback */
+
+/* transfer.h: cos_task_wait is INVALID_ARG only for the task's own
+ * callbacks; waiting for another task from a progress callback is allowed.
+ * With FileParallelLimit = 1 the waiting task held the only slot: the task
+ * waited for was taken by a runner that then waited for that slot for ever
+ * (async and synchronous waiters alike). */
+typedef struct wait_other {
+    cos_client *c;
+    const cos_transfer_params *b;
+    atomic_ullong other;
+    atomic_int waited;
+    int rc;
+} wait_other;
+
+static void wait_other_progress(void *ud, const cos_progress *p)
+{
+    (void)p;
+    wait_other *w = ud;
+    if (atomic_exchange(&w->waited, 1)) return;
+    cos_task_id other = 0; /* started here, so it is queued behind this one's slot */
+    if (cos_upload_file_async(w->c, w->b, NULL, NULL, &other) != 0) {
+        test_fail(__FILE__, __LINE__, "cos_upload_file_async: %s", cos_error_message(cos_async_error()));
+        return;
+    }
+    atomic_store(&w->other, other);
+    cos_error *err = NULL;
+    w->rc = cos_task_wait(w->c, other, NULL, &err);
+    if (w->rc) test_fail(__FILE__, __LINE__, "cos_task_wait: %s", cos_error_message(err));
+    cos_error_free(err);
+}
+
+static void test_wait_other_task_one_slot(void)
+{
+    char src[512];
+    snprintf(src, sizeof src, "%s/one_slot.bin", g_dir);
+    CHECK_INT(test_write_lcg_file(src, 3u << 20, 3), 0);
+    test_watch(60, "a task waited for from another's progress callback, FileParallelLimit = 1", &g_srv);
+    for (int sync = 0; sync < 2; sync++) {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.file_parallel_limit = 1;
+        cfg.progress_interval_ms = 1;
+        cos_client *c = client_with(&cfg);
+        if (!c) break;
+        cos_transfer_params b = COS_TRANSFER_PARAMS_INIT;
+        b.bucket = BUCKET;
+        b.key = "slot/b.bin";
+        b.file_path = src;
+        wait_other w = { c, &b, 0, 0, -99 };
+        cos_transfer_params a = b;
+        a.key = "slot/a.bin";
+        a.on_progress = wait_other_progress;
+        a.progress_user_data = &w;
+        cos_error *err = NULL;
+        if (!sync) {
+            cos_task_id ida = 0;
+            CHECK_INT(cos_upload_file_async(c, &a, NULL, NULL, &ida), 0);
+            CHECK_INT(cos_task_wait(c, ida, NULL, &err), 0);
+        } else {
+            CHECK_INT(cos_upload_file(c, &a, NULL, &err), 0);
+        }
+        cos_error_free(err);
+        err = NULL;
+        CHECK_INT(cos_task_wait(c, (cos_task_id)atomic_load(&w.other), NULL, &err), 0);
+        cos_error_free(err);
+        CHECK_INT(atomic_load(&w.waited), 1);
+        CHECK_INT(w.rc, 0);
+        cos_client_free(c);
+    }
+    test_unwatch();
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    g_dir = test_tmpdir("redteam");
+    const char *args[] = { NULL };
+    if (test_server_start(&g_srv, args) != 0) {
+        printf("cannot start cos-server\n0 passed, 1 failed\n");
+        return 1;
+    }
+    test_put_bucket_on(&g_srv, BUCKET);
+    RUN(test_free_from_sync_callbacks);
+    RUN(test_wait_other_task_one_slot);
+    test_server_stop(&g_srv, false);
+    test_rmtree(g_dir);
+    free(g_dir);
+    curl_global_cleanup();
+    return test_report();
+}
