@@ -2248,11 +2248,20 @@ int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_
                                    (unsigned long long)id);
         }
     if (!t->finished) {
+        /* From a running task's callback (progress, task-start): its
+           FileParallelLimit slot is lent meanwhile, or the task waited for
+           could wait for that slot for ever (limit 1) */
+        int lent = 0;
+        for (const running_frame *f = tls_running; f; f = f->up)
+            if (f->t->mgr == mg) lent++;
+        mg->running -= lent;
+        if (lent) pthread_cond_broadcast(&mg->cv);
         pthread_mutex_unlock(&mg->m);
         workers_block_begin(); /* waiting inside an async callback: the pool must not wait for us */
         bool stood_in = runner_wait_begin(mg);
         pthread_mutex_lock(&mg->m);
         while (!t->finished) pthread_cond_wait(&mg->cv, &mg->m);
+        mg->running += lent;
         pthread_mutex_unlock(&mg->m);
         runner_wait_end(mg, stood_in);
         workers_block_end();
