@@ -166,10 +166,18 @@ static cos_tasks *tasks_of(cos_client *c)
     return t;
 }
 
+/* The manager whose task-list callback this thread is in (a caller's thread
+ * adding or pausing a task): cos_client_free there is deferred. */
+static __thread cos_tasks *tls_notifying;
+
 static void notify_change(cos_tasks *mg)
 {
     cos_task_list_fn fn = mg->on_change;
-    if (fn) fn(mg->on_change_ud);
+    if (!fn) return;
+    cos_tasks *outer = tls_notifying;
+    tls_notifying = mg;
+    fn(mg->on_change_ud);
+    tls_notifying = outer;
 }
 
 static void task_free(task *t)
@@ -2046,7 +2054,7 @@ static __thread cos_tasks *tls_runner_of;
 bool cos_tasks_on_own_thread(cos_tasks *mg)
 {
     if (!mg) return false;
-    if (tls_runner_of == mg) return true;
+    if (tls_runner_of == mg || tls_notifying == mg) return true;
     for (const running_frame *f = tls_running; f; f = f->up) /* a synchronous transfer's callbacks */
         if (f->t->mgr == mg) return true;
     return false;
@@ -2202,6 +2210,9 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
     t->done_ud = ud;
     t->owned = sync; /* a sync caller drives its own task */
     pthread_mutex_lock(&mg->m);
+    /* counted from here, not from drive_sync: a task-list callback that frees
+       the client (below) must leave this task to its caller until it ends */
+    if (sync) mg->driving++;
     t->id = ++mg->next_id;
     t->state = COS_TASK_WAITING;
     if (mg->tail) mg->tail->next = t;
@@ -2291,8 +2302,7 @@ static int drive_sync(task *t, cos_transfer_result **out, cos_error **err)
 {
     cos_tasks *mg = t->mgr;
     int limit = mg->c->cfg.file_parallel_limit;
-    pthread_mutex_lock(&mg->m);
-    mg->driving++;
+    pthread_mutex_lock(&mg->m); /* (mg->driving counts this task since start_task) */
     for (;;) {
         while (!t->cancel_req && (t->pause_req || (mg->running >= limit && tls_slots == 0))) {
             if (t->pause_req && t->state != COS_TASK_PAUSED) {
@@ -2463,6 +2473,14 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_e
     f.interval_ms = c ? c->cfg.progress_interval_ms : 1000;
     f.slots = calloc(p->file_count + 1, sizeof *f.slots);
     if (!f.slots) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+    /* counted as a synchronous transfer: a client freed by a callback it runs
+       (the task-list one, on this thread) is freed once this returns */
+    cos_tasks *mg = c ? tasks_of(c) : NULL;
+    if (mg) {
+        pthread_mutex_lock(&mg->m);
+        mg->driving++;
+        pthread_mutex_unlock(&mg->m);
+    }
     for (size_t i = 0; i < p->file_count; i++) {
         file_slot *s = &f.slots[i];
         s->f = &f;
@@ -2499,12 +2517,12 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_e
         }
     }
     workers_block_begin();
-    bool stood_in = c ? runner_wait_begin(tasks_of(c)) : false;
+    bool stood_in = mg ? runner_wait_begin(mg) : false;
     pthread_mutex_lock(&f.m);
     while (f.left) pthread_cond_wait(&f.cv, &f.m);
     files_progress_locked(&f, true); /* the last word: every file accounted for */
     pthread_mutex_unlock(&f.m);
-    if (stood_in) runner_wait_end(tasks_of(c), stood_in);
+    if (stood_in) runner_wait_end(mg, stood_in);
     workers_block_end();
     free(f.slots);
     if (f.first_rc && err) {
@@ -2513,7 +2531,14 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_e
     } else {
         cos_error_free(f.first_err);
     }
-    return f.first_rc;
+    int rc = f.first_rc;
+    if (mg) { /* the last touch of the client */
+        pthread_mutex_lock(&mg->m);
+        mg->driving--;
+        pthread_cond_broadcast(&mg->cv);
+        pthread_mutex_unlock(&mg->m);
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------------ the task queue */

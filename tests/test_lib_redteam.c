@@ -205,6 +205,56 @@ static void test_wait_other_task_one_slot(void)
     test_unwatch();
 }
 
+/* ------------------------------------------------------------------ cos_client_free from the task-list callback */
+
+/* The task-list callback is one of the client's own callbacks: it runs on
+ * the thread that adds the task, a synchronous transfer's caller's, which
+ * then drives that task. Freed there at once, the task (and its manager)
+ * were freed under the transfer about to run it. */
+static void free_in_list_cb(void *ud)
+{
+    sync_free *b = ud;
+    if (!atomic_exchange(&b->freed, true)) cos_client_free(b->c);
+}
+
+static void test_free_from_task_list_callback(void)
+{
+    char src[512];
+    snprintf(src, sizeof src, "%s/listcb.bin", g_dir);
+    CHECK_INT(test_write_lcg_file(src, 64u << 10, 5), 0);
+    test_watch(60, "cos_client_free from the task-list callback", &g_srv);
+    for (int sync = 0; sync < 3; sync++) {
+        cos_client *c = test_client(&g_srv);
+        sync_free b = { c, false };
+        cos_set_task_list_callback(c, free_in_list_cb, &b);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "listcb/a.bin";
+        p.file_path = src;
+        if (sync == 2) { /* uploadFiles: the next files are added after the callback freed the client */
+            cos_transfer_params files[3] = { p, p, p };
+            files[1].key = "listcb/b.bin";
+            files[2].key = "listcb/c.bin";
+            cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
+            up.files = files;
+            up.file_count = 3;
+            cos_error *err = NULL;
+            int rc = cos_upload_files(c, &up, &err);
+            CHECK(rc == 0 || rc == COS_ERR_CANCELED);
+            cos_error_free(err);
+        } else if (sync) {
+            cos_error *err = NULL;
+            int rc = cos_upload_file(c, &p, NULL, &err);
+            CHECK(rc == 0 || rc == COS_ERR_CANCELED);
+            cos_error_free(err);
+        } else {
+            CHECK_INT(cos_upload_file_async(c, &p, NULL, NULL, NULL), 0);
+        }
+        CHECK(atomic_load(&b.freed));
+    }
+    test_unwatch();
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -217,6 +267,7 @@ int main(void)
     test_put_bucket_on(&g_srv, BUCKET);
     RUN(test_free_from_sync_callbacks);
     RUN(test_wait_other_task_one_slot);
+    RUN(test_free_from_task_list_callback);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);
