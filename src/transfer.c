@@ -1953,6 +1953,22 @@ typedef struct running_frame {
 } running_frame;
 static __thread running_frame *tls_running;
 
+/* Waiting inside a running task's callback (progress, task-start) for other
+ * tasks: the slots this thread's tasks hold are lent meanwhile, or a task
+ * waited for could wait for one of them for ever (FileParallelLimit 1).
+ * How many (the lock held); slots_return_locked gives them back. */
+static int slots_lend_locked(cos_tasks *mg)
+{
+    int lent = 0;
+    for (const running_frame *f = tls_running; f; f = f->up)
+        if (f->t->mgr == mg) lent++;
+    mg->running -= lent;
+    if (lent) pthread_cond_broadcast(&mg->cv);
+    return lent;
+}
+
+static void slots_return_locked(cos_tasks *mg, int lent) { mg->running += lent; }
+
 /* A canceled task that was waiting or paused: what an abort leaves on the server or disk. */
 static void cancel_unstarted(task *t)
 {
@@ -2262,17 +2278,13 @@ int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_
         /* From a running task's callback (progress, task-start): its
            FileParallelLimit slot is lent meanwhile, or the task waited for
            could wait for that slot for ever (limit 1) */
-        int lent = 0;
-        for (const running_frame *f = tls_running; f; f = f->up)
-            if (f->t->mgr == mg) lent++;
-        mg->running -= lent;
-        if (lent) pthread_cond_broadcast(&mg->cv);
+        int lent = slots_lend_locked(mg);
         pthread_mutex_unlock(&mg->m);
         workers_block_begin(); /* waiting inside an async callback: the pool must not wait for us */
         bool stood_in = runner_wait_begin(mg);
         pthread_mutex_lock(&mg->m);
         while (!t->finished) pthread_cond_wait(&mg->cv, &mg->m);
-        mg->running += lent;
+        slots_return_locked(mg, lent);
         pthread_mutex_unlock(&mg->m);
         runner_wait_end(mg, stood_in);
         workers_block_end();
@@ -2516,6 +2528,12 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_e
             cos_error_free(why);
         }
     }
+    int lent = 0;
+    if (mg) {
+        pthread_mutex_lock(&mg->m);
+        lent = slots_lend_locked(mg);
+        pthread_mutex_unlock(&mg->m);
+    }
     workers_block_begin();
     bool stood_in = mg ? runner_wait_begin(mg) : false;
     pthread_mutex_lock(&f.m);
@@ -2534,6 +2552,7 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_e
     int rc = f.first_rc;
     if (mg) { /* the last touch of the client */
         pthread_mutex_lock(&mg->m);
+        slots_return_locked(mg, lent);
         mg->driving--;
         pthread_cond_broadcast(&mg->cv);
         pthread_mutex_unlock(&mg->m);

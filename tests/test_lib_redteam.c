@@ -142,6 +142,7 @@ static void test_free_from_sync_callbacks(void)
 typedef struct wait_other {
     cos_client *c;
     const cos_transfer_params *b;
+    bool files;
     atomic_ullong other;
     atomic_int waited;
     int rc;
@@ -152,6 +153,16 @@ static void wait_other_progress(void *ud, const cos_progress *p)
     (void)p;
     wait_other *w = ud;
     if (atomic_exchange(&w->waited, 1)) return;
+    if (w->files) { /* uploadFiles waits for its files the same way */
+        cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
+        up.files = w->b;
+        up.file_count = 1;
+        cos_error *err = NULL;
+        w->rc = cos_upload_files(w->c, &up, &err);
+        if (w->rc) test_fail(__FILE__, __LINE__, "cos_upload_files: %s", cos_error_message(err));
+        cos_error_free(err);
+        return;
+    }
     cos_task_id other = 0; /* started here, so it is queued behind this one's slot */
     if (cos_upload_file_async(w->c, w->b, NULL, NULL, &other) != 0) {
         test_fail(__FILE__, __LINE__, "cos_upload_file_async: %s", cos_error_message(cos_async_error()));
@@ -170,7 +181,8 @@ static void test_wait_other_task_one_slot(void)
     snprintf(src, sizeof src, "%s/one_slot.bin", g_dir);
     CHECK_INT(test_write_lcg_file(src, 3u << 20, 3), 0);
     test_watch(60, "a task waited for from another's progress callback, FileParallelLimit = 1", &g_srv);
-    for (int sync = 0; sync < 2; sync++) {
+    for (int mode = 0; mode < 4; mode++) {
+        int sync = mode & 1;
         cos_config cfg;
         test_config(&cfg, &g_srv);
         cfg.file_parallel_limit = 1;
@@ -181,7 +193,7 @@ static void test_wait_other_task_one_slot(void)
         b.bucket = BUCKET;
         b.key = "slot/b.bin";
         b.file_path = src;
-        wait_other w = { c, &b, 0, 0, -99 };
+        wait_other w = { c, &b, mode >= 2, 0, 0, -99 };
         cos_transfer_params a = b;
         a.key = "slot/a.bin";
         a.on_progress = wait_other_progress;
@@ -196,7 +208,7 @@ static void test_wait_other_task_one_slot(void)
         }
         cos_error_free(err);
         err = NULL;
-        CHECK_INT(cos_task_wait(c, (cos_task_id)atomic_load(&w.other), NULL, &err), 0);
+        if (mode < 2) CHECK_INT(cos_task_wait(c, (cos_task_id)atomic_load(&w.other), NULL, &err), 0);
         cos_error_free(err);
         CHECK_INT(atomic_load(&w.waited), 1);
         CHECK_INT(w.rc, 0);
