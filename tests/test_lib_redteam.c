@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,6 +269,124 @@ static void test_free_from_task_list_callback(void)
     test_unwatch();
 }
 
+/* ------------------------------------------------------------------ submissions racing the network threads' passes */
+
+/* The lanes are woken by an eventfd only when they wait in poll, and wake
+ * their workers once per pass: submitters on many threads, on several
+ * clients at once, each call's completion submitting the next one (from a
+ * worker, while the lane is mid-pass), must all complete; a lost wake-up
+ * hangs (the watchdog fails it). */
+typedef struct chain {
+    cos_client *c;
+    atomic_int left;
+    atomic_int failed;
+    test_latch l;
+} chain;
+
+static void chain_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    chain *ch = ud;
+    if (rc) atomic_fetch_add(&ch->failed, 1);
+    cos_result_free(res);
+    cos_error_free(err);
+    if (atomic_fetch_sub(&ch->left, 1) > 1) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "flood/x";
+        if (cos_head_object_async(ch->c, &r, chain_done, ch) == 0) return;
+        atomic_fetch_add(&ch->failed, 1);
+    }
+    test_latch_add(&ch->l);
+}
+
+typedef struct flood_arg {
+    cos_client *c;
+    int n;
+    atomic_int *failed;
+    test_latch *l;
+} flood_arg;
+
+static void flood_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    flood_arg *a = ud;
+    if (rc) atomic_fetch_add(a->failed, 1);
+    cos_result_free(res);
+    cos_error_free(err);
+    test_latch_add(a->l);
+}
+
+static void *flood_thread(void *arg)
+{
+    flood_arg *a = arg;
+    for (int i = 0; i < a->n; i++) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "flood/x";
+        if (cos_head_object_async(a->c, &r, flood_done, a) != 0) {
+            atomic_fetch_add(a->failed, 1);
+            test_latch_add(a->l);
+        }
+        if (i % 7 == 0) sched_yield();
+    }
+    return NULL;
+}
+
+static void test_submissions_race_passes(void)
+{
+    {
+        cos_client *c = test_client(&g_srv);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "flood/x";
+        r.body.data = "x";
+        r.body.size = 1;
+        cos_error *err = NULL;
+        CHECK_INT(cos_put_object(c, &r, NULL, &err), 0);
+        cos_error_free(err);
+        cos_client_free(c);
+    }
+    test_watch(120, "async submissions racing the network threads' passes", &g_srv);
+    enum { CLIENTS = 3, THREADS = 4, PER = 60, CHAINS = 4, LINKS = 40 };
+    cos_client *cs[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.network_threads = 1 + i % 2;
+        cfg.worker_threads = 1 + i;
+        cs[i] = client_with(&cfg);
+        if (!cs[i]) return;
+    }
+    atomic_int failed = 0;
+    test_latch l = TEST_LATCH_INIT;
+    flood_arg args[CLIENTS * THREADS];
+    pthread_t th[CLIENTS * THREADS];
+    chain chains[CLIENTS * CHAINS];
+    for (int i = 0; i < CLIENTS * CHAINS; i++) {
+        chain *ch = &chains[i];
+        ch->c = cs[i % CLIENTS];
+        atomic_init(&ch->left, LINKS);
+        atomic_init(&ch->failed, 0);
+        ch->l = (test_latch)TEST_LATCH_INIT;
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "flood/x";
+        CHECK_INT(cos_head_object_async(ch->c, &r, chain_done, ch), 0);
+    }
+    for (int i = 0; i < CLIENTS * THREADS; i++) {
+        args[i] = (flood_arg){ cs[i % CLIENTS], PER, &failed, &l };
+        pthread_create(&th[i], NULL, flood_thread, &args[i]);
+    }
+    for (int i = 0; i < CLIENTS * THREADS; i++) pthread_join(th[i], NULL);
+    test_latch_wait(&l, CLIENTS * THREADS * PER);
+    for (int i = 0; i < CLIENTS * CHAINS; i++) {
+        test_latch_wait(&chains[i].l, 1);
+        CHECK_INT(atomic_load(&chains[i].failed), 0);
+    }
+    CHECK_INT(atomic_load(&failed), 0);
+    for (int i = 0; i < CLIENTS; i++) cos_client_free(cs[i]);
+    test_unwatch();
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -280,6 +400,7 @@ int main(void)
     RUN(test_free_from_sync_callbacks);
     RUN(test_wait_other_task_one_slot);
     RUN(test_free_from_task_list_callback);
+    RUN(test_submissions_race_passes);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);
