@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -387,6 +388,100 @@ static void test_submissions_race_passes(void)
     test_unwatch();
 }
 
+/* ------------------------------------------------------------------ curl's timers with no socket activity */
+
+/* A server that reads the request and never answers, and one that closes
+ * each kept-alive connection right after its answer. Driven by their
+ * sockets, the lanes and the synchronous exchanges run curl's timers only
+ * when poll says they are due: the request's timeout must still fire
+ * (COS_ERR_TIMEOUT) with nothing on the socket, and a connection the server
+ * closed must not be reused into a failure. */
+static atomic_int g_silent_conns;
+
+static void *silent_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char head[8192];
+    size_t got = 0;
+    if (test_recv_head(fd, head, sizeof head, &got)) {
+        atomic_fetch_add(&g_silent_conns, 1);
+        char b[256];
+        while (read(fd, b, sizeof b) > 0) { /* until the client gives up */
+        }
+    }
+    close(fd);
+    return NULL;
+}
+
+static void *closing_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char head[8192];
+    size_t got = 0;
+    if (test_recv_head(fd, head, sizeof head, &got)) {
+        const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: \"x\"\r\nx-cos-request-id: fake\r\n\r\nok";
+        test_send_all(fd, a, strlen(a));
+    }
+    close(fd); /* kept alive as far as the client knows */
+    return NULL;
+}
+
+typedef struct head_wait {
+    int rc;
+    test_latch l;
+} head_wait;
+
+static void head_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    head_wait *w = ud;
+    cos_result_free(res);
+    cos_error_free(err);
+    w->rc = rc;
+    test_latch_add(&w->l);
+}
+
+static void test_timers_without_sockets(void)
+{
+    int sport = 0, cport = 0;
+    int sfd = test_listen_loopback(&sport), cfd = test_listen_loopback(&cport);
+    if (sfd < 0 || cfd < 0) {
+        test_fail(__FILE__, __LINE__, "no listener");
+        return;
+    }
+    test_serve_forever(sfd, silent_conn);
+    test_serve_forever(cfd, closing_conn);
+    test_watch(60, "timeouts with no socket activity, closed kept-alive connections", &g_srv);
+    for (int which = 0; which < 2; which++) {
+        test_server fake = g_srv;
+        fake.port = which ? cport : sport;
+        snprintf(fake.endpoint, sizeof fake.endpoint, "127.0.0.1:%d", fake.port);
+        cos_config cfg;
+        test_config(&cfg, &fake);
+        cfg.timeout_ms = 300;
+        cfg.max_retries = -1;
+        cos_client *c = client_with(&cfg);
+        if (!c) break;
+        for (int round = 0; round < 3; round++) {
+            cos_request r = COS_REQUEST_INIT;
+            r.bucket = BUCKET;
+            r.key = "timer/x";
+            cos_error *err = NULL;
+            int rc = cos_head_object(c, &r, NULL, &err);
+            if (which) CHECK_INT(rc, 0);
+            else CHECK_INT(rc, COS_ERR_TIMEOUT);
+            cos_error_free(err);
+            head_wait w = { -99, TEST_LATCH_INIT };
+            CHECK_INT(cos_head_object_async(c, &r, head_done, &w), 0);
+            test_latch_wait(&w.l, 1);
+            if (which) CHECK_INT(w.rc, 0);
+            else CHECK_INT(w.rc, COS_ERR_TIMEOUT);
+        }
+        cos_client_free(c);
+    }
+    CHECK(atomic_load(&g_silent_conns) >= 6);
+    test_unwatch();
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -401,6 +496,7 @@ int main(void)
     RUN(test_wait_other_task_one_slot);
     RUN(test_free_from_task_list_callback);
     RUN(test_submissions_race_passes);
+    RUN(test_timers_without_sockets);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);
