@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <pthread.h>
 #include <sched.h>
@@ -486,6 +487,49 @@ static void test_timers_without_sockets(void)
     test_unwatch();
 }
 
+/* ------------------------------------------------------------------ descriptors above FD_SETSIZE */
+
+/* Driven by poll, not select: sockets numbered above 1024 (a process with
+ * many files open) must work on the lanes and in synchronous calls. */
+static void test_descriptors_above_1024(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max < 1200) {
+        printf("  (skipped: RLIMIT_NOFILE below 1200)\n");
+        return;
+    }
+    struct rlimit want = { rl.rlim_max < 2048 ? rl.rlim_max : 2048, rl.rlim_max };
+    if (setrlimit(RLIMIT_NOFILE, &want) != 0) return;
+    int fds[1100], n = 0;
+    for (; n < 1100; n++)
+        if ((fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) break;
+    test_watch(60, "descriptors above 1024", &g_srv);
+    cos_client *c = test_client(&g_srv); /* its eventfds and sockets above 1024 */
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "flood/x";
+    r.body.data = "x";
+    r.body.size = 1;
+    cos_error *err = NULL;
+    CHECK_INT(cos_put_object(c, &r, NULL, &err), 0);
+    cos_error_free(err);
+    err = NULL;
+    r.body.data = NULL;
+    r.body.size = 0;
+    CHECK_INT(cos_head_object(c, &r, NULL, &err), 0);
+    cos_error_free(err);
+    for (int i = 0; i < 8; i++) {
+        head_wait w = { -99, TEST_LATCH_INIT };
+        CHECK_INT(cos_head_object_async(c, &r, head_done, &w), 0);
+        test_latch_wait(&w.l, 1);
+        CHECK_INT(w.rc, 0);
+    }
+    cos_client_free(c);
+    test_unwatch();
+    while (n > 0) close(fds[--n]);
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -501,6 +545,7 @@ int main(void)
     RUN(test_free_from_task_list_callback);
     RUN(test_submissions_race_passes);
     RUN(test_timers_without_sockets);
+    RUN(test_descriptors_above_1024);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);
