@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -530,6 +531,59 @@ static void test_descriptors_above_1024(void)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* ------------------------------------------------------------------ fork */
+
+/* A process that forks while its client's lanes wait in poll on their
+ * eventfds: the child makes a client of its own and uses it (sync and
+ * async), and the parent's client goes on working after the child's exit. */
+static void test_fork_child_client(void)
+{
+    test_watch(60, "a client in a forked child", &g_srv);
+    cos_client *c = test_client(&g_srv);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "fork/x";
+    r.body.data = "x";
+    r.body.size = 1;
+    cos_error *err = NULL;
+    CHECK_INT(cos_put_object(c, &r, NULL, &err), 0);
+    cos_error_free(err);
+    err = NULL;
+    r.body.data = NULL;
+    r.body.size = 0;
+    head_wait w0 = { -99, TEST_LATCH_INIT };
+    CHECK_INT(cos_head_object_async(c, &r, head_done, &w0), 0); /* the lanes are started */
+    test_latch_wait(&w0.l, 1);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(30);
+        cos_client *k = test_client(&g_srv);
+        cos_error *e = NULL;
+        int rc = k ? cos_head_object(k, &r, NULL, &e) : -1;
+        cos_error_free(e);
+        head_wait w = { -99, TEST_LATCH_INIT };
+        if (rc == 0 && cos_head_object_async(k, &r, head_done, &w) == 0) {
+            test_latch_wait(&w.l, 1);
+            rc = w.rc;
+        }
+        cos_client_free(k);
+        _exit(rc == 0 ? 0 : 3);
+    }
+    CHECK(pid > 0);
+    int st = 0;
+    if (pid > 0) waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK_INT(cos_head_object(c, &r, NULL, &err), 0);
+    cos_error_free(err);
+    head_wait w = { -99, TEST_LATCH_INIT };
+    CHECK_INT(cos_head_object_async(c, &r, head_done, &w), 0);
+    test_latch_wait(&w.l, 1);
+    CHECK_INT(w.rc, 0);
+    cos_client_free(c);
+    test_unwatch();
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -546,6 +600,7 @@ int main(void)
     RUN(test_submissions_race_passes);
     RUN(test_timers_without_sockets);
     RUN(test_descriptors_above_1024);
+    RUN(test_fork_child_client);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);
