@@ -112,6 +112,7 @@ struct task {
     void *done_ud;
     /* runtime */
     bool owned;                   /* a thread (runner or sync caller) is driving it */
+    bool skip_backoff;            /* restarted: its parts' back-offs end (run_once, on the thread that owns parts) */
     volatile int pause_req, cancel_req;
     volatile int abort_io;        /* aborts the task's requests in flight (pause, cancel) */
     int write_errno;              /* why a download written in place stopped */
@@ -1993,6 +1994,11 @@ static void run_once(task *t)
     }
     if (t->pause_req) return; /* paused between being taken and starting */
     cos_tasks *mg = t->mgr;
+    pthread_mutex_lock(&mg->m);
+    bool skip_backoff = t->skip_backoff;
+    t->skip_backoff = false;
+    pthread_mutex_unlock(&mg->m);
+    for (size_t i = 0; skip_backoff && t->parts && i < t->nparts; i++) t->parts[i].not_before_ms = 0;
     running_frame frame = { t, tls_running };
     tls_running = &frame;
     if (mg->on_start) mg->on_start(mg->on_start_ud, t->id);
@@ -2643,8 +2649,9 @@ static int task_signal(cos_client *c, cos_task_id id, int what, cos_error **err)
                 t->state = COS_TASK_WAITING;
                 changed = true;
             }
-            /* a part paused in its back-off goes at once: the user asked for it now (it waited the back-off out) */
-            for (size_t i = 0; t->parts && i < t->nparts; i++) t->parts[i].not_before_ms = 0;
+            /* a part paused in its back-off goes at once: the user asked for it now (it waited the back-off out).
+               Not here: a thread running the task may be cutting its parts anew (make_parts frees them) */
+            t->skip_backoff = true;
         }
     } else {
         t->cancel_req = 1;
