@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (size < 1) return 0;
     unsigned seed = data[0];
     const unsigned char *nl = memchr(data, '\n', size);
-    if (!nl) return 0;
+    if (!nl || nl == data) return 0; /* the first byte is the cut's seed, not the Content-Type */
     char *ct = cos_strndup((const char *)data + 1, (size_t)(nl - data) - 1);
     if (!ct) return 0;
     char *close = form_close_of(ct);
