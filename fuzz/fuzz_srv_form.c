@@ -2,7 +2,8 @@
  * boundary taken from Content-Type, and the watch for the form's close
  * ("\r\n--BOUNDARY--") across the pieces the body arrives in (what follows is
  * an epilogue, never fed to libmicrohttpd's parser; the fields themselves are
- * libmicrohttpd's, reached end to end by fuzz_server). In-process.
+ * libmicrohttpd's, reached end to end by fuzz_server); and the request URL's
+ * unescaping (the first line read as a URL). In-process.
  * Input: a Content-Type line, "\n", the body; the first byte also picks how
  * the body is cut. Property: wherever the body is cut, the bytes fed stop
  * right after the first close, or are all of the body when it has none. */
@@ -41,6 +42,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (!nl || nl == data) return 0; /* the first byte is the cut's seed, not the Content-Type */
     char *ct = cos_strndup((const char *)data + 1, (size_t)(nl - data) - 1);
     if (!ct) return 0;
+    { /* the same line as a request's URL: the server's own unescaping (a %00 never cuts it short) */
+        char *uri = cos_strdup(ct);
+        size_t in = strlen(uri), out = unescape_uri(NULL, NULL, uri);
+        if (out > in || strlen(uri) != out) abort();
+        free(uri);
+    }
     char *close = form_close_of(ct);
     free(ct);
     if (!close) return 0;
