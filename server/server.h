@@ -248,6 +248,10 @@ uint64_t store_meta_reads(store *s);
  * woke (tests check that a sync wakes only the writes it covered and one to
  * run the next, not every sleeper to look again). */
 void store_sync_stats(store *s, uint64_t *sleeps, uint64_t *wakeups);
+/* Writes (store_object_put_body, store_object_delete) run in batches, and
+ * the write transactions those batches took (tests check that writes side
+ * by side share one). */
+void store_batch_stats(store *s, uint64_t *jobs, uint64_t *commits);
 const char *store_list_sql(int variant);
 
 /* versions (#18): the current version stays in objects; older ones and

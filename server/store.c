@@ -74,6 +74,11 @@ struct store {
     bool syncing;             /* a thread is fsyncing the WAL for the others, or has been handed the turn */
     struct sync_waiter *waiters; /* threads asleep until a sync covers their commit */
     _Atomic uint64_t sync_sleeps, sync_wakeups; /* durable_wait calls that slept, and returns from those sleeps (tests) */
+    /* small PUTs and DELETEs gathered into one write transaction (see write_batched) */
+    pthread_mutex_t batch_m;          /* guards batch_head/tail and batch_leader */
+    struct put_job *batch_head, *batch_tail; /* writes waiting for a leader to run them */
+    bool batch_leader;                /* a thread is running a batch, or has been handed the turn */
+    _Atomic uint64_t batch_jobs, batch_commits; /* writes run in batches, and the transactions they took (tests) */
     /* buckets' rows and configurations as requests last read them (see memo_load) */
     _Atomic uint64_t meta_gen;   /* advanced by every write transaction that touched buckets or configs */
     _Atomic uint64_t meta_reads; /* snapshots read from the database (store_meta_reads) */
@@ -82,6 +87,7 @@ struct store {
     struct bucket_snap *snaps[64];
 #ifndef __linux__
     pthread_cond_t sync_cv;   /* the waiters' sleep where there is no futex */
+    pthread_cond_t batch_cv;  /* the batched PUTs' sleep where there is no futex */
 #endif
     _Atomic bool left_unnamed; /* a body no row names could not be removed: the next start looks (remove_unnamed) */
     int root_fd;               /* the root, flock'ed for the store's life: one process per root */
@@ -238,6 +244,11 @@ void store_set_direct(store *s, bool on) { s->no_direct = !on; }
 void store_set_busy_timeout(store *s, int ms) { s->busy_ms = ms > 0 ? ms : 10000; }
 uint64_t store_rows_visited(store *s) { return atomic_load(&s->rows_visited); }
 uint64_t store_meta_reads(store *s) { return atomic_load(&s->meta_reads); }
+void store_batch_stats(store *s, uint64_t *jobs, uint64_t *commits)
+{
+    *jobs = atomic_load(&s->batch_jobs);
+    *commits = atomic_load(&s->batch_commits);
+}
 void store_sync_stats(store *s, uint64_t *sleeps, uint64_t *wakeups)
 {
     *sleeps = atomic_load(&s->sync_sleeps);
@@ -875,6 +886,10 @@ int wal_vfs_register(void); /* walvfs.c */
 static void sqlite_setup(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* a batch of PUTs keeps each one's savepoint (put_batched): the pages they
+       change are copied to a sub-journal, in memory up to this size (SQLite's
+       64 KiB default spilled a temp file's pwrite per page with 16 in flight) */
+    (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
     /* the log's writes gathered, one pwrite per commit (walvfs.c); failing that, SQLite's own VFS */
     (void)wal_vfs_register();
 }
@@ -895,8 +910,10 @@ int store_open(store **out, const char *root, char **errmsg)
     pthread_mutex_init(&s->ckpt_m, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
     pthread_mutex_init(&s->sync_m, NULL);
+    pthread_mutex_init(&s->batch_m, NULL);
 #ifndef __linux__
     pthread_cond_init(&s->sync_cv, NULL);
+    pthread_cond_init(&s->batch_cv, NULL);
 #endif
     char *p = cos_sprintf("%s/data", root), *t = cos_sprintf("%s/tmp", root);
     s->db_path = cos_sprintf("%s/meta.db", root);
@@ -986,8 +1003,10 @@ void store_close(store *s)
     for (size_t i = 0; i < COS_ARRAY_LEN(s->snaps); i++) snap_release(s->snaps[i]);
     pthread_mutex_destroy(&s->snap_m);
     pthread_mutex_destroy(&s->sync_m);
+    pthread_mutex_destroy(&s->batch_m);
 #ifndef __linux__
     pthread_cond_destroy(&s->sync_cv);
+    pthread_cond_destroy(&s->batch_cv);
 #endif
     free(s->db_path);
     if (s->root_fd >= 0) close(s->root_fd); /* the root free for another process only now */
@@ -2556,9 +2575,8 @@ static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
 /* One write transaction for the body kept inline (if pending) and the row
  * naming it: they become durable together, by the one log fsync the commit
  * waits for, so a crash leaves both or neither. */
-int store_object_put_body(store *s, const obj_meta *m, data_writer *body)
+static int put_body_alone(store *s, const obj_meta *m, data_writer *body, char old[40])
 {
-    char old[40] = "";
     bool pending = body && body->inline_pending;
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
@@ -2567,6 +2585,215 @@ int store_object_put_body(store *s, const obj_meta *m, data_writer *body)
         rc = tx_end(s, db, r ? r : put_row(db, m, old));
     }
     conn_put(s, db);
+    return rc;
+}
+
+/* ------------------------------------------------------------ batched PUTs
+ * A small PUT's transaction (its inline body and its row) costs mostly what
+ * every transaction costs: BEGIN and COMMIT with the log's locks, and the
+ * b-tree pages it shares with the PUTs beside it (the leaves of the tables
+ * and their indexes, page 1), each appended to the log again by every commit:
+ * 9-10 pages of 4 KiB per 4 KiB PUT with 16 in flight, each checksummed,
+ * written and fsynced. PUTs that come while a batch runs wait on a list; the
+ * next leader (the first of them) runs them all in one transaction, each
+ * inside a savepoint so that one that fails (its bucket gone, the body it
+ * expected replaced) is rolled back alone, makes the commit durable
+ * (durable_wait) and only then gives each its answer. One that a failure
+ * of the whole transaction (a full disk) undid runs again on its own.
+ * DELETEs of unversioned objects (store_object_delete) join the same batches. */
+enum { J_WAITING, J_DONE, J_LEAD };
+/* a batch's sub-journal (savepoints) stays within the spill size set in sqlite_setup */
+enum { BATCH_MAX = 32 };
+enum { JOB_RETRY = -1000 }; /* undone with the batch's transaction: run again alone */
+typedef struct put_job {
+    struct put_job *next;
+    int (*run)(sqlite3 *db, struct put_job *j); /* its statements, inside the batch's transaction */
+    const obj_meta *m;      /* a PUT: its row */
+    data_writer *body;      /* its inline body, if pending: inserted in the same transaction */
+    const char *bucket, *key; /* a DELETE: its object */
+    char old[40];           /* the body its row replaced or deleted: removed once durable */
+    int rc;
+    char err[sizeof last_error]; /* its failure's message, from the leader's thread */
+    _Atomic uint32_t state; /* J_WAITING until a leader changes it */
+} put_job;
+
+/* With batch_m held; returns without it, once j is no longer J_WAITING. */
+static void job_sleep(store *s, put_job *j)
+{
+#ifdef __linux__
+    pthread_mutex_unlock(&s->batch_m);
+    while (atomic_load(&j->state) == J_WAITING)
+        syscall(SYS_futex, &j->state, FUTEX_WAIT_PRIVATE, J_WAITING, NULL, NULL, 0);
+#else
+    while (atomic_load(&j->state) == J_WAITING) pthread_cond_wait(&s->batch_cv, &s->batch_m);
+    pthread_mutex_unlock(&s->batch_m);
+#endif
+}
+
+/* With batch_m held. Its thread may return as soon as the store is made
+ * (the job was on its stack): the wake then finds no sleeper (as waiter_wake). */
+static void job_wake(store *s, put_job *j, uint32_t state)
+{
+    atomic_store(&j->state, state);
+#ifdef __linux__
+    (void)s;
+    syscall(SYS_futex, &j->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+#else
+    pthread_cond_broadcast(&s->batch_cv);
+#endif
+}
+
+static void job_failed(put_job *j, int rc)
+{
+    j->rc = rc;
+    snprintf(j->err, sizeof j->err, "%s", last_error);
+}
+
+/* The leader: runs the jobs of `batch` (its own first) in one transaction,
+ * hands the turn to the next waiting PUT, waits for the commit's fsync and
+ * answers every job but its own. */
+static void batch_run(store *s, put_job *batch)
+{
+    int rc = 0;
+    uint64_t count = 0;
+    for (put_job *j = batch; j; j = j->next) j->rc = 0, count++;
+    if (atomic_load(&s->sync_broken)) { /* as tx_begin: nothing more is committed */
+        snprintf(last_error, sizeof last_error, "%s", STORE_LOST_MESSAGE);
+        rc = STORE_FAILED;
+    } else {
+        pthread_mutex_lock(&s->wlock);
+        if (!s->wdb) {
+            snprintf(last_error, sizeof last_error, "no writable database");
+            rc = STORE_FAILED;
+        } else {
+            sqlite3_busy_timeout(s->wdb, s->busy_ms);
+            int c = stmt_run(s->wdb, "BEGIN IMMEDIATE");
+            if (c != SQLITE_OK) rc = sql_fail(s->wdb, c);
+        }
+        if (rc) pthread_mutex_unlock(&s->wlock);
+    }
+    uint64_t n = 0;
+    if (rc) {
+        for (put_job *j = batch; j; j = j->next) job_failed(j, rc);
+    } else {
+        sqlite3 *db = s->wdb;
+        bool multi = batch->next != NULL, lost = false, any = false;
+        for (put_job *j = batch; j && !lost; j = j->next) {
+            int r = multi ? stmt_run(db, "SAVEPOINT put") : SQLITE_OK;
+            r = r != SQLITE_OK ? sql_fail(db, r) : j->run(db, j);
+            if (r == 0 && multi && (r = stmt_run(db, "RELEASE put")) != SQLITE_OK) r = sql_fail(db, r);
+            if (r == 0) {
+                any = true;
+                continue;
+            }
+            job_failed(j, r);
+            /* rolled back alone; or else the whole transaction goes (SQLite may already have
+               rolled it back), and the others run again alone: none of them is committed */
+            if (sqlite3_get_autocommit(db) ||
+                (multi && (stmt_run(db, "ROLLBACK TO put") != SQLITE_OK || stmt_run(db, "RELEASE put") != SQLITE_OK))) {
+                lost = true;
+                for (put_job *o = batch; o; o = o->next)
+                    if (o != j) o->rc = JOB_RETRY;
+            }
+        }
+        if (!lost && any) {
+            int c = stmt_run(db, "COMMIT");
+            if (c == SQLITE_OK) {
+                n = commit_counted(s);
+            } else {
+                c = sql_fail(db, c);
+                for (put_job *j = batch; j; j = j->next)
+                    if (j->rc == 0) job_failed(j, c);
+            }
+        }
+        if (!sqlite3_get_autocommit(db)) stmt_run(db, "ROLLBACK");
+        if (s->meta_touched) { /* as tx_finish */
+            s->meta_touched = false;
+            atomic_fetch_add(&s->meta_gen, 1);
+        }
+        pthread_mutex_unlock(&s->wlock);
+    }
+    atomic_fetch_add_explicit(&s->batch_jobs, count, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->batch_commits, 1, memory_order_relaxed);
+    /* the next batch runs while this one's fsync does */
+    pthread_mutex_lock(&s->batch_m);
+    put_job *next = s->batch_head;
+    if (next) {
+        s->batch_head = next->next;
+        if (!s->batch_head) s->batch_tail = NULL;
+        job_wake(s, next, J_LEAD);
+    } else {
+        s->batch_leader = false;
+    }
+    pthread_mutex_unlock(&s->batch_m);
+    if (n) {
+        int d = durable_wait(s, n); /* one wait for all: their commit is the same */
+        if (d)
+            for (put_job *j = batch; j; j = j->next)
+                if (j->rc == 0) job_failed(j, d);
+    }
+    pthread_mutex_lock(&s->batch_m);
+    for (put_job *j = batch->next, *after; j; j = after) {
+        after = j->next; /* j is gone once woken */
+        job_wake(s, j, J_DONE);
+    }
+    pthread_mutex_unlock(&s->batch_m);
+}
+
+static int run_put(sqlite3 *db, put_job *j)
+{
+    int r = j->body && j->body->inline_pending ? insert_blob(db, j->body) : 0;
+    return r ? r : put_row(db, j->m, j->old);
+}
+
+/* A write's transaction (j->run), run with those of the writes that come
+ * alongside: 0 (its old body's id in j->old), or its error; JOB_RETRY when
+ * another's failure undid it. */
+static int write_batched(store *s, put_job *j)
+{
+    memo_forget(); /* as tx_begin: what this request reads after its write, it reads anew */
+    atomic_init(&j->state, J_WAITING);
+    pthread_mutex_lock(&s->batch_m);
+    bool lead = !s->batch_leader;
+    if (lead) {
+        s->batch_leader = true;
+    } else {
+        if (s->batch_tail) s->batch_tail->next = j;
+        else s->batch_head = j;
+        s->batch_tail = j;
+        job_sleep(s, j);
+        lead = atomic_load(&j->state) == J_LEAD;
+        if (lead) pthread_mutex_lock(&s->batch_m);
+    }
+    if (lead) { /* the writes waiting join this batch, after this one, up to BATCH_MAX */
+        j->next = s->batch_head;
+        put_job *last = j->next;
+        for (int k = 2; last && k < BATCH_MAX; k++) last = last->next;
+        s->batch_head = last ? last->next : NULL;
+        if (last) last->next = NULL;
+        if (!s->batch_head) s->batch_tail = NULL;
+        pthread_mutex_unlock(&s->batch_m);
+        batch_run(s, j);
+    }
+    if (j->rc && j->rc != JOB_RETRY) snprintf(last_error, sizeof last_error, "%s", j->err);
+    return j->rc;
+}
+
+static int put_batched(store *s, const obj_meta *m, data_writer *body, char old[40])
+{
+    put_job j = { .run = run_put, .m = m, .body = body };
+    int rc = write_batched(s, &j);
+    if (rc == JOB_RETRY) return put_body_alone(s, m, body, old);
+    if (rc == 0) memcpy(old, j.old, sizeof j.old);
+    return rc;
+}
+
+int store_object_put_body(store *s, const obj_meta *m, data_writer *body)
+{
+    char old[40] = "";
+    bool pending = body && body->inline_pending;
+    /* an injected commit failure is this thread's (store_fault_commits): counted by tx_finish */
+    int rc = fault_commits >= 0 ? put_body_alone(s, m, body, old) : put_batched(s, m, body, old);
     if (pending) free_mem(body);
     if (rc == 0) data_unlink(s, old);
     return rc;
@@ -2582,7 +2809,33 @@ static int row_id_cb(void *ud, sqlite3_stmt *st)
     return id_cb(r->id, st);
 }
 
+static int run_delete(sqlite3 *db, put_job *j)
+{
+    row_id row = { "", false };
+    int rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, j->bucket, j->key);
+    if (!rc && row.found) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, j->bucket, j->key);
+    if (!rc && row.id[0] == INLINE_MARK) {
+        rc = EXEC(db, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, row.id);
+        row.id[0] = '\0';
+    }
+    memcpy(j->old, row.id, sizeof j->old);
+    return rc ? rc : row.found ? 0 : 1; /* 1: nothing to delete */
+}
+
+static int delete_alone(store *s, const char *bucket, const char *key);
+
+/* 0, -1 when there is none, or a STORE_ error; batched as PUTs are. */
 int store_object_delete(store *s, const char *bucket, const char *key)
+{
+    if (fault_commits >= 0) return delete_alone(s, bucket, key);
+    put_job j = { .run = run_delete, .bucket = bucket, .key = key };
+    int rc = write_batched(s, &j);
+    if (rc == JOB_RETRY) return delete_alone(s, bucket, key);
+    if (rc == 0) data_unlink(s, j.old);
+    return rc == 1 ? -1 : rc;
+}
+
+static int delete_alone(store *s, const char *bucket, const char *key)
 {
     row_id row = { "", false };
     char *old = row.id;

@@ -2,7 +2,7 @@
  * engine.c — libcurl multi on a few network threads per client (lanes; see
  * engine.h), synchronous exchanges on the caller's thread (engine_perform),
  * and the worker pool. Submissions from any thread go to the lanes in turn
- * through a locked queue (and curl_multi_wakeup when the lane waits);
+ * through a locked queue (and an eventfd when the lane waits in poll);
  * nothing here blocks on user code. More than one lane lets the copying that
  * a transfer costs (socket to buffer, buffer to file, CRC) use more than one
  * core. Easy handles are kept and reused, with their connections and
@@ -13,6 +13,8 @@
 #include "cos/hash.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -28,6 +30,17 @@
 #define LANE_SMALL_MAX 64
 #endif
 
+/* The sockets a multi handle asks to be watched (curl's socket callback,
+ * watch_socket_cb), after `base` descriptors of our own (a lane's wakeup).
+ * Driving curl by its sockets (curl_multi_socket_action) tells it what is
+ * ready and runs only the transfers whose socket or timer is due: with
+ * curl_multi_perform it polled a socket again before each read, and a
+ * network thread's pass ran every transfer it carried. */
+typedef struct sock_watch {
+    struct pollfd *fds;
+    int n, cap, base;
+} sock_watch;
+
 typedef struct lane {
     struct cos_engine *e;
     CURLM *multi;
@@ -35,8 +48,10 @@ typedef struct lane {
     bool started;
     pthread_mutex_t lock;
     cos_http *pending;      /* submitted, not yet added (LIFO; order does not matter) */
-    _Atomic bool polling;   /* the thread is (about to be) waiting in curl_multi_poll: a submission wakes it
+    _Atomic bool polling;   /* the thread is (about to be) waiting in poll: a submission wakes it
                                (written under lock; read without it only as a hint, engine_submit) */
+    int wake_fd;            /* eventfd: a submission to a waiting lane, or stop (watch.fds[0]) */
+    sock_watch watch;
     bool stop;
     _Atomic int active;     /* transfers on the multi (written by the lane's thread only) */
     _Atomic int small;      /* small exchanges submitted here and not finished (pick_lane) */
@@ -68,9 +83,77 @@ struct cos_engine {
 typedef struct sync_handle {
     CURL *easy;
     CURLM *multi;
+    struct sock_watch *watch; /* the sockets curl wants watched (sync_drive) */
 } sync_handle;
 
 static void sync_handle_free(sync_handle *s);
+
+/* curl's socket callback: watch s for what (or no longer). */
+static int watch_socket_cb(CURL *easy, curl_socket_t s, int what, void *ud, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    sock_watch *w = ud;
+    int i = w->base;
+    while (i < w->n && w->fds[i].fd != s) i++;
+    if (what == CURL_POLL_REMOVE) {
+        if (i < w->n) w->fds[i] = w->fds[--w->n];
+        return 0;
+    }
+    if (i == w->n) {
+        if (w->n == w->cap) {
+            int cap = w->cap ? w->cap * 2 : 4;
+            struct pollfd *p = realloc(w->fds, (size_t)cap * sizeof *p);
+            if (!p) return -1; /* curl fails the exchange */
+            w->fds = p;
+            w->cap = cap;
+        }
+        w->fds[w->n++] = (struct pollfd){ .fd = s };
+    }
+    w->fds[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0));
+    return 0;
+}
+
+/* Wait at most max_ms (0: only look) for a watched socket, one of ours, or
+ * curl's next timer, then run curl for what is due: the sockets found
+ * ready, or its timers. When a timer is already due (a transfer just
+ * added) there is no poll. Returns curl's code; *quiet when no socket was
+ * ready (a timer was due, or max_ms passed). */
+static CURLMcode watch_step(CURLM *m, sock_watch *w, int max_ms, int *running, bool *quiet)
+{
+    long due = -1;
+    curl_multi_timeout(m, &due);
+    *quiet = false;
+    int ready = 0;
+    if (due != 0) {
+        ready = poll(w->fds, (nfds_t)w->n, due < 0 || due > max_ms ? max_ms : (int)due);
+        if (ready < 0) return errno == EINTR ? CURLM_OK : CURLM_INTERNAL_ERROR;
+    }
+    if (ready == 0) {
+        *quiet = true;
+        return curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, running);
+    }
+    /* copied first: curl's socket callback changes the array as it runs;
+       sockets left out are still ready at the next poll */
+    struct { curl_socket_t fd; int ev; } rd[32];
+    int nr = 0;
+    for (int i = w->base; i < w->n && nr < 32; i++) {
+        short r = w->fds[i].revents;
+        if (!r) continue;
+        rd[nr].fd = w->fds[i].fd;
+        rd[nr++].ev = ((r & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) | ((r & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+                      ((r & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+    }
+    CURLMcode mc = CURLM_OK;
+    for (int i = 0; i < nr && mc == CURLM_OK; i++) mc = curl_multi_socket_action(m, rd[i].fd, rd[i].ev, running);
+    return mc;
+}
+
+static void watch_attach(CURLM *m, sock_watch *w)
+{
+    curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, watch_socket_cb);
+    curl_multi_setopt(m, CURLMOPT_SOCKETDATA, w);
+}
 
 /* ------------------------------------------------------------------ curl callbacks */
 
@@ -510,6 +593,10 @@ static CURL *lane_easy(lane *l)
 static void *lane_main(void *arg)
 {
     lane *l = arg;
+    /* Completions posted to the worker pool wake their workers once this
+       thread's pass is over (workers_flush): woken at each post, a worker
+       took the core from this thread mid-pass, about once per request. */
+    workers_hold();
     for (;;) {
         pthread_mutex_lock(&l->lock);
         l->polling = false; /* (a submission between the poll and here wakes it once more: harmless) */
@@ -533,13 +620,8 @@ static void *lane_main(void *arg)
             }
             l->active++;
         }
+        workers_flush();
         if (stop && l->active == 0) break;
-        int running = 0;
-        curl_multi_perform(l->multi, &running);
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(l->multi, &left)))
-            if (m->msg == CURLMSG_DONE) finish(l, m->easy_handle, m->data.result);
         /* Submissions made while this thread works are picked up at the top
            of the loop without a wakeup (a syscall on each side); only one
            made while it waits, or is about to, needs one. */
@@ -547,9 +629,30 @@ static void *lane_main(void *arg)
         bool more = l->pending || l->stop;
         l->polling = !more;
         pthread_mutex_unlock(&l->lock);
-        if (!more) curl_multi_poll(l->multi, NULL, 0, 1000, NULL);
+        int running = 0;
+        bool quiet = false;
+        watch_step(l->multi, &l->watch, more ? 0 : 1000, &running, &quiet);
+        if (l->watch.fds[0].revents) { /* woken: empty the eventfd */
+            uint64_t v;
+            if (read(l->wake_fd, &v, sizeof v) < 0) { /* EAGAIN: nothing to empty */
+            }
+            l->watch.fds[0].revents = 0;
+        }
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(l->multi, &left)))
+            if (m->msg == CURLMSG_DONE) finish(l, m->easy_handle, m->data.result);
+        workers_flush();
     }
     return NULL;
+}
+
+/* Wake a lane waiting in poll (its eventfd is the first descriptor it polls). */
+static void lane_wake(lane *l)
+{
+    uint64_t one = 1;
+    if (write(l->wake_fd, &one, sizeof one) < 0) { /* EAGAIN: the counter is full, so it is awake anyway */
+    }
 }
 
 int engine_new(cos_engine **out, const cos_engine_opts *o)
@@ -559,6 +662,7 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->opts = *o;
     e->nlanes = o->network_threads > 0 ? o->network_threads : 2;
     e->lanes = calloc((size_t)e->nlanes, sizeof *e->lanes);
+    for (int i = 0; e->lanes && i < e->nlanes; i++) e->lanes[i].wake_fd = -1;
     pthread_mutex_init(&e->pool_lock, NULL);
     /* connect_to: "HOST:PORT" for every request, or a comma-separated list
        whose entries are that or curl's "HOST:PORT:TO_HOST:TO_PORT" (one
@@ -588,10 +692,18 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
         l->e = e;
         pthread_mutex_init(&l->lock, NULL);
         l->multi = curl_multi_init();
-        if (!l->multi) {
+        l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        /* room for every connection the lane may open (and its own
+           eventfd): the socket callback seldom has to grow it */
+        l->watch.cap = (int)conns + 2;
+        l->watch.fds = malloc((size_t)l->watch.cap * sizeof *l->watch.fds);
+        if (!l->multi || l->wake_fd < 0 || !l->watch.fds) {
             rc = COS_ERR_NOMEM;
             break;
         }
+        l->watch.fds[0] = (struct pollfd){ .fd = l->wake_fd, .events = POLLIN };
+        l->watch.n = l->watch.base = 1;
+        watch_attach(l->multi, &l->watch);
         curl_multi_setopt(l->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, conns);
         curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, conns);
         if (pthread_create(&l->thread, NULL, lane_main, l) != 0) rc = COS_ERR_INTERNAL;
@@ -614,11 +726,13 @@ void engine_free(cos_engine *e)
             pthread_mutex_lock(&l->lock);
             l->stop = true;
             pthread_mutex_unlock(&l->lock);
-            curl_multi_wakeup(l->multi);
+            lane_wake(l);
             pthread_join(l->thread, NULL);
         }
-        if (l->multi) curl_multi_cleanup(l->multi);
+        if (l->multi) curl_multi_cleanup(l->multi); /* (its socket callback may still write to the watch) */
         for (int j = 0; j < l->nidle; j++) curl_easy_cleanup(l->idle[j]);
+        if (l->wake_fd >= 0) close(l->wake_fd);
+        free(l->watch.fds);
         pthread_mutex_destroy(&l->lock);
     }
     free(e->lanes);
@@ -696,17 +810,21 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     h->next = l->pending;
     l->pending = h;
     bool wake = l->polling;
+    l->polling = false; /* one wakeup is enough: the lane takes every submission */
     pthread_mutex_unlock(&l->lock);
-    if (wake) curl_multi_wakeup(l->multi);
+    if (wake) lane_wake(l);
     return 0;
 }
 
 static void sync_handle_free(sync_handle *s)
 {
-    if (s->multi) curl_multi_cleanup(s->multi);
+    if (s->multi) curl_multi_cleanup(s->multi); /* (its socket callback may still write to the watch) */
     if (s->easy) curl_easy_cleanup(s->easy);
+    if (s->watch) free(s->watch->fds);
+    free(s->watch);
     s->easy = NULL;
     s->multi = NULL;
+    s->watch = NULL;
 }
 
 /* The handles for a synchronous exchange: the most recently used idle
@@ -723,7 +841,11 @@ static int pool_get(cos_engine *e, sync_handle *out)
     if (got) return 0;
     out->easy = easy_new(e, false);
     out->multi = curl_multi_init();
-    if (out->easy && out->multi) return 0;
+    out->watch = calloc(1, sizeof *out->watch);
+    if (out->easy && out->multi && out->watch) {
+        watch_attach(out->multi, out->watch);
+        return 0;
+    }
     sync_handle_free(out);
     return -1;
 }
@@ -750,18 +872,25 @@ static void pool_put(cos_engine *e, sync_handle *s)
     if (!kept) sync_handle_free(s);
 }
 
-/* curl_easy_perform's loop, performing first: the request is sent before
- * the first poll, which then waits for the answer. */
-static CURLcode sync_drive(sync_handle *s)
+/* curl_easy_perform's loop, driven by the sockets: the request is sent
+ * before the first poll, which then waits for the answer, and curl reads
+ * what the poll found ready without polling again. curl's own timers (the
+ * timeout, the stall check once a second) run when due; a cancel is
+ * noticed by the progress callback, or here after a second of silence. */
+static CURLcode sync_drive(sync_handle *s, cos_http *h)
 {
     if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) return CURLE_OUT_OF_MEMORY;
     int running = 1;
-    CURLMcode mc = curl_multi_perform(s->multi, &running);
+    CURLMcode mc = curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    bool canceled = false, quiet = false;
     while (mc == CURLM_OK && running) {
-        mc = curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
-        if (mc == CURLM_OK) mc = curl_multi_perform(s->multi, &running);
+        mc = watch_step(s->multi, s->watch, 1000, &running, &quiet);
+        if (quiet && running && h->cancel && *h->cancel) {
+            canceled = true;
+            break;
+        }
     }
-    CURLcode rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_RECV_ERROR;
+    CURLcode rc = canceled ? CURLE_ABORTED_BY_CALLBACK : mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_RECV_ERROR;
     int left = 0;
     CURLMsg *m;
     while ((m = curl_multi_info_read(s->multi, &left)))
@@ -775,14 +904,14 @@ int engine_perform(cos_engine *e, cos_http *h)
     h->pos = 0;
     h->last_progress_ms = 0;
     h->started_s = cos_mono_sec();
-    sync_handle s = { NULL, NULL };
+    sync_handle s = { NULL, NULL, NULL };
     if (pool_get(e, &s) != 0 || setup_easy(e, h, s.easy) != 0) {
         if (s.easy) easy_done(e, s.easy, h, false);
         sync_handle_free(&s);
         h->curl_rc = CURLE_OUT_OF_MEMORY;
         return 0;
     }
-    CURLcode rc = sync_drive(&s);
+    CURLcode rc = sync_drive(&s, h);
     h->curl_rc = rc;
     curl_easy_getinfo(s.easy, CURLINFO_RESPONSE_CODE, &h->status);
     if (h->cancel && *h->cancel && rc != CURLE_OK) h->curl_rc = CURLE_ABORTED_BY_CALLBACK;
@@ -860,6 +989,12 @@ struct cos_workers {
 };
 
 static __thread cos_workers *tls_pool;
+/* A thread between workers_hold and workers_flush (a network thread's pass
+ * over its finished transfers): the pool whose idle workers it owes
+ * wakeups, and how many. */
+static __thread bool tls_holding;
+static __thread cos_workers *tls_held;
+static __thread int tls_held_wakes;
 
 int reaper_spawn(void *(*fn)(void *), void *arg)
 {
@@ -1004,17 +1139,36 @@ int workers_post(cos_workers *w, void (*fn)(void *), void *arg)
        more futex calls, often a context switch, per async completion). A
        waiter that went to sleep before the job was queued is on the
        condition by then, so the signal still reaches one. */
+    if (tls_holding && tls_held != w) workers_flush(); /* wakeups are held for one pool at a time */
     atomic_fetch_add(&w->posting, 1);
     pthread_mutex_lock(&w->lock);
     if (w->tail) w->tail->next = j;
     else w->head = j;
     w->tail = j;
-    bool wake = w->idle > 0;
+    bool wake = w->idle > tls_held_wakes; /* (0 unless held for this pool) */
     if (!wake) ensure_worker(w);
     pthread_mutex_unlock(&w->lock);
+    if (wake && tls_holding) { /* signaled at workers_flush; posting stays counted until then */
+        tls_held = w;
+        tls_held_wakes++;
+        return 0;
+    }
     if (wake) pthread_cond_signal(&w->cond);
     atomic_fetch_sub_explicit(&w->posting, 1, memory_order_release);
     return 0;
+}
+
+void workers_hold(void) { tls_holding = true; }
+
+void workers_flush(void)
+{
+    cos_workers *w = tls_held;
+    int n = tls_held_wakes;
+    tls_held = NULL;
+    tls_held_wakes = 0;
+    if (!w) return;
+    for (int i = 0; i < n; i++) pthread_cond_signal(&w->cond);
+    atomic_fetch_sub_explicit(&w->posting, n, memory_order_release);
 }
 
 int workers_post_after(cos_workers *w, int64_t delay_ms, void (*fn)(void *), void *arg)

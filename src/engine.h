@@ -162,6 +162,13 @@ typedef struct cos_workers cos_workers;
 int workers_new(cos_workers **out, int threads);
 /* Run fn(arg) on a worker. */
 int workers_post(cos_workers *w, void (*fn)(void *), void *arg);
+/* Between these, workers_post on the calling thread queues its jobs at
+ * once but wakes idle workers only at workers_flush (a network thread
+ * posting the completions of one pass: the workers it wakes do not take
+ * the core from it mid-pass). The thread must call workers_flush before
+ * it blocks; hold lasts for the thread's life. */
+void workers_hold(void);
+void workers_flush(void);
 /* Run fn(arg) on a worker once delay_ms have passed (a retry's back-off):
  * no thread waits for it meanwhile, the pool's workers go on with other
  * jobs. At workers_free, jobs still waiting run at once. */

@@ -1785,9 +1785,15 @@ static void async_complete(op_call *k)
     void *ud = k->ud;
     call_free(k);
     done(ud, rc, res, err);
-    pthread_mutex_lock(&c->lock);
-    if (atomic_fetch_sub(&c->inflight, 1) == 1) pthread_cond_broadcast(&c->idle);
-    pthread_mutex_unlock(&c->lock);
+    /* Only the last call out takes the lock (to wake cos_client_free): the
+       workers completing calls side by side no longer meet on it. Safe
+       without it otherwise: the free destroys the lock only after joining
+       the workers, this one included. */
+    if (atomic_fetch_sub(&c->inflight, 1) == 1) {
+        pthread_mutex_lock(&c->lock);
+        pthread_cond_broadcast(&c->idle);
+        pthread_mutex_unlock(&c->lock);
+    }
 }
 
 static void async_complete_job(void *arg) { async_complete(arg); }

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 static test_server g_srv;
@@ -131,6 +132,46 @@ static void test_future_in_callback_one_worker(void)
     CHECK_INT(s.rc, 0);
     cos_client_free(c);
     test_unwatch();
+}
+
+/* Completions that come in one pass of a network thread are queued at once
+ * and their workers woken at the pass's end (engine.c, workers_flush): every
+ * idle worker must still get one, so four callbacks that wait for each other
+ * on a barrier, with worker_threads = 4, all run (one woken for the whole
+ * pass would hang here). Eight calls: two rounds of the barrier. */
+typedef struct barrier_cb {
+    pthread_barrier_t barrier;
+    test_latch done;
+    atomic_int failed;
+} barrier_cb;
+
+static void meet_in_callback(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    barrier_cb *b = ud;
+    if (rc) atomic_fetch_add(&b->failed, 1);
+    cos_result_free(res);
+    cos_error_free(err);
+    pthread_barrier_wait(&b->barrier);
+    test_latch_add(&b->done);
+}
+
+static void test_callbacks_meeting_get_a_worker_each(void)
+{
+    cos_client *c = new_client(4, 0);
+    barrier_cb b = { .done = TEST_LATCH_INIT };
+    atomic_init(&b.failed, 0);
+    pthread_barrier_init(&b.barrier, NULL, 4);
+    test_watch(60, "four completion callbacks waiting for each other, worker_threads = 4", &g_srv);
+    for (int i = 0; i < 8; i++) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        CHECK_INT(cos_head_bucket_async(c, &r, meet_in_callback, &b), 0);
+    }
+    test_latch_wait(&b.done, 8);
+    CHECK_INT(atomic_load(&b.failed), 0);
+    cos_client_free(c);
+    test_unwatch();
+    pthread_barrier_destroy(&b.barrier);
 }
 
 static void free_in_callback(void *ud, int rc, cos_result *res, cos_error *err)
@@ -535,6 +576,7 @@ int main(void)
     test_put_bucket_on(&g_srv, BUCKET);
     RUN(test_sync_multipart_in_callbacks);
     RUN(test_future_in_callback_one_worker);
+    RUN(test_callbacks_meeting_get_a_worker_each);
     RUN(test_client_free_in_callback);
     RUN(test_upload_files_index_and_progress);
     RUN(test_restart_failed_task);
