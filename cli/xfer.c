@@ -286,6 +286,68 @@ static int mkdirs_for(const char *path)
     return 0;
 }
 
+static bool below(const char *root, const char *a);
+
+/* 1 when the directory fd is below real_root (read through /proc), 0 when
+ * not, -1 when that cannot be told (no /proc). */
+static int fd_below(int fd, const char *real_root)
+{
+    char via[64], at[PATH_MAX];
+    snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(via, at, sizeof at - 1);
+    if (n <= 0 || at[0] != '/') return -1;
+    at[n] = '\0';
+    return below(real_root, at) ? 1 : 0;
+}
+
+/* mkdirs_for inside a tree download's destination `root`: each directory is
+ * made with mkdirat() in its parent, opened a moment before and checked to
+ * be inside (a link inside that stays inside is followed, as the download
+ * follows it), never by a path that a directory swapped for a link since
+ * the check could lead outside. -1 with errno (ELOOP: it leads outside
+ * now). Without /proc, mkdirs_for (the path as checked). */
+static int mkdirs_inside(const char *root, const char *path)
+{
+    char real_root[PATH_MAX], rel[4200];
+    size_t rl = strlen(root);
+    const char *slash = strrchr(path, '/');
+    if (strncmp(path, root, rl) != 0 || !realpath(root, real_root)) return mkdirs_for(path);
+    if (!slash || slash <= path + rl) return 0; /* the file is in root itself */
+    snprintf(rel, sizeof rel, "%.*s", (int)(slash - (path + rl)), path + rl);
+    int fd = open(real_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (fd_below(fd, real_root) != 1) {
+        close(fd);
+        return mkdirs_for(path);
+    }
+    for (char *p = rel; fd >= 0 && *p;) {
+        while (*p == '/') p++;
+        if (!*p) break;
+        char *end = strchr(p, '/');
+        if (end) *end = '\0';
+        int next = -1;
+        if (mkdirat(fd, p, 0777) == 0 || errno == EEXIST) {
+            next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (next < 0 && (errno == ELOOP || errno == ENOTDIR)) { /* a link: followed only while it stays inside */
+                next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (next >= 0 && fd_below(next, real_root) != 1) {
+                    close(next);
+                    next = -1;
+                    errno = ELOOP;
+                }
+            }
+        }
+        int e = errno;
+        close(fd);
+        errno = e;
+        fd = next;
+        p = end ? end + 1 : p + strlen(p);
+    }
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ object headers */
 
 typedef struct upload_hdrs {
@@ -673,8 +735,12 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
         runner_fail(r, EXIT_FAIL);
         return 0;
     }
-    if (sl->kind == COS_TASK_DOWNLOAD && mkdirs_for(dname) != 0) {
-        cli_report_item("error", sl->sdisp, sl->ddisp, 0, "LocalError", strerror(errno));
+    if (sl->kind == COS_TASK_DOWNLOAD && (r->local_root ? mkdirs_inside(r->local_root, dname) : mkdirs_for(dname)) != 0) {
+        if (errno == ELOOP)
+            cli_report_item("error", sl->sdisp, sl->ddisp, 0, "UnsafePath",
+                            "a directory of the destination changed into a symlink leading outside; not written through");
+        else
+            cli_report_item("error", sl->sdisp, sl->ddisp, 0, "LocalError", strerror(errno));
         runner_fail(r, EXIT_FAIL);
         return 0;
     }

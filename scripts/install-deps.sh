@@ -24,6 +24,9 @@ ensure=0
 if [ "${1:-}" = "--sdk-suites" ]; then
   PKGS+=(libapr1-dev libaprutil1-dev libmxml-dev python3 python3-requests python3-xmltodict python3-six
          python3-crcmod python3-pycryptodome)
+  # the Node.js suite (--node): node and npm; its npm packages come from
+  # scripts/node-suite/package-lock.json at each run (npm ci)
+  PKGS+=(nodejs npm)
 fi
 # --s3-tests: also what scripts/s3-tests.sh needs to run ceph/s3-tests (not needed by make test)
 if [ "${1:-}" = "--s3-tests" ]; then

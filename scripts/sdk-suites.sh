@@ -2,43 +2,50 @@
 # sdk-suites.sh — run the official COS SDKs' own test suites against a fresh
 # cos-server and print each suite's counts.
 #
-#   bash scripts/sdk-suites.sh [--c DIR] [--python DIR] [--build BUILD_DIR] [--keep]
+#   bash scripts/sdk-suites.sh [--c DIR] [--python DIR] [--node DIR] [--build BUILD_DIR] [--keep]
 #
 #   --c DIR       a checkout of github.com/tencentyun/cos-c-sdk-v5 (cos_c_sdk_ut)
 #   --python DIR  a checkout of github.com/tencentyun/cos-python-sdk-v5 (ut/test.py)
+#   --node DIR    a checkout of github.com/tencentyun/cos-nodejs-sdk-v5 (test/test.js, mocha)
 #   --build DIR   where cos-server was built (default: build)
 #   --only NAMES  Python: run only these test functions (comma-separated)
 #
 # Nothing of those projects is part of this one: bring the checkouts. The C
 # suite needs libapr1-dev libaprutil1-dev libmxml-dev, the Python suite
 # python3-requests python3-xmltodict python3-six python3-crcmod
-# python3-pycryptodome (Debian packages: bash scripts/install-deps.sh --sdk-suites).
+# python3-pycryptodome (Debian packages: bash scripts/install-deps.sh --sdk-suites),
+# the Node.js suite nodejs and npm, and its npm packages from this project's
+# lockfile (scripts/node-suite/package-lock.json, npm ci at each run).
 #
 # How requests reach cos-server: the suites address the real service
 # (BUCKET-APPID.cos.REGION.myqcloud.com). The C SDK uses libcurl, which
 # honours http_proxy: cos-server accepts the absolute-form requests a proxy
 # receives. The Python SDK gets a sitecustomize that sends every request of
 # requests' HTTP adapter to cos-server over http, keeping its Host header
-# (and so its signature). The retry tests' fault bucket (see
+# (and so its signature). The Node.js suite gets a module loaded before it
+# (scripts/node-suite/route.js) that does the same for every call of the
+# `request` module, and an app backend (scripts/node-suite/backend.js) for
+# its nodejssdkStsUrl. The retry tests' fault bucket (see
 # docs/compatibility.md) is served by the same server (--faults).
 #
 # Tests that need a cloud-only service (Cloud Infinite media/AI/document
 # processing, MetaInsight, vector buckets, speech, the migration service,
 # Tencent's own mock account) are counted apart as "cloud-only", by name.
 set -u
-CSDK="" PYSDK="" BUILD="build" ONLY="" KEEP=0
+CSDK="" PYSDK="" NODESDK="" BUILD="build" ONLY="" KEEP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --c) CSDK="$2"; shift 2 ;;
     --python) PYSDK="$2"; shift 2 ;;
+    --node) NODESDK="$2"; shift 2 ;;
     --build) BUILD="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "sdk-suites: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[ -n "$CSDK$PYSDK" ] || { echo "sdk-suites: give --c DIR and/or --python DIR" >&2; exit 2; }
+[ -n "$CSDK$PYSDK$NODESDK" ] || { echo "sdk-suites: give --c DIR, --python DIR and/or --node DIR" >&2; exit 2; }
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 # Debian's python3, where the python3-* packages are (not a pyenv/venv shim)
 PY="${PYTHON:-/usr/bin/python3}"
@@ -51,8 +58,9 @@ APPID=1250000000
 SID=AKIDcosLOCALdevelopment0000000000000
 SKEY=cosLOCALdevelopmentSECRETkey00000
 REGION=ap-guangzhou
-PID="" FPID=""
+PID="" FPID="" BPID=""
 cleanup() {
+  [ -n "$BPID" ] && kill "$BPID" 2>/dev/null && wait "$BPID" 2>/dev/null
   [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
   [ -n "$FPID" ] && kill "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null
   [ "$KEEP" = 1 ] || rm -rf "$WORK"
@@ -67,6 +75,7 @@ start_server() {
   # where the server knows them (a build from before they existed does not)
   "$SERVER" --help 2>&1 | grep -q fault-bucket || args=()
   "$SERVER" --help 2>&1 | grep -q restore-seconds && args+=(--restore-seconds 2)
+  args+=("${EXTRA_ARGS[@]}")
   rm -rf "$WORK/root-$name" && mkdir -p "$WORK/root-$name"
   rm -f "$WORK/port-$name"
   "$SERVER" --root "$WORK/root-$name" --listen 127.0.0.1:0 --port-file "$WORK/port-$name" --faults --quiet \
@@ -83,6 +92,7 @@ stop_server() {
   if [ -n "$FPID" ]; then kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null; FPID=""; fi
 }
 
+EXTRA_ARGS=()
 # The fault bucket: keys name the answer (see docs/compatibility.md).
 FAULT_BUCKET="cos-sdk-err-retry-$APPID"
 
@@ -247,4 +257,45 @@ EOF
       COS_VECTORS_SECRET_ID="$SID" COS_VECTORS_SECRET_KEY="$SKEY" COS_VECTORS_REGION="$REGION" COS_VECTORS_USE_IP=false \
       timeout 3600 "$PY" "$WORK/py/runner.py" 2>"$WORK/py-suite.log")
   stop_server
+fi
+
+if [ -n "$NODESDK" ]; then
+  NODESDK="$(cd "$NODESDK" && pwd)"
+  command -v node >/dev/null && command -v npm >/dev/null ||
+    { echo "sdk-suites: the Node.js suite needs node and npm (bash scripts/install-deps.sh --sdk-suites)" >&2; exit 1; }
+  ND="$WORK/node"
+  # a copy: the suite writes its test files next to test.js
+  mkdir -p "$ND/deps" && cp -r "$NODESDK" "$ND/sdk" && rm -rf "$ND/sdk/.git" "$ND/sdk/node_modules"
+  cp "$HERE/scripts/node-suite/package.json" "$HERE/scripts/node-suite/package-lock.json" "$ND/deps/"
+  (cd "$ND/deps" && npm ci --ignore-scripts --no-audit --no-fund --silent) >"$ND/npm.log" 2>&1 ||
+    { echo "sdk-suites: npm ci for the Node.js suite failed (see $ND/npm.log; --keep keeps it)" >&2; exit 1; }
+  ln -s "$ND/deps/node_modules" "$ND/sdk/node_modules"
+  # the main server issues temporary keys (--sts: asked by the backend with
+  # the permanent key); the retry groups' bucket, cos-sdk-err-retry-APPID of
+  # Tencent's own account, is served by a --fault-once server, as the
+  # suite's mock answers a failing key once and then succeeds
+  EXTRA_ARGS=(--sts)
+  start_server
+  EXTRA_ARGS=()
+  start_server once
+  NBUCKET="nodejs-sdk-ut-$APPID"
+  (cd "$ND" && env SID="$SID" SKEY="$SKEY" BUCKET="$NBUCKET" REGION="$REGION" COS_PORT="$PORT" \
+     node "$HERE/scripts/node-suite/backend.js" "$ND/sdk" "$ND/backend.port" >"$ND/backend.log" 2>&1) &
+  BPID=$!
+  for _ in $(seq 1 100); do [ -s "$ND/backend.port" ] && break; sleep 0.1; done
+  [ -s "$ND/backend.port" ] || { echo "sdk-suites: the Node.js suite's backend did not start" >&2; cat "$ND/backend.log" >&2; exit 1; }
+  echo "== cos-nodejs-sdk-v5 test/test.js against cos-server on 127.0.0.1:$PORT (fault mock on $FPORT)"
+  : >"$ND/results.jsonl"
+  GREP=()
+  [ -n "$ONLY" ] && GREP=(--grep "$ONLY")
+  (cd "$ND/sdk" && env SecretId="$SID" SecretKey="$SKEY" Bucket="$NBUCKET" Region="$REGION" Uin="$APPID" \
+     nodejssdkStsUrl="http://127.0.0.1:$(cat "$ND/backend.port")" COS_PORT="$PORT" FAULT_PORT="$FPORT" \
+     FAULT_BUCKET_PREFIX="cos-sdk-err-retry-" NODE_SUITE_RESULTS="$ND/results.jsonl" http_proxy= https_proxy= HTTP_PROXY= HTTPS_PROXY= \
+     timeout 3600 node node_modules/mocha/bin/_mocha --exit --require "$HERE/scripts/node-suite/route.js" \
+       --reporter "$HERE/scripts/node-suite/reporter.js" "${GREP[@]}" test/test.js >"$ND/suite.out" 2>"$ND/suite.log")
+  rc=$?
+  kill "$BPID" 2>/dev/null; wait "$BPID" 2>/dev/null; BPID=""
+  stop_server
+  # cloud-only (Cloud Infinite's image processing) is picked by name in summary.js
+  node "$HERE/scripts/node-suite/summary.js" "$ND/results.jsonl" "$rc"
 fi

@@ -39,22 +39,50 @@ static bool secret_equal(const char *a, const char *b, bool hex_ignore_case)
 }
 
 /* Is lower(encode(name)) one of the ";"-separated names? */
+/* Whether name is in a q-header-list / q-url-param-list. Items are the
+ * names URL-encoded and lowercased; a list that reached us decoded (the
+ * query form's q-url-param-list, decoded with the rest of the query) holds
+ * them lowercased as they are, so either spelling counts. The signature
+ * string is built from the same matches, so this widens nothing. */
 static bool in_list(const char *list, const char *name)
 {
-    cos_buf b = COS_BUF_INIT;
+    cos_buf b = COS_BUF_INIT, raw = COS_BUF_INIT;
     cos_uri_encode(&b, name, strlen(name), false);
     cos_str_lower(b.data ? b.data : (char *)"");
-    const char *enc = b.data ? b.data : "";
-    size_t n = strlen(enc);
+    cos_buf_append(&raw, name, strlen(name));
+    cos_str_lower(raw.data ? raw.data : (char *)"");
+    const char *enc = b.data ? b.data : "", *dec = raw.data ? raw.data : "";
+    size_t n = strlen(enc), dn = strlen(dec);
     bool found = false;
     for (const char *p = list; p && *p && !found;) {
         const char *semi = strchr(p, ';');
         size_t len = semi ? (size_t)(semi - p) : strlen(p);
-        found = len == n && strncmp(p, enc, n) == 0;
+        found = (len == n && strncmp(p, enc, n) == 0) || (len == dn && strncmp(p, dec, dn) == 0);
         p = semi ? semi + 1 : p + len;
     }
     cos_buf_free(&b);
+    cos_buf_free(&raw);
     return found;
+}
+
+/* The value of field in an Authorization string as it was written, not
+ * URL-decoded: a q-url-param-list holds URL-encoded names, and decoding it
+ * would turn a name's %3b into the list's own separator. NULL if absent. */
+static char *auth_field_raw(const char *auth, const char *field)
+{
+    size_t flen = strlen(field);
+    for (const char *p = auth; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t seg = amp ? (size_t)(amp - p) : strlen(p);
+        if (seg > flen && p[flen] == '=' && strncasecmp(p, field, flen) == 0) {
+            char *v = cos_strndup(p + flen + 1, seg - flen - 1);
+            if (v) cos_str_lower(v);
+            return v;
+        }
+        p += seg;
+        if (*p == '&') p++;
+    }
+    return NULL;
 }
 
 static enum MHD_Result collect_args(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -426,11 +454,22 @@ static bool is_signature_param(const char *name)
 
 typedef struct coverage { const cos_auth_fields *f; char *missing; bool header; bool service; } coverage;
 
+/* An x-cos-grant-* header with no value grants nothing (the grant parser
+ * reads it as absent): cos-nodejs-sdk-v5 sends GrantRead: "" and the like
+ * unsigned, and COS accepts that. */
+static bool empty_grant_header(const char *key, const char *value)
+{
+    if (!cos_starts_with_ci(key, "x-cos-grant-") && !cos_starts_with_ci(key, "x-amz-grant-")) return false;
+    for (const char *p = value; p && *p; p++)
+        if (*p != ' ') return false;
+    return true;
+}
+
 static enum MHD_Result check_covered(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-    (void)value;
     coverage *c = cls;
     if (c->missing) return MHD_NO;
+    if (kind == MHD_HEADER_KIND && empty_grant_header(key, value)) return MHD_YES;
     if (kind == MHD_GET_ARGUMENT_KIND) {
         /* every parameter selects or shapes the operation (acl, tagging,
            response-*, prefix...): the official SDKs sign them all */
@@ -467,6 +506,92 @@ static const char *unsigned_selector(req *r, const cos_auth_fields *f)
     return buf;
 }
 
+/* for authenticate_v4_download: any parameter but sign, any x-cos-* header */
+static enum MHD_Result v4_count_other(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)value;
+    bool *other = cls;
+    if (kind == MHD_GET_ARGUMENT_KIND ? strcmp(key, "sign") != 0
+                                      : cos_starts_with_ci(key, "x-cos-") || cos_starts_with_ci(key, "x-amz-"))
+        *other = true;
+    return *other ? MHD_NO : MHD_YES;
+}
+
+/* COS's V4 (JSON API) signature as ?sign= on a download, which COS still
+ * honours on its XML domains (cos-nodejs-sdk-v5's getV4Auth; its suite reads
+ * an object through one): base64(HMAC-SHA1(SecretKey, plain) || plain), plain
+ * "a=APPID&b=BUCKET&k=SecretId&t=NOW&e=EXPIRY&r=RAND&f=/APPID/BUCKET/KEY".
+ * Taken only where it can mean no more than its text says: a GET or HEAD of
+ * the very object f names (a "multi-effect" signature, f empty, is refused),
+ * in the bucket a and b name, before e, with no other parameter and no
+ * x-cos-* header (nothing it does not cover), and a permanent key. */
+static int authenticate_v4_download(req *r, const char *sign, enum MHD_Result *ret)
+{
+    bool read = r->method && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"));
+    size_t slen = strlen(sign);
+    unsigned char *raw = malloc(slen + 1);
+    int64_t n = raw ? cos_base64_decode(sign, raw) : -1;
+    const char *why = NULL;
+    if (!read || !r->bucket || !r->key || !*r->key) why = "a V4 signature reads one object (GET or HEAD)";
+    else if (n < 21 || n > 4096 || memchr(raw + 20, '\0', (size_t)n - 20)) why = "malformed sign";
+    char *plain = why ? NULL : cos_strndup((const char *)raw + 20, (size_t)n - 20);
+    cos_kvlist fields = COS_KVLIST_INIT;
+    for (const char *p = plain; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t seg = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', seg);
+        if (eq) {
+            char *name = cos_strndup(p, (size_t)(eq - p)), *val = cos_strndup(eq + 1, seg - (size_t)(eq - p) - 1);
+            if (!cos_kvlist_get(&fields, name)) cos_kvlist_add(&fields, name, val);
+            free(name);
+            free(val);
+        }
+        p += seg;
+        if (*p == '&') p++;
+    }
+    const char *a = cos_kvlist_get(&fields, "a"), *b = cos_kvlist_get(&fields, "b"), *k = cos_kvlist_get(&fields, "k"),
+               *e = cos_kvlist_get(&fields, "e"), *t = cos_kvlist_get(&fields, "t"), *f = cos_kvlist_get(&fields, "f");
+    long long now = (long long)(cos_now_ms() / 1000);
+    char *want_bucket = a && b ? cos_sprintf("%s-%s", b, a) : NULL;
+    char *want_f = a && b ? cos_sprintf("/%s/%s/%s", a, b, r->key) : NULL;
+    char *fdec = f ? cos_uri_decode(f, strlen(f)) : NULL;
+    if (!why && (!a || !b || !k || !e || !t || !f)) why = "malformed sign";
+    else if (!why && (strcmp(want_bucket, r->bucket) != 0 || !fdec || strcmp(fdec, want_f) != 0))
+        why = "the V4 signature names another bucket or object";
+    else if (!why && strtoll(e, NULL, 10) < now) why = "Request has expired";
+    else if (!why && strtoll(t, NULL, 10) > now + 900) why = "RequestTimeTooSkewed";
+    free(want_bucket);
+    free(want_f);
+    free(fdec);
+    int rc = -1;
+    if (why) {
+        *ret = !strcmp(why, "RequestTimeTooSkewed")
+                   ? send_error(r, why, "The difference between the request time and the server's time is too large.")
+                   : send_error(r, "AccessDenied", "%s", why);
+    } else {
+        bool other = false;
+        /* nothing the signature does not cover: no other parameter, no x-cos-* header */
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, v4_count_other, &other);
+        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, v4_count_other, &other);
+        const char *secret = other ? NULL : resolve_key(r, k, ret);
+        if (other) {
+            *ret = send_error(r, "AccessDenied", "a V4 signature covers no parameter or x-cos-* header");
+        } else if (secret && r->tmp_key) {
+            *ret = send_error(r, "AccessDenied", "a V4 signature takes a permanent key");
+        } else if (secret) {
+            char want[41], got[41];
+            cos_hmac_sha1_hex(secret, strlen(secret), plain, strlen(plain), want);
+            cos_hex_encode(raw, 20, got);
+            if (secret_equal(want, got, true)) rc = 0;
+            else *ret = send_error(r, "SignatureDoesNotMatch", "The Signature you specified does not match what the server computed.");
+        }
+    }
+    cos_kvlist_free(&fields);
+    free(plain);
+    free(raw);
+    return rc;
+}
+
 static int cos_authenticate(req *r, enum MHD_Result *ret)
 {
     cos_auth_fields f;
@@ -482,13 +607,26 @@ static int cos_authenticate(req *r, enum MHD_Result *ret)
         return authenticate_s3_form(r, form_policy, ret);
     } else if (!auth && form_policy && cos_kvlist_get(&r->form, "q-signature")) {
         return authenticate_policy_form(r, form_policy, ret);
-    } else if (auth) {
-        parsed = cos_auth_parse(auth, &f);
-    } else if (form_sig) {
-        parsed = cos_auth_parse(form_sig, &f);
-        form = true;
-    } else if (req_arg(r, "sign")) { /* COS's other query form: the whole Authorization, URL-encoded */
-        parsed = cos_auth_parse(req_arg(r, "sign"), &f);
+    } else if (!auth && !form_sig && req_arg(r, "sign") && !strstr(req_arg(r, "sign"), "q-sign-algorithm")) {
+        return authenticate_v4_download(r, req_arg(r, "sign"), ret);
+    } else if (auth || form_sig || req_arg(r, "sign")) {
+        /* the header, a form's signature field, or COS's other query form
+         * (sign=: the whole Authorization, URL-encoded) */
+        const char *whole = auth ? auth : form_sig ? form_sig : req_arg(r, "sign");
+        form = !auth && form_sig;
+        parsed = cos_auth_parse(whole, &f);
+        if (parsed == 0) {
+            char *hl = auth_field_raw(whole, "q-header-list"), *pl = auth_field_raw(whole, "q-url-param-list");
+            if (hl && pl) {
+                free(f.header_list);
+                free(f.url_param_list);
+                f.header_list = hl;
+                f.url_param_list = pl;
+            } else {
+                free(hl);
+                free(pl);
+            }
+        }
     } else if (req_arg(r, "q-sign-algorithm") || req_arg(r, "q-signature")) {
         f.algorithm = arg_dup(r, "q-sign-algorithm");
         f.ak = arg_dup(r, "q-ak");

@@ -14,6 +14,7 @@
 #include "url.h"
 #include "xml.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -76,7 +77,9 @@ static enum MHD_Result collect_meta(void *cls, enum MHD_ValueKind kind, const ch
     char *cos = c->r->is_s3 && cos_starts_with_ci(key, "x-amz-meta-") ? cos_cos_header_name(key) : NULL;
     if (c->r->is_s3 && cos_starts_with_ci(key, "x-cos-")) return MHD_YES; /* refused before; never read here */
     const char *name = objhdr_client_name(cos ? cos : key);
-    if (name) objhdr_add(c->b, name, value);
+    /* an empty Content-Type is none: the key's type is given instead (COS; cos-nodejs-sdk-v5
+       sends "Content-Type: " on every Initiate that names none) */
+    if (name && !(cos_streq_ci(name, "Content-Type") && (!value || !*value))) objhdr_add(c->b, name, value);
     free(cos);
     return MHD_YES;
 }
@@ -676,10 +679,41 @@ static bool known_account(req *r, const char *id)
     return known;
 }
 
+/* PUT ?acl in COS's dialect with x-cos-acl and x-cos-grant-* headers both:
+ * COS keeps the grants, with the canned ACL's public grants added (cos-nodejs-sdk-v5
+ * puts back what getBucketAcl decoded, ACL "private" and GrantRead id="...", and its
+ * suite then reads that one grant); before, the grants were dropped. Without grants,
+ * the canned name as before; NULL if a grant header is malformed. malloc'd. */
+static char *acl_canned_with_grants(req *r, const char *canned)
+{
+    char *granted = acl_from_grant_headers(r);
+    if (granted && !*granted) {
+        free(granted);
+        return NULL;
+    }
+    if (!granted) return cos_strdup(canned);
+    static const char TAIL[] = "</AccessControlList></AccessControlPolicy>";
+    size_t n = strlen(granted);
+    if (!strcmp(canned, "private") || n < sizeof TAIL - 1 || strcmp(granted + n - (sizeof TAIL - 1), TAIL) != 0)
+        return granted;
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_append(&b, granted, n - (sizeof TAIL - 1));
+    free(granted);
+    static const char *const PERMS[] = { "READ", "WRITE" };
+    for (size_t i = 0; i < (strcmp(canned, "public-read-write") ? 1u : 2u); i++)
+        cos_buf_printf(&b, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">"
+                           "<URI>http://cam.qcloud.com/groups/global/AllUsers</URI></Grantee>"
+                           "<Permission>%s</Permission></Grant>", PERMS[i]);
+    cos_buf_puts(&b, TAIL);
+    return cos_buf_detach(&b);
+}
+
 static char *acl_from_request(req *r, const char **code)
 {
     *code = "MalformedXML";
     const char *h = req_header(r, "x-cos-acl");
+    if (h && !r->is_s3 && (!strcmp(h, "private") || !strcmp(h, "public-read") || !strcmp(h, "public-read-write")))
+        return acl_canned_with_grants(r, h);
     if (h) return canned_acl(r, h) ? cos_strdup(h) : NULL;
     char *granted = acl_from_grant_headers(r);
     if (granted && !*granted) {
@@ -877,12 +911,49 @@ static char *normalise_config(const char *kind, const char *body, size_t len)
     return cos_buf_detach(&b);
 }
 
+/* COS answers a bucket policy with its top-level "statement" spelled
+ * "Statement", whatever case it was put in, and the rest as put (what
+ * cos-nodejs-sdk-v5's suite reads: Statement[0].resource after putting
+ * statement[0].resource; COS's documentation shows every key capitalized).
+ * Rewritten in place (same length); the stored policy is untouched. */
+static void policy_statement_key(char *json, size_t len)
+{
+    int depth = 0;
+    bool want_key = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = json[i];
+        if (ch == '"') {
+            size_t j = i + 1;
+            while (j < len && json[j] != '"') j += json[j] == '\\' ? 2 : 1;
+            if (j >= len) return;
+            if (depth == 1 && want_key && j - i - 1 == 9 && !strncasecmp(json + i + 1, "statement", 9))
+                json[i + 1] = 'S';
+            want_key = false;
+            i = j;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+            want_key = ch == '{';
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        } else if (ch == ',') {
+            want_key = depth == 1 || want_key;
+        }
+    }
+}
+
 /* A lifecycle date: ISO 8601 at midnight, in UTC (S3: 2017-09-27T00:00:00Z) or
- * at an offset (COS: 2019-05-24T00:00:00+08:00); fractions of a second of 0 allowed. */
-static bool lifecycle_date_ok(const char *d)
+ * at an offset (COS: 2019-05-24T00:00:00+08:00); fractions of a second of 0 allowed.
+ * COS also takes Beijing's midnight written in UTC (2018-07-29T16:00:00.000Z, what
+ * cos-nodejs-sdk-v5's suite puts): cst_midnight allows it (COS's dialect). */
+static bool lifecycle_date_ok(const char *d, bool cst_midnight)
 {
     int y, mo, day, used = 0;
-    if (!d || sscanf(d, "%4d-%2d-%2dT00:00:00%n", &y, &mo, &day, &used) != 3 || used != 19) return false;
+    bool cst = false;
+    if (!d || sscanf(d, "%4d-%2d-%2dT00:00:00%n", &y, &mo, &day, &used) != 3 || used != 19) {
+        used = 0;
+        if (!cst_midnight || sscanf(d, "%4d-%2d-%2dT16:00:00%n", &y, &mo, &day, &used) != 3 || used != 19) return false;
+        cst = true;
+    }
     if (mo < 1 || mo > 12 || day < 1 || day > 31) return false;
     const char *p = d + used;
     if (*p == '.') {
@@ -891,6 +962,7 @@ static bool lifecycle_date_ok(const char *d)
         while (*p == '0') p++;
     }
     if (!strcmp(p, "Z")) return true;
+    if (cst) return false;
     int hh, mm;
     used = 0;
     return (*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &used) == 2 && used == 5 && !p[6] &&
@@ -919,10 +991,10 @@ static const char *lifecycle_problem(const void *doc, bool s3, const char **code
         const cos_lifecycle_expiration *e = ru->expiration;
         if (e && !e->date && !e->expired_object_delete_marker && e->days <= 0)
             return "'Days' for an Expiration action must be a positive integer.";
-        if (e && e->date && !lifecycle_date_ok(e->date))
+        if (e && e->date && !lifecycle_date_ok(e->date, !s3))
             return "'Date' must be an ISO 8601 date at midnight (2017-09-27T00:00:00Z).";
         for (size_t k = 0; k < ru->transitions_count; k++)
-            if (ru->transitions[k].date && !lifecycle_date_ok(ru->transitions[k].date))
+            if (ru->transitions[k].date && !lifecycle_date_ok(ru->transitions[k].date, !s3))
                 return "A Transition's 'Date' must be an ISO 8601 date at midnight (2017-09-27T00:00:00Z).";
         *code = "MalformedXML";
     }
@@ -1054,6 +1126,7 @@ static enum MHD_Result get_config(req *r, const char *kind)
         const char *code = missing_code(kind);
         return send_error(r, code ? code : "NoSuchResource", "The specified configuration does not exist.");
     }
+    if (!strcmp(kind, "policy") && !r->is_s3) policy_statement_key(body, len);
     return send_buffer(r, 200, !strcmp(kind, "policy") ? "application/json" : "application/xml", body, len, NULL);
 }
 
@@ -1067,6 +1140,41 @@ static enum MHD_Result delete_config(req *r, const char *kind)
     return rc ? store_fail(r, rc) : send_empty(r, 204);
 }
 
+/* One stored inventory configuration, as GET ?inventory answers it, into a
+ * list: verbatim but for its XML declaration, with <Id> added when the id
+ * came as ?id= only. Before, each was parsed into the library's model and
+ * rebuilt, which dropped what the model lacks (Destination's Encryption,
+ * S3's destination names): the list then differed from GET. false if the
+ * body is not an <InventoryConfiguration> element. */
+static bool append_inventory_doc(cos_buf *b, const char *body, size_t len, const char *id)
+{
+    const char *p = body, *end = body + len;
+    while (p < end && isspace((unsigned char)*p)) p++;
+    if (end - p > 5 && !memcmp(p, "<?xml", 5)) {
+        const char *q = memmem(p, (size_t)(end - p), "?>", 2);
+        if (!q) return false;
+        p = q + 2;
+        while (p < end && isspace((unsigned char)*p)) p++;
+    }
+    static const char ROOT[] = "<InventoryConfiguration";
+    if ((size_t)(end - p) <= sizeof ROOT - 1 || memcmp(p, ROOT, sizeof ROOT - 1) ||
+        (p[sizeof ROOT - 1] != '>' && !isspace((unsigned char)p[sizeof ROOT - 1])))
+        return false;
+    const char *gt = memchr(p, '>', (size_t)(end - p));
+    if (!gt || gt[-1] == '/') return false;
+    while (end > gt && isspace((unsigned char)end[-1])) end--;
+    if (memmem(gt, (size_t)(end - gt), "<Id>", 4)) {
+        cos_buf_append(b, p, (size_t)(end - p));
+        return true;
+    }
+    cos_buf_append(b, p, (size_t)(gt + 1 - p));
+    cos_buf_puts(b, "<Id>");
+    cos_xml_escape(b, id, strlen(id));
+    cos_buf_puts(b, "</Id>");
+    cos_buf_append(b, gt + 1, (size_t)(end - gt - 1));
+    return true;
+}
+
 /* List Inventory Configurations: 100 a page, oldest first (as COS lists
  * them); the continuation token is the last id of the page before. */
 static enum MHD_Result list_inventory(req *r)
@@ -1075,37 +1183,39 @@ static enum MHD_Result list_inventory(req *r)
     size_t n = 0;
     store_config_list(r->srv->st, r->bucket, "inventory:", &kinds, &n);
     const char *token = req_arg(r, "continuation-token");
-    cos_list_inventory_result res = { 0 };
-    res.configurations = calloc(n ? n : 1, sizeof *res.configurations);
-    cos_inventory_configuration **docs = calloc(n ? n : 1, sizeof *docs);
-    res.continuation_token = (char *)token;
-    size_t from = 0;
+    size_t from = 0, listed = 0;
     for (size_t i = 0; token && *token && i < n; i++)
         if (!strcmp(kinds[i] + strlen("inventory:"), token)) from = i + 1;
+    cos_buf b = COS_BUF_INIT;
+    cos_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListInventoryConfigurationResult>");
+    const char *next = NULL;
     for (size_t i = from; i < n; i++) {
-        if (res.configurations_count == 100) {
-            res.is_truncated = true;
-            res.next_continuation_token = kinds[i - 1] + strlen("inventory:");
+        if (listed == 100) {
+            next = kinds[i - 1] + strlen("inventory:");
             break;
         }
         char *body = NULL;
         size_t len = 0;
         if (store_config_get(r->srv->st, r->bucket, kinds[i], &body, &len) != 0) continue;
-        if (cos_xml_parse(&cos_xs_inventory_configuration, body, len, (void **)&docs[i], NULL) == 0) {
-            if (!docs[i]->id) docs[i]->id = cos_strdup(kinds[i] + strlen("inventory:")); /* the id came as ?id= */
-            res.configurations[res.configurations_count++] = *docs[i];
-        }
+        if (append_inventory_doc(&b, body, len, kinds[i] + strlen("inventory:"))) listed++;
         free(body);
     }
-    enum MHD_Result ret = send_doc(r, 200, &cos_xs_list_inventory_result, &res);
-    for (size_t i = 0; i < n; i++) {
-        cos_xml_free(&cos_xs_inventory_configuration, docs[i]);
-        free(kinds[i]);
+    cos_buf_printf(&b, "<IsTruncated>%s</IsTruncated>", next ? "true" : "false");
+    if (token) {
+        cos_buf_puts(&b, "<ContinuationToken>");
+        cos_xml_escape(&b, token, strlen(token));
+        cos_buf_puts(&b, "</ContinuationToken>");
     }
-    free(docs);
+    if (next) {
+        cos_buf_puts(&b, "<NextContinuationToken>");
+        cos_xml_escape(&b, next, strlen(next));
+        cos_buf_puts(&b, "</NextContinuationToken>");
+    }
+    cos_buf_puts(&b, "</ListInventoryConfigurationResult>");
+    for (size_t i = 0; i < n; i++) free(kinds[i]);
     free(kinds);
-    free(res.configurations);
-    return ret;
+    size_t blen = b.len;
+    return send_buffer(r, 200, "application/xml", cos_buf_detach(&b), blen, NULL);
 }
 
 /* ---------------------------------------------------------------- listings */

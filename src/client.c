@@ -240,7 +240,7 @@ void cos_client_free(cos_client *c)
 
 struct cos_tasks **client_tasks_slot(cos_client *c) { return &c->tasks; }
 
-int64_t cos_client_clock_offset_ms(const cos_client *c) { return atomic_load(&((cos_client *)c)->clock_offset_ms); }
+int64_t cos_client_clock_offset_ms(const cos_client *c) { return c ? atomic_load(&((cos_client *)c)->clock_offset_ms) : 0; }
 
 int64_t client_now_s(const cos_client *c)
 {
@@ -337,6 +337,11 @@ void future_arm(void *future)
 void cos_future_done(void *future, int rc, cos_result *res, cos_error *err)
 {
     cos_future *f = future;
+    if (!f) { /* a cos_future_new() that failed, passed on unchecked: the outcome has nowhere to go */
+        cos_result_free(res);
+        cos_error_free(err);
+        return;
+    }
     pthread_mutex_lock(&f->m);
     if (f->abandoned) { /* nobody will wait for it */
         pthread_mutex_unlock(&f->m);
@@ -356,6 +361,8 @@ void cos_future_done(void *future, int rc, cos_result *res, cos_error *err)
 int cos_future_wait(cos_future *f, cos_result **out, cos_error **err)
 {
     cos_err_reset(err);
+    if (out) *out = NULL;
+    if (!f) return cos_err_set(err, COS_ERR_INVALID_ARG, "no future (cos_future_new() failed: out of memory?)");
     pthread_mutex_lock(&f->m);
     if (!f->ready) { /* inside a callback: the pool must not need this thread to complete f */
         pthread_mutex_unlock(&f->m);
@@ -379,6 +386,7 @@ int cos_future_wait(cos_future *f, cos_result **out, cos_error **err)
 
 bool cos_future_ready(cos_future *f)
 {
+    if (!f) return false;
     pthread_mutex_lock(&f->m);
     bool r = f->ready;
     pthread_mutex_unlock(&f->m);

@@ -157,22 +157,42 @@ int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error
         return out->secret_id && out->secret_key ? 0 : cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     }
     cred_cache *cc = c->creds;
-    for (const fetch_frame *f = tls_fetching; f; f = f->up)
-        if (f->cc == cc) {
-            cos_err_set(err, COS_ERR_AUTH, "a request of this client was made from inside its own credential callback, "
-                                           "which is still fetching the key that request needs; make it with another "
-                                           "client (or one with a permanent key)");
-            return COS_ERR_AUTH;
-        }
-    /* An async call or task started there fails the same way, wherever and
-       whenever it runs: the callback may be waiting for it, and waiting for
-       the refresh would then never end (a deadlock, as it was) */
-    if (tls_origin && tls_origin->cc == cc)
-        return cos_err_set(err, COS_ERR_AUTH,
-                           "an async call or task of this client was started from inside its own credential "
-                           "callback, whose key it needs; make it with another client (or one with a permanent key)");
     char *key = cfg->scope_limit ? scope_key(ar) : cos_strdup("");
     if (!key) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+    /* A request of this client made inside its own credential callback (or an
+       async call or task started there, wherever and whenever it runs) must
+       not wait for the refresh: the callback may be waiting for it, and that
+       was a deadlock. It uses a valid cached key when there is one (another
+       scope's with ScopeLimit, or the key the callback has returned by the
+       time an async call runs); without one it fails with COS_ERR_AUTH. */
+    bool reentrant = tls_origin && tls_origin->cc == cc;
+    for (const fetch_frame *f = tls_fetching; f && !reentrant; f = f->up)
+        if (f->cc == cc) reentrant = true;
+    if (reentrant) {
+        pthread_mutex_lock(&cc->lock);
+        int64_t now = client_now_s(c);
+        for (cache_entry *e = cc->entries; e; e = e->next)
+            if (usable(&e->cred, now) && strcmp(e->scope_key, key) == 0) {
+                cred_copy(out, &e->cred);
+                pthread_mutex_unlock(&cc->lock);
+                free(key);
+                return 0;
+            }
+        pthread_mutex_unlock(&cc->lock);
+        free(key);
+        bool sync_inside = false;
+        for (const fetch_frame *f = tls_fetching; f; f = f->up)
+            if (f->cc == cc) sync_inside = true;
+        if (sync_inside)
+            return cos_err_set(err, COS_ERR_AUTH,
+                               "a request of this client was made from inside its own credential callback, "
+                               "which is still fetching the key that request needs (no valid key is cached for "
+                               "it); make it with another client (or one with a permanent key)");
+        return cos_err_set(err, COS_ERR_AUTH,
+                           "an async call or task of this client was started from inside its own credential "
+                           "callback, whose key it needs (no valid key is cached for it); make it with another "
+                           "client (or one with a permanent key)");
+    }
     pthread_mutex_lock(&cc->lock);
     for (;;) {
         int64_t now = client_now_s(c);

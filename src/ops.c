@@ -737,8 +737,10 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
                 rc = cos_err_io(err, wp, "cannot write", k->sink_path);
                 goto fail;
             }
+            cos_sweep_stale_temporaries(k->sink_path); /* those of a download killed with -9 */
             k->sink_tmp = cos_sprintf("%s.cos-tmp-XXXXXX", k->sink_path);
             int fd = k->sink_tmp ? mkostemp(k->sink_tmp, O_CLOEXEC) : -1; /* no child process inherits it */
+            cos_lock_temporary(fd); /* live: never swept */
             if (fd < 0) {
                 rc = cos_err_io(err, errno, "cannot create", req->sink.file_path);
                 free(k->sink_tmp);
@@ -788,6 +790,10 @@ static int call_sign(op_call *k, cos_error **err)
     cos_kvlist_free(&k->http.headers);
     for (size_t i = 0; i < k->headers.count; i++)
         cos_kvlist_add(&k->http.headers, k->headers.items[i].name, k->headers.items[i].value);
+    /* a retry says so, as the official SDKs do (signed, as cos-js/wx-sdk-v5 sign it; a COS-only header,
+       so not in the S3 dialect, and a form carries no headers) */
+    if (k->retries > 0 && c->cfg.signer != COS_SIGNER_SIGV4 && !(k->def->flags & F_FORM))
+        cos_kvlist_set(&k->http.headers, "x-cos-sdk-retry", "true");
     /* before_send may have added x-cos-* names */
     if (c->cfg.signer == COS_SIGNER_SIGV4 && s3_dialect_headers(&k->http.headers, OP_NAMES[k->op], err)) return COS_ERR_INVALID_ARG;
     /* Host as the URL has it, so the signature covers what is sent */
@@ -807,6 +813,13 @@ static int call_sign(op_call *k, cos_error **err)
     if (rc) {
         free(host);
         return rc;
+    }
+    if (cr.authorization && c->cfg.signer == COS_SIGNER_SIGV4) { /* a COS signature: every S3 store answers 403 */
+        free(host);
+        cred_clear(&cr);
+        return cos_err_set(err, COS_ERR_AUTH, "the credential callback returned a ready Authorization, which is a COS "
+                                              "signature; the S3 dialect signs with SigV4 and needs keys "
+                                              "(cos_credentials_set), docs/s3.md");
     }
     char *auth = NULL;
     k->server_signed = cr.authorization != NULL;

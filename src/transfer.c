@@ -36,7 +36,23 @@
 
 typedef struct task task;
 
+/* An ETag without the W/ a proxy puts on it when it re-encodes an answer
+   (RFC 9110: a weak validator). COS's are strong: If-Match compares strongly,
+   so a weak one sent back fails (412) and one compared byte for byte with
+   the strong form differs, though both name the same object. */
+static const char *strong_etag(const char *etag)
+{
+    return etag && etag[0] == 'W' && etag[1] == '/' ? etag + 2 : etag;
+}
+
 typedef struct part_call part_call;
+
+/* An upload id a task of this client is using (official SDK: session.using). */
+typedef struct upload_claim {
+    const task *t;
+    char *upload_id;
+    struct upload_claim *next;
+} upload_claim;
 
 typedef struct cos_tasks {
     cos_client *c;
@@ -47,6 +63,7 @@ typedef struct cos_tasks {
     int running;                 /* tasks holding one of FileParallelLimit slots */
     int runners;                 /* runner threads taking tasks (not those inside a done callback) */
     int threads;                 /* runner threads alive */
+    int driving;                 /* synchronous transfers their callers' threads are driving */
     cos_reaper gone_threads;     /* runners that left, to be joined */
     size_t count;                /* tasks in the list */
     task *scan_from;             /* no task before this one is runnable (NULL: none is) */
@@ -54,6 +71,7 @@ typedef struct cos_tasks {
     void *on_change_ud;
     cos_task_start_fn on_start;
     void *on_start_ud;
+    upload_claim *claims;        /* never resumed by another task: its Complete would end the other's upload */
 } cos_tasks;
 
 /* One part (or range) of a transfer. */
@@ -179,6 +197,43 @@ static void task_free(task *t)
 static void maybe_spawn_runner(cos_tasks *mg);
 static void mark_runnable(cos_tasks *mg, task *t);
 
+/* Drop t's claims (the manager's lock held). */
+static void release_uploads_locked(cos_tasks *mg, const task *t)
+{
+    for (upload_claim **pp = &mg->claims; *pp;) {
+        upload_claim *u = *pp;
+        if (u->t == t) {
+            *pp = u->next;
+            free(u->upload_id);
+            free(u);
+        } else {
+            pp = &u->next;
+        }
+    }
+}
+
+/* Take upload_id for t, unless another task of this client uses it: two
+   uploads of one file to one key at once each need their own (the first
+   Complete ends the upload, and the other's parts then fail). */
+static bool claim_upload(task *t, const char *upload_id)
+{
+    cos_tasks *mg = t->mgr;
+    bool free_to_use = true;
+    pthread_mutex_lock(&mg->m);
+    for (upload_claim *u = mg->claims; u && free_to_use; u = u->next)
+        if (u->t != t && !strcmp(u->upload_id, upload_id)) free_to_use = false;
+    upload_claim *mine = free_to_use ? calloc(1, sizeof *mine) : NULL;
+    if (mine && (mine->upload_id = cos_strdup(upload_id))) {
+        mine->t = t;
+        mine->next = mg->claims;
+        mg->claims = mine;
+    } else {
+        free(mine);
+    }
+    pthread_mutex_unlock(&mg->m);
+    return free_to_use;
+}
+
 void cos_tasks_destroy(cos_tasks *mg)
 {
     if (!mg) return;
@@ -191,11 +246,14 @@ void cos_tasks_destroy(cos_tasks *mg)
         }
     maybe_spawn_runner(mg); /* the queued ones end as canceled, their callbacks run */
     pthread_cond_broadcast(&mg->cv);
-    while (mg->threads > 0) pthread_cond_wait(&mg->cv, &mg->m);
+    /* and the synchronous transfers: one whose callback freed the client
+       goes on with its task until it has stopped */
+    while (mg->threads > 0 || mg->driving > 0) pthread_cond_wait(&mg->cv, &mg->m);
     pthread_mutex_unlock(&mg->m);
     reaper_join(&mg->gone_threads, true);
     for (task *t = mg->head, *n; t; t = n) {
         n = t->next;
+        release_uploads_locked(mg, t);
         task_free(t);
     }
     pthread_mutex_destroy(&mg->m);
@@ -224,6 +282,7 @@ static void trim_finished(cos_tasks *mg)
             if (mg->scan_from == t) mg->scan_from = t->next;
             *pp = t->next;
             if (mg->tail == t) mg->tail = prev;
+            release_uploads_locked(mg, t);
             task_free(t);
             mg->count--;
             continue;
@@ -621,13 +680,13 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
         if (t->kind == COS_TASK_UPLOAD) {
             /* the bytes were checked by CRC-64 against the server's x-cos-hash-crc64ecma
                (ops.c), or by MD5 against the ETag when the server sends no CRC */
-            snprintf(p->etag, sizeof p->etag, "%s", res->etag ? res->etag : "");
+            snprintf(p->etag, sizeof p->etag, "%s", res->etag ? strong_etag(res->etag) : "");
             if (!res->etag) rc = COS_ERR_PARSE;
             else if (!md5_ok) rc = COS_ERR_INTEGRITY;
             p->crc = p->run_crc;
         } else if (t->kind == COS_TASK_COPY) {
             const char *e = res->output.copy && res->output.copy->etag ? res->output.copy->etag : res->etag;
-            snprintf(p->etag, sizeof p->etag, "%s", e ? e : "");
+            snprintf(p->etag, sizeof p->etag, "%s", e ? strong_etag(e) : "");
             uint64_t crc = 0;
             if (res->output.copy && res->output.copy->crc64) cos_parse_u64(res->output.copy->crc64, &crc);
             p->crc = crc;
@@ -635,7 +694,7 @@ static void part_finished(task *t, part *p, int rc, cos_result *res, cos_error *
             p->crc = p->run_crc;
             /* a server that ignores If-Match: the range's ETag says whose bytes these are
                (without a CRC-64 to check at the end, a multipart ETag checks nothing else) */
-            if (res->etag && t->upload_id && *t->upload_id && strcmp(res->etag, t->upload_id) != 0) {
+            if (res->etag && t->upload_id && *t->upload_id && strcmp(strong_etag(res->etag), t->upload_id) != 0) {
                 etag_differs = true;
                 t->etag_differs = true;
                 rc = COS_ERR_SERVER;
@@ -973,7 +1032,7 @@ static int adopt_server_parts(task *t, int *resumed, bool strict)
             if (!same && strict) goto foreign;
             if (!same) continue;
             p->done = true;
-            snprintf(p->etag, sizeof p->etag, "%s", lp->parts[i].etag);
+            snprintf(p->etag, sizeof p->etag, "%s", strong_etag(lp->parts[i].etag));
             uint64_t crc = 0;
             cos_crc64_file(t->file_path, p->offset, (int64_t)p->size, &crc);
             p->crc = crc;
@@ -1153,6 +1212,11 @@ static void run_upload(task *t)
         cos_json_free(cp);
         if (!t->upload_id) listed = (t->upload_id = find_upload_by_listing(t)) != NULL;
     }
+    if (t->upload_id && !claim_upload(t, t->upload_id)) { /* another task of this client is using it */
+        free(t->upload_id);
+        t->upload_id = NULL;
+        listed = false;
+    }
     if (t->upload_id) {
         /* Restarted in this process (after a pause or a failure): the file may
            have changed meanwhile, so the parts done before are verified
@@ -1170,7 +1234,7 @@ static void run_upload(task *t)
             t->upload_id = NULL;
         }
     }
-    if (!t->upload_id) {
+    for (int fresh = 0; !t->upload_id; fresh++) {
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false; /* a new upload holds no parts */
         t->loaded = t->reported = 0;
         cos_request r = task_request(t);
@@ -1205,6 +1269,14 @@ static void run_upload(task *t)
         if (!t->upload_id) {
             failf(t, COS_ERR_PARSE, "%s", "InitiateMultipartUpload returned no UploadId");
             return;
+        }
+        if (!claim_upload(t, t->upload_id)) { /* another task of this client found it by listing meanwhile: theirs */
+            free(t->upload_id);
+            t->upload_id = NULL;
+            if (fresh == 2) {
+                failf(t, COS_ERR_INTERNAL, "%s", "every new multipart upload was taken by another task of this client");
+                return;
+            }
         }
     }
     checkpoint_write(t);
@@ -1469,7 +1541,7 @@ static void run_download(task *t)
     uint64_t want_crc = res->crc64;
     /* without a CRC-64 (S3-compatible stores), a plain ETag is the MD5 of the object */
     bool md5_etag = !has_crc && http_etag_is_md5(res->headers, res->header_count);
-    char *etag = cos_strdup(res->etag ? res->etag : "");
+    char *etag = cos_strdup(res->etag ? strong_etag(res->etag) : ""); /* sent as If-Match, kept in the checkpoint */
     cos_result_free(res);
     int special_fd = -1;
     cos_error *se = NULL;
@@ -1539,7 +1611,7 @@ static void run_download(task *t)
     }
     const char *cp_etag = cos_json_get_str(cp, "upload_id"); /* the object's ETag is kept in this slot */
     /* without an ETag nothing says the kept ranges are still the object's */
-    bool resume = cp && cp_etag && *etag && !strcmp(cp_etag, etag) && lstat(partial, &st) == 0 && S_ISREG(st.st_mode) &&
+    bool resume = cp && cp_etag && *etag && !strcmp(strong_etag(cp_etag), etag) && lstat(partial, &st) == 0 && S_ISREG(st.st_mode) &&
                   (uint64_t)st.st_size == t->total;
     resume = resume && partial_described(cp, &st);
     if (!resume) { /* the partial file starts empty: nothing kept from an earlier run counts */
@@ -1550,7 +1622,9 @@ static void run_download(task *t)
         checkpoint_write(t); /* claims the names before the partial file exists (above) */
         t->upload_id = kept;
     }
+    cos_sweep_stale_temporaries(target); /* those of a download killed with -9 */
     t->fd = !partial ? -1 : taken ? mkostemp(partial, O_CLOEXEC) : open_partial(partial, &resume, &st);
+    cos_lock_temporary(t->fd); /* renamed to a FILE.cos-tmp-XXXXXX before it is published: live, never swept */
     if (!resume) { /* open_partial found the file unusable after all */
         for (size_t i = 0; i < t->nparts; i++) t->parts[i].done = false;
         t->loaded = t->reported = 0;
@@ -1600,7 +1674,7 @@ static void run_download(task *t)
         again.version_id = t->version_id;
         cos_result *hr = NULL;
         cos_error *he = NULL;
-        if (cos_head_object(c, &again, &hr, &he) == 0 && hr->etag && !strcmp(hr->etag, t->upload_id)) {
+        if (cos_head_object(c, &again, &hr, &he) == 0 && hr->etag && !strcmp(strong_etag(hr->etag), t->upload_id)) {
             client_log(c, COS_LOG_INFO, "%s: the store refuses the object's own ETag as If-Match; ranges go without it",
                        t->key);
             t->if_match_refused = true;
@@ -1713,7 +1787,7 @@ static char *source_etag_now(task *t, const char *bucket, const char *region, co
     h.key = key;
     cos_result *res = NULL;
     cos_error *err = NULL;
-    char *etag = cos_head_object(t->mgr->c, &h, &res, &err) == 0 ? cos_strdup(res->etag) : NULL;
+    char *etag = cos_head_object(t->mgr->c, &h, &res, &err) == 0 ? cos_strdup(strong_etag(res->etag)) : NULL;
     cos_result_free(res);
     cos_error_free(err);
     return etag;
@@ -1752,7 +1826,7 @@ static void run_copy(task *t)
     uint64_t src_crc = res->crc64;
     bool has_crc = res->has_crc64;
     free(t->source_etag);
-    t->source_etag = cos_strdup(res->etag);
+    t->source_etag = cos_strdup(strong_etag(res->etag));
     cos_result_free(res);
     uint64_t slice = t->slice_size ? t->slice_size : c->cfg.copy_slice_size;
     if (s3 && slice > S3_MAX_PART) slice = S3_MAX_PART; /* S3's CopyObject copies at most 5 GiB */
@@ -1863,6 +1937,15 @@ static void run_copy(task *t)
  * callback (its thread already holds a slot) runs without waiting for one. */
 static __thread int tls_slots;
 
+/* The tasks this thread is running (nested: a synchronous transfer started
+ * from a progress callback runs inside its caller's): one of them waited
+ * for from its own callbacks would wait for itself for ever. */
+typedef struct running_frame {
+    const task *t;
+    struct running_frame *up;
+} running_frame;
+static __thread running_frame *tls_running;
+
 /* A canceled task that was waiting or paused: what an abort leaves on the server or disk. */
 static void cancel_unstarted(task *t)
 {
@@ -1887,6 +1970,8 @@ static void run_once(task *t)
     }
     if (t->pause_req) return; /* paused between being taken and starting */
     cos_tasks *mg = t->mgr;
+    running_frame frame = { t, tls_running };
+    tls_running = &frame;
     if (mg->on_start) mg->on_start(mg->on_start_ud, t->id);
     if (t->t0 == 0) t->t0 = cos_mono_sec();
     tls_slots++;
@@ -1894,6 +1979,7 @@ static void run_once(task *t)
     else if (t->kind == COS_TASK_DOWNLOAD) run_download(t);
     else run_copy(t);
     tls_slots--;
+    tls_running = frame.up;
     if (t->fd >= 0) close(t->fd);
     t->fd = -1;
 }
@@ -1958,7 +2044,14 @@ static void maybe_spawn_runner(cos_tasks *mg)
  * it stops counting as a runner meanwhile, so another keeps the queue moving. */
 static __thread cos_tasks *tls_runner_of;
 
-bool cos_tasks_on_own_thread(cos_tasks *mg) { return mg && tls_runner_of == mg; }
+bool cos_tasks_on_own_thread(cos_tasks *mg)
+{
+    if (!mg) return false;
+    if (tls_runner_of == mg) return true;
+    for (const running_frame *f = tls_running; f; f = f->up) /* a synchronous transfer's callbacks */
+        if (f->t->mgr == mg) return true;
+    return false;
+}
 
 static void *runner_main(void *arg)
 {
@@ -2010,6 +2103,7 @@ static void *runner_main(void *arg)
             t->waited = true;
         }
         t->finished = true;
+        release_uploads_locked(mg, t); /* as the SDK's removeUsing: a restart claims it again */
         t->owned = false; /* from here on t may be trimmed: use the copies above */
         pthread_cond_broadcast(&mg->cv);
         pthread_mutex_unlock(&mg->m);
@@ -2139,6 +2233,7 @@ int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_
 {
     cos_err_reset(err);
     if (out) *out = NULL;
+    if (!c) return cos_err_invalid(err, "client", "NULL client");
     cos_tasks *mg = tasks_of(c);
     pthread_mutex_lock(&mg->m);
     task *t = find_task(mg, id);
@@ -2146,6 +2241,13 @@ int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_
         pthread_mutex_unlock(&mg->m);
         return cos_err_invalid(err, "id", "no task %llu", (unsigned long long)id);
     }
+    for (const running_frame *f = tls_running; f && !t->finished; f = f->up)
+        if (f->t == t) {
+            pthread_mutex_unlock(&mg->m);
+            return cos_err_invalid(err, "id", "task %llu is waited for from its own callback (a progress or task-start "
+                                              "callback runs on the thread that runs it): it would wait for itself",
+                                   (unsigned long long)id);
+        }
     if (!t->finished) {
         pthread_mutex_unlock(&mg->m);
         workers_block_begin(); /* waiting inside an async callback: the pool must not wait for us */
@@ -2182,6 +2284,7 @@ static int drive_sync(task *t, cos_transfer_result **out, cos_error **err)
     cos_tasks *mg = t->mgr;
     int limit = mg->c->cfg.file_parallel_limit;
     pthread_mutex_lock(&mg->m);
+    mg->driving++;
     for (;;) {
         while (!t->cancel_req && (t->pause_req || (mg->running >= limit && tls_slots == 0))) {
             if (t->pause_req && t->state != COS_TASK_PAUSED) {
@@ -2223,10 +2326,14 @@ static int drive_sync(task *t, cos_transfer_result **out, cos_error **err)
     }
     t->waited = true;
     t->finished = true;
+    release_uploads_locked(mg, t);
     t->owned = false;
+    cos_task_list_fn changed = mg->on_change;
+    void *changed_ud = mg->on_change_ud;
+    mg->driving--; /* from here on a client freed by a callback may be gone: mg and t are not touched */
     pthread_cond_broadcast(&mg->cv);
     pthread_mutex_unlock(&mg->m);
-    notify_change(mg);
+    if (changed) changed(changed_ud);
     return rc;
 }
 
@@ -2405,6 +2512,9 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_e
 
 int cos_task_list(cos_client *c, cos_task_info **out, size_t *count)
 {
+    if (out) *out = NULL;
+    if (count) *count = 0;
+    if (!c || !out || !count) return COS_ERR_INVALID_ARG; /* (a NULL out crashed) */
     cos_tasks *mg = tasks_of(c);
     pthread_mutex_lock(&mg->m);
     size_t n = 0;
@@ -2444,6 +2554,7 @@ void cos_task_list_free(cos_task_info *l, size_t n)
 
 static int task_signal(cos_client *c, cos_task_id id, int what, cos_error **err)
 {
+    if (!c) return cos_err_invalid(err, "client", "NULL client");
     cos_tasks *mg = tasks_of(c);
     pthread_mutex_lock(&mg->m);
     task *t = find_task(mg, id);
@@ -2480,6 +2591,8 @@ static int task_signal(cos_client *c, cos_task_id id, int what, cos_error **err)
                 t->state = COS_TASK_WAITING;
                 changed = true;
             }
+            /* a part paused in its back-off goes at once: the user asked for it now (it waited the back-off out) */
+            for (size_t i = 0; t->parts && i < t->nparts; i++) t->parts[i].not_before_ms = 0;
         }
     } else {
         t->cancel_req = 1;
@@ -2501,6 +2614,7 @@ int cos_task_cancel(cos_client *c, cos_task_id id, cos_error **err) { cos_err_re
 
 void cos_set_task_list_callback(cos_client *c, cos_task_list_fn fn, void *ud)
 {
+    if (!c) return;
     cos_tasks *mg = tasks_of(c);
     pthread_mutex_lock(&mg->m);
     mg->on_change = fn;
@@ -2529,6 +2643,7 @@ void cos_transfer_result_free(cos_transfer_result *r)
 
 void cos_set_task_start_callback(cos_client *c, cos_task_start_fn fn, void *ud)
 {
+    if (!c) return;
     cos_tasks *mg = tasks_of(c);
     pthread_mutex_lock(&mg->m);
     mg->on_start = fn;
@@ -2538,6 +2653,7 @@ void cos_set_task_start_callback(cos_client *c, cos_task_start_fn fn, void *ud)
 
 bool cos_is_upload_running(cos_client *c)
 {
+    if (!c) return false;
     cos_tasks *mg = tasks_of(c);
     bool running = false;
     pthread_mutex_lock(&mg->m);

@@ -5,6 +5,8 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -434,6 +436,98 @@ int cos_target_write_protected(const char *target)
     if (lstat(target, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
     if (faccessat(AT_FDCWD, target, W_OK, AT_EACCESS) == 0) return 0;
     return errno == EACCES || errno == EPERM || errno == EROFS ? errno : 0;
+}
+
+void cos_lock_temporary(int fd)
+{
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) { /* best effort: unlocked, it merely looks stale sooner */
+    }
+}
+
+/* The directories already swept by this process (device, inode): a tree
+ * download of many files into one directory reads it once, not per file. */
+#define SWEPT_SLOTS 4096
+static struct { dev_t dev; ino_t ino; bool used; } g_swept[SWEPT_SLOTS];
+static size_t g_swept_count;
+static pthread_mutex_t g_swept_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether the directory is new to this process (and now recorded). */
+static bool first_sweep_of(const struct stat *d)
+{
+    bool fresh = false;
+    pthread_mutex_lock(&g_swept_mu);
+    size_t i = ((size_t)d->st_dev * 31u + (size_t)d->st_ino) % SWEPT_SLOTS;
+    for (size_t n = 0; n < SWEPT_SLOTS; n++, i = (i + 1) % SWEPT_SLOTS) {
+        if (!g_swept[i].used) {
+            if (g_swept_count + 1 < SWEPT_SLOTS) { /* full: sweep no more directories */
+                g_swept[i].used = true;
+                g_swept[i].dev = d->st_dev;
+                g_swept[i].ino = d->st_ino;
+                g_swept_count++;
+                fresh = true;
+            }
+            break;
+        }
+        if (g_swept[i].dev == d->st_dev && g_swept[i].ino == d->st_ino) break;
+    }
+    pthread_mutex_unlock(&g_swept_mu);
+    return fresh;
+}
+
+/* NAME is BASE.cos-tmp- and mkstemp's six characters */
+static bool is_temporary_of(const char *name, const char *base, size_t bl)
+{
+    static const char tag[] = ".cos-tmp-";
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, tag, sizeof tag - 1) != 0) return false;
+    const char *x = name + bl + sizeof tag - 1;
+    size_t n = 0;
+    for (; x[n]; n++)
+        if (!isalnum((unsigned char)x[n])) return false;
+    return n == 6;
+}
+
+void cos_sweep_stale_temporaries(const char *target)
+{
+    const char *slash = strrchr(target, '/');
+    const char *base = slash ? slash + 1 : target;
+    size_t bl = strlen(base);
+    if (!bl) return;
+    char *dir = slash ? cos_strndup(target, slash == target ? 1 : (size_t)(slash - target)) : cos_strdup(".");
+    int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    free(dir);
+    struct stat ds;
+    if (dfd < 0) return;
+    if (fstat(dfd, &ds) != 0 || !first_sweep_of(&ds)) {
+        close(dfd);
+        return;
+    }
+    int lfd = dup(dfd);
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    if (!d) {
+        if (lfd >= 0) close(lfd);
+        close(dfd);
+        return;
+    }
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!is_temporary_of(e->d_name, base, bl)) continue;
+        struct stat st, fs;
+        /* another user's, a link, a hard-linked or a recent one: not provably a dead download's */
+        if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+            st.st_uid != geteuid() || st.st_nlink != 1 || st.st_mtime > now - 3600)
+            continue;
+        int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) continue;
+        /* not locked: no live download holds it; still the file under that name when removed */
+        if (fstat(fd, &fs) == 0 && fs.st_dev == st.st_dev && fs.st_ino == st.st_ino &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0 && fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            st.st_dev == fs.st_dev && st.st_ino == fs.st_ino)
+            unlinkat(dfd, e->d_name, 0);
+        close(fd);
+    }
+    closedir(d);
+    close(dfd);
 }
 
 char *cos_download_target(const char *path)

@@ -76,7 +76,7 @@ int cos_err_set(cos_error **err, cos_error_kind kind, const char *fmt, ...) COS_
 int cos_err_invalid(cos_error **err, const char *field, const char *fmt, ...) COS_PRINTF(3, 4);
 /* An I/O error from errno, with the path in the message. */
 int cos_err_io(cos_error **err, int errnum, const char *what, const char *path);
-cos_error *cos_error_new(cos_error_kind kind, const char *message);
+/* cos_error_new: public, cos/error.h */
 /* The error out-parameter's contract (error.h): every public function that
  * takes `cos_error **err` calls this first, so *err is NULL after a success
  * and holds exactly this call's error after a failure. */
@@ -109,6 +109,15 @@ void cos_take_target_mode(int fd, const char *target);
  * 0444 file, not root; another's file): cp(1) and curl -o refuse to replace
  * it, and a rename over it would not ask. Its errno (EACCES...), or 0. */
 int cos_target_write_protected(const char *target);
+/* Remove the temporaries FILE.cos-tmp-XXXXXX beside `target` that a
+ * download killed with -9 left, once per directory and process: only
+ * regular files of this user, of one link, untouched for an hour and not
+ * locked (every live download holds an flock on its temporary:
+ * cos_lock_temporary). */
+void cos_sweep_stale_temporaries(const char *target);
+/* Mark a download's temporary as in use (flock; released when the last
+ * descriptor of it closes, so by a kill -9 too). */
+void cos_lock_temporary(int fd);
 /* write(2) until all of buf is written; 0, or the errno of the write that failed (ENOSPC for one that wrote nothing). */
 int cos_write_all(int fd, const void *buf, size_t len);
 /* cos_write_all to a pipe, socket or device the caller named: SIGPIPE is

@@ -187,6 +187,20 @@ check "... the file it named is untouched" grep -qx victim "$T/sw/out2/victim"
 check "... nothing else written there" bash -c "[ \"\$(ls -A '$T/sw/out2')\" = victim ]"
 check "... the download is a file of its own" bash -c "[ ! -L '$T/sw/dest2/sub/x' ] && grep -qx inside '$T/sw/dest2/sub/x'"
 
+# the same swap at the moment the directories for a file are made (between
+# the check and the open-once step): a directory made by path went through
+# the new link and was created outside (LEFTOUT: mkdirs_for); now every one
+# is made relative to its parent opened and checked to be inside
+rm -rf "$T/mk" && mkdir -p "$T/mk/src/sub/deep" "$T/mk/dest/sub" "$T/mk/out"
+echo deep > "$T/mk/src/sub/deep/y"
+check "a tree with a deeper directory goes up" $COS cp -r "$T/mk/src" $B/mktree -q
+env LD_PRELOAD="$COS_SWAP_DIR_LIB" COS_TEST_SWAP_AT=mkdir COS_TEST_SWAP_TO="$T/mk/out" \
+  COS_TEST_SWAP_DIR="$T/mk/dest/sub" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+  $COS cp -r $B/mktree "$T/mk/dest" >/dev/null 2>"$T/mk.err"; rc=$?
+check "race at mkdir: the directory was swapped for a link" test -L "$T/mk/dest/sub"
+check "... no directory made outside through it" bash -c "[ -z \"\$(ls -A '$T/mk/out')\" ]"
+check "... the file is reported (UnsafePath, exit 1)" bash -c "[ $rc -eq 1 ] && grep -q UnsafePath '$T/mk.err'"
+
 # a local error of a tree download names the file as the user wrote the
 # destination, not the directory descriptor libcos was given
 # (/proc/self/fd/N/...): files may not grow here (ulimit -f 0, SIGXFSZ ignored)

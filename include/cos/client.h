@@ -40,7 +40,9 @@ COS_API int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **
  * callbacks run, with COS_ERR_CANCELED if they had not started; one waiting
  * out a retry's back-off is not retried: COS_ERR_CANCELED at once). NULL is allowed.
  * Called from inside one of the client's own callbacks, it returns at once
- * and the client is freed by a thread of its own once that callback returned.
+ * and the client is freed by a thread of its own once that callback returned
+ * (from a synchronous transfer's progress callback: once that transfer has
+ * stopped, canceled; do not use the client after it returns).
  */
 COS_API void cos_client_free(cos_client *client);
 
@@ -53,7 +55,8 @@ COS_API int64_t cos_client_clock_offset_ms(const cos_client *client);
 typedef int64_t (*cos_read_fn)(void *user_data, void *buf, size_t len);
 /** Rewind a callback body to `offset` so a request can be retried; return 0 on success. */
 typedef int (*cos_seek_fn)(void *user_data, uint64_t offset);
-/** Consume `len` bytes of a response body; return 0 to go on, non-zero to abort. Body and sink
+/** Consume `len` bytes of a response body; return 0 to go on, non-zero to abort (the call then fails
+ *  with COS_ERR_IO, "the sink refused it", and is not retried). Body and sink
  *  callbacks run on the thread that moves the bytes: the caller's for a synchronous call, a
  *  network thread for an async one (docs/ownership.md). */
 typedef int (*cos_write_fn)(void *user_data, const void *buf, size_t len);
@@ -88,6 +91,11 @@ typedef struct cos_body {
  * was and nothing beside it; a device or FIFO is written in place and a
  * symlink is written through, to its target, as cos_download_file
  * describes), a callback, or (neither set) memory in cos_result.body.
+ * The temporary is FILE.cos-tmp-XXXXXX, locked (flock) while the call
+ * lives; one a process killed with -9 left is removed by the next download
+ * into its directory (getObject to a file or downloadFile; the first of a
+ * process per directory) when it is this user's, of one link, unlocked and
+ * untouched for an hour: names of that form beside FILE are libcos's.
  */
 typedef struct cos_sink {
     const char *file_path;    /**< destination file */

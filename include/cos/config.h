@@ -72,11 +72,13 @@ COS_API int cos_authorization_set(cos_credentials_sink *sink, const char *author
  * It may block (e.g. to ask a backend); it runs on the thread that needs the
  * key, never on the network thread. Return 0 after calling one of the setters,
  * or a negative value (and optionally set *err) on failure.
- * It may use other clients; a request of this same client made from inside
- * it fails with COS_ERR_AUTH (the key it needs is the one being fetched):
- * a synchronous one at once, an async call or transfer started there when
- * it needs its key (its done callback gets the error), so a callback that
- * waits for one is not left waiting for ever.
+ * It may use other clients. A request of this same client made from inside
+ * it never waits for this refresh: it uses a valid cached key if the client
+ * has one for it (with scope_limit, another scope's), else it fails with
+ * COS_ERR_AUTH (the key it needs is the one being fetched): a synchronous
+ * one at once, an async call or transfer started there when it needs its
+ * key (its done callback gets the error), so a callback that waits for one
+ * is not left waiting for ever.
  */
 typedef int (*cos_credentials_fn)(void *user_data, const cos_auth_request *req,
                                   cos_credentials_sink *sink, cos_error **err);
@@ -213,7 +215,8 @@ typedef struct cos_config {
      *  renaming it into place, so a finished download survives a power loss.
      *  Off by default, as in curl and the official SDKs: it costs the disk's
      *  write time (on the benchmark machine, downloads run at 40% of the
-     *  speed). A killed process never leaves a partial file either way, and
+     *  speed). A killed process never leaves a partial file at FILE either way
+     *  (its temporary beside FILE is removed later: cos_sink), and
      *  a resumed download re-checks every part's CRC-64. */
     bool fsync_downloads;
 

@@ -19,7 +19,8 @@
  *   value and cos_async_error(); the error of an accepted call arrives in its
  *   completion callback, which owns it.
  * - A credential callback (cos_credentials_fn) receives an `err` that is
- *   NULL or a slot it may fill; libcos takes what it stores there.
+ *   NULL or a slot it may fill (with cos_error_new(), or by passing it to
+ *   a libcos call); libcos takes what it stores there.
  */
 #ifndef COS_ERROR_H
 #define COS_ERROR_H
@@ -76,6 +77,15 @@ COS_API const char *cos_error_kind_name(cos_error_kind kind);
 
 /** A deep copy of an error (NULL on NULL or out of memory). The caller frees it. */
 COS_API cos_error *cos_error_dup(const cos_error *err);
+
+/**
+ * A new error of this kind with this message (copied; NULL = the kind's
+ * name), every other field unset; NULL if out of memory. The caller frees
+ * it, or hands it over: a credential callback that fails for a reason of
+ * its own stores one in its `err` slot (the only way to make a cos_error:
+ * never allocate one yourself, the struct only grows at the end).
+ */
+COS_API cos_error *cos_error_new(cos_error_kind kind, const char *message);
 
 #ifdef __cplusplus
 }

@@ -48,7 +48,11 @@
  * upload aborted): its parts would be a mix of old and new bytes that each
  * part's own checksum passes. A task restarted after a pause or a failure
  * verifies the parts it had done against the file again (by MD5), as a
- * resume after a crash does.
+ * resume after a crash does. Two tasks of one client never share a
+ * multipart upload: one that would resume an upload another task of the
+ * client is using (from its checkpoint or a listing) starts its own, as
+ * the official SDK's session.using does (two processes uploading one file
+ * to one key at the same moment are not coordinated).
  * Memory stays bounded by about ChunkParallelLimit x ChunkSize whatever the
  * file size: parts are read from the file as they are sent.
  */
@@ -208,7 +212,9 @@ COS_API int cos_slice_copy_file_async(cos_client *client, const cos_transfer_par
  * from (and a range answered with another ETag is refused): an object
  * replaced during the download fails it (PreconditionFailed, "changed
  * during the download") and removes FILE.cos-partial, rather than stitch
- * two versions where no CRC-64 could tell. Two downloads to one FILE at
+ * two versions where no CRC-64 could tell (an ETag a proxy marked weak,
+ * W/"...", counts as the strong one it names: If-Match and the checkpoint
+ * carry the strong form, which COS compares). Two downloads to one FILE at
  * once (two processes, or two tasks): a download renames FILE.cos-partial
  * only while that name is still the file it wrote (the other one replaces
  * it when it starts, or resumes from it when it fetches the same version); otherwise it fails with COS_ERR_IO and leaves the
@@ -302,12 +308,16 @@ COS_API void cos_task_list_free(cos_task_info *list, size_t count);
  *  stopped (parts already done are kept). */
 COS_API int cos_task_pause(cos_client *client, cos_task_id id, cos_error **err);
 /** Restart a paused or failed task (restartTask); it resumes where it stopped
- *  and runs on the client's runners, its completion callback (if any) called
- *  again when it ends. */
+ *  (a part that was waiting out a retry's back-off is sent at once) and runs
+ *  on the client's runners, its completion callback (if any) called again
+ *  when it ends. */
 COS_API int cos_task_restart(cos_client *client, cos_task_id id, cos_error **err);
 /** Cancel a task; a multipart upload is aborted on the server. */
 COS_API int cos_task_cancel(cos_client *client, cos_task_id id, cos_error **err);
-/** Wait until a task is finished (success, error or canceled); returns its rc. */
+/** Wait until a task is finished (success, error or canceled); returns its rc.
+ *  From the task's own progress, hash-progress or task-start callback (which
+ *  run on the thread that runs it) it is COS_ERR_INVALID_ARG: it would wait
+ *  for itself. */
 COS_API int cos_task_wait(cos_client *client, cos_task_id id, cos_transfer_result **out, cos_error **err);
 
 /** Called whenever a task is added, changes state, or is trimmed (UploadQueueSize). */
