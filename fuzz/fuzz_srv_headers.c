@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     (void)etag_match(h, "\"\"");
     (void)etag_match(h, "");
     (void)cos_http_date_parse(h);
-    (void)lifecycle_date_ok(h);
+    (void)lifecycle_date_ok(h, false);
+    (void)lifecycle_date_ok(h, true);
 
     char *b = NULL, *k = NULL;
     if (parse_copy_source(h, &b, &k) == 0 && (!b || !k || !*k)) abort();
