@@ -199,7 +199,8 @@ static void client_free_now(cos_client *c)
     workers_fire_timers(c->workers);
     if (c->tasks) cos_tasks_destroy(c->tasks);
     pthread_mutex_lock(&c->lock);
-    while (atomic_load(&c->inflight) > 0) pthread_cond_wait(&c->idle, &c->lock);
+    /* and a synchronous call whose callback freed the client (no retry once closing) */
+    while (atomic_load(&c->inflight) > 0 || atomic_load(&c->sync_calls) > 0) pthread_cond_wait(&c->idle, &c->lock);
     pthread_mutex_unlock(&c->lock);
     workers_free(c->workers);
     engine_free(c->engine);
@@ -225,7 +226,7 @@ void cos_client_free(cos_client *c)
     /* From inside one of this client's callbacks the operation running it is
        still in flight: waiting for it here would wait for ourselves. The
        client is freed by a thread of its own once the callback returns. */
-    if (workers_current() == c->workers || cos_tasks_on_own_thread(c->tasks)) {
+    if (workers_current() == c->workers || cos_tasks_on_own_thread(c->tasks) || call_sync_on_thread(c)) {
         pthread_t t;
         pthread_attr_t a;
         pthread_attr_init(&a);

@@ -36,6 +36,7 @@ struct cos_client {
     _Atomic int64_t clock_offset_ms;
     _Atomic int inflight;       /* async operations not yet completed */
     _Atomic bool closing;       /* cos_client_free has begun: retries in their back-off are not made */
+    _Atomic int sync_calls;     /* synchronous calls running on their callers' threads (ops.c run_sync) */
     bool auto_chunk_size;       /* ChunkSize / ChunkParallelLimit left at 0: transfers choose */
     bool auto_parallel;         /*   them from the file size (transfer.c) */
     _Atomic int lacks_crc;      /* the server answered an upload without x-cos-hash-crc64ecma: hash
@@ -56,6 +57,9 @@ struct cos_client {
     } append_memo[APPEND_MEMO_SLOTS];
     uint64_t append_clock;
 };
+/* Whether this thread is inside a synchronous call of c (its progress,
+ * sink, body or credential callback): cos_client_free there is deferred. */
+bool call_sync_on_thread(const cos_client *c);
 /* Free what the append memo holds (client.c, at free). */
 void append_memo_clear(cos_client *c);
 

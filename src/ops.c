@@ -1642,7 +1642,24 @@ static void report_metrics(op_call *k)
 
 /* ------------------------------------------------------------------ synchronous driver */
 
-static int run_sync(op_call *k, cos_result **out, cos_error **err)
+/* The synchronous calls this thread is in (nested: a callback may make
+ * one of another client): cos_client_free from their callbacks (progress,
+ * sink, body, credentials, all on this thread) must not free the client
+ * under them, so it is deferred until they return (client.c). */
+typedef struct sync_frame {
+    const cos_client *c;
+    struct sync_frame *up;
+} sync_frame;
+static __thread sync_frame *tls_sync;
+
+bool call_sync_on_thread(const cos_client *c)
+{
+    for (const sync_frame *f = tls_sync; f; f = f->up)
+        if (f->c == c) return true;
+    return false;
+}
+
+static int run_sync_inner(op_call *k, cos_result **out, cos_error **err)
 {
     k->t0_ms = cos_mono_ms();
     for (;;) {
@@ -1653,6 +1670,10 @@ static int run_sync(op_call *k, cos_result **out, cos_error **err)
         }
         engine_perform(k->c->engine, &k->http); /* on this thread: no hop to a network thread and back */
         if (call_finish(k) == STEP_DONE) break;
+        if (atomic_load(&k->c->closing)) { /* a callback freed the client: no retry */
+            set_error(k, cos_error_new(COS_ERR_CANCELED, "canceled: the client is being freed"));
+            break;
+        }
         cos_sleep_ms(k->skew_fixed && k->retries == 0 ? 0 : backoff_ms(k->retries));
         call_rewind(k);
     }
@@ -1668,6 +1689,23 @@ static int run_sync(op_call *k, cos_result **out, cos_error **err)
         k->err = NULL;
     }
     call_free(k);
+    return rc;
+}
+
+static int run_sync(op_call *k, cos_result **out, cos_error **err)
+{
+    cos_client *c = k->c;
+    sync_frame frame = { c, tls_sync };
+    tls_sync = &frame;
+    atomic_fetch_add(&c->sync_calls, 1);
+    int rc = run_sync_inner(k, out, err);
+    tls_sync = frame.up;
+    /* the last touch of c: a deferred free waits for this (client.c) */
+    if (atomic_fetch_sub(&c->sync_calls, 1) == 1) {
+        pthread_mutex_lock(&c->lock);
+        pthread_cond_broadcast(&c->idle);
+        pthread_mutex_unlock(&c->lock);
+    }
     return rc;
 }
 

@@ -112,6 +112,7 @@ struct task {
     void *done_ud;
     /* runtime */
     bool owned;                   /* a thread (runner or sync caller) is driving it */
+    bool skip_backoff;            /* restarted: its parts' back-offs end (run_once, on the thread that owns parts) */
     volatile int pause_req, cancel_req;
     volatile int abort_io;        /* aborts the task's requests in flight (pause, cancel) */
     int write_errno;              /* why a download written in place stopped */
@@ -166,10 +167,18 @@ static cos_tasks *tasks_of(cos_client *c)
     return t;
 }
 
+/* The manager whose task-list callback this thread is in (a caller's thread
+ * adding or pausing a task): cos_client_free there is deferred. */
+static __thread cos_tasks *tls_notifying;
+
 static void notify_change(cos_tasks *mg)
 {
     cos_task_list_fn fn = mg->on_change;
-    if (fn) fn(mg->on_change_ud);
+    if (!fn) return;
+    cos_tasks *outer = tls_notifying;
+    tls_notifying = mg;
+    fn(mg->on_change_ud);
+    tls_notifying = outer;
 }
 
 static void task_free(task *t)
@@ -1946,6 +1955,22 @@ typedef struct running_frame {
 } running_frame;
 static __thread running_frame *tls_running;
 
+/* Waiting inside a running task's callback (progress, task-start) for other
+ * tasks: the slots this thread's tasks hold are lent meanwhile, or a task
+ * waited for could wait for one of them for ever (FileParallelLimit 1).
+ * How many (the lock held); slots_return_locked gives them back. */
+static int slots_lend_locked(cos_tasks *mg)
+{
+    int lent = 0;
+    for (const running_frame *f = tls_running; f; f = f->up)
+        if (f->t->mgr == mg) lent++;
+    mg->running -= lent;
+    if (lent) pthread_cond_broadcast(&mg->cv);
+    return lent;
+}
+
+static void slots_return_locked(cos_tasks *mg, int lent) { mg->running += lent; }
+
 /* A canceled task that was waiting or paused: what an abort leaves on the server or disk. */
 static void cancel_unstarted(task *t)
 {
@@ -1970,6 +1995,11 @@ static void run_once(task *t)
     }
     if (t->pause_req) return; /* paused between being taken and starting */
     cos_tasks *mg = t->mgr;
+    pthread_mutex_lock(&mg->m);
+    bool skip_backoff = t->skip_backoff;
+    t->skip_backoff = false;
+    pthread_mutex_unlock(&mg->m);
+    for (size_t i = 0; skip_backoff && t->parts && i < t->nparts; i++) t->parts[i].not_before_ms = 0;
     running_frame frame = { t, tls_running };
     tls_running = &frame;
     if (mg->on_start) mg->on_start(mg->on_start_ud, t->id);
@@ -2047,7 +2077,7 @@ static __thread cos_tasks *tls_runner_of;
 bool cos_tasks_on_own_thread(cos_tasks *mg)
 {
     if (!mg) return false;
-    if (tls_runner_of == mg) return true;
+    if (tls_runner_of == mg || tls_notifying == mg) return true;
     for (const running_frame *f = tls_running; f; f = f->up) /* a synchronous transfer's callbacks */
         if (f->t->mgr == mg) return true;
     return false;
@@ -2203,6 +2233,9 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
     t->done_ud = ud;
     t->owned = sync; /* a sync caller drives its own task */
     pthread_mutex_lock(&mg->m);
+    /* counted from here, not from drive_sync: a task-list callback that frees
+       the client (below) must leave this task to its caller until it ends */
+    if (sync) mg->driving++;
     t->id = ++mg->next_id;
     t->state = COS_TASK_WAITING;
     if (mg->tail) mg->tail->next = t;
@@ -2249,11 +2282,16 @@ int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_
                                    (unsigned long long)id);
         }
     if (!t->finished) {
+        /* From a running task's callback (progress, task-start): its
+           FileParallelLimit slot is lent meanwhile, or the task waited for
+           could wait for that slot for ever (limit 1) */
+        int lent = slots_lend_locked(mg);
         pthread_mutex_unlock(&mg->m);
         workers_block_begin(); /* waiting inside an async callback: the pool must not wait for us */
         bool stood_in = runner_wait_begin(mg);
         pthread_mutex_lock(&mg->m);
         while (!t->finished) pthread_cond_wait(&mg->cv, &mg->m);
+        slots_return_locked(mg, lent);
         pthread_mutex_unlock(&mg->m);
         runner_wait_end(mg, stood_in);
         workers_block_end();
@@ -2283,8 +2321,7 @@ static int drive_sync(task *t, cos_transfer_result **out, cos_error **err)
 {
     cos_tasks *mg = t->mgr;
     int limit = mg->c->cfg.file_parallel_limit;
-    pthread_mutex_lock(&mg->m);
-    mg->driving++;
+    pthread_mutex_lock(&mg->m); /* (mg->driving counts this task since start_task) */
     for (;;) {
         while (!t->cancel_req && (t->pause_req || (mg->running >= limit && tls_slots == 0))) {
             if (t->pause_req && t->state != COS_TASK_PAUSED) {
@@ -2455,6 +2492,14 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_e
     f.interval_ms = c ? c->cfg.progress_interval_ms : 1000;
     f.slots = calloc(p->file_count + 1, sizeof *f.slots);
     if (!f.slots) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
+    /* counted as a synchronous transfer: a client freed by a callback it runs
+       (the task-list one, on this thread) is freed once this returns */
+    cos_tasks *mg = c ? tasks_of(c) : NULL;
+    if (mg) {
+        pthread_mutex_lock(&mg->m);
+        mg->driving++;
+        pthread_mutex_unlock(&mg->m);
+    }
     for (size_t i = 0; i < p->file_count; i++) {
         file_slot *s = &f.slots[i];
         s->f = &f;
@@ -2490,13 +2535,19 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_e
             cos_error_free(why);
         }
     }
+    int lent = 0;
+    if (mg) {
+        pthread_mutex_lock(&mg->m);
+        lent = slots_lend_locked(mg);
+        pthread_mutex_unlock(&mg->m);
+    }
     workers_block_begin();
-    bool stood_in = c ? runner_wait_begin(tasks_of(c)) : false;
+    bool stood_in = mg ? runner_wait_begin(mg) : false;
     pthread_mutex_lock(&f.m);
     while (f.left) pthread_cond_wait(&f.cv, &f.m);
     files_progress_locked(&f, true); /* the last word: every file accounted for */
     pthread_mutex_unlock(&f.m);
-    if (stood_in) runner_wait_end(tasks_of(c), stood_in);
+    if (stood_in) runner_wait_end(mg, stood_in);
     workers_block_end();
     free(f.slots);
     if (f.first_rc && err) {
@@ -2505,7 +2556,15 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_e
     } else {
         cos_error_free(f.first_err);
     }
-    return f.first_rc;
+    int rc = f.first_rc;
+    if (mg) { /* the last touch of the client */
+        pthread_mutex_lock(&mg->m);
+        slots_return_locked(mg, lent);
+        mg->driving--;
+        pthread_cond_broadcast(&mg->cv);
+        pthread_mutex_unlock(&mg->m);
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------------ the task queue */
@@ -2591,8 +2650,9 @@ static int task_signal(cos_client *c, cos_task_id id, int what, cos_error **err)
                 t->state = COS_TASK_WAITING;
                 changed = true;
             }
-            /* a part paused in its back-off goes at once: the user asked for it now (it waited the back-off out) */
-            for (size_t i = 0; t->parts && i < t->nparts; i++) t->parts[i].not_before_ms = 0;
+            /* a part paused in its back-off goes at once: the user asked for it now (it waited the back-off out).
+               Not here: a thread running the task may be cutting its parts anew (make_parts frees them) */
+            t->skip_backoff = true;
         }
     } else {
         t->cancel_req = 1;

@@ -42,7 +42,10 @@ COS_API int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **
  * Called from inside one of the client's own callbacks, it returns at once
  * and the client is freed by a thread of its own once that callback returned
  * (from a synchronous transfer's progress callback: once that transfer has
- * stopped, canceled; do not use the client after it returns).
+ * stopped, canceled; from a synchronous call's credential, progress or sink
+ * callback, or the task-list callback on the caller's thread: once that
+ * call returns, without a further retry; do not use the client after it
+ * returns).
  */
 COS_API void cos_client_free(cos_client *client);
 

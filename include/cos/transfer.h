@@ -317,7 +317,9 @@ COS_API int cos_task_cancel(cos_client *client, cos_task_id id, cos_error **err)
 /** Wait until a task is finished (success, error or canceled); returns its rc.
  *  From the task's own progress, hash-progress or task-start callback (which
  *  run on the thread that runs it) it is COS_ERR_INVALID_ARG: it would wait
- *  for itself. */
+ *  for itself. Waiting there for another task lends the caller's
+ *  FileParallelLimit slot meanwhile (with a limit of 1 the other could not
+ *  run otherwise). */
 COS_API int cos_task_wait(cos_client *client, cos_task_id id, cos_transfer_result **out, cos_error **err);
 
 /** Called whenever a task is added, changes state, or is trimmed (UploadQueueSize). */
