@@ -545,6 +545,7 @@ static void gate_wait(int fd, atomic_bool *gate, atomic_bool *hit)
  * ones after that many fail with g_direct_errno (EINVAL: a filesystem or
  * device that takes no O_DIRECT, or another alignment; ENOSPC: a full disk). */
 static atomic_int g_direct_writes, g_direct_fail_after = -1, g_direct_errno;
+static atomic_int g_fail_wal_write; /* non-zero: the log's writes fail with this errno */
 
 /* by their symbols' names: with 64-bit offsets the headers make pwrite a name of pwrite64 */
 typedef ssize_t (*pwrite_fn)(int, const void *, size_t, int64_t);
@@ -560,6 +561,11 @@ static ssize_t wrapped_pwrite(const char *name, int fd, const void *buf, size_t 
         atomic_fetch_add(&g_direct_writes, 1);
     }
     gate_wait(fd, &g_gate_wal, &g_gate_wal_hit);
+    int werr = atomic_load(&g_fail_wal_write);
+    if (werr && is_wal(fd)) { /* test_batch_commit_fails: a full disk under the log */
+        errno = werr;
+        return -1;
+    }
     ssize_t rc = real(fd, buf, len, off);
     wal_written(fd, rc);
     return rc;
@@ -868,6 +874,95 @@ static void test_put_batches(void)
     CHECK_INT((int)count_sql(dir, "SELECT COUNT(*) FROM objects WHERE key LIKE 'batch/%'"), 10); /* 0-8 and cond */
     test_rmtree(dir);
     free(dir);
+}
+
+/* A batch whose commit fails (the disk under the log full): none of its
+ * writes may be acknowledged, and none may remove the body its row
+ * replaced or deleted (the old version is still what the store names).
+ * The first write's commit is held at the log while overwrites (file
+ * bodies) and DELETEs queue behind it; then every write to the log fails. */
+typedef struct fail_job {
+    store *s;
+    const char *key;
+    bool del;
+    atomic_bool entered;
+    int rc;
+} fail_job;
+
+static int put_file_body(store *s, const char *key, size_t len, char data_id[40])
+{
+    char *body = malloc(len);
+    memset(body, 'f', len);
+    data_writer w;
+    unsigned char md5[16];
+    int rc = data_begin(s, &w) != 0 || data_write(&w, body, len) != 0 || data_finish_deferred(s, &w, md5) != 0 ? -100 : 0;
+    free(body);
+    if (rc) return rc;
+    obj_meta m = { 0 };
+    m.bucket = (char *)B;
+    m.key = (char *)key;
+    m.size = len;
+    snprintf(m.etag, sizeof m.etag, "\"e\"");
+    m.acl = (char *)"default";
+    m.storage_class = (char *)"STANDARD";
+    snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
+    if (data_id) snprintf(data_id, 40, "%s", w.data_id);
+    return store_object_put_body(s, &m, &w);
+}
+
+static void *fail_worker(void *arg)
+{
+    fail_job *j = arg;
+    atomic_store(&j->entered, true);
+    j->rc = j->del ? store_object_delete(j->s, B, j->key) : put_file_body(j->s, j->key, 70000, NULL);
+    return NULL;
+}
+
+static void test_batch_commit_fails(void)
+{
+    char *dir;
+    store *s = open_store("store-batch-fails", &dir);
+    if (!s) return;
+    enum { N = 7 };
+    static const char *const KEYS[N] = { "fail/new", "fail/0", "fail/1", "fail/2", "fail/3", "fail/4", "fail/5" };
+    char ids[N][40] = { "" };
+    for (int i = 1; i < N; i++) CHECK_INT(put_file_body(s, KEYS[i], 70000, ids[i]), 0);
+    static fail_job jobs[N];
+    pthread_t t[N];
+    atomic_store(&g_gate_wal_hit, false);
+    atomic_store(&g_gate_wal, true);
+    for (int i = 0; i < N; i++) {
+        jobs[i] = (fail_job){ .s = s, .key = KEYS[i], .del = i >= 4 };
+        atomic_init(&jobs[i].entered, false);
+        pthread_create(&t[i], NULL, fail_worker, &jobs[i]);
+        if (i == 0) CHECK(wait_for(&g_gate_wal_hit)); /* the first commit waits at the log */
+    }
+    for (int i = 0; i < N; i++) CHECK(wait_for(&jobs[i].entered));
+    cos_sleep_ms_for_tests(200); /* for them to queue behind it: only fewer in the batch if late */
+    atomic_store(&g_fail_wal_write, ENOSPC);
+    atomic_store(&g_gate_wal, false);
+    for (int i = 0; i < N; i++) pthread_join(t[i], NULL);
+    atomic_store(&g_fail_wal_write, 0);
+    int refused = 0;
+    for (int i = 1; i < N; i++) {
+        obj_meta m;
+        int g = store_object_get(s, B, KEYS[i], &m);
+        if (jobs[i].rc != 0) { /* refused: the old version stands, its body with it */
+            refused++;
+            CHECK_INT(g, 0);
+            if (g == 0) {
+                CHECK_STR(m.data_id, ids[i]);
+                char *path = data_path(s, ids[i]);
+                struct stat st;
+                if (stat(path, &st) != 0 || st.st_size != 70000)
+                    test_fail(__FILE__, __LINE__, "%s: refused, yet its old body %s is gone", KEYS[i], ids[i]);
+                free(path);
+            }
+        }
+        if (g == 0) obj_meta_clear(&m);
+    }
+    CHECK(refused > 0); /* the log could not be written: something was refused */
+    close_store(s, dir);
 }
 
 /* A long stream of small writes, with readers alongside: checkpoints keep
@@ -1312,6 +1407,7 @@ int main(void)
     RUN(test_durable_before_return);
     RUN(test_failed_log_sync);
     RUN(test_put_batches);
+    RUN(test_batch_commit_fails);
     RUN(test_wal_bounded);
     RUN(test_writes_need_their_bucket);
     RUN(test_bucket_reads_shared);
