@@ -965,6 +965,50 @@ static void test_batch_commit_fails(void)
     close_store(s, dir);
 }
 
+/* An unversioned DELETE is decided before its transaction (versioning.c
+ * reads the bucket's state, then calls store_object_delete), and a batch
+ * makes it wait behind others: versioning enabled meanwhile, and a write
+ * made under it, must not be deleted outright (the version kept nowhere).
+ * The store decides inside the transaction: a bucket with a versioning
+ * configuration is refused STORE_CHANGED, the row untouched. Before: the
+ * current (versioned) row was deleted and the DELETE acknowledged. */
+static void test_unversioned_delete_rechecked(void)
+{
+    char *dir;
+    store *s = open_store("store-delete-versioned", &dir);
+    if (!s) return;
+    CHECK_INT(put_key(s, "v/plain"), 0);
+    CHECK_INT(store_object_delete(s, B, "v/plain"), 0); /* no versioning: deleted */
+    CHECK_INT(put_key(s, "v/k"), 0);
+    static const char CFG[] = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+    CHECK_INT(store_config_put(s, B, "versioning", CFG, sizeof CFG - 1), 0);
+    CHECK_INT(store_object_delete(s, B, "v/k"), STORE_CHANGED);
+    obj_meta m;
+    int g = store_object_get(s, B, "v/k", &m);
+    CHECK_INT(g, 0);
+    if (g == 0) obj_meta_clear(&m);
+    /* the same for a PUT decided unversioned (VKEEP_OFF; before, keep 0): it
+       replaced the current row outright, the version it held kept nowhere */
+    obj_meta w = { 0 };
+    w.bucket = (char *)B;
+    w.key = (char *)"v/k";
+    snprintf(w.etag, sizeof w.etag, "\"e2\"");
+    w.acl = (char *)"default";
+    w.storage_class = (char *)"STANDARD";
+    snprintf(w.data_id, sizeof w.data_id, "Iother");
+    w.keep = VKEEP_OFF;
+    CHECK_INT(store_object_put(s, &w), STORE_BUSY);
+    w.keep = 0; /* no decision (an append in place): written as before */
+    CHECK_INT(store_object_put(s, &w), 0);
+    g = store_object_get(s, B, "v/k", &m);
+    CHECK_INT(g, 0);
+    if (g == 0) {
+        CHECK_STR(m.data_id, "Iother");
+        obj_meta_clear(&m);
+    }
+    close_store(s, dir);
+}
+
 /* A long stream of small writes, with readers alongside: checkpoints keep
  * the metadata log bounded (its file never passes CKPT_PAGES_MAX's 4,000
  * pages and a commit's), a pass comes per share of the log rather than per
@@ -1408,6 +1452,7 @@ int main(void)
     RUN(test_failed_log_sync);
     RUN(test_put_batches);
     RUN(test_batch_commit_fails);
+    RUN(test_unversioned_delete_rechecked);
     RUN(test_wal_bounded);
     RUN(test_writes_need_their_bucket);
     RUN(test_bucket_reads_shared);
