@@ -965,6 +965,40 @@ static void test_batch_commit_fails(void)
     close_store(s, dir);
 }
 
+/* A body a batched DELETE or overwrite leaves behind is removed only once
+ * the commit that unnames it is durable: while the log's fsync is held, the
+ * file is still there (a power cut then brings the row back, with its body). */
+static void test_old_body_kept_until_durable(void)
+{
+    char *dir;
+    store *s = open_store("store-old-body", &dir);
+    if (!s) return;
+    char id_del[40] = "", id_put[40] = "";
+    CHECK_INT(put_file_body(s, "u/del", 70000, id_del), 0);
+    CHECK_INT(put_file_body(s, "u/put", 70000, id_put), 0);
+    char *p_del = data_path(s, id_del), *p_put = data_path(s, id_put);
+    static fail_job jobs[2];
+    jobs[0] = (fail_job){ .s = s, .key = "u/del", .del = true };
+    jobs[1] = (fail_job){ .s = s, .key = "u/put", .del = false };
+    pthread_t t[2];
+    struct stat st;
+    for (int i = 0; i < 2; i++) {
+        atomic_init(&jobs[i].entered, false);
+        atomic_store(&g_gate_sync_hit, false);
+        atomic_store(&g_gate_sync, true);
+        pthread_create(&t[i], NULL, fail_worker, &jobs[i]);
+        CHECK(wait_for(&g_gate_sync_hit)); /* its commit is written, the fsync held */
+        CHECK(stat(i ? p_put : p_del, &st) == 0);
+        atomic_store(&g_gate_sync, false);
+        pthread_join(t[i], NULL);
+        CHECK_INT(jobs[i].rc, 0);
+        CHECK(stat(i ? p_put : p_del, &st) != 0); /* durable: then removed */
+    }
+    free(p_del);
+    free(p_put);
+    close_store(s, dir);
+}
+
 /* An unversioned DELETE is decided before its transaction (versioning.c
  * reads the bucket's state, then calls store_object_delete), and a batch
  * makes it wait behind others: versioning enabled meanwhile, and a write
@@ -1453,6 +1487,7 @@ int main(void)
     RUN(test_put_batches);
     RUN(test_batch_commit_fails);
     RUN(test_unversioned_delete_rechecked);
+    RUN(test_old_body_kept_until_durable);
     RUN(test_wal_bounded);
     RUN(test_writes_need_their_bucket);
     RUN(test_bucket_reads_shared);
