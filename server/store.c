@@ -2822,8 +2822,11 @@ static int row_id_cb(void *ud, sqlite3_stmt *st)
 static int unversioned_still(sqlite3 *db, const char *bucket)
 {
     int64_t versioned = 0;
-    int rc = EXEC(db, "SELECT COUNT(*) FROM configs WHERE bucket = ?1 AND kind = 'versioning'", count_cb, &versioned,
-                  bucket);
+    /* a status PUT ?versioning took (Enabled or Suspended); a row kept from
+       before statuses were checked, with another, reads as Off (versioning.c) */
+    int rc = EXEC(db, "SELECT COUNT(*) FROM configs WHERE bucket = ?1 AND kind = 'versioning' AND "
+                      "(instr(CAST(body AS TEXT), 'Enabled') > 0 OR instr(CAST(body AS TEXT), 'Suspended') > 0)",
+                  count_cb, &versioned, bucket);
     return rc ? rc : versioned ? STORE_CHANGED : 0;
 }
 

@@ -1012,6 +1012,8 @@ static void test_unversioned_delete_rechecked(void)
     store *s = open_store("store-delete-versioned", &dir);
     if (!s) return;
     CHECK_INT(put_key(s, "v/plain"), 0);
+    static const char OFF[] = "<VersioningConfiguration><Status>Off</Status></VersioningConfiguration>";
+    CHECK_INT(store_config_put(s, B, "versioning", OFF, sizeof OFF - 1), 0); /* an old row, read as Off */
     CHECK_INT(store_object_delete(s, B, "v/plain"), 0); /* no versioning: deleted */
     CHECK_INT(put_key(s, "v/k"), 0);
     static const char CFG[] = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
