@@ -2558,9 +2558,12 @@ static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
         if (!rc && strcmp(cur, m->expect_id) != 0) rc = STORE_CHANGED;
     }
     /* a null version in versions that a Suspended write replaces: removed like an old body */
-    if (!rc && m->keep == VKEEP_OFF && (rc = unversioned_still(db, m->bucket)) == STORE_CHANGED) {
-        rc = STORE_BUSY;
-        snprintf(last_error, sizeof last_error, "versioning was enabled during the write; retry it");
+    if (!rc && m->keep == VKEEP_OFF) {
+        rc = unversioned_still(db, m->bucket);
+        if (rc == STORE_CHANGED) {
+            rc = STORE_BUSY;
+            snprintf(last_error, sizeof last_error, "versioning was enabled during the write; retry it");
+        }
     } else if (!rc && m->keep) {
         rc = keep_current(db, m->bucket, m->key, m->keep, old, NULL);
     }
