@@ -586,14 +586,15 @@ static bool parse_u64(const char *s, uint64_t *out)
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *s == '-') return false;
+    /* digits first: strtoull also takes " -1" (as 2^64-1) and a sign */
+    if (errno || end == s || *s < '0' || *s > '9') return false;
     uint64_t mul = 1;
     if (*end == 'K' || *end == 'k') mul = 1024, end++;
     else if (*end == 'M' || *end == 'm') mul = 1024 * 1024, end++;
     else if (*end == 'G' || *end == 'g') mul = 1024ull * 1024 * 1024, end++;
     if (*end == 'i') end++;
     if (*end == 'B') end++;
-    if (*end) return false;
+    if (*end || (uint64_t)v > UINT64_MAX / mul) return false; /* "17179869184G" wrapped to 0 */
     *out = (uint64_t)v * mul;
     return true;
 }
@@ -650,6 +651,7 @@ static int parse_args(int argc, char **argv, cli_opts *o, bool *help, bool *vers
             if (!copy) return EXIT_FAIL;
             memset((char *)v, 'x', strlen(v));
             v = copy;
+            free((char *)o->secret_key); /* given twice: the last wins, as for --token (fuzz_cli_args: a leak) */
             o->secret_key = copy;
         } else if (IS("--secret-id")) o->secret_id = v;
         else if (IS("--secret-key-file")) o->secret_key_file = v;

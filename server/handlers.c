@@ -1695,6 +1695,20 @@ static int tag_key_cmp(const void *a, const void *b)
     return strcmp(((const cos_tag *)a)->key, ((const cos_tag *)b)->key);
 }
 
+/* A tag's key or value from a header: UTF-8 text an XML document can carry
+ * (stored as the tagging's XML: invalid UTF-8 was stored and then unreadable,
+ * found by fuzz_srv_headers); no control characters. */
+static bool tag_text_ok(const char *s)
+{
+    while (*s) {
+        uint32_t cp = 0;
+        size_t n = cos_utf8_len((const unsigned char *)s, &cp);
+        if (!n || cp < 0x20 || cp == 0xFFFE || cp == 0xFFFF) return false;
+        s += n;
+    }
+    return true;
+}
+
 static int tagging_from_query(const char *q, char **xml)
 {
     *xml = NULL;
@@ -1717,8 +1731,7 @@ static int tagging_from_query(const char *q, char **xml)
         }
         char *k = cos_uri_decode(p, klen), *v = eq ? cos_uri_decode(eq + 1, (size_t)(p + len - eq - 1)) : cos_strdup("");
         if (!k || !v || !*k || strlen(k) > 128 || strlen(v) > 256) rc = -1;
-        for (const char *c = k; rc == 0 && *c; c++) if ((unsigned char)*c < 0x20) rc = -1;
-        for (const char *c = v; rc == 0 && v && *c; c++) if ((unsigned char)*c < 0x20) rc = -1;
+        if (rc == 0 && (!tag_text_ok(k) || !tag_text_ok(v))) rc = -1;
         for (size_t i = 0; rc == 0 && i < t.tags_count; i++)
             if (!strcmp(tags[i].key, k)) rc = -1;
         tags[t.tags_count++] = (cos_tag){ k, v };

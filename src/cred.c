@@ -280,6 +280,27 @@ static size_t fetch_write(char *d, size_t s, size_t n, void *ud)
     return cos_buf_append(&f->b, d, s * n) ? 0 : s * n;
 }
 
+/* An STS service's JSON answer into the sink (apart, for fuzz_sts_answer). */
+static int sts_answer_take(const char *body, size_t len, cos_credentials_sink *sink, cos_error **err)
+{
+    cos_json *j = cos_json_parse(body, len, NULL);
+    const cos_json *cr = cos_json_get(j, "credentials");
+    if (!cr) cr = cos_json_get(j, "Credentials");
+    const char *id = cos_json_get_str(cr, "tmpSecretId"), *key = cos_json_get_str(cr, "tmpSecretKey");
+    const char *tok = cos_json_get_str(cr, "sessionToken");
+    if (!tok) tok = cos_json_get_str(cr, "Token");
+    int64_t start = 0, exp = 0;
+    cos_json_get_i64(j, "startTime", &start);
+    cos_json_get_i64(j, "expiredTime", &exp);
+    int ret = 0;
+    if (!id || !key || !exp)
+        ret = cos_err_set(err, COS_ERR_AUTH, "STS answer lacks credentials.tmpSecretId/tmpSecretKey or expiredTime");
+    else
+        ret = cos_credentials_set(sink, id, key, tok, start, exp);
+    cos_json_free(j);
+    return ret;
+}
+
 int cos_sts_url_provider(void *url, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
 {
     (void)req;
@@ -301,21 +322,7 @@ int cos_sts_url_provider(void *url, const cos_auth_request *req, cos_credentials
         return cos_err_set(err, COS_ERR_AUTH, "STS request failed: %s (HTTP %ld)",
                            rc != CURLE_OK ? curl_easy_strerror(rc) : "bad status", status);
     }
-    cos_json *j = cos_json_parse(f.b.data ? f.b.data : "", f.b.len, NULL);
+    int ret = sts_answer_take(f.b.data ? f.b.data : "", f.b.len, sink, err);
     cos_buf_free(&f.b);
-    const cos_json *cr = cos_json_get(j, "credentials");
-    if (!cr) cr = cos_json_get(j, "Credentials");
-    const char *id = cos_json_get_str(cr, "tmpSecretId"), *key = cos_json_get_str(cr, "tmpSecretKey");
-    const char *tok = cos_json_get_str(cr, "sessionToken");
-    if (!tok) tok = cos_json_get_str(cr, "Token");
-    int64_t start = 0, exp = 0;
-    cos_json_get_i64(j, "startTime", &start);
-    cos_json_get_i64(j, "expiredTime", &exp);
-    int ret = 0;
-    if (!id || !key || !exp)
-        ret = cos_err_set(err, COS_ERR_AUTH, "STS answer lacks credentials.tmpSecretId/tmpSecretKey or expiredTime");
-    else
-        ret = cos_credentials_set(sink, id, key, tok, start, exp);
-    cos_json_free(j);
     return ret;
 }

@@ -223,7 +223,9 @@ bool cos_json_get_i64(const cos_json *obj, const char *key, int64_t *out)
     const cos_json *v = cos_json_get(obj, key);
     if (!v || (v->type != COS_JSON_NUMBER && v->type != COS_JSON_STRING)) return false;
     if (cos_parse_i64(v->str, out) == 0) return true;
-    if (v->type == COS_JSON_NUMBER) {
+    /* a number past int64 (1e300 in an STS answer's expiredTime) is no time: the cast was undefined
+       (fuzz_sts_answer); NaN fails both comparisons */
+    if (v->type == COS_JSON_NUMBER && v->num >= -9223372036854775808.0 && v->num < 9223372036854775808.0) {
         *out = (int64_t)v->num;
         return true;
     }

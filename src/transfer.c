@@ -1757,7 +1757,8 @@ static int parse_source(const char *src, char **bucket, char **region, char **ke
     const char *dot = strchr(reg, '.');
     *region = cos_strndup(reg, (size_t)((dot && dot < slash ? dot : slash) - reg));
     *key = cos_uri_decode(slash + 1, strlen(slash + 1));
-    return *key ? 0 : -1;
+    /* a %00 would cut the key short: "a%00b" copied the object "a" (fuzz_copy_source) */
+    return *key && !strstr(slash + 1, "%00") ? 0 : -1;
 }
 
 /* S3's x-amz-copy-source form, "[/]bucket/key" (key URL-encoded), in the
@@ -1774,7 +1775,7 @@ static int parse_s3_source(const char *src, const char *region, char **bucket, c
     *bucket = cos_strndup(src, (size_t)(slash - src));
     *reg = cos_strdup(region);
     *key = cos_uri_decode(slash + 1, strlen(slash + 1));
-    return *bucket && *reg && *key ? 0 : -1;
+    return *bucket && *reg && *key && !strstr(slash + 1, "%00") ? 0 : -1; /* as parse_source */
 }
 
 /* The copy source's ETag now (NULL if it cannot be read). */

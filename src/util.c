@@ -781,6 +781,9 @@ int64_t cos_http_date_parse(const char *s)
     char wd[4], mon[4];
     int d, y, H, M, S;
     if (sscanf(s, "%3s, %d %3s %d %d:%d:%d", wd, &d, mon, &y, &H, &M, &S) != 7) return -1;
+    /* an answer's or a request's own fields: out of range is malformed (and a
+       huge year overflowed y - 1900: found by fuzz_resp_headers) */
+    if (y < 0 || y > 9999 || d < 1 || d > 31 || H < 0 || H > 23 || M < 0 || M > 59 || S < 0 || S > 60) return -1;
     int m = -1;
     for (int i = 0; i < 12; i++)
         if (strcasecmp(mon, MON[i]) == 0) m = i;
@@ -819,9 +822,21 @@ void cos_iso8601_format(int64_t unix_ms, char out[32])
 int64_t cos_iso8601_parse(const char *s)
 {
     if (!s) return -1;
-    int y, mo, d, H, M, S, ms = 0;
-    int n = sscanf(s, "%d-%d-%dT%d:%d:%d.%dZ", &y, &mo, &d, &H, &M, &S, &ms);
-    if (n < 6) return -1;
+    int y, mo, d, H, M, S, ms = 0, end = 0;
+    if (sscanf(s, "%d-%d-%dT%d:%d:%d%n", &y, &mo, &d, &H, &M, &S, &end) < 6 || !end) return -1;
+    /* out of range is malformed: a year of nine digits overflowed the
+       milliseconds (found by fuzz_resp_headers) */
+    if (y < 0 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || H < 0 || H > 23 || M < 0 || M > 59 || S < 0 ||
+        S > 60)
+        return -1;
+    if (s[end] == '.') { /* a fraction of a second: ".5" is 500 ms, ".123456" 123 ms (not 5 and 123456) */
+        const char *f = s + end + 1;
+        int digits = 0;
+        for (; *f >= '0' && *f <= '9'; f++, digits++)
+            if (digits < 3) ms = ms * 10 + (*f - '0');
+        if (!digits) return -1;
+        for (; digits < 3; digits++) ms *= 10;
+    }
     struct tm tm = { .tm_sec = S, .tm_min = M, .tm_hour = H, .tm_mday = d, .tm_mon = mo - 1,
                      .tm_year = y - 1900 };
     return (int64_t)timegm(&tm) * 1000 + ms;

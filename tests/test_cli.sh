@@ -10,6 +10,9 @@ B=cos://clitest-1250000000
 check "help lists every command" bash -c "$COS --help | grep -q presign && $COS --help | grep -q sync"
 check "subcommand help" bash -c "$COS cp --help | grep -q 'usage: cos cp'"
 $COS bogus >/dev/null 2>&1; check "unknown command exits 2" test $? -eq 2
+# sizes that overflow or carry a sign are usage errors, not wrapped to another size (fuzz_cli_args)
+$COS ls $B --chunk-size 17179869184G >/dev/null 2>&1; check "an overflowing --chunk-size exits 2" test $? -eq 2
+$COS ls $B --chunk-size " -1" >/dev/null 2>&1; check "a signed --chunk-size exits 2" test $? -eq 2
 check "mb" $COS mb $B
 $COS mb $B >/dev/null 2>"$TEST_TMP/err"; rc=$?
 check "mb twice fails with the COS code" grep -q BucketAlreadyExists "$TEST_TMP/err"

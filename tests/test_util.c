@@ -51,6 +51,18 @@ static void test_json(void)
     cos_json_put_str(&b, "q\"\\\x01");
     CHECK_STR(b.data, "\"q\\\"\\\\\\u0001\"");
     cos_buf_free(&b);
+    /* a number past int64 is no integer (the cast was undefined: fuzz_sts_answer); one inside still is */
+    const char *huge = "{\"e\": 1e300, \"s\": -1e300, \"m\": 9223372036854775808, \"k\": 1.5e9}";
+    j = cos_json_parse(huge, strlen(huge), NULL);
+    CHECK(j != NULL);
+    t = 7;
+    CHECK(!cos_json_get_i64(j, "e", &t));
+    CHECK(!cos_json_get_i64(j, "s", &t));
+    CHECK(!cos_json_get_i64(j, "m", &t));
+    CHECK_INT(t, 7);
+    CHECK(cos_json_get_i64(j, "k", &t));
+    CHECK_INT(t, 1500000000);
+    cos_json_free(j);
 }
 
 static void test_dates(void)
@@ -81,6 +93,27 @@ static void test_dates(void)
     cos_iso8601_format(1700000000123LL, d);
     CHECK_STR(d, "2023-11-14T22:13:20.123Z");
     CHECK_INT(cos_iso8601_parse(d), 1700000000123LL);
+}
+
+/* Dates from outside (an answer's Date, a policy's expiration, a retention
+ * date): out-of-range fields are malformed, not normalized nor overflowed
+ * (fuzz_resp_headers found a signed overflow in each parser); a fraction of
+ * a second is a fraction, whatever its number of digits. */
+static void test_dates_hostile(void)
+{
+    CHECK_INT(cos_http_date_parse("Sat, 28 Nov -2147483648 05:43:26 GMT"), -1);
+    CHECK_INT(cos_http_date_parse("Sat, 28 Nov 2147483647 05:43:26 GMT"), -1);
+    CHECK_INT(cos_http_date_parse("Sat, 28 Nov 2026 25:43:26 GMT"), -1);
+    CHECK_INT(cos_http_date_parse("Sat, 28 Nov 2026 05:43:2147483647 GMT"), -1);
+    CHECK_INT(cos_http_date_parse("Sat, 0 Nov 2026 05:43:26 GMT"), -1);
+    CHECK_INT(cos_http_date_parse("Sat, 28 Nov 2026 05:43:26 GMT"), 1795844606);
+    CHECK_INT(cos_iso8601_parse("2147483647-11-28T05:43:26.000Z"), -1);
+    CHECK_INT(cos_iso8601_parse("2026-13-28T05:43:26.000Z"), -1);
+    CHECK_INT(cos_iso8601_parse("2026-11-28T05:43:26.2147483647Z"), 1795844606214LL);
+    CHECK_INT(cos_iso8601_parse("2026-11-28T05:43:26.5Z"), 1795844606500LL);
+    CHECK_INT(cos_iso8601_parse("2026-11-28T05:43:26.123456Z"), 1795844606123LL);
+    CHECK_INT(cos_iso8601_parse("2026-11-28T05:43:26Z"), 1795844606000LL);
+    CHECK_INT(cos_iso8601_parse("2026-11-28T05:43:26.Z"), -1);
 }
 
 /* Decimal parsing at its bounds (CRC-64 headers carry all 20 digits). */
@@ -116,5 +149,6 @@ int main(void)
     RUN(test_kvlist);
     RUN(test_json);
     RUN(test_dates);
+    RUN(test_dates_hostile);
     return test_report();
 }
