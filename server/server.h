@@ -76,6 +76,11 @@ typedef struct obj_meta {
  * goes, a current one with another id becomes non-current. */
 #define VKEEP_ARCHIVE 1
 #define VKEEP_NULL 2
+/* The write was decided for an unversioned bucket (versioning_before_write):
+ * if versioning came on before its transaction, it is refused STORE_BUSY
+ * (nothing written): replacing the row outright would lose a version written
+ * under versioning meanwhile. (0: no decision, e.g. an append in place.) */
+#define VKEEP_OFF 3
 /* An object's version id travels among its stored headers in this internal line. */
 #define VERSION_LINE "x-cos-internal-version:"
 /* The version id of an object from its stored headers ("null" when none). */
@@ -211,7 +216,9 @@ int store_object_put(store *s, const obj_meta *m);   /* 0; replaces; old data re
 /* the same, committing a body data_finish_deferred left pending in the same transaction (body may be NULL) */
 int store_object_put_body(store *s, const obj_meta *m, data_writer *body);
 int store_object_get(store *s, const char *bucket, const char *key, obj_meta *out); /* 0 or -1 */
-int store_object_delete(store *s, const char *bucket, const char *key); /* 0 or -1 if absent */
+/* 0 or -1 if absent; STORE_CHANGED (nothing deleted) if the bucket has a versioning
+ * configuration by the time it runs: the caller decided it unversioned before */
+int store_object_delete(store *s, const char *bucket, const char *key);
 int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value); /* 0 or -1 absent */
 /* the same only while the object is still the one read (data_id): a value computed from
    what was read never lands on an object written since. 0, -1 absent or replaced, or a STORE_ error */

@@ -2538,6 +2538,7 @@ static int id_cb(void *ud, sqlite3_stmt *st)
 /* Inside a write transaction: the row's new values replace any old ones; an
  * old body kept as a blob goes in the same transaction. */
 static int keep_current(sqlite3 *db, const char *bucket, const char *key, int keep, char gone[40], bool *cur_null);
+static int unversioned_still(sqlite3 *db, const char *bucket);
 
 static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
 {
@@ -2557,7 +2558,15 @@ static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
         if (!rc && strcmp(cur, m->expect_id) != 0) rc = STORE_CHANGED;
     }
     /* a null version in versions that a Suspended write replaces: removed like an old body */
-    if (!rc && m->keep) rc = keep_current(db, m->bucket, m->key, m->keep, old, NULL);
+    if (!rc && m->keep == VKEEP_OFF) {
+        rc = unversioned_still(db, m->bucket);
+        if (rc == STORE_CHANGED) {
+            rc = STORE_BUSY;
+            snprintf(last_error, sizeof last_error, "versioning was enabled during the write; retry it");
+        }
+    } else if (!rc && m->keep) {
+        rc = keep_current(db, m->bucket, m->key, m->keep, old, NULL);
+    }
     if (!rc && !old[0])
         rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
     if (!rc)
@@ -2809,10 +2818,26 @@ static int row_id_cb(void *ud, sqlite3_stmt *st)
     return id_cb(r->id, st);
 }
 
+/* Inside the DELETE's transaction: the caller found the bucket unversioned
+ * before it (versioning.c), and a batch may have held it since. Versioning
+ * enabled meanwhile (it is never switched off again) makes it STORE_CHANGED:
+ * deleting the row outright would lose a version written under it. */
+static int unversioned_still(sqlite3 *db, const char *bucket)
+{
+    int64_t versioned = 0;
+    /* a status PUT ?versioning took (Enabled or Suspended); a row kept from
+       before statuses were checked, with another, reads as Off (versioning.c) */
+    int rc = EXEC(db, "SELECT COUNT(*) FROM configs WHERE bucket = ?1 AND kind = 'versioning' AND "
+                      "(instr(CAST(body AS TEXT), 'Enabled') > 0 OR instr(CAST(body AS TEXT), 'Suspended') > 0)",
+                  count_cb, &versioned, bucket);
+    return rc ? rc : versioned ? STORE_CHANGED : 0;
+}
+
 static int run_delete(sqlite3 *db, put_job *j)
 {
     row_id row = { "", false };
-    int rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, j->bucket, j->key);
+    int rc = unversioned_still(db, j->bucket);
+    if (!rc) rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, j->bucket, j->key);
     if (!rc && row.found) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, j->bucket, j->key);
     if (!rc && row.id[0] == INLINE_MARK) {
         rc = EXEC(db, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, row.id);
@@ -2842,7 +2867,8 @@ static int delete_alone(store *s, const char *bucket, const char *key)
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
-        rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, bucket, key);
+        rc = unversioned_still(db, bucket);
+        if (!rc) rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, bucket, key);
         bool found = row.found;
         if (!rc && found) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
         if (!rc && old[0] == INLINE_MARK) {

@@ -53,7 +53,10 @@ char *versioning_before_write(req *r, char vid[64], int *keep)
     vid[0] = '\0';
     *keep = 0;
     vers_state st = versioning_state(r, r->bucket);
-    if (st == VERS_OFF) return cos_strdup("");
+    if (st == VERS_OFF) {
+        *keep = VKEEP_OFF; /* checked again in the write's transaction */
+        return cos_strdup("");
+    }
     if (st == VERS_ENABLED) {
         new_version_id(vid);
         *keep = VKEEP_ARCHIVE;
@@ -112,7 +115,14 @@ int versioning_delete(req *r, const char *key, const char *version_id, char out_
         return store_version_delete(st, r->bucket, key, version_id, out_marker);
     }
     vers_state vs = versioning_state(r, r->bucket);
-    if (vs == VERS_OFF) return store_object_delete(st, r->bucket, key); /* 0, -1 absent, or the store's error */
+    if (vs == VERS_OFF) {
+        int rc = store_object_delete(st, r->bucket, key); /* 0, -1 absent, or the store's error */
+        if (rc != STORE_CHANGED) return rc;
+        /* versioning came on after the state was read: the store refused to
+           delete outright (a version written since would be lost); decided again */
+        vs = versioning_state(r, r->bucket);
+        if (vs == VERS_OFF) return rc;
+    }
     if (vs == VERS_ENABLED) new_version_id(out_vid);
     else snprintf(out_vid, 64, "null");
     *out_marker = true;

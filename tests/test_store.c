@@ -545,6 +545,7 @@ static void gate_wait(int fd, atomic_bool *gate, atomic_bool *hit)
  * ones after that many fail with g_direct_errno (EINVAL: a filesystem or
  * device that takes no O_DIRECT, or another alignment; ENOSPC: a full disk). */
 static atomic_int g_direct_writes, g_direct_fail_after = -1, g_direct_errno;
+static atomic_int g_fail_wal_write; /* non-zero: the log's writes fail with this errno */
 
 /* by their symbols' names: with 64-bit offsets the headers make pwrite a name of pwrite64 */
 typedef ssize_t (*pwrite_fn)(int, const void *, size_t, int64_t);
@@ -560,6 +561,11 @@ static ssize_t wrapped_pwrite(const char *name, int fd, const void *buf, size_t 
         atomic_fetch_add(&g_direct_writes, 1);
     }
     gate_wait(fd, &g_gate_wal, &g_gate_wal_hit);
+    int werr = atomic_load(&g_fail_wal_write);
+    if (werr && is_wal(fd)) { /* test_batch_commit_fails: a full disk under the log */
+        errno = werr;
+        return -1;
+    }
     ssize_t rc = real(fd, buf, len, off);
     wal_written(fd, rc);
     return rc;
@@ -868,6 +874,175 @@ static void test_put_batches(void)
     CHECK_INT((int)count_sql(dir, "SELECT COUNT(*) FROM objects WHERE key LIKE 'batch/%'"), 10); /* 0-8 and cond */
     test_rmtree(dir);
     free(dir);
+}
+
+/* A batch whose commit fails (the disk under the log full): none of its
+ * writes may be acknowledged, and none may remove the body its row
+ * replaced or deleted (the old version is still what the store names).
+ * The first write's commit is held at the log while overwrites (file
+ * bodies) and DELETEs queue behind it; then every write to the log fails. */
+typedef struct fail_job {
+    store *s;
+    const char *key;
+    bool del;
+    atomic_bool entered;
+    int rc;
+} fail_job;
+
+static int put_file_body(store *s, const char *key, size_t len, char data_id[40])
+{
+    char *body = malloc(len);
+    memset(body, 'f', len);
+    data_writer w;
+    unsigned char md5[16];
+    int rc = data_begin(s, &w) != 0 || data_write(&w, body, len) != 0 || data_finish_deferred(s, &w, md5) != 0 ? -100 : 0;
+    free(body);
+    if (rc) return rc;
+    obj_meta m = { 0 };
+    m.bucket = (char *)B;
+    m.key = (char *)key;
+    m.size = len;
+    snprintf(m.etag, sizeof m.etag, "\"e\"");
+    m.acl = (char *)"default";
+    m.storage_class = (char *)"STANDARD";
+    snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
+    if (data_id) snprintf(data_id, 40, "%s", w.data_id);
+    return store_object_put_body(s, &m, &w);
+}
+
+static void *fail_worker(void *arg)
+{
+    fail_job *j = arg;
+    atomic_store(&j->entered, true);
+    j->rc = j->del ? store_object_delete(j->s, B, j->key) : put_file_body(j->s, j->key, 70000, NULL);
+    return NULL;
+}
+
+static void test_batch_commit_fails(void)
+{
+    char *dir;
+    store *s = open_store("store-batch-fails", &dir);
+    if (!s) return;
+    enum { N = 7 };
+    static const char *const KEYS[N] = { "fail/new", "fail/0", "fail/1", "fail/2", "fail/3", "fail/4", "fail/5" };
+    char ids[N][40] = { "" };
+    for (int i = 1; i < N; i++) CHECK_INT(put_file_body(s, KEYS[i], 70000, ids[i]), 0);
+    static fail_job jobs[N];
+    pthread_t t[N];
+    atomic_store(&g_gate_wal_hit, false);
+    atomic_store(&g_gate_wal, true);
+    for (int i = 0; i < N; i++) {
+        jobs[i] = (fail_job){ .s = s, .key = KEYS[i], .del = i >= 4 };
+        atomic_init(&jobs[i].entered, false);
+        pthread_create(&t[i], NULL, fail_worker, &jobs[i]);
+        if (i == 0) CHECK(wait_for(&g_gate_wal_hit)); /* the first commit waits at the log */
+    }
+    for (int i = 0; i < N; i++) CHECK(wait_for(&jobs[i].entered));
+    cos_sleep_ms_for_tests(200); /* for them to queue behind it: only fewer in the batch if late */
+    atomic_store(&g_fail_wal_write, ENOSPC);
+    atomic_store(&g_gate_wal, false);
+    for (int i = 0; i < N; i++) pthread_join(t[i], NULL);
+    atomic_store(&g_fail_wal_write, 0);
+    int refused = 0;
+    for (int i = 1; i < N; i++) {
+        obj_meta m;
+        int g = store_object_get(s, B, KEYS[i], &m);
+        if (jobs[i].rc != 0) { /* refused: the old version stands, its body with it */
+            refused++;
+            CHECK_INT(g, 0);
+            if (g == 0) {
+                CHECK_STR(m.data_id, ids[i]);
+                char *path = data_path(s, ids[i]);
+                struct stat st;
+                if (stat(path, &st) != 0 || st.st_size != 70000)
+                    test_fail(__FILE__, __LINE__, "%s: refused, yet its old body %s is gone", KEYS[i], ids[i]);
+                free(path);
+            }
+        }
+        if (g == 0) obj_meta_clear(&m);
+    }
+    CHECK(refused > 0); /* the log could not be written: something was refused */
+    close_store(s, dir);
+}
+
+/* A body a batched DELETE or overwrite leaves behind is removed only once
+ * the commit that unnames it is durable: while the log's fsync is held, the
+ * file is still there (a power cut then brings the row back, with its body). */
+static void test_old_body_kept_until_durable(void)
+{
+    char *dir;
+    store *s = open_store("store-old-body", &dir);
+    if (!s) return;
+    char id_del[40] = "", id_put[40] = "";
+    CHECK_INT(put_file_body(s, "u/del", 70000, id_del), 0);
+    CHECK_INT(put_file_body(s, "u/put", 70000, id_put), 0);
+    char *p_del = data_path(s, id_del), *p_put = data_path(s, id_put);
+    static fail_job jobs[2];
+    jobs[0] = (fail_job){ .s = s, .key = "u/del", .del = true };
+    jobs[1] = (fail_job){ .s = s, .key = "u/put", .del = false };
+    pthread_t t[2];
+    struct stat st;
+    for (int i = 0; i < 2; i++) {
+        atomic_init(&jobs[i].entered, false);
+        atomic_store(&g_gate_sync_hit, false);
+        atomic_store(&g_gate_sync, true);
+        pthread_create(&t[i], NULL, fail_worker, &jobs[i]);
+        CHECK(wait_for(&g_gate_sync_hit)); /* its commit is written, the fsync held */
+        CHECK(stat(i ? p_put : p_del, &st) == 0);
+        atomic_store(&g_gate_sync, false);
+        pthread_join(t[i], NULL);
+        CHECK_INT(jobs[i].rc, 0);
+        CHECK(stat(i ? p_put : p_del, &st) != 0); /* durable: then removed */
+    }
+    free(p_del);
+    free(p_put);
+    close_store(s, dir);
+}
+
+/* An unversioned DELETE is decided before its transaction (versioning.c
+ * reads the bucket's state, then calls store_object_delete), and a batch
+ * makes it wait behind others: versioning enabled meanwhile, and a write
+ * made under it, must not be deleted outright (the version kept nowhere).
+ * The store decides inside the transaction: a bucket with a versioning
+ * configuration is refused STORE_CHANGED, the row untouched. Before: the
+ * current (versioned) row was deleted and the DELETE acknowledged. */
+static void test_unversioned_delete_rechecked(void)
+{
+    char *dir;
+    store *s = open_store("store-delete-versioned", &dir);
+    if (!s) return;
+    CHECK_INT(put_key(s, "v/plain"), 0);
+    static const char OFF[] = "<VersioningConfiguration><Status>Off</Status></VersioningConfiguration>";
+    CHECK_INT(store_config_put(s, B, "versioning", OFF, sizeof OFF - 1), 0); /* an old row, read as Off */
+    CHECK_INT(store_object_delete(s, B, "v/plain"), 0); /* no versioning: deleted */
+    CHECK_INT(put_key(s, "v/k"), 0);
+    static const char CFG[] = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+    CHECK_INT(store_config_put(s, B, "versioning", CFG, sizeof CFG - 1), 0);
+    CHECK_INT(store_object_delete(s, B, "v/k"), STORE_CHANGED);
+    obj_meta m;
+    int g = store_object_get(s, B, "v/k", &m);
+    CHECK_INT(g, 0);
+    if (g == 0) obj_meta_clear(&m);
+    /* the same for a PUT decided unversioned (VKEEP_OFF; before, keep 0): it
+       replaced the current row outright, the version it held kept nowhere */
+    obj_meta w = { 0 };
+    w.bucket = (char *)B;
+    w.key = (char *)"v/k";
+    snprintf(w.etag, sizeof w.etag, "\"e2\"");
+    w.acl = (char *)"default";
+    w.storage_class = (char *)"STANDARD";
+    snprintf(w.data_id, sizeof w.data_id, "Iother");
+    w.keep = VKEEP_OFF;
+    CHECK_INT(store_object_put(s, &w), STORE_BUSY);
+    w.keep = 0; /* no decision (an append in place): written as before */
+    CHECK_INT(store_object_put(s, &w), 0);
+    g = store_object_get(s, B, "v/k", &m);
+    CHECK_INT(g, 0);
+    if (g == 0) {
+        CHECK_STR(m.data_id, "Iother");
+        obj_meta_clear(&m);
+    }
+    close_store(s, dir);
 }
 
 /* A long stream of small writes, with readers alongside: checkpoints keep
@@ -1312,6 +1487,9 @@ int main(void)
     RUN(test_durable_before_return);
     RUN(test_failed_log_sync);
     RUN(test_put_batches);
+    RUN(test_batch_commit_fails);
+    RUN(test_unversioned_delete_rechecked);
+    RUN(test_old_body_kept_until_durable);
     RUN(test_wal_bounded);
     RUN(test_writes_need_their_bucket);
     RUN(test_bucket_reads_shared);
