@@ -24,19 +24,6 @@
 static test_server g_srv;
 static char *g_dir;
 
-
-static cos_client *client_with(cos_config *cfg)
-{
-    cos_client *c = NULL;
-    cos_error *err = NULL;
-    if (cos_client_new(&c, cfg, &err) != 0) {
-        test_fail(__FILE__, __LINE__, "cos_client_new: %s", cos_error_message(err));
-        cos_error_free(err);
-        return NULL;
-    }
-    return c;
-}
-
 /* ------------------------------------------------------------------ cos_client_free from a synchronous call's callbacks */
 
 /* client.h: "Called from inside one of the client's own callbacks, it
@@ -103,7 +90,7 @@ static void test_free_from_sync_callbacks(void)
             cfg.get_authorization = free_in_cred;
             cfg.credentials_user_data = &b;
         }
-        cos_client *c = client_with(&cfg);
+        cos_client *c = test_client_of(&cfg);
         if (!c) break;
         b.c = c;
         cos_request r = COS_REQUEST_INIT;
@@ -192,7 +179,7 @@ static void test_wait_other_task_one_slot(void)
         test_config(&cfg, &g_srv);
         cfg.file_parallel_limit = 1;
         cfg.progress_interval_ms = 1;
-        cos_client *c = client_with(&cfg);
+        cos_client *c = test_client_of(&cfg);
         if (!c) break;
         cos_transfer_params b = COS_TRANSFER_PARAMS_INIT;
         b.bucket = BUCKET;
@@ -360,7 +347,7 @@ static void test_submissions_race_passes(void)
         test_config(&cfg, &g_srv);
         cfg.network_threads = 1 + i % 2;
         cfg.worker_threads = 1 + i;
-        cs[i] = client_with(&cfg);
+        cs[i] = test_client_of(&cfg);
         if (!cs[i]) return;
     }
     atomic_int failed = 0;
@@ -465,7 +452,7 @@ static void test_timers_without_sockets(void)
         test_config(&cfg, &fake);
         cfg.timeout_ms = 300;
         cfg.max_retries = -1;
-        cos_client *c = client_with(&cfg);
+        cos_client *c = test_client_of(&cfg);
         if (!c) break;
         for (int round = 0; round < 3; round++) {
             cos_request r = COS_REQUEST_INIT;

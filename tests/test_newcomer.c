@@ -31,18 +31,6 @@ static char *g_dir;
 
 static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
 
-static cos_client *client_with(cos_config *cfg)
-{
-    cos_client *c = NULL;
-    cos_error *err = NULL;
-    if (cos_client_new(&c, cfg, &err) != 0) {
-        test_fail(__FILE__, __LINE__, "cos_client_new: %s", cos_error_message(err));
-        cos_error_free(err);
-        return NULL;
-    }
-    return c;
-}
-
 static int put_text(cos_client *c, const char *key, const char *text)
 {
     cos_request r = COS_REQUEST_INIT;
@@ -248,7 +236,7 @@ static void test_errors(void)
     cos_config cfg;
     test_config(&cfg, &g_srv);
     cfg.secret_key = "wrongwrongwrongwrongwrongwrong00";
-    cos_client *w = client_with(&cfg);
+    cos_client *w = test_client_of(&cfg);
     r.bucket = BUCKET;
     if (w) {
         CHECK_INT(cos_head_bucket(w, &r, NULL, &err), COS_ERR_SERVER);
@@ -397,7 +385,7 @@ static void test_temporary_keys(void)
     cfg.secret_id = cfg.secret_key = NULL;
     cfg.get_authorization = cred_tmpkey;
     cfg.credentials_user_data = &b;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     for (int i = 0; i < 5; i++) put_text(c, "tmp/a", "a");
     CHECK_INT(b.calls, 1); /* cached: fetched once */
@@ -405,7 +393,7 @@ static void test_temporary_keys(void)
     /* a key within 30 s of its expiry is not kept: fetched for every request */
     cred_box s = { 0, 20, PTHREAD_MUTEX_INITIALIZER };
     cfg.credentials_user_data = &s;
-    c = client_with(&cfg);
+    c = test_client_of(&cfg);
     if (!c) return;
     for (int i = 0; i < 3; i++) put_text(c, "tmp/b", "b");
     CHECK_INT(s.calls, 3);
@@ -415,7 +403,7 @@ static void test_temporary_keys(void)
     cfg.get_authorization = NULL;
     cfg.get_sts = cred_tmpkey;
     cfg.credentials_user_data = &g;
-    c = client_with(&cfg);
+    c = test_client_of(&cfg);
     if (!c) return;
     for (int i = 0; i < 3; i++) put_text(c, "tmp/c", "c");
     CHECK_INT(g.calls, 1);
@@ -448,7 +436,7 @@ static void test_backend_authorization(void)
     test_config(&cfg, &g_srv);
     cfg.secret_id = cfg.secret_key = NULL;
     cfg.get_authorization = cred_authorization;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     put_text(c, "auth/a b.txt", "signed by the backend");
     cos_request r = COS_REQUEST_INIT;
@@ -496,7 +484,7 @@ static void test_callback_uses_cached_key(void)
     cfg.secret_id = cfg.secret_key = NULL;
     cfg.get_authorization = cred_scoped_inner;
     cfg.scope_limit = true;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     test_watch(60, "a credential callback using a cached key of its own client", &g_srv);
     put_text(c, "scoped/first", "first"); /* caches the key of (PutObject, scoped/first) */
@@ -549,7 +537,7 @@ static void test_transfers(void)
     cos_config cfg;
     test_config(&cfg, &g_srv);
     cfg.progress_interval_ms = 1;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     char src[512], dst[512], empty[512], edst[512];
     path(src, "t_src.bin");
@@ -688,7 +676,7 @@ static void test_task_queue(void)
     test_config(&cfg, &g_srv);
     cfg.progress_interval_ms = 1;
     cfg.file_parallel_limit = 1;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     test_watch(120, "the task queue", &g_srv);
     char src[512];
@@ -780,7 +768,7 @@ static void test_resume_after_kill(void)
     cos_config cfg;
     test_config(&cfg, &g_srv);
     cfg.checkpoint_dir = ckpt;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
     p.bucket = BUCKET;
@@ -980,7 +968,7 @@ static void test_retry_header(void)
     snprintf(fake.endpoint, sizeof fake.endpoint, "127.0.0.1:%d", port);
     cos_config cfg;
     test_config(&cfg, &fake);
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     extern _Atomic int64_t cos_backoff_ms_for_tests;
     atomic_store(&cos_backoff_ms_for_tests, 0);
@@ -1072,7 +1060,7 @@ static void test_weak_etags(void)
     cos_config cfg;
     test_config(&cfg, &fake);
     cfg.max_retries = -1;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     for (g_weak_mode = 0; g_weak_mode < 2; g_weak_mode++) {
         char dst[512];
@@ -1252,7 +1240,7 @@ static void test_task_edges(void)
 {
     cos_config cfg;
     test_config(&cfg, &g_srv);
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     test_watch(120, "tasks at their edges", &g_srv);
     char src[512], dirp[512], nodir[512];
@@ -1377,7 +1365,7 @@ static void test_same_upload_five_times(void)
         cos_config cfg;
         test_config(&cfg, &g_srv);
         cfg.progress_interval_ms = 1;
-        cos_client *c = client_with(&cfg);
+        cos_client *c = test_client_of(&cfg);
         if (!c) return;
         char src[512];
         path(src, "nested.bin");
@@ -1406,7 +1394,7 @@ static void test_same_upload_five_times(void)
     cos_config cfg;
     test_config(&cfg, &g_srv);
     cfg.file_parallel_limit = 5;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     test_watch(120, "five uploads of one file", &g_srv);
     char src[512];
@@ -1496,7 +1484,7 @@ static void test_more_nulls_and_s3_credentials(void)
     cfg.region = "ap-guangzhou";
     cfg.get_authorization = cred_s3_authorization;
     cfg.max_retries = -1;
-    cos_client *s3 = client_with(&cfg);
+    cos_client *s3 = test_client_of(&cfg);
     if (s3) {
         cos_request r = COS_REQUEST_INIT;
         r.bucket = BUCKET;
@@ -1509,7 +1497,7 @@ static void test_more_nulls_and_s3_credentials(void)
     cfg.get_authorization = NULL;
     cfg.get_sts = cred_s3_keys;
     cfg.credentials_user_data = &calls;
-    s3 = client_with(&cfg);
+    s3 = test_client_of(&cfg);
     if (s3) {
         cos_request r = COS_REQUEST_INIT;
         r.bucket = BUCKET;
@@ -1669,7 +1657,7 @@ static void test_failing_credentials(void)
         cfg.secret_id = cfg.secret_key = NULL;
         if (g_bad_mode == 2) cfg.get_sts = cred_bad;
         else cfg.get_authorization = cred_bad;
-        cos_client *c = client_with(&cfg);
+        cos_client *c = test_client_of(&cfg);
         if (!c) return;
         cos_request r = COS_REQUEST_INIT;
         r.bucket = BUCKET;
@@ -1763,7 +1751,7 @@ static void test_single_flight(void)
     cfg.secret_id = cfg.secret_key = NULL;
     cfg.get_authorization = cred_tmpkey;
     cfg.credentials_user_data = &cb;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     pthread_t th[8];
     many_box b[8];
@@ -1794,7 +1782,7 @@ static void test_restart_skips_backoff(void)
     test_config(&cfg, &g_srv);
     cfg.max_retries = -1; /* the part's own retry, not the request's */
     cfg.metrics = metrics_503;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     cos_client *admin = test_client(&g_srv);
     if (!c) return;
     char src[512];
@@ -1932,7 +1920,7 @@ static void test_task_waits_for_itself(void)
     cos_config cfg;
     test_config(&cfg, &g_srv);
     cfg.progress_interval_ms = 1;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     char src[512];
     path(src, "selfwait.bin");
@@ -1980,7 +1968,7 @@ static void test_free_from_progress(void)
         cos_config cfg;
         test_config(&cfg, &g_srv);
         cfg.progress_interval_ms = 1;
-        cos_client *c = client_with(&cfg);
+        cos_client *c = test_client_of(&cfg);
         if (!c) return;
         char src[512];
         path(src, "freeprog.bin");

@@ -449,6 +449,18 @@ cos_client *test_client(const test_server *s)
     return c;
 }
 
+cos_client *test_client_of(const cos_config *cfg)
+{
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    if (cos_client_new(&c, cfg, &err) != 0) {
+        test_fail(__FILE__, __LINE__, "cos_client_new: %s", cos_error_message(err));
+        cos_error_free(err);
+        return NULL;
+    }
+    return c;
+}
+
 cos_client *test_s3_client(const char *host_port, const char *region, int max_retries)
 {
     char endpoint[96];

@@ -129,6 +129,9 @@ void test_config(cos_config *cfg, const test_server *s);
 /* A client made from test_config(s); on failure the reason is printed and
  * the test exits as failed. */
 cos_client *test_client(const test_server *s);
+/* A client made from cfg (any config a test built); NULL, the reason a test
+ * failure, if it cannot be made. */
+cos_client *test_client_of(const cos_config *cfg);
 
 /* A client of the S3 dialect for http://HOST_PORT (cos-server or a fake
  * server) with the development keys; max_retries as cos_config's. NULL, the
