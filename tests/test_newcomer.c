@@ -31,6 +31,28 @@ static char *g_dir;
 
 static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
 
+/* A client whose progress callbacks come at every chunk, for the cases that act from one. */
+static cos_client *progress_client(void)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.progress_interval_ms = 1;
+    return test_client_of(&cfg);
+}
+
+/* Uploading file src as BUCKET/key one part at a time, progress to fn(ud). */
+static cos_transfer_params one_part_upload(const char *key, const char *src, cos_progress_fn fn, void *ud)
+{
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = key;
+    p.file_path = src;
+    p.parallel = 1;
+    p.on_progress = fn;
+    p.progress_user_data = ud;
+    return p;
+}
+
 static int put_text(cos_client *c, const char *key, const char *text)
 {
     cos_request r = COS_REQUEST_INIT;
@@ -534,10 +556,7 @@ static void on_file_done(void *ud, size_t index, int rc, const cos_transfer_resu
 
 static void test_transfers(void)
 {
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    cfg.progress_interval_ms = 1;
-    cos_client *c = test_client_of(&cfg);
+    cos_client *c = progress_client();
     if (!c) return;
     char src[512], dst[512], empty[512], edst[512];
     path(src, "t_src.bin");
@@ -683,14 +702,8 @@ static void test_task_queue(void)
     path(src, "q_src.bin");
     CHECK_INT(test_write_lcg_file(src, 6u << 20, 21), 0);
     queue_box q = { c, 0, 0 };
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = "queue/a.bin";
-    p.file_path = src;
-    p.parallel = 1;
+    cos_transfer_params p = one_part_upload("queue/a.bin", src, pause_first, &q);
     p.no_resume = true;
-    p.on_progress = pause_first;
-    p.progress_user_data = &q;
     CHECK_INT(cos_slice_upload_file_async(c, &p, NULL, NULL, &q.id), 0);
     /* a second one waits behind it (FileParallelLimit 1): cancel it while it waits */
     cos_transfer_params p2 = p;
@@ -1362,22 +1375,13 @@ static void start_same_upload(void *ud, const cos_progress *pr)
 static void test_same_upload_five_times(void)
 {
     {
-        cos_config cfg;
-        test_config(&cfg, &g_srv);
-        cfg.progress_interval_ms = 1;
-        cos_client *c = test_client_of(&cfg);
+        cos_client *c = progress_client();
         if (!c) return;
         char src[512];
         path(src, "nested.bin");
         CHECK_INT(test_write_lcg_file(src, 4u << 20, 78), 0);
         nested_box b = { c, src, 0, -99, "" };
-        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-        p.bucket = BUCKET;
-        p.key = "five/nested.bin";
-        p.file_path = src;
-        p.parallel = 1;
-        p.on_progress = start_same_upload;
-        p.progress_user_data = &b;
+        cos_transfer_params p = one_part_upload("five/nested.bin", src, start_same_upload, &b);
         cos_error *err = NULL;
         CHECK_OK(cos_upload_file(c, &p, NULL, &err), err);
         CHECK_INT(b.started, 1);
@@ -1917,23 +1921,14 @@ static void wait_for_self(void *ud, const cos_progress *p)
 
 static void test_task_waits_for_itself(void)
 {
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    cfg.progress_interval_ms = 1;
-    cos_client *c = test_client_of(&cfg);
+    cos_client *c = progress_client();
     if (!c) return;
     char src[512];
     path(src, "selfwait.bin");
     CHECK_INT(test_write_lcg_file(src, 3u << 20, 5), 0);
     test_watch(60, "a progress callback waiting for its own task", &g_srv);
     self_wait w = { c, 0, -99, false };
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = "selfwait/a.bin";
-    p.file_path = src;
-    p.parallel = 1;
-    p.on_progress = wait_for_self;
-    p.progress_user_data = &w;
+    cos_transfer_params p = one_part_upload("selfwait/a.bin", src, wait_for_self, &w);
     cos_task_id id = 0;
     CHECK_INT(cos_slice_upload_file_async(c, &p, NULL, NULL, &w.id), 0); /* stored before any callback runs */
     id = w.id;
@@ -1965,23 +1960,14 @@ static void free_from_progress(void *ud, const cos_progress *p)
 static void test_free_from_progress(void)
 {
     for (int async = 0; async < 2; async++) {
-        cos_config cfg;
-        test_config(&cfg, &g_srv);
-        cfg.progress_interval_ms = 1;
-        cos_client *c = test_client_of(&cfg);
+        cos_client *c = progress_client();
         if (!c) return;
         char src[512];
         path(src, "freeprog.bin");
         CHECK_INT(test_write_lcg_file(src, 3u << 20, 15), 0);
         test_watch(60, "cos_client_free from a progress callback", &g_srv);
         free_box b = { c, false };
-        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-        p.bucket = BUCKET;
-        p.key = "freeprog/a.bin";
-        p.file_path = src;
-        p.parallel = 1;
-        p.on_progress = free_from_progress;
-        p.progress_user_data = &b;
+        cos_transfer_params p = one_part_upload("freeprog/a.bin", src, free_from_progress, &b);
         if (!async) {
             cos_error *err = NULL;
             int rc = cos_upload_file(c, &p, NULL, &err);
