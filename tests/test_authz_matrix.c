@@ -333,18 +333,15 @@ static reply send_rq(CURL *c, const rq *r, int d, const creds *who)
     return out;
 }
 
-/* The owner's presigned URL for another operation on r's resource (a GET of it without parameters,
- * or a PUT when r is that GET), replayed with r's method, parameters, headers and body, unsigned. */
-static reply send_presigned_other(CURL *c, const rq *r, int d)
+/* The owner's presigned query (malloc'd, NULL on failure) for method on path at host in dialect d. */
+static char *owner_presign(int d, const char *method, const char *host, const char *path)
 {
-    char *host = host_for(r, d), *path = path_of(r, d);
-    const char *signed_method = !strcmp(r->method, "GET") && r->nq == 0 ? "PUT" : "GET";
     char *sig = NULL;
     if (d == D_COS) {
         cos_sign_params p = COS_SIGN_PARAMS_INIT;
         p.secret_id = OWNER.id;
         p.secret_key = OWNER.key;
-        p.method = signed_method;
+        p.method = method;
         p.pathname = path;
         p.host = host;
         cos_sign(&p, &sig, NULL, NULL);
@@ -354,12 +351,22 @@ static reply send_presigned_other(CURL *c, const rq *r, int d)
         p.access_key = OWNER.id;
         p.secret_key = OWNER.key;
         p.region = "us-east-1";
-        p.method = signed_method;
+        p.method = method;
         p.encoded_path = path;
         p.headers = hs;
         p.header_count = 1;
         if (cos_sigv4_presign(&p, 600, &sig, NULL) != 0) sig = NULL;
     }
+    return sig;
+}
+
+/* The owner's presigned URL for another operation on r's resource (a GET of it without parameters,
+ * or a PUT when r is that GET), replayed with r's method, parameters, headers and body, unsigned. */
+static reply send_presigned_other(CURL *c, const rq *r, int d)
+{
+    char *host = host_for(r, d), *path = path_of(r, d);
+    const char *signed_method = !strcmp(r->method, "GET") && r->nq == 0 ? "PUT" : "GET";
+    char *sig = owner_presign(d, signed_method, host, path);
     char *query = query_of(r, sig ? sig : "");
     char *target = cos_sprintf("%s%s", path, query);
     char names[8][64];
@@ -1359,14 +1366,7 @@ static void test_endpoints(void)
         char *auth = NULL;
         char *target = NULL;
         if (p == P_PRESIGN) { /* the owner's signature for a GET of an object, at /sts */
-            cos_sign_params sp = COS_SIGN_PARAMS_INIT;
-            sp.secret_id = OWNER.id;
-            sp.secret_key = OWNER.key;
-            sp.method = "GET";
-            sp.pathname = "/" OBJ;
-            sp.host = host;
-            char *sig = NULL;
-            cos_sign(&sp, &sig, NULL, NULL);
+            char *sig = owner_presign(D_COS, "GET", host, "/" OBJ);
             target = cos_sprintf("%s&%s", t.data, sig ? sig : "");
             free(sig);
         } else {
@@ -1434,27 +1434,8 @@ static void test_presigned_added_headers(void)
         for (size_t i = 0; i < COS_ARRAY_LEN(ADDED); i++) {
             rq r = mk("PUT", BUCKETS[B_PRIV], "other/presigned.txt");
             set_body(&r, cos_strdup("presigned bytes"));
-            char *host = host_for(&r, d), *sig = NULL, *ppath = path_of(&r, d);
-            if (d == D_COS) {
-                cos_sign_params sp = COS_SIGN_PARAMS_INIT;
-                sp.secret_id = OWNER.id;
-                sp.secret_key = OWNER.key;
-                sp.method = "PUT";
-                sp.pathname = "/other/presigned.txt";
-                sp.host = host;
-                cos_sign(&sp, &sig, NULL, NULL);
-            } else {
-                cos_kv hs[] = { { "host", host } };
-                cos_sigv4_params sp = COS_SIGV4_PARAMS_INIT;
-                sp.access_key = OWNER.id;
-                sp.secret_key = OWNER.key;
-                sp.region = "us-east-1";
-                sp.method = "PUT";
-                sp.encoded_path = ppath;
-                sp.headers = hs;
-                sp.header_count = 1;
-                cos_sigv4_presign(&sp, 600, &sig, NULL);
-            }
+            char *host = host_for(&r, d), *ppath = path_of(&r, d);
+            char *sig = owner_presign(d, "PUT", host, ppath); /* ppath is "/other/presigned.txt" in COS's dialect */
             char *target = cos_sprintf("%s?%s", ppath, sig ? sig : "");
             cos_kv h[] = { { ADDED[i][0], ADDED[i][1] } };
             reply x = http(c, "PUT", host, target, h, 1, r.body, r.blen);
