@@ -236,22 +236,8 @@ static char *v4_sign(const char *secret, const char *key, long long t, long long
                                            t, e, f_override)
                              : cos_sprintf("a=" TEST_APPID "&b=nodefid&k=" TEST_SECRET_ID "&t=%lld&e=%lld&r=12345&f=/"
                                            TEST_APPID "/nodefid/%s", t, e, key);
-    char hex[41];
-    cos_hmac_sha1_hex(secret, strlen(secret), plain, strlen(plain), hex);
-    size_t pl = strlen(plain);
-    unsigned char *raw = malloc(20 + pl);
-    for (int i = 0; i < 20; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        raw[i] = (unsigned char)v;
-    }
-    memcpy(raw + 20, plain, pl);
-    char *b64 = malloc(((20 + pl) / 3 + 2) * 4 + 1);
-    cos_base64_encode(raw, 20 + pl, b64);
-    char *out = enc(b64);
+    char *out = test_v4_sign(secret, plain);
     free(plain);
-    free(raw);
-    free(b64);
     return out;
 }
 

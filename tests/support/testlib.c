@@ -7,6 +7,7 @@
 #include "util.h"
 #include "url.h"
 #include "cos/sign.h"
+#include "signer.h"
 #include "cos/hash.h"
 
 #include <errno.h>
@@ -447,6 +448,28 @@ cos_client *test_client(const test_server *s)
         exit(1);
     }
     return c;
+}
+
+char *test_v4_sign(const char *secret, const char *plain)
+{
+    char hex[41];
+    cos_hmac_sha1_hex(secret, strlen(secret), plain, strlen(plain), hex);
+    size_t pl = strlen(plain);
+    unsigned char *raw = malloc(20 + pl);
+    for (int i = 0; i < 20; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        raw[i] = (unsigned char)v;
+    }
+    memcpy(raw + 20, plain, pl);
+    char *b64 = malloc(((20 + pl) / 3 + 2) * 4 + 1);
+    cos_base64_encode(raw, 20 + pl, b64);
+    cos_buf b = COS_BUF_INIT;
+    cos_uri_encode(&b, b64, strlen(b64), false);
+    if (!b.data) cos_buf_puts(&b, "");
+    free(raw);
+    free(b64);
+    return cos_buf_detach(&b);
 }
 
 cos_client *test_client_of(const cos_config *cfg)
