@@ -1542,40 +1542,9 @@ static void test_anonymous_flood_leaves_the_owner_in(void)
 /* The console's listener (--console) serves its page and config.json and nothing of the store: every
  * operation of the table, signed by the owner in either dialect or unsigned, addressed to a bucket
  * or to the listener itself, gets one of its own answers and changes nothing. */
-static char *console_stub(void)
-{
-    char *dir = test_tmpdir("mx-console");
-    static const char *const FILES[][2] = { { "index.html", "<!doctype html><title>stub</title>" },
-                                            { "cos-js-sdk-v5.min.js", "/* stub */" },
-                                            { "console.js", "/* stub */" } };
-    for (size_t i = 0; i < COS_ARRAY_LEN(FILES); i++) {
-        char *p = cos_sprintf("%s/%s", dir, FILES[i][0]);
-        FILE *f = fopen(p, "w");
-        if (f) {
-            fputs(FILES[i][1], f);
-            fclose(f);
-        }
-        free(p);
-    }
-    return dir;
-}
-
-static int console_port_from_log(const test_server *s)
-{
-    FILE *f = fopen(s->log_path, "r");
-    char line[512];
-    int port = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, "console: http://127.0.0.1:");
-        if (p) port = atoi(p + strlen("console: http://127.0.0.1:"));
-    }
-    if (f) fclose(f);
-    return port;
-}
-
 static void test_console_listener_reaches_no_operation(void)
 {
-    char *stub = console_stub();
+    char *stub = test_console_stub("mx-console");
     const char *args[] = { "--sts-open", "--console", "--console-dir", stub, NULL };
     test_server main_srv = g_srv, srv;
     memset(&srv, 0, sizeof srv);
@@ -1588,7 +1557,7 @@ static void test_console_listener_reaches_no_operation(void)
     g_srv = srv;
     char *main_upload = g_upload[B_PRIV];
     g_upload[B_PRIV] = NULL;
-    int cport = console_port_from_log(&srv);
+    int cport = test_console_port(&srv);
     CHECK(cport > 0);
     cos_kv acl[] = { { "x-cos-acl", "private" } };
     owner_call("PUT", BUCKETS[B_PRIV], NULL, NULL, acl, 1, NULL, 200);
@@ -1609,7 +1578,7 @@ static void test_console_listener_reaches_no_operation(void)
                 g_port_override = 0;
                 sent++;
                 /* the listener's own answers: not found, not allowed, no body taken, not its name, its page */
-                bool page = x.status == 200 && x.body && !strcmp(x.body, "<!doctype html><title>stub</title>"); /* GET / */
+                bool page = x.status == 200 && x.body && !strcmp(x.body, TEST_CONSOLE_PAGE); /* GET / */
                 if (x.status != 404 && x.status != 405 && x.status != 413 && x.status != 421 && !page)
                     test_fail(__FILE__, __LINE__, "[%s] %s %s?%s on the console's listener: %ld %.200s", DNAME[d],
                               o->method, o->level == L_OBJECT ? "/obj" : "/", o->sub ? o->sub : "", x.status, x.body);

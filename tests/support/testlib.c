@@ -472,6 +472,37 @@ char *test_v4_sign(const char *secret, const char *plain)
     return cos_buf_detach(&b);
 }
 
+char *test_console_stub(const char *tag)
+{
+    char *dir = test_tmpdir(tag);
+    static const char *const FILES[][2] = { { "index.html", TEST_CONSOLE_PAGE },
+                                            { "cos-js-sdk-v5.min.js", "/* stub */" },
+                                            { "console.js", "/* stub */" } };
+    for (size_t i = 0; i < COS_ARRAY_LEN(FILES); i++) {
+        char *p = cos_sprintf("%s/%s", dir, FILES[i][0]);
+        FILE *f = fopen(p, "w");
+        if (f) {
+            fputs(FILES[i][1], f);
+            fclose(f);
+        }
+        free(p);
+    }
+    return dir;
+}
+
+int test_console_port(const test_server *s)
+{
+    FILE *f = fopen(s->log_path, "r");
+    char line[512];
+    int port = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "console: http://127.0.0.1:");
+        if (p) port = atoi(p + strlen("console: http://127.0.0.1:"));
+    }
+    if (f) fclose(f);
+    return port;
+}
+
 cos_client *test_client_of(const cos_config *cfg)
 {
     cos_client *c = NULL;

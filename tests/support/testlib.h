@@ -169,6 +169,12 @@ void test_put_bucket(cos_client *c, const char *bucket);
 void test_put_bucket_on(const test_server *s, const char *bucket);
 void test_put_bucket_acl_on(const test_server *s, const char *bucket, const char *canned_acl);
 
+/* A stub web console for cos-server's --console-dir: a temp directory (tag names it; malloc'd,
+ * test_rmtree it) with index.html (TEST_CONSOLE_PAGE) and stub scripts. */
+#define TEST_CONSOLE_PAGE "<!doctype html><title>stub</title>"
+char *test_console_stub(const char *tag);
+/* The port of s's console listener, from its log line "console: http://127.0.0.1:PORT/"; 0 if none. */
+int test_console_port(const test_server *s);
 /* Make a temp directory under $TMPDIR; returns a static-lifetime-free malloc'd path. */
 char *test_tmpdir(const char *tag);
 /* rm -rf */
