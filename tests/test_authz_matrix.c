@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "util.h"
+#include "url.h"
 #include "server.h"
 #include "signer.h"
 #include "s3sig.h"
@@ -217,11 +218,7 @@ static const char *rq_val(rq *r, int slot, const char *fmt, ...)
 
 static void put_encoded(cos_buf *b, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
-            cos_buf_putc(b, (char)*p);
-        else
-            cos_buf_printf(b, "%%%02X", *p);
+    cos_uri_encode(b, s, strlen(s), false); /* RFC 3986's unreserved kept, the rest %XX */
 }
 
 static char *host_for(const rq *r, int d)
