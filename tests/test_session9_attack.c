@@ -25,14 +25,6 @@
 
 static test_server g_srv;
 
-static char *enc(const char *s)
-{
-    cos_buf b = COS_BUF_INIT;
-    cos_uri_encode(&b, s, strlen(s), false);
-    if (!b.data) cos_buf_puts(&b, "");
-    return cos_buf_detach(&b);
-}
-
 /* signed by the owner for path with q and h, sent to target with the raw lines extra */
 static test_reply owner_call(const char *host, const char *method, const char *target, const char *path, const cos_kv *q,
                              size_t nq, const cos_kv *h, size_t nh, const char *extra, const char *body)
@@ -175,7 +167,7 @@ static void test_param_names_not_confused(void)
     EXPECT(owner_call(HOST, "PUT", "/pn?acl", "/pn", q2, 1, NULL, 0, "x-cos-acl: public-read\r\n", NULL), 403, NULL);
     /* the sign= form with the same swap */
     char *auth = test_cos_auth(TEST_SECRET_ID, TEST_SECRET_KEY, "GET", "/pn", HOST, q, 1, NULL, 0);
-    char *ea = enc(auth);
+    char *ea = test_query_encode(auth);
     char *t = cos_sprintf("/pn?sign=%s&a%%253bb=1", ea);
     EXPECT(raw_call(HOST, "GET", t, NULL, NULL), 403, NULL);
     free(auth);

@@ -450,6 +450,14 @@ cos_client *test_client(const test_server *s)
     return c;
 }
 
+char *test_query_encode(const char *s)
+{
+    cos_buf b = COS_BUF_INIT;
+    cos_uri_encode(&b, s, strlen(s), false);
+    if (!b.data) cos_buf_puts(&b, "");
+    return cos_buf_detach(&b);
+}
+
 char *test_v4_sign(const char *secret, const char *plain)
 {
     char hex[41];
@@ -464,12 +472,10 @@ char *test_v4_sign(const char *secret, const char *plain)
     memcpy(raw + 20, plain, pl);
     char *b64 = malloc(((20 + pl) / 3 + 2) * 4 + 1);
     cos_base64_encode(raw, 20 + pl, b64);
-    cos_buf b = COS_BUF_INIT;
-    cos_uri_encode(&b, b64, strlen(b64), false);
-    if (!b.data) cos_buf_puts(&b, "");
+    char *out = test_query_encode(b64);
     free(raw);
     free(b64);
-    return cos_buf_detach(&b);
+    return out;
 }
 
 char *test_console_stub(const char *tag)

@@ -106,6 +106,8 @@ test_reply test_cos_exchange(int port, const test_cos_call *c);
 char *test_reply_header(const test_reply *r, const char *name);
 /* The text between <tag> and </tag> (the first) in body (malloc'd), NULL if absent. */
 char *test_xml_value(const char *body, const char *tag);
+/* s percent-encoded for a query value (RFC 3986's unreserved kept; malloc'd). */
+char *test_query_encode(const char *s);
 /* The sign= of cos-nodejs-sdk-v5's getV4Auth for the plain text given, keyed by secret:
  * base64(HMAC-SHA1(secret, plain) || plain), URL-encoded for a query (malloc'd). */
 char *test_v4_sign(const char *secret, const char *plain);
