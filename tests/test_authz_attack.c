@@ -142,11 +142,7 @@ static char *owner_put(const char *bucket, const char *path, const char *body, c
 /* A query-string value, percent-encoded. */
 static void put_encoded(cos_buf *b, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
-            cos_buf_putc(b, (char)*p);
-        else
-            cos_buf_printf(b, "%%%02X", *p);
+    cos_uri_encode(b, s, strlen(s), false); /* RFC 3986's unreserved kept, the rest %XX */
 }
 
 /* ---------------------------------------------------------------- temporary keys */

@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "util.h"
+#include "url.h"
 #include "server.h"
 #include "signer.h"
 #include "s3sig.h"
@@ -217,11 +218,7 @@ static const char *rq_val(rq *r, int slot, const char *fmt, ...)
 
 static void put_encoded(cos_buf *b, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
-            cos_buf_putc(b, (char)*p);
-        else
-            cos_buf_printf(b, "%%%02X", *p);
+    cos_uri_encode(b, s, strlen(s), false); /* RFC 3986's unreserved kept, the rest %XX */
 }
 
 static char *host_for(const rq *r, int d)
@@ -333,18 +330,15 @@ static reply send_rq(CURL *c, const rq *r, int d, const creds *who)
     return out;
 }
 
-/* The owner's presigned URL for another operation on r's resource (a GET of it without parameters,
- * or a PUT when r is that GET), replayed with r's method, parameters, headers and body, unsigned. */
-static reply send_presigned_other(CURL *c, const rq *r, int d)
+/* The owner's presigned query (malloc'd, NULL on failure) for method on path at host in dialect d. */
+static char *owner_presign(int d, const char *method, const char *host, const char *path)
 {
-    char *host = host_for(r, d), *path = path_of(r, d);
-    const char *signed_method = !strcmp(r->method, "GET") && r->nq == 0 ? "PUT" : "GET";
     char *sig = NULL;
     if (d == D_COS) {
         cos_sign_params p = COS_SIGN_PARAMS_INIT;
         p.secret_id = OWNER.id;
         p.secret_key = OWNER.key;
-        p.method = signed_method;
+        p.method = method;
         p.pathname = path;
         p.host = host;
         cos_sign(&p, &sig, NULL, NULL);
@@ -354,12 +348,22 @@ static reply send_presigned_other(CURL *c, const rq *r, int d)
         p.access_key = OWNER.id;
         p.secret_key = OWNER.key;
         p.region = "us-east-1";
-        p.method = signed_method;
+        p.method = method;
         p.encoded_path = path;
         p.headers = hs;
         p.header_count = 1;
         if (cos_sigv4_presign(&p, 600, &sig, NULL) != 0) sig = NULL;
     }
+    return sig;
+}
+
+/* The owner's presigned URL for another operation on r's resource (a GET of it without parameters,
+ * or a PUT when r is that GET), replayed with r's method, parameters, headers and body, unsigned. */
+static reply send_presigned_other(CURL *c, const rq *r, int d)
+{
+    char *host = host_for(r, d), *path = path_of(r, d);
+    const char *signed_method = !strcmp(r->method, "GET") && r->nq == 0 ? "PUT" : "GET";
+    char *sig = owner_presign(d, signed_method, host, path);
     char *query = query_of(r, sig ? sig : "");
     char *target = cos_sprintf("%s%s", path, query);
     char names[8][64];
@@ -948,6 +952,15 @@ static void cell_fail(const op_def *o, int p, int bk, int d, const char *want, c
               x->status, x->body ? x->body : "");
 }
 
+/* A cell that may go either way: counted, and shown under MATRIX_SHOW_EITHER. */
+static void cell_either(const op_def *o, int p, int bk, int d, const reply *x)
+{
+    g_cells_either++;
+    if (getenv("MATRIX_SHOW_EITHER"))
+        printf("    either: %s %s?%s %s %s %s -> %ld\n", o->method, o->level == L_OBJECT ? "/obj" : "/",
+               o->sub ? o->sub : "", DNAME[d], PNAME[p], BUCKETS[bk], x->status);
+}
+
 /* Every row has a request in both dialects, and every libcos operation a row. */
 static void test_table_is_covered(void)
 {
@@ -1004,10 +1017,7 @@ static void run_matrix(int d)
                     g_cells_refused++;
                     if (!refused(o, p, &x)) cell_fail(o, p, bk, d, "403", &x);
                 } else {
-                    g_cells_either++;
-                    if (getenv("MATRIX_SHOW_EITHER"))
-                        printf("    either: %s %s?%s %s %s %s -> %ld\n", o->method, o->level == L_OBJECT ? "/obj" : "/",
-                               o->sub ? o->sub : "", DNAME[d], PNAME[p], BUCKETS[bk], x.status);
+                    cell_either(o, p, bk, d, &x);
                 }
                 reply_free(&x);
                 rq_free(&r);
@@ -1043,10 +1053,7 @@ static void run_matrix(int d)
                     if (!authorized(o, &x) || (o->level == L_SERVICE && strstr(x.body, BUCKETS[B_PRIV])))
                         cell_fail(o, p, bk, d, "authorized", &x);
                 } else {
-                    g_cells_either++;
-                    if (getenv("MATRIX_SHOW_EITHER"))
-                        printf("    either: %s %s?%s %s %s %s -> %ld\n", o->method, o->level == L_OBJECT ? "/obj" : "/",
-                               o->sub ? o->sub : "", DNAME[d], PNAME[p], BUCKETS[bk], x.status);
+                    cell_either(o, p, bk, d, &x);
                 }
                 reply_free(&x);
                 rq_free(&r);
@@ -1359,14 +1366,7 @@ static void test_endpoints(void)
         char *auth = NULL;
         char *target = NULL;
         if (p == P_PRESIGN) { /* the owner's signature for a GET of an object, at /sts */
-            cos_sign_params sp = COS_SIGN_PARAMS_INIT;
-            sp.secret_id = OWNER.id;
-            sp.secret_key = OWNER.key;
-            sp.method = "GET";
-            sp.pathname = "/" OBJ;
-            sp.host = host;
-            char *sig = NULL;
-            cos_sign(&sp, &sig, NULL, NULL);
+            char *sig = owner_presign(D_COS, "GET", host, "/" OBJ);
             target = cos_sprintf("%s&%s", t.data, sig ? sig : "");
             free(sig);
         } else {
@@ -1434,27 +1434,8 @@ static void test_presigned_added_headers(void)
         for (size_t i = 0; i < COS_ARRAY_LEN(ADDED); i++) {
             rq r = mk("PUT", BUCKETS[B_PRIV], "other/presigned.txt");
             set_body(&r, cos_strdup("presigned bytes"));
-            char *host = host_for(&r, d), *sig = NULL, *ppath = path_of(&r, d);
-            if (d == D_COS) {
-                cos_sign_params sp = COS_SIGN_PARAMS_INIT;
-                sp.secret_id = OWNER.id;
-                sp.secret_key = OWNER.key;
-                sp.method = "PUT";
-                sp.pathname = "/other/presigned.txt";
-                sp.host = host;
-                cos_sign(&sp, &sig, NULL, NULL);
-            } else {
-                cos_kv hs[] = { { "host", host } };
-                cos_sigv4_params sp = COS_SIGV4_PARAMS_INIT;
-                sp.access_key = OWNER.id;
-                sp.secret_key = OWNER.key;
-                sp.region = "us-east-1";
-                sp.method = "PUT";
-                sp.encoded_path = ppath;
-                sp.headers = hs;
-                sp.header_count = 1;
-                cos_sigv4_presign(&sp, 600, &sig, NULL);
-            }
+            char *host = host_for(&r, d), *ppath = path_of(&r, d);
+            char *sig = owner_presign(d, "PUT", host, ppath); /* ppath is "/other/presigned.txt" in COS's dialect */
             char *target = cos_sprintf("%s?%s", ppath, sig ? sig : "");
             cos_kv h[] = { { ADDED[i][0], ADDED[i][1] } };
             reply x = http(c, "PUT", host, target, h, 1, r.body, r.blen);
@@ -1561,40 +1542,9 @@ static void test_anonymous_flood_leaves_the_owner_in(void)
 /* The console's listener (--console) serves its page and config.json and nothing of the store: every
  * operation of the table, signed by the owner in either dialect or unsigned, addressed to a bucket
  * or to the listener itself, gets one of its own answers and changes nothing. */
-static char *console_stub(void)
-{
-    char *dir = test_tmpdir("mx-console");
-    static const char *const FILES[][2] = { { "index.html", "<!doctype html><title>stub</title>" },
-                                            { "cos-js-sdk-v5.min.js", "/* stub */" },
-                                            { "console.js", "/* stub */" } };
-    for (size_t i = 0; i < COS_ARRAY_LEN(FILES); i++) {
-        char *p = cos_sprintf("%s/%s", dir, FILES[i][0]);
-        FILE *f = fopen(p, "w");
-        if (f) {
-            fputs(FILES[i][1], f);
-            fclose(f);
-        }
-        free(p);
-    }
-    return dir;
-}
-
-static int console_port_from_log(const test_server *s)
-{
-    FILE *f = fopen(s->log_path, "r");
-    char line[512];
-    int port = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, "console: http://127.0.0.1:");
-        if (p) port = atoi(p + strlen("console: http://127.0.0.1:"));
-    }
-    if (f) fclose(f);
-    return port;
-}
-
 static void test_console_listener_reaches_no_operation(void)
 {
-    char *stub = console_stub();
+    char *stub = test_console_stub("mx-console");
     const char *args[] = { "--sts-open", "--console", "--console-dir", stub, NULL };
     test_server main_srv = g_srv, srv;
     memset(&srv, 0, sizeof srv);
@@ -1607,7 +1557,7 @@ static void test_console_listener_reaches_no_operation(void)
     g_srv = srv;
     char *main_upload = g_upload[B_PRIV];
     g_upload[B_PRIV] = NULL;
-    int cport = console_port_from_log(&srv);
+    int cport = test_console_port(&srv);
     CHECK(cport > 0);
     cos_kv acl[] = { { "x-cos-acl", "private" } };
     owner_call("PUT", BUCKETS[B_PRIV], NULL, NULL, acl, 1, NULL, 200);
@@ -1628,7 +1578,7 @@ static void test_console_listener_reaches_no_operation(void)
                 g_port_override = 0;
                 sent++;
                 /* the listener's own answers: not found, not allowed, no body taken, not its name, its page */
-                bool page = x.status == 200 && x.body && !strcmp(x.body, "<!doctype html><title>stub</title>"); /* GET / */
+                bool page = x.status == 200 && x.body && !strcmp(x.body, TEST_CONSOLE_PAGE); /* GET / */
                 if (x.status != 404 && x.status != 405 && x.status != 413 && x.status != 421 && !page)
                     test_fail(__FILE__, __LINE__, "[%s] %s %s?%s on the console's listener: %ld %.200s", DNAME[d],
                               o->method, o->level == L_OBJECT ? "/obj" : "/", o->sub ? o->sub : "", x.status, x.body);

@@ -24,19 +24,6 @@
 static test_server g_srv;
 static char *g_dir;
 
-
-static cos_client *client_with(cos_config *cfg)
-{
-    cos_client *c = NULL;
-    cos_error *err = NULL;
-    if (cos_client_new(&c, cfg, &err) != 0) {
-        test_fail(__FILE__, __LINE__, "cos_client_new: %s", cos_error_message(err));
-        cos_error_free(err);
-        return NULL;
-    }
-    return c;
-}
-
 /* ------------------------------------------------------------------ cos_client_free from a synchronous call's callbacks */
 
 /* client.h: "Called from inside one of the client's own callbacks, it
@@ -103,7 +90,7 @@ static void test_free_from_sync_callbacks(void)
             cfg.get_authorization = free_in_cred;
             cfg.credentials_user_data = &b;
         }
-        cos_client *c = client_with(&cfg);
+        cos_client *c = test_client_of(&cfg);
         if (!c) break;
         b.c = c;
         cos_request r = COS_REQUEST_INIT;
@@ -192,7 +179,7 @@ static void test_wait_other_task_one_slot(void)
         test_config(&cfg, &g_srv);
         cfg.file_parallel_limit = 1;
         cfg.progress_interval_ms = 1;
-        cos_client *c = client_with(&cfg);
+        cos_client *c = test_client_of(&cfg);
         if (!c) break;
         cos_transfer_params b = COS_TRANSFER_PARAMS_INIT;
         b.bucket = BUCKET;
@@ -360,7 +347,7 @@ static void test_submissions_race_passes(void)
         test_config(&cfg, &g_srv);
         cfg.network_threads = 1 + i % 2;
         cfg.worker_threads = 1 + i;
-        cs[i] = client_with(&cfg);
+        cs[i] = test_client_of(&cfg);
         if (!cs[i]) return;
     }
     atomic_int failed = 0;
@@ -446,6 +433,34 @@ static void head_done(void *ud, int rc, cos_result *res, cos_error *err)
     test_latch_add(&w->l);
 }
 
+/* HEAD r asynchronously and wait for the answer: its rc (a test failure, -99, if the call is refused). */
+static int head_async(cos_client *c, const cos_request *r)
+{
+    head_wait w = { -99, TEST_LATCH_INIT };
+    if (cos_head_object_async(c, r, head_done, &w) != 0) {
+        test_fail(__FILE__, __LINE__, "cos_head_object_async refused %s", r->key);
+        return -99;
+    }
+    test_latch_wait(&w.l, 1);
+    return w.rc;
+}
+
+/* Put the one-byte object key; the request, body-less, to HEAD it. */
+static cos_request put_one_byte(cos_client *c, const char *key)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = key;
+    r.body.data = "x";
+    r.body.size = 1;
+    cos_error *err = NULL;
+    CHECK_INT(cos_put_object(c, &r, NULL, &err), 0);
+    cos_error_free(err);
+    r.body.data = NULL;
+    r.body.size = 0;
+    return r;
+}
+
 static void test_timers_without_sockets(void)
 {
     int sport = 0, cport = 0;
@@ -465,7 +480,7 @@ static void test_timers_without_sockets(void)
         test_config(&cfg, &fake);
         cfg.timeout_ms = 300;
         cfg.max_retries = -1;
-        cos_client *c = client_with(&cfg);
+        cos_client *c = test_client_of(&cfg);
         if (!c) break;
         for (int round = 0; round < 3; round++) {
             cos_request r = COS_REQUEST_INIT;
@@ -476,11 +491,9 @@ static void test_timers_without_sockets(void)
             if (which) CHECK_INT(rc, 0);
             else CHECK_INT(rc, COS_ERR_TIMEOUT);
             cos_error_free(err);
-            head_wait w = { -99, TEST_LATCH_INIT };
-            CHECK_INT(cos_head_object_async(c, &r, head_done, &w), 0);
-            test_latch_wait(&w.l, 1);
-            if (which) CHECK_INT(w.rc, 0);
-            else CHECK_INT(w.rc, COS_ERR_TIMEOUT);
+            rc = head_async(c, &r);
+            if (which) CHECK_INT(rc, 0);
+            else CHECK_INT(rc, COS_ERR_TIMEOUT);
         }
         cos_client_free(c);
     }
@@ -506,25 +519,11 @@ static void test_descriptors_above_1024(void)
         if ((fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) break;
     test_watch(60, "descriptors above 1024", &g_srv);
     cos_client *c = test_client(&g_srv); /* its eventfds and sockets above 1024 */
-    cos_request r = COS_REQUEST_INIT;
-    r.bucket = BUCKET;
-    r.key = "flood/x";
-    r.body.data = "x";
-    r.body.size = 1;
+    cos_request r = put_one_byte(c, "flood/x");
     cos_error *err = NULL;
-    CHECK_INT(cos_put_object(c, &r, NULL, &err), 0);
-    cos_error_free(err);
-    err = NULL;
-    r.body.data = NULL;
-    r.body.size = 0;
     CHECK_INT(cos_head_object(c, &r, NULL, &err), 0);
     cos_error_free(err);
-    for (int i = 0; i < 8; i++) {
-        head_wait w = { -99, TEST_LATCH_INIT };
-        CHECK_INT(cos_head_object_async(c, &r, head_done, &w), 0);
-        test_latch_wait(&w.l, 1);
-        CHECK_INT(w.rc, 0);
-    }
+    for (int i = 0; i < 8; i++) CHECK_INT(head_async(c, &r), 0);
     cos_client_free(c);
     test_unwatch();
     while (n > 0) close(fds[--n]);
@@ -545,20 +544,9 @@ static void test_fork_child_client(void)
     }
     test_watch(60, "a client in a forked child", &g_srv);
     cos_client *c = test_client(&g_srv);
-    cos_request r = COS_REQUEST_INIT;
-    r.bucket = BUCKET;
-    r.key = "fork/x";
-    r.body.data = "x";
-    r.body.size = 1;
+    cos_request r = put_one_byte(c, "fork/x");
     cos_error *err = NULL;
-    CHECK_INT(cos_put_object(c, &r, NULL, &err), 0);
-    cos_error_free(err);
-    err = NULL;
-    r.body.data = NULL;
-    r.body.size = 0;
-    head_wait w0 = { -99, TEST_LATCH_INIT };
-    CHECK_INT(cos_head_object_async(c, &r, head_done, &w0), 0); /* the lanes are started */
-    test_latch_wait(&w0.l, 1);
+    head_async(c, &r); /* the lanes are started */
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
@@ -581,10 +569,7 @@ static void test_fork_child_client(void)
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     CHECK_INT(cos_head_object(c, &r, NULL, &err), 0);
     cos_error_free(err);
-    head_wait w = { -99, TEST_LATCH_INIT };
-    CHECK_INT(cos_head_object_async(c, &r, head_done, &w), 0);
-    test_latch_wait(&w.l, 1);
-    CHECK_INT(w.rc, 0);
+    CHECK_INT(head_async(c, &r), 0);
     cos_client_free(c);
     test_unwatch();
 }

@@ -31,16 +31,26 @@ static char *g_dir;
 
 static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
 
-static cos_client *client_with(cos_config *cfg)
+/* A client whose progress callbacks come at every chunk, for the cases that act from one. */
+static cos_client *progress_client(void)
 {
-    cos_client *c = NULL;
-    cos_error *err = NULL;
-    if (cos_client_new(&c, cfg, &err) != 0) {
-        test_fail(__FILE__, __LINE__, "cos_client_new: %s", cos_error_message(err));
-        cos_error_free(err);
-        return NULL;
-    }
-    return c;
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.progress_interval_ms = 1;
+    return test_client_of(&cfg);
+}
+
+/* Uploading file src as BUCKET/key one part at a time, progress to fn(ud). */
+static cos_transfer_params one_part_upload(const char *key, const char *src, cos_progress_fn fn, void *ud)
+{
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = key;
+    p.file_path = src;
+    p.parallel = 1;
+    p.on_progress = fn;
+    p.progress_user_data = ud;
+    return p;
 }
 
 static int put_text(cos_client *c, const char *key, const char *text)
@@ -248,7 +258,7 @@ static void test_errors(void)
     cos_config cfg;
     test_config(&cfg, &g_srv);
     cfg.secret_key = "wrongwrongwrongwrongwrongwrong00";
-    cos_client *w = client_with(&cfg);
+    cos_client *w = test_client_of(&cfg);
     r.bucket = BUCKET;
     if (w) {
         CHECK_INT(cos_head_bucket(w, &r, NULL, &err), COS_ERR_SERVER);
@@ -397,7 +407,7 @@ static void test_temporary_keys(void)
     cfg.secret_id = cfg.secret_key = NULL;
     cfg.get_authorization = cred_tmpkey;
     cfg.credentials_user_data = &b;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     for (int i = 0; i < 5; i++) put_text(c, "tmp/a", "a");
     CHECK_INT(b.calls, 1); /* cached: fetched once */
@@ -405,7 +415,7 @@ static void test_temporary_keys(void)
     /* a key within 30 s of its expiry is not kept: fetched for every request */
     cred_box s = { 0, 20, PTHREAD_MUTEX_INITIALIZER };
     cfg.credentials_user_data = &s;
-    c = client_with(&cfg);
+    c = test_client_of(&cfg);
     if (!c) return;
     for (int i = 0; i < 3; i++) put_text(c, "tmp/b", "b");
     CHECK_INT(s.calls, 3);
@@ -415,7 +425,7 @@ static void test_temporary_keys(void)
     cfg.get_authorization = NULL;
     cfg.get_sts = cred_tmpkey;
     cfg.credentials_user_data = &g;
-    c = client_with(&cfg);
+    c = test_client_of(&cfg);
     if (!c) return;
     for (int i = 0; i < 3; i++) put_text(c, "tmp/c", "c");
     CHECK_INT(g.calls, 1);
@@ -448,7 +458,7 @@ static void test_backend_authorization(void)
     test_config(&cfg, &g_srv);
     cfg.secret_id = cfg.secret_key = NULL;
     cfg.get_authorization = cred_authorization;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     put_text(c, "auth/a b.txt", "signed by the backend");
     cos_request r = COS_REQUEST_INIT;
@@ -496,7 +506,7 @@ static void test_callback_uses_cached_key(void)
     cfg.secret_id = cfg.secret_key = NULL;
     cfg.get_authorization = cred_scoped_inner;
     cfg.scope_limit = true;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     test_watch(60, "a credential callback using a cached key of its own client", &g_srv);
     put_text(c, "scoped/first", "first"); /* caches the key of (PutObject, scoped/first) */
@@ -546,10 +556,7 @@ static void on_file_done(void *ud, size_t index, int rc, const cos_transfer_resu
 
 static void test_transfers(void)
 {
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    cfg.progress_interval_ms = 1;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = progress_client();
     if (!c) return;
     char src[512], dst[512], empty[512], edst[512];
     path(src, "t_src.bin");
@@ -688,21 +695,15 @@ static void test_task_queue(void)
     test_config(&cfg, &g_srv);
     cfg.progress_interval_ms = 1;
     cfg.file_parallel_limit = 1;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     test_watch(120, "the task queue", &g_srv);
     char src[512];
     path(src, "q_src.bin");
     CHECK_INT(test_write_lcg_file(src, 6u << 20, 21), 0);
     queue_box q = { c, 0, 0 };
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = "queue/a.bin";
-    p.file_path = src;
-    p.parallel = 1;
+    cos_transfer_params p = one_part_upload("queue/a.bin", src, pause_first, &q);
     p.no_resume = true;
-    p.on_progress = pause_first;
-    p.progress_user_data = &q;
     CHECK_INT(cos_slice_upload_file_async(c, &p, NULL, NULL, &q.id), 0);
     /* a second one waits behind it (FileParallelLimit 1): cancel it while it waits */
     cos_transfer_params p2 = p;
@@ -780,7 +781,7 @@ static void test_resume_after_kill(void)
     cos_config cfg;
     test_config(&cfg, &g_srv);
     cfg.checkpoint_dir = ckpt;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
     p.bucket = BUCKET;
@@ -980,7 +981,7 @@ static void test_retry_header(void)
     snprintf(fake.endpoint, sizeof fake.endpoint, "127.0.0.1:%d", port);
     cos_config cfg;
     test_config(&cfg, &fake);
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     extern _Atomic int64_t cos_backoff_ms_for_tests;
     atomic_store(&cos_backoff_ms_for_tests, 0);
@@ -1072,7 +1073,7 @@ static void test_weak_etags(void)
     cos_config cfg;
     test_config(&cfg, &fake);
     cfg.max_retries = -1;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     for (g_weak_mode = 0; g_weak_mode < 2; g_weak_mode++) {
         char dst[512];
@@ -1252,7 +1253,7 @@ static void test_task_edges(void)
 {
     cos_config cfg;
     test_config(&cfg, &g_srv);
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     test_watch(120, "tasks at their edges", &g_srv);
     char src[512], dirp[512], nodir[512];
@@ -1374,22 +1375,13 @@ static void start_same_upload(void *ud, const cos_progress *pr)
 static void test_same_upload_five_times(void)
 {
     {
-        cos_config cfg;
-        test_config(&cfg, &g_srv);
-        cfg.progress_interval_ms = 1;
-        cos_client *c = client_with(&cfg);
+        cos_client *c = progress_client();
         if (!c) return;
         char src[512];
         path(src, "nested.bin");
         CHECK_INT(test_write_lcg_file(src, 4u << 20, 78), 0);
         nested_box b = { c, src, 0, -99, "" };
-        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-        p.bucket = BUCKET;
-        p.key = "five/nested.bin";
-        p.file_path = src;
-        p.parallel = 1;
-        p.on_progress = start_same_upload;
-        p.progress_user_data = &b;
+        cos_transfer_params p = one_part_upload("five/nested.bin", src, start_same_upload, &b);
         cos_error *err = NULL;
         CHECK_OK(cos_upload_file(c, &p, NULL, &err), err);
         CHECK_INT(b.started, 1);
@@ -1406,7 +1398,7 @@ static void test_same_upload_five_times(void)
     cos_config cfg;
     test_config(&cfg, &g_srv);
     cfg.file_parallel_limit = 5;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     test_watch(120, "five uploads of one file", &g_srv);
     char src[512];
@@ -1496,7 +1488,7 @@ static void test_more_nulls_and_s3_credentials(void)
     cfg.region = "ap-guangzhou";
     cfg.get_authorization = cred_s3_authorization;
     cfg.max_retries = -1;
-    cos_client *s3 = client_with(&cfg);
+    cos_client *s3 = test_client_of(&cfg);
     if (s3) {
         cos_request r = COS_REQUEST_INIT;
         r.bucket = BUCKET;
@@ -1509,7 +1501,7 @@ static void test_more_nulls_and_s3_credentials(void)
     cfg.get_authorization = NULL;
     cfg.get_sts = cred_s3_keys;
     cfg.credentials_user_data = &calls;
-    s3 = client_with(&cfg);
+    s3 = test_client_of(&cfg);
     if (s3) {
         cos_request r = COS_REQUEST_INIT;
         r.bucket = BUCKET;
@@ -1669,7 +1661,7 @@ static void test_failing_credentials(void)
         cfg.secret_id = cfg.secret_key = NULL;
         if (g_bad_mode == 2) cfg.get_sts = cred_bad;
         else cfg.get_authorization = cred_bad;
-        cos_client *c = client_with(&cfg);
+        cos_client *c = test_client_of(&cfg);
         if (!c) return;
         cos_request r = COS_REQUEST_INIT;
         r.bucket = BUCKET;
@@ -1763,7 +1755,7 @@ static void test_single_flight(void)
     cfg.secret_id = cfg.secret_key = NULL;
     cfg.get_authorization = cred_tmpkey;
     cfg.credentials_user_data = &cb;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     if (!c) return;
     pthread_t th[8];
     many_box b[8];
@@ -1794,7 +1786,7 @@ static void test_restart_skips_backoff(void)
     test_config(&cfg, &g_srv);
     cfg.max_retries = -1; /* the part's own retry, not the request's */
     cfg.metrics = metrics_503;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = test_client_of(&cfg);
     cos_client *admin = test_client(&g_srv);
     if (!c) return;
     char src[512];
@@ -1929,23 +1921,14 @@ static void wait_for_self(void *ud, const cos_progress *p)
 
 static void test_task_waits_for_itself(void)
 {
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    cfg.progress_interval_ms = 1;
-    cos_client *c = client_with(&cfg);
+    cos_client *c = progress_client();
     if (!c) return;
     char src[512];
     path(src, "selfwait.bin");
     CHECK_INT(test_write_lcg_file(src, 3u << 20, 5), 0);
     test_watch(60, "a progress callback waiting for its own task", &g_srv);
     self_wait w = { c, 0, -99, false };
-    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-    p.bucket = BUCKET;
-    p.key = "selfwait/a.bin";
-    p.file_path = src;
-    p.parallel = 1;
-    p.on_progress = wait_for_self;
-    p.progress_user_data = &w;
+    cos_transfer_params p = one_part_upload("selfwait/a.bin", src, wait_for_self, &w);
     cos_task_id id = 0;
     CHECK_INT(cos_slice_upload_file_async(c, &p, NULL, NULL, &w.id), 0); /* stored before any callback runs */
     id = w.id;
@@ -1977,23 +1960,14 @@ static void free_from_progress(void *ud, const cos_progress *p)
 static void test_free_from_progress(void)
 {
     for (int async = 0; async < 2; async++) {
-        cos_config cfg;
-        test_config(&cfg, &g_srv);
-        cfg.progress_interval_ms = 1;
-        cos_client *c = client_with(&cfg);
+        cos_client *c = progress_client();
         if (!c) return;
         char src[512];
         path(src, "freeprog.bin");
         CHECK_INT(test_write_lcg_file(src, 3u << 20, 15), 0);
         test_watch(60, "cos_client_free from a progress callback", &g_srv);
         free_box b = { c, false };
-        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-        p.bucket = BUCKET;
-        p.key = "freeprog/a.bin";
-        p.file_path = src;
-        p.parallel = 1;
-        p.on_progress = free_from_progress;
-        p.progress_user_data = &b;
+        cos_transfer_params p = one_part_upload("freeprog/a.bin", src, free_from_progress, &b);
         if (!async) {
             cos_error *err = NULL;
             int rc = cos_upload_file(c, &p, NULL, &err);

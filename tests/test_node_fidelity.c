@@ -33,14 +33,6 @@
 
 static test_server g_srv;
 
-static char *enc(const char *s)
-{
-    cos_buf b = COS_BUF_INIT;
-    cos_uri_encode(&b, s, strlen(s), false);
-    if (!b.data) cos_buf_puts(&b, "");
-    return cos_buf_detach(&b);
-}
-
 /* A request signed by the owner for path with the query pairs q and headers h
  * (signed), sent to target, plus raw unsigned header lines extra. */
 static test_reply owner_call(const char *method, const char *target, const char *path, const cos_kv *q, size_t nq,
@@ -74,7 +66,7 @@ static void test_signed_params_that_need_encoding(void)
     static const char *const NAMES[] = { "qwertyQWERTY,./;'[]\\-=0987`~!@#$%^&*()_+{}|\":>?<", "a;b", "a,b", "x y" };
     for (size_t i = 0; i < COS_ARRAY_LEN(NAMES); i++) {
         cos_kv q[] = { { NAMES[i], NAMES[i] } };
-        char *n = enc(NAMES[i]);
+        char *n = test_query_encode(NAMES[i]);
         char *target = cos_sprintf("/p.txt?%s=%s", n, n);
         /* the header form */
         test_reply r = owner_call("GET", target, "/p.txt", q, 1, NULL, 0, NULL, NULL);
@@ -82,7 +74,7 @@ static void test_signed_params_that_need_encoding(void)
         EXPECT(r, 200, NULL);
         /* the sign= form: the whole Authorization URL-encoded */
         char *auth = test_cos_auth(TEST_SECRET_ID, TEST_SECRET_KEY, "GET", "/p.txt", HOST, q, 1, NULL, 0);
-        char *ea = enc(auth);
+        char *ea = test_query_encode(auth);
         char *t2 = cos_sprintf("/p.txt?sign=%s&%s=%s", ea, n, n);
         r = raw_call("GET", t2, NULL, NULL, NULL);
         if (r.status != 200) fprintf(stderr, "sign= form, name %s: %d\n", NAMES[i], r.status);
@@ -236,22 +228,8 @@ static char *v4_sign(const char *secret, const char *key, long long t, long long
                                            t, e, f_override)
                              : cos_sprintf("a=" TEST_APPID "&b=nodefid&k=" TEST_SECRET_ID "&t=%lld&e=%lld&r=12345&f=/"
                                            TEST_APPID "/nodefid/%s", t, e, key);
-    char hex[41];
-    cos_hmac_sha1_hex(secret, strlen(secret), plain, strlen(plain), hex);
-    size_t pl = strlen(plain);
-    unsigned char *raw = malloc(20 + pl);
-    for (int i = 0; i < 20; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        raw[i] = (unsigned char)v;
-    }
-    memcpy(raw + 20, plain, pl);
-    char *b64 = malloc(((20 + pl) / 3 + 2) * 4 + 1);
-    cos_base64_encode(raw, 20 + pl, b64);
-    char *out = enc(b64);
+    char *out = test_v4_sign(secret, plain);
     free(plain);
-    free(raw);
-    free(b64);
     return out;
 }
 

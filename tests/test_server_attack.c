@@ -126,20 +126,6 @@ typedef test_tmpkey tmpkey;
 
 /* ---------------------------------------------------------------- 1: the web console */
 
-/* The console's listener (the store's port + 1, or a free one): its port from the log line "console: URL/". */
-static int console_port_from_log(const test_server *s)
-{
-    FILE *f = fopen(s->log_path, "r");
-    char line[512];
-    int port = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, "console: http://127.0.0.1:");
-        if (p) port = atoi(p + strlen("console: http://127.0.0.1:"));
-    }
-    if (f) fclose(f);
-    return port;
-}
-
 static reply console_get(const char *method, const char *path, const char *host_header, const char *extra)
 {
     char host[64];
@@ -1611,34 +1597,16 @@ static void test_html_forced_download(void)
 
 /* ---------------------------------------------------------------- main */
 
-static char *console_stub(void)
-{
-    char *dir = test_tmpdir("sat-console");
-    static const char *const FILES[][2] = { { "index.html", "<!doctype html><title>stub console</title>" },
-                                            { "cos-js-sdk-v5.min.js", "/* stub */" },
-                                            { "console.js", "/* stub */" } };
-    for (size_t i = 0; i < COS_ARRAY_LEN(FILES); i++) {
-        char *p = cos_sprintf("%s/%s", dir, FILES[i][0]);
-        FILE *f = fopen(p, "w");
-        if (f) {
-            fputs(FILES[i][1], f);
-            fclose(f);
-        }
-        free(p);
-    }
-    return dir;
-}
-
 int main(void)
 {
-    char *stub = console_stub();
+    char *stub = test_console_stub("sat-console");
     const char *args[] = { "--sts-open", "--console", "--console-dir", stub, "--header-timeout", "2", "--body-timeout", "3",
                            NULL };
     if (test_server_start(&g_srv, args) != 0) {
         printf("0 passed, 1 failed\n");
         return 1;
     }
-    g_console_port = console_port_from_log(&g_srv);
+    g_console_port = test_console_port(&g_srv);
     EXPECT(simple(&OWNER, "PUT", SCOPE, "/", NULL), 200, NULL);
     EXPECT(simple(&OWNER, "PUT", VERS, "/", NULL), 200, NULL);
     EXPECT(simple(&OWNER, "PUT", BODY, "/", NULL), 200, NULL);

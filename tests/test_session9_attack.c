@@ -25,14 +25,6 @@
 
 static test_server g_srv;
 
-static char *enc(const char *s)
-{
-    cos_buf b = COS_BUF_INIT;
-    cos_uri_encode(&b, s, strlen(s), false);
-    if (!b.data) cos_buf_puts(&b, "");
-    return cos_buf_detach(&b);
-}
-
 /* signed by the owner for path with q and h, sent to target with the raw lines extra */
 static test_reply owner_call(const char *host, const char *method, const char *target, const char *path, const cos_kv *q,
                              size_t nq, const cos_kv *h, size_t nh, const char *extra, const char *body)
@@ -55,27 +47,6 @@ static void put_object(const char *host, const char *key, const char *body)
     free(path);
 }
 
-/* getV4Auth's sign for the plain text given, HMAC'd with secret, URL-encoded (malloc'd) */
-static char *v4_of(const char *secret, const char *plain)
-{
-    char hex[41];
-    cos_hmac_sha1_hex(secret, strlen(secret), plain, strlen(plain), hex);
-    size_t pl = strlen(plain);
-    unsigned char *raw = malloc(20 + pl);
-    for (int i = 0; i < 20; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        raw[i] = (unsigned char)v;
-    }
-    memcpy(raw + 20, plain, pl);
-    char *b64 = malloc(((20 + pl) / 3 + 2) * 4 + 1);
-    cos_base64_encode(raw, 20 + pl, b64);
-    char *out = enc(b64);
-    free(raw);
-    free(b64);
-    return out;
-}
-
 /* GET (or HEAD) target on host with ?sign=sign appended (after '?' or '&') and the raw lines extra */
 static test_reply v4_get(const char *host, const char *method, const char *path, const char *sign, const char *more,
                          const char *extra)
@@ -96,7 +67,7 @@ static void test_v4_sign_confined(void)
     long long now = (long long)time(NULL);
     char *plain = cos_sprintf("a=" TEST_APPID "&b=" SHORT "&k=" TEST_SECRET_ID "&t=%lld&e=%lld&r=1&f=/" TEST_APPID
                               "/" SHORT "/v4", now, now + 900);
-    char *s = v4_of(TEST_SECRET_KEY, plain);
+    char *s = test_v4_sign(TEST_SECRET_KEY, plain);
     test_reply r = v4_get(HOST, "GET", "/v4", s, NULL, NULL);
     CHECK_INT(r.status, 200);
     CHECK(r.body && !strcmp(r.body, "v4 body"));
@@ -124,33 +95,33 @@ static void test_v4_sign_confined(void)
            NULL);
     /* the signature's own text altered: another object, another key id */
     char *forged = cos_sprintf("%sx", plain); /* f=.../v4x */
-    char *fs = v4_of("not the secret", forged);
+    char *fs = test_v4_sign("not the secret", forged);
     EXPECT(v4_get(HOST, "GET", "/v4x", fs, NULL, NULL), 403, "SignatureDoesNotMatch");
     /* the other account's own key: a valid signature, but it may not read the owner's private object */
     char *po = cos_sprintf("a=" TEST_APPID "&b=" SHORT "&k=" OTHER_ID "&t=%lld&e=%lld&r=1&f=/" TEST_APPID "/" SHORT
                            "/v4", now, now + 900);
-    char *so = v4_of(OTHER_KEY, po);
+    char *so = test_v4_sign(OTHER_KEY, po);
     EXPECT(v4_get(HOST, "GET", "/v4", so, NULL, NULL), 403, "AccessDenied");
     /* the owner's id HMAC'd with the other account's secret */
-    char *sx = v4_of(OTHER_KEY, plain);
+    char *sx = test_v4_sign(OTHER_KEY, plain);
     EXPECT(v4_get(HOST, "GET", "/v4", sx, NULL, NULL), 403, "SignatureDoesNotMatch");
     /* an unknown key id, a time far ahead, an expiry that is no number, a NUL in the text */
     char *pu = cos_sprintf("a=" TEST_APPID "&b=" SHORT "&k=AKIDnobody&t=%lld&e=%lld&r=1&f=/" TEST_APPID "/" SHORT "/v4",
                            now, now + 900);
-    char *su = v4_of(TEST_SECRET_KEY, pu);
+    char *su = test_v4_sign(TEST_SECRET_KEY, pu);
     EXPECT(v4_get(HOST, "GET", "/v4", su, NULL, NULL), 403, NULL);
     char *pt = cos_sprintf("a=" TEST_APPID "&b=" SHORT "&k=" TEST_SECRET_ID "&t=%lld&e=%lld&r=1&f=/" TEST_APPID "/" SHORT
                            "/v4", now + 5000, now + 9000);
-    char *st = v4_of(TEST_SECRET_KEY, pt);
+    char *st = test_v4_sign(TEST_SECRET_KEY, pt);
     EXPECT(v4_get(HOST, "GET", "/v4", st, NULL, NULL), 403, "RequestTimeTooSkewed");
     char *pe = cos_sprintf("a=" TEST_APPID "&b=" SHORT "&k=" TEST_SECRET_ID "&t=%lld&e=never&r=1&f=/" TEST_APPID "/" SHORT
                            "/v4", now);
-    char *se = v4_of(TEST_SECRET_KEY, pe);
+    char *se = test_v4_sign(TEST_SECRET_KEY, pe);
     EXPECT(v4_get(HOST, "GET", "/v4", se, NULL, NULL), 403, "AccessDenied");
     /* a key with a slash: its f names it with the slash as is (getV4Auth keeps '/') */
     char *pd = cos_sprintf("a=" TEST_APPID "&b=" SHORT "&k=" TEST_SECRET_ID "&t=%lld&e=%lld&r=1&f=/" TEST_APPID "/" SHORT
                            "/d/x", now, now + 900);
-    char *sd = v4_of(TEST_SECRET_KEY, pd);
+    char *sd = test_v4_sign(TEST_SECRET_KEY, pd);
     EXPECT(v4_get(HOST, "GET", "/d/x", sd, NULL, NULL), 200, NULL);
     EXPECT(v4_get(HOST, "GET", "/d//x", sd, NULL, NULL), 403, NULL);
     EXPECT(v4_get(HOST, "GET", "/d/./x", sd, NULL, NULL), 403, NULL);
@@ -196,7 +167,7 @@ static void test_param_names_not_confused(void)
     EXPECT(owner_call(HOST, "PUT", "/pn?acl", "/pn", q2, 1, NULL, 0, "x-cos-acl: public-read\r\n", NULL), 403, NULL);
     /* the sign= form with the same swap */
     char *auth = test_cos_auth(TEST_SECRET_ID, TEST_SECRET_KEY, "GET", "/pn", HOST, q, 1, NULL, 0);
-    char *ea = enc(auth);
+    char *ea = test_query_encode(auth);
     char *t = cos_sprintf("/pn?sign=%s&a%%253bb=1", ea);
     EXPECT(raw_call(HOST, "GET", t, NULL, NULL), 403, NULL);
     free(auth);

@@ -7,6 +7,7 @@
 #include "util.h"
 #include "url.h"
 #include "cos/sign.h"
+#include "signer.h"
 #include "cos/hash.h"
 
 #include <errno.h>
@@ -445,6 +446,77 @@ cos_client *test_client(const test_server *s)
         fprintf(stderr, "client: %s\n", cos_error_message(err));
         printf("0 passed, 1 failed\n");
         exit(1);
+    }
+    return c;
+}
+
+char *test_query_encode(const char *s)
+{
+    cos_buf b = COS_BUF_INIT;
+    cos_uri_encode(&b, s, strlen(s), false);
+    if (!b.data) cos_buf_puts(&b, "");
+    return cos_buf_detach(&b);
+}
+
+char *test_v4_sign(const char *secret, const char *plain)
+{
+    char hex[41];
+    cos_hmac_sha1_hex(secret, strlen(secret), plain, strlen(plain), hex);
+    size_t pl = strlen(plain);
+    unsigned char *raw = malloc(20 + pl);
+    for (int i = 0; i < 20; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        raw[i] = (unsigned char)v;
+    }
+    memcpy(raw + 20, plain, pl);
+    char *b64 = malloc(((20 + pl) / 3 + 2) * 4 + 1);
+    cos_base64_encode(raw, 20 + pl, b64);
+    char *out = test_query_encode(b64);
+    free(raw);
+    free(b64);
+    return out;
+}
+
+char *test_console_stub(const char *tag)
+{
+    char *dir = test_tmpdir(tag);
+    static const char *const FILES[][2] = { { "index.html", TEST_CONSOLE_PAGE },
+                                            { "cos-js-sdk-v5.min.js", "/* stub */" },
+                                            { "console.js", "/* stub */" } };
+    for (size_t i = 0; i < COS_ARRAY_LEN(FILES); i++) {
+        char *p = cos_sprintf("%s/%s", dir, FILES[i][0]);
+        FILE *f = fopen(p, "w");
+        if (f) {
+            fputs(FILES[i][1], f);
+            fclose(f);
+        }
+        free(p);
+    }
+    return dir;
+}
+
+int test_console_port(const test_server *s)
+{
+    FILE *f = fopen(s->log_path, "r");
+    char line[512];
+    int port = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "console: http://127.0.0.1:");
+        if (p) port = atoi(p + strlen("console: http://127.0.0.1:"));
+    }
+    if (f) fclose(f);
+    return port;
+}
+
+cos_client *test_client_of(const cos_config *cfg)
+{
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    if (cos_client_new(&c, cfg, &err) != 0) {
+        test_fail(__FILE__, __LINE__, "cos_client_new: %s", cos_error_message(err));
+        cos_error_free(err);
+        return NULL;
     }
     return c;
 }

@@ -106,6 +106,11 @@ test_reply test_cos_exchange(int port, const test_cos_call *c);
 char *test_reply_header(const test_reply *r, const char *name);
 /* The text between <tag> and </tag> (the first) in body (malloc'd), NULL if absent. */
 char *test_xml_value(const char *body, const char *tag);
+/* s percent-encoded for a query value (RFC 3986's unreserved kept; malloc'd). */
+char *test_query_encode(const char *s);
+/* The sign= of cos-nodejs-sdk-v5's getV4Auth for the plain text given, keyed by secret:
+ * base64(HMAC-SHA1(secret, plain) || plain), URL-encoded for a query (malloc'd). */
+char *test_v4_sign(const char *secret, const char *plain);
 /* A temporary key from cos-server's /sts (all malloc'd). */
 typedef struct test_tmpkey { char *id, *key, *token; } test_tmpkey;
 /* GET /sts?policy=POLICY on 127.0.0.1:port (Host: that address), signed by id/key (token: sent when
@@ -129,6 +134,9 @@ void test_config(cos_config *cfg, const test_server *s);
 /* A client made from test_config(s); on failure the reason is printed and
  * the test exits as failed. */
 cos_client *test_client(const test_server *s);
+/* A client made from cfg (any config a test built); NULL, the reason a test
+ * failure, if it cannot be made. */
+cos_client *test_client_of(const cos_config *cfg);
 
 /* A client of the S3 dialect for http://HOST_PORT (cos-server or a fake
  * server) with the development keys; max_retries as cos_config's. NULL, the
@@ -163,6 +171,12 @@ void test_put_bucket(cos_client *c, const char *bucket);
 void test_put_bucket_on(const test_server *s, const char *bucket);
 void test_put_bucket_acl_on(const test_server *s, const char *bucket, const char *canned_acl);
 
+/* A stub web console for cos-server's --console-dir: a temp directory (tag names it; malloc'd,
+ * test_rmtree it) with index.html (TEST_CONSOLE_PAGE) and stub scripts. */
+#define TEST_CONSOLE_PAGE "<!doctype html><title>stub</title>"
+char *test_console_stub(const char *tag);
+/* The port of s's console listener, from its log line "console: http://127.0.0.1:PORT/"; 0 if none. */
+int test_console_port(const test_server *s);
 /* Make a temp directory under $TMPDIR; returns a static-lifetime-free malloc'd path. */
 char *test_tmpdir(const char *tag);
 /* rm -rf */
