@@ -28,15 +28,8 @@ static int auth_cb(void *ud, const cos_auth_request *req, cos_credentials_sink *
     pthread_mutex_lock(&c->m);
     c->calls++;
     pthread_mutex_unlock(&c->m);
-    cos_sign_params p = COS_SIGN_PARAMS_INIT;
-    p.secret_id = TEST_SECRET_ID;
-    p.secret_key = TEST_SECRET_KEY;
-    p.method = req->method;
-    p.pathname = req->pathname;
-    p.query = req->query;
-    p.query_count = req->query_count;
-    p.headers = req->headers;
-    p.header_count = req->header_count;
+    cos_sign_params p;
+    test_sign_params_for(&p, req);
     char host[256];
     snprintf(host, sizeof host, "%s.cos.%s.myqcloud.com", req->bucket, req->region);
     p.host = host;

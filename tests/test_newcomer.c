@@ -436,15 +436,8 @@ static void test_temporary_keys(void)
 static int cred_authorization(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
 {
     (void)ud;
-    cos_sign_params p = COS_SIGN_PARAMS_INIT;
-    p.secret_id = TEST_SECRET_ID;
-    p.secret_key = TEST_SECRET_KEY;
-    p.method = req->method;
-    p.pathname = req->pathname;
-    p.query = req->query;
-    p.query_count = req->query_count;
-    p.headers = req->headers;
-    p.header_count = req->header_count;
+    cos_sign_params p;
+    test_sign_params_for(&p, req);
     char *auth = NULL;
     int rc = cos_sign(&p, &auth, NULL, err);
     if (rc == 0) rc = cos_authorization_set(sink, auth, NULL);

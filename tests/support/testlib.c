@@ -553,6 +553,19 @@ static void on_watchdog(int sig)
     abort();
 }
 
+void test_sign_params_for(cos_sign_params *p, const cos_auth_request *req)
+{
+    *p = (cos_sign_params)COS_SIGN_PARAMS_INIT;
+    p->secret_id = TEST_SECRET_ID;
+    p->secret_key = TEST_SECRET_KEY;
+    p->method = req->method;
+    p->pathname = req->pathname;
+    p->query = req->query;
+    p->query_count = req->query_count;
+    p->headers = req->headers;
+    p->header_count = req->header_count;
+}
+
 void test_watch(unsigned seconds, const char *what, const test_server *s)
 {
     g_watch_what = what;

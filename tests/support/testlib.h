@@ -11,6 +11,7 @@
 #ifndef COS_TESTLIB_H
 #define COS_TESTLIB_H
 
+#include "cos/sign.h"
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -146,6 +147,8 @@ cos_client *test_s3_client(const char *host_port, const char *region, int max_re
 /* A watchdog for tests of hangs: unless test_unwatch() comes first, after
  * `seconds` it prints what hung, kills server s (if any) and aborts, so a
  * deadlock fails the test instead of hanging CI. */
+/* Sign params for an Authorization callback's request with the development keys (host left to the caller). */
+void test_sign_params_for(cos_sign_params *p, const cos_auth_request *req);
 void test_watch(unsigned seconds, const char *what, const test_server *s);
 void test_unwatch(void);
 
