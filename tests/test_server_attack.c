@@ -1456,8 +1456,11 @@ static char *cos_form_head(const creds *who, bool forge, const char *bucket, con
 /* Sends size bytes of body on fd (chunk-framed when chunked) then tail, as a client such as curl does: it
  * stops once an answer arrives (*early: before the whole body went), then reads the answer to the
  * connection's end. grown (may be NULL): how much the server's tree grew meanwhile, at most. */
+static size_t g_streamed; /* what the last stream_body sent of its body */
+
 static reply stream_body(int fd, size_t size, bool chunked, const char *tail, off_t *grown, bool *early)
 {
+    g_streamed = 0;
     static char chunk[1u << 20];
     memset(chunk, 'z', sizeof chunk);
     off_t base = grown ? server_tree_bytes() : 0;
@@ -1476,6 +1479,7 @@ static reply stream_body(int fd, size_t size, bool chunked, const char *tail, of
         snprintf(frame, sizeof frame, "%zx\r\n", n);
         sent = (!chunked || test_send_all(fd, frame, strlen(frame))) && test_send_all(fd, chunk, n) &&
                (!chunked || test_send_all(fd, "\r\n", 2));
+        if (sent) g_streamed += n;
         if (grown && done % (8u << 20) == 0) {
             off_t g = server_tree_bytes() - base;
             if (g > *grown) *grown = g;
@@ -1534,8 +1538,9 @@ static void test_refused_forms_store_nothing(void)
         off_t grown;
         bool early;
         reply r = post_big_form(SCOPE, head, size, &grown, &early);
-        printf("  %s form of 200 MiB to a private bucket: %d, the data directory grew by %.1f MiB at most\n",
-               REFUSED[i].who ? "a forged" : "an anonymous", r.status, (double)grown / (1 << 20));
+        printf("  %s form of 200 MiB to a private bucket: %d after %.1f MiB sent, the data directory grew by "
+               "%.1f MiB at most\n", REFUSED[i].who ? "a forged" : "an anonymous", r.status,
+               (double)g_streamed / (1 << 20), (double)grown / (1 << 20));
         if (grown > (off_t)4 << 20)
             test_fail(__FILE__, __LINE__, "a refused form's file was stored as it came: +%lld bytes", (long long)grown);
         /* answered as its file began, its connection closed: not after the whole body */
