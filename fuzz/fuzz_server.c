@@ -5,8 +5,10 @@
  * development keys before they are sent, so the fuzzer gets past
  * authentication into the handlers (ranges, query strings, XML and form
  * bodies, multipart); the rest go out as raw bytes, to exercise the parsing
- * in front of it. A crash or sanitizer report in any server thread aborts
- * the process, which is what libFuzzer reports. */
+ * in front of it, half of them to the web console's listener (--console,
+ * stub files in a temp directory: its Host check, paths and refusals). A
+ * crash or sanitizer report in any server thread aborts the process, which
+ * is what libFuzzer reports. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include "server.h"
@@ -56,11 +59,11 @@ static void read_response(int fd)
     }
 }
 
-static void exchange(const char *req, size_t len)
+static void exchange_on(int port, const char *req, size_t len)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return;
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)g_srv.port) };
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct timeval tv = { 10, 0 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -77,6 +80,25 @@ static void exchange(const char *req, size_t len)
     close(fd);
 }
 
+static void exchange(const char *req, size_t len) { exchange_on(g_srv.port, req, len); }
+
+/* The console's files, stubs: what it serves is not what is fuzzed. */
+static char *console_stub(const char *root)
+{
+    char *dir = cos_sprintf("%s-console", root);
+    if (mkdir(dir, 0700) != 0) abort();
+    static const char *const FILES[] = { "index.html", "console.js", "console.css", "cos-js-sdk-v5.min.js" };
+    for (size_t i = 0; i < sizeof FILES / sizeof *FILES; i++) {
+        char *p = cos_sprintf("%s/%s", dir, FILES[i]);
+        FILE *f = fopen(p, "w");
+        if (!f) abort();
+        fputs("stub\n", f);
+        fclose(f);
+        free(p);
+    }
+    return dir;
+}
+
 static void start_once(void)
 {
     if (g_srv.daemon) return;
@@ -87,6 +109,10 @@ static void start_once(void)
     g_srv.cfg.listen = "127.0.0.1:0";
     g_srv.cfg.quiet = true;
     g_srv.cfg.sts = true;
+    g_srv.cfg.sts_open = true; /* the console needs it */
+    g_srv.cfg.console = true;
+    g_srv.cfg.console_listen = "127.0.0.1:0"; /* any free port: the API's + 1 may be taken */
+    g_srv.cfg.console_dir = console_stub(root);
     g_srv.cfg.no_fsync = true; /* speed; durability is test_crash's business */
     g_srv.cfg.threads = 2;
     char *err = NULL;
@@ -132,11 +158,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     start_once();
     if (size == 0) return 0;
-    bool sign = data[0] % 4 != 0;
+    bool sign = data[0] % 4 != 0, console = data[0] % 8 == 4;
     data++;
     size--;
     if (!sign) {
-        exchange((const char *)data, size);
+        exchange_on(console ? g_srv.console_port : g_srv.port, (const char *)data, size);
         return 0;
     }
     /* METHOD TARGET \n headers \n\n body */

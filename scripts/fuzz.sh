@@ -25,7 +25,7 @@ for name in $targets; do
   secs=$SECS; [ "$name" = fuzz_server ] && secs=$SERVER_SECS
   # the CLI's targets print a usage error per input: the target's stderr is
   # closed (libFuzzer and the sanitizers still report on their own descriptor)
-  extra=(); case $name in fuzz_cli_*) extra=(-close_fd_mask=2) ;; esac
+  extra=(); case $name in fuzz_cli_*|fuzz_srv_options) extra=(-close_fd_mask=2) ;; esac
   work="$B/corpus-$area"; mkdir -p "$work"; cp -n fuzz/corpus/"$area"/* "$work"/ 2>/dev/null || true
   out=$("$bin" "$work" -max_total_time="$secs" -max_len=65536 -timeout=5 "${extra[@]}" \
         -artifact_prefix="$B/crashes/$name-" 2>&1) || {

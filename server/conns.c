@@ -10,8 +10,21 @@
  *   - its body must arrive within --body-timeout of its head, plus one
  *     second per BODY_MIN_RATE bytes received (a slow but moving upload
  *     goes on; Apache's mod_reqtimeout allows bodies the same way);
- *   - no deadline while a handler works or an answer is sent (the idle
- *     timeout, and for a paced request its pace, govern those);
+ *   - a request refused while its body is still coming is answered at
+ *     once and its connection closed (main.c); what still arrives is read
+ *     and dropped while it keeps coming (LINGER_IDLE_MS), for LINGER_MS at
+ *     most, so the client can read the answer first (nginx's lingering
+ *     close, with its defaults);
+ *   - while a body comes in or an answer goes out, each window of
+ *     --rate-window seconds must move BODY_MIN_RATE bytes a second
+ *     (received, or acknowledged by the client's TCP: TCP_INFO): a body
+ *     sent fast at first no longer earns the right to trickle for hours
+ *     after (the deadline above grew with every byte), and a client that
+ *     reads its answer a few bytes at a time no longer holds its
+ *     connection for ever (libmicrohttpd's idle timeout restarts with
+ *     every byte written). The rule of Kestrel's MinRequestBodyDataRate /
+ *     MinResponseDataRate, per window;
+ *   - no deadline while a handler works (its pace governs a paced request);
  *   - past three quarters of the connection limit, a connection waiting
  *     for a request's head for over a second makes room (a flood of idle
  *     connections kept every new client out until the header timeout).
@@ -25,19 +38,32 @@
 #include "server.h"
 
 #include <errno.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked (glibc's lacks it) */
+#include <netinet/in.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #define BODY_MIN_RATE 500 /* bytes/s a body must average past its grace */
 #define PRESSURE_WAIT_MS 1000 /* under pressure, how long a connection may wait for its head */
+#define LINGER_MS 30000       /* a refused body is dropped for this long at most after its answer */
+#define LINGER_IDLE_MS 5000   /* ... and while it keeps coming */
 
 typedef struct tracked {
     int fd;
     _Atomic int64_t deadline_ms; /* cos_mono_ms(); 0: none */
     _Atomic int64_t waiting_ms;  /* since when it waits for a request's head; 0: in a request */
     int64_t head_ms;             /* when the request's head was in (body deadline) */
+    _Atomic int64_t linger_end_ms; /* answered early (conns_linger): the connection closes by then; 0: not */
+    _Atomic int phase;           /* PHASE_*: what the rate window watches */
+    _Atomic unsigned epoch;      /* bumped with each phase: the reaper starts a new window */
+    _Atomic uint64_t body_bytes; /* the body's bytes so far */
+    unsigned win_epoch;          /* the reaper's: the window's phase, start and bytes then */
+    int64_t win_start_ms;
+    uint64_t win_bytes;
     struct tracked *prev, *next;
 } tracked;
 
@@ -48,8 +74,49 @@ struct conn_deadlines {
     bool stopping;
     tracked *head;
     size_t count, pressure; /* connections; from `pressure` on, idle ones make room */
-    int64_t header_ms, body_ms;
+    int64_t header_ms, body_ms, window_ms;
 };
+
+enum { PHASE_OTHER, PHASE_BODY, PHASE_ANSWER };
+
+static void set_phase(tracked *t, int phase)
+{
+    atomic_store(&t->phase, phase);
+    atomic_fetch_add(&t->epoch, 1);
+}
+
+/* Bytes the client's TCP has acknowledged on fd: true with *n, or false when the kernel does not say. */
+static bool acked_bytes(int fd, uint64_t *n)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || len < offsetof(struct tcp_info, tcpi_bytes_received))
+        return false;
+    *n = ti.tcpi_bytes_acked;
+    return true;
+}
+
+/* Whether t's body or answer moved too little in its last full window (under d->lock: t->fd is t's). */
+static bool too_slow(struct conn_deadlines *d, tracked *t, int64_t now)
+{
+    int phase = atomic_load(&t->phase);
+    unsigned epoch = atomic_load(&t->epoch);
+    if (phase == PHASE_OTHER || atomic_load(&t->linger_end_ms)) return false; /* a lingering close has its own end */
+    uint64_t bytes = atomic_load(&t->body_bytes);
+    if (phase == PHASE_ANSWER && !acked_bytes(t->fd, &bytes)) return false; /* unknown: never cut for it */
+    if (epoch != t->win_epoch || !t->win_start_ms) { /* a new phase: a new window */
+        t->win_epoch = epoch;
+        t->win_start_ms = now;
+        t->win_bytes = bytes;
+        return false;
+    }
+    if (now - t->win_start_ms < d->window_ms) return false;
+    if (bytes - t->win_bytes < (uint64_t)(BODY_MIN_RATE * (d->window_ms / 1000))) return true;
+    t->win_start_ms = now;
+    t->win_bytes = bytes;
+    return false;
+}
 
 static void *reaper(void *arg)
 {
@@ -64,7 +131,7 @@ static void *reaper(void *arg)
         bool pressed = d->count >= d->pressure;
         for (tracked *t = d->head; t; t = t->next) {
             int64_t due = atomic_load(&t->deadline_ms), waiting = atomic_load(&t->waiting_ms);
-            if ((due && now > due) || (pressed && waiting && now - waiting > PRESSURE_WAIT_MS)) {
+            if ((due && now > due) || (pressed && waiting && now - waiting > PRESSURE_WAIT_MS) || too_slow(d, t, now)) {
                 atomic_store(&t->deadline_ms, 0); /* once: libmicrohttpd closes it on its next look */
                 atomic_store(&t->waiting_ms, 0);
                 shutdown(t->fd, SHUT_RDWR);
@@ -86,6 +153,7 @@ static struct conn_deadlines *deadlines_new(server *s, unsigned max_conns)
     d->pressure = (size_t)max_conns * 3 / 4;
     d->header_ms = (int64_t)(s->cfg.header_timeout_s ? s->cfg.header_timeout_s : HEADER_TIMEOUT_DEFAULT_S) * 1000;
     d->body_ms = (int64_t)(s->cfg.body_timeout_s ? s->cfg.body_timeout_s : BODY_TIMEOUT_DEFAULT_S) * 1000;
+    d->window_ms = (int64_t)(s->cfg.rate_window_s ? s->cfg.rate_window_s : RATE_WINDOW_DEFAULT_S) * 1000;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -200,6 +268,9 @@ void conns_head_in(server *s, struct MHD_Connection *conn, bool body)
     tracked *t = s->conns ? tracked_of(conn) : NULL;
     if (!t) return;
     t->head_ms = cos_mono_ms();
+    atomic_store(&t->linger_end_ms, 0);
+    atomic_store(&t->body_bytes, 0);
+    set_phase(t, body ? PHASE_BODY : PHASE_OTHER);
     atomic_store(&t->waiting_ms, 0);
     atomic_store(&t->deadline_ms, body ? t->head_ms + s->conns->body_ms : 0);
 }
@@ -208,13 +279,37 @@ void conns_body_progress(server *s, struct MHD_Connection *conn, uint64_t seen)
 {
     tracked *t = s->conns ? tracked_of(conn) : NULL;
     if (!t) return;
+    atomic_store(&t->body_bytes, seen);
+    int64_t linger_end = atomic_load(&t->linger_end_ms);
+    if (linger_end) { /* answered: the rest is dropped while it keeps coming, and never for long */
+        int64_t idle_end = cos_mono_ms() + LINGER_IDLE_MS;
+        atomic_store(&t->deadline_ms, idle_end < linger_end ? idle_end : linger_end);
+        return;
+    }
     atomic_store(&t->deadline_ms, t->head_ms + s->conns->body_ms + (int64_t)(seen / BODY_MIN_RATE) * 1000);
+}
+
+void conns_linger(server *s, struct MHD_Connection *conn)
+{
+    tracked *t = s->conns ? tracked_of(conn) : NULL;
+    if (!t) return;
+    int64_t now = cos_mono_ms();
+    atomic_store(&t->linger_end_ms, now + LINGER_MS);
+    atomic_store(&t->deadline_ms, now + LINGER_IDLE_MS);
 }
 
 void conns_body_done(server *s, struct MHD_Connection *conn)
 {
     tracked *t = s->conns ? tracked_of(conn) : NULL;
-    if (t) atomic_store(&t->deadline_ms, 0);
+    if (!t) return;
+    atomic_store(&t->deadline_ms, 0);
+    set_phase(t, PHASE_OTHER); /* the handler works: no rate */
+}
+
+void conns_answering(server *s, struct MHD_Connection *conn)
+{
+    tracked *t = s->conns ? tracked_of(conn) : NULL;
+    if (t) set_phase(t, PHASE_ANSWER);
 }
 
 void conns_request_done(server *s, struct MHD_Connection *conn)
@@ -222,6 +317,7 @@ void conns_request_done(server *s, struct MHD_Connection *conn)
     tracked *t = s->conns ? tracked_of(conn) : NULL;
     if (!t) return;
     int64_t now = cos_mono_ms();
+    set_phase(t, PHASE_OTHER);
     atomic_store(&t->deadline_ms, now + s->conns->header_ms);
     atomic_store(&t->waiting_ms, now);
 }

@@ -1656,8 +1656,22 @@ static enum MHD_Result delete_multiple(req *r)
                           d->objects[i].version_id, why, sizeof why, &arc)) {
             cos_delete_error *e = &res.errors[res.errors_count++];
             e->key = d->objects[i].key;
+            e->version_id = d->objects[i].version_id;
             e->code = arc == STORE_BUSY ? "SlowDown" : arc ? "InternalError" : "AccessDenied";
             e->message = arc ? cos_sprintf("The object was not deleted: %s", why) : cos_sprintf("Access Denied: %s", why);
+            continue;
+        }
+        /* a version under retention is an <Error> of its own; the others are deleted (COS, S3) */
+        char iso[32];
+        int lrc = objlock_multi_retained(r, d->objects[i].key, d->objects[i].version_id, iso);
+        if (lrc != 0) {
+            cos_delete_error *e = &res.errors[res.errors_count++];
+            e->key = d->objects[i].key;
+            e->version_id = d->objects[i].version_id;
+            e->code = lrc == STORE_BUSY ? "SlowDown" : lrc < -1 ? "InternalError" : "AccessDenied";
+            e->message = lrc < -1 ? cos_sprintf("The object was not deleted: %s", store_last_error())
+                                  : cos_sprintf("Access Denied: the object is under retention until %s (object "
+                                                "lock, COMPLIANCE).", iso);
             continue;
         }
         bool marker = false;
@@ -1674,6 +1688,7 @@ static enum MHD_Result delete_multiple(req *r)
         }
         cos_delete_error *e = &res.errors[res.errors_count++]; /* quiet mode lists errors too */
         e->key = d->objects[i].key;
+        e->version_id = d->objects[i].version_id;
         e->code = rc == STORE_BUSY ? "SlowDown" : "InternalError";
         e->message = cos_sprintf("The object was not deleted: %s", store_last_error());
     }

@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_SMALL_BODY (20u << 20)
@@ -149,14 +150,44 @@ static void add_common_headers(req *r, struct MHD_Response *resp)
     cors_add_headers(r, resp);
 }
 
+static enum MHD_Result render_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    cos_buf_printf(cls, "%s: %s\r\n", key, value ? value : "");
+    return MHD_YES;
+}
+
+/* The answer as it goes on the wire, with Connection: close (answer_early sends it itself). */
+static void render_answer(req *r, int status, struct MHD_Response *resp)
+{
+    add_common_headers(r, resp);
+    cos_buf_free(&r->early);
+    const char *reason = MHD_get_reason_phrase_for((unsigned)status);
+    cos_buf_printf(&r->early, "HTTP/1.1 %d %s\r\n", status, reason && *reason ? reason : "Error");
+    MHD_get_response_headers(resp, render_header, &r->early);
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+    cos_buf_printf(&r->early, "Date: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", date,
+                   strcmp(r->method, "HEAD") ? r->early_body_len : 0);
+    if (strcmp(r->method, "HEAD") != 0) cos_buf_append(&r->early, r->early_body, r->early_body_len);
+    r->early_status = status;
+}
+
 enum MHD_Result send_response(req *r, int status, struct MHD_Response *resp)
 {
     if (r->dry_run) { /* only the verdict was wanted (on_request) */
+        if (r->capture) render_answer(r, status, resp);
+        free(r->early_body);
+        r->early_body = NULL;
+        r->early_body_len = 0;
         MHD_destroy_response(resp);
         return MHD_YES;
     }
     add_common_headers(r, resp);
     r->status = status;
+    conns_answering(r->srv, r->conn);
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -168,6 +199,12 @@ enum MHD_Result send_buffer(req *r, int status, const char *content_type, char *
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
     r->bytes_out += len;
+    if (r->dry_run && r->capture) { /* what render_answer sends */
+        free(r->early_body);
+        r->early_body = len ? malloc(len) : NULL;
+        r->early_body_len = r->early_body ? len : 0;
+        if (r->early_body) memcpy(r->early_body, body, len);
+    }
     if (keep) {
         *keep = resp;
         return MHD_YES;
@@ -379,6 +416,47 @@ static void new_request_id(char out[48])
     cos_base64_encode(b, sizeof b, out);
 }
 
+/* A refused request whose body is still coming is answered now and its
+ * connection closed: its body was read to the end before the refusal, so a
+ * refused 5 GB form or PUT held its connection for the whole upload.
+ * libmicrohttpd 0.9.75 queues no answer in the middle of a body, so the
+ * refusal its dry run rendered (r->early) is written on the socket, whose
+ * sending side is then shut: the client reads the answer and an end, and
+ * what it still sends is dropped for a few seconds at most (conns_linger),
+ * so that a close never resets the connection before the answer is read
+ * (HTTP/1.1 allows no more: 9112 section 9.6). Not over TLS (the stream is
+ * libmicrohttpd's), nor when little is left (read, the connection kept). */
+#define EARLY_MIN (256u << 10)
+#define EARLY_SEND_WAIT_MS 1000
+
+static void answer_early(req *r)
+{
+    if (!r->early.len || r->srv->tls_cert_pem) return;
+    if (r->body_declared && r->body_declared - r->body_seen <= EARLY_MIN) return;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return;
+    int fd = ci->connect_fd;
+    size_t off = 0;
+    /* a few hundred bytes into an idle socket's buffer: one send, in practice */
+    while (off < r->early.len) {
+        ssize_t n = send(fd, r->early.data + off, r->early.len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) break;
+        struct pollfd p = { fd, POLLOUT, 0 };
+        if (poll(&p, 1, EARLY_SEND_WAIT_MS) <= 0) break;
+    }
+    if (off == 0) return; /* nothing went out: answered at the body's end, as before */
+    shutdown(fd, SHUT_WR);
+    r->answered_early = true;
+    r->status = r->early_status;
+    r->bytes_out = r->early_body_len;
+    conns_linger(r->srv, r->conn);
+}
+
 /* A form's file comes after all its other fields (COS and S3 require it):
  * when the file begins, its signature, policy (but for the content-length-
  * range, which needs the file) and authorization are all decidable, and a
@@ -388,12 +466,14 @@ static bool form_refused_at_file(req *r)
 {
     bool passed = true;
     r->dry_run = true;
+    r->capture = true;
     r->form_size_unknown = true;
     store_memo_begin(r->srv->st);
     handle_request_headers(r, &passed);
     store_memo_end();
     r->form_size_unknown = false;
     r->dry_run = false;
+    r->capture = false;
     r->bytes_out = 0;
     return !passed;
 }
@@ -436,10 +516,9 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
         if (!r->w_open) {
             if (filename) cos_kvlist_set(&r->form, "x-filename", filename);
             if (form_refused_at_file(r)) {
-                /* the rest is read, never stored nor parsed, and answered at its end (dispatch):
-                   libmicrohttpd 0.9.75 queues no answer in the middle of a body, and a close
-                   without one would leave the client a reset */
+                /* the rest is never stored nor parsed: answered now (answer_early) or at its end */
                 r->drop_body = true;
+                answer_early(r);
                 return MHD_NO;
             }
             if (data_begin(r->srv->st, &r->w) != 0) return MHD_NO;
@@ -505,6 +584,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     cos_kvlist_free(&r->form);
     sink_release(r);
     cos_buf_free(&r->body);
+    cos_buf_free(&r->early);
+    free(r->early_body);
     free(r->form_close);
     free(r->path);
     free(r->bucket);
@@ -780,12 +861,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                anonymous callers held up to 20 MiB of memory each */
             bool passed = true;
             r->dry_run = true;
+            r->capture = true;
             store_memo_begin(srv->st);
             handle_request_headers(r, &passed);
             store_memo_end();
             r->dry_run = false;
+            r->capture = false;
             r->bytes_out = 0;
             r->drop_body = !passed;
+            if (r->drop_body) answer_early(r);
         }
         return MHD_YES;
     }
@@ -821,6 +905,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static enum MHD_Result dispatch(req *r, const char *method)
 {
+    if (r->answered_early) return MHD_NO; /* its answer is out, its sending side shut: closed now */
     if (r->drop_body) { /* refused from its headers: answered so again, never by a handler (it has no body) */
         bool passed = false;
         r->form_size_unknown = r->pp != NULL; /* a form refused as its file began: judged as then */

@@ -19,7 +19,7 @@
  * versioning no write over its key (PUT, copy, symlink, form, complete,
  * append) and no delete; with versioning, writes make new versions and a
  * DELETE makes a delete marker, as in S3, but deleting that version
- * (versionId, also in a multi-delete) is refused; an append, which changes
+ * (versionId) is refused, and is an <Error> of a multi-delete whose other entries go; an append, which changes
  * an object in place, is always refused. The check and the destruction run
  * under one lock, held only for requests that would destroy something in a
  * bucket with the lock enabled: of two writers racing for a new key, the
@@ -76,7 +76,7 @@ static pthread_mutex_t g_guard = PTHREAD_MUTEX_INITIALIZER;
  * (g_unguarded) from before its read of the lock's state to its end, and PUT ?object-lock, under the
  * guard, first marks itself pending (what arrives then takes the guard, and waits behind it), waits for
  * the count to drain, and only then writes the configuration. The wait is bounded (ENABLE_DRAIN_MS):
- * past it the PUT answers SlowDown having changed nothing, so a stream of requests never starves it nor
+ * past it (--lock-drain-ms for tests) the PUT answers SlowDown having changed nothing, so a stream of requests never starves it nor
  * holds the rest for long. Simpler than re-checking inside each handler's transactions (many of them), and,
  * unlike guarding every versioned bucket, it covers COS's buckets without versioning, which may enable
  * the lock too. One count for the server, as the guard is: enabling the lock is rare. */
@@ -106,12 +106,14 @@ static void unguarded_done(void)
 
 /* Under the guard: no request that found the lock off is still in flight (true; g_enabling stays set
  * until enable_done), or it could not be drained in time (false, nothing left set). */
-static bool enable_drain(void)
+static bool enable_drain(int64_t wait_ms)
 {
     pthread_once(&g_drained_once, drained_init);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ENABLE_DRAIN_MS / 1000;
+    int64_t ns = (int64_t)ts.tv_nsec + wait_ms % 1000 * 1000000;
+    ts.tv_sec += (time_t)(wait_ms / 1000 + ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
     pthread_mutex_lock(&g_count_lock);
     g_enabling = true;
     int rc = 0;
@@ -163,8 +165,9 @@ static int64_t days_now(const char *rules) { return days_at(rules, INT64_MAX); }
 
 static char *explicit_kind(const char *data_id) { return cos_sprintf("retention:%s", data_id); }
 
-/* When m's retention ends (ms since the epoch; 0: never retained), or a store error (< -1). */
-static int64_t retained_until(req *r, const obj_meta *m, const char *rules)
+/* When m's retention ends (ms since the epoch; 0: never retained), or a store error (< -1). *set: what
+ * PUT ?retention set for it (0: nothing; may be NULL). */
+static int64_t retained_until_set(req *r, const obj_meta *m, const char *rules, int64_t *set)
 {
     int64_t days = days_at(rules, m->mtime_ms);
     int64_t until = days > 0 ? m->mtime_ms + days * DAY_MS : 0;
@@ -173,10 +176,16 @@ static int64_t retained_until(req *r, const obj_meta *m, const char *rules)
     int rc = store_config_get(r->srv->st, r->bucket, k, &v, &len);
     free(k);
     if (rc < -1) return rc;
-    int64_t set = 0;
-    if (rc == 0 && cos_parse_i64(v, &set) == 0 && set > until) until = set;
+    int64_t explicit_until = 0;
+    if (rc == 0 && cos_parse_i64(v, &explicit_until) == 0 && explicit_until > until) until = explicit_until;
+    if (set) *set = explicit_until;
     free(v);
     return until;
+}
+
+static int64_t retained_until(req *r, const obj_meta *m, const char *rules)
+{
+    return retained_until_set(r, m, rules, NULL);
 }
 
 /* ---------------------------------------------------------------- the configuration */
@@ -223,7 +232,7 @@ static enum MHD_Result put_lock(req *r)
         return send_error(r, "InvalidBucketState", "Object lock can be enabled only in a bucket whose versioning is "
                                                    "enabled.");
     pthread_mutex_lock(&g_guard);
-    if (!enable_drain()) {
+    if (!enable_drain(r->srv->cfg.lock_drain_ms ? r->srv->cfg.lock_drain_ms : ENABLE_DRAIN_MS)) {
         pthread_mutex_unlock(&g_guard);
         return send_error(r, "SlowDown", "Writes and deletes that began before the object lock was enabled are "
                                          "still in flight; nothing was changed, please retry.");
@@ -430,10 +439,12 @@ static int destroys(req *r, const op_def *op)
     return D_NONE;
 }
 
-/* Whether destroying key (one version: vid) now is refused: 1 (answered), 0, or -1 (answered: the store). */
-static int key_refused(req *r, int kind, vers_state vs, const char *key, const char *vid, const char *rules,
-                       enum MHD_Result *ret)
+/* When destroying key (one version: vid) now would break a retention: *until (ms; 0 when nothing is
+ * retained), 0, or the store's error (< -1). */
+static int key_until(req *r, int kind, vers_state vs, const char *key, const char *vid, const char *rules,
+                     int64_t *until)
 {
+    *until = 0;
     if (vid && !*vid) vid = NULL;
     /* with versioning on, a write makes a version and a DELETE a marker: nothing is destroyed */
     if (!vid && vs == VERS_ENABLED && kind != D_APPEND) return 0;
@@ -441,23 +452,53 @@ static int key_refused(req *r, int kind, vers_state vs, const char *key, const c
     bool marker = false;
     int rc = vid ? versioning_lookup(r, r->bucket, key, vid, &m, &marker)
                  : store_object_get(r->srv->st, r->bucket, key, &m);
+    if (rc < -1) return rc;
+    if (rc != 0) return 0;
+    int64_t set = 0, t = marker ? 0 : retained_until_set(r, &m, rules, &set);
+    int64_t now = cos_now_ms();
+    /* about to be destroyed, its retention over: what PUT ?retention set for it goes too (it was
+       kept for ever, a row per version). Were the destruction to fail, a date past changes nothing */
+    if (t >= 0 && t <= now && set) {
+        char *k = explicit_kind(m.data_id);
+        store_config_delete(r->srv->st, r->bucket, k);
+        free(k);
+    }
+    obj_meta_clear(&m);
+    if (t < -1) return (int)t;
+    *until = t > now ? t : 0;
+    return 0;
+}
+
+/* Whether destroying key (one version: vid) now is refused: 1 (answered), 0, or -1 (answered: the store). */
+static int key_refused(req *r, int kind, vers_state vs, const char *key, const char *vid, const char *rules,
+                       enum MHD_Result *ret)
+{
+    int64_t until = 0;
+    int rc = key_until(r, kind, vs, key, vid, rules, &until);
     if (rc < -1) {
         *ret = store_trouble(r, rc);
         return -1;
     }
-    if (rc != 0) return 0;
-    int64_t until = marker ? 0 : retained_until(r, &m, rules);
-    obj_meta_clear(&m);
-    if (until < -1) {
-        *ret = store_trouble(r, (int)until);
-        return -1;
-    }
-    if (until <= cos_now_ms()) return 0;
+    if (!until) return 0;
     char iso[32];
     cos_iso8601_format(until, iso);
     *ret = send_error(r, "AccessDenied", "Access Denied: %s is under retention until %s (object lock, COMPLIANCE); "
                                          "nothing was changed.", key, iso);
     return 1;
+}
+
+int objlock_multi_retained(req *r, const char *key, const char *vid, char iso[32])
+{
+    if (!r->objlock_multi) return 0; /* the bucket had the lock off when the request began: nothing is retained */
+    char *rules = NULL;
+    size_t len = 0;
+    int rc = store_config_get(r->srv->st, r->bucket, RULES, &rules, &len);
+    int64_t until = 0;
+    if (rc >= -1) rc = key_until(r, D_MULTI, versioning_state(r, r->bucket), key, vid, rules, &until);
+    free(rules);
+    if (rc < -1) return rc;
+    if (until) cos_iso8601_format(until, iso);
+    return until ? 1 : 0;
 }
 
 bool objlock_guard(req *r, const op_def *op, int *held, enum MHD_Result *ret)
@@ -496,14 +537,10 @@ bool objlock_guard(req *r, const op_def *op, int *held, enum MHD_Result *ret)
     }
     vers_state vs = versioning_state(r, r->bucket);
     int refused = 0;
-    if (kind == D_MULTI) { /* any retained entry refuses the whole request: nothing of it is deleted */
-        cos_delete_request *d = NULL;
-        if (r->body.len && cos_xml_parse(&cos_xs_delete_request, r->body.data, r->body.len, (void **)&d, NULL) == 0) {
-            for (size_t i = 0; i < d->objects_count && !refused; i++)
-                if (d->objects[i].key)
-                    refused = key_refused(r, kind, vs, d->objects[i].key, d->objects[i].version_id, rules, ret);
-            cos_xml_free(&cos_xs_delete_request, d);
-        } /* else the handler answers the malformed body, deleting nothing */
+    if (kind == D_MULTI) {
+        /* each retained entry is an <Error> of its own, the others deleted, as COS and S3 answer:
+           delete_multiple asks per key (objlock_multi_retained), under the guard held till the end */
+        r->objlock_multi = true;
     } else {
         char *form_key = op->op == COS_OP_POST_OBJECT ? post_form_key(r) : NULL;
         const char *key = form_key ? form_key : r->key;

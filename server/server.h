@@ -43,10 +43,14 @@ typedef struct server_config {
     unsigned sts_max_keys;     /* --sts-max-keys: live temporary keys at most; 0 = STS_MAX_KEYS_DEFAULT */
     unsigned header_timeout_s; /* --header-timeout: a request head complete within it; 0 = HEADER_TIMEOUT_DEFAULT_S */
     unsigned body_timeout_s;   /* --body-timeout: a body's grace and idle limit; 0 = BODY_TIMEOUT_DEFAULT_S */
+    unsigned rate_window_s;    /* --rate-window: a body or answer's minimum rate holds per window; 0 = default */
+    int lock_drain_ms;         /* --lock-drain-ms: enabling object lock waits this long for writes in flight
+                                  (objlock.c); 0 = 10 s */
 } server_config;
 
 #define HEADER_TIMEOUT_DEFAULT_S 30u /* connect to complete request headers, and keep-alive idle; room for slow TLS handshakes */
 #define BODY_TIMEOUT_DEFAULT_S 120u  /* idle time allowed while a body or an answer is under way */
+#define RATE_WINDOW_DEFAULT_S 30u    /* a body or an answer moves 500 B/s in each window of this (conns.c) */
 
 /* ---------------------------------------------------------------- store */
 typedef struct store store;
@@ -190,6 +194,9 @@ char *data_path(store *s, const char *data_id); /* malloc'd */
 /* Reading an object's data, which is one file or (multipart) a manifest of
  * its parts' files; see store.c. */
 #define MANIFEST_MARK 'M'
+/* A manifest's text ("ID SIZE\n" per segment, nothing else): 0 with its ids (each malloc'd) and sizes, or -1
+ * (damaged: nothing returned). store.c; fuzz/fuzz_srv_manifest.c. */
+int manifest_parse(const char *text, size_t len, char ***ids, uint64_t **sizes, size_t *n);
 #define INLINE_MARK 'I'   /* the data is a row of the blobs table, not a file */
 typedef struct data_reader {
     size_t n;                /* segments */
@@ -357,6 +364,13 @@ typedef struct req {
     bool source_pinned;      /* and read it: a copy copies that object only, or decides again */
     char source_pin[40];
     char *extra_headers;     /* records a write keeps besides the request's own (symlink.c), or NULL */
+    bool objlock_multi;      /* a multi-delete in a bucket with object lock, under its guard (objlock.c) */
+    bool capture;            /* a dry run keeps its refusal's bytes in `early` (main.c, answer_early) */
+    cos_buf early;           /* that refusal: status line, headers, body */
+    int early_status;
+    char *early_body;        /* the refusal's body, while send_response renders it */
+    size_t early_body_len;
+    bool answered_early;     /* it was sent on the socket before the body ended: the connection closes */
 } req;
 
 struct server {
@@ -420,6 +434,11 @@ void conns_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 void conns_head_in(server *s, struct MHD_Connection *conn, bool body); /* a request's head is in */
 void conns_body_progress(server *s, struct MHD_Connection *conn, uint64_t seen);
 void conns_body_done(server *s, struct MHD_Connection *conn);
+/* The request was answered, and the socket's sending side shut, before its body ended (main.c): the rest is
+ * dropped for a short while, then the connection is cut. */
+void conns_linger(server *s, struct MHD_Connection *conn);
+/* An answer was queued: until the request ends, the client must read it at the minimum rate. */
+void conns_answering(server *s, struct MHD_Connection *conn);
 void conns_request_done(server *s, struct MHD_Connection *conn); /* answered: the next head's deadline */
 /* the same for the console's listener (console.c) */
 int conns_console_start(server *s, unsigned max_conns);
@@ -576,6 +595,9 @@ enum MHD_Result objlock_retention(req *r);
 enum { OBJLOCK_NONE, OBJLOCK_GUARDED, OBJLOCK_UNGUARDED };
 bool objlock_guard(req *r, const op_def *op, int *held, enum MHD_Result *ret);
 void objlock_release(int held);
+/* In a multi-delete, under the guard objlock_guard took for it: whether deleting key (version vid, or NULL)
+ * would break a retention: 1 (iso says until when), 0, or the store's error (< -1). */
+int objlock_multi_retained(req *r, const char *key, const char *vid, char iso[32]);
 /* s3public.c: PublicAccessBlock, OwnershipControls, PolicyStatus */
 enum { PAB_BLOCK_PUBLIC_ACLS = 1, PAB_IGNORE_PUBLIC_ACLS = 2, PAB_BLOCK_PUBLIC_POLICY = 4, PAB_RESTRICT_PUBLIC_BUCKETS = 8 };
 unsigned public_block_flags(server *srv, const char *bucket, int *store_rc); /* PAB_* of a bucket */

@@ -23,10 +23,14 @@ static void usage(void)
           "                  [--no-fsync]   (skip fsync: safe against kill -9, not power loss)\n"
           "                  [--no-direct-io] (large bodies through the page cache, not O_DIRECT)\n"
           "                  [--busy-timeout-ms MS]   (wait for a locked database; default 10000)\n"
+          "                  [--lock-drain-ms MS]   (enabling object lock waits for writes in flight; default 10000;\n"
+          "                   for tests)\n"
           "                  [--threads N]   (request threads; default 16)\n"
           "                  [--header-timeout S] [--body-timeout S]   (a request's head within S of the connection\n"
           "                   or the last answer, default 30; a body within S of its head plus 1 s per 500 bytes,\n"
           "                   and idle at most S, default 120)\n"
+          "                  [--rate-window S]   (a body or an answer moves at least 500 bytes a second in each\n"
+          "                   window of S seconds, default 30)\n"
           "                  [--sts-max-keys N]   (live temporary keys at most; default 10000)\n"
           "                  [--tls-cert FILE --tls-key FILE] [--quiet]\n"
           "                  [--console [--console-listen 127.0.0.1:PORT] [--console-dir DIR]]\n"
@@ -73,14 +77,10 @@ int main(int argc, char **argv)
     return rc;
 }
 
-static int run(server *srv, int argc, char **argv)
+/* The command line into c: -1 to go on, or the exit status (0 after --help, 2 for a bad option, said on
+ * stderr). Values point into argv; --extra-key's are copies (free_extra_keys). fuzz/fuzz_srv_options.c. */
+static int parse_options(server_config *c, int argc, char **argv)
 {
-    server_config *c = &srv->cfg;
-    c->root = getenv("COS_SERVER_ROOT");
-    c->listen = getenv("COS_SERVER_LISTEN");
-    c->secret_id = getenv("COS_SERVER_SECRET_ID");
-    c->secret_key = getenv("COS_SERVER_SECRET_KEY");
-    c->appid = getenv("COS_SERVER_APPID");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -128,8 +128,20 @@ static int run(server *srv, int argc, char **argv)
         if (strcmp(a, "--quiet") == 0) { c->quiet = true; continue; }
         if (strcmp(a, "--no-fsync") == 0) { c->no_fsync = true; continue; }
         if (strcmp(a, "--no-direct-io") == 0) { c->no_direct_io = true; continue; }
-        if (strcmp(a, "--busy-timeout-ms") == 0 && v) { c->busy_timeout_ms = atoi(v); i++; continue; }
-        if ((strcmp(a, "--header-timeout") == 0 || strcmp(a, "--body-timeout") == 0) && v) {
+        if ((strcmp(a, "--busy-timeout-ms") == 0 || strcmp(a, "--lock-drain-ms") == 0) && v) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 0 || n > 3600000) { /* atoi took "-5" and "10s" */
+                fprintf(stderr, "cos-server: %s wants 0..3600000\n", a);
+                return 2;
+            }
+            if (a[2] == 'b') c->busy_timeout_ms = (int)n;
+            else c->lock_drain_ms = (int)n;
+            i++;
+            continue;
+        }
+        if ((strcmp(a, "--header-timeout") == 0 || strcmp(a, "--body-timeout") == 0 ||
+             strcmp(a, "--rate-window") == 0) && v) {
             char *end = NULL;
             long n = strtol(v, &end, 10);
             if (!*v || *end || n < 1 || n > 3600) {
@@ -137,7 +149,8 @@ static int run(server *srv, int argc, char **argv)
                 return 2;
             }
             if (a[2] == 'h') c->header_timeout_s = (unsigned)n;
-            else c->body_timeout_s = (unsigned)n;
+            else if (a[2] == 'b') c->body_timeout_s = (unsigned)n;
+            else c->rate_window_s = (unsigned)n;
             i++;
             continue;
         }
@@ -159,6 +172,19 @@ static int run(server *srv, int argc, char **argv)
         usage();
         return 2;
     }
+    return -1;
+}
+
+static int run(server *srv, int argc, char **argv)
+{
+    server_config *c = &srv->cfg;
+    c->root = getenv("COS_SERVER_ROOT");
+    c->listen = getenv("COS_SERVER_LISTEN");
+    c->secret_id = getenv("COS_SERVER_SECRET_ID");
+    c->secret_key = getenv("COS_SERVER_SECRET_KEY");
+    c->appid = getenv("COS_SERVER_APPID");
+    int prc = parse_options(c, argc, argv);
+    if (prc >= 0) return prc;
     if (!c->root) {
         usage();
         return 2;

@@ -2270,6 +2270,55 @@ int data_write_manifest(store *s, const char *const *ids, const uint64_t *sizes,
     return rc;
 }
 
+int manifest_parse(const char *text, size_t len, char ***ids, uint64_t **sizes, size_t *n)
+{
+    *ids = NULL;
+    *sizes = NULL;
+    *n = 0;
+    int rc = len ? 0 : -1;
+    for (const char *p = text, *end = text + len; rc == 0 && p < end;) {
+        /* "ID SIZE\n" exactly, as data_write_manifest writes it: fscanf read up to the first
+           mismatch and kept the lines before it, so a damaged manifest served a short object as
+           whole, and an id such as "../x" named a file outside data/ */
+        const char *id = p;
+        while (p < end && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) p++;
+        size_t id_len = (size_t)(p - id);
+        uint64_t size = 0;
+        const char *digits = p + 1;
+        if (!id_len || id_len > 63 || id[0] == MANIFEST_MARK || p >= end || *p != ' ') {
+            rc = -1;
+            break;
+        }
+        for (p = digits; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (size > (UINT64_MAX - 9) / 10) rc = -1;
+            size = size * 10 + (uint64_t)(*p - '0');
+        }
+        if (rc || p == digits || (*digits == '0' && p - digits > 1) || p >= end || *p != '\n') {
+            rc = -1;
+            break;
+        }
+        p++;
+        char **ni = realloc(*ids, (*n + 1) * sizeof *ni);
+        if (ni) *ids = ni;
+        uint64_t *ns = realloc(*sizes, (*n + 1) * sizeof *ns);
+        if (ns) *sizes = ns;
+        if (!ni || !ns || !((*ids)[*n] = cos_strndup(id, id_len))) {
+            rc = -1;
+            break;
+        }
+        (*sizes)[(*n)++] = size;
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < *n; i++) free((*ids)[i]);
+        free(*ids);
+        free(*sizes);
+        *ids = NULL;
+        *sizes = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 /* A manifest's segments, without opening them: ids (each malloc'd) and sizes. */
 static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes, size_t *n)
 {
@@ -2280,29 +2329,13 @@ static int read_manifest(store *s, const char *id, char ***ids, uint64_t **sizes
     FILE *f = fopen(path, "re");
     free(path);
     if (!f) return -1;
-    char seg[64];
-    unsigned long long size;
-    int rc = 0;
-    while (fscanf(f, "%63s %llu", seg, &size) == 2) {
-        char **ni = realloc(*ids, (*n + 1) * sizeof *ni);
-        if (ni) *ids = ni;
-        uint64_t *ns = realloc(*sizes, (*n + 1) * sizeof *ns);
-        if (ns) *sizes = ns;
-        if (!ni || !ns || seg[0] == MANIFEST_MARK || !((*ids)[*n] = cos_strdup(seg))) {
-            rc = -1;
-            break;
-        }
-        (*sizes)[(*n)++] = size;
-    }
+    cos_buf b = COS_BUF_INIT;
+    char tmp[8192];
+    size_t got;
+    while ((got = fread(tmp, 1, sizeof tmp, f)) > 0) cos_buf_append(&b, tmp, got);
+    int rc = ferror(f) ? -1 : manifest_parse(b.data ? b.data : "", b.len, ids, sizes, n);
     fclose(f);
-    if (rc != 0) {
-        for (size_t i = 0; i < *n; i++) free((*ids)[i]);
-        free(*ids);
-        free(*sizes);
-        *ids = NULL;
-        *sizes = NULL;
-        *n = 0;
-    }
+    cos_buf_free(&b);
     return rc;
 }
 

@@ -84,13 +84,6 @@ static void model_remove(model *m, const char *vid)
         }
 }
 
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
-}
-
 /* The server's state is the model's: GET of the key, of each version, and the listing. */
 static void check_model(const model *m, const char *when)
 {
@@ -120,7 +113,7 @@ static void check_model(const model *m, const char *when)
     cos_kv only = { "prefix", KEY }; /* other keys (a copy's source) are not the model's */
     a = call("GET", NULL, "versions", &only, 1, NULL, 0, NULL);
     CHECK(a.status == 200);
-    int lv = count(a.body, "<Version>"), lm = count(a.body, "<DeleteMarker>");
+    int lv = test_count_of(a.body, "<Version>"), lm = test_count_of(a.body, "<DeleteMarker>");
     if (lv != versions || lm != markers)
         test_fail(__FILE__, __LINE__, "%s: the listing has %d versions and %d delete markers, not %d and %d", when, lv, lm,
                   versions, markers);
@@ -629,13 +622,13 @@ static void test_versions_listing_during_writes(void)
             test_fail(__FILE__, __LINE__, "a listing answered %d during writes", a.status);
             bad++;
         }
-        int latest = count(a.body, "<IsLatest>true</IsLatest>");
+        int latest = test_count_of(a.body, "<IsLatest>true</IsLatest>");
         /* every version id once */
         bool dup = false;
         for (const char *v = a.body ? strstr(a.body, "<VersionId>") : NULL; v && !dup; v = strstr(v + 1, "<VersionId>")) {
             char needle[96];
             snprintf(needle, sizeof needle, "%.*s", (int)strcspn(v, "/") + 11, v);
-            dup = count(a.body, needle) > 1;
+            dup = test_count_of(a.body, needle) > 1;
         }
         if (latest != 1 || dup) {
             test_fail(__FILE__, __LINE__, "listing %d: %d versions marked latest%s", listings, latest,

@@ -283,13 +283,6 @@ static answer append(const char *bucket, const char *key, const char *pos, const
     return call(bucket, "POST", key, "append", &q, 1, NULL, 0, data);
 }
 
-static int count_of(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
-}
-
 /* COS's own Python suite appends on a bucket whose versioning it enabled
  * earlier; COS documents that appendable objects take no part in
  * versioning. So: appends work on versioned buckets, extend the object in
@@ -314,9 +307,9 @@ static void test_append_on_versioned_buckets(void)
     CHECK_BODY(vb, "log", "appended");
     answer a = call(vb, "GET", NULL, "versions", NULL, 0, NULL, 0, NULL);
     CHECK(a.status == 200);
-    if (count_of(a.body, "<Version>") != 2 || count_of(a.body, "<DeleteMarker>") != 1)
+    if (test_count_of(a.body, "<Version>") != 2 || test_count_of(a.body, "<DeleteMarker>") != 1)
         test_fail(__FILE__, __LINE__, "after two appends: %d versions and %d delete markers, not 2 and 1",
-                  count_of(a.body, "<Version>"), count_of(a.body, "<DeleteMarker>"));
+                  test_count_of(a.body, "<Version>"), test_count_of(a.body, "<DeleteMarker>"));
     free(a.body);
     put_body(vb, "log", "written over");
     cos_kv qnull = { "versionId", "null" };
@@ -325,7 +318,7 @@ static void test_append_on_versioned_buckets(void)
         test_fail(__FILE__, __LINE__, "the null version answered %d \"%s\"", a.status, a.body ? a.body : "");
     free(a.body);
     a = call(vb, "GET", NULL, "versions", NULL, 0, NULL, 0, NULL);
-    CHECK(a.status == 200 && count_of(a.body, "<Version>") == 3 && count_of(a.body, "<DeleteMarker>") == 1);
+    CHECK(a.status == 200 && test_count_of(a.body, "<Version>") == 3 && test_count_of(a.body, "<DeleteMarker>") == 1);
     CHECK(a.body && strstr(a.body, "<Size>8</Size>")); /* the appended object, kept whole */
     free(a.body);
     CHECK_BODY(vb, "log", "written over");

@@ -8,7 +8,9 @@
  *     grace;
  *   - a paced PUT whose bucket is deleted while it waits stores nothing and
  *     says so; a client gone while its PUT waits leaves the server serving;
- *   - pacing values outside COS's range are refused and store nothing.
+ *   - pacing values outside COS's range are refused and store nothing;
+ *   - the minimum rate per window (--rate-window 1 here): a body sent fast
+ *     and then trickled, and a reader taking its answer slowly, are cut.
  * Ordering, never timing: each check waits for an answer (the watchdog
  * fails a test that never gets one).
  */
@@ -18,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -387,6 +390,102 @@ static void test_silent_bodies_cut(void)
     test_server_stop(&srv, false);
 }
 
+/* A server whose rate window is 1 s (--rate-window), to see the minimum rate enforced quickly. */
+static int start_windowed(test_server *srv)
+{
+    memset(srv, 0, sizeof *srv);
+    const char *args[] = { "--threads", "2", "--rate-window", "1", "--quiet", NULL };
+    if (test_server_start(srv, args) != 0) {
+        CHECK(!"cos-server starts");
+        return -1;
+    }
+    test_put_bucket_acl_on(srv, BUCKET, "public-read-write");
+    return 0;
+}
+
+/* Whether the server ended fd's connection within tries * 200 ms, while one byte of body is sent each time. */
+static bool cut_while_trickling(int fd, int tries)
+{
+    for (int i = 0; i < tries; i++) {
+        struct pollfd p = { fd, POLLIN | POLLRDHUP, 0 };
+        if (poll(&p, 1, 200) > 0) {
+            char buf[4096];
+            while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {}
+            return true; /* closed, or answered: either way its body is no longer awaited */
+        }
+        if (send(fd, "t", 1, MSG_NOSIGNAL) != 1) return true;
+    }
+    return false;
+}
+
+/* The body deadline grew by a second per 500 bytes received: 2 MiB sent at
+ * once earned over an hour in which a byte every 200 ms kept the connection
+ * (and libmicrohttpd's idle timeout never fires while bytes come). Now each
+ * window of --rate-window must bring 500 B/s: cut, nothing stored. */
+static void test_banked_body_cut(void)
+{
+    test_server srv;
+    if (start_windowed(&srv) != 0) return;
+    test_watch(120, "a body that trickles after a fast start", &srv);
+    int fd = connect_to(&srv);
+    char head[256];
+    int n = snprintf(head, sizeof head, "PUT /" BUCKET "/banked HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "Content-Length: %u\r\n\r\n", srv.port, 4u << 20);
+    char *fast = malloc(2u << 20);
+    memset(fast, 'f', 2u << 20);
+    CHECK(fd >= 0 && test_send_all(fd, head, (size_t)n) && test_send_all(fd, fast, 2u << 20));
+    free(fast);
+    /* 40 tries of 200 ms: eight windows and the reaper's second, many times over */
+    CHECK(fd >= 0 && cut_while_trickling(fd, 40));
+    if (fd >= 0) close(fd);
+    CHECK_INT(get_check(&srv, "banked", 0, 'x'), 404);
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
+/* A reader that takes its answer 512 bytes every 2 s (256 B/s):
+ * libmicrohttpd's idle timeout restarts with every byte it writes, so it held
+ * the connection (and the object's file) for as long as it liked. Now each
+ * window must see 500 B/s acknowledged: the server ends the connection, and
+ * the reader, draining what was already sent, never gets the whole body. A
+ * reader at full speed on the same server gets all of it. */
+static void test_slow_reader_cut(void)
+{
+    test_server srv;
+    if (start_windowed(&srv) != 0) return;
+    test_watch(120, "a reader taking its answer a few bytes at a time", &srv);
+    const size_t len = 24u << 20; /* more than the server's and the client's socket buffers */
+    int fd = connect_to(&srv);
+    CHECK(fd >= 0 && put_on(fd, &srv, "big", len, 'b', NULL, true));
+    CHECK_INT(fd >= 0 ? read_answer(fd, NULL, NULL) : 0, 200);
+    if (fd >= 0) close(fd);
+    CHECK_INT(get_check(&srv, "big", len, 'b'), 200); /* a reader at full speed: whole */
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small); /* before connect: a small window */
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(get_on(fd, &srv, "big", NULL, true));
+    size_t got = 0;
+    char buf[65536];
+    for (int i = 0; i < 4; i++) { /* 8 s at 256 B/s: the window is 1 s */
+        ssize_t k = recv(fd, buf, 512, 0);
+        if (k <= 0) break;
+        got += (size_t)k;
+        sleep(2);
+    }
+    struct timeval tv = { 30, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t k;
+    while ((k = recv(fd, buf, sizeof buf, 0)) > 0) got += (size_t)k;
+    if (got >= len) test_fail(__FILE__, __LINE__, "a reader at 256 B/s got all %zu bytes: never cut", got);
+    close(fd);
+    CHECK_INT(get_check(&srv, "big", len, 'b'), 200); /* and the server serves on */
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
 int main(void)
 {
     RUN(test_paced_put_outlives_body_timeout);
@@ -398,5 +497,7 @@ int main(void)
     RUN(test_pacing_values_refused);
     RUN(test_slow_chunked_upload_stored);
     RUN(test_silent_bodies_cut);
+    RUN(test_banked_body_cut);
+    RUN(test_slow_reader_cut);
     return test_report();
 }

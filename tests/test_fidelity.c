@@ -161,13 +161,6 @@ static char *xml_value(const char *xml, const char *tag)
     return a && b ? cos_strndup(a + strlen(open), (size_t)(b - a - strlen(open))) : NULL;
 }
 
-static size_t count_of(const char *hay, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = hay; p && (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
-    return n;
-}
-
 static char *initiate(const char *key, const cos_kv *hdrs, size_t nh)
 {
     cos_error *err = NULL;
@@ -220,10 +213,10 @@ static void test_list_uploads_paging(void)
         if (!res) break;
         const char *xml = (char *)res->body;
         pages++;
-        seen += (int)count_of(xml, "<Upload>");
+        seen += (int)test_count_of(xml, "<Upload>");
         for (int i = 0; i < 6; i++) {
             char *tag = cos_sprintf("<UploadId>%s</UploadId>", ids[i] ? ids[i] : "none");
-            CHECK(count_of(xml, tag) <= 1);
+            CHECK(test_count_of(xml, tag) <= 1);
             free(tag);
         }
         char *t = xml_value(xml, "IsTruncated");
@@ -248,7 +241,7 @@ static void test_list_uploads_paging(void)
     cos_result *res = call("GET", NULL, "uploads", NULL, 0, q, 2, NULL, 0, &err);
     CHECK_OK(res ? 0 : -1, err);
     if (res) {
-        CHECK_INT(count_of((char *)res->body, "<Upload>"), 4);
+        CHECK_INT(test_count_of((char *)res->body, "<Upload>"), 4);
         CHECK(strstr((char *)res->body, "<Prefix>up/c/</Prefix>") != NULL);
     }
     cos_result_free(res);
@@ -256,7 +249,7 @@ static void test_list_uploads_paging(void)
     cos_kv q2[] = { { "prefix", "up/" }, { "key-marker", "up/b" } };
     res = call("GET", NULL, "uploads", NULL, 0, q2, 2, NULL, 0, &err);
     CHECK_OK(res ? 0 : -1, err);
-    if (res) CHECK_INT(count_of((char *)res->body, "<Upload>"), 3);
+    if (res) CHECK_INT(test_count_of((char *)res->body, "<Upload>"), 3);
     cos_result_free(res);
     for (int i = 0; i < 6; i++) {
         cos_kv a[] = { { "uploadId", ids[i] } };
@@ -592,7 +585,7 @@ static void test_small_answers(void)
     res = call("GET", NULL, "inventory", NULL, 0, NULL, 0, NULL, 0, &err);
     CHECK_OK(res ? 0 : -1, err);
     if (res) {
-        CHECK_INT(count_of((char *)res->body, "<InventoryConfiguration>"), 3);
+        CHECK_INT(test_count_of((char *)res->body, "<InventoryConfiguration>"), 3);
         const char *a = strstr((char *)res->body, "<Id>inv0</Id>"), *c = strstr((char *)res->body, "<Id>inv2</Id>");
         CHECK(a && c && a < c); /* oldest first */
     }
@@ -656,7 +649,7 @@ static void test_service_filters(void)
         s.url = NULL;
         CHECK_OK(cos_send_request(g_c, &s, &res, &err), err);
         if (!res) continue;
-        size_t got = count_of((char *)res->body, "<Bucket>");
+        size_t got = test_count_of((char *)res->body, "<Bucket>");
         if (cases[i].want < 4) CHECK_INT(got, cases[i].want);
         else CHECK(got >= 4);
         if (cases[i].has) CHECK(strstr((char *)res->body, cases[i].has) != NULL);
@@ -881,8 +874,8 @@ static void test_versioning(void)
         CHECK_OK(res ? 0 : -1, err);
         if (!res) break;
         pages++;
-        versions += (int)count_of((char *)res->body, "<Version>");
-        markers += (int)count_of((char *)res->body, "<DeleteMarker>");
+        versions += (int)test_count_of((char *)res->body, "<Version>");
+        markers += (int)test_count_of((char *)res->body, "<DeleteMarker>");
         char *t = xml_value((char *)res->body, "IsTruncated");
         truncated = t && !strcmp(t, "true");
         free(t);
@@ -930,7 +923,7 @@ static void test_versioning(void)
     res = call("GET", NULL, "versions", NULL, 0, sq, 1, NULL, 0, &err);
     CHECK_OK(res ? 0 : -1, err);
     if (res) {
-        CHECK_INT(count_of((char *)res->body, "<Version>"), 1);
+        CHECK_INT(test_count_of((char *)res->body, "<Version>"), 1);
         CHECK(strstr((char *)res->body, "<VersionId>null</VersionId>") != NULL);
     }
     cos_result_free(res);

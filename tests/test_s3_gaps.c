@@ -235,13 +235,6 @@ static const char *xml_text(const char *xml, const char *name)
     return val;
 }
 
-static int count_of(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = hay; p && (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
-    return n;
-}
-
 /* ------------------------------------------------------------ 1. 100-continue */
 
 /* Send a request's head with Expect: 100-continue and read the first answer
@@ -943,7 +936,7 @@ static void test_attributes_multipart_paged(void)
     CHECK_STR(xml_text(r.body, "ObjectSize"), want);
     CHECK_STR(xml_text(r.body, "PartsCount"), "4");
     CHECK_STR(xml_text(r.body, "IsTruncated"), "false");
-    CHECK_INT(count_of(r.body, "<Part>"), 4);
+    CHECK_INT(test_count_of(r.body, "<Part>"), 4);
     snprintf(want, sizeof want, "<PartNumber>3</PartNumber><Size>%zu</Size>", sizes[2]);
     CHECK(strstr(r.body, want) != NULL);
     resp_free(&r);
@@ -956,13 +949,13 @@ static void test_attributes_multipart_paged(void)
     CHECK_STR(xml_text(r.body, "PartNumberMarker"), "2");
     CHECK_STR(xml_text(r.body, "NextPartNumberMarker"), "3");
     CHECK_STR(xml_text(r.body, "IsTruncated"), "true");
-    CHECK_INT(count_of(r.body, "<Part>"), 1);
+    CHECK_INT(test_count_of(r.body, "<Part>"), 1);
     CHECK_STR(xml_text(r.body, "PartNumber"), "3");
     resp_free(&r);
     cos_kv rest[] = { { "x-amz-max-parts", "10" }, { "x-amz-part-number-marker", "3" } };
     CHECK(attributes(path, NULL, rest, 2, &r) == 0);
     CHECK_STR(xml_text(r.body, "IsTruncated"), "false");
-    CHECK_INT(count_of(r.body, "<Part>"), 1);
+    CHECK_INT(test_count_of(r.body, "<Part>"), 1);
     CHECK_STR(xml_text(r.body, "PartNumber"), "4");
     resp_free(&r);
 }
@@ -1627,8 +1620,8 @@ static void test_lifecycle_validated(void)
     cos_kv q[] = { { "lifecycle", "" } };
     CHECK(s3_call("GET", "/" BUCKET, q, 1, NULL, 0, NULL, 0, &r) == 0);
     CHECK_INT(r.status, 200);
-    CHECK_INT(count_of(r.body, "<Rule>"), 2);
-    CHECK_INT(count_of(r.body, "<ID>"), 2);
+    CHECK_INT(test_count_of(r.body, "<Rule>"), 2);
+    CHECK_INT(test_count_of(r.body, "<ID>"), 2);
     const char *id1 = xml_text(r.body, "ID");
     CHECK(id1 && *id1);
     resp_free(&r);

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sqlite3.h>
 #include <sys/mount.h>
@@ -343,6 +344,54 @@ static void test_locked_database(void)
     test_server_stop(&s, false);
 }
 
+#define DRAIN "lockdrain-" TEST_APPID
+#define LOCK_ON "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>"
+
+static void *put_in_flight(void *arg)
+{
+    *(int *)arg = simple("PUT", DRAIN, "in-flight", NULL, "data", NULL);
+    return NULL;
+}
+
+/* Enabling object lock first waits for the writes already under way (they
+ * found it off: server/objlock.c), at most --lock-drain-ms (10 s unless set):
+ * a PUT held by the locked database outlasts it, and the enabling answers
+ * 503 SlowDown with nothing changed; once the PUT is done, it is enabled. */
+static void test_lock_enable_bounded(void)
+{
+    test_server s = { 0 };
+    const char *args[] = { "--busy-timeout-ms", "3000", "--lock-drain-ms", "200", NULL };
+    if (test_server_start(&s, args) != 0) {
+        CHECK(!"server start");
+        return;
+    }
+    client_for(&s);
+    CHECK_INT(simple("PUT", DRAIN, NULL, NULL, NULL, NULL), 200);
+    char *path = cos_sprintf("%s/meta.db", s.root);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
+    int put_status = 0;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, put_in_flight, &put_status) == 0);
+    /* ordering only, never asserted on: if the enabling came first, it would wait for the database
+       instead, and answer the same */
+    cos_sleep_ms_for_tests(500);
+    char *code = NULL;
+    CHECK_INT(simple("PUT", DRAIN, NULL, "object-lock", LOCK_ON, &code), 503);
+    CHECK_STR(code, "SlowDown");
+    free(code);
+    pthread_join(t, NULL);
+    CHECK_INT(put_status, 503);
+    CHECK(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    free(path);
+    CHECK_INT(simple("GET", DRAIN, NULL, "object-lock", NULL, NULL), 404); /* nothing was changed */
+    CHECK_INT(simple("PUT", DRAIN, NULL, "object-lock", LOCK_ON, NULL), 200);
+    CHECK_INT(simple("GET", DRAIN, NULL, "object-lock", NULL, NULL), 200);
+    test_server_stop(&s, false);
+}
+
 /* ---------------------------------------------------------------- tmpfs cases */
 
 static bool write_file(const char *path, const char *text)
@@ -480,6 +529,7 @@ int main(void)
         printf("SKIP full disk and read-only database: no private mount namespace here "
                "(needs root or unprivileged user namespaces)\n");
     }
+    RUN(test_lock_enable_bounded); /* threads: after the namespace's cases */
     cos_client_free(g_c);
     free(g_big);
     return test_report();

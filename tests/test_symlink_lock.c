@@ -6,14 +6,14 @@
  * private targets, public-read-write buckets, temporary keys scoped to a
  * prefix), dangling targets, chains and loops, copies, deletes, versions.
  * Object lock: the configuration in COS's format, never disabled, never
- * next to suspended versioning, and every retention (a DefaultRetention
- * rule, lock headers on a write, ?retention) refused 501 with nothing
- * changed, since cos-server does not enforce one. */
+ * next to suspended versioning; retention enforced (a multi-delete answers
+ * per key), its dates dropped with their objects. */
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "cos/hash.h"
 #include "cos/sign.h"
 #include "util.h"
+#include <sqlite3.h>
 #include <time.h>
 
 static test_server g_srv;
@@ -26,6 +26,7 @@ static test_server g_srv;
 #define RET "retain-" APPID
 #define VRET "vretain-" APPID
 #define LOCKRW "lockrw-" APPID
+#define RETCLEAN "retclean-" APPID
 
 typedef test_tmpkey creds; /* id, key, token */
 static creds OWNER = { TEST_SECRET_ID, TEST_SECRET_KEY, NULL };
@@ -519,9 +520,13 @@ static void test_retention_unversioned(void)
     free(done);
     free(etag);
     EXPECT(do_call(&OWNER, "DELETE", RET, "/a", cq, 1, NULL, 0, NULL), 204, NULL);
-    /* a multi-delete naming it deletes nothing of the request */
-    EXPECT(sub(&OWNER, "POST", RET, "/", "delete",
-               "<Delete><Object><Key>src</Key></Object><Object><Key>a</Key></Object></Delete>"), 403, "AccessDenied");
+    /* a multi-delete naming them: each retained key an <Error> of its own, nothing deleted */
+    r = sub(&OWNER, "POST", RET, "/", "delete",
+            "<Delete><Object><Key>src</Key></Object><Object><Key>a</Key></Object></Delete>");
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && !strstr(r.body, "<Deleted>") && test_count_of(r.body, "<Code>AccessDenied</Code>") == 2);
+    CHECK(r.body && strstr(r.body, "<Key>src</Key>") && strstr(r.body, "<Key>a</Key>"));
+    test_reply_free(&r);
     /* nor in S3's dialect */
     EXPECT(s3_call("DELETE", "/" RET "/a", NULL, NULL), 403, "AccessDenied");
     EXPECT(s3_call("PUT", "/" RET "/a", NULL, "s3 overwrite"), 403, "AccessDenied");
@@ -561,7 +566,23 @@ static void test_retention_unversioned(void)
     /* a new rule is not applied to what was written before it */
     put_ok(RET, "/late", "late", NULL);
     EXPECT(sub(&OWNER, "PUT", RET, "/", "object-lock", RULE_1DAY), 200, NULL);
-    EXPECT(simple(&OWNER, "DELETE", RET, "/late", NULL), 204, NULL);
+    /* a multi-delete of a free key and a retained one deletes the free one (COS, S3: an answer per key) */
+    r = sub(&OWNER, "POST", RET, "/", "delete",
+            "<Delete><Object><Key>late</Key></Object><Object><Key>a</Key></Object></Delete>");
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && strstr(r.body, "<Deleted><Key>late</Key>"));
+    CHECK(r.body && strstr(r.body, "<Error><Key>a</Key>") && test_count_of(r.body, "<Code>AccessDenied</Code>") == 1);
+    test_reply_free(&r);
+    EXPECT(simple(&OWNER, "GET", RET, "/late", NULL), 404, "NoSuchKey");
+    body = get_ok(&OWNER, RET, "/a");
+    CHECK_STR(body, "kept");
+    free(body);
+    /* quiet: the retained key's <Error> only */
+    r = sub(&OWNER, "POST", RET, "/", "delete",
+            "<Delete><Quiet>true</Quiet><Object><Key>gone</Key></Object><Object><Key>a</Key></Object></Delete>");
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && !strstr(r.body, "<Deleted>") && strstr(r.body, "<Error><Key>a</Key>"));
+    test_reply_free(&r);
     /* who may not set retention, does not */
     EXPECT(sub(ANON, "PUT", RET, "/log", "retention",
                "<Retention><RetainUntilDate>2099-01-01T00:00:00.000Z</RetainUntilDate></Retention>"), 403,
@@ -571,14 +592,22 @@ static void test_retention_unversioned(void)
     EXPECT(sub(&OWNER, "GET", SYM, "/docs/t.txt", "retention", NULL), 404, "NoSuchObjectLockConfiguration");
 }
 
+static char g_vold[128]; /* a version written before the versioned bucket's rule */
+
 static void test_retention_versioned(void)
 {
     /* with versioning, as in S3: writes make versions and DELETE makes a marker; a retained version itself is
        never deleted */
     EXPECT(sub(&OWNER, "PUT", VRET, "/", "versioning", "<VersioningConfiguration><Status>Enabled</Status>"
                                                       "</VersioningConfiguration>"), 200, NULL);
+    reply r = do_call(&OWNER, "PUT", VRET, "/old", NULL, 0, NULL, 0, "before the rule");
+    char *vold = test_reply_header(&r, "x-cos-version-id");
+    test_reply_free(&r);
+    CHECK(vold != NULL);
+    snprintf(g_vold, sizeof g_vold, "%s", vold ? vold : "none");
+    free(vold);
     EXPECT(sub(&OWNER, "PUT", VRET, "/", "object-lock", RULE_1DAY), 200, NULL);
-    reply r = do_call(&OWNER, "PUT", VRET, "/v", NULL, 0, NULL, 0, "one");
+    r = do_call(&OWNER, "PUT", VRET, "/v", NULL, 0, NULL, 0, "one");
     char *v1 = test_reply_header(&r, "x-cos-version-id");
     test_reply_free(&r);
     CHECK(v1 != NULL);
@@ -590,9 +619,20 @@ static void test_retention_versioned(void)
     test_reply_free(&r);
     cos_kv vq[] = { { "versionId", v1 } };
     EXPECT(do_call(&OWNER, "DELETE", VRET, "/v", vq, 1, NULL, 0, NULL), 403, "AccessDenied");
-    char *doc = cos_sprintf("<Delete><Object><Key>v</Key><VersionId>%s</VersionId></Object></Delete>", v1);
-    EXPECT(sub(&OWNER, "POST", VRET, "/", "delete", doc), 403, "AccessDenied");
+    /* in a multi-delete, the retained version is an <Error> naming it; a version with no retention goes (the
+       rule holds for versions written under it: one written before the rule is free) */
+    char *doc = cos_sprintf("<Delete><Object><Key>v</Key><VersionId>%s</VersionId></Object>"
+                            "<Object><Key>old</Key><VersionId>%s</VersionId></Object></Delete>", v1, g_vold);
+    r = sub(&OWNER, "POST", VRET, "/", "delete", doc);
+    CHECK_INT(r.status, 200);
+    char *want = cos_sprintf("<Error><Key>v</Key><VersionId>%s</VersionId><Code>AccessDenied</Code>", v1);
+    CHECK(r.body && strstr(r.body, want));
+    CHECK(r.body && strstr(r.body, "<Deleted><Key>old</Key>"));
+    free(want);
+    test_reply_free(&r);
     free(doc);
+    cos_kv oq[] = { { "versionId", g_vold } };
+    EXPECT(do_call(&OWNER, "GET", VRET, "/old", oq, 1, NULL, 0, NULL), 404, NULL);
     EXPECT(s3_call("DELETE", "/" VRET "/v", NULL, NULL), 204, NULL); /* another marker */
     r = do_call(&OWNER, "GET", VRET, "/v", vq, 1, NULL, 0, NULL);
     CHECK_INT(r.status, 200);
@@ -710,6 +750,43 @@ static void test_object_lock_s3_dialect(void)
                                               "</VersioningConfiguration>"), 409, "InvalidBucketState");
 }
 
+/* The rows of retention dates left in meta.db for bucket. */
+static int retention_rows(const char *bucket)
+{
+    char *path = cos_sprintf("%s/meta.db", g_srv.root);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM configs WHERE bucket = ?1 AND kind LIKE 'retention:%'", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    free(path);
+    return n;
+}
+
+/* A retention date set by PUT ?retention was kept for ever, a row per version, also once its object was
+ * deleted after the date: now destroying an object whose retention is over takes its row too. */
+static void test_retention_rows_cleaned(void)
+{
+    EXPECT(simple(&OWNER, "PUT", RETCLEAN, "/", NULL), 200, NULL);
+    EXPECT(sub(&OWNER, "PUT", RETCLEAN, "/", "object-lock", ENABLE), 200, NULL);
+    put_ok(RETCLEAN, "/short", "kept a moment", NULL);
+    int64_t until = (int64_t)time(NULL) * 1000 + 2000;
+    char iso[32];
+    cos_iso8601_format(until, iso);
+    EXPECT(retention_put(RETCLEAN, "/short", iso), 200, NULL);
+    CHECK_INT(retention_rows(RETCLEAN), 1);
+    EXPECT(simple(&OWNER, "DELETE", RETCLEAN, "/short", NULL), 403, "AccessDenied");
+    while (cos_now_ms() <= until) cos_sleep_ms_for_tests(100); /* the date passes: the clock, not a race */
+    EXPECT(simple(&OWNER, "DELETE", RETCLEAN, "/short", NULL), 204, NULL);
+    CHECK_INT(retention_rows(RETCLEAN), 0);
+}
+
 int main(void)
 {
     const char *args[] = { "--sts", NULL };
@@ -736,6 +813,7 @@ int main(void)
     RUN(test_retention_unversioned);
     RUN(test_retention_versioned);
     RUN(test_retention_public_writers);
+    RUN(test_retention_rows_cleaned);
     RUN(test_retention_headers_refused);
     RUN(test_object_lock_s3_dialect);
     test_server_stop(&g_srv, getenv("KEEP_ROOT") != NULL);

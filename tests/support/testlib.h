@@ -186,6 +186,8 @@ char *test_tmpdir(const char *tag);
 void test_rmtree(const char *path);
 /* Send all of buf on a socket (no SIGPIPE); false if the peer went away. */
 bool test_send_all(int fd, const void *buf, size_t len);
+/* How many times needle occurs in hay (NULL: none), not overlapping. */
+int test_count_of(const char *hay, const char *needle);
 /* In-process fake servers: a socket listening on 127.0.0.1 at a free port
  * (-1 on failure), and a detached thread that accepts on it for ever and runs
  * conn((void *)(intptr_t)fd) on a detached thread per connection. */
