@@ -626,6 +626,7 @@ static CURL *lane_easy(lane *l)
 }
 
 static int lane_close_cb(void *ud, curl_socket_t s);
+static curl_socket_t lane_open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
 
 /* Put h on the lane's multi (multi_lock held); when it cannot be, h is
  * over (done called). */
@@ -633,7 +634,9 @@ static void lane_add(lane *l, cos_http *h)
 {
     CURL *c = lane_easy(l);
     h->lane_plain = false;
-    if (c) { /* connections this handle opens close through the lane (lane_close_cb) */
+    if (c) { /* connections this handle opens open and close through the lane */
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, lane_open_cb);
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, l);
         curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, lane_close_cb);
         curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, l);
     }
@@ -664,14 +667,17 @@ static void lane_reap(lane *l)
 /* A lane's sockets in its epoll set. A kept connection carries one request
  * after another, and curl asks for its socket to be watched at the start of
  * each and no longer at the end: told to the kernel each time, that was two
- * epoll_ctl calls per request. So a socket stays in the set while curl
- * does not want it (FD_WANTED clear) and a request that wants it the same
- * way again costs nothing; an event on it then (the server closed the idle
- * connection) takes it out. The set forgets a socket when it is closed:
- * curl closes its sockets through lane_close_cb, which clears the entry. */
+ * epoll_ctl calls per request. So a connection's socket stays in the set
+ * while curl does not want it (FD_WANTED clear) and a request that wants it
+ * the same way again costs nothing; an event on it then (the server closed
+ * the idle connection) takes it out. Only for sockets curl opened and
+ * closes through the lane (lane_open_cb, lane_close_cb: FD_OURS), so the
+ * table forgets a socket before its number can be reused; any other (the
+ * resolver's wakeup pair) leaves the set when curl no longer wants it. */
 #define FD_IN 1u
 #define FD_OUT 2u
 #define FD_WANTED 4u
+#define FD_OURS 8u
 
 static uint8_t *lane_fd(lane *l, curl_socket_t s)
 {
@@ -702,14 +708,14 @@ static int lane_socket_cb(CURL *easy, curl_socket_t s, int what, void *ud, void 
     lane *l = ud;
     uint8_t *f = lane_fd(l, s);
     if (!f) return -1; /* curl fails the exchange */
-    unsigned have = *f & (FD_IN | FD_OUT);
+    unsigned have = *f & (FD_IN | FD_OUT), ours = *f & FD_OURS;
     if (what == CURL_POLL_REMOVE) {
         /* kept watched for input only (for output, an idle socket is always ready) */
-        if (have & FD_OUT) {
+        if (!ours || (have & FD_OUT)) {
             epoll_ctl(l->epfd, EPOLL_CTL_DEL, s, NULL);
             have = 0;
         }
-        *f = (uint8_t)have;
+        *f = (uint8_t)(have | ours);
         return 0;
     }
     unsigned want = ((what & CURL_POLL_IN) ? FD_IN : 0u) | ((what & CURL_POLL_OUT) ? FD_OUT : 0u);
@@ -720,8 +726,24 @@ static int lane_socket_cb(CURL *easy, curl_socket_t s, int what, void *ud, void 
             epoll_set(l->epfd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, want) != 0)
             return -1;
     }
-    *f = (uint8_t)(want | FD_WANTED);
+    *f = (uint8_t)(want | FD_WANTED | ours);
     return 0;
+}
+
+/* curl opens a connection's socket (CURLOPT_OPENSOCKETFUNCTION): marked as
+ * one that closes through the lane. */
+static curl_socket_t lane_open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)purpose;
+    lane *l = ud;
+    curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    uint8_t *f = s != CURL_SOCKET_BAD ? lane_fd(l, s) : NULL;
+    if (s != CURL_SOCKET_BAD && !f) { /* no room to track it */
+        close(s);
+        return CURL_SOCKET_BAD;
+    }
+    if (f) *f = FD_OURS;
+    return s;
 }
 
 /* curl closes a lane's socket (CURLOPT_CLOSESOCKETFUNCTION): the kernel
@@ -765,7 +787,7 @@ static void lane_step(lane *l, int max_ms)
         }
         if (fd >= 0 && fd < l->nfds && !(l->fds[fd] & FD_WANTED)) { /* an idle connection's: no longer watched */
             epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
-            l->fds[fd] = 0;
+            l->fds[fd] &= FD_OURS;
             continue;
         }
         curl_multi_socket_action(l->multi, fd,
