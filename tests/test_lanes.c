@@ -212,12 +212,13 @@ static long waits_of(long tid)
 
 typedef struct got {
     test_latch done;
-    int bad;
+    int bad, rc; /* how many failed; the last one's code */
 } got;
 
 static void got_cb(void *ud, int rc, cos_result *res, cos_error *err)
 {
     got *g = ud;
+    if (rc != 0) g->rc = rc;
     if (rc != 0 || !res || res->body_size != 1000 || memcmp(res->body, "xxxx", 4) != 0) {
         fprintf(stderr, "GET: %s\n", err ? cos_error_message(err) : "wrong body");
         __atomic_add_fetch(&g->bad, 1, __ATOMIC_RELAXED);
@@ -266,7 +267,7 @@ static void test_idle_lane_not_woken_to_send(void)
         return;
     }
     test_watch(120, "plain GETs one at a time", &g_srv);
-    got g = { TEST_LATCH_INIT, 0 };
+    got g = { TEST_LATCH_INIT, 0, 0 };
     CHECK_INT(cos_get_object_async(c, &r, got_cb, &g), 0); /* the connection made */
     test_latch_wait(&g.done, 1);
     /* each answer a little late: the network thread surely sleeps for it */
@@ -331,7 +332,7 @@ static void test_progress_stays_on_network_thread(void)
     if (!c) return;
     put_plain(c);
     test_watch(120, "plain and progress GETs together", &g_srv);
-    got g = { TEST_LATCH_INIT, 0 };
+    got g = { TEST_LATCH_INIT, 0, 0 };
     enum { THREADS = 4, EACH = 48, WITH_PROGRESS = 48 };
     mixer m = { c, &g, EACH };
     pthread_t t[THREADS];
@@ -355,20 +356,6 @@ static void test_progress_stays_on_network_thread(void)
  * thread when the new request's timer is due sooner. The server holds the
  * answer far longer than the timeout; the watchdog, not a clock, fails a
  * hang. */
-typedef struct timed_out {
-    test_latch done;
-    int rc;
-} timed_out;
-
-static void timed_out_cb(void *ud, int rc, cos_result *res, cos_error *err)
-{
-    timed_out *t = ud;
-    t->rc = rc;
-    cos_result_free(res);
-    cos_error_free(err);
-    test_latch_add(&t->done);
-}
-
 static void test_directly_sent_request_times_out(void)
 {
     cos_config cfg;
@@ -385,10 +372,11 @@ static void test_directly_sent_request_times_out(void)
     r.bucket = BUCKET;
     r.key = "plain/one";
     r.timeout_ms = 200;
-    timed_out t = { TEST_LATCH_INIT, 0 };
-    CHECK_INT(cos_get_object_async(c, &r, timed_out_cb, &t), 0);
+    got t = { TEST_LATCH_INIT, 0, 0 };
+    CHECK_INT(cos_get_object_async(c, &r, got_cb, &t), 0);
     test_latch_wait(&t.done, 1);
     test_unwatch();
+    CHECK_INT(t.bad, 1);
     CHECK_INT(t.rc, COS_ERR_TIMEOUT);
     test_set_faults(c, &g_srv, NULL); /* (lets the held request go) */
     cos_client_free(c);
