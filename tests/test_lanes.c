@@ -247,6 +247,18 @@ static void put_plain(cos_client *c)
     CHECK_OK(cos_put_object(c, &r, NULL, &err), err);
 }
 
+/* A client with one network thread (and max_retries), the object put. */
+static cos_client *one_lane(int max_retries)
+{
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.network_threads = 1;
+    cfg.max_retries = max_retries;
+    cos_client *c = test_client_of(&cfg);
+    if (c) put_plain(c);
+    return c;
+}
+
 /* GETs one at a time, each submitted while the network thread waits: old
  * code woke it for each submission (to send) and again for each answer,
  * two waits per request; sent by the submitter, one (the wait for the
@@ -254,12 +266,8 @@ static void put_plain(cos_client *c)
  * that each wait is a sleep. */
 static void test_idle_lane_not_woken_to_send(void)
 {
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    cfg.network_threads = 1;
-    cos_client *c = test_client_of(&cfg);
+    cos_client *c = one_lane(0);
     if (!c) return;
-    put_plain(c);
     cos_request r = COS_REQUEST_INIT;
     r.bucket = BUCKET;
     r.key = "plain/one";
@@ -328,12 +336,8 @@ static void progress_where(void *ud, const cos_progress *p)
 
 static void test_progress_stays_on_network_thread(void)
 {
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    cfg.network_threads = 1;
-    cos_client *c = test_client_of(&cfg);
+    cos_client *c = one_lane(0);
     if (!c) return;
-    put_plain(c);
     test_watch(120, "plain and progress GETs together", &g_srv);
     got g = { TEST_LATCH_INIT, 0, 0 };
     enum { THREADS = 4, EACH = 48, WITH_PROGRESS = 48 };
@@ -361,13 +365,8 @@ static void test_progress_stays_on_network_thread(void)
  * hang. */
 static void test_directly_sent_request_times_out(void)
 {
-    cos_config cfg;
-    test_config(&cfg, &g_srv);
-    cfg.network_threads = 1;
-    cfg.max_retries = -1;
-    cos_client *c = test_client_of(&cfg);
+    cos_client *c = one_lane(-1);
     if (!c) return;
-    put_plain(c);
     test_watch(60, "a directly sent request's timeout", &g_srv);
     test_set_faults(c, &g_srv, "[{\"method\":\"GET\",\"match\":\"plain/one\",\"action\":\"stall\",\"ms\":100000,\"times\":1}]");
     usleep(20000); /* the network thread back in its wait */
