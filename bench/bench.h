@@ -5,6 +5,7 @@
 #define COS_BENCH_H
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
 #include "cos/cos.h"
@@ -18,6 +19,10 @@ static inline void bench_config(cos_config *cfg, const char *endpoint)
     cfg->connect_to = endpoint;
     cfg->secret_id = "AKIDcosLOCALdevelopment0000000000000";
     cfg->secret_key = "cosLOCALdevelopmentSECRETkey00000";
+    /* experiments with the client's threads (0 or unset: the defaults) */
+    const char *v = getenv("BENCH_NETWORK_THREADS");
+    if (v) cfg->network_threads = atoi(v);
+    if ((v = getenv("BENCH_WORKER_THREADS"))) cfg->worker_threads = atoi(v);
 }
 
 /* CPU seconds (user + system) and peak RSS in MiB so far. */

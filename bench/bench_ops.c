@@ -85,6 +85,7 @@ static int sync_phase(cos_client *c, const char *name, cos_op op, const char *bu
 {
     sync_job j = { c, op, bucket, prefix, count, 0, 0, body, size, NULL };
     if (threads == 1) j.lat = calloc((size_t)count, sizeof *j.lat);
+    bench_thread_stats(NULL);
     bench_usage_t u0 = bench_usage_now();
     double t0 = bench_now();
     pthread_t t[256];
@@ -93,6 +94,7 @@ static int sync_phase(cos_client *c, const char *name, cos_op op, const char *bu
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
     double secs = bench_now() - t0;
     bench_usage_t u1 = bench_usage_now();
+    bench_thread_stats(name);
     if (j.failed) return -1;
     bench_report(name, count, secs, u0, u1);
     if (j.lat) {
@@ -121,11 +123,14 @@ int main(int argc, char **argv)
     memset(body, 'x', sizeof body);
     if (!strcmp(argv[1], "small")) {
         int limit = argc > 5 ? atoi(argv[5]) : 16;
+        bench_thread_stats(NULL);
         bench_usage_t u0 = bench_usage_now();
         double put = run(c, COS_OP_PUT_OBJECT, argv[3], "small/", count, limit, body, sizeof body);
         bench_usage_t u1 = bench_usage_now();
+        bench_thread_stats("put");
         double get = put < 0 ? -1 : run(c, COS_OP_GET_OBJECT, argv[3], "small/", count, limit, NULL, 0);
         bench_usage_t u2 = bench_usage_now();
+        bench_thread_stats("get");
         if (put < 0 || get < 0) rc = 1;
         else {
             bench_report("put", count, put, u0, u1);

@@ -66,6 +66,53 @@ static inline void bench_report(const char *name, int requests, double secs, ben
     printf("%s_vctxsw %.2f\n", name, (double)(after.vctxsw - before.vctxsw) / requests);
 }
 
+/* Each thread of this process (BENCH_THREADS=1): the time it ran and the
+ * time it waited, runnable, for a core (the kernel's schedstat), in ms
+ * since the last call, one line per thread in the order they were made.
+ * A thread that waits for a core as long as it runs is where a pipeline of
+ * threads backs up. */
+static inline void bench_thread_stats(const char *name)
+{
+    static struct { long tid; unsigned long long run, wait, slices; } prev[256];
+    static int nprev;
+    if (!getenv("BENCH_THREADS")) return;
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return;
+    long tids[256];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 256)
+        if (e->d_name[0] != '.') tids[n++] = atol(e->d_name);
+    closedir(d);
+    for (int i = 1; i < n; i++) /* creation order: ids grow */
+        for (int j = i; j > 0 && tids[j - 1] > tids[j]; j--) {
+            long t = tids[j];
+            tids[j] = tids[j - 1];
+            tids[j - 1] = t;
+        }
+    for (int i = 0; i < n; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat", tids[i]);
+        FILE *f = fopen(path, "r");
+        unsigned long long run = 0, wait = 0, slices = 0;
+        if (!f) continue;
+        if (fscanf(f, "%llu %llu %llu", &run, &wait, &slices) != 3) run = wait = slices = 0;
+        fclose(f);
+        int k = 0;
+        while (k < nprev && prev[k].tid != tids[i]) k++;
+        unsigned long long r0 = k < nprev ? prev[k].run : 0, w0 = k < nprev ? prev[k].wait : 0,
+                           s0 = k < nprev ? prev[k].slices : 0;
+        if (k == nprev && nprev < 256) nprev++;
+        prev[k].tid = tids[i];
+        prev[k].run = run;
+        prev[k].wait = wait;
+        prev[k].slices = slices;
+        if (name && run - r0 > 1000000)
+            fprintf(stderr, "%s thread %d: run %.1f ms, runnable-waiting %.1f ms, %llu slices\n", name, i,
+                    (double)(run - r0) / 1e6, (double)(wait - w0) / 1e6, slices - s0);
+    }
+}
+
 /* Every regular file under dir (paths relative to it), appended to *list. */
 typedef struct bench_files {
     char **rel;

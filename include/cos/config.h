@@ -232,7 +232,9 @@ typedef struct cos_config {
                                        memory, which gather on the first, up to its share of
                                        max_connections (64 at most): fewer wakeups);
                                        0 = 2, at most 256. A synchronous call moves its bytes on the calling
-                                       thread */
+                                       thread; an async one without on_progress, body and answer in memory,
+                                       goes to a network thread that is idle, if one is, and is sent by the
+                                       calling thread */
     const char *proxy;            /**< proxy URL, or NULL */
     bool tls_insecure;            /**< do NOT verify the server's certificate and name (curl -k);
                                        off = verified against ca_file / ca_path / the system's CAs */
