@@ -38,6 +38,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #endif
 
 struct store {
@@ -828,6 +829,42 @@ static int tx_begin(store *s, sqlite3 **dbp)
  * false: for a row that only a later commit makes reachable, which waits. */
 static _Thread_local int fault_commits = -1; /* commits left before they fail; -1: no fault */
 void store_fault_commits(int n) { fault_commits = n; }
+
+/* store_fault_pause (server.h): process-wide, as --faults is one server's */
+static _Thread_local bool fault_pause;
+static pthread_mutex_t pause_m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pause_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t pause_gen; /* bumped by each release */
+static int paused_now;
+void store_fault_pause(bool on) { fault_pause = on; }
+void store_fault_release(void)
+{
+    pthread_mutex_lock(&pause_m);
+    pause_gen++;
+    pthread_cond_broadcast(&pause_cv);
+    pthread_mutex_unlock(&pause_m);
+}
+int store_fault_paused(void)
+{
+    pthread_mutex_lock(&pause_m);
+    int n = paused_now;
+    pthread_mutex_unlock(&pause_m);
+    return n;
+}
+static void fault_pause_point(void)
+{
+    if (!fault_pause) return;
+    fault_pause = false;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 60; /* a test that never releases it still ends */
+    pthread_mutex_lock(&pause_m);
+    uint64_t gen = pause_gen;
+    paused_now++;
+    while (pause_gen == gen && pthread_cond_timedwait(&pause_cv, &pause_m, &until) == 0) {}
+    paused_now--;
+    pthread_mutex_unlock(&pause_m);
+}
 
 static int tx_finish(store *s, sqlite3 *db, int rc, bool durable)
 {
@@ -2801,6 +2838,7 @@ int store_object_put_body(store *s, const obj_meta *m, data_writer *body)
 {
     char old[40] = "";
     bool pending = body && body->inline_pending;
+    fault_pause_point();
     /* an injected commit failure is this thread's (store_fault_commits): counted by tx_finish */
     int rc = fault_commits >= 0 ? put_body_alone(s, m, body, old) : put_batched(s, m, body, old);
     if (pending) free_mem(body);
@@ -2852,6 +2890,7 @@ static int delete_alone(store *s, const char *bucket, const char *key);
 /* 0, -1 when there is none, or a STORE_ error; batched as PUTs are. */
 int store_object_delete(store *s, const char *bucket, const char *key)
 {
+    fault_pause_point();
     if (fault_commits >= 0) return delete_alone(s, bucket, key);
     put_job j = { .run = run_delete, .bucket = bucket, .key = key };
     int rc = write_batched(s, &j);
