@@ -42,6 +42,17 @@ static void set_versioning(const char *host, const char *status)
     free(doc);
 }
 
+/* PUT host/path with body under versioning: the version id answered (malloc'd; NULL, and a test failure, if none). */
+static char *put_version(const char *host, const char *path, const char *body, int line)
+{
+    test_reply r = call(host, "PUT", path, NULL, NULL, NULL, 0, body);
+    char *vid = r.status == 200 ? test_reply_header(&r, "x-cos-version-id") : NULL;
+    if (!vid || !*vid) test_fail(__FILE__, line, "PUT %s: %d, version id %s", path, r.status, vid ? "empty" : "none");
+    test_reply_free(&r);
+    return vid;
+}
+#define PUT_VERSION(host, path, body) put_version((host), (path), (body), __LINE__)
+
 /* The body of host/path (at version vid when set), or NULL when the answer is not 200. */
 static char *body_of(const char *host, const char *path, const char *vid)
 {
@@ -65,6 +76,15 @@ static int count_of(const char *text, const char *needle)
 {
     int n = 0;
     for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* How many versions (not delete markers) GET ?versions lists in host's bucket, -1 when it fails. */
+static int versions_in(const char *host)
+{
+    test_reply r = call(host, "GET", "/", "versions", NULL, NULL, 0, NULL);
+    int n = r.status == 200 ? count_of(r.body, "<Version>") : -1;
+    test_reply_free(&r);
     return n;
 }
 
@@ -138,11 +158,7 @@ static void test_put_meets_versioning_enabled(void)
     bg stale = { .host = host, .method = "PUT", .path = "/race", .body = "stale" };
     bg_held(&stale); /* decided: unversioned */
     set_versioning(host, "Enabled");
-    test_reply r = call(host, "PUT", "/race", NULL, NULL, NULL, 0, "v1");
-    CHECK_INT(r.status, 200);
-    char *v1 = test_reply_header(&r, "x-cos-version-id");
-    CHECK(v1 && *v1);
-    test_reply_free(&r);
+    char *v1 = PUT_VERSION(host, "/race", "v1");
     pause_rules(NULL); /* lets the stale PUT go on */
     bg_join(&stale);
     CHECK_INT(stale.r.status, 200); /* 503 on the old code */
@@ -153,11 +169,7 @@ static void test_put_meets_versioning_enabled(void)
     if (v1) CHECK_BODY(host, "/race", v1, "v1");
     if (v2) CHECK_BODY(host, "/race", v2, "stale");
     CHECK_BODY(host, "/race", "null", "v0");
-    r = call(host, "GET", "/", "versions", NULL, NULL, 0, NULL);
-    CHECK_INT(r.status, 200);
-    CHECK_INT(count_of(r.body, "<Version>"), 3);
-    CHECK_INT(count_of(r.body, "<IsLatest>true</IsLatest>"), 1);
-    test_reply_free(&r);
+    CHECK_INT(versions_in(host), 3);
     free(v1);
     free(v2);
 }
@@ -180,16 +192,7 @@ static void test_put_and_copy_meet_versioning_suspended(void)
     bg_held(&stale);
     bg_held(&copy);
     set_versioning(host, "Enabled");
-    char *vk = NULL, *vc = NULL;
-    test_reply r = call(host, "PUT", "/k", NULL, NULL, NULL, 0, "k1");
-    CHECK_INT(r.status, 200);
-    vk = test_reply_header(&r, "x-cos-version-id");
-    test_reply_free(&r);
-    r = call(host, "PUT", "/c", NULL, NULL, NULL, 0, "c1");
-    CHECK_INT(r.status, 200);
-    vc = test_reply_header(&r, "x-cos-version-id");
-    test_reply_free(&r);
-    CHECK(vk && vc);
+    char *vk = PUT_VERSION(host, "/k", "k1"), *vc = PUT_VERSION(host, "/c", "c1");
     set_versioning(host, "Suspended");
     pause_rules(NULL);
     bg_join(&stale);
@@ -207,9 +210,7 @@ static void test_put_and_copy_meet_versioning_suspended(void)
     CHECK_BODY(host, "/c", NULL, "source");
     if (vc) CHECK_BODY(host, "/c", vc, "c1");
     /* the null version from before versioning (k0, c0) was replaced by the stale writes, as Suspended writes do */
-    r = call(host, "GET", "/", "versions", NULL, NULL, 0, NULL);
-    CHECK_INT(count_of(r.body, "<Version>"), 5); /* src; k: stale, k1; c: copy, c1 */
-    test_reply_free(&r);
+    CHECK_INT(versions_in(host), 5); /* src; k: stale, k1; c: copy, c1 */
     free(vk);
     free(vc);
 }
@@ -226,10 +227,7 @@ static void test_delete_meets_versioning_enabled(void)
     bg del = { .host = host, .method = "DELETE", .path = "/d" };
     bg_held(&del);
     set_versioning(host, "Enabled");
-    test_reply r = call(host, "PUT", "/d", NULL, NULL, NULL, 0, "d1");
-    CHECK_INT(r.status, 200);
-    char *v1 = test_reply_header(&r, "x-cos-version-id");
-    test_reply_free(&r);
+    char *v1 = PUT_VERSION(host, "/d", "d1");
     pause_rules(NULL);
     bg_join(&del);
     CHECK_INT(del.r.status, 204);
@@ -240,7 +238,6 @@ static void test_delete_meets_versioning_enabled(void)
     char *cur = body_of(host, "/d", NULL);
     CHECK(cur == NULL);
     free(cur);
-    CHECK(v1 != NULL);
     if (v1) CHECK_BODY(host, "/d", v1, "d1");
     CHECK_BODY(host, "/d", "null", "d0");
     free(v1);
@@ -358,16 +355,7 @@ static void eng_object(void)
     if (made) return;
     made = true;
     test_put_bucket_on(&g_srv, ENG_BUCKET);
-    cos_client *c = test_client(&g_srv);
-    cos_request put = COS_REQUEST_INIT;
-    put.bucket = ENG_BUCKET;
-    put.key = "one";
-    put.body.data = "1";
-    put.body.size = 1;
-    cos_error *err = NULL;
-    CHECK_INT(cos_put_object(c, &put, NULL, &err), 0);
-    cos_error_free(err);
-    cos_client_free(c);
+    test_put_object_on(&g_srv, ENG_BUCKET, "one", "1");
 }
 
 static void test_thousand_in_flight(void)
