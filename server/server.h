@@ -121,8 +121,8 @@ bool store_durability_lost(store *s);
 /* Fault injection (--faults): on this thread, commits after the next n fail
  * with STORE_FAILED and roll back; n < 0 turns it off. */
 void store_fault_commits(int n);
-/* Fault injection (--faults "pause"): on this thread, the next object write or
- * DELETE waits after its request decided it (versioning among the rest) and
+/* Fault injection (--faults "pause"): on this thread, the next object write
+ * (a PUT, copy, append or Complete) or DELETE waits after its request decided it (versioning among the rest) and
  * before its transaction, until store_fault_release (DELETE /-/faults) or
  * 60 s: what a slow request meets when another changes the bucket meanwhile.
  * store_fault_paused: how many wait now. */

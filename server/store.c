@@ -3246,6 +3246,7 @@ static bool in_sorted(char *const *sorted, size_t n, const char *id)
 int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, const char *const *used, size_t nused)
 {
     char old[40] = "";
+    fault_pause_point();
     id_list parts = { NULL, 0 };
     /* sorted copies, so that 10,000 parts are matched in n log n */
     char **named = malloc((nused ? nused : 1) * sizeof *named);

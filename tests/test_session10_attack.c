@@ -119,7 +119,7 @@ static void wait_paused(int n, int line)
 
 /* A request on a thread of its own, answered later (it meets a pause). */
 typedef struct bg {
-    const char *host, *method, *path, *qname, *body;
+    const char *host, *method, *path, *qname, *qvalue, *body;
     cos_kv h[1];
     size_t nh;
     test_reply r;
@@ -129,7 +129,7 @@ typedef struct bg {
 static void *bg_run(void *p)
 {
     bg *b = p;
-    b->r = call(b->host, b->method, b->path, b->qname, NULL, b->h, b->nh, b->body);
+    b->r = call(b->host, b->method, b->path, b->qname, b->qvalue, b->h, b->nh, b->body);
     return NULL;
 }
 /* Start b and wait until the pause holds it: one at a time, as a server
@@ -213,6 +213,51 @@ static void test_put_and_copy_meet_versioning_suspended(void)
     CHECK_INT(versions_in(host), 5); /* src; k: stale, k1; c: copy, c1 */
     free(vk);
     free(vc);
+}
+
+/* A CompleteMultipartUpload decided unversioned meets the same: before,
+ * 503 (the upload left to complete again); now a version of its own. */
+static void test_complete_meets_versioning_enabled(void)
+{
+    const char *host = APPID_HOST("s10mpu");
+    test_put_bucket_on(&g_srv, "s10mpu-" TEST_APPID);
+    EXPECT(call(host, "PUT", "/m", NULL, NULL, NULL, 0, "m0"), 200, NULL);
+    test_reply r = call(host, "POST", "/m", "uploads", NULL, NULL, 0, NULL);
+    CHECK_INT(r.status, 200);
+    char *id = test_xml_value(r.body, "UploadId");
+    test_reply_free(&r);
+    if (!id) return;
+    char *target = cos_sprintf("/m?partNumber=1&uploadId=%s", id);
+    cos_kv q[] = { { "partNumber", "1" }, { "uploadId", id } };
+    test_cos_call c = { "PUT", host, target, "/m", TEST_SECRET_ID, TEST_SECRET_KEY, NULL, q, 2, NULL, 0, NULL, NULL,
+                        "the one part", 12 };
+    r = test_cos_exchange(g_srv.port, &c);
+    CHECK_INT(r.status, 200);
+    char *etag = test_reply_header(&r, "ETag");
+    test_reply_free(&r);
+    char *doc = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                            "</CompleteMultipartUpload>", etag ? etag : "");
+    pause_rules("[{\"method\":\"POST\",\"match\":\"uploadId\",\"action\":\"pause\",\"times\":1}]");
+    bg done = { .host = host, .method = "POST", .path = "/m", .qname = "uploadId", .qvalue = id, .body = doc };
+    bg_held(&done);
+    set_versioning(host, "Enabled");
+    char *v1 = PUT_VERSION(host, "/m", "m1");
+    pause_rules(NULL);
+    bg_join(&done);
+    CHECK_INT(done.r.status, 200); /* 503 on the old code */
+    char *v2 = test_reply_header(&done.r, "x-cos-version-id");
+    CHECK(v2 && *v2 && v1 && strcmp(v1, v2) != 0);
+    test_reply_free(&done.r);
+    CHECK_BODY(host, "/m", NULL, "the one part");
+    if (v1) CHECK_BODY(host, "/m", v1, "m1");
+    CHECK_BODY(host, "/m", "null", "m0");
+    CHECK_INT(versions_in(host), 3);
+    free(v1);
+    free(v2);
+    free(doc);
+    free(etag);
+    free(target);
+    free(id);
 }
 
 /* A DELETE decided unversioned (held) while versioning is enabled and a
@@ -477,6 +522,7 @@ int main(void)
     if (test_server_start(&g_srv, args) != 0) return 1;
     RUN(test_put_meets_versioning_enabled);
     RUN(test_put_and_copy_meet_versioning_suspended);
+    RUN(test_complete_meets_versioning_enabled);
     RUN(test_delete_meets_versioning_enabled);
     RUN(test_batch_members_fail_alone);
     RUN(test_thousand_in_flight);
