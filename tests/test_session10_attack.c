@@ -53,6 +53,13 @@ static char *put_version(const char *host, const char *path, const char *body, i
 }
 #define PUT_VERSION(host, path, body) put_version((host), (path), (body), __LINE__)
 
+/* A new bucket (name, at host) whose key path holds body. */
+static void bucket_with(const char *name, const char *host, const char *path, const char *body)
+{
+    test_put_bucket_on(&g_srv, name);
+    EXPECT(call(host, "PUT", path, NULL, NULL, NULL, 0, body), 200, NULL);
+}
+
 /* The body of host/path (at version vid when set), or NULL when the answer is not 200. */
 static char *body_of(const char *host, const char *path, const char *vid)
 {
@@ -143,6 +150,29 @@ static void bg_join(bg *b) { pthread_join(b->th, NULL); }
 
 /* ------------------------------------------------------------ versioning enabled under a decided write */
 
+/* held: a write of path decided unversioned, held by the pause. Versioning
+ * is enabled and "v1" written over path and acknowledged; then held goes on.
+ * It must answer 200 with a version of its own (written as `wrote`), v1 and
+ * the null version from before (v0) kept: three versions in all. */
+static void race_versioning_enabled(bg *held, const char *host, const char *path, const char *wrote, const char *v0)
+{
+    set_versioning(host, "Enabled");
+    char *v1 = PUT_VERSION(host, path, "v1");
+    pause_rules(NULL); /* lets the held write go on */
+    bg_join(held);
+    CHECK_INT(held->r.status, 200); /* 503 on the old code */
+    char *v2 = test_reply_header(&held->r, "x-cos-version-id");
+    CHECK(v2 && *v2 && v1 && strcmp(v1, v2) != 0);
+    test_reply_free(&held->r);
+    CHECK_BODY(host, path, NULL, wrote);
+    if (v1) CHECK_BODY(host, path, v1, "v1");
+    if (v2) CHECK_BODY(host, path, v2, wrote);
+    CHECK_BODY(host, path, "null", v0);
+    CHECK_INT(versions_in(host), 3);
+    free(v1);
+    free(v2);
+}
+
 /* A PUT that found its bucket unversioned, versioning enabled and a
  * versioned PUT acknowledged before its transaction: before, 503 SlowDown
  * (nothing written: replacing the row would have lost the version made
@@ -152,26 +182,11 @@ static void bg_join(bg *b) { pthread_join(b->th, NULL); }
 static void test_put_meets_versioning_enabled(void)
 {
     const char *host = APPID_HOST("s10put");
-    test_put_bucket_on(&g_srv, "s10put-" TEST_APPID);
-    EXPECT(call(host, "PUT", "/race", NULL, NULL, NULL, 0, "v0"), 200, NULL);
+    bucket_with("s10put-" TEST_APPID, host, "/race", "v0");
     pause_rules("[{\"method\":\"PUT\",\"match\":\"/race\",\"action\":\"pause\",\"times\":1}]");
     bg stale = { .host = host, .method = "PUT", .path = "/race", .body = "stale" };
     bg_held(&stale); /* decided: unversioned */
-    set_versioning(host, "Enabled");
-    char *v1 = PUT_VERSION(host, "/race", "v1");
-    pause_rules(NULL); /* lets the stale PUT go on */
-    bg_join(&stale);
-    CHECK_INT(stale.r.status, 200); /* 503 on the old code */
-    char *v2 = test_reply_header(&stale.r, "x-cos-version-id");
-    CHECK(v2 && *v2 && v1 && strcmp(v1, v2) != 0);
-    test_reply_free(&stale.r);
-    CHECK_BODY(host, "/race", NULL, "stale");
-    if (v1) CHECK_BODY(host, "/race", v1, "v1");
-    if (v2) CHECK_BODY(host, "/race", v2, "stale");
-    CHECK_BODY(host, "/race", "null", "v0");
-    CHECK_INT(versions_in(host), 3);
-    free(v1);
-    free(v2);
+    race_versioning_enabled(&stale, host, "/race", "stale", "v0");
 }
 
 /* The same with versioning Suspended by the time the stale PUT commits: it
@@ -180,8 +195,7 @@ static void test_put_meets_versioning_enabled(void)
 static void test_put_and_copy_meet_versioning_suspended(void)
 {
     const char *host = APPID_HOST("s10sus");
-    test_put_bucket_on(&g_srv, "s10sus-" TEST_APPID);
-    EXPECT(call(host, "PUT", "/src", NULL, NULL, NULL, 0, "source"), 200, NULL);
+    bucket_with("s10sus-" TEST_APPID, host, "/src", "source");
     EXPECT(call(host, "PUT", "/k", NULL, NULL, NULL, 0, "k0"), 200, NULL);
     EXPECT(call(host, "PUT", "/c", NULL, NULL, NULL, 0, "c0"), 200, NULL);
     pause_rules("[{\"method\":\"PUT\",\"match\":\"/k\",\"action\":\"pause\",\"times\":1},"
@@ -220,8 +234,7 @@ static void test_put_and_copy_meet_versioning_suspended(void)
 static void test_complete_meets_versioning_enabled(void)
 {
     const char *host = APPID_HOST("s10mpu");
-    test_put_bucket_on(&g_srv, "s10mpu-" TEST_APPID);
-    EXPECT(call(host, "PUT", "/m", NULL, NULL, NULL, 0, "m0"), 200, NULL);
+    bucket_with("s10mpu-" TEST_APPID, host, "/m", "m0");
     test_reply r = call(host, "POST", "/m", "uploads", NULL, NULL, 0, NULL);
     CHECK_INT(r.status, 200);
     char *id = test_xml_value(r.body, "UploadId");
@@ -240,20 +253,7 @@ static void test_complete_meets_versioning_enabled(void)
     pause_rules("[{\"method\":\"POST\",\"match\":\"uploadId\",\"action\":\"pause\",\"times\":1}]");
     bg done = { .host = host, .method = "POST", .path = "/m", .qname = "uploadId", .qvalue = id, .body = doc };
     bg_held(&done);
-    set_versioning(host, "Enabled");
-    char *v1 = PUT_VERSION(host, "/m", "m1");
-    pause_rules(NULL);
-    bg_join(&done);
-    CHECK_INT(done.r.status, 200); /* 503 on the old code */
-    char *v2 = test_reply_header(&done.r, "x-cos-version-id");
-    CHECK(v2 && *v2 && v1 && strcmp(v1, v2) != 0);
-    test_reply_free(&done.r);
-    CHECK_BODY(host, "/m", NULL, "the one part");
-    if (v1) CHECK_BODY(host, "/m", v1, "m1");
-    CHECK_BODY(host, "/m", "null", "m0");
-    CHECK_INT(versions_in(host), 3);
-    free(v1);
-    free(v2);
+    race_versioning_enabled(&done, host, "/m", "the one part", "m0");
     free(doc);
     free(etag);
     free(target);
@@ -266,8 +266,7 @@ static void test_complete_meets_versioning_enabled(void)
 static void test_delete_meets_versioning_enabled(void)
 {
     const char *host = APPID_HOST("s10del");
-    test_put_bucket_on(&g_srv, "s10del-" TEST_APPID);
-    EXPECT(call(host, "PUT", "/d", NULL, NULL, NULL, 0, "d0"), 200, NULL);
+    bucket_with("s10del-" TEST_APPID, host, "/d", "d0");
     pause_rules("[{\"method\":\"DELETE\",\"match\":\"/d\",\"action\":\"pause\",\"times\":1}]");
     bg del = { .host = host, .method = "DELETE", .path = "/d" };
     bg_held(&del);
@@ -300,9 +299,8 @@ enum { MK_PUTS = 3, MK_DELS = 2, MC_CREATES = 4, GONE_PUTS = 2 };
 static void test_batch_members_fail_alone(void)
 {
     const char *host = APPID_HOST("s10mix"), *gone = APPID_HOST("s10gone");
-    test_put_bucket_on(&g_srv, "s10mix-" TEST_APPID);
+    bucket_with("s10mix-" TEST_APPID, host, "/mk", "m0");
     test_put_bucket_on(&g_srv, "s10gone-" TEST_APPID);
-    EXPECT(call(host, "PUT", "/mk", NULL, NULL, NULL, 0, "m0"), 200, NULL);
     pause_rules("[{\"match\":\"/mk\",\"action\":\"pause\",\"times\":5},"
                 "{\"method\":\"PUT\",\"match\":\"/mc\",\"action\":\"pause\",\"times\":4},"
                 "{\"method\":\"PUT\",\"match\":\"/gone\",\"action\":\"pause\",\"times\":2}]");
