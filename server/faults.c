@@ -9,9 +9,11 @@
  * stall (hold the request "ms", then serve it), bad_crc (serve with a wrong
  * x-cos-hash-crc64ecma), fail_commit (the request's metadata commits after
  * the first "commits" fail as a full disk's would: what a crash or ENOSPC
- * between two of a request's commits leaves) — "match" is a substring of
- * "METHOD path?query".
- * DELETE /-/faults also lets every held request go on at once.
+ * between two of a request's commits leaves), pause (the request's object
+ * write or DELETE waits, decided but not yet made, until DELETE /-/faults:
+ * store_fault_pause) — "match" is a substring of "METHOD path?query".
+ * DELETE /-/faults also lets every held request go on at once; GET
+ * /-/faults answers how many a pause holds ({"paused": N}), rules unchanged.
  *
  * A held request holds only itself: its connection is suspended
  * (MHD_suspend_connection) and a timer thread resumes it when its time is up.
@@ -262,6 +264,10 @@ enum MHD_Result fault_endpoint(req *r)
         return send_error(r, "AccessDenied", "Access Denied: the rules must be bound to the signature (their "
                                              "Content-MD5 among the signed headers).");
     if (r->body.len && !content_md5_ok(r, r->body.data, r->body.len, &ret)) return ret;
+    if (!strcmp(r->method, "GET")) { /* the rules stay: how many requests a "pause" holds now */
+        char *state = cos_sprintf("{\"ok\":true,\"paused\":%d}", store_fault_paused());
+        return send_buffer(r, 200, "application/json", state, strlen(state), NULL);
+    }
     pthread_mutex_lock(&s->fault_lock);
     fault_clear(s);
     if (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
@@ -288,7 +294,10 @@ enum MHD_Result fault_endpoint(req *r)
         cos_json_free(j);
     }
     pthread_mutex_unlock(&s->fault_lock);
-    if (!strcmp(r->method, "DELETE")) release_held(s);
+    if (!strcmp(r->method, "DELETE")) {
+        release_held(s);
+        store_fault_release();
+    }
     ret = send_buffer(r, 200, "application/json", cos_strdup("{\"ok\":true}"), 11, NULL);
     return ret;
 }
@@ -426,6 +435,7 @@ bool fault_apply(req *r, enum MHD_Result *ret)
 {
     server *s = r->srv;
     store_fault_commits(-1); /* a budget is one request's, never the next one's on this thread */
+    store_fault_pause(false);
     if (r->fault_resume) { /* back from a hold: its fault is spent */
         int after = r->fault_resume;
         r->fault_resume = 0;
@@ -469,6 +479,9 @@ bool fault_apply(req *r, enum MHD_Result *ret)
         else handled = false;
     } else if (!strcmp(hit.action, "bad_crc")) {
         r->fault_bad_crc = true;
+        handled = false;
+    } else if (!strcmp(hit.action, "pause")) {
+        store_fault_pause(true);
         handled = false;
     } else if (!strcmp(hit.action, "fail_commit")) {
         store_fault_commits(hit.commits > 0 ? hit.commits : 0);

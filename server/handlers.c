@@ -2046,6 +2046,7 @@ static enum MHD_Result commit_object(req *r, const char *key, data_writer *w, co
     m.acl = (char *)(acl ? acl : "default");
     m.tagging = o->tagging;
     m.expect_id = o->expect_id;
+    m.version_out = vid; /* versioning enabled since it was read: the write is a version after all */
     snprintf(m.data_id, sizeof m.data_id, "%s", w->data_id);
     if (o->key.on && !o->encrypted && encrypt_data(r, m.data_id, m.size, &o->key) != 0) {
         data_discard(r->srv->st, w);
@@ -2796,6 +2797,7 @@ static enum MHD_Result copy_object(req *r)
     m.tagging = replace_tags ? o.tagging : src.tagging;
     snprintf(m.data_id, sizeof m.data_id, "%s", w.data_id);
     m.keep = keep;
+    m.version_out = vid;
     bool forbid = forbid_overwrite(r);
     if (forbid) m.expect_id = "";
     int rc = store_object_put(r->srv->st, &m);
@@ -3588,6 +3590,7 @@ static enum MHD_Result complete_upload(req *r)
             }
             char vid[64];
             char *vline = versioning_before_write(r, vid, &m.keep);
+            m.version_out = vid;
             char *managed = sse_managed_record(headers); /* parts encrypted under the upload's managed key */
             char *owner_rec = object_owner_keep(headers);
             cos_buf done = COS_BUF_INIT; /* which upload it completed: a repeated Complete is answered again */

@@ -1090,6 +1090,7 @@ int server_start(server *srv, char **errmsg)
 void server_stop(server *srv)
 {
     hold_stop(srv); /* no connection may be suspended when the daemon stops */
+    store_fault_release(); /* nor a thread held by a "pause" (faults.c): the daemon joins it */
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
     hold_free(srv);

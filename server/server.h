@@ -69,6 +69,8 @@ typedef struct obj_meta {
     int keep;                /* a write's treatment of the key's current version (VKEEP_), in its own transaction */
     const char *expect_id;   /* a conditional write: done only if the key's current data id is still this one
                                 ("": no current version), else STORE_CHANGED and nothing written */
+    char *version_out;       /* a write decided VKEEP_OFF made under versioning after all: the id it took
+                                (64 bytes; "null" when Suspended), if not NULL */
 } obj_meta;
 #define STORE_CHANGED 2      /* the key changed since a conditional write read it (obj_meta.expect_id) */
 #define STORE_NO_BUCKET 3    /* the bucket was deleted after the request was checked: nothing written */
@@ -81,14 +83,20 @@ typedef struct obj_meta {
 #define VKEEP_ARCHIVE 1
 #define VKEEP_NULL 2
 /* The write was decided for an unversioned bucket (versioning_before_write):
- * if versioning came on before its transaction, it is refused STORE_BUSY
- * (nothing written): replacing the row outright would lose a version written
- * under versioning meanwhile. (0: no decision, e.g. an append in place.) */
+ * if versioning came on before its transaction, the write is made as the
+ * bucket's state is then (a new version id, or the null one when Suspended;
+ * obj_meta.version_out): replacing the row outright would lose a version
+ * written under versioning meanwhile. (0: no decision, e.g. an append in place.) */
 #define VKEEP_OFF 3
 /* An object's version id travels among its stored headers in this internal line. */
 #define VERSION_LINE "x-cos-internal-version:"
 /* The version id of an object from its stored headers ("null" when none). */
 void version_of(const char *headers, char vid[64]);
+/* A new version id (time first, so the ids of one key sort by age). */
+void store_version_id_new(char vid[64]);
+/* A bucket's stored versioning configuration read as a write's treatment of
+ * the current version: VKEEP_ARCHIVE (Enabled), VKEEP_NULL (Suspended), 0 (Off). */
+int store_versioning_keep(const void *body, size_t len);
 
 typedef struct part_meta {
     int number;
@@ -117,6 +125,14 @@ bool store_durability_lost(store *s);
 /* Fault injection (--faults): on this thread, commits after the next n fail
  * with STORE_FAILED and roll back; n < 0 turns it off. */
 void store_fault_commits(int n);
+/* Fault injection (--faults "pause"): on this thread, the next object write
+ * (a PUT, copy, append or Complete) or DELETE waits after its request decided it (versioning among the rest) and
+ * before its transaction, until store_fault_release (DELETE /-/faults) or
+ * 60 s: what a slow request meets when another changes the bucket meanwhile.
+ * store_fault_paused: how many wait now. */
+void store_fault_pause(bool on);
+void store_fault_release(void);
+int store_fault_paused(void);
 
 int store_open(store **out, const char *root, char **errmsg);
 void store_close(store *s);

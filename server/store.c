@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include "server.h"
+#include "xml.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +39,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #endif
 
 struct store {
@@ -828,6 +830,42 @@ static int tx_begin(store *s, sqlite3 **dbp)
  * false: for a row that only a later commit makes reachable, which waits. */
 static _Thread_local int fault_commits = -1; /* commits left before they fail; -1: no fault */
 void store_fault_commits(int n) { fault_commits = n; }
+
+/* store_fault_pause (server.h): process-wide, as --faults is one server's */
+static _Thread_local bool fault_pause;
+static pthread_mutex_t pause_m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pause_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t pause_gen; /* bumped by each release */
+static int paused_now;
+void store_fault_pause(bool on) { fault_pause = on; }
+void store_fault_release(void)
+{
+    pthread_mutex_lock(&pause_m);
+    pause_gen++;
+    pthread_cond_broadcast(&pause_cv);
+    pthread_mutex_unlock(&pause_m);
+}
+int store_fault_paused(void)
+{
+    pthread_mutex_lock(&pause_m);
+    int n = paused_now;
+    pthread_mutex_unlock(&pause_m);
+    return n;
+}
+static void fault_pause_point(void)
+{
+    if (!fault_pause) return;
+    fault_pause = false;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 60; /* a test that never releases it still ends */
+    pthread_mutex_lock(&pause_m);
+    uint64_t gen = pause_gen;
+    paused_now++;
+    while (pause_gen == gen && pthread_cond_timedwait(&pause_cv, &pause_m, &until) == 0) {}
+    paused_now--;
+    pthread_mutex_unlock(&pause_m);
+}
 
 static int tx_finish(store *s, sqlite3 *db, int rc, bool durable)
 {
@@ -2571,7 +2609,7 @@ static int id_cb(void *ud, sqlite3_stmt *st)
 /* Inside a write transaction: the row's new values replace any old ones; an
  * old body kept as a blob goes in the same transaction. */
 static int keep_current(sqlite3 *db, const char *bucket, const char *key, int keep, char gone[40], bool *cur_null);
-static int unversioned_still(sqlite3 *db, const char *bucket);
+static int versioning_in_tx(sqlite3 *db, const char *bucket, int *keep);
 
 static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
 {
@@ -2590,22 +2628,37 @@ static int put_row(sqlite3 *db, const obj_meta *m, char old[40])
         rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, cur, m->bucket, m->key);
         if (!rc && strcmp(cur, m->expect_id) != 0) rc = STORE_CHANGED;
     }
-    /* a null version in versions that a Suspended write replaces: removed like an old body */
+    /* decided unversioned, and versioning came on before this transaction:
+       replacing the row outright would lose a version written under it
+       meanwhile, so the write is made as one under versioning (a new id,
+       or Suspended the null one), as if it had come after the change */
+    obj_meta late;
+    char *late_headers = NULL;
     if (!rc && m->keep == VKEEP_OFF) {
-        rc = unversioned_still(db, m->bucket);
-        if (rc == STORE_CHANGED) {
-            rc = STORE_BUSY;
-            snprintf(last_error, sizeof last_error, "versioning was enabled during the write; retry it");
+        int keep = 0;
+        rc = versioning_in_tx(db, m->bucket, &keep);
+        if (!rc && keep) {
+            char vid[64] = "null";
+            late = *m;
+            late.keep = keep;
+            if (keep == VKEEP_ARCHIVE) {
+                store_version_id_new(vid);
+                late.headers = late_headers = cos_sprintf("%s" VERSION_LINE " %s\n", m->headers ? m->headers : "", vid);
+                if (!late_headers) rc = STORE_FAILED;
+            }
+            if (m->version_out) snprintf(m->version_out, 64, "%s", vid);
+            m = &late;
         }
-    } else if (!rc && m->keep) {
-        rc = keep_current(db, m->bucket, m->key, m->keep, old, NULL);
     }
+    /* a null version in versions that a Suspended write replaces: removed like an old body */
+    if (!rc && m->keep && m->keep != VKEEP_OFF) rc = keep_current(db, m->bucket, m->key, m->keep, old, NULL);
     if (!rc && !old[0])
         rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, old, m->bucket, m->key);
     if (!rc)
         rc = EXEC(db, "INSERT OR REPLACE INTO objects(" OBJ_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                   NULL, NULL, m->bucket, m->key, size, m->etag, crc, mtime, m->headers, m->storage_class, m->acl,
                   m->tagging, m->data_id);
+    free(late_headers);
     if (!strcmp(old, m->data_id)) old[0] = '\0'; /* the same body: nothing to remove */
     if (!rc && old[0] == INLINE_MARK) {
         rc = EXEC(db, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, old);
@@ -2834,6 +2887,7 @@ int store_object_put_body(store *s, const obj_meta *m, data_writer *body)
 {
     char old[40] = "";
     bool pending = body && body->inline_pending;
+    fault_pause_point();
     /* an injected commit failure is this thread's (store_fault_commits): counted by tx_finish */
     int rc = fault_commits >= 0 ? put_body_alone(s, m, body, old) : put_batched(s, m, body, old);
     if (pending) free_mem(body);
@@ -2851,19 +2905,39 @@ static int row_id_cb(void *ud, sqlite3_stmt *st)
     return id_cb(r->id, st);
 }
 
+int store_versioning_keep(const void *body, size_t len)
+{
+    cos_versioning_configuration *v = NULL;
+    int keep = 0;
+    if (body && cos_xml_parse(&cos_xs_versioning_configuration, body, len, (void **)&v, NULL) == 0 && v->status)
+        keep = !strcmp(v->status, "Enabled") ? VKEEP_ARCHIVE : !strcmp(v->status, "Suspended") ? VKEEP_NULL : 0;
+    cos_xml_free(&cos_xs_versioning_configuration, v);
+    return keep;
+}
+
+static int versioning_cb(void *ud, sqlite3_stmt *st)
+{
+    *(int *)ud = store_versioning_keep(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    return 1;
+}
+
+/* Inside a write's transaction: the bucket's versioning as it is now (the
+ * request decided from an earlier read, and a batch may have held it since). */
+static int versioning_in_tx(sqlite3 *db, const char *bucket, int *keep)
+{
+    *keep = 0;
+    return EXEC(db, "SELECT body FROM configs WHERE bucket = ?1 AND kind = 'versioning'", versioning_cb, keep, bucket);
+}
+
 /* Inside the DELETE's transaction: the caller found the bucket unversioned
- * before it (versioning.c), and a batch may have held it since. Versioning
- * enabled meanwhile (it is never switched off again) makes it STORE_CHANGED:
- * deleting the row outright would lose a version written under it. */
+ * before it (versioning.c). Versioning enabled meanwhile (it is never
+ * switched off again) makes it STORE_CHANGED: deleting the row outright
+ * would lose a version written under it; the caller decides again. */
 static int unversioned_still(sqlite3 *db, const char *bucket)
 {
-    int64_t versioned = 0;
-    /* a status PUT ?versioning took (Enabled or Suspended); a row kept from
-       before statuses were checked, with another, reads as Off (versioning.c) */
-    int rc = EXEC(db, "SELECT COUNT(*) FROM configs WHERE bucket = ?1 AND kind = 'versioning' AND "
-                      "(instr(CAST(body AS TEXT), 'Enabled') > 0 OR instr(CAST(body AS TEXT), 'Suspended') > 0)",
-                  count_cb, &versioned, bucket);
-    return rc ? rc : versioned ? STORE_CHANGED : 0;
+    int keep = 0;
+    int rc = versioning_in_tx(db, bucket, &keep);
+    return rc ? rc : keep ? STORE_CHANGED : 0;
 }
 
 static int run_delete(sqlite3 *db, put_job *j)
@@ -2885,6 +2959,7 @@ static int delete_alone(store *s, const char *bucket, const char *key);
 /* 0, -1 when there is none, or a STORE_ error; batched as PUTs are. */
 int store_object_delete(store *s, const char *bucket, const char *key)
 {
+    fault_pause_point();
     if (fault_commits >= 0) return delete_alone(s, bucket, key);
     put_job j = { .run = run_delete, .bucket = bucket, .key = key };
     int rc = write_batched(s, &j);
@@ -3204,6 +3279,7 @@ static bool in_sorted(char *const *sorted, size_t n, const char *id)
 int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, const char *const *used, size_t nused)
 {
     char old[40] = "";
+    fault_pause_point();
     id_list parts = { NULL, 0 };
     /* sorted copies, so that 10,000 parts are matched in n log n */
     char **named = malloc((nused ? nused : 1) * sizeof *named);
@@ -3357,6 +3433,18 @@ int store_config_list(store *s, const char *bucket, const char *prefix, char ***
 /* ---------------------------------------------------------------- additions for #18 (object versions)
  * The current version of an object stays in `objects`; older versions and
  * delete markers live in `versions`, each owning its data. */
+
+void store_version_id_new(char vid[64])
+{
+    /* time first, so ids of one key sort by age; then randomness */
+    unsigned char rnd[9];
+    server_random(rnd, sizeof rnd);
+    char b64[16];
+    cos_base64_encode(rnd, sizeof rnd, b64);
+    for (char *c = b64; *c; c++)
+        if (*c == '+' || *c == '/') *c = 'x';
+    snprintf(vid, 64, "MTg0NDUx%013lld%s", (long long)cos_now_ms(), b64);
+}
 
 void version_of(const char *headers, char vid[64])
 {

@@ -23,27 +23,9 @@ vers_state versioning_state(req *r, const char *bucket)
     char *body = NULL;
     size_t len = 0;
     if (store_config_get(r->srv->st, bucket, "versioning", &body, &len) != 0) return VERS_OFF;
-    cos_versioning_configuration *v = NULL;
-    vers_state st = VERS_OFF;
-    if (cos_xml_parse(&cos_xs_versioning_configuration, body, len, (void **)&v, NULL) == 0 && v->status)
-        st = !strcmp(v->status, "Enabled") ? VERS_ENABLED : !strcmp(v->status, "Suspended") ? VERS_SUSPENDED : VERS_OFF;
-    cos_xml_free(&cos_xs_versioning_configuration, v);
+    int keep = store_versioning_keep(body, len);
     free(body);
-    return st;
-}
-
-static void new_version_id(char vid[64])
-{
-    /* time first, so ids of one key sort by age; then randomness */
-    unsigned char rnd[9];
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(rnd, 1, sizeof rnd, f) != sizeof rnd) memset(rnd, 0x5a, sizeof rnd);
-    if (f) fclose(f);
-    char b64[16];
-    cos_base64_encode(rnd, sizeof rnd, b64);
-    for (char *c = b64; *c; c++)
-        if (*c == '+' || *c == '/') *c = 'x';
-    snprintf(vid, 64, "MTg0NDUx%013lld%s", (long long)cos_now_ms(), b64);
+    return keep == VKEEP_ARCHIVE ? VERS_ENABLED : keep == VKEEP_NULL ? VERS_SUSPENDED : VERS_OFF;
 }
 
 char *versioning_before_write(req *r, char vid[64], int *keep)
@@ -58,7 +40,7 @@ char *versioning_before_write(req *r, char vid[64], int *keep)
         return cos_strdup("");
     }
     if (st == VERS_ENABLED) {
-        new_version_id(vid);
+        store_version_id_new(vid);
         *keep = VKEEP_ARCHIVE;
         return cos_sprintf(VERSION_LINE " %s\n", vid);
     }
@@ -123,7 +105,7 @@ int versioning_delete(req *r, const char *key, const char *version_id, char out_
         vs = versioning_state(r, r->bucket);
         if (vs == VERS_OFF) return rc;
     }
-    if (vs == VERS_ENABLED) new_version_id(out_vid);
+    if (vs == VERS_ENABLED) store_version_id_new(out_vid);
     else snprintf(out_vid, 64, "null");
     *out_marker = true;
     return store_version_marker(st, r->bucket, key, out_vid, cos_now_ms(), vs == VERS_ENABLED ? VKEEP_ARCHIVE : VKEEP_NULL);

@@ -327,18 +327,7 @@ static void *flood_thread(void *arg)
 
 static void test_submissions_race_passes(void)
 {
-    {
-        cos_client *c = test_client(&g_srv);
-        cos_request r = COS_REQUEST_INIT;
-        r.bucket = BUCKET;
-        r.key = "flood/x";
-        r.body.data = "x";
-        r.body.size = 1;
-        cos_error *err = NULL;
-        CHECK_INT(cos_put_object(c, &r, NULL, &err), 0);
-        cos_error_free(err);
-        cos_client_free(c);
-    }
+    test_put_object_on(&g_srv, BUCKET, "flood/x", "x");
     test_watch(120, "async submissions racing the network threads' passes", &g_srv);
     enum { CLIENTS = 3, THREADS = 4, PER = 60, CHAINS = 4, LINKS = 40 };
     cos_client *cs[CLIENTS];

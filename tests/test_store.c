@@ -1004,8 +1004,9 @@ static void test_old_body_kept_until_durable(void)
  * makes it wait behind others: versioning enabled meanwhile, and a write
  * made under it, must not be deleted outright (the version kept nowhere).
  * The store decides inside the transaction: a bucket with a versioning
- * configuration is refused STORE_CHANGED, the row untouched. Before: the
- * current (versioned) row was deleted and the DELETE acknowledged. */
+ * configuration is refused STORE_CHANGED, the row untouched (the caller
+ * decides again). Before: the current (versioned) row was deleted and the
+ * DELETE acknowledged. A PUT is made under the versioning found there. */
 static void test_unversioned_delete_rechecked(void)
 {
     char *dir;
@@ -1024,7 +1025,9 @@ static void test_unversioned_delete_rechecked(void)
     CHECK_INT(g, 0);
     if (g == 0) obj_meta_clear(&m);
     /* the same for a PUT decided unversioned (VKEEP_OFF; before, keep 0): it
-       replaced the current row outright, the version it held kept nowhere */
+       replaced the current row outright, the version it held kept nowhere.
+       It is made as a write under versioning: a new version id (version_out),
+       the current row kept as a version (i38a refused it STORE_BUSY) */
     obj_meta w = { 0 };
     w.bucket = (char *)B;
     w.key = (char *)"v/k";
@@ -1033,13 +1036,49 @@ static void test_unversioned_delete_rechecked(void)
     w.storage_class = (char *)"STANDARD";
     snprintf(w.data_id, sizeof w.data_id, "Iother");
     w.keep = VKEEP_OFF;
-    CHECK_INT(store_object_put(s, &w), STORE_BUSY);
+    char vid[64] = "";
+    w.version_out = vid;
+    CHECK_INT(store_object_put(s, &w), 0);
+    CHECK(vid[0] && strcmp(vid, "null") != 0);
+    g = store_object_get(s, B, "v/k", &m);
+    CHECK_INT(g, 0);
+    if (g == 0) {
+        char cur[64];
+        version_of(m.headers, cur);
+        CHECK_STR(cur, vid);
+        CHECK_STR(m.data_id, "Iother");
+        obj_meta_clear(&m);
+    }
+    bool marker = true;
+    g = store_version_get(s, B, "v/k", "null", &m, &marker); /* the row it replaced */
+    CHECK_INT(g, 0);
+    if (g == 0) {
+        CHECK(!marker);
+        CHECK_STR(m.data_id, "Inone");
+        obj_meta_clear(&m);
+    }
+    /* Suspended: the write is the null version, the versioned one kept */
+    static const char SUS[] = "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
+    CHECK_INT(store_config_put(s, B, "versioning", SUS, sizeof SUS - 1), 0);
+    snprintf(w.data_id, sizeof w.data_id, "Ithird");
+    char vid2[64] = "";
+    w.version_out = vid2;
+    CHECK_INT(store_object_put(s, &w), 0);
+    CHECK_STR(vid2, "null");
+    g = store_version_get(s, B, "v/k", vid, &m, &marker);
+    CHECK_INT(g, 0);
+    if (g == 0) {
+        CHECK_STR(m.data_id, "Iother");
+        obj_meta_clear(&m);
+    }
     w.keep = 0; /* no decision (an append in place): written as before */
+    w.version_out = NULL;
+    snprintf(w.data_id, sizeof w.data_id, "Ifourth");
     CHECK_INT(store_object_put(s, &w), 0);
     g = store_object_get(s, B, "v/k", &m);
     CHECK_INT(g, 0);
     if (g == 0) {
-        CHECK_STR(m.data_id, "Iother");
+        CHECK_STR(m.data_id, "Ifourth");
         obj_meta_clear(&m);
     }
     close_store(s, dir);

@@ -834,6 +834,20 @@ void test_put_bucket_on(const test_server *s, const char *bucket)
     test_put_bucket_acl_on(s, bucket, NULL);
 }
 
+void test_put_object_on(const test_server *s, const char *bucket, const char *key, const char *data)
+{
+    cos_client *c = test_client(s);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = bucket;
+    r.key = key;
+    r.body.data = data;
+    r.body.size = strlen(data);
+    cos_error *err = NULL;
+    CHECK_INT(cos_put_object(c, &r, NULL, &err), 0);
+    cos_error_free(err);
+    cos_client_free(c);
+}
+
 int test_file_composite_crc32c(const char *path, uint64_t part, int parts, char *out)
 {
     char cks[8][COS_CKSUM_B64_MAX];

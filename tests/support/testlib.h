@@ -173,6 +173,8 @@ cos_request test_generic_request(const char *method, const char *bucket, const c
 void test_put_bucket(cos_client *c, const char *bucket);
 void test_put_bucket_on(const test_server *s, const char *bucket);
 void test_put_bucket_acl_on(const test_server *s, const char *bucket, const char *canned_acl);
+/* PUT bucket/key with the text data through a client of its own (a test failure if it fails). */
+void test_put_object_on(const test_server *s, const char *bucket, const char *key, const char *data);
 
 /* A stub web console for cos-server's --console-dir: a temp directory (tag names it; malloc'd,
  * test_rmtree it) with index.html (TEST_CONSOLE_PAGE) and stub scripts. */
