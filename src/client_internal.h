@@ -71,12 +71,14 @@ int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error
 void cred_clear(cos_cred *cr);
 /* A future handed to an async call that will complete it (client.c). */
 void future_arm(void *future);
-/* Where an async call or task was started: inside a refresh of its own
- * client's key (cc), or not (NULL). Such a call fails with COS_ERR_AUTH when
- * it needs a key, as a synchronous one there does, instead of waiting for
- * the refresh: the callback may be waiting for the call. */
+/* Where an async call or task was started: inside refresh number seq of its
+ * own client's key (cc), or not (NULL). While that refresh is under way such
+ * a call fails with COS_ERR_AUTH when it needs a key no cache holds, as a
+ * synchronous one there does, instead of waiting for the refresh: the
+ * callback may be waiting for the call. After it, it refreshes as any call. */
 typedef struct cred_origin {
     const cred_cache *cc;
+    uint64_t seq;
 } cred_origin;
 /* The origin of a call or task of client c started on this thread now. */
 cred_origin cred_origin_here(const cos_client *c);
