@@ -36,6 +36,7 @@ struct cos_client {
     _Atomic int64_t clock_offset_ms;
     _Atomic int inflight;       /* async operations not yet completed */
     _Atomic bool closing;       /* cos_client_free has begun: retries in their back-off are not made */
+    volatile int abort_io;      /* and async calls' exchanges in flight end (their cos_http.cancel) */
     _Atomic int sync_calls;     /* synchronous calls running on their callers' threads (ops.c run_sync) */
     bool auto_chunk_size;       /* ChunkSize / ChunkParallelLimit left at 0: transfers choose */
     bool auto_parallel;         /*   them from the file size (transfer.c) */

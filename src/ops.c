@@ -1912,6 +1912,7 @@ int cos_call_async(cos_client *client, cos_op op, const cos_request *req, cos_do
     if (rc) return rc;
     k->done = done;
     k->ud = user_data;
+    k->http.cancel = &client->abort_io; /* cos_client_free cancels it in flight */
     if (done == cos_future_done) future_arm(user_data); /* freeing it early is safe from now on */
     k->t0_ms = cos_mono_ms();
     atomic_fetch_add(&client->inflight, 1);

@@ -699,6 +699,100 @@ static void test_free_with_calls_in_flight(void)
     test_unwatch();
 }
 
+/* LEFTOUT: cos_client_free waited for async calls to a server that never
+ * answers until the stall timeout ended them (30 s, up to a minute), and
+ * their callbacks got a timeout, not COS_ERR_CANCELED. A server that reads
+ * each request and then says nothing: once every request has reached it,
+ * free must end them all, each callback once with COS_ERR_CANCELED, and
+ * close every connection (the old code failed the watchdog first). */
+static pthread_mutex_t g_silent_m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_silent_cv = PTHREAD_COND_INITIALIZER;
+static int g_silent_heads, g_silent_open;
+
+static void *silent_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    pthread_mutex_lock(&g_silent_m);
+    g_silent_open++;
+    pthread_mutex_unlock(&g_silent_m);
+    char buf[8192];
+    size_t got = 0;
+    if (test_recv_head(fd, buf, sizeof buf, &got)) {
+        pthread_mutex_lock(&g_silent_m);
+        g_silent_heads++;
+        pthread_cond_broadcast(&g_silent_cv);
+        pthread_mutex_unlock(&g_silent_m);
+        while (recv(fd, buf, sizeof buf, 0) > 0) { /* the body, then silence until the client leaves */
+        }
+    }
+    close(fd);
+    pthread_mutex_lock(&g_silent_m);
+    g_silent_open--;
+    pthread_cond_broadcast(&g_silent_cv);
+    pthread_mutex_unlock(&g_silent_m);
+    return NULL;
+}
+
+typedef struct silent_done {
+    pthread_mutex_t m;
+    int calls, canceled;
+} silent_done;
+
+static void silent_call_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    silent_done *d = ud;
+    cos_result_free(res);
+    cos_error_free(err);
+    pthread_mutex_lock(&d->m);
+    d->calls++;
+    d->canceled += rc == COS_ERR_CANCELED;
+    pthread_mutex_unlock(&d->m);
+}
+
+static void test_free_with_silent_server(void)
+{
+    int port = 0, ls = test_listen_loopback(&port);
+    CHECK(ls >= 0);
+    if (ls < 0) return;
+    test_serve_forever(ls, silent_conn);
+    char ep[64];
+    snprintf(ep, sizeof ep, "127.0.0.1:%d", port);
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.connect_to = ep;
+    cfg.max_retries = 0;
+    cos_client *c = test_client_of(&cfg);
+    if (!c) return;
+    test_watch(20, "cos_client_free with async calls to a server that never answers", NULL);
+    enum { N = 8 };
+    silent_done d = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+    static char body[256 * 1024];
+    for (int i = 0; i < N; i++) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "silent/x";
+        if (i % 2) { /* PUTs too, large enough not to go out with the headers */
+            r.body.data = body;
+            r.body.size = sizeof body;
+            CHECK_INT(cos_put_object_async(c, &r, silent_call_done, &d), 0);
+        } else {
+            CHECK_INT(cos_get_object_async(c, &r, silent_call_done, &d), 0);
+        }
+    }
+    pthread_mutex_lock(&g_silent_m);
+    while (g_silent_heads < N) pthread_cond_wait(&g_silent_cv, &g_silent_m); /* all in flight, unanswered */
+    pthread_mutex_unlock(&g_silent_m);
+    cos_client_free(c);
+    pthread_mutex_lock(&d.m);
+    CHECK_INT(d.calls, N);
+    CHECK_INT(d.canceled, N);
+    pthread_mutex_unlock(&d.m);
+    pthread_mutex_lock(&g_silent_m);
+    while (g_silent_open > 0) pthread_cond_wait(&g_silent_cv, &g_silent_m); /* no connection left open */
+    pthread_mutex_unlock(&g_silent_m);
+    test_unwatch();
+}
+
 /* ------------------------------------------------------------------ cancels racing completions */
 
 typedef struct race_ctx {
@@ -819,6 +913,7 @@ int main(void)
     RUN(test_progress_frees_client);
     RUN(test_task_callbacks_call_client);
     RUN(test_free_with_calls_in_flight);
+    RUN(test_free_with_silent_server);
     RUN(test_cancels_race_completions);
     RUN(test_free_from_task_callbacks);
     test_server_stop(&g_srv, false);

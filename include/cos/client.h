@@ -36,9 +36,11 @@ typedef struct cos_client cos_client;
 COS_API int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err);
 
 /**
- * Free a client. Waits for in-flight async operations to finish (their
- * callbacks run, with COS_ERR_CANCELED if they had not started; one waiting
- * out a retry's back-off is not retried: COS_ERR_CANCELED at once). NULL is allowed.
+ * Free a client. Ends its async operations and waits for their callbacks to
+ * run: with COS_ERR_CANCELED if they had not started, were still waiting for
+ * their answer (within about a second, even from a server that never
+ * answers) or out a retry's back-off; one already answered completes as it
+ * was. Async transfers stop, canceled, and stay resumable. NULL is allowed.
  * Called from inside one of the client's own callbacks, it returns at once
  * and the client is freed by a thread of its own once that callback returned
  * (from a synchronous transfer's progress callback: once that transfer has
