@@ -281,7 +281,11 @@ typedef struct cos_result {
                                        sent at position 0, or at a later position when the CRC before is
                                        known (cos_request.append_base_crc64, or this client's own last
                                        append to the object); a mismatch is COS_ERR_INTEGRITY (the data
-                                       was appended). Pass it as the next append's append_base_crc64 */
+                                       was appended). One against the client's memory only (another writer
+                                       may have replaced the object since) first reads the object back up
+                                       to the append's end: if the server's CRC describes it and it ends
+                                       with the bytes sent, the append succeeds. Pass it as the next
+                                       append's append_base_crc64 */
     bool has_crc64;               /**< whether the response carried a CRC-64 (never in the S3 dialect) */
     uint64_t content_length;      /**< Content-Length of the response */
     cos_kv *headers;              /**< every response header, names as sent */
