@@ -1212,6 +1212,43 @@ static void test_killed_download_leftovers(void)
     }
 }
 
+/* LEFTOUT: the sweep ran once per directory per process, for the first
+ * download's file name only: a second file's leftovers in that directory
+ * stayed however many times it was downloaded there. Now each download
+ * removes its own name's (the directory still read once); those of a file
+ * not downloaded stay. */
+static void test_killed_leftovers_of_each_file(void)
+{
+    char dir[512];
+    path(dir, "killed-tree");
+    mkdir(dir, 0700);
+    const char *dead[] = { "one.txt.cos-tmp-DEAD01", "two.txt.cos-tmp-DEAD02", "three.txt.cos-tmp-DEAD03" };
+    for (int i = 0; i < 3; i++) {
+        char p[800];
+        snprintf(p, sizeof p, "%s/%s", dir, dead[i]);
+        CHECK_INT(test_write_lcg_file(p, 10, 1), 0);
+        age(dir, dead[i]);
+    }
+    cos_client *c = test_client(&g_srv);
+    const char *files[] = { "one.txt", "two.txt" };
+    for (int i = 0; i < 2; i++) {
+        put_text(c, files[i], files[i]);
+        char file[800];
+        snprintf(file, sizeof file, "%s/%s", dir, files[i]);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = files[i];
+        r.sink.file_path = file;
+        cos_error *err = NULL;
+        CHECK_OK(cos_get_object(c, &r, NULL, &err), err);
+    }
+    cos_client_free(c);
+    char names[8][256];
+    CHECK_INT(temporaries(dir, "one.txt", names), 0);
+    CHECK_INT(temporaries(dir, "two.txt", names), 0); /* the old code left it */
+    CHECK_INT(temporaries(dir, "three.txt", names), 1);
+}
+
 /* ------------------------------------------------------------------ tasks at their edges */
 
 typedef struct tdone {
@@ -2004,6 +2041,7 @@ int main(void)
     RUN(test_retry_header);
     RUN(test_weak_etags);
     RUN(test_killed_download_leftovers);
+    RUN(test_killed_leftovers_of_each_file);
     RUN(test_task_edges);
     RUN(test_same_upload_five_times);
     RUN(test_more_nulls_and_s3_credentials);

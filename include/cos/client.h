@@ -97,12 +97,12 @@ typedef struct cos_body {
  * symlink is written through, to its target, as cos_download_file
  * describes), a callback, or (neither set) memory in cos_result.body.
  * The temporary is FILE.cos-tmp-XXXXXX, locked (flock) while the call
- * lives; one a process killed with -9 left is removed by a process's first
- * download into that directory (getObject to a file or downloadFile), for
- * that download's FILE only (a sweep per file name would read a directory
- * again for each of a tree's files), when it is this user's, of one link,
- * unlocked and untouched for an hour: names of that form beside FILE are
- * libcos's.
+ * lives; one a process killed with -9 left is removed by a later download
+ * to that FILE (getObject to a file or downloadFile) when it is this
+ * user's, of one link, unlocked and untouched for an hour: names of that
+ * form beside FILE are libcos's. A process reads a directory for them once,
+ * at its first download there; each of its downloads to a FILE there then
+ * removes FILE's found by that read (those of files not downloaded stay).
  */
 typedef struct cos_sink {
     const char *file_path;    /**< destination file */
