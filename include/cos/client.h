@@ -261,7 +261,7 @@ typedef struct cos_request {
 } cos_request;
 
 /** A cos_request with nothing set. */
-#define COS_REQUEST_INIT { .version = COS_REQUEST_VERSION }
+#define COS_REQUEST_INIT COS_STRUCT_INIT_(cos_request, COS_REQUEST_VERSION)
 
 /**
  * The result of an operation. Owns all its memory; free it with
@@ -540,7 +540,7 @@ typedef struct cos_url_params {
 } cos_url_params;
 
 /** A cos_url_params with defaults (only the version set). */
-#define COS_URL_PARAMS_INIT { .version = COS_URL_PARAMS_VERSION }
+#define COS_URL_PARAMS_INIT COS_STRUCT_INIT_(cos_url_params, COS_URL_PARAMS_VERSION)
 
 /**
  * Build an object URL, presigned unless params->no_signature is set. May call

@@ -292,7 +292,7 @@ COS_API const char *cos_outgoing_op(const cos_outgoing *request);
 COS_API int cos_outgoing_set_header(cos_outgoing *request, const char *name, const char *value);
 
 /** A cos_config with every option at its default: only the version is set, zero is safe. */
-#define COS_CONFIG_INIT { .version = COS_CONFIG_VERSION }
+#define COS_CONFIG_INIT COS_STRUCT_INIT_(cos_config, COS_CONFIG_VERSION)
 
 /** Set *cfg to COS_CONFIG_INIT (all zero but the version; for C++ and FFI). */
 COS_API void cos_config_init(cos_config *cfg);
