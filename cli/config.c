@@ -50,17 +50,16 @@ static char *current_value(const char *path, const char *section, const char *na
     return found;
 }
 
-/* One answer from standard input; on a terminal a secret is not echoed. */
+/* One answer from standard input; on a terminal a secret is not echoed.
+ * The prompt shows no character of a current secret (its last four went to
+ * the terminal, and to any log of the session: secrets never reach a log),
+ * and the other values of the file with their control characters escaped. */
 static char *ask(const char *prompt, const char *current, bool secret)
 {
     bool tty = isatty(STDIN_FILENO);
     if (tty) {
-        if (current && *current && secret) {
-            size_t n = strlen(current);
-            fprintf(stderr, "%s [****%s]: ", prompt, n > 4 ? current + n - 4 : "");
-        } else {
-            fprintf(stderr, "%s [%s]: ", prompt, current ? current : "");
-        }
+        if (secret) fprintf(stderr, "%s [%s]: ", prompt, current && *current ? "set, not shown" : "");
+        else fprintf(stderr, "%s [%s]: ", prompt, current ? cli_shown(stderr, current) : "");
     }
     struct termios old, quiet;
     bool noecho = tty && secret && tcgetattr(STDIN_FILENO, &old) == 0;
@@ -82,7 +81,7 @@ static char *ask(const char *prompt, const char *current, bool secret)
     while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) v[--n] = '\0';
     /* empty (or end of input) keeps what was there */
     char *out = strdup(ok && *v ? v : current ? current : "");
-    memset(line, 0, sizeof line);
+    explicit_bzero(line, sizeof line);
     return out;
 }
 
@@ -151,6 +150,7 @@ int cmd_config(const cli_opts *o)
     for (int i = 0; i < 4; i++) {
         char *cur = current_value(path, section, F[i].name);
         val[i] = ask(F[i].prompt, cur, F[i].secret);
+        if (cur && F[i].secret) explicit_bzero(cur, strlen(cur));
         free(cur);
         if (!val[i]) {
             for (int j = 0; j < i; j++) free(val[j]);
@@ -202,7 +202,7 @@ int cmd_config(const cli_opts *o)
         return EXIT_FAIL;
     }
     for (int i = 0; i < 4; i++) {
-        if (i == 1) memset(val[i], 0, strlen(val[i]));
+        if (F[i].secret) explicit_bzero(val[i], strlen(val[i]));
         free(val[i]);
     }
     if (o->json) {

@@ -437,6 +437,7 @@ typedef struct slot {
     struct stat read_st;  /* mv of a local file: the file as it was before the upload read it */
     bool have_read_st;
     int dir_fd;           /* tree download: the file's directory, opened without following links; -1 */
+    bool through_link;    /* single download: its name is a symlink to a file, written through (as cp) */
     char wpath[4300];     /* the name libcos writes: through dir_fd when /proc allows */
     upload_hdrs h;
 } slot;
@@ -744,6 +745,24 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
         runner_fail(r, EXIT_FAIL);
         return 0;
     }
+    /* A single download names its path: a symlink there to an existing file
+       is written through, as cp(1) does; one to nothing is refused, as cp(1)
+       refuses ("not writing through dangling symlink"): it would create a
+       file wherever it leads, e.g. a link planted in a shared directory. A
+       link that appears after this look is replaced, not written through. */
+    sl->through_link = false;
+    if (sl->kind == COS_TASK_DOWNLOAD && !r->local_root) {
+        struct stat lst, tst;
+        if (lstat(dname, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+            if (stat(dname, &tst) != 0) {
+                cli_report_item("error", sl->sdisp, sl->ddisp, 0, "UnsafePath",
+                                "the destination is a symlink that leads to no file; not written through (as cp)");
+                runner_fail(r, EXIT_FAIL);
+                return 0;
+            }
+            sl->through_link = true;
+        }
+    }
     sl->dir_fd = -1;
     snprintf(sl->wpath, sizeof sl->wpath, "%s", dname);
     if (sl->kind == COS_TASK_DOWNLOAD && r->local_root && slot_open_dir(sl, r->local_root) != 0) {
@@ -771,7 +790,7 @@ static int runner_submit(runner *r, const char *sname, const char *dname, uint64
         p.bucket = src->u.bucket;
         p.key = sname;
         p.file_path = sl->wpath;
-        p.no_follow = r->local_root != NULL; /* a link at the name is replaced, not written through */
+        p.no_follow = r->local_root != NULL || !sl->through_link; /* a link at the name is replaced, not written through */
     } else {
         /* the source's region: --region, else COS_REGION, else the profile's */
         /* the copy-source header carries the key URL-encoded (a space, '+',

@@ -196,6 +196,9 @@ static void client_free_now(cos_client *c)
        or an hour in a test) would hold the free for all of it: it ends now,
        COS_ERR_CANCELED, as the calls that had not started do */
     atomic_store(&c->closing, true);
+    /* async calls in flight end too, COS_ERR_CANCELED: a server that never
+       answers held the free for the stall timeout (30 s), up to a minute */
+    c->abort_io = 1;
     workers_fire_timers(c->workers);
     if (c->tasks) cos_tasks_destroy(c->tasks);
     pthread_mutex_lock(&c->lock);

@@ -36,6 +36,7 @@ struct cos_client {
     _Atomic int64_t clock_offset_ms;
     _Atomic int inflight;       /* async operations not yet completed */
     _Atomic bool closing;       /* cos_client_free has begun: retries in their back-off are not made */
+    volatile int abort_io;      /* and async calls' exchanges in flight end (their cos_http.cancel) */
     _Atomic int sync_calls;     /* synchronous calls running on their callers' threads (ops.c run_sync) */
     bool auto_chunk_size;       /* ChunkSize / ChunkParallelLimit left at 0: transfers choose */
     bool auto_parallel;         /*   them from the file size (transfer.c) */
@@ -71,12 +72,14 @@ int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error
 void cred_clear(cos_cred *cr);
 /* A future handed to an async call that will complete it (client.c). */
 void future_arm(void *future);
-/* Where an async call or task was started: inside a refresh of its own
- * client's key (cc), or not (NULL). Such a call fails with COS_ERR_AUTH when
- * it needs a key, as a synchronous one there does, instead of waiting for
- * the refresh: the callback may be waiting for the call. */
+/* Where an async call or task was started: inside refresh number seq of its
+ * own client's key (cc), or not (NULL). While that refresh is under way such
+ * a call fails with COS_ERR_AUTH when it needs a key no cache holds, as a
+ * synchronous one there does, instead of waiting for the refresh: the
+ * callback may be waiting for the call. After it, it refreshes as any call. */
 typedef struct cred_origin {
     const cred_cache *cc;
+    uint64_t seq;
 } cred_origin;
 /* The origin of a call or task of client c started on this thread now. */
 cred_origin cred_origin_here(const cos_client *c);

@@ -22,6 +22,7 @@ struct cred_cache {
     pthread_cond_t cond;
     cache_entry *entries;
     int fetching;           /* a refresh is under way */
+    uint64_t fetch_seq;     /* which: the number of the latest refresh */
 };
 
 int cred_cache_new(cred_cache **out)
@@ -115,6 +116,7 @@ static char *scope_key(const cos_auth_request *ar)
  * or through another client's callback) would wait for itself for ever. */
 typedef struct fetch_frame {
     const cred_cache *cc;
+    uint64_t seq;           /* the refresh (fetch_seq) this callback runs for */
     struct fetch_frame *up;
 } fetch_frame;
 static __thread fetch_frame *tls_fetching;
@@ -124,9 +126,9 @@ static __thread const cred_origin *tls_origin;
 cred_origin cred_origin_here(const cos_client *c)
 {
     for (const fetch_frame *f = tls_fetching; f; f = f->up)
-        if (f->cc == c->creds) return (cred_origin){ f->cc };
+        if (f->cc == c->creds) return (cred_origin){ f->cc, f->seq };
     if (tls_origin && tls_origin->cc == c->creds) return *tls_origin; /* started by such a call's own callbacks */
-    return (cred_origin){ NULL };
+    return (cred_origin){ NULL, 0 };
 }
 
 const cred_origin *cred_origin_enter(const cred_origin *o)
@@ -160,16 +162,20 @@ int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error
     char *key = cfg->scope_limit ? scope_key(ar) : cos_strdup("");
     if (!key) return cos_err_set(err, COS_ERR_NOMEM, "out of memory");
     /* A request of this client made inside its own credential callback (or an
-       async call or task started there, wherever and whenever it runs) must
-       not wait for the refresh: the callback may be waiting for it, and that
-       was a deadlock. It uses a valid cached key when there is one (another
-       scope's with ScopeLimit, or the key the callback has returned by the
-       time an async call runs); without one it fails with COS_ERR_AUTH. */
-    bool reentrant = tls_origin && tls_origin->cc == cc;
-    for (const fetch_frame *f = tls_fetching; f && !reentrant; f = f->up)
-        if (f->cc == cc) reentrant = true;
-    if (reentrant) {
-        pthread_mutex_lock(&cc->lock);
+       async call or task started there, wherever it runs) must not wait for
+       that refresh: the callback may be waiting for it, and that was a
+       deadlock. It uses a valid cached key when there is one (another scope's
+       with ScopeLimit, or the key the callback has returned by the time an
+       async call runs); without one it fails with COS_ERR_AUTH. Once that
+       refresh is over nothing can be waiting for it there: a task started
+       inside it refreshes its key as any call does when the key expires (it
+       failed with COS_ERR_AUTH instead, a long transfer midway). */
+    bool sync_inside = false;
+    for (const fetch_frame *f = tls_fetching; f && !sync_inside; f = f->up)
+        if (f->cc == cc) sync_inside = true;
+    uint64_t origin_seq = tls_origin && tls_origin->cc == cc ? tls_origin->seq : 0;
+    pthread_mutex_lock(&cc->lock);
+    if (sync_inside || (origin_seq && cc->fetching && cc->fetch_seq == origin_seq)) {
         int64_t now = client_now_s(c);
         for (cache_entry *e = cc->entries; e; e = e->next)
             if (usable(&e->cred, now) && strcmp(e->scope_key, key) == 0) {
@@ -180,9 +186,6 @@ int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error
             }
         pthread_mutex_unlock(&cc->lock);
         free(key);
-        bool sync_inside = false;
-        for (const fetch_frame *f = tls_fetching; f; f = f->up)
-            if (f->cc == cc) sync_inside = true;
         if (sync_inside)
             return cos_err_set(err, COS_ERR_AUTH,
                                "a request of this client was made from inside its own credential callback, "
@@ -190,10 +193,9 @@ int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error
                                "it); make it with another client (or one with a permanent key)");
         return cos_err_set(err, COS_ERR_AUTH,
                            "an async call or task of this client was started from inside its own credential "
-                           "callback, whose key it needs (no valid key is cached for it); make it with another "
-                           "client (or one with a permanent key)");
+                           "callback, which is still fetching the key it needs (no valid key is cached for it); "
+                           "make it with another client (or one with a permanent key)");
     }
-    pthread_mutex_lock(&cc->lock);
     for (;;) {
         int64_t now = client_now_s(c);
         cache_entry **pp = &cc->entries;
@@ -218,11 +220,12 @@ int cred_get(cos_client *c, const cos_auth_request *ar, cos_cred *out, cos_error
         pthread_cond_wait(&cc->cond, &cc->lock); /* someone else is fetching: maybe our key */
     }
     cc->fetching = 1;
+    uint64_t seq = ++cc->fetch_seq;
     pthread_mutex_unlock(&cc->lock);
 
     cos_credentials_sink sink = { 0 };
     cos_error *cb_err = NULL;
-    fetch_frame frame = { cc, tls_fetching };
+    fetch_frame frame = { cc, seq, tls_fetching };
     tls_fetching = &frame;
     int rc = fn(cfg->credentials_user_data, ar, &sink, &cb_err);
     tls_fetching = frame.up;

@@ -1302,20 +1302,78 @@ void append_memo_clear(cos_client *c)
     }
 }
 
+/* The object read back from its start: the CRC-64 of the bytes before the
+ * append's position and of those from it on, apart. */
+typedef struct crc_sink {
+    uint64_t pos, off, head, tail;
+} crc_sink;
+
+static int crc_sink_write(void *ud, const void *buf, size_t len)
+{
+    crc_sink *s = ud;
+    const char *p = buf;
+    size_t n = s->off < s->pos ? (size_t)COS_MIN((uint64_t)len, s->pos - s->off) : 0;
+    s->head = cos_crc64(s->head, p, n);
+    s->tail = cos_crc64(s->tail, p + n, len - n);
+    s->off += len;
+    return 0;
+}
+
+/* Whether the object, read back up to the end of this append, is one the
+ * server's CRC-64 describes and ends with exactly the bytes sent: then the
+ * CRC remembered was another object's (replaced since), not damage. A
+ * store that lies about the CRC, or lost or changed the bytes, fails it. */
+static bool append_reads_back(op_call *k, uint64_t sent, uint64_t crc_sent, uint64_t answered)
+{
+    char range[64];
+    snprintf(range, sizeof range, "bytes=0-%llu", (unsigned long long)(k->append_pos + sent - 1));
+    crc_sink s = { k->append_pos, 0, 0, 0 };
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = k->bucket;
+    r.region = k->region;
+    r.key = k->key;
+    r.range = range;
+    r.sink.write = crc_sink_write;
+    r.sink.write_user_data = &s;
+    cos_result *res = NULL;
+    cos_error *e = NULL;
+    workers_block_begin(); /* an async append's check runs on a worker: the pool must not wait for it */
+    int rc = cos_call(k->c, COS_OP_GET_OBJECT, &r, &res, &e);
+    workers_block_end();
+    bool same = rc == 0 && res && (res->http_status == 206 || res->http_status == 200) &&
+                s.off == k->append_pos + sent && s.tail == crc_sent &&
+                cos_crc64_combine(s.head, s.tail, sent) == answered;
+    cos_result_free(res);
+    cos_error_free(e);
+    return same;
+}
+
 static cos_error *check_append(op_call *k, bool has_crc, uint64_t answered)
 {
     cos_http *h = &k->http;
     char *id = append_memo_id(k);
     if (!id) return NULL;
     uint64_t base = k->append_base;
-    bool known = k->append_pos == 0 || k->append_base_known ||
-                 append_memo_get(k->c, id, k->append_pos, &base);
+    bool memo = false, known = k->append_pos == 0 || k->append_base_known ||
+                             (memo = append_memo_get(k->c, id, k->append_pos, &base));
     if (!has_crc) { /* nothing to check, nothing to remember */
         append_memo_put(k->c, id, false, 0, 0);
         return NULL;
     }
     uint64_t sent = h->inline_body ? h->mem_len : h->sent; /* what crc_sent covers */
     uint64_t want = k->append_pos == 0 ? h->crc_sent : cos_crc64_combine(base, h->crc_sent, sent);
+    /* A remembered CRC goes stale when another writer replaced the object
+       with one of the same length since this client's last append: the
+       server's CRC is then another object's, not damage (it failed the
+       append with COS_ERR_INTEGRITY). Only on a mismatch against memory,
+       not against the caller's word, the object is read back to tell. */
+    if (want != answered && memo && sent > 0 && append_reads_back(k, sent, h->crc_sent, answered)) {
+        client_log(k->c, COS_LOG_INFO, "%s %s at position %llu: the object was replaced since this client's last "
+                   "append to it (its CRC-64 was not the one remembered); read back, it is the one the server's "
+                   "CRC-64 describes, ending with the bytes sent", k->method, k->def->cam,
+                   (unsigned long long)k->append_pos);
+        known = false;
+    }
     if (!known || want == answered) {
         append_memo_put(k->c, id, true, k->append_pos + sent, answered);
         return NULL;
@@ -1912,6 +1970,7 @@ int cos_call_async(cos_client *client, cos_op op, const cos_request *req, cos_do
     if (rc) return rc;
     k->done = done;
     k->ud = user_data;
+    k->http.cancel = &client->abort_io; /* cos_client_free cancels it in flight */
     if (done == cos_future_done) future_arm(user_data); /* freeing it early is safe from now on */
     k->t0_ms = cos_mono_ms();
     atomic_fetch_add(&client->inflight, 1);

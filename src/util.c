@@ -444,36 +444,6 @@ void cos_lock_temporary(int fd)
     }
 }
 
-/* The directories already swept by this process (device, inode): a tree
- * download of many files into one directory reads it once, not per file. */
-#define SWEPT_SLOTS 4096
-static struct { dev_t dev; ino_t ino; bool used; } g_swept[SWEPT_SLOTS];
-static size_t g_swept_count;
-static pthread_mutex_t g_swept_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/* Whether the directory is new to this process (and now recorded). */
-static bool first_sweep_of(const struct stat *d)
-{
-    bool fresh = false;
-    pthread_mutex_lock(&g_swept_mu);
-    size_t i = ((size_t)d->st_dev * 31u + (size_t)d->st_ino) % SWEPT_SLOTS;
-    for (size_t n = 0; n < SWEPT_SLOTS; n++, i = (i + 1) % SWEPT_SLOTS) {
-        if (!g_swept[i].used) {
-            if (g_swept_count + 1 < SWEPT_SLOTS) { /* full: sweep no more directories */
-                g_swept[i].used = true;
-                g_swept[i].dev = d->st_dev;
-                g_swept[i].ino = d->st_ino;
-                g_swept_count++;
-                fresh = true;
-            }
-            break;
-        }
-        if (g_swept[i].dev == d->st_dev && g_swept[i].ino == d->st_ino) break;
-    }
-    pthread_mutex_unlock(&g_swept_mu);
-    return fresh;
-}
-
 /* NAME is BASE.cos-tmp- and mkstemp's six characters */
 static bool is_temporary_of(const char *name, const char *base, size_t bl)
 {
@@ -484,6 +454,97 @@ static bool is_temporary_of(const char *name, const char *base, size_t bl)
     for (; x[n]; n++)
         if (!isalnum((unsigned char)x[n])) return false;
     return n == 6;
+}
+
+/* Whether NAME has that form for some non-empty BASE. */
+static bool is_temporary(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 15 && is_temporary_of(name, name, n - 15);
+}
+
+/* The directories this process has read (device, inode), each with the
+ * temporaries found there and not yet judged: a tree download of many
+ * files into one directory reads it once, not per file, and each file's
+ * download judges its own name's (leftovers of a file not downloaded again
+ * are not provably libcos's: a user may name files so). */
+#define SWEPT_SLOTS 4096
+static struct swept {
+    dev_t dev;
+    ino_t ino;
+    bool used;
+    char **left;
+    size_t nleft;
+} g_swept[SWEPT_SLOTS];
+static size_t g_swept_count;
+static pthread_mutex_t g_swept_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Read the directory's temporaries into s->left. */
+static void swept_read(struct swept *s, int dfd)
+{
+    int lfd = dup(dfd);
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    if (!d) {
+        if (lfd >= 0) close(lfd);
+        return;
+    }
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!is_temporary(e->d_name)) continue;
+        if (s->nleft == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            char **n = realloc(s->left, ncap * sizeof *n);
+            if (!n) break;
+            s->left = n;
+            cap = ncap;
+        }
+        if (!(s->left[s->nleft] = cos_strdup(e->d_name))) break;
+        s->nleft++;
+    }
+    closedir(d);
+}
+
+/* The temporaries of BASE in the directory, taken off its list (the
+ * directory read first if new to this process); NULL-terminated, or NULL. */
+static char **swept_take(int dfd, const struct stat *ds, const char *base, size_t bl)
+{
+    pthread_mutex_lock(&g_swept_mu);
+    struct swept *s = NULL;
+    size_t i = ((size_t)ds->st_dev * 31u + (size_t)ds->st_ino) % SWEPT_SLOTS;
+    for (size_t n = 0; n < SWEPT_SLOTS; n++, i = (i + 1) % SWEPT_SLOTS) {
+        if (!g_swept[i].used) {
+            if (g_swept_count + 1 < SWEPT_SLOTS) { /* full: sweep no more directories */
+                s = &g_swept[i];
+                s->used = true;
+                s->dev = ds->st_dev;
+                s->ino = ds->st_ino;
+                g_swept_count++;
+                swept_read(s, dfd);
+            }
+            break;
+        }
+        if (g_swept[i].dev == ds->st_dev && g_swept[i].ino == ds->st_ino) {
+            s = &g_swept[i];
+            break;
+        }
+    }
+    char **mine = NULL;
+    size_t n = 0;
+    for (size_t j = 0; s && j < s->nleft;) {
+        if (!is_temporary_of(s->left[j], base, bl)) {
+            j++;
+            continue;
+        }
+        char **m = realloc(mine, (n + 2) * sizeof *m);
+        if (!m) break;
+        mine = m;
+        mine[n++] = s->left[j];
+        mine[n] = NULL;
+        s->left[j] = s->left[--s->nleft];
+    }
+    pthread_mutex_unlock(&g_swept_mu);
+    return mine;
 }
 
 void cos_sweep_stale_temporaries(const char *target)
@@ -497,36 +558,26 @@ void cos_sweep_stale_temporaries(const char *target)
     free(dir);
     struct stat ds;
     if (dfd < 0) return;
-    if (fstat(dfd, &ds) != 0 || !first_sweep_of(&ds)) {
-        close(dfd);
-        return;
-    }
-    int lfd = dup(dfd);
-    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
-    if (!d) {
-        if (lfd >= 0) close(lfd);
-        close(dfd);
-        return;
-    }
+    char **names = fstat(dfd, &ds) == 0 ? swept_take(dfd, &ds, base, bl) : NULL;
     time_t now = time(NULL);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!is_temporary_of(e->d_name, base, bl)) continue;
+    for (size_t i = 0; names && names[i]; i++) {
+        const char *name = names[i];
         struct stat st, fs;
         /* another user's, a link, a hard-linked or a recent one: not provably a dead download's */
-        if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
             st.st_uid != geteuid() || st.st_nlink != 1 || st.st_mtime > now - 3600)
             continue;
-        int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0) continue;
         /* not locked: no live download holds it; still the file under that name when removed */
         if (fstat(fd, &fs) == 0 && fs.st_dev == st.st_dev && fs.st_ino == st.st_ino &&
-            flock(fd, LOCK_EX | LOCK_NB) == 0 && fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
             st.st_dev == fs.st_dev && st.st_ino == fs.st_ino)
-            unlinkat(dfd, e->d_name, 0);
+            unlinkat(dfd, name, 0);
         close(fd);
     }
-    closedir(d);
+    for (size_t i = 0; names && names[i]; i++) free(names[i]);
+    free(names);
     close(dfd);
 }
 

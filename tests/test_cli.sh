@@ -103,6 +103,15 @@ check "cos config of [default] keeps [profile mine]" env -u COS_SECRET_ID -u COS
 check "cos config writes [default]" grep -q "secret_id = AKIDother" "$HOME/.config/cos/config"
 printf '\nnewsecret\n\n\n' | $COS config --profile mine >/dev/null
 check "an empty answer keeps the value" bash -c "grep -A4 'profile mine' $HOME/.config/cos/config | grep -q 'secret_id = $COS_SECRET_ID' && grep -q 'secret_key = newsecret' $HOME/.config/cos/config"
+# on a terminal the prompts show no character of the current secret key (its
+# last four were shown: on the screen and in any log of the session) and the
+# file's other values with their control characters escaped
+printf '[profile shown]\nsecret_id = AKIDshown\033]0;retitled\007\nsecret_key = topSECRETtail9876\n' >> "$HOME/.config/cos/config"
+printf '\n\n\n\n' | timeout 60 script -qec "$COS config --profile shown" /dev/null > "$TEST_TMP/cfgtty" 2>&1
+check "cos config prompts on a terminal" grep -q "SecretKey" "$TEST_TMP/cfgtty"
+check "cos config shows none of the secret key on a terminal" bash -c "! grep -q 9876 '$TEST_TMP/cfgtty'"
+check "cos config escapes the file's control characters on a terminal" bash -c "grep -q AKIDshown '$TEST_TMP/cfgtty' && ! grep -q \$'\033]0;' '$TEST_TMP/cfgtty'"
+check "cos config on a terminal keeps the values" grep -q "secret_key = topSECRETtail9876" "$HOME/.config/cos/config"
 # a config file that is a symlink (dotfiles) is rewritten where it points:
 # the link stays a link (it was replaced by a file of its own)
 mkdir -p "$TEST_TMP/dotfiles"

@@ -48,6 +48,18 @@ check "a link that stays inside the destination is followed" bash -c "$COS cp -r
 check "a single download names its path: it goes through the link, as cp(1)" \
   bash -c "$COS cp $B/tree/sub/x '$T/dest/sub/single' -q && test -f '$T/outside/single'"
 
+# a single download to a symlink that leads to no file: cp(1) refuses it (a
+# link planted in a shared directory would have the file created where it leads)
+ln -s "$T/outside/made-by-link" "$T/dest/dangling"
+$COS cp $B/tree/top "$T/dest/dangling" >/dev/null 2>"$T/err"; rc=$?
+check "a single download to a dangling symlink is refused, as cp(1) (exit 1)" test $rc -eq 1
+check "... says why" grep -q "UnsafePath" "$T/err"
+check "... creates nothing where the link leads" test ! -e "$T/outside/made-by-link"
+check "... and leaves the link" test -L "$T/dest/dangling"
+echo old > "$T/outside/existing"; ln -s "$T/outside/existing" "$T/dest/tofile"
+check "a single download to a symlink to a file writes through it, as cp(1)" \
+  bash -c "$COS cp $B/tree/top '$T/dest/tofile' -q && test \"\$(cat '$T/outside/existing')\" = top && test -L '$T/dest/tofile'"
+
 # --- objects named as a download's partial file and checkpoint, beside it
 P="$T/pp"; mkdir -p "$P"
 head -c 3000000 /dev/urandom > "$P/a"
@@ -186,6 +198,17 @@ check "race: a link planted at the file's name is replaced (exit 0)" test $rc -e
 check "... the file it named is untouched" grep -qx victim "$T/sw/out2/victim"
 check "... nothing else written there" bash -c "[ \"\$(ls -A '$T/sw/out2')\" = victim ]"
 check "... the download is a file of its own" bash -c "[ ! -L '$T/sw/dest2/sub/x' ] && grep -qx inside '$T/sw/dest2/sub/x'"
+
+# and for a single download: a dangling link planted at its name after the
+# CLI looked (the destination was no link then) is replaced, not written
+# through (the old code created the file it led to)
+rm -rf "$T/sw3" && mkdir -p "$T/sw3/dest" "$T/sw3/out"
+env LD_PRELOAD="$COS_SWAP_DIR_LIB" COS_TEST_SWAP_KEY=/tree/top COS_TEST_SWAP_TO="$T/sw3/out/planted" \
+  COS_TEST_SWAP_LINK="$T/sw3/dest/top" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+  $COS cp $B/tree/top "$T/sw3/dest/top" >/dev/null 2>"$T/sw3.err"; rc=$?
+check "race: a link planted at a single download's name is replaced (exit 0)" test $rc -eq 0
+check "... nothing created where it led" test ! -e "$T/sw3/out/planted"
+check "... the download is a file of its own" bash -c "[ ! -L '$T/sw3/dest/top' ] && grep -qx top '$T/sw3/dest/top'"
 
 # the same swap at the moment the directories for a file are made (between
 # the check and the open-once step): a directory made by path went through

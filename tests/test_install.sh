@@ -25,8 +25,10 @@ target_link_options(user PRIVATE ${COS_SANITIZE_FLAGS:-})
 CM
 check "find_package(cos) configures" cmake -S "$TEST_TMP/fp" -B "$TEST_TMP/fp/b" -DCMAKE_PREFIX_PATH="$PREFIX"
 check "and builds" cmake --build "$TEST_TMP/fp/b"
-# C++ before C++20 cannot use the designated-initializer macros: it value-
-# initialises and sets the version, which must be exactly COS_CONFIG_INIT.
+# C++ value-initialises and sets the version, which must be exactly
+# COS_CONFIG_INIT; and the *_INIT macros themselves build from C++11 on with
+# -Wextra -Werror (their designated initializers made g++ -Wextra warn about
+# every field left out, C++20 included: a newcomer's C++ program failed)
 cat > "$TEST_TMP/zero.cc" <<'CXX'
 #include <cos/cos.h>
 #include <cstring>
@@ -34,10 +36,24 @@ int main() {
     cos_config z{}; z.version = COS_CONFIG_VERSION;
     cos_config i; cos_config_init(&i);
     cos_url_params u{}; u.version = COS_URL_PARAMS_VERSION;
-    return std::memcmp(&z, &i, sizeof z) != 0 || u.no_signature || z.tls_insecure;
+    cos_config m = COS_CONFIG_INIT;
+    cos_request r = COS_REQUEST_INIT;
+    cos_url_params mu = COS_URL_PARAMS_INIT;
+    cos_transfer_params t = COS_TRANSFER_PARAMS_INIT;
+    cos_upload_files_params f = COS_UPLOAD_FILES_PARAMS_INIT;
+    cos_abort_params a = COS_ABORT_PARAMS_INIT;
+    cos_sign_params s = COS_SIGN_PARAMS_INIT;
+    cos_sigv4_params v = COS_SIGV4_PARAMS_INIT;
+    return std::memcmp(&z, &i, sizeof z) != 0 || u.no_signature || z.tls_insecure || std::memcmp(&m, &i, sizeof m) != 0 ||
+           std::memcmp(&mu, &u, sizeof u) != 0 || r.version != COS_REQUEST_VERSION || r.bucket || r.body.size ||
+           t.version != COS_TRANSFER_PARAMS_VERSION || t.no_resume || f.version != COS_UPLOAD_FILES_PARAMS_VERSION ||
+           a.version != COS_ABORT_PARAMS_VERSION || s.version != COS_SIGN_PARAMS_VERSION ||
+           v.version != COS_SIGV4_PARAMS_VERSION;
 }
 CXX
-check "a C++11 program's zeroed config is COS_CONFIG_INIT" bash -c "c++ ${COS_SANITIZE_FLAGS:-} -std=c++11 -Wall -Werror $TEST_TMP/zero.cc -o $TEST_TMP/zero \$(pkg-config --cflags --libs cos) -Wl,-rpath,$LIBDIR && $TEST_TMP/zero"
+for std in c++11 c++20; do
+  check "a $std program's zeroed config and *_INIT macros (-Wextra -Werror)" bash -c "c++ ${COS_SANITIZE_FLAGS:-} -std=$std -Wall -Wextra -Werror $TEST_TMP/zero.cc -o $TEST_TMP/zero \$(pkg-config --cflags --libs cos) -Wl,-rpath,$LIBDIR && $TEST_TMP/zero"
+done
 # libcos.a with what cos.pc says a static link adds (Libs.private: ISA-L,
 # threads) and its Requires.private (the -dev packages' shared libraries)
 check "a static program builds from cos.pc's Libs.private" bash -c "cc ${COS_SANITIZE_FLAGS:-} -std=c11 -Wall -Werror $SRC/examples/readme.c -o $TEST_TMP/pcs \$(pkg-config --cflags cos) $LIBDIR/libcos.a \$(sed -n 's/^Libs.private: //p' $LIBDIR/pkgconfig/cos.pc) \$(pkg-config --libs libcurl libcrypto expat)"

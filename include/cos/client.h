@@ -36,9 +36,11 @@ typedef struct cos_client cos_client;
 COS_API int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **err);
 
 /**
- * Free a client. Waits for in-flight async operations to finish (their
- * callbacks run, with COS_ERR_CANCELED if they had not started; one waiting
- * out a retry's back-off is not retried: COS_ERR_CANCELED at once). NULL is allowed.
+ * Free a client. Ends its async operations and waits for their callbacks to
+ * run: with COS_ERR_CANCELED if they had not started, were still waiting for
+ * their answer (within about a second, even from a server that never
+ * answers) or out a retry's back-off; one already answered completes as it
+ * was. Async transfers stop, canceled, and stay resumable. NULL is allowed.
  * Called from inside one of the client's own callbacks, it returns at once
  * and the client is freed by a thread of its own once that callback returned
  * (from a synchronous transfer's progress callback: once that transfer has
@@ -95,12 +97,12 @@ typedef struct cos_body {
  * symlink is written through, to its target, as cos_download_file
  * describes), a callback, or (neither set) memory in cos_result.body.
  * The temporary is FILE.cos-tmp-XXXXXX, locked (flock) while the call
- * lives; one a process killed with -9 left is removed by a process's first
- * download into that directory (getObject to a file or downloadFile), for
- * that download's FILE only (a sweep per file name would read a directory
- * again for each of a tree's files), when it is this user's, of one link,
- * unlocked and untouched for an hour: names of that form beside FILE are
- * libcos's.
+ * lives; one a process killed with -9 left is removed by a later download
+ * to that FILE (getObject to a file or downloadFile) when it is this
+ * user's, of one link, unlocked and untouched for an hour: names of that
+ * form beside FILE are libcos's. A process reads a directory for them once,
+ * at its first download there; each of its downloads to a FILE there then
+ * removes FILE's found by that read (those of files not downloaded stay).
  */
 typedef struct cos_sink {
     const char *file_path;    /**< destination file */
@@ -259,7 +261,7 @@ typedef struct cos_request {
 } cos_request;
 
 /** A cos_request with nothing set. */
-#define COS_REQUEST_INIT { .version = COS_REQUEST_VERSION }
+#define COS_REQUEST_INIT COS_STRUCT_INIT_(cos_request, COS_REQUEST_VERSION)
 
 /**
  * The result of an operation. Owns all its memory; free it with
@@ -279,7 +281,11 @@ typedef struct cos_result {
                                        sent at position 0, or at a later position when the CRC before is
                                        known (cos_request.append_base_crc64, or this client's own last
                                        append to the object); a mismatch is COS_ERR_INTEGRITY (the data
-                                       was appended). Pass it as the next append's append_base_crc64 */
+                                       was appended). One against the client's memory only (another writer
+                                       may have replaced the object since) first reads the object back up
+                                       to the append's end: if the server's CRC describes it and it ends
+                                       with the bytes sent, the append succeeds. Pass it as the next
+                                       append's append_base_crc64 */
     bool has_crc64;               /**< whether the response carried a CRC-64 (never in the S3 dialect) */
     uint64_t content_length;      /**< Content-Length of the response */
     cos_kv *headers;              /**< every response header, names as sent */
@@ -534,7 +540,7 @@ typedef struct cos_url_params {
 } cos_url_params;
 
 /** A cos_url_params with defaults (only the version set). */
-#define COS_URL_PARAMS_INIT { .version = COS_URL_PARAMS_VERSION }
+#define COS_URL_PARAMS_INIT COS_STRUCT_INIT_(cos_url_params, COS_URL_PARAMS_VERSION)
 
 /**
  * Build an object URL, presigned unless params->no_signature is set. May call

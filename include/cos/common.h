@@ -41,6 +41,19 @@
 #define COS_API
 #endif
 
+/**
+ * What every *_INIT macro expands to: the struct zeroed but for its version.
+ * In C a designated initializer; in C++ (where designated initializers are
+ * C++20's, and g++ -Wextra warns about every field they leave out, so a
+ * C++ program built with -Werror could not use the macros) a value-
+ * initialised struct with its version set: the same bytes, from C++11 on.
+ */
+#ifdef __cplusplus
+#define COS_STRUCT_INIT_(type, ver) ([]() { type cos_init_{}; cos_init_.version = (ver); return cos_init_; }())
+#else
+#define COS_STRUCT_INIT_(type, ver) { .version = (ver) }
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -77,8 +77,10 @@ COS_API int cos_authorization_set(cos_credentials_sink *sink, const char *author
  * has one for it (with scope_limit, another scope's), else it fails with
  * COS_ERR_AUTH (the key it needs is the one being fetched): a synchronous
  * one at once, an async call or transfer started there when it needs its
- * key (its done callback gets the error), so a callback that waits for one
- * is not left waiting for ever.
+ * key while this refresh is still under way (its done callback gets the
+ * error), so a callback that waits for one is not left waiting for ever.
+ * After the callback has returned, such a call or transfer gets its keys as
+ * any other does (a long transfer refreshes an expired key).
  */
 typedef int (*cos_credentials_fn)(void *user_data, const cos_auth_request *req,
                                   cos_credentials_sink *sink, cos_error **err);
@@ -292,7 +294,7 @@ COS_API const char *cos_outgoing_op(const cos_outgoing *request);
 COS_API int cos_outgoing_set_header(cos_outgoing *request, const char *name, const char *value);
 
 /** A cos_config with every option at its default: only the version is set, zero is safe. */
-#define COS_CONFIG_INIT { .version = COS_CONFIG_VERSION }
+#define COS_CONFIG_INIT COS_STRUCT_INIT_(cos_config, COS_CONFIG_VERSION)
 
 /** Set *cfg to COS_CONFIG_INIT (all zero but the version; for C++ and FFI). */
 COS_API void cos_config_init(cos_config *cfg);

@@ -41,7 +41,7 @@ typedef struct cos_sign_params {
 } cos_sign_params;
 
 /** A cos_sign_params with defaults (only the version set). */
-#define COS_SIGN_PARAMS_INIT { .version = COS_SIGN_PARAMS_VERSION }
+#define COS_SIGN_PARAMS_INIT COS_STRUCT_INIT_(cos_sign_params, COS_SIGN_PARAMS_VERSION)
 
 /** The intermediate strings of a signature, for debugging. Owned; cos_sign_debug_free(). */
 typedef struct cos_sign_debug {
@@ -82,7 +82,7 @@ typedef struct cos_sigv4_params {
 } cos_sigv4_params;
 
 /** A cos_sigv4_params with defaults (only the version set). */
-#define COS_SIGV4_PARAMS_INIT { .version = COS_SIGV4_PARAMS_VERSION }
+#define COS_SIGV4_PARAMS_INIT COS_STRUCT_INIT_(cos_sigv4_params, COS_SIGV4_PARAMS_VERSION)
 
 /** The outputs of cos_sigv4_sign(). Owned; cos_sigv4_result_free(). */
 typedef struct cos_sigv4_result {

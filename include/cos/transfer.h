@@ -164,7 +164,7 @@ typedef struct cos_transfer_params {
 } cos_transfer_params;
 
 /** A cos_transfer_params with defaults. */
-#define COS_TRANSFER_PARAMS_INIT { .version = COS_TRANSFER_PARAMS_VERSION }
+#define COS_TRANSFER_PARAMS_INIT COS_STRUCT_INIT_(cos_transfer_params, COS_TRANSFER_PARAMS_VERSION)
 
 /** uploadFile: simple upload (SimpleUploadMethod) up to SliceSize, multipart above. */
 COS_API int cos_upload_file(cos_client *client, const cos_transfer_params *p,
@@ -271,7 +271,7 @@ typedef struct cos_upload_files_params {
 } cos_upload_files_params;
 
 /** A cos_upload_files_params with nothing set but the version. */
-#define COS_UPLOAD_FILES_PARAMS_INIT { .version = COS_UPLOAD_FILES_PARAMS_VERSION }
+#define COS_UPLOAD_FILES_PARAMS_INIT COS_STRUCT_INIT_(cos_upload_files_params, COS_UPLOAD_FILES_PARAMS_VERSION)
 
 /**
  * uploadFiles: FileParallelLimit files at a time, a callback per file (with
@@ -356,7 +356,7 @@ typedef struct cos_abort_params {
 } cos_abort_params;
 
 /** A cos_abort_params with defaults (the task level). */
-#define COS_ABORT_PARAMS_INIT { .version = COS_ABORT_PARAMS_VERSION }
+#define COS_ABORT_PARAMS_INIT COS_STRUCT_INIT_(cos_abort_params, COS_ABORT_PARAMS_VERSION)
 
 /** One upload abortUploadTask tried to abort. */
 typedef struct cos_aborted_upload {
