@@ -233,12 +233,16 @@ typedef struct cos_config {
                                        max_connections (64 at most): fewer wakeups);
                                        0 = 2, at most 256. A synchronous call moves its bytes on the calling
                                        thread */
-    const char *proxy;            /**< proxy URL, or NULL */
+    const char *proxy;            /**< proxy URL, or NULL: the environment's (http_proxy, https_proxy,
+                                       all_proxy, no_proxy, as libcurl reads them); a client created while
+                                       none of them is set uses no proxy, even one set later */
     bool tls_insecure;            /**< do NOT verify the server's certificate and name (curl -k);
                                        off = verified against ca_file / ca_path / the system's CAs */
     const char *ca_file;          /**< CA bundle file, or NULL for the system's */
     const char *ca_path;          /**< CA directory, or NULL */
-    const char *user_agent;       /**< NULL = "cos-c/VERSION" */
+    const char *user_agent;       /**< NULL = "cos-c/VERSION"; sent with the HTTP version as a second
+                                       product ("cos-c/1.0.0 HTTP/1.1") unless a proxy is in the way (a
+                                       request's own User-Agent header is sent as given) */
 
     /* --- observability --- */
     cos_log_fn log;               /**< log sink, or NULL for silence */
