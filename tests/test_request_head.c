@@ -115,15 +115,11 @@ static void expect_header(const char *head, const char *name, const char *value,
 
 static cos_client *client(const char *user_agent, const char *proxy)
 {
+    test_server fake = { .port = g_port }; /* (this process's recording server) */
+    snprintf(fake.endpoint, sizeof fake.endpoint, "127.0.0.1:%d", g_port);
     cos_config cfg;
-    cos_config_init(&cfg);
-    cfg.region = "ap-guangzhou";
-    cfg.protocol = "http:";
-    cfg.secret_id = TEST_SECRET_ID;
-    cfg.secret_key = TEST_SECRET_KEY;
-    char ep[64];
-    snprintf(ep, sizeof ep, "127.0.0.1:%d", g_port);
-    if (!proxy) cfg.connect_to = ep;
+    test_config(&cfg, &fake);
+    if (proxy) cfg.connect_to = NULL;
     cfg.proxy = proxy;
     cfg.user_agent = user_agent;
     cfg.max_retries = -1;
@@ -132,15 +128,7 @@ static cos_client *client(const char *user_agent, const char *proxy)
 
 static char *call(cos_client *c, cos_op op, const char *key, const cos_kv *headers, size_t nh, const char *body)
 {
-    cos_request r = COS_REQUEST_INIT;
-    r.bucket = BUCKET;
-    r.key = key;
-    r.headers = headers;
-    r.header_count = nh;
-    if (body) {
-        r.body.data = body;
-        r.body.size = strlen(body);
-    }
+    cos_request r = test_generic_request(NULL, BUCKET, key, NULL, NULL, 0, headers, nh, body);
     cos_result *res = NULL;
     cos_error *err = NULL;
     CHECK_OK(cos_call(c, op, &r, &res, &err), err);
