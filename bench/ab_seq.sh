@@ -7,6 +7,7 @@
 #     env: ROUNDS (5)  rounds; the order of the clients turns each round
 #          N (1000)    4 KiB PUTs then GETs per client per round (`seq`)
 #          SERVER      the cos-server (default: next to BENCH_OPS_B, ../cos-server)
+#          OUT         a directory to keep every run's output and latencies in
 #
 # Prints each run's CPU us per request (getrusage: user + system), p50 / p99
 # latency, then the medians of the per-round ratios B/A and B/CSDK (CPU: lower
@@ -43,6 +44,7 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 echo "load at the end: $(uptime | sed 's/.*load average: //')"
+[ -n "${OUT:-}" ] && mkdir -p "$OUT" && cp "$W"/out.* "$W"/lat.* "$OUT"/
 val() { awk -v m="$3" '$1 == m { print $2 }' "$W/out.$1.$2"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # ratio X Y METRIC: median over rounds of X's metric / Y's
@@ -64,7 +66,7 @@ for phase in seq_put seq_get; do
     cat "$W"/lat."$t".* | awk -v p="$phase" -v t="$t" '$1 == p {
         b = 0; v = $3; while (v >= 2 && b < 16) { v /= 2; b++ } h[b]++; n++ }
       END { printf "  %-5s", t; for (b = 6; b <= 16; b++) printf " <%d:%d", 2 ^ (b + 1), h[b]; printf "  (%d)\n", n }'
-    cat "$W"/lat."$t".* | awk -v p="$phase" '$1 == p { print $3, $2 }' | sort -gr | head -10 |
+    cat "$W"/lat."$t".* | awk -v p="$phase" '$1 == p { print $3, $2 }' | sort -gr | awk 'NR <= 10' |
       awk -v t="$t" '{ s = s sprintf(" %.0f@%d", $1, $2) } END { printf "        slowest (us@index):%s\n", s }'
   done
 done

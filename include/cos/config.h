@@ -241,8 +241,9 @@ typedef struct cos_config {
     const char *ca_file;          /**< CA bundle file, or NULL for the system's */
     const char *ca_path;          /**< CA directory, or NULL */
     const char *user_agent;       /**< NULL = "cos-c/VERSION"; sent with the HTTP version as a second
-                                       product ("cos-c/1.0.0 HTTP/1.1") unless a proxy is in the way (a
-                                       request's own User-Agent header is sent as given) */
+                                       product ("cos-c/1.0.0 HTTP/1.1") where no proxy is in the way over
+                                       plain http, and by synchronous calls over https too (HTTP/1.1 there);
+                                       a request's own User-Agent header is sent as given */
 
     /* --- observability --- */
     cos_log_fn log;               /**< log sink, or NULL for silence */
