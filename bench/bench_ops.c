@@ -98,6 +98,7 @@ static int sync_phase(cos_client *c, const char *name, cos_op op, const char *bu
     if (j.failed) return -1;
     bench_report(name, count, secs, u0, u1);
     if (j.lat) {
+        bench_dump_latencies(name, j.lat, count);
         printf("%s_p50_us %.1f\n", name, bench_percentile(j.lat, count, 50) * 1e6);
         printf("%s_p99_us %.1f\n", name, bench_percentile(j.lat, count, 99) * 1e6);
         free(j.lat);

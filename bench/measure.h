@@ -55,6 +55,19 @@ static inline double bench_percentile(double *v, int n, double p)
     return v[i < n ? i : n - 1];
 }
 
+/* Per-request latencies in the order they were taken, appended to the file
+ * $BENCH_LAT_OUT as "name index microseconds" lines when it is set (tails:
+ * histograms of two SDKs from one run, and whether slow requests recur
+ * every Nth one). Call before bench_percentile, which sorts. */
+static inline void bench_dump_latencies(const char *name, const double *v, int n)
+{
+    const char *path = getenv("BENCH_LAT_OUT");
+    FILE *f = path && *path ? fopen(path, "a") : NULL;
+    if (!f) return;
+    for (int i = 0; i < n; i++) fprintf(f, "%s %d %.1f\n", name, i, v[i] * 1e6);
+    fclose(f);
+}
+
 /* One phase of a workload: requests, seconds, and the process's CPU and
  * context switches over it, printed as "name_metric value" lines. */
 static inline void bench_report(const char *name, int requests, double secs, bench_usage_t before, bench_usage_t after)

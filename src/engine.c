@@ -87,6 +87,7 @@ struct cos_engine {
     struct curl_slist *connect_to;
     char *proxy, *ca_file, *ca_path, *user_agent;
     char *user_agent_line; /* "User-Agent: ..." for the request's header list */
+    bool pack_head;        /* no proxy: the head may go in the request target (setup_headers) */
     /* Synchronous exchanges run on the caller's thread with an easy handle of
        this pool; each keeps its connection open for the next caller (as the
        official C SDK does), so a call costs no thread hop. */
@@ -421,7 +422,7 @@ static void setup_static(cos_engine *e, CURL *c, bool big)
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, big ? 256L * 1024 : 64L * 1024);
     curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, big ? 512L * 1024 : 64L * 1024);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-    /* The User-Agent goes in the request's header list (setup_easy): set
+    /* The User-Agent goes with the request's other headers (setup_headers): set
        here, curl would aprintf it into a line on every request and then copy
        that line again, a character at a time, into the request. Only a
        proxy's CONNECT, which does not get the request's headers, needs it
@@ -436,6 +437,13 @@ static void setup_static(cos_engine *e, CURL *c, bool big)
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     if (e->connect_to) curl_easy_setopt(c, CURLOPT_CONNECT_TO, e->connect_to);
     if (e->proxy) curl_easy_setopt(c, CURLOPT_PROXY, e->proxy);
+    /* none from the environment either, which was read at engine_new: a
+       proxy would get the packed target (setup_headers) */
+    else if (e->pack_head) curl_easy_setopt(c, CURLOPT_PROXY, "");
+    /* A synchronous call's handle has its own connection, one exchange at
+       a time: HTTP/2's multiplexing has nothing to share, and HTTP/1.1 lets
+       its head be packed over TLS too. */
+    if (!big) curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, e->opts.tls_verify ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, e->opts.tls_verify ? 2L : 0L);
     if (e->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_file);
@@ -477,10 +485,158 @@ static void easy_done(cos_engine *e, CURL *c, cos_http *h, bool big)
     h->easy = NULL;
 }
 
+/* ------------------------------------------------------------------ the request's head
+ *
+ * curl (7.88) writes each header of its list into the request a character
+ * at a time (its printf's "%s" through a one-byte append), ~110 instructions
+ * a byte: the Authorization line alone cost a request ~27k of its ~132k
+ * (callgrind), the Host line, written twice, ~13k more. The request target
+ * (CURLOPT_REQUEST_TARGET) it copies whole. So where curl is sure to speak
+ * HTTP/1.1 straight to the server (no proxy; plain http, or a synchronous
+ * call's handle, which asks for HTTP/1.1 over TLS too) the target carries
+ * the path, the request line's end and the header lines whose names curl
+ * neither writes nor looks for; libcos's User-Agent line comes last, so the
+ * " HTTP/1.1" curl appends to the target ends it ("cos-c/1.0.0 HTTP/1.1", a
+ * product list still; a caller's own User-Agent is sent as given, so a
+ * request with one is not packed). The bytes are the ones the header list
+ * gave, but for that suffix; the signature covers the same host and headers. */
+
+/* Names curl writes itself or looks for in the list to decide what it
+ * writes (a custom one replaces curl's own): these stay in the list. */
+static bool curl_reads_header(const char *name)
+{
+    static const struct { const char *s; size_t n; } names[] = {
+        { "Host", 4 }, { "Content-Length", 14 }, { "Content-Type", 12 }, { "Transfer-Encoding", 17 },
+        { "Expect", 6 }, { "Accept", 6 }, { "Accept-Encoding", 15 }, { "Connection", 10 }, { "TE", 2 },
+        { "Cookie", 6 }, { "Referer", 7 }, { "Proxy-Connection", 16 }, { "Alt-Used", 8 }, { "User-Agent", 10 },
+    };
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (n == names[i].n && strcasecmp(name, names[i].s) == 0) return true;
+    return false;
+}
+
+/* What curl does with a list line "Name: value" whose value is blank: it
+ * sends no such header (and none of its own by that name). */
+static bool value_blank(const char *v)
+{
+    while (*v == ' ' || *v == '\t') v++;
+    return *v == '\0';
+}
+
+/* Bytes that may go into the target as they are: visible ASCII for the
+ * path and names (anything else curl's URL parser might change or refuse,
+ * or curl's list would take apart otherwise), and no line break anywhere. */
+static bool visible_ascii(const char *s, bool colon_ok, bool hash_ok)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f || (*p == ':' && !colon_ok) || (*p == '#' && !hash_ok)) return false;
+    return true;
+}
+static bool value_ok(const char *v) { return !strpbrk(v, "\r\n"); }
+
+/* The header list, and the target when the head can be packed into it.
+ * One allocation for both (curl copies the target; the list it reads until
+ * the exchange ends). An empty Expect saves the 100-continue round trip. */
+static int setup_headers(cos_engine *e, cos_http *h, CURL *c, bool sync)
+{
+    const cos_kvlist *hd = &h->headers;
+    const char *user_ua = NULL, *user_host = NULL;
+    bool has_type = h->form != NULL;
+    for (size_t i = 0; i < hd->count; i++) {
+        const char *n = hd->items[i].name;
+        if (!user_ua && strcasecmp(n, "User-Agent") == 0) user_ua = hd->items[i].value;
+        else if (!user_host && strcasecmp(n, "Host") == 0) user_host = hd->items[i].value;
+        else if (!has_type && strcasecmp(n, "Content-Type") == 0) has_type = true;
+    }
+    /* packed? */
+    const char *url = h->url, *auth = strstr(url, "://"), *path = NULL;
+    size_t auth_len = 0;
+    bool pack = e->pack_head && auth && (strncmp(url, "http://", 7) == 0 || (sync && strncmp(url, "https://", 8) == 0));
+    if (pack) {
+        auth += 3;
+        auth_len = strcspn(auth, "/?#@");
+        path = auth + auth_len;
+        pack = auth_len > 0 && *path == '/' && visible_ascii(path, true, false);
+    }
+    /* the caller's own User-Agent is sent as given (no suffix): not packed */
+    const char *ua = e->user_agent;
+    if (pack) pack = !user_ua && ua && !value_blank(ua) && value_ok(ua);
+    for (size_t i = 0; pack && i < hd->count; i++)
+        pack = visible_ascii(hd->items[i].name, false, true) && value_ok(hd->items[i].value);
+
+    const char *fixed[4] = { "Expect:", "Accept:" };
+    size_t nfixed = 2;
+    if (pack) fixed[nfixed++] = "Host:"; /* the target has it */
+    else if (!user_ua && e->user_agent_line) fixed[nfixed++] = e->user_agent_line;
+    if (!has_type) fixed[nfixed++] = "Content-Type:";
+    /* sizes: the list's lines, and the target's */
+    size_t lines = nfixed, bytes = 0, tbytes = 0;
+    for (size_t i = 0; i < hd->count; i++) {
+        const char *n = hd->items[i].name, *v = hd->items[i].value;
+        size_t len = strlen(n) + strlen(v) + 3;
+        bool in_target = pack && !value_blank(v) && !curl_reads_header(n);
+        if (in_target) tbytes += len + 1; /* "Name: value\r\n" */
+        else if (!(pack && v == user_host)) {
+            lines++;
+            bytes += len;
+        }
+    }
+    if (pack) {
+        tbytes += strlen(path) + sizeof " HTTP/1.1\r\nHost: \r\nUser-Agent: " + strlen(ua) +
+                  (user_host && !value_blank(user_host) ? strlen(user_host) : auth_len);
+    }
+    struct curl_slist *sl = malloc(lines * sizeof *sl + bytes + tbytes);
+    if (!sl) return COS_ERR_NOMEM;
+    char *p = (char *)(sl + lines);
+    size_t li = 0;
+    for (size_t i = 0; i < hd->count; i++) {
+        const char *name = hd->items[i].name, *value = hd->items[i].value;
+        if (pack && ((!value_blank(value) && !curl_reads_header(name)) || value == user_host)) continue;
+        size_t nl = strlen(name), vl = strlen(value);
+        sl[li++].data = p;
+        memcpy(p, name, nl);
+        memcpy(p + nl, ": ", 2);
+        memcpy(p + nl + 2, value, vl + 1);
+        p += nl + vl + 3;
+    }
+    for (size_t i = 0; i < nfixed; i++) sl[li++].data = (char *)fixed[i];
+    for (size_t i = 0; i < lines; i++) sl[i].next = i + 1 < lines ? &sl[i + 1] : NULL;
+    h->slist = sl;
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, sl);
+    if (!pack) {
+        curl_easy_setopt(c, CURLOPT_REQUEST_TARGET, NULL);
+        return 0;
+    }
+    char *t = p, *w = t;
+#define PUT(s, n) (memcpy(w, (s), (n)), w += (n))
+    PUT(path, strlen(path));
+    PUT(" HTTP/1.1\r\n", 11);
+    if (!user_host || !value_blank(user_host)) { /* a blank custom Host: none, as curl would */
+        PUT("Host: ", 6);
+        if (user_host) PUT(user_host, strlen(user_host));
+        else PUT(auth, auth_len);
+        PUT("\r\n", 2);
+    }
+    for (size_t i = 0; i < hd->count; i++) {
+        const char *name = hd->items[i].name, *value = hd->items[i].value;
+        if (value_blank(value) || curl_reads_header(name)) continue;
+        PUT(name, strlen(name));
+        PUT(": ", 2);
+        PUT(value, strlen(value));
+        PUT("\r\n", 2);
+    }
+    PUT("User-Agent: ", 12);
+    PUT(ua, strlen(ua) + 1);
+#undef PUT
+    curl_easy_setopt(c, CURLOPT_REQUEST_TARGET, t);
+    return 0;
+}
+
 /* Set what is particular to this exchange on c, a handle from easy_new or
  * easy_done. Everything set here is set on every call (to its neutral
  * value when unused), so nothing of the previous exchange carries over. */
-static int setup_easy(cos_engine *e, cos_http *h, CURL *c)
+static int setup_easy(cos_engine *e, cos_http *h, CURL *c, bool sync)
 {
     h->easy = c;
     h->easy_dirty = false;
@@ -553,38 +709,7 @@ static int setup_easy(cos_engine *e, cos_http *h, CURL *c)
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
         }
     }
-    /* Headers; an empty Expect saves the 100-continue round trip. The list
-       is built in one allocation (curl only reads it, until the exchange
-       ends), not two per line. */
-    bool no_type = !cos_kvlist_get(&h->headers, "Content-Type") && !h->form;
-    bool no_ua = e->user_agent_line && !cos_kvlist_get(&h->headers, "User-Agent");
-    const char *fixed[4] = { "Expect:", "Accept:" };
-    size_t nfixed = 2;
-    if (no_ua) fixed[nfixed++] = e->user_agent_line;
-    if (no_type) fixed[nfixed++] = "Content-Type:";
-    size_t lines = h->headers.count + nfixed, bytes = 0;
-    for (size_t i = 0; i < h->headers.count; i++)
-        bytes += strlen(h->headers.items[i].name) + strlen(h->headers.items[i].value) + 3;
-    struct curl_slist *sl = malloc(lines * sizeof *sl + bytes);
-    if (!sl) return COS_ERR_NOMEM;
-    char *p = (char *)(sl + lines);
-    for (size_t i = 0; i < lines; i++) {
-        if (i < h->headers.count) {
-            const char *name = h->headers.items[i].name, *value = h->headers.items[i].value;
-            size_t nl = strlen(name), vl = strlen(value);
-            sl[i].data = p;
-            memcpy(p, name, nl);
-            memcpy(p + nl, ": ", 2);
-            memcpy(p + nl + 2, value, vl + 1);
-            p += nl + vl + 3;
-        } else {
-            sl[i].data = (char *)fixed[i - h->headers.count];
-        }
-        sl[i].next = i + 1 < lines ? &sl[i + 1] : NULL;
-    }
-    h->slist = sl;
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, sl);
-    return 0;
+    return setup_headers(e, h, c, sync);
 }
 
 static bool http_is_small(const cos_http *h);
@@ -640,7 +765,7 @@ static void lane_add(lane *l, cos_http *h)
         curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, lane_close_cb);
         curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, l);
     }
-    if (!c || setup_easy(l->e, h, c) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
+    if (!c || setup_easy(l->e, h, c, false) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
         h->curl_rc = CURLE_OUT_OF_MEMORY;
         if (h->lane_small) atomic_fetch_sub_explicit(&l->small, 1, memory_order_relaxed);
         if (c) {
@@ -898,6 +1023,12 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->ca_path = cos_strdup(o->ca_path);
     e->user_agent = o->user_agent ? cos_strdup(o->user_agent) : cos_strdup("cos-c/" COS_VERSION_STRING);
     e->user_agent_line = e->user_agent ? cos_sprintf("User-Agent: %s", e->user_agent) : NULL;
+    /* curl would take a proxy from these (per request; libcos reads them
+       once, here) */
+    static const char *const proxy_env[] = { "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+    e->pack_head = !e->proxy;
+    for (size_t i = 0; e->pack_head && i < sizeof proxy_env / sizeof proxy_env[0]; i++)
+        e->pack_head = cos_str_empty(getenv(proxy_env[i]));
     long conns = o->max_connections > 0 ? o->max_connections : 64;
     conns = conns / e->nlanes > 0 ? conns / e->nlanes : 1;
     e->lane_small_max = conns < LANE_SMALL_MAX ? (int)conns : LANE_SMALL_MAX;
@@ -1138,7 +1269,7 @@ int engine_perform(cos_engine *e, cos_http *h)
     h->last_progress_ms = 0;
     h->started_s = cos_mono_sec();
     sync_handle s = { NULL, NULL, NULL };
-    if (pool_get(e, &s) != 0 || setup_easy(e, h, s.easy) != 0) {
+    if (pool_get(e, &s) != 0 || setup_easy(e, h, s.easy, true) != 0) {
         if (s.easy) easy_done(e, s.easy, h, false);
         sync_handle_free(&s);
         h->curl_rc = CURLE_OUT_OF_MEMORY;

@@ -130,6 +130,7 @@ static int phase(const char *name, int put, int count, int threads, int latencie
     if (j.failed) return -1;
     bench_report(name, count, secs, u0, u1);
     if (latencies) {
+        bench_dump_latencies(name, j.lat, count);
         printf("%s_p50_us %.1f\n", name, bench_percentile(j.lat, count, 50) * 1e6);
         printf("%s_p99_us %.1f\n", name, bench_percentile(j.lat, count, 99) * 1e6);
         free(j.lat);

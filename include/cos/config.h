@@ -237,12 +237,17 @@ typedef struct cos_config {
                                        thread; an async one without on_progress, body and answer in memory,
                                        goes to a network thread that is idle, if one is, and is sent by the
                                        calling thread */
-    const char *proxy;            /**< proxy URL, or NULL */
+    const char *proxy;            /**< proxy URL, or NULL: the environment's (http_proxy, https_proxy,
+                                       all_proxy, no_proxy, as libcurl reads them); a client created while
+                                       none of them is set uses no proxy, even one set later */
     bool tls_insecure;            /**< do NOT verify the server's certificate and name (curl -k);
                                        off = verified against ca_file / ca_path / the system's CAs */
     const char *ca_file;          /**< CA bundle file, or NULL for the system's */
     const char *ca_path;          /**< CA directory, or NULL */
-    const char *user_agent;       /**< NULL = "cos-c/VERSION" */
+    const char *user_agent;       /**< NULL = "cos-c/VERSION"; sent with the HTTP version as a second
+                                       product ("cos-c/1.0.0 HTTP/1.1") where no proxy is in the way over
+                                       plain http, and by synchronous calls over https too (HTTP/1.1 there);
+                                       a request's own User-Agent header is sent as given */
 
     /* --- observability --- */
     cos_log_fn log;               /**< log sink, or NULL for silence */
