@@ -1388,6 +1388,7 @@ typedef struct data_hasher {
     const unsigned char *stage[2];
     uint64_t stage_at[2];      /* guarded by hs.m */
     bool waiting;              /* its writer waits for the hash to move on (stage_write) */
+    uint64_t told;             /* the writer's: the last size it published (hasher_publish) */
 } data_hasher;
 
 /* Staging buffers: 1 MiB, written with O_DIRECT in one call each. The hasher
@@ -1588,6 +1589,7 @@ static int hasher_start(data_writer *w, uint64_t in_file)
     h->written = w->size;
     h->hashed = w->size - back;
     h->crc_from = w->size;
+    h->told = w->size;
     h->md5 = &w->md5;
     h->crc64 = &w->crc64;
     /* or the service reads the file, as before; a body still in memory is staged or not taken */
@@ -1606,8 +1608,14 @@ static int hasher_start(data_writer *w, uint64_t in_file)
     return 0;
 }
 
-static void hasher_publish(data_hasher *h, uint64_t written)
+/* The service takes chunks: a size is published once it reaches another
+ * chunk (or when forced). Each piece libmicrohttpd hands over (32 KiB)
+ * took the lock the service and every other writer share, and its
+ * contention put threads to sleep. */
+static void hasher_publish(data_hasher *h, uint64_t written, bool force)
 {
+    if (!force && written / HASHER_CHUNK == h->told / HASHER_CHUNK) return;
+    h->told = written;
     pthread_mutex_lock(&hs.m);
     bool crossed = hs.sleeping && !h->busy && (written - h->hashed) / HASHER_CHUNK != (h->written - h->hashed) / HASHER_CHUNK;
     h->written = written;
@@ -1623,6 +1631,7 @@ static int hasher_join(data_writer *w)
     data_hasher *h = w->hasher;
     if (!h) return 0;
     pthread_mutex_lock(&hs.m);
+    h->written = w->size; /* the bytes since the last chunk published */
     h->done = true;
     if ((h->hashed == h->written || h->error) && !h->busy) h->finished = true;
     if (!h->finished) pthread_cond_signal(&hs.work);
@@ -2005,7 +2014,7 @@ static int stage_write(data_writer *w, const unsigned char *buf, size_t len)
         w->size += take;
         buf += take;
         len -= take;
-        hasher_publish(h, w->size);
+        hasher_publish(h, w->size, st->fill == STAGE_BYTES); /* a full buffer is waited on below */
         if (st->fill < STAGE_BYTES) continue;
         /* the other buffer is refilled once it is written and the hash has moved past it */
         int err = stage_idle(st);
@@ -2040,7 +2049,7 @@ int data_write(data_writer *w, const void *buf, size_t len)
         w->crc64 = cos_crc64(w->crc64, buf, len);
     }
     w->size += len;
-    if (w->hasher) hasher_publish(w->hasher, w->size);
+    if (w->hasher) hasher_publish(w->hasher, w->size, false);
     kick_writeback(w, KICK_BYTES);
     return 0;
 }
