@@ -1469,6 +1469,16 @@ static void *hash_service_main(void *arg)
             pick[n++] = h;
         }
         if (lost) pthread_cond_broadcast(&hs.settled);
+        /* streams hash side by side only while each has bytes: the rest of a longer one
+           went on alone or fewer abreast, at a fraction of the rate (md5lanes.h), so a
+           round takes of each as much as of the least, unless that is little (or its last
+           bytes); what is left waits for the next round */
+        uint64_t least = UINT64_MAX;
+        for (int i = 0; i < n; i++)
+            if (!last[i] && want[i] < least) least = want[i];
+        if (least != UINT64_MAX && least >= HASHER_CHUNK / 16)
+            for (int i = 0; i < n; i++)
+                if (!last[i] && want[i] > least) want[i] = least;
         if (!n) {
             hs.sleeping = true;
             pthread_cond_wait(&hs.work, &hs.m);
@@ -1548,7 +1558,11 @@ static void *hash_service_main(void *arg)
             if (h->waiting) settled = true;
             if (h->done && (h->error || h->hashed == h->written)) h->finished = settled = true;
         }
-        if (settled) pthread_cond_broadcast(&hs.settled);
+        if (settled) { /* woken under the lock, the waiters went straight back to sleep on it */
+            pthread_mutex_unlock(&hs.m);
+            pthread_cond_broadcast(&hs.settled);
+            pthread_mutex_lock(&hs.m);
+        }
     }
     return NULL;
 }
@@ -1621,8 +1635,8 @@ static void hasher_publish(data_hasher *h, uint64_t written, bool force)
     h->written = written;
     /* only for a round the service would make: woken to find none due, it cost a switch each time */
     bool wake = crossed && hash_round_due();
-    if (wake) pthread_cond_signal(&hs.work);
     pthread_mutex_unlock(&hs.m);
+    if (wake) pthread_cond_signal(&hs.work); /* after unlocking: woken, the service takes the lock at once */
 }
 
 /* Wait for the service to hash everything written; returns its error (0 if none). */
@@ -1960,7 +1974,9 @@ static void *stage_thread(void *arg)
         pthread_mutex_lock(&st->m);
         st->writing = false;
         if (err && !st->err) st->err = err;
-        pthread_cond_broadcast(&st->cv);
+        pthread_mutex_unlock(&st->m);
+        pthread_cond_broadcast(&st->cv); /* unlocked: the writer woken does not wait for the lock */
+        pthread_mutex_lock(&st->m);
     }
     pthread_mutex_unlock(&st->m);
     return NULL;
@@ -1991,8 +2007,8 @@ static int stage_hand_over(struct data_stage *st)
     pthread_mutex_lock(&st->m);
     st->pending = st->cur;
     st->pending_off = st->off;
-    pthread_cond_signal(&st->cv);
     pthread_mutex_unlock(&st->m);
+    pthread_cond_signal(&st->cv);
     return 0;
 }
 
