@@ -513,6 +513,15 @@ static sqlite3 *conn_open(store *s)
     /* synchronous is per connection; NORMAL in WAL: a commit survives kill -9, and
        durable_wait fsyncs the log before a write is acknowledged (group commit) */
     sqlite3_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192;", NULL, NULL, NULL);
+    /* Reads through a mapping of the database: each pooled connection kept its
+       own copy of every page it read, so a GET of a small body (kept in the
+       blobs table) mostly missed that cache: a pread, a malloc and fresh pages
+       (~1.5 preads and page faults per GET). Mapped, every connection reads
+       the kernel's one copy: server CPU per 4 KiB GET 150-170 -> 85-90 us.
+       Writes still go through the log. The price is SQLite's: an I/O error
+       reading a mapped page is a SIGBUS (a crash, which loses nothing
+       acknowledged), not an error answer. 64-bit only (address space). */
+    if (sizeof(void *) >= 8) sqlite3_exec(db, "PRAGMA mmap_size=1073741824;", NULL, NULL, NULL);
     if (s->ckpt_running) {
         sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
         sqlite3_wal_hook(db, wal_hook, s);
