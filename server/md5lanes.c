@@ -1,6 +1,7 @@
 /* md5lanes.c — RFC 1321 MD5, one stream on this thread or up to 8 side by
- * side in AVX2 lanes (see md5lanes.h for why). Both paths expand the same
- * list of 64 steps; tests/test_md5lanes.c checks them against OpenSSL. */
+ * side: interleaved in scalar registers or in SSE2, AVX2 or AVX-512VL lanes,
+ * whichever is fastest here (see md5lanes.h for why). Every path expands the
+ * same list of 64 steps; tests/test_md5lanes.c checks each against OpenSSL. */
 #define _GNU_SOURCE
 #include "md5lanes.h"
 
@@ -358,8 +359,9 @@ static bool have_avx2(void)
  * rotation, + b) is what a block costs, in any lane count. AVX-512VL has
  * F in one instruction (vpternlogd) and the rotation in one (vprold): 4
  * operations on the chain instead of 6 (SSE2, AVX2) or 5 (scalar), in
- * 128- or 256-bit registers alike, so one stream alone is hashed in a
- * vector lane too. A lane without a block this round is masked off. */
+ * 128- or 256-bit registers alike. Where a vector operation takes 2 cycles
+ * (Zen 5) that is 8 against the scalar 5, and only lanes make up for it:
+ * pick_paths decides. A lane without a block this round is masked off. */
 /* vpternlogd's table of each round function, of (b, c, d) as (0xf0, 0xcc, 0xaa) */
 enum { T_F1 = 0xca, T_F2 = 0xe4, T_F3 = 0x96, T_F4 = 0x39 };
 #define Z_STEP(W, f, a, b, c, d, g, i, s)                                                                  \
@@ -368,64 +370,56 @@ enum { T_F1 = 0xca, T_F2 = 0xe4, T_F3 = 0x96, T_F4 = 0x39 };
 #define Z4_STEP(f, a, b, c, d, g, i, s) Z_STEP(_mm, f, a, b, c, d, g, i, s)
 #define Z8_STEP(f, a, b, c, d, g, i, s) Z_STEP(_mm256, f, a, b, c, d, g, i, s)
 
-__attribute__((target("avx512f,avx512vl"))) static void blocks_avx512_4(md5_stream *const *s, const unsigned char *const *data,
-                                                                         const size_t *nblocks, int n)
+/* Block k of each of width lanes into p (an idle block past a lane's end);
+ * bit l set where lane l has one. */
+static unsigned lanes_at(const unsigned char *const *data, const size_t *nblocks, int n, size_t k, int width,
+                         const unsigned char **p)
 {
     static const unsigned char idle[MD5_BLOCK];
-    uint32_t hv[4][8] = { { 0 } };
-    size_t most = lanes_gather(s, nblocks, n, hv);
-    __m128i h0 = _mm_loadu_si128((const __m128i *)hv[0]), h1 = _mm_loadu_si128((const __m128i *)hv[1]);
-    __m128i h2 = _mm_loadu_si128((const __m128i *)hv[2]), h3 = _mm_loadu_si128((const __m128i *)hv[3]);
-    for (size_t k = 0; k < most; k++) {
-        const unsigned char *p[4];
-        __mmask8 live = 0;
-        for (int l = 0; l < 4; l++) {
-            bool on = l < n && k < nblocks[l];
-            p[l] = on ? data[l] + k * MD5_BLOCK : idle;
-            live |= (__mmask8)(on << l);
-        }
-        __m128i w[16];
-        load4(p, w);
-        __m128i a = h0, b = h1, c = h2, d = h3;
-        MD5_STEPS(Z4_STEP)
-        h0 = _mm_mask_add_epi32(h0, live, h0, a), h1 = _mm_mask_add_epi32(h1, live, h1, b);
-        h2 = _mm_mask_add_epi32(h2, live, h2, c), h3 = _mm_mask_add_epi32(h3, live, h3, d);
+    unsigned live = 0;
+    for (int l = 0; l < width; l++) {
+        bool on = l < n && k < nblocks[l];
+        p[l] = on ? data[l] + k * MD5_BLOCK : idle;
+        live |= (unsigned)on << l;
     }
-    _mm_storeu_si128((__m128i *)hv[0], h0), _mm_storeu_si128((__m128i *)hv[1], h1);
-    _mm_storeu_si128((__m128i *)hv[2], h2), _mm_storeu_si128((__m128i *)hv[3], h3);
-    lanes_scatter(s, n, hv);
+    return live;
 }
 
-__attribute__((target("avx512f,avx512vl"))) static void blocks_avx512_8(md5_stream *const *s, const unsigned char *const *data,
-                                                                         const size_t *nblocks, int n)
+/* words 0..15 of 8 blocks, transposed: w[j] holds word j of p[0..7] */
+__attribute__((target("avx2"))) static inline void load8(const unsigned char *const p[8], __m256i w[16])
 {
-    static const unsigned char idle[MD5_BLOCK];
-    uint32_t hv[4][8] = { { 0 } };
-    size_t most = lanes_gather(s, nblocks, n, hv);
-    __m256i h0 = _mm256_loadu_si256((const __m256i *)hv[0]), h1 = _mm256_loadu_si256((const __m256i *)hv[1]);
-    __m256i h2 = _mm256_loadu_si256((const __m256i *)hv[2]), h3 = _mm256_loadu_si256((const __m256i *)hv[3]);
-    for (size_t k = 0; k < most; k++) {
-        const unsigned char *p[8];
-        __mmask8 live = 0;
-        for (int l = 0; l < 8; l++) {
-            bool on = l < n && k < nblocks[l];
-            p[l] = on ? data[l] + k * MD5_BLOCK : idle;
-            live |= (__mmask8)(on << l);
-        }
-        __m256i r[8], w[16];
-        for (int l = 0; l < 8; l++) r[l] = _mm256_loadu_si256((const __m256i *)p[l]);
-        transpose8(r, w);
-        for (int l = 0; l < 8; l++) r[l] = _mm256_loadu_si256((const __m256i *)(p[l] + 32));
-        transpose8(r, w + 8);
-        __m256i a = h0, b = h1, c = h2, d = h3;
-        MD5_STEPS(Z8_STEP)
-        h0 = _mm256_mask_add_epi32(h0, live, h0, a), h1 = _mm256_mask_add_epi32(h1, live, h1, b);
-        h2 = _mm256_mask_add_epi32(h2, live, h2, c), h3 = _mm256_mask_add_epi32(h3, live, h3, d);
-    }
-    _mm256_storeu_si256((__m256i *)hv[0], h0), _mm256_storeu_si256((__m256i *)hv[1], h1);
-    _mm256_storeu_si256((__m256i *)hv[2], h2), _mm256_storeu_si256((__m256i *)hv[3], h3);
-    lanes_scatter(s, n, hv);
+    __m256i r[8];
+    for (int l = 0; l < 8; l++) r[l] = _mm256_loadu_si256((const __m256i *)p[l]);
+    transpose8(r, w);
+    for (int l = 0; l < 8; l++) r[l] = _mm256_loadu_si256((const __m256i *)(p[l] + 32));
+    transpose8(r, w + 8);
 }
+
+/* up to `width` lanes in V registers (W the intrinsics' prefix, LD and ST their loads and stores) */
+#define AVX512_LANES(name, V, W, LD, ST, width, LOAD, STEP)                                                  \
+    __attribute__((target("avx512f,avx512vl"))) static void name(md5_stream *const *s,                       \
+                                                                 const unsigned char *const *data,           \
+                                                                 const size_t *nblocks, int n)               \
+    {                                                                                                        \
+        uint32_t hv[4][8] = { { 0 } };                                                                       \
+        size_t most = lanes_gather(s, nblocks, n, hv);                                                       \
+        V h0 = LD((const V *)hv[0]), h1 = LD((const V *)hv[1]), h2 = LD((const V *)hv[2]),                   \
+          h3 = LD((const V *)hv[3]);                                                                         \
+        for (size_t k = 0; k < most; k++) {                                                                  \
+            const unsigned char *p[width];                                                                   \
+            __mmask8 live = (__mmask8)lanes_at(data, nblocks, n, k, width, p);                               \
+            V w[16];                                                                                         \
+            LOAD(p, w);                                                                                      \
+            V a = h0, b = h1, c = h2, d = h3;                                                                \
+            MD5_STEPS(STEP)                                                                                  \
+            h0 = W##_mask_add_epi32(h0, live, h0, a), h1 = W##_mask_add_epi32(h1, live, h1, b);              \
+            h2 = W##_mask_add_epi32(h2, live, h2, c), h3 = W##_mask_add_epi32(h3, live, h3, d);              \
+        }                                                                                                    \
+        ST((V *)hv[0], h0), ST((V *)hv[1], h1), ST((V *)hv[2], h2), ST((V *)hv[3], h3);                      \
+        lanes_scatter(s, n, hv);                                                                             \
+    }
+AVX512_LANES(blocks_avx512_4, __m128i, _mm, _mm_loadu_si128, _mm_storeu_si128, 4, load4, Z4_STEP)
+AVX512_LANES(blocks_avx512_8, __m256i, _mm256, _mm256_loadu_si256, _mm256_storeu_si256, 8, load8, Z8_STEP)
 
 static bool have_avx512(void)
 {
