@@ -489,6 +489,9 @@ static double thread_cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* SSE2 lanes take 2-4 streams (one alone, or more, go to the scalar code) */
+static bool trial_fits(int path, int n) { return path != MD5_PATH_SSE2 || (n > 1 && n <= 4); }
+
 static void pick_paths(void)
 {
     enum { TRIAL_BLOCKS = 128 };
@@ -514,7 +517,7 @@ static void pick_paths(void)
         /* the least of 5 trials, the paths taking turns: a disturbed moment is no path's cost */
         for (int rep = 0; rep < 5; rep++)
             for (size_t c = 0; c < NC; c++) {
-                if (cands[c] == MD5_PATH_SSE2 && n > 4) continue; /* it hashes 4 at most */
+                if (!trial_fits(cands[c], n)) continue;
                 double t0 = thread_cpu_s();
                 PATHS[cands[c]].fn(sp, data, nblocks, n);
                 double t = thread_cpu_s() - t0;
@@ -522,7 +525,7 @@ static void pick_paths(void)
             }
         size_t best = 0;
         for (size_t c = 1; c < NC; c++)
-            if (!(cands[c] == MD5_PATH_SSE2 && n > 4) && least[c] < least[best]) best = c;
+            if (trial_fits(cands[c], n) && least[c] < least[best]) best = c;
         picked[n] = cands[best];
         size_t at = strlen(picked_text);
         snprintf(picked_text + at, sizeof picked_text - at, "%s%d %s", n > 1 ? ", " : "", n, PATHS[picked[n]].name);
