@@ -2,9 +2,10 @@
  * One MD5 stream is a chain of dependent steps (~0.65 GB/s a core with
  * OpenSSL here), and cos-server needs an MD5 ETag for every body it stores:
  * with several uploads in flight it was half of the server's CPU. Streams
- * side by side share vector registers (SSE2: 4 lanes, AVX2: 8), so parts
- * uploaded in parallel are hashed at once by one thread (RFC 1321's algorithm; the
- * ISA-L crypto library that does the same is not packaged by Debian). */
+ * side by side share vector registers (SSE2: 4 lanes, AVX2: 8) or run
+ * interleaved in scalar ones, so parts uploaded in parallel are hashed at
+ * once by one thread (RFC 1321's algorithm; the ISA-L crypto library that
+ * does the same is not packaged by Debian). */
 #ifndef COS_SERVER_MD5LANES_H
 #define COS_SERVER_MD5LANES_H
 #include <stddef.h>
@@ -30,6 +31,15 @@ void md5_stream_final(md5_stream *m, unsigned char out[16]);
  * block pending (tail_len 0); lengths are accounted. */
 void md5_lanes_blocks(md5_stream *const *s, const unsigned char *const *data, const size_t *nblocks, int n);
 
-/* Which code paths md5_lanes_blocks takes on this machine (for logs and benches). */
+/* The code paths: each count of streams takes the one that was fastest
+ * on this CPU in a trial at the first call (AUTO). Tests force each in
+ * turn, since the AUTO choice leaves the others untested on one machine;
+ * one this CPU lacks falls back to SCALAR. Not thread-safe: force while
+ * nothing hashes. Returns the path forced before. */
+enum { MD5_PATH_AUTO, MD5_PATH_SCALAR, MD5_PATH_INTERLEAVED, MD5_PATH_SSE2, MD5_PATH_AVX2, MD5_PATH_AVX512, MD5_PATHS };
+int md5_lanes_force(int path);
+
+/* Which code paths md5_lanes_blocks takes on this machine, per count of
+ * streams, or the path forced (for logs and benches). */
 const char *md5_lanes_path(void);
 #endif
