@@ -1110,11 +1110,7 @@ void engine_free(cos_engine *e)
  * per answer, where one lane that carries them all takes up several
  * answers per wakeup. The lanes are for copying bulk bytes on more than
  * one core; a small exchange has none to copy. (LANE_SMALL_MAX is at the
- * top.) A plain one, though, goes first to a lane that waits: its
- * submitter sends it (lane_send), so it costs that lane no wakeup to send,
- * and a busy first lane does not hold it up: with 16 in flight, one lane
- * that carried them all was the bottleneck (it ran ~110k instructions of
- * curl's per request while the other threads waited for it). */
+ * top.) */
 static bool http_is_small(const cos_http *h)
 {
     return (h->body == BODY_NONE || (h->body == BODY_MEM && h->mem_len <= ENGINE_INLINE_BODY)) && !h->form &&
@@ -1125,19 +1121,6 @@ static lane *pick_lane(cos_engine *e, cos_http *h)
 {
     unsigned n = (unsigned)e->nlanes;
     h->lane_small = false;
-    if (n > 1 && http_is_plain(h)) {
-        /* a plain one to a lane that waits is sent by the submitter (lane_send):
-           no wakeup to send it, and a busy first lane does not hold it up */
-        for (unsigned i = 0; i < n; i++) {
-            lane *l = &e->lanes[i];
-            if (atomic_load_explicit(&l->waiting, memory_order_relaxed) &&
-                atomic_load_explicit(&l->small, memory_order_relaxed) < e->lane_small_max) {
-                atomic_fetch_add_explicit(&l->small, 1, memory_order_relaxed);
-                h->lane_small = true;
-                return l;
-            }
-        }
-    }
     if (n > 1 && http_is_small(h)) {
         for (unsigned i = 0; i < n; i++) {
             lane *l = &e->lanes[i];

@@ -10,10 +10,7 @@
  *    thread: the network thread wakes for its answer only, not also to send
  *    it (issue #21: context switches per async request); requests with
  *    on_progress still move their bytes on the network thread only, with
- *    plain ones sent from other threads beside them;
- *  - a plain request goes to a lane that waits, past a first one that is
- *    busy (issue #21: one network thread was the bottleneck of 16 async
- *    requests in flight).
+ *    plain ones sent from other threads beside them.
  * Which thread moves a request's bytes is seen from its on_progress
  * callback, which runs there (docs/ownership.md), and how often a thread
  * waited from its voluntary context switches (/proc). A hang fails by a
@@ -384,61 +381,6 @@ static void test_directly_sent_request_times_out(void)
     cos_client_free(c);
 }
 
-/* A plain request finds its way past a first lane that is busy: the
- * first network thread is held inside a progress callback (user code that
- * runs there), and a plain GET submitted meanwhile goes to the second lane,
- * which waits, and completes while the first is still held. Gathered on
- * the first lane as before, it waited for it (the watchdog fails that). */
-typedef struct hold {
-    pthread_mutex_t m;
-    pthread_cond_t cv;
-    bool held, released;
-} hold;
-
-static void progress_hold(void *ud, const cos_progress *p)
-{
-    (void)p;
-    hold *h = ud;
-    pthread_mutex_lock(&h->m);
-    h->held = true;
-    pthread_cond_broadcast(&h->cv);
-    while (!h->released) pthread_cond_wait(&h->cv, &h->m);
-    pthread_mutex_unlock(&h->m);
-}
-
-static void test_plain_request_passes_a_busy_lane(void)
-{
-    cos_client *c = two_lanes(0);
-    if (!c) return;
-    put_plain(c);
-    test_watch(60, "a plain GET while the first network thread is held", &g_srv);
-    hold h = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false };
-    cos_request r = COS_REQUEST_INIT;
-    r.bucket = BUCKET;
-    r.key = "plain/one";
-    r.on_progress = progress_hold;
-    r.progress_user_data = &h;
-    got held = { TEST_LATCH_INIT, 0, 0 };
-    CHECK_INT(cos_get_object_async(c, &r, got_cb, &held), 0);
-    pthread_mutex_lock(&h.m);
-    while (!h.held) pthread_cond_wait(&h.cv, &h.m);
-    pthread_mutex_unlock(&h.m);
-    usleep(20000); /* the second network thread in its wait */
-    r.on_progress = NULL;
-    got plain = { TEST_LATCH_INIT, 0, 0 };
-    CHECK_INT(cos_get_object_async(c, &r, got_cb, &plain), 0);
-    test_latch_wait(&plain.done, 1);
-    pthread_mutex_lock(&h.m);
-    h.released = true;
-    pthread_cond_broadcast(&h.cv);
-    pthread_mutex_unlock(&h.m);
-    test_latch_wait(&held.done, 1);
-    test_unwatch();
-    CHECK_INT(plain.bad, 0);
-    CHECK_INT(held.bad, 0);
-    cos_client_free(c);
-}
-
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -453,7 +395,6 @@ int main(void)
     RUN(test_idle_lane_not_woken_to_send);
     RUN(test_progress_stays_on_network_thread);
     RUN(test_directly_sent_request_times_out);
-    RUN(test_plain_request_passes_a_busy_lane);
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
     free(g_dir);

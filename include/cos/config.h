@@ -235,8 +235,7 @@ typedef struct cos_config {
                                        max_connections (64 at most): fewer wakeups);
                                        0 = 2, at most 256. A synchronous call moves its bytes on the calling
                                        thread; an async one without on_progress, body and answer in memory,
-                                       goes to a network thread that is idle, if one is, and is sent by the
-                                       calling thread */
+                                       may be sent by the calling thread while its network thread is idle */
     const char *proxy;            /**< proxy URL, or NULL: the environment's (http_proxy, https_proxy,
                                        all_proxy, no_proxy, as libcurl reads them); a client created while
                                        none of them is set uses no proxy, even one set later */
