@@ -2,9 +2,8 @@
  * engine.c — libcurl multi on a few network threads per client (lanes; see
  * engine.h), synchronous exchanges on the caller's thread (engine_perform),
  * and the worker pool. Submissions from any thread go to the lanes in turn
- * through a locked queue (and an eventfd when the lane waits in epoll), or,
- * for a plain one to a lane that waits, straight onto the lane's multi from
- * the submitting thread (lane_send); nothing here blocks on user code. More than one lane lets the copying that
+ * through a locked queue (and an eventfd when the lane waits in poll);
+ * nothing here blocks on user code. More than one lane lets the copying that
  * a transfer costs (socket to buffer, buffer to file, CRC) use more than one
  * core. Easy handles are kept and reused, with their connections and
  * buffers: a new one per request cost more than the request's own work.
@@ -15,7 +14,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -43,9 +41,6 @@ typedef struct sock_watch {
     int n, cap, base;
 } sock_watch;
 
-/* A lane waits for its sockets with epoll, not poll: a socket curl asks to
- * watch while the lane's thread waits (a submitter that sent its request
- * itself, lane_send) is watched by that very wait. */
 typedef struct lane {
     struct cos_engine *e;
     CURLM *multi;
@@ -53,26 +48,12 @@ typedef struct lane {
     bool started;
     pthread_mutex_t lock;
     cos_http *pending;      /* submitted, not yet added (LIFO; order does not matter) */
-    _Atomic bool polling;   /* the thread is (about to be) waiting in epoll_wait: a submission wakes it
+    _Atomic bool polling;   /* the thread is (about to be) waiting in poll: a submission wakes it
                                (written under lock; read without it only as a hint, engine_submit) */
-    int wake_fd;            /* eventfd: a submission to a waiting lane, or stop */
-    int epfd;               /* the lane's wake_fd and the sockets curl asks to watch */
-    uint8_t *fds;           /* (under multi_lock) per socket number: FD_IN/FD_OUT as in the epoll set, FD_WANTED */
-    int nfds;
+    int wake_fd;            /* eventfd: a submission to a waiting lane, or stop (watch.fds[0]) */
+    sock_watch watch;
     bool stop;
-    /* The multi and what goes with it (the idle handles, the counts below,
-       wait_until): the lane's thread holds it except while it waits in
-       epoll_wait; a submitter that gets it then drives the multi itself. */
-    pthread_mutex_t multi_lock;
-    int64_t wait_until;     /* (under multi_lock) when the lane's wait ends at the latest, cos_mono_ms; 0: not waiting */
-    /* The thread is in (or about to enter) epoll_wait, and not yet back for
-       the lock: submitters may take the multi only then. Without it, one
-       that submits without pause (a loop) took the lock each time the lane
-       let it go, and the lane, back from its wait, queued for it behind
-       each of them. */
-    _Atomic bool waiting;
-    int plain;              /* (under multi_lock) transfers on the multi that run no user code (http_is_plain) */
-    _Atomic int active;     /* transfers on the multi (written under multi_lock) */
+    _Atomic int active;     /* transfers on the multi (written by the lane's thread only) */
     _Atomic int small;      /* small exchanges submitted here and not finished (pick_lane) */
     CURL *idle[LANE_IDLE_MAX]; /* finished easy handles kept for the next requests */
     int nidle;
@@ -712,28 +693,12 @@ static int setup_easy(cos_engine *e, cos_http *h, CURL *c, bool sync)
     return setup_headers(e, h, c, sync);
 }
 
-static bool http_is_small(const cos_http *h);
-
-/* Wake a lane waiting in epoll_wait (its eventfd is in the set). */
-static void lane_wake(lane *l)
-{
-    uint64_t one = 1;
-    if (write(l->wake_fd, &one, sizeof one) < 0) { /* EAGAIN: the counter is full, so it is awake anyway */
-    }
-}
-
-/* An exchange that runs no user code while its bytes move (no body, sink or
- * progress callback: its body and answer are in memory): curl may drive it
- * from any thread that holds its lane, not only the lane's (lane_send). */
-static bool http_is_plain(const cos_http *h) { return http_is_small(h) && !h->on_progress; }
-
 static void finish(lane *l, CURL *c, CURLcode rc)
 {
     cos_http *h = NULL;
     curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&h);
     curl_multi_remove_handle(l->multi, c);
     l->active--;
-    if (h->lane_plain) l->plain--;
     if (h->lane_small) atomic_fetch_sub_explicit(&l->small, 1, memory_order_relaxed);
     h->curl_rc = rc;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
@@ -750,191 +715,16 @@ static CURL *lane_easy(lane *l)
     return l->nidle > 0 ? l->idle[--l->nidle] : easy_new(l->e, true);
 }
 
-static int lane_close_cb(void *ud, curl_socket_t s);
-static curl_socket_t lane_open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
-
-/* Put h on the lane's multi (multi_lock held); when it cannot be, h is
- * over (done called). */
-static void lane_add(lane *l, cos_http *h)
-{
-    CURL *c = lane_easy(l);
-    h->lane_plain = false;
-    if (c) { /* connections this handle opens open and close through the lane */
-        curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, lane_open_cb);
-        curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, l);
-        curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, lane_close_cb);
-        curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, l);
-    }
-    if (!c || setup_easy(l->e, h, c, false) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
-        h->curl_rc = CURLE_OUT_OF_MEMORY;
-        if (h->lane_small) atomic_fetch_sub_explicit(&l->small, 1, memory_order_relaxed);
-        if (c) {
-            easy_done(l->e, c, h, true); /* what setup_easy made */
-            curl_easy_cleanup(c);
-        }
-        h->done(h, h->done_ud);
-        return;
-    }
-    l->active++;
-    h->lane_plain = http_is_plain(h);
-    if (h->lane_plain) l->plain++;
-}
-
-/* The exchanges curl has finished (multi_lock held). */
-static void lane_reap(lane *l)
-{
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(l->multi, &left)))
-        if (m->msg == CURLMSG_DONE) finish(l, m->easy_handle, m->data.result);
-}
-
-/* A lane's sockets in its epoll set. A kept connection carries one request
- * after another, and curl asks for its socket to be watched at the start of
- * each and no longer at the end: told to the kernel each time, that was two
- * epoll_ctl calls per request. So a connection's socket stays in the set
- * while curl does not want it (FD_WANTED clear) and a request that wants it
- * the same way again costs nothing; an event on it then (the server closed
- * the idle connection) takes it out. Only for sockets curl opened and
- * closes through the lane (lane_open_cb, lane_close_cb: FD_OURS), so the
- * table forgets a socket before its number can be reused; any other (the
- * resolver's wakeup pair) leaves the set when curl no longer wants it. */
-#define FD_IN 1u
-#define FD_OUT 2u
-#define FD_WANTED 4u
-#define FD_OURS 8u
-
-static uint8_t *lane_fd(lane *l, curl_socket_t s)
-{
-    if (s < 0) return NULL;
-    if (s >= l->nfds) {
-        int n = l->nfds ? l->nfds : 64;
-        while (n <= s) n *= 2;
-        uint8_t *p = realloc(l->fds, (size_t)n);
-        if (!p) return NULL;
-        memset(p + l->nfds, 0, (size_t)(n - l->nfds));
-        l->fds = p;
-        l->nfds = n;
-    }
-    return &l->fds[s];
-}
-
-static int epoll_set(int epfd, int op, curl_socket_t s, unsigned mask)
-{
-    struct epoll_event ev = { .events = ((mask & FD_IN) ? EPOLLIN : 0u) | ((mask & FD_OUT) ? EPOLLOUT : 0u), .data.fd = s };
-    return epoll_ctl(epfd, op, s, &ev);
-}
-
-/* curl's socket callback for a lane: watch s for what. */
-static int lane_socket_cb(CURL *easy, curl_socket_t s, int what, void *ud, void *socketp)
-{
-    (void)easy;
-    (void)socketp;
-    lane *l = ud;
-    uint8_t *f = lane_fd(l, s);
-    if (!f) return -1; /* curl fails the exchange */
-    unsigned have = *f & (FD_IN | FD_OUT), ours = *f & FD_OURS;
-    if (what == CURL_POLL_REMOVE) {
-        /* kept watched for input only (for output, an idle socket is always ready) */
-        if (!ours || (have & FD_OUT)) {
-            epoll_ctl(l->epfd, EPOLL_CTL_DEL, s, NULL);
-            have = 0;
-        }
-        *f = (uint8_t)(have | ours);
-        return 0;
-    }
-    unsigned want = ((what & CURL_POLL_IN) ? FD_IN : 0u) | ((what & CURL_POLL_OUT) ? FD_OUT : 0u);
-    if (!have || want != have) {
-        int op = have ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-        /* (the other operation if the set knows better: a socket it dropped on an error) */
-        if (epoll_set(l->epfd, op, s, want) != 0 &&
-            epoll_set(l->epfd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, want) != 0)
-            return -1;
-    }
-    *f = (uint8_t)(want | FD_WANTED | ours);
-    return 0;
-}
-
-/* curl opens a connection's socket (CURLOPT_OPENSOCKETFUNCTION): marked as
- * one that closes through the lane. */
-static curl_socket_t lane_open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    (void)purpose;
-    lane *l = ud;
-    curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    uint8_t *f = s != CURL_SOCKET_BAD ? lane_fd(l, s) : NULL;
-    if (s != CURL_SOCKET_BAD && !f) { /* no room to track it */
-        close(s);
-        return CURL_SOCKET_BAD;
-    }
-    if (f) *f = FD_OURS;
-    return s;
-}
-
-/* curl closes a lane's socket (CURLOPT_CLOSESOCKETFUNCTION): the kernel
- * drops it from the epoll set, and so does the lane's table, before the
- * number can be reused. */
-static int lane_close_cb(void *ud, curl_socket_t s)
-{
-    lane *l = ud;
-    if (s >= 0 && s < l->nfds) l->fds[s] = 0;
-    return close(s);
-}
-
-/* Wait at most max_ms (0: only look) for a watched socket, the wakeup, or
- * curl's next timer, and run curl for what is due: the sockets found
- * ready, or its timers. Called and returns with multi_lock held; released
- * during the wait, so that a submitter may drive the multi meanwhile. */
-static void lane_step(lane *l, int max_ms)
-{
-    long due = -1;
-    curl_multi_timeout(l->multi, &due);
-    int wait = due < 0 || due > max_ms ? max_ms : (int)due;
-    struct epoll_event ev[32];
-    int n = 0, running = 0;
-    if (wait != 0) {
-        l->wait_until = cos_mono_ms() + wait;
-        atomic_store_explicit(&l->waiting, true, memory_order_relaxed);
-        pthread_mutex_unlock(&l->multi_lock);
-        n = epoll_wait(l->epfd, ev, 32, wait);
-        atomic_store_explicit(&l->waiting, false, memory_order_relaxed);
-        pthread_mutex_lock(&l->multi_lock);
-        l->wait_until = 0;
-    }
-    for (int i = 0; i < n; i++) {
-        uint32_t r = ev[i].events;
-        int fd = ev[i].data.fd;
-        if (fd == l->wake_fd) { /* woken: empty the eventfd */
-            uint64_t v;
-            if (read(l->wake_fd, &v, sizeof v) < 0) { /* EAGAIN: nothing to empty */
-            }
-            continue;
-        }
-        if (fd >= 0 && fd < l->nfds && !(l->fds[fd] & FD_WANTED)) { /* an idle connection's: no longer watched */
-            epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
-            l->fds[fd] &= FD_OURS;
-            continue;
-        }
-        curl_multi_socket_action(l->multi, fd,
-                                 ((r & (EPOLLIN | EPOLLHUP)) ? CURL_CSELECT_IN : 0) | ((r & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
-                                     ((r & EPOLLERR) ? CURL_CSELECT_ERR : 0),
-                                 &running);
-    }
-    if (n <= 0) curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-}
-
 static void *lane_main(void *arg)
 {
     lane *l = arg;
-    pthread_setname_np(pthread_self(), "cos-net"); /* (top -H, gdb, /proc: which of a program's threads is libcos's) */
     /* Completions posted to the worker pool wake their workers once this
        thread's pass is over (workers_flush): woken at each post, a worker
        took the core from this thread mid-pass, about once per request. */
     workers_hold();
-    pthread_mutex_lock(&l->multi_lock);
     for (;;) {
         pthread_mutex_lock(&l->lock);
-        l->polling = false; /* (a submission between the wait and here wakes it once more: harmless) */
+        l->polling = false; /* (a submission between the poll and here wakes it once more: harmless) */
         cos_http *list = l->pending;
         l->pending = NULL;
         bool stop = l->stop;
@@ -942,7 +732,18 @@ static void *lane_main(void *arg)
         while (list) {
             cos_http *h = list;
             list = h->next;
-            lane_add(l, h);
+            CURL *c = lane_easy(l);
+            if (!c || setup_easy(l->e, h, c, false) != 0 || curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
+                h->curl_rc = CURLE_OUT_OF_MEMORY;
+                if (h->lane_small) atomic_fetch_sub_explicit(&l->small, 1, memory_order_relaxed);
+                if (c) {
+                    easy_done(l->e, c, h, true); /* what setup_easy made */
+                    curl_easy_cleanup(c);
+                }
+                h->done(h, h->done_ud);
+                continue;
+            }
+            l->active++;
         }
         workers_flush();
         if (stop && l->active == 0) break;
@@ -953,46 +754,30 @@ static void *lane_main(void *arg)
         bool more = l->pending || l->stop;
         l->polling = !more;
         pthread_mutex_unlock(&l->lock);
-        lane_step(l, more ? 0 : 1000);
-        lane_reap(l);
+        int running = 0;
+        bool quiet = false;
+        watch_step(l->multi, &l->watch, more ? 0 : 1000, &running, &quiet);
+        if (l->watch.fds[0].revents) { /* woken: empty the eventfd */
+            uint64_t v;
+            if (read(l->wake_fd, &v, sizeof v) < 0) { /* EAGAIN: nothing to empty */
+            }
+            l->watch.fds[0].revents = 0;
+        }
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(l->multi, &left)))
+            if (m->msg == CURLMSG_DONE) finish(l, m->easy_handle, m->data.result);
         workers_flush();
     }
-    pthread_mutex_unlock(&l->multi_lock);
     return NULL;
 }
 
-/* A plain exchange submitted while its lane waits is sent by the
- * submitting thread itself: curl formats and sends the request here, the
- * lane's wait (epoll) watches its socket from then on, and the lane's
- * thread first wakes for the answer. Through the lane, it cost a wakeup of
- * that thread (an eventfd write and read, a context switch) per
- * submission, and one thread formatted every request of the lane. Only
- * while every exchange on the lane is plain: curl may run other exchanges'
- * due timers here, and no user code may run on the submitter's thread.
- * Whether it was sent (else it goes through the lane's queue). */
-static bool lane_send(lane *l, cos_http *h)
+/* Wake a lane waiting in poll (its eventfd is the first descriptor it polls). */
+static void lane_wake(lane *l)
 {
-    if (!http_is_plain(h) || !atomic_load_explicit(&l->waiting, memory_order_relaxed) ||
-        pthread_mutex_trylock(&l->multi_lock) != 0)
-        return false;
-    /* (the lane may have woken since: then it wants the lock back at once) */
-    bool sent = atomic_load_explicit(&l->waiting, memory_order_relaxed) && l->plain == l->active, wake = false;
-    if (sent) {
-        lane_add(l, h);
-        int running = 0;
-        curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        lane_reap(l);
-        /* a timer of curl's now due before the lane's wait ends (a short
-           timeout): the lane must wait less */
-        long due = -1;
-        curl_multi_timeout(l->multi, &due);
-        wake = l->wait_until && due >= 0 && cos_mono_ms() + due < l->wait_until;
+    uint64_t one = 1;
+    if (write(l->wake_fd, &one, sizeof one) < 0) { /* EAGAIN: the counter is full, so it is awake anyway */
     }
-    /* (woken before the unlock: once it is let go, an exchange finished
-       here may have let the client be freed, lane and all) */
-    if (wake) lane_wake(l);
-    pthread_mutex_unlock(&l->multi_lock);
-    return sent;
 }
 
 int engine_new(cos_engine **out, const cos_engine_opts *o)
@@ -1002,7 +787,7 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
     e->opts = *o;
     e->nlanes = o->network_threads > 0 ? o->network_threads : 2;
     e->lanes = calloc((size_t)e->nlanes, sizeof *e->lanes);
-    for (int i = 0; e->lanes && i < e->nlanes; i++) e->lanes[i].wake_fd = e->lanes[i].epfd = -1;
+    for (int i = 0; e->lanes && i < e->nlanes; i++) e->lanes[i].wake_fd = -1;
     pthread_mutex_init(&e->pool_lock, NULL);
     /* connect_to: "HOST:PORT" for every request, or a comma-separated list
        whose entries are that or curl's "HOST:PORT:TO_HOST:TO_PORT" (one
@@ -1037,17 +822,19 @@ int engine_new(cos_engine **out, const cos_engine_opts *o)
         lane *l = &e->lanes[i];
         l->e = e;
         pthread_mutex_init(&l->lock, NULL);
-        pthread_mutex_init(&l->multi_lock, NULL);
         l->multi = curl_multi_init();
         l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        l->epfd = epoll_create1(EPOLL_CLOEXEC);
-        struct epoll_event wev = { .events = EPOLLIN, .data.fd = l->wake_fd };
-        if (!l->multi || l->wake_fd < 0 || l->epfd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &wev) != 0) {
+        /* room for every connection the lane may open (and its own
+           eventfd): the socket callback seldom has to grow it */
+        l->watch.cap = (int)conns + 2;
+        l->watch.fds = malloc((size_t)l->watch.cap * sizeof *l->watch.fds);
+        if (!l->multi || l->wake_fd < 0 || !l->watch.fds) {
             rc = COS_ERR_NOMEM;
             break;
         }
-        curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, lane_socket_cb);
-        curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+        l->watch.fds[0] = (struct pollfd){ .fd = l->wake_fd, .events = POLLIN };
+        l->watch.n = l->watch.base = 1;
+        watch_attach(l->multi, &l->watch);
         curl_multi_setopt(l->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, conns);
         curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, conns);
         if (pthread_create(&l->thread, NULL, lane_main, l) != 0) rc = COS_ERR_INTERNAL;
@@ -1073,13 +860,11 @@ void engine_free(cos_engine *e)
             lane_wake(l);
             pthread_join(l->thread, NULL);
         }
-        if (l->multi) curl_multi_cleanup(l->multi); /* (its socket callback may still use the epoll set) */
+        if (l->multi) curl_multi_cleanup(l->multi); /* (its socket callback may still write to the watch) */
         for (int j = 0; j < l->nidle; j++) curl_easy_cleanup(l->idle[j]);
         if (l->wake_fd >= 0) close(l->wake_fd);
-        if (l->epfd >= 0) close(l->epfd);
-        free(l->fds);
+        free(l->watch.fds);
         pthread_mutex_destroy(&l->lock);
-        pthread_mutex_destroy(&l->multi_lock);
     }
     free(e->lanes);
     for (int i = 0; i < e->npool; i++) sync_handle_free(&e->pool[i]);
@@ -1152,7 +937,6 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
     h->last_progress_ms = 0;
     h->started_s = cos_mono_sec();
     lane *l = pick_lane(e, h);
-    if (lane_send(l, h)) return 0;
     pthread_mutex_lock(&l->lock);
     h->next = l->pending;
     l->pending = h;
@@ -1414,7 +1198,6 @@ static void *worker_main(void *arg)
 {
     cos_workers *w = arg;
     tls_pool = w;
-    pthread_setname_np(pthread_self(), "cos-worker");
     pthread_mutex_lock(&w->lock);
     for (;;) {
         timed_due(w); /* a due delayed job waits no longer than a queued one would */

@@ -86,7 +86,6 @@ struct cos_http {
     bool easy_dirty;        /* the exchange set options setup_easy does not reset: reset the handle after it */
     bool inline_body;       /* the body went out with the headers (CURLOPT_POSTFIELDS) */
     bool lane_small;        /* counted in its lane's small exchanges (engine.c, pick_lane) */
-    bool lane_plain;        /* counted in its lane's plain exchanges (engine.c, lane_send) */
     cos_http *next;
     void (*done)(cos_http *h, void *ud);
     void *done_ud;

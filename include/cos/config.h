@@ -234,8 +234,7 @@ typedef struct cos_config {
                                        memory, which gather on the first, up to its share of
                                        max_connections (64 at most): fewer wakeups);
                                        0 = 2, at most 256. A synchronous call moves its bytes on the calling
-                                       thread; an async one without on_progress, body and answer in memory,
-                                       may be sent by the calling thread while its network thread is idle */
+                                       thread */
     const char *proxy;            /**< proxy URL, or NULL: the environment's (http_proxy, https_proxy,
                                        all_proxy, no_proxy, as libcurl reads them); a client created while
                                        none of them is set uses no proxy, even one set later */
