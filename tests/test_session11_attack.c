@@ -1,0 +1,240 @@
+/* test_session11_attack.c — cos-server's authorization attacked once more
+ * (the eleventh session's red team): bucket policies in COS's own grammar
+ * (its condition operators such as ip_equal and string_equal, its keys
+ * qcs:ip and cos:versionid), and a multi-delete whose entries each name a
+ * version: every entry must be decided on its own version, as its own
+ * DELETE ?versionId= would be. Each attack stays as a regression check. */
+#define _GNU_SOURCE
+#include "testlib.h"
+#include "util.h"
+
+#define HOST(b) b "-" TEST_APPID ".cos.ap-guangzhou.myqcloud.com"
+#define RES(b) "qcs::cos:ap-guangzhou:uid/" TEST_APPID ":" b "-" TEST_APPID "/*"
+#define EXPECT(r, status, code) test_expect_reply((r), (status), (code), __FILE__, __LINE__)
+
+static test_server g_srv;
+static const test_tmpkey OWNER = { TEST_SECRET_ID, TEST_SECRET_KEY, NULL };
+#define ANON NULL
+
+/* METHOD host/path?q (a value "" sent as a bare name) signed by who (ANON: unsigned), with body. */
+static test_reply call_q(const test_tmpkey *who, const char *host, const char *method, const char *path,
+                         const cos_kv *q, size_t nq, const char *body)
+{
+    cos_buf t = COS_BUF_INIT;
+    cos_buf_puts(&t, path);
+    for (size_t i = 0; i < nq; i++)
+        cos_buf_printf(&t, "%s%s%s%s", i ? "&" : "?", q[i].name, *q[i].value ? "=" : "", q[i].value);
+    test_cos_call c = { method, host, t.data, path, who ? who->id : NULL, who ? who->key : NULL,
+                        who ? who->token : NULL, q, nq, NULL, 0, NULL, NULL, body, body ? strlen(body) : 0 };
+    test_reply r = test_cos_exchange(g_srv.port, &c);
+    cos_buf_free(&t);
+    return r;
+}
+
+/* The same with one parameter or none: ?qname, or ?qname=qvalue. */
+static test_reply call_as(const test_tmpkey *who, const char *host, const char *method, const char *path,
+                          const char *qname, const char *qvalue, const char *body)
+{
+    cos_kv q[1] = { { qname, qvalue ? qvalue : "" } };
+    return call_q(who, host, method, path, q, qname ? 1 : 0, body);
+}
+
+/* PUT host/path by the owner: the version id answered (malloc'd; "" when none). */
+static char *put_by_owner(const char *host, const char *path, const char *body)
+{
+    test_reply r = call_as(&OWNER, host, "PUT", path, NULL, NULL, body);
+    CHECK_INT(r.status, 200);
+    char *vid = test_reply_header(&r, "x-cos-version-id");
+    test_reply_free(&r);
+    return vid ? vid : cos_strdup("");
+}
+
+/* The body of host/path at version vid (NULL: current) as the owner reads it, NULL unless 200. */
+static char *owner_body(const char *host, const char *path, const char *vid)
+{
+    test_reply r = call_as(&OWNER, host, "GET", path, vid ? "versionId" : NULL, vid, NULL);
+    char *b = r.status == 200 && r.body ? cos_strdup(r.body) : NULL;
+    test_reply_free(&r);
+    return b;
+}
+
+static void put_policy(const char *host, const char *policy, int status)
+{
+    test_reply r = call_as(&OWNER, host, "PUT", "/", "policy", NULL, policy);
+    if (r.status != status)
+        test_fail(__FILE__, __LINE__, "PUT ?policy: %d, not %d: %s", r.status, status, r.body ? r.body : "");
+    test_reply_free(&r);
+}
+
+/* ---------------------------------------------------------------- COS's condition grammar */
+
+#define GPOL_HEAD "{\"version\":\"2.0\",\"statement\":[{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},"
+#define GB "grammar"
+
+/* COS writes conditions as "ip_equal": {"qcs:ip": [...]} (its docs' own example); they were refused as
+ * MalformedPolicy, so a policy copied from COS's documentation could not be put at all. */
+static void test_cos_condition_grammar(void)
+{
+    test_put_bucket_on(&g_srv, GB "-" TEST_APPID);
+    free(put_by_owner(HOST(GB), "/a.txt", "grammar"));
+    EXPECT(call_as(ANON, HOST(GB), "GET", "/a.txt", NULL, NULL, NULL), 403, "AccessDenied");
+    /* allowed from loopback only: this client is there */
+    put_policy(HOST(GB), GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\"" RES(GB)
+               "\"],\"condition\":{\"ip_equal\":{\"qcs:ip\":[\"127.0.0.1/32\",\"101.226.100.185\"]}}}]}", 204);
+    test_reply r = call_as(ANON, HOST(GB), "GET", "/a.txt", NULL, NULL, NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && !strcmp(r.body, "grammar"));
+    test_reply_free(&r);
+    /* from elsewhere only: not this client */
+    put_policy(HOST(GB), GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\"" RES(GB)
+               "\"],\"condition\":{\"ip_equal\":{\"qcs:ip\":\"10.0.0.0/8\"}}}]}", 204);
+    EXPECT(call_as(ANON, HOST(GB), "GET", "/a.txt", NULL, NULL, NULL), 403, "AccessDenied");
+    /* allowed, but denied outside 10/8: the Deny (ip_not_equal) holds for loopback */
+    put_policy(HOST(GB), GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\"" RES(GB)
+               "\"]},{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},\"effect\":\"deny\",\"action\":"
+               "[\"name/cos:GetObject\"],\"resource\":[\"" RES(GB) "\"],\"condition\":{\"ip_not_equal\":"
+               "{\"qcs:ip\":[\"10.0.0.0/8\"]}}}]}", 204);
+    EXPECT(call_as(ANON, HOST(GB), "GET", "/a.txt", NULL, NULL, NULL), 403, "AccessDenied");
+    /* _if_exist: a key the request does not carry lets the statement apply */
+    put_policy(HOST(GB), GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\"" RES(GB)
+               "\"],\"condition\":{\"string_equal_if_exist\":{\"cos:response-content-type\":\"text/plain\"}}}]}", 204);
+    EXPECT(call_as(ANON, HOST(GB), "GET", "/a.txt", NULL, NULL, NULL), 200, NULL);
+    EXPECT(call_as(ANON, HOST(GB), "GET", "/a.txt", "response-content-type", "text/html", NULL), 403, NULL);
+    /* an operator neither grammar has is still refused, never ignored (an ignored condition widens an Allow) */
+    put_policy(HOST(GB), GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\"" RES(GB)
+               "\"],\"condition\":{\"ip_equal_somehow\":{\"qcs:ip\":\"10.0.0.0/8\"}}}]}", 400);
+    EXPECT(call_as(&OWNER, HOST(GB), "DELETE", "/", "policy", NULL, NULL), 204, NULL);
+}
+
+/* ---------------------------------------------------------------- cos:versionid */
+
+#define VB "vcond"
+static const char VB_HOST[] = HOST(VB);
+
+/* A delete of versions decided per version: a bucket policy that denies deleting one version (cos:versionid,
+ * COS's documented key) holds for DELETE ?versionId= and for that version's entry of a multi-delete, whose
+ * other entries go. Before, the policy was refused (its grammar) and, in S3's grammar, the key was one the
+ * server could not say: a Deny on it denied every delete of every version. */
+static void test_versionid_condition_per_entry(void)
+{
+    test_put_bucket_on(&g_srv, VB "-" TEST_APPID);
+    EXPECT(call_as(&OWNER, VB_HOST, "PUT", "/", "versioning", NULL,
+                   "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    char *v1 = put_by_owner(VB_HOST, "/k", "one"), *v2 = put_by_owner(VB_HOST, "/k", "two");
+    char *v3 = put_by_owner(VB_HOST, "/k2", "three");
+    CHECK(*v1 && *v2 && *v3);
+    char *pol = cos_sprintf(GPOL_HEAD "\"effect\":\"deny\",\"action\":[\"name/cos:DeleteObject\"],\"resource\":[\""
+                            RES(VB) "\"],\"condition\":{\"string_equal\":{\"cos:versionid\":\"%s\"}}},"
+                            "{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},\"effect\":\"allow\",\"action\":"
+                            "[\"name/cos:GetObject\"],\"resource\":[\"" RES(VB) "\"],\"condition\":{\"string_equal\":"
+                            "{\"cos:versionid\":\"%s\"}}}]}", v1, v3);
+    put_policy(VB_HOST, pol, 204);
+    free(pol);
+    /* a temporary key that may delete anything in the bucket: the bucket policy's Deny still holds */
+    test_tmpkey tk = test_sts_key(g_srv.port, TEST_SECRET_ID, TEST_SECRET_KEY, NULL,
+                                  "{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\",\"action\":"
+                                  "[\"name/cos:DeleteObject\",\"name/cos:GetObject\"],\"resource\":[\"" RES(VB) "\"]}]}",
+                                  __FILE__, __LINE__);
+    if (!tk.id) goto out;
+    EXPECT(call_as(&tk, VB_HOST, "DELETE", "/k", "versionId", v1, NULL), 403, "AccessDenied");
+    /* the same version in a multi-delete: an <Error> of its own, the other version deleted */
+    char *doc = cos_sprintf("<Delete><Object><Key>k</Key><VersionId>%s</VersionId></Object>"
+                            "<Object><Key>k</Key><VersionId>%s</VersionId></Object></Delete>", v1, v2);
+    test_reply r = call_as(&tk, VB_HOST, "POST", "/", "delete", NULL, doc);
+    CHECK_INT(r.status, 200);
+    char *refused = cos_sprintf("<Error><Key>k</Key><VersionId>%s</VersionId><Code>AccessDenied</Code>", v1);
+    char *gone = cos_sprintf("<Deleted><Key>k</Key><VersionId>%s</VersionId>", v2);
+    CHECK(r.body && strstr(r.body, refused));
+    CHECK(r.body && strstr(r.body, gone));
+    test_reply_free(&r);
+    /* quiet mode lists the refusal too */
+    free(doc);
+    doc = cos_sprintf("<Delete><Quiet>true</Quiet><Object><Key>k</Key><VersionId>%s</VersionId></Object></Delete>", v1);
+    r = call_as(&tk, VB_HOST, "POST", "/", "delete", NULL, doc);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && strstr(r.body, refused));
+    test_reply_free(&r);
+    free(doc);
+    free(refused);
+    free(gone);
+    char *b = owner_body(VB_HOST, "/k", v1);
+    CHECK(b && !strcmp(b, "one"));
+    free(b);
+    b = owner_body(VB_HOST, "/k", v2);
+    CHECK(b == NULL);
+    free(b);
+    /* the current version (no versionId) is not the denied one: a DELETE makes a marker */
+    EXPECT(call_as(&tk, VB_HOST, "DELETE", "/k2", NULL, NULL, NULL), 204, NULL);
+    /* an Allow on one version: that version alone, not the current one nor another */
+    r = call_as(ANON, VB_HOST, "GET", "/k2", "versionId", v3, NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && !strcmp(r.body, "three"));
+    test_reply_free(&r);
+    EXPECT(call_as(ANON, VB_HOST, "GET", "/k", "versionId", v1, NULL), 403, "AccessDenied");
+    free(put_by_owner(VB_HOST, "/k2", "four"));
+    EXPECT(call_as(ANON, VB_HOST, "GET", "/k2", NULL, NULL, NULL), 403, "AccessDenied");
+out:
+    test_tmpkey_free(&tk);
+    free(v1);
+    free(v2);
+    free(v3);
+}
+
+/* POST ?restore names a version too (it restores that one): a Deny on one version holds for it. Before,
+ * the operation was decided without its versionId, so such a Deny met no version and let it through. */
+static void test_versionid_condition_restore(void)
+{
+    test_put_bucket_on(&g_srv, "vrestore-" TEST_APPID);
+    const char *host = HOST("vrestore");
+    EXPECT(call_as(&OWNER, host, "PUT", "/", "versioning", NULL,
+                   "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    char *vid[2] = { NULL, NULL };
+    for (int i = 0; i < 2; i++) {
+        cos_kv h[] = { { "x-cos-storage-class", "ARCHIVE" } };
+        test_cos_call c = { "PUT", host, "/cold", "/cold", TEST_SECRET_ID, TEST_SECRET_KEY, NULL, NULL, 0, h, 1,
+                            NULL, NULL, i ? "second" : "first", i ? 6 : 5 };
+        test_reply r = test_cos_exchange(g_srv.port, &c);
+        CHECK_INT(r.status, 200);
+        vid[i] = test_reply_header(&r, "x-cos-version-id");
+        test_reply_free(&r);
+    }
+    if (!vid[0] || !vid[1]) {
+        test_fail(__FILE__, __LINE__, "no version ids");
+        goto out;
+    }
+    char *pol = cos_sprintf(GPOL_HEAD "\"effect\":\"deny\",\"action\":[\"name/cos:PostObjectRestore\"],\"resource\":"
+                            "[\"" RES("vrestore") "\"],\"condition\":{\"string_equal\":{\"cos:versionid\":\"%s\"}}}]}",
+                            vid[0]);
+    put_policy(host, pol, 204);
+    free(pol);
+    test_tmpkey tk = test_sts_key(g_srv.port, TEST_SECRET_ID, TEST_SECRET_KEY, NULL,
+                                  "{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\",\"action\":"
+                                  "[\"name/cos:PostObjectRestore\"],\"resource\":[\"" RES("vrestore") "\"]}]}",
+                                  __FILE__, __LINE__);
+    static const char days[] = "<RestoreRequest><Days>1</Days><CASJobParameters><Tier>Standard</Tier>"
+                               "</CASJobParameters></RestoreRequest>";
+    for (int i = 0; tk.id && i < 2; i++) {
+        cos_kv q[] = { { "restore", "" }, { "versionId", vid[i] } };
+        test_reply r = call_q(&tk, host, "POST", "/cold", q, 2, days);
+        if (i == 0) EXPECT(r, 403, "AccessDenied");
+        else EXPECT(r, 202, NULL);
+    }
+    test_tmpkey_free(&tk);
+out:
+    free(vid[0]);
+    free(vid[1]);
+}
+
+int main(void)
+{
+    const char *args[] = { "--sts", NULL };
+    if (test_server_start(&g_srv, args) != 0) {
+        fprintf(stderr, "cannot start cos-server\n");
+        return 1;
+    }
+    RUN(test_cos_condition_grammar);
+    RUN(test_versionid_condition_per_entry);
+    RUN(test_versionid_condition_restore);
+    test_server_stop(&g_srv, false);
+    return test_report();
+}
