@@ -3805,6 +3805,12 @@ static bool key_ok(req *r, const char *key, enum MHD_Result *ret)
     return true;
 }
 
+bool key_creatable(const char *key)
+{
+    return !cos_key_escapes_root(key) && utf8_valid((const unsigned char *)key) && key_acceptable(key, true) &&
+           strlen(key) <= 850;
+}
+
 /* A POST form's fields become the object's key and headers: none may carry a
  * line break or another control character, and the key gets PUT's checks. */
 static bool form_ok(req *r, enum MHD_Result *ret)

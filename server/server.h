@@ -533,6 +533,9 @@ size_t objhdr_user_meta_bytes(const char *headers);
 
 /* handlers.c */
 enum MHD_Result handle_request(req *r);
+/* Whether a PUT would take key as a new object's name (handlers.c: valid UTF-8, inside the bucket, not
+ * only "/" and "." segments, no control character XML cannot carry, at most 850 bytes). */
+bool key_creatable(const char *key);
 /* The checks handle_request makes that the headers decide (addressing, dialect, signature, routing,
  * authorization), before the body is read: *passed, or an error was queued and *passed is false. */
 enum MHD_Result handle_request_headers(req *r, bool *passed);

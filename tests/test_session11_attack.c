@@ -225,6 +225,52 @@ out:
     free(vid[1]);
 }
 
+/* ---------------------------------------------------------------- delete markers for keys that cannot be */
+
+/* In a versioned bucket a DELETE of an absent key leaves a delete marker, so a DELETE could make a key no
+ * write may: one with a control character XML cannot carry made every ListObjectVersions of the bucket
+ * unparsable (anyone with WRITE, a public-read-write bucket's anonymous callers included), and a
+ * multi-delete's entries "", "/", "./", "../x" made markers too, the one for "" listed nowhere and
+ * keeping the bucket from ever being deleted (BucketNotEmpty for good). */
+static void test_no_marker_for_impossible_keys(void)
+{
+    test_put_bucket_on(&g_srv, "vkeys-" TEST_APPID);
+    const char *host = HOST("vkeys");
+    EXPECT(call_as(&OWNER, host, "PUT", "/", "versioning", NULL,
+                   "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    test_reply r = call_as(&OWNER, host, "POST", "/", "delete", NULL,
+                           "<Delete><Object><Key></Key></Object><Object><Key>/</Key></Object><Object><Key>a/../../b</Key>"
+                           "</Object><Object><Key>./</Key></Object><Object><Key>../x</Key></Object></Delete>");
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && test_count_of(r.body, "<Deleted>") == 5 && !strstr(r.body, "<DeleteMarker>"));
+    test_reply_free(&r);
+    test_cos_call ctl = { "DELETE", host, "/bad%01key", "/bad\x01key", TEST_SECRET_ID, TEST_SECRET_KEY, NULL, NULL, 0,
+                          NULL, 0, NULL, NULL, NULL, 0 };
+    r = test_cos_exchange(g_srv.port, &ctl);
+    CHECK_INT(r.status, 204);
+    char *dm = test_reply_header(&r, "x-cos-delete-marker");
+    CHECK(dm == NULL);
+    free(dm);
+    test_reply_free(&r);
+    /* an absent key that could exist still gets its marker, as in COS and S3 */
+    r = call_as(&OWNER, host, "DELETE", "/gone", NULL, NULL, NULL);
+    CHECK_INT(r.status, 204);
+    dm = test_reply_header(&r, "x-cos-delete-marker");
+    char *vid = test_reply_header(&r, "x-cos-version-id");
+    CHECK(dm && !strcmp(dm, "true") && vid);
+    free(dm);
+    test_reply_free(&r);
+    r = call_as(&OWNER, host, "GET", "/", "versions", NULL, NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && test_count_of(r.body, "<DeleteMarker>") == 1 && strstr(r.body, "<Key>gone</Key>"));
+    CHECK(r.body && !strchr(r.body, '\x01'));
+    test_reply_free(&r);
+    if (vid) EXPECT(call_as(&OWNER, host, "DELETE", "/gone", "versionId", vid, NULL), 204, NULL);
+    free(vid);
+    /* nothing else was left: the bucket can go */
+    EXPECT(call_as(&OWNER, host, "DELETE", "/", NULL, NULL, NULL), 204, NULL);
+}
+
 int main(void)
 {
     const char *args[] = { "--sts", NULL };
@@ -235,6 +281,7 @@ int main(void)
     RUN(test_cos_condition_grammar);
     RUN(test_versionid_condition_per_entry);
     RUN(test_versionid_condition_restore);
+    RUN(test_no_marker_for_impossible_keys);
     test_server_stop(&g_srv, false);
     return test_report();
 }
