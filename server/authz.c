@@ -172,14 +172,22 @@ static void pin_object(req *r, const char *bucket, const char *key, const char *
     r->authz_pinned = true;
 }
 
-/* "s3:ExistingObjectTag/K": the stored object's tag K. */
+/* "s3:ExistingObjectTag/K": the stored object's tag K; of the version the access names, when it names one
+ * (tags are each version's own: the current version's let anyone read an old version tagged private once
+ * a public one replaced it, and a Deny on a tag of the version to be deleted missed it). */
 static int existing_tag(cond_ctx *c, const char *tag, const char **value)
 {
     if (!c->bucket || !c->key || !*c->key) return 0;
     obj_meta m;
-    int rc = store_object_get(c->r->srv->st, c->bucket, c->key, &m);
+    bool marker = false;
+    int rc = c->version_id ? versioning_lookup(c->r, c->bucket, c->key, c->version_id, &m, &marker)
+                           : store_object_get(c->r->srv->st, c->bucket, c->key, &m);
     if (rc < -1) return -1; /* unreadable: the server cannot say */
     if (rc) return 0;
+    if (marker) { /* a delete marker has no tags */
+        obj_meta_clear(&m);
+        return 0;
+    }
     pin_object(c->r, c->bucket, c->key, m.data_id);
     cos_tagging *t = NULL;
     int found = 0;

@@ -225,6 +225,77 @@ out:
     free(vid[1]);
 }
 
+/* ---------------------------------------------------------------- s3:ExistingObjectTag of a version */
+
+/* PUT host/path by the owner with the tags given (x-cos-tagging): its version id (malloc'd, "" if none). */
+static char *put_tagged(const char *host, const char *path, const char *body, const char *tags)
+{
+    cos_kv h[] = { { "x-cos-tagging", tags } };
+    test_cos_call c = { "PUT", host, path, path, TEST_SECRET_ID, TEST_SECRET_KEY, NULL, NULL, 0, h, 1, NULL, NULL,
+                        body, strlen(body) };
+    test_reply r = test_cos_exchange(g_srv.port, &c);
+    CHECK_INT(r.status, 200);
+    char *vid = test_reply_header(&r, "x-cos-version-id");
+    test_reply_free(&r);
+    return vid ? vid : cos_strdup("");
+}
+
+/* Tags are each version's own: a condition on the object's tags decides an access to one version
+ * (?versionId=, a multi-delete's entry) on that version's tags. Before, it read the current version's:
+ * an old version tagged private was served to anyone once a version tagged public replaced it, and a
+ * version tagged to be kept was deleted once a newer one without the tag was current. */
+static void test_existing_tag_of_the_version(void)
+{
+    test_put_bucket_on(&g_srv, "vtags-" TEST_APPID);
+    const char *host = HOST("vtags");
+    EXPECT(call_as(&OWNER, host, "PUT", "/", "versioning", NULL,
+                   "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    char *priv = put_tagged(host, "/doc", "private draft", "public=no&keep=yes");
+    char *pub = put_tagged(host, "/doc", "public text", "public=yes");
+    CHECK(*priv && *pub);
+    put_policy(host, GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\""
+               RES("vtags") "\"],\"condition\":{\"StringEquals\":{\"s3:ExistingObjectTag/public\":\"yes\"}}},"
+               "{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},\"effect\":\"deny\",\"action\":"
+               "[\"name/cos:DeleteObject\"],\"resource\":[\"" RES("vtags") "\"],\"condition\":{\"StringEquals\":"
+               "{\"s3:ExistingObjectTag/keep\":\"yes\"}}}]}", 204);
+    test_reply r = call_as(ANON, host, "GET", "/doc", NULL, NULL, NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && !strcmp(r.body, "public text"));
+    test_reply_free(&r);
+    r = call_as(ANON, host, "GET", "/doc", "versionId", priv, NULL);
+    if (r.status == 200) test_fail(__FILE__, __LINE__, "the private version was served: %s", r.body ? r.body : "");
+    EXPECT(r, 403, "AccessDenied");
+    test_tmpkey tk = test_sts_key(g_srv.port, TEST_SECRET_ID, TEST_SECRET_KEY, NULL,
+                                  "{\"version\":\"2.0\",\"statement\":[{\"effect\":\"allow\",\"action\":"
+                                  "[\"name/cos:DeleteObject\"],\"resource\":[\"" RES("vtags") "\"]}]}",
+                                  __FILE__, __LINE__);
+    if (tk.id) {
+        EXPECT(call_as(&tk, host, "DELETE", "/doc", "versionId", priv, NULL), 403, "AccessDenied");
+        char *doc = cos_sprintf("<Delete><Object><Key>doc</Key><VersionId>%s</VersionId></Object></Delete>", priv);
+        r = call_as(&tk, host, "POST", "/", "delete", NULL, doc);
+        CHECK_INT(r.status, 200);
+        CHECK(r.body && strstr(r.body, "<Code>AccessDenied</Code>") && !strstr(r.body, "<Deleted>"));
+        test_reply_free(&r);
+        free(doc);
+    }
+    test_tmpkey_free(&tk);
+    char *b = owner_body(host, "/doc", priv);
+    CHECK(b && !strcmp(b, "private draft"));
+    free(b);
+    /* and the other way round: an old version tagged public is served while a private one is current (it
+       was 503 SlowDown: the current version's row was pinned as the one decided on, never the one served) */
+    char *old_pub = put_tagged(host, "/doc2", "was public", "public=yes");
+    free(put_tagged(host, "/doc2", "now private", "public=no"));
+    r = call_as(ANON, host, "GET", "/doc2", "versionId", old_pub, NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && !strcmp(r.body, "was public"));
+    test_reply_free(&r);
+    EXPECT(call_as(ANON, host, "GET", "/doc2", NULL, NULL, NULL), 403, "AccessDenied");
+    free(old_pub);
+    free(priv);
+    free(pub);
+}
+
 /* ---------------------------------------------------------------- delete markers for keys that cannot be */
 
 /* In a versioned bucket a DELETE of an absent key leaves a delete marker, so a DELETE could make a key no
@@ -282,6 +353,7 @@ int main(void)
     RUN(test_versionid_condition_per_entry);
     RUN(test_versionid_condition_restore);
     RUN(test_no_marker_for_impossible_keys);
+    RUN(test_existing_tag_of_the_version);
     test_server_stop(&g_srv, false);
     return test_report();
 }
