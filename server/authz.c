@@ -302,6 +302,10 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
             return -1;
         return *value ? 1 : -1;
     }
+    if (!strcasecmp(key, "cos:secure-transport") || !strcasecmp(key, "aws:SecureTransport")) {
+        *value = r->srv->tls_cert_pem ? "true" : "false"; /* the API listener is all TLS or all plain */
+        return 1;
+    }
     if (!strcasecmp(key, "aws:Referer") || !strcasecmp(key, "aws:UserAgent")) {
         *value = req_header(r, !strcasecmp(key, "aws:Referer") ? "Referer" : "User-Agent");
         return *value != NULL;

@@ -100,6 +100,13 @@ static void test_cos_condition_grammar(void)
                "\"],\"condition\":{\"string_equal_if_exist\":{\"cos:response-content-type\":\"text/plain\"}}}]}", 204);
     EXPECT(call_as(ANON, HOST(GB), "GET", "/a.txt", NULL, NULL, NULL), 200, NULL);
     EXPECT(call_as(ANON, HOST(GB), "GET", "/a.txt", "response-content-type", "text/html", NULL), 403, NULL);
+    /* cos:secure-transport (bool_equal): this server speaks plain HTTP */
+    put_policy(HOST(GB), GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\"" RES(GB)
+               "\"],\"condition\":{\"bool_equal\":{\"cos:secure-transport\":\"false\"}}}]}", 204);
+    EXPECT(call_as(ANON, HOST(GB), "GET", "/a.txt", NULL, NULL, NULL), 200, NULL);
+    put_policy(HOST(GB), GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\"" RES(GB)
+               "\"],\"condition\":{\"bool_equal\":{\"cos:secure-transport\":\"true\"}}}]}", 204);
+    EXPECT(call_as(ANON, HOST(GB), "GET", "/a.txt", NULL, NULL, NULL), 403, "AccessDenied");
     /* an operator neither grammar has is still refused, never ignored (an ignored condition widens an Allow) */
     put_policy(HOST(GB), GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\"" RES(GB)
                "\"],\"condition\":{\"ip_equal_somehow\":{\"qcs:ip\":\"10.0.0.0/8\"}}}]}", 400);
