@@ -602,8 +602,9 @@ enum MHD_Result symlink_get(req *r);
 int symlink_follow(req *r, bool head, obj_meta *m, enum MHD_Result *ret);
 /* objlock.c: PUT/GET Bucket ?object-lock */
 enum MHD_Result objlock_request(req *r);
-/* PUT ?versioning suspending a bucket with object lock: refused (true, *ret queued). */
-bool objlock_refuses_versioning(req *r, enum MHD_Result *ret);
+/* PUT ?versioning suspending a bucket with object lock: refused (true, *ret queued). A suspend is decided
+ * under the lock's guard: objlock_release(*held) once its configuration is written (or refused). */
+bool objlock_refuses_versioning(req *r, enum MHD_Result *ret, int *held);
 /* A write asking for retention (x-cos-object-lock-* headers): refused, 501 (true, *ret queued). */
 bool objlock_refuses_headers(req *r, enum MHD_Result *ret);
 /* PUT/GET Object ?retention */
