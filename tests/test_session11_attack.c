@@ -68,6 +68,14 @@ static void put_policy(const char *host, const char *policy, int status)
     test_reply_free(&r);
 }
 
+/* A new bucket (name, at host) with versioning enabled. */
+static void versioned_bucket(const char *name, const char *host)
+{
+    test_put_bucket_on(&g_srv, name);
+    EXPECT(call_as(&OWNER, host, "PUT", "/", "versioning", NULL,
+                   "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+}
+
 /* ---------------------------------------------------------------- COS's condition grammar */
 
 #define GPOL_HEAD "{\"version\":\"2.0\",\"statement\":[{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},"
@@ -126,9 +134,7 @@ static const char VB_HOST[] = HOST(VB);
  * server could not say: a Deny on it denied every delete of every version. */
 static void test_versionid_condition_per_entry(void)
 {
-    test_put_bucket_on(&g_srv, VB "-" TEST_APPID);
-    EXPECT(call_as(&OWNER, VB_HOST, "PUT", "/", "versioning", NULL,
-                   "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    versioned_bucket(VB "-" TEST_APPID, VB_HOST);
     char *v1 = put_by_owner(VB_HOST, "/k", "one"), *v2 = put_by_owner(VB_HOST, "/k", "two");
     char *v3 = put_by_owner(VB_HOST, "/k2", "three");
     CHECK(*v1 && *v2 && *v3);
@@ -193,10 +199,8 @@ out:
  * the operation was decided without its versionId, so such a Deny met no version and let it through. */
 static void test_versionid_condition_restore(void)
 {
-    test_put_bucket_on(&g_srv, "vrestore-" TEST_APPID);
     const char *host = HOST("vrestore");
-    EXPECT(call_as(&OWNER, host, "PUT", "/", "versioning", NULL,
-                   "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    versioned_bucket("vrestore-" TEST_APPID, host);
     char *vid[2] = { NULL, NULL };
     for (int i = 0; i < 2; i++) {
         cos_kv h[] = { { "x-cos-storage-class", "ARCHIVE" } };
@@ -255,10 +259,8 @@ static char *put_tagged(const char *host, const char *path, const char *body, co
  * version tagged to be kept was deleted once a newer one without the tag was current. */
 static void test_existing_tag_of_the_version(void)
 {
-    test_put_bucket_on(&g_srv, "vtags-" TEST_APPID);
     const char *host = HOST("vtags");
-    EXPECT(call_as(&OWNER, host, "PUT", "/", "versioning", NULL,
-                   "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    versioned_bucket("vtags-" TEST_APPID, host);
     char *priv = put_tagged(host, "/doc", "private draft", "public=no&keep=yes");
     char *pub = put_tagged(host, "/doc", "public text", "public=yes");
     CHECK(*priv && *pub);
@@ -314,10 +316,8 @@ static void test_existing_tag_of_the_version(void)
  * keeping the bucket from ever being deleted (BucketNotEmpty for good). */
 static void test_no_marker_for_impossible_keys(void)
 {
-    test_put_bucket_on(&g_srv, "vkeys-" TEST_APPID);
     const char *host = HOST("vkeys");
-    EXPECT(call_as(&OWNER, host, "PUT", "/", "versioning", NULL,
-                   "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    versioned_bucket("vkeys-" TEST_APPID, host);
     test_reply r = call_as(&OWNER, host, "POST", "/", "delete", NULL,
                            "<Delete><Object><Key></Key></Object><Object><Key>/</Key></Object><Object><Key>a/../../b</Key>"
                            "</Object><Object><Key>./</Key></Object><Object><Key>../x</Key></Object></Delete>");
@@ -387,10 +387,8 @@ static void *bg_run(void *p)
  * fault between the suspend's check and its write. */
 static void test_suspend_racing_lock(void)
 {
-    test_put_bucket_on(&g_srv, "vlock-" TEST_APPID);
     const char *host = HOST("vlock");
-    EXPECT(call_as(&OWNER, host, "PUT", "/", "versioning", NULL,
-                   "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"), 200, NULL);
+    versioned_bucket("vlock-" TEST_APPID, host);
     test_set_faults(NULL, &g_srv, "[{\"method\":\"PUT\",\"match\":\"versioning\",\"action\":\"pause\",\"times\":1}]");
     bg_call sus = { host, "PUT", "versioning",
                     "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>", { 0 }, 0, 0 };
