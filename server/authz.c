@@ -261,7 +261,8 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
             return *value != NULL;
         }
         if (!strncasecmp(key, "cos:", 4) && !strcasecmp(k, "content-type")) {
-            *value = req_header(r, "Content-Type");
+            /* a form's object takes its Content-Type field: the request's own header is the form's encoding */
+            *value = r->pp ? cos_kvlist_get(&r->form, "Content-Type") : req_header(r, "Content-Type");
             return *value != NULL;
         }
         if (!strncasecmp(k, "response-", 9)) { /* GetObject's response-content-type and the like */

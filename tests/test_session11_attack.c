@@ -117,6 +117,27 @@ static void test_cos_condition_grammar(void)
     put_policy(HOST(GB), GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\"" RES(GB)
                "\"],\"condition\":{\"bool_equal\":{\"cos:secure-transport\":\"true\"}}}]}", 204);
     EXPECT(call_as(ANON, HOST(GB), "GET", "/a.txt", NULL, NULL, NULL), 403, "AccessDenied");
+    /* cos:content-type: a form's object takes its Content-Type field, which the condition sees (not the
+       request's multipart/form-data header) */
+    put_policy(HOST(GB), GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:PutObject\"],\"resource\":[\"" RES(GB)
+               "\"]},{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},\"effect\":\"deny\",\"action\":"
+               "[\"name/cos:PutObject\"],\"resource\":[\"" RES(GB) "\"],\"condition\":{\"string_equal\":"
+               "{\"cos:content-type\":\"text/html\"}}}]}", 204);
+    for (int html = 0; html < 2; html++) {
+        char *form = cos_sprintf("--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nform-%d.txt\r\n"
+                                 "--XyZ\r\nContent-Disposition: form-data; name=\"Content-Type\"\r\n\r\n%s\r\n"
+                                 "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n"
+                                 "<script>x</script>\r\n--XyZ--\r\n", html, html ? "text/html" : "text/plain");
+        char *req = cos_sprintf("POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+                                "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", HOST(GB), strlen(form), form);
+        test_reply fr = test_http_exchange(g_srv.port, req, strlen(req));
+        if (html) EXPECT(fr, 403, "AccessDenied");
+        else CHECK(fr.status == 204 || fr.status == 200);
+        if (!html) test_reply_free(&fr);
+        free(req);
+        free(form);
+    }
+    EXPECT(call_as(&OWNER, HOST(GB), "HEAD", "/form-1.txt", NULL, NULL, NULL), 404, NULL);
     /* an operator neither grammar has is still refused, never ignored (an ignored condition widens an Allow) */
     put_policy(HOST(GB), GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],\"resource\":[\"" RES(GB)
                "\"],\"condition\":{\"ip_equal_somehow\":{\"qcs:ip\":\"10.0.0.0/8\"}}}]}", 400);
