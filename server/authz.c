@@ -147,6 +147,7 @@ unsigned acl_grants_for(const char *acl, const char *who)
 typedef struct cond_ctx {
     req *r;
     const char *bucket, *key; /* the object the access is about (a copy's source is another) */
+    const char *version_id;   /* the version of it the access names (a multi-delete's entry's own), or NULL */
     char *buf;                /* the last value looked up that needed storage */
 } cond_ctx;
 
@@ -171,14 +172,22 @@ static void pin_object(req *r, const char *bucket, const char *key, const char *
     r->authz_pinned = true;
 }
 
-/* "s3:ExistingObjectTag/K": the stored object's tag K. */
+/* "s3:ExistingObjectTag/K": the stored object's tag K; of the version the access names, when it names one
+ * (tags are each version's own: the current version's let anyone read an old version tagged private once
+ * a public one replaced it, and a Deny on a tag of the version to be deleted missed it). */
 static int existing_tag(cond_ctx *c, const char *tag, const char **value)
 {
     if (!c->bucket || !c->key || !*c->key) return 0;
     obj_meta m;
-    int rc = store_object_get(c->r->srv->st, c->bucket, c->key, &m);
+    bool marker = false;
+    int rc = c->version_id ? versioning_lookup(c->r, c->bucket, c->key, c->version_id, &m, &marker)
+                           : store_object_get(c->r->srv->st, c->bucket, c->key, &m);
     if (rc < -1) return -1; /* unreadable: the server cannot say */
     if (rc) return 0;
+    if (marker) { /* a delete marker has no tags */
+        obj_meta_clear(&m);
+        return 0;
+    }
     pin_object(c->r, c->bucket, c->key, m.data_id);
     cos_tagging *t = NULL;
     int found = 0;
@@ -245,6 +254,21 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
     static const char *const ARGS[] = { "prefix", "delimiter", "max-keys" };
     if (!strncasecmp(key, "s3:", 3) || !strncasecmp(key, "cos:", 4)) {
         const char *k = strchr(key, ':') + 1;
+        /* the version the access names: for a multi-delete, each entry's <VersionId>, never the request's
+           query (which names none), so a Deny on one version holds there as on DELETE ?versionId= */
+        if (!strcasecmp(k, "versionid")) {
+            *value = c->version_id;
+            return *value != NULL;
+        }
+        if (!strncasecmp(key, "cos:", 4) && !strcasecmp(k, "content-type")) {
+            /* a form's object takes its Content-Type field: the request's own header is the form's encoding */
+            *value = r->pp ? cos_kvlist_get(&r->form, "Content-Type") : req_header(r, "Content-Type");
+            return *value != NULL;
+        }
+        if (!strncasecmp(k, "response-", 9)) { /* GetObject's response-content-type and the like */
+            *value = req_arg(r, k);
+            return *value != NULL;
+        }
         for (size_t i = 0; i < sizeof ARGS / sizeof ARGS[0]; i++)
             if (!strcasecmp(k, ARGS[i])) {
                 *value = i == 0 && r->cond_prefix ? r->cond_prefix : req_arg(r, ARGS[i]);
@@ -267,7 +291,7 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
             return *value != NULL;
         }
     }
-    if (!strcasecmp(key, "aws:SourceIp")) {
+    if (!strcasecmp(key, "aws:SourceIp") || !strcasecmp(key, "qcs:ip")) { /* COS's name for it */
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         static _Thread_local char ip[INET6_ADDRSTRLEN];
         const struct sockaddr *sa = ci ? ci->client_addr : NULL;
@@ -279,6 +303,10 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
             return -1;
         return *value ? 1 : -1;
     }
+    if (!strcasecmp(key, "cos:secure-transport") || !strcasecmp(key, "aws:SecureTransport")) {
+        *value = r->srv->tls_cert_pem ? "true" : "false"; /* the API listener is all TLS or all plain */
+        return 1;
+    }
     if (!strcasecmp(key, "aws:Referer") || !strcasecmp(key, "aws:UserAgent")) {
         *value = req_header(r, !strcasecmp(key, "aws:Referer") ? "Referer" : "User-Agent");
         return *value != NULL;
@@ -286,11 +314,12 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
     return -1;
 }
 
-static sts_decision eval_either(req *r, const char *bucket, const char *key, bool version, const sts_policy *p,
-                                const char *action, const char *alt, const char *resource, const char *principal)
+static sts_decision eval_either(req *r, const char *bucket, const char *key, const char *version_id,
+                                const sts_policy *p, const char *action, const char *alt, const char *resource,
+                                const char *principal)
 {
-    cond_ctx c = { r, bucket, key, NULL };
-    sts_access a = { action, resource, request_cond_key, &c, version };
+    cond_ctx c = { r, bucket, key, version_id, NULL };
+    sts_access a = { action, resource, request_cond_key, &c, version_id != NULL };
     sts_decision d = sts_policy_eval(p, &a, principal);
     if (alt && d != STS_DENY) {
         a.action = alt;
@@ -420,7 +449,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     bool owner = r->principal && !r->tmp_key;
     if (!bucket) { /* GetService: resource "*", as COS documents */
         if (owner) return true;
-        if (r->tmp_key && r->tmp_key->policy && eval_either(r, NULL, NULL, false, r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
+        if (r->tmp_key && r->tmp_key->policy && eval_either(r, NULL, NULL, NULL, r->tmp_key->policy, action, alt, "*", NULL) == STS_ALLOW)
             return true;
         snprintf(why, why_len, "%s", r->tmp_key ? "the temporary key's policy does not allow name/cos:GetService on *"
                                                 : "anonymous access is not allowed");
@@ -454,7 +483,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
         return false;
     }
     char *me = r->principal ? authz_account_id(srv, r->account) : NULL;
-    sts_decision bucket_d = bp ? eval_either(r, bucket, object_level ? key : NULL, version, bp, action, alt, resource, me) : STS_NO_MATCH;
+    sts_decision bucket_d = bp ? eval_either(r, bucket, object_level ? key : NULL, version_id, bp, action, alt, resource, me) : STS_NO_MATCH;
     bool ok = false;
     unsigned pab = 0;
     if (own) {
@@ -467,7 +496,7 @@ bool authz_allows(req *r, const char *action, const char *alt, unsigned acl, con
     } else if (owner && exists && !strcmp(action, "name/cos:PutBucket")) {
         ok = true; /* another account's bucket: the handler answers BucketAlreadyExists, changing nothing */
     } else if (r->tmp_key) {
-        sts_decision d = r->tmp_key->policy ? eval_either(r, bucket, object_level ? key : NULL, version, r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
+        sts_decision d = r->tmp_key->policy ? eval_either(r, bucket, object_level ? key : NULL, version_id, r->tmp_key->policy, action, alt, resource, NULL) : STS_NO_MATCH;
         ok = d == STS_ALLOW && bucket_d != STS_DENY;
         if (!r->tmp_key->policy) snprintf(why, why_len, "a temporary key without a policy is allowed nothing");
         else if (d != STS_ALLOW) snprintf(why, why_len, "the temporary key's policy does not allow %s on %s", action, resource);

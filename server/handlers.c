@@ -3709,7 +3709,10 @@ static enum MHD_Result bucket_request(req *r, const char *sub)
     else if (sub && !strcmp(sub, "delete") && !strcmp(m, "POST")) ret = delete_multiple(r);
     else if (sub && !strcmp(sub, "inventory") && !strcmp(m, "GET") && !req_arg(r, "id")) ret = list_inventory(r);
     else if (sub && !strcmp(sub, "object-lock")) ret = objlock_request(r); /* objlock.c */
-    else if (sub && !strcmp(sub, "versioning") && objlock_refuses_versioning(r, &ret)) { /* objlock.c */
+    else if (sub && !strcmp(sub, "versioning") && !strcmp(m, "PUT")) {
+        int held = OBJLOCK_NONE; /* a suspend and the lock's enabling decided one after the other (objlock.c) */
+        if (!objlock_refuses_versioning(r, &ret, &held)) ret = put_config(r, sub);
+        objlock_release(held);
     } else if (is_config(sub)) {
         ret = !strcmp(m, "PUT") ? put_config(r, sub) : !strcmp(m, "GET") ? get_config(r, sub)
               : !strcmp(m, "DELETE") ? delete_config(r, sub) : send_error(r, "MethodNotAllowed", "method not allowed");
@@ -3803,6 +3806,12 @@ static bool key_ok(req *r, const char *key, enum MHD_Result *ret)
         return false;
     }
     return true;
+}
+
+bool key_creatable(const char *key)
+{
+    return !cos_key_escapes_root(key) && utf8_valid((const unsigned char *)key) && key_acceptable(key, true) &&
+           strlen(key) <= 850;
 }
 
 /* A POST form's fields become the object's key and headers: none may carry a

@@ -224,14 +224,20 @@ static enum MHD_Result put_lock(req *r)
         why = "A DefaultRetention needs its Days.";
     cos_xml_free(&LOCK_SCHEMA, c);
     if (why) return send_error(r, "MalformedXML", "%s", why);
-    vers_state vs = versioning_state(r, r->bucket);
-    if (vs == VERS_SUSPENDED)
-        return send_error(r, "InvalidBucketState", "Object lock cannot be enabled in a bucket whose versioning is "
-                                                   "suspended.");
-    if (r->is_s3 && vs != VERS_ENABLED) /* S3 enables it on an existing bucket only with versioning on */
-        return send_error(r, "InvalidBucketState", "Object lock can be enabled only in a bucket whose versioning is "
-                                                   "enabled.");
     pthread_mutex_lock(&g_guard);
+    /* the versioning state under the guard, which a suspend holds until it is written (objlock_refuses_versioning):
+       read before it, a suspend decided meanwhile left the lock enabled in a suspended bucket */
+    store_memo_refresh();
+    vers_state vs = versioning_state(r, r->bucket);
+    if (vs == VERS_SUSPENDED || (r->is_s3 && vs != VERS_ENABLED)) {
+        pthread_mutex_unlock(&g_guard);
+        return vs == VERS_SUSPENDED
+                   ? send_error(r, "InvalidBucketState", "Object lock cannot be enabled in a bucket whose versioning "
+                                                         "is suspended.")
+                   /* S3 enables it on an existing bucket only with versioning on */
+                   : send_error(r, "InvalidBucketState", "Object lock can be enabled only in a bucket whose versioning "
+                                                         "is enabled.");
+    }
     if (!enable_drain(r->srv->cfg.lock_drain_ms ? r->srv->cfg.lock_drain_ms : ENABLE_DRAIN_MS)) {
         pthread_mutex_unlock(&g_guard);
         return send_error(r, "SlowDown", "Writes and deletes that began before the object lock was enabled are "
@@ -281,8 +287,9 @@ enum MHD_Result objlock_request(req *r)
     return send_error(r, "MethodNotAllowed", "The specified method is not allowed against this resource.");
 }
 
-bool objlock_refuses_versioning(req *r, enum MHD_Result *ret)
+bool objlock_refuses_versioning(req *r, enum MHD_Result *ret, int *held)
 {
+    *held = OBJLOCK_NONE;
     if (strcmp(r->method, "PUT") != 0 || !r->body.len) return false;
     cos_versioning_configuration *v = NULL;
     if (cos_xml_parse(&cos_xs_versioning_configuration, r->body.data, r->body.len, (void **)&v, NULL) != 0)
@@ -290,6 +297,12 @@ bool objlock_refuses_versioning(req *r, enum MHD_Result *ret)
     bool suspends = v->status && !strcmp(v->status, "Suspended");
     cos_xml_free(&cos_xs_versioning_configuration, v);
     if (!suspends) return false;
+    /* decided and written under the guard, as enabling the lock is (put_lock): checked apart, a suspend and
+       an enabling racing each other both went through, the lock then on in a suspended bucket, where a write
+       replaces the null version whatever its retention */
+    pthread_mutex_lock(&g_guard);
+    *held = OBJLOCK_GUARDED;
+    store_memo_refresh();
     int on = lock_enabled(r);
     if (on == 0) return false;
     *ret = on == 1 ? send_error(r, "InvalidBucketState", "Versioning cannot be suspended in a bucket with object "

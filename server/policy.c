@@ -107,15 +107,44 @@ static char **cond_values(const cos_json *v, size_t *n)
     return l;
 }
 
+/* COS's own names for them, as its bucket policies and CAM write them ("ip_equal": {"qcs:ip": ...},
+ * "string_equal": {"cos:versionid": ...}), each also with "_if_exist": read as the operator named.
+ * Before, a policy in COS's grammar was refused as MalformedPolicy. */
+static const char *const COS_COND_OPS[][2] = {
+    { "string_equal", "StringEquals" }, { "string_not_equal", "StringNotEquals" },
+    { "string_equal_ignore_case", "StringEqualsIgnoreCase" },
+    { "string_not_equal_ignore_case", "StringNotEqualsIgnoreCase" }, { "string_like", "StringLike" },
+    { "string_not_like", "StringNotLike" }, { "numeric_equal", "NumericEquals" },
+    { "numeric_not_equal", "NumericNotEquals" }, { "numeric_less_than", "NumericLessThan" },
+    { "numeric_less_than_equal", "NumericLessThanEquals" }, { "numeric_greater_than", "NumericGreaterThan" },
+    { "numeric_greater_than_equal", "NumericGreaterThanEquals" }, { "bool_equal", "Bool" },
+    { "null_equal", "Null" }, { "ip_equal", "IpAddress" }, { "ip_not_equal", "NotIpAddress" } };
+
+/* The operator a COS name stands for (NULL: none), *if_exists from its "_if_exist" suffix. */
+static const char *cos_operator(const char *op, bool *if_exists)
+{
+    size_t n = strlen(op);
+    *if_exists = n > 9 && !strcmp(op + n - 9, "_if_exist");
+    if (*if_exists) n -= 9;
+    for (size_t k = 0; k < sizeof COS_COND_OPS / sizeof COS_COND_OPS[0]; k++)
+        if (strlen(COS_COND_OPS[k][0]) == n && !strncmp(COS_COND_OPS[k][0], op, n)) return COS_COND_OPS[k][1];
+    return NULL;
+}
+
 static const char *parse_conditions(const cos_json *cj, statement *t)
 {
     if (cj->type != COS_JSON_OBJECT) return "a condition must be an object of operators";
     for (size_t i = 0; i < cj->count; i++) {
         const cos_json *keys = &cj->items[i];
-        const char *op = keys->key;
-        size_t oplen = strlen(op);
-        bool if_exists = oplen > 8 && !strcmp(op + oplen - 8, "IfExists");
-        if (if_exists) oplen -= 8;
+        bool if_exists = false;
+        const char *op = cos_operator(keys->key, &if_exists);
+        size_t oplen = op ? strlen(op) : 0;
+        if (!op) {
+            op = keys->key;
+            oplen = strlen(op);
+            if_exists = oplen > 8 && !strcmp(op + oplen - 8, "IfExists");
+            if (if_exists) oplen -= 8;
+        }
         bool known = false;
         for (size_t k = 0; k < sizeof COND_OPS / sizeof COND_OPS[0] && !known; k++)
             known = strlen(COND_OPS[k]) == oplen && !strncmp(COND_OPS[k], op, oplen);

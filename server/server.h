@@ -533,6 +533,9 @@ size_t objhdr_user_meta_bytes(const char *headers);
 
 /* handlers.c */
 enum MHD_Result handle_request(req *r);
+/* Whether a PUT would take key as a new object's name (handlers.c: valid UTF-8, inside the bucket, not
+ * only "/" and "." segments, no control character XML cannot carry, at most 850 bytes). */
+bool key_creatable(const char *key);
 /* The checks handle_request makes that the headers decide (addressing, dialect, signature, routing,
  * authorization), before the body is read: *passed, or an error was queued and *passed is false. */
 enum MHD_Result handle_request_headers(req *r, bool *passed);
@@ -599,8 +602,9 @@ enum MHD_Result symlink_get(req *r);
 int symlink_follow(req *r, bool head, obj_meta *m, enum MHD_Result *ret);
 /* objlock.c: PUT/GET Bucket ?object-lock */
 enum MHD_Result objlock_request(req *r);
-/* PUT ?versioning suspending a bucket with object lock: refused (true, *ret queued). */
-bool objlock_refuses_versioning(req *r, enum MHD_Result *ret);
+/* PUT ?versioning suspending a bucket with object lock: refused (true, *ret queued). A suspend is decided
+ * under the lock's guard: objlock_release(*held) once its configuration is written (or refused). */
+bool objlock_refuses_versioning(req *r, enum MHD_Result *ret, int *held);
 /* A write asking for retention (x-cos-object-lock-* headers): refused, 501 (true, *ret queued). */
 bool objlock_refuses_headers(req *r, enum MHD_Result *ret);
 /* PUT/GET Object ?retention */

@@ -1339,6 +1339,7 @@ int store_bucket_set_acl(store *s, const char *bucket, const char *acl)
 
 int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len)
 {
+    fault_pause_point(); /* a configuration decided, not yet written (tests: the "pause" fault) */
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
     int rc = tx_begin(s, &db);

@@ -724,7 +724,7 @@ static void test_hostile_policies(void)
         "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":"
         "{\"StringEquals\":{\"s3:prefix\":[]}}}]}",
         "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":"
-        "{\"ip_equal\":{\"qcs:ip\":\"0.0.0.0/0\"}}}]}",
+        "{\"date_equal_ish\":{\"qcs:ip\":\"0.0.0.0/0\"}}}]}", /* (ip_equal is COS's IpAddress: known since) */
     };
     /* ambiguous documents (a field twice, or in both of its spellings) are refused, not read one way */
     const char *const AMBIGUOUS[] = {
