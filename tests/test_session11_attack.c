@@ -1,0 +1,555 @@
+/* test_session11_attack.c — the request head libcos sends (packed into
+ * curl's request target where no proxy is in the way, engine.c
+ * setup_headers, or curl's header list), attacked from the caller's side
+ * and the server's: a header name or value, a User-Agent, a temporary key
+ * or an STS answer with a line break must not start another header or a
+ * second request (refused before anything is sent); keys and query
+ * parameters with control bytes, spaces, '#', '?' and bytes >= 0x80 stay one
+ * encoded request line; a redirect is not followed (nothing signed goes
+ * to the host it names); a retry, a re-sign after a clock-skew answer and
+ * the AutoSwitchHost move each send one well-formed head with one Host,
+ * the one signed. Against a recording server in this process; hangs fail
+ * by a watchdog. */
+#define _GNU_SOURCE
+#include "testlib.h"
+#include "signer.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUCKET "atk-" TEST_APPID
+#define HOST BUCKET ".cos.ap-guangzhou.myqcloud.com"
+
+static int g_port;
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+#define MAX_HEADS 16
+static char *g_heads[MAX_HEADS]; /* the heads received since the last take */
+static int g_nheads;
+static char *g_answers[4]; /* answers to give, in order, before the default 200 */
+static int g_nanswers;
+
+static const char OK_ANSWER[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nx-cos-request-id: atk\r\n\r\n";
+
+/* Reads requests on one connection (bodies by Content-Length), keeps each
+ * head, answers the next scripted answer or 200. */
+static void *conn_main(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char buf[16384];
+    size_t got = 0;
+    for (;;) {
+        char *end = NULL;
+        while (!(end = memmem(buf, got, "\r\n\r\n", 4))) {
+            if (got == sizeof buf) goto out;
+            ssize_t n = recv(fd, buf + got, sizeof buf - got, 0);
+            if (n <= 0) goto out;
+            got += (size_t)n;
+        }
+        size_t head_len = (size_t)(end - buf) + 4;
+        char *head = strndup(buf, head_len);
+        unsigned long long body = 0;
+        const char *cl = strcasestr(head, "\r\nContent-Length:");
+        if (cl) body = strtoull(cl + 17, NULL, 10);
+        memmove(buf, buf + head_len, got - head_len);
+        got -= head_len;
+        while (body > 0) {
+            size_t take = got < body ? got : (size_t)body;
+            memmove(buf, buf + take, got - take);
+            got -= take;
+            body -= take;
+            if (body == 0) break;
+            ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) {
+                free(head);
+                goto out;
+            }
+            got = (size_t)n;
+        }
+        char *answer = NULL;
+        pthread_mutex_lock(&g_lock);
+        if (g_nheads < MAX_HEADS) g_heads[g_nheads++] = head;
+        else free(head);
+        if (g_nanswers > 0) {
+            answer = g_answers[0];
+            memmove(g_answers, g_answers + 1, (size_t)--g_nanswers * sizeof *g_answers);
+        }
+        pthread_mutex_unlock(&g_lock);
+        bool sent = answer ? test_send_all(fd, answer, strlen(answer)) : test_send_all(fd, OK_ANSWER, sizeof OK_ANSWER - 1);
+        free(answer);
+        if (!sent) break;
+    }
+out:
+    close(fd);
+    return NULL;
+}
+
+/* The heads received since the last call (a NULL-ended array, caller frees). */
+static int take_heads(char ***out)
+{
+    pthread_mutex_lock(&g_lock);
+    int n = g_nheads;
+    char **h = calloc((size_t)n + 1, sizeof *h);
+    memcpy(h, g_heads, (size_t)n * sizeof *h);
+    g_nheads = 0;
+    for (int i = 0; i < g_nanswers; i++) free(g_answers[i]);
+    g_nanswers = 0;
+    pthread_mutex_unlock(&g_lock);
+    *out = h;
+    return n;
+}
+static void free_heads(char **h)
+{
+    for (int i = 0; h && h[i]; i++) free(h[i]);
+    free(h);
+}
+static void script(const char *answer)
+{
+    pthread_mutex_lock(&g_lock);
+    g_answers[g_nanswers++] = strdup(answer);
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* How many header lines of head have this name; *value gets the first one's value. */
+static int header_count(const char *head, const char *name, char **value)
+{
+    int n = 0;
+    if (value) *value = NULL;
+    size_t nl = strlen(name);
+    for (const char *p = strstr(head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2;
+        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+            if (!n && value) {
+                const char *v = line + nl + 1;
+                while (*v == ' ') v++;
+                *value = strndup(v, strcspn(v, "\r\n"));
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
+/* A well-formed head: a request line of visible ASCII, then lines that
+ * each hold one colon-separated header; no bare CR or LF anywhere. */
+static bool head_well_formed(const char *head)
+{
+    const char *eol = strstr(head, "\r\n");
+    if (!eol) return false;
+    for (const unsigned char *p = (const unsigned char *)head; p < (const unsigned char *)eol; p++)
+        if (*p < 0x20 || *p >= 0x7f) return false;
+    if (test_count_of(head, " ") != 2 + test_count_of(eol, " ")) return false; /* method SP target SP version */
+    for (const char *p = head; *p; p++) {
+        if (*p == '\r' && p[1] != '\n') return false;
+        if (*p == '\n' && (p == head || p[-1] != '\r')) return false;
+    }
+    for (const char *line = eol + 2; *line && strncmp(line, "\r\n", 2) != 0;) {
+        const char *next = strstr(line, "\r\n");
+        const char *colon = memchr(line, ':', (size_t)(next - line));
+        if (!colon || colon == line) return false;
+        for (const char *q = line; q < colon; q++)
+            if (*q <= ' ' || *q >= 0x7f) return false;
+        line = next + 2;
+    }
+    return true;
+}
+
+static cos_client *client_with(cos_config *cfg)
+{
+    cfg->max_retries = cfg->max_retries ? cfg->max_retries : -1;
+    return test_client_of(cfg);
+}
+
+static void base_config(cos_config *cfg)
+{
+    test_server fake = { .port = g_port };
+    snprintf(fake.endpoint, sizeof fake.endpoint, "127.0.0.1:%d", g_port);
+    test_config(cfg, &fake);
+    cfg->connect_to = NULL; /* set by the caller: test_config points at fake's stack copy */
+}
+
+static char g_connect_to[64];
+static cos_client *client(void)
+{
+    cos_config cfg;
+    base_config(&cfg);
+    cfg.connect_to = g_connect_to;
+    return client_with(&cfg);
+}
+
+typedef struct waiter {
+    test_latch done;
+    int rc;
+    int kind;
+} waiter;
+
+static void on_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    waiter *w = ud;
+    w->rc = rc;
+    w->kind = err ? (int)err->kind : 0;
+    cos_result_free(res);
+    cos_error_free(err);
+    test_latch_add(&w->done);
+}
+
+/* One PUT with these headers, synchronous or async: its return code; the
+ * error's kind in *kind. */
+static int put_with(cos_client *c, bool async, const cos_kv *hs, size_t nh, int *kind)
+{
+    cos_request r = test_generic_request(NULL, BUCKET, "k", NULL, NULL, 0, hs, nh, "hello");
+    if (async) {
+        waiter w = { TEST_LATCH_INIT, -1, 0 };
+        int rc = cos_call_async(c, COS_OP_PUT_OBJECT, &r, on_done, &w);
+        if (rc != 0) { /* refused up front: done is not called */
+            *kind = rc;
+            return rc;
+        }
+        test_latch_wait(&w.done, 1);
+        *kind = w.kind;
+        return w.rc;
+    }
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_call(c, COS_OP_PUT_OBJECT, &r, &res, &err);
+    *kind = err ? (int)err->kind : 0;
+    cos_result_free(res);
+    cos_error_free(err);
+    return rc;
+}
+
+/* A header whose name or value holds a line break (or another control
+ * byte) is refused before anything is sent: with it, a caller's metadata
+ * value ("x-cos-meta-note: a\r\nx-cos-acl: public-read") set an ACL the
+ * caller never asked for, or a second request rode in the first one's
+ * head. Sync and async, packed (no proxy) or not (a header curl reads). */
+static void test_header_line_breaks_refused(void)
+{
+    cos_client *c = client();
+    static const cos_kv bad[][2] = {
+        { { "x-cos-meta-note", "a\r\nx-cos-acl: public-read" }, { NULL, NULL } },
+        { { "x-cos-meta-note", "a\nx-cos-acl: public-read" }, { NULL, NULL } },
+        { { "x-cos-meta-note", "a\rx-cos-acl: public-read" }, { NULL, NULL } },
+        { { "Content-Type", "text/plain\r\nx-cos-acl: public-read" }, { NULL, NULL } }, /* curl's list */
+        { { "Cache-Control", "no-cache\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x" }, { NULL, NULL } },
+        { { "x-cos-meta-a\r\nx-cos-acl", "public-read" }, { NULL, NULL } },
+        { { "x-cos-acl: public-read\r\nx-cos-meta-a", "b" }, { NULL, NULL } },
+        { { "x-cos-meta-a:b", "c" }, { NULL, NULL } },           /* the server would read "x-cos-meta-a" */
+        { { "Transfer-Encoding ", "chunked" }, { NULL, NULL } }, /* space before the colon: smuggling */
+        { { "x-cos-meta-a b", "c" }, { NULL, NULL } },
+        { { "", "c" }, { NULL, NULL } },
+        { { "x-cos-meta-bell", "a\007b" }, { NULL, NULL } },
+        { { "x-cos-meta-ok", "fine" }, { "x-cos-meta-del", "a\177b" } },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        for (int async = 0; async < 2; async++) {
+            int kind = 0;
+            int rc = put_with(c, async, bad[i], bad[i][1].name ? 2 : 1, &kind);
+            if (rc == 0 || kind != COS_ERR_INVALID_ARG)
+                test_fail(__FILE__, __LINE__, "case %zu (%s): rc %d kind %d, not refused as an invalid argument", i,
+                          async ? "async" : "sync", rc, kind);
+            char **h = NULL;
+            int n = take_heads(&h);
+            if (n != 0) test_fail(__FILE__, __LINE__, "case %zu: %d request(s) sent:\n%s", i, n, h[0]);
+            free_heads(h);
+        }
+    }
+    /* the same through the request's own fields: metadata, conditions, a copy's source, a type */
+    for (int f = 0; f < 5; f++) {
+        const cos_kv meta[] = { { "note", "a\r\nx-cos-acl: public-read" }, { "a\r\nx-cos-acl", "public-read" } };
+        cos_request r = test_generic_request(NULL, BUCKET, "k", NULL, NULL, 0, NULL, 0, "hello");
+        cos_op op = COS_OP_PUT_OBJECT;
+        if (f < 2) {
+            r.meta = &meta[f];
+            r.meta_count = 1;
+        } else if (f == 2) {
+            op = COS_OP_GET_OBJECT; /* a condition of reads */
+            r.body.data = NULL;
+            r.if_match = "\"x\"\r\nx-cos-acl: public-read";
+        } else if (f == 3) {
+            r.content_type = "text/plain\nx-cos-acl: public-read";
+        } else {
+            op = COS_OP_PUT_OBJECT_COPY;
+            r.body.data = NULL;
+            r.copy_source = BUCKET ".cos.ap-guangzhou.myqcloud.com/src\r\nx-cos-acl: public-read";
+        }
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_call(c, op, &r, &res, &err);
+        if (rc == 0 || !err || err->kind != COS_ERR_INVALID_ARG)
+            test_fail(__FILE__, __LINE__, "field case %d: rc %d, not refused as an invalid argument", f, rc);
+        cos_result_free(res);
+        cos_error_free(err);
+        char **h = NULL;
+        int n = take_heads(&h);
+        for (int j = 0; j < n; j++)
+            if (header_count(h[j], "x-cos-acl", NULL)) test_fail(__FILE__, __LINE__, "field case %d: injected:\n%s", f, h[j]);
+        free_heads(h);
+    }
+    /* what is allowed still goes, byte for byte: a tab, bytes >= 0x80, odd visible names */
+    const cos_kv good[] = { { "x-cos-meta-utf8", "caf\xc3\xa9\tz" }, { "x-cos-meta-x_y.z~!", "v" } };
+    int kind = 0;
+    CHECK_INT(put_with(c, false, good, 2, &kind), 0);
+    char **h = NULL;
+    if (take_heads(&h) == 1) {
+        char *v = NULL;
+        CHECK_INT(header_count(h[0], "x-cos-meta-utf8", &v), 1);
+        if (v) CHECK_STR(v, "caf\xc3\xa9\tz");
+        free(v);
+        CHECK_INT(header_count(h[0], "x-cos-meta-x_y.z~!", NULL), 1);
+    } else {
+        CHECK(!"one request");
+    }
+    free_heads(h);
+    cos_client_free(c);
+}
+
+/* A configured User-Agent with a line break: refused when the client is made. */
+static void test_user_agent_line_break_refused(void)
+{
+    cos_config cfg;
+    base_config(&cfg);
+    cfg.connect_to = g_connect_to;
+    cfg.user_agent = "app/1\r\nx-cos-acl: public-read";
+    cos_client *c = NULL;
+    cos_error *err = NULL;
+    int rc = cos_client_new(&c, &cfg, &err);
+    CHECK(rc != 0);
+    if (rc == 0) {
+        int kind = 0;
+        put_with(c, false, NULL, 0, &kind);
+        cos_client_free(c);
+    } else {
+        CHECK_INT(err ? (int)err->kind : 0, COS_ERR_INVALID_ARG);
+    }
+    cos_error_free(err);
+    char **h = NULL;
+    CHECK_INT(take_heads(&h), 0);
+    free_heads(h);
+}
+
+/* Temporary keys from a credential callback (or an STS service's JSON, where
+ * "\r\n" is an escape away): a token or key id with a line break is no key. */
+typedef struct cred_case {
+    const char *id, *token, *authorization;
+} cred_case;
+
+static int bad_creds(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)req;
+    (void)err;
+    const cred_case *cc = ud;
+    int64_t now = (int64_t)time(NULL);
+    if (cc->authorization) return cos_authorization_set(sink, cc->authorization, cc->token);
+    return cos_credentials_set(sink, cc->id, TEST_SECRET_KEY, cc->token, now - 10, now + 3600);
+}
+
+static void test_credential_line_breaks_refused(void)
+{
+    static const cred_case cases[] = {
+        { TEST_SECRET_ID, "tok\r\nx-cos-acl: public-read", NULL },
+        { TEST_SECRET_ID "\r\nx-cos-acl: public-read", NULL, NULL },
+        { NULL, NULL, "q-sign-algorithm=sha1\r\nx-cos-acl: public-read" },
+        { NULL, "tok\nx", "q-sign-algorithm=sha1&q-ak=x" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cos_config cfg;
+        base_config(&cfg);
+        cfg.connect_to = g_connect_to;
+        cfg.secret_id = cfg.secret_key = NULL;
+        cfg.get_authorization = bad_creds;
+        cfg.credentials_user_data = (void *)&cases[i];
+        cos_client *c = client_with(&cfg);
+        int kind = 0;
+        int rc = put_with(c, false, NULL, 0, &kind);
+        if (rc == 0) test_fail(__FILE__, __LINE__, "credential case %zu: sent", i);
+        char **h = NULL;
+        int n = take_heads(&h);
+        if (n != 0) test_fail(__FILE__, __LINE__, "credential case %zu: %d request(s) sent:\n%s", i, n, h[0]);
+        free_heads(h);
+        cos_client_free(c);
+    }
+}
+
+/* Keys and query parameters with every awkward byte: one request line, the
+ * bytes percent-encoded, nothing after it but headers. */
+static void test_odd_keys_and_query_one_line(void)
+{
+    cos_client *c = client();
+    static const char *const keys[] = { "a\r\nHost: evil\r\n\r\nGET /x HTTP/1.1", "sp ace#frag?q=1&x", "tab\there",
+                                        "caf\xc3\xa9/\xff\x80", "a/../b", "x\x01\x7fy", "%0d%0a" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cos_kv q[] = { { "versionId", "v\r\nx: y" }, { "response-content-disposition", "attachment; filename=\"a\r\nb.txt\"" },
+                             { "x\r\ny #", "1 2" } };
+        cos_request r = test_generic_request(NULL, BUCKET, keys[i], NULL, q, 3, NULL, 0, NULL);
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_call(c, COS_OP_GET_OBJECT, &r, &res, &err);
+        cos_result_free(res);
+        cos_error_free(err);
+        char **h = NULL;
+        int n = take_heads(&h);
+        if (rc == 0) {
+            CHECK_INT(n, 1);
+            if (n == 1) {
+                if (!head_well_formed(h[0])) test_fail(__FILE__, __LINE__, "key %zu: head not well formed:\n%s", i, h[0]);
+                CHECK_INT(header_count(h[0], "Host", NULL), 1);
+                CHECK_INT(header_count(h[0], "x", NULL), 0);
+            }
+        } else {
+            CHECK_INT(n, 0); /* refused: nothing sent */
+        }
+        free_heads(h);
+    }
+    /* a generic request's own URL with a line break or a space: refused, nothing sent */
+    static const char *const urls[] = { "http://" HOST "/a\r\nx-cos-acl: public-read", "http://" HOST "/a b HTTP/1.1\r\nx: y" };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        cos_request r = test_generic_request("GET", BUCKET, "k", NULL, NULL, 0, NULL, 0, NULL);
+        r.url = urls[i];
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_call(c, COS_OP_REQUEST, &r, &res, &err);
+        cos_result_free(res);
+        cos_error_free(err);
+        char **h = NULL;
+        int n = take_heads(&h);
+        if (n) {
+            if (!head_well_formed(h[0])) test_fail(__FILE__, __LINE__, "url %zu: head not well formed:\n%s", i, h[0]);
+            CHECK_INT(header_count(h[0], "x-cos-acl", NULL), 0);
+        }
+        (void)rc;
+        free_heads(h);
+    }
+    cos_client_free(c);
+}
+
+/* A hostile server's redirect is an answer, not an instruction: nothing goes
+ * to the host it names (curl follows no Location for libcos). */
+static void test_redirect_not_followed(void)
+{
+    cos_config cfg;
+    base_config(&cfg);
+    cfg.connect_to = g_connect_to; /* every host reaches this server: a follow would show up here */
+    cfg.max_retries = 2;
+    cos_client *c = client_with(&cfg);
+    static const int codes[] = { 301, 302, 303, 307, 308 };
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        for (int async = 0; async < 2; async++) {
+            char ans[256];
+            snprintf(ans, sizeof ans, "HTTP/1.1 %d Moved\r\nLocation: http://evil.example:%d/stolen\r\nContent-Length: 0\r\n"
+                     "x-cos-request-id: atk\r\n\r\n", codes[i], g_port);
+            script(ans);
+            int kind = 0;
+            int rc = put_with(c, async, NULL, 0, &kind);
+            CHECK(rc != 0);
+            char **h = NULL;
+            int n = take_heads(&h);
+            for (int j = 0; j < n; j++) {
+                CHECK(strstr(h[j], "/stolen") == NULL);
+                CHECK(strstr(h[j], "evil.example") == NULL);
+            }
+            CHECK(n >= 1);
+            free_heads(h);
+        }
+    }
+    cos_client_free(c);
+}
+
+/* The head of a retried exchange: one Host (the signed one), one of every
+ * header, x-cos-sdk-retry once; after a clock-skew answer a new signature
+ * whose time is the server's; after AutoSwitchHost the backup host, signed. */
+static void check_signed_host(const char *head, const char *host)
+{
+    char *auth = NULL, *sent_host = NULL;
+    CHECK_INT(header_count(head, "Authorization", &auth), 1);
+    CHECK_INT(header_count(head, "Host", &sent_host), 1);
+    if (sent_host) CHECK_STR(sent_host, host);
+    cos_auth_fields f;
+    if (auth && cos_auth_parse(auth, &f) == 0) {
+        CHECK(f.header_list && strstr(f.header_list, "host"));
+        cos_auth_fields_free(&f);
+    } else {
+        CHECK(!"an Authorization that parses");
+    }
+    if (!head_well_formed(head)) test_fail(__FILE__, __LINE__, "head not well formed:\n%s", head);
+    free(auth);
+    free(sent_host);
+}
+
+static void test_retry_heads(void)
+{
+    cos_config cfg;
+    base_config(&cfg);
+    cfg.connect_to = g_connect_to;
+    cfg.max_retries = 3;
+    cfg.auto_switch_host = true;
+    cos_client *c = client_with(&cfg);
+    const cos_kv hs[] = { { "x-cos-meta-color", "blue" } };
+    /* a 503 from COS (request id): the same host again */
+    script("HTTP/1.1 503 Slow Down\r\nContent-Length: 0\r\nx-cos-request-id: atk\r\n\r\n");
+    int kind = 0;
+    CHECK_INT(put_with(c, false, hs, 1, &kind), 0);
+    char **h = NULL;
+    int n = take_heads(&h);
+    CHECK_INT(n, 2);
+    for (int i = 0; i < n; i++) {
+        check_signed_host(h[i], HOST);
+        CHECK_INT(header_count(h[i], "x-cos-meta-color", NULL), 1);
+        CHECK_INT(header_count(h[i], "x-cos-sdk-retry", NULL), i > 0);
+    }
+    free_heads(h);
+    /* a clock-skew answer: signed again from the server's Date */
+    static const char skew[] = "<Error><Code>RequestTimeTooSkewed</Code><Message>skew</Message></Error>";
+    char ans[512];
+    snprintf(ans, sizeof ans, "HTTP/1.1 403 Forbidden\r\nDate: Mon, 01 Jan 2035 00:00:00 GMT\r\n"
+             "Content-Type: application/xml\r\nContent-Length: %zu\r\nx-cos-request-id: atk\r\n\r\n%s",
+             sizeof skew - 1, skew);
+    script(ans);
+    CHECK_INT(put_with(c, true, hs, 1, &kind), 0);
+    n = take_heads(&h);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        check_signed_host(h[0], HOST);
+        check_signed_host(h[1], HOST);
+        char *a1 = NULL;
+        header_count(h[1], "Authorization", &a1);
+        CHECK(a1 && strstr(a1, "q-sign-time=2051222"));
+        free(a1);
+    }
+    free_heads(h);
+    /* not COS (no request id): the backup domain, its own Host signed */
+    script("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+    CHECK_INT(put_with(c, false, hs, 1, &kind), 0);
+    n = take_heads(&h);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        check_signed_host(h[0], HOST);
+        check_signed_host(h[1], BUCKET ".cos.ap-guangzhou.tencentcos.cn");
+    }
+    free_heads(h);
+    cos_client_free(c);
+}
+
+int main(void)
+{
+    int ls = test_listen_loopback(&g_port);
+    if (ls < 0) {
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    snprintf(g_connect_to, sizeof g_connect_to, "127.0.0.1:%d", g_port);
+    test_serve_forever(ls, conn_main);
+    test_watch(120, "requests to the recording server", NULL);
+    RUN(test_header_line_breaks_refused);
+    RUN(test_user_agent_line_break_refused);
+    RUN(test_credential_line_breaks_refused);
+    RUN(test_odd_keys_and_query_one_line);
+    RUN(test_redirect_not_followed);
+    RUN(test_retry_heads);
+    test_unwatch();
+    char **h = NULL;
+    take_heads(&h);
+    free_heads(h);
+    return test_report();
+}
