@@ -811,8 +811,17 @@ static int call_sign(op_call *k, cos_error **err)
             return cos_err_set(err, COS_ERR_CANCELED, "%s %s refused by before_send", k->method, OP_NAMES[k->op]);
     }
     cos_kvlist_free(&k->http.headers);
-    for (size_t i = 0; i < k->headers.count; i++)
-        cos_kvlist_add(&k->http.headers, k->headers.items[i].name, k->headers.items[i].value);
+    for (size_t i = 0; i < k->headers.count; i++) {
+        /* without the spaces and tabs around it, which are no part of a field
+           value (RFC 9110 5.5): a server reads it so and checks the signature
+           against that, and " v" signed as sent was a 403 */
+        const char *v = k->headers.items[i].value;
+        size_t vl = strlen(v);
+        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
+        while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
+        const char *n = k->headers.items[i].name;
+        cos_kvlist_addn(&k->http.headers, n, strlen(n), v, vl);
+    }
     /* a retry says so, as the official SDKs do (signed, as cos-js/wx-sdk-v5 sign it; a COS-only header,
        so not in the S3 dialect, and a form carries no headers) */
     if (k->retries > 0 && c->cfg.signer != COS_SIGNER_SIGV4 && !(k->def->flags & F_FORM))
