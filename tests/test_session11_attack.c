@@ -581,6 +581,100 @@ static void test_odd_values_signed_as_sent(void)
     test_server_stop(&srv, false);
 }
 
+/* cos_client_free with an async transfer midway: the transfer stops,
+ * canceled, its done callback runs once, and what it left is resumable: a
+ * new client's same transfer finishes with the exact bytes (nothing lost or
+ * mixed up by a checkpoint written as the free came). Freed at a few
+ * moments; the progress callback only slows the transfer (a free from a
+ * thread of its own while the callback sleeps). */
+typedef struct xfer_state {
+    test_latch moved;  /* some bytes moved */
+    test_latch done;
+    int calls, rc;
+} xfer_state;
+
+static void xfer_progress(void *ud, const cos_progress *p)
+{
+    xfer_state *x = ud;
+    if (p->loaded > 0 && test_latch_count(&x->moved) == 0) test_latch_add(&x->moved);
+    usleep(3000);
+}
+
+static void xfer_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
+{
+    (void)id;
+    xfer_state *x = ud;
+    x->rc = rc;
+    x->calls++;
+    cos_transfer_result_free(res);
+    cos_error_free(err);
+    test_latch_add(&x->done);
+}
+
+static void test_free_midway_transfers_resume(void)
+{
+    test_server srv = { 0 };
+    if (test_server_start(&srv, NULL) != 0) {
+        CHECK(!"cos-server starts");
+        return;
+    }
+    char *dir = test_tmpdir("free-midway");
+    char src[512], dst[512];
+    snprintf(src, sizeof src, "%s/src.bin", dir);
+    snprintf(dst, sizeof dst, "%s/dst.bin", dir);
+    CHECK_INT(test_write_lcg_file(src, 12u << 20, 41), 0);
+    cos_client *c0 = test_client(&srv);
+    test_put_bucket(c0, "free-" TEST_APPID);
+    cos_client_free(c0);
+    for (int round = 0; round < 8; round++) {
+        bool up = round % 2 == 0;
+        cos_config cfg;
+        test_config(&cfg, &srv);
+        cfg.chunk_parallel_limit = 2;
+        cfg.progress_interval_ms = 1; /* "moved" as soon as bytes move */
+        cos_client *c = test_client_of(&cfg);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = "free-" TEST_APPID;
+        p.key = "big.bin";
+        p.file_path = up ? src : dst;
+        p.slice_size = 1u << 20;
+        p.chunk_size = 1u << 20;
+        xfer_state x = { TEST_LATCH_INIT, TEST_LATCH_INIT, 0, 0 };
+        p.on_progress = xfer_progress;
+        p.progress_user_data = &x;
+        int rc = up ? cos_upload_file_async(c, &p, xfer_done, &x, NULL) : cos_download_file_async(c, &p, xfer_done, &x, NULL);
+        CHECK_INT(rc, 0);
+        if (rc == 0) test_latch_wait(&x.moved, 1);
+        if (round % 4 >= 2) usleep(20 * 1000);
+        cos_client_free(c);
+        CHECK_INT(x.calls, rc == 0 ? 1 : 0); /* free waited for it, once */
+        if (x.rc != 0 && x.rc != COS_ERR_CANCELED) test_fail(__FILE__, __LINE__, "round %d: rc %d", round, x.rc);
+        /* the same transfer again, by a new client: the exact bytes */
+        c = test_client_of(&cfg);
+        p.on_progress = NULL;
+        cos_transfer_result *res = NULL;
+        cos_error *err = NULL;
+        rc = up ? cos_upload_file(c, &p, &res, &err) : cos_download_file(c, &p, &res, &err);
+        if (rc) test_fail(__FILE__, __LINE__, "round %d: resumed: %s", round, cos_error_message(err));
+        cos_transfer_result_free(res);
+        cos_error_free(err);
+        if (up) { /* read it back */
+            cos_transfer_params d = p;
+            d.file_path = dst;
+            unlink(dst);
+            err = NULL;
+            if (cos_download_file(c, &d, NULL, &err)) test_fail(__FILE__, __LINE__, "read back: %s", cos_error_message(err));
+            cos_error_free(err);
+        }
+        if (test_files_equal(src, dst) != 0) test_fail(__FILE__, __LINE__, "round %d (%s): the bytes differ", round, up ? "upload" : "download");
+        if (!up) unlink(dst);
+        cos_client_free(c);
+    }
+    test_rmtree(dir);
+    free(dir);
+    test_server_stop(&srv, false);
+}
+
 int main(void)
 {
     int ls = test_listen_loopback(&g_port);
@@ -598,6 +692,7 @@ int main(void)
     RUN(test_redirect_not_followed);
     RUN(test_retry_heads);
     RUN(test_odd_values_signed_as_sent);
+    RUN(test_free_midway_transfers_resume);
     test_unwatch();
     char **h = NULL;
     take_heads(&h);
