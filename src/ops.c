@@ -491,6 +491,31 @@ static int check_header(const char *name, const char *value, cos_error **err)
     return 0;
 }
 
+/* The body's framing is the body's: a caller's Content-Length other than
+ * its length (or for a body of unknown length), or a Transfer-Encoding,
+ * made the server read another length than was sent, the rest of the body
+ * read as a second request on the connection (unsigned: smuggled). A
+ * Content-Length equal to the body's goes, as the SDK's ContentLength. */
+static int check_framing(const op_call *k, cos_error **err)
+{
+    static const char *const hop[] = { "Transfer-Encoding", "TE", "Upgrade" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(hop); i++)
+        if (cos_kvlist_get(&k->headers, hop[i]))
+            return cos_err_invalid(err, "headers", "the header %s frames the connection, which libcos does: not sent", hop[i]);
+    const char *cl = cos_kvlist_get(&k->headers, "Content-Length");
+    if (!cl) return 0;
+    const cos_http *h = &k->http;
+    bool known = h->body != BODY_CB || h->cb_len >= 0;
+    uint64_t len = h->body == BODY_MEM ? h->mem_len : h->body == BODY_FILE ? h->file_len
+                   : h->body == BODY_CB ? (uint64_t)(h->cb_len >= 0 ? h->cb_len : 0) : 0;
+    uint64_t v;
+    if (!known || cos_parse_u64(cl, &v) != 0 || v != len)
+        return cos_err_invalid(err, "headers", "Content-Length: %s is not the body's length (%s%llu): the rest "
+                               "would be read as another request", cl, known ? "" : "unknown; set body.length, not ",
+                               (unsigned long long)len);
+    return 0;
+}
+
 static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req, op_call **out, cos_error **err)
 {
     *out = NULL;
@@ -710,6 +735,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
             cos_kvlist_set(&k->headers, "x-cos-meta-md5", hex);
         }
     }
+    if (!(def->flags & F_FORM) && (rc = check_framing(k, err))) goto fail;
     if (def->flags & F_FORM) {
         const char *fname = req->body.file_path ? strrchr(req->body.file_path, '/') : NULL;
         k->http.form_filename = fname ? fname + 1 : (req->body.file_path ? req->body.file_path : k->key);
