@@ -363,6 +363,55 @@ static void test_framing_headers(void)
     cos_client_free(c);
 }
 
+/* Proxy variables: read when the client is made (client.h). One set later
+ * is not used (the request goes straight, its head as packed, not in
+ * absolute form to a proxy); a configured proxy that no_proxy excludes
+ * sends straight too, one well-formed head (nothing packed for a proxy). */
+static void test_proxy_variables(void)
+{
+    cos_client *c = client();
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", g_port);
+    setenv("http_proxy", proxy, 1);
+    setenv("ALL_PROXY", proxy, 1);
+    int kind = 0;
+    CHECK_INT(put_with(c, false, NULL, 0, &kind), 0);
+    CHECK_INT(put_with(c, true, NULL, 0, &kind), 0);
+    char **h = NULL;
+    int n = take_heads(&h);
+    CHECK_INT(n, 2);
+    for (int i = 0; i < n; i++) {
+        CHECK(strncmp(h[i], "PUT /k HTTP/1.1\r\n", 17) == 0); /* not "PUT http://..." to a proxy */
+        CHECK(head_well_formed(h[i]));
+        CHECK_INT(header_count(h[i], "Host", NULL), 1);
+    }
+    free_heads(h);
+    unsetenv("http_proxy");
+    unsetenv("ALL_PROXY");
+    cos_client_free(c);
+
+    cos_config cfg;
+    base_config(&cfg);
+    cfg.connect_to = g_connect_to;
+    cfg.proxy = "http://127.0.0.1:1"; /* nothing there */
+    setenv("no_proxy", "*", 1);
+    c = client_with(&cfg);
+    CHECK_INT(put_with(c, false, NULL, 0, &kind), 0);
+    CHECK_INT(put_with(c, true, NULL, 0, &kind), 0);
+    n = take_heads(&h);
+    CHECK_INT(n, 2);
+    for (int i = 0; i < n; i++) {
+        CHECK(strncmp(h[i], "PUT /k HTTP/1.1\r\n", 17) == 0);
+        CHECK(head_well_formed(h[i]));
+        CHECK_INT(header_count(h[i], "Host", NULL), 1);
+        CHECK_INT(header_count(h[i], "User-Agent", NULL), 1);
+        CHECK_INT(header_count(h[i], "Authorization", NULL), 1);
+    }
+    free_heads(h);
+    unsetenv("no_proxy");
+    cos_client_free(c);
+}
+
 /* A configured User-Agent with a line break: refused when the client is made. */
 static void test_user_agent_line_break_refused(void)
 {
@@ -746,6 +795,7 @@ int main(void)
     RUN(test_header_line_breaks_refused);
     RUN(test_framing_headers);
     RUN(test_user_agent_line_break_refused);
+    RUN(test_proxy_variables);
     RUN(test_credential_line_breaks_refused);
     RUN(test_odd_keys_and_query_one_line);
     RUN(test_redirect_not_followed);
