@@ -412,6 +412,49 @@ static void test_proxy_variables(void)
     cos_client_free(c);
 }
 
+/* A presigned URL's security token is appended as the SDKs append it
+ * (base64's '/', '+', '=' as they are), but a token (an STS service's) with
+ * '&' or '#' added parameters nobody signed or cut the URL. */
+static int token_creds(void *ud, const cos_auth_request *req, cos_credentials_sink *sink, cos_error **err)
+{
+    (void)req;
+    (void)err;
+    int64_t now = (int64_t)time(NULL);
+    return cos_credentials_set(sink, TEST_SECRET_ID, TEST_SECRET_KEY, (const char *)ud, now - 10, now + 3600);
+}
+
+static void test_presigned_token_stays_one_parameter(void)
+{
+    static const char *const tokens[][2] = {
+        { "TOKEN/with+chars=", "x-cos-security-token=TOKEN/with+chars=" },
+        { "tok&response-content-type=text%2Fhtml#x", "x-cos-security-token=tok%26response-content-type=text%2Fhtml%23x" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        cos_config cfg;
+        base_config(&cfg);
+        cfg.connect_to = g_connect_to;
+        cfg.secret_id = cfg.secret_key = NULL;
+        cfg.get_authorization = token_creds;
+        cfg.credentials_user_data = (void *)tokens[i][0];
+        cos_client *c = client_with(&cfg);
+        cos_url_params u = COS_URL_PARAMS_INIT;
+        u.bucket = BUCKET;
+        u.key = "a.txt";
+        char *url = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_get_object_url(c, &u, &url, &err), err);
+        cos_error_free(err);
+        if (url) {
+            const char *q = strstr(url, "x-cos-security-token=");
+            if (!q || strcmp(q, tokens[i][1]) != 0) test_fail(__FILE__, __LINE__, "token %zu: %s", i, url);
+            CHECK(strchr(url, '#') == NULL);
+            CHECK(strstr(url, "&response-content-type") == NULL);
+        }
+        free(url);
+        cos_client_free(c);
+    }
+}
+
 /* A configured User-Agent with a line break: refused when the client is made. */
 static void test_user_agent_line_break_refused(void)
 {
@@ -796,6 +839,7 @@ int main(void)
     RUN(test_framing_headers);
     RUN(test_user_agent_line_break_refused);
     RUN(test_proxy_variables);
+    RUN(test_presigned_token_stays_one_parameter);
     RUN(test_credential_line_breaks_refused);
     RUN(test_odd_keys_and_query_one_line);
     RUN(test_redirect_not_followed);
