@@ -34,33 +34,8 @@ static void *conn_main(void *arg)
     char buf[16384];
     size_t got = 0;
     for (;;) {
-        char *end = NULL;
-        while (!(end = memmem(buf, got, "\r\n\r\n", 4))) {
-            if (got == sizeof buf) goto out;
-            ssize_t n = recv(fd, buf + got, sizeof buf - got, 0);
-            if (n <= 0) goto out;
-            got += (size_t)n;
-        }
-        size_t head_len = (size_t)(end - buf) + 4;
-        char *head = strndup(buf, head_len);
-        unsigned long long body = 0;
-        const char *cl = strcasestr(head, "\r\nContent-Length:");
-        if (cl) body = strtoull(cl + 17, NULL, 10);
-        memmove(buf, buf + head_len, got - head_len);
-        got -= head_len;
-        while (body > 0) {
-            size_t take = got < body ? got : (size_t)body;
-            memmove(buf, buf + take, got - take);
-            got -= take;
-            body -= take;
-            if (body == 0) break;
-            ssize_t n = recv(fd, buf, sizeof buf, 0);
-            if (n <= 0) {
-                free(head);
-                goto out;
-            }
-            got = (size_t)n;
-        }
+        char *head = test_next_request(fd, buf, sizeof buf, &got);
+        if (!head) break;
         pthread_mutex_lock(&g_lock);
         free(g_last);
         g_last = head;
@@ -68,7 +43,6 @@ static void *conn_main(void *arg)
         static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nx-cos-request-id: head\r\n\r\n";
         if (!test_send_all(fd, ok, sizeof ok - 1)) break;
     }
-out:
     close(fd);
     return NULL;
 }
@@ -82,25 +56,7 @@ static char *take_last(void)
     return h;
 }
 
-/* How many header lines of head have this name; *value gets the first one's value. */
-static int header_count(const char *head, const char *name, char **value)
-{
-    int n = 0;
-    if (value) *value = NULL;
-    size_t nl = strlen(name);
-    for (const char *p = strstr(head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
-        const char *line = p + 2;
-        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
-            if (!n && value) {
-                const char *v = line + nl + 1;
-                while (*v == ' ') v++;
-                *value = strndup(v, strcspn(v, "\r\n"));
-            }
-            n++;
-        }
-    }
-    return n;
-}
+#define header_count test_header_count
 
 static void expect_header(const char *head, const char *name, const char *value, int line)
 {

@@ -40,33 +40,8 @@ static void *conn_main(void *arg)
     char buf[16384];
     size_t got = 0;
     for (;;) {
-        char *end = NULL;
-        while (!(end = memmem(buf, got, "\r\n\r\n", 4))) {
-            if (got == sizeof buf) goto out;
-            ssize_t n = recv(fd, buf + got, sizeof buf - got, 0);
-            if (n <= 0) goto out;
-            got += (size_t)n;
-        }
-        size_t head_len = (size_t)(end - buf) + 4;
-        char *head = strndup(buf, head_len);
-        unsigned long long body = 0;
-        const char *cl = strcasestr(head, "\r\nContent-Length:");
-        if (cl) body = strtoull(cl + 17, NULL, 10);
-        memmove(buf, buf + head_len, got - head_len);
-        got -= head_len;
-        while (body > 0) {
-            size_t take = got < body ? got : (size_t)body;
-            memmove(buf, buf + take, got - take);
-            got -= take;
-            body -= take;
-            if (body == 0) break;
-            ssize_t n = recv(fd, buf, sizeof buf, 0);
-            if (n <= 0) {
-                free(head);
-                goto out;
-            }
-            got = (size_t)n;
-        }
+        char *head = test_next_request(fd, buf, sizeof buf, &got);
+        if (!head) break;
         char *answer = NULL;
         pthread_mutex_lock(&g_lock);
         if (g_nheads < MAX_HEADS) g_heads[g_nheads++] = head;
@@ -80,7 +55,6 @@ static void *conn_main(void *arg)
         free(answer);
         if (!sent) break;
     }
-out:
     close(fd);
     return NULL;
 }
@@ -111,25 +85,7 @@ static void script(const char *answer)
     pthread_mutex_unlock(&g_lock);
 }
 
-/* How many header lines of head have this name; *value gets the first one's value. */
-static int header_count(const char *head, const char *name, char **value)
-{
-    int n = 0;
-    if (value) *value = NULL;
-    size_t nl = strlen(name);
-    for (const char *p = strstr(head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
-        const char *line = p + 2;
-        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
-            if (!n && value) {
-                const char *v = line + nl + 1;
-                while (*v == ' ') v++;
-                *value = strndup(v, strcspn(v, "\r\n"));
-            }
-            n++;
-        }
-    }
-    return n;
-}
+#define header_count test_header_count
 
 /* A well-formed head: a request line of visible ASCII, then lines that
  * each hold one colon-separated header; no bare CR or LF anywhere. */
@@ -178,20 +134,15 @@ static cos_client *client(void)
     return client_with(&cfg);
 }
 
-typedef struct waiter {
-    test_latch done;
-    int rc;
-    int kind;
-} waiter;
-
-static void on_done(void *ud, int rc, cos_result *res, cos_error *err)
+/* One call, synchronous or async (through a future). */
+static int call_either(cos_client *c, cos_op op, const cos_request *r, bool async, cos_result **res, cos_error **err)
 {
-    waiter *w = ud;
-    w->rc = rc;
-    w->kind = err ? (int)err->kind : 0;
-    cos_result_free(res);
-    cos_error_free(err);
-    test_latch_add(&w->done);
+    if (!async) return cos_call(c, op, r, res, err);
+    cos_future *f = cos_future_new();
+    int rc = cos_call_async(c, op, r, cos_future_done, f); /* refused up front: no error object */
+    if (rc == 0) rc = cos_future_wait(f, res, err);
+    cos_future_free(f);
+    return rc;
 }
 
 /* One PUT with these headers, synchronous or async: its return code; the
@@ -199,21 +150,10 @@ static void on_done(void *ud, int rc, cos_result *res, cos_error *err)
 static int put_with(cos_client *c, bool async, const cos_kv *hs, size_t nh, int *kind)
 {
     cos_request r = test_generic_request(NULL, BUCKET, "k", NULL, NULL, 0, hs, nh, "hello");
-    if (async) {
-        waiter w = { TEST_LATCH_INIT, -1, 0 };
-        int rc = cos_call_async(c, COS_OP_PUT_OBJECT, &r, on_done, &w);
-        if (rc != 0) { /* refused up front: done is not called */
-            *kind = rc;
-            return rc;
-        }
-        test_latch_wait(&w.done, 1);
-        *kind = w.kind;
-        return w.rc;
-    }
     cos_result *res = NULL;
     cos_error *err = NULL;
-    int rc = cos_call(c, COS_OP_PUT_OBJECT, &r, &res, &err);
-    *kind = err ? (int)err->kind : 0;
+    int rc = call_either(c, COS_OP_PUT_OBJECT, &r, async, &res, &err);
+    *kind = rc;
     cos_result_free(res);
     cos_error_free(err);
     return rc;
@@ -323,15 +263,7 @@ static void test_framing_headers(void)
             r.timeout_ms = 3000; /* a server waiting for a longer body than was sent: no hang */
             cos_result *res = NULL;
             cos_error *err = NULL;
-            int rc;
-            if (async) {
-                cos_future *f = cos_future_new();
-                rc = cos_call_async(c, COS_OP_PUT_OBJECT, &r, cos_future_done, f);
-                if (rc == 0) rc = cos_future_wait(f, &res, &err);
-                cos_future_free(f);
-            } else {
-                rc = cos_call(c, COS_OP_PUT_OBJECT, &r, &res, &err);
-            }
+            int rc = call_either(c, COS_OP_PUT_OBJECT, &r, async, &res, &err);
             cos_result_free(res);
             cos_error_free(err);
             char **h = NULL;
@@ -702,15 +634,7 @@ static void test_odd_values_signed_as_sent(void)
             cos_request r = test_generic_request(NULL, "odd-" TEST_APPID, "o", NULL, NULL, 0, hs, 2, "body");
             cos_result *res = NULL;
             cos_error *err = NULL;
-            int rc;
-            if (async) {
-                cos_future *f = cos_future_new();
-                rc = cos_call_async(c, COS_OP_PUT_OBJECT, &r, cos_future_done, f);
-                if (rc == 0) rc = cos_future_wait(f, &res, &err);
-                cos_future_free(f);
-            } else {
-                rc = cos_call(c, COS_OP_PUT_OBJECT, &r, &res, &err);
-            }
+            int rc = call_either(c, COS_OP_PUT_OBJECT, &r, async, &res, &err);
             if (rc) test_fail(__FILE__, __LINE__, "value %zu (%s): %s", i, async ? "async" : "sync", cos_error_message(err));
             cos_result_free(res);
             cos_error_free(err);
