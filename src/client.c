@@ -61,6 +61,13 @@ static int apply_defaults(cos_config *c, cos_error **err)
     if (!cos_str_empty(c->secret_id) && cos_str_empty(c->secret_key))
         return cos_err_invalid(err, "secret_key", "secret_id is set but secret_key is missing");
     if (c->signer != COS_SIGNER_COS && c->signer != COS_SIGNER_SIGV4) return cos_err_invalid(err, "signer", "unknown signer");
+    /* each goes out in a header line: a line break would start another header */
+    const struct { const char *v, *name; } lines[] = {
+        { c->user_agent, "user_agent" }, { c->secret_id, "secret_id" }, { c->security_token, "security_token" } };
+    for (size_t i = 0; i < COS_ARRAY_LEN(lines); i++)
+        if (lines[i].v && !cos_header_value_ok(lines[i].v))
+            return cos_err_invalid(err, lines[i].name, "%s has a control character (a line break would start "
+                                   "another header)", lines[i].name);
     /* One switch for the rest of the library: the S3 dialect signs with
        SigV4, and the SigV4 signer has always meant S3's dialect. */
     if (c->dialect < COS_DIALECT_DEFAULT || c->dialect > COS_DIALECT_S3)

@@ -74,6 +74,9 @@ int cos_credentials_set(cos_credentials_sink *sink, const char *secret_id, const
                         const char *security_token, int64_t start_time, int64_t expired_time)
 {
     if (!sink || cos_str_empty(secret_id) || cos_str_empty(secret_key)) return COS_ERR_INVALID_ARG;
+    /* sent in header lines: a line break there (an STS answer's "\r\n" is a
+       JSON escape away) would start a header nobody signed */
+    if (!cos_header_value_ok(secret_id) || (security_token && !cos_header_value_ok(security_token))) return COS_ERR_INVALID_ARG;
     cred_clear(&sink->cred);
     sink->cred.secret_id = cos_strdup(secret_id);
     sink->cred.secret_key = cos_strdup(secret_key);
@@ -87,6 +90,7 @@ int cos_credentials_set(cos_credentials_sink *sink, const char *secret_id, const
 int cos_authorization_set(cos_credentials_sink *sink, const char *authorization, const char *security_token)
 {
     if (!sink || cos_str_empty(authorization)) return COS_ERR_INVALID_ARG;
+    if (!cos_header_value_ok(authorization) || (security_token && !cos_header_value_ok(security_token))) return COS_ERR_INVALID_ARG;
     cred_clear(&sink->cred);
     sink->cred.authorization = cos_strdup(authorization);
     sink->cred.token = cos_strdup(security_token);

@@ -473,6 +473,49 @@ const size_t cos_request_sizes[COS_REQUEST_VERSION + 1] = { [1] = offsetof(cos_r
                                                              [COS_REQUEST_VERSION] = sizeof(cos_request) };
 
 /* Validate and build everything but the signature (runs on the caller's thread). */
+/* A header that would not go out as the one line it is (util.h) is refused
+ * before anything is sent: a metadata value "a\r\nx-cos-acl: public-read"
+ * made the object public (COS applies headers it was not asked to sign), a
+ * blank line after one started a second request in the same send. */
+static int check_header(const char *name, const char *value, cos_error **err)
+{
+    if (!cos_header_name_ok(name)) {
+        size_t ok = name ? cos_header_name_span(name) : 0;
+        return cos_err_invalid(err, "headers", "the header name \"%.*s%s\" is not an HTTP token (a control byte, space, "
+                               "colon, quote or byte >= 0x80%s): it cannot be sent as one header", (int)ok,
+                               name ? name : "", name && name[ok] ? "..." : "", name && *name ? "" : "; or empty");
+    }
+    if (!cos_header_value_ok(value ? value : ""))
+        return cos_err_invalid(err, "headers", "the value of the header %s has a control character (a line break "
+                               "would start another header): it cannot be sent as one header", name);
+    return 0;
+}
+
+/* The body's framing is the body's: a caller's Content-Length other than
+ * its length (or for a body of unknown length), or a Transfer-Encoding,
+ * made the server read another length than was sent, the rest of the body
+ * read as a second request on the connection (unsigned: smuggled). A
+ * Content-Length equal to the body's goes, as the SDK's ContentLength. */
+static int check_framing(const op_call *k, cos_error **err)
+{
+    static const char *const hop[] = { "Transfer-Encoding", "TE", "Upgrade" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(hop); i++)
+        if (cos_kvlist_get(&k->headers, hop[i]))
+            return cos_err_invalid(err, "headers", "the header %s frames the connection, which libcos does: not sent", hop[i]);
+    const char *cl = cos_kvlist_get(&k->headers, "Content-Length");
+    if (!cl) return 0;
+    const cos_http *h = &k->http;
+    bool known = h->body != BODY_CB || h->cb_len >= 0;
+    uint64_t len = h->body == BODY_MEM ? h->mem_len : h->body == BODY_FILE ? h->file_len
+                   : h->body == BODY_CB ? (uint64_t)(h->cb_len >= 0 ? h->cb_len : 0) : 0;
+    uint64_t v;
+    if (!known || cos_parse_u64(cl, &v) != 0 || v != len)
+        return cos_err_invalid(err, "headers", "Content-Length: %s is not the body's length (%s%llu): the rest "
+                               "would be read as another request", cl, known ? "" : "unknown; set body.length, not ",
+                               (unsigned long long)len);
+    return 0;
+}
+
 static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req, op_call **out, cos_error **err)
 {
     *out = NULL;
@@ -564,8 +607,13 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
     if (!cos_str_empty(action)) cos_kvlist_add(&k->query, action, "");
     if ((rc = add_params(k, req, def->params))) goto nomem;
     for (size_t i = 0; i < req->query_count; i++) cos_kvlist_add(&k->query, req->query[i].name, req->query[i].value);
-    for (size_t i = 0; i < req->header_count; i++) cos_kvlist_set(&k->headers, req->headers[i].name, req->headers[i].value);
+    for (size_t i = 0; i < req->header_count; i++) {
+        if ((rc = check_header(req->headers[i].name, req->headers[i].value, err))) goto fail;
+        cos_kvlist_set(&k->headers, req->headers[i].name, req->headers[i].value);
+    }
     if (req->content_md5) cos_kvlist_set(&k->headers, "Content-MD5", req->content_md5);
+    for (size_t i = 0; i < k->headers.count; i++) /* the metadata and conditions too */
+        if ((rc = check_header(k->headers.items[i].name, k->headers.items[i].value, err))) goto fail;
 
     /* URL (the query is appended by the builder) */
     rc = cos_url_build(&c->ep, k->bucket, k->region, k->key, k->query.items, k->query.count, &k->http.url, &k->pathname);
@@ -687,6 +735,7 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
             cos_kvlist_set(&k->headers, "x-cos-meta-md5", hex);
         }
     }
+    if (!(def->flags & F_FORM) && (rc = check_framing(k, err))) goto fail;
     if (def->flags & F_FORM) {
         const char *fname = req->body.file_path ? strrchr(req->body.file_path, '/') : NULL;
         k->http.form_filename = fname ? fname + 1 : (req->body.file_path ? req->body.file_path : k->key);
@@ -775,7 +824,7 @@ const char *cos_outgoing_url(const cos_outgoing *o) { return o->k->http.url; }
 const char *cos_outgoing_op(const cos_outgoing *o) { return OP_NAMES[o->k->op]; }
 int cos_outgoing_set_header(cos_outgoing *o, const char *name, const char *value)
 {
-    if (cos_str_empty(name) || !value || strpbrk(name, ":\r\n") || strpbrk(value, "\r\n")) return COS_ERR_INVALID_ARG;
+    if (!value || check_header(name, value, NULL)) return COS_ERR_INVALID_ARG;
     return cos_kvlist_set(&o->k->headers, name, value);
 }
 
@@ -788,8 +837,17 @@ static int call_sign(op_call *k, cos_error **err)
             return cos_err_set(err, COS_ERR_CANCELED, "%s %s refused by before_send", k->method, OP_NAMES[k->op]);
     }
     cos_kvlist_free(&k->http.headers);
-    for (size_t i = 0; i < k->headers.count; i++)
-        cos_kvlist_add(&k->http.headers, k->headers.items[i].name, k->headers.items[i].value);
+    for (size_t i = 0; i < k->headers.count; i++) {
+        /* without the spaces and tabs around it, which are no part of a field
+           value (RFC 9110 5.5): a server reads it so and checks the signature
+           against that, and " v" signed as sent was a 403 */
+        const char *v = k->headers.items[i].value;
+        size_t vl = strlen(v);
+        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
+        while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
+        const char *n = k->headers.items[i].name;
+        cos_kvlist_addn(&k->http.headers, n, strlen(n), v, vl);
+    }
     /* a retry says so, as the official SDKs do (signed, as cos-js/wx-sdk-v5 sign it; a COS-only header,
        so not in the S3 dialect, and a form carries no headers) */
     if (k->retries > 0 && c->cfg.signer != COS_SIGNER_SIGV4 && !(k->def->flags & F_FORM))
@@ -810,6 +868,16 @@ static int call_sign(op_call *k, cos_error **err)
     const cred_origin *outer = cred_origin_enter(&k->origin);
     int rc = cred_get(c, &ar, &cr, err);
     cred_origin_leave(outer);
+    if (rc == 0) { /* what goes into a header line of its own (the key id inside the Authorization) */
+        const char *bad = !cos_header_value_ok(cr.secret_id ? cr.secret_id : "") ? "key id"
+                          : !cos_header_value_ok(cr.token ? cr.token : "") ? "security token"
+                          : !cos_header_value_ok(cr.authorization ? cr.authorization : "") ? "Authorization" : NULL;
+        if (bad) {
+            cred_clear(&cr);
+            rc = cos_err_set(err, COS_ERR_AUTH, "the credentials' %s has a control character (a line break would "
+                             "start another header): not sent", bad);
+        }
+    }
     if (rc) {
         free(host);
         return rc;

@@ -69,7 +69,14 @@ int cos_presign_with_authorization(const cos_presign_input *in, const char *auth
         }
         if (!cos_str_empty(security_token)) {
             cos_buf_puts(&b, "&x-cos-security-token=");
-            cos_buf_puts(&b, security_token);
+            /* as the SDKs append it ("TOKEN/with+chars=" stays), but for what
+               would end the value or the URL: a token (an STS answer's) with
+               "&response-content-type=..." or a '#' added parameters or cut
+               the URL */
+            for (const unsigned char *t = (const unsigned char *)security_token; *t; t++) {
+                if (*t == '&' || *t == '#' || *t <= 0x20 || *t >= 0x7f) cos_buf_printf(&b, "%%%02X", *t);
+                else cos_buf_putc(&b, (char)*t);
+            }
         }
     }
     if (in->query_count) {

@@ -1698,6 +1698,9 @@ static void run_download(task *t)
     }
     if (rc == 1 || (rc == COS_ERR_CANCELED && t->cancel_req == 2)) { /* paused, or the client closed: resumable */
         if (taken) unlink(partial); /* a temporary of its own: a restart starts over */
+        /* closed: canceled, as an upload says (without it, unless a part had
+           said so first, the task settled as COS_ERR_INTERNAL) */
+        if (rc == COS_ERR_CANCELED) fail(t, COS_ERR_CANCELED, cos_error_new(COS_ERR_CANCELED, "canceled"));
         free(partial);
         free(target);
         return;

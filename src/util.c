@@ -124,6 +124,19 @@ bool cos_streq_ci(const char *a, const char *b)
 
 bool cos_str_empty(const char *s) { return !s || !*s; }
 
+size_t cos_header_name_span(const char *s)
+{
+    /* tchar: "!#$%&'*+-.^_`|~", digits, letters */
+    return strspn(s, "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+}
+bool cos_header_name_ok(const char *s) { return s && *s && s[cos_header_name_span(s)] == '\0'; }
+bool cos_header_value_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) return false;
+    return s != NULL;
+}
+
 size_t cos_utf8_len(const unsigned char *s, uint32_t *cp)
 {
     unsigned c = s[0];

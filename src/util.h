@@ -42,6 +42,14 @@ char *cos_strndup(const char *s, size_t n);
 char *cos_sprintf(const char *fmt, ...) COS_PRINTF(1, 2); /* malloc'd */
 bool cos_streq_ci(const char *a, const char *b);
 bool cos_str_empty(const char *s);                        /* NULL or "" */
+/* HTTP header fields as libcos sends them (RFC 9110 5.1, 5.5; Node's http
+ * checks the same): a name is a non-empty token; a value has no control
+ * byte but the tab. A CR or LF would end the line: what follows it became
+ * a header nobody signed (x-cos-acl: public-read) or a second request. The
+ * length of the valid start of a name is what an error may quote. */
+bool cos_header_name_ok(const char *s);
+size_t cos_header_name_span(const char *s);
+bool cos_header_value_ok(const char *s);
 /* Bytes of the strict UTF-8 character at s (no overlong forms, surrogates or
  * code points past U+10FFFF), its code point in *cp (may be NULL); 0 when s
  * starts no valid one or is at its NUL. */

@@ -208,7 +208,11 @@ typedef struct cos_request {
     const char *if_unmodified_since; /**< If-Unmodified-Since */
     const cos_kv *meta;           /**< user metadata; names without the x-cos-meta- prefix */
     size_t meta_count;            /**< entries in meta */
-    const cos_kv *headers;        /**< any other headers, sent as given */
+    const cos_kv *headers;        /**< any other headers, sent as given; a name that is no HTTP token
+                                       or a value (here, in meta or any header field) with a control
+                                       character but tab fails COS_ERR_INVALID_ARG, nothing sent; so do
+                                       Transfer-Encoding, TE, Upgrade and a Content-Length other than
+                                       the body's (libcos frames the body) */
     size_t header_count;          /**< entries in headers */
     const cos_kv *query;          /**< any other query parameters (e.g. response-content-type) */
     size_t query_count;           /**< entries in query */

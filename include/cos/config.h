@@ -57,13 +57,16 @@ typedef struct cos_credentials_sink cos_credentials_sink;
 /**
  * Store a temporary (or permanent) key. `security_token` may be NULL.
  * `start_time` and `expired_time` are Unix seconds (0 = unknown; an
- * unknown expiry means the key is not cached).
+ * unknown expiry means the key is not cached). COS_ERR_INVALID_ARG, nothing
+ * stored, for an id or token with a control character (a line break would
+ * start a header line of its own): the call then fails with COS_ERR_AUTH.
  */
 COS_API int cos_credentials_set(cos_credentials_sink *sink, const char *secret_id,
                                 const char *secret_key, const char *security_token,
                                 int64_t start_time, int64_t expired_time);
 
-/** Store a ready Authorization value (and its security token, or NULL). */
+/** Store a ready Authorization value (and its security token, or NULL);
+ *  refused as cos_credentials_set() refuses a control character. */
 COS_API int cos_authorization_set(cos_credentials_sink *sink, const char *authorization,
                                   const char *security_token);
 
@@ -245,7 +248,9 @@ typedef struct cos_config {
     const char *user_agent;       /**< NULL = "cos-c/VERSION"; sent with the HTTP version as a second
                                        product ("cos-c/1.0.0 HTTP/1.1") where no proxy is in the way over
                                        plain http, and by synchronous calls over https too (HTTP/1.1 there);
-                                       a request's own User-Agent header is sent as given */
+                                       a request's own User-Agent header is sent as given; a control
+                                       character here (or in secret_id, security_token) is
+                                       COS_ERR_INVALID_ARG from cos_client_new */
 
     /* --- observability --- */
     cos_log_fn log;               /**< log sink, or NULL for silence */
@@ -293,7 +298,8 @@ COS_API const char *cos_outgoing_method(const cos_outgoing *request);
 COS_API const char *cos_outgoing_url(const cos_outgoing *request);
 /** The official SDK's name of its operation ("putObject"). */
 COS_API const char *cos_outgoing_op(const cos_outgoing *request);
-/** Set (add or replace) a header; it is signed with the others. */
+/** Set (add or replace) a header; it is signed with the others. COS_ERR_INVALID_ARG
+ *  for a name that is no HTTP token or a value with a control character but tab. */
 COS_API int cos_outgoing_set_header(cos_outgoing *request, const char *name, const char *value);
 
 /** A cos_config with every option at its default: only the version is set, zero is safe. */

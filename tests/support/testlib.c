@@ -162,6 +162,57 @@ char *test_recv_head(int fd, char *buf, size_t size, size_t *got)
     return end;
 }
 
+char *test_next_request(int fd, char *buf, size_t size, size_t *got)
+{
+    char *end = NULL;
+    while (!(end = memmem(buf, *got, "\r\n\r\n", 4))) {
+        if (*got == size) return NULL;
+        ssize_t n = recv(fd, buf + *got, size - *got, 0);
+        if (n <= 0) return NULL;
+        *got += (size_t)n;
+    }
+    size_t head_len = (size_t)(end - buf) + 4;
+    char *head = strndup(buf, head_len);
+    unsigned long long body = 0;
+    const char *cl = head ? strcasestr(head, "\r\nContent-Length:") : NULL;
+    if (cl) body = strtoull(cl + 17, NULL, 10);
+    memmove(buf, buf + head_len, *got - head_len);
+    *got -= head_len;
+    while (body > 0) {
+        size_t take = *got < body ? *got : (size_t)body;
+        memmove(buf, buf + take, *got - take);
+        *got -= take;
+        body -= take;
+        if (body == 0) break;
+        ssize_t n = recv(fd, buf, size, 0);
+        if (n <= 0) {
+            free(head);
+            return NULL;
+        }
+        *got = (size_t)n;
+    }
+    return head;
+}
+
+int test_header_count(const char *head, const char *name, char **value)
+{
+    int n = 0;
+    if (value) *value = NULL;
+    size_t nl = strlen(name);
+    for (const char *p = strstr(head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2;
+        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+            if (!n && value) {
+                const char *v = line + nl + 1;
+                while (*v == ' ') v++;
+                *value = strndup(v, strcspn(v, "\r\n"));
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
 typedef struct serve_args {
     int fd;
     void *(*conn)(void *);

@@ -199,6 +199,14 @@ void test_serve_forever(int listen_fd, void *(*conn)(void *));
  * terminated; a pointer to the blank line's "\r\n\r\n", or NULL if the peer
  * went away or the head does not fit. Bytes of the body may follow it. */
 char *test_recv_head(int fd, char *buf, size_t size, size_t *got);
+/* The next request on a kept connection, for a recording server: its head
+ * (malloc'd, NUL terminated), its body (by Content-Length) read and
+ * dropped; NULL once the peer went away or a head does not fit. buf/got
+ * carry what was read past it to the next call (start with *got = 0). */
+char *test_next_request(int fd, char *buf, size_t size, size_t *got);
+/* How many header lines of a request head have this name (any case);
+ * *value (may be NULL) gets the first one's value, malloc'd. */
+int test_header_count(const char *head, const char *name, char **value);
 /* A counter threads wait on: test_latch_wait(l, n) returns once it is >= n. */
 typedef struct test_latch {
     pthread_mutex_t m;
