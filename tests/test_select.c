@@ -457,6 +457,7 @@ static void set_bucket_acl(const char *canned)
 
 static void test_server_authorized_as_get_object(void)
 {
+    test_put_object_on(&g_s, BUCKET, "people.csv", PEOPLE);
     char *doc = request_doc("SELECT * FROM COSObject", CSV_IN("NONE"), CSV_OUT);
     char host[64];
     snprintf(host, sizeof host, "%s.cos.ap-guangzhou.myqcloud.com", BUCKET);
