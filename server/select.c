@@ -914,28 +914,23 @@ static node *binop(pstate *s, int op, int sub, node *a, node *b)
     return n;
 }
 
-static node *mul(pstate *s)
+/* one level of left-associative arithmetic: the operators in ops, operands from next */
+static node *arith_level(pstate *s, const char *ops, node *(*next)(pstate *))
 {
-    node *a = unary(s);
+    node *a = next(s);
     while (a) {
-        if (accept_op(s, "*")) a = binop(s, N_ARITH, '*', a, unary(s));
-        else if (accept_op(s, "/")) a = binop(s, N_ARITH, '/', a, unary(s));
-        else if (accept_op(s, "%")) a = binop(s, N_ARITH, '%', a, unary(s));
-        else break;
+        char op[2] = { 0, 0 };
+        for (const char *c = ops; *c && !op[0]; c++)
+            if (is_op(&s->cur, (char[]){ *c, 0 })) op[0] = *c;
+        if (!op[0]) break;
+        next_tok(s);
+        a = binop(s, N_ARITH, op[0], a, next(s));
     }
     return a;
 }
 
-static node *add(pstate *s)
-{
-    node *a = mul(s);
-    while (a) {
-        if (accept_op(s, "+")) a = binop(s, N_ARITH, '+', a, mul(s));
-        else if (accept_op(s, "-")) a = binop(s, N_ARITH, '-', a, mul(s));
-        else break;
-    }
-    return a;
-}
+static node *mul(pstate *s) { return arith_level(s, "*/%", unary); }
+static node *add(pstate *s) { return arith_level(s, "+-", mul); }
 
 static node *concat(pstate *s)
 {
