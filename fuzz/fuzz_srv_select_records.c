@@ -58,8 +58,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         "<CSV><FileHeaderInfo>NONE</FileHeaderInfo></CSV>",
         "<CSV><FileHeaderInfo>USE</FileHeaderInfo><Comments>#</Comments></CSV>",
         "<CSV><FileHeaderInfo>IGNORE</FileHeaderInfo><AllowQuotedRecordDelimiter>TRUE</AllowQuotedRecordDelimiter></CSV>",
-        "<CSV><RecordDelimiter>\\r\\n</RecordDelimiter><FieldDelimiter>;</FieldDelimiter><QuoteCharacter>'</QuoteCharacter>"
-        "<QuoteEscapeCharacter>\\\\</QuoteEscapeCharacter></CSV>",
+        ("<CSV><RecordDelimiter>\\r\\n</RecordDelimiter><FieldDelimiter>;</FieldDelimiter><QuoteCharacter>'</QuoteCharacter>"
+         "<QuoteEscapeCharacter>\\\\</QuoteEscapeCharacter></CSV>"),
         "<JSON><Type>DOCUMENT</Type></JSON>",
         "<JSON><Type>LINES</Type></JSON>",
     };

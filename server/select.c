@@ -81,8 +81,8 @@ static const cos_xml_field request_f[] = {
     ST(sel_request_doc, "OutputSerialization", output, fmt_s),
     ST(sel_request_doc, "RequestProgress", progress, progress_s),
 };
-static const cos_xml_schema request_s = { "SelectRequest", sizeof(sel_request_doc), request_f,
-                                          sizeof request_f / sizeof request_f[0] };
+/* any root: COS names it SelectRequest, S3 SelectObjectContentRequest (its dialect is spoken too) */
+static const cos_xml_schema request_s = { NULL, sizeof(sel_request_doc), request_f, sizeof request_f / sizeof request_f[0] };
 #undef S
 #undef ST
 
@@ -1978,9 +1978,8 @@ static int json_record(sel_run *r, const char *p, const char *end, bool final, s
 static int drain(sel_run *r, bool final, cos_buf *out)
 {
     const sel_query *q = r->q;
-    while (!r->done) {
+    while (!r->done && r->pending_off < r->pending.len) {
         const char *p = r->pending.data + r->pending_off, *end = r->pending.data + r->pending.len;
-        if (p >= end) break;
         size_t used = 0;
         bool skip = false;
         areset(&r->rec);
