@@ -538,6 +538,7 @@ struct sel_query {
     size_t nnodes;
     /* input */
     bool json_in, json_lines, gzip;
+    bool from_array;  /* FROM COSObject[*]: a top-level array's elements are the records */
     int header;       /* 0 NONE, 1 USE, 2 IGNORE */
     char rdelim[8], fdelim[8], quote, qescape, comment;
     bool quote_rdelim;
@@ -1031,6 +1032,15 @@ static int parse_sql(sel_query *q, const char *sql, size_t len, const char **cod
         perr(&s, "ParseExpectedKeywordSelect", "The expression must start with SELECT%.*s.", "", 0);
         goto out;
     }
+    const char *save = s.p;
+    tok first = s.cur;
+    if (first.t == T_ID && !reserved(&first)) { /* alias.* is * */
+        next_tok(&s);
+        if (!(accept_op(&s, ".") && is_op(&s.cur, "*"))) {
+            s.p = save;
+            s.cur = first;
+        }
+    }
     if (accept_op(&s, "*")) {
         q->star = true;
     } else {
@@ -1069,15 +1079,21 @@ static int parse_sql(sel_query *q, const char *sql, size_t len, const char **cod
         goto out;
     }
     next_tok(&s);
-    if (accept_op(&s, "[")) { /* COSObject[*]: a document's top-level array, record by record; read as records already */
+    if (accept_op(&s, "[")) { /* COSObject[*]: a top-level array, element by element */
         if (!expect_op(&s, "*") || !expect_op(&s, "]")) goto out;
+        q->from_array = true;
     }
     accept_kw(&s, "as");
     if (s.cur.t == T_ID && !reserved(&s.cur)) {
         q->alias = strndup(s.cur.s, s.cur.n);
         next_tok(&s);
     }
+    int aggs_before = q->naggs;
     if (accept_kw(&s, "where") && !(q->where = expr(&s))) goto out;
+    if (q->naggs != aggs_before) { /* an aggregate means nothing record by record */
+        perr(&s, "UnsupportedSyntax", "WHERE cannot hold an aggregate%.*s.", "", 0);
+        goto out;
+    }
     if (accept_kw(&s, "limit")) {
         int64_t n;
         double f;
@@ -1974,6 +1990,32 @@ static int json_record(sel_run *r, const char *p, const char *end, bool final, s
     return 1;
 }
 
+/* one record through WHERE to the output (or the aggregates): true when the run stops here (an error) */
+static bool process_record(sel_run *r, cos_buf *out)
+{
+    const sel_query *q = r->q;
+    if (q->where) {
+        val w = eval(r, q->where);
+        if (r->err_code) {
+            error_event(r, out);
+            return true;
+        }
+        if (!truthy(&w)) return false;
+    }
+    if (q->naggs) {
+        for (int i = 0; i < q->nitems; i++) accumulate(r, q->items[i].e);
+    } else {
+        emit_row(r);
+    }
+    if (r->err_code) {
+        error_event(r, out);
+        return true;
+    }
+    if (r->records.len >= 64 << 10) flush_records(r, out);
+    if (!q->naggs && q->limit >= 0 && r->emitted >= q->limit) r->done = true;
+    return false;
+}
+
 /* the records in pending: 0, or 1 when the run is done (LIMIT, error) */
 static int drain(sel_run *r, bool final, cos_buf *out)
 {
@@ -2019,25 +2061,15 @@ static int drain(sel_run *r, bool final, cos_buf *out)
             }
             if (q->header) continue;
         }
-        if (q->where) {
-            val w = eval(r, q->where);
-            if (r->err_code) {
-                error_event(r, out);
-                break;
+        if (q->from_array && r->json && r->json->t == '[') { /* COSObject[*]: each element a record */
+            const jnode *arr = r->json;
+            for (const jnode *e = arr->first; e && !r->done; e = e->next) {
+                r->json = e;
+                if (process_record(r, out)) break;
             }
-            if (!truthy(&w)) continue;
-        }
-        if (q->naggs) {
-            for (int i = 0; i < q->nitems; i++) accumulate(r, q->items[i].e);
-        } else {
-            emit_row(r);
-        }
-        if (r->err_code) {
-            error_event(r, out);
+        } else if (process_record(r, out)) {
             break;
         }
-        if (r->records.len >= 64 << 10) flush_records(r, out);
-        if (!q->naggs && q->limit >= 0 && r->emitted >= q->limit) r->done = true;
     }
     /* what was read is dropped once it is half the buffer */
     if (r->pending_off && r->pending_off >= r->pending.len / 2) {

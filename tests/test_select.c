@@ -225,6 +225,10 @@ static void test_json(void)
                   "{\"_1\":701.5,\"_2\":2,\"_3\":3}\n");
     EXPECT_SELECT("SELECT s FROM COSObject WHERE id = 1", JSON_DOC, CSV_OUT, doc, "\"{\"\"a\"\":{\"\"b\"\":\"\"x\"\"}}\"\n");
     EXPECT_ERROR("SELECT * FROM COSObject", JSON_LINES, JSON_OUT, "{\"a\":1} {\"a\":2}\n", "JSONParsingError");
+    /* COSObject[*]: a top-level array's elements are the records; alias.* is * */
+    EXPECT_SELECT("SELECT d.* FROM COSObject[*] d WHERE d.a &gt; 1", JSON_DOC, JSON_OUT, "[{\"a\":1},{\"a\":2},{\"a\":3}]",
+                  "{\"a\":2}\n{\"a\":3}\n");
+    EXPECT_SELECT("SELECT COUNT(*) FROM COSObject[*]", JSON_DOC, CSV_OUT, "[1,2,3] [4]", "4\n");
     EXPECT_ERROR("SELECT * FROM COSObject", JSON_DOC, JSON_OUT, "{\"a\":1}\n{\"a\":tru}", "JSONParsingError");
 }
 
@@ -238,6 +242,7 @@ static void test_refused_before_any_record(void)
         { "SELECT _1 FROM COSObject WHERE", CSV_IN("NONE"), "ParseExpectedExpression" },
         { "SELECT nosuch(_1) FROM COSObject", CSV_IN("NONE"), "UnsupportedFunction" },
         { "SELECT _1, COUNT(*) FROM COSObject", CSV_IN("NONE"), "UnsupportedSyntax" },
+        { "SELECT _1 FROM COSObject WHERE COUNT(*) &gt; 1", CSV_IN("NONE"), "UnsupportedSyntax" },
         { "SELECT 'abc FROM COSObject", CSV_IN("NONE"), "ParseUnexpectedToken" },
         { "SELECT * FROM COSObject", "<Parquet/>", "NotImplemented" },
         { "SELECT * FROM COSObject", "<CompressionType>BZIP2</CompressionType>" CSV_IN("NONE"), "NotImplemented" },
