@@ -1104,6 +1104,7 @@ static int parse_sql(sel_query *q, const char *sql, size_t len, const char **cod
         q->limit = n;
         next_tok(&s);
     }
+    accept_op(&s, ";"); /* a statement's terminator, as SQL clients write it */
     if (s.cur.t != T_END) {
         perr(&s, "ParseUnexpectedToken", "Unexpected token '%.*s' at the end of the expression.", s.cur.s, s.cur.n);
         goto out;

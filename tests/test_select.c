@@ -174,7 +174,7 @@ static void test_csv(void)
     EXPECT_SELECT("SELECT _1, _3 FROM COSObject WHERE _2 = '' OR _3 LIKE '%\"hi\"%'", skip, CSV_OUT, PEOPLE,
                   "bob,\"He said \"\"hi\"\"\"\ndave,Oslo\n");
     EXPECT_SELECT("SELECT _1 FROM COSObject LIMIT 2", CSV_IN("NONE"), CSV_OUT, PEOPLE, "name\nalice\n");
-    EXPECT_SELECT("SELECT _1 FROM COSObject LIMIT 1", CSV_IN("IGNORE"), CSV_OUT, PEOPLE, "alice\n");
+    EXPECT_SELECT("SELECT _1 FROM COSObject LIMIT 1;", CSV_IN("IGNORE"), CSV_OUT, PEOPLE, "alice\n");
     EXPECT_SELECT("SELECT \"name\" FROM COSObject WHERE city IS NULL OR name IN ('alice', 'zed')", skip, CSV_OUT,
                   PEOPLE, "alice\n");
     EXPECT_SELECT("SELECT name FROM COSObject WHERE city = ''", skip, CSV_OUT, PEOPLE, "carol\n");
