@@ -331,6 +331,17 @@ static void test_gzip_and_big_records(void)
     free(doc);
     free(data);
 
+    /* 10 MiB that match nothing: Cont events keep the answer moving, then Stats and End */
+    size_t quiet = 10u << 20;
+    data = malloc(quiet);
+    for (size_t i = 0; i < quiet; i += 8) memcpy(data + i, "1,2,3,4\n", 8);
+    doc = request_doc("SELECT * FROM COSObject WHERE _1 = '9'", CSV_IN("NONE"), CSV_OUT);
+    run_pieces(doc, data, quiet, 64 << 10, &d);
+    CHECK_STR(d.events, "Cont,Cont,Stats,End");
+    cos_buf_free(&d.records);
+    free(doc);
+    free(data);
+
     /* progress asked: Progress before Stats */
     doc = cos_sprintf("<SelectRequest><Expression>SELECT * FROM COSObject</Expression><ExpressionType>SQL</ExpressionType>"
                       "<InputSerialization>" CSV_IN("NONE") "</InputSerialization><OutputSerialization>" CSV_OUT
