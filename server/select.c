@@ -1172,7 +1172,7 @@ struct sel_run {
     int64_t emitted;
     cos_buf records;       /* output not yet sent as a Records event */
     uint64_t scanned, processed, returned, progress_at;
-    uint64_t said_at;      /* scanned when a message was last appended: Cont keeps a long quiet scan alive */
+    uint64_t said_at;      /* processed when a message was last appended: Cont keeps a long quiet scan alive */
     bool done, failed;
 };
 
@@ -2153,8 +2153,8 @@ int sel_run_feed(sel_run *r, const void *data, size_t len, cos_buf *out)
     if (!r->done) progress(r, out, false);
     /* nothing said for 4 MiB of object (a WHERE that matches nothing yet): COS's Cont event, so the client
        and anything between know the answer is alive */
-    if (!r->done && out->len == had && r->scanned - r->said_at >= (4u << 20)) event(out, "Cont", NULL, NULL, 0);
-    if (out->len != had) r->said_at = r->scanned;
+    if (!r->done && out->len == had && r->processed - r->said_at >= (4u << 20)) event(out, "Cont", NULL, NULL, 0);
+    if (out->len != had) r->said_at = r->processed;
     return r->done;
 }
 
