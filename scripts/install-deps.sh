@@ -9,7 +9,7 @@
 #   install-deps.sh --s3-tests    also what scripts/s3-tests.sh needs (ceph/s3-tests)
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config curl ca-certificates
-      libcurl4-openssl-dev libssl-dev libexpat1-dev libsqlite3-dev
+      libcurl4-openssl-dev libssl-dev libexpat1-dev libsqlite3-dev zlib1g-dev
       libmicrohttpd-dev libisal-dev nodejs npm openssl valgrind bc clang doxygen gnuplot-nox
       chromium)  # chromium: tests/test_browser.sh drives it (playwright-core, no browser download)
 # S3 tools tests/test_s3_tools.sh drives against cos-server (#19)

@@ -47,14 +47,14 @@ static const char *const IMPLEMENTED[] = { "uploadId", "uploads", "acl", "cors",
                                            "logging", "inventory", "accelerate", "encryption", "location", "versions",
                                            "delete", "restore", "append", "publicAccessBlock",
                                            "ownershipControls", "policyStatus", "attributes", "intelligenttiering",
-                                           "symlink", "object-lock", "retention" };
+                                           "symlink", "object-lock", "retention", "select" };
 
 /* COS sub-resources (and request parameters that select a COS operation)
  * that cos-server does not implement: NotImplemented, never the plain
  * operation they would otherwise fall through to. */
 static const char *const NOT_IMPLEMENTED[] = {
     "domaincertificate", "live", "vod", "intelligent-tiering", "notification",
-    "select", "rename", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
+    "rename", "legal-hold", "torrent", "requestPayment", "analytics", "metrics",
     "meta-query", "ci-process", "image_process", "guetzli" };
 
 const op_def *route_request(req *r, const char **unimplemented)

@@ -3745,6 +3745,7 @@ static enum MHD_Result object_request(req *r, const char *sub)
     if (sub && !strcmp(sub, "uploads") && !strcmp(m, "POST")) return multipart_init(r);
     if (sub && !strcmp(sub, "append") && !strcmp(m, "POST")) return append_object(r);
     if (sub && !strcmp(sub, "restore") && !strcmp(m, "POST")) return restore_object(r);
+    if (sub && !strcmp(sub, "select") && !strcmp(m, "POST")) return select_object(r); /* select_http.c */
     if (sub && !strcmp(sub, "tagging")) return object_tagging(r);
     if (sub && !strcmp(sub, "acl")) return object_acl(r);
     if (sub && !strcmp(sub, "attributes") && !strcmp(m, "GET")) return object_attributes(r);

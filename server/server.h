@@ -597,6 +597,8 @@ enum MHD_Result object_attributes(req *r);
  * records put_object keeps with it. 0, or -1 with the answer queued in *ret. */
 int symlink_prepare_put(req *r, char **extra_headers, enum MHD_Result *ret);
 enum MHD_Result symlink_get(req *r);
+/* POST Object select (select_http.c) */
+enum MHD_Result select_object(req *r);
 /* GET/HEAD of m: when m is a symlink, replaces it with its target's current version, if the requester may read
  * that too (0); -1 with the answer queued in *ret (denied, dangling, a symlink to a symlink). m is then cleared. */
 int symlink_follow(req *r, bool head, obj_meta *m, enum MHD_Result *ret);

@@ -210,6 +210,15 @@ report(code(lambda: client(ak, cred["tmpSecretKey"]).get_object(Bucket=b, Key="t
        "the owner's key id with a temporary secret is refused")
 pu = t.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "tmp/ok"}, ExpiresIn=300)
 report(urllib.request.urlopen(pu).read() == b"x", "a temporary key's presigned URL (X-Amz-Security-Token)")
+# SELECT Object Content in S3's dialect: its request's root, GZIP, and the event stream boto3 checks (CRCs)
+import gzip
+s3.put_object(Bucket=b, Key="sel.csv.gz", Body=gzip.compress(b"name,age\nann,31\nbo,22\n"))
+ev = list(s3.select_object_content(Bucket=b, Key="sel.csv.gz", ExpressionType="SQL",
+                                   Expression="SELECT s.name FROM S3Object s WHERE CAST(s.age AS INT) > 30",
+                                   InputSerialization={"CSV": {"FileHeaderInfo": "USE"}, "CompressionType": "GZIP"},
+                                   OutputSerialization={"JSON": {}})["Payload"])
+report([e["Records"]["Payload"] for e in ev if "Records" in e] == [b'{"name":"ann"}\n'] and "End" in ev[-1],
+       "select_object_content over a gzip CSV")
 print("done")
 EOF
 while read -r line; do
