@@ -2469,8 +2469,9 @@ static void file_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res
         f->first_err = err;
         err = NULL;
     }
-    f->left--;
-    pthread_cond_broadcast(&f->cv);
+    /* the caller waits for the last one only: a wake-up per file cost it a
+       context switch per file (and the runner a futex wake) for nothing */
+    if (--f->left == 0) pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->m);
     cos_transfer_result_free(res);
     cos_error_free(err);

@@ -178,6 +178,44 @@ static void test_upload_files(void)
     cos_task_list_free(list, n);
 }
 
+/* The caller of cos_upload_files sleeps until its last file is done: it was
+ * woken (a futex wake by the runner, a context switch for the caller) by
+ * every file's end, to find files still left. Counted by the caller's own
+ * voluntary context switches over a batch of small files: about one per
+ * file before, a handful now (the queue's locks can make it wait a little). */
+static void test_upload_files_wakes_caller_once(void)
+{
+    enum { N = 200 };
+    static cos_transfer_params files[N];
+    static char paths[N][512], keys[N][32];
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "wake/%d", i);
+        snprintf(paths[i], sizeof paths[i], "%s/wake%d", g_dir, i);
+        test_write_lcg_file(paths[i], 512, (uint32_t)i);
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = keys[i];
+        p.file_path = paths[i];
+        files[i] = p;
+    }
+    files_seen seen = { 0, 0, PTHREAD_MUTEX_INITIALIZER };
+    cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
+    up.files = files;
+    up.file_count = N;
+    up.on_file_done = on_file;
+    up.file_done_user_data = &seen;
+    cos_error *err = NULL;
+    struct rusage r0, r1;
+    getrusage(RUSAGE_THREAD, &r0);
+    CHECK_OK(cos_upload_files(g_c, &up, &err), err);
+    getrusage(RUSAGE_THREAD, &r1);
+    CHECK_INT(seen.ok, N);
+    long waits = r1.ru_nvcsw - r0.ru_nvcsw;
+    printf("  the caller slept %ld times for %d files\n", waits, N);
+    CHECK(waits < N / 4);
+    for (int i = 0; i < N; i++) unlink(paths[i]);
+}
+
 typedef struct waiter { cos_client *c; } waiter;
 static void on_slow_progress(void *ud, const cos_progress *p) { (void)ud; (void)p; }
 
@@ -1049,6 +1087,7 @@ int main(void)
     RUN(test_upload_download);
     RUN(test_copy);
     RUN(test_upload_files);
+    RUN(test_upload_files_wakes_caller_once);
     RUN(test_pause_cancel);
     RUN(test_resume_after_kill);
     RUN(test_download_resume_after_kill);
