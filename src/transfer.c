@@ -66,6 +66,9 @@ typedef struct cos_tasks {
     int driving;                 /* synchronous transfers their callers' threads are driving */
     cos_reaper gone_threads;     /* runners that left, to be joined */
     size_t count;                /* tasks in the list */
+    size_t trimmable;            /* of them, finished ones trim_finished may free (task.trim_counted) */
+    task **ix;                   /* the tasks by id (find_task), open addressing; ix_cap a power of 2 */
+    size_t ix_cap, ix_used;
     task *scan_from;             /* no task before this one is runnable (NULL: none is) */
     cos_task_list_fn on_change;
     void *on_change_ud;
@@ -142,6 +145,7 @@ struct task {
     cos_transfer_result *res;
     bool finished;
     bool waited;                  /* a sync caller took the result */
+    bool trim_counted;            /* finished, waited for, not owned: counted in mgr->trimmable */
     cos_tasks *mgr;
     cred_origin origin;           /* started inside a refresh of its client's key (cred.c) */
     task *next;
@@ -265,6 +269,7 @@ void cos_tasks_destroy(cos_tasks *mg)
         release_uploads_locked(mg, t);
         task_free(t);
     }
+    free(mg->ix);
     pthread_mutex_destroy(&mg->m);
     pthread_cond_destroy(&mg->cv);
     free(mg);
@@ -279,21 +284,93 @@ static void set_state(task *t, cos_task_state s)
     notify_change(t->mgr);
 }
 
+/* The tasks by id, so that waiting for, pausing or cancelling one of
+ * 100,000 queued tasks does not walk the list (each did: a loop over them
+ * was quadratic). Linear probing, at most half full; ids are handed out in
+ * sequence, so id & mask spreads them. All with the lock held. */
+static bool index_reserve(cos_tasks *mg)
+{
+    if ((mg->ix_used + 1) * 2 <= mg->ix_cap) return true;
+    size_t cap = mg->ix_cap ? mg->ix_cap * 2 : 64;
+    task **n = calloc(cap, sizeof *n);
+    if (!n) return false;
+    for (size_t i = 0; i < mg->ix_cap; i++) {
+        if (!mg->ix[i]) continue;
+        size_t j = (size_t)mg->ix[i]->id & (cap - 1);
+        while (n[j]) j = (j + 1) & (cap - 1);
+        n[j] = mg->ix[i];
+    }
+    free(mg->ix);
+    mg->ix = n;
+    mg->ix_cap = cap;
+    return true;
+}
+
+static void index_add(cos_tasks *mg, task *t) /* after index_reserve */
+{
+    size_t m = mg->ix_cap - 1, j = (size_t)t->id & m;
+    while (mg->ix[j]) j = (j + 1) & m;
+    mg->ix[j] = t;
+    mg->ix_used++;
+}
+
+static task *find_task(cos_tasks *mg, cos_task_id id)
+{
+    if (!mg->ix_cap) return NULL;
+    size_t m = mg->ix_cap - 1;
+    for (size_t j = (size_t)id & m; mg->ix[j]; j = (j + 1) & m)
+        if (mg->ix[j]->id == id) return mg->ix[j];
+    return NULL;
+}
+
+/* Take t out, moving back the entries after it that its slot kept from
+ * their home (no tombstones: a long-lived queue never fills with them). */
+static void index_remove(cos_tasks *mg, const task *t)
+{
+    size_t m = mg->ix_cap - 1, i = (size_t)t->id & m;
+    while (mg->ix[i] != t) i = (i + 1) & m;
+    mg->ix[i] = NULL;
+    mg->ix_used--;
+    for (size_t j = (i + 1) & m; mg->ix[j]; j = (j + 1) & m) {
+        size_t home = (size_t)mg->ix[j]->id & m;
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j); /* its home lies in (i, j] */
+        if (!stays) {
+            mg->ix[i] = mg->ix[j];
+            mg->ix[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+/* With the lock held: t may have become one trim_finished can free (its
+ * result taken, no thread on it). Counted, so that a queue longer than
+ * UploadQueueSize holding nothing to trim is not walked by every task added
+ * (uploadFiles of 100,000 files walked 90,000 unfinished tasks per file). */
+static void note_trimmable_locked(cos_tasks *mg, task *t)
+{
+    if (t->finished && t->waited && !t->owned && !t->trim_counted) {
+        t->trim_counted = true;
+        mg->trimmable++;
+    }
+}
+
 /* Trim finished tasks beyond UploadQueueSize (oldest first). */
 static void trim_finished(cos_tasks *mg)
 {
     size_t limit = (size_t)mg->c->cfg.upload_queue_size;
     task **pp = &mg->head;
     task *prev = NULL;
-    while (*pp && mg->count > limit) {
+    while (*pp && mg->count > limit && mg->trimmable) {
         task *t = *pp;
-        if (t->finished && t->waited && !t->owned) {
+        if (t->trim_counted) {
             if (mg->scan_from == t) mg->scan_from = t->next;
             *pp = t->next;
             if (mg->tail == t) mg->tail = prev;
             release_uploads_locked(mg, t);
+            index_remove(mg, t);
             task_free(t);
             mg->count--;
+            mg->trimmable--;
             continue;
         }
         prev = t;
@@ -2134,6 +2211,7 @@ static void *runner_main(void *arg)
         t->finished = true;
         release_uploads_locked(mg, t); /* as the SDK's removeUsing: a restart claims it again */
         t->owned = false; /* from here on t may be trimmed: use the copies above */
+        note_trimmable_locked(mg, t);
         pthread_cond_broadcast(&mg->cv);
         pthread_mutex_unlock(&mg->m);
         notify_change(mg);
@@ -2232,6 +2310,11 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
     t->done_ud = ud;
     t->owned = sync; /* a sync caller drives its own task */
     pthread_mutex_lock(&mg->m);
+    if (!index_reserve(mg)) {
+        pthread_mutex_unlock(&mg->m);
+        task_free(t);
+        return COS_ERR_NOMEM;
+    }
     /* counted from here, not from drive_sync: a task-list callback that frees
        the client (below) must leave this task to its caller until it ends */
     if (sync) mg->driving++;
@@ -2241,6 +2324,7 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
     else mg->head = t;
     mg->tail = t;
     mg->count++;
+    index_add(mg, t);
     trim_finished(mg);
     /* published before any thread can run it (uploadFiles maps ids to files) */
     if (id) *id = t->id;
@@ -2252,13 +2336,6 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
     pthread_mutex_unlock(&mg->m);
     notify_change(mg);
     return 0;
-}
-
-static task *find_task(cos_tasks *mg, cos_task_id id)
-{
-    for (task *t = mg->head; t; t = t->next)
-        if (t->id == id) return t;
-    return NULL;
 }
 
 int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_error **err)
@@ -2306,6 +2383,7 @@ int cos_task_wait(cos_client *c, cos_task_id id, cos_transfer_result **out, cos_
             *err = cos_error_dup(t->err);
         }
         t->waited = true;
+        note_trimmable_locked(mg, t);
     } else if (rc && err) {
         cos_error_free(*err);
         *err = cos_error_dup(t->err);
@@ -2364,6 +2442,7 @@ static int drive_sync(task *t, cos_transfer_result **out, cos_error **err)
     t->finished = true;
     release_uploads_locked(mg, t);
     t->owned = false;
+    note_trimmable_locked(mg, t);
     cos_task_list_fn changed = mg->on_change;
     void *changed_ud = mg->on_change_ud;
     mg->driving--; /* from here on a client freed by a callback may be gone: mg and t are not touched */
@@ -2628,6 +2707,8 @@ static int task_signal(cos_client *c, cos_task_id id, int what, cos_error **err)
         t->rc = 0;
         t->finished = false;
         t->waited = false;
+        if (t->trim_counted) mg->trimmable--;
+        t->trim_counted = false;
         t->pause_req = t->abort_io = 0;
         t->state = COS_TASK_WAITING;
         if (t->parts)

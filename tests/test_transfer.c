@@ -216,6 +216,66 @@ static void test_upload_files_wakes_caller_once(void)
     for (int i = 0; i < N; i++) unlink(paths[i]);
 }
 
+/* Tasks found by id (cos_task_wait, pause, cancel) through an index, not a
+ * walk of the queue: in a queue that trims as it goes (queue size 3), each
+ * task is found until it is trimmed, waited for in pairs out of order, and
+ * a trimmed one is "no task". The ids run past the index's size many times,
+ * so they land on slots others (the first ones, kept) hold, and are moved
+ * back when the ones they went past go. */
+static void test_task_ids_after_trims(void)
+{
+    enum { N = 300, PINNED = 10 };
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.upload_queue_size = 3;
+    cfg.file_parallel_limit = 4;
+    cos_client *c = test_client_of(&cfg);
+    if (!c) {
+        CHECK(c != NULL);
+        return;
+    }
+    char src[512];
+    path(src, "ids.txt");
+    test_write_lcg_file(src, 100, 5);
+    static cos_task_id ids[N];
+    int waited = 0, gone = 0;
+    for (int i = 0; i < N; i++) {
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "ids.txt";
+        p.file_path = src;
+        CHECK(cos_upload_file_async(c, &p, NULL, NULL, &ids[i]) == 0);
+        /* the first PINNED stay (not waited for: never trimmed), so later ids
+           collide with them; the others in pairs, the later one first */
+        for (int k = 0; i >= PINNED && i % 2 == 1 && k < 2; k++) {
+            cos_error *err = NULL;
+            CHECK_OK(cos_task_wait(c, ids[i - k], NULL, &err), err);
+            cos_error_free(err);
+            waited++;
+        }
+    }
+    CHECK_INT(waited, N - PINNED);
+    for (int i = 0; i < N; i++) { /* all waited for: the ones trimmed are gone, the last few stay */
+        cos_error *err = NULL;
+        int rc = cos_task_wait(c, ids[i], NULL, &err);
+        if (rc == COS_ERR_INVALID_ARG && err && strstr(err->message, "no task")) gone++;
+        else CHECK_OK(rc, err);
+        cos_error_free(err);
+    }
+    CHECK(gone >= N - PINNED - 8);
+    cos_task_info *list = NULL;
+    size_t n = 0;
+    CHECK(cos_task_list(c, &list, &n) == 0);
+    CHECK_INT((int)n, N - gone);
+    for (size_t i = 0; i < n; i++) { /* each listed task is found by its id */
+        cos_error *err = NULL;
+        CHECK_OK(cos_task_wait(c, list[i].id, NULL, &err), err);
+        cos_error_free(err);
+    }
+    cos_task_list_free(list, n);
+    cos_client_free(c);
+}
+
 typedef struct waiter { cos_client *c; } waiter;
 static void on_slow_progress(void *ud, const cos_progress *p) { (void)ud; (void)p; }
 
@@ -1088,6 +1148,7 @@ int main(void)
     RUN(test_copy);
     RUN(test_upload_files);
     RUN(test_upload_files_wakes_caller_once);
+    RUN(test_task_ids_after_trims);
     RUN(test_pause_cancel);
     RUN(test_resume_after_kill);
     RUN(test_download_resume_after_kill);
