@@ -2585,8 +2585,8 @@ int cos_upload_files(cos_client *c, const cos_upload_files_params *params, cos_e
         s->index = i;
         s->inner = p->files[i].on_progress;
         s->inner_ud = p->files[i].progress_user_data;
-        struct stat st;
-        if (p->files[i].file_path && stat(p->files[i].file_path, &st) == 0) s->total = (uint64_t)st.st_size;
+        struct stat st; /* the sizes only for the progress of all files together: a pass over them all otherwise for nothing */
+        if (p->on_progress && p->files[i].file_path && stat(p->files[i].file_path, &st) == 0) s->total = (uint64_t)st.st_size;
     }
     for (size_t i = 0; i < p->file_count; i++) {
         cos_transfer_params fp = p->files[i];
