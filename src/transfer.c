@@ -54,6 +54,13 @@ typedef struct upload_claim {
     struct upload_claim *next;
 } upload_claim;
 
+/* A runner with no task to take, waiting a while for one (runner_main). */
+typedef struct idle_runner {
+    pthread_cond_t cv;
+    bool go;                     /* taken off the list by maybe_spawn_runner: a task is there */
+    struct idle_runner *next;
+} idle_runner;
+
 typedef struct cos_tasks {
     cos_client *c;
     pthread_mutex_t m;
@@ -75,6 +82,8 @@ typedef struct cos_tasks {
     cos_task_start_fn on_start;
     void *on_start_ud;
     upload_claim *claims;        /* never resumed by another task: its Complete would end the other's upload */
+    idle_runner *idle;           /* runners waiting for a task (counted in runners) */
+    bool closing;                /* cos_tasks_destroy: idle runners leave */
 } cos_tasks;
 
 /* One part (or range) of a transfer. */
@@ -257,7 +266,12 @@ void cos_tasks_destroy(cos_tasks *mg)
             t->abort_io = 1;
             mark_runnable(mg, t);
         }
+    mg->closing = true;
     maybe_spawn_runner(mg); /* the queued ones end as canceled, their callbacks run */
+    for (idle_runner *r; (r = mg->idle) != NULL;) { /* the other idle runners leave */
+        mg->idle = r->next;
+        pthread_cond_signal(&r->cv);
+    }
     pthread_cond_broadcast(&mg->cv);
     /* and the synchronous transfers: one whose callback freed the client
        goes on with its task until it has stopped */
@@ -2137,13 +2151,24 @@ static void *runner_main(void *arg);
  * cos_tasks_destroy waits for the count to reach 0, then reaps them. */
 static void maybe_spawn_runner(cos_tasks *mg)
 {
-    if (mg->runners >= mg->c->cfg.file_parallel_limit || !next_runnable(mg)) return;
+    if (!next_runnable(mg)) return;
+    if (mg->idle) { /* one waiting for a task takes it: a wake-up, not a thread made (and one gone) per task */
+        idle_runner *r = mg->idle;
+        mg->idle = r->next;
+        r->go = true;
+        pthread_cond_signal(&r->cv);
+        return;
+    }
+    if (mg->runners >= mg->c->cfg.file_parallel_limit) return;
     reaper_join(&mg->gone_threads, false);
     if (reaper_spawn(runner_main, mg) == 0) {
         mg->runners++;
         mg->threads++;
     }
 }
+
+/* How long a runner with nothing to do waits for a task before it leaves. */
+#define RUNNER_LINGER_S 2
 
 /* A runner: takes waiting tasks while there are any, one slot at a time.
  * If a completion callback it runs waits for a task (runner_wait_begin),
@@ -2166,6 +2191,28 @@ static void *runner_main(void *arg)
     pthread_mutex_lock(&mg->m);
     for (;;) {
         task *t = next_runnable(mg);
+        if (!t && !mg->closing) {
+            /* A task is often queued right after one ends (cos cp -r keeps 8
+               going, one queued as one ends): waiting a while for it spares
+               making a thread per task. Listed, maybe_spawn_runner hands it
+               one; unlisted here when the wait ends without. */
+            idle_runner me = { .go = false, .next = mg->idle };
+            pthread_cond_init(&me.cv, NULL);
+            mg->idle = &me;
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += RUNNER_LINGER_S;
+            int rc = 0;
+            while (!me.go && !mg->closing && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&me.cv, &mg->m, &until);
+            for (idle_runner **pp = &mg->idle; !me.go && *pp; pp = &(*pp)->next)
+                if (*pp == &me) {
+                    *pp = me.next;
+                    break;
+                }
+            pthread_cond_destroy(&me.cv);
+            if (me.go) continue;
+            break;
+        }
         if (!t || mg->runners > mg->c->cfg.file_parallel_limit) break;
         if (!t->cancel_req && mg->running >= mg->c->cfg.file_parallel_limit) { /* slots held by sync callers */
             pthread_cond_wait(&mg->cv, &mg->m);

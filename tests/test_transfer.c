@@ -276,6 +276,47 @@ static void test_task_ids_after_trims(void)
     cos_client_free(c);
 }
 
+/* A queue fed one task as the last one ends (cos cp -r keeps 8 going so)
+ * has a runner waiting for the next: not a thread made, and one gone, per
+ * task. Told by the threads the done callbacks run on. */
+typedef struct tid_seen { pthread_mutex_t m; pthread_cond_t cv; int done; pid_t tids[64]; int ntids; } tid_seen;
+static void on_done_tid(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
+{
+    (void)id;
+    tid_seen *s = ud;
+    pid_t me = gettid();
+    pthread_mutex_lock(&s->m);
+    bool known = false;
+    for (int i = 0; i < s->ntids; i++) known |= s->tids[i] == me;
+    if (!known && s->ntids < 64) s->tids[s->ntids++] = me;
+    s->done += rc == 0;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->m);
+    cos_transfer_result_free(res);
+    cos_error_free(err);
+}
+
+static void test_runner_waits_for_next_task(void)
+{
+    enum { N = 30 };
+    char src[512];
+    path(src, "one-by-one.txt");
+    test_write_lcg_file(src, 300, 4);
+    tid_seen s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, { 0 }, 0 };
+    for (int i = 0; i < N; i++) {
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "one-by-one.txt";
+        p.file_path = src;
+        CHECK(cos_upload_file_async(g_c, &p, on_done_tid, &s, NULL) == 0);
+        pthread_mutex_lock(&s.m);
+        while (s.done < i + 1) pthread_cond_wait(&s.cv, &s.m);
+        pthread_mutex_unlock(&s.m);
+    }
+    printf("  %d tasks, one at a time, ran on %d threads\n", N, s.ntids);
+    CHECK(s.ntids <= 3);
+}
+
 typedef struct waiter { cos_client *c; } waiter;
 static void on_slow_progress(void *ud, const cos_progress *p) { (void)ud; (void)p; }
 
@@ -1149,6 +1190,7 @@ int main(void)
     RUN(test_upload_files);
     RUN(test_upload_files_wakes_caller_once);
     RUN(test_task_ids_after_trims);
+    RUN(test_runner_waits_for_next_task);
     RUN(test_pause_cancel);
     RUN(test_resume_after_kill);
     RUN(test_download_resume_after_kill);
