@@ -257,7 +257,7 @@ static char *read_whole(const char *path, size_t *len)
 /* Through cos-server: files with odd names up by postObject (cos_upload_file's default), read back whole. */
 static void test_odd_names_through_server(void)
 {
-    test_server srv;
+    test_server srv = { 0 };
     if (test_server_start(&srv, NULL) != 0) {
         CHECK(!"cos-server started");
         return;
