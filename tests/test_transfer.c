@@ -144,20 +144,27 @@ static void on_file(void *ud, size_t idx, int rc, const cos_transfer_result *res
     pthread_mutex_unlock(&f->m);
 }
 
-static void test_upload_files(void)
+/* n files TAG0..TAGn-1 of size(i) bytes, as uploadFiles' parameters (keys TAG/i) */
+static void make_files(cos_transfer_params *files, char (*paths)[512], char (*keys)[32], int n, const char *tag,
+                       uint64_t base, uint64_t step)
 {
-    cos_transfer_params files[5];
-    char paths[5][512], keys[5][32];
-    for (int i = 0; i < 5; i++) {
-        snprintf(keys[i], sizeof keys[i], "many/%d", i);
-        snprintf(paths[i], sizeof paths[i], "%s/many%d", g_dir, i);
-        test_write_lcg_file(paths[i], (uint64_t)(i + 1) * 700 * 1024, (uint32_t)i);
+    for (int i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof keys[i], "%s/%d", tag, i);
+        snprintf(paths[i], sizeof paths[i], "%s/%s%d", g_dir, tag, i);
+        test_write_lcg_file(paths[i], base + step * (uint64_t)i, (uint32_t)i);
         cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
         p.bucket = BUCKET;
         p.key = keys[i];
         p.file_path = paths[i];
         files[i] = p;
     }
+}
+
+static void test_upload_files(void)
+{
+    cos_transfer_params files[5];
+    char paths[5][512], keys[5][32];
+    make_files(files, paths, keys, 5, "many", 700 * 1024, 700 * 1024);
     files_seen seen = { 0, 0, PTHREAD_MUTEX_INITIALIZER };
     cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
     up.files = files;
@@ -188,16 +195,7 @@ static void test_upload_files_wakes_caller_once(void)
     enum { N = 200 };
     static cos_transfer_params files[N];
     static char paths[N][512], keys[N][32];
-    for (int i = 0; i < N; i++) {
-        snprintf(keys[i], sizeof keys[i], "wake/%d", i);
-        snprintf(paths[i], sizeof paths[i], "%s/wake%d", g_dir, i);
-        test_write_lcg_file(paths[i], 512, (uint32_t)i);
-        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
-        p.bucket = BUCKET;
-        p.key = keys[i];
-        p.file_path = paths[i];
-        files[i] = p;
-    }
+    make_files(files, paths, keys, N, "wake", 512, 0);
     files_seen seen = { 0, 0, PTHREAD_MUTEX_INITIALIZER };
     cos_upload_files_params up = COS_UPLOAD_FILES_PARAMS_INIT;
     up.files = files;
