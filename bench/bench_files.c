@@ -3,7 +3,8 @@
  * every regular file under DIR (key files/RELATIVE_PATH), FileParallelLimit
  * PARALLEL (default 16, the threads cos-c-sdk-v5's side gets); prints
  * "metric value" lines: files/s, MB/s, CPU seconds, peak RSS, context
- * switches per file (measure.h).
+ * switches per file (measure.h). BENCH_SIMPLE_UPLOAD=put: putObject, not
+ * the default postObject, for the files up to SliceSize.
  *   bench_files gen DIR COUNT
  * writes the tree: COUNT files in 100 directories, sizes 4 KiB to 1 MiB,
  * log-uniform (as many files of 4-8 KiB as of 512 KiB-1 MiB), random bytes,
@@ -60,6 +61,11 @@ int main(int argc, char **argv)
     cos_config cfg;
     bench_config(&cfg, argv[1]);
     cfg.file_parallel_limit = argc > 4 ? atoi(argv[4]) : 16;
+    /* BENCH_SIMPLE_UPLOAD=put: putObject for the files up to SliceSize, as
+       the C and Node.js SDKs and `cos cp` do (the default is postObject, the
+       Mini Program SDK's) */
+    const char *how = getenv("BENCH_SIMPLE_UPLOAD");
+    if (how && !strcmp(how, "put")) cfg.simple_upload_method = COS_SIMPLE_UPLOAD_PUT;
     bench_files f = { 0 };
     if (bench_files_scan(&f, argv[3], "") != 0 || f.count == 0) {
         fprintf(stderr, "bench_files: no files under %s\n", argv[3]);

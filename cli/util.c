@@ -484,11 +484,13 @@ const char *cli_shown(FILE *f, const char *s)
 {
     static _Thread_local char *slots[8];
     static _Thread_local unsigned next;
-    if (!s || !isatty(fileno(f))) return s;
+    if (!s) return s;
     const unsigned char *p = (const unsigned char *)s;
     bool clean = true;
     for (size_t i = 0; p[i] && clean; i++) clean = p[i] >= 0x20 && p[i] < 0x7f;
-    if (clean) return s; /* the common case: printable ASCII */
+    /* the common case, printable ASCII, first: asking for the terminal is a
+       system call (two per file of a cp -r's report) */
+    if (clean || !isatty(fileno(f))) return s;
     char *out = malloc(strlen(s) * 6 + 1);
     if (!out) return "?";
     size_t o = 0;

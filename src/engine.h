@@ -83,6 +83,10 @@ struct cos_http {
     CURL *easy;
     struct curl_slist *slist;
     curl_mime *mime;
+    char *form_frame;       /* a form framed here: its head (fields, the file part's headers), then its tail */
+    size_t form_head_len, form_tail_len;
+    uint64_t form_at;       /* framing bytes sent: the head's, then the tail's after the file part */
+    char form_type[96];     /* "Content-Type: multipart/form-data; boundary=..." */
     bool easy_dirty;        /* the exchange set options setup_easy does not reset: reset the handle after it */
     bool inline_body;       /* the body went out with the headers (CURLOPT_POSTFIELDS) */
     bool lane_small;        /* counted in its lane's small exchanges (engine.c, pick_lane) */
@@ -129,6 +133,11 @@ int engine_submit(cos_engine *e, cos_http *h, void (*done)(cos_http *, void *), 
  * with the response filled as a submitted one's would be. Body and progress
  * callbacks run on the calling thread. */
 int engine_perform(cos_engine *e, cos_http *h);
+
+/* h's form (h->form, h->form_filename) framed as multipart/form-data with
+ * `boundary` into h->form_frame and h->form_type, as curl's mime API frames
+ * it (engine.c); 0 or COS_ERR_NOMEM. For tests. */
+int engine_form_frame(cos_http *h, const char *boundary);
 /* Reset the response part of h so it can be submitted again (a retry). */
 void http_reset_response(cos_http *h);
 /* Free response headers as the engine allocates them (name and value in one
