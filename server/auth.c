@@ -38,7 +38,41 @@ static bool secret_equal(const char *a, const char *b, bool hex_ignore_case)
     return diff == 0;
 }
 
-/* Is lower(encode(name)) one of the ";"-separated names? */
+/* ASCII lower case, as cos_str_lower in the C locale. */
+static unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+
+/* Whether item (n bytes) is lower(encode(name)), encode as cos_uri_encode's
+ * (unreserved bytes kept, others %XX). Compared in place: building both
+ * spellings of each name on the heap was most of what checking a request's
+ * headers against its lists cost. */
+static bool item_is_encoded(const char *item, size_t n, const char *name)
+{
+    static const char HEX[] = "0123456789abcdef"; /* lower(): its hex digits too */
+    size_t k = 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+        bool keep = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+                    *c == '_' || *c == '.' || *c == '~';
+        if (keep) {
+            if (k >= n || (unsigned char)item[k] != ascii_lower(*c)) return false;
+            k++;
+        } else {
+            if (k + 3 > n || item[k] != '%' || item[k + 1] != HEX[*c >> 4] || item[k + 2] != HEX[*c & 15])
+                return false;
+            k += 3;
+        }
+    }
+    return k == n;
+}
+
+/* Whether item (n bytes) is lower(name). */
+static bool item_is_lower(const char *item, size_t n, const char *name)
+{
+    size_t k = 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++, k++)
+        if (k >= n || (unsigned char)item[k] != ascii_lower(*c)) return false;
+    return k == n;
+}
+
 /* Whether name is in a q-header-list / q-url-param-list. Items are the
  * names URL-encoded and lowercased; a list that reached us decoded (the
  * query form's q-url-param-list, decoded with the rest of the query) holds
@@ -46,23 +80,13 @@ static bool secret_equal(const char *a, const char *b, bool hex_ignore_case)
  * string is built from the same matches, so this widens nothing. */
 static bool in_list(const char *list, const char *name)
 {
-    cos_buf b = COS_BUF_INIT, raw = COS_BUF_INIT;
-    cos_uri_encode(&b, name, strlen(name), false);
-    cos_str_lower(b.data ? b.data : (char *)"");
-    cos_buf_append(&raw, name, strlen(name));
-    cos_str_lower(raw.data ? raw.data : (char *)"");
-    const char *enc = b.data ? b.data : "", *dec = raw.data ? raw.data : "";
-    size_t n = strlen(enc), dn = strlen(dec);
-    bool found = false;
-    for (const char *p = list; p && *p && !found;) {
+    for (const char *p = list; p && *p;) {
         const char *semi = strchr(p, ';');
         size_t len = semi ? (size_t)(semi - p) : strlen(p);
-        found = (len == n && strncmp(p, enc, n) == 0) || (len == dn && strncmp(p, dec, dn) == 0);
+        if (item_is_encoded(p, len, name) || item_is_lower(p, len, name)) return true;
         p = semi ? semi + 1 : p + len;
     }
-    cos_buf_free(&b);
-    cos_buf_free(&raw);
-    return found;
+    return false;
 }
 
 /* The value of field in an Authorization string as it was written, not
