@@ -18,7 +18,11 @@
 #include <string.h>
 #include <strings.h>
 
-typedef struct collect { cos_kvlist *list; const char *wanted; } collect;
+typedef struct coverage coverage;
+/* One walk of a request's parameters or headers: those its signature lists
+ * are collected to be signed, the first of the others that must be signed
+ * is noted (cov, when checked). */
+typedef struct collect { cos_kvlist *list; const char *wanted; coverage *cov; } collect;
 
 /* Secrets compared in a time that does not depend on where they differ (a
  * signature, a session token); hex signatures ignoring case, as COS does. */
@@ -38,7 +42,41 @@ static bool secret_equal(const char *a, const char *b, bool hex_ignore_case)
     return diff == 0;
 }
 
-/* Is lower(encode(name)) one of the ";"-separated names? */
+/* ASCII lower case, as cos_str_lower in the C locale. */
+static unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+
+/* Whether item (n bytes) is lower(encode(name)), encode as cos_uri_encode's
+ * (unreserved bytes kept, others %XX). Compared in place: building both
+ * spellings of each name on the heap was most of what checking a request's
+ * headers against its lists cost. */
+static bool item_is_encoded(const char *item, size_t n, const char *name)
+{
+    static const char HEX[] = "0123456789abcdef"; /* lower(): its hex digits too */
+    size_t k = 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+        bool keep = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+                    *c == '_' || *c == '.' || *c == '~';
+        if (keep) {
+            if (k >= n || (unsigned char)item[k] != ascii_lower(*c)) return false;
+            k++;
+        } else {
+            if (k + 3 > n || item[k] != '%' || item[k + 1] != HEX[*c >> 4] || item[k + 2] != HEX[*c & 15])
+                return false;
+            k += 3;
+        }
+    }
+    return k == n;
+}
+
+/* Whether item (n bytes) is lower(name). */
+static bool item_is_lower(const char *item, size_t n, const char *name)
+{
+    size_t k = 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++, k++)
+        if (k >= n || (unsigned char)item[k] != ascii_lower(*c)) return false;
+    return k == n;
+}
+
 /* Whether name is in a q-header-list / q-url-param-list. Items are the
  * names URL-encoded and lowercased; a list that reached us decoded (the
  * query form's q-url-param-list, decoded with the rest of the query) holds
@@ -46,23 +84,13 @@ static bool secret_equal(const char *a, const char *b, bool hex_ignore_case)
  * string is built from the same matches, so this widens nothing. */
 static bool in_list(const char *list, const char *name)
 {
-    cos_buf b = COS_BUF_INIT, raw = COS_BUF_INIT;
-    cos_uri_encode(&b, name, strlen(name), false);
-    cos_str_lower(b.data ? b.data : (char *)"");
-    cos_buf_append(&raw, name, strlen(name));
-    cos_str_lower(raw.data ? raw.data : (char *)"");
-    const char *enc = b.data ? b.data : "", *dec = raw.data ? raw.data : "";
-    size_t n = strlen(enc), dn = strlen(dec);
-    bool found = false;
-    for (const char *p = list; p && *p && !found;) {
+    for (const char *p = list; p && *p;) {
         const char *semi = strchr(p, ';');
         size_t len = semi ? (size_t)(semi - p) : strlen(p);
-        found = (len == n && strncmp(p, enc, n) == 0) || (len == dn && strncmp(p, dec, dn) == 0);
+        if (item_is_encoded(p, len, name) || item_is_lower(p, len, name)) return true;
         p = semi ? semi + 1 : p + len;
     }
-    cos_buf_free(&b);
-    cos_buf_free(&raw);
-    return found;
+    return false;
 }
 
 /* The value of field in an Authorization string as it was written, not
@@ -85,11 +113,13 @@ static char *auth_field_raw(const char *auth, const char *field)
     return NULL;
 }
 
+static void note_unsigned(coverage *c, enum MHD_ValueKind kind, const char *key, const char *value);
+
 static enum MHD_Result collect_args(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-    (void)kind;
     collect *c = cls;
     if (in_list(c->wanted, key)) cos_kvlist_add(c->list, key, value ? value : "");
+    else if (c->cov) note_unsigned(c->cov, kind, key, value);
     return MHD_YES;
 }
 
@@ -452,7 +482,10 @@ static bool is_signature_param(const char *name)
     return false;
 }
 
-typedef struct coverage { const cos_auth_fields *f; char *missing; bool header; bool service; } coverage;
+struct coverage {
+    char *missing; /* the first that must be signed and is not: "parameter NAME" or "header NAME" */
+    bool service;  /* GET Service: its parameters need no signature */
+};
 
 /* An x-cos-grant-* header with no value grants nothing (the grant parser
  * reads it as absent): cos-nodejs-sdk-v5 sends GrantRead: "" and the like
@@ -465,19 +498,19 @@ static bool empty_grant_header(const char *key, const char *value)
     return true;
 }
 
-static enum MHD_Result check_covered(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+/* A parameter or header the signature's list leaves out (collect_args): noted
+ * if it selects or widens the operation, so it must be signed. Parameters
+ * come first (their walk is first), as the first one is what the refusal names. */
+static void note_unsigned(coverage *c, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-    coverage *c = cls;
-    if (c->missing) return MHD_NO;
-    if (kind == MHD_HEADER_KIND && empty_grant_header(key, value)) return MHD_YES;
+    if (c->missing) return;
     if (kind == MHD_GET_ARGUMENT_KIND) {
         /* every parameter selects or shapes the operation (acl, tagging,
            response-*, prefix...): the official SDKs sign them all */
-        if (!c->service && !is_signature_param(key) && !in_list(c->f->url_param_list, key))
-            c->missing = cos_sprintf("parameter %s", key);
+        if (!c->service && !is_signature_param(key)) c->missing = cos_sprintf("parameter %s", key);
     } else if ((cos_starts_with_ci(key, "x-cos-") || cos_starts_with_ci(key, "x-amz-")) &&
                strcasecmp(key, "x-cos-security-token") != 0 && strcasecmp(key, "x-cos-sdk-retry") != 0 &&
-               !in_list(c->f->header_list, key)) {
+               !empty_grant_header(key, value)) {
         /* (x-cos-sdk-retry is exempt: the official C SDK adds it to a retry
            after signing, COS accepts it, and it changes nothing) */
         /* x-amz-*: a COS-signed request in S3's header names is read through them (req_header) */
@@ -485,25 +518,6 @@ static enum MHD_Result check_covered(void *cls, enum MHD_ValueKind kind, const c
            request does; the official SDKs sign every x-cos-* header */
         c->missing = cos_sprintf("header %s", key);
     }
-    return c->missing ? MHD_NO : MHD_YES;
-}
-
-/* The first query parameter or x-cos-* header the signature leaves out, or NULL. */
-static const char *unsigned_selector(req *r, const cos_auth_fields *f)
-{
-    static __thread char buf[300];
-    /* GET Service's parameters (marker, max-keys, region, tagkey...) only page
-       and narrow the list of the caller's own buckets, and select no other
-       operation: cos-python-sdk-v5's list_buckets leaves them unsigned, and
-       COS accepts that */
-    bool service = !r->bucket && r->path && strcmp(r->path, "/") == 0 && r->method && strcmp(r->method, "GET") == 0;
-    coverage c = { f, NULL, false, service };
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_covered, &c);
-    if (!c.missing) MHD_get_connection_values(r->conn, MHD_HEADER_KIND, check_covered, &c);
-    if (!c.missing) return NULL;
-    snprintf(buf, sizeof buf, "%.280s", c.missing);
-    free(c.missing);
-    return buf;
 }
 
 /* for authenticate_v4_download: any parameter but sign, any x-cos-* header */
@@ -651,9 +665,14 @@ static int cos_authenticate(req *r, enum MHD_Result *ret)
         return -1;
     }
     cos_kvlist params = COS_KVLIST_INIT, headers = COS_KVLIST_INIT;
-    collect cp = { &params, f.url_param_list };
+    /* GET Service's parameters (marker, max-keys, region, tagkey...) only page
+       and narrow the list of the caller's own buckets, and select no other
+       operation: cos-python-sdk-v5's list_buckets leaves them unsigned, and
+       COS accepts that */
+    coverage cov = { NULL, !r->bucket && r->path && strcmp(r->path, "/") == 0 && r->method && strcmp(r->method, "GET") == 0 };
+    collect cp = { &params, f.url_param_list, form ? NULL : &cov }; /* a form's fields are its policy's to check */
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_args, &cp);
-    collect ch = { &headers, f.header_list };
+    collect ch = { &headers, f.header_list, form ? NULL : &cov };
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_args, &ch);
     if (form) /* form fields stand in for headers the browser could not set */
         for (size_t i = 0; i < r->form.count; i++)
@@ -664,19 +683,19 @@ static int cos_authenticate(req *r, enum MHD_Result *ret)
     cos_sign_compute(secret, r->method, form ? "/" : r->path, f.key_time, params.items, params.count, headers.items,
                      headers.count, sig, &fs, &sts);
     int rc = 0;
-    const char *unsigned_part = NULL;
     if (!secret_equal(sig, f.signature, true)) {
         *ret = send_error_sts(r, "SignatureDoesNotMatch",
                               "The Signature you specified does not match what the server computed.", sts.data, fs.data);
         rc = -1;
-    } else if (!form && (unsigned_part = unsigned_selector(r, &f)) != NULL) {
-        *ret = send_error(r, "AccessDenied", "Access Denied: %s is not covered by the signature (it selects or widens "
-                                             "the operation, so it must be signed).", unsigned_part);
+    } else if (cov.missing) {
+        *ret = send_error(r, "AccessDenied", "Access Denied: %.280s is not covered by the signature (it selects or "
+                                             "widens the operation, so it must be signed).", cov.missing);
         rc = -1;
     } else {
         /* COS's signature never covers a body; a signed Content-MD5 does (the handler that needs it checks it) */
         r->body_signed = !form && req_header(r, "Content-MD5") && in_list(f.header_list, "content-md5");
     }
+    free(cov.missing);
     cos_buf_free(&fs);
     cos_buf_free(&sts);
     cos_kvlist_free(&params);

@@ -2507,7 +2507,7 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
     uint64_t len = part_arg ? part_len : m.size ? end - start + 1 : 0;
     struct MHD_Response *resp;
     if (head) { /* MHD answers HEAD with the length of the body it never reads */
-        resp = MHD_create_response_from_callback(len, 4096, never_read, NULL, NULL);
+        resp = MHD_create_response_from_callback(len, 1, never_read, NULL, NULL); /* no block: never read */
     } else if (len == 0) {
         data_close(dr);
         free(dr);
@@ -2517,7 +2517,12 @@ static enum MHD_Result get_object_try(req *r, bool head, int attempt, const char
         *rr2 = (range_reader){ dr, start, key, head ? 0 : bps, cos_mono_ms(), r->srv, r->conn };
         resp = MHD_create_response_from_callback(len, bps > 0 ? 16 << 10 : 1 << 20, read_segments, rr2, free_segments);
     } else if (dr->mem) { /* a small object, kept in SQLite */
-        resp = MHD_create_response_from_buffer(len, dr->mem + start, MHD_RESPMEM_MUST_COPY);
+        if (start == 0) { /* its bytes, read with its row, become the answer's: no copy */
+            resp = MHD_create_response_from_buffer_with_free_callback(len, dr->mem, free);
+            if (resp) dr->mem = NULL;
+        } else {
+            resp = MHD_create_response_from_buffer(len, dr->mem + start, MHD_RESPMEM_MUST_COPY);
+        }
         data_close(dr);
         free(dr);
     } else if (dr->n == 1) { /* one file: sendfile; MHD closes the fd */

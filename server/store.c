@@ -674,22 +674,22 @@ void store_memo_want_body(void)
  * frames of a commit follow those of every earlier one in the same file, so
  * a synced commit never depends on one that is not. */
 
-/* fdatasync of the WAL (by the one thread that set syncing), through a descriptor of our
- * own: the writer's connection is another transaction's by then. The log
- * is the file at its path when the commit to sync has returned (SQLite
- * removes it only once everything in it is in the fsynced database, when
- * the last connection closes), so a descriptor of another file is replaced. */
+/* fdatasync of the WAL (by the one thread that set syncing), through a
+ * descriptor of our own: the writer's connection is another transaction's by
+ * then. Opened once: SQLite removes or replaces the log only when the
+ * database's last connection closes (it must take the database's EXCLUSIVE
+ * lock, and every WAL connection holds SHARED for its life), and the
+ * writer's stays open until store_close, so the path names this file for
+ * as long as commits are made. (It was looked up again before every sync:
+ * a stat and an fstat per fsync, two of the 16 system calls of a PUT made
+ * one at a time.) No log yet: nothing written to it to sync. */
 static int wal_sync(store *s)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s-wal", s->db_path);
-    struct stat now, mine;
-    if (stat(path, &now) != 0) return errno == ENOENT ? SQLITE_OK : SQLITE_IOERR_FSYNC; /* nothing left to sync */
-    if (s->wal_fd >= 0 && (fstat(s->wal_fd, &mine) != 0 || mine.st_ino != now.st_ino || mine.st_dev != now.st_dev)) {
-        close(s->wal_fd);
-        s->wal_fd = -1;
+    if (s->wal_fd < 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s-wal", s->db_path);
+        if ((s->wal_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return errno == ENOENT ? SQLITE_OK : SQLITE_IOERR_FSYNC;
     }
-    if (s->wal_fd < 0 && (s->wal_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return SQLITE_IOERR_FSYNC;
     return fdatasync(s->wal_fd) == 0 ? SQLITE_OK : SQLITE_IOERR_FSYNC;
 }
 
@@ -731,14 +731,37 @@ static void waiter_sleep(store *s, sync_waiter *w)
 #endif
 }
 
-/* With sync_m held, w taken off the list. The sleeper may return as soon as
- * the store is made (its stack frame gone): a wake of that address then
- * finds no sleeper, or one that re-checks its own word. */
+/* w taken off the list (with sync_m held where there is no futex). The
+ * sleeper may return as soon as the store is made (its stack frame gone): a
+ * wake of that address then finds no sleeper, or one that re-checks its own
+ * word. */
 static void waiter_wake(sync_waiter *w, uint32_t state)
 {
     atomic_store(&w->state, state);
 #ifdef __linux__
     syscall(SYS_futex, &w->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+#endif
+}
+
+/* Wakes the waiters of `covered` (linked by next) and `turn`, then lets go
+ * of sync_m. With a futex the wakes come after the unlock: each is a system
+ * call, and made under the lock they kept every commit arriving meanwhile
+ * asleep on the lock itself (a futex wait and wake more per PUT with 16 in
+ * flight). Where there is no futex the sleepers wait on sync_cv, whose
+ * broadcast must come with the lock held. */
+static void waiters_wake_unlock(store *s, sync_waiter *covered, sync_waiter *turn)
+{
+#ifdef __linux__
+    pthread_mutex_unlock(&s->sync_m);
+#endif
+    if (turn) waiter_wake(turn, W_TURN); /* first: the next sync starts sooner */
+    for (sync_waiter *w = covered, *after; w; w = after) {
+        after = w->next; /* w is gone once woken */
+        waiter_wake(w, W_COVERED);
+    }
+#ifndef __linux__
+    pthread_cond_broadcast(&s->sync_cv);
+    pthread_mutex_unlock(&s->sync_m);
 #endif
 }
 
@@ -776,26 +799,21 @@ static int durable_wait(store *s, uint64_t n)
         else if (upto > atomic_load(&s->synced)) atomic_store(&s->synced, upto);
         uint64_t done = atomic_load(&s->synced);
         bool broken = atomic_load(&s->sync_broken);
+        sync_waiter *covered = NULL;
         for (sync_waiter **pp = &s->waiters; *pp;) {
             sync_waiter *w = *pp;
             if (broken || w->n <= done) {
                 *pp = w->next;
-                waiter_wake(w, W_COVERED);
+                w->next = covered;
+                covered = w;
             } else {
                 pp = &w->next;
             }
         }
         sync_waiter *next = s->waiters; /* committed after this sync began: the next one covers them all */
-        if (next) {
-            s->waiters = next->next;
-            waiter_wake(next, W_TURN);
-        } else {
-            s->syncing = false;
-        }
-#ifndef __linux__
-        pthread_cond_broadcast(&s->sync_cv);
-#endif
-        pthread_mutex_unlock(&s->sync_m);
+        if (next) s->waiters = next->next; /* `syncing` stays set: it is next's from here on */
+        else s->syncing = false;
+        waiters_wake_unlock(s, covered, next);
     }
     if (atomic_load(&s->synced) >= n) return 0; /* a sync that began after this commit covered it */
     snprintf(last_error, sizeof last_error, "fsync of the metadata log failed");
@@ -2760,16 +2778,22 @@ static void job_sleep(store *s, put_job *j)
 #endif
 }
 
-/* With batch_m held. Its thread may return as soon as the store is made
- * (the job was on its stack): the wake then finds no sleeper (as waiter_wake). */
+/* j taken off the queue (or in the leader's own batch), batch_m not held.
+ * Its thread may return as soon as the store is made (the job was on its
+ * stack): the wake then finds no sleeper (as waiter_wake). With a futex no
+ * lock is taken: a wake is a system call, and made under batch_m it kept
+ * the PUTs arriving meanwhile asleep on the lock (a futex wait and wake each). */
 static void job_wake(store *s, put_job *j, uint32_t state)
 {
-    atomic_store(&j->state, state);
 #ifdef __linux__
     (void)s;
+    atomic_store(&j->state, state);
     syscall(SYS_futex, &j->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 #else
+    pthread_mutex_lock(&s->batch_m); /* the sleepers wait on batch_cv under it */
+    atomic_store(&j->state, state);
     pthread_cond_broadcast(&s->batch_cv);
+    pthread_mutex_unlock(&s->batch_m);
 #endif
 }
 
@@ -2848,26 +2872,25 @@ static void batch_run(store *s, put_job *batch)
     /* the next batch runs while this one's fsync does */
     pthread_mutex_lock(&s->batch_m);
     put_job *next = s->batch_head;
-    if (next) {
+    if (next) { /* batch_leader stays set: it is next's from here on */
         s->batch_head = next->next;
         if (!s->batch_head) s->batch_tail = NULL;
-        job_wake(s, next, J_LEAD);
     } else {
         s->batch_leader = false;
     }
     pthread_mutex_unlock(&s->batch_m);
+    if (next) job_wake(s, next, J_LEAD);
     if (n) {
         int d = durable_wait(s, n); /* one wait for all: their commit is the same */
         if (d)
             for (put_job *j = batch; j; j = j->next)
                 if (j->rc == 0) job_failed(j, d);
     }
-    pthread_mutex_lock(&s->batch_m);
+    /* the batch is this leader's alone since write_batched took it off the queue */
     for (put_job *j = batch->next, *after; j; j = after) {
         after = j->next; /* j is gone once woken */
         job_wake(s, j, J_DONE);
     }
-    pthread_mutex_unlock(&s->batch_m);
 }
 
 static int run_put(sqlite3 *db, put_job *j)
