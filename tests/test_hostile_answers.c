@@ -214,7 +214,8 @@ static void *conn_main(void *arg)
             ok = test_send_all(fd, line, (size_t)n + vlen + 2);
         }
         free(line);
-        if (ok) test_send_all(fd, "\r\nhello", 9);
+        static const char tail[] = "\r\nhello"; /* the blank line, the body */
+        if (ok) test_send_all(fd, tail, sizeof tail - 1);
     } else if (mode == M_503) {
         send_xml(fd, "503 Service Unavailable",
                  "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
