@@ -1,4 +1,4 @@
-/* test_session11_attack.c — cos-server's authorization attacked once more
+/* test_server11_attack.c — cos-server's authorization attacked once more
  * (the eleventh session's red team): bucket policies in COS's own grammar
  * (its condition operators such as ip_equal and string_equal, its keys
  * qcs:ip and cos:versionid), and a multi-delete whose entries each name a
