@@ -17,7 +17,6 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sched.h>
-#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,14 +349,12 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-/* An answer's headers take one allocation: the items array, then each
- * name, its NUL, the value and its NUL (a value points into the block
- * after its name). One allocation per header was ~8 mallocs and frees per
- * request, more than the rest of the result cost. http_headers_free
- * releases it, and cos_result_free the block a result took over. */
+/* Response headers take one allocation each: the name, its NUL, the value
+ * (the value pointer points into the name's block). http_headers_free
+ * releases them, and cos_result_free the ones a result took over. */
 void http_headers_free(cos_kv *items, size_t count)
 {
-    (void)count; /* one block, whatever the count */
+    for (size_t i = 0; i < count; i++) free((char *)items[i].name);
     free(items);
 }
 
@@ -366,38 +363,20 @@ static void resp_headers_clear(cos_http *h)
     http_headers_free(h->resp_headers.items, h->resp_headers.count);
     h->resp_headers.items = NULL;
     h->resp_headers.count = h->resp_headers.cap = 0;
-    h->resp_hdr_used = h->resp_hdr_room = 0;
 }
 
 static int resp_header_add(cos_http *h, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     cos_kvlist *l = &h->resp_headers;
-    if (!l->items) h->resp_hdr_used = h->resp_hdr_room = 0; /* (a result took the last block) */
-    size_t need = nlen + vlen + 2;
-    if (l->count == l->cap || h->resp_hdr_room - h->resp_hdr_used < need) {
-        /* a bigger block; the names and values move, so do their pointers */
-        /* first 1 KiB in all, glibc's per-thread cache's largest size (a
-           bigger block goes through its bins): a COS answer's dozen headers fit */
-        size_t cap = l->cap ? l->cap : 16, room = h->resp_hdr_room ? h->resp_hdr_room : 1016 - 16 * sizeof(cos_kv);
-        if (l->count == cap) cap *= 2;
-        while (room - h->resp_hdr_used < need) room *= 2; /* (curl bounds a header line at 100 KiB) */
-        cos_kv *p = malloc(cap * sizeof *p + room);
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        cos_kv *p = realloc(l->items, cap * sizeof *p);
         if (!p) return COS_ERR_NOMEM;
-        char *to = (char *)(p + cap);
-        if (l->items) {
-            const char *from = (const char *)(l->items + l->cap);
-            memcpy(to, from, h->resp_hdr_used);
-            for (size_t i = 0; i < l->count; i++) {
-                p[i].name = to + (l->items[i].name - from);
-                p[i].value = to + (l->items[i].value - from);
-            }
-            free(l->items);
-        }
         l->items = p;
         l->cap = cap;
-        h->resp_hdr_room = room;
     }
-    char *b = (char *)(l->items + l->cap) + h->resp_hdr_used;
+    char *b = malloc(nlen + vlen + 2);
+    if (!b) return COS_ERR_NOMEM;
     memcpy(b, name, nlen);
     b[nlen] = '\0';
     memcpy(b + nlen + 1, value, vlen);
@@ -405,7 +384,6 @@ static int resp_header_add(cos_http *h, const char *name, size_t nlen, const cha
     l->items[l->count].name = b;
     l->items[l->count].value = b + nlen + 1;
     l->count++;
-    h->resp_hdr_used += need;
     return 0;
 }
 
@@ -1277,14 +1255,7 @@ typedef struct job {
 
 struct cos_workers {
     pthread_mutex_t lock;
-    /* Idle workers wait on a semaphore, not a condition variable: glibc
-       hands a worker woken from pthread_cond_wait its mutex marked
-       contended, so the unlock right after (it takes a job and lets go)
-       was one more futex system call per wake-up, about one per async
-       completion. A post is a token: one made before its waiter sleeps is
-       not lost, and one left over only wakes a worker to look again. */
-    sem_t wake;
-    int wakes;      /* posts made or owed (held) that no waiter has taken yet */
+    pthread_cond_t cond;
     pthread_cond_t gone;
     job *head, *tail;
     job *timed;     /* delayed jobs, soonest first; moved to the queue when due */
@@ -1300,25 +1271,10 @@ struct cos_workers {
 static __thread cos_workers *tls_pool;
 /* A thread between workers_hold and workers_flush (a network thread's pass
  * over its finished transfers): the pool whose idle workers it owes
- * wakeups (counted in its wakes already), and how many. */
+ * wakeups, and how many. */
 static __thread bool tls_holding;
 static __thread cos_workers *tls_held;
 static __thread int tls_held_wakes;
-
-/* With w->lock held: whether an idle worker has no wake-up coming yet;
- * if so one is counted, and the caller posts it (now or at a flush). */
-static bool claim_wake(cos_workers *w)
-{
-    if (w->idle <= w->wakes) return false;
-    w->wakes++;
-    return true;
-}
-
-/* With w->lock held: wake every idle worker that has no wake-up coming. */
-static void wake_all_idle(cos_workers *w)
-{
-    while (claim_wake(w)) sem_post(&w->wake);
-}
 
 int reaper_spawn(void *(*fn)(void *), void *arg)
 {
@@ -1383,7 +1339,7 @@ static bool timed_due(cos_workers *w)
         w->tail = j;
         moved = true;
     }
-    if (moved && claim_wake(w)) sem_post(&w->wake); /* more than the mover can run at once */
+    if (moved && w->idle) pthread_cond_signal(&w->cond); /* more than the mover can run at once */
     return moved;
 }
 
@@ -1399,14 +1355,13 @@ static void *worker_main(void *arg)
             /* a stand-in leaves once the regular workers are runnable again */
             if (w->threads - w->blocked > w->base) goto out;
             w->idle++;
-            bool timed = w->timed != NULL; /* sleep until the soonest delayed job is due, or a job comes */
-            struct timespec ts = { 0, 0 };
-            if (timed) ts = (struct timespec){ (time_t)(w->timed->due_ms / 1000), (long)(w->timed->due_ms % 1000) * 1000000L };
-            pthread_mutex_unlock(&w->lock);
-            int r = timed ? sem_clockwait(&w->wake, CLOCK_MONOTONIC, &ts) : sem_wait(&w->wake);
-            pthread_mutex_lock(&w->lock);
+            if (w->timed) { /* sleep until the soonest delayed job is due, or a job comes */
+                struct timespec ts = { (time_t)(w->timed->due_ms / 1000), (long)(w->timed->due_ms % 1000) * 1000000L };
+                pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+            } else {
+                pthread_cond_wait(&w->cond, &w->lock);
+            }
             w->idle--;
-            if (r == 0) w->wakes--; /* took a post (timed out or interrupted: none) */
         }
         if (w->stop) timed_due(w); /* delayed jobs run now: nothing waits for them after this */
         job *j = w->head;
@@ -1419,7 +1374,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&w->lock);
     }
 out:
-    if (w->timed && claim_wake(w)) sem_post(&w->wake); /* it may have been the one woken for a delayed job */
+    if (w->timed) pthread_cond_signal(&w->cond); /* it may have been the one woken for a delayed job */
     w->threads--;
     reaper_add_self(&w->gone_threads);
     pthread_cond_broadcast(&w->gone);
@@ -1434,11 +1389,11 @@ int workers_new(cos_workers **out, int threads)
     if (!w) return COS_ERR_NOMEM;
     w->base = threads > 0 ? threads : 2;
     pthread_mutex_init(&w->lock, NULL);
-    if (sem_init(&w->wake, 0, 0) != 0) {
-        pthread_mutex_destroy(&w->lock);
-        free(w);
-        return COS_ERR_INTERNAL;
-    }
+    pthread_condattr_t ca; /* delayed jobs wait on the monotonic clock (cos_mono_ms) */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cond, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&w->gone, NULL);
     pthread_mutex_lock(&w->lock);
     for (int i = 0; i < w->base; i++) spawn_worker(w);
@@ -1470,15 +1425,15 @@ int workers_post(cos_workers *w, void (*fn)(void *), void *arg)
     if (w->tail) w->tail->next = j;
     else w->head = j;
     w->tail = j;
-    bool wake = claim_wake(w);
+    bool wake = w->idle > tls_held_wakes; /* (0 unless held for this pool) */
     if (!wake) ensure_worker(w);
     pthread_mutex_unlock(&w->lock);
-    if (wake && tls_holding) { /* posted at workers_flush; posting stays counted until then */
+    if (wake && tls_holding) { /* signaled at workers_flush; posting stays counted until then */
         tls_held = w;
         tls_held_wakes++;
         return 0;
     }
-    if (wake) sem_post(&w->wake);
+    if (wake) pthread_cond_signal(&w->cond);
     atomic_fetch_sub_explicit(&w->posting, 1, memory_order_release);
     return 0;
 }
@@ -1492,7 +1447,7 @@ void workers_flush(void)
     tls_held = NULL;
     tls_held_wakes = 0;
     if (!w) return;
-    for (int i = 0; i < n; i++) sem_post(&w->wake);
+    for (int i = 0; i < n; i++) pthread_cond_signal(&w->cond);
     atomic_fetch_sub_explicit(&w->posting, n, memory_order_release);
 }
 
@@ -1510,11 +1465,8 @@ int workers_post_after(cos_workers *w, int64_t delay_ms, void (*fn)(void *), voi
     j->next = *at;
     *at = j;
     /* an idle worker sets its wake-up by the soonest job: it may be this one */
-    if (w->idle) {
-        if (claim_wake(w)) sem_post(&w->wake); /* (one already coming looks at the timers too) */
-    } else if (w->threads - w->blocked < w->base) {
-        spawn_worker(w);
-    }
+    if (w->idle) pthread_cond_signal(&w->cond);
+    else if (w->threads - w->blocked < w->base) spawn_worker(w);
     pthread_mutex_unlock(&w->lock);
     return 0;
 }
@@ -1523,7 +1475,7 @@ void workers_fire_timers(cos_workers *w)
 {
     pthread_mutex_lock(&w->lock);
     for (job *j = w->timed; j; j = j->next) j->due_ms = 0;
-    wake_all_idle(w);
+    pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -1553,14 +1505,14 @@ void workers_free(cos_workers *w)
     if (!w) return;
     pthread_mutex_lock(&w->lock);
     w->stop = true;
-    wake_all_idle(w);
+    pthread_cond_broadcast(&w->cond);
     while (w->threads > 0) pthread_cond_wait(&w->gone, &w->lock);
     pthread_mutex_unlock(&w->lock);
     /* a poster whose job already ran may still be about to signal */
     while (atomic_load_explicit(&w->posting, memory_order_acquire) > 0) sched_yield();
     reaper_join(&w->gone_threads, true);
     pthread_mutex_destroy(&w->lock);
-    sem_destroy(&w->wake);
+    pthread_cond_destroy(&w->cond);
     pthread_cond_destroy(&w->gone);
     free(w);
 }

@@ -63,8 +63,7 @@ struct cos_http {
 
     /* --- response (filled by the engine) --- */
     long status;
-    cos_kvlist resp_headers;  /* one block, the names and values after the items: http_headers_free, not cos_kvlist_free */
-    size_t resp_hdr_used, resp_hdr_room; /* bytes of names and values in that block, and room for them */
+    cos_kvlist resp_headers;  /* each value shares its name's allocation: http_headers_free, not cos_kvlist_free */
     cos_buf resp_body;      /* SINK_MEM */
     CURLcode curl_rc;
     char errbuf[CURL_ERROR_SIZE];
@@ -141,8 +140,8 @@ int engine_perform(cos_engine *e, cos_http *h);
 int engine_form_frame(cos_http *h, const char *boundary);
 /* Reset the response part of h so it can be submitted again (a retry). */
 void http_reset_response(cos_http *h);
-/* Free response headers as the engine allocates them (the array, names and
- * values in one block): h->resp_headers, or a result's that took them. */
+/* Free response headers as the engine allocates them (name and value in one
+ * block) and their array: h->resp_headers, or a result's that took them. */
 void http_headers_free(cos_kv *items, size_t count);
 /* Free everything h owns (not h itself). */
 void http_clear(cos_http *h);
