@@ -23,7 +23,7 @@
 #define BUCKET "answers-1250000000"
 
 enum mode { M_SHORT, M_LONG, M_HEADERS, M_BIG_HEADER, M_503, M_SILENT, M_DRIBBLE, M_APPEND, M_COMPLETE, M_UPLOAD, M_NO_RANGE,
-            M_REPLACED, M_REPLACED_DEAF, M_COMPLETE_ERR200, M_NO_TAG, M_IF_MATCH_REFUSED };
+            M_REPLACED, M_REPLACED_DEAF, M_COMPLETE_ERR200, M_NO_TAG, M_IF_MATCH_REFUSED, M_MANY_HEADERS };
 static _Atomic int g_mode;
 static _Atomic int g_requests;
 static int g_port;
@@ -44,6 +44,11 @@ static bool g_completed;
 static uint64_t g_up_len, g_up_crc; /* M_UPLOAD: the object once completed */
 static bool g_replaced;              /* M_REPLACED*: the object was replaced after its first GET */
 static _Atomic int g_if_match;       /* requests that carried If-Match */
+
+/* M_MANY_HEADERS: how many x-cos-meta-hN headers (and one more of 48 KiB),
+ * and the length of the value of header k */
+#define MANY_HEADERS 300
+static size_t many_header_len(int k) { return (size_t)(k * 37 % 700); }
 
 static int64_t mono_ms(void)
 {
@@ -192,6 +197,25 @@ static void *conn_main(void *arg)
             memset(line, 'b', sizeof line);
             for (long k = 0; ok && k < 20000000; k++) ok = test_send_all(fd, line, sizeof line);
         }
+    } else if (mode == M_MANY_HEADERS) {
+        /* an interim answer whose headers must not stay, then MANY_HEADERS
+           headers of growing sizes and one of 48 KiB: the block that keeps
+           them (engine.c) regrows and moves them many times */
+        static const char interim[] = "HTTP/1.1 100 Continue\r\nx-cos-meta-interim: gone\r\n\r\n",
+                          start[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-cos-request-id: many\r\n";
+        bool ok = test_send_all(fd, interim, sizeof interim - 1);
+        ok = ok && test_send_all(fd, start, sizeof start - 1);
+        char *line = malloc(64 + 48 * 1024);
+        for (int k = 0; ok && line && k <= MANY_HEADERS; k++) {
+            size_t vlen = k < MANY_HEADERS ? many_header_len(k) : 48 * 1024;
+            int n = snprintf(line, 64, "x-cos-meta-h%d: ", k);
+            for (size_t j = 0; j < vlen; j++) line[(size_t)n + j] = (char)('a' + (k + (int)j) % 26);
+            memcpy(line + (size_t)n + vlen, "\r\n", 2);
+            ok = test_send_all(fd, line, (size_t)n + vlen + 2);
+        }
+        free(line);
+        static const char tail[] = "\r\nhello"; /* the blank line, the body */
+        if (ok) test_send_all(fd, tail, sizeof tail - 1);
     } else if (mode == M_503) {
         send_xml(fd, "503 Service Unavailable",
                  "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
@@ -621,6 +645,56 @@ static void test_endless_headers(void)
     cos_client_free(c);
 }
 
+/* Every header of an answer with hundreds of them (after an interim 100
+ * answer's, which do not stay), in a result of a sync and of an async GET,
+ * each value whole: what the one block that holds them keeps when it
+ * regrows. */
+static bool many_headers_whole(const cos_result *res)
+{
+    bool ok = res && res->body_size == 5 && !memcmp(res->body, "hello", 5) &&
+              res->header_count == 2 + MANY_HEADERS + 1 && !cos_result_header(res, "x-cos-meta-interim") &&
+              res->request_id && !strcmp(res->request_id, "many");
+    for (int k = 0; ok && k <= MANY_HEADERS; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "x-cos-meta-h%d", k);
+        const char *v = cos_result_header(res, name);
+        size_t vlen = k < MANY_HEADERS ? many_header_len(k) : 48 * 1024;
+        ok = v && strlen(v) == vlen;
+        for (size_t j = 0; ok && j < vlen; j++) ok = v[j] == (char)('a' + (k + (int)j) % 26);
+        if (!ok) printf("header %d: %s\n", k, v ? "altered" : "missing");
+    }
+    return ok;
+}
+
+static void test_many_headers(void)
+{
+    cos_client *c = client(0, 0);
+    test_watch(120, "hundreds of response headers", NULL);
+    atomic_store(&g_mode, M_MANY_HEADERS);
+    for (int i = 0; i < 2; i++) { /* twice: a kept handle, a result that took the last block */
+        char msg[512];
+        cos_result *res = NULL;
+        CHECK_INT(get_sync(c, "many", NULL, &res, msg, sizeof msg), 0);
+        CHECK(many_headers_whole(res));
+        cos_result_free(res);
+        waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, NULL, NULL };
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = "many";
+        CHECK_INT(cos_get_object_async(c, &r, on_done, &w), 0);
+        pthread_mutex_lock(&w.m);
+        while (!w.done) pthread_cond_wait(&w.cv, &w.m);
+        pthread_mutex_unlock(&w.m);
+        if (w.rc) printf("async: %s\n", cos_error_message(w.err));
+        CHECK_INT(w.rc, 0);
+        CHECK(many_headers_whole(w.res));
+        cos_result_free(w.res);
+        cos_error_free(w.err);
+    }
+    test_unwatch();
+    cos_client_free(c);
+}
+
 /* ------------------------------------------------------------------ 5xx */
 
 static void test_503_storm(void)
@@ -879,6 +953,7 @@ int main(void)
     RUN(test_object_replaced_between_ranges);
     RUN(test_no_etag_no_resume);
     RUN(test_endless_headers);
+    RUN(test_many_headers);
     RUN(test_503_storm);
     RUN(test_silent_and_dribbling_servers);
     RUN(test_append_answer_lost);
