@@ -9,6 +9,7 @@
 #          MODE (threads)   threads: synchronous calls on INFLIGHT threads; async: cos_call_async
 #          OPS (put get head): put first (get, head and delete use what it wrote; delete last)
 #          CLIENT_A, CLIENT_B  the bench_ops each side runs (default: build/bench/bench_ops for both)
+#          COS (build/cos)  makes the buckets
 #          CLIENT_PERF (0)  1: also count the client's syscalls per request (all, futex, poll)
 #          PERF (1)         also count the server's syscalls per request (perf stat on tracepoints:
 #                           all, fdatasync, pwrite64, pread64, futex); 0: without perf
@@ -23,6 +24,7 @@ A=$1 B=$2 ROUNDS=${3:-4}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-2000} INFLIGHT=${INFLIGHT:-16} MODE=${MODE:-threads} OPS=${OPS:-put get head}
 CLIENT_A=${CLIENT_A:-$HERE/build/bench/bench_ops} CLIENT_B=${CLIENT_B:-$CLIENT_A}
+COS=${COS:-$HERE/build/cos}
 W=$(mktemp -d "${TMPDIR:-/tmp}/cos-ab-XXXXXX")
 PA= PB=
 trap '[ -n "$PA" ] && kill $PA 2>/dev/null || true; [ -n "$PB" ] && kill $PB 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
@@ -37,8 +39,8 @@ for _ in $(seq 1 200); do [ -s "$W/a/port" ] && [ -s "$W/b/port" ] && break; sle
 EA="127.0.0.1:$(cat "$W/a/port")" EB="127.0.0.1:$(cat "$W/b/port")"
 export COS_SECRET_ID=AKIDcosLOCALdevelopment0000000000000 COS_SECRET_KEY=cosLOCALdevelopmentSECRETkey00000
 BUCKET=bench-1250000000
-COS_ENDPOINT=$EA "$HERE/build/cos" mb "cos://$BUCKET" >/dev/null
-COS_ENDPOINT=$EB "$HERE/build/cos" mb "cos://$BUCKET" >/dev/null
+COS_ENDPOINT=$EA "$COS" mb "cos://$BUCKET" >/dev/null
+COS_ENDPOINT=$EB "$COS" mb "cos://$BUCKET" >/dev/null
 tck=$(getconf CLK_TCK)
 cpu() { awk -v t="$tck" '{ printf "%.4f", ($14 + $15) / t }' "/proc/$1/stat"; }
 minflt() { awk '{ print $10 }' "/proc/$1/stat"; }
