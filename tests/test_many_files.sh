@@ -26,10 +26,13 @@ head -c $((3 * 1048576 + 17)) /dev/urandom > "$T/a/b/big"
 TOTAL=$(find "$T" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
 
 if [ -n "${COS_READ_COUNT_LIB:-}" ]; then
+  # (under ASan the module is preloaded ahead of its runtime: told not to mind)
   env LD_PRELOAD="$COS_READ_COUNT_LIB" COS_TEST_READ_COUNT_UNDER="$T" COS_TEST_READ_COUNT_OUT="$TEST_TMP/count" \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
     "$COS" cp -r "$T" "$B/up" -q >"$TEST_TMP/cp.out" 2>&1
   check "cp -r up" grep -q . "$TEST_TMP/count"
-  read -r READ OPENS < "$TEST_TMP/count"
+  READ=-1 OPENS=-1
+  [ -s "$TEST_TMP/count" ] && read -r READ OPENS < "$TEST_TMP/count"
   echo "# $TOTAL bytes in $(find "$T" -type f | wc -l) files: $READ bytes read in $OPENS opens"
   check "each file's bytes are read once ($READ of $TOTAL)" test "$READ" -eq "$TOTAL"
 else
