@@ -299,12 +299,7 @@ static void test_odd_names_through_server(void)
 
 int main(void)
 {
-    int ls = test_listen_loopback(&g_port);
-    if (ls < 0) {
-        printf("0 passed, 1 failed\n");
-        return 1;
-    }
-    test_serve_forever(ls, conn_main);
+    test_start_fake_server(&g_port, conn_main);
     test_watch(120, "forms", NULL);
     RUN(test_frames_as_curl_does);
     RUN(test_libcos_post_head);

@@ -330,12 +330,7 @@ static void *conn_main(void *arg)
 
 static void start_hostile(void)
 {
-    int ls = test_listen_loopback(&g_port);
-    if (ls < 0) {
-        printf("0 passed, 1 failed\n");
-        exit(1);
-    }
-    test_serve_forever(ls, conn_main);
+    test_start_fake_server(&g_port, conn_main);
     g_obj_len = 2 * 1024 * 1024 + 300 * 1024 + 7; /* three 1 MiB ranges for downloadFile */
     g_obj = malloc(g_obj_len);
     test_lcg_fill(g_obj, g_obj_len, 25);

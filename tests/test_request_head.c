@@ -224,12 +224,7 @@ static void test_proxy_not_packed(void)
 
 int main(void)
 {
-    int ls = test_listen_loopback(&g_port);
-    if (ls < 0) {
-        printf("0 passed, 1 failed\n");
-        return 1;
-    }
-    test_serve_forever(ls, conn_main);
+    test_start_fake_server(&g_port, conn_main);
     test_watch(60, "requests to the recording server", NULL);
     RUN(test_sync_get_and_head);
     RUN(test_sync_put_headers);

@@ -751,13 +751,8 @@ static void test_free_midway_transfers_resume(void)
 
 int main(void)
 {
-    int ls = test_listen_loopback(&g_port);
-    if (ls < 0) {
-        printf("0 passed, 1 failed\n");
-        return 1;
-    }
+    test_start_fake_server(&g_port, conn_main);
     snprintf(g_connect_to, sizeof g_connect_to, "127.0.0.1:%d", g_port);
-    test_serve_forever(ls, conn_main);
     test_watch(120, "requests to the recording server", NULL);
     RUN(test_header_line_breaks_refused);
     RUN(test_framing_headers);

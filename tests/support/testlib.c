@@ -246,6 +246,16 @@ void test_serve_forever(int listen_fd, void *(*conn)(void *))
     pthread_detach(t);
 }
 
+void test_start_fake_server(int *port, void *(*conn)(void *))
+{
+    int ls = test_listen_loopback(port);
+    if (ls < 0) {
+        printf("0 passed, 1 failed\n");
+        exit(1);
+    }
+    test_serve_forever(ls, conn);
+}
+
 void test_latch_add(test_latch *l)
 {
     pthread_mutex_lock(&l->m);

@@ -195,6 +195,9 @@ int test_count_of(const char *hay, const char *needle);
  * conn((void *)(intptr_t)fd) on a detached thread per connection. */
 int test_listen_loopback(int *port);
 void test_serve_forever(int listen_fd, void *(*conn)(void *));
+/* Both, for a test's fake server: its port in *port; a test program that
+ * cannot listen ends there ("0 passed, 1 failed", exit 1). */
+void test_start_fake_server(int *port, void *(*conn)(void *));
 /* Read a request's head (up to and including its blank line) into buf, NUL
  * terminated; a pointer to the blank line's "\r\n\r\n", or NULL if the peer
  * went away or the head does not fit. Bytes of the body may follow it. */
