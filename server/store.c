@@ -1,8 +1,9 @@
 /*
  * store.c — cos-server's storage: metadata in SQLite (WAL), object and part
  * data in immutable files named by random ids (keys never become paths).
- * A write goes to a temp file, is fsynced, renamed into place, and only then
- * committed in one transaction; the replaced file is unlinked after the
+ * A write goes to a temp file, is renamed into place (a large one while it
+ * still arrives, see stage_place) and fsynced with its directory, and only
+ * then committed in one transaction; the replaced file is unlinked after the
  * commit. A crash at any point leaves the old object or the new one.
  * Bodies up to INLINE_MAX skip the file: they are a row of the blobs table,
  * committed with the object row that names them (a PUT), or before it.
@@ -1863,6 +1864,7 @@ struct data_stage {
     char dir[512];
     bool dir_new;            /* made for this body: data/ itself is fsynced first */
     bool dir_due, dir_busy;
+    bool orphan;             /* left by stage_end: the thread frees the stage as it ends */
 };
 
 static struct {
@@ -1908,25 +1910,41 @@ static void stage_buf_put(unsigned char *b)
     free(b);
 }
 
-/* Only once the hasher is joined: it reads the buffers. */
-static void stage_end(data_writer *w)
+static void stage_free(struct data_stage *st)
 {
-    struct data_stage *st = w->stage;
-    if (!st) return;
-    if (st->thread_on) { /* a write under way is waited for: the buffer stays until it is done */
-        pthread_mutex_lock(&st->m);
-        st->quit = true;
-        pthread_cond_broadcast(&st->cv);
-        pthread_mutex_unlock(&st->m);
-        pthread_join(st->thread, NULL);
-    }
     pthread_mutex_destroy(&st->m);
     pthread_cond_destroy(&st->cv);
     if (st->dfd >= 0) close(st->dfd);
     stage_buf_put(st->buf[0]);
     stage_buf_put(st->buf[1]);
     free(st);
+}
+
+/* Only once the hasher is joined: it reads the buffers. A flushing thread
+ * with nothing under way is left to end and free the stage itself: joined,
+ * every body waited for that thread to be woken and scheduled before its
+ * answer. A write under way (a body aborted) is waited for: it may use the
+ * writer's descriptor, closed once this returns. */
+static void stage_end(data_writer *w)
+{
+    struct data_stage *st = w->stage;
+    if (!st) return;
     w->stage = NULL;
+    if (st->thread_on) {
+        pthread_mutex_lock(&st->m);
+        st->quit = true;
+        bool idle = st->pending < 0 && !st->writing;
+        st->orphan = idle;
+        pthread_t t = st->thread; /* st is the thread's once unlocked */
+        pthread_cond_broadcast(&st->cv);
+        pthread_mutex_unlock(&st->m);
+        if (idle) {
+            pthread_detach(t);
+            return;
+        }
+        pthread_join(t, NULL);
+    }
+    stage_free(st);
 }
 
 /* 0, or the errno of the read that failed (EIO for a short file). */
@@ -2077,7 +2095,9 @@ static void *stage_thread(void *arg)
         pthread_cond_broadcast(&st->cv); /* unlocked: the writer woken does not wait for the lock */
         pthread_mutex_lock(&st->m);
     }
+    bool orphan = st->orphan;
     pthread_mutex_unlock(&st->m);
+    if (orphan) stage_free(st);
     return NULL;
 }
 
@@ -2314,9 +2334,11 @@ static int fsync_dir(const char *dir)
 }
 
 /* The file is renamed into place before it is fsynced: ext4 then commits the
- * new name in the journal transaction the file's fsync commits anyway, and
- * the directory's fsync that follows finds nothing left to write (renamed
- * after, each part paid a second journal commit). Nothing names the file
+ * new name in the journal transaction the file's fsync commits anyway
+ * (renamed after, each part paid a second journal commit). ext4 still
+ * commits the running transaction for a directory's fsync (the other
+ * bodies' writes, the log's): a large body's was made while it arrived
+ * (stage_place), and it waits for its file's alone here. Nothing names the file
  * until the caller commits its row, after this returns: a crash before that
  * leaves an unreferenced file, as a crash between rename and commit always
  * could, never an object with missing bytes. */
