@@ -1386,16 +1386,21 @@ static void test_failed_commits(void)
 
 /* ---------------------------------------------------------------- a failing disk under the data */
 
+/* tests/preload/sync_fault.c, or NULL (the test then says it is skipped). */
+static const char *sync_fault_lib(void)
+{
+    const char *lib = getenv("COS_SYNC_FAULT_LIB");
+    if (!lib) printf("  (COS_SYNC_FAULT_LIB not set: skipped)\n");
+    return lib;
+}
+
 /* fsync of the data's files and directories failing (EIO, tests/preload/sync_fault.c) under a
  * large PUT, an UploadPart, a copy, an append and a Complete (its manifest): each a 5xx, the
  * object before it whole, the upload still completable, nothing left behind. */
 static void test_data_fsync_fails(void)
 {
-    const char *lib = getenv("COS_SYNC_FAULT_LIB");
-    if (!lib) {
-        printf("  (COS_SYNC_FAULT_LIB not set: skipped)\n");
-        return;
-    }
+    const char *lib = sync_fault_lib();
+    if (!lib) return;
     char *flag = cos_sprintf("%s.syncfail", g_s.root), *under = cos_sprintf("%s/data/", g_s.root);
     const char *env[] = { "COS_TEST_SYNC_FAIL_FLAG", flag, "COS_TEST_SYNC_FAIL_UNDER", under, NULL };
     restart_preloaded(lib, env);
@@ -1528,11 +1533,8 @@ static bool wait_exists(const char *path)
  * part is acknowledged with its MD5 and completes the object. */
 static void test_part_dir_synced_while_arriving(void)
 {
-    const char *lib = getenv("COS_SYNC_FAULT_LIB");
-    if (!lib) {
-        printf("  (COS_SYNC_FAULT_LIB not set: skipped)\n");
-        return;
-    }
+    const char *lib = sync_fault_lib();
+    if (!lib) return;
     char *flag = cos_sprintf("%s.never", g_s.root), *under = cos_sprintf("%s/data/", g_s.root);
     char *seen = cos_sprintf("%s.dirsync", g_s.root);
     const char *env[] = { "COS_TEST_SYNC_FAIL_FLAG", flag, "COS_TEST_SYNC_FAIL_UNDER", under,
