@@ -9,6 +9,9 @@
 # and prints the medians and the ratio upload / disk (target >= 0.8).
 #   bench/durable.sh [BUILD_DIR]   BENCH_MIB=1024 PART_MIB=8 WRITERS=4 RUNS=3
 #   OLD_SERVER=path/to/cos-server  also upload (libcos and curl) to that build (before/after, same run)
+#   SYSCALLS=1  then one more upload to each server under `strace -f`: per part, system calls,
+#               fsyncs (fsync + fdatasync), and those on the answering threads (the path to an
+#               answer); strace slows it: counts only, no rate
 # CPU: the server's from /proc around the upload, the client's (libcos) as it reports it.
 set -euo pipefail
 BUILD=${1:-build}
@@ -78,6 +81,32 @@ for run in $(seq 1 "$RUNS"); do
     "$run" "$d" "$u" "$(echo "$u / $d" | bc -l)" "$scpu" "$ccpu" "$c" "$olds" "$(cut -d' ' -f1 /proc/loadavg)" >&2
   echo "$d $u $c $scpu $o $ocpu $ccpu $occpu $oc" >> "$W/raw"
 done
+# One upload to the server pid $1 at $2 with every thread traced: per part, the system calls,
+# the fsyncs (fsync + fdatasync), and the fsyncs made by the threads that answer (on the path
+# to an answer; the others are made meanwhile: directories, checkpoints).
+syscalls_per_part() {
+  local out="$W/strace.$1" log="$W/strace.$1.log" st
+  strace -f -o "$out" -s 16 -p "$1" 2>"$log" & st=$!
+  for _ in $(seq 1 200); do grep -q attached "$log" 2>/dev/null && break; sleep 0.05; done
+  "$BUILD/bench/bench_transfer" up "$2" $BUCKET sys.bin "$W/file" "$PART" "$WRITERS" >/dev/null
+  kill -INT "$st"; wait "$st" 2>/dev/null || true
+  awk -v parts=$(((MIB + PART - 1) / PART)) '
+    / resumed>/ || $2 ~ /^(\+\+\+|---)$/ { next }  # a call is counted where it starts
+    { calls++ }
+    $2 ~ /^f(data)?sync\(/ { syncs++; by[$1]++ }
+    /"HTTP\/1\.1 [0-9]/ { answers[$1] = 1 }
+    END { for (t in by) if (t in answers) path += by[t]
+          printf "%.0f %.2f %.2f\n", calls / parts, syncs / parts, path / parts }' "$out"
+}
+if [ -n "${SYSCALLS:-}" ]; then
+  read -r sc sf sp < <(syscalls_per_part "$SP" "$EP")
+  printf 'per %s MiB part (strace -f, one upload): %s system calls, %s fsyncs, %s on the answering threads' "$PART" "$sc" "$sf" "$sp" >&2
+  if [ -n "${OLD_SERVER:-}" ]; then
+    read -r oc of op < <(syscalls_per_part "$SP2" "$EP2")
+    printf '; old server %s, %s, %s' "$oc" "$of" "$op" >&2
+  fi
+  echo >&2
+fi
 med() { awk -v k="$1" '{ print $k }' "$W/raw" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 ratios=$(awk '{ print $2 / $1 }' "$W/raw" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
 printf 'disk (plain writer, fsync file + dir) %.0f MB/s; durable upload %.0f MB/s; curl single PUT %.0f MB/s; CPU s/GiB server %.2f client %.2f\n' \

@@ -187,6 +187,7 @@ typedef struct data_writer {
     bool inline_pending;     /* finished, its blob row left to the commit of the row naming it */
     bool no_direct;          /* copied from the store: large bodies go through the page cache */
     struct data_stage *stage; /* a large durable body: staged in aligned buffers, written O_DIRECT (store.c) */
+    bool placed;             /* renamed into data/ while it arrives: tmp_path names it there (store.c, stage_place) */
 } data_writer;
 void server_random(void *out, size_t n); /* the kernel's random bytes (store.c) */
 int data_begin(store *s, data_writer *w);

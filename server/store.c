@@ -1,8 +1,9 @@
 /*
  * store.c — cos-server's storage: metadata in SQLite (WAL), object and part
  * data in immutable files named by random ids (keys never become paths).
- * A write goes to a temp file, is fsynced, renamed into place, and only then
- * committed in one transaction; the replaced file is unlinked after the
+ * A write goes to a temp file, is renamed into place (a large one while it
+ * still arrives, see stage_place) and fsynced with its directory, and only
+ * then committed in one transaction; the replaced file is unlinked after the
  * commit. A crash at any point leaves the old object or the new one.
  * Bodies up to INLINE_MAX skip the file: they are a row of the blobs table,
  * committed with the object row that names them (a PUT), or before it.
@@ -1857,7 +1858,13 @@ struct data_stage {
     uint64_t pending_off;
     bool writing;
     bool quit;
-    int err;                 /* the first write's error */
+    int err;                 /* the first write's error (or the directory's fsync's) */
+    /* a body placed in data/ early (stage_place): its directory's fsync, made by the
+       flushing thread when no buffer waits, while the body still arrives */
+    char dir[512];
+    bool dir_new;            /* made for this body: data/ itself is fsynced first */
+    bool dir_due, dir_busy;
+    bool orphan;             /* left by stage_end: the thread frees the stage as it ends */
 };
 
 static struct {
@@ -1903,25 +1910,41 @@ static void stage_buf_put(unsigned char *b)
     free(b);
 }
 
-/* Only once the hasher is joined: it reads the buffers. */
-static void stage_end(data_writer *w)
+static void stage_free(struct data_stage *st)
 {
-    struct data_stage *st = w->stage;
-    if (!st) return;
-    if (st->thread_on) { /* a write under way is waited for: the buffer stays until it is done */
-        pthread_mutex_lock(&st->m);
-        st->quit = true;
-        pthread_cond_broadcast(&st->cv);
-        pthread_mutex_unlock(&st->m);
-        pthread_join(st->thread, NULL);
-    }
     pthread_mutex_destroy(&st->m);
     pthread_cond_destroy(&st->cv);
     if (st->dfd >= 0) close(st->dfd);
     stage_buf_put(st->buf[0]);
     stage_buf_put(st->buf[1]);
     free(st);
+}
+
+/* Only once the hasher is joined: it reads the buffers. A flushing thread
+ * with nothing under way is left to end and free the stage itself: joined,
+ * every body waited for that thread to be woken and scheduled before its
+ * answer. A write under way (a body aborted) is waited for: it may use the
+ * writer's descriptor, closed once this returns. */
+static void stage_end(data_writer *w)
+{
+    struct data_stage *st = w->stage;
+    if (!st) return;
     w->stage = NULL;
+    if (st->thread_on) {
+        pthread_mutex_lock(&st->m);
+        st->quit = true;
+        bool idle = st->pending < 0 && !st->writing;
+        st->orphan = idle;
+        pthread_t t = st->thread; /* st is the thread's once unlocked */
+        pthread_cond_broadcast(&st->cv);
+        pthread_mutex_unlock(&st->m);
+        if (idle) {
+            pthread_detach(t);
+            return;
+        }
+        pthread_join(t, NULL);
+    }
+    stage_free(st);
 }
 
 /* 0, or the errno of the read that failed (EIO for a short file). */
@@ -2024,13 +2047,41 @@ static int stage_flush(struct data_stage *st, const unsigned char *p, size_t len
     return err;
 }
 
+static int fsync_dir(const char *dir);
+
+/* The directory a placed body was renamed into (and data/ before it, when
+ * the directory was made for it): 0 or errno. */
+static int stage_sync_dir(struct data_stage *st)
+{
+    if (st->dir_new) {
+        char *parent = cos_sprintf("%.*s", (int)(strrchr(st->dir, '/') - st->dir), st->dir);
+        int rc = fsync_dir(parent);
+        free(parent);
+        if (rc != 0) return errno ? errno : EIO;
+    }
+    return fsync_dir(st->dir) == 0 ? 0 : errno ? errno : EIO;
+}
+
 static void *stage_thread(void *arg)
 {
     struct data_stage *st = arg;
     pthread_mutex_lock(&st->m);
     for (;;) {
-        while (!st->quit && st->pending < 0) pthread_cond_wait(&st->cv, &st->m);
+        while (!st->quit && st->pending < 0 && !st->dir_due) pthread_cond_wait(&st->cv, &st->m);
         if (st->quit) break;
+        if (st->pending < 0) { /* no buffer waits: the directory's turn */
+            st->dir_due = false;
+            st->dir_busy = true;
+            pthread_mutex_unlock(&st->m);
+            int err = stage_sync_dir(st);
+            pthread_mutex_lock(&st->m);
+            st->dir_busy = false;
+            if (err && !st->err) st->err = err;
+            pthread_mutex_unlock(&st->m);
+            pthread_cond_broadcast(&st->cv);
+            pthread_mutex_lock(&st->m);
+            continue;
+        }
         int b = st->pending;
         uint64_t off = st->pending_off;
         st->pending = -1;
@@ -2044,7 +2095,9 @@ static void *stage_thread(void *arg)
         pthread_cond_broadcast(&st->cv); /* unlocked: the writer woken does not wait for the lock */
         pthread_mutex_lock(&st->m);
     }
+    bool orphan = st->orphan;
     pthread_mutex_unlock(&st->m);
+    if (orphan) stage_free(st);
     return NULL;
 }
 
@@ -2059,9 +2112,51 @@ static int stage_idle(struct data_stage *st)
     return err;
 }
 
-/* The full buffer goes to the flushing thread (written here if there is none). */
-static int stage_hand_over(struct data_stage *st)
+/* Until the placed body's directory is synced; its error (or a write's), or 0. */
+static int stage_dir_wait(struct data_stage *st)
 {
+    pthread_mutex_lock(&st->m);
+    while (st->dir_due || st->dir_busy) pthread_cond_wait(&st->cv, &st->m);
+    int err = st->err;
+    pthread_mutex_unlock(&st->m);
+    return err;
+}
+
+/* A body that fills its first buffer is large: it is renamed into data/ now,
+ * while it still arrives, and the flushing thread fsyncs its directory
+ * between buffers, so its acknowledgement waits for the file's fsync alone.
+ * (Renamed in data_finish, each part paid the directory's fsync after the
+ * file's, on ext4 a journal commit of its own, on the path to its answer.)
+ * Nothing names the file until the caller commits the row, after
+ * data_finish, which waits for that fsync: a crash meanwhile leaves a file
+ * no row names, removed at the next start (remove_unnamed), as a crash
+ * between rename and commit always could. Not placed, it is renamed at the end. */
+static void stage_place(data_writer *w, struct data_stage *st)
+{
+    size_t idlen = strlen(w->data_id), tlen = strlen(w->tmp_path);
+    if (tlen < idlen + 5) return;
+    char dst[sizeof w->tmp_path];
+    int n = snprintf(dst, sizeof dst, "%.*s/data/%.2s/%s", (int)(tlen - idlen - 5), w->tmp_path, w->data_id, w->data_id);
+    if (n < 0 || (size_t)n >= sizeof dst) return;
+    snprintf(st->dir, sizeof st->dir, "%.*s", (int)((size_t)n - idlen - 1), dst);
+    int made = mkdir(st->dir, 0755);
+    if (made != 0 && errno != EEXIST) return;
+    if (rename(w->tmp_path, dst) != 0) {
+        if (made == 0) rmdir(st->dir); /* or data_finish would find it there and never sync data/ for it */
+        return;
+    }
+    memcpy(w->tmp_path, dst, (size_t)n + 1);
+    w->placed = true;
+    pthread_mutex_lock(&st->m);
+    st->dir_new = made == 0;
+    st->dir_due = true;
+    pthread_mutex_unlock(&st->m);
+}
+
+/* The full buffer goes to the flushing thread (written here if there is none). */
+static int stage_hand_over(data_writer *w)
+{
+    struct data_stage *st = w->stage;
     if (!st->thread_on) {
         pthread_attr_t a;
         pthread_attr_init(&a);
@@ -2069,6 +2164,7 @@ static int stage_hand_over(struct data_stage *st)
         st->thread_on = pthread_create(&st->thread, &a, stage_thread, st) == 0;
         pthread_attr_destroy(&a);
         if (!st->thread_on) return stage_flush(st, st->buf[st->cur], STAGE_BYTES, st->off);
+        stage_place(w, st);
     }
     pthread_mutex_lock(&st->m);
     st->pending = st->cur;
@@ -2100,7 +2196,7 @@ static int stage_write(data_writer *w, const unsigned char *buf, size_t len)
         if (st->fill < STAGE_BYTES) continue;
         /* the other buffer is refilled once it is written and the hash has moved past it */
         int err = stage_idle(st);
-        if (!err) err = stage_hand_over(st);
+        if (!err) err = stage_hand_over(w);
         if (!err) err = hasher_wait(h, st->off);
         if (err) {
             w->error = err;
@@ -2238,9 +2334,11 @@ static int fsync_dir(const char *dir)
 }
 
 /* The file is renamed into place before it is fsynced: ext4 then commits the
- * new name in the journal transaction the file's fsync commits anyway, and
- * the directory's fsync that follows finds nothing left to write (renamed
- * after, each part paid a second journal commit). Nothing names the file
+ * new name in the journal transaction the file's fsync commits anyway
+ * (renamed after, each part paid a second journal commit). ext4 still
+ * commits the running transaction for a directory's fsync (the other
+ * bodies' writes, the log's): a large body's was made while it arrived
+ * (stage_place), and it waits for its file's alone here. Nothing names the file
  * until the caller commits its row, after this returns: a crash before that
  * leaves an unreferenced file, as a crash between rename and commit always
  * could, never an object with missing bytes. */
@@ -2260,21 +2358,25 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
     char *dir = cos_sprintf("%s/data/%.2s", s->root, w->data_id);
     char *dst = data_path(s, w->data_id);
     int rc = 0;
-    int made = mkdir(dir, 0755);
-    if (made != 0 && errno != EEXIST) rc = -1;
-    if (made == 0 && durable) { /* a new directory's own name is on disk only once its parent is synced */
-        char *parent = cos_sprintf("%s/data", s->root);
-        rc = fsync_dir(parent);
-        free(parent);
+    if (!w->placed) { /* else renamed already, its directory synced meanwhile (stage_place) */
+        int made = mkdir(dir, 0755);
+        if (made != 0 && errno != EEXIST) rc = -1;
+        if (made == 0 && durable) { /* a new directory's own name is on disk only once its parent is synced */
+            char *parent = cos_sprintf("%s/data", s->root);
+            rc = fsync_dir(parent);
+            free(parent);
+        }
+        if (rc == 0) rc = rename(w->tmp_path, dst);
     }
-    if (rc == 0) rc = rename(w->tmp_path, dst);
     bool renamed = rc == 0;
     if (rc == 0 && durable) rc = fsync(w->fd); /* the hashing thread catches up meanwhile */
     if (rc != 0 && !w->error) w->error = errno;
     int herr = hasher_join(w);
+    int derr = w->placed && w->stage ? stage_dir_wait(w->stage) : 0;
     stage_end(w);
     if (herr && !w->error) w->error = herr;
-    if (!w->error && durable && fsync_dir(dir) != 0) w->error = errno;
+    if (derr && !w->error) w->error = derr;
+    if (!w->error && durable && !w->placed && fsync_dir(dir) != 0) w->error = errno;
     close(w->fd);
     w->fd = -1;
     rc = w->error ? -1 : 0;
