@@ -933,12 +933,43 @@ static node *arith_level(pstate *s, const char *ops, node *(*next)(pstate *))
 static node *mul(pstate *s) { return arith_level(s, "*/%", unary); }
 static node *add(pstate *s) { return arith_level(s, "+-", mul); }
 
-static node *concat(pstate *s)
+/* AND, OR and || are associative: a chain of them is built balanced, its depth the log of its length,
+ * so that eval and the checks after parsing recurse shallowly however long it is (a left-deep chain of
+ * 40,000 || crashed the server's thread: its stack). Leaves stay in order, so evaluation, short-circuits
+ * and the first error raised are those of the left-deep tree. */
+static node *balanced(pstate *s, int op, node **v, size_t n)
 {
-    node *a = add(s);
-    while (a && accept_op(s, "||")) a = binop(s, N_CONCAT, 0, a, add(s));
+    if (n == 1) return v[0];
+    return binop(s, op, 0, balanced(s, op, v, n / 2), balanced(s, op, v + n / 2, n - n / 2));
+}
+
+static bool accept_sep(pstate *s, const char *sep) { return *sep == '|' ? accept_op(s, sep) : accept_kw(s, sep); }
+
+static node *chain(pstate *s, int op, const char *sep, node *(*next)(pstate *))
+{
+    node *a = next(s);
+    if (!a || !accept_sep(s, sep)) return a;
+    size_t n = 1, cap = 8;
+    node **v = malloc(cap * sizeof *v);
+    if (!v) abort();
+    v[0] = a;
+    do {
+        if (n == cap) {
+            node **g = realloc(v, (cap *= 2) * sizeof *g);
+            if (!g) abort();
+            v = g;
+        }
+        if (!(v[n++] = next(s))) {
+            free(v);
+            return NULL;
+        }
+    } while (accept_sep(s, sep));
+    a = balanced(s, op, v, n);
+    free(v);
     return a;
 }
+
+static node *concat(pstate *s) { return chain(s, N_CONCAT, "||", add); }
 
 static node *predicate(pstate *s)
 {
@@ -996,20 +1027,27 @@ static node *notx(pstate *s)
     return predicate(s);
 }
 
-static node *andx(pstate *s)
-{
-    node *a = notx(s);
-    while (a && accept_kw(s, "and")) a = binop(s, N_AND, 0, a, notx(s));
-    return a;
-}
+static node *andx(pstate *s) { return chain(s, N_AND, "and", notx); }
 
 static node *expr(pstate *s)
 {
     if (++s->depth > 200) return perr(s, "ParseUnexpectedToken", "The expression is nested too deeply%.*s.", "", 0), NULL;
-    node *a = andx(s);
-    while (a && accept_kw(s, "or")) a = binop(s, N_OR, 0, a, andx(s));
+    node *a = chain(s, N_OR, "or", andx);
     s->depth--;
     return a;
+}
+
+/* Whether n's tree is deeper than left levels (recursing at most that deep). eval, accumulate and
+ * has_bare_path recurse once a level: a long arithmetic chain (1+1+...+1, left-deep since overflow and
+ * rounding make it not associative) is refused here instead of overflowing the thread's stack. */
+static bool deeper_than(const node *n, int left)
+{
+    if (!n) return false;
+    if (left == 0) return true;
+    if (deeper_than(n->a, left - 1) || deeper_than(n->b, left - 1) || deeper_than(n->c, left - 1)) return true;
+    for (int i = 0; i < n->nargs; i++)
+        if (deeper_than(n->args[i], left - 1)) return true;
+    return false;
 }
 
 /* a path outside any aggregate, in an aggregate query: refused (COS answers one row) */
@@ -1109,6 +1147,11 @@ static int parse_sql(sel_query *q, const char *sql, size_t len, const char **cod
         perr(&s, "ParseUnexpectedToken", "Unexpected token '%.*s' at the end of the expression.", s.cur.s, s.cur.n);
         goto out;
     }
+    for (int i = 0; i <= q->nitems; i++)
+        if (deeper_than(i < q->nitems ? q->items[i].e : q->where, SEL_MAX_DEPTH)) {
+            perr(&s, "ParseUnexpectedToken", "The expression is nested too deeply%.*s.", "", 0);
+            goto out;
+        }
     if (q->naggs) {
         for (int i = 0; i < q->nitems; i++)
             if (has_bare_path(q->items[i].e)) {
@@ -2252,6 +2295,11 @@ static bool is_word(const char *v, const char *w) { return v && !strcasecmp(v, w
 
 static int compile_query(sel_query *q, const char *sql, size_t len, const char **code, char *msg, size_t msglen)
 {
+    if (len > SEL_MAX_EXPRESSION) { /* before, 20 MB of SQL took 40 s and 760 MB of one thread */
+        *code = "ExpressionTooLong";
+        snprintf(msg, msglen, "The SQL expression is longer than %u bytes.", SEL_MAX_EXPRESSION);
+        return -1;
+    }
     q->sql = malloc(len + 1);
     if (!q->sql) abort();
     memcpy(q->sql, sql, len);
