@@ -95,6 +95,7 @@ typedef struct achunk {
 } achunk;
 typedef struct arena {
     achunk *head;
+    size_t total; /* bytes handed out since the last reset */
 } arena;
 
 static void *aalloc(arena *a, size_t n)
@@ -111,6 +112,7 @@ static void *aalloc(arena *a, size_t n)
     }
     void *p = a->head->data + a->head->used;
     a->head->used += n;
+    a->total += n;
     return p;
 }
 
@@ -125,6 +127,7 @@ static char *adup(arena *a, const char *s, size_t n)
 /* keeps the newest chunk (the usual record fits in it), frees the rest */
 static void areset(arena *a)
 {
+    a->total = 0;
     if (!a->head) return;
     achunk *c = a->head->next;
     a->head->next = NULL;
@@ -1195,6 +1198,7 @@ typedef struct field {
 struct sel_run {
     const sel_query *q;
     arena rec;             /* this record's values */
+    size_t eval_base;      /* rec's total when the record was read: what evaluating it took since */
     z_stream z;
     unsigned char *zbuf;   /* inflated bytes, a piece at a time */
     bool z_on, z_done;
@@ -1556,6 +1560,14 @@ static val func(sel_run *r, const node *n)
 
 static val eval(sel_run *r, const node *n)
 {
+    /* The SQL is any reader's: UPPER(_1) a thousand times over a 1 MiB field asked a GiB of one record (and
+       the server's memory with it). What one record's values take is bounded, and a failed record is not
+       evaluated further. */
+    if (r->err_code) return vnull();
+    if (r->rec.total - r->eval_base > SEL_MAX_RECORD_WORK) {
+        fail(r, "OverMaxRecordSize", "Evaluating one record needs more than %u MiB.", SEL_MAX_RECORD_WORK >> 20);
+        return vnull();
+    }
     switch (n->op) {
     case N_LIT: return n->lit;
     case N_PATH: return eval_path(r, n);
@@ -1600,6 +1612,10 @@ static val eval(sel_run *r, const node *n)
         if (a.k <= V_NULL || b.k <= V_NULL) return vnull();
         bool ok;
         val x = text_of(r, &a, &ok), y = text_of(r, &b, &ok);
+        if (x.n + y.n > SEL_MAX_RECORD) {
+            fail(r, "OverMaxRecordSize", "A value is longer than %u bytes.", SEL_MAX_RECORD);
+            return vnull();
+        }
         char *o = aalloc(&r->rec, x.n + y.n + 1);
         memcpy(o, x.s, x.n);
         memcpy(o + x.n, y.s, y.n);
@@ -1819,6 +1835,10 @@ static void emit_row(sel_run *r)
                 csv_value_out(r, &v);
             }
             firstv = false;
+            if (o->len - before > SEL_MAX_RECORD) { /* _1, _1, ... a thousand times: a GiB for one row */
+                fail(r, "OverMaxRecordSize", "A result record is longer than %u bytes.", SEL_MAX_RECORD);
+                break;
+            }
         }
         if (q->json_out) cos_buf_putc(o, '}');
     }
@@ -2039,6 +2059,7 @@ static int json_record(sel_run *r, const char *p, const char *end, bool final, s
 static bool process_record(sel_run *r, cos_buf *out)
 {
     const sel_query *q = r->q;
+    r->eval_base = r->rec.total;
     if (q->where) {
         val w = eval(r, q->where);
         if (r->err_code) {
@@ -2222,6 +2243,7 @@ void sel_run_end(sel_run *r, cos_buf *out)
     if (r->failed) return;
     if (r->q->naggs) { /* the one row of an aggregate query */
         areset(&r->rec);
+        r->eval_base = 0;
         r->nfields = 0;
         r->json = NULL;
         emit_row(r);
