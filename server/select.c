@@ -1199,6 +1199,7 @@ struct sel_run {
     const sel_query *q;
     arena rec;             /* this record's values */
     size_t eval_base;      /* rec's total when the record was read: what evaluating it took since */
+    size_t like_steps;     /* LIKE's steps over this record */
     z_stream z;
     unsigned char *zbuf;   /* inflated bytes, a piece at a time */
     bool z_on, z_done;
@@ -1320,11 +1321,15 @@ static int compare(const val *a, const val *b)
 
 static val text_of(sel_run *r, const val *v, bool *ok);
 
-/* LIKE: % any run, _ one character (UTF-8), esc makes the next one plain */
-static bool like(const char *s, size_t n, const char *p, size_t pn, int esc)
+/* LIKE: % any run, _ one character (UTF-8), esc makes the next one plain. Each step is charged to
+ * *work: a pattern backtracks (its length times the value's at worst: '%aaa...ab' of 100 KB over 1 MiB of
+ * 'a' was 10^11 steps, hours of one thread, for each record); -1 when *work reaches 0. */
+static int like(const char *s, size_t n, const char *p, size_t pn, int esc, size_t *work)
 {
     size_t si = 0, pi = 0, star_p = (size_t)-1, star_s = 0;
     while (si < n) {
+        if (*work == 0) return -1;
+        --*work;
         if (pi < pn && p[pi] == '%') {
             star_p = ++pi;
             star_s = si;
@@ -1354,7 +1359,7 @@ static bool like(const char *s, size_t n, const char *p, size_t pn, int esc)
                 continue;
             }
         }
-        if (star_p == (size_t)-1) return false;
+        if (star_p == (size_t)-1) return 0;
         size_t sl = cos_utf8_len((const unsigned char *)s + star_s, NULL);
         star_s += sl && star_s + sl <= n ? sl : 1;
         si = star_s;
@@ -1363,6 +1368,9 @@ static bool like(const char *s, size_t n, const char *p, size_t pn, int esc)
     while (pi < pn && p[pi] == '%') pi++;
     return pi == pn;
 }
+
+/* What evaluating the current record has cost so far: the bytes its values took and LIKE's steps. */
+static size_t record_work(const sel_run *r) { return r->rec.total - r->eval_base + r->like_steps; }
 
 static val arith(sel_run *r, int op, const val *a, const val *b)
 {
@@ -1564,7 +1572,7 @@ static val eval(sel_run *r, const node *n)
        the server's memory with it). What one record's values take is bounded, and a failed record is not
        evaluated further. */
     if (r->err_code) return vnull();
-    if (r->rec.total - r->eval_base > SEL_MAX_RECORD_WORK) {
+    if (record_work(r) > SEL_MAX_RECORD_WORK) {
         fail(r, "OverMaxRecordSize", "Evaluating one record needs more than %u MiB.", SEL_MAX_RECORD_WORK >> 20);
         return vnull();
     }
@@ -1635,7 +1643,15 @@ static val eval(sel_run *r, const node *n)
         }
         bool ok;
         val s = text_of(r, &a, &ok), pt = text_of(r, &p, &ok);
-        return vbool(like(s.s, s.n, pt.s, pt.n, esc) != n->neg);
+        size_t used = record_work(r), left = used < SEL_MAX_RECORD_WORK ? SEL_MAX_RECORD_WORK - used : 0, budget = left;
+        int m = like(s.s, s.n, pt.s, pt.n, esc, &left);
+        r->like_steps += budget - left;
+        if (m < 0) {
+            fail(r, "OverMaxRecordSize", "Evaluating one record takes more work than one record may (%u Mi steps).",
+                 SEL_MAX_RECORD_WORK >> 20);
+            return vnull();
+        }
+        return vbool((m == 1) != n->neg);
     }
     case N_BETWEEN: {
         val a = eval(r, n->a), lo = eval(r, n->b), hi = eval(r, n->c);
@@ -2060,6 +2076,7 @@ static bool process_record(sel_run *r, cos_buf *out)
 {
     const sel_query *q = r->q;
     r->eval_base = r->rec.total;
+    r->like_steps = 0;
     if (q->where) {
         val w = eval(r, q->where);
         if (r->err_code) {
@@ -2244,6 +2261,7 @@ void sel_run_end(sel_run *r, cos_buf *out)
     if (r->q->naggs) { /* the one row of an aggregate query */
         areset(&r->rec);
         r->eval_base = 0;
+        r->like_steps = 0;
         r->nfields = 0;
         r->json = NULL;
         emit_row(r);

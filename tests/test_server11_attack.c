@@ -529,9 +529,10 @@ static int select_holds(const char *bucket, const char *key, const char *doc, co
 }
 
 /* One record's work is bounded whatever the SQL: the row it answers (_1, _1, ... over a large field: a
- * GiB for a 1 MiB field named a thousand times), a value (_1 || _1 || ...), and what evaluating it
- * allocates (UPPER(_1) in every term of a long OR). Before, each was computed whole: the server's
- * memory, for one anonymous request. Now each ends in an OverMaxRecordSize error event. */
+ * GiB for a 1 MiB field named a thousand times), a value (_1 || _1 || ...), what evaluating it
+ * allocates (UPPER(_1) in every term of a long OR) and LIKE's backtracking (a 20 KB pattern over a
+ * 1 MiB field: 229 s of one thread per record). Before, each was computed whole: the server's memory or
+ * a thread for hours, for one anonymous request. Now each ends in an OverMaxRecordSize error event. */
 static void test_select_record_work_bounded(void)
 {
     const char *host = HOST("selwork");
@@ -552,10 +553,18 @@ static void test_select_record_work_bounded(void)
     char *doc = cos_sprintf(SEL_DOC("%s"), sql.data);
     CHECK_INT(select_holds(bucket, "wide.csv", doc, "OverMaxRecordSize"), 1);
     free(doc);
+    /* LIKE backtracks: '%aaa...ab' over a field of a's costs the pattern's length times the field's */
+    cos_buf_reset(&sql);
+    cos_buf_puts(&sql, "SELECT COUNT(*) FROM COSObject WHERE _1 LIKE '%");
+    for (int i = 0; i < 26 * 400; i++) cos_buf_putc(&sql, (char)('a' + i % 26)); /* 10^8 steps */
+    cos_buf_puts(&sql, "!'");
+    doc = cos_sprintf(SEL_DOC("%s"), sql.data);
+    CHECK_INT(select_holds(bucket, "wide.csv", doc, "OverMaxRecordSize"), 1);
+    free(doc);
     /* twenty such terms are well within the bound: the count comes back */
     cos_buf_reset(&sql);
     cos_buf_puts(&sql, "SELECT COUNT(*) FROM COSObject WHERE UPPER(_1) = 'x'");
-    for (int i = 0; i < 20; i++) cos_buf_puts(&sql, " OR UPPER(_1) LIKE 'ABC%'");
+    for (int i = 0; i < 20; i++) cos_buf_puts(&sql, " OR UPPER(_1) LIKE '%XYZ%ABC'");
     doc = cos_sprintf(SEL_DOC("%s"), sql.data);
     CHECK_INT(select_holds(bucket, "wide.csv", doc, "Records"), 1);
     CHECK_INT(select_holds(bucket, "wide.csv", doc, "OverMaxRecordSize"), 0);
