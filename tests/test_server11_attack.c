@@ -513,11 +513,12 @@ static void test_select_sql_bombs(void)
 
 /* SELECT of bucket/key by the owner through libcos (the event stream holds NULs): 1 when the answer
  * is a 200 whose stream holds `want`, 0 when it does not, -1 when the request failed. */
-static int select_holds(const char *bucket, const char *key, const char *doc, const char *want)
+static int select_holds_h(const char *bucket, const char *key, const cos_kv *h, size_t nh, const char *doc,
+                          const char *want)
 {
     cos_client *cl = test_client(&g_srv);
     cos_request rq = test_generic_request("POST", bucket, key, "select", (cos_kv[]){ { "select-type", "2" } }, 1,
-                                          NULL, 0, doc);
+                                          h, nh, doc);
     cos_result *res = NULL;
     cos_error *err = NULL;
     int rc = cos_send_request(cl, &rq, &res, &err) != 0 ? -1
@@ -526,6 +527,34 @@ static int select_holds(const char *bucket, const char *key, const char *doc, co
     cos_error_free(err);
     cos_client_free(cl);
     return rc;
+}
+
+static int select_holds(const char *bucket, const char *key, const char *doc, const char *want)
+{
+    return select_holds_h(bucket, key, NULL, 0, doc, want);
+}
+
+/* x-cos-traffic-limit paces SELECT's answer as GET's body; a value out of range is refused as GET refuses it
+ * (before, SELECT ignored the header: a reader held to a rate by policy or habit read at full speed). */
+static void test_select_traffic_limit(void)
+{
+    const char *host = HOST("seltraffic");
+    test_put_bucket_on(&g_srv, "seltraffic-" TEST_APPID);
+    cos_buf rows = COS_BUF_INIT;
+    for (int i = 0; i < 4000; i++) cos_buf_printf(&rows, "%d,row-%d\n", i, i);
+    free(put_by_owner(host, "/rows.csv", rows.data));
+    cos_buf_free(&rows);
+    const char *bucket = "seltraffic-" TEST_APPID, *doc = SEL_DOC("SELECT _2 FROM COSObject");
+    cos_kv bad[] = { { "x-cos-traffic-limit", "100" } };
+    test_reply r = select_as(&OWNER, host, "/rows.csv", NULL, bad, 1, doc);
+    CHECK_INT(r.status, 400);
+    CHECK(r.body && strstr(r.body, "<Code>InvalidArgument</Code>"));
+    test_reply_free(&r);
+    EXPECT(call_q(&OWNER, host, "GET", "/rows.csv", NULL, 0, NULL), 200, NULL);
+    /* at the lowest rate (100 KB/s) the 40 KB answer is paced in pieces: it still arrives whole */
+    cos_kv slow[] = { { "x-cos-traffic-limit", "819200" } };
+    CHECK_INT(select_holds_h(bucket, "rows.csv", slow, 1, doc, "row-3999\n"), 1);
+    CHECK_INT(select_holds_h(bucket, "rows.csv", slow, 1, doc, "End"), 1);
 }
 
 /* One record's work is bounded whatever the SQL: the row it answers (_1, _1, ... over a large field: a
@@ -686,6 +715,7 @@ int main(void)
     RUN(test_suspend_racing_lock);
     RUN(test_select_sql_bombs);
     RUN(test_select_record_work_bounded);
+    RUN(test_select_traffic_limit);
     RUN(test_select_authorized_as_get);
     RUN(test_select_encrypted_and_archived);
     test_server_stop(&g_srv, false);
