@@ -561,7 +561,7 @@ typedef struct pstate {
     int depth;
     bool in_agg;
     node **alloc; /* node blocks */
-    size_t nalloc;
+    size_t nalloc, cap;
 } pstate;
 
 static bool perr(pstate *s, const char *code, const char *fmt, const char *what, size_t n)
@@ -657,10 +657,14 @@ static bool expect_op(pstate *s, const char *op)
 
 static node *mk(pstate *s, int op)
 {
-    node **grown = realloc(s->alloc, (s->nalloc + 1) * sizeof *grown);
+    if (s->nalloc == s->cap) { /* doubled: one more each time copied the list per node (256 KB of SQL, minutes) */
+        s->cap = s->cap ? 2 * s->cap : 64;
+        node **grown = realloc(s->alloc, s->cap * sizeof *grown);
+        if (!grown) abort();
+        s->alloc = grown;
+    }
     node *n = calloc(1, sizeof *n);
-    if (!grown || !n) abort();
-    s->alloc = grown;
+    if (!n) abort();
     s->alloc[s->nalloc++] = n;
     n->op = op;
     return n;
@@ -1105,9 +1109,11 @@ static int parse_sql(sel_query *q, const char *sql, size_t len, const char **cod
                 const pseg *g = &e->path[e->npath - 1];
                 it.name = strndup(g->name, g->n);
             }
-            item *gr = realloc(q->items, (size_t)(q->nitems + 1) * sizeof *gr);
-            if (!gr) abort();
-            q->items = gr;
+            if ((q->nitems & (q->nitems - 1)) == 0) { /* at 0, 1, 2, 4...: doubled, not copied per item */
+                item *gr = realloc(q->items, (size_t)(q->nitems ? 2 * q->nitems : 1) * sizeof *gr);
+                if (!gr) abort();
+                q->items = gr;
+            }
             q->items[q->nitems++] = it;
         } while (accept_op(&s, ","));
     }
