@@ -442,6 +442,43 @@ static void test_suspend_racing_lock(void)
 }
 
 
+/* Tagging a version (PUT/DELETE ?tagging&versionId=) and its ACL are decided on that version's tags, as its
+ * GET and DELETE are: a version tagged keep=yes under a Deny on that tag keeps its tags and ACL when a newer,
+ * untagged version is current. */
+static void test_existing_tag_of_a_tagged_version(void)
+{
+    const char *host = HOST("vtagging");
+    versioned_bucket("vtagging-" TEST_APPID, host);
+    char *kept = put_tagged(host, "/doc", "kept", "keep=yes");
+    char *cur = put_by_owner(host, "/doc", "current");
+    CHECK(*kept && *cur);
+    put_policy(host, GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:PutObjectTagging\","
+               "\"name/cos:DeleteObjectTagging\",\"name/cos:PutObjectACL\",\"name/cos:GetObjectTagging\"],"
+               "\"resource\":[\"" RES("vtagging") "\"]},{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},"
+               "\"effect\":\"deny\",\"action\":[\"name/cos:PutObjectTagging\",\"name/cos:DeleteObjectTagging\","
+               "\"name/cos:PutObjectACL\"],\"resource\":[\"" RES("vtagging") "\"],\"condition\":{\"StringEquals\":"
+               "{\"s3:ExistingObjectTag/keep\":\"yes\"}}}]}", 204);
+    static const char tags[] = "<Tagging><TagSet><Tag><Key>keep</Key><Value>no</Value></Tag></TagSet></Tagging>";
+    cos_kv tq[] = { { "tagging", "" }, { "versionId", kept } };
+    EXPECT(call_q(ANON, host, "PUT", "/doc", tq, 2, tags), 403, "AccessDenied");
+    EXPECT(call_q(ANON, host, "DELETE", "/doc", tq, 2, NULL), 403, "AccessDenied");
+    cos_kv aq[] = { { "acl", "" }, { "versionId", kept } };
+    cos_kv pub[] = { { "x-cos-acl", "public-read" } };
+    char *target = cos_sprintf("/doc?acl&versionId=%s", kept);
+    test_cos_call c = { "PUT", host, target, "/doc", NULL, NULL, NULL, aq, 2, pub, 1, NULL, NULL, NULL, 0 };
+    EXPECT(test_cos_exchange(g_srv.port, &c), 403, "AccessDenied");
+    free(target);
+    test_reply r = call_q(ANON, host, "GET", "/doc", tq, 2, NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(r.body && strstr(r.body, "<Key>keep</Key><Value>yes</Value>"));
+    test_reply_free(&r);
+    /* the current version, untagged, is not under the Deny */
+    cos_kv cq[] = { { "tagging", "" }, { "versionId", cur } };
+    EXPECT(call_q(ANON, host, "PUT", "/doc", cq, 2, tags), 200, NULL);
+    free(kept);
+    free(cur);
+}
+
 /* ---------------------------------------------------------------- SELECT attacked (twelfth session) */
 
 #define SB "selatk"
@@ -723,6 +760,7 @@ int main(void)
     RUN(test_no_marker_for_impossible_keys);
     RUN(test_existing_tag_of_the_version);
     RUN(test_suspend_racing_lock);
+    RUN(test_existing_tag_of_a_tagged_version);
     RUN(test_select_sql_bombs);
     RUN(test_select_record_work_bounded);
     RUN(test_select_traffic_limit);
