@@ -654,6 +654,20 @@ static void test_select_authorized_as_get(void)
     CHECK_INT(r.status, 200);
     test_reply_free(&r);
     EXPECT(select_as(ANON, host, "/secret/a.csv", NULL, NULL, 0, doc), 403, "AccessDenied");
+    /* other spellings of the denied key name other keys or none: never the denied object */
+    static const char *const SPELLINGS[] = { "/pub/../secret/a.csv", "/./secret/a.csv", "/secret/./a.csv",
+                                             "//secret/a.csv", "/secret%2Fa.csv", "/secret/a.csv%00",
+                                             "/pub/..%2Fsecret/a.csv", "/%73ecret/a.csv" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(SPELLINGS); i++) {
+        for (int sel = 0; sel < 2; sel++) {
+            r = sel ? select_as(ANON, host, SPELLINGS[i], NULL, NULL, 0, doc)
+                    : call_as(ANON, host, "GET", SPELLINGS[i], NULL, NULL, NULL);
+            if (r.status == 200)
+                test_fail(__FILE__, __LINE__, "%s %s answered 200: %.60s", sel ? "SELECT" : "GET", SPELLINGS[i],
+                          r.body ? r.body : "");
+            test_reply_free(&r);
+        }
+    }
     EXPECT(select_as(ANON, host, "/pub/tagged.csv", NULL, NULL, 0, doc), 403, "AccessDenied");
     /* a temporary key scoped to pub/ may not select outside it, nor select with a key for writes only */
     test_tmpkey tk = test_sts_key(g_srv.port, TEST_SECRET_ID, TEST_SECRET_KEY, NULL,
