@@ -479,6 +479,57 @@ static void test_existing_tag_of_a_tagged_version(void)
     free(cur);
 }
 
+/* A policy that bounds a listing by cos:max-keys (an Allow for at most 2 keys a page, a Deny above 2) sees
+ * the parameter as sent, and the listing must not read it otherwise: a negative or malformed max-keys was
+ * read as the default (1000) by COS's listings, so max-keys=-5 met the Allow's "at most 2" and listed
+ * everything, and max-keys=abc or 0x10 escaped the Deny's "above 2". Now refused (400), as S3's listing
+ * refuses it. */
+static void test_max_keys_condition_read_as_listed(void)
+{
+    const char *host = HOST("maxkeys");
+    test_put_bucket_on(&g_srv, "maxkeys-" TEST_APPID);
+    for (int i = 0; i < 5; i++) {
+        char path[16];
+        snprintf(path, sizeof path, "/k%d", i);
+        free(put_by_owner(host, path, "x"));
+    }
+    put_policy(host, GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetBucket\",\"name/cos:GetBucketObjectVersions\"],"
+               "\"resource\":[\"" RES("maxkeys") "\"],\"condition\":{\"numeric_less_than_equal\":{\"cos:max-keys\":2}}}]}",
+               204);
+    test_reply r = call_as(ANON, host, "GET", "/", "max-keys", "2", NULL);
+    CHECK_INT(r.status, 200);
+    CHECK_INT(test_count_of(r.body ? r.body : "", "<Contents>"), 2);
+    test_reply_free(&r);
+    static const char *const BAD[] = { "-5", "+1x", "%201", "1.5" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(BAD); i++) {
+        for (int versions = 0; versions < 2; versions++) {
+            cos_kv q[] = { { "versions", "" }, { "max-keys", BAD[i] } };
+            r = call_q(ANON, host, "GET", "/", q + !versions, versions ? 2 : 1, NULL);
+            if (r.status == 200)
+                test_fail(__FILE__, __LINE__, "max-keys=%s listed %d keys%s", BAD[i],
+                          test_count_of(r.body ? r.body : "", "<Key>"), versions ? " (versions)" : "");
+            test_reply_free(&r);
+        }
+    }
+    /* a Deny above 2 keys: what it cannot read as a number is not a way around it */
+    put_policy(host, GPOL_HEAD "\"effect\":\"allow\",\"action\":[\"name/cos:GetBucket\"],\"resource\":[\"" RES("maxkeys")
+               "\"]},{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},\"effect\":\"deny\",\"action\":"
+               "[\"name/cos:GetBucket\"],\"resource\":[\"" RES("maxkeys") "\"],\"condition\":{\"numeric_greater_than\":"
+               "{\"cos:max-keys\":2}}}]}", 204);
+    static const char *const ODD[] = { "abc", "0x10", "nan", "1000abc", "%201000" };
+    for (size_t i = 0; i < COS_ARRAY_LEN(ODD); i++) {
+        r = call_as(ANON, host, "GET", "/", "max-keys", ODD[i], NULL);
+        if (r.status == 200 && test_count_of(r.body ? r.body : "", "<Contents>") > 2)
+            test_fail(__FILE__, __LINE__, "max-keys=%s listed %d keys past the Deny", ODD[i],
+                      test_count_of(r.body ? r.body : "", "<Contents>"));
+        test_reply_free(&r);
+    }
+    EXPECT(call_as(ANON, host, "GET", "/", "max-keys", "3", NULL), 403, "AccessDenied");
+    r = call_as(ANON, host, "GET", "/", "max-keys", "1", NULL);
+    CHECK_INT(r.status, 200);
+    test_reply_free(&r);
+}
+
 /* ---------------------------------------------------------------- SELECT attacked (twelfth session) */
 
 #define SB "selatk"
@@ -761,6 +812,7 @@ int main(void)
     RUN(test_existing_tag_of_the_version);
     RUN(test_suspend_racing_lock);
     RUN(test_existing_tag_of_a_tagged_version);
+    RUN(test_max_keys_condition_read_as_listed);
     RUN(test_select_sql_bombs);
     RUN(test_select_record_work_bounded);
     RUN(test_select_traffic_limit);
