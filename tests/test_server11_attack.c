@@ -537,6 +537,10 @@ static void test_max_keys_condition_read_as_listed(void)
                      "<InputSerialization><CSV><FileHeaderInfo>NONE</FileHeaderInfo></CSV></InputSerialization>" \
                      "<OutputSerialization><CSV></CSV></OutputSerialization></SelectRequest>"
 
+#define USE_DOC(sql) "<SelectRequest><Expression>" sql "</Expression><ExpressionType>SQL</ExpressionType>"      \
+                     "<InputSerialization><CSV><FileHeaderInfo>USE</FileHeaderInfo></CSV></InputSerialization>" \
+                     "<OutputSerialization><CSV></CSV></OutputSerialization></SelectRequest>"
+
 /* POST host/path?select&select-type=2 (and ?versionId= when vid) by who, with headers h. */
 static test_reply select_as(const test_tmpkey *who, const char *host, const char *path, const char *vid,
                             const cos_kv *h, size_t nh, const char *doc)
@@ -674,6 +678,20 @@ static void test_select_record_work_bounded(void)
     doc = cos_sprintf(SEL_DOC("%s"), sql.data);
     CHECK_INT(select_holds(bucket, "wide.csv", doc, "OverMaxRecordSize"), 1);
     free(doc);
+    /* a name is looked up in the header: 4,000 of them against 20,000 columns, for every record */
+    cos_buf wide = COS_BUF_INIT;
+    for (int row = 0; row < 2; row++)
+        for (int i = 0; i < 20000; i++) cos_buf_printf(&wide, "%s%s%d%s", i ? "," : "", row ? "v" : "c", i, i == 19999 ? "\n" : "");
+    free(put_by_owner(host, "/named.csv", wide.data));
+    cos_buf_free(&wide);
+    cos_buf_reset(&sql);
+    cos_buf_puts(&sql, "SELECT c19999");
+    for (int i = 0; i < 4000; i++) cos_buf_puts(&sql, ", c19999");
+    cos_buf_puts(&sql, " FROM COSObject");
+    doc = cos_sprintf(USE_DOC("%s"), sql.data);
+    CHECK_INT(select_holds(bucket, "named.csv", doc, "OverMaxRecordSize"), 1);
+    free(doc);
+    CHECK_INT(select_holds(bucket, "named.csv", USE_DOC("SELECT c0, c19999 FROM COSObject"), "v0,v19999\n"), 1);
     /* twenty such terms are well within the bound: the count comes back */
     cos_buf_reset(&sql);
     cos_buf_puts(&sql, "SELECT COUNT(*) FROM COSObject WHERE UPPER(_1) = 'x'");
