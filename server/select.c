@@ -1582,7 +1582,8 @@ static val eval(sel_run *r, const node *n)
        evaluated further. */
     if (r->err_code) return vnull();
     if (record_work(r) > SEL_MAX_RECORD_WORK) {
-        fail(r, "OverMaxRecordSize", "Evaluating one record needs more than %u MiB.", SEL_MAX_RECORD_WORK >> 20);
+        fail(r, "OverMaxRecordSize", "Evaluating one record takes more work than one record may (%u Mi bytes and "
+                                     "steps).", SEL_MAX_RECORD_WORK >> 20);
         return vnull();
     }
     switch (n->op) {
@@ -1656,8 +1657,8 @@ static val eval(sel_run *r, const node *n)
         int m = like(s.s, s.n, pt.s, pt.n, esc, &left);
         r->steps += budget - left;
         if (m < 0) {
-            fail(r, "OverMaxRecordSize", "Evaluating one record takes more work than one record may (%u Mi steps).",
-                 SEL_MAX_RECORD_WORK >> 20);
+            fail(r, "OverMaxRecordSize", "Evaluating one record takes more work than one record may (%u Mi bytes and "
+                                         "steps).", SEL_MAX_RECORD_WORK >> 20);
             return vnull();
         }
         return vbool((m == 1) != n->neg);
