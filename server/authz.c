@@ -272,6 +272,7 @@ static int request_cond_key(void *ctx, const char *key, const char **value)
         for (size_t i = 0; i < sizeof ARGS / sizeof ARGS[0]; i++)
             if (!strcasecmp(k, ARGS[i])) {
                 *value = i == 0 && r->cond_prefix ? r->cond_prefix : req_arg(r, ARGS[i]);
+                if (i == 2 && *value && !**value) return 0; /* "max-keys=" is none to the listing: so here */
                 return *value != NULL;
             }
         if (!strncasecmp(k, "x-amz-", 6) || !strncasecmp(k, "x-cos-", 6)) {

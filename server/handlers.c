@@ -1283,6 +1283,20 @@ static int max_keys_arg(req *r, const char *name, int def)
     return n > 1000 ? 1000 : (int)n;
 }
 
+int listing_max_keys(req *r, int def, enum MHD_Result *ret)
+{
+    /* as the listing reads it, so a policy's cos:max-keys reads it: a negative or malformed value read as the
+       default listed 1000 keys under an Allow for at most 2 (-5 <= 2) or past a Deny above 2 ("abc") */
+    const char *v = req_arg(r, "max-keys");
+    int64_t n;
+    if (!v || !*v) return def;
+    if (cos_parse_i64(v, &n) != 0 || n < 0) {
+        *ret = send_error(r, "InvalidArgument", "max-keys must be a non-negative integer.");
+        return -1;
+    }
+    return n > 1000 ? 1000 : (int)n;
+}
+
 static int run_listing(req *r, list_ctx *c, const char *after)
 {
     c->r = r;
@@ -1425,9 +1439,10 @@ static enum MHD_Result get_bucket(req *r, const char *region)
     if (lt && strcmp(lt, "2") != 0) return send_error(r, "InvalidArgument", "list-type must be 2 (or absent)");
     if (lt || r->is_s3) return get_bucket_s3(r, enc, lt != NULL);
     list_ctx c = { 0 };
+    enum MHD_Result bad;
+    if ((c.max = listing_max_keys(r, 1000, &bad)) < 0) return bad;
     c.prefix = req_arg(r, "prefix") ? req_arg(r, "prefix") : "";
     c.delimiter = req_arg(r, "delimiter");
-    c.max = max_keys_arg(r, "max-keys", 1000);
     const char *marker = req_arg(r, "marker");
     int lrc = run_listing(r, &c, marker);
     if (lrc) {

@@ -95,6 +95,7 @@ typedef struct achunk {
 } achunk;
 typedef struct arena {
     achunk *head;
+    size_t total; /* bytes handed out since the last reset */
 } arena;
 
 static void *aalloc(arena *a, size_t n)
@@ -111,6 +112,7 @@ static void *aalloc(arena *a, size_t n)
     }
     void *p = a->head->data + a->head->used;
     a->head->used += n;
+    a->total += n;
     return p;
 }
 
@@ -125,6 +127,7 @@ static char *adup(arena *a, const char *s, size_t n)
 /* keeps the newest chunk (the usual record fits in it), frees the rest */
 static void areset(arena *a)
 {
+    a->total = 0;
     if (!a->head) return;
     achunk *c = a->head->next;
     a->head->next = NULL;
@@ -558,7 +561,7 @@ typedef struct pstate {
     int depth;
     bool in_agg;
     node **alloc; /* node blocks */
-    size_t nalloc;
+    size_t nalloc, cap;
 } pstate;
 
 static bool perr(pstate *s, const char *code, const char *fmt, const char *what, size_t n)
@@ -654,10 +657,14 @@ static bool expect_op(pstate *s, const char *op)
 
 static node *mk(pstate *s, int op)
 {
-    node **grown = realloc(s->alloc, (s->nalloc + 1) * sizeof *grown);
+    if (s->nalloc == s->cap) { /* doubled: one more each time copied the list per node (256 KB of SQL, minutes) */
+        s->cap = s->cap ? 2 * s->cap : 64;
+        node **grown = realloc(s->alloc, s->cap * sizeof *grown);
+        if (!grown) abort();
+        s->alloc = grown;
+    }
     node *n = calloc(1, sizeof *n);
-    if (!grown || !n) abort();
-    s->alloc = grown;
+    if (!n) abort();
     s->alloc[s->nalloc++] = n;
     n->op = op;
     return n;
@@ -933,12 +940,43 @@ static node *arith_level(pstate *s, const char *ops, node *(*next)(pstate *))
 static node *mul(pstate *s) { return arith_level(s, "*/%", unary); }
 static node *add(pstate *s) { return arith_level(s, "+-", mul); }
 
-static node *concat(pstate *s)
+/* AND, OR and || are associative: a chain of them is built balanced, its depth the log of its length,
+ * so that eval and the checks after parsing recurse shallowly however long it is (a left-deep chain of
+ * 40,000 || crashed the server's thread: its stack). Leaves stay in order, so evaluation, short-circuits
+ * and the first error raised are those of the left-deep tree. */
+static node *balanced(pstate *s, int op, node **v, size_t n)
 {
-    node *a = add(s);
-    while (a && accept_op(s, "||")) a = binop(s, N_CONCAT, 0, a, add(s));
+    if (n == 1) return v[0];
+    return binop(s, op, 0, balanced(s, op, v, n / 2), balanced(s, op, v + n / 2, n - n / 2));
+}
+
+static bool accept_sep(pstate *s, const char *sep) { return *sep == '|' ? accept_op(s, sep) : accept_kw(s, sep); }
+
+static node *chain(pstate *s, int op, const char *sep, node *(*next)(pstate *))
+{
+    node *a = next(s);
+    if (!a || !accept_sep(s, sep)) return a;
+    size_t n = 1, cap = 8;
+    node **v = malloc(cap * sizeof *v);
+    if (!v) abort();
+    v[0] = a;
+    do {
+        if (n == cap) {
+            node **g = realloc(v, (cap *= 2) * sizeof *g);
+            if (!g) abort();
+            v = g;
+        }
+        if (!(v[n++] = next(s))) {
+            free(v);
+            return NULL;
+        }
+    } while (accept_sep(s, sep));
+    a = balanced(s, op, v, n);
+    free(v);
     return a;
 }
+
+static node *concat(pstate *s) { return chain(s, N_CONCAT, "||", add); }
 
 static node *predicate(pstate *s)
 {
@@ -996,20 +1034,27 @@ static node *notx(pstate *s)
     return predicate(s);
 }
 
-static node *andx(pstate *s)
-{
-    node *a = notx(s);
-    while (a && accept_kw(s, "and")) a = binop(s, N_AND, 0, a, notx(s));
-    return a;
-}
+static node *andx(pstate *s) { return chain(s, N_AND, "and", notx); }
 
 static node *expr(pstate *s)
 {
     if (++s->depth > 200) return perr(s, "ParseUnexpectedToken", "The expression is nested too deeply%.*s.", "", 0), NULL;
-    node *a = andx(s);
-    while (a && accept_kw(s, "or")) a = binop(s, N_OR, 0, a, andx(s));
+    node *a = chain(s, N_OR, "or", andx);
     s->depth--;
     return a;
+}
+
+/* Whether n's tree is deeper than left levels (recursing at most that deep). eval, accumulate and
+ * has_bare_path recurse once a level: a long arithmetic chain (1+1+...+1, left-deep since overflow and
+ * rounding make it not associative) is refused here instead of overflowing the thread's stack. */
+static bool deeper_than(const node *n, int left)
+{
+    if (!n) return false;
+    if (left == 0) return true;
+    if (deeper_than(n->a, left - 1) || deeper_than(n->b, left - 1) || deeper_than(n->c, left - 1)) return true;
+    for (int i = 0; i < n->nargs; i++)
+        if (deeper_than(n->args[i], left - 1)) return true;
+    return false;
 }
 
 /* a path outside any aggregate, in an aggregate query: refused (COS answers one row) */
@@ -1064,9 +1109,11 @@ static int parse_sql(sel_query *q, const char *sql, size_t len, const char **cod
                 const pseg *g = &e->path[e->npath - 1];
                 it.name = strndup(g->name, g->n);
             }
-            item *gr = realloc(q->items, (size_t)(q->nitems + 1) * sizeof *gr);
-            if (!gr) abort();
-            q->items = gr;
+            if ((q->nitems & (q->nitems - 1)) == 0) { /* at 0, 1, 2, 4...: doubled, not copied per item */
+                item *gr = realloc(q->items, (size_t)(q->nitems ? 2 * q->nitems : 1) * sizeof *gr);
+                if (!gr) abort();
+                q->items = gr;
+            }
             q->items[q->nitems++] = it;
         } while (accept_op(&s, ","));
     }
@@ -1109,6 +1156,11 @@ static int parse_sql(sel_query *q, const char *sql, size_t len, const char **cod
         perr(&s, "ParseUnexpectedToken", "Unexpected token '%.*s' at the end of the expression.", s.cur.s, s.cur.n);
         goto out;
     }
+    for (int i = 0; i <= q->nitems; i++)
+        if (deeper_than(i < q->nitems ? q->items[i].e : q->where, SEL_MAX_DEPTH)) {
+            perr(&s, "ParseUnexpectedToken", "The expression is nested too deeply%.*s.", "", 0);
+            goto out;
+        }
     if (q->naggs) {
         for (int i = 0; i < q->nitems; i++)
             if (has_bare_path(q->items[i].e)) {
@@ -1152,6 +1204,8 @@ typedef struct field {
 struct sel_run {
     const sel_query *q;
     arena rec;             /* this record's values */
+    size_t eval_base;      /* rec's total when the record was read: what evaluating it took since */
+    size_t steps;          /* LIKE's steps and name lookups' comparisons over this record */
     z_stream z;
     unsigned char *zbuf;   /* inflated bytes, a piece at a time */
     bool z_on, z_done;
@@ -1220,7 +1274,9 @@ static val eval_path(sel_run *r, const node *n)
         int64_t pos = positional(g);
         if (pos) return pos <= (int64_t)r->nfields ? vstr(r->fields[pos - 1].s, r->fields[pos - 1].n) : vmissing();
         if (!g->name) return vmissing();
-        for (size_t k = 0; k < r->nh && k < r->nfields; k++)
+        /* each lookup scans the header: charged to the record's work (20,000 names in the SQL against a
+           header of 100,000 was 2*10^9 comparisons a record) */
+        for (size_t k = 0; k < r->nh && k < r->nfields; k++, r->steps++)
             if (name_eq(g->name, g->n, r->hnames[k], r->hlens[k], g->quoted)) return vstr(r->fields[k].s, r->fields[k].n);
         return vmissing();
     }
@@ -1230,10 +1286,11 @@ static val eval_path(sel_run *r, const node *n)
         const jnode *m = NULL;
         if (g->name && v->t == '{') {
             for (m = v->first; m && !name_eq(m->name, m->name_len, g->name, g->n, g->quoted); m = m->next)
-                ;
+                r->steps++;
         } else if (!g->name && v->t == '[') {
             int64_t k = 0;
             for (m = v->first; m && k < g->index; m = m->next) k++;
+            r->steps += (size_t)k;
         }
         v = m;
     }
@@ -1273,11 +1330,15 @@ static int compare(const val *a, const val *b)
 
 static val text_of(sel_run *r, const val *v, bool *ok);
 
-/* LIKE: % any run, _ one character (UTF-8), esc makes the next one plain */
-static bool like(const char *s, size_t n, const char *p, size_t pn, int esc)
+/* LIKE: % any run, _ one character (UTF-8), esc makes the next one plain. Each step is charged to
+ * *work: a pattern backtracks (its length times the value's at worst: '%aaa...ab' of 100 KB over 1 MiB of
+ * 'a' was 10^11 steps, hours of one thread, for each record); -1 when *work reaches 0. */
+static int like(const char *s, size_t n, const char *p, size_t pn, int esc, size_t *work)
 {
     size_t si = 0, pi = 0, star_p = (size_t)-1, star_s = 0;
     while (si < n) {
+        if (*work == 0) return -1;
+        --*work;
         if (pi < pn && p[pi] == '%') {
             star_p = ++pi;
             star_s = si;
@@ -1307,7 +1368,7 @@ static bool like(const char *s, size_t n, const char *p, size_t pn, int esc)
                 continue;
             }
         }
-        if (star_p == (size_t)-1) return false;
+        if (star_p == (size_t)-1) return 0;
         size_t sl = cos_utf8_len((const unsigned char *)s + star_s, NULL);
         star_s += sl && star_s + sl <= n ? sl : 1;
         si = star_s;
@@ -1316,6 +1377,9 @@ static bool like(const char *s, size_t n, const char *p, size_t pn, int esc)
     while (pi < pn && p[pi] == '%') pi++;
     return pi == pn;
 }
+
+/* What evaluating the current record has cost so far: the bytes its values took, LIKE's steps, lookups. */
+static size_t record_work(const sel_run *r) { return r->rec.total - r->eval_base + r->steps; }
 
 static val arith(sel_run *r, int op, const val *a, const val *b)
 {
@@ -1513,6 +1577,15 @@ static val func(sel_run *r, const node *n)
 
 static val eval(sel_run *r, const node *n)
 {
+    /* The SQL is any reader's: UPPER(_1) a thousand times over a 1 MiB field asked a GiB of one record (and
+       the server's memory with it). What one record's values take is bounded, and a failed record is not
+       evaluated further. */
+    if (r->err_code) return vnull();
+    if (record_work(r) > SEL_MAX_RECORD_WORK) {
+        fail(r, "OverMaxRecordSize", "Evaluating one record takes more work than one record may (%u Mi bytes and "
+                                     "steps).", SEL_MAX_RECORD_WORK >> 20);
+        return vnull();
+    }
     switch (n->op) {
     case N_LIT: return n->lit;
     case N_PATH: return eval_path(r, n);
@@ -1557,6 +1630,10 @@ static val eval(sel_run *r, const node *n)
         if (a.k <= V_NULL || b.k <= V_NULL) return vnull();
         bool ok;
         val x = text_of(r, &a, &ok), y = text_of(r, &b, &ok);
+        if (x.n + y.n > SEL_MAX_RECORD) {
+            fail(r, "OverMaxRecordSize", "A value is longer than %u bytes.", SEL_MAX_RECORD);
+            return vnull();
+        }
         char *o = aalloc(&r->rec, x.n + y.n + 1);
         memcpy(o, x.s, x.n);
         memcpy(o + x.n, y.s, y.n);
@@ -1576,7 +1653,15 @@ static val eval(sel_run *r, const node *n)
         }
         bool ok;
         val s = text_of(r, &a, &ok), pt = text_of(r, &p, &ok);
-        return vbool(like(s.s, s.n, pt.s, pt.n, esc) != n->neg);
+        size_t used = record_work(r), left = used < SEL_MAX_RECORD_WORK ? SEL_MAX_RECORD_WORK - used : 0, budget = left;
+        int m = like(s.s, s.n, pt.s, pt.n, esc, &left);
+        r->steps += budget - left;
+        if (m < 0) {
+            fail(r, "OverMaxRecordSize", "Evaluating one record takes more work than one record may (%u Mi bytes and "
+                                         "steps).", SEL_MAX_RECORD_WORK >> 20);
+            return vnull();
+        }
+        return vbool((m == 1) != n->neg);
     }
     case N_BETWEEN: {
         val a = eval(r, n->a), lo = eval(r, n->b), hi = eval(r, n->c);
@@ -1776,6 +1861,10 @@ static void emit_row(sel_run *r)
                 csv_value_out(r, &v);
             }
             firstv = false;
+            if (o->len - before > SEL_MAX_RECORD) { /* _1, _1, ... a thousand times: a GiB for one row */
+                fail(r, "OverMaxRecordSize", "A result record is longer than %u bytes.", SEL_MAX_RECORD);
+                break;
+            }
         }
         if (q->json_out) cos_buf_putc(o, '}');
     }
@@ -1996,6 +2085,8 @@ static int json_record(sel_run *r, const char *p, const char *end, bool final, s
 static bool process_record(sel_run *r, cos_buf *out)
 {
     const sel_query *q = r->q;
+    r->eval_base = r->rec.total;
+    r->steps = 0;
     if (q->where) {
         val w = eval(r, q->where);
         if (r->err_code) {
@@ -2179,6 +2270,8 @@ void sel_run_end(sel_run *r, cos_buf *out)
     if (r->failed) return;
     if (r->q->naggs) { /* the one row of an aggregate query */
         areset(&r->rec);
+        r->eval_base = 0;
+        r->steps = 0;
         r->nfields = 0;
         r->json = NULL;
         emit_row(r);
@@ -2252,6 +2345,11 @@ static bool is_word(const char *v, const char *w) { return v && !strcasecmp(v, w
 
 static int compile_query(sel_query *q, const char *sql, size_t len, const char **code, char *msg, size_t msglen)
 {
+    if (len > SEL_MAX_EXPRESSION) { /* before, 20 MB of SQL took 40 s and 760 MB of one thread */
+        *code = "ExpressionTooLong";
+        snprintf(msg, msglen, "The SQL expression is longer than %u bytes.", SEL_MAX_EXPRESSION);
+        return -1;
+    }
     q->sql = malloc(len + 1);
     if (!q->sql) abort();
     memcpy(q->sql, sql, len);

@@ -15,6 +15,9 @@
 #include "util.h"
 
 #define SEL_MAX_RECORD (1u << 20) /* COS's and S3's limit on one record */
+#define SEL_MAX_EXPRESSION (256u << 10) /* COS's and S3's limit on the SQL */
+#define SEL_MAX_RECORD_WORK (64u << 20) /* what evaluating one record may cost: bytes of values, LIKE's steps, name lookups */
+#define SEL_MAX_DEPTH 1000 /* levels of the expression's tree (a thread's stack is spent per level) */
 
 typedef struct sel_query sel_query;
 typedef struct sel_run sel_run;

@@ -26,12 +26,17 @@ typedef struct select_stream {
     cos_buf out;           /* event-stream bytes not yet handed to MHD */
     size_t out_off;
     bool ended;
+    int64_t bps, t0_ms;    /* x-cos-traffic-limit: the answer paced to bps from t0, as GET's body */
+    server *srv;
+    struct MHD_Connection *conn;
 } select_stream;
 
 static ssize_t select_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     select_stream *st = cls;
-    (void)pos;
+    /* ahead of the pace: the connection is suspended until the next piece is due (handlers.c's GET) */
+    int64_t due = traffic_due(st->bps, st->t0_ms, pos);
+    if (due && server_hold(st->srv, st->conn, due)) return 0;
     while (st->out_off == st->out.len) {
         cos_buf_reset(&st->out);
         st->out_off = 0;
@@ -109,8 +114,9 @@ enum MHD_Result select_object(req *r)
         return ret;
     }
     sse_key key;
+    int64_t bps = 0;
     if (sse_from_request(r, false, &key, &ret) != 0 || sse_check_access(r, m.headers, &key, &ret) != 0 ||
-        restore_blocks_read(r, &m, &ret)) {
+        restore_blocks_read(r, &m, &ret) || (bps = traffic_limit(r, &ret)) < 0) {
         obj_meta_clear(&m);
         sel_query_free(q);
         return ret;
@@ -131,6 +137,10 @@ enum MHD_Result select_object(req *r)
     st->size = m.size;
     st->q = q;
     st->piece = sel_query_gzip(q) ? 8u << 10 : 64u << 10;
+    st->bps = bps;
+    st->t0_ms = cos_mono_ms();
+    st->srv = r->srv;
+    st->conn = r->conn;
     st->in = malloc(st->piece);
     st->run = sel_run_new(q);
     obj_meta_clear(&m);
@@ -138,8 +148,8 @@ enum MHD_Result select_object(req *r)
         select_free(st);
         return send_error(r, "InternalError", "Out of memory.");
     }
-    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 << 10, select_read, st,
-                                                                  select_free);
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, bps > 0 ? 16 << 10 : 64 << 10,
+                                                                  select_read, st, select_free);
     if (!resp) {
         select_free(st);
         return send_error(r, "InternalError", "Out of memory.");

@@ -537,6 +537,9 @@ enum MHD_Result handle_request(req *r);
 /* Whether a PUT would take key as a new object's name (handlers.c: valid UTF-8, inside the bucket, not
  * only "/" and "." segments, no control character XML cannot carry, at most 850 bytes). */
 bool key_creatable(const char *key);
+/* A listing's max-keys: def when absent or empty, else the value (at most 1000); -1, an InvalidArgument
+ * queued, when it is not a non-negative integer (handlers.c). */
+int listing_max_keys(req *r, int def, enum MHD_Result *ret);
 /* The checks handle_request makes that the headers decide (addressing, dialect, signature, routing,
  * authorization), before the body is read: *passed, or an error was queued and *passed is false. */
 enum MHD_Result handle_request_headers(req *r, bool *passed);

@@ -188,14 +188,6 @@ static int vcmp(const void *a, const void *b)
     return strcmp(x->vid, y->vid); /* a total order: pages resumed at a version-id-marker skip none */
 }
 
-static int max_keys_of(req *r)
-{
-    const char *v = req_arg(r, "max-keys");
-    int64_t n;
-    if (!v || cos_parse_i64(v, &n) != 0 || n < 0) return 1000;
-    return n > 1000 ? 1000 : (int)n;
-}
-
 enum MHD_Result versioning_list(req *r)
 {
     const char *enc = req_arg(r, "encoding-type");
@@ -206,7 +198,9 @@ enum MHD_Result versioning_list(req *r)
     const char *key_marker = req_arg(r, "key-marker") ? req_arg(r, "key-marker") : "";
     const char *vid_marker = req_arg(r, "version-id-marker");
     if (vid_marker && !*vid_marker) vid_marker = NULL;
-    int max = max_keys_of(r);
+    enum MHD_Result bad;
+    int max = listing_max_keys(r, 1000, &bad);
+    if (max < 0) return bad;
     vlist l = { 0 };
     int src = store_versions_listing(r->srv->st, r->bucket, prefix, add_current, add_version, &l);
     if (src != 0) { /* never a listing with holes answered 200 */
