@@ -8,7 +8,10 @@
  *  - every job runs exactly once with many posters; wake-ups held by a
  *    network thread's pass reach every idle worker at the flush; delayed
  *    jobs run when due and when the timers are fired; a worker that blocks
- *    gets a stand-in.
+ *    gets a stand-in;
+ *  - async calls from many threads at once, each PUT's callback submitting
+ *    a GET of its key: every callback once, on a worker, never on a
+ *    submitting thread, with one worker thread and with the default.
  * Waits are for events, with bounds that only end a hung test; a hang
  * fails by the watchdog. */
 #define _GNU_SOURCE
@@ -268,15 +271,140 @@ static void test_blocked_worker_gets_a_stand_in(void)
     workers_free(b.w);
 }
 
+/* ---- the promises of cos_done_fn on the new pool, against cos-server: many
+   threads submitting at once, each PUT's callback submitting a GET of its
+   key, every callback once, on a worker (never a submitting thread), with
+   one worker thread and with the default */
+static test_server g_srv;
+static bool g_have_srv;
+#define BUCKET "workers-" TEST_APPID
+#define SUBMITTERS 8
+#define EACH_SUBMITS 40
+
+typedef struct chain_run {
+    cos_client *c;
+    pthread_t submitters[SUBMITTERS];
+    atomic_int puts, gets, bad, on_submitter;
+    pthread_barrier_t start; /* every submitter is known before the first submission */
+} chain_run;
+
+typedef struct chain {
+    chain_run *run;
+    char key[32];
+    char body[64];
+} chain;
+
+static void chain_check_thread(chain_run *r)
+{
+    for (int i = 0; i < SUBMITTERS; i++)
+        if (pthread_equal(pthread_self(), r->submitters[i])) atomic_fetch_add(&r->on_submitter, 1);
+}
+
+static void chain_got(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    chain *k = ud;
+    chain_check_thread(k->run);
+    if (rc || !res || res->body_size != strlen(k->body) || memcmp(res->body, k->body, res->body_size) != 0)
+        atomic_fetch_add(&k->run->bad, 1);
+    cos_result_free(res);
+    cos_error_free(err);
+    atomic_fetch_add(&k->run->gets, 1);
+    free(k);
+}
+
+static void chain_put(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    chain *k = ud;
+    chain_check_thread(k->run);
+    cos_result_free(res);
+    cos_error_free(err);
+    atomic_fetch_add(&k->run->puts, 1);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = k->key;
+    if (rc || cos_get_object_async(k->run->c, &r, chain_got, k) != 0) { /* the chain ends here: counted */
+        atomic_fetch_add(&k->run->bad, 1);
+        atomic_fetch_add(&k->run->gets, 1);
+        free(k);
+    }
+}
+
+typedef struct submitter_arg {
+    chain_run *run;
+    int index;
+} submitter_arg;
+
+static void *submit_chains(void *arg)
+{
+    submitter_arg *a = arg;
+    pthread_barrier_wait(&a->run->start);
+    for (int i = 0; i < EACH_SUBMITS; i++) {
+        chain *k = calloc(1, sizeof *k);
+        k->run = a->run;
+        snprintf(k->key, sizeof k->key, "chain/%d/%d", a->index, i);
+        snprintf(k->body, sizeof k->body, "body of %d/%d", a->index, i);
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = BUCKET;
+        r.key = k->key;
+        r.body.data = k->body;
+        r.body.size = strlen(k->body);
+        if (cos_put_object_async(a->run->c, &r, chain_put, k) != 0) {
+            atomic_fetch_add(&a->run->bad, 1);
+            atomic_fetch_add(&a->run->puts, 1);
+            atomic_fetch_add(&a->run->gets, 1);
+            free(k);
+        }
+    }
+    return NULL;
+}
+
+static void chains_with_workers(int worker_threads)
+{
+    if (!g_have_srv) {
+        CHECK(g_have_srv);
+        return;
+    }
+    cos_config cfg;
+    test_config(&cfg, &g_srv);
+    cfg.worker_threads = worker_threads;
+    chain_run run = { 0 };
+    cos_error *err = NULL;
+    CHECK_OK(cos_client_new(&run.c, &cfg, &err), err);
+    if (!run.c) return;
+    submitter_arg args[SUBMITTERS];
+    pthread_barrier_init(&run.start, NULL, SUBMITTERS + 1);
+    for (int i = 0; i < SUBMITTERS; i++) {
+        args[i] = (submitter_arg){ &run, i };
+        CHECK(pthread_create(&run.submitters[i], NULL, submit_chains, &args[i]) == 0);
+    }
+    pthread_barrier_wait(&run.start);
+    for (int i = 0; i < SUBMITTERS; i++) pthread_join(run.submitters[i], NULL);
+    CHECK(wait_at_least(&run.gets, SUBMITTERS * EACH_SUBMITS));
+    cos_client_free(run.c);
+    pthread_barrier_destroy(&run.start);
+    CHECK_INT(atomic_load(&run.puts), SUBMITTERS * EACH_SUBMITS);
+    CHECK_INT(atomic_load(&run.gets), SUBMITTERS * EACH_SUBMITS);
+    CHECK_INT(atomic_load(&run.bad), 0);
+    CHECK_INT(atomic_load(&run.on_submitter), 0);
+}
+
+static void test_async_chains_one_worker(void) { chains_with_workers(1); }
+static void test_async_chains_default_workers(void) { chains_with_workers(0); }
+
 int main(void)
 {
-    test_watch(300, "worker pool", NULL);
+    g_have_srv = test_server_start(&g_srv, NULL) == 0;
+    if (g_have_srv) test_put_bucket_on(&g_srv, BUCKET);
+    test_watch(300, "worker pool", g_have_srv ? &g_srv : NULL);
     RUN(test_poster_never_waits_for_a_woken_worker);
     RUN(test_newest_idle_worker_is_woken);
     RUN(test_every_job_once_with_many_posters);
     RUN(test_held_wakes_reach_every_idle_worker);
     RUN(test_delayed_jobs);
     RUN(test_blocked_worker_gets_a_stand_in);
+    RUN(test_async_chains_one_worker);
+    RUN(test_async_chains_default_workers);
     test_unwatch();
+    if (g_have_srv) test_server_stop(&g_srv, false);
     return test_report();
 }
