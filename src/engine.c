@@ -1295,6 +1295,9 @@ static __thread idler *tls_held_wakes; /* taken off tls_held's stack, to be woke
 
 /* The futex calls of the idle wait; a 32-bit build with a 64-bit time_t
  * (_TIME_BITS=64) has its own system call for a timeout of that size. */
+#ifndef SYS_futex_time64
+_Static_assert(sizeof(time_t) == sizeof(long), "a 64-bit time_t on a 32-bit target needs SYS_futex_time64");
+#endif
 static long futex_call(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *abs)
 {
 #ifdef SYS_futex_time64
