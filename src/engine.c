@@ -1262,7 +1262,8 @@ typedef struct job {
  * group of waiters first waits for the workers woken by earlier signals to
  * run, so a network thread posting a completion while the worker woken for
  * the last one had not run yet was put to sleep until it did (a tenth of
- * async PUTs at 16 in flight: the network thread slept twice per answer).
+ * async PUTs at 16 in flight, each a sleep of the network thread and a
+ * wake-up of it by that worker).
  * A targeted wake never waits for anyone. The newest idle worker is the
  * one whose stack and cache are warm; the others stay asleep. */
 typedef struct idler {
