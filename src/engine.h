@@ -194,5 +194,7 @@ void workers_block_begin(void);
 void workers_block_end(void);
 /* The pool the calling thread belongs to, or NULL. */
 cos_workers *workers_current(void);
+/* Workers waiting for a job (tests: wait until a pool is at rest). */
+int workers_idle_for_tests(cos_workers *w);
 
 #endif
