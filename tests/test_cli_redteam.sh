@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# test_cli_redteam.sh — the twelfth session's attacks on the `cos` CLI, each
+# a way it lost data: keys that name another object than the one listed
+# (a leading "/" that libcos drops, "." and ".." segments that COS resolves).
+# Every wait is for
+# an event; `timeout` only keeps a regression from hanging the suite.
+set -u
+. "$(dirname "$0")/lib.sh"
+COS=$COS_CLI_BIN
+start_server
+B=cos://red-1250000000
+D=cos://redto-1250000000
+echo one > "$TEST_TMP/one"
+echo two > "$TEST_TMP/two"
+check "mb" $COS mb $B
+check "mb of a second bucket" $COS mb $D
+
+# --- mv -r into a bucket's root: "p//x" is "/x" there, which libcos sends as
+# "x"; "p/x" and "p//x" both landed on "x" and both sources were deleted
+$COS cp "$TEST_TMP/one" $B/p/x -q
+$COS cp "$TEST_TMP/two" $B/p//x -q
+$COS mv -r $B/p $D >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+check "mv -r of p/x and p//x into a bucket's root fails (exit 1)" test $rc -eq 1
+check "... says which key and why" grep -q "/x: UnsafeName" "$TEST_TMP/err"
+check "... p//x stays where it was" bash -c "$COS cat $B/p//x | grep -qx two"
+check "... p/x moved as itself" bash -c "$COS cat $D/x | grep -qx one && ! $COS stat $B/p/x"
+check "... nothing else was made in the destination" bash -c "test \"\$($COS ls $D -r)\" = '$D/x'"
+$COS cp -r $B/p $D >/dev/null 2>&1; rc=$?
+check "cp -r of p//x into a bucket's root fails too" test $rc -eq 1
+check "... and leaves x as it was" bash -c "$COS cat $D/x | grep -qx one"
+
+# --- "." and ".." segments: COS reads "q/a/../y" as "q/y" in every path
+# (GET, PUT, DELETE, a copy source), so mv -r of it would copy and delete
+# another object than the one listed
+$COS cp "$TEST_TMP/one" "$B/q/a/../y" -q
+$COS cp "$TEST_TMP/two" "$B/q/./z" -q
+$COS cp "$TEST_TMP/one" "$B/q/ok" -q
+$COS mv -r $B/q $B/moved >"$TEST_TMP/out" 2>"$TEST_TMP/err"; rc=$?
+check "mv -r of keys with . and .. segments fails (exit 1)" test $rc -eq 1
+check "... names a/../y" grep -q "a/\.\./y: UnsafeName" "$TEST_TMP/err"
+check "... names ./z" grep -q "\./z: UnsafeName" "$TEST_TMP/err"
+check "... q/a/../y stays" $COS stat "$B/q/a/../y"
+check "... q/./z stays" $COS stat "$B/q/./z"
+check "... nothing was made for them" bash -c "test \"\$($COS ls $B/moved/ -r)\" = '$B/moved/ok'"
+check "... the plain key moved" bash -c "! $COS stat $B/q/ok"
+# a bulk delete names keys exactly (not a path): sync --delete still removes them
+mkdir -p "$TEST_TMP/src"
+echo keep > "$TEST_TMP/src/y"
+$COS cp "$TEST_TMP/one" "$B/s/a/../y" -q
+check "sync --delete of a tree" bash -c "$COS sync $TEST_TMP/src $B/s --delete -q"
+check "... deleted s/a/../y, which the source lacks" bash -c "test \"\$($COS ls $B/s/ -r)\" = '$B/s/y'"
+check "... and kept s/y" bash -c "$COS cat $B/s/y | grep -qx keep"
+
+# --- every leading "/" is dropped: cos://b///x is the object x (libcos drops
+# the second one), so mv of it onto x is a move onto itself
+$COS cp "$TEST_TMP/one" $B/x -q
+$COS mv $B///x $B/x >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "mv cos://b///x cos://b/x is refused as a move onto itself (exit 2)" test $rc -eq 2
+check "... says why" grep -q "same object" "$TEST_TMP/err"
+check "... x survives" bash -c "$COS cat $B/x | grep -qx one"
+check "cat cos://b///x reads x" bash -c "$COS cat $B///x | grep -qx one"
+
+finish
