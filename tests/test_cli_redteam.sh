@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_cli_redteam.sh — the twelfth session's attacks on the `cos` CLI, each
 # a way it lost data: keys that name another object than the one listed
-# (a leading "/" that libcos drops, "." and ".." segments that COS resolves).
-# Every wait is for
+# (a leading "/" that libcos drops, "." and ".." segments that COS resolves),
+# and --dryrun of rb and mb, which removed and made buckets. Every wait is for
 # an event; `timeout` only keeps a regression from hanging the suite.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -59,5 +59,39 @@ check "mv cos://b///x cos://b/x is refused as a move onto itself (exit 2)" test 
 check "... says why" grep -q "same object" "$TEST_TMP/err"
 check "... x survives" bash -c "$COS cat $B/x | grep -qx one"
 check "cat cos://b///x reads x" bash -c "$COS cat $B///x | grep -qx one"
+
+# --- --dryrun does nothing: rb --dryrun removed the bucket
+E=cos://empty-1250000000
+check "mb of an empty bucket" $COS mb $E -q
+check "rb --dryrun says what it would do" bash -c "$COS rb $E --dryrun | grep -qx '(dryrun) removed $E'"
+check "... and keeps the bucket" bash -c "$COS ls | grep -qx $E"
+check "rb --dryrun --output json says dryrun" bash -c "$COS rb $E --dryrun --output json | grep -q '\"dryrun\":true'"
+check "... and keeps the bucket" bash -c "$COS ls | grep -qx $E"
+check "mb --dryrun makes nothing" bash -c "$COS mb cos://notmade-1250000000 --dryrun | grep -q '(dryrun) made' && ! $COS ls | grep -q notmade"
+# rb --force --dryrun aborted every unfinished upload, then removed the bucket
+M=cos://mpu-1250000000
+check "mb of a bucket with an unfinished upload" $COS mb $M -q
+mkfifo "$TEST_TMP/fifo"
+# (cos itself in the background, not under timeout: the kill must reach it;
+# were it to die early, head ends on SIGPIPE)
+$COS cp - $M/big --chunk-size 1048576 <"$TEST_TMP/fifo" >/dev/null 2>&1 &
+cpid=$!
+exec 3>"$TEST_TMP/fifo"
+# all of it taken means part 2 was read, which starts once part 1 is stored
+head -c $((2 * 1048576 + 200000)) /dev/zero >&3 2>/dev/null
+kill -9 $cpid 2>/dev/null; wait $cpid 2>/dev/null
+exec 3>&-
+check "the killed upload stored no object" bash -c "! $COS stat $M/big"
+$COS cp "$TEST_TMP/one" $M/obj -q
+$COS rb $M >/dev/null 2>&1; rc=$?
+check "the unfinished upload and the object keep the bucket (rb fails)" test $rc -ne 0
+check "rb --force --dryrun lists what it would delete" bash -c "$COS rb $M --force --dryrun | grep -q '(dryrun) delete: $M/obj'"
+check "... keeps the bucket" bash -c "$COS ls | grep -qx $M"
+check "... keeps the object" $COS stat $M/obj
+$COS rm $M/obj -q
+$COS rb $M >"$TEST_TMP/out" 2>&1; rc=$?
+check "... keeps the unfinished upload (rb without --force still refused)" test $rc -ne 0
+check "rb --force removes it all" $COS rb $M --force -q
+check "... the bucket is gone" bash -c "! $COS ls | grep -q mpu-"
 
 finish
