@@ -184,9 +184,17 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
         if (S_ISDIR(st.st_mode)) {
             bool loop = false;
             for (int i = 0; i < depth; i++) loop |= stack[i].dev == st.st_dev && stack[i].ino == st.st_ino;
-            if (loop || depth + 1 >= MAX_DEPTH) {
+            if (loop) {
                 fprintf(stderr, "cos: %s: %s leads back into a directory above it (symlink loop); not followed\n",
                         o->cmd, cli_shown(stderr, path));
+                continue;
+            }
+            if (depth + 1 >= MAX_DEPTH) {
+                /* a real directory left unread: the listing is incomplete (cp -r
+                   exited 0 without its files, sync --delete removed their copies) */
+                fprintf(stderr, "cos: %s: %s is more than %d directories deep; not read\n", o->cmd,
+                        cli_shown(stderr, path), MAX_DEPTH - 1);
+                out->unreadable++;
                 continue;
             }
             stack[depth] = (dir_id){ st.st_dev, st.st_ino };

@@ -60,6 +60,22 @@ check "... says why" grep -q "same object" "$TEST_TMP/err"
 check "... x survives" bash -c "$COS cat $B/x | grep -qx one"
 check "cat cos://b///x reads x" bash -c "$COS cat $B///x | grep -qx one"
 
+# --- a tree deeper than the walk goes (255 directories) was skipped as a
+# symlink loop: cp -r exited 0 without its files, sync --delete deleted their copies
+d="$TEST_TMP/deep"
+for _ in $(seq 1 260); do d="$d/d"; done
+mkdir -p "$d"
+echo deep > "$d/f"
+echo top > "$TEST_TMP/deep/top"
+rel=${d#"$TEST_TMP/deep/"}
+$COS cp -r "$TEST_TMP/deep" $B/deep -q 2>"$TEST_TMP/err"; rc=$?
+check "cp -r of a tree too deep to walk fails (exit 1)" test $rc -eq 1
+check "... and says it is too deep, not a loop" bash -c "grep -q 'directories deep; not read' $TEST_TMP/err && ! grep -q 'symlink loop' $TEST_TMP/err"
+$COS cp "$d/f" "$B/deep/$rel/f" -q
+$COS sync "$TEST_TMP/deep" $B/deep --delete -q 2>/dev/null; rc=$?
+check "sync --delete of it fails (exit 1)" test $rc -eq 1
+check "... and deletes nothing it could not list" bash -c "$COS cat '$B/deep/$rel/f' | grep -qx deep"
+
 # --- --dryrun does nothing: rb --dryrun removed the bucket
 E=cos://empty-1250000000
 check "mb of an empty bucket" $COS mb $E -q
