@@ -110,4 +110,17 @@ check "... keeps the unfinished upload (rb without --force still refused)" test 
 check "rb --force removes it all" $COS rb $M --force -q
 check "... the bucket is gone" bash -c "! $COS ls | grep -q mpu-"
 
+# --- the same through the S3 dialect (s3:// URLs, SigV4) against cos-server
+export AWS_ACCESS_KEY_ID=$COS_SECRET_ID AWS_SECRET_ACCESS_KEY=$COS_SECRET_KEY AWS_ENDPOINT_URL="http://$COS_ENDPOINT"
+S=s3://red-1250000000
+$COS cp "$TEST_TMP/one" $S/s3p/x -q
+$COS cp "$TEST_TMP/two" $S/s3p//x -q
+$COS mb s3://s3to-1250000000 -q
+$COS mv -r $S/s3p s3://s3to-1250000000 >/dev/null 2>&1; rc=$?
+check "s3: mv -r of p/x and p//x into a bucket's root fails (exit 1)" test $rc -eq 1
+check "... p//x stays where it was" bash -c "$COS cat $S/s3p//x | grep -qx two"
+check "... p/x moved as itself" bash -c "$COS cat s3://s3to-1250000000/x | grep -qx one"
+$COS rb s3://s3to-1250000000 --force --dryrun >/dev/null 2>&1
+check "s3: rb --force --dryrun keeps the bucket and its object" bash -c "$COS cat s3://s3to-1250000000/x | grep -qx one"
+
 finish
