@@ -1565,6 +1565,14 @@ static int check_pair(const cli_opts *o, const endpoint *src, const endpoint *ds
                     o->cmd, both[i]->arg);
             return EXIT_USAGE;
         }
+    /* an empty local path ("$DIR" with DIR unset): a tree download joined it
+       as "/KEY", into the root directory, and was stopped only because the
+       realpath of "" fails */
+    for (int i = 0; i < 2; i++)
+        if (both[i]->kind == END_LOCAL && !both[i]->arg[0]) {
+            fprintf(stderr, "cos: %s: an empty path names no file or directory (an unset variable?)\n", o->cmd);
+            return EXIT_USAGE;
+        }
     if (src->kind != END_COS && dst->kind != END_COS) {
         fprintf(stderr, "cos: %s: one side must be a cos:// (or s3://) URL\n", o->cmd);
         return EXIT_USAGE;

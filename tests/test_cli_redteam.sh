@@ -76,6 +76,19 @@ $COS sync "$TEST_TMP/deep" $B/deep --delete -q 2>/dev/null; rc=$?
 check "sync --delete of it fails (exit 1)" test $rc -eq 1
 check "... and deletes nothing it could not list" bash -c "$COS cat '$B/deep/$rel/f' | grep -qx deep"
 
+# --- an empty local path ("$DIR" with DIR unset) names nothing: a tree
+# download joined it as "/KEY", the root directory
+EMPTY=""
+for cmd in "cp -r" "mv -r" "sync" "sync --delete" "cp" "mv"; do
+  src=$B/p; case $cmd in cp|mv) src=$B/x ;; esac
+  $COS $cmd $src "$EMPTY" >/dev/null 2>"$TEST_TMP/err"; rc=$?
+  check "$cmd into an empty local path is refused (exit 2)" test $rc -eq 2
+  check "... and says why" grep -q "empty path" "$TEST_TMP/err"
+done
+check "... the source stays" bash -c "$COS cat $B/x | grep -qx one"
+$COS cp "$EMPTY" $B/fromempty >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "cp from an empty local path is refused (exit 2)" test $rc -eq 2
+
 # --- --dryrun does nothing: rb --dryrun removed the bucket
 E=cos://empty-1250000000
 check "mb of an empty bucket" $COS mb $E -q
