@@ -157,6 +157,22 @@ int cmd_config(const cli_opts *o)
             return EXIT_FAIL;
         }
     }
+    if (o->dryrun) { /* asked, and nothing written (it rewrote the file) */
+        for (int i = 0; i < 4; i++) {
+            if (F[i].secret) explicit_bzero(val[i], strlen(val[i]));
+            free(val[i]);
+        }
+        if (o->json) {
+            printf("{\"profile\":");
+            json_str(section);
+            printf(",\"path\":");
+            json_str(path);
+            printf(",\"dryrun\":true}\n");
+        } else if (!o->quiet) {
+            printf("(dryrun) wrote profile %s to %s\n", section, path);
+        }
+        return 0;
+    }
     if (mkdir_parents(path) != 0) {
         fprintf(stderr, "cos: config: cannot create the directory of %s: %s\n", path, strerror(errno));
         for (int i = 0; i < 4; i++) free(val[i]);

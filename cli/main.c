@@ -40,7 +40,7 @@ static const struct { const char *name, *usage, *help, *summary; } COMMANDS[] = 
       "missing or differs by size, then CRC-64 (--size-only: size only; --mtime: size and a newer source, as "
       "aws-cli); --delete removes what SRC lacks (into a whole bucket, no prefix, it also needs --all).", "Make DST like SRC (directories and prefixes, every direction), --delete for the rest." },
     { "du", "cos du cos://BUCKET[/PREFIX]", "Count objects and bytes under the prefix PREFIX/." },
-    { "config", "cos config [--profile NAME]",
+    { "config", "cos config [--profile NAME] [--dryrun]",
       "Write a profile of ~/.config/cos/config (secret id, secret key, region, endpoint), asking for each value.", "Write a profile of ~/.config/cos/config, asking for each value." },
     { "completion", "cos completion bash", "Print the bash completion script: source <(cos completion bash)." },
 };

@@ -97,6 +97,12 @@ check "... and keeps the bucket" bash -c "$COS ls | grep -qx $E"
 check "rb --dryrun --output json says dryrun" bash -c "$COS rb $E --dryrun --output json | grep -q '\"dryrun\":true'"
 check "... and keeps the bucket" bash -c "$COS ls | grep -qx $E"
 check "mb --dryrun makes nothing" bash -c "$COS mb cos://notmade-1250000000 --dryrun | grep -q '(dryrun) made' && ! $COS ls | grep -q notmade"
+# config --dryrun rewrote the profile
+printf '[default]\nsecret_id = keepid\nsecret_key = keepkey\n' > "$TEST_TMP/cfg"
+cp "$TEST_TMP/cfg" "$TEST_TMP/cfg.before"
+printf 'newid\nnewkey\n\n\n' | COS_CONFIG="$TEST_TMP/cfg" $COS config --dryrun >"$TEST_TMP/out" 2>/dev/null; rc=$?
+check "config --dryrun exits 0 and says dryrun" bash -c "test $rc -eq 0 && grep -q '(dryrun)' $TEST_TMP/out"
+check "... and leaves the file as it was" cmp "$TEST_TMP/cfg" "$TEST_TMP/cfg.before"
 # rb --force --dryrun aborted every unfinished upload, then removed the bucket
 M=cos://mpu-1250000000
 check "mb of a bucket with an unfinished upload" $COS mb $M -q
