@@ -1409,6 +1409,14 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
     else snprintf(sroot, sizeof sroot, "%s", src->arg);
     if (dst->kind == END_COS) cli_dir_prefix(dst->u.key, droot, sizeof droot);
     else snprintf(droot, sizeof droot, "%s", dst->arg);
+    const endpoint *ends[2] = { src, dst };
+    const char *roots[2] = { sroot, droot };
+    for (int i = 0; i < 2; i++)
+        if (ends[i]->kind == END_COS && has_dot_segment(roots[i])) { /* every key below would be refused */
+            fprintf(stderr, "cos: %s: %s%s/%s has a . or .. segment, which COS resolves in a path: it names "
+                            "another prefix\n", o->cmd, CLI_SCHEME, ends[i]->u.bucket, roots[i]);
+            return EXIT_USAGE;
+        }
     if (src->kind == END_COS && dst->kind == END_COS && !strcmp(src->u.bucket, dst->u.bucket) &&
         prefixes_overlap(sroot, droot)) {
         fprintf(stderr, "cos: %s: %s%s/%s and %s%s/%s overlap; refusing to %s a prefix into itself\n", o->cmd,

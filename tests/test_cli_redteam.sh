@@ -43,6 +43,9 @@ check "... q/a/../y stays" $COS stat "$B/q/a/../y"
 check "... q/./z stays" $COS stat "$B/q/./z"
 check "... nothing was made for them" bash -c "test \"\$($COS ls $B/moved/ -r)\" = '$B/moved/ok'"
 check "... the plain key moved" bash -c "! $COS stat $B/q/ok"
+$COS cp -r "$TEST_TMP/src" $B/./dotroot >/dev/null 2>"$TEST_TMP/err"; rc=$?
+check "cp -r into a prefix with a . segment is refused (exit 2)" test $rc -eq 2
+check "... and says which prefix" grep -q "dotroot/ has a . or .. segment" "$TEST_TMP/err"
 # a bulk delete names keys exactly (not a path): sync --delete still removes them
 mkdir -p "$TEST_TMP/src"
 echo keep > "$TEST_TMP/src/y"
