@@ -109,6 +109,55 @@ static int mkdir_parents(const char *path)
     return 0;
 }
 
+/* The file with this profile's section replaced by names[i] = val[i]
+ * (empty values left out), written to a private temporary and renamed over
+ * it. */
+static int write_profile(const char *path, const char *section, const char *const names[4], char *const val[4])
+{
+    if (mkdir_parents(path) != 0) {
+        fprintf(stderr, "cos: config: cannot create the directory of %s: %s\n", path, strerror(errno));
+        return EXIT_FAIL;
+    }
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    mode_t old_mask = umask(077);
+    FILE *out = fopen(tmp, "w");
+    umask(old_mask);
+    if (!out) {
+        fprintf(stderr, "cos: config: cannot write %s: %s\n", tmp, strerror(errno));
+        return EXIT_FAIL;
+    }
+    /* everything but this profile's section, as it was */
+    FILE *in = fopen(path, "r");
+    bool skipping = false;
+    /* whole lines (getline): fgets cut a line over 4 KiB in two, and the
+       newline added after the first half broke another profile's long
+       security_token in two lines */
+    char *line = NULL;
+    size_t line_cap = 0;
+    while (in && getline(&line, &line_cap, in) > 0) {
+        const char *l = line;
+        while (*l == ' ' || *l == '\t') l++;
+        if (*l == '[') skipping = section_is(line, section);
+        if (!skipping) fputs(line, out);
+        if (!skipping && line[strlen(line) - 1] != '\n') fputc('\n', out);
+    }
+    free(line);
+    if (in) fclose(in);
+    if (strcmp(section, "default") != 0) fprintf(out, "[profile %s]\n", section);
+    else fprintf(out, "[default]\n");
+    for (int i = 0; i < 4; i++)
+        if (val[i][0]) fprintf(out, "%s = %s\n", names[i], val[i]);
+    bool ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
+    ok = fclose(out) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "cos: config: cannot write %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
 int cmd_config(const cli_opts *o)
 {
     if (o->nargs) {
@@ -157,62 +206,22 @@ int cmd_config(const cli_opts *o)
             return EXIT_FAIL;
         }
     }
-    if (mkdir_parents(path) != 0) {
-        fprintf(stderr, "cos: config: cannot create the directory of %s: %s\n", path, strerror(errno));
-        for (int i = 0; i < 4; i++) free(val[i]);
-        return EXIT_FAIL;
-    }
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    mode_t old_mask = umask(077);
-    FILE *out = fopen(tmp, "w");
-    umask(old_mask);
-    if (!out) {
-        fprintf(stderr, "cos: config: cannot write %s: %s\n", tmp, strerror(errno));
-        for (int i = 0; i < 4; i++) free(val[i]);
-        return EXIT_FAIL;
-    }
-    /* everything but this profile's section, as it was */
-    FILE *in = fopen(path, "r");
-    bool skipping = false;
-    /* whole lines (getline): fgets cut a line over 4 KiB in two, and the
-       newline added after the first half broke another profile's long
-       security_token in two lines */
-    char *line = NULL;
-    size_t line_cap = 0;
-    while (in && getline(&line, &line_cap, in) > 0) {
-        const char *l = line;
-        while (*l == ' ' || *l == '\t') l++;
-        if (*l == '[') skipping = section_is(line, section);
-        if (!skipping) fputs(line, out);
-        if (!skipping && line[strlen(line) - 1] != '\n') fputc('\n', out);
-    }
-    free(line);
-    if (in) fclose(in);
-    if (strcmp(section, "default") != 0) fprintf(out, "[profile %s]\n", section);
-    else fprintf(out, "[default]\n");
-    for (int i = 0; i < 4; i++)
-        if (val[i][0]) fprintf(out, "%s = %s\n", F[i].name, val[i]);
-    bool ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
-    ok = fclose(out) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        fprintf(stderr, "cos: config: cannot write %s: %s\n", path, strerror(errno));
-        unlink(tmp);
-        for (int i = 0; i < 4; i++) free(val[i]);
-        return EXIT_FAIL;
-    }
+    /* --dryrun: asked, and nothing written (it rewrote the file) */
+    const char *names[4] = { F[0].name, F[1].name, F[2].name, F[3].name };
+    int wrc = o->dryrun ? 0 : write_profile(path, section, names, val);
     for (int i = 0; i < 4; i++) {
         if (F[i].secret) explicit_bzero(val[i], strlen(val[i]));
         free(val[i]);
     }
+    if (wrc) return wrc;
     if (o->json) {
         printf("{\"profile\":");
         json_str(section);
         printf(",\"path\":");
         json_str(path);
-        printf("}\n");
+        printf("%s}\n", o->dryrun ? ",\"dryrun\":true" : "");
     } else if (!o->quiet) {
-        printf("wrote profile %s to %s\n", section, path);
+        printf("%swrote profile %s to %s\n", o->dryrun ? "(dryrun) " : "", section, path);
     }
     return 0;
 }

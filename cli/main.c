@@ -16,8 +16,8 @@
 
 static const struct { const char *name, *usage, *help, *summary; } COMMANDS[] = {
     { "ls", "cos ls [cos://BUCKET[/PREFIX]] [-l] [-r]", "List buckets, or objects under a prefix (-r: recursive, -l: sizes and dates)." },
-    { "mb", "cos mb cos://BUCKET-APPID", "Make a bucket." },
-    { "rb", "cos rb cos://BUCKET-APPID [--force]", "Remove a bucket; --force deletes its objects and uploads first." },
+    { "mb", "cos mb cos://BUCKET-APPID [--dryrun]", "Make a bucket." },
+    { "rb", "cos rb cos://BUCKET-APPID [--force] [--dryrun]", "Remove a bucket; --force deletes its objects and uploads first." },
     { "cp", "cos cp SRC DST [-r] [--dryrun] [--exclude GLOB] [--include GLOB] [--no-follow-symlinks] [UPLOAD OPTIONS] [--parallel N] [--chunk-size BYTES]",
       "Copy local->cos, cos->local or cos->cos (-r: a directory or a prefix and all below it); '-' is standard "
       "input or output. Multipart, parallel, CRC-checked and resumable.", "Copy files and objects: local<->cos, cos->cos, trees (-r), standard input/output (-)." },
@@ -40,7 +40,7 @@ static const struct { const char *name, *usage, *help, *summary; } COMMANDS[] = 
       "missing or differs by size, then CRC-64 (--size-only: size only; --mtime: size and a newer source, as "
       "aws-cli); --delete removes what SRC lacks (into a whole bucket, no prefix, it also needs --all).", "Make DST like SRC (directories and prefixes, every direction), --delete for the rest." },
     { "du", "cos du cos://BUCKET[/PREFIX]", "Count objects and bytes under the prefix PREFIX/." },
-    { "config", "cos config [--profile NAME]",
+    { "config", "cos config [--profile NAME] [--dryrun]",
       "Write a profile of ~/.config/cos/config (secret id, secret key, region, endpoint), asking for each value.", "Write a profile of ~/.config/cos/config, asking for each value." },
     { "completion", "cos completion bash", "Print the bash completion script: source <(cos completion bash)." },
 };
@@ -194,20 +194,23 @@ static int simple_bucket_op(cos_client *c, const cli_opts *o, const char *name, 
 {
     cos_url u;
     if (o->nargs != 1 || !cli_parse_url(o->args[0], &u) || u.key[0]) return usage_cmd(name, stderr, EXIT_USAGE);
-    cos_request r = COS_REQUEST_INIT;
-    r.bucket = u.bucket;
-    cos_result *res = NULL;
-    cos_error *err = NULL;
-    int rc = cos_call(c, op, &r, &res, &err);
-    if (rc) return cli_fail(name, rc, err);
-    cos_result_free(res);
+    /* --dryrun does nothing (rb --dryrun deleted the bucket) */
+    if (!o->dryrun) {
+        cos_request r = COS_REQUEST_INIT;
+        r.bucket = u.bucket;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc = cos_call(c, op, &r, &res, &err);
+        if (rc) return cli_fail(name, rc, err);
+        cos_result_free(res);
+    }
     const char *what = op == COS_OP_PUT_BUCKET ? "made" : "removed";
     if (o->json) {
         printf("{\"bucket\":");
         json_str(u.bucket);
-        printf(",\"action\":\"%s\"}\n", what);
+        printf(",\"action\":\"%s\",\"dryrun\":%s}\n", what, o->dryrun ? "true" : "false");
     } else if (!o->quiet) {
-        printf("%s %s%s\n", what, CLI_SCHEME, u.bucket);
+        printf("%s%s %s%s\n", o->dryrun ? "(dryrun) " : "", what, CLI_SCHEME, u.bucket);
     }
     return 0;
 }
@@ -253,14 +256,15 @@ static int cmd_rb(cos_client *c, const cli_opts *o)
     if (o->nargs != 1 || !cli_parse_url(o->args[0], &u) || u.key[0]) return usage_cmd("rb", stderr, EXIT_USAGE);
     if (o->force) {
         cli_opts q = *o;
-        q.quiet = true;
+        q.quiet = !o->dryrun; /* --dryrun: what would be deleted */
         q.json = false;
         q.nfilters = 0;
+        q.recursive = false; /* no summary line */
         cli_report_begin(&q);
         int rc = cli_report_end(delete_prefix(c, &q, u.bucket, ""));
         if (rc) return rc;
-        /* abort unfinished multipart uploads too (pages of uploads, while they shrink) */
-        for (int round = 0; round < 1000; round++) {
+        /* abort unfinished multipart uploads too (pages of uploads, while they shrink); not with --dryrun */
+        for (int round = 0; round < 1000 && !o->dryrun; round++) {
             cos_request r = COS_REQUEST_INIT;
             r.bucket = u.bucket;
             cos_result *res = NULL;

@@ -34,11 +34,12 @@ bool cli_parse_url(const char *s, cos_url *u)
     memcpy(u->bucket, b, n);
     if (slash && strlen(slash + 1) >= sizeof u->key) return false;
     /* libcos drops one leading "/" of a key, as the official SDKs do
-       (UseRawKey off): cos://b//k is the object k. Dropped here too, so that
-       every command means that object: mv's same-object check compared "/k"
-       with "k", copied k onto itself and then deleted it */
+       (UseRawKey off): cos://b//k is the object k. Every leading "/" is
+       dropped here, so that the key every command compares and names in a
+       copy source is the one libcos sends: mv's same-object check compared
+       "/k" with "k" (cos://b///k), copied k onto itself and deleted it */
     const char *key = slash ? slash + 1 : "";
-    if (key[0] == '/') key++;
+    while (key[0] == '/') key++;
     snprintf(u->key, sizeof u->key, "%s", key);
     u->is_cos = true;
     u->s3 = s3;

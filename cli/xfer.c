@@ -184,9 +184,17 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
         if (S_ISDIR(st.st_mode)) {
             bool loop = false;
             for (int i = 0; i < depth; i++) loop |= stack[i].dev == st.st_dev && stack[i].ino == st.st_ino;
-            if (loop || depth + 1 >= MAX_DEPTH) {
+            if (loop) {
                 fprintf(stderr, "cos: %s: %s leads back into a directory above it (symlink loop); not followed\n",
                         o->cmd, cli_shown(stderr, path));
+                continue;
+            }
+            if (depth + 1 >= MAX_DEPTH) {
+                /* a real directory left unread: the listing is incomplete (cp -r
+                   exited 0 without its files, sync --delete removed their copies) */
+                fprintf(stderr, "cos: %s: %s is more than %d directories deep; not read\n", o->cmd,
+                        cli_shown(stderr, path), MAX_DEPTH - 1);
+                out->unreadable++;
                 continue;
             }
             stack[depth] = (dir_id){ st.st_dev, st.st_ino };
@@ -259,18 +267,24 @@ static bool names_a_partial(const entries *all, const char *rel)
     return false;
 }
 
-/* A relative path from a key must stay below the destination directory. */
-static bool safe_rel(const char *rel)
+/* Whether a key has a "." or ".." segment: COS resolves them in a request's
+ * path (include/cos/client.h), so GET, PUT, DELETE and a copy source of
+ * "p/x/../y" act on "p/y", another object than the one listed. */
+static bool has_dot_segment(const char *key)
 {
-    if (!rel[0] || rel[0] == '/') return false;
-    const char *p = rel;
-    while (*p) {
+    for (const char *p = key; *p;) {
         size_t n = strcspn(p, "/");
-        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return false;
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return true;
         p += n;
         if (*p == '/') p++;
     }
-    return true;
+    return false;
+}
+
+/* A relative path from a key must stay below the destination directory. */
+static bool safe_rel(const char *rel)
+{
+    return rel[0] && rel[0] != '/' && !strstr(rel, "//") && !has_dot_segment(rel);
 }
 
 static int mkdirs_for(const char *path)
@@ -1175,14 +1189,24 @@ static bool same_content(cos_client *c, const endpoint *a, const char *an, const
     return crc_of(c, a, an, &p) == 0 && crc_of(c, b, bn, &q) == 0 && p == q;
 }
 
-/* root + rel as a name for the endpoint: a path for local, a key for cos. */
-static int join_name(const endpoint *e, const char *root, const char *rel, char *out, size_t n)
+/* root + rel as a name for the endpoint: a path for local, a key for cos.
+ * -1 when too long, or for a key that names another object than the one
+ * listed: a leading "/" (libcos drops it: "/x" at a bucket's root is "x", and
+ * mv -r of "p/x" and "p//x" into one bucket's root moved both onto "x") or a
+ * "." / ".." segment. */
+static int join_raw(const endpoint *e, const char *root, const char *rel, char *out, size_t n)
 {
     if (e->kind == END_LOCAL) {
         size_t rl = strlen(root);
         return (size_t)snprintf(out, n, "%s%s%s", root, rl && root[rl - 1] == '/' ? "" : "/", rel) < n ? 0 : -1;
     }
     return (size_t)snprintf(out, n, "%s%s", root, rel) < n && strlen(out) < 1024 ? 0 : -1;
+}
+
+static int join_name(const endpoint *e, const char *root, const char *rel, char *out, size_t n)
+{
+    if (join_raw(e, root, rel, out, n)) return -1;
+    return e->kind == END_COS && (out[0] == '/' || has_dot_segment(out)) ? -1 : 0;
 }
 
 static int remove_one(cos_client *c, const cli_opts *o, const endpoint *e, const char *name)
@@ -1385,6 +1409,14 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
     else snprintf(sroot, sizeof sroot, "%s", src->arg);
     if (dst->kind == END_COS) cli_dir_prefix(dst->u.key, droot, sizeof droot);
     else snprintf(droot, sizeof droot, "%s", dst->arg);
+    const endpoint *ends[2] = { src, dst };
+    const char *roots[2] = { sroot, droot };
+    for (int i = 0; i < 2; i++)
+        if (ends[i]->kind == END_COS && has_dot_segment(roots[i])) { /* every key below would be refused */
+            fprintf(stderr, "cos: %s: %s%s/%s has a . or .. segment, which COS resolves in a path: it names "
+                            "another prefix\n", o->cmd, CLI_SCHEME, ends[i]->u.bucket, roots[i]);
+            return EXIT_USAGE;
+        }
     if (src->kind == END_COS && dst->kind == END_COS && !strcmp(src->u.bucket, dst->u.bucket) &&
         prefixes_overlap(sroot, droot)) {
         fprintf(stderr, "cos: %s: %s%s/%s and %s%s/%s overlap; refusing to %s a prefix into itself\n", o->cmd,
@@ -1442,7 +1474,8 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
         if (join_name(src, sroot, e->rel, sname, sizeof sname) || join_name(dst, droot, e->rel, dname, sizeof dname) ||
             (dst->kind == END_LOCAL && !safe_rel(e->rel))) {
             cli_report_item("error", e->rel, NULL, 0, "UnsafeName",
-                            "the name would leave the destination (.., empty component) or is too long; skipped");
+                            "the name would leave the destination (.., empty component), names another object "
+                            "(a key with a leading /, a . or .. segment) or is too long; skipped");
             unsafe = true;
             continue;
         }
@@ -1506,7 +1539,8 @@ static int tree(cos_client *c, const cli_opts *o, const cli_settings *s, const e
         size_t nk = 0;
         for (size_t i = 0; keys && i < de.n; i++) {
             if (entries_find(&se, de.v[i].rel)) continue;
-            if (join_name(dst, droot, de.v[i].rel, dname, sizeof dname)) continue;
+            /* a bulk delete names keys exactly (XML, not a path) */
+            if (join_raw(dst, droot, de.v[i].rel, dname, sizeof dname)) continue;
             if (dst->kind == END_COS) keys[nk++] = strdup(dname);
             else if (remove_one(c, o, dst, dname) && !rc) rc = EXIT_FAIL;
         }
@@ -1537,6 +1571,14 @@ static int check_pair(const cli_opts *o, const endpoint *src, const endpoint *ds
             (!strncmp(both[i]->arg, "cos://", 6) || !strncmp(both[i]->arg, "s3://", 5))) {
             fprintf(stderr, "cos: %s: %.80s... is not a usable URL (cos://BUCKET/KEY, a key under 1024 bytes)\n",
                     o->cmd, both[i]->arg);
+            return EXIT_USAGE;
+        }
+    /* an empty local path ("$DIR" with DIR unset): a tree download joined it
+       as "/KEY", into the root directory, and was stopped only because the
+       realpath of "" fails */
+    for (int i = 0; i < 2; i++)
+        if (both[i]->kind == END_LOCAL && !both[i]->arg[0]) {
+            fprintf(stderr, "cos: %s: an empty path names no file or directory (an unset variable?)\n", o->cmd);
             return EXIT_USAGE;
         }
     if (src->kind != END_COS && dst->kind != END_COS) {
