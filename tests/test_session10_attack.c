@@ -104,24 +104,11 @@ static void pause_rules(const char *rules)
     if (!rules) g_held = 0;
 }
 
-/* How many writes the pause holds now (GET /-/faults). */
-static int paused_now(void)
-{
-    char host[64];
-    snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
-    test_reply r = call(host, "GET", "/-/faults", NULL, NULL, NULL, 0, NULL);
-    const char *p = r.status == 200 && r.body ? strstr(r.body, "\"paused\":") : NULL;
-    int n = p ? atoi(p + 9) : -1;
-    test_reply_free(&r);
-    return n;
-}
-
-/* Until n writes are held (they are in flight on their own threads); fails after 50 s (a pause lasts 60). */
+/* Until n writes are held (they are in flight on their own threads). */
 static void wait_paused(int n, int line)
 {
-    int now = -1;
-    for (int i = 0; i < 5000 && (now = paused_now()) != n; i++) cos_sleep_ms_for_tests(10);
-    if (now != n) test_fail(__FILE__, line, "%d writes held by the pause, not %d", now, n);
+    if (!test_wait_paused(&g_srv, n))
+        test_fail(__FILE__, line, "%d writes held by the pause, not %d", test_faults_paused(&g_srv), n);
 }
 
 /* A request on a thread of its own, answered later (it meets a pause). */
