@@ -38,10 +38,13 @@ static void settle(int *done, int *acked, bool ok)
     pthread_mutex_unlock(&g_m);
 }
 
-/* Wait until `total` writes have ended or at least min_acked (when > 0) are acknowledged. */
+/* Wait until `total` writes have ended or at least min_acked (when > 0) are
+ * acknowledged; step_ms is how often to look. The bound is only for a hung
+ * test: it was 3000 looks (3 s at step 1), short enough under ASan on a
+ * loaded machine to kill before min_acked and fail "acked >= 1". */
 static void wait_writes(int total, int min_acked, int step_ms)
 {
-    for (int t = 0; t < 3000; t++) {
+    for (int64_t end = cos_mono_ms() + 180000; cos_mono_ms() < end;) {
         pthread_mutex_lock(&g_m);
         bool enough = g_done == total || (min_acked > 0 && g_acked >= min_acked);
         pthread_mutex_unlock(&g_m);
