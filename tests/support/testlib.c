@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <strings.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -670,6 +671,17 @@ void test_sign_params_for(cos_sign_params *p, const cos_auth_request *req)
     p->query_count = req->query_count;
     p->headers = req->headers;
     p->header_count = req->header_count;
+}
+
+int test_thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
+    if (d) closedir(d);
+    return n;
 }
 
 unsigned test_slow_factor(void)

@@ -151,6 +151,8 @@ cos_client *test_s3_client(const char *host_port, const char *region, int max_re
 void test_sign_params_for(cos_sign_params *p, const cos_auth_request *req);
 /* (seconds is for a plain build: stretched by test_slow_factor()) */
 void test_watch(unsigned seconds, const char *what, const test_server *s);
+/* How many threads this process has now (/proc/self/task). */
+int test_thread_count(void);
 /* 5 under valgrind, 3 under ASan, else 1: how much longer a bound that only
  * ends a hung test may be. */
 unsigned test_slow_factor(void);
