@@ -18,7 +18,7 @@ trap cleanup EXIT
 
 "$SERVER" --root "$WORK/data" --listen 127.0.0.1:0 --port-file "$WORK/port" --quiet >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+for _ in $(seq 1 1200); do [ -s "$WORK/port" ] && break; kill -0 $SERVER_PID 2>/dev/null || break; sleep 0.05; done
 PORT=$(cat "$WORK/port")
 export COS_ENDPOINT="127.0.0.1:$PORT"
 export COS_SECRET_ID=AKIDcosLOCALdevelopment0000000000000

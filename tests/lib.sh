@@ -17,7 +17,8 @@ start_server() { # extra args...
   "$COS_SERVER_BIN" --root "$TEST_TMP/data" --listen 127.0.0.1:0 --port-file "$TEST_TMP/port" --quiet "$@" \
     >"$TEST_TMP/server.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 400); do [ -s "$TEST_TMP/port" ] && break; sleep 0.025; done
+  # until it listens (its port file); 60 s only bounds a server that never does
+  for _ in $(seq 1 2400); do [ -s "$TEST_TMP/port" ] && break; kill -0 $SERVER_PID 2>/dev/null || break; sleep 0.025; done
   PORT=$(cat "$TEST_TMP/port")
   export COS_ENDPOINT="127.0.0.1:$PORT"
 }

@@ -141,7 +141,7 @@ mkfifo "$TEST_TMP/fifo"
 env -u COS_SECRET_KEY $COS cp - $B/fifo.txt --secret-key "$COS_SECRET_KEY" < "$TEST_TMP/fifo" >/dev/null 2>&1 &
 CPID=$!
 exec 7>"$TEST_TMP/fifo"  # the copy waits on standard input while we look at its command line
-for _ in $(seq 1 200); do tr '\0' ' ' < /proc/$CPID/cmdline 2>/dev/null | grep -q xxxxxxxx && break; sleep 0.05; done
+for _ in $(seq 1 1200); do tr '\0' ' ' < /proc/$CPID/cmdline 2>/dev/null | grep -q xxxxxxxx && break; sleep 0.05; done
 check "a --secret-key is blanked from the command line (ps)" bash -c "! tr '\\0' ' ' < /proc/$CPID/cmdline | grep -q $COS_SECRET_KEY"
 echo fifo >&7; exec 7>&-
 wait $CPID; check "... and still used" test $? -eq 0
@@ -149,7 +149,7 @@ wait $CPID; check "... and still used" test $? -eq 0
 env $COS cp - $B/fifo2.txt --token "tokenSECRETvalue123" < "$TEST_TMP/fifo" >/dev/null 2>&1 &
 CPID=$!
 exec 7>"$TEST_TMP/fifo"
-for _ in $(seq 1 200); do tr '\0' ' ' < /proc/$CPID/cmdline 2>/dev/null | grep -q xxxxxxxx && break; sleep 0.05; done
+for _ in $(seq 1 1200); do tr '\0' ' ' < /proc/$CPID/cmdline 2>/dev/null | grep -q xxxxxxxx && break; sleep 0.05; done
 check "a --token is blanked from the command line (ps)" bash -c "! tr '\\0' ' ' < /proc/$CPID/cmdline | grep -q tokenSECRETvalue123"
 exec 7>&-; wait $CPID
 # an endpoint without a scheme is http only on this machine: anywhere else
@@ -182,8 +182,9 @@ $COS cp "$TEST_TMP/huge.bin" $B/huge.bin --chunk-size 1048576 --parallel 1 >/dev
 CP=$!
 # interrupt once a part is recorded in the checkpoint (not after a fixed time:
 # a slow build may not have finished one by then)
-for _ in $(seq 1 200); do
+for _ in $(seq 1 2400); do
   grep -qs '"n":' "$HOME"/.cache/cos-c/*.json && break
+  kill -0 $CP 2>/dev/null || break
   sleep 0.05
 done
 kill -INT $CP; wait $CP; rc=$?

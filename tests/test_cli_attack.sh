@@ -328,7 +328,7 @@ check "... kept exact into a pipe" grep -qF "invoice${RLO}fdp.exe" "$T/pipe"
 HPORT_FILE="$T/hport"; HLOG="$T/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
 HPID=$!
-for _ in $(seq 1 400); do [ -s "$HPORT_FILE" ] && break; sleep 0.025; done
+for _ in $(seq 1 2400); do [ -s "$HPORT_FILE" ] && break; kill -0 $HPID 2>/dev/null || break; sleep 0.025; done
 HEP="127.0.0.1:$(cat "$HPORT_FILE")"
 H="env COS_ENDPOINT=$HEP $COS"
 ESC=$(printf '\033'); C1=$(printf '\302\233'); RAW9B=$(printf '\233')

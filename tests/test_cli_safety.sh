@@ -310,7 +310,7 @@ check "... and wrote nothing locally" test ! -e "$TEST_TMP/wd/cos:"
 HPORT_FILE="$TEST_TMP/hport"; HLOG="$TEST_TMP/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
 HPID=$!
-for _ in $(seq 1 400); do [ -s "$HPORT_FILE" ] && break; sleep 0.025; done
+for _ in $(seq 1 2400); do [ -s "$HPORT_FILE" ] && break; kill -0 $HPID 2>/dev/null || break; sleep 0.025; done
 H="env COS_ENDPOINT=127.0.0.1:$(cat "$HPORT_FILE") $COS"
 for cmd in "ls cos://loop-1250000000/p -r" "du cos://loop-1250000000/p" "rm -r cos://loop-1250000000/p --force" \
            "sync cos://loop-1250000000/p $TEST_TMP/hostile-down" "cp -r cos://loop-1250000000/p $TEST_TMP/hostile-down"; do

@@ -110,7 +110,7 @@ $COS cp "$T/a.txt" $B/x --meta novalue >/dev/null 2>&1; check "--meta without = 
 HPORT_FILE="$TEST_TMP/hport"; HLOG="$TEST_TMP/hostile.log"
 node "$(dirname "$0")/support/hostile_cos.js" "$HPORT_FILE" "$HLOG" &
 HPID=$!
-for _ in $(seq 1 400); do [ -s "$HPORT_FILE" ] && break; sleep 0.025; done
+for _ in $(seq 1 2400); do [ -s "$HPORT_FILE" ] && break; kill -0 $HPID 2>/dev/null || break; sleep 0.025; done
 COS_ENDPOINT=127.0.0.1:$(cat "$HPORT_FILE") $COS cp "$T/a.txt" cos://rec-1250000000/k --sse AES256 --acl private \
   --storage-class ARCHIVE --meta m=1 --content-type text/x-r --cache-control no-cache -q 2>/dev/null
 for h in x-cos-server-side-encryption=AES256 x-cos-acl=private x-cos-storage-class=ARCHIVE x-cos-meta-m=1 \
@@ -134,7 +134,7 @@ mkdir -p "$TEST_TMP/bigtree"
 for i in 1 2 3; do head -c 30000000 /dev/urandom > "$TEST_TMP/bigtree/f$i"; done
 $COS mv -r "$TEST_TMP/bigtree" $B/big --chunk-size 1048576 --parallel 1 >/dev/null 2>"$TEST_TMP/int.err" &
 CPID=$!
-for _ in $(seq 1 400); do grep -qs '"n":' "$HOME"/.cache/cos-c/*.json && break; sleep 0.05; done
+for _ in $(seq 1 2400); do grep -qs '"n":' "$HOME"/.cache/cos-c/*.json && break; kill -0 $CPID 2>/dev/null || break; sleep 0.05; done
 kill -INT $CPID; wait $CPID; rc=$?
 if [ $rc -eq 130 ]; then
   check "an interrupted mv -r says how to resume" grep -q "run the same command again" "$TEST_TMP/int.err"

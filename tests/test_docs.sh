@@ -61,7 +61,7 @@ for attempt in 1 2 3; do
   awk '/Run one by hand/ { on = 1 } on && /^```sh/ { inside = 1; next } inside && /^```/ { exit } inside { print }' \
     "$SRC/docs/getting-started.md" |
     sed "s|9000|$port|g; s|/tmp/cos-data|$run/cos-data|g; s|cd /tmp|cd $run|g" > "$TEST_TMP/top/block.sh"
-  (cd "$TEST_TMP/top" && env -u COS_SECRET_ID -u COS_SECRET_KEY -u COS_ENDPOINT timeout 60 bash -ec 'trap "kill \$(jobs -p) 2>/dev/null || true" EXIT; . ./block.sh' > "$TEST_TMP/block.log" 2>&1) && rc=0 || rc=$?
+  (cd "$TEST_TMP/top" && env -u COS_SECRET_ID -u COS_SECRET_KEY -u COS_ENDPOINT timeout 180 bash -ec 'trap "kill \$(jobs -p) 2>/dev/null || true" EXIT; . ./block.sh' > "$TEST_TMP/block.log" 2>&1) && rc=0 || rc=$?
   [ "$rc" = 0 ] && break
   grep -q "Address already in use\|cannot listen\|bind" "$TEST_TMP/block.log" || break # another failure: report it
 done

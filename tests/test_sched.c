@@ -19,17 +19,6 @@ static char *g_dir;
 #define BUCKET "sched-" TEST_APPID
 #define MIB (1024u * 1024u)
 
-static int thread_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.') n++;
-    if (d) closedir(d);
-    return n;
-}
-
 static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", g_dir, name); }
 
 static cos_client *new_client(int workers, int file_parallel)
@@ -197,7 +186,7 @@ static void free_in_transfer_callback(void *ud, cos_task_id id, int rc, cos_tran
 
 static void test_client_free_in_callback(void)
 {
-    int base = thread_count();
+    int base = test_thread_count();
     test_watch(60, "cos_client_free inside a completion callback", &g_srv);
     /* an operation's callback */
     cos_client *c = new_client(0, 0);
@@ -221,7 +210,7 @@ static void test_client_free_in_callback(void)
     CHECK_INT(cos_upload_file_async(c2, &p, free_in_transfer_callback, args2, NULL), 0);
     test_latch_wait(&done2, 1);
     /* both clients go away once their callbacks returned: every thread ends */
-    while (thread_count() > base) usleep(10000);
+    while (test_thread_count() > base) usleep(10000);
     test_unwatch();
 }
 
@@ -434,7 +423,7 @@ static void count_done(void *ud, cos_task_id id, int rc, cos_transfer_result *re
     test_latch *l = ud;
     if (rc != 0 && rc != COS_ERR_CANCELED) fprintf(stderr, "task failed: rc=%d\n", rc);
     if (rc == 0) __atomic_add_fetch(&g_ok, 1, __ATOMIC_SEQ_CST);
-    int n = thread_count();
+    int n = test_thread_count();
     pthread_mutex_lock(&l->m);
     if (n > g_max_threads) g_max_threads = n;
     pthread_mutex_unlock(&l->m);
@@ -457,7 +446,7 @@ static void test_ten_thousand_queued(void)
     char src[512];
     path(src, "tiny.txt");
     test_write_lcg_file(src, 100, 12);
-    int base = thread_count();
+    int base = test_thread_count();
     test_latch done = TEST_LATCH_INIT;
     test_watch(240, "10,000 queued uploads", &g_srv);
     static char keys[TASKS][24];
@@ -479,7 +468,7 @@ static void test_ten_thousand_queued(void)
     pthread_mutex_lock(&g_gate.m);
     while (g_gate.waiting < 1) pthread_cond_wait(&g_gate.cv, &g_gate.m);
     pthread_mutex_unlock(&g_gate.m);
-    int queued_threads = thread_count() - base;
+    int queued_threads = test_thread_count() - base;
     printf("threads for %d queued tasks: %d (limit %d)\n", TASKS, queued_threads, PARALLEL);
     CHECK(queued_threads <= PARALLEL);
     CHECK(cos_is_upload_running(c));
@@ -494,7 +483,7 @@ static void test_ten_thousand_queued(void)
     CHECK(__atomic_load_n(&g_ok, __ATOMIC_SEQ_CST) >= 200);
     printf("most threads while the queue ran: %d (limit %d)\n", g_max_threads - base, PARALLEL);
     CHECK(g_max_threads - base <= PARALLEL);
-    while (thread_count() > base) usleep(1000); /* the runners leave once the queue is empty */
+    while (test_thread_count() > base) usleep(1000); /* the runners leave once the queue is empty */
     test_unwatch();
     cos_client_free(c);
 }

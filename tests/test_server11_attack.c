@@ -374,18 +374,6 @@ static void test_no_marker_for_impossible_keys(void)
 
 /* ---------------------------------------------------------------- suspending versioning as the lock goes on */
 
-/* How many requests the "pause" fault holds now (GET /-/faults), -1 if unknown. */
-static int paused_now(void)
-{
-    char host[64];
-    snprintf(host, sizeof host, "127.0.0.1:%d", g_srv.port);
-    test_reply r = call_as(&OWNER, host, "GET", "/-/faults", NULL, NULL, NULL);
-    const char *p = r.status == 200 && r.body ? strstr(r.body, "\"paused\":") : NULL;
-    int n = p ? atoi(p + 9) : -1;
-    test_reply_free(&r);
-    return n;
-}
-
 /* A request answered on a thread of its own. */
 typedef struct bg_call {
     const char *host, *method, *qname, *body;
@@ -416,9 +404,7 @@ static void test_suspend_racing_lock(void)
     bg_call lock = { host, "PUT", "object-lock", "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
                      "</ObjectLockConfiguration>", { 0 }, 0, 0 };
     pthread_create(&sus.th, NULL, bg_run, &sus);
-    int n = -1;
-    for (int i = 0; i < 3000 && (n = paused_now()) != 1; i++) cos_sleep_ms_for_tests(10);
-    CHECK_INT(n, 1);
+    CHECK(test_wait_paused(&g_srv, 1));
     pthread_create(&lock.th, NULL, bg_run, &lock);
     /* the enabling goes through at once, or waits for the suspend: either way the outcome is checked below */
     for (int i = 0; i < 200 && !atomic_load(&lock.done); i++) cos_sleep_ms_for_tests(10);

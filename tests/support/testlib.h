@@ -149,7 +149,13 @@ cos_client *test_s3_client(const char *host_port, const char *region, int max_re
  * deadlock fails the test instead of hanging CI. */
 /* Sign params for an Authorization callback's request with the development keys (host left to the caller). */
 void test_sign_params_for(cos_sign_params *p, const cos_auth_request *req);
+/* (seconds is for a plain build: stretched by test_slow_factor()) */
 void test_watch(unsigned seconds, const char *what, const test_server *s);
+/* How many threads this process has now (/proc/self/task). */
+int test_thread_count(void);
+/* 5 under valgrind, 3 under ASan, else 1: how much longer a bound that only
+ * ends a hung test may be. */
+unsigned test_slow_factor(void);
 void test_unwatch(void);
 
 /* Replace cos-server's fault rules (server/faults.c; the server runs with
@@ -160,6 +166,12 @@ void test_set_faults(cos_client *c, const test_server *s, const char *rules);
  * unsigned); the answer's status, 0 when none came. */
 int test_faults_request(const test_server *s, const char *method, const char *body, const char *id,
                         const char *secret);
+/* How many requests the "pause" fault holds now (GET /-/faults, looked at
+ * again on a new connection when an answer is slow), -1 when unknown. */
+int test_faults_paused(const test_server *s);
+/* Until the "pause" fault holds n requests: false if it does not within the
+ * pause's own bound (a hung test, not a slow one). */
+bool test_wait_paused(const test_server *s, int n);
 /* Whether a path exists (lstat: a dangling symlink counts). */
 bool test_exists(const char *path);
 
