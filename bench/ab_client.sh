@@ -17,14 +17,8 @@ A=$1 B=$2 ROUNDS=${3:-4}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SERVER=${SERVER:-$HERE/build/cos-server} COS=${COS:-$HERE/build/cos}
 N=${N:-2000} INFLIGHT=${INFLIGHT:-16} MODE=${MODE:-async}
-W=$(mktemp -d "${TMPDIR:-/tmp}/cos-abc-XXXXXX")
-SP=
-trap '[ -n "$SP" ] && kill $SP 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
-"$SERVER" --root "$W/data" --listen 127.0.0.1:0 --port-file "$W/port" --quiet >/dev/null 2>&1 & SP=$!
-for _ in $(seq 1 200); do [ -s "$W/port" ] && break; sleep 0.05; done
-EP="127.0.0.1:$(cat "$W/port")"
-export COS_SECRET_ID=AKIDcosLOCALdevelopment0000000000000 COS_SECRET_KEY=cosLOCALdevelopmentSECRETkey00000
-BUCKET=bench-1250000000
+. "$(dirname "$0")/lib.sh"
+bench_start abc "$SERVER"
 COS_ENDPOINT=$EP "$COS" mb "cos://$BUCKET" >/dev/null
 echo "load at start: $(uptime | sed 's/.*load average: //')"
 one() { # SIDE BIN ENV -> "SIDE metric value" lines in $W/all

@@ -19,14 +19,8 @@ A=$1 B=$2 ROUNDS=${3:-3}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SERVER=${SERVER:-$HERE/build/cos-server}
 N=${N:-2000}
-W=$(mktemp -d "${TMPDIR:-/tmp}/cos-abf-XXXXXX")
-SP=
-trap '[ -n "$SP" ] && kill $SP 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
-"$SERVER" --root "$W/data" --listen 127.0.0.1:0 --port-file "$W/port" --quiet >/dev/null 2>&1 & SP=$!
-for _ in $(seq 1 200); do [ -s "$W/port" ] && break; sleep 0.05; done
-EP="127.0.0.1:$(cat "$W/port")"
-export COS_ENDPOINT=$EP COS_SECRET_ID=AKIDcosLOCALdevelopment0000000000000 COS_SECRET_KEY=cosLOCALdevelopmentSECRETkey00000
-BUCKET=bench-1250000000
+. "$(dirname "$0")/lib.sh"
+bench_start abf "$SERVER"
 TREE=${TREE:-}
 if [ -z "$TREE" ]; then TREE=$W/tree; "$A" gen "$TREE" "$N"; fi
 N=$(find "$TREE" -type f | wc -l)

@@ -21,14 +21,8 @@ A=$1 B=$2 CS=${3:-}
 ROUNDS=${ROUNDS:-5} N=${N:-1000}
 SERVER=${SERVER:-$(dirname "$B")/../cos-server}
 CLI=$(dirname "$SERVER")/cos
-W=$(mktemp -d "${TMPDIR:-/tmp}/cos-abseq-XXXXXX")
-SP=
-trap '[ -n "$SP" ] && kill $SP 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
-"$SERVER" --root "$W/data" --listen 127.0.0.1:0 --port-file "$W/port" --quiet >/dev/null 2>&1 & SP=$!
-for _ in $(seq 1 200); do [ -s "$W/port" ] && break; sleep 0.05; done
-EP="127.0.0.1:$(cat "$W/port")"
-export COS_ENDPOINT=$EP COS_SECRET_ID=AKIDcosLOCALdevelopment0000000000000 COS_SECRET_KEY=cosLOCALdevelopmentSECRETkey00000
-BUCKET=bench-1250000000
+. "$(dirname "$0")/lib.sh"
+bench_start abseq "$SERVER"
 "$CLI" mb "cos://$BUCKET" >/dev/null
 echo "load at the start: $(uptime | sed 's/.*load average: //')"
 tools=(a b); [ -n "$CS" ] && tools+=(csdk)

@@ -15,16 +15,10 @@ if [ "$MAXN" -lt 1000 ]; then echo "scale: BENCH_SCALE_KEYS must be at least 100
 INFLIGHT=${BENCH_SCALE_INFLIGHT:-32}
 OUT=${OUT:-$BUILD/bench}
 mkdir -p "$OUT"
-W=$(mktemp -d "${TMPDIR:-/tmp}/cos-scale-XXXXXX")
-SP=
-# (|| true: under set -e a failed kill of a server already stopped would make the exit status 1)
-trap '[ -n "$SP" ] && kill $SP 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
-"$BUILD/cos-server" --root "$W/data" --listen 127.0.0.1:0 --port-file "$W/port" --quiet >/dev/null 2>&1 & SP=$!
-for _ in $(seq 1 200); do [ -s "$W/port" ] && break; sleep 0.05; done
-EP="127.0.0.1:$(cat "$W/port")"
+. "$(dirname "$0")/lib.sh"
 BUCKET=scale-1250000000
-COS_ENDPOINT=$EP COS_SECRET_ID=AKIDcosLOCALdevelopment0000000000000 COS_SECRET_KEY=cosLOCALdevelopmentSECRETkey00000 \
-  "$BUILD/cos" mb "cos://$BUCKET" >/dev/null
+bench_start scale "$BUILD/cos-server"
+"$BUILD/cos" mb "cos://$BUCKET" >/dev/null
 BS="$BUILD/bench/bench_scale"
 sizes=""
 for n in 10000 100000 "$MAXN"; do

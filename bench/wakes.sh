@@ -17,14 +17,8 @@ set -euo pipefail
 BIN=$1 KIND=${2:-put} N=${3:-2000} INFLIGHT=${4:-16}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SERVER=${SERVER:-$HERE/build/cos-server} COS=${COS:-$HERE/build/cos}
-W=$(mktemp -d "${TMPDIR:-/tmp}/cos-wakes-XXXXXX")
-SP=
-trap '[ -n "$SP" ] && kill $SP 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
-"$SERVER" --root "$W/data" --listen 127.0.0.1:0 --port-file "$W/port" --quiet >/dev/null 2>&1 & SP=$!
-for _ in $(seq 1 200); do [ -s "$W/port" ] && break; sleep 0.05; done
-EP="127.0.0.1:$(cat "$W/port")"
-export COS_SECRET_ID=AKIDcosLOCALdevelopment0000000000000 COS_SECRET_KEY=cosLOCALdevelopmentSECRETkey00000
-BUCKET=bench-1250000000
+. "$(dirname "$0")/lib.sh"
+bench_start wakes "$SERVER"
 COS_ENDPOINT=$EP "$COS" mb "cos://$BUCKET" >/dev/null
 echo "load at start: $(uptime | sed 's/.*load average: //')"
 perf record -q -g -o "$W/perf.data" -e sched:sched_switch,sched:sched_wakeup -- \
