@@ -1473,6 +1473,14 @@ static step_result call_finish(op_call *k)
     cos_http *h = &k->http;
     k->attempts++;
     cos_error *changed = file_body_changed(k);
+    if (!changed && h->cb_wrong && (changed = cos_error_new(COS_ERR_IO, NULL))) {
+        free(changed->message);
+        changed->message = h->cb_wrong == 1
+            ? cos_sprintf("%s %s: the body's read callback ended after %llu of its %lld bytes (body.length)", k->method,
+                          k->def->cam, (unsigned long long)h->pos, (long long)h->cb_len)
+            : cos_sprintf("%s %s: the body's read callback returned more bytes than it was asked for", k->method, k->def->cam);
+        changed->field = cos_strdup("body.read");
+    }
     if (changed) { /* whatever the server said, what it got was not the file */
         set_error(k, changed);
         return STEP_DONE;

@@ -86,7 +86,10 @@ typedef struct cos_body {
     cos_read_fn read;         /**< callback body */
     cos_seek_fn seek;         /**< optional; without it a callback body is never retried */
     void *read_user_data;     /**< passed to read and seek */
-    int64_t length;           /**< callback body length, -1 = unknown (chunked) */
+    int64_t length;           /**< callback body length, -1 = unknown (chunked). With a length, read is
+                                   asked for that many bytes in all (what it holds beyond them is not
+                                   read or sent); one that ends sooner, or returns more than asked,
+                                   fails the request with COS_ERR_IO (field "body.read") */
 } cos_body;
 
 /**
