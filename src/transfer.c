@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "call.h"
+#include "hash_internal.h"
 #include "checksum.h"
 #include "json.h"
 #include "signer.h"
@@ -1134,7 +1135,7 @@ static int adopt_server_parts(task *t, int *resumed, bool strict)
             p->done = true;
             snprintf(p->etag, sizeof p->etag, "%s", strong_etag(lp->parts[i].etag));
             uint64_t crc = 0;
-            cos_crc64_file(t->file_path, p->offset, (int64_t)p->size, &crc);
+            cos_crc64_fd(t->fd, p->offset, (int64_t)p->size, &crc);
             p->crc = crc;
             if (t->ck_alg && !part_cksum(t, p)) { /* Complete lists it: unreadable, the part goes again */
                 p->done = false;
@@ -1271,7 +1272,7 @@ static void run_upload(task *t)
            signature: in SigV4 mode simple uploads are PUTs */
         cos_op op = c->cfg.simple_upload_method == COS_SIMPLE_UPLOAD_PUT || c->cfg.signer == COS_SIGNER_SIGV4
                         ? COS_OP_PUT_OBJECT : COS_OP_POST_OBJECT;
-        int rc = call_sync_cancelable(c, op, &r, &t->abort_io, &res, &err);
+        int rc = call_sync_cancelable(c, op, &r, t->fd, &t->abort_io, &res, &err);
         if (rc == COS_ERR_CANCELED && t->pause_req && !t->cancel_req) { /* paused: sent again on restart */
             cos_error_free(err);
             return;
@@ -1285,7 +1286,7 @@ static void run_upload(task *t)
            size, modification and change times): it is the file's, with no
            second pass over it. Without one, the file is read again. */
         uint64_t crc = res->crc64;
-        if (!res->has_crc64) cos_crc64_file(t->file_path, 0, -1, &crc);
+        if (!res->has_crc64) cos_crc64_fd(t->fd, 0, -1, &crc);
         t->loaded = t->total;
         t->res = new_result(t);
         t->res->etag = cos_strdup(res->etag);
@@ -1585,7 +1586,7 @@ static void run_download_in_place(task *t, int fd, const char *etag)
     r.sink.write_user_data = t;
     cos_result *res = NULL;
     cos_error *err = NULL;
-    int rc = call_sync_cancelable(t->mgr->c, COS_OP_GET_OBJECT, &r, &t->abort_io, &res, &err);
+    int rc = call_sync_cancelable(t->mgr->c, COS_OP_GET_OBJECT, &r, -1, &t->abort_io, &res, &err);
     if (rc == COS_ERR_CANCELED && t->pause_req && !t->cancel_req && t->loaded == 0) { /* paused before a byte */
         cos_error_free(err);
         return;
