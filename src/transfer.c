@@ -82,6 +82,9 @@ typedef struct cos_tasks {
     void *on_change_ud;
     cos_task_start_fn on_start;
     void *on_start_ud;
+    atomic_bool has_cb;          /* on_change or on_start set: notify_change takes no lock without */
+    struct cb_call *cb_calls;    /* threads inside one of them (cb_enter) */
+    int cb_waiters;              /* changes waiting for those calls to end */
     upload_claim *claims;        /* never resumed by another task: its Complete would end the other's upload */
     idle_runner *idle;           /* runners waiting for a task (counted in runners) */
     bool closing;                /* cos_tasks_destroy: idle runners leave */
@@ -185,14 +188,66 @@ static cos_tasks *tasks_of(cos_client *c)
  * adding or pausing a task): cos_client_free there is deferred. */
 static __thread cos_tasks *tls_notifying;
 
+/* A thread inside the task-list or task-start callback (on its stack): a
+ * change of callback waits until no other thread is inside the old one, so
+ * that its user_data may be let go when the change returns. */
+typedef struct cb_call {
+    pthread_t thread;
+    struct cb_call *next;
+} cb_call;
+
+/* With the lock held: register me as inside a callback. */
+static void cb_enter(cos_tasks *mg, cb_call *me)
+{
+    me->thread = pthread_self();
+    me->next = mg->cb_calls;
+    mg->cb_calls = me;
+}
+
+static void cb_leave(cos_tasks *mg, cb_call *me)
+{
+    pthread_mutex_lock(&mg->m);
+    for (cb_call **pp = &mg->cb_calls; *pp; pp = &(*pp)->next)
+        if (*pp == me) {
+            *pp = me->next;
+            break;
+        }
+    if (mg->cb_waiters) pthread_cond_broadcast(&mg->cv); /* (no wake-up for the others without a change waiting) */
+    pthread_mutex_unlock(&mg->m);
+}
+
 static void notify_change(cos_tasks *mg)
 {
+    if (!atomic_load_explicit(&mg->has_cb, memory_order_acquire)) return;
+    /* the callback and its user_data read together, under the lock: read
+       apart, a change between them called one with the other's */
+    cb_call me;
+    pthread_mutex_lock(&mg->m);
     cos_task_list_fn fn = mg->on_change;
+    void *ud = mg->on_change_ud;
+    if (fn) cb_enter(mg, &me);
+    pthread_mutex_unlock(&mg->m);
     if (!fn) return;
     cos_tasks *outer = tls_notifying;
     tls_notifying = mg;
-    fn(mg->on_change_ud);
+    fn(ud);
     tls_notifying = outer;
+    cb_leave(mg, &me);
+}
+
+/* With the lock held, after a change of callback: wait until no other
+ * thread is inside one. Not from inside one (two callbacks changing it on
+ * two threads would wait for each other): that change returns at once. */
+static void cb_wait_others(cos_tasks *mg)
+{
+    pthread_t self = pthread_self();
+    for (cb_call *k = mg->cb_calls; k; k = k->next)
+        if (pthread_equal(k->thread, self)) return;
+    while (mg->cb_calls) {
+        mg->cb_waiters++;
+        pthread_cond_wait(&mg->cv, &mg->m);
+        mg->cb_waiters--;
+    }
 }
 
 static void task_free(task *t)
@@ -2096,7 +2151,18 @@ static void run_once(task *t)
     for (size_t i = 0; skip_backoff && t->parts && i < t->nparts; i++) t->parts[i].not_before_ms = 0;
     running_frame frame = { t, tls_running };
     tls_running = &frame;
-    if (mg->on_start) mg->on_start(mg->on_start_ud, t->id);
+    if (atomic_load_explicit(&mg->has_cb, memory_order_acquire)) {
+        cb_call me;
+        pthread_mutex_lock(&mg->m);
+        cos_task_start_fn fn = mg->on_start;
+        void *ud = mg->on_start_ud;
+        if (fn) cb_enter(mg, &me);
+        pthread_mutex_unlock(&mg->m);
+        if (fn) {
+            fn(ud, t->id);
+            cb_leave(mg, &me);
+        }
+    }
     if (t->t0 == 0) t->t0 = cos_mono_sec();
     tls_slots++;
     if (t->kind == COS_TASK_UPLOAD) run_upload(t);
@@ -2811,6 +2877,8 @@ void cos_set_task_list_callback(cos_client *c, cos_task_list_fn fn, void *ud)
     pthread_mutex_lock(&mg->m);
     mg->on_change = fn;
     mg->on_change_ud = ud;
+    atomic_store_explicit(&mg->has_cb, mg->on_change || mg->on_start, memory_order_release);
+    cb_wait_others(mg);
     pthread_mutex_unlock(&mg->m);
 }
 
@@ -2840,6 +2908,8 @@ void cos_set_task_start_callback(cos_client *c, cos_task_start_fn fn, void *ud)
     pthread_mutex_lock(&mg->m);
     mg->on_start = fn;
     mg->on_start_ud = ud;
+    atomic_store_explicit(&mg->has_cb, mg->on_change || mg->on_start, memory_order_release);
+    cb_wait_others(mg);
     pthread_mutex_unlock(&mg->m);
 }
 

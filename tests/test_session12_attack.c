@@ -7,7 +7,9 @@
 #include "testlib.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,6 +122,74 @@ static void test_simple_upload_file_replaced(void)
     }
 }
 
+/* ------------------------------------------------------------------ changing the task-list callback */
+
+/* transfer.h: cos_set_task_list_callback sets "or clears" the callback; a
+ * caller then frees what it gave as user_data. The runners read the
+ * callback and its user_data without the lock and called it after the
+ * change had returned: the old callback ran on user_data its owner had
+ * already let go (here marked dead; freed, a use after free), or the new
+ * callback with the old user_data. Now a change returns once the old
+ * callback's calls on other threads have ended. The callback below holds
+ * its call open until its user_data is marked dead or a bound passes:
+ * with the change waiting for it, it is never marked dead meanwhile. */
+typedef struct list_ud {
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    pthread_t owner;    /* its calls on the owner's thread (adding the task) are not held */
+    bool inside, dead, used_dead;
+} list_ud;
+
+static void list_cb_holds(void *arg)
+{
+    list_ud *u = arg;
+    pthread_mutex_lock(&u->m);
+    if (u->dead) u->used_dead = true;
+    if (pthread_equal(pthread_self(), u->owner)) {
+        pthread_mutex_unlock(&u->m);
+        return;
+    }
+    u->inside = true;
+    pthread_cond_broadcast(&u->cv);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2; /* only ends the wait of a change that does wait; no outcome hangs on it */
+    while (!u->dead && pthread_cond_timedwait(&u->cv, &u->m, &until) == 0) {}
+    if (u->dead) u->used_dead = true;
+    pthread_mutex_unlock(&u->m);
+}
+
+static void test_callback_change_waits_for_calls(void)
+{
+    cos_client *c = test_client(&g_srv);
+    char path[512];
+    snprintf(path, sizeof path, "%s/listed.bin", g_dir);
+    CHECK_INT(test_write_lcg_file(path, 1000, 3), 0);
+    list_ud u = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, pthread_self(), false, false, false };
+    cos_set_task_list_callback(c, list_cb_holds, &u);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "listed";
+    p.file_path = path;
+    cos_task_id id = 0;
+    CHECK_INT(cos_upload_file_async(c, &p, NULL, NULL, &id), 0);
+    pthread_mutex_lock(&u.m); /* a call on a runner thread is under way */
+    while (!u.inside) pthread_cond_wait(&u.cv, &u.m);
+    pthread_mutex_unlock(&u.m);
+    cos_set_task_list_callback(c, NULL, NULL);
+    pthread_mutex_lock(&u.m); /* the owner lets its user_data go */
+    u.dead = true;
+    pthread_cond_broadcast(&u.cv);
+    pthread_mutex_unlock(&u.m);
+    cos_transfer_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_task_wait(c, id, &res, &err), err);
+    cos_transfer_result_free(res);
+    cos_error_free(err);
+    cos_client_free(c);
+    CHECK(!u.used_dead);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -132,6 +202,7 @@ int main(void)
     test_put_bucket_on(&g_srv, BUCKET);
     test_watch(240, "test_session12_attack", &g_srv);
     RUN(test_simple_upload_file_replaced);
+    RUN(test_callback_change_waits_for_calls);
     test_unwatch();
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
