@@ -2047,6 +2047,10 @@ int cos_call_async(cos_client *client, cos_op op, const cos_request *req, cos_do
     cos_error **why = client_async_error_slot(); /* cos_async_error() */
     if (!client) return cos_err_invalid(why, "client", "NULL client");
     if (!done) return cos_err_invalid(why, "done", "an async call needs a completion callback");
+    /* only a callback of one of its calls can still submit (client.h): taken,
+       the call ended canceled at once and its callback submitted the next,
+       so a chain of them held cos_client_free for ever */
+    if (atomic_load(&client->closing)) return cos_err_set(why, COS_ERR_CANCELED, "the client is being freed");
     op_call *k;
     int rc = call_prepare(client, op, req, -1, &k, why);
     if (rc) return rc;

@@ -2427,6 +2427,11 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
     t->done_ud = ud;
     t->owned = sync; /* a sync caller drives its own task */
     pthread_mutex_lock(&mg->m);
+    if (mg->closing) { /* a callback's, during cos_client_free: run, it kept the free waiting (one submitting the next, for ever) */
+        pthread_mutex_unlock(&mg->m);
+        task_free(t);
+        return cos_err_set(err, COS_ERR_CANCELED, "the client is being freed");
+    }
     if (!index_reserve(mg)) {
         pthread_mutex_unlock(&mg->m);
         task_free(t);

@@ -190,6 +190,98 @@ static void test_callback_change_waits_for_calls(void)
     CHECK(!u.used_dead);
 }
 
+/* ------------------------------------------------------------------ callbacks that submit, racing cos_client_free */
+
+/* client.h: cos_client_free "ends its async operations and waits for their
+ * callbacks". Completion callbacks that each submit the next call (a chain,
+ * 16 of them) while another thread frees the client: every submission that
+ * was accepted must complete exactly once before free returns, and one
+ * made while the client is being freed is refused or completes; nothing
+ * is lost, run twice, or run after free. */
+typedef struct chain {
+    cos_client *c;
+    atomic_int accepted, completed, refused;
+    test_latch some;
+} chain;
+
+static void chain_done(void *ud, int rc, cos_result *res, cos_error *err)
+{
+    chain *x = ud;
+    (void)rc;
+    cos_result_free(res);
+    cos_error_free(err);
+    atomic_fetch_add(&x->completed, 1);
+    test_latch_add(&x->some);
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    if (cos_head_bucket_async(x->c, &r, chain_done, x) == 0) atomic_fetch_add(&x->accepted, 1);
+    else atomic_fetch_add(&x->refused, 1);
+}
+
+static void test_free_racing_submitting_callbacks(void)
+{
+    test_watch(120, "cos_client_free racing callbacks that submit", &g_srv);
+    for (int round = 0; round < 3; round++) {
+        chain x = { .some = TEST_LATCH_INIT };
+        x.c = test_client(&g_srv);
+        for (int i = 0; i < 16; i++) {
+            cos_request r = COS_REQUEST_INIT;
+            r.bucket = BUCKET;
+            if (cos_head_bucket_async(x.c, &r, chain_done, &x) == 0) atomic_fetch_add(&x.accepted, 1);
+        }
+        test_latch_wait(&x.some, 50 * (round + 1)); /* the chains are running */
+        cos_client_free(x.c);
+        int accepted = atomic_load(&x.accepted), completed = atomic_load(&x.completed);
+        if (accepted != completed)
+            test_fail(__FILE__, __LINE__, "round %d: %d calls accepted, %d completed when free returned", round, accepted, completed);
+        CHECK(atomic_load(&x.refused) > 0); /* the chains ended by refusal */
+    }
+    test_unwatch();
+}
+
+/* The same with transfers: uploadFile's completion callback submitting the
+ * next upload while the client is freed. */
+static char g_chain_file[512];
+
+static void xfer_chain_done(void *ud, cos_task_id id, int rc, cos_transfer_result *res, cos_error *err)
+{
+    chain *x = ud;
+    (void)id;
+    (void)rc;
+    cos_transfer_result_free(res);
+    cos_error_free(err);
+    atomic_fetch_add(&x->completed, 1);
+    test_latch_add(&x->some);
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "chained";
+    p.file_path = g_chain_file;
+    if (cos_upload_file_async(x->c, &p, xfer_chain_done, x, NULL) == 0) atomic_fetch_add(&x->accepted, 1);
+    else atomic_fetch_add(&x->refused, 1);
+}
+
+static void test_free_racing_submitting_transfers(void)
+{
+    test_watch(120, "cos_client_free racing transfer callbacks that submit", &g_srv);
+    snprintf(g_chain_file, sizeof g_chain_file, "%s/chained.bin", g_dir);
+    CHECK_INT(test_write_lcg_file(g_chain_file, 1000, 5), 0);
+    chain x = { .some = TEST_LATCH_INIT };
+    x.c = test_client(&g_srv);
+    for (int i = 0; i < 4; i++) {
+        cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+        p.bucket = BUCKET;
+        p.key = "chained";
+        p.file_path = g_chain_file;
+        if (cos_upload_file_async(x.c, &p, xfer_chain_done, &x, NULL) == 0) atomic_fetch_add(&x.accepted, 1);
+    }
+    test_latch_wait(&x.some, 20);
+    cos_client_free(x.c);
+    int accepted = atomic_load(&x.accepted), completed = atomic_load(&x.completed);
+    if (accepted != completed) test_fail(__FILE__, __LINE__, "%d transfers accepted, %d completed when free returned", accepted, completed);
+    CHECK(atomic_load(&x.refused) > 0);
+    test_unwatch();
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -203,6 +295,8 @@ int main(void)
     test_watch(240, "test_session12_attack", &g_srv);
     RUN(test_simple_upload_file_replaced);
     RUN(test_callback_change_waits_for_calls);
+    RUN(test_free_racing_submitting_callbacks);
+    RUN(test_free_racing_submitting_transfers);
     test_unwatch();
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);

@@ -47,7 +47,9 @@ COS_API int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **
  * stopped, canceled; from a synchronous call's credential, progress or sink
  * callback, or the task-list callback on the caller's thread: once that
  * call returns, without a further retry; do not use the client after it
- * returns).
+ * returns). Meanwhile an async call or transfer that a callback starts is
+ * refused with COS_ERR_CANCELED (its callback is not called): callbacks
+ * that each start the next held the free for ever.
  */
 COS_API void cos_client_free(cos_client *client);
 
