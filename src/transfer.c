@@ -216,18 +216,27 @@ static void cb_leave(cos_tasks *mg, cb_call *me)
     pthread_mutex_unlock(&mg->m);
 }
 
+/* The task-list callback (into *list) or the task-start one (*start) and
+ * its user_data, read together under the lock (read apart, a change between
+ * them called one with the other's), this thread registered as inside it
+ * (cb_leave after the call); false when none is set. */
+static bool cb_take(cos_tasks *mg, cb_call *me, cos_task_list_fn *list, cos_task_start_fn *start, void **ud)
+{
+    if (!atomic_load_explicit(&mg->has_cb, memory_order_acquire)) return false;
+    pthread_mutex_lock(&mg->m);
+    bool set = list ? (*list = mg->on_change) != NULL : (*start = mg->on_start) != NULL;
+    *ud = list ? mg->on_change_ud : mg->on_start_ud;
+    if (set) cb_enter(mg, me);
+    pthread_mutex_unlock(&mg->m);
+    return set;
+}
+
 static void notify_change(cos_tasks *mg)
 {
-    if (!atomic_load_explicit(&mg->has_cb, memory_order_acquire)) return;
-    /* the callback and its user_data read together, under the lock: read
-       apart, a change between them called one with the other's */
     cb_call me;
-    pthread_mutex_lock(&mg->m);
-    cos_task_list_fn fn = mg->on_change;
-    void *ud = mg->on_change_ud;
-    if (fn) cb_enter(mg, &me);
-    pthread_mutex_unlock(&mg->m);
-    if (!fn) return;
+    cos_task_list_fn fn;
+    void *ud;
+    if (!cb_take(mg, &me, &fn, NULL, &ud)) return;
     cos_tasks *outer = tls_notifying;
     tls_notifying = mg;
     fn(ud);
@@ -2151,17 +2160,12 @@ static void run_once(task *t)
     for (size_t i = 0; skip_backoff && t->parts && i < t->nparts; i++) t->parts[i].not_before_ms = 0;
     running_frame frame = { t, tls_running };
     tls_running = &frame;
-    if (atomic_load_explicit(&mg->has_cb, memory_order_acquire)) {
-        cb_call me;
-        pthread_mutex_lock(&mg->m);
-        cos_task_start_fn fn = mg->on_start;
-        void *ud = mg->on_start_ud;
-        if (fn) cb_enter(mg, &me);
-        pthread_mutex_unlock(&mg->m);
-        if (fn) {
-            fn(ud, t->id);
-            cb_leave(mg, &me);
-        }
+    cb_call me;
+    cos_task_start_fn on_start;
+    void *on_start_ud;
+    if (cb_take(mg, &me, NULL, &on_start, &on_start_ud)) {
+        on_start(on_start_ud, t->id);
+        cb_leave(mg, &me);
     }
     if (t->t0 == 0) t->t0 = cos_mono_sec();
     tls_slots++;
