@@ -560,8 +560,10 @@ static void checkpoint_write(task *t)
     }
     cos_buf_puts(&b, "]}\n");
     /* a name of its own (mkstemp: created exclusively, never through a
-       link), so no file beside a download's checkpoint is removed */
-    char *tmp = cos_sprintf("%s.tmp-XXXXXX", t->checkpoint);
+       link), so no file beside a download's checkpoint is removed; of the
+       temporaries' form, so that one a process killed before its rename
+       left is swept as a killed download's are */
+    char *tmp = cos_sprintf("%s.cos-tmp-XXXXXX", t->checkpoint);
     int fd = tmp ? mkostemp(tmp, O_CLOEXEC) : -1;
     if (fd >= 0) {
         /* no fsync: the rename is atomic, and a lost checkpoint only costs re-listing parts */
@@ -1365,6 +1367,7 @@ static void run_upload(task *t)
     t->parallel = chosen_parallel(t, t->total);
     free(t->checkpoint);
     t->checkpoint = checkpoint_path(t, "upload", t->total, (int64_t)st.st_mtime);
+    if (t->checkpoint) cos_sweep_stale_temporaries(t->checkpoint); /* one a process killed while writing it left */
     int resumed = 0;
     bool listed = false; /* the upload to resume comes from a listing, not from our checkpoint */
     if (!t->no_resume && !t->upload_id) {
@@ -1787,6 +1790,7 @@ static void run_download(task *t)
         t->upload_id = kept;
     }
     cos_sweep_stale_temporaries(target); /* those of a download killed with -9 */
+    if (t->checkpoint) cos_sweep_stale_temporaries(t->checkpoint); /* (none where the names are another's) */
     t->fd = !partial ? -1 : taken ? mkostemp(partial, O_CLOEXEC) : open_partial(partial, &resume, &st);
     cos_lock_temporary(t->fd); /* renamed to a FILE.cos-tmp-XXXXXX before it is published: live, never swept */
     if (!resume) { /* open_partial found the file unusable after all */

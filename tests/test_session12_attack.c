@@ -7,6 +7,10 @@
 #include "testlib.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -17,6 +21,7 @@
 
 static test_server g_srv;
 static char *g_dir;
+static const char *g_self; /* argv[0]: run again as the victim (not /proc/self/exe: under valgrind that is valgrind's) */
 
 /* The object as stored: its size and CRC-64 (GET into memory). */
 static bool stored_object(cos_client *c, const char *key, uint64_t *size, uint64_t *crc)
@@ -282,8 +287,113 @@ static void test_free_racing_submitting_transfers(void)
     test_unwatch();
 }
 
-int main(void)
+/* ------------------------------------------------------------------ killed while writing a checkpoint */
+
+/* A checkpoint is written to a temporary and renamed into place: a process
+ * killed between the two left FILE.json.tmp-XXXXXX beside it for ever (in
+ * the checkpoint directory, or beside a download's target), one more for
+ * every such kill. Now the temporary has the form of a killed download's
+ * (.cos-tmp-XXXXXX) and the next transfer of that checkpoint sweeps it once
+ * it is stale (an hour old, not locked: as those). The victim is this
+ * program run again ("victim PORT FILE CHECKPOINT_DIR"), preloaded with
+ * rename_race's kill at its second checkpoint write; the resumed upload
+ * must end with the object right and nothing left in the directory. */
+static cos_transfer_params ckpt_params(const char *file)
 {
+    cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
+    p.bucket = BUCKET;
+    p.key = "checkpointed";
+    p.file_path = file;
+    p.chunk_size = 1 << 20;
+    p.parallel = 1;
+    return p;
+}
+
+static cos_client *ckpt_client(int port, const char *dir)
+{
+    test_server s = { .port = port };
+    snprintf(s.endpoint, sizeof s.endpoint, "127.0.0.1:%d", port);
+    cos_config cfg;
+    test_config(&cfg, &s);
+    cfg.checkpoint_dir = dir;
+    return test_client_of(&cfg);
+}
+
+static int victim_main(char **argv)
+{
+    cos_client *c = ckpt_client(atoi(argv[2]), argv[4]);
+    cos_transfer_params p = ckpt_params(argv[3]);
+    int rc = c ? cos_slice_upload_file(c, &p, NULL, NULL) : 1;
+    cos_client_free(c);
+    return rc ? 3 : 0; /* (the kill comes first) */
+}
+
+static void test_killed_at_checkpoint_write(void)
+{
+    const char *lib = getenv("COS_RENAME_RACE_LIB");
+    if (!lib) {
+        printf("# skipped: COS_RENAME_RACE_LIB not set (run through ctest)\n");
+        return;
+    }
+    char file[512], dir[512], port[16];
+    snprintf(file, sizeof file, "%s/checkpointed.bin", g_dir);
+    snprintf(dir, sizeof dir, "%s/checkpoints", g_dir);
+    snprintf(port, sizeof port, "%d", g_srv.port);
+    CHECK_INT(test_write_lcg_file(file, 3u << 20, 11), 0);
+    char preload[1024], asan[1024];
+    snprintf(preload, sizeof preload, "LD_PRELOAD=%s", lib);
+    const char *ao = getenv("ASAN_OPTIONS");
+    snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0", ao ? ao : "", ao && *ao ? ":" : "");
+    pid_t pid = fork(); /* (a child of this process only execs) */
+    if (pid == 0) {
+        putenv(preload);
+        putenv(asan);
+        putenv((char *)"COS_TEST_KILL_AT_CHECKPOINT=2");
+        execl(g_self, g_self, "victim", port, file, dir, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+        test_fail(__FILE__, __LINE__, "the victim was not killed at its checkpoint (status %d)", status);
+        return;
+    }
+    /* what the kill left, made stale: the checkpoint and its temporary */
+    int left = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.') continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct timespec old[2] = { { time(NULL) - 7200, 0 }, { time(NULL) - 7200, 0 } };
+        CHECK(utimensat(AT_FDCWD, p, old, 0) == 0);
+        left++;
+    }
+    if (d) closedir(d);
+    CHECK_INT(left, 2);
+    cos_client *c = ckpt_client(g_srv.port, dir);
+    if (!c) return;
+    cos_transfer_params p = ckpt_params(file);
+    cos_transfer_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_slice_upload_file(c, &p, &res, &err), err);
+    if (res) CHECK_INT(res->parts_resumed, 1); /* the part the checkpoint before the kill held */
+    uint64_t size = 0, crc = 0, fsize = 0;
+    uint64_t fcrc = file_crc(file, &fsize);
+    if (stored_object(c, p.key, &size, &crc)) CHECK(size == fsize && crc == fcrc);
+    cos_transfer_result_free(res);
+    cos_error_free(err);
+    cos_client_free(c);
+    d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.') test_fail(__FILE__, __LINE__, "left in the checkpoint directory: %s", e->d_name);
+    if (d) closedir(d);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 5 && !strcmp(argv[1], "victim")) return victim_main(argv);
+    g_self = argv[0];
     curl_global_init(CURL_GLOBAL_DEFAULT);
     g_dir = test_tmpdir("attack12");
     const char *args[] = { NULL };
@@ -297,6 +407,7 @@ int main(void)
     RUN(test_callback_change_waits_for_calls);
     RUN(test_free_racing_submitting_callbacks);
     RUN(test_free_racing_submitting_transfers);
+    RUN(test_killed_at_checkpoint_write);
     test_unwatch();
     test_server_stop(&g_srv, false);
     test_rmtree(g_dir);
