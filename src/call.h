@@ -32,8 +32,11 @@ bool call_driven_step(op_call *k, int *rc, cos_result **res, cos_error **err);
  * here: the amalgamation may place this header before checksum.h. */
 int s3_multipart_checksum(const cos_client *c);
 
-/* cos_call with a cancel flag (a paused or canceled task aborts its request). */
-int call_sync_cancelable(cos_client *c, cos_op op, const cos_request *req, volatile int *cancel,
+/* cos_call with a cancel flag (a paused or canceled task aborts its request);
+ * body_fd >= 0: the file body is read from this open file (left open),
+ * body.file_path only naming it, so what is sent is the file the caller
+ * opened and measured even if another was renamed over the path since. */
+int call_sync_cancelable(cos_client *c, cos_op op, const cos_request *req, int body_fd, volatile int *cancel,
                          cos_result **out, cos_error **err);
 
 #endif

@@ -185,8 +185,17 @@ static size_t body_read(cos_http *h, char *buf, size_t want)
         break;
     }
     case BODY_CB: {
+        /* never more than the declared length: curl sends what it is given,
+           and bytes past the Content-Length are read by the server as the
+           next request on the connection (unsigned: smuggled) */
+        if (h->cb_len >= 0) want = (size_t)COS_MIN((uint64_t)want, (uint64_t)h->cb_len - h->pos);
+        if (!want) return 0;
         int64_t r = h->rd(h->rd_ud, buf, want);
         if (r < 0) return CURL_READFUNC_ABORT;
+        if ((uint64_t)r > want || (r == 0 && h->cb_len >= 0)) { /* an end before the length: the server would wait for the rest */
+            h->cb_wrong = r ? 2 : 1;
+            return CURL_READFUNC_ABORT;
+        }
         n = (size_t)r;
         break;
     }
@@ -1211,6 +1220,7 @@ void http_reset_response(cos_http *h)
     h->crc_sent = h->crc_received = 0;
     h->write_failed = h->write_errno = 0;
     h->too_large = false;
+    h->cb_wrong = 0;
     h->md5_checked = false;
     h->headers_done = false;
     cos_md5_free(h->md5_sent);

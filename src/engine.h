@@ -71,6 +71,7 @@ struct cos_http {
     uint64_t crc_sent, crc_received;
     int write_failed;       /* a sink write failed (errno in write_errno) */
     bool too_large;         /* a body for memory passed mem_cap (or an error body ENGINE_ERR_CAP) */
+    int cb_wrong;           /* a callback body of known length ended before it (1) or gave more than asked (2) */
     struct cos_md5 *md5_sent, *md5_recv; /* MD5 of what was sent / received, when asked or needed */
     bool md5_checked;       /* the received-MD5 decision was made (on the first byte) */
     bool headers_done;      /* the blank line that ends the answer's headers came */

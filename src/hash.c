@@ -190,16 +190,11 @@ int64_t cos_base64_decode(const char *in, unsigned char *out)
     return r;
 }
 
-int cos_crc64_file(const char *path, uint64_t offset, int64_t length, uint64_t *crc_out)
+int cos_crc64_fd(int fd, uint64_t offset, int64_t length, uint64_t *crc_out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return COS_ERR_IO;
     size_t cap = 1 << 20;
     unsigned char *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
-        return COS_ERR_NOMEM;
-    }
+    if (!buf) return COS_ERR_NOMEM;
     uint64_t crc = 0, pos = offset;
     uint64_t left = length < 0 ? UINT64_MAX : (uint64_t)length;
     int rc = 0;
@@ -220,7 +215,15 @@ int cos_crc64_file(const char *path, uint64_t offset, int64_t length, uint64_t *
         left -= (uint64_t)n;
     }
     free(buf);
-    close(fd);
     if (rc == 0) *crc_out = crc;
+    return rc;
+}
+
+int cos_crc64_file(const char *path, uint64_t offset, int64_t length, uint64_t *crc_out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return COS_ERR_IO;
+    int rc = cos_crc64_fd(fd, offset, length, crc_out);
+    close(fd);
     return rc;
 }

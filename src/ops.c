@@ -271,6 +271,7 @@ typedef struct op_call {
     cos_kvlist headers;        /* before signing */
     cos_buf body_buf;          /* XML / JSON bodies */
     int body_fd;               /* file body opened here */
+    bool body_fd_borrowed;     /* body_fd is the caller's (call_sync_cancelable): not closed here */
     uint64_t body_file_size;   /* its size when the request was prepared */
     struct timespec body_file_mtime; /* and its modification time */
     struct timespec body_file_ctime; /* and its change time, which no one can set back (touch -d can the mtime) */
@@ -312,7 +313,7 @@ static void call_free(op_call *k)
     cos_kvlist_free(&k->query);
     cos_kvlist_free(&k->headers);
     cos_buf_free(&k->body_buf);
-    if (k->body_fd >= 0) close(k->body_fd);
+    if (k->body_fd >= 0 && !k->body_fd_borrowed) close(k->body_fd);
     if (k->http.sink_fd >= 0 && k->http.sink == SINK_FD) close(k->http.sink_fd);
     if (k->sink_tmp) unlink(k->sink_tmp); /* only still there on failure */
     free(k->sink_path);
@@ -516,7 +517,11 @@ static int check_framing(const op_call *k, cos_error **err)
     return 0;
 }
 
-static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req, op_call **out, cos_error **err)
+/* body_fd >= 0: the file body (body.file_path) is read from this descriptor
+ * (a duplicate of it), not opened again by name: a transfer sends the file
+ * it opened and measured, not one renamed over the path since. */
+static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req, int body_fd, op_call **out,
+                        cos_error **err)
 {
     *out = NULL;
     if ((unsigned)op >= COS_OP_COUNT) return cos_err_invalid(err, "op", "unknown operation %d", (int)op);
@@ -657,7 +662,8 @@ static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req,
             k->http.mem_len = b->data ? b->size : 0;
             if (c->cfg.upload_check_content_md5 && !req->content_md5) put_content_md5(k, k->http.mem, k->http.mem_len);
         } else if (b->file_path) {
-            k->body_fd = open(b->file_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait for a writer */
+            k->body_fd_borrowed = body_fd >= 0;
+            k->body_fd = body_fd >= 0 ? body_fd : open(b->file_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait for a writer */
             if (k->body_fd < 0) {
                 rc = cos_err_io(err, errno, "cannot open", b->file_path);
                 goto fail;
@@ -1473,6 +1479,14 @@ static step_result call_finish(op_call *k)
     cos_http *h = &k->http;
     k->attempts++;
     cos_error *changed = file_body_changed(k);
+    if (!changed && h->cb_wrong && (changed = cos_error_new(COS_ERR_IO, NULL))) {
+        free(changed->message);
+        changed->message = h->cb_wrong == 1
+            ? cos_sprintf("%s %s: the body's read callback ended after %llu of its %lld bytes (body.length)", k->method,
+                          k->def->cam, (unsigned long long)h->pos, (long long)h->cb_len)
+            : cos_sprintf("%s %s: the body's read callback returned more bytes than it was asked for", k->method, k->def->cam);
+        changed->field = cos_strdup("body.read");
+    }
     if (changed) { /* whatever the server said, what it got was not the file */
         set_error(k, changed);
         return STEP_DONE;
@@ -1835,12 +1849,12 @@ static int run_sync(op_call *k, cos_result **out, cos_error **err)
     return rc;
 }
 
-int call_sync_cancelable(cos_client *c, cos_op op, const cos_request *req, volatile int *cancel, cos_result **out,
-                         cos_error **err)
+int call_sync_cancelable(cos_client *c, cos_op op, const cos_request *req, int body_fd, volatile int *cancel,
+                         cos_result **out, cos_error **err)
 {
     if (out) *out = NULL;
     op_call *k;
-    int rc = call_prepare(c, op, req, &k, err);
+    int rc = call_prepare(c, op, req, body_fd, &k, err);
     if (rc) return rc;
     k->http.cancel = cancel;
     return run_sync(k, out, err);
@@ -1860,7 +1874,7 @@ int call_driven_start(cos_client *c, cos_op op, const cos_request *req, volatile
 {
     *out = NULL;
     op_call *k;
-    int rc = call_prepare(c, op, req, &k, err);
+    int rc = call_prepare(c, op, req, -1, &k, err);
     if (rc) return rc;
     k->http.cancel = cancel;
     k->notify = notify;
@@ -1941,7 +1955,7 @@ int cos_call(cos_client *client, cos_op op, const cos_request *req, cos_result *
     if (out) *out = NULL;
     if (!client) return cos_err_invalid(err, "client", "NULL client");
     op_call *k;
-    int rc = call_prepare(client, op, req, &k, err);
+    int rc = call_prepare(client, op, req, -1, &k, err);
     return rc ? rc : run_sync(k, out, err);
 }
 
@@ -2033,8 +2047,12 @@ int cos_call_async(cos_client *client, cos_op op, const cos_request *req, cos_do
     cos_error **why = client_async_error_slot(); /* cos_async_error() */
     if (!client) return cos_err_invalid(why, "client", "NULL client");
     if (!done) return cos_err_invalid(why, "done", "an async call needs a completion callback");
+    /* only a callback of one of its calls can still submit (client.h): taken,
+       the call ended canceled at once and its callback submitted the next,
+       so a chain of them held cos_client_free for ever */
+    if (atomic_load(&client->closing)) return cos_err_set(why, COS_ERR_CANCELED, "the client is being freed");
     op_call *k;
-    int rc = call_prepare(client, op, req, &k, why);
+    int rc = call_prepare(client, op, req, -1, &k, why);
     if (rc) return rc;
     k->done = done;
     k->ud = user_data;

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "call.h"
+#include "hash_internal.h"
 #include "checksum.h"
 #include "json.h"
 #include "signer.h"
@@ -81,6 +82,9 @@ typedef struct cos_tasks {
     void *on_change_ud;
     cos_task_start_fn on_start;
     void *on_start_ud;
+    atomic_bool has_cb;          /* on_change or on_start set: notify_change takes no lock without */
+    struct cb_call *cb_calls;    /* threads inside one of them (cb_enter) */
+    int cb_waiters;              /* changes waiting for those calls to end */
     upload_claim *claims;        /* never resumed by another task: its Complete would end the other's upload */
     idle_runner *idle;           /* runners waiting for a task (counted in runners) */
     bool closing;                /* cos_tasks_destroy: idle runners leave */
@@ -184,14 +188,75 @@ static cos_tasks *tasks_of(cos_client *c)
  * adding or pausing a task): cos_client_free there is deferred. */
 static __thread cos_tasks *tls_notifying;
 
+/* A thread inside the task-list or task-start callback (on its stack): a
+ * change of callback waits until no other thread is inside the old one, so
+ * that its user_data may be let go when the change returns. */
+typedef struct cb_call {
+    pthread_t thread;
+    struct cb_call *next;
+} cb_call;
+
+/* With the lock held: register me as inside a callback. */
+static void cb_enter(cos_tasks *mg, cb_call *me)
+{
+    me->thread = pthread_self();
+    me->next = mg->cb_calls;
+    mg->cb_calls = me;
+}
+
+static void cb_leave(cos_tasks *mg, cb_call *me)
+{
+    pthread_mutex_lock(&mg->m);
+    for (cb_call **pp = &mg->cb_calls; *pp; pp = &(*pp)->next)
+        if (*pp == me) {
+            *pp = me->next;
+            break;
+        }
+    if (mg->cb_waiters) pthread_cond_broadcast(&mg->cv); /* (no wake-up for the others without a change waiting) */
+    pthread_mutex_unlock(&mg->m);
+}
+
+/* The task-list callback (into *list) or the task-start one (*start) and
+ * its user_data, read together under the lock (read apart, a change between
+ * them called one with the other's), this thread registered as inside it
+ * (cb_leave after the call); false when none is set. */
+static bool cb_take(cos_tasks *mg, cb_call *me, cos_task_list_fn *list, cos_task_start_fn *start, void **ud)
+{
+    if (!atomic_load_explicit(&mg->has_cb, memory_order_acquire)) return false;
+    pthread_mutex_lock(&mg->m);
+    bool set = list ? (*list = mg->on_change) != NULL : (*start = mg->on_start) != NULL;
+    *ud = list ? mg->on_change_ud : mg->on_start_ud;
+    if (set) cb_enter(mg, me);
+    pthread_mutex_unlock(&mg->m);
+    return set;
+}
+
 static void notify_change(cos_tasks *mg)
 {
-    cos_task_list_fn fn = mg->on_change;
-    if (!fn) return;
+    cb_call me;
+    cos_task_list_fn fn;
+    void *ud;
+    if (!cb_take(mg, &me, &fn, NULL, &ud)) return;
     cos_tasks *outer = tls_notifying;
     tls_notifying = mg;
-    fn(mg->on_change_ud);
+    fn(ud);
     tls_notifying = outer;
+    cb_leave(mg, &me);
+}
+
+/* With the lock held, after a change of callback: wait until no other
+ * thread is inside one. Not from inside one (two callbacks changing it on
+ * two threads would wait for each other): that change returns at once. */
+static void cb_wait_others(cos_tasks *mg)
+{
+    pthread_t self = pthread_self();
+    for (cb_call *k = mg->cb_calls; k; k = k->next)
+        if (pthread_equal(k->thread, self)) return;
+    while (mg->cb_calls) {
+        mg->cb_waiters++;
+        pthread_cond_wait(&mg->cv, &mg->m);
+        mg->cb_waiters--;
+    }
 }
 
 static void task_free(task *t)
@@ -495,8 +560,10 @@ static void checkpoint_write(task *t)
     }
     cos_buf_puts(&b, "]}\n");
     /* a name of its own (mkstemp: created exclusively, never through a
-       link), so no file beside a download's checkpoint is removed */
-    char *tmp = cos_sprintf("%s.tmp-XXXXXX", t->checkpoint);
+       link), so no file beside a download's checkpoint is removed; of the
+       temporaries' form, so that one a process killed before its rename
+       left is swept as a killed download's are */
+    char *tmp = cos_sprintf("%s.cos-tmp-XXXXXX", t->checkpoint);
     int fd = tmp ? mkostemp(tmp, O_CLOEXEC) : -1;
     if (fd >= 0) {
         /* no fsync: the rename is atomic, and a lost checkpoint only costs re-listing parts */
@@ -1134,7 +1201,7 @@ static int adopt_server_parts(task *t, int *resumed, bool strict)
             p->done = true;
             snprintf(p->etag, sizeof p->etag, "%s", strong_etag(lp->parts[i].etag));
             uint64_t crc = 0;
-            cos_crc64_file(t->file_path, p->offset, (int64_t)p->size, &crc);
+            cos_crc64_fd(t->fd, p->offset, (int64_t)p->size, &crc);
             p->crc = crc;
             if (t->ck_alg && !part_cksum(t, p)) { /* Complete lists it: unreadable, the part goes again */
                 p->done = false;
@@ -1271,7 +1338,7 @@ static void run_upload(task *t)
            signature: in SigV4 mode simple uploads are PUTs */
         cos_op op = c->cfg.simple_upload_method == COS_SIMPLE_UPLOAD_PUT || c->cfg.signer == COS_SIGNER_SIGV4
                         ? COS_OP_PUT_OBJECT : COS_OP_POST_OBJECT;
-        int rc = call_sync_cancelable(c, op, &r, &t->abort_io, &res, &err);
+        int rc = call_sync_cancelable(c, op, &r, t->fd, &t->abort_io, &res, &err);
         if (rc == COS_ERR_CANCELED && t->pause_req && !t->cancel_req) { /* paused: sent again on restart */
             cos_error_free(err);
             return;
@@ -1285,7 +1352,7 @@ static void run_upload(task *t)
            size, modification and change times): it is the file's, with no
            second pass over it. Without one, the file is read again. */
         uint64_t crc = res->crc64;
-        if (!res->has_crc64) cos_crc64_file(t->file_path, 0, -1, &crc);
+        if (!res->has_crc64) cos_crc64_fd(t->fd, 0, -1, &crc);
         t->loaded = t->total;
         t->res = new_result(t);
         t->res->etag = cos_strdup(res->etag);
@@ -1300,6 +1367,7 @@ static void run_upload(task *t)
     t->parallel = chosen_parallel(t, t->total);
     free(t->checkpoint);
     t->checkpoint = checkpoint_path(t, "upload", t->total, (int64_t)st.st_mtime);
+    if (t->checkpoint) cos_sweep_stale_temporaries(t->checkpoint); /* one a process killed while writing it left */
     int resumed = 0;
     bool listed = false; /* the upload to resume comes from a listing, not from our checkpoint */
     if (!t->no_resume && !t->upload_id) {
@@ -1585,7 +1653,7 @@ static void run_download_in_place(task *t, int fd, const char *etag)
     r.sink.write_user_data = t;
     cos_result *res = NULL;
     cos_error *err = NULL;
-    int rc = call_sync_cancelable(t->mgr->c, COS_OP_GET_OBJECT, &r, &t->abort_io, &res, &err);
+    int rc = call_sync_cancelable(t->mgr->c, COS_OP_GET_OBJECT, &r, -1, &t->abort_io, &res, &err);
     if (rc == COS_ERR_CANCELED && t->pause_req && !t->cancel_req && t->loaded == 0) { /* paused before a byte */
         cos_error_free(err);
         return;
@@ -1722,6 +1790,7 @@ static void run_download(task *t)
         t->upload_id = kept;
     }
     cos_sweep_stale_temporaries(target); /* those of a download killed with -9 */
+    if (t->checkpoint) cos_sweep_stale_temporaries(t->checkpoint); /* (none where the names are another's) */
     t->fd = !partial ? -1 : taken ? mkostemp(partial, O_CLOEXEC) : open_partial(partial, &resume, &st);
     cos_lock_temporary(t->fd); /* renamed to a FILE.cos-tmp-XXXXXX before it is published: live, never swept */
     if (!resume) { /* open_partial found the file unusable after all */
@@ -2095,7 +2164,13 @@ static void run_once(task *t)
     for (size_t i = 0; skip_backoff && t->parts && i < t->nparts; i++) t->parts[i].not_before_ms = 0;
     running_frame frame = { t, tls_running };
     tls_running = &frame;
-    if (mg->on_start) mg->on_start(mg->on_start_ud, t->id);
+    cb_call me;
+    cos_task_start_fn on_start;
+    void *on_start_ud;
+    if (cb_take(mg, &me, NULL, &on_start, &on_start_ud)) {
+        on_start(on_start_ud, t->id);
+        cb_leave(mg, &me);
+    }
     if (t->t0 == 0) t->t0 = cos_mono_sec();
     tls_slots++;
     if (t->kind == COS_TASK_UPLOAD) run_upload(t);
@@ -2360,6 +2435,11 @@ static int start_task(cos_client *c, cos_task_kind kind, bool slice_only, const 
     t->done_ud = ud;
     t->owned = sync; /* a sync caller drives its own task */
     pthread_mutex_lock(&mg->m);
+    if (mg->closing) { /* a callback's, during cos_client_free: run, it kept the free waiting (one submitting the next, for ever) */
+        pthread_mutex_unlock(&mg->m);
+        task_free(t);
+        return cos_err_set(err, COS_ERR_CANCELED, "the client is being freed");
+    }
     if (!index_reserve(mg)) {
         pthread_mutex_unlock(&mg->m);
         task_free(t);
@@ -2810,6 +2890,8 @@ void cos_set_task_list_callback(cos_client *c, cos_task_list_fn fn, void *ud)
     pthread_mutex_lock(&mg->m);
     mg->on_change = fn;
     mg->on_change_ud = ud;
+    atomic_store_explicit(&mg->has_cb, mg->on_change || mg->on_start, memory_order_release);
+    cb_wait_others(mg);
     pthread_mutex_unlock(&mg->m);
 }
 
@@ -2839,6 +2921,8 @@ void cos_set_task_start_callback(cos_client *c, cos_task_start_fn fn, void *ud)
     pthread_mutex_lock(&mg->m);
     mg->on_start = fn;
     mg->on_start_ud = ud;
+    atomic_store_explicit(&mg->has_cb, mg->on_change || mg->on_start, memory_order_release);
+    cb_wait_others(mg);
     pthread_mutex_unlock(&mg->m);
 }
 

@@ -295,6 +295,60 @@ static void test_framing_headers(void)
     cos_client_free(c);
 }
 
+
+/* A read callback body whose source holds more bytes than body.length (it
+ * grew) or fewer. More: curl sent whatever the callback gave, and the bytes
+ * past the Content-Length were read by the server as a second, unsigned
+ * request on the connection (a PUT of "hello" smuggled a GET); now the
+ * callback is asked for the declared length only. Fewer: the server waited
+ * for the rest until the call timed out (COS_ERR_TIMEOUT, or NETWORK for a
+ * form); now COS_ERR_IO at the callback's end. PUT and postObject's form,
+ * sync and async. */
+typedef struct cb_source {
+    const char *data;
+    size_t len, at;
+} cb_source;
+static int64_t cb_source_read(void *ud, void *buf, size_t len)
+{
+    cb_source *s = ud;
+    size_t n = COS_MIN(len, s->len - s->at);
+    memcpy(buf, s->data + s->at, n);
+    s->at += n;
+    return (int64_t)n;
+}
+static void test_callback_body_not_its_length(void)
+{
+    cos_client *c = client();
+    static const char body[] = "hello" "GET /smuggled HTTP/1.1\r\nHost: " HOST "\r\nContent-Length: 0\r\n\r\n";
+    for (int shorter = 0; shorter < 2; shorter++)
+        for (int form = 0; form < 2; form++)
+            for (int async = 0; async < 2; async++) {
+                cb_source src = { body, sizeof body - 1, 0 };
+                cos_request r = test_generic_request(NULL, BUCKET, "k", NULL, NULL, 0, NULL, 0, NULL);
+                r.body.read = cb_source_read;
+                r.body.read_user_data = &src;
+                r.body.length = shorter ? 200 : 5; /* 5: "hello", the rest is past it */
+                r.timeout_ms = 20000;               /* the old code's wait for the rest: ended, not passed */
+                cos_result *res = NULL;
+                cos_error *err = NULL;
+                int rc = call_either(c, form ? COS_OP_POST_OBJECT : COS_OP_PUT_OBJECT, &r, async, &res, &err);
+                const char *what = form ? "form" : "PUT";
+                if (rc != (shorter ? COS_ERR_IO : 0))
+                    test_fail(__FILE__, __LINE__, "%s %s, %s body: rc %d (%s)", what, async ? "async" : "sync",
+                              shorter ? "short" : "long", rc, err ? cos_error_message(err) : "no error");
+                cos_result_free(res);
+                cos_error_free(err);
+                char **h = NULL;
+                int n = take_heads(&h);
+                for (int j = 0; j < n; j++) {
+                    if (strstr(h[j], "/smuggled")) test_fail(__FILE__, __LINE__, "%s %s: a second request:\n%s", what, async ? "async" : "sync", h[j]);
+                }
+                if (!shorter && n != 1) test_fail(__FILE__, __LINE__, "%s %s: %d requests", what, async ? "async" : "sync", n);
+                free_heads(h);
+            }
+    cos_client_free(c);
+}
+
 /* Proxy variables: read when the client is made (client.h). One set later
  * is not used (the request goes straight, its head as packed, not in
  * absolute form to a proxy); a configured proxy that no_proxy excludes
@@ -756,6 +810,7 @@ int main(void)
     test_watch(120, "requests to the recording server", NULL);
     RUN(test_header_line_breaks_refused);
     RUN(test_framing_headers);
+    RUN(test_callback_body_not_its_length);
     RUN(test_user_agent_line_break_refused);
     RUN(test_proxy_variables);
     RUN(test_presigned_token_stays_one_parameter);

@@ -47,7 +47,9 @@ COS_API int cos_client_new(cos_client **out, const cos_config *cfg, cos_error **
  * stopped, canceled; from a synchronous call's credential, progress or sink
  * callback, or the task-list callback on the caller's thread: once that
  * call returns, without a further retry; do not use the client after it
- * returns).
+ * returns). Meanwhile an async call or transfer that a callback starts is
+ * refused with COS_ERR_CANCELED (its callback is not called): callbacks
+ * that each start the next held the free for ever.
  */
 COS_API void cos_client_free(cos_client *client);
 
@@ -86,7 +88,10 @@ typedef struct cos_body {
     cos_read_fn read;         /**< callback body */
     cos_seek_fn seek;         /**< optional; without it a callback body is never retried */
     void *read_user_data;     /**< passed to read and seek */
-    int64_t length;           /**< callback body length, -1 = unknown (chunked) */
+    int64_t length;           /**< callback body length, -1 = unknown (chunked). With a length, read is
+                                   asked for that many bytes in all (what it holds beyond them is not
+                                   read or sent); one that ends sooner, or returns more than asked,
+                                   fails the request with COS_ERR_IO (field "body.read") */
 } cos_body;
 
 /**

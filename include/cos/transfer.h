@@ -324,12 +324,16 @@ COS_API int cos_task_wait(cos_client *client, cos_task_id id, cos_transfer_resul
 
 /** Called whenever a task is added, changes state, or is trimmed (UploadQueueSize). */
 typedef void (*cos_task_list_fn)(void *user_data);
-/** Set (or clear with NULL) the list-changed callback. */
+/** Set (or clear with NULL) the list-changed callback. Once it returns, no
+ *  other thread is inside the previous callback, and it is not called again:
+ *  its user_data may be freed. (From inside the callback it returns at once;
+ *  do not call it holding a lock the callback takes.) */
 COS_API void cos_set_task_list_callback(cos_client *client, cos_task_list_fn fn, void *user_data);
 
 /** Called when a task starts running (onTaskStart), on the thread that runs it. */
 typedef void (*cos_task_start_fn)(void *user_data, cos_task_id id);
-/** Set (or clear with NULL) the task-start callback. */
+/** Set (or clear with NULL) the task-start callback; it waits for the
+ *  previous one's calls as cos_set_task_list_callback does. */
 COS_API void cos_set_task_start_callback(cos_client *client, cos_task_start_fn fn, void *user_data);
 
 /** isUploadRunning: whether any task is waiting, checking or running (paused ones do not count). */

@@ -3,11 +3,14 @@
  * with $COS_TEST_RENAME_RACE set, a download's rename of FILE.cos-partial to
  * a name of its own (FILE.cos-tmp-XXXXXX) first finds another's file put
  * under FILE.cos-partial (its own moved aside to FILE.cos-partial.aside):
- * the instant between libcos's check and its rename, made to happen. */
+ * the instant between libcos's check and its rename, made to happen; with
+ * $COS_TEST_KILL_AT_CHECKPOINT=N the process dies at its Nth checkpoint
+ * write, between the temporary and its rename (test_session12_attack). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,11 @@ static int ends_with(const char *s, const char *tail)
 
 int rename(const char *from, const char *to)
 {
+    /* $COS_TEST_KILL_AT_CHECKPOINT=N: killed (-9) at the Nth rename of a
+       transfer's checkpoint (*.json) into place, its temporary written */
+    static int checkpoints;
+    const char *kill_at = getenv("COS_TEST_KILL_AT_CHECKPOINT");
+    if (kill_at && ends_with(to, ".json") && ++checkpoints == atoi(kill_at)) raise(SIGKILL);
     if (getenv("COS_TEST_RENAME_RACE") && ends_with(from, ".cos-partial") && strstr(to, ".cos-tmp-")) {
         char aside[4200];
         snprintf(aside, sizeof aside, "%s.aside", from);
