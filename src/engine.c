@@ -16,8 +16,6 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
-#include <sys/syscall.h>
-#include <linux/futex.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -1265,32 +1263,16 @@ typedef struct job {
     int64_t due_ms;         /* a delayed job: when it may run (cos_mono_ms) */
 } job;
 
-/* An idle worker waits on a word of its own, on the pool's stack of idle
- * workers (newest on top); a poster takes one off the stack and wakes
- * exactly that one. On one shared condition variable (before), glibc's
- * pthread_cond_signal could itself sleep: a signal that has to open a new
- * group of waiters first waits for the workers woken by earlier signals to
- * run, so a network thread posting a completion while the worker woken for
- * the last one had not run yet was put to sleep until it did (a tenth of
- * async PUTs at 16 in flight, each a sleep of the network thread and a
- * wake-up of it by that worker).
- * A targeted wake never waits for anyone. The newest idle worker is the
- * one whose stack and cache are warm; the others stay asleep. */
-typedef struct idler {
-    _Atomic uint32_t woken; /* set once by whoever took it off the stack */
-    struct idler *next;
-} idler;
-
 struct cos_workers {
     pthread_mutex_t lock;
-    idler *idlers;  /* idle workers waiting for a wake-up, newest first */
+    pthread_cond_t cond;
     pthread_cond_t gone;
     job *head, *tail;
     job *timed;     /* delayed jobs, soonest first; moved to the queue when due */
     bool stop;
     int base;       /* configured worker_threads */
     int threads;    /* alive */
-    int idle;       /* on the idlers stack */
+    int idle;       /* waiting for a job */
     int blocked;    /* inside workers_block_begin/end */
     cos_reaper gone_threads; /* left, to be joined */
     _Atomic int posting; /* workers_post calls between their unlock and their signal (workers_free waits for them) */
@@ -1302,56 +1284,7 @@ static __thread cos_workers *tls_pool;
  * wakeups, and how many. */
 static __thread bool tls_holding;
 static __thread cos_workers *tls_held;
-static __thread idler *tls_held_wakes; /* taken off tls_held's stack, to be woken at the flush */
-
-/* The futex calls of the idle wait; a 32-bit build with a 64-bit time_t
- * (_TIME_BITS=64) has its own system call for a timeout of that size. */
-#ifndef SYS_futex_time64
-_Static_assert(sizeof(time_t) == sizeof(long), "a 64-bit time_t on a 32-bit target needs SYS_futex_time64");
-#endif
-static long futex_call(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *abs)
-{
-#ifdef SYS_futex_time64
-    if (sizeof(time_t) > sizeof(long)) return syscall(SYS_futex_time64, word, op, val, abs, NULL, FUTEX_BITSET_MATCH_ANY);
-#endif
-    return syscall(SYS_futex, word, op, val, abs, NULL, FUTEX_BITSET_MATCH_ANY);
-}
-
-/* Sleep until i is woken or, with abs, until then (CLOCK_MONOTONIC). */
-static void idler_sleep(idler *i, const struct timespec *abs)
-{
-    while (!atomic_load_explicit(&i->woken, memory_order_acquire)) {
-        long r = futex_call(&i->woken, FUTEX_WAIT_BITSET_PRIVATE, 0, abs);
-        if (r != 0 && errno == ETIMEDOUT) return;
-    }
-}
-
-/* Wake i (taken off its pool's stack by the caller). Once woken is set, i's
- * worker may be gone from the wait and its frame reused: the futex wake
- * that follows can then only be a spurious wake-up to someone else, which
- * every futex user tolerates; no write to i follows. */
-static void idler_wake(idler *i)
-{
-    atomic_store_explicit(&i->woken, 1, memory_order_release);
-    futex_call(&i->woken, FUTEX_WAKE_PRIVATE, 1, NULL);
-}
-
-/* With w->lock held: take the newest idle worker off the stack, or NULL. */
-static idler *idler_take(cos_workers *w)
-{
-    idler *i = w->idlers;
-    if (i) {
-        w->idlers = i->next;
-        w->idle--;
-    }
-    return i;
-}
-
-/* With w->lock held: wake every idle worker. */
-static void idlers_wake_all(cos_workers *w)
-{
-    for (idler *i; (i = idler_take(w));) idler_wake(i);
-}
+static __thread int tls_held_wakes;
 
 int reaper_spawn(void *(*fn)(void *), void *arg)
 {
@@ -1416,8 +1349,7 @@ static bool timed_due(cos_workers *w)
         w->tail = j;
         moved = true;
     }
-    idler *i = moved ? idler_take(w) : NULL; /* more than the mover can run at once */
-    if (i) idler_wake(i);
+    if (moved && w->idle) pthread_cond_signal(&w->cond); /* more than the mover can run at once */
     return moved;
 }
 
@@ -1432,28 +1364,14 @@ static void *worker_main(void *arg)
             if (timed_due(w)) continue;
             /* a stand-in leaves once the regular workers are runnable again */
             if (w->threads - w->blocked > w->base) goto out;
-            idler me = { 0, w->idlers };
-            w->idlers = &me;
             w->idle++;
-            /* sleep until the soonest delayed job is due (cos_mono_ms is CLOCK_MONOTONIC), or a wake-up */
-            bool timed = w->timed != NULL;
-            struct timespec ts = { 0, 0 };
-            if (timed) ts = (struct timespec){ (time_t)(w->timed->due_ms / 1000), (long)(w->timed->due_ms % 1000) * 1000000L };
-            pthread_mutex_unlock(&w->lock);
-            idler_sleep(&me, timed ? &ts : NULL);
-            pthread_mutex_lock(&w->lock);
-            if (!atomic_load_explicit(&me.woken, memory_order_acquire)) { /* timed out */
-                idler **at = &w->idlers;
-                while (*at && *at != &me) at = &(*at)->next;
-                if (*at) { /* still on the stack: off it */
-                    *at = me.next;
-                    w->idle--;
-                } else { /* taken off it: its wake-up is on its way and writes to me, so wait for it */
-                    pthread_mutex_unlock(&w->lock);
-                    idler_sleep(&me, NULL);
-                    pthread_mutex_lock(&w->lock);
-                }
+            if (w->timed) { /* sleep until the soonest delayed job is due, or a job comes */
+                struct timespec ts = { (time_t)(w->timed->due_ms / 1000), (long)(w->timed->due_ms % 1000) * 1000000L };
+                pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+            } else {
+                pthread_cond_wait(&w->cond, &w->lock);
             }
+            w->idle--;
         }
         if (w->stop) timed_due(w); /* delayed jobs run now: nothing waits for them after this */
         job *j = w->head;
@@ -1466,8 +1384,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&w->lock);
     }
 out:
-    idler *i = w->timed ? idler_take(w) : NULL; /* it may have been the one woken for a delayed job */
-    if (i) idler_wake(i);
+    if (w->timed) pthread_cond_signal(&w->cond); /* it may have been the one woken for a delayed job */
     w->threads--;
     reaper_add_self(&w->gone_threads);
     pthread_cond_broadcast(&w->gone);
@@ -1482,6 +1399,11 @@ int workers_new(cos_workers **out, int threads)
     if (!w) return COS_ERR_NOMEM;
     w->base = threads > 0 ? threads : 2;
     pthread_mutex_init(&w->lock, NULL);
+    pthread_condattr_t ca; /* delayed jobs wait on the monotonic clock (cos_mono_ms) */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cond, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&w->gone, NULL);
     pthread_mutex_lock(&w->lock);
     for (int i = 0; i < w->base; i++) spawn_worker(w);
@@ -1502,27 +1424,26 @@ int workers_post(cos_workers *w, void (*fn)(void *), void *arg)
     j->fn = fn;
     j->arg = arg;
     j->next = NULL;
-    /* The idle worker is woken after the unlock: woken under the lock, it
-       would wake only to block on the lock the poster still holds (two more
-       futex calls, often a context switch, per async completion). Taken off
-       the stack under the lock, it is this poster's to wake, and no one
-       else's. */
+    /* The idle worker is signaled after the unlock: signaled under the
+       lock, it wakes only to block on the lock the poster still holds (two
+       more futex calls, often a context switch, per async completion). A
+       waiter that went to sleep before the job was queued is on the
+       condition by then, so the signal still reaches one. */
     if (tls_holding && tls_held != w) workers_flush(); /* wakeups are held for one pool at a time */
     atomic_fetch_add(&w->posting, 1);
     pthread_mutex_lock(&w->lock);
     if (w->tail) w->tail->next = j;
     else w->head = j;
     w->tail = j;
-    idler *wake = idler_take(w);
+    bool wake = w->idle > tls_held_wakes; /* (0 unless held for this pool) */
     if (!wake) ensure_worker(w);
     pthread_mutex_unlock(&w->lock);
-    if (wake && tls_holding) { /* woken at workers_flush; posting stays counted until then */
+    if (wake && tls_holding) { /* signaled at workers_flush; posting stays counted until then */
         tls_held = w;
-        wake->next = tls_held_wakes;
-        tls_held_wakes = wake;
+        tls_held_wakes++;
         return 0;
     }
-    if (wake) idler_wake(wake);
+    if (wake) pthread_cond_signal(&w->cond);
     atomic_fetch_sub_explicit(&w->posting, 1, memory_order_release);
     return 0;
 }
@@ -1532,17 +1453,11 @@ void workers_hold(void) { tls_holding = true; }
 void workers_flush(void)
 {
     cos_workers *w = tls_held;
-    idler *i = tls_held_wakes;
+    int n = tls_held_wakes;
     tls_held = NULL;
-    tls_held_wakes = NULL;
+    tls_held_wakes = 0;
     if (!w) return;
-    int n = 0;
-    while (i) {
-        idler *next = i->next; /* (i may be reused once woken) */
-        idler_wake(i);
-        i = next;
-        n++;
-    }
+    for (int i = 0; i < n; i++) pthread_cond_signal(&w->cond);
     atomic_fetch_sub_explicit(&w->posting, n, memory_order_release);
 }
 
@@ -1560,8 +1475,7 @@ int workers_post_after(cos_workers *w, int64_t delay_ms, void (*fn)(void *), voi
     j->next = *at;
     *at = j;
     /* an idle worker sets its wake-up by the soonest job: it may be this one */
-    idler *i = idler_take(w);
-    if (i) idler_wake(i);
+    if (w->idle) pthread_cond_signal(&w->cond);
     else if (w->threads - w->blocked < w->base) spawn_worker(w);
     pthread_mutex_unlock(&w->lock);
     return 0;
@@ -1571,7 +1485,7 @@ void workers_fire_timers(cos_workers *w)
 {
     pthread_mutex_lock(&w->lock);
     for (job *j = w->timed; j; j = j->next) j->due_ms = 0;
-    idlers_wake_all(w);
+    pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -1609,13 +1523,14 @@ void workers_free(cos_workers *w)
     if (!w) return;
     pthread_mutex_lock(&w->lock);
     w->stop = true;
-    idlers_wake_all(w);
+    pthread_cond_broadcast(&w->cond);
     while (w->threads > 0) pthread_cond_wait(&w->gone, &w->lock);
     pthread_mutex_unlock(&w->lock);
     /* a poster whose job already ran may still be about to signal */
     while (atomic_load_explicit(&w->posting, memory_order_acquire) > 0) sched_yield();
     reaper_join(&w->gone_threads, true);
     pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
     pthread_cond_destroy(&w->gone);
     free(w);
 }

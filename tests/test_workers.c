@@ -1,10 +1,4 @@
 /* test_workers.c — the worker pool that runs async completions (engine.c):
- *  - a poster (a network thread posting a completion) never sleeps on a
- *    worker that was woken but has not run yet: with one shared condition
- *    variable glibc's pthread_cond_signal waited for such a worker, so the
- *    network thread slept until it ran (issue #21, async PUT); a worker held
- *    in a signal handler stands for one that is not scheduled;
- *  - the idle worker woken is the one that went idle last (its cache warm);
  *  - every job runs exactly once with many posters; wake-ups held by a
  *    network thread's pass reach every idle worker at the flush; delayed
  *    jobs run when due and when the timers are fired; a worker that blocks
@@ -19,8 +13,6 @@
 #include "engine.h"
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,33 +37,7 @@ static bool wait_idle(cos_workers *w, int n)
     return false;
 }
 
-/* ---- a job that records where it ran */
-typedef struct where {
-    pthread_t t;
-    atomic_int done;
-} where;
-
-static void record_job(void *arg)
-{
-    where *r = arg;
-    r->t = pthread_self();
-    atomic_fetch_add(&r->done, 1);
-}
-
 static void count_job(void *arg) { atomic_fetch_add((atomic_int *)arg, 1); }
-
-/* ---- a worker held in a signal handler: woken, it cannot run */
-static int g_hold_pipe[2];
-static atomic_int g_in_handler;
-
-static void hold_handler(int sig)
-{
-    (void)sig;
-    atomic_store(&g_in_handler, 1);
-    char c;
-    while (read(g_hold_pipe[0], &c, 1) < 0 && errno == EINTR) {
-    }
-}
 
 typedef struct poster {
     cos_workers *w;
@@ -88,64 +54,6 @@ static void *post_jobs(void *arg)
         atomic_fetch_add(&p->posted, 1);
     }
     return NULL;
-}
-
-static void test_poster_never_waits_for_a_woken_worker(void)
-{
-    cos_workers *w = NULL;
-    CHECK(workers_new(&w, 2) == 0);
-    if (!w) return;
-    CHECK(pipe(g_hold_pipe) == 0);
-    struct sigaction sa = { .sa_handler = hold_handler };
-    sigemptyset(&sa.sa_mask);
-    CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
-    /* learn one worker, then let both go idle */
-    where r = { .done = 0 };
-    CHECK(workers_post(w, record_job, &r) == 0);
-    CHECK(wait_at_least(&r.done, 1));
-    CHECK(wait_idle(w, 2));
-    /* hold it: from now on it is asleep as far as the pool knows, but a wake-up cannot make it run */
-    atomic_store(&g_in_handler, 0);
-    CHECK(pthread_kill(r.t, SIGUSR2) == 0);
-    CHECK(wait_at_least(&g_in_handler, 1));
-    /* post from a thread of its own, as a network thread would: every post
-       returns, and the other worker runs every job while this one is held */
-    atomic_int ran = 0;
-    poster p = { w, &ran, 6, 0 };
-    pthread_t t;
-    CHECK(pthread_create(&t, NULL, post_jobs, &p) == 0);
-    bool all = wait_at_least(&ran, p.jobs);
-    CHECK(all);
-    CHECK_INT(atomic_load(&p.posted), p.jobs);
-    CHECK_INT(atomic_load(&ran), p.jobs);
-    /* let the held worker go whatever happened, then end cleanly */
-    CHECK(write(g_hold_pipe[1], "x", 1) == 1);
-    pthread_join(t, NULL);
-    CHECK(wait_at_least(&ran, p.jobs));
-    workers_free(w);
-    close(g_hold_pipe[0]);
-    close(g_hold_pipe[1]);
-    signal(SIGUSR2, SIG_DFL);
-}
-
-static void test_newest_idle_worker_is_woken(void)
-{
-    cos_workers *w = NULL;
-    CHECK(workers_new(&w, 4) == 0);
-    if (!w) return;
-    CHECK(wait_idle(w, 4));
-    pthread_t first;
-    int same = 0;
-    for (int i = 0; i < 20; i++) {
-        where r = { .done = 0 };
-        CHECK(workers_post(w, record_job, &r) == 0);
-        CHECK(wait_at_least(&r.done, 1));
-        CHECK(wait_idle(w, 4)); /* it went idle again: the newest idle worker */
-        if (i == 0) first = r.t;
-        else same += pthread_equal(first, r.t) != 0;
-    }
-    CHECK_INT(same, 19);
-    workers_free(w);
 }
 
 static void test_every_job_once_with_many_posters(void)
@@ -396,8 +304,6 @@ int main(void)
     g_have_srv = test_server_start(&g_srv, NULL) == 0;
     if (g_have_srv) test_put_bucket_on(&g_srv, BUCKET);
     test_watch(300, "worker pool", g_have_srv ? &g_srv : NULL);
-    RUN(test_poster_never_waits_for_a_woken_worker);
-    RUN(test_newest_idle_worker_is_woken);
     RUN(test_every_job_once_with_many_posters);
     RUN(test_held_wakes_reach_every_idle_worker);
     RUN(test_delayed_jobs);
