@@ -3481,10 +3481,18 @@ static enum MHD_Result complete_upload(req *r)
     const char *upload_id = req_arg(r, "uploadId");
     char *headers = NULL;
     enum MHD_Result ret;
-    if (r->is_s3 && upload_id && store_upload_get(r->srv->st, upload_id, NULL, NULL, NULL) == -1 &&
-        complete_repeated(r, upload_id, &ret))
-        return ret;
-    if (!upload_matches(r, upload_id, &headers, &ret)) return ret;
+    /* one lookup decides both: with two (gone? then whose?) a repeated Complete whose twin
+       committed between them was answered 404 although its object was there */
+    char *ub = NULL, *uk = NULL;
+    int grc = store_upload_get(r->srv->st, upload_id, &ub, &uk, &headers);
+    bool mine = grc == 0 && !strcmp(ub, r->bucket) && !strcmp(uk, r->key);
+    free(ub);
+    free(uk);
+    if (!mine) {
+        free(headers);
+        if (grc == -1 && r->is_s3 && upload_id && complete_repeated(r, upload_id, &ret)) return ret;
+        return send_error(r, "NoSuchUpload", "The specified upload does not exist.");
+    }
     if (r->is_s3 && !complete_key_matches(r, headers, &ret)) {
         free(headers);
         return ret;
