@@ -1275,26 +1275,30 @@ static int list_cb(void *ud, const obj_meta *m)
     return 0;
 }
 
-static int max_keys_arg(req *r, const char *name, int def)
+/* A count parameter (max-keys, max-uploads, max-parts...) clamped to 1000: def when absent or
+ * empty, -1 when negative or not a number. */
+static int count_arg(req *r, const char *name, int def)
 {
     const char *v = req_arg(r, name);
     int64_t n;
-    if (!v || cos_parse_i64(v, &n) != 0 || n < 0) return def;
+    if (!v || !*v) return def;
+    if (cos_parse_i64(v, &n) != 0 || n < 0) return -1;
     return n > 1000 ? 1000 : (int)n;
+}
+
+static int max_keys_arg(req *r, const char *name, int def)
+{
+    int n = count_arg(r, name, def);
+    return n < 0 ? def : n;
 }
 
 int listing_max_keys(req *r, int def, enum MHD_Result *ret)
 {
     /* as the listing reads it, so a policy's cos:max-keys reads it: a negative or malformed value read as the
        default listed 1000 keys under an Allow for at most 2 (-5 <= 2) or past a Deny above 2 ("abc") */
-    const char *v = req_arg(r, "max-keys");
-    int64_t n;
-    if (!v || !*v) return def;
-    if (cos_parse_i64(v, &n) != 0 || n < 0) {
-        *ret = send_error(r, "InvalidArgument", "max-keys must be a non-negative integer.");
-        return -1;
-    }
-    return n > 1000 ? 1000 : (int)n;
+    int n = count_arg(r, "max-keys", def);
+    if (n < 0) *ret = send_error(r, "InvalidArgument", "max-keys must be a non-negative integer.");
+    return n;
 }
 
 static int run_listing(req *r, list_ctx *c, const char *after)

@@ -518,7 +518,7 @@ static int check_framing(const op_call *k, cos_error **err)
 }
 
 /* body_fd >= 0: the file body (body.file_path) is read from this descriptor
- * (a duplicate of it), not opened again by name: a transfer sends the file
+ * (borrowed: the caller closes it), not opened again by name: a transfer sends the file
  * it opened and measured, not one renamed over the path since. */
 static int call_prepare(cos_client *c, cos_op op, const cos_request *caller_req, int body_fd, op_call **out,
                         cos_error **err)
