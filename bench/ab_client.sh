@@ -8,7 +8,12 @@
 #          N (2000) requests per kind, INFLIGHT (16)
 #          MODE (async)  async: cos_call_async ("small"); threads: INFLIGHT threads of sync calls
 #          ENV_A, ENV_B  extra environment for each side (e.g. ENV_B="BENCH_NETWORK_THREADS=1")
-#          PERF (1)      also count each client's system calls, futex calls and polls per request
+#          PERF (1)      also count each client's system calls, futex calls and polls per request,
+#                        and print conns_max: the most of the client's connections that one
+#                        server thread accepted (libmicrohttpd's pool serves a connection on
+#                        the thread that accepted it, and a PUT's durable wait holds that
+#                        thread: with 12 of 16 on one thread, async PUT ran at 0.4x the rate
+#                        of a run whose connections were spread; bench/stages.sh)
 # Prints per run: op/s, client CPU us, context switches per request (and the
 # perf counts); then per figure the median of the per-round B/A ratios.
 # The load average is printed at the start and the end.
@@ -25,8 +30,18 @@ one() { # SIDE BIN ENV -> "SIDE metric value" lines in $W/all
   local pre=() mode=small
   [ "$MODE" = threads ] && mode=threads
   [ "${PERF:-1}" = 1 ] && pre=(perf stat -x, -o "$W/perf" -e raw_syscalls:sys_enter,syscalls:sys_enter_futex,syscalls:sys_enter_poll,syscalls:sys_enter_write)
+  local pp=
+  if [ "${PERF:-1}" = 1 ]; then
+    rm -f "$W/acc"
+    perf record -q -o "$W/acc" -e syscalls:sys_exit_accept4 -p "$SP" 2>/dev/null & pp=$!
+    for _ in $(seq 1 200); do [ -s "$W/acc" ] && break; sleep 0.05; done
+  fi
   # shellcheck disable=SC2086
   env $3 "${pre[@]}" "$2" $mode "$EP" $BUCKET "$N" "$INFLIGHT" > "$W/out" 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
+  if [ -n "$pp" ]; then
+    kill -INT "$pp"; wait "$pp" || true
+    perf script -i "$W/acc" -F tid,trace 2>/dev/null | awk -v s="$1" '$2 !~ /^0xf/ { n[$1]++ } END { for (t in n) if (n[t] > m) m = n[t]; print s, "conns_max", m + 0 }' >> "$W/all"
+  fi
   awk -v s="$1" '/^(put|get)_(ops_s|cpu_us|ctxsw)/ { print s, $1, $2 }' "$W/out" >> "$W/all"
   [ "${PERF:-1}" = 1 ] && awk -F, -v s="$1" -v n="$((2 * N))" '/sys_enter/ { v = $1; sub(/.*:sys_enter_?/, "", $3); printf "%s both_%s %.2f\n", s, $3 == "" ? "sys" : $3, v / n }' "$W/perf" >> "$W/all"
   grep -h "thread" "$W/err" | sed "s/^/$1 /" >&2 || true
