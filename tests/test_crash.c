@@ -451,8 +451,8 @@ static void on_upload(void *ud, cos_task_id id, int rc, cos_transfer_result *res
 }
 
 /* Calls fn(ud, key, upload id, part) for every part of every upload under prefix; the parts seen, or -1. */
-static int mp_each_part(cos_client *c, const char *prefix, void (*fn)(void *, const char *, const cos_part_info *),
-                        void *ud)
+static int mp_each_part(cos_client *c, const char *prefix,
+                        void (*fn)(void *, const char *, const char *, const cos_part_info *), void *ud)
 {
     cos_request r = COS_REQUEST_INIT;
     r.bucket = BUCKET;
@@ -472,7 +472,7 @@ static int mp_each_part(cos_client *c, const char *prefix, void (*fn)(void *, co
         cos_result *pr = NULL;
         if (cos_multipart_list_part(c, &p, &pr, NULL) == 0 && pr->output.list_parts) {
             for (size_t j = 0; j < pr->output.list_parts->parts_count; j++) {
-                if (fn) fn(ud, l->uploads[i].key, &pr->output.list_parts->parts[j]);
+                if (fn) fn(ud, l->uploads[i].key, l->uploads[i].upload_id, &pr->output.list_parts->parts[j]);
                 n++;
             }
         } else if (!pr || !pr->output.list_parts) {
@@ -496,13 +496,20 @@ static void wait_parts_stored(cos_client *watch, const char *prefix, int parts)
     }
 }
 
+enum { MP_LEFT_MAX = 64 };
+typedef struct mp_left {
+    int slot, number;
+    char upload_id[128], etag[40];
+} mp_left;
+
 typedef struct mp_check {
     mp_slot *slots;
     int round, parts;
+    mp_left left[MP_LEFT_MAX]; /* the parts listed, in ListParts' order (by upload, by number) */
 } mp_check;
 
 /* A part left by an unfinished upload: its chunk of the file, exactly. */
-static void mp_part_whole(void *ud, const char *key, const cos_part_info *part)
+static void mp_part_whole(void *ud, const char *key, const char *upload_id, const cos_part_info *part)
 {
     mp_check *k = ud;
     int i = -1;
@@ -524,8 +531,57 @@ static void mp_part_whole(void *ud, const char *key, const cos_part_info *part)
     if (!part->etag || strcmp(part->etag, hex))
         test_fail(__FILE__, __LINE__, "round %d: %s part %d: ETag %s, its bytes' MD5 %s", k->round, key,
                   part->part_number, part->etag ? part->etag : "(none)", hex);
+    if (k->parts < MP_LEFT_MAX) {
+        mp_left *e = &k->left[k->parts];
+        e->slot = i;
+        e->number = part->part_number;
+        snprintf(e->upload_id, sizeof e->upload_id, "%s", upload_id);
+        snprintf(e->etag, sizeof e->etag, "%s", part->etag ? part->etag : "");
+    }
     k->parts++;
     free(buf);
+}
+
+/* Each unfinished upload completed with the parts it lists: the object is
+ * their chunks of the file, byte for byte (a listed part whose size and ETag
+ * are right but whose stored bytes were torn would show here). */
+static void mp_complete_left(cos_client *c, const mp_check *k)
+{
+    CHECK(k->parts <= MP_LEFT_MAX);
+    for (int a = 0, b; a < k->parts && a < MP_LEFT_MAX; a = b) {
+        for (b = a; b < k->parts && b < MP_LEFT_MAX && !strcmp(k->left[b].upload_id, k->left[a].upload_id);) b++;
+        const mp_slot *s = &k->slots[k->left[a].slot];
+        cos_complete_part parts[MP_LEFT_MAX];
+        unsigned char *want = malloc((size_t)(b - a) * MP_CHUNK);
+        size_t total = 0;
+        FILE *f = fopen(s->path, "rb");
+        for (int j = a; j < b; j++) {
+            parts[j - a] = (cos_complete_part){ .part_number = k->left[j].number, .etag = (char *)k->left[j].etag };
+            uint64_t off = (uint64_t)(k->left[j].number - 1) * MP_CHUNK;
+            if (f && fseek(f, (long)off, SEEK_SET) == 0) total += fread(want + total, 1, MP_CHUNK, f);
+        }
+        if (f) fclose(f);
+        cos_complete_multipart_upload cm = { parts, (size_t)(b - a) };
+        cos_request cr = COS_REQUEST_INIT;
+        cr.bucket = BUCKET;
+        cr.key = s->key;
+        cr.upload_id = k->left[a].upload_id;
+        cr.input.complete = &cm;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_multipart_complete(c, &cr, &res, &err), err);
+        cos_result_free(res);
+        res = NULL;
+        cos_request g = COS_REQUEST_INIT;
+        g.bucket = BUCKET;
+        g.key = s->key;
+        CHECK_OK(cos_get_object(c, &g, &res, &err), err);
+        if (res && (res->body_size != total || memcmp(res->body, want, total) != 0))
+            test_fail(__FILE__, __LINE__, "round %d: %s completed from its %d parts left: %zu bytes, not their %zu",
+                      k->round, s->key, b - a, res->body_size, total);
+        cos_result_free(res);
+        free(want);
+    }
 }
 
 /* kill once `count` parts are stored (by_uploads false) or `count` uploads completed */
@@ -591,11 +647,15 @@ static void mp_round(test_server *srv, const char *dir, int round, bool by_uploa
         }
         cos_result_free(res);
     }
-    mp_check k = { slots, round, 0 };
+    static mp_check k; /* (large: not on the stack) */
+    memset(&k, 0, sizeof k);
+    k.slots = slots;
+    k.round = round;
     CHECK(!c || mp_each_part(c, prefix, mp_part_whole, &k) >= 0);
+    if (c) mp_complete_left(c, &k);
     if (by_uploads) CHECK(acked >= count); /* the kill came after them: the round checked that many */
     for (int i = 0; i < MP_FILES; i++) unlink(slots[i].path);
-    fprintf(stderr, "  multipart round %d: killed after %d %s, %d of %d uploads completed, all intact; %d parts left, each whole\n",
+    fprintf(stderr, "  multipart round %d: killed after %d %s, %d of %d uploads completed, all intact; %d parts left, each whole and completed into its bytes\n",
             round, count, by_uploads ? "completions" : "parts stored", acked, MP_FILES, k.parts);
     cos_client_free(c);
 }
