@@ -279,7 +279,9 @@ if [ -n "$NODESDK" ]; then
   EXTRA_ARGS=()
   start_server once
   NBUCKET="nodejs-sdk-ut-$APPID"
-  (cd "$ND" && env SID="$SID" SKEY="$SKEY" BUCKET="$NBUCKET" REGION="$REGION" COS_PORT="$PORT" \
+  # exec: BPID is node itself, so the kill below stops it (it was the subshell's,
+  # and every run left its backend running)
+  (cd "$ND" && exec env SID="$SID" SKEY="$SKEY" BUCKET="$NBUCKET" REGION="$REGION" COS_PORT="$PORT" \
      node "$HERE/scripts/node-suite/backend.js" "$ND/sdk" "$ND/backend.port" >"$ND/backend.log" 2>&1) &
   BPID=$!
   for _ in $(seq 1 100); do [ -s "$ND/backend.port" ] && break; sleep 0.1; done

@@ -283,6 +283,9 @@ void store_sync_stats(store *s, uint64_t *sleeps, uint64_t *wakeups);
  * the write transactions those batches took (tests check that writes side
  * by side share one). */
 void store_batch_stats(store *s, uint64_t *jobs, uint64_t *commits);
+/* Writes queued now for a batch leader to run them (tests wait for writes to
+ * reach the queue instead of waiting a fixed time). */
+size_t store_batch_queued(store *s);
 const char *store_list_sql(int variant);
 
 /* versions (#18): the current version stays in objects; older ones and

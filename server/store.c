@@ -3057,6 +3057,15 @@ int store_object_put_body(store *s, const obj_meta *m, data_writer *body)
 
 int store_object_put(store *s, const obj_meta *m) { return store_object_put_body(s, m, NULL); }
 
+size_t store_batch_queued(store *s)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&s->batch_m);
+    for (const put_job *j = s->batch_head; j; j = j->next) n++;
+    pthread_mutex_unlock(&s->batch_m);
+    return n;
+}
+
 typedef struct row_id { char id[40]; bool found; } row_id;
 static int row_id_cb(void *ud, sqlite3_stmt *st)
 {

@@ -26,6 +26,21 @@ typedef struct slot {
 
 static pthread_mutex_t g_m = PTHREAD_MUTEX_INITIALIZER;
 static int g_done, g_acked; /* of this round's writes (under g_m) */
+static pid_t g_kill_pid;    /* > 0: SIGKILL it at the g_kill_at-th acknowledgement (under g_m) */
+static int g_kill_at;
+
+/* Kill srv at the moment its `acks`-th write of this round is acknowledged,
+ * from the callback that learns it: the others are then still in flight
+ * (a thread that looked every millisecond came when most were answered,
+ * 47 of 48, since one fsync acknowledges a batch). */
+static void kill_at_ack(const test_server *srv, int acks)
+{
+    pthread_mutex_lock(&g_m);
+    g_done = g_acked = 0; /* no callback of an earlier round is still to come */
+    g_kill_pid = acks > 0 ? srv->pid : 0;
+    g_kill_at = acks;
+    pthread_mutex_unlock(&g_m);
+}
 
 /* A write ended (its callback, or a submission refused): recorded in its slot and counted. */
 static void settle(int *done, int *acked, bool ok)
@@ -35,6 +50,10 @@ static void settle(int *done, int *acked, bool ok)
     *done = 1;
     g_done++;
     g_acked += ok;
+    if (ok && g_kill_pid > 0 && g_acked == g_kill_at) {
+        kill(g_kill_pid, SIGKILL); /* reaped by kill_and_restart's test_server_kill */
+        g_kill_pid = 0;
+    }
     pthread_mutex_unlock(&g_m);
 }
 
@@ -55,9 +74,18 @@ static void wait_writes(int total, int min_acked, int step_ms)
 
 /* Kill the server, let every callback arrive (with an error or not), start
  * it again on the same root and return a fresh client for the checks. */
+/* Kill the server now (if a callback has not), and reap it. */
+static void kill_server(test_server *srv)
+{
+    pthread_mutex_lock(&g_m);
+    g_kill_pid = 0; /* (when every write ended before the kill_at_ack count) */
+    pthread_mutex_unlock(&g_m);
+    test_server_kill(srv);
+}
+
 static cos_client *kill_and_restart(test_server *srv, cos_client *c, int total)
 {
-    test_server_kill(srv);
+    kill_server(srv);
     wait_writes(total, 0, 10);
     cos_client_free(c);
     CHECK(test_server_start(srv, NULL) == 0); /* same root */
@@ -95,9 +123,9 @@ static cos_client *no_retry_client(const test_server *srv)
     return c;
 }
 
-static void one_round(test_server *srv, int round, int kill_after_ms)
+static void one_round(test_server *srv, int round, int kill_after_acks)
 {
-    g_done = g_acked = 0; /* no callback of an earlier round is still to come */
+    kill_at_ack(srv, kill_after_acks);
     cos_config cfg;
     test_config(&cfg, srv);
     cfg.max_retries = -1; /* we want to see the failures, not hide them */
@@ -115,7 +143,9 @@ static void one_round(test_server *srv, int round, int kill_after_ms)
         slots[i].crc = cos_crc64(0, slots[i].data, slots[i].len);
         put_slot(c, &slots[i]);
     }
-    cos_sleep_ms_for_tests(kill_after_ms);
+    /* killed once kill_after_acks are acknowledged, not after a time: under ASan a fixed
+       2-16 ms came before any acknowledgement, so nothing acknowledged was checked */
+    wait_writes(N, kill_after_acks, 1);
     c = kill_and_restart(srv, c, N);
     int acked = 0;
     for (int i = 0; i < N && c; i++) {
@@ -138,8 +168,9 @@ static void one_round(test_server *srv, int round, int kill_after_ms)
         cos_result_free(res);
         free(slots[i].data);
     }
-    fprintf(stderr, "  round %d: killed after %d ms, %d of %d uploads acknowledged, all intact\n", round, kill_after_ms,
-            acked, N);
+    CHECK(acked >= kill_after_acks); /* the kill came after them: the round checked that many */
+    fprintf(stderr, "  round %d: killed after %d acknowledgements, %d of %d uploads acknowledged, all intact\n", round,
+            kill_after_acks, acked, N);
     free(slots);
     cos_client_free(c);
 }
@@ -168,6 +199,7 @@ static void delete_round(test_server *srv, int round, int kill_after_acks)
         r.body.size = slots[i].len;
         CHECK_OK(cos_put_object(c, &r, NULL, &err), err);
     }
+    kill_at_ack(srv, kill_after_acks); /* the DELETEs' acknowledgements, not the PUTs' above */
     for (int i = 0; i < N; i++) {
         cos_request r = COS_REQUEST_INIT;
         r.bucket = BUCKET;
@@ -218,7 +250,7 @@ static void kill_rounds(void (*round)(test_server *, int, int), const int arg[4]
     test_server_stop(&srv, false);
 }
 
-static void test_kill_during_uploads(void) { kill_rounds(one_round, (const int[]){ 2, 4, 8, 16 }); }
+static void test_kill_during_uploads(void) { kill_rounds(one_round, (const int[]){ 1, 6, 16, 32 }); }
 static void test_kill_during_deletes(void) { kill_rounds(delete_round, (const int[]){ 1, 5, 15, 30 }); }
 
 /* A graceful stop (SIGTERM) while small PUTs and DELETEs are in flight: the
@@ -342,7 +374,7 @@ static void test_stop_during_small_writes(void)
 #define SK_WRITERS 6
 static void same_key_round(test_server *srv, int round, int min_acked)
 {
-    g_done = g_acked = 0; /* no callback of an earlier round is still to come */
+    kill_at_ack(srv, min_acked);
     cos_client *c = no_retry_client(srv);
     cos_error *err = NULL;
     if (!c) return;
@@ -395,9 +427,14 @@ static void same_key_round(test_server *srv, int round, int min_acked)
 
 static void test_kill_during_same_key_puts(void) { kill_rounds(same_key_round, (const int[]){ 1, 4, 12, 30 }); }
 
-/* Multipart: the server is killed while parts arrive and uploads complete;
- * a completed object (a manifest of its parts) is whole or absent. */
-enum { MP_FILES = 6 };
+/* Multipart: the server is killed while parts arrive and uploads complete,
+ * at a moment named by an event, not a time (under ASan fixed 10-80 ms came
+ * before any part was stored): once `count` parts are stored (seen by
+ * ListParts), or once `count` uploads completed. After the restart a
+ * completed object (a manifest of its parts) is whole; one not completed is
+ * absent; and every part still listed for an unfinished upload has its
+ * chunk's exact size and MD5, never a torn body. */
+enum { MP_FILES = 6, MP_CHUNK = 1 << 20 };
 typedef struct mp_slot {
     char key[32], path[300];
     uint64_t crc, len;
@@ -413,9 +450,144 @@ static void on_upload(void *ud, cos_task_id id, int rc, cos_transfer_result *res
     cos_error_free(err);
 }
 
-static void mp_round(test_server *srv, const char *dir, int round, int kill_after_ms)
+/* Calls fn(ud, key, upload id, part) for every part of every upload under prefix; the parts seen, or -1. */
+static int mp_each_part(cos_client *c, const char *prefix,
+                        void (*fn)(void *, const char *, const char *, const cos_part_info *), void *ud)
 {
-    g_done = g_acked = 0; /* no callback of an earlier round is still to come */
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.prefix = prefix;
+    cos_result *res = NULL;
+    if (cos_multipart_list(c, &r, &res, NULL) != 0 || !res->output.list_uploads) {
+        cos_result_free(res);
+        return -1;
+    }
+    int n = 0;
+    const cos_list_multipart_uploads_result *l = res->output.list_uploads;
+    for (size_t i = 0; i < l->uploads_count && n >= 0; i++) {
+        cos_request p = COS_REQUEST_INIT;
+        p.bucket = BUCKET;
+        p.key = l->uploads[i].key;
+        p.upload_id = l->uploads[i].upload_id;
+        cos_result *pr = NULL;
+        if (cos_multipart_list_part(c, &p, &pr, NULL) == 0 && pr->output.list_parts) {
+            for (size_t j = 0; j < pr->output.list_parts->parts_count; j++) {
+                if (fn) fn(ud, l->uploads[i].key, l->uploads[i].upload_id, &pr->output.list_parts->parts[j]);
+                n++;
+            }
+        } else if (!pr || !pr->output.list_parts) {
+            n = -1; /* (an upload completed meanwhile is a 404 here: counted as not known) */
+        }
+        cos_result_free(pr);
+    }
+    cos_result_free(res);
+    return n;
+}
+
+/* Until `parts` parts are stored under prefix or every upload ended (a bound only ends a hung test). */
+static void wait_parts_stored(cos_client *watch, const char *prefix, int parts)
+{
+    for (int64_t end = cos_mono_ms() + 180000; cos_mono_ms() < end;) {
+        pthread_mutex_lock(&g_m);
+        bool all = g_done == MP_FILES;
+        pthread_mutex_unlock(&g_m);
+        if (all || mp_each_part(watch, prefix, NULL, NULL) >= parts) return;
+        cos_sleep_ms_for_tests(2);
+    }
+}
+
+enum { MP_LEFT_MAX = 64 };
+typedef struct mp_left {
+    int slot, number;
+    char upload_id[128], etag[40];
+} mp_left;
+
+typedef struct mp_check {
+    mp_slot *slots;
+    int round, parts;
+    mp_left left[MP_LEFT_MAX]; /* the parts listed, in ListParts' order (by upload, by number) */
+} mp_check;
+
+/* A part left by an unfinished upload: its chunk of the file, exactly. */
+static void mp_part_whole(void *ud, const char *key, const char *upload_id, const cos_part_info *part)
+{
+    mp_check *k = ud;
+    int i = -1;
+    for (int f = 0; f < MP_FILES; f++)
+        if (!strcmp(k->slots[f].key, key)) i = f;
+    CHECK(i >= 0 && !k->slots[i].acked); /* a completed upload lists no parts */
+    if (i < 0) return;
+    uint64_t off = (uint64_t)(part->part_number - 1) * MP_CHUNK, len = k->slots[i].len;
+    size_t want = off < len ? (size_t)COS_MIN(len - off, (uint64_t)MP_CHUNK) : 0;
+    unsigned char *buf = malloc(MP_CHUNK), d[16];
+    char hex[40] = "\"";
+    FILE *f = fopen(k->slots[i].path, "rb");
+    bool got = f && fseek(f, (long)off, SEEK_SET) == 0 && fread(buf, 1, want, f) == want;
+    if (f) fclose(f);
+    cos_md5_digest(buf, want, d);
+    cos_hex_encode(d, 16, hex + 1);
+    strcat(hex, "\"");
+    CHECK(got && part->size == want);
+    if (!part->etag || strcmp(part->etag, hex))
+        test_fail(__FILE__, __LINE__, "round %d: %s part %d: ETag %s, its bytes' MD5 %s", k->round, key,
+                  part->part_number, part->etag ? part->etag : "(none)", hex);
+    if (k->parts < MP_LEFT_MAX) {
+        mp_left *e = &k->left[k->parts];
+        e->slot = i;
+        e->number = part->part_number;
+        snprintf(e->upload_id, sizeof e->upload_id, "%s", upload_id);
+        snprintf(e->etag, sizeof e->etag, "%s", part->etag ? part->etag : "");
+    }
+    k->parts++;
+    free(buf);
+}
+
+/* Each unfinished upload completed with the parts it lists: the object is
+ * their chunks of the file, byte for byte (a listed part whose size and ETag
+ * are right but whose stored bytes were torn would show here). */
+static void mp_complete_left(cos_client *c, const mp_check *k)
+{
+    CHECK(k->parts <= MP_LEFT_MAX);
+    for (int a = 0, b; a < k->parts && a < MP_LEFT_MAX; a = b) {
+        for (b = a; b < k->parts && b < MP_LEFT_MAX && !strcmp(k->left[b].upload_id, k->left[a].upload_id);) b++;
+        const mp_slot *s = &k->slots[k->left[a].slot];
+        cos_complete_part parts[MP_LEFT_MAX];
+        unsigned char *want = malloc((size_t)(b - a) * MP_CHUNK);
+        size_t total = 0;
+        FILE *f = fopen(s->path, "rb");
+        for (int j = a; j < b; j++) {
+            parts[j - a] = (cos_complete_part){ .part_number = k->left[j].number, .etag = (char *)k->left[j].etag };
+            uint64_t off = (uint64_t)(k->left[j].number - 1) * MP_CHUNK;
+            if (f && fseek(f, (long)off, SEEK_SET) == 0) total += fread(want + total, 1, MP_CHUNK, f);
+        }
+        if (f) fclose(f);
+        cos_complete_multipart_upload cm = { parts, (size_t)(b - a) };
+        cos_request cr = COS_REQUEST_INIT;
+        cr.bucket = BUCKET;
+        cr.key = s->key;
+        cr.upload_id = k->left[a].upload_id;
+        cr.input.complete = &cm;
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        CHECK_OK(cos_multipart_complete(c, &cr, &res, &err), err);
+        cos_result_free(res);
+        res = NULL;
+        cos_request g = COS_REQUEST_INIT;
+        g.bucket = BUCKET;
+        g.key = s->key;
+        CHECK_OK(cos_get_object(c, &g, &res, &err), err);
+        if (res && (res->body_size != total || memcmp(res->body, want, total) != 0))
+            test_fail(__FILE__, __LINE__, "round %d: %s completed from its %d parts left: %zu bytes, not their %zu",
+                      k->round, s->key, b - a, res->body_size, total);
+        cos_result_free(res);
+        free(want);
+    }
+}
+
+/* kill once `count` parts are stored (by_uploads false) or `count` uploads completed */
+static void mp_round(test_server *srv, const char *dir, int round, bool by_uploads, int count)
+{
+    kill_at_ack(srv, by_uploads ? count : 0);
     cos_config cfg;
     test_config(&cfg, srv);
     cfg.max_retries = -1;
@@ -424,12 +596,15 @@ static void mp_round(test_server *srv, const char *dir, int round, int kill_afte
     cos_error *err = NULL;
     CHECK_OK(cos_client_new(&c, &cfg, &err), err);
     if (!c) return;
+    cos_client *watch = by_uploads ? NULL : no_retry_client(srv);
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "mp%d/", round);
     mp_slot slots[MP_FILES];
     memset(slots, 0, sizeof slots);
     unsigned char *buf = malloc(4u << 20);
     for (int i = 0; i < MP_FILES; i++) {
         mp_slot *s = &slots[i];
-        snprintf(s->key, sizeof s->key, "mp%d/obj-%d", round, i);
+        snprintf(s->key, sizeof s->key, "%sobj-%d", prefix, i);
         snprintf(s->path, sizeof s->path, "%s/mp%d-%d.bin", dir, round, i);
         s->len = (3u << 20) + (uint64_t)i * 100 * 1024;
         test_lcg_fill(buf, (size_t)s->len, (uint32_t)(round * 100 + i + 7));
@@ -437,18 +612,23 @@ static void mp_round(test_server *srv, const char *dir, int round, int kill_afte
         FILE *f = fopen(s->path, "wb");
         CHECK(f && fwrite(buf, 1, (size_t)s->len, f) == s->len);
         if (f) fclose(f);
+    }
+    free(buf);
+    for (int i = 0; i < MP_FILES; i++) { /* all files written first: the kill may come at once */
+        mp_slot *s = &slots[i];
         cos_transfer_params p = COS_TRANSFER_PARAMS_INIT;
         p.bucket = BUCKET;
         p.key = s->key;
         p.file_path = s->path;
-        p.chunk_size = 1u << 20;
-        p.slice_size = 1u << 20;
+        p.chunk_size = MP_CHUNK;
+        p.slice_size = MP_CHUNK;
         p.no_resume = true;
         if (cos_upload_file_async(c, &p, on_upload, s, NULL) != 0) settle(&s->done, &s->acked, false);
     }
-    free(buf);
-    cos_sleep_ms_for_tests(kill_after_ms);
+    if (by_uploads) wait_writes(MP_FILES, count, 1);
+    else wait_parts_stored(watch, prefix, count);
     c = kill_and_restart(srv, c, MP_FILES);
+    cos_client_free(watch);
     int acked = 0;
     for (int i = 0; i < MP_FILES && c; i++) {
         cos_request g = COS_REQUEST_INIT;
@@ -466,10 +646,17 @@ static void mp_round(test_server *srv, const char *dir, int round, int kill_afte
             err = NULL;
         }
         cos_result_free(res);
-        unlink(slots[i].path);
     }
-    fprintf(stderr, "  multipart round %d: killed after %d ms, %d of %d uploads completed, all intact\n", round,
-            kill_after_ms, acked, MP_FILES);
+    static mp_check k; /* (large: not on the stack) */
+    memset(&k, 0, sizeof k);
+    k.slots = slots;
+    k.round = round;
+    CHECK(!c || mp_each_part(c, prefix, mp_part_whole, &k) >= 0);
+    if (c) mp_complete_left(c, &k);
+    if (by_uploads) CHECK(acked >= count); /* the kill came after them: the round checked that many */
+    for (int i = 0; i < MP_FILES; i++) unlink(slots[i].path);
+    fprintf(stderr, "  multipart round %d: killed after %d %s, %d of %d uploads completed, all intact; %d parts left, each whole and completed into its bytes\n",
+            round, count, by_uploads ? "completions" : "parts stored", acked, MP_FILES, k.parts);
     cos_client_free(c);
 }
 
@@ -482,8 +669,11 @@ static void test_kill_during_multipart(void)
     }
     char *dir = test_tmpdir("crash-mp");
     test_put_bucket_on(&srv, BUCKET);
-    int delays[] = { 10, 25, 45, 80 }; /* parts in flight, then completions in flight */
-    for (int i = 0; i < 4; i++) mp_round(&srv, dir, i, delays[i]);
+    /* parts in flight, then completions in flight */
+    mp_round(&srv, dir, 0, false, 1);
+    mp_round(&srv, dir, 1, false, 6);
+    mp_round(&srv, dir, 2, true, 1);
+    mp_round(&srv, dir, 3, true, 4);
     test_server_stop(&srv, false);
     test_rmtree(dir);
     free(dir);
@@ -515,7 +705,7 @@ static void on_part(void *ud, int rc, cos_result *res, cos_error *err)
 
 static void ap_round(test_server *srv, int round, int min_acked)
 {
-    g_done = g_acked = 0; /* no callback of an earlier round is still to come */
+    kill_at_ack(srv, min_acked);
     cos_client *c = no_retry_client(srv);
     cos_error *err = NULL;
     if (!c) return;
@@ -662,7 +852,7 @@ static bool db_integrity_ok(const char *root)
 
 static void flood_round(test_server *srv, int round, int min_acked)
 {
-    g_done = g_acked = 0;
+    kill_at_ack(srv, min_acked);
     cos_client *c = no_retry_client(srv);
     cos_error *err = NULL;
     if (!c) return;
@@ -676,7 +866,7 @@ static void flood_round(test_server *srv, int round, int min_acked)
     }
     for (int i = 0; i < FLOOD; i++) put_slot(c, &slots[i]);
     wait_writes(FLOOD, min_acked, 1);
-    test_server_kill(srv);
+    kill_server(srv);
     wait_writes(FLOOD, 0, 10);
     cos_client_free(c);
     CHECK(db_integrity_ok(srv->root));

@@ -793,6 +793,31 @@ static bool wait_for(atomic_bool *flag)
     return atomic_load(flag);
 }
 
+/* Wait until `want` writes are queued behind a held leader (bounded only for a hung test). */
+static bool wait_queued(store *s, size_t want)
+{
+    for (int i = 0; i < 60000 && store_batch_queued(s) != want; i++) cos_sleep_ms_for_tests(1);
+    return store_batch_queued(s) == want;
+}
+
+/* Wait until every one of `jobs` writes since jobs0/commits0/sleeps0 ran in
+ * a committed batch and each batch's leader but the one running the (held)
+ * fsync sleeps in durable_wait: nothing may be acknowledged from then on
+ * until the fsync ends. A leader that answered without waiting never lets
+ * this become true. */
+static bool wait_batches_parked(store *s, uint64_t jobs, uint64_t jobs0, uint64_t commits0, uint64_t sleeps0)
+{
+    for (int i = 0; i < 60000; i++) {
+        uint64_t j, c, sl, wk;
+        store_batch_stats(s, &j, &c);
+        store_sync_stats(s, &sl, &wk);
+        if (j - jobs0 == jobs && store_batch_queued(s) == 0 && c > commits0 && sl - sleeps0 >= c - commits0 - 1)
+            return true;
+        cos_sleep_ms_for_tests(1);
+    }
+    return false;
+}
+
 static int64_t count_sql(const char *dir, const char *sql)
 {
     char path[4200];
@@ -829,8 +854,9 @@ static void test_put_batches(void)
     atomic_store(&g_gate_sync_hit, false);
     atomic_store(&g_track, true);
     unsigned long wal0 = atomic_load(&g_wal_done);
-    uint64_t jobs0, commits0, jobs, commits;
+    uint64_t jobs0, commits0, jobs, commits, sleeps0, wakeups0;
     store_batch_stats(s, &jobs0, &commits0);
+    store_sync_stats(s, &sleeps0, &wakeups0);
     atomic_store(&g_gate_wal, true);
     for (int i = 0; i < BATCH_PUTS; i++) {
         puts[i] = (batch_put){ .s = s, .i = i, .expect = i >= 13 ? cond_id : NULL };
@@ -839,12 +865,12 @@ static void test_put_batches(void)
         if (i == 0) CHECK(wait_for(&g_gate_wal_hit)); /* the first one's commit waits at the log */
     }
     for (int i = 0; i < BATCH_PUTS; i++) CHECK(wait_for(&puts[i].entered));
-    cos_sleep_ms_for_tests(200); /* for them to reach the store: not checked, only fewer batches if late */
+    CHECK(wait_queued(s, BATCH_PUTS - 1)); /* all of them behind the first (a late one made a batch more) */
     CHECK_INT(atomic_load(&g_batch_returned), 0);
     atomic_store(&g_gate_sync, true);
     atomic_store(&g_gate_wal, false);
     CHECK(wait_for(&g_gate_sync_hit)); /* a commit is written, its fsync held */
-    cos_sleep_ms_for_tests(200);
+    CHECK(wait_batches_parked(s, BATCH_PUTS, jobs0, commits0, sleeps0)); /* every batch committed, waiting */
     CHECK_INT(atomic_load(&g_batch_returned), 0); /* nothing acknowledged before its fsync */
     atomic_store(&g_gate_sync, false);
     for (int i = 0; i < BATCH_PUTS; i++) pthread_join(t[i], NULL);
@@ -957,7 +983,7 @@ static void test_batch_commit_fails(void)
         if (i == 0) CHECK(wait_for(&g_gate_wal_hit)); /* the first commit waits at the log */
     }
     for (int i = 0; i < N; i++) CHECK(wait_for(&jobs[i].entered));
-    cos_sleep_ms_for_tests(200); /* for them to queue behind it: only fewer in the batch if late */
+    CHECK(wait_queued(s, N - 1)); /* all of them behind the first, in the batch whose commit fails */
     atomic_store(&g_fail_wal_write, ENOSPC);
     atomic_store(&g_gate_wal, false);
     for (int i = 0; i < N; i++) pthread_join(t[i], NULL);
