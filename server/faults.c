@@ -11,8 +11,11 @@
  * the first "commits" fail as a full disk's would: what a crash or ENOSPC
  * between two of a request's commits leaves), pause (the request's object
  * write or DELETE waits, decided but not yet made, until DELETE /-/faults:
- * store_fault_pause) — "match" is a substring of "METHOD path?query".
- * DELETE /-/faults also lets every held request go on at once; GET
+ * store_fault_pause), lock_db (SQLite's write lock on meta.db taken and held,
+ * the request answered 200 once it is: store_fault_lock_db) — "match" is a
+ * substring of "METHOD path?query".
+ * DELETE /-/faults also lets every held request go on at once (and drops
+ * lock_db's lock); GET
  * /-/faults answers how many a pause holds ({"paused": N}), rules unchanged.
  *
  * A held request holds only itself: its connection is suspended
@@ -486,6 +489,9 @@ bool fault_apply(req *r, enum MHD_Result *ret)
     } else if (!strcmp(hit.action, "fail_commit")) {
         store_fault_commits(hit.commits > 0 ? hit.commits : 0);
         handled = false;
+    } else if (!strcmp(hit.action, "lock_db")) {
+        *ret = store_fault_lock_db(s->st) == 0 ? fault_success(r, 200)
+                                                : send_error(r, "InternalError", "lock_db: the lock was not taken");
     } else {
         char *msg = cos_sprintf("injected fault: %s", hit.code);
         const char *code = hit.code;

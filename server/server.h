@@ -131,6 +131,12 @@ void store_fault_commits(int n);
  * 60 s: what a slow request meets when another changes the bucket meanwhile.
  * store_fault_paused: how many wait now. */
 void store_fault_pause(bool on);
+/* Fault injection (--faults "lock_db"): SQLite's write lock on the metadata
+ * held by a connection of its own, as another process held it before the
+ * store kept meta.db to itself (walvfs.c), until store_fault_release: every
+ * write then waits --busy-timeout-ms and fails busy. 0, or -1 if it could
+ * not be taken. */
+int store_fault_lock_db(store *s);
 void store_fault_release(void);
 int store_fault_paused(void);
 

@@ -35,6 +35,7 @@
 #include <sys/random.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <limits.h>
@@ -94,6 +95,7 @@ struct store {
 #endif
     _Atomic bool left_unnamed; /* a body no row names could not be removed: the next start looks (remove_unnamed) */
     int root_fd;               /* the root, flock'ed for the store's life: one process per root */
+    bool read_only;            /* meta.db on a read-only file system: read without locks (conn_open) */
 };
 
 /* The last failure's SQLite message, per thread, for the error answer. */
@@ -506,7 +508,13 @@ static sqlite3 *conn_open(store *s)
 {
     sqlite3 *db = NULL;
     /* one thread at a time per connection: SQLite's own mutexes are not needed */
-    int rc = sqlite3_open_v2(s->db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = s->read_only ? sqlite3_open_v2(s->db_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, "unix-none")
+                          : sqlite3_open_v2(s->db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    /* Read-only, the log's index cannot be shared through a -shm file that
+       the store's VFS never makes (walvfs.c) and nothing can create: each
+       connection builds its own from the log, in exclusive mode, which
+       takes no lock here; nothing can write this file system meanwhile. */
+    if (rc == SQLITE_OK && s->read_only) rc = sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         sql_fail(db, rc);
         sqlite3_close(db);
@@ -866,8 +874,42 @@ static pthread_cond_t pause_cv = PTHREAD_COND_INITIALIZER;
 static uint64_t pause_gen; /* bumped by each release */
 static int paused_now;
 void store_fault_pause(bool on) { fault_pause = on; }
+
+/* store_fault_lock_db's connection, process-wide as --faults is (one store per server) */
+static pthread_mutex_t lockdb_m = PTHREAD_MUTEX_INITIALIZER;
+static sqlite3 *lockdb;
+int store_fault_lock_db(store *s)
+{
+    int rc = 0;
+    pthread_mutex_lock(&lockdb_m);
+    if (!lockdb) {
+        sqlite3 *db = NULL; /* serialized: taken on one request's thread, released on another's */
+        if (sqlite3_open_v2(s->db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) == SQLITE_OK &&
+            sqlite3_busy_timeout(db, 10000) == SQLITE_OK &&
+            sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK)
+            lockdb = db;
+        else {
+            sqlite3_close(db);
+            rc = -1;
+        }
+    }
+    pthread_mutex_unlock(&lockdb_m);
+    return rc;
+}
+static void fault_unlock_db(void)
+{
+    pthread_mutex_lock(&lockdb_m);
+    if (lockdb) {
+        sqlite3_exec(lockdb, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(lockdb);
+        lockdb = NULL;
+    }
+    pthread_mutex_unlock(&lockdb_m);
+}
+
 void store_fault_release(void)
 {
+    fault_unlock_db();
     pthread_mutex_lock(&pause_m);
     pause_gen++;
     pthread_cond_broadcast(&pause_cv);
@@ -1014,6 +1056,8 @@ int store_open(store **out, const char *root, char **errmsg)
         store_close(s);
         return -1;
     }
+    struct statvfs fs;
+    s->read_only = statvfs(root, &fs) == 0 && (fs.f_flag & ST_RDONLY);
     sqlite3 *db = conn_open(s);
     int rc = db ? schema_setup(s, db, &err) : SQLITE_CANTOPEN;
     if (rc == SQLITE_OK) remove_leftovers(t);
@@ -1050,6 +1094,7 @@ void store_close(store *s)
         if (fd >= 0) close(fd);
         free(mark);
     }
+    fault_unlock_db(); /* a test that never released it */
     if (s->ckpt_running) {
         pthread_mutex_lock(&s->ckpt_m);
         s->ckpt_stop = true;

@@ -481,16 +481,16 @@ static void copy_and_check(const char *src, const char *dst, const void *want, s
 /* Rows of the server's blobs table: bodies up to 64 KiB live there, not in files. */
 static long count_blobs(void)
 {
-    char db[512];
-    snprintf(db, sizeof db, "%s/meta.db", g_srv.root);
+    char *db = test_db_snapshot(g_srv.root); /* the server's own is its alone */
     sqlite3 *h = NULL;
     long n = -1;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+    if (db && sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         sqlite3_prepare_v2(h, "SELECT count(*) FROM blobs", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         n = (long)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     sqlite3_close(h);
+    test_db_snapshot_free(db);
     return n;
 }
 

@@ -1618,11 +1618,11 @@ static void test_damaged_manifest_refused(void)
     answer a = complete("damaged", m.id, nums, m.etag, 2);
     CHECK_INT(a.status, 200);
     answer_free(&a);
-    char *dbp = cos_sprintf("%s/meta.db", g_s.root);
+    char *dbp = test_db_snapshot(g_s.root); /* the server's own is its alone */
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     char id[64] = "";
-    if (sqlite3_open_v2(dbp, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+    if (dbp && sqlite3_open_v2(dbp, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         sqlite3_prepare_v2(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, B, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, "damaged", -1, SQLITE_STATIC);
@@ -1630,7 +1630,7 @@ static void test_damaged_manifest_refused(void)
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
-    free(dbp);
+    test_db_snapshot_free(dbp);
     CHECK(id[0] == 'M');
     char *mp = cos_sprintf("%s/data/%.2s/%s", g_s.root, id, id);
     size_t len = 0;

@@ -3,8 +3,10 @@
  * policy and every other bucket configuration, tags, deletes, multi-delete,
  * each multipart step, bucket create and delete) is sent while:
  *
- *   - the metadata database is locked by another process (real: this test
- *     holds SQLite's write lock on meta.db): every write must answer 503;
+ *   - the metadata database is locked (real: SQLite's write lock on
+ *     meta.db, held by a connection the "lock_db" fault opens in the server:
+ *     another process can no longer take it, which is checked too): every
+ *     write must answer 503;
  *   - the disk is full (real: the server's root is a small tmpfs, filled
  *     by this test): a write must fail, or, if it answered 2xx, be there;
  *   - the database is read-only (real: the server, killed, restarts on
@@ -26,6 +28,7 @@
 #include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define B "faults-" TEST_APPID
@@ -321,25 +324,45 @@ static void check_after(const char *cond, const int status[NWRITES])
     }
 }
 
+/* SQLite's write lock on meta.db taken in the server (the "lock_db" fault)
+ * and held until the rules are cleared. */
+#define LOCK_DB_RULE "[{\"match\":\"/lock-db\",\"action\":\"lock_db\"}]"
+static void lock_db(const test_server *s)
+{
+    test_set_faults(g_c, s, LOCK_DB_RULE);
+    CHECK_INT(simple("GET", B, "lock-db", NULL, NULL, NULL), 200);
+}
+
+/* Whether another process can take SQLite's write lock on the server's
+ * meta.db (it could before the store kept its locks in memory: walvfs.c). */
+static bool outsider_can_lock(const test_server *s)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *path = cos_sprintf("%s/meta.db", s->root);
+        sqlite3 *db = NULL;
+        int ok = sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK;
+        _exit(ok ? 0 : 1);
+    }
+    int st = 0;
+    return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 static void test_locked_database(void)
 {
     test_server s = { 0 };
-    const char *args[] = { "--busy-timeout-ms", "100", NULL };
+    const char *args[] = { "--busy-timeout-ms", "100", "--faults", NULL };
     if (test_server_start(&s, args) != 0) {
         CHECK(!"server start");
         return;
     }
     client_for(&s);
     setup_state();
-    char *path = cos_sprintf("%s/meta.db", s.root);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK); /* SQLite's write lock, held */
+    CHECK(!outsider_can_lock(&s)); /* meta.db is the server's alone: no other process writes under its feet */
+    lock_db(&s);
     int status[NWRITES];
     writes_under("locked database", 503, status);
-    CHECK(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_close(db);
-    free(path);
+    test_set_faults(g_c, &s, NULL); /* the lock released */
     check_after("locked database", status);
     test_server_stop(&s, false);
 }
@@ -360,17 +383,14 @@ static void *put_in_flight(void *arg)
 static void test_lock_enable_bounded(void)
 {
     test_server s = { 0 };
-    const char *args[] = { "--busy-timeout-ms", "3000", "--lock-drain-ms", "200", NULL };
+    const char *args[] = { "--busy-timeout-ms", "3000", "--lock-drain-ms", "200", "--faults", NULL };
     if (test_server_start(&s, args) != 0) {
         CHECK(!"server start");
         return;
     }
     client_for(&s);
     CHECK_INT(simple("PUT", DRAIN, NULL, NULL, NULL, NULL), 200);
-    char *path = cos_sprintf("%s/meta.db", s.root);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
+    lock_db(&s);
     int put_status = 0;
     pthread_t t;
     CHECK(pthread_create(&t, NULL, put_in_flight, &put_status) == 0);
@@ -383,9 +403,7 @@ static void test_lock_enable_bounded(void)
     free(code);
     pthread_join(t, NULL);
     CHECK_INT(put_status, 503);
-    CHECK(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_close(db);
-    free(path);
+    test_set_faults(g_c, &s, NULL); /* the lock released */
     CHECK_INT(simple("GET", DRAIN, NULL, "object-lock", NULL, NULL), 404); /* nothing was changed */
     CHECK_INT(simple("PUT", DRAIN, NULL, "object-lock", LOCK_ON, NULL), 200);
     CHECK_INT(simple("GET", DRAIN, NULL, "object-lock", NULL, NULL), 200);

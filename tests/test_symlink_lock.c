@@ -753,11 +753,11 @@ static void test_object_lock_s3_dialect(void)
 /* The rows of retention dates left in meta.db for bucket. */
 static int retention_rows(const char *bucket)
 {
-    char *path = cos_sprintf("%s/meta.db", g_srv.root);
+    char *path = test_db_snapshot(g_srv.root); /* the server's own is its alone */
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int n = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+    if (path && sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         sqlite3_prepare_v2(db, "SELECT count(*) FROM configs WHERE bucket = ?1 AND kind LIKE 'retention:%'", -1, &st,
                            NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
@@ -765,7 +765,7 @@ static int retention_rows(const char *bucket)
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
-    free(path);
+    test_db_snapshot_free(path);
     return n;
 }
 

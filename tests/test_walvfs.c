@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +273,52 @@ static void test_lost_flush_fails_the_next_write(void)
     drop_db();
 }
 
+/* The locks of a transaction, a read's or a write's, are taken in the
+ * process's memory (walvfs.c builds on "unix-excl"): with SQLite's "unix"
+ * each read was 2 fcntl calls on the -shm file and each write 4, under a
+ * mutex that 16 request threads fought for. Counted through the VFS's own
+ * system call table, with a writer and a reader on one database. */
+static sqlite3_syscall_ptr real_fcntl;
+static atomic_int fcntl_calls;
+static int counting_fcntl(int fd, int op, ...)
+{
+    va_list ap;
+    va_start(ap, op);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    atomic_fetch_add(&fcntl_calls, 1);
+    return ((int (*)(int, int, ...))real_fcntl)(fd, op, arg);
+}
+
+static void test_transactions_take_no_file_locks(void)
+{
+    sqlite3_vfs *v = sqlite3_vfs_find(NULL);
+    CHECK(v && v->xSetSystemCall);
+    if (!v || !v->xSetSystemCall) return;
+    fresh_db();
+    sqlite3 *a = open_db(), *b = open_db();
+    CHECK(sqlite3_exec(a, "CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(insert(a, 0, 100) == SQLITE_OK);
+    long long bytes;
+    CHECK_INT(count_rows(b, &bytes), 1); /* both connections have begun: the process's lock is taken */
+    real_fcntl = v->xGetSystemCall(v, "fcntl");
+    CHECK(real_fcntl != NULL);
+    if (!real_fcntl) return;
+    CHECK(v->xSetSystemCall(v, "fcntl", (sqlite3_syscall_ptr)counting_fcntl) == SQLITE_OK);
+    atomic_store(&fcntl_calls, 0);
+    for (int i = 1; i <= 20; i++) {
+        CHECK(insert(a, i, 3000) == SQLITE_OK);         /* a write transaction */
+        CHECK_INT(count_rows(b, &bytes), i + 1);        /* a read transaction that sees it */
+    }
+    int calls = atomic_load(&fcntl_calls);
+    v->xSetSystemCall(v, "fcntl", real_fcntl);
+    if (calls != 0) test_fail(__FILE__, __LINE__, "20 writes and 20 reads made %d fcntl calls, not 0", calls);
+    CHECK(integrity_ok(b));
+    sqlite3_close(a);
+    sqlite3_close(b);
+    drop_db();
+}
+
 int main(void)
 {
     if (wal_vfs_register() != 0) {
@@ -283,5 +330,6 @@ int main(void)
     RUN(test_large_spilled_transaction);
     RUN(test_failed_write_fails_the_commit);
     RUN(test_lost_flush_fails_the_next_write);
+    RUN(test_transactions_take_no_file_locks);
     return test_report();
 }

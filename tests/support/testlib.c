@@ -353,6 +353,49 @@ void test_set_faults(cos_client *c, const test_server *s, const char *rules)
     if (status != 200) test_fail(__FILE__, __LINE__, "%s /-/faults: HTTP %d", rules ? "PUT" : "DELETE", status);
 }
 
+static bool copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return errno == ENOENT; /* no log: nothing to copy */
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = out >= 0;
+    char buf[65536];
+    ssize_t n;
+    while (ok && (n = read(in, buf, sizeof buf)) != 0) ok = n > 0 && write(out, buf, (size_t)n) == n;
+    close(in);
+    if (out >= 0 && close(out) != 0) ok = false;
+    return ok;
+}
+
+char *test_db_snapshot(const char *root)
+{
+    char dir[] = "/tmp/cos-dbcopy-XXXXXX";
+    if (!mkdtemp(dir)) return NULL;
+    char *path = cos_sprintf("%s/meta.db", dir);
+    char *from = cos_sprintf("%s/meta.db", root), *from_wal = cos_sprintf("%s/meta.db-wal", root);
+    char *to_wal = cos_sprintf("%s-wal", path);
+    bool ok = copy_file(from, path) && copy_file(from_wal, to_wal);
+    free(from);
+    free(from_wal);
+    free(to_wal);
+    if (!ok) {
+        test_db_snapshot_free(path);
+        return NULL;
+    }
+    return path;
+}
+
+void test_db_snapshot_free(char *path)
+{
+    if (!path) return;
+    char *slash = strrchr(path, '/');
+    if (slash) {
+        *slash = '\0';
+        test_rmtree(path);
+    }
+    free(path);
+}
+
 bool test_exists(const char *path)
 {
     struct stat st;

@@ -174,6 +174,13 @@ int test_faults_paused(const test_server *s);
 bool test_wait_paused(const test_server *s, int n);
 /* Whether a path exists (lstat: a dangling symlink counts). */
 bool test_exists(const char *path);
+/* A copy of a running server's meta.db and its log, taken while it is idle
+ * (no request in flight), in a temp dir of its own: another process cannot
+ * open the server's own (it keeps its locks in memory: server/walvfs.c).
+ * The copy's path (open it with SQLite), NULL on failure; freed with its
+ * directory by test_db_snapshot_free. */
+char *test_db_snapshot(const char *root);
+void test_db_snapshot_free(char *path);
 
 /* A request for cos_send_request (the generic operation): method, bucket,
  * key, action, query and headers as given, a NUL-terminated body or none. */
