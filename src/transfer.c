@@ -1885,6 +1885,10 @@ static void run_download(task *t)
             cos_err_io(&e, errno, "cannot write", t->file_path);
             fail(t, COS_ERR_IO, e);
             drop = true;
+            /* the partial file may be gone already (publish_partial removes
+               its own name when the last rename fails, a directory at the
+               target): its checkpoint was left for ever, though still ours */
+            checkpoint_unlink(t);
         } else {
             checkpoint_unlink(t);
             t->res = new_result(t);

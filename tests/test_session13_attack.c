@@ -9,6 +9,8 @@
 #include "testlib.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <signal.h>
@@ -203,6 +205,79 @@ static void test_hostile_date_bounded(void)
     }
 }
 
+/* ------------------------------------------- a download that cannot land */
+
+/* How many names in dir start with prefix. */
+static int names_with(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d) closedir(d);
+    return n;
+}
+
+/* The first progress report makes a directory at the download's name
+ * (after its checks, before its rename), as a tree's "w/c/one" does. */
+static void dir_on_progress(void *ud, const cos_progress *p)
+{
+    (void)p;
+    char inside[600];
+    if (mkdir((const char *)ud, 0755) == 0) {
+        snprintf(inside, sizeof inside, "%s/keep", (const char *)ud);
+        test_write_lcg_file(inside, 3, 7);
+    }
+}
+
+/* A download whose last rename fails (a directory stands at the file's
+ * name, as the objects "w/c" and "w/c/one" of one tree make it) fails and
+ * leaves nothing beside it: its partial file was removed, its checkpoint
+ * FILE.cos-partial.json was left for ever (and a later `cos sync` up
+ * uploaded it). Two sizes of ranged download (2 and 3 parts). */
+static void test_failed_publish_leaves_nothing(void)
+{
+    cos_client *c = test_client(&g_srv);
+    char *dir = test_tmpdir("publish13");
+    const uint64_t sizes[] = { 9 * 1024 * 1024 + 3, 17 * 1024 * 1024 };
+    for (size_t i = 0; i < 2; i++) {
+        char src[512], target[512], inside[600];
+        snprintf(src, sizeof src, "%s/src%zu", dir, i);
+        snprintf(target, sizeof target, "%s/t%zu", dir, i);
+        snprintf(inside, sizeof inside, "%s/keep", target);
+        test_write_lcg_file(src, sizes[i], (uint32_t)i + 1);
+        cos_transfer_params up = COS_TRANSFER_PARAMS_INIT;
+        up.bucket = BUCKET;
+        up.key = "w/c";
+        up.file_path = src;
+        cos_error *err = NULL;
+        CHECK_OK(cos_upload_file(c, &up, NULL, &err), err);
+        cos_error_free(err);
+        err = NULL;
+        cos_transfer_params dp = COS_TRANSFER_PARAMS_INIT;
+        dp.bucket = BUCKET;
+        dp.key = "w/c";
+        dp.file_path = target;
+        dp.chunk_size = 8 * 1024 * 1024;
+        dp.parallel = 1; /* a part at a time: the first one's report comes before the last one is in */
+        dp.on_progress = dir_on_progress;
+        dp.progress_user_data = target;
+        int rc = cos_download_file(c, &dp, NULL, &err);
+        CHECK(rc != 0);
+        cos_error_free(err);
+        char base[64];
+        snprintf(base, sizeof base, "t%zu.", i);
+        if (names_with(dir, base) != 0)
+            test_fail(__FILE__, __LINE__, "size %llu: %d names t%zu.* left beside the directory",
+                      (unsigned long long)sizes[i], names_with(dir, base), i);
+        CHECK(access(inside, F_OK) == 0); /* the directory's file untouched */
+    }
+    cos_client_free(c);
+    test_rmtree(dir);
+    free(dir);
+}
+
 /* ---------------------------------------------------------------- fork */
 
 static atomic_int g_busy_stop;
@@ -305,6 +380,7 @@ int main(void)
     test_watch(240, "test_session13_attack", &g_srv);
     RUN(test_host_secret_never_shown);
     RUN(test_hostile_date_bounded);
+    RUN(test_failed_publish_leaves_nothing);
     RUN(test_fork_child_makes_its_own_client);
     test_unwatch();
     test_server_stop(&g_srv, false);
