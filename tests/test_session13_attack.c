@@ -10,7 +10,9 @@
 
 #include <curl/curl.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <signal.h>
@@ -278,6 +280,58 @@ static void test_failed_publish_leaves_nothing(void)
     free(dir);
 }
 
+/* --------------------------------------------- the sweep of temporaries */
+
+/* A user's own files that merely have a temporary's name, untouched for
+ * two hours, beside a file downloaded (getObject to a file, downloadFile)
+ * and beside a transfer's checkpoint: never deleted (the sweep removed any
+ * such file of this user's, one link, unlocked, an hour old). A temporary
+ * libcos itself left (marked) still goes: test_newcomer, test_session12_attack. */
+static void test_sweep_spares_users_files(void)
+{
+    cos_client *c = test_client(&g_srv);
+    char *dir = test_tmpdir("sweep13");
+    cos_request p = test_generic_request(NULL, BUCKET, "doc.txt", NULL, NULL, 0, NULL, 0, "the object");
+    cos_error *err = NULL;
+    CHECK_OK(cos_call(c, COS_OP_PUT_OBJECT, &p, NULL, &err), err);
+    cos_error_free(err);
+    err = NULL;
+    const char *mine[] = { "doc.txt.cos-tmp-draft1", "doc2.txt.cos-tmp-AAAAAA", "doc2.txt.cos-partial.json.cos-tmp-notes1" };
+    char paths[3][600];
+    for (int i = 0; i < 3; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/%s", dir, mine[i]);
+        CHECK_INT(test_write_lcg_file(paths[i], 100, (uint32_t)i), 0);
+        struct timespec t[2] = { { time(NULL) - 7200, 0 }, { time(NULL) - 7200, 0 } };
+        CHECK(utimensat(AT_FDCWD, paths[i], t, 0) == 0);
+    }
+    char file[600];
+    snprintf(file, sizeof file, "%s/doc.txt", dir);
+    cos_request g = COS_REQUEST_INIT;
+    g.bucket = BUCKET;
+    g.key = "doc.txt";
+    g.sink.file_path = file;
+    CHECK_OK(cos_get_object(c, &g, NULL, &err), err);
+    cos_error_free(err);
+    err = NULL;
+    snprintf(file, sizeof file, "%s/doc2.txt", dir);
+    cos_transfer_params dp = COS_TRANSFER_PARAMS_INIT;
+    dp.bucket = BUCKET;
+    dp.key = "doc.txt";
+    dp.file_path = file;
+    CHECK_OK(cos_download_file(c, &dp, NULL, &err), err);
+    cos_error_free(err);
+    for (int i = 0; i < 3; i++)
+        if (access(paths[i], F_OK) != 0) test_fail(__FILE__, __LINE__, "the user's %s was deleted", mine[i]);
+    /* the downloaded files keep no mark of the temporaries they were */
+    char mark[4];
+    CHECK(getxattr(file, "user.cos-c.temporary", mark, sizeof mark) < 0);
+    snprintf(file, sizeof file, "%s/doc.txt", dir);
+    CHECK(getxattr(file, "user.cos-c.temporary", mark, sizeof mark) < 0);
+    cos_client_free(c);
+    test_rmtree(dir);
+    free(dir);
+}
+
 /* ---------------------------------------------------------------- fork */
 
 static atomic_int g_busy_stop;
@@ -381,6 +435,7 @@ int main(void)
     RUN(test_host_secret_never_shown);
     RUN(test_hostile_date_bounded);
     RUN(test_failed_publish_leaves_nothing);
+    RUN(test_sweep_spares_users_files);
     RUN(test_fork_child_makes_its_own_client);
     test_unwatch();
     test_server_stop(&g_srv, false);
