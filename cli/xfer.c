@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -143,13 +144,19 @@ static bool is_download_checkpoint(const char *path)
     return !strncmp(buf, "{\"upload_id\":", 13) && strstr(buf, ",\"parts\":[");
 }
 
-/* Whether `path` (named `name`) is an interrupted download's FILE.cos-partial
- * or its checkpoint FILE.cos-partial.json: a later download of FILE
+/* Whether `path` (named `name`) is libcos's: a download's temporary, or an
+ * interrupted download's FILE.cos-partial or its checkpoint
+ * FILE.cos-partial.json (marked, or without the mark of older versions by
+ * the checkpoint's form): a later download of FILE
  * resumes from them or overwrites them, so they are no files of the tree
  * (uploaded, they were the object's first bytes and zeros). A file of one
  * of those names without libcos's checkpoint beside it is the user's. */
 static bool download_leftover(const char *path, const char *name)
 {
+    char mark[2];
+    /* libcos marks its partial files, checkpoints and temporaries (util.c's
+       cos_mark_temporary): a live download's too, whatever its name */
+    if (getxattr(path, "user.cos-c.temporary", mark, sizeof mark) == 1) return true;
     static const char part[] = ".cos-partial", json[] = ".cos-partial.json";
     size_t n = strlen(name), pl = strlen(path);
     char ck[4200];

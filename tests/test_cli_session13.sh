@@ -55,6 +55,9 @@ head -c 1000 /dev/zero > "$T/d/f.cos-partial"
 printf '{"upload_id":"\\"abc\\"","file_dev":"1","file_ino":"2","parts":[]}\n' > "$T/d/f.cos-partial.json"
 head -c 10 /dev/zero > "$T/d/g.cos-partial" # gone: no checkpoint beside it
 echo "my notes" > "$T/d/h.cos-partial.json"   # not libcos's form
+# a live download's temporary (libcos marks its own: user.cos-c.temporary)
+head -c 1000 /dev/zero > "$T/d/big.iso.cos-tmp-Ab12Cd"
+python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.cos-c.temporary", b"1")' "$T/d/big.iso.cos-tmp-Ab12Cd"
 check "sync up of a tree with a download's leftovers" $COS sync "$T" $B/up -q
 $COS ls $B/up/ -r | sed "s#^$B/up/##" | sort > "$TEST_TMP/listed"
 printf 'd/f\nd/g.cos-partial\nd/h.cos-partial.json\n' > "$TEST_TMP/want"
