@@ -188,14 +188,20 @@ static void test_frames_as_curl_does(void)
     }
 }
 
-/* A postObject from libcos to the recording server: its head names the boundary its body uses, once. */
-static void test_libcos_post_head(void)
+/* A client of the recording server; NULL (a failure) if it cannot be made. */
+static cos_client *recorder_client(void)
 {
     test_server fake = { .port = g_port };
     snprintf(fake.endpoint, sizeof fake.endpoint, "127.0.0.1:%d", g_port);
     cos_config cfg;
     test_config(&cfg, &fake);
-    cos_client *c = test_client_of(&cfg);
+    return test_client_of(&cfg);
+}
+
+/* A postObject from libcos to the recording server: its head names the boundary its body uses, once. */
+static void test_libcos_post_head(void)
+{
+    cos_client *c = recorder_client();
     if (!c) {
         CHECK(c != NULL);
         return;
@@ -294,11 +300,7 @@ static bool posted_boundary(cos_client *c, uint64_t *out)
  * one's inverse plus the golden ratio. */
 static void test_boundary_not_predictable(void)
 {
-    test_server fake = { .port = g_port };
-    snprintf(fake.endpoint, sizeof fake.endpoint, "127.0.0.1:%d", g_port);
-    cos_config cfg;
-    test_config(&cfg, &fake);
-    cos_client *c = test_client_of(&cfg);
+    cos_client *c = recorder_client();
     if (!c) return;
     CHECK(unmix(mix(0x0123456789abcdefULL)) == 0x0123456789abcdefULL); /* the inverse is one */
     uint64_t seen[6];
