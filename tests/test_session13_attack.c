@@ -94,6 +94,35 @@ static void test_host_secret_never_shown(void)
             }
         }
     }
+    /* a proxy's user and password are curl's to send (CURLOPT_PROXY): a
+       proxy that cannot be reached fails the call without showing them */
+    for (int async = 0; async < 2; async++) {
+        cos_config cfg;
+        test_config(&cfg, &g_srv);
+        cfg.log = leak_log;
+        cfg.log_level = COS_LOG_DEBUG;
+        cfg.max_retries = 0;
+        cfg.proxy = "http://alice:" PW "@127.0.0.1:1";
+        cos_client *c = test_client_of(&cfg);
+        if (!c) continue;
+        cos_request r = test_generic_request(NULL, BUCKET, "k", NULL, NULL, 0, NULL, 0, "body");
+        cos_result *res = NULL;
+        cos_error *err = NULL;
+        int rc;
+        if (async) {
+            cos_future *f = cos_future_new();
+            rc = f && cos_call_async(c, COS_OP_PUT_OBJECT, &r, cos_future_done, f) == 0 ? cos_future_wait(f, &res, &err) : -1;
+            cos_future_free(f);
+        } else {
+            rc = cos_call(c, COS_OP_PUT_OBJECT, &r, &res, &err);
+        }
+        CHECK(rc != 0);
+        if (err && strstr(cos_error_message(err), PW))
+            test_fail(__FILE__, __LINE__, "proxy: the error shows the secret: %s", cos_error_message(err));
+        cos_result_free(res);
+        cos_error_free(err);
+        cos_client_free(c);
+    }
     pthread_mutex_lock(&g_log_mu);
     CHECK_INT(g_log_leaks, 0);
     pthread_mutex_unlock(&g_log_mu);
