@@ -189,11 +189,14 @@ static void test_hostile_date_bounded(void)
 {
     test_server fake = { .port = g_fake_port };
     snprintf(fake.endpoint, sizeof fake.endpoint, "127.0.0.1:%d", g_fake_port);
-    const long long shifts[] = { 10LL * 365 * 86400, -10LL * 365 * 86400, 2 * 86400, 3 * 3600, -13 * 3600 };
+    /* the last: a caller who set the clock three days ahead gets its Date an hour further believed */
+    const long long shifts[] = { 10LL * 365 * 86400, -10LL * 365 * 86400, 2 * 86400, 3 * 3600, -13 * 3600, 3 * 86400 + 3600 };
     for (size_t i = 0; i < sizeof shifts / sizeof shifts[0]; i++) {
-        bool believed = llabs(shifts[i]) < 86400;
+        bool set = shifts[i] == 3 * 86400 + 3600;
+        bool believed = set || llabs(shifts[i]) < 86400;
         cos_config cfg;
         test_config(&cfg, &fake);
+        if (set) cfg.system_clock_offset_ms = 3LL * 86400 * 1000;
         cos_client *c = test_client_of(&cfg);
         if (!c) return;
         pthread_mutex_lock(&g_fake_mu);
