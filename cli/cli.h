@@ -75,6 +75,9 @@ int cli_dialect(const cli_opts *o);
 int cli_resolve(const cli_opts *o, cli_settings *s);
 void cli_settings_free(cli_settings *s);
 const char *cli_config_path(char *buf, size_t n);
+/* Whether an endpoint is not [http(s)://]HOST[:PORT] (a user or password
+ * in it is never shown); prints why and returns EXIT_USAGE, or 0. */
+int cli_endpoint_refused(const char *ep);
 /* A client for the resolved settings. `for_urls`: URLs name the endpoint itself (presign). */
 int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_client **out);
 int cli_fail(const char *what, int rc, cos_error *err); /* prints, frees, returns the exit code */

@@ -198,13 +198,22 @@ int cmd_config(const cli_opts *o)
     char *val[4];
     for (int i = 0; i < 4; i++) {
         char *cur = current_value(path, section, F[i].name);
-        val[i] = ask(F[i].prompt, cur, F[i].secret);
-        if (cur && F[i].secret) explicit_bzero(cur, strlen(cur));
+        /* an endpoint with "user:password@" in it is not shown either */
+        bool secret = F[i].secret || (i == 3 && cur && strchr(cur, '@'));
+        val[i] = ask(F[i].prompt, cur, secret);
+        if (cur && secret) explicit_bzero(cur, strlen(cur));
         free(cur);
         if (!val[i]) {
             for (int j = 0; j < i; j++) free(val[j]);
             return EXIT_FAIL;
         }
+    }
+    int bad = *val[3] ? cli_endpoint_refused(val[3]) : 0; /* written, it would fail every command */
+    if (bad) {
+        explicit_bzero(val[1], strlen(val[1]));
+        explicit_bzero(val[3], strlen(val[3]));
+        for (int i = 0; i < 4; i++) free(val[i]);
+        return bad;
     }
     /* --dryrun: asked, and nothing written (it rewrote the file) */
     const char *names[4] = { F[0].name, F[1].name, F[2].name, F[3].name };

@@ -348,6 +348,28 @@ static bool loopback_endpoint(const char *ep)
     return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) == 4 && a == 127 && b < 256 && c < 256 && d < 256;
 }
 
+int cli_endpoint_refused(const char *ep)
+{
+    const char *s = strstr(ep, "://");
+    const char *h = s ? s + 3 : ep;
+    const char *why = NULL;
+    if (strchr(ep, '@')) /* "user:password@host": COS takes neither there; the value goes to no terminal or log */
+        why = "has an '@' (a user or password: not shown); the keys go in --secret-id/--secret-key or the profile";
+    else if (s && !(s - ep == 4 && !strncasecmp(ep, "http", 4)) && !(s - ep == 5 && !strncasecmp(ep, "https", 5)))
+        why = "has a scheme other than http:// or https://";
+    else if (!*h || strpbrk(h, "/?#"))
+        why = "has a path, a query or no host";
+    if (!why) return 0;
+    if (strchr(ep, '@')) fprintf(stderr, "cos: the endpoint %s\n", why);
+    else { /* a query may hold a token: not shown either */
+        char shown[512];
+        snprintf(shown, sizeof shown, "%.*s", (int)strcspn(ep, "?#"), ep);
+        fprintf(stderr, "cos: the endpoint \"%s%s\" %s: give HOST[:PORT] or http(s)://HOST[:PORT]\n",
+                cli_shown(stderr, shown), ep[strcspn(ep, "?#")] ? "..." : "", why);
+    }
+    return EXIT_USAGE;
+}
+
 int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_client **out)
 {
     cos_config cfg;
@@ -366,6 +388,8 @@ int cli_client(const cli_opts *o, const cli_settings *s, bool for_urls, cos_clie
         size_t n = strlen(endpoint_buf);
         while (n && endpoint_buf[n - 1] == '/') endpoint_buf[--n] = '\0';
         endpoint = endpoint_buf;
+        int bad = cli_endpoint_refused(endpoint);
+        if (bad) return bad;
     }
     char s3_endpoint[520];
     if (cli_s3) {

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,6 +128,46 @@ typedef struct dir_id {
 } dir_id;
 #define MAX_DEPTH 256
 
+/* Whether the checkpoint at `path` has libcos's form ({"upload_id":...,
+ * "parts":[...], as transfer.c's checkpoint_write writes it): libcos takes
+ * such a checkpoint and its partial file as its own, and overwrites both. */
+static bool is_download_checkpoint(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buf[4096]; /* "parts" follows the ETag, the checksum's name and the file's device and inode */
+    struct stat st;
+    ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, sizeof buf - 1) : -1;
+    close(fd);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    return !strncmp(buf, "{\"upload_id\":", 13) && strstr(buf, ",\"parts\":[");
+}
+
+/* Whether `path` (named `name`) is libcos's: a download's temporary, or an
+ * interrupted download's FILE.cos-partial or its checkpoint
+ * FILE.cos-partial.json (marked, or without the mark of older versions by
+ * the checkpoint's form): a later download of FILE
+ * resumes from them or overwrites them, so they are no files of the tree
+ * (uploaded, they were the object's first bytes and zeros). A file of one
+ * of those names without libcos's checkpoint beside it is the user's. */
+static bool download_leftover(const char *path, const char *name)
+{
+    char mark[2];
+    /* libcos marks its partial files, checkpoints and temporaries (util.c's
+       cos_mark_temporary): a live download's too, whatever its name */
+    if (getxattr(path, "user.cos-c.temporary", mark, sizeof mark) == 1) return true;
+    static const char part[] = ".cos-partial", json[] = ".cos-partial.json";
+    size_t n = strlen(name), pl = strlen(path);
+    char ck[4200];
+    if (n > sizeof json - 1 && !strcmp(name + n - (sizeof json - 1), json)) return is_download_checkpoint(path);
+    if (n > sizeof part - 1 && !strcmp(name + n - (sizeof part - 1), part) && pl + 6 < sizeof ck) {
+        snprintf(ck, sizeof ck, "%s.json", path);
+        return is_download_checkpoint(ck);
+    }
+    return false;
+}
+
 /* `dest`: the walk lists a sync's destination, whose extra files --delete
  * removes: a symlink to a directory there is not descended, since what lies
  * behind it is outside the destination (deleting it would reach anywhere). */
@@ -201,6 +242,12 @@ static int walk_local(const cli_opts *o, const char *root, const char *rel, entr
             rc = walk_local(o, root, child, out, stack, depth + 1, dest);
         } else if (S_ISREG(st.st_mode)) {
             if (!cli_filter_pass(o, child)) continue;
+            if (download_leftover(path, e->d_name)) {
+                if (!dest) /* a destination's are left alone too: --delete would lose a resumable download */
+                    fprintf(stderr, "cos: %s: %s is an interrupted download's (libcos's); not a file of the tree\n",
+                            o->cmd, cli_shown(stderr, path));
+                continue;
+            }
             if (entries_add(out, child, (uint64_t)st.st_size, (int64_t)st.st_mtime)) rc = EXIT_FAIL;
         }
     }

@@ -19,6 +19,17 @@ static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 #define MIB (1024ULL * 1024ULL)
 
+/* A refused host option, quoted in its error (whose text goes to logs):
+ * one with an '@' may hold "user:password@" (COS takes neither there), and
+ * a query may hold a token, so neither is shown. */
+static int host_refused(cos_error **err, const char *field, const char *what, const char *v)
+{
+    if (strchr(v, '@'))
+        return cos_err_invalid(err, field, "%s %s; it has an '@' (a user or password: not shown)", field, what);
+    size_t n = strcspn(v, "?#");
+    return cos_err_invalid(err, field, "%s %s, got \"%.*s%s\"", field, what, (int)n, v, v[n] ? "..." : "");
+}
+
 /* Fill the zero options with the SDK's defaults and check the rest. */
 static int apply_defaults(cos_config *c, cos_error **err)
 {
@@ -81,6 +92,12 @@ static int apply_defaults(cos_config *c, cos_error **err)
         return cos_err_invalid(err, "upload_checksum", "unknown upload_checksum %d", (int)c->upload_checksum);
     if (!cos_str_empty(c->endpoint) && !cos_str_empty(c->domain))
         return cos_err_invalid(err, "endpoint", "set endpoint or domain, not both");
+    /* a host has no '@': "user:password@host" here would reach curl's
+       errors, URLs and logs (the endpoint's own check is parse_endpoint's) */
+    const struct { const char *v, *name; } hosts[] = {
+        { c->domain, "domain" }, { c->service_domain, "service_domain" }, { c->connect_to, "connect_to" } };
+    for (size_t i = 0; i < COS_ARRAY_LEN(hosts); i++)
+        if (hosts[i].v && strchr(hosts[i].v, '@')) return host_refused(err, hosts[i].name, "must name a host", hosts[i].v);
     return 0;
 }
 
@@ -94,7 +111,7 @@ static int parse_endpoint(const char *ep, char **scheme, char **hostport, cos_er
     if (s) {
         size_t n = (size_t)(s - ep);
         if (!((n == 4 && strncasecmp(ep, "http", 4) == 0) || (n == 5 && strncasecmp(ep, "https", 5) == 0)))
-            return cos_err_invalid(err, "endpoint", "endpoint scheme must be http:// or https://, got \"%s\"", ep);
+            return host_refused(err, "endpoint", "scheme must be http:// or https://", ep);
         *scheme = cos_sprintf("%.*s:", (int)n, ep);
         cos_str_lower(*scheme);
     }
@@ -105,7 +122,7 @@ static int parse_endpoint(const char *ep, char **scheme, char **hostport, cos_er
     if (bad) {
         free(*scheme);
         *scheme = NULL;
-        return cos_err_invalid(err, "endpoint", "endpoint must be host[:port] or http(s)://host[:port], got \"%s\"", ep);
+        return host_refused(err, "endpoint", "must be host[:port] or http(s)://host[:port]", ep);
     }
     *hostport = cos_strndup(h, hl);
     cos_str_lower(*hostport);

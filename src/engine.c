@@ -750,13 +750,21 @@ int engine_form_frame(cos_http *h, const char *boundary)
     return 0;
 }
 
-/* curl's shape of boundary: 24 dashes, 16 hex digits (here a keyed mix of a count). */
+/* curl's shape of boundary: 24 dashes, 16 hex digits, drawn from the
+ * kernel's RNG for each form (one system call). A keyed mix of a count was
+ * predictable once one boundary was seen (splitmix64 is invertible): a file
+ * written by whoever saw one could end its part early and append form
+ * fields of its own (a key, a policy, an ACL). The mix stays only for a
+ * getrandom that fails. */
 static void form_boundary(cos_engine *e, char out[41])
 {
-    uint64_t x = e->form_seed + atomic_fetch_add_explicit(&e->form_count, 1, memory_order_relaxed) * 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL; /* splitmix64 */
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    x ^= x >> 31;
+    uint64_t x;
+    if (getrandom(&x, sizeof x, GRND_NONBLOCK) != (ssize_t)sizeof x) {
+        x = e->form_seed + atomic_fetch_add_explicit(&e->form_count, 1, memory_order_relaxed) * 0x9E3779B97F4A7C15ULL;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL; /* splitmix64 */
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+        x ^= x >> 31;
+    }
     snprintf(out, 41, "------------------------%016llx", (unsigned long long)x);
 }
 

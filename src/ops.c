@@ -1601,7 +1601,21 @@ static step_result call_finish(op_call *k)
              (strcmp(e->code, "AccessDenied") == 0 && e->message && strstr(e->message, "Request has expired")))) {
             int64_t server = cos_http_date_parse(cos_kvlist_get(&h->resp_headers, "Date"));
             int64_t local_ms = cos_now_ms();
-            if (server > 0 && llabs(server * 1000 - (local_ms + atomic_load(&c->clock_offset_ms))) >= 30000) {
+            /* The answer's Date is believed within a day of the local clock
+               as the caller set it (system_clock_offset_ms): a clock set to
+               local time as if UTC is up to 14 h off. The JS SDKs believe
+               any Date, the C and Python SDKs none; a Date years away (a
+               hostile or broken server, or a proxy on plain http) would move
+               every later signature's window there, presigned URLs
+               included: one handed out "for 15 minutes" would open years
+               later. Beyond a day the caller sets system_clock_offset_ms. */
+            bool believable = server > 0 && llabs(server * 1000 - (local_ms + c->cfg.system_clock_offset_ms)) <=
+                                                24LL * 3600 * 1000;
+            if (server > 0 && !believable)
+                client_log(c, COS_LOG_WARN, "the server's Date is %lld s from the local clock: more than a day, not "
+                           "believed (set system_clock_offset_ms to correct a clock so far off)",
+                           (long long)(server - local_ms / 1000));
+            if (believable && llabs(server * 1000 - (local_ms + atomic_load(&c->clock_offset_ms))) >= 30000) {
                 atomic_store(&c->clock_offset_ms, server * 1000 - local_ms);
                 client_log(c, COS_LOG_WARN, "clock skew of %lld ms corrected; retrying", (long long)(server * 1000 - local_ms));
                 k->skew_fixed = true;

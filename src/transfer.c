@@ -565,6 +565,7 @@ static void checkpoint_write(task *t)
        left is swept as a killed download's are */
     char *tmp = cos_sprintf("%s.cos-tmp-XXXXXX", t->checkpoint);
     int fd = tmp ? mkostemp(tmp, O_CLOEXEC) : -1;
+    cos_mark_temporary(fd);
     if (fd >= 0) {
         /* no fsync: the rename is atomic, and a lost checkpoint only costs re-listing parts */
         ssize_t w = write(fd, b.data, b.len);
@@ -1583,6 +1584,7 @@ static int publish_partial(int fd, const char *partial, const char *target, bool
         free(mine);
         return -1;
     }
+    cos_mark_temporary(tfd); /* a kill before the rename over it leaves it empty: swept */
     close(tfd);
     int rc = 0;
     if (rename(partial, mine) != 0) {
@@ -1885,6 +1887,10 @@ static void run_download(task *t)
             cos_err_io(&e, errno, "cannot write", t->file_path);
             fail(t, COS_ERR_IO, e);
             drop = true;
+            /* the partial file may be gone already (publish_partial removes
+               its own name when the last rename fails, a directory at the
+               target): its checkpoint was left for ever, though still ours */
+            checkpoint_unlink(t);
         } else {
             checkpoint_unlink(t);
             t->res = new_result(t);

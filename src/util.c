@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -428,9 +429,18 @@ static bool planted_in_shared_dir(const char *target, const struct stat *st)
     return (dst.st_mode & S_ISVTX) && (dst.st_mode & (S_IWOTH | S_IWGRP)) && st->st_uid != dst.st_uid;
 }
 
+/* The mark of a temporary libcos made (an extended attribute): the sweep
+ * removes only files that carry it, so a user's own file that merely has a
+ * temporary's name ("report.pdf.cos-tmp-draft1", untouched for an hour) is
+ * never deleted. Where the file system keeps no user attributes nothing is
+ * marked, and a dead download's temporaries stay rather than risk a user's. */
+static const char TEMP_MARK[] = "user.cos-c.temporary";
+
 void cos_take_target_mode(int fd, const char *target)
 {
     struct stat st;
+    if (fremovexattr(fd, TEMP_MARK) != 0) { /* unmarked already, or no attributes here: nothing to take off */
+    }
     /* lstat: the target is already the name the link led to; a link found
        there now was planted since and is replaced, not followed */
     if (lstat(target, &st) == 0 && S_ISREG(st.st_mode) && !planted_in_shared_dir(target, &st)) {
@@ -451,8 +461,15 @@ int cos_target_write_protected(const char *target)
     return errno == EACCES || errno == EPERM || errno == EROFS ? errno : 0;
 }
 
+void cos_mark_temporary(int fd)
+{
+    if (fd >= 0 && fsetxattr(fd, TEMP_MARK, "1", 1, 0) != 0) { /* no user attributes here: never swept */
+    }
+}
+
 void cos_lock_temporary(int fd)
 {
+    cos_mark_temporary(fd);
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) { /* best effort: unlocked, it merely looks stale sooner */
     }
 }
@@ -582,8 +599,10 @@ void cos_sweep_stale_temporaries(const char *target)
             continue;
         int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0) continue;
-        /* not locked: no live download holds it; still the file under that name when removed */
-        if (fstat(fd, &fs) == 0 && fs.st_dev == st.st_dev && fs.st_ino == st.st_ino &&
+        char mark[2];
+        /* libcos's (marked), not locked: no live download holds it; still the file under that name when removed */
+        if (fgetxattr(fd, TEMP_MARK, mark, sizeof mark) == 1 && fstat(fd, &fs) == 0 && fs.st_dev == st.st_dev &&
+            fs.st_ino == st.st_ino &&
             flock(fd, LOCK_EX | LOCK_NB) == 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
             st.st_dev == fs.st_dev && st.st_ino == fs.st_ino)
             unlinkat(dfd, name, 0);

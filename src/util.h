@@ -119,12 +119,15 @@ void cos_take_target_mode(int fd, const char *target);
 int cos_target_write_protected(const char *target);
 /* Remove the temporaries FILE.cos-tmp-XXXXXX beside `target` that a
  * download killed with -9 left, once per directory and process: only
- * regular files of this user, of one link, untouched for an hour and not
- * locked (every live download holds an flock on its temporary:
+ * regular files of this user marked as libcos's (cos_mark_temporary), of
+ * one link, untouched for an hour and not locked (every live download holds an flock on its temporary:
  * cos_lock_temporary). */
 void cos_sweep_stale_temporaries(const char *target);
-/* Mark a download's temporary as in use (flock; released when the last
- * descriptor of it closes, so by a kill -9 too). */
+/* Mark a file as a temporary of libcos's, the only kind the sweep removes
+ * (an extended attribute; cos_take_target_mode takes it off). */
+void cos_mark_temporary(int fd);
+/* Mark a download's temporary as such and in use (flock; released when the
+ * last descriptor of it closes, so by a kill -9 too). */
 void cos_lock_temporary(int fd);
 /* write(2) until all of buf is written; 0, or the errno of the write that failed (ENOSPC for one that wrote nothing). */
 int cos_write_all(int fd, const void *buf, size_t len);

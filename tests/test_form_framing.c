@@ -188,14 +188,20 @@ static void test_frames_as_curl_does(void)
     }
 }
 
-/* A postObject from libcos to the recording server: its head names the boundary its body uses, once. */
-static void test_libcos_post_head(void)
+/* A client of the recording server; NULL (a failure) if it cannot be made. */
+static cos_client *recorder_client(void)
 {
     test_server fake = { .port = g_port };
     snprintf(fake.endpoint, sizeof fake.endpoint, "127.0.0.1:%d", g_port);
     cos_config cfg;
     test_config(&cfg, &fake);
-    cos_client *c = test_client_of(&cfg);
+    return test_client_of(&cfg);
+}
+
+/* A postObject from libcos to the recording server: its head names the boundary its body uses, once. */
+static void test_libcos_post_head(void)
+{
+    cos_client *c = recorder_client();
     if (!c) {
         CHECK(c != NULL);
         return;
@@ -240,6 +246,74 @@ static void test_libcos_post_head(void)
     cos_client_free(c);
     test_rmtree(dir);
     free(dir);
+}
+
+/* splitmix64's finalizer and its inverse (the old boundaries were it of a
+ * seed plus a count times the golden ratio). */
+static uint64_t inv_mul(uint64_t c)
+{
+    uint64_t x = c; /* Newton: each step doubles the correct low bits */
+    for (int i = 0; i < 6; i++) x *= 2 - c * x;
+    return x;
+}
+static uint64_t mix(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+static uint64_t unmix(uint64_t x)
+{
+    x ^= (x >> 31) ^ (x >> 62);
+    x *= inv_mul(0x94D049BB133111EBULL);
+    x ^= (x >> 27) ^ (x >> 54);
+    x *= inv_mul(0xBF58476D1CE4E5B9ULL);
+    return x ^ (x >> 30) ^ (x >> 60);
+}
+
+/* One postObject from c to the recording server: its boundary's 16 hex digits as a number. */
+static bool posted_boundary(cos_client *c, uint64_t *out)
+{
+    cos_request r = COS_REQUEST_INIT;
+    r.bucket = BUCKET;
+    r.key = "b.txt";
+    r.body.data = "x";
+    r.body.size = 1;
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    CHECK_OK(cos_call(c, COS_OP_POST_OBJECT, &r, &res, &err), err);
+    cos_result_free(res);
+    cos_error_free(err);
+    pthread_mutex_lock(&g_lock);
+    int types = 0;
+    char *b = g_head ? boundary_of(g_head, &types) : NULL;
+    pthread_mutex_unlock(&g_lock);
+    bool ok = b && strlen(b) == 40;
+    if (ok) *out = strtoull(b + 24, NULL, 16);
+    free(b);
+    return ok;
+}
+
+/* Whoever saw one boundary (a server's log, a proxy) must not know the next:
+ * a file it wrote could then end its part early and add form fields of its
+ * own. The old boundaries, splitmix64 of a seed plus a count, were the next
+ * one's inverse plus the golden ratio. */
+static void test_boundary_not_predictable(void)
+{
+    cos_client *c = recorder_client();
+    if (!c) return;
+    CHECK(unmix(mix(0x0123456789abcdefULL)) == 0x0123456789abcdefULL); /* the inverse is one */
+    uint64_t seen[6];
+    int n = 0;
+    for (; n < 6 && posted_boundary(c, &seen[n]); n++) {
+    }
+    CHECK_INT(n, 6);
+    for (int i = 1; i < n; i++) {
+        if (seen[i] == mix(unmix(seen[i - 1]) + 0x9E3779B97F4A7C15ULL))
+            test_fail(__FILE__, __LINE__, "boundary %d was predicted from the one before it", i);
+        for (int j = 0; j < i; j++) CHECK(seen[i] != seen[j]);
+    }
+    cos_client_free(c);
 }
 
 static char *read_whole(const char *path, size_t *len)
@@ -303,6 +377,7 @@ int main(void)
     test_watch(120, "forms", NULL);
     RUN(test_frames_as_curl_does);
     RUN(test_libcos_post_head);
+    RUN(test_boundary_not_predictable);
     RUN(test_odd_names_through_server);
     test_unwatch();
     free(g_head);

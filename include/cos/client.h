@@ -104,8 +104,10 @@ typedef struct cos_body {
  * The temporary is FILE.cos-tmp-XXXXXX, locked (flock) while the call
  * lives; one a process killed with -9 left is removed by a later download
  * to that FILE (getObject to a file or downloadFile) when it is this
- * user's, of one link, unlocked and untouched for an hour: names of that
- * form beside FILE are libcos's. A process reads a directory for them once,
+ * user's, marked as libcos's (the extended attribute user.cos-c.temporary,
+ * taken off the file it becomes; where the file system has no such
+ * attributes nothing is removed), of one link, unlocked and untouched for an
+ * hour: a file of the user's that only has such a name stays. A process reads a directory for them once,
  * at its first download there; each of its downloads to a FILE there then
  * removes FILE's found by that read (those of files not downloaded stay).
  */

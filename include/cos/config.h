@@ -189,7 +189,11 @@ typedef struct cos_config {
     /* --- signing --- */
     cos_signer signer;            /**< COS_SIGNER_COS (default) or COS_SIGNER_SIGV4 */
     bool no_sign_host;            /**< do not sign the Host header (ForceSignHost: false); off = signed */
-    bool no_clock_skew_correction;/**< keep the clock offset on RequestTimeTooSkewed (CorrectClockSkew: false) */
+    bool no_clock_skew_correction;/**< keep the clock offset on RequestTimeTooSkewed (CorrectClockSkew: false).
+                                   *  Corrected, the offset becomes the answer's Date less the local clock when
+                                   *  that is within a day of system_clock_offset_ms (a Date further off is not
+                                   *  believed: the error is returned; set system_clock_offset_ms for a clock
+                                   *  so far off) */
     int64_t system_clock_offset_ms; /**< initial clock offset (SystemClockOffset) */
     int sign_expires;             /**< signature lifetime in s; 0 = 900 */
 
