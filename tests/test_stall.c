@@ -331,6 +331,128 @@ static int send_put(const test_server *s, const char *path, size_t len, long bps
     return fd;
 }
 
+/* A body stored as a file (past 64 KiB) is made durable and answered on a
+ * finisher thread, its connection suspended: its fsyncs and commit no
+ * longer hold the libmicrohttpd thread that serves other connections too.
+ * On a server with ONE request thread, a 256 KiB PUT whose write the
+ * "pause" fault holds (on its finisher) leaves the thread free: another
+ * connection's request is answered meanwhile. The old server held its one
+ * thread in the pause: the other request was never answered (the watchdog
+ * fails the test). Let go, the PUT is answered 200 and its bytes are there.
+ * Then the orderings a suspended finish adds: a commit that fails is
+ * answered its error (and nothing is stored); a client that closes while
+ * its finish is held costs nothing (the object is stored, the server
+ * serves on); and a server stopped with a finish held stops cleanly, and
+ * an object it acknowledged is there after a restart. */
+#define FINISHED_SIZE (256u << 10)
+static int finish_server(test_server *srv)
+{
+    memset(srv, 0, sizeof *srv);
+    const char *args[] = { "--faults", "--threads", "1", "--quiet", NULL };
+    if (test_server_start(srv, args) != 0) return -1;
+    test_put_bucket_acl_on(srv, "fin-" TEST_APPID, "public-read-write");
+    return 0;
+}
+
+static void pause_put(test_server *srv, const char *key)
+{
+    char rules[256];
+    snprintf(rules, sizeof rules, "[{\"method\":\"PUT\",\"match\":\"/fin-" TEST_APPID "/%s\",\"action\":\"pause\","
+             "\"times\":1}]", key);
+    CHECK_INT(test_faults_request(srv, "PUT", rules, TEST_SECRET_ID, TEST_SECRET_KEY), 200);
+}
+
+/* The object's size as a GET answers it (-1 when not 200). */
+static long stored_size(test_server *srv, const char *key)
+{
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET /fin-" TEST_APPID "/%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "Connection: close\r\n\r\n", key, srv->port);
+    int status = 0;
+    char *body = NULL;
+    long size = -1;
+    if (test_http_raw(srv, req, (size_t)n, &status, &body) == 0 && status == 200 && body) {
+        size = (long)strlen(body);
+        for (long i = 0; i < size; i++)
+            if (body[i] != 'p') size = -2; /* not the bytes sent */
+    }
+    free(body);
+    return size;
+}
+
+static void test_large_finish_holds_no_thread(void)
+{
+    test_server srv;
+    if (finish_server(&srv) != 0) {
+        CHECK(!"cos-server starts");
+        return;
+    }
+    test_watch(120, "a large PUT's finish holding the one request thread", &srv);
+    pause_put(&srv, "big");
+    int a = send_put(&srv, "/fin-" TEST_APPID "/big", FINISHED_SIZE, 0);
+    CHECK(a >= 0);
+    if (!test_wait_paused(&srv, 1)) test_fail(__FILE__, __LINE__, "the PUT is not held by the pause");
+    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404); /* the thread is free */
+    CHECK(!answered(a));
+    CHECK_INT(test_faults_paused(&srv), 1); /* still held when the other was answered */
+    CHECK_INT(test_faults_request(&srv, "DELETE", "", TEST_SECRET_ID, TEST_SECRET_KEY), 200);
+    CHECK_INT(read_status(a), 200);
+    close(a);
+    CHECK(stored_size(&srv, "big") == (long)FINISHED_SIZE);
+    /* a commit that fails on the finisher: its error is the answer, nothing stored */
+    CHECK_INT(test_faults_request(&srv, "PUT", "[{\"method\":\"PUT\",\"match\":\"/fin-" TEST_APPID "/failed\","
+                                  "\"action\":\"fail_commit\",\"commits\":0,\"times\":1}]", TEST_SECRET_ID,
+                                  TEST_SECRET_KEY), 200);
+    a = send_put(&srv, "/fin-" TEST_APPID "/failed", FINISHED_SIZE, 0);
+    int st = read_status(a);
+    close(a);
+    if (st < 500) test_fail(__FILE__, __LINE__, "a PUT whose commit failed answered %d", st);
+    CHECK(stored_size(&srv, "failed") == -1);
+    /* a client gone while its finish is held: stored all the same, and the server goes on */
+    pause_put(&srv, "gone");
+    a = send_put(&srv, "/fin-" TEST_APPID "/gone", FINISHED_SIZE, 0);
+    if (!test_wait_paused(&srv, 1)) test_fail(__FILE__, __LINE__, "the PUT is not held by the pause");
+    close(a);
+    CHECK_INT(test_faults_request(&srv, "DELETE", "", TEST_SECRET_ID, TEST_SECRET_KEY), 200);
+    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404);
+    CHECK(stored_size(&srv, "gone") == (long)FINISHED_SIZE); /* its body was whole: a PUT is not undone by a hang-up */
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
+static void test_stop_while_finishing(void)
+{
+    test_server srv;
+    if (finish_server(&srv) != 0) {
+        CHECK(!"cos-server starts");
+        return;
+    }
+    test_watch(120, "stopping a server with a large PUT's finish held", &srv);
+    pause_put(&srv, "stop");
+    int a = send_put(&srv, "/fin-" TEST_APPID "/stop", FINISHED_SIZE, 0);
+    if (!test_wait_paused(&srv, 1)) test_fail(__FILE__, __LINE__, "the PUT is not held by the pause");
+    kill(srv.pid, SIGTERM);
+    int st = 0;
+    CHECK(waitpid(srv.pid, &st, 0) == srv.pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        test_fail(__FILE__, __LINE__, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
+    srv.pid = 0;
+    int answer = read_status(a); /* 200 (finished before the stop) or none (closed): never a lie */
+    close(a);
+    test_server_stop(&srv, true);
+    const char *args[] = { "--quiet", NULL };
+    if (test_server_start(&srv, args) != 0) {
+        CHECK(!"cos-server restarts");
+        return;
+    }
+    long size = stored_size(&srv, "stop");
+    printf("  stopped while finishing: answered %d, stored after a restart: %ld bytes\n", answer, size);
+    if (answer == 200) CHECK(size == (long)FINISHED_SIZE);
+    else CHECK(answer == 0 && (size == -1 || size == (long)FINISHED_SIZE));
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -707,6 +829,8 @@ int main(void)
     test_server_stop(&g_srv, false);
     RUN(test_stop_while_held);
     RUN(test_connections_opened_together_get_threads_of_their_own);
+    RUN(test_large_finish_holds_no_thread);
+    RUN(test_stop_while_finishing);
     RUN(test_pacing_holds_no_thread);
     RUN(test_stop_while_paced);
     RUN(test_clean_exit_with_extra_keys);
