@@ -114,6 +114,17 @@ static void wait_read_by_server(const test_server *s, int fd)
     }
 }
 
+/* SIGTERM to the server: it must exit 0 (line: the caller's, for the failure). */
+static void stop_cleanly(test_server *srv, int line)
+{
+    kill(srv->pid, SIGTERM);
+    int st = 0;
+    CHECK(waitpid(srv->pid, &st, 0) == srv->pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        test_fail(__FILE__, line, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
+    srv->pid = 0;
+}
+
 static void set_rules(const char *rules)
 {
     CHECK_INT(test_faults_request(&g_srv, rules ? "PUT" : "DELETE", rules ? rules : "", TEST_SECRET_ID, TEST_SECRET_KEY), 200);
@@ -238,12 +249,7 @@ static void test_stop_while_held(void)
     int a = send_get(&srv, "/" HELD "/e");
     CHECK(a >= 0);
     wait_read_by_server(&srv, a);
-    kill(srv.pid, SIGTERM);
-    int st = 0;
-    CHECK(waitpid(srv.pid, &st, 0) == srv.pid);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        test_fail(__FILE__, __LINE__, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
-    srv.pid = 0;
+    stop_cleanly(&srv, __LINE__);
     test_unwatch();
     close(a);
     test_server_stop(&srv, false);
@@ -297,11 +303,16 @@ static int send_put(const test_server *s, const char *path, size_t len, long bps
  * serves on); and a server stopped with a finish held stops cleanly, and
  * an object it acknowledged is there after a restart. */
 #define FINISHED_SIZE (256u << 10)
-static int finish_server(test_server *srv)
+/* A server with one request thread and a public-read-write bucket, watched as `what`; 0 or -1. */
+static int finish_server(test_server *srv, const char *what)
 {
     memset(srv, 0, sizeof *srv);
     const char *args[] = { "--faults", "--threads", "1", "--quiet", NULL };
-    if (test_server_start(srv, args) != 0) return -1;
+    if (test_server_start(srv, args) != 0) {
+        CHECK(!"cos-server starts");
+        return -1;
+    }
+    test_watch(120, what, srv);
     test_put_bucket_acl_on(srv, "fin-" TEST_APPID, "public-read-write");
     return 0;
 }
@@ -312,6 +323,18 @@ static void pause_put(test_server *srv, const char *key)
     snprintf(rules, sizeof rules, "[{\"method\":\"PUT\",\"match\":\"/fin-" TEST_APPID "/%s\",\"action\":\"pause\","
              "\"times\":1}]", key);
     CHECK_INT(test_faults_request(srv, "PUT", rules, TEST_SECRET_ID, TEST_SECRET_KEY), 200);
+}
+
+/* A large PUT of key sent on a connection of its own (returned), its write held by the pause. */
+static int held_put(test_server *srv, const char *key)
+{
+    pause_put(srv, key);
+    char path[128];
+    snprintf(path, sizeof path, "/fin-" TEST_APPID "/%s", key);
+    int a = send_put(srv, path, FINISHED_SIZE, 0);
+    CHECK(a >= 0);
+    if (!test_wait_paused(srv, 1)) test_fail(__FILE__, __LINE__, "the PUT of %s is not held by the pause", key);
+    return a;
 }
 
 /* The object's size as a GET answers it (-1 when not 200). */
@@ -335,15 +358,8 @@ static long stored_size(test_server *srv, const char *key)
 static void test_large_finish_holds_no_thread(void)
 {
     test_server srv;
-    if (finish_server(&srv) != 0) {
-        CHECK(!"cos-server starts");
-        return;
-    }
-    test_watch(120, "a large PUT's finish holding the one request thread", &srv);
-    pause_put(&srv, "big");
-    int a = send_put(&srv, "/fin-" TEST_APPID "/big", FINISHED_SIZE, 0);
-    CHECK(a >= 0);
-    if (!test_wait_paused(&srv, 1)) test_fail(__FILE__, __LINE__, "the PUT is not held by the pause");
+    if (finish_server(&srv, "a large PUT's finish holding the one request thread") != 0) return;
+    int a = held_put(&srv, "big");
     CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404); /* the thread is free */
     CHECK(!answered(a));
     CHECK_INT(test_faults_paused(&srv), 1); /* still held when the other was answered */
@@ -361,9 +377,7 @@ static void test_large_finish_holds_no_thread(void)
     if (st < 500) test_fail(__FILE__, __LINE__, "a PUT whose commit failed answered %d", st);
     CHECK(stored_size(&srv, "failed") == -1);
     /* a client gone while its finish is held: stored all the same, and the server goes on */
-    pause_put(&srv, "gone");
-    a = send_put(&srv, "/fin-" TEST_APPID "/gone", FINISHED_SIZE, 0);
-    if (!test_wait_paused(&srv, 1)) test_fail(__FILE__, __LINE__, "the PUT is not held by the pause");
+    a = held_put(&srv, "gone");
     close(a);
     CHECK_INT(test_faults_request(&srv, "DELETE", "", TEST_SECRET_ID, TEST_SECRET_KEY), 200);
     CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404);
@@ -375,20 +389,9 @@ static void test_large_finish_holds_no_thread(void)
 static void test_stop_while_finishing(void)
 {
     test_server srv;
-    if (finish_server(&srv) != 0) {
-        CHECK(!"cos-server starts");
-        return;
-    }
-    test_watch(120, "stopping a server with a large PUT's finish held", &srv);
-    pause_put(&srv, "stop");
-    int a = send_put(&srv, "/fin-" TEST_APPID "/stop", FINISHED_SIZE, 0);
-    if (!test_wait_paused(&srv, 1)) test_fail(__FILE__, __LINE__, "the PUT is not held by the pause");
-    kill(srv.pid, SIGTERM);
-    int st = 0;
-    CHECK(waitpid(srv.pid, &st, 0) == srv.pid);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        test_fail(__FILE__, __LINE__, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
-    srv.pid = 0;
+    if (finish_server(&srv, "stopping a server with a large PUT's finish held") != 0) return;
+    int a = held_put(&srv, "stop");
+    stop_cleanly(&srv, __LINE__);
     int answer = read_status(a); /* 200 (finished before the stop) or none (closed): never a lie */
     close(a);
     test_server_stop(&srv, true);
@@ -540,12 +543,7 @@ static void test_stop_while_paced(void)
     int get = send_get(&srv, "/paced-" TEST_APPID "/big?x-cos-traffic-limit=819200");
     wait_read_by_server(&srv, put);
     wait_read_by_server(&srv, get);
-    kill(srv.pid, SIGTERM);
-    int st = 0;
-    CHECK(waitpid(srv.pid, &st, 0) == srv.pid);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        test_fail(__FILE__, __LINE__, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
-    srv.pid = 0;
+    stop_cleanly(&srv, __LINE__);
     test_unwatch();
     close(put);
     close(get);
@@ -756,12 +754,7 @@ static void test_clean_exit_with_extra_keys(void)
     }
     test_watch(60, "stopping a server with extra keys", &srv);
     CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404);
-    kill(srv.pid, SIGTERM);
-    int st = 0;
-    CHECK(waitpid(srv.pid, &st, 0) == srv.pid);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        test_fail(__FILE__, __LINE__, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
-    srv.pid = 0;
+    stop_cleanly(&srv, __LINE__);
     test_unwatch();
     test_server_stop(&srv, false);
 }
