@@ -189,7 +189,7 @@ void hold_free(server *s)
 }
 
 static bool hold_conn(server *s, struct MHD_Connection *conn, int64_t until_ms, bool fault, req *r, int after,
-                      bool watch)
+                      bool watch, bool registered)
 {
     struct fault_stalls *fs = s->stalls;
     if (!fs) return false;
@@ -200,6 +200,16 @@ static bool hold_conn(server *s, struct MHD_Connection *conn, int64_t until_ms, 
         pthread_mutex_unlock(&fs->lock);
         free(h);
         return false;
+    }
+    if (r && r->fin_state == FIN_RUNNING) {
+        /* on a finisher, its connection already suspended: held once its dispatch has
+           returned (server_hold_registered), so the timer never resumes it mid-dispatch */
+        pthread_mutex_unlock(&fs->lock);
+        free(h);
+        r->hold_until = until_ms;
+        r->hold_fault = fault;
+        r->fault_resume = after;
+        return true;
     }
     h->conn = conn;
     h->until_ms = until_ms;
@@ -213,7 +223,7 @@ static bool hold_conn(server *s, struct MHD_Connection *conn, int64_t until_ms, 
     fs->head = h;
     if (r) r->fault_resume = after;
     /* suspended before the timer can see it (it takes the lock to resume) */
-    MHD_suspend_connection(conn);
+    if (!registered) MHD_suspend_connection(conn);
     pthread_cond_signal(&fs->wake);
     pthread_mutex_unlock(&fs->lock);
     return true;
@@ -221,19 +231,26 @@ static bool hold_conn(server *s, struct MHD_Connection *conn, int64_t until_ms, 
 
 bool server_hold(server *s, struct MHD_Connection *conn, int64_t until_ms)
 {
-    return hold_conn(s, conn, until_ms, false, NULL, 0, false);
+    return hold_conn(s, conn, until_ms, false, NULL, 0, false, false);
 }
 
 bool server_hold_watched(server *s, struct MHD_Connection *conn, int64_t until_ms)
 {
-    return hold_conn(s, conn, until_ms, false, NULL, 0, true);
+    return hold_conn(s, conn, until_ms, false, NULL, 0, true, false);
 }
 
 /* Hold r's connection for ms, then dispatch it again, which then does
  * `after`. false when it cannot be held (the server is stopping): serve now. */
 static bool hold(req *r, int64_t ms, int after)
 {
-    return hold_conn(r->srv, r->conn, cos_mono_ms() + (ms > 0 ? ms : 0), true, r, after, false);
+    return hold_conn(r->srv, r->conn, cos_mono_ms() + (ms > 0 ? ms : 0), true, r, after, false, false);
+}
+
+bool server_hold_registered(server *s, req *r)
+{
+    int64_t until = r->hold_until;
+    r->hold_until = 0;
+    return hold_conn(s, r->conn, until, r->hold_fault, NULL, 0, false, true);
 }
 
 /* ---------------------------------------------------------------- rules */

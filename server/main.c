@@ -727,6 +727,7 @@ void req_body_sink(req *r, const char *data, size_t len)
 }
 
 static enum MHD_Result dispatch(req *r, const char *method);
+static bool finish_elsewhere(req *r);
 
 /* A PUT of data with x-cos-traffic-limit (an object or a part, not a copy)
  * is answered no sooner than its size at that rate after it began: it waits
@@ -894,13 +895,150 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->form_cut = MHD_destroy_post_processor(r->pp) != MHD_YES;
         r->pp = FORM_READ;
     }
+    if (r->fin_state == FIN_DONE) return r->fin_ret; /* resumed by its finisher: answered (or to be closed) */
     conns_body_done(srv, conn);
     if (put_paced(r)) return MHD_YES; /* called again when its pause ends */
+    if (finish_elsewhere(r)) return MHD_YES; /* resumed by its finisher, its answer queued */
     /* the whole request is here: its reads of bucket rows and configurations are made once */
     store_memo_begin(srv->st);
     enum MHD_Result ret = dispatch(r, method);
     store_memo_end();
     return ret;
+}
+
+/* ---------------------------------------------------------------- finishers
+ * A body stored as a file is made durable before it is answered: the
+ * file's fsync (and its hasher's tail), the commit, the log's fsync; tens
+ * of milliseconds for a part of a few MiB. Made on the connection's
+ * libmicrohttpd thread, that wait stalled every other connection the
+ * thread serves: of libcos's 4 parallel parts, one's finish stalled
+ * another's receive whenever they shared a thread (5 of 8 traced
+ * uploads). Such a request's connection is suspended instead and the
+ * request dispatched on a finisher thread, which queues the answer
+ * (libmicrohttpd 0.9.75 takes a suspended connection's answer from any
+ * thread) and then resumes it. Small bodies (in memory, committed with
+ * their row in batches) stay on their thread: handing them over would
+ * cost two more thread wake-ups each. Finishers are started as needed, up
+ * to FINISHERS_MAX; past that, requests wait in the queue (in order). */
+#define FINISHERS_MAX 16
+
+struct finishers {
+    pthread_mutex_t m;
+    pthread_cond_t work; /* a request queued, or stopping */
+    pthread_cond_t done; /* none taken any more (stopping) */
+    req *head, *tail;
+    unsigned threads, idle, queued, taken; /* taken: queued or running, not yet resumed */
+    bool stopping;
+    pthread_t th[FINISHERS_MAX];
+};
+
+static void finish_run(req *r)
+{
+    server *srv = r->srv;
+    store_memo_begin(srv->st);
+    enum MHD_Result ret = dispatch(r, r->method);
+    store_memo_end();
+    r->fin_ret = ret;
+    /* a hold its dispatch asked for (a stall): the timer resumes it, and it is dispatched again */
+    if (r->hold_until) {
+        r->fin_state = FIN_NONE;
+        if (server_hold_registered(srv, r)) return;
+    } else {
+        r->fin_state = FIN_DONE;
+    }
+    MHD_resume_connection(r->conn); /* r may be freed from here on (its answer sent, its request completed) */
+}
+
+static void *finisher_main(void *arg)
+{
+    struct finishers *f = arg;
+    pthread_mutex_lock(&f->m);
+    for (;;) {
+        while (!f->head && !f->stopping) {
+            f->idle++;
+            pthread_cond_wait(&f->work, &f->m);
+            f->idle--;
+        }
+        req *r = f->head;
+        if (!r) break; /* stopping, and none left */
+        f->head = r->fin_next;
+        if (!f->head) f->tail = NULL;
+        f->queued--;
+        pthread_mutex_unlock(&f->m);
+        finish_run(r);
+        pthread_mutex_lock(&f->m);
+        if (--f->taken == 0 && f->stopping) pthread_cond_broadcast(&f->done);
+    }
+    pthread_mutex_unlock(&f->m);
+    return NULL;
+}
+
+/* Whether r was handed to a finisher (its connection suspended); false: dispatch it here. */
+static bool finish_elsewhere(req *r)
+{
+    struct finishers *f = r->srv->fin;
+    if (!f || !r->body_to_file || !r->w_open || r->w.in_memory || r->drop_body || r->too_large || r->w.error ||
+        r->answered_early)
+        return false;
+    pthread_mutex_lock(&f->m);
+    bool ok = !f->stopping;
+    if (ok && f->idle <= f->queued && f->threads < FINISHERS_MAX &&
+        pthread_create(&f->th[f->threads], NULL, finisher_main, f) == 0)
+        f->threads++;
+    ok = ok && f->threads > 0;
+    if (ok) {
+        r->fin_state = FIN_RUNNING;
+        r->fin_next = NULL;
+        if (f->tail) f->tail->fin_next = r;
+        else f->head = r;
+        f->tail = r;
+        f->queued++;
+        f->taken++;
+        /* suspended before a finisher can resume it: it takes r under this lock */
+        MHD_suspend_connection(r->conn);
+        pthread_cond_signal(&f->work);
+    }
+    pthread_mutex_unlock(&f->m);
+    return ok;
+}
+
+static int finishers_start(server *srv)
+{
+    struct finishers *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    pthread_mutex_init(&f->m, NULL);
+    pthread_cond_init(&f->work, NULL);
+    pthread_cond_init(&f->done, NULL);
+    srv->fin = f;
+    return 0;
+}
+
+/* Before the daemons stop (no connection may be suspended then): the queued
+ * and running requests are finished and resumed; from here on every
+ * request is finished on its own thread. */
+static void finishers_stop(server *srv)
+{
+    struct finishers *f = srv->fin;
+    if (!f) return;
+    pthread_mutex_lock(&f->m);
+    f->stopping = true;
+    pthread_cond_broadcast(&f->work);
+    while (f->taken) pthread_cond_wait(&f->done, &f->m);
+    pthread_mutex_unlock(&f->m);
+    for (unsigned i = 0; i < f->threads; i++) pthread_join(f->th[i], NULL);
+    f->threads = 0;
+}
+
+static void finishers_free(server *srv)
+{
+    struct finishers *f = srv->fin;
+    if (!f) return;
+    finishers_stop(srv);
+    pthread_cond_destroy(&f->work);
+    pthread_cond_destroy(&f->done);
+    pthread_mutex_destroy(&f->m);
+    free(f);
+    srv->fin = NULL;
 }
 
 static enum MHD_Result dispatch(req *r, const char *method)
@@ -1035,7 +1173,7 @@ int server_start(server *srv, char **errmsg)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      (c->quiet ? 0 : MHD_USE_ERROR_LOG);
     unsigned max_conns = connection_limit();
-    if (hold_start(srv) != 0 || conns_start(srv, max_conns) != 0) {
+    if (hold_start(srv) != 0 || conns_start(srv, max_conns) != 0 || finishers_start(srv) != 0) {
         *errmsg = cos_strdup("cannot start the timers of held requests and connections");
         server_stop(srv);
         return 1;
@@ -1091,8 +1229,10 @@ void server_stop(server *srv)
 {
     hold_stop(srv); /* no connection may be suspended when the daemon stops */
     store_fault_release(); /* nor a thread held by a "pause" (faults.c): the daemon joins it */
+    finishers_stop(srv);   /* nor one a finisher has */
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
+    finishers_free(srv);
     hold_free(srv);
     conns_stop(srv);
     console_stop(srv); /* after the store's listener: its requests read the console's origins */

@@ -378,6 +378,13 @@ typedef struct req {
     bool fault_bad_crc;      /* fault injection: lie about the CRC */
     bool no_request_id;      /* fault bucket: answer without x-cos-request-id */
     int fault_resume;        /* a stall held it (faults.c): FAULT_RESUME_* once it is dispatched again */
+    /* a body stored as a file is finished (made durable, answered) on a finisher thread, its
+       connection suspended meanwhile (main.c, finish_elsewhere) */
+    int fin_state;           /* FIN_*: not handed over, on a finisher, answered by one */
+    enum MHD_Result fin_ret; /* what its dispatch returned (FIN_DONE): MHD_NO closes the connection */
+    struct req *fin_next;    /* the finishers' queue */
+    int64_t hold_until;      /* a hold asked for on a finisher (faults.c): made once its dispatch returned */
+    bool hold_fault;
     struct s3_state *s3;     /* an S3 request's signature and body filter (s3auth.c); NULL otherwise */
     bool dry_run;            /* checks made from the headers alone: an answer is not queued (main.c) */
     bool drop_body;          /* the headers were refused: the body is read but never stored (main.c) */
@@ -410,6 +417,7 @@ struct server {
     size_t nfaults;
     struct fault_stalls *stalls; /* held requests (stalls, paces) and the timer that lets them go (faults.c) */
     struct conn_deadlines *conns; /* connections' head and body deadlines (conns.c) */
+    struct finishers *fin;   /* threads that finish large bodies off libmicrohttpd's (main.c) */
     struct conn_deadlines *console_conns; /* the same for the console's listener */
     int port;                /* the bound port, once started */
     char *tls_cert_pem, *tls_key_pem;
@@ -451,6 +459,11 @@ void hold_free(server *s);  /* after the daemon has stopped */
 bool server_hold(server *s, struct MHD_Connection *conn, int64_t until_ms);
 /* The same, resumed early once its client has closed (a paced PUT whose body is in). */
 bool server_hold_watched(server *s, struct MHD_Connection *conn, int64_t until_ms);
+/* A hold that a request on a finisher thread asked for (r->hold_until): its connection is
+ * suspended already, so it is only registered, for the timer to resume; false when the
+ * server is stopping (then the caller resumes it). */
+bool server_hold_registered(server *s, req *r);
+enum { FIN_NONE, FIN_RUNNING, FIN_DONE };
 
 /* conns.c: deadlines for a request's head and body (slowloris); the callbacks run on the connection's thread */
 int conns_start(server *s, unsigned max_conns); /* before the daemon (its connection limit); 0 or -1 */

@@ -114,6 +114,17 @@ static void wait_read_by_server(const test_server *s, int fd)
     }
 }
 
+/* SIGTERM to the server: it must exit 0 (line: the caller's, for the failure). */
+static void stop_cleanly(test_server *srv, int line)
+{
+    kill(srv->pid, SIGTERM);
+    int st = 0;
+    CHECK(waitpid(srv->pid, &st, 0) == srv->pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        test_fail(__FILE__, line, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
+    srv->pid = 0;
+}
+
 static void set_rules(const char *rules)
 {
     CHECK_INT(test_faults_request(&g_srv, rules ? "PUT" : "DELETE", rules ? rules : "", TEST_SECRET_ID, TEST_SECRET_KEY), 200);
@@ -238,12 +249,7 @@ static void test_stop_while_held(void)
     int a = send_get(&srv, "/" HELD "/e");
     CHECK(a >= 0);
     wait_read_by_server(&srv, a);
-    kill(srv.pid, SIGTERM);
-    int st = 0;
-    CHECK(waitpid(srv.pid, &st, 0) == srv.pid);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        test_fail(__FILE__, __LINE__, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
-    srv.pid = 0;
+    stop_cleanly(&srv, __LINE__);
     test_unwatch();
     close(a);
     test_server_stop(&srv, false);
@@ -281,6 +287,125 @@ static int send_put(const test_server *s, const char *path, size_t len, long bps
     }
     free(body);
     return fd;
+}
+
+/* A body stored as a file (past 64 KiB) is made durable and answered on a
+ * finisher thread, its connection suspended: its fsyncs and commit no
+ * longer hold the libmicrohttpd thread that serves other connections too.
+ * On a server with ONE request thread, a 256 KiB PUT whose write the
+ * "pause" fault holds (on its finisher) leaves the thread free: another
+ * connection's request is answered meanwhile. The old server held its one
+ * thread in the pause: the other request was never answered (the watchdog
+ * fails the test). Let go, the PUT is answered 200 and its bytes are there.
+ * Then the orderings a suspended finish adds: a commit that fails is
+ * answered its error (and nothing is stored); a client that closes while
+ * its finish is held costs nothing (the object is stored, the server
+ * serves on); and a server stopped with a finish held stops cleanly, and
+ * an object it acknowledged is there after a restart. */
+#define FINISHED_SIZE (256u << 10)
+/* A server with one request thread and a public-read-write bucket, watched as `what`; 0 or -1. */
+static int finish_server(test_server *srv, const char *what)
+{
+    memset(srv, 0, sizeof *srv);
+    const char *args[] = { "--faults", "--threads", "1", "--quiet", NULL };
+    if (test_server_start(srv, args) != 0) {
+        CHECK(!"cos-server starts");
+        return -1;
+    }
+    test_watch(120, what, srv);
+    test_put_bucket_acl_on(srv, "fin-" TEST_APPID, "public-read-write");
+    return 0;
+}
+
+static void pause_put(test_server *srv, const char *key)
+{
+    char rules[256];
+    snprintf(rules, sizeof rules, "[{\"method\":\"PUT\",\"match\":\"/fin-" TEST_APPID "/%s\",\"action\":\"pause\","
+             "\"times\":1}]", key);
+    CHECK_INT(test_faults_request(srv, "PUT", rules, TEST_SECRET_ID, TEST_SECRET_KEY), 200);
+}
+
+/* A large PUT of key sent on a connection of its own (returned), its write held by the pause. */
+static int held_put(test_server *srv, const char *key)
+{
+    pause_put(srv, key);
+    char path[128];
+    snprintf(path, sizeof path, "/fin-" TEST_APPID "/%s", key);
+    int a = send_put(srv, path, FINISHED_SIZE, 0);
+    CHECK(a >= 0);
+    if (!test_wait_paused(srv, 1)) test_fail(__FILE__, __LINE__, "the PUT of %s is not held by the pause", key);
+    return a;
+}
+
+/* The object's size as a GET answers it (-1 when not 200). */
+static long stored_size(test_server *srv, const char *key)
+{
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET /fin-" TEST_APPID "/%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "Connection: close\r\n\r\n", key, srv->port);
+    int status = 0;
+    char *body = NULL;
+    long size = -1;
+    if (test_http_raw(srv, req, (size_t)n, &status, &body) == 0 && status == 200 && body) {
+        size = (long)strlen(body);
+        for (long i = 0; i < size; i++)
+            if (body[i] != 'p') size = -2; /* not the bytes sent */
+    }
+    free(body);
+    return size;
+}
+
+static void test_large_finish_holds_no_thread(void)
+{
+    test_server srv;
+    if (finish_server(&srv, "a large PUT's finish holding the one request thread") != 0) return;
+    int a = held_put(&srv, "big");
+    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404); /* the thread is free */
+    CHECK(!answered(a));
+    CHECK_INT(test_faults_paused(&srv), 1); /* still held when the other was answered */
+    CHECK_INT(test_faults_request(&srv, "DELETE", "", TEST_SECRET_ID, TEST_SECRET_KEY), 200);
+    CHECK_INT(read_status(a), 200);
+    close(a);
+    CHECK(stored_size(&srv, "big") == (long)FINISHED_SIZE);
+    /* a commit that fails on the finisher: its error is the answer, nothing stored */
+    CHECK_INT(test_faults_request(&srv, "PUT", "[{\"method\":\"PUT\",\"match\":\"/fin-" TEST_APPID "/failed\","
+                                  "\"action\":\"fail_commit\",\"commits\":0,\"times\":1}]", TEST_SECRET_ID,
+                                  TEST_SECRET_KEY), 200);
+    a = send_put(&srv, "/fin-" TEST_APPID "/failed", FINISHED_SIZE, 0);
+    int st = read_status(a);
+    close(a);
+    if (st < 500) test_fail(__FILE__, __LINE__, "a PUT whose commit failed answered %d", st);
+    CHECK(stored_size(&srv, "failed") == -1);
+    /* a client gone while its finish is held: stored all the same, and the server goes on */
+    a = held_put(&srv, "gone");
+    close(a);
+    CHECK_INT(test_faults_request(&srv, "DELETE", "", TEST_SECRET_ID, TEST_SECRET_KEY), 200);
+    CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404);
+    CHECK(stored_size(&srv, "gone") == (long)FINISHED_SIZE); /* its body was whole: a PUT is not undone by a hang-up */
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
+static void test_stop_while_finishing(void)
+{
+    test_server srv;
+    if (finish_server(&srv, "stopping a server with a large PUT's finish held") != 0) return;
+    int a = held_put(&srv, "stop");
+    stop_cleanly(&srv, __LINE__);
+    int answer = read_status(a); /* 200 (finished before the stop) or none (closed): never a lie */
+    close(a);
+    test_server_stop(&srv, true);
+    const char *args[] = { "--quiet", NULL };
+    if (test_server_start(&srv, args) != 0) {
+        CHECK(!"cos-server restarts");
+        return;
+    }
+    long size = stored_size(&srv, "stop");
+    printf("  stopped while finishing: answered %d, stored after a restart: %ld bytes\n", answer, size);
+    if (answer == 200) CHECK(size == (long)FINISHED_SIZE);
+    else CHECK(answer == 0 && (size == -1 || size == (long)FINISHED_SIZE));
+    test_unwatch();
+    test_server_stop(&srv, false);
 }
 
 static int64_t now_ms(void)
@@ -418,12 +543,7 @@ static void test_stop_while_paced(void)
     int get = send_get(&srv, "/paced-" TEST_APPID "/big?x-cos-traffic-limit=819200");
     wait_read_by_server(&srv, put);
     wait_read_by_server(&srv, get);
-    kill(srv.pid, SIGTERM);
-    int st = 0;
-    CHECK(waitpid(srv.pid, &st, 0) == srv.pid);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        test_fail(__FILE__, __LINE__, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
-    srv.pid = 0;
+    stop_cleanly(&srv, __LINE__);
     test_unwatch();
     close(put);
     close(get);
@@ -634,12 +754,7 @@ static void test_clean_exit_with_extra_keys(void)
     }
     test_watch(60, "stopping a server with extra keys", &srv);
     CHECK_INT(raw_status(&srv, "GET", "/other-" TEST_APPID "/b", ""), 404);
-    kill(srv.pid, SIGTERM);
-    int st = 0;
-    CHECK(waitpid(srv.pid, &st, 0) == srv.pid);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        test_fail(__FILE__, __LINE__, "cos-server did not stop cleanly (wait status %#x)", (unsigned)st);
-    srv.pid = 0;
+    stop_cleanly(&srv, __LINE__);
     test_unwatch();
     test_server_stop(&srv, false);
 }
@@ -658,6 +773,8 @@ int main(void)
     RUN(test_resumed_request_meets_no_other_rule);
     test_server_stop(&g_srv, false);
     RUN(test_stop_while_held);
+    RUN(test_large_finish_holds_no_thread);
+    RUN(test_stop_while_finishing);
     RUN(test_pacing_holds_no_thread);
     RUN(test_stop_while_paced);
     RUN(test_clean_exit_with_extra_keys);
