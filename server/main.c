@@ -1128,6 +1128,24 @@ static void restrict_root(const char *root)
     }
 }
 
+/* One request thread (accept.c): a daemon without a listening socket, given its connections. */
+static struct MHD_Daemon *start_worker(void *cls, unsigned flags, unsigned limit, MHD_NotifyConnectionCallback notify,
+                                       void *notify_cls)
+{
+    server *srv = cls;
+    char *cert = srv->tls_cert_pem, *key = srv->tls_key_pem;
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HEADER_TIMEOUT_S(srv),
+                            MHD_OPTION_NOTIFY_CONNECTION, notify, notify_cls,
+                            MHD_OPTION_CONNECTION_LIMIT, limit,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL,
+                            MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+                            MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
+                            MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri, NULL,
+                            cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
+                            MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
+}
+
 int server_start(server *srv, char **errmsg)
 {
     server_config *c = &srv->cfg;
@@ -1195,26 +1213,12 @@ int server_start(server *srv, char **errmsg)
     }
     signal(SIGPIPE, SIG_IGN);
     restrict_root(c->root);
-    char *cert = srv->tls_cert_pem, *key = srv->tls_key_pem;
-    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
-                                   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads ? c->threads : 16),
-                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HEADER_TIMEOUT_S(srv),
-                                   MHD_OPTION_NOTIFY_CONNECTION, conns_notify, srv,
-                                   MHD_OPTION_CONNECTION_LIMIT, max_conns,
-                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL,
-                                   MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
-                                   MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
-                                   MHD_OPTION_UNESCAPE_CALLBACK, unescape_uri, NULL,
-                                   cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
-                                   MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
-    if (!srv->daemon) {
+    if (listener_start(srv, &sa, c->threads ? c->threads : 16, flags, max_conns, start_worker, srv) != 0) {
         *errmsg = cos_sprintf("cannot listen on %s: %s", c->listen, strerror(errno));
         server_stop(srv);
         return 1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info ? info->port : port;
+    srv->port = listener_port(srv);
     if (c->console) {
         int rc = console_start(srv, errmsg);
         if (rc != 0) {
@@ -1230,8 +1234,7 @@ void server_stop(server *srv)
     hold_stop(srv); /* no connection may be suspended when the daemon stops */
     store_fault_release(); /* nor a thread held by a "pause" (faults.c): the daemon joins it */
     finishers_stop(srv);   /* nor one a finisher has */
-    if (srv->daemon) MHD_stop_daemon(srv->daemon);
-    srv->daemon = NULL;
+    listener_stop(srv);
     finishers_free(srv);
     hold_free(srv);
     conns_stop(srv);

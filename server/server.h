@@ -410,7 +410,7 @@ struct server {
     server_config cfg;
     store *st;
     sts_store *sts;
-    struct MHD_Daemon *daemon;
+    struct listener *listener; /* the listening socket, its acceptor and the request threads (accept.c) */
     pthread_mutex_t fault_lock;
     cos_buf faults_json;     /* current fault rules (raw JSON) */
     struct fault_rule *faults;
@@ -437,6 +437,17 @@ struct server {
  * server_stop undoes what was started; both leave no global state behind. */
 int server_start(server *srv, char **errmsg);
 void server_stop(server *srv);
+/* accept.c: the listening socket at sa; `threads` request threads, each a daemon of its own
+ * made by start_daemon(cls, flags, its connection limit, its notify callback and cls); one
+ * thread accepts and gives each connection to the thread with the fewest. 0, or -1 with
+ * errno (listener_stop undoes a part start). listener_port: the bound port. */
+struct sockaddr_in;
+typedef struct MHD_Daemon *(*listener_daemon_fn)(void *cls, unsigned flags, unsigned limit,
+                                                 MHD_NotifyConnectionCallback notify, void *notify_cls);
+int listener_start(server *srv, const struct sockaddr_in *sa, unsigned threads, unsigned flags, unsigned max_conns,
+                   listener_daemon_fn start_daemon, void *cls);
+int listener_port(server *srv);
+void listener_stop(server *srv); /* the acceptor, then every request thread; their connections closed */
 /* console.c: the web console's listener (with cfg.console); 0 or an exit code with *errmsg */
 int console_start(server *srv, char **errmsg);
 void console_stop(server *srv);

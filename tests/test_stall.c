@@ -255,6 +255,54 @@ static void test_stop_while_held(void)
     test_server_stop(&srv, false);
 }
 
+/* Connections opened together are served by threads of their own. The
+ * server's request threads each took the listening socket: the first to
+ * wake accepted up to ten connections in a row, so connections opened at
+ * once (libcos's parallel parts) often shared a thread, and a request that
+ * blocked there (a part's fsyncs and commit) stalled the other's. On a server
+ * with 4 threads, 4 connections are opened first; 3 PUTs, one on each of
+ * the first three, are held by the "pause" fault (which holds its thread),
+ * one after another; then the fourth connection's request is answered.
+ * A PUT that shares a thread with a held one is never held (test_wait_paused
+ * fails); a GET that does is never answered (the watchdog fails). */
+#define SPREAD 4
+static void test_connections_opened_together_get_threads_of_their_own(void)
+{
+    test_server srv;
+    memset(&srv, 0, sizeof srv);
+    const char *args[] = { "--faults", "--threads", "4", "--header-timeout", "600", "--quiet", NULL };
+    if (test_server_start(&srv, args) != 0) {
+        CHECK(!"cos-server starts");
+        return;
+    }
+    test_watch(150, "a connection opened with others sharing a held request's thread", &srv);
+    int fds[SPREAD];
+    for (int i = 0; i < SPREAD; i++) CHECK((fds[i] = connect_to(&srv)) >= 0); /* before any other */
+    test_put_bucket_acl_on(&srv, "spread-" TEST_APPID, "public-read-write");
+    char rules[] = "[{\"method\":\"PUT\",\"match\":\"/spread-" TEST_APPID "/k\",\"action\":\"pause\",\"times\":3}]";
+    CHECK_INT(test_faults_request(&srv, "PUT", rules, TEST_SECRET_ID, TEST_SECRET_KEY), 200);
+    for (int i = 0; i < SPREAD - 1; i++) {
+        char req[256];
+        int n = snprintf(req, sizeof req, "PUT /spread-" TEST_APPID "/k%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                         "Content-Length: 1\r\nConnection: close\r\n\r\nx", i, srv.port);
+        CHECK(fds[i] >= 0 && test_send_all(fds[i], req, (size_t)n));
+        if (!test_wait_paused(&srv, i + 1))
+            test_fail(__FILE__, __LINE__, "PUT %d is not held: its connection waits behind a held one's thread", i);
+    }
+    int last = fds[SPREAD - 1];
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET /other-" TEST_APPID "/b HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "Connection: close\r\n\r\n", srv.port);
+    CHECK(last >= 0 && test_send_all(last, req, (size_t)n));
+    CHECK_INT(read_status(last), 404);
+    CHECK_INT(test_faults_paused(&srv), SPREAD - 1); /* answered while they were held */
+    CHECK_INT(test_faults_request(&srv, "DELETE", "", TEST_SECRET_ID, TEST_SECRET_KEY), 200);
+    for (int i = 0; i < SPREAD - 1; i++) CHECK_INT(read_status(fds[i]), 200);
+    for (int i = 0; i < SPREAD; i++) close(fds[i]);
+    test_unwatch();
+    test_server_stop(&srv, false);
+}
+
 /* Paced requests (x-cos-traffic-limit) pause with their connection
  * suspended, never on a server thread. On a server with 2 threads, 8 paced
  * PUTs (2 MiB each at the lowest rate: about 20 s, room for a slow client
@@ -773,6 +821,7 @@ int main(void)
     RUN(test_resumed_request_meets_no_other_rule);
     test_server_stop(&g_srv, false);
     RUN(test_stop_while_held);
+    RUN(test_connections_opened_together_get_threads_of_their_own);
     RUN(test_large_finish_holds_no_thread);
     RUN(test_stop_while_finishing);
     RUN(test_pacing_holds_no_thread);
