@@ -129,10 +129,15 @@ void store_fault_commits(int n);
  * (a PUT, copy, append or Complete) or DELETE waits after its request decided it (versioning among the rest) and
  * before its transaction, until store_fault_release (DELETE /-/faults) or
  * 60 s: what a slow request meets when another changes the bucket meanwhile.
- * store_fault_paused: how many wait now. */
-void store_fault_pause(bool on);
+ * ("pause_dir": STORE_PAUSE_DIR, the body waits once it has made its new
+ * data/ subdirectory, before that is durable in data/.)
+ * store_fault_paused: how many wait now; store_dir_waits: how many bodies
+ * wait for another's directory to become durable. */
+enum { STORE_PAUSE_WRITE = 1, STORE_PAUSE_DIR = 2 };
+void store_fault_pause(int where); /* STORE_PAUSE_*, or 0 */
 void store_fault_release(void);
 int store_fault_paused(void);
+int store_dir_waits(void);
 
 int store_open(store **out, const char *root, char **errmsg);
 void store_close(store *s);
@@ -188,6 +193,7 @@ typedef struct data_writer {
     bool no_direct;          /* copied from the store: large bodies go through the page cache */
     struct data_stage *stage; /* a large durable body: staged in aligned buffers, written O_DIRECT (store.c) */
     bool placed;             /* renamed into data/ while it arrives: tmp_path names it there (store.c, stage_place) */
+    struct store *store;     /* set by data_begin: its data/ directories (store.c, data_dir_ready) */
 } data_writer;
 void server_random(void *out, size_t n); /* the kernel's random bytes (store.c) */
 int data_begin(store *s, data_writer *w);

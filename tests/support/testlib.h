@@ -169,6 +169,9 @@ int test_faults_request(const test_server *s, const char *method, const char *bo
 /* How many requests the "pause" fault holds now (GET /-/faults, looked at
  * again on a new connection when an answer is slow), -1 when unknown. */
 int test_faults_paused(const test_server *s);
+/* Another count GET /-/faults answers (e.g. "dir_waits"); 0 when the server
+ * does not keep it, -1 when no answer came. */
+int test_faults_count(const test_server *s, const char *name);
 /* Until the "pause" fault holds n requests: false if it does not within the
  * pause's own bound (a hung test, not a slow one). */
 bool test_wait_paused(const test_server *s, int n);
