@@ -171,11 +171,91 @@ static void test_new_directory_shared_before_durable(void)
     free(data);
 }
 
+/* ------------------------------------------------------------ policy conditions */
+
+#define POLICY_BUCKET "s13pol-" TEST_APPID
+#define POLICY_HOST APPID_HOST("s13pol")
+
+/* A policy letting anyone GET the bucket's objects when the condition cond holds. */
+static char *anyone_get_when(const char *effect, const char *cond)
+{
+    return cos_sprintf("{\"statement\":[{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},"
+                       "\"effect\":\"%s\",\"action\":[\"name/cos:GetObject\"],"
+                       "\"resource\":[\"qcs::cos:ap-guangzhou:uid/" TEST_APPID ":" POLICY_BUCKET "/*\"],"
+                       "\"condition\":%s}]}", effect, cond);
+}
+
+static int put_policy(const char *effect, const char *cond)
+{
+    char *doc = anyone_get_when(effect, cond);
+    test_reply r = call_as(false, POLICY_HOST, "PUT", "/", "policy", doc, strlen(doc));
+    int status = r.status;
+    if (status != 204 && status != 200 && !(r.body && strstr(r.body, "MalformedPolicy"))) status = -status;
+    test_reply_free(&r);
+    free(doc);
+    return status;
+}
+
+/* A Bool or Null condition whose value is neither true nor false was read
+ * as false: "Null": {"cos:versionid": "yes"} meant "present", a Bool "1"
+ * never held. Whatever the author meant, the server applied something else
+ * without a word. Before: the policy was accepted (204). Now it is refused
+ * as MalformedPolicy, as any other policy the server cannot read as
+ * written (COS's documentation does not say; S3 refuses policies it cannot
+ * read). Both spellings of the operator, each value kind. */
+static void test_bool_null_values_refused(void)
+{
+    static const char *const bad[] = {
+        "{\"Bool\":{\"cos:secure-transport\":\"yes\"}}",
+        "{\"Bool\":{\"cos:secure-transport\":[\"true\",\"1\"]}}",
+        "{\"bool_equal\":{\"cos:secure-transport\":\"on\"}}",
+        "{\"Null\":{\"cos:versionid\":\"yes\"}}",
+        "{\"NullIfExists\":{\"cos:versionid\":0}}",
+        "{\"null_equal\":{\"cos:versionid\":\"\"}}",
+    };
+    for (size_t i = 0; i < COS_ARRAY_LEN(bad); i++) {
+        int status = put_policy("deny", bad[i]);
+        if (status != 400) test_fail(__FILE__, __LINE__, "policy condition %s: %d, not 400 MalformedPolicy", bad[i], status);
+    }
+    /* what stays readable: true/false in any case, JSON booleans */
+    CHECK_INT(put_policy("allow", "{\"Bool\":{\"cos:secure-transport\":\"False\"}}"), 204);
+    CHECK_INT(put_policy("allow", "{\"Null\":{\"cos:versionid\":true}}"), 204);
+    test_reply r = call_as(true, POLICY_HOST, "GET", "/k", NULL, NULL, 0);
+    CHECK_INT(r.status, 200); /* no versionid: the key is absent, the Allow applies */
+    test_reply_free(&r);
+}
+
+/* "Null": {"key": ["true", "false"]}: either holds, as a list of values
+ * means for every other operator. Before, only the first was read: this
+ * Deny applied only to requests without a versionid, and a GET with one
+ * went through. */
+static void test_null_value_list_is_any(void)
+{
+    CHECK_INT(put_policy("allow", "{\"StringLike\":{\"cos:versionid\":\"*\"}}"), 204); /* a baseline: allowed */
+    char *doc = cos_sprintf("{\"statement\":[{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},"
+                            "\"effect\":\"allow\",\"action\":[\"name/cos:GetObject\"],"
+                            "\"resource\":[\"qcs::cos:ap-guangzhou:uid/" TEST_APPID ":" POLICY_BUCKET "/*\"]},"
+                            "{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},"
+                            "\"effect\":\"deny\",\"action\":[\"name/cos:GetObject\"],"
+                            "\"resource\":[\"qcs::cos:ap-guangzhou:uid/" TEST_APPID ":" POLICY_BUCKET "/*\"],"
+                            "\"condition\":{\"Null\":{\"cos:versionid\":[\"true\",\"false\"]}}}]}");
+    EXPECT(call_as(false, POLICY_HOST, "PUT", "/", "policy", doc, strlen(doc)), 204, NULL);
+    free(doc);
+    EXPECT(call_as(true, POLICY_HOST, "GET", "/k", NULL, NULL, 0), 403, "AccessDenied");
+    test_reply r = call_as(true, POLICY_HOST, "GET", "/k?versionId=null", NULL, NULL, 0);
+    CHECK_INT(r.status, 403); /* 200 before */
+    test_reply_free(&r);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
     if (test_server_start(&g_srv, args) != 0) return 1;
     RUN(test_new_directory_shared_before_durable);
+    test_put_bucket_on(&g_srv, POLICY_BUCKET);
+    test_put_object_on(&g_srv, POLICY_BUCKET, "k", "v");
+    RUN(test_bool_null_values_refused);
+    RUN(test_null_value_list_is_any);
     test_server_stop(&g_srv, false);
     return test_report();
 }
