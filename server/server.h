@@ -249,6 +249,8 @@ int store_object_get(store *s, const char *bucket, const char *key, obj_meta *ou
 /* 0 or -1 if absent; STORE_CHANGED (nothing deleted) if the bucket has a versioning
  * configuration by the time it runs: the caller decided it unversioned before */
 int store_object_delete(store *s, const char *bucket, const char *key);
+/* The same, only while the object is the body data_id (the one authorization read): else -1, as absent. */
+int store_object_delete_if(store *s, const char *bucket, const char *key, const char *data_id);
 int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value); /* 0 or -1 absent */
 /* the same only while the object is still the one read (data_id): a value computed from
    what was read never lands on an object written since. 0, -1 absent or replaced, or a STORE_ error */
@@ -383,6 +385,7 @@ typedef struct req {
     const char *cond_prefix; /* set: a policy's s3:prefix / cos:prefix reads this, not the query (authz.c) */
     bool authz_pinned;       /* authorization read the request's own object (its ACL or tags): this data id */
     char authz_pin[40];      /* GET/HEAD serve that object only, or decide again (handlers.c) */
+    const char *pin_key;     /* a multi-object DELETE's key being decided (authz_pin is then its object's) */
     bool pinning_source;     /* authorization is deciding on a copy's source (authz.c) */
     bool source_pinned;      /* and read it: a copy copies that object only, or decides again */
     char source_pin[40];

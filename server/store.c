@@ -2932,6 +2932,7 @@ typedef struct put_job {
     const obj_meta *m;      /* a PUT: its row */
     data_writer *body;      /* its inline body, if pending: inserted in the same transaction */
     const char *bucket, *key; /* a DELETE: its object */
+    const char *only_id;    /* a DELETE: only while its object is this body (NULL: whichever) */
     char old[40];           /* the body its row replaced or deleted: removed once durable */
     int rc;
     char err[sizeof last_error]; /* its failure's message, from the leader's thread */
@@ -3176,6 +3177,7 @@ static int run_delete(sqlite3 *db, put_job *j)
     row_id row = { "", false };
     int rc = unversioned_still(db, j->bucket);
     if (!rc) rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, j->bucket, j->key);
+    if (!rc && row.found && j->only_id && strcmp(row.id, j->only_id) != 0) row = (row_id){ "", false };
     if (!rc && row.found) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, j->bucket, j->key);
     if (!rc && row.id[0] == INLINE_MARK) {
         rc = EXEC(db, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, row.id);
@@ -3185,21 +3187,26 @@ static int run_delete(sqlite3 *db, put_job *j)
     return rc ? rc : row.found ? 0 : 1; /* 1: nothing to delete */
 }
 
-static int delete_alone(store *s, const char *bucket, const char *key);
+static int delete_alone(store *s, const char *bucket, const char *key, const char *only_id);
 
 /* 0, -1 when there is none, or a STORE_ error; batched as PUTs are. */
-int store_object_delete(store *s, const char *bucket, const char *key)
+int store_object_delete_if(store *s, const char *bucket, const char *key, const char *only_id)
 {
     fault_pause_point(STORE_PAUSE_WRITE);
-    if (fault_commits >= 0) return delete_alone(s, bucket, key);
-    put_job j = { .run = run_delete, .bucket = bucket, .key = key };
+    if (fault_commits >= 0) return delete_alone(s, bucket, key, only_id);
+    put_job j = { .run = run_delete, .bucket = bucket, .key = key, .only_id = only_id };
     int rc = write_batched(s, &j);
-    if (rc == JOB_RETRY) return delete_alone(s, bucket, key);
+    if (rc == JOB_RETRY) return delete_alone(s, bucket, key, only_id);
     if (rc == 0) data_unlink(s, j.old);
     return rc == 1 ? -1 : rc;
 }
 
-static int delete_alone(store *s, const char *bucket, const char *key)
+int store_object_delete(store *s, const char *bucket, const char *key)
+{
+    return store_object_delete_if(s, bucket, key, NULL);
+}
+
+static int delete_alone(store *s, const char *bucket, const char *key, const char *only_id)
 {
     row_id row = { "", false };
     char *old = row.id;
@@ -3208,6 +3215,7 @@ static int delete_alone(store *s, const char *bucket, const char *key)
     if (rc == 0) {
         rc = unversioned_still(db, bucket);
         if (!rc) rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, bucket, key);
+        if (!rc && row.found && only_id && strcmp(old, only_id) != 0) row = (row_id){ "", false };
         bool found = row.found;
         if (!rc && found) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
         if (!rc && old[0] == INLINE_MARK) {

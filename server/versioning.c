@@ -98,7 +98,10 @@ int versioning_delete(req *r, const char *key, const char *version_id, char out_
     }
     vers_state vs = versioning_state(r, r->bucket);
     if (vs == VERS_OFF) {
-        int rc = store_object_delete(st, r->bucket, key); /* 0, -1 absent, or the store's error */
+        /* authorization read the object (its tags, its ACL): that one only. One written since was
+           not what was decided on; this DELETE is then as if it came before that write */
+        int rc = r->authz_pinned ? store_object_delete_if(st, r->bucket, key, r->authz_pin)
+                                 : store_object_delete(st, r->bucket, key); /* 0, -1 absent, or the store's error */
         if (rc != STORE_CHANGED) return rc;
         /* versioning came on after the state was read: the store refused to
            delete outright (a version written since would be lost); decided again */

@@ -307,6 +307,106 @@ static void test_select_request_work_bounded(void)
     CHECK_INT(select_holds("many.csv", plain, "MaxOperatorsExceeded"), 0);
 }
 
+/* ------------------------------------------------------------ a DELETE decided on the object's tags */
+
+#define TAG_BUCKET "s13tag-" TEST_APPID
+#define TAG_HOST APPID_HOST("s13tag")
+#define TAG_RES "qcs::cos:ap-guangzhou:uid/" TEST_APPID ":" TAG_BUCKET "/*"
+
+typedef struct held_call {
+    const char *method, *path, *sub, *body;
+    test_reply r;
+    pthread_t th;
+} held_call;
+
+static void *held_call_run(void *p)
+{
+    held_call *h = p;
+    if (!h->sub) {
+        h->r = call_as(true, TAG_HOST, h->method, h->path, NULL, h->body, h->body ? strlen(h->body) : 0);
+        return NULL;
+    }
+    /* a multi-object DELETE: its body bound by Content-MD5 */
+    char md5[32];
+    unsigned char d[16];
+    cos_md5_digest(h->body, strlen(h->body), d);
+    cos_base64_encode(d, 16, md5);
+    cos_kv hd[] = { { "Content-MD5", md5 } };
+    cos_kv q[] = { { h->sub, "" } };
+    char *target = cos_sprintf("%s?%s", h->path, h->sub);
+    test_cos_call c = { h->method, TAG_HOST, target, h->path, NULL, NULL, NULL, q, 1, hd, 1, NULL, NULL, h->body,
+                        strlen(h->body) };
+    h->r = test_cos_exchange(g_srv.port, &c);
+    free(target);
+    return NULL;
+}
+
+/* PUT TAG_HOST/path by the owner with x-cos-tagging tags (NULL: none). */
+static void put_tagged(const char *path, const char *body, const char *tags)
+{
+    cos_kv h[] = { { "x-cos-tagging", tags } };
+    test_cos_call c = { "PUT", TAG_HOST, path, path, TEST_SECRET_ID, TEST_SECRET_KEY, NULL, NULL, 0, h, tags ? 1 : 0,
+                        NULL, NULL, body, strlen(body) };
+    EXPECT(test_cos_exchange(g_srv.port, &c), 200, NULL);
+}
+
+/* An unversioned bucket lets anyone delete objects tagged temp=yes
+ * (s3:ExistingObjectTag). An anonymous DELETE of a temporary object is
+ * decided, and before it runs the owner writes a new object there, untagged
+ * (one that must be kept). Before: the DELETE deleted what it found, the
+ * new object, which the policy never let anyone delete. Now it deletes only
+ * the object its decision read: as if it came before the write (204), the
+ * new object kept. */
+static void test_delete_decided_on_tag_meets_rewrite(void)
+{
+    test_put_bucket_on(&g_srv, TAG_BUCKET);
+    static const char pol[] = "{\"statement\":[{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},"
+                              "\"effect\":\"allow\",\"action\":[\"name/cos:DeleteObject\"],\"resource\":[\"" TAG_RES
+                              "\"],\"condition\":{\"StringEquals\":{\"s3:ExistingObjectTag/temp\":\"yes\"}}},"
+                              "{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},\"effect\":\"allow\","
+                              "\"action\":[\"name/cos:DeleteMultipleObjects\"],\"resource\":[\"*\"]}]}";
+    EXPECT(call_as(false, TAG_HOST, "PUT", "/", "policy", pol, strlen(pol)), 204, NULL);
+    put_tagged("/doc", "scratch", "temp=yes");
+    put_tagged("/kept", "important", NULL);
+    EXPECT(call_as(true, TAG_HOST, "DELETE", "/kept", NULL, NULL, 0), 403, "AccessDenied"); /* the policy as meant */
+    test_set_faults(NULL, &g_srv, "[{\"method\":\"DELETE\",\"match\":\"/doc\",\"action\":\"pause\",\"times\":1}]");
+    held_call del = { .method = "DELETE", .path = "/doc" };
+    pthread_create(&del.th, NULL, held_call_run, &del);
+    CHECK(test_wait_paused(&g_srv, 1)); /* decided: the object is tagged temp=yes */
+    put_tagged("/doc", "important", NULL);
+    test_set_faults(NULL, &g_srv, NULL);
+    pthread_join(del.th, NULL);
+    CHECK_INT(del.r.status, 204);
+    test_reply_free(&del.r);
+    test_reply g = call(TAG_HOST, "GET", "/doc", NULL, 0);
+    CHECK_INT(g.status, 200); /* 404 before: deleted */
+    CHECK(g.body && !strcmp(g.body, "important"));
+    test_reply_free(&g);
+    /* a DELETE that meets the object it decided on still deletes it */
+    put_tagged("/doc", "scratch", "temp=yes");
+    EXPECT(call_as(true, TAG_HOST, "DELETE", "/doc", NULL, NULL, 0), 204, NULL);
+    EXPECT(call(TAG_HOST, "GET", "/doc", NULL, 0), 404, "NoSuchKey");
+    /* the same through a multi-object DELETE, each of whose keys is decided on its own */
+    put_tagged("/m1", "scratch", "temp=yes");
+    put_tagged("/m2", "scratch", "temp=yes");
+    test_set_faults(NULL, &g_srv, "[{\"method\":\"POST\",\"match\":\"delete\",\"action\":\"pause\",\"times\":1}]");
+    held_call multi = { .method = "POST", .path = "/", .sub = "delete",
+                        .body = "<Delete><Quiet>false</Quiet><Object><Key>m1</Key></Object><Object><Key>m2</Key></Object>"
+                                "</Delete>" };
+    pthread_create(&multi.th, NULL, held_call_run, &multi);
+    CHECK(test_wait_paused(&g_srv, 1)); /* m1 decided, its DELETE held */
+    put_tagged("/m1", "important", NULL);
+    test_set_faults(NULL, &g_srv, NULL);
+    pthread_join(multi.th, NULL);
+    CHECK_INT(multi.r.status, 200);
+    test_reply_free(&multi.r);
+    g = call(TAG_HOST, "GET", "/m1", NULL, 0);
+    CHECK_INT(g.status, 200); /* 404 before */
+    CHECK(g.body && !strcmp(g.body, "important"));
+    test_reply_free(&g);
+    EXPECT(call(TAG_HOST, "GET", "/m2", NULL, 0), 404, "NoSuchKey"); /* decided and met as decided: deleted */
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -317,6 +417,7 @@ int main(void)
     RUN(test_bool_null_values_refused);
     RUN(test_null_value_list_is_any);
     RUN(test_select_request_work_bounded);
+    RUN(test_delete_decided_on_tag_meets_rewrite);
     test_server_stop(&g_srv, false);
     return test_report();
 }
