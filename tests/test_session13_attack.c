@@ -407,6 +407,97 @@ static void test_delete_decided_on_tag_meets_rewrite(void)
     EXPECT(call(TAG_HOST, "GET", "/m2", NULL, 0), 404, "NoSuchKey"); /* decided and met as decided: deleted */
 }
 
+/* ------------------------------------------------------------ Complete racing Abort */
+
+#define MPU_BUCKET "s13mpu-" TEST_APPID
+#define MPU_HOST APPID_HOST("s13mpu")
+
+/* METHOD MPU_HOST/path?n1=v1[&n2=v2] by the owner (names NULL: none). */
+static test_reply call_q2(const char *method, const char *path, const char *n1, const char *v1, const char *n2,
+                          const char *v2, const char *body, size_t len)
+{
+    cos_kv q[2] = { { n1, v1 }, { n2, v2 } };
+    size_t nq = n2 ? 2 : n1 ? 1 : 0;
+    char *target = cos_sprintf("%s%s%s%s%s%s%s%s%s", path, n1 ? "?" : "", n1 ? n1 : "", v1 && *v1 ? "=" : "",
+                               v1 ? v1 : "", n2 ? "&" : "", n2 ? n2 : "", v2 && *v2 ? "=" : "", v2 ? v2 : "");
+    test_cos_call c = { method, MPU_HOST, target, path, TEST_SECRET_ID, TEST_SECRET_KEY, NULL, q, nq, NULL, 0,
+                        NULL, NULL, body, len };
+    test_reply r = test_cos_exchange(g_srv.port, &c);
+    free(target);
+    return r;
+}
+
+/* Files under data/ (every directory), -1 when it cannot be read. */
+static int files_in_data(void)
+{
+    char *data = cos_sprintf("%s/data", g_srv.root);
+    DIR *d = opendir(data);
+    int n = d ? 0 : -1;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        char *sub = cos_sprintf("%s/%s", data, e->d_name);
+        int k = entries_in(sub);
+        free(sub);
+        if (k > 0) n += k;
+    }
+    if (d) closedir(d);
+    free(data);
+    return n;
+}
+
+typedef struct held_complete {
+    const char *upload_id, *doc;
+    test_reply r;
+    pthread_t th;
+} held_complete;
+
+static void *held_complete_run(void *p)
+{
+    held_complete *h = p;
+    h->r = call_q2("POST", "/big", "uploadId", h->upload_id, NULL, NULL, h->doc, strlen(h->doc));
+    return NULL;
+}
+
+/* A Complete decided (its parts found, its manifest written) and held
+ * before its transaction; meanwhile the upload is aborted (204: its parts
+ * deleted). The Complete must not then make an object of parts that are
+ * gone: NoSuchUpload, no object, and its manifest removed (no file left in
+ * data/). Held before this session too: kept as a check. */
+static void test_complete_meets_abort(void)
+{
+    test_put_bucket_on(&g_srv, MPU_BUCKET);
+    test_reply r = call_q2("POST", "/big", "uploads", "", NULL, NULL, NULL, 0);
+    char *id = r.status == 200 ? test_xml_value(r.body, "UploadId") : NULL;
+    test_reply_free(&r);
+    CHECK(id != NULL);
+    if (!id) return;
+    int files = files_in_data();
+    char *part = file_body("part1:");
+    r = call_q2("PUT", "/big", "partNumber", "1", "uploadId", id, part, FILE_BODY);
+    CHECK_INT(r.status, 200);
+    char *etag = test_reply_header(&r, "ETag");
+    test_reply_free(&r);
+    free(part);
+    CHECK_INT(files_in_data(), files + 1);
+    char *doc = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                            "</CompleteMultipartUpload>", etag ? etag : "");
+    test_set_faults(NULL, &g_srv, "[{\"method\":\"POST\",\"match\":\"uploadId\",\"action\":\"pause\",\"times\":1}]");
+    held_complete h = { id, doc, { 0 }, 0 };
+    pthread_create(&h.th, NULL, held_complete_run, &h);
+    CHECK(test_wait_paused(&g_srv, 1));
+    EXPECT(call_q2("DELETE", "/big", "uploadId", id, NULL, NULL, NULL, 0), 204, NULL);
+    test_set_faults(NULL, &g_srv, NULL);
+    pthread_join(h.th, NULL);
+    CHECK_INT(h.r.status, 404);
+    CHECK(h.r.body && strstr(h.r.body, "NoSuchUpload"));
+    test_reply_free(&h.r);
+    EXPECT(call(MPU_HOST, "GET", "/big", NULL, 0), 404, "NoSuchKey");
+    CHECK_INT(files_in_data(), files); /* neither the part nor the manifest left behind */
+    free(doc);
+    free(etag);
+    free(id);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -418,6 +509,7 @@ int main(void)
     RUN(test_null_value_list_is_any);
     RUN(test_select_request_work_bounded);
     RUN(test_delete_decided_on_tag_meets_rewrite);
+    RUN(test_complete_meets_abort);
     test_server_stop(&g_srv, false);
     return test_report();
 }
