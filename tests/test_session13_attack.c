@@ -498,6 +498,54 @@ static void test_complete_meets_abort(void)
     free(id);
 }
 
+/* ------------------------------------------------------------ a large body placed in data/ while it arrives */
+
+/* Until files_in_data() is want (the server's own pace: a cut connection is seen when it reads);
+   false when it never is (bounded: a hung test). */
+static bool wait_files(int want)
+{
+    int64_t end = cos_mono_ms() + 120000;
+    while (files_in_data() != want && cos_mono_ms() < end) cos_sleep_ms_for_tests(20);
+    return files_in_data() == want;
+}
+
+/* A body that fills its first 1 MiB buffer is renamed into data/ while the
+ * rest arrives (twelfth session). Over an existing object, cut half way:
+ * while it arrives, readers and listings see the old object whole; once the
+ * client is gone, the old object is still there and the placed file is
+ * removed (no file left behind). Held: kept as a check. */
+#define OVER_HOST APPID_HOST("s13over")
+static void test_placed_body_cut_keeps_old(void)
+{
+    test_put_bucket_on(&g_srv, "s13over-" TEST_APPID);
+    EXPECT(call(OVER_HOST, "PUT", "/over", "old object", 10), 200, NULL);
+    int files = files_in_data();
+    size_t len = 4u << 20, sent = 2u << 20;
+    char *body = malloc(sent);
+    memset(body, 'n', sent);
+    const char *path = "/over";
+    char *auth = test_cos_auth(TEST_SECRET_ID, TEST_SECRET_KEY, "PUT", path, OVER_HOST, NULL, 0, NULL, 0);
+    char *head = cos_sprintf("PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\nConnection: close\r\n"
+                             "Authorization: %s\r\n\r\n", path, OVER_HOST, len, auth ? auth : "");
+    int fd = test_connect(g_srv.port);
+    CHECK(fd >= 0 && test_send_all(fd, head, strlen(head)) && test_send_all(fd, body, sent));
+    free(head);
+    free(auth);
+    free(body);
+    CHECK(wait_files(files + 1)); /* placed in data/ */
+    test_reply g = call(OVER_HOST, "GET", "/over", NULL, 0);
+    CHECK(g.status == 200 && g.body && !strcmp(g.body, "old object"));
+    test_reply_free(&g);
+    g = call(OVER_HOST, "GET", "/", NULL, 0);
+    CHECK(g.status == 200 && g.body && strstr(g.body, "<Key>over</Key>") && strstr(g.body, "<Size>10</Size>"));
+    test_reply_free(&g);
+    if (fd >= 0) close(fd);
+    CHECK(wait_files(files)); /* the placed file removed */
+    g = call(OVER_HOST, "GET", "/over", NULL, 0);
+    CHECK(g.status == 200 && g.body && !strcmp(g.body, "old object"));
+    test_reply_free(&g);
+}
+
 int main(void)
 {
     const char *args[] = { "--faults", NULL };
@@ -510,6 +558,7 @@ int main(void)
     RUN(test_select_request_work_bounded);
     RUN(test_delete_decided_on_tag_meets_rewrite);
     RUN(test_complete_meets_abort);
+    RUN(test_placed_body_cut_keeps_old);
     test_server_stop(&g_srv, false);
     return test_report();
 }
