@@ -1945,7 +1945,9 @@ static void stage_end(data_writer *w)
     if (st->thread_on) {
         pthread_mutex_lock(&st->m);
         st->quit = true;
-        bool idle = st->pending < 0 && !st->writing;
+        /* a directory's sync under way is waited for: it reads the store (data_dir_ready), which a
+           detached thread could outlive */
+        bool idle = st->pending < 0 && !st->writing && !st->dir_busy;
         st->orphan = idle;
         pthread_t t = st->thread; /* st is the thread's once unlocked */
         pthread_cond_broadcast(&st->cv);
