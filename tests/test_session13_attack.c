@@ -252,21 +252,9 @@ static void test_null_value_list_is_any(void)
 #define SEL_BUCKET "s13sel-" TEST_APPID
 #define SEL_HOST APPID_HOST("s13sel")
 
-/* SELECT doc over key by the owner through libcos (the event stream holds NULs): 1 when the answer is a
- * 200 whose stream holds want, 0 when it does not, -1 when the request failed. */
 static int select_holds(const char *key, const char *doc, const char *want)
 {
-    cos_client *cl = test_client(&g_srv);
-    cos_request rq = test_generic_request("POST", SEL_BUCKET, key, "select", (cos_kv[]){ { "select-type", "2" } }, 1,
-                                          NULL, 0, doc);
-    cos_result *res = NULL;
-    cos_error *err = NULL;
-    int rc = cos_send_request(cl, &rq, &res, &err) != 0 ? -1
-             : res->body && memmem(res->body, res->body_size, want, strlen(want)) ? 1 : 0;
-    cos_result_free(res);
-    cos_error_free(err);
-    cos_client_free(cl);
-    return rc;
+    return test_select_holds(&g_srv, SEL_BUCKET, key, NULL, 0, doc, want);
 }
 
 /* One record's work was bounded (64 Mi steps), the request's was not: a

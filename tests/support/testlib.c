@@ -931,6 +931,22 @@ cos_request test_generic_request(const char *method, const char *bucket, const c
     return r;
 }
 
+int test_select_holds(const test_server *s, const char *bucket, const char *key, const cos_kv *h, size_t nh,
+                      const char *doc, const char *want)
+{
+    cos_client *cl = test_client(s);
+    cos_request rq = test_generic_request("POST", bucket, key, "select", (cos_kv[]){ { "select-type", "2" } }, 1,
+                                          h, nh, doc);
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_send_request(cl, &rq, &res, &err) != 0 ? -1
+             : res->body && memmem(res->body, res->body_size, want, strlen(want)) ? 1 : 0;
+    cos_result_free(res);
+    cos_error_free(err);
+    cos_client_free(cl);
+    return rc;
+}
+
 static void put_bucket_with_acl(cos_client *c, const char *bucket, const char *canned_acl)
 {
     cos_kv acl = { "x-cos-acl", canned_acl };

@@ -182,6 +182,11 @@ bool test_exists(const char *path);
  * key, action, query and headers as given, a NUL-terminated body or none. */
 cos_request test_generic_request(const char *method, const char *bucket, const char *key, const char *action,
                                  const cos_kv *query, size_t nq, const cos_kv *headers, size_t nh, const char *body);
+/* SELECT (POST ?select&select-type=2) of bucket/key with doc and headers h, by the owner through
+ * libcos (the event stream holds NULs): 1 when the answer is a 200 whose stream holds want, 0 when
+ * it does not, -1 when the request failed. */
+int test_select_holds(const test_server *s, const char *bucket, const char *key, const cos_kv *h, size_t nh,
+                      const char *doc, const char *want);
 
 /* Create a bucket with client c / with a client for server s (with a canned
  * ACL such as "public-read-write", or NULL); test_fail on error. */
