@@ -295,9 +295,10 @@ const char *store_list_sql(int variant);
 
 /* versions (#18): the current version stays in objects; older ones and
  * delete markers in a versions table, each owning its data */
-/* a delete marker, the current version kept as `keep` says (VKEEP_), in one transaction */
+/* a delete marker, the current version kept as `keep` says (VKEEP_), in one transaction; with only_id,
+ * only while the current object is that body, else 1 and nothing done */
 int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms,
-                         int keep);
+                         int keep, const char *only_id);
 /* the current version if its id is version_id, the newest older one taking its place, in one
    transaction: 0, 1 if the current version is another (or none), or a STORE_ error */
 int store_version_delete_current(store *s, const char *bucket, const char *key, const char *version_id);

@@ -3740,15 +3740,21 @@ static int keep_current(sqlite3 *db, const char *bucket, const char *key, int ke
 }
 
 int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms,
-                         int keep)
+                         int keep, const char *only_id)
 {
     char mtime[32], gone[40] = "", cur[40] = "";
     snprintf(mtime, sizeof mtime, "%lld", (long long)mtime_ms);
     bool cur_null = false;
+    fault_pause_point(STORE_PAUSE_WRITE); /* a DELETE under versioning, decided (tests: the "pause" fault) */
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
-        rc = keep_current(db, bucket, key, keep, gone, &cur_null);
+        if (only_id) { /* another object is current now: 1, nothing done */
+            char now[40] = "";
+            rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, now, bucket, key);
+            if (!rc && now[0] && strcmp(now, only_id) != 0) rc = 1;
+        }
+        if (!rc) rc = keep_current(db, bucket, key, keep, gone, &cur_null);
         if (!rc && cur_null) { /* Suspended over a null current version: the marker replaces it */
             rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, cur, bucket, key);
             if (!rc) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);

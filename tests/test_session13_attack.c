@@ -302,6 +302,7 @@ static void test_select_request_work_bounded(void)
 #define TAG_RES "qcs::cos:ap-guangzhou:uid/" TEST_APPID ":" TAG_BUCKET "/*"
 
 typedef struct held_call {
+    const char *host;          /* TAG_HOST when NULL */
     const char *method, *path, *sub, *body;
     test_reply r;
     pthread_t th;
@@ -311,7 +312,8 @@ static void *held_call_run(void *p)
 {
     held_call *h = p;
     if (!h->sub) {
-        h->r = call_as(true, TAG_HOST, h->method, h->path, NULL, h->body, h->body ? strlen(h->body) : 0);
+        h->r = call_as(true, h->host ? h->host : TAG_HOST, h->method, h->path, NULL, h->body,
+                       h->body ? strlen(h->body) : 0);
         return NULL;
     }
     /* a multi-object DELETE: its body bound by Content-MD5 */
@@ -393,6 +395,46 @@ static void test_delete_decided_on_tag_meets_rewrite(void)
     CHECK(g.body && !strcmp(g.body, "important"));
     test_reply_free(&g);
     EXPECT(call(TAG_HOST, "GET", "/m2", NULL, 0), 404, "NoSuchKey"); /* decided and met as decided: deleted */
+}
+
+/* The same in a bucket whose versioning is Suspended: there the DELETE's
+ * null marker replaces the null version, data and all. Before: the null
+ * version written meanwhile (untagged) was replaced by the marker, its data
+ * deleted. Now the DELETE is as if it came first (204, a null marker that
+ * the write then replaced): the new null version stays. */
+static void test_suspended_delete_decided_on_tag_meets_rewrite(void)
+{
+#define SUS_HOST APPID_HOST("s13sus")
+    test_put_bucket_on(&g_srv, "s13sus-" TEST_APPID);
+    static const char ver[] = "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
+    EXPECT(call_as(false, SUS_HOST, "PUT", "/", "versioning", ver, strlen(ver)), 200, NULL);
+    static const char pol[] = "{\"statement\":[{\"principal\":{\"qcs\":[\"qcs::cam::anyone:anyone\"]},"
+                              "\"effect\":\"allow\",\"action\":[\"name/cos:DeleteObject\"],\"resource\":[\""
+                              "qcs::cos:ap-guangzhou:uid/" TEST_APPID ":s13sus-" TEST_APPID "/*\"],\"condition\":"
+                              "{\"StringEquals\":{\"s3:ExistingObjectTag/temp\":\"yes\"}}}]}";
+    EXPECT(call_as(false, SUS_HOST, "PUT", "/", "policy", pol, strlen(pol)), 204, NULL);
+    cos_kv tag[] = { { "x-cos-tagging", "temp=yes" } };
+    test_cos_call put = { "PUT", SUS_HOST, "/doc", "/doc", TEST_SECRET_ID, TEST_SECRET_KEY, NULL, NULL, 0, tag, 1,
+                          NULL, NULL, "scratch", 7 };
+    EXPECT(test_cos_exchange(g_srv.port, &put), 200, NULL);
+    test_set_faults(NULL, &g_srv, "[{\"method\":\"DELETE\",\"match\":\"/doc\",\"action\":\"pause\",\"times\":1}]");
+    held_call del = { .host = SUS_HOST, .method = "DELETE", .path = "/doc" };
+    pthread_create(&del.th, NULL, held_call_run, &del);
+    CHECK(test_wait_paused(&g_srv, 1));
+    EXPECT(call(SUS_HOST, "PUT", "/doc", "important", 9), 200, NULL);
+    test_set_faults(NULL, &g_srv, NULL);
+    pthread_join(del.th, NULL);
+    CHECK_INT(del.r.status, 204);
+    test_reply_free(&del.r);
+    test_reply g = call(SUS_HOST, "GET", "/doc", NULL, 0);
+    CHECK_INT(g.status, 200); /* 404 before: a marker, the data gone */
+    CHECK(g.body && !strcmp(g.body, "important"));
+    test_reply_free(&g);
+    /* met as decided, it still deletes */
+    EXPECT(test_cos_exchange(g_srv.port, &put), 200, NULL);
+    EXPECT(call_as(true, SUS_HOST, "DELETE", "/doc", NULL, NULL, 0), 204, NULL);
+    EXPECT(call(SUS_HOST, "GET", "/doc", NULL, 0), 404, "NoSuchKey");
+#undef SUS_HOST
 }
 
 /* ------------------------------------------------------------ Complete racing Abort */
@@ -545,6 +587,7 @@ int main(void)
     RUN(test_null_value_list_is_any);
     RUN(test_select_request_work_bounded);
     RUN(test_delete_decided_on_tag_meets_rewrite);
+    RUN(test_suspended_delete_decided_on_tag_meets_rewrite);
     RUN(test_complete_meets_abort);
     RUN(test_placed_body_cut_keeps_old);
     test_server_stop(&g_srv, false);
