@@ -477,6 +477,7 @@ static int files_in_data(void)
 
 typedef struct held_complete {
     const char *upload_id, *doc;
+    const char *path; /* "/big" when NULL */
     test_reply r;
     pthread_t th;
 } held_complete;
@@ -484,7 +485,7 @@ typedef struct held_complete {
 static void *held_complete_run(void *p)
 {
     held_complete *h = p;
-    h->r = call_q2("POST", "/big", "uploadId", h->upload_id, NULL, NULL, h->doc, strlen(h->doc));
+    h->r = call_q2("POST", h->path ? h->path : "/big", "uploadId", h->upload_id, NULL, NULL, h->doc, strlen(h->doc));
     return NULL;
 }
 
@@ -512,7 +513,7 @@ static void test_complete_meets_abort(void)
     char *doc = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
                             "</CompleteMultipartUpload>", etag ? etag : "");
     test_set_faults(NULL, &g_srv, "[{\"method\":\"POST\",\"match\":\"uploadId\",\"action\":\"pause\",\"times\":1}]");
-    held_complete h = { id, doc, { 0 }, 0 };
+    held_complete h = { .upload_id = id, .doc = doc };
     pthread_create(&h.th, NULL, held_complete_run, &h);
     CHECK(test_wait_paused(&g_srv, 1));
     EXPECT(call_q2("DELETE", "/big", "uploadId", id, NULL, NULL, NULL, 0), 204, NULL);
@@ -525,6 +526,52 @@ static void test_complete_meets_abort(void)
     CHECK_INT(files_in_data(), files); /* neither the part nor the manifest left behind */
     free(doc);
     free(etag);
+    free(id);
+}
+
+/* A Complete decided and held; meanwhile part 1 is uploaded again with
+ * other bytes (200). The Complete named the old part, whose file the new
+ * one replaced: it must not make an object of it (an error, no object),
+ * and a Complete that names the new part then makes the object of the new
+ * bytes. Held before this session too: kept as a check. */
+static void test_complete_meets_part_rewrite(void)
+{
+    test_reply r = call_q2("POST", "/re", "uploads", "", NULL, NULL, NULL, 0);
+    char *id = r.status == 200 ? test_xml_value(r.body, "UploadId") : NULL;
+    test_reply_free(&r);
+    CHECK(id != NULL);
+    if (!id) return;
+    char *etag[2] = { NULL, NULL }, *part[2] = { file_body("old part:"), file_body("new part:") };
+    r = call_q2("PUT", "/re", "partNumber", "1", "uploadId", id, part[0], FILE_BODY);
+    etag[0] = test_reply_header(&r, "ETag");
+    test_reply_free(&r);
+    char *doc = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                            "</CompleteMultipartUpload>", etag[0] ? etag[0] : "");
+    test_set_faults(NULL, &g_srv, "[{\"method\":\"POST\",\"match\":\"uploadId\",\"action\":\"pause\",\"times\":1}]");
+    held_complete h = { .upload_id = id, .doc = doc, .path = "/re" };
+    pthread_create(&h.th, NULL, held_complete_run, &h);
+    CHECK(test_wait_paused(&g_srv, 1));
+    r = call_q2("PUT", "/re", "partNumber", "1", "uploadId", id, part[1], FILE_BODY);
+    CHECK_INT(r.status, 200);
+    etag[1] = test_reply_header(&r, "ETag");
+    test_reply_free(&r);
+    test_set_faults(NULL, &g_srv, NULL);
+    pthread_join(h.th, NULL);
+    CHECK(h.r.status >= 400);
+    test_reply_free(&h.r);
+    EXPECT(call(MPU_HOST, "GET", "/re", NULL, 0), 404, "NoSuchKey");
+    char *doc2 = cos_sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+                             "</CompleteMultipartUpload>", etag[1] ? etag[1] : "");
+    EXPECT(call_q2("POST", "/re", "uploadId", id, NULL, NULL, doc2, strlen(doc2)), 200, NULL);
+    test_reply g = call(MPU_HOST, "GET", "/re", NULL, 0);
+    CHECK(g.status == 200 && g.body && !strcmp(g.body, part[1]));
+    test_reply_free(&g);
+    for (int i = 0; i < 2; i++) {
+        free(etag[i]);
+        free(part[i]);
+    }
+    free(doc);
+    free(doc2);
     free(id);
 }
 
@@ -589,6 +636,7 @@ int main(void)
     RUN(test_delete_decided_on_tag_meets_rewrite);
     RUN(test_suspended_delete_decided_on_tag_meets_rewrite);
     RUN(test_complete_meets_abort);
+    RUN(test_complete_meets_part_rewrite);
     RUN(test_placed_body_cut_keeps_old);
     test_server_stop(&g_srv, false);
     return test_report();
