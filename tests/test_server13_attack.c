@@ -1,4 +1,4 @@
-/* test_session13_attack.c — cos-server attacked once more (thirteenth
+/* test_server13_attack.c — cos-server attacked once more (thirteenth
  * session): acknowledgements that come before the data is durable, and what
  * the twelfth session wrote (bodies placed in data/ while they arrive,
  * Complete's single lookup, listings' counts, SELECT's limits, policy
