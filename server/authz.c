@@ -167,7 +167,8 @@ static void pin_object(req *r, const char *bucket, const char *key, const char *
         r->source_pinned = true;
         return;
     }
-    if (!r->bucket || !r->key || strcmp(bucket, r->bucket) != 0 || strcmp(key, r->key) != 0) return;
+    const char *own = r->pin_key ? r->pin_key : r->key;
+    if (!r->bucket || !own || strcmp(bucket, r->bucket) != 0 || strcmp(key, own) != 0) return;
     snprintf(r->authz_pin, sizeof r->authz_pin, "%s", data_id);
     r->authz_pinned = true;
 }

@@ -11,12 +11,14 @@
  * the first "commits" fail as a full disk's would: what a crash or ENOSPC
  * between two of a request's commits leaves), pause (the request's object
  * write or DELETE waits, decided but not yet made, until DELETE /-/faults:
- * store_fault_pause), lock_db (SQLite's write lock on meta.db taken and held,
- * the request answered 200 once it is: store_fault_lock_db) — "match" is a
- * substring of "METHOD path?query".
+ * store_fault_pause), pause_dir (its body waits once it has made a new
+ * data/ subdirectory, before the directory is durable), lock_db (SQLite's
+ * write lock on meta.db taken and held, the request answered 200 once it
+ * is: store_fault_lock_db) — "match" is a substring of "METHOD path?query".
  * DELETE /-/faults also lets every held request go on at once (and drops
- * lock_db's lock); GET
- * /-/faults answers how many a pause holds ({"paused": N}), rules unchanged.
+ * lock_db's lock); GET /-/faults answers how many a pause holds and how
+ * many bodies wait for another's directory ({"paused": N, "dir_waits": M}),
+ * rules unchanged.
  *
  * A held request holds only itself: its connection is suspended
  * (MHD_suspend_connection) and a timer thread resumes it when its time is up.
@@ -285,7 +287,8 @@ enum MHD_Result fault_endpoint(req *r)
                                              "Content-MD5 among the signed headers).");
     if (r->body.len && !content_md5_ok(r, r->body.data, r->body.len, &ret)) return ret;
     if (!strcmp(r->method, "GET")) { /* the rules stay: how many requests a "pause" holds now */
-        char *state = cos_sprintf("{\"ok\":true,\"paused\":%d}", store_fault_paused());
+        char *state = cos_sprintf("{\"ok\":true,\"paused\":%d,\"dir_waits\":%d}", store_fault_paused(),
+                                  store_dir_waits());
         return send_buffer(r, 200, "application/json", state, strlen(state), NULL);
     }
     pthread_mutex_lock(&s->fault_lock);
@@ -455,7 +458,7 @@ bool fault_apply(req *r, enum MHD_Result *ret)
 {
     server *s = r->srv;
     store_fault_commits(-1); /* a budget is one request's, never the next one's on this thread */
-    store_fault_pause(false);
+    store_fault_pause(0);
     if (r->fault_resume) { /* back from a hold: its fault is spent */
         int after = r->fault_resume;
         r->fault_resume = 0;
@@ -500,8 +503,8 @@ bool fault_apply(req *r, enum MHD_Result *ret)
     } else if (!strcmp(hit.action, "bad_crc")) {
         r->fault_bad_crc = true;
         handled = false;
-    } else if (!strcmp(hit.action, "pause")) {
-        store_fault_pause(true);
+    } else if (!strcmp(hit.action, "pause") || !strcmp(hit.action, "pause_dir")) {
+        store_fault_pause(strcmp(hit.action, "pause") ? STORE_PAUSE_DIR : STORE_PAUSE_WRITE);
         handled = false;
     } else if (!strcmp(hit.action, "fail_commit")) {
         store_fault_commits(hit.commits > 0 ? hit.commits : 0);

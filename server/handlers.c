@@ -1671,8 +1671,12 @@ static enum MHD_Result delete_multiple(req *r)
         /* each key is a DeleteObject of its own (authz.c): a refused one is an <Error> entry */
         char why[512];
         int arc = 0;
-        if (!authz_allows(r, "name/cos:DeleteObject", NULL, ACL_WRITE, r->bucket, d->objects[i].key, true,
-                          d->objects[i].version_id, why, sizeof why, &arc)) {
+        r->authz_pinned = false; /* the object this key's decision reads, if it reads one (versioning_delete) */
+        r->pin_key = d->objects[i].key;
+        bool allowed = authz_allows(r, "name/cos:DeleteObject", NULL, ACL_WRITE, r->bucket, d->objects[i].key, true,
+                                    d->objects[i].version_id, why, sizeof why, &arc);
+        r->pin_key = NULL;
+        if (!allowed) {
             cos_delete_error *e = &res.errors[res.errors_count++];
             e->key = d->objects[i].key;
             e->version_id = d->objects[i].version_id;

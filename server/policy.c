@@ -158,6 +158,12 @@ static const char *parse_conditions(const cos_json *cj, statement *t)
             c->key = strdup(keys->items[k].key);
             c->values = cond_values(&keys->items[k], &c->nvalues);
             if (!c->nvalues) return "a condition key needs string values";
+            /* read otherwise, "yes" or "1" was false for Bool and "present" for Null: a Deny that
+               its author meant to apply did not, or applied where it was not meant to */
+            bool boolean = !strcmp(c->op, "Bool") || !strcmp(c->op, "Null");
+            for (size_t v = 0; boolean && v < c->nvalues; v++)
+                if (strcasecmp(c->values[v], "true") != 0 && strcasecmp(c->values[v], "false") != 0)
+                    return "a Bool or Null condition's value must be true or false";
         }
     }
     return NULL;
@@ -446,8 +452,10 @@ static bool conditions_hold(const statement *t, const sts_access *a)
             if (!t->deny) return false;
             continue;
         }
-        if (!strcmp(c->op, "Null")) { /* "true": the key is absent; "false": present */
-            if ((rc == 0) != !strcasecmp(c->values[0], "true")) return false;
+        if (!strcmp(c->op, "Null")) { /* "true": the key is absent; "false": present; a list: either */
+            bool any = false;
+            for (size_t k = 0; k < c->nvalues && !any; k++) any = (rc == 0) == !strcasecmp(c->values[k], "true");
+            if (!any) return false;
             continue;
         }
         bool negated = strstr(c->op, "Not") != NULL;

@@ -1205,7 +1205,8 @@ struct sel_run {
     const sel_query *q;
     arena rec;             /* this record's values */
     size_t eval_base;      /* rec's total when the record was read: what evaluating it took since */
-    size_t steps;          /* LIKE's steps and name lookups' comparisons over this record */
+    size_t steps;          /* nodes evaluated, LIKE's steps and name lookups' comparisons over this record */
+    uint64_t work_before;  /* what the records before this one cost (request_work_over) */
     z_stream z;
     unsigned char *zbuf;   /* inflated bytes, a piece at a time */
     bool z_on, z_done;
@@ -1380,6 +1381,14 @@ static int like(const char *s, size_t n, const char *p, size_t pn, int esc, size
 
 /* What evaluating the current record has cost so far: the bytes its values took, LIKE's steps, lookups. */
 static size_t record_work(const sel_run *r) { return r->rec.total - r->eval_base + r->steps; }
+
+/* One record's work was bounded, the request's was not: 20,000 comparisons that never hold over 100,000
+   one-letter records (a 200 KB object) held a thread for 30 s, and a gzip'd object of such records
+   (~1,000 times as many) for hours. The work a request may do grows with the bytes it reads. */
+static bool request_work_over(const sel_run *r)
+{
+    return r->work_before + record_work(r) > SEL_REQUEST_WORK_BASE + (uint64_t)SEL_REQUEST_WORK_PER_BYTE * r->scanned;
+}
 
 static val arith(sel_run *r, int op, const val *a, const val *b)
 {
@@ -1584,6 +1593,13 @@ static val eval(sel_run *r, const node *n)
     if (record_work(r) > SEL_MAX_RECORD_WORK) {
         fail(r, "OverMaxRecordSize", "Evaluating one record takes more work than one record may (%u Mi bytes and "
                                      "steps).", SEL_MAX_RECORD_WORK >> 20);
+        return vnull();
+    }
+    r->steps++;
+    if (request_work_over(r)) {
+        fail(r, "MaxOperatorsExceeded", "The query takes more work than this object allows (%u Mi steps and %u a "
+                                        "byte read): try reducing its complexity.", SEL_REQUEST_WORK_BASE >> 20,
+             SEL_REQUEST_WORK_PER_BYTE);
         return vnull();
     }
     switch (n->op) {
@@ -2082,7 +2098,7 @@ static int json_record(sel_run *r, const char *p, const char *end, bool final, s
 }
 
 /* one record through WHERE to the output (or the aggregates): true when the run stops here (an error) */
-static bool process_record(sel_run *r, cos_buf *out)
+static bool process_record_once(sel_run *r, cos_buf *out)
 {
     const sel_query *q = r->q;
     r->eval_base = r->rec.total;
@@ -2107,6 +2123,13 @@ static bool process_record(sel_run *r, cos_buf *out)
     if (r->records.len >= 64 << 10) flush_records(r, out);
     if (!q->naggs && q->limit >= 0 && r->emitted >= q->limit) r->done = true;
     return false;
+}
+
+static bool process_record(sel_run *r, cos_buf *out)
+{
+    bool stop = process_record_once(r, out);
+    r->work_before += record_work(r);
+    return stop;
 }
 
 /* the records in pending: 0, or 1 when the run is done (LIMIT, error) */

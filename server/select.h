@@ -18,6 +18,10 @@
 #define SEL_MAX_EXPRESSION (256u << 10) /* COS's and S3's limit on the SQL */
 #define SEL_MAX_RECORD_WORK (64u << 20) /* what evaluating one record may cost: bytes of values, LIKE's steps, name lookups */
 #define SEL_MAX_DEPTH 1000 /* levels of the expression's tree (a thread's stack is spent per level) */
+/* What one request's evaluation may cost in all (every node evaluated, and what SEL_MAX_RECORD_WORK
+   counts): a base, and so much per byte of the object read (compressed bytes for gzip) */
+#define SEL_REQUEST_WORK_BASE (64u << 20)
+#define SEL_REQUEST_WORK_PER_BYTE 256u
 
 typedef struct sel_query sel_query;
 typedef struct sel_run sel_run;

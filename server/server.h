@@ -129,8 +129,12 @@ void store_fault_commits(int n);
  * (a PUT, copy, append or Complete) or DELETE waits after its request decided it (versioning among the rest) and
  * before its transaction, until store_fault_release (DELETE /-/faults) or
  * 60 s: what a slow request meets when another changes the bucket meanwhile.
- * store_fault_paused: how many wait now. */
-void store_fault_pause(bool on);
+ * ("pause_dir": STORE_PAUSE_DIR, the body waits once it has made its new
+ * data/ subdirectory, before that is durable in data/.)
+ * store_fault_paused: how many wait now; store_dir_waits: how many bodies
+ * wait for another's directory to become durable. */
+enum { STORE_PAUSE_WRITE = 1, STORE_PAUSE_DIR = 2 };
+void store_fault_pause(int where); /* STORE_PAUSE_*, or 0 */
 /* Fault injection (--faults "lock_db"): SQLite's write lock on the metadata
  * held by a connection of its own, as another process held it before the
  * store kept meta.db to itself (walvfs.c), until store_fault_release: every
@@ -139,6 +143,7 @@ void store_fault_pause(bool on);
 int store_fault_lock_db(store *s);
 void store_fault_release(void);
 int store_fault_paused(void);
+int store_dir_waits(void);
 
 int store_open(store **out, const char *root, char **errmsg);
 void store_close(store *s);
@@ -194,6 +199,7 @@ typedef struct data_writer {
     bool no_direct;          /* copied from the store: large bodies go through the page cache */
     struct data_stage *stage; /* a large durable body: staged in aligned buffers, written O_DIRECT (store.c) */
     bool placed;             /* renamed into data/ while it arrives: tmp_path names it there (store.c, stage_place) */
+    struct store *store;     /* set by data_begin: its data/ directories (store.c, data_dir_ready) */
 } data_writer;
 void server_random(void *out, size_t n); /* the kernel's random bytes (store.c) */
 int data_begin(store *s, data_writer *w);
@@ -249,6 +255,8 @@ int store_object_get(store *s, const char *bucket, const char *key, obj_meta *ou
 /* 0 or -1 if absent; STORE_CHANGED (nothing deleted) if the bucket has a versioning
  * configuration by the time it runs: the caller decided it unversioned before */
 int store_object_delete(store *s, const char *bucket, const char *key);
+/* The same, only while the object is the body data_id (the one authorization read): else -1, as absent. */
+int store_object_delete_if(store *s, const char *bucket, const char *key, const char *data_id);
 int store_object_set(store *s, const char *bucket, const char *key, const char *column, const char *value); /* 0 or -1 absent */
 /* the same only while the object is still the one read (data_id): a value computed from
    what was read never lands on an object written since. 0, -1 absent or replaced, or a STORE_ error */
@@ -296,9 +304,10 @@ const char *store_list_sql(int variant);
 
 /* versions (#18): the current version stays in objects; older ones and
  * delete markers in a versions table, each owning its data */
-/* a delete marker, the current version kept as `keep` says (VKEEP_), in one transaction */
+/* a delete marker, the current version kept as `keep` says (VKEEP_), in one transaction; with only_id,
+ * only while the current object is that body, else 1 and nothing done */
 int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms,
-                         int keep);
+                         int keep, const char *only_id);
 /* the current version if its id is version_id, the newest older one taking its place, in one
    transaction: 0, 1 if the current version is another (or none), or a STORE_ error */
 int store_version_delete_current(store *s, const char *bucket, const char *key, const char *version_id);
@@ -393,6 +402,7 @@ typedef struct req {
     const char *cond_prefix; /* set: a policy's s3:prefix / cos:prefix reads this, not the query (authz.c) */
     bool authz_pinned;       /* authorization read the request's own object (its ACL or tags): this data id */
     char authz_pin[40];      /* GET/HEAD serve that object only, or decide again (handlers.c) */
+    const char *pin_key;     /* a multi-object DELETE's key being decided (authz_pin is then its object's) */
     bool pinning_source;     /* authorization is deciding on a copy's source (authz.c) */
     bool source_pinned;      /* and read it: a copy copies that object only, or decides again */
     char source_pin[40];

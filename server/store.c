@@ -96,6 +96,12 @@ struct store {
     _Atomic bool left_unnamed; /* a body no row names could not be removed: the next start looks (remove_unnamed) */
     int root_fd;               /* the root, flock'ed for the store's life: one process per root */
     bool read_only;            /* meta.db on a read-only file system: read without locks (conn_open) */
+    /* data/'s subdirectories (named by a body id's first two characters) whose
+       names this process has made durable in data/ (see data_dir_ready) */
+    _Atomic uint32_t dir_synced[65536 / 32];
+    uint32_t dir_syncing[65536 / 32]; /* being made durable by one body; the others wait (under dir_m) */
+    pthread_mutex_t dir_m;
+    pthread_cond_t dir_cv;
 };
 
 /* The last failure's SQLite message, per thread, for the error answer. */
@@ -868,12 +874,12 @@ static _Thread_local int fault_commits = -1; /* commits left before they fail; -
 void store_fault_commits(int n) { fault_commits = n; }
 
 /* store_fault_pause (server.h): process-wide, as --faults is one server's */
-static _Thread_local bool fault_pause;
+static _Thread_local int fault_pause; /* STORE_PAUSE_*: where this thread's request waits, or 0 */
 static pthread_mutex_t pause_m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pause_cv = PTHREAD_COND_INITIALIZER;
 static uint64_t pause_gen; /* bumped by each release */
 static int paused_now;
-void store_fault_pause(bool on) { fault_pause = on; }
+void store_fault_pause(int where) { fault_pause = where; }
 
 /* store_fault_lock_db's connection, process-wide as --faults is (one store per server) */
 static pthread_mutex_t lockdb_m = PTHREAD_MUTEX_INITIALIZER;
@@ -922,10 +928,10 @@ int store_fault_paused(void)
     pthread_mutex_unlock(&pause_m);
     return n;
 }
-static void fault_pause_point(void)
+static void fault_pause_point(int where)
 {
-    if (!fault_pause) return;
-    fault_pause = false;
+    if (fault_pause != where) return;
+    fault_pause = 0;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 60; /* a test that never releases it still ends */
@@ -1019,6 +1025,8 @@ int store_open(store **out, const char *root, char **errmsg)
     pthread_cond_init(&s->ckpt_cv, NULL);
     pthread_mutex_init(&s->sync_m, NULL);
     pthread_mutex_init(&s->batch_m, NULL);
+    pthread_mutex_init(&s->dir_m, NULL);
+    pthread_cond_init(&s->dir_cv, NULL);
 #ifndef __linux__
     pthread_cond_init(&s->sync_cv, NULL);
     pthread_cond_init(&s->batch_cv, NULL);
@@ -1115,6 +1123,8 @@ void store_close(store *s)
     pthread_mutex_destroy(&s->snap_m);
     pthread_mutex_destroy(&s->sync_m);
     pthread_mutex_destroy(&s->batch_m);
+    pthread_mutex_destroy(&s->dir_m);
+    pthread_cond_destroy(&s->dir_cv);
 #ifndef __linux__
     pthread_cond_destroy(&s->sync_cv);
     pthread_cond_destroy(&s->batch_cv);
@@ -1403,7 +1413,7 @@ int store_bucket_set_acl(store *s, const char *bucket, const char *acl)
 
 int store_config_put(store *s, const char *bucket, const char *kind, const char *body, size_t len)
 {
-    fault_pause_point(); /* a configuration decided, not yet written (tests: the "pause" fault) */
+    fault_pause_point(STORE_PAUSE_WRITE); /* a configuration decided, not yet written (tests: the "pause" fault) */
     sqlite3 *db = conn_get(s);
     if (!db) return STORE_FAILED;
     int rc = tx_begin(s, &db);
@@ -1800,6 +1810,7 @@ static int begin_data(store *s, data_writer *w, bool manifest)
     snprintf(w->tmp_path, sizeof w->tmp_path, "%s/tmp/%s", s->root, w->data_id);
     w->no_fsync = s->no_fsync;
     w->no_direct = s->no_direct;
+    w->store = s;
     w->fd = -1;
     if (!manifest) {
         w->in_memory = true; /* the file is created when the body outgrows INLINE_MAX */
@@ -1907,7 +1918,8 @@ struct data_stage {
     /* a body placed in data/ early (stage_place): its directory's fsync, made by the
        flushing thread when no buffer waits, while the body still arrives */
     char dir[512];
-    bool dir_new;            /* made for this body: data/ itself is fsynced first */
+    store *store;            /* whose data/ holds dir (data_dir_ready) */
+    char dir_id[3];          /* dir's name: the body id's first two characters */
     bool dir_due, dir_busy;
     bool orphan;             /* left by stage_end: the thread frees the stage as it ends */
 };
@@ -1978,7 +1990,9 @@ static void stage_end(data_writer *w)
     if (st->thread_on) {
         pthread_mutex_lock(&st->m);
         st->quit = true;
-        bool idle = st->pending < 0 && !st->writing;
+        /* a directory's sync under way is waited for: it reads the store (data_dir_ready), which a
+           detached thread could outlive */
+        bool idle = st->pending < 0 && !st->writing && !st->dir_busy;
         st->orphan = idle;
         pthread_t t = st->thread; /* st is the thread's once unlocked */
         pthread_cond_broadcast(&st->cv);
@@ -2094,16 +2108,74 @@ static int stage_flush(struct data_stage *st, const unsigned char *p, size_t len
 
 static int fsync_dir(const char *dir);
 
-/* The directory a placed body was renamed into (and data/ before it, when
- * the directory was made for it): 0 or errno. */
+/* data/XX, the directory of the bodies whose ids begin with XX, is made
+ * when its first body arrives, and no body in it may be acknowledged before
+ * its name is durable in data/. Each body that made one used to fsync data/
+ * itself, while one that found it made (EEXIST) went on: it could answer
+ * before the maker's fsync of data/, and a crash then lost the directory
+ * with its acknowledged body. Now one body makes the name durable and the
+ * others in that directory wait for it; after that none of them looks
+ * again (not even a mkdir) for the process's life. */
+static unsigned dir_index(const char *id) { return (unsigned)(unsigned char)id[0] << 8 | (unsigned char)id[1]; }
+
+static bool data_dir_known(store *s, const char *id)
+{
+    unsigned i = dir_index(id);
+    return atomic_load_explicit(&s->dir_synced[i / 32], memory_order_acquire) & (1u << i % 32);
+}
+
+static atomic_int dir_waiting; /* bodies waiting for another's sync of data/ (tests: GET /-/faults) */
+int store_dir_waits(void) { return atomic_load(&dir_waiting); }
+
+/* data/XX made and its name durable (with fsync on): 0 or errno. */
+static int data_dir_ready(store *s, const char *id)
+{
+    if (data_dir_known(s, id)) return 0;
+    unsigned i = dir_index(id);
+    uint32_t bit = 1u << i % 32;
+    pthread_mutex_lock(&s->dir_m);
+    while ((s->dir_syncing[i / 32] & bit) && !data_dir_known(s, id)) {
+        atomic_fetch_add(&dir_waiting, 1);
+        pthread_cond_wait(&s->dir_cv, &s->dir_m);
+        atomic_fetch_sub(&dir_waiting, 1);
+    }
+    if (data_dir_known(s, id)) {
+        pthread_mutex_unlock(&s->dir_m);
+        return 0;
+    }
+    s->dir_syncing[i / 32] |= bit;
+    pthread_mutex_unlock(&s->dir_m);
+    /* made by an earlier process, or by this one and lost, it is synced all the same: once per directory */
+    char *dir = cos_sprintf("%s/data/%.2s", s->root, id);
+    int rc = mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : errno;
+    free(dir);
+    fault_pause_point(STORE_PAUSE_DIR); /* made, not yet durable in data/ (tests: the "pause_dir" fault) */
+    if (rc == 0 && !s->no_fsync) {
+        char *parent = cos_sprintf("%s/data", s->root);
+        rc = fsync_dir(parent) == 0 ? 0 : errno ? errno : EIO;
+        free(parent);
+    }
+    pthread_mutex_lock(&s->dir_m);
+    s->dir_syncing[i / 32] &= ~bit;
+    if (rc == 0) atomic_fetch_or_explicit(&s->dir_synced[i / 32], bit, memory_order_release);
+    pthread_mutex_unlock(&s->dir_m);
+    pthread_cond_broadcast(&s->dir_cv);
+    return rc;
+}
+
+/* The directory is gone (removed by hand while the store runs): the next body makes it again. */
+static void data_dir_forget(store *s, const char *id)
+{
+    unsigned i = dir_index(id);
+    atomic_fetch_and(&s->dir_synced[i / 32], ~(1u << i % 32));
+}
+
+/* The directory a placed body was renamed into, its own name in data/
+ * first: 0 or errno. */
 static int stage_sync_dir(struct data_stage *st)
 {
-    if (st->dir_new) {
-        char *parent = cos_sprintf("%.*s", (int)(strrchr(st->dir, '/') - st->dir), st->dir);
-        int rc = fsync_dir(parent);
-        free(parent);
-        if (rc != 0) return errno ? errno : EIO;
-    }
+    int rc = data_dir_ready(st->store, st->dir_id);
+    if (rc != 0) return rc;
     return fsync_dir(st->dir) == 0 ? 0 : errno ? errno : EIO;
 }
 
@@ -2184,16 +2256,15 @@ static void stage_place(data_writer *w, struct data_stage *st)
     int n = snprintf(dst, sizeof dst, "%.*s/data/%.2s/%s", (int)(tlen - idlen - 5), w->tmp_path, w->data_id, w->data_id);
     if (n < 0 || (size_t)n >= sizeof dst) return;
     snprintf(st->dir, sizeof st->dir, "%.*s", (int)((size_t)n - idlen - 1), dst);
-    int made = mkdir(st->dir, 0755);
-    if (made != 0 && errno != EEXIST) return;
-    if (rename(w->tmp_path, dst) != 0) {
-        if (made == 0) rmdir(st->dir); /* or data_finish would find it there and never sync data/ for it */
-        return;
-    }
+    /* made here or not, its name in data/ is made durable by the flushing thread (stage_sync_dir):
+       a directory another body has just made may not be yet */
+    if (!data_dir_known(w->store, w->data_id) && mkdir(st->dir, 0755) != 0 && errno != EEXIST) return;
+    if (rename(w->tmp_path, dst) != 0) return; /* a directory left empty is made durable by the next body in it */
     memcpy(w->tmp_path, dst, (size_t)n + 1);
     w->placed = true;
     pthread_mutex_lock(&st->m);
-    st->dir_new = made == 0;
+    st->store = w->store;
+    memcpy(st->dir_id, w->data_id, 2);
     st->dir_due = true;
     pthread_mutex_unlock(&st->m);
 }
@@ -2404,14 +2475,16 @@ int data_finish(store *s, data_writer *w, unsigned char md5[16])
     char *dst = data_path(s, w->data_id);
     int rc = 0;
     if (!w->placed) { /* else renamed already, its directory synced meanwhile (stage_place) */
-        int made = mkdir(dir, 0755);
-        if (made != 0 && errno != EEXIST) rc = -1;
-        if (made == 0 && durable) { /* a new directory's own name is on disk only once its parent is synced */
-            char *parent = cos_sprintf("%s/data", s->root);
-            rc = fsync_dir(parent);
-            free(parent);
+        rc = data_dir_ready(s, w->data_id);
+        if (rc == 0 && (rc = rename(w->tmp_path, dst)) != 0 && errno == ENOENT) {
+            data_dir_forget(s, w->data_id);
+            rc = data_dir_ready(s, w->data_id);
+            if (rc == 0) rc = rename(w->tmp_path, dst);
         }
-        if (rc == 0) rc = rename(w->tmp_path, dst);
+        if (rc > 0) { /* data_dir_ready's errno */
+            errno = rc;
+            rc = -1;
+        }
     }
     bool renamed = rc == 0;
     if (rc == 0 && durable) rc = fsync(w->fd); /* the hashing thread catches up meanwhile */
@@ -2906,6 +2979,7 @@ typedef struct put_job {
     const obj_meta *m;      /* a PUT: its row */
     data_writer *body;      /* its inline body, if pending: inserted in the same transaction */
     const char *bucket, *key; /* a DELETE: its object */
+    const char *only_id;    /* a DELETE: only while its object is this body (NULL: whichever) */
     char old[40];           /* the body its row replaced or deleted: removed once durable */
     int rc;
     char err[sizeof last_error]; /* its failure's message, from the leader's thread */
@@ -3092,7 +3166,7 @@ int store_object_put_body(store *s, const obj_meta *m, data_writer *body)
 {
     char old[40] = "";
     bool pending = body && body->inline_pending;
-    fault_pause_point();
+    fault_pause_point(STORE_PAUSE_WRITE);
     /* an injected commit failure is this thread's (store_fault_commits): counted by tx_finish */
     int rc = fault_commits >= 0 ? put_body_alone(s, m, body, old) : put_batched(s, m, body, old);
     if (pending) free_mem(body);
@@ -3159,6 +3233,7 @@ static int run_delete(sqlite3 *db, put_job *j)
     row_id row = { "", false };
     int rc = unversioned_still(db, j->bucket);
     if (!rc) rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, j->bucket, j->key);
+    if (!rc && row.found && j->only_id && strcmp(row.id, j->only_id) != 0) row = (row_id){ "", false };
     if (!rc && row.found) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, j->bucket, j->key);
     if (!rc && row.id[0] == INLINE_MARK) {
         rc = EXEC(db, "DELETE FROM blobs WHERE id = ?1", NULL, NULL, row.id);
@@ -3168,21 +3243,26 @@ static int run_delete(sqlite3 *db, put_job *j)
     return rc ? rc : row.found ? 0 : 1; /* 1: nothing to delete */
 }
 
-static int delete_alone(store *s, const char *bucket, const char *key);
+static int delete_alone(store *s, const char *bucket, const char *key, const char *only_id);
 
 /* 0, -1 when there is none, or a STORE_ error; batched as PUTs are. */
-int store_object_delete(store *s, const char *bucket, const char *key)
+int store_object_delete_if(store *s, const char *bucket, const char *key, const char *only_id)
 {
-    fault_pause_point();
-    if (fault_commits >= 0) return delete_alone(s, bucket, key);
-    put_job j = { .run = run_delete, .bucket = bucket, .key = key };
+    fault_pause_point(STORE_PAUSE_WRITE);
+    if (fault_commits >= 0) return delete_alone(s, bucket, key, only_id);
+    put_job j = { .run = run_delete, .bucket = bucket, .key = key, .only_id = only_id };
     int rc = write_batched(s, &j);
-    if (rc == JOB_RETRY) return delete_alone(s, bucket, key);
+    if (rc == JOB_RETRY) return delete_alone(s, bucket, key, only_id);
     if (rc == 0) data_unlink(s, j.old);
     return rc == 1 ? -1 : rc;
 }
 
-static int delete_alone(store *s, const char *bucket, const char *key)
+int store_object_delete(store *s, const char *bucket, const char *key)
+{
+    return store_object_delete_if(s, bucket, key, NULL);
+}
+
+static int delete_alone(store *s, const char *bucket, const char *key, const char *only_id)
 {
     row_id row = { "", false };
     char *old = row.id;
@@ -3191,6 +3271,7 @@ static int delete_alone(store *s, const char *bucket, const char *key)
     if (rc == 0) {
         rc = unversioned_still(db, bucket);
         if (!rc) rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", row_id_cb, &row, bucket, key);
+        if (!rc && row.found && only_id && strcmp(old, only_id) != 0) row = (row_id){ "", false };
         bool found = row.found;
         if (!rc && found) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);
         if (!rc && old[0] == INLINE_MARK) {
@@ -3493,7 +3574,7 @@ static bool in_sorted(char *const *sorted, size_t n, const char *id)
 int store_upload_complete(store *s, const obj_meta *m, const char *upload_id, const char *const *used, size_t nused)
 {
     char old[40] = "";
-    fault_pause_point();
+    fault_pause_point(STORE_PAUSE_WRITE);
     id_list parts = { NULL, 0 };
     /* sorted copies, so that 10,000 parts are matched in n log n */
     char **named = malloc((nused ? nused : 1) * sizeof *named);
@@ -3713,15 +3794,21 @@ static int keep_current(sqlite3 *db, const char *bucket, const char *key, int ke
 }
 
 int store_version_marker(store *s, const char *bucket, const char *key, const char *version_id, int64_t mtime_ms,
-                         int keep)
+                         int keep, const char *only_id)
 {
     char mtime[32], gone[40] = "", cur[40] = "";
     snprintf(mtime, sizeof mtime, "%lld", (long long)mtime_ms);
     bool cur_null = false;
+    fault_pause_point(STORE_PAUSE_WRITE); /* a DELETE under versioning, decided (tests: the "pause" fault) */
     sqlite3 *db = conn_get(s);
     int rc = db ? tx_begin(s, &db) : STORE_FAILED;
     if (rc == 0) {
-        rc = keep_current(db, bucket, key, keep, gone, &cur_null);
+        if (only_id) { /* another object is current now: 1, nothing done */
+            char now[40] = "";
+            rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, now, bucket, key);
+            if (!rc && now[0] && strcmp(now, only_id) != 0) rc = 1;
+        }
+        if (!rc) rc = keep_current(db, bucket, key, keep, gone, &cur_null);
         if (!rc && cur_null) { /* Suspended over a null current version: the marker replaces it */
             rc = EXEC(db, "SELECT data_id FROM objects WHERE bucket = ?1 AND key = ?2", id_cb, cur, bucket, key);
             if (!rc) rc = EXEC(db, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", NULL, NULL, bucket, key);

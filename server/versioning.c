@@ -98,7 +98,10 @@ int versioning_delete(req *r, const char *key, const char *version_id, char out_
     }
     vers_state vs = versioning_state(r, r->bucket);
     if (vs == VERS_OFF) {
-        int rc = store_object_delete(st, r->bucket, key); /* 0, -1 absent, or the store's error */
+        /* authorization read the object (its tags, its ACL): that one only. One written since was
+           not what was decided on; this DELETE is then as if it came before that write */
+        int rc = r->authz_pinned ? store_object_delete_if(st, r->bucket, key, r->authz_pin)
+                                 : store_object_delete(st, r->bucket, key); /* 0, -1 absent, or the store's error */
         if (rc != STORE_CHANGED) return rc;
         /* versioning came on after the state was read: the store refused to
            delete outright (a version written since would be lost); decided again */
@@ -119,7 +122,14 @@ int versioning_delete(req *r, const char *key, const char *version_id, char out_
     if (vs == VERS_ENABLED) store_version_id_new(out_vid);
     else snprintf(out_vid, 64, "null");
     *out_marker = true;
-    return store_version_marker(st, r->bucket, key, out_vid, cos_now_ms(), vs == VERS_ENABLED ? VKEEP_ARCHIVE : VKEEP_NULL);
+    /* Suspended, the null marker replaces the null version and its data: decided on the object read
+       (tags, ACL), it replaces that one only. A null version written since was not decided on: this
+       DELETE is as if it came before that write, whose null version then replaced its marker (1).
+       Enabled, the marker loses nothing: an object written since stays as a version */
+    const char *only = vs != VERS_ENABLED && r->authz_pinned ? r->authz_pin : NULL;
+    int rc = store_version_marker(st, r->bucket, key, out_vid, cos_now_ms(), vs == VERS_ENABLED ? VKEEP_ARCHIVE : VKEEP_NULL,
+                                  only);
+    return rc == 1 ? 0 : rc;
 }
 
 /* ---------------------------------------------------------------- ListObjectVersions */

@@ -585,22 +585,10 @@ static void test_select_sql_bombs(void)
     server_alive(host);
 }
 
-/* SELECT of bucket/key by the owner through libcos (the event stream holds NULs): 1 when the answer
- * is a 200 whose stream holds `want`, 0 when it does not, -1 when the request failed. */
 static int select_holds_h(const char *bucket, const char *key, const cos_kv *h, size_t nh, const char *doc,
                           const char *want)
 {
-    cos_client *cl = test_client(&g_srv);
-    cos_request rq = test_generic_request("POST", bucket, key, "select", (cos_kv[]){ { "select-type", "2" } }, 1,
-                                          h, nh, doc);
-    cos_result *res = NULL;
-    cos_error *err = NULL;
-    int rc = cos_send_request(cl, &rq, &res, &err) != 0 ? -1
-             : res->body && memmem(res->body, res->body_size, want, strlen(want)) ? 1 : 0;
-    cos_result_free(res);
-    cos_error_free(err);
-    cos_client_free(cl);
-    return rc;
+    return test_select_holds(&g_srv, bucket, key, h, nh, doc, want);
 }
 
 static int select_holds(const char *bucket, const char *key, const char *doc, const char *want)

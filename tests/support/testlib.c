@@ -319,7 +319,9 @@ int test_faults_request(const test_server *s, const char *method, const char *bo
     return status;
 }
 
-int test_faults_paused(const test_server *s)
+int test_faults_paused(const test_server *s) { return test_faults_count(s, "paused"); }
+
+int test_faults_count(const test_server *s, const char *name)
 {
     /* a short look, then a new connection: libmicrohttpd's worker accepts up
        to 10 queued connections at once (epoll), so this one may share a worker
@@ -328,8 +330,10 @@ int test_faults_paused(const test_server *s)
        connection goes to a worker that is free */
     for (int attempt = 0; attempt < 30; attempt++) {
         test_reply r = faults_exchange(s, "GET", NULL, TEST_SECRET_ID, TEST_SECRET_KEY, 2);
-        const char *p = r.status == 200 && r.body ? strstr(r.body, "\"paused\":") : NULL;
-        int n = p ? atoi(p + 9) : -1;
+        char *field = cos_sprintf("\"%s\":", name);
+        const char *p = r.status == 200 && r.body ? strstr(r.body, field) : NULL;
+        int n = p ? atoi(p + strlen(field)) : r.status == 200 ? 0 : -1; /* a count the server does not keep: 0 */
+        free(field);
         test_reply_free(&r);
         if (n >= 0) return n;
     }
@@ -968,6 +972,22 @@ cos_request test_generic_request(const char *method, const char *bucket, const c
         r.body.size = strlen(body);
     }
     return r;
+}
+
+int test_select_holds(const test_server *s, const char *bucket, const char *key, const cos_kv *h, size_t nh,
+                      const char *doc, const char *want)
+{
+    cos_client *cl = test_client(s);
+    cos_request rq = test_generic_request("POST", bucket, key, "select", (cos_kv[]){ { "select-type", "2" } }, 1,
+                                          h, nh, doc);
+    cos_result *res = NULL;
+    cos_error *err = NULL;
+    int rc = cos_send_request(cl, &rq, &res, &err) != 0 ? -1
+             : res->body && memmem(res->body, res->body_size, want, strlen(want)) ? 1 : 0;
+    cos_result_free(res);
+    cos_error_free(err);
+    cos_client_free(cl);
+    return rc;
 }
 
 static void put_bucket_with_acl(cos_client *c, const char *bucket, const char *canned_acl)

@@ -169,6 +169,9 @@ int test_faults_request(const test_server *s, const char *method, const char *bo
 /* How many requests the "pause" fault holds now (GET /-/faults, looked at
  * again on a new connection when an answer is slow), -1 when unknown. */
 int test_faults_paused(const test_server *s);
+/* Another count GET /-/faults answers (e.g. "dir_waits"); 0 when the server
+ * does not keep it, -1 when no answer came. */
+int test_faults_count(const test_server *s, const char *name);
 /* Until the "pause" fault holds n requests: false if it does not within the
  * pause's own bound (a hung test, not a slow one). */
 bool test_wait_paused(const test_server *s, int n);
@@ -186,6 +189,11 @@ void test_db_snapshot_free(char *path);
  * key, action, query and headers as given, a NUL-terminated body or none. */
 cos_request test_generic_request(const char *method, const char *bucket, const char *key, const char *action,
                                  const cos_kv *query, size_t nq, const cos_kv *headers, size_t nh, const char *body);
+/* SELECT (POST ?select&select-type=2) of bucket/key with doc and headers h, by the owner through
+ * libcos (the event stream holds NULs): 1 when the answer is a 200 whose stream holds want, 0 when
+ * it does not, -1 when the request failed. */
+int test_select_holds(const test_server *s, const char *bucket, const char *key, const cos_kv *h, size_t nh,
+                      const char *doc, const char *want);
 
 /* Create a bucket with client c / with a client for server s (with a canned
  * ACL such as "public-read-write", or NULL); test_fail on error. */
