@@ -391,6 +391,14 @@ static void *busy_puts(void *arg)
  * keeps working. Eight children, each says "ok" only if all of it worked. */
 static void test_fork_child_makes_its_own_client(void)
 {
+#if defined(__SANITIZE_ADDRESS__)
+    /* GCC 12's AddressSanitizer takes no lock of its allocator around fork:
+       a child forked while a parent's thread held one waits on it for ever
+       (seen: every thread of the child in the allocator's GetFromAllocator).
+       The promise is tested by the plain build and under valgrind. */
+    printf("  skipped under AddressSanitizer (its allocator is not fork-safe)\n");
+    return;
+#endif
     cos_client *parent = test_client(&g_srv);
     atomic_store(&g_busy_stop, 0);
     pthread_t th[3];
