@@ -101,7 +101,7 @@ static char *console_stub(const char *root)
 
 static void start_once(void)
 {
-    if (g_srv.daemon) return;
+    if (g_srv.listener) return;
     char tmpl[] = "/tmp/fuzz-server-XXXXXX";
     char *root = mkdtemp(tmpl);
     if (!root) abort();
