@@ -339,8 +339,12 @@ void cos_tasks_destroy(cos_tasks *mg)
     }
     pthread_cond_broadcast(&mg->cv);
     /* and the synchronous transfers: one whose callback freed the client
-       goes on with its task until it has stopped */
-    while (mg->threads > 0 || mg->driving > 0) pthread_cond_wait(&mg->cv, &mg->m);
+       goes on with its task until it has stopped; and a caller's thread
+       still inside a task-list callback that freed the client (its free
+       deferred to a thread of its own, this one) leaves it (cb_leave) first */
+    mg->cb_waiters++;
+    while (mg->threads > 0 || mg->driving > 0 || mg->cb_calls) pthread_cond_wait(&mg->cv, &mg->m);
+    mg->cb_waiters--;
     pthread_mutex_unlock(&mg->m);
     reaper_join(&mg->gone_threads, true);
     for (task *t = mg->head, *n; t; t = n) {
