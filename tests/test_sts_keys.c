@@ -119,10 +119,13 @@ static void test_bound_expiry_restart(void)
     struct stat st0, st1;
     char *f0 = read_sts_file(&g_srv, &st0);
     free(f0);
-    long long last = 0;
+    long long last = 0, first = 0;
+    /* brief: a second, longer where the code runs slower (sanitizers, valgrind) */
+    int brief_s = (int)test_slow_factor();
     for (int i = 0; i < 3; i++) {
-        CHECK_INT(issue(&g_srv, 1, &brief[i], NULL), 200);
+        CHECK_INT(issue(&g_srv, brief_s, &brief[i], NULL), 200);
         if (brief[i].expired > last) last = brief[i].expired;
+        if (!first || brief[i].expired < first) first = brief[i].expired;
     }
     /* appended, not rewritten: the same file, every key in it */
     char *f1 = read_sts_file(&g_srv, &st1);
@@ -131,17 +134,25 @@ static void test_bound_expiry_restart(void)
     for (int i = 0; i < 3; i++) CHECK(brief[i].id && strstr(f1, brief[i].id));
     CHECK_INT(count_records(f1), 4);
     free(f1);
-    /* four live keys: the fifth is refused, clearly */
+    /* four live keys: the fifth is refused, clearly. Only while the brief
+       keys live: a machine slow enough to outlive them meanwhile saw a key
+       make room, which says nothing of the bound (that key is `extra`). */
     char *body = NULL;
-    CHECK_INT(issue(&g_srv, 7200, &extra, &body), 429);
-    CHECK(body && strstr(body, "\"code\":\"RequestLimitExceeded\"") && strstr(body, "\"error\":"));
+    int st = issue(&g_srv, 7200, &extra, &body);
+    bool have_extra = false;
+    if ((long long)time(NULL) < first) {
+        CHECK_INT(st, 429);
+        CHECK(body && strstr(body, "\"code\":\"RequestLimitExceeded\"") && strstr(body, "\"error\":"));
+    } else if (st == 200) {
+        have_extra = true;
+    }
     free(body);
-    key_free(&extra);
+    if (!have_extra) key_free(&extra);
     /* the live key works meanwhile */
     CHECK_INT(use_key(&g_srv, &live, "by-live.txt", "written by the live key", NULL), 0);
     /* once the brief keys have expired (by the clock, not by a wait for speed), they make room */
     while ((long long)time(NULL) <= last) usleep(100000);
-    CHECK_INT(issue(&g_srv, 7200, &extra, NULL), 200);
+    if (!have_extra) CHECK_INT(issue(&g_srv, 7200, &extra, NULL), 200);
     CHECK(brief[0].id && use_key(&g_srv, &brief[0], "by-brief.txt", "x", NULL) != 0);
     /* a restart: the unexpired keys work, the expired ones are gone from the file */
     CHECK_INT(restart(&g_srv, ARGS), 0);
